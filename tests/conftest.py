@@ -1,0 +1,30 @@
+"""Shared test fixtures: the real Debian kernels (downloaded once, cached) and
+the assembled fixture kernels."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+
+import debian_kernel  # noqa: E402
+
+
+def _fetch(release):
+    try:
+        return debian_kernel.fetch(release, quiet=True)
+    except Exception as e:  # a missing kernel must fail loudly in CI, not skip
+        pytest.fail(f"cannot fetch Debian kernel {release}: {e}")
+
+
+@pytest.fixture(scope="session")
+def kernel61():
+    """(vmlinux, System.map) of Debian 6.1 cloud: checks in assembly."""
+    return _fetch(debian_kernel.KERNEL_61)
+
+
+@pytest.fixture(scope="session")
+def kernel612():
+    """(vmlinux, System.map) of Debian 6.12 cloud: checks in C."""
+    return _fetch(debian_kernel.KERNEL_612)

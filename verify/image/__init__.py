@@ -1,0 +1,130 @@
+"""Layer 1, the image: everything the verifier knows about a built kernel.
+
+`KernelImage.open(path, system_map=None)` validates the input and returns an
+object whose properties are computed on first use:
+
+- `symbols`        SymbolTable from .symtab or the System.map
+- `version`, `release`, `build_id`, `sha256`
+- `layout`         struct offsets and per-CPU locations (BTF, else DWARF)
+- `entry`          entry_SYSCALL_64, the sysretq/iretq sites, the call to
+                   do_syscall_64, the syscall dispatch
+- `patch_sites(lo, hi)`  boot-time patch sites in an address range, each
+                   decoded into its code variants
+
+This package is the one place that knows kernel struct offsets and constants.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from ..errors import InputError
+from .elf import ElfImage, Section, Symbol, SymbolTable, read_system_map
+
+__all__ = ["KernelImage", "ElfImage", "Section", "Symbol", "SymbolTable"]
+
+# Symbols whose presence makes an ELF a Linux x86-64 kernel for our purposes.
+REQUIRED_SYMBOLS = ("entry_SYSCALL_64",)
+
+
+class KernelImage:
+    def __init__(self, elf: ElfImage, symbols: SymbolTable, system_map: str | None):
+        self.elf = elf
+        self.path = elf.path
+        self.symbols = symbols
+        self.system_map = system_map
+
+    @classmethod
+    def open(cls, path: str, system_map: str | None = None) -> "KernelImage":
+        elf = ElfImage(path)
+        if system_map is not None:
+            symbols = read_system_map(system_map)
+            _check_system_map_matches(elf, symbols, system_map)
+        else:
+            symbols = elf.elf_symbols()
+        for name in REQUIRED_SYMBOLS:
+            if name not in symbols:
+                raise InputError(
+                    f"{path}: symbol '{name}' not found ({symbols.source}): not an x86-64 Linux kernel, "
+                    "or its symbols were stripped (pass --system-map FILE)"
+                )
+        return cls(elf, symbols, system_map)
+
+    # identity
+    @property
+    def sha256(self) -> str:
+        return self.elf.sha256
+
+    @property
+    def build_id(self) -> str | None:
+        return self.elf.build_id
+
+    @property
+    def version(self) -> str | None:
+        return self.elf.version
+
+    @property
+    def release(self) -> str | None:
+        return self.elf.release
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def read(self, addr: int, size: int) -> bytes:
+        return self.elf.read(addr, size)
+
+    def symbolize(self, addr: int) -> str:
+        return self.symbols.symbolize(addr)
+
+    # The richer readers live in their own modules and are imported lazily so
+    # that `inspect` pays only for what it prints.
+    @cached_property
+    def layout(self):
+        from .layout import read_layout
+
+        return read_layout(self)
+
+    @cached_property
+    def entry(self):
+        from .entry import find_entry_sites
+
+        return find_entry_sites(self)
+
+    def patch_sites(self, lo: int, hi: int):
+        from .patches import read_patch_sites
+
+        return [s for s in self._all_patch_sites if lo <= s.addr < hi]
+
+    @cached_property
+    def _all_patch_sites(self):
+        from .patches import read_patch_sites
+
+        return read_patch_sites(self)
+
+
+def _check_system_map_matches(elf: ElfImage, symbols: SymbolTable, map_path: str) -> None:
+    """Reject a System.map from another build.
+
+    `linux_banner` must point at the banner string in this image, and when the
+    image still has a .symtab, a sample of its symbols must agree."""
+    banner = symbols.get("linux_banner")
+    if banner is None:
+        raise InputError(f"{map_path}: no linux_banner symbol: not a kernel System.map")
+    try:
+        text = elf.read(banner, 14)
+    except InputError:
+        text = b""
+    if text != b"Linux version ":
+        raise InputError(
+            f"{map_path}: does not match {elf.path} (linux_banner at {banner:#x} is not the banner "
+            "in this image): a System.map from another build?"
+        )
+    if elf.has_symtab:
+        own = elf.elf_symbols()
+        for name in ("entry_SYSCALL_64", "do_syscall_64", "_stext", "_etext"):
+            a, b = own.get(name), symbols.get(name)
+            if a is not None and b is not None and a != b:
+                raise InputError(
+                    f"{map_path}: does not match {elf.path}: {name} is {b:#x} in the map, {a:#x} in the image"
+                )
