@@ -1,0 +1,60 @@
+"""The one z3 wrapper: three outcomes, and `unknown` is never folded into
+`sat` or `unsat`.
+
+A verifier that reads z3's `unknown` (timeout, resource limit, incomplete
+theory) as "no counterexample" would report a proof it does not have; one that
+reads it as "counterexample" would print a model that does not exist.  Every
+caller in `verify/` and `models/` goes through `check()` and must handle the
+three statuses separately.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import z3
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+
+
+@dataclass(frozen=True)
+class Result:
+    """status: "sat" | "unsat" | "unknown".  model: a z3 model iff sat.
+    reason: z3's reason_unknown() iff unknown, else ""."""
+
+    status: str
+    model: Optional[z3.ModelRef] = None
+    reason: str = ""
+
+    @property
+    def sat(self) -> bool:
+        return self.status == SAT
+
+    @property
+    def unsat(self) -> bool:
+        return self.status == UNSAT
+
+    @property
+    def unknown(self) -> bool:
+        return self.status == UNKNOWN
+
+
+def check(constraints: Iterable[z3.BoolRef], timeout_ms: int | None = None,
+          solver: z3.Solver | None = None) -> Result:
+    """Decide the conjunction of `constraints`.
+
+    `timeout_ms` bounds this query only (None: no bound).  A caller may pass
+    its own `solver` (e.g. one built with a tactic); the constraints are
+    added to it.
+    """
+    s = solver if solver is not None else z3.Solver()
+    if timeout_ms is not None:
+        s.set("timeout", int(timeout_ms))
+    for c in constraints:
+        s.add(c)
+    r = s.check()
+    if r == z3.sat:
+        return Result(SAT, s.model(), "")
+    if r == z3.unsat:
+        return Result(UNSAT, None, "")
+    return Result(UNKNOWN, None, s.reason_unknown() or "unknown")
