@@ -91,16 +91,20 @@ class KernelImage:
 
         return find_entry_sites(self)
 
-    def patch_sites(self, lo: int, hi: int):
-        from .patches import read_patch_sites
-
-        return [s for s in self._all_patch_sites if lo <= s.addr < hi]
-
     @cached_property
-    def _all_patch_sites(self):
+    def btf(self):
+        """The `.BTF` type reader, or None when the image has no BTF."""
+        from .btf import Btf
+
+        data = self.elf.section_bytes(".BTF")
+        return Btf(data) if data else None
+
+    def patch_sites(self, lo: int, hi: int):
+        """Boot-time patch sites with lo <= addr < hi (see patches.py); the
+        special-section tables are read once, sites built only for the range."""
         from .patches import read_patch_sites
 
-        return read_patch_sites(self)
+        return read_patch_sites(self, lo, hi)
 
 
 def _check_system_map_matches(elf: ElfImage, symbols: SymbolTable, map_path: str) -> None:

@@ -1,0 +1,201 @@
+"""Where the 64-bit syscall path is: entry_SYSCALL_64, the SYSRET/IRET sites it
+can reach, the call to do_syscall_64 and the syscall dispatch inside it.
+
+Pass order:
+  1. entry text range (__entry_text_start/__entry_text_end, else the section);
+  2. the patch sites inside it (every alternative's bytes count: a variant may
+     add an edge, e.g. the XENPV `jmp swapgs_restore_regs_and_return_to_usermode`);
+  3. a capstone-decoded CFG from entry_SYSCALL_64 over the entry text,
+     following direct jmp/jcc/call targets inside the range and fall-through,
+     at each patch site also the code of every variant;
+  4. sysretq (48 0f 07) and iretq (48 cf) among the reached instructions;
+  5. do_syscall_64 decoded linearly for the call to the dispatch.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from ..errors import InputError
+
+SYSRETQ = b"\x48\x0f\x07"
+IRETQ = b"\x48\xcf"
+# Bytes after which control does not fall through.
+_STOPS = ("ret", "retq", "jmp", "ljmp", "ud2", "int3", "hlt", "sysretq", "sysret", "iretq", "iret", "sysexit")
+
+
+@dataclass(frozen=True)
+class EntrySites:
+    syscall_entry: int  # entry_SYSCALL_64
+    entry_text: tuple[int, int]  # [lo, hi)
+    sysret_sites: list[int]
+    iret_sites: list[int]
+    do_syscall_64_call: int | None  # the `call do_syscall_64` in entry_SYSCALL_64
+    do_syscall_64: int
+    dispatch: dict  # {"name", "address", "call": address of the call/reference in do_syscall_64 or None}
+    reached: int = 0  # instructions reached by the CFG (all variants)
+
+
+def _md():
+    from .patches import _capstone
+
+    return _capstone()
+
+
+def _branch_target(insn) -> int | None:
+    from capstone import x86 as cx
+
+    ops = insn.operands
+    if len(ops) == 1 and ops[0].type == cx.X86_OP_IMM:
+        return ops[0].imm & 0xFFFFFFFFFFFFFFFF
+    return None
+
+
+def _is_branch(insn) -> bool:
+    import capstone
+
+    return insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL)
+
+
+def find_entry_sites(image) -> EntrySites:
+    syms = image.symbols
+    entry = syms.get("entry_SYSCALL_64")
+    if entry is None:
+        raise InputError(f"{image.path}: symbol 'entry_SYSCALL_64' not found ({syms.source})")
+    dsc = syms.get("do_syscall_64")
+    if dsc is None:
+        raise InputError(f"{image.path}: symbol 'do_syscall_64' not found ({syms.source}): "
+                         "a kernel without the C syscall entry (before 4.15) is not supported")
+    lo, hi = syms.get("__entry_text_start"), syms.get("__entry_text_end")
+    if lo is None or hi is None or not lo <= entry < hi:
+        sec = image.elf.section_at(entry)
+        if sec is None:
+            raise InputError(f"{image.path}: entry_SYSCALL_64 at {entry:#x} is not in any section")
+        lo, hi = sec.addr, sec.end
+
+    sites = image.patch_sites(lo, hi)
+    by_addr: dict[int, list[bytes]] = {}
+    for s in sites:
+        for v in s.variants[1:]:
+            if v.code is not None:
+                by_addr.setdefault(s.addr, []).append(v.code)
+
+    md = _md()
+    text = image.read(lo, hi - lo)
+    seen: set[int] = set()
+    sysrets: set[int] = set()
+    irets: set[int] = set()
+    call_dsc = None
+    # Work list of (address, bytes source): None = the image, else a variant's code at its site.
+    work: list[tuple[int, bytes | None, int]] = [(entry, None, 0)]
+    visited_variant: set[tuple[int, bytes]] = set()
+    while work:
+        addr, vcode, vbase = work.pop()
+        while True:
+            if vcode is None:
+                if not lo <= addr < hi or addr in seen:
+                    break
+                if addr in by_addr:
+                    for code in by_addr[addr]:
+                        if (addr, code) not in visited_variant:
+                            visited_variant.add((addr, code))
+                            work.append((addr, code, addr))
+                seen.add(addr)
+                chunk = text[addr - lo : addr - lo + 16]
+            else:
+                if addr >= vbase + len(vcode):
+                    vcode = None  # variant ends: continue in the image after the site
+                    continue
+                chunk = vcode[addr - vbase :]
+            insn = next(md.disasm(chunk, addr, 1), None)
+            if insn is None:
+                break
+            raw = bytes(insn.bytes)
+            if raw == SYSRETQ:
+                sysrets.add(addr)
+            elif raw == IRETQ:
+                irets.add(addr)
+            mnem = insn.mnemonic
+            if _is_branch(insn):
+                tgt = _branch_target(insn)
+                if mnem == "call" and tgt == dsc and call_dsc is None and vcode is None:
+                    call_dsc = addr
+                if tgt is not None and lo <= tgt < hi:
+                    work.append((tgt, None, 0))
+            if mnem in _STOPS:
+                break
+            addr += insn.size
+
+    dispatch = _find_dispatch(image, dsc)
+    return EntrySites(
+        syscall_entry=entry,
+        entry_text=(lo, hi),
+        sysret_sites=sorted(sysrets),
+        iret_sites=sorted(irets),
+        do_syscall_64_call=call_dsc,
+        do_syscall_64=dsc,
+        dispatch=dispatch,
+        reached=len(seen),
+    )
+
+
+def function_range(image, name_or_addr) -> tuple[int, int] | None:
+    """[start, end) of a function: ELF size, else up to the next symbol
+    (System.map has no sizes), capped at 64 KiB."""
+    syms = image.symbols
+    if isinstance(name_or_addr, str):
+        start = syms.get(name_or_addr)
+        if start is None:
+            return None
+        end = syms.function_end(name_or_addr)
+    else:
+        start = name_or_addr
+        end = None
+        name = syms.symbolize(start)
+        if "+" not in name:
+            end = syms.function_end(name)
+    if end is None or end <= start or end - start > 0x10000:
+        end = start + 0x1000
+    sec = image.elf.section_at(start)
+    if sec is None:
+        return None
+    return start, min(end, sec.end)
+
+
+def decode_calls(image, start: int, end: int) -> list[tuple[int, int | None, str]]:
+    """(insn address, direct target or None, op_str) of every call in [start, end)."""
+    md = _md()
+    out = []
+    code = image.read(start, end - start)
+    for insn in md.disasm(code, start):
+        if insn.mnemonic == "call":
+            out.append((insn.address, _branch_target(insn), insn.op_str))
+    return out
+
+
+def _find_dispatch(image, dsc: int) -> dict:
+    syms = image.symbols
+    x64 = syms.get("x64_sys_call")
+    table = syms.get("sys_call_table")
+    name, target = ("x64_sys_call", x64) if x64 is not None else ("sys_call_table", table)
+    if target is None:
+        return {"name": None, "address": None, "call": None}
+    rng = function_range(image, "do_syscall_64")
+    call = None
+    if rng is not None:
+        md = _md()
+        code = image.read(rng[0], rng[1] - rng[0])
+        for insn in md.disasm(code, rng[0]):
+            if name == "x64_sys_call":
+                if insn.mnemonic == "call" and _branch_target(insn) == target:
+                    call = insn.address
+                    break
+            else:
+                # `call *sys_call_table(,%rax,8)` or `mov sys_call_table(,%rax,8),%rax`:
+                # the table address is the 32-bit sign-extended displacement.
+                if insn.disp_size == 4:
+                    disp = struct.unpack_from("<i", bytes(insn.bytes), insn.disp_offset)[0]
+                    if disp & 0xFFFFFFFFFFFFFFFF == target:
+                        call = insn.address
+                        break
+    return {"name": name, "address": target, "call": call}

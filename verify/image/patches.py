@@ -1,0 +1,556 @@
+"""Boot-time patch sites: every place where the bytes on disk are not
+necessarily the bytes that run.
+
+One table-driven module, in the manner of objtool's special.c: each special
+section has a list of candidate record layouts (with the kernel source that
+defines them); the layout is *detected* from the data (record size divides the
+section, every decoded address lands where it must), never assumed from the
+version string.  A section that fits no layout is an input error: silently
+misreading it would hide code variants from the prover.
+
+Pass order follows the kernel's alternative_instructions() (arch/x86/kernel/
+alternative.c, 6.1 and 6.12): paravirt (6.1 only), retpolines, returns,
+alternatives; static keys (jump labels) are patched by jump_label_init().
+Every variant here is reported per table entry; several entries may share one
+address (ALTERNATIVE_2, a paravirt site with an ALT_NOT(XENPV) alternative on
+top): the bytes that can run at such an address are the union of the variants
+of all entries at it (`variants_at`).
+
+Decoding is lazy: the raw tables are read with one struct.iter_unpack per
+section; PatchSite objects (and their capstone work) are built only for the
+address range asked for.
+"""
+from __future__ import annotations
+
+import bisect
+import struct
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..errors import InputError
+
+# -- feature numbers --------------------------------------------------------
+# arch/x86/include/asm/cpufeatures.h, identical in 6.1 and 6.12 for these.
+FEATURE_NAMES = {
+    3 * 32 + 21: "X86_FEATURE_ALWAYS",
+    7 * 32 + 11: "X86_FEATURE_PTI",
+    8 * 32 + 16: "X86_FEATURE_XENPV",
+    9 * 32 + 20: "X86_FEATURE_SMAP",
+    16 * 32 + 16: "X86_FEATURE_LA57",
+}
+X86_FEATURE_ALWAYS = 3 * 32 + 21
+X86_FEATURE_XENPV = 8 * 32 + 16
+X86_FEATURE_LA57 = 16 * 32 + 16
+
+
+def feature_name(num: int | None) -> str | None:
+    if num is None:
+        return None
+    return FEATURE_NAMES.get(num, f"({num // 32}*32+{num % 32})")
+
+
+# alt_instr flags.  6.12 arch/x86/include/asm/alternative.h: ft_flags is
+# u32, feature in bits 0-15, flags in 16-31 (ALT_FLAGS_SHIFT 16);
+# ALT_FLAG_NOT = 1<<0, ALT_FLAG_DIRECT_CALL = 1<<1.  6.1 (same file): cpuid
+# is u16 and ALT_NOT(feat) sets ALTINSTR_FLAG_INV = 1<<15 in it.
+ALT_FLAG_NOT = 1 << 0
+ALT_FLAG_DIRECT_CALL = 1 << 1
+ALTINSTR_FLAG_INV_61 = 1 << 15
+
+# Optimal NOPs, arch/x86/include/asm/nops.h (BYTES_NOP1..8, 6.1 and 6.12).
+NOPS = {
+    1: b"\x90", 2: b"\x66\x90", 3: b"\x0f\x1f\x00", 4: b"\x0f\x1f\x40\x00", 5: b"\x0f\x1f\x44\x00\x00",
+    6: b"\x66\x0f\x1f\x44\x00\x00", 7: b"\x0f\x1f\x80\x00\x00\x00\x00", 8: b"\x0f\x1f\x84\x00\x00\x00\x00\x00",
+}
+
+
+def nops(n: int) -> bytes:
+    out = b""
+    while n > 0:
+        k = min(n, 8)
+        out += NOPS[k]
+        n -= k
+    return out
+
+
+# Native code the kernel puts at a paravirt site on bare metal (6.1
+# arch/x86/include/asm/paravirt.h: PVOP_ALT_*CALL*(..., "insn",
+# ALT_NOT(X86_FEATURE_XENPV))).
+PV_NATIVE = {
+    "irq.irq_disable": ("cli", b"\xfa"),
+    "irq.irq_enable": ("sti", b"\xfb"),
+    "irq.save_fl": ("pushf; pop %rax", b"\x9c\x58"),
+    "irq.restore_fl": ("push %rdi; popf", b"\x57\x9d"),
+    "mmu.read_cr2": ("mov %cr2,%rax", b"\x0f\x20\xd0"),
+    "mmu.read_cr3": ("mov %cr3,%rax", b"\x0f\x20\xd8"),
+    "mmu.write_cr3": ("mov %rdi,%cr3", b"\x0f\x22\xdf"),
+    "cpu.wbinvd": ("wbinvd", b"\x0f\x09"),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    code: bytes | None  # exactly PatchSite.length bytes, or None if not resolvable statically
+
+
+@dataclass(frozen=True)
+class PatchSite:
+    kind: str  # "alternative" | "jump_label" | "paravirt" | "return_thunk" | "retpoline"
+    addr: int
+    length: int
+    feature: int | None = None
+    feature_name: str | None = None
+    flags: int = 0
+    target: int | None = None  # jump label: where the jmp goes; thunk sites: the thunk
+    key: int | None = None  # jump label: address of the static key
+    detail: str = ""  # pv_ops member, static key name, "ALT_NOT", ...
+    variants: tuple[Variant, ...] = field(default=())
+    source: str = ""  # section and entry index, e.g. ".altinstructions[12]"
+
+
+def variants_at(sites: list[PatchSite], addr: int) -> list[Variant]:
+    """Union of the variants of every table entry patching `addr`."""
+    out, seen = [], set()
+    for s in sites:
+        if s.addr != addr:
+            continue
+        for v in s.variants:
+            k = (v.label, v.code)
+            if k not in seen:
+                seen.add(k)
+                out.append(v)
+    return out
+
+
+# -- relocation of replacement code ------------------------------------------
+_CS = None
+
+
+def _capstone():
+    global _CS
+    if _CS is None:
+        import capstone
+
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        md.detail = True
+        _CS = md
+    return _CS
+
+
+def relocate(code: bytes, src: int, dst: int) -> bytes | None:
+    """Move `code` linked at `src` to `dst`, keeping the absolute destination
+    of every rel8/rel32 branch and RIP-relative operand that points outside
+    the code itself (6.1 alternative.c: recompute_jump() and the 0xe8 fixup;
+    6.12: apply_relocation()).  None if a rel8 no longer reaches."""
+    import capstone
+    from capstone import x86 as cx
+
+    if src == dst or not code:
+        return code
+    md = _capstone()
+    buf = bytearray(code)
+    pos = 0
+    end = src + len(code)
+    for insn in md.disasm(code, src):
+        off = insn.address - src
+        pos = off + insn.size
+        nxt_src, nxt_dst = insn.address + insn.size, dst + off + insn.size
+        if insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL):
+            ops = insn.operands
+            if len(ops) == 1 and ops[0].type == cx.X86_OP_IMM and insn.imm_size in (1, 4):
+                tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+                if src <= tgt < end:
+                    continue
+                disp = tgt - nxt_dst
+                if insn.imm_size == 1:
+                    if not -128 <= disp < 128:
+                        return None
+                    buf[off + insn.size - 1] = disp & 0xFF
+                else:
+                    struct.pack_into("<i", buf, off + insn.size - 4, disp)
+                continue
+        if insn.disp_size == 4 and insn.disp_offset:
+            for op in insn.operands:
+                if op.type == cx.X86_OP_MEM and op.mem.base == cx.X86_REG_RIP:
+                    tgt = (nxt_src + op.mem.disp) & 0xFFFFFFFFFFFFFFFF
+                    if src <= tgt < end:
+                        break
+                    disp = tgt - nxt_dst
+                    disp = ((disp + (1 << 63)) % (1 << 64)) - (1 << 63)
+                    if not -(1 << 31) <= disp < (1 << 31):
+                        # %gs:rip-relative per-CPU offsets wrap modulo 2^64 (6.12).
+                        disp = ((disp + (1 << 31)) % (1 << 32)) - (1 << 31)
+                    struct.pack_into("<i", buf, off + insn.disp_offset, disp)
+                    break
+    if pos != len(code):
+        return None  # did not decode to the end
+    return bytes(buf)
+
+
+def _rel32(op: bytes, at: int, size: int, target: int) -> bytes:
+    return op + struct.pack("<i", target - (at + size))
+
+
+# -- table layouts -----------------------------------------------------------
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    size: int
+    fmt: str  # struct format of one record
+    cite: str
+
+
+# struct alt_instr
+ALT_LAYOUTS = (
+    # 6.1 arch/x86/include/asm/alternative.h
+    Layout("alt_instr/6.1", 12, "<iiHBB", "{s32 instr_offset; s32 repl_offset; u16 cpuid; u8 instrlen; u8 replacementlen} (6.1)"),
+    # 6.12 arch/x86/include/asm/alternative.h (ft_flags union since 6.3)
+    Layout("alt_instr/6.3+", 14, "<iiIBB", "{s32 instr_offset; s32 repl_offset; u32 ft_flags; u8 instrlen; u8 replacementlen} (6.3+)"),
+)
+# struct jump_entry, arch/x86/include/asm/jump_label.h + include/linux/jump_label.h
+# (CONFIG_HAVE_ARCH_JUMP_LABEL_RELATIVE, 5.3+): {s32 code; s32 target; long key}
+JUMP_LAYOUTS = (Layout("jump_entry/rel", 16, "<iiq", "{s32 code; s32 target; long key} (5.3+)"),)
+# struct paravirt_patch_site, arch/x86/include/asm/paravirt_types.h
+PV_LAYOUTS = (
+    Layout("paravirt_patch_site/abs", 16, "<QBB6x", "{u8 *instr; u8 type; u8 len} (<= 6.1)"),
+    Layout("paravirt_patch_site/rel", 8, "<iBB2x", "{s32 instr_offset; u8 type; u8 len} (6.2-6.7)"),
+)
+# .return_sites / .retpoline_sites: s32 offsets relative to the entry (objtool
+# create_return_sites_sections(), 5.19+/6.0+)
+REL32_LAYOUTS = (Layout("s32", 4, "<i", "s32 relative (objtool)"),)
+
+
+class PatchTables:
+    """Raw special-section tables of one image, decoded on first use."""
+
+    def __init__(self, image):
+        self.image = image
+        self.elf = image.elf
+        self.symbols = image.symbols
+
+    # -- where a table is ----------------------------------------------------
+    def _table(self, section: str, start_sym: str, stop_sym: str) -> tuple[int, bytes] | None:
+        s = self.elf.section(section)
+        if s is not None and s.has_bits and s.size:
+            return s.addr, self.elf.section_bytes(section)
+        lo, hi = self.symbols.get(start_sym), self.symbols.get(stop_sym)
+        if lo is None or hi is None or hi <= lo:
+            return None
+        try:
+            return lo, self.elf.read(lo, hi - lo)
+        except InputError:
+            return None
+
+    def _is_text(self, addr: int) -> bool:
+        s = self.elf.section_at(addr)
+        return s is not None and bool(s.flags & 0x4)
+
+    def _detect(self, what: str, base: int, data: bytes, layouts, check) -> tuple[Layout, list]:
+        tried = []
+        for lay in layouts:
+            if len(data) % lay.size:
+                tried.append(f"{lay.name}: size {len(data)} not a multiple of {lay.size}")
+                continue
+            recs = list(struct.iter_unpack(lay.fmt, data))
+            bad = next((i for i, r in enumerate(recs) if not check(lay, base + i * lay.size, r)), None)
+            if bad is None:
+                return lay, recs
+            tried.append(f"{lay.name}: entry {bad} does not decode")
+        raise InputError(f"{self.elf.path}: {what}: no known record layout fits ({'; '.join(tried)})")
+
+    # -- the tables ------------------------------------------------------------
+    @cached_property
+    def alternatives(self):
+        t = self._table(".altinstructions", "__alt_instructions", "__alt_instructions_end")
+        if t is None:
+            return None, []
+        base, data = t
+        repl_secs = [self.elf.section(n) for n in (".altinstr_replacement", ".altinstr_aux")]
+        repl_secs = [s for s in repl_secs if s is not None]
+
+        def in_repl(a, n):
+            return any(s.addr <= a and a + n <= s.end for s in repl_secs) or self._is_text(a)
+
+        def check(_lay, at, r):
+            instr, repl = at + r[0], at + 4 + r[1]
+            ilen, rlen = r[3], r[4]
+            return self._is_text(instr) and (rlen == 0 or in_repl(repl, rlen)) and rlen <= max(ilen, 16)
+
+        lay, recs = self._detect(".altinstructions", base, data, ALT_LAYOUTS, check)
+        out = []
+        for i, r in enumerate(recs):
+            at = base + i * lay.size
+            out.append((at + r[0], i, at + 4 + r[1], r[2], r[3], r[4]))
+        out.sort()
+        return lay, out
+
+    @cached_property
+    def jump_labels(self):
+        t = self._table("__jump_table", "__start___jump_table", "__stop___jump_table")
+        if t is None:
+            return None, []
+        base, data = t
+
+        def check(_lay, at, r):
+            return r[0] == 0 and r[1] == 0 or (self._is_text(at + r[0]) and self._is_text(at + 4 + r[1]))
+
+        lay, recs = self._detect("__jump_table", base, data, JUMP_LAYOUTS, check)
+        out = []
+        for i, r in enumerate(recs):
+            at = base + i * lay.size
+            if r[0] == 0 and r[1] == 0:
+                continue  # entries of freed init code are zeroed (jump_label_invalidate_initmem)
+            key = (at + 8 + r[2]) & 0xFFFFFFFFFFFFFFFF
+            out.append((at + r[0], i, at + 4 + r[1], key & ~3, key & 3))
+        out.sort()
+        return lay, out
+
+    @cached_property
+    def paravirt(self):
+        t = self._table(".parainstructions", "__parainstructions", "__parainstructions_end")
+        if t is None:
+            return None, []
+        base, data = t
+        abs_layout = PV_LAYOUTS[0]
+
+        def check(lay, at, r):
+            addr = r[0] if lay is abs_layout else at + r[0]
+            return self._is_text(addr) and 0 < r[2] <= 16
+
+        lay, recs = self._detect(".parainstructions", base, data, PV_LAYOUTS, check)
+        out = []
+        for i, r in enumerate(recs):
+            at = base + i * lay.size
+            addr = r[0] if lay is abs_layout else at + r[0]
+            out.append((addr, i, r[1], r[2]))
+        out.sort()
+        return lay, out
+
+    def _rel32_table(self, section, start, stop):
+        t = self._table(section, start, stop)
+        if t is None:
+            return None, []
+        base, data = t
+        lay, recs = self._detect(section, base, data, REL32_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        out = sorted((base + i * 4 + r[0], i) for i, r in enumerate(recs))
+        return lay, out
+
+    @cached_property
+    def return_sites(self):
+        return self._rel32_table(".return_sites", "__return_sites", "__return_sites_end")
+
+    @cached_property
+    def retpoline_sites(self):
+        return self._rel32_table(".retpoline_sites", "__retpoline_sites", "__retpoline_sites_end")
+
+    # -- building PatchSites -------------------------------------------------
+    def sites(self, lo: int = 0, hi: int = 1 << 64) -> list[PatchSite]:
+        out: list[PatchSite] = []
+        for table, build in (
+            (self.paravirt, self._pv_site),
+            (self.retpoline_sites, self._retpoline_site),
+            (self.return_sites, self._return_site),
+            (self.alternatives, self._alt_site),
+            (self.jump_labels, self._jump_site),
+        ):
+            _lay, recs = table
+            i = bisect.bisect_left(recs, (lo,))
+            while i < len(recs) and recs[i][0] < hi:
+                site = build(recs[i])
+                if site is not None:
+                    out.append(site)
+                i += 1
+        out.sort(key=lambda s: (s.addr, s.kind))
+        return out
+
+    def _alt_site(self, rec) -> PatchSite | None:
+        addr, idx, repl, ft, ilen, rlen = rec
+        lay = self.alternatives[0]
+        if lay is ALT_LAYOUTS[0]:
+            feature, flags = ft & ~ALTINSTR_FLAG_INV_61 & 0xFFFF, (ALT_FLAG_NOT if ft & ALTINSTR_FLAG_INV_61 else 0)
+        else:
+            feature, flags = ft & 0xFFFF, ft >> 16
+        if ilen == 0:
+            return None
+        orig = self.elf.read(addr, ilen)
+        fname = feature_name(feature)
+        cond = ("!" if flags & ALT_FLAG_NOT else "") + fname
+        variants = [Variant("on-disk", orig)]
+        if flags & ALT_FLAG_DIRECT_CALL:
+            # 6.12 alt_replace_call(): the site's `call *disp32(%rip)` (ff 15)
+            # becomes a direct call to whatever the pointer holds at boot.
+            if orig[:2] == b"\xff\x15" and ilen == 6:
+                slot = addr + 6 + struct.unpack_from("<i", orig, 2)[0]
+                variants.append(Variant(f"{cond}: direct-call (target is data: {self._data_name(slot)})", None))
+                linked = self._read_ptr(slot)
+                if linked:
+                    name = self.symbols.symbolize(linked)
+                    if name in ("nop_func",):
+                        variants.append(Variant(f"{cond}: nops ({self._data_name(slot)} = nop_func as linked)", nops(ilen)))
+                    else:
+                        variants.append(
+                            Variant(f"{cond}: direct-call {name} ({self._data_name(slot)} as linked)",
+                                    _rel32(b"\xe8", addr, 5, linked) + nops(ilen - 5))
+                        )
+            else:
+                variants.append(Variant(f"{cond}: direct-call (site is not call *disp32(%rip))", None))
+        else:
+            code = self.elf.read(repl, rlen) if rlen else b""
+            moved = relocate(code, repl, addr)
+            if moved is None:
+                variants.append(Variant(f"{cond}: replacement (not relocatable)", None))
+            else:
+                variants.append(Variant(f"{cond}: replacement" if rlen else f"{cond}: nops", moved + nops(ilen - rlen)))
+        return PatchSite(
+            "alternative", addr, ilen, feature, fname, flags,
+            target=repl if rlen else None, detail=("ALT_NOT " if flags & ALT_FLAG_NOT else "") + fname,
+            variants=tuple(variants), source=f".altinstructions[{idx}]",
+        )
+
+    def _jump_site(self, rec) -> PatchSite:
+        addr, idx, target, key, kflags = rec
+        first = self._peek(addr, 5)
+        # arch/x86/kernel/jump_label.c: 2-byte (jmp rel8 / nop2) or 5-byte sites.
+        length = 2 if first[0] == 0xEB or first[:2] == NOPS[2] else 5
+        orig = self.elf.read(addr, length)
+        if length == 2:
+            jmp = bytes([0xEB, (target - (addr + 2)) & 0xFF])
+        else:
+            jmp = _rel32(b"\xe9", addr, 5, target)
+        kname = self.symbols.symbolize(key)
+        variants = (
+            Variant("on-disk", orig),
+            Variant("nop (branch not taken)", NOPS[length]),
+            Variant(f"jmp {self.symbols.symbolize(target)} (branch taken)", jmp),
+        )
+        state = "likely/true" if kflags & 1 else "unlikely/false"
+        return PatchSite("jump_label", addr, length, None, None, kflags, target=target, key=key,
+                         detail=f"{kname} ({state})", variants=variants, source=f"__jump_table[{idx}]")
+
+    def _pv_site(self, rec) -> PatchSite:
+        addr, idx, ptype, length = rec
+        orig = self.elf.read(addr, length)
+        # PARAVIRT_PATCH(x) = offsetof(struct paravirt_patch_template, x) / sizeof(void *)
+        off = ptype * 8
+        member = self._pv_member(off)
+        slot_name = f"pv_ops+{off:#x}"
+        label = f"{slot_name} ({member})" if member else slot_name
+        variants = [Variant("on-disk", orig),
+                    Variant(f"direct-call (target is data: {slot_name})", None)]
+        pv_ops = self.symbols.get("pv_ops")
+        linked = self._read_ptr(pv_ops + off) if pv_ops is not None else None
+        if linked:
+            name = self.symbols.symbolize(linked)
+            if name == "_paravirt_nop":
+                variants.append(Variant(f"nops ({slot_name} = _paravirt_nop as linked)", nops(length)))
+            elif name == "_paravirt_ident_64" and length >= 3:
+                variants.append(Variant(f"mov %rdi,%rax ({slot_name} = _paravirt_ident_64 as linked)",
+                                        b"\x48\x89\xf8" + nops(length - 3)))
+            elif length >= 5:
+                variants.append(Variant(f"direct-call {name} ({slot_name} as linked)",
+                                        _rel32(b"\xe8", addr, 5, linked) + nops(length - 5)))
+        if member in PV_NATIVE:
+            text, code = PV_NATIVE[member]
+            if len(code) <= length:
+                variants.append(Variant(f"native: {text} (ALT_NOT(X86_FEATURE_XENPV))", code + nops(length - len(code))))
+        return PatchSite("paravirt", addr, length, None, None, 0, detail=label, variants=tuple(variants),
+                         source=f".parainstructions[{idx}]")
+
+    def _return_site(self, rec) -> PatchSite:
+        addr, idx = rec
+        first = self._peek(addr, 6)
+        if first[0] == 0xE9:
+            length = 5
+            target = addr + 5 + struct.unpack_from("<i", first, 1)[0]
+            # 6.1 alternative.c patch_return(): "ret; int3; int3; int3; int3"
+            variants = (Variant("on-disk", first[:5]), Variant("ret", b"\xc3\xcc\xcc\xcc\xcc"))
+        elif first[0] == 0x0F and 0x80 <= first[1] <= 0x8F:
+            length = 6
+            target = addr + 6 + struct.unpack_from("<i", first, 2)[0]
+            variants = (Variant("on-disk", first[:6]),)  # jcc to the thunk: left alone by patch_return
+        else:
+            length = 1 if first[0] == 0xC3 else 5
+            target = None
+            variants = (Variant("on-disk", first[:length]),)
+        return PatchSite("return_thunk", addr, length, None, None, 0, target=target,
+                         detail=self.symbols.symbolize(target) if target else "", variants=variants,
+                         source=f".return_sites[{idx}]")
+
+    _REGS = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+
+    def _retpoline_site(self, rec) -> PatchSite:
+        addr, idx = rec
+        first = self._peek(addr, 6)
+        if first[0] in (0xE8, 0xE9):
+            length, target, op = 5, addr + 5 + struct.unpack_from("<i", first, 1)[0], first[0]
+        elif first[0] == 0x0F and 0x80 <= first[1] <= 0x8F:
+            length, target, op = 6, addr + 6 + struct.unpack_from("<i", first, 2)[0], None
+        else:
+            return PatchSite("retpoline", addr, 1, None, None, 0, detail="undecodable",
+                             variants=(Variant("on-disk", first[:1]),), source=f".retpoline_sites[{idx}]")
+        thunk = self.symbols.symbolize(target)
+        variants = [Variant("on-disk", first[:length])]
+        reg = thunk.rsplit("_", 1)[-1] if thunk.startswith("__x86_indirect_thunk_") else None
+        if op is not None and reg in self._REGS:
+            # 6.1 alternative.c emit_indirect(): `call/jmp *%reg`, optionally after lfence.
+            r = self._REGS.index(reg)
+            rex = b"\x41" if r >= 8 else b""
+            ind = rex + bytes([0xFF, (0xD0 if op == 0xE8 else 0xE0) | (r & 7)])
+            verb = "call" if op == 0xE8 else "jmp"
+            variants.append(Variant(f"{verb} *%{reg}", ind + nops(length - len(ind))))
+            lf = b"\x0f\xae\xe8" + ind
+            if len(lf) <= length:
+                variants.append(Variant(f"lfence; {verb} *%{reg}", lf + nops(length - len(lf))))
+        return PatchSite("retpoline", addr, length, None, None, 0, target=target, detail=thunk,
+                         variants=tuple(variants), source=f".retpoline_sites[{idx}]")
+
+    # -- helpers -------------------------------------------------------------
+    def _peek(self, addr: int, n: int) -> bytes:
+        """Up to `n` bytes at addr, fewer at the end of a section."""
+        s = self.elf.section_at(addr)
+        if s is None:
+            raise InputError(f"{self.elf.path}: patch site {addr:#x} is not in any loaded section")
+        return self.elf.read(addr, min(n, s.end - addr))
+
+    def _read_ptr(self, addr: int) -> int | None:
+        try:
+            return self.elf.read_u64(addr)
+        except InputError:
+            return None
+
+    def _data_name(self, addr: int) -> str:
+        pv = self.symbols.get("pv_ops")
+        if pv is not None and pv <= addr < pv + 0x1000:
+            member = self._pv_member(addr - pv)
+            return f"pv_ops+{addr - pv:#x}" + (f" {member}" if member else "")
+        return self.symbols.symbolize(addr)
+
+    def _pv_member(self, off: int) -> str | None:
+        btf = getattr(self.image, "btf", None)
+        if btf is None:
+            return None
+        try:
+            name = btf.member_at("paravirt_patch_template", off)
+        except InputError:
+            return None
+        if name and name.endswith(".func"):
+            name = name[: -len(".func")]  # struct paravirt_callee_save { void *func; }
+        return name
+
+
+def tables(image) -> PatchTables:
+    t = getattr(image, "_patch_tables", None)
+    if t is None:
+        t = PatchTables(image)
+        try:
+            image._patch_tables = t
+        except AttributeError:
+            pass
+    return t
+
+
+def read_patch_sites(image, lo: int = 0, hi: int = 1 << 64) -> list[PatchSite]:
+    """Every patch site in [lo, hi), sorted by address."""
+    return tables(image).sites(lo, hi)
