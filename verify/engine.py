@@ -1,0 +1,766 @@
+"""Layer 5, the engine: explore every path from entry_SYSCALL_64 to each
+`sysretq`, per code variant, and decide each obligation there.
+
+Pass order, per variant:
+1. start from the machine's initial state at entry_SYSCALL_64;
+2. depth-first over paths; at each address, in this order:
+   sysretq -> record the SYSRET state; iretq -> path is safe, stop;
+   a patch site -> fork one path per boot-time variant of its bytes;
+   a call target -> the policy (follow / havoc / summary / nop / return);
+   a special instruction -> its model (verify.machine);
+   otherwise -> lift a block with pyvex and step it with angr;
+3. loops: a block start revisited at the same stack depth is a loop head; the
+   second visit widens the state (what changed becomes fresh), the third is
+   cut only when it is subsumed by the widened state (so no state is lost);
+4. at each SYSRET state, for each obligation: path condition AND NOT
+   obligation, decided by z3 through verify.solver (three outcomes);
+5. a satisfying model is re-evaluated against the recorded path before it is
+   reported (a model that does not replay is reported inconclusive).
+
+Any state angr drops, errors on, or cannot constrain, any instruction without
+a model, any z3 `unknown` and any exhausted budget makes the variant
+inconclusive.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import claripy
+import networkx as nx
+import z3
+
+from . import machine, obligations, policy, solver
+from .errors import InputError
+from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
+from .lift import CodeReader
+
+MAX_STEPS_PER_VARIANT = 60000
+MAX_TRAIL = 20000
+LOOP_REWIDEN_LIMIT = 4
+GPRS = machine.USER_REGS
+LOOP_COMPARED_REGS = GPRS + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    features: dict  # feature name -> bool (the global features this variant fixes)
+    la57: bool
+    xenpv: bool
+
+    def describe(self) -> dict:
+        return {"name": self.name, "paging": "5-level (LA57)" if self.la57 else "4-level",
+                "features": {k: v for k, v in self.features.items()}}
+
+
+class Path:
+    """One path being explored: an angr state plus the bookkeeping the proof needs."""
+
+    __slots__ = ("state", "trail", "patch", "depth", "loops", "havocs", "steps")
+
+    def __init__(self, state):
+        self.state = state
+        self.trail: list = []
+        self.patch = None  # (site_addr, code) while executing inside a chosen variant
+        self.depth = 0
+        self.loops: dict = {}
+        self.havocs: tuple = ()
+        self.steps = 0
+
+    def fork(self, state) -> "Path":
+        p = Path(state)
+        p.trail = list(self.trail)
+        p.patch = self.patch
+        p.depth = self.depth
+        p.loops = dict(self.loops)
+        p.havocs = self.havocs
+        p.steps = self.steps
+        return p
+
+
+class Inconclusive(Exception):
+    pass
+
+
+@dataclass
+class SysretHit:
+    site: int
+    path: Path
+
+
+@dataclass
+class VariantRun:
+    variant: Variant
+    hits: list = field(default_factory=list)
+    inconclusive: list = field(default_factory=list)  # reasons
+    paths_done: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    solver_seconds: float = 0.0
+    assumptions: set = field(default_factory=set)
+
+
+class Explorer:
+    def __init__(self, image, progress=False, deadline=None):
+        self.image = image
+        self.progress = progress
+        self.deadline = deadline
+        self.layout = image.layout
+        self.entry = image.entry
+        syms = image.symbols
+        self.symbols = syms
+        self.frame = machine.Frame(self.layout, syms.get("this_cpu_off"))
+        self.constants = {k: v.value for k, v in self.layout.constants.items()}
+        self.feature_la57 = self.constants.get("X86_FEATURE_LA57")
+        self.feature_xenpv = self.constants.get("X86_FEATURE_XENPV")
+        self.feature_always = self.constants.get("X86_FEATURE_ALWAYS")
+        self.dispatch_names = {"x64_sys_call", "sys_call_table"}
+        d = getattr(self.entry, "dispatch", None)
+        if d:
+            self.dispatch_names.add(d[0] if isinstance(d, tuple) else getattr(d, "name", str(d)))
+        self.sysret_sites = set(self.entry.sysret_sites)
+        self.iret_sites = set(self.entry.iret_sites)
+        # function starts: address -> name, for the call policy (built lazily per address)
+        self._func_cache: dict[int, tuple] = {}
+        self.sites = {}
+        for s in image._all_patch_sites:
+            if s.kind in ("return_thunk", "retpoline"):
+                continue  # modelled at the thunk itself
+            self.sites.setdefault(s.addr, s)
+        self.code = CodeReader(self._fetch_code, self._barrier)
+        self.project = machine.new_project()
+        self.cfg = nx.DiGraph()
+
+    # -- code access -------------------------------------------------------------
+    def _fetch_code(self, addr: int, n: int) -> bytes:
+        sec = self.image.elf.section_at(addr)
+        if sec is None or not (sec.flags & 0x4):  # SHF_EXECINSTR
+            raise Inconclusive(f"control reaches {addr:#x}, outside executable code")
+        n = min(n, sec.end - addr)
+        return self.image.read(addr, n)
+
+    def _barrier(self, addr: int) -> bool:
+        return addr in self.sites or addr in self.sysret_sites or addr in self.iret_sites or \
+            self._function_at(addr) is not None
+
+    def _function_at(self, addr: int):
+        """(name, size) if addr is the start of a function symbol."""
+        hit = self._func_cache.get(addr, False)
+        if hit is not False:
+            return hit
+        name = self.symbols.symbolize(addr)
+        result = None
+        if "+" not in name and not name.startswith("0x"):
+            end = self.symbols.function_end(name)
+            result = (name, (end - addr) if end else None)
+        self._func_cache[addr] = result
+        return result
+
+    # -- variants ------------------------------------------------------------------
+    def variants(self) -> list[Variant]:
+        feats = {s.feature for s in self.sites.values() if s.kind == "alternative"}
+        has_la57 = self.feature_la57 in feats or "__pgtable_l5_enabled" in self.symbols or \
+            "pgtable_l5_enabled" in self.symbols
+        has_xenpv = self.feature_xenpv in feats
+        out = [Variant("4-level", {"X86_FEATURE_LA57": False, "X86_FEATURE_XENPV": False}, False, False)]
+        if has_la57:
+            out.append(Variant("la57", {"X86_FEATURE_LA57": True, "X86_FEATURE_XENPV": False}, True, False))
+        if has_xenpv:
+            out.append(Variant("xenpv", {"X86_FEATURE_LA57": False, "X86_FEATURE_XENPV": True}, False, True))
+        return out
+
+    def _site_choices(self, site, variant: Variant):
+        """The variants of a patch site this code variant may run: a list of (label, code)."""
+        vs = list(site.variants)
+        if site.kind == "alternative":
+            if site.feature is not None and site.feature in (self.feature_la57, self.feature_xenpv):
+                on = variant.la57 if site.feature == self.feature_la57 else variant.xenpv
+                if getattr(site, "flags", 0) and _alt_not(site):
+                    on = not on
+                return [vs[1] if on and len(vs) > 1 else vs[0]]
+            if site.feature is not None and site.feature == self.feature_always and len(vs) > 1:
+                return [vs[-1]] if not _alt_not(site) else [vs[0]]
+            return vs
+        if site.kind == "paravirt":
+            native = [v for v in vs[1:] if v.code is not None]
+            return native or vs
+        return vs
+
+    # -- the exploration -----------------------------------------------------------------
+    def run_variant(self, variant: Variant) -> VariantRun:
+        run = VariantRun(variant)
+        t0 = time.monotonic()
+        init = machine.initial_state(self.project, self.frame, self.entry.syscall_entry)
+        self._install_pointer_guards(init)
+        work = [Path(init)]
+        while work:
+            if self.deadline and time.monotonic() > self.deadline:
+                run.inconclusive.append("timeout: the time budget ran out before every path was explored")
+                break
+            p = work.pop()
+            run.steps += 1
+            if run.steps > MAX_STEPS_PER_VARIANT:
+                run.inconclusive.append(f"step budget ({MAX_STEPS_PER_VARIANT}) exhausted before every path was explored")
+                break
+            try:
+                nxt = self.step(p, variant, run)
+            except Inconclusive as e:
+                run.inconclusive.append(f"{self._where(p)}: {e}")
+                continue
+            except (claripy.errors.ClaripyError, z3.Z3Exception) as e:
+                run.inconclusive.append(f"{self._where(p)}: solver error: {e}")
+                continue
+            except Exception as e:  # an angr failure must never pass as proven
+                run.inconclusive.append(f"{self._where(p)}: analysis error: {type(e).__name__}: {e}")
+                continue
+            if not nxt:
+                run.paths_done += 1
+            work.extend(nxt)
+            if self.progress and run.steps % 500 == 0:
+                print(f"\r  {variant.name}: {run.steps} steps, {len(work)} open paths, "
+                      f"{len(run.hits)} at SYSRET", end="", file=sys.stderr, flush=True)
+        if self.progress:
+            print(file=sys.stderr)
+        run.seconds = time.monotonic() - t0
+        return run
+
+    def _where(self, p: Path) -> str:
+        try:
+            return self.image.symbolize(p.state.addr)
+        except Exception:
+            return "?"
+
+    def _install_pointer_guards(self, state):
+        """Reads and writes through addresses that are not a single known value.
+
+        A read through an unknown pointer returns a fresh value (it is sent to
+        an address nothing ever wrote) - sound, it only loses precision.  A
+        write through an unknown pointer is sent there too, and then
+        everything it might alias is havocked after the instruction: all
+        non-private memory, and the user state too unless the solver shows the
+        pointer cannot reach pt_regs or thread_info."""
+        frame = self.frame
+
+        def on_read(st):
+            a = st.inspect.mem_read_address
+            if a is not None and a.symbolic:
+                st.inspect.mem_read_address = claripy.BVV(_scratch(st), 64)
+
+        def on_write(st):
+            a = st.inspect.mem_write_address
+            if a is not None and a.symbolic:
+                size = st.inspect.mem_write_length
+                size = size if isinstance(size, int) else 8
+                may_hit_user = False
+                for lo, n in frame.user_state_regions() + [(machine.STACK_LIMIT, machine.STACK_TOP - machine.STACK_LIMIT)]:
+                    q = claripy.And(a + size > lo, a < lo + n)
+                    if st.solver.satisfiable(extra_constraints=[q]):
+                        may_hit_user = True
+                        break
+                st.inspect.mem_write_address = claripy.BVV(_scratch(st), 64)
+                st.globals["pending_havoc"] = (st.globals.get("pending_havoc") or False) or (
+                    "user" if may_hit_user else "non-user")
+
+        state.inspect.b("mem_read", when="before", action=on_read)
+        state.inspect.b("mem_write", when="before", action=on_write)
+
+    def step(self, p: Path, variant: Variant, run: VariantRun) -> list:
+        st = p.state
+        if st.regs.rip.symbolic:
+            raise Inconclusive("jump to a computed address the analysis cannot resolve")
+        addr = st.solver.eval_one(st.regs.rip) if False else st.addr
+        p.steps += 1
+        if len(p.trail) > MAX_TRAIL:
+            raise Inconclusive("path too long")
+        # leave a patch variant once past it
+        if p.patch and not (p.patch[0] <= addr < p.patch[0] + len(p.patch[1])):
+            p.patch = None
+
+        if addr in self.iret_sites and p.patch is None:
+            self._trail(p, addr, "iretq: returns with IRET")
+            return []
+
+        # patch site: fork per variant
+        if p.patch is None and addr in self.sites:
+            site = self.sites[addr]
+            out = []
+            choices = self._site_choices(site, variant)
+            for v in choices:
+                q = p.fork(st.copy()) if len(choices) > 1 else p
+                if v.code is None:
+                    # a variant whose bytes depend on data (e.g. a direct call to a pv_ops target)
+                    raise Inconclusive(f"patch-site variant '{v.label}' cannot be resolved from the image")
+                q.patch = (addr, bytes(v.code))
+                q.trail.append((addr, f"{site.kind} variant: {v.label}"))
+                out.append(q)
+            return out
+
+        # a call or jump to a function start: the call policy
+        if p.patch is None:
+            fn = self._function_at(addr)
+            if fn is not None and not (p.trail and p.trail[-1][0] == addr):
+                handled = self._enter_function(p, fn, addr, run)
+                if handled is not None:
+                    return handled
+
+        code = None
+        if p.patch is not None:
+            code = p.patch[1][addr - p.patch[0]:]
+        insn = self.code.insn_at(addr, code)
+        if insn is None:
+            raise Inconclusive("undecodable instruction")
+        if insn.special:
+            return self._special(p, insn, variant, run)
+        try:
+            irsb, insns = self.code.block(addr, code)
+        except ValueError as e:
+            raise Inconclusive(str(e)) from None
+        self._trail(p, addr, "")
+        succ = self.project.factory.successors(st, irsb=irsb)
+        if succ.unconstrained_successors:
+            raise Inconclusive("a successor with an unconstrained instruction pointer")
+        if getattr(succ, "errored", None):
+            raise Inconclusive("angr error while stepping")
+        out = []
+        flat = succ.flat_successors
+        for i, ns in enumerate(flat):
+            q = p.fork(ns) if len(flat) > 1 else p
+            q.state = ns
+            jk = ns.history.jumpkind
+            pend = ns.globals.get("pending_havoc")
+            if pend:
+                ns.globals["pending_havoc"] = False
+                self._havoc(q, f"store-through-unknown-pointer@{insns[-1].addr:#x}",
+                            policy.HAVOC_WRITER if pend == "user" else policy.PRESERVES_USER_STATE, run,
+                            keep_stack_frames=True, reason="a store through an unknown pointer")
+            if jk == "Ijk_Call":
+                q.depth += 1
+            elif jk == "Ijk_Ret":
+                q.depth -= 1
+            elif jk in ("Ijk_Boring",):
+                pass
+            elif jk in ("Ijk_SigTRAP",):
+                continue  # int3: the path ends in a trap
+            elif jk in ("Ijk_NoDecode", "Ijk_SigILL"):
+                raise Inconclusive(f"instruction VEX cannot model ({jk})")
+            else:
+                raise Inconclusive(f"unmodelled control transfer {jk}")
+            if not ns.regs.rip.symbolic:
+                tgt = ns.addr
+                self.cfg.add_edge(addr, tgt)
+            if ns.regs.rsp.symbolic:
+                self._concretize_rsp(q, run)
+            loop = self._loop_check(q, run)
+            if loop is None:
+                continue
+            out.append(q)
+        return out
+
+    def _trail(self, p: Path, addr: int, note: str):
+        p.trail.append((addr, note))
+        if addr not in self.cfg:
+            self.cfg.add_node(addr)
+
+    def _concretize_rsp(self, p: Path, run: VariantRun):
+        """The random kernel stack offset makes RSP symbolic inside do_syscall_64;
+        frames below pt_regs are private, so one value stands for all."""
+        st = p.state
+        lo = st.solver.min(st.regs.rsp)
+        st.regs.rsp = claripy.BVV(lo, 64)
+        run.assumptions.add("kstack-offset")
+
+    # -- calls ---------------------------------------------------------------------------
+    def _enter_function(self, p: Path, fn, addr: int, run: VariantRun):
+        name, size = fn
+        pol, why = policy.call_policy(name, size, p.depth, self.dispatch_names)
+        st = p.state
+        if pol == policy.FOLLOW:
+            return None
+        if name.startswith("__x86_indirect_thunk_") or name.startswith("__x86_indirect_call_thunk_") or \
+                name.startswith("__x86_indirect_jump_thunk_"):
+            reg = name.rsplit("_", 1)[-1]
+            tgt = getattr(st.regs, reg)
+            if tgt.symbolic:
+                return self._return_from(p, addr, name, policy.HAVOC_UNFOLLOWED,
+                                         f"indirect call through {reg} (retpoline) to an unknown target", run)
+            st.regs.rip = tgt
+            self._trail(p, addr, f"retpoline to {reg}")
+            return [p]
+        if pol == policy.NOP:
+            run.assumptions.add("fentry-nop")
+            return self._pop_return(p, addr, f"{name}: NOP after boot")
+        if pol == policy.RETURN:
+            run.assumptions.add("return-thunk")
+            return self._pop_return(p, addr, f"{name}: return")
+        return self._return_from(p, addr, name, pol, why, run)
+
+    def _pop_return(self, p: Path, addr: int, note: str):
+        st = p.state
+        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        if ret.symbolic:
+            raise Inconclusive("return address is not known")
+        self._trail(p, addr, note)
+        st.regs.rsp = st.regs.rsp + 8
+        st.regs.rip = ret
+        p.depth -= 1
+        return [p]
+
+    def _return_from(self, p: Path, addr: int, name: str, pol: str, why: str, run: VariantRun):
+        st = p.state
+        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        if ret.symbolic:
+            raise Inconclusive(f"call to {name}: return address is not known")
+        st.regs.rsp = st.regs.rsp + 8
+        self._havoc(p, name, pol, run, reason=why)
+        self._trail(p, addr, f"{pol}: {name} ({why})" if why else f"{pol}: {name}")
+        st.regs.rip = ret
+        p.depth -= 1
+        return [p]
+
+    def _havoc(self, p: Path, name: str, pol: str, run: VariantRun, keep_stack_frames=True, reason=""):
+        keep_user = pol == policy.PRESERVES_USER_STATE
+        if keep_user and reason in policy.ASSUMPTIONS:
+            run.assumptions.add(reason)
+        try:
+            machine.havoc(p.state, self.frame, name.replace(" ", "_"), keep_user_state=keep_user)
+        except ValueError as e:
+            raise Inconclusive(str(e)) from None
+        p.havocs = p.havocs + ((name, pol, reason),)
+
+    # -- special instructions -----------------------------------------------------------
+    def _special(self, p: Path, insn, variant: Variant, run: VariantRun) -> list:
+        st = p.state
+        m = insn.mnemonic
+        addr = insn.addr
+        nxt = insn.next
+
+        def go(note=""):
+            self._trail(p, addr, note or insn.text())
+            st.regs.rip = nxt
+            self.cfg.add_edge(addr, nxt)
+            return [p]
+
+        if m in ("sysretq", "sysret") or (m == "sysret" and "q" in insn.op_str):
+            self._trail(p, addr, "sysretq")
+            if variant.xenpv:
+                pass
+            run.hits.append(SysretHit(addr, p))
+            return []
+        if m in ("sysretl",):
+            raise Inconclusive("sysretl (compat SYSRET) has no model")
+        if m in ("iretq", "iret", "iretd"):
+            self._trail(p, addr, "iretq: returns with IRET")
+            return []
+        if m == "swapgs":
+            # GS base stays the kernel per-CPU base in this model; swapgs parity
+            # is a later obligation family.
+            return go()
+        if m == "cli":
+            st.globals["IF"] = claripy.BVV(0, 1)
+            return go()
+        if m == "sti":
+            st.globals["IF"] = claripy.BVV(1, 1)
+            return go()
+        if m in ("pushfq", "pushf"):
+            st.regs.rsp = st.regs.rsp - 8
+            st.memory.store(st.regs.rsp, machine.rflags_value(st), endness="Iend_LE")
+            return go()
+        if m in ("popfq", "popf"):
+            v = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+            st.regs.rsp = st.regs.rsp + 8
+            st.globals["IF"] = v[9:9]
+            st.regs.cc_op = 0
+            st.regs.cc_dep1 = v & 0x8D5
+            st.regs.cc_dep2 = 0
+            st.regs.cc_ndep = 0
+            st.regs.dflag = claripy.If(v[10:10] == 1, claripy.BVV(-1, 64), claripy.BVV(1, 64))
+            return go()
+        if m in ("wrmsr", "stac", "clac", "invlpg", "invpcid", "wbinvd", "serialize", "clts"):
+            # No modelled state depends on MSRs, AC, TLBs or caches.
+            return go()
+        if m == "verw":
+            # VERW (MDS buffer clearing) only sets ZF.
+            st.regs.cc_op = 0
+            st.regs.cc_dep1 = machine.fresh("verw_flags")
+            st.regs.cc_dep2 = 0
+            st.regs.cc_ndep = 0
+            return go()
+        if m in ("rdmsr", "rdtsc", "rdtscp"):
+            st.regs.rax = claripy.ZeroExt(32, machine.fresh(f"{m}_eax", 32))
+            st.regs.rdx = claripy.ZeroExt(32, machine.fresh(f"{m}_edx", 32))
+            if m == "rdtscp":
+                st.regs.rcx = claripy.ZeroExt(32, machine.fresh("rdtscp_ecx", 32))
+            return go()
+        if m == "rdpid":
+            return go()  # writes its register operand; never seen on the path
+        if insn.is_mov_cr and m == "mov":
+            dst, src = [x.strip() for x in insn.op_str.split(",")]
+            if src.startswith("cr"):
+                val = st.globals["cr3"] if src == "cr3" else machine.fresh(f"{src}_value")
+                setattr(st.regs, dst, val)
+            else:
+                if dst == "cr3":
+                    st.globals["cr3"] = getattr(st.regs, src)
+            return go()
+        if m == "ud2":
+            # BUG() ends the path; WARN() resumes after the ud2 (assumption warn-continues).
+            run.assumptions.add("warn-continues")
+            return go("ud2 (WARN resumes here)")
+        if m in ("int3", "hlt", "ud1", "ud0"):
+            self._trail(p, addr, m)
+            return []  # a trap: this path does not reach SYSRET
+        raise Inconclusive(f"no model for privileged instruction `{insn.text()}`")
+
+    # -- loops ------------------------------------------------------------------------------
+    def _loop_check(self, p: Path, run: VariantRun):
+        """Widen at loop heads; cut only subsumed states.  Returns None to cut."""
+        st = p.state
+        if st.regs.rip.symbolic or st.regs.rsp.symbolic:
+            return p
+        key = (st.addr, st.solver.eval_one(st.regs.rsp), p.patch)
+        info = p.loops.get(key)
+        if info is None:
+            p.loops[key] = (1, _snapshot(st, self.frame), frozenset())
+            return p
+        count, snap, widened = info
+        cur = _snapshot(st, self.frame)
+        diff = {k for k in cur if k not in snap or not _same(cur[k], snap[k])}
+        if count >= 2 and diff <= widened:
+            return None  # subsumed by the widened state: nothing is lost by cutting
+        if count > LOOP_REWIDEN_LIMIT:
+            raise Inconclusive("a loop whose state keeps growing could not be cut")
+        widened = widened | diff
+        _widen(st, self.frame, widened)
+        p.loops[key] = (count + 1, _snapshot(st, self.frame), widened)
+        return p
+
+
+def _alt_not(site) -> bool:
+    # ALT_FLAG_NOT: the replacement applies when the feature is absent (6.1+: bit 0 of flags).
+    return bool(getattr(site, "flags", 0) & 1)
+
+
+_scratch_counter = [0]
+
+
+def _scratch(st) -> int:
+    _scratch_counter[0] += 1
+    return machine.SCRATCH + (_scratch_counter[0] % 0x7FFF) * 0x100
+
+
+def _compared_words(st, frame):
+    rsp = st.solver.eval_one(st.regs.rsp)
+    words = []
+    for a in range(rsp & ~7, machine.STACK_TOP, 8):
+        words.append(a)
+    for a, _ in frame.percpu_identity.values():
+        words.append(a)
+    words.append(frame.ti_flags)
+    words.append(frame.ti_status & ~7)
+    return words
+
+
+def _snapshot(st, frame) -> dict:
+    snap = {}
+    for r in LOOP_COMPARED_REGS:
+        snap[("reg", r)] = getattr(st.regs, r)
+    snap[("g", "IF")] = st.globals["IF"]
+    snap[("g", "cr3")] = st.globals["cr3"]
+    for a in _compared_words(st, frame):
+        snap[("mem", a)] = st.memory.load(a, 8, endness="Iend_LE")
+    return snap
+
+
+def _same(a, b) -> bool:
+    return a is b or a.identical(b)
+
+
+def _widen(st, frame, keys):
+    """Make every compared item in `keys` fresh, and all other memory fresh."""
+    keep = {}
+    for a in _compared_words(st, frame):
+        if ("mem", a) not in keys:
+            keep[a] = st.memory.load(a, 8, endness="Iend_LE")
+    st.register_plugin("memory", type(st.memory)(memory_id="mem"))
+    for a, v in keep.items():
+        st.memory.store(a, v, endness="Iend_LE")
+    for k in keys:
+        kind, what = k
+        if kind == "reg":
+            setattr(st.regs, what, machine.fresh(f"widen_{what}", getattr(st.regs, what).size()))
+        elif kind == "g":
+            st.globals[what] = machine.fresh(f"widen_{what}", st.globals[what].size())
+        else:
+            st.memory.store(what, machine.fresh(f"widen_mem_{what:x}"), endness="Iend_LE")
+
+
+# ---------------------------------------------------------------------------------------------
+# Deciding the obligations
+
+
+def _sysret_inputs(st, frame, variant: Variant, consts) -> tuple:
+    """claripy terms for SYSRET's inputs, and the same converted to z3."""
+    terms = {
+        "rcx": st.regs.rcx, "r11": st.regs.r11,
+        "regs_ip": frame.ptreg(st, "ip"), "regs_flags": frame.ptreg(st, "flags"),
+        "regs_cs": frame.ptreg(st, "cs"), "regs_ss": frame.ptreg(st, "ss"),
+        "ti_status": frame.ti_status_value(st),
+    }
+    conv = claripy.backends.z3.convert
+    z = {k: conv(v) for k, v in terms.items()}
+    inputs = obligations.SysretInputs(
+        la57=variant.la57, user_cs=consts.get("__USER_CS", 0x33), user_ds=consts.get("__USER_DS", 0x2B),
+        ts_compat=consts.get("TS_COMPAT", 0x2), **z)
+    return terms, inputs
+
+
+def decide(explorer: Explorer, run: VariantRun, timeout_ms: int) -> list[Finding]:
+    variant = run.variant
+    consts = explorer.constants
+    frame = explorer.frame
+    sym = explorer.image.symbolize
+    by_site: dict[int, list] = {}
+    for h in run.hits:
+        by_site.setdefault(h.site, []).append(h)
+    sites = sorted(set(explorer.sysret_sites) | set(by_site))
+    findings = []
+    conv = claripy.backends.z3.convert
+    for site in sites:
+        hits = by_site.get(site, [])
+        # per obligation: the worst over paths
+        status = {o.id: (PROVEN, "", None, 0.0) for o in obligations.OBLIGATIONS}
+        if variant.xenpv and hits:
+            pass  # decided like any variant: SYSRET reached under XENPV is checked, and reported below
+        for h in hits:
+            st = h.path.state
+            terms, inputs = _sysret_inputs(st, frame, variant, consts)
+            path_cond = [conv(c) for c in st.solver.constraints]
+            s = z3.Solver()
+            s.set("timeout", timeout_ms)
+            s.add(*path_cond)
+            for o in obligations.OBLIGATIONS:
+                cur = status[o.id]
+                if cur[0] == VIOLATED:
+                    continue
+                t0 = time.monotonic()
+                s.push()
+                r = solver.check([z3.Not(o.predicate(inputs))], solver=s)
+                dt = time.monotonic() - t0
+                run.solver_seconds += dt
+                if r.unknown:
+                    status[o.id] = (INCONCLUSIVE, f"z3 returned unknown ({r.reason})", None, cur[3] + dt)
+                elif r.sat:
+                    cex, why = _counterexample(explorer, h, terms, inputs, path_cond, o, r.model)
+                    blame = [hv for hv in h.path.havocs if hv[1] == policy.HAVOC_UNFOLLOWED]
+                    if cex is None:
+                        status[o.id] = (INCONCLUSIVE, f"a model was found but did not replay: {why}", None, cur[3] + dt)
+                    elif blame:
+                        names = ", ".join(sorted({b[0] for b in blame}))
+                        status[o.id] = (INCONCLUSIVE, f"a counterexample exists only through calls the analysis "
+                                        f"did not follow ({names}); not confirmed", cex, cur[3] + dt)
+                    else:
+                        status[o.id] = (VIOLATED, _explain(o.id, cex, variant), cex, cur[3] + dt)
+                else:
+                    if cur[0] == PROVEN:
+                        status[o.id] = (PROVEN, "", None, cur[3] + dt)
+                s.pop()
+        for o in obligations.OBLIGATIONS:
+            st_, reason, cex, dt = status[o.id]
+            if st_ == PROVEN:
+                if run.inconclusive:
+                    st_, reason = INCONCLUSIVE, "; ".join(sorted(set(run.inconclusive))[:3])
+                elif not hits:
+                    reason = (f"no path reaches this SYSRET under {variant.name}"
+                              if variant.xenpv else "no path reaches this SYSRET")
+                else:
+                    reason = f"holds on all {len(hits)} path(s) reaching this SYSRET"
+            findings.append(Finding(o.id, site, sym(site), variant.name, variant.describe(), st_, reason, cex, dt))
+    return findings
+
+
+def _counterexample(explorer, hit, terms, inputs, path_cond, obligation, model):
+    """Concrete values from the model, re-evaluated along the recorded path:
+    every branch condition of the path must hold and the obligation must be
+    false under the same assignment, checked by a fresh solver."""
+    ev = lambda t: model.eval(t, model_completion=True)  # noqa: E731
+    vals = {k: ev(claripy.backends.z3.convert(v)).as_long() for k, v in terms.items()}
+    user = {}
+    for r, v in hit.path.state.globals["user"].items():
+        user[r] = ev(claripy.backends.z3.convert(v)).as_long()
+    # replay: fix every free symbol to its model value and re-decide independently
+    check = z3.Solver()
+    pinned = []
+    for d in model.decls():
+        if d.arity() == 0:
+            pinned.append(d() == model[d])
+    check.add(*pinned)
+    check.add(*path_cond)
+    check.add(z3.Not(obligation.predicate(inputs)))
+    r = check.check()
+    if r != z3.sat:
+        return None, f"re-evaluation gave {r}"
+    ptregs = {}
+    for fld in explorer.layout.pt_regs:
+        ptregs[fld] = ev(claripy.backends.z3.convert(explorer.frame.ptreg(hit.path.state, fld))).as_long()
+    regs = {"rcx": vals["rcx"], "r11": vals["r11"]}
+    st = hit.path.state
+    for r in ("rax", "rdx", "rsi", "rdi", "rsp", "r8", "r9", "r10"):
+        regs[r] = ev(claripy.backends.z3.convert(getattr(st.regs, r))).as_long()
+    sym = explorer.image.symbolize
+    path = tuple(PathStep(a, sym(a), note) for a, note in hit.path.trail)
+    return Counterexample(regs, ptregs, vals["ti_status"], user, path, True,
+                          "model re-checked by an independent solver along the recorded path"), ""
+
+
+def _explain(oid: str, cex: Counterexample, variant: Variant) -> str:
+    r, pt = cex.registers, cex.pt_regs
+    if oid == "rcx-is-rip":
+        return f"RCX={r['rcx']:#018x} but pt_regs->ip={pt['ip']:#018x}: the user resumes somewhere else"
+    if oid == "canonical-rip":
+        return (f"RCX={r['rcx']:#018x} is not canonical for {variant.describe()['paging']} paging: "
+                "SYSRET raises #GP in ring 0 on the user stack (Intel)")
+    if oid == "r11-is-rflags":
+        return f"R11={r['r11']:#018x} but pt_regs->flags={pt['flags']:#018x}"
+    if oid == "rflags-no-rf-tf":
+        return f"R11={r['r11']:#018x} has RF/TF set (mask 0x10100): SYSRET cannot restore RF, TF traps at once"
+    if oid == "user-cs-ss":
+        return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRET loads 0x33/0x2b"
+    if oid == "ts-compat-clear":
+        return f"thread_info.status={cex.ti_status:#x} still has TS_COMPAT (0x2) at SYSRET"
+    return oid
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    if not image.entry.sysret_sites:
+        raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
+    ex = Explorer(image, progress=progress, deadline=deadline)
+    result = CheckResult(image.path, image.name, image.sha256, image.build_id, image.version)
+    used = set()
+    for variant in ex.variants():
+        if progress:
+            print(f"sysret-verify: exploring variant {variant.name}", file=sys.stderr)
+        run = ex.run_variant(variant)
+        remaining = max(1.0, deadline - time.monotonic())
+        findings = decide(ex, run, timeout_ms=int(min(remaining, 120) * 1000))
+        result.findings.extend(findings)
+        used |= run.assumptions
+        result.variants.append({**variant.describe(), "paths": run.paths_done, "sysret_paths": len(run.hits),
+                                "steps": run.steps, "seconds": round(run.seconds, 3),
+                                "solver_seconds": round(run.solver_seconds, 3),
+                                "inconclusive": sorted(set(run.inconclusive))[:20]})
+    for aid in sorted(used):
+        text = policy.ASSUMPTIONS[aid][1] if aid in policy.ASSUMPTIONS else policy.ALWAYS_ASSUMED.get(aid, aid)
+        result.assumptions.append({"id": aid, "text": text})
+    for aid in ("private-regions", "paravirt-native", "kernel-no-sse"):
+        if aid not in used:
+            result.assumptions.append({"id": aid, "text": policy.ALWAYS_ASSUMED[aid]})
+    result.cfg = ex.cfg
+    result.seconds = time.monotonic() - t0
+    return result

@@ -1,0 +1,161 @@
+"""Layer 3, the symbolic machine.
+
+The concrete frame the proof runs in, and what each modelled event does to a
+state.  Addresses below are arbitrary but fixed: the proof never depends on
+their values, only on the regions being distinct (assumption
+`private-regions`).
+
+- user registers at SYSCALL are fresh symbols (`user_rax` ... `user_rsp`); the
+  CPU has put the user RIP in RCX and the user RFLAGS in R11 (SDM SYSCALL);
+- %gs base is PERCPU_BASE; the per-CPU slots that give the current task, its
+  stack top, the TSS sp0 and `this_cpu_off` hold concrete pointers (identity of
+  the current task and CPU); every other per-CPU byte is a fresh symbol;
+- the current task_struct is at TASK; thread_info flags/status are fresh;
+- memory nothing wrote reads as a fresh symbol (the image's .data is never
+  loaded: runtime state is not the image's initial value).
+"""
+from __future__ import annotations
+
+import logging
+
+import angr
+import claripy
+
+logging.getLogger("angr").setLevel(logging.CRITICAL)
+logging.getLogger("claripy").setLevel(logging.CRITICAL)
+logging.getLogger("pyvex").setLevel(logging.CRITICAL)
+logging.getLogger("cle").setLevel(logging.CRITICAL)
+
+PERCPU_BASE = 0xFFFF888100000000
+STACK_TOP = 0xFFFFC90000008000  # task stack top (cpu_current_top_of_stack)
+TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)
+TASK = 0xFFFF888200000000  # current task_struct
+SCRATCH = 0xFFFFFFFFFF000000  # where reads/writes through unknown pointers are sent
+STACK_LIMIT = STACK_TOP - 0x4000
+
+USER_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
+CALLEE_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15", "rsp")
+
+STATE_OPTIONS = {
+    angr.options.SYMBOL_FILL_UNCONSTRAINED_MEMORY,
+    angr.options.SYMBOL_FILL_UNCONSTRAINED_REGISTERS,
+}
+REMOVE_OPTIONS = {
+    angr.options.SIMPLIFY_MEMORY_WRITES,
+    angr.options.SIMPLIFY_REGISTER_WRITES,
+    angr.options.UNICORN,
+}
+
+
+class Frame:
+    """Kernel-specific addresses of the machine, derived from the image layout."""
+
+    def __init__(self, layout, this_cpu_off: int | None):
+        self.layout = layout
+        self.pt_regs = STACK_TOP - layout.pt_regs_size.value
+        self.percpu_identity = {
+            "current_task": (PERCPU_BASE + layout.current_task.value, TASK),
+            "top_of_stack": (PERCPU_BASE + layout.top_of_stack.value, STACK_TOP),
+            "tss_sp0": (PERCPU_BASE + layout.tss_sp0.value, TRAMPOLINE_TOP),
+        }
+        if this_cpu_off is not None:
+            self.percpu_identity["this_cpu_off"] = (PERCPU_BASE + this_cpu_off, PERCPU_BASE)
+        self.ti_flags = TASK + layout.ti_flags.value
+        self.ti_status = TASK + layout.ti_status.value
+
+    def user_state_regions(self):
+        """(addr, size) of what the user can observe or what decides SYSRET:
+        the pt_regs frame and thread_info flags/status."""
+        return [(self.pt_regs, self.layout.pt_regs_size.value), (self.ti_flags, 8), (self.ti_status, 4)]
+
+    def ptreg(self, state, field: str):
+        return state.memory.load(self.pt_regs + self.layout.pt_regs[field].value, 8, endness="Iend_LE")
+
+    def ti_status_value(self, state):
+        return state.memory.load(self.ti_status, 4, endness="Iend_LE")
+
+
+def new_project():
+    """angr with nothing loaded but one dummy byte: code comes from verify.lift."""
+    return angr.load_shellcode(b"\xc3", "amd64", start_offset=0, load_address=0x1000)
+
+
+def initial_state(project, frame: Frame, entry: int):
+    s = project.factory.blank_state(addr=entry, add_options=STATE_OPTIONS, remove_options=REMOVE_OPTIONS)
+    user = {}
+    for r in USER_REGS:
+        user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
+        setattr(s.regs, r, user[r])
+    s.regs.gs = PERCPU_BASE
+    s.regs.fs = claripy.BVS("user_fs_base", 64, explicit_name=True)
+    for addr, value in frame.percpu_identity.values():
+        s.memory.store(addr, claripy.BVV(value, 64), endness="Iend_LE")
+    # SYSCALL cleared IF through IA32_FMASK (Linux sets X86_EFLAGS_IF in it).
+    s.globals["IF"] = claripy.BVV(0, 1)
+    s.globals["user"] = user
+    s.globals["cr3"] = claripy.BVS("user_cr3", 64, explicit_name=True)
+    return s
+
+
+_fresh_counter = [0]
+
+
+def fresh(name: str, bits: int = 64):
+    _fresh_counter[0] += 1
+    return claripy.BVS(f"{name}#{_fresh_counter[0]}", bits, explicit_name=True)
+
+
+def havoc(state, frame: Frame, label: str, keep_user_state: bool):
+    """Everything a function we do not follow may write becomes fresh.
+
+    Kept (the ABI, DESIGN.md): callee-saved registers, RSP, the caller's stack
+    frames (every byte from RSP up to the stack top), the per-CPU identity
+    slots (current task, stacks, this_cpu_off).  pt_regs lives inside the
+    caller's frames but is user state: it is havocked unless
+    `keep_user_state` (a named assumption says the callee preserves it).
+    Implemented by giving the state a brand-new, empty memory (all reads
+    fresh) and copying back only what is kept."""
+    old = state.memory
+    rsp = state.solver.eval_one(state.regs.rsp) if not state.regs.rsp.symbolic else None
+    if rsp is None:
+        raise ValueError("symbolic stack pointer at a havoc")
+    kept = []
+    lo, hi = rsp, STACK_TOP
+    user_regions = frame.user_state_regions()
+    if lo < hi:
+        kept.append((lo, hi - lo))
+    for addr, _v in frame.percpu_identity.values():
+        kept.append((addr, 8))
+    if keep_user_state:
+        kept.extend(user_regions)
+    values = []
+    for addr, size in kept:
+        for off in range(0, size, 8):
+            n = min(8, size - off)
+            values.append((addr + off, old.load(addr + off, n, endness="Iend_BE")))
+    state.register_plugin("memory", type(old)(memory_id="mem"))
+    for addr, v in values:
+        state.memory.store(addr, v, endness="Iend_BE")
+    if not keep_user_state:
+        # pt_regs is inside the kept stack range: overwrite it with fresh values.
+        for addr, size in user_regions:
+            state.memory.store(addr, fresh(f"havoc_{label}_user_{addr:x}", size * 8))
+    for r in CALLER_SAVED:
+        setattr(state.regs, r, fresh(f"havoc_{label}_{r}"))
+    # Arithmetic flags: unknown.  cc_op 0 is AMD64G_CC_OP_COPY: flags = cc_dep1.
+    state.regs.cc_op = 0
+    state.regs.cc_dep1 = fresh(f"havoc_{label}_rflags")
+    state.regs.cc_dep2 = 0
+    state.regs.cc_ndep = 0
+    if not keep_user_state:
+        state.globals["IF"] = fresh(f"havoc_{label}_IF", 1)
+
+
+def rflags_value(state):
+    """RFLAGS as pushf would push it: VEX's arithmetic flags, bit 1, and the
+    IF we track (VEX has no IF)."""
+    arith = state.regs.rflags  # angr computes this from the cc_* thunk
+    ifbit = claripy.ZeroExt(63, state.globals["IF"]) << 9
+    return (arith & ~claripy.BVV(0x202, 64)) | ifbit | 2
