@@ -159,7 +159,7 @@ def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000) -> PropertyR
         bmc.push()
         r = check([mc.bad(S[n])], solver=bmc)
         if r.sat:
-            _extract(res, mc, r.model, S, inps, sels)
+            _extract(res, mc, _prettify(bmc, S, inps) or r.model, S, inps, sels)
             res.status, res.method = VIOLATED, "bmc"
             bmc.pop()
             break
@@ -196,6 +196,44 @@ def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000) -> PropertyR
     return res
 
 
+def _prettify(solver: z3.Solver, S, inps) -> Optional[z3.ModelRef]:
+    """Among the counterexamples of this (minimal) length, prefer one a
+    reader can follow: writers change only the registers they must, flags
+    carry no incidental bits, addresses are round.  Greedy: each preference is
+    kept if the trace stays a counterexample.  Only cosmetic: the length and
+    the events' kinds were fixed by the BMC query above."""
+    from .state import REGS, USER_FIXED_FLAGS
+    from verify.obligations import EFLAGS_TF
+
+    prefs = []
+    for j in range(len(S) - 1):
+        a, b = S[j][0], S[j + 1][0]
+        prefs += [getattr(b, r) == getattr(a, r) for r in REGS]
+        prefs.append(b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS)
+        prefs += [b.ip == (1 << 47), b.ip == 0x401000, b.ip == 0x401002, b.sp == 0x7FFFFFFFE000]
+        prefs += [b.cs == 0x33, b.ss == 0x2B]
+    for inp in inps:
+        for name, v in inp.vars.items():
+            if name in ("uip", "entry", "handler"):
+                prefs += [v == 0x401000, v == (1 << 47) - 2, v == (1 << 47)]
+            elif name in ("usp", "frame_sp", "esp", "probe_sp"):
+                prefs.append(v == 0x7FFFFFFFE000)
+            elif z3.is_bool(v):
+                prefs.append(z3.Not(v))
+    model = None
+    for c in prefs:
+        solver.push()
+        solver.add(c)
+        r = check([], solver=solver)
+        if r.sat:
+            model = r.model
+            solver.pop()
+            solver.add(c)  # keep it (inside the caller's push scope)
+        else:
+            solver.pop()
+    return model
+
+
 def _extract(res: PropertyResult, mc: Machine, m, S, inps, sels) -> None:
     for j, (inp, sel) in enumerate(zip(inps, sels)):
         ev = EVENT_NAMES[m.eval(sel).as_long()]
@@ -218,3 +256,24 @@ def bmc_only(mc: Machine, depth: int, timeout_ms: int = 60000) -> str:
         S.append(mc.fresh(f"n{n + 1}_"))
         base.append(mc.trans(S[n], S[n + 1], inp, sel))
     return "bounded"
+
+
+def reachable(d: Design, event: str, depth: int, extra=None, timeout_ms: int = 60000) -> bool:
+    """Non-vacuity: can `event` be the last of `depth` events from Init (and
+    `extra(state_before_it)` hold)?  Guards the models against guards so
+    strong that proofs hold vacuously."""
+    mc = safety_machine(d)
+    S = [mc.fresh("r0_")]
+    cons = [mc.init(S[0])]
+    sel = None
+    for n in range(depth):
+        sel = z3.BitVec(f"r{n}_sel", 4)
+        S.append(mc.fresh(f"r{n + 1}_"))
+        cons.append(mc.trans(S[n], S[n + 1], Inputs(f"r{n}_i_"), sel))
+    cons.append(sel == EVENT_NAMES.index(event))
+    if extra is not None:
+        cons.append(extra(S[depth - 1][0]))
+    r = check(cons, timeout_ms)
+    if r.unknown:
+        raise RuntimeError(f"z3 unknown: {r.reason}")
+    return r.sat
