@@ -33,7 +33,7 @@ class EntrySites:
     do_syscall_64_call: int | None  # the `call do_syscall_64` in entry_SYSCALL_64
     do_syscall_64: int
     dispatch: dict  # {"name", "address", "call": address of the call/reference in do_syscall_64 or None}
-    reached: int = 0  # instructions reached by the CFG (all variants)
+    reached: frozenset = frozenset()  # on-disk instruction addresses reached by the CFG (any variant)
 
 
 def _md():
@@ -135,7 +135,7 @@ def find_entry_sites(image) -> EntrySites:
         do_syscall_64_call=call_dsc,
         do_syscall_64=dsc,
         dispatch=dispatch,
-        reached=len(seen),
+        reached=frozenset(seen),
     )
 
 

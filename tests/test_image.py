@@ -1,0 +1,328 @@
+"""The image layer on the two real Debian kernels and on a gcc -gbtf fixture:
+entry sites, layout facts (with sources), patch sites and `inspect` output."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from verify.errors import InputError
+from verify.image import KernelImage
+from verify.image.btf import Btf
+from verify.image.patches import X86_FEATURE_LA57, X86_FEATURE_XENPV, relocate, variants_at
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Addresses checked by hand against objdump -d of the Debian images.
+EXPECTED = {
+    "61": dict(entry=0xFFFFFFFF81C00080, sysret=0xFFFFFFFF81C00227, call_dsc=0xFFFFFFFF81C00121,
+               dsc=0xFFFFFFFF819F9CC0, current_task=0x1FB80, top=0x1FB50),
+    "612": dict(entry=0xFFFFFFFF81E00080, sysret=0xFFFFFFFF81E001C8, call_dsc=0xFFFFFFFF81E0012A,
+                dsc=0xFFFFFFFF81C81EA0, current_task=0x35000, top=0x35018),
+}
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "verify.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def img61(kernel61):
+    return KernelImage.open(kernel61[0])
+
+
+@pytest.fixture(scope="session")
+def img612(kernel612):
+    return KernelImage.open(kernel612[0])
+
+
+@pytest.fixture(params=["61", "612"])
+def image(request, img61, img612):
+    return request.param, (img61 if request.param == "61" else img612)
+
+
+# -- entry -----------------------------------------------------------------------
+@pytest.mark.realkernel
+def test_entry_sites(image):
+    ver, k = image
+    exp = EXPECTED[ver]
+    e = k.entry
+    assert e.syscall_entry == exp["entry"]
+    assert e.sysret_sites == [exp["sysret"]]
+    assert len(e.iret_sites) == 1 and k.symbolize(e.iret_sites[0]) == "native_irq_return_iret"
+    assert e.do_syscall_64_call == exp["call_dsc"]
+    assert e.do_syscall_64 == exp["dsc"]
+    assert e.dispatch["name"] == "x64_sys_call"
+    assert e.dispatch["address"] == k.symbols.get("x64_sys_call")
+    assert k.symbolize(e.dispatch["call"]).startswith("do_syscall_64+")
+    lo, hi = e.entry_text
+    assert lo <= e.syscall_entry < hi and hi - lo < 0x10000
+
+
+# -- layout ----------------------------------------------------------------------
+@pytest.mark.realkernel
+def test_layout(image):
+    ver, k = image
+    lay = k.layout
+    pt = {n: f.value for n, f in lay.pt_regs.items()}
+    assert pt["ip"] == 128 and pt["cs"] == 136 and pt["flags"] == 144 and pt["ss"] == 160
+    assert pt["cx"] == 88 and pt["r11"] == 48 and pt["sp"] == 152 and pt["r15"] == 0
+    assert lay.pt_regs_size.value == 168
+    assert lay.ti_status.value == 16 and lay.ti_flags.value == 0
+    assert lay.tss_sp0.value == 0x6004 and lay.tss_sp2.value == 0x6014
+    assert lay.current_task.value == EXPECTED[ver]["current_task"]
+    assert lay.top_of_stack.value == EXPECTED[ver]["top"]
+    c = lay.constants
+    assert c["__USER_CS"].value == 0x33 and "push $0x33" in c["__USER_CS"].source
+    assert c["__USER_DS"].value == 0x2B and "push $0x2b" in c["__USER_DS"].source
+    assert c["TS_COMPAT"].value == 2
+    assert c["TASK_SIZE_MAX_4LEVEL"].value == 0x7FFFFFFFF000
+    assert c["TASK_SIZE_MAX_5LEVEL"].value == (1 << 56) - 4096
+    assert c["X86_FEATURE_LA57"].value == 16 * 32 + 16 and c["X86_FEATURE_XENPV"].value == 8 * 32 + 16
+    assert lay.pt_regs["cs"].source == "BTF struct pt_regs.cs"
+    if ver == "612":
+        assert "pcpu_hot" in lay.current_task.source
+
+
+@pytest.mark.realkernel
+def test_percpu_offsets_match_entry_code(img61):
+    """The per-CPU facts are the %gs offsets entry_SYSCALL_64 really uses (6.1)."""
+    lay = img61.layout
+    code = img61.read(img61.entry.syscall_entry, 0x30)
+    assert (0x6014).to_bytes(4, "little") in code  # mov %rsp,%gs:0x6014 (tss sp2)
+    assert lay.top_of_stack.value.to_bytes(4, "little") in code  # mov %gs:0x1fb50,%rsp
+    sysret_path = img61.read(img61.symbols.get("syscall_return_via_sysret"), 0x40)
+    assert lay.tss_sp0.value.to_bytes(4, "little") in sysret_path  # mov %gs:0x6004,%rsp
+
+
+@pytest.mark.realkernel
+def test_layout_from_dwarf_without_btf(kernel61):
+    """Forced DWARF fallback: stops at the first compile units that define the structs."""
+    k = KernelImage.open(kernel61[0])
+    k.__dict__["btf"] = None  # as if the image had no .BTF
+    lay = k.layout
+    assert lay.type_source == "DWARF"
+    assert lay.pt_regs["cs"].value == 136 and lay.ti_status.value == 16 and lay.tss_sp2.value == 0x6014
+
+
+# -- patch sites -------------------------------------------------------------------
+@pytest.mark.realkernel
+def test_entry_alternatives_61(img61):
+    e = img61.entry
+    sites = img61.patch_sites(*e.entry_text)
+    by_feature = {s.feature: s for s in sites if s.kind == "alternative"}
+    la57 = by_feature[X86_FEATURE_LA57]
+    assert la57.feature_name == "X86_FEATURE_LA57" and la57.length == 8
+    assert [v.code for v in la57.variants] == [bytes.fromhex("48c1e11048c1f910"), bytes.fromhex("48c1e10748c1f907")]
+    xen = [s for s in sites if s.feature == X86_FEATURE_XENPV and s.addr == 0xFFFFFFFF81C00126][0]
+    code = xen.variants[1].code
+    # the replacement's jmp was re-targeted: it still reaches swapgs_restore_regs_and_return_to_usermode
+    tgt = xen.addr + 5 + int.from_bytes(code[1:5], "little", signed=True)
+    assert tgt == img61.symbols.get("swapgs_restore_regs_and_return_to_usermode")
+    for s in sites:
+        assert s.variants[0].label == "on-disk" and s.variants[0].code == img61.read(s.addr, s.length)
+        assert all(v.code is None or len(v.code) == s.length for v in s.variants)
+
+
+@pytest.mark.realkernel
+def test_exit_path_paravirt_and_jump_labels_61(img61):
+    lo = img61.symbols.get("syscall_exit_to_user_mode")
+    sites = img61.patch_sites(lo, img61.symbols.function_end("syscall_exit_to_user_mode"))
+    pv = [s for s in sites if s.kind == "paravirt"]
+    assert pv and pv[0].detail.endswith("(irq.irq_disable)")
+    labels = [v.label for v in variants_at(sites, pv[0].addr)]
+    assert any("native: cli" in lab for lab in labels)
+    assert any("target is data: pv_ops+0xf8" in lab for lab in labels)
+    jl = [s for s in sites if s.kind == "jump_label"]
+    assert jl and jl[0].detail.startswith("context_tracking_key")
+    assert jl[0].key == img61.symbols.get("context_tracking_key")
+
+
+@pytest.mark.realkernel
+def test_task_size_max_patched_612(img612):
+    """6.12 do_syscall_64's `ip >= TASK_SIZE_MAX` constant is an LA57 alternative."""
+    dsc = img612.entry.do_syscall_64
+    sites = img612.patch_sites(dsc, dsc + 0x200)
+    la57 = [s for s in sites if s.feature == X86_FEATURE_LA57]
+    assert len(la57) == 1
+    on_disk, five = la57[0].variants
+    assert on_disk.code == bytes.fromhex("48b900f0ffffff7f0000")  # movabs $0x7ffffffff000,%rcx
+    assert five.code == bytes.fromhex("48b900f0ffffffffff00")  # movabs $0xfffffffffff000,%rcx
+    direct = [s for s in sites if s.kind == "alternative" and s.flags & 2]  # ALT_FLAG_DIRECT_CALL
+    assert direct and any(v.code is None and "pv_ops+0x100" in v.label for v in direct[0].variants)
+
+
+@pytest.mark.realkernel
+def test_table_layouts_detected(img61, img612):
+    from verify.image.patches import tables
+
+    assert tables(img61).alternatives[0].size == 12
+    assert tables(img612).alternatives[0].size == 14
+    assert tables(img61).paravirt[0].size == 16
+    assert tables(img612).paravirt[1] == []  # no .parainstructions in 6.12
+    assert len(tables(img612).jump_labels[1]) > 1000
+
+
+def test_relocate_keeps_absolute_targets():
+    # jmp rel32 to 0x2000 linked at 0x1000 -> moved to 0x1800 still reaches 0x2000
+    code = b"\xe9" + (0x2000 - 0x1005).to_bytes(4, "little", signed=True)
+    moved = relocate(code, 0x1000, 0x1800)
+    assert 0x1805 + int.from_bytes(moved[1:5], "little", signed=True) == 0x2000
+    # a jump inside the code is left alone
+    assert relocate(b"\xeb\x00\x90", 0x1000, 0x1800) == b"\xeb\x00\x90"
+
+
+# -- inspect ---------------------------------------------------------------------
+@pytest.mark.realkernel
+@pytest.mark.parametrize("which", ["61", "612"])
+def test_inspect_json(which, kernel61, kernel612):
+    vmlinux = (kernel61 if which == "61" else kernel612)[0]
+    r = run_cli("inspect", vmlinux, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert set(d) >= {"tool", "image", "symbols", "entry", "layout", "patch_sites", "path_functions"}
+    assert d["image"]["build_id"] and d["image"]["version"].startswith("Linux version")
+    assert len(d["image"]["sha256"]) == 64
+    exp = EXPECTED[which]
+    assert d["entry"]["syscall_entry"] == {"address": hex(exp["entry"]), "symbol": "entry_SYSCALL_64"}
+    assert d["entry"]["sysret_sites"][0]["address"] == hex(exp["sysret"])
+    assert d["layout"]["pt_regs"]["ip"]["value"] == 128
+    assert d["layout"]["constants"]["__USER_CS"]["hex"] == "0x33"
+    names = [f["name"] for f in d["path_functions"]]
+    assert names[0] == "do_syscall_64" and "syscall_exit_to_user_mode" in names
+    kinds = {s["kind"] for s in d["patch_sites"]}
+    assert {"alternative", "jump_label", "return_thunk"} <= kinds
+    for s in d["patch_sites"]:
+        assert s["address"].startswith("0xffffffff") and s["variants"][0]["label"] == "on-disk"
+    assert any(s["feature_name"] == "X86_FEATURE_LA57" for s in d["patch_sites"])
+
+
+@pytest.mark.realkernel
+def test_inspect_text(kernel612):
+    r = run_cli("inspect", kernel612[0])
+    assert r.returncode == 0, r.stderr
+    assert "sysretq               0xffffffff81e001c8" in r.stdout
+    assert "X86_FEATURE_LA57" in r.stdout
+
+
+# -- stripped copies -------------------------------------------------------------
+@pytest.fixture(scope="session")
+def stripped61(kernel61, tmp_path_factory):
+    if not shutil.which("objcopy"):
+        pytest.skip("objcopy not installed")
+    d = tmp_path_factory.mktemp("stripped")
+    nodebug, nosyms = str(d / "vmlinux-nodebug"), str(d / "vmlinux-nosyms")
+    subprocess.run(["objcopy", "--strip-debug", kernel61[0], nodebug], check=True)
+    subprocess.run(["objcopy", "--strip-all", kernel61[0], nosyms], check=True)
+    return nodebug, nosyms, kernel61[1]
+
+
+@pytest.mark.realkernel
+def test_inspect_strip_debug(stripped61):
+    r = run_cli("inspect", stripped61[0], "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["layout"]["type_source"] == "BTF"  # .BTF is allocated: strip --debug keeps it
+    assert d["entry"]["sysret_sites"][0]["address"] == hex(EXPECTED["61"]["sysret"])
+
+
+@pytest.mark.realkernel
+def test_inspect_strip_all_with_system_map(stripped61):
+    _, nosyms, sysmap = stripped61
+    r = run_cli("inspect", nosyms)
+    assert r.returncode == 2 and "system-map" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run_cli("inspect", nosyms, "--system-map", sysmap, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["symbols"]["source"].startswith("System.map")
+    assert d["entry"]["do_syscall_64_call"]["address"] == hex(EXPECTED["61"]["call_dsc"])
+    assert d["layout"]["percpu"]["current_task"]["value"] == 0x1FB80
+
+
+# -- gcc -gbtf fixture -------------------------------------------------------------
+FIXTURE_TYPES = r"""
+struct pt_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip;
+	union { unsigned short cs; struct { unsigned long __csh:16, fred:48; }; };
+	unsigned long flags, sp;
+	union { unsigned short ss; unsigned long __ssx; };
+};
+struct thread_info { unsigned long flags; unsigned long syscall_work; unsigned int status; };
+struct task_struct { struct thread_info thread_info; unsigned int __state; };
+struct pt_regs a; struct task_struct b;
+"""
+FIXTURE_TSS = r"""
+typedef unsigned long u64;
+struct x86_hw_tss { unsigned int reserved1; u64 sp0, sp1, sp2; } __attribute__((packed));
+struct tss_struct { const struct x86_hw_tss x86_tss; };
+struct tss_struct c;
+"""
+FIXTURE_ENTRY = r"""
+	.text
+	.globl entry_SYSCALL_64, do_syscall_64
+entry_SYSCALL_64:
+	swapgs
+	movq %rsp, %gs:0x6014
+	movq %gs:0x1fb50, %rsp
+	pushq $0x2b
+	pushq %gs:0x6014
+	pushq %r11
+	pushq $0x33
+	pushq %rcx
+	call do_syscall_64
+	sysretq
+do_syscall_64:
+	ret
+	.globl current_task, cpu_current_top_of_stack, cpu_tss_rw
+	.set current_task, 0x1fb80
+	.set cpu_current_top_of_stack, 0x1fb50
+	.set cpu_tss_rw, 0x6000
+"""
+
+
+@pytest.fixture(scope="module")
+def gbtf_fixture(tmp_path_factory):
+    for tool in ("gcc", "as", "ld"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} not installed")
+    d = tmp_path_factory.mktemp("gbtf")
+    (d / "types.c").write_text(FIXTURE_TYPES)
+    (d / "tss.c").write_text(FIXTURE_TSS)
+    (d / "entry.S").write_text(FIXTURE_ENTRY)
+    r = subprocess.run(["gcc", "-gbtf", "-c", "types.c", "tss.c"], cwd=d, capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"gcc -gbtf unsupported: {r.stderr.strip()[:200]}")
+    subprocess.run(["as", "entry.S", "-o", "entry.o"], cwd=d, check=True)
+    subprocess.run(["ld", "-o", "vmlinux", "-Ttext=0xffffffff81000000", "-e", "entry_SYSCALL_64",
+                    "entry.o", "types.o", "tss.o"], cwd=d, check=True, capture_output=True)
+    return str(d / "vmlinux")
+
+
+def test_gcc_btf_fixture(gbtf_fixture):
+    k = KernelImage.open(gbtf_fixture)
+    assert len(k.btf.blobs) == 2  # one blob per object file, concatenated by ld
+    lay = k.layout
+    assert lay.type_source == "BTF"
+    assert lay.pt_regs["cs"].value == 136 and lay.pt_regs["ss"].value == 160 and lay.pt_regs_size.value == 168
+    assert lay.ti_status.value == 16 and lay.tss_sp0.value == 0x6004 and lay.tss_sp2.value == 0x6014
+    assert lay.constants["__USER_CS"].source.startswith("entry_SYSCALL_64+")
+    e = k.entry
+    assert e.sysret_sites == [e.syscall_entry + 0x29] and e.do_syscall_64_call == e.syscall_entry + 0x24
+
+
+def test_missing_types_is_input_error(gbtf_fixture, tmp_path):
+    bare = tmp_path / "vmlinux-nobtf"
+    subprocess.run(["objcopy", "--remove-section", ".BTF", gbtf_fixture, str(bare)], check=True)
+    k = KernelImage.open(str(bare))
+    with pytest.raises(InputError, match="no .BTF and no DWARF"):
+        k.layout
+    r = run_cli("inspect", str(bare))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_btf_rejects_garbage():
+    with pytest.raises(InputError):
+        Btf(b"\x9f\xeb\x01\x00\x18\x00\x00\x00" + b"\xff" * 16)
