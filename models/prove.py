@@ -159,7 +159,7 @@ def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000) -> PropertyR
         bmc.push()
         r = check([mc.bad(S[n])], solver=bmc)
         if r.sat:
-            _extract(res, mc, _prettify(bmc, S, inps) or r.model, S, inps, sels)
+            _extract(res, mc, _prettify(bmc, r.model, S, inps, sels), S, inps, sels)
             res.status, res.method = VIOLATED, "bmc"
             bmc.pop()
             break
@@ -196,41 +196,42 @@ def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000) -> PropertyR
     return res
 
 
-def _prettify(solver: z3.Solver, S, inps) -> Optional[z3.ModelRef]:
-    """Among the counterexamples of this (minimal) length, prefer one a
-    reader can follow: writers change only the registers they must, flags
-    carry no incidental bits, addresses are round.  Greedy: each preference is
-    kept if the trace stays a counterexample.  Only cosmetic: the length and
-    the events' kinds were fixed by the BMC query above."""
+def _prettify(solver: z3.Solver, first: z3.ModelRef, S, inps, sels) -> z3.ModelRef:
+    """Among the counterexamples of this (minimal) length and these events,
+    prefer one a reader can follow: writers change only the registers they
+    must, flags carry no incidental bits, addresses are round.  Greedy: each
+    preference is kept if the trace stays a counterexample; a preference z3
+    cannot decide quickly is dropped.  Only cosmetic: the length and the
+    events were fixed by the BMC query."""
     from .state import REGS, USER_FIXED_FLAGS
     from verify.obligations import EFLAGS_TF
 
-    prefs = []
-    for j in range(len(S) - 1):
+    prefs = [sel == first.eval(sel) for sel in sels]      # keep the events
+    for j, (inp, sel) in enumerate(zip(inps, sels)):
+        ev = EVENT_NAMES[first.eval(sel).as_long()]
         a, b = S[j][0], S[j + 1][0]
-        prefs += [getattr(b, r) == getattr(a, r) for r in REGS]
-        prefs.append(b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS)
-        prefs += [b.ip == (1 << 47), b.ip == 0x401000, b.ip == 0x401002, b.sp == 0x7FFFFFFFE000]
-        prefs += [b.cs == 0x33, b.ss == 0x2B]
-    for inp in inps:
-        for name, v in inp.vars.items():
-            if name in ("uip", "entry", "handler"):
-                prefs += [v == 0x401000, v == (1 << 47) - 2, v == (1 << 47)]
-            elif name in ("usp", "frame_sp", "esp", "probe_sp"):
-                prefs.append(v == 0x7FFFFFFFE000)
-            elif z3.is_bool(v):
-                prefs.append(z3.Not(v))
-    model = None
+        if ev in ("ptrace", "sigreturn", "uprobe"):
+            prefs += [getattr(b, r) == getattr(a, r) for r in REGS]
+            prefs += [b.ip == (1 << 47), b.ip == 0x401000]
+        if ev in ("syscall", "compat-syscall"):
+            prefs += [inp.vars["uip"] == 0x400FFE, inp.vars["uip"] == (1 << 47) - 2,
+                      b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS, inp.vars["usp"] == 0x7FFFFFFFE000]
+        if ev == "exec":
+            prefs += [z3.Not(inp.vars["is32"]), inp.vars["entry"] == 0x401000]
+        if ev == "signal":
+            prefs += [inp.vars["handler"] == 0x401100, inp.vars["handler"] == (1 << 47)]
+        if ev == "uprobe":
+            prefs += [z3.Not(inp.vars["probe_tf"]), z3.Not(inp.vars["uret"])]
+    model = first
+    solver.set("timeout", 2000)
     for c in prefs:
         solver.push()
         solver.add(c)
         r = check([], solver=solver)
+        solver.pop()
         if r.sat:
             model = r.model
-            solver.pop()
             solver.add(c)  # keep it (inside the caller's push scope)
-        else:
-            solver.pop()
     return model
 
 
