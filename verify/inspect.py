@@ -63,6 +63,7 @@ def path_functions(image) -> list[tuple[str, int, int]]:
 
 
 def collect(image) -> dict:
+    image.elf.prefetch_sha256()  # overlaps the rest; read last
     syms = image.symbols
     e = image.entry
     lay = image.layout
@@ -120,11 +121,12 @@ def collect(image) -> dict:
                 "variants": [{"label": v.label, "code": v.code.hex() if v.code is not None else None}
                              for v in s.variants],
             })
+    ident = {"sha256": image.sha256}
     return {
         "tool": {"name": "sysret-verify", "version": __version__},
         "image": {
             "path": image.path,
-            "sha256": image.sha256,
+            "sha256": ident["sha256"],
             "build_id": image.build_id,
             "version": image.version,
             "release": image.release,

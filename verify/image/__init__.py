@@ -37,6 +37,9 @@ class KernelImage:
     @classmethod
     def open(cls, path: str, system_map: str | None = None) -> "KernelImage":
         elf = ElfImage(path)
+        # Every report names the image by its sha256: start hashing now, in a
+        # thread, so that it overlaps symbol and table parsing.
+        elf.prefetch_sha256()
         if system_map is not None:
             symbols = read_system_map(system_map)
             _check_system_map_matches(elf, symbols, system_map)

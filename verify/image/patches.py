@@ -242,9 +242,17 @@ class PatchTables:
         except InputError:
             return None
 
+    @cached_property
+    def _exec_ranges(self) -> tuple[list[int], list[int]]:
+        secs = sorted((s.addr, s.end) for s in self.elf.sections if s.flags & 0x4 and s.addr and s.size)
+        return [a for a, _ in secs], [b for _, b in secs]
+
     def _is_text(self, addr: int) -> bool:
-        s = self.elf.section_at(addr)
-        return s is not None and bool(s.flags & 0x4)
+        # Called once per table entry (~70k): a bisect over the executable
+        # sections, not section_at().
+        starts, ends = self._exec_ranges
+        i = bisect.bisect_right(starts, addr) - 1
+        return i >= 0 and addr < ends[i]
 
     def _detect(self, what: str, base: int, data: bytes, layouts, check) -> tuple[Layout, list]:
         tried = []
