@@ -326,3 +326,36 @@ def test_missing_types_is_input_error(gbtf_fixture, tmp_path):
 def test_btf_rejects_garbage():
     with pytest.raises(InputError):
         Btf(b"\x9f\xeb\x01\x00\x18\x00\x00\x00" + b"\xff" * 16)
+
+
+def test_unknown_table_layout_is_input_error():
+    """A special section that fits no known record layout is refused, not guessed."""
+    from types import SimpleNamespace
+
+    from verify.image.patches import ALT_LAYOUTS, PatchTables
+
+    t = PatchTables.__new__(PatchTables)
+    t.elf = SimpleNamespace(path="vmlinux")
+    with pytest.raises(InputError, match="no known record layout fits"):
+        t._detect(".altinstructions", 0, b"\0" * 13, ALT_LAYOUTS, lambda lay, at, r: True)
+    with pytest.raises(InputError, match="entry 0 does not decode"):
+        t._detect(".altinstructions", 0, b"\0" * 12, ALT_LAYOUTS, lambda lay, at, r: False)
+
+
+@pytest.mark.realkernel
+def test_inspect_does_not_import_angr(kernel61):
+    code = ("import sys; from verify.cli import main; rc = main(['inspect', sys.argv[1], '-o', '/dev/null']); "
+            "assert rc == 0 and 'angr' not in sys.modules and 'pyvex' not in sys.modules, sorted(sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code, kernel61[0]], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_relocate_61_rules_copy_other_branches_verbatim():
+    # 6.1 only re-targets a leading jmp or a lone 5-byte call; a later jmp is copied as is
+    code = b"\x90" + b"\xe9" + (0x2000 - 0x1006).to_bytes(4, "little", signed=True)
+    assert relocate(code, 0x1000, 0x1800, full=False) == code
+    moved = relocate(code, 0x1000, 0x1800, full=True)
+    assert 0x1806 + int.from_bytes(moved[2:6], "little", signed=True) == 0x2000
+    call = b"\xe8" + (0x3000 - 0x1005).to_bytes(4, "little", signed=True)
+    moved = relocate(call, 0x1000, 0x1800, full=False)
+    assert 0x1805 + int.from_bytes(moved[1:5], "little", signed=True) == 0x3000

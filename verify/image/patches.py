@@ -138,11 +138,17 @@ def _capstone():
     return _CS
 
 
-def relocate(code: bytes, src: int, dst: int) -> bytes | None:
-    """Move `code` linked at `src` to `dst`, keeping the absolute destination
-    of every rel8/rel32 branch and RIP-relative operand that points outside
-    the code itself (6.1 alternative.c: recompute_jump() and the 0xe8 fixup;
-    6.12: apply_relocation()).  None if a rel8 no longer reaches."""
+def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None:
+    """Move `code` linked at `src` to `dst` the way apply_alternatives() does.
+
+    full=True (6.12 alternative.c apply_relocation(), since ~6.4): every
+    rel8/rel32 branch and RIP-relative operand that points outside the code
+    keeps its absolute destination.
+    full=False (6.1 alternative.c): only a replacement that *starts* with a
+    jmp (recompute_jump(); the kernel may re-encode it as a 2-byte jmp, the
+    same destination) or is exactly one 5-byte call (the 0xe8 fixup) is
+    re-targeted; anything else is copied verbatim, as the kernel does.
+    None if a rel8 no longer reaches or the code does not decode."""
     import capstone
     from capstone import x86 as cx
 
@@ -154,6 +160,12 @@ def relocate(code: bytes, src: int, dst: int) -> bytes | None:
     end = src + len(code)
     for insn in md.disasm(code, src):
         off = insn.address - src
+        if not full:
+            first_jmp = off == 0 and code[0] in (0xE9, 0xEB)
+            one_call = off == 0 and len(code) == 5 and code[0] == 0xE8
+            if not (first_jmp or one_call):
+                pos = off + insn.size
+                continue
         pos = off + insn.size
         nxt_src, nxt_dst = insn.address + insn.size, dst + off + insn.size
         if insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL):
@@ -405,7 +417,8 @@ class PatchTables:
                 variants.append(Variant(f"{cond}: direct-call (site is not call *disp32(%rip))", None))
         else:
             code = self.elf.read(repl, rlen) if rlen else b""
-            moved = relocate(code, repl, addr)
+            # Pre-6.3 records (u16 cpuid) come with the 6.1 relocation rules.
+            moved = relocate(code, repl, addr, full=lay is not ALT_LAYOUTS[0])
             if moved is None:
                 variants.append(Variant(f"{cond}: replacement (not relocatable)", None))
             else:
