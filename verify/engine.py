@@ -124,11 +124,15 @@ class Explorer:
         self.iret_sites = set(self.entry.iret_sites)
         # function starts: address -> name, for the call policy (built lazily per address)
         self._func_cache: dict[int, tuple] = {}
-        self.sites = {}
-        for s in image._all_patch_sites:
+        # address -> every table entry patching it, in table order (the kernel
+        # applies them in that order; ALTERNATIVE_2 gives two entries at one site)
+        self.sites: dict[int, list] = {}
+        from .image.patches import read_patch_sites
+
+        for s in read_patch_sites(image):
             if s.kind in ("return_thunk", "retpoline"):
                 continue  # modelled at the thunk itself
-            self.sites.setdefault(s.addr, s)
+            self.sites.setdefault(s.addr, []).append(s)
         self.code = CodeReader(self._fetch_code, self._barrier)
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
@@ -160,7 +164,7 @@ class Explorer:
 
     # -- variants ------------------------------------------------------------------
     def variants(self) -> list[Variant]:
-        feats = {s.feature for s in self.sites.values() if s.kind == "alternative"}
+        feats = {s.feature for ss in self.sites.values() for s in ss if s.kind == "alternative"}
         has_la57 = self.feature_la57 in feats or "__pgtable_l5_enabled" in self.symbols or \
             "pgtable_l5_enabled" in self.symbols
         has_xenpv = self.feature_xenpv in feats
@@ -171,22 +175,35 @@ class Explorer:
             out.append(Variant("xenpv", {"X86_FEATURE_LA57": False, "X86_FEATURE_XENPV": True}, False, True))
         return out
 
-    def _site_choices(self, site, variant: Variant):
-        """The variants of a patch site this code variant may run: a list of (label, code)."""
-        vs = list(site.variants)
-        if site.kind == "alternative":
-            if site.feature is not None and site.feature in (self.feature_la57, self.feature_xenpv):
-                on = variant.la57 if site.feature == self.feature_la57 else variant.xenpv
-                if getattr(site, "flags", 0) and _alt_not(site):
-                    on = not on
-                return [vs[1] if on and len(vs) > 1 else vs[0]]
-            if site.feature is not None and site.feature == self.feature_always and len(vs) > 1:
-                return [vs[-1]] if not _alt_not(site) else [vs[0]]
-            return vs
-        if site.kind == "paravirt":
-            native = [v for v in vs[1:] if v.code is not None]
-            return native or vs
-        return vs
+    def _site_choices(self, entries, variant: Variant):
+        """The bytes this code variant may run at a patch site: a list of Variant.
+
+        Entries are applied in table order, as apply_alternatives() does: an
+        entry whose feature this variant fixes replaces the candidates (or
+        leaves them); any other feature may be on or off at boot, so its
+        replacement joins the candidates (a nondeterministic choice)."""
+        cands = [entries[0].variants[0]]
+        for site in entries:
+            vs = list(site.variants)
+            repl = vs[1:]
+            if site.kind == "alternative":
+                if site.feature in (self.feature_la57, self.feature_xenpv):
+                    on = variant.la57 if site.feature == self.feature_la57 else variant.xenpv
+                    if _alt_not(site):
+                        on = not on
+                    if on and repl:
+                        cands = repl[:1]
+                elif site.feature == self.feature_always and not _alt_not(site) and repl:
+                    cands = repl[:1]
+                else:
+                    cands += [v for v in repl if v not in cands]
+            elif site.kind == "paravirt":
+                # apply_paravirt() always rewrites the indirect call: the on-disk bytes never run.
+                native = [v for v in repl if v.code is not None]
+                cands = native or vs
+            else:
+                cands += [v for v in repl if v not in cands]
+        return cands
 
     # -- the exploration -----------------------------------------------------------------
     def run_variant(self, variant: Variant) -> VariantRun:
@@ -245,12 +262,12 @@ class Explorer:
 
         def on_read(st):
             a = st.inspect.mem_read_address
-            if a is not None and a.symbolic:
+            if a is not None and not isinstance(a, int) and a.symbolic:
                 st.inspect.mem_read_address = claripy.BVV(_scratch(st), 64)
 
         def on_write(st):
             a = st.inspect.mem_write_address
-            if a is not None and a.symbolic:
+            if a is not None and not isinstance(a, int) and a.symbolic:
                 size = st.inspect.mem_write_length
                 size = size if isinstance(size, int) else 8
                 may_hit_user = False
@@ -284,9 +301,10 @@ class Explorer:
 
         # patch site: fork per variant
         if p.patch is None and addr in self.sites:
-            site = self.sites[addr]
+            entries = self.sites[addr]
+            site = entries[0]
             out = []
-            choices = self._site_choices(site, variant)
+            choices = self._site_choices(entries, variant)
             for v in choices:
                 q = p.fork(st.copy()) if len(choices) > 1 else p
                 if v.code is None:
@@ -350,7 +368,7 @@ class Explorer:
             if not ns.regs.rip.symbolic:
                 tgt = ns.addr
                 self.cfg.add_edge(addr, tgt)
-            if ns.regs.rsp.symbolic:
+            if ns.regs.rsp.symbolic and not st.regs.rsp.symbolic:
                 self._concretize_rsp(q, run)
             loop = self._loop_check(q, run)
             if loop is None:
@@ -367,8 +385,12 @@ class Explorer:
         """The random kernel stack offset makes RSP symbolic inside do_syscall_64;
         frames below pt_regs are private, so one value stands for all."""
         st = p.state
-        lo = st.solver.min(st.regs.rsp)
-        st.regs.rsp = claripy.BVV(lo, 64)
+        rsp = st.regs.rsp
+        if not any(v.startswith("user_rsp") for v in rsp.variables) and rsp.op in ("__sub__", "__add__"):
+            lo = st.solver.min(rsp)
+            if not machine.STACK_LIMIT <= lo <= machine.STACK_TOP:
+                raise Inconclusive("the stack pointer left the task stack")
+            st.regs.rsp = claripy.BVV(lo, 64)
         run.assumptions.add("kstack-offset")
 
     # -- calls ---------------------------------------------------------------------------
@@ -551,10 +573,11 @@ def _scratch(st) -> int:
 
 
 def _compared_words(st, frame):
-    rsp = st.solver.eval_one(st.regs.rsp)
     words = []
-    for a in range(rsp & ~7, machine.STACK_TOP, 8):
-        words.append(a)
+    if not st.regs.rsp.symbolic:
+        rsp = st.solver.eval_one(st.regs.rsp)
+        if machine.STACK_LIMIT <= rsp <= machine.STACK_TOP:
+            words.extend(range(rsp & ~7, machine.STACK_TOP, 8))
     for a, _ in frame.percpu_identity.values():
         words.append(a)
     words.append(frame.ti_flags)

@@ -1,0 +1,95 @@
+"""Layer 6, reports: render a CheckResult.  text and json here; every format
+reads the same Finding type (verify.finding)."""
+from __future__ import annotations
+
+import json
+
+from . import __version__
+from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+
+TOOL = {"name": "sysret-verify", "version": __version__,
+        "informationUri": "https://example.invalid/sysret-verify"}
+
+
+def _hex(v: int) -> str:
+    return f"{v:#018x}" if v >= 1 << 32 else f"{v:#x}"
+
+
+def finding_dict(f: Finding) -> dict:
+    d = {
+        "id": f.obligation,
+        "site": {"address": _hex(f.site), "symbol": f.site_symbol},
+        "variant": f.variant_detail,
+        "status": f.status,
+        "reason": f.reason,
+        "solver_seconds": round(f.solver_seconds, 4),
+    }
+    c = f.counterexample
+    if c is not None:
+        d["counterexample"] = {
+            "registers": {k: _hex(v) for k, v in c.registers.items()},
+            "pt_regs": {k: _hex(v) for k, v in c.pt_regs.items()},
+            "ti_status": _hex(c.ti_status),
+            "user_entry": {k: _hex(v) for k, v in c.user_entry.items()},
+            "path": [{"address": _hex(s.address), "symbol": s.symbol, **({"note": s.note} if s.note else {})}
+                     for s in c.path],
+            "replayed": c.replayed,
+            "replay": c.replay_note,
+        }
+    return d
+
+
+def to_json(r: CheckResult) -> dict:
+    return {
+        "tool": TOOL,
+        "image": {"path": r.image_path, "sha256": r.sha256, "build_id": r.build_id, "version": r.version},
+        "verdict": r.verdict,
+        "obligations": [finding_dict(f) for f in r.findings],
+        "variants": r.variants,
+        "assumptions": r.assumptions,
+        "notes": r.notes,
+        "seconds": round(r.seconds, 3),
+    }
+
+
+def to_text(r: CheckResult) -> str:
+    out = []
+    name = r.image_name
+    for f in r.findings:
+        if f.status == VIOLATED:
+            out.append(f"{name}: error: {f.site_symbol}: {f.obligation}: {f.reason} [variant {f.variant}]")
+            c = f.counterexample
+            if c is not None:
+                u = c.user_entry
+                out.append(f"{name}: note: {f.site_symbol}: counterexample (replayed: {'yes' if c.replayed else 'no'}): "
+                           f"user rip={_hex(u.get('rcx', 0))} rflags={_hex(u.get('r11', 0))}; at SYSRET "
+                           f"rcx={_hex(c.registers['rcx'])} r11={_hex(c.registers['r11'])} "
+                           f"pt_regs ip={_hex(c.pt_regs.get('ip', 0))} flags={_hex(c.pt_regs.get('flags', 0))} "
+                           f"cs={_hex(c.pt_regs.get('cs', 0))} ss={_hex(c.pt_regs.get('ss', 0))} "
+                           f"ti_status={_hex(c.ti_status)}")
+                steps = [s for s in c.path if s.note]
+                for s in steps[-12:]:
+                    out.append(f"{name}: note: {s.symbol}: {s.note}")
+        elif f.status == INCONCLUSIVE:
+            out.append(f"{name}: warning: {f.site_symbol}: {f.obligation}: inconclusive: {f.reason} [variant {f.variant}]")
+    counts = {s: sum(1 for f in r.findings if f.status == s) for s in (PROVEN, VIOLATED, INCONCLUSIVE)}
+    out.append("")
+    out.append(f"{name}: {r.version or 'unknown version'}")
+    for v in r.variants:
+        out.append(f"  variant {v['name']}: {v['paths']} paths, {v['sysret_paths']} reach SYSRET, "
+                   f"{v['seconds']:.2f}s explore, {v['solver_seconds']:.2f}s solver")
+    if r.assumptions:
+        out.append("  assumptions: " + ", ".join(a["id"] for a in r.assumptions))
+    out.append(f"{name}: {r.verdict}: {counts[PROVEN]} proven, {counts[VIOLATED]} violated, "
+               f"{counts[INCONCLUSIVE]} inconclusive (obligation x site x variant) in {r.seconds:.1f}s")
+    return "\n".join(out) + "\n"
+
+
+def render_result(r: CheckResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(to_json(r), indent=2) + "\n"
+    if fmt == "text":
+        return to_text(r)
+    from . import formats  # sarif, junit, html
+
+    return formats.render(r, fmt)
