@@ -215,7 +215,7 @@ def _prettify(solver: z3.Solver, first: z3.ModelRef, S, inps, sels) -> z3.ModelR
             prefs += [b.ip == (1 << 47), b.ip == 0x401000]
         if ev in ("syscall", "compat-syscall"):
             prefs += [inp.vars["uip"] == 0x400FFE, inp.vars["uip"] == (1 << 47) - 2,
-                      b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS, inp.vars["usp"] == 0x7FFFFFFFE000]
+                      b.flags == USER_FIXED_FLAGS, b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS, inp.vars["usp"] == 0x7FFFFFFFE000]
         if ev == "exec":
             prefs += [z3.Not(inp.vars["is32"]), inp.vars["entry"] == 0x401000]
         if ev == "signal":
