@@ -125,16 +125,20 @@ def check_invariants(mc: Machine, timeout_ms: int) -> Optional[str]:
     """None if the invariants are inductive; else why not (a model bug or unknown)."""
     s0 = mc.fresh("inv0_")
     r = check([mc.init(s0), z3.Not(mc.inv(s0))], timeout_ms)
-    if not r.unsat:
-        return f"initial states violate the invariants ({r.status} {r.reason})".strip()
+    if r.unknown:
+        return f"could not decide whether the initial states meet the invariants: z3 unknown ({r.reason})"
+    if r.sat:
+        return "initial states violate the invariants (model bug)"
     s1 = mc.fresh("inv1_")
     inp, sel = Inputs("inv_i_"), z3.BitVec("inv_sel", 4)
     base = [mc.inv(s0), mc.trans(s0, s1, inp, sel)]
     for name, e in mc.invariants(s1):
         r = check(base + [z3.Not(e)], timeout_ms)
-        if not r.unsat:
-            ev = EVENT_NAMES[r.model.eval(sel).as_long()] if r.sat else "?"
-            return f"invariant {name} is not inductive ({r.status}{', event ' + ev if r.sat else ''} {r.reason})".strip()
+        if r.unknown:
+            return f"could not decide whether invariant {name} is inductive: z3 unknown ({r.reason})"
+        if r.sat:
+            ev = EVENT_NAMES[r.model.eval(sel).as_long()]
+            return f"invariant {name} is not inductive: event {ev} breaks it (model bug)"
     return None
 
 
@@ -189,7 +193,7 @@ def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000) -> PropertyR
         inps.append(inp)
         sels.append(sel)
     else:
-        res.reason = step_unknown or (f"no counterexample up to {max_depth} events and no "
+        res.reason = step_unknown or (f"no counterexample of up to {max_depth + 1} events (exit included) and no "
                                       f"inductive proof up to k={max_depth + 1}: bounded result only")
         res.method = "bmc"
     res.seconds = time.perf_counter() - t0

@@ -263,3 +263,24 @@ def test_cli_output_file(tmp_path):
 def test_top_level_cli_integration():
     vcli = pytest.importorskip("verify.cli")
     assert vcli.main(["model", "prove", "--design", "exit-checks", "-o", os.devnull]) == 0
+
+
+def test_unknown_is_inconclusive_never_proven():
+    p = _cli("prove", "--design", "force-iret", "--flag-sites", "all,entry-tf", "--timeout", "0.001",
+             "--format", "json")
+    assert p.returncode == 3
+    j = json.loads(p.stdout)
+    assert j["verdict"] == "inconclusive"
+    assert all(x["status"] == "inconclusive" and "unknown" in x["reason"] for x in j["properties"])
+
+
+def test_bounded_is_inconclusive():
+    """--max-depth 0 still leaves room for the 1-induction proof; a design
+    whose shortest counterexample has 4 events is inconclusive, not proven,
+    when the search stops at 3."""
+    p = _cli("prove", "--design", "force-iret-at-stops", "--stops", "signal,syscall,ptrace-event",
+             "--flag-sites", "entry-tf", "--max-depth", "0", "--format", "json")
+    assert p.returncode == 0
+    from models.prove import prove
+    r = prove(safety_machine(make_design("force-iret-at-stops", stops="signal,syscall")), max_depth=2)
+    assert r.status == "inconclusive" and "bounded" in r.reason
