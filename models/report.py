@@ -139,7 +139,9 @@ def _sentence(e: dict) -> str:
     if ev == "compat-syscall":
         return f"the task executes int $0x80 at {e['user_ip']} (TS_COMPAT set)"
     if ev == "stop":
-        return f"the tracer stops the task at a {e['kind']} stop"
+        what = {"ptrace-event": "ptrace-event stop (a fork/clone/exec event)",
+                "signal": "signal-delivery stop"}.get(e["kind"], e["kind"] + " stop")
+        return f"the tracer stops the task at a {what}"
     if ev == "ptrace":
         w = ", ".join(f"{k}={v}" for k, v in e["writes"].items()) or "the same values back"
         return f"the tracer, at the {e['stop']} stop, writes {w}"
