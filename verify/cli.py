@@ -44,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 600")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    c.add_argument("--no-cache", action="store_true",
+                   help="do not answer from (nor store into) the result cache "
+                        "($SYSRET_VERIFY_CACHE, else $XDG_CACHE_HOME/sysret-verify/results)")
+    c.add_argument("--baseline", metavar="FILE",
+                   help="accepted findings (JSON, by fingerprint): they are reported but do not fail; "
+                        "exit 0 when every violated/inconclusive finding is accepted; stale entries are listed")
+    c.add_argument("--write-baseline", metavar="FILE",
+                   help="write every violated/inconclusive finding of this run to FILE as accepted "
+                        "(keeps the comments of --baseline), then exit as if FILE were the baseline")
 
     i = sub.add_parser("inspect", help="print what the verifier reads from an image",
                        description="Print symbols, version, build id, entry sites, struct layout and "
@@ -89,18 +98,54 @@ def _cmd_check(args) -> int:
         raise InputError(f"unknown --format '{args.format}' ({', '.join(CHECK_FORMATS)})")
     if args.timeout <= 0:
         raise InputError("--timeout must be positive")
+    from . import baseline as bl
+    from . import cache
     from .image import KernelImage
 
+    prior = bl.load(args.baseline) if args.baseline else None
     image = KernelImage.open(args.image, args.system_map)
-    try:
-        from .engine import check_image
-    except ImportError:
-        print(f"{image.name}: inconclusive: the prover is not implemented yet", file=sys.stderr)
-        return EXIT_INCONCLUSIVE
-    from .report import render_result
+    progress = not args.quiet and sys.stderr.isatty()
+    # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
+    key = None if args.no_cache else cache.key(image.sha256, args.timeout, args.system_map)
+    result = cache.load(key, image.path) if key else None
+    if result is not None:
+        if progress:
+            print(f"sysret-verify: {image.name}: answered from the cache ({cache.cache_dir()}; --no-cache to re-prove)",
+                  file=sys.stderr)
+    else:
+        try:
+            from .engine import check_image
+        except ImportError:
+            print(f"{image.name}: inconclusive: the prover is not implemented yet", file=sys.stderr)
+            return EXIT_INCONCLUSIVE
+        result = check_image(image, timeout=args.timeout, progress=progress)
+        if key:
+            cache.store(key, result)
+    if args.write_baseline:
+        n = bl.write(args.write_baseline, result, prior)
+        if not args.quiet:
+            print(f"sysret-verify: wrote {n} accepted finding(s) to {args.write_baseline}", file=sys.stderr)
+        prior = bl.load(args.write_baseline)
+    if args.format in ("sarif", "junit", "html"):
+        from .formats import render
 
-    result = check_image(image, timeout=args.timeout, progress=not args.quiet and sys.stderr.isatty())
-    _write(render_result(result, args.format), args.output)
+        text = render(result, args.format, image=image, baseline=prior)
+    else:
+        from .report import render_result
+
+        text = render_result(result, args.format)
+    _write(text, args.output)
+    if prior is not None:
+        applied = bl.apply(result, prior)
+        for f, e in applied.accepted:
+            if not args.quiet:
+                print(f"{image.name}: note: {f.site_symbol}: {f.obligation}: {f.status} but accepted by the baseline "
+                      f"[variant {f.variant}]" + (f": {e['comment']}" if e.get("comment") else ""), file=sys.stderr)
+        for e in applied.stale:
+            print(f"{prior.path}: warning: stale baseline entry {e['fingerprint']} ({e.get('obligation', '?')} at "
+                  f"{e.get('site_symbol', '?')}, variant {e.get('variant', '?')}): no such violated or inconclusive "
+                  "finding now; remove it", file=sys.stderr)
+        return bl.exit_status(result, applied)
     return {"proven": EXIT_PROVEN, "violated": EXIT_VIOLATED}.get(result.verdict, EXIT_INCONCLUSIVE)
 
 
