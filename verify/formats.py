@@ -574,7 +574,7 @@ table{border-collapse:collapse;margin:6px 0} th,td{border:1px solid #d6dae3;padd
 th{background:#f3f5f9} .meta td:first-child{color:#5a6275;white-space:nowrap}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;color:#fff}
 .proven{background:#1f8a4c} .violated{background:#c62828} .inconclusive{background:#b26a00} .accepted{background:#6a5acd}
-td.st{text-align:center;font-weight:600;color:#fff} td.st a{color:#fff}
+td.st{text-align:center;vertical-align:middle;font-weight:600;color:#fff} td.st a{color:#fff}
 .big{font-size:18px;padding:4px 14px}
 .regs td.hot{background:#ffe3e3;font-weight:600}
 pre.dis{background:#f7f8fb;border:1px solid #e1e4ea;padding:6px 10px;margin:2px 0 10px;overflow-x:auto}
@@ -858,7 +858,9 @@ def to_html(r: CheckResult, ctx: _Context | None = None, baseline=None) -> str:
         h.append("</div>")
         h.append(f'<h3 id="{_anchor(f)}-path">Path through the CFG ({len(c.path)} steps)</h3>')
         h.append(f'<div class="svgwrap">{path_svg(r.cfg, c.path, f.site, ctx)}</div>')
-        h.append(f'<details open id="{_anchor(f)}-dis"><summary>disassembly of each block on the path</summary>')
+        h.append(f'<details open id="{_anchor(f)}-dis"><summary>disassembly of each block on the path</summary>'
+                 '<p class="note">Bytes as they are in the image file. At a boot-time patch site the path runs the '
+                 'variant named in its note (alternative replacement, static key, paravirt), not these bytes.</p>')
         seen = set()
         for n, s in enumerate(c.path):
             if s.address in seen:
