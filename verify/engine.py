@@ -37,10 +37,11 @@ from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample
 from .lift import CodeReader
 
 MAX_STEPS_PER_VARIANT = 60000
+MAX_REFINEMENTS = 16
 MAX_TRAIL = 20000
 LOOP_REWIDEN_LIMIT = 4
 GPRS = machine.USER_REGS
-LOOP_COMPARED_REGS = GPRS + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")
+LOOP_COMPARED_REGS = tuple(r for r in GPRS if r != "rsp") + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,17 @@ class Variant:
 class Path:
     """One path being explored: an angr state plus the bookkeeping the proof needs."""
 
-    __slots__ = ("state", "trail", "patch", "depth", "loops", "havocs", "steps")
+    __slots__ = ("state", "trail", "patches", "depth", "loops", "havocs", "steps", "callstack", "via")
 
     def __init__(self, state):
         self.state = state
         self.trail: list = []
-        self.patch = None  # (site_addr, code) while executing inside a chosen variant
+        # site address -> the bytes chosen for it on this path.  Boot-time
+        # patching is global, so a site keeps its choice for the whole path.
+        self.patches: dict = {}
         self.depth = 0
+        self.callstack: tuple = ()  # return addresses of the calls being followed
+        self.via = "start"  # how control reached state.addr: "call", "jump" or "fall"(through)
         self.loops: dict = {}
         self.havocs: tuple = ()
         self.steps = 0
@@ -72,8 +77,10 @@ class Path:
     def fork(self, state) -> "Path":
         p = Path(state)
         p.trail = list(self.trail)
-        p.patch = self.patch
+        p.patches = dict(self.patches)
         p.depth = self.depth
+        p.callstack = self.callstack
+        p.via = self.via
         p.loops = dict(self.loops)
         p.havocs = self.havocs
         p.steps = self.steps
@@ -100,6 +107,7 @@ class VariantRun:
     seconds: float = 0.0
     solver_seconds: float = 0.0
     assumptions: set = field(default_factory=set)
+    rounds: int = 1
 
 
 class Explorer:
@@ -136,6 +144,7 @@ class Explorer:
         self.code = CodeReader(self._fetch_code, self._barrier)
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
+        self.follow: set[str] = set()
 
     # -- code access -------------------------------------------------------------
     def _fetch_code(self, addr: int, n: int) -> bytes:
@@ -291,16 +300,13 @@ class Explorer:
         p.steps += 1
         if len(p.trail) > MAX_TRAIL:
             raise Inconclusive("path too long")
-        # leave a patch variant once past it
-        if p.patch and not (p.patch[0] <= addr < p.patch[0] + len(p.patch[1])):
-            p.patch = None
-
-        if addr in self.iret_sites and p.patch is None:
+        patch = self._patch_at(p, addr)
+        if addr in self.iret_sites and patch is None:
             self._trail(p, addr, "iretq: returns with IRET")
             return []
 
-        # patch site: fork per variant
-        if p.patch is None and addr in self.sites:
+        # patch site met for the first time on this path: fork per variant
+        if patch is None and addr in self.sites:
             entries = self.sites[addr]
             site = entries[0]
             out = []
@@ -310,22 +316,23 @@ class Explorer:
                 if v.code is None:
                     # a variant whose bytes depend on data (e.g. a direct call to a pv_ops target)
                     raise Inconclusive(f"patch-site variant '{v.label}' cannot be resolved from the image")
-                q.patch = (addr, bytes(v.code))
+                q.patches[addr] = bytes(v.code)
                 q.trail.append((addr, f"{site.kind} variant: {v.label}"))
                 out.append(q)
             return out
 
-        # a call or jump to a function start: the call policy
-        if p.patch is None:
+        # a call or jump to a function start outside the entry text: the call policy
+        lo, hi = self.entry.entry_text
+        if patch is None and p.via in ("call", "jump") and not lo <= addr < hi:
             fn = self._function_at(addr)
-            if fn is not None and not (p.trail and p.trail[-1][0] == addr):
+            if fn is not None:
                 handled = self._enter_function(p, fn, addr, run)
                 if handled is not None:
                     return handled
 
         code = None
-        if p.patch is not None:
-            code = p.patch[1][addr - p.patch[0]:]
+        if patch is not None:
+            code = patch[1][addr - patch[0]:]
         insn = self.code.insn_at(addr, code)
         if insn is None:
             raise Inconclusive("undecodable instruction")
@@ -337,12 +344,17 @@ class Explorer:
             raise Inconclusive(str(e)) from None
         self._trail(p, addr, "")
         succ = self.project.factory.successors(st, irsb=irsb)
-        if succ.unconstrained_successors:
-            raise Inconclusive("a successor with an unconstrained instruction pointer")
         if getattr(succ, "errored", None):
             raise Inconclusive("angr error while stepping")
         out = []
-        flat = succ.flat_successors
+        flat = list(succ.flat_successors)
+        for ns in succ.unconstrained_successors:
+            # An indirect call or jump through a pointer we do not know (a
+            # function pointer from data, a retpoline thunk): a call to an
+            # unknown function.  It returns to the innermost followed call site.
+            q = p.fork(ns) if len(flat) + len(succ.unconstrained_successors) > 1 else p
+            q.state = ns
+            out.extend(self._unknown_call(q, ns.history.jumpkind, run))
         for i, ns in enumerate(flat):
             q = p.fork(ns) if len(flat) > 1 else p
             q.state = ns
@@ -353,10 +365,16 @@ class Explorer:
                 self._havoc(q, f"store-through-unknown-pointer@{insns[-1].addr:#x}",
                             policy.HAVOC_WRITER if pend == "user" else policy.PRESERVES_USER_STATE, run,
                             keep_stack_frames=True, reason="a store through an unknown pointer")
+            if not ns.regs.rip.symbolic:
+                tgt = ns.addr
+                q.via = "call" if jk == "Ijk_Call" else ("fall" if tgt == addr + irsb.size else "jump")
             if jk == "Ijk_Call":
                 q.depth += 1
+                ra = ns.memory.load(ns.regs.rsp, 8, endness="Iend_LE") if not ns.regs.rsp.symbolic else None
+                q.callstack = q.callstack + ((ra.concrete_value if ra is not None and not ra.symbolic else None),)
             elif jk == "Ijk_Ret":
                 q.depth -= 1
+                q.callstack = q.callstack[:-1]
             elif jk in ("Ijk_Boring",):
                 pass
             elif jk in ("Ijk_SigTRAP",):
@@ -375,6 +393,13 @@ class Explorer:
                 continue
             out.append(q)
         return out
+
+    def _patch_at(self, p: Path, addr: int):
+        """(site, code) if addr lies inside a patch site whose variant this path chose."""
+        for site, code in p.patches.items():
+            if site <= addr < site + len(code):
+                return site, code
+        return None
 
     def _trail(self, p: Path, addr: int, note: str):
         p.trail.append((addr, note))
@@ -396,10 +421,13 @@ class Explorer:
     # -- calls ---------------------------------------------------------------------------
     def _enter_function(self, p: Path, fn, addr: int, run: VariantRun):
         name, size = fn
-        pol, why = policy.call_policy(name, size, p.depth, self.dispatch_names)
+        pol, why = policy.call_policy(name, p.depth, self.follow, self.dispatch_names)
         st = p.state
         if pol == policy.FOLLOW:
             return None
+        if pol == policy.NORETURN:
+            self._trail(p, addr, f"{name}: does not return")
+            return []
         if name.startswith("__x86_indirect_thunk_") or name.startswith("__x86_indirect_call_thunk_") or \
                 name.startswith("__x86_indirect_jump_thunk_"):
             reg = name.rsplit("_", 1)[-1]
@@ -416,7 +444,44 @@ class Explorer:
         if pol == policy.RETURN:
             run.assumptions.add("return-thunk")
             return self._pop_return(p, addr, f"{name}: return")
+        if pol == policy.CLOBBER:
+            run.assumptions.add("mitigation-routines")
+            for r in machine.CALLER_SAVED:
+                setattr(st.regs, r, machine.fresh(f"clobber_{r}"))
+            st.regs.cc_op = 0
+            st.regs.cc_dep1 = machine.fresh("clobber_rflags")
+            st.regs.cc_dep2 = 0
+            st.regs.cc_ndep = 0
+            return self._pop_return(p, addr, f"{name}: mitigation sequence (clobbers caller-saved registers)")
         return self._return_from(p, addr, name, pol, why, run)
+
+    def _unknown_call(self, p: Path, jk: str, run: VariantRun) -> list:
+        st = p.state
+        if st.regs.rsp.symbolic:
+            raise Inconclusive("indirect jump to an unknown target with an unknown stack pointer")
+        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        if jk == "Ijk_Call":
+            expect = ret
+        else:
+            # jmp *reg / a thunk's ret: the return address on the stack is the
+            # one of the innermost call being followed
+            if not p.callstack or ret.symbolic or ret.concrete_value != p.callstack[-1]:
+                raise Inconclusive("indirect jump to an unknown target")
+            p.depth -= 1
+            p.callstack = p.callstack[:-1] + (None,)
+            expect = ret
+        if expect.symbolic:
+            raise Inconclusive("indirect call to an unknown target: return address unknown")
+        st.regs.rsp = st.regs.rsp + 8
+        self._havoc(p, "indirect-call", policy.HAVOC_UNFOLLOWED, run, reason="indirect call to an unknown target")
+        self._trail(p, st.history.addr if st.history.addr else 0, "havoc-unfollowed: indirect call to an unknown target")
+        st.regs.rip = expect
+        p.via = "return"
+        if jk == "Ijk_Call":
+            pass
+        else:
+            p.callstack = p.callstack[:-1]
+        return [p]
 
     def _pop_return(self, p: Path, addr: int, note: str):
         st = p.state
@@ -427,6 +492,8 @@ class Explorer:
         st.regs.rsp = st.regs.rsp + 8
         st.regs.rip = ret
         p.depth -= 1
+        p.callstack = p.callstack[:-1]
+        p.via = "return"
         return [p]
 
     def _return_from(self, p: Path, addr: int, name: str, pol: str, why: str, run: VariantRun):
@@ -439,6 +506,8 @@ class Explorer:
         self._trail(p, addr, f"{pol}: {name} ({why})" if why else f"{pol}: {name}")
         st.regs.rip = ret
         p.depth -= 1
+        p.callstack = p.callstack[:-1]
+        p.via = "return"
         return [p]
 
     def _havoc(self, p: Path, name: str, pol: str, run: VariantRun, keep_stack_frames=True, reason=""):
@@ -459,6 +528,7 @@ class Explorer:
         nxt = insn.next
 
         def go(note=""):
+            p.via = "fall"
             self._trail(p, addr, note or insn.text())
             st.regs.rip = nxt
             self.cfg.add_edge(addr, nxt)
@@ -541,7 +611,8 @@ class Explorer:
         st = p.state
         if st.regs.rip.symbolic or st.regs.rsp.symbolic:
             return p
-        key = (st.addr, st.solver.eval_one(st.regs.rsp), p.patch)
+        # a loop: the same address, at the same stack depth, under the same calls
+        key = (st.addr, st.solver.eval_one(st.regs.rsp), p.callstack)
         info = p.loops.get(key)
         if info is None:
             p.loops[key] = (1, _snapshot(st, self.frame), frozenset())
@@ -639,7 +710,12 @@ def _sysret_inputs(st, frame, variant: Variant, consts) -> tuple:
     return terms, inputs
 
 
-def decide(explorer: Explorer, run: VariantRun, timeout_ms: int) -> list[Finding]:
+def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | None = None) -> list[Finding]:
+    """Findings per site x obligation.  Adds to `refine` the function to follow
+    next for every counterexample that passes through an unfollowed call (the
+    last such call on its path)."""
+    if refine is None:
+        refine = set()
     variant = run.variant
     consts = explorer.constants
     frame = explorer.frame
@@ -683,6 +759,7 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int) -> list[Finding
                         names = ", ".join(sorted({b[0] for b in blame}))
                         status[o.id] = (INCONCLUSIVE, f"a counterexample exists only through calls the analysis "
                                         f"did not follow ({names}); not confirmed", cex, cur[3] + dt)
+                        refine.add(blame[-1][0])
                     else:
                         status[o.id] = (VIOLATED, _explain(o.id, cex, variant), cex, cur[3] + dt)
                 else:
@@ -767,15 +844,29 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     result = CheckResult(image.path, image.name, image.sha256, image.build_id, image.version)
     used = set()
     for variant in ex.variants():
-        if progress:
-            print(f"sysret-verify: exploring variant {variant.name}", file=sys.stderr)
-        run = ex.run_variant(variant)
-        remaining = max(1.0, deadline - time.monotonic())
-        findings = decide(ex, run, timeout_ms=int(min(remaining, 120) * 1000))
+        # Refinement: every call starts unfollowed (a havoc); a counterexample
+        # that exists only through unfollowed calls makes the analysis follow
+        # the last of them and explore again.  Each round is sound; following
+        # only adds precision.  The follow set carries over to later variants.
+        for rnd in range(1, MAX_REFINEMENTS + 1):
+            if progress:
+                print(f"sysret-verify: variant {variant.name}, round {rnd}: following "
+                      f"{', '.join(sorted(ex.follow)) or 'no calls'}", file=sys.stderr)
+            run = ex.run_variant(variant)
+            remaining = max(1.0, deadline - time.monotonic())
+            refine: set = set()
+            findings = decide(ex, run, timeout_ms=int(min(remaining, 120) * 1000), refine=refine)
+            refine = {n for n in refine if n not in ex.follow and n != "indirect-call"
+                      and not n.startswith("store-through")}
+            if not refine or time.monotonic() > deadline:
+                break
+            ex.follow |= refine
+        run.rounds = rnd
         result.findings.extend(findings)
         used |= run.assumptions
         result.variants.append({**variant.describe(), "paths": run.paths_done, "sysret_paths": len(run.hits),
-                                "steps": run.steps, "seconds": round(run.seconds, 3),
+                                "steps": run.steps, "seconds": round(run.seconds, 3), "rounds": run.rounds,
+                                "followed": sorted(ex.follow),
                                 "solver_seconds": round(run.solver_seconds, 3),
                                 "inconclusive": sorted(set(run.inconclusive))[:20]})
     for aid in sorted(used):

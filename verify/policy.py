@@ -30,6 +30,8 @@ HAVOC_UNFOLLOWED = "havoc-unfollowed"
 PRESERVES_USER_STATE = "preserves-user-state"
 NOP = "nop"
 RETURN = "return"
+CLOBBER = "clobber"  # speculation-mitigation sequences: caller-saved registers and flags only
+NORETURN = "noreturn"  # the path ends (panic, stack-protector failure, BUG)
 
 # Functions that can legitimately change what the user resumes with, or set
 # TS_COMPAT / thread flags.  Sources: kernel/entry/common.c (exit work),
@@ -86,20 +88,38 @@ ALWAYS_ASSUMED = {
     "only moves private stack frames; it is analysed at one value.",
 }
 
+# Speculation-mitigation sequences called from the entry code (BHB clearing,
+# IBPB, untraining the return predictor).  They change no memory and no
+# architectural state beyond caller-saved registers and flags; following them
+# costs time (clear_bhb_loop is a nest of unbalanced calls) and proves nothing.
+MITIGATIONS = ("clear_bhb_loop", "entry_ibpb", "write_ibpb", "srso_untrain_ret", "srso_alias_untrain_ret",
+               "entry_untrain_ret", "retbleed_untrain_ret", "zen_untrain_ret", "its_return_thunk_untrain",
+               "mds_clear_cpu_buffers", "clear_cpu_buffers", "x86_clear_cpu_buffers")
+ALWAYS_ASSUMED["mitigation-routines"] = (
+    "Speculation-mitigation routines (" + ", ".join(MITIGATIONS[:4]) + ", ...) change only caller-saved "
+    "registers and flags.")
+
 RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thunk",
                  "srso_alias_return_thunk", "__x86_return_skl", "its_return_thunk",
                  "zen_untrain_ret", "entry_untrain_ret")
 
-MAX_FOLLOW_DEPTH = 5
-MAX_FOLLOW_SIZE = 0x300
+NORETURN_FUNCTIONS = ("__stack_chk_fail", "panic", "nmi_panic", "make_task_dead", "rewind_stack_and_make_dead",
+                      "do_exit", "do_group_exit", "__fortify_panic", "fortify_panic", "__ubsan_handle_builtin_unreachable",
+                      "kthread_exit", "machine_real_restart", "BUG_func")
+
+# Which functions to follow is decided by refinement (verify.engine.check_image):
+# a call starts out HAVOC_UNFOLLOWED; when a counterexample exists only through
+# such havocs, the last one on its path is followed in the next round.
+MAX_FOLLOW_DEPTH = 8
 
 
 def _match(name: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def call_policy(name: str | None, size: int | None, depth: int, dispatch_names=()) -> tuple[str, str]:
-    """(policy, why) for a call to `name` at follow depth `depth`."""
+def call_policy(name: str | None, depth: int, follow=frozenset(), dispatch_names=()) -> tuple[str, str]:
+    """(policy, why) for a call to `name` at follow depth `depth`; `follow` is
+    the set of functions refinement chose to follow."""
     if name is None:
         return HAVOC_UNFOLLOWED, "indirect call to an unknown target"
     base = name.split(".")[0]
@@ -109,13 +129,17 @@ def call_policy(name: str | None, size: int | None, depth: int, dispatch_names=(
         return NOP, "fentry-nop"
     if name in RETURN_THUNKS:
         return RETURN, "return-thunk"
+    if name in MITIGATIONS:
+        return CLOBBER, "mitigation-routines"
+    if base in NORETURN_FUNCTIONS:
+        return NORETURN, f"{name} does not return"
     if _match(base, USER_STATE_WRITERS):
         return HAVOC_WRITER, f"{name} can write the user's registers or thread state"
     for aid, (patterns, _text) in ASSUMPTIONS.items():
         if _match(base, patterns):
             return PRESERVES_USER_STATE, aid
-    if depth >= MAX_FOLLOW_DEPTH:
-        return HAVOC_UNFOLLOWED, f"call depth {depth} reached the follow limit {MAX_FOLLOW_DEPTH}"
-    if size is not None and size > MAX_FOLLOW_SIZE:
-        return HAVOC_UNFOLLOWED, f"{name} is {size} bytes, over the follow limit {MAX_FOLLOW_SIZE}"
-    return FOLLOW, ""
+    if name in follow:
+        if depth >= MAX_FOLLOW_DEPTH:
+            return HAVOC_UNFOLLOWED, f"call depth {depth} reached the follow limit {MAX_FOLLOW_DEPTH}"
+        return FOLLOW, ""
+    return HAVOC_UNFOLLOWED, f"{name} is not followed"
