@@ -108,6 +108,7 @@ class VariantRun:
     solver_seconds: float = 0.0
     assumptions: set = field(default_factory=set)
     rounds: int = 1
+    joins: dict = field(default_factory=dict)
 
 
 class Explorer:
@@ -145,6 +146,80 @@ class Explorer:
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
         self.follow: set[str] = set()
+        self.iret_exits = self._iret_exits()
+
+    def _iret_exits(self) -> frozenset:
+        """Labels of the IRET exit (where the failed SYSRET checks jump).
+
+        A label counts only if a static walk from it over the entry text,
+        through every patch-site variant, meets an `iretq` on every branch and
+        never a `sysretq`, a `ret`, an indirect jump or a jump outside the
+        entry text; paths reaching it are then ended (they return with IRET)."""
+        import capstone
+
+        lo, hi = self.entry.entry_text
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        md.detail = True
+        out = set()
+        for name in ("swapgs_restore_regs_and_return_to_usermode", "common_interrupt_return"):
+            start = self.symbols.get(name)
+            if start is None or not lo <= start < hi:
+                continue
+            ok, work, seen = True, [(start, None, start)], set()
+            while work and ok:
+                a, code, base = work.pop()
+                if (a, code) in seen:
+                    continue
+                seen.add((a, code))
+                if code is None and a in self.sites:
+                    for e in self.sites[a]:
+                        for v in e.variants:
+                            if v.code is None:
+                                self._iret_why = f"unresolved variant at {a:#x}"
+                                ok = False
+                            else:
+                                work.append((a, bytes(v.code), a))
+                    continue
+                if code is not None and a >= base + len(code):
+                    work.append((a, None, a))
+                    continue
+                try:
+                    chunk = code[a - base:] if code is not None else self._fetch_code(a, 16)
+                except Inconclusive:
+                    ok = False
+                    self._iret_why = f"not code at {a:#x}"
+                    break
+                insn = next(md.disasm(chunk, a, 1), None)
+                if insn is None:
+                    self._iret_why = f"undecodable at {a:#x}"
+                    ok = False
+                    self._iret_why = f"undecodable or outside at {a:#x}"
+                    break
+                m = insn.mnemonic
+                if m.startswith("iret"):
+                    continue
+                if m.startswith("sysret") or m.startswith("ret") or m == "call":
+                    ok = False
+                    self._iret_why = f"{m} at {a:#x}"
+                    break
+                if m.startswith("j"):
+                    op = insn.operands[0]
+                    tgt = op.imm & 0xFFFFFFFFFFFFFFFF
+                    if op.type != capstone.x86.X86_OP_IMM:
+                        ok = False
+                        self._iret_why = f"{m} {insn.op_str} at {a:#x}"
+                        break
+                    # Xen PV returns to user mode with the iret hypercall.
+                    if self.symbols.symbolize(tgt) not in ("xen_iret", "xen_iret_crit_fixup"):
+                        work.append((tgt, None, tgt))
+                    if m == "jmp":
+                        continue
+                if m in ("int3", "ud2", "hlt"):
+                    continue
+                work.append((a + insn.size, code, base))
+            if ok:
+                out.add(start)
+        return frozenset(out)
 
     # -- code access -------------------------------------------------------------
     def _fetch_code(self, addr: int, n: int) -> bytes:
@@ -231,6 +306,9 @@ class Explorer:
                 run.inconclusive.append(f"step budget ({MAX_STEPS_PER_VARIANT}) exhausted before every path was explored")
                 break
             try:
+                if self._merge_check(p, run) is None:
+                    run.paths_done += 1
+                    continue
                 nxt = self.step(p, variant, run)
             except Inconclusive as e:
                 run.inconclusive.append(f"{self._where(p)}: {e}")
@@ -304,6 +382,9 @@ class Explorer:
         if addr in self.iret_sites and patch is None:
             self._trail(p, addr, "iretq: returns with IRET")
             return []
+        if patch is None and addr in self.iret_exits:
+            self._trail(p, addr, "IRET exit: no SYSRET is reachable from here")
+            return []
 
         # patch site met for the first time on this path: fork per variant
         if patch is None and addr in self.sites:
@@ -323,7 +404,7 @@ class Explorer:
 
         # a call or jump to a function start outside the entry text: the call policy
         lo, hi = self.entry.entry_text
-        if patch is None and p.via in ("call", "jump") and not lo <= addr < hi:
+        if patch is None and (p.via == "call" or (p.via == "jump" and not lo <= addr < hi)):
             fn = self._function_at(addr)
             if fn is not None:
                 handled = self._enter_function(p, fn, addr, run)
@@ -363,8 +444,8 @@ class Explorer:
             if pend:
                 ns.globals["pending_havoc"] = False
                 self._havoc(q, f"store-through-unknown-pointer@{insns[-1].addr:#x}",
-                            policy.HAVOC_WRITER if pend == "user" else policy.PRESERVES_USER_STATE, run,
-                            keep_stack_frames=True, reason="a store through an unknown pointer")
+                            policy.HAVOC_UNFOLLOWED if pend == "user" else policy.PRESERVES_USER_STATE, run,
+                            registers=False, reason="a store through an unknown pointer")
             if not ns.regs.rip.symbolic:
                 tgt = ns.addr
                 q.via = "call" if jk == "Ijk_Call" else ("fall" if tgt == addr + irsb.size else "jump")
@@ -388,8 +469,7 @@ class Explorer:
                 self.cfg.add_edge(addr, tgt)
             if ns.regs.rsp.symbolic and not st.regs.rsp.symbolic:
                 self._concretize_rsp(q, run)
-            loop = self._loop_check(q, run)
-            if loop is None:
+            if self._loop_check(q, run) is None:
                 continue
             out.append(q)
         return out
@@ -446,10 +526,12 @@ class Explorer:
             return self._pop_return(p, addr, f"{name}: return")
         if pol == policy.CLOBBER:
             run.assumptions.add("mitigation-routines")
+            tag = f"{name}@{len(p.havocs)}"
+            p.havocs = p.havocs + ((name, policy.CLOBBER, "mitigation-routines"),)
             for r in machine.CALLER_SAVED:
-                setattr(st.regs, r, machine.fresh(f"clobber_{r}"))
+                setattr(st.regs, r, machine.fresh(f"clobber_{tag}_{r}", unique=False))
             st.regs.cc_op = 0
-            st.regs.cc_dep1 = machine.fresh("clobber_rflags")
+            st.regs.cc_dep1 = machine.fresh(f"clobber_{tag}_rflags", unique=False)
             st.regs.cc_dep2 = 0
             st.regs.cc_ndep = 0
             return self._pop_return(p, addr, f"{name}: mitigation sequence (clobbers caller-saved registers)")
@@ -510,12 +592,13 @@ class Explorer:
         p.via = "return"
         return [p]
 
-    def _havoc(self, p: Path, name: str, pol: str, run: VariantRun, keep_stack_frames=True, reason=""):
+    def _havoc(self, p: Path, name: str, pol: str, run: VariantRun, registers=True, reason=""):
         keep_user = pol == policy.PRESERVES_USER_STATE
         if keep_user and reason in policy.ASSUMPTIONS:
             run.assumptions.add(reason)
         try:
-            machine.havoc(p.state, self.frame, name.replace(" ", "_"), keep_user_state=keep_user)
+            label = f"{name.replace(' ', '_')}@{len(p.havocs)}"  # unique on this path, equal across paths
+            machine.havoc(p.state, self.frame, label, keep_user_state=keep_user, registers=registers)
         except ValueError as e:
             raise Inconclusive(str(e)) from None
         p.havocs = p.havocs + ((name, pol, reason),)
@@ -605,6 +688,44 @@ class Explorer:
             return []  # a trap: this path does not reach SYSRET
         raise Inconclusive(f"no model for privileged instruction `{insn.text()}`")
 
+    # -- joins ------------------------------------------------------------------------------
+    def _merge_check(self, p: Path, run: VariantRun):
+        """Paths that differ only in which boot-time variant ran (a mitigation
+        alternative, a PTI CR3 switch) meet again with the *same* path
+        condition.  At such a join the second arrival is widened (what differs
+        becomes fresh: it then over-approximates every arrival with that path
+        condition) and later arrivals it subsumes are cut.  Returns None to cut."""
+        st = p.state
+        if st.regs.rip.symbolic or st.regs.rsp.symbolic:
+            return p
+        cur = _snapshot(st, self.frame)
+        live = set()
+        for k, v in cur.items():
+            if k[0] != "g":  # CR3 and IF: if they differ they are widened, so their symbols are not kept live
+                live |= v.variables
+        # Constraints over symbols the state no longer holds anywhere it
+        # compares (a scratch read tested once, a havoc value overwritten) do
+        # not change what can happen next: leave them out of the join key.
+        ckey = frozenset(c.hash() for c in st.solver.constraints if c.variables & live)
+        via = p.via if self._function_at(st.addr) is not None else None  # how we came matters only at a function start
+        key = (st.addr, st.solver.eval_one(st.regs.rsp), p.callstack, ckey, self._patch_at(p, st.addr), via)
+        info = run.joins.get(key)
+        if info is None:
+            run.joins[key] = (1, _snapshot(st, self.frame), frozenset(), dict(p.patches))
+            return p
+        count, snap, widened, patches = info
+        diff = {k for k in cur if k not in snap or not _same(cur[k], snap[k])}
+        common = {a: c for a, c in p.patches.items() if patches.get(a) == c}
+        if count >= 2 and diff <= widened and set(common) == set(patches):
+            return None
+        if count > LOOP_REWIDEN_LIMIT:
+            return p  # give up merging here; exploring on is still sound
+        widened = widened | diff
+        _widen(st, self.frame, widened, tag=f"join{count}_{st.addr:x}_{len(p.trail)}")
+        p.patches = common  # sites chosen differently are chosen again if met again
+        run.joins[key] = (count + 1, _snapshot(st, self.frame), widened, dict(common))
+        return p
+
     # -- loops ------------------------------------------------------------------------------
     def _loop_check(self, p: Path, run: VariantRun):
         """Widen at loop heads; cut only subsumed states.  Returns None to cut."""
@@ -625,7 +746,7 @@ class Explorer:
         if count > LOOP_REWIDEN_LIMIT:
             raise Inconclusive("a loop whose state keeps growing could not be cut")
         widened = widened | diff
-        _widen(st, self.frame, widened)
+        _widen(st, self.frame, widened, tag=f"loop{count}_{st.addr:x}_{len(p.trail)}")
         p.loops[key] = (count + 1, _snapshot(st, self.frame), widened)
         return p
 
@@ -671,7 +792,7 @@ def _same(a, b) -> bool:
     return a is b or a.identical(b)
 
 
-def _widen(st, frame, keys):
+def _widen(st, frame, keys, tag=""):
     """Make every compared item in `keys` fresh, and all other memory fresh."""
     keep = {}
     for a in _compared_words(st, frame):
@@ -683,11 +804,11 @@ def _widen(st, frame, keys):
     for k in keys:
         kind, what = k
         if kind == "reg":
-            setattr(st.regs, what, machine.fresh(f"widen_{what}", getattr(st.regs, what).size()))
+            setattr(st.regs, what, machine.fresh(f"widen_{tag}_{what}", getattr(st.regs, what).size(), unique=False))
         elif kind == "g":
-            st.globals[what] = machine.fresh(f"widen_{what}", st.globals[what].size())
+            st.globals[what] = machine.fresh(f"widen_{tag}_{what}", st.globals[what].size(), unique=False)
         else:
-            st.memory.store(what, machine.fresh(f"widen_mem_{what:x}"), endness="Iend_LE")
+            st.memory.store(what, machine.fresh(f"widen_{tag}_mem_{what:x}", unique=False), endness="Iend_LE")
 
 
 # ---------------------------------------------------------------------------------------------

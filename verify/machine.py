@@ -102,12 +102,18 @@ def initial_state(project, frame: Frame, entry: int):
 _fresh_counter = [0]
 
 
-def fresh(name: str, bits: int = 64):
+def fresh(name: str, bits: int = 64, unique: bool = True):
+    """A new symbol.  With unique=False the caller guarantees the name is
+    fresh on its own path (engine names havocs by call site and per-path
+    count), so that two paths with the same history get the *same* symbols
+    and can be joined."""
+    if not unique:
+        return claripy.BVS(name, bits, explicit_name=True)
     _fresh_counter[0] += 1
     return claripy.BVS(f"{name}#{_fresh_counter[0]}", bits, explicit_name=True)
 
 
-def havoc(state, frame: Frame, label: str, keep_user_state: bool):
+def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: bool = True):
     """Everything a function we do not follow may write becomes fresh.
 
     Kept (the ABI, DESIGN.md): callee-saved registers, RSP, the caller's stack
@@ -126,6 +132,9 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool):
     user_regions = frame.user_state_regions()
     if lo < hi:
         kept.append((lo, hi - lo))
+    if not STACK_LIMIT <= rsp <= STACK_TOP:
+        # on the entry trampoline stack: that stack is private too
+        kept.append((TRAMPOLINE_TOP - 0x200, 0x200))
     for addr, _v in frame.percpu_identity.values():
         kept.append((addr, 8))
     if keep_user_state:
@@ -141,16 +150,18 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool):
     if not keep_user_state:
         # pt_regs is inside the kept stack range: overwrite it with fresh values.
         for addr, size in user_regions:
-            state.memory.store(addr, fresh(f"havoc_{label}_user_{addr:x}", size * 8))
+            state.memory.store(addr, fresh(f"havoc_{label}_user_{addr:x}", size * 8, unique=False))
+    if not registers:  # a store through an unknown pointer changes memory only
+        return
     for r in CALLER_SAVED:
-        setattr(state.regs, r, fresh(f"havoc_{label}_{r}"))
+        setattr(state.regs, r, fresh(f"havoc_{label}_{r}", unique=False))
     # Arithmetic flags: unknown.  cc_op 0 is AMD64G_CC_OP_COPY: flags = cc_dep1.
     state.regs.cc_op = 0
-    state.regs.cc_dep1 = fresh(f"havoc_{label}_rflags")
+    state.regs.cc_dep1 = fresh(f"havoc_{label}_rflags", unique=False)
     state.regs.cc_dep2 = 0
     state.regs.cc_ndep = 0
     if not keep_user_state:
-        state.globals["IF"] = fresh(f"havoc_{label}_IF", 1)
+        state.globals["IF"] = fresh(f"havoc_{label}_IF", 1, unique=False)
 
 
 def rflags_value(state):
