@@ -1,0 +1,139 @@
+"""The acceptance test: Debian's real kernels are proven, and bugs seeded into
+their bytes are found as exactly the expected obligation.
+
+The kernels are downloaded once and cached (tests/conftest.py).  A check of the
+6.1 image takes minutes; results are computed once per session and shared.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import capstone
+import pytest
+
+from verify.image import KernelImage
+from verify.obligations import OBLIGATION_IDS, is_canonical_int
+
+pytestmark = [pytest.mark.realkernel, pytest.mark.slow]
+
+TIMEOUT = os.environ.get("SYSRET_VERIFY_TEST_TIMEOUT", "1500")
+
+
+def check(image, tmpdir, *extra):
+    out = os.path.join(tmpdir, "result.json")
+    env = dict(os.environ, SYSRET_VERIFY_CACHE=os.path.join(tmpdir, "cache"))
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", image, "--format", "json", "-o", out,
+                        "--timeout", TIMEOUT, "--no-cache", *extra],
+                       capture_output=True, text=True, env=env)
+    assert "Traceback" not in r.stderr, r.stderr
+    with open(out) as f:
+        return r.returncode, json.load(f)
+
+
+def statuses(result):
+    return {(o["id"], o["variant"]["name"]): o["status"] for o in result["obligations"]}
+
+
+@pytest.fixture(scope="session")
+def result61(kernel61, tmp_path_factory):
+    return check(kernel61[0], str(tmp_path_factory.mktemp("r61")))
+
+
+@pytest.fixture(scope="session")
+def result612(kernel612, tmp_path_factory):
+    return check(kernel612[0], str(tmp_path_factory.mktemp("r612")))
+
+
+def _assert_all_proven(rc, result, sysret):
+    bad = [(o["id"], o["variant"]["name"], o["status"], o["reason"]) for o in result["obligations"]
+           if o["status"] != "proven"]
+    assert not bad, bad
+    assert rc == 0
+    assert result["verdict"] == "proven"
+    sites = {o["site"]["address"] for o in result["obligations"]}
+    assert sites == {sysret}
+    # all six obligations, for every variant explored
+    variants = {o["variant"]["name"] for o in result["obligations"]}
+    assert {"4-level", "la57", "xenpv"} <= variants
+    for v in variants:
+        assert {o["id"] for o in result["obligations"] if o["variant"]["name"] == v} == set(OBLIGATION_IDS)
+
+
+def test_debian_61_proven(result61):
+    _assert_all_proven(*result61, "0xffffffff81c00227")
+
+
+def test_debian_612_proven(result612):
+    _assert_all_proven(*result612, "0xffffffff81e001c8")
+
+
+# --- seeded bugs ------------------------------------------------------------------------
+
+
+def _find(image, func, pattern: bytes) -> int:
+    img = KernelImage.open(image)
+    start = img.symbols.lookup(func)
+    end = img.symbols.function_end(func)
+    code = img.read(start, end - start)
+    off = code.find(pattern)
+    assert off >= 0 and code.find(pattern, off + 1) < 0, f"{pattern.hex()} not unique in {func}"
+    return img.elf.section_at(start).offset + (start - img.elf.section_at(start).addr) + off
+
+
+def _patched_copy(src, tmp, name, file_offset, new: bytes):
+    dst = os.path.join(tmp, name)
+    shutil.copyfile(src, dst)
+    with open(dst, "r+b") as f:
+        f.seek(file_offset)
+        f.write(new)
+    return dst
+
+
+def _violated(result):
+    return {(o["id"], o["variant"]["name"]) for o in result["obligations"] if o["status"] == "violated"}
+
+
+def _assert_replayed_and_false(result, oid):
+    for o in result["obligations"]:
+        if o["id"] != oid or o["status"] != "violated":
+            continue
+        c = o["counterexample"]
+        assert c["replayed"] is True
+        assert c["path"][0]["symbol"] == "entry_SYSCALL_64"
+        assert c["path"][-1]["address"] == o["site"]["address"]
+        rcx = int(c["registers"]["rcx"], 16)
+        if oid == "canonical-rip":
+            la57 = o["variant"]["name"] == "la57"
+            assert not is_canonical_int(rcx, la57)
+        if oid == "ts-compat-clear":
+            assert int(c["ti_status"], 16) & 0x2
+
+
+def test_seeded_61_no_canonical_check(kernel61, tmp_path):
+    """Remove the `jne` after `shl/sar $16,%rcx; cmp %rcx,%r11` in the 6.1 exit
+    (the canonical check, CVE-2012-0217): only canonical-rip may be violated."""
+    # cmp %rcx,%r11 (49 39 cb) then jne rel32 (0f 85 ...) after the sar
+    off = _find(kernel61[0], "entry_SYSCALL_64", bytes.fromhex("48c1f91049 39cb0f85".replace(" ", "")))
+    bad = _patched_copy(kernel61[0], str(tmp_path), "vmlinux-nocanon", off + 7, b"\x90" * 6)
+    rc, result = check(bad, str(tmp_path))
+    assert rc == 1, result["verdict"]
+    viol = _violated(result)
+    assert {oid for oid, _ in viol} == {"canonical-rip"}, viol
+    assert ("canonical-rip", "4-level") in viol
+    _assert_replayed_and_false(result, "canonical-rip")
+    # under XENPV no SYSRET is reachable at all
+    assert all(s == "proven" for (oid, v), s in statuses(result).items() if v == "xenpv")
+
+
+def test_seeded_61_ts_compat_kept(kernel61, tmp_path):
+    """Turn `andl $0xfffffff9,0x10(%rax)` in exit_to_user_mode_prepare into
+    NOPs: TS_COMPAT survives to SYSRET; only ts-compat-clear may be violated."""
+    off = _find(kernel61[0], "exit_to_user_mode_prepare", bytes.fromhex("836010f9"))
+    bad = _patched_copy(kernel61[0], str(tmp_path), "vmlinux-tscompat", off, b"\x90" * 4)
+    rc, result = check(bad, str(tmp_path))
+    assert rc == 1, result["verdict"]
+    viol = _violated(result)
+    assert {oid for oid, _ in viol} == {"ts-compat-clear"}, viol
+    _assert_replayed_and_false(result, "ts-compat-clear")
