@@ -40,6 +40,7 @@ MAX_STEPS_PER_VARIANT = 60000
 MAX_REFINEMENTS = 16
 MAX_TRAIL = 20000
 LOOP_REWIDEN_LIMIT = 4
+CALLER_SAVED_OR_FLAGS = machine.CALLER_SAVED + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep")
 GPRS = machine.USER_REGS
 LOOP_COMPARED_REGS = tuple(r for r in GPRS if r != "rsp") + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")
 
@@ -351,6 +352,18 @@ class Explorer:
             a = st.inspect.mem_read_address
             if a is not None and not isinstance(a, int) and a.symbolic:
                 st.inspect.mem_read_address = claripy.BVV(_scratch(st), 64)
+                st.globals["scratch_read"] = True
+
+        def after_read(st):
+            # Name the value by where it was read and how often on this path, so
+            # that paths with the same history hold the same symbols (joins).
+            if st.globals.get("scratch_read"):
+                st.globals["scratch_read"] = False
+                ins = st.scratch.ins_addr or 0
+                n = st.globals.get("scratch_n", 0)
+                st.globals["scratch_n"] = n + 1
+                e = st.inspect.mem_read_expr
+                st.inspect.mem_read_expr = claripy.BVS(f"unknown_ptr_read_{ins:x}_{n}", e.size(), explicit_name=True)
 
         def on_write(st):
             a = st.inspect.mem_write_address
@@ -368,6 +381,7 @@ class Explorer:
                     "user" if may_hit_user else "non-user")
 
         state.inspect.b("mem_read", when="before", action=on_read)
+        state.inspect.b("mem_read", when="after", action=after_read)
         state.inspect.b("mem_write", when="before", action=on_write)
 
     def step(self, p: Path, variant: Variant, run: VariantRun) -> list:
@@ -491,11 +505,11 @@ class Explorer:
         frames below pt_regs are private, so one value stands for all."""
         st = p.state
         rsp = st.regs.rsp
-        if not any(v.startswith("user_rsp") for v in rsp.variables) and rsp.op in ("__sub__", "__add__"):
+        if not any(v.startswith("user_rsp") for v in rsp.variables):
             lo = st.solver.min(rsp)
-            if not machine.STACK_LIMIT <= lo <= machine.STACK_TOP:
-                raise Inconclusive("the stack pointer left the task stack")
-            st.regs.rsp = claripy.BVV(lo, 64)
+            if machine.STACK_LIMIT <= lo <= machine.STACK_TOP:
+                st.regs.rsp = claripy.BVV(lo, 64)
+            # else: RSP now holds a user value (`pop %rsp` before SYSRET)
         run.assumptions.add("kstack-offset")
 
     # -- calls ---------------------------------------------------------------------------
@@ -526,8 +540,9 @@ class Explorer:
             return self._pop_return(p, addr, f"{name}: return")
         if pol == policy.CLOBBER:
             run.assumptions.add("mitigation-routines")
-            tag = f"{name}@{len(p.havocs)}"
-            p.havocs = p.havocs + ((name, policy.CLOBBER, "mitigation-routines"),)
+            k = sum(1 for h in p.havocs if h[0] == name and h[3] == addr)
+            tag = f"{name}@{addr:x}#{k}"
+            p.havocs = p.havocs + ((name, policy.CLOBBER, "mitigation-routines", addr),)
             for r in machine.CALLER_SAVED:
                 setattr(st.regs, r, machine.fresh(f"clobber_{tag}_{r}", unique=False))
             st.regs.cc_op = 0
@@ -597,11 +612,16 @@ class Explorer:
         if keep_user and reason in policy.ASSUMPTIONS:
             run.assumptions.add(reason)
         try:
-            label = f"{name.replace(' ', '_')}@{len(p.havocs)}"  # unique on this path, equal across paths
+            # Named by what and where, and how often on this path: unique on
+            # the path, and equal on two paths that reached the same call
+            # differently (so that they can be joined after it).
+            where = p.state.addr if not p.state.regs.rip.symbolic else 0
+            k = sum(1 for h in p.havocs if h[0] == name and h[3] == where)
+            label = f"{name.replace(' ', '_')}@{where:x}#{k}"
             machine.havoc(p.state, self.frame, label, keep_user_state=keep_user, registers=registers)
         except ValueError as e:
             raise Inconclusive(str(e)) from None
-        p.havocs = p.havocs + ((name, pol, reason),)
+        p.havocs = p.havocs + ((name, pol, reason, where),)
 
     # -- special instructions -----------------------------------------------------------
     def _special(self, p: Path, insn, variant: Variant, run: VariantRun) -> list:
@@ -719,7 +739,10 @@ class Explorer:
         if count >= 2 and diff <= widened and set(common) == set(patches):
             return None
         if count > LOOP_REWIDEN_LIMIT:
-            return p  # give up merging here; exploring on is still sound
+            # Arrivals keep differing in new places: widen every compared
+            # register and word except the callee-saved registers and the
+            # stack slots (pointers and return addresses the rest needs).
+            diff = diff | {k for k in cur if k[0] == "g" or (k[0] == "reg" and k[1] in CALLER_SAVED_OR_FLAGS)}
         widened = widened | diff
         _widen(st, self.frame, widened, tag=f"join{count}_{st.addr:x}_{len(p.trail)}")
         p.patches = common  # sites chosen differently are chosen again if met again

@@ -152,4 +152,10 @@ class CodeReader:
 
 def _ends_block(insn: Insn) -> bool:
     m = insn.mnemonic
-    return m.startswith("j") or m.startswith("call") or m.startswith("ret") or m.startswith("loop")
+    if m.startswith("j") or m.startswith("call") or m.startswith("ret") or m.startswith("loop"):
+        return True
+    # RSP computed from a register (alloca, add_random_kstack_offset): end the
+    # block so the engine can settle RSP before anything is pushed.
+    ops = [o.strip() for o in insn.op_str.split(",")]
+    return len(ops) == 2 and ops[0] == "rsp" and m in ("sub", "add", "and", "mov", "lea") and not ops[1].startswith("0x") \
+        and not ops[1].lstrip("-").isdigit()
