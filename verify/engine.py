@@ -367,7 +367,18 @@ class Explorer:
 
         def on_write(st):
             a = st.inspect.mem_write_address
-            if a is not None and not isinstance(a, int) and a.symbolic:
+            if a is not None and (isinstance(a, int) or not a.symbolic):
+                # remember what this path wrote since memory was last made fresh:
+                # joins and loop cuts compare (and keep) exactly these words
+                av = a if isinstance(a, int) else a.concrete_value
+                n = st.inspect.mem_write_length
+                n = n if isinstance(n, int) else 8
+                w = st.globals.get("written", frozenset())
+                new = {x for x in range(av & ~7, av + n, 8)}
+                if not new <= w:
+                    st.globals["written"] = w | new
+                return
+            if a is not None and a.symbolic:
                 size = st.inspect.mem_write_length
                 size = size if isinstance(size, int) else 8
                 may_hit_user = False
@@ -738,6 +749,11 @@ class Explorer:
         common = {a: c for a, c in p.patches.items() if patches.get(a) == c}
         if count >= 2 and diff <= widened and set(common) == set(patches):
             return None
+        if any(k[0] == "mem" for k in diff - widened):
+            # The arrivals disagree about memory (pt_regs slots, saved
+            # registers): widening would cut the relations the checks
+            # established (cx == ip ...).  Keep this path whole instead.
+            return p
         if count > LOOP_REWIDEN_LIMIT:
             # Arrivals keep differing in new places: widen every compared
             # register and word except the callee-saved registers and the
@@ -788,13 +804,18 @@ def _scratch(st) -> int:
 
 
 def _compared_words(st, frame):
-    words = []
+    # pt_regs always (it is user state, wherever RSP is), the live part of
+    # whichever stack RSP is on, the identity slots and thread_info.
+    words = list(range(frame.pt_regs, machine.STACK_TOP, 8))
     if not st.regs.rsp.symbolic:
         rsp = st.solver.eval_one(st.regs.rsp)
-        if machine.STACK_LIMIT <= rsp <= machine.STACK_TOP:
-            words.extend(range(rsp & ~7, machine.STACK_TOP, 8))
+        if machine.STACK_LIMIT <= rsp < frame.pt_regs:
+            words.extend(range(rsp & ~7, frame.pt_regs, 8))
+        elif machine.TRAMPOLINE_TOP - 0x1000 <= rsp <= machine.TRAMPOLINE_TOP:
+            words.extend(range(rsp & ~7, machine.TRAMPOLINE_TOP, 8))
     for a, _ in frame.percpu_identity.values():
         words.append(a)
+    words.extend(st.globals.get("written", ()))
     words.append(frame.ti_flags)
     words.append(frame.ti_status & ~7)
     return words
@@ -822,6 +843,8 @@ def _widen(st, frame, keys, tag=""):
         if ("mem", a) not in keys:
             keep[a] = st.memory.load(a, 8, endness="Iend_LE")
     st.register_plugin("memory", type(st.memory)(memory_id="mem"))
+    st.globals["written"] = frozenset(keep) | frozenset(
+        k[1] for k in keys if k[0] == "mem")
     for a, v in keep.items():
         st.memory.store(a, v, endness="Iend_LE")
     for k in keys:

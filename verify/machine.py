@@ -145,6 +145,7 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: boo
             n = min(8, size - off)
             values.append((addr + off, old.load(addr + off, n, endness="Iend_BE")))
     state.register_plugin("memory", type(old)(memory_id="mem"))
+    state.globals["written"] = frozenset()  # nothing written into the fresh memory yet
     for addr, v in values:
         state.memory.store(addr, v, endness="Iend_BE")
     if not keep_user_state:
