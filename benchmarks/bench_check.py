@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Benchmark `sysret-verify check` on a real Debian kernel (default 6.1 cloud).
+
+Measures in one run, so that the numbers share the machine's load:
+- `nm` on the same file (the issue's yardstick: check <= 15x nm);
+- `sysret-verify check --no-cache` end to end, with its peak RSS and the
+  per-variant exploration and solver times from its JSON;
+- a second `check` answered from the result cache;
+- the naive approach once: `angr.Project(vmlinux)` just to load the image
+  (skip with --skip-naive; it takes ~2 minutes and 1.3 GB).
+
+    python benchmarks/bench_check.py [--release 6.1.0-50-cloud-amd64] [--skip-naive]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+import debian_kernel  # noqa: E402
+
+
+def timed(cmd, env=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r, dt, after.ru_maxrss / 1024, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--release", default=debian_kernel.KERNEL_61)
+    ap.add_argument("--skip-naive", action="store_true")
+    a = ap.parse_args()
+    vmlinux, _ = debian_kernel.fetch(a.release)
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, SYSRET_VERIFY_CACHE=cache)
+        rows = []
+        r, dt, rss, cpu = timed(["nm", vmlinux])
+        nm_t = dt
+        rows.append(("nm", dt, cpu, rss, ""))
+        out = os.path.join(cache, "r.json")
+        r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
+                                 "-o", out, "--no-cache", "--quiet"], env)
+        check_t = dt
+        verdict = json.load(open(out))["verdict"] if os.path.exists(out) else f"error: {r.stderr.strip()[:200]}"
+        rows.append(("check --no-cache", dt, cpu, rss, f"exit {r.returncode}, {verdict}"))
+        r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
+                                     "-o", out + "2", "--quiet"], env)
+        r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
+                                     "-o", out + "2", "--quiet"], env)
+        rows.append(("check (cached)", dt2, cpu2, rss2, f"exit {r2.returncode}"))
+        if not a.skip_naive:
+            code = ("import angr,logging;logging.disable(logging.CRITICAL);"
+                    f"angr.Project({vmlinux!r}, auto_load_libs=False)")
+            r, dt, rss, cpu = timed([sys.executable, "-c", code])
+            rows.append(("naive angr.Project load", dt, cpu, rss, "load only, no analysis"))
+    print(f"image: {vmlinux}")
+    print(f"{'what':28} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9}  note")
+    for name, wall, cpu, rss, note in rows:
+        print(f"{name:28} {wall:8.2f} {cpu:8.2f} {rss:9.0f}  {note}")
+    print(f"check / nm = {check_t / nm_t:.1f}x (target <= 15x); cached / first = {dt2 / check_t:.1%}")
+    if os.path.exists(out):
+        res = json.load(open(out))
+        for v in res.get("variants", []):
+            print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v['steps']} steps, {v['sysret_paths']} SYSRET "
+                  f"paths, explore {v['seconds']:.2f}s, solver {v['solver_seconds']:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
