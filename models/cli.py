@@ -58,15 +58,7 @@ def _err(msg: str) -> int:
     return EXIT_USAGE
 
 
-def _write(text: str, output: str | None) -> None:
-    if output:
-        try:
-            with open(output, "w") as f:
-                f.write(text)
-        except OSError as e:
-            raise InputError(f"{output}: cannot write: {e.strerror}") from None
-    else:
-        sys.stdout.write(text)
+from verify.output import write_output as _write  # noqa: E402
 
 
 def run(args) -> int:

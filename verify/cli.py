@@ -71,15 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write(text: str, output: str | None) -> None:
-    if output:
-        try:
-            with open(output, "w") as f:
-                f.write(text)
-        except OSError as e:
-            raise InputError(f"{output}: cannot write: {e.strerror}") from None
-    else:
-        sys.stdout.write(text)
+from .output import write_output as _write  # noqa: E402
 
 
 def _cmd_inspect(args) -> int:
