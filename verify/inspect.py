@@ -62,8 +62,9 @@ def path_functions(image) -> list[tuple[str, int, int]]:
     return out
 
 
-def collect(image) -> dict:
-    image.elf.prefetch_sha256()  # overlaps the rest; read last
+def collect(image, with_sha256: bool = False) -> dict:
+    if with_sha256:
+        image.elf.prefetch_sha256()  # overlaps the rest; read last
     syms = image.symbols
     e = image.entry
     lay = image.layout
@@ -121,7 +122,8 @@ def collect(image) -> dict:
                 "variants": [{"label": v.label, "code": v.code.hex() if v.code is not None else None}
                              for v in s.variants],
             })
-    ident = {"sha256": image.sha256}
+    # Hashing 600 MB costs more than everything else inspect does: only on request.
+    ident = {"sha256": image.sha256 if with_sha256 else None}
     return {
         "tool": {"name": "sysret-verify", "version": __version__},
         "image": {
@@ -139,8 +141,8 @@ def collect(image) -> dict:
     }
 
 
-def render(image, fmt: str = "text") -> str:
-    data = collect(image)
+def render(image, fmt: str = "text", with_sha256: bool = False) -> str:
+    data = collect(image, with_sha256)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
     return _text(data)
@@ -151,7 +153,8 @@ def _text(d: dict) -> str:
     w = out.append
     im = d["image"]
     w(f"image:      {im['path']}")
-    w(f"sha256:     {im['sha256']}")
+    if im["sha256"]:
+        w(f"sha256:     {im['sha256']}")
     w(f"build id:   {im['build_id']}")
     w(f"version:    {im['version']}")
     w(f"symbols:    {d['symbols']['count']} from {d['symbols']['source']}")

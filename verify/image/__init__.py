@@ -35,11 +35,12 @@ class KernelImage:
         self.system_map = system_map
 
     @classmethod
-    def open(cls, path: str, system_map: str | None = None) -> "KernelImage":
+    def open(cls, path: str, system_map: str | None = None, hash_image: bool = True) -> "KernelImage":
         elf = ElfImage(path)
-        # Every report names the image by its sha256: start hashing now, in a
-        # thread, so that it overlaps symbol and table parsing.
-        elf.prefetch_sha256()
+        # Every check report names the image by its sha256: start hashing now,
+        # in a thread, so that it overlaps symbol and table parsing.
+        if hash_image:
+            elf.prefetch_sha256()
         if system_map is not None:
             symbols = read_system_map(system_map)
             _check_system_map_matches(elf, symbols, system_map)
