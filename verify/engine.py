@@ -847,8 +847,22 @@ def _widen(st, frame, keys, tag=""):
         k[1] for k in keys if k[0] == "mem")
     for a, v in keep.items():
         st.memory.store(a, v, endness="Iend_LE")
+    flags_widened = any(k in keys for k in (("reg", "cc_op"), ("reg", "cc_dep1"), ("reg", "cc_dep2"), ("reg", "cc_ndep")))
+    if flags_widened:
+        # VEX keeps RFLAGS as a lazy thunk whose cc_op angr must know
+        # concretely: "any flags" is cc_op = COPY (0) with a fresh cc_dep1.
+        st.regs.cc_op = 0
+        st.regs.cc_dep1 = machine.fresh(f"widen_{tag}_rflags", unique=False)
+        st.regs.cc_dep2 = 0
+        st.regs.cc_ndep = 0
     for k in keys:
         kind, what = k
+        if kind == "reg" and what.startswith("cc_"):
+            continue
+        if kind == "reg" and what == "dflag":  # DF is kept by VEX as +1/-1
+            bit = machine.fresh(f"widen_{tag}_df", 1, unique=False)
+            st.regs.dflag = claripy.If(bit == 1, claripy.BVV(-1, 64), claripy.BVV(1, 64))
+            continue
         if kind == "reg":
             setattr(st.regs, what, machine.fresh(f"widen_{tag}_{what}", getattr(st.regs, what).size(), unique=False))
         elif kind == "g":
