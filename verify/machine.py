@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import logging
 
-import angr
-import claripy
+# angr logs an ERROR at import when its optional unicorn engine is absent; we
+# never use unicorn (UNICORN is removed from every state), so keep stderr to
+# our own one-line messages.  Must happen before `import angr`.
+logging.getLogger("angr.state_plugins.unicorn_engine").setLevel(logging.CRITICAL)
+
+import angr  # noqa: E402
+import claripy  # noqa: E402
 
 logging.getLogger("angr").setLevel(logging.CRITICAL)
 logging.getLogger("claripy").setLevel(logging.CRITICAL)
