@@ -63,12 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("-o", "--output", metavar="FILE")
     i.add_argument("--sha256", action="store_true", help="also hash the image (costs ~0.5 s per 600 MB)")
 
-    try:
-        from models.cli import add_parser as add_model_parser
-    except ImportError:  # models not built yet
-        add_model_parser = None
-    if add_model_parser is not None:
-        add_model_parser(sub)
+    from models.cli import add_parser as add_model_parser
+
+    add_model_parser(sub)
     return p
 
 

@@ -127,9 +127,9 @@ class Explorer:
         self.feature_xenpv = self.constants.get("X86_FEATURE_XENPV")
         self.feature_always = self.constants.get("X86_FEATURE_ALWAYS")
         self.dispatch_names = {"x64_sys_call", "sys_call_table"}
-        d = getattr(self.entry, "dispatch", None)
-        if d:
-            self.dispatch_names.add(d[0] if isinstance(d, tuple) else getattr(d, "name", str(d)))
+        d = getattr(self.entry, "dispatch", None)  # {"name", "address", "call"} from the image layer
+        if d and d.get("name"):
+            self.dispatch_names.add(d["name"])
         self.sysret_sites = set(self.entry.sysret_sites)
         self.iret_sites = set(self.entry.iret_sites)
         # function starts: address -> name, for the call policy (built lazily per address)
@@ -176,7 +176,6 @@ class Explorer:
                     for e in self.sites[a]:
                         for v in e.variants:
                             if v.code is None:
-                                self._iret_why = f"unresolved variant at {a:#x}"
                                 ok = False
                             else:
                                 work.append((a, bytes(v.code), a))
@@ -188,27 +187,22 @@ class Explorer:
                     chunk = code[a - base:] if code is not None else self._fetch_code(a, 16)
                 except Inconclusive:
                     ok = False
-                    self._iret_why = f"not code at {a:#x}"
                     break
                 insn = next(md.disasm(chunk, a, 1), None)
                 if insn is None:
-                    self._iret_why = f"undecodable at {a:#x}"
                     ok = False
-                    self._iret_why = f"undecodable or outside at {a:#x}"
                     break
                 m = insn.mnemonic
                 if m.startswith("iret"):
                     continue
                 if m.startswith("sysret") or m.startswith("ret") or m == "call":
                     ok = False
-                    self._iret_why = f"{m} at {a:#x}"
                     break
                 if m.startswith("j"):
                     op = insn.operands[0]
                     tgt = op.imm & 0xFFFFFFFFFFFFFFFF
                     if op.type != capstone.x86.X86_OP_IMM:
                         ok = False
-                        self._iret_why = f"{m} {insn.op_str} at {a:#x}"
                         break
                     # Xen PV returns to user mode with the iret hypercall.
                     if self.symbols.symbolize(tgt) not in ("xen_iret", "xen_iret_crit_fixup"):
@@ -399,7 +393,7 @@ class Explorer:
         st = p.state
         if st.regs.rip.symbolic:
             raise Inconclusive("jump to a computed address the analysis cannot resolve")
-        addr = st.solver.eval_one(st.regs.rip) if False else st.addr
+        addr = st.addr
         p.steps += 1
         if len(p.trail) > MAX_TRAIL:
             raise Inconclusive("path too long")
@@ -564,31 +558,27 @@ class Explorer:
         return self._return_from(p, addr, name, pol, why, run)
 
     def _unknown_call(self, p: Path, jk: str, run: VariantRun) -> list:
+        """Control goes to an address we cannot know: a call (or tail jump)
+        into an unknown function.  Havoc, and return where that function
+        returns: the address on top of the stack."""
         st = p.state
         if st.regs.rsp.symbolic:
             raise Inconclusive("indirect jump to an unknown target with an unknown stack pointer")
         ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
-        if jk == "Ijk_Call":
-            expect = ret
-        else:
-            # jmp *reg / a thunk's ret: the return address on the stack is the
-            # one of the innermost call being followed
-            if not p.callstack or ret.symbolic or ret.concrete_value != p.callstack[-1]:
+        if ret.symbolic:
+            raise Inconclusive("indirect call to an unknown target: return address unknown")
+        if jk != "Ijk_Call":
+            # jmp *reg or a thunk's ret: only a tail jump if the stack top is
+            # the return address of the innermost followed call
+            if not p.callstack or ret.concrete_value != p.callstack[-1]:
                 raise Inconclusive("indirect jump to an unknown target")
             p.depth -= 1
-            p.callstack = p.callstack[:-1] + (None,)
-            expect = ret
-        if expect.symbolic:
-            raise Inconclusive("indirect call to an unknown target: return address unknown")
+            p.callstack = p.callstack[:-1]
         st.regs.rsp = st.regs.rsp + 8
         self._havoc(p, "indirect-call", policy.HAVOC_UNFOLLOWED, run, reason="indirect call to an unknown target")
         self._trail(p, st.history.addr if st.history.addr else 0, "havoc-unfollowed: indirect call to an unknown target")
-        st.regs.rip = expect
+        st.regs.rip = ret
         p.via = "return"
-        if jk == "Ijk_Call":
-            pass
-        else:
-            p.callstack = p.callstack[:-1]
         return [p]
 
     def _pop_return(self, p: Path, addr: int, note: str):
@@ -648,13 +638,11 @@ class Explorer:
             self.cfg.add_edge(addr, nxt)
             return [p]
 
-        if m in ("sysretq", "sysret") or (m == "sysret" and "q" in insn.op_str):
+        if m == "sysretq":  # 48 0f 07
             self._trail(p, addr, "sysretq")
-            if variant.xenpv:
-                pass
             run.hits.append(SysretHit(addr, p))
             return []
-        if m in ("sysretl",):
+        if m in ("sysret", "sysretl"):  # capstone prints the 32-bit form (0f 07) as plain "sysret"
             raise Inconclusive("sysretl (compat SYSRET) has no model")
         if m in ("iretq", "iret", "iretd"):
             self._trail(p, addr, "iretq: returns with IRET")
@@ -699,8 +687,9 @@ class Explorer:
             if m == "rdtscp":
                 st.regs.rcx = claripy.ZeroExt(32, machine.fresh("rdtscp_ecx", 32))
             return go()
-        if m == "rdpid":
-            return go()  # writes its register operand; never seen on the path
+        if m == "rdpid":  # writes IA32_TSC_AUX into its register operand
+            setattr(st.regs, insn.op_str.strip(), machine.fresh("rdpid_value"))
+            return go()
         if insn.is_mov_cr and m == "mov":
             dst, src = [x.strip() for x in insn.op_str.split(",")]
             if src.startswith("cr"):
@@ -911,8 +900,6 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
         hits = by_site.get(site, [])
         # per obligation: the worst over paths
         status = {o.id: (PROVEN, "", None, 0.0) for o in obligations.OBLIGATIONS}
-        if variant.xenpv and hits:
-            pass  # decided like any variant: SYSRET reached under XENPV is checked, and reported below
         for h in hits:
             st = h.path.state
             terms, inputs = _sysret_inputs(st, frame, variant, consts)
@@ -971,17 +958,10 @@ def _counterexample(explorer, hit, terms, inputs, path_cond, obligation, model):
     for r, v in hit.path.state.globals["user"].items():
         user[r] = ev(claripy.backends.z3.convert(v)).as_long()
     # replay: fix every free symbol to its model value and re-decide independently
-    check = z3.Solver()
-    pinned = []
-    for d in model.decls():
-        if d.arity() == 0:
-            pinned.append(d() == model[d])
-    check.add(*pinned)
-    check.add(*path_cond)
-    check.add(z3.Not(obligation.predicate(inputs)))
-    r = check.check()
-    if r != z3.sat:
-        return None, f"re-evaluation gave {r}"
+    pinned = [d() == model[d] for d in model.decls() if d.arity() == 0]
+    r = solver.check(pinned + list(path_cond) + [z3.Not(obligation.predicate(inputs))], timeout_ms=60_000)
+    if not r.sat:
+        return None, f"re-evaluation gave {r.status}"
     ptregs = {}
     for fld in explorer.layout.pt_regs:
         ptregs[fld] = ev(claripy.backends.z3.convert(explorer.frame.ptreg(hit.path.state, fld))).as_long()

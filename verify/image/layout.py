@@ -12,7 +12,6 @@ version and config and are never guessed.
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 from ..errors import InputError
