@@ -23,9 +23,10 @@ inconclusive.
 """
 from __future__ import annotations
 
+import heapq
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import claripy
 import networkx as nx
@@ -42,6 +43,9 @@ MAX_TRAIL = 20000
 LOOP_REWIDEN_LIMIT = 4
 CALLER_SAVED_OR_FLAGS = machine.CALLER_SAVED + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep")
 GPRS = machine.USER_REGS
+# registers a merge compares (RSP and RIP are equal by construction; the
+# flags thunk is merged as computed flags)
+MERGED_REGS = tuple(r for r in GPRS if r != "rsp") + ("dflag", "acflag", "idflag", "gs", "fs")
 LOOP_COMPARED_REGS = tuple(r for r in GPRS if r != "rsp") + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")
 
 
@@ -58,26 +62,38 @@ class Variant:
 
 
 class Path:
-    """One path being explored: an angr state plus the bookkeeping the proof needs."""
+    """One path being explored: an angr state plus the bookkeeping the proof needs.
+
+    After a merge a Path stands for several paths at once: the merged values
+    are `If(guard, a, b)` and everything that differs between the merged
+    paths (the trail, the havocs met, the patch-site choices) carries the
+    guard that selects it, so a counterexample model says which real path it
+    took."""
 
     __slots__ = ("state", "trail", "patches", "depth", "loops", "havocs", "steps", "callstack", "via")
 
     def __init__(self, state):
         self.state = state
-        self.trail: list = []
-        # site address -> the bytes chosen for it on this path.  Boot-time
-        # patching is global, so a site keeps its choice for the whole path.
+        # the addresses visited, newest first, as a persistent list (forks
+        # share it): None or ((addr, note), rest); a merge is the entry
+        # (MERGED, guard, trail_if_guard, trail_otherwise)
+        self.trail = None
+        # site address -> the bytes chosen for it on this path, or a list of
+        # (guard, bytes or None) after a merge of paths that chose differently.
+        # Boot-time patching is global, so a site keeps its choice for the whole path.
         self.patches: dict = {}
         self.depth = 0
         self.callstack: tuple = ()  # return addresses of the calls being followed
         self.via = "start"  # how control reached state.addr: "call", "jump" or "fall"(through)
         self.loops: dict = {}
+        # calls not followed, mitigation sequences and over-approximations met
+        # on the path: Event tuples
         self.havocs: tuple = ()
         self.steps = 0
 
     def fork(self, state) -> "Path":
         p = Path(state)
-        p.trail = list(self.trail)
+        p.trail = self.trail
         p.patches = dict(self.patches)
         p.depth = self.depth
         p.callstack = self.callstack
@@ -86,6 +102,42 @@ class Path:
         p.havocs = self.havocs
         p.steps = self.steps
         return p
+
+
+MERGED = "merged"
+
+
+@dataclass(frozen=True, eq=False)
+class Event:
+    """Something on a path that decides whether a counterexample through it is
+    real: a call not followed (policy.HAVOC_*), a mitigation sequence, or an
+    over-approximation (WIDENED: a loop widened).  `guard` is None when the
+    event is on every path the Path stands for."""
+
+    name: str
+    policy: str
+    reason: str
+    where: int
+    seq: int  # the path's step count when it happened: orders events on one path
+    guard: object = None
+
+
+WIDENED = "widened"  # an over-approximation: a counterexample through it is not confirmed
+
+
+def _flatten_trail(trail, pick) -> list:
+    """The trail as a list, oldest first; `pick(guard)` says which side of a
+    merge the model took (each side holds its whole history)."""
+    out = []
+    while trail is not None:
+        entry, trail = trail
+        if entry[0] == MERGED:
+            _m, guard, ta, tb = entry
+            trail = ta if pick(guard) else tb
+            continue
+        out.append(entry)
+    out.reverse()
+    return out
 
 
 class Inconclusive(Exception):
@@ -109,7 +161,7 @@ class VariantRun:
     solver_seconds: float = 0.0
     assumptions: set = field(default_factory=set)
     rounds: int = 1
-    joins: dict = field(default_factory=dict)
+    merges: int = 0
 
 
 class Explorer:
@@ -147,6 +199,7 @@ class Explorer:
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
         self.follow: set[str] = set()
+        self._merges = 0
         self.iret_exits = self._iret_exits()
 
     def _iret_exits(self) -> frozenset:
@@ -286,24 +339,43 @@ class Explorer:
 
     # -- the exploration -----------------------------------------------------------------
     def run_variant(self, variant: Variant) -> VariantRun:
+        """Explore in program order, merging paths where they meet.
+
+        The work list is ordered by program position (the call sites being
+        followed, then the address), so that the paths that reach a point
+        along forward code are all there before any of them goes on: they
+        are merged into one exact path (`_merge`) and the code after the
+        join is explored once, not once per way of getting there."""
         run = VariantRun(variant)
         t0 = time.monotonic()
         init = machine.initial_state(self.project, self.frame, self.entry.syscall_entry)
         self._install_pointer_guards(init)
-        work = [Path(init)]
+        work: list = []
+        tick = [0]
+
+        def push(q: Path):
+            tick[0] += 1
+            heapq.heappush(work, (_position(q), tick[0], q))
+
+        push(Path(init))
         while work:
             if self.deadline and time.monotonic() > self.deadline:
                 run.inconclusive.append("timeout: the time budget ran out before every path was explored")
                 break
-            p = work.pop()
+            pos, _t, p = heapq.heappop(work)
+            group, others = [p], []
+            while work and work[0][0] == pos:
+                q = heapq.heappop(work)[2]
+                (group if self._mergeable(p, q) else others).append(q)
+            for q in others:
+                push(q)
             run.steps += 1
             if run.steps > MAX_STEPS_PER_VARIANT:
                 run.inconclusive.append(f"step budget ({MAX_STEPS_PER_VARIANT}) exhausted before every path was explored")
                 break
             try:
-                if self._merge_check(p, run) is None:
-                    run.paths_done += 1
-                    continue
+                if len(group) > 1:
+                    p = self._merge(group, run)
                 nxt = self.step(p, variant, run)
             except Inconclusive as e:
                 run.inconclusive.append(f"{self._where(p)}: {e}")
@@ -316,7 +388,8 @@ class Explorer:
                 continue
             if not nxt:
                 run.paths_done += 1
-            work.extend(nxt)
+            for q in nxt:
+                push(q)
             if self.progress and run.steps % 500 == 0:
                 print(f"\r  {variant.name}: {run.steps} steps, {len(work)} open paths, "
                       f"{len(run.hits)} at SYSRET", end="", file=sys.stderr, flush=True)
@@ -349,8 +422,20 @@ class Explorer:
                 st.globals["scratch_read"] = True
 
         def after_read(st):
-            # Name the value by where it was read and how often on this path, so
-            # that paths with the same history hold the same symbols (joins).
+            if not st.globals.get("scratch_read"):
+                # remember which words this path read since memory was last made
+                # fresh: a merge compares them (a read fixes a fresh value)
+                a = st.inspect.mem_read_address
+                if a is not None and (isinstance(a, int) or not a.symbolic):
+                    av = a if isinstance(a, int) else a.concrete_value
+                    n = st.inspect.mem_read_length
+                    n = n if isinstance(n, int) else 8
+                    r = st.globals.get("read", frozenset())
+                    new = frozenset(range(av & ~7, av + n, 8))
+                    if not new <= r:
+                        st.globals["read"] = r | new
+                return
+            # Name the value by where it was read and how often on this path.
             if st.globals.get("scratch_read"):
                 st.globals["scratch_read"] = False
                 ins = st.scratch.ins_addr or 0
@@ -395,7 +480,7 @@ class Explorer:
             raise Inconclusive("jump to a computed address the analysis cannot resolve")
         addr = st.addr
         p.steps += 1
-        if len(p.trail) > MAX_TRAIL:
+        if p.steps > MAX_TRAIL:
             raise Inconclusive("path too long")
         patch = self._patch_at(p, addr)
         if addr in self.iret_sites and patch is None:
@@ -409,15 +494,31 @@ class Explorer:
         if patch is None and addr in self.sites:
             entries = self.sites[addr]
             site = entries[0]
-            out = []
             choices = self._site_choices(entries, variant)
             for v in choices:
-                q = p.fork(st.copy()) if len(choices) > 1 else p
                 if v.code is None:
                     # a variant whose bytes depend on data (e.g. a direct call to a pv_ops target)
                     raise Inconclusive(f"patch-site variant '{v.label}' cannot be resolved from the image")
+            # (guard, variant): a path merged from paths that chose differently
+            # here runs each earlier choice under the guard of the paths that made it
+            earlier = p.patches.get(addr)
+            if isinstance(earlier, list):
+                options = []
+                for g, code in earlier:
+                    for v in choices:
+                        if code is None or bytes(v.code) == code:
+                            options.append((g, v))
+            else:
+                options = [(None, v) for v in choices]
+            out = []
+            for g, v in options:
+                q = p.fork(st.copy()) if len(options) > 1 else p
+                if g is not None:
+                    q.state.add_constraints(g)
+                    if not q.state.solver.satisfiable():
+                        continue
                 q.patches[addr] = bytes(v.code)
-                q.trail.append((addr, f"{site.kind} variant: {v.label}"))
+                self._trail(q, addr, f"{site.kind} variant: {v.label}")
                 out.append(q)
             return out
 
@@ -470,7 +571,7 @@ class Explorer:
                 q.via = "call" if jk == "Ijk_Call" else ("fall" if tgt == addr + irsb.size else "jump")
             if jk == "Ijk_Call":
                 q.depth += 1
-                ra = ns.memory.load(ns.regs.rsp, 8, endness="Iend_LE") if not ns.regs.rsp.symbolic else None
+                ra = machine.load(ns, ns.regs.rsp, 8) if not ns.regs.rsp.symbolic else None
                 q.callstack = q.callstack + ((ra.concrete_value if ra is not None and not ra.symbolic else None),)
             elif jk == "Ijk_Ret":
                 q.depth -= 1
@@ -496,12 +597,18 @@ class Explorer:
     def _patch_at(self, p: Path, addr: int):
         """(site, code) if addr lies inside a patch site whose variant this path chose."""
         for site, code in p.patches.items():
+            if isinstance(code, list):
+                # merged paths that chose differently: decided again at the site start
+                longest = max(len(c) if c is not None else 0 for _g, c in code)
+                if site < addr < site + longest:
+                    raise Inconclusive("a merged path enters a patch site in the middle")
+                continue
             if site <= addr < site + len(code):
                 return site, code
         return None
 
     def _trail(self, p: Path, addr: int, note: str):
-        p.trail.append((addr, note))
+        p.trail = ((addr, note), p.trail)
         if addr not in self.cfg:
             self.cfg.add_node(addr)
 
@@ -545,9 +652,9 @@ class Explorer:
             return self._pop_return(p, addr, f"{name}: return")
         if pol == policy.CLOBBER:
             run.assumptions.add("mitigation-routines")
-            k = sum(1 for h in p.havocs if h[0] == name and h[3] == addr)
+            k = sum(1 for h in p.havocs if h.name == name and h.where == addr)
             tag = f"{name}@{addr:x}#{k}"
-            p.havocs = p.havocs + ((name, policy.CLOBBER, "mitigation-routines", addr),)
+            p.havocs = p.havocs + (Event(name, policy.CLOBBER, "mitigation-routines", addr, p.steps),)
             for r in machine.CALLER_SAVED:
                 setattr(st.regs, r, machine.fresh(f"clobber_{tag}_{r}", unique=False))
             st.regs.cc_op = 0
@@ -564,7 +671,7 @@ class Explorer:
         st = p.state
         if st.regs.rsp.symbolic:
             raise Inconclusive("indirect jump to an unknown target with an unknown stack pointer")
-        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        ret = machine.load(st, st.regs.rsp, 8)
         if ret.symbolic:
             raise Inconclusive("indirect call to an unknown target: return address unknown")
         if jk != "Ijk_Call":
@@ -583,7 +690,7 @@ class Explorer:
 
     def _pop_return(self, p: Path, addr: int, note: str):
         st = p.state
-        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        ret = machine.load(st, st.regs.rsp, 8)
         if ret.symbolic:
             raise Inconclusive("return address is not known")
         self._trail(p, addr, note)
@@ -596,7 +703,7 @@ class Explorer:
 
     def _return_from(self, p: Path, addr: int, name: str, pol: str, why: str, run: VariantRun):
         st = p.state
-        ret = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+        ret = machine.load(st, st.regs.rsp, 8)
         if ret.symbolic:
             raise Inconclusive(f"call to {name}: return address is not known")
         st.regs.rsp = st.regs.rsp + 8
@@ -617,12 +724,12 @@ class Explorer:
             # the path, and equal on two paths that reached the same call
             # differently (so that they can be joined after it).
             where = p.state.addr if not p.state.regs.rip.symbolic else 0
-            k = sum(1 for h in p.havocs if h[0] == name and h[3] == where)
+            k = sum(1 for h in p.havocs if h.name == name and h.where == where)
             label = f"{name.replace(' ', '_')}@{where:x}#{k}"
             machine.havoc(p.state, self.frame, label, keep_user_state=keep_user, registers=registers)
         except ValueError as e:
             raise Inconclusive(str(e)) from None
-        p.havocs = p.havocs + ((name, pol, reason, where),)
+        p.havocs = p.havocs + (Event(name, pol, reason, where, p.steps),)
 
     # -- special instructions -----------------------------------------------------------
     def _special(self, p: Path, insn, variant: Variant, run: VariantRun) -> list:
@@ -662,7 +769,7 @@ class Explorer:
             st.memory.store(st.regs.rsp, machine.rflags_value(st), endness="Iend_LE")
             return go()
         if m in ("popfq", "popf"):
-            v = st.memory.load(st.regs.rsp, 8, endness="Iend_LE")
+            v = machine.load(st, st.regs.rsp, 8)
             st.regs.rsp = st.regs.rsp + 8
             st.globals["IF"] = v[9:9]
             st.regs.cc_op = 0
@@ -708,51 +815,91 @@ class Explorer:
             return []  # a trap: this path does not reach SYSRET
         raise Inconclusive(f"no model for privileged instruction `{insn.text()}`")
 
-    # -- joins ------------------------------------------------------------------------------
-    def _merge_check(self, p: Path, run: VariantRun):
-        """Paths that differ only in which boot-time variant ran (a mitigation
-        alternative, a PTI CR3 switch) meet again with the *same* path
-        condition.  At such a join the second arrival is widened (what differs
-        becomes fresh: it then over-approximates every arrival with that path
-        condition) and later arrivals it subsumes are cut.  Returns None to cut."""
-        st = p.state
-        if st.regs.rip.symbolic or st.regs.rsp.symbolic:
-            return p
-        cur = _snapshot(st, self.frame)
-        live = set()
-        for k, v in cur.items():
-            if k[0] != "g":  # CR3 and IF: if they differ they are widened, so their symbols are not kept live
-                live |= v.variables
-        # Constraints over symbols the state no longer holds anywhere it
-        # compares (a scratch read tested once, a havoc value overwritten) do
-        # not change what can happen next: leave them out of the join key.
-        ckey = frozenset(c.hash() for c in st.solver.constraints if c.variables & live)
-        via = p.via if self._function_at(st.addr) is not None else None  # how we came matters only at a function start
-        key = (st.addr, st.solver.eval_one(st.regs.rsp), p.callstack, ckey, self._patch_at(p, st.addr), via)
-        info = run.joins.get(key)
-        if info is None:
-            run.joins[key] = (1, _snapshot(st, self.frame), frozenset(), dict(p.patches))
-            return p
-        count, snap, widened, patches = info
-        diff = {k for k in cur if k not in snap or not _same(cur[k], snap[k])}
-        common = {a: c for a, c in p.patches.items() if patches.get(a) == c}
-        if count >= 2 and diff <= widened and set(common) == set(patches):
-            return None
-        if any(k[0] == "mem" for k in diff - widened):
-            # The arrivals disagree about memory (pt_regs slots, saved
-            # registers): widening would cut the relations the checks
-            # established (cx == ip ...).  Keep this path whole instead.
-            return p
-        if count > LOOP_REWIDEN_LIMIT:
-            # Arrivals keep differing in new places: widen every compared
-            # register and word except the callee-saved registers and the
-            # stack slots (pointers and return addresses the rest needs).
-            diff = diff | {k for k in cur if k[0] == "g" or (k[0] == "reg" and k[1] in CALLER_SAVED_OR_FLAGS)}
-        widened = widened | diff
-        _widen(st, self.frame, widened, tag=f"join{count}_{st.addr:x}_{len(p.trail)}")
-        p.patches = common  # sites chosen differently are chosen again if met again
-        run.joins[key] = (count + 1, _snapshot(st, self.frame), widened, dict(common))
-        return p
+    # -- merges -----------------------------------------------------------------------------
+    def _mergeable(self, p: Path, q: Path) -> bool:
+        """Two paths at the same position that one Path can stand for."""
+        sp, sq = p.state, q.state
+        if sp.regs.rip.symbolic or sq.regs.rip.symbolic or sp.regs.rsp.symbolic or sq.regs.rsp.symbolic:
+            return False
+        if sp.addr != sq.addr or p.callstack != q.callstack or p.depth != q.depth:
+            return False
+        if sp.solver.eval_one(sp.regs.rsp) != sq.solver.eval_one(sq.regs.rsp):
+            return False
+        if self._patch_at(p, sp.addr) != self._patch_at(q, sq.addr):
+            return False
+        if self._function_at(sp.addr) is not None and (p.via == "call") != (q.via == "call"):
+            return False  # a call into a function and a jump inside it are handled differently
+        return True
+
+    def _merge(self, group: list, run: VariantRun) -> Path:
+        out = group[0]
+        for q in group[1:]:
+            out = self._merge_two(out, q)
+        run.merges += len(group) - 1
+        return out
+
+    def _merge_two(self, a: Path, b: Path) -> Path:
+        """One path that is exactly a or b: every value that differs becomes
+        `If(g, value_in_a, value_in_b)` for a fresh boolean g, the constraints
+        both share are kept, and the rest becomes `(g and a's) or (not g and
+        b's)`.  Exact, not an over-approximation: the words compared are every
+        word either path wrote or read (all other memory is still fresh in
+        both), so no state of either path is lost and a counterexample model
+        is a real path of one of them (g says which)."""
+        self._merges += 1
+        sa, sb = a.state, b.state
+        g = claripy.BoolS(f"merge_{sa.addr:x}_{self._merges}", explicit_name=True)
+        # flags: VEX keeps them as a lazy thunk whose cc_op angr needs
+        # concretely; when the thunks differ, merge the flags they compute
+        if any(not _same(getattr(sa.regs, r), getattr(sb.regs, r)) for r in ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep")):
+            fa, fb = sa.regs.rflags, sb.regs.rflags
+            sa.regs.cc_op = 0  # AMD64G_CC_OP_COPY: flags = cc_dep1
+            sa.regs.cc_dep1 = claripy.If(g, fa, fb)
+            sa.regs.cc_dep2 = 0
+            sa.regs.cc_ndep = 0
+        for r in MERGED_REGS:
+            va, vb = getattr(sa.regs, r), getattr(sb.regs, r)
+            if not _same(va, vb):
+                setattr(sa.regs, r, claripy.If(g, va, vb))
+        for k in ("IF", "cr3"):
+            va, vb = sa.globals[k], sb.globals[k]
+            if not _same(va, vb):
+                sa.globals[k] = claripy.If(g, va, vb)
+        words = set(_compared_words(sa, self.frame)) | set(_compared_words(sb, self.frame)) | \
+            sa.globals.get("read", frozenset()) | sb.globals.get("read", frozenset())
+        for w in sorted(words):
+            va = machine.load(sa, w, 8)
+            vb = machine.load(sb, w, 8)
+            if not _same(va, vb):
+                sa.memory.store(w, _merge_bytes(g, va, vb), endness="Iend_LE")
+        for k in ("written", "read"):
+            sa.globals[k] = sa.globals.get(k, frozenset()) | sb.globals.get(k, frozenset())
+        sa.globals["scratch_n"] = max(sa.globals.get("scratch_n", 0), sb.globals.get("scratch_n", 0))
+        ca = {c.hash(): c for c in sa.solver.constraints}
+        cb = {c.hash(): c for c in sb.solver.constraints}
+        only_a = [c for h, c in ca.items() if h not in cb]
+        only_b = [c for h, c in cb.items() if h not in ca]
+        if only_a or only_b:
+            common = [c for h, c in ca.items() if h in cb]
+            machine.set_constraints(sa, common + [claripy.Or(claripy.And(g, *only_a), claripy.And(claripy.Not(g), *only_b))])
+        a.trail = ((MERGED, g, a.trail, b.trail), None)
+        ids_a, ids_b = {id(e) for e in a.havocs}, {id(e) for e in b.havocs}
+        a.havocs = tuple(e for e in a.havocs if id(e) in ids_b) + \
+            tuple(_guarded_event(e, g) for e in a.havocs if id(e) not in ids_b) + \
+            tuple(_guarded_event(e, claripy.Not(g)) for e in b.havocs if id(e) not in ids_a)
+        patches = {}
+        for site in set(a.patches) | set(b.patches):
+            ca_, cb_ = a.patches.get(site), b.patches.get(site)
+            if isinstance(ca_, bytes) and ca_ == cb_:
+                patches[site] = ca_
+            else:
+                patches[site] = _guarded_choices(ca_, g) + _guarded_choices(cb_, claripy.Not(g))
+        a.patches = patches
+        loops = dict(b.loops)
+        loops.update(a.loops)
+        a.loops = loops
+        a.steps = max(a.steps, b.steps)
+        return a
 
     # -- loops ------------------------------------------------------------------------------
     def _loop_check(self, p: Path, run: VariantRun):
@@ -767,16 +914,59 @@ class Explorer:
             p.loops[key] = (1, _snapshot(st, self.frame), frozenset())
             return p
         count, snap, widened = info
-        cur = _snapshot(st, self.frame)
+        # compare every word either visit tracks: a word the widened state
+        # keeps but this arrival no longer tracks (a havoc made memory fresh)
+        # may differ too
+        cur = _snapshot(st, self.frame, extra=[k[1] for k in snap if k[0] == "mem"])
         diff = {k for k in cur if k not in snap or not _same(cur[k], snap[k])}
         if count >= 2 and diff <= widened:
             return None  # subsumed by the widened state: nothing is lost by cutting
         if count > LOOP_REWIDEN_LIMIT:
             raise Inconclusive("a loop whose state keeps growing could not be cut")
         widened = widened | diff
-        _widen(st, self.frame, widened, tag=f"loop{count}_{st.addr:x}_{len(p.trail)}")
+        _widen(st, self.frame, widened, tag=f"loop{count}_{st.addr:x}_{p.steps}")
+        # the widened state over-approximates: a counterexample through it is
+        # confirmed only on a path that did not take it
+        p.havocs = p.havocs + (Event(f"loop@{self.image.symbolize(st.addr)}", WIDENED, "a loop head widened",
+                                     st.addr, p.steps),)
         p.loops[key] = (count + 1, _snapshot(st, self.frame), widened)
         return p
+
+
+def _position(p: Path) -> tuple:
+    """Program order for the work list: the call sites being followed, then
+    the address (a path inside a call comes before one that returned from it)."""
+    st = p.state
+    if st.regs.rip.symbolic:
+        return (-1,)
+    return tuple((r - 1) if r is not None else -1 for r in p.callstack) + (st.addr,)
+
+
+def _merge_bytes(g, va, vb):
+    """If(g, va, vb) for a little-endian memory word, but only over the bytes
+    that differ: a word half of which holds a pointer both paths agree on
+    (a 4-byte-aligned per-CPU slot) must keep that half concrete."""
+    parts, i, n = [], 0, va.size() // 8
+    while i < n:
+        same = _same(va[8 * i + 7:8 * i], vb[8 * i + 7:8 * i])
+        j = i + 1
+        while j < n and _same(va[8 * j + 7:8 * j], vb[8 * j + 7:8 * j]) == same:
+            j += 1
+        hi, lo = 8 * j - 1, 8 * i
+        parts.append(va[hi:lo] if same else claripy.If(g, va[hi:lo], vb[hi:lo]))
+        i = j
+    return parts[0] if len(parts) == 1 else claripy.Concat(*reversed(parts))
+
+
+def _guarded_event(e: Event, g) -> Event:
+    return replace(e, guard=g if e.guard is None else claripy.And(g, e.guard))
+
+
+def _guarded_choices(choice, g) -> list:
+    """A site's choice on one side of a merge, as (guard, bytes or None=not yet chosen)."""
+    if isinstance(choice, list):
+        return [(claripy.And(g, cg), c) for cg, c in choice]
+    return [(g, choice)]
 
 
 def _alt_not(site) -> bool:
@@ -810,19 +1000,28 @@ def _compared_words(st, frame):
     return words
 
 
-def _snapshot(st, frame) -> dict:
+def _snapshot(st, frame, extra=()) -> dict:
     snap = {}
     for r in LOOP_COMPARED_REGS:
         snap[("reg", r)] = getattr(st.regs, r)
     snap[("g", "IF")] = st.globals["IF"]
     snap[("g", "cr3")] = st.globals["cr3"]
-    for a in _compared_words(st, frame):
-        snap[("mem", a)] = st.memory.load(a, 8, endness="Iend_LE")
+    for a in set(_compared_words(st, frame)) | set(extra):
+        snap[("mem", a)] = machine.load(st, a, 8)
     return snap
 
 
 def _same(a, b) -> bool:
-    return a is b or a.identical(b)
+    """Structurally the same expression.  Not claripy's `identical()`: for
+    bitvectors that asks the VSA backend, where any two unconstrained symbols
+    are the same interval (TOP), so `user_r11` is "identical" to a havoc value."""
+    if a is b:
+        return True
+    if a.size() != b.size():
+        return False
+    if not a.symbolic and not b.symbolic:
+        return a.concrete_value == b.concrete_value
+    return a.hash() == b.hash()
 
 
 def _widen(st, frame, keys, tag=""):
@@ -830,10 +1029,11 @@ def _widen(st, frame, keys, tag=""):
     keep = {}
     for a in _compared_words(st, frame):
         if ("mem", a) not in keys:
-            keep[a] = st.memory.load(a, 8, endness="Iend_LE")
+            keep[a] = machine.load(st, a, 8)
     st.register_plugin("memory", type(st.memory)(memory_id="mem"))
     st.globals["written"] = frozenset(keep) | frozenset(
         k[1] for k in keys if k[0] == "mem")
+    st.globals["read"] = frozenset()
     for a, v in keep.items():
         st.memory.store(a, v, endness="Iend_LE")
     flags_widened = any(k in keys for k in (("reg", "cc_op"), ("reg", "cc_dep1"), ("reg", "cc_dep2"), ("reg", "cc_ndep")))
@@ -904,6 +1104,13 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
             st = h.path.state
             terms, inputs = _sysret_inputs(st, frame, variant, consts)
             path_cond = [conv(c) for c in st.solver.constraints]
+            # events on the path that make a counterexample unconfirmed: calls
+            # not followed and widened loops.  A counterexample that avoids all
+            # of them (their guards false) is a real one.
+            unsure = [e for e in h.path.havocs if e.policy in (policy.HAVOC_UNFOLLOWED, WIDENED)]
+            avoid = None
+            if unsure and all(e.guard is not None for e in unsure):
+                avoid = z3.And(*[z3.Not(conv(e.guard)) for e in unsure])
             s = z3.Solver()
             s.set("timeout", timeout_ms)
             s.add(*path_cond)
@@ -914,20 +1121,32 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
                 t0 = time.monotonic()
                 s.push()
                 r = solver.check([z3.Not(o.predicate(inputs))], solver=s)
+                model, blame = (r.model if r.sat else None), []
+                if r.sat and unsure:
+                    blame = [e for e in unsure if e.guard is None or _true_in(r.model, conv(e.guard))]
+                    if blame and avoid is not None:
+                        r2 = solver.check([avoid], solver=s)  # a counterexample on a path through none of them
+                        if r2.sat:
+                            model, blame = r2.model, []
                 dt = time.monotonic() - t0
                 run.solver_seconds += dt
                 if r.unknown:
                     status[o.id] = (INCONCLUSIVE, f"z3 returned unknown ({r.reason})", None, cur[3] + dt)
                 elif r.sat:
-                    cex, why = _counterexample(explorer, h, terms, inputs, path_cond, o, r.model)
-                    blame = [hv for hv in h.path.havocs if hv[1] == policy.HAVOC_UNFOLLOWED]
+                    cex, why = _counterexample(explorer, h, terms, inputs, path_cond, o, model)
                     if cex is None:
                         status[o.id] = (INCONCLUSIVE, f"a model was found but did not replay: {why}", None, cur[3] + dt)
                     elif blame:
-                        names = ", ".join(sorted({b[0] for b in blame}))
-                        status[o.id] = (INCONCLUSIVE, f"a counterexample exists only through calls the analysis "
-                                        f"did not follow ({names}); not confirmed", cex, cur[3] + dt)
-                        refine.add(blame[-1][0])
+                        calls = sorted({e.name for e in blame if e.policy == policy.HAVOC_UNFOLLOWED})
+                        loops = sorted({e.name for e in blame if e.policy == WIDENED})
+                        what = "; ".join(x for x in (
+                            f"calls the analysis did not follow ({', '.join(calls)})" if calls else "",
+                            f"widened loops ({', '.join(loops)})" if loops else "") if x)
+                        status[o.id] = (INCONCLUSIVE, f"a counterexample exists only through {what}; "
+                                        "not confirmed", cex, cur[3] + dt)
+                        followable = [e for e in blame if e.policy == policy.HAVOC_UNFOLLOWED]
+                        if followable:
+                            refine.add(max(followable, key=lambda e: e.seq).name)
                     else:
                         status[o.id] = (VIOLATED, _explain(o.id, cex, variant), cex, cur[3] + dt)
                 else:
@@ -946,6 +1165,10 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
                     reason = f"holds on all {len(hits)} path(s) reaching this SYSRET"
             findings.append(Finding(o.id, site, sym(site), variant.name, variant.describe(), st_, reason, cex, dt))
     return findings
+
+
+def _true_in(model, term) -> bool:
+    return z3.is_true(model.eval(term, model_completion=True))
 
 
 def _counterexample(explorer, hit, terms, inputs, path_cond, obligation, model):
@@ -970,7 +1193,8 @@ def _counterexample(explorer, hit, terms, inputs, path_cond, obligation, model):
     for r in ("rax", "rdx", "rsi", "rdi", "rsp", "r8", "r9", "r10"):
         regs[r] = ev(claripy.backends.z3.convert(getattr(st.regs, r))).as_long()
     sym = explorer.image.symbolize
-    path = tuple(PathStep(a, sym(a), note) for a, note in hit.path.trail)
+    trail = _flatten_trail(hit.path.trail, lambda g: _true_in(model, claripy.backends.z3.convert(g)))
+    path = tuple(PathStep(a, sym(a), note) for a, note in trail)
     return Counterexample(regs, ptregs, vals["ti_status"], user, path, True,
                           "model re-checked by an independent solver along the recorded path"), ""
 

@@ -25,6 +25,7 @@ logging.getLogger("angr.state_plugins.unicorn_engine").setLevel(logging.CRITICAL
 
 import angr  # noqa: E402
 import claripy  # noqa: E402
+from angr.state_plugins.solver import SimSolver  # noqa: E402
 
 logging.getLogger("angr").setLevel(logging.CRITICAL)
 logging.getLogger("claripy").setLevel(logging.CRITICAL)
@@ -76,10 +77,10 @@ class Frame:
         return [(self.pt_regs, self.layout.pt_regs_size.value), (self.ti_flags, 8), (self.ti_status, 4)]
 
     def ptreg(self, state, field: str):
-        return state.memory.load(self.pt_regs + self.layout.pt_regs[field].value, 8, endness="Iend_LE")
+        return load(state, self.pt_regs + self.layout.pt_regs[field].value, 8)
 
     def ti_status_value(self, state):
-        return state.memory.load(self.ti_status, 4, endness="Iend_LE")
+        return load(state, self.ti_status, 4)
 
 
 def new_project():
@@ -148,11 +149,13 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: boo
     for addr, size in kept:
         for off in range(0, size, 8):
             n = min(8, size - off)
-            values.append((addr + off, old.load(addr + off, n, endness="Iend_BE")))
+            values.append((addr + off, load(state, addr + off, n, endness="Iend_BE")))
     state.register_plugin("memory", type(old)(memory_id="mem"))
-    state.globals["written"] = frozenset()  # nothing written into the fresh memory yet
     for addr, v in values:
         state.memory.store(addr, v, endness="Iend_BE")
+    # what the fresh memory holds that is not fresh: exactly the kept words
+    state.globals["written"] = frozenset(w for addr, v in values for w in range(addr & ~7, addr + v.size() // 8, 8))
+    state.globals["read"] = frozenset()
     if not keep_user_state:
         # pt_regs is inside the kept stack range: overwrite it with fresh values.
         for addr, size in user_regions:
@@ -168,6 +171,26 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: boo
     state.regs.cc_ndep = 0
     if not keep_user_state:
         state.globals["IF"] = fresh(f"havoc_{label}_IF", 1, unique=False)
+
+
+def load(state, addr, n: int, endness: str = "Iend_LE"):
+    """`state.memory.load` that always returns n bytes.  angr 9.2 returns
+    only the stored part when a load starts inside an object stored at an
+    unaligned address and runs into memory nothing wrote (a store of 8 bytes
+    at 0x54 and a load of 8 at 0x58 give 4 bytes); load the rest separately."""
+    v = state.memory.load(addr, n, endness=endness)
+    got = v.size() // 8
+    if got >= n:
+        return v
+    rest = load(state, addr + got, n - got, endness)
+    return claripy.Concat(rest, v) if endness == "Iend_LE" else claripy.Concat(v, rest)
+
+
+def set_constraints(state, constraints):
+    """Replace the state's path condition (angr only ever adds to it)."""
+    state.register_plugin("solver", SimSolver())
+    if constraints:
+        state.solver.add(*constraints)
 
 
 def rflags_value(state):
