@@ -76,7 +76,7 @@ class Path:
         self.state = state
         # the addresses visited, newest first, as a persistent list (forks
         # share it): None or ((addr, note), rest); a merge is the entry
-        # (MERGED, guard, trail_if_guard, trail_otherwise)
+        # (MERGED, g, trail_if_g, trail_otherwise) with g the merge's claripy Bool
         self.trail = None
         # site address -> the bytes chosen for it on this path, or a list of
         # (guard, bytes or None) after a merge of paths that chose differently.
@@ -112,7 +112,8 @@ class Event:
     """Something on a path that decides whether a counterexample through it is
     real: a call not followed (policy.HAVOC_*), a mitigation sequence, or an
     over-approximation (WIDENED: a loop widened).  `guard` is None when the
-    event is on every path the Path stands for."""
+    event is on every path the Path stands for; else a guard tree
+    (see _guard_expr) over the merges that select it."""
 
     name: str
     policy: str
@@ -502,12 +503,12 @@ class Explorer:
             # (guard, variant): a path merged from paths that chose differently
             # here runs each earlier choice under the guard of the paths that made it
             earlier = p.patches.get(addr)
-            if isinstance(earlier, list):
-                options = []
-                for g, code in earlier:
+            if isinstance(earlier, dict):
+                options, memo = [], {}
+                for code, guard in earlier.items():
                     for v in choices:
                         if code is None or bytes(v.code) == code:
-                            options.append((g, v))
+                            options.append((_guard_expr(guard, memo), v))
             else:
                 options = [(None, v) for v in choices]
             out = []
@@ -597,9 +598,9 @@ class Explorer:
     def _patch_at(self, p: Path, addr: int):
         """(site, code) if addr lies inside a patch site whose variant this path chose."""
         for site, code in p.patches.items():
-            if isinstance(code, list):
+            if isinstance(code, dict):
                 # merged paths that chose differently: decided again at the site start
-                longest = max(len(c) if c is not None else 0 for _g, c in code)
+                longest = max(len(c) if c is not None else 0 for c in code)
                 if site < addr < site + longest:
                     raise Inconclusive("a merged path enters a patch site in the middle")
                 continue
@@ -883,18 +884,13 @@ class Explorer:
             common = [c for h, c in ca.items() if h in cb]
             machine.set_constraints(sa, common + [claripy.Or(claripy.And(g, *only_a), claripy.And(claripy.Not(g), *only_b))])
         a.trail = ((MERGED, g, a.trail, b.trail), None)
+        lit_a, lit_b = ("lit", g), ("lit", claripy.Not(g))
         ids_a, ids_b = {id(e) for e in a.havocs}, {id(e) for e in b.havocs}
         a.havocs = tuple(e for e in a.havocs if id(e) in ids_b) + \
-            tuple(_guarded_event(e, g) for e in a.havocs if id(e) not in ids_b) + \
-            tuple(_guarded_event(e, claripy.Not(g)) for e in b.havocs if id(e) not in ids_a)
-        patches = {}
-        for site in set(a.patches) | set(b.patches):
-            ca_, cb_ = a.patches.get(site), b.patches.get(site)
-            if isinstance(ca_, bytes) and ca_ == cb_:
-                patches[site] = ca_
-            else:
-                patches[site] = _guarded_choices(ca_, g) + _guarded_choices(cb_, claripy.Not(g))
-        a.patches = patches
+            tuple(_guarded_event(e, lit_a) for e in a.havocs if id(e) not in ids_b) + \
+            tuple(_guarded_event(e, lit_b) for e in b.havocs if id(e) not in ids_a)
+        a.patches = {site: _merge_choices(a.patches.get(site), b.patches.get(site), lit_a, lit_b)
+                     for site in set(a.patches) | set(b.patches)}
         loops = dict(b.loops)
         loops.update(a.loops)
         a.loops = loops
@@ -958,15 +954,54 @@ def _merge_bytes(g, va, vb):
     return parts[0] if len(parts) == 1 else claripy.Concat(*reversed(parts))
 
 
-def _guarded_event(e: Event, g) -> Event:
-    return replace(e, guard=g if e.guard is None else claripy.And(g, e.guard))
+# Guards (which side of each merge a path took) are kept as small trees -
+# None (always), ("lit", claripy Bool), ("and", x, y), ("or", x, y) - and
+# become claripy expressions only when needed: building them with claripy at
+# every merge simplifies ever longer conjunctions.
+def _guard_and(lit, guard):
+    return lit if guard is None else ("and", lit, guard)
 
 
-def _guarded_choices(choice, g) -> list:
-    """A site's choice on one side of a merge, as (guard, bytes or None=not yet chosen)."""
-    if isinstance(choice, list):
-        return [(claripy.And(g, cg), c) for cg, c in choice]
-    return [(g, choice)]
+def _guard_expr(guard, memo: dict):
+    """The claripy Bool of a guard tree (None: True)."""
+    if guard is None:
+        return claripy.true()
+    stack = [guard]
+    while stack:
+        t = stack[-1]
+        if id(t) in memo:
+            stack.pop()
+            continue
+        if t[0] == "lit":
+            memo[id(t)] = t[1]
+            stack.pop()
+            continue
+        pending = [x for x in t[1:] if id(x) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        x, y = memo[id(t[1])], memo[id(t[2])]
+        memo[id(t)] = claripy.And(x, y) if t[0] == "and" else claripy.Or(x, y)
+        stack.pop()
+    return memo[id(guard)]
+
+
+def _guarded_event(e: Event, lit) -> Event:
+    return replace(e, guard=_guard_and(lit, e.guard))
+
+
+def _merge_choices(ca, cb, lit_a, lit_b):
+    """A patch site's choice after a merge: the bytes if both sides chose the
+    same, else {bytes or None (not yet chosen): guard tree}."""
+    if isinstance(ca, bytes) and ca == cb:
+        return ca
+    out: dict = {}
+    for side, lit in ((ca, lit_a), (cb, lit_b)):
+        items = side.items() if isinstance(side, dict) else [(side, None)]
+        for code, guard in items:
+            gg = _guard_and(lit, guard)
+            out[code] = gg if code not in out else ("or", out[code], gg)
+    return out
 
 
 def _alt_not(site) -> bool:
@@ -1109,8 +1144,10 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
             # of them (their guards false) is a real one.
             unsure = [e for e in h.path.havocs if e.policy in (policy.HAVOC_UNFOLLOWED, WIDENED)]
             avoid = None
+            memo: dict = {}
+            guards = {id(e): conv(_guard_expr(e.guard, memo)) for e in unsure if e.guard is not None}
             if unsure and all(e.guard is not None for e in unsure):
-                avoid = z3.And(*[z3.Not(conv(e.guard)) for e in unsure])
+                avoid = z3.And(*[z3.Not(guards[id(e)]) for e in unsure])
             s = z3.Solver()
             s.set("timeout", timeout_ms)
             s.add(*path_cond)
@@ -1123,7 +1160,7 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
                 r = solver.check([z3.Not(o.predicate(inputs))], solver=s)
                 model, blame = (r.model if r.sat else None), []
                 if r.sat and unsure:
-                    blame = [e for e in unsure if e.guard is None or _true_in(r.model, conv(e.guard))]
+                    blame = [e for e in unsure if e.guard is None or _true_in(r.model, guards[id(e)])]
                     if blame and avoid is not None:
                         r2 = solver.check([avoid], solver=s)  # a counterexample on a path through none of them
                         if r2.sat:
