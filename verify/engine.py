@@ -36,6 +36,7 @@ from . import machine, obligations, policy, solver
 from .errors import InputError
 from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
 from .lift import CodeReader
+from .order import ProgramOrder
 
 MAX_STEPS_PER_VARIANT = 60000
 MAX_REFINEMENTS = 16
@@ -70,7 +71,7 @@ class Path:
     guard that selects it, so a counterexample model says which real path it
     took."""
 
-    __slots__ = ("state", "trail", "patches", "depth", "loops", "havocs", "steps", "callstack", "via")
+    __slots__ = ("state", "trail", "patches", "depth", "loops", "havocs", "steps", "callstack", "via", "guard_vars")
 
     def __init__(self, state):
         self.state = state
@@ -90,6 +91,7 @@ class Path:
         # on the path: Event tuples
         self.havocs: tuple = ()
         self.steps = 0
+        self.guard_vars = frozenset()  # names of the merge guards the events and patch choices use
 
     def fork(self, state) -> "Path":
         p = Path(state)
@@ -101,6 +103,7 @@ class Path:
         p.loops = dict(self.loops)
         p.havocs = self.havocs
         p.steps = self.steps
+        p.guard_vars = self.guard_vars
         return p
 
 
@@ -197,6 +200,7 @@ class Explorer:
                 continue  # modelled at the thunk itself
             self.sites.setdefault(s.addr, []).append(s)
         self.code = CodeReader(self._fetch_code, self._barrier)
+        self.order = ProgramOrder(syms, self._fetch_code)
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
         self.follow: set[str] = set()
@@ -356,7 +360,7 @@ class Explorer:
 
         def push(q: Path):
             tick[0] += 1
-            heapq.heappush(work, (_position(q), tick[0], q))
+            heapq.heappush(work, (self._position(q), tick[0], q))
 
         push(Path(init))
         while work:
@@ -398,6 +402,23 @@ class Explorer:
             print(file=sys.stderr)
         run.seconds = time.monotonic() - t0
         return run
+
+    def _position(self, p: Path) -> tuple:
+        """Program order for the work list: the call sites being followed, then
+        the place in the current function (a path inside a call comes before
+        one that returned from it)."""
+        st = p.state
+        if st.regs.rip.symbolic:
+            return ((-1, -1.0),)
+        rank = self.order.rank
+        out = []
+        for r in p.callstack:
+            if r is None:
+                out.append((-1, -1.0))
+            else:
+                f, k = rank(r)
+                out.append((f, k - 0.5))  # the call itself: just before its return address
+        return tuple(out) + (rank(st.addr),)
 
     def _where(self, p: Path) -> str:
         try:
@@ -619,7 +640,11 @@ class Explorer:
         st = p.state
         rsp = st.regs.rsp
         if not any(v.startswith("user_rsp") for v in rsp.variables):
-            lo = st.solver.min(rsp)
+            # the same value on every path, whatever else it constrained, so
+            # that paths can still be merged after it
+            lo = claripy.Solver().max(rsp)  # offset 0: where the path without the offset is
+            if not st.solver.satisfiable(extra_constraints=[rsp == lo]):
+                lo = st.solver.min(rsp)
             if machine.STACK_LIMIT <= lo <= machine.STACK_TOP:
                 st.regs.rsp = claripy.BVV(lo, 64)
             # else: RSP now holds a user value (`pop %rsp` before SYSRET)
@@ -876,13 +901,34 @@ class Explorer:
         for k in ("written", "read"):
             sa.globals[k] = sa.globals.get(k, frozenset()) | sb.globals.get(k, frozenset())
         sa.globals["scratch_n"] = max(sa.globals.get("scratch_n", 0), sb.globals.get("scratch_n", 0))
+        # the path condition: what both share, and (g and a's rest) or (not g
+        # and b's rest) - leaving out constraints over symbols nothing in the
+        # merged state can reach any more (values, guards, the user's entry
+        # registers, through other kept constraints): both paths were feasible,
+        # so such constraints only say "some value existed", and keeping them
+        # would make every later solver call carry the whole history.
+        live = set()
+        for r in MERGED_REGS + ("cc_dep1", "cc_dep2", "cc_ndep"):
+            live |= getattr(sa.regs, r).variables
+        for w in words:
+            live |= machine.load(sa, w, 8).variables
+        for k in ("IF", "cr3"):
+            live |= sa.globals[k].variables
+        for v in sa.globals["user"].values():
+            live |= v.variables
+        a.guard_vars = a.guard_vars | b.guard_vars | {g.args[0]}
+        live |= a.guard_vars
         ca = {c.hash(): c for c in sa.solver.constraints}
         cb = {c.hash(): c for c in sb.solver.constraints}
-        only_a = [c for h, c in ca.items() if h not in cb]
-        only_b = [c for h, c in cb.items() if h not in ca]
-        if only_a or only_b:
-            common = [c for h, c in ca.items() if h in cb]
-            machine.set_constraints(sa, common + [claripy.Or(claripy.And(g, *only_a), claripy.And(claripy.Not(g), *only_b))])
+        tagged = [(0, c) for h, c in ca.items() if h in cb] + [(1, c) for h, c in ca.items() if h not in cb] + \
+            [(2, c) for h, c in cb.items() if h not in ca]
+        kept = _live_closure(tagged, live)
+        common = [c for t, c in kept if t == 0]
+        only_a = [c for t, c in kept if t == 1]
+        only_b = [c for t, c in kept if t == 2]
+        if only_a or only_b or len(kept) != len(ca):
+            machine.set_constraints(sa, common + ([claripy.Or(claripy.And(g, *only_a), claripy.And(claripy.Not(g), *only_b))]
+                                                  if only_a or only_b else []))
         a.trail = ((MERGED, g, a.trail, b.trail), None)
         lit_a, lit_b = ("lit", g), ("lit", claripy.Not(g))
         ids_a, ids_b = {id(e) for e in a.havocs}, {id(e) for e in b.havocs}
@@ -929,13 +975,25 @@ class Explorer:
         return p
 
 
-def _position(p: Path) -> tuple:
-    """Program order for the work list: the call sites being followed, then
-    the address (a path inside a call comes before one that returned from it)."""
-    st = p.state
-    if st.regs.rip.symbolic:
-        return (-1,)
-    return tuple((r - 1) if r is not None else -1 for r in p.callstack) + (st.addr,)
+
+
+def _live_closure(tagged: list, live: set) -> list:
+    """The (tag, constraint) pairs that share a symbol with `live`, directly or
+    through other kept constraints."""
+    live = set(live)
+    kept, rest = [], list(tagged)
+    changed = True
+    while changed and rest:
+        changed, left = False, []
+        for t, c in rest:
+            if c.variables & live:
+                kept.append((t, c))
+                live |= c.variables
+                changed = True
+            else:
+                left.append((t, c))
+        rest = left
+    return kept
 
 
 def _merge_bytes(g, va, vb):

@@ -1,0 +1,112 @@
+"""Layer 2, program order: where an address stands in its function.
+
+The engine merges paths that meet at the same point (verify.engine).  For
+that, every path that can reach a join point must get there before any of
+them goes past it, so the work list is ordered by program position.  Raw
+addresses are a poor order: GCC lays unlikely branches out after the
+function's hot path and jumps back from them (exit_to_user_mode_prepare calls
+schedule(), signal delivery ... from blocks at its end).  The order used here
+is the reverse postorder of the function's static control-flow graph, in
+which every forward edge goes from a lower rank to a higher one; only loop
+back edges go down.
+
+Only scheduling depends on this; soundness never does (every path is still
+explored, merges are exact), so a static CFG that misses an edge (an
+indirect jump, a patched-in jump) only costs a missed merge.
+"""
+from __future__ import annotations
+
+import bisect
+
+import capstone
+
+MAX_FUNCTION_BYTES = 1 << 16
+_NO_FALLTHROUGH = ("ret", "retq", "ud2", "int3", "hlt", "sysretq", "sysret", "iretq", "iret", "jmp", "ljmp")
+
+
+class ProgramOrder:
+    def __init__(self, symbols, fetch_code):
+        self.symbols = symbols
+        self.fetch = fetch_code  # (addr, n) -> bytes; raises for non-code
+        self.md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        self.md.detail = True
+        self._functions: dict[int, tuple[list, list]] = {}  # start -> (insn addrs sorted, rank per insn)
+        self._cache: dict[int, tuple] = {}
+
+    def rank(self, addr: int) -> tuple:
+        """(function start, rank in its reverse postorder) - comparable across
+        functions only by start, which is all the work list needs."""
+        hit = self._cache.get(addr)
+        if hit is not None:
+            return hit
+        start, base = self._function_of(addr)
+        if start is None:
+            out = (addr, 0.0)
+        else:
+            addrs, ranks = self._functions.get(start) or self._build(start, base)
+            i = bisect.bisect_right(addrs, addr) - 1
+            if i < 0:
+                out = (start, -1.0)
+            else:
+                # inside a patch site's replacement, or not an instruction the
+                # sweep saw: just after the instruction before it
+                out = (start, ranks[i] + (0.0 if addrs[i] == addr else 0.25))
+        self._cache[addr] = out
+        return out
+
+    def _function_of(self, addr: int):
+        name = self.symbols.symbolize(addr).split("+")[0]
+        base = name.split(".cold")[0]  # foo.cold is part of foo's graph
+        start = self.symbols.get(base)
+        if start is None:
+            start, base = self.symbols.get(name), name
+        return start, base
+
+    def _sweep(self, lo: int, hi: int, insns: dict):
+        try:
+            code = self.fetch(lo, min(hi - lo, MAX_FUNCTION_BYTES))
+        except Exception:
+            return
+        for ins in self.md.disasm(code, lo):
+            succ = []
+            m = ins.mnemonic
+            target = None
+            if ins.group(capstone.CS_GRP_JUMP) and ins.operands and ins.operands[0].type == capstone.x86.X86_OP_IMM:
+                target = ins.operands[0].imm & 0xFFFFFFFFFFFFFFFF
+            if target is not None:
+                succ.append(target)
+            if m not in _NO_FALLTHROUGH:
+                succ.append(ins.address + ins.size)
+            insns[ins.address] = succ
+
+    def _build(self, start: int, base: str):
+        insns: dict[int, list] = {}
+        end = self.symbols.function_end(base) or start + 1
+        self._sweep(start, end, insns)
+        # the function's .cold parts, reached by jumps out of it
+        for t in {t for succ in list(insns.values()) for t in succ if t not in insns}:
+            name = self.symbols.symbolize(t).split("+")[0]
+            if name.startswith(base + ".cold") and self.symbols.get(name) is not None:
+                lo = self.symbols.get(name)
+                if lo not in insns:
+                    self._sweep(lo, self.symbols.function_end(name) or lo + 1, insns)
+        # reverse postorder by an iterative depth-first search from the start
+        post, seen, stack = [], {start}, [(start, iter(insns.get(start, ())))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next((s for s in it if s in insns and s not in seen), None)
+            if nxt is None:
+                post.append(node)
+                stack.pop()
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(insns[nxt])))
+        order = {a: i for i, a in enumerate(reversed(post))}
+        addrs = sorted(insns)
+        ranks, last = [], -1.0
+        for a in addrs:
+            # instructions the search did not reach sit just after the one before them
+            last = float(order[a]) if a in order else last + 1e-3
+            ranks.append(last)
+        self._functions[start] = (addrs, ranks)
+        return addrs, ranks
