@@ -200,7 +200,8 @@ class Explorer:
                 continue  # modelled at the thunk itself
             self.sites.setdefault(s.addr, []).append(s)
         self.code = CodeReader(self._fetch_code, self._barrier)
-        self.order = ProgramOrder(syms, self._fetch_code)
+        self.order = ProgramOrder(syms, self._fetch_code, lambda a: [
+            bytes(v.code) for s in self.sites.get(a, ()) for v in s.variants if v.code is not None])
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
         self.follow: set[str] = set()
@@ -653,7 +654,10 @@ class Explorer:
     # -- calls ---------------------------------------------------------------------------
     def _enter_function(self, p: Path, fn, addr: int, run: VariantRun):
         name, size = fn
-        pol, why = policy.call_policy(name, p.depth, self.follow, self.dispatch_names)
+        follow = self.follow
+        if name not in follow and self.order.is_small_leaf(addr, name, policy.RETURN_THUNKS):
+            follow = follow | {name}
+        pol, why = policy.call_policy(name, p.depth, follow, self.dispatch_names)
         st = p.state
         if pol == policy.FOLLOW:
             return None
@@ -949,6 +953,8 @@ class Explorer:
         st = p.state
         if st.regs.rip.symbolic or st.regs.rsp.symbolic:
             return p
+        if not self.order.is_loop_head(st.addr):
+            return p  # every loop passes through a head of its function's graph
         # a loop: the same address, at the same stack depth, under the same calls
         key = (st.addr, st.solver.eval_one(st.regs.rsp), p.callstack)
         info = p.loops.get(key)
@@ -1127,8 +1133,6 @@ def _widen(st, frame, keys, tag=""):
     st.globals["written"] = frozenset(keep) | frozenset(
         k[1] for k in keys if k[0] == "mem")
     st.globals["read"] = frozenset()
-    for a, v in keep.items():
-        st.memory.store(a, v, endness="Iend_LE")
     flags_widened = any(k in keys for k in (("reg", "cc_op"), ("reg", "cc_dep1"), ("reg", "cc_dep2"), ("reg", "cc_ndep")))
     if flags_widened:
         # VEX keeps RFLAGS as a lazy thunk whose cc_op angr must know
@@ -1151,6 +1155,11 @@ def _widen(st, frame, keys, tag=""):
             st.globals[what] = machine.fresh(f"widen_{tag}_{what}", st.globals[what].size(), unique=False)
         else:
             st.memory.store(what, machine.fresh(f"widen_{tag}_mem_{what:x}", unique=False), endness="Iend_LE")
+    # Kept words last: where a kept word overlaps a widened one (a per-CPU
+    # pointer at a 4-byte offset inside two aligned words) its bytes did not
+    # change, and its own key guards them when cutting.
+    for a, v in keep.items():
+        st.memory.store(a, v, endness="Iend_LE")
 
 
 # ---------------------------------------------------------------------------------------------

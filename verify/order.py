@@ -25,12 +25,18 @@ _NO_FALLTHROUGH = ("ret", "retq", "ud2", "int3", "hlt", "sysretq", "sysret", "ir
 
 
 class ProgramOrder:
-    def __init__(self, symbols, fetch_code):
+    def __init__(self, symbols, fetch_code, site_variants=lambda addr: ()):
         self.symbols = symbols
         self.fetch = fetch_code  # (addr, n) -> bytes; raises for non-code
+        # addr -> the bytes each boot-time variant of a patch site there may
+        # hold: their jumps are edges too (a static key's on-disk NOP hides
+        # the jump it becomes)
+        self.site_variants = site_variants
         self.md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
         self.md.detail = True
         self._functions: dict[int, tuple[list, list]] = {}  # start -> (insn addrs sorted, rank per insn)
+        self._heads: dict[int, set] = {}  # start -> targets of back edges
+        self._leaf: dict[int, bool] = {}
         self._cache: dict[int, tuple] = {}
 
     def rank(self, addr: int) -> tuple:
@@ -77,6 +83,10 @@ class ProgramOrder:
                 succ.append(target)
             if m not in _NO_FALLTHROUGH:
                 succ.append(ins.address + ins.size)
+            for code in self.site_variants(ins.address):
+                for v in self.md.disasm(code, ins.address):
+                    if v.group(capstone.CS_GRP_JUMP) and v.operands and v.operands[0].type == capstone.x86.X86_OP_IMM:
+                        succ.append(v.operands[0].imm & 0xFFFFFFFFFFFFFFFF)
             insns[ins.address] = succ
 
     def _build(self, start: int, base: str):
@@ -102,6 +112,9 @@ class ProgramOrder:
                 seen.add(nxt)
                 stack.append((nxt, iter(insns[nxt])))
         order = {a: i for i, a in enumerate(reversed(post))}
+        self._heads[start] = {s for a in order for s in insns[a] if s in order and order[s] <= order[a]}
+        self._insns = getattr(self, "_insns", {})
+        self._insns[start] = insns
         addrs = sorted(insns)
         ranks, last = [], -1.0
         for a in addrs:
@@ -110,3 +123,44 @@ class ProgramOrder:
             ranks.append(last)
         self._functions[start] = (addrs, ranks)
         return addrs, ranks
+
+    def is_loop_head(self, addr: int) -> bool:
+        """True for the target of a back edge of its function's static CFG, and
+        for any address that graph does not know (so no loop goes unnoticed:
+        the engine widens and cuts loops only where this says True)."""
+        start, base = self._function_of(addr)
+        if start is None:
+            return True
+        if start not in self._functions:
+            self._build(start, base)
+        return addr in self._heads[start] or addr not in self._insns[start]
+
+    def is_small_leaf(self, start: int, name: str, return_thunks=(), max_bytes: int = 96) -> bool:
+        """A function of a few instructions that calls nothing and jumps only
+        inside itself or to a return thunk (`cli; ret`, a flag test):
+        following it costs less than a havoc's imprecision."""
+        hit = self._leaf.get(start)
+        if hit is not None:
+            return hit
+        end = self.symbols.function_end(name)
+        ok = end is not None and 0 < end - start <= max_bytes
+        if ok:
+            try:
+                code = self.fetch(start, end - start)
+            except Exception:
+                code, ok = b"", False
+            for ins in self.md.disasm(code, start):
+                if ins.group(capstone.CS_GRP_CALL) or ins.mnemonic in ("sysretq", "iretq", "swapgs"):
+                    ok = False
+                elif ins.group(capstone.CS_GRP_JUMP):
+                    op = ins.operands[0] if ins.operands else None
+                    if op is None or op.type != capstone.x86.X86_OP_IMM:
+                        ok = False
+                    else:
+                        t = op.imm & 0xFFFFFFFFFFFFFFFF
+                        if not (start <= t < end or self.symbols.symbolize(t) in return_thunks):
+                            ok = False
+                if not ok:
+                    break
+        self._leaf[start] = ok
+        return ok
