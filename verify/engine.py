@@ -204,7 +204,7 @@ class Explorer:
             bytes(v.code) for s in self.sites.get(a, ()) for v in s.variants if v.code is not None])
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
-        self.follow: set[str] = set()
+        self.follow: set[str] = {n for n in policy.EXIT_PATH_SEED if n in syms}
         self._merges = 0
         self.iret_exits = self._iret_exits()
 
@@ -1361,7 +1361,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     for aid in sorted(used):
         text = policy.ASSUMPTIONS[aid][1] if aid in policy.ASSUMPTIONS else policy.ALWAYS_ASSUMED.get(aid, aid)
         result.assumptions.append({"id": aid, "text": text})
-    for aid in ("private-regions", "paravirt-native", "kernel-no-sse"):
+    for aid in ("private-regions", "paravirt-native", "kernel-no-sse", "irq-flag-preserved"):
         if aid not in used:
             result.assumptions.append({"id": aid, "text": policy.ALWAYS_ASSUMED[aid]})
     result.cfg = ex.cfg

@@ -196,8 +196,8 @@ def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: boo
     state.regs.cc_dep1 = fresh(f"havoc_{label}_rflags", unique=False)
     state.regs.cc_dep2 = 0
     state.regs.cc_ndep = 0
-    if not keep_user_state:
-        state.globals["IF"] = fresh(f"havoc_{label}_IF", 1, unique=False)
+    # IF is kept: a kernel function returns with interrupts as it found them
+    # (assumption irq-flag-preserved; the pv irq ops that change it are followed).
 
 
 def load(state, addr, n: int, endness: str = "Iend_LE"):

@@ -88,6 +88,20 @@ ALWAYS_ASSUMED = {
     "only moves private stack frames; it is analysed at one value.",
 }
 
+ALWAYS_ASSUMED["irq-flag-preserved"] = (
+    "A function the analysis does not follow returns with the interrupt flag as it found it "
+    "(kernel functions that disable interrupts restore them; the paravirt irq operations that "
+    "change IF are followed).  This decides, e.g., that preempt_schedule_notrace() returns at "
+    "once on the exit path, where interrupts are off.")
+
+# Functions on every kernel's SYSCALL exit path that hold the checks or the
+# TS_COMPAT clear: followed from the first round instead of being found one
+# refinement round (a whole exploration) at a time.  Following is never less
+# sound than a havoc; refinement still adds whatever else a counterexample needs.
+EXIT_PATH_SEED = ("do_syscall_64", "syscall_exit_to_user_mode", "syscall_exit_to_user_mode_work",
+                  "exit_to_user_mode_prepare", "exit_to_user_mode", "__ct_user_enter", "user_enter_irqoff",
+                  "arch_exit_to_user_mode_prepare", "arch_exit_to_user_mode")
+
 # Speculation-mitigation sequences called from the entry code (BHB clearing,
 # IBPB, untraining the return predictor).  They change no memory and no
 # architectural state beyond caller-saved registers and flags; following them
