@@ -655,7 +655,7 @@ class Explorer:
     def _enter_function(self, p: Path, fn, addr: int, run: VariantRun):
         name, size = fn
         follow = self.follow
-        if name not in follow and self.order.is_small_leaf(addr, name, policy.RETURN_THUNKS):
+        if name not in follow and self.order.is_small(addr, name):
             follow = follow | {name}
         pol, why = policy.call_policy(name, p.depth, follow, self.dispatch_names)
         st = p.state

@@ -135,32 +135,14 @@ class ProgramOrder:
             self._build(start, base)
         return addr in self._heads[start] or addr not in self._insns[start]
 
-    def is_small_leaf(self, start: int, name: str, return_thunks=(), max_bytes: int = 96) -> bool:
-        """A function of a few instructions that calls nothing and jumps only
-        inside itself or to a return thunk (`cli; ret`, a flag test):
-        following it costs less than a havoc's imprecision."""
+    def is_small(self, start: int, name: str, max_bytes: int = 64) -> bool:
+        """A function of a few instructions (`cli; ret`, a static-call
+        trampoline, a register-saving thunk around one call): following it
+        costs a step or two, far less than a refinement round to find out
+        that its havoc was too coarse."""
         hit = self._leaf.get(start)
-        if hit is not None:
-            return hit
-        end = self.symbols.function_end(name)
-        ok = end is not None and 0 < end - start <= max_bytes
-        if ok:
-            try:
-                code = self.fetch(start, end - start)
-            except Exception:
-                code, ok = b"", False
-            for ins in self.md.disasm(code, start):
-                if ins.group(capstone.CS_GRP_CALL) or ins.mnemonic in ("sysretq", "iretq", "swapgs"):
-                    ok = False
-                elif ins.group(capstone.CS_GRP_JUMP):
-                    op = ins.operands[0] if ins.operands else None
-                    if op is None or op.type != capstone.x86.X86_OP_IMM:
-                        ok = False
-                    else:
-                        t = op.imm & 0xFFFFFFFFFFFFFFFF
-                        if not (start <= t < end or self.symbols.symbolize(t) in return_thunks):
-                            ok = False
-                if not ok:
-                    break
-        self._leaf[start] = ok
-        return ok
+        if hit is None:
+            end = self.symbols.function_end(name)
+            hit = end is not None and 0 < end - start <= max_bytes
+            self._leaf[start] = hit
+        return hit
