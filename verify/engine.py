@@ -24,6 +24,7 @@ inconclusive.
 from __future__ import annotations
 
 import heapq
+import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from . import machine, obligations, policy, solver
 from .errors import InputError
 from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
 from .lift import CodeReader
+from .image.patches import Variant as PatchVariant
 from .order import ProgramOrder
 
 MAX_STEPS_PER_VARIANT = 60000
@@ -341,7 +343,15 @@ class Explorer:
                 cands = native or vs
             else:
                 cands += [v for v in repl if v not in cands]
-        return cands
+        # ALT_FLAG_DIRECT_CALL (6.12+): the replacement calls whatever the
+        # pv_ops slot holds at boot, which the image does not fix; that is
+        # exactly what the on-disk `call *pv_ops+X(%rip)` does when run (a
+        # read of the slot, which is arbitrary here, then a call to an unknown
+        # function: a havoc).
+        on_disk = entries[0].variants[0]
+        return [PatchVariant(f"{v.label}, run as the on-disk indirect call", on_disk.code)
+                if v.code is None and "direct-call (target is data" in v.label and on_disk.code is not None
+                else v for v in cands]
 
     # -- the exploration -----------------------------------------------------------------
     def run_variant(self, variant: Variant) -> VariantRun:
@@ -438,9 +448,20 @@ class Explorer:
         pointer cannot reach pt_regs or thread_info."""
         frame = self.frame
 
+        def may_hit_user(st, a, size) -> bool:
+            for lo, n in frame.user_state_regions() + [(machine.STACK_LIMIT, machine.STACK_TOP - machine.STACK_LIMIT)]:
+                if st.solver.satisfiable(extra_constraints=[claripy.And(a + size > lo, a < lo + n)]):
+                    return True
+            return False
+
         def on_read(st):
             a = st.inspect.mem_read_address
             if a is not None and not isinstance(a, int) and a.symbolic:
+                size = st.inspect.mem_read_length
+                if may_hit_user(st, a, size if isinstance(size, int) else 8):
+                    # a fresh value where the real read may see user state
+                    # (pt_regs, the stack): an over-approximation
+                    st.globals["unsure_read"] = True
                 st.inspect.mem_read_address = claripy.BVV(_scratch(st), 64)
                 st.globals["scratch_read"] = True
 
@@ -483,15 +504,10 @@ class Explorer:
             if a is not None and a.symbolic:
                 size = st.inspect.mem_write_length
                 size = size if isinstance(size, int) else 8
-                may_hit_user = False
-                for lo, n in frame.user_state_regions() + [(machine.STACK_LIMIT, machine.STACK_TOP - machine.STACK_LIMIT)]:
-                    q = claripy.And(a + size > lo, a < lo + n)
-                    if st.solver.satisfiable(extra_constraints=[q]):
-                        may_hit_user = True
-                        break
+                hits_user = may_hit_user(st, a, size)
                 st.inspect.mem_write_address = claripy.BVV(_scratch(st), 64)
                 st.globals["pending_havoc"] = (st.globals.get("pending_havoc") or False) or (
-                    "user" if may_hit_user else "non-user")
+                    "user" if hits_user else "non-user")
 
         state.inspect.b("mem_read", when="before", action=on_read)
         state.inspect.b("mem_read", when="after", action=after_read)
@@ -583,6 +599,11 @@ class Explorer:
             q = p.fork(ns) if len(flat) > 1 else p
             q.state = ns
             jk = ns.history.jumpkind
+            if ns.globals.get("unsure_read"):
+                ns.globals["unsure_read"] = False
+                q.havocs = q.havocs + (Event(f"read-through-unknown-pointer@{self.image.symbolize(insns[-1].addr)}",
+                                             WIDENED, "a read that may see user state, through a pointer "
+                                             "the analysis does not know", addr, q.steps),)
             pend = ns.globals.get("pending_havoc")
             if pend:
                 ns.globals["pending_havoc"] = False
@@ -685,13 +706,17 @@ class Explorer:
             k = sum(1 for h in p.havocs if h.name == name and h.where == addr)
             tag = f"{name}@{addr:x}#{k}"
             p.havocs = p.havocs + (Event(name, policy.CLOBBER, "mitigation-routines", addr, p.steps),)
-            for r in machine.CALLER_SAVED:
-                setattr(st.regs, r, machine.fresh(f"clobber_{tag}_{r}", unique=False))
+            # the registers its instructions write (the entry code keeps the
+            # arguments of do_syscall_64 in rdi/rsi across these calls)
+            regs = self.order.written_registers(addr, name, policy.RETURN_THUNKS)
+            for r in (machine.USER_REGS if regs is None else sorted(regs)):
+                if r != "rsp":
+                    setattr(st.regs, r, machine.fresh(f"clobber_{tag}_{r}", unique=False))
             st.regs.cc_op = 0
             st.regs.cc_dep1 = machine.fresh(f"clobber_{tag}_rflags", unique=False)
             st.regs.cc_dep2 = 0
             st.regs.cc_ndep = 0
-            return self._pop_return(p, addr, f"{name}: mitigation sequence (clobbers caller-saved registers)")
+            return self._pop_return(p, addr, f"{name}: mitigation sequence (clobbers the registers it writes)")
         return self._return_from(p, addr, name, pol, why, run)
 
     def _unknown_call(self, p: Path, jk: str, run: VariantRun) -> list:
@@ -926,7 +951,7 @@ class Explorer:
         cb = {c.hash(): c for c in sb.solver.constraints}
         tagged = [(0, c) for h, c in ca.items() if h in cb] + [(1, c) for h, c in ca.items() if h not in cb] + \
             [(2, c) for h, c in cb.items() if h not in ca]
-        kept = _live_closure(tagged, live)
+        kept = _live_closure(tagged, live) if not os.environ.get("SV_NOPRUNE") else tagged
         common = [c for t, c in kept if t == 0]
         only_a = [c for t, c in kept if t == 1]
         only_b = [c for t, c in kept if t == 2]
@@ -1245,7 +1270,7 @@ def decide(explorer: Explorer, run: VariantRun, timeout_ms: int, refine: set | N
                         loops = sorted({e.name for e in blame if e.policy == WIDENED})
                         what = "; ".join(x for x in (
                             f"calls the analysis did not follow ({', '.join(calls)})" if calls else "",
-                            f"widened loops ({', '.join(loops)})" if loops else "") if x)
+                            f"over-approximations ({', '.join(loops)})" if loops else "") if x)
                         status[o.id] = (INCONCLUSIVE, f"a counterexample exists only through {what}; "
                                         "not confirmed", cex, cur[3] + dt)
                         followable = [e for e in blame if e.policy == policy.HAVOC_UNFOLLOWED]

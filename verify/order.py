@@ -146,3 +146,70 @@ class ProgramOrder:
             hit = end is not None and 0 < end - start <= max_bytes
             self._leaf[start] = hit
         return hit
+
+    def written_registers(self, start: int, name: str, returns=(), max_functions: int = 16):
+        """The general registers (64-bit names) a routine and the routines it
+        calls or jumps to directly may write, read off their instructions; None
+        if one of them jumps or calls through a register or memory (then
+        anything may be written).  RSP is left out: the routine returns.
+        Jumps to `returns` (the return thunks) count as `ret`."""
+        written: set = set()
+        todo, seen = [(start, name)], set()
+        while todo:
+            lo, nm = todo.pop()
+            if lo in seen:
+                continue
+            seen.add(lo)
+            if len(seen) > max_functions:
+                return None
+            end = self.symbols.function_end(nm)
+            if end is None or not 0 < end - lo <= MAX_FUNCTION_BYTES:
+                return None
+            try:
+                code = self.fetch(lo, end - lo)
+            except Exception:
+                return None
+            insns = list(self.md.disasm(code, lo))
+            for ins in list(insns):
+                for alt in self.site_variants(ins.address):  # what boot-time patching may put here
+                    insns.extend(self.md.disasm(alt, ins.address))
+            for ins in insns:
+                if ins.group(capstone.CS_GRP_JUMP) or ins.group(capstone.CS_GRP_CALL):
+                    op = ins.operands[0] if ins.operands else None
+                    if op is None or op.type != capstone.x86.X86_OP_IMM:
+                        return None
+                    t = op.imm & 0xFFFFFFFFFFFFFFFF
+                    tn = self.symbols.symbolize(t)
+                    if not lo <= t < end and tn.split("+")[0] != nm:  # (a replacement may be longer than its site)
+                        if tn in returns:
+                            continue
+                        if "+" in tn:
+                            return None
+                        todo.append((t, tn))
+                try:
+                    _read, regs_written = ins.regs_access()
+                except capstone.CsError:
+                    return None
+                for r in regs_written:
+                    full = _GPR64.get(ins.reg_name(r))
+                    if full is not None:
+                        written.add(full)
+        written.discard("rsp")
+        return frozenset(written)
+
+
+def _gpr_names() -> dict:
+    out = {}
+    for r in ("ax", "bx", "cx", "dx"):
+        for n in (r, "e" + r, "r" + r, r[0] + "l", r[0] + "h"):
+            out[n] = "r" + r
+    for r in ("si", "di", "bp", "sp"):
+        for n in (r, "e" + r, "r" + r, r + "l"):
+            out[n] = "r" + r
+    for i in range(8, 16):
+        for suffix in ("", "d", "w", "b"):
+            out[f"r{i}{suffix}"] = f"r{i}"
+    return out
+
+
+_GPR64 = _gpr_names()
