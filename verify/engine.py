@@ -529,6 +529,17 @@ class Explorer:
             self._trail(p, addr, "IRET exit: no SYSRET is reachable from here")
             return []
 
+        # a call or jump to a function start outside the entry text: the call
+        # policy decides first (a return thunk whose first bytes are a patch
+        # site, as 6.12's __x86_return_thunk, is still a return)
+        lo, hi = self.entry.entry_text
+        if patch is None and (p.via == "call" or (p.via == "jump" and not lo <= addr < hi)):
+            fn = self._function_at(addr)
+            if fn is not None:
+                handled = self._enter_function(p, fn, addr, run)
+                if handled is not None:
+                    return handled
+
         # patch site met for the first time on this path: fork per variant
         if patch is None and addr in self.sites:
             entries = self.sites[addr]
@@ -560,15 +571,6 @@ class Explorer:
                 self._trail(q, addr, f"{site.kind} variant: {v.label}")
                 out.append(q)
             return out
-
-        # a call or jump to a function start outside the entry text: the call policy
-        lo, hi = self.entry.entry_text
-        if patch is None and (p.via == "call" or (p.via == "jump" and not lo <= addr < hi)):
-            fn = self._function_at(addr)
-            if fn is not None:
-                handled = self._enter_function(p, fn, addr, run)
-                if handled is not None:
-                    return handled
 
         code = None
         if patch is not None:
