@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--system-map", metavar="FILE", help="System.map for an image without a symbol table")
     c.add_argument("--format", default="text", help="text (default), json, sarif, junit or html")
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    c.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                   help="give up (inconclusive, exit 3) after this long; default 600")
+    c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
+                   help="give up (inconclusive, exit 3) after this long; default 1800")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c.add_argument("--no-cache", action="store_true",
                    help="do not answer from (nor store into) the result cache "

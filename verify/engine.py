@@ -3,18 +3,27 @@
 
 Pass order, per variant:
 1. start from the machine's initial state at entry_SYSCALL_64;
-2. depth-first over paths; at each address, in this order:
+2. take paths from a work list ordered by program position (the call sites
+   being followed, then the rank of the address in the reverse postorder of
+   its function's static CFG, verify.order), so that every path reaching a
+   join point is there before any goes past it; paths at the same point, on
+   the same stack and call stack, are merged exactly (`_merge_two`: values
+   that differ become If(g, a, b), the path conditions become a disjunction);
+3. at each address, in this order:
    sysretq -> record the SYSRET state; iretq -> path is safe, stop;
-   a patch site -> fork one path per boot-time variant of its bytes;
    a call target -> the policy (follow / havoc / summary / nop / return);
+   a patch site -> fork one path per boot-time variant of its bytes;
    a special instruction -> its model (verify.machine);
    otherwise -> lift a block with pyvex and step it with angr;
-3. loops: a block start revisited at the same stack depth is a loop head; the
+4. loops: at a loop head (a back-edge target) revisited on the same stack the
    second visit widens the state (what changed becomes fresh), the third is
    cut only when it is subsumed by the widened state (so no state is lost);
-4. at each SYSRET state, for each obligation: path condition AND NOT
-   obligation, decided by z3 through verify.solver (three outcomes);
-5. a satisfying model is re-evaluated against the recorded path before it is
+5. at each SYSRET state, for each obligation: path condition AND NOT
+   obligation, decided by z3 through verify.solver (three outcomes); a model
+   that passes through a call not followed or an over-approximation (a
+   widened loop, a read through an unknown pointer) is retried avoiding them
+   (their merge guards false); only a model that avoids them is a violation;
+6. a satisfying model is re-evaluated against the recorded path before it is
    reported (a model that does not replay is reported inconclusive).
 
 Any state angr drops, errors on, or cannot constrain, any instruction without
@@ -206,7 +215,7 @@ class Explorer:
             bytes(v.code) for s in self.sites.get(a, ()) for v in s.variants if v.code is not None])
         self.project = machine.new_project()
         self.cfg = nx.DiGraph()
-        self.follow: set[str] = {n for n in policy.EXIT_PATH_SEED if n in syms}
+        self.follow: set[str] = set(policy.EXIT_PATH_SEED)
         self._merges = 0
         self.iret_exits = self._iret_exits()
 

@@ -121,9 +121,10 @@ NORETURN_FUNCTIONS = ("__stack_chk_fail", "panic", "nmi_panic", "make_task_dead"
                       "do_exit", "do_group_exit", "__fortify_panic", "fortify_panic", "__ubsan_handle_builtin_unreachable",
                       "kthread_exit", "machine_real_restart", "BUG_func")
 
-# Which functions to follow is decided by refinement (verify.engine.check_image):
-# a call starts out HAVOC_UNFOLLOWED; when a counterexample exists only through
-# such havocs, the last one on its path is followed in the next round.
+# Which functions to follow: EXIT_PATH_SEED, every function of at most 64 bytes
+# (verify.order.ProgramOrder.is_small), and refinement (verify.engine.check_image):
+# any other call starts out HAVOC_UNFOLLOWED; when a counterexample exists only
+# through such havocs, the last one on its path is followed in the next round.
 MAX_FOLLOW_DEPTH = 8
 
 
@@ -152,7 +153,7 @@ def call_policy(name: str | None, depth: int, follow=frozenset(), dispatch_names
     for aid, (patterns, _text) in ASSUMPTIONS.items():
         if _match(base, patterns):
             return PRESERVES_USER_STATE, aid
-    if name in follow:
+    if name in follow or base in follow:
         if depth >= MAX_FOLLOW_DEPTH:
             return HAVOC_UNFOLLOWED, f"call depth {depth} reached the follow limit {MAX_FOLLOW_DEPTH}"
         return FOLLOW, ""
