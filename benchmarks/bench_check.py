@@ -6,8 +6,10 @@ Measures in one run, so that the numbers share the machine's load:
 - `sysret-verify check --no-cache` end to end, with its peak RSS and the
   per-variant exploration and solver times from its JSON;
 - a second `check` answered from the result cache;
-- the naive approach once: `angr.Project(vmlinux)` just to load the image
-  (skip with --skip-naive; it takes ~2 minutes and 1.3 GB).
+- the naive approaches: the same check exploring path by path (no merging,
+  SYSRET_VERIFY_NO_MERGE=1, bounded by --naive-timeout), and
+  `angr.Project(vmlinux)` just to load the image (skip with --skip-naive; it
+  takes ~2 minutes and 1.3 GB).
 
     python benchmarks/bench_check.py [--release 6.1.0-50-cloud-amd64] [--skip-naive]
 """
@@ -39,7 +41,9 @@ def timed(cmd, env=None):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--release", default=debian_kernel.KERNEL_61)
-    ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--skip-naive", action="store_true", help="skip the angr.Project load")
+    ap.add_argument("--naive-timeout", type=float, default=600.0,
+                    help="budget for the path-by-path check (SYSRET_VERIFY_NO_MERGE=1)")
     a = ap.parse_args()
     vmlinux, _ = debian_kernel.fetch(a.release)
     with tempfile.TemporaryDirectory() as cache:
@@ -59,6 +63,13 @@ def main() -> int:
         r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
                                      "-o", out + "2", "--quiet"], env)
         rows.append(("check (cached)", dt2, cpu2, rss2, f"exit {r2.returncode}"))
+        # the naive exploration: the same engine, path by path (no merging)
+        env_naive = dict(env, SYSRET_VERIFY_NO_MERGE="1")
+        r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
+                                 "-o", out + "3", "--no-cache", "--quiet", "--timeout", str(a.naive_timeout)], env_naive)
+        naive = json.load(open(out + "3"))["verdict"] if os.path.exists(out + "3") else "error"
+        rows.append(("check, path by path (naive)", dt, cpu, rss, f"exit {r.returncode}, {naive} "
+                     f"(--timeout {a.naive_timeout:g})"))
         if not a.skip_naive:
             code = ("import angr,logging;logging.disable(logging.CRITICAL);"
                     f"angr.Project({vmlinux!r}, auto_load_libs=False)")

@@ -217,6 +217,9 @@ class Explorer:
         self.cfg = nx.DiGraph()
         self.follow: set[str] = set(policy.EXIT_PATH_SEED)
         self._merges = 0
+        # SYSRET_VERIFY_NO_MERGE=1: explore path by path (the naive baseline
+        # benchmarks/bench_check.py compares against)
+        self.merging = os.environ.get("SYSRET_VERIFY_NO_MERGE") != "1"
         self.iret_exits = self._iret_exits()
 
     def _iret_exits(self) -> frozenset:
@@ -391,7 +394,7 @@ class Explorer:
             group, others = [p], []
             while work and work[0][0] == pos:
                 q = heapq.heappop(work)[2]
-                (group if self._mergeable(p, q) else others).append(q)
+                (group if self.merging and self._mergeable(p, q) else others).append(q)
             for q in others:
                 push(q)
             run.steps += 1
@@ -962,7 +965,7 @@ class Explorer:
         cb = {c.hash(): c for c in sb.solver.constraints}
         tagged = [(0, c) for h, c in ca.items() if h in cb] + [(1, c) for h, c in ca.items() if h not in cb] + \
             [(2, c) for h, c in cb.items() if h not in ca]
-        kept = _live_closure(tagged, live) if not os.environ.get("SV_NOPRUNE") else tagged
+        kept = _live_closure(tagged, live)
         common = [c for t, c in kept if t == 0]
         only_a = [c for t, c in kept if t == 1]
         only_b = [c for t, c in kept if t == 2]
