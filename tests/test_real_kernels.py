@@ -20,14 +20,13 @@ pytestmark = [pytest.mark.realkernel, pytest.mark.slow]
 
 TIMEOUT = os.environ.get("SYSRET_VERIFY_TEST_TIMEOUT", "1500")
 
-# The full proofs of the Debian kernels do not finish yet within a CI budget
-# (see README, "Status"): exploring 6.1's exit_to_user_mode_prepare once it is
-# followed gives thousands of SYSRET paths.  These acceptance tests stay
-# written, asserting the real thing, and run when asked for.
+# The acceptance tests of issue 3: both Debian kernels proven, and seeded bugs
+# in the real 6.1 bytes found exactly.  Each check takes several minutes (see
+# README, "Measurements"); SYSRET_VERIFY_REAL_PROOFS=0 skips them for a quick
+# local run.  CI runs them.
 full_proofs = pytest.mark.skipif(
-    os.environ.get("SYSRET_VERIFY_REAL_PROOFS") != "1",
-    reason="set SYSRET_VERIFY_REAL_PROOFS=1 to run the full real-kernel proofs (tens of minutes; "
-           "issue 3 acceptance, not yet met)")
+    os.environ.get("SYSRET_VERIFY_REAL_PROOFS", "1") == "0",
+    reason="SYSRET_VERIFY_REAL_PROOFS=0: full real-kernel proofs skipped")
 
 
 def check(image, tmpdir, *extra):

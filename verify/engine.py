@@ -1210,7 +1210,11 @@ def _sysret_inputs(st, frame, variant: Variant, consts) -> tuple:
     terms = {
         "rcx": st.regs.rcx, "r11": st.regs.r11,
         "regs_ip": frame.ptreg(st, "ip"), "regs_flags": frame.ptreg(st, "flags"),
-        "regs_cs": frame.ptreg(st, "cs"), "regs_ss": frame.ptreg(st, "ss"),
+        # the saved selectors: the low 16 bits of the cs/ss slots.  The CPU
+        # reads only those; 6.9+ pt_regs (FRED layout) keeps other fields above
+        # a u16 cs/ss, which the kernel's own check (`cmpw`) rightly ignores.
+        "regs_cs": claripy.ZeroExt(48, frame.ptreg(st, "cs")[15:0]),
+        "regs_ss": claripy.ZeroExt(48, frame.ptreg(st, "ss")[15:0]),
         "ti_status": frame.ti_status_value(st),
     }
     conv = claripy.backends.z3.convert

@@ -87,12 +87,7 @@ def rflags_no_rf_tf(s: SysretInputs) -> z3.BoolRef:
 
 
 def user_cs_ss(s: SysretInputs) -> z3.BoolRef:
-    """The saved selectors: the low 16 bits of the cs/ss slots.  The CPU reads
-    only those (IRET, and SYSRET's STAR-derived selectors must match them);
-    6.9+ pt_regs (FRED layout) keeps other fields in the bits above a u16 cs/ss,
-    which the kernel's own check (`cmpw`) rightly ignores."""
-    sel = lambda v: z3.Extract(15, 0, v) if v.size() > 16 else v  # noqa: E731
-    return z3.And(sel(s.regs_cs) == s.user_cs, sel(s.regs_ss) == s.user_ds)
+    return z3.And(s.regs_cs == s.user_cs, s.regs_ss == s.user_ds)
 
 
 def ts_compat_clear(s: SysretInputs) -> z3.BoolRef:

@@ -100,7 +100,9 @@ ALWAYS_ASSUMED["irq-flag-preserved"] = (
 # sound than a havoc; refinement still adds whatever else a counterexample needs.
 EXIT_PATH_SEED = ("do_syscall_64", "syscall_exit_to_user_mode", "syscall_exit_to_user_mode_work",
                   "exit_to_user_mode_prepare", "exit_to_user_mode", "__ct_user_enter", "user_enter_irqoff",
-                  "arch_exit_to_user_mode_prepare", "arch_exit_to_user_mode")
+                  "arch_exit_to_user_mode_prepare", "arch_exit_to_user_mode",
+                  # called by the context-tracking exit with interrupts off, where it returns at once
+                  "preempt_schedule_notrace")
 
 # Speculation-mitigation sequences called from the entry code (BHB clearing,
 # IBPB, untraining the return predictor).  They change no memory and no
