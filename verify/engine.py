@@ -53,7 +53,6 @@ MAX_STEPS_PER_VARIANT = 60000
 MAX_REFINEMENTS = 16
 MAX_TRAIL = 20000
 LOOP_REWIDEN_LIMIT = 4
-CALLER_SAVED_OR_FLAGS = machine.CALLER_SAVED + ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep")
 GPRS = machine.USER_REGS
 # registers a merge compares (RSP and RIP are equal by construction; the
 # flags thunk is merged as computed flags)

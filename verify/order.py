@@ -36,7 +36,8 @@ class ProgramOrder:
         self.md.detail = True
         self._functions: dict[int, tuple[list, list]] = {}  # start -> (insn addrs sorted, rank per insn)
         self._heads: dict[int, set] = {}  # start -> targets of back edges
-        self._leaf: dict[int, bool] = {}
+        self._insns: dict[int, dict] = {}  # start -> insn address -> successors
+        self._small: dict[int, bool] = {}
         self._cache: dict[int, tuple] = {}
 
     def rank(self, addr: int) -> tuple:
@@ -113,7 +114,6 @@ class ProgramOrder:
                 stack.append((nxt, iter(insns[nxt])))
         order = {a: i for i, a in enumerate(reversed(post))}
         self._heads[start] = {s for a in order for s in insns[a] if s in order and order[s] <= order[a]}
-        self._insns = getattr(self, "_insns", {})
         self._insns[start] = insns
         addrs = sorted(insns)
         ranks, last = [], -1.0
@@ -140,11 +140,11 @@ class ProgramOrder:
         trampoline, a register-saving thunk around one call): following it
         costs a step or two, far less than a refinement round to find out
         that its havoc was too coarse."""
-        hit = self._leaf.get(start)
+        hit = self._small.get(start)
         if hit is None:
             end = self.symbols.function_end(name)
             hit = end is not None and 0 < end - start <= max_bytes
-            self._leaf[start] = hit
+            self._small[start] = hit
         return hit
 
     def written_registers(self, start: int, name: str, returns=(), max_functions: int = 16):
