@@ -70,6 +70,7 @@ def main() -> int:
         naive = json.load(open(out + "3"))["verdict"] if os.path.exists(out + "3") else "error"
         rows.append(("check, path by path (naive)", dt, cpu, rss, f"exit {r.returncode}, {naive} "
                      f"(--timeout {a.naive_timeout:g})"))
+        result = json.load(open(out)) if os.path.exists(out) else {}
         if not a.skip_naive:
             code = ("import angr,logging;logging.disable(logging.CRITICAL);"
                     f"angr.Project({vmlinux!r}, auto_load_libs=False)")
@@ -80,11 +81,10 @@ def main() -> int:
     for name, wall, cpu, rss, note in rows:
         print(f"{name:28} {wall:8.2f} {cpu:8.2f} {rss:9.0f}  {note}")
     print(f"check / nm = {check_t / nm_t:.1f}x (target <= 15x); cached / first = {dt2 / check_t:.1%}")
-    if os.path.exists(out):
-        res = json.load(open(out))
-        for v in res.get("variants", []):
-            print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v['steps']} steps, {v['sysret_paths']} SYSRET "
-                  f"paths, explore {v['seconds']:.2f}s, solver {v['solver_seconds']:.2f}s")
+    # (peak MiB is the largest child so far: getrusage cannot tell the children apart)
+    for v in result.get("variants", []):
+        print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v['steps']} steps, {v['sysret_paths']} SYSRET "
+              f"paths, explore {v['seconds']:.2f}s, solver {v['solver_seconds']:.2f}s")
     return 0
 
 
