@@ -393,7 +393,7 @@ class Explorer:
             group, others = [p], []
             while work and work[0][0] == pos:
                 q = heapq.heappop(work)[2]
-                (group if self.merging and self._mergeable(p, q) else others).append(q)
+                (group if self.merging and self._mergeable_safe(p, q) else others).append(q)
             for q in others:
                 push(q)
             run.steps += 1
@@ -480,37 +480,22 @@ class Explorer:
             if not st.globals.get("scratch_read"):
                 # remember which words this path read since memory was last made
                 # fresh: a merge compares them (a read fixes a fresh value)
-                a = st.inspect.mem_read_address
-                if a is not None and (isinstance(a, int) or not a.symbolic):
-                    av = a if isinstance(a, int) else a.concrete_value
-                    n = st.inspect.mem_read_length
-                    n = n if isinstance(n, int) else 8
-                    r = st.globals.get("read", frozenset())
-                    new = frozenset(range(av & ~7, av + n, 8))
-                    if not new <= r:
-                        st.globals["read"] = r | new
+                _track_words(st, "read", st.inspect.mem_read_address, st.inspect.mem_read_length)
                 return
             # Name the value by where it was read and how often on this path.
-            if st.globals.get("scratch_read"):
-                st.globals["scratch_read"] = False
-                ins = st.scratch.ins_addr or 0
-                n = st.globals.get("scratch_n", 0)
-                st.globals["scratch_n"] = n + 1
-                e = st.inspect.mem_read_expr
-                st.inspect.mem_read_expr = claripy.BVS(f"unknown_ptr_read_{ins:x}_{n}", e.size(), explicit_name=True)
+            st.globals["scratch_read"] = False
+            ins = st.scratch.ins_addr or 0
+            n = st.globals.get("scratch_n", 0)
+            st.globals["scratch_n"] = n + 1
+            e = st.inspect.mem_read_expr
+            st.inspect.mem_read_expr = claripy.BVS(f"unknown_ptr_read_{ins:x}_{n}", e.size(), explicit_name=True)
 
         def on_write(st):
             a = st.inspect.mem_write_address
             if a is not None and (isinstance(a, int) or not a.symbolic):
                 # remember what this path wrote since memory was last made fresh:
-                # joins and loop cuts compare (and keep) exactly these words
-                av = a if isinstance(a, int) else a.concrete_value
-                n = st.inspect.mem_write_length
-                n = n if isinstance(n, int) else 8
-                w = st.globals.get("written", frozenset())
-                new = {x for x in range(av & ~7, av + n, 8)}
-                if not new <= w:
-                    st.globals["written"] = w | new
+                # merges and loop cuts compare (and keep) exactly these words
+                _track_words(st, "written", a, st.inspect.mem_write_length)
                 return
             if a is not None and a.symbolic:
                 size = st.inspect.mem_write_length
@@ -899,6 +884,12 @@ class Explorer:
             return False  # a call into a function and a jump inside it are handled differently
         return True
 
+    def _mergeable_safe(self, p: Path, q: Path) -> bool:
+        try:
+            return self._mergeable(p, q)
+        except Inconclusive:
+            return False  # not merged; stepping the path reports the reason
+
     def _merge(self, group: list, run: VariantRun) -> Path:
         out = group[0]
         for q in group[1:]:
@@ -935,11 +926,14 @@ class Explorer:
                 sa.globals[k] = claripy.If(g, va, vb)
         words = set(_compared_words(sa, self.frame)) | set(_compared_words(sb, self.frame)) | \
             sa.globals.get("read", frozenset()) | sb.globals.get("read", frozenset())
+        word_vars = set()
         for w in sorted(words):
             va = machine.load(sa, w, 8)
             vb = machine.load(sb, w, 8)
             if not _same(va, vb):
-                sa.memory.store(w, _merge_bytes(g, va, vb), endness="Iend_LE")
+                va = _merge_bytes(g, va, vb)
+                sa.memory.store(w, va, endness="Iend_LE")
+            word_vars |= va.variables
         for k in ("written", "read"):
             sa.globals[k] = sa.globals.get(k, frozenset()) | sb.globals.get(k, frozenset())
         sa.globals["scratch_n"] = max(sa.globals.get("scratch_n", 0), sb.globals.get("scratch_n", 0))
@@ -952,8 +946,7 @@ class Explorer:
         live = set()
         for r in MERGED_REGS + ("cc_dep1", "cc_dep2", "cc_ndep"):
             live |= getattr(sa.regs, r).variables
-        for w in words:
-            live |= machine.load(sa, w, 8).variables
+        live |= word_vars
         for k in ("IF", "cr3"):
             live |= sa.globals[k].variables
         for v in sa.globals["user"].values():
@@ -979,9 +972,11 @@ class Explorer:
             tuple(_guarded_event(e, lit_b) for e in b.havocs if id(e) not in ids_a)
         a.patches = {site: _merge_choices(a.patches.get(site), b.patches.get(site), lit_a, lit_b)
                      for site in set(a.patches) | set(b.patches)}
-        loops = dict(b.loops)
-        loops.update(a.loops)
-        a.loops = loops
+        # A loop record lets a later arrival be cut against the widened state
+        # it holds, which is sound only for states that state covers: keep the
+        # records both sides share (inherited from the same visit), not one
+        # side's alone (the other side's states may lie outside it).
+        a.loops = {k: r for k, r in a.loops.items() if b.loops.get(k) is r}
         a.steps = max(a.steps, b.steps)
         return a
 
@@ -1038,6 +1033,18 @@ def _live_closure(tagged: list, live: set) -> list:
                 left.append((t, c))
         rest = left
     return kept
+
+
+def _track_words(st, key: str, addr, length):
+    """Add the aligned words a concrete access touches to st.globals[key]."""
+    if addr is None or (not isinstance(addr, int) and addr.symbolic):
+        return
+    av = addr if isinstance(addr, int) else addr.concrete_value
+    n = length if isinstance(length, int) else 8
+    seen = st.globals.get(key, frozenset())
+    new = frozenset(range(av & ~7, av + n, 8))
+    if not new <= seen:
+        st.globals[key] = seen | new
 
 
 def _merge_bytes(g, va, vb):
