@@ -104,7 +104,7 @@ def _cmd_check(args) -> int:
                   file=sys.stderr)
     else:
         try:
-            from .engine import check_image
+            from .prove import check_image
         except ImportError:
             print(f"{image.name}: inconclusive: the prover is not implemented yet", file=sys.stderr)
             return EXIT_INCONCLUSIVE

@@ -76,8 +76,9 @@ def to_text(r: CheckResult) -> str:
     out.append("")
     out.append(f"{name}: {r.version or 'unknown version'}")
     for v in r.variants:
-        out.append(f"  variant {v['name']}: {v['paths']} paths, {v['sysret_paths']} reach SYSRET, "
-                   f"{v['seconds']:.2f}s explore, {v['solver_seconds']:.2f}s solver")
+        out.append(f"  variant {v['name']}: {v.get('blocks', 0)} blocks explored in {v.get('rounds', 0)} "
+                   f"round(s), {v.get('sysret_paths', 0)} SYSRET arrival(s), following "
+                   f"{', '.join(v.get('followed', [])) or 'no calls'}")
     if r.assumptions:
         out.append("  assumptions: " + ", ".join(a["id"] for a in r.assumptions))
     out.append(f"{name}: {r.verdict}: {counts[PROVEN]} proven, {counts[VIOLATED]} violated, "

@@ -1,0 +1,202 @@
+"""Layer 5, the prover: decide every obligation at every SYSRET site under
+every code variant.
+
+    program.py   the image as code: bytes, patch-site candidates, CFGs
+    cfg.py       one function's CFG with its variants and loops; the static
+                 SYSRET walk
+    state.py     the symbolic machine state and the exact merge
+    semantics.py VEX IR over a state
+    summary.py   what an unfollowed callee may write, computed from its code
+    explore.py   one merged state per program point, loops by inductive
+                 havoc, calls followed or summarised
+    decide.py    one query per site x variant x obligation; replay
+
+Refinement (check_image): the first exploration follows no call at all (the
+coarsest abstraction: every callee is its summary).  An obligation whose
+counterexample passes only through summaries makes those callees followed in
+the next exploration; obligations already proven or violated stay decided.
+All code variants share one exploration: boot-time features are symbols,
+fixed per variant only in the final queries.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from ..errors import InputError
+from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+from . import decide as dec
+from .assumptions import ASSUMPTIONS
+from .cfg import CfgError, static_sysret_sites
+from .explore import Explorer, Inconclusive
+from .program import Program
+from .summary import Summaries
+
+MAX_ROUNDS = 12
+
+
+def variants(prog: Program) -> list[dict]:
+    feats = {e.feature for es in prog.sites.values() for e in es if e.kind == "alternative"}
+    la, xen = prog.feature_la57, prog.feature_xenpv
+    has_la57 = (la is not None and la in feats) or "__pgtable_l5_enabled" in prog.symbols or \
+        "pgtable_l5_enabled" in prog.symbols
+    has_xenpv = xen is not None and (xen in feats or any(e.kind == "paravirt" for es in prog.sites.values()
+                                                           for e in es))
+    out = [{"name": "4-level", "la57": False, "fixed": {la: False, xen: False}}]
+    if has_la57:
+        out.append({"name": "la57", "la57": True, "fixed": {la: True, xen: False}})
+    if has_xenpv:
+        out.append({"name": "xenpv", "la57": False, "fixed": {la: False, xen: True}})
+    for v in out:
+        v["fixed"] = {k: b for k, b in v["fixed"].items() if k is not None}
+        v["detail"] = {"name": v["name"], "paging": "5-level (LA57)" if v["la57"] else "4-level",
+                       "features": {"X86_FEATURE_LA57": v["la57"], "X86_FEATURE_XENPV": v["name"] == "xenpv"}}
+    return out
+
+
+def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    if not image.entry.sysret_sites:
+        raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
+    prog = Program(image)
+    summaries = Summaries(prog)
+    explorer = Explorer(prog, summaries, deadline=deadline)
+    result = CheckResult(image.path, image.name, image.sha256, image.build_id, image.version)
+    vs = variants(prog)
+    sym = prog.symbolize
+    obligation_ids = [o.id for o in dec.obligations.OBLIGATIONS]
+    final: dict = {}  # (variant, site, oid) -> Finding
+    pending_reason: dict = {}
+    follow: set = set()
+    entry = prog.entry.syscall_entry
+    static_sites = {}
+    for v in vs:
+        try:
+            static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"])
+        except CfgError as e:
+            static_sites[v["name"]] = None
+            pending_reason[v["name"]] = f"static SYSRET walk failed: {e}"
+    all_sites = sorted(set(prog.entry.sysret_sites) | {s for ss in static_sites.values() if ss for s in ss})
+
+    def finding(v, site, oid, status, reason, cex=None, dt=0.0):
+        final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
+
+    # a variant the static walk shows has no SYSRET: proven without exploring
+    live = []
+    for v in vs:
+        ss = static_sites[v["name"]]
+        if ss is not None and not ss:
+            for site in all_sites:
+                for oid in obligation_ids:
+                    finding(v, site, oid, PROVEN, f"no SYSRET is reachable under {v['name']} (static walk of "
+                            "every patch-site choice)")
+        else:
+            live.append(v)
+    rounds, stats = 0, []
+    blocks_total = hits_total = 0
+    last_ex = None
+    while live and rounds < MAX_ROUNDS:
+        rounds += 1
+        if progress:
+            names = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
+            print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
+        t1 = time.monotonic()
+        try:
+            ex = explorer.run(frozenset(follow))
+        except Inconclusive as e:
+            for v in live:
+                for site in all_sites:
+                    for oid in obligation_ids:
+                        if (v["name"], site, oid) not in final:
+                            finding(v, site, oid, INCONCLUSIVE, str(e))
+            stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+            break
+        by_site: dict = {}
+        for h in ex.hits:
+            by_site.setdefault(h.site, []).append(h)
+        refine = set()
+        remaining_ms = lambda: int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)  # noqa: E731
+        for v in live:
+            extra = dec.variant_constraint(explorer, ex, v["fixed"])
+            reached_any = False
+            for site in all_sites:
+                hits = by_site.get(site)
+                todo = [o for o in obligation_ids if (v["name"], site, o) not in final]
+                if not todo:
+                    continue
+                if not hits:
+                    continue
+                q = dec.Query(explorer, hits, v["la57"], prog.constants)
+                import z3
+                feasible = dec.solver.check([q.guard, *extra], timeout_ms=remaining_ms())
+                if feasible.unsat:
+                    continue
+                reached_any = True
+                for oid in todo:
+                    t2 = time.monotonic()
+                    status, model, blame = dec.decide(q, oid, extra, ex.events, remaining_ms())
+                    dt = time.monotonic() - t2
+                    if status == "proven":
+                        finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "
+                                f"({ex.blocks} blocks explored, round {rounds})", None, dt)
+                    elif status == "violated":
+                        cex, why = dec.counterexample(explorer, ex, q, oid, model, extra)
+                        if cex is None:
+                            finding(v, site, oid, INCONCLUSIVE, f"a model was found but did not replay: {why}")
+                        else:
+                            finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex, dt)
+                    elif status == "unknown":
+                        finding(v, site, oid, INCONCLUSIVE, f"z3 returned unknown ({blame})")
+                    else:
+                        names = sorted({e.name for e in blame})
+                        pending_reason[(v["name"], site, oid)] = (
+                            "a counterexample exists only through over-approximations: " + "; ".join(names[:6]))
+                        targets = {e.target for e in blame if e.kind == "summary" and e.target is not None}
+                        if targets - follow:
+                            refine |= targets - follow
+                        else:
+                            finding(v, site, oid, INCONCLUSIVE, pending_reason[(v["name"], site, oid)])
+            if not reached_any:
+                ss = static_sites.get(v["name"])
+                for site in all_sites:
+                    for oid in obligation_ids:
+                        if (v["name"], site, oid) in final:
+                            continue
+                        if ss is None or site in ss:
+                            finding(v, site, oid, INCONCLUSIVE,
+                                    f"SYSRET is statically reachable under {v['name']} but no explored path "
+                                    "reaches it" if ss else pending_reason.get(v["name"], "static walk failed"))
+                        else:
+                            finding(v, site, oid, PROVEN, f"no SYSRET reachable under {v['name']}")
+        stats.append({"round": rounds, "blocks": ex.blocks, "followed": len(follow),
+                      "seconds": round(time.monotonic() - t1, 3)})
+        last_ex = ex
+        blocks_total += ex.blocks
+        hits_total = len(ex.hits)
+        live = [v for v in live if any((v["name"], s, o) not in final for s in all_sites for o in obligation_ids)]
+        if not refine:
+            break
+        follow |= refine
+    # anything still open: inconclusive with its reason
+    for v in vs:
+        for site in all_sites:
+            for oid in obligation_ids:
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
+                        (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
+                        "not decided"))
+    result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
+                                                                       obligation_ids.index(k[2])))]
+    used = last_ex.assumptions if last_ex is not None else {}
+    for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions"}):
+        result.assumptions.append({"id": aid, "text": ASSUMPTIONS.get(aid, aid),
+                                   "where": sorted(used.get(aid, ()))[:20]})
+    for v in vs:
+        result.variants.append({**v["detail"], "rounds": rounds, "blocks": blocks_total, "paths": blocks_total,
+                                "sysret_paths": hits_total, "seconds": round(time.monotonic() - t0, 3),
+                                "solver_seconds": 0.0, "followed": sorted(sym(a) for a in follow),
+                                "static_sysret_sites": [hex(s) for s in sorted(static_sites.get(v["name"]) or ())]})
+    result.notes.append("rounds: " + "; ".join(f"{s}" for s in stats))
+    result.seconds = time.monotonic() - t0
+    return result

@@ -1,0 +1,24 @@
+"""Every named assumption the prover may use: one place, one text each.
+A report lists those it used and where (explore.Exploration.assumptions)."""
+
+ASSUMPTIONS = {
+    "abi-callee-saved": "A callee that is summarised, not followed, returns to its return address with RSP "
+    "popped and RBX, RBP, R12-R15 as it found them (the SysV ABI every kernel C function is compiled to).",
+    "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "
+    "stack address escapes when it is in a register at a call or stored to public memory, and exposes its "
+    "frame up to the next return address.",
+    "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
+    "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
+    "enters user mode), so absolute stores do not reach the current task.",
+    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret`.",
+    "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
+    "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
+    "returns with the interrupt flag as it found it.",
+    "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "
+    "write the current task's pt_regs or thread_info.",
+    "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
+    "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
+    "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
+    "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
+    "numeric value (accesses above the new RSP through it are refused).",
+}

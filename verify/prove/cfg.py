@@ -1,0 +1,360 @@
+"""The static control-flow graph of one function, with every boot-time and
+run-time code variant, its loops, and a static SYSRET-reachability walk.
+
+A node is (address, variant): variant None for the bytes on disk, or
+(site address, index) for the index-th candidate bytes of a patch site.  At a
+patch site the node (site, None) is a *choice*: its successors are the
+candidates, each decoded from its own bytes and falling through to the end of
+the site.  Pass order per function: decode every reachable instruction
+(through every variant), group straight-line runs into blocks, find back
+edges by dominators (a cycle that is not a natural loop is irreducible: the
+result is inconclusive), order the rest topologically.
+
+Control never ends at `hlt`, `ud2` or `int3` here or in the engine: the CPU
+resumes after `hlt`, a `ud2` may be a WARN that resumes, an `int3` may be a
+kprobe that resumes (DESIGN.md: a rule that ends a path must be true of the
+CPU).  `iretq` has successors decided by the engine from the frame it pops.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import capstone
+import networkx as nx
+
+from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT
+from ..lift import SPECIAL
+
+RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thunk", "srso_alias_return_thunk",
+                 "call_depth_return_thunk", "__ret", "srso_safe_ret", "zen_untrain_ret", "entry_untrain_ret")
+_JCC_PREFIXES = ("j", "loop")
+# kinds VEX lifts (a block may end with one); every other kind is modelled by the engine
+LIFTED = ("plain", "jcc", "jmp", "call", "icall", "ret", "tail")
+
+
+class CfgError(Exception):
+    """The code cannot be laid out as a graph (undecodable, irreducible, ...)."""
+
+
+@dataclass
+class Insn:
+    addr: int
+    size: int
+    mnemonic: str
+    op_str: str
+    raw: bytes
+    target: int | None  # direct branch/call target
+    kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail"
+
+
+@dataclass
+class Block:
+    node: tuple
+    insns: list
+    code: bytes  # bytes to lift (plain instructions only)
+    kind: str  # kind of the last instruction (see Insn.kind), or "choice" / "fall"
+    succs: list = field(default_factory=list)  # successor nodes in order
+    choices: list = field(default_factory=list)  # at a patch site: (node, label, cond)
+
+    @property
+    def addr(self) -> int:
+        return self.node[0]
+
+    @property
+    def last(self) -> Insn:
+        return self.insns[-1]
+
+
+_MD = None
+
+
+def _md():
+    global _MD
+    if _MD is None:
+        _MD = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        _MD.detail = True
+    return _MD
+
+
+def decode(addr: int, data: bytes) -> Insn | None:
+    ci = next(_md().disasm(data, addr, 1), None)
+    if ci is None:
+        return None
+    m = ci.mnemonic
+    raw = bytes(ci.bytes)
+    target = None
+    ops = ci.operands
+    if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
+            and ops[0].type == capstone.x86.X86_OP_IMM:
+        target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+    is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
+    if raw.endswith(b"\x0f\x07") and m.startswith("sysret"):
+        # 48 0f 07 is sysretq; plain 0f 07 is the 32-bit sysretl (compat path)
+        kind = "sysret" if len(raw) >= 3 and raw[-3] & 0x48 == 0x48 else "sysretl"
+    elif m.startswith("iret"):
+        kind = "iret"
+    elif m == "jmp":
+        kind = "jmp" if target is not None else "ijmp"
+    elif m.startswith(_JCC_PREFIXES):
+        if target is None:
+            raise CfgError(f"{addr:#x}: conditional branch without a direct target")
+        kind = "jcc"
+    elif m == "call":
+        kind = "call" if target is not None else "icall"
+    elif m.startswith("ret"):
+        kind = "ret"
+    elif m in SPECIAL or m.split(" ")[-1] in SPECIAL or is_cr:
+        kind = "special"
+    else:
+        kind = "plain"
+    return Insn(ci.address, ci.size, m, ci.op_str, raw, target, kind)
+
+
+class FunctionCfg:
+    """CFG of the code reachable from `entry` without entering other functions."""
+
+    def __init__(self, program, entry: int):
+        self.program = program
+        self.entry = entry
+        self.blocks: dict[tuple, Block] = {}
+        self.graph = nx.DiGraph()
+        self._build()
+        self._loops()
+
+    # -- pass 1: instructions --------------------------------------------------
+    def _build(self):
+        prog = self.program
+        insns: dict[tuple, Insn] = {}
+        nexts: dict[tuple, list] = {}
+        choice_nodes: dict[tuple, list] = {}
+        work = [(self.entry, None)]
+        seen = set()
+        while work:
+            node = work.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            addr, vk = node
+            if vk is None and addr in prog.sites and node != ("__no_site__",):
+                cands = prog.site_choices(addr)
+                choice_nodes[node] = cands
+                succ = []
+                for i, (code, label, cond) in enumerate(cands):
+                    n2 = (addr, (addr, i))
+                    succ.append(n2)
+                    work.append(n2)
+                nexts[node] = succ
+                continue
+            if vk is None:
+                try:
+                    data = prog.fetch(addr, 16)
+                except CfgError:
+                    # not code: a block that makes any path reaching it inconclusive
+                    insns[node] = Insn(addr, 0, "(not code)", "", b"", None, "void")
+                    nexts[node] = []
+                    continue
+            else:
+                site, i = vk
+                code = prog.site_choices(site)[i][0]
+                off = addr - site
+                if off >= len(code):
+                    raise CfgError(f"{addr:#x}: variant decoding ran past its site")
+                data = code[off:]
+            ins = decode(addr, data)
+            if ins is None:
+                raise CfgError(f"{addr:#x}: undecodable instruction")
+            insns[node] = ins
+            nxt_addr = addr + ins.size
+            if vk is not None and nxt_addr >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                if nxt_addr != vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                    raise CfgError(f"{addr:#x}: variant instruction crosses the end of its site")
+                fall = (nxt_addr, None)
+            else:
+                fall = (nxt_addr, vk)
+            succ = []
+            k = ins.kind
+            if k == "jmp" and prog.is_return_thunk(ins.target):
+                ins.kind = k = "ret"
+            elif k == "jmp" and prog.is_tail_call(ins.target, self.entry):
+                ins.kind = k = "tail"
+            if k == "jmp":
+                succ = [(ins.target, None)]
+            elif k == "jcc":
+                succ = [fall, (ins.target, None)]
+            elif k in ("call", "icall", "plain", "special", "iret"):
+                succ = [fall]
+            elif k in ("ret", "ijmp", "sysret", "sysretl", "tail"):
+                succ = []
+            nexts[node] = succ
+            work.extend(succ)
+        # -- pass 2: blocks ---------------------------------------------------------
+        preds: dict[tuple, int] = {}
+        for n, ss in nexts.items():
+            for s in ss:
+                preds[s] = preds.get(s, 0) + 1
+        preds[(self.entry, None)] = preds.get((self.entry, None), 0) + 1
+        starts = [n for n in nexts if n in choice_nodes or preds.get(n, 0) != 1 or n == (self.entry, None)]
+        for n, ss in nexts.items():
+            ins = insns.get(n)
+            if ins is None or ins.kind != "plain" or len(ss) != 1:
+                starts.extend(ss)
+            if ins is not None and ins.kind not in LIFTED:
+                starts.append(n)  # a modelled instruction is a block of its own
+        for n in choice_nodes:
+            for s in nexts[n]:
+                starts.append(s)
+        starts = set(starts)
+        for n in starts:
+            if n in choice_nodes:
+                b = Block(n, [], b"", "choice", list(nexts[n]), [
+                    (s, label, cond) for s, (code, label, cond) in zip(nexts[n], choice_nodes[n])])
+                self.blocks[n] = b
+                continue
+            if n not in insns:
+                continue
+            run = [insns[n]]
+            cur = n
+            while insns[cur].kind == "plain" and len(nexts[cur]) == 1:
+                nx_ = nexts[cur][0]
+                if nx_ in starts or nx_ not in insns or insns[nx_].kind not in LIFTED:
+                    break
+                cur = nx_
+                run.append(insns[cur])
+            last = insns[cur]
+            code = b"".join(i.raw for i in run) if last.kind in LIFTED else b""
+            b = Block(n, run, code, last.kind if last.kind != "plain" else "fall", list(nexts[cur]))
+            self.blocks[n] = b
+        for n, b in self.blocks.items():
+            self.graph.add_node(n)
+            for s in b.succs:
+                if s not in self.blocks:
+                    raise CfgError(f"{s[0]:#x}: successor is not a block start")
+                self.graph.add_edge(n, s)
+
+    # -- pass 3: loops and order -----------------------------------------------------
+    def _loops(self):
+        g = self.graph
+        root = (self.entry, None)
+        idom = nx.immediate_dominators(g, root)
+
+        def dominates(a, b):
+            while True:
+                if a == b:
+                    return True
+                p = idom.get(b)
+                if p is None or p == b:
+                    return False
+                b = p
+
+        self.back_edges = {(u, v) for u, v in g.edges if dominates(v, u)}
+        dag = nx.DiGraph()
+        dag.add_nodes_from(g.nodes)
+        dag.add_edges_from(e for e in g.edges if e not in self.back_edges)
+        if not nx.is_directed_acyclic_graph(dag):
+            raise CfgError(f"{self.entry:#x}: irreducible control flow (a cycle with two entries)")
+        self.order = list(nx.topological_sort(dag))
+        self.loop_heads = {v for _, v in self.back_edges}
+        self.latches: dict[tuple, list] = {}
+        for u, v in self.back_edges:
+            self.latches.setdefault(v, []).append(u)
+
+
+def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000) -> set:
+    """Every SYSRET instruction a walk from `entry` can reach when the features
+    in `fixed` (feature number -> bool) are set that way and every other
+    choice is open: jumps and fall-through (after hlt, ud2, int3 too),
+    direct calls assumed to return, and each candidate of each patch site.
+    The engine must have explained every site found here; a variant where it
+    reached none of them is not proven by that (DESIGN.md)."""
+    found = set()
+    seen = set()
+    work = [(entry, None)]
+    n = 0
+    while work:
+        node = work.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        n += 1
+        if n > max_nodes:
+            raise CfgError("static SYSRET walk too large")
+        addr, vk = node
+        if vk is None and addr in program.sites:
+            for i, (code, label, cond) in enumerate(program.site_choices(addr)):
+                if cond_allows(cond, fixed):
+                    work.append((addr, (addr, i)))
+            continue
+        if vk is None:
+            data = program.fetch(addr, 16)
+        else:
+            data = program.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
+        ins = decode(addr, data)
+        if ins is None:
+            raise CfgError(f"{addr:#x}: undecodable instruction in the static walk")
+        nxt = addr + ins.size
+        fall = (nxt, vk)
+        if vk is not None and nxt >= vk[0] + len(program.site_choices(vk[0])[vk[1]][0]):
+            fall = (nxt, None)
+        k = ins.kind
+        if k == "sysret":
+            found.add(addr)
+            continue
+        if k == "jmp" and not program.is_return_thunk(ins.target):
+            if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):
+                work.append((ins.target, None))
+            continue
+        if k == "jcc":
+            work.append((ins.target, None))
+        if k in ("jmp", "ret", "ijmp", "tail", "sysretl"):
+            continue
+        if k == "iret":
+            # an IRET may return to the kernel: the walk does not know where
+            # (the engine decides from the frame); its fall-through is not code
+            continue
+        work.append(fall)
+    return found
+
+
+def cond_allows(cond, fixed: dict) -> bool:
+    """cond: ("features", [assignment dict, ...]) or ("key", site) or ("always",)."""
+    if cond[0] != "features":
+        return True
+    for assign in cond[1]:
+        if all(fixed.get(f, v) == v for f, v in assign.items()):
+            return True
+    return False
+
+
+def alternative_choices(entries, orig: bytes, feature_always: int | None):
+    """Candidates of an alternative site: apply_alternatives() patches in table
+    order, each entry replacing the bytes when its feature (inverted under
+    ALT_FLAG_NOT) is set at boot.  Returns [(code, label, cond)], cond a list
+    of feature assignments under which that code runs."""
+    feats = sorted({e.feature for e in entries if e.feature != feature_always})
+    results: dict[bytes | None, tuple] = {}
+    for bits in range(1 << len(feats)):
+        assign = {f: bool(bits >> i & 1) for i, f in enumerate(feats)}
+        code, label = orig, "on-disk"
+        for e in entries:
+            on = True if e.feature == feature_always else assign[e.feature]
+            if e.flags & ALT_FLAG_NOT:
+                on = not on
+            if not on:
+                continue
+            if e.flags & ALT_FLAG_DIRECT_CALL:
+                # 6.12 alt_replace_call: a direct call to what the pv_ops slot
+                # holds at boot, which the image does not fix: exactly what the
+                # on-disk `call *slot(%rip)` does when run (an unknown call)
+                code, label = orig, f"{e.detail}: direct call through data, run as the on-disk indirect call"
+            else:
+                v = e.variants[1] if len(e.variants) > 1 else None
+                if v is None or v.code is None:
+                    code, label = None, f"{e.detail}: replacement not relocatable"
+                else:
+                    code, label = bytes(v.code), v.label
+        key = code
+        if key in results:
+            results[key][2].append(assign)
+        else:
+            results[key] = (code, label, [assign])
+    return [(c, lab, ("features", conds)) for c, lab, conds in results.values()]

@@ -1,0 +1,131 @@
+"""Deciding the obligations on an exploration, and replaying counterexamples.
+
+Per SYSRET site, per code variant, per obligation: one z3 query over the
+merged state of every path reaching the site,
+
+    guard(site) AND variant features AND NOT obligation.
+
+unsat: proven.  sat: a counterexample, but it may pass through a summary or
+another over-approximation (an Event whose guard the model makes true); the
+query is asked again with every such guard false, and only a model of that is
+a violation.  Otherwise the result is inconclusive and the summarised calls
+the model went through are the ones to follow next (refinement).  A z3
+`unknown` is inconclusive, never folded into either side (verify.solver).
+"""
+from __future__ import annotations
+
+import claripy
+import z3
+
+from .. import obligations, solver
+from ..finding import Counterexample, PathStep
+from .explore import REG
+from .state import merge
+
+conv = claripy.backends.z3.convert
+
+
+class Query:
+    """The SYSRET inputs of one site's merged state, as z3 terms."""
+
+    def __init__(self, explorer, hits, la57: bool, consts: dict):
+        st = merge([h.state for h in hits])
+        self.state = st
+        fr = explorer.frame
+        lay = fr.layout
+
+        def ptreg(f):
+            return st.load_bytes(fr.pt_regs + lay.pt_regs[f].value, 8)
+
+        self.terms = {
+            "rcx": st.get_slot(REG["rcx"]), "r11": st.get_slot(REG["r11"]),
+            "regs_ip": ptreg("ip"), "regs_flags": ptreg("flags"),
+            # the selectors are the low 16 bits of the slots (6.9+ FRED pt_regs
+            # keeps other fields above a u16 cs/ss; the CPU and the kernel's own
+            # `cmpw` read only those)
+            "regs_cs": ptreg("cs")[15:0].zero_extend(48), "regs_ss": ptreg("ss")[15:0].zero_extend(48),
+            "ti_status": st.load_bytes(fr.ti_status, 4),
+        }
+        self.ptregs = {f: ptreg(f) for f in lay.pt_regs}
+        z = {k: conv(v) for k, v in self.terms.items()}
+        self.inputs = obligations.SysretInputs(
+            la57=la57, user_cs=consts.get("__USER_CS", 0x33), user_ds=consts.get("__USER_DS", 0x2B),
+            ts_compat=consts.get("TS_COMPAT", 0x2), **z)
+        self.guard = conv(st.guard)
+
+
+def variant_constraint(explorer, ex, fixed: dict):
+    out = []
+    for f, v in fixed.items():
+        t = ex.features.get(f)
+        if t is not None:
+            out.append(conv(t) if v else z3.Not(conv(t)))
+    return out
+
+
+def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
+    """-> (status, model, blame): status "proven" | "violated" | "unsure" |
+    "unknown"; blame the unsure events the first model went through."""
+    ob = obligations.BY_ID[oid]
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.add(q.guard, *extra)
+    r = solver.check([z3.Not(ob.predicate(q.inputs))], solver=s)
+    if r.unknown:
+        return "unknown", None, r.reason
+    if r.unsat:
+        return "proven", None, []
+    unsure = [e for e in events if e.unsure]
+    gz = [(e, conv(e.guard)) for e in unsure]
+    blame = [e for e, g in gz if z3.is_true(r.model.eval(g, model_completion=True))]
+    if not blame:
+        return "violated", r.model, []
+    r2 = solver.check([z3.Not(g) for _, g in gz], solver=s)
+    if r2.sat:
+        return "violated", r2.model, []
+    if r2.unknown:
+        return "unknown", None, r2.reason
+    return "unsure", r.model, blame
+
+
+def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
+    """Concrete values from the model, then a replay: every free symbol pinned
+    to its model value, the path guard and the negated obligation re-decided
+    by a fresh solver (sat is required)."""
+    ev = lambda t: model.eval(conv(t), model_completion=True).as_long()  # noqa: E731
+    pinned = [d() == model[d] for d in model.decls() if d.arity() == 0]
+    ob = obligations.BY_ID[oid]
+    r = solver.check(pinned + [q.guard, *extra, z3.Not(ob.predicate(q.inputs))], timeout_ms=60_000)
+    if not r.sat:
+        return None, f"replay gave {r.status}"
+    st = q.state
+    regs = {r_: ev(st.get_slot(REG[r_])) for r_ in ("rax", "rcx", "rdx", "rsi", "rdi", "rsp", "r8", "r9", "r10",
+                                                     "r11")}
+    pt = {f: ev(v) for f, v in q.ptregs.items()}
+    user = {r_: ev(v) for r_, v in explorer.user.items()}
+    sym = explorer.program.symbolize
+    path = []
+    for addr, guard, note in ex.trail:
+        if z3.is_true(model.eval(conv(guard), model_completion=True)):
+            if not path or path[-1].address != addr or note:
+                path.append(PathStep(addr, sym(addr), note))
+    return Counterexample(regs, pt, ev(q.terms["ti_status"]), user, tuple(path), True,
+                          "model re-checked by an independent solver with every input pinned"), ""
+
+
+def explain(oid: str, cex: Counterexample, paging: str) -> str:
+    r, pt = cex.registers, cex.pt_regs
+    if oid == "rcx-is-rip":
+        return f"RCX={r['rcx']:#018x} but pt_regs->ip={pt['ip']:#018x}: the user resumes somewhere else"
+    if oid == "canonical-rip":
+        return (f"RCX={r['rcx']:#018x} is not canonical for {paging} paging: "
+                "SYSRET raises #GP in ring 0 on the user stack (Intel)")
+    if oid == "r11-is-rflags":
+        return f"R11={r['r11']:#018x} but pt_regs->flags={pt['flags']:#018x}"
+    if oid == "rflags-no-rf-tf":
+        return f"R11={r['r11']:#018x} has RF/TF set (mask 0x10100): SYSRET cannot restore RF, TF traps at once"
+    if oid == "user-cs-ss":
+        return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRET loads 0x33/0x2b"
+    if oid == "ts-compat-clear":
+        return f"thread_info.status={cex.ti_status:#x} still has TS_COMPAT (0x2) at SYSRET"
+    return oid

@@ -1,0 +1,761 @@
+"""The exploration: every path from entry_SYSCALL_64 to each SYSRET, as one
+merged state per program point.
+
+Pass order, per function invocation (followed calls recurse):
+1. take the blocks of the function's CFG (cfg.py) in topological order of its
+   back-edge-free graph; a block runs once, on the merge of every state that
+   reached it (so no path is ever enumerated and no branch is ever checked for
+   feasibility: an infeasible path only carries a false guard);
+2. at a loop head, the state is the entry state with every location the loop
+   body may change replaced by `If(w, fresh, entry value)`, w a fresh
+   "iterated" symbol; after the body, every back edge's state must agree with
+   the head on every other location (structural identity), else those
+   locations join the havoc set and the invocation is explored again.  This
+   is an inductive invariant: no state of any iteration is lost, and the
+   first entry (w false) stays exact;
+3. a call is followed (the callee's CFG, the same procedure) or summarised
+   (summary.py: the callee's computed may-write set) and every summary is
+   recorded as an event with its guard, so that a counterexample through it
+   is known to be unconfirmed.
+
+Nothing is dropped: every construct without a model raises Inconclusive for
+the whole exploration.
+"""
+from __future__ import annotations
+
+import time
+
+import archinfo
+import claripy
+
+from .. import machine
+from . import semantics
+from .cfg import CfgError, cond_allows
+from .semantics import Unsupported, run_block
+from .state import MState, fresh, fresh_bool, merge, new_generation, same
+
+ARCH = archinfo.ArchAMD64()
+REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
+                                        "r10", "r11", "r12", "r13", "r14", "r15", "rip", "cc_op", "cc_dep1",
+                                        "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")}
+GPRS = machine.USER_REGS
+CALLER_SAVED = machine.CALLER_SAVED
+# x87/SSE/AVX state: unknown after xrstor or an unknown callee
+VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in ARCH.registers.items()
+                         if name.startswith(("ymm", "xmm", "fpreg", "fpu", "mm", "ftop", "fptag", "fpround",
+                                             "sseround", "fc3210", "st")) and off > ARCH.registers["rip"][0]
+                         for off in range(off, off + size, 8))
+MAX_DEPTH = 14
+MAX_LOOP_ROUNDS = 6
+ALLOCA_BASE = 0xFFFFC90100000000
+ALLOCA_SPAN = 0x10000
+MAX_ALLOCA = 0x2000
+
+
+class Inconclusive(Exception):
+    pass
+
+
+class Event:
+    """Something on a path the proof had to over-approximate or assume.
+    kind: "summary" (a call summarised by its may-write set), "unknown-call"
+    (target unknown at analysis time), "unknown-read", "loop" (a widened
+    loop head), "assumption"; "dispatch" (the syscall itself: exact by the
+    havoc semantics, never unconfirmed)."""
+
+    __slots__ = ("kind", "guard", "name", "target", "site", "assumption")
+
+    def __init__(self, kind, guard, name, target=None, site=0, assumption=None):
+        self.kind, self.guard, self.name, self.target, self.site = kind, guard, name, target, site
+        self.assumption = assumption
+
+    @property
+    def unsure(self) -> bool:
+        return self.kind in ("summary", "unknown-call", "unknown-read", "loop")
+
+
+class Hit:
+    __slots__ = ("site", "state")
+
+    def __init__(self, site, state):
+        self.site, self.state = site, state
+
+
+class Exploration:
+    def __init__(self):
+        self.hits: list[Hit] = []
+        self.events: list[Event] = []
+        self.trail: list = []  # (address, guard, note)
+        self.blocks = 0
+        self.assumptions: dict[str, set] = {}  # id -> symbols where used
+        self.features: dict = {}  # feature number -> claripy Bool
+
+
+class Explorer:
+    def __init__(self, program, summaries, deadline=None, progress=None):
+        self.program = program
+        self.summaries = summaries
+        self.frame = machine.Frame(program.layout, program.symbols.get("this_cpu_off"))
+        self.deadline = deadline
+        self.progress = progress
+        self.stack_lo = machine.STACK_LIMIT
+        self.pt_regs = self.frame.pt_regs
+        self.identity = [a for a, _ in self.frame.percpu_identity.values()]
+        self._allocas = 0
+
+    # -- the initial state ---------------------------------------------------------------
+    def initial_state(self) -> tuple[MState, dict]:
+        st = MState()
+        user = {}
+        for r in GPRS:
+            user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
+            st.regs[REG[r]] = user[r]
+        st.regs[REG["gs"]] = claripy.BVV(machine.PERCPU_BASE, 64)
+        st.regs[REG["fs"]] = claripy.BVS("user_fs_base", 64, explicit_name=True)
+        st.regs[REG["cc_op"]] = claripy.BVV(0, 64)  # COPY: flags = cc_dep1
+        st.regs[REG["cc_dep1"]] = claripy.BVS("entry_rflags", 64, explicit_name=True)
+        st.regs[REG["cc_dep2"]] = claripy.BVV(0, 64)
+        st.regs[REG["cc_ndep"]] = claripy.BVV(0, 64)
+        st.regs[REG["dflag"]] = claripy.BVV(1, 64)  # FMASK clears DF
+        st.regs[REG["acflag"]] = claripy.BVV(0, 64)  # FMASK clears AC
+        st.regs[REG["idflag"]] = claripy.BVS("entry_idflag", 64, explicit_name=True)
+        for addr, value in self.frame.percpu_identity.values():
+            st.store_bytes(addr, claripy.BVV(value, 64))
+        st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
+        st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
+        return st, user
+
+    # -- memory ---------------------------------------------------------------------
+    def is_private(self, a: int) -> bool:
+        """Frames built during this syscall (below pt_regs), the trampoline
+        stack and alloca regions: reachable only through addresses the
+        analysis saw escape."""
+        return (self.stack_lo <= a < self.pt_regs or machine.TRAMPOLINE_TOP - 0x1000 <= a < machine.TRAMPOLINE_TOP
+                or ALLOCA_BASE <= a < ALLOCA_BASE + 64 * ALLOCA_SPAN)
+
+    def is_stack(self, a: int) -> bool:
+        return self.stack_lo <= a < machine.STACK_TOP or self.is_private(a)
+
+    def _values(self, st: MState, addr, limit=8):
+        """The concrete values a symbolic address can take under the guard, or
+        None when there are more than `limit`."""
+        if not addr.symbolic:
+            return [addr.concrete_value]
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        try:
+            vals = s.eval(addr, limit + 1)
+        except claripy.errors.UnsatError:
+            return []
+        except claripy.errors.ClaripyError as e:
+            raise Inconclusive(f"solver error resolving an address: {e}") from None
+        return None if len(vals) > limit else list(vals)
+
+    def load(self, st: MState, addr, bits: int, insn: int):
+        n = bits // 8
+        vals = self._values(st, addr)
+        if vals is None:
+            # an unknown pointer: any value.  Unconfirmed only where the read
+            # may see tracked memory (the stack, the task, per-CPU data).
+            ex = self.ex
+            v = fresh(f"read_{insn:x}", bits)
+            near = claripy.Or(*[claripy.And(addr + n > lo, addr < hi) for lo, hi in self._tracked_ranges(st)])
+            ex.events.append(Event("unknown-read", claripy.And(st.guard, near), f"read through an unknown pointer",
+                                   site=insn))
+            return v
+        if not vals:
+            return claripy.BVV(0, bits)  # infeasible here
+        out = None
+        for a in vals:
+            self._check_alloca_access(a, insn)
+            v = st.load_bytes(a, n)
+            out = v if out is None else claripy.If(addr == a, v, out)
+        return out
+
+    def _tracked_ranges(self, st):
+        return [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
+                (machine.TASK, machine.TASK + 0x10000), (machine.PERCPU_BASE, machine.PERCPU_BASE + 0x1000000),
+                (ALLOCA_BASE, ALLOCA_BASE + 64 * ALLOCA_SPAN)] + \
+            [(a, a + 1) for a in st.mem if not self.is_stack(a)]
+
+    def store(self, st: MState, addr, value, insn: int):
+        vals = self._values(st, addr)
+        if vals is None:
+            self._unknown_store(st, addr, insn)
+            return
+        for a in vals:
+            self._check_alloca_access(a, insn)
+            if not self.is_stack(a):
+                self._note_escape(st, value)
+            st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+
+    def _check_alloca_access(self, a: int, insn: int):
+        # an access at or above an alloca'd RSP through the alloca region
+        # would touch the gap the translation argument leaves out
+        if ALLOCA_BASE <= a < ALLOCA_BASE + 64 * ALLOCA_SPAN and (a - ALLOCA_BASE) % ALLOCA_SPAN >= ALLOCA_SPAN // 2:
+            raise Inconclusive(f"{self.program.symbolize(insn)}: access above a stack pointer moved by an "
+                               "amount the analysis does not fix")
+
+    def _note_escape(self, st: MState, value):
+        for c in _stack_constants(value, self):
+            st.exposed = st.exposed | {self._frame_range(c)}
+
+    def _frame_range(self, p: int) -> tuple:
+        """An escaped stack pointer exposes its frame: from p to the next return
+        address slot above it (the callee may write the object and, with
+        pointer arithmetic, the rest of that frame; the frames above hold
+        return addresses and are protected by assumption abi-frames)."""
+        above = [s for s in self.ret_slots if s >= p]
+        return (p, min(above) if above else machine.STACK_TOP)
+
+    def _unknown_store(self, st: MState, addr, insn: int):
+        """A store whose address the analysis cannot bound: it may hit any public
+        byte, pt_regs, and every escaped frame; if the address is built from a
+        stack address, any stack byte."""
+        self.ex.events.append(Event("summary", st.guard, "store through an unknown pointer", site=insn))
+        # A pointer loaded from kernel memory reaches a frame of this syscall
+        # only if that frame's address escaped (assumption abi-frames); one
+        # built from a stack address or from a user-controlled value may reach
+        # any stack byte.
+        whole_stack = bool(_stack_constants(addr, self)) or any(
+            n.startswith("user_") for n in addr.variables)
+        self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack)
+
+    def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False):
+        keep = {}
+        for a, v in st.mem.items():
+            if a in self.identity_bytes:
+                keep[a] = v
+            elif self.is_private(a) and not whole_stack and not any(lo <= a < hi for lo, hi in st.exposed):
+                keep[a] = v
+            elif keep_user_state and (self.pt_regs <= a < machine.STACK_TOP or self._is_ti(a)):
+                keep[a] = v
+        old_gen = st.gen
+        st.gen = new_generation()
+        if keep_user_state:
+            # pt_regs and thread_info keep their values: copy the background in
+            for a in list(range(self.pt_regs, self.pt_regs + self.frame.layout.pt_regs_size.value)) + self._ti_bytes:
+                if a not in keep:
+                    from .state import background_byte
+                    keep[a] = background_byte(old_gen, a)
+        st.mem = keep
+
+    @property
+    def identity_bytes(self):
+        s = getattr(self, "_idb", None)
+        if s is None:
+            s = self._idb = {a + i for a in self.identity for i in range(8)}
+        return s
+
+    @property
+    def _ti_bytes(self):
+        f = self.frame
+        return [f.ti_flags + i for i in range(8)] + [f.ti_status + i for i in range(4)]
+
+    def _is_ti(self, a):
+        f = self.frame
+        return f.ti_flags <= a < f.ti_flags + 8 or f.ti_status <= a < f.ti_status + 4
+
+    # -- registers helpers ---------------------------------------------------------------
+    @staticmethod
+    def reg(st, r):
+        return st.get_slot(REG[r])
+
+    @staticmethod
+    def set_reg(st, r, v):
+        st.regs[REG[r]] = v
+
+    def rsp(self, st) -> int:
+        v = self.reg(st, "rsp")
+        if v.symbolic:
+            raise Inconclusive("symbolic stack pointer")
+        return v.concrete_value
+
+    def push(self, st, v):
+        sp = self.rsp(st) - 8
+        self.set_reg(st, "rsp", claripy.BVV(sp, 64))
+        self.store(st, claripy.BVV(sp, 64), v, 0)
+
+    def pop(self, st):
+        sp = self.rsp(st)
+        v = st.load_bytes(sp, 8)
+        self.set_reg(st, "rsp", claripy.BVV(sp + 8, 64))
+        return v
+
+    # -- the run -------------------------------------------------------------------
+    def run(self, follow: frozenset) -> Exploration:
+        self.follow = follow
+        self.ex = Exploration()
+        self.ret_slots: list[int] = []
+        self.callstack: list[int] = []
+        st, self.user = self.initial_state()
+        entry = self.program.entry.syscall_entry
+        outs = self.function(entry, st, None, 0)
+        if outs:
+            raise Inconclusive("entry_SYSCALL_64 returned with `ret`")
+        return self.ex
+
+    def _tick(self):
+        self.ex.blocks += 1
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Inconclusive("timeout: the time budget ran out before every path was explored")
+
+    def function(self, entry: int, st: MState, ret_addr, depth: int) -> list[MState]:
+        """Run the function at `entry` on `st`; return the states at its returns
+        (each has popped `ret_addr`)."""
+        try:
+            cfg = self.program.cfg(entry)
+        except CfgError as e:
+            raise Inconclusive(f"{self.program.symbolize(entry)}: {e}") from None
+        ex = self.ex
+        mark = (len(ex.hits), len(ex.events), len(ex.trail), {k: set(v) for k, v in ex.assumptions.items()})
+        havoc_sets: dict = {h: set() for h in cfg.loop_heads}
+        self.callstack.append(entry)
+        try:
+            for _round in range(MAX_LOOP_ROUNDS):
+                del ex.hits[mark[0]:], ex.events[mark[1]:], ex.trail[mark[2]:]
+                ex.assumptions = {k: set(v) for k, v in mark[3].items()}
+                outs, grown = self._function_once(cfg, st, ret_addr, depth, havoc_sets)
+                if not grown:
+                    return outs
+            raise Inconclusive(f"{self.program.symbolize(entry)}: loop invariant not found in "
+                               f"{MAX_LOOP_ROUNDS} rounds")
+        finally:
+            self.callstack.pop()
+
+    def _function_once(self, cfg, entry_state: MState, ret_addr, depth, havoc_sets):
+        pending: dict = {(cfg.entry, None): [entry_state.copy()]}
+        heads: dict = {}
+        latch_states: dict = {}
+        returns: list[MState] = []
+        for node in cfg.order:
+            ins = pending.pop(node, None)
+            if not ins:
+                continue
+            self._tick()
+            st = merge(ins) if len(ins) > 1 else ins[0]
+            if node in cfg.loop_heads:
+                st = self._widen(st, havoc_sets[node], node)
+                heads[node] = st
+            block = cfg.blocks[node]
+            self.ex.trail.append((node[0], st.guard, ""))
+            for succ_node, s2 in self._step_block(cfg, block, st, ret_addr, depth, returns):
+                if (node, succ_node) in cfg.back_edges:
+                    latch_states.setdefault(succ_node, []).append(s2)
+                else:
+                    pending.setdefault(succ_node, []).append(s2)
+        grown = False
+        for h, sts in latch_states.items():
+            diff = set()
+            for s in sts:
+                diff |= _differences(heads[h], s)
+            new = diff - havoc_sets[h]
+            if new:
+                havoc_sets[h] |= new
+                grown = True
+        return returns, grown
+
+    def _widen(self, st: MState, locs: set, node) -> MState:
+        if not locs:
+            return st
+        w = fresh_bool(f"iterated_{node[0]:x}")
+        out = st.copy()
+        self.ex.events.append(Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}",
+                                    site=node[0]))
+        for loc in locs:
+            kind = loc[0]
+            if kind == "reg":
+                out.regs[loc[1]] = claripy.If(w, fresh(f"loop_{node[0]:x}_r{loc[1]}"), st.get_slot(loc[1]))
+            elif kind == "mem":
+                a = loc[1]
+                out.mem[a] = claripy.If(w, fresh(f"loop_{node[0]:x}_m{a:x}", 8), st.load_bytes(a, 1))
+            elif kind == "gen":
+                out.gen = ("ite", w, new_generation(), st.gen)
+            elif kind == "IF":
+                out.IF = claripy.If(w, fresh(f"loop_if_{node[0]:x}", 1), st.IF)
+            elif kind == "exposed":
+                out.exposed = out.exposed | loc[1]
+            elif kind == "cr3":
+                out.cr3 = claripy.If(w, fresh(f"loop_cr3_{node[0]:x}"), st.cr3)
+            elif kind == "gs_user":
+                out.gs_user = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_user)
+        return out
+
+    # -- one block ----------------------------------------------------------------------
+    def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
+        """Yield (successor node, state)."""
+        k = block.kind
+        if k == "choice":
+            yield from self._choice(block, st)
+            return
+        last = block.last
+        if k == "special":
+            yield from self._special(cfg, block, st)
+            return
+        if k == "sysret":
+            self.ex.hits.append(Hit(last.addr, st))
+            return
+        if k == "sysretl":
+            raise Inconclusive(f"{self.program.symbolize(last.addr)}: sysretl (the compat return) has no model yet")
+        if k == "iret":
+            yield from self._iret(block, st)
+            return
+        if k == "void":
+            raise Inconclusive(f"control reaches {last.addr:#x}, outside executable code")
+        if k == "ijmp":
+            raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
+        irsb = self._lift(block)
+        try:
+            succs = run_block(self, st, irsb)
+        except Unsupported as e:
+            raise Inconclusive(f"{self.program.symbolize(last.addr)}: {e}") from None
+        for sc in succs:
+            s2 = sc.state
+            self._settle_rsp(s2, sc.insn)
+            jk = sc.kind
+            if jk == "Ijk_Call" or (k == "tail" and sc is succs[-1]):
+                tgt = None if sc.target.symbolic else sc.target.concrete_value
+                if k == "tail":
+                    # a tail call returns for us: its `ret` pops our return address
+                    for r in self.call(s2, tgt, ret_addr, depth, last.addr, tail=True):
+                        returns.append(r)
+                    continue
+                ret_node = block.succs[0]
+                for r in self.call(s2, tgt, ret_node[0], depth, last.addr):
+                    yield ret_node, r
+                continue
+            if jk == "Ijk_Ret" or k == "ret":
+                if k == "ret" and last.kind == "ret" and last.mnemonic == "jmp":
+                    pass
+                if k == "ret" and jk != "Ijk_Ret":
+                    # jmp __x86_return_thunk: the thunk is a return (assumption return-thunk)
+                    self._assume("return-thunk", last.addr)
+                    tgt_v = self.pop(s2)
+                else:
+                    tgt_v = sc.target
+                if ret_addr is None:
+                    raise Inconclusive(f"{self.program.symbolize(last.addr)}: return from the entry code")
+                if tgt_v.symbolic or tgt_v.concrete_value != ret_addr:
+                    raise Inconclusive(f"{self.program.symbolize(last.addr)}: returns to an address other than "
+                                       "its caller's")
+                returns.append(s2)
+                continue
+            if jk not in ("Ijk_Boring",):
+                raise Inconclusive(f"{self.program.symbolize(sc.insn)}: VEX jump kind {jk}")
+            if sc.target.symbolic:
+                raise Inconclusive(f"{self.program.symbolize(sc.insn)}: jump to a computed address")
+            t = sc.target.concrete_value
+            node = self._succ_node(block, t)
+            yield node, s2
+
+    def _succ_node(self, block, t):
+        for s in block.succs:
+            if s[0] == t:
+                return s
+        raise Inconclusive(f"{self.program.symbolize(block.last.addr)}: jump to {t:#x} outside the static CFG")
+
+    def _lift(self, block):
+        import pyvex
+        key = (block.node, block.code)
+        c = self.program._cfgs.get(("irsb",) + key)
+        if c is None:
+            c = pyvex.lift(block.code, block.node[0], ARCH, max_bytes=len(block.code), opt_level=1,
+                           strict_block_end=True)
+            if c.jumpkind == "Ijk_NoDecode" or c.size != len(block.code):
+                raise Inconclusive(f"{self.program.symbolize(block.node[0])}: VEX cannot lift this block")
+            self.program._cfgs[("irsb",) + key] = c
+        return c
+
+    def _settle_rsp(self, st: MState, insn: int):
+        """RSP computed from data (add_random_kstack_offset's alloca).  If the
+        solver shows it moved down by at most MAX_ALLOCA bytes, the frame
+        below is translated to an alloca region of its own (assumption
+        kstack-offset-translation: code below the new RSP behaves the same for
+        every such offset, as it never reads or compares RSP's numeric value;
+        accesses above the new RSP through it are refused).  Otherwise the
+        path is inconclusive: a stack pointer is never concretised to one of
+        its values."""
+        v = self.reg(st, "rsp")
+        if not v.symbolic:
+            return
+        vals = self._values(st, v, limit=1)
+        if vals is not None and len(vals) <= 1:
+            if vals:
+                self.set_reg(st, "rsp", claripy.BVV(vals[0], 64))
+            return
+        old = self.last_rsp_candidates(v)
+        if old is None:
+            # not derived from a stack address (the user's RSP restored before
+            # SYSRET): left symbolic; any push through it is an unknown store
+            return
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        s.add(claripy.Or(claripy.UGT(v, claripy.BVV(old, 64)), claripy.ULT(v, claripy.BVV(old - MAX_ALLOCA, 64))))
+        if s.satisfiable():
+            raise Inconclusive(f"{self.program.symbolize(insn)}: stack pointer moved by an unbounded or upward "
+                               "amount")
+        self._allocas += 1
+        base = ALLOCA_BASE + self._allocas * ALLOCA_SPAN + ALLOCA_SPAN // 2
+        self.set_reg(st, "rsp", claripy.BVV(base, 64))
+        self._assume("kstack-offset-translation", insn)
+
+    @staticmethod
+    def last_rsp_candidates(v):
+        """The concrete stack pointer an alloca subtracts from: the one stack
+        constant in the term (rsp - x)."""
+        consts = [leaf.concrete_value for leaf in v.leaf_asts() if not leaf.symbolic
+                  and machine.STACK_LIMIT <= leaf.concrete_value <= machine.STACK_TOP]
+        return consts[0] if len(consts) == 1 else None
+
+    def _assume(self, aid: str, where: int):
+        self.ex.assumptions.setdefault(aid, set()).add(self.program.symbolize(where))
+
+    # -- patch-site choices ---------------------------------------------------------------
+    def _choice(self, block, st: MState):
+        conds = []
+        for node, label, cond in block.choices:
+            conds.append(self._cond_term(cond, node))
+        if block.choices and block.choices[0][2][0] == "key":
+            # a static key: a fresh choice at every visit (keys flip at run time)
+            k = fresh_bool(f"key_{block.addr:x}")
+            conds = [k, claripy.Not(k)] if len(conds) == 2 else [claripy.BoolV(True)]
+        for (node, label, cond), c in zip(block.choices, conds):
+            s2 = st.copy()
+            s2.guard = claripy.And(st.guard, c)
+            self.ex.trail.append((block.addr, s2.guard, label))
+            yield node, s2
+
+    def _cond_term(self, cond, node):
+        if cond[0] != "features":
+            return claripy.BoolV(True)
+        ors = []
+        for assign in cond[1]:
+            ands = [self.feature(f) if v else claripy.Not(self.feature(f)) for f, v in assign.items()]
+            ors.append(claripy.And(*ands) if ands else claripy.BoolV(True))
+        return claripy.Or(*ors) if ors else claripy.BoolV(False)
+
+    def feature(self, f):
+        t = self.ex.features.get(f)
+        if t is None:
+            t = claripy.BoolS(f"feature_{f}", explicit_name=True) if f is not None else claripy.BoolS(
+                "feature_unknown", explicit_name=True)
+            self.ex.features[f] = t
+        return t
+
+    # -- modelled instructions ----------------------------------------------------------------
+    def _special(self, cfg, block, st: MState):
+        ins = block.last
+        m = ins.mnemonic
+        nxt = block.succs[0]
+        where = self.program.symbolize(ins.addr)
+        ops = [o.strip() for o in ins.op_str.split(",")] if ins.op_str else []
+        if m == "swapgs":
+            st.gs_user = claripy.Not(st.gs_user)
+        elif m == "cli":
+            st.IF = claripy.BVV(0, 1)
+        elif m == "sti":
+            st.IF = claripy.BVV(1, 1)
+        elif m in ("pushfq", "pushf"):
+            self.push(st, self.rflags(st))
+        elif m in ("popfq", "popf"):
+            self.set_rflags(st, self.pop(st))
+        elif m in ("stac", "clac"):
+            self.set_reg(st, "acflag", claripy.BVV(1 if m == "stac" else 0, 64))
+        elif m == "rdmsr":
+            self.set_reg(st, "rax", fresh("rdmsr_lo", 32).zero_extend(32))
+            self.set_reg(st, "rdx", fresh("rdmsr_hi", 32).zero_extend(32))
+        elif m in ("rdtsc", "rdtscp"):
+            self.set_reg(st, "rax", fresh("tsc_lo", 32).zero_extend(32))
+            self.set_reg(st, "rdx", fresh("tsc_hi", 32).zero_extend(32))
+            if m == "rdtscp":
+                self.set_reg(st, "rcx", fresh("tsc_aux", 32).zero_extend(32))
+        elif m in ("rdpid", "rdfsbase", "rdgsbase", "lsl", "lar", "rdpkru"):
+            if ops and ops[0] in REG:
+                self.set_reg(st, ops[0], fresh(m))
+            elif ops and _reg64(ops[0]):
+                self.set_reg(st, _reg64(ops[0]), fresh(m))
+            else:
+                raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
+            if m in ("lsl", "lar"):
+                self._fresh_flags(st, m)
+        elif m == "verw":
+            self._fresh_flags(st, "verw")  # VERW sets ZF; its only other effect is on buffers
+        elif m == "mov" and any(o.startswith("cr") for o in ops):
+            dst, src = ops
+            if dst.startswith("cr"):
+                if dst == "cr3":
+                    st.cr3 = self.reg(st, _reg64(src))
+            else:
+                self.set_reg(st, _reg64(dst), st.cr3 if src == "cr3" else fresh(src))
+        elif m in ("wrmsr", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "int3", "ud1", "ud0",
+                   "lfence", "mfence", "sfence", "pause"):
+            # MSR, TLB and cache state are not part of what SYSRET consumes;
+            # hlt resumes at the next instruction, ud2 may be a WARN, int3 a
+            # kprobe: the path goes on
+            pass
+        elif m in ("xrstor", "xrstors", "fxrstor", "fxrstor64", "xrstor64", "xrstors64"):
+            # restores x87/SSE/AVX state only: every vector register is unknown after it
+            for off in [k for k in st.regs if k in VECTOR_SLOTS]:
+                del st.regs[off]
+        elif m in ("xsave", "xsaves", "xsaveopt", "fxsave", "fxsave64", "xsave64", "xsaves64", "xsaveopt64"):
+            self._unknown_store(st, claripy.BVS("xsave_area", 64), ins.addr)
+        else:
+            raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
+        yield nxt, st
+
+    def _fresh_flags(self, st, why):
+        self.set_reg(st, "cc_op", claripy.BVV(0, 64))
+        self.set_reg(st, "cc_dep1", fresh(f"flags_{why}"))
+        self.set_reg(st, "cc_dep2", claripy.BVV(0, 64))
+        self.set_reg(st, "cc_ndep", claripy.BVV(0, 64))
+
+    def rflags(self, st):
+        from angr.engines.vex.claripy.ccall import amd64g_calculate_rflags_all
+        arith = amd64g_calculate_rflags_all(semantics._CC, self.reg(st, "cc_op"), self.reg(st, "cc_dep1"),
+                                            self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep"))
+        arith = arith & 0x8D5
+        df = claripy.If(self.reg(st, "dflag") == 1, claripy.BVV(0, 64), claripy.BVV(0x400, 64))
+        ac = claripy.If(self.reg(st, "acflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 18, 64))
+        idf = claripy.If(self.reg(st, "idflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 21, 64))
+        return arith | df | ac | idf | (st.IF.zero_extend(63) << 9) | 2
+
+    def set_rflags(self, st, v):
+        self.set_reg(st, "cc_op", claripy.BVV(0, 64))
+        self.set_reg(st, "cc_dep1", v & 0x8D5)
+        self.set_reg(st, "cc_dep2", claripy.BVV(0, 64))
+        self.set_reg(st, "cc_ndep", claripy.BVV(0, 64))
+        self.set_reg(st, "dflag", claripy.If(v[10] == 1, claripy.BVV(-1, 64), claripy.BVV(1, 64)))
+        self.set_reg(st, "acflag", v[18].zero_extend(63))
+        self.set_reg(st, "idflag", v[21].zero_extend(63))
+        st.IF = v[9]
+
+    def _iret(self, block, st: MState):
+        """IRETQ pops RIP, CS, RFLAGS, RSP, SS.  To user mode (RPL 3) the path
+        ends: the user gets exactly the frame, whatever it holds.  To the
+        kernel it goes on: at the next instruction when that is the popped
+        RIP (the sync_core() idiom), else the path is not followed and the
+        result is inconclusive.  A frame whose CS is the saved pt_regs->cs
+        returns to user mode under assumption saved-frame-is-user (every
+        writer of pt_regs->cs forces RPL 3)."""
+        ins = block.last
+        rip, cs, fl, sp, ss = (self.pop(st) for _ in range(5))
+        to_user = (cs & 3) == 3
+        saved_cs = self.frame.ptreg_value(st, "cs") if hasattr(self.frame, "ptreg_value") else \
+            st.load_bytes(self.pt_regs + self.frame.layout.pt_regs["cs"].value, 8)
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        s.add(claripy.Not(to_user))
+        if not s.satisfiable():
+            return
+        if same(cs, saved_cs):
+            self._assume("saved-frame-is-user", ins.addr)
+            return
+        nxt = block.succs[0]
+        s2 = claripy.Solver(timeout=20000)
+        s2.add(st.guard, claripy.Not(to_user), rip != nxt[0])
+        if s2.satisfiable():
+            raise Inconclusive(f"{self.program.symbolize(ins.addr)}: IRET may return to kernel code the "
+                               "analysis does not know")
+        st.guard = claripy.And(st.guard, claripy.Not(to_user))
+        self.set_rflags(st, fl)
+        self.set_reg(st, "rsp", sp)
+        self._settle_rsp(st, ins.addr)
+        yield nxt, st
+
+    # -- calls ----------------------------------------------------------------------------
+    def call(self, st: MState, target, ret_addr, depth, site, tail=False) -> list[MState]:
+        """The states after the call returned (with its return address popped)."""
+        prog = self.program
+        name = prog.start_name(target) if target is not None else None
+        if target is not None and target in self.follow and depth < MAX_DEPTH and target not in self.callstack:
+            self.ret_slots.append(self.rsp(st))
+            try:
+                return self.function(target, st, ret_addr, depth + 1)
+            finally:
+                self.ret_slots.pop()
+        summary = self.summaries.of(target, name)
+        self._exposures(st, site)
+        ev_kind = summary.event_kind
+        self.ex.events.append(Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
+                                    assumption=summary.assumption))
+        if summary.assumption:
+            self._assume(summary.assumption, site)
+        self.apply_summary(st, summary, f"{site:x}")
+        ret = self.pop(st)
+        if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
+            raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
+        return [st]
+
+    def _exposures(self, st: MState, site):
+        """Every stack address in a register at a call escapes to the callee."""
+        for r in GPRS:
+            if r == "rsp":
+                continue
+            for c in _stack_constants(self.reg(st, r), self):
+                st.exposed = st.exposed | {self._frame_range(c)}
+
+    def apply_summary(self, st: MState, summary, label: str):
+        for r in summary.clobbers:
+            self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
+        self._fresh_flags(st, f"call_{label}")
+        if summary.writes == "any":
+            self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state)
+        else:
+            for a, n in summary.write_addrs:
+                for i in range(n):
+                    st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
+        if summary.may_change_if:
+            st.IF = fresh(f"if_{label}", 1)
+        if summary.vector:
+            for off in [k for k in st.regs if k in VECTOR_SLOTS]:
+                del st.regs[off]
+
+
+def _reg64(name: str):
+    table = {"eax": "rax", "ebx": "rbx", "ecx": "rcx", "edx": "rdx", "esi": "rsi", "edi": "rdi", "ebp": "rbp",
+             "esp": "rsp"}
+    if name in REG:
+        return name
+    if name in table:
+        return table[name]
+    if name.startswith("r") and name.rstrip("dwb") in REG:
+        return name.rstrip("dwb")
+    return None
+
+
+def _stack_constants(v, ex: Explorer) -> list[int]:
+    if not hasattr(v, "leaf_asts"):
+        return []
+    out = []
+    for leaf in v.leaf_asts():
+        if not leaf.symbolic and leaf.size() == 64:
+            c = leaf.concrete_value
+            if ex.is_stack(c):
+                out.append(c)
+    return out
+
+
+def _differences(head: MState, s: MState) -> set:
+    """Locations where a back edge's state is not structurally the head's."""
+    out = set()
+    for k in head.regs.keys() | s.regs.keys():
+        if not same(head.get_slot(k), s.get_slot(k)):
+            out.add(("reg", k))
+    for a in head.mem.keys() | s.mem.keys():
+        va = head.mem.get(a)
+        vb = s.mem.get(a)
+        if va is None or vb is None or not same(va, vb):
+            if va is None and vb is None:
+                continue
+            out.add(("mem", a))
+    if head.gen != s.gen:
+        out.add(("gen",))
+    if not same(head.IF, s.IF):
+        out.add(("IF",))
+    if s.exposed - head.exposed:
+        out.add(("exposed", frozenset(s.exposed)))
+    if head.cr3 is not None and s.cr3 is not None and not same(head.cr3, s.cr3):
+        out.add(("cr3",))
+    if not same(head.gs_user, s.gs_user):
+        out.add(("gs_user",))
+    return out

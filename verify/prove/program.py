@@ -1,0 +1,123 @@
+"""The image as the prover sees it: code bytes, patch-site candidates, the
+function boundaries and names that decide what a jump or call is, and each
+function's CFG (built once, cached).
+"""
+from __future__ import annotations
+
+from ..image.patches import read_patch_sites
+from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
+
+DISPATCH = ("x64_sys_call", "sys_call_table")
+
+
+class Program:
+    def __init__(self, image):
+        self.image = image
+        self.symbols = image.symbols
+        self.entry = image.entry
+        self.layout = image.layout
+        consts = {k: v.value for k, v in self.layout.constants.items()}
+        self.constants = consts
+        self.feature_la57 = consts.get("X86_FEATURE_LA57")
+        self.feature_xenpv = consts.get("X86_FEATURE_XENPV")
+        self.feature_always = consts.get("X86_FEATURE_ALWAYS")
+        self.sites: dict[int, list] = {}
+        for s in read_patch_sites(image):
+            if s.kind in ("return_thunk", "retpoline"):
+                continue  # modelled at the thunk (a return / an unknown call)
+            self.sites.setdefault(s.addr, []).append(s)
+        self._choices: dict[int, list] = {}
+        self._cfgs: dict[int, FunctionCfg] = {}
+        self._starts: dict[int, str | None] = {}
+        self.dispatch = set()
+        for n in DISPATCH:
+            a = self.symbols.get(n)
+            if a is not None:
+                self.dispatch.add(a)
+        d = getattr(self.entry, "dispatch", None) or {}
+        if d.get("address"):
+            self.dispatch.add(d["address"])
+
+    # -- bytes ----------------------------------------------------------------------
+    def fetch(self, addr: int, n: int) -> bytes:
+        sec = self.image.elf.section_at(addr)
+        if sec is None or not (sec.flags & 0x4):  # SHF_EXECINSTR
+            raise CfgError(f"control reaches {addr:#x}, outside executable code")
+        return self.image.read(addr, min(n, sec.end - addr))
+
+    def symbolize(self, addr: int) -> str:
+        return self.image.symbolize(addr)
+
+    def start_name(self, addr: int) -> str | None:
+        """The symbol that starts exactly at addr, if any."""
+        if addr in self._starts:
+            return self._starts[addr]
+        name = self.symbols.symbolize(addr)
+        r = None if ("+" in name or name.startswith("0x")) else name
+        self._starts[addr] = r
+        return r
+
+    def in_entry_text(self, addr: int) -> bool:
+        lo, hi = self.entry.entry_text
+        return lo <= addr < hi
+
+    def is_return_thunk(self, addr) -> bool:
+        return addr is not None and self.start_name(addr) in RETURN_THUNKS
+
+    def is_tail_call(self, target: int, fn_entry: int) -> bool:
+        """A jmp to the start of another function outside the entry text."""
+        if target == fn_entry or self.in_entry_text(target):
+            return False
+        name = self.start_name(target)
+        return name is not None and not name.startswith(".")
+
+    def cfg(self, entry: int) -> FunctionCfg:
+        c = self._cfgs.get(entry)
+        if c is None:
+            c = FunctionCfg(self, entry)
+            self._cfgs[entry] = c
+        return c
+
+    # -- patch sites ----------------------------------------------------------------
+    def site_choices(self, addr: int) -> list:
+        """[(code, label, cond)] at a patch site; cond as in cfg.cond_allows.
+        Code None: a candidate with no static bytes (explore: inconclusive)."""
+        hit = self._choices.get(addr)
+        if hit is not None:
+            return hit
+        entries = self.sites[addr]
+        kinds = {e.kind for e in entries}
+        orig = bytes(entries[0].variants[0].code)
+        if kinds == {"alternative"}:
+            out = alternative_choices(entries, orig, self.feature_always)
+        elif kinds == {"jump_label"}:
+            # A static key flips at run time: either branch, chosen afresh at
+            # every visit (DESIGN.md), whatever the bytes on disk say.
+            seen, out = set(), []
+            for v in entries[0].variants[1:]:
+                if v.code is not None and bytes(v.code) not in seen:
+                    seen.add(bytes(v.code))
+                    out.append((bytes(v.code), f"static key {entries[0].detail}: {v.label}", ("key", addr)))
+        elif kinds == {"paravirt"}:
+            # apply_paravirt() rewrites every site at boot.  Natively (not Xen
+            # PV) the pv_ops slots hold their linked functions (assumption
+            # paravirt-native); under Xen PV they hold functions the image does
+            # not fix: the on-disk indirect call, an unknown callee.
+            vs = entries[0].variants
+            native = [v for v in vs if v.code is not None and v.label.startswith("native")] or \
+                [v for v in vs[2:] if v.code is not None]
+            out = []
+            if native:
+                out.append((bytes(native[0].code), f"paravirt {entries[0].detail}: {native[0].label}",
+                            ("features", [{self.feature_xenpv: False}])))
+                out.append((orig, f"paravirt {entries[0].detail}: Xen PV, the indirect call",
+                            ("features", [{self.feature_xenpv: True}])))
+            else:
+                out.append((orig, f"paravirt {entries[0].detail}: the indirect call", ("always",)))
+        else:
+            raise CfgError(f"{addr:#x}: patch site of mixed kinds {sorted(kinds)}")
+        for code, label, _ in out:
+            if code is None:
+                raise CfgError(f"{addr:#x}: a patch-site variant has no static bytes ({label})")
+        self._choices[addr] = out
+        return out

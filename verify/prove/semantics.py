@@ -1,0 +1,161 @@
+"""Instruction semantics: one VEX IR block over an MState.
+
+VEX gives every instruction's effect as IR; the value semantics of each IR
+operation and of the flag helpers (amd64g_calculate_condition, ...) are
+angr's claripy translations, used as a library.  Registers and memory are
+ours (state.py), so nothing is concretised behind our back: a symbolic
+address goes through `Memory.load/store`, which either resolves it exactly or
+records the over-approximation it makes.
+
+Instructions VEX gets wrong or does not know never reach here (cfg.py ends a
+block before each; explore.py models them).
+"""
+from __future__ import annotations
+
+import claripy
+import pyvex
+from angr.engines.vex.claripy import ccall as _ccall
+from angr.engines.vex.claripy.irop import vexop_to_simop
+
+from .state import MState, fresh
+
+
+class Unsupported(Exception):
+    """An instruction or IR construct without a model: the result is inconclusive."""
+
+
+class _CcallState:
+    options = frozenset()  # angr's flag helpers read only .options
+
+
+_CC = _CcallState()
+_CCALLS = {
+    "amd64g_calculate_condition": _ccall.amd64g_calculate_condition,
+    "amd64g_calculate_rflags_all": _ccall.amd64g_calculate_rflags_all,
+    "amd64g_calculate_rflags_c": _ccall.amd64g_calculate_rflags_c,
+}
+_OPS: dict = {}
+
+
+def _op(name):
+    f = _OPS.get(name)
+    if f is None:
+        try:
+            f = vexop_to_simop(name).calculate
+        except Exception as e:
+            raise Unsupported(f"IR operation {name} has no model ({e})") from None
+        _OPS[name] = f
+    return f
+
+
+def _ty_bits(ty: str) -> int:
+    return pyvex.const.get_type_size(ty)
+
+
+class Succ:
+    """A successor of a block: the state, the target term and VEX's jump kind."""
+
+    __slots__ = ("state", "target", "kind", "insn")
+
+    def __init__(self, state, target, kind, insn):
+        self.state, self.target, self.kind, self.insn = state, target, kind, insn
+
+
+def run_block(mem, st: MState, irsb) -> list[Succ]:
+    """Execute `irsb` on `st` (modified in place; exits fork copies).
+
+    `mem` is the memory interface (explore.Memory): load(st, addr, bits,
+    insn), store(st, addr, value, insn)."""
+    tmps: dict[int, object] = {}
+    insn = irsb.addr
+    out: list[Succ] = []
+    tyenv = irsb.tyenv
+
+    def ev(e):
+        tag = e.tag
+        if tag == "Iex_RdTmp":
+            return tmps[e.tmp]
+        if tag == "Iex_Const":
+            c = e.con
+            if isinstance(c.value, float):
+                raise Unsupported("floating-point constant")
+            return claripy.BVV(c.value, c.size)
+        if tag == "Iex_Get":
+            return st.get_reg(e.offset, _ty_bits(e.ty))
+        if tag == "Iex_Load":
+            if e.end != "Iend_LE":
+                raise Unsupported("big-endian load")
+            return mem.load(st, ev(e.addr), _ty_bits(e.ty), insn)
+        if tag in ("Iex_Unop", "Iex_Binop", "Iex_Triop", "Iex_Qop"):
+            args = [ev(a) for a in e.args]
+            return _op(e.op)(*args)
+        if tag == "Iex_ITE":
+            c = ev(e.cond)
+            c = c != 0 if not isinstance(c, claripy.ast.Bool) else c
+            return claripy.If(c, ev(e.iftrue), ev(e.iffalse))
+        if tag == "Iex_CCall":
+            f = _CCALLS.get(e.callee.name)
+            if f is None:
+                raise Unsupported(f"VEX helper {e.callee.name} has no model")
+            r = f(_CC, *[ev(a) for a in e.args])
+            bits = _ty_bits(e.retty)
+            if isinstance(r, claripy.ast.Bool):
+                r = claripy.If(r, claripy.BVV(1, bits), claripy.BVV(0, bits))
+            if r.size() != bits:
+                r = r.zero_extend(bits - r.size()) if r.size() < bits else r[bits - 1:0]
+            return r
+        raise Unsupported(f"IR expression {tag} has no model")
+
+    for s in irsb.statements:
+        tag = s.tag
+        if tag == "Ist_IMark":
+            insn = s.addr
+        elif tag == "Ist_WrTmp":
+            v = ev(s.data)
+            if isinstance(v, claripy.ast.Bool):
+                v = claripy.If(v, claripy.BVV(1, 1), claripy.BVV(0, 1))
+            tmps[s.tmp] = v
+        elif tag == "Ist_Put":
+            v = ev(s.data)
+            if v.size() % 8:
+                raise Unsupported("sub-byte register write")
+            st.put_reg(s.offset, v)
+        elif tag == "Ist_Store":
+            if s.end != "Iend_LE":
+                raise Unsupported("big-endian store")
+            mem.store(st, ev(s.addr), ev(s.data), insn)
+        elif tag == "Ist_Exit":
+            c = ev(s.guard)
+            cond = c != 0 if not isinstance(c, claripy.ast.Bool) else c
+            taken = st.copy()
+            taken.guard = claripy.And(st.guard, cond)
+            if s.offsIP != 184:
+                raise Unsupported("exit to a non-RIP target")
+            out.append(Succ(taken, claripy.BVV(s.dst.value, 64), s.jumpkind, insn))
+            st.guard = claripy.And(st.guard, claripy.Not(cond))
+        elif tag == "Ist_CAS":
+            # lock cmpxchg: old = [addr]; if old == expd: [addr] = new
+            if s.expdHi is not None:
+                raise Unsupported("double-width cmpxchg")
+            addr = ev(s.addr)
+            expd, new = ev(s.expdLo), ev(s.dataLo)
+            old = mem.load(st, addr, expd.size(), insn)
+            mem.store(st, addr, claripy.If(old == expd, new, old), insn)
+            tmps[s.oldLo] = old
+        elif tag in ("Ist_LoadG", "Ist_StoreG", "Ist_LLSC"):
+            raise Unsupported(f"IR statement {tag} has no model")
+        elif tag == "Ist_Dirty":
+            name = s.cee.name
+            if name in ("amd64g_dirtyhelper_RDTSC", "amd64g_dirtyhelper_RDTSCP"):
+                if s.tmp not in (None, 0xFFFFFFFF):
+                    tmps[s.tmp] = fresh("rdtsc", _ty_bits(tyenv.lookup(s.tmp)))
+                continue
+            raise Unsupported(f"VEX dirty helper {name} has no model")
+        elif tag in ("Ist_NoOp", "Ist_AbiHint"):
+            continue
+        elif tag == "Ist_MBE":
+            continue  # fences: no effect on a single thread's values
+        else:
+            raise Unsupported(f"IR statement {tag} has no model")
+    out.append(Succ(st, ev(irsb.next), irsb.jumpkind, insn))
+    return out

@@ -1,0 +1,210 @@
+"""The symbolic machine state of the prover: registers, memory, guard.
+
+One state stands for every path that reached a program point (the engine
+merges all of them there, see explore.py).  Everything is a claripy term.
+
+Memory model (each rule is a claim; the fixtures named in
+tests/fixtures/adversarial.py try to break it):
+- Memory is a map from concrete byte address to an 8-bit term, over a
+  *background*: what nothing on the path wrote reads as a symbol named by
+  (generation, address).  A havoc starts a new generation of the public
+  memory, so two reads of an unwritten byte agree until something may have
+  changed it, and never after.
+- Private memory is the part of the stack below pt_regs (frames made during
+  this syscall), the entry trampoline stack and alloca regions.  A havoc keeps
+  it, except the ranges whose address escaped (a stack address held in a
+  register at an unknown call, or stored to public memory): there the callee
+  may write (DESIGN.md: "an address-taken local is the callee's to write").
+  pt_regs and everything above it are public: `task_pt_regs(current)` reaches
+  them from the task struct.
+- Addresses are concrete in the machine's frame (machine.py: the regions are
+  distinct, their numeric values never matter).  A symbolic address is
+  resolved to its few possible values by the solver, or else it is an
+  unknown pointer: a read gives a fresh value (recorded as an over-
+  approximation) and a write havocs all public memory, pt_regs and every
+  escaped range, or the whole stack if the address is built from a stack
+  address (then returns read fresh return addresses and the path stops).
+"""
+from __future__ import annotations
+
+import itertools
+
+import claripy
+
+from .. import machine
+
+GUEST_GPRS = machine.USER_REGS
+_gen_ids = itertools.count(1)
+_fresh_ids = itertools.count(1)
+
+
+def fresh(name: str, bits: int = 64):
+    return claripy.BVS(f"{name}#{next(_fresh_ids)}", bits, explicit_name=True)
+
+
+def fresh_bool(name: str):
+    return claripy.BoolS(f"{name}#{next(_fresh_ids)}", explicit_name=True)
+
+
+def new_generation():
+    return ("gen", next(_gen_ids))
+
+
+def background_byte(gen, addr: int):
+    if gen[0] == "gen":
+        return claripy.BVS(f"mem{gen[1]}_{addr:x}", 8, explicit_name=True)
+    _, g, a, b = gen
+    va, vb = background_byte(a, addr), background_byte(b, addr)
+    return va if va is vb else claripy.If(g, va, vb)
+
+
+def same(a, b) -> bool:
+    """Structural identity of two terms (claripy hash-conses its ASTs).  Never
+    claripy's `identical()`: it is VSA-based and calls unconstrained symbols
+    equal."""
+    if a is b:
+        return True
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return a == b
+    return a.hash() == b.hash()
+
+
+class MState:
+    """regs: VEX guest-state offset (8-aligned) -> 64-bit term.
+    mem: byte address -> 8-bit term.  gen: the public memory's background.
+    guard: the condition under which some path is in this state.
+    exposed: (lo, hi) stack ranges whose address escaped."""
+
+    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_user")
+
+    def __init__(self):
+        self.regs: dict[int, object] = {}
+        self.mem: dict[int, object] = {}
+        self.gen = new_generation()
+        self.guard = claripy.BoolV(True)
+        self.IF = claripy.BVV(0, 1)
+        self.exposed: frozenset = frozenset()
+        self.cr3 = None
+        self.gs_user = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
+
+    def copy(self) -> "MState":
+        s = MState.__new__(MState)
+        s.regs = dict(self.regs)
+        s.mem = dict(self.mem)
+        s.gen = self.gen
+        s.guard = self.guard
+        s.IF = self.IF
+        s.exposed = self.exposed
+        s.cr3 = self.cr3
+        s.gs_user = self.gs_user
+        return s
+
+    # -- registers -------------------------------------------------------------
+    def get_slot(self, off: int):
+        v = self.regs.get(off)
+        if v is None:
+            # a guest register nothing set (vector/x87 state): unknown
+            v = claripy.BVS(f"reg{off}_init", 64, explicit_name=True)
+            self.regs[off] = v
+        return v
+
+    def get_reg(self, off: int, bits: int):
+        base = off & ~7
+        lo = (off - base) * 8
+        if lo + bits <= 64:
+            v = self.get_slot(base)
+            return v if (lo == 0 and bits == 64) else v[lo + bits - 1:lo]
+        parts = []
+        o = off
+        while bits > 0:
+            b = off_bits = min(bits, 64 - ((o & 7) * 8))
+            parts.append(self.get_reg(o, off_bits))
+            o += b // 8
+            bits -= b
+        return claripy.Concat(*reversed(parts))
+
+    def put_reg(self, off: int, value):
+        bits = value.size()
+        base = off & ~7
+        lo = (off - base) * 8
+        if lo == 0 and bits == 64:
+            self.regs[base] = value
+            return
+        if lo + bits > 64:
+            first = 64 - lo
+            self.put_reg(off, value[first - 1:0])
+            self.put_reg(base + 8, value[bits - 1:first])
+            return
+        old = self.get_slot(base)
+        parts = []
+        if lo + bits < 64:
+            parts.append(old[63:lo + bits])
+        parts.append(value)
+        if lo > 0:
+            parts.append(old[lo - 1:0])
+        self.regs[base] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
+
+    # -- memory (concrete addresses) ----------------------------------------------
+    def load_bytes(self, addr: int, n: int):
+        """Little-endian n-byte load at a concrete address."""
+        out = []
+        for i in range(n):
+            a = (addr + i) & 0xFFFFFFFFFFFFFFFF
+            v = self.mem.get(a)
+            if v is None:
+                v = background_byte(self.gen, a)
+            out.append(v)
+        return claripy.Concat(*reversed(out)) if n > 1 else out[0]
+
+    def store_bytes(self, addr: int, value, cond=None):
+        n = value.size() // 8
+        for i in range(n):
+            a = (addr + i) & 0xFFFFFFFFFFFFFFFF
+            b = value[i * 8 + 7:i * 8]
+            if cond is not None:
+                old = self.mem.get(a)
+                if old is None:
+                    old = background_byte(self.gen, a)
+                b = claripy.If(cond, b, old)
+            self.mem[a] = b
+
+
+def merge(states: list[MState]) -> MState:
+    """One state for several paths at the same point: values that differ become
+    If(guard_a, a, b); the guard is the disjunction.  Guards of different
+    paths into one point are disjoint (they differ in a branch condition or a
+    choice symbol); where they are not, either value is a real execution."""
+    if len(states) == 1:
+        return states[0]
+    acc = states[0]
+    for s in states[1:]:
+        acc = _merge_two(acc, s)
+    return acc
+
+
+def _ite(g, a, b):
+    return a if same(a, b) else claripy.If(g, a, b)
+
+
+def _merge_two(a: MState, b: MState) -> MState:
+    g = a.guard
+    out = MState.__new__(MState)
+    out.regs = {}
+    for k in a.regs.keys() | b.regs.keys():
+        out.regs[k] = _ite(g, a.get_slot(k), b.get_slot(k))
+    out.mem = {}
+    for k in a.mem.keys() | b.mem.keys():
+        va = a.mem.get(k)
+        vb = b.mem.get(k)
+        if va is None:
+            va = background_byte(a.gen, k)
+        if vb is None:
+            vb = background_byte(b.gen, k)
+        out.mem[k] = _ite(g, va, vb)
+    out.gen = a.gen if a.gen == b.gen else ("ite", g, a.gen, b.gen)
+    out.guard = claripy.Or(a.guard, b.guard)
+    out.IF = _ite(g, a.IF, b.IF)
+    out.exposed = a.exposed | b.exposed
+    out.cr3 = a.cr3 if (a.cr3 is None or b.cr3 is None or same(a.cr3, b.cr3)) else claripy.If(g, a.cr3, b.cr3)
+    out.gs_user = _ite(g, a.gs_user, b.gs_user)
+    return out

@@ -1,0 +1,203 @@
+"""Call summaries computed from the code: what a callee may write.
+
+A callee not followed is replaced by its may-write set, read off its code and
+the code of every function it can reach by direct calls and jumps, through
+every patch-site candidate (never from its name):
+- registers: the caller-saved ones (the SysV ABI lets any callee clobber
+  them) and the arithmetic flags; callee-saved registers and RSP are kept
+  (assumption abi-callee-saved);
+- memory: the exact %gs-relative and absolute addresses its stores name when
+  every store names one, else "any" (all public memory, pt_regs,
+  thread_info and every escaped stack range).  A store through a register,
+  a string store, an indirect call or a call to the syscall dispatch makes it
+  "any"; so does a store relative to RSP (it could reach the caller's frames);
+- IF: may change if the code contains sti, popf or iret, or an unknown call;
+- vector registers: unknown after xrstor/fxrstor.
+Only calls whose target the image does not fix use a named assumption:
+`irq-flag-preserved` for unknown callees, `tracepoint-probes-preserve-user-state`
+for tracepoint static calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import capstone
+
+from .. import machine
+from .cfg import RETURN_THUNKS, CfgError, _md
+
+MAX_FUNCTIONS = 48
+MAX_INSNS = 6000
+CALLER_SAVED = machine.CALLER_SAVED
+
+
+@dataclass
+class Summary:
+    event_kind: str  # "summary" | "unknown-call" | "dispatch"
+    writes: str = "some"  # "some": exactly write_addrs; "any"
+    write_addrs: list = field(default_factory=list)  # (address, size)
+    clobbers: tuple = CALLER_SAVED
+    may_change_if: bool = False
+    vector: bool = False
+    keeps_user_state: bool = False
+    assumption: str | None = None
+    why: str = ""
+
+    def describe(self, name, target) -> str:
+        who = name or (f"{target:#x}" if target is not None else "an unknown function")
+        if self.event_kind == "dispatch":
+            return f"{who} (the syscall: everything it may write is arbitrary)"
+        if self.event_kind == "unknown-call":
+            return f"{who} (target unknown: {self.why})"
+        return f"{who} (summarised: {self.why})"
+
+
+class Summaries:
+    def __init__(self, program):
+        self.program = program
+        self._cache: dict = {}
+
+    def of(self, target, name) -> Summary:
+        prog = self.program
+        if target is None:
+            return Summary("unknown-call", "any", assumption="irq-flag-preserved", why="an indirect call")
+        if target in prog.dispatch:
+            return Summary("dispatch", "any", may_change_if=True, vector=True, why="the syscall dispatch")
+        if name and name.startswith("__SCT__"):
+            # static calls are retargeted at run time: the on-disk target is not the callee
+            if name.startswith("__SCT__tp_func_"):
+                return Summary("unknown-call", "any", keeps_user_state=True, vector=True,
+                               assumption="tracepoint-probes-preserve-user-state", why="a tracepoint static call")
+            return Summary("unknown-call", "any", vector=True, assumption="irq-flag-preserved",
+                           why="a static call, retargeted at run time")
+        if name and (name.startswith("__x86_indirect_thunk_") or name.startswith("__x86_indirect_call_thunk_")
+                     or name.startswith("__x86_indirect_jump_thunk_")):
+            return Summary("unknown-call", "any", vector=True, assumption="irq-flag-preserved",
+                           why="an indirect call through a retpoline thunk")
+        hit = self._cache.get(target)
+        if hit is None:
+            hit = self._compute(target)
+            self._cache[target] = hit
+        return hit
+
+    def _compute(self, start: int) -> Summary:
+        prog = self.program
+        s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses")
+        writes = set()
+        funcs, work, seen = {start}, [(start, None)], set()
+        n = 0
+        md = _md()
+
+        def anyw(why):
+            s.writes = "any"
+            s.why = why
+
+        while work:
+            addr, vk = work.pop()
+            if (addr, vk) in seen:
+                continue
+            seen.add((addr, vk))
+            n += 1
+            if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
+                anyw("too large to summarise")
+                s.may_change_if = s.vector = True
+                break
+            try:
+                if vk is None and addr in prog.sites:
+                    for i, (code, label, cond) in enumerate(prog.site_choices(addr)):
+                        work.append((addr, (addr, i)))
+                    continue
+                if vk is None:
+                    data = prog.fetch(addr, 16)
+                else:
+                    data = prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
+            except CfgError as e:
+                anyw(str(e))
+                s.may_change_if = True
+                break
+            ci = next(md.disasm(data, addr, 1), None)
+            if ci is None:
+                anyw("undecodable code")
+                break
+            nxt = addr + ci.size
+            fall = (nxt, vk)
+            if vk is not None and nxt >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                fall = (nxt, None)
+            m = ci.mnemonic
+            ops = ci.operands
+            tgt = None
+            if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
+                    and ops[0].type == capstone.x86.X86_OP_IMM:
+                tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+            for op in ops:
+                if op.type == capstone.x86.X86_OP_MEM and (op.access & capstone.CS_AC_WRITE):
+                    mem = op.mem
+                    if mem.index != 0:
+                        anyw(f"a store through an indexed address at {prog.symbolize(addr)}")
+                    elif mem.segment == capstone.x86.X86_REG_GS and mem.base in (0, capstone.x86.X86_REG_RIP):
+                        off = mem.disp + (nxt if mem.base else 0)
+                        writes.add(((machine.PERCPU_BASE + off) & 0xFFFFFFFFFFFFFFFF, op.size))
+                    elif mem.segment == 0 and mem.base == capstone.x86.X86_REG_RIP:
+                        writes.add(((nxt + mem.disp) & 0xFFFFFFFFFFFFFFFF, op.size))
+                    elif mem.segment == 0 and mem.base == 0:
+                        writes.add((mem.disp & 0xFFFFFFFFFFFFFFFF, op.size))
+                    else:
+                        anyw(f"a store through a pointer at {prog.symbolize(addr)}")
+            if m.startswith("rep") or m in ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq") \
+                    or m.startswith("xsave") or m.startswith("fxsave"):
+                anyw(f"a string or state store at {prog.symbolize(addr)}")
+            if m in ("sti", "popf", "popfq") or m.startswith("iret"):
+                s.may_change_if = True
+            if m.startswith("xrstor") or m.startswith("fxrstor"):
+                s.vector = True
+            if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
+                anyw(f"`{m}` at {prog.symbolize(addr)}")
+                s.may_change_if = True
+            if m == "call":
+                if tgt is None:
+                    anyw(f"an indirect call at {prog.symbolize(addr)}")
+                    s.may_change_if = s.vector = True
+                else:
+                    sub = self._direct(tgt)
+                    if sub is not None:
+                        return sub
+                    funcs.add(tgt)
+                    work.append((tgt, None))
+                work.append(fall)
+                continue
+            if m == "jmp":
+                if tgt is None:
+                    anyw(f"an indirect jump at {prog.symbolize(addr)}")
+                    s.may_change_if = s.vector = True
+                elif prog.is_return_thunk(tgt):
+                    pass
+                else:
+                    sub = self._direct(tgt)
+                    if sub is not None:
+                        return sub
+                    funcs.add(tgt)
+                    work.append((tgt, None))
+                continue
+            if tgt is not None:  # jcc, loop*
+                work.append((tgt, None))
+            if m.startswith("ret") or m.startswith("sysret") or m in ("ud2",) and False:
+                continue
+            if m.startswith("ret"):
+                continue
+            work.append(fall)
+        if s.writes == "some":
+            s.write_addrs = sorted(writes)
+        return s
+
+    def _direct(self, tgt):
+        """A direct call inside the closure whose target is itself unknown at run
+        time: the whole summary is that of an unknown call."""
+        name = self.program.start_name(tgt)
+        if tgt in self.program.dispatch:
+            return Summary("summary", "any", may_change_if=True, vector=True, why="reaches the syscall dispatch")
+        if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
+            return Summary("summary", "any", may_change_if=True, vector=True,
+                           why=f"reaches {name}, retargeted at run time")
+        if name in RETURN_THUNKS:
+            return None
+        return None
