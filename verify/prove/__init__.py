@@ -103,7 +103,8 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
         t1 = time.monotonic()
         try:
-            ex = explorer.run(frozenset(follow))
+            fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
+            ex = explorer.run(frozenset(follow), fixed)
         except Inconclusive as e:
             for v in live:
                 for site in all_sites:

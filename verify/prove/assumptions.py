@@ -16,6 +16,9 @@ ASSUMPTIONS = {
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "
     "write the current task's pt_regs or thread_info.",
+    "saved-cs-rpl3": "pt_regs->cs always has RPL 3 on the syscall path: entry pushes __USER_CS, ptrace's "
+    "putreg refuses a CS without RPL 3, sigreturn ORs in 3; a havoc keeps this.  So an IRET from the saved "
+    "frame returns to user mode.",
     "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "

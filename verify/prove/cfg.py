@@ -7,8 +7,7 @@ patch site the node (site, None) is a *choice*: its successors are the
 candidates, each decoded from its own bytes and falling through to the end of
 the site.  Pass order per function: decode every reachable instruction
 (through every variant), group straight-line runs into blocks, find back
-edges by dominators (a cycle that is not a natural loop is irreducible: the
-result is inconclusive), order the rest topologically.
+edges by depth-first search, order the rest topologically.
 
 Control never ends at `hlt`, `ud2` or `int3` here or in the engine: the CPU
 resumes after `hlt`, a `ud2` may be a WARN that resumes, an `int3` may be a
@@ -233,30 +232,33 @@ class FunctionCfg:
 
     # -- pass 3: loops and order -----------------------------------------------------
     def _loops(self):
+        """Retreating edges of a depth-first search from the entry cut every
+        cycle (reducible or not).  The engine's loop rule needs no more: a
+        state arriving over a retreating edge must be covered by its target's
+        widened state, whichever way it entered the cycle (explore.py)."""
         g = self.graph
         root = (self.entry, None)
-        idom = nx.immediate_dominators(g, root)
-
-        def dominates(a, b):
-            while True:
-                if a == b:
-                    return True
-                p = idom.get(b)
-                if p is None or p == b:
-                    return False
-                b = p
-
-        self.back_edges = {(u, v) for u, v in g.edges if dominates(v, u)}
+        back, color = set(), {root: 1}
+        stack = [(root, iter(sorted(g.successors(root), key=repr)))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                color[node] = 2
+                stack.pop()
+                continue
+            c = color.get(nxt, 0)
+            if c == 1:
+                back.add((node, nxt))
+            elif c == 0:
+                color[nxt] = 1
+                stack.append((nxt, iter(sorted(g.successors(nxt), key=repr))))
+        self.back_edges = back
         dag = nx.DiGraph()
         dag.add_nodes_from(g.nodes)
-        dag.add_edges_from(e for e in g.edges if e not in self.back_edges)
-        if not nx.is_directed_acyclic_graph(dag):
-            raise CfgError(f"{self.entry:#x}: irreducible control flow (a cycle with two entries)")
+        dag.add_edges_from(e for e in g.edges if e not in back)
         self.order = list(nx.topological_sort(dag))
-        self.loop_heads = {v for _, v in self.back_edges}
-        self.latches: dict[tuple, list] = {}
-        for u, v in self.back_edges:
-            self.latches.setdefault(v, []).append(u)
+        self.loop_heads = {v for _, v in back}
 
 
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000) -> set:

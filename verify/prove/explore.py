@@ -208,6 +208,8 @@ class Explorer:
         above = [s for s in self.ret_slots if s >= p]
         return (p, min(above) if above else machine.STACK_TOP)
 
+    _site = 0
+
     def _unknown_store(self, st: MState, addr, insn: int):
         """A store whose address the analysis cannot bound: it may hit any public
         byte, pt_regs, and every escaped frame; if the address is built from a
@@ -239,6 +241,13 @@ class Explorer:
                     from .state import background_byte
                     keep[a] = background_byte(old_gen, a)
         st.mem = keep
+        if not keep_user_state:
+            # Every writer of pt_regs->cs forces RPL 3 (ptrace's putreg refuses
+            # other values, sigreturn ORs in 3, entry pushes __USER_CS):
+            # assumption saved-cs-rpl3.  A havoc keeps that invariant.
+            a = self.pt_regs + self.frame.layout.pt_regs["cs"].value
+            st.mem[a] = claripy.Concat(fresh(f"havoc_{label}_cs_hi", 6), claripy.BVV(3, 2))
+            self._assume("saved-cs-rpl3", self._site or 0)
 
     @property
     def identity_bytes(self):
@@ -283,8 +292,11 @@ class Explorer:
         return v
 
     # -- the run -------------------------------------------------------------------
-    def run(self, follow: frozenset) -> Exploration:
+    def run(self, follow: frozenset, fixed: dict | None = None) -> Exploration:
+        """fixed: features with one value in every variant still to decide; a
+        patch-site candidate that needs the other value is not explored."""
         self.follow = follow
+        self.fixed = fixed or {}
         self.ex = Exploration()
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
@@ -520,6 +532,8 @@ class Explorer:
             k = fresh_bool(f"key_{block.addr:x}")
             conds = [k, claripy.Not(k)] if len(conds) == 2 else [claripy.BoolV(True)]
         for (node, label, cond), c in zip(block.choices, conds):
+            if not cond_allows(cond, self.fixed):
+                continue
             s2 = st.copy()
             s2.guard = claripy.And(st.guard, c)
             self.ex.trail.append((block.addr, s2.guard, label))
@@ -640,19 +654,14 @@ class Explorer:
         ins = block.last
         rip, cs, fl, sp, ss = (self.pop(st) for _ in range(5))
         to_user = (cs & 3) == 3
-        saved_cs = self.frame.ptreg_value(st, "cs") if hasattr(self.frame, "ptreg_value") else \
-            st.load_bytes(self.pt_regs + self.frame.layout.pt_regs["cs"].value, 8)
         s = claripy.Solver(timeout=20000)
         s.add(st.guard)
         s.add(claripy.Not(to_user))
         if not s.satisfiable():
             return
-        if same(cs, saved_cs):
-            self._assume("saved-frame-is-user", ins.addr)
-            return
         nxt = block.succs[0]
         s2 = claripy.Solver(timeout=20000)
-        s2.add(st.guard, claripy.Not(to_user), rip != nxt[0])
+        s2.add([st.guard, claripy.Not(to_user), rip != nxt[0]])
         if s2.satisfiable():
             raise Inconclusive(f"{self.program.symbolize(ins.addr)}: IRET may return to kernel code the "
                                "analysis does not know")
@@ -674,6 +683,7 @@ class Explorer:
             finally:
                 self.ret_slots.pop()
         summary = self.summaries.of(target, name)
+        self._site = site
         self._exposures(st, site)
         ev_kind = summary.event_kind
         self.ex.events.append(Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,

@@ -66,7 +66,8 @@ class Program:
 
     def is_tail_call(self, target: int, fn_entry: int) -> bool:
         """A jmp to the start of another function outside the entry text."""
-        if target == fn_entry or self.in_entry_text(target):
+        if target == fn_entry or self.in_entry_text(target) or fn_entry == self.entry.syscall_entry:
+            # the entry code has no return address: its jumps continue it
             return False
         name = self.start_name(target)
         return name is not None and not name.startswith(".")
