@@ -6,6 +6,7 @@ error, 3 inconclusive.  Errors are one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 1800")
+    c.add_argument("--engine", choices=("merged", "summary"), default=os.environ.get("SYSRET_VERIFY_ENGINE", "merged"),
+                   help="merged (default): the path-merging engine (verify/engine.py), which proves the Debian "
+                   "kernels; summary: the rebuilt engine (verify/prove/), seconds per kernel and sound on the "
+                   "adversarial fixtures, but not yet able to prove the Debian kernels (issue 9). "
+                   "Default from $SYSRET_VERIFY_ENGINE")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c.add_argument("--no-cache", action="store_true",
                    help="do not answer from (nor store into) the result cache "
@@ -96,18 +102,17 @@ def _cmd_check(args) -> int:
     image = KernelImage.open(args.image, args.system_map)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
-    key = None if args.no_cache else cache.key(image.sha256, args.timeout, args.system_map)
+    key = None if args.no_cache else cache.key(image.sha256 + ":" + args.engine, args.timeout, args.system_map)
     result = cache.load(key, image.path) if key else None
     if result is not None:
         if progress:
             print(f"sysret-verify: {image.name}: answered from the cache ({cache.cache_dir()}; --no-cache to re-prove)",
                   file=sys.stderr)
     else:
-        try:
+        if args.engine == "summary":
             from .prove import check_image
-        except ImportError:
-            print(f"{image.name}: inconclusive: the prover is not implemented yet", file=sys.stderr)
-            return EXIT_INCONCLUSIVE
+        else:
+            from .engine import check_image
         result = check_image(image, timeout=args.timeout, progress=progress)
         if key:
             cache.store(key, result)

@@ -28,7 +28,7 @@ RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thu
                  "call_depth_return_thunk", "__ret", "srso_safe_ret", "zen_untrain_ret", "entry_untrain_ret")
 _JCC_PREFIXES = ("j", "loop")
 # kinds VEX lifts (a block may end with one); every other kind is modelled by the engine
-LIFTED = ("plain", "jcc", "jmp", "call", "icall", "ret", "tail")
+LIFTED = ("plain", "jcc", "jmp", "call", "icall", "ret", "tail", "lcall")
 
 
 class CfgError(Exception):
@@ -83,8 +83,8 @@ def decode(addr: int, data: bytes) -> Insn | None:
     raw = bytes(ci.bytes)
     target = None
     ops = ci.operands
-    if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
-            and ops[0].type == capstone.x86.X86_OP_IMM:
+    if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("loop", "jrcxz", "jecxz"))) \
+            and len(ops) == 1 and ops[0].type == capstone.x86.X86_OP_IMM:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
     if raw.endswith(b"\x0f\x07") and m.startswith("sysret"):
@@ -176,7 +176,11 @@ class FunctionCfg:
                 ins.kind = k = "ret"
             elif k == "jmp" and prog.is_tail_call(ins.target, self.entry):
                 ins.kind = k = "tail"
-            if k == "jmp":
+            if k == "call" and prog.start_name(ins.target) is None:
+                # a call to a local label (return-stack stuffing, retpolines):
+                # a push and a jump inside this function, never a callee
+                ins.kind = k = "lcall"
+            if k in ("jmp", "lcall"):
                 succ = [(ins.target, None)]
             elif k == "jcc":
                 succ = [fall, (ins.target, None)]

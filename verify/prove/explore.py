@@ -32,7 +32,7 @@ from .. import machine
 from . import semantics
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
-from .state import MState, fresh, fresh_bool, merge, new_generation, same
+from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
 
 ARCH = archinfo.ArchAMD64()
 REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
@@ -425,6 +425,9 @@ class Explorer:
             s2 = sc.state
             self._settle_rsp(s2, sc.insn)
             jk = sc.kind
+            if jk == "Ijk_Call" and k == "lcall":
+                yield self._succ_node(block, sc.target.concrete_value), s2
+                continue
             if jk == "Ijk_Call" or (k == "tail" and sc is succs[-1]):
                 tgt = None if sc.target.symbolic else sc.target.concrete_value
                 if k == "tail":
@@ -758,7 +761,7 @@ def _differences(head: MState, s: MState) -> set:
             if va is None and vb is None:
                 continue
             out.add(("mem", a))
-    if head.gen != s.gen:
+    if gen_key(head.gen) != gen_key(s.gen):
         out.add(("gen",))
     if not same(head.IF, s.IF):
         out.add(("IF",))

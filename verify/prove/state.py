@@ -58,6 +58,13 @@ def background_byte(gen, addr: int):
     return va if va is vb else claripy.If(g, va, vb)
 
 
+def gen_key(gen):
+    """A hashable identity for a memory generation (ITE nodes hold terms)."""
+    if gen[0] == "gen":
+        return gen
+    return ("ite", gen[1].hash(), gen_key(gen[2]), gen_key(gen[3]))
+
+
 def same(a, b) -> bool:
     """Structural identity of two terms (claripy hash-conses its ASTs).  Never
     claripy's `identical()`: it is VSA-based and calls unconstrained symbols
@@ -65,7 +72,7 @@ def same(a, b) -> bool:
     if a is b:
         return True
     if isinstance(a, tuple) or isinstance(b, tuple):
-        return a == b
+        return isinstance(a, tuple) and isinstance(b, tuple) and gen_key(a) == gen_key(b)
     return a.hash() == b.hash()
 
 
@@ -201,7 +208,7 @@ def _merge_two(a: MState, b: MState) -> MState:
         if vb is None:
             vb = background_byte(b.gen, k)
         out.mem[k] = _ite(g, va, vb)
-    out.gen = a.gen if a.gen == b.gen else ("ite", g, a.gen, b.gen)
+    out.gen = a.gen if gen_key(a.gen) == gen_key(b.gen) else ("ite", g, a.gen, b.gen)
     out.guard = claripy.Or(a.guard, b.guard)
     out.IF = _ite(g, a.IF, b.IF)
     out.exposed = a.exposed | b.exposed
