@@ -53,6 +53,13 @@ def main() -> int:
         nm_t = dt
         rows.append(("nm", dt, cpu, rss, ""))
         out = os.path.join(cache, "r.json")
+        # the rebuilt engine (verify/prove/): one merged state per program point
+        r, dt, rss, cpu = timed([sys.executable, "-c", "import angr"])
+        rows.append(("python -c 'import angr'", dt, cpu, rss, ""))
+        r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--engine", "summary",
+                                 "--format", "json", "-o", out + "s", "--no-cache", "--quiet"], env)
+        v_s = json.load(open(out + "s"))["verdict"] if os.path.exists(out + "s") else "error"
+        rows.append(("check --engine summary", dt, cpu, rss, f"exit {r.returncode}, {v_s}"))
         r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
                                  "-o", out, "--no-cache", "--quiet"], env)
         check_t = dt
@@ -83,7 +90,7 @@ def main() -> int:
     print(f"check / nm = {check_t / nm_t:.1f}x (target <= 15x); cached / first = {dt2 / check_t:.1%}")
     # (peak MiB is the largest child so far: getrusage cannot tell the children apart)
     for v in result.get("variants", []):
-        print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v['steps']} steps, {v['sysret_paths']} SYSRET "
+        print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v.get('steps')} steps, {v['sysret_paths']} SYSRET "
               f"paths, explore {v['seconds']:.2f}s, solver {v['solver_seconds']:.2f}s")
     return 0
 
