@@ -42,7 +42,8 @@ def fetch(release: str, quiet: bool = False) -> tuple[str, str]:
     os.makedirs(dest, exist_ok=True)
     pkg = f"linux-image-{release}-dbg"
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        out = None if not quiet else subprocess.DEVNULL
+        # apt-get's progress goes to stderr: stdout carries only the path we print
+        out = sys.stderr if not quiet else subprocess.DEVNULL
         if not quiet:
             print(f"fetching {pkg} (about 300 MB) ...", file=sys.stderr)
         r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=out, stderr=subprocess.PIPE, text=True)
