@@ -48,8 +48,11 @@ def test_fixture_same_verdict(name, fixture_kernels, tmp_path):  # noqa: F811
     assert all(o["status"] in ("proven", "violated") for o in res["obligations"]), res["obligations"]
     assert rc == (1 if EXPECTED[name] else 0)
     for o in res["obligations"]:
+        assert o["site"]["symbol"] == "entry_SYSRETQ_unsafe_stack+0x3"
         if o["status"] == "violated":
-            assert o["counterexample"] and o["counterexample"].get("replayed", True)
+            cex = o["counterexample"]
+            assert cex and cex["path"], o
+            assert cex.get("replayed") is True, cex
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))

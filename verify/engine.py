@@ -1356,21 +1356,9 @@ def _counterexample(explorer, hit, terms, inputs, path_cond, obligation, model):
 
 
 def _explain(oid: str, cex: Counterexample, variant: Variant) -> str:
-    r, pt = cex.registers, cex.pt_regs
-    if oid == "rcx-is-rip":
-        return f"RCX={r['rcx']:#018x} but pt_regs->ip={pt['ip']:#018x}: the user resumes somewhere else"
-    if oid == "canonical-rip":
-        return (f"RCX={r['rcx']:#018x} is not canonical for {variant.describe()['paging']} paging: "
-                "SYSRET raises #GP in ring 0 on the user stack (Intel)")
-    if oid == "r11-is-rflags":
-        return f"R11={r['r11']:#018x} but pt_regs->flags={pt['flags']:#018x}"
-    if oid == "rflags-no-rf-tf":
-        return f"R11={r['r11']:#018x} has RF/TF set (mask 0x10100): SYSRET cannot restore RF, TF traps at once"
-    if oid == "user-cs-ss":
-        return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRET loads 0x33/0x2b"
-    if oid == "ts-compat-clear":
-        return f"thread_info.status={cex.ti_status:#x} still has TS_COMPAT (0x2) at SYSRET"
-    return oid
+    from .prove.decide import explain  # one wording for both engines
+
+    return explain(oid, cex, variant.describe()["paging"])
 
 
 # ---------------------------------------------------------------------------------------------

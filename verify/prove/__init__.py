@@ -129,7 +129,6 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                 if not hits:
                     continue
                 q = dec.Query(explorer, hits, v["la57"], prog.constants)
-                import z3
                 feasible = dec.solver.check([q.guard, *extra], timeout_ms=remaining_ms())
                 if feasible.unsat:
                     continue
