@@ -231,6 +231,16 @@ PV_LAYOUTS = (
 # .return_sites / .retpoline_sites: s32 offsets relative to the entry (objtool
 # create_return_sites_sections(), 5.19+/6.0+)
 REL32_LAYOUTS = (Layout("s32", 4, "<i", "s32 relative (objtool)"),)
+# __bug_table: include/asm-generic/bug.h struct bug_entry with
+# CONFIG_GENERIC_BUG_RELATIVE_POINTERS (x86-64), with and without
+# CONFIG_DEBUG_BUGVERBOSE (6.1 and 6.12 alike); bug_addr is the ud2 itself
+# (arch/x86/include/asm/bug.h _BUG_FLAGS: "1:" ASM_UD2, then the entry).
+BUG_LAYOUTS = (
+    Layout("bug_entry/verbose", 12, "<iiHH", "{s32 bug_addr_disp; s32 file_disp; u16 line; u16 flags}"),
+    Layout("bug_entry/short", 8, "<iH2x", "{s32 bug_addr_disp; u16 flags}"),
+)
+# __ex_table: arch/x86/include/asm/extable.h {s32 insn, fixup, data} (5.x-6.12).
+EXTABLE_LAYOUTS = (Layout("exception_table_entry", 12, "<iii", "{s32 insn; s32 fixup; s32 data}"),)
 
 
 class PatchTables:
@@ -363,6 +373,34 @@ class PatchTables:
     @cached_property
     def retpoline_sites(self):
         return self._rel32_table(".retpoline_sites", "__retpoline_sites", "__retpoline_sites_end")
+
+    @cached_property
+    def bug_addrs(self) -> frozenset[int] | None:
+        """Addresses of every BUG/WARN `ud2` in __bug_table; None when the
+        image has no such table (then nothing is known about any ud2)."""
+        t = self._table("__bug_table", "__start___bug_table", "__stop___bug_table")
+        if t is None:
+            return None
+        base, data = t
+
+        def check(_lay, at, r):
+            # the entry must point at a ud2 (or the ud1 some WARNs use): a
+            # misread layout would misplace every entry
+            a = at + r[0]
+            return self._is_text(a) and self._peek(a, 2) in (b"\x0f\x0b", b"\x0f\xb9")
+
+        lay, recs = self._detect("__bug_table", base, data, BUG_LAYOUTS, check)
+        return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
+
+    @cached_property
+    def extable_insns(self) -> frozenset[int]:
+        """Addresses of every instruction with an exception-table fixup."""
+        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
+        if t is None:
+            return frozenset()
+        base, data = t
+        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
 
     # -- building PatchSites -------------------------------------------------
     def sites(self, lo: int = 0, hi: int = 1 << 64) -> list[PatchSite]:

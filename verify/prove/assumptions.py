@@ -21,6 +21,9 @@ ASSUMPTIONS = {
     "frame returns to user mode.",
     "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
+    "ud2-not-listed-dies": "A `ud2` that is in neither __bug_table nor __ex_table never resumes: the #UD "
+    "handler resumes only WARNs and exception-table fixups, else die() ends the task (no kernel debugger "
+    "rewrites the return address).",
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",

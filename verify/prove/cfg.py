@@ -9,10 +9,13 @@ the site.  Pass order per function: decode every reachable instruction
 (through every variant), group straight-line runs into blocks, find back
 edges by depth-first search, order the rest topologically.
 
-Control never ends at `hlt`, `ud2` or `int3` here or in the engine: the CPU
-resumes after `hlt`, a `ud2` may be a WARN that resumes, an `int3` may be a
-kprobe that resumes (DESIGN.md: a rule that ends a path must be true of the
-CPU).  `iretq` has successors decided by the engine from the frame it pops.
+Control never ends at `hlt` or `int3` here or in the engine: the CPU resumes
+after `hlt`, an `int3` may be a kprobe that resumes (DESIGN.md: a rule that
+ends a path must be true of the CPU).  A `ud2` resumes when it may be a WARN;
+one the image lists in neither __bug_table nor __ex_table is a "dead" end
+(Program.after_ud2 has the argument), here, in the static walk and in the
+engine alike.  `iretq` has successors decided by the engine from the frame it
+pops.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ class Insn:
     op_str: str
     raw: bytes
     target: int | None  # direct branch/call target
-    kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail"
+    kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail" | "dead"
 
 
 @dataclass
@@ -109,6 +112,13 @@ def decode(addr: int, data: bytes) -> Insn | None:
     return Insn(ci.address, ci.size, m, ci.op_str, raw, target, kind)
 
 
+def _mark_dead(program, ins: Insn, in_variant: bool) -> None:
+    """A `ud2` after which the task dies ends control (kind "dead").  Only
+    bytes on disk: bug-table entries name on-disk addresses."""
+    if ins.mnemonic in ("ud2", "ud1", "ud0") and not in_variant and program.after_ud2(ins.addr) == "dies":
+        ins.kind = "dead"
+
+
 class FunctionCfg:
     """CFG of the code reachable from `entry` without entering other functions."""
 
@@ -171,6 +181,7 @@ class FunctionCfg:
             else:
                 fall = (nxt_addr, vk)
             succ = []
+            _mark_dead(prog, ins, vk is not None)
             k = ins.kind
             if k == "jmp" and prog.is_return_thunk(ins.target):
                 ins.kind = k = "ret"
@@ -186,7 +197,7 @@ class FunctionCfg:
                 succ = [fall, (ins.target, None)]
             elif k in ("call", "icall", "plain", "special", "iret"):
                 succ = [fall]
-            elif k in ("ret", "ijmp", "sysret", "sysretl", "tail"):
+            elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead"):
                 succ = []
             nexts[node] = succ
             work.extend(succ)
@@ -268,7 +279,7 @@ class FunctionCfg:
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000) -> set:
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
-    choice is open: jumps and fall-through (after hlt, ud2, int3 too),
+    choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
     direct calls assumed to return, and each candidate of each patch site.
     The engine must have explained every site found here; a variant where it
     reached none of them is not proven by that (DESIGN.md)."""
@@ -301,6 +312,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         fall = (nxt, vk)
         if vk is not None and nxt >= vk[0] + len(program.site_choices(vk[0])[vk[1]][0]):
             fall = (nxt, None)
+        _mark_dead(program, ins, vk is not None)
         k = ins.kind
         if k == "sysret":
             found.add(addr)
@@ -311,7 +323,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         if k == "jcc":
             work.append((ins.target, None))
-        if k in ("jmp", "ret", "ijmp", "tail", "sysretl"):
+        if k in ("jmp", "ret", "ijmp", "tail", "sysretl", "dead"):
             continue
         if k == "iret":
             # an IRET may return to the kernel: the walk does not know where

@@ -91,6 +91,23 @@ class Exploration:
         self.features: dict = {}  # feature number -> claripy Bool
 
 
+MAX_EXACT_STORE_SPAN = 512  # bytes; a store through a wider address range is a havoc
+
+
+def _by_stack_pointer(states: list) -> list[list]:
+    """States grouped by their concrete RSP (symbolic ones together).  States
+    that reach one block on different stacks (the PTI exit switches to the
+    trampoline stack and joins the direct exit) are run apart: merged, RSP
+    would be an If of two stacks and no push or pop would have one address.
+    Merging is an optimisation, so not merging is always sound; the groups
+    are as many as the distinct stack depths at the block."""
+    groups: dict = {}
+    for s in states:
+        v = s.get_slot(REG["rsp"])
+        groups.setdefault(None if v.symbolic else v.concrete_value, []).append(s)
+    return list(groups.values())
+
+
 class Explorer:
     def __init__(self, program, summaries, deadline=None, progress=None):
         self.program = program
@@ -181,13 +198,29 @@ class Explorer:
     def store(self, st: MState, addr, value, insn: int):
         vals = self._values(st, addr)
         if vals is None:
-            self._unknown_store(st, addr, insn)
-            return
+            span = self._bounds(st, addr)
+            if span is None or span[1] - span[0] >= MAX_EXACT_STORE_SPAN:
+                self._unknown_store(st, addr, insn)
+                return
+            # a bounded address (a bit-string op's byte offset, an indexed
+            # array slot): the store is exact, one conditional store per
+            # address it may have; every other byte keeps its value
+            vals = range(span[0], span[1] + 1)
         for a in vals:
             self._check_alloca_access(a, insn)
             if not self.is_stack(a):
                 self._note_escape(st, value)
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+
+    def _bounds(self, st: MState, addr):
+        """(min, max) of a symbolic address under the guard, None on a solver
+        failure."""
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        try:
+            return s.min(addr), s.max(addr)
+        except claripy.errors.ClaripyError:
+            return None
 
     def _check_alloca_access(self, a: int, insn: int):
         # an access at or above an alloca'd RSP through the alloca region
@@ -344,18 +377,23 @@ class Explorer:
             ins = pending.pop(node, None)
             if not ins:
                 continue
-            self._tick()
-            st = merge(ins) if len(ins) > 1 else ins[0]
             if node in cfg.loop_heads:
-                st = self._widen(st, havoc_sets[node], node)
-                heads[node] = st
+                groups = [ins]
+            else:
+                groups = _by_stack_pointer(ins)
             block = cfg.blocks[node]
-            self.ex.trail.append((node[0], st.guard, ""))
-            for succ_node, s2 in self._step_block(cfg, block, st, ret_addr, depth, returns):
-                if (node, succ_node) in cfg.back_edges:
-                    latch_states.setdefault(succ_node, []).append(s2)
-                else:
-                    pending.setdefault(succ_node, []).append(s2)
+            for group in groups:
+                self._tick()
+                st = merge(group) if len(group) > 1 else group[0]
+                if node in cfg.loop_heads:
+                    st = self._widen(st, havoc_sets[node], node)
+                    heads[node] = st
+                self.ex.trail.append((node[0], st.guard, ""))
+                for succ_node, s2 in self._step_block(cfg, block, st, ret_addr, depth, returns):
+                    if (node, succ_node) in cfg.back_edges:
+                        latch_states.setdefault(succ_node, []).append(s2)
+                    else:
+                        pending.setdefault(succ_node, []).append(s2)
         grown = False
         for h, sts in latch_states.items():
             diff = set()
@@ -406,6 +444,11 @@ class Explorer:
             return
         if k == "sysret":
             self.ex.hits.append(Hit(last.addr, st))
+            return
+        if k == "dead":
+            # a ud2 that is no BUG/WARN and has no fixup: #UD kills the task
+            # (Program.after_ud2 has the argument)
+            self._assume("ud2-not-listed-dies", last.addr)
             return
         if k == "sysretl":
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: sysretl (the compat return) has no model yet")
@@ -604,11 +647,13 @@ class Explorer:
                     st.cr3 = self.reg(st, _reg64(src))
             else:
                 self.set_reg(st, _reg64(dst), st.cr3 if src == "cr3" else fresh(src))
+        elif m in ("ud2", "ud1", "ud0") and self.program.after_ud2(ins.addr) == "fixup":
+            raise Inconclusive(f"{where}: `{m}` has an exception-table fixup, which is not modelled")
         elif m in ("wrmsr", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "int3", "ud1", "ud0",
                    "lfence", "mfence", "sfence", "pause"):
             # MSR, TLB and cache state are not part of what SYSRET consumes;
-            # hlt resumes at the next instruction, ud2 may be a WARN, int3 a
-            # kprobe: the path goes on
+            # hlt resumes at the next instruction, a listed ud2 may be a WARN,
+            # int3 a kprobe: the path goes on
             pass
         elif m in ("xrstor", "xrstors", "fxrstor", "fxrstor64", "xrstor64", "xrstors64"):
             # restores x87/SSE/AVX state only: every vector register is unknown after it

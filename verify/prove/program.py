@@ -4,7 +4,7 @@ function's CFG (built once, cached).
 """
 from __future__ import annotations
 
-from ..image.patches import read_patch_sites
+from ..image.patches import read_patch_sites, tables
 from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 
 DISPATCH = ("x64_sys_call", "sys_call_table")
@@ -60,6 +60,28 @@ class Program:
     def in_entry_text(self, addr: int) -> bool:
         lo, hi = self.entry.entry_text
         return lo <= addr < hi
+
+    def after_ud2(self, addr: int) -> str:
+        """What follows the `ud2` at addr: "resume", "dies" or "fixup".
+
+        The #UD handler (arch/x86/kernel/traps.c exc_invalid_op, 6.1 and
+        6.12) resumes after a kernel `ud2` only when handle_bug() finds it in
+        __bug_table as a WARN (regs->ip += LEN_UD2); otherwise
+        do_error_trap() -> do_trap_no_signal() jumps to an exception-table
+        fixup if there is one, else die() kills the task: control never
+        comes back to the next instruction.  So a `ud2` listed in neither
+        table ends the path.  An image without a __bug_table says nothing
+        about its ud2s: each may be a WARN and resumes.  (A die notifier that
+        rewrites regs->ip, i.e. a kernel debugger, is outside the model:
+        assumption ud2-not-listed-dies.)
+        """
+        t = tables(self.image)
+        if addr in t.extable_insns:
+            return "fixup"
+        bugs = t.bug_addrs
+        if bugs is None or addr in bugs:
+            return "resume"
+        return "dies"
 
     def is_return_thunk(self, addr) -> bool:
         return addr is not None and self.start_name(addr) in RETURN_THUNKS
