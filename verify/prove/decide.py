@@ -80,12 +80,54 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     blame = [e for e, g in gz if z3.is_true(r.model.eval(g, model_completion=True))]
     if not blame:
         return "violated", r.model, []
+    s.push()
     r2 = solver.check([z3.Not(g) for _, g in gz], solver=s)
+    s.pop()
     if r2.sat:
         return "violated", r2.model, []
     if r2.unknown:
         return "unknown", None, r2.reason
-    return "unsure", r.model, blame
+    # blame first the over-approximations the obligation's own values come
+    # from (a summary's clobbered register or memory generation in them)
+    terms = [q.terms[t] for t in OBLIGATION_TERMS.get(oid, q.terms)]
+    by_data = [e for e in blame if any(e.made(t) for t in terms)]
+    return "unsure", r.model, _minimal_blame(s, gz, by_data or blame)
+
+
+# the SYSRET inputs each obligation reads (obligations.py, the predicates)
+OBLIGATION_TERMS = {
+    "rcx-is-rip": ("rcx", "regs_ip"), "canonical-rip": ("rcx",), "r11-is-rflags": ("r11", "regs_flags"),
+    "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
+}
+
+
+MAX_BLAME_CHECKS = 24
+
+
+def _minimal_blame(s, gz, blame):
+    """The blamed summaries a counterexample needs: a summarised callee is
+    dropped from the blame when the negated obligation stays satisfiable with
+    every path through it cut (its events' guards false), earliest callee
+    first.  Refinement then follows only what the violation depends on (the
+    exit work, not the entry work before the syscall).  Only a heuristic of
+    what to follow next: the verdict never depends on it."""
+    targets = []
+    for e in blame:
+        if e.kind == "summary" and e.target is not None and e.target not in targets:
+            targets.append(e.target)
+    if len(targets) <= 1 or len(targets) > MAX_BLAME_CHECKS:
+        return blame
+    keep = set(targets)
+    for t in targets:
+        trial = keep - {t}
+        cut = [z3.Not(g) for e, g in gz if not (e in blame and (e.target in trial or e.kind != "summary"
+                                                                or e.target is None))]
+        s.push()
+        r = solver.check(cut, solver=s)  # s already holds the negated obligation
+        s.pop()
+        if r.sat:
+            keep = trial
+    return [e for e in blame if e.kind != "summary" or e.target is None or e.target in keep]
 
 
 def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):

@@ -63,11 +63,18 @@ class Event:
     loop head), "assumption"; "dispatch" (the syscall itself: exact by the
     havoc semantics, never unconfirmed)."""
 
-    __slots__ = ("kind", "guard", "name", "target", "site", "assumption")
+    __slots__ = ("kind", "guard", "name", "target", "site", "assumption", "marks")
 
     def __init__(self, kind, guard, name, target=None, site=0, assumption=None):
         self.kind, self.guard, self.name, self.target, self.site = kind, guard, name, target, site
         self.assumption = assumption
+        # prefixes of the names of the values this event made up (a
+        # summary's clobbered registers, written bytes, memory generation):
+        # a term with such a name depends on the over-approximation
+        self.marks: set = set()
+
+    def made(self, term) -> bool:
+        return any(n.startswith(m) for n in term.variables for m in self.marks)
 
     @property
     def unsure(self) -> bool:
@@ -177,8 +184,9 @@ class Explorer:
             ex = self.ex
             v = fresh(f"read_{insn:x}", bits)
             near = claripy.Or(*[claripy.And(addr + n > lo, addr < hi) for lo, hi in self._tracked_ranges(st)])
-            ex.events.append(Event("unknown-read", claripy.And(st.guard, near), f"read through an unknown pointer",
-                                   site=insn))
+            event = Event("unknown-read", claripy.And(st.guard, near), "read through an unknown pointer", site=insn)
+            event.marks.add(f"read_{insn:x}#")
+            ex.events.append(event)
             return v
         if not vals:
             return claripy.BVV(0, bits)  # infeasible here
@@ -212,6 +220,17 @@ class Explorer:
                 self._note_escape(st, value)
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
 
+    @staticmethod
+    def _feasible(st: MState) -> bool:
+        if st.guard.is_false():
+            return False
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        try:
+            return s.satisfiable()
+        except claripy.errors.ClaripyError:
+            return True
+
     def _bounds(self, st: MState, addr):
         """(min, max) of a symbolic address under the guard, None on a solver
         failure."""
@@ -238,8 +257,20 @@ class Explorer:
         address slot above it (the callee may write the object and, with
         pointer arithmetic, the rest of that frame; the frames above hold
         return addresses and are protected by assumption abi-frames)."""
-        above = [s for s in self.ret_slots if s >= p]
-        return (p, min(above) if above else machine.STACK_TOP)
+        top = self._region_top(p)
+        above = [s for s in self.ret_slots if p <= s < top]
+        return (p, min(above) if above else top)
+
+    def _region_top(self, p: int) -> int:
+        """The top of the stack region holding p: the task stack, the
+        trampoline stack, or one alloca region (its frame grows down from
+        the middle of its span).  An exposure never runs from one region
+        into another."""
+        if ALLOCA_BASE <= p < ALLOCA_BASE + 64 * ALLOCA_SPAN:
+            return ALLOCA_BASE + (p - ALLOCA_BASE) // ALLOCA_SPAN * ALLOCA_SPAN + ALLOCA_SPAN // 2
+        if machine.TRAMPOLINE_TOP - 0x1000 <= p < machine.TRAMPOLINE_TOP:
+            return machine.TRAMPOLINE_TOP
+        return machine.STACK_TOP
 
     _site = 0
 
@@ -247,7 +278,8 @@ class Explorer:
         """A store whose address the analysis cannot bound: it may hit any public
         byte, pt_regs, and every escaped frame; if the address is built from a
         stack address, any stack byte."""
-        self.ex.events.append(Event("summary", st.guard, "store through an unknown pointer", site=insn))
+        self._event = Event("summary", st.guard, "store through an unknown pointer", site=insn)
+        self.ex.events.append(self._event)
         # A pointer loaded from kernel memory reaches a frame of this syscall
         # only if that frame's address escaped (assumption abi-frames); one
         # built from a stack address or from a user-controlled value may reach
@@ -255,11 +287,16 @@ class Explorer:
         whole_stack = bool(_stack_constants(addr, self)) or any(
             n.startswith("user_") for n in addr.variables)
         self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack)
+        self._event = None
 
-    def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False):
+    def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=()):
+        """ret_slots: return-address slots a summarised callee leaves alone
+        (assumption abi-frames: exposure stops at a return address; the
+        callee's own `ret` pops the innermost one)."""
         keep = {}
+        kept_slots = {s + i for s in ret_slots for i in range(8)}
         for a, v in st.mem.items():
-            if a in self.identity_bytes:
+            if a in self.identity_bytes or a in kept_slots:
                 keep[a] = v
             elif self.is_private(a) and not whole_stack and not any(lo <= a < hi for lo, hi in st.exposed):
                 keep[a] = v
@@ -267,6 +304,8 @@ class Explorer:
                 keep[a] = v
         old_gen = st.gen
         st.gen = new_generation()
+        if self._event is not None:
+            self._event.marks.add(f"mem{st.gen[1]}_")
         if keep_user_state:
             # pt_regs and thread_info keep their values: copy the background in
             for a in list(range(self.pt_regs, self.pt_regs + self.frame.layout.pt_regs_size.value)) + self._ti_bytes:
@@ -410,8 +449,10 @@ class Explorer:
             return st
         w = fresh_bool(f"iterated_{node[0]:x}")
         out = st.copy()
-        self.ex.events.append(Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}",
-                                    site=node[0]))
+        event = Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}", site=node[0])
+        event.marks |= {f"loop_{node[0]:x}_", f"loop_if_{node[0]:x}", f"loop_cr3_{node[0]:x}", f"loop_gs_{node[0]:x}"}
+        self.ex.events.append(event)
+        self._event = event
         for loc in locs:
             kind = loc[0]
             if kind == "reg":
@@ -420,7 +461,9 @@ class Explorer:
                 a = loc[1]
                 out.mem[a] = claripy.If(w, fresh(f"loop_{node[0]:x}_m{a:x}", 8), st.load_bytes(a, 1))
             elif kind == "gen":
-                out.gen = ("ite", w, new_generation(), st.gen)
+                g = new_generation()
+                event.marks.add(f"mem{g[1]}_")
+                out.gen = ("ite", w, g, st.gen)
             elif kind == "IF":
                 out.IF = claripy.If(w, fresh(f"loop_if_{node[0]:x}", 1), st.IF)
             elif kind == "exposed":
@@ -429,6 +472,7 @@ class Explorer:
                 out.cr3 = claripy.If(w, fresh(f"loop_cr3_{node[0]:x}"), st.cr3)
             elif kind == "gs_user":
                 out.gs_user = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_user)
+        self._event = None
         return out
 
     # -- one block ----------------------------------------------------------------------
@@ -498,6 +542,8 @@ class Explorer:
                                        "its caller's")
                 returns.append(s2)
                 continue
+            if jk.startswith("Ijk_Sig") and not self._feasible(s2):
+                continue  # a fault VEX checks for (a zero divisor) that cannot happen here
             if jk not in ("Ijk_Boring",):
                 raise Inconclusive(f"{self.program.symbolize(sc.insn)}: VEX jump kind {jk}")
             if sc.target.symbolic:
@@ -734,11 +780,14 @@ class Explorer:
         self._site = site
         self._exposures(st, site)
         ev_kind = summary.event_kind
-        self.ex.events.append(Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
-                                    assumption=summary.assumption))
+        event = Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
+                      assumption=summary.assumption)
+        self.ex.events.append(event)
+        self._event = event
         if summary.assumption:
             self._assume(summary.assumption, site)
-        self.apply_summary(st, summary, f"{site:x}")
+        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)])
+        self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
             raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
@@ -752,12 +801,16 @@ class Explorer:
             for c in _stack_constants(self.reg(st, r), self):
                 st.exposed = st.exposed | {self._frame_range(c)}
 
-    def apply_summary(self, st: MState, summary, label: str):
+    _event = None  # the event whose effects are being applied
+
+    def apply_summary(self, st: MState, summary, label: str, ret_slots=()):
+        if self._event is not None:
+            self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")
         if summary.writes == "any":
-            self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state)
+            self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
         else:
             for a, n in summary.write_addrs:
                 for i in range(n):

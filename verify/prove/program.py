@@ -121,22 +121,26 @@ class Program:
                 if v.code is not None and bytes(v.code) not in seen:
                     seen.add(bytes(v.code))
                     out.append((bytes(v.code), f"static key {entries[0].detail}: {v.label}", ("key", addr)))
+        elif kinds == {"paravirt", "alternative"}:
+            # 6.1 PVOP_ALT_*: a paravirt site with an alternative on top.
+            # alternative_instructions() runs apply_paravirt() before
+            # apply_alternatives() (arch/x86/kernel/alternative.c, 6.1), so
+            # each paravirt candidate is the original the alternatives patch.
+            pv = self._paravirt_choices(addr, [e for e in entries if e.kind == "paravirt"], orig)
+            alts = [e for e in entries if e.kind == "alternative"]
+            merged: dict = {}
+            for pv_code, pv_label, pv_cond in pv:
+                pv_assigns = pv_cond[1] if pv_cond[0] == "features" else [{}]
+                for code, label, cond in alternative_choices(alts, pv_code, self.feature_always):
+                    for a in pv_assigns:
+                        for b in cond[1]:
+                            if any(a[f] != b[f] for f in a.keys() & b.keys()):
+                                continue  # contradictory feature values
+                            lab = label if code != pv_code else pv_label
+                            merged.setdefault(code, [lab, []])[1].append({**a, **b})
+            out = [(code, lab, ("features", conds)) for code, (lab, conds) in merged.items()]
         elif kinds == {"paravirt"}:
-            # apply_paravirt() rewrites every site at boot.  Natively (not Xen
-            # PV) the pv_ops slots hold their linked functions (assumption
-            # paravirt-native); under Xen PV they hold functions the image does
-            # not fix: the on-disk indirect call, an unknown callee.
-            vs = entries[0].variants
-            native = [v for v in vs if v.code is not None and v.label.startswith("native")] or \
-                [v for v in vs[2:] if v.code is not None]
-            out = []
-            if native:
-                out.append((bytes(native[0].code), f"paravirt {entries[0].detail}: {native[0].label}",
-                            ("features", [{self.feature_xenpv: False}])))
-                out.append((orig, f"paravirt {entries[0].detail}: Xen PV, the indirect call",
-                            ("features", [{self.feature_xenpv: True}])))
-            else:
-                out.append((orig, f"paravirt {entries[0].detail}: the indirect call", ("always",)))
+            out = self._paravirt_choices(addr, entries, orig)
         else:
             raise CfgError(f"{addr:#x}: patch site of mixed kinds {sorted(kinds)}")
         for code, label, _ in out:
@@ -144,3 +148,18 @@ class Program:
                 raise CfgError(f"{addr:#x}: a patch-site variant has no static bytes ({label})")
         self._choices[addr] = out
         return out
+
+    def _paravirt_choices(self, addr, entries, orig) -> list:
+        """apply_paravirt() rewrites every site at boot.  Natively (not Xen
+        PV) the pv_ops slots hold their linked functions (assumption
+        paravirt-native); under Xen PV they hold functions the image does not
+        fix: the on-disk indirect call, an unknown callee."""
+        vs = entries[0].variants
+        native = [v for v in vs if v.code is not None and v.label.startswith("native")] or \
+            [v for v in vs[2:] if v.code is not None]
+        if not native:
+            return [(orig, f"paravirt {entries[0].detail}: the indirect call", ("always",))]
+        return [(bytes(native[0].code), f"paravirt {entries[0].detail}: {native[0].label}",
+                 ("features", [{self.feature_xenpv: False}])),
+                (orig, f"paravirt {entries[0].detail}: Xen PV, the indirect call",
+                 ("features", [{self.feature_xenpv: True}]))]

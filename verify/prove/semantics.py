@@ -106,6 +106,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             return r
         raise Unsupported(f"IR expression {tag} has no model")
 
+    cas_insn = None
     for s in irsb.statements:
         tag = s.tag
         if tag == "Ist_IMark":
@@ -125,6 +126,13 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 raise Unsupported("big-endian store")
             mem.store(st, ev(s.addr), ev(s.data), insn)
         elif tag == "Ist_Exit":
+            if s.dst.value == insn and s.jumpkind == "Ijk_Boring" and cas_insn == insn:
+                # VEX splits a locked read-modify-write into a load and a CAS
+                # and re-runs the instruction when the CAS fails.  The CPU
+                # does it atomically, once; a re-run would start from a state
+                # this one already covers (what it reads is whatever the load
+                # returned), so the retry exit adds no execution.
+                continue
             c = ev(s.guard)
             cond = c != 0 if not isinstance(c, claripy.ast.Bool) else c
             taken = st.copy()
@@ -142,6 +150,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             old = mem.load(st, addr, expd.size(), insn)
             mem.store(st, addr, claripy.If(old == expd, new, old), insn)
             tmps[s.oldLo] = old
+            cas_insn = insn
         elif tag in ("Ist_LoadG", "Ist_StoreG", "Ist_LLSC"):
             raise Unsupported(f"IR statement {tag} has no model")
         elif tag == "Ist_Dirty":

@@ -3,9 +3,12 @@
 A callee not followed is replaced by its may-write set, read off its code and
 the code of every function it can reach by direct calls and jumps, through
 every patch-site candidate (never from its name):
-- registers: the caller-saved ones (the SysV ABI lets any callee clobber
-  them) and the arithmetic flags; callee-saved registers and RSP are kept
-  (assumption abi-callee-saved);
+- registers: the caller-saved ones its code may write (every explicit and
+  implicit destination capstone reports, through the whole closure; all of
+  them when the closure has an unknown call or jump), so an assembly helper
+  such as entry_untrain_ret or clear_bhb_loop keeps the RDI/RSI the entry
+  code set before calling it; the arithmetic flags are always unknown;
+  callee-saved registers and RSP are kept (assumption abi-callee-saved);
 - memory: the exact %gs-relative and absolute addresses its stores name when
   every store names one, else "any" (all public memory, pt_regs,
   thread_info and every escaped stack range).  A store through a register,
@@ -29,6 +32,25 @@ from .cfg import RETURN_THUNKS, CfgError, _md
 MAX_FUNCTIONS = 48
 MAX_INSNS = 6000
 CALLER_SAVED = machine.CALLER_SAVED
+
+
+def _gpr64_names() -> dict:
+    """capstone's sub-register names -> the 64-bit register they are part of."""
+    out = {}
+    for a, (d, w, b, h) in {"a": ("eax", "ax", "al", "ah"), "b": ("ebx", "bx", "bl", "bh"),
+                            "c": ("ecx", "cx", "cl", "ch"), "d": ("edx", "dx", "dl", "dh")}.items():
+        for n in (d, w, b, h):
+            out[n] = f"r{a}x"
+    for r in ("si", "di", "bp", "sp"):
+        for n in (f"e{r}", r, f"{r}l"):
+            out[n] = f"r{r}"
+    for i in range(8, 16):
+        for suf in ("d", "w", "b"):
+            out[f"r{i}{suf}"] = f"r{i}"
+    return out
+
+
+_GPR64 = _gpr64_names()
 
 
 @dataclass
@@ -84,13 +106,17 @@ class Summaries:
         prog = self.program
         s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses")
         writes = set()
+        regs_written: set[str] = set()
+        regs_unknown = False
         funcs, work, seen = {start}, [(start, None)], set()
         n = 0
         md = _md()
 
-        def anyw(why):
+        def anyw(why, regs=False):
+            nonlocal regs_unknown
             s.writes = "any"
             s.why = why
+            regs_unknown = regs_unknown or regs
 
         while work:
             addr, vk = work.pop()
@@ -99,7 +125,7 @@ class Summaries:
             seen.add((addr, vk))
             n += 1
             if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
-                anyw("too large to summarise")
+                anyw("too large to summarise", regs=True)
                 s.may_change_if = s.vector = True
                 break
             try:
@@ -112,12 +138,12 @@ class Summaries:
                 else:
                     data = prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
             except CfgError as e:
-                anyw(str(e))
+                anyw(str(e), regs=True)
                 s.may_change_if = True
                 break
             ci = next(md.disasm(data, addr, 1), None)
             if ci is None:
-                anyw("undecodable code")
+                anyw("undecodable code", regs=True)
                 break
             nxt = addr + ci.size
             fall = (nxt, vk)
@@ -125,6 +151,12 @@ class Summaries:
                 fall = (nxt, None)
             m = ci.mnemonic
             ops = ci.operands
+            for r in ci.regs_access()[1]:
+                name = ci.reg_name(r)
+                full = _GPR64.get(name, name)
+                regs_written.add(full)
+                if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
+                    s.vector = True
             tgt = None
             if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
@@ -155,7 +187,7 @@ class Summaries:
                 s.may_change_if = True
             if m == "call":
                 if tgt is None:
-                    anyw(f"an indirect call at {prog.symbolize(addr)}")
+                    anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
                 else:
                     sub = self._direct(tgt)
@@ -167,7 +199,7 @@ class Summaries:
                 continue
             if m == "jmp":
                 if tgt is None:
-                    anyw(f"an indirect jump at {prog.symbolize(addr)}")
+                    anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
                 elif prog.is_return_thunk(tgt):
                     pass
@@ -187,6 +219,8 @@ class Summaries:
             work.append(fall)
         if s.writes == "some":
             s.write_addrs = sorted(writes)
+        if not regs_unknown:
+            s.clobbers = tuple(r for r in CALLER_SAVED if r in regs_written)
         return s
 
     def _direct(self, tgt):
