@@ -21,6 +21,9 @@ fixed per variant only in the final queries.
 from __future__ import annotations
 
 import sys
+import contextlib
+import signal
+import threading
 import time
 
 from ..errors import InputError
@@ -33,6 +36,34 @@ from .program import Program
 from .summary import Summaries
 
 MAX_ROUNDS = 12
+# Refinement follows more callees each round; a round that has not finished
+# in ROUND_BUDGET seconds, or a round that would start after REFINE_BUDGET
+# seconds, ends refinement: what is still open stays inconclusive with the
+# reason found so far (never a verdict by timeout).
+ROUND_BUDGET = 10.0
+REFINE_BUDGET = 5.0
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt a round that outlives its budget even inside one long step
+    (a flag helper or simplification over a huge term): SIGALRM raises
+    Inconclusive between Python bytecodes.  Only in the main thread; z3
+    calls have their own timeouts."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(_sig, _frame):
+        raise Inconclusive("timeout: the round's time budget ran out")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def variants(prog: Program) -> list[dict]:
@@ -102,15 +133,21 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             names = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
         t1 = time.monotonic()
+        if rounds > 1 and t1 - t0 > REFINE_BUDGET:
+            stats.append({"round": rounds, "error": f"refinement budget ({REFINE_BUDGET:.0f} s) spent"})
+            break
+        explorer.deadline = min(deadline, t1 + ROUND_BUDGET) if rounds > 1 else deadline
         try:
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
-            ex = explorer.run(frozenset(follow), fixed)
+            with _time_limit(explorer.deadline - t1):
+                ex = explorer.run(frozenset(follow), fixed)
         except Inconclusive as e:
             for v in live:
                 for site in all_sites:
                     for oid in obligation_ids:
                         if (v["name"], site, oid) not in final:
-                            finding(v, site, oid, INCONCLUSIVE, str(e))
+                            why = pending_reason.get((v["name"], site, oid))
+                            finding(v, site, oid, INCONCLUSIVE, f"{why} (following {', '.join(sorted(sym(a) for a in follow))}: {e})" if why else str(e))
             stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
             break
         by_site: dict = {}

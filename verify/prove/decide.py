@@ -90,8 +90,13 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     # blame first the over-approximations the obligation's own values come
     # from (a summary's clobbered register or memory generation in them)
     terms = [q.terms[t] for t in OBLIGATION_TERMS.get(oid, q.terms)]
-    by_data = [e for e in blame if any(e.made(t) for t in terms)]
-    return "unsure", r.model, _minimal_blame(s, gz, by_data or blame)
+    by_data = [e for e in blame if e.kind == "summary" and e.target is not None and any(e.made(t) for t in terms)]
+    if by_data:
+        # the latest such summary is the last writer of those values: follow
+        # it first (one callee per round keeps each round small)
+        last = by_data[-1].target
+        return "unsure", r.model, [e for e in by_data if e.target == last]
+    return "unsure", r.model, _minimal_blame(s, gz, blame)
 
 
 # the SYSRET inputs each obligation reads (obligations.py, the predicates)

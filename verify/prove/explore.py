@@ -165,15 +165,22 @@ class Explorer:
         None when there are more than `limit`."""
         if not addr.symbolic:
             return [addr.concrete_value]
-        s = claripy.Solver(timeout=20000)
-        s.add(st.guard)
-        try:
-            vals = s.eval(addr, limit + 1)
-        except claripy.errors.UnsatError:
-            return []
-        except claripy.errors.ClaripyError as e:
-            raise Inconclusive(f"solver error resolving an address: {e}") from None
-        return None if len(vals) > limit else list(vals)
+        # First without the path guard: a superset of the values, and every
+        # access through them is conditional on addr == value, so exact; the
+        # guard (large and slow) only when that superset is too big.
+        for guarded in (False, True):
+            s = claripy.Solver(timeout=20000)
+            if guarded:
+                s.add(st.guard)
+            try:
+                vals = s.eval(addr, limit + 1)
+            except claripy.errors.UnsatError:
+                return []
+            except claripy.errors.ClaripyError as e:
+                raise Inconclusive(f"solver error resolving an address: {e}") from None
+            if len(vals) <= limit:
+                return list(vals)
+        return None
 
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
@@ -232,10 +239,9 @@ class Explorer:
             return True
 
     def _bounds(self, st: MState, addr):
-        """(min, max) of a symbolic address under the guard, None on a solver
-        failure."""
-        s = claripy.Solver(timeout=20000)
-        s.add(st.guard)
+        """(min, max) of a symbolic address over all its inputs, None on a
+        solver failure."""
+        s = claripy.Solver(timeout=20000)  # no guard: wider bounds, still sound, much faster
         try:
             return s.min(addr), s.max(addr)
         except claripy.errors.ClaripyError:
@@ -459,7 +465,12 @@ class Explorer:
                 out.regs[loc[1]] = claripy.If(w, fresh(f"loop_{node[0]:x}_r{loc[1]}"), st.get_slot(loc[1]))
             elif kind == "mem":
                 a = loc[1]
-                out.mem[a] = claripy.If(w, fresh(f"loop_{node[0]:x}_m{a:x}", 8), st.load_bytes(a, 1))
+                v = fresh(f"loop_{node[0]:x}_m{a:x}", 8)
+                if a == self.pt_regs + self.frame.layout.pt_regs["cs"].value:
+                    # pt_regs->cs keeps RPL 3 through any write (saved-cs-rpl3)
+                    v = claripy.Concat(fresh(f"loop_{node[0]:x}_cs_hi", 6), claripy.BVV(3, 2))
+                    self._assume("saved-cs-rpl3", node[0])
+                out.mem[a] = claripy.If(w, v, st.load_bytes(a, 1))
             elif kind == "gen":
                 g = new_generation()
                 event.marks.add(f"mem{g[1]}_")

@@ -61,6 +61,33 @@ class Succ:
         self.state, self.target, self.kind, self.insn = state, target, kind, insn
 
 
+MAX_CC_CASES = 4
+
+
+def _ccall(f, args):
+    """angr's flag helper; a merged cc_op (an If over concrete operations,
+    one per merged path) is computed per case and joined with the same If."""
+    from angr.engines.vex.claripy.ccall import CCallMultivaluedException
+    try:
+        return f(_CC, *args)
+    except CCallMultivaluedException as e:
+        cases = e.args[0]
+    except Exception as e:  # angr's SimError for a symbolic non-If cc_op
+        raise Unsupported(f"flag helper: {e}") from None
+    if len(cases) > MAX_CC_CASES:
+        raise Unsupported(f"flag helper over {len(cases)} merged flag operations")
+    out = None
+    for cond, op in reversed(cases):
+        try:
+            v = f(_CC, op, *args[1:])
+        except Exception as e:
+            raise Unsupported(f"flag helper: {e}") from None
+        if isinstance(v, claripy.ast.Bool):
+            v = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64))
+        out = v if out is None else claripy.If(cond, v, out)
+    return out
+
+
 def run_block(mem, st: MState, irsb) -> list[Succ]:
     """Execute `irsb` on `st` (modified in place; exits fork copies).
 
@@ -97,7 +124,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             f = _CCALLS.get(e.callee.name)
             if f is None:
                 raise Unsupported(f"VEX helper {e.callee.name} has no model")
-            r = f(_CC, *[ev(a) for a in e.args])
+            args = [ev(a) for a in e.args]
+            r = _ccall(f, args)
             bits = _ty_bits(e.retty)
             if isinstance(r, claripy.ast.Bool):
                 r = claripy.If(r, claripy.BVV(1, bits), claripy.BVV(0, bits))

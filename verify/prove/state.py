@@ -50,12 +50,21 @@ def new_generation():
     return ("gen", next(_gen_ids))
 
 
+_background: dict = {}  # (id(gen), addr) -> (gen, byte): generations are immutable
+
+
 def background_byte(gen, addr: int):
+    hit = _background.get((id(gen), addr))
+    if hit is not None and hit[0] is gen:
+        return hit[1]
     if gen[0] == "gen":
-        return claripy.BVS(f"mem{gen[1]}_{addr:x}", 8, explicit_name=True)
-    _, g, a, b = gen
-    va, vb = background_byte(a, addr), background_byte(b, addr)
-    return va if va is vb else claripy.If(g, va, vb)
+        v = claripy.BVS(f"mem{gen[1]}_{addr:x}", 8, explicit_name=True)
+    else:
+        _, g, a, b = gen
+        va, vb = background_byte(a, addr), background_byte(b, addr)
+        v = va if va is vb else claripy.If(g, va, vb)
+    _background[(id(gen), addr)] = (gen, v)
+    return v
 
 
 def gen_key(gen):
