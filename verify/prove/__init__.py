@@ -41,7 +41,7 @@ MAX_ROUNDS = 12
 # seconds, ends refinement: what is still open stays inconclusive with the
 # reason found so far (never a verdict by timeout).
 ROUND_BUDGET = 10.0
-REFINE_BUDGET = 5.0
+REFINE_BUDGET = 4.0
 
 
 @contextlib.contextmanager
@@ -133,7 +133,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             names = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
         t1 = time.monotonic()
-        if rounds > 1 and t1 - t0 > REFINE_BUDGET:
+        if rounds == 1:
+            t_first = t1
+        elif t1 - t_first > REFINE_BUDGET:
             stats.append({"round": rounds, "error": f"refinement budget ({REFINE_BUDGET:.0f} s) spent"})
             break
         explorer.deadline = min(deadline, t1 + ROUND_BUDGET) if rounds > 1 else deadline
