@@ -31,6 +31,7 @@ class Query:
     def __init__(self, explorer, hits, la57: bool, consts: dict):
         st = merge([h.state for h in hits])
         self.state = st
+        self.site = hits[0].site
         fr = explorer.frame
         lay = fr.layout
 
@@ -146,8 +147,9 @@ def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
     if not r.sat:
         return None, f"replay gave {r.status}"
     st = q.state
-    regs = {r_: ev(st.get_slot(REG[r_])) for r_ in ("rax", "rcx", "rdx", "rsi", "rdi", "rsp", "r8", "r9", "r10",
-                                                     "r11")}
+    # what SYSRET consumes first (RCX -> RIP, R11 -> RFLAGS), then the rest
+    regs = {r_: ev(st.get_slot(REG[r_])) for r_ in ("rcx", "r11", "rsp", "rax", "rdx", "rsi", "rdi", "r8", "r9",
+                                                     "r10")}
     pt = {f: ev(v) for f, v in q.ptregs.items()}
     user = {r_: ev(v) for r_, v in explorer.user.items()}
     sym = explorer.program.symbolize
@@ -156,6 +158,11 @@ def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
         if z3.is_true(model.eval(conv(guard), model_completion=True)):
             if not path or path[-1].address != addr or note:
                 path.append(PathStep(addr, sym(addr), note))
+    site = q.site
+    if path and path[-1].address == site:
+        path[-1] = PathStep(site, path[-1].symbol, "sysretq")
+    else:
+        path.append(PathStep(site, sym(site), "sysretq"))
     return Counterexample(regs, pt, ev(q.terms["ti_status"]), user, tuple(path), True,
                           "model re-checked by an independent solver with every input pinned"), ""
 
