@@ -115,7 +115,7 @@ def decode(addr: int, data: bytes) -> Insn | None:
 def _mark_dead(program, ins: Insn, in_variant: bool) -> None:
     """A `ud2` after which the task dies ends control (kind "dead").  Only
     bytes on disk: bug-table entries name on-disk addresses."""
-    if ins.mnemonic in ("ud2", "ud1", "ud0") and not in_variant and program.after_ud2(ins.addr) == "dies":
+    if ins.mnemonic == "ud2" and not in_variant and program.after_ud2(ins.addr) == "dies":
         ins.kind = "dead"
 
 

@@ -4,6 +4,8 @@ function's CFG (built once, cached).
 """
 from __future__ import annotations
 
+import bisect
+
 from ..image.patches import read_patch_sites, tables
 from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 
@@ -26,6 +28,9 @@ class Program:
             if s.kind in ("return_thunk", "retpoline"):
                 continue  # modelled at the thunk (a return / an unknown call)
             self.sites.setdefault(s.addr, []).append(s)
+        # [start, end) of every patch site, to refuse on-disk decoding inside one
+        self._site_starts = sorted(self.sites)
+        self._site_ends = [a + max(e.length for e in self.sites[a]) for a in self._site_starts]
         self._choices: dict[int, list] = {}
         self._cfgs: dict[int, FunctionCfg] = {}
         self._starts: dict[int, str | None] = {}
@@ -40,6 +45,12 @@ class Program:
 
     # -- bytes ----------------------------------------------------------------------
     def fetch(self, addr: int, n: int) -> bytes:
+        """On-disk bytes at addr.  A jump into the middle of a patch site has
+        no fixed bytes (which ones run depends on the boot-time patching), so
+        decoding there is refused rather than read from disk."""
+        i = bisect.bisect_right(self._site_starts, addr) - 1
+        if i >= 0 and self._site_starts[i] < addr < self._site_ends[i]:
+            raise CfgError(f"control reaches {addr:#x}, inside the patch site at {self._site_starts[i]:#x}")
         sec = self.image.elf.section_at(addr)
         if sec is None or not (sec.flags & 0x4):  # SHF_EXECINSTR
             raise CfgError(f"control reaches {addr:#x}, outside executable code")
@@ -63,6 +74,7 @@ class Program:
 
     def after_ud2(self, addr: int) -> str:
         """What follows the `ud2` at addr: "resume", "dies" or "fixup".
+        (`ud1`/`ud0` always resume: 6.12's handle_bug() resumes UBSAN's ud1.)
 
         The #UD handler (arch/x86/kernel/traps.c exc_invalid_op, 6.1 and
         6.12) resumes after a kernel `ud2` only when handle_bug() finds it in
@@ -79,9 +91,16 @@ class Program:
         if addr in t.extable_insns:
             return "fixup"
         bugs = t.bug_addrs
-        if bugs is None or addr in bugs:
+        if bugs is None or addr in bugs or self._has_kcfi_traps:
+            # a kCFI check's ud2 is listed in .kcfi_traps, not __bug_table,
+            # and resumes under cfi=warn (handle_cfi_failure, 6.1/6.12); that
+            # table is not read here, so with kCFI every ud2 may resume
             return "resume"
         return "dies"
+
+    @property
+    def _has_kcfi_traps(self) -> bool:
+        return self.image.elf.section(".kcfi_traps") is not None or "__start___kcfi_traps" in self.symbols
 
     def is_return_thunk(self, addr) -> bool:
         return addr is not None and self.start_name(addr) in RETURN_THUNKS

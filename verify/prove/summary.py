@@ -51,6 +51,22 @@ def _gpr64_names() -> dict:
 
 
 _GPR64 = _gpr64_names()
+# implicit GPR destinations, whether or not capstone reports them (Intel SDM)
+_IMPLICIT_WRITES = {
+    "cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx"), "cmpxchg16b": ("rax", "rdx"), "xlatb": ("rax",),
+    "rdpkru": ("rax", "rdx"), "rdmsr": ("rax", "rdx"), "rdtsc": ("rax", "rdx"), "rdtscp": ("rax", "rcx", "rdx"),
+    "cpuid": ("rax", "rbx", "rcx", "rdx"), "xgetbv": ("rax", "rdx"), "rdpmc": ("rax", "rdx"),
+    "mul": ("rax", "rdx"), "imul": ("rax", "rdx"), "div": ("rax", "rdx"), "idiv": ("rax", "rdx"),
+    "cwd": ("rdx",), "cdq": ("rdx",), "cqo": ("rdx",), "cbw": ("rax",), "cwde": ("rax",), "cdqe": ("rax",),
+    "lodsb": ("rax", "rsi"), "lodsw": ("rax", "rsi"), "lodsd": ("rax", "rsi"), "lodsq": ("rax", "rsi"),
+    "stosb": ("rdi",), "stosw": ("rdi",), "stosd": ("rdi",), "stosq": ("rdi",),
+    "movsb": ("rsi", "rdi"), "movsw": ("rsi", "rdi"), "movsd": ("rsi", "rdi"), "movsq": ("rsi", "rdi"),
+    "scasb": ("rdi",), "cmpsb": ("rsi", "rdi"), "syscall": ("rcx", "r11"), "loop": ("rcx",),
+    "loope": ("rcx",), "loopne": ("rcx",), "rdrand": (), "rdseed": (), "xchg": (), "xadd": (),
+}
+# instructions after which no register can be trusted
+_UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "syscall", "sysenter", "sysexit",
+                 "rsm", "tdcall", "enclu", "encls"}
 
 
 @dataclass
@@ -155,6 +171,15 @@ class Summaries:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
                 regs_written.add(full)
+            # capstone omits some implicit destinations (cmpxchg's RAX,
+            # xlatb's AL, rdpkru's EAX/EDX): a table adds them
+            regs_written.update(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
+            if m.split(" ")[-1] in _UNKNOWN_REGS or m.startswith(("retf", "lret", "ljmp", "lcall", "iret")) \
+                    or (m in ("jmp", "call") and ci.op_str.startswith(("far", "ptr"))):
+                # a far transfer, a hypercall: control or registers leave the
+                # code the summary reads
+                anyw(f"`{m}` at {prog.symbolize(addr)}", regs=True)
+                s.may_change_if = s.vector = True
                 if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
                     s.vector = True
             tgt = None
