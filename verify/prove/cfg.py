@@ -112,6 +112,17 @@ def decode(addr: int, data: bytes) -> Insn | None:
     return Insn(ci.address, ci.size, m, ci.op_str, raw, target, kind)
 
 
+def target_node(program, target: int, vk) -> tuple:
+    """The node a direct branch goes to: inside the patch-site candidate it
+    was decoded from (RSB stuffing's `call 1f` in a replacement), that
+    candidate's bytes; elsewhere the bytes on disk."""
+    if vk is not None:
+        site, i = vk
+        if site <= target < site + len(program.site_choices(site)[i][0]):
+            return (target, vk)
+    return (target, None)
+
+
 def _mark_dead(program, ins: Insn, in_variant: bool) -> None:
     """A `ud2` after which the task dies ends control (kind "dead").  Only
     bytes on disk: bug-table entries name on-disk addresses."""
@@ -192,9 +203,9 @@ class FunctionCfg:
                 # a push and a jump inside this function, never a callee
                 ins.kind = k = "lcall"
             if k in ("jmp", "lcall"):
-                succ = [(ins.target, None)]
+                succ = [target_node(prog, ins.target, vk)]
             elif k == "jcc":
-                succ = [fall, (ins.target, None)]
+                succ = [fall, target_node(prog, ins.target, vk)]
             elif k in ("call", "icall", "plain", "special", "iret"):
                 succ = [fall]
             elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead"):
@@ -319,10 +330,10 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         if k == "jmp" and not program.is_return_thunk(ins.target):
             if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):
-                work.append((ins.target, None))
+                work.append(target_node(program, ins.target, vk))
             continue
         if k == "jcc":
-            work.append((ins.target, None))
+            work.append(target_node(program, ins.target, vk))
         if k in ("jmp", "ret", "ijmp", "tail", "sysretl", "dead"):
             continue
         if k == "iret":
@@ -363,13 +374,20 @@ def alternative_choices(entries, orig: bytes, feature_always: int | None):
                 # 6.12 alt_replace_call: a direct call to what the pv_ops slot
                 # holds at boot, which the image does not fix: exactly what the
                 # on-disk `call *slot(%rip)` does when run (an unknown call)
-                code, label = orig, f"{e.detail}: direct call through data, run as the on-disk indirect call"
+                code = None if code is None else orig[:e.length] + code[e.length:]
+                label = f"{e.detail}: direct call through data, run as the on-disk indirect call"
             else:
+                # an entry patches its own instrlen bytes; entries at one
+                # address may differ in length (nested ALTERNATIVE_2), and the
+                # bytes past a shorter one stay as they were
                 v = e.variants[1] if len(e.variants) > 1 else None
                 if v is None or v.code is None:
                     code, label = None, f"{e.detail}: replacement not relocatable"
                 else:
-                    code, label = bytes(v.code), v.label
+                    new = bytes(v.code)
+                    if len(new) < len(orig):
+                        new = None if code is None else new + code[len(new):]
+                    code, label = new, v.label
         key = code
         if key in results:
             results[key][2].append(assign)

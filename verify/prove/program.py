@@ -129,7 +129,8 @@ class Program:
             return hit
         entries = self.sites[addr]
         kinds = {e.kind for e in entries}
-        orig = bytes(entries[0].variants[0].code)
+        longest = max(entries, key=lambda e: e.length)
+        orig = bytes(longest.variants[0].code)  # the on-disk bytes of the whole site
         if kinds == {"alternative"}:
             out = alternative_choices(entries, orig, self.feature_always)
         elif kinds == {"jump_label"}:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
-from .cfg import RETURN_THUNKS, CfgError, _md
+from .cfg import RETURN_THUNKS, CfgError, _md, target_node
 
 MAX_FUNCTIONS = 48
 MAX_INSNS = 6000
@@ -219,7 +219,7 @@ class Summaries:
                     if sub is not None:
                         return sub
                     funcs.add(tgt)
-                    work.append((tgt, None))
+                    work.append(target_node(prog, tgt, vk))
                 work.append(fall)
                 continue
             if m == "jmp":
@@ -233,10 +233,10 @@ class Summaries:
                     if sub is not None:
                         return sub
                     funcs.add(tgt)
-                    work.append((tgt, None))
+                    work.append(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
-                work.append((tgt, None))
+                work.append(target_node(prog, tgt, vk))
             if m.startswith("ret") or m.startswith("sysret") or m in ("ud2",) and False:
                 continue
             if m.startswith("ret"):
