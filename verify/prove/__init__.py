@@ -41,7 +41,8 @@ MAX_ROUNDS = 12
 # seconds, ends refinement: what is still open stays inconclusive with the
 # reason found so far (never a verdict by timeout).
 ROUND_BUDGET = 10.0
-REFINE_BUDGET = 4.0
+REFINE_BUDGET = 3.0
+MIN_ROUNDS = 2  # the first refinement (following the syscall's C entry) always runs
 
 
 @contextlib.contextmanager
@@ -135,7 +136,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         t1 = time.monotonic()
         if rounds == 1:
             t_first = t1
-        elif t1 - t_first > REFINE_BUDGET:
+        elif rounds > MIN_ROUNDS and t1 - t_first > REFINE_BUDGET:
             stats.append({"round": rounds, "error": f"refinement budget ({REFINE_BUDGET:.0f} s) spent"})
             break
         explorer.deadline = min(deadline, t1 + ROUND_BUDGET) if rounds > 1 else deadline
