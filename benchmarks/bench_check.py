@@ -6,7 +6,9 @@ Measures in one run, so that the numbers share the machine's load:
 - `sysret-verify check --no-cache` end to end (the default engine), with its
   peak RSS and the per-variant rounds from its JSON;
 - a second `check` answered from the result cache;
-- the naive approaches: the same check exploring path by path (no merging,
+- the naive baseline: plain angr path exploration of the entry code with
+  CALLLESS havocs for calls, under a time limit (benchmarks/naive_angr.py);
+- the older engines: `--engine merged`, and the same path by path (no merging,
   SYSRET_VERIFY_NO_MERGE=1, bounded by --naive-timeout), and
   `angr.Project(vmlinux)` just to load the image (skip with --skip-naive; it
   takes ~2 minutes and 1.3 GB).
@@ -42,6 +44,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--release", default=debian_kernel.KERNEL_61)
     ap.add_argument("--skip-naive", action="store_true", help="skip the angr.Project load")
+    ap.add_argument("--angr-timeout", type=float, default=120.0,
+                    help="budget for the naive angr exploration (benchmarks/naive_angr.py)")
     ap.add_argument("--skip-merged", action="store_true",
                     help="skip the merging engine and its path-by-path run (minutes each)")
     ap.add_argument("--naive-timeout", type=float, default=600.0,
@@ -69,6 +73,10 @@ def main() -> int:
         r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
                                      "-o", out + "2", "--quiet"], env)
         rows.append(("check (cached)", dt2, cpu2, rss2, f"exit {r2.returncode}"))
+        # the naive baseline: plain angr path exploration of the entry text
+        r, dt, rss, cpu = timed([sys.executable, os.path.join(HERE, "naive_angr.py"), vmlinux,
+                                 "--timeout", str(a.angr_timeout)])
+        rows.append(("naive angr exploration", dt, cpu, rss, (r.stdout.strip() or r.stderr.strip())[-160:]))
         if not a.skip_merged:
             # the older merging engine, and the same path by path (no merging)
             r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--engine", "merged",
