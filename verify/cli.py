@@ -118,7 +118,10 @@ def _cmd_check(args) -> int:
         else:
             from .engine import check_image
         result = check_image(image, timeout=args.timeout, progress=progress)
-        if key:
+        # an answer a time budget cut short may differ on another run or
+        # machine: it is not cached
+        cut = result.budget_cut or any("timeout" in f.reason for f in result.findings if f.status != "proven")
+        if key and not cut:
             cache.store(key, result)
     if args.write_baseline:
         n = bl.write(args.write_baseline, result, prior)

@@ -54,6 +54,7 @@ class CheckResult:
     assumptions: list[dict] = field(default_factory=list)  # named assumptions used: id, text
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    budget_cut: bool = False  # a time budget ended the work early: never cached
     cfg: object = None  # networkx.DiGraph of the explored region (addresses -> attributes)
 
     @property

@@ -138,6 +138,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             t_first = t1
         elif rounds > MIN_ROUNDS and t1 - t_first > REFINE_BUDGET:
             stats.append({"round": rounds, "error": f"refinement budget ({REFINE_BUDGET:.0f} s) spent"})
+            result.budget_cut = True
             break
         explorer.deadline = min(deadline, t1 + ROUND_BUDGET) if rounds > 1 else deadline
         try:
@@ -145,6 +146,8 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             with _time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed)
         except Inconclusive as e:
+            if "timeout" in str(e):
+                result.budget_cut = True
             for v in live:
                 for site in all_sites:
                     for oid in obligation_ids:

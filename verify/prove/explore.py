@@ -538,8 +538,6 @@ class Explorer:
                     yield ret_node, r
                 continue
             if jk == "Ijk_Ret" or k == "ret":
-                if k == "ret" and last.kind == "ret" and last.mnemonic == "jmp":
-                    pass
                 if k == "ret" and jk != "Ijk_Ret":
                     # jmp __x86_return_thunk: the thunk is a return (assumption return-thunk)
                     self._assume("return-thunk", last.addr)

@@ -237,10 +237,8 @@ class Summaries:
                 continue
             if tgt is not None:  # jcc, loop*
                 work.append(target_node(prog, tgt, vk))
-            if m.startswith("ret") or m.startswith("sysret") or m in ("ud2",) and False:
-                continue
-            if m.startswith("ret"):
-                continue
+            if m.startswith(("ret", "sysret")):
+                continue  # no fall-through (a ud2 may resume: its fall-through is read)
             work.append(fall)
         if s.writes == "some":
             s.write_addrs = sorted(writes)
