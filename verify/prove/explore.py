@@ -98,7 +98,7 @@ class Exploration:
         self.features: dict = {}  # feature number -> claripy Bool
 
 
-MAX_EXACT_STORE_SPAN = 512  # bytes; a store through a wider address range is a havoc
+MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
 
 
 def _by_stack_pointer(states: list) -> list[list]:
@@ -185,6 +185,10 @@ class Explorer:
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
         vals = self._values(st, addr)
+        if vals is None:
+            span = self._bounds(st, addr)
+            if span is not None and span[1] - span[0] < MAX_EXACT_STORE_SPAN:
+                vals = range(span[0], span[1] + 1)  # bounded: exact, as for stores
         if vals is None:
             # an unknown pointer: any value.  Unconfirmed only where the read
             # may see tracked memory (the stack, the task, per-CPU data).
