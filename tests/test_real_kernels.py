@@ -195,6 +195,25 @@ def test_seeded_61_ts_compat_kept(kernel61, tmp_path):
     _assert_replayed_and_false(result, "ts-compat-clear")
 
 
+def test_seeded_612_no_canonical_check(kernel612, tmp_path):
+    """6.12 checks in C (do_syscall_64 -> syscall_return_via_sysret): NOP the
+    `jae` after `cmp %rcx,%rax` against TASK_SIZE_MAX (the movabs an LA57
+    alternative rewrites).  canonical-rip must not be proven; the other
+    register obligations stay proven."""
+    # movabs $0x7ffffffff000,%rcx; cmp %rcx,%rax; jae rel8
+    off = _find(kernel612[0], "do_syscall_64", bytes.fromhex("48b900f0ffffff7f00004839c873"))
+    bad = _patched_copy(kernel612[0], str(tmp_path), "vmlinux-612-nocanon", off + 13, b"\x90" * 2)
+    rc, result = check(bad, str(tmp_path))
+    assert rc in (1, 3), result["verdict"]
+    st = statuses(result)
+    for v in ("4-level", "la57"):
+        assert st[("canonical-rip", v)] != "proven"
+        for oid in ("rcx-is-rip", "r11-is-rflags", "rflags-no-rf-tf", "user-cs-ss"):
+            assert st[(oid, v)] == "proven", (oid, v)
+    assert {oid for oid, _ in _violated(result)} <= {"canonical-rip"}
+    _assert_replayed_and_false(result, "canonical-rip")
+
+
 @merged_proofs
 def test_seeded_61_no_canonical_check_merged(kernel61, tmp_path):
     rc, result = check(_seeded_nocanon(kernel61, tmp_path), str(tmp_path), "--engine", "merged")
