@@ -46,7 +46,7 @@ class Insn:
     op_str: str
     raw: bytes
     target: int | None  # direct branch/call target
-    kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail" | "dead"
+    kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail" | "dead" | "far"
 
 
 @dataclass
@@ -95,6 +95,8 @@ def decode(addr: int, data: bytes) -> Insn | None:
         kind = "sysret" if len(raw) >= 3 and raw[-3] & 0x48 == 0x48 else "sysretl"
     elif m.startswith("iret"):
         kind = "iret"
+    elif m.startswith(("retf", "lret", "ljmp", "lcall")) or (m in ("jmp", "call") and ci.op_str.startswith("ptr")):
+        kind = "far"  # a far transfer (CS:RIP from memory or the stack): no model
     elif m == "jmp":
         kind = "jmp" if target is not None else "ijmp"
     elif m.startswith(_JCC_PREFIXES):
@@ -208,7 +210,7 @@ class FunctionCfg:
                 succ = [fall, target_node(prog, ins.target, vk)]
             elif k in ("call", "icall", "plain", "special", "iret"):
                 succ = [fall]
-            elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead"):
+            elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead", "far"):
                 succ = []
             nexts[node] = succ
             work.extend(succ)
@@ -334,7 +336,11 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         if k == "jcc":
             work.append(target_node(program, ins.target, vk))
-        if k in ("jmp", "ret", "ijmp", "tail", "sysretl", "dead"):
+        if k in ("ijmp", "far"):
+            # where it goes is not in the bytes: the walk cannot show that no
+            # SYSRET is reachable
+            raise CfgError(f"{addr:#x}: {'indirect jump' if k == 'ijmp' else 'far transfer'} in the static walk")
+        if k in ("jmp", "ret", "tail", "sysretl", "dead"):
             continue
         if k == "iret":
             # an IRET may return to the kernel: the walk does not know where

@@ -516,6 +516,9 @@ class Explorer:
             return
         if k == "void":
             raise Inconclusive(f"control reaches {last.addr:#x}, outside executable code")
+        if k == "far":
+            raise Inconclusive(f"{self.program.symbolize(last.addr)}: far control transfer `{last.mnemonic}` has no "
+                               "model")
         if k == "ijmp":
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
         irsb = self._lift(block)
