@@ -98,6 +98,9 @@ class Program:
             return "resume"
         return "dies"
 
+    def has_fixup(self, addr: int) -> bool:
+        return addr in tables(self.image).extable_insns
+
     @property
     def _has_kcfi_traps(self) -> bool:
         return self.image.elf.section(".kcfi_traps") is not None or "__start___kcfi_traps" in self.symbols
