@@ -92,7 +92,8 @@ def collect(image, with_sha256: bool = False) -> dict:
         "pt_regs_size": fact(lay.pt_regs_size),
         "ti_flags": fact(lay.ti_flags),
         "ti_status": fact(lay.ti_status),
-        "percpu": {k: fact(getattr(lay, k)) for k in ("current_task", "top_of_stack", "tss_sp0", "tss_sp2")},
+        "percpu": {k: fact(getattr(lay, k)) for k in ("current_task", "top_of_stack", "tss_sp0", "tss_sp2",
+                                                       "percpu_gs")},
         "constants": {k: fact(v) for k, v in lay.constants.items()},
     }
     regions = [("entry text", e.entry_text[0], e.entry_text[1])] + path_functions(image)

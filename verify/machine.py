@@ -88,12 +88,15 @@ class Frame:
     def __init__(self, layout, this_cpu_off: int | None):
         self.layout = layout
         self.pt_regs = STACK_TOP - layout.pt_regs_size.value
+        # per-CPU variables: %gs-relative under SMP, plain globals on a
+        # uniprocessor kernel (layout.percpu_gs)
+        base = PERCPU_BASE if layout.percpu_gs.value else 0
         self.percpu_identity = {
-            "current_task": (PERCPU_BASE + layout.current_task.value, TASK),
-            "top_of_stack": (PERCPU_BASE + layout.top_of_stack.value, STACK_TOP),
-            "tss_sp0": (PERCPU_BASE + layout.tss_sp0.value, TRAMPOLINE_TOP),
+            "current_task": (base + layout.current_task.value, TASK),
+            "top_of_stack": (base + layout.top_of_stack.value, STACK_TOP),
+            "tss_sp0": (base + layout.tss_sp0.value, TRAMPOLINE_TOP),
         }
-        if this_cpu_off is not None:
+        if this_cpu_off is not None and layout.percpu_gs.value:
             self.percpu_identity["this_cpu_off"] = (PERCPU_BASE + this_cpu_off, PERCPU_BASE)
         self.ti_flags = TASK + layout.ti_flags.value
         self.ti_status = TASK + layout.ti_status.value

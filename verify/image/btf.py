@@ -71,6 +71,7 @@ class _Blob:
             raise BtfError("BTF: section truncated")
         self._offsets: list[int] | None = None
         self._by_name: dict[tuple[int, int], list[int]] | None = None
+        self._found: dict[tuple[int, str], int | None] = {}
 
     def string(self, off: int) -> str:
         start = self.strs_start + off
@@ -129,7 +130,14 @@ class _Blob:
         return self._by_name
 
     def find(self, kind: int, name: str) -> int | None:
-        """Type id of the first struct/union called `name` that has members."""
+        """Type id of the first struct/union called `name` that has members
+        (memoised: each lookup scans the string section)."""
+        key = (kind, name)
+        if key not in self._found:
+            self._found[key] = self._find(kind, name)
+        return self._found[key]
+
+    def _find(self, kind: int, name: str) -> int | None:
         idx = self._aggregates()
         hits = sorted(t for soff in self.string_offsets(name) for t in idx.get(soff, ()))
         for tid in hits:

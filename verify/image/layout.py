@@ -39,6 +39,10 @@ class KernelLayout:
     constants: dict[str, Fact]
     type_source: str = ""  # "BTF" or "DWARF"
     notes: tuple[str, ...] = field(default=())
+    # 1: the per-CPU variables above are offsets from the %gs base (CONFIG_SMP:
+    # .data..percpu is linked at 0); 0: they are plain global addresses
+    # (a uniprocessor kernel)
+    percpu_gs: Fact = Fact(1, "default")
 
 
 # -- type sources ------------------------------------------------------------
@@ -265,10 +269,17 @@ def read_layout(image) -> KernelLayout:
     if missing:
         raise InputError(f"{image.path}: {src} does not describe: {', '.join(missing)}")
 
+    # SMP links .data..percpu at address 0, so per-CPU symbols are small
+    # offsets used through %gs; a uniprocessor kernel (CONFIG_SMP=n) places
+    # them among the other globals, at kernel addresses used directly.
+    zero_based = current.value < (1 << 32)
+    percpu_gs = Fact(int(zero_based), f"current_task at {current.value:#x}: " + (
+        "a .data..percpu offset, used through %gs (SMP)" if zero_based else
+        "a plain global address (uniprocessor kernel: per-CPU data are ordinary globals)"))
     return KernelLayout(
         pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
-        constants=_constants(image), type_source=src,
+        constants=_constants(image), type_source=src, percpu_gs=percpu_gs,
     )
 
 

@@ -403,15 +403,15 @@ class PatchTables:
         return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
 
     # -- building PatchSites -------------------------------------------------
-    def sites(self, lo: int = 0, hi: int = 1 << 64) -> list[PatchSite]:
+    def sites(self, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
+        """thunks=False leaves out the retpoline and return-thunk sites (tens
+        of thousands in a whole image; the prover models them at the thunk)."""
         out: list[PatchSite] = []
-        for table, build in (
-            (self.paravirt, self._pv_site),
-            (self.retpoline_sites, self._retpoline_site),
-            (self.return_sites, self._return_site),
-            (self.alternatives, self._alt_site),
-            (self.jump_labels, self._jump_site),
-        ):
+        tables = [(self.paravirt, self._pv_site), (self.alternatives, self._alt_site),
+                  (self.jump_labels, self._jump_site)]
+        if thunks:
+            tables += [(self.retpoline_sites, self._retpoline_site), (self.return_sites, self._return_site)]
+        for table, build in tables:
             _lay, recs = table
             i = bisect.bisect_left(recs, (lo,))
             while i < len(recs) and recs[i][0] < hi:
@@ -587,6 +587,12 @@ class PatchTables:
         return self.symbols.symbolize(addr)
 
     def _pv_member(self, off: int) -> str | None:
+        memo = self.__dict__.setdefault("_pv_members", {})
+        if off not in memo:
+            memo[off] = self._pv_member_uncached(off)
+        return memo[off]
+
+    def _pv_member_uncached(self, off: int) -> str | None:
         btf = getattr(self.image, "btf", None)
         if btf is None:
             return None
@@ -610,6 +616,6 @@ def tables(image) -> PatchTables:
     return t
 
 
-def read_patch_sites(image, lo: int = 0, hi: int = 1 << 64) -> list[PatchSite]:
-    """Every patch site in [lo, hi), sorted by address."""
-    return tables(image).sites(lo, hi)
+def read_patch_sites(image, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
+    """Every patch site in [lo, hi), sorted by address (thunks: PatchTables.sites)."""
+    return tables(image).sites(lo, hi, thunks)

@@ -287,6 +287,23 @@ class FunctionCfg:
         dag.add_edges_from(e for e in g.edges if e not in back)
         self.order = list(nx.topological_sort(dag))
         self.loop_heads = {v for _, v in back}
+        self._distances: dict = {}
+
+    def distance_to(self, kinds: frozenset) -> dict:
+        """node -> the fewest blocks from it to a block of one of `kinds`
+        along forward (non-retreating) edges; nodes that reach none are
+        absent.  Only a preference for the witness search (explore.py)."""
+        d = self._distances.get(kinds)
+        if d is None:
+            d = {n: 0 for n, b in self.blocks.items() if b.kind in kinds}
+            for n in reversed(self.order):
+                if n in d:
+                    continue
+                best = [d[s] for s in self.blocks[n].succs if s in d and (n, s) not in self.back_edges]
+                if best:
+                    d[n] = 1 + min(best)
+            self._distances[kinds] = d
+        return d
 
 
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000) -> set:

@@ -98,6 +98,7 @@ class Exploration:
         self.features: dict = {}  # feature number -> claripy Bool
 
 
+GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
 
 
@@ -126,6 +127,9 @@ class Explorer:
         self.pt_regs = self.frame.pt_regs
         self.identity = [a for a, _ in self.frame.percpu_identity.values()]
         self._allocas = 0
+        self._stack_const_memo: dict = {}
+        self.witness = False
+        self.witness_split: frozenset = frozenset()
 
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self) -> tuple[MState, dict]:
@@ -165,11 +169,19 @@ class Explorer:
         None when there are more than `limit`."""
         if not addr.symbolic:
             return [addr.concrete_value]
+        vals = _structural_values(addr, limit)
+        if vals is not None:
+            return sorted(vals)
         # First without the path guard: a superset of the values, and every
         # access through them is conditional on addr == value, so exact; the
-        # guard (large and slow) only when that superset is too big.
+        # guard (large and slow) only when that superset is too big and the
+        # guard mentions the address's inputs, under a short time limit.
+        # None (too many values, or no answer in time) is always sound: the
+        # caller over-approximates the access.
         for guarded in (False, True):
-            s = claripy.Solver(timeout=20000)
+            if guarded and not (addr.variables & st.guard.variables):
+                return None  # the guard cannot narrow an address it does not mention
+            s = claripy.Solver(timeout=GUARDED_VALUES_MS if guarded else 20000)
             if guarded:
                 s.add(st.guard)
             try:
@@ -177,6 +189,8 @@ class Explorer:
             except claripy.errors.UnsatError:
                 return []
             except claripy.errors.ClaripyError as e:
+                if guarded:
+                    return None
                 raise Inconclusive(f"solver error resolving an address: {e}") from None
             if len(vals) <= limit:
                 return list(vals)
@@ -374,11 +388,27 @@ class Explorer:
         return v
 
     # -- the run -------------------------------------------------------------------
-    def run(self, follow: frozenset, fixed: dict | None = None) -> Exploration:
+    def run(self, follow: frozenset, fixed: dict | None = None, witness: bool = False,
+            split: frozenset = frozenset()) -> Exploration:
         """fixed: features with one value in every variant still to decide; a
-        patch-site candidate that needs the other value is not explored."""
+        patch-site candidate that needs the other value is not explored.
+        split: features whose every candidate the witness keeps (the
+        variants' own features); other choices are made like branches.
+
+        witness: explore ONE path instead of all of them, to confirm a
+        violation that the full exploration could only show through a
+        summary.  Every direct call whose code the summaries can read is
+        followed (callees are run, not summarised); at each branch the
+        feasible successor nearest to the function's exit (to SYSRET in the
+        entry code) is taken and the others are dropped; retreating edges are
+        never taken.  Dropping paths makes the exploration an
+        under-approximation: it can confirm a violation (a model of a real
+        path with no unsure event on it), never prove anything, and
+        check_image only ever uses it for the former."""
         self.follow = follow
         self.fixed = fixed or {}
+        self.witness = witness
+        self.witness_split = split
         self.ex = Exploration()
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
@@ -438,7 +468,10 @@ class Explorer:
                     st = self._widen(st, havoc_sets[node], node)
                     heads[node] = st
                 self.ex.trail.append((node[0], st.guard, ""))
-                for succ_node, s2 in self._step_block(cfg, block, st, ret_addr, depth, returns):
+                succs = self._step_block(cfg, block, st, ret_addr, depth, returns)
+                if self.witness:
+                    succs = self._witness_choice(cfg, block, list(succs), ret_addr is None)
+                for succ_node, s2 in succs:
                     if (node, succ_node) in cfg.back_edges:
                         latch_states.setdefault(succ_node, []).append(s2)
                     else:
@@ -453,6 +486,32 @@ class Explorer:
                 havoc_sets[h] |= new
                 grown = True
         return returns, grown
+
+    def _witness_choice(self, cfg, block, succs: list, entry_code: bool) -> list:
+        """The witness path's one successor: forward edges only, nearest to
+        the exit first, the first whose path guard is satisfiable.  At a
+        patch site chosen by boot-time features every candidate is kept
+        (they merge again after the site): one witness serves every code
+        variant, each decided under its own features."""
+        node = block.node
+        dist = cfg.distance_to(frozenset({"sysret"}) if entry_code else frozenset({"ret", "tail"}))
+        fwd = [(n, s2) for n, s2 in succs if (node, n) not in cfg.back_edges and n in dist]
+        if block.kind == "choice" and any(c[2][0] == "features" and any(f in self.witness_split for a in c[2][1]
+                                                                          for f in a) for c in block.choices):
+            return fwd
+        fwd.sort(key=lambda x: dist[x[0]])
+        for n, s2 in fwd:
+            if len(fwd) == 1 or self._feasible(s2):
+                return [(n, s2)]
+        return []
+
+    def _follows(self, target, name, depth) -> bool:
+        if target is None or depth >= MAX_DEPTH or target in self.callstack:
+            return False
+        if target in self.follow:
+            return True
+        # the witness runs every callee whose code a summary would read
+        return self.witness and self.summaries.readable(target, name)
 
     def _widen(self, st: MState, locs: set, node) -> MState:
         if not locs:
@@ -786,7 +845,7 @@ class Explorer:
         """The states after the call returned (with its return address popped)."""
         prog = self.program
         name = prog.start_name(target) if target is not None else None
-        if target is not None and target in self.follow and depth < MAX_DEPTH and target not in self.callstack:
+        if self._follows(target, name, depth):
             self.ret_slots.append(self.rsp(st))
             try:
                 return self.function(target, st, ret_addr, depth + 1)
@@ -850,16 +909,102 @@ def _reg64(name: str):
     return None
 
 
-def _stack_constants(v, ex: Explorer) -> list[int]:
-    if not hasattr(v, "leaf_asts"):
-        return []
-    out = []
-    for leaf in v.leaf_asts():
-        if not leaf.symbolic and leaf.size() == 64:
-            c = leaf.concrete_value
-            if ex.is_stack(c):
-                out.append(c)
+def _structural_values(v, limit: int):
+    """A superset of the values of a term built only from constants, If and
+    a few arithmetic operations (a merged stack address: an If over two
+    frames), read off the term without a solver; None when the term has a
+    free symbol or more than `limit` values.  Sound as a superset: every
+    access through these values is conditional on `addr == value`."""
+    memo: dict = {}
+
+    def go(n):
+        h = n.hash()
+        if h in memo:
+            return memo[h]
+        op = n.op
+        if op == "BVV":
+            out = {n.args[0]}
+        elif op == "If":
+            a, b = go(n.args[1]), go(n.args[2])
+            out = None if a is None or b is None else a | b
+        elif op in _FOLD and all(isinstance(a, claripy.ast.BV) for a in n.args):
+            kids = [go(a) for a in n.args]
+            if any(k is None for k in kids):
+                out = None
+            else:
+                total = 1
+                for k in kids:
+                    total *= len(k)
+                if total > limit * limit:
+                    out = None
+                else:
+                    import itertools
+                    out = set()
+                    sizes = [a.size() for a in n.args]
+                    for combo in itertools.product(*kids):
+                        out.add(_FOLD[op](combo, sizes, n.size()) & ((1 << n.size()) - 1))
+        else:
+            out = None
+        if out is not None and len(out) > limit:
+            out = None
+        memo[h] = out
+        return out
+
+    try:
+        return go(v)
+    except RecursionError:
+        return None
+
+
+def _concat(vals, sizes, _bits):
+    out = 0
+    for v, s in zip(vals, sizes):
+        out = (out << s) | v
     return out
+
+
+_FOLD = {
+    "__add__": lambda vs, _s, _b: sum(vs),
+    "__sub__": lambda vs, _s, _b: vs[0] - sum(vs[1:]),
+    "__and__": lambda vs, _s, _b: __import__("functools").reduce(lambda x, y: x & y, vs),
+    "__or__": lambda vs, _s, _b: __import__("functools").reduce(lambda x, y: x | y, vs),
+    "__xor__": lambda vs, _s, _b: __import__("functools").reduce(lambda x, y: x ^ y, vs),
+    "Concat": _concat,
+}
+
+
+def _stack_constants(v, ex: Explorer) -> list[int]:
+    """The 64-bit constants in a term that are stack addresses (a pointer to
+    a frame the term may carry).  Memoised per AST node: terms are DAGs that
+    share most of their nodes, and claripy's leaf walk revisits them."""
+    if not isinstance(v, claripy.ast.Base):
+        return []
+    memo = ex._stack_const_memo
+    todo = [v]
+    while todo:
+        node = todo[-1]
+        h = node.hash()
+        if h in memo:
+            todo.pop()
+            continue
+        if node.op == "BVV":
+            c = node.args[0]
+            memo[h] = (c,) if node.size() == 64 and ex.is_stack(c) else ()
+            todo.pop()
+            continue
+        kids = [a for a in node.args if isinstance(a, claripy.ast.Base)]
+        missing = [a for a in kids if a.hash() not in memo]
+        if missing:
+            todo.extend(missing)
+            continue
+        todo.pop()
+        out = ()
+        for a in kids:
+            got = memo[a.hash()]
+            if got:
+                out = tuple(dict.fromkeys(out + got))
+        memo[h] = out
+    return list(memo[v.hash()])
 
 
 def _differences(head: MState, s: MState) -> set:

@@ -24,9 +24,7 @@ class Program:
         self.feature_xenpv = consts.get("X86_FEATURE_XENPV")
         self.feature_always = consts.get("X86_FEATURE_ALWAYS")
         self.sites: dict[int, list] = {}
-        for s in read_patch_sites(image):
-            if s.kind in ("return_thunk", "retpoline"):
-                continue  # modelled at the thunk (a return / an unknown call)
+        for s in read_patch_sites(image, thunks=False):  # modelled at the thunk (a return / an unknown call)
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)

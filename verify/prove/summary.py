@@ -95,6 +95,13 @@ class Summaries:
         self.program = program
         self._cache: dict = {}
 
+    def readable(self, target, name) -> bool:
+        """Whether the callee is fixed by the image (its summary is read
+        from its code), as opposed to unknown at analysis time."""
+        return not (target is None or target in self.program.dispatch or (name and (
+            name.startswith("__SCT__") or name.startswith("__x86_indirect_thunk_")
+            or name.startswith("__x86_indirect_call_thunk_") or name.startswith("__x86_indirect_jump_thunk_"))))
+
     def of(self, target, name) -> Summary:
         prog = self.program
         if target is None:
