@@ -179,8 +179,8 @@ class Explorer:
         # None (too many values, or no answer in time) is always sound: the
         # caller over-approximates the access.
         for guarded in (False, True):
-            if guarded and not (addr.variables & st.guard.variables):
-                return None  # the guard cannot narrow an address it does not mention
+            if guarded and not self._guard_may_narrow(st, addr, limit):
+                return None
             s = claripy.Solver(timeout=GUARDED_VALUES_MS if guarded else 20000)
             if guarded:
                 s.add(st.guard)
@@ -195,6 +195,32 @@ class Explorer:
             if len(vals) <= limit:
                 return list(vals)
         return None
+
+    MAX_SPLIT_BOOLS = 3
+
+    def _guard_may_narrow(self, st: MState, addr, limit: int) -> bool:
+        """False when the path guard provably cannot bring the address down
+        to `limit` values: it shares no variable with the address, or it
+        shares only boolean ones (features, static keys) and under every
+        assignment of those the address alone still has more than `limit`
+        values (the guard then constrains nothing else the address reads)."""
+        shared = addr.variables & st.guard.variables
+        if not shared:
+            return False
+        bools = [leaf for leaf in addr.leaf_asts() if leaf.op == "BoolS" and leaf.args[0] in shared]
+        if len(bools) != len(shared) or len(bools) > self.MAX_SPLIT_BOOLS:
+            return True
+        import itertools
+        for values in itertools.product((False, True), repeat=len(bools)):
+            s = claripy.Solver(timeout=20000)
+            for b, v in zip(bools, values):
+                s.add(b if v else claripy.Not(b))
+            try:
+                if len(s.eval(addr, limit + 1)) <= limit:
+                    return True
+            except claripy.errors.ClaripyError:
+                return True
+        return False
 
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
