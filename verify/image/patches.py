@@ -235,6 +235,7 @@ REL32_LAYOUTS = (Layout("s32", 4, "<i", "s32 relative (objtool)"),)
 # CONFIG_GENERIC_BUG_RELATIVE_POINTERS (x86-64), with and without
 # CONFIG_DEBUG_BUGVERBOSE (6.1 and 6.12 alike); bug_addr is the ud2 itself
 # (arch/x86/include/asm/bug.h _BUG_FLAGS: "1:" ASM_UD2, then the entry).
+BUGFLAG_WARNING = 1 << 0
 BUG_LAYOUTS = (
     Layout("bug_entry/verbose", 12, "<iiHH", "{s32 bug_addr_disp; s32 file_disp; u16 line; u16 flags}"),
     Layout("bug_entry/short", 8, "<iH2x", "{s32 bug_addr_disp; u16 flags}"),
@@ -390,7 +391,17 @@ class PatchTables:
             return self._is_text(a) and self._peek(a, 2) in (b"\x0f\x0b", b"\x0f\xb9")
 
         lay, recs = self._detect("__bug_table", base, data, BUG_LAYOUTS, check)
-        return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
+        self._bug_flags = {base + i * lay.size + r[0]: r[-1] for i, r in enumerate(recs)}
+        return frozenset(self._bug_flags)
+
+    @property
+    def warn_addrs(self) -> frozenset[int] | None:
+        """The __bug_table entries that are WARNs (BUGFLAG_WARNING, bit 0 of
+        flags in include/asm-generic/bug.h, 6.1-6.12): the only ones
+        handle_bug() resumes after; None without a bug table."""
+        if self.bug_addrs is None:
+            return None
+        return frozenset(a for a, f in self._bug_flags.items() if f & BUGFLAG_WARNING)
 
     @cached_property
     def extable_insns(self) -> frozenset[int]:

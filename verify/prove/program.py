@@ -89,10 +89,15 @@ class Program:
         if addr in t.extable_insns:
             return "fixup"
         bugs = t.bug_addrs
-        if bugs is None or addr in bugs or self._has_kcfi_traps:
+        if bugs is not None and addr in bugs:
+            # report_bug() returns BUG_TRAP_TYPE_WARN only for an entry with
+            # BUGFLAG_WARNING; a BUG() entry goes on to die() like an
+            # unlisted ud2 (handle_bug, exc_invalid_op)
+            return "resume" if addr in t.warn_addrs else "dies"
+        if bugs is None or self._has_kcfi_traps:
             # a kCFI check's ud2 is listed in .kcfi_traps, not __bug_table,
             # and resumes under cfi=warn (handle_cfi_failure, 6.1/6.12); that
-            # table is not read here, so with kCFI every ud2 may resume
+            # table is not read here, so with kCFI every unlisted ud2 may resume
             return "resume"
         return "dies"
 

@@ -174,6 +174,11 @@ class Summaries:
                 fall = (nxt, None)
             m = ci.mnemonic
             ops = ci.operands
+            if vk is None and prog.has_fixup(addr):
+                # a fault here runs its fixup (code and a handler the walk
+                # does not read): its writes and registers are unknown
+                anyw(f"an exception-table fixup at {prog.symbolize(addr)}", regs=True)
+                s.may_change_if = s.vector = True
             for r in ci.regs_access()[1]:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
