@@ -97,3 +97,54 @@ def test_system_map_garbage(kernel61, tmp_path):
     p = tmp_path / "System.map"
     p.write_text("hello\n")
     assert_input_error(run_cli("inspect", kernel61[0], "--system-map", str(p)))
+
+
+# --- issue 10: a CI tool's manners ------------------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", ["check", "inspect"])
+def test_fifo_is_refused_at_once(tmp_path, cmd):
+    """Opening a FIFO would block until a writer comes: refused before open."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_input_error(run_cli(cmd, str(fifo)), "FIFO", "regular file")
+
+
+def test_character_device_is_refused(tmp_path):
+    assert_input_error(run_cli("check", "/dev/zero"), "character device")
+
+
+def test_fifo_system_map_and_baseline_are_refused(kernel61, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_input_error(run_cli("inspect", kernel61[0], "--system-map", str(fifo)), "FIFO")
+    assert_input_error(run_cli("check", kernel61[0], "--baseline", str(fifo)), "FIFO")
+
+
+def test_internal_error_has_its_own_status(kernel61):
+    """A crash inside the tool exits 4 with one line on stderr: never 0-3."""
+    code = ("import sys, verify.prove as p\n"
+            "def boom(*a, **k):\n    raise KeyError('simulated bug')\n"
+            "p.check_image = boom\n"
+            "from verify import cli\n"
+            f"sys.exit(cli.main(['check', {kernel61[0]!r}, '--no-cache', '--quiet']))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 4, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error" in lines[0] and "KeyError" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_heartbeat_without_a_terminal(tmp_path):
+    """Without a TTY, long work prints a heartbeat line (what, elapsed)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from fixtures import build_fixture
+
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "fx")
+    image = build_fixture("linux61_exit_checks", outdir)
+    env = dict(os.environ, SYSRET_VERIFY_HEARTBEAT="0.2", SYSRET_VERIFY_CACHE=str(tmp_path / "c"))
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", image, "--no-cache"], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    beats = [ln for ln in r.stderr.splitlines() if "still proving" in ln]
+    assert beats and all("elapsed" in ln and "vmlinux-linux61_exit_checks" in ln for ln in beats), r.stderr

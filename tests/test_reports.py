@@ -368,12 +368,48 @@ def test_cache_location_xdg(fixture_kernels, tmp_path):  # noqa: F811
                 os.environ[k] = v
 
 
-def test_cache_key_depends_on_options():
+def test_cache_key_depends_on_image_tool_and_solver_not_timeout(monkeypatch):
+    """Issue 10: the key covers the image, the tool and solver versions (and
+    the System.map), not the timeout (budget-cut answers are never stored)."""
     from verify import cache
 
-    k = cache.key("ab" * 32, 600)
-    assert k == cache.key("ab" * 32, 600.0)
-    assert k != cache.key("ab" * 32, 60) and k != cache.key("cd" * 32, 600)
+    k = cache.key("ab" * 32)
+    assert k == cache.key("ab" * 32) and k != cache.key("cd" * 32)
+    assert cache.solver_versions()["z3-solver"]
+    monkeypatch.setattr(cache, "solver_versions", lambda: {"z3-solver": "0.0.0"})
+    assert cache.key("ab" * 32) != k
+    monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+    assert cache.key("ab" * 32) != k
+
+
+def test_cache_hit_is_said_on_stderr_and_summary_always_ends_the_run(kernels, tmp_path):
+    """Issue 10: with -o FILE (or any non-text format) the run still ends
+    with a one-line verdict on stderr, and a cache hit says so, TTY or not."""
+    cache = tmp_path / "cache"
+    out = tmp_path / "r.json"
+    r1 = _run(["check", kernels["violated"], "--format", "json", "-o", out], cache)
+    assert r1.returncode == 1, r1.stderr
+    last = r1.stderr.strip().splitlines()[-1]
+    assert last.startswith("sysret-verify: ") and ": violated: " in last and " proven, " in last, r1.stderr
+    assert "answered from the cache" not in r1.stderr
+    r2 = _run(["check", kernels["violated"], "--format", "json", "-o", out], cache)
+    assert r2.returncode == 1
+    assert "answered from the cache" in r2.stderr, r2.stderr
+    assert ": violated: " in r2.stderr.strip().splitlines()[-1]
+
+
+def test_one_proof_several_formats(kernels, cache_dir, tmp_path):
+    """--sarif/--junit/--html/--json FILE beside the main output: one run."""
+    paths = {f: tmp_path / f"r.{f}" for f in ("sarif", "junit", "html", "json")}
+    r = _run(["check", kernels["violated"], "--quiet", *[a for f, p in paths.items() for a in (f"--{f}", p)]],
+             cache_dir)
+    assert r.returncode == 1, r.stderr
+    assert "violated" in r.stdout  # the main output (text) still goes to stdout
+    sarif = json.loads(paths["sarif"].read_text())
+    assert sarif["runs"][0]["results"]
+    assert json.loads(paths["json"].read_text())["verdict"] == "violated"
+    assert "<testsuite" in paths["junit"].read_text()
+    assert "<html" in paths["html"].read_text().lower()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .errors import InputError
+from .errors import InputError, require_regular_file
 from .finding import INCONCLUSIVE, VIOLATED
 
 FINGERPRINT_KEY = "sysretVerify/v1"
@@ -79,6 +79,7 @@ class Baseline:
 
 
 def load(path: str) -> Baseline:
+    require_regular_file(path, "a baseline")
     try:
         with open(path) as f:
             data = json.load(f)

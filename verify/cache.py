@@ -1,8 +1,9 @@
 """Result cache: a second `check` of an unchanged image answers from disk.
 
-Key: sha256 over (the image's sha256, the tool version, a digest of the
-verifier's own source, and the options that change the answer: --timeout and
-the System.map's content).  The image hash is the one KernelImage.open()
+Key: sha256 over (the image's sha256, the tool version, the solver stack's
+versions (z3, claripy, angr, pyvex), a digest of the verifier's own source,
+and the System.map's content).  Not the timeout: an answer a time budget cut
+short is never stored (cli.py), and a complete one does not depend on it.  The image hash is the one KernelImage.open()
 already computes in a thread, so the image is read once whether the cache
 hits or not; the source digest makes a development checkout safe (editing the
 engine invalidates the cache, editing a renderer does not).
@@ -65,13 +66,30 @@ def code_digest() -> str:
     return _code_digest
 
 
-def key(image_sha256: str, timeout: float, system_map: str | None = None) -> str:
-    opts = {"timeout": float(timeout)}
+def solver_versions() -> dict:
+    """The solver stack's versions (a new z3 may answer `unknown` where the
+    old one did not): read from the installed distributions, without
+    importing angr."""
+    from importlib import metadata
+
+    out = {}
+    for dist in ("z3-solver", "claripy", "angr", "pyvex"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def key(image_sha256: str, system_map: str | None = None) -> str:
+    """No timeout in the key: an answer a budget cut short is never stored,
+    and a complete answer does not depend on the budget."""
+    opts = {}
     if system_map:
         with open(system_map, "rb") as f:
             opts["system_map_sha256"] = hashlib.sha256(f.read()).hexdigest()
     blob = json.dumps({"format": FORMAT, "image": image_sha256, "tool": __version__, "code": code_digest(),
-                       "options": opts}, sort_keys=True)
+                       "solvers": solver_versions(), "options": opts}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

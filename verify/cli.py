@@ -1,7 +1,8 @@
 """Command line: `sysret-verify check|inspect|model`.
 
 Exit status (stable, see README): 0 proven, 1 violated, 2 usage or input
-error, 3 inconclusive.  Errors are one line on stderr, never a traceback.
+error, 3 inconclusive, 4 internal error (a bug in the tool, never a verdict).
+Errors are one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sys
 from . import __version__
 from .errors import InputError, Unsupported, VerifyError
 
-EXIT_PROVEN, EXIT_VIOLATED, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_PROVEN, EXIT_VIOLATED, EXIT_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+HEARTBEAT_SECONDS = 30.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="sysret-verify",
         description="Prove that every path to SYSRET in a built x86-64 kernel is safe.",
-        epilog="exit status: 0 proven, 1 violated (counterexample), 2 usage/input error, 3 inconclusive",
+        epilog="exit status: 0 proven, 1 violated (counterexample), 2 usage/input error, 3 inconclusive, "
+               "4 internal error (a bug in the tool)",
     )
     p.add_argument("--version", action="version", version=f"sysret-verify {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -37,11 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="prove the SYSRET obligations on a vmlinux",
                        description="Prove, on a built vmlinux, that every path from entry_SYSCALL_64 to a "
                        "sysretq meets the six obligations (see `sysret-verify check --help`).",
-                       epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive")
+                       epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.  "
+                       "Without a terminal, a heartbeat line goes to stderr every 30 s; every run ends with a "
+                       "one-line summary on stderr.")
     c.add_argument("image", metavar="IMAGE", help="vmlinux ELF (with or without DWARF)")
     c.add_argument("--system-map", metavar="FILE", help="System.map for an image without a symbol table")
     c.add_argument("--format", default="text", help="text (default), json, sarif, junit or html")
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    for fmt in CHECK_FORMATS:
+        c.add_argument(f"--{fmt}", metavar="FILE", dest=f"also_{fmt}",
+                       help=f"also write the {fmt} report to FILE (one proof, several formats)")
     c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 1800")
     c.add_argument("--engine", choices=("summary", "merged"), default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary",
@@ -106,18 +114,19 @@ def _cmd_check(args) -> int:
     image = KernelImage.open(args.image, args.system_map)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
-    key = None if args.no_cache else cache.key(image.sha256 + ":" + args.engine, args.timeout, args.system_map)
+    key = None if args.no_cache else cache.key(image.sha256 + ":" + args.engine, args.system_map)
     result = cache.load(key, image.path) if key else None
     if result is not None:
-        if progress:
+        if not args.quiet:
             print(f"sysret-verify: {image.name}: answered from the cache ({cache.cache_dir()}; --no-cache to re-prove)",
                   file=sys.stderr)
     else:
-        if args.engine == "summary":
-            from .prove import check_image
-        else:
-            from .engine import check_image
-        result = check_image(image, timeout=args.timeout, progress=progress)
+        with _heartbeat(image.name, enabled=not args.quiet and not sys.stderr.isatty()):
+            if args.engine == "summary":
+                from .prove import check_image
+            else:
+                from .engine import check_image
+            result = check_image(image, timeout=args.timeout, progress=progress)
         # an answer a time budget cut short may differ on another run or
         # machine: it is not cached
         cut = result.budget_cut or any("timeout" in f.reason for f in result.findings if f.status != "proven")
@@ -128,15 +137,15 @@ def _cmd_check(args) -> int:
         if not args.quiet:
             print(f"sysret-verify: wrote {n} accepted finding(s) to {args.write_baseline}", file=sys.stderr)
         prior = bl.load(args.write_baseline)
-    if args.format in ("sarif", "junit", "html"):
-        from .formats import render
+    _write(_render(result, args.format, image, prior), args.output)
+    for fmt in CHECK_FORMATS:
+        path = getattr(args, f"also_{fmt}", None)
+        if path:
+            _write(_render(result, fmt, image, prior), path)
+    if not args.quiet and (args.output or args.format != "text"):
+        from .report import summary_line
 
-        text = render(result, args.format, image=image, baseline=prior)
-    else:
-        from .report import render_result
-
-        text = render_result(result, args.format)
-    _write(text, args.output)
+        print(f"sysret-verify: {summary_line(result)}", file=sys.stderr)
     if prior is not None:
         applied = bl.apply(result, prior)
         for f, e in applied.accepted:
@@ -149,6 +158,48 @@ def _cmd_check(args) -> int:
                   "finding now; remove it", file=sys.stderr)
         return bl.exit_status(result, applied)
     return {"proven": EXIT_PROVEN, "violated": EXIT_VIOLATED}.get(result.verdict, EXIT_INCONCLUSIVE)
+
+
+def _render(result, fmt: str, image, prior) -> str:
+    if fmt in ("sarif", "junit", "html"):
+        from .formats import render
+
+        return render(result, fmt, image=image, baseline=prior)
+    from .report import render_result
+
+    return render_result(result, fmt)
+
+
+class _heartbeat:
+    """Without a terminal (CI logs), one line on stderr every
+    HEARTBEAT_SECONDS while a proof runs, so a silent job is never mistaken
+    for a hung one."""
+
+    def __init__(self, name: str, enabled: bool):
+        import threading
+        import time
+
+        self.name, self.enabled = name, enabled
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _run(self):
+        import time
+
+        every = float(os.environ.get("SYSRET_VERIFY_HEARTBEAT") or HEARTBEAT_SECONDS)
+        while not self._stop.wait(every):
+            print(f"sysret-verify: {self.name}: still proving, {time.monotonic() - self._t0:.0f} s elapsed",
+                  file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        return False
 
 
 def main(argv=None) -> int:
@@ -180,6 +231,20 @@ def main(argv=None) -> int:
     except MemoryError:
         print("sysret-verify: inconclusive: out of memory", file=sys.stderr)
         return EXIT_INCONCLUSIVE
+    except BrokenPipeError:
+        return EXIT_INPUT
+    except Exception as e:  # a bug in the tool: its own status, never a verdict
+        where = ""
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        print(f"sysret-verify: internal error: {type(e).__name__}: {str(e)[:300]}{where} (a bug in "
+              "sysret-verify; set SYSRET_VERIFY_DEBUG=1 for the traceback)", file=sys.stderr)
+        if os.environ.get("SYSRET_VERIFY_DEBUG") == "1":
+            raise
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The tool's own errors.  Low-level parse errors (pyelftools, struct, OSError)
 are turned into these in one place per layer, so the CLI can map them to exit
 codes and print one clear line."""
+import os
+import stat
 
 
 class VerifyError(Exception):
@@ -20,3 +22,20 @@ class Unsupported(VerifyError):
     """The analysis met something it has no model for (an instruction, a code
     layout, a loop it cannot cut).  Makes the answer inconclusive (exit 3),
     never 'proven'."""
+
+
+def require_regular_file(path: str, what: str) -> None:
+    """A one-line InputError at once for anything but a regular file: opening
+    a FIFO would wait for a writer, a character device may never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file ({what})") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read {what}: {e.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a directory, not {what}")
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode) else
+                "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise InputError(f"{path}: is {kind}, not {what} (a regular file is required)")

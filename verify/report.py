@@ -81,9 +81,15 @@ def to_text(r: CheckResult) -> str:
                    f"{', '.join(v.get('followed', [])) or 'no calls'}")
     if r.assumptions:
         out.append("  assumptions: " + ", ".join(a["id"] for a in r.assumptions))
-    out.append(f"{name}: {r.verdict}: {counts[PROVEN]} proven, {counts[VIOLATED]} violated, "
-               f"{counts[INCONCLUSIVE]} inconclusive (obligation x site x variant) in {r.seconds:.1f}s")
+    out.append(summary_line(r))
     return "\n".join(out) + "\n"
+
+
+def summary_line(r: CheckResult) -> str:
+    """The one-line verdict every run ends with (text output and stderr)."""
+    counts = {s: sum(1 for f in r.findings if f.status == s) for s in (PROVEN, VIOLATED, INCONCLUSIVE)}
+    return (f"{r.image_name}: {r.verdict}: {counts[PROVEN]} proven, {counts[VIOLATED]} violated, "
+            f"{counts[INCONCLUSIVE]} inconclusive (obligation x site x variant) in {r.seconds:.1f}s")
 
 
 def render_result(r: CheckResult, fmt: str) -> str:

@@ -23,7 +23,7 @@ from functools import cached_property
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from ..errors import InputError
+from ..errors import InputError, require_regular_file
 
 EM_X86_64 = 62
 ET_EXEC = 2
@@ -137,6 +137,7 @@ class ElfImage:
 
     def __init__(self, path: str):
         self.path = path
+        require_regular_file(path, "a kernel image")
         try:
             self._fh = open(path, "rb")
         except FileNotFoundError:
@@ -323,6 +324,7 @@ class ElfImage:
 
 
 def read_system_map(path: str) -> SymbolTable:
+    require_regular_file(path, "a System.map")
     try:
         with open(path, "rb") as f:
             data = f.read()
