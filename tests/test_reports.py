@@ -537,3 +537,17 @@ def test_example_workflow_parses():
     upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
     assert "always()" in str(upload.get("if", ""))  # upload even when the gate fails
     assert job.get("permissions", wf.get("permissions", {})).get("security-events") == "write"
+
+
+def test_json_output_matches_the_shipped_schema(kernels, cache_dir):
+    """Issue 10: the JSON has a schema_version and validates against the
+    schema in docs/schema/ (for a violated and a proven fixture)."""
+    import jsonschema
+
+    schema = json.loads(open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                          "docs", "schema", "check-result.schema.json")).read())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for which in ("violated", "proven"):
+        doc = json.loads(_report(kernels, which, "json", cache_dir))
+        assert doc["schema_version"] == 1
+        jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)

@@ -39,8 +39,12 @@ def finding_dict(f: Finding) -> dict:
     return d
 
 
+JSON_SCHEMA_VERSION = 1  # docs/schema/check-result.schema.json
+
+
 def to_json(r: CheckResult) -> dict:
     return {
+        "schema_version": JSON_SCHEMA_VERSION,
         "tool": TOOL,
         "image": {"path": r.image_path, "sha256": r.sha256, "build_id": r.build_id, "version": r.version},
         "verdict": r.verdict,
