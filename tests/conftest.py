@@ -1,5 +1,6 @@
-"""Shared test fixtures: the real Debian kernels (downloaded once, cached) and
-the assembled fixture kernels."""
+"""Shared test fixtures: the real Debian kernels (downloaded once, cached), the
+uniprocessor kernel built from source (cached) and the assembled fixture
+kernels."""
 import os
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
+import build_up_kernel  # noqa: E402
 import debian_kernel  # noqa: E402
 
 
@@ -28,3 +30,14 @@ def kernel61():
 def kernel612():
     """(vmlinux, System.map) of Debian 6.12 cloud: checks in C."""
     return _fetch(debian_kernel.KERNEL_612)
+
+
+@pytest.fixture(scope="session")
+def kernel_up():
+    """(vmlinux, System.map) of the uniprocessor 6.12 kernel (per-CPU data as
+    plain globals), built from Debian's linux-source-6.12 on first use."""
+    try:
+        vmlinux = build_up_kernel.build(quiet=True)
+    except Exception as e:  # a missing kernel must fail loudly in CI, not skip
+        pytest.fail(f"cannot build the uniprocessor kernel: {e}")
+    return vmlinux, os.path.join(os.path.dirname(vmlinux), "System.map")

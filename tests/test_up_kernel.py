@@ -1,0 +1,164 @@
+"""The uniprocessor kernel (CONFIG_SMP=n: per-CPU data are plain globals, no
+%gs) built from Debian's linux-source-6.12 by examples/build_up_kernel.py: it
+is proven, and bugs seeded into its C source are found as exactly the
+expected obligation, with a replayed counterexample.
+
+The base kernel takes minutes to build once (cached, tests/conftest.py); each
+seeded variant is an incremental rebuild of seconds (build_up_kernel.SEEDED).
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import build_up_kernel
+from verify.obligations import OBLIGATION_IDS, is_canonical_int
+
+pytestmark = [pytest.mark.realkernel, pytest.mark.slow]
+
+TIMEOUT = os.environ.get("SYSRET_VERIFY_TEST_TIMEOUT", "1500")
+REGISTER_OBLIGATIONS = ["rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf", "user-cs-ss"]
+assert set(REGISTER_OBLIGATIONS) | {"ts-compat-clear"} == set(OBLIGATION_IDS)
+
+
+def check(image, tmpdir, *extra):
+    out = os.path.join(tmpdir, "result.json")
+    env = dict(os.environ, SYSRET_VERIFY_CACHE=os.path.join(tmpdir, "cache"))
+    env.pop("SYSRET_VERIFY_ENGINE", None)
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", image, "--format", "json", "-o", out,
+                        "--timeout", TIMEOUT, "--no-cache", *extra],
+                       capture_output=True, text=True, env=env)
+    assert "Traceback" not in r.stderr, r.stderr
+    with open(out) as f:
+        return r.returncode, json.load(f)
+
+
+def inspect(image, tmpdir):
+    out = os.path.join(tmpdir, "inspect.json")
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "inspect", image, "--format", "json", "-o", out],
+                       capture_output=True, text=True)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        return json.load(f)
+
+
+def statuses(result):
+    return {(o["id"], o["variant"]["name"]): o["status"] for o in result["obligations"]}
+
+
+def _seeded(tag):
+    try:
+        return build_up_kernel.build(edits=build_up_kernel.SEEDED[tag], tag=tag, quiet=True)
+    except Exception as e:  # must fail loudly in CI, not skip
+        pytest.fail(f"cannot build the seeded kernel {tag}: {e}")
+
+
+@pytest.fixture(scope="session")
+def result_up(kernel_up, tmp_path_factory):
+    return check(kernel_up[0], str(tmp_path_factory.mktemp("rup")))
+
+
+@pytest.fixture(scope="session")
+def result_up_nocanon(kernel_up, tmp_path_factory):
+    return check(_seeded("up-6.12-nocanon"), str(tmp_path_factory.mktemp("rup-nocanon")))
+
+
+@pytest.fixture(scope="session")
+def result_up_tscompat(kernel_up, tmp_path_factory):
+    return check(_seeded("up-6.12-tscompat"), str(tmp_path_factory.mktemp("rup-tscompat")))
+
+
+def _site(result):
+    sites = {o["site"]["address"] for o in result["obligations"]}
+    assert len(sites) == 1, sites
+    return sites.pop()
+
+
+def test_up_kernel_proven(result_up):
+    """The five register obligations proven in every variant; ts-compat-clear
+    proven or inconclusive with a reason, never violated; one SYSRET site."""
+    rc, result = result_up
+    _site(result)
+    variants = {o["variant"]["name"] for o in result["obligations"]}
+    assert {"4-level", "la57", "xenpv"} <= variants
+    for v in variants:
+        assert {o["id"] for o in result["obligations"] if o["variant"]["name"] == v} == set(OBLIGATION_IDS)
+    bad = [(o["id"], o["variant"]["name"], o["status"], o["reason"]) for o in result["obligations"]
+           if o["id"] in REGISTER_OBLIGATIONS and o["status"] != "proven"]
+    assert not bad, bad
+    for o in result["obligations"]:
+        if o["id"] == "ts-compat-clear":
+            assert o["status"] in ("proven", "inconclusive"), o
+            assert o["reason"]
+    assert (rc, result["verdict"]) in ((0, "proven"), (3, "inconclusive"))
+
+
+def test_up_kernel_percpu_as_globals(kernel_up, kernel61, tmp_path):
+    """inspect: the uniprocessor kernel's per-CPU data are plain globals
+    (percpu_gs 0); Debian's SMP 6.1 kernel reaches them through %gs (1)."""
+    up = inspect(kernel_up[0], str(tmp_path))
+    assert up["layout"]["percpu"]["percpu_gs"]["value"] == 0, up["layout"]["percpu"]
+    assert len(up["entry"]["sysret_sites"]) == 1
+    smp = inspect(kernel61[0], str(tmp_path))
+    assert smp["layout"]["percpu"]["percpu_gs"]["value"] == 1, smp["layout"]["percpu"]
+
+
+def _assert_seeded(rc, result, oid):
+    """`oid` violated in the 4-level variant with a replayed counterexample from
+    entry_SYSCALL_64 to the SYSRET site; every other register obligation
+    proven in every variant."""
+    site = _site(result)
+    st = statuses(result)
+    assert rc == 1 and result["verdict"] == "violated", (rc, result["verdict"])
+    o = next(o for o in result["obligations"] if o["id"] == oid and o["variant"]["name"] == "4-level")
+    assert o["status"] == "violated", (o["status"], o["reason"])
+    c = o["counterexample"]
+    assert c["replayed"] is True, c
+    assert c["path"][0]["symbol"] == "entry_SYSCALL_64"
+    assert c["path"][-1]["address"] == site
+    bad = [(k, s) for k, s in st.items() if k[0] in REGISTER_OBLIGATIONS and k[0] != oid and s != "proven"]
+    assert not bad, bad
+    assert all(s == "proven" for (_, v), s in st.items() if v == "xenpv")
+    return c
+
+
+def test_up_seeded_no_canonical_check(result_up_nocanon):
+    """do_syscall_64 without `if (unlikely(regs->ip >= TASK_SIZE_MAX)) return
+    false;` (CVE-2012-0217): canonical-rip violated, RCX non-canonical."""
+    c = _assert_seeded(*result_up_nocanon, "canonical-rip")
+    rcx = int(c["registers"]["rcx"], 16)
+    assert rcx >> 47 not in (0, 0x1ffff), c["registers"]["rcx"]  # bits 63..47 not all equal
+    assert not is_canonical_int(rcx, False)
+    st = statuses(result_up_nocanon[1])
+    assert st[("ts-compat-clear", "4-level")] != "violated"
+
+
+def test_up_seeded_ts_compat_kept(result_up_tscompat):
+    """arch_exit_to_user_mode_prepare without the TS_COMPAT clear:
+    ts-compat-clear violated with TS_COMPAT (0x2) set at SYSRET."""
+    c = _assert_seeded(*result_up_tscompat, "ts-compat-clear")
+    assert int(c["ti_status"], 16) & 0x2, c["ti_status"]
+
+
+def test_up_seeded_edits_undone(result_up_nocanon, result_up_tscompat):
+    """After the seeded builds the shared tree holds the original text again
+    and no backup is left behind."""
+    src = build_up_kernel.fetch_source(quiet=True)
+    for tag, edits in build_up_kernel.SEEDED.items():
+        assert not os.path.exists(os.path.join(build_up_kernel.cache_dir(), tag, "orig"))
+        for rel, old, new in edits:
+            with open(os.path.join(src, rel)) as f:
+                assert f.read().count(old) == 1, (tag, rel)
+
+
+def test_up_seeded_edit_must_match_once(kernel_up):
+    """An edit whose text is absent, or not unique, is refused before the tree
+    is touched, naming the file."""
+    rel = "arch/x86/entry/common.c"
+    for old in ("no such text in this file", "return false;"):
+        with pytest.raises(RuntimeError, match=rel):
+            build_up_kernel.build(edits=[(rel, old, "")], tag="up-6.12-test-bad-edit", quiet=True)
+    assert not os.path.exists(os.path.join(build_up_kernel.cache_dir(), "up-6.12-test-bad-edit"))
