@@ -58,3 +58,27 @@ def check(constraints: Iterable[z3.BoolRef], timeout_ms: int | None = None,
     if r == z3.unsat:
         return Result(UNSAT, None, "")
     return Result(UNKNOWN, None, s.reason_unknown() or "unknown")
+
+
+def distinct_values(term: z3.BitVecRef, constraints: Iterable[z3.BoolRef], limit: int,
+                    timeout_ms: int | None = None) -> tuple[str, list[int]]:
+    """The values `term` takes under `constraints`, enumerated up to limit+1.
+    -> ("all", values) when there are at most `limit` (none: unsatisfiable),
+    ("more", first limit+1 values) when there are more, ("unknown", [])
+    when a query was not decided."""
+    s = z3.Solver()
+    if timeout_ms is not None:
+        s.set("timeout", int(timeout_ms))
+    for c in constraints:
+        s.add(c)
+    out: list[int] = []
+    while len(out) <= limit:
+        r = s.check()
+        if r == z3.unsat:
+            return "all", out
+        if r != z3.sat:
+            return UNKNOWN, []
+        v = s.model().eval(term, model_completion=True).as_long()
+        out.append(v)
+        s.add(term != v)
+    return "more", out

@@ -28,7 +28,7 @@ import time
 import archinfo
 import claripy
 
-from .. import machine
+from .. import machine, solver
 from . import semantics
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
@@ -178,22 +178,18 @@ class Explorer:
         # guard mentions the address's inputs, under a short time limit.
         # None (too many values, or no answer in time) is always sound: the
         # caller over-approximates the access.
+        term = _z3(addr)
         for guarded in (False, True):
             if guarded and not self._guard_may_narrow(st, addr, limit):
                 return None
-            s = claripy.Solver(timeout=GUARDED_VALUES_MS if guarded else 20000)
-            if guarded:
-                s.add(st.guard)
-            try:
-                vals = s.eval(addr, limit + 1)
-            except claripy.errors.UnsatError:
-                return []
-            except claripy.errors.ClaripyError as e:
+            how, vals = solver.distinct_values(term, [_z3(st.guard)] if guarded else [], limit,
+                                               GUARDED_VALUES_MS if guarded else 20000)
+            if how == "all":
+                return vals
+            if how == "unknown":
                 if guarded:
                     return None
-                raise Inconclusive(f"solver error resolving an address: {e}") from None
-            if len(vals) <= limit:
-                return list(vals)
+                raise Inconclusive("solver gave no answer resolving an address")
         return None
 
     MAX_SPLIT_BOOLS = 3
@@ -211,14 +207,10 @@ class Explorer:
         if len(bools) != len(shared) or len(bools) > self.MAX_SPLIT_BOOLS:
             return True
         import itertools
+        term = _z3(addr)
         for values in itertools.product((False, True), repeat=len(bools)):
-            s = claripy.Solver(timeout=20000)
-            for b, v in zip(bools, values):
-                s.add(b if v else claripy.Not(b))
-            try:
-                if len(s.eval(addr, limit + 1)) <= limit:
-                    return True
-            except claripy.errors.ClaripyError:
+            fix = [_z3(b if v else claripy.Not(b)) for b, v in zip(bools, values)]
+            if solver.distinct_values(term, fix, limit, 20000)[0] != "more":
                 return True
         return False
 
@@ -284,7 +276,13 @@ class Explorer:
 
     def _bounds(self, st: MState, addr):
         """(min, max) of a symbolic address over all its inputs, None on a
-        solver failure."""
+        solver failure.  An unsigned interval read off the term first (a
+        sound hull: 0x...350d6 + ((cr3 & 0x7ff) >> 3), the byte a bit-string
+        op on a PCID bit touches, spans 256 bytes); the solver's exact
+        min/max only when the hull is too wide to be used."""
+        hull = _interval(addr)
+        if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
+            return hull
         s = claripy.Solver(timeout=20000)  # no guard: wider bounds, still sound, much faster
         try:
             return s.min(addr), s.max(addr)
@@ -995,6 +993,106 @@ def _structural_values(v, limit: int):
         return go(v)
     except RecursionError:
         return None
+
+
+def _z3(term):
+    """claripy -> z3 (claripy memoises the conversion per AST)."""
+    return claripy.backends.z3.convert(term)
+
+
+def _interval(v):
+    """A sound unsigned [lo, hi] for a bit-vector term, or None: constants,
+    free symbols (their whole range), If (the hull), add/sub without
+    wrap-around, and with a constant mask, shifts by a constant, zero
+    extension, concatenation, extraction."""
+    memo: dict = {}
+
+    def go(n):
+        h = n.hash()
+        if h in memo:
+            return memo[h]
+        out = _interval_node(n, go)
+        memo[h] = out
+        return out
+
+    try:
+        return go(v)
+    except RecursionError:
+        return None
+
+
+def _interval_node(n, go):
+    op, bits = n.op, n.size()
+    top = (1 << bits) - 1
+    if op == "BVV":
+        return (n.args[0], n.args[0])
+    if op == "BVS":
+        return (0, top)
+    args = n.args
+    if op == "If":
+        a, b = go(args[1]), go(args[2])
+        return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+    if op in ("__add__", "__sub__", "__and__", "__or__", "Concat") and not all(
+            isinstance(a, claripy.ast.BV) for a in args):
+        return None
+    if op == "__add__":
+        ivs = [go(a) for a in args]
+        if any(i is None for i in ivs):
+            return None
+        lo, hi = sum(i[0] for i in ivs), sum(i[1] for i in ivs)
+        return (lo, hi) if hi <= top else None
+    if op == "__sub__" and len(args) == 2:
+        a, b = go(args[0]), go(args[1])
+        if a is None or b is None or a[0] - b[1] < 0:
+            return None
+        return (a[0] - b[1], a[1] - b[0])
+    if op == "__and__":
+        consts = [a.args[0] for a in args if a.op == "BVV"]
+        if not consts:
+            return None
+        mask = top
+        for c in consts:
+            mask &= c
+        return (0, mask)
+    if op == "__or__":
+        ivs = [go(a) for a in args]
+        if any(i is None for i in ivs):
+            return None
+        hi = 0
+        for i in ivs:
+            hi |= (1 << i[1].bit_length()) - 1
+        return (max(i[0] for i in ivs), min(hi, top))
+    if op in ("__rshift__", "LShR") and args[1].op == "BVV":
+        a, k = go(args[0]), args[1].args[0]
+        if a is None:
+            return None
+        if op == "__rshift__" and a[1] >> (bits - 1):
+            return None  # arithmetic shift of a value that may be negative
+        return (a[0] >> k, a[1] >> k)
+    if op == "__lshift__" and args[1].op == "BVV":
+        a, k = go(args[0]), args[1].args[0]
+        if a is None or (a[1] << k) > top:
+            return None
+        return (a[0] << k, a[1] << k)
+    if op == "ZeroExt":
+        return go(args[1])
+    if op == "Extract":
+        hi_bit, lo_bit, x = args
+        a = go(x)
+        width_top = (1 << (hi_bit - lo_bit + 1)) - 1
+        if a is None or a[1] >> (hi_bit + 1):
+            return (0, width_top)
+        return (a[0] >> lo_bit, a[1] >> lo_bit)
+    if op == "Concat":
+        lo = hi = 0
+        for a in args:
+            i = go(a)
+            if i is None:
+                return None
+            w = a.size()
+            lo, hi = (lo << w) | i[0], (hi << w) | i[1]
+        return (lo, hi)
+    return None
 
 
 def _concat(vals, sizes, _bits):

@@ -78,6 +78,7 @@ class Summary:
     may_change_if: bool = False
     vector: bool = False
     keeps_user_state: bool = False
+    reaches_dispatch: bool = False  # its code calls the syscall dispatch
     assumption: str | None = None
     why: str = ""
 
@@ -263,7 +264,8 @@ class Summaries:
         time: the whole summary is that of an unknown call."""
         name = self.program.start_name(tgt)
         if tgt in self.program.dispatch:
-            return Summary("summary", "any", may_change_if=True, vector=True, why="reaches the syscall dispatch")
+            return Summary("summary", "any", may_change_if=True, vector=True, reaches_dispatch=True,
+                           why="reaches the syscall dispatch")
         if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
             return Summary("summary", "any", may_change_if=True, vector=True,
                            why=f"reaches {name}, retargeted at run time")
