@@ -1,26 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark `sysret-verify check` on a real Debian kernel (default 6.1 cloud).
+"""Benchmark `sysret-verify check` on the real Debian kernels (issue 9).
 
-Measures in one run, so that the numbers share the machine's load:
-- `nm` and `python -c "import angr"` (issue 9's yardstick: check <= 4x their sum);
-- `sysret-verify check --no-cache` end to end (the default engine), with its
-  peak RSS and the per-variant rounds from its JSON;
-- a second `check` answered from the result cache;
-- the naive baseline: plain angr path exploration of the entry code with
-  CALLLESS havocs for calls, under a time limit (benchmarks/naive_angr.py);
-- the older engines: `--engine merged`, and the same path by path (no merging,
-  SYSRET_VERIFY_NO_MERGE=1, bounded by --naive-timeout), and
-  `angr.Project(vmlinux)` just to load the image (skip with --skip-naive; it
-  takes ~2 minutes and 1.3 GB).
+Measures in one run, per kernel (default: both, 6.1 and 6.12 cloud), so that
+the numbers share the machine's load:
+- `nm` and `python -c "import angr"` (the yardstick: check <= 4x their sum,
+  <= 10 s, <= 500 MiB);
+- `sysret-verify check --no-cache` end to end (the default engine);
+- `check` of a copy with one check removed (a seeded bug: it must be found
+  within the same limits);
+- a second `check` answered from the result cache (not stored when a time
+  budget cut the answer short; then it re-proves);
+- the naive baseline on the same code: plain angr path exploration from
+  entry_SYSCALL_64 with calls havocked (benchmarks/naive_angr.py), under
+  --angr-timeout.
 
-    python benchmarks/bench_check.py [--release 6.1.0-50-cloud-amd64] [--skip-naive] [--skip-merged]
+Peak memory is each process's own (os.wait4), not a running maximum.
+
+    python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,82 +33,110 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import debian_kernel  # noqa: E402
 
+# One removed check per kernel: (function, bytes found once in it, offset into
+# them, replacement): the same seeded bugs as tests/test_real_kernels.py.
+SEEDS = {
+    debian_kernel.KERNEL_61: ("entry_SYSCALL_64", "48c1f9104939cb0f85", 7, b"\x90" * 6, "canonical-rip"),
+    debian_kernel.KERNEL_612: ("do_syscall_64", "48b900f0ffffff7f00004839c873", 13, b"\x90" * 2, "canonical-rip"),
+}
+
+
+class Run:
+    def __init__(self, returncode, stdout_text, stderr_text):
+        self.returncode, self.stdout_text, self.stderr_text = returncode, stdout_text, stderr_text
+
 
 def timed(cmd, env=None):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    dt = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r, dt, after.ru_maxrss / 1024, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    """(Run, wall s, cpu s, peak MiB) of one child process (its own rusage)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        _pid, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        run = Run(p.returncode, out.read(), err.read())
+    return run, dt, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+
+
+def seeded_copy(vmlinux: str, release: str, tmp: str) -> tuple[str, str] | None:
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from verify.image import KernelImage
+
+    if release not in SEEDS:
+        return None
+    func, pattern, skip, new, oid = SEEDS[release]
+    img = KernelImage.open(vmlinux, hash_image=False)
+    start, end = img.symbols.lookup(func), img.symbols.function_end(func)
+    code = img.read(start, end - start)
+    off = code.find(bytes.fromhex(pattern))
+    sec = img.elf.section_at(start)
+    dst = os.path.join(tmp, os.path.basename(vmlinux) + "-seeded")
+    shutil.copyfile(vmlinux, dst)
+    with open(dst, "r+b") as f:
+        f.seek(sec.offset + (start - sec.addr) + off + skip)
+        f.write(new)
+    return dst, oid
+
+
+def bench(release: str, a, tmp: str) -> list:
+    vmlinux, _ = debian_kernel.fetch(release)
+    cache = os.path.join(tmp, "cache-" + release)
+    env = dict(os.environ, SYSRET_VERIFY_CACHE=cache)
+    rows = []
+    _r, nm_t, cpu, rss = timed(["nm", vmlinux])
+    rows.append(("nm", nm_t, cpu, rss, ""))
+    _r, angr_t, cpu, rss = timed([sys.executable, "-c", "import angr"])
+    rows.append(("python -c 'import angr'", angr_t, cpu, rss, ""))
+    out = os.path.join(tmp, f"{release}.json")
+    cmd = [sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json", "-o", out, "--quiet"]
+    r, check_t, cpu, rss = timed(cmd + ["--no-cache"], env)
+    doc = json.load(open(out)) if os.path.exists(out) else {}
+    counts = {s: sum(1 for o in doc.get("obligations", []) if o["status"] == s) for s in
+              ("proven", "violated", "inconclusive")}
+    rows.append(("check --no-cache", check_t, cpu, rss,
+                 f"exit {r.returncode}, {doc.get('verdict', 'error')}: {counts}; "
+                 f"{check_t / (nm_t + angr_t):.1f}x (nm + import angr)"))
+    seeded = seeded_copy(vmlinux, release, tmp)
+    if seeded:
+        path, oid = seeded
+        sout = out + ".seeded"
+        r, dt, cpu, rss = timed([sys.executable, "-m", "verify.cli", "check", path, "--format", "json", "-o", sout,
+                                 "--quiet", "--no-cache"], env)
+        sdoc = json.load(open(sout)) if os.path.exists(sout) else {}
+        viol = sorted({(o["id"], o["variant"]["name"]) for o in sdoc.get("obligations", [])
+                       if o["status"] == "violated"})
+        rows.append((f"check, seeded {oid} bug", dt, cpu, rss, f"exit {r.returncode}, violated: {viol}"))
+        os.unlink(path)
+    timed(cmd, env)  # fills the cache when the answer is complete
+    r, dt, cpu, rss = timed(cmd, env)
+    rows.append(("check (second run, cache)", dt, cpu, rss,
+                 "answered from the cache" if "cache" in r.stderr_text else "re-proved (a budget-cut answer is "
+                 "never cached)"))
+    if not a.skip_naive:
+        r, dt, cpu, rss = timed([sys.executable, os.path.join(HERE, "naive_angr.py"), vmlinux,
+                                 "--timeout", str(a.angr_timeout)])
+        rows.append(("naive angr exploration", dt, cpu, rss, (r.stdout_text.strip() or r.stderr_text.strip())[-160:]))
+    return [(release, *row) for row in rows]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--release", default=debian_kernel.KERNEL_61)
-    ap.add_argument("--skip-naive", action="store_true", help="skip the angr.Project load")
+    ap.add_argument("--release", action="append",
+                    help="Debian kernel release (repeatable; default: both test kernels)")
     ap.add_argument("--angr-timeout", type=float, default=120.0,
                     help="budget for the naive angr exploration (benchmarks/naive_angr.py)")
-    ap.add_argument("--skip-merged", action="store_true",
-                    help="skip the merging engine and its path-by-path run (minutes each)")
-    ap.add_argument("--naive-timeout", type=float, default=600.0,
-                    help="budget for the path-by-path check (SYSRET_VERIFY_NO_MERGE=1)")
+    ap.add_argument("--skip-naive", action="store_true", help="skip the naive angr exploration")
     a = ap.parse_args()
-    vmlinux, _ = debian_kernel.fetch(a.release)
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, SYSRET_VERIFY_CACHE=cache)
-        rows = []
-        r, dt, rss, cpu = timed(["nm", vmlinux])
-        nm_t = dt
-        rows.append(("nm", dt, cpu, rss, ""))
-        out = os.path.join(cache, "r.json")
-        r, dt, rss, cpu = timed([sys.executable, "-c", "import angr"])
-        rows.append(("python -c 'import angr'", dt, cpu, rss, ""))
-        angr_t = dt
-        # the default engine (verify/prove/): one merged state per program point
-        r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
-                                 "-o", out, "--no-cache", "--quiet"], env)
-        check_t = dt
-        verdict = json.load(open(out))["verdict"] if os.path.exists(out) else f"error: {r.stderr.strip()[:200]}"
-        rows.append(("check --no-cache", dt, cpu, rss, f"exit {r.returncode}, {verdict}"))
-        r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
-                                     "-o", out + "2", "--quiet"], env)
-        r2, dt2, rss2, cpu2 = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json",
-                                     "-o", out + "2", "--quiet"], env)
-        rows.append(("check (cached)", dt2, cpu2, rss2, f"exit {r2.returncode}"))
-        # the naive baseline: plain angr path exploration of the entry text
-        r, dt, rss, cpu = timed([sys.executable, os.path.join(HERE, "naive_angr.py"), vmlinux,
-                                 "--timeout", str(a.angr_timeout)])
-        rows.append(("naive angr exploration", dt, cpu, rss, (r.stdout.strip() or r.stderr.strip())[-160:]))
-        if not a.skip_merged:
-            # the older merging engine, and the same path by path (no merging)
-            r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--engine", "merged",
-                                     "--format", "json", "-o", out + "m", "--no-cache", "--quiet"], env)
-            v_m = json.load(open(out + "m"))["verdict"] if os.path.exists(out + "m") else "error"
-            rows.append(("check --engine merged", dt, cpu, rss, f"exit {r.returncode}, {v_m}"))
-            env_naive = dict(env, SYSRET_VERIFY_NO_MERGE="1")
-            r, dt, rss, cpu = timed([sys.executable, "-m", "verify.cli", "check", vmlinux, "--engine", "merged",
-                                     "--format", "json", "-o", out + "3", "--no-cache", "--quiet",
-                                     "--timeout", str(a.naive_timeout)], env_naive)
-            naive = json.load(open(out + "3"))["verdict"] if os.path.exists(out + "3") else "error"
-            rows.append(("merged, path by path (naive)", dt, cpu, rss, f"exit {r.returncode}, {naive} "
-                         f"(--timeout {a.naive_timeout:g})"))
-        result = json.load(open(out)) if os.path.exists(out) else {}
-        if not a.skip_naive:
-            code = ("import angr,logging;logging.disable(logging.CRITICAL);"
-                    f"angr.Project({vmlinux!r}, auto_load_libs=False)")
-            r, dt, rss, cpu = timed([sys.executable, "-c", code])
-            rows.append(("naive angr.Project load", dt, cpu, rss, "load only, no analysis"))
-    print(f"image: {vmlinux}")
-    print(f"{'what':28} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9}  note")
-    for name, wall, cpu, rss, note in rows:
-        print(f"{name:28} {wall:8.2f} {cpu:8.2f} {rss:9.0f}  {note}")
-    print(f"check / (nm + import angr) = {check_t / (nm_t + angr_t):.1f}x (target <= 4x); "
-          f"cached / first = {dt2 / check_t:.1%}")
-    # (peak MiB is the largest child so far: getrusage cannot tell the children apart)
-    for v in result.get("variants", []):
-        print(f"  variant {v['name']}: {v.get('rounds')} rounds, {v.get('blocks')} blocks, {v['sysret_paths']} SYSRET "
-              f"arrivals, {v['seconds']:.2f}s, following {', '.join(v.get('followed') or []) or 'no calls'}")
+    releases = a.release or [debian_kernel.KERNEL_61, debian_kernel.KERNEL_612]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel in releases:
+            rows += bench(rel, a, tmp)
+    print(f"{'kernel':28} {'what':30} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9}  note")
+    for rel, name, wall, cpu, rss, note in rows:
+        print(f"{rel:28} {name:30} {wall:7.2f} {cpu:7.2f} {rss:9.0f}  {note}")
     return 0
 
 

@@ -4,9 +4,9 @@ the 15 fixtures keep their verdict and violated set, and no adversarial fixture
 
 Where an adversarial fixture expects "violated" and the engine is today only
 inconclusive, it is listed in STILL_INCONCLUSIVE with the reason: that is
-sound (never exit 0) but not yet precise.  ret_from_fork (a second entry
-point that jumps into the SYSRET path) is a known gap: the engine starts only
-at entry_SYSCALL_64 (issue 9 note).
+sound (never exit 0) but not yet precise.  adv_ret_from_fork (a second
+entry point that jumps into the SYSRET path) is inconclusive: the direct
+jump into the exit path is found by scanning the image (verify/prove/entries.py).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ STILL_INCONCLUSIVE = {
     "adv_symbolic_rsp": "RSP moved upward by a user value: refused",
     "adv_unknown_ptr_store_stack": "the store may hit the return address: refused",
 }
-KNOWN_GAPS = {"adv_ret_from_fork": "second entry point into the SYSRET path is not explored"}
+KNOWN_GAPS: dict = {}
 
 
 def _check(path, tmp_path):
@@ -68,3 +68,14 @@ def test_adversarial_never_proven(name, tmp_path):
         assert status.get(oid) != "proven", (oid, status)
     if expected == VIOLATED and name not in STILL_INCONCLUSIVE:
         assert {i for i, s in status.items() if s == "violated"} >= ids, status
+
+
+def test_second_entry_into_the_exit_path_is_named(tmp_path):
+    """adv_ret_from_fork: the jump from ret_from_fork into the SYSRET path is
+    found in the image and named in every finding at that site."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    rc, res = _check(build_fixture("adv_ret_from_fork", outdir), tmp_path)
+    assert rc == 3 and res["verdict"] == "inconclusive"
+    for o in res["obligations"]:
+        assert o["status"] == "inconclusive" and "ret_from_fork" in o["reason"], o
+    assert any(a["id"] == "sysret-path-direct-entries" for a in res["assumptions"])

@@ -29,6 +29,7 @@ import time
 from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 from . import decide as dec
+from . import entries
 from .assumptions import ASSUMPTIONS
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
@@ -36,14 +37,13 @@ from .program import Program
 from .summary import Summaries
 
 MAX_ROUNDS = 12
-# Refinement follows more callees each round; a round that has not finished
-# in ROUND_BUDGET seconds, or a round that would start after REFINE_BUDGET
-# seconds, ends refinement: what is still open stays inconclusive with the
-# reason found so far (never a verdict by timeout).
-ROUND_BUDGET = 10.0
-REFINE_BUDGET = 3.0
-WITNESS_BUDGET = 6.0  # seconds for one witness path (per variant)
-MIN_ROUNDS = 1  # the first round already follows the dispatch callers (_dispatch_callers)
+# Refinement follows more callees each round; the rounds after the first
+# share one window of REFINE_WINDOW seconds from the start of the first: a
+# round still running when it closes ends refinement, and what is still open
+# stays inconclusive with the reason found so far (never a verdict by
+# timeout).  The first round has only the overall --timeout.
+REFINE_WINDOW = 5.0
+WITNESS_BUDGET = 6.0  # seconds for the witness path
 
 
 @contextlib.contextmanager
@@ -56,7 +56,16 @@ def _time_limit(seconds: float):
         yield
         return
 
-    def fire(_sig, _frame):
+    def fire(_sig, frame):
+        # never raise inside a finaliser or a weakref callback (z3's
+        # AstRef.__del__, WeakValueDictionary's remove): Python would print
+        # and swallow the exception; try again a moment later instead
+        f = frame
+        while f is not None:
+            if f.f_code.co_name in ("__del__", "remove", "_remove_dead_weakref"):
+                signal.setitimer(signal.ITIMER_REAL, 0.005)
+                return
+            f = f.f_back
         raise Inconclusive("timeout: the round's time budget ran out")
 
     old = signal.signal(signal.SIGALRM, fire)
@@ -121,6 +130,37 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
                             " (on a witness path with every readable callee run)", cex)
 
 
+def _second_entries(prog, vs, final, finding) -> dict:
+    """A SYSRET site that other code jumps into the exit path to reach
+    (entries.py) is not proven by an exploration from entry_SYSCALL_64:
+    its "proven" findings become inconclusive, per variant in which the
+    site is reachable from that jump.  -> assumptions used (id -> where)."""
+    used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
+    try:
+        found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry))
+    except CfgError as e:
+        found, why = None, str(e)
+    for v in vs:
+        for src, tgt in (found if found is not None else [(None, None)]):
+            if src is not None and entries.is_xen_pv_entry(prog, src) and v["name"] != "xenpv":
+                used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
+                continue
+            reach = None
+            if src is not None:
+                try:
+                    reach = static_sysret_sites(prog, tgt, v["fixed"])
+                except CfgError:
+                    reach = None
+            for (vname, site, oid), f in list(final.items()):
+                if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
+                    continue
+                how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
+                       f"at {prog.symbolize(tgt)}, from a state the analysis does not build" if src is not None
+                       else f"the search for other jumps into the exit path failed: {why}")
+                finding(v, site, oid, INCONCLUSIVE, how)
+    return used
+
+
 def _dispatch_callers(prog, summaries) -> list[int]:
     try:
         cfg = prog.cfg(prog.entry.syscall_entry)
@@ -182,6 +222,30 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     rounds, stats = 0, []
     blocks_total = hits_total = 0
     last_ex = None
+    blamed: dict = {}  # open (variant, site, oid) -> summarised callees its counterexample went through
+    witnessed = False
+
+    def is_open(k):
+        return k not in final and k in pending_reason
+
+    def witness():
+        # obligations whose counterexamples all passed through summaries: one
+        # witness path (every readable callee run, not summarised) may confirm
+        # them as violated before any further refinement
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in obligation_ids
+                            if is_open((v["name"], site, oid))] for v in vs}
+        todo = {k: t for k, t in todo.items() if t}
+        if todo and time.monotonic() < deadline:
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog)
+
+    def pend_all(why):
+        for v in live:
+            for site in all_sites:
+                for oid in obligation_ids:
+                    k = (v["name"], site, oid)
+                    if k not in final:
+                        pending_reason[k] = f"{pending_reason[k]} ({why})" if k in pending_reason else why
+
     while live and rounds < MAX_ROUNDS:
         rounds += 1
         if progress:
@@ -190,11 +254,16 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         t1 = time.monotonic()
         if rounds == 1:
             t_first = t1
-        elif rounds > MIN_ROUNDS and t1 - t_first > REFINE_BUDGET:
-            stats.append({"round": rounds, "error": f"refinement budget ({REFINE_BUDGET:.0f} s) spent"})
-            result.budget_cut = True
-            break
-        explorer.deadline = min(deadline, t1 + ROUND_BUDGET) if rounds > 1 else deadline
+            explorer.deadline = deadline
+        else:
+            # refinement rounds share one window from the start of the first
+            # round: what is still open when it closes stays inconclusive with
+            # its reason (never a verdict by timeout)
+            explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
+            if t1 >= explorer.deadline:
+                stats.append({"round": rounds, "error": f"refinement window ({REFINE_WINDOW:.0f} s) spent"})
+                result.budget_cut = True
+                break
         try:
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(explorer.deadline - t1):
@@ -202,18 +271,13 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         except Inconclusive as e:
             if "timeout" in str(e):
                 result.budget_cut = True
-            for v in live:
-                for site in all_sites:
-                    for oid in obligation_ids:
-                        if (v["name"], site, oid) not in final:
-                            why = pending_reason.get((v["name"], site, oid))
-                            finding(v, site, oid, INCONCLUSIVE, f"{why} (following {', '.join(sorted(sym(a) for a in follow))}: {e})" if why else str(e))
+            following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
+            pend_all(f"following {following}: {e}" if rounds > 1 else str(e))
             stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
             break
         by_site: dict = {}
         for h in ex.hits:
             by_site.setdefault(h.site, []).append(h)
-        refine = set()
         remaining_ms = lambda: int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)  # noqa: E731
         for v in live:
             extra = dec.variant_constraint(explorer, ex, v["fixed"])
@@ -234,6 +298,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                     t2 = time.monotonic()
                     status, model, blame = dec.decide(q, oid, extra, ex.events, remaining_ms())
                     dt = time.monotonic() - t2
+                    k = (v["name"], site, oid)
                     if status == "proven":
                         finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "
                                 f"({ex.blocks} blocks explored, round {rounds})", None, dt)
@@ -247,13 +312,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                         finding(v, site, oid, INCONCLUSIVE, f"z3 returned unknown ({blame})")
                     else:
                         names = sorted({e.name for e in blame})
-                        pending_reason[(v["name"], site, oid)] = (
-                            "a counterexample exists only through over-approximations: " + "; ".join(names[:6]))
-                        targets = {e.target for e in blame if e.kind == "summary" and e.target is not None}
-                        if targets - follow:
-                            refine |= targets - follow
-                        else:
-                            finding(v, site, oid, INCONCLUSIVE, pending_reason[(v["name"], site, oid)])
+                        pending_reason[k] = "a counterexample exists only through over-approximations: " + \
+                            "; ".join(names[:6])
+                        blamed[k] = {e.target for e in blame if e.kind == "summary" and e.target is not None}
             if not reached_any:
                 ss = static_sites.get(v["name"])
                 for site in all_sites:
@@ -271,20 +332,19 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         last_ex = ex
         blocks_total += ex.blocks
         hits_total = len(ex.hits)
+        if not witnessed:
+            witnessed = True
+            witness()
         live = [v for v in live if any((v["name"], s, o) not in final for s in all_sites for o in obligation_ids)]
+        refine = set()
+        for k, targets in blamed.items():
+            if is_open(k):
+                refine |= targets - follow
         if not refine:
             break
         follow |= refine
-    # an obligation whose counterexamples all passed through summaries: one
-    # witness path per variant, every readable callee run rather than
-    # summarised, may still confirm it (violated, with a model of that path)
-    if last_ex is not None:
-        todo = {v["name"]: [(site, oid) for site in all_sites for oid in obligation_ids
-                            if (v["name"], site, oid) not in final and (v["name"], site, oid) in pending_reason]
-                for v in vs}
-        todo = {k: t for k, t in todo.items() if t}
-        if todo and time.monotonic() < deadline:
-            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog)
+    if not witnessed:
+        witness()
     # anything still open: inconclusive with its reason
     for v in vs:
         for site in all_sites:
@@ -293,9 +353,12 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                     finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
+    entry_assumptions = _second_entries(prog, vs, final, finding)
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        obligation_ids.index(k[2])))]
-    used = last_ex.assumptions if last_ex is not None else {}
+    used = {k: set(v) for k, v in (last_ex.assumptions if last_ex is not None else {}).items()}
+    for aid, where in entry_assumptions.items():
+        used.setdefault(aid, set()).update(where)
     for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions"}):
         result.assumptions.append({"id": aid, "text": ASSUMPTIONS.get(aid, aid),
                                    "where": sorted(used.get(aid, ()))[:20]})

@@ -27,4 +27,10 @@ ASSUMPTIONS = {
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",
+    "sysret-path-direct-entries": "Code outside entry_SYSCALL_64 enters the part of the exit path that reaches "
+    "SYSRET only by direct jumps or calls (found by scanning every executable section), never by an indirect "
+    "branch, an exception-table fixup or a planted return address.",
+    "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "
+    "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so they run only in the "
+    "xenpv variant.",
 }

@@ -54,6 +54,14 @@ class Program:
             raise CfgError(f"control reaches {addr:#x}, outside executable code")
         return self.image.read(addr, min(n, sec.end - addr))
 
+    def fetch_raw(self, addr: int, n: int) -> bytes:
+        """On-disk bytes at addr, patch sites included (for locating
+        instruction boundaries by a linear sweep, never for semantics)."""
+        sec = self.image.elf.section_at(addr)
+        if sec is None or not (sec.flags & 0x4):
+            raise CfgError(f"{addr:#x} is outside executable code")
+        return self.image.read(addr, min(n, sec.end - addr))
+
     def symbolize(self, addr: int) -> str:
         return self.image.symbolize(addr)
 
