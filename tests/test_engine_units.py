@@ -85,3 +85,36 @@ def test_interval_hull_is_sound_on_random_inputs():
             assert iv[0] <= val <= iv[1], (t, iv, val)
     assert bounded == len(cases)
     assert _interval(cases[0])[1] - _interval(cases[0])[0] == 255
+
+
+def test_second_entry_scan_finds_every_direct_branch_into_the_region():
+    """entries._candidates (the chunked regex scan) against a brute-force
+    decode of every offset, on random code with planted jmp/call/jcc into a
+    region both before and after it (negative and positive rel32)."""
+    import random
+    import struct
+    from types import SimpleNamespace
+
+    from verify.prove import entries
+
+    rng = random.Random(3)
+    base, size = 0xFFFFFFFF81000000, 5 * entries.CHUNK + 123
+    data = bytearray(rng.getrandbits(8) for _ in range(size))
+    lo, hi = base + 3 * entries.CHUNK + 500, base + 3 * entries.CHUNK + 900
+    for _ in range(60):
+        src = rng.randrange(0, size - 8)
+        tgt = rng.randrange(lo, hi)
+        op = rng.choice([b"\xe8", b"\xe9", b"\x0f\x84", b"\x0f\x8f"])
+        data[src:src + len(op) + 4] = op + struct.pack("<i", tgt - (base + src + len(op) + 4))
+    data = bytes(data)
+    sec = SimpleNamespace(name=".text", addr=base, size=size, flags=0x6, has_bits=True)
+    elf = SimpleNamespace(sections=[sec], section_bytes=lambda name: data)
+    want = set()
+    for i in range(size - 5):
+        for k, ok in ((1, data[i] in (0xE8, 0xE9)), (2, data[i] == 0x0F and 0x80 <= data[i + 1] <= 0x8F)):
+            if ok and i + k + 4 <= size:
+                t = (base + i + k + 4 + struct.unpack_from("<i", data, i + k)[0]) & (2 ** 64 - 1)
+                if lo <= t < hi:
+                    want.add((base + i, t))
+    got = {(s, t) for s, t in entries._candidates(elf, lo, hi) if data[s - base] in (0xE8, 0xE9, 0x0F)}
+    assert want and want <= got, sorted(want - got)[:5]

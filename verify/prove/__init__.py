@@ -43,6 +43,10 @@ MAX_ROUNDS = 12
 # stays inconclusive with the reason found so far (never a verdict by
 # timeout).  The first round has only the overall --timeout.
 REFINE_WINDOW = 5.0
+# Refinement rounds and the witness stop at this resident size (the first
+# round, the one the register proofs need, has no such limit): issue 9's
+# 500 MiB per check.
+REFINE_MEMORY_MIB = 400
 WITNESS_BUDGET = 6.0  # seconds for the witness path
 
 
@@ -102,6 +106,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
     only a violation counts, as the witness leaves paths out."""
     t1 = time.monotonic()
     explorer.deadline = min(deadline, t1 + WITNESS_BUDGET)
+    explorer.memory_limit_mib = REFINE_MEMORY_MIB
     fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
     try:
         with _time_limit(explorer.deadline - t1):
@@ -161,6 +166,17 @@ def _second_entries(prog, vs, final, finding) -> dict:
     return used
 
 
+def _release_caches(explorer) -> None:
+    """Between explorations: the solver backend's conversion caches and the
+    explorer's term memo only serve the exploration that filled them (each
+    round makes fresh symbols); dropping them keeps the peak RSS to one
+    round's working set."""
+    import claripy
+
+    claripy.backends.z3.downsize()
+    explorer._stack_const_memo.clear()
+
+
 def _dispatch_callers(prog, summaries) -> list[int]:
     try:
         cfg = prog.cfg(prog.entry.syscall_entry)
@@ -183,7 +199,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     prog = Program(image)
     summaries = Summaries(prog)
     explorer = Explorer(prog, summaries, deadline=deadline)
-    result = CheckResult(image.path, image.name, image.sha256, image.build_id, image.version)
+    # the image hash (a background thread since open()) is read at the end:
+    # it overlaps the proof instead of delaying it
+    result = CheckResult(image.path, image.name, "", image.build_id, image.version)
     vs = variants(prog)
     sym = prog.symbolize
     obligation_ids = [o.id for o in dec.obligations.OBLIGATIONS]
@@ -221,7 +239,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             live.append(v)
     rounds, stats = 0, []
     blocks_total = hits_total = 0
-    last_ex = None
+    last_assumptions: dict = {}
     blamed: dict = {}  # open (variant, site, oid) -> summarised callees its counterexample went through
     witnessed = False
 
@@ -255,13 +273,18 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         if rounds == 1:
             t_first = t1
             explorer.deadline = deadline
+            explorer.memory_limit_mib = 0
         else:
+            explorer.memory_limit_mib = REFINE_MEMORY_MIB
             # refinement rounds share one window from the start of the first
             # round: what is still open when it closes stays inconclusive with
             # its reason (never a verdict by timeout)
             explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
-            if t1 >= explorer.deadline:
-                stats.append({"round": rounds, "error": f"refinement window ({REFINE_WINDOW:.0f} s) spent"})
+            # a refinement round follows more than the last one, so it takes
+            # at least as long: one that cannot fit is not started
+            if explorer.deadline - t1 < last_round_seconds:
+                stats.append({"round": rounds, "error": f"refinement window ({REFINE_WINDOW:.0f} s) too short for "
+                              f"another round (the last took {last_round_seconds:.1f} s)"})
                 result.budget_cut = True
                 break
         try:
@@ -327,9 +350,10 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                                     "reaches it" if ss else pending_reason.get(v["name"], "static walk failed"))
                         else:
                             finding(v, site, oid, PROVEN, f"no SYSRET reachable under {v['name']}")
+        last_round_seconds = time.monotonic() - t1
         stats.append({"round": rounds, "blocks": ex.blocks, "followed": len(follow),
-                      "seconds": round(time.monotonic() - t1, 3)})
-        last_ex = ex
+                      "seconds": round(last_round_seconds, 3)})
+        last_assumptions = ex.assumptions
         blocks_total += ex.blocks
         hits_total = len(ex.hits)
         if not witnessed:
@@ -343,6 +367,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         if not refine:
             break
         follow |= refine
+        # the next exploration replaces this one: only one lives at a time
+        ex = by_site = q = None
+        _release_caches(explorer)
     if not witnessed:
         witness()
     # anything still open: inconclusive with its reason
@@ -356,7 +383,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     entry_assumptions = _second_entries(prog, vs, final, finding)
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        obligation_ids.index(k[2])))]
-    used = {k: set(v) for k, v in (last_ex.assumptions if last_ex is not None else {}).items()}
+    used = {k: set(v) for k, v in last_assumptions.items()}
     for aid, where in entry_assumptions.items():
         used.setdefault(aid, set()).update(where)
     for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions"}):
@@ -368,5 +395,6 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                                 "solver_seconds": 0.0, "followed": sorted(sym(a) for a in follow),
                                 "static_sysret_sites": [hex(s) for s in sorted(static_sites.get(v["name"]) or ())]})
     result.notes.append("rounds: " + "; ".join(f"{s}" for s in stats))
+    result.sha256 = image.sha256
     result.seconds = time.monotonic() - t0
     return result

@@ -28,7 +28,6 @@ import struct
 
 from .cfg import CfgError, decode
 
-_REL32 = re.compile(rb"[\xe8\xe9]|\x0f[\x80-\x8f]", re.S)
 _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
 _I32 = struct.Struct("<i").unpack_from
 
@@ -53,22 +52,43 @@ def sysret_region(prog, cfg) -> set[int]:
     return out
 
 
+CHUNK = 1 << 16
+
+
 def _candidates(elf, lo: int, hi: int):
     """(source address, target) of every byte pattern that would be a direct
-    branch or call into [lo, hi)."""
+    branch or call into [lo, hi).  Per 64 KiB chunk of code the rel32 of
+    such a branch lies in a range whose upper 16 bits take at most three
+    values, so a regular expression over (opcode, any, any, those bytes)
+    finds the candidates in C; each is then computed exactly."""
     for sec in elf.sections:
         if not (sec.flags & 4) or not sec.has_bits or not sec.size:  # SHF_EXECINSTR
             continue
         data = elf.section_bytes(sec.name)
         base = sec.addr
-        for m in _REL32.finditer(data):
-            i = m.start()
-            k = 1 if data[i] in (0xE8, 0xE9) else 2
-            if i + k + 4 > len(data):
+        for c in range(0, len(data), CHUNK):
+            a = base + c
+            # a source in [a, a + CHUNK + 2) branches by rel = target - (source + len)
+            r_lo, r_hi = lo - (a + CHUNK + 6), hi - (a + 5)
+            if r_hi < -(1 << 31) or r_lo >= (1 << 31):
                 continue
-            tgt = (base + i + k + 4 + _I32(data, i + k)[0]) & 0xFFFFFFFFFFFFFFFF
-            if lo <= tgt < hi:
-                yield base + i, tgt
+            tops = {(r >> 16) & 0xFFFF for r in range(max(r_lo, -(1 << 31)), min(r_hi, (1 << 31) - 1) + 1, 1 << 15)}
+            tops |= {(r_lo >> 16) & 0xFFFF, (r_hi >> 16) & 0xFFFF}
+            alts = b"|".join(re.escape(struct.pack("<H", t)) for t in sorted(tops))
+            pat = re.compile(rb"[\xe8\xe9]..(?:" + alts + rb")|\x0f[\x80-\x8f]..(?:" + alts + rb")", re.S)
+            seg = data[c:c + CHUNK + 6]
+            m = pat.search(seg)
+            while m is not None:
+                i = m.start()
+                m = pat.search(seg, i + 1)  # overlapping candidates too
+                if i >= CHUNK:
+                    break
+                k = 1 if seg[i] in (0xE8, 0xE9) else 2
+                if i + k + 4 > len(seg):
+                    continue
+                tgt = (a + i + k + 4 + _I32(seg, i + k)[0]) & 0xFFFFFFFFFFFFFFFF
+                if lo <= tgt < hi:
+                    yield a + i, tgt
         # short branches reach 128 bytes: only code next to the region
         a, b = max(base, lo - 130), min(base + len(data), hi + 130)
         if a < b:

@@ -23,6 +23,7 @@ the whole exploration.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import archinfo
@@ -129,6 +130,7 @@ class Explorer:
         self._allocas = 0
         self._stack_const_memo: dict = {}
         self.witness = False
+        self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
         self.witness_split: frozenset = frozenset()
 
     # -- the initial state ---------------------------------------------------------------
@@ -180,8 +182,14 @@ class Explorer:
         # caller over-approximates the access.
         term = _z3(addr)
         for guarded in (False, True):
-            if guarded and not self._guard_may_narrow(st, addr, limit):
-                return None
+            if guarded:
+                hull = _interval(addr)
+                if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
+                    # the caller's bounded range is exact already; the guard
+                    # could only shorten the If over it, at a solver call per value
+                    return None
+                if not self._guard_may_narrow(st, addr, limit):
+                    return None
             how, vals = solver.distinct_values(term, [_z3(st.guard)] if guarded else [], limit,
                                                GUARDED_VALUES_MS if guarded else 20000)
             if how == "all":
@@ -447,6 +455,8 @@ class Explorer:
         self.ex.blocks += 1
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise Inconclusive("timeout: the time budget ran out before every path was explored")
+        if self.memory_limit_mib and self.ex.blocks % 4 == 0 and _rss_mib() > self.memory_limit_mib:
+            raise Inconclusive(f"memory budget ({self.memory_limit_mib} MiB) reached before every path was explored")
 
     def function(self, entry: int, st: MState, ret_addr, depth: int) -> list[MState]:
         """Run the function at `entry` on `st`; return the states at its returns
@@ -993,6 +1003,15 @@ def _structural_values(v, limit: int):
         return go(v)
     except RecursionError:
         return None
+
+
+def _rss_mib() -> float:
+    """The process's resident set now (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") / 1048576)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _z3(term):
