@@ -8,7 +8,7 @@
 #
 # Needs Python 3.11 and apt-get (run as root, or with sudo available, for
 # `apt-get update` the first time).  Exit status is sysret-verify's:
-# 0 proven, 1 violated, 2 input error, 3 inconclusive.
+# 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.
 set -euo pipefail
 cd "$(dirname "$0")"
 release="${1:-6.1.0-50-cloud-amd64}"; shift || true
@@ -23,5 +23,4 @@ if ! apt-cache policy "linux-image-${release}-dbg" 2>/dev/null | grep -q Candida
     echo "apt-get update ..." >&2
     apt-get update -qq
 fi
-exec env SYSRET_VERIFY=.venv/bin/sysret-verify PYTHON=.venv/bin/python \
-    examples/verify-debian-kernel.sh "$release" "$@"
+exec .venv/bin/sysret-verify check --debian "$release" "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Verify a Debian kernel by release: fetch its -dbg package (cached), then run
-# `sysret-verify check` on the debug vmlinux.
+# Verify a Debian kernel by release: `sysret-verify check --debian RELEASE`
+# fetches its -dbg package (cached) and checks the debug vmlinux.
 #
 # usage: examples/verify-debian-kernel.sh RELEASE [sysret-verify check options...]
 #   e.g. examples/verify-debian-kernel.sh 6.1.0-50-cloud-amd64
@@ -13,8 +13,6 @@
 # Exit status is sysret-verify's: 0 proven, 1 violated, 2 input error, 3 inconclusive.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-py="${PYTHON:-python3}"
 sv="${SYSRET_VERIFY:-sysret-verify}"
 
 usage() {
@@ -27,8 +25,4 @@ case "${1:-}" in
 esac
 release="$1"; shift
 
-vmlinux="$("$py" "$here/debian_kernel.py" "$release")" || {
-    echo "verify-debian-kernel: cannot fetch linux-image-$release-dbg" >&2; exit 2; }
-sysmap="$("$py" "$here/debian_kernel.py" "$release" --system-map)"
-
-exec "$sv" check "$vmlinux" --system-map "$sysmap" "$@"
+exec "$sv" check --debian "$release" "$@"

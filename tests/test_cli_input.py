@@ -148,3 +148,28 @@ def test_heartbeat_without_a_terminal(tmp_path):
     assert r.returncode == 0, r.stderr
     beats = [ln for ln in r.stderr.splitlines() if "still proving" in ln]
     assert beats and all("elapsed" in ln and "vmlinux-linux61_exit_checks" in ln for ln in beats), r.stderr
+
+
+def test_debian_release_is_fetched_by_the_tool(kernel61, tmp_path):
+    """`check --debian RELEASE` (issue 10): the tool fetches and caches the
+    -dbg package itself; here the cache already holds it (conftest fetched
+    it through the same code), so no network is needed."""
+    release = os.path.basename(os.path.dirname(kernel61[0]))
+    env = dict(os.environ, SYSRET_VERIFY_KERNELS=os.path.dirname(os.path.dirname(kernel61[0])),
+               SYSRET_VERIFY_CACHE=str(tmp_path / "c"))
+    out = tmp_path / "r.json"
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", "--debian", release, "--format", "json",
+                        "-o", str(out), "--quiet"], capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert r.returncode in (0, 3), r.stderr
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["image"]["path"] == kernel61[0] and doc["image"]["version"].startswith("Linux version 6.1")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["check"], ("IMAGE", "--debian")),
+    (["check", "--debian", "x; rm -rf /"], ("not a Debian kernel release",)),
+])
+def test_debian_release_bad_usage(args, words):
+    assert_input_error(run_cli(*args), *words)

@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.  "
                        "Without a terminal, a heartbeat line goes to stderr every 30 s; every run ends with a "
                        "one-line summary on stderr.")
-    c.add_argument("image", metavar="IMAGE", help="vmlinux ELF (with or without DWARF)")
+    c.add_argument("image", metavar="IMAGE", nargs="?", help="vmlinux ELF (with or without DWARF)")
+    c.add_argument("--debian", metavar="RELEASE",
+                   help="instead of IMAGE: fetch (once, cached) and check Debian's kernel RELEASE, e.g. "
+                        "6.1.0-50-cloud-amd64 (apt-get download of linux-image-RELEASE-dbg; needs the apt lists, "
+                        "i.e. `apt-get update` once; cache: $SYSRET_VERIFY_KERNELS, else "
+                        "$XDG_CACHE_HOME/sysret-verify/kernels)")
     c.add_argument("--system-map", metavar="FILE", help="System.map for an image without a symbol table")
     c.add_argument("--format", default="text", help="text (default), json, sarif, junit or html")
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
@@ -110,7 +115,13 @@ def _cmd_check(args) -> int:
     from . import cache
     from .image import KernelImage
 
+    if (args.image is None) == (args.debian is None):
+        raise InputError("give either IMAGE or --debian RELEASE (see --help)")
     prior = bl.load(args.baseline) if args.baseline else None
+    if args.debian:
+        from .fetch import debian_kernel
+
+        args.image, _map = debian_kernel(args.debian, quiet=args.quiet)
     image = KernelImage.open(args.image, args.system_map)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.

@@ -292,7 +292,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             with _time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed)
         except Inconclusive as e:
-            if "timeout" in str(e):
+            if "timeout" in str(e) or "budget" in str(e):
                 result.budget_cut = True
             following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             pend_all(f"following {following}: {e}" if rounds > 1 else str(e))

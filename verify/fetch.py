@@ -1,0 +1,75 @@
+"""Fetch a Debian kernel's debug vmlinux and System.map by release, cached.
+
+`sysret-verify check --debian RELEASE` uses this: `apt-get download
+linux-image-RELEASE-dbg` (no root needed; the package lists must exist, i.e.
+`apt-get update` once on a new machine), then only /usr/lib/debug/boot/ is
+extracted from the .deb.  The cache is $SYSRET_VERIFY_KERNELS, else
+$XDG_CACHE_HOME/sysret-verify/kernels, else ~/.cache/sysret-verify/kernels;
+nothing is downloaded when both files exist.  apt-get's progress goes to
+stderr (stdout stays for the report); the vmlinux is moved into place last,
+so an interrupted fetch is never mistaken for a cached one.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from .errors import InputError
+
+# what a Debian kernel release looks like (6.1.0-50-cloud-amd64, 6.12.107+deb12-cloud-amd64)
+_RELEASE = re.compile(r"^[0-9]+\.[0-9]+[A-Za-z0-9.+~_-]*$")
+
+
+def cache_dir() -> str:
+    base = os.environ.get("SYSRET_VERIFY_KERNELS")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        base = os.path.join(xdg, "sysret-verify", "kernels")
+    os.makedirs(base, exist_ok=True)
+    return base
+
+
+def debian_kernel(release: str, quiet: bool = False) -> tuple[str, str]:
+    """(vmlinux, System.map) paths for a Debian kernel release, fetched once."""
+    if not _RELEASE.match(release or ""):
+        raise InputError(f"'{release}' is not a Debian kernel release (e.g. 6.1.0-50-cloud-amd64)")
+    dest = os.path.join(cache_dir(), release)
+    vmlinux = os.path.join(dest, f"vmlinux-{release}")
+    sysmap = os.path.join(dest, f"System.map-{release}")
+    if os.path.exists(vmlinux) and os.path.exists(sysmap):
+        return vmlinux, sysmap
+    for tool in ("apt-get", "dpkg-deb", "tar"):
+        if shutil.which(tool) is None:
+            raise InputError(f"--debian needs `{tool}` (a Debian or Ubuntu machine)")
+    os.makedirs(dest, exist_ok=True)
+    pkg = f"linux-image-{release}-dbg"
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        if not quiet:
+            print(f"sysret-verify: fetching {pkg} (several hundred MB, once; cached in {dest})", file=sys.stderr,
+                  flush=True)
+        r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=sys.stderr if not quiet else
+                           subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            msg = (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
+            raise InputError(f"apt-get download {pkg} failed: {msg} (no such release, or run `apt-get update` "
+                             "first)")
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if not debs:
+            raise InputError(f"apt-get download {pkg} produced no .deb")
+        with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE) as deb:
+            t = subprocess.run(["tar", "-x", "-C", tmp, "--wildcards", "./usr/lib/debug/boot/*"], stdin=deb.stdout,
+                               stderr=subprocess.PIPE, text=True)
+        if deb.returncode != 0 or t.returncode != 0:
+            raise InputError(f"cannot unpack {os.path.basename(debs[0])}: {t.stderr.strip()[:200]}")
+        boot = os.path.join(tmp, "usr/lib/debug/boot")
+        try:
+            os.replace(os.path.join(boot, f"System.map-{release}"), sysmap)
+            os.replace(os.path.join(boot, f"vmlinux-{release}"), vmlinux)  # last: marks the cache complete
+        except FileNotFoundError:
+            raise InputError(f"{pkg} has no vmlinux-{release} under /usr/lib/debug/boot") from None
+    return vmlinux, sysmap
