@@ -533,10 +533,29 @@ def test_example_workflow_parses():
     uses = [s.get("uses", "") for s in steps]
     assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
     runs = "\n".join(s.get("run", "") for s in steps)
-    assert "sysret-verify check" in runs and "--format sarif" in runs
+    assert "sysret-verify check" in runs and "--sarif" in runs
     upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
     assert "always()" in str(upload.get("if", ""))  # upload even when the gate fails
     assert job.get("permissions", wf.get("permissions", {})).get("security-events") == "write"
+    # issue 10: the example really runs
+    # - the tool comes from its own repository (it is on no package index), pinned
+    installs = [s["run"] for s in steps if "pip install" in s.get("run", "")]
+    assert installs and all("constraints.txt" in r and "pip install sysret-verify" not in r for r in installs)
+    tool_co = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")
+               and "repository" in (s.get("with") or {})]
+    assert tool_co and "SYSRET_VERIFY_REPOSITORY" in str(tool_co[0]["with"]["repository"])
+    # - the kernel checkout and the SARIF upload are about the commit under test
+    kernel_co = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")
+                 and "repository" not in (s.get("with") or {})]
+    assert kernel_co and "TARGET_SHA" in str(kernel_co[0]["with"]["ref"])
+    assert "head_sha" in wf["env"]["TARGET_SHA"]
+    assert "TARGET_SHA" in str(upload["with"]["sha"]) and "TARGET_REF" in str(upload["with"]["ref"])
+    # - workflow inputs never pasted into a shell line (only through env)
+    for st in steps:
+        assert "${{ inputs." not in st.get("run", ""), st.get("name")
+    # - one proof for every format
+    checks = [ln for ln in runs.splitlines() if ln.strip().startswith("sysret-verify check")]
+    assert len(checks) == 1 and "--sarif" in checks[0] and "--html" in checks[0], checks
 
 
 def test_json_output_matches_the_shipped_schema(kernels, cache_dir):
