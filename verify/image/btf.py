@@ -111,7 +111,14 @@ class _Blob:
 
     def header(self, tid: int) -> tuple[int, int, int, bool, int]:
         """(name_off, kind, vlen, kind_flag, size_or_type)"""
-        name_off, info, st = struct.unpack_from("<III", self.data, self.offsets[tid])
+        offs = self.offsets
+        if not 0 <= tid < len(offs):
+            # a member or modifier naming a type the blob does not have
+            raise BtfError(f"BTF: type id {tid} out of range (the blob has {len(offs)} types)")
+        try:
+            name_off, info, st = struct.unpack_from("<III", self.data, offs[tid])
+        except struct.error:
+            raise BtfError(f"BTF: type {tid} runs past the end of the section") from None
         return name_off, (info >> 24) & 0x1F, info & 0xFFFF, bool(info >> 31), st
 
     def _aggregates(self) -> dict[int, list[int]]:
