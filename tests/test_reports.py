@@ -203,6 +203,9 @@ def test_junit_parses_back(kernels, cache_dir, which):
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(ALL_OBLIGATIONS)  # one variant, one site in the fixture
     assert {c.get("name").split(" @ ")[0] for c in cases} == set(ALL_OBLIGATIONS)
+    # names survive code moving: the SYSRET's function, never an offset (issue 10)
+    assert all(re.fullmatch(r"[a-z0-9-]+ @ [A-Za-z0-9_.]+( \(SYSRET \d+ of \d+\))?", c.get("name")) for c in cases), \
+        [c.get("name") for c in cases]
     failures = [c for c in cases if c.find("failure") is not None]
     errors = [c for c in cases if c.find("error") is not None]
     assert int(root.get("tests")) == len(cases)

@@ -524,6 +524,22 @@ def to_junit(r: CheckResult, baseline=None) -> str:
     for f, fp in zip(r.findings, fps):
         by_variant.setdefault(f.variant, []).append((f, fp))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    # Test names must not change when code moves (issue 10): the function
+    # holding the SYSRET, not its offset; several sites in one function are
+    # numbered in address order.
+    sites_in: dict[str, list[int]] = {}
+    for f in r.findings:
+        fn = site_function(f.site_symbol)
+        if f.site not in sites_in.setdefault(fn, []):
+            sites_in[fn].append(f.site)
+    for fn in sites_in:
+        sites_in[fn].sort()
+
+    def case_name(f) -> str:
+        fn = site_function(f.site_symbol)
+        n = sites_in[fn]
+        return f"{f.obligation} @ {fn}" + (f" (SYSRET {n.index(f.site) + 1} of {len(n)})" if len(n) > 1 else "")
+
     for variant, items in by_variant.items():
         suite = ET.SubElement(suites, "testsuite", name=f"{r.image_name} [variant {variant}]")
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -534,7 +550,7 @@ def to_junit(r: CheckResult, baseline=None) -> str:
         for f, fp in items:
             counts["tests"] += 1
             tc = ET.SubElement(suite, "testcase", classname=f"sysret.{variant}.{site_function(f.site_symbol)}",
-                               name=f"{f.obligation} @ {f.site_symbol}", time=f"{f.solver_seconds:.4f}")
+                               name=case_name(f), time=f"{f.solver_seconds:.4f}")
             ET.SubElement(ET.SubElement(tc, "properties"), "property", name="fingerprint", value=fp)
             accepted = baseline is not None and fp in baseline.entries and f.status != PROVEN
             if accepted:
