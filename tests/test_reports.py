@@ -102,15 +102,21 @@ def test_sarif_valid_and_complete(kernels, cache_dir, which):
     loc = res["locations"][0]
     assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("entry_SYSRETQ_unsafe_stack+0x")
     assert loc["logicalLocations"][0]["name"] == "entry_SYSRETQ_unsafe_stack"
-    addr = loc["physicalLocation"]["address"]["absoluteAddress"]
-    assert isinstance(addr, int) and addr >= 0xFFFFFFFF80000000
+    a = loc["physicalLocation"]["address"]
+    # no 64-bit kernel address in an integer field (consumers read them as
+    # signed 64-bit): relative to __START_KERNEL_map, the full address as text
+    assert "absoluteAddress" not in a and 0 < a["relativeAddress"] < 2 ** 31
+    addr = a["relativeAddress"]
+    assert int(a["name"], 16) == 0xFFFFFFFF80000000 + addr
+    assert all(0 <= float(r["properties"]["security-severity"]) <= 10 for r in rules)
+    assert not any("helpUri" in r or "example.invalid" in json.dumps(r) for r in rules)
     assert "region" not in loc["physicalLocation"]  # the fixture has no DWARF: no source line
     fp = res["partialFingerprints"]["sysretVerify/v1"]
     assert re.fullmatch(r"[0-9a-f]{32}", fp)
     flow = res["codeFlows"][0]["threadFlows"][0]["locations"]
     names = [s["location"]["logicalLocations"][0]["fullyQualifiedName"] for s in flow]
     assert names[0] == "entry_SYSCALL_64" and names[-1].startswith("entry_SYSRETQ_unsafe_stack")
-    assert flow[-1]["location"]["physicalLocation"]["address"]["absoluteAddress"] == addr
+    assert flow[-1]["location"]["physicalLocation"]["address"]["relativeAddress"] == addr
     cx = res["properties"]["counterexample"]
     rcx = int(cx["registersAtSysret"]["rcx"], 16)
     assert not (rcx >> 47 in (0, (1 << 17) - 1)), "the counterexample RCX must be non-canonical"
@@ -166,7 +172,7 @@ def test_sarif_source_line_from_dwarf(tmp_path):
     with open(os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")) as f:
         text = f.read().splitlines()[line - 1]
     assert "SYSRET" in text  # the macro that expands to swapgs; sysretq
-    assert phys["address"]["absoluteAddress"] > 0
+    assert phys["address"]["relativeAddress"] > 0
 
 
 def test_source_lines_on_debian_kernel_fast():

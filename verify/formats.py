@@ -29,7 +29,17 @@ from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 
 FORMATS = ("sarif", "junit", "html")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFO_URI = "https://example.invalid/sysret-verify"
+# SARIF addresses are JSON integers that consumers read as signed 64-bit:
+# a kernel address (>= 2^63) does not fit.  Locations give the address
+# relative to __START_KERNEL_map (x86-64's kernel text mapping base) and the
+# full address as text in `name`.
+KERNEL_MAP_BASE = 0xFFFFFFFF80000000
+# GitHub code scanning's severity (CVSS-like, 0-10) per obligation: each
+# violation lets a user run code in ring 0 (SYSRET faulting on the user's
+# stack, or returning with kernel-chosen state), except a stale TS_COMPAT
+# (wrong syscall ABI decisions for the task).
+SECURITY_SEVERITY = {"rcx-is-rip": "8.8", "canonical-rip": "9.3", "r11-is-rflags": "7.8",
+                     "rflags-no-rf-tf": "7.8", "user-cs-ss": "8.8", "ts-compat-clear": "5.5"}
 
 # One SARIF rule per obligation (ids are verify.obligations.OBLIGATION_IDS, in
 # that order; tests/test_reports.py checks they agree).  The longer story of
@@ -398,17 +408,21 @@ def _sarif_rules() -> list[dict]:
             "shortDescription": {"text": r["short"]},
             "fullDescription": {"text": r["full"]},
             "help": {"text": r["help"], "markdown": r["help"]},
-            "helpUri": f"{INFO_URI}/docs/CATALOGUE.md#{r['id']}",
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["security", "kernel", "x86-64"], "precision": "very-high",
-                           "cve": r["cves"]},
+                           "security-severity": SECURITY_SEVERITY.get(r["id"], "7.0"), "cve": r["cves"]},
         })
     return rules
 
 
 def _loc(ctx: _Context, addr: int, symbol: str, image_index: int, image_uri: str) -> dict:
     fn = site_function(symbol)
-    phys: dict = {"address": {"absoluteAddress": addr, "fullyQualifiedName": symbol, "kind": "instruction"}}
+    addr_obj: dict = {"name": _hex(addr), "fullyQualifiedName": symbol, "kind": "instruction"}
+    if KERNEL_MAP_BASE <= addr < KERNEL_MAP_BASE + (1 << 31):
+        addr_obj["relativeAddress"] = addr - KERNEL_MAP_BASE  # from __START_KERNEL_map
+    elif addr < (1 << 63):
+        addr_obj["absoluteAddress"] = addr
+    phys: dict = {"address": addr_obj}
     src = ctx.source_line(addr)
     if src is not None:
         phys["artifactLocation"] = {"uri": src[0], "uriBaseId": "SRCROOT"}
@@ -483,7 +497,7 @@ def to_sarif(r: CheckResult, ctx: _Context | None = None, baseline=None) -> dict
     counts = {s: sum(1 for f in r.findings if f.status == s) for s in (PROVEN, VIOLATED, INCONCLUSIVE)}
     run = {
         "tool": {"driver": {"name": "sysret-verify", "version": __version__, "semanticVersion": __version__,
-                            "informationUri": INFO_URI, "rules": rules}},
+                            "rules": rules}},
         "invocations": [{"executionSuccessful": True,
                          "properties": {"seconds": round(r.seconds, 3)}}],
         "originalUriBaseIds": {"SRCROOT": {"description": {"text": "the kernel source tree the image was built from"}}},

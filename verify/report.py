@@ -7,8 +7,7 @@ import json
 from . import __version__
 from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 
-TOOL = {"name": "sysret-verify", "version": __version__,
-        "informationUri": "https://example.invalid/sysret-verify"}
+TOOL = {"name": "sysret-verify", "version": __version__}
 
 
 def _hex(v: int) -> str:
