@@ -579,3 +579,19 @@ def test_json_output_matches_the_shipped_schema(kernels, cache_dir):
         doc = json.loads(_report(kernels, which, "json", cache_dir))
         assert doc["schema_version"] == 1
         jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_text_uses_file_line_from_dwarf_and_notes_for_accepted(tmp_path):
+    """Issue 10: with DWARF the text report locates a finding as `file:line:`
+    (like the kernel's other checkers); a finding the baseline accepts prints
+    as `note:`, not `error:`."""
+    vmlinux = _dwarf_fixture(VIOLATED_FX, tmp_path)
+    r = _run(["check", vmlinux], tmp_path / "cache")
+    assert r.returncode == 1, r.stderr
+    errors = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
+    assert errors and all(re.match(rf".*tests/fixtures/{VIOLATED_FX}\.S:\d+: error: ", ln) for ln in errors), errors
+    bl = tmp_path / "baseline.json"
+    _run(["check", vmlinux, "--write-baseline", bl, "--quiet"], tmp_path / "cache")
+    r2 = _run(["check", vmlinux, "--baseline", bl], tmp_path / "cache")
+    assert r2.returncode == 0, r2.stderr
+    assert ": error: " not in r2.stdout and re.search(r"\.S:\d+: note: .*accepted by the baseline", r2.stdout)

@@ -176,6 +176,13 @@ def _render(result, fmt: str, image, prior) -> str:
         from .formats import render
 
         return render(result, fmt, image=image, baseline=prior)
+    if fmt == "text":
+        from . import baseline as bl
+        from .formats import site_lines
+        from .report import to_text
+
+        accepted = frozenset(id(f) for f, _e in bl.apply(result, prior).accepted) if prior is not None else frozenset()
+        return to_text(result, site_lines(result, image), accepted)
     from .report import render_result
 
     return render_result(result, fmt)

@@ -97,6 +97,22 @@ def _hex(v: int) -> str:
     return f"{v:#018x}" if v >= 1 << 32 else f"{v:#x}"
 
 
+def site_lines(result: CheckResult, image=None) -> dict:
+    """SYSRET site address -> (source file, line) from the image's DWARF, for
+    the sites with a non-proven finding (empty without DWARF)."""
+    ctx = _Context(result, image, need_bytes=False)
+    try:
+        out = {}
+        for f in result.findings:
+            if f.status != PROVEN and f.site not in out:
+                src = ctx.source_line(f.site)
+                if src is not None:
+                    out[f.site] = src
+        return out
+    finally:
+        ctx.close()
+
+
 def render(result: CheckResult, fmt: str, image=None, baseline=None) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")

@@ -55,12 +55,22 @@ def to_json(r: CheckResult) -> dict:
     }
 
 
-def to_text(r: CheckResult) -> str:
+def to_text(r: CheckResult, lines: dict | None = None, accepted: frozenset = frozenset()) -> str:
+    """objtool-style lines.  lines: site address -> (file, line) from DWARF,
+    used as the location when known (`arch/x86/entry/entry_64.S:225:`, like
+    the kernel's other checkers), else the image name.  accepted: ids
+    (id(finding)) a baseline accepts: printed as `note:`, not error/warning."""
     out = []
     name = r.image_name
+    lines = lines or {}
     for f in r.findings:
+        where = f"{lines[f.site][0]}:{lines[f.site][1]}" if f.site in lines else name
+        if id(f) in accepted and f.status in (VIOLATED, INCONCLUSIVE):
+            out.append(f"{where}: note: {f.site_symbol}: {f.obligation}: {f.status} but accepted by the baseline: "
+                       f"{f.reason} [variant {f.variant}]")
+            continue
         if f.status == VIOLATED:
-            out.append(f"{name}: error: {f.site_symbol}: {f.obligation}: {f.reason} [variant {f.variant}]")
+            out.append(f"{where}: error: {f.site_symbol}: {f.obligation}: {f.reason} [variant {f.variant}]")
             c = f.counterexample
             if c is not None:
                 u = c.user_entry
@@ -74,7 +84,8 @@ def to_text(r: CheckResult) -> str:
                 for s in steps[-12:]:
                     out.append(f"{name}: note: {s.symbol}: {s.note}")
         elif f.status == INCONCLUSIVE:
-            out.append(f"{name}: warning: {f.site_symbol}: {f.obligation}: inconclusive: {f.reason} [variant {f.variant}]")
+            out.append(f"{where}: warning: {f.site_symbol}: {f.obligation}: inconclusive: {f.reason} "
+                       f"[variant {f.variant}]")
     counts = {s: sum(1 for f in r.findings if f.status == s) for s in (PROVEN, VIOLATED, INCONCLUSIVE)}
     out.append("")
     out.append(f"{name}: {r.version or 'unknown version'}")
