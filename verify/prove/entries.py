@@ -1,25 +1,34 @@
 """Other ways into the SYSRET path than entry_SYSCALL_64.
 
 The engine explores from entry_SYSCALL_64 only.  A SYSRET site is also
-reached by any code that jumps (or calls) into the part of the entry code
-from which that site is reachable: 4.15-6.1's ret_from_fork-style exits,
-Xen PV's syscall entry jumping to entry_SYSCALL_64_after_hwframe, or a
-patched kernel.  Such a path starts from a state the exploration never
-built, so a "proven" at a site it reaches means nothing for it.
+reached by any code that gets into the code from which it is reachable:
+4.15-6.1's ret_from_fork-style exits, Xen PV's syscall entry jumping to
+entry_SYSCALL_64_after_hwframe, or a patched kernel.  Such a path starts
+from a state the exploration never built, so a "proven" at a site it
+reaches means nothing for it.
 
-Found here from the image, not from names: every direct `jmp`, `jcc` and
-`call` (rel32 in every executable section, rel8 near the region) whose
-target lies in the SYSRET region and whose source is outside the entry
-function's own CFG, confirmed by decoding the source's function up to the
-instruction (a byte pattern inside another instruction is not a jump).
+Found from the image, not from names:
+- the entry symbol's extent: [entry_SYSCALL_64, + its ELF size) (without a
+  size, up to its last SYSRET): its own code, explored;
+- W: every address of the entry text (__entry_text_start..end) from
+  which a SYSRET is statically reachable: every instruction there is
+  decoded from every symbol start and branch target, every patch-site
+  candidate included, with fall-through after everything but an
+  unconditional transfer (after iret, int3, hlt and ud2 too), and an
+  indirect jump counted as reaching SYSRET;
+- a second entry is (a) a direct jmp/jcc/call, from anywhere outside the
+  extent (every executable section, alternative replacements in place,
+  every jump label's taken target), into W, or (b) a symbol that starts in W
+  outside the extent (its address may be taken: a planted return address).
+  Byte patterns are not confirmed by decoding: a false one only costs
+  precision (inconclusive), a missed one would cost soundness.
 
-Not covered (assumption `sysret-path-direct-entries`): entering the region
-through an indirect branch, an exception-table fixup or a return address
-planted in memory.
+Not covered (assumption `sysret-path-direct-entries`): entering W through
+an indirect branch or an exception-table fixup from outside the entry text.
 
-Xen PV's entries (`xen_*` code symbols) are installed by the Xen setup code
-as hypercall callbacks and run only in a Xen PV guest: they count for the
-xenpv variant only (assumption `xen-pv-entries`).
+Xen PV's entries (code inside the extent of an `xen_*` symbol) are installed
+by the Xen setup code as hypercall callbacks and run only in a Xen PV guest:
+they count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
@@ -30,26 +39,6 @@ from .cfg import CfgError, decode
 
 _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
 _I32 = struct.Struct("<i").unpack_from
-
-
-def sysret_region(prog, cfg) -> set[int]:
-    """Addresses of the on-disk instructions of the entry CFG from which a
-    SYSRET block is reachable (every patch-site choice counted)."""
-    g = cfg.graph
-    todo = [n for n, b in cfg.blocks.items() if b.kind in ("sysret", "sysretl")]
-    seen = set(todo)
-    while todo:
-        n = todo.pop()
-        for p in g.predecessors(n):
-            if p not in seen:
-                seen.add(p)
-                todo.append(p)
-    out = set()
-    for n in seen:
-        for ins in cfg.blocks[n].insns:
-            if n[1] is None:
-                out.add(ins.addr)
-    return out
 
 
 CHUNK = 1 << 16
@@ -102,52 +91,129 @@ def _candidates(elf, lo: int, hi: int):
                     yield a + i, tgt
 
 
-def _is_branch_at(prog, src: int, tgt: int) -> bool:
-    """Whether a real instruction starts at `src` and branches to `tgt`,
-    decoding linearly from the start of its function.  When the function
-    cannot be decoded up to there, it counts as real (conservative)."""
-    start = prog.symbols.symbolize(src)
-    name = start.split("+")[0]
-    fn = prog.symbols.get(name)
-    if fn is None or fn > src or src - fn > 0x40000:
-        return True
-    a = fn
-    while a < src:
+def entry_extent(prog, cfg) -> tuple[int, int]:
+    entry = prog.entry.syscall_entry
+    name = prog.start_name(entry)
+    size = prog.symbols.size_of(name) if name else None
+    if size:
+        return entry, entry + size
+    sysrets = [b.last.addr for b in cfg.blocks.values() if b.kind in ("sysret", "sysretl")]
+    return entry, (max(sysrets) + 3 if sysrets else entry + 1)
+
+
+_NO_FALL = ("jmp", "ijmp", "ret", "tail", "sysret", "sysretl", "dead")
+
+
+def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000) -> set[int]:
+    """W: addresses in [lo, hi) from which a 64-bit SYSRET instruction is
+    statically reachable (see the module docstring for the edges).  Falling
+    into `entry` from the bytes before it is not an edge: the entry point is
+    entered as the SYSCALL target (assumption sysret-path-direct-entries)."""
+    starts = [s.addr for s in prog.symbols.items() if lo <= s.addr < hi]
+    succ: dict = {}
+    reaching: set = set()
+    work = [(a, None) for a in starts]
+    seen: set = set()
+    while work:
+        node = work.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if len(seen) > max_nodes:
+            raise CfgError("entry text too large to walk")
+        addr, vk = node
+        if not lo <= addr < hi:
+            continue
+        out = succ.setdefault(node, [])
+        if vk is None and addr in prog.sites:
+            try:
+                choices = prog.site_choices(addr)
+            except CfgError:
+                # a candidate that cannot be placed here (a replacement with a
+                # call the patcher relocates): continue after the site; a
+                # branch inside it into W is found by the scan of
+                # .altinstr_replacement, where its absolute target is the same
+                end = (addr + max(e.length for e in prog.sites[addr]), None)
+                out.append(end)
+                work.append(end)
+                continue
+            for i, _c in enumerate(choices):
+                out.append((addr, (addr, i)))
+            work.extend(out)
+            continue
         try:
-            ins = decode(a, prog.fetch_raw(a, 16))
+            data = prog.fetch_raw(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
         except CfgError:
-            return True
+            continue
+        ins = decode(addr, data) if data else None
         if ins is None:
-            return True
-        a += ins.size
-    if a != src:
-        return False
-    ins = decode(src, prog.fetch_raw(src, 16))
-    return ins is not None and ins.target == tgt
+            continue
+        nxt = (addr + ins.size, vk)
+        if vk is not None and addr + ins.size >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+            nxt = (addr + ins.size, None)
+        if ins.kind in ("sysret", "ijmp"):
+            reaching.add(node)
+        if ins.target is not None and ins.kind in ("jmp", "jcc", "tail"):
+            t = ins.target
+            tn = (t, vk) if vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]) \
+                else (t, None)
+            out.append(tn)
+            work.append(tn)
+        if ins.kind not in _NO_FALL and nxt[0] != entry:
+            out.append(nxt)
+            work.append(nxt)
+    pred: dict = {}
+    for a, bs in succ.items():
+        for b in bs:
+            pred.setdefault(b, []).append(a)
+    todo = list(reaching)
+    while todo:
+        n = todo.pop()
+        for p in pred.get(n, ()):
+            if p not in reaching:
+                reaching.add(p)
+                todo.append(p)
+    return {a for a, _vk in reaching}
+
+
+def _jump_label_branches(prog, lo: int, hi: int):
+    """(site, taken target) of every jump label whose target is in [lo, hi):
+    the on-disk bytes may be a NOP that becomes that jump at run time."""
+    from ..image.patches import tables
+
+    _lay, recs = tables(prog.image).jump_labels
+    for r in recs:
+        code, target = r[0], r[2]
+        if lo <= target < hi:
+            yield code, target
 
 
 def second_entries(prog, cfg) -> list[tuple[int, int]]:
-    """(source, target) of every direct branch or call into the SYSRET
-    region from code outside the entry function's CFG."""
-    region = sysret_region(prog, cfg)
-    if not region:
-        return []
-    # the entry CFG's own instructions, in every patch-site candidate (the
-    # bytes a candidate runs at an address are explored there), and the
-    # whole span of every site it forks at (its on-disk bytes are one of the
-    # explored candidates, or never run)
-    own = {ins.addr for b in cfg.blocks.values() for ins in b.insns}
-    sites = [(b.addr, b.addr + max(len(c[0]) for c in prog.site_choices(b.addr))) for b in cfg.blocks.values()
-             if b.kind == "choice" and b.addr in prog.sites]
-    lo, hi = min(region), max(region) + 16
-    out = []
-    for src, tgt in _candidates(prog.image.elf, lo, hi):
-        if tgt not in region or src in own or any(a <= src < b for a, b in sites):
-            continue
-        if _is_branch_at(prog, src, tgt):
-            out.append((src, tgt))
-    return sorted(set(out))
+    """(source, target) of every way into W from outside the entry's extent
+    (module docstring)."""
+    e_lo, e_hi = entry_extent(prog, cfg)
+    lo, hi = prog.entry.entry_text
+    if not lo <= e_lo < hi:
+        sec = prog.image.elf.section_at(e_lo)
+        if sec is None:
+            raise CfgError("the entry is in no section")
+        lo, hi = sec.addr, sec.end
+    w = sysret_reaching(prog, lo, hi, e_lo)
+    out = set()
+    for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
+        if tgt in w and not e_lo <= src < e_hi:
+            out.add((src, tgt))
+    for s in prog.symbols.items():
+        if s.addr in w and not e_lo <= s.addr < e_hi:
+            out.add((s.addr, s.addr))
+    return sorted(out)
 
 
 def is_xen_pv_entry(prog, src: int) -> bool:
-    return prog.symbols.symbolize(src).startswith("xen_")
+    """Inside the extent of an `xen_*` symbol (by its ELF size, not merely
+    after it)."""
+    name = prog.symbols.symbolize(src).split("+")[0]
+    if not name.startswith("xen_"):
+        return False
+    start, size = prog.symbols.get(name), prog.symbols.size_of(name)
+    return bool(size) and start is not None and start <= src < start + size
