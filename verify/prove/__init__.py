@@ -60,7 +60,11 @@ def _time_limit(seconds: float):
         yield
         return
 
+    active = [True]
+
     def fire(_sig, frame):
+        if not active[0]:
+            return  # delivered while the limit was being lifted
         # never raise inside a finaliser or a weakref callback (z3's
         # AstRef.__del__, WeakValueDictionary's remove): Python would print
         # and swallow the exception; try again a moment later instead
@@ -77,8 +81,12 @@ def _time_limit(seconds: float):
     try:
         yield
     finally:
+        # Order matters: a re-armed timer firing after the default handler
+        # is back would kill the process (SIGALRM's default action).
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def variants(prog: Program) -> list[dict]:
