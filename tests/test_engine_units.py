@@ -118,3 +118,31 @@ def test_second_entry_scan_finds_every_direct_branch_into_the_region():
                     want.add((base + i, t))
     got = {(s, t) for s, t in entries._candidates(elf, lo, hi) if data[s - base] in (0xE8, 0xE9, 0x0F)}
     assert want and want <= got, sorted(want - got)[:5]
+
+
+def test_time_limit_leaves_no_timer_behind():
+    """verify.prove._time_limit: a deferral (the alarm arriving inside a
+    finaliser re-arms the timer) must not outlive the limit, or SIGALRM's
+    default action kills the process once the old handler is back."""
+    import signal
+
+    from verify.prove import _time_limit
+    from verify.prove.explore import Inconclusive
+
+    def __del__():  # a frame named like a finaliser
+        handler = signal.getsignal(signal.SIGALRM)
+        handler(signal.SIGALRM, __import__("sys")._getframe())
+
+    old = signal.getsignal(signal.SIGALRM)
+    with _time_limit(30.0):
+        __del__()  # deferred: re-armed for a few ms instead of raising here
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == old
+    try:
+        with _time_limit(0.01):
+            while True:
+                pass
+    except Inconclusive as e:
+        assert "timeout" in str(e)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
