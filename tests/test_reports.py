@@ -595,3 +595,17 @@ def test_text_uses_file_line_from_dwarf_and_notes_for_accepted(tmp_path):
     r2 = _run(["check", vmlinux, "--baseline", bl], tmp_path / "cache")
     assert r2.returncode == 0, r2.stderr
     assert ": error: " not in r2.stdout and re.search(r"\.S:\d+: note: .*accepted by the baseline", r2.stdout)
+
+
+def test_compressed_dwarf_is_read(tmp_path):
+    """Issue 10: DWARF in SHF_COMPRESSED sections (ld --compress-debug-sections=zlib,
+    as distributions may ship) still gives file:line, not silently nothing."""
+    plain = _dwarf_fixture(VIOLATED_FX, tmp_path)
+    packed = str(tmp_path / "vmlinux-zdebug")
+    subprocess.run(["objcopy", "--compress-debug-sections=zlib", plain, packed], check=True, capture_output=True)
+    hdr = subprocess.run(["readelf", "-S", "-W", packed], capture_output=True, text=True).stdout
+    assert re.search(r"\.debug_line\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S*C", hdr), hdr  # the C (compressed) flag
+    r = _run(["check", packed], tmp_path / "cache")
+    assert r.returncode == 1, r.stderr
+    errors = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
+    assert errors and all(re.match(rf".*tests/fixtures/{VIOLATED_FX}\.S:\d+: error: ", ln) for ln in errors), errors

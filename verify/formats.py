@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import html as _html
+import io
 import json
 import mmap
 import os
@@ -217,6 +218,33 @@ class _SliceStream:
         return data
 
 
+def _decompress_section(raw: bytes) -> bytes | None:
+    """An SHF_COMPRESSED section's contents: Elf64_Chdr {u32 ch_type, u32
+    reserved, u64 ch_size, u64 ch_addralign} then the stream.  zlib
+    (ELFCOMPRESS_ZLIB = 1) with the standard library; zstd (2) when the
+    `zstandard` module is installed; None otherwise."""
+    if len(raw) < 24:
+        return None
+    ch_type, _res, ch_size, _align = struct.unpack_from("<IIQQ", raw, 0)
+    body = raw[24:]
+    try:
+        if ch_type == 1:
+            import zlib
+
+            out = zlib.decompress(body)
+        elif ch_type == 2:
+            try:
+                import zstandard
+            except ImportError:
+                return None
+            out = zstandard.ZstdDecompressor().decompress(body, max_output_size=ch_size)
+        else:
+            return None
+    except Exception:  # noqa: BLE001 - a corrupt stream: no lines
+        return None
+    return out if len(out) == ch_size else None
+
+
 class SourceLines:
     """Address -> (source file, line) through DWARF, lazily.
 
@@ -226,8 +254,10 @@ class SourceLines:
     (pyelftools' ELFFile.get_dwarf_info() would copy all 163 MB of
     `.debug_info`).  Measured on the 588 MB Debian 6.1 image: 45 ms to open,
     5 ms for the first lookup in entry_64.S, 30 MB RSS.  Line tables are
-    cached per CU.  Any DWARF problem (none, compressed, malformed) means "no
-    source line", never an error: lines help the reader, they are not part of
+    cached per CU.  Compressed sections (SHF_COMPRESSED: zlib; zstd when the
+    zstandard module is installed) are decompressed.  Any other DWARF problem
+    (none, an unreadable compression, malformed) means "no source line",
+    never an error: lines help the reader, they are not part of
     the proof.
     """
 
@@ -237,6 +267,7 @@ class SourceLines:
     def __init__(self, path: str):
         self.path = path
         self.ok = False
+        self.why = ""  # why lines are unavailable, when the image has DWARF we cannot read
         self._fh = self._mm = None
         self._ranges: list[tuple[int, int, int]] = []
         self._starts: list[int] = []
@@ -255,18 +286,28 @@ class SourceLines:
         secs = {}
         for s in elf.iter_sections():
             if s.name.startswith(".debug_"):
-                if s.header["sh_flags"] & 0x800:  # SHF_COMPRESSED: not supported, omit lines
-                    return
-                secs[s.name[1:]] = (s.header["sh_offset"], s.header["sh_size"])
+                off, size = s.header["sh_offset"], s.header["sh_size"]
+                if s.header["sh_flags"] & 0x800:  # SHF_COMPRESSED (ld/gas --compress-debug-sections)
+                    data = _decompress_section(self._mm[off:off + size])
+                    if data is None:
+                        self.why = f"{s.name} is compressed in a format this build cannot read"
+                        return
+                    secs[s.name[1:]] = data
+                else:
+                    secs[s.name[1:]] = (off, size)
         if not all(n in secs for n in ("debug_info", "debug_abbrev", "debug_line", "debug_aranges")):
             return
-        self._read_aranges(*secs["debug_aranges"])
+        ar = secs["debug_aranges"]
+        self._read_aranges(ar if isinstance(ar, bytes) else self._mm[ar[0]:ar[0] + ar[1]])
         from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
 
         def desc(name):
             if name not in secs:
                 return None
-            off, size = secs[name]
+            v = secs[name]
+            if isinstance(v, bytes):  # decompressed
+                return DebugSectionDescriptor(io.BytesIO(v), "." + name, 0, len(v), 0)
+            off, size = v
             return DebugSectionDescriptor(_SliceStream(self._mm, off, size), "." + name, off, size, 0)
 
         d = {n: desc(n) for n in self.NAMES}
@@ -281,11 +322,10 @@ class SourceLines:
             debug_sup_sec=None, gnu_debugaltlink_sec=None, debug_types_sec=None)
         self.ok = bool(self._ranges)
 
-    def _read_aranges(self, off: int, size: int) -> None:
+    def _read_aranges(self, data: bytes) -> None:
         """.debug_aranges (DWARF 5, 6.1.2): per CU a header, then (address,
         length) pairs up to (0, 0); the pairs start at a multiple of twice the
         address size from the set's start."""
-        data = self._mm[off : off + size]
         pos, out = 0, []
         while pos + 4 <= len(data):
             start = pos
