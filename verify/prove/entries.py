@@ -198,6 +198,11 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
         if sec is None:
             raise CfgError("the entry is in no section")
         lo, hi = sec.addr, sec.end
+    outside = [b.last.addr for b in cfg.blocks.values() if b.kind == "sysret" and not lo <= b.last.addr < hi]
+    if outside:
+        # W covers the entry text only: code elsewhere that reaches this
+        # SYSRET would not be seen
+        raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
     w = sysret_reaching(prog, lo, hi, e_lo)
     out = set()
     for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
