@@ -173,3 +173,10 @@ def test_debian_release_is_fetched_by_the_tool(kernel61, tmp_path):
 ])
 def test_debian_release_bad_usage(args, words):
     assert_input_error(run_cli(*args), *words)
+
+
+@pytest.mark.parametrize("opt", ["-o", "--sarif", "--junit", "--write-baseline"])
+def test_unwritable_report_path_is_refused_before_the_proof(tmp_path, opt):
+    assert_input_error(run_cli("check", "/dev/null", opt, str(tmp_path / "no" / "such" / "dir" / "r")),
+                       "cannot write a report there")
+    assert_input_error(run_cli("check", "/dev/null", opt, str(tmp_path)), "cannot write a report there")

@@ -117,6 +117,10 @@ def _cmd_check(args) -> int:
 
     if (args.image is None) == (args.debian is None):
         raise InputError("give either IMAGE or --debian RELEASE (see --help)")
+    # report paths are checked before the proof, so a typo does not cost it
+    for path in [args.output, args.write_baseline] + [getattr(args, f"also_{f}", None) for f in CHECK_FORMATS]:
+        if path and (os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path)))):
+            raise InputError(f"{path}: cannot write a report there (a directory, or its directory does not exist)")
     prior = bl.load(args.baseline) if args.baseline else None
     if args.debian:
         from .fetch import debian_kernel
