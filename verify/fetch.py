@@ -73,3 +73,46 @@ def debian_kernel(release: str, quiet: bool = False) -> tuple[str, str]:
         except FileNotFoundError:
             raise InputError(f"{pkg} has no vmlinux-{release} under /usr/lib/debug/boot") from None
     return vmlinux, sysmap
+
+
+def debian_vmlinuz(release: str, quiet: bool = False) -> tuple[str, str]:
+    """(vmlinuz, System.map) as Debian installs them in /boot, from
+    `linux-image-RELEASE-unsigned` (fetched once, cached beside the -dbg
+    files under RELEASE/boot/).  The System.map there is Debian's one-line
+    placeholder: symbols come from kallsyms inside the vmlinuz."""
+    if not _RELEASE.match(release or ""):
+        raise InputError(f"'{release}' is not a Debian kernel release (e.g. 6.1.0-50-cloud-amd64)")
+    dest = os.path.join(cache_dir(), release, "boot")
+    vmlinuz = os.path.join(dest, f"vmlinuz-{release}")
+    sysmap = os.path.join(dest, f"System.map-{release}")
+    if os.path.exists(vmlinuz) and os.path.exists(sysmap):
+        return vmlinuz, sysmap
+    for tool in ("apt-get", "dpkg-deb", "tar"):
+        if shutil.which(tool) is None:
+            raise InputError(f"fetching a Debian vmlinuz needs `{tool}` (a Debian or Ubuntu machine)")
+    os.makedirs(dest, exist_ok=True)
+    pkg = f"linux-image-{release}-unsigned"
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        if not quiet:
+            print(f"sysret-verify: fetching {pkg} (once; cached in {dest})", file=sys.stderr, flush=True)
+        r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=sys.stderr if not quiet else
+                           subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            msg = (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
+            raise InputError(f"apt-get download {pkg} failed: {msg} (no such release, or run `apt-get update` "
+                             "first)")
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if not debs:
+            raise InputError(f"apt-get download {pkg} produced no .deb")
+        with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE) as deb:
+            t = subprocess.run(["tar", "-x", "-C", tmp, "--wildcards", "./boot/*"], stdin=deb.stdout,
+                               stderr=subprocess.PIPE, text=True)
+        if deb.returncode != 0 or t.returncode != 0:
+            raise InputError(f"cannot unpack {os.path.basename(debs[0])}: {t.stderr.strip()[:200]}")
+        boot = os.path.join(tmp, "boot")
+        try:
+            os.replace(os.path.join(boot, f"System.map-{release}"), sysmap)
+            os.replace(os.path.join(boot, f"vmlinuz-{release}"), vmlinuz)  # last: marks the cache complete
+        except FileNotFoundError:
+            raise InputError(f"{pkg} has no /boot/vmlinuz-{release}") from None
+    return vmlinuz, sysmap
