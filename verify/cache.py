@@ -32,7 +32,7 @@ from .finding import CheckResult, Counterexample, Finding, PathStep
 
 FORMAT = 1
 # Files whose change does not change a result (they only render or wire it).
-_RENDER_SIDE = {"formats.py", "report.py", "cli.py", "cache.py", "baseline.py", "inspect.py"}
+_RENDER_SIDE = {"formats.py", "report.py", "cli.py", "cache.py", "baseline.py", "inspect.py", "run.py", "batch.py"}
 
 
 def cache_dir() -> str:

@@ -1,4 +1,4 @@
-"""Command line: `sysret-verify check|inspect|model`.
+"""Command line: `sysret-verify check|batch|inspect|model`.
 
 Exit status (stable, see README): 0 proven, 1 violated, 2 usage or input
 error, 3 inconclusive, 4 internal error (a bug in the tool, never a verdict).
@@ -14,7 +14,6 @@ from . import __version__
 from .errors import InputError, Unsupported, VerifyError
 
 EXIT_PROVEN, EXIT_VIOLATED, EXIT_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
-HEARTBEAT_SECONDS = 30.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +74,56 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write every violated/inconclusive finding of this run to FILE as accepted "
                         "(keeps the comments of --baseline), then exit as if FILE were the baseline")
 
+    b = sub.add_parser(
+        "batch", help="verify many kernels at once (local pool or Dask cluster) with one summary",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Verify a fleet of kernels in parallel, one result per kernel (keyed by build id), and "
+        "write one summary: a table on stdout, DIR/summary.json, DIR/index.html linking each kernel's own "
+        "HTML and JSON report (DIR/reports/).  Each kernel is proven as `check` proves it (same cache), in "
+        "its own process.",
+        epilog="inputs:\n"
+        "  vmlinux image        an ELF vmlinux (with a symbol table)\n"
+        "  directory            every file named vmlinux* in it (and below) that is an x86-64 ELF executable\n"
+        "  Debian release       e.g. 6.1.0-50-cloud-amd64: fetched and cached on the machine that proves it\n"
+        "                       (as `check --debian`)\n"
+        "  list file            a text file naming one of the above per line (# comments; paths relative to it)\n"
+        "\n"
+        "exit status: the worst verdict, in the order proven (0) < inconclusive (3) < violated (1);\n"
+        "  2 usage error, or a kernel that could not be read; 4 if any kernel hit an internal error.\n"
+        "  Progress: one line on stderr per finished kernel.\n"
+        "\n"
+        "cluster: `dask scheduler` on one machine, `dask worker ADDRESS` on each (sysret-verify installed\n"
+        "  with its `cluster` extra); kernel paths must be readable at the same path on every worker, release\n"
+        "  names need nothing shared.  A worker lost mid-proof has its kernels proven again elsewhere.")
+    b.add_argument("inputs", metavar="INPUT", nargs="*",
+                   help="vmlinux images, directories, Debian release names or list files")
+    b.add_argument("--debian", metavar="RELEASE", action="append",
+                   help="a Debian kernel release (repeatable); the same as naming it as an INPUT")
+    where = b.add_mutually_exclusive_group()
+    where.add_argument("-j", "--jobs", type=int, metavar="N",
+                       help="local pool: prove N kernels at once (default: the number of cores; each proof "
+                            "needs ~400 MiB-1 GiB)")
+    where.add_argument("--cluster", metavar="ADDRESS",
+                       help="run on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of a "
+                            "local pool")
+    b.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="--cluster: re-run a task that failed on its worker up to N times (default 2); tasks of a "
+                        "worker that died are rescheduled by the scheduler in any case")
+    b.add_argument("-o", "--output-dir", metavar="DIR", default="sysret-verify-batch",
+                   help="where summary.json, index.html and reports/ go (default ./sysret-verify-batch)")
+    b.add_argument("--json", metavar="FILE", help="also write the JSON summary to FILE")
+    b.add_argument("--html", metavar="FILE", help="also write the HTML summary to FILE")
+    b.add_argument("--baseline", metavar="SUMMARY",
+                   help="an earlier batch's summary.json: show what changed (verdicts, obligations, images; "
+                        "kernels new and gone); does not change the exit status")
+    b.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
+                   help="per kernel: give up (inconclusive) after this long; default 1800")
+    b.add_argument("--engine", choices=("summary", "merged"),
+                   default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary", help="as for check")
+    b.add_argument("--no-cache", action="store_true",
+                   help="prove every kernel even when the result cache (on the machine proving it) has it")
+    b.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
     i = sub.add_parser("inspect", help="print what the verifier reads from an image",
                        description="Print symbols, version, build id, entry sites, struct layout and "
                        "boot-time patch sites the verifier uses.")
@@ -112,8 +161,8 @@ def _cmd_check(args) -> int:
     if args.engine not in ("summary", "merged"):
         raise InputError(f"unknown engine '{args.engine}' (from $SYSRET_VERIFY_ENGINE): summary or merged")
     from . import baseline as bl
-    from . import cache
     from .image import KernelImage
+    from .run import prove
 
     if (args.image is None) == (args.debian is None):
         raise InputError("give either IMAGE or --debian RELEASE (see --help)")
@@ -129,24 +178,8 @@ def _cmd_check(args) -> int:
     image = KernelImage.open(args.image, args.system_map)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
-    key = None if args.no_cache else cache.key(image.sha256 + ":" + args.engine, args.system_map)
-    result = cache.load(key, image.path) if key else None
-    if result is not None:
-        if not args.quiet:
-            print(f"sysret-verify: {image.name}: answered from the cache ({cache.cache_dir()}; --no-cache to re-prove)",
-                  file=sys.stderr)
-    else:
-        with _heartbeat(image.name, enabled=not args.quiet and not sys.stderr.isatty()):
-            if args.engine == "summary":
-                from .prove import check_image
-            else:
-                from .engine import check_image
-            result = check_image(image, timeout=args.timeout, progress=progress)
-        # an answer a time budget cut short may differ on another run or
-        # machine: it is not cached
-        cut = result.budget_cut or any("timeout" in f.reason for f in result.findings if f.status != "proven")
-        if key and not cut:
-            cache.store(key, result)
+    result, _cached = prove(image, engine=args.engine, timeout=args.timeout, system_map=args.system_map,
+                            use_cache=not args.no_cache, quiet=args.quiet, progress=progress)
     if args.write_baseline:
         n = bl.write(args.write_baseline, result, prior)
         if not args.quiet:
@@ -192,38 +225,6 @@ def _render(result, fmt: str, image, prior) -> str:
     return render_result(result, fmt)
 
 
-class _heartbeat:
-    """Without a terminal (CI logs), one line on stderr every
-    HEARTBEAT_SECONDS while a proof runs, so a silent job is never mistaken
-    for a hung one."""
-
-    def __init__(self, name: str, enabled: bool):
-        import threading
-        import time
-
-        self.name, self.enabled = name, enabled
-        self._stop = threading.Event()
-        self._t0 = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-
-    def _run(self):
-        import time
-
-        every = float(os.environ.get("SYSRET_VERIFY_HEARTBEAT") or HEARTBEAT_SECONDS)
-        while not self._stop.wait(every):
-            print(f"sysret-verify: {self.name}: still proving, {time.monotonic() - self._t0:.0f} s elapsed",
-                  file=sys.stderr, flush=True)
-
-    def __enter__(self):
-        if self.enabled:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        return False
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -232,6 +233,10 @@ def main(argv=None) -> int:
             return _cmd_check(args)
         if args.command == "inspect":
             return _cmd_inspect(args)
+        if args.command == "batch":
+            from .batch import run_batch
+
+            return run_batch(args)
         if args.command == "model":
             from models.cli import run as run_model
 
