@@ -42,13 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.  "
                        "Without a terminal, a heartbeat line goes to stderr every 30 s; every run ends with a "
                        "one-line summary on stderr.")
-    c.add_argument("image", metavar="IMAGE", nargs="?", help="vmlinux ELF (with or without DWARF)")
+    c.add_argument("image", metavar="IMAGE", nargs="?",
+                   help="vmlinux ELF (with or without DWARF), or a bzImage such as /boot/vmlinuz-RELEASE (symbols "
+                        "from kallsyms in the image, or from a real System.map-RELEASE beside it)")
     c.add_argument("--debian", metavar="RELEASE",
                    help="instead of IMAGE: fetch (once, cached) and check Debian's kernel RELEASE, e.g. "
                         "6.1.0-50-cloud-amd64 (apt-get download of linux-image-RELEASE-dbg; needs the apt lists, "
                         "i.e. `apt-get update` once; cache: $SYSRET_VERIFY_KERNELS, else "
                         "$XDG_CACHE_HOME/sysret-verify/kernels)")
-    c.add_argument("--system-map", metavar="FILE", help="System.map for an image without a symbol table")
+    c.add_argument("--system-map", metavar="FILE",
+                   help="System.map for an image without a symbol table (a bzImage: instead of kallsyms; it must "
+                        "agree with them; Debian's placeholder map is ignored)")
     c.add_argument("--format", default="text", help="text (default), json, sarif, junit or html")
     c.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     for fmt in CHECK_FORMATS:
@@ -149,6 +153,7 @@ def _cmd_inspect(args) -> int:
     from .inspect import render
 
     image = KernelImage.open(args.image, args.system_map, hash_image=args.sha256)
+    _notes(image, quiet=False)
     _write(render(image, args.format, with_sha256=args.sha256), args.output)
     return 0
 
@@ -176,6 +181,7 @@ def _cmd_check(args) -> int:
 
         args.image, _map = debian_kernel(args.debian, quiet=args.quiet)
     image = KernelImage.open(args.image, args.system_map)
+    _notes(image, args.quiet)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
     result, _cached = prove(image, engine=args.engine, timeout=args.timeout, system_map=args.system_map,
@@ -206,6 +212,12 @@ def _cmd_check(args) -> int:
                   "finding now; remove it", file=sys.stderr)
         return bl.exit_status(result, applied)
     return {"proven": EXIT_PROVEN, "violated": EXIT_VIOLATED}.get(result.verdict, EXIT_INCONCLUSIVE)
+
+
+def _notes(image, quiet: bool) -> None:
+    if not quiet:
+        for note in getattr(image, "notes", ()):
+            print(f"sysret-verify: note: {note}", file=sys.stderr)
 
 
 def _render(result, fmt: str, image, prior) -> str:

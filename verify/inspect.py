@@ -133,8 +133,14 @@ def collect(image, with_sha256: bool = False) -> dict:
             "build_id": image.build_id,
             "version": image.version,
             "release": image.release,
+            "format": getattr(image, "format", "ELF"),
+            "compression": getattr(image, "compression", None),
         },
         "symbols": {"source": syms.source, "count": len(syms)},
+        # where the proof's inputs came from (issue 10): types from BTF or
+        # DWARF; symbols from the ELF symtab, a System.map or kallsyms
+        "layout_source": lay.type_source,
+        "symbol_source": getattr(image, "symbol_source", "symtab"),
         "entry": entry,
         "layout": layout,
         "path_functions": [{"name": n, "address": _hex(a), "end": _hex(b)} for n, a, b in regions[1:]],
@@ -158,7 +164,11 @@ def _text(d: dict) -> str:
         w(f"sha256:     {im['sha256']}")
     w(f"build id:   {im['build_id']}")
     w(f"version:    {im['version']}")
+    if im.get("format") == "bzImage":
+        w(f"format:     bzImage, {im['compression']} payload")
     w(f"symbols:    {d['symbols']['count']} from {d['symbols']['source']}")
+    w(f"layout source: {d['layout_source']}")
+    w(f"symbol source: {d['symbol_source']}")
     e = d["entry"]
     w("")
     w("entry:")

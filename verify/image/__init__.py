@@ -3,7 +3,11 @@
 `KernelImage.open(path, system_map=None)` validates the input and returns an
 object whose properties are computed on first use:
 
-- `symbols`        SymbolTable from .symtab or the System.map
+- `symbols`        SymbolTable from .symtab, the System.map or kallsyms
+                   (`symbol_source`: "symtab", "System.map", "kallsyms")
+- `format`         "ELF" (a vmlinux) or "bzImage" (a vmlinuz: the payload is
+                   decompressed once into the kernel cache, `bzimage.py`;
+                   `compression` names the method)
 - `version`, `release`, `build_id`, `sha256`
 - `layout`         struct offsets and per-CPU locations (BTF, else DWARF)
 - `entry`          entry_SYSCALL_64, the sysretq/iretq sites, the call to
@@ -18,7 +22,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 
-from ..errors import InputError
+from ..errors import InputError, require_regular_file
 from .elf import ElfImage, Section, Symbol, SymbolTable, read_system_map
 
 __all__ = ["KernelImage", "ElfImage", "Section", "Symbol", "SymbolTable"]
@@ -28,14 +32,31 @@ REQUIRED_SYMBOLS = ("entry_SYSCALL_64",)
 
 
 class KernelImage:
-    def __init__(self, elf: ElfImage, symbols: SymbolTable, system_map: str | None):
+    def __init__(self, elf: ElfImage, symbols: SymbolTable, system_map: str | None, symbol_source: str = "symtab",
+                 fmt: str = "ELF", compression: str | None = None, notes: list | None = None):
         self.elf = elf
         self.path = elf.path
         self.symbols = symbols
-        self.system_map = system_map
+        self.system_map = system_map  # the map the symbols came from (part of the result cache key), or None
+        self.symbol_source = symbol_source
+        self.format = fmt
+        self.compression = compression
+        self.notes = notes or []  # one-line remarks for stderr (e.g. a placeholder System.map ignored)
 
     @classmethod
     def open(cls, path: str, system_map: str | None = None, hash_image: bool = True) -> "KernelImage":
+        require_regular_file(path, "a kernel image")
+        from .bzimage import is_bzimage
+
+        try:
+            with open(path, "rb") as f:
+                head = f.read(0x270)
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        if is_bzimage(head):
+            from .vmlinuz import open_bzimage
+
+            return open_bzimage(cls, path, system_map)
         elf = ElfImage(path)
         # Every check report names the image by its sha256: start hashing now,
         # in a thread, so that it overlaps symbol and table parsing.
@@ -43,7 +64,7 @@ class KernelImage:
             elf.prefetch_sha256()
         if system_map is not None:
             symbols = read_system_map(system_map)
-            _check_system_map_matches(elf, symbols, system_map)
+            check_system_map_matches(elf, symbols, system_map)
         else:
             symbols = elf.elf_symbols()
         for name in REQUIRED_SYMBOLS:
@@ -52,7 +73,7 @@ class KernelImage:
                     f"{path}: symbol '{name}' not found ({symbols.source}): not an x86-64 Linux kernel, "
                     "or its symbols were stripped (pass --system-map FILE)"
                 )
-        return cls(elf, symbols, system_map)
+        return cls(elf, symbols, system_map, "System.map" if system_map is not None else "symtab")
 
     # identity
     @property
@@ -111,7 +132,7 @@ class KernelImage:
         return read_patch_sites(self, lo, hi)
 
 
-def _check_system_map_matches(elf: ElfImage, symbols: SymbolTable, map_path: str) -> None:
+def check_system_map_matches(elf: ElfImage, symbols: SymbolTable, map_path: str) -> None:
     """Reject a System.map from another build.
 
     `linux_banner` must point at the banner string in this image, and when the

@@ -135,8 +135,11 @@ class SymbolTable:
 class ElfImage:
     """One vmlinux file, opened read-only and memory-mapped."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, name: str | None = None):
+        # `name`: what messages and reports call the image when the file read
+        # is not the one the user gave (the ELF decompressed from a bzImage)
+        self.file = path
+        self.path = name or path
         require_regular_file(path, "a kernel image")
         try:
             self._fh = open(path, "rb")
@@ -150,9 +153,10 @@ class ElfImage:
         if size == 0:
             raise InputError(f"{path}: empty file, not a kernel image")
         self.file_size = size
+        path = self.path
         self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
         if self._map[:4] != b"\x7fELF":
-            raise InputError(f"{path}: not an ELF file (a vmlinux is expected; bzImage is not supported yet)")
+            raise InputError(f"{path}: not an ELF file (a vmlinux or a bzImage is expected)")
         try:
             self._elf = ELFFile(self._fh)
             header = self._elf.header
@@ -248,7 +252,7 @@ class ElfImage:
         # while pages read with readinto stay in the page cache only.
         buf = bytearray(4 << 20)
         view = memoryview(buf)
-        with open(self.path, "rb") as f:
+        with open(self.file, "rb") as f:
             while True:
                 n = f.readinto(buf)
                 if not n:

@@ -1,0 +1,167 @@
+"""Open a bzImage (`/boot/vmlinuz-<release>`) as a KernelImage.
+
+Pass order:
+1. read and hash the vmlinuz (its sha256 is the image's identity: reports and
+   the result cache name the file the user gave, not the decompressed one);
+2. parse the boot header, decompress the payload once into the kernel cache
+   (`<kernels>/vmlinuz/<sha256>.elf`, written atomically; a cache that cannot
+   be written falls back to an unlinked temporary file) and open it as an
+   ElfImage named after the vmlinuz;
+3. symbols: kallsyms in the image; a System.map given with --system-map or
+   lying beside the image (`System.map-<release>` in the same directory) is
+   used when it is real and agrees with kallsyms; Debian's one-line
+   placeholder ("The real System.map is in the linux-image-<version>-dbg
+   package") is recognised and ignored with a note.
+
+Sizes: kallsyms and System.map give none.  The distance to the next kallsyms
+symbol is not the ELF size (on Debian 6.1 it is larger for 37k of 46k text
+symbols: alignment padding, and smaller for 19, where kallsyms lists a label
+inside the function, e.g. entry_SYSCALL_64 +0x29), so every size is 0
+(unknown), as for a System.map: the prover then treats extents
+conservatively.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+
+from ..errors import InputError
+from . import bzimage
+from .elf import ElfImage, SymbolTable, read_system_map
+
+MAX_VMLINUZ = 256 << 20
+_PLACEHOLDER = re.compile(rb"real System\.map is in", re.I)
+
+
+def is_placeholder_map(path: str) -> bool:
+    """Debian's /boot/System.map-<release>: one line, address all ones."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(4097)
+    except OSError:
+        return False
+    if len(data) > 4096:
+        return False
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    if not lines or len(lines) > 3:
+        return False
+    return bool(_PLACEHOLDER.search(data)) or all(ln.split()[0].lower() == b"f" * 16 for ln in lines)
+
+
+def _cache_dir() -> str | None:
+    from ..fetch import cache_dir
+
+    try:
+        d = os.path.join(cache_dir(), "vmlinuz")
+        os.makedirs(d, exist_ok=True)
+        return d if os.access(d, os.W_OK) else None
+    except OSError:
+        return None
+
+
+def decompressed_elf(path: str, data: bytes, sha256: str) -> tuple[str, str, bool]:
+    """(ELF file path, compression, is_temporary) for the vmlinuz bytes."""
+    hdr = bzimage.parse_header(data, path)
+    payload = memoryview(data)[hdr.payload_start:hdr.payload_start + hdr.payload_length]
+    try:
+        method = bzimage.compression(payload)
+    except InputError as e:
+        raise InputError(f"{path}: {e}") from None
+    d = _cache_dir()
+    if d is not None:
+        final = os.path.join(d, f"{sha256}.elf")
+        if os.path.exists(final):
+            return final, method, False
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".elf", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            method, _n = bzimage.decompress_to(payload, out, path)
+        with open(tmp, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                raise InputError(f"{path}: the {method} payload is not an ELF vmlinux")
+        if d is None:
+            return tmp, method, True
+        os.replace(tmp, final)
+        return final, method, False
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def open_bzimage(cls, path: str, system_map: str | None):
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_VMLINUZ:
+            raise InputError(f"{path}: {size >> 20} MiB is too large for a bzImage")
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    sha = hashlib.sha256(data).hexdigest()
+    elf_path, method, temporary = decompressed_elf(path, data, sha)
+    del data
+    try:
+        elf = ElfImage(elf_path, name=path)
+    finally:
+        if temporary:
+            os.unlink(elf_path)  # the mmap keeps it readable
+    elf.__dict__["sha256"] = sha
+    notes: list[str] = []
+    symbols, used_map, source = choose_symbols(elf, path, system_map, notes)
+    if "entry_SYSCALL_64" not in symbols:
+        raise InputError(f"{path}: symbol 'entry_SYSCALL_64' not found ({symbols.source}): "
+                         "not an x86-64 Linux kernel")
+    return cls(elf, symbols, used_map, source, "bzImage", method, notes)
+
+
+def _beside(path: str, elf: ElfImage) -> str | None:
+    """System.map-<release> in the vmlinuz's directory (release from the file
+    name vmlinuz-<release>, else from the image's banner)."""
+    d = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    releases = []
+    if base.startswith("vmlinuz-"):
+        releases.append(base[len("vmlinuz-"):])
+    if elf.release:
+        releases.append(elf.release)
+    for r in releases:
+        p = os.path.join(d, f"System.map-{r}")
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def choose_symbols(elf: ElfImage, path: str, system_map: str | None, notes: list) -> tuple[SymbolTable, str | None, str]:
+    from .kallsyms import read_kallsyms, symbol_table
+
+    candidate = system_map if system_map is not None else _beside(path, elf)
+    if candidate is not None and is_placeholder_map(candidate):
+        notes.append(f"{candidate}: a placeholder, not a System.map (Debian ships the real one in "
+                     "linux-image-<release>-dbg): ignored, symbols from kallsyms in the image")
+        candidate = None
+    kall = None
+    kall_error = None
+    try:
+        kall = symbol_table(read_kallsyms(elf, path), f"{os.path.basename(path)} kallsyms")
+    except InputError as e:
+        kall_error = e
+    if candidate is None:
+        if kall is None:
+            raise kall_error
+        return kall, None, "kallsyms"
+    symbols = read_system_map(candidate)
+    if kall is not None:
+        for name in ("entry_SYSCALL_64", "do_syscall_64", "_stext", "_etext", "linux_banner"):
+            a, b = kall.get(name), symbols.get(name)
+            if a is not None and b is not None and a != b:
+                raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
+                                 "the image's kallsyms (a System.map from another build?)")
+    from . import check_system_map_matches
+
+    check_system_map_matches(elf, symbols, candidate)
+    return symbols, candidate, "System.map"
