@@ -127,15 +127,26 @@ def decompress_to(payload, out, name: str) -> tuple[str, int]:
     sink = _Sink(out, name)
     try:
         _DECODERS[method](memoryview(payload), sink, name)
-    except InputError:
-        raise
-    except MemoryError:
-        raise
-    except Exception as e:  # noqa: BLE001 - each library has its own error types
+    except _library_errors(method) as e:
         raise InputError(f"{name}: corrupt {method} payload: {type(e).__name__}: {str(e)[:120]}") from None
     if sink.size == 0:
         raise InputError(f"{name}: {method} payload decompresses to nothing")
     return method, sink.size
+
+
+def _library_errors(method: str) -> tuple:
+    """What the decompression libraries raise on corrupt input (bz2 raises
+    OSError, the others their own types or ValueError/EOFError)."""
+    errs = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, struct.error)
+    if method == "lz4":
+        import lz4.block
+
+        errs += (lz4.block.LZ4BlockError,)
+    if method == "zstd":
+        import zstandard
+
+        errs += (zstandard.ZstdError,)
+    return errs
 
 
 def _stream(dec, data, sink, name, method) -> None:

@@ -146,11 +146,14 @@ def choose_symbols(elf: ElfImage, path: str, system_map: str | None, notes: list
         candidate = None
     kall = None
     kall_error = None
-    try:
-        kall = symbol_table(read_kallsyms(elf, path), f"{os.path.basename(path)} kallsyms")
-    except InputError as e:
-        kall_error = e
+    if candidate is not None or not elf.has_symtab:
+        try:
+            kall = symbol_table(read_kallsyms(elf, path), f"{os.path.basename(path)} kallsyms")
+        except InputError as e:
+            kall_error = e
     if candidate is None:
+        if elf.has_symtab:  # a payload that kept its symbol table (not Debian's): sizes too
+            return elf.elf_symbols(), None, "symtab"
         if kall is None:
             raise kall_error
         return kall, None, "kallsyms"
