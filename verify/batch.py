@@ -250,7 +250,8 @@ def run_child(spec: dict, options: dict) -> dict:
                 rec = _error_record(f"internal error: the proof process exited {p.returncode} without an answer"
                                     + (f": {tail[0][:300]}" if tail else ""), EXIT_INTERNAL)
     rec["elapsed"] = round(time.monotonic() - t0, 3)
-    rec["peak_mib"] = round(usage.ru_maxrss / 1024.0, 1)
+    if rec.get("peak_mib") is None:  # the child's own VmHWM, else wait4's (which includes this process's size)
+        rec["peak_mib"] = round(usage.ru_maxrss / 1024.0, 1)
     rec["worker"] = worker
     return rec
 

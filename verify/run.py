@@ -155,6 +155,20 @@ def _die_with_parent(parent: int) -> None:
         os._exit(EXIT_INTERNAL)
 
 
+def _peak_mib() -> float | None:
+    """This process's peak resident size (VmHWM).  Not the parent's wait4
+    ru_maxrss: that also counts the parent's resident size at the exec
+    (Linux carries the old address space's high-water mark over)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def main(argv=None) -> int:
     """`python -m verify.run REQUEST.json RECORD.json`: the child process
     batch starts per kernel.  REQUEST: {"spec", "engine", "timeout",
@@ -168,6 +182,7 @@ def main(argv=None) -> int:
         req = json.load(f)
     rec = prove_one(req["spec"], engine=req.get("engine", "summary"), timeout=float(req.get("timeout", 1800.0)),
                     use_cache=bool(req.get("use_cache", True)), html=bool(req.get("html", True)))
+    rec["peak_mib"] = _peak_mib()
     tmp = argv[1] + ".tmp"
     with open(tmp, "w") as f:
         json.dump(rec, f)
