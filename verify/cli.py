@@ -184,7 +184,8 @@ def _cmd_check(args) -> int:
     _notes(image, args.quiet)
     progress = not args.quiet and sys.stderr.isatty()
     # The cache lookup comes before importing the engine (and angr): a hit costs the image hash only.
-    result, _cached = prove(image, engine=args.engine, timeout=args.timeout, system_map=args.system_map,
+    # the map the symbols came from (given, or a real System.map found beside a vmlinuz) is part of the cache key
+    result, _cached = prove(image, engine=args.engine, timeout=args.timeout, system_map=image.system_map,
                             use_cache=not args.no_cache, quiet=args.quiet, progress=progress)
     if args.write_baseline:
         n = bl.write(args.write_baseline, result, prior)

@@ -67,9 +67,13 @@ def read_kallsyms(elf, name: str | None = None) -> Kallsyms:
     ro = elf.section(".rodata")
     if ro is None or not ro.has_bits:
         raise InputError(f"{name}: no .rodata: cannot look for kallsyms")
-    data = elf.section_bytes(".rodata")
+    return parse_rodata(elf.section_bytes(".rodata"), ro.addr, name)
+
+
+def parse_rodata(data: bytes, base_addr: int, name: str) -> Kallsyms:
+    """The kallsyms tables in `data`, a section loaded at base_addr."""
     try:
-        return _parse(data, ro.addr, name)
+        return _parse(data, base_addr, name)
     except (struct.error, IndexError, ValueError, OverflowError) as e:
         raise InputError(f"{name}: malformed kallsyms tables: {e}") from None
 
