@@ -313,3 +313,22 @@ def test_debian_vmlinuz_seeded_bug(which, kernel61, kernel612, vmlinuz61, vmlinu
             assert o["counterexample"]["replayed"] is True
     # the site and obligation of the same seed in the vmlinux (tests/test_real_kernels.py)
     assert sysret == {"0xffffffff81c00227" if which == "61" else "0xffffffff81e001c8"}
+
+
+@pytest.mark.realkernel
+def test_debian_vmlinuz_with_a_real_or_a_wrong_system_map(kernel61, kernel612, vmlinuz61, tmp_path):
+    """A real System.map beside the vmlinuz is used (and agrees with
+    kallsyms); one from another build is a one-line input error."""
+    import shutil
+
+    import debian_kernel
+
+    rel = debian_kernel.KERNEL_61
+    z = tmp_path / f"vmlinuz-{rel}"
+    shutil.copyfile(vmlinuz61[0], z)
+    shutil.copyfile(kernel61[1], tmp_path / f"System.map-{rel}")
+    img = KernelImage.open(str(z))
+    assert img.symbol_source == "System.map" and img.system_map == str(tmp_path / f"System.map-{rel}")
+    assert not img.notes and img.symbols.get("entry_SYSCALL_64") == 0xFFFFFFFF81C00080
+    r = run_cli("inspect", str(z), "--system-map", kernel612[1])
+    assert_input_error(r, "does not match", "entry_SYSCALL_64")
