@@ -177,3 +177,36 @@ def sample_symbols(n: int = 700) -> list[tuple[int, str, str]]:
     syms.append((a, "T", "entry_SYSCALL_64"))
     syms.append((a + 0x40, "t", "entry_SYSCALL_64_safe_stack"))
     return syms
+
+
+def strip_with_kallsyms(elf: bytes, symbols, tmpdir: str, layout: str = "6.12") -> bytes:
+    """The ELF without .symtab (objcopy --strip-all) whose .rodata also
+    holds kallsyms tables for `symbols` [(addr, type, name)]: the old .rodata
+    bytes, then the tables, appended to the file (the section header's
+    offset and size are rewritten; its address stays, so the old contents
+    keep theirs)."""
+    import os
+
+    src = os.path.join(tmpdir, "with-symtab.elf")
+    dst = os.path.join(tmpdir, "stripped.elf")
+    with open(src, "wb") as f:
+        f.write(elf)
+    subprocess.run(["objcopy", "--strip-all", src, dst], check=True)
+    with open(dst, "rb") as f:
+        b = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", b, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", b, 0x3A)
+    str_off, = struct.unpack_from("<Q", b, shoff + shstrndx * shentsize + 0x18)
+    for i in range(shnum):
+        h = shoff + i * shentsize
+        name_off, = struct.unpack_from("<I", b, h)
+        if b[str_off + name_off:str_off + name_off + 8] == b".rodata\0":
+            off, size = struct.unpack_from("<QQ", b, h + 0x18)
+            old = bytes(b[off:off + size])
+            old += b"\0" * (-len(old) % 8)
+            data = old + kallsyms_blob(sorted(symbols), layout)
+            b += b"\0" * (-len(b) % 8)
+            struct.pack_into("<QQ", b, h + 0x18, len(b), len(data))
+            b += data
+            return bytes(b)
+    raise ValueError("no .rodata")

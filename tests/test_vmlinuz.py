@@ -332,3 +332,24 @@ def test_debian_vmlinuz_with_a_real_or_a_wrong_system_map(kernel61, kernel612, v
     assert not img.notes and img.symbols.get("entry_SYSCALL_64") == 0xFFFFFFFF81C00080
     r = run_cli("inspect", str(z), "--system-map", kernel612[1])
     assert_input_error(r, "does not match", "entry_SYSCALL_64")
+
+
+@pytest.mark.parametrize("layout", ["6.12", "6.1"])
+def test_stripped_payload_symbols_from_kallsyms(layout, fixture_elf, tmp_path, kernels_dir):
+    """A stripped payload: the symbols come from kallsyms, at the symtab's
+    addresses, sizes unknown; the entry sites are the same."""
+    from bzimage_util import strip_with_kallsyms
+
+    elf = tmp_path / "vmlinux"
+    elf.write_bytes(fixture_elf)
+    ref = KernelImage.open(str(elf))
+    syms = [(s.addr, s.kind, s.name) for s in ref.symbols.items()]
+    p = tmp_path / "vmlinuz"
+    p.write_bytes(make_bzimage(compress(strip_with_kallsyms(fixture_elf, syms, str(tmp_path), layout), "lz4")))
+    img = KernelImage.open(str(p))
+    assert img.symbol_source == "kallsyms" and not img.elf.has_symtab
+    assert {s.name: s.addr for s in img.symbols.items()} == {s.name: s.addr for s in ref.symbols.items()}
+    assert img.symbols.size_of("entry_SYSCALL_64") == 0
+    assert img.entry.sysret_sites == ref.entry.sysret_sites
+    r = run_cli("inspect", str(p))
+    assert r.returncode == 0 and "symbol source: kallsyms" in r.stdout, r.stderr

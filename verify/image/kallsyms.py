@@ -44,6 +44,9 @@ from ..errors import InputError
 KERNEL_MIN = 0xFFFFFFFF80000000
 _DIGITS = b"0\x001\x002\x003\x004\x005\x006\x007\x008\x009\x00"
 _MAX_SYMS = 1 << 23
+# KSYM_NAME_LEN is 512 (6.1+; 128 before): a name compresses to at most that
+# many tokens, plus a two-byte length
+_MAX_ENTRY = 2 + 512
 # how far before the token table the markers may lie (seqs_of_names, 3 bytes
 # per symbol, may sit between them)
 _MARKER_WINDOW = 3 * _MAX_SYMS + (1 << 20)
@@ -144,14 +147,18 @@ def _names_before(data: bytes, t: int):
         step = 8 // width
         # candidates nearest the token table first
         for k in range(len(vals) - 2 - (len(vals) - 2) % step, -1, -step):
-            if vals[k] != 0 or not 0 < vals[k + 1] < (1 << 26):
+            if vals[k] != 0:
                 continue
             run = [0]
             j = k + 1
-            while j < len(vals) and 256 <= vals[j] - run[-1] <= 256 * 0x4001:
+            while j < len(vals) and 256 <= vals[j] - run[-1] <= 256 * _MAX_ENTRY:
                 run.append(vals[j])
                 j += 1
             ms = lo + k * width
+            # a single marker (at most 256 symbols) is just a zero: only
+            # where the token table (or seqs_of_names, 3 bytes a symbol) is next
+            if len(run) == 1 and t - ms > 8 + 3 * 256 + 16:
+                continue
             for c in (len(run), len(run) - 1):
                 if c < 1:
                     continue
@@ -166,7 +173,7 @@ def _names_for_markers(data: bytes, ms: int, markers: list):
     c = len(markers)
     last = markers[-1]
     top = (ms - last) & ~7
-    for nat in range(top, max(8, top - 256 * 0x4002), -8):
+    for nat in range(top, max(7, top - 256 * _MAX_ENTRY - 8), -8):
         n = struct.unpack_from("<Q", data, nat - 8)[0]
         if not 256 * (c - 1) < n <= 256 * c:
             continue
