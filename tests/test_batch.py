@@ -177,6 +177,15 @@ def test_summary_keys_and_baseline_diff():
     assert "changed: /b: violated -> proven (another image)" in table and "new: /c" in table
     page = batch.render_html(s2)
     assert "Changes against" in page and "&rarr;" in page
+    _summary_validator()(json.loads(json.dumps(s2)))
+
+
+def _summary_validator():
+    jsonschema = pytest.importorskip("jsonschema")
+    with open(os.path.join(ROOT, "docs", "schema", "batch-summary.schema.json")) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema).validate
 
 
 # --- a local pool on fixture kernels --------------------------------------------------------
@@ -231,6 +240,9 @@ def test_local_pool_fixtures_cache_and_baseline(fixture_kernels, tmp_path):
     assert by2["vmlinux-truncated"]["verdict"] == "error" and by2["vmlinux-truncated"]["exit"] == 2
     assert by2["vmlinux-truncated"]["error"].startswith("error: ")
     assert s2["changes"]["unchanged"] == 2 and not s2["changes"]["changed"]
+    validate = _summary_validator()
+    validate(s)
+    validate(s2)
     assert [c["input"] for c in s2["changes"]["new"]] == [notk]
 
 

@@ -318,11 +318,11 @@ _COUNTED = ("proven", "violated", "inconclusive")
 def kernel_entry(spec: dict, rec: dict) -> dict:
     """One kernel's line of the summary (without its key and report paths)."""
     res = rec.get("result")
-    e = {"input": spec["input"], "kind": spec["kind"], "exit": rec["exit"], "error": rec.get("error"),
+    e = {"key": None, "input": spec["input"], "kind": spec["kind"], "exit": rec["exit"], "error": rec.get("error"),
          "build_id": None, "sha256": None, "version": None, "image": None, "verdict": "error",
          "obligations": {k: 0 for k in _COUNTED}, "variants": [], "findings": [],
          "seconds": rec.get("seconds"), "elapsed": rec.get("elapsed"), "peak_mib": rec.get("peak_mib"),
-         "cached": bool(rec.get("cached")), "worker": rec.get("worker")}
+         "cached": bool(rec.get("cached")), "worker": rec.get("worker"), "report": rec.get("report") or {}}
     if res:
         img = res.get("image", {})
         e.update(build_id=img.get("build_id"), sha256=img.get("sha256"), version=img.get("version"),
@@ -605,8 +605,6 @@ def run_batch(args) -> int:
             records[i] = _error_record("internal error: no result came back for this kernel", EXIT_INTERNAL)
     summary = build_summary(specs, records, started=started, seconds=seconds, runner=runner, baseline=baseline,
                             baseline_path=args.baseline)
-    for e, rec in zip(summary["kernels"], records):
-        e["report"] = rec.get("report") or {}
     text = json.dumps(summary, indent=2) + "\n"
     _write_text(outdir, "summary.json", text)
     page = render_html(summary)
