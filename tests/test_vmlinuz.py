@@ -287,7 +287,7 @@ def _seed(vmlinuz, tmpdir, func, pattern, at, new):
 @pytest.mark.realkernel
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["61", "612"])
-def test_debian_vmlinuz_seeded_bug(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path):
+def test_debian_vmlinuz_seeded_bug(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path, monkeypatch):
     """6.1: NOP the `jne` after the canonical check; 6.12: NOP the `jae`
     after the TASK_SIZE_MAX compare; in the payload, recompressed (lz4 / zstd).
     canonical-rip is violated in both paging modes at the SYSRET, with a
@@ -300,6 +300,7 @@ def test_debian_vmlinuz_seeded_bug(which, kernel61, kernel612, vmlinuz61, vmlinu
     else:
         seed = ("do_syscall_64", bytes.fromhex("48b900f0ffffff7f00004839c873"), 13, b"\x90" * 2)
     bad, addr = _seed(vmlinuz, str(tmp_path), *seed)
+    monkeypatch.setenv("SYSRET_VERIFY_KERNELS", str(tmp_path / "kernels"))  # the seeded payload's cache
     assert KernelImage.open(bad).compression == method
     rc, z = _check(bad, str(tmp_path), kernels=str(tmp_path / "kernels"))
     assert rc == 1, z["verdict"]
