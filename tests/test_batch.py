@@ -246,6 +246,32 @@ def test_local_pool_fixtures_cache_and_baseline(fixture_kernels, tmp_path):
     assert [c["input"] for c in s2["changes"]["new"]] == [notk]
 
 
+def test_proof_process_dies_with_its_worker(fixture_kernels, tmp_path):
+    """A worker killed with SIGKILL (no chance to clean up) takes its proof
+    process with it (PR_SET_PDEATHSIG), so a lost worker leaves no orphan
+    proving on."""
+    import psutil
+
+    code = ("import sys, threading, time\n"
+            "from verify import batch\n"
+            "spec = {'kind': 'path', 'path': sys.argv[1], 'input': sys.argv[1]}\n"
+            "threading.Thread(target=batch.run_child, args=(spec, {'timeout': 60, 'use_cache': False}),"
+            " daemon=True).start()\n"
+            "time.sleep(120)\n")
+    p = subprocess.Popen([sys.executable, "-c", code, fixture_kernels["linux61_exit_checks"]], cwd=ROOT)
+    try:
+        child, deadline = None, time.monotonic() + 60
+        while child is None and time.monotonic() < deadline:
+            child = next((k for k in psutil.Process(p.pid).children() if "verify.run" in k.cmdline()), None)
+            time.sleep(0.05)
+        assert child is not None
+        time.sleep(0.3)  # past prctl()
+    finally:
+        p.kill()
+        p.wait()
+    child.wait(timeout=10)  # psutil.TimeoutExpired if it outlived the worker
+
+
 # --- a real Dask cluster --------------------------------------------------------------------
 
 

@@ -465,7 +465,7 @@ def render_table(summary: dict) -> str:
 
 _CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right}.proven{background:#dff5df}.violated{background:#fbd9d9}
+th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}.proven{background:#dff5df}.violated{background:#fbd9d9}
 .inconclusive{background:#fff2cc}.error{background:#e8d9fb}code{font-size:12px}small{color:#666}"""
 
 
