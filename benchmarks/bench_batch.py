@@ -139,7 +139,7 @@ def main() -> int:
         kernels += [rel, seeded]
     print(f"batch of {len(kernels)} kernels: {', '.join(os.path.basename(k) for k in kernels)}", file=sys.stderr)
 
-    rows, figures = [], {"kernels": kernels, "cores": os.cpu_count(), "modes": {}}
+    rows, figures = [], {"kernels": kernels, "cores": os.cpu_count(), "modes": {}, "load_before": os.getloadavg()[0]}
     wall1, s1 = run_batch(["--jobs", "1", *kernels], os.path.join(tmp, "serial"), env)
     rows.append(("serial (--jobs 1)", wall1, s1, None))
     wallp, sp = run_batch(["--jobs", str(a.jobs), *kernels], os.path.join(tmp, "pool"), env)
@@ -177,6 +177,9 @@ def main() -> int:
     if "cluster_startup_seconds" in figures:
         print(f"cluster: scheduler and workers started on localhost in {figures['cluster_startup_seconds']:.1f} s "
               "(not counted above)")
+    figures["load_after"] = os.getloadavg()[0]
+    print(f"load average (1 min) before {figures['load_before']:.1f}, after {figures['load_after']:.1f} on "
+          f"{os.cpu_count()} cores: other work on the machine slows the parallel runs most")
     print("verdicts: " + ", ".join(f"{k}: {v}" for k, v in verdicts(s1).items()))
     per = [k["elapsed"] for k in s1["kernels"]]
     print(f"serial: {sum(per) / len(per):.1f} s per kernel on average (process start, angr import, proof, report)")
