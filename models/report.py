@@ -1,10 +1,11 @@
 """Turn PropertyResults into the JSON object and a readable story.
 
 A counterexample trace is a list of events, each a dict with "event" and the
-values that matter for it (registers the writer changed, the stop kind, ...),
-ending with the exit: how the design returned, what the user saw, what
-exit-checks would have done, and which obligations of verify/obligations.py
-failed at the SYSRET.
+values that matter for it (registers the writer changed, the stop kind, the
+branch a uprobe syscall took, whether a Gerst-style check at the writer
+passed, ...), ending with the exit: how the design returned, what the user
+saw, what IRET from the same frame gives, which obligations of
+verify/obligations.py failed at a SYSRET, and which safety conditions broke.
 """
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import z3
 from verify.obligations import OBLIGATIONS
 
 from .cpu import OK, RING0_FAULT, USER_FAULT, VIEW_REGS
-from .designs import REFERENCE, Design
-from .prove import PROVEN, VIOLATED, PropertyResult
-from .state import REGS, STOP_PTRACE_EVENT, STOP_SIGNAL, STOP_SYSCALL_ENTRY, \
-    STOP_SYSCALL_EXIT, TaskState
+from .designs import Design
+from .prove import PROVEN, VACUOUS, VIOLATED, PropertyResult
+from .state import (EFLAGS_IOPL, EFLAGS_NT, EFLAGS_VM, REGS, STOP_PTRACE_EVENT, STOP_SIGNAL,
+                    STOP_SYSCALL_ENTRY, STOP_SYSCALL_EXIT, TS_COMPAT, WIDTHS, TaskState)
 
 STOP_WORDS = {STOP_SIGNAL: "signal", STOP_SYSCALL_ENTRY: "syscall-entry",
               STOP_SYSCALL_EXIT: "syscall-exit", STOP_PTRACE_EVENT: "ptrace-event"}
@@ -29,10 +30,7 @@ def _h(v: int) -> str:
 def _concrete(vals: dict) -> TaskState:
     mk = {}
     for n, v in vals.items():
-        if isinstance(v, bool):
-            mk[n] = z3.BoolVal(v)
-        else:
-            mk[n] = z3.BitVecVal(v, 32 if n == "status" else 3 if n == "stopped" else 64)
+        mk[n] = z3.BoolVal(v) if isinstance(v, bool) else z3.BitVecVal(v, WIDTHS.get(n, 64))
     return TaskState(**mk)
 
 
@@ -45,14 +43,32 @@ def exit_summary(d: Design, vals: dict) -> dict:
     """Evaluate the design's exit on concrete state values."""
     s = _concrete(vals)
     e = d.exit(s)
-    used = _ev(e.use_sysret)
+    q, ll = _ev(e.use_sysret), _ev(e.use_sysretl)
     view = {n: _ev(getattr(e.view, n)) for n in VIEW_REGS}
-    out = {"return": "SYSRET" if used else "IRET", "outcome": _outcome_word(_ev(e.view.outcome)),
-           "trap": _trap_word(_ev(e.view.trap)),
+    out = {"return": "SYSRET" if q else "SYSRETL" if ll else "IRET",
+           "outcome": _outcome_word(_ev(e.view.outcome)), "trap": _trap_word(_ev(e.view.trap)),
            "user_sees": {n: _h(view[n]) for n in VIEW_REGS}}
-    if used:
+    if q:
         out["rcx"], out["r11"] = _h(_ev(e.inputs.rcx)), _h(_ev(e.inputs.r11))
         out["obligations_failed"] = [o.id for o in OBLIGATIONS if not _ev(o.predicate(e.inputs))]
+    st = _ev(e.status)
+    unsafe = []
+    fl = view["rflags"]
+    if _ev(e.view.outcome) == RING0_FAULT:
+        unsafe.append("ring0-fault")
+    else:
+        if fl & EFLAGS_IOPL:
+            unsafe.append(f"iopl={(fl & EFLAGS_IOPL) >> 12}")
+        if not fl & 0x200:
+            unsafe.append("if-clear")
+        if fl & EFLAGS_VM:
+            unsafe.append("vm-set")
+        if fl & EFLAGS_NT and not vals["flags"] & EFLAGS_NT:
+            unsafe.append("nt-set")
+    if st & TS_COMPAT:
+        unsafe.append("ts-compat-set")
+    out["unsafe"] = unsafe
+    out["ts_compat"] = bool(st & TS_COMPAT)
     return out
 
 
@@ -68,45 +84,66 @@ def _changed(before: dict, after: dict) -> dict:
     return {r: _h(after[r]) for r in REGS if before[r] != after[r]}
 
 
+def _check_passes(vals: dict, d: Design) -> bool:
+    return _ev(d.linux_checks(_concrete(vals)))
+
+
 def trace_json(d: Design, res: PropertyResult) -> list:
     out = []
     for st in res.steps:
         b, a, i = st.before[0], st.after[0], st.inputs
         e = {"event": st.event}
-        if st.event in ("syscall", "compat-syscall"):
-            e.update({"user_ip": _h(i["uip"]), "saved_ip": _h(a["ip"]), "user_rflags": _h(a["flags"]),
-                      "tf": bool(a["flags"] & 0x100)})
+        if st.event in ("syscall", "int80", "fast32"):
+            e.update({"saved_ip": _h(a["ip"]), "user_rflags": _h(a["flags"]), "tf": bool(i.get("uflags", 0) & 0x100)})
+            if "uip" in i:
+                e["user_ip"] = _h(i["uip"])
+            if st.event != "syscall" or d.os == "freebsd":
+                e["ts_compat"] = bool(a["status"] & TS_COMPAT)
+            if d.os == "freebsd":
+                e["sigtrap"] = a["sigtrap"]
         elif st.event == "stop":
             e["kind"] = STOP_WORDS[a["stopped"]]
-        elif st.event == "ptrace":
+        elif st.event in ("poke", "setregs"):
             e.update({"stop": STOP_WORDS.get(b["stopped"], "?"), "writes": _changed(b, a)})
+        elif st.event == "resume":
+            e.update({"step": bool(i.get("step")), "writes": _changed(b, a)})
+            if "setpc" in i:
+                e["setpc"] = bool(i["setpc"])
         elif st.event == "sigreturn":
             e["writes"] = _changed(b, a)
         elif st.event == "exec":
-            e.update({"entry": _h(a["ip"]), "32bit": bool(i.get("is32", False))})
+            e.update({"entry": _h(a["ip"]), "32bit": bool(i.get("is32", False)), "writes": _changed(b, a)})
         elif st.event == "signal":
-            e["handler"] = _h(a["ip"])
+            e.update({"handler": _h(a["ip"]), "ia32": bool(i.get("ia32", False)), "writes": _changed(b, a)})
         elif st.event == "restart":
             e["ip"] = _h(a["ip"])
-        elif st.event == "uprobe":
-            e.update({"ip": _h(a["ip"]), "uretprobe": bool(i.get("uret", False)),
-                      "tf": bool(i.get("probe_tf", False)), "writes": _changed(b, a)})
-        elif st.event == "exit":
-            e["return"] = exit_summary(d, b)["return"]
+        elif st.event == "rseq":
+            e["abort_ip"] = _h(a["ip"])
+        elif st.event == "uprobe-syscall":
+            e.update({"syscall": "sys_uprobe" if i.get("sys_uprobe") else "sys_uretprobe",
+                      "branch": "early-return" if i.get("early") else "ensure-sysret",
+                      "writes": _changed(b, a)})
+        elif st.event == "exit-work":
+            e["latched"] = a["latched"]
+        if d.name == "gerst" and st.event in ("poke", "sigreturn", "exec", "signal", "restart", "resume",
+                                              "rseq", "uprobe-syscall"):
+            e["check_passes"] = _check_passes(a, d)
         e["flag"] = a["flag"]
         out.append(e)
-    fin = {"event": "exit", "flag": res.final[0]["flag"], **exit_summary(d, res.final[0])}
+    fin = {"event": "exit", "flag": res.final[0]["flag"], "latched": res.final[0]["latched"],
+           **exit_summary(d, res.final[0])}
     if res.id == "equivalence":
-        fin["reference"] = exit_summary(REFERENCE, res.final[1])
+        fin["reference"] = exit_summary(d.reference(), res.final[1])
     out.append(fin)
     return out
 
 
 def property_json(d: Design, res: PropertyResult) -> dict:
     p = {"id": res.id, "status": res.status, "method": res.method,
-         "seconds": round(res.seconds, 3), "invariants": res.invariants}
-    if res.status == PROVEN:
+         "seconds": round(res.seconds, 3), "invariants": res.invariants, "lemmas": res.lemmas}
+    if res.status in (PROVEN, VACUOUS):
         p["k"] = res.k
+        p["witnesses"] = res.witnesses
     if res.status == VIOLATED:
         p["trace_length"] = res.trace_length
         p["minimal"] = True  # BMC found nothing shorter (depths 0..n-1 unsat)
@@ -122,7 +159,11 @@ def verdict(results) -> str:
         return "violated"
     if all(s == PROVEN for s in st):
         return "proven"
+    if VACUOUS in st and "inconclusive" not in st:
+        return "vacuous"
     return "inconclusive"
+
+
 
 
 def design_json(d: Design, results) -> dict:
@@ -131,36 +172,47 @@ def design_json(d: Design, results) -> dict:
 
 
 # --- text -----------------------------------------------------------------------------
+def _w(e) -> str:
+    return ", ".join(f"{k}={v}" for k, v in e.get("writes", {}).items()) or "nothing new"
+
+
 def _sentence(e: dict) -> str:
     ev = e["event"]
     if ev == "syscall":
         tf = " with TF set in its own RFLAGS (POPF)" if e["tf"] else ""
-        return f"the task executes SYSCALL at {e['user_ip']}{tf}; pt_regs ip = cx = {e['saved_ip']}"
-    if ev == "compat-syscall":
-        return f"the task executes int $0x80 at {e['user_ip']} (TS_COMPAT set)"
+        extra = "; SIGTRAP posted, TF cleared (traced syscall)" if e.get("sigtrap") else ""
+        return f"the task executes SYSCALL at {e.get('user_ip')}{tf}; saved ip = {e['saved_ip']}{extra}"
+    if ev == "int80":
+        return f"the task executes int $0x80 at {e.get('user_ip')} (TS_COMPAT set)"
+    if ev == "fast32":
+        return f"32-bit code enters by SYSENTER/SYSCALL through the vDSO; ip := landing pad {e['saved_ip']} (TS_COMPAT set)"
     if ev == "stop":
-        what = {"ptrace-event": "ptrace-event stop (a fork/clone/exec event)",
-                "signal": "signal-delivery stop"}.get(e["kind"], e["kind"] + " stop")
-        return f"the tracer stops the task at a {what}"
-    if ev == "ptrace":
-        w = ", ".join(f"{k}={v}" for k, v in e["writes"].items()) or "the same values back"
-        return f"the tracer, at the {e['stop']} stop, writes {w}"
+        return f"the tracer stops the task at a {e['kind']} stop"
+    if ev in ("poke", "setregs"):
+        chk = "" if "check_passes" not in e else (" (check at the writer passes: no flag)" if e["check_passes"]
+                                                  else " (check at the writer fails: flag set)")
+        return f"the tracer, at the {e['stop']} stop, writes {_w(e)}{chk}"
+    if ev == "resume":
+        what = "PTRACE_SINGLESTEP (TF set)" if e["step"] else "PTRACE_CONT"
+        if e.get("setpc"):
+            what += f", new pc ({_w(e)})"
+        return f"the tracer resumes the task with {what}"
     if ev == "sigreturn":
-        w = ", ".join(f"{k}={v}" for k, v in e["writes"].items()) or "nothing new"
-        return f"rt_sigreturn loads from the user's frame: {w}"
+        return f"sigreturn loads from the user's frame: {_w(e)}"
     if ev == "exec":
-        return f"execve of a {'32' if e['32bit'] else '64'}-bit binary, entry {e['entry']} (cx, r11 zeroed)"
+        return f"execve of a {'32' if e['32bit'] else '64'}-bit binary, entry {e['entry']}: {_w(e)}"
     if ev == "signal":
-        return f"a signal is delivered: ip := handler {e['handler']}, TF/DF/RF cleared, cx untouched"
+        return f"a signal is delivered: {_w(e)}"
     if ev == "restart":
-        return f"the syscall is restarted: ip -= 2 -> {e['ip']}, cx still the old ip"
-    if ev == "singlestep":
-        return "the tracer resumes the task with PTRACE_SINGLESTEP: TF set in pt_regs->flags"
-    if ev == "uprobe":
-        kind = "the uretprobe syscall (cx := ip, r11 := flags)" if e["uretprobe"] else "a uprobe"
-        return f"{kind} sets ip = {e['ip']}{' and TF' if e['tf'] else ''}"
-    if ev == "exit":
-        return f"the task returns to user mode with {e['return']}"
+        return f"the syscall is restarted: ip -= 2 -> {e['ip']}"
+    if ev == "rseq":
+        return f"rseq_ip_fixup moves ip to the abort handler {e['abort_ip']}"
+    if ev == "uprobe-syscall":
+        return f"{e['syscall']} returns by its {e['branch']} branch: {_w(e)}"
+    if ev == "exit-work":
+        return "the syscall body ends; the exit-work loop starts" + (" (flag tested now: set)" if e["latched"]
+                                                                      else " (flag tested now: clear)"
+                                                                      if "latched" in e else "")
     return ev
 
 
@@ -174,14 +226,16 @@ def _exit_story(e: dict, cpu: str) -> str:
     if e["outcome"] == "ring0-#GP":
         s += f": ring-0 #GP on {cpu.capitalize()} (non-canonical RCX, user RSP/GS live)"
     elif e["outcome"] == "user-#GP":
-        s += ": #GP delivered to user mode"
+        s += f": #GP delivered to user mode, RFLAGS={e['user_sees']['rflags']}"
     else:
         s += f": user sees RIP={e['user_sees']['rip']} RFLAGS={e['user_sees']['rflags']}"
         if e["trap"] != "none":
             s += f", single-step trap {e['trap'].replace('-', ' ')}"
+    if e.get("unsafe"):
+        s += " UNSAFE: " + ", ".join(e["unsafe"])
     ref = e.get("reference")
     if ref:
-        s += f"; exit-checks would take {ref['return']}"
+        s += f"; IRET from the same frame gives {ref['outcome']}"
         diffs = [f"{k} {e['user_sees'][k]} vs {ref['user_sees'][k]}" for k in VIEW_REGS
                  if e["user_sees"][k] != ref["user_sees"][k]]
         if ref["outcome"] != e["outcome"]:
@@ -193,17 +247,13 @@ def _exit_story(e: dict, cpu: str) -> str:
     return s
 
 
-def story(d: Design, trace: list) -> str:
-    parts = [_sentence(e) for e in trace[:-1]] + [_exit_story(trace[-1], d.cpu)]
-    return "; ".join(parts) + "."
-
-
 def design_text(d: Design, results) -> str:
     lines = [f"design: {d.label()}", f"verdict: {verdict(results)}"]
     for r in results:
         if r.status == PROVEN:
             how = "induction (1-inductive)" if r.method == "induction" else f"k-induction, k={r.k}"
-            lines.append(f"  {r.id}: proven by {how} [{r.seconds:.2f}s]")
+            lines.append(f"  {r.id}: proven by {how}, lemmas {', '.join(r.lemmas) or 'none'}; "
+                         f"witnesses: all {len(r.witnesses)} reached [{r.seconds:.2f}s]")
         elif r.status == VIOLATED:
             tr = trace_json(d, r)
             lines.append(f"  {r.id}: VIOLATED, minimal trace of {r.trace_length} events "
@@ -211,6 +261,8 @@ def design_text(d: Design, results) -> str:
             for n, e in enumerate(tr, 1):
                 text = _exit_story(e, d.cpu) if n == len(tr) else _sentence(e)
                 lines.append(f"    {n}. {text}")
+        elif r.status == VACUOUS:
+            lines.append(f"  {r.id}: VACUOUS (not proven): {r.reason}")
         else:
             lines.append(f"  {r.id}: INCONCLUSIVE: {r.reason}")
     return "\n".join(lines) + "\n"
