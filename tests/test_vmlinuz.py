@@ -354,3 +354,16 @@ def test_stripped_payload_symbols_from_kallsyms(layout, fixture_elf, tmp_path, k
     assert img.entry.sysret_sites == ref.entry.sysret_sites
     r = run_cli("inspect", str(p))
     assert r.returncode == 0 and "symbol source: kallsyms" in r.stdout, r.stderr
+
+
+def test_placeholder_map_with_a_vmlinux(fixture_elf, tmp_path):
+    """Given with --system-map for an ELF: ignored when the ELF has its
+    symtab, a one-line input error when it has none."""
+    elf = tmp_path / "vmlinux"
+    elf.write_bytes(fixture_elf)
+    m = tmp_path / "System.map"
+    m.write_text(PLACEHOLDER)
+    img = KernelImage.open(str(elf), str(m))
+    assert img.symbol_source == "symtab" and img.system_map is None and img.notes
+    subprocess.run(["objcopy", "--strip-all", str(elf)], check=True)
+    assert_input_error(run_cli("inspect", str(elf), "--system-map", str(m)), "placeholder")

@@ -62,6 +62,16 @@ class KernelImage:
         # in a thread, so that it overlaps symbol and table parsing.
         if hash_image:
             elf.prefetch_sha256()
+        notes = []
+        if system_map is not None:
+            from .vmlinuz import is_placeholder_map
+
+            if is_placeholder_map(system_map):
+                if not elf.has_symtab:
+                    raise InputError(f"{system_map}: Debian's placeholder, not a System.map (the real one is in "
+                                     "linux-image-<release>-dbg, with a vmlinux that has its symbols)")
+                notes.append(f"{system_map}: a placeholder, not a System.map: ignored, symbols from the symtab")
+                system_map = None
         if system_map is not None:
             symbols = read_system_map(system_map)
             check_system_map_matches(elf, symbols, system_map)
@@ -73,7 +83,7 @@ class KernelImage:
                     f"{path}: symbol '{name}' not found ({symbols.source}): not an x86-64 Linux kernel, "
                     "or its symbols were stripped (pass --system-map FILE)"
                 )
-        return cls(elf, symbols, system_map, "System.map" if system_map is not None else "symtab")
+        return cls(elf, symbols, system_map, "System.map" if system_map is not None else "symtab", notes=notes)
 
     # identity
     @property
