@@ -213,14 +213,15 @@ def _zstd(data, sink, name):
 
     dec = zstandard.ZstdDecompressor(max_window_size=1 << 31).decompressobj()
     buf = bytes(data)
-    # decompressobj has no output bound: feed 1 MiB at a time (zstd -22 output
-    # per input MiB is bounded by the window; MAX_OUTPUT is checked per write)
-    for i in range(0, len(buf), 1 << 20):
-        sink.write(dec.decompress(buf[i:i + (1 << 20)]))
+    # decompressobj has no output bound: feed 4 KiB at a time, so that one
+    # call yields at most ~128 MiB (an RLE block: 4 bytes for 128 KiB);
+    # MAX_OUTPUT is checked after every call
+    step = 4096
+    for i in range(0, len(buf), step):
+        sink.write(dec.decompress(buf[i:i + step]))
         if dec.eof:
             return
-    if not dec.eof:
-        raise InputError(f"{name}: zstd payload ends early (truncated)")
+    raise InputError(f"{name}: zstd payload ends early (truncated)")
 
 
 def _lzo(data, sink, name):

@@ -170,6 +170,8 @@ def lzo1x_decompress(src: bytes, dst_len: int) -> bytes:
         start = len(out) - dist
         if start < 0:
             raise LzoError("match before the start of the output")
+        if len(out) + length > dst_len:  # before copying: a length can claim gigabytes
+            raise LzoError("output overrun")
         if dist >= length:
             out.extend(out[start:start + length])
         else:  # overlapping: the last `dist` bytes repeat

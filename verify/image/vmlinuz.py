@@ -74,7 +74,11 @@ def decompressed_elf(path: str, data: bytes, sha256: str) -> tuple[str, str, boo
         final = os.path.join(d, f"{sha256}.elf")
         if os.path.exists(final):
             return final, method, False
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".elf", dir=d)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".elf", dir=d)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write its decompressed payload in {d or tempfile.gettempdir()}: "
+                         f"{e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             method, _n = bzimage.decompress_to(payload, out, path)
@@ -85,11 +89,13 @@ def decompressed_elf(path: str, data: bytes, sha256: str) -> tuple[str, str, boo
             return tmp, method, True
         os.replace(tmp, final)
         return final, method, False
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, InputError):  # e.g. the disk is full
+            raise InputError(f"{path}: cannot write its decompressed payload to {tmp}: {e.strerror}") from None
         raise
 
 
