@@ -367,3 +367,37 @@ def test_placeholder_map_with_a_vmlinux(fixture_elf, tmp_path):
     assert img.symbol_source == "symtab" and img.system_map is None and img.notes
     subprocess.run(["objcopy", "--strip-all", str(elf)], check=True)
     assert_input_error(run_cli("inspect", str(elf), "--system-map", str(m)), "placeholder")
+
+
+# -- decompression bombs (found in review, kept) -----------------------------------------------
+
+
+def test_zstd_bomb_is_refused_early(monkeypatch, tmp_path):
+    """A zstd frame of RLE blocks (4 bytes claim 128 KiB each): refused at
+    MAX_OUTPUT, never materialised whole."""
+    import io
+    import struct
+
+    from verify.image import bzimage
+
+    blocks = b"".join(struct.pack("<I", (131072 << 3) | (1 << 1))[:3] + b"\x00" for _ in range(10000))
+    frame = b"\x28\xb5\x2f\xfd\x00\x38" + blocks  # window 128 KiB, no content size
+    monkeypatch.setattr(bzimage, "MAX_OUTPUT", 16 << 20)
+    with pytest.raises(InputError, match="more than 16 MiB"):
+        bzimage.decompress_to(frame, io.BytesIO(), "bomb")
+
+
+def test_lzo_long_match_is_refused_before_copying():
+    """An LZO block of 4 MB claiming 4.1 MB whose match says a thousand
+    million bytes (the container only bounds the compressed size by the
+    claimed one): refused before anything is copied."""
+    import io
+    import struct
+
+    from verify.image.lzo import LZOP_MAGIC, lzop_decompress
+
+    header = LZOP_MAGIC + struct.pack(">HHHBBI", 0x1040, 0x2080, 0x0940, 1, 5, 0) + b"\0" * 12 + b"\0" + b"\0" * 4
+    block = bytes([21]) + b"AAAA" + b"\x20" + b"\x00" * 4000000 + b"\x01" + b"\x00\x00" + b"\x11\x00\x00"
+    data = header + struct.pack(">II", 4100000, len(block)) + block + b"\0\0\0\0"
+    with pytest.raises(InputError, match="output overrun"):
+        lzop_decompress(data, io.BytesIO(), "bomb")

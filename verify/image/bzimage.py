@@ -18,8 +18,9 @@ library: gzip, bzip2, lzma (the "alone" format), xz (stdlib zlib/bz2/lzma),
 lz4 (the legacy frame: `lz4 -l`), zstd (`zstandard`), lzo (the lzop container,
 decoded by `lzo.py` here: python-lzo has no wheel and needs liblzo2 headers).
 
-Decompression is bounded (MAX_OUTPUT) and every malformed input is an
-InputError naming the vmlinuz.
+Decompression is bounded (MAX_OUTPUT in total; no library call may produce
+more than ~32 MiB at once) and every malformed input is an InputError naming
+the vmlinuz.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from ..errors import InputError
 
 HDRS_OFFSET = 0x202
 # A real x86-64 vmlinux.bin is 40-80 MB; anything past this is not a kernel.
-MAX_OUTPUT = 1 << 30
+MAX_OUTPUT = 512 << 20
 CHUNK = 16 << 20
 
 LZ4_LEGACY_MAGIC = 0x184C2102
@@ -213,10 +214,10 @@ def _zstd(data, sink, name):
 
     dec = zstandard.ZstdDecompressor(max_window_size=1 << 31).decompressobj()
     buf = bytes(data)
-    # decompressobj has no output bound: feed 4 KiB at a time, so that one
-    # call yields at most ~128 MiB (an RLE block: 4 bytes for 128 KiB);
+    # decompressobj has no output bound: feed 1 KiB at a time, so that one
+    # call yields at most ~32 MiB (an RLE block: 4 bytes for 128 KiB);
     # MAX_OUTPUT is checked after every call
-    step = 4096
+    step = 1024
     for i in range(0, len(buf), step):
         sink.write(dec.decompress(buf[i:i + step]))
         if dec.eof:

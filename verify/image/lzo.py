@@ -15,6 +15,7 @@ kernel uses LZO and why this is fine.
 """
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -23,6 +24,7 @@ from ..errors import InputError
 LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
 F_ADLER32_D, F_ADLER32_C, F_H_FILTER, F_CRC32_D, F_CRC32_C = 0x1, 0x2, 0x800, 0x100, 0x200
 BLOCK_MAX = 64 << 20  # lzop writes 256 KiB blocks; -9 at most a few MiB
+_NONZERO = re.compile(rb"[^\x00]")
 
 
 class LzoError(ValueError):
@@ -100,9 +102,10 @@ def lzo1x_decompress(src: bytes, dst_len: int) -> bytes:
 
     def run_length(ip: int, base: int) -> tuple[int, int]:
         # "length = base + 255 * (number of zero bytes) + first non-zero byte"
-        z = ip
-        while src[z] == 0:
-            z += 1
+        m = _NONZERO.search(src, ip)
+        if m is None:
+            raise LzoError("length runs past the block")
+        z = m.start()
         return base + 255 * (z - ip) + src[z], z + 1
 
     def literals(ip: int, k: int) -> int:
