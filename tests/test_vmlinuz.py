@@ -401,3 +401,19 @@ def test_lzo_long_match_is_refused_before_copying():
     data = header + struct.pack(">II", 4100000, len(block)) + block + b"\0\0\0\0"
     with pytest.raises(InputError, match="output overrun"):
         lzop_decompress(data, io.BytesIO(), "bomb")
+
+
+def test_kallsyms_search_is_bounded():
+    """A token table after a megabyte of marker look-alikes (0, 300, 600,
+    ...): the search gives up with an input error in bounded time."""
+    import struct
+    import time
+
+    base = 0xFFFFFFFF82000000
+    blob = kallsyms_blob(sample_symbols(300), "6.12")
+    t = parse_rodata(blob, base, "x").tables["kallsyms_token_table"] - base
+    fake = struct.pack("<4I", 0, 300, 600, 900) * (1 << 16)
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="no kallsyms"):
+        parse_rodata(fake + blob[t:], base, "x")
+    assert time.monotonic() - t0 < 30

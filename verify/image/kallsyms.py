@@ -84,12 +84,14 @@ def parse_rodata(data: bytes, base_addr: int, name: str) -> Kallsyms:
 def _parse(data: bytes, base_addr: int, name: str) -> Kallsyms:
     if base_addr % 8:
         raise InputError(f"{name}: .rodata is not 8-aligned: cannot find kallsyms")
-    tried = 0
+    tried = tables = 0
     pos = data.find(_DIGITS)
-    while pos >= 0 and tried < 64:
+    # bounded work on any input: a few hundred digit runs, a few token tables
+    while pos >= 0 and tried < 256 and tables < 4:
         tried += 1
         tok = _token_table_at(data, pos)
         if tok is not None:
+            tables += 1
             t, i, tokens = tok
             found = _names_before(data, t)
             if found is not None:
@@ -145,7 +147,9 @@ def _names_before(data: bytes, t: int):
         count = (t - lo) // width
         vals = struct.unpack_from(f"<{count}{fmt[1]}", data, lo)
         step = 8 // width
-        # candidates nearest the token table first
+        candidates = 0
+        # candidates nearest the token table first (on Debian's kernels the
+        # first one is right); at most 64 are tried
         for k in range(len(vals) - 2 - (len(vals) - 2) % step, -1, -step):
             if vals[k] != 0:
                 continue
@@ -159,6 +163,9 @@ def _names_before(data: bytes, t: int):
             # where the token table (or seqs_of_names, 3 bytes a symbol) is next
             if len(run) == 1 and t - ms > 8 + 3 * 256 + 16:
                 continue
+            candidates += 1
+            if candidates > 64:
+                break
             for c in (len(run), len(run) - 1):
                 if c < 1:
                     continue
