@@ -78,7 +78,8 @@ class Cluster:
         for i in range(workers):
             self.workers.append(self._start(
                 [os.path.join(BIN, "dask"), "worker", "--scheduler-file", sched, "--host", "127.0.0.1",
-                 "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"], tmp, f"w{i}", env))
+                 "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
+                 "--local-directory", os.path.join(tmp, f"w{i}")], tmp, f"w{i}", env))
         from distributed import Client
 
         with Client(self.address, timeout=30) as c:
@@ -145,7 +146,7 @@ def main() -> int:
     wallp, sp = run_batch(["--jobs", str(a.jobs), *kernels], os.path.join(tmp, "pool"), env)
     rows.append((f"local pool (--jobs {a.jobs})", wallp, sp, None))
     if not a.no_cluster:
-        c = Cluster(tmp, env, a.workers)
+        c = Cluster(tmp, dict(env, DASK_TEMPORARY_DIRECTORY=tmp), a.workers)
         try:
             wallc, sc = run_batch(["--cluster", c.address, *kernels], os.path.join(tmp, "cluster"), env)
             own = c.worker_pids()

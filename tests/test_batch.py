@@ -293,7 +293,8 @@ class Cluster:
         for i in range(2):
             self.workers.append(self._start(
                 [os.path.join(BIN, "dask"), "worker", "--scheduler-file", self.sched_file, "--host", "127.0.0.1",
-                 "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"], f"worker{i}"))
+                 "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
+                 "--local-directory", os.path.join(tmp, f"w{i}")], f"worker{i}"))
         from distributed import Client
 
         with Client(self.address, timeout=30) as c:
@@ -319,7 +320,7 @@ class Cluster:
 def cluster(kernel61, kernel612, tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("dask"))
     env = dict(os.environ, SYSRET_VERIFY_KERNELS=os.path.dirname(os.path.dirname(kernel61[0])),
-               SYSRET_VERIFY_CACHE=os.path.join(tmp, "cache"))
+               SYSRET_VERIFY_CACHE=os.path.join(tmp, "cache"), DASK_TEMPORARY_DIRECTORY=tmp)
     env.pop("SYSRET_VERIFY_ENGINE", None)
     c = Cluster(tmp, env)
     try:
