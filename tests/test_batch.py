@@ -127,6 +127,7 @@ def test_bad_inputs_one_line_exit_2(tmp_path):
     f.write_text("")
     assert_input_error(run_batch(k, "-o", str(f)), "not a directory")
     assert_input_error(run_batch(k, "--timeout", "0", "-o", out), "--timeout")
+    assert_input_error(run_batch(k, "--cluster", "", "-o", out), "--cluster needs")
 
 
 def test_unreachable_cluster_is_an_input_error(tmp_path):

@@ -556,6 +556,8 @@ def run_batch(args) -> int:
         raise InputError("--retries must be 0 or more")
     if args.engine not in ("summary", "merged"):
         raise InputError(f"unknown engine '{args.engine}' (from $SYSRET_VERIFY_ENGINE): summary or merged")
+    if args.cluster is not None and not args.cluster.strip():
+        raise InputError("--cluster needs the scheduler's address (e.g. tcp://HOST:8786)")
     specs = collect_inputs(args.inputs, args.debian or ())
     baseline = load_baseline(args.baseline) if args.baseline else None
     outdir = os.path.abspath(args.output_dir)
@@ -592,7 +594,7 @@ def run_batch(args) -> int:
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
-    if args.cluster:
+    if args.cluster is not None:
         nworkers = run_cluster(specs, options, args.cluster, on_done, retries=args.retries, quiet=args.quiet)
         runner = {"mode": "cluster", "address": args.cluster, "workers": nworkers}
     else:
