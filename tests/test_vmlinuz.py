@@ -417,3 +417,21 @@ def test_kallsyms_search_is_bounded():
     with pytest.raises(InputError, match="no kallsyms"):
         parse_rodata(fake + blob[t:], base, "x")
     assert time.monotonic() - t0 < 30
+
+
+def test_reports_read_dwarf_lines_through_the_payload(tmp_path, kernels_dir):
+    """A payload with DWARF: the text report says file:line like for the
+    vmlinux (the renderers read the decompressed ELF, not the vmlinuz)."""
+    import re
+
+    from test_reports import VIOLATED_FX, _dwarf_fixture
+
+    with open(_dwarf_fixture(VIOLATED_FX, tmp_path), "rb") as f:
+        elf = f.read()
+    p = tmp_path / "vmlinuz-dwarf"
+    p.write_bytes(make_bzimage(compress(elf, "gzip")))
+    env = dict(os.environ, SYSRET_VERIFY_CACHE=str(tmp_path / "results"))
+    r = run_cli("check", str(p), env=env)
+    assert r.returncode == 1, r.stderr
+    errors = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
+    assert errors and all(re.match(rf".*tests/fixtures/{VIOLATED_FX}\.S:\d+: error: ", ln) for ln in errors), errors

@@ -132,6 +132,21 @@ def render(result: CheckResult, fmt: str, image=None, baseline=None) -> str:
 # Image access: bytes for disassembly, DWARF for source lines (both optional)
 
 
+
+def _elf_of(path: str):
+    """The ElfImage of a vmlinux, or of a vmlinuz's payload (decompressed
+    into the kernel cache the first time)."""
+    from .image import ElfImage
+    from .image.bzimage import is_bzimage
+
+    with open(path, "rb") as f:
+        head = f.read(0x270)
+    if is_bzimage(head):
+        from .image import KernelImage
+
+        return KernelImage.open(path).elf
+    return ElfImage(path)
+
 class _Context:
     def __init__(self, result: CheckResult, image, need_bytes: bool):
         self.path = None
@@ -142,11 +157,9 @@ class _Context:
             p = result.image_path
             if p and os.path.isfile(p):
                 try:
-                    from .image import ElfImage
-
-                    elf = ElfImage(p)
+                    elf = _elf_of(p)
                     if result.build_id is None or elf.build_id == result.build_id:
-                        self.path, self.image, self._own = p, elf, elf
+                        self.path, self.image, self._own = elf.file, elf, elf
                     else:
                         elf.close()
                 except Exception:  # noqa: BLE001 - a moved/changed image only loses extras
@@ -158,7 +171,8 @@ class _Context:
             self.image = self._own = ElfImage(self.path)
         else:
             self.image = image
-            self.path = getattr(image, "path", None)
+            # the file read (a vmlinuz's decompressed ELF), for DWARF lines
+            self.path = getattr(getattr(image, "elf", None), "file", None) or getattr(image, "path", None)
 
     def source_line(self, addr: int):
         if self.path is None:
