@@ -13,7 +13,9 @@ tests/test_real_kernels.py and bench_check.py), i.e. four kernels; every run
 with `--no-cache`, so every proof really runs.
 
 Reported per mode: wall time of the batch command, speedup against serial,
-the verdicts (which must agree), and peak memory: per proof (each kernel's
+the cores the proofs actually got (their CPU seconds / wall: on a shared
+machine this, not the speedup, shows whether the pool used the cores it
+had), the verdicts (which must agree), and peak memory: per proof (each kernel's
 proof process, VmHWM) and per worker (for the cluster: the `dask worker`
 process's own peak plus the largest proof it ran).
 
@@ -155,7 +157,8 @@ def main() -> int:
         rows.append((f"dask cluster ({a.workers} workers x 1 thread)", wallc, sc, own))
         figures["cluster_startup_seconds"] = round(c.startup, 2)
 
-    print(f"{'mode':<40} {'wall':>7} {'speedup':>8}  peak per proof / per worker (largest proof+worker process)")
+    print(f"{'mode':<40} {'wall':>7} {'speedup':>8}  {'cores':>5}  peak per proof / per worker "
+          "(largest proof+worker process)")
     for name, wall, s, own in rows:
         if verdicts(s) != verdicts(s1):
             print(f"bench_batch: verdicts differ: {verdicts(s)} vs serial {verdicts(s1)}", file=sys.stderr)
@@ -171,10 +174,14 @@ def main() -> int:
         per_w = "; ".join(f"{w['kernels']} kernels, {w['largest_proof_mib']:.0f}"
                           + (f"+{w['worker_process_mib']:.0f}" if w["worker_process_mib"] else "") + " MiB"
                           for w in workers) if own is not None else "a pool slot holds one proof at a time"
-        print(f"{name:<40} {wall:6.1f}s {wall1 / wall:7.2f}x  {proof_peak:.0f} MiB / {per_w}")
+        cpu = sum(k.get("cpu_seconds") or 0 for k in s["kernels"])
+        print(f"{name:<40} {wall:6.1f}s {wall1 / wall:7.2f}x  {cpu / wall:5.2f}  {proof_peak:.0f} MiB / {per_w}")
         figures["modes"][name] = {"wall": round(wall, 2), "speedup": round(wall1 / wall, 2),
+                                  "cpu_seconds": round(cpu, 2), "cores_obtained": round(cpu / wall, 2),
                                   "proof_peak_mib": proof_peak, "workers": workers,
                                   "kernel_seconds": {os.path.basename(k["input"]): k["elapsed"] for k in s["kernels"]}}
+    print("cores: the proofs' CPU seconds / wall, i.e. how many cores the mode actually got (at most "
+          f"{os.cpu_count()} here; less when other work runs)")
     if "cluster_startup_seconds" in figures:
         print(f"cluster: scheduler and workers started on localhost in {figures['cluster_startup_seconds']:.1f} s "
               "(not counted above)")

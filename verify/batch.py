@@ -321,7 +321,8 @@ def kernel_entry(spec: dict, rec: dict) -> dict:
     e = {"key": None, "input": spec["input"], "kind": spec["kind"], "exit": rec["exit"], "error": rec.get("error"),
          "build_id": None, "sha256": None, "version": None, "image": None, "verdict": "error",
          "obligations": {k: 0 for k in _COUNTED}, "variants": [], "findings": [],
-         "seconds": rec.get("seconds"), "elapsed": rec.get("elapsed"), "peak_mib": rec.get("peak_mib"),
+         "seconds": rec.get("seconds"), "elapsed": rec.get("elapsed"), "cpu_seconds": rec.get("cpu_seconds"),
+         "peak_mib": rec.get("peak_mib"),
          "cached": bool(rec.get("cached")), "worker": rec.get("worker"), "report": rec.get("report") or {}}
     if res:
         img = res.get("image", {})

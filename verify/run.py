@@ -183,6 +183,10 @@ def main(argv=None) -> int:
     rec = prove_one(req["spec"], engine=req.get("engine", "summary"), timeout=float(req.get("timeout", 1800.0)),
                     use_cache=bool(req.get("use_cache", True)), html=bool(req.get("html", True)))
     rec["peak_mib"] = _peak_mib()
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    rec["cpu_seconds"] = round(ru.ru_utime + ru.ru_stime, 3)  # import included: the work, whatever the load
     tmp = argv[1] + ".tmp"
     with open(tmp, "w") as f:
         json.dump(rec, f)
