@@ -259,7 +259,8 @@ def test_proof_process_dies_with_its_worker(fixture_kernels, tmp_path):
             "threading.Thread(target=batch.run_child, args=(spec, {'timeout': 60, 'use_cache': False}),"
             " daemon=True).start()\n"
             "time.sleep(120)\n")
-    p = subprocess.Popen([sys.executable, "-c", code, fixture_kernels["linux61_exit_checks"]], cwd=ROOT)
+    p = subprocess.Popen([sys.executable, "-c", code, fixture_kernels["linux61_exit_checks"]], cwd=ROOT,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)))
     try:
         child, deadline = None, time.monotonic() + 60
         while child is None and time.monotonic() < deadline:
@@ -321,7 +322,8 @@ class Cluster:
 def cluster(kernel61, kernel612, tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("dask"))
     env = dict(os.environ, SYSRET_VERIFY_KERNELS=os.path.dirname(os.path.dirname(kernel61[0])),
-               SYSRET_VERIFY_CACHE=os.path.join(tmp, "cache"), DASK_TEMPORARY_DIRECTORY=tmp)
+               SYSRET_VERIFY_CACHE=os.path.join(tmp, "cache"), DASK_TEMPORARY_DIRECTORY=tmp,
+               TMPDIR=tmp)  # what a killed worker leaves behind stays here
     env.pop("SYSRET_VERIFY_ENGINE", None)
     c = Cluster(tmp, env)
     try:
