@@ -77,8 +77,12 @@ def test_directory_takes_every_vmlinux_elf_executable(tmp_path):
     fake_elf(d / ".hidden" / "vmlinux")
     (d / "vmlinux.txt").write_text("not elf")
     (d / "System.map").write_text("ffffffff81000000 T _text\n")
+    z = d / "boot" / "vmlinuz-6.1.0-50-cloud-amd64"  # a bzImage: "HdrS" at 0x202
+    z.parent.mkdir()
+    z.write_bytes(b"\0" * 0x202 + b"HdrS" + b"\0" * 64)
+    (d / "boot" / "vmlinuz.old").write_bytes(b"\0" * 0x300)  # no boot header
     specs = batch.collect_inputs([str(d)])
-    assert [s["path"] for s in specs] == [a, b]
+    assert [s["path"] for s in specs] == [a, str(z), b]
     assert all(s["kind"] == "path" for s in specs)
 
 

@@ -2,8 +2,10 @@
 
 Pass order:
 
-1. **inputs** (`collect_inputs`): image paths, directories (every file
-   named `vmlinux*` that is an x86-64 ELF executable, recursively), Debian
+1. **inputs** (`collect_inputs`): image paths (vmlinux or bzImage/vmlinuz,
+   as `check` takes), directories (every file named `vmlinux*` that is an
+   x86-64 ELF executable, or `vmlinuz*`/`bzImage*` with a boot header,
+   recursively), Debian
    release names, and list files (one input per line, `#` comments, paths
    relative to the list).  Bad inputs are refused before anything runs
    (one line, exit 2).
@@ -81,28 +83,38 @@ def _is_release(s: str) -> bool:
     return "/" not in s and bool(_RELEASE.match(s))
 
 
-def _elf_kind(path: str):
-    """'kernel' for an x86-64 ELF executable, 'elf' for another ELF, None
-    for anything else (or unreadable)."""
+def _image_kind(path: str):
+    """'vmlinux' for an x86-64 ELF executable, 'bzimage' for a bzImage /
+    vmlinuz (the boot header's "HdrS"), 'elf' for another ELF, None for
+    anything else (or unreadable)."""
+    from .image.bzimage import HDRS_OFFSET, is_bzimage
+
     try:
         with open(path, "rb") as f:
-            head = f.read(20)
+            head = f.read(HDRS_OFFSET + 4)
     except OSError:
         return None
-    if head[:4] != b"\x7fELF":
-        return None
-    if len(head) == 20 and head[4] == 2 and head[5] == 1 and head[16:18] == b"\x02\x00" and head[18:20] == b"\x3e\x00":
-        return "kernel"
-    return "elf"
+    if head[:4] == b"\x7fELF":
+        if len(head) >= 20 and head[4] == 2 and head[5] == 1 and head[16:18] == b"\x02\x00" and \
+                head[18:20] == b"\x3e\x00":
+            return "vmlinux"
+        return "elf"
+    return "bzimage" if is_bzimage(head) else None
 
 
 def _scan_dir(d: str) -> list[str]:
+    """Every kernel below `d`: files named vmlinux* that are x86-64 ELF
+    executables, and files named vmlinuz* or bzImage* with a boot header."""
     found = []
     for dirpath, dirnames, files in os.walk(d):
         dirnames[:] = sorted(x for x in dirnames if not x.startswith("."))
         for name in sorted(files):
             p = os.path.join(dirpath, name)
-            if name.startswith("vmlinux") and os.path.isfile(p) and _elf_kind(p) == "kernel":
+            if not os.path.isfile(p):
+                continue
+            if name.startswith("vmlinux") and _image_kind(p) == "vmlinux":
+                found.append(p)
+            elif name.startswith(("vmlinuz", "bzImage")) and _image_kind(p) == "bzimage":
                 found.append(p)
     return found
 
@@ -146,12 +158,12 @@ def _resolve(entry: str, where: str | None, base: str, in_list: bool) -> list[di
         found = _scan_dir(p)
         if not found:
             raise InputError(f"{shown}: no kernel in this directory (files named vmlinux* that are x86-64 ELF "
-                             "executables)")
+                             "executables, or vmlinuz*/bzImage* with a boot header)")
         return [_path_spec(x) for x in found]
     if os.path.exists(p):
         if not os.path.isfile(p):
             raise InputError(f"{shown}: not a regular file, a directory or a Debian release name")
-        if _elf_kind(p):
+        if _image_kind(p):
             return [_path_spec(p)]
         if in_list:
             raise InputError(f"{shown}: a list file inside a list file (give kernels, directories or releases)")

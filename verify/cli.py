@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         "HTML and JSON report (DIR/reports/).  Each kernel is proven as `check` proves it (same cache), in "
         "its own process.",
         epilog="inputs:\n"
-        "  vmlinux image        an ELF vmlinux (with a symbol table)\n"
-        "  directory            every file named vmlinux* in it (and below) that is an x86-64 ELF executable\n"
+        "  kernel image         an ELF vmlinux, or a bzImage/vmlinuz (as `check` takes them)\n"
+        "  directory            every file named vmlinux* in it (and below) that is an x86-64 ELF executable,\n"
+        "                       and every vmlinuz*/bzImage* with a boot header\n"
         "  Debian release       e.g. 6.1.0-50-cloud-amd64: fetched and cached on the machine that proves it\n"
         "                       (as `check --debian`)\n"
         "  list file            a text file naming one of the above per line (# comments; paths relative to it)\n"
