@@ -113,6 +113,8 @@ def test_bad_inputs_one_line_exit_2(tmp_path):
     lst = tmp_path / "list.txt"
     lst.write_text("# ok\n/does/not/exist\n")
     assert_input_error(run_batch(str(lst), "-o", out), f"{lst}:2", "no such file")
+    lst.write_text("# nothing yet\n\n")
+    assert_input_error(run_batch(str(lst), "-o", out), "names no kernel")
     inner = tmp_path / "inner.txt"
     inner.write_text("x\n")
     lst.write_text("inner.txt\n")

@@ -167,7 +167,10 @@ def _resolve(entry: str, where: str | None, base: str, in_list: bool) -> list[di
             return [_path_spec(p)]
         if in_list:
             raise InputError(f"{shown}: a list file inside a list file (give kernels, directories or releases)")
-        return [s for e, w in _read_list(p) for s in _resolve(e, w, os.path.dirname(os.path.abspath(p)), True)]
+        entries = _read_list(p)
+        if not entries:
+            raise InputError(f"{shown}: names no kernel (a list file: one image, directory or release per line)")
+        return [s for e, w in entries for s in _resolve(e, w, os.path.dirname(os.path.abspath(p)), True)]
     if _is_release(entry):
         return [_debian_spec(entry)]
     raise InputError(f"{shown}: no such file or directory, nor a Debian release name (e.g. 6.1.0-50-cloud-amd64)")
