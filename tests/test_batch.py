@@ -143,6 +143,33 @@ def test_unreachable_cluster_is_an_input_error(tmp_path):
     assert_input_error(r, "--cluster tcp://127.0.0.1:9", "cannot connect")
 
 
+def test_a_crashed_proof_is_an_internal_error_and_the_batch_exits_4(tmp_path, monkeypatch, capsys):
+    """A proof process that dies of a signal, or exits without an answer,
+    is that kernel's internal error (never a verdict, never lost); any
+    internal error makes the batch exit 4."""
+    from verify import cli
+
+    crash = tmp_path / "crash.sh"
+    # run_child starts `sys.executable -m verify.run REQUEST RECORD`: this one crashes for vmlinux-seg (named in
+    # the REQUEST) and exits 1 without writing RECORD for the other
+    crash.write_text("#!/bin/sh\nif grep -q vmlinux-seg \"$3\"; then kill -SEGV $$; fi\n"
+                     "echo 'boom: no answer' >&2\nexit 1\n")
+    crash.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(crash))
+    k1 = fake_elf(tmp_path / "k" / "vmlinux-seg")
+    k2 = fake_elf(tmp_path / "k" / "vmlinux-exit")
+    out = tmp_path / "out"
+    rc = cli.main(["batch", k1, k2, "--jobs", "2", "-o", str(out), "--quiet"])
+    assert rc == 4
+    s = json.loads((out / "summary.json").read_text())
+    by = {os.path.basename(k["input"]): k for k in s["kernels"]}
+    assert by["vmlinux-seg"]["exit"] == 4 and "died of signal 11" in by["vmlinux-seg"]["error"]
+    assert by["vmlinux-exit"]["exit"] == 4 and "exited 1 without an answer: boom: no answer" in \
+        by["vmlinux-exit"]["error"]
+    assert s["counts"]["error"] == 2 and s["exit"] == 4
+    assert "exit 4" in capsys.readouterr().out
+
+
 # --- summary, keys, baseline diff ----------------------------------------------------------
 
 
