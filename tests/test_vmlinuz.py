@@ -435,3 +435,15 @@ def test_reports_read_dwarf_lines_through_the_payload(tmp_path, kernels_dir):
     assert r.returncode == 1, r.stderr
     errors = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
     assert errors and all(re.match(rf".*tests/fixtures/{VIOLATED_FX}\.S:\d+: error: ", ln) for ln in errors), errors
+
+
+def test_fifo_system_map_with_a_vmlinuz(fixture_elf, tmp_path, kernels_dir):
+    """Refused at once (never opened: a FIFO would wait for a writer)."""
+    p = tmp_path / "vmlinuz"
+    p.write_bytes(make_bzimage(compress(fixture_elf, "gzip")))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_input_error(run_cli("inspect", str(p), "--system-map", str(fifo), timeout=60), "FIFO")
+    elf = tmp_path / "vmlinux"
+    elf.write_bytes(fixture_elf)
+    assert_input_error(run_cli("inspect", str(elf), "--system-map", str(fifo), timeout=60), "FIFO")

@@ -36,7 +36,11 @@ _PLACEHOLDER = re.compile(rb"real System\.map is in", re.I)
 
 
 def is_placeholder_map(path: str) -> bool:
-    """Debian's /boot/System.map-<release>: one line, address all ones."""
+    """Debian's /boot/System.map-<release>: one line, address all ones.
+    Anything but a regular file is not (and is never opened here: a FIFO
+    would wait for a writer); read_system_map refuses it."""
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as f:
             data = f.read(4097)
