@@ -116,8 +116,10 @@ def prove_one(spec: dict, *, engine: str = "summary", timeout: float = 1800.0, u
         else:
             path = spec["path"]
         image = KernelImage.open(path, system_map)
-        result, rec["cached"] = prove(image, engine=engine, timeout=timeout, system_map=system_map,
-                                      use_cache=use_cache, quiet=True)
+        # as check: the map the symbols came from (given, or found beside a vmlinuz) is part of the cache key
+        result, rec["cached"] = prove(image, engine=engine, timeout=timeout,
+                                      system_map=getattr(image, "system_map", system_map), use_cache=use_cache,
+                                      quiet=True)
         rec["result"] = to_json(result)
         if html:
             from .formats import render
