@@ -280,6 +280,20 @@ def test_local_pool_fixtures_cache_and_baseline(fixture_kernels, tmp_path):
     assert [c["input"] for c in s2["changes"]["new"]] == [notk]
 
 
+def test_batch_answers_from_what_check_cached(fixture_kernels, tmp_path):
+    """batch reads the result cache exactly as check fills it (same key)."""
+    k = fixture_kernels["missing_canonical_check"]
+    env = dict(os.environ, SYSRET_VERIFY_CACHE=str(tmp_path / "cache"))
+    env.pop("SYSRET_VERIFY_ENGINE", None)
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", k, "--quiet"], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT, env=env)
+    assert r.returncode == 1, r.stderr
+    r = run_batch(k, "-o", str(tmp_path / "out"), env={"SYSRET_VERIFY_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 1, r.stderr
+    (e,) = json.loads((tmp_path / "out" / "summary.json").read_text())["kernels"]
+    assert e["cached"] and e["verdict"] == "violated"
+
+
 def test_proof_process_dies_with_its_worker(fixture_kernels, tmp_path):
     """A worker killed with SIGKILL (no chance to clean up) takes its proof
     process with it (PR_SET_PDEATHSIG), so a lost worker leaves no orphan
