@@ -150,6 +150,17 @@ class Design:
 
     # -- the exit ---------------------------------------------------------------------
     def exit(self, s: TaskState) -> "ExitInfo":
+        key = (self, id(s))
+        hit = _EXIT_MEMO.get(key)
+        if hit is not None and hit[0] is s:
+            return hit[1]
+        info = self._exit(s)
+        if len(_EXIT_MEMO) > 20000:
+            _EXIT_MEMO.clear()
+        _EXIT_MEMO[key] = (s, info)
+        return info
+
+    def _exit(self, s: TaskState) -> "ExitInfo":
         """What the return to user mode does from state `s` (in the exit-work
         loop).  For a state still in the syscall body (the invariants ask
         "what if it returned now?") the pre-loop steps are applied first."""
@@ -212,6 +223,12 @@ class Design:
         if self.cpu != INTEL:
             parts.append(f"--cpu {self.cpu}")
         return " ".join(parts)
+
+
+# Design.exit is called several times on one state (bad state, lemma,
+# witness); building the terms in Python is the cost, so it is memoised per
+# state object (the state is kept in the entry, so its id is not reused).
+_EXIT_MEMO: dict = {}
 
 
 @dataclass(frozen=True)

@@ -42,15 +42,14 @@ PROVEN, VIOLATED, INCONCLUSIVE, VACUOUS = "proven", "violated", "inconclusive", 
 WITNESS_DEPTH = 4
 # k-induction is tried for k <= MAX_K only: with the lemmas every proof in the
 # table closes at k = 1; past MAX_K the search is BMC only (then inconclusive).
-MAX_K = 2
+MAX_K = 1
 SEL_BITS = 4
 
 
 @dataclass(frozen=True)
 class Machine:
-    """One design (safety) or the product of a design and the IRET
-    reference (equivalence): a tuple of task states stepped by the same events
-    on the same inputs."""
+    """One design; `designs` is a tuple so that a product of several designs
+    stepped by the same events on the same inputs can be built (tests do)."""
 
     property_id: str
     designs: tuple            # (Design,) or (Design, reference)
@@ -133,9 +132,14 @@ def safety_machine(d: Design) -> Machine:
 
 
 def equivalence_machine(d: Design) -> Machine:
+    """The reference (IRET, Design.reference) returns from the same frame.
+    It has no state of its own that the user can see (IRET reads only the
+    pt_regs slots the design's machine holds), so it is evaluated on the
+    design's own state: there is no second machine whose guards could make
+    a state of the design unreachable."""
     ref = d.reference()
-    return Machine("equivalence", (d, ref), lambda ss: inv.divergent_exit(d, ss[0], ref, ss[1]),
-                   (("equal_if_exit_now", lambda ss: inv.equal_if_exit_now(d, ss[0], ref, ss[1])),),
+    return Machine("equivalence", (d,), lambda ss: inv.divergent_exit(d, ss[0], ref, ss[0]),
+                   (("equal_if_exit_now", lambda ss: inv.equal_if_exit_now(d, ss[0], ref, ss[0])),),
                    events_for(d.os))
 
 
@@ -183,63 +187,66 @@ def _sel(name: str) -> z3.BitVecRef:
     return z3.BitVec(name, SEL_BITS)
 
 
-def check_invariants(mc: Machine, timeout_ms: int) -> Optional[str]:
-    """None if the invariants are inductive; else why not (a model bug or unknown)."""
-    s0 = mc.fresh("inv0_")
-    r = check([mc.init(s0), z3.Not(mc.inv(s0))], timeout_ms)
-    if r.unknown:
-        return f"could not decide whether the initial states meet the invariants: z3 unknown ({r.reason})"
-    if r.sat:
-        return "initial states violate the invariants (model bug)"
-    s1 = mc.fresh("inv1_")
-    inp, sel = Inputs("inv_i_"), _sel("inv_sel")
-    base = [mc.inv(s0), mc.trans(s0, s1, inp, sel)]
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
-    solver.add(*base)
-    for name, e in mc.invariants(s1):
-        solver.push()
-        r = check([z3.Not(e)], solver=solver)
-        solver.pop()
-        if r.unknown:
-            return f"could not decide whether invariant {name} is inductive: z3 unknown ({r.reason})"
-        if r.sat:
-            ev = mc.event_names[r.model.eval(sel).as_long()]
-            return f"invariant {name} is not inductive: event {ev} breaks it (model bug)"
-    return None
-
-
-def houdini(mc: Machine, timeout_ms: int) -> list:
-    """The candidate lemmas that hold initially and are inductive relative
-    to the invariants and each other (greatest fixed point)."""
-    keep = [n for n, _ in mc.lemma_fns]
+def check_invariants(mc: Machine, timeout_ms: int) -> tuple:
+    """(why, lemmas): `why` is None if the invariants are inductive, else why
+    not (a model bug, or z3 unknown); `lemmas` are the candidate lemmas that
+    hold initially and are inductive relative to the invariants and each
+    other (Houdini: drop a failing candidate, retry).  The common case costs
+    two queries: the conjunction of everything is checked first."""
     fns = dict(mc.lemma_fns)
-    s0, s1 = mc.fresh("h0_"), mc.fresh("h1_")
-    inp, sel = Inputs("h_i_"), _sel("h_sel")
-    init = [mc.init(s0)]
-    keep = [n for n in keep if check(init + [z3.Not(fns[n](s0))], timeout_ms).unsat]
-    changed = True
-    while changed and keep:
-        changed = False
-        base = [mc.inv(s0, keep), mc.trans(s0, s1, inp, sel), mc.inv(s1)]
-        for n in list(keep):
-            if not check(base + [z3.Not(fns[n](s1))], timeout_ms).unsat:
-                keep.remove(n)
-                changed = True
-                break
-    return keep
+    keep = list(fns)
+    s0, s1 = mc.fresh("inv0_"), mc.fresh("inv1_")
+    inp, sel = Inputs("inv_i_"), _sel("inv_sel")
+    init = z3.Solver()
+    init.set("timeout", timeout_ms)
+    init.add(mc.init(s0))
+    r = check([z3.Not(mc.inv(s0))], solver=_scoped(init))
+    init.pop()
+    if r.unknown:
+        return f"could not decide whether the initial states meet the invariants: z3 unknown ({r.reason})", []
+    if r.sat:
+        return "initial states violate the invariants (model bug)", []
+    for n in list(keep):
+        r = check([z3.Not(fns[n](s0))], solver=_scoped(init))
+        init.pop()
+        if not r.unsat:
+            keep.remove(n)
+    step = z3.Solver()
+    step.set("timeout", timeout_ms)
+    step.add(mc.inv(s0), mc.trans(s0, s1, inp, sel))
+    while True:
+        goals = mc.invariants(s1) + [(n, fns[n](s1)) for n in keep]
+        r = check([mc.inv(s0, keep), z3.Not(z3.And(*(e for _, e in goals)))], solver=_scoped(step))
+        if r.unsat:
+            step.pop()
+            return None, keep
+        if r.unknown:
+            step.pop()
+            return f"could not decide whether the invariants are inductive: z3 unknown ({r.reason})", []
+        m = r.model
+        step.pop()
+        broken = [n for n, e in goals if not z3.is_true(m.eval(e, model_completion=True))]
+        ev = mc.event_names[m.eval(sel, model_completion=True).as_long()]
+        bad_inv = [n for n in broken if n not in fns]
+        if bad_inv:
+            return f"invariant {bad_inv[0]} is not inductive: event {ev} breaks it (model bug)", []
+        keep = [n for n in keep if n not in broken]
+
+
+def _scoped(solver: z3.Solver) -> z3.Solver:
+    solver.push()
+    return solver
 
 
 def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000, witnesses: bool = True) -> PropertyResult:
     t0 = time.perf_counter()
     res = PropertyResult(mc.property_id, INCONCLUSIVE, event_names=mc.event_names)
     res.invariants = [n for n, _ in mc.invariants(mc.fresh("names_"))]
-    why = check_invariants(mc, timeout_ms)
+    why, lemmas = check_invariants(mc, timeout_ms)
     if why:
         res.reason = why
         res.seconds = time.perf_counter() - t0
         return res
-    lemmas = houdini(mc, timeout_ms)
     res.lemmas = lemmas
 
     bmc = z3.Solver()
@@ -310,19 +317,58 @@ def witness_kinds(mc: Machine) -> list:
     return kinds
 
 
+# Scripted runs tried first by `witness` (each a fixed event sequence, with
+# the exit kind it should show); whatever they miss is searched for.
+SCRIPTS = {
+    "linux": ((("syscall", "stop", "poke", "resume", "sigreturn", "exec", "uprobe-syscall", "exit-work",
+                "signal", "restart", "rseq", "exit"), None),
+              (("syscall", "exit-work", "exit"), "exit:SYSRET"), (("int80", "exit-work", "exit"), "exit:IRET"),
+              (("fast32", "exit-work", "exit"), "exit:SYSRETL")),
+    "freebsd": ((("syscall", "stop", "setregs", "resume", "sigreturn", "exec", "restart", "exit-work", "signal",
+                  "exit"), "exit:IRET"),
+                (("syscall", "exit-work", "exit"), "exit:SYSRET")),
+}
+
+
+def _scripted(mc: Machine, timeout_ms: int) -> dict:
+    d = mc.designs[0]
+    seen = {k: False for k in witness_kinds(mc)}
+    names = mc.event_names
+    for seq, exit_kind in SCRIPTS.get(d.os, ()):
+        if any(e not in names for e in seq):
+            continue
+        S = [mc.fresh("ws0_")]
+        cons = [mc.init(S[0])]
+        for n, e in enumerate(seq):
+            S.append(mc.fresh(f"ws{n + 1}_"))
+            cons.append(mc.trans(S[n], S[n + 1], Inputs(f"ws{n}_i_"), z3.BitVecVal(names.index(e), SEL_BITS)))
+        if exit_kind:
+            info = d.exit(S[len(seq) - 1][0])
+            cons.append({"exit:SYSRET": info.use_sysret, "exit:SYSRETL": info.use_sysretl,
+                         "exit:IRET": z3.And(z3.Not(info.use_sysret), z3.Not(info.use_sysretl))}[exit_kind])
+        if check(cons, timeout_ms).sat:
+            for e in seq:
+                seen[f"event:{e}"] = True
+            if exit_kind:
+                seen[exit_kind] = True
+    return seen
+
+
 def witness(mc: Machine, depth: int = WITNESS_DEPTH, timeout_ms: int = 60000) -> dict:
     """Which event kinds and exits of design 0 a run from Init reaches within
     `depth` events.  Greedy cover, deepening from 3 events: ask for a run
     with any kind not yet seen, mark everything that run shows, repeat until
     unsat; then add a step for what is still missing."""
     d = mc.designs[0]
+    seen = _scripted(mc, timeout_ms)
+    if all(seen.values()):
+        return seen
     S = [mc.fresh("w0_")]
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
     solver.add(mc.init(S[0]))
     exit_k = mc.event_names.index("exit")
     parts = {k: [] for k in witness_kinds(mc)}
-    seen = {k: False for k in parts}
     for n in range(depth):
         sel = _sel(f"w{n}_sel")
         S.append(mc.fresh(f"w{n + 1}_"))
@@ -363,19 +409,20 @@ def _prettify(mc: Machine, solver: z3.Solver, first: z3.ModelRef, S, inps, sels)
     from verify.obligations import EFLAGS_TF
 
     names = mc.event_names
-    prefs = [sel == first.eval(sel) for sel in sels]      # keep the events
-    prefs += [z3.Not(S[0][0].traced)] if not any(names[first.eval(s).as_long()] in ("stop",) for s in sels) else []
+    solver.add(*(sel == first.eval(sel) for sel in sels))   # keep the events (true in `first`)
+    prefs = []
     for j, (inp, sel) in enumerate(zip(inps, sels)):
         ev = names[first.eval(sel).as_long()]
         a, b = S[j][0], S[j + 1][0]
         v = inp.vars
         if ev in ("poke", "setregs", "sigreturn", "uprobe-syscall"):
+            prefs += [z3.And(*(getattr(b, r) == getattr(a, r) for r in REGS))]
             prefs += [getattr(b, r) == getattr(a, r) for r in REGS]
-            prefs += [b.ip == (1 << 47), b.ip == 0x401000, b.cx == (1 << 47), b.r11 == 0x3202]
+            prefs += [b.ip == (1 << 47), b.cx == (1 << 47), b.r11 == 0x3202]
         if ev in ("syscall", "int80", "fast32"):
             prefs += [v["uip"] == 0x400FFE] if "uip" in v else []
             prefs += [v["uip"] == (1 << 47) - 2] if "uip" in v else []
-            prefs += [b.flags == USER_FIXED_FLAGS, b.flags & ~EFLAGS_TF == USER_FIXED_FLAGS,
+            prefs += [z3.Or(b.flags == USER_FIXED_FLAGS, b.flags == USER_FIXED_FLAGS | EFLAGS_TF),
                       v["usp"] == 0x7FFFFFFFE000]
             prefs += [z3.Not(v["from32"])] if "from32" in v else []
         if ev == "exec":

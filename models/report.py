@@ -133,7 +133,7 @@ def trace_json(d: Design, res: PropertyResult) -> list:
     fin = {"event": "exit", "flag": res.final[0]["flag"], "latched": res.final[0]["latched"],
            **exit_summary(d, res.final[0])}
     if res.id == "equivalence":
-        fin["reference"] = exit_summary(d.reference(), res.final[1])
+        fin["reference"] = exit_summary(d.reference(), res.final[-1])
     out.append(fin)
     return out
 

@@ -33,7 +33,6 @@ EXIT = SRC_EXIT_LINUX
 ROWS = (
     (dict(name="exit-checks"), (P, P),
      "do_syscall_64's tests make SYSRET give exactly the frame; TS_COMPAT is cleared first", EXIT),
-    (dict(name="exit-checks", cpu="amd"), (P, P), "same tests, AMD SYSRET", EXIT),
     (dict(name="exit-checks", la57=True), (P, P), "TASK_SIZE_MAX is 2^56-4096 under LA57", EXIT),
     (dict(name="exit-checks", ts_compat_clear=False), (V, P),
      "a compat syscall sets TS_COMPAT; an exit that does not clear it returns with it set",
@@ -86,7 +85,6 @@ ROWS = (
      _ev("resume", "syscall", "exit", os="freebsd")),
     (dict(name="freebsd", top_page_guard=False), (P, V),
      "amd64_syscall's tf_rip >= VM_MAXUSER_ADDRESS test replaces the guard", SRC_EXIT_FB),
-    (dict(name="freebsd", cpu="amd"), (P, V), "as on Intel", SRC_EXIT_FB),
 )
 
 
