@@ -422,7 +422,8 @@ def _prettify(mc: Machine, solver: z3.Solver, first: z3.ModelRef, S, inps, sels)
         if ev in ("syscall", "int80", "fast32"):
             prefs += [v["uip"] == 0x400FFE] if "uip" in v else []
             prefs += [v["uip"] == (1 << 47) - 2] if "uip" in v else []
-            prefs += [z3.Or(b.flags == USER_FIXED_FLAGS, b.flags == USER_FIXED_FLAGS | EFLAGS_TF),
+            prefs += [v["uflags"] & EFLAGS_TF == 0, b.flags == USER_FIXED_FLAGS,
+                      z3.Or(b.flags == USER_FIXED_FLAGS, b.flags == USER_FIXED_FLAGS | EFLAGS_TF),
                       v["usp"] == 0x7FFFFFFFE000]
             prefs += [z3.Not(v["from32"])] if "from32" in v else []
         if ev == "exec":
