@@ -127,6 +127,15 @@ class SymbolTable:
     def names(self):
         return self._by_name.keys()
 
+    def addresses_in(self, lo: int, hi: int) -> list[int]:
+        """The address of every symbol (any kind, local labels and __pfx_
+        included) in [lo, hi), sorted, with repeats: what iterating items()
+        and filtering gives, without building a Symbol per entry."""
+        every = getattr(self, "_every_addr", None)
+        if every is None:
+            every = self._every_addr = sorted(a for a, _s, _k in self._by_name.values())
+        return every[bisect.bisect_left(every, lo):bisect.bisect_left(every, hi)]
+
     def items(self):
         for name, (addr, size, kind) in self._by_name.items():
             yield Symbol(name, addr, size, kind)

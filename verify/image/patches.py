@@ -413,6 +413,16 @@ class PatchTables:
         lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
         return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
 
+    @cached_property
+    def extable_fixups(self) -> dict[int, int]:
+        """Instruction address -> its fixup address (where a fault resumes)."""
+        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
+        if t is None:
+            return {}
+        base, data = t
+        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        return {base + i * lay.size + r[0]: base + i * lay.size + 4 + r[1] for i, r in enumerate(recs)}
+
     # -- building PatchSites -------------------------------------------------
     def sites(self, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
         """thunks=False leaves out the retpoline and return-thunk sites (tens

@@ -33,4 +33,10 @@ ASSUMPTIONS = {
     "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "
     "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so they run only in the "
     "xenpv variant.",
+    "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
+    "arch/x86/include/asm/thread_info.h) and is set only by `current_thread_info()->status |= TS_COMPAT` "
+    "(compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): a callee whose target the image does not "
+    "fix (indirect or static call) does not set it, and code sets it only by an instruction that names the "
+    "field (an immediate at thread_info.status, or a store there through the current task pointer read from "
+    "current_task in the same function).",
 }

@@ -78,9 +78,17 @@ def _md():
     return _MD
 
 
+# Encodings capstone 5 does not know, with no operands (SDM): SERIALIZE
+# (sync_core() on CPUs that have it, finish_task_switch in 6.1).
+_UNKNOWN_TO_CAPSTONE = {b"\x0f\x01\xe8": "serialize"}
+
+
 def decode(addr: int, data: bytes) -> Insn | None:
     ci = next(_md().disasm(data, addr, 1), None)
     if ci is None:
+        for raw, m in _UNKNOWN_TO_CAPSTONE.items():
+            if data.startswith(raw):
+                return Insn(addr, len(raw), m, "", raw, None, "special")
         return None
     m = ci.mnemonic
     raw = bytes(ci.bytes)

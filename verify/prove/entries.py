@@ -109,7 +109,7 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000) 
     statically reachable (see the module docstring for the edges).  Falling
     into `entry` from the bytes before it is not an edge: the entry point is
     entered as the SYSCALL target (assumption sysret-path-direct-entries)."""
-    starts = [s.addr for s in prog.symbols.items() if lo <= s.addr < hi]
+    starts = prog.symbols.addresses_in(lo, hi)
     succ: dict = {}
     reaching: set = set()
     work = [(a, None) for a in starts]
@@ -208,9 +208,9 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
     for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
         if tgt in w and not e_lo <= src < e_hi:
             out.add((src, tgt))
-    for s in prog.symbols.items():
-        if s.addr in w and not e_lo <= s.addr < e_hi:
-            out.add((s.addr, s.addr))
+    for a in prog.symbols.addresses_in(lo, hi):
+        if a in w and not e_lo <= a < e_hi:
+            out.add((a, a))
     return sorted(out)
 
 

@@ -927,6 +927,25 @@ class Explorer:
 
     _event = None  # the event whose effects are being applied
 
+    def _ts_compat_effect(self, st: MState, summary, ts_byte: int, before, label: str):
+        """The TS_COMPAT bit after a havocking callee, from what its code does to
+        it (tscompat.py): kept, cleared, or at most its old value; the other
+        bits of the byte stay havocked."""
+        i = self.summaries.ts.bit_in_byte
+        after = st.load_bytes(ts_byte, 1)
+        if summary.ts_compat == "keep":
+            b = before[i]
+        elif summary.ts_compat == "clear":
+            b = claripy.BVV(0, 1)
+        else:  # mayclear
+            b = before[i] & fresh(f"tsclr_{label}", 1)
+        parts = ([after[7:i + 1]] if i < 7 else []) + [b] + ([after[i - 1:0]] if i > 0 else [])
+        st.mem[ts_byte] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
+        if self._event is not None:
+            self._event.marks.add(f"tsclr_{label}")
+        if summary.ts_assumed and self._site is not None:
+            self._assume("ts-compat-writers", self._site)
+
     def apply_summary(self, st: MState, summary, label: str, ret_slots=()):
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
@@ -934,7 +953,11 @@ class Explorer:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")
         if summary.writes == "any":
+            ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
+            before = st.load_bytes(ts_byte, 1)
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
+            if not summary.keeps_user_state and summary.ts_compat != "any":
+                self._ts_compat_effect(st, summary, ts_byte, before, label)
         else:
             for a, n in summary.write_addrs:
                 for i in range(n):

@@ -28,6 +28,7 @@ import capstone
 
 from .. import machine
 from .cfg import RETURN_THUNKS, CfgError, _md, target_node
+from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
 MAX_INSNS = 6000
@@ -81,6 +82,11 @@ class Summary:
     reaches_dispatch: bool = False  # its code calls the syscall dispatch
     assumption: str | None = None
     why: str = ""
+    # what it does to TS_COMPAT in the current task's thread_info.status
+    # (tscompat.py): keep / clear / mayclear / any, and whether that rests on
+    # assumption ts-compat-writers
+    ts_compat: str = "any"
+    ts_assumed: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -95,6 +101,7 @@ class Summaries:
     def __init__(self, program):
         self.program = program
         self._cache: dict = {}
+        self.ts = TsCompatEffects(program)
 
     def readable(self, target, name) -> bool:
         """Whether the callee is fixed by the image (its summary is read
@@ -104,6 +111,16 @@ class Summaries:
             or name.startswith("__x86_indirect_call_thunk_") or name.startswith("__x86_indirect_jump_thunk_"))))
 
     def of(self, target, name) -> Summary:
+        key = ("with-ts", target, name)
+        s = self._cache.get(key)
+        if s is None:
+            s = self._of(target, name)
+            eff = self.ts.of(target, name)
+            s.ts_compat, s.ts_assumed = eff.kind, eff.assumed
+            self._cache[key] = s
+        return s
+
+    def _of(self, target, name) -> Summary:
         prog = self.program
         if target is None:
             return Summary("unknown-call", "any", assumption="irq-flag-preserved", why="an indirect call")

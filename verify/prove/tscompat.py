@@ -1,0 +1,1133 @@
+"""What a summarised callee does to TS_COMPAT in the current task's
+thread_info.status, read off its code.
+
+`ts-compat-clear` asks whether the bit is clear at SYSRET.  The exit path
+clears it (6.1 and 6.12: arch_exit_to_user_mode_prepare(),
+arch/x86/include/asm/entry-common.h, `current_thread_info()->status &=
+~(TS_COMPAT | TS_I386_REGS_POKED)`) in the middle of a long C function whose
+exit-work loop comes first, and the code after the clear stores through
+pointers and reaches static calls (preempt_schedule) and so havocs all
+memory in a call summary.  Following it exactly costs minutes; a havoc loses
+the bit.  This module computes, per function, the one thing the obligation
+needs, by a data-flow pass over the function's CFG (callees by their own
+effect, recursively):
+
+    KEEP      the bit at every return is the bit at entry
+    CLEAR     the bit is 0 at every return
+    MAYCLEAR  the bit at every return is at most the bit at entry
+    ANY       unknown
+
+Instruction rules (P = byte offset of the bit in task_struct, i.e.
+thread_info.status, TS_COMPAT = 0x2; "covers P" = the bytes written, at the
+displacement plus any offset the base register may hold from the current
+task, include P):
+- a store of an immediate that covers P with the bit set (or, mov, xor, add,
+  adc, sub, sbb, bts, btc, xchg...) through ANY base may set the bit: ANY.  An
+  immediate `and`/`btr`/`mov` without the bit, through a register that holds
+  the current task pointer on every path here (a must-analysis: loaded from
+  the per-CPU current_task slot, copied, offset by constants), clears it:
+  CLEAR; through another base it may clear it: at most MAYCLEAR;
+- a store of a non-immediate value (register, cmpxchg, string store, pop)
+  covering P through a register that may hold the current task pointer
+  anywhere in the function (a flow-insensitive may-analysis) may set it: ANY;
+- an exception-table fixup, an indirect jump, iret/sysret/a far transfer,
+  code that is not code, the syscall dispatch, recursion or a function too
+  large to read: ANY;
+- a `ud2` the image lists as dying ends the path (assumption
+  ud2-not-listed-dies, as in the engine); int3 and hlt fall through.
+What this cannot see is named, not guessed: assumption `ts-compat-writers`.
+TS_COMPAT is thread-synchronous (arch/x86/include/asm/thread_info.h, 6.1
+and 6.12: "nobody else ever touches our thread-synchronous status") and the
+kernel sets it only with `current_thread_info()->status |= TS_COMPAT` (compat
+syscall entry, arch/x86/entry/common.c; a 32-bit exec, __set_personality_ia32
+in arch/x86/kernel/process_64.c; arch_uprobe_get_xol_area in
+arch/x86/kernel/uprobes.c, cleared again before it returns).  So (1) a callee
+whose target the image does not fix (indirect or static call) does not set
+it in the current task, and (2) a store of a register value through a pointer
+the function did not read from current_task (a pointer passed in memory)
+does not write it.  Every summarised call site whose bit survives a havoc
+because of this records the assumption.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+import struct
+from dataclasses import dataclass
+
+import capstone
+
+from .. import machine
+from .cfg import CfgError
+
+KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
+MAX_DEPTH = 40
+MAX_CLOSURE = 30000  # functions in one may-set closure before giving up
+SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
+                  "x32_sys_call")
+
+_X = capstone.x86
+_MOV_LIKE = {"mov", "movabs"}
+_STRING_STORES = ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq")
+
+
+@dataclass(frozen=True)
+class Effect:
+    kind: str
+    why: str = ""
+    assumed: bool = False  # relies on assumption ts-compat-writers
+
+
+def join(a: str | None, b: str | None) -> str | None:
+    if b is None:
+        return a
+    if a is None or a == b:
+        return b
+    if ANY in (a, b):
+        return ANY
+    return MAYCLEAR  # any two of KEEP, CLEAR, MAYCLEAR
+
+
+def then(state: str, callee: str) -> str:
+    """The bit's relation to function entry after a callee with this effect
+    (None: the callee never returns)."""
+    if state is None or callee is None:
+        return None
+    if callee == KEEP:
+        return state
+    if callee == CLEAR:
+        return CLEAR
+    if callee == MAYCLEAR:
+        return CLEAR if state == CLEAR else (ANY if state == ANY else MAYCLEAR)
+    return ANY
+
+
+def _reg64(md, r) -> str | None:
+    from .summary import _GPR64
+
+    if r == 0:
+        return None
+    n = md.reg_name(r)
+    return _GPR64.get(n, n)
+
+
+class TsCompatEffects:
+    def __init__(self, program):
+        self.program = program
+        lay = program.layout
+        base = machine.PERCPU_BASE if lay.percpu_gs.value else 0
+        self.current_slot = base + lay.current_task.value
+        self.bit = program.constants.get("TS_COMPAT", 0x2)
+        low = (self.bit & -self.bit).bit_length() - 1  # the bit's index
+        self.byte = lay.ti_status.value + low // 8  # P: its byte in task_struct
+        self.bit_in_byte = low % 8
+        self._memo: dict[int, Effect] = {}
+        self._active: set[int] = set()
+        self.may_set = MaySet(self)
+        # every symbol through which a syscall runs: a function that names one
+        # may set TS_COMPAT (a 32-bit exec)
+        self.syscall_tables = {a for n in SYSCALL_TABLES if (a := program.symbols.get(n)) is not None}
+        self._ci: dict = {}
+
+    # -- public ------------------------------------------------------------------
+    def of(self, target: int | None, name: str | None = None, top: bool = True) -> Effect:
+        prog = self.program
+        if target is None:
+            return Effect(KEEP, "an indirect call", assumed=True)
+        if target in prog.dispatch:
+            return Effect(ANY, "the syscall dispatch")
+        if name is None:
+            name = prog.start_name(target)
+        if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
+            return Effect(KEEP, f"{name}, retargeted at run time", assumed=True)
+        if prog.is_return_thunk(target):
+            return Effect(KEEP, "a return thunk")
+        hit = self._memo.get(target)
+        if hit is not None:
+            return hit
+        if target in self._active:
+            return Effect(ANY, f"recursion through {prog.symbolize(target)}")
+        if not top:
+            # a callee inside a summary: read precisely only when something
+            # in its closure may set the bit (a cheap whole-closure scan)
+            why = self.may_set.of(target)
+            if why is None:
+                # nothing it reaches sets the bit: it keeps it, or clears it
+                # where it (or a function it calls) clears it through current
+                if not self.may_set.clears_in_closure(target):
+                    hit = Effect(KEEP, "nothing it can reach writes TS_COMPAT", assumed=True)
+                elif not self.may_set.clears_near(target) or len(self._active) >= MAX_DEPTH:
+                    hit = Effect(MAYCLEAR, "nothing it can reach sets TS_COMPAT", assumed=True)
+                else:
+                    self._active.add(target)
+                    try:
+                        hit = self._compute(target)
+                    except CfgError:
+                        hit = Effect(ANY, "")
+                    finally:
+                        self._active.discard(target)
+                    if hit.kind in (ANY, KEEP):
+                        hit = Effect(MAYCLEAR, "nothing it can reach sets TS_COMPAT", assumed=True)
+                self._memo[target] = hit
+                return hit
+            if len(self._active) >= MAX_DEPTH:
+                return Effect(ANY, why)
+        self._active.add(target)
+        try:
+            hit = self._compute(target)
+        except CfgError as e:
+            hit = Effect(ANY, str(e))
+        finally:
+            self._active.discard(target)
+        self._memo[target] = hit
+        return hit
+
+    # -- one function --------------------------------------------------------------
+    def _decode(self, ins):
+        key = (ins.addr, ins.raw)
+        ci = self._ci.get(key)
+        if ci is None:
+            from .cfg import _md
+
+            ci = next(_md().disasm(ins.raw, ins.addr, 1), None) or _NoOperands(ins)
+            self._ci[key] = ci
+        return ci
+
+    def _mem_addr_is_current(self, ci, op) -> bool:
+        m = op.mem
+        if m.index != 0:
+            return False
+        nxt = ci.address + ci.size
+        if m.segment == _X.X86_REG_GS and m.base in (0, _X.X86_REG_RIP):
+            if not self.program.layout.percpu_gs.value:
+                return False
+            a = machine.PERCPU_BASE + m.disp + (nxt if m.base else 0)
+        elif m.segment == 0 and m.base == _X.X86_REG_RIP:
+            a = nxt + m.disp
+        elif m.segment == 0 and m.base == 0:
+            a = m.disp
+        else:
+            return False
+        return (a & 0xFFFFFFFFFFFFFFFF) == self.current_slot
+
+    def _compute(self, start: int) -> Effect:
+        """Two passes over the function's CFG.  Forward: which registers hold
+        the current task pointer (+ a constant) on every path (`must`, a dict
+        reg -> offset, intersected at joins) and on some path (`may`, reg ->
+        set of offsets or None for any, united).  Backward: for each point,
+        the effect of the rest of the function on the bit (KEEP at a return);
+        an instruction's effect is composed in front of it.  A callee's effect
+        is computed only when the rest is KEEP or MAYCLEAR: in front of CLEAR
+        (or ANY) every effect gives CLEAR (or ANY), so the exit-work loop
+        before the clear is never read."""
+        prog = self.program
+        cfg = prog.cfg(start)
+        blocks = cfg.blocks
+        dec = {n: [self._decode(i) for i in b.insns] for n, b in blocks.items()}
+        before = self._forward(cfg, dec)
+        S: dict = {}
+        why: list[str] = []
+        assumed = False
+        for _ in range(50):
+            changed = False
+            for n in reversed(cfg.order):
+                b = blocks[n]
+                last = b.insns[-1] if b.insns else None
+                k = last.kind if last is not None else None
+                if k in ("ret",):
+                    s = KEEP
+                elif k == "dead":
+                    s = None  # the task dies here: no return through this block
+                elif k == "iret" and self._iret_to_next(cfg, n, dec):
+                    s = None  # the sync_core() idiom: IRET to the next instruction, at CPL 0
+                    for succ in b.succs:
+                        s = join(s, S.get(succ))
+                elif k in ("ijmp", "iret", "sysret", "sysretl", "far", "void"):
+                    s = ANY
+                    if not why:
+                        why.append(f"`{last.mnemonic}` at {prog.symbolize(last.addr)}")
+                elif k == "tail":
+                    s = KEEP  # composed below with the tail callee's effect
+                else:
+                    s = None
+                    for succ in b.succs:
+                        if S.get(succ) is not None:
+                            s = join(s, S[succ])
+                if s is not None:
+                    for ins, ci, (must, may) in reversed(list(zip(b.insns, dec[n], before[n]))):
+                        if s in (CLEAR, ANY) and not prog.has_fixup(ins.addr):
+                            if s == ANY:
+                                break
+                            continue
+                        e, a = self._effect(ins, ci, must, may, why)
+                        assumed = assumed or a
+                        s = ANY if prog.has_fixup(ins.addr) else then(e, s)
+                        if s is None:
+                            break
+                if s != S.get(n):
+                    S[n] = s
+                    changed = True
+            if not changed:
+                break
+        else:
+            return Effect(ANY, "no fixpoint")
+        out = S.get((start, None))
+        if out is None:
+            return Effect(KEEP, "never returns", assumed)
+        return Effect(out, (why[0] if why else "its code") if out == ANY else "its code", assumed)
+
+    @staticmethod
+    def _iret_to_next(cfg, n, dec) -> bool:
+        """Every way into this IRET pushed, as the frame's RIP, the address
+        right after it (`push $1f; iretq; 1:`, sync_core() in 6.1 and 6.12's
+        arch/x86/include/asm/sync_core.h): control continues there in the
+        kernel (CS was pushed from %cs).  Checked on the block before: the
+        push of the next address, then `iretq` ending the run."""
+        nxt = n[0] + cfg.blocks[n].insns[-1].size
+        preds = list(cfg.graph.predecessors(n))
+        if not preds:
+            return False
+        for p in preds:
+            cis = dec[p]
+            pushes = [ci for ci in cis if ci.mnemonic == "push" and ci.operands and
+                      ci.operands[0].type == _X.X86_OP_IMM and ci.operands[0].imm & 0xFFFFFFFFFFFFFFFF == nxt]
+            movcs = [ci for ci in cis if ci.mnemonic == "mov" and ci.op_str.endswith(", cs")]
+            if not pushes or not movcs or cfg.blocks[p].succs != [n]:
+                return False
+        return True
+
+    def _forward(self, cfg, dec) -> dict:
+        """node -> [(must, may) before each instruction of the block]."""
+        IN: dict = {(cfg.entry, None): ({}, {})}
+        for _ in range(50):
+            changed = False
+            for n in cfg.order:
+                if n not in IN:
+                    continue
+                must, may = IN[n]
+                for ci in dec[n]:
+                    must, may = self._track(ci, must, may)
+                for succ in cfg.blocks[n].succs:
+                    old = IN.get(succ)
+                    if old is None:
+                        new = (must, may)
+                    else:
+                        new = ({r: v for r, v in old[0].items() if must.get(r) == v}, _union(old[1], may))
+                    if old is None or new != old:
+                        IN[succ] = new
+                        changed = True
+            if not changed:
+                break
+        else:
+            raise CfgError("current-task tracking found no fixpoint")
+        out = {}
+        for n in cfg.blocks:
+            must, may = IN.get(n, ({}, {}))
+            seq = []
+            for ci in dec[n]:
+                seq.append((must, may))
+                must, may = self._track(ci, must, may)
+            out[n] = seq
+        return out
+
+    def _effect(self, ins, ci, must: dict, may: dict, why: list) -> tuple[str, bool]:
+        """(effect of one instruction on the bit, whether it rests on
+        assumption ts-compat-writers)."""
+        prog = self.program
+        k = ins.kind
+        m = ci.mnemonic
+
+        def anyw(reason):
+            if not why:
+                why.append(reason)
+            return ANY
+
+        if (ins.target in self.syscall_tables) or any(
+                o.type == _X.X86_OP_MEM and (o.mem.disp & 0xFFFFFFFFFFFFFFFF) in self.syscall_tables for o in ci.operands):
+            return anyw(f"{prog.symbolize(ins.addr)} runs a syscall"), False
+        if k in ("call", "icall", "tail"):
+            eff = self.of(ins.target if k != "icall" else None, top=False)
+            if eff.kind == ANY and not why:
+                why.append(f"{prog.symbolize(ins.addr)} calls {prog.symbolize(ins.target)}: {eff.why}"
+                           if k != "icall" else eff.why)
+            return eff.kind, eff.assumed
+        ops = ci.operands
+        imm = next((o.imm for o in ops if o.type == _X.X86_OP_IMM), None)
+        where = f"`{m} {ci.op_str}` at {prog.symbolize(ins.addr)}"
+        e, assumed = KEEP, False
+        for op in ops:
+            if op.type != _X.X86_OP_MEM or not (op.access & capstone.CS_AC_WRITE):
+                continue
+            mem = op.mem
+            if mem.segment == _X.X86_REG_GS or mem.base in (_X.X86_REG_RIP, _X.X86_REG_RSP) or \
+                    (mem.base == 0 and mem.index == 0):
+                continue  # per-CPU, global or own stack: not the task (assumption private-regions)
+            base = _reg64(ci, mem.base)
+            tagged = may.get(base, frozenset()) if base else frozenset()  # offsets from current it may hold
+            if mem.index != 0 or tagged is None:
+                # an offset the code computes: through the current task
+                # pointer it may hit the bit; through another pointer it does
+                # not name the field (assumption ts-compat-writers)
+                if _reg64(ci, mem.index) in may or tagged is None:
+                    return anyw(f"{where}: a store at an unknown offset from the current task"), False
+                if base in may and any(mem.disp + k <= self.byte for k in tagged):
+                    # an array member of the task at or below the status field;
+                    # one above it is not reached by an in-bounds index
+                    # (assumption ts-compat-writers)
+                    return anyw(f"{where}: an indexed store at or below the current task's status"), False
+                assumed = True
+                continue
+            else:
+                through_cur = self._hits(m, mem.disp, op.size, imm, tagged) if tagged else "miss"
+            named = self._hits(m, mem.disp, op.size, imm, {0})
+            if through_cur in ("sets", "other"):
+                return anyw(f"{where} may set TS_COMPAT in the current task"), False
+            if "clears" in (through_cur, named):
+                kc = must.get(base)
+                if kc is not None and self._hits(m, mem.disp, op.size, imm, {kc}) == "clears":
+                    e = CLEAR  # through the current task on every path here
+                else:
+                    e = then(e, MAYCLEAR)
+            elif named in ("sets", "other"):
+                assumed = True  # not through current_task, not `|= imm`
+        if m.split(" ")[-1] in _STRING_STORES and "[rdi]" in ci.op_str:
+            if "rdi" in may:
+                return anyw(f"a string store from the current task at {prog.symbolize(ins.addr)}"), False
+            assumed = True
+        return e, assumed
+
+    def _hits(self, m: str, disp: int, size: int, imm, offsets) -> str:
+        """What a store of `size` bytes at disp (+ each offset the base may
+        hold from the current task) does to TS_COMPAT's bit: "miss" (never
+        covers it), "sets" (an immediate with the bit set, or an operation
+        that can set it), "clears" (an immediate that can only clear it),
+        "other" (a computed value: may set it)."""
+        out = "miss"
+        positions = [self.byte - (disp + k) for k in offsets] if offsets is not None else \
+            [p for p in range(size)] if m not in ("bts", "btr", "btc") else None
+        if positions is None:  # a bit instruction at an unknown offset
+            return "other" if m != "btr" else "clears"
+        for pos in positions:
+            if m in ("bts", "btr", "btc"):
+                if imm is None:
+                    return "other"
+                n = imm % (8 * size)
+                if pos != n // 8 or n % 8 != self.bit_in_byte:
+                    continue
+                r = {"bts": "sets", "btr": "clears", "btc": "sets"}[m]
+            elif not 0 <= pos < size:
+                continue
+            elif imm is None:
+                return "other"
+            else:
+                one = (imm >> (8 * pos + self.bit_in_byte)) & 1
+                if m in ("or", "mov", "movabs"):
+                    r = "sets" if one else ("clears" if m != "or" else "miss")
+                elif m == "and":
+                    r = "miss" if one else "clears"
+                elif m in ("test", "cmp"):
+                    r = "miss"
+                else:  # add, sub, xor, adc, sbb, ...: may set it
+                    r = "sets"
+            if r == "sets":
+                return "sets"
+            if r == "clears":
+                out = "clears"
+        return out
+
+    def _track(self, ci, must: dict, may: dict) -> tuple[dict, dict]:
+        """Registers holding the current task pointer after one instruction."""
+        ops = ci.operands
+        m = ci.mnemonic
+        if m in ("swapgs", "wrgsbase", "wrmsr"):
+            return {}, may  # %gs:current_task names another slot now
+        if ci.group(capstone.CS_GRP_CALL):
+            # a callee returns the callee-saved registers as it found them
+            # (assumption abi-callee-saved) and never hands back the pointer
+            keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED}  # noqa: E731
+            return keep(must), keep(may)
+        written = set()
+        try:
+            for r in ci.regs_access()[1]:
+                w = _reg64(ci, r)
+                if w:
+                    written.add(w)
+        except capstone.CsError:
+            return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED}
+        src, dst, k = None, None, 0  # dst := src + k (src "cur": the slot itself)
+        if m in _MOV_LIKE and len(ops) == 2 and ops[0].type == _X.X86_OP_REG and ops[0].size == 8:
+            dst = _reg64(ci, ops[0].reg)
+            if ops[1].type == _X.X86_OP_MEM and self._mem_addr_is_current(ci, ops[1]):
+                src = "cur"
+            elif ops[1].type == _X.X86_OP_REG:
+                src = _reg64(ci, ops[1].reg)
+        elif m == "lea" and ops[0].size == 8 and ops[1].mem.segment == 0 and ops[1].mem.base not in (
+                0, _X.X86_REG_RIP):
+            dst, src, k = _reg64(ci, ops[0].reg), _reg64(ci, ops[1].mem.base), ops[1].mem.disp
+            if ops[1].mem.index != 0:
+                k = None
+        elif m in ("add", "sub") and len(ops) == 2 and ops[0].type == _X.X86_OP_REG and ops[0].size == 8:
+            dst = src = _reg64(ci, ops[0].reg)
+            k = (ops[1].imm if m == "add" else -ops[1].imm) if ops[1].type == _X.X86_OP_IMM else None
+        must2 = {r: v for r, v in must.items() if r not in written}
+        may2 = {r: v for r, v in may.items() if r not in written}
+        if dst is not None:
+            if src == "cur":
+                must2[dst], may2[dst] = 0, frozenset({0})
+            elif src is not None:
+                if src in must and k is not None:
+                    must2[dst] = must[src] + k
+                if src in may:
+                    s = may[src]
+                    may2[dst] = None if (s is None or k is None or len(s) > 16) else frozenset(x + k for x in s)
+        return must2, may2
+
+
+class _NoOperands:
+    """An instruction cfg.decode knows and capstone does not (serialize): no
+    operands, no register or memory written."""
+
+    def __init__(self, ins):
+        self.mnemonic, self.op_str, self.address, self.size = ins.mnemonic, "", ins.addr, ins.size
+        self.operands = []
+
+    def regs_access(self):
+        return [], []
+
+    def group(self, _g):
+        return False
+
+
+def _union(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for r, v in b.items():
+        if r not in out:
+            out[r] = v
+        elif out[r] is None or v is None:
+            out[r] = None
+        else:
+            out[r] = out[r] | v
+    return out
+
+
+_LITE = None
+_MEM = re.compile(r"(?:(byte|word|dword|qword|xmmword|ymmword|zmmword|tbyte|xword) ptr )?(?:(\w+):)?\[([^\]]*)\]")
+_SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "tbyte": 10, "xmmword": 16, "ymmword": 32, "zmmword": 64}
+# mnemonics whose memory operand is read, not written
+_READS_ONLY = ("cmp", "test", "bt ", "push", "call", "jmp", "nop", "prefetch", "clflush", "clwb", "lea", "invlpg",
+               "verw", "ucomis", "comis", "lgdt", "lidt", "bt")
+# write their destination register with a value not derived from its old one
+_REPLACES = ("mov", "movzx", "movsx", "movsxd", "movabs", "pop", "movq", "movd", "rdrand", "rdseed", "bsf", "bsr",
+             "tzcnt", "lzcnt", "popcnt", "cvttsd2si", "cvtsd2si", "pext", "pdep", "bextr", "bzhi", "mulx", "shlx",
+             "shrx", "sarx", "andn", "rorx", "crc32", "lsl", "lar", "rdpid", "rdfsbase", "rdgsbase")
+_GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+                "r14", "r15")
+
+
+def _parse_mem(text: str):
+    """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)."""
+    m = _MEM.search(text)
+    if m is None:
+        return None
+    base = index = None
+    disp = 0
+    for sign, term in re.findall(r"([+-]?)\s*([\w*]+)", m.group(3)):
+        if "*" in term:
+            index = term.split("*")[0]
+        elif term[0].isdigit():
+            v = int(term, 0)
+            disp += -v if sign == "-" else v
+        elif base is None:
+            base = term
+        else:
+            index = term
+    return _SIZES.get(m.group(1), 8), m.group(2), base, index, disp
+
+
+def _lite():
+    global _LITE
+    if _LITE is None:
+        _LITE = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    return _LITE
+
+
+class MaySet:
+    """Whether anything a function can reach may set TS_COMPAT in the current
+    task, decided once per image for the whole text:
+
+    1. the direct control-flow graph between functions, from the bytes of
+       every executable section (a vectorised scan: every e8/e9/0f 8x rel32
+       and eb/7x rel8 whose target is a symbol start, from inside another
+       symbol), patch-site replacement code (counted for the function of
+       its site), jump-label targets and exception fixups; a byte pattern
+       that is not really an instruction only adds an edge (imprecision,
+       never a missed one).  Indirect and static calls add none (assumption
+       ts-compat-writers).  .altinstr_aux holds only static_cpu_has() tests
+       that branch back into the function that jumped there: checked, then
+       not a node;
+    2. setters: functions that name a syscall table, and functions that read
+       current_task and store, through a register that may hold the current
+       task pointer, over the bit (a flow-insensitive sweep picks them, the
+       data-flow pass over the function's CFG confirms);
+    3. may_set(f) = a setter is reachable from f.
+    A symbol's extent is its size, or up to the next symbol."""
+
+    def __init__(self, effects: "TsCompatEffects"):
+        self.fx = effects
+        self.prog = effects.program
+        self._graph: dict | None = None
+        self._setter: dict[int, str | None] = {}
+        self._clean: set[int] = set()
+        self._site_addrs = sorted(self.prog.sites)
+        self._noret: dict[int, bool] = {}
+        self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
+        self._saw_clear = False
+
+    # -- the graph ------------------------------------------------------------
+    def _build(self):
+        import numpy as np
+
+        prog = self.prog
+        img = prog.image
+        names: dict[int, str] = {}
+        sizes: dict[int, int] = {}
+        for a, sz, n in prog.symbols._sorted:
+            if n.startswith("."):
+                continue
+            names.setdefault(a, n)
+            if sz:
+                sizes[a] = max(sizes.get(a, 0), sz)
+        starts = sorted(names)
+        ends = [a + sizes[a] if a in sizes else (starts[i + 1] if i + 1 < len(starts) else a + 1)
+                for i, a in enumerate(starts)]
+        self.starts, self.ends, self.names = starts, ends, names
+        np_starts = np.array(starts, dtype=np.uint64)
+        aux = img.elf.section(".altinstr_aux")
+        self.aux = (aux.addr, aux.end) if aux is not None and self._aux_is_tests(aux) else None
+        edges: set = set()
+        readers: set = set()
+        for sec in img.elf.sections:
+            if not (sec.flags & 0x4) or not sec.has_bits or sec.size < 8:
+                continue
+            if self.aux and sec.addr == self.aux[0]:
+                continue
+            data = img.read(sec.addr, sec.size)
+            b = np.frombuffer(data, dtype=np.uint8)
+            srcs, tgts = [], []
+            for mask, length, wide in (
+                    ((b[:-4] == 0xE8) | (b[:-4] == 0xE9), 5, True),
+                    ((b[:-5] == 0x0F) & ((b[1:-4] & 0xF0) == 0x80), 6, True),
+                    ((b[:-1] == 0xEB) | ((b[:-1] & 0xF0) == 0x70), 2, False)):
+                idx = np.nonzero(mask)[0].astype(np.int64)
+                if wide:
+                    o = idx + (length - 4)
+                    disp = (b[o].astype(np.int64) | (b[o + 1].astype(np.int64) << 8) |
+                            (b[o + 2].astype(np.int64) << 16) | (b[o + 3].astype(np.int64) << 24))
+                    disp = np.where(disp >= 1 << 31, disp - (1 << 32), disp)
+                else:
+                    disp = b[idx + 1].astype(np.int64)
+                    disp = np.where(disp >= 128, disp - 256, disp)
+                tgt_off = idx + length + disp
+                srcs.append(idx)
+                tgts.append(tgt_off)
+            src = np.concatenate(srcs)
+            tgt_off = np.concatenate(tgts)
+            # target addresses that are symbol starts (in uint64 space)
+            tgt = (tgt_off + np.int64(0)).astype(np.uint64) + np.uint64(sec.addr)
+            pos = np.searchsorted(np_starts, tgt)
+            pos_c = np.minimum(pos, len(starts) - 1)
+            hit = np_starts[pos_c] == tgt
+            src, tgt = src[hit].astype(np.uint64) + np.uint64(sec.addr), tgt[hit]
+            sf = np.searchsorted(np_starts, src, side="right") - 1
+            for s_i, t in zip(sf.tolist(), tgt.tolist()):
+                if s_i >= 0:
+                    f = starts[s_i]
+                    if f != t:
+                        edges.add((f, t))
+            readers |= self._current_readers(data, sec.addr)
+        # patch-site replacement code belongs to the function of its site
+        from ..image.patches import tables
+
+        t = tables(img)
+        _lay, recs = t.alternatives
+        for rec in recs:
+            addr, _i, repl, _ft, _ilen, rlen = rec
+            f = self.function_of(addr)
+            if f is None or not rlen:
+                continue
+            code = img.read(repl, rlen) if img.elf.section_at(repl) is not None else b""
+            for ins_addr, size, m, ops in _lite().disasm_lite(code, repl):
+                if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x"):
+                    g = self.function_of(int(ops, 16))
+                    if g is not None and g != f:
+                        edges.add((f, g))
+            readers |= {f} if self._current_readers(code, repl) else set()
+        _lay, jrecs = t.jump_labels
+        for rec in jrecs:
+            f, g = self.function_of(rec[0]), self.function_of(rec[2])
+            if f is not None and g is not None and f != g:
+                edges.add((f, g))
+        for insn, fix in t.extable_fixups.items():
+            f, g = self.function_of(insn), self.function_of(fix)
+            if f is not None and g is not None and f != g:
+                edges.add((f, g))
+        graph: dict = {}
+        for f, g in edges:
+            graph.setdefault(f, []).append(g)
+        self._graph = graph
+        self.readers = readers
+
+    def _aux_is_tests(self, sec) -> bool:
+        """.altinstr_aux holds only cpu-capability tests and branches."""
+        code = self.prog.image.read(sec.addr, sec.size)
+        n = 0
+        for _a, size, m, _ops in _lite().disasm_lite(code, sec.addr):
+            n += size
+            if not (m.startswith(("test", "j", "nop", "int3")) or m == "ret"):
+                return False
+        return n == len(code.rstrip(b"\x00")) or n == len(code)
+
+    def _current_readers(self, data: bytes, base: int) -> set:
+        """Functions with a load of the current task pointer (`mov reg,
+        current_task`: %gs-absolute, %gs- or plain RIP-relative, absolute)."""
+        lay = self.prog.layout
+        fx = self.fx
+        out = set()
+        if lay.percpu_gs.value:
+            off = lay.current_task.value & 0xFFFFFFFF
+            absolute = re.compile(rb"\x65[\x40-\x4f]?\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
+                                  re.escape(struct.pack("<I", off)), re.S)
+            riprel = re.compile(rb"(?=\x65[\x40-\x4f]?\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)
+            want = off
+        else:
+            slot = fx.current_slot & 0xFFFFFFFF
+            absolute = re.compile(rb"[\x40-\x4f]?\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
+                                  re.escape(struct.pack("<I", slot)), re.S)
+            riprel = re.compile(rb"(?=[\x40-\x4f]?\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)
+            want = slot
+        for m in absolute.finditer(data):
+            f = self.function_of(base + m.start())
+            if f is not None:
+                out.add(f)
+        for m in riprel.finditer(data):
+            end = m.start(1) + 4
+            if ((base + end + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFF) == want:
+                f = self.function_of(base + m.start())
+                if f is not None:
+                    out.add(f)
+        return out
+
+    def function_of(self, addr: int) -> int | None:
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0 and addr < self.ends[i]:
+            return self.starts[i]
+        return None
+
+    # -- queries ------------------------------------------------------------------
+    def of(self, start: int) -> str | None:
+        """None when nothing start can reach may set the bit, else why."""
+        if self._graph is None:
+            self._build()
+        if start in self._clean:
+            return None
+        seen, work, parent = {start}, [start], {start: None}
+        while work:
+            f = work.pop()
+            if f in self._clean:
+                continue
+            why = self._setter_why(f)
+            if why is not None:
+                chain = [f]
+                while parent[chain[-1]] is not None:
+                    chain.append(parent[chain[-1]])
+                path = " <- ".join(self.prog.symbolize(x) for x in chain[:6])
+                return f"{why} (reached: {path})"
+            name = self.names.get(f, "")
+            if name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+                continue  # retargeted at run time: assumption ts-compat-writers
+            for g in self._graph.get(f, ()):
+                if g not in seen:
+                    seen.add(g)
+                    parent[g] = f
+                    work.append(g)
+        self._clean |= seen
+        return None
+
+    def clears_in_closure(self, start: int) -> bool:
+        """Whether a function start can reach clears the bit through the
+        current task pointer (after of(start) found no setter)."""
+        seen, work = {start}, [start]
+        while work:
+            f = work.pop()
+            self._setter_why(f)
+            if self._clears.get(f):
+                return True
+            name = self.names.get(f, "")
+            if name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+                continue
+            for g in self._graph.get(f, ()):
+                if g not in seen:
+                    seen.add(g)
+                    work.append(g)
+        return False
+
+    def clears_near(self, f: int) -> bool:
+        """Whether f or a function it calls directly clears the bit through
+        the current task pointer (where a must-clear may be found)."""
+        return any(self._setter_why(g) is None and self._clears.get(g)
+                   for g in [f, *self._graph.get(f, ())])
+
+    def _setter_why(self, f: int) -> str | None:
+        if f in self._setter:
+            return self._setter[f]
+        prog, fx = self.prog, self.fx
+        why = None
+        name = self.names.get(f, "")
+        if f in prog.dispatch or f in fx.syscall_tables:
+            why = f"{name} runs a syscall"
+        elif name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+            why = None  # run-time targets: assumption ts-compat-writers
+        else:
+            why = self._names_syscall_table(f)
+            if why is None and f in self.readers:
+                self._saw_clear = False
+                why = self._lite_store_through_current(f)
+                self._clears[f] = self._saw_clear
+                if why is not None:
+                    # a store through the current task: what does the function
+                    # leave at its returns?  (arch_uprobe_get_xol_area sets the
+                    # bit around get_unmapped_area() and clears it again)
+                    self._setter[f] = why  # while the effect is computed
+                    eff = fx.of(f)
+                    if eff.kind in (KEEP, CLEAR, MAYCLEAR):
+                        why = None
+        self._setter[f] = why
+        return why
+
+    def _names_syscall_table(self, f: int) -> str | None:
+        tabs = self.fx.syscall_tables
+        if not tabs:
+            return None
+        i = bisect.bisect_right(self.starts, f) - 1
+        try:
+            data = self.prog.fetch_raw(f, self.ends[i] - f)
+        except CfgError:
+            return None
+        for a in tabs:
+            if struct.pack("<I", a & 0xFFFFFFFF) in data:
+                return f"{self.prog.symbolize(f)} names {self.prog.symbolize(a)}"
+        return None
+
+    def _lite_store_through_current(self, f: int) -> str | None:
+        """A data-flow pass over the function's instructions, decoded without
+        operand details (fast enough for the hundreds of functions that read
+        current_task in an exit path's closure).  State: register -> offsets
+        from the current task it may hold (None: any), united at joins; a
+        write to a register replaces its offsets (an ALU operation on a
+        tagged register makes them "any"; a partial write keeps it tagged
+        as "any").  A store through a tagged register that may cover the bit
+        (an indexed one, at or below it) makes the function a setter.  A
+        patch site applies every candidate's straight-line code.  Anything
+        this pass cannot follow (an indirect jump, a branch into the middle
+        of an instruction, a candidate that branches) gives up: a setter."""
+        prog = self.prog
+        i = bisect.bisect_right(self.starts, f) - 1
+        end = self.ends[i]
+        try:
+            data = prog.fetch_raw(f, end - f)
+        except CfgError as e:
+            return str(e)
+        sites: dict = {}
+        j = bisect.bisect_left(self._site_addrs, f)
+        while j < len(self._site_addrs) and self._site_addrs[j] < end:
+            a = self._site_addrs[j]
+            choices = prog.site_choices(a)
+            if any(c is None for c, _l, _k in choices):
+                return f"a patch site without static bytes at {prog.symbolize(a)}"
+            length = max(e.length for e in prog.sites[a])
+            cand = []
+            for c, _l, _k in choices:
+                ins = list(_lite().disasm_lite(c, a))
+                if sum(x[1] for x in ins) != len(c) or any(
+                        (x[2] == "jmp" or x[2].startswith(("j", "loop"))) and not x[3].startswith("0x")
+                        for x in ins):
+                    return f"a patch-site candidate at {prog.symbolize(a)} this pass cannot follow"
+                cand.append(ins)
+            sites[a] = (length, cand)
+            j += 1
+        insns = []
+        pos = 0
+        while pos < len(data):
+            a = f + pos
+            if a in sites:
+                insns.append((a, sites[a][0], "(site)", ""))
+                pos += sites[a][0]
+                continue
+            nxt = next(_lite().disasm_lite(data[pos:pos + 16], a, 1), None)
+            if nxt is None:
+                if data[pos:pos + 3] == b"\x0f\x01\xe8":
+                    insns.append((a, 3, "serialize", ""))
+                    pos += 3
+                    continue
+                if not data[pos:].strip(b"\xcc\x90\x00"):
+                    break
+                return f"undecodable code at {prog.symbolize(a)}"
+            insns.append(nxt)
+            pos += nxt[1]
+        index = {x[0]: k for k, x in enumerate(insns)}
+        state: list = [None] * len(insns)
+        state[0] = {}
+        work = [0]
+        while work:
+            k = work.pop()
+            a, size, m, ops = insns[k]
+            st = state[k]
+            why = self._lite_store(a, m, ops, st, sites)
+            if why:
+                return why
+            succ = []
+            if m == "(site)":
+                out, branches = self._lite_site(a, st, sites)
+                for t, s2 in branches:
+                    if f <= t < end:
+                        if t not in index:
+                            return f"a patch-site branch into an instruction at {prog.symbolize(a)}"
+                        old = state[index[t]]
+                        new = s2 if old is None else _union(old, s2)
+                        if old is None or new != old:
+                            state[index[t]] = new
+                            work.append(index[t])
+                if out is not None:
+                    succ.append(k + 1)
+            else:
+                out = self._lite_transfer(a, size, m, ops, st, sites)
+            if m == "(site)":
+                pass
+            elif m == "jmp" or m.startswith(("j", "loop")):
+                if not ops.startswith("0x"):
+                    return f"an indirect jump at {prog.symbolize(a)}"
+                t = int(ops, 16)
+                if f <= t < end:
+                    if t not in index:
+                        return f"a branch into an instruction at {prog.symbolize(a)}"
+                    succ.append(index[t])
+                if m != "jmp":
+                    succ.append(k + 1)
+            elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
+                pass  # (__stack_chk_fail and the like: the bytes after are another block)
+            elif m.startswith("ret") or m in ("ud2", "sysretq", "iretq"):
+                pass  # (ud2: a WARN resumes, but a tagged register is then as here: the next state joins it below)
+            else:
+                succ.append(k + 1)
+            if m == "ud2":
+                succ.append(k + 1)
+            for n2 in succ:
+                if n2 >= len(insns):
+                    continue
+                old = state[n2]
+                new = out if old is None else _union(old, out)
+                if old is None or new != old:
+                    state[n2] = new
+                    work.append(n2)
+        return None
+
+    def _noreturn(self, t: int) -> bool:
+        """A function that never returns to its caller: its extent has no
+        return (ret, a return thunk), no indirect jump and no branch out of
+        it, and control does not run off the end of a symbol (objtool
+        refuses a function that falls through into the next)."""
+        hit = self._noret.get(t)
+        if hit is not None:
+            return hit
+        self._noret[t] = False
+        i = bisect.bisect_right(self.starts, t) - 1
+        if i < 0 or self.starts[i] != t or self.ends[i] - t > 4096:
+            return False
+        try:
+            data = self.prog.fetch_raw(t, self.ends[i] - t)
+        except CfgError:
+            return False
+        n = 0
+        for a, size, m, ops in _lite().disasm_lite(data, t):
+            n += size
+            if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
+                return False
+            if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
+                if not t <= int(ops, 16) < self.ends[i]:
+                    return False
+        if data[n:].strip(b"\xcc\x90\x00"):
+            return False
+        self._noret[t] = True
+        return True
+
+    @staticmethod
+    def _reg_of(name: str) -> tuple[str | None, bool]:
+        """(64-bit register, whether the write replaces all of it)."""
+        from .summary import _GPR64
+
+        if name in _GPR64_NAMES:
+            return name, True
+        full = _GPR64.get(name)
+        if full is None:
+            return None, False
+        return full, name.startswith("e") or (name.startswith("r") and name.endswith("d"))
+
+    def _lite_site(self, a, st: dict, sites):
+        """(state at the end of the site or None, [(branch target, state)])
+        over every candidate's code."""
+        out, branches = None, []
+        for cand in sites[a][1]:
+            s2 = dict(st)
+            falls = True
+            for x in cand:
+                xm = x[2]
+                if xm == "jmp" or xm.startswith(("j", "loop")):
+                    branches.append((int(x[3], 16), s2))
+                    if xm == "jmp":
+                        falls = False
+                        break
+                    continue
+                if xm.startswith("ret"):
+                    falls = False
+                    break
+                s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
+            if falls:
+                out = s2 if out is None else _union(out, s2)
+        return out, branches
+
+    def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
+        if m == "call":
+            return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
+        lay, fx = self.prog.layout, self.fx
+        dst_t, _, src = ops.partition(", ")
+        out = dict(st)
+        # implicit register writes: the summary's table (any tag becomes "any")
+        from .summary import _IMPLICIT_WRITES
+
+        for r in _IMPLICIT_WRITES.get(m.split(" ")[-1], ()):
+            if r in out:
+                out[r] = None
+        if m.startswith(("xchg", "xadd", "cmpxchg")) and src in _GPR64_NAMES:
+            if dst_t in _GPR64_NAMES:
+                out[src], out[dst_t] = st.get(dst_t), st.get(src)
+                out = {r: v for r, v in out.items() if v is not None or r in st}
+            elif src in out or "rax" in out:
+                out[src] = None
+            return out
+        dst, whole = self._reg_of(dst_t)
+        if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
+            return out
+        val: object = "kill"
+        if m == "mov" and "[" in src:
+            mm = _parse_mem(src)
+            if mm and mm[3] is None and mm[2] in (None, "rip"):
+                ea = ((a + size + mm[4]) if mm[2] == "rip" else mm[4]) & 0xFFFFFFFFFFFFFFFF
+                if (mm[1] == "gs" and lay.percpu_gs.value and ea == lay.current_task.value) or \
+                        (mm[1] is None and not lay.percpu_gs.value and ea == fx.current_slot):
+                    val = frozenset({(0, False)})
+        elif m == "mov" and src in _GPR64_NAMES:
+            val = st.get(src, "kill")
+        elif m == "lea":
+            mm = _parse_mem(src)
+            if mm and (mm[2] in st or mm[3] in st):
+                b = st.get(mm[2]) if mm[2] in st else None
+                # an index register makes the offset "this or above" (an
+                # in-bounds index into an array member: assumption ts-compat-writers)
+                val = None if b is None else frozenset((x + mm[4], o or mm[3] is not None) for x, o in b)
+        elif m in ("add", "sub") and dst in st:
+            try:
+                k = int(src, 0)
+                b = st[dst]
+                val = None if b is None else frozenset((x + (k if m == "add" else -k), o) for x, o in b)
+            except ValueError:
+                val = None
+        elif m in ("add", "sub") and src in st:
+            val = None
+        elif m in _REPLACES or (m == "xor" and src == dst_t):
+            val = "kill"  # a value unrelated to the old one (a load, a zeroing xor)
+        elif m.startswith("cmov"):
+            if src in st or dst in st:
+                val = None
+            else:
+                val = "kill" if whole else "keep"
+        elif dst in st and m in ("and", "or", "adc", "sbb", "inc", "dec", "btr", "bts", "btc"):
+            val = None  # pointer arithmetic (alignment, +-1): somewhere in or near the task
+        elif dst in st:
+            # shifts, multiplication, negation, xor with a value: not a pointer
+            # to the task any more (assumption ts-compat-writers)
+            val = "kill"
+        if val == "kill":
+            if whole:
+                out.pop(dst, None)
+            elif dst in out:
+                out[dst] = None
+        elif val != "keep":
+            if val is not None and len(val) > 32:
+                val = None
+            out[dst] = val if whole or val is None else None
+        return out
+
+    def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
+        fx = self.fx
+        if m == "(site)":
+            for cand in sites[a][1]:
+                s2 = dict(st)
+                for x in cand:
+                    why = self._lite_store(x[0], x[2], x[3], s2, sites)
+                    if why:
+                        return why
+                    if x[2] == "jmp" or x[2].startswith(("j", "loop", "ret")):
+                        continue
+                    s2 = self._lite_transfer(x[0], x[1], x[2], x[3], s2, sites)
+            return None
+        where = f"`{m} {ops}` at {self.prog.symbolize(a)}"
+        if m.split(" ")[-1] in _STRING_STORES and "rdi" in st:
+            return f"{where}: a string store through the current task pointer"
+        first = ops.partition(", ")[0]
+        if "[" not in first or m.startswith(_READS_ONLY):
+            return None
+        mm = _parse_mem(first)
+        if mm is None or mm[1] == "gs":
+            return None
+        msize, _seg, base, index, disp = mm
+        if index in st:
+            return f"{where}: indexed by the current task pointer"
+        try:
+            imm = int(ops.partition(", ")[2], 0)
+        except ValueError:
+            imm = None
+        if imm is not None and index is None and base in st and st[base] is not None and \
+                not any(o for _k, o in st[base]) and \
+                fx._hits(m, disp, msize, imm, {k for k, _o in st[base]}) in ("miss", "clears"):
+            if fx._hits(m, disp, msize, imm, {k for k, _o in st[base]}) == "clears":
+                self._saw_clear = True
+            return None  # an immediate that can only clear the bit (the exit's own clear)
+        if base not in st:
+            return None
+        offs = st[base]
+        if offs is None:
+            return f"{where}: a store at an unknown offset from the current task"
+        for k, above in offs:
+            lo = disp + k
+            if ((index is not None or above) and lo <= fx.byte) or lo <= fx.byte < lo + msize:
+                return f"{where} may write the current task's status"
+        return None
+
+    def _through_current(self, f: int) -> str | None:
+        """The data-flow check: a store covering the bit through a register
+        that may hold the current task pointer."""
+        fx, prog = self.fx, self.prog
+        try:
+            cfg = prog.cfg(f)
+            dec = {n: [fx._decode(i) for i in b.insns] for n, b in cfg.blocks.items()}
+            before = fx._forward(cfg, dec)
+        except CfgError as e:
+            return f"{prog.symbolize(f)}: {e}"
+        for n, b in cfg.blocks.items():
+            for ins, ci, (must, may) in zip(b.insns, dec[n], before[n]):
+                if ins.kind in ("call", "icall", "tail"):
+                    continue
+                e, _a = fx._effect(ins, ci, must, may, [])
+                if e == ANY:
+                    return f"`{ci.mnemonic} {ci.op_str}` at {prog.symbolize(ins.addr)} may write the current task's status"
+        return None
