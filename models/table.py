@@ -159,8 +159,12 @@ def _trace_words(d, r) -> str:
 
 
 def _short(src) -> str:
-    return "; ".join(dict.fromkeys(f"{os.path.basename(s.file)} {s.function.split(' ')[0]}"
+    return "; ".join(dict.fromkeys(f"{os.path.basename(s.file)} {s.function.split(' ')[0].rstrip(',')}"
                                    f"{' ' + s.lines if s.lines else ''}" for s in src))
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _match(r, exp) -> str:
@@ -185,8 +189,8 @@ def render_markdown(rows) -> str:
         tr = "; ".join(x for x in (("S: " + _trace_words(d, saf)) if saf.status == "violated" else "",
                                    ("E: " + _trace_words(d, eqv)) if eqv.status == "violated" else "") if x)
         ok = "" if (saf.status, eqv.status) == exp else " **(differs)**"
-        out.append(f"| `{d.label()}` | {_cell(saf)} | {_cell(eqv)} | {tr} | {exp[0]}/{exp[1]}{ok}: {why} "
-                   f"| {_short(src)} |")
+        out.append(f"| `{d.label()}` | {_cell(saf)} | {_cell(eqv)} | {_md(tr)} | {exp[0]}/{exp[1]}{ok}: "
+                   f"{_md(why)} | {_md(_short(src))} |")
     return "\n".join(out) + "\n"
 
 
@@ -194,5 +198,5 @@ def render_sources() -> str:
     out = ["| event | source (file function() lines [versions]: what) |", "|---|---|"]
     for os_name, evs in (("linux", LINUX_EVENTS), ("freebsd", FREEBSD_EVENTS)):
         for e in evs:
-            out.append(f"| {os_name} `{e.name}` | " + "<br>".join(str(s) for s in e.sources) + " |")
+            out.append(f"| {os_name} `{e.name}` | " + "<br>".join(_md(str(s)) for s in e.sources) + " |")
     return "\n".join(out) + "\n"
