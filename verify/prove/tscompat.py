@@ -589,36 +589,40 @@ class MaySet:
 
         prog = self.prog
         img = prog.image
-        names: dict[int, str] = {}
         sizes: dict[int, int] = {}
+        starts_set: set = set()
+        runtime: set = set()
         for a, sz, n in prog.symbols._sorted:
             if n.startswith("."):
                 continue
-            names.setdefault(a, n)
+            starts_set.add(a)
+            if n.startswith(("__SCT__", "__x86_indirect_")):
+                runtime.add(a)
             if sz:
                 sizes[a] = max(sizes.get(a, 0), sz)
-        starts = sorted(names)
+        starts = sorted(starts_set)
+        del starts_set
         ends = [a + sizes[a] if a in sizes else (starts[i + 1] if i + 1 < len(starts) else a + 1)
                 for i, a in enumerate(starts)]
-        self.starts, self.ends, self.names = starts, ends, names
+        self.starts, self.ends, self.runtime = starts, ends, runtime
         np_starts = np.array(starts, dtype=np.uint64)
         aux = img.elf.section(".altinstr_aux")
         self.aux = (aux.addr, aux.end) if aux is not None and self._aux_is_tests(aux) else None
-        edges: set = set()
+        pairs = []  # arrays of (source function index, target function index)
         readers: set = set()
         for sec in img.elf.sections:
             if not (sec.flags & 0x4) or not sec.has_bits or sec.size < 8:
                 continue
-            if self.aux and sec.addr == self.aux[0]:
-                continue
+            if (self.aux and sec.addr == self.aux[0]) or sec.name == ".altinstr_replacement":
+                continue  # (replacements: read below, for the function of their site)
             data = img.read(sec.addr, sec.size)
             b = np.frombuffer(data, dtype=np.uint8)
-            srcs, tgts = [], []
             for mask, length, wide in (
                     ((b[:-4] == 0xE8) | (b[:-4] == 0xE9), 5, True),
                     ((b[:-5] == 0x0F) & ((b[1:-4] & 0xF0) == 0x80), 6, True),
                     ((b[:-1] == 0xEB) | ((b[:-1] & 0xF0) == 0x70), 2, False)):
                 idx = np.nonzero(mask)[0].astype(np.int64)
+                del mask
                 if wide:
                     o = idx + (length - 4)
                     disp = (b[o].astype(np.int64) | (b[o + 1].astype(np.int64) << 8) |
@@ -627,55 +631,57 @@ class MaySet:
                 else:
                     disp = b[idx + 1].astype(np.int64)
                     disp = np.where(disp >= 128, disp - 256, disp)
-                tgt_off = idx + length + disp
-                srcs.append(idx)
-                tgts.append(tgt_off)
-            src = np.concatenate(srcs)
-            tgt_off = np.concatenate(tgts)
-            # target addresses that are symbol starts (in uint64 space)
-            tgt = (tgt_off + np.int64(0)).astype(np.uint64) + np.uint64(sec.addr)
-            pos = np.searchsorted(np_starts, tgt)
-            pos_c = np.minimum(pos, len(starts) - 1)
-            hit = np_starts[pos_c] == tgt
-            src, tgt = src[hit].astype(np.uint64) + np.uint64(sec.addr), tgt[hit]
-            sf = np.searchsorted(np_starts, src, side="right") - 1
-            for s_i, t in zip(sf.tolist(), tgt.tolist()):
-                if s_i >= 0:
-                    f = starts[s_i]
-                    if f != t:
-                        edges.add((f, t))
+                tgt = (idx + length + disp).astype(np.uint64) + np.uint64(sec.addr)
+                ti = np.minimum(np.searchsorted(np_starts, tgt), len(starts) - 1)
+                hit = np_starts[ti] == tgt  # only branches to a symbol start
+                si = np.searchsorted(np_starts, idx[hit].astype(np.uint64) + np.uint64(sec.addr), side="right") - 1
+                ti = ti[hit]
+                keep = (si >= 0) & (si != ti)
+                pairs.append(np.stack([si[keep], ti[keep]]).astype(np.int64))
             readers |= self._current_readers(data, sec.addr)
-        # patch-site replacement code belongs to the function of its site
+            del b, data
+        # patch-site replacement code belongs to the function of its site;
+        # jump-label targets and exception fixups are edges too
         from ..image.patches import tables
 
         t = tables(img)
+        extra: list = []
         _lay, recs = t.alternatives
         for rec in recs:
             addr, _i, repl, _ft, _ilen, rlen = rec
             f = self.function_of(addr)
-            if f is None or not rlen:
+            if f is None or not rlen or img.elf.section_at(repl) is None:
                 continue
-            code = img.read(repl, rlen) if img.elf.section_at(repl) is not None else b""
-            for ins_addr, size, m, ops in _lite().disasm_lite(code, repl):
+            code = img.read(repl, rlen)
+            for _a, _size, m, ops in _lite().disasm_lite(code, repl):
                 if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x"):
-                    g = self.function_of(int(ops, 16))
-                    if g is not None and g != f:
-                        edges.add((f, g))
-            readers |= {f} if self._current_readers(code, repl) else set()
+                    extra.append((f, self.function_of(int(ops, 16))))
+            if self._current_readers(code, repl):
+                readers.add(f)
         _lay, jrecs = t.jump_labels
-        for rec in jrecs:
-            f, g = self.function_of(rec[0]), self.function_of(rec[2])
-            if f is not None and g is not None and f != g:
-                edges.add((f, g))
-        for insn, fix in t.extable_fixups.items():
-            f, g = self.function_of(insn), self.function_of(fix)
-            if f is not None and g is not None and f != g:
-                edges.add((f, g))
-        graph: dict = {}
-        for f, g in edges:
-            graph.setdefault(f, []).append(g)
-        self._graph = graph
+        extra += [(self.function_of(rec[0]), self.function_of(rec[2])) for rec in jrecs]
+        extra += [(self.function_of(i), self.function_of(x)) for i, x in t.extable_fixups.items()]
+        index = {a: k for k, a in enumerate(starts)} if extra else {}
+        ex = [(index[f], index[g]) for f, g in extra if f is not None and g is not None and f != g]
+        if ex:
+            pairs.append(np.array(ex, dtype=np.int64).T)
+        allp = np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)
+        key = np.unique(allp[0] * len(starts) + allp[1])
+        self._src = (key // len(starts)).astype(np.int64)
+        self._dst = (key % len(starts)).astype(np.int64)
+        self._graph = True
         self.readers = readers
+
+    def _succ(self, f: int) -> list[int]:
+        """The functions f branches to directly."""
+        import numpy as np
+
+        i = bisect.bisect_left(self.starts, f)
+        if i >= len(self.starts) or self.starts[i] != f:
+            return []
+        lo = int(np.searchsorted(self._src, i, side="left"))
+        hi = int(np.searchsorted(self._src, i, side="right"))
+        return [self.starts[j] for j in self._dst[lo:hi].tolist()]
 
     def _aux_is_tests(self, sec) -> bool:
         """.altinstr_aux holds only cpu-capability tests and branches."""
@@ -742,10 +748,9 @@ class MaySet:
                     chain.append(parent[chain[-1]])
                 path = " <- ".join(self.prog.symbolize(x) for x in chain[:6])
                 return f"{why} (reached: {path})"
-            name = self.names.get(f, "")
-            if name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+            if f in self.runtime:
                 continue  # retargeted at run time: assumption ts-compat-writers
-            for g in self._graph.get(f, ()):
+            for g in self._succ(f):
                 if g not in seen:
                     seen.add(g)
                     parent[g] = f
@@ -762,10 +767,9 @@ class MaySet:
             self._setter_why(f)
             if self._clears.get(f):
                 return True
-            name = self.names.get(f, "")
-            if name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+            if f in self.runtime:
                 continue
-            for g in self._graph.get(f, ()):
+            for g in self._succ(f):
                 if g not in seen:
                     seen.add(g)
                     work.append(g)
@@ -775,14 +779,14 @@ class MaySet:
         """Whether f or a function it calls directly clears the bit through
         the current task pointer (where a must-clear may be found)."""
         return any(self._setter_why(g) is None and self._clears.get(g)
-                   for g in [f, *self._graph.get(f, ())])
+                   for g in [f, *self._succ(f)])
 
     def _setter_why(self, f: int) -> str | None:
         if f in self._setter:
             return self._setter[f]
         prog, fx = self.prog, self.fx
         why = None
-        name = self.names.get(f, "")
+        name = prog.start_name(f) or ""
         if f in prog.dispatch or f in fx.syscall_tables:
             why = f"{name} runs a syscall"
         elif name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
