@@ -34,7 +34,7 @@ import z3
 from verify.solver import check
 
 from . import invariants as inv
-from .designs import Design
+from .designs import _EXIT_MEMO, Design
 from .events import events_for
 from .state import Inputs, TaskState, state_eq
 
@@ -240,6 +240,7 @@ def _scoped(solver: z3.Solver) -> z3.Solver:
 
 def prove(mc: Machine, max_depth: int = 8, timeout_ms: int = 60000, witnesses: bool = True) -> PropertyResult:
     t0 = time.perf_counter()
+    _EXIT_MEMO.clear()   # terms of earlier proofs: keeping them alive slows z3 and the GC
     res = PropertyResult(mc.property_id, INCONCLUSIVE, event_names=mc.event_names)
     res.invariants = [n for n, _ in mc.invariants(mc.fresh("names_"))]
     why, lemmas = check_invariants(mc, timeout_ms)
