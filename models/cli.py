@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from verify.errors import InputError
@@ -60,6 +61,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = sub.add_parser("table", help="the table of designs x properties (models/README.md)")
     t.add_argument("--format", default="text", help="text (default), json or markdown")
     t.add_argument("--sources", action="store_true", help="also print every event's source citations")
+    t.add_argument("--readme", metavar="FILE",
+                   help="rewrite the table and the event sources between the model-table/model-sources "
+                   "markers of FILE (models/README.md)")
     t.add_argument("-o", "--output", metavar="FILE")
     t.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     return m
@@ -121,7 +125,21 @@ def _table(args) -> int:
         return _err(f"unknown --format '{args.format}' for model table (text, json or markdown)")
     if args.jobs < 1:
         return _err("--jobs must be >= 1")
+    if args.readme:
+        try:
+            with open(args.readme, encoding="utf-8") as f:
+                old = f.read()
+        except OSError as e:
+            return _err(f"cannot read {args.readme}: {e.strerror}")
+        if "<!-- model-table:begin -->" not in old or "<!-- model-sources:begin -->" not in old:
+            return _err(f"{args.readme} has no model-table/model-sources markers")
     rows, secs = run_table(jobs=args.jobs)
+    if args.readme:
+        new = _splice(old, "model-table", render_markdown(rows).rstrip("\n"))
+        new = _splice(new, "model-sources", render_sources().rstrip("\n"))
+        new = re.sub(r"wall time for the run that wrote this table: [0-9.]+ s",
+                     f"wall time for the run that wrote this table: {secs:.1f} s", new)
+        _write(new, args.readme)
     if args.format == "json":
         text = json.dumps({"seconds": round(secs, 2), "rows": [
             {**design_json(d, rs), "expected": {"safety": exp[0], "equivalence": exp[1], "why": why},
@@ -137,6 +155,12 @@ def _table(args) -> int:
     _write(text, args.output)
     return EXIT_INCONCLUSIVE if any(r.status in ("inconclusive", "vacuous")
                                     for _, rs, *_ in rows for r in rs) else 0
+
+
+def _splice(text: str, name: str, body: str) -> str:
+    a, b = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    i, j = text.index(a) + len(a), text.index(b)
+    return text[:i] + "\n" + body + "\n" + text[j:]
 
 
 def main(argv=None) -> int:

@@ -495,6 +495,11 @@ def fb_signal(d, s: TaskState, i: Inputs):
 SRC_FB_SIGNAL = (Src("sys/amd64/amd64/exec_machdep.c", "sendsig", "", FB,
                      "tf_rip = sv_sigcode_base; tf_rflags &= ~(PSL_T|PSL_D); set_pcb_flags(PCB_FULL_IRET)"),)
 
+SRC_FB_STOP = (Src("sys/kern/subr_syscall.c", "syscallenter / syscallret", "", FB,
+                   "ptracestop(SIGTRAP) at syscall entry (PTRACE_SCE) and exit (PTRACE_SCX, TDB_FORK/TDB_EXEC)"),
+               Src("sys/kern/kern_sig.c", "issignal", "", FB,
+                   "ptracestop for a signal, from ast -> postsig (the exit-work phase)"))
+
 SRC_EXIT_FB = (Src("sys/amd64/amd64/exception.S", "fast_syscall_common, labels 1-4", "", FB,
                    "cli; testl $PCB_FULL_IRET -> doreti (IRET); AST -> call ast; jmp 1b (re-test); "
                    "else RCX := TF_RIP, R11 := TF_RFLAGS, sysretq"),
@@ -520,7 +525,7 @@ LINUX_EVENTS = (
 )
 FREEBSD_EVENTS = (
     Event("syscall", fb_syscall, SRC_FB_SYSCALL),
-    Event("stop", stop, SRC_STOP),
+    Event("stop", stop, SRC_FB_STOP),
     Event("setregs", fb_setregs, SRC_FB_SETREGS, "ptrace"),
     Event("resume", fb_resume, SRC_FB_RESUME, "singlestep"),
     Event("sigreturn", fb_sigreturn, SRC_FB_SIGRETURN, "sigreturn"),
