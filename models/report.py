@@ -133,7 +133,15 @@ def trace_json(d: Design, res: PropertyResult) -> list:
     fin = {"event": "exit", "flag": res.final[0]["flag"], "latched": res.final[0]["latched"],
            **exit_summary(d, res.final[0])}
     if res.id == "equivalence":
-        fin["reference"] = exit_summary(d.reference(), res.final[-1])
+        ref = fin["reference"] = exit_summary(d.reference(), res.final[-1])
+        # the registers the equivalence compares (cpu.views_equal): no RCX/R11
+        # on FreeBSD (its syscall ABI clobbers them) or in a return to 32-bit code
+        compat = fin["return"] == "SYSRETL" or ref["user_sees"]["cs"] == "0x23" or fin["user_sees"]["cs"] == "0x23"
+        regs = [r for r in VIEW_REGS if not (r in ("rcx", "r11") and (d.os == "freebsd" or compat))]
+        fin["differs"] = ([f"outcome {fin['outcome']} vs {ref['outcome']}"] if ref["outcome"] != fin["outcome"] else []) \
+            + [f"{k} {fin['user_sees'][k]} vs {ref['user_sees'][k]}" for k in regs
+               if fin["user_sees"][k] != ref["user_sees"][k]] \
+            + ([f"trap {fin['trap']} vs {ref['trap']}"] if ref["trap"] != fin["trap"] else [])
     out.append(fin)
     return out
 
@@ -210,9 +218,8 @@ def _sentence(e: dict) -> str:
     if ev == "uprobe-syscall":
         return f"{e['syscall']} returns by its {e['branch']} branch: {_w(e)}"
     if ev == "exit-work":
-        return "the syscall body ends; the exit-work loop starts" + (" (flag tested now: set)" if e["latched"]
-                                                                      else " (flag tested now: clear)"
-                                                                      if "latched" in e else "")
+        return "the syscall body ends; the exit-work loop starts (flag here: " + \
+            ("set)" if e["latched"] else "clear)")
     return ev
 
 
@@ -236,12 +243,7 @@ def _exit_story(e: dict, cpu: str) -> str:
     ref = e.get("reference")
     if ref:
         s += f"; IRET from the same frame gives {ref['outcome']}"
-        diffs = [f"{k} {e['user_sees'][k]} vs {ref['user_sees'][k]}" for k in VIEW_REGS
-                 if e["user_sees"][k] != ref["user_sees"][k]]
-        if ref["outcome"] != e["outcome"]:
-            diffs.insert(0, f"outcome {e['outcome']} vs {ref['outcome']}")
-        if ref["trap"] != e["trap"]:
-            diffs.append(f"trap {e['trap']} vs {ref['trap']}")
+        diffs = e.get("differs", [])
         if diffs and e["outcome"] != "ring0-#GP":
             s += " (differs: " + "; ".join(diffs) + ")"
     return s
