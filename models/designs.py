@@ -1,11 +1,15 @@
 """The designs for deciding SYSRET vs IRET: how each writer changes the
 force-IRET flag, and the exit rule.
 
-exit-checks          Linux 6.7+ (C; 4.15-6.6 the same tests in assembly): the
-                     64-bit exit takes SYSRET only if do_syscall_64's tests
-                     pass (cx == ip, r11 == flags, cs/ss == __USER_CS/__USER_DS,
-                     ip < TASK_SIZE_MAX, no RF/TF); RCX/R11 from the cx/r11
-                     slots.  TS_COMPAT is cleared before (arch_exit_to_user_mode_prepare).
+exit-checks          Linux 6.7+ (C): the 64-bit exit takes SYSRET only if
+                     do_syscall_64's tests pass (cx == ip, r11 == flags,
+                     cs/ss == __USER_CS/__USER_DS, ip < TASK_SIZE_MAX, no
+                     RF/TF); RCX/R11 from the cx/r11 slots.  TS_COMPAT is
+                     cleared before (arch_exit_to_user_mode_prepare).  4.15-6.6
+                     (6.1: entry_64.S 125-180) test "canonical" instead of
+                     "< TASK_SIZE_MAX"; the two differ only for an ip in the
+                     unmapped top page, where SYSRET and IRET give the user
+                     the same view (a canonical RIP), so the answers agree.
 iret                 the reference: always IRET, i.e. exactly the saved frame.
 force-iret           the seed proposal: writers in `flag_sites` set a flag;
                      the exit takes IRET iff the flag is set, otherwise SYSRET

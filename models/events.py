@@ -18,7 +18,8 @@ guards: an over-approximation (proofs cover every real order); every
 counterexample in models/README.md was checked to be a realisable order.
 
 Linux sources: the Debian linux-source-6.12 tree (6.12.117), read for this
-model; sys_uprobe (6.18+) from torvalds/linux.  FreeBSD sources:
+model, and linux-source-6.1 (6.1.192), whose line numbers follow "6.1:" in
+each citation; sys_uprobe (6.18+) from torvalds/linux.  FreeBSD sources:
 freebsd/freebsd-src (sys/amd64), read through the code index; where no line
 numbers are given below, the stored copy had none to quote reliably.
 """
@@ -97,7 +98,7 @@ def syscall(d, s: TaskState, i: Inputs):
     return guard, new.set(flag=d.entry_flag(new))
 
 
-SRC_SYSCALL = (Src("arch/x86/entry/entry_64.S", "entry_SYSCALL_64", "87-121", L612,
+SRC_SYSCALL = (Src("arch/x86/entry/entry_64.S", "entry_SYSCALL_64", "87-121", L612 + "; 6.1: same lines 87-121",
                    "pushes __USER_DS, %r11 (flags), __USER_CS, %rcx (ip); calls do_syscall_64"),)
 
 
@@ -118,7 +119,7 @@ def int80(d, s: TaskState, i: Inputs):
 
 
 SRC_INT80 = (Src("arch/x86/entry/common.c", "do_int80_syscall_32 / syscall_32_enter", "129-132, 321-323",
-                 L612, "status |= TS_COMPAT; returns through the IRET path"),)
+                 L612 + "; 6.1: common.c 87-90, 208-210", "status |= TS_COMPAT; returns through the IRET path"),)
 
 
 def fast32(d, s: TaskState, i: Inputs):
@@ -136,9 +137,9 @@ def fast32(d, s: TaskState, i: Inputs):
 
 
 SRC_FAST32 = (Src("arch/x86/entry/entry_64_compat.S", "entry_SYSENTER_compat / entry_SYSCALL_compat",
-                  "50-127, 183-218", L612, "pushq $__USER32_CS; call do_SYSENTER_32 / do_fast_syscall_32"),
+                  "50-127, 183-218", L612 + "; 6.1: 51-74, 188-210", "pushq $__USER32_CS; call do_SYSENTER_32 / do_fast_syscall_32"),
               Src("arch/x86/entry/common.c", "do_fast_syscall_32 / do_SYSENTER_32", "389-403, 436-443",
-                  L612, "regs->ip = landing_pad; SYSENTER: regs->flags |= X86_EFLAGS_IF"))
+                  L612 + "; 6.1: 276-290, 328-336", "regs->ip = landing_pad; SYSENTER: regs->flags |= X86_EFLAGS_IF"))
 
 
 def stop(d, s: TaskState, i: Inputs):
@@ -155,9 +156,9 @@ def stop(d, s: TaskState, i: Inputs):
     return guard, s.set(stopped=kind)
 
 
-SRC_STOP = (Src("kernel/entry/common.c", "syscall_exit_work", "152-176", L612,
+SRC_STOP = (Src("kernel/entry/common.c", "syscall_exit_work", "152-176", L612 + "; 6.1: 237-266",
                 "ptrace_report_syscall_exit before exit_to_user_mode_loop"),
-            Src("kernel/entry/common.c", "exit_to_user_mode_loop", "100-132", L612,
+            Src("kernel/entry/common.c", "exit_to_user_mode_loop", "100-132", L612 + "; 6.1: 156-200",
                 "arch_do_signal_or_restart -> get_signal (signal-delivery stop)"))
 
 
@@ -185,10 +186,11 @@ def poke(d, s: TaskState, i: Inputs):
 
 
 SRC_POKE = (Src("arch/x86/kernel/ptrace.c", "putreg / set_flags / set_segment_reg",
-                "158-175, 241, 299-335, 355-405", L612,
+                "158-175, 241, 299-335, 355-405",
+                L612 + "; 6.1: 138-155, 221, 270-315, 335-385",
                 "ip/cx/r11/sp any; flags via FLAG_MASK (incl. TF, RF, NT); cs/ss != 0 and RPL 3"),
             Src("arch/x86/kernel/ptrace.c", "arch_ptrace (PTRACE_POKEUSR, PTRACE_SETREGS)", "765-790",
-                L612, "one field, or all through genregs_set"))
+                L612 + "; 6.1: 745-770", "one field, or all through genregs_set"))
 
 
 def resume(d, s: TaskState, i: Inputs):
@@ -200,7 +202,7 @@ def resume(d, s: TaskState, i: Inputs):
 
 
 SRC_RESUME = (Src("arch/x86/kernel/step.c", "enable_single_step / user_enable_single_step",
-                  "113-146, 219", L612, "regs->flags |= X86_EFLAGS_TF"),)
+                  "113-146, 219", L612 + "; 6.1: 111-144, 217", "regs->flags |= X86_EFLAGS_TF"),)
 
 
 def sigreturn(d, s: TaskState, i: Inputs):
@@ -224,11 +226,13 @@ def sigreturn(d, s: TaskState, i: Inputs):
     return s.phase == BODY, new.set(flag=d.after_write("sigreturn", s, new))
 
 
-SRC_SIGRETURN = (Src("arch/x86/kernel/signal_64.c", "restore_sigcontext / force_valid_ss", "28-93", L612,
+SRC_SIGRETURN = (Src("arch/x86/kernel/signal_64.c", "restore_sigcontext / force_valid_ss", "28-93",
+                     L612 + "; 6.1: arch/x86/kernel/signal.c 57-137",
                      "regs->cx/sp/ip/r11 = sc.*; cs/ss |= 3; flags via FIX_EFLAGS; SS fix-up"),
-                 Src("arch/x86/include/asm/sighandling.h", "FIX_EFLAGS", "11-14", L612,
+                 Src("arch/x86/include/asm/sighandling.h", "FIX_EFLAGS", "11-14", L612 + "; 6.1: same",
                      "AC OF DF TF SF ZF AF PF CF RF"),
-                 Src("arch/x86/kernel/signal_32.c", "ia32_restore_sigcontext", "120-133", L612,
+                 Src("arch/x86/kernel/signal_32.c", "ia32_restore_sigcontext", "120-133",
+                     L612 + "; 6.1: arch/x86/ia32/ia32_signal.c 59-90",
                      "32-bit ip/sp/cx; cs/ss |= 3"))
 
 
@@ -249,14 +253,15 @@ def exec_(d, s: TaskState, i: Inputs):
     return guard, new.set(flag=d.after_write("exec", s, new))
 
 
-SRC_EXEC = (Src("fs/binfmt_elf.c", "load_elf_binary", "111, 1253-1267, 1349-1364", L612,
+SRC_EXEC = (Src("fs/binfmt_elf.c", "load_elf_binary", "111, 1253-1267, 1349-1364",
+                L612 + "; 6.1: 110, 1284-1298, 1386-1390",
                 "BAD_ADDR(elf_entry) >= TASK_SIZE; ELF_PLAT_INIT; START_THREAD"),
-            Src("arch/x86/include/asm/elf.h", "elf_common_init / ELF_PLAT_INIT", "160-177", L612,
+            Src("arch/x86/include/asm/elf.h", "elf_common_init / ELF_PLAT_INIT", "160-177", L612 + "; 6.1: 163-177",
                 "regs->cx = 0, regs->r11 = 0"),
             Src("arch/x86/kernel/process_64.c", "start_thread_common / compat_start_thread",
-                "530-595", L612, "ip, sp, cs, ss; regs->flags = X86_EFLAGS_IF | X86_EFLAGS_FIXED"),
+                "530-595", L612 + "; 6.1: 505-545", "ip, sp, cs, ss; regs->flags = X86_EFLAGS_IF | X86_EFLAGS_FIXED"),
             Src("arch/x86/kernel/process_64.c", "set_personality_64bit / __set_personality_ia32",
-                "715-768", L612, "TS_COMPAT cleared (64-bit) or set (ia32)"))
+                "715-768", L612 + "; 6.1: 664-717", "TS_COMPAT cleared (64-bit) or set (ia32)"))
 
 
 def uprobe_syscall(d, s: TaskState, i: Inputs):
@@ -285,7 +290,7 @@ def uprobe_syscall(d, s: TaskState, i: Inputs):
 SRC_UPROBE = (Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uretprobe)", "364-428", "Linux 6.11-6.12 (read 6.12)",
                   "early return if regs->sp != sp || shstk_is_enabled() (401); else regs->ip = ip (415), "
                   "r11 = flags, cx = ip (421-423)"),
-              Src("arch/x86/kernel/uprobes.c", "arch_uretprobe_hijack_return_addr", "1187-1213", L612,
+              Src("arch/x86/kernel/uprobes.c", "arch_uretprobe_hijack_return_addr", "1187-1213", L612 + "; 6.1: 1066- (no uretprobe syscall in 6.1)",
                   "orig_ret_vaddr read from the user stack"),
               Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uprobe)", "", "Linux 6.18+ (torvalds/linux, not line-checked)",
                   "regs->ip = retaddr - 5, r11/cx from the user stack; early return if a consumer moved sp"))
@@ -300,9 +305,10 @@ def exit_work(d, s: TaskState, i: Inputs):
     return guard, pre.set(phase=const(EXITWORK, 2), latched=pre.flag)
 
 
-SRC_EXIT_WORK = (Src("kernel/entry/common.c", "syscall_exit_to_user_mode_prepare", "183-205", L612,
+SRC_EXIT_WORK = (Src("kernel/entry/common.c", "syscall_exit_to_user_mode_prepare", "183-205", L612 + "; 6.1: 268-290",
                      "rseq_syscall, syscall_exit_work, then exit_to_user_mode_prepare"),
-                 Src("include/linux/entry-common.h", "exit_to_user_mode_prepare", "317-330", L612,
+                 Src("include/linux/entry-common.h", "exit_to_user_mode_prepare", "317-330",
+                     L612 + "; 6.1: kernel/entry/common.c exit_to_user_mode_prepare 202-215",
                      "exit_to_user_mode_loop, then arch_exit_to_user_mode_prepare"))
 
 
@@ -324,11 +330,13 @@ def signal(d, s: TaskState, i: Inputs):
     return guard, new.set(flag=d.after_write("signal", s, new))
 
 
-SRC_SIGNAL = (Src("arch/x86/kernel/signal_64.c", "x64_setup_rt_frame", "164-234", L612,
+SRC_SIGNAL = (Src("arch/x86/kernel/signal_64.c", "x64_setup_rt_frame", "164-234",
+                  L612 + "; 6.1: arch/x86/kernel/signal.c 504-528",
                   "regs->ip = sa_handler (210); regs->cs = __USER_CS (231); force_valid_ss (233-234)"),
-              Src("arch/x86/kernel/signal_32.c", "ia32_setup_rt_frame", "387-404", L612,
+              Src("arch/x86/kernel/signal_32.c", "ia32_setup_rt_frame", "387-404",
+                  L612 + "; 6.1: arch/x86/ia32/ia32_signal.c 299-367",
                   "32-bit handler; regs->cx = &frame->uc; __USER32_CS/__USER_DS"),
-              Src("arch/x86/kernel/signal.c", "handle_signal", "254-312", L612,
+              Src("arch/x86/kernel/signal.c", "handle_signal", "254-312", L612 + "; 6.1: signal.c 773-840",
                   "regs->flags &= ~(DF|RF|TF) (306); rseq_signal_deliver (239)"))
 
 
@@ -341,7 +349,7 @@ def restart(d, s: TaskState, i: Inputs):
 
 
 SRC_RESTART = (Src("arch/x86/kernel/signal.c", "handle_signal / arch_do_signal_or_restart", "280, 351, 356",
-                   L612, "regs->ip -= 2"),)
+                   L612 + "; 6.1: signal.c 814, 885, 890", "regs->ip -= 2"),)
 
 
 def rseq(d, s: TaskState, i: Inputs):
@@ -357,9 +365,9 @@ def rseq(d, s: TaskState, i: Inputs):
     return guard, new.set(flag=d.after_write("rseq", s, new))
 
 
-SRC_RSEQ = (Src("kernel/rseq.c", "rseq_get_rseq_cs / rseq_ip_fixup", "175-203, 291-323", L612,
+SRC_RSEQ = (Src("kernel/rseq.c", "rseq_get_rseq_cs / rseq_ip_fixup", "175-203, 291-323", L612 + "; 6.1: 146-174, 267-293",
                 "abort_ip < TASK_SIZE; instruction_pointer_set(regs, abort_ip) (322)"),
-            Src("include/linux/resume_user_mode.h", "resume_user_mode_work", "41-62", L612,
+            Src("include/linux/resume_user_mode.h", "resume_user_mode_work", "41-62", L612 + "; 6.1: 40-61",
                 "rseq_handle_notify_resume in the exit-work loop"))
 
 
@@ -373,12 +381,15 @@ def exit_(d, s: TaskState, i: Inputs):
 
 
 SRC_EXIT_LINUX = (Src("arch/x86/include/asm/entry-common.h", "arch_exit_to_user_mode_prepare", "71-81",
-                      L612, "status &= ~(TS_COMPAT | TS_I386_REGS_POKED)"),
-                  Src("arch/x86/entry/common.c", "do_syscall_64", "71-124", L612,
+                      L612 + "; 6.1: 62-72", "status &= ~(TS_COMPAT | TS_I386_REGS_POKED)"),
+                  Src("arch/x86/entry/common.c", "do_syscall_64", "71-124",
+                      L612 + " (6.7+ in C); 6.1: the same tests in entry_64.S 125-180, canonical by shl/sar "
+                      "instead of ip < TASK_SIZE_MAX",
                       "SYSRET only if cx == ip, r11 == flags, cs/ss user, ip < TASK_SIZE_MAX, no RF/TF"),
-                  Src("arch/x86/entry/common.c", "do_fast_syscall_32", "405-432", L612,
+                  Src("arch/x86/entry/common.c", "do_fast_syscall_32", "405-432", L612 + "; 6.1: 293-323",
                       "SYSRETL only if ip == landing pad, cs/ss = __USER32_CS/__USER_DS, no RF/TF/VM"),
-                  Src("arch/x86/entry/entry_64_compat.S", "sysret32_from_system_call", "220-281", L612,
+                  Src("arch/x86/entry/entry_64_compat.S", "sysret32_from_system_call", "220-281",
+                      L612 + "; 6.1: 229-284",
                       "R11 := flags, RCX := ip, sysretl"))
 
 # =================================================================== FreeBSD =====
