@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from fixtures import EXPECTED, fixture_kernels  # noqa: F401
-from fixtures.adversarial import ADVERSARIAL, VIOLATED
+from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, VIOLATED
 from fixtures.build import build_fixture
 
 STILL_INCONCLUSIVE = {
@@ -79,3 +79,20 @@ def test_second_entry_into_the_exit_path_is_named(tmp_path):
     for o in res["obligations"]:
         assert o["status"] == "inconclusive" and "ret_from_fork" in o["reason"], o
     assert any(a["id"] == "sysret-path-direct-entries" for a in res["assumptions"])
+
+
+def test_static_call_ts_compat_rests_on_the_named_assumption(tmp_path):
+    """adv_static_call: the hook runs after the TS_COMPAT clear through a
+    static call.  What its run-time target does to TS_COMPAT is what the
+    image cannot show: ts-compat-clear is proven only under the named
+    assumption ts-compat-writers, and the report says where it was used;
+    the five pt_regs obligations stay unproven (the hook gets regs)."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    rc, res = _check(build_fixture("adv_static_call", outdir), tmp_path)
+    assert rc == 3 and res["verdict"] == "inconclusive"
+    status = {o["id"]: o["status"] for o in res["obligations"]}
+    assert status["ts-compat-clear"] == "proven"
+    assert all(status[o] != "proven" for o in PT_REGS_FIVE), status
+    used = {a["id"]: a for a in res["assumptions"]}
+    assert "ts-compat-writers" in used, used
+    assert "do_syscall_64" in json.dumps(used["ts-compat-writers"]), used["ts-compat-writers"]

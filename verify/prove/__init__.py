@@ -45,8 +45,9 @@ MAX_ROUNDS = 12
 REFINE_WINDOW = 5.0
 # Refinement rounds and the witness stop at this resident size (the first
 # round, the one the register proofs need, has no such limit): issue 9's
-# 500 MiB per check.
-REFINE_MEMORY_MIB = 400
+# 500 MiB per check.  On 6.12 the first round and the TS_COMPAT call graph
+# (tscompat.py) leave ~400 MiB resident; the witness then peaks at ~470 MiB.
+REFINE_MEMORY_MIB = 440
 WITNESS_BUDGET = 6.0  # seconds for the witness path
 
 

@@ -402,6 +402,11 @@ class TsCompatEffects:
         covers it), "sets" (an immediate with the bit set, or an operation
         that can set it), "clears" (an immediate that can only clear it),
         "other" (a computed value: may set it)."""
+        m = m.split(" ")[-1]  # `lock bts`: the operation
+        if m in ("bts", "btr", "btc") and imm is None:
+            # a register bit offset: a signed index into the bit string
+            # around the operand (SDM BT/BTS), anywhere near it
+            return "other"
         out = "miss"
         positions = [self.byte - (disp + k) for k in offsets] if offsets is not None else \
             [p for p in range(size)] if m not in ("bts", "btr", "btc") else None
@@ -481,6 +486,17 @@ class TsCompatEffects:
                     s = may[src]
                     may2[dst] = None if (s is None or k is None or len(s) > 16) else frozenset(x + k for x in s)
         return must2, may2
+
+
+def _release_freed_memory() -> None:
+    """Hand the scan's freed temporaries back to the OS (glibc keeps freed
+    heap pages, which would count against the refinement's memory limit)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class _NoOperands:
@@ -671,6 +687,8 @@ class MaySet:
         self._dst = (key % len(starts)).astype(np.int64)
         self._graph = True
         self.readers = readers
+        del pairs, allp, key, np_starts
+        _release_freed_memory()
 
     def _succ(self, f: int) -> list[int]:
         """The functions f branches to directly."""
@@ -1096,6 +1114,12 @@ class MaySet:
         msize, _seg, base, index, disp = mm
         if index in st:
             return f"{where}: indexed by the current task pointer"
+        op = m.split(" ")[-1]
+        if op in ("bts", "btr", "btc") and base in st and not ops.partition(", ")[2].startswith(("0x", "-")) and \
+                not ops.partition(", ")[2].isdigit():
+            # a register bit offset addresses the whole bit string around the
+            # operand, below it too (SDM BT/BTS: a signed bit index)
+            return f"{where}: a bit-string store through the current task pointer"
         try:
             imm = int(ops.partition(", ")[2], 0)
         except ValueError:
