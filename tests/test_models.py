@@ -395,6 +395,24 @@ def test_cli_usage_errors(args):
     assert len(p.stderr.strip().splitlines()) == 1 and p.stdout == ""
 
 
+def test_cli_vacuous_design_is_not_proven():
+    """The IRET-only reference never returns by SYSRET: its proofs have no
+    SYSRET witness, so they are vacuous (exit 3), not proven."""
+    p = _cli("prove", "--design", "iret", "--format", "json")
+    assert p.returncode == 3
+    j = json.loads(p.stdout)
+    assert j["verdict"] == "vacuous"
+    for x in j["properties"]:
+        assert x["status"] == "vacuous" and x["witnesses"]["exit:SYSRET"] is False
+        assert x["witnesses"]["exit:IRET"] is True
+
+
+def test_readme_splice():
+    from models.cli import _splice
+    text = "a\n<!-- model-table:begin -->\nold\n<!-- model-table:end -->\nb\n"
+    assert _splice(text, "model-table", "new") == "a\n<!-- model-table:begin -->\nnew\n<!-- model-table:end -->\nb\n"
+
+
 def test_top_level_cli_integration(tmp_path):
     vcli = pytest.importorskip("verify.cli")
     out = tmp_path / "r.json"
