@@ -98,7 +98,15 @@ def _job(args):
     kw, prop, max_depth, timeout_ms = args
     d = make_design(**kw)
     mk = safety_machine if prop == "safety" else equivalence_machine
-    return prove(mk(d), max_depth, timeout_ms)
+    r = prove(mk(d), max_depth, timeout_ms)
+    if r.status == "inconclusive" and "unknown" in r.reason:
+        # z3 gave up once (seen once in a loaded two-process run): ask again
+        # on fresh solvers; an answer is kept only if it is sat/unsat, and
+        # the first attempt's reason stays on record.
+        first = r.reason
+        r = prove(mk(d), max_depth, timeout_ms)
+        r.reason = (r.reason + "; " if r.reason else "") + f"first attempt: {first}"
+    return r
 
 
 def run_table(rows=ROWS, jobs: int = 2, max_depth: int = 8, timeout_ms: int = 60000):
@@ -124,7 +132,7 @@ def _cell(r) -> str:
         return f"VIOLATED ({r.trace_length} events)"
     if r.status == "vacuous":
         return "VACUOUS"
-    return "inconclusive"
+    return f"inconclusive ({r.reason})"
 
 
 def _trace_words(d, r) -> str:
