@@ -115,10 +115,12 @@ def view_ite(c, a: UserView, b: UserView) -> UserView:
     return UserView(*(z3.If(c, getattr(a, f.name), getattr(b, f.name)) for f in fields(UserView)))
 
 
-def views_equal(a: UserView, b: UserView, abi_rcx_r11: bool = True) -> z3.BoolRef:
+def views_equal(a: UserView, b: UserView, abi_rcx_r11: bool = True, pad=None) -> z3.BoolRef:
     """Same outcome, and, unless the kernel itself faulted (then nothing the
     user sees matters), the same registers and the same trap timing.  In a
-    return to 32-bit code only ESP counts and RCX/R11 are not compared;
+    return to 32-bit code only ESP and ECX count (R11 is not visible there),
+    and ECX not at the vDSO landing pad `pad`, whose code reloads it
+    (__kernel_vsyscall pops ecx after int80_landing_pad).
     `abi_rcx_r11=False` (FreeBSD, whose syscall ABI clobbers them) drops
     RCX/R11 everywhere."""
     low = lambda x: x & 0xFFFFFFFF  # noqa: E731
@@ -126,5 +128,6 @@ def views_equal(a: UserView, b: UserView, abi_rcx_r11: bool = True) -> z3.BoolRe
     regs = [a.rip == b.rip, a.rflags == b.rflags, a.cs == b.cs, a.ss == b.ss, a.trap == b.trap,
             z3.If(c, low(a.rsp) == low(b.rsp), a.rsp == b.rsp)]
     if abi_rcx_r11:
-        regs.append(z3.Or(c, z3.And(a.rcx == b.rcx, a.r11 == b.r11)))
+        at_pad = z3.BoolVal(False) if pad is None else a.rip == pad
+        regs.append(z3.If(c, z3.Or(at_pad, low(a.rcx) == low(b.rcx)), z3.And(a.rcx == b.rcx, a.r11 == b.r11)))
     return z3.And(a.outcome == b.outcome, z3.Or(a.outcome == RING0_FAULT, z3.And(*regs)))

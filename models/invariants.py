@@ -59,7 +59,10 @@ def ts_compat_clear_in_user_mode(d: Design, s: TaskState) -> z3.BoolRef:
 
 
 def pad_below_4g(d: Design, s: TaskState) -> z3.BoolRef:
-    return z3.ULT(s.pad, const(1 << 32))
+    """The compat vDSO landing pad: inside the 32-bit address space, and not
+    in the first page (mmap_min_addr >= 4096 by default; the vDSO is mapped
+    like any other mapping).  Assumed, not read from a kernel."""
+    return z3.And(z3.ULT(s.pad, const(1 << 32)), z3.UGE(s.pad, const(0x1000)))
 
 
 def task_invariants(d: Design) -> tuple:
@@ -109,7 +112,7 @@ def unsafe_exit(d: Design, s: TaskState) -> z3.BoolRef:
 
 
 def divergent_view(d: Design, a: TaskState, ref: Design, b: TaskState) -> z3.BoolRef:
-    return z3.Not(views_equal(d.exit(a).view, ref.exit(b).view, abi_rcx_r11=d.os == "linux"))
+    return z3.Not(views_equal(d.exit(a).view, ref.exit(b).view, abi_rcx_r11=d.os == "linux", pad=a.pad))
 
 
 def divergent_exit(d: Design, a: TaskState, ref: Design, b: TaskState) -> z3.BoolRef:
