@@ -137,7 +137,8 @@ def fast32(d, s: TaskState, i: Inputs):
 
 
 SRC_FAST32 = (Src("arch/x86/entry/entry_64_compat.S", "entry_SYSENTER_compat / entry_SYSCALL_compat",
-                  "50-127, 183-218", L612 + "; 6.1: 51-74, 188-210", "pushq $__USER32_CS; call do_SYSENTER_32 / do_fast_syscall_32"),
+                  "50-127, 183-218", L612 + "; 6.1: 51-74, 188-210",
+                  "pushq $__USER32_CS; call do_SYSENTER_32 / do_fast_syscall_32"),
               Src("arch/x86/entry/common.c", "do_fast_syscall_32 / do_SYSENTER_32", "389-403, 436-443",
                   L612 + "; 6.1: 276-290, 328-336", "regs->ip = landing_pad; SYSENTER: regs->flags |= X86_EFLAGS_IF"))
 
@@ -290,9 +291,11 @@ def uprobe_syscall(d, s: TaskState, i: Inputs):
 SRC_UPROBE = (Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uretprobe)", "364-428", "Linux 6.11-6.12 (read 6.12)",
                   "early return if regs->sp != sp || shstk_is_enabled() (401); else regs->ip = ip (415), "
                   "r11 = flags, cx = ip (421-423)"),
-              Src("arch/x86/kernel/uprobes.c", "arch_uretprobe_hijack_return_addr", "1187-1213", L612 + "; 6.1: 1066- (no uretprobe syscall in 6.1)",
+              Src("arch/x86/kernel/uprobes.c", "arch_uretprobe_hijack_return_addr", "1187-1213",
+                  L612 + "; 6.1: 1066- (no uretprobe syscall in 6.1)",
                   "orig_ret_vaddr read from the user stack"),
-              Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uprobe)", "", "Linux 6.18+ (torvalds/linux, not line-checked)",
+              Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uprobe)", "",
+                  "Linux 6.18+ (torvalds/linux, not line-checked)",
                   "regs->ip = retaddr - 5, r11/cx from the user stack; early return if a consumer moved sp"))
 
 

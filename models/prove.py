@@ -36,7 +36,7 @@ from verify.solver import check
 from . import invariants as inv
 from .designs import _EXIT_MEMO, Design
 from .events import events_for
-from .state import Inputs, TaskState, state_eq
+from .state import Inputs, TaskState
 
 PROVEN, VIOLATED, INCONCLUSIVE, VACUOUS = "proven", "violated", "inconclusive", "vacuous"
 WITNESS_DEPTH = 4

@@ -77,7 +77,8 @@ ROWS = (
     (dict(name="compat-sysretl"), (P, P),
      "do_fast_syscall_32's tests: landing pad, __USER32_CS/__USER_DS, no RF/TF/VM", _ev("fast32", "exit")),
     (dict(name="compat-sysretl", compat_checks="cs-ss,flags"), (P, V),
-     "without the landing-pad test SYSRETL returns to a changed ip (e.g. a restart's int $0x80) with ECX := EIP, not the saved ECX", _ev("fast32", "exit")),
+     "without the landing-pad test SYSRETL returns to a changed ip (e.g. a restart's int $0x80) "
+     "with ECX := EIP, not the saved ECX", _ev("fast32", "exit")),
     (dict(name="compat-sysretl", compat_checks="landing-pad,cs-ss"), (P, V),
      "without the flags test SYSRETL restores TF (trap timing) and drops RF", _ev("fast32", "exit")),
     (dict(name="freebsd"), (P, V),
