@@ -295,7 +295,7 @@ SRC_UPROBE = (Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uretprobe)", "36
                   L612 + "; 6.1: 1066- (no uretprobe syscall in 6.1)",
                   "orig_ret_vaddr read from the user stack"),
               Src("arch/x86/kernel/uprobes.c", "SYSCALL_DEFINE0(uprobe)", "",
-                  "Linux 6.18+ (torvalds/linux, not line-checked)",
+                  "Linux 6.18+ as far as known (torvalds/linux, posted series; release, lines not checked)",
                   "regs->ip = retaddr - 5, r11/cx from the user stack; early return if a consumer moved sp"))
 
 
