@@ -128,11 +128,12 @@ def run_table(rows=ROWS, jobs: int = 2, max_depth: int = 8, timeout_ms: int = 60
 
 def _cell(r) -> str:
     if r.status == "proven":
-        return f"proven ({r.method}{', k=' + str(r.k) if r.k > 1 else ''})"
+        w = f", witnesses {sum(r.witnesses.values())}/{len(r.witnesses)}"
+        return f"proven ({r.method}{', k=' + str(r.k) if r.k > 1 else ''}{w})"
     if r.status == "violated":
         return f"VIOLATED ({r.trace_length} events)"
     if r.status == "vacuous":
-        return "VACUOUS"
+        return f"VACUOUS (witnesses {sum(r.witnesses.values())}/{len(r.witnesses)})"
     return f"inconclusive ({r.reason})"
 
 
