@@ -28,8 +28,25 @@ STILL_INCONCLUSIVE = {
     "adv_lret_cpl0": "lret is not modelled: the path is refused",
     "adv_symbolic_rsp": "RSP moved upward by a user value: refused",
     "adv_unknown_ptr_store_stack": "the store may hit the return address: refused",
+    # review of tscompat.py (TS_COMPAT effects of summarised callees): refused,
+    # not yet confirmed on a witness path
+    "adv_ts_cmpxchg_clear": "the clear's base register is overwritten by cmpxchg's implicit RAX: no must-clear",
+    "adv_ts_iret_frame": "an IRET that is not sync_core()'s exact sequence: may return anywhere in the kernel",
+    "adv_ts_iret_lite": "an IRET at CPL 0 that is not sync_core()'s exact sequence",
+    "adv_ts_lcall_return": "a call to a local label: a `ret` that may not be the return",
+    "adv_ts_local_call": "a call to a local label: a `ret` that may not be the return",
+    "adv_ts_push_ret": "a pushed code address: a `ret` that may not be the return",
 }
-KNOWN_GAPS: dict = {}
+# Wrong "proven" answers known today (tscompat.py's whole-image graph has no
+# edge for them): each is a control transfer the byte scan of branches to
+# symbol starts does not see.  Listed, not hidden: the test is an xfail that
+# turns into a failure (strict) the day the gap is closed, so it is removed here.
+KNOWN_GAPS: dict = {
+    "adv_ts_aux_branch": "a .altinstr_aux branch to another function's code: aux is read as tests only",
+    "adv_ts_fallthrough": "a function that runs off its end into the next symbol: no fall-through edges",
+    "adv_ts_inner_label": "a call after a global label inside a function: the edge is the label's",
+    "adv_ts_mid_jump": "a branch into the middle of another function: edges only to symbol starts",
+}
 
 
 def _check(path, tmp_path):
@@ -59,8 +76,9 @@ def test_fixture_same_verdict(name, fixture_kernels, tmp_path):  # noqa: F811
 def test_adversarial_never_proven(name, tmp_path):
     outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
     rc, res = _check(build_fixture(name, outdir), tmp_path)
-    if name in KNOWN_GAPS:
+    if name in KNOWN_GAPS and res["verdict"] == "proven":
         pytest.xfail(KNOWN_GAPS[name])
+    assert name not in KNOWN_GAPS, f"{name} is no longer proven: remove it from KNOWN_GAPS"
     assert res["verdict"] != "proven" and rc in (1, 3), res["verdict"]
     expected, ids = ADVERSARIAL[name]
     status = {o["id"]: o["status"] for o in res["obligations"]}

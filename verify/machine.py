@@ -229,3 +229,29 @@ def rflags_value(state):
     arith = state.regs.rflags  # angr computes this from the cc_* thunk
     ifbit = claripy.ZeroExt(63, state.globals["IF"]) << 9
     return (arith & ~claripy.BVV(0x202, 64)) | ifbit | 2
+
+
+# Mnemonics whose first (memory) operand is only read.  Capstone's access
+# flags miss some writes (cmpxchg's destination is marked read-only, and
+# movnti, movq/movd/movss from a vector register, pextr*, fstp, stmxcsr,
+# fnstcw, rol/rcl m,1 are not reliably marked): a memory first operand is
+# taken as written unless the mnemonic is one of these.
+FIRST_OPERAND_READ_ONLY = {
+    "cmp", "test", "bt", "push", "call", "jmp", "lea", "invlpg", "invlpga", "verw", "verr", "lgdt", "lidt", "lldt",
+    "ltr", "lmsw", "ldmxcsr", "vldmxcsr", "ptest", "vptest", "clzero", "monitor", "umonitor", "cldemote", "lsl",
+    "lar", "bound", "fldcw", "fldenv", "frstor", "fxrstor", "fxrstor64", "xrstor", "xrstors", "xrstor64",
+    "xrstors64", "incsspq", "ucomiss", "ucomisd", "comiss", "comisd", "vucomiss", "vucomisd", "vcomiss",
+    "vcomisd", "kmovw", "ljmp", "lcall"}
+FIRST_OPERAND_READ_ONLY_PREFIXES = ("nop", "prefetch", "clflush", "clwb", "fld", "fild", "fbld", "fcom", "fucom",
+                                    "ficom", "fadd", "fsub", "fmul", "fdiv", "fiadd", "fisub", "fimul", "fidiv",
+                                    "bnd", "cmps", "scas", "lods", "outs", "j")
+
+
+def memory_written(mnemonic: str, operand_index: int, capstone_says_written: bool) -> bool:
+    """Whether an instruction's memory operand is written: capstone's flag,
+    or a first operand of any mnemonic not known to only read it."""
+    if capstone_says_written:
+        return True
+    op = mnemonic.split(" ")[-1]
+    return operand_index == 0 and op not in FIRST_OPERAND_READ_ONLY and \
+        not op.startswith(FIRST_OPERAND_READ_ONLY_PREFIXES)

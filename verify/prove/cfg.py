@@ -90,7 +90,11 @@ def decode(addr: int, data: bytes) -> Insn | None:
             if data.startswith(raw):
                 return Insn(addr, len(raw), m, "", raw, None, "special")
         return None
+    # `repz ret`, `bnd ret`, `bnd jmp`, `notrack jmp`: the prefix does not
+    # change the control transfer (`rep`/`lock` on string and RMW ops stay)
     m = ci.mnemonic
+    if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ")) or m in ("repz ret", "rep ret"):
+        m = m.split(" ")[-1]
     raw = bytes(ci.bytes)
     target = None
     ops = ci.operands

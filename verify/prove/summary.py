@@ -216,8 +216,9 @@ class Summaries:
             if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
-            for op in ops:
-                if op.type == capstone.x86.X86_OP_MEM and (op.access & capstone.CS_AC_WRITE):
+            for k, op in enumerate(ops):
+                if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
+                        m, k, bool(op.access & capstone.CS_AC_WRITE)):
                     mem = op.mem
                     if mem.index != 0:
                         anyw(f"a store through an indexed address at {prog.symbolize(addr)}")

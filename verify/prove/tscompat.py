@@ -53,15 +53,21 @@ from __future__ import annotations
 import bisect
 import re
 import struct
+import time
 from dataclasses import dataclass
 
 import capstone
 
 from .. import machine
-from .cfg import CfgError
+from .cfg import CfgError, FunctionCfg
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
 MAX_DEPTH = 40
+# The whole-image reading (call graph, then the functions a callee can reach)
+# stops here: enough for the Debian kernels' exit paths (6.1: ~2.6k functions
+# in 1.5-2.5 s here), while a kernel whose exit path reaches further keeps its
+# check time (the rest is then inconclusive, as without this analysis).
+READ_BUDGET_SECONDS = 2.5
 MAX_CLOSURE = 30000  # functions in one may-set closure before giving up
 SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
                   "x32_sys_call")
@@ -140,8 +146,6 @@ class TsCompatEffects:
             name = prog.start_name(target)
         if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
             return Effect(KEEP, f"{name}, retargeted at run time", assumed=True)
-        if prog.is_return_thunk(target):
-            return Effect(KEEP, "a return thunk")
         hit = self._memo.get(target)
         if hit is not None:
             return hit
@@ -180,6 +184,11 @@ class TsCompatEffects:
         finally:
             self._active.discard(target)
         self._memo[target] = hit
+        if top:
+            # decoded instructions with operand details are large: a
+            # summary's effect is computed once, then they go
+            self._ci.clear()
+            _release_freed_memory()
         return hit
 
     # -- one function --------------------------------------------------------------
@@ -221,10 +230,37 @@ class TsCompatEffects:
         (or ANY) every effect gives CLEAR (or ANY), so the exit-work loop
         before the clear is never read."""
         prog = self.program
-        cfg = prog.cfg(start)
+        # the engine's CFG if it built one; else a CFG for this pass alone
+        # (not kept: the refinement's memory limit counts every byte)
+        cfg = prog._cfgs.get(start) or FunctionCfg(prog, start)
         blocks = cfg.blocks
         dec = {n: [self._decode(i) for i in b.insns] for n, b in blocks.items()}
         before = self._forward(cfg, dec)
+        # what the whole-image pass sees in this function's own code: a
+        # syscall table named, code it cannot read, stores over the bit
+        ms = self.may_set
+        if ms._graph is None:
+            ms._build()
+        why0 = ms._names_syscall_table(start)
+        if why0 is not None:
+            return Effect(ANY, why0)
+        if start in ms.readers or ms._sets_by_immediate(start):
+            why0 = ms._lite(start)
+            if why0 is not None and why0 not in ms._flagged.get(start, {}).values():
+                return Effect(ANY, why0)
+        flagged = ms._flagged.get(start, {})
+        for n, b in blocks.items():
+            for ins, ci in zip(b.insns, dec[n]):
+                # a `ret` here must return to the caller: a call to a local
+                # label, a pushed code address or a store over the return
+                # address makes some `ret` a jump the backward pass would
+                # take for the function's return
+                if ins.kind == "lcall" or (ci.mnemonic == "push" and ci.operands and
+                                           ci.operands[0].type == _X.X86_OP_IMM and
+                                           prog.image.elf.section_at(ci.operands[0].imm & 0xFFFFFFFFFFFFFFFF)
+                                           is not None):
+                    return Effect(ANY, f"`{ci.mnemonic} {ci.op_str}` at {prog.symbolize(ins.addr)}: a return "
+                                  "that may not be one")
         S: dict = {}
         why: list[str] = []
         assumed = False
@@ -260,6 +296,10 @@ class TsCompatEffects:
                                 break
                             continue
                         e, a = self._effect(ins, ci, must, may, why)
+                        if ins.addr in flagged:
+                            e = ANY
+                            if not why:
+                                why.append(flagged[ins.addr])
                         assumed = assumed or a
                         s = ANY if prog.has_fixup(ins.addr) else then(e, s)
                         if s is None:
@@ -278,21 +318,18 @@ class TsCompatEffects:
 
     @staticmethod
     def _iret_to_next(cfg, n, dec) -> bool:
-        """Every way into this IRET pushed, as the frame's RIP, the address
-        right after it (`push $1f; iretq; 1:`, sync_core() in 6.1 and 6.12's
-        arch/x86/include/asm/sync_core.h): control continues there in the
-        kernel (CS was pushed from %cs).  Checked on the block before: the
-        push of the next address, then `iretq` ending the run."""
+        """The IRET ends sync_core()'s exact sequence (6.1 and 6.12,
+        arch/x86/include/asm/sync_core.h iret_to_self): `mov %ss,%eax; push
+        %rax; push %rsp; addq $8,(%rsp); pushfq; mov %cs,%eax; push %rax;
+        push $1f; iretq; 1:`, as the last instructions of every block before
+        it: the frame it pops is the one it built, so control continues at
+        the next instruction, in the kernel."""
         nxt = n[0] + cfg.blocks[n].insns[-1].size
         preds = list(cfg.graph.predecessors(n))
         if not preds:
             return False
         for p in preds:
-            cis = dec[p]
-            pushes = [ci for ci in cis if ci.mnemonic == "push" and ci.operands and
-                      ci.operands[0].type == _X.X86_OP_IMM and ci.operands[0].imm & 0xFFFFFFFFFFFFFFFF == nxt]
-            movcs = [ci for ci in cis if ci.mnemonic == "mov" and ci.op_str.endswith(", cs")]
-            if not pushes or not movcs or cfg.blocks[p].succs != [n]:
+            if not _is_sync_core([(ci.mnemonic, ci.op_str) for ci in dec[p]], nxt) or cfg.blocks[p].succs != [n]:
                 return False
         return True
 
@@ -355,8 +392,8 @@ class TsCompatEffects:
         imm = next((o.imm for o in ops if o.type == _X.X86_OP_IMM), None)
         where = f"`{m} {ci.op_str}` at {prog.symbolize(ins.addr)}"
         e, assumed = KEEP, False
-        for op in ops:
-            if op.type != _X.X86_OP_MEM or not (op.access & capstone.CS_AC_WRITE):
+        for k_op, op in enumerate(ops):
+            if op.type != _X.X86_OP_MEM or not machine.memory_written(m, k_op, bool(op.access & capstone.CS_AC_WRITE)):
                 continue
             mem = op.mem
             if mem.segment == _X.X86_REG_GS or mem.base in (_X.X86_REG_RIP, _X.X86_REG_RSP) or \
@@ -451,7 +488,11 @@ class TsCompatEffects:
             # (assumption abi-callee-saved) and never hands back the pointer
             keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED}  # noqa: E731
             return keep(must), keep(may)
-        written = set()
+        from .summary import _IMPLICIT_WRITES
+
+        written = set(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
+        if m.split(" ")[-1] in ("enter", "leave"):
+            written.add("rbp")
         try:
             for r in ci.regs_access()[1]:
                 w = _reg64(ci, r)
@@ -499,6 +540,19 @@ def _release_freed_memory() -> None:
         pass
 
 
+class _Where:
+    """`mnemonic operands` at symbol+offset, formatted only when shown."""
+
+    def __init__(self, m, ops, prog, a):
+        self.m, self.ops, self.prog, self.a = m, ops, prog, a
+
+    def __str__(self):
+        return f"`{self.m} {self.ops}` at {self.prog.symbolize(self.a)}"
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+
 class _NoOperands:
     """An instruction cfg.decode knows and capstone does not (serialize): no
     operands, no register or memory written."""
@@ -514,9 +568,51 @@ class _NoOperands:
         return False
 
 
+_RIPREL = re.compile(rb"(?=[\x40-\x4f]?[\x8b\x8d][\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)
+_STACK = "(stack)"  # a state key: tags of values spilled where the slot is not known
+_SP = "(rsp)"  # a state key: RSP minus RSP at the function's entry, when known
+_BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None: not known)
+_SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
+_NO_TAG = object()
+
+
+def _join_tags(a, b):
+    return None if a is None or b is None else a | b
+
+
+_SYNC_CORE = [("mov", "eax, ss"), ("push", "rax"), ("push", "rsp"), ("add", "qword ptr [rsp], 8"), ("pushfq", ""),
+              ("mov", "eax, cs"), ("push", "rax")]
+
+
+def _is_sync_core(tail: list, nxt: int) -> bool:
+    """The (mnemonic, operands) before an iretq are sync_core()'s frame
+    for a return to `nxt` (arch/x86/include/asm/sync_core.h, 6.1/6.12)."""
+    if len(tail) < 8 or tail[-8:-1] != _SYNC_CORE or tail[-1][0] != "push":
+        return False
+    try:
+        return int(tail[-1][1], 0) & 0xFFFFFFFFFFFFFFFF == nxt
+    except ValueError:
+        return False
+
+
+def _base_mnemonic(m: str) -> str:
+    """`repz ret` -> `ret`, `bnd jmp` -> `jmp`, `notrack jmp` -> `jmp`: the
+    prefix does not change the transfer."""
+    if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ")):
+        return m.split(" ")[-1]
+    return m
+
+
 def _union(a: dict, b: dict) -> dict:
     out = dict(a)
     for r, v in b.items():
+        if r in (_SP, _BP):
+            # a state without it (code entered from outside) says nothing
+            if r in out and out[r] != v:
+                out[r] = None
+            elif r not in out:
+                out[r] = v
+            continue
         if r not in out:
             out[r] = v
         elif out[r] is None or v is None:
@@ -596,12 +692,16 @@ class MaySet:
         self._clean: set[int] = set()
         self._site_addrs = sorted(self.prog.sites)
         self._noret: dict[int, bool] = {}
+        self._flagged: dict[int, dict] = {}  # function -> {address: why} of stores over the bit
+        self._lite_done: dict[int, str | None] = {}
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
     def _build(self):
         import numpy as np
+
+        self._t0 = time.monotonic()
 
         prog = self.prog
         img = prog.image
@@ -636,7 +736,7 @@ class MaySet:
             for mask, length, wide in (
                     ((b[:-4] == 0xE8) | (b[:-4] == 0xE9), 5, True),
                     ((b[:-5] == 0x0F) & ((b[1:-4] & 0xF0) == 0x80), 6, True),
-                    ((b[:-1] == 0xEB) | ((b[:-1] & 0xF0) == 0x70), 2, False)):
+                    ((b[:-1] == 0xEB) | ((b[:-1] & 0xF0) == 0x70) | ((b[:-1] & 0xFC) == 0xE0), 2, False)):
                 idx = np.nonzero(mask)[0].astype(np.int64)
                 del mask
                 if wide:
@@ -713,22 +813,23 @@ class MaySet:
 
     def _current_readers(self, data: bytes, base: int) -> set:
         """Functions with a load of the current task pointer (`mov reg,
-        current_task`: %gs-absolute, %gs- or plain RIP-relative, absolute)."""
-        lay = self.prog.layout
-        fx = self.fx
+        current_task`: %gs-absolute, %gs- or plain RIP-relative, moffs)."""
+        if getattr(self, "_reader_res", None) is None:
+            lay, fx = self.prog.layout, self.fx
+            if lay.percpu_gs.value:
+                want = lay.current_task.value & 0xFFFFFFFF
+                pre, full = rb"\x65[\x40-\x4f]?", lay.current_task.value
+            else:
+                want = fx.current_slot & 0xFFFFFFFF
+                pre, full = rb"[\x40-\x4f]?", fx.current_slot
+            self._reader_res = (
+                re.compile(pre + rb"\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
+                           re.escape(struct.pack("<I", want)) + rb"|" + pre + rb"\xa1" +
+                           re.escape(struct.pack("<Q", full & 0xFFFFFFFFFFFFFFFF)), re.S),
+                re.compile(rb"(?=" + pre + rb"\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S),
+                want)
+        absolute, riprel, want = self._reader_res
         out = set()
-        if lay.percpu_gs.value:
-            off = lay.current_task.value & 0xFFFFFFFF
-            absolute = re.compile(rb"\x65[\x40-\x4f]?\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
-                                  re.escape(struct.pack("<I", off)), re.S)
-            riprel = re.compile(rb"(?=\x65[\x40-\x4f]?\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)
-            want = off
-        else:
-            slot = fx.current_slot & 0xFFFFFFFF
-            absolute = re.compile(rb"[\x40-\x4f]?\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
-                                  re.escape(struct.pack("<I", slot)), re.S)
-            riprel = re.compile(rb"(?=[\x40-\x4f]?\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)
-            want = slot
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
             if f is not None:
@@ -740,6 +841,13 @@ class MaySet:
                 if f is not None:
                     out.add(f)
         return out
+
+    def _fixup_table(self) -> dict:
+        if getattr(self, "_fixups", None) is None:
+            from ..image.patches import tables
+
+            self._fixups = tables(self.prog.image).extable_fixups
+        return self._fixups
 
     def function_of(self, addr: int) -> int | None:
         i = bisect.bisect_right(self.starts, addr) - 1
@@ -756,6 +864,10 @@ class MaySet:
             return None
         seen, work, parent = {start}, [start], {start: None}
         while work:
+            if time.monotonic() - self._t0 > READ_BUDGET_SECONDS:
+                # a bound on the cost, not a claim: what is not read is
+                # taken as a possible setter
+                return f"the functions it can reach were not all read within {READ_BUDGET_SECONDS:.0f} s"
             f = work.pop()
             if f in self._clean:
                 continue
@@ -811,14 +923,14 @@ class MaySet:
             why = None  # run-time targets: assumption ts-compat-writers
         else:
             why = self._names_syscall_table(f)
-            if why is None and f in self.readers:
-                self._saw_clear = False
-                why = self._lite_store_through_current(f)
-                self._clears[f] = self._saw_clear
-                if why is not None:
-                    # a store through the current task: what does the function
-                    # leave at its returns?  (arch_uprobe_get_xol_area sets the
-                    # bit around get_unmapped_area() and clears it again)
+            if why is None and (f in self.readers or self._sets_by_immediate(f)):
+                why = self._lite(f)
+                if why is not None and why in self._flagged.get(f, {}).values():
+                    # only stores over the bit (no part of the code it could
+                    # not read): what does the function leave at its returns,
+                    # each of those stores taken as setting the bit?
+                    # (arch_uprobe_get_xol_area sets the bit around
+                    # get_unmapped_area() and clears it again)
                     self._setter[f] = why  # while the effect is computed
                     eff = fx.of(f)
                     if eff.kind in (KEEP, CLEAR, MAYCLEAR):
@@ -827,6 +939,9 @@ class MaySet:
         return why
 
     def _names_syscall_table(self, f: int) -> str | None:
+        """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
+        absolute (sign-extended) or 64-bit immediate, or a RIP-relative
+        displacement (lea/mov) that resolves to one."""
         tabs = self.fx.syscall_tables
         if not tabs:
             return None
@@ -836,9 +951,47 @@ class MaySet:
         except CfgError:
             return None
         for a in tabs:
-            if struct.pack("<I", a & 0xFFFFFFFF) in data:
+            if struct.pack("<I", a & 0xFFFFFFFF) in data or struct.pack("<Q", a) in data:
                 return f"{self.prog.symbolize(f)} names {self.prog.symbolize(a)}"
+        for m in _RIPREL.finditer(data):
+            ea = (f + m.start(1) + 4 + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFFFFFFFFFF
+            if ea in tabs:
+                return f"{self.prog.symbolize(f)} names {self.prog.symbolize(ea)}"
         return None
+
+    def _sets_by_immediate(self, f: int) -> bool:
+        """Bytes of an `or`/`bts` with an immediate at the status field's
+        displacement (any base): `task->thread_info.status |= TS_COMPAT` on a
+        task passed in.  A byte pattern: a match only makes the data-flow
+        pass read the function."""
+        i = bisect.bisect_right(self.starts, f) - 1
+        try:
+            data = self.prog.fetch_raw(f, self.ends[i] - f)
+        except CfgError:
+            return True
+        return self._or_imm_re().search(data) is not None
+
+    def _or_imm_re(self):
+        r = getattr(self, "_or_imm", None)
+        if r is None:
+            disp8 = b"".join(re.escape(bytes([d & 0xFF])) for d in range(self.fx.byte - 7, self.fx.byte + 1))
+            disp32 = b"|".join(re.escape(struct.pack("<i", d)) for d in range(self.fx.byte - 7, self.fx.byte + 1))
+            # or r/m, imm (80/81/83 /1) and bts r/m, imm (0f ba /5): ModRM
+            # mod 01 (disp8) or 10 (disp32), with or without a SIB byte
+            r = self._or_imm = re.compile(
+                rb"(?:[\x80\x81\x83][\x48-\x4b\x4d-\x4f]|[\x80\x81\x83]\x4c.|\x0f\xba[\x68-\x6b\x6d-\x6f]|"
+                rb"\x0f\xba\x6c.)[" + disp8 + rb"]|"
+                rb"(?:[\x80\x81\x83][\x88-\x8b\x8d-\x8f]|[\x80\x81\x83]\x8c.|\x0f\xba[\xa8-\xab\xad-\xaf]|"
+                rb"\x0f\xba\xac.)(?:" + disp32 + rb")", re.S)
+        return r
+
+    def _lite(self, f: int) -> str | None:
+        """_lite_store_through_current, once per function."""
+        if f not in self._lite_done:
+            self._saw_clear = False
+            self._lite_done[f] = self._lite_store_through_current(f)
+            self._clears[f] = self._saw_clear
+        return self._lite_done[f]
 
     def _lite_store_through_current(self, f: int) -> str | None:
         """A data-flow pass over the function's instructions, decoded without
@@ -879,34 +1032,62 @@ class MaySet:
             j += 1
         insns = []
         pos = 0
+        site_at = sorted(sites)
         while pos < len(data):
             a = f + pos
             if a in sites:
                 insns.append((a, sites[a][0], "(site)", ""))
                 pos += sites[a][0]
                 continue
-            nxt = next(_lite().disasm_lite(data[pos:pos + 16], a, 1), None)
-            if nxt is None:
+            # decode a run up to the next patch site in one call
+            j = bisect.bisect_right(site_at, a)
+            stop = (site_at[j] - f) if j < len(site_at) else len(data)
+            for x in _lite().disasm_lite(data[pos:stop], a):
+                insns.append(x)
+                pos += x[1]
+            if pos > stop:
+                return f"an instruction across the patch site at {prog.symbolize(f + stop)}"
+            if pos < stop:
                 if data[pos:pos + 3] == b"\x0f\x01\xe8":
-                    insns.append((a, 3, "serialize", ""))
+                    insns.append((f + pos, 3, "serialize", ""))
                     pos += 3
                     continue
-                if not data[pos:].strip(b"\xcc\x90\x00"):
-                    break
-                return f"undecodable code at {prog.symbolize(a)}"
-            insns.append(nxt)
-            pos += nxt[1]
+                if not data[pos:stop].strip(b"\xcc\x90\x00"):
+                    pos = stop
+                    continue
+                return f"undecodable code at {prog.symbolize(f + pos)}"
         index = {x[0]: k for k, x in enumerate(insns)}
-        state: list = [None] * len(insns)
-        state[0] = {}
-        work = [0]
+        # every instruction is a possible entry with nothing known (code
+        # entered from outside: a local call's target, a fixup, code after a
+        # `ret` reached by a jump from elsewhere); the start too
+        state: list = [{} for _ in insns]
+        if insns:
+            state[0] = {_SP: 0}
+        work = list(range(len(insns) - 1, -1, -1))
+        fixups = self._fixup_table()
         while work:
             k = work.pop()
             a, size, m, ops = insns[k]
+            m = _base_mnemonic(m)
             st = state[k]
+            if m == "iretq" and not self._lite_sync_core(insns, k):
+                return f"an IRET at {prog.symbolize(a)} that may return anywhere in the kernel"
+            if a in fixups:
+                t = fixups[a]
+                if f <= t < end:
+                    if t not in index:
+                        return f"a fixup into an instruction at {prog.symbolize(a)}"
+                    old = state[index[t]]
+                    new = _union(old, st)
+                    if new != old:
+                        state[index[t]] = new
+                        work.append(index[t])
             why = self._lite_store(a, m, ops, st, sites)
             if why:
-                return why
+                # a store over the bit: every one is collected, for the
+                # net-effect pass (_compute treats each as setting it)
+                if a not in self._flagged.setdefault(f, {}):
+                    self._flagged[f][a] = why
             succ = []
             if m == "(site)":
                 out, branches = self._lite_site(a, st, sites)
@@ -935,9 +1116,24 @@ class MaySet:
                     succ.append(index[t])
                 if m != "jmp":
                     succ.append(k + 1)
+            elif m == "call" and ops.startswith("0x") and f <= int(ops, 16) < end:
+                # a call to a local label: its target (with the return
+                # address pushed) and the return
+                t = int(ops, 16)
+                if t not in index:
+                    return f"a call into an instruction at {prog.symbolize(a)}"
+                into = dict(st)
+                if st.get(_SP) is not None:
+                    into[_SP] = st[_SP] - 8
+                old = state[index[t]]
+                new = _union(old, into)
+                if new != old:
+                    state[index[t]] = new
+                    work.append(index[t])
+                succ.append(k + 1)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
-            elif m.startswith("ret") or m in ("ud2", "sysretq", "iretq"):
+            elif m.startswith("ret") or m in ("ud2", "sysretq"):
                 pass  # (ud2: a WARN resumes, but a tagged register is then as here: the next state joins it below)
             else:
                 succ.append(k + 1)
@@ -947,11 +1143,18 @@ class MaySet:
                 if n2 >= len(insns):
                     continue
                 old = state[n2]
-                new = out if old is None else _union(old, out)
-                if old is None or new != old:
+                new = _union(old, out)
+                if new != old:
                     state[n2] = new
                     work.append(n2)
-        return None
+        flagged = self._flagged.get(f)
+        return next(iter(flagged.values())) if flagged else None
+
+    @staticmethod
+    def _lite_sync_core(insns, k) -> bool:
+        """insns[k] (an iretq) ends sync_core()'s exact sequence
+        (TsCompatEffects._iret_to_next): it returns to the next instruction."""
+        return _is_sync_core([(x[2], x[3]) for x in insns[max(0, k - 8):k]], insns[k][0] + insns[k][1])
 
     def _noreturn(self, t: int) -> bool:
         """A function that never returns to its caller: its extent has no
@@ -972,6 +1175,7 @@ class MaySet:
         n = 0
         for a, size, m, ops in _lite().disasm_lite(data, t):
             n += size
+            m = _base_mnemonic(m)
             if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
                 return False
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
@@ -1017,12 +1221,109 @@ class MaySet:
                 out = s2 if out is None else _union(out, s2)
         return out, branches
 
+    @staticmethod
+    def _slot_load(st: dict, slot):
+        """Tags of a value loaded from a stack slot (None slot: not known)."""
+        tags = [st[_STACK]] if _STACK in st else []
+        if slot is not None and (_SLOT, slot) in st:
+            tags.append(st[(_SLOT, slot)])
+        elif slot is None:
+            tags += [v for k, v in st.items() if isinstance(k, tuple) and k[0] == _SLOT]
+        if not tags:
+            return _NO_TAG
+        out = frozenset()
+        for t in tags:
+            out = _join_tags(out, t)
+        return _NO_TAG if out == frozenset() else out
+
     def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         lay, fx = self.prog.layout, self.fx
         dst_t, _, src = ops.partition(", ")
         out = dict(st)
+        # the stack: RSP's offset from the function's entry (_SP) names the
+        # slots a tagged register is pushed or spilled to; a pop or a load
+        # from a slot gets its tags.  Where the offset is not known (after
+        # `and $-16,%rsp`, through RBP) the slots are one union (_STACK).
+        sp = st.get(_SP)
+        bp = st.get(_BP, _NO_TAG)  # RBP as a frame pointer: its offset, None (unknown) or absent
+
+        def frame_slot(mm):
+            """(is a stack slot, its offset or None) for a memory operand."""
+            if mm[3] is not None or mm[1] is not None:
+                return False, None
+            if mm[2] == "rsp":
+                return True, (sp + mm[4] if sp is not None else None)
+            if mm[2] == "rbp" and bp is not _NO_TAG:
+                return True, (bp + mm[4] if bp is not None else None)
+            return False, None
+
+        if m == "mov" and dst_t == "rbp" and src == "rsp":
+            out[_BP] = sp
+            out.pop("rbp", None)
+            return out
+        if m == "push":
+            if dst_t in st:
+                if sp is not None:
+                    out[(_SLOT, sp - 8)] = st[dst_t]
+                else:
+                    out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[dst_t])
+            elif sp is not None:
+                out.pop((_SLOT, sp - 8), None)
+            if sp is not None:
+                out[_SP] = sp - 8
+            return out
+        if m == "pop" and dst_t in _GPR64_NAMES:
+            tag = self._slot_load(st, None if sp is None else sp)
+            if tag is _NO_TAG:
+                out.pop(dst_t, None)
+            else:
+                out[dst_t] = tag
+            if sp is not None:
+                out[_SP] = sp + 8
+            return out
+        if "[" in dst_t and m in ("mov", "movabs"):
+            mm = _parse_mem(dst_t)
+            is_slot, slot = frame_slot(mm) if mm else (False, None)
+            if is_slot:
+                if src in st:
+                    if slot is not None:
+                        out[(_SLOT, slot)] = st[src]
+                    else:
+                        out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[src])
+                elif slot is not None and mm[0] == 8:
+                    out.pop((_SLOT, slot), None)
+        if m in ("mov", "movabs") and dst_t in _GPR64_NAMES and "[" in src:
+            mm = _parse_mem(src)
+            is_slot, slot = frame_slot(mm) if mm else (False, None)
+            if is_slot:
+                tag = self._slot_load(st, slot)
+                if tag is _NO_TAG:
+                    out.pop(dst_t, None)
+                else:
+                    out[dst_t] = tag
+                return out
+        if dst_t == "rsp":
+            if m in ("add", "sub") and sp is not None:
+                try:
+                    k = int(src, 0)
+                    out[_SP] = sp + (k if m == "add" else -k)
+                    return out
+                except ValueError:
+                    pass
+            if m == "lea" and sp is not None:
+                mm = _parse_mem(src)
+                if mm and mm[2] == "rsp" and mm[3] is None:
+                    out[_SP] = sp + mm[4]
+                    return out
+            out.pop(_SP, None)
+            return out
+        if m in ("leave", "enter"):
+            out.pop(_SP, None)
+            out.pop(_BP, None)
+        if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
+            out.pop(_BP, None)
         # implicit register writes: the summary's table (any tag becomes "any")
         from .summary import _IMPLICIT_WRITES
 
@@ -1040,7 +1341,7 @@ class MaySet:
         if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
             return out
         val: object = "kill"
-        if m == "mov" and "[" in src:
+        if m in ("mov", "movabs") and "[" in src:
             mm = _parse_mem(src)
             if mm and mm[3] is None and mm[2] in (None, "rip"):
                 ea = ((a + size + mm[4]) if mm[2] == "rip" else mm[4]) & 0xFFFFFFFFFFFFFFFF
@@ -1102,11 +1403,11 @@ class MaySet:
                         continue
                     s2 = self._lite_transfer(x[0], x[1], x[2], x[3], s2, sites)
             return None
-        where = f"`{m} {ops}` at {self.prog.symbolize(a)}"
+        where = _Where(m, ops, self.prog, a)
         if m.split(" ")[-1] in _STRING_STORES and "rdi" in st:
             return f"{where}: a string store through the current task pointer"
         first = ops.partition(", ")[0]
-        if "[" not in first or m.startswith(_READS_ONLY):
+        if "[" not in first or not machine.memory_written(m, 0, False):
             return None
         mm = _parse_mem(first)
         if mm is None or mm[1] == "gs":
@@ -1115,6 +1416,15 @@ class MaySet:
         if index in st:
             return f"{where}: indexed by the current task pointer"
         op = m.split(" ")[-1]
+        try:
+            imm0 = int(ops.partition(", ")[2], 0)
+        except ValueError:
+            imm0 = None
+        if op in ("or", "bts") and imm0 is not None and index is None and base not in ("rsp", "rip", None) and \
+                fx._hits(op, disp, msize, imm0, {0}) == "sets":
+            # `status |= TS_COMPAT` through any pointer to a task (a task
+            # passed as an argument)
+            return f"{where} may set TS_COMPAT"
         if op in ("bts", "btr", "btc") and base in st and not ops.partition(", ")[2].startswith(("0x", "-")) and \
                 not ops.partition(", ")[2].isdigit():
             # a register bit offset addresses the whole bit string around the
