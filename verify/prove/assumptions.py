@@ -34,9 +34,12 @@ ASSUMPTIONS = {
     "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so they run only in the "
     "xenpv variant.",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
-    "arch/x86/include/asm/thread_info.h) and is set only by `current_thread_info()->status |= TS_COMPAT` "
-    "(compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): a callee whose target the image does not "
-    "fix (indirect or static call) does not set it, and code sets it only by an instruction that names the "
-    "field (an immediate at thread_info.status, or a store there through the current task pointer read from "
-    "current_task in the same function).",
+    "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
+    "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "
+    "image does not fix (an indirect or static call) does not set it, and code sets it only by an `or`/`bts` of an "
+    "immediate at the status field (through any pointer) or by a store through a pointer it read from "
+    "current_task itself (followed through registers, stack slots and constant offsets; an indexed store stays "
+    "inside its array, above the field; a shifted or multiplied pointer is not one).  Control reaches another "
+    "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
+    ".altinstr_aux code only tests a CPU feature and branches back.",
 }
