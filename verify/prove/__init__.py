@@ -48,6 +48,7 @@ REFINE_WINDOW = 5.0
 # 500 MiB per check.  On 6.12 the first round and the TS_COMPAT call graph
 # (tscompat.py) leave ~400 MiB resident; the witness then peaks at ~470 MiB.
 REFINE_MEMORY_MIB = 440
+REFINE_CEILING_MIB = 470
 WITNESS_BUDGET = 6.0  # seconds for the witness path
 
 
@@ -109,13 +110,22 @@ def variants(prog: Program) -> list[dict]:
     return out
 
 
+def _refine_memory_limit() -> int:
+    """REFINE_MEMORY_MIB, or a little above what is resident when a round or
+    the witness starts (the page cache's share of the mapped image varies
+    from run to run), never above REFINE_CEILING_MIB."""
+    from .explore import _rss_mib
+
+    return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
+
+
 def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
     """Decide the open (site, obligation) pairs `todo[variant]` of the
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
     only a violation counts, as the witness leaves paths out."""
     t1 = time.monotonic()
     explorer.deadline = min(deadline, t1 + WITNESS_BUDGET)
-    explorer.memory_limit_mib = REFINE_MEMORY_MIB
+    explorer.memory_limit_mib = _refine_memory_limit()
     fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
     try:
         with _time_limit(explorer.deadline - t1):
@@ -284,7 +294,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             explorer.deadline = deadline
             explorer.memory_limit_mib = 0
         else:
-            explorer.memory_limit_mib = REFINE_MEMORY_MIB
+            explorer.memory_limit_mib = _refine_memory_limit()
             # refinement rounds share one window from the start of the first
             # round: what is still open when it closes stays inconclusive with
             # its reason (never a verdict by timeout)
