@@ -76,7 +76,7 @@ def test_interval_hull_is_sound_on_random_inputs():
         if iv is None:
             continue
         bounded += 1
-        for _ in range(200):
+        for _ in range(60):
             s = claripy.Solver()
             s.add(x == rng.getrandbits(64))
             s.add(y == rng.getrandbits(32))
