@@ -49,24 +49,8 @@ def debian_kernel(release: str, quiet: bool = False) -> tuple[str, str]:
     os.makedirs(dest, exist_ok=True)
     pkg = f"linux-image-{release}-dbg"
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        if not quiet:
-            print(f"sysret-verify: fetching {pkg} (several hundred MB, once; cached in {dest})", file=sys.stderr,
-                  flush=True)
-        r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=sys.stderr if not quiet else
-                           subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if r.returncode != 0:
-            msg = (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
-            raise InputError(f"apt-get download {pkg} failed: {msg} (no such release, or run `apt-get update` "
-                             "first)")
-        debs = glob.glob(os.path.join(tmp, "*.deb"))
-        if not debs:
-            raise InputError(f"apt-get download {pkg} produced no .deb")
-        with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE) as deb:
-            t = subprocess.run(["tar", "-x", "-C", tmp, "--wildcards", "./usr/lib/debug/boot/*"], stdin=deb.stdout,
-                               stderr=subprocess.PIPE, text=True)
-        if deb.returncode != 0 or t.returncode != 0:
-            raise InputError(f"cannot unpack {os.path.basename(debs[0])}: {t.stderr.strip()[:200]}")
-        boot = os.path.join(tmp, "usr/lib/debug/boot")
+        boot = _download_and_unpack(pkg, tmp, "./usr/lib/debug/boot/*", "usr/lib/debug/boot", quiet,
+                                    f"several hundred MB, once; cached in {dest}")
         try:
             os.replace(os.path.join(boot, f"System.map-{release}"), sysmap)
             os.replace(os.path.join(boot, f"vmlinux-{release}"), vmlinux)  # last: marks the cache complete
@@ -93,26 +77,32 @@ def debian_vmlinuz(release: str, quiet: bool = False) -> tuple[str, str]:
     os.makedirs(dest, exist_ok=True)
     pkg = f"linux-image-{release}-unsigned"
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        if not quiet:
-            print(f"sysret-verify: fetching {pkg} (once; cached in {dest})", file=sys.stderr, flush=True)
-        r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=sys.stderr if not quiet else
-                           subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if r.returncode != 0:
-            msg = (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
-            raise InputError(f"apt-get download {pkg} failed: {msg} (no such release, or run `apt-get update` "
-                             "first)")
-        debs = glob.glob(os.path.join(tmp, "*.deb"))
-        if not debs:
-            raise InputError(f"apt-get download {pkg} produced no .deb")
-        with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE) as deb:
-            t = subprocess.run(["tar", "-x", "-C", tmp, "--wildcards", "./boot/*"], stdin=deb.stdout,
-                               stderr=subprocess.PIPE, text=True)
-        if deb.returncode != 0 or t.returncode != 0:
-            raise InputError(f"cannot unpack {os.path.basename(debs[0])}: {t.stderr.strip()[:200]}")
-        boot = os.path.join(tmp, "boot")
+        boot = _download_and_unpack(pkg, tmp, "./boot/*", "boot", quiet, f"once; cached in {dest}")
         try:
             os.replace(os.path.join(boot, f"System.map-{release}"), sysmap)
             os.replace(os.path.join(boot, f"vmlinuz-{release}"), vmlinuz)  # last: marks the cache complete
         except FileNotFoundError:
             raise InputError(f"{pkg} has no /boot/vmlinuz-{release}") from None
     return vmlinuz, sysmap
+
+
+def _download_and_unpack(pkg: str, tmp: str, members: str, subdir: str, quiet: bool, note: str) -> str:
+    """`apt-get download pkg` into tmp (apt's own output on stderr, never
+    stdout, which a script may read), then the .deb's `members` unpacked
+    there; returns tmp/subdir."""
+    if not quiet:
+        print(f"sysret-verify: fetching {pkg} ({note})", file=sys.stderr, flush=True)
+    r = subprocess.run(["apt-get", "download", pkg], cwd=tmp, stdout=sys.stderr if not quiet else
+                       subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        msg = (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
+        raise InputError(f"apt-get download {pkg} failed: {msg} (no such release, or run `apt-get update` first)")
+    debs = glob.glob(os.path.join(tmp, "*.deb"))
+    if not debs:
+        raise InputError(f"apt-get download {pkg} produced no .deb")
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE) as deb:
+        t = subprocess.run(["tar", "-x", "-C", tmp, "--wildcards", members], stdin=deb.stdout,
+                           stderr=subprocess.PIPE, text=True)
+    if deb.returncode != 0 or t.returncode != 0:
+        raise InputError(f"cannot unpack {os.path.basename(debs[0])}: {t.stderr.strip()[:200]}")
+    return os.path.join(tmp, subdir)
