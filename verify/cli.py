@@ -11,7 +11,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import InputError, Unsupported, VerifyError
+from .errors import InputError, Unsupported, VerifyError, internal_error
 
 EXIT_PROVEN, EXIT_VIOLATED, EXIT_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -275,14 +275,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return EXIT_INPUT
     except Exception as e:  # a bug in the tool: its own status, never a verdict
-        where = ""
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        print(f"sysret-verify: internal error: {type(e).__name__}: {str(e)[:300]}{where} (a bug in "
-              "sysret-verify; set SYSRET_VERIFY_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"sysret-verify: {internal_error(e)} (a bug in sysret-verify; set SYSRET_VERIFY_DEBUG=1 for the "
+              "traceback)", file=sys.stderr)
         if os.environ.get("SYSRET_VERIFY_DEBUG") == "1":
             raise
         return EXIT_INTERNAL

@@ -39,3 +39,16 @@ def require_regular_file(path: str, what: str) -> None:
         kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode) else
                 "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         raise InputError(f"{path}: is {kind}, not {what} (a regular file is required)")
+
+
+def internal_error(e: BaseException) -> str:
+    """`internal error: Type: message at file:line` (the innermost frame) for
+    an exception that is a bug in the tool: its own exit status, never a
+    verdict."""
+    where = ""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+    return f"internal error: {type(e).__name__}: {str(e)[:300]}{where}"

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from .errors import InputError, Unsupported, VerifyError
+from .errors import InputError, Unsupported, VerifyError, internal_error
 
 HEARTBEAT_SECONDS = 30.0
 
@@ -131,13 +131,7 @@ def prove_one(spec: dict, *, engine: str = "summary", timeout: float = 1800.0, u
     except (Unsupported, VerifyError, MemoryError) as e:
         rec.update(exit=EXIT_INCONCLUSIVE, error=f"inconclusive: {e or 'out of memory'}")
     except Exception as e:  # a bug in the tool: its own status, never a verdict
-        where = ""
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        rec.update(exit=EXIT_INTERNAL, error=f"internal error: {type(e).__name__}: {str(e)[:300]}{where}")
+        rec.update(exit=EXIT_INTERNAL, error=internal_error(e))
     rec["seconds"] = round(time.monotonic() - t0, 3)
     return rec
 
