@@ -53,7 +53,6 @@ from __future__ import annotations
 import bisect
 import re
 import struct
-import time
 from dataclasses import dataclass
 
 import capstone
@@ -63,11 +62,11 @@ from .cfg import CfgError, FunctionCfg
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
 MAX_DEPTH = 40
-# The whole-image reading (call graph, then the functions a callee can reach)
-# stops here: enough for the Debian kernels' exit paths (6.1: ~2.6k functions
-# in 1.5-2.5 s here), while a kernel whose exit path reaches further keeps its
-# check time (the rest is then inconclusive, as without this analysis).
-READ_BUDGET_SECONDS = 2.5
+# The reading of the functions summarised callees can reach stops after this
+# many (6.1's exit path: ~2,700, 1-2 s here), so that a kernel whose exit
+# path reaches further keeps its check time (the rest is then inconclusive,
+# as without this analysis).
+READ_LIMIT_FUNCTIONS = 4000
 MAX_CLOSURE = 30000  # functions in one may-set closure before giving up
 SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
                   "x32_sys_call")
@@ -701,7 +700,6 @@ class MaySet:
     def _build(self):
         import numpy as np
 
-        self._t0 = time.monotonic()
 
         prog = self.prog
         img = prog.image
@@ -864,10 +862,11 @@ class MaySet:
             return None
         seen, work, parent = {start}, [start], {start: None}
         while work:
-            if time.monotonic() - self._t0 > READ_BUDGET_SECONDS:
-                # a bound on the cost, not a claim: what is not read is
-                # taken as a possible setter
-                return f"the functions it can reach were not all read within {READ_BUDGET_SECONDS:.0f} s"
+            if len(self._setter) > READ_LIMIT_FUNCTIONS:
+                # a bound on the cost, not a claim: what is not read is taken
+                # as a possible setter (a count, so the answer does not
+                # depend on the machine's load)
+                return f"more than {READ_LIMIT_FUNCTIONS} functions to read"
             f = work.pop()
             if f in self._clean:
                 continue
