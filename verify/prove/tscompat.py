@@ -133,6 +133,7 @@ class TsCompatEffects:
         # may set TS_COMPAT (a 32-bit exec)
         self.syscall_tables = {a for n in SYSCALL_TABLES if (a := program.symbols.get(n)) is not None}
         self._ci: dict = {}
+        self._read_addrs: dict[int, set] = {}  # function -> instructions its backward pass read
 
     # -- public ------------------------------------------------------------------
     def of(self, target: int | None, name: str | None = None, top: bool = True) -> Effect:
@@ -233,6 +234,7 @@ class TsCompatEffects:
         # (not kept: the refinement's memory limit counts every byte)
         cfg = prog._cfgs.get(start) or FunctionCfg(prog, start)
         blocks = cfg.blocks
+        self._read_addrs[start] = {i.addr for b in blocks.values() for i in b.insns}
         dec = {n: [self._decode(i) for i in b.insns] for n, b in blocks.items()}
         before = self._forward(cfg, dec)
         # what the whole-image pass sees in this function's own code: a
@@ -932,7 +934,11 @@ class MaySet:
                     # get_unmapped_area() and clears it again)
                     self._setter[f] = why  # while the effect is computed
                     eff = fx.of(f)
-                    if eff.kind in (KEEP, CLEAR, MAYCLEAR):
+                    # only if the backward pass read every flagged store: it
+                    # reads what the entry reaches, the sweep also code
+                    # entered from elsewhere (a fixup, a jump from outside)
+                    if eff.kind in (KEEP, CLEAR, MAYCLEAR) and \
+                            set(self._flagged.get(f, {})) <= fx._read_addrs.get(f, set()):
                         why = None
         self._setter[f] = why
         return why
