@@ -197,6 +197,48 @@ class Btf:
         if not self.blobs:
             raise BtfError("BTF: no BTF data in .BTF section")
 
+    def function_arguments(self) -> dict[str, int]:
+        """Function name -> how many of the six integer argument registers
+        (rdi, rsi, rdx, rcx, r8, r9) its prototype uses, for the functions
+        whose prototype takes integers and pointers only, all in registers
+        (System V AMD64 ABI 3.2.3: each such argument is one register, in
+        order).  A prototype with a struct, union, float or 128-bit argument,
+        a variadic one, or one with more than six arguments is left out.
+        pahole describes a function only when every compiled copy keeps the
+        declared prototype (a clone whose arguments the compiler changed is
+        renamed: .constprop, .isra, .part)."""
+        if getattr(self, "_fn_args", None) is not None:
+            return self._fn_args
+        out: dict[str, int] = {}
+        for blob in self.blobs:
+            data, offs = blob.data, blob.offsets
+            unpack = struct.Struct("<III").unpack_from
+            for off in offs[1:]:
+                name_off, info, proto = unpack(data, off)
+                if (info >> 24) & 0x1F != KIND_FUNC or not name_off:
+                    continue
+                try:
+                    _pn, pk, vlen, _kf, _ret = blob.header(proto)
+                    if pk != KIND_FUNC_PROTO or vlen > 6:
+                        continue
+                    ok = True
+                    for i in range(vlen):
+                        _an, atype = struct.unpack_from("<II", data, offs[proto] + 12 + 8 * i)
+                        if atype == 0:  # `...`
+                            ok = False
+                            break
+                        t = blob.resolve(atype)
+                        _tn, tk, _tv, _tkf, tsize = blob.header(t)
+                        if not (tk == KIND_PTR or (tk in (KIND_INT, KIND_ENUM, KIND_ENUM64) and tsize <= 8)):
+                            ok = False
+                            break
+                except (BtfError, struct.error, IndexError):
+                    continue
+                if ok:
+                    out[blob.string(name_off)] = vlen
+        self._fn_args = out
+        return out
+
     def struct_size(self, name: str, kind: int = KIND_STRUCT) -> int | None:
         for blob in self.blobs:
             tid = blob.find(kind, name)

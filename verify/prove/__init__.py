@@ -43,6 +43,12 @@ MAX_ROUNDS = 12
 # stays inconclusive with the reason found so far (never a verdict by
 # timeout).  The first round has only the overall --timeout.
 REFINE_WINDOW = 5.0
+# The window and the witness budget count the main thread's CPU time
+# (time.thread_time): on a loaded machine (a CI runner building other
+# kernels) the wall clock would close them early and change the verdict.
+# A wall-clock alarm at this multiple of the budget still ends a round stuck
+# in one long step.
+_WALL_BACKSTOP = 4.0
 # Refinement rounds and the witness stop at this resident size (the first
 # round, the one the register proofs need, has no such limit): issue 9's
 # 500 MiB per check.  On 6.12 the first round and the TS_COMPAT call graph
@@ -124,16 +130,19 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
     only a violation counts, as the witness leaves paths out."""
     t1 = time.monotonic()
-    explorer.deadline = min(deadline, t1 + WITNESS_BUDGET)
+    explorer.deadline = deadline
+    explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
     explorer.memory_limit_mib = _refine_memory_limit()
     fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
     try:
-        with _time_limit(explorer.deadline - t1):
+        with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
             split = frozenset(f for v in wvs for f in v["fixed"])
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
     except Inconclusive as e:
         stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
         return
+    finally:
+        explorer.cpu_deadline = None
     stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
     for v in wvs:
         extra = dec.variant_constraint(explorer, ex, v["fixed"])
@@ -205,7 +214,7 @@ def _dispatch_callers(prog, summaries) -> list[int]:
     for b in cfg.blocks.values():
         t = b.last.target if b.kind in ("call", "tail") else None
         if t is not None and summaries.readable(t, prog.start_name(t)) and \
-                summaries.of(t, prog.start_name(t)).reaches_dispatch:
+                summaries.writes_of(t, prog.start_name(t)).reaches_dispatch:
             out.append(t)
     return sorted(set(out))
 
@@ -289,26 +298,30 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             names = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
         t1 = time.monotonic()
+        c1 = time.thread_time()
+        explorer.deadline = deadline
         if rounds == 1:
-            t_first = t1
-            explorer.deadline = deadline
+            c_first = c1
+            explorer.cpu_deadline = None
             explorer.memory_limit_mib = 0
+            backstop = deadline - t1
         else:
             explorer.memory_limit_mib = _refine_memory_limit()
-            # refinement rounds share one window from the start of the first
-            # round: what is still open when it closes stays inconclusive with
-            # its reason (never a verdict by timeout)
-            explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
+            # refinement rounds share one window of CPU time from the start
+            # of the first round: what is still open when it closes stays
+            # inconclusive with its reason (never a verdict by timeout)
+            explorer.cpu_deadline = c_first + REFINE_WINDOW
+            backstop = min(deadline - t1, _WALL_BACKSTOP * REFINE_WINDOW)
             # a refinement round follows more than the last one, so it takes
             # at least as long: one that cannot fit is not started
-            if explorer.deadline - t1 < last_round_seconds:
+            if explorer.cpu_deadline - c1 < last_round_seconds:
                 stats.append({"round": rounds, "error": f"refinement window ({REFINE_WINDOW:.0f} s) too short for "
                               f"another round (the last took {last_round_seconds:.1f} s)"})
                 result.budget_cut = True
                 break
         try:
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
-            with _time_limit(explorer.deadline - t1):
+            with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
         except Inconclusive as e:
             if "timeout" in str(e) or "budget" in str(e):
@@ -369,9 +382,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                                     "reaches it" if ss else pending_reason.get(v["name"], "static walk failed"))
                         else:
                             finding(v, site, oid, PROVEN, f"no SYSRET reachable under {v['name']}")
-        last_round_seconds = time.monotonic() - t1
+        last_round_seconds = time.thread_time() - c1  # CPU time, like the window
         stats.append({"round": rounds, "blocks": ex.blocks, "followed": len(follow),
-                      "seconds": round(last_round_seconds, 3)})
+                      "seconds": round(time.monotonic() - t1, 3), "cpu_seconds": round(last_round_seconds, 3)})
         last_assumptions = ex.assumptions
         blocks_total += ex.blocks
         hits_total = len(ex.hits)

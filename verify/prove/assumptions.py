@@ -36,10 +36,12 @@ ASSUMPTIONS = {
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "
-    "image does not fix (an indirect or static call) does not set it, and code sets it only by an `or`/`bts` of an "
-    "immediate at the status field (through any pointer) or by a store through a pointer it read from "
-    "current_task itself (followed through registers, stack slots and constant offsets; an indexed store stays "
-    "inside its array, above the field; a shifted or multiplied pointer is not one).  Control reaches another "
+    "image does not fix (an indirect or static call) does not set it, and code writes the status field only "
+    "through a pointer derived from current_task: read by the function itself, handed to it by a direct caller "
+    "in an argument register or stack argument (a C function's arguments per its BTF prototype), or returned "
+    "by a direct callee, and followed through registers, stack slots and constant offsets (an indexed store "
+    "stays inside its array, above the field; a shifted or multiplied pointer is not one; a pointer loaded "
+    "from memory other than the function's own stack slots is not the current task).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
     ".altinstr_aux code only tests a CPU feature and branches back.",
 }

@@ -23,6 +23,8 @@ the whole exploration.
 """
 from __future__ import annotations
 
+import copy
+
 import os
 import time
 
@@ -123,12 +125,16 @@ class Explorer:
         self.summaries = summaries
         self.frame = machine.Frame(program.layout, program.symbols.get("this_cpu_off"))
         self.deadline = deadline
+        # refinement budgets count this thread's CPU time (time.thread_time),
+        # not the wall clock: a loaded machine must not change a verdict
+        self.cpu_deadline = None
         self.progress = progress
         self.stack_lo = machine.STACK_LIMIT
         self.pt_regs = self.frame.pt_regs
         self.identity = [a for a, _ in self.frame.percpu_identity.values()]
         self._allocas = 0
         self._stack_const_memo: dict = {}
+        self._task_const_memo: dict = {}
         self.witness = False
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
         self.witness_split: frozenset = frozenset()
@@ -455,6 +461,8 @@ class Explorer:
         self.ex.blocks += 1
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise Inconclusive("timeout: the time budget ran out before every path was explored")
+        if self.cpu_deadline is not None and time.thread_time() > self.cpu_deadline:
+            raise Inconclusive("budget: the refinement's CPU time ran out before every path was explored")
         if self.memory_limit_mib and self.ex.blocks % 4 == 0 and _rss_mib() > self.memory_limit_mib:
             raise Inconclusive(f"memory budget ({self.memory_limit_mib} MiB) reached before every path was explored")
 
@@ -903,6 +911,7 @@ class Explorer:
         summary = self.summaries.of(target, name)
         self._site = site
         self._exposures(st, site)
+        summary = self._with_task_arguments(st, summary, target, name)
         ev_kind = summary.event_kind
         event = Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
                       assumption=summary.assumption)
@@ -916,6 +925,44 @@ class Explorer:
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
             raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
         return [st]
+
+    def _with_task_arguments(self, st: MState, summary, target, name):
+        """The summary of a callee handed a pointer into the current task (an
+        argument register or stack argument holding machine.TASK + k): its
+        TS_COMPAT effect is read again with that pointer known at entry
+        (tscompat.MaySet.in_context); a summary computed from the callee
+        alone counts only pointers the callee reads from current_task."""
+        if target is None or summary.ts_compat == "any" or summary.keeps_user_state or \
+                not self.summaries.readable(target, name):
+            return summary
+        ctx = self.summaries.ts.may_set.task_context(
+            target, lambda r: self._task_tags(self.reg(st, r)),
+            lambda k: self._task_tags(self._stack_word(st, k)))
+        if not ctx:
+            return summary
+        why = self.summaries.ts.may_set.in_context(target, ctx)
+        if why is None:
+            return summary
+        out = copy.copy(summary)
+        out.ts_compat, out.ts_assumed = "any", False
+        return out
+
+    def _task_tags(self, v):
+        """Offsets from the current task a value may hold (frozenset of
+        (offset, False)), None (some offset), or None-like absence: ()."""
+        if v is None:
+            return ()
+        cs = _task_constants(v, self)
+        if not cs:
+            return ()
+        if v.op == "BVV":
+            return frozenset({(v.args[0] - machine.TASK, False)})
+        return None  # a pointer into the task at an offset the term computes
+
+    def _stack_word(self, st: MState, k: int):
+        """The 8 bytes at RSP + k (a stack argument, k from 8 past the return
+        address the call pushed)."""
+        return st.load_bytes(self.rsp(st) + k, 8)
 
     def _exposures(self, st: MState, site):
         """Every stack address in a register at a call escapes to the callee."""
@@ -1154,13 +1201,29 @@ _FOLD = {
 }
 
 
+# how far past machine.TASK a constant still points into the task_struct
+# (6.1/6.12 cloud: under 16 KiB; a larger span only adds contexts)
+TASK_SPAN = 0x10000
+
+
 def _stack_constants(v, ex: Explorer) -> list[int]:
     """The 64-bit constants in a term that are stack addresses (a pointer to
-    a frame the term may carry).  Memoised per AST node: terms are DAGs that
-    share most of their nodes, and claripy's leaf walk revisits them."""
+    a frame the term may carry)."""
+    return _constants_in(v, ex.is_stack, ex._stack_const_memo)
+
+
+def _task_constants(v, ex: Explorer) -> list[int]:
+    """The 64-bit constants in a term that point into the current task_struct
+    (machine.TASK: the engine's address of the current task)."""
+    return _constants_in(v, lambda c: machine.TASK <= c < machine.TASK + TASK_SPAN, ex._task_const_memo)
+
+
+def _constants_in(v, pred, memo: dict) -> list[int]:
+    """The 64-bit constants c in a term with pred(c).  Memoised per AST node:
+    terms are DAGs that share most of their nodes, and claripy's leaf walk
+    revisits them."""
     if not isinstance(v, claripy.ast.Base):
         return []
-    memo = ex._stack_const_memo
     todo = [v]
     while todo:
         node = todo[-1]
@@ -1170,7 +1233,7 @@ def _stack_constants(v, ex: Explorer) -> list[int]:
             continue
         if node.op == "BVV":
             c = node.args[0]
-            memo[h] = (c,) if node.size() == 64 and ex.is_stack(c) else ()
+            memo[h] = (c,) if node.size() == 64 and pred(c) else ()
             todo.pop()
             continue
         kids = [a for a in node.args if isinstance(a, claripy.ast.Base)]

@@ -22,6 +22,8 @@ for tracepoint static calls.
 """
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass, field
 
 import capstone
@@ -114,10 +116,19 @@ class Summaries:
         key = ("with-ts", target, name)
         s = self._cache.get(key)
         if s is None:
-            s = self._of(target, name)
+            s = copy.copy(self.writes_of(target, name))
             eff = self.ts.of(target, name)
             s.ts_compat, s.ts_assumed = eff.kind, eff.assumed
             self._cache[key] = s
+        return s
+
+    def writes_of(self, target, name) -> Summary:
+        """The summary without its TS_COMPAT effect (which reads the
+        callee's closure): for questions about what it writes or reaches."""
+        key = ("writes", target, name)
+        s = self._cache.get(key)
+        if s is None:
+            s = self._cache[key] = self._of(target, name)
         return s
 
     def _of(self, target, name) -> Summary:

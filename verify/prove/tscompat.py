@@ -43,10 +43,12 @@ syscall entry, arch/x86/entry/common.c; a 32-bit exec, __set_personality_ia32
 in arch/x86/kernel/process_64.c; arch_uprobe_get_xol_area in
 arch/x86/kernel/uprobes.c, cleared again before it returns).  So (1) a callee
 whose target the image does not fix (indirect or static call) does not set
-it in the current task, and (2) a store of a register value through a pointer
-the function did not read from current_task (a pointer passed in memory)
-does not write it.  Every summarised call site whose bit survives a havoc
-because of this records the assumption.
+it in the current task, and (2) a store through a pointer that does not come
+from current_task (read by the function, handed to it in an argument by a
+direct caller, or returned by a direct callee: all three are followed) does
+not write it; a pointer loaded from memory other than the function's own
+stack is not the current task.  Every summarised call site whose bit
+survives a havoc because of this records the assumption.
 """
 from __future__ import annotations
 
@@ -62,12 +64,17 @@ from .cfg import CfgError, FunctionCfg
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
 MAX_DEPTH = 40
-# The reading of the functions summarised callees can reach stops after this
-# many (6.1's exit path: ~2,700, 1-2 s here), so that a kernel whose exit
-# path reaches further keeps its check time (the rest is then inconclusive,
-# as without this analysis).
-READ_LIMIT_FUNCTIONS = 4000
-MAX_CLOSURE = 30000  # functions in one may-set closure before giving up
+# The reading of the functions summarised callees can reach stops after
+# this many data-flow passes (a pass per function that reads current_task,
+# and per callee handed the pointer; 6.12's exit path: ~5,700 functions in
+# the closure, ~820 passes, 3-4 s here), so that a kernel whose exit path
+# reaches further keeps its check time: the rest is then inconclusive, as
+# without this analysis.  A count, so the machine's load cannot change it.
+READ_LIMIT_PASSES = 2000
+MAX_CTX_DEPTH = 12  # callees handed the pointer, nested
+_ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+_STACK_OPS = ("push", "pop", "enter", "leave", "ret", "call")
+_STACK_ARGS = 64  # bytes of stack arguments a callee may read above RSP
 SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
                   "x32_sys_call")
 
@@ -242,10 +249,22 @@ class TsCompatEffects:
         ms = self.may_set
         if ms._graph is None:
             ms._build()
+        known = len(ms._ret_known)
+        eff = self._compute_once(start, cfg, blocks, dec, before)
+        if len(ms._ret_known) != known:
+            # a callee turned out to return the current task pointer after
+            # this function's own pass was read: read it again
+            ms._lite_done.pop(start, None)
+            ms._flagged.pop(start, None)
+            return self._compute(start)
+        return eff
+
+    def _compute_once(self, start, cfg, blocks, dec, before) -> Effect:
+        prog, ms = self.program, self.may_set
         why0 = ms._names_syscall_table(start)
         if why0 is not None:
             return Effect(ANY, why0)
-        if start in ms.readers or ms._sets_by_immediate(start):
+        if ms._needs_pass(start):
             why0 = ms._lite(start)
             if why0 is not None and why0 not in ms._flagged.get(start, {}).values():
                 return Effect(ANY, why0)
@@ -449,7 +468,12 @@ class TsCompatEffects:
         positions = [self.byte - (disp + k) for k in offsets] if offsets is not None else \
             [p for p in range(size)] if m not in ("bts", "btr", "btc") else None
         if positions is None:  # a bit instruction at an unknown offset
-            return "other" if m != "btr" else "clears"
+            if m == "btr":
+                return "clears"
+            # an immediate bit offset names one bit of one byte: it can be
+            # the status bit only if its place in its byte is the bit's
+            n = imm % (8 * size)
+            return "sets" if n % 8 == self.bit_in_byte else "miss"
         for pos in positions:
             if m in ("bts", "btr", "btc"):
                 if imm is None:
@@ -581,6 +605,15 @@ def _join_tags(a, b):
     return None if a is None or b is None else a | b
 
 
+def _join_ret(a, b):
+    """Tags of a value that is a or b (_NO_TAG: not the pointer)."""
+    if a is _NO_TAG:
+        return b
+    if b is _NO_TAG:
+        return a
+    return _join_tags(a, b)
+
+
 _SYNC_CORE = [("mov", "eax, ss"), ("push", "rax"), ("push", "rsp"), ("add", "qword ptr [rsp], 8"), ("pushfq", ""),
               ("mov", "eax, cs"), ("push", "rax")]
 
@@ -678,11 +711,15 @@ class MaySet:
        ts-compat-writers).  .altinstr_aux holds only static_cpu_has() tests
        that branch back into the function that jumped there: checked, then
        not a node;
-    2. setters: functions that name a syscall table, and functions that read
-       current_task and store, through a register that may hold the current
-       task pointer, over the bit (a flow-insensitive sweep picks them, the
-       data-flow pass over the function's CFG confirms);
+    2. setters: functions that name a syscall table, and functions that may
+       store over the bit through a register that may hold the current task
+       pointer: the data-flow pass (_lite_store_through_current) reads every
+       function that reads current_task, every callee a reader hands the
+       pointer in an argument (read with it), and every caller of a function
+       that returns it (MaySet.of reads the closure again when one appears);
     3. may_set(f) = a setter is reachable from f.
+    Return thunks are no nodes: `jmp __x86_return_thunk` is a `ret`
+    (assumption return-thunk).
     A symbol's extent is its size, or up to the next symbol."""
 
     def __init__(self, effects: "TsCompatEffects"):
@@ -691,10 +728,21 @@ class MaySet:
         self._graph: dict | None = None
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
+        self._dirty: dict[int, str] = {}  # function -> why something it reaches may set the bit
         self._site_addrs = sorted(self.prog.sites)
         self._noret: dict[int, bool] = {}
         self._flagged: dict[int, dict] = {}  # function -> {address: why} of stores over the bit
         self._lite_done: dict[int, str | None] = {}
+        self._lite_active: set = set()
+        # what a function returns in RAX: tags (offsets from the current
+        # task), None (any offset), absent/_NO_TAG (not the pointer)
+        self._ret_free: dict = {}
+        self._ret_known: set = set()  # functions whose tagged return the readers saw
+        self._ctx_memo: dict = {}  # (function, entry context) -> (why, return tags)
+        self._ctx_active: set = set()
+        self._fn_args: dict | None = None
+        self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
+        self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._saw_clear = False
 
@@ -712,7 +760,12 @@ class MaySet:
             if n.startswith("."):
                 continue
             starts_set.add(a)
-            if n.startswith(("__SCT__", "__x86_indirect_")):
+            if n.startswith(("__SCT__", "__x86_indirect_")) or prog.is_return_thunk(a):
+                # retargeted at run time (assumption ts-compat-writers), or a
+                # return thunk: `jmp __x86_return_thunk` is a `ret`
+                # (assumption return-thunk, as in the engine; 6.12's
+                # unpatched-thunk warning, `jmp warn_thunk_thunk`, would
+                # otherwise put printk's closure behind every function)
                 runtime.add(a)
             if sz:
                 sizes[a] = max(sizes.get(a, 0), sz)
@@ -864,21 +917,27 @@ class MaySet:
             return None
         seen, work, parent = {start}, [start], {start: None}
         while work:
-            if len(self._setter) > READ_LIMIT_FUNCTIONS:
+            if self._passes > READ_LIMIT_PASSES:
                 # a bound on the cost, not a claim: what is not read is taken
                 # as a possible setter (a count, so the answer does not
                 # depend on the machine's load)
-                return f"more than {READ_LIMIT_FUNCTIONS} functions to read"
+                return f"more than {READ_LIMIT_PASSES} functions to read"
             f = work.pop()
             if f in self._clean:
                 continue
-            why = self._setter_why(f)
+            why = self._dirty.get(f) or self._setter_why(f)
             if why is not None:
                 chain = [f]
                 while parent[chain[-1]] is not None:
                     chain.append(parent[chain[-1]])
-                path = " <- ".join(self.prog.symbolize(x) for x in chain[:6])
-                return f"{why} (reached: {path})"
+                # every function on the chain reaches the setter: a later
+                # query stops there
+                base = why.split(" (reached: ")[0]
+                for k, x in enumerate(chain):
+                    if x not in self._dirty:
+                        path = " <- ".join(self.prog.symbolize(y) for y in chain[:min(k + 1, 6)])
+                        self._dirty[x] = f"{base} (reached: {path})"
+                return self._dirty[start]
             if f in self.runtime:
                 continue  # retargeted at run time: assumption ts-compat-writers
             for g in self._succ(f):
@@ -886,6 +945,20 @@ class MaySet:
                     seen.add(g)
                     parent[g] = f
                     work.append(g)
+            if not work:
+                # a function whose return carries the current task pointer
+                # (found while reading) makes the passes of its callers, read
+                # before that was known, out of date: read the closure again
+                # until no new one appears (the returns only grow)
+                new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG} - self._ret_known
+                if new:
+                    self._ret_known |= new
+                    self._ctx_memo.clear()
+                    for g in seen:
+                        for memo in (self._setter, self._lite_done, self._flagged):
+                            memo.pop(g, None)
+                    work = [g for g in seen if g not in self._clean]
+                    continue
         self._clean |= seen
         return None
 
@@ -924,7 +997,7 @@ class MaySet:
             why = None  # run-time targets: assumption ts-compat-writers
         else:
             why = self._names_syscall_table(f)
-            if why is None and (f in self.readers or self._sets_by_immediate(f)):
+            if why is None and self._needs_pass(f):
                 why = self._lite(f)
                 if why is not None and why in self._flagged.get(f, {}).values():
                     # only stores over the bit (no part of the code it could
@@ -942,6 +1015,52 @@ class MaySet:
                         why = None
         self._setter[f] = why
         return why
+
+    def task_context(self, t: int, reg_tags, stack_tags) -> tuple:
+        """The entry context of a call to t from the engine's state:
+        reg_tags(r) / stack_tags(k) give the offsets from the current task a
+        register / the stack word at RSP + k (before the call pushes its
+        return address) may hold: a frozenset, None (some offset) or ()
+        (not a pointer into it).  Same ABI rule as _call_out."""
+        ctx = []
+        nargs = self._arguments_of(t)
+        for r in _ARG_REGS[:6 if nargs is None else nargs]:
+            tags = reg_tags(r)
+            if tags != ():
+                ctx.append((r, tags))
+        if nargs is None:
+            for k in range(0, _STACK_ARGS, 8):
+                tags = stack_tags(k)
+                if tags != ():
+                    ctx.append(((_SLOT, k + 8), tags))
+        return tuple(sorted(ctx, key=lambda kv: str(kv[0])))
+
+    def in_context(self, t: int, ctx: tuple) -> str | None:
+        """Why t, entered with ctx, may set the bit (its own code and what it
+        passes the pointer to), or None."""
+        if self._graph is None:
+            self._build()
+        return self._lite_in(t, ctx)[0]
+
+    def _arguments_of(self, t: int) -> int | None:
+        """How many argument registers t's BTF prototype uses (integers and
+        pointers only, none on the stack), or None (not described: every
+        argument register and the stack arguments count).  A compiled C
+        function reads no other caller register before writing it
+        (assumption abi-callee-saved: the ABI's argument registers)."""
+        if self._fn_args is None:
+            btf = self.prog.image.btf
+            try:
+                self._fn_args = btf.function_arguments() if btf is not None else {}
+            except Exception:  # a BTF the layout reader accepted but this walk cannot read
+                self._fn_args = {}
+        name = self.prog.start_name(t)
+        return self._fn_args.get(name) if name else None
+
+    def _needs_pass(self, f: int) -> bool:
+        """Whether f can hold the current task pointer with nothing passed in:
+        it reads current_task, or a function it calls returns the pointer."""
+        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f))
 
     def _names_syscall_table(self, f: int) -> str | None:
         """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
@@ -991,14 +1110,95 @@ class MaySet:
         return r
 
     def _lite(self, f: int) -> str | None:
-        """_lite_store_through_current, once per function."""
+        """_lite_store_through_current with nothing known at entry, once per
+        function (until a callee's return turns out to carry the pointer)."""
         if f not in self._lite_done:
-            self._saw_clear = False
-            self._lite_done[f] = self._lite_store_through_current(f)
+            if f in self._lite_active:
+                # recursion: the outer pass is still running; its stores are
+                # its own (found when it ends), its return is not known yet
+                # (re-read when it turns out to carry the pointer: of())
+                return None
+            self._lite_active.add(f)
+            try:
+                self._saw_clear = False
+                res = self._lite_store_through_current(f, ())
+                flagged, ret = (res, None) if isinstance(res, str) else res
+            finally:
+                self._lite_active.discard(f)
+            if isinstance(flagged, str):  # could not read it
+                self._lite_done[f] = flagged
+                self._ret_free[f] = None
+            else:
+                self._flagged[f] = flagged
+                self._lite_done[f] = next(iter(flagged.values())) if flagged else None
+                self._ret_free[f] = ret
             self._clears[f] = self._saw_clear
         return self._lite_done[f]
 
-    def _lite_store_through_current(self, f: int) -> str | None:
+    def _lite_in(self, t: int, ctx: tuple) -> tuple:
+        """(why t may write the current task's status, tags of what it
+        returns in RAX) when it is entered with ctx (registers and stack
+        arguments holding the current task pointer, from a direct caller)."""
+        key = (t, ctx)
+        hit = self._ctx_memo.get(key)
+        if hit is not None:
+            return hit
+        if key in self._ctx_active or len(self._ctx_active) >= MAX_CTX_DEPTH:
+            return (f"{self.prog.symbolize(t)} passes the current task pointer on and on (recursion)", None)
+        if self._passes > READ_LIMIT_PASSES:
+            return (f"more than {READ_LIMIT_PASSES} functions to read", None)
+        self._ctx_active.add(key)
+        try:
+            res = self._lite_store_through_current(t, ctx)
+            flagged, ret = (res, None) if isinstance(res, str) else res
+        finally:
+            self._ctx_active.discard(key)
+        if isinstance(flagged, str):
+            hit = (flagged, None)
+        else:
+            hit = (next(iter(flagged.values())) if flagged else None, ret)
+        self._ctx_memo[key] = hit
+        return hit
+
+    def _call_out(self, t: int, m: str, st: dict) -> tuple:
+        """(why, tags of RAX after it returns) for a direct call or jump from
+        state st to the start of another function t.  What t can see of the
+        caller's current task pointer is what the ABI hands it: the argument
+        registers and the stack arguments at and above RSP (a compiled
+        callee saves a callee-saved register before it uses it: assumption
+        abi-callee-saved).  With nothing passed, t's return carries the
+        pointer only if its own pass (t reads current_task) says so."""
+        if t in self.runtime or self.function_of(t) != t:
+            return None, _NO_TAG
+        ctx = []
+        nargs = self._arguments_of(t)
+        for r in _ARG_REGS[:6 if nargs is None else nargs]:
+            if r in st:
+                ctx.append((r, st[r]))
+        sp = st.get(_SP)
+        into = 8 if m == "call" else 0  # the return address a call pushes
+        if nargs is not None:
+            pass  # all its arguments are in registers
+        elif sp is None:
+            if _STACK in st or any(isinstance(k, tuple) and k[0] == _SLOT for k in st):
+                ctx.append((_STACK, self._slot_load(st, None)))
+        else:
+            if _STACK in st:
+                ctx.append((_STACK, st[_STACK]))
+            for k, v in st.items():
+                if isinstance(k, tuple) and k[0] == _SLOT and sp <= k[1] < sp + _STACK_ARGS:
+                    ctx.append(((_SLOT, k[1] - sp + into), v))
+        if ctx:
+            ctx = tuple(sorted(ctx, key=lambda kv: str(kv[0])))
+            why, ret = self._lite_in(t, ctx)
+            if why:
+                why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
+            return why, (_NO_TAG if ret is _NO_TAG else ret)
+        # (a callee not read yet counts as not returning it: MaySet.of and
+        # _compute read again when a function turns out to return it)
+        return None, self._ret_free.get(t, _NO_TAG)
+
+    def _lite_store_through_current(self, f: int, ctx: tuple = ()):
         """A data-flow pass over the function's instructions, decoded without
         operand details (fast enough for the hundreds of functions that read
         current_task in an exit path's closure).  State: register -> offsets
@@ -1009,7 +1209,14 @@ class MaySet:
         (an indexed one, at or below it) makes the function a setter.  A
         patch site applies every candidate's straight-line code.  Anything
         this pass cannot follow (an indirect jump, a branch into the middle
-        of an instruction, a candidate that branches) gives up: a setter."""
+        of an instruction, a candidate that branches) gives up: a setter.
+        A direct call or jump to another function hands it what the ABI
+        passes (_call_out): a callee given the pointer is read with it, and
+        what a callee returns in RAX is tagged as its own pass found.
+
+        ctx: what is known at entry (from a caller that passes the pointer).
+        Returns ({address: why} of stores that may set the bit, tags of RAX
+        at the returns), or a string: why the function cannot be read."""
         prog = self.prog
         i = bisect.bisect_right(self.starts, f) - 1
         end = self.ends[i]
@@ -1067,11 +1274,25 @@ class MaySet:
         # `ret` reached by a jump from elsewhere); the start too
         state: list = [{} for _ in insns]
         if insns:
-            state[0] = {_SP: 0}
-        work = list(range(len(insns) - 1, -1, -1))
+            state[0] = {_SP: 0, **dict(ctx)}
+        flagged: dict = {}
+        ret_tag = _NO_TAG
+        self._passes += 1
+        # from the start first; then every instruction not visited yet, in
+        # address order, as an entry with nothing known
+        work = [0] if insns else []
+        visited = bytearray(len(insns))
+        unvisited = 0
         fixups = self._fixup_table()
-        while work:
+        while True:
+            if not work:
+                while unvisited < len(insns) and visited[unvisited]:
+                    unvisited += 1
+                if unvisited >= len(insns):
+                    break
+                work.append(unvisited)
             k = work.pop()
+            visited[k] = 1
             a, size, m, ops = insns[k]
             m = _base_mnemonic(m)
             st = state[k]
@@ -1087,15 +1308,31 @@ class MaySet:
                     if new != old:
                         state[index[t]] = new
                         work.append(index[t])
-            why = self._lite_store(a, m, ops, st, sites)
+            # nothing tagged here (only RSP/RBP offsets): no store or call
+            # can involve the pointer
+            live = len(st) > 2 or any(x not in (_SP, _BP) for x in st)
+            why = self._lite_store(a, m, ops, st, sites) if live else None
             if why:
                 # a store over the bit: every one is collected, for the
                 # net-effect pass (_compute treats each as setting it)
-                if a not in self._flagged.setdefault(f, {}):
-                    self._flagged[f][a] = why
+                flagged.setdefault(a, why)
+            out_ret = _NO_TAG
+            if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
+                    not f <= int(ops, 16) < end:
+                why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
+                    (None, self._ret_free.get(int(ops, 16), _NO_TAG))
+                if why:
+                    flagged.setdefault(a, why)
+                if m != "call":  # a tail call: its return is this function's
+                    ret_tag = _join_ret(ret_tag, out_ret)
+            elif m.startswith("ret"):
+                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
             succ = []
             if m == "(site)":
-                out, branches = self._lite_site(a, st, sites)
+                out, branches, whys, r = self._lite_site(a, st, sites, f, end)
+                for x, why in whys.items():
+                    flagged.setdefault(x, why)
+                ret_tag = _join_ret(ret_tag, r)
                 for t, s2 in branches:
                     if f <= t < end:
                         if t not in index:
@@ -1109,6 +1346,8 @@ class MaySet:
                     succ.append(k + 1)
             else:
                 out = self._lite_transfer(a, size, m, ops, st, sites)
+                if m == "call" and out_ret is not _NO_TAG:
+                    out["rax"] = out_ret
             if m == "(site)":
                 pass
             elif m == "jmp" or m.startswith(("j", "loop")):
@@ -1152,8 +1391,7 @@ class MaySet:
                 if new != old:
                     state[n2] = new
                     work.append(n2)
-        flagged = self._flagged.get(f)
-        return next(iter(flagged.values())) if flagged else None
+        return flagged, ret_tag
 
     @staticmethod
     def _lite_sync_core(insns, k) -> bool:
@@ -1203,15 +1441,35 @@ class MaySet:
             return None, False
         return full, name.startswith("e") or (name.startswith("r") and name.endswith("d"))
 
-    def _lite_site(self, a, st: dict, sites):
-        """(state at the end of the site or None, [(branch target, state)])
-        over every candidate's code."""
-        out, branches = None, []
+    def _lite_site(self, a, st: dict, sites, f: int, end: int):
+        """(state at the end of the site or None, [(branch target, state)],
+        {address: why} of calls and jumps out that pass the pointer to a
+        setter, tags of RAX where a candidate leaves the function) over every
+        candidate's code."""
+        out, branches, whys, ret_tag = None, [], {}, _NO_TAG
         for cand in sites[a][1]:
             s2 = dict(st)
             falls = True
             for x in cand:
-                xm = x[2]
+                xm = _base_mnemonic(x[2])
+                why = self._lite_store(x[0], xm, x[3], s2, sites)
+                if why:
+                    whys.setdefault(x[0], why)
+                if (xm in ("call", "jmp") or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
+                        not f <= int(x[3], 16) < end:
+                    why, r = self._call_out(int(x[3], 16), xm, s2)
+                    if why:
+                        whys.setdefault(x[0], why)
+                    if xm == "call":
+                        s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
+                        if r is not _NO_TAG:
+                            s2["rax"] = r
+                        continue
+                    ret_tag = _join_ret(ret_tag, r)
+                    if xm == "jmp":
+                        falls = False
+                        break
+                    continue
                 if xm == "jmp" or xm.startswith(("j", "loop")):
                     branches.append((int(x[3], 16), s2))
                     if xm == "jmp":
@@ -1219,12 +1477,13 @@ class MaySet:
                         break
                     continue
                 if xm.startswith("ret"):
+                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))
                     falls = False
                     break
                 s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
             if falls:
                 out = s2 if out is None else _union(out, s2)
-        return out, branches
+        return out, branches, whys, ret_tag
 
     @staticmethod
     def _slot_load(st: dict, slot):
@@ -1244,6 +1503,12 @@ class MaySet:
     def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
+        if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
+                not m.startswith(_STACK_OPS) and all(k in (_SP, _BP) for k in st):
+            # nothing tagged, and the instruction neither loads the pointer
+            # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
+            # the state stays (most of a reader's instructions)
+            return st
         lay, fx = self.prog.layout, self.fx
         dst_t, _, src = ops.partition(", ")
         out = dict(st)
@@ -1278,6 +1543,21 @@ class MaySet:
                 out.pop((_SLOT, sp - 8), None)
             if sp is not None:
                 out[_SP] = sp - 8
+            return out
+        if m in ("pushfq", "popfq"):
+            # 8 bytes each in 64-bit mode (paravirt save_fl/restore_fl sites:
+            # `pushfq; pop %rax`): RSP moves, no tagged value is pushed
+            if sp is not None:
+                out.pop((_SLOT, sp - 8), None)
+                out[_SP] = sp - 8 if m == "pushfq" else sp + 8
+            return out
+        if m.startswith(("push", "pop")) and not (m == "pop" and dst_t in _GPR64_NAMES):
+            # another form (pushfw, a pop to memory or to a 16-bit register):
+            # RSP moves by an amount this pass does not follow
+            out.pop(_SP, None)
+            r, _whole = self._reg_of(dst_t) if m.startswith("pop") else (None, False)
+            if r in out:
+                out[r] = None
             return out
         if m == "pop" and dst_t in _GPR64_NAMES:
             tag = self._slot_load(st, None if sp is None else sp)
@@ -1339,8 +1619,27 @@ class MaySet:
             if dst_t in _GPR64_NAMES:
                 out[src], out[dst_t] = st.get(dst_t), st.get(src)
                 out = {r: v for r, v in out.items() if v is not None or r in st}
-            elif src in out or "rax" in out:
-                out[src] = None
+                return out
+            mm = _parse_mem(dst_t)
+            is_slot, slot = frame_slot(mm) if mm else (False, None)
+            loaded = self._slot_load(st, slot) if is_slot else _NO_TAG  # other memory: not the pointer
+            if is_slot and src in st:  # the register goes to the slot (xchg, xadd; cmpxchg may)
+                if slot is not None:
+                    out[(_SLOT, slot)] = _join_ret(st[src], st.get((_SLOT, slot), _NO_TAG)) \
+                        if m.startswith("cmpxchg") else st[src]
+                else:
+                    out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[src])
+            if m.startswith("cmpxchg"):
+                # RAX keeps its value or gets the memory's; the source is only read
+                joined = _join_ret(st.get("rax", _NO_TAG), loaded)
+                if joined is _NO_TAG:
+                    out.pop("rax", None)
+                else:
+                    out["rax"] = joined
+            elif loaded is _NO_TAG:
+                out.pop(src, None)  # the old memory value
+            else:
+                out[src] = loaded
             return out
         dst, whole = self._reg_of(dst_t)
         if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
@@ -1374,10 +1673,24 @@ class MaySet:
         elif m in _REPLACES or (m == "xor" and src == dst_t):
             val = "kill"  # a value unrelated to the old one (a load, a zeroing xor)
         elif m.startswith("cmov"):
-            if src in st or dst in st:
-                val = None
+            # one of the two values: the union of their offsets (an untagged
+            # one adds none; a 32-bit cmov writes all 64 bits either way)
+            if "[" in src:
+                mm = _parse_mem(src)
+                is_slot, slot = frame_slot(mm) if mm else (False, None)
+                src_tag = self._slot_load(st, slot) if is_slot else _NO_TAG
             else:
+                r, _w = self._reg_of(src)
+                src_tag = st[r] if r in st else _NO_TAG
+            dst_tag = st[dst] if dst in st else _NO_TAG
+            if src_tag is _NO_TAG and dst_tag is _NO_TAG:
                 val = "kill" if whole else "keep"
+            elif src_tag is _NO_TAG or dst_tag is _NO_TAG:
+                val = dst_tag if src_tag is _NO_TAG else src_tag
+            else:
+                val = _join_tags(src_tag, dst_tag)
+            if val is not None and not isinstance(val, str) and not whole:
+                val = None
         elif dst in st and m in ("and", "or", "adc", "sbb", "inc", "dec", "btr", "bts", "btc"):
             val = None  # pointer arithmetic (alignment, +-1): somewhere in or near the task
         elif dst in st:
@@ -1398,16 +1711,7 @@ class MaySet:
     def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
         fx = self.fx
         if m == "(site)":
-            for cand in sites[a][1]:
-                s2 = dict(st)
-                for x in cand:
-                    why = self._lite_store(x[0], x[2], x[3], s2, sites)
-                    if why:
-                        return why
-                    if x[2] == "jmp" or x[2].startswith(("j", "loop", "ret")):
-                        continue
-                    s2 = self._lite_transfer(x[0], x[1], x[2], x[3], s2, sites)
-            return None
+            return None  # each candidate's stores: _lite_site
         where = _Where(m, ops, self.prog, a)
         if m.split(" ")[-1] in _STRING_STORES and "rdi" in st:
             return f"{where}: a string store through the current task pointer"
@@ -1421,15 +1725,6 @@ class MaySet:
         if index in st:
             return f"{where}: indexed by the current task pointer"
         op = m.split(" ")[-1]
-        try:
-            imm0 = int(ops.partition(", ")[2], 0)
-        except ValueError:
-            imm0 = None
-        if op in ("or", "bts") and imm0 is not None and index is None and base not in ("rsp", "rip", None) and \
-                fx._hits(op, disp, msize, imm0, {0}) == "sets":
-            # `status |= TS_COMPAT` through any pointer to a task (a task
-            # passed as an argument)
-            return f"{where} may set TS_COMPAT"
         if op in ("bts", "btr", "btc") and base in st and not ops.partition(", ")[2].startswith(("0x", "-")) and \
                 not ops.partition(", ")[2].isdigit():
             # a register bit offset addresses the whole bit string around the
@@ -1449,6 +1744,12 @@ class MaySet:
             return None
         offs = st[base]
         if offs is None:
+            # at an unknown offset, an immediate can set the bit only if the
+            # bit's place in some byte of it is set (`lock orb $4` = set_bit(2):
+            # the operand can be any byte, the status byte included, and sets
+            # bit 2 of it, never bit 1)
+            if imm is not None and fx._hits(m, disp, msize, imm, None) in ("miss", "clears"):
+                return None
             return f"{where}: a store at an unknown offset from the current task"
         for k, above in offs:
             lo = disp + k
