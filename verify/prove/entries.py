@@ -218,7 +218,7 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
 # Where a Xen PV function's own control flow stops: no fall-through after
 # these (a `ud2`, `int3` or `hlt` may resume, but what follows it is then not
 # shown to be the function's code: the extent only shrinks, never grows).
-_XEN_STOP = ("jmp", "ijmp", "ret", "tail", "sysret", "sysretl", "iret", "dead", "far", "void")
+_XEN_STOP = ("jmp", "ijmp", "ret", "sysret", "sysretl", "iret", "far")
 _XEN_TRAPS = ("ud2", "ud1", "ud0", "int3", "hlt")
 
 
@@ -230,7 +230,7 @@ def xen_pv_extent(prog, start: int) -> dict[int, object] | None:
     symbol nor past the ELF size where the image gives one, and stopping at a
     patch site.  None when a name at `start` is not `xen_*` or the code
     cannot be decoded.  (Soundness: see is_xen_pv_entry.)"""
-    cache = prog.__dict__.setdefault("_xen_pv_extents", {})
+    cache = prog.__dict__.setdefault("_xen_pv_extents", {})  # per Program: one walk per xen_* start
     if start in cache:
         return cache[start]
     syms = prog.symbols
@@ -293,7 +293,9 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
        xen_* function).  So the instructions from the start up to the branch
        run only after an entry at the start.  Indirect branches into the
        middle stay under assumption sysret-path-direct-entries, as for the
-       exit path itself.
+       exit path itself; running into the start from the bytes before it
+       is an entry at the symbol (assumption xen-pv-entries), as the
+       SYSCALL entry point is for sysret_reaching.
     A fall-through after a call that does not return would put the bytes
     after it in the extent; they are entered only by what 2 looks for.
     Every rule here can only leave a branch a second entry (inconclusive),
