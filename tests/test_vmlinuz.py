@@ -244,22 +244,55 @@ RANK = {"violated": 0, "inconclusive": 1, "proven": 2}
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["61", "612"])
 def test_debian_vmlinuz_verdicts(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path):
-    """The vmlinuz gives, per obligation and variant, exactly the verdict of
-    its -dbg vmlinux read with its System.map (the same symbol information:
-    no sizes), and is never more "proven" than the vmlinux with its symtab.
-    (Without sizes the Xen PV entry's jump into the exit path is a second
-    entry in every variant; see README, "The kernel as shipped".)"""
+    """The vmlinuz (kallsyms: no sizes) gives, per obligation, site and
+    variant, exactly the verdict of its -dbg vmlinux read with its symtab
+    (ELF sizes) and with its System.map (no sizes): Xen PV's
+    xen_entry_SYSCALL_64 is recognised from its control flow, not its size
+    (entries.is_xen_pv_entry; README, "The kernel as shipped")."""
     (vmlinux, sysmap), (vmlinuz, _), _m = _pair(which, kernel61, kernel612, vmlinuz61, vmlinuz612)
     rc, z = _check(vmlinuz, str(tmp_path))
+    rcv, v = _check(vmlinux, str(tmp_path))
     rcm, m = _check(vmlinux, str(tmp_path), "--system-map", sysmap)
-    assert (rc, z["verdict"]) == (rcm, m["verdict"])
-    assert _statuses(z) == _statuses(m)
+    assert (rc, z["verdict"]) == (rcv, v["verdict"]) == (rcm, m["verdict"])
+    assert _statuses(z) == _statuses(v) == _statuses(m)
+    for r in (z, v, m):
+        used = {a["id"]: a for a in r["assumptions"]}
+        assert "xen_entry_SYSCALL_64+" in json.dumps(used["xen-pv-entries"]), used.get("xen-pv-entries")
     assert z["image"]["path"] == vmlinuz
     with open(vmlinuz, "rb") as f:
         assert z["image"]["sha256"] == hashlib.sha256(f.read()).hexdigest()
-    # the symtab run is tests/test_real_kernels.py's: all register obligations proven
     for (oid, variant), (status, _site) in _statuses(z).items():
         assert status != "violated", (oid, variant)
+    if which == "61":
+        assert rc == 0 and {s for s, _a in _statuses(z).values()} == {"proven"} and len(_statuses(z)) == 18
+
+
+# kallsyms-only bzImages of the Xen PV fixtures (tests/fixtures/*.S): the
+# exemption without any size, and every way of sneaking a native jump past it
+XEN_FIXTURES = {"xen_pv_entry_sizeless": "proven", "adv_xen_after_ret": "inconclusive",
+                "adv_xen_gap_label": "inconclusive", "adv_xen_mid_entry": "inconclusive",
+                "adv_r5_xen_name": "inconclusive"}
+
+
+@pytest.mark.parametrize("name", sorted(XEN_FIXTURES))
+def test_xen_pv_exemption_through_kallsyms(name, tmp_path, kernels_dir):
+    """Each fixture stripped, its symbols only in kallsyms, in a bzImage:
+    the Xen PV stub's jump is exempt (proven, as with its symtab), the
+    native jumps next to or into xen_* code stay second entries."""
+    from bzimage_util import strip_with_kallsyms
+
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "fx")
+    with open(build_fixture(name, outdir), "rb") as f:
+        elf = f.read()
+    ref = KernelImage.open(build_fixture(name, outdir))
+    syms = [(s.addr, s.kind, s.name) for s in ref.symbols.items()]
+    p = tmp_path / f"vmlinuz-{name}"
+    p.write_bytes(make_bzimage(compress(strip_with_kallsyms(elf, syms, str(tmp_path), "6.1"), "lz4")))
+    assert KernelImage.open(str(p)).symbol_source == "kallsyms"
+    rc, res = _check(str(p), str(tmp_path), kernels=str(kernels_dir))
+    assert res["verdict"] == XEN_FIXTURES[name] and rc == (0 if XEN_FIXTURES[name] == "proven" else 3), res["verdict"]
+    used = {a["id"] for a in res["assumptions"]}
+    assert ("xen-pv-entries" in used) == (name == "xen_pv_entry_sizeless"), used
 
 
 def _seed(vmlinuz, tmpdir, func, pattern, at, new):

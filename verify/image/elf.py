@@ -76,6 +76,9 @@ class SymbolTable:
         text = sorted((a, s, n) for a, s, n, k in entries if a >= KERNEL_TEXT_MIN and n and not n.startswith("__pfx_"))
         self._addrs = [a for a, _, _ in text]
         self._sorted = text
+        # every symbol's address (any kind, __pfx_ and repeated names too):
+        # where a function without a size may end at the latest
+        self._bounds = sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN})
 
     def __len__(self) -> int:
         return len(self._by_name)
@@ -126,6 +129,20 @@ class SymbolTable:
 
     def names(self):
         return self._by_name.keys()
+
+    def names_at(self, addr: int) -> list[str]:
+        """Every name (but __pfx_) that starts exactly at addr, repeated static names included."""
+        i = bisect.bisect_left(self._addrs, addr)
+        out = []
+        while i < len(self._addrs) and self._addrs[i] == addr:
+            out.append(self._sorted[i][2])
+            i += 1
+        return out
+
+    def next_symbol(self, addr: int) -> int | None:
+        """The lowest address above addr at which any symbol starts."""
+        i = bisect.bisect_right(self._bounds, addr)
+        return self._bounds[i] if i < len(self._bounds) else None
 
     def addresses_in(self, lo: int, hi: int) -> list[int]:
         """The address of every symbol (any kind, local labels and __pfx_

@@ -173,9 +173,10 @@ def _second_entries(prog, vs, final, finding) -> dict:
         found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry))
     except CfgError as e:
         found, why = None, str(e)
+    xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
     for v in vs:
         for src, tgt in (found if found is not None else [(None, None)]):
-            if src is not None and entries.is_xen_pv_entry(prog, src) and v["name"] != "xenpv":
+            if (src, tgt) in xen and v["name"] != "xenpv":
                 used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                 continue
             reach = None

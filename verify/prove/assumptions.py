@@ -31,8 +31,9 @@ ASSUMPTIONS = {
     "SYSRET only by direct jumps or calls (found by scanning every executable section), never by an indirect "
     "branch, an exception-table fixup or a planted return address.",
     "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "
-    "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so they run only in the "
-    "xenpv variant.",
+    "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so a xen_* function "
+    "entered at its symbol runs only in the xenpv variant (exempt: a jump on its control flow from that symbol, "
+    "which no direct branch or exception fixup enters elsewhere).",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "

@@ -26,9 +26,10 @@ Found from the image, not from names:
 Not covered (assumption `sysret-path-direct-entries`): entering W through
 an indirect branch or an exception-table fixup from outside the entry text.
 
-Xen PV's entries (code inside the extent of an `xen_*` symbol) are installed
-by the Xen setup code as hypercall callbacks and run only in a Xen PV guest:
-they count for the xenpv variant only (assumption `xen-pv-entries`).
+Xen PV's entries (a branch on the control flow of an `xen_*` function from
+its start, which nothing else enters: is_xen_pv_entry) are installed by the
+Xen setup code as hypercall callbacks and run only in a Xen PV guest: they
+count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
@@ -214,11 +215,109 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def is_xen_pv_entry(prog, src: int) -> bool:
-    """Inside the extent of an `xen_*` symbol (by its ELF size, not merely
-    after it)."""
-    name = prog.symbols.symbolize(src).split("+")[0]
-    if not name.startswith("xen_"):
+# Where a Xen PV function's own control flow stops: no fall-through after
+# these (a `ud2`, `int3` or `hlt` may resume, but what follows it is then not
+# shown to be the function's code: the extent only shrinks, never grows).
+_XEN_STOP = ("jmp", "ijmp", "ret", "sysret", "sysretl", "iret", "far")
+_XEN_TRAPS = ("ud2", "ud1", "ud0", "int3", "hlt")
+
+
+def xen_pv_extent(prog, start: int) -> dict[int, object] | None:
+    """The code of the `xen_*` function at `start`: address -> Insn of every
+    instruction reached from `start` by its own direct control flow
+    (fall-through, conditional and direct jumps and direct calls whose target
+    lies in the range, fall-through after a call), never at or past the next
+    symbol nor past the ELF size where the image gives one, and stopping at a
+    patch site.  None when a name at `start` is not `xen_*` or the code
+    cannot be decoded.  (Soundness: see is_xen_pv_entry.)"""
+    cache = prog.__dict__.setdefault("_xen_pv_extents", {})  # per Program: one walk per xen_* start
+    if start in cache:
+        return cache[start]
+    syms = prog.symbols
+    names = syms.names_at(start)
+    out = None
+    if names and all(n.startswith("xen_") for n in names):
+        hi = syms.next_symbol(start) or start + 1
+        sized = [syms.size_of(n) for n in names if syms.get(n) == start and syms.size_of(n)]
+        if sized:
+            hi = min(hi, start + min(sized))
+        out, work = {}, [start]
+        try:
+            while work:
+                a = work.pop()
+                if a in out or not start <= a < hi:
+                    continue
+                if a in prog.sites:
+                    continue  # its bytes are chosen at boot: not shown to be this function's
+                ins = decode(a, prog.fetch(a, 16))
+                if ins is None or a + ins.size > hi:
+                    continue
+                out[a] = ins
+                if ins.target is not None and ins.kind in ("jmp", "jcc", "call", "tail"):
+                    work.append(ins.target)
+                if ins.kind not in _XEN_STOP and ins.mnemonic not in _XEN_TRAPS:
+                    work.append(a + ins.size)
+        except CfgError:
+            out = None
+    cache[start] = out
+    return out
+
+
+def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
+    """The direct branch at `src` into the exit path (at `tgt`) is Xen PV
+    code: it lies on the control flow of an `xen_*` function from its start,
+    and that function is entered at its start only.
+
+    Soundness.  The exemption rests on the named assumption xen-pv-entries:
+    an `xen_*` function, entered at its symbol, runs only in a Xen PV guest
+    (Xen's entry stubs are registered as hypercall callbacks by the Xen setup
+    code).  What must be shown from the image is that the branch is part of
+    such a function as entered there.  Without ELF sizes (kallsyms, any
+    System.map) the bytes from a symbol to the next one also hold padding,
+    out-of-line code of other functions (.fixup, cold tails) and unnamed
+    labels; and even with a size a function may be entered in its middle.
+    So:
+    1. the branch must be an instruction of xen_pv_extent(): reached from
+       the symbol start by the function's own direct control flow, not past
+       the next symbol (a label there is other code), nor past the ELF size
+       when there is one.  Every such instruction runs after the function was
+       entered at its start, whatever else may reach it.  Bytes after a
+       `ret`/`jmp`, or after a trap, are not on it (fixture
+       adv_xen_after_ret); nor is a label the walk would fall into
+       (adv_xen_gap_label);
+    2. nothing else enters those instructions: no direct jmp/jcc/call (byte
+       scan of every executable section, alternative replacements included,
+       and every jump label's taken target) from outside the extent, and no
+       exception-table fixup, targets any of them but the start
+       (adv_xen_mid_entry: ret_from_fork jumping to a label inside a sized
+       xen_* function).  So the instructions from the start up to the branch
+       run only after an entry at the start.  Indirect branches into the
+       middle stay under assumption sysret-path-direct-entries, as for the
+       exit path itself; running into the start from the bytes before it
+       is an entry at the symbol (assumption xen-pv-entries), as the
+       SYSCALL entry point is for sysret_reaching.
+    A fall-through after a call that does not return would put the bytes
+    after it in the extent; they are entered only by what 2 looks for.
+    Every rule here can only leave a branch a second entry (inconclusive),
+    never add one."""
+    names = prog.symbols.symbolize(src).split("+")
+    start = src - (int(names[1], 16) if len(names) > 1 else 0)
+    if names[0].startswith("0x"):
         return False
-    start, size = prog.symbols.get(name), prog.symbols.size_of(name)
-    return bool(size) and start is not None and start <= src < start + size
+    ext = xen_pv_extent(prog, start)
+    if not ext or src not in ext:
+        return False
+    ins = ext[src]
+    if ins.target != tgt or ins.kind not in ("jmp", "jcc", "call", "tail"):
+        return False
+    # 2: any branch into the span of the extent (an instruction of it, or a
+    # byte inside one: code decoded from there could run into the branch)
+    # from anything but the extent's own branch to that instruction
+    last = max(ext)
+    lo, hi = start + 1, last + ext[last].size
+    from ..image.patches import tables
+
+    for s, t in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
+        if s not in ext or ext[s].target != t:
+            return False
+    return not any(lo <= f < hi for f in tables(prog.image).extable_fixups.values())
