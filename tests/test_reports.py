@@ -163,12 +163,17 @@ def _dwarf_fixture(name: str, outdir) -> str:
 
 def test_sarif_source_line_from_dwarf(tmp_path):
     vmlinux = _dwarf_fixture(VIOLATED_FX, tmp_path)
-    r = _run(["check", vmlinux, "--format", "sarif"], tmp_path / "cache")
+    r = _run(["check", vmlinux, "--format", "sarif", "--source-root", ROOT], tmp_path / "cache")
     assert r.returncode == 1, r.stderr
     res = json.loads(r.stdout)["runs"][0]["results"][0]
     phys = res["locations"][0]["physicalLocation"]
     uri, line = phys["artifactLocation"]["uri"], phys["region"]["startLine"]
-    assert uri.endswith(f"tests/fixtures/{VIOLATED_FX}.S") and not uri.startswith("/")
+    assert uri == f"tests/fixtures/{VIOLATED_FX}.S" and phys["artifactLocation"]["uriBaseId"] == "SRCROOT"
+    # outside any source root (the fixture's sources are in no kernel
+    # top-level directory): an absolute file URI, never a wrong relative one
+    r = _run(["check", vmlinux, "--format", "sarif", "--source-root", tmp_path], tmp_path / "cache")
+    art = json.loads(r.stdout)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art == {"uri": "file://" + os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")}
     with open(os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")) as f:
         text = f.read().splitlines()[line - 1]
     assert "SYSRET" in text  # the macro that expands to swapgs; sysretq
