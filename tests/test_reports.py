@@ -163,16 +163,211 @@ def _dwarf_fixture(name: str, outdir) -> str:
 
 def test_sarif_source_line_from_dwarf(tmp_path):
     vmlinux = _dwarf_fixture(VIOLATED_FX, tmp_path)
-    r = _run(["check", vmlinux, "--format", "sarif"], tmp_path / "cache")
+    r = _run(["check", vmlinux, "--format", "sarif", "--source-root", ROOT], tmp_path / "cache")
     assert r.returncode == 1, r.stderr
     res = json.loads(r.stdout)["runs"][0]["results"][0]
     phys = res["locations"][0]["physicalLocation"]
     uri, line = phys["artifactLocation"]["uri"], phys["region"]["startLine"]
-    assert uri.endswith(f"tests/fixtures/{VIOLATED_FX}.S") and not uri.startswith("/")
+    assert uri == f"tests/fixtures/{VIOLATED_FX}.S" and phys["artifactLocation"]["uriBaseId"] == "SRCROOT"
+    # outside any source root (the fixture's sources are in no kernel
+    # top-level directory): an absolute file URI, never a wrong relative one
+    r = _run(["check", vmlinux, "--format", "sarif", "--source-root", tmp_path], tmp_path / "cache")
+    art = json.loads(r.stdout)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art == {"uri": "file://" + os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")}
     with open(os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S")) as f:
         text = f.read().splitlines()[line - 1]
     assert "SYSRET" in text  # the macro that expands to swapgs; sysretq
     assert phys["address"]["relativeAddress"] > 0
+
+
+ENTRY_S = "arch/x86/entry/entry_64.S"
+
+
+def _kernel_tree_build(tmp_path, layout: str) -> tuple[str, str]:
+    """The violated fixture built from a kernel-like source tree, with DWARF,
+    laid out and compiled as Kbuild does (the fixture's source becomes
+    TREE/arch/x86/entry/entry_64.S):
+
+      in-tree   make runs in TREE: `gcc -c arch/x86/entry/entry_64.S`
+                (DW_AT_comp_dir = TREE, the name relative to it)
+      O=        `make O=build`, a subdirectory of the tree: Kbuild's srctree
+                is `..`, so cwd TREE/build and `../arch/x86/entry/entry_64.S`
+      absolute  `make O=/elsewhere`: srctree is the absolute TREE, cwd the
+                object tree
+
+    Returns (vmlinux, TREE)."""
+    tree = tmp_path / "src" / "linux"
+    (tree / "arch/x86/entry").mkdir(parents=True)
+    shutil.copy(os.path.join(FIXTURE_DIR, VIOLATED_FX + ".S"), tree / ENTRY_S)
+    cwd, src = {"in-tree": (tree, ENTRY_S),
+                "O=": (tree / "build", "../" + ENTRY_S),
+                "absolute": (tmp_path / "obj", str(tree / ENTRY_S))}[layout]
+    os.makedirs(cwd, exist_ok=True)
+    cmds = [["gcc", "-c", "-g", "-I", FIXTURE_DIR, "-o", "entry.o", src],
+            ["gcc", "-c", *CFLAGS_TYPES, f'-DFIXTURE_NAME="{VIOLATED_FX}"', "-I", FIXTURE_DIR, "-o", "types.o",
+             os.path.join(FIXTURE_DIR, "types.c")],
+            ["ld", "-m", "elf_x86_64", "-T", os.path.join(FIXTURE_DIR, "kernel.ld"), "--build-id=sha1",
+             "-o", "vmlinux", "entry.o", "types.o"]]
+    for c in cmds:
+        subprocess.run(c, cwd=cwd, check=True, capture_output=True)
+    return str(cwd / "vmlinux"), str(tree)
+
+
+# GitHub code scanning's limits ("SARIF support for code scanning", "Uploading
+# a SARIF file to GitHub"): more is rejected or dropped.
+GITHUB_LIMITS = {"runs": 20, "results": 25_000, "rules": 25_000, "locations": 1_000,
+                 "threadFlowLocations": 10_000, "tags": 20}
+
+
+def github_code_scanning_problems(doc: dict) -> list[str]:
+    """What GitHub code scanning documents it needs of a SARIF file beyond
+    the 2.1.0 schema ("SARIF support for code scanning"; the SARIF
+    multitool's GH rules check the same): a rule id and texts per rule,
+    `security-severity` a string holding a number in 0-10; per result a
+    ruleId, a message text, at least one location with
+    physicalLocation.artifactLocation.uri, a region whose startLine >= 1, a
+    partialFingerprints entry; source locations as relative URIs (GitHub
+    resolves them against the checkout), thread flow locations inline."""
+    out = []
+    if doc.get("version") != "2.1.0" or "$schema" not in doc:
+        out.append("version 2.1.0 and $schema")
+    runs = doc.get("runs") or []
+    if len(runs) > GITHUB_LIMITS["runs"]:
+        out.append("too many runs")
+    for run in runs:
+        rules = run["tool"]["driver"].get("rules", [])
+        if not run["tool"]["driver"].get("name") or len(rules) > GITHUB_LIMITS["rules"]:
+            out.append("driver name / rule count")
+        for rule in rules:
+            where = f"rule {rule.get('id')}"
+            if not rule.get("id") or not rule.get("shortDescription", {}).get("text") \
+                    or not rule.get("fullDescription", {}).get("text") or not rule.get("help", {}).get("text"):
+                out.append(f"{where}: id, shortDescription, fullDescription, help")
+            props = rule.get("properties", {})
+            sev = props.get("security-severity")
+            if not isinstance(sev, str) or not 0.0 <= float(sev) <= 10.0:
+                out.append(f"{where}: security-severity {sev!r} is not a string of a number in 0-10")
+            if "security" not in props.get("tags", []) or len(props.get("tags", [])) > GITHUB_LIMITS["tags"]:
+                out.append(f"{where}: the 'security' tag (security-severity applies only with it)")
+        bases = run.get("originalUriBaseIds", {})
+        if len(run.get("results", [])) > GITHUB_LIMITS["results"]:
+            out.append("too many results")
+        for n, res in enumerate(run.get("results", [])):
+            where = f"result {n} ({res.get('ruleId')})"
+            if not res.get("ruleId") or not res.get("message", {}).get("text"):
+                out.append(f"{where}: ruleId and message.text")
+            if not res.get("partialFingerprints"):
+                out.append(f"{where}: partialFingerprints")
+            locs = res.get("locations") or []
+            if not 1 <= len(locs) <= GITHUB_LIMITS["locations"]:
+                out.append(f"{where}: 1 to {GITHUB_LIMITS['locations']} locations")
+            flows = [t for cf in res.get("codeFlows", []) for tf in cf["threadFlows"] for t in tf["locations"]]
+            if len(flows) > GITHUB_LIMITS["threadFlowLocations"] or not all("location" in t for t in flows):
+                out.append(f"{where}: thread flow locations inline, at most {GITHUB_LIMITS['threadFlowLocations']}")
+            for k, loc in [("location", x) for x in locs] + [("flow step", t["location"]) for t in flows]:
+                art = loc.get("physicalLocation", {}).get("artifactLocation", {})
+                uri = art.get("uri", "")
+                if not uri:
+                    out.append(f"{where}: {k} without physicalLocation.artifactLocation.uri")
+                elif re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", uri) or uri.startswith("/"):
+                    out.append(f"{where}: {k} uri {uri!r} is not relative")
+                if art.get("uriBaseId") is not None and art["uriBaseId"] not in bases:
+                    out.append(f"{where}: uriBaseId {art['uriBaseId']} not in originalUriBaseIds")
+                if loc.get("physicalLocation", {}).get("region", {}).get("startLine", 0) < 1:
+                    out.append(f"{where}: {k} without region.startLine >= 1")
+    return out
+
+
+@pytest.mark.parametrize("layout", ["in-tree", "O=", "absolute"])
+def test_sarif_source_root_for_each_build_layout(tmp_path, layout):
+    """Issue 10: with --source-root, SARIF locations are URIs relative to the
+    kernel tree (uriBaseId SRCROOT, SRCROOT the tree) for in-tree, O= and
+    absolute-path builds, and the text report says the same file:line.  The
+    SARIF is read as a consumer does: valid against the 2.1.0 schema, meets
+    GitHub code scanning's documented requirements, and each location,
+    resolved through originalUriBaseIds, opens the source at the SYSRET."""
+    from urllib.parse import unquote, urljoin, urlparse
+
+    vmlinux, tree = _kernel_tree_build(tmp_path, layout)
+    sarif = tmp_path / "out.sarif"
+    r = _run(["check", vmlinux, "--source-root", tree, "--sarif", sarif], tmp_path / "cache")
+    assert r.returncode == 1, r.stderr
+    errors = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
+    assert errors and all(re.match(rf"{re.escape(ENTRY_S)}:\d+: error: ", ln) for ln in errors), errors
+
+    doc = json.loads(sarif.read_text())
+    problems = [f"{list(e.path)}: {e.message[:200]}" for e in _schema_validator().iter_errors(doc)]
+    problems += github_code_scanning_problems(doc)
+    assert not problems, "\n".join(problems)
+    run = doc["runs"][0]
+    root_uri = run["originalUriBaseIds"]["SRCROOT"]["uri"]
+    assert root_uri == "file://" + tree + "/"
+    res = run["results"][0]
+    steps = [t["location"] for t in res["codeFlows"][0]["threadFlows"][0]["locations"]]
+    assert len(steps) > 3
+    for loc in res["locations"] + steps:
+        art, region = loc["physicalLocation"]["artifactLocation"], loc["physicalLocation"]["region"]
+        assert art == {"uri": ENTRY_S, "uriBaseId": "SRCROOT"}, art
+        path = unquote(urlparse(urljoin(root_uri, art["uri"])).path)
+        with open(path) as f:
+            text = f.read().splitlines()
+        assert 1 <= region["startLine"] <= len(text)
+    line = res["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert "SYSRET" in text[line - 1]  # the macro that expands to swapgs; sysretq
+    assert errors[0].startswith(f"{ENTRY_S}:{line}: ")
+
+    # the same without --source-root: in-tree (under DW_AT_comp_dir) and the
+    # kernel-top-level-directory guess agree here
+    r = _run(["check", vmlinux, "--format", "sarif"], tmp_path / "cache")
+    art = json.loads(r.stdout)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art == {"uri": ENTRY_S, "uriBaseId": "SRCROOT"}
+    if layout == "absolute":
+        # the tree as the build recorded it need not exist here (a CI runner
+        # checking a kernel built elsewhere)
+        os.rename(tree, tree + ".moved")
+        r = _run(["check", vmlinux, "--format", "sarif", "--source-root", tree], tmp_path / "cache")
+        assert r.returncode == 1, r.stderr
+        doc = json.loads(r.stdout)
+        assert not github_code_scanning_problems(doc)
+        art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert art == {"uri": ENTRY_S, "uriBaseId": "SRCROOT"}
+
+
+def test_check_help_documents_source_root(tmp_path):
+    r = _run(["check", "--help"], tmp_path / "cache")
+    assert r.returncode == 0 and "--source-root DIR" in r.stdout and "SRCROOT" in r.stdout
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    assert "--source-root DIR" in readme and "originalUriBaseIds" in readme
+
+
+def test_github_requirements_catch_what_they_should():
+    """The requirement checker above is itself checked: each broken copy of
+    a good document is reported."""
+    good = {"$schema": "s", "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "t", "rules": [{
+            "id": "r", "shortDescription": {"text": "s"}, "fullDescription": {"text": "f"}, "help": {"text": "h"},
+            "properties": {"tags": ["security"], "security-severity": "9.3"}}]}},
+        "originalUriBaseIds": {"SRCROOT": {}},
+        "results": [{"ruleId": "r", "message": {"text": "m"}, "partialFingerprints": {"k": "v"},
+                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a/b.S", "uriBaseId": "SRCROOT"},
+                                                         "region": {"startLine": 3}}}]}]}]}
+    assert github_code_scanning_problems(good) == []
+    import copy
+
+    def broken(edit):
+        d = copy.deepcopy(good)
+        edit(d["runs"][0])
+        return github_code_scanning_problems(d)
+
+    assert broken(lambda r: r["tool"]["driver"]["rules"][0]["properties"].update({"security-severity": 9.3}))
+    assert broken(lambda r: r["results"][0].pop("partialFingerprints"))
+    assert broken(lambda r: r["results"][0].pop("ruleId"))
+    loc = lambda r: r["results"][0]["locations"][0]["physicalLocation"]  # noqa: E731
+    assert broken(lambda r: loc(r)["artifactLocation"].update({"uri": "/abs/b.S"}))
+    assert broken(lambda r: loc(r)["artifactLocation"].update({"uri": "file:///abs/b.S"}))
+    assert broken(lambda r: loc(r)["artifactLocation"].update({"uriBaseId": "OTHER"}))
+    assert broken(lambda r: loc(r).pop("region"))
+    assert broken(lambda r: loc(r)["region"].update({"startLine": 0}))
 
 
 def test_source_lines_on_debian_kernel_fast():

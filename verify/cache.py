@@ -31,8 +31,10 @@ from . import __version__
 from .finding import CheckResult, Counterexample, Finding, PathStep
 
 FORMAT = 1
-# Files whose change does not change a result (they only render or wire it).
-_RENDER_SIDE = {"formats.py", "report.py", "cli.py", "cache.py", "baseline.py", "inspect.py", "run.py", "batch.py"}
+# Files (paths relative to verify/) and folders whose change does not change
+# a result: they only render or wire it.
+_RENDER_SIDE = {"formats.py", "report", "cli.py", "cache.py", "baseline.py", "inspect.py", "run.py", "batch.py",
+                "image/lines.py"}
 
 
 def cache_dir() -> str:
@@ -54,12 +56,15 @@ def code_digest() -> str:
         h = hashlib.sha256()
         root = os.path.dirname(os.path.abspath(__file__))
         for dirpath, dirnames, files in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            rel_dir = os.path.relpath(dirpath, root)
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__"
+                                 and os.path.normpath(os.path.join(rel_dir, d)) not in _RENDER_SIDE)
             for name in sorted(files):
-                if not name.endswith(".py") or (dirpath == root and name in _RENDER_SIDE):
+                rel = os.path.normpath(os.path.join(rel_dir, name))
+                if not name.endswith(".py") or rel in _RENDER_SIDE:
                     continue
                 p = os.path.join(dirpath, name)
-                h.update(os.path.relpath(p, root).encode() + b"\0")
+                h.update(rel.encode() + b"\0")
                 with open(p, "rb") as f:
                     h.update(f.read())
         _code_digest = h.hexdigest()

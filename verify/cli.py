@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     for fmt in CHECK_FORMATS:
         c.add_argument(f"--{fmt}", metavar="FILE", dest=f"also_{fmt}",
                        help=f"also write the {fmt} report to FILE (one proof, several formats)")
+    c.add_argument("--source-root", metavar="DIR",
+                   help="the kernel source tree as the build recorded it (where make ran, or the tree of an O= "
+                        "build; need not exist here): source paths from DWARF under DIR are given relative to it "
+                        "(text `file:line:`, SARIF URIs with uriBaseId SRCROOT = DIR, for GitHub code scanning); "
+                        "paths outside it stay absolute.  Default: relative paths as recorded, absolute ones relative "
+                        "to the compilation directory when under it, else from their first kernel top-level "
+                        "directory (arch/, include/, ...) on (a guess)")
     c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 1800")
     c.add_argument("--engine", choices=("summary", "merged"), default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary",
@@ -193,11 +200,15 @@ def _cmd_check(args) -> int:
         if not args.quiet:
             print(f"sysret-verify: wrote {n} accepted finding(s) to {args.write_baseline}", file=sys.stderr)
         prior = bl.load(args.write_baseline)
-    _write(_render(result, args.format, image, prior), args.output)
-    for fmt in CHECK_FORMATS:
-        path = getattr(args, f"also_{fmt}", None)
-        if path:
-            _write(_render(result, fmt, image, prior), path)
+    from .report import annotate, render
+
+    # one annotation (baseline, DWARF source lines) for every format written
+    with annotate(result, image, prior, args.source_root) as annotated:
+        _write(render(annotated, args.format), args.output)
+        for fmt in CHECK_FORMATS:
+            path = getattr(args, f"also_{fmt}", None)
+            if path:
+                _write(render(annotated, fmt), path)
     if not args.quiet and (args.output or args.format != "text"):
         from .report import summary_line
 
@@ -220,23 +231,6 @@ def _notes(image, quiet: bool) -> None:
     if not quiet:
         for note in getattr(image, "notes", ()):
             print(f"sysret-verify: note: {note}", file=sys.stderr)
-
-
-def _render(result, fmt: str, image, prior) -> str:
-    if fmt in ("sarif", "junit", "html"):
-        from .formats import render
-
-        return render(result, fmt, image=image, baseline=prior)
-    if fmt == "text":
-        from . import baseline as bl
-        from .formats import site_lines
-        from .report import to_text
-
-        accepted = frozenset(id(f) for f, _e in bl.apply(result, prior).accepted) if prior is not None else frozenset()
-        return to_text(result, site_lines(result, image), accepted)
-    from .report import render_result
-
-    return render_result(result, fmt)
 
 
 def main(argv=None) -> int:

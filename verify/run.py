@@ -98,8 +98,8 @@ def prove_one(spec: dict, *, engine: str = "summary", timeout: float = 1800.0, u
                 error, 4 internal error)
       error     the one-line error when there is no result
       cached    answered from the result cache
-      result    the JSON report (verify/report.py to_json) or None
-      html      the self-contained HTML report (verify/formats.py) or None
+      result    the JSON report (verify/report/json.py to_json) or None
+      html      the self-contained HTML report (verify/report/html.py) or None
       seconds   wall time of this call (fetch + open + proof + render)
     """
     t0 = time.monotonic()
@@ -122,7 +122,7 @@ def prove_one(spec: dict, *, engine: str = "summary", timeout: float = 1800.0, u
                                       quiet=True)
         rec["result"] = to_json(result)
         if html:
-            from .formats import render
+            from .report import render
 
             rec["html"] = render(result, "html", image=image)
         rec["exit"] = exit_status(result.verdict)

@@ -59,50 +59,15 @@ class _BtfTypes:
         return self.btf.struct_size(struct_name)
 
 
-class _MapSlice:
-    """A read-only file-like view of one section of the mmap: pyelftools only
-    needs read/seek/tell, and copying a 160 MB .debug_info into a BytesIO (as
-    ELFFile.get_dwarf_info does, for every debug section) costs ~900 MB."""
-
-    def __init__(self, mm, start: int, size: int):
-        self.mm, self.start, self.size, self.pos = mm, start, size, 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
-        data = self.mm[self.start + self.pos : self.start + end]
-        self.pos = end
-        return data
-
-    def seek(self, off: int, whence: int = 0) -> int:
-        self.pos = off if whence == 0 else (self.pos + off if whence == 1 else self.size + off)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
+# DWARF sections read to find struct types (verify/image/dwarf.py)
+_TYPE_SECTIONS = ("debug_info", "debug_abbrev", "debug_str", "debug_str_offsets", "debug_line_str")
 
 
 def _dwarf_info(elf):
-    """A DWARFInfo over the sections needed to read struct types, without
-    relocation (vmlinux is ET_EXEC: .rela.debug_* from --emit-relocs are
-    already applied) and without copies."""
-    from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DwarfConfig, DWARFInfo
+    """A DWARFInfo over the sections needed to read struct types."""
+    from .dwarf import DebugSections, dwarf_info
 
-    def sec(name):
-        s = elf.section(name)
-        if s is None or not s.size or not s.has_bits:
-            return None
-        return DebugSectionDescriptor(_MapSlice(elf._map, s.offset, s.size), name, s.offset, s.size, s.addr)
-
-    names = ("debug_aranges_sec", "debug_frame_sec", "eh_frame_sec", "debug_loc_sec", "debug_ranges_sec",
-             "debug_line_sec", "debug_pubtypes_sec", "debug_pubnames_sec", "debug_addr_sec",
-             "debug_loclists_sec", "debug_rnglists_sec", "debug_sup_sec", "gnu_debugaltlink_sec",
-             "debug_types_sec")
-    return DWARFInfo(
-        config=DwarfConfig(little_endian=True, default_address_size=8, machine_arch="x64"),
-        debug_info_sec=sec(".debug_info"), debug_abbrev_sec=sec(".debug_abbrev"), debug_str_sec=sec(".debug_str"),
-        debug_str_offsets_sec=sec(".debug_str_offsets"), debug_line_str_sec=sec(".debug_line_str"),
-        **{n: None for n in names},
-    )
+    return dwarf_info(DebugSections(elf), _TYPE_SECTIONS)
 
 
 class _DwarfTypes:
