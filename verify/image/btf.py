@@ -197,46 +197,39 @@ class Btf:
         if not self.blobs:
             raise BtfError("BTF: no BTF data in .BTF section")
 
-    def function_arguments(self) -> dict[str, int]:
-        """Function name -> how many of the six integer argument registers
-        (rdi, rsi, rdx, rcx, r8, r9) its prototype uses, for the functions
-        whose prototype takes integers and pointers only, all in registers
-        (System V AMD64 ABI 3.2.3: each such argument is one register, in
-        order).  A prototype with a struct, union, float or 128-bit argument,
-        a variadic one, or one with more than six arguments is left out.
-        pahole describes a function only when every compiled copy keeps the
-        declared prototype (a clone whose arguments the compiler changed is
-        renamed: .constprop, .isra, .part)."""
-        if getattr(self, "_fn_args", None) is not None:
-            return self._fn_args
-        out: dict[str, int] = {}
+    def function_arguments(self, name: str) -> int | None:
+        """How many of the six integer argument registers (rdi, rsi, rdx,
+        rcx, r8, r9) function `name`'s prototype uses, when it takes integers
+        and pointers only, all in registers (System V AMD64 ABI 3.2.3: each
+        such argument is one register, in order); None when BTF does not
+        describe it so (no FUNC of that name; a struct, union, float or
+        128-bit argument; variadic; more than six).  pahole describes a
+        function only when every compiled copy keeps the declared prototype
+        (a clone whose arguments the compiler changed is renamed: .constprop,
+        .isra, .part)."""
+        if getattr(self, "_funcs", None) is None:
+            funcs: dict[str, tuple] = {}
+            unpack = struct.Struct("<II").unpack_from
+            for blob in self.blobs:
+                data = blob.data
+                for off in blob.offsets[1:]:
+                    name_off, info = unpack(data, off)
+                    if (info >> 24) & 0x1F == KIND_FUNC and name_off:
+                        funcs.setdefault(name_off, (blob, off))
+            self._funcs = funcs
+            self._func_names: dict[str, int | None] = {}
+        if name in self._func_names:
+            return self._func_names[name]
+        out = None
         for blob in self.blobs:
-            data, offs = blob.data, blob.offsets
-            unpack = struct.Struct("<III").unpack_from
-            for off in offs[1:]:
-                name_off, info, proto = unpack(data, off)
-                if (info >> 24) & 0x1F != KIND_FUNC or not name_off:
-                    continue
-                try:
-                    _pn, pk, vlen, _kf, _ret = blob.header(proto)
-                    if pk != KIND_FUNC_PROTO or vlen > 6:
-                        continue
-                    ok = True
-                    for i in range(vlen):
-                        _an, atype = struct.unpack_from("<II", data, offs[proto] + 12 + 8 * i)
-                        if atype == 0:  # `...`
-                            ok = False
-                            break
-                        t = blob.resolve(atype)
-                        _tn, tk, _tv, _tkf, tsize = blob.header(t)
-                        if not (tk == KIND_PTR or (tk in (KIND_INT, KIND_ENUM, KIND_ENUM64) and tsize <= 8)):
-                            ok = False
-                            break
-                except (BtfError, struct.error, IndexError):
-                    continue
-                if ok:
-                    out[blob.string(name_off)] = vlen
-        self._fn_args = out
+            for soff in blob.string_offsets(name):
+                hit = self._funcs.get(soff)
+                if hit is not None and hit[0] is blob:
+                    out = _register_arguments(blob, struct.unpack_from("<I", blob.data, hit[1] + 8)[0])
+                    break
+            if out is not None:
+                break
+        self._func_names[name] = out
         return out
 
     def struct_size(self, name: str, kind: int = KIND_STRUCT) -> int | None:
@@ -267,6 +260,26 @@ class Btf:
                 continue
             return _name_at(blob, tid, byte_offset * 8)
         return None
+
+
+def _register_arguments(blob: _Blob, proto: int) -> int | None:
+    """Argument registers a FUNC_PROTO uses (see Btf.function_arguments)."""
+    try:
+        _pn, pk, vlen, _kf, _ret = blob.header(proto)
+        if pk != KIND_FUNC_PROTO or vlen > 6:
+            return None
+        base = blob.offsets[proto] + 12
+        for i in range(vlen):
+            _an, atype = struct.unpack_from("<II", blob.data, base + 8 * i)
+            if atype == 0:  # `...`
+                return None
+            t = blob.resolve(atype)
+            _tn, tk, _tv, _tkf, tsize = blob.header(t)
+            if not (tk == KIND_PTR or (tk in (KIND_INT, KIND_ENUM, KIND_ENUM64) and tsize <= 8)):
+                return None
+    except (BtfError, struct.error, IndexError):
+        return None
+    return vlen
 
 
 def _member_path(blob: _Blob, tid: int, parts: list[str]) -> int | None:

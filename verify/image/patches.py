@@ -394,7 +394,7 @@ class PatchTables:
         self._bug_flags = {base + i * lay.size + r[0]: r[-1] for i, r in enumerate(recs)}
         return frozenset(self._bug_flags)
 
-    @property
+    @cached_property
     def warn_addrs(self) -> frozenset[int] | None:
         """The __bug_table entries that are WARNs (BUGFLAG_WARNING, bit 0 of
         flags in include/asm-generic/bug.h, 6.1-6.12): the only ones

@@ -60,10 +60,12 @@ from dataclasses import dataclass
 import capstone
 
 from .. import machine
+from ..image.btf import BtfError
 from .cfg import CfgError, FunctionCfg
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
 MAX_DEPTH = 40
+MAX_UNIT = 16  # functions one pass reads as one (a hot part and the .cold parts it jumps into)
 # The reading of the functions summarised callees can reach stops after
 # this many data-flow passes (a pass per function that reads current_task,
 # and per callee handed the pointer; 6.12's exit path: ~5,700 functions in
@@ -73,6 +75,7 @@ MAX_DEPTH = 40
 READ_LIMIT_PASSES = 2000
 MAX_CTX_DEPTH = 12  # callees handed the pointer, nested
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+_COLD = re.compile(r"(.+)\.cold(?:\.\d+)?$")
 _STACK_OPS = ("push", "pop", "enter", "leave", "ret", "call")
 _STACK_ARGS = 64  # bytes of stack arguments a callee may read above RSP
 SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
@@ -708,9 +711,10 @@ class MaySet:
        its site), jump-label targets and exception fixups; a byte pattern
        that is not really an instruction only adds an edge (imprecision,
        never a missed one).  Indirect and static calls add none (assumption
-       ts-compat-writers).  .altinstr_aux holds only static_cpu_has() tests
-       that branch back into the function that jumped there: checked, then
-       not a node;
+       ts-compat-writers).  When the search reaches a function, its code is
+       decoded for what the scan misses (_decoded_succ): branches into the
+       middle of other functions, into .altinstr_aux (the functions the aux
+       code branches to), running off its end, inner labels;
     2. setters: functions that name a syscall table, and functions that may
        store over the bit through a register that may hold the current task
        pointer: the data-flow pass (_lite_store_through_current) reads every
@@ -729,6 +733,10 @@ class MaySet:
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
         self._dirty: dict[int, str] = {}  # function -> why something it reaches may set the bit
+        self._succ_memo: dict[int, list] = {}
+        self._targets_memo: dict[int, list] = {}
+        self._unit_memo: dict = {}
+        self._aux_memo: dict[int, set] = {}
         self._site_addrs = sorted(self.prog.sites)
         self._noret: dict[int, bool] = {}
         self._flagged: dict[int, dict] = {}  # function -> {address: why} of stores over the bit
@@ -740,7 +748,6 @@ class MaySet:
         self._ret_known: set = set()  # functions whose tagged return the readers saw
         self._ctx_memo: dict = {}  # (function, entry context) -> (why, return tags)
         self._ctx_active: set = set()
-        self._fn_args: dict | None = None
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
@@ -773,10 +780,29 @@ class MaySet:
         del starts_set
         ends = [a + sizes[a] if a in sizes else (starts[i + 1] if i + 1 < len(starts) else a + 1)
                 for i, a in enumerate(starts)]
+        # no extent runs past the end of its executable section (a marker
+        # such as _einittext at the end of .init.text is no code)
+        secs = sorted((sec.addr, sec.addr + sec.size) for sec in img.elf.sections
+                      if sec.flags & 0x4 and sec.has_bits and sec.size)
+        sec_lo = [lo for lo, _hi in secs]
+        # .altinstr_aux and .altinstr_replacement code is no function's (a
+        # marker such as 6.12's _einittext or 6.1's __alt_instructions_end
+        # sits at their starts): aux code counts for the function that
+        # branches into it, replacement code for the function of its site
+        foreign = [(x.addr, x.addr + x.size) for x in map(img.elf.section, (".altinstr_aux", ".altinstr_replacement"))
+                   if x is not None]
+        for i, a in enumerate(starts):
+            k = bisect.bisect_right(sec_lo, a) - 1
+            ends[i] = min(ends[i], secs[k][1]) if k >= 0 and a < secs[k][1] else a
+            if any(lo <= a < hi for lo, hi in foreign):
+                ends[i] = a
         self.starts, self.ends, self.runtime = starts, ends, runtime
         np_starts = np.array(starts, dtype=np.uint64)
         aux = img.elf.section(".altinstr_aux")
-        self.aux = (aux.addr, aux.end) if aux is not None and self._aux_is_tests(aux) else None
+        # .altinstr_aux code has no symbols: a branch into it counts for the
+        # function that branched there, with the functions the aux code
+        # branches to (_aux_targets); its bytes are not scanned as a node
+        self.aux = (aux.addr, aux.end) if aux is not None and aux.size else None
         pairs = []  # arrays of (source function index, target function index)
         readers: set = set()
         for sec in img.elf.sections:
@@ -844,25 +870,173 @@ class MaySet:
         _release_freed_memory()
 
     def _succ(self, f: int) -> list[int]:
-        """The functions f branches to directly."""
+        """The functions control can pass to from f: its branches to symbol
+        starts (the byte scan), and what decoding f shows (_decoded_succ)."""
         import numpy as np
 
+        hit = self._succ_memo.get(f)
+        if hit is not None:
+            return hit
         i = bisect.bisect_left(self.starts, f)
         if i >= len(self.starts) or self.starts[i] != f:
             return []
         lo = int(np.searchsorted(self._src, i, side="left"))
         hi = int(np.searchsorted(self._src, i, side="right"))
-        return [self.starts[j] for j in self._dst[lo:hi].tolist()]
+        out = [self.starts[j] for j in self._dst[lo:hi].tolist()]
+        seen = set(out)
+        out += [g for g in self._decoded_succ(f, i) if g not in seen]
+        self._succ_memo[f] = out
+        return out
 
-    def _aux_is_tests(self, sec) -> bool:
-        """.altinstr_aux holds only cpu-capability tests and branches."""
-        code = self.prog.image.read(sec.addr, sec.size)
+    def _decoded_succ(self, f: int, i: int) -> list[int]:
+        """What the byte scan of branches to symbol starts misses, from f's
+        decoded code (the functions control reaches from f's code, not only
+        at their starts):
+        - a direct branch or call into the middle of another function (a
+          shared tail, a jump into a .cold part at a label);
+        - a branch into .altinstr_aux: the functions its code branches to;
+        - control running off the end of f's extent (a last instruction that
+          is not a jump, return or trap, or a branch into the padding after
+          it) into the symbol there;
+        - the symbols inside f's extent (global labels f runs into).
+        Code that cannot be decoded to the end gives every symbol a branch
+        byte pattern in f's extent points into, and the next symbol."""
+        end = self.ends[i]
+        out: set = set()
+        j = i + 1
+        while j < len(self.starts) and self.starts[j] < end:
+            out.add(self.starts[j])  # an inner label
+            j += 1
+        nxt = self.function_of(end)
+        data, n, targets, last, pad_from = self._decode_for_edges(f)
+        if n != len(data):
+            # not code to the end: every candidate the byte scan saw
+            out |= self._scan_targets(f, end)
+            if nxt is not None:
+                out.add(nxt)
+        for t in targets:
+            if self.aux and self.aux[0] <= t < self.aux[1]:
+                out |= self._aux_targets(t)
+                continue
+            g = self.function_of(t)
+            if g is not None and g != f and g != t:
+                out.add(g)
+        pad = end if pad_from is None else pad_from
+        into_pad = any(pad <= t < end for t in targets)
+        ends_open = last is None or not (
+            last[0] in ("jmp", "int3", "iretq", "iret", "sysretq", "sysretl", "ljmp") or
+            last[0].startswith("ret") or
+            (last[0] == "ud2" and self.prog.after_ud2(last[2]) == "dies") or
+            (last[0] == "call" and last[1].startswith("0x") and self._noreturn(int(last[1], 16))))
+        if nxt is not None and nxt != f and (ends_open or into_pad):
+            # (an int3 in the padding stops the run: #BP on an address no
+            # kprobe owns dies, like an unlisted ud2)
+            if not self._int3_stops(data, pad - f):
+                out.add(nxt)
+        out.discard(f)
+        return sorted(out)
+
+    def _decode_for_edges(self, f: int) -> tuple:
+        """f's extent decoded linearly: (bytes, how many decoded, direct
+        branch and call targets, (mnemonic, operands, address) of the last
+        instruction before the trailing nop/int3 padding, where that padding
+        starts or None)."""
+        i = bisect.bisect_right(self.starts, f) - 1
+        try:
+            data = self.prog.fetch_raw(f, self.ends[i] - f)
+        except CfgError:
+            data = b""
         n = 0
-        for _a, size, m, _ops in _lite().disasm_lite(code, sec.addr):
+        last = None
+        targets = []
+        pad_from = None
+        for a, size, m, ops in _lite().disasm_lite(data, f):
             n += size
-            if not (m.startswith(("test", "j", "nop", "int3")) or m == "ret"):
+            m = _base_mnemonic(m)
+            if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
+                targets.append(int(ops, 16))
+            if m.startswith("nop") or m == "int3":
+                if pad_from is None:
+                    pad_from = a
+            else:
+                pad_from = None
+                last = (m, ops, a)
+        self._targets_memo[f] = targets
+        return data, n, targets, last, pad_from
+
+    @staticmethod
+    def _int3_stops(data: bytes, pad: int) -> bool:
+        """The padding from `pad` is nops up to an int3 (a run off the end
+        traps there)."""
+        for a, size, m, _ops in _lite().disasm_lite(data[pad:], 0):
+            if m == "int3":
+                return True
+            if not m.startswith("nop"):
                 return False
-        return n == len(code.rstrip(b"\x00")) or n == len(code)
+        return False
+
+    def _scan_targets(self, f: int, end: int) -> set:
+        """Functions a rel32/rel8 branch byte pattern anywhere in [f, end)
+        points into (no decoding: every byte offset)."""
+        data = self.prog.fetch_raw(f, end - f)
+        out = set()
+        for k in range(len(data)):
+            b = data[k]
+            t = None
+            if b in (0xE8, 0xE9) and k + 5 <= len(data):
+                t = f + k + 5 + struct.unpack_from("<i", data, k + 1)[0]
+            elif b == 0x0F and k + 6 <= len(data) and 0x80 <= data[k + 1] <= 0x8F:
+                t = f + k + 6 + struct.unpack_from("<i", data, k + 2)[0]
+            elif (b == 0xEB or 0x70 <= b <= 0x7F or 0xE0 <= b <= 0xE3) and k + 2 <= len(data):
+                t = f + k + 2 + struct.unpack_from("<b", data, k + 1)[0]
+            if t is not None:
+                g = self.function_of(t & 0xFFFFFFFFFFFFFFFF)
+                if g is not None:
+                    out.add(g)
+        return out
+
+    def _aux_targets(self, t: int) -> set:
+        """Functions the .altinstr_aux code entered at t branches into (its
+        tests branch back into the function that jumped there, or anywhere)."""
+        targets, _tests_only = self._aux_walk(t)
+        return {g for g in map(self.function_of, targets) if g is not None}
+
+    def _aux_walk(self, t: int) -> tuple:
+        """(addresses outside .altinstr_aux its code entered at t branches
+        to, whether it only tests and branches: test/cmp/bt, jumps, nops)."""
+        hit = self._aux_memo.get(t)
+        if hit is not None:
+            return hit
+        out: set = set()
+        tests_only = True
+        lo, hi = self.aux
+        work, done = [t], set()
+        while work:
+            a0 = work.pop()
+            if a0 in done or not lo <= a0 < hi:
+                continue
+            done.add(a0)
+            try:
+                code = self.prog.fetch_raw(a0, hi - a0)
+            except CfgError:
+                continue
+            for a, size, m, ops in _lite().disasm_lite(code, a0):
+                m = _base_mnemonic(m)
+                if (m in ("jmp",) or m.startswith(("j", "loop"))) and ops.startswith("0x"):
+                    x = int(ops, 16)
+                    if lo <= x < hi:
+                        work.append(x)
+                    else:
+                        out.add(x)
+                elif not (m.startswith(("test", "cmp", "bt", "nop")) and "bts" not in m and "btr" not in m
+                          and "btc" not in m):
+                    tests_only = False
+                    if m == "call" and ops.startswith("0x"):
+                        out.add(int(ops, 16))
+                if m in ("jmp", "ud2", "int3") or m.startswith("ret"):
+                    break
+        self._aux_memo[t] = (out, tests_only)
+        return out, tests_only
 
     def _current_readers(self, data: bytes, base: int) -> set:
         """Functions with a load of the current task pointer (`mov reg,
@@ -1048,14 +1222,14 @@ class MaySet:
         argument register and the stack arguments count).  A compiled C
         function reads no other caller register before writing it
         (assumption abi-callee-saved: the ABI's argument registers)."""
-        if self._fn_args is None:
-            btf = self.prog.image.btf
-            try:
-                self._fn_args = btf.function_arguments() if btf is not None else {}
-            except Exception:  # a BTF the layout reader accepted but this walk cannot read
-                self._fn_args = {}
         name = self.prog.start_name(t)
-        return self._fn_args.get(name) if name else None
+        btf = self.prog.image.btf
+        if not name or btf is None:
+            return None
+        try:
+            return btf.function_arguments(name)
+        except BtfError:  # a BTF the layout reader accepted but this walk cannot read
+            return None
 
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
@@ -1109,9 +1283,29 @@ class MaySet:
                 rb"\x0f\xba\xac.)(?:" + disp32 + rb")", re.S)
         return r
 
+    def _primary(self, f: int) -> int:
+        """The function whose pass reads f: f itself, or for a GCC cold part
+        (`foo.cold`, entered only by jumps from foo's frame, with foo's stack)
+        foo, whose unit holds it."""
+        name = self.prog.start_name(f) or ""
+        m = _COLD.match(name)
+        if m:
+            p = self.prog.symbols.get(m.group(1))
+            if p is not None and p != f and f in {g for g, _e in (self._unit(p) if not isinstance(
+                    self._unit(p), str) else [])}:
+                return p
+        return f
+
     def _lite(self, f: int) -> str | None:
         """_lite_store_through_current with nothing known at entry, once per
         function (until a callee's return turns out to carry the pointer)."""
+        p = self._primary(f)
+        if p != f:
+            why = self._lite(p)
+            self._flagged[f] = {}
+            self._ret_free[f] = _NO_TAG
+            self._clears[f] = False
+            return why
         if f not in self._lite_done:
             if f in self._lite_active:
                 # recursion: the outer pass is still running; its stores are
@@ -1160,6 +1354,29 @@ class MaySet:
         self._ctx_memo[key] = hit
         return hit
 
+    def _branch_in(self, inside, a: int, t: int, st: dict, flagged: dict) -> list:
+        """The addresses in f a branch at a to t continues at, for the pass
+        over f.  A branch into .altinstr_aux continues where the aux code
+        branches back into f.  Where control goes on outside f (the middle of
+        another function, aux code that leaves f or does more than test) with
+        the current task pointer live, the branch is flagged: the pointer is
+        not followed there (a branch to another function's start is a tail
+        call: _call_out)."""
+        if inside(t):
+            return [t]
+        live = any(x not in (_SP, _BP) for x in st)
+        if self.aux and self.aux[0] <= t < self.aux[1]:
+            targets, tests_only = self._aux_walk(t)
+            back = [x for x in targets if inside(x)]
+            if live and (not tests_only or len(back) != len(targets)):
+                flagged.setdefault(a, f"a branch at {self.prog.symbolize(a)} into .altinstr_aux code that "
+                                      "leaves the function with the current task pointer live")
+            return back
+        if live and self.function_of(t) != t:
+            flagged.setdefault(a, f"a branch at {self.prog.symbolize(a)} into the middle of "
+                                  f"{self.prog.symbolize(t)} with the current task pointer live")
+        return []
+
     def _call_out(self, t: int, m: str, st: dict) -> tuple:
         """(why, tags of RAX after it returns) for a direct call or jump from
         state st to the start of another function t.  What t can see of the
@@ -1168,14 +1385,24 @@ class MaySet:
         callee saves a callee-saved register before it uses it: assumption
         abi-callee-saved).  With nothing passed, t's return carries the
         pointer only if its own pass (t reads current_task) says so."""
-        if t in self.runtime or self.function_of(t) != t:
+        if t in self.runtime or (self.aux and self.aux[0] <= t < self.aux[1]):
+            return None, _NO_TAG  # (aux code: _branch_in)
+        if self.function_of(t) != t:
+            if any(x not in (_SP, _BP) for x in st):
+                return (f"a branch into the middle of {self.prog.symbolize(t)} with the current task pointer "
+                        "live", _NO_TAG)
             return None, _NO_TAG
+        sp = st.get(_SP)
+        if m != "call" and sp != 0 and any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
+            # a jump out with this frame still on the stack is no tail call:
+            # the code there may use every register and slot of it
+            return (f"a jump to {self.prog.symbolize(t)} with the frame not popped and the current task "
+                    "pointer live", _NO_TAG)
         ctx = []
         nargs = self._arguments_of(t)
         for r in _ARG_REGS[:6 if nargs is None else nargs]:
             if r in st:
                 ctx.append((r, st[r]))
-        sp = st.get(_SP)
         into = 8 if m == "call" else 0  # the return address a call pushes
         if nargs is not None:
             pass  # all its arguments are in registers
@@ -1198,34 +1425,54 @@ class MaySet:
         # _compute read again when a function turns out to return it)
         return None, self._ret_free.get(t, _NO_TAG)
 
-    def _lite_store_through_current(self, f: int, ctx: tuple = ()):
-        """A data-flow pass over the function's instructions, decoded without
-        operand details (fast enough for the hundreds of functions that read
-        current_task in an exit path's closure).  State: register -> offsets
-        from the current task it may hold (None: any), united at joins; a
-        write to a register replaces its offsets (an ALU operation on a
-        tagged register makes them "any"; a partial write keeps it tagged
-        as "any").  A store through a tagged register that may cover the bit
-        (an indexed one, at or below it) makes the function a setter.  A
-        patch site applies every candidate's straight-line code.  Anything
-        this pass cannot follow (an indirect jump, a branch into the middle
-        of an instruction, a candidate that branches) gives up: a setter.
-        A direct call or jump to another function hands it what the ABI
-        passes (_call_out): a callee given the pointer is read with it, and
-        what a callee returns in RAX is tagged as its own pass found.
-
-        ctx: what is known at entry (from a caller that passes the pointer).
-        Returns ({address: why} of stores that may set the bit, tags of RAX
-        at the returns), or a string: why the function cannot be read."""
-        prog = self.prog
+    def _unit(self, f: int):
+        """The extents [(start, end)] one pass over f reads: f's, and those
+        of the functions f's code branches or calls into the middle of
+        (GCC's hot/cold split: `foo` jumps to labels inside `foo.cold` and
+        back; a shared tail), transitively: one control-flow graph, as the
+        CPU runs it.  A string when it grows past MAX_UNIT extents."""
+        hit = self._unit_memo.get(f)
+        if hit is not None:
+            return hit
         i = bisect.bisect_right(self.starts, f) - 1
-        end = self.ends[i]
+        extents = [(f, self.ends[i])]
+        pending = [f]
+        while pending:
+            g = pending.pop()
+            for t in self._branch_targets(g):
+                if any(s <= t < e for s, e in extents) or (self.aux and self.aux[0] <= t < self.aux[1]):
+                    continue
+                h = self.function_of(t)
+                if h is None or h in self.runtime or (h == t and not _COLD.match(self.prog.start_name(h) or "")):
+                    continue  # a symbol start: a call or tail call (_call_out); a cold part's is foo's code
+                if len(extents) >= MAX_UNIT:
+                    hit = f"{self.prog.symbolize(f)} branches into the middle of more than {MAX_UNIT} functions"
+                    self._unit_memo[f] = hit
+                    return hit
+                extents.append((h, self.ends[bisect.bisect_right(self.starts, h) - 1]))
+                pending.append(h)
+        hit = sorted(extents)
+        self._unit_memo[f] = hit
+        return hit
+
+    def _branch_targets(self, f: int) -> list:
+        """Targets of the direct branches and calls in f's decoded extent."""
+        hit = self._targets_memo.get(f)
+        if hit is None:
+            hit = self._decode_for_edges(f)[2]
+        return hit
+
+    def _decode_extent(self, f: int, end: int, sites: dict):
+        """f's extent decoded for the pass: [(address, size, mnemonic,
+        operands)], a patch site as one ("(site)") entry whose candidates go
+        into `sites`; or a string: why it cannot be read."""
+        prog = self.prog
         try:
             data = prog.fetch_raw(f, end - f)
         except CfgError as e:
             return str(e)
-        sites: dict = {}
         j = bisect.bisect_left(self._site_addrs, f)
+        here = []
         while j < len(self._site_addrs) and self._site_addrs[j] < end:
             a = self._site_addrs[j]
             choices = prog.site_choices(a)
@@ -1241,10 +1488,10 @@ class MaySet:
                     return f"a patch-site candidate at {prog.symbolize(a)} this pass cannot follow"
                 cand.append(ins)
             sites[a] = (length, cand)
+            here.append(a)
             j += 1
         insns = []
         pos = 0
-        site_at = sorted(sites)
         while pos < len(data):
             a = f + pos
             if a in sites:
@@ -1252,8 +1499,8 @@ class MaySet:
                 pos += sites[a][0]
                 continue
             # decode a run up to the next patch site in one call
-            j = bisect.bisect_right(site_at, a)
-            stop = (site_at[j] - f) if j < len(site_at) else len(data)
+            j = bisect.bisect_right(here, a)
+            stop = (here[j] - f) if j < len(here) else len(data)
             for x in _lite().disasm_lite(data[pos:stop], a):
                 insns.append(x)
                 pos += x[1]
@@ -1268,21 +1515,61 @@ class MaySet:
                     pos = stop
                     continue
                 return f"undecodable code at {prog.symbolize(f + pos)}"
+        return insns
+
+    def _lite_store_through_current(self, f: int, ctx: tuple = ()):
+        """A data-flow pass over the function's instructions, decoded without
+        operand details (fast enough for the hundreds of functions that read
+        current_task in an exit path's closure).  State: register -> offsets
+        from the current task it may hold (None: any), united at joins; a
+        write to a register replaces its offsets (an ALU operation on a
+        tagged register makes them "any"; a partial write keeps it tagged
+        as "any").  A store through a tagged register that may cover the bit
+        (an indexed one, at or below it) makes the function a setter.  A
+        patch site applies every candidate's straight-line code.  Anything
+        this pass cannot follow (an indirect jump, a branch into the middle
+        of an instruction, a candidate that branches) gives up: a setter.
+        The code read is f's unit (_unit: with the parts of other functions
+        f branches into the middle of).  A direct call or jump to another
+        function's start hands it what the ABI passes (_call_out): a callee
+        given the pointer is read with it, and what a callee returns in RAX
+        is tagged as its own pass found.
+
+        ctx: what is known at entry (from a caller that passes the pointer).
+        Returns ({address: why} of stores that may set the bit, tags of RAX
+        at the returns), or a string: why the function cannot be read."""
+        prog = self.prog
+        unit = self._unit(f)
+        if isinstance(unit, str):
+            return unit
+        sites: dict = {}
+        insns: list = []
+        for g, gend in unit:
+            part = self._decode_extent(g, gend, sites)
+            if isinstance(part, str):
+                return part
+            insns += part
         index = {x[0]: k for k, x in enumerate(insns)}
-        # every instruction is a possible entry with nothing known (code
-        # entered from outside: a local call's target, a fixup, code after a
-        # `ret` reached by a jump from elsewhere); the start too
+
+        def inside(t):
+            return any(g <= t < gend for g, gend in unit)
+
         state: list = [{} for _ in insns]
-        if insns:
-            state[0] = {_SP: 0, **dict(ctx)}
         flagged: dict = {}
         ret_tag = _NO_TAG
         self._passes += 1
-        # from the start first; then every instruction not visited yet, in
-        # address order, as an entry with nothing known
-        work = [0] if insns else []
+        if f not in index:
+            return f"no instruction at the start of {prog.symbolize(f)}"
+        state[index[f]] = {_SP: 0, **dict(ctx)}
+        # from the start first; then, with nothing passed in, every
+        # instruction not visited yet, in address order, as an entry with
+        # nothing known (code entered from outside: a local call's target, a
+        # fixup, code after a `ret` reached by a jump from elsewhere).  A
+        # pass with the pointer passed in reads only what its entry reaches:
+        # with nothing known the rest is what the pass without it reads.
+        work = [index[f]]
         visited = bytearray(len(insns))
-        unvisited = 0
+        unvisited = 0 if not ctx else len(insns)
         fixups = self._fixup_table()
         while True:
             if not work:
@@ -1296,11 +1583,12 @@ class MaySet:
             a, size, m, ops = insns[k]
             m = _base_mnemonic(m)
             st = state[k]
+            nxt = index.get(a + size)  # the instruction after, by address
             if m == "iretq" and not self._lite_sync_core(insns, k):
                 return f"an IRET at {prog.symbolize(a)} that may return anywhere in the kernel"
             if a in fixups:
                 t = fixups[a]
-                if f <= t < end:
+                if inside(t):
                     if t not in index:
                         return f"a fixup into an instruction at {prog.symbolize(a)}"
                     old = state[index[t]]
@@ -1318,7 +1606,7 @@ class MaySet:
                 flagged.setdefault(a, why)
             out_ret = _NO_TAG
             if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
-                    not f <= int(ops, 16) < end:
+                    not inside(int(ops, 16)):
                 why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
                     (None, self._ret_free.get(int(ops, 16), _NO_TAG))
                 if why:
@@ -1329,12 +1617,12 @@ class MaySet:
                 ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
             succ = []
             if m == "(site)":
-                out, branches, whys, r = self._lite_site(a, st, sites, f, end)
+                out, branches, whys, r = self._lite_site(a, st, sites, inside)
                 for x, why in whys.items():
                     flagged.setdefault(x, why)
                 ret_tag = _join_ret(ret_tag, r)
-                for t, s2 in branches:
-                    if f <= t < end:
+                for t0, s2 in branches:
+                    for t in self._branch_in(inside, a, t0, s2, flagged):
                         if t not in index:
                             return f"a patch-site branch into an instruction at {prog.symbolize(a)}"
                         old = state[index[t]]
@@ -1343,7 +1631,7 @@ class MaySet:
                             state[index[t]] = new
                             work.append(index[t])
                 if out is not None:
-                    succ.append(k + 1)
+                    succ.append(nxt)
             else:
                 out = self._lite_transfer(a, size, m, ops, st, sites)
                 if m == "call" and out_ret is not _NO_TAG:
@@ -1353,15 +1641,14 @@ class MaySet:
             elif m == "jmp" or m.startswith(("j", "loop")):
                 if not ops.startswith("0x"):
                     return f"an indirect jump at {prog.symbolize(a)}"
-                t = int(ops, 16)
-                if f <= t < end:
+                for t in self._branch_in(inside, a, int(ops, 16), st, flagged):
                     if t not in index:
                         return f"a branch into an instruction at {prog.symbolize(a)}"
                     succ.append(index[t])
                 if m != "jmp":
-                    succ.append(k + 1)
-            elif m == "call" and ops.startswith("0x") and f <= int(ops, 16) < end:
-                # a call to a local label: its target (with the return
+                    succ.append(nxt)
+            elif m == "call" and ops.startswith("0x") and inside(int(ops, 16)):
+                # a call to a label in the unit: its target (with the return
                 # address pushed) and the return
                 t = int(ops, 16)
                 if t not in index:
@@ -1374,17 +1661,23 @@ class MaySet:
                 if new != old:
                     state[index[t]] = new
                     work.append(index[t])
-                succ.append(k + 1)
+                succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
             elif m.startswith("ret") or m in ("ud2", "sysretq"):
-                pass  # (ud2: a WARN resumes, but a tagged register is then as here: the next state joins it below)
+                pass
             else:
-                succ.append(k + 1)
-            if m == "ud2":
-                succ.append(k + 1)
+                succ.append(nxt)
+            if m == "ud2" and prog.after_ud2(a) != "dies":
+                succ.append(nxt)  # a WARN (or an unlisted ud2 the image cannot rule out) resumes
             for n2 in succ:
-                if n2 >= len(insns):
+                if n2 is None:
+                    if out and any(x not in (_SP, _BP) for x in out):
+                        # control runs off the extent (into the next symbol,
+                        # or padding) with the pointer in hand: not followed
+                        # there (MaySet._decoded_succ adds the edge)
+                        flagged.setdefault(a, f"{_Where(m, ops, prog, a)}: runs off the end of "
+                                              f"{prog.symbolize(a)} with the current task pointer live")
                     continue
                 old = state[n2]
                 new = _union(old, out)
@@ -1441,7 +1734,7 @@ class MaySet:
             return None, False
         return full, name.startswith("e") or (name.startswith("r") and name.endswith("d"))
 
-    def _lite_site(self, a, st: dict, sites, f: int, end: int):
+    def _lite_site(self, a, st: dict, sites, inside):
         """(state at the end of the site or None, [(branch target, state)],
         {address: why} of calls and jumps out that pass the pointer to a
         setter, tags of RAX where a candidate leaves the function) over every
@@ -1456,7 +1749,7 @@ class MaySet:
                 if why:
                     whys.setdefault(x[0], why)
                 if (xm in ("call", "jmp") or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
-                        not f <= int(x[3], 16) < end:
+                        not inside(int(x[3], 16)):
                     why, r = self._call_out(int(x[3], 16), xm, s2)
                     if why:
                         whys.setdefault(x[0], why)
@@ -1713,7 +2006,11 @@ class MaySet:
         if m == "(site)":
             return None  # each candidate's stores: _lite_site
         where = _Where(m, ops, self.prog, a)
-        if m.split(" ")[-1] in _STRING_STORES and "rdi" in st:
+        if m.split(" ")[-1] in _STRING_STORES and "rdi" in st and (
+                st["rdi"] is None or any(k <= fx.byte for k, _above in st["rdi"])):
+            # a string store writes from RDI upwards (DF is clear in kernel
+            # code: the ABI at every call and return, and entry's CLD):
+            # from above the status byte it cannot reach it
             return f"{where}: a string store through the current task pointer"
         first = ops.partition(", ")[0]
         if "[" not in first or not machine.memory_written(m, 0, False):
