@@ -217,17 +217,35 @@ class Btf:
                     if (info >> 24) & 0x1F == KIND_FUNC and name_off:
                         funcs.setdefault(name_off, (blob, off))
             self._funcs = funcs
-            self._func_names: dict[str, int | None] = {}
+            self._func_names: dict[str, tuple] = {}
+        if not name:
+            return None
+        return self._function(name)[0]
+
+    def function_returns_word(self, name: str) -> bool | None:
+        """Whether function `name` returns a 64-bit value in RAX (a pointer
+        or a 64-bit integer), per its BTF prototype; None when not described.
+        A function returning void or a narrower value leaves nothing its
+        compiled callers read as a pointer in RAX."""
+        return self._function(name)[1]
+
+    def _function(self, name: str) -> tuple:
+        if getattr(self, "_funcs", None) is None:
+            self.function_arguments("")
         if name in self._func_names:
             return self._func_names[name]
-        out = None
+        out = (None, None)
         for blob in self.blobs:
             for soff in blob.string_offsets(name):
                 hit = self._funcs.get(soff)
                 if hit is not None and hit[0] is blob:
-                    out = _register_arguments(blob, struct.unpack_from("<I", blob.data, hit[1] + 8)[0])
+                    proto = struct.unpack_from("<I", blob.data, hit[1] + 8)[0]
+                    # (`void f(void)` is also what pahole writes for an
+                    # assembly function, whose DWARF has no prototype: 6.1's
+                    # memcpy; the prover checks a prototype against the code)
+                    out = (_register_arguments(blob, proto), _returns_word(blob, proto))
                     break
-            if out is not None:
+            if out != (None, None):
                 break
         self._func_names[name] = out
         return out
@@ -280,6 +298,20 @@ def _register_arguments(blob: _Blob, proto: int) -> int | None:
     except (BtfError, struct.error, IndexError):
         return None
     return vlen
+
+
+def _returns_word(blob: _Blob, proto: int) -> bool | None:
+    try:
+        _pn, pk, _vlen, _kf, ret = blob.header(proto)
+        if pk != KIND_FUNC_PROTO:
+            return None
+        if ret == 0:
+            return False  # void
+        t = blob.resolve(ret)
+        _tn, tk, _tv, _tkf, tsize = blob.header(t)
+        return tk == KIND_PTR or (tk in (KIND_INT, KIND_ENUM, KIND_ENUM64) and tsize == 8)
+    except (BtfError, struct.error, IndexError):
+        return None
 
 
 def _member_path(blob: _Blob, tid: int, parts: list[str]) -> int | None:

@@ -961,8 +961,12 @@ class Explorer:
 
     def _stack_word(self, st: MState, k: int):
         """The 8 bytes at RSP + k (a stack argument, k from 8 past the return
-        address the call pushed)."""
-        return st.load_bytes(self.rsp(st) + k, 8)
+        address the call pushed), or None when none of them was written on
+        this path (background bytes are no task pointer)."""
+        a = self.rsp(st) + k
+        if not any((a + i) & 0xFFFFFFFFFFFFFFFF in st.mem for i in range(8)):
+            return None
+        return st.load_bytes(a, 8)
 
     def _exposures(self, st: MState, site):
         """Every stack address in a register at a call escapes to the callee."""

@@ -75,9 +75,30 @@ MAX_UNIT = 16  # functions one pass reads as one (a hot part and the .cold parts
 READ_LIMIT_PASSES = 2000
 MAX_CTX_DEPTH = 12  # callees handed the pointer, nested
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+# An argument register beyond a callee's BTF prototype that holds the
+# pointer is passed as a "ghost": an offset no store can reach the field
+# from.  Compiled code never reads such a register; a callee that uses a
+# ghost (a store through it or of it, passing it on, returning it) refutes
+# its prototype and is flagged (_ghostly).
+_GHOST = 1 << 60
+# the ftrace hook every traced function calls first: patched to a NOP or to a
+# trampoline that saves and restores every register around the tracers
+# (indirect: assumption ts-compat-writers), never a callee with arguments
+_TRACE_HOOKS = ("__fentry__", "mcount", "__mcount")
+_GHOST_TAG = frozenset({(_GHOST, False)})
+
+
+_GHOST_WHY = "uses an argument register its BTF prototype does not have"
+
+
+def _ghostly(tags) -> bool:
+    return tags is not None and tags is not _NO_TAG and any(k >= _GHOST // 2 for k, _o in tags)
 _COLD = re.compile(r"(.+)\.cold(?:\.\d+)?$")
 _STACK_OPS = ("push", "pop", "enter", "leave", "ret", "call")
-_STACK_ARGS = 64  # bytes of stack arguments a callee may read above RSP
+# bytes above RSP the engine's state is searched for a task pointer passed as
+# a stack argument to a callee without a BTF prototype (the task stack's
+# frames above a syscall's callee: well under this)
+_ENGINE_STACK_ARGS = 4096
 SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table", "x64_sys_call", "ia32_sys_call",
                   "x32_sys_call")
 
@@ -602,6 +623,7 @@ _SP = "(rsp)"  # a state key: RSP minus RSP at the function's entry, when known
 _BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None: not known)
 _SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
 _NO_TAG = object()
+_REALIGNED = -(1 << 40)  # RSP's offset after `and $-N,%rsp`: a base of its own
 
 
 def _join_tags(a, b):
@@ -749,6 +771,7 @@ class MaySet:
         self._ctx_memo: dict = {}  # (function, entry context) -> (why, return tags)
         self._ctx_active: set = set()
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
+        self._dup_names: set | None = None
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._saw_clear = False
@@ -767,7 +790,7 @@ class MaySet:
             if n.startswith("."):
                 continue
             starts_set.add(a)
-            if n.startswith(("__SCT__", "__x86_indirect_")) or prog.is_return_thunk(a):
+            if n.startswith(("__SCT__", "__x86_indirect_")) or n in _TRACE_HOOKS or prog.is_return_thunk(a):
                 # retargeted at run time (assumption ts-compat-writers), or a
                 # return thunk: `jmp __x86_return_thunk` is a `ret`
                 # (assumption return-thunk, as in the engine; 6.12's
@@ -961,6 +984,17 @@ class MaySet:
             else:
                 pad_from = None
                 last = (m, ops, a)
+        # and the code patch sites may put there (a jump label's jump, an
+        # alternative's branch), decoded at the site
+        j = bisect.bisect_left(self._site_addrs, f)
+        while j < len(self._site_addrs) and self._site_addrs[j] < f + len(data):
+            a0 = self._site_addrs[j]
+            for c, _l, _k in self.prog.site_choices(a0):
+                for _a, _size, m, ops in _lite().disasm_lite(c or b"", a0):
+                    m = _base_mnemonic(m)
+                    if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
+                        targets.append(int(ops, 16))
+            j += 1
         self._targets_memo[f] = targets
         return data, n, targets, last, pad_from
 
@@ -1039,34 +1073,41 @@ class MaySet:
         return out, tests_only
 
     def _current_readers(self, data: bytes, base: int) -> set:
-        """Functions with a load of the current task pointer (`mov reg,
-        current_task`: %gs-absolute, %gs- or plain RIP-relative, moffs)."""
+        """Functions with an instruction that reads the current task pointer
+        from its per-CPU slot: any opcode with a %gs prefix (the REX or 0f
+        bytes between) and a memory operand naming current_task, %gs-absolute
+        (ModRM+SIB disp32) or RIP-relative (`mov`, `push`, `cmov`, an ALU
+        source, ...), or the moffs `mov`; on a uniprocessor kernel the same
+        without the prefix.  A byte pattern: a match makes the data-flow pass
+        read the function; a miss would lose one, so the pattern is wide."""
         if getattr(self, "_reader_res", None) is None:
             lay, fx = self.prog.layout, self.fx
             if lay.percpu_gs.value:
                 want = lay.current_task.value & 0xFFFFFFFF
-                pre, full = rb"\x65[\x40-\x4f]?", lay.current_task.value
+                pre, full = rb"\x65", lay.current_task.value
             else:
                 want = fx.current_slot & 0xFFFFFFFF
-                pre, full = rb"[\x40-\x4f]?", fx.current_slot
+                pre, full = rb"", fx.current_slot
             self._reader_res = (
-                re.compile(pre + rb"\x8b[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
-                           re.escape(struct.pack("<I", want)) + rb"|" + pre + rb"\xa1" +
+                re.compile(pre + rb".{0,3}?[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
+                           re.escape(struct.pack("<I", want)) + rb"|" + pre + rb"[\x40-\x4f]?\xa1" +
                            re.escape(struct.pack("<Q", full & 0xFFFFFFFFFFFFFFFF)), re.S),
-                re.compile(rb"(?=" + pre + rb"\x8b[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S),
+                [re.compile(rb"(?=" + pre + rb".{%d}[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))" % k, re.S)
+                 for k in ((1, 2, 3) if pre else (1, 2))],
                 want)
-        absolute, riprel, want = self._reader_res
+        absolute, riprels, want = self._reader_res
         out = set()
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
             if f is not None:
                 out.add(f)
-        for m in riprel.finditer(data):
-            end = m.start(1) + 4
-            if ((base + end + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFF) == want:
-                f = self.function_of(base + m.start())
-                if f is not None:
-                    out.add(f)
+        for riprel in riprels:
+            for m in riprel.finditer(data):
+                end = m.start(1) + 4  # (no immediate follows in a load)
+                if ((base + end + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFF) == want:
+                    f = self.function_of(base + m.start())
+                    if f is not None:
+                        out.add(f)
         return out
 
     def _fixup_table(self) -> dict:
@@ -1196,25 +1237,32 @@ class MaySet:
         register / the stack word at RSP + k (before the call pushes its
         return address) may hold: a frozenset, None (some offset) or ()
         (not a pointer into it).  Same ABI rule as _call_out."""
-        ctx = []
+        ctx, real = [], []
         nargs = self._arguments_of(t)
-        for r in _ARG_REGS[:6 if nargs is None else nargs]:
+        for k, r in enumerate(_ARG_REGS):
             tags = reg_tags(r)
             if tags != ():
-                ctx.append((r, tags))
-        if nargs is None:
-            for k in range(0, _STACK_ARGS, 8):
-                tags = stack_tags(k)
-                if tags != ():
-                    ctx.append(((_SLOT, k + 8), tags))
-        return tuple(sorted(ctx, key=lambda kv: str(kv[0])))
+                ctx.append((r, tags if nargs is None or k < nargs else _GHOST_TAG))
+                real.append((r, tags))
+        # stack_tags(k): the word at RSP + k when the call has pushed its
+        # return address (at RSP + 0): the callee's slot k
+        for k in range(8, _ENGINE_STACK_ARGS + 8, 8):
+            tags = stack_tags(k)
+            if tags != ():
+                real.append(((_SLOT, k), tags))
+                if nargs is None:
+                    ctx.append(((_SLOT, k), tags))
+        if not ctx:
+            return ()
+        order = lambda kv: str(kv[0])  # noqa: E731
+        return tuple(sorted(ctx, key=order)), tuple(sorted(real, key=order))
 
     def in_context(self, t: int, ctx: tuple) -> str | None:
-        """Why t, entered with ctx, may set the bit (its own code and what it
-        passes the pointer to), or None."""
+        """Why t, entered with ctx (task_context's pair), may set the bit (its
+        own code and what it passes the pointer to), or None."""
         if self._graph is None:
             self._build()
-        return self._lite_in(t, ctx)[0]
+        return self._lite_in(t, ctx[0], ctx[1])[0]
 
     def _arguments_of(self, t: int) -> int | None:
         """How many argument registers t's BTF prototype uses (integers and
@@ -1225,6 +1273,16 @@ class MaySet:
         name = self.prog.start_name(t)
         btf = self.prog.image.btf
         if not name or btf is None:
+            return None
+        if self._dup_names is None:
+            import collections
+
+            counts = collections.Counter(n for _a, _s, n in self.prog.symbols._sorted)
+            self._dup_names = {n for n, c in counts.items() if c > 1}
+        if name in self._dup_names:
+            # two functions of one name (static functions in two files, or
+            # an asm function beside a C one): pahole (before 1.25) kept one
+            # prototype for the name, which may be the other's
             return None
         try:
             return btf.function_arguments(name)
@@ -1325,14 +1383,24 @@ class MaySet:
             else:
                 self._flagged[f] = flagged
                 self._lite_done[f] = next(iter(flagged.values())) if flagged else None
-                self._ret_free[f] = ret
+                self._ret_free[f] = self._returned(f, ret)
             self._clears[f] = self._saw_clear
         return self._lite_done[f]
 
-    def _lite_in(self, t: int, ctx: tuple) -> tuple:
+    def _lite_in(self, t: int, ctx: tuple, real: tuple | None = None) -> tuple:
         """(why t may write the current task's status, tags of what it
         returns in RAX) when it is entered with ctx (registers and stack
-        arguments holding the current task pointer, from a direct caller)."""
+        arguments holding the current task pointer, from a direct caller).
+        ctx may hold ghosts (argument registers beyond t's BTF prototype);
+        if t uses one, the prototype is wrong (an assembly function pahole
+        described as `void f(void)`, 6.1's memcpy) and t is read again with
+        `real`, the registers as they are."""
+        hit = self._lite_in_once(t, ctx)
+        if real is not None and real != ctx and hit[0] and _GHOST_WHY in hit[0]:
+            hit = self._lite_in_once(t, real)
+        return hit
+
+    def _lite_in_once(self, t: int, ctx: tuple) -> tuple:
         key = (t, ctx)
         hit = self._ctx_memo.get(key)
         if hit is not None:
@@ -1398,32 +1466,63 @@ class MaySet:
             # the code there may use every register and slot of it
             return (f"a jump to {self.prog.symbolize(t)} with the frame not popped and the current task "
                     "pointer live", _NO_TAG)
-        ctx = []
+        ctx, real = [], []
         nargs = self._arguments_of(t)
-        for r in _ARG_REGS[:6 if nargs is None else nargs]:
+        for k, r in enumerate(_ARG_REGS):
             if r in st:
-                ctx.append((r, st[r]))
+                param = nargs is None or k < nargs
+                if _ghostly(st[r]):
+                    # a register this function was not given: compiled code
+                    # sets every argument of a callee with a prototype, so
+                    # one left in place for t's prototype is a use of it; a
+                    # callee without one (variadic, asm) gets nothing (a
+                    # variadic one saves every register, reads what it is
+                    # told to)
+                    if nargs is not None and k < nargs:
+                        return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)}", _NO_TAG)
+                    continue
+                ctx.append((r, st[r] if param else _GHOST_TAG))
+                real.append((r, st[r]))
         into = 8 if m == "call" else 0  # the return address a call pushes
-        if nargs is not None:
-            pass  # all its arguments are in registers
-        elif sp is None:
+        stack = []
+        if sp is None:
             if _STACK in st or any(isinstance(k, tuple) and k[0] == _SLOT for k in st):
-                ctx.append((_STACK, self._slot_load(st, None)))
+                stack.append((_STACK, self._slot_load(st, None)))
         else:
             if _STACK in st:
-                ctx.append((_STACK, st[_STACK]))
+                stack.append((_STACK, st[_STACK]))
             for k, v in st.items():
-                if isinstance(k, tuple) and k[0] == _SLOT and sp <= k[1] < sp + _STACK_ARGS:
-                    ctx.append(((_SLOT, k[1] - sp + into), v))
+                # every slot at or above RSP: stack arguments of any size
+                if isinstance(k, tuple) and k[0] == _SLOT and sp <= k[1]:
+                    stack.append(((_SLOT, k[1] - sp + into), v))
+        real += stack
+        if nargs is None:
+            ctx += stack  # (with a prototype, all its arguments are in registers)
         if ctx:
             ctx = tuple(sorted(ctx, key=lambda kv: str(kv[0])))
-            why, ret = self._lite_in(t, ctx)
+            real = tuple(sorted(real, key=lambda kv: str(kv[0])))
+            why, ret = self._lite_in(t, ctx, real)
             if why:
                 why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
-            return why, (_NO_TAG if ret is _NO_TAG else ret)
+            return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
         # (a callee not read yet counts as not returning it: MaySet.of and
         # _compute read again when a function turns out to return it)
-        return None, self._ret_free.get(t, _NO_TAG)
+        return None, self._returned(t, self._ret_free.get(t, _NO_TAG))
+
+    def _returned(self, t: int, tags):
+        """What a caller finds in RAX after t returns: tags, unless t's BTF
+        prototype returns void or a value narrower than a pointer."""
+        if tags is _NO_TAG:
+            return tags
+        name = self.prog.start_name(t)
+        btf = self.prog.image.btf
+        if name and btf is not None and name not in (self._dup_names or ()):
+            try:
+                if btf.function_returns_word(name) is False:
+                    return _NO_TAG
+            except BtfError:
+                pass
+        return tags
 
     def _unit(self, f: int):
         """The extents [(start, end)] one pass over f reads: f's, and those
@@ -1605,7 +1704,11 @@ class MaySet:
                 # net-effect pass (_compute treats each as setting it)
                 flagged.setdefault(a, why)
             out_ret = _NO_TAG
-            if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
+            if m != "call" and ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))) and \
+                    prog.is_return_thunk(int(ops, 16)):
+                # `jmp __x86_return_thunk` is a `ret` (assumption return-thunk)
+                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
+            elif (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
                     not inside(int(ops, 16)):
                 why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
                     (None, self._ret_free.get(int(ops, 16), _NO_TAG))
@@ -1614,6 +1717,8 @@ class MaySet:
                 if m != "call":  # a tail call: its return is this function's
                     ret_tag = _join_ret(ret_tag, out_ret)
             elif m.startswith("ret"):
+                if _ghostly(st.get("rax", _NO_TAG)):
+                    flagged.setdefault(a, f"{_GHOST_WHY}: returns it at {prog.symbolize(a)}")
                 ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
             succ = []
             if m == "(site)":
@@ -1748,6 +1853,13 @@ class MaySet:
                 why = self._lite_store(x[0], xm, x[3], s2, sites)
                 if why:
                     whys.setdefault(x[0], why)
+                if xm != "call" and (xm == "jmp" or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
+                        self.prog.is_return_thunk(int(x[3], 16)):
+                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))  # a `ret` (assumption return-thunk)
+                    if xm == "jmp":
+                        falls = False
+                        break
+                    continue
                 if (xm in ("call", "jmp") or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
                         not inside(int(x[3], 16)):
                     why, r = self._call_out(int(x[3], 16), xm, s2)
@@ -1777,6 +1889,17 @@ class MaySet:
             if falls:
                 out = s2 if out is None else _union(out, s2)
         return out, branches, whys, ret_tag
+
+    def _is_current_operand(self, a: int, size: int, text: str) -> bool:
+        """The memory operand names the per-CPU current_task slot (%gs-
+        absolute or RIP-relative; a plain global on a uniprocessor kernel)."""
+        mm = _parse_mem(text)
+        if not mm or mm[3] is not None or mm[2] not in (None, "rip"):
+            return False
+        ea = ((a + size + mm[4]) if mm[2] == "rip" else mm[4]) & 0xFFFFFFFFFFFFFFFF
+        lay = self.prog.layout
+        return (mm[1] == "gs" and bool(lay.percpu_gs.value) and ea == lay.current_task.value) or \
+            (mm[1] is None and not lay.percpu_gs.value and ea == self.fx.current_slot)
 
     @staticmethod
     def _slot_load(st: dict, slot):
@@ -1827,11 +1950,21 @@ class MaySet:
             out.pop("rbp", None)
             return out
         if m == "push":
-            if dst_t in st:
+            tag = st[dst_t] if dst_t in st else _NO_TAG
+            if "[" in dst_t:
+                # pushq mem: a frame slot's tags, or the current task pointer
+                # itself (`pushq %gs:current_task`)
+                mm = _parse_mem(dst_t)
+                is_slot, slot = frame_slot(mm) if mm else (False, None)
+                if is_slot:
+                    tag = self._slot_load(st, slot)
+                elif self._is_current_operand(a, size, dst_t):
+                    tag = frozenset({(0, False)})
+            if tag is not _NO_TAG:
                 if sp is not None:
-                    out[(_SLOT, sp - 8)] = st[dst_t]
+                    out[(_SLOT, sp - 8)] = tag
                 else:
-                    out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[dst_t])
+                    out[_STACK] = _join_tags(st.get(_STACK, frozenset()), tag)
             elif sp is not None:
                 out.pop((_SLOT, sp - 8), None)
             if sp is not None:
@@ -1890,12 +2023,40 @@ class MaySet:
                     return out
                 except ValueError:
                     pass
-            if m == "lea" and sp is not None:
+            if m == "lea":
                 mm = _parse_mem(src)
-                if mm and mm[2] == "rsp" and mm[3] is None:
+                if mm and mm[2] == "rsp" and mm[3] is None and sp is not None:
                     out[_SP] = sp + mm[4]
                     return out
+                if mm and mm[2] == "rbp" and mm[3] is None and bp is not _NO_TAG and bp is not None:
+                    out[_SP] = bp + mm[4]  # `lea -0x28(%rbp),%rsp` before the pops of an epilogue
+                    return out
+            if m == "mov" and src == "rbp" and bp is not _NO_TAG and bp is not None:
+                out[_SP] = bp
+                return out
+            if m == "and":
+                # `and $-16,%rsp` (a realigned frame): later RSP-relative
+                # slots are named from a new base; what was pushed before
+                # joins the union every slot load reads
+                pushed = [v for k, v in st.items() if isinstance(k, tuple) and k[0] == _SLOT]
+                if pushed or _STACK in st:
+                    tags = st.get(_STACK, frozenset())
+                    for v in pushed:
+                        tags = _join_tags(tags, v)
+                    out[_STACK] = tags
+                out[_SP] = _REALIGNED
+                return out
             out.pop(_SP, None)
+            return out
+        if m == "leave" and bp is not _NO_TAG and bp is not None:
+            # mov %rbp,%rsp; pop %rbp: the caller's frame pointer comes back
+            out[_SP] = bp + 8
+            out.pop(_BP, None)
+            tag = self._slot_load(st, bp)
+            if tag is _NO_TAG:
+                out.pop("rbp", None)
+            else:
+                out["rbp"] = tag
             return out
         if m in ("leave", "enter"):
             out.pop(_SP, None)
@@ -1907,7 +2068,9 @@ class MaySet:
 
         for r in _IMPLICIT_WRITES.get(m.split(" ")[-1], ()):
             if r in out:
-                out[r] = None
+                # (a ghost stays one: the string ops that also read it are
+                # checked as stores, the rest only overwrite it)
+                out[r] = _GHOST_TAG if _ghostly(out[r]) else None
         if m.startswith(("xchg", "xadd", "cmpxchg")) and src in _GPR64_NAMES:
             if dst_t in _GPR64_NAMES:
                 out[src], out[dst_t] = st.get(dst_t), st.get(src)
@@ -1939,12 +2102,8 @@ class MaySet:
             return out
         val: object = "kill"
         if m in ("mov", "movabs") and "[" in src:
-            mm = _parse_mem(src)
-            if mm and mm[3] is None and mm[2] in (None, "rip"):
-                ea = ((a + size + mm[4]) if mm[2] == "rip" else mm[4]) & 0xFFFFFFFFFFFFFFFF
-                if (mm[1] == "gs" and lay.percpu_gs.value and ea == lay.current_task.value) or \
-                        (mm[1] is None and not lay.percpu_gs.value and ea == fx.current_slot):
-                    val = frozenset({(0, False)})
+            if self._is_current_operand(a, size, src):
+                val = frozenset({(0, False)})
         elif m == "mov" and src in _GPR64_NAMES:
             val = st.get(src, "kill")
         elif m == "lea":
@@ -1954,6 +2113,10 @@ class MaySet:
                 # an index register makes the offset "this or above" (an
                 # in-bounds index into an array member: assumption ts-compat-writers)
                 val = None if b is None else frozenset((x + mm[4], o or mm[3] is not None) for x, o in b)
+        elif m == "xor" and src == dst_t:
+            val = "kill"  # a zeroing xor
+        elif m == "sub" and dst in st and self._reg_of(src)[0] in st:
+            val = "kill"  # a difference of two pointers (strnlen's length): no pointer
         elif m in ("add", "sub") and dst in st:
             try:
                 k = int(src, 0)
@@ -1961,7 +2124,11 @@ class MaySet:
                 val = None if b is None else frozenset((x + (k if m == "add" else -k), o) for x, o in b)
             except ValueError:
                 val = None
-        elif m in ("add", "sub") and src in st:
+        elif self._reg_of(src)[0] in st and m in ("add", "or", "xor", "adc", "and"):
+            # the pointer combined into another value (an index added to it,
+            # flag bits or'ed in, a mask): somewhere in or near the task.  A
+            # difference or product with it is no pointer (assumption
+            # ts-compat-writers)
             val = None
         elif m in _REPLACES or (m == "xor" and src == dst_t):
             val = "kill"  # a value unrelated to the old one (a load, a zeroing xor)
@@ -2006,6 +2173,8 @@ class MaySet:
         if m == "(site)":
             return None  # each candidate's stores: _lite_site
         where = _Where(m, ops, self.prog, a)
+        if m.split(" ")[-1] in _STRING_STORES and any(_ghostly(st.get(r, _NO_TAG)) for r in ("rdi", "rsi")):
+            return f"{_GHOST_WHY}: {where}"
         if m.split(" ")[-1] in _STRING_STORES and "rdi" in st and (
                 st["rdi"] is None or any(k <= fx.byte for k, _above in st["rdi"])):
             # a string store writes from RDI upwards (DF is clear in kernel
@@ -2019,6 +2188,9 @@ class MaySet:
         if mm is None or mm[1] == "gs":
             return None
         msize, _seg, base, index, disp = mm
+        value = self._reg_of(ops.partition(", ")[2])[0]
+        if any(_ghostly(st.get(r, _NO_TAG)) for r in (base, index, value) if r):
+            return f"{_GHOST_WHY}: {where}"
         if index in st:
             return f"{where}: indexed by the current task pointer"
         op = m.split(" ")[-1]
