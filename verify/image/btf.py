@@ -207,19 +207,6 @@ class Btf:
         function only when every compiled copy keeps the declared prototype
         (a clone whose arguments the compiler changed is renamed: .constprop,
         .isra, .part)."""
-        if getattr(self, "_funcs", None) is None:
-            funcs: dict[str, tuple] = {}
-            unpack = struct.Struct("<II").unpack_from
-            for blob in self.blobs:
-                data = blob.data
-                for off in blob.offsets[1:]:
-                    name_off, info = unpack(data, off)
-                    if (info >> 24) & 0x1F == KIND_FUNC and name_off:
-                        funcs.setdefault(name_off, (blob, off))
-            self._funcs = funcs
-            self._func_names: dict[str, tuple] = {}
-        if not name:
-            return None
         return self._function(name)[0]
 
     def function_returns_word(self, name: str) -> bool | None:
@@ -230,23 +217,30 @@ class Btf:
         return self._function(name)[1]
 
     def _function(self, name: str) -> tuple:
+        """(argument registers, returns a word) of the first FUNC called
+        `name` (every FUNC's name read once, on the first call)."""
         if getattr(self, "_funcs", None) is None:
-            self.function_arguments("")
+            funcs: dict[str, tuple] = {}
+            unpack = struct.Struct("<II").unpack_from
+            for blob in self.blobs:
+                data = blob.data
+                for off in blob.offsets[1:]:
+                    name_off, info = unpack(data, off)
+                    if (info >> 24) & 0x1F == KIND_FUNC and name_off:
+                        funcs.setdefault(blob.string(name_off), (blob, off))
+            self._funcs = funcs
+            self._func_names: dict[str, tuple] = {}
         if name in self._func_names:
             return self._func_names[name]
         out = (None, None)
-        for blob in self.blobs:
-            for soff in blob.string_offsets(name):
-                hit = self._funcs.get(soff)
-                if hit is not None and hit[0] is blob:
-                    proto = struct.unpack_from("<I", blob.data, hit[1] + 8)[0]
-                    # (`void f(void)` is also what pahole writes for an
-                    # assembly function, whose DWARF has no prototype: 6.1's
-                    # memcpy; the prover checks a prototype against the code)
-                    out = (_register_arguments(blob, proto), _returns_word(blob, proto))
-                    break
-            if out != (None, None):
-                break
+        hit = self._funcs.get(name)
+        if hit is not None:
+            blob, off = hit
+            proto = struct.unpack_from("<I", blob.data, off + 8)[0]
+            # (`void f(void)` is also what pahole writes for an assembly
+            # function, whose DWARF has no prototype: 6.1's memcpy; the
+            # prover checks a prototype against the code)
+            out = (_register_arguments(blob, proto), _returns_word(blob, proto))
         self._func_names[name] = out
         return out
 

@@ -41,8 +41,9 @@ ASSUMPTIONS = {
     "through a pointer derived from current_task: read by the function itself, handed to it by a direct caller "
     "in an argument register or stack argument (a C function's arguments per its BTF prototype), or returned "
     "by a direct callee, and followed through registers, stack slots and constant offsets (an indexed store "
-    "stays inside its array, above the field; a shifted or multiplied pointer is not one; a pointer loaded "
-    "from memory other than the function's own stack slots is not the current task).  Control reaches another "
+    "stays inside its array, above the field; a shifted or multiplied pointer or a difference of two is not "
+    "one; a pointer loaded from memory is not the current task unless the function itself stored it in that "
+    "stack slot: one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
     ".altinstr_aux code only tests a CPU feature and branches back.",
 }

@@ -772,6 +772,7 @@ class MaySet:
         self._ctx_active: set = set()
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
+        self._proto_memo: dict[int, bool] = {}
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._saw_clear = False
@@ -874,7 +875,7 @@ class MaySet:
             for _a, _size, m, ops in _lite().disasm_lite(code, repl):
                 if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x"):
                     extra.append((f, self.function_of(int(ops, 16))))
-            if self._current_readers(code, repl):
+            if (not self._gs_current or b"\x65" in code) and self._current_readers(code, repl):
                 readers.add(f)
         _lay, jrecs = t.jump_labels
         extra += [(self.function_of(rec[0]), self.function_of(rec[2])) for rec in jrecs]
@@ -1237,32 +1238,46 @@ class MaySet:
         register / the stack word at RSP + k (before the call pushes its
         return address) may hold: a frozenset, None (some offset) or ()
         (not a pointer into it).  Same ABI rule as _call_out."""
-        ctx, real = [], []
+        ctx = []
         nargs = self._arguments_of(t)
+        tags_of = {r: reg_tags(r) for r in _ARG_REGS}
+        if nargs is not None and any(tags_of[r] != () for r in _ARG_REGS[nargs:]):
+            if self._graph is None:
+                self._build()
+            if not self._prototype_holds(t, nargs):
+                nargs = None
         for k, r in enumerate(_ARG_REGS):
-            tags = reg_tags(r)
-            if tags != ():
-                ctx.append((r, tags if nargs is None or k < nargs else _GHOST_TAG))
-                real.append((r, tags))
-        # stack_tags(k): the word at RSP + k when the call has pushed its
-        # return address (at RSP + 0): the callee's slot k
-        for k in range(8, _ENGINE_STACK_ARGS + 8, 8):
-            tags = stack_tags(k)
-            if tags != ():
-                real.append(((_SLOT, k), tags))
-                if nargs is None:
+            if tags_of[r] != () and (nargs is None or k < nargs):
+                ctx.append((r, tags_of[r]))
+        if nargs is None:
+            # stack_tags(k): the word at RSP + k when the call has pushed its
+            # return address (at RSP + 0): the callee's slot k
+            for k in range(8, _ENGINE_STACK_ARGS + 8, 8):
+                tags = stack_tags(k)
+                if tags != ():
                     ctx.append(((_SLOT, k), tags))
-        if not ctx:
-            return ()
-        order = lambda kv: str(kv[0])  # noqa: E731
-        return tuple(sorted(ctx, key=order)), tuple(sorted(real, key=order))
+        return tuple(sorted(ctx, key=lambda kv: str(kv[0])))
 
     def in_context(self, t: int, ctx: tuple) -> str | None:
-        """Why t, entered with ctx (task_context's pair), may set the bit (its
-        own code and what it passes the pointer to), or None."""
+        """Why t, entered with ctx (task_context's), may set the bit (its own
+        code and what it passes the pointer to), or None."""
         if self._graph is None:
             self._build()
-        return self._lite_in(t, ctx[0], ctx[1])[0]
+        return self._lite_in(t, ctx)[0]
+
+    def _prototype_holds(self, t: int, nargs: int) -> bool:
+        """Whether t's code leaves alone the argument registers beyond its
+        BTF prototype (checked once per function: a pass with each of them
+        a ghost; one the code stores through or of, passes on or returns
+        refutes the prototype: an assembly function pahole described as
+        `void f(void)`, 6.1's memcpy, or a prototype of another function of
+        the same name)."""
+        hit = self._proto_memo.get(t)
+        if hit is None:
+            ghosts = tuple(sorted(((r, _GHOST_TAG) for r in _ARG_REGS[nargs:]), key=lambda kv: str(kv[0])))
+            why = self._lite_in(t, ghosts)[0]
+            hit = self._proto_memo[t] = not (why and _GHOST_WHY in why)
+        return hit
 
     def _arguments_of(self, t: int) -> int | None:
         """How many argument registers t's BTF prototype uses (integers and
@@ -1387,20 +1402,10 @@ class MaySet:
             self._clears[f] = self._saw_clear
         return self._lite_done[f]
 
-    def _lite_in(self, t: int, ctx: tuple, real: tuple | None = None) -> tuple:
+    def _lite_in(self, t: int, ctx: tuple) -> tuple:
         """(why t may write the current task's status, tags of what it
         returns in RAX) when it is entered with ctx (registers and stack
-        arguments holding the current task pointer, from a direct caller).
-        ctx may hold ghosts (argument registers beyond t's BTF prototype);
-        if t uses one, the prototype is wrong (an assembly function pahole
-        described as `void f(void)`, 6.1's memcpy) and t is read again with
-        `real`, the registers as they are."""
-        hit = self._lite_in_once(t, ctx)
-        if real is not None and real != ctx and hit[0] and _GHOST_WHY in hit[0]:
-            hit = self._lite_in_once(t, real)
-        return hit
-
-    def _lite_in_once(self, t: int, ctx: tuple) -> tuple:
+        arguments holding the current task pointer, from a direct caller)."""
         key = (t, ctx)
         hit = self._ctx_memo.get(key)
         if hit is not None:
@@ -1466,11 +1471,13 @@ class MaySet:
             # the code there may use every register and slot of it
             return (f"a jump to {self.prog.symbolize(t)} with the frame not popped and the current task "
                     "pointer live", _NO_TAG)
-        ctx, real = [], []
+        ctx = []
         nargs = self._arguments_of(t)
+        if nargs is not None and any(r in st and not _ghostly(st[r]) for r in _ARG_REGS[nargs:]) and \
+                not self._prototype_holds(t, nargs):
+            nargs = None
         for k, r in enumerate(_ARG_REGS):
             if r in st:
-                param = nargs is None or k < nargs
                 if _ghostly(st[r]):
                     # a register this function was not given: compiled code
                     # sets every argument of a callee with a prototype, so
@@ -1481,8 +1488,8 @@ class MaySet:
                     if nargs is not None and k < nargs:
                         return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)}", _NO_TAG)
                     continue
-                ctx.append((r, st[r] if param else _GHOST_TAG))
-                real.append((r, st[r]))
+                if nargs is None or k < nargs:
+                    ctx.append((r, st[r]))
         into = 8 if m == "call" else 0  # the return address a call pushes
         stack = []
         if sp is None:
@@ -1495,13 +1502,11 @@ class MaySet:
                 # every slot at or above RSP: stack arguments of any size
                 if isinstance(k, tuple) and k[0] == _SLOT and sp <= k[1]:
                     stack.append(((_SLOT, k[1] - sp + into), v))
-        real += stack
         if nargs is None:
             ctx += stack  # (with a prototype, all its arguments are in registers)
         if ctx:
             ctx = tuple(sorted(ctx, key=lambda kv: str(kv[0])))
-            real = tuple(sorted(real, key=lambda kv: str(kv[0])))
-            why, ret = self._lite_in(t, ctx, real)
+            why, ret = self._lite_in(t, ctx)
             if why:
                 why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
             return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
