@@ -901,6 +901,12 @@ class MaySet:
         hit = self._succ_memo.get(f)
         if hit is not None:
             return hit
+        if self.aux and self.aux[0] <= f < self.aux[1]:
+            # .altinstr_aux code (entered by a jump from a function's patch
+            # site, with or without a symbol at that address): the functions
+            # it branches to
+            hit = self._succ_memo[f] = sorted(self._aux_targets(f))
+            return hit
         i = bisect.bisect_left(self.starts, f)
         if i >= len(self.starts) or self.starts[i] != f:
             return []
@@ -1207,7 +1213,10 @@ class MaySet:
         prog, fx = self.prog, self.fx
         why = None
         name = prog.start_name(f) or ""
-        if f in prog.dispatch or f in fx.syscall_tables:
+        if self.aux and self.aux[0] <= f < self.aux[1]:
+            if not self._aux_walk(f)[1]:
+                why = f".altinstr_aux code at {prog.symbolize(f)} does more than test a CPU feature and branch"
+        elif f in prog.dispatch or f in fx.syscall_tables:
             why = f"{name} runs a syscall"
         elif name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
             why = None  # run-time targets: assumption ts-compat-writers
