@@ -1475,9 +1475,13 @@ class MaySet:
                         "live", _NO_TAG)
             return None, _NO_TAG
         sp = st.get(_SP)
-        if m != "call" and sp != 0 and any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
-            # a jump out with this frame still on the stack is no tail call:
-            # the code there may use every register and slot of it
+        if m != "call" and _SP in st and sp != 0 and \
+                any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
+            # a jump out with this frame still on the stack (or a frame of
+            # unknown depth) is no tail call: the code there may use every
+            # register and slot of it.  (Code the pass enters with nothing
+            # known, no RSP offset at all, is read with its real state in
+            # the unit of the function that jumps there.)
             return (f"a jump to {self.prog.symbolize(t)} with the frame not popped and the current task "
                     "pointer live", _NO_TAG)
         ctx = []
