@@ -623,6 +623,7 @@ _SP = "(rsp)"  # a state key: RSP minus RSP at the function's entry, when known
 _BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None: not known)
 _SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
 _NO_TAG = object()
+_UNTAGGED = frozenset({"(rsp)", "(rbp)"})  # a state with only these keys holds no pointer (_SP, _BP)
 _REALIGNED = -(1 << 40)  # RSP's offset after `and $-N,%rsp`: a base of its own
 
 
@@ -773,6 +774,8 @@ class MaySet:
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
+        self._args_memo: dict = {}
+        self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._saw_clear = False
@@ -787,11 +790,19 @@ class MaySet:
         sizes: dict[int, int] = {}
         starts_set: set = set()
         runtime: set = set()
+        thunks: set = set()
+        colds: set = set()
+        from .cfg import RETURN_THUNKS
+
         for a, sz, n in prog.symbols._sorted:
             if n.startswith("."):
                 continue
             starts_set.add(a)
-            if n.startswith(("__SCT__", "__x86_indirect_")) or n in _TRACE_HOOKS or prog.is_return_thunk(a):
+            if n in RETURN_THUNKS:
+                thunks.add(a)
+            if ".cold" in n and _COLD.match(n):
+                colds.add(a)
+            if n.startswith(("__SCT__", "__x86_indirect_")) or n in _TRACE_HOOKS or n in RETURN_THUNKS:
                 # retargeted at run time (assumption ts-compat-writers), or a
                 # return thunk: `jmp __x86_return_thunk` is a `ret`
                 # (assumption return-thunk, as in the engine; 6.12's
@@ -821,6 +832,7 @@ class MaySet:
             if any(lo <= a < hi for lo, hi in foreign):
                 ends[i] = a
         self.starts, self.ends, self.runtime = starts, ends, runtime
+        self.thunks, self.colds = thunks, colds  # return thunks; GCC cold parts
         np_starts = np.array(starts, dtype=np.uint64)
         aux = img.elf.section(".altinstr_aux")
         # .altinstr_aux code has no symbols: a branch into it counts for the
@@ -1289,6 +1301,12 @@ class MaySet:
         return hit
 
     def _arguments_of(self, t: int) -> int | None:
+        hit = self._args_memo.get(t, _NO_TAG)
+        if hit is _NO_TAG:
+            hit = self._args_memo[t] = self._arguments_of_uncached(t)
+        return hit
+
+    def _arguments_of_uncached(self, t: int) -> int | None:
         """How many argument registers t's BTF prototype uses (integers and
         pointers only, none on the stack), or None (not described: every
         argument register and the stack arguments count).  A compiled C
@@ -1446,7 +1464,7 @@ class MaySet:
         call: _call_out)."""
         if inside(t):
             return [t]
-        live = any(x not in (_SP, _BP) for x in st)
+        live = not st.keys() <= _UNTAGGED
         if self.aux and self.aux[0] <= t < self.aux[1]:
             targets, tests_only = self._aux_walk(t)
             back = [x for x in targets if inside(x)]
@@ -1470,7 +1488,7 @@ class MaySet:
         if t in self.runtime or (self.aux and self.aux[0] <= t < self.aux[1]):
             return None, _NO_TAG  # (aux code: _branch_in)
         if self.function_of(t) != t:
-            if any(x not in (_SP, _BP) for x in st):
+            if not st.keys() <= _UNTAGGED:
                 return (f"a branch into the middle of {self.prog.symbolize(t)} with the current task pointer "
                         "live", _NO_TAG)
             return None, _NO_TAG
@@ -1560,7 +1578,7 @@ class MaySet:
                 if any(s <= t < e for s, e in extents) or (self.aux and self.aux[0] <= t < self.aux[1]):
                     continue
                 h = self.function_of(t)
-                if h is None or h in self.runtime or (h == t and not _COLD.match(self.prog.start_name(h) or "")):
+                if h is None or h in self.runtime or (h == t and h not in self.colds):
                     continue  # a symbol start: a call or tail call (_call_out); a cold part's is foo's code
                 if len(extents) >= MAX_UNIT:
                     hit = f"{self.prog.symbolize(f)} branches into the middle of more than {MAX_UNIT} functions"
@@ -1659,14 +1677,22 @@ class MaySet:
         unit = self._unit(f)
         if isinstance(unit, str):
             return unit
-        sites: dict = {}
-        insns: list = []
-        for g, gend in unit:
-            part = self._decode_extent(g, gend, sites)
-            if isinstance(part, str):
-                return part
-            insns += part
-        index = {x[0]: k for k, x in enumerate(insns)}
+        hit = self._decoded_units.get(f)
+        if hit is None:
+            sites: dict = {}
+            insns: list = []
+            for g, gend in unit:
+                part = self._decode_extent(g, gend, sites)
+                if isinstance(part, str):
+                    return part
+                insns += part
+            index = {x[0]: k for k, x in enumerate(insns)}
+            if ctx:  # (a function read with the pointer passed in is often read again)
+                if len(self._decoded_units) >= 256:
+                    self._decoded_units.pop(next(iter(self._decoded_units)))
+                self._decoded_units[f] = (sites, insns, index)
+        else:
+            sites, insns, index = hit
 
         def inside(t):
             return any(g <= t < gend for g, gend in unit)
@@ -1715,7 +1741,7 @@ class MaySet:
                         work.append(index[t])
             # nothing tagged here (only RSP/RBP offsets): no store or call
             # can involve the pointer
-            live = len(st) > 2 or any(x not in (_SP, _BP) for x in st)
+            live = not st.keys() <= _UNTAGGED
             why = self._lite_store(a, m, ops, st, sites) if live else None
             if why:
                 # a store over the bit: every one is collected, for the
@@ -1723,7 +1749,7 @@ class MaySet:
                 flagged.setdefault(a, why)
             out_ret = _NO_TAG
             if m != "call" and ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))) and \
-                    prog.is_return_thunk(int(ops, 16)):
+                    int(ops, 16) in self.thunks:
                 # `jmp __x86_return_thunk` is a `ret` (assumption return-thunk)
                 ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
             elif (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
@@ -1795,7 +1821,7 @@ class MaySet:
                 succ.append(nxt)  # a WARN (or an unlisted ud2 the image cannot rule out) resumes
             for n2 in succ:
                 if n2 is None:
-                    if out and any(x not in (_SP, _BP) for x in out):
+                    if out and not out.keys() <= _UNTAGGED:
                         # control runs off the extent (into the next symbol,
                         # or padding) with the pointer in hand: not followed
                         # there (MaySet._decoded_succ adds the edge)
@@ -1872,7 +1898,7 @@ class MaySet:
                 if why:
                     whys.setdefault(x[0], why)
                 if xm != "call" and (xm == "jmp" or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
-                        self.prog.is_return_thunk(int(x[3], 16)):
+                        int(x[3], 16) in self.thunks:
                     ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))  # a `ret` (assumption return-thunk)
                     if xm == "jmp":
                         falls = False
@@ -1938,7 +1964,7 @@ class MaySet:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
-                not m.startswith(_STACK_OPS) and all(k in (_SP, _BP) for k in st):
+                not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED:
             # nothing tagged, and the instruction neither loads the pointer
             # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
             # the state stays (most of a reader's instructions)
