@@ -140,7 +140,16 @@ class Explorer:
         self.witness_split: frozenset = frozenset()
 
     # -- the initial state ---------------------------------------------------------------
-    def initial_state(self) -> tuple[MState, dict]:
+    def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
+        """The machine at the first instruction of an entry.  SYSCALL (64-bit
+        or from compat mode) leaves RSP the user's; SYSENTER loads RSP from
+        MSR_IA32_SYSENTER_ESP, which Linux points at the top of the per-CPU
+        entry (trampoline) stack (cpu/common.c enable_sep_cpu / 6.12
+        syscall_init: `wrmsrl(MSR_IA32_SYSENTER_ESP, (unsigned long)
+        (cpu_entry_stack(cpu) + 1))`), and clears IF, VM and RF but not TF
+        (SDM SYSENTER).  RCX and R11 stay symbolic user values in every case:
+        SYSCALL's RCX (the next EIP) and R11 (RFLAGS) are values the user
+        chose, so leaving them unconstrained only adds behaviours."""
         st = MState()
         user = {}
         for r in GPRS:
@@ -159,6 +168,8 @@ class Explorer:
             st.store_bytes(addr, claripy.BVV(value, 64))
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
+        if entry_kind == "sysenter":
+            st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
         return st, user
 
     # -- memory ---------------------------------------------------------------------
@@ -427,7 +438,7 @@ class Explorer:
 
     # -- the run -------------------------------------------------------------------
     def run(self, follow: frozenset, fixed: dict | None = None, witness: bool = False,
-            split: frozenset = frozenset()) -> Exploration:
+            split: frozenset = frozenset(), entry: int | None = None, entry_kind: str = "syscall") -> Exploration:
         """fixed: features with one value in every variant still to decide; a
         patch-site candidate that needs the other value is not explored.
         split: features whose every candidate the witness keeps (the
@@ -450,11 +461,13 @@ class Explorer:
         self.ex = Exploration()
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
-        st, self.user = self.initial_state()
-        entry = self.program.entry.syscall_entry
+        st, self.user = self.initial_state(entry_kind)
+        if entry is None:
+            entry = self.program.entry.syscall_entry
+        self.entry = entry
         outs = self.function(entry, st, None, 0)
         if outs:
-            raise Inconclusive("entry_SYSCALL_64 returned with `ret`")
+            raise Inconclusive(f"{self.program.symbolize(entry)} returned with `ret`")
         return self.ex
 
     def _tick(self):
@@ -536,7 +549,7 @@ class Explorer:
         (they merge again after the site): one witness serves every code
         variant, each decided under its own features."""
         node = block.node
-        dist = cfg.distance_to(frozenset({"sysret"}) if entry_code else frozenset({"ret", "tail"}))
+        dist = cfg.distance_to(frozenset({"sysret", "sysretl"}) if entry_code else frozenset({"ret", "tail"}))
         fwd = [(n, s2) for n, s2 in succs if (node, n) not in cfg.back_edges and n in dist]
         if block.kind == "choice" and any(c[2][0] == "features" and any(f in self.witness_split for a in c[2][1]
                                                                           for f in a) for c in block.choices):
@@ -602,7 +615,9 @@ class Explorer:
         if k == "special":
             yield from self._special(cfg, block, st)
             return
-        if k == "sysret":
+        if k in ("sysret", "sysretl"):
+            # the path ends: what SYSRET consumes is decided per site by
+            # decide.py (sysretl: the compat obligations)
             self.ex.hits.append(Hit(last.addr, st))
             return
         if k == "dead":
@@ -610,8 +625,6 @@ class Explorer:
             # (Program.after_ud2 has the argument)
             self._assume("ud2-not-listed-dies", last.addr)
             return
-        if k == "sysretl":
-            raise Inconclusive(f"{self.program.symbolize(last.addr)}: sysretl (the compat return) has no model yet")
         if k == "iret":
             yield from self._iret(block, st)
             return
@@ -851,9 +864,20 @@ class Explorer:
 
     def rflags(self, st):
         from angr.engines.vex.claripy.ccall import amd64g_calculate_rflags_all
-        arith = amd64g_calculate_rflags_all(semantics._CC, self.reg(st, "cc_op"), self.reg(st, "cc_dep1"),
-                                            self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep"))
-        arith = arith & 0x8D5
+        dep1, dep2, ndep = self.reg(st, "cc_dep1"), self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep")
+
+        def arith_of(op):
+            # a merged state may hold If(c, op1, op2) as the flag thunk's
+            # operation (e.g. SYSENTER's pushfq after the PTI CR3 switch, an
+            # alternative that sets flags, merged with its NOP candidate):
+            # per case, exactly; the operands are the merged terms, which
+            # under c are the case's own
+            if op.symbolic and op.op == "If":
+                c, a, b = op.args
+                return claripy.If(c, arith_of(a), arith_of(b))
+            return amd64g_calculate_rflags_all(semantics._CC, op, dep1, dep2, ndep)
+
+        arith = arith_of(self.reg(st, "cc_op")) & 0x8D5
         df = claripy.If(self.reg(st, "dflag") == 1, claripy.BVV(0, 64), claripy.BVV(0x400, 64))
         ac = claripy.If(self.reg(st, "acflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 18, 64))
         idf = claripy.If(self.reg(st, "idflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 21, 64))
