@@ -191,6 +191,23 @@ class Explorer:
         vals = _structural_values(addr, limit)
         if vals is not None:
             return sorted(vals)
+        return self._values_solved(st, addr, limit)
+
+    def _distinct(self, term, guard, limit: int, ms: int):
+        """solver.distinct_values, remembered: its answer is a function of
+        (term, guard, limit) alone (a restored user RSP is asked about again
+        at every block up to SYSRET).  An "unknown" is not remembered."""
+        key = (term.hash(), None if guard is None else guard.hash(), limit)
+        memo = self.__dict__.setdefault("_values_memo", {})
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        how, vals = solver.distinct_values(term, [] if guard is None else [guard], limit, ms)
+        if how != "unknown":
+            memo[key] = (how, vals)
+        return how, vals
+
+    def _values_solved(self, st: MState, addr, limit: int):
         # First without the path guard: a superset of the values, and every
         # access through them is conditional on addr == value, so exact; the
         # guard (large and slow) only when that superset is too big and the
@@ -207,8 +224,8 @@ class Explorer:
                     return None
                 if not self._guard_may_narrow(st, addr, limit):
                     return None
-            how, vals = solver.distinct_values(term, [_z3(st.guard)] if guarded else [], limit,
-                                               GUARDED_VALUES_MS if guarded else 20000)
+            how, vals = self._distinct(term, _z3(st.guard) if guarded else None, limit,
+                                       GUARDED_VALUES_MS if guarded else 20000)
             if how == "all":
                 return vals
             if how == "unknown":
@@ -456,6 +473,7 @@ class Explorer:
         check_image only ever uses it for the former."""
         self.follow = follow
         self.fixed = fixed or {}
+        self._values_memo = {}
         self.witness = witness
         self.witness_split = split
         self.ex = Exploration()
