@@ -409,7 +409,10 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     # the compat sysretl sites (compat.py): their own entries, explorations
     # and obligations; the 64-bit findings above are final already
     _release_caches(explorer)
+    n_stats = len(stats)
     compat_assumptions = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    if any("timeout" in s.get("error", "") or "budget" in s.get("error", "") for s in stats[n_stats:]):
+        result.budget_cut = True  # an answer cut by the budget is never cached
     # anything still open: inconclusive with its reason
     for v in vs:
         for site in all_sites:
