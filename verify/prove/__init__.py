@@ -411,7 +411,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     _release_caches(explorer)
     n_stats = len(stats)
     compat_assumptions = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
-    if any("timeout" in s.get("error", "") or "budget" in s.get("error", "") for s in stats[n_stats:]):
+    if any(k in s.get("error", "") for s in stats[n_stats:] for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
     # anything still open: inconclusive with its reason
     for v in vs:

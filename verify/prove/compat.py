@@ -78,6 +78,17 @@ from .cfg import CfgError, static_sysret_sites
 from .explore import Inconclusive
 
 SYSRETL = ("sysretl",)
+
+
+def _cut(e: Exception) -> Inconclusive | None:
+    """The round's SIGALRM (__init__._time_limit) raises Inconclusive between
+    bytecodes; inside a z3 ctypes call ctypes reports it as an ArgumentError
+    carrying that message.  Either is the budget running out."""
+    if isinstance(e, Inconclusive):
+        return e
+    if type(e).__name__ == "ArgumentError" and "Inconclusive" in str(e):
+        return Inconclusive("timeout: the round's time budget ran out")
+    return None
 MAX_ROUNDS = 4
 ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
 
@@ -111,7 +122,9 @@ def compat_entries(prog) -> list[tuple[str, int, str, str]]:
     """(name, address, initial-state kind, frame kind) of every entry of the
     image that leaves by sysretl."""
     out = []
-    for name in COMPAT_ENTRIES + IGNORE_ENTRIES:
+    # the ignore stubs first: five instructions, decided before refinement
+    # of the compat entries can fill the memory budget
+    for name in IGNORE_ENTRIES + COMPAT_ENTRIES:
         a = prog.symbols.get(name)
         if a is None:
             continue
@@ -222,19 +235,40 @@ def _image_sites(prog, name):
 
 def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per, stats,
                    time_limit, used):
+    from . import REFINE_WINDOW, _refine_memory_limit, _release_caches
+
     oids = _site_oids(frame)
     follow = _first_follow(prog, summaries, entry)
     open_: dict = {}  # (variant, site, oid) -> reason, while undecided
     done: set = set()
+    t_first = time.monotonic()
+    last = 0.0
     for rnd in range(1, MAX_ROUNDS + 1):
         t1 = time.monotonic()
-        explorer.deadline = deadline
-        explorer.memory_limit_mib = 0
+        if rnd == 1:
+            explorer.deadline = deadline
+            # the 64-bit proof ran first; this exploration must not push the
+            # peak past issue 9's 500 MiB either (inconclusive if it would)
+            explorer.memory_limit_mib = _refine_memory_limit()
+        else:
+            # as check_image's refinement: later rounds share one window
+            # from the start of the first and stop at a resident size; a
+            # round that cannot fit is not started; what stays open is
+            # inconclusive with its reason (never a verdict by timeout)
+            explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
+            explorer.memory_limit_mib = _refine_memory_limit()
+            if explorer.deadline - t1 < last:
+                stats.append({"entry": name, "round": rnd, "error": f"refinement window ({REFINE_WINDOW:.0f} s) "
+                              f"too short for another round (the last took {last:.1f} s)"})
+                break
         fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
         try:
-            with time_limit(deadline - t1):
+            with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
-        except Inconclusive as e:
+        except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
+            e = _cut(e0)
+            if e is None:
+                raise
             stats.append({"entry": name, "round": rnd, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
             for v in live:
                 for site in sites:
@@ -242,11 +276,11 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         k = (v["name"], site, oid)
                         if k not in done:
                             why = open_.get(k)
-                            per.setdefault(k, []).append(
-                                (INCONCLUSIVE, f"{why} ({e})" if why else str(e), None, name))
-            return
+                            open_[k] = f"{why} ({e})" if why else str(e)
+            break
+        last = time.monotonic() - t1
         stats.append({"entry": name, "round": rnd, "blocks": ex.blocks, "followed": len(follow),
-                      "seconds": round(time.monotonic() - t1, 3)})
+                      "seconds": round(last, 3)})
         for aid, where in ex.assumptions.items():
             used.setdefault(aid, set()).update(where)
         blamed: set = set()
@@ -302,6 +336,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             break
         follow |= refine
         ex = q = None
+        _release_caches(explorer)
     for k, why in open_.items():
         if k not in done:
             per.setdefault(k, []).append((INCONCLUSIVE, why, None, name))
