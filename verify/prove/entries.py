@@ -45,7 +45,16 @@ _I32 = struct.Struct("<i").unpack_from
 CHUNK = 1 << 16
 
 
-def _candidates(elf, lo: int, hi: int):
+def _candidates(elf, lo: int, hi: int) -> list:
+    """_scan_candidates, once per image and range (the sysretq and the
+    sysretl searches scan the same entry text)."""
+    memo = elf.__dict__.setdefault("_branch_candidates", {})
+    if (lo, hi) not in memo:
+        memo[(lo, hi)] = list(_scan_candidates(elf, lo, hi))
+    return memo[(lo, hi)]
+
+
+def _scan_candidates(elf, lo: int, hi: int):
     """(source address, target) of every byte pattern that would be a direct
     branch or call into [lo, hi).  Per 64 KiB chunk of code the rel32 of
     such a branch lies in a range whose upper 16 bits take at most three
