@@ -50,7 +50,10 @@ IRET: no loop); compat-user-cs does not apply: there is no saved frame, and
 SYSCALL from a compat segment other than __USER32_CS returns with
 __USER32_CS by design.  Any stack access there is through the user's RSP:
 the exploration refuses it (a symbolic stack pointer), so it cannot be
-proven by accident.
+proven by accident; and its GS base is the user's (explore.py initial_state,
+kind "ignore"), so a per-CPU read there is a read of user memory
+(tests/fixtures/compat_ignore_gs.S was "proven" with the kernel's per-CPU
+area and is violated now).
 
 Soundness of what this module adds:
 - a variant whose static walk from an entry reaches no sysretl (XENPV: the
@@ -128,7 +131,7 @@ def compat_entries(prog) -> list[tuple[str, int, str, str]]:
         a = prog.symbols.get(name)
         if a is None:
             continue
-        kind = "sysenter" if name == "entry_SYSENTER_compat" else "syscall"
+        kind = "sysenter" if name == "entry_SYSENTER_compat" else "ignore" if name in IGNORE_ENTRIES else "syscall"
         out.append((name, a, kind, "registers" if name in IGNORE_ENTRIES else "pt_regs"))
     return out
 

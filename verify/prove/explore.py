@@ -149,7 +149,8 @@ class Explorer:
         (cpu_entry_stack(cpu) + 1))`), and clears IF, VM and RF but not TF
         (SDM SYSENTER).  RCX and R11 stay symbolic user values in every case:
         SYSCALL's RCX (the next EIP) and R11 (RFLAGS) are values the user
-        chose, so leaving them unconstrained only adds behaviours."""
+        chose, so leaving them unconstrained only adds behaviours.  "ignore":
+        SYSCALL into a stub that never swaps GS."""
         st = MState()
         user = {}
         for r in GPRS:
@@ -170,6 +171,12 @@ class Explorer:
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
         if entry_kind == "sysenter":
             st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
+        elif entry_kind == "ignore":
+            # entry_SYSCALL32_ignore / ignore_sysret run without SWAPGS: the
+            # GS base is the user's, so a %gs access reads user memory, not
+            # the per-CPU area (an unknown pointer here, never the concrete
+            # current-task identity)
+            st.regs[REG["gs"]] = claripy.BVS("user_gs_base", 64, explicit_name=True)
         return st, user
 
     # -- memory ---------------------------------------------------------------------
