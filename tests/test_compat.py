@@ -64,7 +64,7 @@ def _sites(path: str) -> dict:
     syms = _symbols(path)
     sites = {}
     for a in _sysretl_sites(path):
-        sites["ignore" if syms["entry_SYSCALL32_ignore"] <= a < syms["entry_SYSCALL32_ignore"] + 16 else "compat"] = a
+        sites["ignore" if syms["entry_SYSCALL32_ignore"] <= a < syms["entry_SYSCALL32_ignore"] + 64 else "compat"] = a
     assert set(sites) == {"compat", "ignore"}, sites
     return sites
 
