@@ -158,3 +158,40 @@ def test_compat_counterexamples_replay(results, fixture_kernels, name):  # noqa:
         steps = cex["path"]
         assert _int(steps[0]["address"]) in entries, steps[0]
         assert _int(steps[-1]["address"]) == site and steps[-1].get("note") == "sysretl", steps[-1]
+
+
+def test_reports_carry_the_compat_findings(results, fixture_kernels, tmp_path):  # noqa: F811
+    """JSON (schema-valid), SARIF (the compat rules, a result at the sysretl),
+    JUnit and HTML carry a compat violation keyed by obligation id and site,
+    as for sysretq; a baseline written from it marks it known."""
+    import os
+
+    import jsonschema
+
+    path = fixture_kernels("compat_missing_cs_check")
+    r, doc = results("compat_missing_cs_check")
+    schema = json.load(open(os.path.join(os.path.dirname(__file__), "..", "docs", "schema",
+                                         "check-result.schema.json")))
+    jsonschema.validate(doc, schema)
+    site = f"{_sites(path)['compat']:#x}"
+    out = {f: str(tmp_path / f"r.{f}") for f in ("sarif", "junit", "html")}
+    base = str(tmp_path / "baseline.json")
+    r = _run(["check", path, "--quiet", "--no-cache", "--sarif", out["sarif"], "--junit", out["junit"],
+              "--html", out["html"]])
+    assert r.returncode == 1, r.stderr
+    sarif = json.load(open(out["sarif"]))
+    rules = [x["id"] for x in sarif["runs"][0]["tool"]["driver"]["rules"]]
+    assert "compat-user-cs" in rules and "compat-landing-pad" in rules
+    res = [x for x in sarif["runs"][0]["results"] if x["ruleId"] == "compat-user-cs"]
+    assert res and site in json.dumps(res[0]["locations"])
+    junit = open(out["junit"]).read()
+    assert "compat-user-cs" in junit and "<failure" in junit
+    html = open(out["html"]).read()
+    assert "compat-user-cs" in html and "entry_SYSRETL_compat_unsafe_stack" in html
+    r = _run(["check", path, "--quiet", "--no-cache", "--write-baseline", base])
+    assert r.returncode == 0, r.stderr  # exits as if the baseline it wrote were given
+    assert "compat-user-cs" in open(base).read()
+    r = _run(["check", path, "--quiet", "--no-cache", "--baseline", base])
+    assert r.returncode == 0, r.stderr  # the compat violation is accepted by its fingerprint
+    r = _run(["check", fixture_kernels("compat_rcx_wrong_slot"), "--quiet", "--no-cache", "--baseline", base])
+    assert r.returncode == 1, r.stderr  # another obligation at the same site is not

@@ -372,9 +372,10 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
         why = str(e)
     used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
     all_sites = {s for ss in sites_of.values() for s in ss}
+    xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}
     for v in vs:
         for src, tgt in (sorted(found) if found is not None else [(None, None)]):
-            if src is not None and entries.is_xen_pv_entry(prog, src) and v["name"] != "xenpv":
+            if (src, tgt) in xen and v["name"] != "xenpv":
                 used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                 continue
             reach = None
