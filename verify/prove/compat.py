@@ -345,6 +345,29 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             per.setdefault(k, []).append((INCONCLUSIVE, why, None, name))
 
 
+def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:
+    """Without an ELF size (kallsyms, a System.map): the bytes of the
+    instructions of the entry's own CFG (every patch-site candidate's, and
+    each site's whole on-disk range), the code the exploration ran from the
+    entry.
+    A branch there is one the exploration took, not another way in.  A CFG
+    that cannot be built gives the entry's first byte only (everything else
+    then counts as a second entry: inconclusive, never proven by it)."""
+    try:
+        cfg = prog.cfg(entry)
+    except CfgError:
+        return [(entry, entry + 1)]
+    out = []
+    for b in cfg.blocks.values():
+        if b.node[1] is not None or b.kind == "choice":  # a candidate's bytes: the site's range on disk
+            site = b.node[1][0] if b.node[1] is not None else b.addr
+            if site in prog.sites:
+                out.append((site, site + max(e.length for e in prog.sites[site])))
+        for ins in b.insns:  # a candidate's instructions too: it may run past the site's recorded length
+            out.append((ins.addr, ins.addr + ins.size))
+    return out or [(entry, entry + 1)]
+
+
 def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
     """Jumps into the code that reaches a sysretl from outside every
     explored compat entry (entries.py, with W for sysretl): the proven
@@ -355,7 +378,10 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
     extents = []
     for n, a in explored:
         size = prog.symbols.size_of(n)
-        extents.append((a, a + size if size else a + 1))
+        if size:
+            extents.append((a, a + size))
+        else:
+            extents.extend(_cfg_extent(prog, a))
     lo, hi = prog.entry.entry_text
     found, why = None, None
     try:
