@@ -179,6 +179,7 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
     per: dict = {}
     sites_of: dict = {}  # entry name -> sysretl sites any variant reaches
     frames: dict = {}
+    rounds: list = []  # each entry's exploration, a generator: one step per round
     for name, entry, kind, frame in compat_entries(prog):
         frames[name] = frame
         oids = _site_oids(frame)
@@ -211,8 +212,13 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
                 live.append(v)
         if not live or not sites:
             continue
-        _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per,
-                       stats, time_limit, used)
+        g = _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per,
+                           stats, time_limit, used)
+        next(g, None)  # round 1 of every entry before any refinement (which can fill the memory budget)
+        rounds.append(g)
+    for g in rounds:
+        for _ in g:
+            pass
     for (vname, site, oid), rs in per.items():
         worst = max(rs, key=lambda r: ORDER[r[0]])
         v = next(x for x in vs if x["name"] == vname)
@@ -238,6 +244,9 @@ def _image_sites(prog, name):
 
 def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per, stats,
                    time_limit, used):
+    """Explore from one entry, refine, decide into `per`: a generator that
+    stops after the first round (check_compat runs every entry's first
+    round, then the refinements)."""
     from . import REFINE_WINDOW, _refine_memory_limit, _release_caches
 
     oids = _site_oids(frame)
@@ -334,11 +343,12 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         open_[k] = "a counterexample exists only through over-approximations: " + \
                             "; ".join(names[:6])
                         blamed |= {e.target for e in blame if e.kind == "summary" and e.target is not None}
+        ex = q = None
         refine = blamed - follow
         if not refine or all(k in done for k in open_):
             break
+        yield  # the caller runs every entry's first round before refinement
         follow |= refine
-        ex = q = None
         _release_caches(explorer)
     for k, why in open_.items():
         if k not in done:
