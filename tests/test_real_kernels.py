@@ -172,7 +172,7 @@ def test_debian_612_every_obligation_proven(result612):
     current task pointer to callees (tscompat.py follows it into them by
     their BTF prototypes): all proven under ts-compat-writers."""
     rc, result = result612
-    _assert_all_proven(rc, result, "0xffffffff81e001c8")
+    _assert_all_proven(rc, result, "0xffffffff81e001c8", COMPAT_SITES["612"])
     used = {a["id"]: a for a in result["assumptions"]}
     assert "ts-compat-writers" in used, sorted(used)
 
