@@ -1404,6 +1404,18 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     for aid in ("private-regions", "paravirt-native", "kernel-no-sse", "irq-flag-preserved"):
         if aid not in used:
             result.assumptions.append({"id": aid, "text": policy.ALWAYS_ASSUMED[aid]})
+    # the compat sysretl sites (issue 12) are decided by the default engine
+    # only (verify/prove/compat.py): here they are inconclusive, never
+    # proven by omission
+    from .obligations import SITE_OBLIGATIONS
+    for site in getattr(image.entry, "all_sysret_sites", ()):
+        if site["width"] != "sysretl":
+            continue
+        for v in result.variants:
+            for oid in SITE_OBLIGATIONS["sysretl"]:
+                result.findings.append(Finding(oid, site["address"], image.symbolize(site["address"]), v["name"],
+                                               {k: v[k] for k in ("name", "paging", "features") if k in v}, INCONCLUSIVE, "the merging engine does not explore the compat entries "
+                                               "(use the default engine)", None, 0.0))
     result.cfg = ex.cfg
     result.seconds = time.monotonic() - t0
     return result

@@ -73,6 +73,10 @@ def collect(image, with_sha256: bool = False) -> dict:
         "entry_text": [_hex(e.entry_text[0]), _hex(e.entry_text[1])],
         "sysret_sites": [_addr(image, a) for a in e.sysret_sites],
         "iret_sites": [_addr(image, a) for a in e.iret_sites],
+        # every SYSRET of every entry (issue 12): 64-bit and compat
+        "entries": [{"name": n, "address": _hex(a)} for n, a in e.entries],
+        "all_sysret_sites": [{**_addr(image, s["address"]), "width": s["width"], "entry": s["entry"],
+                              "entries": list(s["entries"])} for s in e.all_sysret_sites],
         "do_syscall_64_call": _addr(image, e.do_syscall_64_call),
         "do_syscall_64": _addr(image, e.do_syscall_64),
         "dispatch": {
@@ -178,6 +182,10 @@ def _text(d: dict) -> str:
         w(f"  sysretq               {s['address']}  {s['symbol']}")
     for s in e["iret_sites"]:
         w(f"  iretq                 {s['address']}  {s['symbol']}")
+    if e.get("entries"):
+        w("  SYSRET entries        " + ", ".join(f"{x['name']} {x['address']}" for x in e["entries"]))
+    for s in e.get("all_sysret_sites", ()):
+        w(f"  {s['width']:<21} {s['address']}  {s['symbol']:<40} from {', '.join(s['entries'])}")
     c = e["do_syscall_64_call"]
     w(f"  call do_syscall_64    {c['address'] + '  ' + c['symbol'] if c else 'not found'}")
     w(f"  do_syscall_64         {e['do_syscall_64']['address']}")

@@ -68,6 +68,7 @@ class SysretInputs:
     user_cs: int = 0x33
     user_ds: int = 0x2B
     ts_compat: int = 0x2
+    user32_cs: int = 0x23  # __USER32_CS: the compat (sysretl) site's code selector
 
 
 def rcx_is_rip(s: SysretInputs) -> z3.BoolRef:
@@ -94,11 +95,33 @@ def ts_compat_clear(s: SysretInputs) -> z3.BoolRef:
     return s.ti_status & s.ts_compat == 0
 
 
+def compat_user_cs(s: SysretInputs) -> z3.BoolRef:
+    """SYSRETL (compat) loads CS := (STAR[63:48] | 3) = __USER32_CS and
+    SS := STAR[63:48] + 8 = __USER_DS (SDM SYSRET, operand size 32;
+    asm/segment.h "sysret hardcodes gdt offsets"): IRET-equivalent only when
+    the saved frame holds those (6.1/6.12 common.c do_fast_syscall_32:
+    `regs->cs == __USER32_CS && regs->ss == __USER_DS`)."""
+    return z3.And(s.regs_cs == s.user32_cs, s.regs_ss == s.user_ds)
+
+
+def compat_landing_pad(s: SysretInputs) -> z3.BoolRef:
+    """SYSRETL loads EIP := ECX (zero-extended: always canonical).  The user
+    resumes where IRET would send it only when ECX is the low half of the
+    saved ip.  (That the saved ip is the vDSO landing pad, where
+    `int80_landing_pad` reloads ECX/EDX/EBP from the user stack, is the
+    kernel's own test `regs->ip == landing_pad` in do_fast_syscall_32; see
+    the catalogue entry for what this predicate does and does not state.)"""
+    return z3.Extract(31, 0, s.rcx) == z3.Extract(31, 0, s.regs_ip)
+
+
 @dataclass(frozen=True)
 class Obligation:
     id: str
     summary: str
     predicate: Callable[[SysretInputs], z3.BoolRef]
+    # the catalogue (SARIF rule text, docs/CATALOGUE.md), for obligations
+    # whose rule is data here rather than in verify/formats.py RULES
+    catalogue: dict | None = None
 
 
 # Order is the report order; ids are stable (SARIF rule ids, JSON, baselines).
@@ -111,7 +134,60 @@ OBLIGATIONS: tuple[Obligation, ...] = (
     Obligation("ts-compat-clear", "TS_COMPAT is clear in current->thread_info.status", ts_compat_clear),
 )
 OBLIGATION_IDS = tuple(o.id for o in OBLIGATIONS)
-BY_ID = {o.id: o for o in OBLIGATIONS}
+
+# The compat return (issue 12): `sysretl` in sysret32_from_system_call,
+# reached from entry_SYSCALL_compat and entry_SYSENTER_compat.  Not part of
+# sysret_safe(): the models are of the 64-bit return.
+COMPAT_OBLIGATIONS: tuple[Obligation, ...] = (
+    Obligation(
+        "compat-user-cs", "saved cs is __USER32_CS and saved ss is __USER_DS at the compat sysretl", compat_user_cs,
+        {"cves": [], "severity": "8.8",
+         "short": "Saved cs is __USER32_CS and saved ss is __USER_DS at SYSRETL",
+         "full": "SYSRETL loads fixed selectors (STAR: __USER32_CS 0x23, __USER_DS 0x2b) whatever the saved frame "
+                 "holds. A 32-bit task whose saved cs/ss were changed (sigreturn to a 64-bit or LDT segment, ptrace "
+                 "SETREGS) would silently resume with the wrong code segment and the wrong bitness.",
+         "help": "do_fast_syscall_32() must return true (SYSRETL) only when `regs->cs == __USER32_CS && "
+                 "regs->ss == __USER_DS` (arch/x86/entry/common.c, 6.1 and 6.12), and false (IRET) otherwise. "
+                 "See docs/CATALOGUE.md#compat-user-cs."}),
+    Obligation(
+        "compat-landing-pad", "ECX equals the saved pt_regs->ip (the vDSO landing pad) at the compat sysretl",
+        compat_landing_pad,
+        {"cves": [], "severity": "7.8",
+         "short": "ECX equals the saved pt_regs->ip at SYSRETL",
+         "full": "SYSRETL loads EIP from ECX (zero-extended, so never non-canonical). Unless ECX is the saved "
+                 "instruction pointer, the 32-bit task resumes somewhere other than where the kernel, ptrace or "
+                 "sigreturn left it. The kernel sets regs->ip to the vDSO's int80 landing pad on entry "
+                 "(do_fast_syscall_32) and returns by SYSRETL only while regs->ip is still that pad, whose code "
+                 "reloads ECX/EDX/EBP from the user stack (SYSRETL destroys the user's ECX).",
+         "help": "Load RCX from RIP(%rsp) in sysret32_from_system_call (`movq RIP(%rsp), %rcx`) and keep "
+                 "`regs->ip == landing_pad` in do_fast_syscall_32's SYSRETL test. "
+                 "See docs/CATALOGUE.md#compat-landing-pad."}),
+)
+# what each SYSRET width must satisfy: the 64-bit six at sysretq; at sysretl
+# the selectors and return EIP of the compat ABI, and the flags rules, which
+# SYSRETL applies exactly as SYSRETQ does (RFLAGS := R11 & 0x3C7FD7 | 2).
+# canonical-rip has no meaning there (EIP is zero-extended ECX) and
+# ts-compat-clear is a 64-bit-syscall rule (a compat return leaves with the
+# 32-bit ABI it entered with; arch_exit_to_user_mode_prepare clears the bit on
+# both, but only a 64-bit return relies on it).
+SITE_OBLIGATIONS = {
+    "sysretq": OBLIGATION_IDS,
+    "sysretl": ("compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf"),
+}
+ALL_OBLIGATIONS = OBLIGATIONS + COMPAT_OBLIGATIONS
+ALL_OBLIGATION_IDS = tuple(o.id for o in ALL_OBLIGATIONS)
+BY_ID = {o.id: o for o in ALL_OBLIGATIONS}
+
+
+def catalogue_rules() -> tuple[dict, ...]:
+    """SARIF rules (verify/formats.py RULES shape) of the obligations whose
+    catalogue is data here."""
+    return tuple({"id": o.id, **{k: v for k, v in o.catalogue.items() if k != "severity"}}
+                 for o in ALL_OBLIGATIONS if o.catalogue)
+
+
+def catalogue_severity() -> dict:
+    return {o.id: o.catalogue["severity"] for o in ALL_OBLIGATIONS if o.catalogue}
 
 
 def sysret_safe(s: SysretInputs) -> z3.BoolRef:

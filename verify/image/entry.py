@@ -19,9 +19,20 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 SYSRETQ = b"\x48\x0f\x07"
+SYSRETL = b"\x0f\x07"  # no REX.W: 32-bit operand size, the compat return (EIP := ECX)
 IRETQ = b"\x48\xcf"
+# Every way user mode enters the kernel that can leave by SYSRET, in report
+# order.  64-bit kernels never use SYSEXIT: both compat entries leave through
+# sysret32_from_system_call (6.1/6.12 arch/x86/entry/entry_64_compat.S).
+# entry_SYSCALL32_ignore (6.12, when ia32 emulation is off at boot,
+# cpu/common.c syscall_init) and ignore_sysret (6.1 without
+# CONFIG_IA32_EMULATION, entry_64.S) answer a 32-bit SYSCALL with -ENOSYS.
+SYSRET_ENTRIES = ("entry_SYSCALL_64", "entry_SYSCALL_compat", "entry_SYSENTER_compat", "entry_SYSCALL32_ignore",
+                  "ignore_sysret")
+COMPAT_ENTRIES = ("entry_SYSCALL_compat", "entry_SYSENTER_compat")
+IGNORE_ENTRIES = ("entry_SYSCALL32_ignore", "ignore_sysret")
 # Bytes after which control does not fall through.
-_STOPS = ("ret", "retq", "jmp", "ljmp", "ud2", "int3", "hlt", "sysretq", "sysret", "iretq", "iret", "sysexit")
+_STOPS = ("ret", "retq", "jmp", "ljmp", "ud2", "int3", "hlt", "sysretq", "sysret", "sysretl", "iretq", "iret", "sysexit")
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,11 @@ class EntrySites:
     do_syscall_64: int
     dispatch: dict  # {"name", "address", "call": address of the call/reference in do_syscall_64 or None}
     reached: frozenset = frozenset()  # on-disk instruction addresses reached by the CFG (any variant)
+    # every SYSRET site of every entry in SYSRET_ENTRIES the image has:
+    # ({"address", "width": "sysretq"|"sysretl", "entry": the first entry
+    # reaching it, "entries": every entry reaching it}, ...), by address
+    all_sysret_sites: tuple = ()
+    entries: tuple = ()  # ((name, address), ...) of the SYSRET_ENTRIES present
 
 
 def _md():
@@ -80,10 +96,53 @@ def find_entry_sites(image) -> EntrySites:
             if v.code is not None:
                 by_addr.setdefault(s.addr, []).append(v.code)
 
+    seen, sysrets, sysretls, irets, call_dsc = _walk(image, entry, lo, hi, by_addr, dsc)
+    entries, all_sites = [], {}
+    for name in SYSRET_ENTRIES:
+        a = syms.get(name)
+        if a is None:
+            continue
+        entries.append((name, a))
+        if a == entry:
+            q, l_ = sysrets, sysretls
+        else:
+            e_lo, e_hi = (lo, hi) if lo <= a < hi else _section_range(image, a)
+            _s, q, l_, _i, _c = _walk(image, a, e_lo, e_hi, by_addr if (e_lo, e_hi) == (lo, hi) else {}, None)
+        for width, found in (("sysretq", q), ("sysretl", l_)):
+            for site in found:
+                d = all_sites.setdefault(site, {"address": site, "width": width, "entry": name, "entries": []})
+                d["entries"].append(name)
+    dispatch = _find_dispatch(image, dsc)
+    return EntrySites(
+        syscall_entry=entry,
+        entry_text=(lo, hi),
+        sysret_sites=sorted(sysrets),
+        iret_sites=sorted(irets),
+        do_syscall_64_call=call_dsc,
+        do_syscall_64=dsc,
+        dispatch=dispatch,
+        reached=frozenset(seen),
+        all_sysret_sites=tuple(all_sites[a] for a in sorted(all_sites)),
+        entries=tuple(entries),
+    )
+
+
+def _section_range(image, a: int) -> tuple[int, int]:
+    sec = image.elf.section_at(a)
+    return (sec.addr, sec.end) if sec is not None else (a, a + 1)
+
+
+def _walk(image, entry: int, lo: int, hi: int, by_addr: dict, dsc):
+    """The capstone walk of pass 3 from `entry` over [lo, hi): -> (reached
+    on-disk addresses, sysretq sites, sysretl sites, iretq sites, the first
+    `call dsc`).  A site is counted for the first entry (SYSRET_ENTRIES
+    order) that reaches it: entry_SYSENTER_compat jumps into
+    entry_SYSCALL_compat's sysret32_from_system_call."""
     md = _md()
     text = image.read(lo, hi - lo)
     seen: set[int] = set()
     sysrets: set[int] = set()
+    sysretls: set[int] = set()
     irets: set[int] = set()
     call_dsc = None
     # Work list of (address, bytes source): None = the image, else a variant's code at its site.
@@ -113,6 +172,8 @@ def find_entry_sites(image) -> EntrySites:
             raw = bytes(insn.bytes)
             if raw == SYSRETQ:
                 sysrets.add(addr)
+            elif raw == SYSRETL:
+                sysretls.add(addr)
             elif raw == IRETQ:
                 irets.add(addr)
             mnem = insn.mnemonic
@@ -125,18 +186,7 @@ def find_entry_sites(image) -> EntrySites:
             if mnem in _STOPS:
                 break
             addr += insn.size
-
-    dispatch = _find_dispatch(image, dsc)
-    return EntrySites(
-        syscall_entry=entry,
-        entry_text=(lo, hi),
-        sysret_sites=sorted(sysrets),
-        iret_sites=sorted(irets),
-        do_syscall_64_call=call_dsc,
-        do_syscall_64=dsc,
-        dispatch=dispatch,
-        reached=frozenset(seen),
-    )
+    return seen, sysrets, sysretls, irets, call_dsc
 
 
 def function_range(image, name_or_addr) -> tuple[int, int] | None:

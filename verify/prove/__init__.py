@@ -28,6 +28,7 @@ import time
 
 from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+from . import compat
 from . import decide as dec
 from . import entries
 from .assumptions import ASSUMPTIONS
@@ -405,6 +406,13 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         _release_caches(explorer)
     if not witnessed:
         witness()
+    # the compat sysretl sites (compat.py): their own entries, explorations
+    # and obligations; the 64-bit findings above are final already
+    _release_caches(explorer)
+    n_stats = len(stats)
+    compat_assumptions = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    if any(k in s.get("error", "") for s in stats[n_stats:] for k in ("timeout", "budget", "window")):
+        result.budget_cut = True  # an answer cut by the budget is never cached
     # anything still open: inconclusive with its reason
     for v in vs:
         for site in all_sites:
@@ -414,9 +422,12 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
     entry_assumptions = _second_entries(prog, vs, final, finding)
+    all_ids = dec.obligations.ALL_OBLIGATION_IDS
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
-                                                                       obligation_ids.index(k[2])))]
+                                                                       all_ids.index(k[2])))]
     used = {k: set(v) for k, v in last_assumptions.items()}
+    for aid, where in compat_assumptions.items():
+        used.setdefault(aid, set()).update(where)
     for aid, where in entry_assumptions.items():
         used.setdefault(aid, set()).update(where)
     for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions"}):

@@ -318,7 +318,8 @@ class FunctionCfg:
         return d
 
 
-def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000) -> set:
+def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000,
+                        kinds: tuple = ("sysret",)) -> set:
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
     choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
@@ -360,7 +361,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             raise CfgError(f"{addr:#x}: instruction with an exception-table fixup in the static walk")
         _mark_dead(program, ins, vk is not None)
         k = ins.kind
-        if k == "sysret":
+        if k in kinds:
             found.add(addr)
             continue
         if k == "jmp" and not program.is_return_thunk(ins.target):
@@ -373,7 +374,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             # where it goes is not in the bytes: the walk cannot show that no
             # SYSRET is reachable
             raise CfgError(f"{addr:#x}: {'indirect jump' if k == 'ijmp' else 'far transfer'} in the static walk")
-        if k in ("jmp", "ret", "tail", "sysretl", "dead"):
+        if k in ("jmp", "ret", "tail", "sysret", "sysretl", "dead"):
             continue
         if k == "iret":
             # an IRET may return to the kernel: the walk does not know where

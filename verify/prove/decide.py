@@ -28,14 +28,20 @@ conv = claripy.backends.z3.convert
 class Query:
     """The SYSRET inputs of one site's merged state, as z3 terms."""
 
-    def __init__(self, explorer, hits, la57: bool, consts: dict):
+    def __init__(self, explorer, hits, la57: bool, consts: dict, width: str = "sysretq", frame: str = "pt_regs"):
         st = merge([h.state for h in hits])
         self.state = st
         self.site = hits[0].site
+        self.width = width
         fr = explorer.frame
         lay = fr.layout
 
         def ptreg(f):
+            if frame == "registers" and f in ("ip", "flags"):
+                # entry_SYSCALL32_ignore / ignore_sysret build no frame: what
+                # the user must get back is what SYSCALL left in RCX (the
+                # next EIP) and R11 (RFLAGS) (compat.py)
+                return explorer.user["rcx" if f == "ip" else "r11"]
             return st.load_bytes(fr.pt_regs + lay.pt_regs[f].value, 8)
 
         self.terms = {
@@ -104,6 +110,7 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
 OBLIGATION_TERMS = {
     "rcx-is-rip": ("rcx", "regs_ip"), "canonical-rip": ("rcx",), "r11-is-rflags": ("r11", "regs_flags"),
     "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
+    "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
 }
 
 
@@ -159,10 +166,11 @@ def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
             if not path or path[-1].address != addr or note:
                 path.append(PathStep(addr, sym(addr), note))
     site = q.site
+    width = getattr(q, "width", "sysretq")
     if path and path[-1].address == site:
-        path[-1] = PathStep(site, path[-1].symbol, "sysretq")
+        path[-1] = PathStep(site, path[-1].symbol, width)
     else:
-        path.append(PathStep(site, sym(site), "sysretq"))
+        path.append(PathStep(site, sym(site), width))
     return Counterexample(regs, pt, ev(q.terms["ti_status"]), user, tuple(path), True,
                           "model re-checked by an independent solver with every input pinned"), ""
 
@@ -182,4 +190,9 @@ def explain(oid: str, cex: Counterexample, paging: str) -> str:
         return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRET loads 0x33/0x2b"
     if oid == "ts-compat-clear":
         return f"thread_info.status={cex.ti_status:#x} still has TS_COMPAT (0x2) at SYSRET"
+    if oid == "compat-user-cs":
+        return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRETL loads 0x23/0x2b"
+    if oid == "compat-landing-pad":
+        return (f"ECX={r['rcx'] & 0xFFFFFFFF:#010x} but pt_regs->ip={pt['ip']:#018x}: the 32-bit task resumes "
+                "somewhere else")
     return oid

@@ -45,7 +45,16 @@ _I32 = struct.Struct("<i").unpack_from
 CHUNK = 1 << 16
 
 
-def _candidates(elf, lo: int, hi: int):
+def _candidates(elf, lo: int, hi: int) -> list:
+    """_scan_candidates, once per image and range (the sysretq and the
+    sysretl searches scan the same entry text)."""
+    memo = elf.__dict__.setdefault("_branch_candidates", {})
+    if (lo, hi) not in memo:
+        memo[(lo, hi)] = list(_scan_candidates(elf, lo, hi))
+    return memo[(lo, hi)]
+
+
+def _scan_candidates(elf, lo: int, hi: int):
     """(source address, target) of every byte pattern that would be a direct
     branch or call into [lo, hi).  Per 64 KiB chunk of code the rel32 of
     such a branch lies in a range whose upper 16 bits take at most three
@@ -105,11 +114,14 @@ def entry_extent(prog, cfg) -> tuple[int, int]:
 _NO_FALL = ("jmp", "ijmp", "ret", "tail", "sysret", "sysretl", "dead")
 
 
-def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000) -> set[int]:
+def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
+                    kinds: tuple = ("sysret",)) -> set[int]:
     """W: addresses in [lo, hi) from which a 64-bit SYSRET instruction is
     statically reachable (see the module docstring for the edges).  Falling
     into `entry` from the bytes before it is not an edge: the entry point is
-    entered as the SYSCALL target (assumption sysret-path-direct-entries)."""
+    entered as the SYSCALL target (assumption sysret-path-direct-entries).
+    `entry` may be a set of entry points (the compat entries)."""
+    stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
     starts = prog.symbols.addresses_in(lo, hi)
     succ: dict = {}
     reaching: set = set()
@@ -152,7 +164,7 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000) 
         nxt = (addr + ins.size, vk)
         if vk is not None and addr + ins.size >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
             nxt = (addr + ins.size, None)
-        if ins.kind in ("sysret", "ijmp"):
+        if ins.kind in kinds or ins.kind == "ijmp":
             reaching.add(node)
         if ins.target is not None and ins.kind in ("jmp", "jcc", "tail"):
             t = ins.target
@@ -160,7 +172,7 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000) 
                 else (t, None)
             out.append(tn)
             work.append(tn)
-        if ins.kind not in _NO_FALL and nxt[0] != entry:
+        if ins.kind not in _NO_FALL and nxt[0] not in stops:
             out.append(nxt)
             work.append(nxt)
     pred: dict = {}

@@ -140,7 +140,17 @@ class Explorer:
         self.witness_split: frozenset = frozenset()
 
     # -- the initial state ---------------------------------------------------------------
-    def initial_state(self) -> tuple[MState, dict]:
+    def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
+        """The machine at the first instruction of an entry.  SYSCALL (64-bit
+        or from compat mode) leaves RSP the user's; SYSENTER loads RSP from
+        MSR_IA32_SYSENTER_ESP, which Linux points at the top of the per-CPU
+        entry (trampoline) stack (cpu/common.c enable_sep_cpu / 6.12
+        syscall_init: `wrmsrl(MSR_IA32_SYSENTER_ESP, (unsigned long)
+        (cpu_entry_stack(cpu) + 1))`), and clears IF, VM and RF but not TF
+        (SDM SYSENTER).  RCX and R11 stay symbolic user values in every case:
+        SYSCALL's RCX (the next EIP) and R11 (RFLAGS) are values the user
+        chose, so leaving them unconstrained only adds behaviours.  "ignore":
+        SYSCALL into a stub that never swaps GS."""
         st = MState()
         user = {}
         for r in GPRS:
@@ -159,6 +169,14 @@ class Explorer:
             st.store_bytes(addr, claripy.BVV(value, 64))
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
+        if entry_kind == "sysenter":
+            st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
+        elif entry_kind == "ignore":
+            # entry_SYSCALL32_ignore / ignore_sysret run without SWAPGS: the
+            # GS base is the user's, so a %gs access reads user memory, not
+            # the per-CPU area (an unknown pointer here, never the concrete
+            # current-task identity)
+            st.regs[REG["gs"]] = claripy.BVS("user_gs_base", 64, explicit_name=True)
         return st, user
 
     # -- memory ---------------------------------------------------------------------
@@ -180,6 +198,23 @@ class Explorer:
         vals = _structural_values(addr, limit)
         if vals is not None:
             return sorted(vals)
+        return self._values_solved(st, addr, limit)
+
+    def _distinct(self, term, guard, limit: int, ms: int):
+        """solver.distinct_values, remembered: its answer is a function of
+        (term, guard, limit) alone (a restored user RSP is asked about again
+        at every block up to SYSRET).  An "unknown" is not remembered."""
+        key = (term.hash(), None if guard is None else guard.hash(), limit)
+        memo = self.__dict__.setdefault("_values_memo", {})
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        how, vals = solver.distinct_values(term, [] if guard is None else [guard], limit, ms)
+        if how != "unknown":
+            memo[key] = (how, vals)
+        return how, vals
+
+    def _values_solved(self, st: MState, addr, limit: int):
         # First without the path guard: a superset of the values, and every
         # access through them is conditional on addr == value, so exact; the
         # guard (large and slow) only when that superset is too big and the
@@ -196,8 +231,8 @@ class Explorer:
                     return None
                 if not self._guard_may_narrow(st, addr, limit):
                     return None
-            how, vals = solver.distinct_values(term, [_z3(st.guard)] if guarded else [], limit,
-                                               GUARDED_VALUES_MS if guarded else 20000)
+            how, vals = self._distinct(term, _z3(st.guard) if guarded else None, limit,
+                                       GUARDED_VALUES_MS if guarded else 20000)
             if how == "all":
                 return vals
             if how == "unknown":
@@ -427,7 +462,7 @@ class Explorer:
 
     # -- the run -------------------------------------------------------------------
     def run(self, follow: frozenset, fixed: dict | None = None, witness: bool = False,
-            split: frozenset = frozenset()) -> Exploration:
+            split: frozenset = frozenset(), entry: int | None = None, entry_kind: str = "syscall") -> Exploration:
         """fixed: features with one value in every variant still to decide; a
         patch-site candidate that needs the other value is not explored.
         split: features whose every candidate the witness keeps (the
@@ -445,16 +480,19 @@ class Explorer:
         check_image only ever uses it for the former."""
         self.follow = follow
         self.fixed = fixed or {}
+        self._values_memo = {}
         self.witness = witness
         self.witness_split = split
         self.ex = Exploration()
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
-        st, self.user = self.initial_state()
-        entry = self.program.entry.syscall_entry
+        st, self.user = self.initial_state(entry_kind)
+        if entry is None:
+            entry = self.program.entry.syscall_entry
+        self.entry = entry
         outs = self.function(entry, st, None, 0)
         if outs:
-            raise Inconclusive("entry_SYSCALL_64 returned with `ret`")
+            raise Inconclusive(f"{self.program.symbolize(entry)} returned with `ret`")
         return self.ex
 
     def _tick(self):
@@ -536,7 +574,7 @@ class Explorer:
         (they merge again after the site): one witness serves every code
         variant, each decided under its own features."""
         node = block.node
-        dist = cfg.distance_to(frozenset({"sysret"}) if entry_code else frozenset({"ret", "tail"}))
+        dist = cfg.distance_to(frozenset({"sysret", "sysretl"}) if entry_code else frozenset({"ret", "tail"}))
         fwd = [(n, s2) for n, s2 in succs if (node, n) not in cfg.back_edges and n in dist]
         if block.kind == "choice" and any(c[2][0] == "features" and any(f in self.witness_split for a in c[2][1]
                                                                           for f in a) for c in block.choices):
@@ -602,7 +640,9 @@ class Explorer:
         if k == "special":
             yield from self._special(cfg, block, st)
             return
-        if k == "sysret":
+        if k in ("sysret", "sysretl"):
+            # the path ends: what SYSRET consumes is decided per site by
+            # decide.py (sysretl: the compat obligations)
             self.ex.hits.append(Hit(last.addr, st))
             return
         if k == "dead":
@@ -610,8 +650,6 @@ class Explorer:
             # (Program.after_ud2 has the argument)
             self._assume("ud2-not-listed-dies", last.addr)
             return
-        if k == "sysretl":
-            raise Inconclusive(f"{self.program.symbolize(last.addr)}: sysretl (the compat return) has no model yet")
         if k == "iret":
             yield from self._iret(block, st)
             return
@@ -851,9 +889,20 @@ class Explorer:
 
     def rflags(self, st):
         from angr.engines.vex.claripy.ccall import amd64g_calculate_rflags_all
-        arith = amd64g_calculate_rflags_all(semantics._CC, self.reg(st, "cc_op"), self.reg(st, "cc_dep1"),
-                                            self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep"))
-        arith = arith & 0x8D5
+        dep1, dep2, ndep = self.reg(st, "cc_dep1"), self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep")
+
+        def arith_of(op):
+            # a merged state may hold If(c, op1, op2) as the flag thunk's
+            # operation (e.g. SYSENTER's pushfq after the PTI CR3 switch, an
+            # alternative that sets flags, merged with its NOP candidate):
+            # per case, exactly; the operands are the merged terms, which
+            # under c are the case's own
+            if op.symbolic and op.op == "If":
+                c, a, b = op.args
+                return claripy.If(c, arith_of(a), arith_of(b))
+            return amd64g_calculate_rflags_all(semantics._CC, op, dep1, dep2, ndep)
+
+        arith = arith_of(self.reg(st, "cc_op")) & 0x8D5
         df = claripy.If(self.reg(st, "dflag") == 1, claripy.BVV(0, 64), claripy.BVV(0x400, 64))
         ac = claripy.If(self.reg(st, "acflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 18, 64))
         idf = claripy.If(self.reg(st, "idflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 21, 64))

@@ -9,7 +9,9 @@ import bisect
 from ..image.patches import read_patch_sites, tables
 from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 
-DISPATCH = ("x64_sys_call", "sys_call_table")
+# the syscall dispatch: 64-bit, and the compat one (6.12 ia32_sys_call,
+# 6.1 an indirect call through ia32_sys_call_table: an unknown callee anyway)
+DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table")
 
 
 class Program:
@@ -121,7 +123,8 @@ class Program:
 
     def is_tail_call(self, target: int, fn_entry: int) -> bool:
         """A jmp to the start of another function outside the entry text."""
-        if target == fn_entry or self.in_entry_text(target) or fn_entry == self.entry.syscall_entry:
+        if target == fn_entry or self.in_entry_text(target) or fn_entry == self.entry.syscall_entry or \
+                fn_entry in {a for _n, a in getattr(self.entry, "entries", ())}:
             # the entry code has no return address: its jumps continue it
             return False
         name = self.start_name(target)

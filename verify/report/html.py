@@ -33,7 +33,8 @@ small{color:#5a6275}
 """
 
 _HOT = {"rcx-is-rip": {"rcx", "ip"}, "canonical-rip": {"rcx", "ip"}, "r11-is-rflags": {"r11", "flags"},
-        "rflags-no-rf-tf": {"r11"}, "user-cs-ss": {"cs", "ss"}, "ts-compat-clear": {"ti_status"}}
+        "rflags-no-rf-tf": {"r11"}, "user-cs-ss": {"cs", "ss"}, "ts-compat-clear": {"ti_status"},
+        "compat-user-cs": {"cs", "ss"}, "compat-landing-pad": {"rcx", "ip"}}
 
 
 class _Disassembler:

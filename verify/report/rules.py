@@ -3,6 +3,8 @@ text, the fix, the CVEs and GitHub code scanning's `security-severity`.  The
 SARIF driver lists them; the HTML page names each obligation by `short`."""
 from __future__ import annotations
 
+from .. import obligations as _obligations
+
 # GitHub code scanning's severity (CVSS-like, 0-10) per obligation: each
 # violation lets a user run code in ring 0 (SYSRET faulting on the user's
 # stack, or returning with kernel-chosen state), except a stale TS_COMPAT
@@ -60,3 +62,8 @@ RULES: tuple[dict, ...] = (
              "handling, on every path that reaches SYSRET, and not before a call that can set it "
              "again. See docs/CATALOGUE.md#ts-compat-clear."},
 )
+
+# the obligations whose catalogue is data in verify/obligations.py (issue 12:
+# the compat sysretl obligations), after the six above
+RULES = RULES + _obligations.catalogue_rules()
+SECURITY_SEVERITY.update(_obligations.catalogue_severity())

@@ -1,0 +1,432 @@
+"""The compat SYSRET sites (issue 12): `sysretl`, from every entry that reaches it.
+
+Sources (Debian's linux-source-6.1 6.1.192 and linux-source-6.12 6.12.x;
+the images are 6.1.176 and 6.12.107, whose entry code is the same):
+
+- arch/x86/entry/entry_64_compat.S (6.1: lines 51-139 entry_SYSENTER_compat,
+  188-288 entry_SYSCALL_compat): both build a pt_regs frame with cs =
+  __USER32_CS and ss = __USER32_DS (= __USER_DS), call do_SYSENTER_32 /
+  do_fast_syscall_32, and with its result in EAX take
+  `ALTERNATIVE "testl %eax,%eax; jz swapgs_restore_regs_and_return_to_usermode",
+  "jmp swapgs_restore_regs_and_return_to_usermode", X86_FEATURE_XENPV`
+  (6.1 lines 129-131 and 225-226) to IRET, else sysret32_from_system_call
+  (6.1 lines 229-284): `movq EFLAGS(%rsp),%r11; movq RIP(%rsp),%rcx`, the
+  register pops, the user RSP, the PTI CR3 switch, `swapgs; sysretl`.  No
+  check in assembly: the whole decision is in C.
+- arch/x86/entry/common.c do_fast_syscall_32 (6.1 lines 276-326; 6.12 the
+  same body): `regs->ip = landing_pad` (the vDSO's int80 landing pad) before
+  the syscall, and after it SYSRETL only when
+  `regs->cs == __USER32_CS && regs->ss == __USER_DS && regs->ip == landing_pad
+  && (regs->flags & (X86_EFLAGS_RF | X86_EFLAGS_TF)) == 0`.  It has no
+  `cx == ip` or `r11 == flags` test: sysret32_from_system_call loads both from
+  the frame.  VM is tested only on 32-bit kernels (SYSEXIT, the `#else`
+  branch); a 64-bit kernel need not: SYSRETL's RFLAGS := R11 & 0x3C7FD7 | 2
+  clears VM (and RF), and IRET in IA-32e mode cannot enter virtual-8086 mode,
+  so `rflags-no-rf-tf` is RF|TF here as at sysretq.
+  do_SYSENTER_32 (6.1 lines 328-337) sets `regs->sp = regs->bp` and
+  `regs->flags |= X86_EFLAGS_IF` first.  6.1 and 6.12 do not differ in any of
+  this (6.12 adds the `int80_emulation` BHI change elsewhere); the obligations
+  below are the same for both.
+
+What is proven at a sysretl reached from the compat entries
+(obligations.SITE_OBLIGATIONS["sysretl"]): compat-user-cs, compat-landing-pad
+(ECX is the low half of the saved ip), r11-is-rflags, rflags-no-rf-tf, over
+the same exploration machinery as entry_SYSCALL_64 (explore.py): the
+syscall dispatch and every unfollowed callee are havocs of pt_regs, so the
+checks in do_fast_syscall_32 are what proves them.
+
+entry_SYSCALL32_ignore (6.12 entry_64.S lines 1479-1485, installed as
+MSR_CSTAR when ia32 emulation is off at boot, cpu/common.c syscall_init)
+and ignore_sysret (6.1 entry_64.S lines 1513-1519, only without
+CONFIG_IA32_EMULATION): `mov $-ENOSYS,%eax; CLEAR_CPU_BUFFERS; sysretl`.
+No SWAPGS, no stack, no frame: the user's RSP, GS base and CR3 are still
+loaded.  What must hold there: the user gets back exactly what SYSCALL
+saved, EIP = the RCX SYSCALL wrote (compat-landing-pad with the "saved ip"
+being RCX at entry) and RFLAGS from the R11 SYSCALL wrote (r11-is-rflags,
+likewise).  rflags-no-rf-tf does not apply: R11 is the user's own RFLAGS,
+RF already cleared by SYSCALL, and a TF the user set traps in user mode
+right after SYSRETL (delivered as SIGTRAP through #DB, which returns by
+IRET: no loop); compat-user-cs does not apply: there is no saved frame, and
+SYSCALL from a compat segment other than __USER32_CS returns with
+__USER32_CS by design.  Any stack access there is through the user's RSP:
+the exploration refuses it (a symbolic stack pointer), so it cannot be
+proven by accident; and its GS base is the user's (explore.py initial_state,
+kind "ignore"), so a per-CPU read there is a read of user memory
+(tests/fixtures/compat_ignore_gs.S was "proven" with the kernel's per-CPU
+area and is violated now).
+
+Soundness of what this module adds:
+- a variant whose static walk from an entry reaches no sysretl (XENPV: the
+  ALTERNATIVE above becomes an unconditional jump to the IRET exit) is
+  proven for that entry without exploring, as for entry_SYSCALL_64;
+- a site reached from two entries is proven only when proven from both
+  (each entry explored and decided on its own; the finding is the worst);
+- other ways into the code that reaches a sysretl (entries.py's W, computed
+  for sysretl) from outside the extents of the entries explored make the
+  affected findings inconclusive, as for sysretq; an entry without an ELF
+  size has an extent of one byte, so on System.map-only input everything
+  else counts as a second entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from ..finding import INCONCLUSIVE, PROVEN, VIOLATED
+from ..image.entry import COMPAT_ENTRIES, IGNORE_ENTRIES
+from ..obligations import SITE_OBLIGATIONS
+from . import decide as dec
+from . import entries
+from .cfg import CfgError, static_sysret_sites
+from .explore import Inconclusive
+
+SYSRETL = ("sysretl",)
+
+
+def _cut(e: Exception) -> Inconclusive | None:
+    """The round's SIGALRM (__init__._time_limit) raises Inconclusive between
+    bytecodes; inside a z3 ctypes call ctypes reports it as an ArgumentError
+    carrying that message.  Either is the budget running out."""
+    if isinstance(e, Inconclusive):
+        return e
+    if type(e).__name__ == "ArgumentError" and "Inconclusive" in str(e):
+        return Inconclusive("timeout: the round's time budget ran out")
+    return None
+MAX_ROUNDS = 4
+ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
+
+
+class _WithoutTsCompat:
+    """The summaries the compat explorations use: the same may-write sets,
+    without tscompat.py's TS_COMPAT effect (ts_compat "any": the havoc keeps
+    nothing of the bit, the conservative answer).  No sysretl obligation
+    reads thread_info.status, and the effect analysis of the compat path's
+    callees (__do_fast_syscall_32 sets TS_COMPAT; its closure is large) would
+    cost seconds for nothing."""
+
+    def __init__(self, base):
+        self.base = base
+        self.ts = base.ts
+        self._cache: dict = {}
+
+    def readable(self, target, name) -> bool:
+        return self.base.readable(target, name)
+
+    def of(self, target, name):
+        key = (target, name)
+        s = self._cache.get(key)
+        if s is None:
+            s = self._cache[key] = dataclasses.replace(self.base._of(target, name), ts_compat="any",
+                                                       ts_assumed=False)
+        return s
+
+
+def compat_entries(prog) -> list[tuple[str, int, str, str]]:
+    """(name, address, initial-state kind, frame kind) of every entry of the
+    image that leaves by sysretl."""
+    out = []
+    # the ignore stubs first: five instructions, decided before refinement
+    # of the compat entries can fill the memory budget
+    for name in IGNORE_ENTRIES + COMPAT_ENTRIES:
+        a = prog.symbols.get(name)
+        if a is None:
+            continue
+        kind = "sysenter" if name == "entry_SYSENTER_compat" else "ignore" if name in IGNORE_ENTRIES else "syscall"
+        out.append((name, a, kind, "registers" if name in IGNORE_ENTRIES else "pt_regs"))
+    return out
+
+
+def _first_follow(prog, summaries, entry: int) -> set:
+    """The entry's callees that reach the syscall dispatch, and their tail
+    calls that do (do_SYSENTER_32 ends in `jmp do_fast_syscall_32`): the
+    checks are in them, after the dispatch.  Only an ordering of refinement
+    (__init__._dispatch_callers); every verdict comes from the queries."""
+    out: set = set()
+    try:
+        work = [prog.cfg(entry)]
+    except CfgError:
+        return out
+    while work:
+        cfg = work.pop()
+        for b in cfg.blocks.values():
+            t = b.last.target if b.kind in ("call", "tail") else None
+            if t is None or t in out or not summaries.readable(t, prog.start_name(t)):
+                continue
+            if summaries.of(t, prog.start_name(t)).reaches_dispatch and (cfg.entry == entry or b.kind == "tail"):
+                out.add(t)
+                try:
+                    work.append(prog.cfg(t))
+                except CfgError:
+                    pass
+    return out
+
+
+def check_compat(prog, summaries, explorer, vs, deadline, finding, stats, time_limit) -> dict:
+    """Decide SITE_OBLIGATIONS["sysretl"] at every sysretl of every entry in
+    compat_entries(), per variant; `finding(v, site, oid, status, reason,
+    cex)` records each.  -> assumptions used (id -> where)."""
+    used: dict = {}
+    summaries = _WithoutTsCompat(summaries)
+    saved, explorer.summaries = explorer.summaries, summaries
+    try:
+        return _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used)
+    finally:
+        explorer.summaries = saved
+
+
+def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used) -> dict:
+    # (variant, site, oid) -> [(status, reason, cex, entry name)]
+    per: dict = {}
+    sites_of: dict = {}  # entry name -> sysretl sites any variant reaches
+    frames: dict = {}
+    rounds: list = []  # each entry's exploration, a generator: one step per round
+    for name, entry, kind, frame in compat_entries(prog):
+        frames[name] = frame
+        oids = _site_oids(frame)
+        static = {}
+        for v in vs:
+            try:
+                static[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=SYSRETL)
+            except CfgError as e:
+                static[v["name"]] = e
+        sites = sorted({s for ss in static.values() if isinstance(ss, set) for s in ss})
+        sites_of[name] = sites
+        if any(not isinstance(ss, set) for ss in static.values()) and not sites:
+            sites = sorted(a for a in _image_sites(prog, name))
+            sites_of[name] = sites
+        live = []
+        for v in vs:
+            ss = static[v["name"]]
+            if isinstance(ss, set) and not ss:
+                for site in sites:
+                    for oid in oids:
+                        per.setdefault((v["name"], site, oid), []).append(
+                            (PROVEN, f"no sysretl is reachable from {name} under {v['name']} (static walk of "
+                                     "every patch-site choice)", None, name))
+            elif not isinstance(ss, set):
+                for site in sites:
+                    for oid in oids:
+                        per.setdefault((v["name"], site, oid), []).append(
+                            (INCONCLUSIVE, f"static sysretl walk from {name} failed: {ss}", None, name))
+            else:
+                live.append(v)
+        if not live or not sites:
+            continue
+        g = _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per,
+                           stats, time_limit, used)
+        next(g, None)  # round 1 of every entry before any refinement (which can fill the memory budget)
+        rounds.append(g)
+    for g in rounds:
+        for _ in g:
+            pass
+    for (vname, site, oid), rs in per.items():
+        worst = max(rs, key=lambda r: ORDER[r[0]])
+        v = next(x for x in vs if x["name"] == vname)
+        if len(rs) > 1 and worst[0] == PROVEN:
+            reason = "; ".join(f"from {r[3]}: {r[1]}" for r in rs)
+        else:
+            reason = f"from {worst[3]}: {worst[1]}"
+        finding(v, site, oid, worst[0], reason, worst[2])
+    _second_entries(prog, vs, per, sites_of, finding, used)
+    return used
+
+
+def _site_oids(frame: str) -> tuple:
+    if frame == "registers":
+        return ("compat-landing-pad", "r11-is-rflags")
+    return SITE_OBLIGATIONS["sysretl"]
+
+
+def _image_sites(prog, name):
+    return [s["address"] for s in getattr(prog.entry, "all_sysret_sites", ()) if name in s["entries"]
+            and s["width"] == "sysretl"]
+
+
+def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per, stats,
+                   time_limit, used):
+    """Explore from one entry, refine, decide into `per`: a generator that
+    stops after the first round (check_compat runs every entry's first
+    round, then the refinements)."""
+    from . import REFINE_WINDOW, _refine_memory_limit, _release_caches
+
+    oids = _site_oids(frame)
+    follow = _first_follow(prog, summaries, entry)
+    open_: dict = {}  # (variant, site, oid) -> reason, while undecided
+    done: set = set()
+    t_first = time.monotonic()
+    last = 0.0
+    for rnd in range(1, MAX_ROUNDS + 1):
+        t1 = time.monotonic()
+        if rnd == 1:
+            explorer.deadline = deadline
+            # the 64-bit proof ran first; this exploration must not push the
+            # peak past issue 9's 500 MiB either (inconclusive if it would)
+            explorer.memory_limit_mib = _refine_memory_limit()
+        else:
+            # as check_image's refinement: later rounds share one window
+            # from the start of the first and stop at a resident size; a
+            # round that cannot fit is not started; what stays open is
+            # inconclusive with its reason (never a verdict by timeout)
+            explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
+            explorer.memory_limit_mib = _refine_memory_limit()
+            if explorer.deadline - t1 < last:
+                stats.append({"entry": name, "round": rnd, "error": f"refinement window ({REFINE_WINDOW:.0f} s) "
+                              f"too short for another round (the last took {last:.1f} s)"})
+                break
+        fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
+        try:
+            with time_limit(explorer.deadline - t1):
+                ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
+        except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
+            e = _cut(e0)
+            if e is None:
+                raise
+            stats.append({"entry": name, "round": rnd, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+            for v in live:
+                for site in sites:
+                    for oid in oids:
+                        k = (v["name"], site, oid)
+                        if k not in done:
+                            why = open_.get(k)
+                            open_[k] = f"{why} ({e})" if why else str(e)
+            break
+        last = time.monotonic() - t1
+        stats.append({"entry": name, "round": rnd, "blocks": ex.blocks, "followed": len(follow),
+                      "seconds": round(last, 3)})
+        for aid, where in ex.assumptions.items():
+            used.setdefault(aid, set()).update(where)
+        blamed: set = set()
+        for v in live:
+            extra = dec.variant_constraint(explorer, ex, v["fixed"])
+            for site in sites:
+                todo = [o for o in oids if (v["name"], site, o) not in done]
+                if not todo:
+                    continue
+                hits = [h for h in ex.hits if h.site == site]
+                ss = static[v["name"]]
+                if not hits:
+                    for oid in todo:
+                        k = (v["name"], site, oid)
+                        done.add(k)
+                        if site in ss:
+                            per.setdefault(k, []).append((INCONCLUSIVE, f"sysretl statically reachable from {name} "
+                                                          f"under {v['name']} but no explored path reaches it",
+                                                          None, name))
+                        else:
+                            per.setdefault(k, []).append((PROVEN, f"no sysretl reachable from {name} under "
+                                                          f"{v['name']}", None, name))
+                    continue
+                q = dec.Query(explorer, hits, v["la57"], prog.constants, width="sysretl", frame=frame)
+                for oid in todo:
+                    k = (v["name"], site, oid)
+                    ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
+                    status, model, blame = dec.decide(q, oid, extra, ex.events, ms)
+                    if status == "proven":
+                        done.add(k)
+                        per.setdefault(k, []).append((PROVEN, f"holds on every path from {name} reaching this "
+                                                      f"sysretl ({ex.blocks} blocks explored, round {rnd})",
+                                                      None, name))
+                    elif status == "violated":
+                        done.add(k)
+                        cex, why = dec.counterexample(explorer, ex, q, oid, model, extra)
+                        if cex is None:
+                            per.setdefault(k, []).append((INCONCLUSIVE, f"a model was found but did not replay: "
+                                                          f"{why}", None, name))
+                        else:
+                            per.setdefault(k, []).append((VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]),
+                                                          cex, name))
+                    elif status == "unknown":
+                        done.add(k)
+                        per.setdefault(k, []).append((INCONCLUSIVE, f"z3 returned unknown ({blame})", None, name))
+                    else:
+                        names = sorted({e.name for e in blame})
+                        open_[k] = "a counterexample exists only through over-approximations: " + \
+                            "; ".join(names[:6])
+                        blamed |= {e.target for e in blame if e.kind == "summary" and e.target is not None}
+        ex = q = None
+        refine = blamed - follow
+        if not refine or all(k in done for k in open_):
+            break
+        yield  # the caller runs every entry's first round before refinement
+        follow |= refine
+        _release_caches(explorer)
+    for k, why in open_.items():
+        if k not in done:
+            per.setdefault(k, []).append((INCONCLUSIVE, why, None, name))
+
+
+def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:
+    """Without an ELF size (kallsyms, a System.map): the bytes of the
+    instructions of the entry's own CFG (every patch-site candidate's, and
+    each site's whole on-disk range), the code the exploration ran from the
+    entry.
+    A branch there is one the exploration took, not another way in.  A CFG
+    that cannot be built gives the entry's first byte only (everything else
+    then counts as a second entry: inconclusive, never proven by it)."""
+    try:
+        cfg = prog.cfg(entry)
+    except CfgError:
+        return [(entry, entry + 1)]
+    out = []
+    for b in cfg.blocks.values():
+        if b.node[1] is not None or b.kind == "choice":  # a candidate's bytes: the site's range on disk
+            site = b.node[1][0] if b.node[1] is not None else b.addr
+            if site in prog.sites:
+                out.append((site, site + max(e.length for e in prog.sites[site])))
+        for ins in b.insns:  # a candidate's instructions too: it may run past the site's recorded length
+            out.append((ins.addr, ins.addr + ins.size))
+    return out or [(entry, entry + 1)]
+
+
+def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
+    """Jumps into the code that reaches a sysretl from outside every
+    explored compat entry (entries.py, with W for sysretl): the proven
+    findings at the sysretl sites they reach become inconclusive."""
+    explored = [(n, a) for n, a, _k, _f in compat_entries(prog)]
+    if not explored:
+        return
+    extents = []
+    for n, a in explored:
+        size = prog.symbols.size_of(n)
+        if size:
+            extents.append((a, a + size))
+        else:
+            extents.extend(_cfg_extent(prog, a))
+    lo, hi = prog.entry.entry_text
+    found, why = None, None
+    try:
+        w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=SYSRETL)
+        found = set()
+        for src, tgt in list(entries._candidates(prog.image.elf, lo, hi)) + \
+                list(entries._jump_label_branches(prog, lo, hi)):
+            if tgt in w and not any(a <= src < b for a, b in extents):
+                found.add((src, tgt))
+        for a in prog.symbols.addresses_in(lo, hi):
+            if a in w and not any(x <= a < y for x, y in extents):
+                found.add((a, a))
+    except CfgError as e:
+        why = str(e)
+    used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
+    all_sites = {s for ss in sites_of.values() for s in ss}
+    xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}
+    for v in vs:
+        for src, tgt in (sorted(found) if found is not None else [(None, None)]):
+            if (src, tgt) in xen and v["name"] != "xenpv":
+                used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
+                continue
+            reach = None
+            if src is not None:
+                try:
+                    reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=SYSRETL)
+                except CfgError:
+                    reach = None
+            for (vname, site, oid), rs in per.items():
+                if vname != v["name"] or site not in all_sites or (reach is not None and site not in reach):
+                    continue
+                if max(ORDER[r[0]] for r in rs) != ORDER[PROVEN]:
+                    continue
+                how = (f"this sysretl is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
+                       f"at {prog.symbolize(tgt)}, from a state the analysis does not build" if src is not None
+                       else f"the search for other jumps into the compat exit path failed: {why}")
+                rs.append((INCONCLUSIVE, how, None, "elsewhere"))
+                finding(v, site, oid, INCONCLUSIVE, how)
