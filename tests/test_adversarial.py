@@ -88,6 +88,15 @@ def test_adversarial_never_proven(name, tmp_path):
         assert status.get(oid) != "proven", (oid, status)
     if expected == VIOLATED and name not in STILL_INCONCLUSIVE:
         assert {i for i, s in status.items() if s == "violated"} >= ids, status
+        # each at a `sysretq` of the image, with a counterexample that replays
+        from verify.image import KernelImage
+
+        img = KernelImage.open(res["image"]["path"])
+        for o in res["obligations"]:
+            if o["id"] in ids and o["status"] == "violated":
+                assert img.read(int(o["site"]["address"], 16), 3) == b"\x48\x0f\x07", o["site"]
+                cex = o["counterexample"]
+                assert cex and cex["path"] and cex.get("replayed") is True, o
 
 
 def test_second_entry_into_the_exit_path_is_named(tmp_path):

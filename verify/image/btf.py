@@ -296,11 +296,14 @@ def _register_arguments(blob: _Blob, proto: int) -> int | None:
 
 def _returns_word(blob: _Blob, proto: int) -> bool | None:
     try:
-        _pn, pk, _vlen, _kf, ret = blob.header(proto)
+        _pn, pk, vlen, _kf, ret = blob.header(proto)
         if pk != KIND_FUNC_PROTO:
             return None
         if ret == 0:
-            return False  # void
+            # void; but `void f(void)` is also pahole's placeholder for an
+            # assembly function (6.1's memcpy, which returns its
+            # destination): not a description of what it returns
+            return None if vlen == 0 else False
         t = blob.resolve(ret)
         _tn, tk, _tv, _tkf, tsize = blob.header(t)
         return tk == KIND_PTR or (tk in (KIND_INT, KIND_ENUM, KIND_ENUM64) and tsize == 8)

@@ -23,7 +23,8 @@ ASSUMPTIONS = {
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
     "ud2-not-listed-dies": "A `ud2` that is in neither __bug_table nor __ex_table never resumes: the #UD "
     "handler resumes only WARNs and exception-table fixups, else die() ends the task (no kernel debugger "
-    "rewrites the return address).",
+    "rewrites the return address).  Likewise an `int3` in the padding after a function: no kprobe or "
+    "text_poke owns padding, so the #BP handler dies there (a function that runs off its end stops).",
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",
@@ -42,7 +43,7 @@ ASSUMPTIONS = {
     "in an argument register or stack argument (a C function's arguments per its BTF prototype), or returned "
     "by a direct callee, and followed through registers, stack slots and constant offsets (an indexed store "
     "stays inside its array, above the field; a shifted or multiplied pointer or a difference of two is not "
-    "one; a pointer loaded from memory is not the current task unless the function itself stored it in that "
+    "one; a string store writes upwards, DF being clear in kernel code (the ABI at every call and return); a pointer loaded from memory is not the current task unless the function itself stored it in that "
     "stack slot: one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
     ".altinstr_aux code only tests a CPU feature and branches back.",

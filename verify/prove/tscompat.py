@@ -1408,10 +1408,10 @@ class MaySet:
             return why
         if f not in self._lite_done:
             if f in self._lite_active:
-                # recursion: the outer pass is still running; its stores are
-                # its own (found when it ends), its return is not known yet
-                # (re-read when it turns out to carry the pointer: of())
-                return None
+                # recursion (not reached today: a pass reads no other
+                # function's ctx-free pass): nothing is known yet, so a
+                # possible setter, not memoised
+                return f"{self.prog.symbolize(f)} is being read (recursion)"
             self._lite_active.add(f)
             try:
                 self._saw_clear = False
