@@ -30,12 +30,13 @@ from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 from . import compat
 from . import decide as dec
-from . import entries
+from . import entries, parallel
 from .assumptions import ASSUMPTIONS
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .program import Program
 from .summary import Summaries
+from .tseffects import TsEffects
 
 MAX_ROUNDS = 12
 # Refinement follows more callees each round; the rounds after the first
@@ -139,6 +140,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
         with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
             split = frozenset(f for v in wvs for f in v["fixed"])
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
+            _settle(explorer, ex)
     except Inconclusive as e:
         stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
         return
@@ -162,6 +164,26 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
                 if cex is not None:
                     finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]) +
                             " (on a witness path with every readable callee run)", cex)
+
+
+def _settle(explorer, ex) -> None:
+    """The TS_COMPAT effects the exploration asked for (tseffects.py), as
+    constraints every query of it gets (decide.variant_constraint)."""
+    ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
+
+
+def _compat_job(prog, summaries, vs, deadline):
+    """The compat sysretl sites (compat.py) on an explorer of their own:
+    -> (findings as (variant name, site, oid, status, reason, cex, seconds),
+    round stats, assumptions used).  Runs in a child (parallel.Forked)."""
+    records, stats = [], []
+
+    def finding(v, site, oid, status, reason, cex=None, dt=0.0):
+        records.append((v["name"], site, oid, status, reason, cex, dt))
+
+    explorer = Explorer(prog, summaries, deadline=deadline)
+    used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    return records, stats, used
 
 
 def _second_entries(prog, vs, final, finding) -> dict:
@@ -228,11 +250,23 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
     prog = Program(image)
     summaries = Summaries(prog)
+    vs = variants(prog)
+    # the compat sites and the TS_COMPAT effects run beside the 64-bit
+    # exploration (parallel.py), forked before it starts
+    compat_job = parallel.Forked(lambda: _compat_job(prog, summaries, vs, deadline))
     explorer = Explorer(prog, summaries, deadline=deadline)
+    explorer.ts_effects = TsEffects(summaries.ts)
+    try:
+        return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
+    finally:
+        compat_job.cancel()
+        explorer.ts_effects.close()
+
+
+def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress) -> CheckResult:
     # the image hash (a background thread since open()) is read at the end:
     # it overlaps the proof instead of delaying it
     result = CheckResult(image.path, image.name, "", image.build_id, image.version)
-    vs = variants(prog)
     sym = prog.symbolize
     obligation_ids = [o.id for o in dec.obligations.OBLIGATIONS]
     final: dict = {}  # (variant, site, oid) -> Finding
@@ -325,6 +359,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
+                _settle(explorer, ex)
         except Inconclusive as e:
             if "timeout" in str(e) or "budget" in str(e):
                 result.budget_cut = True
@@ -407,11 +442,13 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     if not witnessed:
         witness()
     # the compat sysretl sites (compat.py): their own entries, explorations
-    # and obligations; the 64-bit findings above are final already
-    _release_caches(explorer)
-    n_stats = len(stats)
-    compat_assumptions = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
-    if any(k in s.get("error", "") for s in stats[n_stats:] for k in ("timeout", "budget", "window")):
+    # and obligations, decided in the child forked at the start
+    records, compat_stats, compat_assumptions = compat_job.result()
+    by_name = {v["name"]: v for v in vs}
+    for vname, site, oid, status, reason, cex, dt in records:
+        finding(by_name[vname], site, oid, status, reason, cex, dt)
+    stats.extend(compat_stats)
+    if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
     # anything still open: inconclusive with its reason
     for v in vs:

@@ -112,6 +112,9 @@ class _WithoutTsCompat:
     def readable(self, target, name) -> bool:
         return self.base.readable(target, name)
 
+    def writes_of(self, target, name):
+        return self.of(target, name)
+
     def of(self, target, name):
         key = (target, name)
         s = self._cache.get(key)

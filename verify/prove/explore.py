@@ -23,8 +23,6 @@ the whole exploration.
 """
 from __future__ import annotations
 
-import copy
-
 import os
 import time
 
@@ -32,7 +30,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
-from . import semantics
+from . import semantics, tseffects
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
@@ -99,6 +97,8 @@ class Exploration:
         self.blocks = 0
         self.assumptions: dict[str, set] = {}  # id -> symbols where used
         self.features: dict = {}  # feature number -> claripy Bool
+        self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
+        self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
 
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
@@ -138,6 +138,9 @@ class Explorer:
         self.witness = False
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
         self.witness_split: frozenset = frozenset()
+        # tseffects.TsEffects: the TS_COMPAT effects of summarised callees
+        # (None: not modelled, a havoc keeps nothing of the bit: compat.py)
+        self.ts_effects = None
 
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
@@ -957,10 +960,9 @@ class Explorer:
                 return self.function(target, st, ret_addr, depth + 1)
             finally:
                 self.ret_slots.pop()
-        summary = self.summaries.of(target, name)
+        summary = self.summaries.writes_of(target, name)
         self._site = site
         self._exposures(st, site)
-        summary = self._with_task_arguments(st, summary, target, name)
         ev_kind = summary.event_kind
         event = Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
                       assumption=summary.assumption)
@@ -968,33 +970,30 @@ class Explorer:
         self._event = event
         if summary.assumption:
             self._assume(summary.assumption, site)
-        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)])
+        ts_ask = None
+        if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
+            ts_ask = self._ask_ts_effect(st, target, name)
+        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask)
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
             raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
         return [st]
 
-    def _with_task_arguments(self, st: MState, summary, target, name):
-        """The summary of a callee handed a pointer into the current task (an
-        argument register or stack argument holding machine.TASK + k): its
-        TS_COMPAT effect is read again with that pointer known at entry
-        (tscompat.MaySet.in_context); a summary computed from the callee
-        alone counts only pointers the callee reads from current_task."""
-        if target is None or summary.ts_compat == "any" or summary.keeps_user_state or \
-                not self.summaries.readable(target, name):
-            return summary
-        ctx = self.summaries.ts.may_set.task_context(
-            target, lambda r: self._task_tags(self.reg(st, r)),
-            lambda k: self._task_tags(self._stack_word(st, k)))
-        if not ctx:
-            return summary
-        why = self.summaries.ts.may_set.in_context(target, ctx)
-        if why is None:
-            return summary
-        out = copy.copy(summary)
-        out.ts_compat, out.ts_assumed = "any", False
-        return out
+    def _ask_ts_effect(self, st: MState, target, name):
+        """Ask (tseffects.py) what the summarised callee does to TS_COMPAT,
+        with the offsets from the current task its argument registers and
+        stack arguments hold (a callee handed a pointer into the task is read
+        with that pointer known at entry, tscompat.MaySet.in_context).  The
+        answer comes later; the state gets the effect as a symbolic kind that
+        the answer pins in every query (tseffects.TsEffects.constraints)."""
+        readable = target is not None and self.summaries.readable(target, name)
+        regs = {r: self._task_tags(self.reg(st, r)) for r in tseffects.ARG_REGS} if readable else {}
+        stack = {k: self._task_tags(self._stack_word(st, k)) for k in tseffects.STACK_ARG_OFFSETS} if readable \
+            else {}
+        kind = fresh(f"tsclr_{self._site:x}_kind", 2)
+        self.ex.ts_asks.append((self.ts_effects.ask(target, name, readable, regs, stack), kind, self._site))
+        return kind
 
     def _task_tags(self, v):
         """Offsets from the current task a value may hold (frozenset of
@@ -1027,26 +1026,25 @@ class Explorer:
 
     _event = None  # the event whose effects are being applied
 
-    def _ts_compat_effect(self, st: MState, summary, ts_byte: int, before, label: str):
+    def _ts_compat_effect(self, st: MState, kind, ts_byte: int, before, label: str):
         """The TS_COMPAT bit after a havocking callee, from what its code does to
-        it (tscompat.py): kept, cleared, or at most its old value; the other
-        bits of the byte stay havocked."""
+        it (tscompat.py, answered by tseffects.py): kept, cleared, at most its
+        old value, or anything (the havoc's bit).  `kind` is the symbolic
+        answer (tseffects.KIND_CODES), pinned in every query; the other bits
+        of the byte stay havocked."""
         i = self.summaries.ts.bit_in_byte
         after = st.load_bytes(ts_byte, 1)
-        if summary.ts_compat == "keep":
-            b = before[i]
-        elif summary.ts_compat == "clear":
-            b = claripy.BVV(0, 1)
-        else:  # mayclear
-            b = before[i] & fresh(f"tsclr_{label}", 1)
+        code = tseffects.KIND_CODES
+        b = claripy.If(kind == code["keep"], before[i],
+                       claripy.If(kind == code["clear"], claripy.BVV(0, 1),
+                                  claripy.If(kind == code["mayclear"], before[i] & fresh(f"tsclr_{label}", 1),
+                                             after[i])))
         parts = ([after[7:i + 1]] if i < 7 else []) + [b] + ([after[i - 1:0]] if i > 0 else [])
         st.mem[ts_byte] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
         if self._event is not None:
             self._event.marks.add(f"tsclr_{label}")
-        if summary.ts_assumed and self._site is not None:
-            self._assume("ts-compat-writers", self._site)
 
-    def apply_summary(self, st: MState, summary, label: str, ret_slots=()):
+    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None):
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         for r in summary.clobbers:
@@ -1056,8 +1054,8 @@ class Explorer:
             ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
             before = st.load_bytes(ts_byte, 1)
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
-            if not summary.keeps_user_state and summary.ts_compat != "any":
-                self._ts_compat_effect(st, summary, ts_byte, before, label)
+            if ts_ask is not None:
+                self._ts_compat_effect(st, ts_ask, ts_byte, before, label)
         else:
             for a, n in summary.write_addrs:
                 for i in range(n):
