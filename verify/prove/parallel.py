@@ -1,23 +1,23 @@
 """Work that runs beside the exploration, in forked processes.
 
-A check has three independent pieces of work: the 64-bit exploration, the
-TS_COMPAT effects of the callees it summarises (tscompat.py: the closure of
-the exit path, seconds on 6.12), and the compat sysretl sites (compat.py).
-On a machine with two cores they run side by side:
+The TS_COMPAT effects of the callees an exploration summarises
+(tscompat.py: the closure of the exit path, seconds on 6.12) are independent
+of the exploration until its queries: on two cores they are computed beside
+it (tseffects.py) by
 
-    Forked(fn)      fn() in a child; .result() its value (or its exception)
     Server(handler) a child answering requests handler(req) in order; the
                     parent asks without waiting and collects answers later
 
-The children are forked from the parent after the image and the Program are
-built, so they share those pages copy-on-write and read nothing again.
-Values cross a pipe as pickles.  Nothing here changes a verdict: each piece
+The child is forked from the parent after the image and the Program are
+built, so it shares those pages copy-on-write and reads nothing again.
+Values cross a pipe as pickles.  Nothing here changes a verdict: the child
 computes exactly what the parent would compute in-process, which is what
-happens when forking is off (SYSRET_VERIFY_PARALLEL=0, or no os.fork) or a
+happens when forking is off (SYSRET_VERIFY_PARALLEL=0, or no os.fork) or the
 child dies (then the parent does the work itself).
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import select
@@ -28,12 +28,19 @@ import traceback
 _HEADER = struct.Struct("<Q")
 
 
+def _fork() -> int:
+    """os.fork(), after moving every object to the GC's permanent
+    generation: a collection in either process would otherwise write the GC
+    header of every old object and copy its page (copy-on-write), which
+    doubled the memory the children took."""
+    gc.collect()
+    gc.freeze()
+    return os.fork()
+
+
 def enabled() -> bool:
     return hasattr(os, "fork") and os.environ.get("SYSRET_VERIFY_PARALLEL", "1") != "0"
 
-
-class ChildDied(RuntimeError):
-    pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -99,52 +106,6 @@ def _unwrap(outcome):
     return value
 
 
-class Forked:
-    """fn() in a forked child from now on; result() waits for its value
-    (raising what it raised).  Without fork, or when the child dies without
-    an answer (killed: out of memory), result() runs fn() here."""
-
-    def __init__(self, fn):
-        self._fn = fn
-        self._pid = None
-        if not enabled():
-            return
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            os.close(r)
-            try:
-                _write_all(w, _frame(_outcome(fn)))
-            finally:
-                _child_exit()
-        os.close(w)
-        self._pid, self._fd = pid, r
-
-    def result(self):
-        if self._pid is None:
-            return self._fn()
-        try:
-            got = _recv(self._fd)
-        finally:
-            os.close(self._fd)
-            os.waitpid(self._pid, 0)
-            self._pid = None
-        if got is None:
-            return self._fn()
-        return _unwrap(got)
-
-    def cancel(self):
-        """Stop the child (the parent failed before it needed the result)."""
-        if self._pid is not None:
-            try:
-                os.kill(self._pid, 9)
-            except ProcessLookupError:
-                pass
-            os.close(self._fd)
-            os.waitpid(self._pid, 0)
-            self._pid = None
-
-
 class Server:
     """A child answering handler(request) for each request, in order.  ask()
     returns a ticket at once; answer(ticket) waits for that answer.  `warm()`
@@ -162,7 +123,7 @@ class Server:
             return
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:  # the child
             os.close(req_w)
             os.close(ans_r)
