@@ -103,6 +103,12 @@ class Exploration:
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
+# the user addresses a witness path may access without a fault
+# (Explorer._witness_uaccess): mm/Kconfig DEFAULT_MMAP_MIN_ADDR (65536 on
+# x86, Debian's value) up to IA32_PAGE_OFFSET (asm/page_64_types.h), the
+# smallest TASK_SIZE (a compat task's; ADDR_LIMIT_3GB is the task's choice)
+WITNESS_USER_LO = 0x10000
+WITNESS_USER_HI = 0xFFFFE000
 
 
 def _by_stack_pointer(states: list) -> list[list]:
@@ -141,6 +147,14 @@ class Explorer:
         # tseffects.TsEffects: the TS_COMPAT effects of summarised callees
         # (None: not modelled, a havoc keeps nothing of the bit: compat.py)
         self.ts_effects = None
+        # the witness prefers, at a branch, a successor from which the
+        # syscall dispatch is still reachable (compat.py's witness)
+        self.witness_via_dispatch = False
+        # the witness explores every path of the functions refinement
+        # follows (the checks, whose outcome the one path must not fix: a
+        # path nearest to `ret` may well return "IRET"), one path only
+        # through the callees it runs in place of their summaries
+        self.witness_keep_followed = False
 
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
@@ -266,8 +280,33 @@ class Explorer:
                 return True
         return False
 
+    def _witness_uaccess(self, st: MState, addr, n: int, insn: int) -> None:
+        """On the witness path (and only there), a user access with an
+        exception-table fixup of type EX_TYPE_UACCESS (Program.uaccess_fixup)
+        is taken as one that does not fault: the path guard gets `addr in
+        [WITNESS_USER_LO, WITNESS_USER_HI - n]`.
+
+        Why that is a real execution: the #PF/#GP handler runs the fixup
+        (ex_handler_uaccess -> ex_handler_default, arch/x86/mm/extable.c)
+        only when the access cannot complete; at an address in that range
+        any task, 32- or 64-bit, can have a page mapped with any contents
+        (mmap_min_addr's default 64 KiB below, IA32_PAGE_OFFSET 0xFFFFE000,
+        the lowest TASK_SIZE a task has, above), so the access completes and
+        reads what the user put there, which is what the exploration's load
+        gives: a value the model chooses.  A kernel address, a non-canonical
+        one (#GP, always the fixup) or one a process may be unable to map is
+        outside the range: such a path is never a witness (the fault path is
+        not modelled: an extable'd instruction outside the witness stays
+        inconclusive).  Dropping the faulting path is an
+        under-approximation, which is all a witness may be (run())."""
+        ok = claripy.And(claripy.UGE(addr, claripy.BVV(WITNESS_USER_LO, addr.size())),
+                         claripy.ULE(addr, claripy.BVV(WITNESS_USER_HI - n, addr.size())))
+        st.guard = claripy.And(st.guard, ok)
+
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
+        if self.witness and self.program.uaccess_fixup(insn):
+            self._witness_uaccess(st, addr, n, insn)
         vals = self._values(st, addr)
         if vals is None:
             span = self._bounds(st, addr)
@@ -299,6 +338,8 @@ class Explorer:
             [(a, a + 1) for a in st.mem if not self.is_stack(a)]
 
     def store(self, st: MState, addr, value, insn: int):
+        if self.witness and self.program.uaccess_fixup(insn):
+            self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
         if vals is None:
             span = self._bounds(st, addr)
@@ -552,7 +593,7 @@ class Explorer:
                     heads[node] = st
                 self.ex.trail.append((node[0], st.guard, ""))
                 succs = self._step_block(cfg, block, st, ret_addr, depth, returns)
-                if self.witness:
+                if self.witness and not (self.witness_keep_followed and cfg.entry in self.follow):
                     succs = self._witness_choice(cfg, block, list(succs), ret_addr is None)
                 for succ_node, s2 in succs:
                     if (node, succ_node) in cfg.back_edges:
@@ -582,7 +623,14 @@ class Explorer:
         if block.kind == "choice" and any(c[2][0] == "features" and any(f in self.witness_split for a in c[2][1]
                                                                           for f in a) for c in block.choices):
             return fwd
-        fwd.sort(key=lambda x: dist[x[0]])
+        if self.witness_via_dispatch:
+            # the syscall is where the attacker's values come from: a path
+            # that skips it (nr out of range, a seccomp/ptrace abort) is
+            # nearer the exit but shows less; taken first where feasible
+            via = cfg.reaching_calls(frozenset(self.program.dispatch))
+            fwd.sort(key=lambda x: (x[0] not in via, dist[x[0]]))
+        else:
+            fwd.sort(key=lambda x: dist[x[0]])
         for n, s2 in fwd:
             if len(fwd) == 1 or self._feasible(s2):
                 return [(n, s2)]
@@ -665,6 +713,11 @@ class Explorer:
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
         for ins in block.insns:
             if self.program.has_fixup(ins.addr):
+                if self.witness and self.program.uaccess_fixup(ins.addr):
+                    # the witness runs the access as one that does not fault,
+                    # at a user address it could map (_witness_uaccess): the
+                    # fault path is one of the paths a witness leaves out
+                    continue
                 # a fault here continues at its fixup with a register or the
                 # stack changed by the handler: not modelled (the path
                 # without the fault would be only part of the behaviour)
