@@ -49,7 +49,8 @@ REFINE_WINDOW = 5.0
 # (time.thread_time): on a loaded machine (a CI runner building other
 # kernels) the wall clock would close them early and change the verdict.
 # A wall-clock alarm at this multiple of the budget still ends a round stuck
-# in one long step.
+# in one long step.  The TS_COMPAT process's CPU time (tseffects.py) is
+# not in the window: a round waits for its answers under the wall alarm.
 _WALL_BACKSTOP = 4.0
 # Refinement rounds and the witness stop at this resident size (the first
 # round, the one the register proofs need, has no such limit): issue 9's
