@@ -566,6 +566,24 @@ class TsCompatEffects:
             k = (ops[1].imm if m == "add" else -ops[1].imm) if ops[1].type == _X.X86_OP_IMM else None
         must2 = {r: v for r, v in must.items() if r not in written}
         may2 = {r: v for r, v in may.items() if r not in written}
+        if src != "cur" and m != "lea" and any(
+                o.type == _X.X86_OP_MEM and self._mem_addr_is_current(ci, o) for o in ops):
+            # any other instruction that reads the current_task slot (a cmov,
+            # an ALU source, xchg/cmpxchg with it): every register it writes
+            # may hold the pointer or a value computed from it, at an offset
+            # not known here (None; MaySet._lite_transfer has the same rule).
+            # A cmov from the slot into a register that holds the pointer
+            # already keeps it on every path (must).
+            for w in written:
+                if w != "rsp":
+                    may2[w] = None
+            if m.startswith("cmov") and len(ops) == 2 and ops[0].type == _X.X86_OP_REG and ops[0].size == 8:
+                d = _reg64(ci, ops[0].reg)
+                if must.get(d) == 0:
+                    must2[d] = 0
+                old = may.get(d, frozenset())
+                may2[d] = None if old is None or len(old) > 16 else old | {0}
+            return must2, may2
         if dst is not None:
             if src == "cur":
                 must2[dst], may2[dst] = 0, frozenset({0})
@@ -2128,7 +2146,10 @@ class MaySet:
                 return out
             mm = _parse_mem(dst_t)
             is_slot, slot = frame_slot(mm) if mm else (False, None)
-            loaded = self._slot_load(st, slot) if is_slot else _NO_TAG  # other memory: not the pointer
+            # other memory is not the pointer, except the per-CPU current_task
+            # slot itself (`xchg %rax,%gs:current_task`, a cmpxchg on it)
+            loaded = self._slot_load(st, slot) if is_slot else (
+                frozenset({(0, False)}) if self._is_current_operand(a, size, dst_t) else _NO_TAG)
             if is_slot and src in st:  # the register goes to the slot (xchg, xadd; cmpxchg may)
                 if slot is not None:
                     out[(_SLOT, slot)] = _join_ret(st[src], st.get((_SLOT, slot), _NO_TAG)) \
@@ -2151,7 +2172,24 @@ class MaySet:
         if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
             return out
         val: object = "kill"
-        if m in ("mov", "movabs") and "[" in src:
+        if "[" in src and m not in ("mov", "movabs", "lea") and self._is_current_operand(a, size, src):
+            # Any instruction whose memory source is the current_task slot
+            # puts the task pointer, or a value computed from it, in its
+            # destination (6.8+ __seg_gs: GCC folds `current` into cmov, add,
+            # or, xor, adc, ... like any memory operand).  Soundness: a cmov
+            # gives one of the two values (the union of their offsets, or any
+            # offset for a partial write); every other form gives the pointer
+            # combined with the destination's old value: "any offset from the
+            # current task" (None), never "not the pointer".  A product, shift
+            # or narrowing of it stays None here too: a pointer is what is
+            # not ruled out.  (_track, the precise pass, has the same rule.)
+            cur = frozenset({(0, False)})
+            if m.startswith("cmov") and whole:
+                old_tag = st[dst] if dst in st else _NO_TAG
+                val = cur if old_tag is _NO_TAG else _join_tags(old_tag, cur)
+            else:
+                val = None
+        elif m in ("mov", "movabs") and "[" in src:
             if self._is_current_operand(a, size, src):
                 val = frozenset({(0, False)})
         elif m == "mov" and src in _GPR64_NAMES:
