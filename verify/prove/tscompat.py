@@ -1517,6 +1517,8 @@ class MaySet:
                         "live", _NO_TAG)
             return None, _NO_TAG
         sp = st.get(_SP)
+        # (an RSP moved by an unknown amount is None, which counts as "not
+        # popped": only a known offset of 0 is a tail call's)
         if m != "call" and _SP in st and sp != 0 and \
                 any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
             # a jump out with this frame still on the stack (or a frame of
@@ -2047,8 +2049,11 @@ class MaySet:
             return out
         if m.startswith(("push", "pop")) and not (m == "pop" and dst_t in _GPR64_NAMES):
             # another form (pushfw, a pop to memory or to a 16-bit register):
-            # RSP moves by an amount this pass does not follow
-            out.pop(_SP, None)
+            # RSP moves by an amount this pass does not follow.  Unknown is
+            # None, never "absent": an absent _SP means "entered from outside,
+            # nothing known" and _call_out takes a jump from such a state for
+            # a tail call (adv_r6_alloca_jmp)
+            out[_SP] = None
             r, _whole = self._reg_of(dst_t) if m.startswith("pop") else (None, False)
             if r in out:
                 out[r] = None
@@ -2114,7 +2119,12 @@ class MaySet:
                     out[_STACK] = tags
                 out[_SP] = _REALIGNED
                 return out
-            out.pop(_SP, None)
+            # RSP moved by a run-time amount (`sub %rax,%rsp`: alloca, the
+            # kstack offset randomisation): its offset is unknown (None), so
+            # a later jump out is not taken for a tail call with this frame
+            # still live (_call_out); dropping the key would say "nothing
+            # known, entered from outside" (adv_r6_alloca_jmp)
+            out[_SP] = None
             return out
         if m == "leave" and bp is not _NO_TAG and bp is not None:
             # mov %rbp,%rsp; pop %rbp: the caller's frame pointer comes back
@@ -2127,7 +2137,7 @@ class MaySet:
                 out["rbp"] = tag
             return out
         if m in ("leave", "enter"):
-            out.pop(_SP, None)
+            out[_SP] = None  # (unknown, not absent: see above)
             out.pop(_BP, None)
         if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
             out.pop(_BP, None)
