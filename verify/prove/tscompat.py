@@ -293,6 +293,15 @@ class TsCompatEffects:
             if why0 is not None and why0 not in ms._flagged.get(start, {}).values():
                 return Effect(ANY, why0)
         flagged = ms._flagged.get(start, {})
+        unread = [a for a in flagged if a not in self._read_addrs.get(start, ())]
+        if unread:
+            # a store the data-flow pass flagged in code this CFG does not
+            # hold: a .cold part entered by `jmp foo.cold` (FunctionCfg takes a
+            # jump to a symbol start for a tail call, whose own summary reads
+            # it with nothing known), code entered from elsewhere.  Composing
+            # without it would drop the store (adv_r6_cold_jmp): the effect is
+            # not known here
+            return Effect(ANY, flagged[min(unread)])
         for n, b in blocks.items():
             for ins, ci in zip(b.insns, dec[n]):
                 # a `ret` here must return to the caller: a call to a local
