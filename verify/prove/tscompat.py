@@ -977,12 +977,19 @@ class MaySet:
             out.add(self.starts[j])  # an inner label
             j += 1
         nxt = self.function_of(end)
+        gap_targets: set = set()
+        if nxt is None:
+            # a sized symbol: the alignment padding after it belongs to no
+            # extent (adv_r6_fallthrough_gap); control runs through it into
+            # the next symbol unless an int3 there stops it
+            nxt, gap_targets = self._after_gap(end)
         data, n, targets, last, pad_from = self._decode_for_edges(f)
         if n != len(data):
             # not code to the end: every candidate the byte scan saw
             out |= self._scan_targets(f, end)
             if nxt is not None:
                 out.add(nxt)
+                out |= gap_targets
         for t in targets:
             if self.aux and self.aux[0] <= t < self.aux[1]:
                 out |= self._aux_targets(t)
@@ -992,18 +999,56 @@ class MaySet:
                 out.add(g)
         pad = end if pad_from is None else pad_from
         into_pad = any(pad <= t < end for t in targets)
-        ends_open = last is None or not (
-            last[0] in ("jmp", "int3", "iretq", "iret", "sysretq", "sysretl", "ljmp") or
-            last[0].startswith("ret") or
-            (last[0] == "ud2" and self.prog.after_ud2(last[2]) == "dies") or
-            (last[0] == "call" and last[1].startswith("0x") and self._noreturn(int(last[1], 16))))
+        ends_open = not self._terminates(last)
         if nxt is not None and nxt != f and (ends_open or into_pad):
             # (an int3 in the padding stops the run: #BP on an address no
             # kprobe owns dies, like an unlisted ud2)
             if not self._int3_stops(data, pad - f):
                 out.add(nxt)
+                out |= gap_targets
         out.discard(f)
         return sorted(out)
+
+    def _terminates(self, last) -> bool:
+        """Whether control cannot go on past the last decoded instruction
+        (mnemonic, operands, address) of an extent: a jump, return, trap or
+        dying ud2, or a call that never returns (None: nothing decoded)."""
+        return last is not None and (
+            last[0] in ("jmp", "int3", "iretq", "iret", "sysretq", "sysretl", "ljmp") or
+            last[0].startswith("ret") or
+            (last[0] == "ud2" and self.prog.after_ud2(last[2]) == "dies") or
+            (last[0] == "call" and last[1].startswith("0x") and self._noreturn(int(last[1], 16))))
+
+    def _after_gap(self, end: int) -> tuple:
+        """(the symbol control running off an extent at `end` into bytes no
+        symbol owns reaches, the functions code in those bytes branches to).
+        Alignment padding (`.p2align 4, 0x90`: nops) runs into the next
+        symbol of the same section; an int3 before any other instruction
+        stops it (#BP on an address no kprobe owns dies: None).  Soundness:
+        other code in the gap is not followed instruction by instruction,
+        so it adds the next symbol and every function a branch byte pattern
+        in it points to."""
+        j = bisect.bisect_left(self.starts, end)
+        if j >= len(self.starts):
+            return None, set()
+        nxt = self.starts[j]
+        sec = self.prog.image.elf.section_at(end)
+        if sec is None or not sec.addr <= nxt < sec.addr + sec.size:
+            return None, set()  # the section (and its code) ends here
+        try:
+            data = self.prog.fetch_raw(end, nxt - end)
+        except CfgError:
+            return nxt, set()
+        n = 0
+        for _a, size, m, _ops in _lite().disasm_lite(data, end):
+            if m == "int3":
+                return None, set()
+            if not m.startswith("nop"):
+                return nxt, self._scan_targets(end, nxt)
+            n += size
+        if n != len(data):
+            return nxt, self._scan_targets(end, nxt)
+        return nxt, set()
 
     def _decode_for_edges(self, f: int) -> tuple:
         """f's extent decoded linearly: (bytes, how many decoded, direct
@@ -1893,6 +1938,7 @@ class MaySet:
         except CfgError:
             return False
         n = 0
+        last = pad_from = None
         for a, size, m, ops in _lite().disasm_lite(data, t):
             n += size
             m = _base_mnemonic(m)
@@ -1901,8 +1947,24 @@ class MaySet:
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                 if not t <= int(ops, 16) < self.ends[i]:
                     return False
+            if m.startswith("nop") or m == "int3":
+                if pad_from is None:
+                    pad_from = a
+            else:
+                pad_from, last = None, (m, ops, a)
         if data[n:].strip(b"\xcc\x90\x00"):
             return False
+        if not self._terminates(last):
+            # the last instruction goes on (an alternate entry that falls
+            # into the next symbol, SYM_FUNC_START_NOALIGN's shape:
+            # adv_r6_noreturn_falls): it returns if what it runs into does,
+            # unless an int3 in the padding, or in the gap after a sized
+            # extent, stops it
+            pad = (pad_from - t) if pad_from is not None else len(data)
+            if not self._int3_stops(data, pad):
+                end = self.ends[i]
+                if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
+                    return False
         self._noret[t] = True
         return True
 
