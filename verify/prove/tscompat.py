@@ -1374,9 +1374,31 @@ class MaySet:
         hit = self._proto_memo.get(t)
         if hit is None:
             ghosts = tuple(sorted(((r, _GHOST_TAG) for r in _ARG_REGS[nargs:]), key=lambda kv: str(kv[0])))
+            self._proto_memo[t] = False  # (recursion: not confirmed)
             why = self._lite_in(t, ghosts)[0]
-            hit = self._proto_memo[t] = not (why and _GHOST_WHY in why)
+            # Any flag of the ghost pass refutes it, not only a ghost use the
+            # pass recognised as one: a ghost combined into a value the pass
+            # only knows as "some offset from the current task"
+            # (adv_r6_ghost_alu), code the pass could not read or follow (an
+            # indirect jump, recursion), a callee it could not decide.  The
+            # only cost is precision: with the prototype refuted the callee
+            # is read with every argument register its caller holds the
+            # pointer in.
+            hit = self._proto_memo[t] = not why
         return hit
+
+    def _placeholder_prototype(self, t: int) -> bool:
+        """t's BTF prototype is `void t(void)`: what pahole writes for an
+        assembly function (no DWARF prototype), so it says nothing about
+        the registers t reads."""
+        name = self.prog.start_name(t)
+        btf = self.prog.image.btf
+        if not name or btf is None:
+            return True
+        try:
+            return btf.function_returns_word(name) is None
+        except BtfError:
+            return True
 
     def _arguments_of(self, t: int) -> int | None:
         hit = self._args_memo.get(t, _NO_TAG)
@@ -1592,11 +1614,16 @@ class MaySet:
                 if _ghostly(st[r]):
                     # a register this function was not given: compiled code
                     # sets every argument of a callee with a prototype, so
-                    # one left in place for t's prototype is a use of it; a
-                    # callee without one (variadic, asm) gets nothing (a
-                    # variadic one saves every register, reads what it is
-                    # told to)
-                    if nargs is not None and k < nargs:
+                    # one left in place for t's prototype is a use of it.  A
+                    # callee without a prototype (assembly, a name two
+                    # functions share) may read every argument register: a
+                    # ghost left for it is a use too (adv_r6_ghost_unprototyped:
+                    # dropping it let an assembly helper's `void f(void)`
+                    # stand while its tail callee stored through RDI).  Beyond
+                    # a real prototype the callee does not read it; beyond
+                    # pahole's `void f(void)` placeholder only if that holds.
+                    if nargs is None or k < nargs or (
+                            nargs == 0 and self._placeholder_prototype(t) and not self._prototype_holds(t, 0)):
                         return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)}", _NO_TAG)
                     continue
                 if nargs is None or k < nargs:
@@ -2335,6 +2362,16 @@ class MaySet:
             if val is not None and len(val) > 32:
                 val = None
             out[dst] = val if whole or val is None else None
+        if out.get(dst, _NO_TAG) is None:
+            # a ghost (an argument register beyond the prototype) combined
+            # into a value (`add %rsi,%rdi`, a mask, a partial write) is still
+            # a use of the ghost: it stays one, so a store through the result
+            # refutes the prototype (adv_r6_ghost_alu; _prototype_holds also
+            # refutes on any flag of the ghost pass)
+            mm = _parse_mem(src) if "[" in src else None
+            ins_regs = {dst, self._reg_of(src)[0]} | ({mm[2], mm[3]} if mm else set())
+            if any(_ghostly(st.get(r, _NO_TAG)) for r in ins_regs if r):
+                out[dst] = _GHOST_TAG
         return out
 
     def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
