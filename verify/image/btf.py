@@ -216,6 +216,25 @@ class Btf:
         compiled callers read as a pointer in RAX."""
         return self._function(name)[1]
 
+    def function_described(self, name: str) -> bool:
+        """Whether BTF has a prototype for function `name` that describes
+        compiled C code: a FUNC of that name whose FUNC_PROTO is not `void
+        f(void)` (pahole's placeholder for an assembly function, whose DWARF
+        has no prototype).  A described function reads the argument
+        registers its prototype declares (a variadic one: those its fixed
+        arguments tell it of)."""
+        self._function(name)
+        hit = self._funcs.get(name)
+        if hit is None:
+            return False
+        blob, off = hit
+        try:
+            proto = struct.unpack_from("<I", blob.data, off + 8)[0]
+            _pn, pk, vlen, _kf, ret = blob.header(proto)
+        except (BtfError, struct.error, IndexError):
+            return False
+        return pk == KIND_FUNC_PROTO and not (vlen == 0 and ret == 0)
+
     def _function(self, name: str) -> tuple:
         """(argument registers, returns a word) of the first FUNC called
         `name` (every FUNC's name read once, on the first call)."""

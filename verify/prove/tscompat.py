@@ -1387,18 +1387,22 @@ class MaySet:
             hit = self._proto_memo[t] = not why
         return hit
 
-    def _placeholder_prototype(self, t: int) -> bool:
-        """t's BTF prototype is `void t(void)`: what pahole writes for an
-        assembly function (no DWARF prototype), so it says nothing about
-        the registers t reads."""
+    def _described(self, t: int) -> bool:
+        """t's BTF prototype describes compiled C code (btf.function_described:
+        not pahole's `void f(void)` placeholder for an assembly function, not
+        a name two functions share), so t reads only the argument registers
+        it declares (a variadic one, those its fixed arguments tell it of)."""
         name = self.prog.start_name(t)
         btf = self.prog.image.btf
         if not name or btf is None:
-            return True
+            return False
+        self._arguments_of(t)  # (fills _dup_names)
+        if name in (self._dup_names or ()):
+            return False
         try:
-            return btf.function_returns_word(name) is None
+            return btf.function_described(name)
         except BtfError:
-            return True
+            return False
 
     def _arguments_of(self, t: int) -> int | None:
         hit = self._args_memo.get(t, _NO_TAG)
@@ -1615,15 +1619,20 @@ class MaySet:
                     # a register this function was not given: compiled code
                     # sets every argument of a callee with a prototype, so
                     # one left in place for t's prototype is a use of it.  A
-                    # callee without a prototype (assembly, a name two
+                    # callee BTF does not describe (assembly, a name two
                     # functions share) may read every argument register: a
                     # ghost left for it is a use too (adv_r6_ghost_unprototyped:
                     # dropping it let an assembly helper's `void f(void)`
-                    # stand while its tail callee stored through RDI).  Beyond
-                    # a real prototype the callee does not read it; beyond
-                    # pahole's `void f(void)` placeholder only if that holds.
-                    if nargs is None or k < nargs or (
-                            nargs == 0 and self._placeholder_prototype(t) and not self._prototype_holds(t, 0)):
+                    # stand while its tail callee stored through RDI); so is
+                    # one left for a callee whose prototype was refuted
+                    # (nargs None here, a prototype in BTF).  A described
+                    # callee does not read it beyond its prototype (a
+                    # variadic one reads what its fixed arguments tell it
+                    # of); pahole's `void f(void)` placeholder is checked like
+                    # a prototype the pointer is passed beyond.
+                    nargs0 = self._arguments_of(t)
+                    if (nargs is not None and k < nargs) or (nargs is None and nargs0 is not None) or (
+                            not self._described(t) and (nargs0 is None or not self._prototype_holds(t, nargs0))):
                         return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)}", _NO_TAG)
                     continue
                 if nargs is None or k < nargs:
