@@ -802,6 +802,7 @@ class MaySet:
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
         self._args_memo: dict = {}
+        self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
@@ -1666,15 +1667,47 @@ class MaySet:
         prototype returns void or a value narrower than a pointer."""
         if tags is _NO_TAG:
             return tags
-        name = self.prog.start_name(t)
-        btf = self.prog.image.btf
-        if name and btf is not None and name not in (self._dup_names or ()):
-            try:
-                if btf.function_returns_word(name) is False:
-                    return _NO_TAG
-            except BtfError:
-                pass
+        if not self._return_registers(t):
+            return _NO_TAG
         return tags
+
+    def _return_registers(self, t: int) -> tuple:
+        """The registers t's return value is in (btf.function_return_registers):
+        RAX, or RAX:RDX for a two-word struct (adv_r6_ret_rdx: `struct {
+        flags; task; }` returns current in RDX); both when BTF does not
+        describe t (assembly, a name two functions share)."""
+        hit = self._retregs_memo.get(t)
+        if hit is None:
+            hit = ("rax", "rdx")
+            name = self.prog.start_name(t)
+            btf = self.prog.image.btf
+            self._arguments_of(t)  # (fills _dup_names)
+            if name and btf is not None and name not in (self._dup_names or ()):
+                try:
+                    r = btf.function_return_registers(name)
+                    if r is not None:
+                        hit = r
+                except BtfError:
+                    pass
+            self._retregs_memo[t] = hit
+        return hit
+
+    def _ret_value(self, f: int, st: dict):
+        """Tags of what f returns from state st (RAX, and RDX where f's
+        return may be in it), joined: a caller finds them in its return
+        registers (_set_ret)."""
+        out = st.get("rax", _NO_TAG)
+        if "rdx" in self._return_registers(f):
+            out = _join_ret(out, st.get("rdx", _NO_TAG))
+        return out
+
+    def _set_ret(self, t: int, out: dict, tags) -> None:
+        """After a call to t: its return registers hold tags (a value t
+        returns, RAX:RDX joined; over-approximate for a two-word return)."""
+        if tags is _NO_TAG:
+            return
+        for r in self._return_registers(t):
+            out[r] = tags
 
     def _unit(self, f: int):
         """The extents [(start, end)] one pass over f reads: f's, and those
@@ -1867,7 +1900,7 @@ class MaySet:
             if m != "call" and ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))) and \
                     int(ops, 16) in self.thunks:
                 # `jmp __x86_return_thunk` is a `ret` (assumption return-thunk)
-                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
+                ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             elif (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
                     not inside(int(ops, 16)):
                 why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
@@ -1877,9 +1910,9 @@ class MaySet:
                 if m != "call":  # a tail call: its return is this function's
                     ret_tag = _join_ret(ret_tag, out_ret)
             elif m.startswith("ret"):
-                if _ghostly(st.get("rax", _NO_TAG)):
+                if _ghostly(self._ret_value(f, st)):
                     flagged.setdefault(a, f"{_GHOST_WHY}: returns it at {prog.symbolize(a)}")
-                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
+                ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             succ = []
             if m == "(site)":
                 out, branches, whys, r = self._lite_site(a, st, sites, inside)
@@ -1899,8 +1932,8 @@ class MaySet:
                     succ.append(nxt)
             else:
                 out = self._lite_transfer(a, size, m, ops, st, sites)
-                if m == "call" and out_ret is not _NO_TAG:
-                    out["rax"] = out_ret
+                if m == "call":
+                    self._set_ret(int(ops, 16), out, out_ret)
             if m == "(site)":
                 pass
             elif m == "jmp" or m.startswith(("j", "loop")):
@@ -2022,6 +2055,7 @@ class MaySet:
         setter, tags of RAX where a candidate leaves the function) over every
         candidate's code."""
         out, branches, whys, ret_tag = None, [], {}, _NO_TAG
+        f = self.function_of(a)
         for cand in sites[a][1]:
             s2 = dict(st)
             falls = True
@@ -2032,7 +2066,7 @@ class MaySet:
                     whys.setdefault(x[0], why)
                 if xm != "call" and (xm == "jmp" or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
                         int(x[3], 16) in self.thunks:
-                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))  # a `ret` (assumption return-thunk)
+                    ret_tag = _join_ret(ret_tag, self._ret_value(f, s2))  # a `ret` (assumption return-thunk)
                     if xm == "jmp":
                         falls = False
                         break
@@ -2044,8 +2078,7 @@ class MaySet:
                         whys.setdefault(x[0], why)
                     if xm == "call":
                         s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
-                        if r is not _NO_TAG:
-                            s2["rax"] = r
+                        self._set_ret(int(x[3], 16), s2, r)
                         continue
                     ret_tag = _join_ret(ret_tag, r)
                     if xm == "jmp":
@@ -2059,7 +2092,7 @@ class MaySet:
                         break
                     continue
                 if xm.startswith("ret"):
-                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))
+                    ret_tag = _join_ret(ret_tag, self._ret_value(f, s2))
                     falls = False
                     break
                 s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
