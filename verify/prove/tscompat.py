@@ -1932,8 +1932,8 @@ class MaySet:
                     succ.append(nxt)
             else:
                 out = self._lite_transfer(a, size, m, ops, st, sites)
-                if m == "call":
-                    self._set_ret(int(ops, 16), out, out_ret)
+                if m == "call" and out_ret is not _NO_TAG:
+                    self._set_ret(int(ops, 16), out, out_ret)  # (a direct call: only one has a return)
             if m == "(site)":
                 pass
             elif m == "jmp" or m.startswith(("j", "loop")):
