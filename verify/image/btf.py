@@ -216,6 +216,56 @@ class Btf:
         compiled callers read as a pointer in RAX."""
         return self._function(name)[1]
 
+    def function_return_registers(self, name: str) -> tuple | None:
+        """The integer registers function `name` returns its value in, per
+        its BTF prototype (System V AMD64 ABI 3.2.3: a pointer or integer of
+        up to 8 bytes, or a struct/union of up to 8, in RAX; one of 9 to 16
+        bytes in RAX:RDX; void, or a struct returned in memory: none); None
+        when not described (no FUNC, `void f(void)`, an unreadable type).
+        Narrower than 8 bytes counts as none: no pointer fits."""
+        self._function(name)
+        hit = self._funcs.get(name)
+        if hit is None:
+            return None
+        blob, off = hit
+        try:
+            proto = struct.unpack_from("<I", blob.data, off + 8)[0]
+            _pn, pk, vlen, _kf, ret = blob.header(proto)
+            if pk != KIND_FUNC_PROTO:
+                return None
+            if ret == 0:
+                return None if vlen == 0 else ()
+            t = blob.resolve(ret)
+            _tn, tk, _tv, _tkf, tsize = blob.header(t)
+            if tk == KIND_PTR:
+                return ("rax",)
+            if tk in (KIND_INT, KIND_ENUM, KIND_ENUM64, KIND_STRUCT, KIND_UNION):
+                if tsize < 8 or tsize > 16:
+                    return ()
+                return ("rax",) if tsize == 8 else ("rax", "rdx")
+            return ()  # float: SSE registers
+        except (BtfError, struct.error, IndexError):
+            return None
+
+    def function_described(self, name: str) -> bool:
+        """Whether BTF has a prototype for function `name` that describes
+        compiled C code: a FUNC of that name whose FUNC_PROTO is not `void
+        f(void)` (pahole's placeholder for an assembly function, whose DWARF
+        has no prototype).  A described function reads the argument
+        registers its prototype declares (a variadic one: those its fixed
+        arguments tell it of)."""
+        self._function(name)
+        hit = self._funcs.get(name)
+        if hit is None:
+            return False
+        blob, off = hit
+        try:
+            proto = struct.unpack_from("<I", blob.data, off + 8)[0]
+            _pn, pk, vlen, _kf, ret = blob.header(proto)
+        except (BtfError, struct.error, IndexError):
+            return False
+        return pk == KIND_FUNC_PROTO and not (vlen == 0 and ret == 0)
+
     def _function(self, name: str) -> tuple:
         """(argument registers, returns a word) of the first FUNC called
         `name` (every FUNC's name read once, on the first call)."""

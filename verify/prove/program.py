@@ -142,6 +142,15 @@ class Program:
             # the entry code has no return address: its jumps continue it
             return False
         name = self.start_name(target)
+        if name is not None and name.endswith(".cold") or ".cold." in (name or ""):
+            # GCC's cold part of this very function (`foo.cold`, `foo.cold.N`):
+            # foo's own code, run on foo's frame and registers, which jumps
+            # back into foo; a `jcc foo.cold` is already foo's code here, and
+            # a `jmp foo.cold` must be too (as a tail call its summary would
+            # read it with nothing known: adv_r6_cold_jmp)
+            hot = name.split(".cold")[0]
+            if hot and hot == self.start_name(fn_entry):
+                return False
         return name is not None and not name.startswith(".")
 
     def cfg(self, entry: int) -> FunctionCfg:

@@ -293,6 +293,15 @@ class TsCompatEffects:
             if why0 is not None and why0 not in ms._flagged.get(start, {}).values():
                 return Effect(ANY, why0)
         flagged = ms._flagged.get(start, {})
+        unread = [a for a in flagged if a not in self._read_addrs.get(start, ())]
+        if unread:
+            # a store the data-flow pass flagged in code this CFG does not
+            # hold: a .cold part entered by `jmp foo.cold` (FunctionCfg takes a
+            # jump to a symbol start for a tail call, whose own summary reads
+            # it with nothing known), code entered from elsewhere.  Composing
+            # without it would drop the store (adv_r6_cold_jmp): the effect is
+            # not known here
+            return Effect(ANY, flagged[min(unread)])
         for n, b in blocks.items():
             for ins, ci in zip(b.insns, dec[n]):
                 # a `ret` here must return to the caller: a call to a local
@@ -566,6 +575,24 @@ class TsCompatEffects:
             k = (ops[1].imm if m == "add" else -ops[1].imm) if ops[1].type == _X.X86_OP_IMM else None
         must2 = {r: v for r, v in must.items() if r not in written}
         may2 = {r: v for r, v in may.items() if r not in written}
+        if src != "cur" and m != "lea" and any(
+                o.type == _X.X86_OP_MEM and self._mem_addr_is_current(ci, o) for o in ops):
+            # any other instruction that reads the current_task slot (a cmov,
+            # an ALU source, xchg/cmpxchg with it): every register it writes
+            # may hold the pointer or a value computed from it, at an offset
+            # not known here (None; MaySet._lite_transfer has the same rule).
+            # A cmov from the slot into a register that holds the pointer
+            # already keeps it on every path (must).
+            for w in written:
+                if w != "rsp":
+                    may2[w] = None
+            if m.startswith("cmov") and len(ops) == 2 and ops[0].type == _X.X86_OP_REG and ops[0].size == 8:
+                d = _reg64(ci, ops[0].reg)
+                if must.get(d) == 0:
+                    must2[d] = 0
+                old = may.get(d, frozenset())
+                may2[d] = None if old is None or len(old) > 16 else old | {0}
+            return must2, may2
         if dst is not None:
             if src == "cur":
                 must2[dst], may2[dst] = 0, frozenset({0})
@@ -775,6 +802,7 @@ class MaySet:
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
         self._args_memo: dict = {}
+        self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
@@ -950,12 +978,19 @@ class MaySet:
             out.add(self.starts[j])  # an inner label
             j += 1
         nxt = self.function_of(end)
+        gap_targets: set = set()
+        if nxt is None:
+            # a sized symbol: the alignment padding after it belongs to no
+            # extent (adv_r6_fallthrough_gap); control runs through it into
+            # the next symbol unless an int3 there stops it
+            nxt, gap_targets = self._after_gap(end)
         data, n, targets, last, pad_from = self._decode_for_edges(f)
         if n != len(data):
             # not code to the end: every candidate the byte scan saw
             out |= self._scan_targets(f, end)
             if nxt is not None:
                 out.add(nxt)
+                out |= gap_targets
         for t in targets:
             if self.aux and self.aux[0] <= t < self.aux[1]:
                 out |= self._aux_targets(t)
@@ -965,18 +1000,56 @@ class MaySet:
                 out.add(g)
         pad = end if pad_from is None else pad_from
         into_pad = any(pad <= t < end for t in targets)
-        ends_open = last is None or not (
-            last[0] in ("jmp", "int3", "iretq", "iret", "sysretq", "sysretl", "ljmp") or
-            last[0].startswith("ret") or
-            (last[0] == "ud2" and self.prog.after_ud2(last[2]) == "dies") or
-            (last[0] == "call" and last[1].startswith("0x") and self._noreturn(int(last[1], 16))))
+        ends_open = not self._terminates(last)
         if nxt is not None and nxt != f and (ends_open or into_pad):
             # (an int3 in the padding stops the run: #BP on an address no
             # kprobe owns dies, like an unlisted ud2)
             if not self._int3_stops(data, pad - f):
                 out.add(nxt)
+                out |= gap_targets
         out.discard(f)
         return sorted(out)
+
+    def _terminates(self, last) -> bool:
+        """Whether control cannot go on past the last decoded instruction
+        (mnemonic, operands, address) of an extent: a jump, return, trap or
+        dying ud2, or a call that never returns (None: nothing decoded)."""
+        return last is not None and (
+            last[0] in ("jmp", "int3", "iretq", "iret", "sysretq", "sysretl", "ljmp") or
+            last[0].startswith("ret") or
+            (last[0] == "ud2" and self.prog.after_ud2(last[2]) == "dies") or
+            (last[0] == "call" and last[1].startswith("0x") and self._noreturn(int(last[1], 16))))
+
+    def _after_gap(self, end: int) -> tuple:
+        """(the symbol control running off an extent at `end` into bytes no
+        symbol owns reaches, the functions code in those bytes branches to).
+        Alignment padding (`.p2align 4, 0x90`: nops) runs into the next
+        symbol of the same section; an int3 before any other instruction
+        stops it (#BP on an address no kprobe owns dies: None).  Soundness:
+        other code in the gap is not followed instruction by instruction,
+        so it adds the next symbol and every function a branch byte pattern
+        in it points to."""
+        j = bisect.bisect_left(self.starts, end)
+        if j >= len(self.starts):
+            return None, set()
+        nxt = self.starts[j]
+        sec = self.prog.image.elf.section_at(end)
+        if sec is None or not sec.addr <= nxt < sec.addr + sec.size:
+            return None, set()  # the section (and its code) ends here
+        try:
+            data = self.prog.fetch_raw(end, nxt - end)
+        except CfgError:
+            return nxt, set()
+        n = 0
+        for _a, size, m, _ops in _lite().disasm_lite(data, end):
+            if m == "int3":
+                return None, set()
+            if not m.startswith("nop"):
+                return nxt, self._scan_targets(end, nxt)
+            n += size
+        if n != len(data):
+            return nxt, self._scan_targets(end, nxt)
+        return nxt, set()
 
     def _decode_for_edges(self, f: int) -> tuple:
         """f's extent decoded linearly: (bytes, how many decoded, direct
@@ -1302,9 +1375,35 @@ class MaySet:
         hit = self._proto_memo.get(t)
         if hit is None:
             ghosts = tuple(sorted(((r, _GHOST_TAG) for r in _ARG_REGS[nargs:]), key=lambda kv: str(kv[0])))
+            self._proto_memo[t] = False  # (recursion: not confirmed)
             why = self._lite_in(t, ghosts)[0]
-            hit = self._proto_memo[t] = not (why and _GHOST_WHY in why)
+            # Any flag of the ghost pass refutes it, not only a ghost use the
+            # pass recognised as one: a ghost combined into a value the pass
+            # only knows as "some offset from the current task"
+            # (adv_r6_ghost_alu), code the pass could not read or follow (an
+            # indirect jump, recursion), a callee it could not decide.  The
+            # only cost is precision: with the prototype refuted the callee
+            # is read with every argument register its caller holds the
+            # pointer in.
+            hit = self._proto_memo[t] = not why
         return hit
+
+    def _described(self, t: int) -> bool:
+        """t's BTF prototype describes compiled C code (btf.function_described:
+        not pahole's `void f(void)` placeholder for an assembly function, not
+        a name two functions share), so t reads only the argument registers
+        it declares (a variadic one, those its fixed arguments tell it of)."""
+        name = self.prog.start_name(t)
+        btf = self.prog.image.btf
+        if not name or btf is None:
+            return False
+        self._arguments_of(t)  # (fills _dup_names)
+        if name in (self._dup_names or ()):
+            return False
+        try:
+            return btf.function_described(name)
+        except BtfError:
+            return False
 
     def _arguments_of(self, t: int) -> int | None:
         hit = self._args_memo.get(t, _NO_TAG)
@@ -1499,6 +1598,8 @@ class MaySet:
                         "live", _NO_TAG)
             return None, _NO_TAG
         sp = st.get(_SP)
+        # (an RSP moved by an unknown amount is None, which counts as "not
+        # popped": only a known offset of 0 is a tail call's)
         if m != "call" and _SP in st and sp != 0 and \
                 any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
             # a jump out with this frame still on the stack (or a frame of
@@ -1518,11 +1619,21 @@ class MaySet:
                 if _ghostly(st[r]):
                     # a register this function was not given: compiled code
                     # sets every argument of a callee with a prototype, so
-                    # one left in place for t's prototype is a use of it; a
-                    # callee without one (variadic, asm) gets nothing (a
-                    # variadic one saves every register, reads what it is
-                    # told to)
-                    if nargs is not None and k < nargs:
+                    # one left in place for t's prototype is a use of it.  A
+                    # callee BTF does not describe (assembly, a name two
+                    # functions share) may read every argument register: a
+                    # ghost left for it is a use too (adv_r6_ghost_unprototyped:
+                    # dropping it let an assembly helper's `void f(void)`
+                    # stand while its tail callee stored through RDI); so is
+                    # one left for a callee whose prototype was refuted
+                    # (nargs None here, a prototype in BTF).  A described
+                    # callee does not read it beyond its prototype (a
+                    # variadic one reads what its fixed arguments tell it
+                    # of); pahole's `void f(void)` placeholder is checked like
+                    # a prototype the pointer is passed beyond.
+                    nargs0 = self._arguments_of(t)
+                    if (nargs is not None and k < nargs) or (nargs is None and nargs0 is not None) or (
+                            not self._described(t) and (nargs0 is None or not self._prototype_holds(t, nargs0))):
                         return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)}", _NO_TAG)
                     continue
                 if nargs is None or k < nargs:
@@ -1556,15 +1667,47 @@ class MaySet:
         prototype returns void or a value narrower than a pointer."""
         if tags is _NO_TAG:
             return tags
-        name = self.prog.start_name(t)
-        btf = self.prog.image.btf
-        if name and btf is not None and name not in (self._dup_names or ()):
-            try:
-                if btf.function_returns_word(name) is False:
-                    return _NO_TAG
-            except BtfError:
-                pass
+        if not self._return_registers(t):
+            return _NO_TAG
         return tags
+
+    def _return_registers(self, t: int) -> tuple:
+        """The registers t's return value is in (btf.function_return_registers):
+        RAX, or RAX:RDX for a two-word struct (adv_r6_ret_rdx: `struct {
+        flags; task; }` returns current in RDX); both when BTF does not
+        describe t (assembly, a name two functions share)."""
+        hit = self._retregs_memo.get(t)
+        if hit is None:
+            hit = ("rax", "rdx")
+            name = self.prog.start_name(t)
+            btf = self.prog.image.btf
+            self._arguments_of(t)  # (fills _dup_names)
+            if name and btf is not None and name not in (self._dup_names or ()):
+                try:
+                    r = btf.function_return_registers(name)
+                    if r is not None:
+                        hit = r
+                except BtfError:
+                    pass
+            self._retregs_memo[t] = hit
+        return hit
+
+    def _ret_value(self, f: int, st: dict):
+        """Tags of what f returns from state st (RAX, and RDX where f's
+        return may be in it), joined: a caller finds them in its return
+        registers (_set_ret)."""
+        out = st.get("rax", _NO_TAG)
+        if "rdx" in self._return_registers(f):
+            out = _join_ret(out, st.get("rdx", _NO_TAG))
+        return out
+
+    def _set_ret(self, t: int, out: dict, tags) -> None:
+        """After a call to t: its return registers hold tags (a value t
+        returns, RAX:RDX joined; over-approximate for a two-word return)."""
+        if tags is _NO_TAG:
+            return
+        for r in self._return_registers(t):
+            out[r] = tags
 
     def _unit(self, f: int):
         """The extents [(start, end)] one pass over f reads: f's, and those
@@ -1757,7 +1900,7 @@ class MaySet:
             if m != "call" and ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))) and \
                     int(ops, 16) in self.thunks:
                 # `jmp __x86_return_thunk` is a `ret` (assumption return-thunk)
-                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
+                ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             elif (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
                     not inside(int(ops, 16)):
                 why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
@@ -1767,9 +1910,9 @@ class MaySet:
                 if m != "call":  # a tail call: its return is this function's
                     ret_tag = _join_ret(ret_tag, out_ret)
             elif m.startswith("ret"):
-                if _ghostly(st.get("rax", _NO_TAG)):
+                if _ghostly(self._ret_value(f, st)):
                     flagged.setdefault(a, f"{_GHOST_WHY}: returns it at {prog.symbolize(a)}")
-                ret_tag = _join_ret(ret_tag, st.get("rax", _NO_TAG))
+                ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             succ = []
             if m == "(site)":
                 out, branches, whys, r = self._lite_site(a, st, sites, inside)
@@ -1790,7 +1933,7 @@ class MaySet:
             else:
                 out = self._lite_transfer(a, size, m, ops, st, sites)
                 if m == "call" and out_ret is not _NO_TAG:
-                    out["rax"] = out_ret
+                    self._set_ret(int(ops, 16), out, out_ret)  # (a direct call: only one has a return)
             if m == "(site)":
                 pass
             elif m == "jmp" or m.startswith(("j", "loop")):
@@ -1864,6 +2007,7 @@ class MaySet:
         except CfgError:
             return False
         n = 0
+        last = pad_from = None
         for a, size, m, ops in _lite().disasm_lite(data, t):
             n += size
             m = _base_mnemonic(m)
@@ -1872,8 +2016,24 @@ class MaySet:
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                 if not t <= int(ops, 16) < self.ends[i]:
                     return False
+            if m.startswith("nop") or m == "int3":
+                if pad_from is None:
+                    pad_from = a
+            else:
+                pad_from, last = None, (m, ops, a)
         if data[n:].strip(b"\xcc\x90\x00"):
             return False
+        if not self._terminates(last):
+            # the last instruction goes on (an alternate entry that falls
+            # into the next symbol, SYM_FUNC_START_NOALIGN's shape:
+            # adv_r6_noreturn_falls): it returns if what it runs into does,
+            # unless an int3 in the padding, or in the gap after a sized
+            # extent, stops it
+            pad = (pad_from - t) if pad_from is not None else len(data)
+            if not self._int3_stops(data, pad):
+                end = self.ends[i]
+                if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
+                    return False
         self._noret[t] = True
         return True
 
@@ -1895,6 +2055,7 @@ class MaySet:
         setter, tags of RAX where a candidate leaves the function) over every
         candidate's code."""
         out, branches, whys, ret_tag = None, [], {}, _NO_TAG
+        f = self.function_of(a)
         for cand in sites[a][1]:
             s2 = dict(st)
             falls = True
@@ -1905,7 +2066,7 @@ class MaySet:
                     whys.setdefault(x[0], why)
                 if xm != "call" and (xm == "jmp" or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
                         int(x[3], 16) in self.thunks:
-                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))  # a `ret` (assumption return-thunk)
+                    ret_tag = _join_ret(ret_tag, self._ret_value(f, s2))  # a `ret` (assumption return-thunk)
                     if xm == "jmp":
                         falls = False
                         break
@@ -1917,8 +2078,7 @@ class MaySet:
                         whys.setdefault(x[0], why)
                     if xm == "call":
                         s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
-                        if r is not _NO_TAG:
-                            s2["rax"] = r
+                        self._set_ret(int(x[3], 16), s2, r)
                         continue
                     ret_tag = _join_ret(ret_tag, r)
                     if xm == "jmp":
@@ -1932,7 +2092,7 @@ class MaySet:
                         break
                     continue
                 if xm.startswith("ret"):
-                    ret_tag = _join_ret(ret_tag, s2.get("rax", _NO_TAG))
+                    ret_tag = _join_ret(ret_tag, self._ret_value(f, s2))
                     falls = False
                     break
                 s2 = self._lite_transfer(x[0], x[1], xm, x[3], s2, sites)
@@ -2029,8 +2189,11 @@ class MaySet:
             return out
         if m.startswith(("push", "pop")) and not (m == "pop" and dst_t in _GPR64_NAMES):
             # another form (pushfw, a pop to memory or to a 16-bit register):
-            # RSP moves by an amount this pass does not follow
-            out.pop(_SP, None)
+            # RSP moves by an amount this pass does not follow.  Unknown is
+            # None, never "absent": an absent _SP means "entered from outside,
+            # nothing known" and _call_out takes a jump from such a state for
+            # a tail call (adv_r6_alloca_jmp)
+            out[_SP] = None
             r, _whole = self._reg_of(dst_t) if m.startswith("pop") else (None, False)
             if r in out:
                 out[r] = None
@@ -2096,7 +2259,12 @@ class MaySet:
                     out[_STACK] = tags
                 out[_SP] = _REALIGNED
                 return out
-            out.pop(_SP, None)
+            # RSP moved by a run-time amount (`sub %rax,%rsp`: alloca, the
+            # kstack offset randomisation): its offset is unknown (None), so
+            # a later jump out is not taken for a tail call with this frame
+            # still live (_call_out); dropping the key would say "nothing
+            # known, entered from outside" (adv_r6_alloca_jmp)
+            out[_SP] = None
             return out
         if m == "leave" and bp is not _NO_TAG and bp is not None:
             # mov %rbp,%rsp; pop %rbp: the caller's frame pointer comes back
@@ -2109,7 +2277,7 @@ class MaySet:
                 out["rbp"] = tag
             return out
         if m in ("leave", "enter"):
-            out.pop(_SP, None)
+            out[_SP] = None  # (unknown, not absent: see above)
             out.pop(_BP, None)
         if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
             out.pop(_BP, None)
@@ -2128,7 +2296,10 @@ class MaySet:
                 return out
             mm = _parse_mem(dst_t)
             is_slot, slot = frame_slot(mm) if mm else (False, None)
-            loaded = self._slot_load(st, slot) if is_slot else _NO_TAG  # other memory: not the pointer
+            # other memory is not the pointer, except the per-CPU current_task
+            # slot itself (`xchg %rax,%gs:current_task`, a cmpxchg on it)
+            loaded = self._slot_load(st, slot) if is_slot else (
+                frozenset({(0, False)}) if self._is_current_operand(a, size, dst_t) else _NO_TAG)
             if is_slot and src in st:  # the register goes to the slot (xchg, xadd; cmpxchg may)
                 if slot is not None:
                     out[(_SLOT, slot)] = _join_ret(st[src], st.get((_SLOT, slot), _NO_TAG)) \
@@ -2151,7 +2322,24 @@ class MaySet:
         if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
             return out
         val: object = "kill"
-        if m in ("mov", "movabs") and "[" in src:
+        if "[" in src and m not in ("mov", "movabs", "lea") and self._is_current_operand(a, size, src):
+            # Any instruction whose memory source is the current_task slot
+            # puts the task pointer, or a value computed from it, in its
+            # destination (6.8+ __seg_gs: GCC folds `current` into cmov, add,
+            # or, xor, adc, ... like any memory operand).  Soundness: a cmov
+            # gives one of the two values (the union of their offsets, or any
+            # offset for a partial write); every other form gives the pointer
+            # combined with the destination's old value: "any offset from the
+            # current task" (None), never "not the pointer".  A product, shift
+            # or narrowing of it stays None here too: a pointer is what is
+            # not ruled out.  (_track, the precise pass, has the same rule.)
+            cur = frozenset({(0, False)})
+            if m.startswith("cmov") and whole:
+                old_tag = st[dst] if dst in st else _NO_TAG
+                val = cur if old_tag is _NO_TAG else _join_tags(old_tag, cur)
+            else:
+                val = None
+        elif m in ("mov", "movabs") and "[" in src:
             if self._is_current_operand(a, size, src):
                 val = frozenset({(0, False)})
         elif m == "mov" and src in _GPR64_NAMES:
@@ -2216,6 +2404,16 @@ class MaySet:
             if val is not None and len(val) > 32:
                 val = None
             out[dst] = val if whole or val is None else None
+        if out.get(dst, _NO_TAG) is None:
+            # a ghost (an argument register beyond the prototype) combined
+            # into a value (`add %rsi,%rdi`, a mask, a partial write) is still
+            # a use of the ghost: it stays one, so a store through the result
+            # refutes the prototype (adv_r6_ghost_alu; _prototype_holds also
+            # refutes on any flag of the ghost pass)
+            mm = _parse_mem(src) if "[" in src else None
+            ins_regs = {dst, self._reg_of(src)[0]} | ({mm[2], mm[3]} if mm else set())
+            if any(_ghostly(st.get(r, _NO_TAG)) for r in ins_regs if r):
+                out[dst] = _GHOST_TAG
         return out
 
     def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
