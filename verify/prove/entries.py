@@ -244,9 +244,10 @@ def _jump_label_branches(prog, lo: int, hi: int):
             yield code, target
 
 
-def second_entries(prog, cfg) -> list[tuple[int, int]]:
+def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int]]:
     """(source, target) of every way into W from outside the entry's extent
-    (module docstring)."""
+    (module docstring); W for the SYSRET instructions of `kinds` ("sysret"
+    for sysretq, "sysretl")."""
     e_lo, e_hi = entry_extent(prog, cfg)
     lo, hi = prog.entry.entry_text
     if not lo <= e_lo < hi:
@@ -254,12 +255,12 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
         if sec is None:
             raise CfgError("the entry is in no section")
         lo, hi = sec.addr, sec.end
-    outside = [b.last.addr for b in cfg.blocks.values() if b.kind == "sysret" and not lo <= b.last.addr < hi]
+    outside = [b.last.addr for b in cfg.blocks.values() if b.kind in kinds and not lo <= b.last.addr < hi]
     if outside:
         # W covers the entry text only: code elsewhere that reaches this
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
-    w = sysret_reaching(prog, lo, hi, e_lo)
+    w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
     out = set()
     for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
         if tgt in w and not e_lo <= src < e_hi:
