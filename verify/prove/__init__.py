@@ -128,7 +128,7 @@ def _refine_memory_limit() -> int:
     return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
 
 
-def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
+def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_of=None):
     """Decide the open (site, obligation) pairs `todo[variant]` of the
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
     only a violation counts, as the witness leaves paths out."""
@@ -155,7 +155,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
             hits = [h for h in ex.hits if h.site == site]
             if not hits:
                 continue
-            q = dec.Query(explorer, hits, v["la57"], prog.constants)
+            q = dec.Query(explorer, hits, v["la57"], prog.constants, width=(width_of or {}).get(site, "sysretq"))
             for oid in [o for s, o in pairs if s == site]:
                 ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
                 status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
@@ -202,36 +202,88 @@ def _compat_job(prog, summaries, vs, deadline):
     return records, stats, used
 
 
-def _second_entries(prog, vs, final, finding) -> dict:
+def _second_entries(prog, vs, final, finding, width_of=None) -> dict:
     """A SYSRET site that other code jumps into the exit path to reach
     (entries.py) is not proven by an exploration from entry_SYSCALL_64:
     its "proven" findings become inconclusive, per variant in which the
-    site is reachable from that jump.  -> assumptions used (id -> where)."""
+    site is reachable from that jump.  -> assumptions used (id -> where).
+
+    Once per width the 64-bit walk reached: W for sysretq as always (its
+    rule applies to every proven finding whose site the jump reaches, or to
+    all of them when the search fails), and, when entry_SYSCALL_64 reaches
+    a sysretl (adv_r6_sysretl_from_64), W for sysretl, applied to those
+    sysretl sites only (compat.py looks after the compat entries' own: a
+    compat entry is a second entry here, which only costs precision at a
+    sysretl both reach)."""
     used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
-    try:
-        found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry))
-    except CfgError as e:
-        found, why = None, str(e)
-    xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
-    for v in vs:
-        for src, tgt in (found if found is not None else [(None, None)]):
-            if (src, tgt) in xen and v["name"] != "xenpv":
-                used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
-                continue
-            reach = None
-            if src is not None:
-                try:
-                    reach = static_sysret_sites(prog, tgt, v["fixed"])
-                except CfgError:
-                    reach = None
-            for (vname, site, oid), f in list(final.items()):
-                if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
+    mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
+    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
+        why = None
+        try:
+            found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
+        except CfgError as e:
+            found, why = None, str(e)
+        xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
+        for v in vs:
+            for src, tgt in (found if found is not None else [(None, None)]):
+                if (src, tgt) in xen and v["name"] != "xenpv":
+                    used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                     continue
-                how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
-                       f"at {prog.symbolize(tgt)}, from a state the analysis does not build" if src is not None
-                       else f"the search for other jumps into the exit path failed: {why}")
-                finding(v, site, oid, INCONCLUSIVE, how)
+                reach = None
+                if src is not None:
+                    try:
+                        reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                    except CfgError:
+                        reach = None
+                for (vname, site, oid), f in list(final.items()):
+                    if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
+                        continue
+                    if kinds == ("sysretl",) and site not in mine_l:
+                        continue
+                    how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit "
+                           f"path at {prog.symbolize(tgt)}, from a state the analysis does not build"
+                           if src is not None else f"the search for other jumps into the exit path failed: {why}")
+                    finding(v, site, oid, INCONCLUSIVE, how)
     return used
+
+
+def _site_widths(prog, width_of: dict, hit_sites) -> dict:
+    """Every SYSRET instruction of the image reachable from any entry:
+    site -> the obligations it must meet (the union over the entries that
+    reach it: SITE_OBLIGATIONS of its width; at an ignore stub's sysretl the
+    two that apply there, compat._site_oids).  From the image's own walk
+    from every SYSRET entry (image.entry.all_sysret_sites, what `inspect`
+    lists), the 64-bit static walk (width_of) and every site the exploration
+    reached (hit_sites; width from its bytes, both sets when they are not a
+    SYSRET encoding)."""
+    sob = dec.obligations.SITE_OBLIGATIONS
+    out: dict = {}
+
+    def add(site, oids):
+        out[site] = tuple(dict.fromkeys(out.get(site, ()) + tuple(oids)))
+
+    for d in getattr(prog.entry, "all_sysret_sites", ()):
+        for name in d["entries"] or (None,):
+            if d["width"] == "sysretl" and name in compat.IGNORE_ENTRIES:
+                add(d["address"], compat._site_oids("registers"))
+            else:
+                add(d["address"], sob[d["width"]])
+    for site in prog.entry.sysret_sites:
+        add(site, sob["sysretq"])
+    for site, w in width_of.items():
+        add(site, sob[w])
+    for site in hit_sites:
+        if site in width_of:
+            continue
+        try:
+            raw = prog.fetch(site, 3)
+        except CfgError:
+            raw = b""
+        w = ("sysretq",) if raw[:3] == b"\x48\x0f\x07" else ("sysretl",) if raw[:2] == b"\x0f\x07" else \
+            ("sysretq", "sysretl")
+        for x in w:
+            add(site, sob[x])
+    return out
 
 
 def _release_caches(explorer) -> None:
@@ -288,7 +340,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # it overlaps the proof instead of delaying it
     result = CheckResult(image.path, image.name, "", image.build_id, image.version)
     sym = prog.symbolize
-    obligation_ids = [o.id for o in dec.obligations.OBLIGATIONS]
     final: dict = {}  # (variant, site, oid) -> Finding
     pending_reason: dict = {}
     # The first exploration follows the entry code's callees that reach the
@@ -299,13 +350,36 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     follow: set = set(_dispatch_callers(prog, summaries))
     entry = prog.entry.syscall_entry
     static_sites = {}
+    # Every SYSRET instruction the 64-bit entry reaches, of either width,
+    # gets every obligation of its width (obligations.SITE_OBLIGATIONS):
+    # a `sysretl` reached from entry_SYSCALL_64 (a 64-bit task that exec'd a
+    # 32-bit program, adv_r6_sysretl_from_64) is a return to user mode like
+    # any other, and compat.py explores only the compat entries.  Soundness:
+    # the site set is the union of the static walk of every patch-site
+    # choice (both widths) and the image's own walk from the entry; the
+    # obligations at a sysretl are decided on the same merged state with
+    # the sysretl query (decide.Query width), and anything not decided ends
+    # inconclusive (the catch-all after _second_entries).
+    width_of: dict = {}  # site -> "sysretq" | "sysretl"
     for v in vs:
         try:
-            static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"])
+            static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=("sysret", "sysretl"),
+                                                          widths=width_of)
         except CfgError as e:
             static_sites[v["name"]] = None
             pending_reason[v["name"]] = f"static SYSRET walk failed: {e}"
-    all_sites = sorted(set(prog.entry.sysret_sites) | {s for ss in static_sites.values() if ss for s in ss})
+    for site in prog.entry.sysret_sites:
+        width_of.setdefault(site, "sysretq")
+    for d in getattr(prog.entry, "all_sysret_sites", ()):
+        if "entry_SYSCALL_64" in d["entries"]:
+            width_of.setdefault(d["address"], d["width"])
+    all_sites = sorted(width_of)
+    site_oids = dec.obligations.SITE_OBLIGATIONS
+
+    def oids_of(site):
+        return site_oids[width_of.get(site, "sysretq")]
+
+    hit_sites: set = set()
 
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
         final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
@@ -316,7 +390,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         ss = static_sites[v["name"]]
         if ss is not None and not ss:
             for site in all_sites:
-                for oid in obligation_ids:
+                for oid in oids_of(site):
                     finding(v, site, oid, PROVEN, f"no SYSRET is reachable under {v['name']} (static walk of "
                             "every patch-site choice)")
         else:
@@ -334,16 +408,17 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         # obligations whose counterexamples all passed through summaries: one
         # witness path (every readable callee run, not summarised) may confirm
         # them as violated before any further refinement
-        todo = {v["name"]: [(site, oid) for site in all_sites for oid in obligation_ids
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in oids_of(site)
                             if is_open((v["name"], site, oid))] for v in vs}
         todo = {k: t for k, t in todo.items() if t}
         if todo and time.monotonic() < deadline:
-            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog)
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
+                     width_of)
 
     def pend_all(why):
         for v in live:
             for site in all_sites:
-                for oid in obligation_ids:
+                for oid in oids_of(site):
                     k = (v["name"], site, oid)
                     if k not in final:
                         pending_reason[k] = f"{pending_reason[k]} ({why})" if k in pending_reason else why
@@ -395,18 +470,19 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         by_site: dict = {}
         for h in ex.hits:
             by_site.setdefault(h.site, []).append(h)
+        hit_sites.update(by_site)
         remaining_ms = lambda: int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)  # noqa: E731
         for v in live:
             extra = dec.variant_constraint(explorer, ex, v["fixed"])
             reached_any = False
             for site in all_sites:
                 hits = by_site.get(site)
-                todo = [o for o in obligation_ids if (v["name"], site, o) not in final]
+                todo = [o for o in oids_of(site) if (v["name"], site, o) not in final]
                 if not todo:
                     continue
                 if not hits:
                     continue
-                q = dec.Query(explorer, hits, v["la57"], prog.constants)
+                q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq"))
                 feasible = dec.solver.check([q.guard, *extra], timeout_ms=remaining_ms())
                 if feasible.unsat:
                     continue
@@ -435,7 +511,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             if not reached_any:
                 ss = static_sites.get(v["name"])
                 for site in all_sites:
-                    for oid in obligation_ids:
+                    for oid in oids_of(site):
                         if (v["name"], site, oid) in final:
                             continue
                         if ss is None or site in ss:
@@ -453,7 +529,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         if not witnessed:
             witnessed = True
             witness()
-        live = [v for v in live if any((v["name"], s, o) not in final for s in all_sites for o in obligation_ids)]
+        live = [v for v in live if any((v["name"], s, o) not in final for s in all_sites for o in oids_of(s))]
         refine = set()
         for k, targets in blamed.items():
             if is_open(k):
@@ -470,7 +546,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # and obligations (decided after the first round's exploration)
     records, compat_stats, compat_assumptions = compat_job.result()
     by_name = {v["name"]: v for v in vs}
+    rank = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
     for vname, site, oid, status, reason, cex, dt in records:
+        old = final.get((vname, site, oid))
+        if old is not None and rank[old.status] > rank[status]:
+            continue  # a sysretl the 64-bit entry reaches too: the worst answer of the two stands
+        if old is not None and old.status == status == PROVEN:
+            reason = f"from entry_SYSCALL_64: {old.reason}; {reason}"
         finding(by_name[vname], site, oid, status, reason, cex, dt)
     stats.extend(compat_stats)
     if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
@@ -478,12 +560,24 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # anything still open: inconclusive with its reason
     for v in vs:
         for site in all_sites:
-            for oid in obligation_ids:
+            for oid in oids_of(site):
                 if (v["name"], site, oid) not in final:
                     finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
-    entry_assumptions = _second_entries(prog, vs, final, finding)
+    entry_assumptions = _second_entries(prog, vs, final, finding, width_of)
+    # The catch-all: every sysret/sysretl instruction reachable from any
+    # entry gets every obligation of its width, decided above or
+    # inconclusive here, never silently skipped (a site that no exploration
+    # decided: a sysretq only a compat entry reaches, a Hit the static walks
+    # did not list).  On a kernel where every such site was decided this
+    # adds nothing.
+    for site, oids in _site_widths(prog, width_of, hit_sites).items():
+        for v in vs:
+            for oid in oids:
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, "this SYSRET instruction is reachable from an entry but no "
+                            "exploration decided this obligation at it")
     all_ids = dec.obligations.ALL_OBLIGATION_IDS
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        all_ids.index(k[2])))]

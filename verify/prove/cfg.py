@@ -332,13 +332,14 @@ class FunctionCfg:
 
 
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000,
-                        kinds: tuple = ("sysret",)) -> set:
+                        kinds: tuple = ("sysret",), widths: dict | None = None) -> set:
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
     choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
     direct calls assumed to return, and each candidate of each patch site.
     The engine must have explained every site found here; a variant where it
-    reached none of them is not proven by that (DESIGN.md)."""
+    reached none of them is not proven by that (DESIGN.md).
+    widths: if given, filled with site -> "sysretq" | "sysretl"."""
     found = set()
     seen = set()
     work = [(entry, None)]
@@ -376,6 +377,8 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         k = ins.kind
         if k in kinds:
             found.add(addr)
+            if widths is not None:
+                widths[addr] = "sysretq" if k == "sysret" else "sysretl"
             continue
         if k == "jmp" and not program.is_return_thunk(ins.target):
             if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):

@@ -12,10 +12,12 @@ Found from the image, not from names:
   size, up to its last SYSRET): its own code, explored;
 - W: every address of the entry text (__entry_text_start..end) from
   which a SYSRET is statically reachable: every instruction there is
-  decoded from every symbol start and branch target, every patch-site
-  candidate included, with fall-through after everything but an
-  unconditional transfer (after iret, int3, hlt and ud2 too), and an
-  indirect jump counted as reaching SYSRET;
+  decoded from every symbol start, every target of a direct branch from
+  outside the entry text, jump label and exception fixup, and every direct
+  call's target met on the way (walk_seeds), every patch-site candidate
+  included, with fall-through after everything but an unconditional
+  transfer (after iret, int3, hlt and ud2 too), and an indirect jump
+  counted as reaching SYSRET;
 - a second entry is (a) a direct jmp/jcc/call, from anywhere outside the
   extent (every executable section, alternative replacements in place,
   every jump label's taken target), into W, or (b) a symbol that starts in W
@@ -24,7 +26,8 @@ Found from the image, not from names:
   precision (inconclusive), a missed one would cost soundness.
 
 Not covered (assumption `sysret-path-direct-entries`): entering W through
-an indirect branch or an exception-table fixup from outside the entry text.
+an indirect branch or an exception-table fixup from outside the entry text,
+or through entry-text code that only an indirect branch enters.
 
 Xen PV's entries (a branch on the control flow of an `xen_*` function from
 its start, which nothing else enters: is_xen_pv_entry) are installed by the
@@ -114,6 +117,42 @@ def entry_extent(prog, cfg) -> tuple[int, int]:
 _NO_FALL = ("jmp", "ijmp", "ret", "tail", "sysret", "sysretl", "dead")
 
 
+def walk_seeds(prog, lo: int, hi: int) -> list[int]:
+    """Where the walk for W starts (sysret_reaching adds, as it goes, the
+    in-range target of every direct call it decodes).
+
+    Soundness: W must hold every address that (a) a second entry can target
+    and (b) reaches a SYSRET.  second_entries looks for (a) among symbol
+    starts, the targets of the byte-scanned direct branches (_candidates)
+    and of the jump labels.  Symbol starts alone are not enough: an
+    unlabelled island (a `.L` label after an unconditional jmp) entered only
+    by a jump from outside the entry text is decoded by nothing else
+    (fixture adv_r6_entry_island: ret_from_fork in .text jumps to such an
+    island, which jumps to the SYSRET path).  So the seeds are:
+    - every symbol start in [lo, hi);
+    - the target of every candidate branch whose source lies OUTSIDE
+      [lo, hi) (unconfirmed: a false byte pattern's target, decoded, can
+      only add to W, i.e. cost precision);
+    - every jump label's taken target, and every exception-table fixup in
+      range (its code runs after a fault of an instruction anywhere).
+    A candidate whose source lies INSIDE [lo, hi) is not a seed: if that
+    branch is code the walk decodes, the walk follows it (jmp/jcc as edges,
+    a call's target as a new start); entry-text code the walk never decodes
+    is reached from no symbol, no direct branch from outside, no jump label,
+    no fixup and no fall-through, i.e. only through an indirect branch, the
+    case assumption sysret-path-direct-entries names.  (Seeding those too
+    would decode the targets of byte patterns inside the entry code's own
+    instructions: on Debian 6.1/6.12 such garbage, e.g. in asm_exc_nmi,
+    decodes to an indirect jump and makes a false second entry.)"""
+    from ..image.patches import tables
+
+    out = set(prog.symbols.addresses_in(lo, hi))
+    out.update(t for s, t in _candidates(prog.image.elf, lo, hi) if not lo <= s < hi)
+    out.update(t for _s, t in _jump_label_branches(prog, lo, hi))
+    out.update(f for f in tables(prog.image).extable_fixups.values() if lo <= f < hi)
+    return sorted(out)
+
+
 def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
                     kinds: tuple = ("sysret",)) -> set[int]:
     """W: addresses in [lo, hi) from which a 64-bit SYSRET instruction is
@@ -122,7 +161,7 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
     entered as the SYSCALL target (assumption sysret-path-direct-entries).
     `entry` may be a set of entry points (the compat entries)."""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
-    starts = prog.symbols.addresses_in(lo, hi)
+    starts = walk_seeds(prog, lo, hi)
     succ: dict = {}
     reaching: set = set()
     work = [(a, None) for a in starts]
@@ -166,6 +205,10 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
             nxt = (addr + ins.size, None)
         if ins.kind in kinds or ins.kind == "ijmp":
             reaching.add(node)
+        if ins.kind == "call" and ins.target is not None and lo <= ins.target < hi:
+            # not an edge (the call returns here), but its target is code
+            # that may reach SYSRET: a start of its own (walk_seeds)
+            work.append((ins.target, None))
         if ins.target is not None and ins.kind in ("jmp", "jcc", "tail"):
             t = ins.target
             tn = (t, vk) if vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]) \
@@ -201,9 +244,10 @@ def _jump_label_branches(prog, lo: int, hi: int):
             yield code, target
 
 
-def second_entries(prog, cfg) -> list[tuple[int, int]]:
+def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int]]:
     """(source, target) of every way into W from outside the entry's extent
-    (module docstring)."""
+    (module docstring); W for the SYSRET instructions of `kinds` ("sysret"
+    for sysretq, "sysretl")."""
     e_lo, e_hi = entry_extent(prog, cfg)
     lo, hi = prog.entry.entry_text
     if not lo <= e_lo < hi:
@@ -211,12 +255,12 @@ def second_entries(prog, cfg) -> list[tuple[int, int]]:
         if sec is None:
             raise CfgError("the entry is in no section")
         lo, hi = sec.addr, sec.end
-    outside = [b.last.addr for b in cfg.blocks.values() if b.kind == "sysret" and not lo <= b.last.addr < hi]
+    outside = [b.last.addr for b in cfg.blocks.values() if b.kind in kinds and not lo <= b.last.addr < hi]
     if outside:
         # W covers the entry text only: code elsewhere that reaches this
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
-    w = sysret_reaching(prog, lo, hi, e_lo)
+    w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
     out = set()
     for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
         if tgt in w and not e_lo <= src < e_hi:
