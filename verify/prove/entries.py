@@ -46,6 +46,7 @@ _I32 = struct.Struct("<i").unpack_from
 
 
 CHUNK = 1 << 16
+WINDOW = 1 << 16
 
 
 def _candidates(elf, lo: int, hi: int) -> list:
@@ -53,7 +54,15 @@ def _candidates(elf, lo: int, hi: int) -> list:
     sysretl searches scan the same entry text)."""
     memo = elf.__dict__.setdefault("_branch_candidates", {})
     if (lo, hi) not in memo:
-        memo[(lo, hi)] = list(_scan_candidates(elf, lo, hi))
+        w = lo & -WINDOW
+        if hi <= w + WINDOW and (lo, hi) != (w, w + WINDOW):
+            # a range inside one aligned 64 KiB window is cut from a scan of
+            # the window (the Xen stubs next to each other: one scan, not
+            # three); the scan yields exactly the sources whose target is in
+            # its range, so those with a target in [lo, hi) are the range's
+            memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW) if lo <= t < hi]
+        else:
+            memo[(lo, hi)] = list(_scan_candidates(elf, lo, hi))
     return memo[(lo, hi)]
 
 
