@@ -223,14 +223,11 @@ class Btf:
         bytes in RAX:RDX; void, or a struct returned in memory: none); None
         when not described (no FUNC, `void f(void)`, an unreadable type).
         Narrower than 8 bytes counts as none: no pointer fits."""
-        self._function(name)
-        hit = self._funcs.get(name)
-        if hit is None:
+        head = self._prototype_header(name)
+        if head is None:
             return None
-        blob, off = hit
+        blob, pk, vlen, ret = head
         try:
-            proto = struct.unpack_from("<I", blob.data, off + 8)[0]
-            _pn, pk, vlen, _kf, ret = blob.header(proto)
             if pk != KIND_FUNC_PROTO:
                 return None
             if ret == 0:
@@ -254,17 +251,27 @@ class Btf:
         has no prototype).  A described function reads the argument
         registers its prototype declares (a variadic one: those its fixed
         arguments tell it of)."""
+        head = self._prototype_header(name)
+        if head is None:
+            return False
+        _blob, pk, vlen, ret = head
+        return pk == KIND_FUNC_PROTO and not (vlen == 0 and ret == 0)
+
+    def _prototype_header(self, name: str) -> tuple | None:
+        """(blob, kind, vlen, return type) of the type the first FUNC called
+        `name` points at (its FUNC_PROTO), or None (no such FUNC, or an
+        unreadable type)."""
         self._function(name)
         hit = self._funcs.get(name)
         if hit is None:
-            return False
+            return None
         blob, off = hit
         try:
             proto = struct.unpack_from("<I", blob.data, off + 8)[0]
             _pn, pk, vlen, _kf, ret = blob.header(proto)
         except (BtfError, struct.error, IndexError):
-            return False
-        return pk == KIND_FUNC_PROTO and not (vlen == 0 and ret == 0)
+            return None
+        return blob, pk, vlen, ret
 
     def _function(self, name: str) -> tuple:
         """(argument registers, returns a word) of the first FUNC called
