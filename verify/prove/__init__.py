@@ -234,7 +234,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     result = CheckResult(image.path, image.name, "", image.build_id, image.version)
     vs = variants(prog)
     sym = prog.symbolize
-    obligation_ids = [o.id for o in dec.obligations.OBLIGATIONS]
+    obligation_ids = list(dec.obligations.SITE_OBLIGATIONS["sysretq"])
     final: dict = {}  # (variant, site, oid) -> Finding
     pending_reason: dict = {}
     # The first exploration follows the entry code's callees that reach the

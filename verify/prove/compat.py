@@ -74,7 +74,7 @@ import time
 
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED
 from ..image.entry import COMPAT_ENTRIES, IGNORE_ENTRIES
-from ..obligations import SITE_OBLIGATIONS
+from ..obligations import EXIT_OBLIGATION_IDS, SITE_OBLIGATIONS
 from . import decide as dec
 from . import entries
 from .cfg import CfgError, static_sysret_sites
@@ -233,7 +233,9 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
 
 def _site_oids(frame: str) -> tuple:
     if frame == "registers":
-        return ("compat-landing-pad", "r11-is-rflags")
+        # no frame: the RCX/R11 SYSCALL wrote, and the exit families against
+        # the registers at the SYSCALL (decide.Query, frame "registers")
+        return ("compat-landing-pad", "r11-is-rflags") + EXIT_OBLIGATION_IDS
     return SITE_OBLIGATIONS["sysretl"]
 
 

@@ -89,6 +89,14 @@ class Summary:
     # assumption ts-compat-writers
     ts_compat: str = "any"
     ts_assumed: bool = False
+    # GS base, CR3 (user-gs, user-cr3): a %gs-relative access in its code;
+    # a SWAPGS/WRGSBASE, a write to CR3; opaque: code the summary cannot read
+    # (the dispatch, an indirect or static call, an unknown closure), whose
+    # GS base and CR3 effect is assumption kernel-calls-keep-gs-cr3
+    gs_access: bool = True
+    may_swapgs: bool = False
+    may_write_cr3: bool = False
+    opaque: bool = True
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -156,7 +164,8 @@ class Summaries:
 
     def _compute(self, start: int) -> Summary:
         prog = self.program
-        s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses")
+        s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses",
+                    gs_access=False, opaque=False)
         writes = set()
         regs_written: set[str] = set()
         regs_unknown = False
@@ -227,6 +236,12 @@ class Summaries:
             if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+            if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops):
+                s.gs_access = True
+            if m in ("swapgs", "wrgsbase"):
+                s.may_swapgs = True
+            if m == "mov" and ci.op_str.startswith("cr3"):
+                s.may_write_cr3 = True
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
@@ -286,6 +301,8 @@ class Summaries:
             s.write_addrs = sorted(writes)
         if not regs_unknown:
             s.clobbers = tuple(r for r in CALLER_SAVED if r in regs_written)
+        else:
+            s.opaque = s.gs_access = True
         return s
 
     def _direct(self, tgt):
