@@ -172,8 +172,9 @@ def gpr_ok(value, saved, extra=()) -> z3.BoolRef:
 
 def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
     """Every general register but RSP, RCX and R11 holds its saved user
-    value, zero, or (listed per register) another value that is not kernel
-    data."""
+    value (the pt_regs slot), zero, or (listed per register by the caller)
+    another value that is not kernel data: the register as the user left it
+    at the SYSCALL; at the -ENOSYS stubs an errno in RAX."""
     return z3.And(*(gpr_ok(v, saved, extra) for _n, v, saved, extra in s.gprs)) if s.gprs else z3.BoolVal(True)
 
 
@@ -291,7 +292,9 @@ EXIT_OBLIGATIONS: tuple[Obligation, ...] = (
         {"cves": ["CVE-2009-2910"], "severity": "6.5",
          "short": "No kernel value left in a general register at SYSRET",
          "full": "Every general register other than RSP (user-rsp), RCX and R11 (rcx-is-rip, r11-is-rflags, "
-                 "compat-landing-pad) must hold at SYSRET its saved pt_regs value or zero; anything else may be "
+                 "compat-landing-pad) must hold at SYSRET its saved pt_regs value, zero, or the value the user "
+                 "itself had in it at the SYSCALL (4.14's fast path returned RBX/RBP/R12-R15 as the ABI preserved "
+                 "them, never saving them); anything else may be "
                  "kernel data handed to user mode (pointers that defeat KASLR, stack contents). CVE-2009-2910: "
                  "the 32-bit syscall path returned with the upper halves of R8-R11 holding kernel values, "
                  "readable by a compat task that far-jumps to 64-bit code (\"x86: Don't leak 64-bit kernel "

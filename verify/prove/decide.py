@@ -70,17 +70,22 @@ class Query:
             "rsp": st.get_slot(REG["rsp"]), "regs_sp": explorer.user["rsp"] if regs else ptreg("sp"),
             "gs_kernel": st.gs_kernel, "gs_bad": st.gs_bad, "IF": st.IF, "irq_bad": st.irq_bad,
             "cr3": st.cr3 if st.cr3 is not None else ENTRY_CR3, "entry_cr3": ENTRY_CR3,
-            "pti": explorer.feature(consts.get("X86_FEATURE_PTI")),
+            "pti": explorer.feature(explorer.program.feature_pti) if explorer.program.has_pti else claripy.BoolV(False),
             "pcid": explorer.feature(consts.get("X86_FEATURE_PCID")),
         }
         self.gpr_terms = {}
         gprs = []
         for r, slot in NKD_REGS:
             v, saved = st.get_slot(REG[r]), (explorer.user[r] if regs else ptreg(slot))
-            extra = ()
+            # the register as the user left it at the SYSCALL is no kernel
+            # data either (4.14's fast path never saved RBX/RBP/R12-R15 and
+            # returned them as the ABI preserved them)
+            extra = () if regs else (conv(v) == conv(explorer.user[r]),)
             if regs and r == "rax":
                 # the -ENOSYS stubs' answer: an errno, no kernel data
-                extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),)
+                extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
+                         z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
+                                z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
             self.gpr_terms[r] = (v, saved)
             gprs.append((r, conv(v), conv(saved), extra))
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
@@ -251,9 +256,10 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         bad = []
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
-            if vv == sv or vv == 0:
+            if vv == sv or vv == 0 or vv == ev(explorer.user[r]):
                 continue
-            if r == "rax" and q.width == "sysretl" and vv >= (1 << 64) - 4095 and saved is explorer.user.get("rax"):
+            if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
+                                                                     (1 << 32) - 4095 <= vv < (1 << 32)):
                 continue
             bad.append(f"{r.upper()}={vv:#x} (saved {sv:#x}; {_provenance(explorer, v)})")
         return "; ".join(bad)

@@ -1110,6 +1110,9 @@ class Explorer:
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
         if summary.may_change_if:
             st.IF = fresh(f"if_{label}", 1)
+        elif summary.may_clear_if:
+            # only `cli` in its code: IF stays clear, or becomes clear
+            st.IF = st.IF & fresh(f"if_{label}", 1)
         self._summary_gs_cr3(st, summary, label)
         if summary.vector:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
@@ -1138,8 +1141,8 @@ class Explorer:
             st.regs[REG["gs"]] = self._gs_base(st)
         if summary.may_write_cr3:
             st.cr3 = fresh(f"cr3_{label}")
-        elif summary.opaque and st.cr3 is not None:
-            pti = self.feature(self.program.constants.get("X86_FEATURE_PTI"))
+        elif summary.opaque and st.cr3 is not None and self.program.has_pti:
+            pti = self.feature(self.program.feature_pti)
             st.cr3 = claripy.If(pti, fresh(f"cr3_{label}"), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)

@@ -79,6 +79,7 @@ class Summary:
     write_addrs: list = field(default_factory=list)  # (address, size)
     clobbers: tuple = CALLER_SAVED
     may_change_if: bool = False
+    may_clear_if: bool = False  # a `cli` in its code (IF may become clear, never set)
     vector: bool = False
     keeps_user_state: bool = False
     reaches_dispatch: bool = False  # its code calls the syscall dispatch
@@ -262,6 +263,8 @@ class Summaries:
                 anyw(f"a string or state store at {prog.symbolize(addr)}")
             if m in ("sti", "popf", "popfq") or m.startswith("iret"):
                 s.may_change_if = True
+            if m == "cli":
+                s.may_clear_if = True
             if m.startswith("xrstor") or m.startswith("fxrstor"):
                 s.vector = True
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
