@@ -261,6 +261,9 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         t1 = time.monotonic()
         if rnd == 1:
             explorer.deadline = deadline
+            # the 64-bit refinement's CPU window (check_image) is not this
+            # entry's: its first round has only the overall deadline
+            explorer.cpu_deadline = None
             # the 64-bit proof ran first; this exploration must not push the
             # peak past issue 9's 500 MiB either (inconclusive if it would)
             explorer.memory_limit_mib = _refine_memory_limit()
