@@ -31,6 +31,9 @@ USER32_CS, USER_DS, RF_TF = 0x23, 0x2B, 0x10100
 SYSRETQ_IDS = {"rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf", "user-cs-ss", "ts-compat-clear"}
 COMPAT_IDS = {"compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf"}
 IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags"}
+# the exit families apply at every SYSRET of either width (issue 12)
+_EXIT = {"user-rsp", "user-gs", "user-cr3", "irqs-off", "no-kernel-data"}
+SYSRETQ_IDS, COMPAT_IDS, IGNORE_IDS = SYSRETQ_IDS | _EXIT, COMPAT_IDS | _EXIT, IGNORE_IDS | _EXIT
 
 # fixture -> {(obligation, site label)} violated; site labels: "compat"
 # (sysret32_from_system_call's sysretl), "ignore" (entry_SYSCALL32_ignore's)
@@ -82,6 +85,18 @@ def _falsified(oid: str, cex: dict, ignore: bool) -> bool:
         return _int(regs["r11"]) != flags
     if oid == "rflags-no-rf-tf":
         return _int(regs["r11"]) & RF_TF != 0
+    if oid == "user-rsp":
+        return _int(regs["rsp"]) != (_int(user["rsp"]) if ignore else _int(frame["sp"]))
+    if oid == "no-kernel-data":
+        slots = {"rax": "ax", "rbx": "bx", "rdx": "dx", "rsi": "si", "rdi": "di", "rbp": "bp"}
+        user = cex.get("user_entry") or {}
+        return any(_int(regs[r]) not in (0, (_int(user.get(r, "0x0")) if ignore else _int(frame[slots.get(r, r)])), _int(user.get(r, "0x0")))
+                   for r in ("rax", "rbx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r12", "r13", "r14", "r15")
+                   if r in regs)
+    if oid in ("user-gs", "user-cr3", "irqs-off"):
+        # state the registers do not show (GS base, CR3, IF): the replay
+        # (re-decided with every input pinned) is the check
+        return cex.get("replayed") is True
     raise AssertionError(oid)
 
 
