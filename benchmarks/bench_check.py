@@ -14,7 +14,12 @@ the numbers share the machine's load:
   entry_SYSCALL_64 with calls havocked (benchmarks/naive_angr.py), under
   --angr-timeout.
 
-Peak memory is each process's own (os.wait4), not a running maximum.
+Memory: `peak MiB` is the largest sum, sampled every 20 ms, of the
+proportional set sizes (/proc/PID/smaps_rollup Pss) of the process and
+every process it forked: `check` runs its compat sites and TS_COMPAT
+effects in forked children (verify/prove/parallel.py), whose shared
+copy-on-write pages PSS counts once.  `max RSS` is the largest resident
+size of any one of them (os.wait4).
 
     python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive]
 """
@@ -46,18 +51,71 @@ class Run:
         self.returncode, self.stdout_text, self.stderr_text = returncode, stdout_text, stderr_text
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (from /proc/*/stat)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c, pp in parent.items() if pp == p]
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """The peak, over 20 ms samples, of the summed PSS of a process tree."""
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid, self.peak_kib = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak_kib = max(self.peak_kib, sum(_pss_kib(p) for p in _tree(self.pid)))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
+
+
 def timed(cmd, env=None):
-    """(Run, wall s, cpu s, peak MiB) of one child process (its own rusage)."""
+    """(Run, wall s, cpu s, peak MiB (summed PSS of the tree), max RSS MiB of
+    one process) of one command; cpu counts the children it waited for."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        mem = TreeMemory(p.pid)
         _pid, status, ru = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t0
+        peak = mem.stop()
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         run = Run(p.returncode, out.read(), err.read())
-    return run, dt, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    return run, dt, ru.ru_utime + ru.ru_stime, peak, ru.ru_maxrss / 1024
 
 
 def seeded_copy(vmlinux: str, release: str, tmp: str) -> tuple[str, str] | None:
@@ -85,40 +143,44 @@ def bench(release: str, a, tmp: str) -> list:
     cache = os.path.join(tmp, "cache-" + release)
     env = dict(os.environ, SYSRET_VERIFY_CACHE=cache)
     rows = []
-    _r, nm_t, cpu, rss = timed(["nm", vmlinux])
-    rows.append(("nm", nm_t, cpu, rss, ""))
-    _r, angr_t, cpu, rss = timed([sys.executable, "-c", "import angr"])
-    rows.append(("python -c 'import angr'", angr_t, cpu, rss, ""))
+    _r, nm_t, cpu, rss, maxrss = timed(["nm", vmlinux])
+    rows.append(("nm", nm_t, cpu, rss, maxrss, ""))
+    _r, angr_t, cpu, rss, maxrss = timed([sys.executable, "-c", "import angr"])
+    rows.append(("python -c 'import angr'", angr_t, cpu, rss, maxrss, ""))
     out = os.path.join(tmp, f"{release}.json")
     cmd = [sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json", "-o", out, "--quiet"]
-    r, check_t, cpu, rss = timed(cmd + ["--no-cache"], env)
+    r, check_t, cpu, rss, maxrss = timed(cmd + ["--no-cache"], env)
     doc = json.load(open(out)) if os.path.exists(out) else {}
     counts = {s: sum(1 for o in doc.get("obligations", []) if o["status"] == s) for s in
               ("proven", "violated", "inconclusive")}
-    rows.append(("check --no-cache", check_t, cpu, rss,
+    rows.append(("check --no-cache", check_t, cpu, rss, maxrss,
                  f"exit {r.returncode}, {doc.get('verdict', 'error')}: {counts}; "
                  f"{check_t / (nm_t + angr_t):.1f}x (nm + import angr)"))
+    # the same proof in one process (verify/prove/parallel.py off)
+    r, dt, cpu, rss, maxrss = timed(cmd + ["--no-cache"], dict(env, SYSRET_VERIFY_PARALLEL="0"))
+    rows.append(("check --no-cache, one process", dt, cpu, rss, maxrss, f"exit {r.returncode}"))
     seeded = seeded_copy(vmlinux, release, tmp)
     if seeded:
         path, oid = seeded
         sout = out + ".seeded"
-        r, dt, cpu, rss = timed([sys.executable, "-m", "verify.cli", "check", path, "--format", "json", "-o", sout,
-                                 "--quiet", "--no-cache"], env)
+        r, dt, cpu, rss, maxrss = timed([sys.executable, "-m", "verify.cli", "check", path, "--format", "json",
+                                         "-o", sout, "--quiet", "--no-cache"], env)
         sdoc = json.load(open(sout)) if os.path.exists(sout) else {}
         viol = sorted({(o["id"], o["variant"]["name"]) for o in sdoc.get("obligations", [])
                        if o["status"] == "violated"})
-        rows.append((f"check, seeded {oid} bug", dt, cpu, rss, f"exit {r.returncode}, violated: {viol}"))
+        rows.append((f"check, seeded {oid} bug", dt, cpu, rss, maxrss, f"exit {r.returncode}, violated: {viol}"))
         os.unlink(path)
     timed(cmd, env)  # fills the cache when the answer is complete
     # (without --quiet: the cache hit is said on stderr)
-    r, dt, cpu, rss = timed([c for c in cmd if c != "--quiet"], env)
-    rows.append(("check (second run, cache)", dt, cpu, rss,
+    r, dt, cpu, rss, maxrss = timed([c for c in cmd if c != "--quiet"], env)
+    rows.append(("check (second run, cache)", dt, cpu, rss, maxrss,
                  "answered from the cache" if "cache" in r.stderr_text else "re-proved (a budget-cut answer is "
                  "never cached)"))
     if not a.skip_naive:
-        r, dt, cpu, rss = timed([sys.executable, os.path.join(HERE, "naive_angr.py"), vmlinux,
-                                 "--timeout", str(a.angr_timeout)])
-        rows.append(("naive angr exploration", dt, cpu, rss, (r.stdout_text.strip() or r.stderr_text.strip())[-160:]))
+        r, dt, cpu, rss, maxrss = timed([sys.executable, os.path.join(HERE, "naive_angr.py"), vmlinux,
+                                         "--timeout", str(a.angr_timeout)])
+        rows.append(("naive angr exploration", dt, cpu, rss, maxrss,
+                     (r.stdout_text.strip() or r.stderr_text.strip())[-160:]))
     return [(release, *row) for row in rows]
 
 
@@ -135,9 +197,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for rel in releases:
             rows += bench(rel, a, tmp)
-    print(f"{'kernel':28} {'what':30} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9}  note")
-    for rel, name, wall, cpu, rss, note in rows:
-        print(f"{rel:28} {name:30} {wall:7.2f} {cpu:7.2f} {rss:9.0f}  {note}")
+    print(f"{'kernel':28} {'what':30} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9} {'max RSS':>8}  note")
+    for rel, name, wall, cpu, rss, maxrss, note in rows:
+        print(f"{rel:28} {name:30} {wall:7.2f} {cpu:7.2f} {rss:9.0f} {maxrss:8.0f}  {note}")
     return 0
 
 

@@ -47,10 +47,20 @@ EXPECTED = {
     # initial_state "ignore"); with the kernel's per-CPU area it was "proven"
     # the per-CPU read with the user's GS base is also a user-gs violation
     "compat_ignore_gs": {("r11-is-rflags", "ignore"), ("user-gs", "ignore")},
+    # the shape of the seeded Debian bug: a __get_user (EX_TYPE_UACCESS)
+    # before the syscall; only the witness path, taking the access as
+    # completing at a user address, confirms it (verify/prove/compat.py)
+    "compat_missing_cs_getuser": {("compat-user-cs", "compat")},
+    "compat_getuser_always_faults": set(),
 }
 # fixture -> {(obligation, site label)} inconclusive (every other finding
 # not violated is proven)
-INCONCLUSIVE: dict = {}
+INCONCLUSIVE: dict = {
+    # the access is non-canonical: it always faults, no sysretl follows it;
+    # the fault path is not modelled (never proven), and a witness must not
+    # take the access as completing there (explore.py _witness_uaccess)
+    "compat_getuser_always_faults": {("compat-user-cs", "compat")},
+}
 NAMES = sorted(EXPECTED)
 
 

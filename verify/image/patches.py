@@ -426,6 +426,20 @@ class PatchTables:
         lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
         return {base + i * lay.size + r[0]: base + i * lay.size + 4 + r[1] for i, r in enumerate(recs)}
 
+    @cached_property
+    def extable_data(self) -> dict[int, int]:
+        """Instruction address -> the entry's `data` word (u32): the handler
+        type in bits 0-7 (EX_DATA_TYPE_MASK), a register in 8-11
+        (EX_DATA_REG_MASK), flags in 12-15 (EX_DATA_FLAG_MASK: EX_FLAG_CLEAR_AX
+        0x1000, EX_FLAG_CLEAR_DX 0x2000), an immediate in 16-31
+        (arch/x86/include/asm/extable_fixup_types.h, 6.1 and 6.12)."""
+        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
+        if t is None:
+            return {}
+        base, data = t
+        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        return {base + i * lay.size + r[0]: r[2] & 0xFFFFFFFF for i, r in enumerate(recs)}
+
     # -- building PatchSites -------------------------------------------------
     def sites(self, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
         """thunks=False leaves out the retpoline and return-thunk sites (tens

@@ -36,6 +36,7 @@ from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .program import Program
 from .summary import Summaries
+from .tseffects import TsEffects
 
 MAX_ROUNDS = 12
 # Refinement follows more callees each round; the rounds after the first
@@ -139,6 +140,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
         with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
             split = frozenset(f for v in wvs for f in v["fixed"])
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
+            _settle(explorer, ex)
     except Inconclusive as e:
         stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
         return
@@ -162,6 +164,41 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
                 if cex is not None:
                     finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]) +
                             " (on a witness path with every readable callee run)", cex)
+
+
+def _settle(explorer, ex) -> None:
+    """The TS_COMPAT effects the exploration asked for (tseffects.py), as
+    constraints every query of it gets (decide.variant_constraint)."""
+    ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
+
+
+class _Once:
+    """A piece of work run once, when first asked."""
+
+    def __init__(self, fn):
+        self._fn, self._done, self._value = fn, False, None
+
+    def run(self):
+        if not self._done:
+            self._value, self._done = self._fn(), True
+
+    def result(self):
+        self.run()
+        return self._value
+
+
+def _compat_job(prog, summaries, vs, deadline):
+    """The compat sysretl sites (compat.py) on an explorer of their own:
+    -> (findings as (variant name, site, oid, status, reason, cex, seconds),
+    round stats, assumptions used)."""
+    records, stats = [], []
+
+    def finding(v, site, oid, status, reason, cex=None, dt=0.0):
+        records.append((v["name"], site, oid, status, reason, cex, dt))
+
+    explorer = Explorer(prog, summaries, deadline=deadline)
+    used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    return records, stats, used
 
 
 def _second_entries(prog, vs, final, finding) -> dict:
@@ -228,11 +265,27 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
     prog = Program(image)
     summaries = Summaries(prog)
+    vs = variants(prog)
+    # The TS_COMPAT effects of summarised callees are computed in a second
+    # process (tseffects.py, parallel.py) while this one explores from
+    # entry_SYSCALL_64 and then the compat entries (run once, after the
+    # first round's exploration, before its queries wait for those effects).
+    # A third process for the compat sites was tried: on two cores it was no
+    # faster (the TS_COMPAT process is the longer one either way) and its
+    # copy-on-write pages added ~50 MiB to the summed PSS.
+    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline))
     explorer = Explorer(prog, summaries, deadline=deadline)
+    explorer.ts_effects = TsEffects(summaries.ts)
+    try:
+        return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
+    finally:
+        explorer.ts_effects.close()
+
+
+def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress) -> CheckResult:
     # the image hash (a background thread since open()) is read at the end:
     # it overlaps the proof instead of delaying it
     result = CheckResult(image.path, image.name, "", image.build_id, image.version)
-    vs = variants(prog)
     sym = prog.symbolize
     obligation_ids = list(dec.obligations.SITE_OBLIGATIONS["sysretq"])
     final: dict = {}  # (variant, site, oid) -> Finding
@@ -325,6 +378,12 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
+            if rounds == 1:
+                # the compat sites, while the TS_COMPAT effects this
+                # exploration asked for are computed beside it
+                compat_job.run()
+            with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
+                _settle(explorer, ex)
         except Inconclusive as e:
             if "timeout" in str(e) or "budget" in str(e):
                 result.budget_cut = True
@@ -407,11 +466,13 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     if not witnessed:
         witness()
     # the compat sysretl sites (compat.py): their own entries, explorations
-    # and obligations; the 64-bit findings above are final already
-    _release_caches(explorer)
-    n_stats = len(stats)
-    compat_assumptions = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
-    if any(k in s.get("error", "") for s in stats[n_stats:] for k in ("timeout", "budget", "window")):
+    # and obligations (decided after the first round's exploration)
+    records, compat_stats, compat_assumptions = compat_job.result()
+    by_name = {v["name"]: v for v in vs}
+    for vname, site, oid, status, reason, cex, dt in records:
+        finding(by_name[vname], site, oid, status, reason, cex, dt)
+    stats.extend(compat_stats)
+    if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
     # anything still open: inconclusive with its reason
     for v in vs:

@@ -301,6 +301,19 @@ class FunctionCfg:
         self.loop_heads = {v for _, v in back}
         self._distances: dict = {}
 
+    def reaching_calls(self, targets: frozenset) -> frozenset:
+        """Nodes from which a call to one of `targets` is reachable along
+        forward edges.  Only a preference for the witness search."""
+        key = ("calls", targets)
+        r = self._distances.get(key)
+        if r is None:
+            out = {n for n, b in self.blocks.items() if b.kind in ("call", "tail") and b.last.target in targets}
+            for n in reversed(self.order):
+                if n not in out and any(s in out and (n, s) not in self.back_edges for s in self.blocks[n].succs):
+                    out.add(n)
+            r = self._distances[key] = frozenset(out)
+        return r
+
     def distance_to(self, kinds: frozenset) -> dict:
         """node -> the fewest blocks from it to a block of one of `kinds`
         along forward (non-retreating) edges; nodes that reach none are

@@ -112,6 +112,9 @@ class _WithoutTsCompat:
     def readable(self, target, name) -> bool:
         return self.base.readable(target, name)
 
+    def writes_of(self, target, name):
+        return self.of(target, name)
+
     def of(self, target, name):
         key = (target, name)
         s = self._cache.get(key)
@@ -353,11 +356,81 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         if not refine or all(k in done for k in open_):
             break
         yield  # the caller runs every entry's first round before refinement
-        follow |= refine
         _release_caches(explorer)
+        if rnd == 1:
+            # a site already violated from another entry needs nothing more
+            # from this one: the finding is the worst over the entries
+            for k in open_:
+                if any(r[0] == VIOLATED for r in per.get(k, ())):
+                    done.add(k)
+            _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
+                     time_limit)
+            if all(k in done for k in open_):
+                break
+        follow |= refine
     for k, why in open_.items():
         if k not in done:
             per.setdefault(k, []).append((INCONCLUSIVE, why, None, name))
+
+
+def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
+             time_limit) -> None:
+    """The open obligations of this entry on one witness exploration from it
+    (Explorer.run witness=True, as __init__._confirm for entry_SYSCALL_64):
+    every readable callee run, one path; only a violation counts (a model
+    with no unsure event on it, replayed), since the witness leaves paths
+    out.  Before refinement: when the compat checks' counterexample goes
+    through __do_fast_syscall_32 (the syscall dispatch, then the exit work
+    that a summary makes "anything"), following callees round by round runs
+    out of the window before the exit work is followed, while one path
+    through all of it is cheap."""
+    from . import WITNESS_BUDGET, _WALL_BACKSTOP, _refine_memory_limit
+
+    todo = {v["name"]: [(site, oid) for (vn, site, oid) in open_ if vn == v["name"] and (vn, site, oid) not in done]
+            for v in live}
+    wvs = [v for v in live if todo[v["name"]]]
+    if not wvs or time.monotonic() >= deadline:
+        return
+    t1 = time.monotonic()
+    explorer.deadline = deadline
+    explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
+    explorer.memory_limit_mib = _refine_memory_limit()
+    fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
+    try:
+        with time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
+            split = frozenset(f for v in wvs for f in v["fixed"])
+            explorer.witness_via_dispatch = explorer.witness_keep_followed = True
+            ex = explorer.run(frozenset(follow), fixed, witness=True, split=split, entry=entry, entry_kind=kind)
+    except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut or an unfinished path)
+        e = _cut(e0)
+        if e is None:
+            raise
+        stats.append({"entry": name, "witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+        return
+    finally:
+        explorer.cpu_deadline = None
+        explorer.witness_via_dispatch = explorer.witness_keep_followed = False
+    stats.append({"entry": name, "witness": "path", "blocks": ex.blocks, "hits": len(ex.hits),
+                  "seconds": round(time.monotonic() - t1, 3)})
+    for v in wvs:
+        extra = dec.variant_constraint(explorer, ex, v["fixed"])
+        pairs = todo[v["name"]]
+        for site in sorted({s_ for s_, _ in pairs}):
+            hits = [h for h in ex.hits if h.site == site]
+            if not hits:
+                continue
+            q = dec.Query(explorer, hits, v["la57"], prog.constants, width="sysretl", frame=frame)
+            for oid in [o for s_, o in pairs if s_ == site]:
+                ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
+                status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
+                if status != "violated":
+                    continue
+                cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
+                if cex is not None:
+                    k = (v["name"], site, oid)
+                    done.add(k)
+                    per.setdefault(k, []).append((VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]) +
+                                                  " (on a witness path with every readable callee run)", cex, name))
 
 
 def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:

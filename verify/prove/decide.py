@@ -101,7 +101,9 @@ class Query:
 
 
 def variant_constraint(explorer, ex, fixed: dict):
-    out = []
+    """The variant's features fixed, and the TS_COMPAT effects the
+    exploration asked for pinned (tseffects.py)."""
+    out = list(ex.ts_pins)
     for f, v in fixed.items():
         t = ex.features.get(f)
         if t is not None:

@@ -23,8 +23,6 @@ the whole exploration.
 """
 from __future__ import annotations
 
-import copy
-
 import os
 import time
 
@@ -32,7 +30,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
-from . import semantics
+from . import semantics, tseffects
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
@@ -103,10 +101,18 @@ class Exploration:
         # the state were set: where a user-gs / irqs-off counterexample went
         self.gs_events: list = []
         self.irq_events: list = []
+        self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
+        self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
 
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
+# the user addresses a witness path may access without a fault
+# (Explorer._witness_uaccess): mm/Kconfig DEFAULT_MMAP_MIN_ADDR (65536 on
+# x86, Debian's value) up to IA32_PAGE_OFFSET (asm/page_64_types.h), the
+# smallest TASK_SIZE (a compat task's; ADDR_LIMIT_3GB is the task's choice)
+WITNESS_USER_LO = 0x10000
+WITNESS_USER_HI = 0xFFFFE000
 
 
 def _by_stack_pointer(states: list) -> list[list]:
@@ -142,6 +148,17 @@ class Explorer:
         self.witness = False
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
         self.witness_split: frozenset = frozenset()
+        # tseffects.TsEffects: the TS_COMPAT effects of summarised callees
+        # (None: not modelled, a havoc keeps nothing of the bit: compat.py)
+        self.ts_effects = None
+        # the witness prefers, at a branch, a successor from which the
+        # syscall dispatch is still reachable (compat.py's witness)
+        self.witness_via_dispatch = False
+        # the witness explores every path of the functions refinement
+        # follows (the checks, whose outcome the one path must not fix: a
+        # path nearest to `ret` may well return "IRET"), one path only
+        # through the callees it runs in place of their summaries
+        self.witness_keep_followed = False
 
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
@@ -298,8 +315,33 @@ class Explorer:
                 return True
         return False
 
+    def _witness_uaccess(self, st: MState, addr, n: int, insn: int) -> None:
+        """On the witness path (and only there), a user access with an
+        exception-table fixup of type EX_TYPE_UACCESS (Program.uaccess_fixup)
+        is taken as one that does not fault: the path guard gets `addr in
+        [WITNESS_USER_LO, WITNESS_USER_HI - n]`.
+
+        Why that is a real execution: the #PF/#GP handler runs the fixup
+        (ex_handler_uaccess -> ex_handler_default, arch/x86/mm/extable.c)
+        only when the access cannot complete; at an address in that range
+        any task, 32- or 64-bit, can have a page mapped with any contents
+        (mmap_min_addr's default 64 KiB below, IA32_PAGE_OFFSET 0xFFFFE000,
+        the lowest TASK_SIZE a task has, above), so the access completes and
+        reads what the user put there, which is what the exploration's load
+        gives: a value the model chooses.  A kernel address, a non-canonical
+        one (#GP, always the fixup) or one a process may be unable to map is
+        outside the range: such a path is never a witness (the fault path is
+        not modelled: an extable'd instruction outside the witness stays
+        inconclusive).  Dropping the faulting path is an
+        under-approximation, which is all a witness may be (run())."""
+        ok = claripy.And(claripy.UGE(addr, claripy.BVV(WITNESS_USER_LO, addr.size())),
+                         claripy.ULE(addr, claripy.BVV(WITNESS_USER_HI - n, addr.size())))
+        st.guard = claripy.And(st.guard, ok)
+
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
+        if self.witness and self.program.uaccess_fixup(insn):
+            self._witness_uaccess(st, addr, n, insn)
         vals = self._values(st, addr)
         if vals is None:
             span = self._bounds(st, addr)
@@ -331,6 +373,8 @@ class Explorer:
             [(a, a + 1) for a in st.mem if not self.is_stack(a)]
 
     def store(self, st: MState, addr, value, insn: int):
+        if self.witness and self.program.uaccess_fixup(insn):
+            self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
         if vals is None:
             span = self._bounds(st, addr)
@@ -584,7 +628,7 @@ class Explorer:
                     heads[node] = st
                 self.ex.trail.append((node[0], st.guard, ""))
                 succs = self._step_block(cfg, block, st, ret_addr, depth, returns)
-                if self.witness:
+                if self.witness and not (self.witness_keep_followed and cfg.entry in self.follow):
                     succs = self._witness_choice(cfg, block, list(succs), ret_addr is None)
                 for succ_node, s2 in succs:
                     if (node, succ_node) in cfg.back_edges:
@@ -614,7 +658,14 @@ class Explorer:
         if block.kind == "choice" and any(c[2][0] == "features" and any(f in self.witness_split for a in c[2][1]
                                                                           for f in a) for c in block.choices):
             return fwd
-        fwd.sort(key=lambda x: dist[x[0]])
+        if self.witness_via_dispatch:
+            # the syscall is where the attacker's values come from: a path
+            # that skips it (nr out of range, a seccomp/ptrace abort) is
+            # nearer the exit but shows less; taken first where feasible
+            via = cfg.reaching_calls(frozenset(self.program.dispatch))
+            fwd.sort(key=lambda x: (x[0] not in via, dist[x[0]]))
+        else:
+            fwd.sort(key=lambda x: dist[x[0]])
         for n, s2 in fwd:
             if len(fwd) == 1 or self._feasible(s2):
                 return [(n, s2)]
@@ -703,6 +754,11 @@ class Explorer:
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
         for ins in block.insns:
             if self.program.has_fixup(ins.addr):
+                if self.witness and self.program.uaccess_fixup(ins.addr):
+                    # the witness runs the access as one that does not fault,
+                    # at a user address it could map (_witness_uaccess): the
+                    # fault path is one of the paths a witness leaves out
+                    continue
                 # a fault here continues at its fixup with a register or the
                 # stack changed by the handler: not modelled (the path
                 # without the fault would be only part of the behaviour)
@@ -1003,10 +1059,9 @@ class Explorer:
                 return self.function(target, st, ret_addr, depth + 1)
             finally:
                 self.ret_slots.pop()
-        summary = self.summaries.of(target, name)
+        summary = self.summaries.writes_of(target, name)
         self._site = site
         self._exposures(st, site)
-        summary = self._with_task_arguments(st, summary, target, name)
         ev_kind = summary.event_kind
         event = Event(ev_kind, st.guard, summary.describe(name, target), target=target, site=site,
                       assumption=summary.assumption)
@@ -1014,33 +1069,30 @@ class Explorer:
         self._event = event
         if summary.assumption:
             self._assume(summary.assumption, site)
-        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)])
+        ts_ask = None
+        if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
+            ts_ask = self._ask_ts_effect(st, target, name)
+        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask)
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
             raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
         return [st]
 
-    def _with_task_arguments(self, st: MState, summary, target, name):
-        """The summary of a callee handed a pointer into the current task (an
-        argument register or stack argument holding machine.TASK + k): its
-        TS_COMPAT effect is read again with that pointer known at entry
-        (tscompat.MaySet.in_context); a summary computed from the callee
-        alone counts only pointers the callee reads from current_task."""
-        if target is None or summary.ts_compat == "any" or summary.keeps_user_state or \
-                not self.summaries.readable(target, name):
-            return summary
-        ctx = self.summaries.ts.may_set.task_context(
-            target, lambda r: self._task_tags(self.reg(st, r)),
-            lambda k: self._task_tags(self._stack_word(st, k)))
-        if not ctx:
-            return summary
-        why = self.summaries.ts.may_set.in_context(target, ctx)
-        if why is None:
-            return summary
-        out = copy.copy(summary)
-        out.ts_compat, out.ts_assumed = "any", False
-        return out
+    def _ask_ts_effect(self, st: MState, target, name):
+        """Ask (tseffects.py) what the summarised callee does to TS_COMPAT,
+        with the offsets from the current task its argument registers and
+        stack arguments hold (a callee handed a pointer into the task is read
+        with that pointer known at entry, tscompat.MaySet.in_context).  The
+        answer comes later; the state gets the effect as a symbolic kind that
+        the answer pins in every query (tseffects.TsEffects.constraints)."""
+        readable = target is not None and self.summaries.readable(target, name)
+        regs = {r: self._task_tags(self.reg(st, r)) for r in tseffects.ARG_REGS} if readable else {}
+        stack = {k: self._task_tags(self._stack_word(st, k)) for k in tseffects.STACK_ARG_OFFSETS} if readable \
+            else {}
+        kind = fresh(f"tsclr_{self._site:x}_kind", 2)
+        self.ex.ts_asks.append((self.ts_effects.ask(target, name, readable, regs, stack), kind, self._site))
+        return kind
 
     def _task_tags(self, v):
         """Offsets from the current task a value may hold (frozenset of
@@ -1073,26 +1125,25 @@ class Explorer:
 
     _event = None  # the event whose effects are being applied
 
-    def _ts_compat_effect(self, st: MState, summary, ts_byte: int, before, label: str):
+    def _ts_compat_effect(self, st: MState, kind, ts_byte: int, before, label: str):
         """The TS_COMPAT bit after a havocking callee, from what its code does to
-        it (tscompat.py): kept, cleared, or at most its old value; the other
-        bits of the byte stay havocked."""
+        it (tscompat.py, answered by tseffects.py): kept, cleared, at most its
+        old value, or anything (the havoc's bit).  `kind` is the symbolic
+        answer (tseffects.KIND_CODES), pinned in every query; the other bits
+        of the byte stay havocked."""
         i = self.summaries.ts.bit_in_byte
         after = st.load_bytes(ts_byte, 1)
-        if summary.ts_compat == "keep":
-            b = before[i]
-        elif summary.ts_compat == "clear":
-            b = claripy.BVV(0, 1)
-        else:  # mayclear
-            b = before[i] & fresh(f"tsclr_{label}", 1)
+        code = tseffects.KIND_CODES
+        b = claripy.If(kind == code["keep"], before[i],
+                       claripy.If(kind == code["clear"], claripy.BVV(0, 1),
+                                  claripy.If(kind == code["mayclear"], before[i] & fresh(f"tsclr_{label}", 1),
+                                             after[i])))
         parts = ([after[7:i + 1]] if i < 7 else []) + [b] + ([after[i - 1:0]] if i > 0 else [])
         st.mem[ts_byte] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
         if self._event is not None:
             self._event.marks.add(f"tsclr_{label}")
-        if summary.ts_assumed and self._site is not None:
-            self._assume("ts-compat-writers", self._site)
 
-    def apply_summary(self, st: MState, summary, label: str, ret_slots=()):
+    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None):
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         for r in summary.clobbers:
@@ -1102,8 +1153,8 @@ class Explorer:
             ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
             before = st.load_bytes(ts_byte, 1)
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
-            if not summary.keeps_user_state and summary.ts_compat != "any":
-                self._ts_compat_effect(st, summary, ts_byte, before, label)
+            if ts_ask is not None:
+                self._ts_compat_effect(st, ts_ask, ts_byte, before, label)
         else:
             for a, n in summary.write_addrs:
                 for i in range(n):

@@ -9,6 +9,10 @@ import bisect
 from ..image.patches import read_patch_sites, tables
 from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 
+# arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
+# an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
+EX_TYPE_UACCESS = 3
+
 # the syscall dispatch: 64-bit, and the compat one (6.12 ia32_sys_call,
 # 6.1 an indirect call through ia32_sys_call_table: an unknown callee anyway)
 DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table")
@@ -119,6 +123,16 @@ class Program:
 
     def has_fixup(self, addr: int) -> bool:
         return addr in tables(self.image).extable_insns
+
+    def uaccess_fixup(self, addr: int) -> bool:
+        """Whether addr has an exception-table entry of type EX_TYPE_UACCESS
+        (3, arch/x86/include/asm/extable_fixup_types.h in 6.1 and 6.12) with
+        no flags and no register: `_ASM_EXTABLE_UA`, the user accesses of
+        getuser.S/putuser.S and the uaccess macros, whose handler
+        (ex_handler_uaccess -> ex_handler_default, arch/x86/mm/extable.c)
+        only moves RIP to the fixup.  Explorer._witness_uaccess relies on
+        the access being one that completes when the user page is mapped."""
+        return tables(self.image).extable_data.get(addr) == EX_TYPE_UACCESS
 
     @property
     def _has_kcfi_traps(self) -> bool:

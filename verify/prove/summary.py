@@ -22,8 +22,6 @@ for tracepoint static calls.
 """
 from __future__ import annotations
 
-import copy
-
 from dataclasses import dataclass, field
 
 import capstone
@@ -121,19 +119,9 @@ class Summaries:
             name.startswith("__SCT__") or name.startswith("__x86_indirect_thunk_")
             or name.startswith("__x86_indirect_call_thunk_") or name.startswith("__x86_indirect_jump_thunk_"))))
 
-    def of(self, target, name) -> Summary:
-        key = ("with-ts", target, name)
-        s = self._cache.get(key)
-        if s is None:
-            s = copy.copy(self.writes_of(target, name))
-            eff = self.ts.of(target, name)
-            s.ts_compat, s.ts_assumed = eff.kind, eff.assumed
-            self._cache[key] = s
-        return s
-
     def writes_of(self, target, name) -> Summary:
-        """The summary without its TS_COMPAT effect (which reads the
-        callee's closure): for questions about what it writes or reaches."""
+        """What the callee may write (its TS_COMPAT effect is asked of
+        tseffects.py separately: it reads the callee's closure)."""
         key = ("writes", target, name)
         s = self._cache.get(key)
         if s is None:

@@ -1253,6 +1253,12 @@ class MaySet:
         self._setter[f] = why
         return why
 
+    def prepare(self) -> None:
+        """Build the whole-image graph now (tseffects: in the answering
+        process, before the first question)."""
+        if self._graph is None:
+            self._build()
+
     def task_context(self, t: int, reg_tags, stack_tags) -> tuple:
         """The entry context of a call to t from the engine's state:
         reg_tags(r) / stack_tags(k) give the offsets from the current task a

@@ -1,0 +1,79 @@
+"""The TS_COMPAT effects of summarised callees, answered beside the
+exploration (parallel.Server) and pinned in the queries.
+
+What a havocking callee does to TS_COMPAT (tscompat.py: keep, clear, at most
+its old value, or anything) costs seconds to read on 6.12 (the exit path's
+closure), and the exploration needs it only in the queries: nothing else
+reads the bit but code after the call, through the state.  So the explorer
+writes the bit after each such call as a function of a fresh 2-bit symbol,
+the kind (explore.Explorer._ts_compat_effect), asks for the kind here, and
+goes on; a second process computes the answers meanwhile, and every query
+of that exploration gets `kind == answer` for every call it asked about
+(constraints()).  With the constraints, the state is exactly the one an
+in-process answer would have built; so every verdict is as before.  A
+query without them would only be weaker (the kinds free): never used.
+
+The answer for a call is the callee's effect read from its code
+(TsCompatEffects.of) unless the callee is handed a pointer into the current
+task (an argument register or stack argument holding current + k) through
+which it may set the bit (MaySet.task_context / in_context): then "any".
+"""
+from __future__ import annotations
+
+from . import parallel
+from .tscompat import _ARG_REGS, _ENGINE_STACK_ARGS, ANY, CLEAR, KEEP, MAYCLEAR
+
+KIND_CODES = {KEEP: 0, CLEAR: 1, MAYCLEAR: 2, ANY: 3}
+ARG_REGS = _ARG_REGS
+# the stack arguments a callee without a prototype may read: RSP + k after
+# its return address is pushed (tscompat.MaySet.task_context)
+STACK_ARG_OFFSETS = range(8, _ENGINE_STACK_ARGS + 8, 8)
+
+
+def effect(ts, target, name, readable: bool, regs: dict, stack: dict) -> tuple[str, bool]:
+    """(kind, rests on assumption ts-compat-writers) of one call: what the
+    engine's in-process reading gave before this module (Summaries.of plus
+    Explorer._with_task_arguments)."""
+    eff = ts.of(target, name)
+    if eff.kind == ANY:
+        return ANY, False
+    if readable:
+        ctx = ts.may_set.task_context(target, lambda r: regs.get(r, ()), lambda k: stack.get(k, ()))
+        if ctx and ts.may_set.in_context(target, ctx) is not None:
+            return ANY, False
+    return eff.kind, eff.assumed
+
+
+class TsEffects:
+    """The parent's handle: ask() per summarised call, constraints() per
+    exploration."""
+
+    def __init__(self, ts):
+        self.ts = ts
+        # the whole-image graph every answer needs is built first
+        self._server = parallel.Server(lambda req: effect(ts, *req), warm=ts.may_set.prepare)
+
+    def ask(self, target, name, readable, regs: dict, stack: dict) -> int:
+        regs = {r: t for r, t in regs.items() if t != ()}
+        stack = {k: t for k, t in stack.items() if t != ()}
+        return self._server.ask((target, name, readable, regs, stack))
+
+    def constraints(self, explorer, ex) -> list:
+        """z3 constraints pinning every kind the exploration asked for; the
+        call sites whose answer rests on ts-compat-writers join the
+        exploration's assumptions."""
+        import claripy
+        import z3
+
+        conv = claripy.backends.z3.convert
+        out = []
+        for ticket, kind, site in ex.ts_asks:
+            k, assumed = self._server.answer(ticket)
+            out.append(conv(kind == KIND_CODES[k]))
+            if assumed and site is not None:
+                ex.assumptions.setdefault("ts-compat-writers", set()).add(explorer.program.symbolize(site))
+        return [z3.And(*out)] if out else []
+
+    def close(self):
+        self._server.close()
+
