@@ -30,6 +30,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
+from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
@@ -104,6 +105,10 @@ class Exploration:
         self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
         self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
 
+
+# irqs-off is not decided yet (obligations.UNDECIDED_OBLIGATIONS): the IF
+# summaries of irqflag.py are read only when it is
+IRQS_OFF_DECIDED = "irqs-off" in SITE_OBLIGATIONS["sysretq"]
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
@@ -1072,7 +1077,8 @@ class Explorer:
         ts_ask = None
         if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)
-        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask)
+        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask,
+                           target=target, name=name)
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
@@ -1143,9 +1149,13 @@ class Explorer:
         if self._event is not None:
             self._event.marks.add(f"tsclr_{label}")
 
-    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None):
+    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None, target=None, name=None):
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
+        # IF at the return, from the callee's code (irqflag.py), read with
+        # the argument registers as the call passes them
+        if_after = self._if_after(st, summary, target, name, label) \
+            if summary.may_change_if and IRQS_OFF_DECIDED else None
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")
@@ -1159,7 +1169,9 @@ class Explorer:
             for a, n in summary.write_addrs:
                 for i in range(n):
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
-        if summary.may_change_if:
+        if if_after is not None:
+            st.IF = if_after
+        elif summary.may_change_if:
             st.IF = fresh(f"if_{label}", 1)
         elif summary.may_clear_if:
             # only `cli` in its code: IF stays clear, or becomes clear
@@ -1169,6 +1181,36 @@ class Explorer:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]
 
+
+    def _if_after(self, st: MState, summary, target, name, label: str):
+        """The IF a callee whose code may change it returns with, as a term
+        over the IF and argument registers at the call (irqflag.py), or
+        None (unknown: a fresh bit).  Under XENPV the callee's paravirt
+        sites are Xen's, which the analysis does not read: unknown there (no
+        SYSRET is taken under XENPV: the exit's XENPV alternative goes to
+        IRET)."""
+        if summary.event_kind != "summary" or target is None:
+            return None
+        eff, assumed = self.summaries.if_effect(target, name)
+        if eff is None or not eff:
+            return None
+        for a in sorted(assumed):
+            self._assume("irq-flag-preserved", a)
+        vals = []
+        for x in sorted(eff, key=str):
+            if x in (0, 1):
+                vals.append(claripy.BVV(x, 1))
+            elif x == "E":
+                vals.append(st.IF)
+            else:
+                vals.append(self.reg(st, x)[9])
+        v = vals[0]
+        for k, w in enumerate(vals[1:]):
+            v = claripy.If(fresh(f"if_{label}", 1) == 0, v, w)
+        xen = self.program.feature_xenpv
+        if xen is not None:
+            v = claripy.If(self.feature(xen), fresh(f"if_{label}", 1), v)
+        return v
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and

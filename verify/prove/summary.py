@@ -111,6 +111,19 @@ class Summaries:
         self.program = program
         self._cache: dict = {}
         self.ts = TsCompatEffects(program)
+        self._irq = None
+
+    def if_effect(self, target, name):
+        """IF at the callee's return (irqflag.py): a set over 0, 1, "E" and
+        the argument registers' bit 9, or None (unknown); and the call sites
+        in its closure where assumption irq-flag-preserved was used.  Only
+        for a callee the image fixes (readable, not the dispatch)."""
+        if not self.readable(target, name):
+            return None, frozenset()
+        if self._irq is None:
+            from .irqflag import IrqFlagEffects  # noqa: PLC0415
+            self._irq = IrqFlagEffects(self.program, _md, _GPR64)
+        return self._irq.effect(target)
 
     def readable(self, target, name) -> bool:
         """Whether the callee is fixed by the image (its summary is read
