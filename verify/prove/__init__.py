@@ -20,6 +20,7 @@ fixed per variant only in the final queries.
 """
 from __future__ import annotations
 
+import os
 import sys
 import contextlib
 import signal
@@ -28,6 +29,7 @@ import time
 
 from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+from ..obligations import EXIT_OBLIGATION_IDS
 from . import compat
 from . import decide as dec
 from . import entries
@@ -127,10 +129,13 @@ def _refine_memory_limit() -> int:
     return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
 
 
-def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
+def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, via_dispatch=False):
     """Decide the open (site, obligation) pairs `todo[variant]` of the
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
-    only a violation counts, as the witness leaves paths out."""
+    only a violation counts, as the witness leaves paths out.  via_dispatch:
+    the path runs the syscall where it can (compat.py's witness does): a
+    register the exit leaves as the syscall and the exit work left it
+    (no-kernel-data) shows only there."""
     t1 = time.monotonic()
     explorer.deadline = deadline
     explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
@@ -139,6 +144,12 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
     try:
         with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
             split = frozenset(f for v in wvs for f in v["fixed"])
+            if prog.has_pti and prog.feature_pti is not None:
+                # both sides of the PTI sites: the witness of a user-cr3
+                # violation runs SWITCH_TO_USER_CR3 (PTI is free in the
+                # queries, decide.Query, not a variant)
+                split |= {prog.feature_pti}
+            explorer.witness_via_dispatch = via_dispatch
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
             _settle(explorer, ex)
     except Inconclusive as e:
@@ -146,6 +157,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
         return
     finally:
         explorer.cpu_deadline = None
+        explorer.witness_via_dispatch = False
     stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
     for v in wvs:
         extra = dec.variant_constraint(explorer, ex, v["fixed"])
@@ -158,6 +170,9 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog):
             for oid in [o for s, o in pairs if s == site]:
                 ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
                 status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
+                if os.environ.get("SYSRET_VERIFY_DEBUG_WITNESS"):
+                    print("witness", v["name"], oid, status, sorted({e.name for e in _blame or []})[:5],
+                          file=sys.stderr)
                 if status != "violated":
                     continue
                 cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
@@ -338,6 +353,14 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         todo = {k: t for k, t in todo.items() if t}
         if todo and time.monotonic() < deadline:
             _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog)
+        # an exit-family obligation still open: a second witness through the
+        # syscall (the first takes the path nearest to SYSRET, which may skip it)
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in obligation_ids
+                            if oid in EXIT_OBLIGATION_IDS and is_open((v["name"], site, oid))] for v in vs}
+        todo = {k: t for k, t in todo.items() if t}
+        if todo and time.monotonic() < deadline:
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
+                     via_dispatch=True)
 
     def pend_all(why):
         for v in live:
