@@ -133,9 +133,10 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, via_di
     """Decide the open (site, obligation) pairs `todo[variant]` of the
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
     only a violation counts, as the witness leaves paths out.  via_dispatch:
-    the path runs the syscall where it can (compat.py's witness does): a
-    register the exit leaves as the syscall and the exit work left it
-    (no-kernel-data) shows only there."""
+    the path runs the syscall where it can, and every path of the functions
+    round 1 followed (as compat.py's witness does): a register the exit
+    leaves as the syscall and the exit work left it (no-kernel-data) shows
+    only there."""
     t1 = time.monotonic()
     explorer.deadline = deadline
     explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
@@ -149,7 +150,10 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, via_di
                 # violation runs SWITCH_TO_USER_CR3 (PTI is free in the
                 # queries, decide.Query, not a variant)
                 split |= {prog.feature_pti}
-            explorer.witness_via_dispatch = via_dispatch
+            # ... and keeps every path of the functions round 1 followed
+            # (6.12's do_syscall_64 decides SYSRET in C: the path nearest
+            # its return may be the IRET one)
+            explorer.witness_via_dispatch = explorer.witness_keep_followed = via_dispatch
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
             _settle(explorer, ex)
     except Inconclusive as e:
@@ -157,7 +161,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, via_di
         return
     finally:
         explorer.cpu_deadline = None
-        explorer.witness_via_dispatch = False
+        explorer.witness_via_dispatch = explorer.witness_keep_followed = False
     stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
     for v in wvs:
         extra = dec.variant_constraint(explorer, ex, v["fixed"])
