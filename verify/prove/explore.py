@@ -1191,7 +1191,10 @@ class Explorer:
         IRET)."""
         if summary.event_kind != "summary" or target is None:
             return None
-        eff, assumed = self.summaries.if_effect(target, name)
+        if_effect = getattr(self.summaries, "if_effect", None)  # compat.py's _WithoutTsCompat has none
+        if if_effect is None:
+            return None
+        eff, assumed = if_effect(target, name)
         if eff is None or not eff:
             return None
         for a in sorted(assumed):
