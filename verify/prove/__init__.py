@@ -20,7 +20,6 @@ fixed per variant only in the final queries.
 """
 from __future__ import annotations
 
-import os
 import sys
 import contextlib
 import signal
@@ -174,9 +173,6 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, via_di
             for oid in [o for s, o in pairs if s == site]:
                 ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
                 status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
-                if os.environ.get("SYSRET_VERIFY_DEBUG_WITNESS"):
-                    print("witness", v["name"], oid, status, sorted({e.name for e in _blame or []})[:5],
-                          file=sys.stderr)
                 if status != "violated":
                     continue
                 cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
