@@ -31,6 +31,9 @@ USER32_CS, USER_DS, RF_TF = 0x23, 0x2B, 0x10100
 SYSRETQ_IDS = {"rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf", "user-cs-ss", "ts-compat-clear"}
 COMPAT_IDS = {"compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf"}
 IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags"}
+# the exit families apply at every SYSRET of either width (issue 12)
+_EXIT = {"user-rsp", "user-gs", "user-cr3", "no-kernel-data"}  # irqs-off: not decided yet
+SYSRETQ_IDS, COMPAT_IDS, IGNORE_IDS = SYSRETQ_IDS | _EXIT, COMPAT_IDS | _EXIT, IGNORE_IDS | _EXIT
 
 # fixture -> {(obligation, site label)} violated; site labels: "compat"
 # (sysret32_from_system_call's sysretl), "ignore" (entry_SYSCALL32_ignore's)
@@ -42,7 +45,8 @@ EXPECTED = {
     "compat_ignore_r11": {("r11-is-rflags", "ignore")},
     # the stub reads %gs without SWAPGS: the user's GS base (explore.py
     # initial_state "ignore"); with the kernel's per-CPU area it was "proven"
-    "compat_ignore_gs": {("r11-is-rflags", "ignore")},
+    # the per-CPU read with the user's GS base is also a user-gs violation
+    "compat_ignore_gs": {("r11-is-rflags", "ignore"), ("user-gs", "ignore")},
     # the shape of the seeded Debian bug: a __get_user (EX_TYPE_UACCESS)
     # before the syscall; only the witness path, taking the access as
     # completing at a user address, confirms it (verify/prove/compat.py)
@@ -91,6 +95,18 @@ def _falsified(oid: str, cex: dict, ignore: bool) -> bool:
         return _int(regs["r11"]) != flags
     if oid == "rflags-no-rf-tf":
         return _int(regs["r11"]) & RF_TF != 0
+    if oid == "user-rsp":
+        return _int(regs["rsp"]) != (_int(user["rsp"]) if ignore else _int(frame["sp"]))
+    if oid == "no-kernel-data":
+        slots = {"rax": "ax", "rbx": "bx", "rdx": "dx", "rsi": "si", "rdi": "di", "rbp": "bp"}
+        user = cex.get("user_entry") or {}
+        return any(_int(regs[r]) not in (0, (_int(user.get(r, "0x0")) if ignore else _int(frame[slots.get(r, r)])), _int(user.get(r, "0x0")))
+                   for r in ("rax", "rbx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r12", "r13", "r14", "r15")
+                   if r in regs)
+    if oid in ("user-gs", "user-cr3", "irqs-off"):
+        # state the registers do not show (GS base, CR3, IF): the replay
+        # (re-decided with every input pinned) is the check
+        return cex.get("replayed") is True
     raise AssertionError(oid)
 
 

@@ -15,14 +15,15 @@ import capstone
 import pytest
 
 from verify.image import KernelImage
-from verify.obligations import OBLIGATION_IDS, SITE_OBLIGATIONS, is_canonical_int
+from verify.obligations import EXIT_OBLIGATION_IDS, OBLIGATION_IDS, SITE_OBLIGATIONS, is_canonical_int
 
 pytestmark = [pytest.mark.realkernel, pytest.mark.slow]
 
 TIMEOUT = os.environ.get("SYSRET_VERIFY_TEST_TIMEOUT", "1500")
 REGISTER_OBLIGATIONS = [o for o in OBLIGATION_IDS if o != "ts-compat-clear"]
 COMPAT_IDS = set(SITE_OBLIGATIONS["sysretl"])
-IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags"}  # verify/prove/compat.py
+# verify/prove/compat.py _site_oids: the stub's RCX/R11 and the exit families
+IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags"} | set(EXIT_OBLIGATION_IDS)
 
 # The older merging engine's full proofs take several minutes per kernel
 # (README, "Measurements"); they run only with SYSRET_VERIFY_MERGED_PROOFS=1.
@@ -80,7 +81,7 @@ def _assert_shape(result, sysret, compat=None):
     variants = {o["variant"]["name"] for o in result["obligations"]}
     assert {"4-level", "la57", "xenpv"} <= variants
     for v in variants:
-        for site, ids in {sysret: set(OBLIGATION_IDS), **(compat or {})}.items():
+        for site, ids in {sysret: set(SITE_OBLIGATIONS["sysretq"]), **(compat or {})}.items():
             assert {o["id"] for o in result["obligations"] if o["variant"]["name"] == v
                     and o["site"]["address"] == site} == ids, (v, site)
 
@@ -338,6 +339,67 @@ def test_seeded_compat_cs_check_removed(which, kernel61, kernel612, tmp_path):
         assert c["path"][-1]["address"] == site and c["path"][-1]["note"] == "sysretl", c["path"][-1]
         assert any(p["symbol"].startswith("__do_fast_syscall_32") for p in c["path"])
         assert int(c["pt_regs"]["cs"], 16) & 0xFFFF != 0x23 or int(c["pt_regs"]["ss"], 16) & 0xFFFF != 0x2B
+
+
+# Issue 12 item 4: one seeded bug per exit family in the real bytes, the same
+# edit in 6.1 and 6.12 (their syscall_return_via_sysret has the same shape):
+# (function, unique bytes, offset into them, replacement, the one obligation)
+EXIT_SEEDS = {
+    # entry_SYSRETQ_unsafe_stack's `swapgs` (0f 01 f8) becomes NOPs: the GS
+    # base at SYSRET is still the kernel's
+    "swapgs-removed": ("entry_SYSRETQ_unsafe_stack", "0f01f8", 0, b"\x90" * 3, "user-gs"),
+    # SWITCH_TO_USER_CR3_STACK's `mov %rdi,%cr3` (0f 22 df, then pop %rax;
+    # pop %rdi; pop %rsp) becomes NOPs: under PTI user mode runs on the
+    # kernel page tables
+    "user-cr3-skipped": ("syscall_return_via_sysret", "0f22df585f5c", 0, b"\x90" * 3, "user-cr3"),
+    # POP_REGS' `pop %r10` (41 5a) becomes `pop %r9` (41 59): the stack stays
+    # balanced (the next `pop %r9` takes r9's own slot), R10 keeps what the
+    # exit work left in it
+    "pop-r10-replaced": ("syscall_return_via_sysret", "415b415a41594158", 3, b"\x59", "no-kernel-data"),
+}
+
+
+def _cr3_user(cex) -> bool:
+    # PTI_USER_PGTABLE_BIT 12 (arch/x86/entry/calling.h, 6.1 and 6.12)
+    return bool(int(cex["registers"]["cr3"], 16) & (1 << 12))
+
+
+@pytest.mark.parametrize("seed", sorted(EXIT_SEEDS))
+@pytest.mark.parametrize("which", ["61", "612"])
+def test_seeded_exit_family(which, seed, kernel61, kernel612, tmp_path):
+    """A SWAPGS removed, the user-CR3 switch skipped, a register pop
+    replaced (issue 12 item 4): exactly the one obligation is violated at
+    the sysretq, in the 4-level and LA57 variants (XENPV never reaches
+    SYSRET), with a counterexample replayed from entry_SYSCALL_64 whose
+    values make it false; every other obligation at every site stays
+    proven."""
+    kernel = (kernel61 if which == "61" else kernel612)[0]
+    func, pat, at, new, oid = EXIT_SEEDS[seed]
+    off = _find(kernel, func, bytes.fromhex(pat)) + at
+    bad = _patched_copy(kernel, str(tmp_path), f"vmlinux-{which}-{seed}", off, new)
+    rc, result = check(bad, str(tmp_path))
+    assert rc == 1, (result["verdict"], [(o["id"], o["status"], o["reason"]) for o in result["obligations"]
+                                         if o["status"] != "proven"])
+    assert result["verdict"] == "violated"
+    sysret = [o for o in result["obligations"] if o["site"]["symbol"].startswith("entry_SYSRETQ")]
+    assert {(o["id"], o["variant"]["name"]) for o in result["obligations"] if o["status"] != "proven"} == \
+        {(oid, "4-level"), (oid, "la57")}
+    viol = [o for o in result["obligations"] if o["status"] == "violated"]
+    assert all(o in sysret for o in viol)
+    for o in viol:
+        c = o["counterexample"]
+        assert c["replayed"] is True, o
+        assert c["path"][0]["symbol"] == "entry_SYSCALL_64"
+        assert c["path"][-1]["address"] == o["site"]["address"]
+        if oid == "user-cr3":
+            assert "X86_FEATURE_PTI=on" in o["reason"], o["reason"]
+            assert not _cr3_user(c), c["registers"]
+        elif oid == "no-kernel-data":
+            assert "R10=" in o["reason"], o["reason"]
+            r10 = int(c["registers"]["r10"], 16)
+            assert r10 not in (0, int(c["pt_regs"]["r10"], 16)), c
+        elif oid == "user-gs":
+            assert "kernel's at SYSRET" in o["reason"], o["reason"]
 
 
 @merged_proofs

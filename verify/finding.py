@@ -25,6 +25,7 @@ class Counterexample:
     path: tuple  # of PathStep
     replayed: bool
     replay_note: str = ""
+    detail: str = ""  # obligation-specific facts of the model (where a value came from, features)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,22 @@ class SysretInputs:
     user_ds: int = 0x2B
     ts_compat: int = 0x2
     user32_cs: int = 0x23  # __USER32_CS: the compat (sysretl) site's code selector
+    # the return-to-user contract beyond RCX/R11/CS/SS (issue 12); None where
+    # a caller (models/) does not evaluate those obligations
+    rsp: z3.BitVecRef | None = None  # RSP at SYSRET
+    regs_sp: z3.BitVecRef | None = None  # saved pt_regs->sp
+    gs_kernel: z3.BoolRef | None = None  # the GS base is the kernel's (odd number of SWAPGS since entry)
+    gs_bad: z3.BoolRef | None = None  # a %gs-relative access ran while the GS base was the user's
+    IF: z3.BitVecRef | None = None  # RFLAGS.IF at SYSRET (1 bit)
+    irq_bad: z3.BoolRef | None = None  # IF was set at some point while the GS base was the user's
+    cr3: z3.BitVecRef | None = None  # CR3 at SYSRET
+    entry_cr3: z3.BitVecRef | None = None  # CR3 at the SYSCALL
+    pti: z3.BoolRef | None = None  # X86_FEATURE_PTI (boot-time, symbolic in the query)
+    pcid: z3.BoolRef | None = None  # X86_FEATURE_PCID
+    pti_user_pgtable_bit: int = 12
+    pti_user_pcid_bit: int = 11
+    # (name, value at SYSRET, saved value, extra allowed values as z3 booleans)
+    gprs: tuple = ()
 
 
 def rcx_is_rip(s: SysretInputs) -> z3.BoolRef:
@@ -112,6 +128,54 @@ def compat_landing_pad(s: SysretInputs) -> z3.BoolRef:
     kernel's own test `regs->ip == landing_pad` in do_fast_syscall_32; see
     the catalogue entry for what this predicate does and does not state.)"""
     return z3.Extract(31, 0, s.rcx) == z3.Extract(31, 0, s.regs_ip)
+
+
+def user_rsp(s: SysretInputs) -> z3.BoolRef:
+    """SYSRET does not load RSP (SDM): the kernel must, from the saved frame."""
+    return s.rsp == s.regs_sp
+
+
+def user_gs(s: SysretInputs) -> z3.BoolRef:
+    """The GS base is the user's at SYSRET (SWAPGS ran an even number of
+    times since the entry, whose first was the entry's own), and no
+    %gs-relative access ran while it was the user's (one after the exit
+    SWAPGS reads or writes user-chosen memory as per-CPU data)."""
+    return z3.And(z3.Not(s.gs_kernel), z3.Not(s.gs_bad))
+
+
+def user_cr3(s: SysretInputs) -> z3.BoolRef:
+    """Under PTI, CR3 selects the user page tables (PTI_USER_PGTABLE_BIT)
+    and, with PCID, the user PCID (PTI_USER_PCID_BIT): calling.h
+    SWITCH_TO_USER_CR3.  Without PTI, CR3 is what it was at the SYSCALL."""
+    def user_tables(cr3):
+        pg = z3.Extract(s.pti_user_pgtable_bit, s.pti_user_pgtable_bit, cr3) == 1
+        pc = z3.Extract(s.pti_user_pcid_bit, s.pti_user_pcid_bit, cr3) == 1
+        return z3.And(pg, z3.Implies(s.pcid, pc))
+    # under PTI, user mode runs on the user tables: the SYSCALL came from a
+    # CR3 that selects them (the previous exit's switch), so only entries
+    # from such a CR3 are considered (a stub that never switches, such as
+    # entry_SYSCALL32_ignore, returns with that same CR3)
+    return z3.If(s.pti, z3.Implies(user_tables(s.entry_cr3), user_tables(s.cr3)), s.cr3 == s.entry_cr3)
+
+
+def irqs_off(s: SysretInputs) -> z3.BoolRef:
+    """IF is clear at SYSRET and was never set while the GS base was the
+    user's (from the exit SWAPGS on; also from the SYSCALL to the entry
+    SWAPGS): an interrupt there would enter from kernel mode, skip SWAPGS and
+    run on the user's GS base."""
+    return z3.And(s.IF == 0, z3.Not(s.irq_bad))
+
+
+def gpr_ok(value, saved, extra=()) -> z3.BoolRef:
+    return z3.Or(value == saved, value == 0, *extra)
+
+
+def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
+    """Every general register but RSP, RCX and R11 holds its saved user
+    value (the pt_regs slot), zero, or (listed per register by the caller)
+    another value that is not kernel data: the register as the user left it
+    at the SYSCALL; at the -ENOSYS stubs an errno in RAX."""
+    return z3.And(*(gpr_ok(v, saved, extra) for _n, v, saved, extra in s.gprs)) if s.gprs else z3.BoolVal(True)
 
 
 @dataclass(frozen=True)
@@ -163,6 +227,95 @@ COMPAT_OBLIGATIONS: tuple[Obligation, ...] = (
                  "`regs->ip == landing_pad` in do_fast_syscall_32's SYSRETL test. "
                  "See docs/CATALOGUE.md#compat-landing-pad."}),
 )
+# The rest of the return-to-user contract (issue 12), at every SYSRET of
+# either width.  Their terms come from the exploration's state (state.py:
+# gs_kernel, gs_bad, IF, irq_bad, cr3) and decide.Query.
+EXIT_OBLIGATIONS: tuple[Obligation, ...] = (
+    Obligation(
+        "user-rsp", "RSP equals the saved pt_regs->sp", user_rsp,
+        {"cves": [], "severity": "8.8",
+         "short": "RSP equals the saved user stack pointer at SYSRET",
+         "full": "SYSRET loads RIP, RFLAGS, CS and SS but not RSP (Intel SDM SYSRET): the kernel restores it "
+                 "itself, from pt_regs->sp (6.1 `popq %rsp` in syscall_return_via_sysret, 6.12 the same; compat: "
+                 "`movq RSP-ORIG_RAX(%rsp), %rsp`). Any other value hands user mode a kernel stack address "
+                 "(a KASLR leak) or resumes it on a stack it did not choose, and a ptrace or sigreturn change of "
+                 "sp is lost. At the -ENOSYS stubs (entry_SYSCALL32_ignore, ignore_sysret) the saved value is the "
+                 "RSP of the SYSCALL itself: they must not touch it.",
+         "help": "Restore RSP from the saved frame as the last stack operation before SWAPGS/SYSRET "
+                 "(`pushq RSP-RDI(%rdi)` onto the trampoline stack, then `popq %rsp`). "
+                 "See docs/CATALOGUE.md#user-rsp."}),
+    Obligation(
+        "user-gs", "the GS base is the user's at SYSRET and no %gs access ran while it was", user_gs,
+        {"cves": ["CVE-2018-8897", "CVE-2014-9322"], "severity": "9.0",
+         "short": "Exactly one SWAPGS on the way out; no %gs access after it",
+         "full": "SWAPGS exchanges the GS base with MSR_KERNEL_GS_BASE. The exit must execute it exactly once "
+                 "after the last per-CPU access: none leaves the kernel's GS base (the per-CPU area) to user mode "
+                 "(it can read and write it with RDGSBASE/WRGSBASE or %gs: accesses), two return with the "
+                 "kernel's and leave the user's in the MSR, where the next entry's SWAPGS loads it as the "
+                 "kernel's. A %gs-relative access after the exit SWAPGS reads or writes memory the user chose "
+                 "as per-CPU data. The same class: CVE-2018-8897 (a #DB in the kernel before SWAPGS ran on the "
+                 "user's GS base), CVE-2014-9322 (a fault on the exit path with the user's GS base).",
+         "help": "One `swapgs` immediately before `sysretq`/`sysretl` (6.1/6.12 entry_64.S "
+                 "syscall_return_via_sysret, entry_64_compat.S sysret32_from_system_call), after every per-CPU "
+                 "access; no per-CPU access (PER_CPU_VAR, this_cpu_*) after it. "
+                 "See docs/CATALOGUE.md#user-gs."}),
+    Obligation(
+        "user-cr3", "under PTI CR3 selects the user page tables (and PCID); without PTI CR3 is unchanged",
+        user_cr3,
+        {"cves": ["CVE-2017-5754"], "severity": "7.5",
+         "short": "Under PTI, CR3 selects the user page tables at SYSRET",
+         "full": "With page-table isolation (X86_FEATURE_PTI, the Meltdown mitigation, CVE-2017-5754) user "
+                 "mode must run on the user copy of the page tables: CR3 with PTI_USER_PGTABLE_BIT (bit 12) set, "
+                 "and with X86_FEATURE_PCID also the user PCID (PTI_USER_PCID_BIT, bit 11) "
+                 "(arch/x86/entry/calling.h SWITCH_TO_USER_CR3, 6.1 and 6.12). A return with the kernel CR3 "
+                 "maps the whole kernel to user mode again. Without PTI, CR3 must be the value it had at the "
+                 "SYSCALL (the entry code does not switch it). PTI and PCID are boot-time features: the query "
+                 "leaves them free, so one answer covers PTI on and off, PCID on and off, in every variant.",
+         "help": "Keep SWITCH_TO_USER_CR3_STACK / SWITCH_TO_USER_CR3_NOSTACK on every SYSRET path after the "
+                 "last access to the kernel stack, with `orq $(PTI_USER_PGTABLE_MASK)` and, under PCID, "
+                 "`orq $(PTI_USER_PCID_MASK)`. See docs/CATALOGUE.md#user-cr3."}),
+    Obligation(
+        "no-kernel-data", "every GPR but RSP/RCX/R11 holds its saved user value or zero", no_kernel_data,
+        {"cves": ["CVE-2009-2910"], "severity": "6.5",
+         "short": "No kernel value left in a general register at SYSRET",
+         "full": "Every general register other than RSP (user-rsp), RCX and R11 (rcx-is-rip, r11-is-rflags, "
+                 "compat-landing-pad) must hold at SYSRET its saved pt_regs value, zero, or the value the user "
+                 "itself had in it at the SYSCALL (4.14's fast path returned RBX/RBP/R12-R15 as the ABI preserved "
+                 "them, never saving them); anything else may be "
+                 "kernel data handed to user mode (pointers that defeat KASLR, stack contents). CVE-2009-2910: "
+                 "the 32-bit syscall path returned with the upper halves of R8-R11 holding kernel values, "
+                 "readable by a compat task that far-jumps to 64-bit code (\"x86: Don't leak 64-bit kernel "
+                 "register values to 32-bit processes\"). At the compat sysretl R12-R15 are zero (cleared by "
+                 "PUSH_AND_CLEAR_REGS at entry, callee-saved since) and R8-R10 are zeroed (6.1 and 6.12 "
+                 "entry_64_compat.S); at the -ENOSYS stubs the saved value is the register at the SYSCALL and "
+                 "RAX may also be an errno (-4095..-1), the stub's answer.",
+         "help": "Restore every register from pt_regs on the way out (POP_REGS), or zero it (the compat path's "
+                 "`xorl %r8d,%r8d` ...). The message names the register, its value and what it was computed "
+                 "from. See docs/CATALOGUE.md#no-kernel-data."}),
+)
+EXIT_OBLIGATION_IDS = tuple(o.id for o in EXIT_OBLIGATIONS)
+# Reserved and not decided yet (docs/CATALOGUE.md#irqs-off): proving IF=0 at
+# SYSRET needs IF at the return of syscall_exit_to_user_mode, whose exit-work
+# closure (wake-ups, timers, printk under local_irq_save/restore with the
+# flags passed through out-parameters) neither the refinement window nor the
+# IF summary (prove/irqflag.py) decides yet.  Its predicate, state flags and
+# fixture (tests/fixtures/undecided/) are kept; no site reports it.
+UNDECIDED_OBLIGATIONS: tuple[Obligation, ...] = (
+    Obligation(
+        "irqs-off", "IF is clear from the exit SWAPGS to SYSRET", irqs_off,
+        {"cves": ["CVE-2018-8897"], "severity": "8.1",
+         "short": "Interrupts are off while the GS base is the user's",
+         "full": "Between the exit SWAPGS and SYSRET the CPU is in ring 0 with the user's GS base. An interrupt "
+                 "taken there enters from kernel mode, so the entry code does not SWAPGS, and its per-CPU "
+                 "accesses go through the user's GS base: the user controls the kernel's per-CPU data. IF must "
+                 "be clear from the exit SWAPGS to SYSRET (and from the SYSCALL to the entry SWAPGS, which FMASK "
+                 "guarantees); SYSRET itself loads IF from R11. Same class as CVE-2018-8897 (an exception "
+                 "delivered before SWAPGS).",
+         "help": "Disable interrupts before the exit work's last check (local_irq_disable_exit_to_user in "
+                 "syscall_exit_to_user_mode) and never enable them again on the way out: no sti, no popf of a "
+                 "saved IF, no call that may enable them after SWAPGS. See docs/CATALOGUE.md#irqs-off."}),
+)
+
 # what each SYSRET width must satisfy: the 64-bit six at sysretq; at sysretl
 # the selectors and return EIP of the compat ABI, and the flags rules, which
 # SYSRETL applies exactly as SYSRETQ does (RFLAGS := R11 & 0x3C7FD7 | 2).
@@ -170,11 +323,13 @@ COMPAT_OBLIGATIONS: tuple[Obligation, ...] = (
 # ts-compat-clear is a 64-bit-syscall rule (a compat return leaves with the
 # 32-bit ABI it entered with; arch_exit_to_user_mode_prepare clears the bit on
 # both, but only a 64-bit return relies on it).
+# The exit families (EXIT_OBLIGATIONS) apply at both widths.
 SITE_OBLIGATIONS = {
-    "sysretq": OBLIGATION_IDS,
-    "sysretl": ("compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf"),
+    "sysretq": OBLIGATION_IDS + EXIT_OBLIGATION_IDS,
+    "sysretl": ("compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf") + EXIT_OBLIGATION_IDS,
 }
-ALL_OBLIGATIONS = OBLIGATIONS + COMPAT_OBLIGATIONS
+# the sysretq set first (a prefix), then the compat-only ones
+ALL_OBLIGATIONS = OBLIGATIONS + EXIT_OBLIGATIONS + COMPAT_OBLIGATIONS
 ALL_OBLIGATION_IDS = tuple(o.id for o in ALL_OBLIGATIONS)
 BY_ID = {o.id: o for o in ALL_OBLIGATIONS}
 

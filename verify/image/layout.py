@@ -249,7 +249,7 @@ def read_layout(image) -> KernelLayout:
 
 
 def _constants(image) -> dict[str, Fact]:
-    from .patches import X86_FEATURE_ALWAYS, X86_FEATURE_LA57, X86_FEATURE_XENPV
+    from .patches import X86_FEATURE_ALWAYS, X86_FEATURE_LA57, X86_FEATURE_PCID, X86_FEATURE_PTI, X86_FEATURE_XENPV
 
     consts = {
         "__USER_CS": Fact(0x33, "asm/segment.h (default: not found in entry_SYSCALL_64)"),
@@ -262,6 +262,11 @@ def _constants(image) -> dict[str, Fact]:
     consts["X86_FEATURE_LA57"] = Fact(X86_FEATURE_LA57, "asm/cpufeatures.h (16*32+16), 6.1 and 6.12")
     consts["X86_FEATURE_XENPV"] = Fact(X86_FEATURE_XENPV, "asm/cpufeatures.h (8*32+16), 6.1 and 6.12")
     consts["X86_FEATURE_ALWAYS"] = Fact(X86_FEATURE_ALWAYS, "asm/cpufeatures.h (3*32+21), 6.1 and 6.12")
+    consts["X86_FEATURE_PTI"] = Fact(X86_FEATURE_PTI, "asm/cpufeatures.h (7*32+11), 6.1 and 6.12")
+    consts["X86_FEATURE_PCID"] = Fact(X86_FEATURE_PCID, "asm/cpufeatures.h (4*32+17), 6.1 and 6.12")
+    # calling.h: PTI_USER_PGTABLE_BIT = PAGE_SHIFT, PTI_USER_PCID_BIT = X86_CR3_PTI_PCID_USER_BIT
+    consts["PTI_USER_PGTABLE_BIT"] = Fact(12, "arch/x86/entry/calling.h: PAGE_SHIFT, 6.1 and 6.12")
+    consts["PTI_USER_PCID_BIT"] = Fact(11, "asm/processor-flags.h X86_CR3_PTI_PCID_USER_BIT, 6.1 and 6.12")
     return consts
 
 

@@ -33,6 +33,7 @@ from ..errors import InputError
 # arch/x86/include/asm/cpufeatures.h, identical in 6.1 and 6.12 for these.
 FEATURE_NAMES = {
     3 * 32 + 21: "X86_FEATURE_ALWAYS",
+    4 * 32 + 17: "X86_FEATURE_PCID",
     7 * 32 + 11: "X86_FEATURE_PTI",
     8 * 32 + 16: "X86_FEATURE_XENPV",
     9 * 32 + 20: "X86_FEATURE_SMAP",
@@ -41,6 +42,8 @@ FEATURE_NAMES = {
 X86_FEATURE_ALWAYS = 3 * 32 + 21
 X86_FEATURE_XENPV = 8 * 32 + 16
 X86_FEATURE_LA57 = 16 * 32 + 16
+X86_FEATURE_PTI = 7 * 32 + 11
+X86_FEATURE_PCID = 4 * 32 + 17
 
 
 def feature_name(num: int | None) -> str | None:

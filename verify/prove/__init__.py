@@ -28,6 +28,7 @@ import time
 
 from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+from ..obligations import EXIT_OBLIGATION_IDS
 from . import compat
 from . import decide as dec
 from . import entries
@@ -128,10 +129,14 @@ def _refine_memory_limit() -> int:
     return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
 
 
-def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_of=None):
+def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_of=None, via_dispatch=False):
     """Decide the open (site, obligation) pairs `todo[variant]` of the
     variants `wvs` on one witness exploration (Explorer.run, witness=True):
-    only a violation counts, as the witness leaves paths out."""
+    only a violation counts, as the witness leaves paths out.  via_dispatch:
+    the path runs the syscall where it can, and every path of the functions
+    round 1 followed (as compat.py's witness does): a register the exit
+    leaves as the syscall and the exit work left it (no-kernel-data) shows
+    only there."""
     t1 = time.monotonic()
     explorer.deadline = deadline
     explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
@@ -140,6 +145,15 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
     try:
         with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
             split = frozenset(f for v in wvs for f in v["fixed"])
+            if prog.has_pti and prog.feature_pti is not None:
+                # both sides of the PTI sites: the witness of a user-cr3
+                # violation runs SWITCH_TO_USER_CR3 (PTI is free in the
+                # queries, decide.Query, not a variant)
+                split |= {prog.feature_pti}
+            # ... and keeps every path of the functions round 1 followed
+            # (6.12's do_syscall_64 decides SYSRET in C: the path nearest
+            # its return may be the IRET one)
+            explorer.witness_via_dispatch = explorer.witness_keep_followed = via_dispatch
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
             _settle(explorer, ex)
     except Inconclusive as e:
@@ -147,6 +161,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
         return
     finally:
         explorer.cpu_deadline = None
+        explorer.witness_via_dispatch = explorer.witness_keep_followed = False
     stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
     for v in wvs:
         extra = dec.variant_constraint(explorer, ex, v["fixed"])
@@ -414,6 +429,14 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         if todo and time.monotonic() < deadline:
             _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
                      width_of)
+        # an exit-family obligation still open: a second witness through the
+        # syscall (the first takes the path nearest to SYSRET, which may skip it)
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in oids_of(site)
+                            if oid in EXIT_OBLIGATION_IDS and is_open((v["name"], site, oid))] for v in vs}
+        todo = {k: t for k, t in todo.items() if t}
+        if todo and time.monotonic() < deadline:
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
+                     width_of, via_dispatch=True)
 
     def pend_all(why):
         for v in live:

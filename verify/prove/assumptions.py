@@ -47,4 +47,11 @@ ASSUMPTIONS = {
     "stack slot: one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
     ".altinstr_aux code only tests a CPU feature and branches back.",
+    "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
+    "call) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
+    "every SWAPGS outside the entry code is paired with interrupts off (native_load_gs_index, the paranoid "
+    "entries restore the GS base before returning), and a context switch away and back reloads the current "
+    "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "
+    "such assumption is made: CR3 after such a call is unknown, and the exit's SWITCH_TO_USER_CR3 derives the "
+    "user CR3 from the CR3 it reads.",
 }

@@ -74,7 +74,7 @@ import time
 
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED
 from ..image.entry import COMPAT_ENTRIES, IGNORE_ENTRIES
-from ..obligations import SITE_OBLIGATIONS
+from ..obligations import EXIT_OBLIGATION_IDS, SITE_OBLIGATIONS
 from . import decide as dec
 from . import entries
 from .cfg import CfgError, static_sysret_sites
@@ -92,7 +92,7 @@ def _cut(e: Exception) -> Inconclusive | None:
     if type(e).__name__ == "ArgumentError" and "Inconclusive" in str(e):
         return Inconclusive("timeout: the round's time budget ran out")
     return None
-MAX_ROUNDS = 4
+MAX_ROUNDS = 6  # the exit families follow the exit work one level deeper than the compat four did
 ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
 
 
@@ -236,7 +236,9 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
 
 def _site_oids(frame: str) -> tuple:
     if frame == "registers":
-        return ("compat-landing-pad", "r11-is-rflags")
+        # no frame: the RCX/R11 SYSCALL wrote, and the exit families against
+        # the registers at the SYSCALL (decide.Query, frame "registers")
+        return ("compat-landing-pad", "r11-is-rflags") + EXIT_OBLIGATION_IDS
     return SITE_OBLIGATIONS["sysretl"]
 
 
@@ -262,6 +264,9 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         t1 = time.monotonic()
         if rnd == 1:
             explorer.deadline = deadline
+            # the 64-bit refinement's CPU window (check_image) is not this
+            # entry's: its first round has only the overall deadline
+            explorer.cpu_deadline = None
             # the 64-bit proof ran first; this exploration must not push the
             # peak past issue 9's 500 MiB either (inconclusive if it would)
             explorer.memory_limit_mib = _refine_memory_limit()

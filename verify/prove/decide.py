@@ -25,6 +25,15 @@ from .state import merge
 conv = claripy.backends.z3.convert
 
 
+# no-kernel-data: the registers it reads and their pt_regs slots (RSP is
+# user-rsp's; RCX and R11 the RCX/R11 obligations')
+NKD_REGS = (("rax", "ax"), ("rbx", "bx"), ("rdx", "dx"), ("rsi", "si"), ("rdi", "di"), ("rbp", "bp"),
+            ("r8", "r8"), ("r9", "r9"), ("r10", "r10"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"),
+            ("r15", "r15"))
+# CR3 at the SYSCALL (explore.initial_state)
+ENTRY_CR3 = claripy.BVS("user_cr3", 64, explicit_name=True)
+
+
 class Query:
     """The SYSRET inputs of one site's merged state, as z3 terms."""
 
@@ -55,9 +64,39 @@ class Query:
         }
         self.ptregs = {f: ptreg(f) for f in lay.pt_regs}
         z = {k: conv(v) for k, v in self.terms.items()}
+        # the exit families (obligations.EXIT_OBLIGATIONS)
+        regs = frame == "registers"
+        self.exit_terms = {
+            "rsp": st.get_slot(REG["rsp"]), "regs_sp": explorer.user["rsp"] if regs else ptreg("sp"),
+            "gs_kernel": st.gs_kernel, "gs_bad": st.gs_bad, "IF": st.IF, "irq_bad": st.irq_bad,
+            "cr3": st.cr3 if st.cr3 is not None else ENTRY_CR3, "entry_cr3": ENTRY_CR3,
+            "pti": explorer.feature(explorer.program.feature_pti) if explorer.program.has_pti else claripy.BoolV(False),
+            "pcid": explorer.feature(consts.get("X86_FEATURE_PCID")),
+        }
+        self.gpr_terms = {}
+        gprs = []
+        for r, slot in NKD_REGS:
+            v, saved = st.get_slot(REG[r]), (explorer.user[r] if regs else ptreg(slot))
+            # the register as the user left it at the SYSCALL is no kernel
+            # data either (4.14's fast path never saved RBX/RBP/R12-R15 and
+            # returned them as the ABI preserved them)
+            extra = () if regs else (conv(v) == conv(explorer.user[r]),)
+            if regs and r == "rax":
+                # the -ENOSYS stubs' answer: an errno, no kernel data
+                extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
+                         z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
+                                z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
+            self.gpr_terms[r] = (v, saved)
+            gprs.append((r, conv(v), conv(saved), extra))
+        ez = {k: conv(v) for k, v in self.exit_terms.items()}
         self.inputs = obligations.SysretInputs(
             la57=la57, user_cs=consts.get("__USER_CS", 0x33), user_ds=consts.get("__USER_DS", 0x2B),
-            ts_compat=consts.get("TS_COMPAT", 0x2), **z)
+            ts_compat=consts.get("TS_COMPAT", 0x2), **z, **ez, gprs=tuple(gprs),
+            pti_user_pgtable_bit=consts.get("PTI_USER_PGTABLE_BIT", 12),
+            pti_user_pcid_bit=consts.get("PTI_USER_PCID_BIT", 11))
+        self.terms.update(self.exit_terms)
+        for r, (v, saved) in self.gpr_terms.items():
+            self.terms[f"reg_{r}"], self.terms[f"saved_{r}"] = v, saved
         self.guard = conv(st.guard)
 
 
@@ -113,6 +152,9 @@ OBLIGATION_TERMS = {
     "rcx-is-rip": ("rcx", "regs_ip"), "canonical-rip": ("rcx",), "r11-is-rflags": ("r11", "regs_flags"),
     "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
+    "user-rsp": ("rsp", "regs_sp"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3",),
+    "irqs-off": ("IF", "irq_bad"),
+    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS for p in ("reg", "saved")),
 }
 
 
@@ -158,7 +200,9 @@ def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
     st = q.state
     # what SYSRET consumes first (RCX -> RIP, R11 -> RFLAGS), then the rest
     regs = {r_: ev(st.get_slot(REG[r_])) for r_ in ("rcx", "r11", "rsp", "rax", "rdx", "rsi", "rdi", "r8", "r9",
-                                                     "r10")}
+                                                     "r10", "rbx", "rbp", "r12", "r13", "r14", "r15")}
+    if oid in obligations.EXIT_OBLIGATION_IDS:
+        regs["cr3"] = ev(q.exit_terms["cr3"])
     pt = {f: ev(v) for f, v in q.ptregs.items()}
     user = {r_: ev(v) for r_, v in explorer.user.items()}
     sym = explorer.program.symbolize
@@ -173,8 +217,97 @@ def counterexample(explorer, ex, q: Query, oid: str, model, extra: list):
         path[-1] = PathStep(site, path[-1].symbol, width)
     else:
         path.append(PathStep(site, sym(site), width))
+    detail = _detail(explorer, ex, q, oid, model, ev) if oid in obligations.EXIT_OBLIGATION_IDS else ""
     return Counterexample(regs, pt, ev(q.terms["ti_status"]), user, tuple(path), True,
-                          "model re-checked by an independent solver with every input pinned"), ""
+                          "model re-checked by an independent solver with every input pinned", detail), ""
+
+
+def _is_true(model, t) -> bool:
+    return z3.is_true(model.eval(conv(t), model_completion=True))
+
+
+def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
+    """What the model says about the exit obligation's own state: where the
+    %gs access or the IF window was, the PTI/PCID features, which register
+    holds what and what it was computed from."""
+    sym = explorer.program.symbolize
+    t = q.exit_terms
+    if oid == "user-gs":
+        where = [a for a, c in ex.gs_events if _is_true(model, c)]
+        k = _is_true(model, t["gs_kernel"])
+        parts = []
+        if k:
+            parts.append("the GS base is still the kernel's at SYSRET (an even number of SWAPGS on the exit path: "
+                         "none, or two)")
+        if where:
+            parts.append(f"%gs-relative access with the user's GS base at {sym(where[0])}")
+        return "; ".join(parts) or "GS base not the user's"
+    if oid == "irqs-off":
+        where = [a for a, c in ex.irq_events if _is_true(model, c)]
+        parts = []
+        if where:
+            parts.append(f"IF may be set with the user's GS base at {sym(where[0])}")
+        if _is_true(model, t["IF"] == 1):
+            parts.append("IF=1 at SYSRET")
+        return "; ".join(parts) or "IF set"
+    if oid == "user-cr3":
+        pti, pcid = _is_true(model, t["pti"]), _is_true(model, t["pcid"])
+        return (f"X86_FEATURE_PTI={'on' if pti else 'off'}, X86_FEATURE_PCID={'on' if pcid else 'off'}; "
+                f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}")
+    if oid == "no-kernel-data":
+        bad = []
+        for r, (v, saved) in q.gpr_terms.items():
+            vv, sv = ev(v), ev(saved)
+            if vv == sv or vv == 0 or vv == ev(explorer.user[r]):
+                continue
+            if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
+                                                                     (1 << 32) - 4095 <= vv < (1 << 32)):
+                continue
+            bad.append(f"{r.upper()}={vv:#x} (saved {sv:#x}; {_provenance(explorer, v)})")
+        return "; ".join(bad)
+    if oid == "user-rsp":
+        return f"RSP={ev(t['rsp']):#x}, saved sp={ev(t['regs_sp']):#x} ({_provenance(explorer, t['rsp'])})"
+    return ""
+
+
+def _provenance(explorer, term) -> str:
+    """Where a value came from, read off the names of the inputs of its term
+    (explore.py and state.py name every fresh value by what made it)."""
+    sym = explorer.program.symbolize
+    fr = explorer.frame
+    out = []
+    for n in sorted(term.variables):
+        base = n.split("#")[0]
+        if base.startswith("user_"):
+            out.append(f"the user's {base[5:]} at SYSCALL")
+        elif base.startswith("ret_"):
+            # ret_<site>_<reg>: a register a summarised call may clobber
+            site, _, reg = base[4:].partition("_")
+            try:
+                out.append(f"{reg} as left by the call at {sym(int(site, 16))}")
+            except ValueError:
+                out.append(base)
+        elif base.startswith("mem"):
+            gen, _, addr = base[3:].partition("_")
+            try:
+                a = int(addr, 16)
+            except ValueError:
+                out.append(base)
+                continue
+            if fr.pt_regs <= a < fr.pt_regs + fr.layout.pt_regs_size.value:
+                where = "pt_regs"
+            elif explorer.is_stack(a):
+                where = f"the kernel stack at {a:#x}"
+            else:
+                where = f"memory at {a:#x}"
+            out.append(f"{where}")
+        else:
+            out.append(base)
+        if len(out) >= 4:
+            break
+    if not out:
+        return "a constant of the code"
+    return "from " + ", ".join(dict.fromkeys(out))
 
 
 def explain(oid: str, cex: Counterexample, paging: str) -> str:
@@ -194,6 +327,16 @@ def explain(oid: str, cex: Counterexample, paging: str) -> str:
         return f"thread_info.status={cex.ti_status:#x} still has TS_COMPAT (0x2) at SYSRET"
     if oid == "compat-user-cs":
         return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRETL loads 0x23/0x2b"
+    if oid == "user-rsp":
+        return f"RSP at SYSRET is not the saved user stack pointer: {cex.detail}"
+    if oid == "user-gs":
+        return f"the GS base is not the user's at SYSRET, or was used after the exit SWAPGS: {cex.detail}"
+    if oid == "user-cr3":
+        return f"CR3 at SYSRET does not select the user's page tables: {cex.detail}"
+    if oid == "irqs-off":
+        return f"interrupts may be enabled while the GS base is the user's: {cex.detail}"
+    if oid == "no-kernel-data":
+        return f"a register may hold kernel data at SYSRET: {cex.detail}"
     if oid == "compat-landing-pad":
         return (f"ECX={r['rcx'] & 0xFFFFFFFF:#010x} but pt_regs->ip={pt['ip']:#018x}: the 32-bit task resumes "
                 "somewhere else")

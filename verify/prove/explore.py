@@ -30,6 +30,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
+from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .cfg import CfgError, cond_allows
 from .semantics import Unsupported, run_block
@@ -97,9 +98,17 @@ class Exploration:
         self.blocks = 0
         self.assumptions: dict[str, set] = {}  # id -> symbols where used
         self.features: dict = {}  # feature number -> claripy Bool
+        # (instruction, condition) where the sticky gs_bad / irq_bad flags of
+        # the state were set: where a user-gs / irqs-off counterexample went
+        self.gs_events: list = []
+        self.irq_events: list = []
         self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
         self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
 
+
+# irqs-off is not decided yet (obligations.UNDECIDED_OBLIGATIONS): the IF
+# summaries of irqflag.py are read only when it is
+IRQS_OFF_DECIDED = "irqs-off" in SITE_OBLIGATIONS["sysretq"]
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
@@ -173,7 +182,10 @@ class Explorer:
         for r in GPRS:
             user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
             st.regs[REG[r]] = user[r]
-        st.regs[REG["gs"]] = claripy.BVV(machine.PERCPU_BASE, 64)
+        # SYSCALL/SYSENTER leave the user's GS base loaded (gs_kernel false);
+        # the entry's SWAPGS makes it the per-CPU area (_gs_base)
+        self.user_gs_base = claripy.BVS("user_gs_base", 64, explicit_name=True)
+        st.regs[REG["gs"]] = self.user_gs_base
         st.regs[REG["fs"]] = claripy.BVS("user_fs_base", 64, explicit_name=True)
         st.regs[REG["cc_op"]] = claripy.BVV(0, 64)  # COPY: flags = cc_dep1
         st.regs[REG["cc_dep1"]] = claripy.BVS("entry_rflags", 64, explicit_name=True)
@@ -188,13 +200,41 @@ class Explorer:
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
         if entry_kind == "sysenter":
             st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
-        elif entry_kind == "ignore":
-            # entry_SYSCALL32_ignore / ignore_sysret run without SWAPGS: the
-            # GS base is the user's, so a %gs access reads user memory, not
-            # the per-CPU area (an unknown pointer here, never the concrete
-            # current-task identity)
-            st.regs[REG["gs"]] = claripy.BVS("user_gs_base", 64, explicit_name=True)
+        # entry_SYSCALL32_ignore / ignore_sysret ("ignore") run without
+        # SWAPGS: the GS base stays the user's, so a %gs access reads user
+        # memory, not the per-CPU area (an unknown pointer, never the concrete
+        # current-task identity), and is a user-gs violation besides
         return st, user
+
+    # -- GS base and IF (user-gs, irqs-off) ------------------------------------------
+    def _gs_base(self, st: MState):
+        g = st.gs_kernel
+        if g.is_true():
+            return claripy.BVV(machine.PERCPU_BASE, 64)
+        if g.is_false():
+            return self.user_gs_base
+        return claripy.If(g, claripy.BVV(machine.PERCPU_BASE, 64), self.user_gs_base)
+
+    def note_gs(self, st: MState, insn: int):
+        """A %gs-relative access (VEX reads the GS base): sticky gs_bad when
+        the GS base may be the user's."""
+        if st.gs_kernel.is_true():
+            return
+        bad = claripy.Not(st.gs_kernel)
+        st.gs_bad = claripy.Or(st.gs_bad, bad) if not st.gs_bad.is_false() else bad
+        self.ex.gs_events.append((insn, claripy.And(st.guard, bad)))
+
+    def _irq_check(self, st: MState, insn: int, may_set=None):
+        """IF set (or, may_set, possibly set inside a callee) while the GS
+        base may be the user's: sticky irq_bad."""
+        if st.gs_kernel.is_true():
+            return
+        on = may_set if may_set is not None else (st.IF == 1)
+        if isinstance(on, claripy.ast.Bool) and on.is_false():
+            return
+        bad = claripy.And(claripy.Not(st.gs_kernel), on)
+        st.irq_bad = claripy.Or(st.irq_bad, bad) if not st.irq_bad.is_false() else bad
+        self.ex.irq_events.append((insn, claripy.And(st.guard, bad)))
 
     # -- memory ---------------------------------------------------------------------
     def is_private(self, a: int) -> bool:
@@ -650,7 +690,8 @@ class Explorer:
         w = fresh_bool(f"iterated_{node[0]:x}")
         out = st.copy()
         event = Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}", site=node[0])
-        event.marks |= {f"loop_{node[0]:x}_", f"loop_if_{node[0]:x}", f"loop_cr3_{node[0]:x}", f"loop_gs_{node[0]:x}"}
+        event.marks |= {f"loop_{node[0]:x}_", f"loop_if_{node[0]:x}", f"loop_cr3_{node[0]:x}", f"loop_gs_{node[0]:x}",
+                        f"loop_gsbad_{node[0]:x}", f"loop_irqbad_{node[0]:x}"}
         self.ex.events.append(event)
         self._event = event
         for loc in locs:
@@ -675,8 +716,13 @@ class Explorer:
                 out.exposed = out.exposed | loc[1]
             elif kind == "cr3":
                 out.cr3 = claripy.If(w, fresh(f"loop_cr3_{node[0]:x}"), st.cr3)
-            elif kind == "gs_user":
-                out.gs_user = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_user)
+            elif kind == "gs_kernel":
+                out.gs_kernel = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_kernel)
+                out.regs[REG["gs"]] = self._gs_base(out)
+            elif kind == "gs_bad":
+                out.gs_bad = claripy.If(w, fresh_bool(f"loop_gsbad_{node[0]:x}"), st.gs_bad)
+            elif kind == "irq_bad":
+                out.irq_bad = claripy.If(w, fresh_bool(f"loop_irqbad_{node[0]:x}"), st.irq_bad)
         self._event = None
         return out
 
@@ -874,15 +920,19 @@ class Explorer:
         where = self.program.symbolize(ins.addr)
         ops = [o.strip() for o in ins.op_str.split(",")] if ins.op_str else []
         if m == "swapgs":
-            st.gs_user = claripy.Not(st.gs_user)
+            st.gs_kernel = claripy.Not(st.gs_kernel)
+            st.regs[REG["gs"]] = self._gs_base(st)
+            self._irq_check(st, ins.addr)
         elif m == "cli":
             st.IF = claripy.BVV(0, 1)
         elif m == "sti":
             st.IF = claripy.BVV(1, 1)
+            self._irq_check(st, ins.addr)
         elif m in ("pushfq", "pushf"):
             self.push(st, self.rflags(st))
         elif m in ("popfq", "popf"):
             self.set_rflags(st, self.pop(st))
+            self._irq_check(st, ins.addr)
         elif m in ("stac", "clac"):
             self.set_reg(st, "acflag", claripy.BVV(1 if m == "stac" else 0, 64))
         elif m == "rdmsr":
@@ -998,6 +1048,7 @@ class Explorer:
                                "analysis does not know")
         st.guard = claripy.And(st.guard, claripy.Not(to_user))
         self.set_rflags(st, fl)
+        self._irq_check(st, ins.addr)
         self.set_reg(st, "rsp", sp)
         self._settle_rsp(st, ins.addr)
         yield nxt, st
@@ -1026,7 +1077,8 @@ class Explorer:
         ts_ask = None
         if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)
-        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask)
+        self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask,
+                           target=target, name=name)
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
@@ -1097,9 +1149,13 @@ class Explorer:
         if self._event is not None:
             self._event.marks.add(f"tsclr_{label}")
 
-    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None):
+    def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None, target=None, name=None):
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
+        # IF at the return, from the callee's code (irqflag.py), read with
+        # the argument registers as the call passes them
+        if_after = self._if_after(st, summary, target, name, label) \
+            if summary.may_change_if and IRQS_OFF_DECIDED else None
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")
@@ -1113,11 +1169,79 @@ class Explorer:
             for a, n in summary.write_addrs:
                 for i in range(n):
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
-        if summary.may_change_if:
+        if if_after is not None:
+            st.IF = if_after
+        elif summary.may_change_if:
             st.IF = fresh(f"if_{label}", 1)
+        elif summary.may_clear_if:
+            # only `cli` in its code: IF stays clear, or becomes clear
+            st.IF = st.IF & fresh(f"if_{label}", 1)
+        self._summary_gs_cr3(st, summary, label)
         if summary.vector:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]
+
+
+    def _if_after(self, st: MState, summary, target, name, label: str):
+        """The IF a callee whose code may change it returns with, as a term
+        over the IF and argument registers at the call (irqflag.py), or
+        None (unknown: a fresh bit).  Under XENPV the callee's paravirt
+        sites are Xen's, which the analysis does not read: unknown there (no
+        SYSRET is taken under XENPV: the exit's XENPV alternative goes to
+        IRET)."""
+        if summary.event_kind != "summary" or target is None:
+            return None
+        if_effect = getattr(self.summaries, "if_effect", None)  # compat.py's _WithoutTsCompat has none
+        if if_effect is None:
+            return None
+        eff, assumed = if_effect(target, name)
+        if eff is None or not eff:
+            return None
+        for a in sorted(assumed):
+            self._assume("irq-flag-preserved", a)
+        vals = []
+        for x in sorted(eff, key=str):
+            if x in (0, 1):
+                vals.append(claripy.BVV(x, 1))
+            elif x == "E":
+                vals.append(st.IF)
+            else:
+                vals.append(self.reg(st, x)[9])
+        v = vals[0]
+        for k, w in enumerate(vals[1:]):
+            v = claripy.If(fresh(f"if_{label}", 1) == 0, v, w)
+        xen = self.program.feature_xenpv
+        if xen is not None:
+            v = claripy.If(self.feature(xen), fresh(f"if_{label}", 1), v)
+        return v
+
+    def _summary_gs_cr3(self, st: MState, summary, label: str):
+        """What a summarised call does to the GS base, IF-while-user-GS and
+        CR3 (user-gs, irqs-off, user-cr3), from its code (summary.py): a
+        %gs access in it while the GS base may be the user's is one; a
+        callee that may change IF may have enabled interrupts inside (a
+        window, irqwin_); a SWAPGS or CR3 write in it leaves them unknown.
+        Code it cannot read (the dispatch, an indirect call) keeps the GS
+        base, and CR3 without PTI (assumption kernel-calls-keep-gs-cr3);
+        under PTI its CR3 is unknown (the exit derives the user CR3 from the
+        CR3 it reads, so no assumption is needed there)."""
+        site = getattr(self, "_site", None) or 0
+        if self._event is not None:
+            self._event.marks |= {f"irqwin_{label}", f"gsk_{label}", f"cr3_{label}"}
+        if summary.gs_access and not st.gs_kernel.is_true():
+            self.note_gs(st, site)
+        if summary.may_change_if and not st.gs_kernel.is_true():
+            self._irq_check(st, site, may_set=fresh_bool(f"irqwin_{label}"))
+        if summary.may_swapgs:
+            st.gs_kernel = fresh_bool(f"gsk_{label}")
+            st.regs[REG["gs"]] = self._gs_base(st)
+        if summary.may_write_cr3:
+            st.cr3 = fresh(f"cr3_{label}")
+        elif summary.opaque and st.cr3 is not None and self.program.has_pti:
+            pti = self.feature(self.program.feature_pti)
+            st.cr3 = claripy.If(pti, fresh(f"cr3_{label}"), st.cr3)
+        if summary.opaque and not summary.may_swapgs and site:
+            self._assume("kernel-calls-keep-gs-cr3", site)
 
 
 def _reg64(name: str):
@@ -1376,6 +1500,7 @@ def _differences(head: MState, s: MState) -> set:
         out.add(("exposed", frozenset(s.exposed)))
     if head.cr3 is not None and s.cr3 is not None and not same(head.cr3, s.cr3):
         out.add(("cr3",))
-    if not same(head.gs_user, s.gs_user):
-        out.add(("gs_user",))
+    for f in ("gs_kernel", "gs_bad", "irq_bad"):
+        if not same(getattr(head, f), getattr(s, f)):
+            out.add((f,))
     return out

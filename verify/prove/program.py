@@ -32,6 +32,12 @@ class Program:
         self.sites: dict[int, list] = {}
         for s in read_patch_sites(image, thunks=False):  # modelled at the thunk (a return / an unknown call)
             self.sites.setdefault(s.addr, []).append(s)
+        # PTI is a boot-time choice only in an image with code patched on it
+        # (SWITCH_TO_*_CR3's alternatives): without any, the kernel has no
+        # page-table isolation (CONFIG_MITIGATION_PAGE_TABLE_ISOLATION off)
+        # and user-cr3 is decided with X86_FEATURE_PTI false
+        self.feature_pti = consts.get("X86_FEATURE_PTI")
+        self.has_pti = any(getattr(e, "feature", None) == self.feature_pti for es in self.sites.values() for e in es)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
         self._site_ends = [a + max(e.length for e in self.sites[a]) for a in self._site_starts]

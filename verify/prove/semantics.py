@@ -12,6 +12,7 @@ block before each; explore.py models them).
 """
 from __future__ import annotations
 
+import archinfo
 import claripy
 import pyvex
 from angr.engines.vex.claripy import ccall as _ccall
@@ -88,6 +89,9 @@ def _ccall(f, args):
     return out
 
 
+_GS_OFF = archinfo.ArchAMD64().registers["gs"][0]
+
+
 def run_block(mem, st: MState, irsb) -> list[Succ]:
     """Execute `irsb` on `st` (modified in place; exits fork copies).
 
@@ -108,6 +112,10 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 raise Unsupported("floating-point constant")
             return claripy.BVV(c.value, c.size)
         if tag == "Iex_Get":
+            if e.offset == _GS_OFF:
+                # VEX adds the GS base for a %gs segment override and reads
+                # it for nothing else: a %gs-relative access (user-gs)
+                mem.note_gs(st, insn)
             return st.get_reg(e.offset, _ty_bits(e.ty))
         if tag == "Iex_Load":
             if e.end != "Iend_LE":

@@ -89,9 +89,13 @@ class MState:
     """regs: VEX guest-state offset (8-aligned) -> 64-bit term.
     mem: byte address -> 8-bit term.  gen: the public memory's background.
     guard: the condition under which some path is in this state.
-    exposed: (lo, hi) stack ranges whose address escaped."""
+    exposed: (lo, hi) stack ranges whose address escaped.
+    gs_kernel: the GS base is the kernel's (SYSCALL leaves the user's; each
+    SWAPGS toggles it).  gs_bad, irq_bad: sticky; a %gs-relative access ran,
+    or IF was set, while the GS base was the user's (obligations user-gs and
+    irqs-off)."""
 
-    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_user")
+    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -101,7 +105,9 @@ class MState:
         self.IF = claripy.BVV(0, 1)
         self.exposed: frozenset = frozenset()
         self.cr3 = None
-        self.gs_user = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
+        self.gs_kernel = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
+        self.gs_bad = claripy.BoolV(False)
+        self.irq_bad = claripy.BoolV(False)
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -112,7 +118,9 @@ class MState:
         s.IF = self.IF
         s.exposed = self.exposed
         s.cr3 = self.cr3
-        s.gs_user = self.gs_user
+        s.gs_kernel = self.gs_kernel
+        s.gs_bad = self.gs_bad
+        s.irq_bad = self.irq_bad
         return s
 
     # -- registers -------------------------------------------------------------
@@ -222,5 +230,7 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.IF = _ite(g, a.IF, b.IF)
     out.exposed = a.exposed | b.exposed
     out.cr3 = a.cr3 if (a.cr3 is None or b.cr3 is None or same(a.cr3, b.cr3)) else claripy.If(g, a.cr3, b.cr3)
-    out.gs_user = _ite(g, a.gs_user, b.gs_user)
+    out.gs_kernel = _ite(g, a.gs_kernel, b.gs_kernel)
+    out.gs_bad = _ite(g, a.gs_bad, b.gs_bad)
+    out.irq_bad = _ite(g, a.irq_bad, b.irq_bad)
     return out

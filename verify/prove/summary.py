@@ -77,6 +77,7 @@ class Summary:
     write_addrs: list = field(default_factory=list)  # (address, size)
     clobbers: tuple = CALLER_SAVED
     may_change_if: bool = False
+    may_clear_if: bool = False  # a `cli` in its code (IF may become clear, never set)
     vector: bool = False
     keeps_user_state: bool = False
     reaches_dispatch: bool = False  # its code calls the syscall dispatch
@@ -87,6 +88,14 @@ class Summary:
     # assumption ts-compat-writers
     ts_compat: str = "any"
     ts_assumed: bool = False
+    # GS base, CR3 (user-gs, user-cr3): a %gs-relative access in its code;
+    # a SWAPGS/WRGSBASE, a write to CR3; opaque: code the summary cannot read
+    # (the dispatch, an indirect or static call, an unknown closure), whose
+    # GS base and CR3 effect is assumption kernel-calls-keep-gs-cr3
+    gs_access: bool = True
+    may_swapgs: bool = False
+    may_write_cr3: bool = False
+    opaque: bool = True
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -102,6 +111,19 @@ class Summaries:
         self.program = program
         self._cache: dict = {}
         self.ts = TsCompatEffects(program)
+        self._irq = None
+
+    def if_effect(self, target, name):
+        """IF at the callee's return (irqflag.py): a set over 0, 1, "E" and
+        the argument registers' bit 9, or None (unknown); and the call sites
+        in its closure where assumption irq-flag-preserved was used.  Only
+        for a callee the image fixes (readable, not the dispatch)."""
+        if not self.readable(target, name):
+            return None, frozenset()
+        if self._irq is None:
+            from .irqflag import IrqFlagEffects  # noqa: PLC0415
+            self._irq = IrqFlagEffects(self.program, _md, _GPR64)
+        return self._irq.effect(target)
 
     def readable(self, target, name) -> bool:
         """Whether the callee is fixed by the image (its summary is read
@@ -144,7 +166,8 @@ class Summaries:
 
     def _compute(self, start: int) -> Summary:
         prog = self.program
-        s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses")
+        s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses",
+                    gs_access=False, opaque=False)
         writes = set()
         regs_written: set[str] = set()
         regs_unknown = False
@@ -215,6 +238,12 @@ class Summaries:
             if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+            if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops):
+                s.gs_access = True
+            if m in ("swapgs", "wrgsbase"):
+                s.may_swapgs = True
+            if m == "mov" and ci.op_str.startswith("cr3"):
+                s.may_write_cr3 = True
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
@@ -235,6 +264,8 @@ class Summaries:
                 anyw(f"a string or state store at {prog.symbolize(addr)}")
             if m in ("sti", "popf", "popfq") or m.startswith("iret"):
                 s.may_change_if = True
+            if m == "cli":
+                s.may_clear_if = True
             if m.startswith("xrstor") or m.startswith("fxrstor"):
                 s.vector = True
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
@@ -274,6 +305,8 @@ class Summaries:
             s.write_addrs = sorted(writes)
         if not regs_unknown:
             s.clobbers = tuple(r for r in CALLER_SAVED if r in regs_written)
+        else:
+            s.opaque = s.gs_access = True
         return s
 
     def _direct(self, tgt):

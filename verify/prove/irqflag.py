@@ -1,0 +1,650 @@
+"""RFLAGS.IF at the return of a summarised callee, from its code (irqs-off).
+
+A forward abstract interpretation over the callee and, composed through
+per-function summaries, its closure.  The abstract IF (and the IF bit,
+bit 9, of a value a register or a tracked stack slot holds) is a set of
+atoms, or None (unknown):
+
+  0, 1   the constant
+  "E"    IF at the function's entry
+  "rdi", "rsi", "rdx", "rcx", "r8", "r9"
+         bit 9 of that argument register at entry (a saved `flags` handed to
+         `*_irqrestore`)
+
+A function's summary is the join over its returns of (IF, bit 9 of RAX);
+at a call it is composed with the caller's state (E -> the caller's IF,
+an argument atom -> the caller's tag of that register).
+
+Transfer (one path, pass order as in the walk):
+- `cli` -> {0}, `sti` -> {1}; `pushf` pushes the current IF into the slot
+  at the tracked RSP offset, `popf` restores IF from the slot it pops (None
+  when the slot or the offset is not known); `pop`/`push`/`mov` between a
+  register and a slot at a known RSP offset carry the tag (local_irq_save's
+  `pushf; pop %reg`, its spill and reload); `and`/`or` with an immediate
+  keep or fix bit 9; any other write to a register or a slot forgets it.
+- `test $0x200,%reg` (or `test $0x2,%Xh`, `bt $9,%reg`) before `je`/`jne`
+  (`jb`/`jae`) refines the branch: on the side where bit 9 is b, an
+  atom the tag is reduced to is known to be b, and the constant b on that
+  path is that atom (arch_local_irq_restore in 6.1/6.12:
+  `if (flags & X86_EFLAGS_IF) sti`); a side no element allows is dropped.
+- A direct call composes the callee's summary (memoised; recursion, an
+  exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
+  indirect jump, code that cannot be decoded -> unknown.  A callee the
+  image does not fix (indirect call, retpoline thunk, static call) keeps IF
+  under assumption irq-flag-preserved, the one explore.py already names for
+  the same calls (recorded in `assumptions`).
+- A faulting instruction with an exception-table entry continues at its
+  fixup with IF as at the fault (the #PF/#GP handler returns by IRET with
+  the saved flags; the extable handlers move RIP/registers, not flags).
+  A `ud2` that may resume (a WARN) continues with IF unchanged (handle_bug
+  restores it by IRET); one that dies ends the path.
+- Patch sites: every candidate except those only Xen PV runs (the caller
+  makes the result unknown under XENPV, where SYSRET is never taken).
+- Stack slots survive a call and stores through other registers only
+  while no stack address of the function escaped (a `lea`/`mov` reading
+  RSP): otherwise they are forgotten there (assumption abi-frames).
+"""
+
+from __future__ import annotations
+
+import capstone
+
+from .cfg import CfgError, target_node
+
+TOP = None
+ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
+MAX_INSNS = 400_000  # over all functions one Summaries holds
+MAX_DEPTH = 60
+_BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
+
+
+def _join(a, b):
+    if a is TOP or b is TOP:
+        return TOP
+    return a | b
+
+
+_BOTTOM = (frozenset(), frozenset(), frozenset())
+
+
+def _join_summary(a, b):
+    if a is None or b is None:
+        return None
+    w = None if a[2] is None or b[2] is None else a[2] | b[2]
+    return (a[0] | b[0], _join(a[1], b[1]), w)
+
+
+class _St:
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test")
+
+    def __init__(self, IF, sp, slots, regs, known):
+        self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
+        self.test = None  # (register tag, branch-bit polarity) of a bit-9 test just before
+
+    def copy(self):
+        s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known))
+        return s
+
+    def norm(self, t):
+        """The constant b on a path where an atom is known to be b is that
+        atom (exact on the path)."""
+        if t is TOP or not self.known:
+            return t
+        out = set()
+        for x in t:
+            if x in (0, 1):
+                at = next((k for k, v in self.known.items() if v == x), None)
+                out.add(at if at is not None else x)
+            else:
+                out.add(x)
+        return frozenset(out)
+
+    def key(self):
+        return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
+                tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())))
+
+
+def _join_states(a: _St, b: _St) -> _St:
+    if a.sp != b.sp:
+        sp, slots = None, {}
+    else:
+        sp = a.sp
+        slots = {k: _join(v, b.slots[k]) for k, v in a.slots.items() if k in b.slots}
+    regs = {k: _join(v, b.regs[k]) for k, v in a.regs.items() if k in b.regs}
+    known = {k: v for k, v in a.known.items() if b.known.get(k) == v}
+    return _St(_join(a.IF, b.IF), sp, slots, regs, known)
+
+
+class IrqFlagEffects:
+    """IF-at-return summaries of the functions of one image, memoised."""
+
+    def __init__(self, program, md_factory, gpr64: dict):
+        self.program = program
+        self.md = md_factory()
+        self.gpr64 = gpr64
+        self.memo: dict = {}
+        self.active: set = set()
+        self.budget = MAX_INSNS
+        self.used: set = set()  # functions in analysis whose provisional result was used
+        self.provisional: dict = {}
+        self._noret: dict = {}
+        self._sites = None
+        self.log: list = []  # functions memoised, in order
+        self._dec: dict = {}
+
+    # -- the result the engine uses -------------------------------------------------
+    def effect(self, start: int):
+        """(IF set at return or None, the call sites of the closure where
+        assumption irq-flag-preserved was used)."""
+        self.assumed_run = set()
+        r = self.summary(start, 0)
+        return (r[0] if r is not None else TOP), frozenset(self._closure_assumed(start))
+
+    def _closure_assumed(self, start):
+        return self.memo.get(("assumed", start), set())
+
+    # -- per-function summary ---------------------------------------------------------
+    def summary(self, start: int, depth: int):
+        """(IF set, RAX bit-9 tag, caller-saved registers written or None)
+        at the function's returns, or None (unknown).  Recursion: a call
+        back into a function being analysed gets its provisional result
+        (first bottom: no return), and the function is analysed again
+        until its result is stable, the entries memoised meanwhile dropped
+        (a least fixpoint over a finite lattice: sound once stable)."""
+        if start in self.memo:
+            return self.memo[start]
+        if start in self.active:
+            self.used.add(start)
+            return self.provisional.get(start, _BOTTOM)
+        if depth > MAX_DEPTH or self.budget <= 0:
+            return self._why(f"depth {depth} / budget {self.budget}", start)
+        self.active.add(start)
+        outer_used, outer_written = self.used, getattr(self, "_written", None)
+        outer_forced = getattr(self, "forced", set())
+        mark = len(self.log)
+        try:
+            while True:
+                self.used = set()
+                assumed: set = set()
+                r = self._analyse(start, depth, assumed)
+                if start in self.used and r != self.provisional.get(start, _BOTTOM):
+                    self.provisional[start] = _join_summary(self.provisional.get(start, _BOTTOM), r)
+                    for k in self.log[mark:]:
+                        self.memo.pop(k, None)
+                        self.memo.pop(("assumed", k), None)
+                    del self.log[mark:]
+                    if self.budget <= 0:
+                        r = None
+                        break
+                    continue
+                break
+        finally:
+            self.active.discard(start)
+            self._written = outer_written
+            self.forced = outer_forced
+        self.used = outer_used | (self.used - {start})
+        self.memo[start] = r
+        self.memo[("assumed", start)] = assumed
+        self.log.append(start)
+        return r
+
+    def _decode(self, node):
+        hit = self._dec.get(node)
+        if hit is not None:
+            return hit
+        prog = self.program
+        addr, vk = node
+        if vk is None and addr in prog.sites:
+            out = ("site", [i for i, (_c, _l, cond) in enumerate(prog.site_choices(addr)) if not self._xen_only(cond)])
+        else:
+            data = prog.fetch(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
+            ci = next(self.md.disasm(data, addr, 1), None)
+            out = ("insn", ci)
+        self._dec[node] = out
+        return out
+
+    def _xen_only(self, cond) -> bool:
+        f = self.program.feature_xenpv
+        return cond[0] == "features" and all(a.get(f) is True for a in cond[1])
+
+    def _analyse(self, start: int, depth: int, assumed: set):
+        """Calls are lazy: a direct call's results (IF, the caller-saved
+        registers) are first the atom ("c", call address); a call whose
+        atom reaches the function's result is summarised and the function
+        analysed again (the callees in a window that a later `cli` closes
+        are never read)."""
+        self.forced = set()
+        while True:
+            r = self._analyse_once(start, depth, assumed)
+            if r is None:
+                return None
+            # RAX's tag is not worth reading a callee for: lazy there is unknown
+            lazy = {x[1] for part in (r[0], r[1]) if part is not TOP for x in part if isinstance(x, tuple)}
+            if not lazy:
+                if r[1] is not TOP and any(isinstance(x, tuple) for x in r[1]):
+                    r = (r[0], TOP, r[2])
+                return r if not any(isinstance(x, tuple) for x in r[0]) else self._why("lazy left", start)
+            if lazy <= self.forced:
+                if not any(isinstance(x, tuple) for x in r[0]):
+                    return (r[0], TOP, r[2])
+                return self._why(f"forced calls still in the result {r}", start)
+            self.forced |= lazy
+
+    def _analyse_once(self, start: int, depth: int, assumed: set):
+        prog = self.program
+        entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {})
+        states = {(start, None): entry}
+        work = [(start, None)]
+        escaped = False
+        ret_if, ret_rax, returned = frozenset(), frozenset(), False
+        self._written = set()
+        while work:
+            node = work.pop()
+            st = states[node]
+            self.budget -= 1
+            if self.budget <= 0:
+                return self._why("budget", start)
+            addr, vk = node
+            try:
+                kind, val = self._decode(node)
+            except CfgError as e:
+                return self._why(f"cfg error {e}", addr)
+            succ: list = []  # (node, state)
+            if kind == "site":
+                for i in val:
+                    succ.append(((addr, (addr, i)), st))
+                if not val:
+                    continue
+            else:
+                ci = val
+                if ci is None:
+                    return self._why("undecodable", addr)
+                out = self._step(ci, node, st, depth, assumed, escaped)
+                if out == "escape":
+                    escaped = True
+                    out = self._step(ci, node, st, depth, assumed, True)
+                if out is None:
+                    return self._why(f"step {ci.mnemonic} {ci.op_str}", addr)
+                if vk is None and prog.has_fixup(addr):
+                    fx = self._fixup(addr)
+                    if fx is None:
+                        return self._why("fixup unknown", addr)
+                    succ.append(((fx, None), st))
+                for item in out:
+                    if item[0] == "ret":
+                        returned = True
+                        ret_if = _join(ret_if, item[1])
+                        ret_rax = _join(ret_rax, item[2]) if ret_rax is not TOP else TOP
+                        if ret_if is TOP:
+                            return self._why("ret with unknown IF", addr)
+                    else:
+                        succ.append(item)
+            for n2, s2 in succ:
+                s2 = s2.copy() if s2 is st else s2
+                s2.IF = s2.norm(s2.IF)
+                old = states.get(n2)
+                new = s2 if old is None else _join_states(old, s2)
+                if old is None or new.key() != old.key():
+                    states[n2] = new
+                    work.append(n2)
+        written = frozenset(self._written) if self._written is not None else None
+        if not returned:
+            # no return: the caller never continues (a noreturn function)
+            return (frozenset(), frozenset(), written)
+        return (ret_if, ret_rax, written)
+
+    def _why(self, what, addr):
+        import os  # noqa: PLC0415
+        if os.environ.get("IRQFLAG_DEBUG"):
+            print(f"irqflag: {self.program.symbolize(addr)}: {what}")
+        return None
+
+    def _fixup(self, addr):
+        from ..image.patches import tables  # noqa: PLC0415 (image layer, read lazily)
+        try:
+            return tables(self.program.image).extable_fixups.get(addr)
+        except Exception:  # noqa: BLE001 (no table: the fault's continuation is unknown)
+            return None
+
+    def _fall(self, ci, node):
+        prog = self.program
+        addr, vk = node
+        nxt = addr + ci.size
+        if vk is not None and nxt >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+            return (nxt, None)
+        return (nxt, vk)
+
+    def _reg(self, ci, r):
+        n = ci.reg_name(r)
+        return self.gpr64.get(n, n)
+
+    def _step(self, ci, node, st: _St, depth, assumed, escaped):
+        """[(successor node, state)] and ("ret", IF, RAX tag) items, None
+        when the function's effect is unknown, "escape" when this
+        instruction takes a stack address (re-run with escaped)."""
+        prog = self.program
+        X = capstone.x86
+        m = ci.mnemonic
+        ops = ci.operands
+        fall = self._fall(ci, node)
+        s = st.copy()
+        test, s.test = st.test, None
+        rsp = X.X86_REG_RSP
+
+        def tgt_of():
+            if len(ops) == 1 and ops[0].type == X.X86_OP_IMM:
+                return ops[0].imm & 0xFFFFFFFFFFFFFFFF
+            return None
+
+        # a stack address taken
+        if not escaped and m not in ("push", "pop", "call", "ret", "pushfq", "popfq", "pushf", "popf") and not (
+                m in ("add", "sub") and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
+            for op in ops[1:] if m != "lea" else ops[1:]:
+                if op.type == X.X86_OP_REG and op.reg in (rsp, X.X86_REG_ESP):
+                    return "escape"
+            if m == "lea" and ops[1].mem.base == rsp and not (ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
+                return "escape"
+
+        def slot_write(off, tag):
+            if s.sp is None:
+                return
+            for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
+                del s.slots[k]
+            if tag is not None or True:
+                s.slots[s.sp + off] = tag
+
+        def forget_slots():
+            s.slots = {}
+
+        if m in ("cli",):
+            s.IF = frozenset({0})
+            return [(fall, s)]
+        if m in ("sti",):
+            s.IF = s.norm(frozenset({1}))
+            return [(fall, s)]
+        if m in ("pushf", "pushfq"):
+            if s.sp is not None:
+                s.sp -= 8
+                s.slots[s.sp] = s.IF
+            return [(fall, s)]
+        if m in ("popf", "popfq"):
+            if s.sp is None:
+                return None
+            s.IF = s.norm(s.slots.get(s.sp, TOP))
+            s.sp += 8
+            return [(fall, s)]
+        if m.startswith(("iret", "sysret", "retf", "lret", "ljmp", "lcall")) or m in ("swapgs", "syscall", "int3",
+                                                                                     "int", "into", "vmcall",
+                                                                                     "vmmcall", "hlt"):
+            if m == "hlt":
+                return [(fall, s)]  # an interrupt resumes it with IF as it was
+            return None
+        if m == "ud2":
+            if node[1] is None and prog.after_ud2(node[0]) == "dies":
+                return []
+            return [(fall, s)]
+        if m.startswith("ret"):
+            return [("ret", s.IF, s.regs.get("rax", TOP))]
+        if m == "call":
+            t = tgt_of()
+            vk = node[1]
+            if t is not None and vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                # RSB stuffing's `call 1f` inside a replacement: a push and a jump
+                if s.sp is not None:
+                    s.sp -= 8
+                    s.slots[s.sp] = TOP
+                return [(target_node(prog, t, vk), s)]
+            return self._call(s, t, node, fall, depth, assumed, escaped)
+        if m == "jmp":
+            t = tgt_of()
+            if t is None:
+                return None
+            if prog.is_return_thunk(t):
+                return [("ret", s.IF, s.regs.get("rax", TOP))]
+            if self._is_function(t, node):
+                out = self._call(s, t, node, None, depth, assumed, escaped)
+                if out is None:
+                    return None
+                return [("ret", o.IF, o.regs.get("rax", TOP)) for _n, o in out]
+            return [(target_node(prog, t, node[1]), s)]
+        if ci.group(capstone.CS_GRP_JUMP):
+            t = tgt_of()
+            if t is None:
+                return None
+            taken, nott = s, s.copy()
+            if test is not None and m in ("je", "jne", "jb", "jae"):
+                tag, zero_on_taken = test
+                # je after test / jae after bt: taken when bit 9 is 0
+                bit_taken = 0 if m in ("je", "jae") else 1
+                if not zero_on_taken:
+                    bit_taken ^= 1
+                res = []
+                for ss, bit in ((taken, bit_taken), (nott, bit_taken ^ 1)):
+                    r = self._refine(ss, tag, bit)
+                    res.append(r)
+                return [(n, x) for n, x in ((target_node(prog, t, node[1]), res[0]), (fall, res[1])) if x is not None]
+            return [(target_node(prog, t, node[1]), taken), (fall, nott)]
+
+        # data movement and the bit-9 tests
+        writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
+            name = ci.reg_name(ops[0].reg)
+            imm = ops[1].imm
+            if name in _BYTE_HI and imm == 0x2:
+                s.test = (s.regs.get(_BYTE_HI[name], TOP), True)
+            elif imm == 0x200 and ops[0].size >= 2:
+                s.test = (s.regs.get(self.gpr64.get(name, name), TOP), True)
+        elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ops[1].imm == 9:
+            # CF = bit 9: jb taken when set, jae when clear
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+        if m == "push":
+            if s.sp is not None:
+                s.sp -= 8
+                op = ops[0]
+                if op.type == X.X86_OP_REG:
+                    s.slots[s.sp] = s.regs.get(self._reg(ci, op.reg), TOP)
+                elif op.type == X.X86_OP_IMM:
+                    s.slots[s.sp] = frozenset({(op.imm >> 9) & 1})
+                else:
+                    s.slots[s.sp] = TOP
+            return [(fall, s)]
+        if m == "pop":
+            op = ops[0]
+            v = s.slots.get(s.sp, TOP) if s.sp is not None else TOP
+            if op.type == X.X86_OP_REG:
+                s.regs[self._reg(ci, op.reg)] = v
+            if s.sp is not None:
+                s.sp += 8
+            if op.type == X.X86_OP_REG and op.reg == rsp:
+                s.sp, s.slots = None, {}
+            return [(fall, s)]
+        new = {}
+        if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size >= 4:
+            src = ops[1]
+            if src.type == X.X86_OP_REG and src.size >= 4:
+                new[self._reg(ci, ops[0].reg)] = s.regs.get(self._reg(ci, src.reg), TOP)
+            elif src.type == X.X86_OP_IMM:
+                new[self._reg(ci, ops[0].reg)] = frozenset({(src.imm >> 9) & 1})
+            elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
+                    and src.size >= 4:
+                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, TOP)
+        elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ops[0].size >= 2:
+            r = self._reg(ci, ops[0].reg)
+            bit = (ops[1].imm >> 9) & 1
+            if m == "and":
+                new[r] = s.regs.get(r, TOP) if bit else frozenset({0})
+            else:
+                new[r] = frozenset({1}) if bit else s.regs.get(r, TOP)
+        elif m == "xor" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+                and ops[0].reg == ops[1].reg:
+            new[self._reg(ci, ops[0].reg)] = frozenset({0})
+        # RSP arithmetic
+        if "rsp" in writes:
+            if m in ("add", "sub") and ops[1].type == X.X86_OP_IMM and s.sp is not None:
+                s.sp += ops[1].imm if m == "add" else -ops[1].imm
+            elif m == "lea" and ops[1].mem.base == rsp and ops[1].mem.index == 0 and s.sp is not None:
+                s.sp += ops[1].mem.disp
+            else:
+                s.sp, s.slots = None, {}
+            s.slots = {k: v for k, v in s.slots.items() if s.sp is not None and k >= s.sp}
+        # memory stores
+        for k, op in enumerate(ops):
+            if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
+                if op.mem.base == rsp and op.mem.index == 0 and op.mem.segment == 0:
+                    tag = TOP
+                    if m == "mov" and ops[1].type == X.X86_OP_REG and op.size >= 4:
+                        tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
+                    if s.sp is not None:
+                        slot_write(op.mem.disp, tag)
+                    else:
+                        forget_slots()
+                elif escaped or op.mem.base in (X.X86_REG_RBP, rsp):
+                    forget_slots()
+        if m.startswith(("rep", "stos", "movs")) and escaped:
+            forget_slots()
+        for r in writes:
+            if r != "rsp":
+                s.regs[r] = TOP
+                if self._written is not None:
+                    self._written.add(r)
+        s.regs.update(new)
+        return [(fall, s)]
+
+    def _refine(self, s: _St, tag, bit):
+        if tag is TOP:
+            return s
+        keep = frozenset(x for x in tag if (x == bit) if x in (0, 1)) | frozenset(
+            x for x in tag if x not in (0, 1) and s.known.get(x, bit) == bit)
+        if not keep:
+            return None  # no element allows this side
+        s = s.copy()
+        atoms = [x for x in keep if x not in (0, 1)]
+        if len(keep) == 1 and atoms:
+            s.known[atoms[0]] = bit
+        s.IF = s.norm(s.IF)
+        s.regs = {k: s.norm(v) for k, v in s.regs.items()}
+        s.slots = {k: s.norm(v) for k, v in s.slots.items()}
+        return s
+
+    def _noreturn(self, t: int) -> bool:
+        """A function that never returns to its caller: its extent (at
+        most 4 KiB) has no return, no indirect jump and no branch out of
+        it, and nothing after its last instruction (tscompat.MaySet._noreturn)."""
+        hit = self._noret.get(t)
+        if hit is not None:
+            return hit
+        self._noret[t] = False
+        syms = self.program.symbols
+        import bisect  # noqa: PLC0415
+        i = bisect.bisect_right(syms._sorted, (t, float("inf"), "")) - 1
+        if i < 0 or syms._sorted[i][0] != t:
+            return False
+        size, j = 0, i
+        while j >= 0 and syms._sorted[j][0] == t:
+            size = max(size, syms._sorted[j][1])
+            j -= 1
+        if not size or size > 4096:
+            return False
+        try:
+            data = self.program.fetch_raw(t, size)
+        except CfgError:
+            return False
+        if self._sites is None:
+            self._sites = sorted(self.program.sites)
+        k = bisect.bisect_left(self._sites, t)
+        codes = [(data, t)]
+        while k < len(self._sites) and self._sites[k] < t + size:
+            a = self._sites[k]
+            try:
+                codes += [(c, a) for c, _l, _cond in self.program.site_choices(a)]
+            except CfgError:
+                return False
+            k += 1
+        for code, base in codes:
+            n = 0
+            for a, sz, m, ops in self.md.disasm_lite(code, base):
+                n += sz
+                if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
+                    return False
+                if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
+                    if not t <= int(ops, 16) < t + size:
+                        return False
+            if code is data and data[n:].strip(b"\xcc\x90\x00"):
+                return False
+        self._noret[t] = True
+        return True
+
+    def _is_function(self, t, node) -> bool:
+        name = self.program.start_name(t)
+        return name is not None and t != node[0]
+
+    def _call(self, s: _St, t, node, fall, depth, assumed, escaped):
+        prog = self.program
+        name = prog.start_name(t) if t is not None else None
+        after = s.copy()
+        if t is not None and t in prog.dispatch:
+            res_if, rax, clob = TOP, TOP, None
+        elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
+            # a callee the image does not fix: IF as it found it
+            assumed.add(node[0])
+            res_if, rax, clob = s.IF, TOP, None
+        elif self._noreturn(t):
+            return []
+        elif node[0] not in self.forced:
+            lazy = frozenset({("c", node[0])})
+            after.IF = lazy
+            for r in CALLER_SAVED:
+                after.regs[r] = lazy
+            self._written = None
+            if escaped:
+                after.slots = {}
+            return [(fall, after)] if fall is not None else [(None, after)]
+        else:
+            forced = self.forced
+            summ = self.summary(t, depth + 1)
+            self.forced = forced
+            if summ is None:
+                res_if, rax, clob = TOP, TOP, None
+            else:
+                assumed |= self.memo.get(("assumed", t), set())
+                sif, srax, clob = summ
+                if not sif and fall is not None:
+                    return []  # never returns
+                res_if = self._compose(sif, s)
+                rax = self._compose(srax, s)
+        after.IF = after.norm(res_if)
+        # the caller-saved registers the callee's closure writes (all when
+        # it is not known); RAX its returned tag
+        for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
+            after.regs[r] = TOP
+        if clob is None or "rax" in clob:
+            after.regs["rax"] = after.norm(rax) if rax is not TOP else TOP
+        if self._written is not None:
+            if clob is None:
+                self._written = None
+            else:
+                self._written |= clob
+        if escaped:
+            after.slots = {}
+        return [(fall, after)] if fall is not None else [(None, after)]
+
+    @staticmethod
+    def _compose(t, s: _St):
+        if t is TOP:
+            return TOP
+        out: set = set()
+        for x in t:
+            if x in (0, 1):
+                out.add(x)
+            else:
+                v = s.IF if x == "E" else s.regs.get(x, TOP)
+                if v is TOP:
+                    import os  # noqa: PLC0415
+                    if os.environ.get("IRQFLAG_DEBUG"):
+                        print("irqflag: compose TOP via", x, t)
+                    return TOP
+                out |= v
+        return frozenset(out)
