@@ -163,23 +163,10 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
         explorer.cpu_deadline = None
         explorer.witness_via_dispatch = explorer.witness_keep_followed = False
     stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
-    for v in wvs:
-        extra = dec.variant_constraint(explorer, ex, v["fixed"])
-        pairs = todo[v["name"]]
-        for site in sorted({s for s, _ in pairs}):
-            hits = [h for h in ex.hits if h.site == site]
-            if not hits:
-                continue
-            q = dec.Query(explorer, hits, v["la57"], prog.constants, width=(width_of or {}).get(site, "sysretq"))
-            for oid in [o for s, o in pairs if s == site]:
-                ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
-                status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
-                if status != "violated":
-                    continue
-                cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
-                if cex is not None:
-                    finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]) +
-                            " (on a witness path with every readable callee run)", cex)
+    widths = width_of or {}
+    for v, site, oid, why, cex in dec.witness_violations(explorer, ex, wvs, todo, prog.constants, deadline,
+                                                         lambda site: {"width": widths.get(site, "sysretq")}):
+        finding(v, site, oid, VIOLATED, why, cex)
 
 
 def _settle(explorer, ex) -> None:

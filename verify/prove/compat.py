@@ -412,25 +412,11 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
         explorer.witness_via_dispatch = explorer.witness_keep_followed = False
     stats.append({"entry": name, "witness": "path", "blocks": ex.blocks, "hits": len(ex.hits),
                   "seconds": round(time.monotonic() - t1, 3)})
-    for v in wvs:
-        extra = dec.variant_constraint(explorer, ex, v["fixed"])
-        pairs = todo[v["name"]]
-        for site in sorted({s_ for s_, _ in pairs}):
-            hits = [h for h in ex.hits if h.site == site]
-            if not hits:
-                continue
-            q = dec.Query(explorer, hits, v["la57"], prog.constants, width="sysretl", frame=frame)
-            for oid in [o for s_, o in pairs if s_ == site]:
-                ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
-                status, model, _blame = dec.decide(q, oid, extra, ex.events, ms)
-                if status != "violated":
-                    continue
-                cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
-                if cex is not None:
-                    k = (v["name"], site, oid)
-                    done.add(k)
-                    per.setdefault(k, []).append((VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]) +
-                                                  " (on a witness path with every readable callee run)", cex, name))
+    for v, site, oid, why, cex in dec.witness_violations(explorer, ex, wvs, todo, prog.constants, deadline,
+                                                         lambda _site: {"width": "sysretl", "frame": frame}):
+        k = (v["name"], site, oid)
+        done.add(k)
+        per.setdefault(k, []).append((VIOLATED, why, cex, name))
 
 
 def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:

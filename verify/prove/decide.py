@@ -14,6 +14,8 @@ the model went through are the ones to follow next (refinement).  A z3
 """
 from __future__ import annotations
 
+import time
+
 import claripy
 import z3
 
@@ -308,6 +310,33 @@ def _provenance(explorer, term) -> str:
     if not out:
         return "a constant of the code"
     return "from " + ", ".join(dict.fromkeys(out))
+
+
+WITNESS_NOTE = " (on a witness path with every readable callee run)"
+
+
+def witness_violations(explorer, ex, wvs, todo, consts, deadline, query_args):
+    """The replayed violations, on a witness exploration `ex`, among the open
+    (site, obligation) pairs todo[variant name] of the variants `wvs`:
+    yields (variant, site, oid, message, counterexample).  A witness leaves
+    paths out: only its violations count.  query_args(site): Query keywords
+    (width, frame)."""
+    for v in wvs:
+        extra = variant_constraint(explorer, ex, v["fixed"])
+        pairs = todo[v["name"]]
+        for site in sorted({s for s, _ in pairs}):
+            hits = [h for h in ex.hits if h.site == site]
+            if not hits:
+                continue
+            q = Query(explorer, hits, v["la57"], consts, **query_args(site))
+            for oid in [o for s, o in pairs if s == site]:
+                ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
+                status, model, _blame = decide(q, oid, extra, ex.events, ms)
+                if status != "violated":
+                    continue
+                cex, _why = counterexample(explorer, ex, q, oid, model, extra)
+                if cex is not None:
+                    yield v, site, oid, explain(oid, cex, v["detail"]["paging"]) + WITNESS_NOTE, cex
 
 
 def explain(oid: str, cex: Counterexample, paging: str) -> str:
