@@ -681,6 +681,10 @@ class Explorer:
         return out
 
     # -- one block ----------------------------------------------------------------------
+    @staticmethod
+    def _is_special_insn(ins) -> bool:
+        return ins.kind not in ("plain", "jcc", "jmp", "call", "tail")
+
     def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
         """Yield (successor node, state)."""
         k = block.kind
@@ -688,6 +692,29 @@ class Explorer:
             yield from self._choice(block, st)
             return
         last = block.last
+        # Before any kind is modelled (a special instruction -- rdmsr,
+        # wrmsr, xrstor, verw, mov %crN --, an iret, or a lifted block): an
+        # instruction with an exception-table fixup may fault and continue
+        # at its fixup with a register or the stack changed by the handler
+        # (EX_TYPE_RDMSR_SAFE writes -EIO to a register, EX_TYPE_FPU_RESTORE
+        # resets the FPU state, ...).  That path is not modelled, and the
+        # path without the fault is only part of the behaviour: inconclusive,
+        # whatever the kind (adv_r7_rdmsr_fixup: a special block used to
+        # skip this check).  The one exemption: on the witness path a real
+        # user memory access (a plain lifted instruction with a memory
+        # operand, whose load()/store() confines its address to mappable
+        # user memory: _witness_uaccess) of type EX_TYPE_UACCESS is run as
+        # one that does not fault -- an under-approximation, all a witness
+        # may be.  A special instruction's memory access goes through no
+        # load()/store(), so it never has that exemption.
+        for ins in block.insns:
+            if self.program.has_fixup(ins.addr):
+                if self.witness and k != "special" and k != "iret" and not self._is_special_insn(ins) and \
+                        "[" in ins.op_str and ins.mnemonic not in ("lea", "nop") and \
+                        self.program.uaccess_fixup(ins.addr):
+                    continue
+                raise Inconclusive(f"{self.program.symbolize(ins.addr)}: `{ins.mnemonic} {ins.op_str}` has an "
+                                   "exception-table fixup, which is not modelled")
         if k == "special":
             yield from self._special(cfg, block, st)
             return
@@ -711,18 +738,6 @@ class Explorer:
                                "model")
         if k == "ijmp":
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
-        for ins in block.insns:
-            if self.program.has_fixup(ins.addr):
-                if self.witness and self.program.uaccess_fixup(ins.addr):
-                    # the witness runs the access as one that does not fault,
-                    # at a user address it could map (_witness_uaccess): the
-                    # fault path is one of the paths a witness leaves out
-                    continue
-                # a fault here continues at its fixup with a register or the
-                # stack changed by the handler: not modelled (the path
-                # without the fault would be only part of the behaviour)
-                raise Inconclusive(f"{self.program.symbolize(ins.addr)}: `{ins.mnemonic} {ins.op_str}` has an "
-                                   "exception-table fixup, which is not modelled")
         irsb = self._lift(block)
         try:
             succs = run_block(self, st, irsb)
