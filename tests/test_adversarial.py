@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from fixtures import EXPECTED, fixture_kernels  # noqa: F401
-from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, VIOLATED
+from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, SAFE_ADVERSARIAL, VIOLATED
 from fixtures.build import build_fixture
 
 STILL_INCONCLUSIVE = {
@@ -101,6 +101,17 @@ def test_adversarial_never_proven(name, tmp_path):
                 assert any(img.read(int(o["site"]["address"], 16), len(op)) == op for op in ops), o["site"]
                 cex = o["counterexample"]
                 assert cex and cex["path"] and cex.get("replayed") is True, o
+
+
+@pytest.mark.parametrize("name", sorted(SAFE_ADVERSARIAL))
+def test_safe_adversarial_never_violated(name, tmp_path):
+    """A safe kernel built to trick the verifier into a false counterexample
+    (fixtures/adversarial.py SAFE_ADVERSARIAL): never "violated", no
+    obligation violated, exit status 0 or 3."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    rc, res = _check(build_fixture(name, outdir), tmp_path)
+    assert res["verdict"] != "violated" and rc in (0, 3), (rc, res["verdict"])
+    assert all(o["status"] != "violated" for o in res["obligations"]), res["obligations"]
 
 
 def test_second_entry_into_the_exit_path_is_named(tmp_path):
