@@ -186,7 +186,16 @@ class Explorer:
             st.store_bytes(addr, claripy.BVV(value, 64))
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
+        # TF, NT, IOPL: SYSCALL's FMASK clears them (MSR_SYSCALL_MASK, 6.1 and
+        # 6.12 arch/x86/kernel/cpu/common.c syscall_init: TF|IOPL|NT among
+        # others); SYSENTER clears only IF, VM and RF (SDM SYSENTER): the
+        # user's, which entry_SYSENTER_compat's pushfq saves and its
+        # .Lsysenter_fix_flags popfq clears
+        st.tf = claripy.BVV(0, 1)
+        st.sysfl = claripy.BVV(0, 64)
         if entry_kind == "sysenter":
+            st.tf = claripy.BVS("entry_tf", 1, explicit_name=True)
+            st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x7000
             st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
         elif entry_kind == "ignore":
             # entry_SYSCALL32_ignore / ignore_sysret run without SWAPGS: the
@@ -677,10 +686,25 @@ class Explorer:
                 out.cr3 = claripy.If(w, fresh(f"loop_cr3_{node[0]:x}"), st.cr3)
             elif kind == "gs_user":
                 out.gs_user = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_user)
+            elif kind == "tf":
+                out.tf = claripy.If(w, fresh(f"loop_tf_{node[0]:x}", 1), st.tf)
+            elif kind == "sysfl":
+                out.sysfl = claripy.If(w, fresh(f"loop_sysfl_{node[0]:x}") & 0x7000, st.sysfl)
         self._event = None
         return out
 
     # -- one block ----------------------------------------------------------------------
+    def _in_sysenter_step_region(self, addr: int) -> bool:
+        """[entry_SYSENTER_compat, __end_SYSENTER_singlestep_region): where
+        exc_debug_kernel ignores a single-step trap (is_sysenter_singlestep,
+        6.1/6.12 arch/x86/kernel/traps.c)."""
+        r = getattr(self, "_sysenter_region", None)
+        if r is None:
+            syms = self.program.symbols
+            lo, hi = syms.get("entry_SYSENTER_compat"), syms.get("__end_SYSENTER_singlestep_region")
+            r = self._sysenter_region = (lo, hi) if lo is not None and hi is not None else (0, 0)
+        return r[0] <= addr < r[1]
+
     @staticmethod
     def _is_special_insn(ins) -> bool:
         return ins.kind not in ("plain", "jcc", "jmp", "call", "tail")
@@ -692,6 +716,23 @@ class Explorer:
             yield from self._choice(block, st)
             return
         last = block.last
+        if not (st.tf.concrete and st.tf.concrete_value == 0) and not self._in_sysenter_step_region(block.addr):
+            # TF set by a popf/iret (set_rflags) traps after the instruction
+            # that follows it (SDM Vol. 3 17.3.1.4); the kernel's #DB handler
+            # (exc_debug_kernel, 6.1/6.12 arch/x86/kernel/traps.c) then
+            # clears TF in the interrupted kernel's flags (`if
+            # (WARN_ON_ONCE(dr6 & DR_STEP)) regs->flags &= ~X86_EFLAGS_TF`,
+            # the WARN resumes) and returns.  So TF is seen by this block's
+            # first instruction only: a pushf that is that instruction pushes
+            # it (_special reads st.tf before clearing); every other
+            # instruction ignores TF.  Inside the SYSENTER single-step region
+            # (is_sysenter_singlestep) the handler drops DR_STEP instead and
+            # TF stays until entry_SYSENTER_compat's popfq.
+            self._tf_now = st.tf
+            st = st.copy()
+            st.tf = claripy.BVV(0, 1)
+        else:
+            self._tf_now = st.tf
         # Before any kind is modelled (a special instruction -- rdmsr,
         # wrmsr, xrstor, verw, mov %crN --, an iret, or a lifted block): an
         # instruction with an exception-table fixup may fault and continue
@@ -895,7 +936,10 @@ class Explorer:
         elif m == "sti":
             st.IF = claripy.BVV(1, 1)
         elif m in ("pushfq", "pushf"):
-            self.push(st, self.rflags(st))
+            # this pushf is the first instruction after a TF-setting popf/iret
+            # when _step_block's _tf_now has TF (the only instruction that
+            # sees it): TF goes into the image
+            self.push(st, self.rflags(st) | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
         elif m in ("popfq", "popf"):
             self.set_rflags(st, self.pop(st))
         elif m in ("stac", "clac"):
@@ -985,7 +1029,10 @@ class Explorer:
         df = claripy.If(self.reg(st, "dflag") == 1, claripy.BVV(0, 64), claripy.BVV(0x400, 64))
         ac = claripy.If(self.reg(st, "acflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 18, 64))
         idf = claripy.If(self.reg(st, "idflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 21, 64))
-        return arith | df | ac | idf | (st.IF.zero_extend(63) << 9) | 2
+        # PUSHF stores RF (and VM) clear (SDM PUSHF); TF is added by the
+        # pushf itself (_special: the trap's timing); NT and IOPL as the last
+        # popf/iret (or the entry) left them
+        return arith | df | ac | idf | (st.IF.zero_extend(63) << 9) | st.sysfl | 2
 
     def set_rflags(self, st, v):
         self.set_reg(st, "cc_op", claripy.BVV(0, 64))
@@ -996,6 +1043,12 @@ class Explorer:
         self.set_reg(st, "acflag", v[18].zero_extend(63))
         self.set_reg(st, "idflag", v[21].zero_extend(63))
         st.IF = v[9]
+        # POPF/IRET at CPL 0 load TF, NT and IOPL too (SDM POPF: all
+        # non-reserved flags except RF (cleared), VM, VIP, VIF at CPL 0):
+        # kept, read back by pushf (adv_r7_popf_tf: dropping TF made R11 =
+        # pushf after popf of the user's flags look TF-clear)
+        st.tf = v[8]
+        st.sysfl = v & 0x7000
 
     def _iret(self, block, st: MState):
         """IRETQ pops RIP, CS, RFLAGS, RSP, SS.  To user mode (RPL 3) the path
@@ -1138,6 +1191,10 @@ class Explorer:
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
         if summary.may_change_if:
             st.IF = fresh(f"if_{label}", 1)
+            # a callee with popf/iret may leave NT/IOPL changed (TF: cleared
+            # by the #DB after the instruction following the popf, at latest
+            # the callee's ret)
+            st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
         if summary.vector:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]
@@ -1401,4 +1458,8 @@ def _differences(head: MState, s: MState) -> set:
         out.add(("cr3",))
     if not same(head.gs_user, s.gs_user):
         out.add(("gs_user",))
+    if not same(head.tf, s.tf):
+        out.add(("tf",))
+    if not same(head.sysfl, s.sysfl):
+        out.add(("sysfl",))
     return out

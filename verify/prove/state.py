@@ -91,7 +91,7 @@ class MState:
     guard: the condition under which some path is in this state.
     exposed: (lo, hi) stack ranges whose address escaped."""
 
-    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_user")
+    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_user", "tf", "sysfl")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -102,6 +102,11 @@ class MState:
         self.exposed: frozenset = frozenset()
         self.cr3 = None
         self.gs_user = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
+        # RFLAGS bits VEX does not keep (Explorer.rflags/set_rflags): TF
+        # (1 bit: set for the instruction after a popf/iret that loaded it)
+        # and NT|IOPL (bits 12-14 of a 64-bit word, the rest zero)
+        self.tf = claripy.BVV(0, 1)
+        self.sysfl = claripy.BVV(0, 64)
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -113,6 +118,8 @@ class MState:
         s.exposed = self.exposed
         s.cr3 = self.cr3
         s.gs_user = self.gs_user
+        s.tf = self.tf
+        s.sysfl = self.sysfl
         return s
 
     # -- registers -------------------------------------------------------------
@@ -223,4 +230,6 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.exposed = a.exposed | b.exposed
     out.cr3 = a.cr3 if (a.cr3 is None or b.cr3 is None or same(a.cr3, b.cr3)) else claripy.If(g, a.cr3, b.cr3)
     out.gs_user = _ite(g, a.gs_user, b.gs_user)
+    out.tf = _ite(g, a.tf, b.tf)
+    out.sysfl = _ite(g, a.sysfl, b.sysfl)
     return out
