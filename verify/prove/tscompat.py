@@ -1990,6 +1990,137 @@ class MaySet:
         (TsCompatEffects._iret_to_next): it returns to the next instruction."""
         return _is_sync_core([(x[2], x[3]) for x in insns[max(0, k - 8):k]], insns[k][0] + insns[k][1])
 
+    def _returns_home(self, t: int) -> bool:
+        """Whether the function at t, by its own code, returns to its own
+        return address: a stack-depth walk of its extent (push/pop, pushf/
+        popf, sub/add/lea of RSP by constants, RBP frames, leave) finds RSP
+        back at the entry's value at every `ret`, return thunk and tail jump,
+        and no other write to RSP, no `call` to the next instruction (a
+        pushed code address), no indirect jump.  Its callees are taken to
+        return home (assumption ts-compat-writers).  False when unsure."""
+        memo = self.__dict__.setdefault("_home", {})
+        hit = memo.get(t)
+        if hit is None:
+            hit = memo[t] = self._returns_home_walk(t)
+        return hit
+
+    def _returns_home_walk(self, t: int) -> bool:
+        import re
+        i = bisect.bisect_right(self.starts, t) - 1
+        if i < 0 or self.starts[i] != t or self.ends[i] - t > 16384:
+            return False
+        end = self.ends[i]
+        try:
+            data = self.prog.fetch_raw(t, end - t)
+        except CfgError:
+            return False
+        insns = {}
+        order = []
+        for a, size, m, ops in _lite().disasm_lite(data, t):
+            insns[a] = (size, _base_mnemonic(m), ops)
+            order.append(a)
+        if not insns:
+            return False
+        num = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")
+
+        def imm(x):
+            x = x.strip()
+            return int(x, 0) if num.match(x) else None
+
+        # state: (rsp depth in bytes below the entry RSP, rbp depth or None)
+        seen: dict[int, tuple] = {}
+        work = [(t, (0, None))]
+        while work:
+            a, (d, bp) = work.pop()
+            if a in seen:
+                if seen[a] != (d, bp):
+                    return False  # two depths at one address
+                continue
+            if a >= end:
+                # off the end (after a call to a function whose noreturn is
+                # being computed, or into the padding): no return of this
+                # function (control never runs off a symbol's end: assumption
+                # ts-compat-writers)
+                continue
+            if a not in insns:
+                return False  # into the middle of an instruction
+            seen[a] = (d, bp)
+            size, m, ops = insns[a]
+            nxt = a + size
+            dst = ops.split(",")[0].strip() if ops else ""
+            src = ops.split(",", 1)[1].strip() if "," in ops else ""
+            if m.startswith("ret"):
+                if d != 0 or (ops and imm(ops) not in (None, 0)):
+                    return False
+                continue
+            if m in ("int3", "hlt") or (m == "ud2" and self.prog.after_ud2(a) == "dies"):
+                continue
+            if m == "jmp":
+                if not ops.startswith("0x"):
+                    return False
+                tg = int(ops, 16)
+                if t <= tg < end:
+                    work.append((tg, (d, bp)))
+                    continue
+                if d != 0:
+                    return False
+                continue  # a tail call: the target returns home (assumed) or never
+            if m.startswith(("j", "loop")) and m != "jmp":
+                if not ops.startswith("0x") or not t <= int(ops, 16) < end:
+                    return False
+                work.append((int(ops, 16), (d, bp)))
+                work.append((nxt, (d, bp)))
+                continue
+            if m == "call":
+                if ops.startswith("0x"):
+                    tg = int(ops, 16)
+                    if tg == nxt:
+                        return False  # call 1f: pushes a code address (RSB stuffing)
+                    if tg != t and self._noreturn(tg):
+                        continue
+                work.append((nxt, (d, bp)))  # the callee returns home (assumed)
+                continue
+            if m == "push" or m in ("pushfq", "pushf"):
+                work.append((nxt, (None if d is None else d + 8, bp)))
+                continue
+            if m == "pop" or m in ("popfq", "popf"):
+                if dst == "rsp" or (dst == "rbp" and d is None):
+                    return False
+                work.append((nxt, (None if d is None else d - 8, None if dst == "rbp" else bp)))
+                continue
+            if m == "leave":
+                if bp is None:
+                    return False
+                work.append((nxt, (bp - 8, None)))
+                continue
+            if dst == "rsp" or dst.endswith(" rsp"):
+                if m == "and" and imm(src) is not None and imm(src) < 0 and bp is not None:
+                    d = None  # aligned down by an unknown amount: restored from RBP below
+                elif d is None and m != "mov" and m != "lea":
+                    return False
+                elif m == "sub" and imm(src) is not None:
+                    d += imm(src)
+                elif m == "add" and imm(src) is not None:
+                    d -= imm(src)
+                elif m == "mov" and src == "rbp" and bp is not None:
+                    d = bp
+                elif m == "lea" and re.fullmatch(r"\[rbp( [-+] (0x[0-9a-f]+|\d+))?\]", src) and bp is not None:
+                    k = re.search(r"([-+]) (0x[0-9a-f]+|\d+)", src)
+                    d = bp - (int(k.group(2), 0) * (1 if k.group(1) == "+" else -1) if k else 0)
+                elif m == "lea" and d is not None and re.fullmatch(r"\[rsp( [-+] (0x[0-9a-f]+|\d+))?\]", src):
+                    k = re.search(r"([-+]) (0x[0-9a-f]+|\d+)", src)
+                    d = d - (int(k.group(2), 0) * (1 if k.group(1) == "+" else -1) if k else 0)
+                else:
+                    return False  # and, xchg, mov from memory, ...: RSP not known
+                work.append((nxt, (d, bp)))
+                continue
+            if dst == "rbp" or dst.endswith(" rbp"):
+                bp = d if (m == "mov" and src == "rsp") else None
+            elif m in ("xchg", "cmpxchg", "xadd") and {o.strip() for o in ops.split(",")} & {"rsp", "rbp"}:
+                return False
+            work.append((nxt, (d, bp)))
+        return True
+
     def _noreturn(self, t: int) -> bool:
         """A function that never returns to its caller: its extent has no
         return (ret, a return thunk), no indirect jump and no branch out of
@@ -2008,6 +2139,7 @@ class MaySet:
             return False
         n = 0
         last = pad_from = None
+        returning_calls = []
         for a, size, m, ops in _lite().disasm_lite(data, t):
             n += size
             m = _base_mnemonic(m)
@@ -2016,6 +2148,8 @@ class MaySet:
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                 if not t <= int(ops, 16) < self.ends[i]:
                     return False
+            if m == "call" and not (ops.startswith("0x") and int(ops, 16) != t and self._noreturn(int(ops, 16))):
+                returning_calls.append((a, ops))
             if m.startswith("nop") or m == "int3":
                 if pad_from is None:
                     pad_from = a
@@ -2034,6 +2168,18 @@ class MaySet:
                 end = self.ends[i]
                 if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
                     return False
+        if any(not self._returns_home(int(ops, 16)) for _a, ops in returning_calls if ops.startswith("0x")):
+            # A call to a function that may return comes back to the next
+            # instruction only if that function returns to its own return
+            # address.  One whose own code drops its return address (`add
+            # $8,%rsp; ret`: an unwind / RSB-stuffing stub) returns to THIS
+            # function's caller, a return no `ret` of its own shows
+            # (adv_r7_noreturn_popret): then this function is no noreturn.
+            # The callee's own stack is checked (_returns_home); what its
+            # callees, and an indirect callee, do is assumption
+            # ts-compat-writers's "a function returns only to its return
+            # address" (the SysV ABI; objtool's stack validation).
+            return False
         self._noret[t] = True
         return True
 
