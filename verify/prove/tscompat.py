@@ -651,7 +651,16 @@ _BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None:
 _SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
 _NO_TAG = object()
 _UNTAGGED = frozenset({"(rsp)", "(rbp)"})  # a state with only these keys holds no pointer (_SP, _BP)
+# a state key: the registers that may hold the ADDRESS of the current_task
+# per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
+# __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
+_CPA = "(&current)"
 _REALIGNED = -(1 << 40)  # RSP's offset after `and $-N,%rsp`: a base of its own
+
+
+def _IMPLICIT_WRITES_OF(m: str):
+    from .summary import _IMPLICIT_WRITES
+    return _IMPLICIT_WRITES.get(m.split(" ")[-1], ())
 
 
 def _join_tags(a, b):
@@ -1186,9 +1195,30 @@ class MaySet:
                            re.escape(struct.pack("<Q", full & 0xFFFFFFFFFFFFFFFF)), re.S),
                 [re.compile(rb"(?=" + pre + rb".{%d}[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))" % k, re.S)
                  for k in ((1, 2, 3) if pre else (1, 2))],
-                want)
-        absolute, riprels, want = self._reader_res
+                want,
+                # the slot's ADDRESS as an immediate or absolute operand,
+                # with no %gs: `mov $current_task,%r32/%r64`, `add
+                # $current_task,%r64`, `lea current_task,%r` -- this_cpu_ptr
+                # (_lite_transfer's _CPA); a RIP-relative lea of it is in
+                # the riprel patterns above (they need no prefix then)
+                re.compile(rb"(?:[\x40-\x4f]?[\xb8-\xbf]|[\x48\x49]\xc7[\xc0-\xc7]|[\x48\x49]\x05|"
+                           rb"[\x48\x49]\x81[\xc0-\xc7]|[\x48\x4c]\x8d[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25)" +
+                           re.escape(struct.pack("<I", (lay.current_task.value if lay.percpu_gs.value
+                                                        else fx.current_slot) & 0xFFFFFFFF)), re.S),
+                [re.compile(rb"(?=[\x48\x4c]\x8d[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)])
+        absolute, riprels, want, addr_imm, addr_lea = self._reader_res
         out = set()
+        for m in addr_imm.finditer(data):
+            f = self.function_of(base + m.start())
+            if f is not None:
+                out.add(f)
+        for riprel in addr_lea:
+            for m in riprel.finditer(data):
+                end = m.start(1) + 4
+                if ((base + end + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFF) == (self._cur_addr() & 0xFFFFFFFF):
+                    f = self.function_of(base + m.start())
+                    if f is not None:
+                        out.add(f)
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
             if f is not None:
@@ -2273,6 +2303,82 @@ class MaySet:
         return _NO_TAG if out == frozenset() else out
 
     def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
+        """_lite_transfer0, plus the registers that may hold the address of
+        current_task's per-CPU slot (_CPA).  x86's this_cpu_ptr(&current_task)
+        is `mov $current_task,%r; add %gs:this_cpu_off,%r` (or the two the
+        other way round, or __per_cpu_offset[cpu] added: another CPU's slot,
+        counted too), then a plain load: that load reads the current task
+        pointer as a %gs:current_task operand does (adv_r7_this_cpu_ptr_current).
+        Soundness: a register gets the mark from an immediate (or absolute
+        lea) naming the slot, keeps it through any add (the per-CPU base,
+        whatever its source) and register copies, and loses it on any other
+        write; a 64-bit load through a marked base with no displacement and
+        no index is the pointer.  (A marked address spilled to memory is not
+        followed: the byte scan (_current_readers) still makes such a
+        function a reader, and assumption ts-compat-writers names pointers
+        through memory.)"""
+        cpa = st.get(_CPA)
+        if cpa is None and not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
+            return self._lite_transfer0(a, size, m, ops, st, sites)
+        out = self._lite_transfer0(a, size, m, ops, st, sites)
+        if out is st:
+            out = dict(st)
+        marks = set(cpa or ())
+        dst_t, _, src = ops.partition(", ")
+        dst, whole = self._reg_of(dst_t)
+        if m == "call":
+            marks -= set(machine.CALLER_SAVED)
+        elif dst is not None and "[" not in dst_t:
+            if m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops):
+                marks.add(dst)
+            elif m == "add" and dst in marks:
+                pass  # + the per-CPU base (or any offset): still counted
+            elif m == "mov" and src in marks:
+                marks.add(dst)
+            elif m == "lea" and (mm := _parse_mem(src)) and mm[2] in marks and mm[3] is None:
+                marks.add(dst)
+            else:
+                marks.discard(dst)
+                if m.startswith(("xchg", "xadd", "cmpxchg")):
+                    marks.discard(self._reg_of(src)[0])
+            if m in ("mov", "movabs") and "[" in src:
+                mm = _parse_mem(src)
+                if mm and mm[2] in (cpa or ()) and mm[3] is None and mm[4] == 0 and mm[1] in (None, "gs") \
+                        and whole:
+                    out[dst] = frozenset({(0, False)})
+        for r in _IMPLICIT_WRITES_OF(m):
+            marks.discard(r)
+        if m.startswith("pop") and dst is not None:
+            marks.discard(dst)
+        if marks:
+            out[_CPA] = frozenset(marks)
+        else:
+            out.pop(_CPA, None)
+        return out
+
+    def _names_current_addr(self, a, size, m, ops) -> bool:
+        """The source names the address of current_task's slot: an immediate
+        (the per-CPU offset; the global on a uniprocessor kernel) or an
+        absolute / RIP-relative lea of it."""
+        _d, _, src = ops.partition(", ")
+        want = self._cur_addr()
+        if m == "lea":
+            mm = _parse_mem(src)
+            if not mm or mm[3] is not None or mm[1] is not None or mm[2] not in (None, "rip"):
+                return False
+            ea = (a + size + mm[4]) if mm[2] == "rip" else mm[4]
+            return (ea & 0xFFFFFFFFFFFFFFFF) == want
+        try:
+            v = int(src, 0)
+        except ValueError:
+            return False
+        return (v & 0xFFFFFFFFFFFFFFFF) == want or (v & 0xFFFFFFFF) == want
+
+    def _cur_addr(self) -> int:
+        lay = self.prog.layout
+        return (lay.current_task.value if lay.percpu_gs.value else self.fx.current_slot) & 0xFFFFFFFFFFFFFFFF
+
+    def _lite_transfer0(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
