@@ -27,6 +27,11 @@ STILL_INCONCLUSIVE = {
     "adv_loop_merge": "an IRET whose frame is not the saved one after the widened loop",
     "adv_lret_cpl0": "lret is not modelled: the path is refused",
     "adv_symbolic_rsp": "RSP moved upward by a user value: refused",
+    # the image has no __bug_table: the ud2 may be a WARN that resumes, or a
+    # BUG that dies; the path goes on with an unsure "resume" event
+    # (Program.after_ud2 "resume?"), so the violation is not confirmed.
+    # adv_ud2_listed_warn is the confirmed case (the WARN listed).
+    "adv_ud2_warn": "a ud2 with no __bug_table to say it is a WARN: its resumption is possible, not shown",
     "adv_unknown_ptr_store_stack": "the store may hit the return address: refused",
     # review of tscompat.py (TS_COMPAT effects of summarised callees): refused,
     # not yet confirmed on a witness path
