@@ -1199,26 +1199,28 @@ class MaySet:
                 # the slot's ADDRESS as an immediate or absolute operand,
                 # with no %gs: `mov $current_task,%r32/%r64`, `add
                 # $current_task,%r64`, `lea current_task,%r` -- this_cpu_ptr
-                # (_lite_transfer's _CPA); a RIP-relative lea of it is in
-                # the riprel patterns above (they need no prefix then)
-                re.compile(rb"(?:[\x40-\x4f]?[\xb8-\xbf]|[\x48\x49]\xc7[\xc0-\xc7]|[\x48\x49]\x05|"
-                           rb"[\x48\x49]\x81[\xc0-\xc7]|[\x48\x4c]\x8d[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25)" +
-                           re.escape(struct.pack("<I", (lay.current_task.value if lay.percpu_gs.value
-                                                        else fx.current_slot) & 0xFFFFFFFF)), re.S),
-                [re.compile(rb"(?=[\x48\x4c]\x8d[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))", re.S)])
-        absolute, riprels, want, addr_imm, addr_lea = self._reader_res
+                # (_lite_transfer's _CPA).  (A RIP-relative lea of it, on a
+                # uniprocessor kernel, is in the riprel patterns above, which
+                # take any opcode there; a zero-based per-CPU slot is out of
+                # a rel32's reach.)  Found by the 4 bytes, then the opcode
+                # bytes before them are checked (a scan of every offset with
+                # the alternation is several times slower).
+                struct.pack("<I", (lay.current_task.value if lay.percpu_gs.value else fx.current_slot) & 0xFFFFFFFF))
+
+        absolute, riprels, want, addr_imm = self._reader_res
         out = set()
-        for m in addr_imm.finditer(data):
-            f = self.function_of(base + m.start())
-            if f is not None:
-                out.add(f)
-        for riprel in addr_lea:
-            for m in riprel.finditer(data):
-                end = m.start(1) + 4
-                if ((base + end + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFF) == (self._cur_addr() & 0xFFFFFFFF):
-                    f = self.function_of(base + m.start())
-                    if f is not None:
-                        out.add(f)
+        at = data.find(addr_imm)
+        while at >= 0:
+            b1, b2, b3 = data[at - 1:at], data[at - 2:at - 1], data[at - 3:at - 2]
+            if (b"\xb8" <= b1 <= b"\xbf") or \
+                    (b2 in (b"\x48", b"\x49") and b1 == b"\x05") or \
+                    (b3 in (b"\x48", b"\x49") and b2 in (b"\xc7", b"\x81") and b"\xc0" <= b1 <= b"\xc7") or \
+                    (data[at - 4:at - 3] in (b"\x48", b"\x4c") and b3 == b"\x8d" and
+                     b2 in (b"\x04", b"\x0c", b"\x14", b"\x1c", b"\x24", b"\x2c", b"\x34", b"\x3c") and b1 == b"\x25"):
+                f = self.function_of(base + at)
+                if f is not None:
+                    out.add(f)
+            at = data.find(addr_imm, at + 1)
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
             if f is not None:
@@ -2178,8 +2180,8 @@ class MaySet:
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                 if not t <= int(ops, 16) < self.ends[i]:
                     return False
-            if m == "call" and not (ops.startswith("0x") and int(ops, 16) != t and self._noreturn(int(ops, 16))):
-                returning_calls.append((a, ops))
+            if m == "call":
+                returning_calls.append((a, ops))  # (filtered below, once no ret was found)
             if m.startswith("nop") or m == "int3":
                 if pad_from is None:
                     pad_from = a
@@ -2198,6 +2200,8 @@ class MaySet:
                 end = self.ends[i]
                 if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
                     return False
+        returning_calls = [(a, ops) for a, ops in returning_calls
+                           if not (ops.startswith("0x") and int(ops, 16) != t and self._noreturn(int(ops, 16)))]
         if any(not self._returns_home(int(ops, 16)) for _a, ops in returning_calls if ops.startswith("0x")):
             # A call to a function that may return comes back to the next
             # instruction only if that function returns to its own return
@@ -2318,8 +2322,15 @@ class MaySet:
         function a reader, and assumption ts-compat-writers names pointers
         through memory.)"""
         cpa = st.get(_CPA)
-        if cpa is None and not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
-            return self._lite_transfer0(a, size, m, ops, st, sites)
+        if cpa is None:
+            hx = self.__dict__.get("_cur_hex")
+            if hx is None:
+                hx = self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
+            # (the immediate or absolute address as capstone prints it; a
+            # RIP-relative lea only on a uniprocessor kernel)
+            if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
+                    not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
+                return self._lite_transfer0(a, size, m, ops, st, sites)
         out = self._lite_transfer0(a, size, m, ops, st, sites)
         if out is st:
             out = dict(st)
