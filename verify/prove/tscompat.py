@@ -655,7 +655,8 @@ _UNTAGGED = frozenset({"(rsp)", "(rbp)"})  # a state with only these keys holds 
 # per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
 # __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
 _CPA = "(&current)"
-_REALIGNED = -(1 << 40)  # RSP's offset after `and $-N,%rsp`: a base of its own
+_REALIGNED = -(1 << 40)
+_NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rsp`: a base of its own
 
 
 def _IMPLICIT_WRITES_OF(m: str):
@@ -2037,7 +2038,6 @@ class MaySet:
         return hit
 
     def _returns_home_walk(self, t: int) -> bool:
-        import re
         i = bisect.bisect_right(self.starts, t) - 1
         if i < 0 or self.starts[i] != t or self.ends[i] - t > 16384:
             return False
@@ -2053,11 +2053,9 @@ class MaySet:
             order.append(a)
         if not insns:
             return False
-        num = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")
-
         def imm(x):
             x = x.strip()
-            return int(x, 0) if num.match(x) else None
+            return int(x, 0) if _NUM.match(x) else None
 
         # state: (rsp depth in bytes below the entry RSP, rbp depth or None)
         seen: dict[int, tuple] = {}
