@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from fixtures import EXPECTED, fixture_kernels  # noqa: F401
-from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, VIOLATED
+from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, SAFE_ADVERSARIAL, VIOLATED
 from fixtures.build import build_fixture
 
 STILL_INCONCLUSIVE = {
@@ -27,6 +27,11 @@ STILL_INCONCLUSIVE = {
     "adv_loop_merge": "an IRET whose frame is not the saved one after the widened loop",
     "adv_lret_cpl0": "lret is not modelled: the path is refused",
     "adv_symbolic_rsp": "RSP moved upward by a user value: refused",
+    # the image has no __bug_table: the ud2 may be a WARN that resumes, or a
+    # BUG that dies; the path goes on with an unsure "resume" event
+    # (Program.after_ud2 "resume?"), so the violation is not confirmed.
+    # adv_ud2_listed_warn is the confirmed case (the WARN listed).
+    "adv_ud2_warn": "a ud2 with no __bug_table to say it is a WARN: its resumption is possible, not shown",
     "adv_unknown_ptr_store_stack": "the store may hit the return address: refused",
     # review of tscompat.py (TS_COMPAT effects of summarised callees): refused,
     # not yet confirmed on a witness path
@@ -101,6 +106,17 @@ def test_adversarial_never_proven(name, tmp_path):
                 assert any(img.read(int(o["site"]["address"], 16), len(op)) == op for op in ops), o["site"]
                 cex = o["counterexample"]
                 assert cex and cex["path"] and cex.get("replayed") is True, o
+
+
+@pytest.mark.parametrize("name", sorted(SAFE_ADVERSARIAL))
+def test_safe_adversarial_never_violated(name, tmp_path):
+    """A safe kernel built to trick the verifier into a false counterexample
+    (fixtures/adversarial.py SAFE_ADVERSARIAL): never "violated", no
+    obligation violated, exit status 0 or 3."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    rc, res = _check(build_fixture(name, outdir), tmp_path)
+    assert res["verdict"] != "violated" and rc in (0, 3), (rc, res["verdict"])
+    assert all(o["status"] != "violated" for o in res["obligations"]), res["obligations"]
 
 
 def test_second_entry_into_the_exit_path_is_named(tmp_path):

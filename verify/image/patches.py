@@ -379,6 +379,17 @@ class PatchTables:
         return self._rel32_table(".retpoline_sites", "__retpoline_sites", "__retpoline_sites_end")
 
     @cached_property
+    def kcfi_traps(self) -> frozenset[int] | None:
+        """Addresses of every kCFI trap `ud2` in .kcfi_traps (s32 offsets
+        relative to the entry: kernel/cfi.c trap_address(), 6.1 and 6.12);
+        None when the image has no such table."""
+        t = self._table(".kcfi_traps", "__start___kcfi_traps", "__stop___kcfi_traps")
+        if t is None:
+            return None
+        _lay, out = self._rel32_table(".kcfi_traps", "__start___kcfi_traps", "__stop___kcfi_traps")
+        return frozenset(a for a, _i in out)
+
+    @cached_property
     def bug_addrs(self) -> frozenset[int] | None:
         """Addresses of every BUG/WARN `ud2` in __bug_table; None when the
         image has no such table (then nothing is known about any ud2)."""

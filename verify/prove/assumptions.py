@@ -45,7 +45,9 @@ ASSUMPTIONS = {
     "stays inside its array, above the field; a shifted or multiplied pointer or a difference of two is not "
     "one; a string store writes upwards, DF being clear in kernel code (the ABI at every call and return); a pointer loaded from memory is not the current task unless the function itself stored it in that "
     "stack slot: one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
-    "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, and "
+    "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, returns "
+    "only to its return address unless its own code drops that address (checked for every callee of a function "
+    "taken to never return: its own stack is balanced at each ret), and "
     ".altinstr_aux code only tests a CPU feature and branches back.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
     "call) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "

@@ -91,19 +91,28 @@ class Program:
         return lo <= addr < hi
 
     def after_ud2(self, addr: int) -> str:
-        """What follows the `ud2` at addr: "resume", "dies" or "fixup".
-        (`ud1`/`ud0` always resume: 6.12's handle_bug() resumes UBSAN's ud1.)
+        """What follows the `ud2` at addr: "resume" (it may resume, and the
+        image says so: a WARN, a kCFI trap), "resume?" (it may resume, but
+        the image does not say so: the explorer goes on with an unsure
+        "resume" event, so no violation through it is confirmed), "dies" or
+        "fixup".  (`ud1`/`ud0` are the explorer's: "resume?".)
 
         The #UD handler (arch/x86/kernel/traps.c exc_invalid_op, 6.1 and
         6.12) resumes after a kernel `ud2` only when handle_bug() finds it in
-        __bug_table as a WARN (regs->ip += LEN_UD2); otherwise
+        __bug_table as a WARN (report_bug), or handle_cfi_failure() finds
+        it a CFI trap under cfi=warn (regs->ip += LEN_UD2); otherwise
         do_error_trap() -> do_trap_no_signal() jumps to an exception-table
         fixup if there is one, else die() kills the task: control never
-        comes back to the next instruction.  So a `ud2` listed in neither
-        table ends the path.  An image without a __bug_table says nothing
-        about its ud2s: each may be a WARN and resumes.  (A die notifier that
-        rewrites regs->ip, i.e. a kernel debugger, is outside the model:
-        assumption ud2-not-listed-dies.)
+        comes back to the next instruction.  handle_cfi_failure (6.1/6.12
+        arch/x86/kernel/cfi.c) knows a kCFI trap only through is_cfi_trap()
+        (kernel/cfi.c: the addresses listed in .kcfi_traps, s32 relative;
+        module tables are not the image's code), and under FineIBT (6.2+)
+        through decode_fineibt_insn() (arch/x86/kernel/alternative.c: an
+        endbr64 fineibt_preamble_ud2 = 13 bytes before the ud2).  So a `ud2`
+        listed in no table ends the path.  An image without a __bug_table
+        says nothing about its ud2s: each may be a WARN ("resume?").  (A die
+        notifier that rewrites regs->ip, i.e. a kernel debugger, is outside
+        the model: assumption ud2-not-listed-dies.)
         """
         t = tables(self.image)
         if addr in t.extable_insns:
@@ -112,13 +121,26 @@ class Program:
         if bugs is not None and addr in bugs:
             # report_bug() returns BUG_TRAP_TYPE_WARN only for an entry with
             # BUGFLAG_WARNING; a BUG() entry goes on to die() like an
-            # unlisted ud2 (handle_bug, exc_invalid_op)
-            return "resume" if addr in t.warn_addrs else "dies"
-        if bugs is None or self._has_kcfi_traps:
-            # a kCFI check's ud2 is listed in .kcfi_traps, not __bug_table,
-            # and resumes under cfi=warn (handle_cfi_failure, 6.1/6.12); that
-            # table is not read here, so with kCFI every unlisted ud2 may resume
-            return "resume"
+            # unlisted ud2 (handle_bug, exc_invalid_op) -- unless it is a
+            # kCFI trap too (handle_cfi_failure is asked next)
+            if addr in t.warn_addrs:
+                return "resume"
+        kcfi = t.kcfi_traps
+        if kcfi is None and self._has_kcfi_traps:
+            return "resume?"  # a table the reader cannot find: nothing is known
+        if kcfi is not None:
+            if addr in kcfi:
+                return "resume"  # cfi=warn: handle_cfi_failure -> WARN, ip += 2
+            try:
+                endbr = self.image.read(addr - 13, 4)
+            except Exception:  # noqa: BLE001 -- before the section: no preamble
+                endbr = b""
+            if endbr == b"\xf3\x0f\x1e\xfa":
+                # FineIBT's preamble shape (endbr64; subl; je; ud2): the
+                    # handler decodes it as a CFI trap in FineIBT mode
+                    return "resume?"
+        if bugs is None:
+            return "resume?"
         return "dies"
 
     def has_fixup(self, addr: int) -> bool:

@@ -95,7 +95,8 @@ class MState:
     or IF was set, while the GS base was the user's (obligations user-gs and
     irqs-off)."""
 
-    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad")
+    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "tf",
+                 "sysfl")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -108,6 +109,11 @@ class MState:
         self.gs_kernel = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
         self.gs_bad = claripy.BoolV(False)
         self.irq_bad = claripy.BoolV(False)
+        # RFLAGS bits VEX does not keep (Explorer.rflags/set_rflags): TF
+        # (1 bit: set for the instruction after a popf/iret that loaded it)
+        # and NT|IOPL (bits 12-14 of a 64-bit word, the rest zero)
+        self.tf = claripy.BVV(0, 1)
+        self.sysfl = claripy.BVV(0, 64)
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -121,6 +127,8 @@ class MState:
         s.gs_kernel = self.gs_kernel
         s.gs_bad = self.gs_bad
         s.irq_bad = self.irq_bad
+        s.tf = self.tf
+        s.sysfl = self.sysfl
         return s
 
     # -- registers -------------------------------------------------------------
@@ -233,4 +241,6 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.gs_kernel = _ite(g, a.gs_kernel, b.gs_kernel)
     out.gs_bad = _ite(g, a.gs_bad, b.gs_bad)
     out.irq_bad = _ite(g, a.irq_bad, b.irq_bad)
+    out.tf = _ite(g, a.tf, b.tf)
+    out.sysfl = _ite(g, a.sysfl, b.sysfl)
     return out

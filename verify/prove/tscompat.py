@@ -651,7 +651,17 @@ _BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None:
 _SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
 _NO_TAG = object()
 _UNTAGGED = frozenset({"(rsp)", "(rbp)"})  # a state with only these keys holds no pointer (_SP, _BP)
-_REALIGNED = -(1 << 40)  # RSP's offset after `and $-N,%rsp`: a base of its own
+# a state key: the registers that may hold the ADDRESS of the current_task
+# per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
+# __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
+_CPA = "(&current)"
+_REALIGNED = -(1 << 40)
+_NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rsp`: a base of its own
+
+
+def _IMPLICIT_WRITES_OF(m: str):
+    from .summary import _IMPLICIT_WRITES
+    return _IMPLICIT_WRITES.get(m.split(" ")[-1], ())
 
 
 def _join_tags(a, b):
@@ -1186,9 +1196,32 @@ class MaySet:
                            re.escape(struct.pack("<Q", full & 0xFFFFFFFFFFFFFFFF)), re.S),
                 [re.compile(rb"(?=" + pre + rb".{%d}[\x05\x0d\x15\x1d\x25\x2d\x35\x3d](....))" % k, re.S)
                  for k in ((1, 2, 3) if pre else (1, 2))],
-                want)
-        absolute, riprels, want = self._reader_res
+                want,
+                # the slot's ADDRESS as an immediate or absolute operand,
+                # with no %gs: `mov $current_task,%r32/%r64`, `add
+                # $current_task,%r64`, `lea current_task,%r` -- this_cpu_ptr
+                # (_lite_transfer's _CPA).  (A RIP-relative lea of it, on a
+                # uniprocessor kernel, is in the riprel patterns above, which
+                # take any opcode there; a zero-based per-CPU slot is out of
+                # a rel32's reach.)  Found by the 4 bytes, then the opcode
+                # bytes before them are checked (a scan of every offset with
+                # the alternation is several times slower).
+                struct.pack("<I", (lay.current_task.value if lay.percpu_gs.value else fx.current_slot) & 0xFFFFFFFF))
+
+        absolute, riprels, want, addr_imm = self._reader_res
         out = set()
+        at = data.find(addr_imm)
+        while at >= 0:
+            b1, b2, b3 = data[at - 1:at], data[at - 2:at - 1], data[at - 3:at - 2]
+            if (b"\xb8" <= b1 <= b"\xbf") or \
+                    (b2 in (b"\x48", b"\x49") and b1 == b"\x05") or \
+                    (b3 in (b"\x48", b"\x49") and b2 in (b"\xc7", b"\x81") and b"\xc0" <= b1 <= b"\xc7") or \
+                    (data[at - 4:at - 3] in (b"\x48", b"\x4c") and b3 == b"\x8d" and
+                     b2 in (b"\x04", b"\x0c", b"\x14", b"\x1c", b"\x24", b"\x2c", b"\x34", b"\x3c") and b1 == b"\x25"):
+                f = self.function_of(base + at)
+                if f is not None:
+                    out.add(f)
+            at = data.find(addr_imm, at + 1)
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
             if f is not None:
@@ -1990,6 +2023,134 @@ class MaySet:
         (TsCompatEffects._iret_to_next): it returns to the next instruction."""
         return _is_sync_core([(x[2], x[3]) for x in insns[max(0, k - 8):k]], insns[k][0] + insns[k][1])
 
+    def _returns_home(self, t: int) -> bool:
+        """Whether the function at t, by its own code, returns to its own
+        return address: a stack-depth walk of its extent (push/pop, pushf/
+        popf, sub/add/lea of RSP by constants, RBP frames, leave) finds RSP
+        back at the entry's value at every `ret`, return thunk and tail jump,
+        and no other write to RSP, no `call` to the next instruction (a
+        pushed code address), no indirect jump.  Its callees are taken to
+        return home (assumption ts-compat-writers).  False when unsure."""
+        memo = self.__dict__.setdefault("_home", {})
+        hit = memo.get(t)
+        if hit is None:
+            hit = memo[t] = self._returns_home_walk(t)
+        return hit
+
+    def _returns_home_walk(self, t: int) -> bool:
+        i = bisect.bisect_right(self.starts, t) - 1
+        if i < 0 or self.starts[i] != t or self.ends[i] - t > 16384:
+            return False
+        end = self.ends[i]
+        try:
+            data = self.prog.fetch_raw(t, end - t)
+        except CfgError:
+            return False
+        insns = {}
+        order = []
+        for a, size, m, ops in _lite().disasm_lite(data, t):
+            insns[a] = (size, _base_mnemonic(m), ops)
+            order.append(a)
+        if not insns:
+            return False
+        def imm(x):
+            x = x.strip()
+            return int(x, 0) if _NUM.match(x) else None
+
+        # state: (rsp depth in bytes below the entry RSP, rbp depth or None)
+        seen: dict[int, tuple] = {}
+        work = [(t, (0, None))]
+        while work:
+            a, (d, bp) = work.pop()
+            if a in seen:
+                if seen[a] != (d, bp):
+                    return False  # two depths at one address
+                continue
+            if a >= end:
+                # off the end (after a call to a function whose noreturn is
+                # being computed, or into the padding): no return of this
+                # function (control never runs off a symbol's end: assumption
+                # ts-compat-writers)
+                continue
+            if a not in insns:
+                return False  # into the middle of an instruction
+            seen[a] = (d, bp)
+            size, m, ops = insns[a]
+            nxt = a + size
+            dst = ops.split(",")[0].strip() if ops else ""
+            src = ops.split(",", 1)[1].strip() if "," in ops else ""
+            if m.startswith("ret"):
+                if d != 0 or (ops and imm(ops) not in (None, 0)):
+                    return False
+                continue
+            if m in ("int3", "hlt") or (m == "ud2" and self.prog.after_ud2(a) == "dies"):
+                continue
+            if m == "jmp":
+                if not ops.startswith("0x"):
+                    return False
+                tg = int(ops, 16)
+                if t <= tg < end:
+                    work.append((tg, (d, bp)))
+                    continue
+                if d != 0:
+                    return False
+                continue  # a tail call: the target returns home (assumed) or never
+            if m.startswith(("j", "loop")) and m != "jmp":
+                if not ops.startswith("0x") or not t <= int(ops, 16) < end:
+                    return False
+                work.append((int(ops, 16), (d, bp)))
+                work.append((nxt, (d, bp)))
+                continue
+            if m == "call":
+                if ops.startswith("0x"):
+                    tg = int(ops, 16)
+                    if tg == nxt:
+                        return False  # call 1f: pushes a code address (RSB stuffing)
+                    if tg != t and self._noreturn(tg):
+                        continue
+                work.append((nxt, (d, bp)))  # the callee returns home (assumed)
+                continue
+            if m == "push" or m in ("pushfq", "pushf"):
+                work.append((nxt, (None if d is None else d + 8, bp)))
+                continue
+            if m == "pop" or m in ("popfq", "popf"):
+                if dst == "rsp" or (dst == "rbp" and d is None):
+                    return False
+                work.append((nxt, (None if d is None else d - 8, None if dst == "rbp" else bp)))
+                continue
+            if m == "leave":
+                if bp is None:
+                    return False
+                work.append((nxt, (bp - 8, None)))
+                continue
+            if dst == "rsp" or dst.endswith(" rsp"):
+                if m == "and" and imm(src) is not None and imm(src) < 0 and bp is not None:
+                    d = None  # aligned down by an unknown amount: restored from RBP below
+                elif d is None and m != "mov" and m != "lea":
+                    return False
+                elif m == "sub" and imm(src) is not None:
+                    d += imm(src)
+                elif m == "add" and imm(src) is not None:
+                    d -= imm(src)
+                elif m == "mov" and src == "rbp" and bp is not None:
+                    d = bp
+                elif m == "lea" and re.fullmatch(r"\[rbp( [-+] (0x[0-9a-f]+|\d+))?\]", src) and bp is not None:
+                    k = re.search(r"([-+]) (0x[0-9a-f]+|\d+)", src)
+                    d = bp - (int(k.group(2), 0) * (1 if k.group(1) == "+" else -1) if k else 0)
+                elif m == "lea" and d is not None and re.fullmatch(r"\[rsp( [-+] (0x[0-9a-f]+|\d+))?\]", src):
+                    k = re.search(r"([-+]) (0x[0-9a-f]+|\d+)", src)
+                    d = d - (int(k.group(2), 0) * (1 if k.group(1) == "+" else -1) if k else 0)
+                else:
+                    return False  # and, xchg, mov from memory, ...: RSP not known
+                work.append((nxt, (d, bp)))
+                continue
+            if dst == "rbp" or dst.endswith(" rbp"):
+                bp = d if (m == "mov" and src == "rsp") else None
+            elif m in ("xchg", "cmpxchg", "xadd") and {o.strip() for o in ops.split(",")} & {"rsp", "rbp"}:
+                return False
+            work.append((nxt, (d, bp)))
+        return True
+
     def _noreturn(self, t: int) -> bool:
         """A function that never returns to its caller: its extent has no
         return (ret, a return thunk), no indirect jump and no branch out of
@@ -2008,6 +2169,7 @@ class MaySet:
             return False
         n = 0
         last = pad_from = None
+        returning_calls = []
         for a, size, m, ops in _lite().disasm_lite(data, t):
             n += size
             m = _base_mnemonic(m)
@@ -2016,6 +2178,8 @@ class MaySet:
             if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                 if not t <= int(ops, 16) < self.ends[i]:
                     return False
+            if m == "call":
+                returning_calls.append((a, ops))  # (filtered below, once no ret was found)
             if m.startswith("nop") or m == "int3":
                 if pad_from is None:
                     pad_from = a
@@ -2034,6 +2198,20 @@ class MaySet:
                 end = self.ends[i]
                 if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
                     return False
+        returning_calls = [(a, ops) for a, ops in returning_calls
+                           if not (ops.startswith("0x") and int(ops, 16) != t and self._noreturn(int(ops, 16)))]
+        if any(not self._returns_home(int(ops, 16)) for _a, ops in returning_calls if ops.startswith("0x")):
+            # A call to a function that may return comes back to the next
+            # instruction only if that function returns to its own return
+            # address.  One whose own code drops its return address (`add
+            # $8,%rsp; ret`: an unwind / RSB-stuffing stub) returns to THIS
+            # function's caller, a return no `ret` of its own shows
+            # (adv_r7_noreturn_popret): then this function is no noreturn.
+            # The callee's own stack is checked (_returns_home); what its
+            # callees, and an indirect callee, do is assumption
+            # ts-compat-writers's "a function returns only to its return
+            # address" (the SysV ABI; objtool's stack validation).
+            return False
         self._noret[t] = True
         return True
 
@@ -2127,6 +2305,89 @@ class MaySet:
         return _NO_TAG if out == frozenset() else out
 
     def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
+        """_lite_transfer0, plus the registers that may hold the address of
+        current_task's per-CPU slot (_CPA).  x86's this_cpu_ptr(&current_task)
+        is `mov $current_task,%r; add %gs:this_cpu_off,%r` (or the two the
+        other way round, or __per_cpu_offset[cpu] added: another CPU's slot,
+        counted too), then a plain load: that load reads the current task
+        pointer as a %gs:current_task operand does (adv_r7_this_cpu_ptr_current).
+        Soundness: a register gets the mark from an immediate (or absolute
+        lea) naming the slot, keeps it through any add (the per-CPU base,
+        whatever its source) and register copies, and loses it on any other
+        write; a 64-bit load through a marked base with no displacement and
+        no index is the pointer.  (A marked address spilled to memory is not
+        followed: the byte scan (_current_readers) still makes such a
+        function a reader, and assumption ts-compat-writers names pointers
+        through memory.)"""
+        cpa = st.get(_CPA)
+        if cpa is None:
+            hx = self.__dict__.get("_cur_hex")
+            if hx is None:
+                hx = self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
+            # (the immediate or absolute address as capstone prints it; a
+            # RIP-relative lea only on a uniprocessor kernel)
+            if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
+                    not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
+                return self._lite_transfer0(a, size, m, ops, st, sites)
+        out = self._lite_transfer0(a, size, m, ops, st, sites)
+        if out is st:
+            out = dict(st)
+        marks = set(cpa or ())
+        dst_t, _, src = ops.partition(", ")
+        dst, whole = self._reg_of(dst_t)
+        if m == "call":
+            marks -= set(machine.CALLER_SAVED)
+        elif dst is not None and "[" not in dst_t:
+            if m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops):
+                marks.add(dst)
+            elif m == "add" and dst in marks:
+                pass  # + the per-CPU base (or any offset): still counted
+            elif m == "mov" and src in marks:
+                marks.add(dst)
+            elif m == "lea" and (mm := _parse_mem(src)) and mm[2] in marks and mm[3] is None:
+                marks.add(dst)
+            else:
+                marks.discard(dst)
+                if m.startswith(("xchg", "xadd", "cmpxchg")):
+                    marks.discard(self._reg_of(src)[0])
+            if m in ("mov", "movabs") and "[" in src:
+                mm = _parse_mem(src)
+                if mm and mm[2] in (cpa or ()) and mm[3] is None and mm[4] == 0 and mm[1] in (None, "gs") \
+                        and whole:
+                    out[dst] = frozenset({(0, False)})
+        for r in _IMPLICIT_WRITES_OF(m):
+            marks.discard(r)
+        if m.startswith("pop") and dst is not None:
+            marks.discard(dst)
+        if marks:
+            out[_CPA] = frozenset(marks)
+        else:
+            out.pop(_CPA, None)
+        return out
+
+    def _names_current_addr(self, a, size, m, ops) -> bool:
+        """The source names the address of current_task's slot: an immediate
+        (the per-CPU offset; the global on a uniprocessor kernel) or an
+        absolute / RIP-relative lea of it."""
+        _d, _, src = ops.partition(", ")
+        want = self._cur_addr()
+        if m == "lea":
+            mm = _parse_mem(src)
+            if not mm or mm[3] is not None or mm[1] is not None or mm[2] not in (None, "rip"):
+                return False
+            ea = (a + size + mm[4]) if mm[2] == "rip" else mm[4]
+            return (ea & 0xFFFFFFFFFFFFFFFF) == want
+        try:
+            v = int(src, 0)
+        except ValueError:
+            return False
+        return (v & 0xFFFFFFFFFFFFFFFF) == want or (v & 0xFFFFFFFF) == want
+
+    def _cur_addr(self) -> int:
+        lay = self.prog.layout
+        return (lay.current_task.value if lay.percpu_gs.value else self.fx.current_slot) & 0xFFFFFFFFFFFFFFFF
+
+    def _lite_transfer0(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
