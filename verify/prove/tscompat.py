@@ -799,6 +799,8 @@ class MaySet:
         self._aux_memo: dict[int, set] = {}
         self._site_addrs = sorted(self.prog.sites)
         self._noret: dict[int, bool] = {}
+        self._noret_active: set = set()
+        self._noret_cycle = False
         self._flagged: dict[int, dict] = {}  # function -> {address: why} of stores over the bit
         self._lite_done: dict[int, str | None] = {}
         self._lite_active: set = set()
@@ -2152,55 +2154,84 @@ class MaySet:
         return True
 
     def _noreturn(self, t: int) -> bool:
-        """A function that never returns to its caller: its extent has no
-        return (ret, a return thunk), no indirect jump and no branch out of
-        it, and control does not run off the end of a symbol (objtool
-        refuses a function that falls through into the next)."""
+        """A function that never returns to its caller: no instruction
+        reachable from its entry is a return (ret, a return thunk) or an
+        indirect jump, none branches out of its extent, control does not run
+        off the end of it into code that returns (objtool refuses a function
+        that falls through into the next; an alternate entry that does,
+        SYM_FUNC_START_NOALIGN's shape, returns if what it runs into does:
+        adv_r6_noreturn_falls), and every callee it comes back from returns
+        to its own return address.  Only what is reachable from the entry
+        counts: an extent without an ELF size (kallsyms) runs to the next
+        symbol and may hold code the linker left there with no symbol (an
+        overridden __weak body after 6.12's panic_smp_self_stop), which a
+        call to the function never runs."""
         hit = self._noret.get(t)
         if hit is not None:
             return hit
-        self._noret[t] = False
+        if t in self._noret_active:
+            # recursion (panic -> __stack_chk_fail -> panic): taken as "may
+            # return" here, the sound side; a result that used this is not
+            # kept, so it is read again once t's own answer is known
+            self._noret_cycle = True
+            return False
+        outer_cycle, self._noret_cycle = self._noret_cycle, False
+        self._noret_active.add(t)
+        try:
+            got = self._noreturn_walk(t)
+        finally:
+            self._noret_active.discard(t)
+        if not self._noret_cycle or not self._noret_active:
+            self._noret[t] = got
+        self._noret_cycle = outer_cycle or self._noret_cycle
+        return got
+
+    def _noreturn_walk(self, t: int) -> bool:
         i = bisect.bisect_right(self.starts, t) - 1
         if i < 0 or self.starts[i] != t or self.ends[i] - t > 4096:
             return False
+        end = self.ends[i]
         try:
-            data = self.prog.fetch_raw(t, self.ends[i] - t)
+            data = self.prog.fetch_raw(t, end - t)
         except CfgError:
             return False
-        n = 0
-        last = pad_from = None
         returning_calls = []
-        for a, size, m, ops in _lite().disasm_lite(data, t):
-            n += size
-            m = _base_mnemonic(m)
-            if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
-                return False
-            if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
-                if not t <= int(ops, 16) < self.ends[i]:
+        seen: set = set()
+        work = [t]
+        while work:
+            a = work.pop()
+            while a not in seen:
+                if a >= end:
+                    # ran off the end (no int3 on the way: that stops a run)
+                    if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
+                        return False
+                    break
+                seen.add(a)
+                ins = next(_lite().disasm_lite(data[a - t:], a, 1), None)
+                if ins is None:
                     return False
-            if m == "call":
-                returning_calls.append((a, ops))  # (filtered below, once no ret was found)
-            if m.startswith("nop") or m == "int3":
-                if pad_from is None:
-                    pad_from = a
-            else:
-                pad_from, last = None, (m, ops, a)
-        if data[n:].strip(b"\xcc\x90\x00"):
-            return False
-        if not self._terminates(last):
-            # the last instruction goes on (an alternate entry that falls
-            # into the next symbol, SYM_FUNC_START_NOALIGN's shape:
-            # adv_r6_noreturn_falls): it returns if what it runs into does,
-            # unless an int3 in the padding, or in the gap after a sized
-            # extent, stops it
-            pad = (pad_from - t) if pad_from is not None else len(data)
-            if not self._int3_stops(data, pad):
-                end = self.ends[i]
-                if self.function_of(end) is not None or self._after_gap(end)[0] is not None:
+                _a, size, m, ops = ins
+                m = _base_mnemonic(m)
+                if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) or \
+                        m in ("ljmp", "lcall"):
                     return False
-        returning_calls = [(a, ops) for a, ops in returning_calls
-                           if not (ops.startswith("0x") and int(ops, 16) != t and self._noreturn(int(ops, 16)))]
-        if any(not self._returns_home(int(ops, 16)) for _a, ops in returning_calls if ops.startswith("0x")):
+                if (m.startswith("j") or m.startswith("loop")) and ops.startswith("0x"):
+                    tgt = int(ops, 16)
+                    if not t <= tgt < end:
+                        return False
+                    if m == "jmp":
+                        a = tgt
+                        continue
+                    work.append(tgt)
+                elif m == "int3" or (m == "ud2" and self.prog.after_ud2(a) == "dies"):
+                    break
+                elif m == "call" and ops.startswith("0x"):
+                    c = int(ops, 16)
+                    if c != t and self._noreturn(c):
+                        break
+                    returning_calls.append(c)
+                a += size
+        if any(not self._returns_home(c) for c in returning_calls):
             # A call to a function that may return comes back to the next
             # instruction only if that function returns to its own return
             # address.  One whose own code drops its return address (`add
@@ -2212,7 +2243,6 @@ class MaySet:
             # ts-compat-writers's "a function returns only to its return
             # address" (the SysV ABI; objtool's stack validation).
             return False
-        self._noret[t] = True
         return True
 
     @staticmethod
