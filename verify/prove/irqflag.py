@@ -440,6 +440,8 @@ class IrqFlagEffects:
                 self._written.add(dst)
             return [(fall, s)]
         # a stack address taken
+        if not escaped and m == "push" and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp:
+            return "escape"  # `push %rsp`: a stack address in a slot, then anywhere
         if not escaped and m not in ("push", "pop", "call", "ret", "pushfq", "popfq", "pushf", "popf") and not (
                 m in ("add", "sub") and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
             for op in ops[1:] if m != "lea" else ops[1:]:
@@ -698,7 +700,9 @@ class IrqFlagEffects:
             src = self._reg(ci, ops[1].reg)
             derived[self._reg(ci, ops[0].reg)] = s.ptrs[src]
             value.discard(src)
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and ops[0].size == 8:
+        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and ops[0].size != 8:
+            value.add(self._reg(ci, ops[1].mem.base))  # a truncated address: not followed
+        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases:
             d = ops[1].mem.disp
             derived[self._reg(ci, ops[0].reg)] = frozenset(
                 None if p is None else (("sp", p[1] + d) if p[0] == "sp" else ("arg", p[1], p[2] + d))
