@@ -70,6 +70,17 @@ Transfer (one path, pass order as in the walk):
   The summary per argument is the join over returns of what was stored
   at arg + disp, ("*", a, d) standing for the word as the callee found it;
   at a call it is composed with the caller's state like the IF atoms.
+  Only the arguments a caller hands a frame address in are tracked
+  (`want`, one summary per function and want), so the plain IF summary
+  keeps its lazy callees; a pointer stepped through a loop (more than
+  MAX_PTRS targets, or an offset past MAX_PTR_DISP) leaks, which keeps the
+  walk finite.
+- Registers a callee writes (what its caller may no longer assume about
+  them) are flow-sensitive: a caller-saved register is handed back only
+  if at every return it holds its entry value: untouched, or popped from
+  the slot its own `push` filled while it was untouched (a callee-save
+  thunk's push/call/pop), the mark dropped by any store to that slot.  A
+  `pop` of anything else is a write (`pushf; pop %rax`).
 """
 
 from __future__ import annotations
@@ -83,6 +94,10 @@ ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
+# a pointer with more possible targets, or offset further, is not followed
+# (it leaks): keeps the walk finite where a loop steps a pointer
+MAX_PTRS = 3
+MAX_PTR_DISP = 4096
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
@@ -124,7 +139,7 @@ def _lazy(x) -> bool:
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -138,11 +153,19 @@ class _St:
         # (a, d) -> tag: what this function stored at (argument a at entry)
         # + d; absent: unchanged, the atom ("*", a, d)
         self.outs = outs if outs is not None else {}
+        # caller-saved registers still holding their entry value, and the
+        # slots a `push` of such a register filled (offset -> (register,
+        # the slot's tag object: the mark holds only while the slot keeps
+        # that very object)): a callee-save thunk's push/call/pop does not
+        # write the registers it restores
+        self.orig = frozenset(CALLER_SAVED)
+        self.saved = {}
 
     def copy(self):
         s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known), dict(self.ptrs),
                 dict(self.outs))
         s.test = self.test
+        s.orig, s.saved = self.orig, dict(self.saved)
         return s
 
     def norm(self, t):
@@ -162,7 +185,8 @@ class _St:
     def key(self):
         return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
                 tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
-                tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test)
+                tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
+                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())))
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -178,6 +202,8 @@ def _join_states(a: _St, b: _St) -> _St:
     outs = {k: _join(a.outs.get(k, frozenset({("*",) + k})), b.outs.get(k, frozenset({("*",) + k})))
             for k in set(a.outs) | set(b.outs)}
     out = _St(_join(a.IF, b.IF), sp, slots, regs, known, ptrs, outs)
+    out.orig = a.orig & b.orig
+    out.saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v and slots.get(k) is v[1]}
     # a bit-9 test just before survives a join of the same test (its tag
     # joined, as the registers are)
     if a.test is not None and b.test is not None and a.test[1] == b.test[1]:
@@ -214,32 +240,44 @@ class IrqFlagEffects:
         return self.memo.get(("assumed", start), set())
 
     # -- per-function summary ---------------------------------------------------------
-    def summary(self, start: int, depth: int):
-        """(IF set, RAX bit-9 tag, caller-saved registers written or None)
-        at the function's returns, or None (unknown).  Recursion: a call
+    def summary(self, start: int, depth: int, want: frozenset = frozenset()):
+        """(IF set, RAX bit-9 tag, caller-saved registers written or None,
+        out-parameter stores) at the function's returns, or None (unknown).
+        `want`: the argument registers a caller hands a pointer into its
+        frame in; only their out-parameter stores and leaks are computed
+        (and only calls handed such a pointer are summarised at once): a
+        summary per (function, want), so that the plain IF summary keeps
+        its lazy callees.  Recursion: a call
         back into a function being analysed gets its provisional result
         (first bottom: no return), and the function is analysed again
         until its result is stable, the entries memoised meanwhile dropped
         (a least fixpoint over a finite lattice: sound once stable)."""
-        if start in self.memo:
-            return self.memo[start]
-        if start in self.active:
-            self.used.add(start)
-            return self.provisional.get(start, _BOTTOM)
+        key = start if not want else (start, want)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            self.used.add(key)
+            return self.provisional.get(key, _BOTTOM)
         if depth > MAX_DEPTH or self.budget <= 0:
             return self._why(f"depth {depth} / budget {self.budget}", start)
-        self.active.add(start)
+        self.active.add(key)
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
+        outer_want = getattr(self, "_want", frozenset())
         outer_forced = getattr(self, "forced", set())
         mark = len(self.log)
         try:
             while True:
                 self.used = set()
                 assumed: set = set()
+                self._want = want
                 r = self._analyse(start, depth, assumed)
-                if start in self.used and r != self.provisional.get(start, _BOTTOM):
-                    self.provisional[start] = _join_summary(self.provisional.get(start, _BOTTOM), r)
+                # stable once the result is below the provisional one the
+                # recursive calls used (a post-fixpoint: the least fixpoint
+                # is below it, so r is sound); `!=` alone need not end
+                prov = self.provisional.get(key, _BOTTOM)
+                if key in self.used and _join_summary(prov, r) != prov:
+                    self.provisional[key] = _join_summary(prov, r)
                     for k in self.log[mark:]:
                         self.memo.pop(k, None)
                         self.memo.pop(("assumed", k), None)
@@ -250,14 +288,15 @@ class IrqFlagEffects:
                     continue
                 break
         finally:
-            self.active.discard(start)
+            self.active.discard(key)
             self._written = outer_written
             self._leaked = outer_leaked
+            self._want = outer_want
             self.forced = outer_forced
-        self.used = outer_used | (self.used - {start})
-        self.memo[start] = r
-        self.memo[("assumed", start)] = assumed
-        self.log.append(start)
+        self.used = outer_used | (self.used - {key})
+        self.memo[key] = r
+        self.memo[("assumed", key)] = assumed
+        self.log.append(key)
         return r
 
     def _decode(self, node):
@@ -306,12 +345,13 @@ class IrqFlagEffects:
     def _analyse_once(self, start: int, depth: int, assumed: set):
         prog = self.program
         entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
-                    {r: frozenset({("arg", r, 0)}) for r in ARGS})
+                    {r: frozenset({("arg", r, 0)}) for r in self._want})
         states = {(start, None): entry}
         work = [(start, None)]
         escaped = False
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
+        not_intact: set = set()
         self._written = set()
         self._leaked = set()
         while work:
@@ -349,6 +389,7 @@ class IrqFlagEffects:
                 for item in out:
                     if item[0] == "ret":
                         returned = True
+                        not_intact |= set(CALLER_SAVED) - item[4]
                         ret_if = _join(ret_if, item[1])
                         ret_rax = _join(ret_rax, item[2]) if ret_rax is not TOP else TOP
                         if ret_outs is None:
@@ -369,7 +410,10 @@ class IrqFlagEffects:
                 if old is None or new.key() != old.key():
                     states[n2] = new
                     work.append(n2)
-        written = frozenset(self._written) if self._written is not None else None
+        # the caller-saved registers some return does not hand back with
+        # their entry value (flow-sensitive: a lazy or unknown call takes
+        # them all, a pop restores only the register's own pushed value)
+        written = frozenset(not_intact)
         # out-parameters: per argument, None when its value leaked anywhere
         # (even on a path that does not return), else what each return
         # path stored through it (joined; an unchanged word is ("*", a, d))
@@ -435,6 +479,7 @@ class IrqFlagEffects:
                     or (m == "mov" and ops[1].type == X.X86_OP_REG and ops[1].reg == rsp)):
             dst = self._reg(ci, ops[0].reg)
             s.regs[dst] = TOP
+            s.orig = s.orig - {dst}
             s.ptrs[dst] = frozenset({("sp", s.sp + (ops[1].mem.disp if m == "lea" else 0))})
             if self._written is not None:
                 self._written.add(dst)
@@ -455,11 +500,16 @@ class IrqFlagEffects:
                 return
             for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
                 del s.slots[k]
+            # (a store may put the very tag object a push marked back in the
+            # slot with another value: the mark goes with any store)
+            for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
+                del s.saved[k]
             if tag is not None or True:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
             s.slots = {}
+            s.saved = {}
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -558,18 +608,31 @@ class IrqFlagEffects:
                 s.sp -= 8
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
-                    s.slots[s.sp] = s.regs.get(self._reg(ci, op.reg), TOP)
+                    r = self._reg(ci, op.reg)
+                    s.slots[s.sp] = s.regs.get(r, TOP)
+                    if r in s.orig and s.slots[s.sp] is not TOP:
+                        s.saved[s.sp] = (r, s.slots[s.sp])
+                    else:
+                        s.saved.pop(s.sp, None)
                 elif op.type == X.X86_OP_IMM:
                     s.slots[s.sp] = frozenset({(op.imm >> 9) & 1})
+                    s.saved.pop(s.sp, None)
                 else:
                     s.slots[s.sp] = TOP
+                    s.saved.pop(s.sp, None)
             return [(fall, s)]
         if m == "pop":
             op = ops[0]
             v = s.slots.get(s.sp, TOP) if s.sp is not None else TOP
+            mark = s.saved.pop(s.sp, None) if s.sp is not None else None
             if op.type == X.X86_OP_REG:
-                s.regs[self._reg(ci, op.reg)] = v
-                s.ptrs.pop(self._reg(ci, op.reg), None)
+                r = self._reg(ci, op.reg)
+                s.regs[r] = v
+                s.ptrs.pop(r, None)
+                if mark is not None and mark[0] == r and v is mark[1] and v is not TOP:
+                    s.orig = s.orig | {r}  # its own entry value back
+                else:
+                    s.orig = s.orig - {r}
                 # a register written (`pushf; pop %rax` returns the flags in
                 # a caller-saved register the caller must not keep)
                 if self._written is not None:
@@ -637,6 +700,7 @@ class IrqFlagEffects:
             if r != "rsp":
                 s.regs[r] = TOP
                 s.ptrs.pop(r, None)
+                s.orig = s.orig - {r}
                 if self._written is not None:
                     self._written.add(r)
         s.regs.update(new)
@@ -700,8 +764,12 @@ class IrqFlagEffects:
             src = self._reg(ci, ops[1].reg)
             derived[self._reg(ci, ops[0].reg)] = s.ptrs[src]
             value.discard(src)
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and ops[0].size != 8:
-            value.add(self._reg(ci, ops[1].mem.base))  # a truncated address: not followed
+        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and (
+                ops[0].size != 8 or len(s.ptrs[self._reg(ci, ops[1].mem.base)]) > MAX_PTRS
+                or abs(ops[1].mem.disp) > MAX_PTR_DISP):
+            # a truncated address, or a pointer stepped through a loop (the
+            # set of offsets would grow without bound): not followed
+            value.add(self._reg(ci, ops[1].mem.base))
         elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases:
             d = ops[1].mem.disp
             derived[self._reg(ci, ops[0].reg)] = frozenset(
@@ -732,6 +800,8 @@ class IrqFlagEffects:
                     continue
                 at = p[1] + disp
                 old = s.slots.get(at, TOP)
+                for k in [k for k in s.saved if abs(k - at) < 8]:
+                    del s.saved[k]
                 for k in [k for k in s.slots if abs(k - at) < 8 and k != at]:
                     del s.slots[k]
                 s.slots[at] = _join(old, tag) if weak else tag
@@ -748,7 +818,7 @@ class IrqFlagEffects:
         returned in RAX leaks."""
         if s.ptrs.get("rax") and self._leak(s, s.ptrs["rax"], escaped) == "escape":
             return "escape"
-        return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs))]
+        return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
 
     def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed):
         """Pointers at a call.  In an argument register: the callee's
@@ -861,7 +931,7 @@ class IrqFlagEffects:
         name = prog.start_name(t) if t is not None else None
         after = s.copy()
         summ = None
-        ptr_args = any(self._ptrset(s, r) for r in ARGS)
+        ptr_args = frozenset(r for r in ARGS if self._ptrset(s, r))
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -876,6 +946,7 @@ class IrqFlagEffects:
             if self._call_ptrs(s, after, node, None, None, escaped, assumed) == "escape":
                 return "escape"
             lazy = frozenset({("c", node[0])})
+            after.orig = after.orig - set(CALLER_SAVED)
             after.IF = lazy
             for r in CALLER_SAVED:
                 after.regs[r] = lazy
@@ -885,12 +956,12 @@ class IrqFlagEffects:
             return [(fall, after)] if fall is not None else [(None, after)]
         else:
             forced = self.forced
-            summ = self.summary(t, depth + 1)
+            summ = self.summary(t, depth + 1, ptr_args)
             self.forced = forced
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", t), set())
+                assumed |= self.memo.get(("assumed", t if not ptr_args else (t, ptr_args)), set())
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None:
                     return []  # never returns
@@ -898,6 +969,7 @@ class IrqFlagEffects:
                 rax = self._compose(srax, s)
         if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
             return "escape"
+        after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
         after.IF = after.norm(res_if)
         # the caller-saved registers the callee's closure writes (all when
         # it is not known); RAX its returned tag
