@@ -572,6 +572,13 @@ class IrqFlagEffects:
             t = tgt_of()
             if t is None:
                 return None
+            if m.startswith("loop"):
+                # `loop` steps RCX: its bit 9 is unknown, a pointer there is
+                # not followed
+                s.regs["rcx"] = TOP
+                s.orig = s.orig - {"rcx"}
+                if s.ptrs.get("rcx") and self._leak(s, s.ptrs.pop("rcx"), escaped) == "escape":
+                    return "escape"
             taken, nott = s, s.copy()
             if test is not None and m in ("je", "jne", "jb", "jae"):
                 tag, zero_on_taken = test
