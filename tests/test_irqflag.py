@@ -62,3 +62,10 @@ def test_leaked_or_partial_out_parameter_is_unknown(irq, name):
 def test_may_store_is_a_weak_update(irq):
     summary = irq("irq_lock_base_maybe")[2]
     assert summary[3]["rsi"] == {(0, frozenset({"E", ("*", "rsi", 0)}))}
+
+
+def test_callee_save_thunk_hands_registers_back(irq):
+    assert "rsi" not in irq("irq_save_thunk")[2][2]
+    assert "rsi" in irq("irq_pop_other")[2][2]
+    # RSI survives the thunk, so the irqrestore test refines on it
+    assert irq("irq_test_thunk")[0] == {"rsi"}
