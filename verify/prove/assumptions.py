@@ -12,6 +12,9 @@ ASSUMPTIONS = {
     "enters user mode), so absolute stores do not reach the current task.",
     "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret`.",
     "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
+    "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
+    "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "
+    "write through (the IF summary's out-parameters, prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

@@ -1278,8 +1278,12 @@ class Explorer:
         eff, assumed = if_effect(target, name)
         if eff is None or not eff:
             return None
-        for a in sorted(assumed):
-            self._assume("irq-flag-preserved", a)
+        for a in sorted(assumed, key=str):
+            # irqflag.py: a call site of irq-flag-preserved, or (id, site)
+            if isinstance(a, tuple):
+                self._assume(a[0], a[1])
+            else:
+                self._assume("irq-flag-preserved", a)
         vals = []
         for x in sorted(eff, key=str):
             if x in (0, 1):

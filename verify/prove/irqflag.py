@@ -11,7 +11,8 @@ atoms, or None (unknown):
          bit 9 of that argument register at entry (a saved `flags` handed to
          `*_irqrestore`)
 
-A function's summary is the join over its returns of (IF, bit 9 of RAX);
+A function's summary is the join over its returns of (IF, bit 9 of RAX,
+caller-saved registers written, out-parameter stores per argument);
 at a call it is composed with the caller's state (E -> the caller's IF,
 an argument atom -> the caller's tag of that register).
 
@@ -41,8 +42,45 @@ Transfer (one path, pass order as in the walk):
 - Patch sites: every candidate except those only Xen PV runs (the caller
   makes the result unknown under XENPV, where SYSRET is never taken).
 - Stack slots survive a call and stores through other registers only
-  while no stack address of the function escaped (a `lea`/`mov` reading
-  RSP): otherwise they are forgotten there (assumption abi-frames).
+  while no stack address of the function escaped: otherwise they are
+  forgotten there (assumption abi-frames).
+- Out-parameters (`lock_timer_base(timer, &flags)`).  `lea off(%rsp),%reg`
+  / `mov %rsp,%reg` make reg a tracked pointer ("sp", off) rather than an
+  escape; each argument register at entry is a pointer ("arg", a, 0) too.
+  Pointers are copied by 64-bit `mov` and offset by `lea disp(%ptr)`; a
+  pointer as the index-free base of a memory operand is a load (harmless)
+  or a store (followed: into the slot, or recorded as the function's store
+  at arg + disp); `test`/`cmp` read it harmlessly.  Every other use leaks
+  it: a push, arithmetic, a truncated copy, an implicit operand, a store of
+  the pointer itself, RAX at a return, RAX/R10/R11 at a call, an argument
+  register at a call whose callee is not summarised or whose summary says
+  the argument leaked.  A leaked frame pointer is the old escape (the
+  function is walked again with escaped); a leaked argument makes that
+  argument's out-parameter effect unknown (None) in the summary, so every
+  caller that hands it a frame address treats its frame as escaped.
+  Sound because a frame word changes only through a pointer to it
+  (abi-frames), and every way a pointer can reach code that is not followed
+  is a leak.  A pointer in RBX/RBP/R12-R15 at a call is kept: compiled C
+  reads a callee-saved register only to save and restore it (named
+  assumption callee-saved-not-read, recorded at the call that hands the
+  frame address over).  At a join a register that may hold a pointer on
+  one side only holds "maybe" (None in its set): a store through it is a
+  weak update (the old value joined in), and its leaks still count;
+  caller-saved registers a callee may write become "maybe" after the call.
+  The summary per argument is the join over returns of what was stored
+  at arg + disp, ("*", a, d) standing for the word as the callee found it;
+  at a call it is composed with the caller's state like the IF atoms.
+  Only the arguments a caller hands a frame address in are tracked
+  (`want`, one summary per function and want), so the plain IF summary
+  keeps its lazy callees; a pointer stepped through a loop (more than
+  MAX_PTRS targets, or an offset past MAX_PTR_DISP) leaks, which keeps the
+  walk finite.
+- Registers a callee writes (what its caller may no longer assume about
+  them) are flow-sensitive: a caller-saved register is handed back only
+  if at every return it holds its entry value: untouched, or popped from
+  the slot its own `push` filled while it was untouched (a callee-save
+  thunk's push/call/pop), the mark dropped by any store to that slot.  A
+  `pop` of anything else is a write (`pushf; pop %rax`).
 """
 
 from __future__ import annotations
@@ -56,6 +94,10 @@ ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
+# a pointer with more possible targets, or offset further, is not followed
+# (it leaks): keeps the walk finite where a loop steps a pointer
+MAX_PTRS = 3
+MAX_PTR_DISP = 4096
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
@@ -65,25 +107,65 @@ def _join(a, b):
     return a | b
 
 
-_BOTTOM = (frozenset(), frozenset(), frozenset())
+_BOTTOM = (frozenset(), frozenset(), frozenset(), {})
+
+
+def _join_outs(a: dict, b: dict) -> dict:
+    """Out-parameter effects (argument -> None when the pointer leaked, else
+    {(disp, tag)} stored at arg + disp); absent: nothing stored, not leaked."""
+    out = {}
+    for k in set(a) | set(b):
+        x, y = a.get(k, frozenset()), b.get(k, frozenset())
+        if x is None or y is None:
+            out[k] = None
+            continue
+        dx, dy = dict(x), dict(y)
+        out[k] = frozenset((d, _join(dx.get(d, frozenset({("*", k, d)})), dy.get(d, frozenset({("*", k, d)}))))
+                           for d in set(dx) | set(dy))
+    return out
 
 
 def _join_summary(a, b):
     if a is None or b is None:
         return None
     w = None if a[2] is None or b[2] is None else a[2] | b[2]
-    return (a[0] | b[0], _join(a[1], b[1]), w)
+    return (a[0] | b[0], _join(a[1], b[1]), w, _join_outs(a[3], b[3]))
+
+
+def _lazy(x) -> bool:
+    """A lazy call's result atom ("c", call address), as opposed to an
+    out-parameter's old value ("*", arg, disp)."""
+    return isinstance(x, tuple) and x[0] == "c"
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved")
 
-    def __init__(self, IF, sp, slots, regs, known):
+    def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
         self.test = None  # (register tag, branch-bit polarity) of a bit-9 test just before
+        # register -> frozenset of the pointers it may hold: ("sp", off) an
+        # address in this function's frame (off from the entry RSP, as the
+        # slots), ("arg", a, d) argument register a's value at entry plus d;
+        # None in the set: it may also hold something else (a write
+        # through it is then a weak update)
+        self.ptrs = ptrs if ptrs is not None else {}
+        # (a, d) -> tag: what this function stored at (argument a at entry)
+        # + d; absent: unchanged, the atom ("*", a, d)
+        self.outs = outs if outs is not None else {}
+        # caller-saved registers still holding their entry value, and the
+        # slots a `push` of such a register filled (offset -> (register,
+        # the slot's tag object: the mark holds only while the slot keeps
+        # that very object)): a callee-save thunk's push/call/pop does not
+        # write the registers it restores
+        self.orig = frozenset(CALLER_SAVED)
+        self.saved = {}
 
     def copy(self):
-        s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known))
+        s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known), dict(self.ptrs),
+                dict(self.outs))
+        s.test = self.test
+        s.orig, s.saved = self.orig, dict(self.saved)
         return s
 
     def norm(self, t):
@@ -102,7 +184,9 @@ class _St:
 
     def key(self):
         return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
-                tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())))
+                tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
+                tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
+                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())))
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -113,7 +197,18 @@ def _join_states(a: _St, b: _St) -> _St:
         slots = {k: _join(v, b.slots[k]) for k, v in a.slots.items() if k in b.slots}
     regs = {k: _join(v, b.regs[k]) for k, v in a.regs.items() if k in b.regs}
     known = {k: v for k, v in a.known.items() if b.known.get(k) == v}
-    return _St(_join(a.IF, b.IF), sp, slots, regs, known)
+    # a pointer on one side only: "maybe" (None) joins it
+    ptrs = {k: a.ptrs.get(k, frozenset({None})) | b.ptrs.get(k, frozenset({None})) for k in set(a.ptrs) | set(b.ptrs)}
+    outs = {k: _join(a.outs.get(k, frozenset({("*",) + k})), b.outs.get(k, frozenset({("*",) + k})))
+            for k in set(a.outs) | set(b.outs)}
+    out = _St(_join(a.IF, b.IF), sp, slots, regs, known, ptrs, outs)
+    out.orig = a.orig & b.orig
+    out.saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v and slots.get(k) is v[1]}
+    # a bit-9 test just before survives a join of the same test (its tag
+    # joined, as the registers are)
+    if a.test is not None and b.test is not None and a.test[1] == b.test[1]:
+        out.test = (_join(a.test[0], b.test[0]), a.test[1])
+    return out
 
 
 class IrqFlagEffects:
@@ -145,31 +240,44 @@ class IrqFlagEffects:
         return self.memo.get(("assumed", start), set())
 
     # -- per-function summary ---------------------------------------------------------
-    def summary(self, start: int, depth: int):
-        """(IF set, RAX bit-9 tag, caller-saved registers written or None)
-        at the function's returns, or None (unknown).  Recursion: a call
+    def summary(self, start: int, depth: int, want: frozenset = frozenset()):
+        """(IF set, RAX bit-9 tag, caller-saved registers written or None,
+        out-parameter stores) at the function's returns, or None (unknown).
+        `want`: the argument registers a caller hands a pointer into its
+        frame in; only their out-parameter stores and leaks are computed
+        (and only calls handed such a pointer are summarised at once): a
+        summary per (function, want), so that the plain IF summary keeps
+        its lazy callees.  Recursion: a call
         back into a function being analysed gets its provisional result
         (first bottom: no return), and the function is analysed again
         until its result is stable, the entries memoised meanwhile dropped
         (a least fixpoint over a finite lattice: sound once stable)."""
-        if start in self.memo:
-            return self.memo[start]
-        if start in self.active:
-            self.used.add(start)
-            return self.provisional.get(start, _BOTTOM)
+        key = start if not want else (start, want)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            self.used.add(key)
+            return self.provisional.get(key, _BOTTOM)
         if depth > MAX_DEPTH or self.budget <= 0:
             return self._why(f"depth {depth} / budget {self.budget}", start)
-        self.active.add(start)
+        self.active.add(key)
         outer_used, outer_written = self.used, getattr(self, "_written", None)
+        outer_leaked = getattr(self, "_leaked", set())
+        outer_want = getattr(self, "_want", frozenset())
         outer_forced = getattr(self, "forced", set())
         mark = len(self.log)
         try:
             while True:
                 self.used = set()
                 assumed: set = set()
+                self._want = want
                 r = self._analyse(start, depth, assumed)
-                if start in self.used and r != self.provisional.get(start, _BOTTOM):
-                    self.provisional[start] = _join_summary(self.provisional.get(start, _BOTTOM), r)
+                # stable once the result is below the provisional one the
+                # recursive calls used (a post-fixpoint: the least fixpoint
+                # is below it, so r is sound); `!=` alone need not end
+                prov = self.provisional.get(key, _BOTTOM)
+                if key in self.used and _join_summary(prov, r) != prov:
+                    self.provisional[key] = _join_summary(prov, r)
                     for k in self.log[mark:]:
                         self.memo.pop(k, None)
                         self.memo.pop(("assumed", k), None)
@@ -180,13 +288,15 @@ class IrqFlagEffects:
                     continue
                 break
         finally:
-            self.active.discard(start)
+            self.active.discard(key)
             self._written = outer_written
+            self._leaked = outer_leaked
+            self._want = outer_want
             self.forced = outer_forced
-        self.used = outer_used | (self.used - {start})
-        self.memo[start] = r
-        self.memo[("assumed", start)] = assumed
-        self.log.append(start)
+        self.used = outer_used | (self.used - {key})
+        self.memo[key] = r
+        self.memo[("assumed", key)] = assumed
+        self.log.append(key)
         return r
 
     def _decode(self, node):
@@ -220,25 +330,30 @@ class IrqFlagEffects:
             if r is None:
                 return None
             # RAX's tag is not worth reading a callee for: lazy there is unknown
-            lazy = {x[1] for part in (r[0], r[1]) if part is not TOP for x in part if isinstance(x, tuple)}
-            if not lazy:
-                if r[1] is not TOP and any(isinstance(x, tuple) for x in r[1]):
-                    r = (r[0], TOP, r[2])
-                return r if not any(isinstance(x, tuple) for x in r[0]) else self._why("lazy left", start)
-            if lazy <= self.forced:
-                if not any(isinstance(x, tuple) for x in r[0]):
-                    return (r[0], TOP, r[2])
-                return self._why(f"forced calls still in the result {r}", start)
+            parts = [r[0], r[1]] + [t for o in r[3].values() if o is not None for _d, t in o]
+            lazy = {x[1] for part in parts if part is not TOP for x in part if _lazy(x)}
+            if not lazy or lazy <= self.forced:
+                if any(_lazy(x) for x in r[0]):
+                    return self._why(f"lazy calls still in the result {r}", start)
+                rax = TOP if r[1] is TOP or any(_lazy(x) for x in r[1]) else r[1]
+                # an out-parameter holding a lazy call's result: unknown
+                outs = {a: (None if o is None else frozenset(
+                    (d, TOP if t is TOP or any(_lazy(x) for x in t) else t) for d, t in o)) for a, o in r[3].items()}
+                return (r[0], rax, r[2], outs)
             self.forced |= lazy
 
     def _analyse_once(self, start: int, depth: int, assumed: set):
         prog = self.program
-        entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {})
+        entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
+                    {r: frozenset({("arg", r, 0)}) for r in self._want})
         states = {(start, None): entry}
         work = [(start, None)]
         escaped = False
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
+        ret_outs = None
+        not_intact: set = set()
         self._written = set()
+        self._leaked = set()
         while work:
             node = work.pop()
             st = states[node]
@@ -274,8 +389,15 @@ class IrqFlagEffects:
                 for item in out:
                     if item[0] == "ret":
                         returned = True
+                        not_intact |= set(CALLER_SAVED) - item[4]
                         ret_if = _join(ret_if, item[1])
                         ret_rax = _join(ret_rax, item[2]) if ret_rax is not TOP else TOP
+                        if ret_outs is None:
+                            ret_outs = dict(item[3])
+                        else:
+                            ret_outs = {k: _join(ret_outs.get(k, frozenset({("*",) + k})),
+                                                 item[3].get(k, frozenset({("*",) + k})))
+                                        for k in set(ret_outs) | set(item[3])}
                         if ret_if is TOP:
                             return self._why("ret with unknown IF", addr)
                     else:
@@ -288,11 +410,21 @@ class IrqFlagEffects:
                 if old is None or new.key() != old.key():
                     states[n2] = new
                     work.append(n2)
-        written = frozenset(self._written) if self._written is not None else None
+        # the caller-saved registers some return does not hand back with
+        # their entry value (flow-sensitive: a lazy or unknown call takes
+        # them all, a pop restores only the register's own pushed value)
+        written = frozenset(not_intact)
+        # out-parameters: per argument, None when its value leaked anywhere
+        # (even on a path that does not return), else what each return
+        # path stored through it (joined; an unchanged word is ("*", a, d))
+        outs: dict = {a: None for a in self._leaked}
+        for (a, d), t in (ret_outs or {}).items():
+            if a not in self._leaked:
+                outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
         if not returned:
             # no return: the caller never continues (a noreturn function)
-            return (frozenset(), frozenset(), written)
-        return (ret_if, ret_rax, written)
+            return (frozenset(), frozenset(), written, outs)
+        return (ret_if, ret_rax, written, outs)
 
     def _why(self, what, addr):
         import os  # noqa: PLC0415
@@ -337,7 +469,24 @@ class IrqFlagEffects:
                 return ops[0].imm & 0xFFFFFFFFFFFFFFFF
             return None
 
+        # a stack address taken into a register: a tracked pointer
+        # ("sp", offset from the entry RSP); its uses are checked below
+        # (_ptr_uses) and at calls (_call), and only a use the analysis does
+        # not follow makes the frame escape
+        if not escaped and s.sp is not None and len(ops) == 2 and ops[0].type == X.X86_OP_REG \
+                and ops[0].size == 8 and ops[0].reg != rsp and (
+                    (m == "lea" and ops[1].mem.base == rsp and ops[1].mem.index == 0 and ops[1].mem.segment == 0)
+                    or (m == "mov" and ops[1].type == X.X86_OP_REG and ops[1].reg == rsp)):
+            dst = self._reg(ci, ops[0].reg)
+            s.regs[dst] = TOP
+            s.orig = s.orig - {dst}
+            s.ptrs[dst] = frozenset({("sp", s.sp + (ops[1].mem.disp if m == "lea" else 0))})
+            if self._written is not None:
+                self._written.add(dst)
+            return [(fall, s)]
         # a stack address taken
+        if not escaped and m == "push" and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp:
+            return "escape"  # `push %rsp`: a stack address in a slot, then anywhere
         if not escaped and m not in ("push", "pop", "call", "ret", "pushfq", "popfq", "pushf", "popf") and not (
                 m in ("add", "sub") and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
             for op in ops[1:] if m != "lea" else ops[1:]:
@@ -351,11 +500,16 @@ class IrqFlagEffects:
                 return
             for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
                 del s.slots[k]
+            # (a store may put the very tag object a push marked back in the
+            # slot with another value: the mark goes with any store)
+            for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
+                del s.saved[k]
             if tag is not None or True:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
             s.slots = {}
+            s.saved = {}
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -385,7 +539,7 @@ class IrqFlagEffects:
                 return []
             return [(fall, s)]
         if m.startswith("ret"):
-            return [("ret", s.IF, s.regs.get("rax", TOP))]
+            return self._ret(s, escaped)
         if m == "call":
             t = tgt_of()
             vk = node[1]
@@ -401,17 +555,30 @@ class IrqFlagEffects:
             if t is None:
                 return None
             if prog.is_return_thunk(t):
-                return [("ret", s.IF, s.regs.get("rax", TOP))]
+                return self._ret(s, escaped)
             if self._is_function(t, node):
                 out = self._call(s, t, node, None, depth, assumed, escaped)
-                if out is None:
-                    return None
-                return [("ret", o.IF, o.regs.get("rax", TOP)) for _n, o in out]
+                if out is None or out == "escape":
+                    return out
+                res = []
+                for _n, o in out:
+                    r = self._ret(o, escaped)
+                    if r == "escape":
+                        return r
+                    res += r
+                return res
             return [(target_node(prog, t, node[1]), s)]
         if ci.group(capstone.CS_GRP_JUMP):
             t = tgt_of()
             if t is None:
                 return None
+            if m.startswith("loop"):
+                # `loop` steps RCX: its bit 9 is unknown, a pointer there is
+                # not followed
+                s.regs["rcx"] = TOP
+                s.orig = s.orig - {"rcx"}
+                if s.ptrs.get("rcx") and self._leak(s, s.ptrs.pop("rcx"), escaped) == "escape":
+                    return "escape"
             taken, nott = s, s.copy()
             if test is not None and m in ("je", "jne", "jb", "jae"):
                 tag, zero_on_taken = test
@@ -426,6 +593,10 @@ class IrqFlagEffects:
                 return [(n, x) for n, x in ((target_node(prog, t, node[1]), res[0]), (fall, res[1])) if x is not None]
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
+        # pointer uses (a use not followed leaks the pointer)
+        derived = self._ptr_uses(ci, s, escaped)
+        if derived == "escape":
+            return derived
         # data movement and the bit-9 tests
         writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
@@ -444,17 +615,35 @@ class IrqFlagEffects:
                 s.sp -= 8
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
-                    s.slots[s.sp] = s.regs.get(self._reg(ci, op.reg), TOP)
+                    r = self._reg(ci, op.reg)
+                    s.slots[s.sp] = s.regs.get(r, TOP)
+                    if r in s.orig and s.slots[s.sp] is not TOP:
+                        s.saved[s.sp] = (r, s.slots[s.sp])
+                    else:
+                        s.saved.pop(s.sp, None)
                 elif op.type == X.X86_OP_IMM:
                     s.slots[s.sp] = frozenset({(op.imm >> 9) & 1})
+                    s.saved.pop(s.sp, None)
                 else:
                     s.slots[s.sp] = TOP
+                    s.saved.pop(s.sp, None)
             return [(fall, s)]
         if m == "pop":
             op = ops[0]
             v = s.slots.get(s.sp, TOP) if s.sp is not None else TOP
+            mark = s.saved.pop(s.sp, None) if s.sp is not None else None
             if op.type == X.X86_OP_REG:
-                s.regs[self._reg(ci, op.reg)] = v
+                r = self._reg(ci, op.reg)
+                s.regs[r] = v
+                s.ptrs.pop(r, None)
+                if mark is not None and mark[0] == r and v is mark[1] and v is not TOP:
+                    s.orig = s.orig | {r}  # its own entry value back
+                else:
+                    s.orig = s.orig - {r}
+                # a register written (`pushf; pop %rax` returns the flags in
+                # a caller-saved register the caller must not keep)
+                if self._written is not None:
+                    self._written.add(self._reg(ci, op.reg))
             if s.sp is not None:
                 s.sp += 8
             if op.type == X.X86_OP_REG and op.reg == rsp:
@@ -501,6 +690,15 @@ class IrqFlagEffects:
                         slot_write(op.mem.disp, tag)
                     else:
                         forget_slots()
+                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)):
+                    # through a tracked pointer (its index was checked in
+                    # _ptr_uses): an 8-byte `mov` from a register carries its
+                    # tag, anything else stores an unknown value
+                    tag = TOP
+                    if m == "mov" and ops[1].type == X.X86_OP_REG and op.size == 8:
+                        tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
+                    if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, tag, op.size, escaped):
+                        forget_slots()
                 elif escaped or op.mem.base in (X.X86_REG_RBP, rsp):
                     forget_slots()
         if m.startswith(("rep", "stos", "movs")) and escaped:
@@ -508,10 +706,163 @@ class IrqFlagEffects:
         for r in writes:
             if r != "rsp":
                 s.regs[r] = TOP
+                s.ptrs.pop(r, None)
+                s.orig = s.orig - {r}
                 if self._written is not None:
                     self._written.add(r)
         s.regs.update(new)
+        s.ptrs.update(derived)
         return [(fall, s)]
+
+    # -- pointers into a caller's frame (out-parameters) -------------------------------
+    @staticmethod
+    def _ptrset(s: _St, reg):
+        """The pointers reg may hold (None excluded), or an empty set."""
+        p = s.ptrs.get(reg)
+        return frozenset(x for x in p if x is not None) if p else frozenset()
+
+    def _leak(self, s: _St, ps, escaped):
+        """A pointer used in a way not followed: an argument's value leaked
+        (its out-parameter effect is unknown to every caller), a frame
+        address escaped (the function is analysed again with escaped)."""
+        for p in ps:
+            if p is None:
+                continue
+            if p[0] == "sp":
+                if not escaped:
+                    return "escape"
+            else:
+                self._leaked.add(p[1])
+        return None
+
+    def _ptr_uses(self, ci, s: _St, escaped):
+        """Check the uses of the tracked pointers one instruction makes; ->
+        {register: pointers} it derives (a 64-bit `mov` between registers,
+        `lea disp(%ptr)`), or "escape".  Followed: a pointer as the base of a
+        memory operand without index (a load, or a store _store_through
+        follows), a `test`/`cmp` of it, and the copies above.  Any other
+        read (a push, arithmetic, a store of the pointer itself, an implicit
+        operand such as `rep movs`'s RDI, a truncated copy) leaks it
+        (soundness: the analysis then cannot know where it goes)."""
+        X = capstone.x86
+        reads = {self._reg(ci, r) for r in ci.regs_access()[0]}
+        live = {r for r in reads if s.ptrs.get(r)}
+        if not live:
+            return {}
+        m, ops = ci.mnemonic, ci.operands
+        derived = {}
+        bases, value = set(), set()
+        for op in ops:
+            if op.type == X.X86_OP_MEM:
+                b = self._reg(ci, op.mem.base) if op.mem.base else None
+                i = self._reg(ci, op.mem.index) if op.mem.index else None
+                if b in live and i is None and op.mem.segment == 0:
+                    bases.add(b)
+                else:
+                    value |= {x for x in (b, i) if x in live}
+            elif op.type == X.X86_OP_REG and self._reg(ci, op.reg) in live:
+                value.add(self._reg(ci, op.reg))
+        value |= live - bases - {self._reg(ci, op.reg) for op in ops if op.type == X.X86_OP_REG}
+        if m in ("test", "cmp") and not any(op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE
+                                            for op in ops):
+            value = set()
+        elif m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+                and ops[0].size == 8 and ops[1].size == 8:
+            src = self._reg(ci, ops[1].reg)
+            derived[self._reg(ci, ops[0].reg)] = s.ptrs[src]
+            value.discard(src)
+        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and (
+                ops[0].size != 8 or len(s.ptrs[self._reg(ci, ops[1].mem.base)]) > MAX_PTRS
+                or abs(ops[1].mem.disp) > MAX_PTR_DISP):
+            # a truncated address, or a pointer stepped through a loop (the
+            # set of offsets would grow without bound): not followed
+            value.add(self._reg(ci, ops[1].mem.base))
+        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases:
+            d = ops[1].mem.disp
+            derived[self._reg(ci, ops[0].reg)] = frozenset(
+                None if p is None else (("sp", p[1] + d) if p[0] == "sp" else ("arg", p[1], p[2] + d))
+                for p in s.ptrs[self._reg(ci, ops[1].mem.base)])
+        for r in value:
+            if self._leak(s, s.ptrs[r], escaped) == "escape":
+                return "escape"
+        return derived
+
+    def _store_through(self, s: _St, reg, disp, tag, size, escaped) -> bool:
+        """A store of `size` bytes at reg + disp, reg a tracked pointer:
+        into a frame slot, or an out-parameter word.  A strong update when
+        reg holds exactly one pointer, else weak (joined with the old
+        value).  -> True when the function's slots must be forgotten (its
+        frame escaped, or RSP is not tracked)."""
+        ps = s.ptrs[reg]
+        weak = None in ps or len(ps) > 1
+        if size != 8:
+            tag = TOP
+        forget = False
+        for p in ps:
+            if p is None:
+                continue
+            if p[0] == "sp":
+                if escaped or s.sp is None:
+                    forget = True
+                    continue
+                at = p[1] + disp
+                old = s.slots.get(at, TOP)
+                for k in [k for k in s.saved if abs(k - at) < 8]:
+                    del s.saved[k]
+                for k in [k for k in s.slots if abs(k - at) < 8 and k != at]:
+                    del s.slots[k]
+                s.slots[at] = _join(old, tag) if weak else tag
+            else:
+                a, at = p[1], p[2] + disp
+                old = s.outs.get((a, at), frozenset({("*", a, at)}))
+                for k in [k for k in s.outs if k[0] == a and abs(k[1] - at) < 8 and k[1] != at]:
+                    s.outs[k] = TOP
+                s.outs[(a, at)] = _join(old, tag) if weak else tag
+        return forget
+
+    def _ret(self, s: _St, escaped):
+        """A return: ("ret", IF, RAX tag, out-parameter stores); a pointer
+        returned in RAX leaks."""
+        if s.ptrs.get("rax") and self._leak(s, s.ptrs["rax"], escaped) == "escape":
+            return "escape"
+        return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
+
+    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed):
+        """Pointers at a call.  In an argument register: the callee's
+        out-parameter effect (summ[3]) is applied through it (composed with
+        the caller's state), or, for a callee not summarised or whose copy
+        of the argument leaked, the pointer leaks.  In RAX, R10, R11: leaks.
+        In RBX, RBP, R12-R15: kept, under assumption callee-saved-not-read
+        (recorded).  Caller-saved registers the callee may write may no
+        longer hold their pointer ("maybe", None added).  -> "escape" or None."""
+        for r, ps in list(s.ptrs.items()):
+            if not self._ptrset(s, r):
+                continue
+            if r in ARGS:
+                outs = summ[3] if summ is not None else None
+                o = None if outs is None else outs.get(r, frozenset())
+                if o is None:
+                    if self._leak(s, ps, escaped) == "escape":
+                        return "escape"
+                    continue
+                if any(p[0] == "sp" for p in self._ptrset(s, r)):
+                    # the callee's out-parameter summary reads its callees
+                    # under callee-saved-not-read: recorded where this
+                    # frame's address is handed over
+                    assumed.add(("callee-saved-not-read", node[0]))
+                for d, tag in o:
+                    v = self._compose(tag, s)
+                    if self._store_through(after, r, d, v, 8, escaped):
+                        after.slots = {}
+            elif r in CALLER_SAVED:
+                if self._leak(s, ps, escaped) == "escape":
+                    return "escape"
+            elif any(p[0] == "sp" for p in self._ptrset(s, r)):
+                assumed.add(("callee-saved-not-read", node[0]))
+        for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
+            if r in after.ptrs:
+                after.ptrs[r] = after.ptrs[r] | {None}
+        return None
 
     def _refine(self, s: _St, tag, bit):
         if tag is TOP:
@@ -527,6 +878,7 @@ class IrqFlagEffects:
         s.IF = s.norm(s.IF)
         s.regs = {k: s.norm(v) for k, v in s.regs.items()}
         s.slots = {k: s.norm(v) for k, v in s.slots.items()}
+        s.outs = {k: s.norm(v) for k, v in s.outs.items()}
         return s
 
     def _noreturn(self, t: int) -> bool:
@@ -585,6 +937,8 @@ class IrqFlagEffects:
         prog = self.program
         name = prog.start_name(t) if t is not None else None
         after = s.copy()
+        summ = None
+        ptr_args = frozenset(r for r in ARGS if self._ptrset(s, r))
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -593,8 +947,13 @@ class IrqFlagEffects:
             res_if, rax, clob = s.IF, TOP, None
         elif self._noreturn(t):
             return []
-        elif node[0] not in self.forced:
+        elif node[0] not in self.forced and not ptr_args:
+            # (a call handed a tracked pointer is summarised at once: its
+            # out-parameter stores are needed here)
+            if self._call_ptrs(s, after, node, None, None, escaped, assumed) == "escape":
+                return "escape"
             lazy = frozenset({("c", node[0])})
+            after.orig = after.orig - set(CALLER_SAVED)
             after.IF = lazy
             for r in CALLER_SAVED:
                 after.regs[r] = lazy
@@ -604,17 +963,20 @@ class IrqFlagEffects:
             return [(fall, after)] if fall is not None else [(None, after)]
         else:
             forced = self.forced
-            summ = self.summary(t, depth + 1)
+            summ = self.summary(t, depth + 1, ptr_args)
             self.forced = forced
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", t), set())
-                sif, srax, clob = summ
+                assumed |= self.memo.get(("assumed", t if not ptr_args else (t, ptr_args)), set())
+                sif, srax, clob, _outs = summ
                 if not sif and fall is not None:
                     return []  # never returns
                 res_if = self._compose(sif, s)
                 rax = self._compose(srax, s)
+        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
+            return "escape"
+        after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
         after.IF = after.norm(res_if)
         # the caller-saved registers the callee's closure writes (all when
         # it is not known); RAX its returned tag
@@ -639,6 +1001,21 @@ class IrqFlagEffects:
         for x in t:
             if x in (0, 1):
                 out.add(x)
+            elif isinstance(x, tuple) and x[0] == "*":
+                # the word at (callee's argument a) + d as the callee found
+                # it: where the caller's register a points, now
+                ps = s.ptrs.get(x[1])
+                if not ps or None in ps or len(ps) != 1:
+                    return TOP
+                [p] = ps
+                if p[0] == "sp":
+                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None else TOP
+                else:
+                    k = (p[1], p[2] + x[2])
+                    v = s.outs.get(k, frozenset({("*",) + k}))
+                if v is TOP:
+                    return TOP
+                out |= v
             else:
                 v = s.IF if x == "E" else s.regs.get(x, TOP)
                 if v is TOP:
