@@ -975,6 +975,11 @@ class Explorer:
         nxt = block.succs[0]
         where = self.program.symbolize(ins.addr)
         ops = [o.strip() for o in ins.op_str.split(",")] if ins.op_str else []
+        if any(o.startswith("gs:") or " gs:" in o for o in ops):
+            # a %gs-relative operand of an instruction VEX does not lift
+            # (verw, lsl, xsave, ...) reads through the GS base like any
+            # other (user-gs; adv_r8_verw_gs)
+            self.note_gs(st, ins.addr)
         if m == "swapgs":
             st.gs_kernel = claripy.Not(st.gs_kernel)
             st.regs[REG["gs"]] = self._gs_base(st)

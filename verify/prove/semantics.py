@@ -90,6 +90,11 @@ def _ccall(f, args):
 
 
 _GS_OFF = archinfo.ArchAMD64().registers["gs"][0]
+# the segment selector slots VEX writes for `mov`/`pop` to %fs/%gs: in
+# 64-bit mode such a load also loads the segment's base from the
+# descriptor (SDM Vol. 3A 3.4.4; Linux's load_gs_index wraps it in SWAPGS for
+# that reason), which the analysis does not model (adv_r8_gs_selector_load)
+_SEG_BASE_LOADS = {archinfo.ArchAMD64().registers[r][0]: r for r in ("fs_seg", "gs_seg")}
 
 
 def run_block(mem, st: MState, irsb) -> list[Succ]:
@@ -153,6 +158,9 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 v = claripy.If(v, claripy.BVV(1, 1), claripy.BVV(0, 1))
             tmps[s.tmp] = v
         elif tag == "Ist_Put":
+            if s.offset in _SEG_BASE_LOADS:
+                raise Unsupported(f"a load of the %{_SEG_BASE_LOADS[s.offset][:2]} selector (it loads the "
+                                  "segment base from a descriptor, which is not modelled)")
             v = ev(s.data)
             if v.size() % 8:
                 raise Unsupported("sub-byte register write")
