@@ -55,13 +55,10 @@ KNOWN_GAPS: dict = {
     # callee's store through a pointer to the caller's frame
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
-    # the ninth review's three the session had no time to fix (issue 12's
+    # the ninth review's two the session had no time to fix (issue 12's
     # obligations): each needs state the explorer does not keep yet
     "adv_r8_wrmsr_gsbase": "a wrmsr of MSR_KERNEL_GS_BASE is not modelled (the context switch writes it "
                            "legitimately: the value written would have to be tracked as the task's user GS base)",
-    "adv_r8_pti_cr3_bits_only": "under PTI, user-cr3 checks the user bits of CR3, not that the page-table base is "
-                                "the one the kernel CR3 had (a CR3 write on the path may not change bits other "
-                                "than 11, 12 and 63: to be kept as a sticky flag in the state)",
     "adv_r8_ptregs_scratch_r10": "no-kernel-data compares a register with its pt_regs slot at SYSRET; a kernel "
                                  "value the exit code itself stored into the slot after the syscall passes",
 }

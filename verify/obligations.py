@@ -79,6 +79,7 @@ class SysretInputs:
     irq_bad: z3.BoolRef | None = None  # IF was set at some point while the GS base was the user's
     cr3: z3.BitVecRef | None = None  # CR3 at SYSRET
     entry_cr3: z3.BitVecRef | None = None  # CR3 at the SYSCALL
+    cr3_bad: z3.BoolRef | None = None  # a CR3 write changed more than the PTI/PCID selection bits
     pti: z3.BoolRef | None = None  # X86_FEATURE_PTI (boot-time, symbolic in the query)
     pcid: z3.BoolRef | None = None  # X86_FEATURE_PCID
     pti_user_pgtable_bit: int = 12
@@ -146,7 +147,8 @@ def user_gs(s: SysretInputs) -> z3.BoolRef:
 def user_cr3(s: SysretInputs) -> z3.BoolRef:
     """Under PTI, CR3 selects the user page tables (PTI_USER_PGTABLE_BIT)
     and, with PCID, the user PCID (PTI_USER_PCID_BIT): calling.h
-    SWITCH_TO_USER_CR3.  Without PTI, CR3 is what it was at the SYSCALL."""
+    SWITCH_TO_USER_CR3, on the task's own tables.  Without PTI, CR3 is what
+    it was at the SYSCALL."""
     def user_tables(cr3):
         pg = z3.Extract(s.pti_user_pgtable_bit, s.pti_user_pgtable_bit, cr3) == 1
         pc = z3.Extract(s.pti_user_pcid_bit, s.pti_user_pcid_bit, cr3) == 1
@@ -155,7 +157,11 @@ def user_cr3(s: SysretInputs) -> z3.BoolRef:
     # CR3 that selects them (the previous exit's switch), so only entries
     # from such a CR3 are considered (a stub that never switches, such as
     # entry_SYSCALL32_ignore, returns with that same CR3)
-    return z3.If(s.pti, z3.Implies(user_tables(s.entry_cr3), user_tables(s.cr3)), s.cr3 == s.entry_cr3)
+    # and the tables are the task's: every CR3 write on the path kept the
+    # page-table base and ASID of the CR3 it replaced (cr3_bad)
+    bad = s.cr3_bad if s.cr3_bad is not None else z3.BoolVal(False)
+    return z3.If(s.pti, z3.Implies(user_tables(s.entry_cr3), z3.And(user_tables(s.cr3), z3.Not(bad))),
+                 s.cr3 == s.entry_cr3)
 
 
 def irqs_off(s: SysretInputs) -> z3.BoolRef:

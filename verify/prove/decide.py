@@ -71,6 +71,7 @@ class Query:
         self.exit_terms = {
             "rsp": st.get_slot(REG["rsp"]), "regs_sp": explorer.user["rsp"] if regs else ptreg("sp"),
             "gs_kernel": st.gs_kernel, "gs_bad": st.gs_bad, "IF": st.IF, "irq_bad": st.irq_bad,
+            "cr3_bad": st.cr3_bad,
             "cr3": st.cr3 if st.cr3 is not None else ENTRY_CR3, "entry_cr3": ENTRY_CR3,
             "pti": explorer.feature(explorer.program.feature_pti) if explorer.program.has_pti else claripy.BoolV(False),
             "pcid": explorer.feature(consts.get("X86_FEATURE_PCID")),
@@ -154,7 +155,7 @@ OBLIGATION_TERMS = {
     "rcx-is-rip": ("rcx", "regs_ip"), "canonical-rip": ("rcx",), "r11-is-rflags": ("r11", "regs_flags"),
     "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
-    "user-rsp": ("rsp", "regs_sp"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3",),
+    "user-rsp": ("rsp", "regs_sp"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
     "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS for p in ("reg", "saved")),
 }
@@ -254,8 +255,10 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         return "; ".join(parts) or "IF set"
     if oid == "user-cr3":
         pti, pcid = _is_true(model, t["pti"]), _is_true(model, t["pcid"])
+        base = "; a CR3 write on the path changed its page-table base or ASID" if pti and \
+            _is_true(model, t["cr3_bad"]) else ""
         return (f"X86_FEATURE_PTI={'on' if pti else 'off'}, X86_FEATURE_PCID={'on' if pcid else 'off'}; "
-                f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}")
+                f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}{base}")
     if oid == "no-kernel-data":
         bad = []
         for r, (v, saved) in q.gpr_terms.items():
@@ -361,7 +364,7 @@ def explain(oid: str, cex: Counterexample, paging: str) -> str:
     if oid == "user-gs":
         return f"the GS base is not the user's at SYSRET, or was used after the exit SWAPGS: {cex.detail}"
     if oid == "user-cr3":
-        return f"CR3 at SYSRET does not select the user's page tables: {cex.detail}"
+        return f"CR3 at SYSRET does not select the task's user page tables: {cex.detail}"
     if oid == "irqs-off":
         return f"interrupts may be enabled while the GS base is the user's: {cex.detail}"
     if oid == "no-kernel-data":

@@ -700,7 +700,7 @@ class Explorer:
         out = st.copy()
         event = Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}", site=node[0])
         event.marks |= {f"loop_{node[0]:x}_", f"loop_if_{node[0]:x}", f"loop_cr3_{node[0]:x}", f"loop_gs_{node[0]:x}",
-                        f"loop_gsbad_{node[0]:x}", f"loop_irqbad_{node[0]:x}"}
+                        f"loop_gsbad_{node[0]:x}", f"loop_irqbad_{node[0]:x}", f"loop_cr3bad_{node[0]:x}"}
         self.ex.events.append(event)
         self._event = event
         for loc in locs:
@@ -730,6 +730,8 @@ class Explorer:
                 out.regs[REG["gs"]] = self._gs_base(out)
             elif kind == "gs_bad":
                 out.gs_bad = claripy.If(w, fresh_bool(f"loop_gsbad_{node[0]:x}"), st.gs_bad)
+            elif kind == "cr3_bad":
+                out.cr3_bad = claripy.If(w, fresh_bool(f"loop_cr3bad_{node[0]:x}"), st.cr3_bad)
             elif kind == "irq_bad":
                 out.irq_bad = claripy.If(w, fresh_bool(f"loop_irqbad_{node[0]:x}"), st.irq_bad)
             elif kind == "tf":
@@ -1022,7 +1024,22 @@ class Explorer:
             dst, src = ops
             if dst.startswith("cr"):
                 if dst == "cr3":
-                    st.cr3 = self.reg(st, _reg64(src))
+                    new = self.reg(st, _reg64(src))
+                    # the PTI switches (calling.h SWITCH_TO_KERNEL_CR3 /
+                    # SWITCH_TO_USER_CR3*) write back the CR3 they read with
+                    # only the PTI page-table bit, the user-PCID bit and the
+                    # no-flush bit (63) changed; a write that changes the
+                    # page-table base or the ASID puts user mode on tables
+                    # that are not the task's (adv_r8_pti_cr3_bits_only).
+                    # The task's tables change only in code the analysis
+                    # summarises (switch_mm: a fresh CR3, then derived from)
+                    old = st.cr3 if st.cr3 is not None else claripy.BVS("user_cr3", 64, explicit_name=True)
+                    consts = self.program.constants
+                    selection = (1 << 63) | (1 << consts.get("PTI_USER_PGTABLE_BIT", 12)) | \
+                        (1 << consts.get("PTI_USER_PCID_BIT", 11))
+                    changed = ((new ^ old) & (~selection & 0xFFFFFFFFFFFFFFFF)) != 0
+                    st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
+                    st.cr3 = new
             else:
                 self.set_reg(st, _reg64(dst), st.cr3 if src == "cr3" else fresh(src))
         elif m in ("ud2", "ud1", "ud0") and self.program.after_ud2(ins.addr) == "fixup":
@@ -1590,7 +1607,7 @@ def _differences(head: MState, s: MState) -> set:
         out.add(("exposed", frozenset(s.exposed)))
     if head.cr3 is not None and s.cr3 is not None and not same(head.cr3, s.cr3):
         out.add(("cr3",))
-    for f in ("gs_kernel", "gs_bad", "irq_bad"):
+    for f in ("gs_kernel", "gs_bad", "irq_bad", "cr3_bad"):
         if not same(getattr(head, f), getattr(s, f)):
             out.add((f,))
     if not same(head.tf, s.tf):

@@ -95,7 +95,7 @@ class MState:
     or IF was set, while the GS base was the user's (obligations user-gs and
     irqs-off)."""
 
-    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "tf",
+    __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "cr3_bad", "tf",
                  "sysfl")
 
     def __init__(self):
@@ -108,6 +108,9 @@ class MState:
         self.cr3 = None
         self.gs_kernel = claripy.BoolV(False)  # True after an odd number of SWAPGS since entry
         self.gs_bad = claripy.BoolV(False)
+        # sticky: a CR3 write on the path changed more than the PTI and PCID
+        # selection bits (user-cr3)
+        self.cr3_bad = claripy.BoolV(False)
         self.irq_bad = claripy.BoolV(False)
         # RFLAGS bits VEX does not keep (Explorer.rflags/set_rflags): TF
         # (1 bit: set for the instruction after a popf/iret that loaded it)
@@ -126,6 +129,7 @@ class MState:
         s.cr3 = self.cr3
         s.gs_kernel = self.gs_kernel
         s.gs_bad = self.gs_bad
+        s.cr3_bad = self.cr3_bad
         s.irq_bad = self.irq_bad
         s.tf = self.tf
         s.sysfl = self.sysfl
@@ -240,6 +244,7 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.cr3 = a.cr3 if (a.cr3 is None or b.cr3 is None or same(a.cr3, b.cr3)) else claripy.If(g, a.cr3, b.cr3)
     out.gs_kernel = _ite(g, a.gs_kernel, b.gs_kernel)
     out.gs_bad = _ite(g, a.gs_bad, b.gs_bad)
+    out.cr3_bad = _ite(g, a.cr3_bad, b.cr3_bad)
     out.irq_bad = _ite(g, a.irq_bad, b.irq_bad)
     out.tf = _ite(g, a.tf, b.tf)
     out.sysfl = _ite(g, a.sysfl, b.sysfl)
