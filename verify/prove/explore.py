@@ -970,6 +970,13 @@ class Explorer:
             self.ex.features[f] = t
         return t
 
+    def _writes_gs_base_msr(self, st: MState) -> bool:
+        """Whether a wrmsr here may write MSR_GS_BASE or MSR_KERNEL_GS_BASE:
+        ECX is one of them or not known to be another MSR."""
+        ecx = self.reg(st, "rcx")[31:0]
+        vals = self._values(st, ecx.zero_extend(32), limit=16)
+        return vals is None or any(v in (0xC0000101, 0xC0000102) for v in vals)
+
     # -- modelled instructions ----------------------------------------------------------------
     def _special(self, cfg, block, st: MState):
         ins = block.last
@@ -1060,6 +1067,13 @@ class Explorer:
             # violation through the resumption is not confirmed by it: an
             # unsure event.
             self.ex.events.append(Event("resume", st.guard, f"int3 at {where} resumed", site=ins.addr))
+        elif m == "wrmsr" and self._writes_gs_base_msr(st):
+            # MSR_GS_BASE / MSR_KERNEL_GS_BASE: the GS base the exit SWAPGS
+            # hands user mode (user-gs) is whatever was written there; the
+            # analysis keeps no value for it (adv_r8_wrmsr_gsbase).  The exit
+            # paths of 6.1/6.12 write only MSR_IA32_SPEC_CTRL (IBRS_EXIT)
+            raise Inconclusive(f"{where}: wrmsr of MSR_GS_BASE or MSR_KERNEL_GS_BASE (ECX may be 0xc0000101 or "
+                               "0xc0000102): the GS base it writes is not modelled")
         elif m in ("wrmsr", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "ud1", "ud0",
                    "lfence", "mfence", "sfence", "pause"):
             # MSR, TLB and cache state are not part of what SYSRET consumes;
