@@ -2039,15 +2039,22 @@ class MaySet:
             hit = memo[t] = self._returns_home_walk(t)
         return hit
 
-    def _returns_home_walk(self, t: int) -> bool:
+    def _extent_bytes(self, t: int, limit: int) -> tuple | None:
+        """(end, bytes) of the function starting at t, or None when t is no
+        symbol start, its extent is longer than `limit` or unreadable."""
         i = bisect.bisect_right(self.starts, t) - 1
-        if i < 0 or self.starts[i] != t or self.ends[i] - t > 16384:
-            return False
-        end = self.ends[i]
+        if i < 0 or self.starts[i] != t or self.ends[i] - t > limit:
+            return None
         try:
-            data = self.prog.fetch_raw(t, end - t)
+            return self.ends[i], self.prog.fetch_raw(t, self.ends[i] - t)
         except CfgError:
+            return None
+
+    def _returns_home_walk(self, t: int) -> bool:
+        got = self._extent_bytes(t, 16384)
+        if got is None:
             return False
+        end, data = got
         insns = {}
         order = []
         for a, size, m, ops in _lite().disasm_lite(data, t):
@@ -2187,14 +2194,10 @@ class MaySet:
         return got
 
     def _noreturn_walk(self, t: int) -> bool:
-        i = bisect.bisect_right(self.starts, t) - 1
-        if i < 0 or self.starts[i] != t or self.ends[i] - t > 4096:
+        got = self._extent_bytes(t, 4096)
+        if got is None:
             return False
-        end = self.ends[i]
-        try:
-            data = self.prog.fetch_raw(t, end - t)
-        except CfgError:
-            return False
+        end, data = got
         returning_calls = []
         seen: set = set()
         work = [t]
