@@ -238,13 +238,27 @@ def rflags_value(state):
 # taken as written unless the mnemonic is one of these.
 FIRST_OPERAND_READ_ONLY = {
     "cmp", "test", "bt", "push", "call", "jmp", "lea", "invlpg", "invlpga", "verw", "verr", "lgdt", "lidt", "lldt",
-    "ltr", "lmsw", "ldmxcsr", "vldmxcsr", "ptest", "vptest", "clzero", "monitor", "umonitor", "cldemote", "lsl",
+    "ltr", "lmsw", "ldmxcsr", "vldmxcsr", "ptest", "vptest", "monitor", "umonitor", "cldemote", "lsl",
     "lar", "bound", "fldcw", "fldenv", "frstor", "fxrstor", "fxrstor64", "xrstor", "xrstors", "xrstor64",
     "xrstors64", "incsspq", "ucomiss", "ucomisd", "comiss", "comisd", "vucomiss", "vucomisd", "vcomiss",
-    "vcomisd", "kmovw", "ljmp", "lcall"}
+    "vcomisd", "ljmp", "lcall"}
+# (not `kmov*`: with a memory first operand it is the store form, `kmovw
+# m16, k`, which capstone marks read-only; the load form has the memory
+# second.  Not `clzero`: it zeroes the cache line at [RAX].)
 FIRST_OPERAND_READ_ONLY_PREFIXES = ("nop", "prefetch", "clflush", "clwb", "fld", "fild", "fbld", "fcom", "fucom",
                                     "ficom", "fadd", "fsub", "fmul", "fdiv", "fiadd", "fisub", "fimul", "fidiv",
                                     "bnd", "cmps", "scas", "lods", "outs", "j")
+
+
+# Instructions that store to memory through an address no memory operand
+# names (capstone gives them none, or a register operand): clzero ([RAX]'s
+# cache line), maskmovq/maskmovdqu ([RDI]), movdir64b/enqcmd(s) (the address
+# in their register operand), the SGX and PCONFIG leaves (addresses in
+# RBX/RCX/RDX by leaf).  A reader of stores treats each as a store through
+# an unknown pointer.
+IMPLICIT_MEMORY_STORES = frozenset({
+    "clzero", "maskmovq", "maskmovdqu", "vmaskmovdqu", "movdir64b", "enqcmd", "enqcmds", "encls", "enclu", "enclv",
+    "pconfig"})
 
 
 def memory_written(mnemonic: str, operand_index: int, capstone_says_written: bool) -> bool:

@@ -827,6 +827,15 @@ class Explorer:
                                "model")
         if k == "ijmp":
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: indirect jump")
+        # VEX's optimiser (opt_level=1) drops a load whose value is unused
+        # together with the read of the GS base that run_block notes, but
+        # the CPU still makes the access (and may fault on the user's GS
+        # base, CVE-2014-9322's class): every %gs operand of the lifted
+        # instructions counts, read off the decoded instruction
+        end = block.addr + len(block.code)
+        for ins in block.insns:
+            if ins.addr < end and "gs:" in ins.op_str:
+                self.note_gs(st, ins.addr)
         irsb = self._lift(block)
         try:
             succs = run_block(self, st, irsb)

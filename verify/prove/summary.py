@@ -106,6 +106,10 @@ class Summary:
         return f"{who} (summarised: {self.why})"
 
 
+# MSR_GS_BASE, MSR_KERNEL_GS_BASE (SDM vol. 4; msr-index.h)
+GS_BASE_MSRS = (0xC0000101, 0xC0000102)
+
+
 class Summaries:
     def __init__(self, program):
         self.program = program
@@ -172,6 +176,11 @@ class Summaries:
         regs_written: set[str] = set()
         regs_unknown = False
         funcs, work, seen = {start}, [(start, None)], set()
+        # wrmsr nodes; node -> [(predecessor, its ECX effect)] over
+        # fall-through edges; nodes some jump targets
+        wrmsrs: list = []
+        fall_pred: dict = {}
+        work_targets: set = set()
         n = 0
         md = _md()
 
@@ -242,6 +251,21 @@ class Summaries:
                 s.gs_access = True
             if m in ("swapgs", "wrgsbase"):
                 s.may_swapgs = True
+            if m == "wrmsr":
+                wrmsrs.append((addr, vk))
+            # what the instruction does to ECX on its fall-through (the
+            # wrmsr check below reads it back)
+            if ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("ret", "loop")):
+                ecx_eff = ("clobber",)  # (a call's callee may write RCX)
+            elif m == "mov" and len(ops) == 2 and ops[0].type == capstone.x86.X86_OP_REG and \
+                    ops[0].reg in (capstone.x86.X86_REG_ECX, capstone.x86.X86_REG_RCX) and \
+                    ops[1].type == capstone.x86.X86_OP_IMM:
+                ecx_eff = ("imm", ops[1].imm & 0xFFFFFFFF)
+            elif "rcx" in {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in ci.regs_access()[1]}:
+                ecx_eff = ("clobber",)
+            else:
+                ecx_eff = ("keep",)
+            fall_pred.setdefault(fall, []).append(((addr, vk), ecx_eff))
             if m == "mov" and ci.op_str.startswith("cr3"):
                 s.may_write_cr3 = True
             for k, op in enumerate(ops):
@@ -259,6 +283,8 @@ class Summaries:
                         writes.add((mem.disp & 0xFFFFFFFFFFFFFFFF, op.size))
                     else:
                         anyw(f"a store through a pointer at {prog.symbolize(addr)}")
+            if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
+                anyw(f"`{m}` stores at an address in a register at {prog.symbolize(addr)}")
             if m.startswith("rep") or m in ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq") \
                     or m.startswith("xsave") or m.startswith("fxsave"):
                 anyw(f"a string or state store at {prog.symbolize(addr)}")
@@ -281,6 +307,7 @@ class Summaries:
                         return sub
                     funcs.add(tgt)
                     work.append(target_node(prog, tgt, vk))
+                    work_targets.add(target_node(prog, tgt, vk))
                 work.append(fall)
                 continue
             if m == "jmp":
@@ -295,12 +322,18 @@ class Summaries:
                         return sub
                     funcs.add(tgt)
                     work.append(target_node(prog, tgt, vk))
+                    work_targets.add(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
                 work.append(target_node(prog, tgt, vk))
+                work_targets.add(target_node(prog, tgt, vk))
             if m.startswith(("ret", "sysret")):
                 continue  # no fall-through (a ud2 may resume: its fall-through is read)
             work.append(fall)
+        if any(self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs):
+            # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
+            # the return, or the one the exit SWAPGS will load, is unknown
+            s.may_swapgs = True
         if s.writes == "some":
             s.write_addrs = sorted(writes)
         if not regs_unknown:
@@ -308,6 +341,26 @@ class Summaries:
         else:
             s.opaque = s.gs_access = True
         return s
+
+    @staticmethod
+    def _msr_of(node, fall_pred, targets, limit=16):
+        """The MSR number in ECX at a wrmsr, when a straight line of
+        fall-throughs leads to it from a `mov $imm, %ecx` with nothing
+        writing RCX in between (native_write_msr's inlined `mov $MSR,%ecx;
+        mov lo,%eax; mov hi,%edx; wrmsr`); None otherwise.  Sound: every node
+        on the line has exactly one predecessor and is no jump's target, so
+        every path to the wrmsr runs the whole line."""
+        cur = node
+        for _ in range(limit):
+            preds = fall_pred.get(cur, [])
+            if cur in targets or len(preds) != 1:
+                return None
+            cur, eff = preds[0]
+            if eff[0] == "imm":
+                return eff[1]
+            if eff[0] == "clobber":
+                return None
+        return None
 
     def _direct(self, tgt):
         """A direct call inside the closure whose target is itself unknown at run

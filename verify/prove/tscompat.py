@@ -445,6 +445,10 @@ class TsCompatEffects:
         imm = next((o.imm for o in ops if o.type == _X.X86_OP_IMM), None)
         where = f"`{m} {ci.op_str}` at {prog.symbolize(ins.addr)}"
         e, assumed = KEEP, False
+        if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
+            # a store at an address held in a register (machine.py): the
+            # register may hold the current task
+            return anyw(f"{where}: a store at an address in a register"), False
         for k_op, op in enumerate(ops):
             if op.type != _X.X86_OP_MEM or not machine.memory_written(m, k_op, bool(op.access & capstone.CS_AC_WRITE)):
                 continue
@@ -2723,6 +2727,8 @@ class MaySet:
             # code: the ABI at every call and return, and entry's CLD):
             # from above the status byte it cannot reach it
             return f"{where}: a string store through the current task pointer"
+        if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
+            return f"{where}: a store at an address in a register"
         first = ops.partition(", ")[0]
         if "[" not in first or not machine.memory_written(m, 0, False):
             return None
