@@ -32,6 +32,11 @@ conv = claripy.backends.z3.convert
 NKD_REGS = (("rax", "ax"), ("rbx", "bx"), ("rdx", "dx"), ("rsi", "si"), ("rdi", "di"), ("rbp", "bp"),
             ("r8", "r8"), ("r9", "r9"), ("r10", "r10"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"),
             ("r15", "r15"))
+# ... and at a sysretl, RCX and R11 too: SYSRETL loads EIP from ECX and
+# EFLAGS from R11D, and the upper halves stay in the registers, where a
+# compat task that far-jumps to a 64-bit code segment reads them
+# (CVE-2009-2910); at a sysretq rcx-is-rip / r11-is-rflags fix all 64 bits
+NKD_REGS_SYSRETL = (("rcx", "ip"), ("r11", "flags"))
 # CR3 at the SYSCALL (explore.initial_state)
 ENTRY_CR3 = claripy.BVS("user_cr3", 64, explicit_name=True)
 
@@ -78,8 +83,9 @@ class Query:
         }
         self.gpr_terms = {}
         gprs = []
-        for r, slot in NKD_REGS:
-            v, saved = st.get_slot(REG[r]), (explorer.user[r] if regs else ptreg(slot))
+        for r, slot in NKD_REGS + (NKD_REGS_SYSRETL if width == "sysretl" else ()):
+            v, saved = st.get_slot(REG[r]), ptreg(slot) if r in ("rcx", "r11") else \
+                (explorer.user[r] if regs else ptreg(slot))
             # the register as the user left it at the SYSCALL is no kernel
             # data either (4.14's fast path never saved RBX/RBP/R12-R15 and
             # returned them as the ABI preserved them)
@@ -89,6 +95,10 @@ class Query:
                 extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
                          z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
+            if r in ("rcx", "r11"):
+                # what the 32-bit task gets is the low half: zero above it
+                # is no kernel data either
+                extra += (z3.Extract(63, 32, conv(v)) == 0,)
             self.gpr_terms[r] = (v, saved)
             gprs.append((r, conv(v), conv(saved), extra))
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
@@ -140,7 +150,7 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
         return "unknown", None, r2.reason
     # blame first the over-approximations the obligation's own values come
     # from (a summary's clobbered register or memory generation in them)
-    terms = [q.terms[t] for t in OBLIGATION_TERMS.get(oid, q.terms)]
+    terms = [q.terms[t] for t in OBLIGATION_TERMS.get(oid, q.terms) if t in q.terms]
     by_data = [e for e in blame if e.kind == "summary" and e.target is not None and any(e.made(t) for t in terms)]
     if by_data:
         # the latest such summary is the last writer of those values: follow
@@ -157,7 +167,7 @@ OBLIGATION_TERMS = {
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
     "user-rsp": ("rsp", "regs_sp"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
-    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS for p in ("reg", "saved")),
+    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_SYSRETL for p in ("reg", "saved")),
 }
 
 
@@ -263,7 +273,7 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         bad = []
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
-            if vv == sv or vv == 0 or vv == ev(explorer.user[r]):
+            if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or (r in ("rcx", "r11") and vv >> 32 == 0):
                 continue
             if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
                                                                      (1 << 32) - 4095 <= vv < (1 << 32)):
