@@ -64,10 +64,6 @@ KNOWN_GAPS: dict = {
     # callee's store through a pointer to the caller's frame
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
-    # the ninth review's one the session had no time to fix (issue 12's
-    # obligations): each needs state the explorer does not keep yet
-    "adv_r8_ptregs_scratch_r10": "no-kernel-data compares a register with its pt_regs slot at SYSRET; a kernel "
-                                 "value the exit code itself stored into the slot after the syscall passes",
 }
 
 

@@ -73,6 +73,8 @@ class SysretInputs:
     # a caller (models/) does not evaluate those obligations
     rsp: z3.BitVecRef | None = None  # RSP at SYSRET
     regs_sp: z3.BitVecRef | None = None  # saved pt_regs->sp
+    # the explored code stored into pt_regs->sp a value that is not user data
+    regs_sp_kstore: z3.BoolRef | None = None
     gs_kernel: z3.BoolRef | None = None  # the GS base is the kernel's (odd number of SWAPGS since entry)
     gs_bad: z3.BoolRef | None = None  # a %gs-relative access ran while the GS base was the user's
     IF: z3.BitVecRef | None = None  # RFLAGS.IF at SYSRET (1 bit)
@@ -84,7 +86,8 @@ class SysretInputs:
     pcid: z3.BoolRef | None = None  # X86_FEATURE_PCID
     pti_user_pgtable_bit: int = 12
     pti_user_pcid_bit: int = 11
-    # (name, value at SYSRET, saved value, extra allowed values as z3 booleans)
+    # (name, value at SYSRET, saved value, extra allowed values as z3
+    # booleans[, the slot may hold a kernel value the exit code stored])
     gprs: tuple = ()
 
 
@@ -133,7 +136,8 @@ def compat_landing_pad(s: SysretInputs) -> z3.BoolRef:
 
 def user_rsp(s: SysretInputs) -> z3.BoolRef:
     """SYSRET does not load RSP (SDM): the kernel must, from the saved frame."""
-    return s.rsp == s.regs_sp
+    ok = s.rsp == s.regs_sp
+    return ok if s.regs_sp_kstore is None else z3.And(ok, z3.Not(s.regs_sp_kstore))
 
 
 def user_gs(s: SysretInputs) -> z3.BoolRef:
@@ -172,8 +176,11 @@ def irqs_off(s: SysretInputs) -> z3.BoolRef:
     return z3.And(s.IF == 0, z3.Not(s.irq_bad))
 
 
-def gpr_ok(value, saved, extra=()) -> z3.BoolRef:
-    return z3.Or(value == saved, value == 0, *extra)
+def gpr_ok(value, saved, extra=(), kstore=None) -> z3.BoolRef:
+    """kstore: the slot may hold a value the exit code stored that is not
+    user data (then the slot is no "saved user value")."""
+    same = value == saved if kstore is None else z3.And(value == saved, z3.Not(kstore))
+    return z3.Or(same, value == 0, *extra)
 
 
 def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
@@ -181,7 +188,8 @@ def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
     value (the pt_regs slot), zero, or (listed per register by the caller)
     another value that is not kernel data: the register as the user left it
     at the SYSCALL; at the -ENOSYS stubs an errno in RAX."""
-    return z3.And(*(gpr_ok(v, saved, extra) for _n, v, saved, extra in s.gprs)) if s.gprs else z3.BoolVal(True)
+    return z3.And(*(gpr_ok(v, saved, extra, *dirty) for _n, v, saved, extra, *dirty in s.gprs)) \
+        if s.gprs else z3.BoolVal(True)
 
 
 @dataclass(frozen=True)

@@ -297,6 +297,7 @@ def _release_caches(explorer) -> None:
 
     claripy.backends.z3.downsize()
     explorer._stack_const_memo.clear()
+    explorer._kconst_memo.clear()
 
 
 def _dispatch_callers(prog, summaries) -> list[int]:

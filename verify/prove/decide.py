@@ -75,6 +75,7 @@ class Query:
         regs = frame == "registers"
         self.exit_terms = {
             "rsp": st.get_slot(REG["rsp"]), "regs_sp": explorer.user["rsp"] if regs else ptreg("sp"),
+            "regs_sp_kstore": st.kstore.get("sp", claripy.BoolV(False)) if not regs else claripy.BoolV(False),
             "gs_kernel": st.gs_kernel, "gs_bad": st.gs_bad, "IF": st.IF, "irq_bad": st.irq_bad,
             "cr3_bad": st.cr3_bad,
             "cr3": st.cr3 if st.cr3 is not None else ENTRY_CR3, "entry_cr3": ENTRY_CR3,
@@ -100,7 +101,10 @@ class Query:
                 # is no kernel data either
                 extra += (z3.Extract(63, 32, conv(v)) == 0,)
             self.gpr_terms[r] = (v, saved)
-            gprs.append((r, conv(v), conv(saved), extra))
+            dirty = st.kstore.get(slot) if not regs else None
+            gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))
+            if dirty is not None:
+                self.terms[f"kstore_{slot}"] = dirty
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
         self.inputs = obligations.SysretInputs(
             la57=la57, user_cs=consts.get("__USER_CS", 0x33), user_ds=consts.get("__USER_DS", 0x2B),
@@ -165,9 +169,10 @@ OBLIGATION_TERMS = {
     "rcx-is-rip": ("rcx", "regs_ip"), "canonical-rip": ("rcx",), "r11-is-rflags": ("r11", "regs_flags"),
     "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
-    "user-rsp": ("rsp", "regs_sp"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
+    "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
-    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_SYSRETL for p in ("reg", "saved")),
+    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_SYSRETL for p in ("reg", "saved")) +
+    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS),
 }
 
 
@@ -271,8 +276,14 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                 f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}{base}")
     if oid == "no-kernel-data":
         bad = []
+        slots = dict(NKD_REGS)
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
+            k = q.terms.get(f"kstore_{slots.get(r)}")
+            if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]):
+                bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
+                           f"with a value that is not user data ({_provenance(explorer, v)})")
+                continue
             if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or (r in ("rcx", "r11") and vv >> 32 == 0):
                 continue
             if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
@@ -281,7 +292,9 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
             bad.append(f"{r.upper()}={vv:#x} (saved {sv:#x}; {_provenance(explorer, v)})")
         return "; ".join(bad)
     if oid == "user-rsp":
-        return f"RSP={ev(t['rsp']):#x}, saved sp={ev(t['regs_sp']):#x} ({_provenance(explorer, t['rsp'])})"
+        parked = "; pt_regs->sp was filled by the exit code with a value that is not user data" \
+            if _is_true(model, t["regs_sp_kstore"]) else ""
+        return f"RSP={ev(t['rsp']):#x}, saved sp={ev(t['regs_sp']):#x} ({_provenance(explorer, t['rsp'])}){parked}"
     return ""
 
 

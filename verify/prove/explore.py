@@ -104,6 +104,9 @@ class Exploration:
         self.irq_events: list = []
         self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
         self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
+        # "ret_<site>_" prefixes of the syscall dispatch's returned registers
+        # (its result is user data: Explorer.user_datum)
+        self.dispatch_rets: set = set()
 
 
 # irqs-off is not decided yet (obligations.UNDECIDED_OBLIGATIONS): the IF
@@ -149,6 +152,7 @@ class Explorer:
         self.identity = [a for a, _ in self.frame.percpu_identity.values()]
         self._allocas = 0
         self._stack_const_memo: dict = {}
+        self._kconst_memo: dict = {}
         self._task_const_memo: dict = {}
         self.witness = False
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
@@ -403,7 +407,81 @@ class Explorer:
             self._check_alloca_access(a, insn)
             if not self.is_stack(a):
                 self._note_escape(st, value)
+            self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+
+    # pt_regs slots whose value at SYSRET no-kernel-data / user-rsp take as
+    # "the user's" (decide.NKD_REGS, and sp)
+    USER_SLOTS = ("ax", "bx", "dx", "si", "di", "bp", "r8", "r9", "r10", "r12", "r13", "r14", "r15", "sp")
+
+    def note_ptregs_store(self, st: MState, a: int, value, cond=None):
+        """A store by explored code into a pt_regs register slot: unless the
+        value is user data (user_datum), the slot is marked as holding a
+        kernel value (st.kstore) until user data fills it again, so that
+        the exit restoring it is not "the saved user value" (an exit that
+        parks the kernel stack pointer in pt_regs->r10 and pops it).  A
+        summarised call's havoc of pt_regs does not clear the mark: the
+        callee may leave the slot as it was."""
+        off = a - self.pt_regs
+        lay = self.frame.layout
+        if not 0 <= off < lay.pt_regs_size.value:
+            return
+        n = value.size() // 8
+        for f in self.USER_SLOTS:
+            lo = lay.pt_regs[f].value
+            if off + n <= lo or off >= lo + 8:
+                continue
+            old = st.kstore.get(f, claripy.BoolV(False))
+            if not self.user_datum(value):
+                new = claripy.BoolV(True) if cond is None else claripy.Or(old, cond)
+            elif off == lo and n == 8:
+                new = claripy.BoolV(False) if cond is None else claripy.If(cond, claripy.BoolV(False), old)
+            else:
+                continue  # user data into part of the slot: the rest is as it was
+            if not (new.is_false() and f not in st.kstore):
+                st.kstore[f] = new
+
+    # a 64-bit constant in this range stands for a kernel address (the
+    # machine model's stack, per-CPU, task and image addresses); errno
+    # values (-4095..-1) lie above it
+    _KERNEL_CONST = (0xFFFF800000000000, (1 << 64) - 4095)
+
+    def user_datum(self, value) -> bool:
+        """Whether a value is data the user may see: built only from the
+        registers and flags the user had at the SYSCALL, the saved frame
+        itself (pt_regs bytes), what the syscall dispatch returned, what a
+        user access (an instruction with an EX_TYPE_UACCESS fixup) read, and
+        constants that are no kernel address.  Anything else (kernel
+        memory, another callee's result, CR3, an address of the kernel's)
+        is not: a conservative test, so a false answer only costs a proof."""
+        lo, hi = self._KERNEL_CONST
+        if value.concrete:
+            c = value.concrete_value
+            return not (value.size() == 64 and lo <= c < hi)
+        for name in value.variables:
+            base = name.split("#")[0]
+            if base in ("user_cr3",):
+                return False
+            if base.startswith(("user_", "entry_", "feature_")):
+                continue
+            if base.startswith("ret_") and any(base.startswith(p) for p in self.ex.dispatch_rets):
+                continue
+            if base.startswith("read_"):
+                try:
+                    if self.program.uaccess_fixup(int(base[5:], 16)):
+                        continue
+                except ValueError:
+                    pass
+                return False
+            if base.startswith("mem"):
+                try:
+                    a = int(base.partition("_")[2], 16)
+                except ValueError:
+                    return False
+                if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
+                    continue
+            return False
+        return not _constants_in(value, lambda c: lo <= c < hi, self._kconst_memo)
 
     @staticmethod
     def _feasible(st: MState) -> bool:
@@ -700,7 +778,8 @@ class Explorer:
         out = st.copy()
         event = Event("loop", claripy.And(st.guard, w), f"loop at {self.program.symbolize(node[0])}", site=node[0])
         event.marks |= {f"loop_{node[0]:x}_", f"loop_if_{node[0]:x}", f"loop_cr3_{node[0]:x}", f"loop_gs_{node[0]:x}",
-                        f"loop_gsbad_{node[0]:x}", f"loop_irqbad_{node[0]:x}", f"loop_cr3bad_{node[0]:x}"}
+                        f"loop_gsbad_{node[0]:x}", f"loop_irqbad_{node[0]:x}", f"loop_cr3bad_{node[0]:x}",
+                        f"loop_kstore_{node[0]:x}"}
         self.ex.events.append(event)
         self._event = event
         for loc in locs:
@@ -738,6 +817,9 @@ class Explorer:
                 out.tf = claripy.If(w, fresh(f"loop_tf_{node[0]:x}", 1), st.tf)
             elif kind == "sysfl":
                 out.sysfl = claripy.If(w, fresh(f"loop_sysfl_{node[0]:x}") & 0x7000, st.sysfl)
+            elif kind == "kstore":
+                out.kstore[loc[1]] = claripy.If(w, fresh_bool(f"loop_kstore_{node[0]:x}"),
+                                                st.kstore.get(loc[1], claripy.BoolV(False)))
         self._event = None
         return out
 
@@ -1195,6 +1277,8 @@ class Explorer:
         self._event = event
         if summary.assumption:
             self._assume(summary.assumption, site)
+        if ev_kind == "dispatch":
+            self.ex.dispatch_rets |= {f"ret_{site:x}_rax", f"ret_{site:x}_rdx"}
         ts_ask = None
         if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)
@@ -1637,4 +1721,8 @@ def _differences(head: MState, s: MState) -> set:
         out.add(("tf",))
     if not same(head.sysfl, s.sysfl):
         out.add(("sysfl",))
+    f = claripy.BoolV(False)
+    for k in head.kstore.keys() | s.kstore.keys():
+        if not same(head.kstore.get(k, f), s.kstore.get(k, f)):
+            out.add(("kstore", k))
     return out

@@ -96,7 +96,7 @@ class MState:
     irqs-off)."""
 
     __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "cr3_bad", "tf",
-                 "sysfl")
+                 "sysfl", "kstore")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -117,6 +117,12 @@ class MState:
         # and NT|IOPL (bits 12-14 of a 64-bit word, the rest zero)
         self.tf = claripy.BVV(0, 1)
         self.sysfl = claripy.BVV(0, 64)
+        # pt_regs slot -> Bool: the slot may hold a value the explored code
+        # stored that is not user data (a kernel address, kernel memory):
+        # sticky until a store of user data fills the whole slot (absent:
+        # false).  no-kernel-data and user-rsp do not accept such a slot as
+        # "the saved user value" (Explorer.note_ptregs_store)
+        self.kstore: dict = {}
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -133,6 +139,7 @@ class MState:
         s.irq_bad = self.irq_bad
         s.tf = self.tf
         s.sysfl = self.sysfl
+        s.kstore = dict(self.kstore)
         return s
 
     # -- registers -------------------------------------------------------------
@@ -248,4 +255,6 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.irq_bad = _ite(g, a.irq_bad, b.irq_bad)
     out.tf = _ite(g, a.tf, b.tf)
     out.sysfl = _ite(g, a.sysfl, b.sysfl)
+    f = claripy.BoolV(False)
+    out.kstore = {k: _ite(g, a.kstore.get(k, f), b.kstore.get(k, f)) for k in a.kstore.keys() | b.kstore.keys()}
     return out
