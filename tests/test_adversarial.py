@@ -52,7 +52,7 @@ STILL_INCONCLUSIVE = {
                           "VEX lifting of AVX-512)",
 }
 # violated at a `sysretl` (the sysretl obligations), not a sysretq
-SYSRETL_SITE = {"adv_r6_sysretl_from_64"}
+SYSRETL_SITE = {"adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high"}
 # Wrong "proven" answers known today (tscompat.py's whole-image graph has no
 # edge for them): each is a control transfer the byte scan of branches to
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
@@ -99,7 +99,13 @@ def test_adversarial_never_proven(name, tmp_path):
     assert name not in KNOWN_GAPS, f"{name} is no longer proven: remove it from KNOWN_GAPS"
     assert res["verdict"] != "proven" and rc in (1, 3), res["verdict"]
     expected, ids = ADVERSARIAL[name]
-    status = {o["id"]: o["status"] for o in res["obligations"]}
+    # per obligation, its worst status over the sites (an image with compat
+    # entries has several): violated, then inconclusive, then proven
+    rank = {"violated": 0, "inconclusive": 1, "proven": 2}
+    status: dict = {}
+    for o in res["obligations"]:
+        if rank[o["status"]] < rank.get(status.get(o["id"]), 3):
+            status[o["id"]] = o["status"]
     for oid in ids:
         assert status.get(oid) != "proven", (oid, status)
     if expected == VIOLATED and name not in STILL_INCONCLUSIVE:

@@ -98,8 +98,10 @@ class Query:
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
             if r in ("rcx", "r11"):
                 # what the 32-bit task gets is the low half: zero above it
-                # is no kernel data either
-                extra += (z3.Extract(63, 32, conv(v)) == 0,)
+                # is no kernel data either, nor a value built only from user
+                # data (another pt_regs slot: compat-landing-pad's business)
+                extra += (z3.Extract(63, 32, conv(v)) == 0,) + \
+                    ((z3.BoolVal(True),) if explorer.user_datum(v) else ())
             self.gpr_terms[r] = (v, saved)
             dirty = st.kstore.get(slot) if not regs else None
             gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))

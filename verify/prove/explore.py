@@ -441,30 +441,25 @@ class Explorer:
             if not (new.is_false() and f not in st.kstore):
                 st.kstore[f] = new
 
-    # a 64-bit constant in this range stands for a kernel address (the
-    # machine model's stack, per-CPU, task and image addresses); errno
-    # values (-4095..-1) lie above it
-    _KERNEL_CONST = (0xFFFF800000000000, (1 << 64) - 4095)
-
     def user_datum(self, value) -> bool:
         """Whether a value is data the user may see: built only from the
         registers and flags the user had at the SYSCALL, the saved frame
         itself (pt_regs bytes), what the syscall dispatch returned, what a
         user access (an instruction with an EX_TYPE_UACCESS fixup) read, and
-        constants that are no kernel address.  Anything else (kernel
-        memory, another callee's result, CR3, an address of the kernel's)
-        is not: a conservative test, so a false answer only costs a proof."""
-        lo, hi = self._KERNEL_CONST
-        if value.concrete:
-            c = value.concrete_value
-            return not (value.size() == 64 and lo <= c < hi)
+        small constants.  Anything else (kernel memory, another callee's
+        result, CR3) is not.  Constants: the machine model's kernel
+        addresses are concrete, so a constant derived from one (shifted,
+        truncated) cannot be told from a literal; only values within 4 KiB
+        of 0 or of 2^n (0, flags, an errno, -1) count as user data, which
+        leaves a kernel address at most its offset in a page.  A
+        conservative test: a false answer only costs a proof."""
         for name in value.variables:
             base = name.split("#")[0]
             if base in ("user_cr3",):
                 return False
             if base.startswith(("user_", "entry_", "feature_")):
                 continue
-            if base.startswith("ret_") and any(base.startswith(p) for p in self.ex.dispatch_rets):
+            if base.startswith("ret_") and base in self.ex.dispatch_rets:
                 continue
             if base.startswith("read_"):
                 try:
@@ -481,7 +476,7 @@ class Explorer:
                 if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
                     continue
             return False
-        return not _constants_in(value, lambda c: lo <= c < hi, self._kconst_memo)
+        return all(c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo))
 
     @staticmethod
     def _feasible(st: MState) -> bool:
@@ -1691,6 +1686,35 @@ def _constants_in(v, pred, memo: dict) -> list[int]:
                 out = tuple(dict.fromkeys(out + got))
         memo[h] = out
     return list(memo[v.hash()])
+
+
+def _bvv_leaves(v, memo: dict) -> tuple:
+    """The (value, bits) of every constant leaf of a term (memoised per
+    node, as _constants_in)."""
+    if not isinstance(v, claripy.ast.Base):
+        return ()
+    todo = [v]
+    while todo:
+        node = todo[-1]
+        h = node.hash()
+        if h in memo:
+            todo.pop()
+            continue
+        if node.op == "BVV":
+            memo[h] = ((node.args[0], node.size()),)
+            todo.pop()
+            continue
+        kids = [a for a in node.args if isinstance(a, claripy.ast.Base)]
+        missing = [a for a in kids if a.hash() not in memo]
+        if missing:
+            todo.extend(missing)
+            continue
+        todo.pop()
+        out: tuple = ()
+        for a in kids:
+            out = tuple(dict.fromkeys(out + memo[a.hash()]))
+        memo[h] = out
+    return memo[v.hash()]
 
 
 def _differences(head: MState, s: MState) -> set:

@@ -198,7 +198,11 @@ class Summaries:
             n += 1
             if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
                 anyw("too large to summarise", regs=True)
-                s.may_change_if = s.vector = True
+                # code the image fixes but this walk did not finish reading:
+                # no assumption covers it, so what it does to the GS base
+                # and CR3 is unknown (assumption kernel-calls-keep-gs-cr3 is
+                # for code the image does not fix)
+                s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 break
             try:
                 if vk is None and addr in prog.sites:
