@@ -8,7 +8,8 @@ Pass order:
   3. a capstone-decoded CFG from entry_SYSCALL_64 over the entry text,
      following direct jmp/jcc/call targets inside the range and fall-through,
      at each patch site also the code of every variant;
-  4. sysretq (48 0f 07) and iretq (48 cf) among the reached instructions;
+  4. the SYSRETs (every encoding, of either width: encoding.sysret_width)
+     and the 64-bit IRETs (encoding.is_iretq) among the reached instructions;
   5. do_syscall_64 decoded linearly for the call to the dispatch.
 """
 from __future__ import annotations
@@ -17,10 +18,8 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .encoding import SYSRETQ, is_iretq, sysret_width
 
-SYSRETQ = b"\x48\x0f\x07"
-SYSRETL = b"\x0f\x07"  # no REX.W: 32-bit operand size, the compat return (EIP := ECX)
-IRETQ = b"\x48\xcf"
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
 # sysret32_from_system_call (6.1/6.12 arch/x86/entry/entry_64_compat.S).
@@ -170,11 +169,11 @@ def _walk(image, entry: int, lo: int, hi: int, by_addr: dict, dsc):
             if insn is None:
                 break
             raw = bytes(insn.bytes)
-            if raw == SYSRETQ:
-                sysrets.add(addr)
-            elif raw == SYSRETL:
-                sysretls.add(addr)
-            elif raw == IRETQ:
+            # any prefixes, any REX: width from the effective REX.W (encoding.py)
+            width = sysret_width(raw)
+            if width is not None:
+                (sysrets if width == SYSRETQ else sysretls).add(addr)
+            elif is_iretq(raw):
                 irets.add(addr)
             mnem = insn.mnemonic
             if _is_branch(insn):

@@ -33,6 +33,7 @@ from . import compat
 from . import decide as dec
 from . import entries
 from .assumptions import ASSUMPTIONS
+from ..image.encoding import MAX_INSN, sysret_at
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .program import Program
@@ -278,11 +279,12 @@ def _site_widths(prog, width_of: dict, hit_sites) -> dict:
         if site in width_of:
             continue
         try:
-            raw = prog.fetch(site, 3)
+            raw = prog.fetch(site, MAX_INSN)
         except CfgError:
             raw = b""
-        w = ("sysretq",) if raw[:3] == b"\x48\x0f\x07" else ("sysretl",) if raw[:2] == b"\x0f\x07" else \
-            ("sysretq", "sysretl")
+        # the one classifier (image/encoding.py): any prefixes, any REX
+        found = sysret_at(raw)
+        w = (found[0],) if found is not None else ("sysretq", "sysretl")
         for x in w:
             add(site, sob[x])
     return out

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import capstone
 import networkx as nx
 
+from ..image.encoding import SYSRETQ, sysret_width
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT
 from ..lift import SPECIAL
 
@@ -102,9 +103,13 @@ def decode(addr: int, data: bytes) -> Insn | None:
             and len(ops) == 1 and ops[0].type == capstone.x86.X86_OP_IMM:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
-    if raw.endswith(b"\x0f\x07") and m.startswith("sysret"):
-        # 48 0f 07 is sysretq; plain 0f 07 is the 32-bit sysretl (compat path)
-        kind = "sysret" if len(raw) >= 3 and raw[-3] & 0x48 == 0x48 else "sysretl"
+    sw = sysret_width(raw)
+    if sw is not None:
+        # any prefixes and REX: sysretq iff the effective REX.W is 1, else the
+        # 32-bit sysretl (compat return); image/encoding.py has the argument
+        kind = "sysret" if sw == SYSRETQ else "sysretl"
+    elif m.startswith("sysret"):
+        raise CfgError(f"{addr:#x}: `{raw.hex()}` decodes as {m} but is no SYSRET encoding known to the classifier")
     elif m.startswith("iret"):
         kind = "iret"
     elif m.startswith(("retf", "lret", "ljmp", "lcall")) or (m in ("jmp", "call") and ci.op_str.startswith("ptr")):

@@ -66,6 +66,16 @@ Soundness of what this module adds:
   affected findings inconclusive, as for sysretq; an entry without an ELF
   size has an extent of one byte, so on System.map-only input everything
   else counts as a second entry.
+- every SYSRET a compat entry reaches is decided, of either width (the
+  static walks ask for both kinds; adv_r9_compat_rex_sysretq: a `49 0f 07`,
+  REX.W sysretq, in sysret32_from_system_call was in no list and never
+  decided): a sysretq with SITE_OBLIGATIONS["sysretq"] on the same
+  exploration and frame (user-cs-ss is what a SYSRETQ after a 32-bit
+  SYSCALL breaks: pt_regs->cs is __USER32_CS, SYSRETQ loads __USER_CS and
+  the 32-bit task runs on in 64-bit mode).  At an ignore stub (no frame)
+  a sysretq has no model: its obligations are inconclusive.  The width is
+  the one classifier's (image/encoding.py); W for the second-entry search
+  is computed for each width the compat entries reach.
 """
 from __future__ import annotations
 
@@ -80,7 +90,10 @@ from . import entries
 from .cfg import CfgError, static_sysret_sites
 from .explore import Inconclusive
 
-SYSRETL = ("sysretl",)
+# what the static walks and the second-entry search look for: every SYSRET
+# (cfg.decode kinds: "sysret" is the 64-bit sysretq, "sysretl" the 32-bit)
+KINDS = ("sysret", "sysretl")
+KIND_OF = {"sysretq": "sysret", "sysretl": "sysretl"}
 
 
 def _cut(e: Exception) -> Inconclusive | None:
@@ -180,43 +193,57 @@ def check_compat(prog, summaries, explorer, vs, deadline, finding, stats, time_l
 def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used) -> dict:
     # (variant, site, oid) -> [(status, reason, cex, entry name)]
     per: dict = {}
-    sites_of: dict = {}  # entry name -> sysretl sites any variant reaches
+    sites_of: dict = {}  # entry name -> SYSRET sites (either width) any variant reaches
     frames: dict = {}
+    width_of: dict = {}  # site -> "sysretq" | "sysretl" (cfg.decode, image/encoding.py)
     rounds: list = []  # each entry's exploration, a generator: one step per round
     for name, entry, kind, frame in compat_entries(prog):
         frames[name] = frame
-        oids = _site_oids(frame)
         static = {}
         for v in vs:
             try:
-                static[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=SYSRETL)
+                static[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=KINDS, widths=width_of)
             except CfgError as e:
                 static[v["name"]] = e
         sites = sorted({s for ss in static.values() if isinstance(ss, set) for s in ss})
         sites_of[name] = sites
         if any(not isinstance(ss, set) for ss in static.values()) and not sites:
-            sites = sorted(a for a in _image_sites(prog, name))
+            for a, w in _image_sites(prog, name):
+                width_of.setdefault(a, w)
+            sites = sorted(a for a, _w in _image_sites(prog, name))
             sites_of[name] = sites
+        oids_at = {site: _site_oids(frame, width_of.get(site, "sysretl")) for site in sites}
         live = []
         for v in vs:
             ss = static[v["name"]]
             if isinstance(ss, set) and not ss:
                 for site in sites:
-                    for oid in oids:
+                    for oid in oids_at[site]:
                         per.setdefault((v["name"], site, oid), []).append(
-                            (PROVEN, f"no sysretl is reachable from {name} under {v['name']} (static walk of "
+                            (PROVEN, f"no SYSRET is reachable from {name} under {v['name']} (static walk of "
                                      "every patch-site choice)", None, name))
             elif not isinstance(ss, set):
                 for site in sites:
-                    for oid in oids:
+                    for oid in oids_at[site]:
                         per.setdefault((v["name"], site, oid), []).append(
-                            (INCONCLUSIVE, f"static sysretl walk from {name} failed: {ss}", None, name))
+                            (INCONCLUSIVE, f"static SYSRET walk from {name} failed: {ss}", None, name))
             else:
                 live.append(v)
+        if frame == "registers":
+            # a 64-bit SYSRET after a 32-bit SYSCALL at a stub that saved no
+            # frame: no query models it (decide.Query's "registers" frame has
+            # no cs/ss), so it is never proven
+            for site in [s_ for s_ in sites if width_of.get(s_) == "sysretq"]:
+                for v in live:
+                    for oid in oids_at[site]:
+                        per.setdefault((v["name"], site, oid), []).append(
+                            (INCONCLUSIVE, f"a 64-bit SYSRET (sysretq) reached from {name}, which saves no frame: "
+                                           "no model (it returns the 32-bit caller in 64-bit mode)", None, name))
+            sites = [s_ for s_ in sites if width_of.get(s_) != "sysretq"]
         if not live or not sites:
             continue
         g = _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per,
-                           stats, time_limit, used)
+                           stats, time_limit, used, width_of)
         next(g, None)  # round 1 of every entry before any refinement (which can fill the memory budget)
         rounds.append(g)
     for g in rounds:
@@ -230,11 +257,14 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
         else:
             reason = f"from {worst[3]}: {worst[1]}"
         finding(v, site, oid, worst[0], reason, worst[2])
-    _second_entries(prog, vs, per, sites_of, finding, used)
+    _second_entries(prog, vs, per, sites_of, finding, used, width_of)
     return used
 
 
-def _site_oids(frame: str) -> tuple:
+def _site_oids(frame: str, width: str = "sysretl") -> tuple:
+    """What a SYSRET of `width` reached from an entry with `frame` must meet."""
+    if width == "sysretq":
+        return SITE_OBLIGATIONS["sysretq"]
     if frame == "registers":
         # no frame: the RCX/R11 SYSCALL wrote, and the exit families against
         # the registers at the SYSCALL (decide.Query, frame "registers")
@@ -243,18 +273,22 @@ def _site_oids(frame: str) -> tuple:
 
 
 def _image_sites(prog, name):
-    return [s["address"] for s in getattr(prog.entry, "all_sysret_sites", ()) if name in s["entries"]
-            and s["width"] == "sysretl"]
+    """(site, width) of every SYSRET the image's own walk (image.entry) finds
+    from the entry `name`, of either width."""
+    return [(s["address"], s["width"]) for s in getattr(prog.entry, "all_sysret_sites", ()) if name in s["entries"]]
 
 
 def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per, stats,
-                   time_limit, used):
+                   time_limit, used, width_of):
     """Explore from one entry, refine, decide into `per`: a generator that
     stops after the first round (check_compat runs every entry's first
-    round, then the refinements)."""
+    round, then the refinements).  Each site with its width's obligations
+    and query (width_of)."""
     from . import REFINE_WINDOW, _refine_memory_limit, _release_caches
 
-    oids = _site_oids(frame)
+    def oids_of(site):
+        return _site_oids(frame, width_of.get(site, "sysretl"))
+
     follow = _first_follow(prog, summaries, entry)
     open_: dict = {}  # (variant, site, oid) -> reason, while undecided
     done: set = set()
@@ -292,7 +326,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             stats.append({"entry": name, "round": rnd, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
             for v in live:
                 for site in sites:
-                    for oid in oids:
+                    for oid in oids_of(site):
                         k = (v["name"], site, oid)
                         if k not in done:
                             why = open_.get(k)
@@ -307,7 +341,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         for v in live:
             extra = dec.variant_constraint(explorer, ex, v["fixed"])
             for site in sites:
-                todo = [o for o in oids if (v["name"], site, o) not in done]
+                todo = [o for o in oids_of(site) if (v["name"], site, o) not in done]
                 if not todo:
                     continue
                 hits = [h for h in ex.hits if h.site == site]
@@ -317,14 +351,15 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         k = (v["name"], site, oid)
                         done.add(k)
                         if site in ss:
-                            per.setdefault(k, []).append((INCONCLUSIVE, f"sysretl statically reachable from {name} "
+                            per.setdefault(k, []).append((INCONCLUSIVE, f"SYSRET statically reachable from {name} "
                                                           f"under {v['name']} but no explored path reaches it",
                                                           None, name))
                         else:
-                            per.setdefault(k, []).append((PROVEN, f"no sysretl reachable from {name} under "
+                            per.setdefault(k, []).append((PROVEN, f"no SYSRET reachable from {name} under "
                                                           f"{v['name']}", None, name))
                     continue
-                q = dec.Query(explorer, hits, v["la57"], prog.constants, width="sysretl", frame=frame)
+                q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretl"),
+                              frame=frame)
                 for oid in todo:
                     k = (v["name"], site, oid)
                     ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
@@ -332,7 +367,8 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                     if status == "proven":
                         done.add(k)
                         per.setdefault(k, []).append((PROVEN, f"holds on every path from {name} reaching this "
-                                                      f"sysretl ({ex.blocks} blocks explored, round {rnd})",
+                                                      f"{width_of.get(site, 'sysretl')} ({ex.blocks} blocks "
+                                                      f"explored, round {rnd})",
                                                       None, name))
                     elif status == "violated":
                         done.add(k)
@@ -364,7 +400,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                 if any(r[0] == VIOLATED for r in per.get(k, ())):
                     done.add(k)
             _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
-                     time_limit)
+                     time_limit, width_of)
             if all(k in done for k in open_):
                 break
         follow |= refine
@@ -374,7 +410,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
 
 
 def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
-             time_limit) -> None:
+             time_limit, width_of) -> None:
     """The open obligations of this entry on one witness exploration from it
     (Explorer.run witness=True, as __init__._confirm for entry_SYSCALL_64):
     every readable callee run, one path; only a violation counts (a model
@@ -413,7 +449,8 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
     stats.append({"entry": name, "witness": "path", "blocks": ex.blocks, "hits": len(ex.hits),
                   "seconds": round(time.monotonic() - t1, 3)})
     for v, site, oid, why, cex in dec.witness_violations(explorer, ex, wvs, todo, prog.constants, deadline,
-                                                         lambda _site: {"width": "sysretl", "frame": frame}):
+                                                         lambda site: {"width": width_of.get(site, "sysretl"),
+                                                                       "frame": frame}):
         k = (v["name"], site, oid)
         done.add(k)
         per.setdefault(k, []).append((VIOLATED, why, cex, name))
@@ -442,13 +479,21 @@ def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:
     return out or [(entry, entry + 1)]
 
 
-def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
-    """Jumps into the code that reaches a sysretl from outside every
-    explored compat entry (entries.py, with W for sysretl): the proven
-    findings at the sysretl sites they reach become inconclusive."""
+def _second_entries(prog, vs, per, sites_of, finding, used, width_of) -> None:
+    """Jumps into the code that reaches a SYSRET the compat entries reach
+    from outside every explored compat entry (entries.py, with W for each
+    width they reach: sysretl on every real kernel): the proven findings at
+    the sites of that width they reach become inconclusive."""
     explored = [(n, a) for n, a, _k, _f in compat_entries(prog)]
     if not explored:
         return
+    all_sites = {s for ss in sites_of.values() for s in ss}
+    for kinds in sorted({(KIND_OF[width_of.get(s, "sysretl")],) for s in all_sites}):
+        _second_entries_of(prog, vs, per, {s for s in all_sites if (KIND_OF[width_of.get(s, "sysretl")],) == kinds},
+                           finding, used, explored, kinds)
+
+
+def _second_entries_of(prog, vs, per, all_sites, finding, used, explored, kinds) -> None:
     extents = []
     for n, a in explored:
         size = prog.symbols.size_of(n)
@@ -459,7 +504,7 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
     lo, hi = prog.entry.entry_text
     found, why = None, None
     try:
-        w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=SYSRETL)
+        w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds)
         found = set()
         for src, tgt in list(entries._candidates(prog.image.elf, lo, hi)) + \
                 list(entries._jump_label_branches(prog, lo, hi)):
@@ -471,7 +516,6 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
     except CfgError as e:
         why = str(e)
     used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
-    all_sites = {s for ss in sites_of.values() for s in ss}
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}
     for v in vs:
         for src, tgt in (sorted(found) if found is not None else [(None, None)]):
@@ -481,7 +525,7 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
             reach = None
             if src is not None:
                 try:
-                    reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=SYSRETL)
+                    reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
                 except CfgError:
                     reach = None
             for (vname, site, oid), rs in per.items():
@@ -489,7 +533,7 @@ def _second_entries(prog, vs, per, sites_of, finding, used) -> None:
                     continue
                 if max(ORDER[r[0]] for r in rs) != ORDER[PROVEN]:
                     continue
-                how = (f"this sysretl is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
+                how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
                        f"at {prog.symbolize(tgt)}, from a state the analysis does not build" if src is not None
                        else f"the search for other jumps into the compat exit path failed: {why}")
                 rs.append((INCONCLUSIVE, how, None, "elsewhere"))

@@ -1,0 +1,97 @@
+"""The one SYSRET classifier (verify/image/encoding.py) on every encoding
+shape, and capstone's agreement with it (the merged engine, lift.SPECIAL and
+the summaries read capstone's mnemonic; cfg.decode and image.entry read the
+classifier: they must never disagree).
+
+The argument (Intel SDM Vol. 2B SYSRET, Vol. 2A 2.2.1, Vol. 1 3.6.1):
+- SYSRET's pseudocode branches only on "operand size is 64-bit" (return to
+  64-bit mode, RIP := RCX, CS := STAR[63:48]+16) versus everything else
+  (return to compatibility mode, RIP := ECX, CS := STAR[63:48]).  The
+  operand size is 64 iff the effective REX.W is 1 (REX.W overrides 0x66);
+  0x66 alone gives operand size 16, which is "not 64-bit": the same
+  compatibility-mode return as the 32-bit default, no 16-bit form.
+- A REX prefix counts only when it immediately precedes the opcode (here
+  the 0F escape); "other placements are ignored".  So a REX followed by a
+  legacy prefix or by another REX does not set the width.
+- REX.R/X/B select no operand of SYSRET: `49 0f 07` (REX.WB, the
+  adv_r9_compat_rex_sysretq fixture) is SYSRETQ like `48 0f 07`.
+- LOCK makes SYSRET #UD; more than 15 bytes is #GP: neither is a SYSRET.
+"""
+from __future__ import annotations
+
+import pytest
+
+from verify.image.encoding import is_iretq, sysret_at, sysret_width
+
+CASES = [
+    ("480f07", "sysretq"),       # the assembler's sysretq: REX.W
+    ("490f07", "sysretq"),       # REX.WB: B is ignored, W=1 (adv_r9_compat_rex_sysretq)
+    ("4f0f07", "sysretq"),       # REX.WRXB: W=1
+    ("4c0f07", "sysretq"),       # REX.WR
+    ("400f07", "sysretl"),       # a REX with W=0: 32-bit
+    ("470f07", "sysretl"),       # REX.RXB, W=0
+    ("0f07", "sysretl"),         # the assembler's sysretl
+    ("660f07", "sysretl"),       # 0x66: operand size 16 is "not 64-bit": the compat return
+    ("66480f07", "sysretq"),     # 0x66 then REX.W: REX.W wins (and is last)
+    ("48660f07", "sysretl"),     # REX.W not immediately before the opcode: ignored
+    ("48400f07", "sysretl"),     # two REX: only the last (W=0) counts
+    ("40480f07", "sysretq"),     # two REX: the last has W=1
+    ("f3480f07", "sysretq"),     # rep prefix, ignored by SYSRET
+    ("f20f07", "sysretl"),       # repne, ignored
+    ("2e0f07", "sysretl"),       # segment override, ignored in 64-bit mode
+    ("65490f07", "sysretq"),     # gs override then REX.WB
+    ("67490f07", "sysretq"),     # address size then REX.WB
+    ("66" * 12 + "480f07", "sysretq"),  # 15 bytes: the longest legal form
+    ("66" * 13 + "480f07", None),       # 16 bytes: #GP, no SYSRET
+    ("f00f07", None),            # LOCK: #UD
+    ("f0480f07", None),          # LOCK with REX.W: #UD
+    ("0f05", None),              # syscall
+    ("48cf", None),              # iretq
+    ("0f0b", None),              # ud2
+]
+
+
+@pytest.mark.parametrize("hexbytes,width", CASES)
+def test_sysret_width(hexbytes, width):
+    raw = bytes.fromhex(hexbytes)
+    assert sysret_width(raw) == width
+    # at the start of a window of code: the same width and the full length
+    got = sysret_at(raw + b"\xcc" * 16)
+    assert got == ((width, len(raw)) if width else None)
+
+
+def test_sysret_width_wants_exactly_one_instruction():
+    assert sysret_width(b"\x48\x0f\x07\x90") is None  # bytes after the opcode
+    assert sysret_width(b"\x0f") is None
+    assert sysret_width(b"") is None
+
+
+@pytest.mark.parametrize("hexbytes,width", CASES)
+def test_capstone_agrees(hexbytes, width):
+    """Capstone's mnemonic says the same width (sysretq / sysret), or it does
+    not decode a SYSRET there at all."""
+    from verify.image.entry import _md
+
+    raw = bytes.fromhex(hexbytes)
+    insn = next(_md().disasm(raw + b"\xcc" * 4, 0x1000, 1), None)
+    if width is None:
+        assert insn is None or not insn.mnemonic.startswith("sysret") or insn.size != len(raw)
+    else:
+        assert insn is not None and insn.size == len(raw)
+        assert insn.mnemonic == ("sysretq" if width == "sysretq" else "sysret")
+
+
+@pytest.mark.parametrize("hexbytes,kind", [(h, w) for h, w in CASES if w])
+def test_cfg_decode_kind(hexbytes, kind):
+    """cfg.decode (the prover's CFG, static walks, the explorer) gives the
+    classifier's width: kind "sysret" for sysretq, "sysretl" for 32-bit."""
+    from verify.prove.cfg import decode
+
+    ins = decode(0x1000, bytes.fromhex(hexbytes) + b"\xcc" * 4)
+    assert ins.kind == ("sysret" if kind == "sysretq" else "sysretl")
+
+
+@pytest.mark.parametrize("hexbytes,iretq", [("48cf", True), ("4fcf", True), ("6648cf", True), ("cf", False),
+                                             ("66cf", False), ("48", False), ("4866cf", False)])
+def test_is_iretq(hexbytes, iretq):
+    assert is_iretq(bytes.fromhex(hexbytes)) is iretq

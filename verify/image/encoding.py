@@ -1,0 +1,85 @@
+"""The one classifier of SYSRET (and IRET) encodings: which bytes are a
+SYSRET, and of which width.  Every place that finds or classifies SYSRET
+sites asks here (image.entry's walk, prove.cfg.decode, the catch-all of
+prove/__init__.py), so the walks, the CFG and the obligations agree on
+every encoding, not just the two the assembler emits (`48 0f 07`, `0f 07`).
+
+Intel SDM Vol. 2B, SYSRET:
+- "REX.W + 0F 07  SYSRET  Return to 64-bit mode from fast system call" and
+  "0F 07  SYSRET  Return to compatibility mode from fast system call"; the
+  pseudocode branches only on "IF (operand size is 64-bit) THEN (* Return to
+  64-Bit Mode *) ... RIP := RCX ... CS.Selector := IA32_STAR[63:48]+16 ...
+  ELSE (* Return to Compatibility Mode *) RIP := ECX ... CS.Selector :=
+  IA32_STAR[63:48]".  There is no third, 16-bit, form: an operand size
+  of 16 (a 0x66 prefix without REX.W) is "not 64-bit" and takes the
+  compatibility-mode branch, exactly as the 32-bit default does.  So the
+  width is 64-bit (sysretq) iff the effective operand size is 64, i.e. iff
+  the effective REX.W is 1 (REX.W takes precedence over 0x66: SDM Vol. 1
+  3.6.1 / Table 3-4, "Effective Operand- and Address-Size Attributes in
+  64-Bit Mode"), else 32-bit (sysretl, the compat return).
+- "#UD If the LOCK prefix is used": F0 0F 07 is no SYSRET (it faults);
+  capstone does not decode it either, so the CFG stops there as
+  undecodable (inconclusive), never falls through.
+- SDM Vol. 2A 2.2.1 (REX prefixes): "the REX prefix byte must immediately
+  precede the opcode byte or the escape opcode byte (0FH) ... Other
+  placements are ignored."  So only a REX that is the last prefix before
+  `0f` counts: `48 66 0f 07` is a 32-bit SYSRET (the REX is followed by a
+  legacy prefix, ignored), `48 40 0f 07` too (the last REX, 0x40, has W=0),
+  `66 48 0f 07` and `40 48 0f 07` are 64-bit.  REX.R/X/B do not change
+  SYSRET (it has no operand): `49 0f 07` (REX.WB) and `4f 0f 07` are
+  sysretq, `40 0f 07` is sysretl.
+- Vol. 2A 2.3.11: an instruction longer than 15 bytes raises #GP: no SYSRET.
+Capstone 5 agrees with all of this (tests/test_encoding.py checks both).
+"""
+from __future__ import annotations
+
+# Vol. 2A 2.1.1: lock, repne, rep, the six segment overrides (ignored in
+# 64-bit mode for CS/SS/DS/ES), operand size, address size
+LEGACY_PREFIXES = frozenset({0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67})
+LOCK = 0xF0
+MAX_INSN = 15  # Vol. 2A 2.3.11
+SYSRETQ, SYSRETL = "sysretq", "sysretl"
+
+
+def _prefixes(data: bytes) -> tuple[int, int | None, bool]:
+    """-> (index of the first byte after the prefixes, the effective REX or
+    None, whether a LOCK prefix was seen).  A REX counts only when nothing
+    but the opcode follows it (a legacy prefix or another REX after it
+    makes it ignored)."""
+    i, rex, lock = 0, None, False
+    while i < len(data) and i < MAX_INSN:
+        b = data[i]
+        if b in LEGACY_PREFIXES:
+            lock |= b == LOCK
+            rex = None  # a REX before a legacy prefix is ignored
+        elif 0x40 <= b <= 0x4F:
+            rex = b  # a later REX replaces an earlier one (which is then not last)
+        else:
+            break
+        i += 1
+    return i, rex, lock
+
+
+def sysret_at(data: bytes) -> tuple[str, int] | None:
+    """The SYSRET at the start of `data` (a window of code bytes): ->
+    (SYSRETQ | SYSRETL, its length), or None when the instruction there is
+    not a SYSRET the CPU executes."""
+    i, rex, lock = _prefixes(data)
+    if data[i:i + 2] != b"\x0f\x07" or lock or i + 2 > MAX_INSN:
+        return None
+    return (SYSRETQ if rex is not None and rex & 0x08 else SYSRETL), i + 2
+
+
+def sysret_width(raw: bytes) -> str | None:
+    """SYSRETQ | SYSRETL when `raw` is exactly one SYSRET instruction
+    (prefixes and `0f 07`, nothing after), else None."""
+    r = sysret_at(raw)
+    return r[0] if r is not None and r[1] == len(raw) else None
+
+
+def is_iretq(raw: bytes) -> bool:
+    """`raw` is exactly one 64-bit IRET (REX.W + CF, any legacy prefixes but
+    LOCK before the REX): the IRET that pops a 64-bit frame (SDM "REX.W + CF
+    IRETQ")."""
+    i, rex, lock = _prefixes(raw)
+    return raw[i:] == b"\xcf" and not lock and i + 1 <= MAX_INSN and rex is not None and bool(rex & 0x08)
