@@ -95,3 +95,25 @@ def test_cfg_decode_kind(hexbytes, kind):
                                              ("66cf", False), ("48", False), ("4866cf", False)])
 def test_is_iretq(hexbytes, iretq):
     assert is_iretq(bytes.fromhex(hexbytes)) is iretq
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (b"\x0f\x01\xca", False),          # clac
+    (b"\xf2\x0f\x01\xca", True),       # ERETS (FRED): capstone 5 reads clac
+    (b"\xf3\x0f\x01\xca", True),       # ERETU (FRED)
+    (b"\xf2\x0f\x00\xf0", True),       # LKGS %ax: capstone reads lldt/other
+    (b"\xf3\x0f\x01\xc6", True),       # WRMSRLIST
+    (b"\x0f\x01\xf8", False),          # swapgs
+    (b"\x66\x0f\x01\xf8", True),       # prefixed swapgs: no longer plain swapgs
+    (b"\x48\x0f\x07", False),          # sysretq: not group 6/7
+    (b"\x65\x48\x8b\x04\x25\x00\x00\x00\x00", False),  # a %gs load
+])
+def test_prefixed_system_insn(raw, expected):
+    """Group-6/7 system instructions with a 66/F2/F3 prefix are other
+    instructions of newer ISA extensions: no model (cfg.decode gives them
+    kind "far", summary.py treats them as unreadable code)."""
+    from verify.prove.cfg import decode, prefixed_system_insn
+    assert prefixed_system_insn(raw) is expected
+    if expected:
+        ins = decode(0x1000, raw + b"\x90" * 8)
+        assert ins is None or ins.kind == "far"

@@ -52,8 +52,15 @@ ASSUMPTIONS = {
     "only to its return address unless its own code drops that address (checked for every callee of a function "
     "taken to never return: its own stack is balanced at each ret), and "
     ".altinstr_aux code only tests a CPU feature and branches back.",
+    "ptregs-writers-user-data": "A summarised callee whose code the analysis cannot read to its end (its "
+    "closure reaches a static or indirect call, or the dispatch) writes pt_regs only with the task's user "
+    "register state (signal frames, ptrace, syscall return values, restart), never with a kernel address or "
+    "kernel memory: no-kernel-data and user-rsp take such a slot as the saved user value.  A callee read to its "
+    "end gets no such credit: the slots it may write are marked as possibly kernel data, and a counterexample "
+    "through it follows it.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
-    "call) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
+    "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so its "
+    "own direct code is covered too) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
     "every SWAPGS outside the entry code is paired with interrupts off (native_load_gs_index, the paranoid "
     "entries restore the GS base before returning), and a context switch away and back reloads the current "
     "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "

@@ -100,10 +100,9 @@ class Query:
                 # what the 32-bit task gets is the low half: zero above it
                 # is no kernel data either, nor a value built only from user
                 # data (another pt_regs slot: compat-landing-pad's business)
-                extra += (z3.Extract(63, 32, conv(v)) == 0,) + \
-                    ((z3.BoolVal(True),) if explorer.user_datum(v) else ())
+                extra += (z3.Extract(63, 32, conv(v)) == 0, z3.Not(conv(explorer.kernel_taint(v, st))))
             self.gpr_terms[r] = (v, saved)
-            dirty = st.kstore.get(slot) if not regs else None
+            dirty = st.kstore.get(slot) if not regs and r not in ("rcx", "r11") else None
             gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty

@@ -32,7 +32,7 @@ import claripy
 from .. import machine, solver
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
-from .cfg import CfgError, cond_allows
+from .cfg import CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
 
@@ -105,7 +105,7 @@ class Exploration:
         self.ts_asks: list = []  # (tseffects ticket, kind symbol, call site)
         self.ts_pins: list = []  # z3 constraints on those kinds (check_image, tseffects.py)
         # "ret_<site>_" prefixes of the syscall dispatch's returned registers
-        # (its result is user data: Explorer.user_datum)
+        # (its result is user data: Explorer.kernel_taint)
         self.dispatch_rets: set = set()
 
 
@@ -410,13 +410,30 @@ class Explorer:
             self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
 
-    # pt_regs slots whose value at SYSRET no-kernel-data / user-rsp take as
-    # "the user's" (decide.NKD_REGS, and sp)
-    USER_SLOTS = ("ax", "bx", "dx", "si", "di", "bp", "r8", "r9", "r10", "r12", "r13", "r14", "r15", "sp")
+    # pt_regs slots whose value may reach a register that no-kernel-data or
+    # user-rsp takes as "the user's" (directly, or copied from one slot to
+    # another: orig_ax): all but ip, flags, cs and ss, which the CPU
+    # loads from RCX/R11/STAR and the rcx-/r11-/cs obligations fix
+    UNTRACKED_SLOTS = ("ip", "flags", "cs", "ss")
+
+    @property
+    def tracked_slots(self):
+        t = getattr(self, "_tracked_slots", None)
+        if t is None:
+            t = self._tracked_slots = tuple(f for f in self.frame.layout.pt_regs if f not in self.UNTRACKED_SLOTS)
+        return t
+
+    def slot_at(self, a: int):
+        """The tracked pt_regs slot holding byte a, or None."""
+        off = a - self.pt_regs
+        lay = self.frame.layout
+        if not 0 <= off < lay.pt_regs_size.value:
+            return None
+        return next((f for f in self.tracked_slots if lay.pt_regs[f].value <= off < lay.pt_regs[f].value + 8), None)
 
     def note_ptregs_store(self, st: MState, a: int, value, cond=None):
         """A store by explored code into a pt_regs register slot: unless the
-        value is user data (user_datum), the slot is marked as holding a
+        value is user data (kernel_taint), the slot is marked as holding a
         kernel value (st.kstore) until user data fills it again, so that
         the exit restoring it is not "the saved user value" (an exit that
         parks the kernel stack pointer in pt_regs->r10 and pops it).  A
@@ -427,36 +444,39 @@ class Explorer:
         if not 0 <= off < lay.pt_regs_size.value:
             return
         n = value.size() // 8
-        for f in self.USER_SLOTS:
+        for f in self.tracked_slots:
             lo = lay.pt_regs[f].value
             if off + n <= lo or off >= lo + 8:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
-            if not self.user_datum(value):
-                new = claripy.BoolV(True) if cond is None else claripy.Or(old, cond)
-            elif off == lo and n == 8:
-                new = claripy.BoolV(False) if cond is None else claripy.If(cond, claripy.BoolV(False), old)
-            else:
-                continue  # user data into part of the slot: the rest is as it was
+            t = self.kernel_taint(value, st)
+            if off == lo and n == 8:
+                new = t if cond is None else claripy.If(cond, t, old)
+            else:  # part of the slot: the rest is as it was
+                new = claripy.Or(old, t if cond is None else claripy.And(cond, t))
             if not (new.is_false() and f not in st.kstore):
                 st.kstore[f] = new
 
-    def user_datum(self, value) -> bool:
-        """Whether a value is data the user may see: built only from the
-        registers and flags the user had at the SYSCALL, the saved frame
-        itself (pt_regs bytes), what the syscall dispatch returned, what a
-        user access (an instruction with an EX_TYPE_UACCESS fixup) read, and
-        small constants.  Anything else (kernel memory, another callee's
-        result, CR3) is not.  Constants: the machine model's kernel
-        addresses are concrete, so a constant derived from one (shifted,
-        truncated) cannot be told from a literal; only values within 4 KiB
-        of 0 or of 2^n (0, flags, an errno, -1) count as user data, which
-        leaves a kernel address at most its offset in a page.  A
-        conservative test: a false answer only costs a proof."""
+    def kernel_taint(self, value, st: MState):
+        """When a value may be kernel data (a claripy Bool: false for user
+        data).  User data is built only from the registers and flags the
+        user had at the SYSCALL, the saved frame (a pt_regs slot is as
+        tainted as its mark in st.kstore), what the syscall dispatch
+        returned, what a user access (an instruction with an EX_TYPE_UACCESS
+        fixup) read, and small constants.  Anything else (kernel memory,
+        another callee's result, CR3) is taken as kernel data.  Constants:
+        the machine model's kernel addresses are concrete, so a constant
+        derived from one (shifted, truncated) cannot be told from a literal;
+        only values within 4 KiB of 0 or of 2^n (0, flags, an errno, -1)
+        count as user data, which leaves of a kernel address at most its
+        offset in a page.  Conservative: a wrong "kernel" only costs a
+        proof."""
+        true = claripy.BoolV(True)
+        conds = []
         for name in value.variables:
             base = name.split("#")[0]
             if base in ("user_cr3",):
-                return False
+                return true
             if base.startswith(("user_", "entry_", "feature_")):
                 continue
             if base.startswith("ret_") and base in self.ex.dispatch_rets:
@@ -467,16 +487,25 @@ class Explorer:
                         continue
                 except ValueError:
                     pass
-                return False
+                return true
             if base.startswith("mem"):
                 try:
                     a = int(base.partition("_")[2], 16)
                 except ValueError:
-                    return False
-                if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
-                    continue
-            return False
-        return all(c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo))
+                    return true
+                f = self.slot_at(a)
+                if f is not None:
+                    m = st.kstore.get(f, claripy.BoolV(False))
+                    if not m.is_false():
+                        conds.append(m)
+                    continue  # a slot of the saved frame: as tainted as its mark
+                if self.pt_regs + self.frame.layout.pt_regs["ip"].value <= a < \
+                        self.pt_regs + self.frame.layout.pt_regs_size.value:
+                    continue  # ip, cs, flags, ss: the user's return frame
+            return true
+        if not all(c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo)):
+            return true
+        return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
     @staticmethod
     def _feasible(st: MState) -> bool:
@@ -900,6 +929,10 @@ class Explorer:
         if k == "void":
             raise Inconclusive(f"control reaches {last.addr:#x}, outside executable code")
         if k == "far":
+            if prefixed_system_insn(last.raw):
+                raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.raw.hex()}` is a prefixed system "
+                                   f"instruction (FRED's ERETS/ERETU, LKGS, ...; capstone reads `{last.mnemonic}`): "
+                                   "no model")
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: far control transfer `{last.mnemonic}` has no "
                                "model")
         if k == "ijmp":
@@ -1363,6 +1396,8 @@ class Explorer:
             ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
             before = st.load_bytes(ts_byte, 1)
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
+            if not summary.keeps_user_state and summary.event_kind != "dispatch":
+                self._ptregs_writer(st, summary, label)
             if ts_ask is not None:
                 self._ts_compat_effect(st, ts_ask, ts_byte, before, label)
         else:
@@ -1386,6 +1421,21 @@ class Explorer:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]
 
+
+    def _ptregs_writer(self, st: MState, summary, label: str):
+        """A summarised callee (not the syscall) that may write pt_regs: a
+        callee read to its end may have stored kernel data there, so each
+        tracked slot may now hold it (a fresh mark: a counterexample through
+        it follows the callee); one that reaches code the image does not
+        fix writes user register state only (assumption
+        ptregs-writers-user-data: signal frames, ptrace, restarts)."""
+        if summary.opaque or summary.event_kind != "summary":
+            self._assume("ptregs-writers-user-data", getattr(self, "_site", None) or 0)
+            return
+        if self._event is not None:
+            self._event.marks.add(f"kst_{label}_")
+        for f in self.tracked_slots:
+            st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), fresh_bool(f"kst_{label}_{f}"))
 
     def _if_after(self, st: MState, summary, target, name, label: str):
         """The IF a callee whose code may change it returns with, as a term

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
-from .cfg import RETURN_THUNKS, CfgError, _md, target_node
+from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, CfgError, _md, prefixed_system_insn, target_node
 from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
@@ -177,10 +177,11 @@ class Summaries:
         regs_unknown = False
         funcs, work, seen = {start}, [(start, None)], set()
         # wrmsr nodes; node -> [(predecessor, its ECX effect)] over
-        # fall-through edges; nodes some jump targets
+        # fall-through edges; nodes entered otherwise (the start: ECX is the
+        # caller's; jump and call targets)
         wrmsrs: list = []
         fall_pred: dict = {}
-        work_targets: set = set()
+        work_targets: set = {(start, None)}
         n = 0
         md = _md()
 
@@ -215,11 +216,22 @@ class Summaries:
                     data = prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
             except CfgError as e:
                 anyw(str(e), regs=True)
-                s.may_change_if = True
+                s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
                 break
             ci = next(md.disasm(data, addr, 1), None)
-            if ci is None:
-                anyw("undecodable code", regs=True)
+            if ci is None and any(data.startswith(raw) for raw in _UNKNOWN_TO_CAPSTONE):
+                # SERIALIZE (cfg._UNKNOWN_TO_CAPSTONE): no operands, no effect
+                # on registers, memory, IF, GS or CR3
+                work.append((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
+                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None))
+                continue
+            if ci is None or prefixed_system_insn(bytes(ci.bytes)):
+                # code the walk cannot read: nothing about it is known (the
+                # GS base and CR3 included: the image fixes these bytes, so
+                # no assumption covers them)
+                anyw("undecodable code" if ci is None else
+                     f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True)
+                s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 break
             nxt = addr + ci.size
             fall = (nxt, vk)
