@@ -132,14 +132,22 @@ def _join_summary(a, b):
     return (a[0] | b[0], _join(a[1], b[1]), w, _join_outs(a[3], b[3]))
 
 
-def _lazy(x) -> bool:
-    """A lazy call's result atom ("c", call address), as opposed to an
-    out-parameter's old value ("*", arg, disp)."""
-    return isinstance(x, tuple) and x[0] == "c"
+def _cond(x) -> bool:
+    """A conditional atom ("?", a): any bit when atom a (an argument
+    register's bit 9, or "E") is 1, no value at all when a is 0 (the
+    result of a callee read in context 0 though IF was 0 at the call only
+    if a was)."""
+    return isinstance(x, tuple) and x[0] == "?"
+
+
+def _key(start, want, ctx):
+    """The memo key of one summary (function, arguments handed a frame
+    address, entry context)."""
+    return (start, want, ctx)
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -160,12 +168,19 @@ class _St:
         # write the registers it restores
         self.orig = frozenset(CALLER_SAVED)
         self.saved = {}
+        # a pointer into this function's frame has leaked on the way here
+        # (flow-sensitive escape; see _escape)
+        self.esc = False
+        # registers whose value has every bit but bit 9 clear (after
+        # `and $0x200,%reg`): `test %reg,%reg` then tests bit 9
+        self.b9 = frozenset()
 
     def copy(self):
         s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known), dict(self.ptrs),
                 dict(self.outs))
         s.test = self.test
         s.orig, s.saved = self.orig, dict(self.saved)
+        s.esc, s.b9 = self.esc, self.b9
         return s
 
     def norm(self, t):
@@ -186,7 +201,7 @@ class _St:
         return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
                 tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
                 tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
-                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())))
+                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())), self.esc, self.b9)
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -203,6 +218,8 @@ def _join_states(a: _St, b: _St) -> _St:
             for k in set(a.outs) | set(b.outs)}
     out = _St(_join(a.IF, b.IF), sp, slots, regs, known, ptrs, outs)
     out.orig = a.orig & b.orig
+    out.esc = a.esc or b.esc
+    out.b9 = a.b9 & b.b9
     out.saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v and slots.get(k) is v[1]}
     # a bit-9 test just before survives a join of the same test (its tag
     # joined, as the registers are)
@@ -229,30 +246,29 @@ class IrqFlagEffects:
         self._dec: dict = {}
 
     # -- the result the engine uses -------------------------------------------------
-    def effect(self, start: int):
+    def effect(self, start: int, ctx="E"):
         """(IF set at return or None, the call sites of the closure where
-        assumption irq-flag-preserved was used)."""
-        self.assumed_run = set()
-        r = self.summary(start, 0)
-        return (r[0] if r is not None else TOP), frozenset(self._closure_assumed(start))
-
-    def _closure_assumed(self, start):
-        return self.memo.get(("assumed", start), set())
+        assumption irq-flag-preserved was used).  ctx: "E" (IF at entry
+        unknown: the atom "E") or 0 (entered with IF clear)."""
+        r = self.summary(start, 0, frozenset(), ctx)
+        return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", _key(start, frozenset(), ctx)),
+                                                                         set()))
 
     # -- per-function summary ---------------------------------------------------------
-    def summary(self, start: int, depth: int, want: frozenset = frozenset()):
+    def summary(self, start: int, depth: int, want: frozenset = frozenset(), ctx="E"):
         """(IF set, RAX bit-9 tag, caller-saved registers written or None,
         out-parameter stores) at the function's returns, or None (unknown).
         `want`: the argument registers a caller hands a pointer into its
-        frame in; only their out-parameter stores and leaks are computed
-        (and only calls handed such a pointer are summarised at once): a
-        summary per (function, want), so that the plain IF summary keeps
-        its lazy callees.  Recursion: a call
-        back into a function being analysed gets its provisional result
-        (first bottom: no return), and the function is analysed again
-        until its result is stable, the entries memoised meanwhile dropped
-        (a least fixpoint over a finite lattice: sound once stable)."""
-        key = start if not want else (start, want)
+        frame in; only their out-parameter stores and leaks are computed:
+        a summary per (function, want, ctx).  ctx: the entry context, "E"
+        (IF at entry is the atom "E") or 0 (IF is 0 at entry: the summary
+        of the function specialised to that context, see _call).
+        Recursion: a call back into a function being analysed gets its
+        provisional result (first bottom: no return), and the function is
+        analysed again until its result is stable, the entries memoised
+        meanwhile dropped (a least fixpoint over a finite lattice: sound
+        once stable)."""
+        key = _key(start, want, ctx)
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -264,14 +280,13 @@ class IrqFlagEffects:
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
         outer_want = getattr(self, "_want", frozenset())
-        outer_forced = getattr(self, "forced", set())
         mark = len(self.log)
         try:
             while True:
                 self.used = set()
                 assumed: set = set()
                 self._want = want
-                r = self._analyse(start, depth, assumed)
+                r = self._analyse_once(start, depth, assumed, ctx)
                 # stable once the result is below the provisional one the
                 # recursive calls used (a post-fixpoint: the least fixpoint
                 # is below it, so r is sound); `!=` alone need not end
@@ -292,7 +307,6 @@ class IrqFlagEffects:
             self._written = outer_written
             self._leaked = outer_leaked
             self._want = outer_want
-            self.forced = outer_forced
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
@@ -318,37 +332,12 @@ class IrqFlagEffects:
         f = self.program.feature_xenpv
         return cond[0] == "features" and all(a.get(f) is True for a in cond[1])
 
-    def _analyse(self, start: int, depth: int, assumed: set):
-        """Calls are lazy: a direct call's results (IF, the caller-saved
-        registers) are first the atom ("c", call address); a call whose
-        atom reaches the function's result is summarised and the function
-        analysed again (the callees in a window that a later `cli` closes
-        are never read)."""
-        self.forced = set()
-        while True:
-            r = self._analyse_once(start, depth, assumed)
-            if r is None:
-                return None
-            # RAX's tag is not worth reading a callee for: lazy there is unknown
-            parts = [r[0], r[1]] + [t for o in r[3].values() if o is not None for _d, t in o]
-            lazy = {x[1] for part in parts if part is not TOP for x in part if _lazy(x)}
-            if not lazy or lazy <= self.forced:
-                if any(_lazy(x) for x in r[0]):
-                    return self._why(f"lazy calls still in the result {r}", start)
-                rax = TOP if r[1] is TOP or any(_lazy(x) for x in r[1]) else r[1]
-                # an out-parameter holding a lazy call's result: unknown
-                outs = {a: (None if o is None else frozenset(
-                    (d, TOP if t is TOP or any(_lazy(x) for x in t) else t) for d, t in o)) for a, o in r[3].items()}
-                return (r[0], rax, r[2], outs)
-            self.forced |= lazy
-
-    def _analyse_once(self, start: int, depth: int, assumed: set):
+    def _analyse_once(self, start: int, depth: int, assumed: set, ctx):
         prog = self.program
-        entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
+        entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         states = {(start, None): entry}
         work = [(start, None)]
-        escaped = False
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
         not_intact: set = set()
@@ -375,10 +364,10 @@ class IrqFlagEffects:
                 ci = val
                 if ci is None:
                     return self._why("undecodable", addr)
-                out = self._step(ci, node, st, depth, assumed, escaped)
+                out = self._step(ci, node, st, depth, assumed, st.esc)
                 if out == "escape":
-                    escaped = True
-                    out = self._step(ci, node, st, depth, assumed, True)
+                    self._why(f"frame escapes: {ci.mnemonic} {ci.op_str}", addr)
+                    out = self._step(ci, node, self._escape(st), depth, assumed, True)
                 if out is None:
                     return self._why(f"step {ci.mnemonic} {ci.op_str}", addr)
                 if vk is None and prog.has_fixup(addr):
@@ -426,6 +415,25 @@ class IrqFlagEffects:
             return (frozenset(), frozenset(), written, outs)
         return (ret_if, ret_rax, written, outs)
 
+    @staticmethod
+    def _escape(st: _St) -> _St:
+        """The state at an instruction that leaks a pointer into this
+        function's frame (flow-sensitive escape).  Every slot is forgotten
+        here and the state is marked escaped for the rest of every path
+        through it (a join keeps the mark): from here on the slots are read
+        only as the escaped walk reads them (forgotten at every call and at
+        every store not known to target the frame, assumption abi-frames).
+        Sound: before the leak no code but this function's own holds an
+        address in its frame (every way one is made or passed on is a
+        tracked pointer use, _ptr_uses/_call_ptrs, and an untracked one is
+        this very leak), so a slot read before it is exact; a loop that
+        brings the leak back to earlier code joins the escaped state into
+        it, so no instruction reachable after the leak is read unescaped."""
+        s = st.copy()
+        s.esc = True
+        s.slots, s.saved = {}, {}
+        return s
+
     def _why(self, what, addr):
         import os  # noqa: PLC0415
         if os.environ.get("IRQFLAG_DEBUG"):
@@ -462,6 +470,9 @@ class IrqFlagEffects:
         fall = self._fall(ci, node)
         s = st.copy()
         test, s.test = st.test, None
+        if s.b9:
+            # a register written is no longer known to hold bit 9 only
+            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in ci.regs_access()[1]})
         rsp = X.X86_REG_RSP
 
         def tgt_of():
@@ -606,6 +617,24 @@ class IrqFlagEffects:
                 s.test = (s.regs.get(_BYTE_HI[name], TOP), True)
             elif imm == 0x200 and ops[0].size >= 2:
                 s.test = (s.regs.get(self.gpr64.get(name, name), TOP), True)
+        elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_MEM and ops[1].type == X.X86_OP_IMM \
+                and ((ops[0].size == 1 and ops[1].imm == 0x2) or (ops[0].size >= 2 and ops[1].imm == 0x200)) \
+                and ops[0].mem.index == 0 and ops[0].mem.segment == 0 and ops[0].mem.base:
+            # bit 9 of a word in memory: `testb $0x2,0x9(%rdx)` (6.1
+            # _prb_commit's `if (e->irqflags & X86_EFLAGS_IF)`); only a
+            # frame slot or a word through a tracked pointer has a tag
+            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), True)
+        elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9:
+            # `and $0x200,%r12d; ...; test %r12,%r12; jne` (6.1
+            # printk_safe_exit_irqrestore): the register is its bit 9
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+        elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ops[1].imm == 0x200 and ops[0].size >= 4:
+            # ZF of the result: set when bit 9 is clear; a 32- or 64-bit
+            # `and` clears every other bit (a 32-bit write zero-extends)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
@@ -713,6 +742,25 @@ class IrqFlagEffects:
         s.regs.update(new)
         s.ptrs.update(derived)
         return [(fall, s)]
+
+    def _mem_tag(self, ci, s: _St, op, back: int):
+        """The tag of the 8-byte word at op's address - back: a frame slot
+        (RSP-based, or through a pointer with one target into the frame),
+        or an out-parameter word through an argument pointer (what this
+        function stored there, else its value at entry ("*", a, d)); TOP
+        otherwise."""
+        base = self._reg(ci, op.mem.base)
+        disp = op.mem.disp - back
+        if base == "rsp":
+            return s.slots.get(s.sp + disp, TOP) if s.sp is not None else TOP
+        ps = s.ptrs.get(base)
+        if not ps or None in ps or len(ps) != 1:
+            return TOP
+        [p] = ps
+        if p[0] == "sp":
+            return s.slots.get(p[1] + disp, TOP) if s.sp is not None else TOP
+        k = (p[1], p[2] + disp)
+        return s.outs.get(k, frozenset({("*",) + k}))
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
     @staticmethod
@@ -873,7 +921,9 @@ class IrqFlagEffects:
             return None  # no element allows this side
         s = s.copy()
         atoms = [x for x in keep if x not in (0, 1)]
-        if len(keep) == 1 and atoms:
+        if len(keep) == 1 and atoms and not _cond(atoms[0]):
+            # (a conditional atom is any bit when its atom is 1: the
+            # test tells nothing about that atom)
             s.known[atoms[0]] = bit
         s.IF = s.norm(s.IF)
         s.regs = {k: s.norm(v) for k, v in s.regs.items()}
@@ -947,33 +997,39 @@ class IrqFlagEffects:
             res_if, rax, clob = s.IF, TOP, None
         elif self._noreturn(t):
             return []
-        elif node[0] not in self.forced and not ptr_args:
-            # (a call handed a tracked pointer is summarised at once: its
-            # out-parameter stores are needed here)
-            if self._call_ptrs(s, after, node, None, None, escaped, assumed) == "escape":
-                return "escape"
-            lazy = frozenset({("c", node[0])})
-            after.orig = after.orig - set(CALLER_SAVED)
-            after.IF = lazy
-            for r in CALLER_SAVED:
-                after.regs[r] = lazy
-            self._written = None
-            if escaped:
-                after.slots = {}
-            return [(fall, after)] if fall is not None else [(None, after)]
+        elif self._if_cond(s) is None:
+            # IF may be 1 (or is unknown) at the call: the callee is not
+            # read, its result is unknown (TOP), it may write every
+            # caller-saved register, and a pointer handed to it leaks.
+            # Sound: TOP is the top of the lattice; a caller that needs IF
+            # here has none, one whose later `cli` kills it loses nothing.
+            # Only a callee entered with IF clear is read, in context 0.
+            self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
+            res_if, rax, clob = TOP, TOP, None
         else:
-            forced = self.forced
-            summ = self.summary(t, depth + 1, ptr_args)
-            self.forced = forced
+            cond = self._if_cond(s)
+            summ = self.summary(t, depth + 1, ptr_args, 0)
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", t if not ptr_args else (t, ptr_args)), set())
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, 0)), set())
                 sif, srax, clob, _outs = summ
-                if not sif and fall is not None:
+                if not sif and fall is not None and not cond:
                     return []  # never returns
                 res_if = self._compose(sif, s)
+                if res_if is TOP or (res_if and 1 in res_if):
+                    self._why(f"compose: {sif} -> {res_if} from {prog.symbolize(t)}", node[0])
                 rax = self._compose(srax, s)
+                if cond:
+                    # IF is 0 at the call only when the atoms of cond are:
+                    # the context-0 summary holds then; when one of them
+                    # is 1 nothing is known: its IF is the conditional
+                    # atom ("?", a) (any bit if a is 1, nothing if 0), its
+                    # RAX unknown, every caller-saved register written and
+                    # every pointer handed over leaked (summ None below)
+                    if res_if is not TOP:
+                        res_if = res_if | {("?", a) for a in cond}
+                    rax, clob, summ = TOP, None, None
         if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
             return "escape"
         after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
@@ -994,6 +1050,26 @@ class IrqFlagEffects:
         return [(fall, after)] if fall is not None else [(None, after)]
 
     @staticmethod
+    def _if_cond(s: _St):
+        """The argument atoms IF is 0 under on this path: a set A such that
+        IF is 0 whenever every atom of A is 0 (the empty set: IF is 0), or
+        None (IF may be 1, or is unknown, whatever the arguments).  An
+        element is 0, an atom known to be 0 here (a branch on its bit 9),
+        or an argument atom or conditional atom on one (in A)."""
+        if s.IF is TOP:
+            return None
+        out = set()
+        for x in s.IF:
+            a = x[1] if _cond(x) else x
+            if x == 0 or (a != 1 and s.known.get(a) == 0):
+                continue
+            if a in ARGS:
+                out.add(a)
+                continue
+            return None
+        return frozenset(out)
+
+    @staticmethod
     def _compose(t, s: _St):
         if t is TOP:
             return TOP
@@ -1001,6 +1077,21 @@ class IrqFlagEffects:
         for x in t:
             if x in (0, 1):
                 out.add(x)
+            elif _cond(x):
+                # unknown when the callee's atom x[1] is 1: unknown when
+                # the caller's value of it may be 1
+                v = s.IF if x[1] == "E" else s.regs.get(x[1], TOP)
+                if v is TOP:
+                    return TOP
+                for y in v:
+                    if y == 0 or (not _cond(y) and y != 1 and s.known.get(y) == 0):
+                        continue
+                    if _cond(y):
+                        out.add(y)
+                    elif y == 1 or s.known.get(y) == 1 or not isinstance(y, str):
+                        return TOP
+                    else:
+                        out.add(("?", y))
             elif isinstance(x, tuple) and x[0] == "*":
                 # the word at (callee's argument a) + d as the callee found
                 # it: where the caller's register a points, now
