@@ -101,6 +101,23 @@ MAX_PTR_DISP = 4096
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
+# the disp of an out-parameter entry (a, ANY): the callee may have written
+# any word of the object argument a points into (a store through a pointer
+# derived from it at an offset not known); TOP
+ANY = "any"
+
+
+def _out_word(outs: dict, a, d):
+    """What the word at (argument a at entry) + d holds: what was stored
+    there, TOP after a store at an unknown offset, else its entry value."""
+    hit = outs.get((a, d))
+    if hit is not None or (a, d) in outs:
+        return hit
+    if (a, ANY) in outs:
+        return TOP
+    return frozenset({("*", a, d)})
+
+
 def _join(a, b):
     if a is TOP or b is TOP:
         return TOP
@@ -119,9 +136,8 @@ def _join_outs(a: dict, b: dict) -> dict:
         if x is None or y is None:
             out[k] = None
             continue
-        dx, dy = dict(x), dict(y)
-        out[k] = frozenset((d, _join(dx.get(d, frozenset({("*", k, d)})), dy.get(d, frozenset({("*", k, d)}))))
-                           for d in set(dx) | set(dy))
+        dx, dy = {(k, d): t for d, t in x}, {(k, d): t for d, t in y}
+        out[k] = frozenset((d, _join(_out_word(dx, k, d), _out_word(dy, k, d))) for _k, d in set(dx) | set(dy))
     return out
 
 
@@ -214,8 +230,7 @@ def _join_states(a: _St, b: _St) -> _St:
     known = {k: v for k, v in a.known.items() if b.known.get(k) == v}
     # a pointer on one side only: "maybe" (None) joins it
     ptrs = {k: a.ptrs.get(k, frozenset({None})) | b.ptrs.get(k, frozenset({None})) for k in set(a.ptrs) | set(b.ptrs)}
-    outs = {k: _join(a.outs.get(k, frozenset({("*",) + k})), b.outs.get(k, frozenset({("*",) + k})))
-            for k in set(a.outs) | set(b.outs)}
+    outs = {k: _join(_out_word(a.outs, *k), _out_word(b.outs, *k)) for k in set(a.outs) | set(b.outs)}
     out = _St(_join(a.IF, b.IF), sp, slots, regs, known, ptrs, outs)
     out.orig = a.orig & b.orig
     out.esc = a.esc or b.esc
@@ -384,8 +399,7 @@ class IrqFlagEffects:
                         if ret_outs is None:
                             ret_outs = dict(item[3])
                         else:
-                            ret_outs = {k: _join(ret_outs.get(k, frozenset({("*",) + k})),
-                                                 item[3].get(k, frozenset({("*",) + k})))
+                            ret_outs = {k: _join(_out_word(ret_outs, *k), _out_word(item[3], *k))
                                         for k in set(ret_outs) | set(item[3])}
                         if ret_if is TOP:
                             return self._why("ret with unknown IF", addr)
@@ -605,9 +619,10 @@ class IrqFlagEffects:
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
         # pointer uses (a use not followed leaks the pointer)
-        derived = self._ptr_uses(ci, s, escaped)
-        if derived == "escape":
-            return derived
+        uses = self._ptr_uses(ci, s, escaped)
+        if uses == "escape":
+            return uses
+        derived, anywhere = uses
         # data movement and the bit-9 tests
         writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
@@ -719,10 +734,11 @@ class IrqFlagEffects:
                         slot_write(op.mem.disp, tag)
                     else:
                         forget_slots()
-                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)):
-                    # through a tracked pointer (its index was checked in
-                    # _ptr_uses): an 8-byte `mov` from a register carries its
-                    # tag, anything else stores an unknown value
+                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
+                        and op.mem.segment == 0:
+                    # through a tracked pointer at a known offset: an
+                    # 8-byte `mov` from a register carries its tag,
+                    # anything else stores an unknown value
                     tag = TOP
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size == 8:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
@@ -730,6 +746,10 @@ class IrqFlagEffects:
                         forget_slots()
                 elif escaped or op.mem.base in (X.X86_REG_RBP, rsp):
                     forget_slots()
+        for r in anywhere:
+            # a store through a pointer at an offset not known (_ptr_uses)
+            if self._store_through(s, r, ANY, TOP, 8, escaped):
+                forget_slots()
         if m.startswith(("rep", "stos", "movs")) and escaped:
             forget_slots()
         for r in writes:
@@ -758,9 +778,8 @@ class IrqFlagEffects:
             return TOP
         [p] = ps
         if p[0] == "sp":
-            return s.slots.get(p[1] + disp, TOP) if s.sp is not None else TOP
-        k = (p[1], p[2] + disp)
-        return s.outs.get(k, frozenset({("*",) + k}))
+            return s.slots.get(p[1] + disp, TOP) if s.sp is not None and p[1] is not None else TOP
+        return _out_word(s.outs, p[1], p[2] + disp) if p[2] is not None else TOP
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
     @staticmethod
@@ -785,55 +804,109 @@ class IrqFlagEffects:
 
     def _ptr_uses(self, ci, s: _St, escaped):
         """Check the uses of the tracked pointers one instruction makes; ->
-        {register: pointers} it derives (a 64-bit `mov` between registers,
-        `lea disp(%ptr)`), or "escape".  Followed: a pointer as the base of a
-        memory operand without index (a load, or a store _store_through
-        follows), a `test`/`cmp` of it, and the copies above.  Any other
-        read (a push, arithmetic, a store of the pointer itself, an implicit
-        operand such as `rep movs`'s RDI, a truncated copy) leaks it
-        (soundness: the analysis then cannot know where it goes)."""
+        ({register: pointers} it derives, {registers a store went through
+        at an offset not known}), or "escape".
+
+        A pointer is followed while only this function holds it, and
+        leaks (_leak) where it may outlive what the analysis follows.
+        Followed: a pointer as the base of a memory operand without index
+        or segment (a load, or a store _store_through follows); as any
+        part of another memory operand (a load is harmless; a store
+        writes some word of the object: "anywhere", see _store_through);
+        a `test`/`cmp`/`bt` (flags only); a 64-bit `mov` between registers
+        and `lea disp(%ptr)` (the same object at a known offset); and any
+        other instruction that writes no memory: every register it writes
+        becomes a pointer into the same objects at an unknown offset (the
+        pointer's value flowed only there: `add $1,%rdi`, `sub %rdi,%rcx`,
+        `rep stos`'s RDI).  Leaks: a pointer stored to memory or pushed (a
+        copy the analysis does not track) and an implicit operand of an
+        instruction that writes memory other than through it.  Sound: a
+        pointer's value can reach other code only through memory, a
+        register at a call or return (_call_ptrs, _ret), or a register it
+        was computed into (followed here); a store at an unknown offset
+        forgets every word of the object (the caller: every slot of its
+        frame), and nothing after the call can write through it unless the
+        pointer leaked."""
         X = capstone.x86
         reads = {self._reg(ci, r) for r in ci.regs_access()[0]}
         live = {r for r in reads if s.ptrs.get(r)}
         if not live:
-            return {}
+            return {}, set()
         m, ops = ci.mnemonic, ci.operands
-        derived = {}
-        bases, value = set(), set()
+        derived: dict = {}
+        anywhere: set = set()
+
+        def unknown_offset(regs):
+            out = set()
+            for r in regs:
+                for p in self._ptrset(s, r):
+                    out.add(("sp", None) if p[0] == "sp" else ("arg", p[1], None))
+            return frozenset(out)
+
+        written = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        written = [r for r in written if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
+        if m == "lea":
+            b = self._reg(ci, ops[1].mem.base) if ops[1].mem.base else None
+            d = ops[1].mem.disp
+            dst = self._reg(ci, ops[0].reg)
+            if b in live and not ops[1].mem.index and ops[0].size == 8 and len(s.ptrs[b]) <= MAX_PTRS \
+                    and abs(d) <= MAX_PTR_DISP:
+                derived[dst] = frozenset(
+                    None if p is None else (
+                        ("sp", None if p[1] is None else p[1] + d) if p[0] == "sp"
+                        else ("arg", p[1], None if p[2] is None else p[2] + d))
+                    for p in s.ptrs[b])
+            else:
+                # an index, a truncated address, or a pointer stepped
+                # through a loop (its offsets would grow without bound):
+                # the same objects, offset unknown
+                derived[dst] = unknown_offset(live)
+            return derived, anywhere
+        bases, value, mem_regs = set(), set(), set()
+        mem_write = False
         for op in ops:
             if op.type == X.X86_OP_MEM:
+                w = bool(op.access & capstone.CS_AC_WRITE)
+                mem_write |= w
                 b = self._reg(ci, op.mem.base) if op.mem.base else None
                 i = self._reg(ci, op.mem.index) if op.mem.index else None
+                mem_regs |= {x for x in (b, i) if x in live}
                 if b in live and i is None and op.mem.segment == 0:
                     bases.add(b)
-                else:
-                    value |= {x for x in (b, i) if x in live}
+                elif w:
+                    anywhere |= {x for x in (b, i) if x in live}
             elif op.type == X.X86_OP_REG and self._reg(ci, op.reg) in live:
                 value.add(self._reg(ci, op.reg))
-        value |= live - bases - {self._reg(ci, op.reg) for op in ops if op.type == X.X86_OP_REG}
-        if m in ("test", "cmp") and not any(op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE
-                                            for op in ops):
-            value = set()
-        elif m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+        value |= live - mem_regs - {self._reg(ci, op.reg) for op in ops if op.type == X.X86_OP_REG}
+        if m.startswith(("rep", "stos", "movs", "scas", "cmps", "lods")):
+            # string instructions: RDI/RSI the addresses (their memory
+            # operands above), RCX the count, all stepped
+            strs = {r for r in live if r in ("rdi", "rsi", "rcx")}
+            value -= strs
+            if mem_write and "rdi" in live:
+                anywhere.add("rdi")
+            for r in written:
+                derived[r] = unknown_offset(strs)
+            if not value:
+                return derived, anywhere
+        if not value:
+            return derived, anywhere
+        if m in ("test", "cmp", "bt") and not mem_write:
+            return derived, anywhere
+        if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
                 and ops[0].size == 8 and ops[1].size == 8:
-            src = self._reg(ci, ops[1].reg)
-            derived[self._reg(ci, ops[0].reg)] = s.ptrs[src]
-            value.discard(src)
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and (
-                ops[0].size != 8 or len(s.ptrs[self._reg(ci, ops[1].mem.base)]) > MAX_PTRS
-                or abs(ops[1].mem.disp) > MAX_PTR_DISP):
-            # a truncated address, or a pointer stepped through a loop (the
-            # set of offsets would grow without bound): not followed
-            value.add(self._reg(ci, ops[1].mem.base))
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases:
-            d = ops[1].mem.disp
-            derived[self._reg(ci, ops[0].reg)] = frozenset(
-                None if p is None else (("sp", p[1] + d) if p[0] == "sp" else ("arg", p[1], p[2] + d))
-                for p in s.ptrs[self._reg(ci, ops[1].mem.base)])
+            derived[self._reg(ci, ops[0].reg)] = s.ptrs[self._reg(ci, ops[1].reg)]
+            return derived, anywhere
+        if not mem_write and m not in ("push", "pop", "xchg", "cmpxchg", "xadd", "cmpxchg16b", "cmpxchg8b"):
+            # computed from the pointer into registers only
+            src = unknown_offset(value)
+            for r in written:
+                derived[r] = derived.get(r, frozenset()) | src
+            return derived, anywhere
         for r in value:
             if self._leak(s, s.ptrs[r], escaped) == "escape":
                 return "escape"
-        return derived
+        return derived, anywhere
 
     def _store_through(self, s: _St, reg, disp, tag, size, escaped) -> bool:
         """A store of `size` bytes at reg + disp, reg a tracked pointer:
@@ -850,7 +923,8 @@ class IrqFlagEffects:
             if p is None:
                 continue
             if p[0] == "sp":
-                if escaped or s.sp is None:
+                if escaped or s.sp is None or p[1] is None or disp == ANY:
+                    # (an unknown offset: any slot)
                     forget = True
                     continue
                 at = p[1] + disp
@@ -861,12 +935,23 @@ class IrqFlagEffects:
                     del s.slots[k]
                 s.slots[at] = _join(old, tag) if weak else tag
             else:
+                if p[2] is None or disp == ANY:
+                    self._clobber_arg(s, p[1])
+                    continue
                 a, at = p[1], p[2] + disp
-                old = s.outs.get((a, at), frozenset({("*", a, at)}))
-                for k in [k for k in s.outs if k[0] == a and abs(k[1] - at) < 8 and k[1] != at]:
+                old = _out_word(s.outs, a, at)
+                for k in [k for k in s.outs if k[0] == a and k[1] != ANY and abs(k[1] - at) < 8 and k[1] != at]:
                     s.outs[k] = TOP
                 s.outs[(a, at)] = _join(old, tag) if weak else tag
         return forget
+
+    @staticmethod
+    def _clobber_arg(s: _St, a):
+        """A store at an unknown offset of the object argument a points
+        into: every word of it unknown, those tracked and the rest (ANY)."""
+        for k in [k for k in s.outs if k[0] == a]:
+            s.outs[k] = TOP
+        s.outs[(a, ANY)] = TOP
 
     def _ret(self, s: _St, escaped):
         """A return: ("ret", IF, RAX tag, out-parameter stores); a pointer
@@ -898,7 +983,9 @@ class IrqFlagEffects:
                     # under callee-saved-not-read: recorded where this
                     # frame's address is handed over
                     assumed.add(("callee-saved-not-read", node[0]))
-                for d, tag in o:
+                # a store at an unknown offset first: the words the callee
+                # stored at known offsets hold their tags after it
+                for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
                     v = self._compose(tag, s)
                     if self._store_through(after, r, d, v, 8, escaped):
                         after.slots = {}
@@ -1099,11 +1186,12 @@ class IrqFlagEffects:
                 if not ps or None in ps or len(ps) != 1:
                     return TOP
                 [p] = ps
+                if x[2] == ANY:
+                    return TOP
                 if p[0] == "sp":
-                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None else TOP
+                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None and p[1] is not None else TOP
                 else:
-                    k = (p[1], p[2] + x[2])
-                    v = s.outs.get(k, frozenset({("*",) + k}))
+                    v = _out_word(s.outs, p[1], p[2] + x[2]) if p[2] is not None else TOP
                 if v is TOP:
                     return TOP
                 out |= v
