@@ -15,6 +15,10 @@ ASSUMPTIONS = {
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "
     "write through (the IF summary's out-parameters, prove/irqflag.py).",
+    "spills-not-read": "A summarised callee handed an address in a caller's stack frame does not read "
+    "the caller's register spill slots (compiled C reaches a caller's frame only through the objects whose "
+    "addresses it was given): a pointer into a frame that the frame's function spilled to its own slot is "
+    "not the callee's to write through (the IF summary's out-parameters, prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

@@ -94,6 +94,13 @@ ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
+# instructions one IF-clean pre-scan (_clean) may visit before it gives up
+MAX_CLEAN = 20_000
+# what may change IF or leave the function in a way the pre-scan does not
+# follow (an instruction here makes a closure not IF-clean)
+_UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
+            "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
+            "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
 # a pointer with more possible targets, or offset further, is not followed
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
@@ -105,6 +112,9 @@ _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 # any word of the object argument a points into (a store through a pointer
 # derived from it at an offset not known); TOP
 ANY = "any"
+# the disp of an out-parameter entry (a, RET): the callee may return (in
+# RAX) a pointer into the object argument a points into (`return buf;`)
+RET = "ret"
 
 
 def _out_word(outs: dict, a, d):
@@ -163,7 +173,7 @@ def _key(start, want, ctx):
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -190,13 +200,16 @@ class _St:
         # registers whose value has every bit but bit 9 clear (after
         # `and $0x200,%reg`): `test %reg,%reg` then tests bit 9
         self.b9 = frozenset()
+        # frame slot offset -> the pointers a 64-bit `mov` spilled there
+        # (reloaded into a register they are followed again)
+        self.sptr = {}
 
     def copy(self):
         s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known), dict(self.ptrs),
                 dict(self.outs))
         s.test = self.test
         s.orig, s.saved = self.orig, dict(self.saved)
-        s.esc, s.b9 = self.esc, self.b9
+        s.esc, s.b9, s.sptr = self.esc, self.b9, dict(self.sptr)
         return s
 
     def norm(self, t):
@@ -217,7 +230,8 @@ class _St:
         return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
                 tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
                 tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
-                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())), self.esc, self.b9)
+                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())), self.esc, self.b9,
+                tuple(sorted(self.sptr.items(), key=str)))
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -235,6 +249,10 @@ def _join_states(a: _St, b: _St) -> _St:
     out.orig = a.orig & b.orig
     out.esc = a.esc or b.esc
     out.b9 = a.b9 & b.b9
+    if sp is not None:
+        # (a slot that may hold a pointer on one side only: "maybe")
+        out.sptr = {k: a.sptr.get(k, frozenset({None})) | b.sptr.get(k, frozenset({None}))
+                    for k in set(a.sptr) | set(b.sptr)}
     out.saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v and slots.get(k) is v[1]}
     # a bit-9 test just before survives a join of the same test (its tag
     # joined, as the registers are)
@@ -259,6 +277,8 @@ class IrqFlagEffects:
         self._sites = None
         self.log: list = []  # functions memoised, in order
         self._dec: dict = {}
+        self._clean_memo: dict = {}
+        self._clean_assumed: dict = {}
 
     # -- the result the engine uses -------------------------------------------------
     def effect(self, start: int, ctx="E"):
@@ -294,6 +314,7 @@ class IrqFlagEffects:
         self.active.add(key)
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
+        outer_retptr = getattr(self, "_retptr", set())
         outer_want = getattr(self, "_want", frozenset())
         mark = len(self.log)
         try:
@@ -321,6 +342,7 @@ class IrqFlagEffects:
             self.active.discard(key)
             self._written = outer_written
             self._leaked = outer_leaked
+            self._retptr = outer_retptr
             self._want = outer_want
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
@@ -358,6 +380,7 @@ class IrqFlagEffects:
         not_intact: set = set()
         self._written = set()
         self._leaked = set()
+        self._retptr = set()
         while work:
             node = work.pop()
             st = states[node]
@@ -424,6 +447,8 @@ class IrqFlagEffects:
         for (a, d), t in (ret_outs or {}).items():
             if a not in self._leaked:
                 outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
+        for a in self._retptr - self._leaked:
+            outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
         if not returned:
             # no return: the caller never continues (a noreturn function)
             return (frozenset(), frozenset(), written, outs)
@@ -445,8 +470,131 @@ class IrqFlagEffects:
         it, so no instruction reachable after the leak is read unescaped."""
         s = st.copy()
         s.esc = True
-        s.slots, s.saved = {}, {}
+        s.slots, s.saved, s.sptr = {}, {}, {}
         return s
+
+    def _clean(self, t: int, assumed: set) -> bool:
+        """Whether no instruction reachable from t, through its branches
+        and direct calls (every patch-site candidate but Xen PV's), may
+        change IF: then t returns with IF as it found it.  A stateless walk
+        (each instruction once).  Unclean: an instruction of _UNCLEAN, an
+        indirect jump, a call into the syscall dispatch, code that cannot
+        be decoded, or more than MAX_CLEAN instructions.  A call the image
+        does not fix (indirect, retpoline thunk, static call) keeps IF
+        under assumption irq-flag-preserved (its sites go to `assumed`).
+        A `ud2` resumes with IF unchanged or dies; a fault with a fixup
+        continues with IF unchanged (see the module docstring), and the
+        fixup is walked too.  Memo: a root whose walk found nothing makes
+        every function it reached clean (their closures are inside its);
+        a root found unclean is unclean (others stay unknown)."""
+        memo = self._clean_memo
+        hit = memo.get(t)
+        if hit is not None:
+            if hit:
+                assumed |= self._clean_assumed.get(t, set())
+            return hit
+        prog = self.program
+        seen: set = set()
+        funcs = {t}
+        sites: set = set()
+        work = [(t, None)]
+        ok = True
+        while work and ok:
+            node = work.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if len(seen) > MAX_CLEAN:
+                ok = False
+                break
+            addr, vk = node
+            try:
+                kind, val = self._decode(node)
+            except CfgError:
+                ok = False
+                break
+            if kind == "site":
+                work += [(addr, (addr, i)) for i in val]
+                continue
+            ci = val
+            if ci is None:
+                ok = False
+                break
+            m = ci.mnemonic
+            if m in _UNCLEAN or m.startswith(("iret", "sysret")):
+                ok = False
+                break
+            if vk is None and prog.has_fixup(addr):
+                fx = self._fixup(addr)
+                if fx is None:
+                    ok = False
+                    break
+                work.append((fx, None))
+            fall = self._fall(ci, node)
+            ops = ci.operands
+            tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == capstone.x86.X86_OP_IMM \
+                else None
+            if m.startswith("ret"):
+                continue
+            if m == "ud2":
+                if not (vk is None and prog.after_ud2(addr) == "dies"):
+                    work.append(fall)
+                continue
+            if m == "hlt":
+                work.append(fall)
+                continue
+            if m == "call":
+                if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                    work.append(target_node(prog, tgt, vk))
+                    continue
+                name = prog.start_name(tgt) if tgt is not None else None
+                if tgt is not None and tgt in prog.dispatch:
+                    ok = False
+                    break
+                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                    sites.add(addr)
+                else:
+                    hit = memo.get(tgt)
+                    if hit is False:
+                        ok = False
+                        break
+                    if hit is None:
+                        funcs.add(tgt)
+                        work.append((tgt, None))
+                    else:
+                        sites |= self._clean_assumed.get(tgt, set())
+                work.append(fall)
+                continue
+            if m == "jmp":
+                if tgt is None:
+                    ok = False
+                    break
+                if prog.is_return_thunk(tgt):
+                    continue
+                name = prog.start_name(tgt)
+                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                    sites.add(addr)
+                    continue
+                if tgt in prog.dispatch:
+                    ok = False
+                    break
+                work.append(target_node(prog, tgt, vk))
+                continue
+            if ci.group(capstone.CS_GRP_JUMP):
+                if tgt is None:
+                    ok = False
+                    break
+                work += [target_node(prog, tgt, vk), fall]
+                continue
+            work.append(fall)
+        if ok:
+            for f in funcs:
+                memo[f] = True
+                self._clean_assumed[f] = sites
+            assumed |= sites
+        else:
+            memo[t] = False
+        return ok
 
     def _why(self, what, addr):
         import os  # noqa: PLC0415
@@ -509,6 +657,18 @@ class IrqFlagEffects:
             if self._written is not None:
                 self._written.add(dst)
             return [(fall, s)]
+        if not escaped and s.sp is not None and m == "lea" and ops[0].size == 8 and ops[1].mem.base == rsp \
+                and ops[1].mem.index not in (0, rsp) and ops[1].mem.segment == 0 \
+                and not s.ptrs.get(self._reg(ci, ops[1].mem.index)):
+            # `lea 0x18(%rsp,%r9),%rax` (an array in the frame, indexed):
+            # a pointer into the frame at an offset not known
+            dst = self._reg(ci, ops[0].reg)
+            s.regs[dst] = TOP
+            s.orig = s.orig - {dst}
+            s.ptrs[dst] = frozenset({("sp", None)})
+            if self._written is not None:
+                self._written.add(dst)
+            return [(fall, s)]
         # a stack address taken
         if not escaped and m == "push" and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp:
             return "escape"  # `push %rsp`: a stack address in a slot, then anywhere
@@ -520,7 +680,7 @@ class IrqFlagEffects:
             if m == "lea" and ops[1].mem.base == rsp and not (ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
                 return "escape"
 
-        def slot_write(off, tag):
+        def slot_write(off, tag, size=8):
             if s.sp is None:
                 return
             for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
@@ -529,12 +689,19 @@ class IrqFlagEffects:
             # slot with another value: the mark goes with any store)
             for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
                 del s.saved[k]
+            for k in [k for k in s.sptr if abs(k - (s.sp + off)) < 8]:
+                if k == s.sp + off and size == 8:
+                    del s.sptr[k]
+                else:
+                    # partly overwritten: what is left may still be used
+                    s.sptr[k] = s.sptr[k] | {None}
             if tag is not None or True:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
             s.slots = {}
             s.saved = {}
+            s.sptr = {}
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -546,6 +713,7 @@ class IrqFlagEffects:
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
+                s.sptr.pop(s.sp, None)
             return [(fall, s)]
         if m in ("popf", "popfq"):
             if s.sp is None:
@@ -619,7 +787,8 @@ class IrqFlagEffects:
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
         # pointer uses (a use not followed leaks the pointer)
-        uses = self._ptr_uses(ci, s, escaped)
+        spill = self._spill(ci, s, escaped)
+        uses = ({}, set()) if spill is not None else self._ptr_uses(ci, s, escaped)
         if uses == "escape":
             return uses
         derived, anywhere = uses
@@ -657,6 +826,7 @@ class IrqFlagEffects:
         if m == "push":
             if s.sp is not None:
                 s.sp -= 8
+                s.sptr.pop(s.sp, None)
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
                     r = self._reg(ci, op.reg)
@@ -690,8 +860,9 @@ class IrqFlagEffects:
                     self._written.add(self._reg(ci, op.reg))
             if s.sp is not None:
                 s.sp += 8
+                s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
             if op.type == X.X86_OP_REG and op.reg == rsp:
-                s.sp, s.slots = None, {}
+                s.sp, s.slots, s.sptr = None, {}, {}
             return [(fall, s)]
         new = {}
         if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size >= 4:
@@ -703,6 +874,9 @@ class IrqFlagEffects:
             elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
                     and src.size >= 4:
                 new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, TOP)
+                if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
+                    # a spilled pointer reloaded: followed again
+                    derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:
             r = self._reg(ci, ops[0].reg)
@@ -721,8 +895,9 @@ class IrqFlagEffects:
             elif m == "lea" and ops[1].mem.base == rsp and ops[1].mem.index == 0 and s.sp is not None:
                 s.sp += ops[1].mem.disp
             else:
-                s.sp, s.slots = None, {}
+                s.sp, s.slots, s.sptr = None, {}, {}
             s.slots = {k: v for k, v in s.slots.items() if s.sp is not None and k >= s.sp}
+            s.sptr = {k: v for k, v in s.sptr.items() if s.sp is not None and k >= s.sp}
         # memory stores
         for k, op in enumerate(ops):
             if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
@@ -731,7 +906,9 @@ class IrqFlagEffects:
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size >= 4:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
                     if s.sp is not None:
-                        slot_write(op.mem.disp, tag)
+                        slot_write(op.mem.disp, tag, op.size)
+                        if spill is not None:
+                            s.sptr[s.sp + op.mem.disp] = spill
                     else:
                         forget_slots()
                 elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
@@ -762,6 +939,24 @@ class IrqFlagEffects:
         s.regs.update(new)
         s.ptrs.update(derived)
         return [(fall, s)]
+
+    def _spill(self, ci, s: _St, escaped):
+        """`mov %reg,disp(%rsp)` of a register holding tracked pointers
+        into a slot of this function's frame: the pointers it spills (kept
+        with the slot, _step), or None.  Not a leak: the slot is read only
+        by this function (a reload follows the pointers again) while the
+        frame has not escaped, and by no callee handed an address in the
+        frame under assumption spills-not-read (recorded in _call_ptrs);
+        any store over the slot drops or weakens the entry."""
+        X = capstone.x86
+        ops = ci.operands
+        if escaped or s.sp is None or ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != X.X86_OP_MEM \
+                or ops[1].type != X.X86_OP_REG or ops[0].size != 8:
+            return None
+        mem = ops[0].mem
+        if mem.base != X.X86_REG_RSP or mem.index != 0 or mem.segment != 0:
+            return None
+        return s.ptrs.get(self._reg(ci, ops[1].reg)) or None
 
     def _mem_tag(self, ci, s: _St, op, back: int):
         """The tag of the 8-byte word at op's address - back: a frame slot
@@ -891,6 +1086,9 @@ class IrqFlagEffects:
                 return derived, anywhere
         if not value:
             return derived, anywhere
+        if m in ("xor", "sub", "sbb", "pxor") and len(ops) == 2 and ops[0].type == X.X86_OP_REG \
+                and ops[1].type == X.X86_OP_REG and ops[0].reg == ops[1].reg:
+            return derived, anywhere  # `xor %edx,%edx`: zero, whatever it held
         if m in ("test", "cmp", "bt") and not mem_write:
             return derived, anywhere
         if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
@@ -931,6 +1129,11 @@ class IrqFlagEffects:
                 old = s.slots.get(at, TOP)
                 for k in [k for k in s.saved if abs(k - at) < 8]:
                     del s.saved[k]
+                for k in [k for k in s.sptr if abs(k - at) < 8]:
+                    if k == at and not weak:
+                        del s.sptr[k]
+                    else:
+                        s.sptr[k] = s.sptr[k] | {None}
                 for k in [k for k in s.slots if abs(k - at) < 8 and k != at]:
                     del s.slots[k]
                 s.slots[at] = _join(old, tag) if weak else tag
@@ -954,10 +1157,16 @@ class IrqFlagEffects:
         s.outs[(a, ANY)] = TOP
 
     def _ret(self, s: _St, escaped):
-        """A return: ("ret", IF, RAX tag, out-parameter stores); a pointer
-        returned in RAX leaks."""
-        if s.ptrs.get("rax") and self._leak(s, s.ptrs["rax"], escaped) == "escape":
-            return "escape"
+        """A return: ("ret", IF, RAX tag, out-parameter stores).  A pointer
+        into an argument's object returned in RAX is handed back (the
+        summary's (a, RET): the caller follows RAX as a pointer into the
+        object it passed, offset unknown); one into this frame leaks."""
+        for p in self._ptrset(s, "rax"):
+            if p[0] == "sp":
+                if self._leak(s, {p}, escaped) == "escape":
+                    return "escape"
+            else:
+                self._retptr.add(p[1])
         return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
 
     def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed):
@@ -968,6 +1177,7 @@ class IrqFlagEffects:
         In RBX, RBP, R12-R15: kept, under assumption callee-saved-not-read
         (recorded).  Caller-saved registers the callee may write may no
         longer hold their pointer ("maybe", None added).  -> "escape" or None."""
+        ret_ptrs: set = set()
         for r, ps in list(s.ptrs.items()):
             if not self._ptrset(s, r):
                 continue
@@ -975,6 +1185,9 @@ class IrqFlagEffects:
                 outs = summ[3] if summ is not None else None
                 o = None if outs is None else outs.get(r, frozenset())
                 if o is None:
+                    if not escaped and any(p and p[0] == "sp" for p in ps):
+                        self._why(f"leak {r}={ps} to a callee (summary {'none' if summ is None else 'leaks it'})",
+                                  node[0])
                     if self._leak(s, ps, escaped) == "escape":
                         return "escape"
                     continue
@@ -983,12 +1196,21 @@ class IrqFlagEffects:
                     # under callee-saved-not-read: recorded where this
                     # frame's address is handed over
                     assumed.add(("callee-saved-not-read", node[0]))
+                if any(v - {None} for v in s.sptr.values()):
+                    # a pointer spilled in this frame, an address in it (or
+                    # in a caller's) handed over: the callee does not read
+                    # the spill
+                    assumed.add(("spills-not-read", node[0]))
                 # a store at an unknown offset first: the words the callee
                 # stored at known offsets hold their tags after it
                 for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
+                    if d == RET:
+                        ret_ptrs |= {("sp", None) if p[0] == "sp" else ("arg", p[1], None)
+                                     for p in self._ptrset(s, r)}
+                        continue
                     v = self._compose(tag, s)
                     if self._store_through(after, r, d, v, 8, escaped):
-                        after.slots = {}
+                        after.slots, after.sptr = {}, {}
             elif r in CALLER_SAVED:
                 if self._leak(s, ps, escaped) == "escape":
                     return "escape"
@@ -997,6 +1219,8 @@ class IrqFlagEffects:
         for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
             if r in after.ptrs:
                 after.ptrs[r] = after.ptrs[r] | {None}
+        if ret_ptrs:
+            after.ptrs["rax"] = after.ptrs.get("rax", frozenset()) | ret_ptrs | {None}
         return None
 
     def _refine(self, s: _St, tag, bit):
@@ -1076,6 +1300,7 @@ class IrqFlagEffects:
         after = s.copy()
         summ = None
         ptr_args = frozenset(r for r in ARGS if self._ptrset(s, r))
+        cond_regs: dict = {}
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -1084,15 +1309,28 @@ class IrqFlagEffects:
             res_if, rax, clob = s.IF, TOP, None
         elif self._noreturn(t):
             return []
-        elif self._if_cond(s) is None:
-            # IF may be 1 (or is unknown) at the call: the callee is not
-            # read, its result is unknown (TOP), it may write every
-            # caller-saved register, and a pointer handed to it leaks.
-            # Sound: TOP is the top of the lattice; a caller that needs IF
-            # here has none, one whose later `cli` kills it loses nothing.
-            # Only a callee entered with IF clear is read, in context 0.
+        elif self._if_cond(s) is None and not self._clean(t, set()):
+            # IF may be 1 (or is unknown) at the call and the callee's
+            # closure may change IF: the callee is not read, its result is
+            # unknown (TOP), it may write every caller-saved register, and
+            # a pointer handed to it leaks.  Sound: TOP is the top of the
+            # lattice; a caller that needs IF here has none, one whose
+            # later `cli` kills it loses nothing.
             self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
             res_if, rax, clob = TOP, TOP, None
+        elif self._if_cond(s) is None:
+            # an IF-clean closure (_clean: nothing in it may change IF):
+            # read in context "E", its IF the caller's
+            summ = self.summary(t, depth + 1, ptr_args, "E")
+            if summ is None:
+                res_if, rax, clob = TOP, TOP, None
+            else:
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, "E")), set())
+                sif, srax, clob, _outs = summ
+                if not sif and fall is not None:
+                    return []  # never returns
+                res_if = self._compose(sif, s)
+                rax = self._compose(srax, s)
         else:
             cond = self._if_cond(s)
             summ = self.summary(t, depth + 1, ptr_args, 0)
@@ -1110,13 +1348,21 @@ class IrqFlagEffects:
                 if cond:
                     # IF is 0 at the call only when the atoms of cond are:
                     # the context-0 summary holds then; when one of them
-                    # is 1 nothing is known: its IF is the conditional
-                    # atom ("?", a) (any bit if a is 1, nothing if 0), its
-                    # RAX unknown, every caller-saved register written and
-                    # every pointer handed over leaked (summ None below)
+                    # is 1 nothing is known.  So IF, RAX and every
+                    # caller-saved register the summary keeps get the
+                    # conditional atoms ("?", a) (any bit if a is 1,
+                    # nothing if 0) joined in; the registers it writes are
+                    # unknown, every caller-saved register may be written
+                    # (clob None) and every pointer handed over leaks
+                    # (summ None)
+                    q = frozenset(("?", a) for a in cond)
                     if res_if is not TOP:
-                        res_if = res_if | {("?", a) for a in cond}
-                    rax, clob, summ = TOP, None, None
+                        res_if = res_if | q
+                    if rax is not TOP:
+                        rax = rax | q
+                    cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
+                                 for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
+                    clob, summ = None, None
         if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
             return "escape"
         after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
@@ -1127,13 +1373,15 @@ class IrqFlagEffects:
             after.regs[r] = TOP
         if clob is None or "rax" in clob:
             after.regs["rax"] = after.norm(rax) if rax is not TOP else TOP
+        for r, v in cond_regs.items():
+            after.regs[r] = v
         if self._written is not None:
             if clob is None:
                 self._written = None
             else:
                 self._written |= clob
         if escaped:
-            after.slots = {}
+            after.slots, after.sptr = {}, {}
         return [(fall, after)] if fall is not None else [(None, after)]
 
     @staticmethod
