@@ -91,6 +91,10 @@ from .cfg import CfgError, target_node
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+# registers a pointer handed to a callee may be in: the argument registers
+# and the other caller-saved ones a callee's code could read at entry (a
+# callee read with want including RAX/R10/R11 is checked as for an argument)
+PTR_ARGS = ARGS + ("rax", "r10", "r11")
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
@@ -105,6 +109,9 @@ _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "s
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
 MAX_PTR_DISP = 4096
+import os as _os  # noqa: E402
+
+_TRACE = {int(x, 16) for x in _os.environ.get("IRQFLAG_TRACE", "").split(",") if x}
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
@@ -278,6 +285,8 @@ class IrqFlagEffects:
         self.log: list = []  # functions memoised, in order
         self._dec: dict = {}
         self._clean_memo: dict = {}
+        self._arity_memo: dict = {}
+        self._dups = None
         self._clean_assumed: dict = {}
 
     # -- the result the engine uses -------------------------------------------------
@@ -388,6 +397,9 @@ class IrqFlagEffects:
             if self.budget <= 0:
                 return self._why("budget", start)
             addr, vk = node
+            if _TRACE and start in _TRACE:
+                print("trace", self.program.symbolize(addr), "IF", st.IF, "sp", st.sp, "esc", st.esc,
+                      "slots", st.slots, "ptrs", st.ptrs, "sptr", st.sptr)
             try:
                 kind, val = self._decode(node)
             except CfgError as e:
@@ -472,6 +484,35 @@ class IrqFlagEffects:
         s.esc = True
         s.slots, s.saved, s.sptr = {}, {}, {}
         return s
+
+    def _arity(self, t: int):
+        """How many argument registers t's BTF prototype declares, when it
+        describes compiled C (btf.function_described: not pahole's `void
+        f(void)` placeholder for an assembly function) under a name no other
+        function has; else None.  Under assumption c-prototype-args such a
+        function never reads, stores or passes on (to its own callees, a
+        static call's target included: static_call_update() type-checks it
+        against the key's C type) the argument registers past those."""
+        hit = self._arity_memo.get(t, -1)
+        if hit != -1:
+            return hit
+        out = None
+        name = self.program.start_name(t)
+        btf = getattr(self.program.image, "btf", None)
+        if name and btf is not None:
+            if self._dups is None:
+                import collections  # noqa: PLC0415
+
+                counts = collections.Counter(n for _a, _s, n in self.program.symbols._sorted)
+                self._dups = {n for n, c in counts.items() if c > 1}
+            if name not in self._dups:
+                try:
+                    if btf.function_described(name):
+                        out = btf.function_arguments(name)
+                except Exception:  # noqa: BLE001 (an unreadable BTF type: not described)
+                    out = None
+        self._arity_memo[t] = out
+        return out
 
     def _clean(self, t: int, assumed: set) -> bool:
         """Whether no instruction reachable from t, through its branches
@@ -814,6 +855,11 @@ class IrqFlagEffects:
             # printk_safe_exit_irqrestore): the register is its bit 9
             s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
         elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ci.reg_name(ops[0].reg) in _BYTE_HI and ops[1].imm == 0x2:
+            # `and $0x2,%bh; je` (6.1 generic_exec_single's
+            # local_irq_restore): ZF set when bit 9 is clear
+            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), True)
+        elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 0x200 and ops[0].size >= 4:
             # ZF of the result: set when bit 9 is clear; a 32- or 64-bit
             # `and` clears every other bit (a 32-bit write zero-extends)
@@ -921,7 +967,10 @@ class IrqFlagEffects:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
                     if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, tag, op.size, escaped):
                         forget_slots()
-                elif escaped or op.mem.base in (X.X86_REG_RBP, rsp):
+                elif escaped or op.mem.base == rsp:
+                    # (through any other register: not into this frame
+                    # while it has not escaped, every address in it being
+                    # a tracked pointer, RBP's `mov %rsp,%rbp` included)
                     forget_slots()
         for r in anywhere:
             # a store through a pointer at an offset not known (_ptr_uses)
@@ -1169,7 +1218,7 @@ class IrqFlagEffects:
                 self._retptr.add(p[1])
         return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
 
-    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed):
+    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed, unpassed=frozenset()):
         """Pointers at a call.  In an argument register: the callee's
         out-parameter effect (summ[3]) is applied through it (composed with
         the caller's state), or, for a callee not summarised or whose copy
@@ -1181,7 +1230,12 @@ class IrqFlagEffects:
         for r, ps in list(s.ptrs.items()):
             if not self._ptrset(s, r):
                 continue
-            if r in ARGS:
+            if r in unpassed:
+                # past the callee's BTF prototype (_arity): not an argument
+                # of the call; only clobbered (below)
+                assumed.add(("c-prototype-args", node[0]))
+                continue
+            if r in PTR_ARGS:
                 outs = summ[3] if summ is not None else None
                 o = None if outs is None else outs.get(r, frozenset())
                 if o is None:
@@ -1299,8 +1353,15 @@ class IrqFlagEffects:
         name = prog.start_name(t) if t is not None else None
         after = s.copy()
         summ = None
-        ptr_args = frozenset(r for r in ARGS if self._ptrset(s, r))
+        ptr_args = frozenset(r for r in PTR_ARGS if self._ptrset(s, r))
         cond_regs: dict = {}
+        unpassed = frozenset()
+        if ptr_args and t is not None and t not in prog.dispatch:
+            n = self._arity(t)
+            if n is not None:
+                # registers past the described prototype: not handed over
+                unpassed = frozenset(r for r in ptr_args if r not in ARGS[:n])
+                ptr_args = ptr_args - unpassed
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -1363,7 +1424,7 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
-        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
+        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed) == "escape":
             return "escape"
         after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
         after.IF = after.norm(res_if)
