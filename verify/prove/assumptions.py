@@ -15,10 +15,6 @@ ASSUMPTIONS = {
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "
     "write through (the IF summary's out-parameters, prove/irqflag.py).",
-    "spills-not-read": "A summarised callee handed an address in a caller's stack frame does not read "
-    "the caller's register spill slots (compiled C reaches a caller's frame only through the objects whose "
-    "addresses it was given): a pointer into a frame that the frame's function spilled to its own slot is "
-    "not the callee's to write through (the IF summary's out-parameters, prove/irqflag.py).",
     "c-prototype-args": "A function whose BTF prototype describes compiled C (not pahole's `void f(void)` "
     "placeholder, under a name no other function has) reads, stores and passes on only the argument "
     "registers its prototype declares: what a caller left in the others is not handed to it (C cannot name "

@@ -111,7 +111,11 @@ MAX_PTRS = 3
 MAX_PTR_DISP = 4096
 import os as _os  # noqa: E402
 
+# IRQFLAG_DEBUG=1: why a summary is unknown (where precision is lost);
+# IRQFLAG_TRACE=<hex start>,...: the state at every node of those functions
+_DEBUG = bool(_os.environ.get("IRQFLAG_DEBUG"))
 _TRACE = {int(x, 16) for x in _os.environ.get("IRQFLAG_TRACE", "").split(",") if x}
+_STRING = ("rep", "stos", "movs", "scas", "cmps", "lods")
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
@@ -324,6 +328,7 @@ class IrqFlagEffects:
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
         outer_retptr = getattr(self, "_retptr", set())
+        outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
         mark = len(self.log)
         try:
@@ -352,6 +357,7 @@ class IrqFlagEffects:
             self._written = outer_written
             self._leaked = outer_leaked
             self._retptr = outer_retptr
+            self._loads = outer_loads
             self._want = outer_want
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
@@ -390,6 +396,7 @@ class IrqFlagEffects:
         self._written = set()
         self._leaked = set()
         self._retptr = set()
+        self._loads = set()
         while work:
             node = work.pop()
             st = states[node]
@@ -416,7 +423,8 @@ class IrqFlagEffects:
                     return self._why("undecodable", addr)
                 out = self._step(ci, node, st, depth, assumed, st.esc)
                 if out == "escape":
-                    self._why(f"frame escapes: {ci.mnemonic} {ci.op_str}", addr)
+                    if _DEBUG:
+                        self._why(f"frame escapes: {ci.mnemonic} {ci.op_str}", addr)
                     out = self._step(ci, node, self._escape(st), depth, assumed, True)
                 if out is None:
                     return self._why(f"step {ci.mnemonic} {ci.op_str}", addr)
@@ -461,6 +469,9 @@ class IrqFlagEffects:
                 outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
         for a in self._retptr - self._leaked:
             outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
+        for a, d in self._loads:
+            if a not in self._leaked:
+                outs[a] = (outs.get(a) or frozenset()) | {(("ld", d), TOP)}
         if not returned:
             # no return: the caller never continues (a noreturn function)
             return (frozenset(), frozenset(), written, outs)
@@ -638,8 +649,7 @@ class IrqFlagEffects:
         return ok
 
     def _why(self, what, addr):
-        import os  # noqa: PLC0415
-        if os.environ.get("IRQFLAG_DEBUG"):
+        if _DEBUG:
             print(f"irqflag: {self.program.symbolize(addr)}: {what}")
         return None
 
@@ -833,6 +843,18 @@ class IrqFlagEffects:
         if uses == "escape":
             return uses
         derived, anywhere = uses
+        if s.sptr and m not in ("test", "cmp", "bt", "lea", "pop"):
+            # a read of a slot holding a spilled pointer, other than the
+            # 64-bit `mov` reload below, copies it where it is not
+            # followed: it leaks
+            for op in ops:
+                if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_READ and op.mem.base == rsp:
+                    exact = op.mem.index == 0 and op.mem.segment == 0 and s.sp is not None \
+                        and not m.startswith(_STRING)
+                    if exact and m == "mov" and ops[0].type == X.X86_OP_REG and op.size == 8:
+                        continue
+                    if self._spill_read(s, s.sp + op.mem.disp if exact else None, escaped, op.size):
+                        return "escape"
         # data movement and the bit-9 tests
         writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
@@ -896,6 +918,8 @@ class IrqFlagEffects:
                 r = self._reg(ci, op.reg)
                 s.regs[r] = v
                 s.ptrs.pop(r, None)
+                if s.sp is not None and s.sp in s.sptr:
+                    s.ptrs[r] = s.sptr[s.sp]  # a spilled pointer popped: followed again
                 if mark is not None and mark[0] == r and v is mark[1] and v is not TOP:
                     s.orig = s.orig | {r}  # its own entry value back
                 else:
@@ -904,6 +928,8 @@ class IrqFlagEffects:
                 # a caller-saved register the caller must not keep)
                 if self._written is not None:
                     self._written.add(self._reg(ci, op.reg))
+            elif s.sp is not None and s.sp in s.sptr and self._spill_read(s, s.sp, escaped):
+                return "escape"
             if s.sp is not None:
                 s.sp += 8
                 s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
@@ -989,14 +1015,38 @@ class IrqFlagEffects:
         s.ptrs.update(derived)
         return [(fall, s)]
 
+    def _note_load(self, s: _St, p, d, escaped, size=8) -> bool:
+        """A word loaded through pointer p at disp d (ANY: unknown).  Into
+        an argument's object: recorded (the summary's (a, ("ld", d))), so
+        that a caller whose frame holds a spilled pointer there sees the
+        callee may have read it.  Into this frame: a load of a slot holding
+        a spilled pointer other than _step's 64-bit reload leaks it (True:
+        the frame escapes)."""
+        if p[0] == "arg":
+            self._loads.add((p[1], ANY if d == ANY or p[2] is None else p[2] + d))
+            return False
+        off = None if d == ANY or p[1] is None else p[1] + d
+        return self._spill_read(s, off, escaped, size)
+
+    def _spill_read(self, s: _St, off, escaped, size=8) -> bool:
+        """Slots holding spilled pointers that a read of `size` bytes at off
+        (None: anywhere in the frame) may see, other than the reload that
+        follows them: those pointers leak.  -> True when the frame escapes."""
+        hit = [k for k in s.sptr if off is None or (k < off + max(size, 8) and k + 8 > off)]
+        for k in hit:
+            if self._leak(s, s.sptr[k], escaped) == "escape":
+                return True
+        return False
+
     def _spill(self, ci, s: _St, escaped):
         """`mov %reg,disp(%rsp)` of a register holding tracked pointers
         into a slot of this function's frame: the pointers it spills (kept
         with the slot, _step), or None.  Not a leak: the slot is read only
         by this function (a reload follows the pointers again) while the
-        frame has not escaped, and by no callee handed an address in the
-        frame under assumption spills-not-read (recorded in _call_ptrs);
-        any store over the slot drops or weakens the entry."""
+        frame has not escaped; a callee handed an address in the frame that
+        may load the slot (its summary's loads, _call_ptrs), and any read
+        of it but the reload, leak the pointers (_spill_read); any store
+        over the slot drops or weakens the entry."""
         X = capstone.x86
         ops = ci.operands
         if escaped or s.sp is None or ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != X.X86_OP_MEM \
@@ -1087,8 +1137,11 @@ class IrqFlagEffects:
                     out.add(("sp", None) if p[0] == "sp" else ("arg", p[1], None))
             return frozenset(out)
 
-        written = [self._reg(ci, r) for r in ci.regs_access()[1]]
-        written = [r for r in written if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
+        written_all = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        written = [r for r in written_all if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
+        # a register the pointer could flow into that is not followed (an
+        # SSE/x87 register, a segment base): a value use there leaks
+        untracked = any(r not in written and r not in ("rsp", "rflags", "eflags", "flags", "rip") for r in written_all)
         if m == "lea":
             b = self._reg(ci, ops[1].mem.base) if ops[1].mem.base else None
             d = ops[1].mem.disp
@@ -1115,6 +1168,14 @@ class IrqFlagEffects:
                 b = self._reg(ci, op.mem.base) if op.mem.base else None
                 i = self._reg(ci, op.mem.index) if op.mem.index else None
                 mem_regs |= {x for x in (b, i) if x in live}
+                if op.access & capstone.CS_AC_READ and m not in ("test", "cmp", "bt", "lea"):
+                    exact = i is None and op.mem.segment == 0 and not m.startswith(_STRING)
+                    for x in (b, i):
+                        if x in live:
+                            for p in self._ptrset(s, x):
+                                if self._note_load(s, p, op.mem.disp if exact and x == b else ANY, escaped,
+                                                   op.size):
+                                    return "escape"
                 if b in live and i is None and op.mem.segment == 0:
                     bases.add(b)
                 elif w:
@@ -1144,7 +1205,8 @@ class IrqFlagEffects:
                 and ops[0].size == 8 and ops[1].size == 8:
             derived[self._reg(ci, ops[0].reg)] = s.ptrs[self._reg(ci, ops[1].reg)]
             return derived, anywhere
-        if not mem_write and m not in ("push", "pop", "xchg", "cmpxchg", "xadd", "cmpxchg16b", "cmpxchg8b"):
+        if not mem_write and not untracked and m not in ("push", "pop", "xchg", "cmpxchg", "xadd", "cmpxchg16b",
+                                                         "cmpxchg8b"):
             # computed from the pointer into registers only
             src = unknown_offset(value)
             for r in written:
@@ -1216,9 +1278,17 @@ class IrqFlagEffects:
                     return "escape"
             else:
                 self._retptr.add(p[1])
+        # a pointer left in another caller-saved register that does not
+        # hold its entry value: the caller would not know it holds it
+        # (it keeps only its own pointers in registers handed back intact)
+        for r in CALLER_SAVED:
+            if r != "rax" and r not in s.orig and self._ptrset(s, r):
+                if self._leak(s, s.ptrs[r], escaped) == "escape":
+                    return "escape"
         return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
 
-    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed, unpassed=frozenset()):
+    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed, unpassed=frozenset(),
+                   want=None):
         """Pointers at a call.  In an argument register: the callee's
         out-parameter effect (summ[3]) is applied through it (composed with
         the caller's state), or, for a callee not summarised or whose copy
@@ -1236,10 +1306,10 @@ class IrqFlagEffects:
                 assumed.add(("c-prototype-args", node[0]))
                 continue
             if r in PTR_ARGS:
-                outs = summ[3] if summ is not None else None
+                outs = summ[3] if summ is not None and (want is None or r in want) else None
                 o = None if outs is None else outs.get(r, frozenset())
                 if o is None:
-                    if not escaped and any(p and p[0] == "sp" for p in ps):
+                    if _DEBUG and not escaped and any(p and p[0] == "sp" for p in ps):
                         self._why(f"leak {r}={ps} to a callee (summary {'none' if summ is None else 'leaks it'})",
                                   node[0])
                     if self._leak(s, ps, escaped) == "escape":
@@ -1250,14 +1320,19 @@ class IrqFlagEffects:
                     # under callee-saved-not-read: recorded where this
                     # frame's address is handed over
                     assumed.add(("callee-saved-not-read", node[0]))
-                if any(v - {None} for v in s.sptr.values()):
-                    # a pointer spilled in this frame, an address in it (or
-                    # in a caller's) handed over: the callee does not read
-                    # the spill
-                    assumed.add(("spills-not-read", node[0]))
+                # what the callee may load through it: a spilled pointer
+                # there leaks; through an argument pointer, this
+                # function's own load
+                for d, _tag in o:
+                    if isinstance(d, tuple) and d[0] == "ld":
+                        for p in self._ptrset(s, r):
+                            if self._note_load(s, p, d[1], escaped):
+                                return "escape"
                 # a store at an unknown offset first: the words the callee
                 # stored at known offsets hold their tags after it
                 for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
+                    if isinstance(d, tuple):
+                        continue  # a load (above)
                     if d == RET:
                         ret_ptrs |= {("sp", None) if p[0] == "sp" else ("arg", p[1], None)
                                      for p in self._ptrset(s, r)}
@@ -1272,7 +1347,12 @@ class IrqFlagEffects:
                 assumed.add(("callee-saved-not-read", node[0]))
         for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
             if r in after.ptrs:
-                after.ptrs[r] = after.ptrs[r] | {None}
+                if summ is not None and want is not None and r in want:
+                    # the callee followed this pointer: written over, it is
+                    # gone (where it went is its summary's: a leak, or RAX)
+                    del after.ptrs[r]
+                else:
+                    after.ptrs[r] = after.ptrs[r] | {None}
         if ret_ptrs:
             after.ptrs["rax"] = after.ptrs.get("rax", frozenset()) | ret_ptrs | {None}
         return None
@@ -1362,6 +1442,10 @@ class IrqFlagEffects:
                 # registers past the described prototype: not handed over
                 unpassed = frozenset(r for r in ptr_args if r not in ARGS[:n])
                 ptr_args = ptr_args - unpassed
+        if escaped:
+            # an address in an escaped frame is not followed into a callee
+            # (its words may change under it): it leaks (_call_ptrs)
+            ptr_args = frozenset(r for r in ptr_args if not any(p[0] == "sp" for p in self._ptrset(s, r)))
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -1377,7 +1461,8 @@ class IrqFlagEffects:
             # a pointer handed to it leaks.  Sound: TOP is the top of the
             # lattice; a caller that needs IF here has none, one whose
             # later `cli` kills it loses nothing.
-            self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
+            if _DEBUG:
+                self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
             res_if, rax, clob = TOP, TOP, None
         elif self._if_cond(s) is None:
             # an IF-clean closure (_clean: nothing in it may change IF):
@@ -1403,7 +1488,7 @@ class IrqFlagEffects:
                 if not sif and fall is not None and not cond:
                     return []  # never returns
                 res_if = self._compose(sif, s)
-                if res_if is TOP or (res_if and 1 in res_if):
+                if _DEBUG and (res_if is TOP or 1 in res_if):
                     self._why(f"compose: {sif} -> {res_if} from {prog.symbolize(t)}", node[0])
                 rax = self._compose(srax, s)
                 if cond:
@@ -1424,7 +1509,7 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
-        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed) == "escape":
+        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed, ptr_args) == "escape":
             return "escape"
         after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
         after.IF = after.norm(res_if)
@@ -1507,9 +1592,6 @@ class IrqFlagEffects:
             else:
                 v = s.IF if x == "E" else s.regs.get(x, TOP)
                 if v is TOP:
-                    import os  # noqa: PLC0415
-                    if os.environ.get("IRQFLAG_DEBUG"):
-                        print("irqflag: compose TOP via", x, t)
                     return TOP
                 out |= v
         return frozenset(out)
