@@ -949,6 +949,12 @@ class IrqFlagEffects:
                 if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
                     # a spilled pointer reloaded: followed again
                     derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
+            elif src.type == X.X86_OP_MEM and src.size == 8 and src.mem.base and src.mem.index == 0 \
+                    and src.mem.segment == 0 and self._ptrset(s, self._reg(ci, src.mem.base)):
+                # a word through a tracked pointer (6.12 lock_timer_base's
+                # `raw_spin_unlock_irqrestore(&base->lock, *flags)`): its tag
+                # as for a bit-9 test of it (_mem_tag)
+                new[self._reg(ci, ops[0].reg)] = self._mem_tag(ci, s, src, 0)
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:
             r = self._reg(ci, ops[0].reg)
