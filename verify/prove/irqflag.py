@@ -10,6 +10,28 @@ atoms, or None (unknown):
   "rdi", "rsi", "rdx", "rcx", "r8", "r9"
          bit 9 of that argument register at entry (a saved `flags` handed to
          `*_irqrestore`)
+  ("*", a, d)  bit 9 of the word at argument a + d as the function found it
+  ("?", a)     any bit if atom a is 1, no value at all if a is 0 (a callee
+         read in context 0 though IF was 0 at the call only if a was)
+
+Entry contexts (pass order: the context decides which callees are read).
+A summary is per (function, argument registers handed a frame address,
+context): context "E" (IF at entry is the atom "E") or 0 (IF clear at
+entry: "E" never appears).  At a direct call:
+- IF is 0 on the path (every element 0, or an atom known 0 by a branch):
+  the callee is read in context 0.
+- IF is 0 if some argument atoms are 0 (`_raw_spin_unlock_irqrestore(lock,
+  flags)` then a call): read in context 0; IF, RAX and the caller-saved
+  registers it keeps get ("?", a) joined in, every caller-saved register
+  counts as written and every pointer handed over leaks (when a is 1
+  nothing is known).  The caller resolves ("?", a) through its own tag of
+  a: nothing when 0, TOP when it may be 1.
+- Otherwise (IF may be 1, or unknown): read in context "E" only when the
+  IF-clean pre-scan (_clean: a stateless walk of the callee's closure finds
+  no instruction that may change IF) says it keeps IF; else not read at all:
+  TOP, every caller-saved register written, its pointers leaked.  Sound:
+  TOP is the lattice's top; a later `cli` kills it (the exit-work loop's
+  calls with interrupts on are never read).
 
 A function's summary is the join over its returns of (IF, bit 9 of RAX,
 caller-saved registers written, out-parameter stores per argument);
@@ -28,8 +50,8 @@ Transfer (one path, pass order as in the walk):
   atom the tag is reduced to is known to be b, and the constant b on that
   path is that atom (arch_local_irq_restore in 6.1/6.12:
   `if (flags & X86_EFLAGS_IF) sti`); a side no element allows is dropped.
-- A direct call composes the callee's summary (memoised; recursion, an
-  exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
+- A direct call composes the callee's summary as above (memoised;
+  recursion: a least fixpoint; an exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
   indirect jump, code that cannot be decoded -> unknown.  A callee the
   image does not fix (indirect call, retpoline thunk, static call) keeps IF
   under assumption irq-flag-preserved, the one explore.py already names for
@@ -70,11 +92,27 @@ Transfer (one path, pass order as in the walk):
   The summary per argument is the join over returns of what was stored
   at arg + disp, ("*", a, d) standing for the word as the callee found it;
   at a call it is composed with the caller's state like the IF atoms.
-  Only the arguments a caller hands a frame address in are tracked
-  (`want`, one summary per function and want), so the plain IF summary
-  keeps its lazy callees; a pointer stepped through a loop (more than
-  MAX_PTRS targets, or an offset past MAX_PTR_DISP) leaks, which keeps the
-  walk finite.
+  Only the registers a caller hands a frame address in are tracked
+  (`want`, over the argument registers and RAX/R10/R11); a pointer
+  stepped through a loop (more than MAX_PTRS targets, or an offset past
+  MAX_PTR_DISP) is followed at an unknown offset, which keeps the walk
+  finite.  Refinements (wip-irq2), each argued where it is implemented:
+  the frame escape is flow-sensitive (_escape: at the leak every slot is
+  forgotten and the path is escaped from there on; a slot read before it
+  is exact); arithmetic on a pointer keeps it followed at an unknown offset
+  (_ptr_uses: a store through it forgets every word of the object, the
+  caller's whole frame, and it leaks only where it may outlive the call:
+  stored to memory, pushed, copied to a register not followed); a pointer
+  spilled to the function's own slot and reloaded is followed (_spill),
+  and leaks where anything may load that slot other than the reload (a
+  summary says what each argument's object it loads, "ld"); a pointer into
+  the object an argument points to returned in RAX is handed back (RET);
+  a pointer left at a return in another caller-saved register that does
+  not hold its entry value leaks; a callee that followed a pointer and
+  wrote its register over no longer leaves it there; a pointer past the
+  prototype of a BTF-described callee is not handed to it (assumption
+  c-prototype-args, recorded); an address in an escaped frame is not
+  followed into a callee.
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
