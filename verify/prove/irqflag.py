@@ -283,6 +283,15 @@ class _St:
                 tuple(sorted(self.sptr.items(), key=str)))
 
 
+def _same(a: _St, b: _St) -> bool:
+    """a and b are the same abstract state (what key() compares, without
+    building sorted tuples: dicts and sets compare by value)."""
+    return (a.IF == b.IF and a.sp == b.sp and a.esc == b.esc and a.test == b.test and a.orig == b.orig
+            and a.b9 == b.b9 and a.slots == b.slots and a.regs == b.regs and a.known == b.known
+            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr
+            and {k: v[0] for k, v in a.saved.items()} == {k: v[0] for k, v in b.saved.items()})
+
+
 def _join_states(a: _St, b: _St) -> _St:
     if a.sp != b.sp:
         sp, slots = None, {}
@@ -326,6 +335,8 @@ class IrqFlagEffects:
         self._sites = None
         self.log: list = []  # functions memoised, in order
         self._dec: dict = {}
+        self._regname: dict = {}
+        self._acc: dict = {}
         self._clean_memo: dict = {}
         self._arity_memo: dict = {}
         self._dups = None
@@ -491,7 +502,7 @@ class IrqFlagEffects:
                 s2.IF = s2.norm(s2.IF)
                 old = states.get(n2)
                 new = s2 if old is None else _join_states(old, s2)
-                if old is None or new.key() != old.key():
+                if old is None or not _same(new, old):
                     states[n2] = new
                     work.append(n2)
         # the caller-saved registers some return does not hand back with
@@ -707,8 +718,19 @@ class IrqFlagEffects:
         return (nxt, vk)
 
     def _reg(self, ci, r):
-        n = ci.reg_name(r)
-        return self.gpr64.get(n, n)
+        hit = self._regname.get(r)
+        if hit is None:
+            n = ci.reg_name(r)
+            hit = self._regname[r] = self.gpr64.get(n, n)
+        return hit
+
+    def _access(self, ci):
+        """ci.regs_access(), once per decoded instruction (capstone
+        recomputes it at every call)."""
+        hit = self._acc.get(id(ci))
+        if hit is None or hit[0] is not ci:
+            hit = self._acc[id(ci)] = (ci, ci.regs_access())
+        return hit[1]
 
     def _step(self, ci, node, st: _St, depth, assumed, escaped):
         """[(successor node, state)] and ("ret", IF, RAX tag) items, None
@@ -723,7 +745,7 @@ class IrqFlagEffects:
         test, s.test = st.test, None
         if s.b9:
             # a register written is no longer known to hold bit 9 only
-            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in ci.regs_access()[1]})
+            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in self._access(ci)[1]})
         rsp = X.X86_REG_RSP
 
         def tgt_of():
@@ -894,7 +916,7 @@ class IrqFlagEffects:
                     if self._spill_read(s, s.sp + op.mem.disp if exact else None, escaped, op.size):
                         return "escape"
         # data movement and the bit-9 tests
-        writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        writes = [self._reg(ci, r) for r in self._access(ci)[1]]
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
             name = ci.reg_name(ops[0].reg)
             imm = ops[1].imm
@@ -1166,7 +1188,7 @@ class IrqFlagEffects:
         frame), and nothing after the call can write through it unless the
         pointer leaked."""
         X = capstone.x86
-        reads = {self._reg(ci, r) for r in ci.regs_access()[0]}
+        reads = {self._reg(ci, r) for r in self._access(ci)[0]}
         live = {r for r in reads if s.ptrs.get(r)}
         if not live:
             return {}, set()
@@ -1181,7 +1203,7 @@ class IrqFlagEffects:
                     out.add(("sp", None) if p[0] == "sp" else ("arg", p[1], None))
             return frozenset(out)
 
-        written_all = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        written_all = [self._reg(ci, r) for r in self._access(ci)[1]]
         written = [r for r in written_all if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
         # a register the pointer could flow into that is not followed (an
         # SSE/x87 register, a segment base): a value use there leaks
