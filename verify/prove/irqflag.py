@@ -123,6 +123,8 @@ Transfer (one path, pass order as in the walk):
 
 from __future__ import annotations
 
+import heapq
+
 import capstone
 
 from .cfg import CfgError, target_node
@@ -438,7 +440,12 @@ class IrqFlagEffects:
         entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         states = {(start, None): entry}
-        work = [(start, None)]
+        # the worklist in address order (a min-heap; a node once in it):
+        # forward code is then mostly walked once before its joins, where
+        # a LIFO order walks a join's successors again for every
+        # predecessor reaching it
+        work = [(start, 0, (), (start, None))]
+        queued = {(start, None)}
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
         not_intact: set = set()
@@ -447,7 +454,8 @@ class IrqFlagEffects:
         self._retptr = set()
         self._loads = set()
         while work:
-            node = work.pop()
+            node = heapq.heappop(work)[3]
+            queued.discard(node)
             st = states[node]
             self.budget -= 1
             if self.budget <= 0:
@@ -504,7 +512,9 @@ class IrqFlagEffects:
                 new = s2 if old is None else _join_states(old, s2)
                 if old is None or not _same(new, old):
                     states[n2] = new
-                    work.append(n2)
+                    if n2 not in queued:
+                        queued.add(n2)
+                        heapq.heappush(work, (n2[0], n2[1] is not None, n2[1] or (), n2))
         # the caller-saved registers some return does not hand back with
         # their entry value (flow-sensitive: a lazy or unknown call takes
         # them all, a pop restores only the register's own pushed value)
