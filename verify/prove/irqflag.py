@@ -124,6 +124,7 @@ Transfer (one path, pass order as in the walk):
 from __future__ import annotations
 
 import heapq
+import os as _os
 
 import capstone
 
@@ -149,8 +150,6 @@ _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "s
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
 MAX_PTR_DISP = 4096
-import os as _os  # noqa: E402
-
 # IRQFLAG_DEBUG=1: why a summary is unknown (where precision is lost);
 # IRQFLAG_TRACE=<hex start>,...: the state at every node of those functions
 _DEBUG = bool(_os.environ.get("IRQFLAG_DEBUG"))
@@ -276,13 +275,6 @@ class _St:
             else:
                 out.add(x)
         return frozenset(out)
-
-    def key(self):
-        return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
-                tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
-                tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
-                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())), self.esc, self.b9,
-                tuple(sorted(self.sptr.items(), key=str)))
 
 
 def _same(a: _St, b: _St) -> bool:
