@@ -5,7 +5,9 @@ through a pointer to the caller's frame (6.1 `lock_timer_base(timer,
 irqs-off is not decided yet (docs/CATALOGUE.md#irqs-off), so no check
 reads these summaries; this pins the analysis itself: the followed shape
 gives the flags back to the caller, and every way the pointer leaks leaves
-the caller's IF unknown (never a guess)."""
+the caller's IF unknown (never a guess).  Each further rule of irqflag.py
+has a shape it decides and one that must stay unknown (or keep IF=1
+possible): the test that would fail were the rule unsound."""
 from __future__ import annotations
 
 import pytest
@@ -22,12 +24,15 @@ def irq(fixture_kernels):  # noqa: F811
     prog = Program(KernelImage.open(fixture_kernels("irqflag_out_params"), None))
     summ = Summaries(prog)
 
-    def effect(name):
+    def effect(name, ctx="E"):
+        """(IF at return or None, assumptions, the summary a caller handing
+        a frame address in RSI reads, program), entered in context ctx
+        ("E": IF unknown, 0: IF clear)."""
         a = prog.symbols.get(name)
         assert a is not None, name
-        eff, assumed = summ.if_effect(a, name)
-        # the summary a caller handing a frame address in RSI reads
-        return eff, assumed, summ._irq.summary(a, 0, frozenset({"rsi"})), prog
+        summ.if_effect(a, name)  # (creates the analysis)
+        eff, assumed = summ._irq.effect(a, ctx)
+        return eff, assumed, summ._irq.summary(a, 0, frozenset({"rsi"}), ctx), prog
     return effect
 
 
@@ -38,17 +43,20 @@ def test_lock_irqsave_and_irqrestore(irq):
 
 
 def test_out_parameter_summary(irq):
-    eff, _assumed, summary, _prog = irq("irq_lock_base")
+    # (in context E the call to irq_lock_irqsave, made while IF may be 1,
+    # is not read: irq_lock_irqsave has a `cli`)
+    assert irq("irq_lock_base")[0] is None
+    eff, _assumed, summary, _prog = irq("irq_lock_base", 0)
     assert eff == {0}
     # *flags = the IF lock_base was entered with
-    assert summary[3]["rsi"] == {(0, frozenset({"E"}))}
+    assert summary[3]["rsi"] == {(0, frozenset({0}))}
     assert "rsi" not in summary[2]  # the callee-saved copy, not a write of RSI
 
 
 def test_caller_gets_the_flags_back(irq):
-    eff, assumed, _s, prog = irq("irq_mod_timer")
-    # lock (IF 0), restore the saved flags: IF as at entry (or 0)
-    assert eff == {0, "E"}
+    eff, assumed, _s, prog = irq("irq_mod_timer", 0)
+    # lock (IF 0), restore the saved flags: IF as at entry
+    assert eff == {0}
     assert any(isinstance(a, tuple) and a[0] == "callee-saved-not-read"
                and prog.symbolize(a[1]).startswith("irq_mod_timer+") for a in assumed)
 
@@ -56,16 +64,109 @@ def test_caller_gets_the_flags_back(irq):
 @pytest.mark.parametrize("name", ["irq_mod_timer_global", "irq_mod_timer_pushed", "irq_mod_timer_maybe",
                                   "irq_mod_timer_stored"])
 def test_leaked_or_partial_out_parameter_is_unknown(irq, name):
-    assert irq(name)[0] is None
+    assert irq(name, 0)[0] is None
 
 
 def test_may_store_is_a_weak_update(irq):
-    summary = irq("irq_lock_base_maybe")[2]
-    assert summary[3]["rsi"] == {(0, frozenset({"E", ("*", "rsi", 0)}))}
+    summary = irq("irq_lock_base_maybe", 0)[2]
+    assert summary[3]["rsi"] == {(0, frozenset({0, ("*", "rsi", 0)}))}
 
 
 def test_callee_save_thunk_hands_registers_back(irq):
-    assert "rsi" not in irq("irq_save_thunk")[2][2]
+    assert "rsi" not in irq("irq_save_thunk", 0)[2][2]
     assert "rsi" in irq("irq_pop_other")[2][2]
     # RSI survives the thunk, so the irqrestore test refines on it
-    assert irq("irq_test_thunk")[0] == {"rsi"}
+    assert irq("irq_test_thunk", 0)[0] == {"rsi"}
+
+
+# -- entry context and the IF-clean pre-scan ------------------------------------------
+
+
+def test_call_while_if_may_be_set_is_not_read(irq):
+    # context E: the callee (sti) is not read, its IF unknown
+    assert irq("irq_ctx_unknown_call")[0] is None
+    # context 0: read, and its sti seen
+    assert irq("irq_ctx_unknown_call", 0)[0] == {1}
+    # a `cli` after it decides IF whatever the callee did
+    assert irq("irq_ctx_cli_after")[0] == {0}
+
+
+def test_if_clean_callee_keeps_if(irq):
+    assert irq("irq_ctx_clean")[0] == {"E"}
+    # an sti two calls down: not clean (were it, IF would be "E": unsound)
+    assert irq("irq_ctx_deep")[0] is None
+
+
+# -- conditional atoms ----------------------------------------------------------------
+
+
+def test_conditional_atom_of_restored_flags(irq):
+    eff = irq("irq_restore_then_call", 0)[0]
+    # the callee read in context 0 holds only when bit 9 of flags is 0
+    assert eff is not None and ("?", "rsi") in eff
+    # flags saved with IF clear: the condition holds
+    assert irq("irq_cond_saved", 0)[0] == {0}
+    # flags with IF set: nothing is known after the call (not {0}, not {1})
+    assert irq("irq_cond_set", 0)[0] is None
+
+
+# -- flow-sensitive frame escape ------------------------------------------------------
+
+
+def test_slot_read_before_the_leak_is_exact(irq):
+    assert irq("irq_read_then_leak")[0] == {"E"}
+    # read after the frame's address leaked: unknown (another CPU may write it)
+    eff = irq("irq_leak_then_read")[0]
+    assert eff is None or 1 in eff
+
+
+# -- bit-9 tests ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["irq_and_test", "irq_and_bh", "irq_test_mem"])
+def test_bit9_tests_refine(irq, name):
+    assert irq(name)[0] == {"E"}
+
+
+def test_bit9_register_overwritten_does_not_refine(irq):
+    eff = irq("irq_and_clobbered")[0]
+    assert eff is not None and 1 in eff
+
+
+# -- pointers at unknown offsets, spills, returned pointers ----------------------------
+
+
+def test_pointer_arithmetic(irq):
+    # a store through a frame address at a known other offset: flags kept
+    assert irq("irq_ptr_exact")[0] == {"E"}
+    # at an unknown offset (it overwrites the flags with IF set): IF may be 1
+    for name in ("irq_ptr_arith_overwrite", "irq_callee_store_any", "irq_ret_then_store"):
+        eff = irq(name)[0]
+        assert eff is None or 1 in eff, name
+    # a derived address stored to memory leaks
+    eff = irq("irq_ptr_arith_stored")[0]
+    assert eff is None or 1 in eff
+
+
+def test_returned_pointer_does_not_escape(irq):
+    assert irq("irq_ret_then_call")[0] == {"E"}
+
+
+def test_spilled_pointer(irq):
+    assert irq("irq_spill_reload", 0)[0] == {0}
+    # the callee loads the spilled &flags and stores IF set through it
+    eff = irq("irq_spill_read_by_callee", 0)[0]
+    assert eff is None or 1 in eff
+
+
+def test_rax_pointer_handed_to_callee(irq):
+    # a callee that does not touch RAX's pointer: the frame stays private
+    assert irq("irq_rax_kept", 0)[0] == {0}
+    eff = irq("irq_rax_stored", 0)[0]
+    assert eff is None or 1 in eff
+
+
+def test_pointer_left_in_another_register_leaks(irq):
+    # the caller stores IF set through the RDX the callee left &flags in
+    eff = irq("irq_moved_ptr_caller", 0)[0]
+    assert eff is None or 1 in eff

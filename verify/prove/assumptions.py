@@ -15,6 +15,11 @@ ASSUMPTIONS = {
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "
     "write through (the IF summary's out-parameters, prove/irqflag.py).",
+    "c-prototype-args": "A function whose BTF prototype describes compiled C (not pahole's `void f(void)` "
+    "placeholder, under a name no other function has) reads, stores and passes on only the argument "
+    "registers its prototype declares: what a caller left in the others is not handed to it (C cannot name "
+    "them; a static call's targets have the key's C type, static_call_update() type-checks them).  Used by "
+    "the IF summary where a pointer into a frame is left in such a register (prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

@@ -112,6 +112,8 @@ class Exploration:
 # irqs-off is not decided yet (obligations.UNDECIDED_OBLIGATIONS): the IF
 # summaries of irqflag.py are read only when it is
 IRQS_OFF_DECIDED = "irqs-off" in SITE_OBLIGATIONS["sysretq"]
+# the argument registers an IF summary's atoms name (irqflag.ARGS)
+_ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
@@ -1458,17 +1460,26 @@ class Explorer:
                 self._assume(a[0], a[1])
             else:
                 self._assume("irq-flag-preserved", a)
-        vals = []
+        vals, conds = [], []
         for x in sorted(eff, key=str):
             if x in (0, 1):
                 vals.append(claripy.BVV(x, 1))
             elif x == "E":
                 vals.append(st.IF)
-            else:
+            elif isinstance(x, tuple) and x[0] == "?" and (x[1] == "E" or x[1] in _ARG_REGS):
+                # ("?", a): any value when a is 1 (irqflag.py's conditional atom)
+                conds.append(st.IF if x[1] == "E" else self.reg(st, x[1])[9])
+            elif isinstance(x, str) and x in _ARG_REGS:
                 vals.append(self.reg(st, x)[9])
+            else:
+                return None  # an atom this composition does not know: unknown
+        if not vals:
+            vals = [fresh(f"if_{label}", 1)]
         v = vals[0]
         for k, w in enumerate(vals[1:]):
             v = claripy.If(fresh(f"if_{label}", 1) == 0, v, w)
+        for c in conds:
+            v = claripy.If(c == 1, fresh(f"if_{label}", 1), v)
         xen = self.program.feature_xenpv
         if xen is not None:
             v = claripy.If(self.feature(xen), fresh(f"if_{label}", 1), v)

@@ -10,6 +10,28 @@ atoms, or None (unknown):
   "rdi", "rsi", "rdx", "rcx", "r8", "r9"
          bit 9 of that argument register at entry (a saved `flags` handed to
          `*_irqrestore`)
+  ("*", a, d)  bit 9 of the word at argument a + d as the function found it
+  ("?", a)     any bit if atom a is 1, no value at all if a is 0 (a callee
+         read in context 0 though IF was 0 at the call only if a was)
+
+Entry contexts (pass order: the context decides which callees are read).
+A summary is per (function, argument registers handed a frame address,
+context): context "E" (IF at entry is the atom "E") or 0 (IF clear at
+entry: "E" never appears).  At a direct call:
+- IF is 0 on the path (every element 0, or an atom known 0 by a branch):
+  the callee is read in context 0.
+- IF is 0 if some argument atoms are 0 (`_raw_spin_unlock_irqrestore(lock,
+  flags)` then a call): read in context 0; IF, RAX and the caller-saved
+  registers it keeps get ("?", a) joined in, every caller-saved register
+  counts as written and every pointer handed over leaks (when a is 1
+  nothing is known).  The caller resolves ("?", a) through its own tag of
+  a: nothing when 0, TOP when it may be 1.
+- Otherwise (IF may be 1, or unknown): read in context "E" only when the
+  IF-clean pre-scan (_clean: a stateless walk of the callee's closure finds
+  no instruction that may change IF) says it keeps IF; else not read at all:
+  TOP, every caller-saved register written, its pointers leaked.  Sound:
+  TOP is the lattice's top; a later `cli` kills it (the exit-work loop's
+  calls with interrupts on are never read).
 
 A function's summary is the join over its returns of (IF, bit 9 of RAX,
 caller-saved registers written, out-parameter stores per argument);
@@ -28,8 +50,8 @@ Transfer (one path, pass order as in the walk):
   atom the tag is reduced to is known to be b, and the constant b on that
   path is that atom (arch_local_irq_restore in 6.1/6.12:
   `if (flags & X86_EFLAGS_IF) sti`); a side no element allows is dropped.
-- A direct call composes the callee's summary (memoised; recursion, an
-  exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
+- A direct call composes the callee's summary as above (memoised;
+  recursion: a least fixpoint; an exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
   indirect jump, code that cannot be decoded -> unknown.  A callee the
   image does not fix (indirect call, retpoline thunk, static call) keeps IF
   under assumption irq-flag-preserved, the one explore.py already names for
@@ -70,11 +92,27 @@ Transfer (one path, pass order as in the walk):
   The summary per argument is the join over returns of what was stored
   at arg + disp, ("*", a, d) standing for the word as the callee found it;
   at a call it is composed with the caller's state like the IF atoms.
-  Only the arguments a caller hands a frame address in are tracked
-  (`want`, one summary per function and want), so the plain IF summary
-  keeps its lazy callees; a pointer stepped through a loop (more than
-  MAX_PTRS targets, or an offset past MAX_PTR_DISP) leaks, which keeps the
-  walk finite.
+  Only the registers a caller hands a frame address in are tracked
+  (`want`, over the argument registers and RAX/R10/R11); a pointer
+  stepped through a loop (more than MAX_PTRS targets, or an offset past
+  MAX_PTR_DISP) is followed at an unknown offset, which keeps the walk
+  finite.  Refinements (wip-irq2), each argued where it is implemented:
+  the frame escape is flow-sensitive (_escape: at the leak every slot is
+  forgotten and the path is escaped from there on; a slot read before it
+  is exact); arithmetic on a pointer keeps it followed at an unknown offset
+  (_ptr_uses: a store through it forgets every word of the object, the
+  caller's whole frame, and it leaks only where it may outlive the call:
+  stored to memory, pushed, copied to a register not followed); a pointer
+  spilled to the function's own slot and reloaded is followed (_spill),
+  and leaks where anything may load that slot other than the reload (a
+  summary says what each argument's object it loads, "ld"); a pointer into
+  the object an argument points to returned in RAX is handed back (RET);
+  a pointer left at a return in another caller-saved register that does
+  not hold its entry value leaks; a callee that followed a pointer and
+  wrote its register over no longer leaves it there; a pointer past the
+  prototype of a BTF-described callee is not handed to it (assumption
+  c-prototype-args, recorded); an address in an escaped frame is not
+  followed into a callee.
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
@@ -85,20 +123,59 @@ Transfer (one path, pass order as in the walk):
 
 from __future__ import annotations
 
+import heapq
+import os as _os
+
 import capstone
 
 from .cfg import CfgError, target_node
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+# registers a pointer handed to a callee may be in: the argument registers
+# and the other caller-saved ones a callee's code could read at entry (a
+# callee read with want including RAX/R10/R11 is checked as for an argument)
+PTR_ARGS = ARGS + ("rax", "r10", "r11")
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
+# instructions one IF-clean pre-scan (_clean) may visit before it gives up
+MAX_CLEAN = 20_000
+# what may change IF or leave the function in a way the pre-scan does not
+# follow (an instruction here makes a closure not IF-clean)
+_UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
+            "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
+            "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
 # a pointer with more possible targets, or offset further, is not followed
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
 MAX_PTR_DISP = 4096
+# IRQFLAG_DEBUG=1: why a summary is unknown (where precision is lost);
+# IRQFLAG_TRACE=<hex start>,...: the state at every node of those functions
+_DEBUG = bool(_os.environ.get("IRQFLAG_DEBUG"))
+_TRACE = {int(x, 16) for x in _os.environ.get("IRQFLAG_TRACE", "").split(",") if x}
+_STRING = ("rep", "stos", "movs", "scas", "cmps", "lods")
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
+
+
+# the disp of an out-parameter entry (a, ANY): the callee may have written
+# any word of the object argument a points into (a store through a pointer
+# derived from it at an offset not known); TOP
+ANY = "any"
+# the disp of an out-parameter entry (a, RET): the callee may return (in
+# RAX) a pointer into the object argument a points into (`return buf;`)
+RET = "ret"
+
+
+def _out_word(outs: dict, a, d):
+    """What the word at (argument a at entry) + d holds: what was stored
+    there, TOP after a store at an unknown offset, else its entry value."""
+    hit = outs.get((a, d))
+    if hit is not None or (a, d) in outs:
+        return hit
+    if (a, ANY) in outs:
+        return TOP
+    return frozenset({("*", a, d)})
 
 
 def _join(a, b):
@@ -119,9 +196,8 @@ def _join_outs(a: dict, b: dict) -> dict:
         if x is None or y is None:
             out[k] = None
             continue
-        dx, dy = dict(x), dict(y)
-        out[k] = frozenset((d, _join(dx.get(d, frozenset({("*", k, d)})), dy.get(d, frozenset({("*", k, d)}))))
-                           for d in set(dx) | set(dy))
+        dx, dy = {(k, d): t for d, t in x}, {(k, d): t for d, t in y}
+        out[k] = frozenset((d, _join(_out_word(dx, k, d), _out_word(dy, k, d))) for _k, d in set(dx) | set(dy))
     return out
 
 
@@ -132,14 +208,22 @@ def _join_summary(a, b):
     return (a[0] | b[0], _join(a[1], b[1]), w, _join_outs(a[3], b[3]))
 
 
-def _lazy(x) -> bool:
-    """A lazy call's result atom ("c", call address), as opposed to an
-    out-parameter's old value ("*", arg, disp)."""
-    return isinstance(x, tuple) and x[0] == "c"
+def _cond(x) -> bool:
+    """A conditional atom ("?", a): any bit when atom a (an argument
+    register's bit 9, or "E") is 1, no value at all when a is 0 (the
+    result of a callee read in context 0 though IF was 0 at the call only
+    if a was)."""
+    return isinstance(x, tuple) and x[0] == "?"
+
+
+def _key(start, want, ctx):
+    """The memo key of one summary (function, arguments handed a frame
+    address, entry context)."""
+    return (start, want, ctx)
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -160,12 +244,22 @@ class _St:
         # write the registers it restores
         self.orig = frozenset(CALLER_SAVED)
         self.saved = {}
+        # a pointer into this function's frame has leaked on the way here
+        # (flow-sensitive escape; see _escape)
+        self.esc = False
+        # registers whose value has every bit but bit 9 clear (after
+        # `and $0x200,%reg`): `test %reg,%reg` then tests bit 9
+        self.b9 = frozenset()
+        # frame slot offset -> the pointers a 64-bit `mov` spilled there
+        # (reloaded into a register they are followed again)
+        self.sptr = {}
 
     def copy(self):
         s = _St(self.IF, self.sp, dict(self.slots), dict(self.regs), dict(self.known), dict(self.ptrs),
                 dict(self.outs))
         s.test = self.test
         s.orig, s.saved = self.orig, dict(self.saved)
+        s.esc, s.b9, s.sptr = self.esc, self.b9, dict(self.sptr)
         return s
 
     def norm(self, t):
@@ -182,11 +276,14 @@ class _St:
                 out.add(x)
         return frozenset(out)
 
-    def key(self):
-        return (self.IF, self.sp, tuple(sorted(self.slots.items(), key=str)),
-                tuple(sorted(self.regs.items(), key=str)), tuple(sorted(self.known.items())),
-                tuple(sorted(self.ptrs.items(), key=str)), tuple(sorted(self.outs.items(), key=str)), self.test,
-                self.orig, tuple(sorted((k, v[0]) for k, v in self.saved.items())))
+
+def _same(a: _St, b: _St) -> bool:
+    """a and b are the same abstract state (what key() compares, without
+    building sorted tuples: dicts and sets compare by value)."""
+    return (a.IF == b.IF and a.sp == b.sp and a.esc == b.esc and a.test == b.test and a.orig == b.orig
+            and a.b9 == b.b9 and a.slots == b.slots and a.regs == b.regs and a.known == b.known
+            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr
+            and {k: v[0] for k, v in a.saved.items()} == {k: v[0] for k, v in b.saved.items()})
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -199,10 +296,15 @@ def _join_states(a: _St, b: _St) -> _St:
     known = {k: v for k, v in a.known.items() if b.known.get(k) == v}
     # a pointer on one side only: "maybe" (None) joins it
     ptrs = {k: a.ptrs.get(k, frozenset({None})) | b.ptrs.get(k, frozenset({None})) for k in set(a.ptrs) | set(b.ptrs)}
-    outs = {k: _join(a.outs.get(k, frozenset({("*",) + k})), b.outs.get(k, frozenset({("*",) + k})))
-            for k in set(a.outs) | set(b.outs)}
+    outs = {k: _join(_out_word(a.outs, *k), _out_word(b.outs, *k)) for k in set(a.outs) | set(b.outs)}
     out = _St(_join(a.IF, b.IF), sp, slots, regs, known, ptrs, outs)
     out.orig = a.orig & b.orig
+    out.esc = a.esc or b.esc
+    out.b9 = a.b9 & b.b9
+    if sp is not None:
+        # (a slot that may hold a pointer on one side only: "maybe")
+        out.sptr = {k: a.sptr.get(k, frozenset({None})) | b.sptr.get(k, frozenset({None}))
+                    for k in set(a.sptr) | set(b.sptr)}
     out.saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v and slots.get(k) is v[1]}
     # a bit-9 test just before survives a join of the same test (its tag
     # joined, as the registers are)
@@ -227,32 +329,37 @@ class IrqFlagEffects:
         self._sites = None
         self.log: list = []  # functions memoised, in order
         self._dec: dict = {}
+        self._regname: dict = {}
+        self._acc: dict = {}
+        self._clean_memo: dict = {}
+        self._arity_memo: dict = {}
+        self._dups = None
+        self._clean_assumed: dict = {}
 
     # -- the result the engine uses -------------------------------------------------
-    def effect(self, start: int):
+    def effect(self, start: int, ctx="E"):
         """(IF set at return or None, the call sites of the closure where
-        assumption irq-flag-preserved was used)."""
-        self.assumed_run = set()
-        r = self.summary(start, 0)
-        return (r[0] if r is not None else TOP), frozenset(self._closure_assumed(start))
-
-    def _closure_assumed(self, start):
-        return self.memo.get(("assumed", start), set())
+        assumption irq-flag-preserved was used).  ctx: "E" (IF at entry
+        unknown: the atom "E") or 0 (entered with IF clear)."""
+        r = self.summary(start, 0, frozenset(), ctx)
+        return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", _key(start, frozenset(), ctx)),
+                                                                         set()))
 
     # -- per-function summary ---------------------------------------------------------
-    def summary(self, start: int, depth: int, want: frozenset = frozenset()):
+    def summary(self, start: int, depth: int, want: frozenset = frozenset(), ctx="E"):
         """(IF set, RAX bit-9 tag, caller-saved registers written or None,
         out-parameter stores) at the function's returns, or None (unknown).
         `want`: the argument registers a caller hands a pointer into its
-        frame in; only their out-parameter stores and leaks are computed
-        (and only calls handed such a pointer are summarised at once): a
-        summary per (function, want), so that the plain IF summary keeps
-        its lazy callees.  Recursion: a call
-        back into a function being analysed gets its provisional result
-        (first bottom: no return), and the function is analysed again
-        until its result is stable, the entries memoised meanwhile dropped
-        (a least fixpoint over a finite lattice: sound once stable)."""
-        key = start if not want else (start, want)
+        frame in; only their out-parameter stores and leaks are computed:
+        a summary per (function, want, ctx).  ctx: the entry context, "E"
+        (IF at entry is the atom "E") or 0 (IF is 0 at entry: the summary
+        of the function specialised to that context, see _call).
+        Recursion: a call back into a function being analysed gets its
+        provisional result (first bottom: no return), and the function is
+        analysed again until its result is stable, the entries memoised
+        meanwhile dropped (a least fixpoint over a finite lattice: sound
+        once stable)."""
+        key = _key(start, want, ctx)
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -263,15 +370,16 @@ class IrqFlagEffects:
         self.active.add(key)
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
+        outer_retptr = getattr(self, "_retptr", set())
+        outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
-        outer_forced = getattr(self, "forced", set())
         mark = len(self.log)
         try:
             while True:
                 self.used = set()
                 assumed: set = set()
                 self._want = want
-                r = self._analyse(start, depth, assumed)
+                r = self._analyse_once(start, depth, assumed, ctx)
                 # stable once the result is below the provisional one the
                 # recursive calls used (a post-fixpoint: the least fixpoint
                 # is below it, so r is sound); `!=` alone need not end
@@ -291,8 +399,9 @@ class IrqFlagEffects:
             self.active.discard(key)
             self._written = outer_written
             self._leaked = outer_leaked
+            self._retptr = outer_retptr
+            self._loads = outer_loads
             self._want = outer_want
-            self.forced = outer_forced
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
@@ -318,49 +427,35 @@ class IrqFlagEffects:
         f = self.program.feature_xenpv
         return cond[0] == "features" and all(a.get(f) is True for a in cond[1])
 
-    def _analyse(self, start: int, depth: int, assumed: set):
-        """Calls are lazy: a direct call's results (IF, the caller-saved
-        registers) are first the atom ("c", call address); a call whose
-        atom reaches the function's result is summarised and the function
-        analysed again (the callees in a window that a later `cli` closes
-        are never read)."""
-        self.forced = set()
-        while True:
-            r = self._analyse_once(start, depth, assumed)
-            if r is None:
-                return None
-            # RAX's tag is not worth reading a callee for: lazy there is unknown
-            parts = [r[0], r[1]] + [t for o in r[3].values() if o is not None for _d, t in o]
-            lazy = {x[1] for part in parts if part is not TOP for x in part if _lazy(x)}
-            if not lazy or lazy <= self.forced:
-                if any(_lazy(x) for x in r[0]):
-                    return self._why(f"lazy calls still in the result {r}", start)
-                rax = TOP if r[1] is TOP or any(_lazy(x) for x in r[1]) else r[1]
-                # an out-parameter holding a lazy call's result: unknown
-                outs = {a: (None if o is None else frozenset(
-                    (d, TOP if t is TOP or any(_lazy(x) for x in t) else t) for d, t in o)) for a, o in r[3].items()}
-                return (r[0], rax, r[2], outs)
-            self.forced |= lazy
-
-    def _analyse_once(self, start: int, depth: int, assumed: set):
+    def _analyse_once(self, start: int, depth: int, assumed: set, ctx):
         prog = self.program
-        entry = _St(frozenset({"E"}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
+        entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         states = {(start, None): entry}
-        work = [(start, None)]
-        escaped = False
+        # the worklist in address order (a min-heap; a node once in it):
+        # forward code is then mostly walked once before its joins, where
+        # a LIFO order walks a join's successors again for every
+        # predecessor reaching it
+        work = [(start, 0, (), (start, None))]
+        queued = {(start, None)}
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
         not_intact: set = set()
         self._written = set()
         self._leaked = set()
+        self._retptr = set()
+        self._loads = set()
         while work:
-            node = work.pop()
+            node = heapq.heappop(work)[3]
+            queued.discard(node)
             st = states[node]
             self.budget -= 1
             if self.budget <= 0:
                 return self._why("budget", start)
             addr, vk = node
+            if _TRACE and start in _TRACE:
+                print("trace", self.program.symbolize(addr), "IF", st.IF, "sp", st.sp, "esc", st.esc,
+                      "slots", st.slots, "ptrs", st.ptrs, "sptr", st.sptr)
             try:
                 kind, val = self._decode(node)
             except CfgError as e:
@@ -375,10 +470,11 @@ class IrqFlagEffects:
                 ci = val
                 if ci is None:
                     return self._why("undecodable", addr)
-                out = self._step(ci, node, st, depth, assumed, escaped)
+                out = self._step(ci, node, st, depth, assumed, st.esc)
                 if out == "escape":
-                    escaped = True
-                    out = self._step(ci, node, st, depth, assumed, True)
+                    if _DEBUG:
+                        self._why(f"frame escapes: {ci.mnemonic} {ci.op_str}", addr)
+                    out = self._step(ci, node, self._escape(st), depth, assumed, True)
                 if out is None:
                     return self._why(f"step {ci.mnemonic} {ci.op_str}", addr)
                 if vk is None and prog.has_fixup(addr):
@@ -395,8 +491,7 @@ class IrqFlagEffects:
                         if ret_outs is None:
                             ret_outs = dict(item[3])
                         else:
-                            ret_outs = {k: _join(ret_outs.get(k, frozenset({("*",) + k})),
-                                                 item[3].get(k, frozenset({("*",) + k})))
+                            ret_outs = {k: _join(_out_word(ret_outs, *k), _out_word(item[3], *k))
                                         for k in set(ret_outs) | set(item[3])}
                         if ret_if is TOP:
                             return self._why("ret with unknown IF", addr)
@@ -407,9 +502,11 @@ class IrqFlagEffects:
                 s2.IF = s2.norm(s2.IF)
                 old = states.get(n2)
                 new = s2 if old is None else _join_states(old, s2)
-                if old is None or new.key() != old.key():
+                if old is None or not _same(new, old):
                     states[n2] = new
-                    work.append(n2)
+                    if n2 not in queued:
+                        queued.add(n2)
+                        heapq.heappush(work, (n2[0], n2[1] is not None, n2[1] or (), n2))
         # the caller-saved registers some return does not hand back with
         # their entry value (flow-sensitive: a lazy or unknown call takes
         # them all, a pop restores only the register's own pushed value)
@@ -421,14 +518,189 @@ class IrqFlagEffects:
         for (a, d), t in (ret_outs or {}).items():
             if a not in self._leaked:
                 outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
+        for a in self._retptr - self._leaked:
+            outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
+        for a, d in self._loads:
+            if a not in self._leaked:
+                outs[a] = (outs.get(a) or frozenset()) | {(("ld", d), TOP)}
         if not returned:
             # no return: the caller never continues (a noreturn function)
             return (frozenset(), frozenset(), written, outs)
         return (ret_if, ret_rax, written, outs)
 
+    @staticmethod
+    def _escape(st: _St) -> _St:
+        """The state at an instruction that leaks a pointer into this
+        function's frame (flow-sensitive escape).  Every slot is forgotten
+        here and the state is marked escaped for the rest of every path
+        through it (a join keeps the mark): from here on the slots are read
+        only as the escaped walk reads them (forgotten at every call and at
+        every store not known to target the frame, assumption abi-frames).
+        Sound: before the leak no code but this function's own holds an
+        address in its frame (every way one is made or passed on is a
+        tracked pointer use, _ptr_uses/_call_ptrs, and an untracked one is
+        this very leak), so a slot read before it is exact; a loop that
+        brings the leak back to earlier code joins the escaped state into
+        it, so no instruction reachable after the leak is read unescaped."""
+        s = st.copy()
+        s.esc = True
+        s.slots, s.saved, s.sptr = {}, {}, {}
+        return s
+
+    def _arity(self, t: int):
+        """How many argument registers t's BTF prototype declares, when it
+        describes compiled C (btf.function_described: not pahole's `void
+        f(void)` placeholder for an assembly function) under a name no other
+        function has; else None.  Under assumption c-prototype-args such a
+        function never reads, stores or passes on (to its own callees, a
+        static call's target included: static_call_update() type-checks it
+        against the key's C type) the argument registers past those."""
+        hit = self._arity_memo.get(t, -1)
+        if hit != -1:
+            return hit
+        out = None
+        name = self.program.start_name(t)
+        btf = getattr(self.program.image, "btf", None)
+        if name and btf is not None:
+            if self._dups is None:
+                import collections  # noqa: PLC0415
+
+                counts = collections.Counter(n for _a, _s, n in self.program.symbols._sorted)
+                self._dups = {n for n, c in counts.items() if c > 1}
+            if name not in self._dups:
+                try:
+                    if btf.function_described(name):
+                        out = btf.function_arguments(name)
+                except Exception:  # noqa: BLE001 (an unreadable BTF type: not described)
+                    out = None
+        self._arity_memo[t] = out
+        return out
+
+    def _clean(self, t: int, assumed: set) -> bool:
+        """Whether no instruction reachable from t, through its branches
+        and direct calls (every patch-site candidate but Xen PV's), may
+        change IF: then t returns with IF as it found it.  A stateless walk
+        (each instruction once).  Unclean: an instruction of _UNCLEAN, an
+        indirect jump, a call into the syscall dispatch, code that cannot
+        be decoded, or more than MAX_CLEAN instructions.  A call the image
+        does not fix (indirect, retpoline thunk, static call) keeps IF
+        under assumption irq-flag-preserved (its sites go to `assumed`).
+        A `ud2` resumes with IF unchanged or dies; a fault with a fixup
+        continues with IF unchanged (see the module docstring), and the
+        fixup is walked too.  Memo: a root whose walk found nothing makes
+        every function it reached clean (their closures are inside its);
+        a root found unclean is unclean (others stay unknown)."""
+        memo = self._clean_memo
+        hit = memo.get(t)
+        if hit is not None:
+            if hit:
+                assumed |= self._clean_assumed.get(t, set())
+            return hit
+        prog = self.program
+        seen: set = set()
+        funcs = {t}
+        sites: set = set()
+        work = [(t, None)]
+        ok = True
+        while work and ok:
+            node = work.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if len(seen) > MAX_CLEAN:
+                ok = False
+                break
+            addr, vk = node
+            try:
+                kind, val = self._decode(node)
+            except CfgError:
+                ok = False
+                break
+            if kind == "site":
+                work += [(addr, (addr, i)) for i in val]
+                continue
+            ci = val
+            if ci is None:
+                ok = False
+                break
+            m = ci.mnemonic
+            if m in _UNCLEAN or m.startswith(("iret", "sysret")):
+                ok = False
+                break
+            if vk is None and prog.has_fixup(addr):
+                fx = self._fixup(addr)
+                if fx is None:
+                    ok = False
+                    break
+                work.append((fx, None))
+            fall = self._fall(ci, node)
+            ops = ci.operands
+            tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == capstone.x86.X86_OP_IMM \
+                else None
+            if m.startswith("ret"):
+                continue
+            if m == "ud2":
+                if not (vk is None and prog.after_ud2(addr) == "dies"):
+                    work.append(fall)
+                continue
+            if m == "hlt":
+                work.append(fall)
+                continue
+            if m == "call":
+                if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                    work.append(target_node(prog, tgt, vk))
+                    continue
+                name = prog.start_name(tgt) if tgt is not None else None
+                if tgt is not None and tgt in prog.dispatch:
+                    ok = False
+                    break
+                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                    sites.add(addr)
+                else:
+                    hit = memo.get(tgt)
+                    if hit is False:
+                        ok = False
+                        break
+                    if hit is None:
+                        funcs.add(tgt)
+                        work.append((tgt, None))
+                    else:
+                        sites |= self._clean_assumed.get(tgt, set())
+                work.append(fall)
+                continue
+            if m == "jmp":
+                if tgt is None:
+                    ok = False
+                    break
+                if prog.is_return_thunk(tgt):
+                    continue
+                name = prog.start_name(tgt)
+                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                    sites.add(addr)
+                    continue
+                if tgt in prog.dispatch:
+                    ok = False
+                    break
+                work.append(target_node(prog, tgt, vk))
+                continue
+            if ci.group(capstone.CS_GRP_JUMP):
+                if tgt is None:
+                    ok = False
+                    break
+                work += [target_node(prog, tgt, vk), fall]
+                continue
+            work.append(fall)
+        if ok:
+            for f in funcs:
+                memo[f] = True
+                self._clean_assumed[f] = sites
+            assumed |= sites
+        else:
+            memo[t] = False
+        return ok
+
     def _why(self, what, addr):
-        import os  # noqa: PLC0415
-        if os.environ.get("IRQFLAG_DEBUG"):
+        if _DEBUG:
             print(f"irqflag: {self.program.symbolize(addr)}: {what}")
         return None
 
@@ -448,8 +720,19 @@ class IrqFlagEffects:
         return (nxt, vk)
 
     def _reg(self, ci, r):
-        n = ci.reg_name(r)
-        return self.gpr64.get(n, n)
+        hit = self._regname.get(r)
+        if hit is None:
+            n = ci.reg_name(r)
+            hit = self._regname[r] = self.gpr64.get(n, n)
+        return hit
+
+    def _access(self, ci):
+        """ci.regs_access(), once per decoded instruction (capstone
+        recomputes it at every call)."""
+        hit = self._acc.get(id(ci))
+        if hit is None or hit[0] is not ci:
+            hit = self._acc[id(ci)] = (ci, ci.regs_access())
+        return hit[1]
 
     def _step(self, ci, node, st: _St, depth, assumed, escaped):
         """[(successor node, state)] and ("ret", IF, RAX tag) items, None
@@ -462,6 +745,9 @@ class IrqFlagEffects:
         fall = self._fall(ci, node)
         s = st.copy()
         test, s.test = st.test, None
+        if s.b9:
+            # a register written is no longer known to hold bit 9 only
+            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in self._access(ci)[1]})
         rsp = X.X86_REG_RSP
 
         def tgt_of():
@@ -484,6 +770,18 @@ class IrqFlagEffects:
             if self._written is not None:
                 self._written.add(dst)
             return [(fall, s)]
+        if not escaped and s.sp is not None and m == "lea" and ops[0].size == 8 and ops[1].mem.base == rsp \
+                and ops[1].mem.index not in (0, rsp) and ops[1].mem.segment == 0 \
+                and not s.ptrs.get(self._reg(ci, ops[1].mem.index)):
+            # `lea 0x18(%rsp,%r9),%rax` (an array in the frame, indexed):
+            # a pointer into the frame at an offset not known
+            dst = self._reg(ci, ops[0].reg)
+            s.regs[dst] = TOP
+            s.orig = s.orig - {dst}
+            s.ptrs[dst] = frozenset({("sp", None)})
+            if self._written is not None:
+                self._written.add(dst)
+            return [(fall, s)]
         # a stack address taken
         if not escaped and m == "push" and ops and ops[0].type == X.X86_OP_REG and ops[0].reg == rsp:
             return "escape"  # `push %rsp`: a stack address in a slot, then anywhere
@@ -495,7 +793,7 @@ class IrqFlagEffects:
             if m == "lea" and ops[1].mem.base == rsp and not (ops[0].type == X.X86_OP_REG and ops[0].reg == rsp):
                 return "escape"
 
-        def slot_write(off, tag):
+        def slot_write(off, tag, size=8):
             if s.sp is None:
                 return
             for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
@@ -504,12 +802,19 @@ class IrqFlagEffects:
             # slot with another value: the mark goes with any store)
             for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
                 del s.saved[k]
+            for k in [k for k in s.sptr if abs(k - (s.sp + off)) < 8]:
+                if k == s.sp + off and size == 8:
+                    del s.sptr[k]
+                else:
+                    # partly overwritten: what is left may still be used
+                    s.sptr[k] = s.sptr[k] | {None}
             if tag is not None or True:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
             s.slots = {}
             s.saved = {}
+            s.sptr = {}
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -521,6 +826,7 @@ class IrqFlagEffects:
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
+                s.sptr.pop(s.sp, None)
             return [(fall, s)]
         if m in ("popf", "popfq"):
             if s.sp is None:
@@ -594,11 +900,25 @@ class IrqFlagEffects:
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
         # pointer uses (a use not followed leaks the pointer)
-        derived = self._ptr_uses(ci, s, escaped)
-        if derived == "escape":
-            return derived
+        spill = self._spill(ci, s, escaped)
+        uses = ({}, set()) if spill is not None else self._ptr_uses(ci, s, escaped)
+        if uses == "escape":
+            return uses
+        derived, anywhere = uses
+        if s.sptr and m not in ("test", "cmp", "bt", "lea", "pop"):
+            # a read of a slot holding a spilled pointer, other than the
+            # 64-bit `mov` reload below, copies it where it is not
+            # followed: it leaks
+            for op in ops:
+                if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_READ and op.mem.base == rsp:
+                    exact = op.mem.index == 0 and op.mem.segment == 0 and s.sp is not None \
+                        and not m.startswith(_STRING)
+                    if exact and m == "mov" and ops[0].type == X.X86_OP_REG and op.size == 8:
+                        continue
+                    if self._spill_read(s, s.sp + op.mem.disp if exact else None, escaped, op.size):
+                        return "escape"
         # data movement and the bit-9 tests
-        writes = [self._reg(ci, r) for r in ci.regs_access()[1]]
+        writes = [self._reg(ci, r) for r in self._access(ci)[1]]
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
             name = ci.reg_name(ops[0].reg)
             imm = ops[1].imm
@@ -606,6 +926,29 @@ class IrqFlagEffects:
                 s.test = (s.regs.get(_BYTE_HI[name], TOP), True)
             elif imm == 0x200 and ops[0].size >= 2:
                 s.test = (s.regs.get(self.gpr64.get(name, name), TOP), True)
+        elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_MEM and ops[1].type == X.X86_OP_IMM \
+                and ((ops[0].size == 1 and ops[1].imm == 0x2) or (ops[0].size >= 2 and ops[1].imm == 0x200)) \
+                and ops[0].mem.index == 0 and ops[0].mem.segment == 0 and ops[0].mem.base:
+            # bit 9 of a word in memory: `testb $0x2,0x9(%rdx)` (6.1
+            # _prb_commit's `if (e->irqflags & X86_EFLAGS_IF)`); only a
+            # frame slot or a word through a tracked pointer has a tag
+            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), True)
+        elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9:
+            # `and $0x200,%r12d; ...; test %r12,%r12; jne` (6.1
+            # printk_safe_exit_irqrestore): the register is its bit 9
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+        elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ci.reg_name(ops[0].reg) in _BYTE_HI and ops[1].imm == 0x2:
+            # `and $0x2,%bh; je` (6.1 generic_exec_single's
+            # local_irq_restore): ZF set when bit 9 is clear
+            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), True)
+        elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ops[1].imm == 0x200 and ops[0].size >= 4:
+            # ZF of the result: set when bit 9 is clear; a 32- or 64-bit
+            # `and` clears every other bit (a 32-bit write zero-extends)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
@@ -613,6 +956,7 @@ class IrqFlagEffects:
         if m == "push":
             if s.sp is not None:
                 s.sp -= 8
+                s.sptr.pop(s.sp, None)
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
                     r = self._reg(ci, op.reg)
@@ -636,6 +980,8 @@ class IrqFlagEffects:
                 r = self._reg(ci, op.reg)
                 s.regs[r] = v
                 s.ptrs.pop(r, None)
+                if s.sp is not None and s.sp in s.sptr:
+                    s.ptrs[r] = s.sptr[s.sp]  # a spilled pointer popped: followed again
                 if mark is not None and mark[0] == r and v is mark[1] and v is not TOP:
                     s.orig = s.orig | {r}  # its own entry value back
                 else:
@@ -644,10 +990,13 @@ class IrqFlagEffects:
                 # a caller-saved register the caller must not keep)
                 if self._written is not None:
                     self._written.add(self._reg(ci, op.reg))
+            elif s.sp is not None and s.sp in s.sptr and self._spill_read(s, s.sp, escaped):
+                return "escape"
             if s.sp is not None:
                 s.sp += 8
+                s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
             if op.type == X.X86_OP_REG and op.reg == rsp:
-                s.sp, s.slots = None, {}
+                s.sp, s.slots, s.sptr = None, {}, {}
             return [(fall, s)]
         new = {}
         if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size >= 4:
@@ -659,6 +1008,15 @@ class IrqFlagEffects:
             elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
                     and src.size >= 4:
                 new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, TOP)
+                if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
+                    # a spilled pointer reloaded: followed again
+                    derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
+            elif src.type == X.X86_OP_MEM and src.size == 8 and src.mem.base and src.mem.index == 0 \
+                    and src.mem.segment == 0 and self._ptrset(s, self._reg(ci, src.mem.base)):
+                # a word through a tracked pointer (6.12 lock_timer_base's
+                # `raw_spin_unlock_irqrestore(&base->lock, *flags)`): its tag
+                # as for a bit-9 test of it (_mem_tag)
+                new[self._reg(ci, ops[0].reg)] = self._mem_tag(ci, s, src, 0)
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:
             r = self._reg(ci, ops[0].reg)
@@ -677,8 +1035,9 @@ class IrqFlagEffects:
             elif m == "lea" and ops[1].mem.base == rsp and ops[1].mem.index == 0 and s.sp is not None:
                 s.sp += ops[1].mem.disp
             else:
-                s.sp, s.slots = None, {}
+                s.sp, s.slots, s.sptr = None, {}, {}
             s.slots = {k: v for k, v in s.slots.items() if s.sp is not None and k >= s.sp}
+            s.sptr = {k: v for k, v in s.sptr.items() if s.sp is not None and k >= s.sp}
         # memory stores
         for k, op in enumerate(ops):
             if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
@@ -687,20 +1046,30 @@ class IrqFlagEffects:
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size >= 4:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
                     if s.sp is not None:
-                        slot_write(op.mem.disp, tag)
+                        slot_write(op.mem.disp, tag, op.size)
+                        if spill is not None:
+                            s.sptr[s.sp + op.mem.disp] = spill
                     else:
                         forget_slots()
-                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)):
-                    # through a tracked pointer (its index was checked in
-                    # _ptr_uses): an 8-byte `mov` from a register carries its
-                    # tag, anything else stores an unknown value
+                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
+                        and op.mem.segment == 0:
+                    # through a tracked pointer at a known offset: an
+                    # 8-byte `mov` from a register carries its tag,
+                    # anything else stores an unknown value
                     tag = TOP
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size == 8:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
                     if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, tag, op.size, escaped):
                         forget_slots()
-                elif escaped or op.mem.base in (X.X86_REG_RBP, rsp):
+                elif escaped or op.mem.base == rsp:
+                    # (through any other register: not into this frame
+                    # while it has not escaped, every address in it being
+                    # a tracked pointer, RBP's `mov %rsp,%rbp` included)
                     forget_slots()
+        for r in anywhere:
+            # a store through a pointer at an offset not known (_ptr_uses)
+            if self._store_through(s, r, ANY, TOP, 8, escaped):
+                forget_slots()
         if m.startswith(("rep", "stos", "movs")) and escaped:
             forget_slots()
         for r in writes:
@@ -713,6 +1082,66 @@ class IrqFlagEffects:
         s.regs.update(new)
         s.ptrs.update(derived)
         return [(fall, s)]
+
+    def _note_load(self, s: _St, p, d, escaped, size=8) -> bool:
+        """A word loaded through pointer p at disp d (ANY: unknown).  Into
+        an argument's object: recorded (the summary's (a, ("ld", d))), so
+        that a caller whose frame holds a spilled pointer there sees the
+        callee may have read it.  Into this frame: a load of a slot holding
+        a spilled pointer other than _step's 64-bit reload leaks it (True:
+        the frame escapes)."""
+        if p[0] == "arg":
+            self._loads.add((p[1], ANY if d == ANY or p[2] is None else p[2] + d))
+            return False
+        off = None if d == ANY or p[1] is None else p[1] + d
+        return self._spill_read(s, off, escaped, size)
+
+    def _spill_read(self, s: _St, off, escaped, size=8) -> bool:
+        """Slots holding spilled pointers that a read of `size` bytes at off
+        (None: anywhere in the frame) may see, other than the reload that
+        follows them: those pointers leak.  -> True when the frame escapes."""
+        hit = [k for k in s.sptr if off is None or (k < off + max(size, 8) and k + 8 > off)]
+        for k in hit:
+            if self._leak(s, s.sptr[k], escaped) == "escape":
+                return True
+        return False
+
+    def _spill(self, ci, s: _St, escaped):
+        """`mov %reg,disp(%rsp)` of a register holding tracked pointers
+        into a slot of this function's frame: the pointers it spills (kept
+        with the slot, _step), or None.  Not a leak: the slot is read only
+        by this function (a reload follows the pointers again) while the
+        frame has not escaped; a callee handed an address in the frame that
+        may load the slot (its summary's loads, _call_ptrs), and any read
+        of it but the reload, leak the pointers (_spill_read); any store
+        over the slot drops or weakens the entry."""
+        X = capstone.x86
+        ops = ci.operands
+        if escaped or s.sp is None or ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != X.X86_OP_MEM \
+                or ops[1].type != X.X86_OP_REG or ops[0].size != 8:
+            return None
+        mem = ops[0].mem
+        if mem.base != X.X86_REG_RSP or mem.index != 0 or mem.segment != 0:
+            return None
+        return s.ptrs.get(self._reg(ci, ops[1].reg)) or None
+
+    def _mem_tag(self, ci, s: _St, op, back: int):
+        """The tag of the 8-byte word at op's address - back: a frame slot
+        (RSP-based, or through a pointer with one target into the frame),
+        or an out-parameter word through an argument pointer (what this
+        function stored there, else its value at entry ("*", a, d)); TOP
+        otherwise."""
+        base = self._reg(ci, op.mem.base)
+        disp = op.mem.disp - back
+        if base == "rsp":
+            return s.slots.get(s.sp + disp, TOP) if s.sp is not None else TOP
+        ps = s.ptrs.get(base)
+        if not ps or None in ps or len(ps) != 1:
+            return TOP
+        [p] = ps
+        if p[0] == "sp":
+            return s.slots.get(p[1] + disp, TOP) if s.sp is not None and p[1] is not None else TOP
+        return _out_word(s.outs, p[1], p[2] + disp) if p[2] is not None else TOP
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
     @staticmethod
@@ -737,55 +1166,124 @@ class IrqFlagEffects:
 
     def _ptr_uses(self, ci, s: _St, escaped):
         """Check the uses of the tracked pointers one instruction makes; ->
-        {register: pointers} it derives (a 64-bit `mov` between registers,
-        `lea disp(%ptr)`), or "escape".  Followed: a pointer as the base of a
-        memory operand without index (a load, or a store _store_through
-        follows), a `test`/`cmp` of it, and the copies above.  Any other
-        read (a push, arithmetic, a store of the pointer itself, an implicit
-        operand such as `rep movs`'s RDI, a truncated copy) leaks it
-        (soundness: the analysis then cannot know where it goes)."""
+        ({register: pointers} it derives, {registers a store went through
+        at an offset not known}), or "escape".
+
+        A pointer is followed while only this function holds it, and
+        leaks (_leak) where it may outlive what the analysis follows.
+        Followed: a pointer as the base of a memory operand without index
+        or segment (a load, or a store _store_through follows); as any
+        part of another memory operand (a load is harmless; a store
+        writes some word of the object: "anywhere", see _store_through);
+        a `test`/`cmp`/`bt` (flags only); a 64-bit `mov` between registers
+        and `lea disp(%ptr)` (the same object at a known offset); and any
+        other instruction that writes no memory: every register it writes
+        becomes a pointer into the same objects at an unknown offset (the
+        pointer's value flowed only there: `add $1,%rdi`, `sub %rdi,%rcx`,
+        `rep stos`'s RDI).  Leaks: a pointer stored to memory or pushed (a
+        copy the analysis does not track) and an implicit operand of an
+        instruction that writes memory other than through it.  Sound: a
+        pointer's value can reach other code only through memory, a
+        register at a call or return (_call_ptrs, _ret), or a register it
+        was computed into (followed here); a store at an unknown offset
+        forgets every word of the object (the caller: every slot of its
+        frame), and nothing after the call can write through it unless the
+        pointer leaked."""
         X = capstone.x86
-        reads = {self._reg(ci, r) for r in ci.regs_access()[0]}
+        reads = {self._reg(ci, r) for r in self._access(ci)[0]}
         live = {r for r in reads if s.ptrs.get(r)}
         if not live:
-            return {}
+            return {}, set()
         m, ops = ci.mnemonic, ci.operands
-        derived = {}
-        bases, value = set(), set()
+        derived: dict = {}
+        anywhere: set = set()
+
+        def unknown_offset(regs):
+            out = set()
+            for r in regs:
+                for p in self._ptrset(s, r):
+                    out.add(("sp", None) if p[0] == "sp" else ("arg", p[1], None))
+            return frozenset(out)
+
+        written_all = [self._reg(ci, r) for r in self._access(ci)[1]]
+        written = [r for r in written_all if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
+        # a register the pointer could flow into that is not followed (an
+        # SSE/x87 register, a segment base): a value use there leaks
+        untracked = any(r not in written and r not in ("rsp", "rflags", "eflags", "flags", "rip") for r in written_all)
+        if m == "lea":
+            b = self._reg(ci, ops[1].mem.base) if ops[1].mem.base else None
+            d = ops[1].mem.disp
+            dst = self._reg(ci, ops[0].reg)
+            if b in live and not ops[1].mem.index and ops[0].size == 8 and len(s.ptrs[b]) <= MAX_PTRS \
+                    and abs(d) <= MAX_PTR_DISP:
+                derived[dst] = frozenset(
+                    None if p is None else (
+                        ("sp", None if p[1] is None else p[1] + d) if p[0] == "sp"
+                        else ("arg", p[1], None if p[2] is None else p[2] + d))
+                    for p in s.ptrs[b])
+            else:
+                # an index, a truncated address, or a pointer stepped
+                # through a loop (its offsets would grow without bound):
+                # the same objects, offset unknown
+                derived[dst] = unknown_offset(live)
+            return derived, anywhere
+        bases, value, mem_regs = set(), set(), set()
+        mem_write = False
         for op in ops:
             if op.type == X.X86_OP_MEM:
+                w = bool(op.access & capstone.CS_AC_WRITE)
+                mem_write |= w
                 b = self._reg(ci, op.mem.base) if op.mem.base else None
                 i = self._reg(ci, op.mem.index) if op.mem.index else None
+                mem_regs |= {x for x in (b, i) if x in live}
+                if op.access & capstone.CS_AC_READ and m not in ("test", "cmp", "bt", "lea"):
+                    exact = i is None and op.mem.segment == 0 and not m.startswith(_STRING)
+                    for x in (b, i):
+                        if x in live:
+                            for p in self._ptrset(s, x):
+                                if self._note_load(s, p, op.mem.disp if exact and x == b else ANY, escaped,
+                                                   op.size):
+                                    return "escape"
                 if b in live and i is None and op.mem.segment == 0:
                     bases.add(b)
-                else:
-                    value |= {x for x in (b, i) if x in live}
+                elif w:
+                    anywhere |= {x for x in (b, i) if x in live}
             elif op.type == X.X86_OP_REG and self._reg(ci, op.reg) in live:
                 value.add(self._reg(ci, op.reg))
-        value |= live - bases - {self._reg(ci, op.reg) for op in ops if op.type == X.X86_OP_REG}
-        if m in ("test", "cmp") and not any(op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE
-                                            for op in ops):
-            value = set()
-        elif m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+        value |= live - mem_regs - {self._reg(ci, op.reg) for op in ops if op.type == X.X86_OP_REG}
+        if m.startswith(("rep", "stos", "movs", "scas", "cmps", "lods")):
+            # string instructions: RDI/RSI the addresses (their memory
+            # operands above), RCX the count, all stepped
+            strs = {r for r in live if r in ("rdi", "rsi", "rcx")}
+            value -= strs
+            if mem_write and "rdi" in live:
+                anywhere.add("rdi")
+            for r in written:
+                derived[r] = unknown_offset(strs)
+            if not value:
+                return derived, anywhere
+        if not value:
+            return derived, anywhere
+        if m in ("xor", "sub", "sbb", "pxor") and len(ops) == 2 and ops[0].type == X.X86_OP_REG \
+                and ops[1].type == X.X86_OP_REG and ops[0].reg == ops[1].reg:
+            return derived, anywhere  # `xor %edx,%edx`: zero, whatever it held
+        if m in ("test", "cmp", "bt") and not mem_write:
+            return derived, anywhere
+        if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
                 and ops[0].size == 8 and ops[1].size == 8:
-            src = self._reg(ci, ops[1].reg)
-            derived[self._reg(ci, ops[0].reg)] = s.ptrs[src]
-            value.discard(src)
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases and (
-                ops[0].size != 8 or len(s.ptrs[self._reg(ci, ops[1].mem.base)]) > MAX_PTRS
-                or abs(ops[1].mem.disp) > MAX_PTR_DISP):
-            # a truncated address, or a pointer stepped through a loop (the
-            # set of offsets would grow without bound): not followed
-            value.add(self._reg(ci, ops[1].mem.base))
-        elif m == "lea" and ops[1].mem.base and self._reg(ci, ops[1].mem.base) in bases:
-            d = ops[1].mem.disp
-            derived[self._reg(ci, ops[0].reg)] = frozenset(
-                None if p is None else (("sp", p[1] + d) if p[0] == "sp" else ("arg", p[1], p[2] + d))
-                for p in s.ptrs[self._reg(ci, ops[1].mem.base)])
+            derived[self._reg(ci, ops[0].reg)] = s.ptrs[self._reg(ci, ops[1].reg)]
+            return derived, anywhere
+        if not mem_write and not untracked and m not in ("push", "pop", "xchg", "cmpxchg", "xadd", "cmpxchg16b",
+                                                         "cmpxchg8b"):
+            # computed from the pointer into registers only
+            src = unknown_offset(value)
+            for r in written:
+                derived[r] = derived.get(r, frozenset()) | src
+            return derived, anywhere
         for r in value:
             if self._leak(s, s.ptrs[r], escaped) == "escape":
                 return "escape"
-        return derived
+        return derived, anywhere
 
     def _store_through(self, s: _St, reg, disp, tag, size, escaped) -> bool:
         """A store of `size` bytes at reg + disp, reg a tracked pointer:
@@ -802,32 +1300,63 @@ class IrqFlagEffects:
             if p is None:
                 continue
             if p[0] == "sp":
-                if escaped or s.sp is None:
+                if escaped or s.sp is None or p[1] is None or disp == ANY:
+                    # (an unknown offset: any slot)
                     forget = True
                     continue
                 at = p[1] + disp
                 old = s.slots.get(at, TOP)
                 for k in [k for k in s.saved if abs(k - at) < 8]:
                     del s.saved[k]
+                for k in [k for k in s.sptr if abs(k - at) < 8]:
+                    if k == at and not weak:
+                        del s.sptr[k]
+                    else:
+                        s.sptr[k] = s.sptr[k] | {None}
                 for k in [k for k in s.slots if abs(k - at) < 8 and k != at]:
                     del s.slots[k]
                 s.slots[at] = _join(old, tag) if weak else tag
             else:
+                if p[2] is None or disp == ANY:
+                    self._clobber_arg(s, p[1])
+                    continue
                 a, at = p[1], p[2] + disp
-                old = s.outs.get((a, at), frozenset({("*", a, at)}))
-                for k in [k for k in s.outs if k[0] == a and abs(k[1] - at) < 8 and k[1] != at]:
+                old = _out_word(s.outs, a, at)
+                for k in [k for k in s.outs if k[0] == a and k[1] != ANY and abs(k[1] - at) < 8 and k[1] != at]:
                     s.outs[k] = TOP
                 s.outs[(a, at)] = _join(old, tag) if weak else tag
         return forget
 
+    @staticmethod
+    def _clobber_arg(s: _St, a):
+        """A store at an unknown offset of the object argument a points
+        into: every word of it unknown, those tracked and the rest (ANY)."""
+        for k in [k for k in s.outs if k[0] == a]:
+            s.outs[k] = TOP
+        s.outs[(a, ANY)] = TOP
+
     def _ret(self, s: _St, escaped):
-        """A return: ("ret", IF, RAX tag, out-parameter stores); a pointer
-        returned in RAX leaks."""
-        if s.ptrs.get("rax") and self._leak(s, s.ptrs["rax"], escaped) == "escape":
-            return "escape"
+        """A return: ("ret", IF, RAX tag, out-parameter stores).  A pointer
+        into an argument's object returned in RAX is handed back (the
+        summary's (a, RET): the caller follows RAX as a pointer into the
+        object it passed, offset unknown); one into this frame leaks."""
+        for p in self._ptrset(s, "rax"):
+            if p[0] == "sp":
+                if self._leak(s, {p}, escaped) == "escape":
+                    return "escape"
+            else:
+                self._retptr.add(p[1])
+        # a pointer left in another caller-saved register that does not
+        # hold its entry value: the caller would not know it holds it
+        # (it keeps only its own pointers in registers handed back intact)
+        for r in CALLER_SAVED:
+            if r != "rax" and r not in s.orig and self._ptrset(s, r):
+                if self._leak(s, s.ptrs[r], escaped) == "escape":
+                    return "escape"
         return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
 
-    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed):
+    def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed, unpassed=frozenset(),
+                   want=None):
         """Pointers at a call.  In an argument register: the callee's
         out-parameter effect (summ[3]) is applied through it (composed with
         the caller's state), or, for a callee not summarised or whose copy
@@ -835,13 +1364,22 @@ class IrqFlagEffects:
         In RBX, RBP, R12-R15: kept, under assumption callee-saved-not-read
         (recorded).  Caller-saved registers the callee may write may no
         longer hold their pointer ("maybe", None added).  -> "escape" or None."""
+        ret_ptrs: set = set()
         for r, ps in list(s.ptrs.items()):
             if not self._ptrset(s, r):
                 continue
-            if r in ARGS:
-                outs = summ[3] if summ is not None else None
+            if r in unpassed:
+                # past the callee's BTF prototype (_arity): not an argument
+                # of the call; only clobbered (below)
+                assumed.add(("c-prototype-args", node[0]))
+                continue
+            if r in PTR_ARGS:
+                outs = summ[3] if summ is not None and (want is None or r in want) else None
                 o = None if outs is None else outs.get(r, frozenset())
                 if o is None:
+                    if _DEBUG and not escaped and any(p and p[0] == "sp" for p in ps):
+                        self._why(f"leak {r}={ps} to a callee (summary {'none' if summ is None else 'leaks it'})",
+                                  node[0])
                     if self._leak(s, ps, escaped) == "escape":
                         return "escape"
                     continue
@@ -850,10 +1388,26 @@ class IrqFlagEffects:
                     # under callee-saved-not-read: recorded where this
                     # frame's address is handed over
                     assumed.add(("callee-saved-not-read", node[0]))
-                for d, tag in o:
+                # what the callee may load through it: a spilled pointer
+                # there leaks; through an argument pointer, this
+                # function's own load
+                for d, _tag in o:
+                    if isinstance(d, tuple) and d[0] == "ld":
+                        for p in self._ptrset(s, r):
+                            if self._note_load(s, p, d[1], escaped):
+                                return "escape"
+                # a store at an unknown offset first: the words the callee
+                # stored at known offsets hold their tags after it
+                for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
+                    if isinstance(d, tuple):
+                        continue  # a load (above)
+                    if d == RET:
+                        ret_ptrs |= {("sp", None) if p[0] == "sp" else ("arg", p[1], None)
+                                     for p in self._ptrset(s, r)}
+                        continue
                     v = self._compose(tag, s)
                     if self._store_through(after, r, d, v, 8, escaped):
-                        after.slots = {}
+                        after.slots, after.sptr = {}, {}
             elif r in CALLER_SAVED:
                 if self._leak(s, ps, escaped) == "escape":
                     return "escape"
@@ -861,7 +1415,14 @@ class IrqFlagEffects:
                 assumed.add(("callee-saved-not-read", node[0]))
         for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
             if r in after.ptrs:
-                after.ptrs[r] = after.ptrs[r] | {None}
+                if summ is not None and want is not None and r in want:
+                    # the callee followed this pointer: written over, it is
+                    # gone (where it went is its summary's: a leak, or RAX)
+                    del after.ptrs[r]
+                else:
+                    after.ptrs[r] = after.ptrs[r] | {None}
+        if ret_ptrs:
+            after.ptrs["rax"] = after.ptrs.get("rax", frozenset()) | ret_ptrs | {None}
         return None
 
     def _refine(self, s: _St, tag, bit):
@@ -873,7 +1434,9 @@ class IrqFlagEffects:
             return None  # no element allows this side
         s = s.copy()
         atoms = [x for x in keep if x not in (0, 1)]
-        if len(keep) == 1 and atoms:
+        if len(keep) == 1 and atoms and not _cond(atoms[0]):
+            # (a conditional atom is any bit when its atom is 1: the
+            # test tells nothing about that atom)
             s.known[atoms[0]] = bit
         s.IF = s.norm(s.IF)
         s.regs = {k: s.norm(v) for k, v in s.regs.items()}
@@ -938,7 +1501,19 @@ class IrqFlagEffects:
         name = prog.start_name(t) if t is not None else None
         after = s.copy()
         summ = None
-        ptr_args = frozenset(r for r in ARGS if self._ptrset(s, r))
+        ptr_args = frozenset(r for r in PTR_ARGS if self._ptrset(s, r))
+        cond_regs: dict = {}
+        unpassed = frozenset()
+        if ptr_args and t is not None and t not in prog.dispatch:
+            n = self._arity(t)
+            if n is not None:
+                # registers past the described prototype: not handed over
+                unpassed = frozenset(r for r in ptr_args if r not in ARGS[:n])
+                ptr_args = ptr_args - unpassed
+        if escaped:
+            # an address in an escaped frame is not followed into a callee
+            # (its words may change under it): it leaks (_call_ptrs)
+            ptr_args = frozenset(r for r in ptr_args if not any(p[0] == "sp" for p in self._ptrset(s, r)))
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
@@ -947,34 +1522,62 @@ class IrqFlagEffects:
             res_if, rax, clob = s.IF, TOP, None
         elif self._noreturn(t):
             return []
-        elif node[0] not in self.forced and not ptr_args:
-            # (a call handed a tracked pointer is summarised at once: its
-            # out-parameter stores are needed here)
-            if self._call_ptrs(s, after, node, None, None, escaped, assumed) == "escape":
-                return "escape"
-            lazy = frozenset({("c", node[0])})
-            after.orig = after.orig - set(CALLER_SAVED)
-            after.IF = lazy
-            for r in CALLER_SAVED:
-                after.regs[r] = lazy
-            self._written = None
-            if escaped:
-                after.slots = {}
-            return [(fall, after)] if fall is not None else [(None, after)]
-        else:
-            forced = self.forced
-            summ = self.summary(t, depth + 1, ptr_args)
-            self.forced = forced
+        elif self._if_cond(s) is None and not self._clean(t, set()):
+            # IF may be 1 (or is unknown) at the call and the callee's
+            # closure may change IF: the callee is not read, its result is
+            # unknown (TOP), it may write every caller-saved register, and
+            # a pointer handed to it leaks.  Sound: TOP is the top of the
+            # lattice; a caller that needs IF here has none, one whose
+            # later `cli` kills it loses nothing.
+            if _DEBUG:
+                self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
+            res_if, rax, clob = TOP, TOP, None
+        elif self._if_cond(s) is None:
+            # an IF-clean closure (_clean: nothing in it may change IF):
+            # read in context "E", its IF the caller's
+            summ = self.summary(t, depth + 1, ptr_args, "E")
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", t if not ptr_args else (t, ptr_args)), set())
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, "E")), set())
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None:
                     return []  # never returns
                 res_if = self._compose(sif, s)
                 rax = self._compose(srax, s)
-        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed) == "escape":
+        else:
+            cond = self._if_cond(s)
+            summ = self.summary(t, depth + 1, ptr_args, 0)
+            if summ is None:
+                res_if, rax, clob = TOP, TOP, None
+            else:
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, 0)), set())
+                sif, srax, clob, _outs = summ
+                if not sif and fall is not None and not cond:
+                    return []  # never returns
+                res_if = self._compose(sif, s)
+                if _DEBUG and (res_if is TOP or 1 in res_if):
+                    self._why(f"compose: {sif} -> {res_if} from {prog.symbolize(t)}", node[0])
+                rax = self._compose(srax, s)
+                if cond:
+                    # IF is 0 at the call only when the atoms of cond are:
+                    # the context-0 summary holds then; when one of them
+                    # is 1 nothing is known.  So IF, RAX and every
+                    # caller-saved register the summary keeps get the
+                    # conditional atoms ("?", a) (any bit if a is 1,
+                    # nothing if 0) joined in; the registers it writes are
+                    # unknown, every caller-saved register may be written
+                    # (clob None) and every pointer handed over leaks
+                    # (summ None)
+                    q = frozenset(("?", a) for a in cond)
+                    if res_if is not TOP:
+                        res_if = res_if | q
+                    if rax is not TOP:
+                        rax = rax | q
+                    cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
+                                 for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
+                    clob, summ = None, None
+        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed, ptr_args) == "escape":
             return "escape"
         after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
         after.IF = after.norm(res_if)
@@ -984,14 +1587,36 @@ class IrqFlagEffects:
             after.regs[r] = TOP
         if clob is None or "rax" in clob:
             after.regs["rax"] = after.norm(rax) if rax is not TOP else TOP
+        for r, v in cond_regs.items():
+            after.regs[r] = v
         if self._written is not None:
             if clob is None:
                 self._written = None
             else:
                 self._written |= clob
         if escaped:
-            after.slots = {}
+            after.slots, after.sptr = {}, {}
         return [(fall, after)] if fall is not None else [(None, after)]
+
+    @staticmethod
+    def _if_cond(s: _St):
+        """The argument atoms IF is 0 under on this path: a set A such that
+        IF is 0 whenever every atom of A is 0 (the empty set: IF is 0), or
+        None (IF may be 1, or is unknown, whatever the arguments).  An
+        element is 0, an atom known to be 0 here (a branch on its bit 9),
+        or an argument atom or conditional atom on one (in A)."""
+        if s.IF is TOP:
+            return None
+        out = set()
+        for x in s.IF:
+            a = x[1] if _cond(x) else x
+            if x == 0 or (a != 1 and s.known.get(a) == 0):
+                continue
+            if a in ARGS:
+                out.add(a)
+                continue
+            return None
+        return frozenset(out)
 
     @staticmethod
     def _compose(t, s: _St):
@@ -1001,6 +1626,21 @@ class IrqFlagEffects:
         for x in t:
             if x in (0, 1):
                 out.add(x)
+            elif _cond(x):
+                # unknown when the callee's atom x[1] is 1: unknown when
+                # the caller's value of it may be 1
+                v = s.IF if x[1] == "E" else s.regs.get(x[1], TOP)
+                if v is TOP:
+                    return TOP
+                for y in v:
+                    if y == 0 or (not _cond(y) and y != 1 and s.known.get(y) == 0):
+                        continue
+                    if _cond(y):
+                        out.add(y)
+                    elif y == 1 or s.known.get(y) == 1 or not isinstance(y, str):
+                        return TOP
+                    else:
+                        out.add(("?", y))
             elif isinstance(x, tuple) and x[0] == "*":
                 # the word at (callee's argument a) + d as the callee found
                 # it: where the caller's register a points, now
@@ -1008,20 +1648,18 @@ class IrqFlagEffects:
                 if not ps or None in ps or len(ps) != 1:
                     return TOP
                 [p] = ps
+                if x[2] == ANY:
+                    return TOP
                 if p[0] == "sp":
-                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None else TOP
+                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None and p[1] is not None else TOP
                 else:
-                    k = (p[1], p[2] + x[2])
-                    v = s.outs.get(k, frozenset({("*",) + k}))
+                    v = _out_word(s.outs, p[1], p[2] + x[2]) if p[2] is not None else TOP
                 if v is TOP:
                     return TOP
                 out |= v
             else:
                 v = s.IF if x == "E" else s.regs.get(x, TOP)
                 if v is TOP:
-                    import os  # noqa: PLC0415
-                    if os.environ.get("IRQFLAG_DEBUG"):
-                        print("irqflag: compose TOP via", x, t)
                     return TOP
                 out |= v
         return frozenset(out)
