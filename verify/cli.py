@@ -37,8 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     c = sub.add_parser("check", help="prove the SYSRET obligations on a vmlinux",
-                       description="Prove, on a built vmlinux, that every path from entry_SYSCALL_64 to a "
-                       "sysretq meets the six obligations (see `sysret-verify check --help`).",
+                       description="Prove, on a built vmlinux (or bzImage), that every path from each "
+                       "SYSCALL/SYSENTER entry (entry_SYSCALL_64, entry_SYSCALL_compat, entry_SYSENTER_compat, "
+                       "the ignore stubs) to a SYSRET of either width meets that SYSRET's obligations: the six "
+                       "of the SYSRET CVEs (rcx-is-rip, canonical-rip, r11-is-rflags, rflags-no-rf-tf, "
+                       "user-cs-ss, ts-compat-clear), the return-to-user contract (user-rsp, user-gs, user-cr3, "
+                       "no-kernel-data) and, at a sysretl, compat-user-cs and compat-landing-pad "
+                       "(docs/CATALOGUE.md has each with its fix).",
                        epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.  "
                        "Without a terminal, a heartbeat line goes to stderr every 30 s; every run ends with a "
                        "one-line summary on stderr.")

@@ -84,6 +84,9 @@ def _md():
 _UNKNOWN_TO_CAPSTONE = {b"\x0f\x01\xe8": "serialize"}
 
 
+# Intel TSX/RTM: VEX lifts xbegin as an immediate abort (the transaction
+# never starts), so the path where it does would be lost
+RTM_INSNS = frozenset({"xbegin", "xend", "xabort", "xtest"})
 _LEGACY_PREFIXES = frozenset({0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67})
 
 
@@ -121,8 +124,11 @@ def decode(addr: int, data: bytes) -> Insn | None:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
     sw = sysret_width(raw)
-    if prefixed_system_insn(raw):
-        kind = "far"  # (an instruction capstone misreads: no model; the explorer refuses it)
+    if prefixed_system_insn(raw) or m in RTM_INSNS:
+        # an instruction capstone misreads, or a transaction (xbegin's abort
+        # edge, xend's #GP outside one: VEX's models always abort): no
+        # model, the explorer refuses it
+        kind = "far"
     elif sw is not None:
         # any prefixes and REX: sysretq iff the effective REX.W is 1, else the
         # 32-bit sysretl (compat return); image/encoding.py has the argument

@@ -85,7 +85,10 @@ class Query:
         self.gpr_terms = {}
         gprs = []
         for r, slot in NKD_REGS + (NKD_REGS_SYSRETL if width == "sysretl" else ()):
-            v, saved = st.get_slot(REG[r]), ptreg(slot) if r in ("rcx", "r11") else \
+            # R11 at a sysretl: not its slot (pt_regs->flags may carry what
+            # the exit code put there) but the user's own R11 or zero above
+            # bit 31 (saved-flags-upper-zero)
+            v, saved = st.get_slot(REG[r]), ptreg(slot) if r == "rcx" else explorer.user[r] if r == "r11" else \
                 (explorer.user[r] if regs else ptreg(slot))
             # the register as the user left it at the SYSCALL is no kernel
             # data either (4.14's fast path never saved RBX/RBP/R12-R15 and
@@ -98,11 +101,14 @@ class Query:
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
             if r in ("rcx", "r11"):
                 # what the 32-bit task gets is the low half: zero above it
-                # is no kernel data either, nor a value built only from user
-                # data (another pt_regs slot: compat-landing-pad's business)
-                extra += (z3.Extract(63, 32, conv(v)) == 0, z3.Not(conv(explorer.kernel_taint(v, st))))
+                # is no kernel data either
+                extra += (z3.Extract(63, 32, conv(v)) == 0,)
+            if r == "rcx":
+                # nor a value built only from user data (another pt_regs
+                # slot: compat-landing-pad's business)
+                extra += (z3.Not(conv(explorer.kernel_taint(v, st))),)
             self.gpr_terms[r] = (v, saved)
-            dirty = st.kstore.get(slot) if not regs and r not in ("rcx", "r11") else None
+            dirty = st.kstore.get(slot) if not regs else None
             gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty
@@ -173,7 +179,7 @@ OBLIGATION_TERMS = {
     "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
     "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_SYSRETL for p in ("reg", "saved")) +
-    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS),
+    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_SYSRETL),
 }
 
 
@@ -277,11 +283,12 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                 f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}{base}")
     if oid == "no-kernel-data":
         bad = []
-        slots = dict(NKD_REGS)
+        slots = dict(NKD_REGS + NKD_REGS_SYSRETL)
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
             k = q.terms.get(f"kstore_{slots.get(r)}")
-            if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]):
+            if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
+                    not (r in ("rcx", "r11") and vv >> 32 == 0):
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
                            f"with a value that is not user data ({_provenance(explorer, v)})")
                 continue

@@ -32,7 +32,7 @@ import claripy
 from .. import machine, solver
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
-from .cfg import CfgError, cond_allows, prefixed_system_insn
+from .cfg import RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
 
@@ -399,7 +399,7 @@ class Explorer:
         if vals is None:
             span = self._bounds(st, addr)
             if span is None or span[1] - span[0] >= MAX_EXACT_STORE_SPAN:
-                self._unknown_store(st, addr, insn)
+                self._unknown_store(st, addr, insn, value)
                 return
             # a bounded address (a bit-string op's byte offset, an indexed
             # array slot): the store is exact, one conditional store per
@@ -414,9 +414,18 @@ class Explorer:
 
     # pt_regs slots whose value may reach a register that no-kernel-data or
     # user-rsp takes as "the user's" (directly, or copied from one slot to
-    # another: orig_ax): all but ip, flags, cs and ss, which the CPU
-    # loads from RCX/R11/STAR and the rcx-/r11-/cs obligations fix
-    UNTRACKED_SLOTS = ("ip", "flags", "cs", "ss")
+    # another: orig_ax; ip and flags: a sysretl's RCX and R11): all but the
+    # selectors, which user-cs-ss / compat-user-cs fix
+    # (flags: a sysretl's R11 must be zero above bit 31 or the user's own,
+    # decide.Query: RFLAGS has no bits there, and the low half is RFLAGS,
+    # status flags of kernel arithmetic included: entry_SYSENTER_compat's
+    # `pushfq` saves those of SWITCH_TO_KERNEL_CR3)
+    UNTRACKED_SLOTS = ("cs", "ss", "flags")
+    # the slot a SYSRETL's RCX comes from holds what the kernel computes:
+    # the vDSO landing pad (do_fast_syscall_32's `regs->ip = landing_pad`,
+    # from current->mm); only the machine model's own kernel addresses
+    # (stack, per-CPU, task: constants) taint it
+    KERNEL_MEMORY_OK_SLOTS = ("ip",)
 
     @property
     def tracked_slots(self):
@@ -451,7 +460,7 @@ class Explorer:
             if off + n <= lo or off >= lo + 8:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
-            t = self.kernel_taint(value, st)
+            t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS)
             if off == lo and n == 8:
                 new = t if cond is None else claripy.If(cond, t, old)
             else:  # part of the slot: the rest is as it was
@@ -459,7 +468,7 @@ class Explorer:
             if not (new.is_false() and f not in st.kstore):
                 st.kstore[f] = new
 
-    def kernel_taint(self, value, st: MState):
+    def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False):
         """When a value may be kernel data (a claripy Bool: false for user
         data).  User data is built only from the registers and flags the
         user had at the SYSCALL, the saved frame (a pt_regs slot is as
@@ -472,10 +481,11 @@ class Explorer:
         only values within 4 KiB of 0 or of 2^n (0, flags, an errno, -1)
         count as user data, which leaves of a kernel address at most its
         offset in a page.  Conservative: a wrong "kernel" only costs a
-        proof."""
+        proof.  kernel_memory_ok: only the constants count (pt_regs->ip,
+        which the compat path loads from the task's mm: KERNEL_MEMORY_OK_SLOTS)."""
         true = claripy.BoolV(True)
         conds = []
-        for name in value.variables:
+        for name in (value.variables if not kernel_memory_ok else ()):
             base = name.split("#")[0]
             if base in ("user_cr3",):
                 return true
@@ -501,9 +511,8 @@ class Explorer:
                     if not m.is_false():
                         conds.append(m)
                     continue  # a slot of the saved frame: as tainted as its mark
-                if self.pt_regs + self.frame.layout.pt_regs["ip"].value <= a < \
-                        self.pt_regs + self.frame.layout.pt_regs_size.value:
-                    continue  # ip, cs, flags, ss: the user's return frame
+                if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
+                    continue  # cs, ss: the user's selectors
             return true
         if not all(c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo)):
             return true
@@ -568,12 +577,22 @@ class Explorer:
 
     _site = 0
 
-    def _unknown_store(self, st: MState, addr, insn: int):
+    def _unknown_store(self, st: MState, addr, insn: int, value=None):
         """A store whose address the analysis cannot bound: it may hit any public
         byte, pt_regs, and every escaped frame; if the address is built from a
-        stack address, any stack byte."""
+        stack address, any stack byte.  A value that may be kernel data marks
+        each tracked pt_regs slot it may overlap (task_pt_regs(current) is
+        such a pointer), under the condition that it does."""
         self._event = Event("summary", st.guard, "store through an unknown pointer", site=insn)
         self.ex.events.append(self._event)
+        if value is not None:
+            t = self.kernel_taint(value, st)
+            if not t.is_false():
+                n = value.size() // 8
+                for f in self.tracked_slots:
+                    lo = self.pt_regs + self.frame.layout.pt_regs[f].value
+                    hit = claripy.And(addr + n > lo, addr < lo + 8)
+                    st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), claripy.And(hit, t))
         # A pointer loaded from kernel memory reaches a frame of this syscall
         # only if that frame's address escaped (assumption abi-frames); one
         # built from a stack address or from a user-controlled value may reach
@@ -614,6 +633,18 @@ class Explorer:
             a = self.pt_regs + self.frame.layout.pt_regs["cs"].value
             st.mem[a] = claripy.Concat(fresh(f"havoc_{label}_cs_hi", 6), claripy.BVV(3, 2))
             self._assume("saved-cs-rpl3", self._site or 0)
+            if not label.startswith("store_"):
+                # Every kernel writer of pt_regs->flags keeps its upper half
+                # zero (RFLAGS has no bits there; ptrace's set_flags masks
+                # with FLAG_MASK, sigreturn takes only FIX_EFLAGS bits, the
+                # entries push RFLAGS or SYSCALL's R11): assumption
+                # saved-flags-upper-zero, for a summarised callee's havoc
+                # (an explored store through an unknown pointer is the
+                # code's own, and gets no such credit)
+                a = self.pt_regs + self.frame.layout.pt_regs["flags"].value
+                for i in range(4, 8):
+                    st.mem[a + i] = claripy.BVV(0, 8)
+                self._assume("saved-flags-upper-zero", self._site or 0)
 
     @property
     def identity_bytes(self):
@@ -935,6 +966,9 @@ class Explorer:
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.raw.hex()}` is a prefixed system "
                                    f"instruction (FRED's ERETS/ERETU, LKGS, ...; capstone reads `{last.mnemonic}`): "
                                    "no model")
+            if last.mnemonic in RTM_INSNS:
+                raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}`: a TSX transaction has "
+                                   "no model (VEX lifts xbegin as an abort)")
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: far control transfer `{last.mnemonic}` has no "
                                "model")
         if k == "ijmp":

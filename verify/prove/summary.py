@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
-from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, CfgError, _md, prefixed_system_insn, target_node
+from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, prefixed_system_insn, target_node
 from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
@@ -225,7 +225,7 @@ class Summaries:
                 work.append((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
                     prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None))
                 continue
-            if ci is None or prefixed_system_insn(bytes(ci.bytes)):
+            if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS:
                 # code the walk cannot read: nothing about it is known (the
                 # GS base and CR3 included: the image fixes these bytes, so
                 # no assumption covers them)
