@@ -32,11 +32,12 @@ conv = claripy.backends.z3.convert
 NKD_REGS = (("rax", "ax"), ("rbx", "bx"), ("rdx", "dx"), ("rsi", "si"), ("rdi", "di"), ("rbp", "bp"),
             ("r8", "r8"), ("r9", "r9"), ("r10", "r10"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"),
             ("r15", "r15"))
-# ... and at a sysretl, RCX and R11 too: SYSRETL loads EIP from ECX and
-# EFLAGS from R11D, and the upper halves stay in the registers, where a
-# compat task that far-jumps to a 64-bit code segment reads them
-# (CVE-2009-2910); at a sysretq rcx-is-rip / r11-is-rflags fix all 64 bits
-NKD_REGS_SYSRETL = (("rcx", "ip"), ("r11", "flags"))
+# ... and RCX and R11 too, beyond what rcx-is-rip / r11-is-rflags ask:
+# those tie them to their pt_regs slots, which may carry kernel data the
+# CPU ignores (SYSRET's RFLAGS := R11 & 0x3C7FD7; SYSRETL's EIP := ECX) but
+# the register keeps for user mode to read (a compat task far-jumps to a
+# 64-bit code segment for the upper halves; CVE-2009-2910)
+NKD_REGS_RCX_R11 = (("rcx", "ip"), ("r11", "flags"))
 # CR3 at the SYSCALL (explore.initial_state)
 ENTRY_CR3 = claripy.BVS("user_cr3", 64, explicit_name=True)
 
@@ -84,10 +85,10 @@ class Query:
         }
         self.gpr_terms = {}
         gprs = []
-        for r, slot in NKD_REGS + (NKD_REGS_SYSRETL if width == "sysretl" else ()):
-            # R11 at a sysretl: not its slot (pt_regs->flags may carry what
-            # the exit code put there) but the user's own R11 or zero above
-            # bit 31 (saved-flags-upper-zero)
+        for r, slot in NKD_REGS + NKD_REGS_RCX_R11:
+            # R11: not its slot (pt_regs->flags may carry what the exit code
+            # put there) but the user's own R11 or zero above bit 31
+            # (saved-flags-upper-zero)
             v, saved = st.get_slot(REG[r]), ptreg(slot) if r == "rcx" else explorer.user[r] if r == "r11" else \
                 (explorer.user[r] if regs else ptreg(slot))
             # the register as the user left it at the SYSCALL is no kernel
@@ -178,8 +179,8 @@ OBLIGATION_TERMS = {
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
     "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
-    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_SYSRETL for p in ("reg", "saved")) +
-    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_SYSRETL),
+    "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_RCX_R11 for p in ("reg", "saved")) +
+    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11),
 }
 
 
@@ -283,7 +284,7 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                 f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}{base}")
     if oid == "no-kernel-data":
         bad = []
-        slots = dict(NKD_REGS + NKD_REGS_SYSRETL)
+        slots = dict(NKD_REGS + NKD_REGS_RCX_R11)
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
             k = q.terms.get(f"kstore_{slots.get(r)}")

@@ -1342,7 +1342,8 @@ class Explorer:
         if summary.assumption:
             self._assume(summary.assumption, site)
         if ev_kind == "dispatch":
-            self.ex.dispatch_rets |= {f"ret_{site:x}_rax", f"ret_{site:x}_rdx"}
+            # (RAX only: a syscall returns a long; RDX is scratch it leaves)
+            self.ex.dispatch_rets.add(f"ret_{site:x}_rax")
         ts_ask = None
         if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)

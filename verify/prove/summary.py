@@ -248,6 +248,15 @@ class Summaries:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
                 regs_written.add(full)
+            if "rsp" in {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in ci.regs_access()[1]} and not (
+                    m in ("push", "pop", "call", "ret", "leave", "pushfq", "popfq", "pushf", "popf")
+                    or (m in ("add", "sub", "and") and len(ops) == 2 and ops[1].type == capstone.x86.X86_OP_IMM)
+                    or (m == "lea" and ops[1].mem.base == capstone.x86.X86_REG_RSP)):
+                # RSP loaded from data (a stack switch, `mov %rbp,%rsp`):
+                # the pushes and calls after it store where the summary does
+                # not know, pt_regs included (ENTER_IRQ_STACK's `mov %rdi,
+                # %rsp; push %rax`)
+                anyw(f"RSP loaded from data at {prog.symbolize(addr)}")
             # capstone omits some implicit destinations (cmpxchg's RAX,
             # xlatb's AL, rdpkru's EAX/EDX): a table adds them
             regs_written.update(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
