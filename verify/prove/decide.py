@@ -32,11 +32,12 @@ conv = claripy.backends.z3.convert
 NKD_REGS = (("rax", "ax"), ("rbx", "bx"), ("rdx", "dx"), ("rsi", "si"), ("rdi", "di"), ("rbp", "bp"),
             ("r8", "r8"), ("r9", "r9"), ("r10", "r10"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"),
             ("r15", "r15"))
-# ... and RCX and R11 too, beyond what rcx-is-rip / r11-is-rflags ask:
-# those tie them to their pt_regs slots, which may carry kernel data the
-# CPU ignores (SYSRET's RFLAGS := R11 & 0x3C7FD7; SYSRETL's EIP := ECX) but
-# the register keeps for user mode to read (a compat task far-jumps to a
-# 64-bit code segment for the upper halves; CVE-2009-2910)
+# ... and at a sysretl RCX and R11 too: SYSRETL takes only ECX and R11D,
+# and the registers keep their upper halves for a compat task that
+# far-jumps to a 64-bit code segment (CVE-2009-2910).  (At a sysretq
+# rcx-is-rip / r11-is-rflags tie them to slots that may still carry kernel
+# data above what SYSRET's RFLAGS mask takes: known gap
+# adv_r12_sysretq_flags_upper, tests/test_adversarial.py)
 NKD_REGS_RCX_R11 = (("rcx", "ip"), ("r11", "flags"))
 # CR3 at the SYSCALL (explore.initial_state)
 ENTRY_CR3 = claripy.BVS("user_cr3", 64, explicit_name=True)
@@ -85,7 +86,7 @@ class Query:
         }
         self.gpr_terms = {}
         gprs = []
-        for r, slot in NKD_REGS + NKD_REGS_RCX_R11:
+        for r, slot in NKD_REGS + (NKD_REGS_RCX_R11 if width == "sysretl" else ()):
             # R11: not its slot (pt_regs->flags may carry what the exit code
             # put there) but the user's own R11 or zero above bit 31
             # (saved-flags-upper-zero)
@@ -104,12 +105,11 @@ class Query:
                 # what the 32-bit task gets is the low half: zero above it
                 # is no kernel data either
                 extra += (z3.Extract(63, 32, conv(v)) == 0,)
-            if r == "rcx":
                 # nor a value built only from user data (another pt_regs
-                # slot: compat-landing-pad's business)
+                # slot, unmarked: rcx-is-rip's / r11-is-rflags' business)
                 extra += (z3.Not(conv(explorer.kernel_taint(v, st))),)
             self.gpr_terms[r] = (v, saved)
-            dirty = st.kstore.get(slot) if not regs else None
+            dirty = st.kstore.get(slot) if not regs and r != "r11" else None
             gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty

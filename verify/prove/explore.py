@@ -416,16 +416,14 @@ class Explorer:
     # user-rsp takes as "the user's" (directly, or copied from one slot to
     # another: orig_ax; ip and flags: a sysretl's RCX and R11): all but the
     # selectors, which user-cs-ss / compat-user-cs fix
-    # (flags: a sysretl's R11 must be zero above bit 31 or the user's own,
-    # decide.Query: RFLAGS has no bits there, and the low half is RFLAGS,
-    # status flags of kernel arithmetic included: entry_SYSENTER_compat's
-    # `pushfq` saves those of SWITCH_TO_KERNEL_CR3)
-    UNTRACKED_SLOTS = ("cs", "ss", "flags")
-    # the slot a SYSRETL's RCX comes from holds what the kernel computes:
-    # the vDSO landing pad (do_fast_syscall_32's `regs->ip = landing_pad`,
-    # from current->mm); only the machine model's own kernel addresses
-    # (stack, per-CPU, task: constants) taint it
-    KERNEL_MEMORY_OK_SLOTS = ("ip",)
+    UNTRACKED_SLOTS = ("cs", "ss")
+    # the slots RCX and R11 come from hold what the kernel computes: the
+    # vDSO landing pad (do_fast_syscall_32's `regs->ip = landing_pad`, from
+    # current->mm), RFLAGS with the status flags of kernel arithmetic
+    # (entry_SYSENTER_compat's `pushfq` saves SWITCH_TO_KERNEL_CR3's); only
+    # the machine model's own kernel addresses (stack, per-CPU, task:
+    # constants, shifted or not) taint them
+    KERNEL_MEMORY_OK_SLOTS = ("ip", "flags")
 
     @property
     def tracked_slots(self):

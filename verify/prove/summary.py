@@ -249,7 +249,9 @@ class Summaries:
                 full = _GPR64.get(name, name)
                 regs_written.add(full)
             if "rsp" in {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in ci.regs_access()[1]} and not (
-                    m in ("push", "pop", "call", "ret", "leave", "pushfq", "popfq", "pushf", "popf")
+                    (m in ("push", "pop", "call", "ret", "leave", "pushfq", "popfq", "pushf", "popf") and not (
+                        m == "pop" and ops and ops[0].type == capstone.x86.X86_OP_REG
+                        and ops[0].reg == capstone.x86.X86_REG_RSP))
                     or (m in ("add", "sub", "and") and len(ops) == 2 and ops[1].type == capstone.x86.X86_OP_IMM)
                     or (m == "lea" and ops[1].mem.base == capstone.x86.X86_REG_RSP)):
                 # RSP loaded from data (a stack switch, `mov %rbp,%rsp`):
@@ -274,7 +276,9 @@ class Summaries:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
             if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops):
                 s.gs_access = True
-            if m in ("swapgs", "wrgsbase"):
+            if m in ("swapgs", "wrgsbase") or m == "lgs" or any(ci.reg_name(r) == "gs"
+                                                             for r in ci.regs_access()[1]):
+                # (a %gs selector load reloads the GS base from a descriptor)
                 s.may_swapgs = True
             if m == "wrmsr":
                 wrmsrs.append((addr, vk))
