@@ -1749,42 +1749,11 @@ def _task_constants(v, ex: Explorer) -> list[int]:
     return _constants_in(v, lambda c: machine.TASK <= c < machine.TASK + TASK_SPAN, ex._task_const_memo)
 
 
-def _constants_in(v, pred, memo: dict) -> list[int]:
-    """The 64-bit constants c in a term with pred(c).  Memoised per AST node:
-    terms are DAGs that share most of their nodes, and claripy's leaf walk
-    revisits them."""
-    if not isinstance(v, claripy.ast.Base):
-        return []
-    todo = [v]
-    while todo:
-        node = todo[-1]
-        h = node.hash()
-        if h in memo:
-            todo.pop()
-            continue
-        if node.op == "BVV":
-            c = node.args[0]
-            memo[h] = (c,) if node.size() == 64 and pred(c) else ()
-            todo.pop()
-            continue
-        kids = [a for a in node.args if isinstance(a, claripy.ast.Base)]
-        missing = [a for a in kids if a.hash() not in memo]
-        if missing:
-            todo.extend(missing)
-            continue
-        todo.pop()
-        out = ()
-        for a in kids:
-            got = memo[a.hash()]
-            if got:
-                out = tuple(dict.fromkeys(out + got))
-        memo[h] = out
-    return list(memo[v.hash()])
-
-
-def _bvv_leaves(v, memo: dict) -> tuple:
-    """The (value, bits) of every constant leaf of a term (memoised per
-    node, as _constants_in)."""
+def _leaves(v, leaf, memo: dict) -> tuple:
+    """What leaf(node) gives for each constant (BVV) node of a term, over
+    the whole term, without repeats.  Memoised per AST node: terms are DAGs
+    that share most of their nodes, and claripy's leaf walk revisits them
+    (one memo per leaf function)."""
     if not isinstance(v, claripy.ast.Base):
         return ()
     todo = [v]
@@ -1795,7 +1764,7 @@ def _bvv_leaves(v, memo: dict) -> tuple:
             todo.pop()
             continue
         if node.op == "BVV":
-            memo[h] = ((node.args[0], node.size()),)
+            memo[h] = leaf(node)
             todo.pop()
             continue
         kids = [a for a in node.args if isinstance(a, claripy.ast.Base)]
@@ -1806,9 +1775,21 @@ def _bvv_leaves(v, memo: dict) -> tuple:
         todo.pop()
         out: tuple = ()
         for a in kids:
-            out = tuple(dict.fromkeys(out + memo[a.hash()]))
+            got = memo[a.hash()]
+            if got:
+                out = tuple(dict.fromkeys(out + got))
         memo[h] = out
     return memo[v.hash()]
+
+
+def _constants_in(v, pred, memo: dict) -> list[int]:
+    """The 64-bit constants c in a term with pred(c)."""
+    return list(_leaves(v, lambda n: (n.args[0],) if n.size() == 64 and pred(n.args[0]) else (), memo))
+
+
+def _bvv_leaves(v, memo: dict) -> tuple:
+    """The (value, bits) of every constant leaf of a term."""
+    return _leaves(v, lambda n: ((n.args[0], n.size()),), memo)
 
 
 def _differences(head: MState, s: MState) -> set:
