@@ -14,6 +14,23 @@ from typing import Iterable, Optional
 
 import z3
 
+
+def _context_del_guard():
+    """A z3.Context whose __init__ was interrupted (prove/__init__.py's
+    SIGALRM round budget can fire inside it) has no `owner`; z3's own
+    __del__ then prints a traceback at exit.  Such a context holds nothing
+    to free: skip it."""
+    orig = z3.Context.__del__
+
+    def __del__(self):
+        if hasattr(self, "owner"):
+            orig(self)
+
+    z3.Context.__del__ = __del__
+
+
+_context_del_guard()
+
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
 

@@ -46,7 +46,7 @@ MAX_ROUNDS = 12
 # round still running when it closes ends refinement, and what is still open
 # stays inconclusive with the reason found so far (never a verdict by
 # timeout).  The first round has only the overall --timeout.
-REFINE_WINDOW = 5.0
+REFINE_WINDOW = 8.0
 # The window and the witness budget count the main thread's CPU time
 # (time.thread_time): on a loaded machine (a CI runner building other
 # kernels) the wall clock would close them early and change the verdict.

@@ -165,6 +165,13 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     terms = [q.terms[t] for t in OBLIGATION_TERMS.get(oid, q.terms) if t in q.terms]
     by_data = [e for e in blame if e.kind == "summary" and e.target is not None and any(e.made(t) for t in terms)]
     if by_data:
+        marks = [e for e in by_data if any(m.startswith("kst_") for m in e.marks)]
+        if marks and oid in ("no-kernel-data", "user-rsp"):
+            # pt_regs marks (Explorer._ptregs_writer): every callee read to
+            # its end that may have written pt_regs marked every slot, and
+            # any of them may be the writer: follow them all in one round
+            # (one per round would spend the refinement window on them)
+            return "unsure", r.model, marks
         # the latest such summary is the last writer of those values: follow
         # it first (one callee per round keeps each round small)
         last = by_data[-1].target
