@@ -479,14 +479,18 @@ class Explorer:
         only values within 4 KiB of 0 or of 2^n (0, flags, an errno, -1)
         count as user data, which leaves of a kernel address at most its
         offset in a page.  Conservative: a wrong "kernel" only costs a
-        proof.  kernel_memory_ok: only the constants count (pt_regs->ip,
-        which the compat path loads from the task's mm: KERNEL_MEMORY_OK_SLOTS)."""
+        proof.  kernel_memory_ok: loads from kernel memory count as user data
+        (pt_regs->ip and ->flags, which the compat path fills from the
+        task's mm: KERNEL_MEMORY_OK_SLOTS); CR3, a callee's result and
+        kernel-address constants still do not (adv_r14_compat_ip_cr3)."""
         true = claripy.BoolV(True)
         conds = []
-        for name in (value.variables if not kernel_memory_ok else ()):
+        for name in value.variables:
             base = name.split("#")[0]
             if base in ("user_cr3",):
                 return true
+            if kernel_memory_ok and base.startswith(("mem", "read_")):
+                continue  # kernel memory: the landing pad's source
             if base.startswith(("user_", "entry_", "feature_")):
                 continue
             if base.startswith("ret_") and base in self.ex.dispatch_rets:
