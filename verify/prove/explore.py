@@ -827,8 +827,12 @@ class Explorer:
             return False
         if target in self.follow:
             return True
-        # the witness runs every callee whose code a summary would read
-        return self.witness and self.summaries.readable(target, name)
+        if not self.summaries.readable(target, name):
+            return False
+        # the witness runs every callee whose code a summary would read; a
+        # callee whose stack use leaves its own frame (summary.StackWalk)
+        # has no summary to stand for it, and is run instead
+        return self.witness or bool(self.summaries.writes_of(target, name).frame_unsafe)
 
     def _widen(self, st: MState, locs: set, node) -> MState:
         if not locs:
@@ -1334,6 +1338,10 @@ class Explorer:
             finally:
                 self.ret_slots.pop()
         summary = self.summaries.writes_of(target, name)
+        if summary.frame_unsafe:
+            # (not followed: too deep, or recursive)
+            raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} cannot be summarised: "
+                               f"{summary.frame_unsafe}")
         self._site = site
         self._exposures(st, site)
         ev_kind = summary.event_kind

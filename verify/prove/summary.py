@@ -8,7 +8,8 @@ every patch-site candidate (never from its name):
   them when the closure has an unknown call or jump), so an assembly helper
   such as entry_untrain_ret or clear_bhb_loop keeps the RDI/RSI the entry
   code set before calling it; the arithmetic flags are always unknown;
-  callee-saved registers and RSP are kept (assumption abi-callee-saved);
+  callee-saved registers and RSP are kept (assumption abi-callee-saved;
+  for RSP and the return checked on the code read: StackWalk);
 - memory: the exact %gs-relative and absolute addresses its stores name when
   every store names one, else "any" (all public memory, pt_regs,
   thread_info and every escaped stack range).  A store through a register,
@@ -96,6 +97,11 @@ class Summary:
     may_swapgs: bool = False
     may_write_cr3: bool = False
     opaque: bool = True
+    # its code may store at or above its own return address, or return
+    # other than to it (a `ret` with RSP not at the entry value, `push
+    # $addr; ret`, a popped return address): the summary's frame model does
+    # not hold, so the explorer follows the callee or gives up (StackWalk)
+    frame_unsafe: str = ""
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -175,7 +181,7 @@ class Summaries:
         writes = set()
         regs_written: set[str] = set()
         regs_unknown = False
-        funcs, work, seen = {start}, [(start, None)], set()
+        funcs, work, seen = {start}, [(start, None, start)], set()
         # wrmsr nodes; node -> [(predecessor, its ECX effect)] over
         # fall-through edges; nodes entered otherwise (the start: ECX is the
         # caller's; jump and call targets)
@@ -184,6 +190,31 @@ class Summaries:
         work_targets: set = {(start, None)}
         n = 0
         md = _md()
+        stack = StackWalk(prog, start)
+        stk = {(start, None, start): stack.ENTRY}
+
+        def go(node, frame, state, lift=True):
+            """Queue node, in frame, with the stack state it is reached with
+            (met with two states, it is read again with their merge)."""
+            if lift:
+                for n2, f2, st2 in stack.lift(node, frame, state):
+                    go(n2, f2, st2, lift=False)
+                return
+            key = (*node, frame)
+            old = stk.get(key)
+            if old is None:
+                stk[key] = state
+            elif old != state:
+                new = stack.merge(old, state)
+                if new == old:
+                    return
+                stk[key] = new
+                seen.discard(key)
+            work.append(key)
+
+        def go_all(succs):
+            for n2, f2, st2 in succs:
+                go(n2, f2, st2)
 
         def anyw(why, regs=False):
             nonlocal regs_unknown
@@ -192,10 +223,12 @@ class Summaries:
             regs_unknown = regs_unknown or regs
 
         while work:
-            addr, vk = work.pop()
-            if (addr, vk) in seen:
+            key = work.pop()
+            if key in seen:
                 continue
-            seen.add((addr, vk))
+            seen.add(key)
+            addr, vk, frame = key
+            here = stk[key]
             n += 1
             if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
                 anyw("too large to summarise", regs=True)
@@ -208,7 +241,7 @@ class Summaries:
             try:
                 if vk is None and addr in prog.sites:
                     for i, (code, label, cond) in enumerate(prog.site_choices(addr)):
-                        work.append((addr, (addr, i)))
+                        go((addr, (addr, i)), frame, here, lift=False)
                     continue
                 if vk is None:
                     data = prog.fetch(addr, 16)
@@ -222,8 +255,8 @@ class Summaries:
             if ci is None and any(data.startswith(raw) for raw in _UNKNOWN_TO_CAPSTONE):
                 # SERIALIZE (cfg._UNKNOWN_TO_CAPSTONE): no operands, no effect
                 # on registers, memory, IF, GS or CR3
-                work.append((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
-                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None))
+                go((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
+                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None), frame, here, lift=False)
                 continue
             if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS:
                 # code the walk cannot read: nothing about it is known (the
@@ -326,39 +359,51 @@ class Summaries:
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
+            # the stack: where this instruction's stores through RSP land
+            # and what RSP is after it, relative to the frame's entry
+            after = stack.step(ci, here, addr)
             if m == "call":
                 if tgt is None:
                     anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
+                    go(fall, frame, after)  # (assumption abi-callee-saved)
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
                         return sub
                     funcs.add(tgt)
-                    work.append(target_node(prog, tgt, vk))
+                    # its fall-through is read once the callee returns
+                    # (StackWalk.call): RSB stuffing's `call 1f; int3` never does
+                    go_all(stack.call(tgt, target_node(prog, tgt, vk), frame, here, fall, addr))
                     work_targets.add(target_node(prog, tgt, vk))
-                work.append(fall)
                 continue
             if m == "jmp":
                 if tgt is None:
                     anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
                 elif prog.is_return_thunk(tgt):
-                    pass
+                    go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
                         return sub
                     funcs.add(tgt)
-                    work.append(target_node(prog, tgt, vk))
+                    go(target_node(prog, tgt, vk), frame, after)
                     work_targets.add(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
-                work.append(target_node(prog, tgt, vk))
+                go(target_node(prog, tgt, vk), frame, after)
                 work_targets.add(target_node(prog, tgt, vk))
+            if m.split(" ")[-1] == "ret":
+                if ops:
+                    stack.bad(f"`{ci.mnemonic} {ci.op_str}` at {prog.symbolize(addr)} pops its caller's stack")
+                go_all(stack.ret(frame, here, addr))
+                continue
             if m.startswith(("ret", "sysret")):
                 continue  # no fall-through (a ud2 may resume: its fall-through is read)
-            work.append(fall)
+            go(fall, frame, after)
+        if stack.why:
+            s.frame_unsafe = stack.why
         if any(self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs):
             # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
             # the return, or the one the exit SWAPGS will load, is unknown
@@ -403,4 +448,182 @@ class Summaries:
                            why=f"reaches {name}, retargeted at run time")
         if name in RETURN_THUNKS:
             return None
+        return None
+
+
+_X86 = capstone.x86
+_RSP, _RBP = _X86.X86_REG_RSP, _X86.X86_REG_RBP
+
+
+class StackWalk:
+    """Where a summarised closure's stores through RSP land, and whether every
+    return in it is to the return address its call pushed (assumption
+    abi-callee-saved, checked on the code the walk reads instead of assumed).
+
+    The walk runs each instruction in a frame: the summarised start's, or
+    that of a call's target (a function, or a label: RSB stuffing's `call
+    772f`, clear_bhb_loop's `call 1f`; a call is a call whatever it calls).
+    A state is (delta, rbp): RSP relative to the frame's entry RSP (where
+    the call's return address is), and RBP likewise when it holds a copy of
+    RSP ("in": the value it had at the frame's entry); None where two paths
+    disagree or an offset is not constant.  Rules:
+    - every store through RSP (push, call, an explicit `off(%rsp)`, or
+      `off(%rbp)` with RBP a known copy) lands below the frame's entry RSP;
+    - a `ret` (or return thunk) runs with RSP at the frame's entry: it
+      returns to each caller of the frame, whose call's fall-through is then
+      read in the caller's state (a call's fall-through is read only once
+      its callee returns: `call 1f; int3` never does);
+    - RSP above a frame's entry (the frame has dropped its return address:
+      FILL_RETURN_BUFFER's `add $16,%rsp` after two `call 772f`,
+      srso_safe_ret's `lea 8(%rsp),%rsp; ret`) is the same RSP in each
+      calling frame: the walk goes on there.  Above the summarised start's
+      entry there is no frame of its own: stores and returns there are
+      refused.
+    Anything else makes the summary frame-unsafe (adv_r13_summary_stack_arg:
+    the return address and the stack argument popped, a new argument pushed
+    over the caller's local; adv_r13_summary_push_ret: `pushq $body; ret`):
+    the explorer then runs the callee exactly or gives up.  Stores through
+    other registers holding stack addresses are covered by assumption
+    abi-frames, as everywhere; code past the walk's size limit by
+    abi-callee-saved."""
+
+    MAX_LIFT = 64
+
+    def __init__(self, prog, start):
+        self.prog = prog
+        self.start = start
+        self.ENTRY = (0, "in")
+        self.why = ""
+        # frame -> [(calling frame, its state at the call, the call's fall-through node)]
+        self.contexts: dict = {}
+        self.returns: set = set()
+        # frame -> [(node, state)] reached with RSP above the frame's entry
+        self.above: dict = {}
+
+    def bad(self, why: str):
+        if not self.why:
+            self.why = why
+
+    @staticmethod
+    def merge(a, b):
+        return tuple(x if x == y else None for x, y in zip(a, b))
+
+    def _store(self, d, lo, size, addr, how):
+        """A store of size bytes at frame offset lo (None: unknown)."""
+        if d is None or lo is None:
+            self.bad(f"{how} at {self.prog.symbolize(addr)} stores where the stack walk cannot place it")
+        elif lo + size > 0:
+            self.bad(f"{how} at {self.prog.symbolize(addr)} stores at or above its return address")
+
+    def _pushed(self, state, size, addr, how="a push"):
+        d, bp = state
+        self._store(d, None if d is None else d - size, size, addr, how)
+        return (None if d is None else d - size, bp)
+
+    def call(self, tgt, entry_node, frame, state, fall, addr) -> list:
+        """A direct call: the target's entry in its own frame, and the
+        fall-through in this one if the target returns."""
+        self._pushed(state, 8, addr, "a call")
+        out = [(entry_node, tgt, self.ENTRY)]
+        ctx = (frame, state, fall)
+        ctxs = self.contexts.setdefault(tgt, [])
+        if ctx not in ctxs:
+            ctxs.append(ctx)
+            if tgt in self.returns:
+                out.append((fall, frame, state))
+            for node, st in self.above.get(tgt, ()):
+                out += self._into(node, st, ctx, 0)
+        return out
+
+    def ret(self, frame, state, addr) -> list:
+        d = state[0]
+        if d != 0:
+            self.bad(f"a return at {self.prog.symbolize(addr)} with RSP "
+                     f"{'unknown' if d is None else f'{d:+#x}'} from its frame's entry: not to its return address")
+            return []
+        self.returns.add(frame)
+        return [(fall, f, st) for f, st, fall in self.contexts.get(frame, ())]
+
+    def lift(self, node, frame, state, depth=0) -> list:
+        """(node, frame, state) as the walk goes on with it: in the calling
+        frames when RSP is above this frame's entry."""
+        d = state[0]
+        if d is None or d <= 0 or frame == self.start:
+            return [(node, frame, state)]
+        if depth > self.MAX_LIFT:
+            self.bad(f"RSP above its frame at {self.prog.symbolize(node[0])} through too many frames")
+            return []
+        self.above.setdefault(frame, []).append((node, state))
+        out = []
+        for ctx in self.contexts.get(frame, ()):
+            out += self._into(node, state, ctx, depth)
+        return out
+
+    def _into(self, node, state, ctx, depth) -> list:
+        d, bp = state
+        g, (dg, bpg), _ = ctx
+        # the frame's entry RSP is the caller's RSP at the call minus 8
+        nd = None if dg is None else dg - 8 + d
+        nbp = bpg if bp == "in" else None if bp is None or dg is None else dg - 8 + bp
+        return self.lift(node, g, (nd, nbp), depth + 1)
+
+    def step(self, ci, state, addr):
+        """The state after ci (for its fall-through and branch targets),
+        checking its stores through RSP or a frame pointer."""
+        d, bp = state
+        m = ci.mnemonic.split(" ")[-1]
+        ops = ci.operands
+        size = 2 if 0x66 in ci.prefix else 8
+        if m in ("push", "pushf", "pushfq", "pushfw"):
+            d, bp = self._pushed(state, size, addr)
+        elif m == "call":
+            if not (ops and ops[0].type == _X86.X86_OP_IMM):
+                self._pushed(state, 8, addr, "an indirect call")
+        elif m in ("pop", "popf", "popfq", "popfw"):
+            d = None if d is None else d + size
+        elif m == "enter":
+            self._pushed(state, 8, addr, "an enter")
+            d = bp = None
+        # explicit memory destinations based on RSP or the frame pointer
+        for k, op in enumerate(ops):
+            if op.type != _X86.X86_OP_MEM or not machine.memory_written(
+                    ci.mnemonic, k, bool(op.access & capstone.CS_AC_WRITE)):
+                continue
+            mem = op.mem
+            if mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
+                # (a pop to memory computes its address with RSP already
+                # incremented: d is the state after the pop, SDM POP)
+                base = d if mem.base == _RSP else bp
+                self._store(base, None if base is None or mem.index != 0 else base + mem.disp, op.size or 8,
+                            addr, f"`{ci.mnemonic} {ci.op_str}`")
+        written = set(ci.regs_access()[1])
+        if _RSP in written and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
+                                         "call", "ret", "enter"):
+            d = self._rsp_after(m, ops, state)
+        if m == "leave":
+            bp = None
+        elif _RBP in written:
+            bp = d if (m == "mov" and len(ops) == 2 and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
+                else (d + ops[1].mem.disp if d is not None and m == "lea" and ops[1].mem.base == _RSP
+                      and ops[1].mem.index == 0 else None)
+        if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RSP:
+            d = None
+        return (d, bp)
+
+    @staticmethod
+    def _rsp_after(m, ops, state):
+        """RSP's frame offset after an explicit write to it (None: unknown)."""
+        d, bp = state
+        if m == "leave":
+            return bp + 8 if isinstance(bp, int) else None
+        if len(ops) != 2 or ops[0].type != _X86.X86_OP_REG or ops[0].reg != _RSP:
+            return None
+        src = ops[1]
+        if m in ("add", "sub") and src.type == _X86.X86_OP_IMM and d is not None:
+            return d + src.imm if m == "add" else d - src.imm
+        if m == "lea" and src.mem.index == 0 and src.mem.segment == 0:
+            base = d if src.mem.base == _RSP else bp if src.mem.base == _RBP else None
+            return base + src.mem.disp if isinstance(base, int) else None
+        if m == "mov" and src.type == _X86.X86_OP_REG and src.reg == _RBP:
+            return bp if isinstance(bp, int) else None
         return None
