@@ -75,12 +75,6 @@ KNOWN_GAPS: dict = {
     # callee's store through a pointer to the caller's frame
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
-    # round 12, found in the last hour of 2026-12-02's fifth session; the fix
-    # tried (RCX/R11 in no-kernel-data at a sysretq) over-reported fixtures
-    # and was taken out again
-    "adv_r12_sysretq_flags_upper": "kernel data in pt_regs->flags above SYSRET's RFLAGS mask reaches R11 at a "
-                                   "sysretq: r11-is-rflags ties R11 to the slot, no-kernel-data covers R11 only "
-                                   "at a sysretl",
 }
 
 
