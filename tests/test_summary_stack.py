@@ -62,3 +62,10 @@ def test_a_local_call_that_returns_reads_its_fall_through(summary_of):
     # the store after `call 1f` runs once 1f returns: the summary sees it
     s = summary_of("shape_local_call_returns")
     assert s.frame_unsafe == "" and s.writes == "any"
+
+
+def test_code_after_a_call_whose_callee_jumps_through_a_pointer_is_read(summary_of):
+    # the unknown target returns for the callee: the store after the call
+    # runs and the summary must see it
+    s = summary_of("shape_after_indirect_tail")
+    assert s.writes == "any" and "shape_after_indirect_tail" in s.why, s.why

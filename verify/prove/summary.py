@@ -381,6 +381,11 @@ class Summaries:
                 if tgt is None:
                     anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
+                    # code the walk does not read (a tail call through a
+                    # pointer, a jump table) may return for this frame: the
+                    # callers' fall-throughs are read (its stack use is
+                    # assumption abi-callee-saved's)
+                    go_all(stack.returned(frame))
                 elif prog.is_return_thunk(tgt):
                     go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
                 else:
@@ -541,6 +546,10 @@ class StackWalk:
             self.bad(f"a return at {self.prog.symbolize(addr)} with RSP "
                      f"{'unknown' if d is None else f'{d:+#x}'} from its frame's entry: not to its return address")
             return []
+        return self.returned(frame)
+
+    def returned(self, frame) -> list:
+        """The frame returns: each of its calls' fall-through, in its caller."""
         self.returns.add(frame)
         return [(fall, f, st) for f, st, fall in self.contexts.get(frame, ())]
 
