@@ -102,6 +102,9 @@ class Summary:
     # $addr; ret`, a popped return address): the summary's frame model does
     # not hold, so the explorer follows the callee or gives up (StackWalk)
     frame_unsafe: str = ""
+    # a `mov %r, %cr3` in the code read: a callee read whole is run, not
+    # summarised (its CR3 write is checked as explored code's is)
+    cr3_write_read: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -222,6 +225,20 @@ class Summaries:
             s.why = why
             regs_unknown = regs_unknown or regs
 
+        def partial(sub):
+            """The closure reaches code fixed only at run time (the
+            dispatch, a static call, a retpoline thunk): its summary is
+            sub's, with what the code read so far showed kept (a SWAPGS, a
+            CR3 write, a stack-discipline breach: adv_r15_swapgs_tracepoint;
+            not its stores: known gap adv_r15_kptr_tracepoint)."""
+            sub.may_swapgs = sub.may_swapgs or s.may_swapgs or any(
+                self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs)
+            sub.may_write_cr3 = sub.may_write_cr3 or s.may_write_cr3
+            sub.cr3_write_read = s.cr3_write_read
+            sub.frame_unsafe = stack.why
+            sub.gs_access = sub.gs_access or s.gs_access
+            return sub
+
         while work:
             key = work.pop()
             if key in seen:
@@ -329,7 +346,7 @@ class Summaries:
                 ecx_eff = ("keep",)
             fall_pred.setdefault(fall, []).append(((addr, vk), ecx_eff))
             if m == "mov" and ci.op_str.startswith("cr3"):
-                s.may_write_cr3 = True
+                s.may_write_cr3 = s.cr3_write_read = True
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
@@ -370,7 +387,7 @@ class Summaries:
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
-                        return sub
+                        return partial(sub)
                     funcs.add(tgt)
                     # its fall-through is read once the callee returns
                     # (StackWalk.call): RSB stuffing's `call 1f; int3` never does
@@ -391,7 +408,7 @@ class Summaries:
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
-                        return sub
+                        return partial(sub)
                     funcs.add(tgt)
                     go(target_node(prog, tgt, vk), frame, after)
                     work_targets.add(target_node(prog, tgt, vk))
