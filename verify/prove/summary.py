@@ -376,6 +376,11 @@ class Summaries:
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
+            if m.split(" ")[-1] in ("sysret", "sysretq", "sysretl", "sysexit"):
+                # a return to user mode in a callee: a SYSRET site with
+                # obligations of its own, which only running it decides
+                # (adv_r15_called_sysret: a noreturn stub that SYSRETs)
+                stack.bad(f"`{m}` at {prog.symbolize(addr)} returns to user mode")
             # the stack: where this instruction's stores through RSP land
             # and what RSP is after it, relative to the frame's entry
             after = stack.step(ci, here, addr)
