@@ -29,7 +29,8 @@ def summary_of(fixture_kernels):  # noqa: F811
     return get
 
 
-@pytest.mark.parametrize("name", ["rsb_fill", "bhb_loop", "untrain_ret", "exit_helper", "shape_rsb_in_frame"])
+@pytest.mark.parametrize("name", ["rsb_fill", "bhb_loop", "untrain_ret", "exit_helper", "shape_rsb_in_frame",
+                                  "shape_cpuid_saved", "shape_frame_r12", "shape_mov_saved"])
 def test_real_stack_shapes_are_read_exactly(summary_of, name):
     s = summary_of(name)
     assert s.frame_unsafe == "", s.frame_unsafe
@@ -52,6 +53,9 @@ def test_exit_helper_summary_still_sees_its_own_store(summary_of):
     ("shape_unknown_rsp", "unknown"),
     ("shape_push_loop", "RSP"),
     ("shape_nested_above", "at or above its return address"),
+    ("shape_cpuid_rbx", "RBX"),                   # adv_r15_cpuid_rbx's helper
+    ("shape_pops_swapped", "R12, RBX"),
+    ("shape_restore_below_rsp", "RBX"),           # the slot was below RSP across a call
 ])
 def test_frame_leaving_shapes_are_refused(summary_of, name, why):
     s = summary_of(name)

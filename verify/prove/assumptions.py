@@ -4,8 +4,9 @@ A report lists those it used and where (explore.Exploration.assumptions)."""
 ASSUMPTIONS = {
     "abi-callee-saved": "A callee that is summarised, not followed, returns to its return address with RSP "
     "popped and RBX, RBP, R12-R15 as it found them (the SysV ABI every kernel C function is compiled to).  "
-    "The return and RSP are checked on the code the summary reads (summary.StackWalk: stores through RSP stay "
-    "below each frame's return address, every `ret` runs at its frame's entry RSP; a callee that fails it is "
+    "The return, RSP and the callee-saved registers are checked on the code the summary reads "
+    "(summary.StackWalk: stores through RSP stay below each frame's return address, every `ret` runs at its "
+    "frame's entry RSP with RBX, RBP, R12-R15 kept or restored from where they were saved; a callee that fails it is "
     "run, not summarised); this covers code the summary does not read: unknown callees, and a closure past "
     "the summary's size limit.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "

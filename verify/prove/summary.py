@@ -506,6 +506,14 @@ class StackWalk:
       calling frame: the walk goes on there.  Above the summarised start's
       entry there is no frame of its own: stores and returns there are
       refused.
+    - the callee-saved registers (RBX, RBP, R12-R15) hold their values of
+      the frame's entry at every `ret`: a register is kept until written,
+      and a push (or a store to a known slot) of a kept register saves it,
+      which a pop (or load) from that slot restores (GCC's prologues and
+      epilogues, `leave`); a callee returns them kept (its own frame is
+      checked the same way); a frame left by RSP above its entry keeps in
+      its caller only what it kept (adv_r15_cpuid_rbx: `cpuid` in an asm
+      helper writes RBX, the C checks' pt_regs pointer).
     Anything else makes the summary frame-unsafe (adv_r13_summary_stack_arg:
     the return address and the stack argument popped, a new argument pushed
     over the caller's local; adv_r13_summary_push_ret: `pushq $body; ret`):
@@ -519,7 +527,7 @@ class StackWalk:
     def __init__(self, prog, start):
         self.prog = prog
         self.start = start
-        self.ENTRY = (0, "in")
+        self.ENTRY = (0, "in", KEPT_AT_ENTRY, frozenset())
         self.why = ""
         # frame -> [(calling frame, its state at the call, the call's fall-through node)]
         self.contexts: dict = {}
@@ -533,7 +541,8 @@ class StackWalk:
 
     @staticmethod
     def merge(a, b):
-        return tuple(x if x == y else None for x, y in zip(a, b))
+        """(offsets equal or unknown; registers kept and slots saved on both)"""
+        return (a[0] if a[0] == b[0] else None, a[1] if a[1] == b[1] else None, a[2] & b[2], a[3] & b[3])
 
     def _store(self, d, lo, size, addr, how):
         """A store of size bytes at frame offset lo (None: unknown)."""
@@ -542,15 +551,24 @@ class StackWalk:
         elif lo + size > 0:
             self.bad(f"{how} at {self.prog.symbolize(addr)} stores at or above its return address")
 
-    def _pushed(self, state, size, addr, how="a push"):
-        d, bp = state
+    def _pushed(self, state, size, addr, how="a push", reg=None):
+        """The state after size bytes are pushed (reg: a register pushed, saved
+        if kept)."""
+        d, bp, kept, saved = state
         self._store(d, None if d is None else d - size, size, addr, how)
-        return (None if d is None else d - size, bp)
+        nd = None if d is None else d - size
+        saved = _overwritten(saved, nd, size)
+        if reg in kept and nd is not None and size == 8:
+            saved = saved | {(nd, reg)}
+        return (nd, bp, kept, saved)
 
     def call(self, tgt, entry_node, frame, state, fall, addr) -> list:
         """A direct call: the target's entry in its own frame, and the
         fall-through in this one if the target returns."""
         self._pushed(state, 8, addr, "a call")
+        # (the callee's frame is below RSP: no slot there survives the call)
+        d = state[0]
+        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d))
         out = [(entry_node, tgt, self.ENTRY)]
         ctx = (frame, state, fall)
         ctxs = self.contexts.setdefault(tgt, [])
@@ -567,6 +585,11 @@ class StackWalk:
         if d != 0:
             self.bad(f"a return at {self.prog.symbolize(addr)} with RSP "
                      f"{'unknown' if d is None else f'{d:+#x}'} from its frame's entry: not to its return address")
+            return []
+        lost = [r for r in KEPT_AT_ENTRY if r not in state[2]]
+        if lost:
+            self.bad(f"the return at {self.prog.symbolize(addr)} may leave callee-saved "
+                     f"{', '.join(r.upper() for r in sorted(lost))} changed")
             return []
         return self.returned(frame)
 
@@ -591,26 +614,39 @@ class StackWalk:
         return out
 
     def _into(self, node, state, ctx, depth) -> list:
-        d, bp = state
-        g, (dg, bpg), _ = ctx
+        d, bp, kept, _saved = state
+        g, (dg, bpg, kept_g, saved_g), _ = ctx
         # the frame's entry RSP is the caller's RSP at the call minus 8
         nd = None if dg is None else dg - 8 + d
         nbp = bpg if bp == "in" else None if bp is None or dg is None else dg - 8 + bp
-        return self.lift(node, g, (nd, nbp), depth + 1)
+        # what the frame kept is the caller's; its slots at and above the
+        # call's RSP stay (no store lands above a frame's entry)
+        nsaved = frozenset(x for x in saved_g if dg is not None and x[0] >= dg)
+        return self.lift(node, g, (nd, nbp, kept_g & kept, nsaved), depth + 1)
 
     def step(self, ci, state, addr):
         """The state after ci (for its fall-through and branch targets),
         checking its stores through RSP or a frame pointer."""
-        d, bp = state
+        d, bp, kept, saved = state
         m = ci.mnemonic.split(" ")[-1]
         ops = ci.operands
         size = 2 if 0x66 in ci.prefix else 8
+        written = set(ci.regs_access()[1])
+        restored = None  # a callee-saved register loaded back from its slot
         if m in ("push", "pushf", "pushfq", "pushfw"):
-            d, bp = self._pushed(state, size, addr)
+            reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
+                ops[0].type == _X86.X86_OP_REG else None
+            d, bp, kept, saved = self._pushed(state, size, addr, reg=reg)
         elif m == "call":
             if not (ops and ops[0].type == _X86.X86_OP_IMM):
                 self._pushed(state, 8, addr, "an indirect call")
+            # the callee's frame is below RSP: slots there are its
+            saved = frozenset(x for x in saved if d is not None and x[0] >= d)
         elif m in ("pop", "popf", "popfq", "popfw"):
+            if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and d is not None and size == 8:
+                r = _reg64(ci, ops[0].reg)
+                if (d, r) in saved:
+                    restored = r
             d = None if d is None else d + size
         elif m == "enter":
             self._pushed(state, 8, addr, "an enter")
@@ -625,13 +661,26 @@ class StackWalk:
                 # (a pop to memory computes its address with RSP already
                 # incremented: d is the state after the pop, SDM POP)
                 base = d if mem.base == _RSP else bp
-                self._store(base, None if base is None or mem.index != 0 else base + mem.disp, op.size or 8,
-                            addr, f"`{ci.mnemonic} {ci.op_str}`")
-        written = set(ci.regs_access()[1])
+                lo = None if base is None or mem.index != 0 else base + mem.disp
+                self._store(base, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                saved = _overwritten(saved, lo, op.size or 8)
+                if m == "mov" and lo is not None and op.size == 8 and ops[1].type == _X86.X86_OP_REG and \
+                        _reg64(ci, ops[1].reg) in kept:
+                    saved = saved | {(lo, _reg64(ci, ops[1].reg))}
+        if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
+                and ops[0].size == 8 and ops[1].mem.index == 0:
+            mem = ops[1].mem
+            base = d if mem.base == _RSP else bp if mem.base == _RBP and isinstance(bp, int) else None
+            r = _reg64(ci, ops[0].reg)
+            if base is not None and (base + mem.disp, r) in saved:
+                restored = r
         if _RSP in written and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
                                          "call", "ret", "enter"):
             d = self._rsp_after(m, ops, state)
         if m == "leave":
+            # RSP = RBP, then pop RBP from that slot
+            if isinstance(bp, int) and (bp, "rbp") in saved:
+                restored = "rbp"
             bp = None
         elif _RBP in written:
             bp = d if (m == "mov" and len(ops) == 2 and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
@@ -639,12 +688,22 @@ class StackWalk:
                       and ops[1].mem.index == 0 else None)
         if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RSP:
             d = None
-        return (d, bp)
+        # callee-saved registers written (capstone's list and the implicit
+        # ones it omits: cpuid's EBX) lose their entry value, unless loaded
+        # back from where it was saved
+        if m != "call":
+            hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
+            hit &= KEPT_AT_ENTRY
+            if hit:
+                kept = kept - hit
+            if restored is not None:
+                kept = kept | {restored}
+        return (d, bp, kept, saved)
 
     @staticmethod
     def _rsp_after(m, ops, state):
         """RSP's frame offset after an explicit write to it (None: unknown)."""
-        d, bp = state
+        d, bp = state[0], state[1]
         if m == "leave":
             return bp + 8 if isinstance(bp, int) else None
         if len(ops) != 2 or ops[0].type != _X86.X86_OP_REG or ops[0].reg != _RSP:
@@ -658,3 +717,21 @@ class StackWalk:
         if m == "mov" and src.type == _X86.X86_OP_REG and src.reg == _RBP:
             return bp if isinstance(bp, int) else None
         return None
+
+
+KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
+
+
+def _overwritten(saved: frozenset, lo, size: int) -> frozenset:
+    """saved without the slots a store of size bytes at lo may overwrite
+    (lo None: every slot)."""
+    if lo is None:
+        return frozenset()
+    return frozenset(x for x in saved if x[0] + 8 <= lo or x[0] >= lo + size)
+
+
+def _reg64(ci, reg) -> str:
+    """The 64-bit register capstone's register id is part of (its own name
+    for one that is no part of a GPR)."""
+    name = ci.reg_name(reg)
+    return _GPR64.get(name, name)
