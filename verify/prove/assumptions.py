@@ -10,8 +10,8 @@ ASSUMPTIONS = {
     "run, not summarised); this covers code the summary does not read: unknown callees, and a closure past "
     "the summary's size limit.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "
-    "stack address escapes when it is in a register at a call or stored to public memory, and exposes its "
-    "frame up to the next return address.",
+    "stack address escapes when it is in a register at a call, stored to public memory, or stored inside a "
+    "range that escaped, and exposes its whole frame (between the return addresses below and above it).",
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",

@@ -555,16 +555,39 @@ class Explorer:
 
     def _note_escape(self, st: MState, value):
         for c in _stack_constants(value, self):
-            st.exposed = st.exposed | {self._frame_range(c)}
+            st.exposed = st.exposed | {self._frame_range(c, st)}
 
-    def _frame_range(self, p: int) -> tuple:
-        """An escaped stack pointer exposes its frame: from p to the next return
-        address slot above it (the callee may write the object and, with
-        pointer arithmetic, the rest of that frame; the frames above hold
-        return addresses and are protected by assumption abi-frames)."""
+    def _frame_range(self, p: int, st: MState) -> tuple:
+        """An escaped stack pointer exposes its whole frame: from the return
+        address slot below p (or RSP, in the innermost frame) to the next
+        one above it (the callee may write the object and, with pointer
+        arithmetic, container_of included, the rest of that frame; the
+        frames above and below hold return addresses and are protected by
+        assumption abi-frames).  adv_r15_ctx_okp: a local below the struct
+        whose address was passed."""
         top = self._region_top(p)
         above = [s for s in self.ret_slots if p <= s < top]
-        return (p, min(above) if above else top)
+        below = [s + 8 for s in self.ret_slots if s + 8 <= p]
+        v = self.reg(st, "rsp")
+        bottom = max(below) if below else p if v.symbolic else min(p, v.concrete_value)
+        if self._region_top(bottom) != top:
+            bottom = p  # (never across regions: the alloca region, the trampoline stack)
+        return (bottom, min(above) if above else top)
+
+    def _expose_reachable(self, st: MState):
+        """A stack address stored inside an exposed range escapes too: the
+        callee may read it there (&ok stored in the struct whose address was
+        passed: adv_r15_ctx_okp).  To a fixpoint over the exposed ranges."""
+        seen: set = set()
+        while True:
+            todo = [r for r in st.exposed if r not in seen]
+            if not todo:
+                return
+            for lo, hi in todo:
+                seen.add((lo, hi))
+                words = sorted({a & ~7 for a in st.mem if lo <= a < hi})
+                for a in words:
+                    self._note_escape(st, st.load_bytes(a, 8))
 
     def _region_top(self, p: int) -> int:
         """The top of the stack region holding p: the task stack, the
@@ -1420,7 +1443,9 @@ class Explorer:
             if r == "rsp":
                 continue
             for c in _stack_constants(self.reg(st, r), self):
-                st.exposed = st.exposed | {self._frame_range(c)}
+                st.exposed = st.exposed | {self._frame_range(c, st)}
+        if st.exposed:
+            self._expose_reachable(st)
 
     _event = None  # the event whose effects are being applied
 
