@@ -15,7 +15,10 @@ ASSUMPTIONS = {
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
-    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret`.",
+    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret` for memory and "
+    "registers (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
+    "per-CPU call-depth counters and a WARN's state).  Their %gs accesses, SWAPGS and CR3 writes are read from "
+    "the code of every return thunk in the image, not assumed.",
     "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "

@@ -1049,8 +1049,10 @@ class Explorer:
                 continue
             if jk == "Ijk_Ret" or k == "ret":
                 if k == "ret" and jk != "Ijk_Ret":
-                    # jmp __x86_return_thunk: the thunk is a return (assumption return-thunk)
+                    # jmp __x86_return_thunk: the thunk is a return (assumption return-thunk),
+                    # whose code (whichever thunk boot chose) may touch the GS base
                     self._assume("return-thunk", last.addr)
+                    self._return_thunk_gs(s2, last.addr)
                     tgt_v = self.pop(s2)
                 else:
                     tgt_v = sc.target
@@ -1571,6 +1573,21 @@ class Explorer:
         if xen is not None:
             v = claripy.If(self.feature(xen), fresh(f"if_{label}", 1), v)
         return v
+
+    def _return_thunk_gs(self, st: MState, site: int):
+        """The return thunks' %gs accesses and GS-base/CR3 writes
+        (Summaries.return_thunks: call_depth_return_thunk's `sarq $5,
+        %gs:...`) at a `jmp __x86_return_thunk`: adv_r15_call_depth_thunk."""
+        te = self.summaries.return_thunks() if hasattr(self.summaries, "return_thunks") else None
+        if te is None or not (te.gs_access or te.may_swapgs or te.may_write_cr3):
+            return
+        if te.gs_access and not st.gs_kernel.is_true():
+            self.note_gs(st, site)
+        if te.may_swapgs:
+            st.gs_kernel = fresh_bool(f"gsk_thunk_{site:x}")
+            st.regs[REG["gs"]] = self._gs_base(st)
+        if te.may_write_cr3:
+            st.cr3 = fresh(f"cr3_thunk_{site:x}")
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and

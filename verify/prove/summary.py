@@ -410,6 +410,14 @@ class Summaries:
                     go_all(stack.returned(frame))
                 elif prog.is_return_thunk(tgt):
                     go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
+                    # ... through the thunk the kernel picks at boot, whose
+                    # code runs too (adv_r15_call_depth_thunk)
+                    # (their GS base and CR3 effects; their memory and
+                    # registers are a `ret`'s: assumption return-thunk)
+                    te = self.return_thunks()
+                    s.gs_access = s.gs_access or te.gs_access
+                    s.may_swapgs = s.may_swapgs or te.may_swapgs
+                    s.may_write_cr3 = s.may_write_cr3 or te.may_write_cr3
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
@@ -462,6 +470,36 @@ class Summaries:
             if eff[0] == "clobber":
                 return None
         return None
+
+    def return_thunks(self) -> Summary:
+        """What the return thunks the image holds may do, together: a
+        `jmp __x86_return_thunk` site is patched at boot (apply_returns) to
+        a plain `ret` or a jump to the thunk the mitigation chose
+        (retbleed_return_thunk, srso_return_thunk, call_depth_return_thunk,
+        ...): any of them runs.  Their returns are the caller's (assumption
+        return-thunk); their own effects are read here: call depth
+        tracking's %gs counter, the untraining sequences."""
+        hit = self._cache.get("return-thunks")
+        if hit is not None:
+            return hit
+        out = self._cache["return-thunks"] = Summary("summary", "some", [], why="the return thunks",
+                                                      gs_access=False, opaque=False)
+        addrs = set()
+        for name in RETURN_THUNKS:
+            a = self.program.symbols.get(name)
+            if a is None:
+                continue
+            t = self._compute(a)
+            out.gs_access |= t.gs_access
+            out.may_swapgs |= t.may_swapgs
+            out.may_write_cr3 |= t.may_write_cr3
+            out.may_change_if |= t.may_change_if
+            out.vector |= t.vector
+            if t.writes == "any":
+                out.writes, out.why = "any", f"{name}: {t.why}"
+            addrs.update(t.write_addrs)
+        out.write_addrs = sorted(addrs)
+        return out
 
     def _direct(self, tgt):
         """A direct call inside the closure whose target is itself unknown at run
