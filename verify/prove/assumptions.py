@@ -15,6 +15,10 @@ ASSUMPTIONS = {
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
+    "exit-ip-flags-user-data": "A value the exit code loads from kernel memory and stores into pt_regs->ip or "
+    "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
+    "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "
+    "user addresses (mm_context_t.vdso beside .vdso_image, a kernel pointer).",
     "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret` for memory and "
     "registers (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
     "per-CPU call-depth counters and a WARN's state).  Their %gs accesses, SWAPGS and CR3 writes are read from "

@@ -393,6 +393,7 @@ class Explorer:
             [(a, a + 1) for a in st.mem if not self.is_stack(a)]
 
     def store(self, st: MState, addr, value, insn: int):
+        self._store_insn = insn
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
@@ -458,13 +459,21 @@ class Explorer:
             if off + n <= lo or off >= lo + 8:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
+            self._credited = False
             t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS)
+            if self._credited:
+                # a load from kernel memory taken for user data: the image
+                # cannot tell mm->context.vdso (a user address) from a kernel
+                # pointer beside it (adv_r15_compat_vdso_image): named
+                self._assume("exit-ip-flags-user-data", getattr(self, "_store_insn", 0) or 0)
             if off == lo and n == 8:
                 new = t if cond is None else claripy.If(cond, t, old)
             else:  # part of the slot: the rest is as it was
                 new = claripy.Or(old, t if cond is None else claripy.And(cond, t))
             if not (new.is_false() and f not in st.kstore):
                 st.kstore[f] = new
+
+    _credited = False
 
     def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False):
         """When a value may be kernel data (a claripy Bool: false for user
@@ -490,6 +499,7 @@ class Explorer:
             if base in ("user_cr3",):
                 return true
             if kernel_memory_ok and base.startswith(("mem", "read_")):
+                self._credited = True
                 continue  # kernel memory: the landing pad's source
             if base.startswith(("user_", "entry_", "feature_")):
                 continue
