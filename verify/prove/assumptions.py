@@ -81,8 +81,8 @@ ASSUMPTIONS = {
     "end gets no such credit: the slots it may write are marked as possibly kernel data, and a counterexample "
     "through it follows it.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
-    "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so its "
-    "own direct code is covered too) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
+    "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so the "
+    "rest of its code is covered too; a SWAPGS, GS-MSR write or CR3 write it read before counts) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
     "every SWAPGS outside the entry code is paired with interrupts off (native_load_gs_index, the paranoid "
     "entries restore the GS base before returning), and a context switch away and back reloads the current "
     "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "
