@@ -729,6 +729,9 @@ class StackWalk:
         # callee-saved registers written (capstone's list and the implicit
         # ones it omits: cpuid's EBX) lose their entry value, unless loaded
         # back from where it was saved
+        # a slot below RSP is no save: an interrupt taken in kernel mode
+        # pushes its frame there (no red zone in the kernel)
+        saved = frozenset(x for x in saved if d is not None and x[0] >= d)
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY
