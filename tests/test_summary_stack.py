@@ -74,3 +74,8 @@ def test_code_after_a_call_whose_callee_jumps_through_a_pointer_is_read(summary_
     # runs and the summary must see it
     s = summary_of("shape_after_indirect_tail")
     assert s.writes == "any" and "shape_after_indirect_tail" in s.why, s.why
+
+
+def test_a_bit_string_store_with_a_register_offset_writes_anything(summary_of):
+    s = summary_of("shape_bts_register_offset")
+    assert s.writes == "any" and "bit-string" in s.why, (s.writes, s.why)
