@@ -595,8 +595,9 @@ class Explorer:
                 return
             for lo, hi in todo:
                 seen.add((lo, hi))
-                words = sorted({a & ~7 for a in st.mem if lo <= a < hi})
-                for a in words:
+                # (at every written byte: a pointer in a packed struct need
+                # not be aligned, adv_r16_packed_okp)
+                for a in sorted(a for a in st.mem if lo <= a < hi):
                     self._note_escape(st, st.load_bytes(a, 8))
 
     def _region_top(self, p: int) -> int:
@@ -880,7 +881,8 @@ class Explorer:
         adv_r15_pti_cr3_callee).  "" when it can."""
         if summary.frame_unsafe:
             return summary.frame_unsafe
-        if summary.cr3_write_read and not summary.opaque:
+        if summary.cr3_write_read:
+            # (opaque or not: the write was read; adv_r16_pti_cr3_tracepoint)
             return "it writes CR3"
         return ""
 
@@ -958,6 +960,12 @@ class Explorer:
         if k == "choice":
             yield from self._choice(block, st)
             return
+        if self.program.is_return_thunk(block.addr):
+            # a return thunk's code entered by a jcc or call: boot may have put
+            # any thunk there (adv_r16_jcc_return_thunk; a `jmp` to one is a
+            # `ret`: _step_block's return case)
+            st = st.copy()
+            self._return_thunk_gs(st, block.addr)
         last = block.last
         if not (st.tf.concrete and st.tf.concrete_value == 0) and not self._in_sysenter_step_region(block.addr):
             # TF set by a popf/iret (set_rflags) traps after the instruction

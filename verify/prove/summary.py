@@ -225,6 +225,16 @@ class Summaries:
             s.why = why
             regs_unknown = regs_unknown or regs
 
+        def thunk_effects():
+            """The return thunks' GS base and CR3 effects (their memory and
+            registers are a `ret`'s: assumption return-thunk)."""
+            if self._cache.get("return-thunks-active"):
+                return  # (reading the thunks themselves)
+            te = self.return_thunks()
+            s.gs_access = s.gs_access or te.gs_access
+            s.may_swapgs = s.may_swapgs or te.may_swapgs
+            s.may_write_cr3 = s.may_write_cr3 or te.may_write_cr3
+
         def partial(sub):
             """The closure reaches code fixed only at run time (the
             dispatch, a static call, a retpoline thunk): its summary is
@@ -283,6 +293,11 @@ class Summaries:
                      f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True)
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 break
+            if vk is None and prog.is_return_thunk(addr):
+                # a return thunk's code reached by a jcc or a call (a `jmp` to
+                # one is a `ret`, below): boot may have put any thunk there
+                # (adv_r16_jcc_return_thunk)
+                thunk_effects()
             nxt = addr + ci.size
             fall = (nxt, vk)
             if vk is not None and nxt >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
@@ -317,7 +332,10 @@ class Summaries:
                 # a far transfer, a hypercall: control or registers leave the
                 # code the summary reads
                 anyw(f"`{m}` at {prog.symbolize(addr)}", regs=True)
-                s.may_change_if = s.vector = True
+                # the code it goes on in is fixed by the image but not read
+                # (a far return to a pushed address: adv_r16_lret_body_swapgs):
+                # its GS base and CR3 effects are unknown, as too large code's
+                s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
                     s.vector = True
             tgt = None
@@ -409,20 +427,16 @@ class Summaries:
                     anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
                     # code the walk does not read (a tail call through a
-                    # pointer, a jump table) may return for this frame: the
-                    # callers' fall-throughs are read (its stack use is
-                    # assumption abi-callee-saved's)
-                    go_all(stack.returned(frame))
+                    # pointer) returns for this frame: it is left as a `ret`
+                    # leaves it (RSP at the entry, the callee-saved registers
+                    # kept: adv_r16_tail_jump_rbx), and the callers'
+                    # fall-throughs are read
+                    go_all(stack.ret(frame, here, addr, "an indirect jump"))
                 elif prog.is_return_thunk(tgt):
                     go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
                     # ... through the thunk the kernel picks at boot, whose
                     # code runs too (adv_r15_call_depth_thunk)
-                    # (their GS base and CR3 effects; their memory and
-                    # registers are a `ret`'s: assumption return-thunk)
-                    te = self.return_thunks()
-                    s.gs_access = s.gs_access or te.gs_access
-                    s.may_swapgs = s.may_swapgs or te.may_swapgs
-                    s.may_write_cr3 = s.may_write_cr3 or te.may_write_cr3
+                    thunk_effects()
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
@@ -490,6 +504,7 @@ class Summaries:
         out = self._cache["return-thunks"] = Summary("summary", "some", [], why="the return thunks",
                                                       gs_access=False, opaque=False)
         addrs = set()
+        self._cache["return-thunks-active"] = True
         for name in RETURN_THUNKS:
             a = self.program.symbols.get(name)
             if a is None:
@@ -504,6 +519,7 @@ class Summaries:
                 out.writes, out.why = "any", f"{name}: {t.why}"
             addrs.update(t.write_addrs)
         out.write_addrs = sorted(addrs)
+        self._cache["return-thunks-active"] = False
         return out
 
     def _direct(self, tgt):
@@ -623,15 +639,15 @@ class StackWalk:
                 out += self._into(node, st, ctx, 0)
         return out
 
-    def ret(self, frame, state, addr) -> list:
+    def ret(self, frame, state, addr, what="a return") -> list:
         d = state[0]
         if d != 0:
-            self.bad(f"a return at {self.prog.symbolize(addr)} with RSP "
+            self.bad(f"{what} at {self.prog.symbolize(addr)} with RSP "
                      f"{'unknown' if d is None else f'{d:+#x}'} from its frame's entry: not to its return address")
             return []
         lost = [r for r in KEPT_AT_ENTRY if r not in state[2]]
         if lost:
-            self.bad(f"the return at {self.prog.symbolize(addr)} may leave callee-saved "
+            self.bad(f"{what} at {self.prog.symbolize(addr)} may leave callee-saved "
                      f"{', '.join(r.upper() for r in sorted(lost))} changed")
             return []
         return self.returned(frame)
