@@ -1538,7 +1538,7 @@ class Explorer:
         it follows the callee); one that reaches code the image does not
         fix writes user register state only (assumption
         ptregs-writers-user-data: signal frames, ptrace, restarts)."""
-        if summary.opaque or summary.event_kind != "summary":
+        if summary.unread or summary.event_kind != "summary":
             # (the code read before the unknown part is covered too: marking
             # for it, when it may store through a pointer, made the exit
             # work of both Debian kernels blamed and inconclusive; known gap

@@ -105,6 +105,12 @@ class Summary:
     # a `mov %r, %cr3` in the code read: a callee read whole is run, not
     # summarised (its CR3 write is checked as explored code's is)
     cr3_write_read: bool = False
+    # part of the code it may run was not read (the dispatch, an indirect or
+    # static call, a retpoline, too large or undecodable code); an exception
+    # fixup or far transfer makes it opaque (registers unknown) but not this:
+    # the pt_regs stores of code read whole are marked (Explorer._ptregs_writer:
+    # adv_r16_fixup_ptregs_kptr)
+    unread: bool = True
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -180,7 +186,7 @@ class Summaries:
     def _compute(self, start: int) -> Summary:
         prog = self.program
         s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses",
-                    gs_access=False, opaque=False)
+                    gs_access=False, opaque=False, unread=False)
         writes = set()
         regs_written: set[str] = set()
         regs_unknown = False
@@ -219,11 +225,12 @@ class Summaries:
             for n2, f2, st2 in succs:
                 go(n2, f2, st2)
 
-        def anyw(why, regs=False):
+        def anyw(why, regs=False, unread=False):
             nonlocal regs_unknown
             s.writes = "any"
             s.why = why
             regs_unknown = regs_unknown or regs
+            s.unread = s.unread or unread
 
         def thunk_effects():
             """The return thunks' GS base and CR3 effects (their memory and
@@ -258,7 +265,7 @@ class Summaries:
             here = stk[key]
             n += 1
             if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
-                anyw("too large to summarise", regs=True)
+                anyw("too large to summarise", regs=True, unread=True)
                 # code the image fixes but this walk did not finish reading:
                 # no assumption covers it, so what it does to the GS base
                 # and CR3 is unknown (assumption kernel-calls-keep-gs-cr3 is
@@ -275,7 +282,7 @@ class Summaries:
                 else:
                     data = prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
             except CfgError as e:
-                anyw(str(e), regs=True)
+                anyw(str(e), regs=True, unread=True)
                 s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
                 break
             ci = next(md.disasm(data, addr, 1), None)
@@ -290,7 +297,7 @@ class Summaries:
                 # GS base and CR3 included: the image fixes these bytes, so
                 # no assumption covers them)
                 anyw("undecodable code" if ci is None else
-                     f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True)
+                     f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True, unread=True)
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 break
             if vk is None and prog.is_return_thunk(addr):
@@ -409,7 +416,7 @@ class Summaries:
             after = stack.step(ci, here, addr)
             if m == "call":
                 if tgt is None:
-                    anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True)
+                    anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True, unread=True)
                     s.may_change_if = s.vector = True
                     go(fall, frame, after)  # (assumption abi-callee-saved)
                 else:
@@ -424,7 +431,7 @@ class Summaries:
                 continue
             if m == "jmp":
                 if tgt is None:
-                    anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
+                    anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True, unread=True)
                     s.may_change_if = s.vector = True
                     # code the walk does not read (a tail call through a
                     # pointer) returns for this frame: it is left as a `ret`
