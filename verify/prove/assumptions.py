@@ -7,8 +7,9 @@ ASSUMPTIONS = {
     "The return, RSP and the callee-saved registers are checked on the code the summary reads "
     "(summary.StackWalk: stores through RSP stay below each frame's return address, every `ret` runs at its "
     "frame's entry RSP with RBX, RBP, R12-R15 kept or restored from where they were saved; a callee that fails it is "
-    "run, not summarised); this covers code the summary does not read: unknown callees, and a closure past "
-    "the summary's size limit.",
+    "run, not summarised); this covers code the summary does not read: unknown callees, a closure past "
+    "the summary's size limit, and the rest of a closure once its walk reaches code fixed only at run time (a "
+    "static call, the dispatch).",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "
     "stack address escapes when it is in a register at a call, stored to public memory, or stored inside a "
     "range that escaped, and exposes its whole frame (between the return addresses below and above it).",
