@@ -88,6 +88,15 @@ KNOWN_GAPS: dict = {
     # noreturn calls, add_random_kstack_offset's alloca), so it was taken out
     "adv_r16_static_call_rbx": "an epilogue that loses RBX after a static call: the summary stops reading at the "
                                "static call (assumption abi-callee-saved covers the rest)",
+    # proven under the named assumption return-thunk (now listed at the
+    # summarised call too): the return thunks' registers are a `ret`'s
+    "adv_r16_thunk_r11": "retbleed_return_thunk's R11 loop counter after POP_REGS: a return thunk's registers "
+                         "are a ret's under assumption return-thunk (6.12's __x86_return_thunk warn path would "
+                         "make every caller-saved register unknown at every return)",
+    # claripy folds (_RET_IP_ >> 21) & 511 into the constant 8 before
+    # kernel_taint sees it: provenance of folded constants is not kept
+    "adv_r16_kaslr_slot_cookie": "a KASLR slot number computed from a return address folds into a small constant, "
+                                 "which kernel_taint counts as user data",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -1411,6 +1411,8 @@ class Explorer:
         self._event = event
         if summary.assumption:
             self._assume(summary.assumption, site)
+        if summary.via_return_thunk:
+            self._assume("return-thunk", site)
         if ev_kind == "dispatch":
             # (RAX only: a syscall returns a long; RDX is scratch it leaves)
             self.ex.dispatch_rets.add(f"ret_{site:x}_rax")

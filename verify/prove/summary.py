@@ -111,6 +111,9 @@ class Summary:
     # the pt_regs stores of code read whole are marked (Explorer._ptregs_writer:
     # adv_r16_fixup_ptregs_kptr)
     unread: bool = True
+    # its code returns through a return thunk (assumption return-thunk: the
+    # thunk's registers and memory are a `ret`'s)
+    via_return_thunk: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -235,6 +238,7 @@ class Summaries:
         def thunk_effects():
             """The return thunks' GS base and CR3 effects (their memory and
             registers are a `ret`'s: assumption return-thunk)."""
+            s.via_return_thunk = True
             if self._cache.get("return-thunks-active"):
                 return  # (reading the thunks themselves)
             te = self.return_thunks()
@@ -254,6 +258,7 @@ class Summaries:
             sub.cr3_write_read = s.cr3_write_read
             sub.frame_unsafe = stack.why
             sub.gs_access = sub.gs_access or s.gs_access
+            sub.via_return_thunk = s.via_return_thunk
             return sub
 
         while work:
