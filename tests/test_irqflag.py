@@ -170,3 +170,18 @@ def test_pointer_left_in_another_register_leaks(irq):
     # the caller stores IF set through the RDX the callee left &flags in
     eff = irq("irq_moved_ptr_caller", 0)[0]
     assert eff is None or 1 in eff
+
+
+# -- paravirt callee-save calls (6.12 PVUNLOCK) -----------------------------------------
+
+
+def test_pv_callee_save_call_keeps_registers(irq):
+    # call *pv_ops.lock.queued_spin_unlock (a struct paravirt_callee_save
+    # slot by BTF): RSI, the flags, survives it, so the irqrestore test refines
+    eff, assumed, _s, prog = irq("irq_pv_unlock_restore")
+    assert eff == {"E", "rsi"}
+    assert any(isinstance(a, tuple) and a[0] == "pv-callee-save"
+               and prog.symbolize(a[1]) == "irq_pv_unlock_restore" for a in assumed)
+    # an ordinary pv_ops function pointer may write RSI: IF may be 1 whatever
+    eff = irq("irq_pv_plain_restore", 0)[0]
+    assert eff is None or 1 in eff

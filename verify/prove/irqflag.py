@@ -1161,6 +1161,8 @@ class IrqFlagEffects:
                 if not escaped:
                     return "escape"
             else:
+                if _DEBUG and p[1] not in self._leaked:
+                    print(f"irqflag: arg {p[1]} leaks ({p})")
                 self._leaked.add(p[1])
         return None
 
@@ -1520,6 +1522,14 @@ class IrqFlagEffects:
             # a callee the image does not fix: IF as it found it
             assumed.add(node[0])
             res_if, rax, clob = s.IF, TOP, None
+            if t is None and self._pv_callee_save(node):
+                # `call *pv_ops+N` of a struct paravirt_callee_save slot
+                # (6.12 _raw_spin_unlock_irqrestore's PVUNLOCK
+                # `call *pv_ops.lock.queued_spin_unlock`): every target
+                # the kernel installs there is a PV_CALLEE_SAVE thunk that
+                # keeps every register but RAX (assumption pv-callee-save)
+                assumed.add(("pv-callee-save", node[0]))
+                clob = frozenset({"rax"})
         elif self._noreturn(t):
             return []
         elif self._if_cond(s) is None and not self._clean(t, set()):
@@ -1597,6 +1607,55 @@ class IrqFlagEffects:
         if escaped:
             after.slots, after.sptr = {}, {}
         return [(fall, after)] if fall is not None else [(None, after)]
+
+    def _pv_callee_save(self, node) -> bool:
+        """Whether the instruction at node is `call *pv_ops+N` (RIP-relative
+        or absolute, no base/index register) where member N of struct
+        paravirt_patch_template is, by the image's BTF, a `struct
+        paravirt_callee_save` (6.1/6.12 arch/x86/include/asm/paravirt_types.h:
+        "Wrapper type for pointers to code which uses the non-standard
+        calling convention").  Every writer of such a slot stores
+        PV_CALLEE_SAVE(func) (__raw_callee_save_func, a
+        PV_CALLEE_SAVE_REGS_THUNK that pushes and pops every caller-saved
+        register but RAX around the C function, paravirt.h), or a function
+        promised to keep that convention (__PV_IS_CALLEE_SAVE): the
+        compiled call sites (PVOP_CALLEE*) declare only RAX clobbered and
+        keep live values in the other registers across the call.  The
+        image fixes only the linked value, not what kvm_spinlock_init /
+        xen_init_spinlocks / hv_init_spinlocks install at boot: named
+        assumption pv-callee-save, recorded at the call."""
+        hit = self._pvcs_memo.get(node) if hasattr(self, "_pvcs_memo") else None
+        if hit is not None:
+            return hit
+        if not hasattr(self, "_pvcs_memo"):
+            self._pvcs_memo = {}
+        out = False
+        try:
+            kind, ci = self._decode(node)
+        except CfgError:
+            kind, ci = None, None
+        X = capstone.x86
+        pv = self.program.symbols.get("pv_ops")
+        btf = getattr(self.program.image, "btf", None)
+        if kind == "insn" and ci is not None and ci.mnemonic == "call" and len(ci.operands) == 1 \
+                and pv is not None and btf is not None:
+            op = ci.operands[0]
+            if op.type == X.X86_OP_MEM and op.mem.index == 0 and op.mem.segment == 0 and op.size == 8:
+                a = None
+                if op.mem.base == X.X86_REG_RIP:
+                    a = (ci.address + ci.size + op.mem.disp) & 0xFFFFFFFFFFFFFFFF
+                elif op.mem.base == 0:
+                    a = op.mem.disp & 0xFFFFFFFFFFFFFFFF
+                if a is not None and 0 <= a - pv < 0x1000 and (a - pv) % 8 == 0:
+                    try:
+                        member = btf.member_at("paravirt_patch_template", a - pv)
+                        out = bool(member and member.endswith(".func") and btf.member_type_name(
+                            "paravirt_patch_template", member[:-len(".func")]) == "paravirt_callee_save"
+                            and btf.offsetof("paravirt_callee_save", "func") == 0)
+                    except Exception:  # noqa: BLE001 (unreadable BTF: not known to be callee-save)
+                        out = False
+        self._pvcs_memo[node] = out
+        return out
 
     @staticmethod
     def _if_cond(s: _St):
