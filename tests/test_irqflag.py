@@ -185,3 +185,19 @@ def test_pv_callee_save_call_keeps_registers(irq):
     # an ordinary pv_ops function pointer may write RSI: IF may be 1 whatever
     eff = irq("irq_pv_plain_restore", 0)[0]
     assert eff is None or 1 in eff
+
+
+# -- cmp $0 of a bit-9 word; the jcc of the flag a test sets -------------------------------
+
+
+@pytest.mark.parametrize("name", ["irq_cmp_slot", "irq_cmp_reg"])
+def test_cmp_zero_of_bit9_word_refines(irq, name):
+    assert irq(name)[0] == {"E"}
+
+
+@pytest.mark.parametrize("name", ["irq_cmp_full", "irq_cmp_restored", "irq_cmp_jae", "irq_test_jae"])
+def test_cmp_or_jcc_that_does_not_test_bit9(irq, name):
+    # the word has other bits, or the branch does not depend on bit 9
+    # (jae after cmp/test: CF is 0): the sti may run with IF as it was
+    eff = irq(name)[0]
+    assert eff is not None and 1 in eff, (name, eff)

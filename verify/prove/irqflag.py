@@ -50,12 +50,20 @@ Transfer (one path, pass order as in the walk):
   atom the tag is reduced to is known to be b, and the constant b on that
   path is that atom (arch_local_irq_restore in 6.1/6.12:
   `if (flags & X86_EFLAGS_IF) sti`); a side no element allows is dropped.
+  So does `cmp $0` of a register or frame slot known to hold bit 9 only
+  (after `and $0x200`, kept through an 8-byte spill and reload: the b9 and
+  b9s marks).  Only the jcc of the flag the test sets refines: je/jne after
+  test/and/cmp (ZF), jb/jae after bt (CF); CF is 0 after test and cmp $0.
 - A direct call composes the callee's summary as above (memoised;
   recursion: a least fixpoint; an exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
   indirect jump, code that cannot be decoded -> unknown.  A callee the
   image does not fix (indirect call, retpoline thunk, static call) keeps IF
   under assumption irq-flag-preserved, the one explore.py already names for
-  the same calls (recorded in `assumptions`).
+  the same calls (recorded in `assumptions`); it writes every caller-saved
+  register, except a `call *pv_ops+N` whose slot BTF types as struct
+  paravirt_callee_save, which writes only RAX (assumption pv-callee-save,
+  _pv_callee_save: 6.12 `_raw_spin_unlock_irqrestore` under PVUNLOCK keeps
+  the flags in RSI across `call *pv_ops.lock.queued_spin_unlock`).
 - A faulting instruction with an exception-table entry continues at its
   fixup with IF as at the fault (the #PF/#GP handler returns by IRET with
   the saved flags; the extable handlers move RIP/registers, not flags).
@@ -223,7 +231,8 @@ def _key(start, want, ctx):
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr",
+                 "b9s")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -250,6 +259,11 @@ class _St:
         # registers whose value has every bit but bit 9 clear (after
         # `and $0x200,%reg`): `test %reg,%reg` then tests bit 9
         self.b9 = frozenset()
+        # frame slot offset -> the tag object an 8-byte `mov` of a b9
+        # register stored there (a word with every bit but bit 9 clear):
+        # the mark holds only while the slot keeps that very object, and
+        # every store, push or pushf at the slot drops it (_b9s_valid)
+        self.b9s = {}
         # frame slot offset -> the pointers a 64-bit `mov` spilled there
         # (reloaded into a register they are followed again)
         self.sptr = {}
@@ -260,6 +274,7 @@ class _St:
         s.test = self.test
         s.orig, s.saved = self.orig, dict(self.saved)
         s.esc, s.b9, s.sptr = self.esc, self.b9, dict(self.sptr)
+        s.b9s = dict(self.b9s)
         return s
 
     def norm(self, t):
@@ -282,8 +297,15 @@ def _same(a: _St, b: _St) -> bool:
     building sorted tuples: dicts and sets compare by value)."""
     return (a.IF == b.IF and a.sp == b.sp and a.esc == b.esc and a.test == b.test and a.orig == b.orig
             and a.b9 == b.b9 and a.slots == b.slots and a.regs == b.regs and a.known == b.known
-            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr
+            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr and a.b9s.keys() == b.b9s.keys()
             and {k: v[0] for k, v in a.saved.items()} == {k: v[0] for k, v in b.saved.items()})
+
+
+def _b9s_valid(s: _St, off) -> bool:
+    """Whether the frame slot at off holds a word with every bit but bit 9
+    clear (stored from a b9 register by an 8-byte `mov`, not written since)."""
+    obj = s.b9s.get(off)
+    return obj is not None and s.slots.get(off) is obj
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -301,6 +323,9 @@ def _join_states(a: _St, b: _St) -> _St:
     out.orig = a.orig & b.orig
     out.esc = a.esc or b.esc
     out.b9 = a.b9 & b.b9
+    # a slot holding only bit 9 on both sides holds only bit 9 after the
+    # join (the mark moves to the joined tag object)
+    out.b9s = {k: slots[k] for k in a.b9s if _b9s_valid(a, k) and _b9s_valid(b, k) and slots.get(k) is not None}
     if sp is not None:
         # (a slot that may hold a pointer on one side only: "maybe")
         out.sptr = {k: a.sptr.get(k, frozenset({None})) | b.sptr.get(k, frozenset({None}))
@@ -802,6 +827,8 @@ class IrqFlagEffects:
             # slot with another value: the mark goes with any store)
             for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
                 del s.saved[k]
+            for k in [k for k in s.b9s if abs(k - (s.sp + off)) < 8]:
+                del s.b9s[k]
             for k in [k for k in s.sptr if abs(k - (s.sp + off)) < 8]:
                 if k == s.sp + off and size == 8:
                     del s.sptr[k]
@@ -826,6 +853,7 @@ class IrqFlagEffects:
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
+                s.b9s.pop(s.sp, None)
                 s.sptr.pop(s.sp, None)
             return [(fall, s)]
         if m in ("popf", "popfq"):
@@ -886,12 +914,14 @@ class IrqFlagEffects:
                 if s.ptrs.get("rcx") and self._leak(s, s.ptrs.pop("rcx"), escaped) == "escape":
                     return "escape"
             taken, nott = s, s.copy()
-            if test is not None and m in ("je", "jne", "jb", "jae"):
-                tag, zero_on_taken = test
-                # je after test / jae after bt: taken when bit 9 is 0
+            if test is not None and m in (("je", "jne") if test[1] == "zf" else ("jb", "jae")):
+                tag, _flag = test
+                # je after a ZF test (test/and/cmp $0: ZF set exactly when
+                # bit 9 is clear) / jae after bt (CF = bit 9): taken when
+                # bit 9 is 0.  Only the jcc of the flag the test sets: CF
+                # after test/and/cmp $0 is 0 whatever bit 9 (jae always
+                # taken), ZF after bt is not bit 9
                 bit_taken = 0 if m in ("je", "jae") else 1
-                if not zero_on_taken:
-                    bit_taken ^= 1
                 res = []
                 for ss, bit in ((taken, bit_taken), (nott, bit_taken ^ 1)):
                     r = self._refine(ss, tag, bit)
@@ -923,40 +953,55 @@ class IrqFlagEffects:
             name = ci.reg_name(ops[0].reg)
             imm = ops[1].imm
             if name in _BYTE_HI and imm == 0x2:
-                s.test = (s.regs.get(_BYTE_HI[name], TOP), True)
+                s.test = (s.regs.get(_BYTE_HI[name], TOP), "zf")
             elif imm == 0x200 and ops[0].size >= 2:
-                s.test = (s.regs.get(self.gpr64.get(name, name), TOP), True)
+                s.test = (s.regs.get(self.gpr64.get(name, name), TOP), "zf")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_MEM and ops[1].type == X.X86_OP_IMM \
                 and ((ops[0].size == 1 and ops[1].imm == 0x2) or (ops[0].size >= 2 and ops[1].imm == 0x200)) \
                 and ops[0].mem.index == 0 and ops[0].mem.segment == 0 and ops[0].mem.base:
             # bit 9 of a word in memory: `testb $0x2,0x9(%rdx)` (6.1
             # _prb_commit's `if (e->irqflags & X86_EFLAGS_IF)`); only a
             # frame slot or a word through a tracked pointer has a tag
-            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), True)
+            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), "zf")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
                 and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9:
             # `and $0x200,%r12d; ...; test %r12,%r12; jne` (6.1
             # printk_safe_exit_irqrestore): the register is its bit 9
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
         elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ci.reg_name(ops[0].reg) in _BYTE_HI and ops[1].imm == 0x2:
             # `and $0x2,%bh; je` (6.1 generic_exec_single's
             # local_irq_restore): ZF set when bit 9 is clear
-            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), True)
+            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), "zf")
         elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 0x200 and ops[0].size >= 4:
             # ZF of the result: set when bit 9 is clear; a 32- or 64-bit
             # `and` clears every other bit (a 32-bit write zero-extends)
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
             s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
+        elif m == "cmp" and len(ops) == 2 and ops[1].type == X.X86_OP_IMM and ops[1].imm == 0 \
+                and ops[0].size >= 2 and (
+                    (ops[0].type == X.X86_OP_REG and self._reg(ci, ops[0].reg) in s.b9)
+                    or (ops[0].type == X.X86_OP_MEM and ops[0].mem.base == rsp and ops[0].mem.index == 0
+                        and ops[0].mem.segment == 0 and s.sp is not None
+                        and _b9s_valid(s, s.sp + ops[0].mem.disp))):
+            # `cmp $0` of a word whose every bit but bit 9 is clear (at
+            # least its low 16 bits compared): ZF set exactly when bit 9 is
+            # clear (6.12 vprintk_store's printk_exit_irqrestore: `and
+            # $0x200,%ecx; mov %rcx,0x10(%rsp); ...; cmpq $0x0,0x10(%rsp); je`)
+            if ops[0].type == X.X86_OP_REG:
+                s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
+            else:
+                s.test = (s.slots.get(s.sp + ops[0].mem.disp, TOP), "zf")
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "cf")
         if m == "push":
             if s.sp is not None:
                 s.sp -= 8
                 s.sptr.pop(s.sp, None)
+                s.b9s.pop(s.sp, None)
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
                     r = self._reg(ci, op.reg)
@@ -1049,6 +1094,12 @@ class IrqFlagEffects:
                         slot_write(op.mem.disp, tag, op.size)
                         if spill is not None:
                             s.sptr[s.sp + op.mem.disp] = spill
+                        if m == "mov" and op.size == 8 and ops[1].type == X.X86_OP_REG and tag is not TOP \
+                                and self._reg(ci, ops[1].reg) in s.b9:
+                            # only bit 9 of the stored register may be set
+                            # (s.b9 already lost the registers this
+                            # instruction writes: none, a store)
+                            s.b9s[s.sp + op.mem.disp] = s.slots[s.sp + op.mem.disp]
                     else:
                         forget_slots()
                 elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
@@ -1081,6 +1132,12 @@ class IrqFlagEffects:
                     self._written.add(r)
         s.regs.update(new)
         s.ptrs.update(derived)
+        if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size == 8 \
+                and ops[1].type == X.X86_OP_MEM and ops[1].size == 8 and ops[1].mem.base == rsp \
+                and ops[1].mem.index == 0 and ops[1].mem.segment == 0 and st.sp is not None \
+                and _b9s_valid(st, st.sp + ops[1].mem.disp):
+            # a b9 slot reloaded whole: the register holds only bit 9
+            s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
         return [(fall, s)]
 
     def _note_load(self, s: _St, p, d, escaped, size=8) -> bool:
@@ -1310,6 +1367,8 @@ class IrqFlagEffects:
                 old = s.slots.get(at, TOP)
                 for k in [k for k in s.saved if abs(k - at) < 8]:
                     del s.saved[k]
+                for k in [k for k in s.b9s if abs(k - at) < 8]:
+                    del s.b9s[k]
                 for k in [k for k in s.sptr if abs(k - at) < 8]:
                     if k == at and not weak:
                         del s.sptr[k]
