@@ -201,3 +201,27 @@ def test_cmp_or_jcc_that_does_not_test_bit9(irq, name):
     # (jae after cmp/test: CF is 0): the sti may run with IF as it was
     eff = irq(name)[0]
     assert eff is not None and 1 in eff, (name, eff)
+
+
+# -- out-parameter stores split by the returned AL (6.1 prb_reserve) -----------------------
+
+
+def test_out_parameters_split_by_returned_al(irq):
+    # e.irqflags is stored on every path returning AL != 0, and restored
+    # only there: IF stays 0
+    assert irq("irq_reserve_caller", 0)[0] == {0}
+
+
+@pytest.mark.parametrize("name", ["irq_reserve_caller_inverted", "irq_reserve_stale_caller"])
+def test_out_parameter_split_not_taken_wrongly(irq, name):
+    # restored where AL is 0 (e untouched on a path), or AL from a `sete`
+    # whose flags a later compare replaced: IF may be 1
+    eff = irq(name, 0)[0]
+    assert eff is None or 1 in eff, (name, eff)
+
+
+def test_value_classes_decide_branches(irq):
+    assert irq("irq_bv_zero", 0)[0] == {0}
+    # a 32-bit test of a register whose low byte only is known 0: not decided
+    eff = irq("irq_bv_bz_wide", 0)[0]
+    assert eff is not None and 1 in eff
