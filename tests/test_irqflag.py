@@ -225,3 +225,8 @@ def test_value_classes_decide_branches(irq):
     # a 32-bit test of a register whose low byte only is known 0: not decided
     eff = irq("irq_bv_bz_wide", 0)[0]
     assert eff is not None and 1 in eff
+
+
+def test_pointer_left_in_another_register_is_followed(irq):
+    # (irq_moved_ptr_caller above: a store through that RDX is seen)
+    assert irq("irq_moved_ptr_kept")[0] == {"E"}

@@ -422,6 +422,7 @@ class IrqFlagEffects:
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
         outer_retptr = getattr(self, "_retptr", set())
+        outer_regptr = getattr(self, "_regptr", set())
         outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
         mark = len(self.log)
@@ -454,6 +455,7 @@ class IrqFlagEffects:
             self._written = outer_written
             self._leaked = outer_leaked
             self._retptr = outer_retptr
+            self._regptr = outer_regptr
             self._loads = outer_loads
             self._want = outer_want
         self.used = outer_used | (self.used - {key})
@@ -513,6 +515,7 @@ class IrqFlagEffects:
         self._written = set()
         self._leaked = set()
         self._retptr = set()
+        self._regptr = set()
         self._loads = set()
         while work:
             pk = heapq.heappop(work)[4]
@@ -603,6 +606,9 @@ class IrqFlagEffects:
                     outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
             for a in self._retptr - self._leaked:
                 outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
+            for a, r in self._regptr:
+                if a not in self._leaked:
+                    outs[a] = (outs.get(a) or frozenset()) | {(("reg", r), TOP)}
             for a, d in self._loads:
                 if a not in self._leaked:
                     outs[a] = (outs.get(a) or frozenset()) | {(("ld", d), TOP)}
@@ -1576,9 +1582,16 @@ class IrqFlagEffects:
         # a pointer left in another caller-saved register that does not
         # hold its entry value: the caller would not know it holds it
         # (it keeps only its own pointers in registers handed back intact)
+        # A pointer into an argument's object is handed back instead (the
+        # summary's (a, ("reg", r)): the caller follows register r as a
+        # pointer into the object it passed, offset unknown; 6.1
+        # _prb_commit's `mov %rdi,%rdx` leaves e in RDX)
         for r in CALLER_SAVED:
             if r != "rax" and r not in s.orig and self._ptrset(s, r):
-                if self._leak(s, s.ptrs[r], escaped) == "escape":
+                frame = frozenset(p for p in self._ptrset(s, r) if p[0] == "sp")
+                for p in self._ptrset(s, r) - frame:
+                    self._regptr.add((p[1], r))
+                if frame and self._leak(s, frame, escaped) == "escape":
                     return "escape"
         return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig, s.bv.get("rax"))]
 
@@ -1592,6 +1605,7 @@ class IrqFlagEffects:
         (recorded).  Caller-saved registers the callee may write may no
         longer hold their pointer ("maybe", None added).  -> "escape" or None."""
         ret_ptrs: set = set()
+        reg_ptrs: dict = {}
         for r, ps in list(s.ptrs.items()):
             if not self._ptrset(s, r):
                 continue
@@ -1626,6 +1640,12 @@ class IrqFlagEffects:
                 # a store at an unknown offset first: the words the callee
                 # stored at known offsets hold their tags after it
                 for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
+                    if isinstance(d, tuple) and d[0] == "reg":
+                        # the callee leaves a pointer into this object in
+                        # register d[1] (_ret): followed there
+                        reg_ptrs.setdefault(d[1], set()).update(
+                            ("sp", None) if p[0] == "sp" else ("arg", p[1], None) for p in self._ptrset(s, r))
+                        continue
                     if isinstance(d, tuple):
                         continue  # a load (above)
                     if d == RET:
@@ -1650,6 +1670,8 @@ class IrqFlagEffects:
                     after.ptrs[r] = after.ptrs[r] | {None}
         if ret_ptrs:
             after.ptrs["rax"] = after.ptrs.get("rax", frozenset()) | ret_ptrs | {None}
+        for r, ps in reg_ptrs.items():
+            after.ptrs[r] = after.ptrs.get(r, frozenset()) | frozenset(ps) | {None}
         return None
 
     def _refine(self, s: _St, tag, bit):
