@@ -382,6 +382,7 @@ class IrqFlagEffects:
         self._dec: dict = {}
         self._regname: dict = {}
         self._acc: dict = {}
+        self._wn: dict = {}
         self._clean_memo: dict = {}
         self._arity_memo: dict = {}
         self._dups = None
@@ -501,11 +502,12 @@ class IrqFlagEffects:
         part0 = frozenset() if self._want else None
         states = {((start, None), part0): entry}
         parts: dict = {}
+        part_ids: dict = {}  # a partition's rank in the worklist order
         # the worklist in address order (a min-heap; a node once in it):
         # forward code is then mostly walked once before its joins, where
         # a LIFO order walks a join's successors again for every
         # predecessor reaching it
-        work = [(start, 0, (), "", ((start, None), part0))]
+        work = [(start, 0, (), 0, ((start, None), part0))]
         queued = {((start, None), part0)}
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
@@ -591,7 +593,7 @@ class IrqFlagEffects:
                     if k2 not in queued:
                         queued.add(k2)
                         heapq.heappush(work, (n2[0], n2[1] is not None, n2[1] or (),
-                                              repr(sorted(part)) if isinstance(part, frozenset) else str(part), k2))
+                                              0 if part is None else part_ids.setdefault(part, len(part_ids)), k2))
         # the caller-saved registers some return does not hand back with
         # their entry value (flow-sensitive: a lazy or unknown call takes
         # them all, a pop restores only the register's own pushed value)
@@ -823,6 +825,13 @@ class IrqFlagEffects:
             hit = self._regname[r] = self.gpr64.get(n, n)
         return hit
 
+    def _wnames(self, ci):
+        """The 64-bit names of the registers ci writes (cached)."""
+        hit = self._wn.get(id(ci))
+        if hit is None or hit[0] is not ci:
+            hit = self._wn[id(ci)] = (ci, frozenset(self._reg(ci, r) for r in self._access(ci)[1]))
+        return hit[1]
+
     def _access(self, ci):
         """ci.regs_access(), once per decoded instruction (capstone
         recomputes it at every call)."""
@@ -843,14 +852,15 @@ class IrqFlagEffects:
         s = st.copy()
         test, s.test = st.test, None
         flagsrc, s.setcc = st.setcc, None
-        if s.b9:
-            # a register written is no longer known to hold bit 9 only
-            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in self._access(ci)[1]})
-        if s.bv:
-            # nor its value class (a call: every caller-saved register,
+        if s.b9 or s.bv:
+            wr = CALLER_SAVED if m == "call" else self._wnames(ci)
+            # a register written is no longer known to hold bit 9 only,
+            # nor its value class (a call: every caller-saved register;
             # _call sets RAX's where a summary splits it)
-            s.bv = {k: v for k, v in s.bv.items()
-                    if k not in (CALLER_SAVED if m == "call" else {self._reg(ci, r) for r in self._access(ci)[1]})}
+            if s.b9:
+                s.b9 = s.b9 - set(wr)
+            if s.bv:
+                s.bv = {k: v for k, v in s.bv.items() if k not in wr}
         rsp = X.X86_REG_RSP
 
         def tgt_of():
@@ -1252,8 +1262,11 @@ class IrqFlagEffects:
         64-bit `mov` between registers copies the class (a 32-bit copy of
         a "z" register is 0 and zero-extended); an 8-bit `mov` gives the
         low byte's class; `movzx` from a byte: "z" when the byte is 0."""
+        m = ci.mnemonic
+        if m not in ("xor", "sub", "mov", "movzx"):
+            return None
         X = capstone.x86
-        m, ops = ci.mnemonic, ci.operands
+        ops = ci.operands
         if len(ops) != 2 or ops[0].type != X.X86_OP_REG:
             return None
         dst = self._reg(ci, ops[0].reg)
