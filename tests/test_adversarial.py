@@ -75,16 +75,16 @@ KNOWN_GAPS: dict = {
     # callee's store through a pointer to the caller's frame
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
-    # rounds 12-13, found in the last hour of 2026-12-02's fifth session; the
-    # fixes tried (RCX/R11 in no-kernel-data at a sysretq; RSP tracked
-    # relative to each function's entry in summary.py) made real kernels or
-    # fixtures inconclusive/over-reported and were taken out again
-    "adv_r12_sysretq_flags_upper": "kernel data in pt_regs->flags above SYSRET's RFLAGS mask reaches R11 at a "
-                                   "sysretq: r11-is-rflags ties R11 to the slot, no-kernel-data covers R11 only "
-                                   "at a sysretl",
-    "adv_r13_summary_stack_arg": "a summarised callee pops its return address and rewrites its stack argument: "
-                                 "summary.py takes push/pop as the callee's own frame",
-    "adv_r13_summary_push_ret": "a summarised callee's `push $body; ret` jumps to code its walk never reads",
+    # round 15 (2026-12-02, sixth session): marking pt_regs for the code a
+    # summary read before it reached a static call made both Debian
+    # kernels' exit work blamed and inconclusive; taken out again
+    # proven under the named assumption exit-ip-flags-user-data, which the
+    # report lists at do_fast_syscall_32 (the image has no types saying
+    # which kernel words hold user addresses)
+    "adv_r15_compat_vdso_image": "a kernel pointer from kernel memory as the compat landing pad: taken for "
+                                 "user data under exit-ip-flags-user-data",
+    "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
+                               "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }
 
 

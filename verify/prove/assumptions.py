@@ -3,14 +3,26 @@ A report lists those it used and where (explore.Exploration.assumptions)."""
 
 ASSUMPTIONS = {
     "abi-callee-saved": "A callee that is summarised, not followed, returns to its return address with RSP "
-    "popped and RBX, RBP, R12-R15 as it found them (the SysV ABI every kernel C function is compiled to).",
+    "popped and RBX, RBP, R12-R15 as it found them (the SysV ABI every kernel C function is compiled to).  "
+    "The return, RSP and the callee-saved registers are checked on the code the summary reads "
+    "(summary.StackWalk: stores through RSP stay below each frame's return address, every `ret` runs at its "
+    "frame's entry RSP with RBX, RBP, R12-R15 kept or restored from where they were saved; a callee that fails it is "
+    "run, not summarised); this covers code the summary does not read: unknown callees, and a closure past "
+    "the summary's size limit.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "
-    "stack address escapes when it is in a register at a call or stored to public memory, and exposes its "
-    "frame up to the next return address.",
+    "stack address escapes when it is in a register at a call, stored to public memory, or stored inside a "
+    "range that escaped, and exposes its whole frame (between the return addresses below and above it).",
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
-    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret`.",
+    "exit-ip-flags-user-data": "A value the exit code loads from kernel memory and stores into pt_regs->ip or "
+    "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
+    "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "
+    "user addresses (mm_context_t.vdso beside .vdso_image, a kernel pointer).",
+    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret` for memory and "
+    "registers (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
+    "per-CPU call-depth counters and a WARN's state).  Their %gs accesses, SWAPGS and CR3 writes are read from "
+    "the code of every return thunk in the image, not assumed.",
     "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "
@@ -75,8 +87,8 @@ ASSUMPTIONS = {
     "end gets no such credit: the slots it may write are marked as possibly kernel data, and a counterexample "
     "through it follows it.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
-    "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so its "
-    "own direct code is covered too) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
+    "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so the "
+    "rest of its code is covered too; a SWAPGS, GS-MSR write or CR3 write it read before counts) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
     "every SWAPGS outside the entry code is paired with interrupts off (native_load_gs_index, the paranoid "
     "entries restore the GS base before returning), and a context switch away and back reloads the current "
     "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "

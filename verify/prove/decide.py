@@ -32,12 +32,12 @@ conv = claripy.backends.z3.convert
 NKD_REGS = (("rax", "ax"), ("rbx", "bx"), ("rdx", "dx"), ("rsi", "si"), ("rdi", "di"), ("rbp", "bp"),
             ("r8", "r8"), ("r9", "r9"), ("r10", "r10"), ("r12", "r12"), ("r13", "r13"), ("r14", "r14"),
             ("r15", "r15"))
-# ... and at a sysretl RCX and R11 too: SYSRETL takes only ECX and R11D,
+# ... and RCX and R11 too.  At a sysretl SYSRETL takes only ECX and R11D,
 # and the registers keep their upper halves for a compat task that
-# far-jumps to a 64-bit code segment (CVE-2009-2910).  (At a sysretq
+# far-jumps to a 64-bit code segment (CVE-2009-2910).  At a sysretq
 # rcx-is-rip / r11-is-rflags tie them to slots that may still carry kernel
-# data above what SYSRET's RFLAGS mask takes: known gap
-# adv_r12_sysretq_flags_upper, tests/test_adversarial.py)
+# data above what SYSRET's RFLAGS mask takes (adv_r12_sysretq_flags_upper):
+# Query._sysretq_rcx_r11.
 NKD_REGS_RCX_R11 = (("rcx", "ip"), ("r11", "flags"))
 # CR3 at the SYSCALL (explore.initial_state)
 ENTRY_CR3 = claripy.BVS("user_cr3", 64, explicit_name=True)
@@ -86,7 +86,11 @@ class Query:
         }
         self.gpr_terms = {}
         gprs = []
-        for r, slot in NKD_REGS + (NKD_REGS_RCX_R11 if width == "sysretl" else ()):
+        for r, slot in NKD_REGS + NKD_REGS_RCX_R11:
+            if r in ("rcx", "r11") and width != "sysretl":
+                if not regs:
+                    gprs.append(self._sysretq_rcx_r11(explorer, st, r, ptreg))
+                continue
             # R11: not its slot (pt_regs->flags may carry what the exit code
             # put there) but the user's own R11 or zero above bit 31
             # (saved-flags-upper-zero)
@@ -123,6 +127,32 @@ class Query:
         for r, (v, saved) in self.gpr_terms.items():
             self.terms[f"reg_{r}"], self.terms[f"saved_{r}"] = v, saved
         self.guard = conv(st.guard)
+
+
+    def _sysretq_rcx_r11(self, explorer, st, r, ptreg):
+        """RCX or R11 at a sysretq, for no-kernel-data: all 64 bits stay in
+        the register for the 64-bit task (SYSRET takes RIP from RCX and
+        RFLAGS from R11 & 0x3C7FD7, and leaves both registers as they are).
+        No kernel data: its own saved slot (cx, r11) or the one SYSRET reads
+        it for (ip, flags), each while unmarked (kstore: the exit code may
+        have parked kernel data there, adv_r12_sysretq_flags_upper's
+        `regs->flags |= (u64)regs << 32`); the user's own value at the
+        SYSCALL; a value built only from user data; zero."""
+        own, alt = {"rcx": ("cx", "ip"), "r11": ("r11", "flags")}[r]
+        v = st.get_slot(REG[r])
+        saved = ptreg(own)
+        no = claripy.BoolV(False)
+        extra = (conv(v) == conv(explorer.user[r]),
+                 z3.And(conv(v) == conv(ptreg(alt)), z3.Not(conv(st.kstore.get(alt, no)))),
+                 z3.Not(conv(explorer.kernel_taint(v, st))))
+        self.gpr_terms[r] = (v, saved)
+        dirty = st.kstore.get(own)
+        if dirty is not None:
+            self.terms[f"kstore_{own}"] = dirty
+        for f in (own, alt):
+            if st.kstore.get(f) is not None:
+                self.terms[f"kstore_{f}"] = st.kstore[f]
+        return (r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False))
 
 
 def variant_constraint(explorer, ex, fixed: dict):
@@ -187,7 +217,7 @@ OBLIGATION_TERMS = {
     "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
     "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_RCX_R11 for p in ("reg", "saved")) +
-    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11),
+    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11) + ("kstore_cx", "kstore_r11"),
 }
 
 
@@ -292,11 +322,13 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
     if oid == "no-kernel-data":
         bad = []
         slots = dict(NKD_REGS + NKD_REGS_RCX_R11)
+        if q.width != "sysretl":
+            slots.update(rcx="cx", r11="r11")  # (Query._sysretq_rcx_r11: their own slots)
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
             k = q.terms.get(f"kstore_{slots.get(r)}")
             if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
-                    not (r in ("rcx", "r11") and vv >> 32 == 0):
+                    not (r in ("rcx", "r11") and q.width == "sysretl" and vv >> 32 == 0):
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
                            f"with a value that is not user data ({_provenance(explorer, v)})")
                 continue

@@ -8,7 +8,8 @@ every patch-site candidate (never from its name):
   them when the closure has an unknown call or jump), so an assembly helper
   such as entry_untrain_ret or clear_bhb_loop keeps the RDI/RSI the entry
   code set before calling it; the arithmetic flags are always unknown;
-  callee-saved registers and RSP are kept (assumption abi-callee-saved);
+  callee-saved registers and RSP are kept (assumption abi-callee-saved;
+  for RSP and the return checked on the code read: StackWalk);
 - memory: the exact %gs-relative and absolute addresses its stores name when
   every store names one, else "any" (all public memory, pt_regs,
   thread_info and every escaped stack range).  A store through a register,
@@ -96,6 +97,14 @@ class Summary:
     may_swapgs: bool = False
     may_write_cr3: bool = False
     opaque: bool = True
+    # its code may store at or above its own return address, or return
+    # other than to it (a `ret` with RSP not at the entry value, `push
+    # $addr; ret`, a popped return address): the summary's frame model does
+    # not hold, so the explorer follows the callee or gives up (StackWalk)
+    frame_unsafe: str = ""
+    # a `mov %r, %cr3` in the code read: a callee read whole is run, not
+    # summarised (its CR3 write is checked as explored code's is)
+    cr3_write_read: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -175,7 +184,7 @@ class Summaries:
         writes = set()
         regs_written: set[str] = set()
         regs_unknown = False
-        funcs, work, seen = {start}, [(start, None)], set()
+        funcs, work, seen = {start}, [(start, None, start)], set()
         # wrmsr nodes; node -> [(predecessor, its ECX effect)] over
         # fall-through edges; nodes entered otherwise (the start: ECX is the
         # caller's; jump and call targets)
@@ -184,6 +193,31 @@ class Summaries:
         work_targets: set = {(start, None)}
         n = 0
         md = _md()
+        stack = StackWalk(prog, start)
+        stk = {(start, None, start): stack.ENTRY}
+
+        def go(node, frame, state, lift=True):
+            """Queue node, in frame, with the stack state it is reached with
+            (met with two states, it is read again with their merge)."""
+            if lift:
+                for n2, f2, st2 in stack.lift(node, frame, state):
+                    go(n2, f2, st2, lift=False)
+                return
+            key = (*node, frame)
+            old = stk.get(key)
+            if old is None:
+                stk[key] = state
+            elif old != state:
+                new = stack.merge(old, state)
+                if new == old:
+                    return
+                stk[key] = new
+                seen.discard(key)
+            work.append(key)
+
+        def go_all(succs):
+            for n2, f2, st2 in succs:
+                go(n2, f2, st2)
 
         def anyw(why, regs=False):
             nonlocal regs_unknown
@@ -191,11 +225,27 @@ class Summaries:
             s.why = why
             regs_unknown = regs_unknown or regs
 
+        def partial(sub):
+            """The closure reaches code fixed only at run time (the
+            dispatch, a static call, a retpoline thunk): its summary is
+            sub's, with what the code read so far showed kept (a SWAPGS, a
+            CR3 write, a stack-discipline breach: adv_r15_swapgs_tracepoint;
+            not its stores: known gap adv_r15_kptr_tracepoint)."""
+            sub.may_swapgs = sub.may_swapgs or s.may_swapgs or any(
+                self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs)
+            sub.may_write_cr3 = sub.may_write_cr3 or s.may_write_cr3
+            sub.cr3_write_read = s.cr3_write_read
+            sub.frame_unsafe = stack.why
+            sub.gs_access = sub.gs_access or s.gs_access
+            return sub
+
         while work:
-            addr, vk = work.pop()
-            if (addr, vk) in seen:
+            key = work.pop()
+            if key in seen:
                 continue
-            seen.add((addr, vk))
+            seen.add(key)
+            addr, vk, frame = key
+            here = stk[key]
             n += 1
             if n > MAX_INSNS or len(funcs) > MAX_FUNCTIONS:
                 anyw("too large to summarise", regs=True)
@@ -208,7 +258,7 @@ class Summaries:
             try:
                 if vk is None and addr in prog.sites:
                     for i, (code, label, cond) in enumerate(prog.site_choices(addr)):
-                        work.append((addr, (addr, i)))
+                        go((addr, (addr, i)), frame, here, lift=False)
                     continue
                 if vk is None:
                     data = prog.fetch(addr, 16)
@@ -222,8 +272,8 @@ class Summaries:
             if ci is None and any(data.startswith(raw) for raw in _UNKNOWN_TO_CAPSTONE):
                 # SERIALIZE (cfg._UNKNOWN_TO_CAPSTONE): no operands, no effect
                 # on registers, memory, IF, GS or CR3
-                work.append((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
-                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None))
+                go((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
+                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None), frame, here, lift=False)
                 continue
             if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS:
                 # code the walk cannot read: nothing about it is known (the
@@ -296,7 +346,7 @@ class Summaries:
                 ecx_eff = ("keep",)
             fall_pred.setdefault(fall, []).append(((addr, vk), ecx_eff))
             if m == "mov" and ci.op_str.startswith("cr3"):
-                s.may_write_cr3 = True
+                s.may_write_cr3 = s.cr3_write_read = True
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
@@ -326,39 +376,69 @@ class Summaries:
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
+            if m.split(" ")[-1] in ("sysret", "sysretq", "sysretl", "sysexit"):
+                # a return to user mode in a callee: a SYSRET site with
+                # obligations of its own, which only running it decides
+                # (adv_r15_called_sysret: a noreturn stub that SYSRETs)
+                stack.bad(f"`{m}` at {prog.symbolize(addr)} returns to user mode")
+            # the stack: where this instruction's stores through RSP land
+            # and what RSP is after it, relative to the frame's entry
+            after = stack.step(ci, here, addr)
             if m == "call":
                 if tgt is None:
                     anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
+                    go(fall, frame, after)  # (assumption abi-callee-saved)
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
-                        return sub
+                        return partial(sub)
                     funcs.add(tgt)
-                    work.append(target_node(prog, tgt, vk))
+                    # its fall-through is read once the callee returns
+                    # (StackWalk.call): RSB stuffing's `call 1f; int3` never does
+                    go_all(stack.call(tgt, target_node(prog, tgt, vk), frame, here, fall, addr))
                     work_targets.add(target_node(prog, tgt, vk))
-                work.append(fall)
                 continue
             if m == "jmp":
                 if tgt is None:
                     anyw(f"an indirect jump at {prog.symbolize(addr)}", regs=True)
                     s.may_change_if = s.vector = True
+                    # code the walk does not read (a tail call through a
+                    # pointer, a jump table) may return for this frame: the
+                    # callers' fall-throughs are read (its stack use is
+                    # assumption abi-callee-saved's)
+                    go_all(stack.returned(frame))
                 elif prog.is_return_thunk(tgt):
-                    pass
+                    go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
+                    # ... through the thunk the kernel picks at boot, whose
+                    # code runs too (adv_r15_call_depth_thunk)
+                    # (their GS base and CR3 effects; their memory and
+                    # registers are a `ret`'s: assumption return-thunk)
+                    te = self.return_thunks()
+                    s.gs_access = s.gs_access or te.gs_access
+                    s.may_swapgs = s.may_swapgs or te.may_swapgs
+                    s.may_write_cr3 = s.may_write_cr3 or te.may_write_cr3
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
-                        return sub
+                        return partial(sub)
                     funcs.add(tgt)
-                    work.append(target_node(prog, tgt, vk))
+                    go(target_node(prog, tgt, vk), frame, after)
                     work_targets.add(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
-                work.append(target_node(prog, tgt, vk))
+                go(target_node(prog, tgt, vk), frame, after)
                 work_targets.add(target_node(prog, tgt, vk))
+            if m.split(" ")[-1] == "ret":
+                if ops:
+                    stack.bad(f"`{ci.mnemonic} {ci.op_str}` at {prog.symbolize(addr)} pops its caller's stack")
+                go_all(stack.ret(frame, here, addr))
+                continue
             if m.startswith(("ret", "sysret")):
                 continue  # no fall-through (a ud2 may resume: its fall-through is read)
-            work.append(fall)
+            go(fall, frame, after)
+        if stack.why:
+            s.frame_unsafe = stack.why
         if any(self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs):
             # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
             # the return, or the one the exit SWAPGS will load, is unknown
@@ -391,6 +471,36 @@ class Summaries:
                 return None
         return None
 
+    def return_thunks(self) -> Summary:
+        """What the return thunks the image holds may do, together: a
+        `jmp __x86_return_thunk` site is patched at boot (apply_returns) to
+        a plain `ret` or a jump to the thunk the mitigation chose
+        (retbleed_return_thunk, srso_return_thunk, call_depth_return_thunk,
+        ...): any of them runs.  Their returns are the caller's (assumption
+        return-thunk); their own effects are read here: call depth
+        tracking's %gs counter, the untraining sequences."""
+        hit = self._cache.get("return-thunks")
+        if hit is not None:
+            return hit
+        out = self._cache["return-thunks"] = Summary("summary", "some", [], why="the return thunks",
+                                                      gs_access=False, opaque=False)
+        addrs = set()
+        for name in RETURN_THUNKS:
+            a = self.program.symbols.get(name)
+            if a is None:
+                continue
+            t = self._compute(a)
+            out.gs_access |= t.gs_access
+            out.may_swapgs |= t.may_swapgs
+            out.may_write_cr3 |= t.may_write_cr3
+            out.may_change_if |= t.may_change_if
+            out.vector |= t.vector
+            if t.writes == "any":
+                out.writes, out.why = "any", f"{name}: {t.why}"
+            addrs.update(t.write_addrs)
+        out.write_addrs = sorted(addrs)
+        return out
+
     def _direct(self, tgt):
         """A direct call inside the closure whose target is itself unknown at run
         time: the whole summary is that of an unknown call."""
@@ -404,3 +514,262 @@ class Summaries:
         if name in RETURN_THUNKS:
             return None
         return None
+
+
+_X86 = capstone.x86
+_RSP, _RBP = _X86.X86_REG_RSP, _X86.X86_REG_RBP
+
+
+class StackWalk:
+    """Where a summarised closure's stores through RSP land, and whether every
+    return in it is to the return address its call pushed (assumption
+    abi-callee-saved, checked on the code the walk reads instead of assumed).
+
+    The walk runs each instruction in a frame: the summarised start's, or
+    that of a call's target (a function, or a label: RSB stuffing's `call
+    772f`, clear_bhb_loop's `call 1f`; a call is a call whatever it calls).
+    A state is (delta, rbp): RSP relative to the frame's entry RSP (where
+    the call's return address is), and RBP likewise when it holds a copy of
+    RSP ("in": the value it had at the frame's entry); None where two paths
+    disagree or an offset is not constant.  Rules:
+    - every store through RSP (push, call, an explicit `off(%rsp)`, or
+      `off(%rbp)` with RBP a known copy) lands below the frame's entry RSP;
+    - a `ret` (or return thunk) runs with RSP at the frame's entry: it
+      returns to each caller of the frame, whose call's fall-through is then
+      read in the caller's state (a call's fall-through is read only once
+      its callee returns: `call 1f; int3` never does);
+    - RSP above a frame's entry (the frame has dropped its return address:
+      FILL_RETURN_BUFFER's `add $16,%rsp` after two `call 772f`,
+      srso_safe_ret's `lea 8(%rsp),%rsp; ret`) is the same RSP in each
+      calling frame: the walk goes on there.  Above the summarised start's
+      entry there is no frame of its own: stores and returns there are
+      refused.
+    - the callee-saved registers (RBX, RBP, R12-R15) hold their values of
+      the frame's entry at every `ret`: a register is kept until written,
+      and a push (or a store to a known slot) of a kept register saves it,
+      which a pop (or load) from that slot restores (GCC's prologues and
+      epilogues, `leave`); a callee returns them kept (its own frame is
+      checked the same way); a frame left by RSP above its entry keeps in
+      its caller only what it kept (adv_r15_cpuid_rbx: `cpuid` in an asm
+      helper writes RBX, the C checks' pt_regs pointer).
+    Anything else makes the summary frame-unsafe (adv_r13_summary_stack_arg:
+    the return address and the stack argument popped, a new argument pushed
+    over the caller's local; adv_r13_summary_push_ret: `pushq $body; ret`):
+    the explorer then runs the callee exactly or gives up.  Stores through
+    other registers holding stack addresses are covered by assumption
+    abi-frames, as everywhere; code past the walk's size limit by
+    abi-callee-saved."""
+
+    MAX_LIFT = 64
+
+    def __init__(self, prog, start):
+        self.prog = prog
+        self.start = start
+        self.ENTRY = (0, "in", KEPT_AT_ENTRY, frozenset())
+        self.why = ""
+        # frame -> [(calling frame, its state at the call, the call's fall-through node)]
+        self.contexts: dict = {}
+        self.returns: set = set()
+        # frame -> [(node, state)] reached with RSP above the frame's entry
+        self.above: dict = {}
+
+    def bad(self, why: str):
+        if not self.why:
+            self.why = why
+
+    @staticmethod
+    def merge(a, b):
+        """(offsets equal or unknown; registers kept and slots saved on both)"""
+        return (a[0] if a[0] == b[0] else None, a[1] if a[1] == b[1] else None, a[2] & b[2], a[3] & b[3])
+
+    def _store(self, d, lo, size, addr, how):
+        """A store of size bytes at frame offset lo (None: unknown)."""
+        if d is None or lo is None:
+            self.bad(f"{how} at {self.prog.symbolize(addr)} stores where the stack walk cannot place it")
+        elif lo + size > 0:
+            self.bad(f"{how} at {self.prog.symbolize(addr)} stores at or above its return address")
+
+    def _pushed(self, state, size, addr, how="a push", reg=None):
+        """The state after size bytes are pushed (reg: a register pushed, saved
+        if kept)."""
+        d, bp, kept, saved = state
+        self._store(d, None if d is None else d - size, size, addr, how)
+        nd = None if d is None else d - size
+        saved = _overwritten(saved, nd, size)
+        if reg in kept and nd is not None and size == 8:
+            saved = saved | {(nd, reg)}
+        return (nd, bp, kept, saved)
+
+    def call(self, tgt, entry_node, frame, state, fall, addr) -> list:
+        """A direct call: the target's entry in its own frame, and the
+        fall-through in this one if the target returns."""
+        self._pushed(state, 8, addr, "a call")
+        # (the callee's frame is below RSP: no slot there survives the call)
+        d = state[0]
+        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d))
+        out = [(entry_node, tgt, self.ENTRY)]
+        ctx = (frame, state, fall)
+        ctxs = self.contexts.setdefault(tgt, [])
+        if ctx not in ctxs:
+            ctxs.append(ctx)
+            if tgt in self.returns:
+                out.append((fall, frame, state))
+            for node, st in self.above.get(tgt, ()):
+                out += self._into(node, st, ctx, 0)
+        return out
+
+    def ret(self, frame, state, addr) -> list:
+        d = state[0]
+        if d != 0:
+            self.bad(f"a return at {self.prog.symbolize(addr)} with RSP "
+                     f"{'unknown' if d is None else f'{d:+#x}'} from its frame's entry: not to its return address")
+            return []
+        lost = [r for r in KEPT_AT_ENTRY if r not in state[2]]
+        if lost:
+            self.bad(f"the return at {self.prog.symbolize(addr)} may leave callee-saved "
+                     f"{', '.join(r.upper() for r in sorted(lost))} changed")
+            return []
+        return self.returned(frame)
+
+    def returned(self, frame) -> list:
+        """The frame returns: each of its calls' fall-through, in its caller."""
+        self.returns.add(frame)
+        return [(fall, f, st) for f, st, fall in self.contexts.get(frame, ())]
+
+    def lift(self, node, frame, state, depth=0) -> list:
+        """(node, frame, state) as the walk goes on with it: in the calling
+        frames when RSP is above this frame's entry."""
+        d = state[0]
+        if d is None or d <= 0 or frame == self.start:
+            return [(node, frame, state)]
+        if depth > self.MAX_LIFT:
+            self.bad(f"RSP above its frame at {self.prog.symbolize(node[0])} through too many frames")
+            return []
+        self.above.setdefault(frame, []).append((node, state))
+        out = []
+        for ctx in self.contexts.get(frame, ()):
+            out += self._into(node, state, ctx, depth)
+        return out
+
+    def _into(self, node, state, ctx, depth) -> list:
+        d, bp, kept, _saved = state
+        g, (dg, bpg, kept_g, saved_g), _ = ctx
+        # the frame's entry RSP is the caller's RSP at the call minus 8
+        nd = None if dg is None else dg - 8 + d
+        nbp = bpg if bp == "in" else None if bp is None or dg is None else dg - 8 + bp
+        # what the frame kept is the caller's; its slots at and above the
+        # call's RSP stay (no store lands above a frame's entry)
+        nsaved = frozenset(x for x in saved_g if dg is not None and x[0] >= dg)
+        return self.lift(node, g, (nd, nbp, kept_g & kept, nsaved), depth + 1)
+
+    def step(self, ci, state, addr):
+        """The state after ci (for its fall-through and branch targets),
+        checking its stores through RSP or a frame pointer."""
+        d, bp, kept, saved = state
+        m = ci.mnemonic.split(" ")[-1]
+        ops = ci.operands
+        size = 2 if 0x66 in ci.prefix else 8
+        written = set(ci.regs_access()[1])
+        restored = None  # a callee-saved register loaded back from its slot
+        if m in ("push", "pushf", "pushfq", "pushfw"):
+            reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
+                ops[0].type == _X86.X86_OP_REG else None
+            d, bp, kept, saved = self._pushed(state, size, addr, reg=reg)
+        elif m == "call":
+            if not (ops and ops[0].type == _X86.X86_OP_IMM):
+                self._pushed(state, 8, addr, "an indirect call")
+            # the callee's frame is below RSP: slots there are its
+            saved = frozenset(x for x in saved if d is not None and x[0] >= d)
+        elif m in ("pop", "popf", "popfq", "popfw"):
+            if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and d is not None and size == 8:
+                r = _reg64(ci, ops[0].reg)
+                if (d, r) in saved:
+                    restored = r
+            d = None if d is None else d + size
+        elif m == "enter":
+            self._pushed(state, 8, addr, "an enter")
+            d = bp = None
+        # explicit memory destinations based on RSP or the frame pointer
+        for k, op in enumerate(ops):
+            if op.type != _X86.X86_OP_MEM or not machine.memory_written(
+                    ci.mnemonic, k, bool(op.access & capstone.CS_AC_WRITE)):
+                continue
+            mem = op.mem
+            if mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
+                # (a pop to memory computes its address with RSP already
+                # incremented: d is the state after the pop, SDM POP)
+                base = d if mem.base == _RSP else bp
+                lo = None if base is None or mem.index != 0 else base + mem.disp
+                self._store(base, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                saved = _overwritten(saved, lo, op.size or 8)
+                if m == "mov" and lo is not None and op.size == 8 and ops[1].type == _X86.X86_OP_REG and \
+                        _reg64(ci, ops[1].reg) in kept:
+                    saved = saved | {(lo, _reg64(ci, ops[1].reg))}
+        if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
+                and ops[0].size == 8 and ops[1].mem.index == 0:
+            mem = ops[1].mem
+            base = d if mem.base == _RSP else bp if mem.base == _RBP and isinstance(bp, int) else None
+            r = _reg64(ci, ops[0].reg)
+            if base is not None and (base + mem.disp, r) in saved:
+                restored = r
+        if _RSP in written and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
+                                         "call", "ret", "enter"):
+            d = self._rsp_after(m, ops, state)
+        if m == "leave":
+            # RSP = RBP, then pop RBP from that slot
+            if isinstance(bp, int) and (bp, "rbp") in saved:
+                restored = "rbp"
+            bp = None
+        elif _RBP in written:
+            bp = d if (m == "mov" and len(ops) == 2 and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
+                else (d + ops[1].mem.disp if d is not None and m == "lea" and ops[1].mem.base == _RSP
+                      and ops[1].mem.index == 0 else None)
+        if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RSP:
+            d = None
+        # callee-saved registers written (capstone's list and the implicit
+        # ones it omits: cpuid's EBX) lose their entry value, unless loaded
+        # back from where it was saved
+        if m != "call":
+            hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
+            hit &= KEPT_AT_ENTRY
+            if hit:
+                kept = kept - hit
+            if restored is not None:
+                kept = kept | {restored}
+        return (d, bp, kept, saved)
+
+    @staticmethod
+    def _rsp_after(m, ops, state):
+        """RSP's frame offset after an explicit write to it (None: unknown)."""
+        d, bp = state[0], state[1]
+        if m == "leave":
+            return bp + 8 if isinstance(bp, int) else None
+        if len(ops) != 2 or ops[0].type != _X86.X86_OP_REG or ops[0].reg != _RSP:
+            return None
+        src = ops[1]
+        if m in ("add", "sub") and src.type == _X86.X86_OP_IMM and d is not None:
+            return d + src.imm if m == "add" else d - src.imm
+        if m == "lea" and src.mem.index == 0 and src.mem.segment == 0:
+            base = d if src.mem.base == _RSP else bp if src.mem.base == _RBP else None
+            return base + src.mem.disp if isinstance(base, int) else None
+        if m == "mov" and src.type == _X86.X86_OP_REG and src.reg == _RBP:
+            return bp if isinstance(bp, int) else None
+        return None
+
+
+KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
+
+
+def _overwritten(saved: frozenset, lo, size: int) -> frozenset:
+    """saved without the slots a store of size bytes at lo may overwrite
+    (lo None: every slot)."""
+    if lo is None:
+        return frozenset()
+    return frozenset(x for x in saved if x[0] + 8 <= lo or x[0] >= lo + size)
+
+
+def _reg64(ci, reg) -> str:
+    """The 64-bit register capstone's register id is part of (its own name
+    for one that is no part of a GPR)."""
+    name = ci.reg_name(reg)
+    return _GPR64.get(name, name)
