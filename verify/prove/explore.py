@@ -634,7 +634,11 @@ class Explorer:
         # any stack byte.
         whole_stack = bool(_stack_constants(addr, self)) or any(
             n.startswith("user_") for n in addr.variables)
-        self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack)
+        # (the live return addresses stay, as for a summarised callee: an
+        # exposed range never holds one when it is exposed, but a later
+        # call's return address may land in a range exposed before it)
+        self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack,
+                           ret_slots=() if whole_stack else self.ret_slots)
         self._event = None
 
     def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=()):

@@ -351,7 +351,12 @@ class Summaries:
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
                     mem = op.mem
-                    if mem.index != 0:
+                    if m.split(" ")[-1] in ("bts", "btr", "btc") and len(ops) == 2 and \
+                            ops[1].type == capstone.x86.X86_OP_REG:
+                        # a register bit offset addresses the whole bit string
+                        # around the operand (SDM BT: a signed offset), not 8 bytes
+                        anyw(f"a bit-string store with a register offset at {prog.symbolize(addr)}")
+                    elif mem.index != 0:
                         anyw(f"a store through an indexed address at {prog.symbolize(addr)}")
                     elif mem.segment == capstone.x86.X86_REG_GS and mem.base in (0, capstone.x86.X86_REG_RIP):
                         off = mem.disp + (nxt if mem.base else 0)
@@ -729,6 +734,9 @@ class StackWalk:
         # callee-saved registers written (capstone's list and the implicit
         # ones it omits: cpuid's EBX) lose their entry value, unless loaded
         # back from where it was saved
+        # a slot below RSP is no save: an interrupt taken in kernel mode
+        # pushes its frame there (no red zone in the kernel)
+        saved = frozenset(x for x in saved if d is not None and x[0] >= d)
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY

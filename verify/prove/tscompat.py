@@ -55,6 +55,7 @@ from __future__ import annotations
 import bisect
 import re
 import struct
+import types
 from dataclasses import dataclass
 
 import capstone
@@ -702,6 +703,9 @@ def _base_mnemonic(m: str) -> str:
     if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ")):
         return m.split(" ")[-1]
     return m
+
+
+_NOTHING = types.MappingProxyType({})  # the state of an instruction not reached yet
 
 
 def _union(a: dict, b: dict) -> dict:
@@ -1885,7 +1889,9 @@ class MaySet:
         def inside(t):
             return any(g <= t < gend for g, gend in unit)
 
-        state: list = [{} for _ in insns]
+        # (states are never changed in place: one immutable empty one for
+        # every instruction not reached yet)
+        state: list = [_NOTHING] * len(insns)
         flagged: dict = {}
         ret_tag = _NO_TAG
         self._passes += 1
