@@ -383,6 +383,7 @@ class IrqFlagEffects:
         self._regname: dict = {}
         self._acc: dict = {}
         self._wn: dict = {}
+        self._pvcs_memo: dict = {}
         self._clean_memo: dict = {}
         self._arity_memo: dict = {}
         self._dups = None
@@ -1947,11 +1948,9 @@ class IrqFlagEffects:
         image fixes only the linked value, not what kvm_spinlock_init /
         xen_init_spinlocks / hv_init_spinlocks install at boot: named
         assumption pv-callee-save, recorded at the call."""
-        hit = self._pvcs_memo.get(node) if hasattr(self, "_pvcs_memo") else None
+        hit = self._pvcs_memo.get(node)
         if hit is not None:
             return hit
-        if not hasattr(self, "_pvcs_memo"):
-            self._pvcs_memo = {}
         out = False
         try:
             kind, ci = self._decode(node)
