@@ -170,3 +170,63 @@ def test_pointer_left_in_another_register_leaks(irq):
     # the caller stores IF set through the RDX the callee left &flags in
     eff = irq("irq_moved_ptr_caller", 0)[0]
     assert eff is None or 1 in eff
+
+
+# -- paravirt callee-save calls (6.12 PVUNLOCK) -----------------------------------------
+
+
+def test_pv_callee_save_call_keeps_registers(irq):
+    # call *pv_ops.lock.queued_spin_unlock (a struct paravirt_callee_save
+    # slot by BTF): RSI, the flags, survives it, so the irqrestore test refines
+    eff, assumed, _s, prog = irq("irq_pv_unlock_restore")
+    assert eff == {"E", "rsi"}
+    assert any(isinstance(a, tuple) and a[0] == "pv-callee-save"
+               and prog.symbolize(a[1]) == "irq_pv_unlock_restore" for a in assumed)
+    # an ordinary pv_ops function pointer may write RSI: IF may be 1 whatever
+    eff = irq("irq_pv_plain_restore", 0)[0]
+    assert eff is None or 1 in eff
+
+
+# -- cmp $0 of a bit-9 word; the jcc of the flag a test sets -------------------------------
+
+
+@pytest.mark.parametrize("name", ["irq_cmp_slot", "irq_cmp_reg"])
+def test_cmp_zero_of_bit9_word_refines(irq, name):
+    assert irq(name)[0] == {"E"}
+
+
+@pytest.mark.parametrize("name", ["irq_cmp_full", "irq_cmp_restored", "irq_cmp_jae", "irq_test_jae"])
+def test_cmp_or_jcc_that_does_not_test_bit9(irq, name):
+    # the word has other bits, or the branch does not depend on bit 9
+    # (jae after cmp/test: CF is 0): the sti may run with IF as it was
+    eff = irq(name)[0]
+    assert eff is not None and 1 in eff, (name, eff)
+
+
+# -- out-parameter stores split by the returned AL (6.1 prb_reserve) -----------------------
+
+
+def test_out_parameters_split_by_returned_al(irq):
+    # e.irqflags is stored on every path returning AL != 0, and restored
+    # only there: IF stays 0
+    assert irq("irq_reserve_caller", 0)[0] == {0}
+
+
+@pytest.mark.parametrize("name", ["irq_reserve_caller_inverted", "irq_reserve_stale_caller"])
+def test_out_parameter_split_not_taken_wrongly(irq, name):
+    # restored where AL is 0 (e untouched on a path), or AL from a `sete`
+    # whose flags a later compare replaced: IF may be 1
+    eff = irq(name, 0)[0]
+    assert eff is None or 1 in eff, (name, eff)
+
+
+def test_value_classes_decide_branches(irq):
+    assert irq("irq_bv_zero", 0)[0] == {0}
+    # a 32-bit test of a register whose low byte only is known 0: not decided
+    eff = irq("irq_bv_bz_wide", 0)[0]
+    assert eff is not None and 1 in eff
+
+
+def test_pointer_left_in_another_register_is_followed(irq):
+    # (irq_moved_ptr_caller above: a store through that RDX is seen)
+    assert irq("irq_moved_ptr_kept")[0] == {"E"}

@@ -320,6 +320,28 @@ class Btf:
                 return bits // 8
         return None
 
+    def member_type_name(self, struct_name: str, path: str, kind: int = KIND_STRUCT) -> str | None:
+        """Name of the (modifier-resolved) type of member `path` ("a.b") of
+        `struct struct_name` (for `paravirt_patch_template`, "lock.queued_spin_unlock"
+        -> "paravirt_callee_save"), or None if not described."""
+        for blob in self.blobs:
+            tid = blob.find(kind, struct_name)
+            if tid is None:
+                continue
+            try:
+                for part in path.split("."):
+                    tid = blob.resolve(tid)
+                    hit = [m for m in blob.members(tid) if m[0] == part]
+                    if len(hit) != 1:
+                        return None
+                    tid = hit[0][1]
+                tid = blob.resolve(tid)
+                name_off = blob.header(tid)[0]
+                return blob.string(name_off) if name_off else None
+            except (BtfError, struct.error, IndexError):
+                return None
+        return None
+
     def member_at(self, struct_name: str, byte_offset: int, kind: int = KIND_STRUCT) -> str | None:
         """Dotted name of the innermost named member at `byte_offset`
         (for `struct paravirt_patch_template`: 0x100 -> 'irq.save_fl')."""

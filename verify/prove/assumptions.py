@@ -33,6 +33,12 @@ ASSUMPTIONS = {
     "registers its prototype declares: what a caller left in the others is not handed to it (C cannot name "
     "them; a static call's targets have the key's C type, static_call_update() type-checks them).  Used by "
     "the IF summary where a pointer into a frame is left in such a register (prove/irqflag.py).",
+    "pv-callee-save": "An indirect call through a pv_ops slot of type struct paravirt_callee_save (e.g. "
+    "pv_ops.lock.queued_spin_unlock) reaches a PV_CALLEE_SAVE thunk, which keeps every register but RAX: every "
+    "writer of such a slot stores PV_CALLEE_SAVE(func) (paravirt.c's native default, kvm_spinlock_init, "
+    "xen_init_spinlocks, hv_init_spinlocks in 6.1/6.12) and the PVOP_CALLEE call sites declare only RAX clobbered "
+    "(arch/x86/include/asm/paravirt.h, paravirt_types.h).  The IF summary keeps the other registers' tags "
+    "across such a call (prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

@@ -50,12 +50,20 @@ Transfer (one path, pass order as in the walk):
   atom the tag is reduced to is known to be b, and the constant b on that
   path is that atom (arch_local_irq_restore in 6.1/6.12:
   `if (flags & X86_EFLAGS_IF) sti`); a side no element allows is dropped.
+  So does `cmp $0` of a register or frame slot known to hold bit 9 only
+  (after `and $0x200`, kept through an 8-byte spill and reload: the b9 and
+  b9s marks).  Only the jcc of the flag the test sets refines: je/jne after
+  test/and/cmp (ZF), jb/jae after bt (CF); CF is 0 after test and cmp $0.
 - A direct call composes the callee's summary as above (memoised;
   recursion: a least fixpoint; an exhausted budget -> unknown).  The syscall dispatch, `iret`, `sysret`, an
   indirect jump, code that cannot be decoded -> unknown.  A callee the
   image does not fix (indirect call, retpoline thunk, static call) keeps IF
   under assumption irq-flag-preserved, the one explore.py already names for
-  the same calls (recorded in `assumptions`).
+  the same calls (recorded in `assumptions`); it writes every caller-saved
+  register, except a `call *pv_ops+N` whose slot BTF types as struct
+  paravirt_callee_save, which writes only RAX (assumption pv-callee-save,
+  _pv_callee_save: 6.12 `_raw_spin_unlock_irqrestore` under PVUNLOCK keeps
+  the flags in RSI across `call *pv_ops.lock.queued_spin_unlock`).
 - A faulting instruction with an exception-table entry continues at its
   fixup with IF as at the fault (the #PF/#GP handler returns by IRET with
   the saved flags; the extable handlers move RIP/registers, not flags).
@@ -150,6 +158,9 @@ _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "s
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
 MAX_PTR_DISP = 4096
+# partitions (value classes) kept apart per node while out-parameters are
+# tracked (_analyse_once); more are joined into one
+MAX_PARTS = 4
 # IRQFLAG_DEBUG=1: why a summary is unknown (where precision is lost);
 # IRQFLAG_TRACE=<hex start>,...: the state at every node of those functions
 _DEBUG = bool(_os.environ.get("IRQFLAG_DEBUG"))
@@ -201,6 +212,14 @@ def _join_outs(a: dict, b: dict) -> dict:
     return out
 
 
+def _join_out_map(a, b):
+    """Join the out-parameter stores ((a, d) -> tag) of two returns (a None:
+    no return yet)."""
+    if a is None:
+        return dict(b)
+    return {k: _join(_out_word(a, *k), _out_word(b, *k)) for k in set(a) | set(b)}
+
+
 def _join_summary(a, b):
     if a is None or b is None:
         return None
@@ -223,7 +242,8 @@ def _key(start, want, ctx):
 
 
 class _St:
-    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr")
+    __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr",
+                 "b9s", "bv", "setcc")
 
     def __init__(self, IF, sp, slots, regs, known, ptrs=None, outs=None):
         self.IF, self.sp, self.slots, self.regs, self.known = IF, sp, slots, regs, known
@@ -250,6 +270,21 @@ class _St:
         # registers whose value has every bit but bit 9 clear (after
         # `and $0x200,%reg`): `test %reg,%reg` then tests bit 9
         self.b9 = frozenset()
+        # frame slot offset -> the tag object an 8-byte `mov` of a b9
+        # register stored there (a word with every bit but bit 9 clear):
+        # the mark holds only while the slot keeps that very object, and
+        # every store, push or pushf at the slot drops it (_b9s_valid)
+        self.b9s = {}
+        # register -> what is known of its value (_BV_*): "z" the whole
+        # register is 0, "bz" its low byte is 0 (the rest unknown), "nz" its
+        # low byte is not 0 (so no wider part is 0 either); a bool result
+        # (`xor %r14d,%r14d`, `sete %r14b` before a `jne`, `mov $1,%eax`):
+        # decides `test %al,%al; je` and splits the out-parameter stores by
+        # the returned AL (_call_split)
+        self.bv = {}
+        # a `sete`/`setne` of a byte register just before: (register, True
+        # when it sets the byte on ZF=1), consumed by a je/jne that follows
+        self.setcc = None
         # frame slot offset -> the pointers a 64-bit `mov` spilled there
         # (reloaded into a register they are followed again)
         self.sptr = {}
@@ -260,6 +295,8 @@ class _St:
         s.test = self.test
         s.orig, s.saved = self.orig, dict(self.saved)
         s.esc, s.b9, s.sptr = self.esc, self.b9, dict(self.sptr)
+        s.b9s = dict(self.b9s)
+        s.bv, s.setcc = dict(self.bv), self.setcc
         return s
 
     def norm(self, t):
@@ -282,8 +319,16 @@ def _same(a: _St, b: _St) -> bool:
     building sorted tuples: dicts and sets compare by value)."""
     return (a.IF == b.IF and a.sp == b.sp and a.esc == b.esc and a.test == b.test and a.orig == b.orig
             and a.b9 == b.b9 and a.slots == b.slots and a.regs == b.regs and a.known == b.known
-            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr
+            and a.ptrs == b.ptrs and a.outs == b.outs and a.sptr == b.sptr and a.b9s.keys() == b.b9s.keys()
+            and a.bv == b.bv and a.setcc == b.setcc
             and {k: v[0] for k, v in a.saved.items()} == {k: v[0] for k, v in b.saved.items()})
+
+
+def _b9s_valid(s: _St, off) -> bool:
+    """Whether the frame slot at off holds a word with every bit but bit 9
+    clear (stored from a b9 register by an 8-byte `mov`, not written since)."""
+    obj = s.b9s.get(off)
+    return obj is not None and s.slots.get(off) is obj
 
 
 def _join_states(a: _St, b: _St) -> _St:
@@ -301,6 +346,12 @@ def _join_states(a: _St, b: _St) -> _St:
     out.orig = a.orig & b.orig
     out.esc = a.esc or b.esc
     out.b9 = a.b9 & b.b9
+    # a slot holding only bit 9 on both sides holds only bit 9 after the
+    # join (the mark moves to the joined tag object)
+    out.b9s = {k: slots[k] for k in a.b9s if _b9s_valid(a, k) and _b9s_valid(b, k) and slots.get(k) is not None}
+    out.bv = {k: v for k, v in a.bv.items() if b.bv.get(k) == v}
+    if a.setcc == b.setcc:
+        out.setcc = a.setcc
     if sp is not None:
         # (a slot that may hold a pointer on one side only: "maybe")
         out.sptr = {k: a.sptr.get(k, frozenset({None})) | b.sptr.get(k, frozenset({None}))
@@ -331,6 +382,8 @@ class IrqFlagEffects:
         self._dec: dict = {}
         self._regname: dict = {}
         self._acc: dict = {}
+        self._wn: dict = {}
+        self._pvcs_memo: dict = {}
         self._clean_memo: dict = {}
         self._arity_memo: dict = {}
         self._dups = None
@@ -371,6 +424,7 @@ class IrqFlagEffects:
         outer_used, outer_written = self.used, getattr(self, "_written", None)
         outer_leaked = getattr(self, "_leaked", set())
         outer_retptr = getattr(self, "_retptr", set())
+        outer_regptr = getattr(self, "_regptr", set())
         outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
         mark = len(self.log)
@@ -379,7 +433,9 @@ class IrqFlagEffects:
                 self.used = set()
                 assumed: set = set()
                 self._want = want
+                self._split = None
                 r = self._analyse_once(start, depth, assumed, ctx)
+                split = self._split if r is not None else None
                 # stable once the result is below the provisional one the
                 # recursive calls used (a post-fixpoint: the least fixpoint
                 # is below it, so r is sound); `!=` alone need not end
@@ -389,6 +445,7 @@ class IrqFlagEffects:
                     for k in self.log[mark:]:
                         self.memo.pop(k, None)
                         self.memo.pop(("assumed", k), None)
+                        self.memo.pop(("split", k), None)
                     del self.log[mark:]
                     if self.budget <= 0:
                         r = None
@@ -400,11 +457,14 @@ class IrqFlagEffects:
             self._written = outer_written
             self._leaked = outer_leaked
             self._retptr = outer_retptr
+            self._regptr = outer_regptr
             self._loads = outer_loads
             self._want = outer_want
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
+        if r is not None and split is not None:
+            self.memo[("split", key)] = split
         self.log.append(key)
         return r
 
@@ -431,24 +491,40 @@ class IrqFlagEffects:
         prog = self.program
         entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
-        states = {(start, None): entry}
+        # States per (node, partition).  While a caller hands this function
+        # a frame address (want), the states at a node are kept apart by
+        # their value classes (bv, at most MAX_PARTS per node, the rest
+        # joined in one partition "*"): a bool result set on one path and
+        # returned after a join (6.1 prb_reserve's `xor %r14d,%r14d` /
+        # `sete %r14b`, then `mov %r14d,%eax`) keeps, per returned AL, the
+        # out-parameter stores of the paths that return it (_call_split).
+        # Sound: a partition is a subset of the paths the joined state
+        # covers, and every path reaches some partition.
+        part0 = frozenset() if self._want else None
+        states = {((start, None), part0): entry}
+        parts: dict = {}
+        part_ids: dict = {}  # a partition's rank in the worklist order
         # the worklist in address order (a min-heap; a node once in it):
         # forward code is then mostly walked once before its joins, where
         # a LIFO order walks a join's successors again for every
         # predecessor reaching it
-        work = [(start, 0, (), (start, None))]
-        queued = {(start, None)}
+        work = [(start, 0, (), 0, ((start, None), part0))]
+        queued = {((start, None), part0)}
         ret_if, ret_rax, returned = frozenset(), frozenset(), False
         ret_outs = None
+        # the out-parameter stores of the returns where AL may be 0 / not 0
+        ret_split = [None, None]
         not_intact: set = set()
         self._written = set()
         self._leaked = set()
         self._retptr = set()
+        self._regptr = set()
         self._loads = set()
         while work:
-            node = heapq.heappop(work)[3]
-            queued.discard(node)
-            st = states[node]
+            pk = heapq.heappop(work)[4]
+            queued.discard(pk)
+            st = states[pk]
+            node = pk[0]
             self.budget -= 1
             if self.budget <= 0:
                 return self._why("budget", start)
@@ -488,11 +564,13 @@ class IrqFlagEffects:
                         not_intact |= set(CALLER_SAVED) - item[4]
                         ret_if = _join(ret_if, item[1])
                         ret_rax = _join(ret_rax, item[2]) if ret_rax is not TOP else TOP
-                        if ret_outs is None:
-                            ret_outs = dict(item[3])
-                        else:
-                            ret_outs = {k: _join(_out_word(ret_outs, *k), _out_word(item[3], *k))
-                                        for k in set(ret_outs) | set(item[3])}
+                        ret_outs = _join_out_map(ret_outs, item[3])
+                        # AL may be 0 unless "nz"; may be non-zero unless
+                        # "z"/"bz" (the class of RAX at this return)
+                        if item[5] != "nz":
+                            ret_split[0] = _join_out_map(ret_split[0], item[3])
+                        if item[5] not in ("z", "bz"):
+                            ret_split[1] = _join_out_map(ret_split[1], item[3])
                         if ret_if is TOP:
                             return self._why("ret with unknown IF", addr)
                     else:
@@ -500,13 +578,23 @@ class IrqFlagEffects:
             for n2, s2 in succ:
                 s2 = s2.copy() if s2 is st else s2
                 s2.IF = s2.norm(s2.IF)
-                old = states.get(n2)
+                part = None
+                if part0 is not None:
+                    part = frozenset(s2.bv.items())
+                    seen = parts.setdefault(n2, set())
+                    if part not in seen:
+                        if len(seen) >= MAX_PARTS:
+                            part = "*"
+                        seen.add(part)
+                k2 = (n2, part)
+                old = states.get(k2)
                 new = s2 if old is None else _join_states(old, s2)
                 if old is None or not _same(new, old):
-                    states[n2] = new
-                    if n2 not in queued:
-                        queued.add(n2)
-                        heapq.heappush(work, (n2[0], n2[1] is not None, n2[1] or (), n2))
+                    states[k2] = new
+                    if k2 not in queued:
+                        queued.add(k2)
+                        heapq.heappush(work, (n2[0], n2[1] is not None, n2[1] or (),
+                                              0 if part is None else part_ids.setdefault(part, len(part_ids)), k2))
         # the caller-saved registers some return does not hand back with
         # their entry value (flow-sensitive: a lazy or unknown call takes
         # them all, a pop restores only the register's own pushed value)
@@ -514,15 +602,27 @@ class IrqFlagEffects:
         # out-parameters: per argument, None when its value leaked anywhere
         # (even on a path that does not return), else what each return
         # path stored through it (joined; an unchanged word is ("*", a, d))
-        outs: dict = {a: None for a in self._leaked}
-        for (a, d), t in (ret_outs or {}).items():
-            if a not in self._leaked:
-                outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
-        for a in self._retptr - self._leaked:
-            outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
-        for a, d in self._loads:
-            if a not in self._leaked:
-                outs[a] = (outs.get(a) or frozenset()) | {(("ld", d), TOP)}
+        def out_summary(rets):
+            outs: dict = {a: None for a in self._leaked}
+            for (a, d), t in (rets or {}).items():
+                if a not in self._leaked:
+                    outs[a] = (outs.get(a) or frozenset()) | {(d, t)}
+            for a in self._retptr - self._leaked:
+                outs[a] = (outs.get(a) or frozenset()) | {(RET, TOP)}
+            for a, r in self._regptr:
+                if a not in self._leaked:
+                    outs[a] = (outs.get(a) or frozenset()) | {(("reg", r), TOP)}
+            for a, d in self._loads:
+                if a not in self._leaked:
+                    outs[a] = (outs.get(a) or frozenset()) | {(("ld", d), TOP)}
+            return outs
+
+        outs = out_summary(ret_outs)
+        # per returned AL (0, not 0): the same summary over the returns
+        # that may return it; None for a side no return takes (the caller
+        # drops that branch)
+        self._split = tuple(None if r is None else out_summary(r) for r in ret_split) \
+            if part0 is not None and returned else None
         if not returned:
             # no return: the caller never continues (a noreturn function)
             return (frozenset(), frozenset(), written, outs)
@@ -726,6 +826,13 @@ class IrqFlagEffects:
             hit = self._regname[r] = self.gpr64.get(n, n)
         return hit
 
+    def _wnames(self, ci):
+        """The 64-bit names of the registers ci writes (cached)."""
+        hit = self._wn.get(id(ci))
+        if hit is None or hit[0] is not ci:
+            hit = self._wn[id(ci)] = (ci, frozenset(self._reg(ci, r) for r in self._access(ci)[1]))
+        return hit[1]
+
     def _access(self, ci):
         """ci.regs_access(), once per decoded instruction (capstone
         recomputes it at every call)."""
@@ -745,9 +852,16 @@ class IrqFlagEffects:
         fall = self._fall(ci, node)
         s = st.copy()
         test, s.test = st.test, None
-        if s.b9:
-            # a register written is no longer known to hold bit 9 only
-            s.b9 = s.b9 - (set(CALLER_SAVED) if m == "call" else {self._reg(ci, r) for r in self._access(ci)[1]})
+        flagsrc, s.setcc = st.setcc, None
+        if s.b9 or s.bv:
+            wr = CALLER_SAVED if m == "call" else self._wnames(ci)
+            # a register written is no longer known to hold bit 9 only,
+            # nor its value class (a call: every caller-saved register;
+            # _call sets RAX's where a summary splits it)
+            if s.b9:
+                s.b9 = s.b9 - set(wr)
+            if s.bv:
+                s.bv = {k: v for k, v in s.bv.items() if k not in wr}
         rsp = X.X86_REG_RSP
 
         def tgt_of():
@@ -802,6 +916,8 @@ class IrqFlagEffects:
             # slot with another value: the mark goes with any store)
             for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
                 del s.saved[k]
+            for k in [k for k in s.b9s if abs(k - (s.sp + off)) < 8]:
+                del s.b9s[k]
             for k in [k for k in s.sptr if abs(k - (s.sp + off)) < 8]:
                 if k == s.sp + off and size == 8:
                     del s.sptr[k]
@@ -826,6 +942,7 @@ class IrqFlagEffects:
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
+                s.b9s.pop(s.sp, None)
                 s.sptr.pop(s.sp, None)
             return [(fall, s)]
         if m in ("popf", "popfq"):
@@ -886,12 +1003,30 @@ class IrqFlagEffects:
                 if s.ptrs.get("rcx") and self._leak(s, s.ptrs.pop("rcx"), escaped) == "escape":
                     return "escape"
             taken, nott = s, s.copy()
-            if test is not None and m in ("je", "jne", "jb", "jae"):
-                tag, zero_on_taken = test
-                # je after test / jae after bt: taken when bit 9 is 0
+            if flagsrc is not None and m in ("je", "jne"):
+                # ZF from `test %r,%r` of a register whose value class is
+                # known, or after `sete/setne %r8` (_bv_sides): a side the
+                # class rules out is dropped, the byte set is known per side
+                sides = self._bv_sides(flagsrc, st, m == "je")
+                if sides is None:
+                    return []
+                taken.bv.update(sides[0][1]) if sides[0] is not None else None
+                nott.bv.update(sides[1][1]) if sides[1] is not None else None
+                if sides[0] is None or sides[1] is None:
+                    keep = (target_node(prog, t, node[1]), taken) if sides[0] is not None else (fall, nott)
+                    if test is not None and test[1] == "zf":
+                        bit_taken = 0 if m == "je" else 1
+                        r = self._refine(keep[1], test[0], bit_taken if sides[0] is not None else bit_taken ^ 1)
+                        return [] if r is None else [(keep[0], r)]
+                    return [keep]
+            if test is not None and m in (("je", "jne") if test[1] == "zf" else ("jb", "jae")):
+                tag, _flag = test
+                # je after a ZF test (test/and/cmp $0: ZF set exactly when
+                # bit 9 is clear) / jae after bt (CF = bit 9): taken when
+                # bit 9 is 0.  Only the jcc of the flag the test sets: CF
+                # after test/and/cmp $0 is 0 whatever bit 9 (jae always
+                # taken), ZF after bt is not bit 9
                 bit_taken = 0 if m in ("je", "jae") else 1
-                if not zero_on_taken:
-                    bit_taken ^= 1
                 res = []
                 for ss, bit in ((taken, bit_taken), (nott, bit_taken ^ 1)):
                     r = self._refine(ss, tag, bit)
@@ -923,40 +1058,55 @@ class IrqFlagEffects:
             name = ci.reg_name(ops[0].reg)
             imm = ops[1].imm
             if name in _BYTE_HI and imm == 0x2:
-                s.test = (s.regs.get(_BYTE_HI[name], TOP), True)
+                s.test = (s.regs.get(_BYTE_HI[name], TOP), "zf")
             elif imm == 0x200 and ops[0].size >= 2:
-                s.test = (s.regs.get(self.gpr64.get(name, name), TOP), True)
+                s.test = (s.regs.get(self.gpr64.get(name, name), TOP), "zf")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_MEM and ops[1].type == X.X86_OP_IMM \
                 and ((ops[0].size == 1 and ops[1].imm == 0x2) or (ops[0].size >= 2 and ops[1].imm == 0x200)) \
                 and ops[0].mem.index == 0 and ops[0].mem.segment == 0 and ops[0].mem.base:
             # bit 9 of a word in memory: `testb $0x2,0x9(%rdx)` (6.1
             # _prb_commit's `if (e->irqflags & X86_EFLAGS_IF)`); only a
             # frame slot or a word through a tracked pointer has a tag
-            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), True)
+            s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), "zf")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
                 and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9:
             # `and $0x200,%r12d; ...; test %r12,%r12; jne` (6.1
             # printk_safe_exit_irqrestore): the register is its bit 9
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
         elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ci.reg_name(ops[0].reg) in _BYTE_HI and ops[1].imm == 0x2:
             # `and $0x2,%bh; je` (6.1 generic_exec_single's
             # local_irq_restore): ZF set when bit 9 is clear
-            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), True)
+            s.test = (s.regs.get(_BYTE_HI[ci.reg_name(ops[0].reg)], TOP), "zf")
         elif m == "and" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 0x200 and ops[0].size >= 4:
             # ZF of the result: set when bit 9 is clear; a 32- or 64-bit
             # `and` clears every other bit (a 32-bit write zero-extends)
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
             s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
+        elif m == "cmp" and len(ops) == 2 and ops[1].type == X.X86_OP_IMM and ops[1].imm == 0 \
+                and ops[0].size >= 2 and (
+                    (ops[0].type == X.X86_OP_REG and self._reg(ci, ops[0].reg) in s.b9)
+                    or (ops[0].type == X.X86_OP_MEM and ops[0].mem.base == rsp and ops[0].mem.index == 0
+                        and ops[0].mem.segment == 0 and s.sp is not None
+                        and _b9s_valid(s, s.sp + ops[0].mem.disp))):
+            # `cmp $0` of a word whose every bit but bit 9 is clear (at
+            # least its low 16 bits compared): ZF set exactly when bit 9 is
+            # clear (6.12 vprintk_store's printk_exit_irqrestore: `and
+            # $0x200,%ecx; mov %rcx,0x10(%rsp); ...; cmpq $0x0,0x10(%rsp); je`)
+            if ops[0].type == X.X86_OP_REG:
+                s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
+            else:
+                s.test = (s.slots.get(s.sp + ops[0].mem.disp, TOP), "zf")
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
-            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), True)
+            s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "cf")
         if m == "push":
             if s.sp is not None:
                 s.sp -= 8
                 s.sptr.pop(s.sp, None)
+                s.b9s.pop(s.sp, None)
                 op = ops[0]
                 if op.type == X.X86_OP_REG:
                     r = self._reg(ci, op.reg)
@@ -1049,6 +1199,12 @@ class IrqFlagEffects:
                         slot_write(op.mem.disp, tag, op.size)
                         if spill is not None:
                             s.sptr[s.sp + op.mem.disp] = spill
+                        if m == "mov" and op.size == 8 and ops[1].type == X.X86_OP_REG and tag is not TOP \
+                                and self._reg(ci, ops[1].reg) in s.b9:
+                            # only bit 9 of the stored register may be set
+                            # (s.b9 already lost the registers this
+                            # instruction writes: none, a store)
+                            s.b9s[s.sp + op.mem.disp] = s.slots[s.sp + op.mem.disp]
                     else:
                         forget_slots()
                 elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
@@ -1081,7 +1237,94 @@ class IrqFlagEffects:
                     self._written.add(r)
         s.regs.update(new)
         s.ptrs.update(derived)
+        cls = self._bv_source(ci, st)
+        if cls is not None:
+            s.bv[cls[0]] = cls[1]
+        elif m in ("sete", "setne") and ops and ops[0].type == X.X86_OP_REG and ops[0].size == 1:
+            s.setcc = ("set", self._reg(ci, ops[0].reg), m == "sete")
+        elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
+                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in st.bv:
+            s.setcc = ("test", self._reg(ci, ops[0].reg), ops[0].size)
+        if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size == 8 \
+                and ops[1].type == X.X86_OP_MEM and ops[1].size == 8 and ops[1].mem.base == rsp \
+                and ops[1].mem.index == 0 and ops[1].mem.segment == 0 and st.sp is not None \
+                and _b9s_valid(st, st.sp + ops[1].mem.disp):
+            # a b9 slot reloaded whole: the register holds only bit 9
+            s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
         return [(fall, s)]
+
+    def _bv_source(self, ci, st: _St):
+        """(register, value class) an instruction gives the register it
+        writes, from the state before it (st), or None (unknown: the
+        class was dropped at the top of _step).  "z": the whole register
+        is 0; "bz": its low byte is 0; "nz": its low byte is not 0.
+        `xor`/`sub` of a register with itself and `mov $0` give "z" (a
+        32-bit write zero-extends); `mov $imm` the class of imm; a 32- or
+        64-bit `mov` between registers copies the class (a 32-bit copy of
+        a "z" register is 0 and zero-extended); an 8-bit `mov` gives the
+        low byte's class; `movzx` from a byte: "z" when the byte is 0."""
+        m = ci.mnemonic
+        if m not in ("xor", "sub", "mov", "movzx"):
+            return None
+        X = capstone.x86
+        ops = ci.operands
+        if len(ops) != 2 or ops[0].type != X.X86_OP_REG:
+            return None
+        dst = self._reg(ci, ops[0].reg)
+        d = ops[0].size
+        src = ops[1]
+        if m in ("xor", "sub") and src.type == X.X86_OP_REG and src.reg == ops[0].reg and d >= 4:
+            return dst, "z"
+        if m == "mov" and src.type == X.X86_OP_IMM:
+            imm = src.imm & ((1 << (8 * d)) - 1)
+            if d >= 4:
+                return dst, "z" if imm == 0 else ("nz" if imm & 0xFF else "bz")
+            if d == 1 and ci.reg_name(ops[0].reg) not in _BYTE_HI:
+                return dst, "nz" if imm & 0xFF else "bz"
+            return None
+        if src.type != X.X86_OP_REG:
+            return None
+        c = st.bv.get(self._reg(ci, src.reg))
+        if c is None or ci.reg_name(src.reg) in _BYTE_HI or ci.reg_name(ops[0].reg) in _BYTE_HI:
+            return None
+        if m == "mov" and d == src.size and d >= 4:
+            return dst, c
+        if m == "mov" and d == src.size == 1:
+            return dst, "nz" if c == "nz" else "bz"
+        if m == "movzx" and src.size == 1:
+            return dst, "nz" if c == "nz" else "z"
+        return None
+
+    @staticmethod
+    def _bv_sides(flagsrc, st: _St, is_je: bool):
+        """The two sides of a je/jne after a flag source (_step's setcc):
+        ((bv updates on the taken side) or None when it cannot be taken,
+        likewise the fall-through), or None when neither can run.  After
+        `test %r,%r` ZF is set exactly when the register (at the tested
+        width) is 0: known 0 for "z" (any width) or "bz" (byte width), not
+        0 for "nz" (a non-zero low byte makes every width non-zero).  After
+        `sete %r8` (`setne`) the byte is 1 exactly when ZF was set (clear)."""
+        if flagsrc[0] == "test":
+            _k, reg, width = flagsrc
+            c = st.bv.get(reg)
+            zero = c == "z" or (c == "bz" and width == 1)
+            nonzero = c == "nz"
+            zf_side = (True, {})  # the side where ZF=1 (the register is 0)
+            nz_side = (True, {})
+            if width == 1:
+                zf_side, nz_side = (True, {reg: "bz"}), (True, {reg: "nz"})
+            zf_ok, nz_ok = not nonzero, not zero
+        else:
+            _k, reg, on_zf = flagsrc
+            zf_side = (True, {reg: "nz" if on_zf else "bz"})
+            nz_side = (True, {reg: "bz" if on_zf else "nz"})
+            zf_ok = nz_ok = True
+        # je is taken when ZF=1, jne when ZF=0
+        taken = (zf_side if zf_ok else None) if is_je else (nz_side if nz_ok else None)
+        fall = (nz_side if nz_ok else None) if is_je else (zf_side if zf_ok else None)
+        if taken is None and fall is None:
+            return None
+        return taken, fall
 
     def _note_load(self, s: _St, p, d, escaped, size=8) -> bool:
         """A word loaded through pointer p at disp d (ANY: unknown).  Into
@@ -1161,6 +1404,8 @@ class IrqFlagEffects:
                 if not escaped:
                     return "escape"
             else:
+                if _DEBUG and p[1] not in self._leaked:
+                    print(f"irqflag: arg {p[1]} leaks ({p})")
                 self._leaked.add(p[1])
         return None
 
@@ -1308,6 +1553,8 @@ class IrqFlagEffects:
                 old = s.slots.get(at, TOP)
                 for k in [k for k in s.saved if abs(k - at) < 8]:
                     del s.saved[k]
+                for k in [k for k in s.b9s if abs(k - at) < 8]:
+                    del s.b9s[k]
                 for k in [k for k in s.sptr if abs(k - at) < 8]:
                     if k == at and not weak:
                         del s.sptr[k]
@@ -1349,11 +1596,18 @@ class IrqFlagEffects:
         # a pointer left in another caller-saved register that does not
         # hold its entry value: the caller would not know it holds it
         # (it keeps only its own pointers in registers handed back intact)
+        # A pointer into an argument's object is handed back instead (the
+        # summary's (a, ("reg", r)): the caller follows register r as a
+        # pointer into the object it passed, offset unknown; 6.1
+        # _prb_commit's `mov %rdi,%rdx` leaves e in RDX)
         for r in CALLER_SAVED:
             if r != "rax" and r not in s.orig and self._ptrset(s, r):
-                if self._leak(s, s.ptrs[r], escaped) == "escape":
+                frame = frozenset(p for p in self._ptrset(s, r) if p[0] == "sp")
+                for p in self._ptrset(s, r) - frame:
+                    self._regptr.add((p[1], r))
+                if frame and self._leak(s, frame, escaped) == "escape":
                     return "escape"
-        return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig)]
+        return [("ret", s.IF, s.regs.get("rax", TOP), dict(s.outs), s.orig, s.bv.get("rax"))]
 
     def _call_ptrs(self, s: _St, after: _St, node, summ, clob, escaped, assumed, unpassed=frozenset(),
                    want=None):
@@ -1365,6 +1619,7 @@ class IrqFlagEffects:
         (recorded).  Caller-saved registers the callee may write may no
         longer hold their pointer ("maybe", None added).  -> "escape" or None."""
         ret_ptrs: set = set()
+        reg_ptrs: dict = {}
         for r, ps in list(s.ptrs.items()):
             if not self._ptrset(s, r):
                 continue
@@ -1399,6 +1654,12 @@ class IrqFlagEffects:
                 # a store at an unknown offset first: the words the callee
                 # stored at known offsets hold their tags after it
                 for d, tag in sorted(o, key=lambda dt: dt[0] != ANY):
+                    if isinstance(d, tuple) and d[0] == "reg":
+                        # the callee leaves a pointer into this object in
+                        # register d[1] (_ret): followed there
+                        reg_ptrs.setdefault(d[1], set()).update(
+                            ("sp", None) if p[0] == "sp" else ("arg", p[1], None) for p in self._ptrset(s, r))
+                        continue
                     if isinstance(d, tuple):
                         continue  # a load (above)
                     if d == RET:
@@ -1423,6 +1684,8 @@ class IrqFlagEffects:
                     after.ptrs[r] = after.ptrs[r] | {None}
         if ret_ptrs:
             after.ptrs["rax"] = after.ptrs.get("rax", frozenset()) | ret_ptrs | {None}
+        for r, ps in reg_ptrs.items():
+            after.ptrs[r] = after.ptrs.get(r, frozenset()) | frozenset(ps) | {None}
         return None
 
     def _refine(self, s: _St, tag, bit):
@@ -1504,6 +1767,7 @@ class IrqFlagEffects:
         ptr_args = frozenset(r for r in PTR_ARGS if self._ptrset(s, r))
         cond_regs: dict = {}
         unpassed = frozenset()
+        skey = None
         if ptr_args and t is not None and t not in prog.dispatch:
             n = self._arity(t)
             if n is not None:
@@ -1520,6 +1784,14 @@ class IrqFlagEffects:
             # a callee the image does not fix: IF as it found it
             assumed.add(node[0])
             res_if, rax, clob = s.IF, TOP, None
+            if t is None and self._pv_callee_save(node):
+                # `call *pv_ops+N` of a struct paravirt_callee_save slot
+                # (6.12 _raw_spin_unlock_irqrestore's PVUNLOCK
+                # `call *pv_ops.lock.queued_spin_unlock`): every target
+                # the kernel installs there is a PV_CALLEE_SAVE thunk that
+                # keeps every register but RAX (assumption pv-callee-save)
+                assumed.add(("pv-callee-save", node[0]))
+                clob = frozenset({"rax"})
         elif self._noreturn(t):
             return []
         elif self._if_cond(s) is None and not self._clean(t, set()):
@@ -1536,6 +1808,7 @@ class IrqFlagEffects:
             # an IF-clean closure (_clean: nothing in it may change IF):
             # read in context "E", its IF the caller's
             summ = self.summary(t, depth + 1, ptr_args, "E")
+            skey = _key(t, ptr_args, "E")
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
@@ -1548,6 +1821,7 @@ class IrqFlagEffects:
         else:
             cond = self._if_cond(s)
             summ = self.summary(t, depth + 1, ptr_args, 0)
+            skey = _key(t, ptr_args, 0)
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
@@ -1577,26 +1851,133 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
-        if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed, ptr_args) == "escape":
-            return "escape"
-        after.orig = after.orig - set(CALLER_SAVED if clob is None else clob)
-        after.IF = after.norm(res_if)
-        # the caller-saved registers the callee's closure writes (all when
-        # it is not known); RAX its returned tag
-        for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
-            after.regs[r] = TOP
-        if clob is None or "rax" in clob:
-            after.regs["rax"] = after.norm(rax) if rax is not TOP else TOP
-        for r, v in cond_regs.items():
-            after.regs[r] = v
+        # the callee's value classes: none known of what it writes
+        after.bv = {k: v for k, v in after.bv.items() if k not in (CALLER_SAVED if clob is None else clob)}
+        split = self._split_branch(summ, skey, fall)
+        if split is not None:
+            # `call f; test %al,%al; je/jne` where f's summary splits its
+            # out-parameter stores by the returned AL: each branch gets the
+            # stores of the returns that take it (a side no return takes
+            # is dropped)
+            res = []
+            for (n2, side, cls) in split:
+                a2 = after.copy()
+                a2.bv["rax"] = cls
+                if self._call_ptrs(s, a2, node, summ[:3] + (side,), clob, escaped, assumed, unpassed,
+                                   ptr_args) == "escape":
+                    return "escape"
+                res.append((n2, a2))
+        else:
+            if self._call_ptrs(s, after, node, summ, clob, escaped, assumed, unpassed, ptr_args) == "escape":
+                return "escape"
+            res = [(fall, after)]
+        for _n2, a2 in res:
+            a2.orig = a2.orig - set(CALLER_SAVED if clob is None else clob)
+            a2.IF = a2.norm(res_if)
+            # the caller-saved registers the callee's closure writes (all
+            # when it is not known); RAX its returned tag
+            for r in CALLER_SAVED if clob is None else [r for r in CALLER_SAVED if r in clob]:
+                a2.regs[r] = TOP
+            if clob is None or "rax" in clob:
+                a2.regs["rax"] = a2.norm(rax) if rax is not TOP else TOP
+            for r, v in cond_regs.items():
+                a2.regs[r] = v
+            if escaped:
+                a2.slots, a2.sptr = {}, {}
         if self._written is not None:
             if clob is None:
                 self._written = None
             else:
                 self._written |= clob
-        if escaped:
-            after.slots, after.sptr = {}, {}
-        return [(fall, after)] if fall is not None else [(None, after)]
+        return res if fall is not None else [(None, res[0][1])]
+
+    def _split_branch(self, summ, skey, fall):
+        """[(node, out-parameter stores, RAX class)] for the two branches
+        of `test %al,%al; je/jne` right after a call (at fall) whose
+        summary splits its out-parameter stores by the returned AL
+        (_analyse_once, memo ("split", key)): the taken and fall-through
+        nodes of the jcc, each with the stores of the returns whose AL
+        takes it; a branch no return takes is left out.  None when the
+        call is not followed by that test or its summary has no split.
+        Sound: between the call and the jcc only the flags change (the
+        test writes nothing else), and ZF is set exactly when AL is 0."""
+        if summ is None or skey is None or fall is None or fall[1] is not None:
+            return None
+        split = self.memo.get(("split", skey))
+        if split is None:
+            return None
+        X = capstone.x86
+        try:
+            k1, t1 = self._decode(fall)
+            if k1 != "insn" or t1 is None:
+                return None
+            nxt = self._fall(t1, fall)
+            k2, j = self._decode(nxt)
+        except CfgError:
+            return None
+        if k2 != "insn" or j is None or nxt[1] is not None:
+            return None
+        o = t1.operands
+        if not (t1.mnemonic == "test" and len(o) == 2 and o[0].type == X.X86_OP_REG and o[1].type == X.X86_OP_REG
+                and o[0].reg == o[1].reg == X.X86_REG_AL):
+            return None
+        jo = j.operands
+        if j.mnemonic not in ("je", "jne") or len(jo) != 1 or jo[0].type != X.X86_OP_IMM:
+            return None
+        target = target_node(self.program, jo[0].imm & 0xFFFFFFFFFFFFFFFF, None)
+        after_j = self._fall(j, nxt)
+        zero, nonzero = split
+        # je: taken when AL is 0
+        sides = ((target, zero, "bz"), (after_j, nonzero, "nz")) if j.mnemonic == "je" else \
+            ((target, nonzero, "nz"), (after_j, zero, "bz"))
+        return [x for x in sides if x[1] is not None]
+
+    def _pv_callee_save(self, node) -> bool:
+        """Whether the instruction at node is `call *pv_ops+N` (RIP-relative
+        or absolute, no base/index register) where member N of struct
+        paravirt_patch_template is, by the image's BTF, a `struct
+        paravirt_callee_save` (6.1/6.12 arch/x86/include/asm/paravirt_types.h:
+        "Wrapper type for pointers to code which uses the non-standard
+        calling convention").  Every writer of such a slot stores
+        PV_CALLEE_SAVE(func) (__raw_callee_save_func, a
+        PV_CALLEE_SAVE_REGS_THUNK that pushes and pops every caller-saved
+        register but RAX around the C function, paravirt.h), or a function
+        promised to keep that convention (__PV_IS_CALLEE_SAVE): the
+        compiled call sites (PVOP_CALLEE*) declare only RAX clobbered and
+        keep live values in the other registers across the call.  The
+        image fixes only the linked value, not what kvm_spinlock_init /
+        xen_init_spinlocks / hv_init_spinlocks install at boot: named
+        assumption pv-callee-save, recorded at the call."""
+        hit = self._pvcs_memo.get(node)
+        if hit is not None:
+            return hit
+        out = False
+        try:
+            kind, ci = self._decode(node)
+        except CfgError:
+            kind, ci = None, None
+        X = capstone.x86
+        pv = self.program.symbols.get("pv_ops")
+        btf = getattr(self.program.image, "btf", None)
+        if kind == "insn" and ci is not None and ci.mnemonic == "call" and len(ci.operands) == 1 \
+                and pv is not None and btf is not None:
+            op = ci.operands[0]
+            if op.type == X.X86_OP_MEM and op.mem.index == 0 and op.mem.segment == 0 and op.size == 8:
+                a = None
+                if op.mem.base == X.X86_REG_RIP:
+                    a = (ci.address + ci.size + op.mem.disp) & 0xFFFFFFFFFFFFFFFF
+                elif op.mem.base == 0:
+                    a = op.mem.disp & 0xFFFFFFFFFFFFFFFF
+                if a is not None and 0 <= a - pv < 0x1000 and (a - pv) % 8 == 0:
+                    try:
+                        member = btf.member_at("paravirt_patch_template", a - pv)
+                        out = bool(member and member.endswith(".func") and btf.member_type_name(
+                            "paravirt_patch_template", member[:-len(".func")]) == "paravirt_callee_save"
+                            and btf.offsetof("paravirt_callee_save", "func") == 0)
+                    except Exception:  # noqa: BLE001 (unreadable BTF: not known to be callee-save)
+                        out = False
+        self._pvcs_memo[node] = out
+        return out
 
     @staticmethod
     def _if_cond(s: _St):
