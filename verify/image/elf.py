@@ -11,8 +11,10 @@ errors, OSError) into `InputError`.
 """
 from __future__ import annotations
 
+import array
 import bisect
 import hashlib
+import itertools
 import mmap
 import os
 import re
@@ -61,6 +63,34 @@ class Symbol:
     kind: str  # 'T' text, 'D' data, '?' other (System.map letters where known)
 
 
+class _SortedSymbols:
+    """The text symbols as (address, size, name), sorted: a read-only
+    sequence over SymbolTable's columns (indexing, iteration, bisect)."""
+
+    def __init__(self, table):
+        self._t = table
+
+    def __len__(self) -> int:
+        return len(self._t._addrs)
+
+    def __getitem__(self, i):
+        t = self._t
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(t._addrs)
+        return (t._addrs[i], t._sizes[i], t._name(i))
+
+    def __iter__(self):
+        t = self._t
+        blob, ends = t._name_blob, t._name_end
+        start = 0
+        for i, a in enumerate(t._addrs):
+            end = ends[i]
+            yield a, t._sizes[i], blob[start:end]
+            start = end
+
+
 class SymbolTable:
     """Name -> address and address -> `name+0xoff`, built from parallel sorted
     arrays.  Filled either from the ELF .symtab or from a System.map."""
@@ -74,11 +104,25 @@ class SymbolTable:
             # in different files); globals are unique.
             self._by_name.setdefault(name, (addr, size, kind))
         text = sorted((a, s, n) for a, s, n, k in entries if a >= KERNEL_TEXT_MIN and n and not n.startswith("__pfx_"))
-        self._addrs = [a for a, _, _ in text]
-        self._sorted = text
+        # Compact columns, not a list of tuples: the check forks a process
+        # that reads every symbol (tscompat), and touching a Python object
+        # copies its page (its reference count); arrays and one string of
+        # names are read without a copy, and take a fifth of the memory
+        self._addrs = array.array("Q", (a for a, _, _ in text))
+        self._sizes = array.array("Q", (sz for _, sz, _ in text))
+        ends = list(itertools.accumulate(len(n) for _, _, n in text))
+        self._name_blob = "".join(n for _, _, n in text)
+        self._name_end = array.array("Q", ends)
+        self._sorted = _SortedSymbols(self)
         # every symbol's address (any kind, __pfx_ and repeated names too):
         # where a function without a size may end at the latest
-        self._bounds = sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN})
+        self._bounds = array.array("Q", sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN}))
+        # (built here, before any fork: reading _by_name's tuples later would
+        # copy their pages into the reading process)
+        self._every_addr = array.array("Q", sorted(a & 0xFFFFFFFFFFFFFFFF for a, _s, _k in self._by_name.values()))
+
+    def _name(self, i: int) -> str:
+        return self._name_blob[self._name_end[i - 1] if i else 0:self._name_end[i]]
 
     def __len__(self) -> int:
         return len(self._by_name)
@@ -148,10 +192,8 @@ class SymbolTable:
         """The address of every symbol (any kind, local labels and __pfx_
         included) in [lo, hi), sorted, with repeats: what iterating items()
         and filtering gives, without building a Symbol per entry."""
-        every = getattr(self, "_every_addr", None)
-        if every is None:
-            every = self._every_addr = sorted(a for a, _s, _k in self._by_name.values())
-        return every[bisect.bisect_left(every, lo):bisect.bisect_left(every, hi)]
+        every = self._every_addr
+        return list(every[bisect.bisect_left(every, lo):bisect.bisect_left(every, hi)])
 
     def items(self):
         for name, (addr, size, kind) in self._by_name.items():
