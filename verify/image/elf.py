@@ -98,11 +98,18 @@ class SymbolTable:
     def __init__(self, entries: list[tuple[int, int, str, str]], source: str):
         # entries: (addr, size, name, kind)
         self.source = source
-        self._by_name: dict[str, tuple[int, int, str]] = {}
+        # name -> its row in the _n_* columns (not a tuple per name: see below)
+        self._by_name: dict[str, int] = {}
+        n_addr, n_size, n_kind = array.array("Q"), array.array("Q"), []
         for addr, size, name, kind in entries:
             # First definition wins for duplicate local names (static functions
             # in different files); globals are unique.
-            self._by_name.setdefault(name, (addr, size, kind))
+            if name not in self._by_name:
+                self._by_name[name] = len(n_addr)
+                n_addr.append(addr & 0xFFFFFFFFFFFFFFFF)
+                n_size.append(size)
+                n_kind.append(kind)
+        self._n_addr, self._n_size, self._n_kind = n_addr, n_size, "".join(n_kind)
         text = sorted((a, s, n) for a, s, n, k in entries if a >= KERNEL_TEXT_MIN and n and not n.startswith("__pfx_"))
         # Compact columns, not a list of tuples: the check forks a process
         # that reads every symbol (tscompat), and touching a Python object
@@ -119,7 +126,12 @@ class SymbolTable:
         self._bounds = array.array("Q", sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN}))
         # (built here, before any fork: reading _by_name's tuples later would
         # copy their pages into the reading process)
-        self._every_addr = array.array("Q", sorted(a & 0xFFFFFFFFFFFFFFFF for a, _s, _k in self._by_name.values()))
+        self._every_addr = array.array("Q", sorted(n_addr))
+
+    def _row(self, name: str):
+        """(addr, size, kind) of a name, or None."""
+        i = self._by_name.get(name)
+        return None if i is None else (self._n_addr[i], self._n_size[i], self._n_kind[i])
 
     def _name(self, i: int) -> str:
         return self._name_blob[self._name_end[i - 1] if i else 0:self._name_end[i]]
@@ -131,11 +143,11 @@ class SymbolTable:
         return name in self._by_name
 
     def get(self, name: str) -> int | None:
-        hit = self._by_name.get(name)
+        hit = self._row(name)
         return hit[0] if hit else None
 
     def size_of(self, name: str) -> int | None:
-        hit = self._by_name.get(name)
+        hit = self._row(name)
         return hit[1] if hit else None
 
     def lookup(self, name: str) -> int:
@@ -162,7 +174,7 @@ class SymbolTable:
 
     def function_end(self, name: str) -> int | None:
         """End of a function: its ELF size if known, else the next symbol."""
-        hit = self._by_name.get(name)
+        hit = self._row(name)
         if not hit:
             return None
         addr, size, _ = hit
@@ -196,7 +208,8 @@ class SymbolTable:
         return list(every[bisect.bisect_left(every, lo):bisect.bisect_left(every, hi)])
 
     def items(self):
-        for name, (addr, size, kind) in self._by_name.items():
+        for name, i in self._by_name.items():
+            addr, size, kind = self._n_addr[i], self._n_size[i], self._n_kind[i]
             yield Symbol(name, addr, size, kind)
 
 
