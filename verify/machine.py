@@ -65,6 +65,15 @@ TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)
 TASK = 0xFFFF888200000000  # current task_struct
 SCRATCH = 0xFFFFFFFFFF000000  # where reads/writes through unknown pointers are sent
 STACK_LIMIT = STACK_TOP - 0x4000
+# CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): this
+# CPU's ESPFIX stack is written at espfix_waddr (the page's direct-map
+# address) and read at espfix_stack | (X & 0xffff0000) for any X, 65536
+# read-only aliases of that page (bits 31:16 of espfix_stack are zero).
+# Our stand-ins: a private direct-map page, and an alias base in the ESPFIX
+# area (ESPFIX_BASE_ADDR, P4D slot -2) with bits 31:16 and 15:0 clear.
+ESPFIX_WADDR = 0xFFFF888300000000
+ESPFIX_STACK = 0xFFFFFF0000000000
+ESPFIX_ALIAS_MASK = 0xFFFFFFFF0000FFFF  # the bits every alias shares with espfix_stack
 
 USER_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
@@ -96,6 +105,9 @@ class Frame:
             "top_of_stack": (base + layout.top_of_stack.value, STACK_TOP),
             "tss_sp0": (base + layout.tss_sp0.value, TRAMPOLINE_TOP),
         }
+        if layout.espfix_waddr is not None:
+            self.percpu_identity["espfix_waddr"] = (base + layout.espfix_waddr.value, ESPFIX_WADDR)
+            self.percpu_identity["espfix_stack"] = (base + layout.espfix_stack.value, ESPFIX_STACK)
         if this_cpu_off is not None and layout.percpu_gs.value:
             self.percpu_identity["this_cpu_off"] = (PERCPU_BASE + this_cpu_off, PERCPU_BASE)
         self.ti_flags = TASK + layout.ti_flags.value

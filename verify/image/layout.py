@@ -43,6 +43,12 @@ class KernelLayout:
     # .data..percpu is linked at 0); 0: they are plain global addresses
     # (a uniprocessor kernel)
     percpu_gs: Fact = Fact(1, "default")
+    # CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c): the per-CPU writable
+    # address of this CPU's ESPFIX stack and its read-only alias base, which
+    # the IRET exit to a 16-bit (LDT) stack segment switches to
+    # (native_irq_return_ldt); None when the kernel has no ESPFIX
+    espfix_waddr: Fact | None = None
+    espfix_stack: Fact | None = None
 
 
 # -- type sources ------------------------------------------------------------
@@ -241,10 +247,14 @@ def read_layout(image) -> KernelLayout:
     percpu_gs = Fact(int(zero_based), f"current_task at {current.value:#x}: " + (
         "a .data..percpu offset, used through %gs (SMP)" if zero_based else
         "a plain global address (uniprocessor kernel: per-CPU data are ordinary globals)"))
+    espfix = {k: (Fact(syms.get(k), f"symbol {k} ({smap})") if syms.get(k) is not None else None)
+              for k in ("espfix_waddr", "espfix_stack")}
+    if None in espfix.values():
+        espfix = {k: None for k in espfix}  # (both or neither)
     return KernelLayout(
         pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
-        constants=_constants(image), type_source=src, percpu_gs=percpu_gs,
+        constants=_constants(image), type_source=src, percpu_gs=percpu_gs, **espfix,
     )
 
 

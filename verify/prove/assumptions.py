@@ -16,6 +16,10 @@ ASSUMPTIONS = {
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
+    "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
+    "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
+    "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "
+    "CPU's and nothing else writes it between the copy and the IRET.",
     "exit-ip-flags-user-data": "A value the exit code loads from kernel memory and stores into pt_regs->ip or "
     "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
     "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "

@@ -71,6 +71,17 @@ class Block:
 _MD = None
 
 
+
+def _pushes_return_to(prog, iret_addr: int, nxt: int) -> bool:
+    """The 5 bytes before the IRET at iret_addr are `pushq $nxt` (68 imm32,
+    sign-extended): the iret-to-self idiom."""
+    try:
+        b = prog.fetch_raw(iret_addr - 5, 5)
+    except CfgError:
+        return False
+    return len(b) == 5 and b[0] == 0x68 and \
+        int.from_bytes(b[1:], "little", signed=True) & 0xFFFFFFFFFFFFFFFF == nxt
+
 def _md():
     global _MD
     if _MD is None:
@@ -250,8 +261,19 @@ class FunctionCfg:
                 succ = [target_node(prog, ins.target, vk)]
             elif k == "jcc":
                 succ = [fall, target_node(prog, ins.target, vk)]
-            elif k in ("call", "icall", "plain", "special", "iret"):
+            elif k in ("call", "icall", "plain", "special"):
                 succ = [fall]
+            elif k == "iret":
+                # an IRET to the kernel goes on at the popped RIP; the engine
+                # follows it only to the next instruction, the iret-to-self
+                # of sync_core() (`pushq $1f; iretq; 1:`), so only an iretq
+                # right after that push has the edge.  Without it an IRET
+                # that may return to the kernel is inconclusive
+                # (Explorer._iret_frame), so leaving it out is always sound;
+                # with it, native_irq_return_iret (whose next instruction
+                # starts native_irq_return_ldt, the ESPFIX path that jumps
+                # back to the iretq) would be a loop through an IRET
+                succ = [fall] if _pushes_return_to(prog, addr, fall[0]) else []
             elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead", "far"):
                 succ = []
             nexts[node] = succ

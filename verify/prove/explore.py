@@ -1130,6 +1130,18 @@ class Explorer:
             if vals:
                 self.set_reg(st, "rsp", claripy.BVV(vals[0], 64))
             return
+        k = self._espfix_alias(st, v)
+        if k is not None:
+            # native_irq_return_ldt (6.1/6.12 arch/x86/entry/entry_64.S):
+            # `movq %rax,%rsp` with RAX = espfix_stack | (user RSP &
+            # 0xffff0000), then `popq %rax; jmp native_irq_return_iret`: the
+            # frame it pops is the one it wrote at espfix_waddr.  Every such
+            # address is a read-only alias of espfix_waddr's page (assumption
+            # espfix-alias), so RSP is that page's address: exact, not one
+            # value picked out of many
+            self.set_reg(st, "rsp", claripy.BVV(machine.ESPFIX_WADDR + k, 64))
+            self._assume("espfix-alias", insn)
+            return
         old = self.last_rsp_candidates(v)
         if old is None:
             # not derived from a stack address (the user's RSP restored before
@@ -1145,6 +1157,33 @@ class Explorer:
         base = ALLOCA_BASE + self._allocas * ALLOCA_SPAN + ALLOCA_SPAN // 2
         self.set_reg(st, "rsp", claripy.BVV(base, 64))
         self._assume("kstack-offset-translation", insn)
+
+    def _espfix_alias(self, st: MState, v) -> int | None:
+        """The offset k when v is, on every path (under the guard), k bytes
+        into one of the ESPFIX stack's read-only aliases, espfix_stack |
+        (X & 0xffff0000) + k, k within the 64-byte stack (ESPFIX_STACK_SIZE,
+        arch/x86/include/asm/espfix.h): only in a kernel with ESPFIX (the
+        per-CPU espfix_stack exists and holds our alias base).  None else."""
+        if self.frame.layout.espfix_stack is None:
+            return None
+        memo = self.__dict__.setdefault("_espfix_memo", {})
+        key = (v.hash(), st.guard.hash())
+        if key in memo:
+            return memo[key]
+        memo[key] = None
+        low = self._values(st, v & 0xFFFF, limit=1)
+        if not low or len(low) != 1 or low[0] >= 0x40:
+            return None
+        s = claripy.Solver(timeout=20000)
+        s.add(st.guard)
+        s.add(v & machine.ESPFIX_ALIAS_MASK != machine.ESPFIX_STACK + low[0])
+        try:
+            if s.satisfiable():
+                return None
+        except claripy.errors.ClaripyError:
+            return None  # (no answer: not translated, so inconclusive later)
+        memo[key] = low[0]
+        return low[0]
 
     @staticmethod
     def last_rsp_candidates(v):
@@ -1366,6 +1405,26 @@ class Explorer:
         returns to user mode under assumption saved-frame-is-user (every
         writer of pt_regs->cs forces RPL 3)."""
         ins = block.last
+        sp0 = self.reg(st, "rsp")
+        if sp0.symbolic:
+            # frames on different stacks joined here (native_irq_return_iret
+            # after the trampoline stack or the ESPFIX stack): one case per
+            # stack, each under its own condition, so every value is covered
+            # and none is picked
+            vals = self._values(st, sp0, limit=4)
+            if vals is None:
+                raise Inconclusive(f"{self.program.symbolize(ins.addr)}: IRET on a stack pointer the analysis does "
+                                   "not know")
+            for v in vals:
+                s1 = st.copy()
+                s1.guard = claripy.And(st.guard, sp0 == v)
+                self.set_reg(s1, "rsp", claripy.BVV(v, 64))
+                yield from self._iret_frame(block, s1)
+            return
+        yield from self._iret_frame(block, st)
+
+    def _iret_frame(self, block, st: MState):
+        ins = block.last
         rip, cs, fl, sp, ss = (self.pop(st) for _ in range(5))
         to_user = (cs & 3) == 3
         s = claripy.Solver(timeout=20000)
@@ -1373,6 +1432,9 @@ class Explorer:
         s.add(claripy.Not(to_user))
         if not s.satisfiable():
             return
+        if not block.succs:
+            raise Inconclusive(f"{self.program.symbolize(ins.addr)}: IRET may return to kernel code the "
+                               "analysis does not know")
         nxt = block.succs[0]
         s2 = claripy.Solver(timeout=20000)
         s2.add([st.guard, claripy.Not(to_user), rip != nxt[0]])
