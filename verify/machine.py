@@ -71,6 +71,15 @@ STACK_LIMIT = STACK_TOP - 0x4000
 # read-only aliases of that page (bits 31:16 of espfix_stack are zero).
 # Our stand-ins: a private direct-map page, and an alias base in the ESPFIX
 # area (ESPFIX_BASE_ADDR, P4D slot -2) with bits 31:16 and 15:0 clear.
+# MSRs whose values SYSRET or the next SYSCALL consume (SDM vol. 2 SYSCALL,
+# SYSRET; vol. 4; msr-index.h): EFER (SCE: SYSRET is #UD without it), STAR
+# (SYSRET's CS/SS), LSTAR/CSTAR (the entry points), SYSCALL_MASK (the RFLAGS
+# bits SYSCALL clears: IF, TF, AC, DF), GS_BASE and KERNEL_GS_BASE (the GS
+# base the exit SWAPGS loads).  None of them is modelled: a write that may
+# reach one is no verdict.
+SYSCALL_MSRS = {0xC0000080: "MSR_EFER", 0xC0000081: "MSR_STAR", 0xC0000082: "MSR_LSTAR",
+                0xC0000083: "MSR_CSTAR", 0xC0000084: "MSR_SYSCALL_MASK", 0xC0000101: "MSR_GS_BASE",
+                0xC0000102: "MSR_KERNEL_GS_BASE"}
 ESPFIX_WADDR = 0xFFFF888300000000
 ESPFIX_STACK = 0xFFFFFF0000000000
 ESPFIX_ALIAS_MASK = 0xFFFFFFFF0000FFFF  # the bits every alias shares with espfix_stack

@@ -884,6 +884,8 @@ class Explorer:
         if summary.cr3_write_read:
             # (opaque or not: the write was read; adv_r16_pti_cr3_tracepoint)
             return "it writes CR3"
+        if summary.syscall_msr:
+            return "it may write a SYSCALL/SYSRET MSR (wrmsr)"
         return ""
 
     def _widen(self, st: MState, locs: set, node) -> MState:
@@ -1230,12 +1232,15 @@ class Explorer:
             self.ex.features[f] = t
         return t
 
-    def _writes_gs_base_msr(self, st: MState) -> bool:
-        """Whether a wrmsr here may write MSR_GS_BASE or MSR_KERNEL_GS_BASE:
-        ECX is one of them or not known to be another MSR."""
+    def _writes_syscall_msr(self, st: MState) -> str:
+        """The SYSCALL/SYSRET MSRs (machine.SYSCALL_MSRS) a wrmsr here may
+        write: ECX is one of them, or not known to be another MSR ("" when
+        none)."""
         ecx = self.reg(st, "rcx")[31:0]
         vals = self._values(st, ecx.zero_extend(32), limit=16)
-        return vals is None or any(v in (0xC0000101, 0xC0000102) for v in vals)
+        if vals is None:
+            return "ECX is not known"
+        return ", ".join(machine.SYSCALL_MSRS[v] for v in vals if v in machine.SYSCALL_MSRS)
 
     # -- modelled instructions ----------------------------------------------------------------
     def _special(self, cfg, block, st: MState):
@@ -1327,13 +1332,12 @@ class Explorer:
             # violation through the resumption is not confirmed by it: an
             # unsure event.
             self.ex.events.append(Event("resume", st.guard, f"int3 at {where} resumed", site=ins.addr))
-        elif m == "wrmsr" and self._writes_gs_base_msr(st):
-            # MSR_GS_BASE / MSR_KERNEL_GS_BASE: the GS base the exit SWAPGS
-            # hands user mode (user-gs) is whatever was written there; the
-            # analysis keeps no value for it (adv_r8_wrmsr_gsbase).  The exit
-            # paths of 6.1/6.12 write only MSR_IA32_SPEC_CTRL (IBRS_EXIT)
-            raise Inconclusive(f"{where}: wrmsr of MSR_GS_BASE or MSR_KERNEL_GS_BASE (ECX may be 0xc0000101 or "
-                               "0xc0000102): the GS base it writes is not modelled")
+        elif m == "wrmsr" and self._writes_syscall_msr(st):
+            # (the exit paths of 6.1/6.12 write only MSR_IA32_SPEC_CTRL,
+            # IBRS_EXIT; adv_r17_star_msr: STAR rewritten from a KVM guest's
+            # slot gives SYSRET the guest's selectors)
+            raise Inconclusive(f"{where}: wrmsr that may write a SYSCALL/SYSRET MSR "
+                               f"({self._writes_syscall_msr(st)}): its value is not modelled")
         elif m in ("wrmsr", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "ud1", "ud0",
                    "lfence", "mfence", "sfence", "pause"):
             # MSR, TLB and cache state are not part of what SYSRET consumes;

@@ -105,6 +105,11 @@ class Summary:
     # a `mov %r, %cr3` in the code read: a callee read whole is run, not
     # summarised (its CR3 write is checked as explored code's is)
     cr3_write_read: bool = False
+    # a wrmsr in the code read whose ECX may be MSR_STAR, LSTAR, CSTAR,
+    # SYSCALL_MASK or EFER (machine.SYSCALL_MSRS; not known counts): run, not
+    # summarised, so the explorer sees ECX (adv_r17_star_msr).  The GS-base
+    # MSRs are may_swapgs.
+    syscall_msr: bool = False
     # part of the code it may run was not read (the dispatch, an indirect or
     # static call, a retpoline, too large or undecodable code); an exception
     # fixup or far transfer makes it opaque (registers unknown) but not this:
@@ -126,6 +131,8 @@ class Summary:
 
 # MSR_GS_BASE, MSR_KERNEL_GS_BASE (SDM vol. 4; msr-index.h)
 GS_BASE_MSRS = (0xC0000101, 0xC0000102)
+# the other MSRs SYSRET or the next SYSCALL consume
+OTHER_SYSCALL_MSRS = tuple(m for m in machine.SYSCALL_MSRS if m not in GS_BASE_MSRS)
 
 
 class Summaries:
@@ -256,6 +263,8 @@ class Summaries:
                 self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs)
             sub.may_write_cr3 = sub.may_write_cr3 or s.may_write_cr3
             sub.cr3_write_read = s.cr3_write_read
+            sub.syscall_msr = sub.syscall_msr or any(
+                self._msr_of(w, fall_pred, work_targets) in (None, *OTHER_SYSCALL_MSRS) for w in wrmsrs)
             sub.frame_unsafe = stack.why
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
@@ -474,6 +483,8 @@ class Summaries:
             # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
             # the return, or the one the exit SWAPGS will load, is unknown
             s.may_swapgs = True
+        if any(self._msr_of(w, fall_pred, work_targets) in (None, *OTHER_SYSCALL_MSRS) for w in wrmsrs):
+            s.syscall_msr = True
         if s.writes == "some":
             s.write_addrs = sorted(writes)
         if not regs_unknown:
