@@ -119,6 +119,11 @@ class Frame:
             self.percpu_identity["espfix_stack"] = (base + layout.espfix_stack.value, ESPFIX_STACK)
         if this_cpu_off is not None and layout.percpu_gs.value:
             self.percpu_identity["this_cpu_off"] = (PERCPU_BASE + this_cpu_off, PERCPU_BASE)
+        # the per-CPU entry stack page: the trampoline stack's memory under
+        # its per-CPU address (the model keeps the trampoline at
+        # TRAMPOLINE_TOP, so stores there are refused: Explorer.store)
+        self.entry_stack_page = None if layout.entry_stack is None else (
+            base + layout.entry_stack[0].value, layout.entry_stack[1].value)
         self.ti_flags = TASK + layout.ti_flags.value
         self.ti_status = TASK + layout.ti_status.value
 

@@ -49,6 +49,11 @@ class KernelLayout:
     # (native_irq_return_ldt); None when the kernel has no ESPFIX
     espfix_waddr: Fact | None = None
     espfix_stack: Fact | None = None
+    # the per-CPU entry stack page (entry_stack_storage, arch/x86/kernel/cpu/
+    # common.c): TSS.sp0, the trampoline stack's top, is the top of this
+    # page through its cpu_entry_area alias (cpu_init_exception_handling:
+    # load_sp0(cpu_entry_stack(cpu) + 1)); (address, size) or None
+    entry_stack: tuple[Fact, Fact] | None = None
 
 
 # -- type sources ------------------------------------------------------------
@@ -251,10 +256,16 @@ def read_layout(image) -> KernelLayout:
               for k in ("espfix_waddr", "espfix_stack")}
     if None in espfix.values():
         espfix = {k: None for k in espfix}  # (both or neither)
+    es = syms.get("entry_stack_storage")
+    es_size = types.sizeof("entry_stack_page")
+    entry_stack = None if es is None else (
+        Fact(es, f"symbol entry_stack_storage ({smap})"),
+        Fact(es_size, f"{src} sizeof(struct entry_stack_page)") if es_size else
+        Fact(4096, "PAGE_SIZE (struct entry_stack_page is page-sized; no type found)"))
     return KernelLayout(
         pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
-        constants=_constants(image), type_source=src, percpu_gs=percpu_gs, **espfix,
+        constants=_constants(image), type_source=src, percpu_gs=percpu_gs, entry_stack=entry_stack, **espfix,
     )
 
 

@@ -408,10 +408,23 @@ class Explorer:
             vals = range(span[0], span[1] + 1)
         for a in vals:
             self._check_alloca_access(a, insn)
+            self._check_entry_stack_page(a, insn)
             if not self.is_stack(a):
                 self._note_escape(st, value)
             self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+
+    def _check_entry_stack_page(self, a: int, insn: int, n: int = 1) -> None:
+        """A store into the per-CPU entry stack page writes the trampoline
+        stack (TSS.sp0 is that page's top, through the cpu_entry_area
+        alias), which the machine keeps as a region of its own
+        (TRAMPOLINE_TOP): such a store has no model (adv_r17_entry_stack_alias:
+        it would overwrite the saved user RSP the exit pops)."""
+        page = self.frame.entry_stack_page
+        if page is not None and a < page[0] + page[1] and page[0] < a + n:
+            raise Inconclusive(f"{self.program.symbolize(insn)}: a store into the per-CPU entry stack page "
+                               f"(entry_stack_storage{a - page[0]:+#x}), which is the trampoline stack under "
+                               "another address: not modelled")
 
     # pt_regs slots whose value may reach a register that no-kernel-data or
     # user-rsp takes as "the user's" (directly, or copied from one slot to
@@ -1579,6 +1592,7 @@ class Explorer:
                 self._ts_compat_effect(st, ts_ask, ts_byte, before, label)
         else:
             for a, n in summary.write_addrs:
+                self._check_entry_stack_page(a, self._site, n)
                 for i in range(n):
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
         if if_after is not None:
