@@ -195,6 +195,11 @@ class SymbolTable:
             i += 1
         return out
 
+    def symbol_start(self, addr: int) -> int | None:
+        """The highest address at or below addr at which any symbol starts."""
+        i = bisect.bisect_right(self._every_addr, addr) - 1
+        return self._every_addr[i] if i >= 0 else None
+
     def next_symbol(self, addr: int) -> int | None:
         """The lowest address above addr at which any symbol starts."""
         i = bisect.bisect_right(self._bounds, addr)

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import SYSRETQ, is_iretq, sysret_width
+from .encoding import SYSRETQ, is_iretq, sysret_at, sysret_width
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -124,6 +124,37 @@ def find_entry_sites(image) -> EntrySites:
         all_sysret_sites=tuple(all_sites[a] for a in sorted(all_sites)),
         entries=tuple(entries),
     )
+
+
+def other_sysret_sites(image, known) -> list[dict]:
+    """Every SYSRET instruction of the image's executable sections that is
+    not in `known` (the sites the entry walks reached): [{"address",
+    "width"}].  A byte scan for `0f 07`, each hit decoded linearly from the
+    start of the symbol that contains it (the section's start when none
+    does): a hit that starts a SYSRET there counts.  (Real kernels hold a few
+    dozen hits and only their entries' SYSRETs.  Not found: one hidden in
+    the middle of another instruction of that decode, entered by a jump into
+    the instruction; the walks refuse such jumps in the code they read.)"""
+    md = _md()
+    out = []
+    for sec in image.elf.sections:
+        if not (sec.flags & 0x4) or not sec.has_bits or sec.size == 0:
+            continue
+        data = image.elf.section_bytes(sec.name)
+        i = data.find(b"\x0f\x07")
+        while i >= 0:
+            a = sec.addr + i
+            start = image.symbols.symbol_start(a)
+            if start is None or start < sec.addr:
+                start = sec.addr
+            for at, size, _m, _o in md.disasm_lite(data[start - sec.addr:i + 2], start):
+                if at <= a < at + size:
+                    found = sysret_at(data[at - sec.addr:at - sec.addr + size])
+                    if found is not None and found[1] == size and at not in known:
+                        out.append({"address": at, "width": found[0]})
+                    break
+            i = data.find(b"\x0f\x07", i + 1)
+    return out
 
 
 def _section_range(image, a: int) -> tuple[int, int]:

@@ -34,6 +34,7 @@ from . import decide as dec
 from . import entries
 from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
+from ..image.entry import other_sysret_sites
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .program import Program
@@ -591,6 +592,19 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 if (v["name"], site, oid) not in final:
                     finding(v, site, oid, INCONCLUSIVE, "this SYSRET instruction is reachable from an entry but no "
                             "exploration decided this obligation at it")
+    # ... and every other SYSRET instruction the image's code holds: one no
+    # walk from a SYSRET entry reaches (an IDT entry's own sysretl,
+    # adv_r17_int80_sysretl; an entry point loaded into MSR_LSTAR other
+    # than entry_SYSCALL_64) is a return to user mode from a state this
+    # analysis does not build
+    for d in other_sysret_sites(image, set(width_of) | set(hit_sites) | {
+            x["address"] for x in getattr(prog.entry, "all_sysret_sites", ())} | set(prog.entry.sysret_sites)):
+        for v in vs:
+            for oid in dec.obligations.SITE_OBLIGATIONS[d["width"]]:
+                if (v["name"], d["address"], oid) not in final:
+                    finding(v, d["address"], oid, INCONCLUSIVE, "no SYSRET entry reaches this SYSRET instruction: "
+                            "the entry it returns from (an interrupt or exception vector, another MSR_LSTAR "
+                            "target) and the state it sees are not analysed")
     all_ids = dec.obligations.ALL_OBLIGATION_IDS
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        all_ids.index(k[2])))]

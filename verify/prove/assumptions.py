@@ -14,7 +14,8 @@ ASSUMPTIONS = {
     "stack address escapes when it is in a register at a call, stored to public memory, or stored inside a "
     "range that escaped, and exposes its whole frame (between the return addresses below and above it).",
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
-    "task_struct are distinct regions; a syscall never runs with current == init_task (the idle task never "
+    "task_struct are distinct regions (a store into the per-CPU entry stack page, the trampoline stack under "
+    "its per-CPU address, is refused); a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
