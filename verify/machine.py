@@ -28,6 +28,8 @@ import claripy  # noqa: E402
 from angr.state_plugins.solver import SimSolver  # noqa: E402
 import z3  # noqa: E402
 from claripy.backends.backend_z3 import BackendZ3  # noqa: E402
+from claripy.ast.base import Base  # noqa: E402
+from itertools import chain  # noqa: E402
 
 logging.getLogger("angr").setLevel(logging.CRITICAL)
 
@@ -55,6 +57,35 @@ def _z3_solver(self, timeout=None, max_memory=None):
 _SOFT_TIMEOUT = [None]
 _CLARIPY_SOLVER = BackendZ3.solver
 BackendZ3.solver = _z3_solver
+
+
+def _shared_variables_new(cls, op, args, add_variables=None, hash=None, symbolic=None, variables=None, *rest, **kw):
+    """claripy's Base.__new__, with an AST's `variables` set shared with its
+    child's when that child's set already holds every other child's (the
+    usual case: If(guard, a, b) under a guard that names the path's
+    symbols).  claripy builds a new frozenset for every AST; on Debian's
+    generic 6.12 the PTI exit's `btr %rdi, %gs:cpu_tlbstate.user_pcid_flush_mask`
+    (a 256-byte bit-string store, Explorer.store) and the merges after it
+    made ~3,000 ASTs whose sets each named the guard's ~600 symbols, 32 KiB
+    apiece: ~160 MiB, and the compat entries then stopped at the memory
+    budget.  Only memory changes: the set is equal by value (a subset of the
+    shared one's union is that union), frozensets are immutable, and the
+    hash-consing key (Base._calc_hash: op, args, annotations, length) does
+    not read it."""
+    if variables is None and hash is None:
+        args = args if type(args) is tuple else tuple(args)
+        big = None
+        for a in args:
+            if isinstance(a, Base) and (big is None or len(a.variables) > len(big)):
+                big = a.variables
+        if big is not None:
+            variables = big if all(a.variables is big or a.variables <= big for a in args if isinstance(a, Base)) \
+                else frozenset(chain.from_iterable(a.variables for a in args if isinstance(a, Base)))
+    return _CLARIPY_BASE_NEW(cls, op, args, add_variables, hash, symbolic, variables, *rest, **kw)
+
+
+_CLARIPY_BASE_NEW = Base.__new__
+Base.__new__ = _shared_variables_new
 logging.getLogger("claripy").setLevel(logging.CRITICAL)
 logging.getLogger("pyvex").setLevel(logging.CRITICAL)
 logging.getLogger("cle").setLevel(logging.CRITICAL)

@@ -13,9 +13,18 @@ from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 # an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
 EX_TYPE_UACCESS = 3
 
-# the syscall dispatch: 64-bit, and the compat one (6.12 ia32_sys_call,
+# the syscall dispatch: 64-bit, the compat one (6.12 ia32_sys_call,
 # 6.1 an indirect call through ia32_sys_call_table: an unknown callee anyway)
-DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table")
+# and x32's (CONFIG_X86_X32_ABI, Debian's generic kernels: do_syscall_64 ->
+# do_syscall_x32 -> `regs->ax = x32_sys_call(regs, xnr)`, 6.12 and 6.1.85+
+# arch/x86/entry/common.c, syscall_x32.c; older kernels call through
+# x32_sys_call_table).  Each runs a system call chosen by the user's number
+# and returns its result: read as code it is the union of every syscall,
+# which is what the dispatch's havoc already stands for (and reading it cost
+# the whole TS_COMPAT reading budget, tscompat.READ_LIMIT_PASSES, before the
+# exit path's callees were read).
+DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table", "x32_sys_call",
+            "x32_sys_call_table")
 
 
 class Program:
