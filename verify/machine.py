@@ -155,6 +155,7 @@ class Frame:
         # TRAMPOLINE_TOP, so stores there are refused: Explorer.store)
         self.entry_stack_page = None if layout.entry_stack is None else (
             base + layout.entry_stack[0].value, layout.entry_stack[1].value)
+        self.pcid_flush_mask = None if layout.pcid_flush_mask is None else base + layout.pcid_flush_mask.value
         self.ti_flags = TASK + layout.ti_flags.value
         self.ti_status = TASK + layout.ti_status.value
 

@@ -163,9 +163,14 @@ def user_cr3(s: SysretInputs) -> z3.BoolRef:
     # entry_SYSCALL32_ignore, returns with that same CR3)
     # and the tables are the task's: every CR3 write on the path kept the
     # page-table base and ASID of the CR3 it replaced (cr3_bad)
+    # CR3 never holds bit 63 (with PCIDE a MOV to CR3 takes it as NOFLUSH
+    # and does not store it; reads give 0: SDM vol. 3 4.10.4.1), so the
+    # SYSCALL's CR3 has it clear (Explorer: a CR3 write stores it cleared;
+    # cr3_bad covers a NOFLUSH switch that drops a pending user-ASID flush)
     bad = s.cr3_bad if s.cr3_bad is not None else z3.BoolVal(False)
-    return z3.If(s.pti, z3.Implies(user_tables(s.entry_cr3), z3.And(user_tables(s.cr3), z3.Not(bad))),
-                 s.cr3 == s.entry_cr3)
+    return z3.Implies(z3.Extract(63, 63, s.entry_cr3) == 0, z3.If(
+        s.pti, z3.Implies(user_tables(s.entry_cr3), z3.And(user_tables(s.cr3), z3.Not(bad))),
+        s.cr3 == s.entry_cr3))
 
 
 def irqs_off(s: SysretInputs) -> z3.BoolRef:

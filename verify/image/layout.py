@@ -54,6 +54,11 @@ class KernelLayout:
     # page through its cpu_entry_area alias (cpu_init_exception_handling:
     # load_sp0(cpu_entry_stack(cpu) + 1)); (address, size) or None
     entry_stack: tuple[Fact, Fact] | None = None
+    # %gs: offset of cpu_tlbstate.user_pcid_flush_mask (CONFIG_PAGE_TABLE_
+    # ISOLATION): bit kern_pcid(asid) set = that user ASID must be flushed
+    # on the next switch to the user tables (invalidate_user_asid); None
+    # when the kernel has none
+    pcid_flush_mask: Fact | None = None
 
 
 # -- type sources ------------------------------------------------------------
@@ -256,6 +261,9 @@ def read_layout(image) -> KernelLayout:
               for k in ("espfix_waddr", "espfix_stack")}
     if None in espfix.values():
         espfix = {k: None for k in espfix}  # (both or neither)
+    tlb, fm = syms.get("cpu_tlbstate"), off("tlb_state", "user_pcid_flush_mask")
+    pcid_flush_mask = None if tlb is None or fm is None else Fact(
+        tlb + fm.value, f"symbol cpu_tlbstate {tlb:#x} + {src} struct tlb_state.user_pcid_flush_mask ({fm.value})")
     es = syms.get("entry_stack_storage")
     es_size = types.sizeof("entry_stack_page")
     entry_stack = None if es is None else (
@@ -265,7 +273,8 @@ def read_layout(image) -> KernelLayout:
     return KernelLayout(
         pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
-        constants=_constants(image), type_source=src, percpu_gs=percpu_gs, entry_stack=entry_stack, **espfix,
+        constants=_constants(image), type_source=src, percpu_gs=percpu_gs, entry_stack=entry_stack,
+        pcid_flush_mask=pcid_flush_mask, **espfix,
     )
 
 

@@ -315,7 +315,8 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         return "; ".join(parts) or "IF set"
     if oid == "user-cr3":
         pti, pcid = _is_true(model, t["pti"]), _is_true(model, t["pcid"])
-        base = "; a CR3 write on the path changed its page-table base or ASID" if pti and \
+        base = ("; a CR3 write on the path changed its page-table base or ASID, or switched to the user tables "
+                "with NOFLUSH (bit 63) while user_pcid_flush_mask had the ASID's flush pending") if pti and \
             _is_true(model, t["cr3_bad"]) else ""
         return (f"X86_FEATURE_PTI={'on' if pti else 'off'}, X86_FEATURE_PCID={'on' if pcid else 'off'}; "
                 f"CR3 at SYSCALL={ev(t['entry_cr3']):#x}, at SYSRET={ev(t['cr3']):#x}{base}")

@@ -1245,6 +1245,25 @@ class Explorer:
             self.ex.features[f] = t
         return t
 
+    def _dropped_user_flush(self, st: MState, new, pgtable_bit: int):
+        """A CR3 write that selects the user page tables (PTI_USER_PGTABLE
+        bit) with NOFLUSH (bit 63) set while the per-CPU flush bit of its
+        ASID is set: the TLB keeps the user ASID's stale entries (6.1/6.12
+        calling.h SWITCH_TO_USER_CR3: `bt %asid, user_pcid_flush_mask;
+        jnc .Lnoflush; btr ...` sets NOFLUSH only where the bit was clear;
+        invalidate_user_asid sets it, tlbflush.h).  The bit is read as `bt`
+        reads it, at byte mask + (ASID >> 3) of the 11-bit ASID (CR3 & 0x7ff),
+        from the memory of this moment: a path that tested it clear carries
+        that in its guard, one that cleared it with btr finds it clear.
+        None without PTI's mask in the image."""
+        mask = self.frame.pcid_flush_mask
+        if mask is None:
+            return None
+        window = claripy.Concat(*[st.load_bytes(mask + i, 1) for i in reversed(range(256))])
+        asid = (new & 0x7FF).zero_extend(2048 - 64)
+        pending = claripy.Extract(0, 0, claripy.LShR(window, asid)) == 1
+        return claripy.And(new[63] == 1, new[pgtable_bit] == 1, pending)
+
     def _writes_syscall_msr(self, st: MState) -> str:
         """The SYSCALL/SYSRET MSRs (machine.SYSCALL_MSRS) a wrmsr here may
         write: ECX is one of them, or not known to be another MSR ("" when
@@ -1323,10 +1342,14 @@ class Explorer:
                     selection = (1 << 63) | (1 << consts.get("PTI_USER_PGTABLE_BIT", 12)) | \
                         (1 << consts.get("PTI_USER_PCID_BIT", 11))
                     changed = ((new ^ old) & (~selection & 0xFFFFFFFFFFFFFFFF)) != 0
+                    dropped = self._dropped_user_flush(st, new, consts.get("PTI_USER_PGTABLE_BIT", 12))
+                    if dropped is not None:
+                        changed = claripy.Or(changed, dropped)
                     st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
-                    st.cr3 = new
+                    st.cr3 = new & ((1 << 63) - 1)  # (NOFLUSH is not stored: obligations.user_cr3)
             else:
-                self.set_reg(st, _reg64(dst), st.cr3 if src == "cr3" else fresh(src))
+                # (a CR3 read never gives bit 63: obligations.user_cr3)
+                self.set_reg(st, _reg64(dst), (st.cr3 & ((1 << 63) - 1)) if src == "cr3" else fresh(src))
         elif m in ("ud2", "ud1", "ud0") and self.program.after_ud2(ins.addr) == "fixup":
             raise Inconclusive(f"{where}: `{m}` has an exception-table fixup, which is not modelled")
         elif m in ("ud1", "ud0") or (m == "ud2" and self.program.after_ud2(ins.addr) == "resume?"):
