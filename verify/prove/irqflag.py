@@ -169,6 +169,14 @@ _STRING = ("rep", "stos", "movs", "scas", "cmps", "lods")
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
 
 
+# the tag atom of a word the analysis lost through memory (context "A"
+# only: a frame slot forgotten or never written, a load from memory not
+# tracked): bit 9 unknown, except where an irq-restore restores it
+# (assumption irqrestore-pairs, see IrqFlagEffects._lost_restore)
+LOST = "L"
+LOSTSET = frozenset({LOST})
+
+
 # the disp of an out-parameter entry (a, ANY): the callee may have written
 # any word of the object argument a points into (a store through a pointer
 # derived from it at an offset not known); TOP
@@ -331,9 +339,14 @@ def _b9s_valid(s: _St, off) -> bool:
     return obj is not None and s.slots.get(off) is obj
 
 
-def _join_states(a: _St, b: _St) -> _St:
+def _join_states(a: _St, b: _St, lost: bool = False) -> _St:
     if a.sp != b.sp:
         sp, slots = None, {}
+    elif lost:
+        # context "A": a slot absent on one side holds a lost word there
+        # (LOST), not nothing at all
+        sp = a.sp
+        slots = {k: _join(a.slots.get(k, LOSTSET), b.slots.get(k, LOSTSET)) for k in set(a.slots) | set(b.slots)}
     else:
         sp = a.sp
         slots = {k: _join(v, b.slots[k]) for k, v in a.slots.items() if k in b.slots}
@@ -388,6 +401,9 @@ class IrqFlagEffects:
         self._arity_memo: dict = {}
         self._dups = None
         self._clean_assumed: dict = {}
+        # the entry context of the analysis running, and its context-"A"
+        # flags and edges (summary, _region_ok)
+        self._ctx, self._af, self._aedges = "E", [False, False], set()
 
     # -- the result the engine uses -------------------------------------------------
     def effect(self, start: int, ctx="E"):
@@ -427,6 +443,7 @@ class IrqFlagEffects:
         outer_regptr = getattr(self, "_regptr", set())
         outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
+        outer_a = (getattr(self, "_ctx", "E"), getattr(self, "_af", None), getattr(self, "_aedges", None))
         mark = len(self.log)
         try:
             while True:
@@ -434,6 +451,10 @@ class IrqFlagEffects:
                 assumed: set = set()
                 self._want = want
                 self._split = None
+                # context "A": [a lost word was restored (assumption
+                # irqrestore-pairs used), a save (pushf) or a call may see
+                # IF != 0], and the context-"A" summaries read (_region_ok)
+                self._ctx, self._af, self._aedges = ctx, [False, False], set()
                 r = self._analyse_once(start, depth, assumed, ctx)
                 split = self._split if r is not None else None
                 # stable once the result is below the provisional one the
@@ -445,6 +466,7 @@ class IrqFlagEffects:
                     for k in self.log[mark:]:
                         self.memo.pop(k, None)
                         self.memo.pop(("assumed", k), None)
+                        self.memo.pop(("aflags", k), None)
                         self.memo.pop(("split", k), None)
                     del self.log[mark:]
                     if self.budget <= 0:
@@ -460,9 +482,13 @@ class IrqFlagEffects:
             self._regptr = outer_regptr
             self._loads = outer_loads
             self._want = outer_want
+            af, aedges = self._af, self._aedges
+            self._ctx, self._af, self._aedges = outer_a
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
+        if ctx == "A":
+            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges))
         if r is not None and split is not None:
             self.memo[("split", key)] = split
         self.log.append(key)
@@ -489,7 +515,7 @@ class IrqFlagEffects:
 
     def _analyse_once(self, start: int, depth: int, assumed: set, ctx):
         prog = self.program
-        entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
+        entry = _St(frozenset({0 if ctx == "A" else ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         # States per (node, partition).  While a caller hands this function
         # a frame address (want), the states at a node are kept apart by
@@ -588,7 +614,7 @@ class IrqFlagEffects:
                         seen.add(part)
                 k2 = (n2, part)
                 old = states.get(k2)
-                new = s2 if old is None else _join_states(old, s2)
+                new = s2 if old is None else _join_states(old, s2, self._ctx == "A")
                 if old is None or not _same(new, old):
                     states[k2] = new
                     if k2 not in queued:
@@ -628,8 +654,7 @@ class IrqFlagEffects:
             return (frozenset(), frozenset(), written, outs)
         return (ret_if, ret_rax, written, outs)
 
-    @staticmethod
-    def _escape(st: _St) -> _St:
+    def _escape(self, st: _St) -> _St:
         """The state at an instruction that leaks a pointer into this
         function's frame (flow-sensitive escape).  Every slot is forgotten
         here and the state is marked escaped for the rest of every path
@@ -644,7 +669,7 @@ class IrqFlagEffects:
         it, so no instruction reachable after the leak is read unescaped."""
         s = st.copy()
         s.esc = True
-        s.slots, s.saved, s.sptr = {}, {}, {}
+        self._forget(s)
         return s
 
     def _arity(self, t: int):
@@ -799,6 +824,97 @@ class IrqFlagEffects:
             memo[t] = False
         return ok
 
+    # -- assumption irqrestore-pairs (context "A") ---------------------------------
+    def _miss(self):
+        """What a frame slot the state has no tag for holds: in context
+        "A" a word lost through memory (LOST), else unknown (TOP)."""
+        return LOSTSET if self._ctx == "A" else TOP
+
+    def _lost_restore(self, tag):
+        """An irq-restore (popf, the restore idiom's `sti`, a callee whose
+        IF at return is the bit 9 of an argument) of a word whose tag is
+        `tag`: in context "A" the lost part (LOST) restores 0, under
+        assumption irqrestore-pairs (recorded as used: _region_ok decides
+        whether the result may be kept).  Other elements keep their value.
+
+        irqrestore-pairs: a flags word an irq-restore restores, when the
+        analysis lost it through memory (a forgotten or never-written frame
+        slot, an out-parameter or a load from memory it does not follow),
+        was saved by a pushf executed on this CPU during the context-0 call
+        being summarised (the region: the outermost context-"A" summary,
+        entered with IF clear); the kernel's irqsave/irqrestore nesting
+        discipline (which lockdep's irq-flags tracing checks at run time)
+        guarantees it.  Its bit 9 is then the IF at that save.  Soundness,
+        by induction over the region's execution: _region_ok keeps an
+        "A" result only when every pushf (and every call, whose callee may
+        save) the analysis reads in the region's closure runs with IF
+        exactly 0 under this very rule; up to the first lost-word restore
+        that would restore 1, the abstract run covers the real one, so
+        every save before it saw IF = 0 and the restored word (saved in the
+        region, by the assumption) has bit 9 = 0: there is no first one."""
+        if tag is TOP or self._ctx != "A" or LOST not in tag:
+            return tag
+        self._af[0] = True
+        return (tag - LOSTSET) | {0}
+
+    def _save_check(self, s: _St):
+        """A pushf, or a call (its callee may save), in context "A": the
+        region's saves must all see IF exactly 0 (_lost_restore)."""
+        if self._ctx == "A" and self._if_cond(s) != frozenset():
+            self._af[1] = True
+
+    def _region_ok(self, key):
+        """(whether the context-"A" summary `key` may be used as a region,
+        whether its closure used irqrestore-pairs): not when some summary
+        of its closure restored a lost word while some other save of the
+        closure may see IF != 0 (_lost_restore).  Checked where a caller
+        not in context "A" reads it: then no summary of its closure is
+        still being analysed (a context-"A" closure reads only context-"A"
+        summaries and IF-clean ones, which read none)."""
+        used = bad = False
+        seen, todo = {key}, [key]
+        while todo:
+            k = todo.pop()
+            f = self.memo.get(("aflags", k))
+            if f is None:
+                return False, True  # (not complete: refused)
+            used, bad = used or f[0], bad or f[1]
+            for e in f[2] - seen:
+                seen.add(e)
+                todo.append(e)
+        return not (used and bad), used
+
+    def _forget(self, s: _St):
+        """Every frame slot forgotten (the frame escaped, or a store through
+        a pointer into it at an offset not known).  In context "A" a slot
+        whose tag is only 0 and LOST becomes LOST (absent) and keeps its
+        "bit 9 only" mark (b9s: the word the code stored there is a masked
+        flags word; whatever it holds now is what the restore idiom
+        restores); a slot holding a word known to the analysis that may
+        have bit 9 set becomes TOP, never LOST (the assumption covers only
+        lost words)."""
+        if self._ctx != "A":
+            s.slots, s.saved, s.sptr = {}, {}, {}
+            return
+        slots, b9s = {}, {}
+        for k, v in s.slots.items():
+            if v is not TOP and v <= {0, LOST}:
+                if _b9s_valid(s, k):
+                    slots[k] = b9s[k] = frozenset(LOSTSET)
+            else:
+                slots[k] = TOP
+        s.slots, s.b9s, s.saved, s.sptr = slots, b9s, {}, {}
+
+    def _is_sti(self, node) -> bool:
+        """The instruction at node is `sti` (every candidate of a patch site)."""
+        try:
+            kind, val = self._decode(node)
+            if kind == "site":
+                return bool(val) and all(self._is_sti((node[0], (node[0], i))) for i in val)
+            return val is not None and val.mnemonic == "sti"
+        except CfgError:
+            return False
+
     def _why(self, what, addr):
         if _DEBUG:
             print(f"irqflag: {self.program.symbolize(addr)}: {what}")
@@ -928,9 +1044,7 @@ class IrqFlagEffects:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
-            s.slots = {}
-            s.saved = {}
-            s.sptr = {}
+            self._forget(s)
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -939,6 +1053,7 @@ class IrqFlagEffects:
             s.IF = s.norm(frozenset({1}))
             return [(fall, s)]
         if m in ("pushf", "pushfq"):
+            self._save_check(s)
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
@@ -948,7 +1063,7 @@ class IrqFlagEffects:
         if m in ("popf", "popfq"):
             if s.sp is None:
                 return None
-            s.IF = s.norm(s.slots.get(s.sp, TOP))
+            s.IF = s.norm(self._lost_restore(s.slots.get(s.sp, self._miss())))
             s.sp += 8
             return [(fall, s)]
         if m.startswith(("iret", "sysret", "retf", "lret", "ljmp", "lcall")) or m in ("swapgs", "syscall", "int3",
@@ -1016,7 +1131,8 @@ class IrqFlagEffects:
                     keep = (target_node(prog, t, node[1]), taken) if sides[0] is not None else (fall, nott)
                     if test is not None and test[1] == "zf":
                         bit_taken = 0 if m == "je" else 1
-                        r = self._refine(keep[1], test[0], bit_taken if sides[0] is not None else bit_taken ^ 1)
+                        r = self._refine(keep[1], test[0], bit_taken if sides[0] is not None else bit_taken ^ 1,
+                                         keep[0])
                         return [] if r is None else [(keep[0], r)]
                     return [keep]
             if test is not None and m in (("je", "jne") if test[1] == "zf" else ("jb", "jae")):
@@ -1028,10 +1144,11 @@ class IrqFlagEffects:
                 # taken), ZF after bt is not bit 9
                 bit_taken = 0 if m in ("je", "jae") else 1
                 res = []
-                for ss, bit in ((taken, bit_taken), (nott, bit_taken ^ 1)):
-                    r = self._refine(ss, tag, bit)
+                tnode = target_node(prog, t, node[1])
+                for ss, bit, n in ((taken, bit_taken, tnode), (nott, bit_taken ^ 1, fall)):
+                    r = self._refine(ss, tag, bit, n)
                     res.append(r)
-                return [(n, x) for n, x in ((target_node(prog, t, node[1]), res[0]), (fall, res[1])) if x is not None]
+                return [(n, x) for n, x in ((tnode, res[0]), (fall, res[1])) if x is not None]
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
         # pointer uses (a use not followed leaks the pointer)
@@ -1097,7 +1214,7 @@ class IrqFlagEffects:
             if ops[0].type == X.X86_OP_REG:
                 s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
             else:
-                s.test = (s.slots.get(s.sp + ops[0].mem.disp, TOP), "zf")
+                s.test = (s.slots.get(s.sp + ops[0].mem.disp, self._miss()), "zf")
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
@@ -1124,7 +1241,7 @@ class IrqFlagEffects:
             return [(fall, s)]
         if m == "pop":
             op = ops[0]
-            v = s.slots.get(s.sp, TOP) if s.sp is not None else TOP
+            v = s.slots.get(s.sp, self._miss()) if s.sp is not None else TOP
             mark = s.saved.pop(s.sp, None) if s.sp is not None else None
             if op.type == X.X86_OP_REG:
                 r = self._reg(ci, op.reg)
@@ -1157,7 +1274,7 @@ class IrqFlagEffects:
                 new[self._reg(ci, ops[0].reg)] = frozenset({(src.imm >> 9) & 1})
             elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
                     and src.size >= 4:
-                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, TOP)
+                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, self._miss())
                 if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
                     # a spilled pointer reloaded: followed again
                     derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
@@ -1167,6 +1284,10 @@ class IrqFlagEffects:
                 # `raw_spin_unlock_irqrestore(&base->lock, *flags)`): its tag
                 # as for a bit-9 test of it (_mem_tag)
                 new[self._reg(ci, ops[0].reg)] = self._mem_tag(ci, s, src, 0)
+            elif src.type == X.X86_OP_MEM and src.size >= 4 and self._ctx == "A" and src.mem.base != rsp:
+                # context "A": a word loaded from memory the analysis does
+                # not follow is a lost word
+                new[self._reg(ci, ops[0].reg)] = LOSTSET
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:
             r = self._reg(ci, ops[0].reg)
@@ -1377,13 +1498,13 @@ class IrqFlagEffects:
         base = self._reg(ci, op.mem.base)
         disp = op.mem.disp - back
         if base == "rsp":
-            return s.slots.get(s.sp + disp, TOP) if s.sp is not None else TOP
+            return s.slots.get(s.sp + disp, self._miss()) if s.sp is not None else TOP
         ps = s.ptrs.get(base)
         if not ps or None in ps or len(ps) != 1:
             return TOP
         [p] = ps
         if p[0] == "sp":
-            return s.slots.get(p[1] + disp, TOP) if s.sp is not None and p[1] is not None else TOP
+            return s.slots.get(p[1] + disp, self._miss()) if s.sp is not None and p[1] is not None else TOP
         return _out_word(s.outs, p[1], p[2] + disp) if p[2] is not None else TOP
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
@@ -1668,7 +1789,7 @@ class IrqFlagEffects:
                         continue
                     v = self._compose(tag, s)
                     if self._store_through(after, r, d, v, 8, escaped):
-                        after.slots, after.sptr = {}, {}
+                        self._forget(after)
             elif r in CALLER_SAVED:
                 if self._leak(s, ps, escaped) == "escape":
                     return "escape"
@@ -1688,16 +1809,23 @@ class IrqFlagEffects:
             after.ptrs[r] = after.ptrs.get(r, frozenset()) | frozenset(ps) | {None}
         return None
 
-    def _refine(self, s: _St, tag, bit):
+    def _refine(self, s: _St, tag, bit, node=None):
         if tag is TOP:
             return s
+        if bit == 1 and LOST in tag and self._ctx == "A" and node is not None and self._is_sti(node):
+            # the restore idiom (arch_local_irq_restore: `test $0x200; je
+            # 1f; sti; 1:`, the `sti` first on the side where bit 9 is set)
+            # of a lost word: its bit 9 is 0 (_lost_restore, assumption
+            # irqrestore-pairs), so the lost word does not take this side
+            tag = self._lost_restore(tag) - {0} | ({0} & tag)
         keep = frozenset(x for x in tag if (x == bit) if x in (0, 1)) | frozenset(
             x for x in tag if x not in (0, 1) and s.known.get(x, bit) == bit)
         if not keep:
             return None  # no element allows this side
         s = s.copy()
         atoms = [x for x in keep if x not in (0, 1)]
-        if len(keep) == 1 and atoms and not _cond(atoms[0]):
+        # (a lost word is not one value: nothing is learnt of it)
+        if len(keep) == 1 and atoms and not _cond(atoms[0]) and atoms[0] != LOST:
             # (a conditional atom is any bit when its atom is 1: the
             # test tells nothing about that atom)
             s.known[atoms[0]] = bit
@@ -1762,6 +1890,8 @@ class IrqFlagEffects:
     def _call(self, s: _St, t, node, fall, depth, assumed, escaped):
         prog = self.program
         name = prog.start_name(t) if t is not None else None
+        # (context "A": the callee may save the flags; IF must be 0 here)
+        self._save_check(s)
         after = s.copy()
         summ = None
         ptr_args = frozenset(r for r in PTR_ARGS if self._ptrset(s, r))
@@ -1816,20 +1946,42 @@ class IrqFlagEffects:
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None:
                     return []  # never returns
-                res_if = self._compose(sif, s)
+                res_if = self._compose(sif, s, True)
                 rax = self._compose(srax, s)
         else:
             cond = self._if_cond(s)
-            summ = self.summary(t, depth + 1, ptr_args, 0)
-            skey = _key(t, ptr_args, 0)
+            # IF is 0 at the call (when the atoms of cond are): the callee
+            # is read in context "A" (IF clear, assumption irqrestore-pairs
+            # allowed), except inside a context-0 summary (the fallback of
+            # a region _region_ok refused: no assumption anywhere in it).
+            # A caller in context "A" uses it as part of its own region
+            # (checked where that region starts); any other caller starts a
+            # region here: it keeps the "A" result only if _region_ok, else
+            # reads the callee in context 0, and records the assumption at
+            # this call when the region used it
+            ctx = 0 if self._ctx == 0 else "A"
+            summ = self.summary(t, depth + 1, ptr_args, ctx)
+            if ctx == "A":
+                if self._ctx == "A":
+                    self._aedges.add(_key(t, ptr_args, ctx))
+                elif summ is not None:
+                    ok, used = self._region_ok(_key(t, ptr_args, ctx))
+                    if not ok:
+                        if _DEBUG:
+                            self._why(f"region refused: {prog.symbolize(t)}", node[0])
+                        ctx = 0
+                        summ = self.summary(t, depth + 1, ptr_args, ctx)
+                    elif used:
+                        assumed.add(("irqrestore-pairs", node[0]))
+            skey = _key(t, ptr_args, ctx)
             if summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", _key(t, ptr_args, 0)), set())
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, ctx)), set())
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None and not cond:
                     return []  # never returns
-                res_if = self._compose(sif, s)
+                res_if = self._compose(sif, s, True)
                 if _DEBUG and (res_if is TOP or 1 in res_if):
                     self._why(f"compose: {sif} -> {res_if} from {prog.symbolize(t)}", node[0])
                 rax = self._compose(srax, s)
@@ -1883,7 +2035,7 @@ class IrqFlagEffects:
             for r, v in cond_regs.items():
                 a2.regs[r] = v
             if escaped:
-                a2.slots, a2.sptr = {}, {}
+                self._forget(a2)
         if self._written is not None:
             if clob is None:
                 self._written = None
@@ -1999,20 +2151,25 @@ class IrqFlagEffects:
             return None
         return frozenset(out)
 
-    @staticmethod
-    def _compose(t, s: _St):
+    def _compose(self, t, s: _St, restore=False):
+        """A callee's tag t in the caller's state s.  restore: t is the
+        callee's IF at return, so an argument atom in it is the bit 9 of a
+        word the callee restored (the only way IF becomes an argument's bit
+        9): a lost word there restores 0 (_lost_restore)."""
         if t is TOP:
             return TOP
         out: set = set()
         for x in t:
-            if x in (0, 1):
+            if x in (0, 1) or x == LOST:
                 out.add(x)
             elif _cond(x):
                 # unknown when the callee's atom x[1] is 1: unknown when
                 # the caller's value of it may be 1
-                v = s.IF if x[1] == "E" else s.regs.get(x[1], TOP)
+                v = s.IF if x[1] == "E" else LOSTSET if x[1] == LOST else s.regs.get(x[1], TOP)
                 if v is TOP:
                     return TOP
+                if restore:
+                    v = self._lost_restore(v)
                 for y in v:
                     if y == 0 or (not _cond(y) and y != 1 and s.known.get(y) == 0):
                         continue
@@ -2032,15 +2189,15 @@ class IrqFlagEffects:
                 if x[2] == ANY:
                     return TOP
                 if p[0] == "sp":
-                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None and p[1] is not None else TOP
+                    v = s.slots.get(p[1] + x[2], self._miss()) if s.sp is not None and p[1] is not None else TOP
                 else:
                     v = _out_word(s.outs, p[1], p[2] + x[2]) if p[2] is not None else TOP
                 if v is TOP:
                     return TOP
-                out |= v
+                out |= self._lost_restore(v) if restore else v
             else:
                 v = s.IF if x == "E" else s.regs.get(x, TOP)
                 if v is TOP:
                     return TOP
-                out |= v
+                out |= self._lost_restore(v) if restore and x != "E" else v
         return frozenset(out)
