@@ -149,11 +149,16 @@ MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
 # instructions one IF-clean pre-scan (_clean) may visit before it gives up
 MAX_CLEAN = 20_000
+# instructions one context-"A" pre-scan (_quiet) may visit before it gives up
+MAX_QUIET = 300_000
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
             "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
             "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
+# what _quiet allows of _UNCLEAN: `cli` (IF 0), MSR and extended-state
+# writes (they do not change RFLAGS.IF); popf and sti are its own rules
+_QUIET_OK = ("cli", "wrmsr", "xrstor", "xrstors")
 # a pointer with more possible targets, or offset further, is not followed
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
@@ -401,9 +406,10 @@ class IrqFlagEffects:
         self._arity_memo: dict = {}
         self._dups = None
         self._clean_assumed: dict = {}
+        self._quiet_memo: dict = {}
         # the entry context of the analysis running, and its context-"A"
         # flags and edges (summary, _region_ok)
-        self._ctx, self._af, self._aedges = "E", [False, False], set()
+        self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
 
     # -- the result the engine uses -------------------------------------------------
     def effect(self, start: int, ctx="E"):
@@ -453,8 +459,12 @@ class IrqFlagEffects:
                 self._split = None
                 # context "A": [a lost word was restored (assumption
                 # irqrestore-pairs used), a save (pushf) or a call may see
-                # IF != 0], and the context-"A" summaries read (_region_ok)
-                self._ctx, self._af, self._aedges = ctx, [False, False], set()
+                # IF != 0, a word handed to a _quiet callee may have bit 9
+                # set (the result does not hold), the argument atoms whose
+                # words were handed to a _quiet callee (the result holds
+                # when their bit 9 is 0)], and the context-"A" summaries
+                # read (_region_ok)
+                self._ctx, self._af, self._aedges = ctx, [False, False, False, set()], set()
                 r = self._analyse_once(start, depth, assumed, ctx)
                 split = self._split if r is not None else None
                 # stable once the result is below the provisional one the
@@ -484,11 +494,15 @@ class IrqFlagEffects:
             self._want = outer_want
             af, aedges = self._af, self._aedges
             self._ctx, self._af, self._aedges = outer_a
+        rec_used = key in self.used
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
         if ctx == "A":
-            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges))
+            # (a summary used provisionally by a recursive call: the words
+            # that call handed to _quiet callees were not checked)
+            broken = af[2] or bool(af[3] and rec_used)
+            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges), broken, frozenset(af[3]))
         if r is not None and split is not None:
             self.memo[("split", key)] = split
         self.log.append(key)
@@ -825,6 +839,290 @@ class IrqFlagEffects:
         return ok
 
     # -- assumption irqrestore-pairs (context "A") ---------------------------------
+    def _bit9_test(self, ci):
+        """Whether ci sets ZF (je/jne) or CF (jb/jae) from bit 9 of one word
+        by itself: `test $0x200` / `testb $0x2` of a register or a word in
+        memory, `and $0x200,%r` / `and $0x2,%Xh`, `bt $9`; the jcc kind it
+        decides ("zf" / "cf"), else None."""
+        X = capstone.x86
+        ops = ci.operands
+        m = ci.mnemonic
+        if len(ops) != 2 or ops[1].type != X.X86_OP_IMM:
+            return None
+        imm = ops[1].imm
+        if m == "bt":
+            return "cf" if imm == 9 and ops[0].type == X.X86_OP_REG else None
+        if m not in ("test", "and"):
+            return None
+        if ops[0].type == X.X86_OP_REG:
+            name = ci.reg_name(ops[0].reg)
+            if (name in _BYTE_HI and imm == 0x2) or (imm == 0x200 and ops[0].size >= 2):
+                return "zf"
+            return None
+        if m == "test" and ops[0].type == X.X86_OP_MEM and (
+                (ops[0].size == 1 and imm == 0x2) or (ops[0].size >= 2 and imm == 0x200)):
+            return "zf"
+        return None
+
+    def _quiet(self, t: int, assumed: set):
+        """A stateless walk of t's closure for a call in context "A" with IF
+        exactly 0 (as _clean, each instruction once): None when it may
+        leave IF set other than through the restore idiom, else (whether
+        it has a restore idiom, the call sites of irq-flag-preserved).
+        Allowed beyond _clean: `cli`, `pushf`, and `sti` as the first
+        instruction on the "bit 9 set" side of a jcc right after a bit-9
+        test of one word (_bit9_test: arch_local_irq_restore's `test
+        $0x200,%r; je 1f; sti`, under the patch sites' candidates too).
+        The caller (_call) then takes the callee's IF at return as 0,
+        every caller-saved register written, every pointer handed over
+        leaked, and the region's flags (used, bad) get (has idiom, False).
+
+        Sound under assumption irqrestore-pairs, with the caller's check
+        that no word it knows with bit 9 possibly set is handed to the
+        callee (argument registers, frame slots): the walk tracks no
+        words, so every word an idiom in the closure restores is one the
+        analysis lost (loaded from memory, computed, or handed in lost).
+        By induction over the callee's execution: entered with IF 0, IF
+        can become 1 only at an idiom's `sti` (no other instruction that
+        sets IF, an unread callee keeps IF: irq-flag-preserved), whose
+        word, lost, was saved by a pushf in the region (the assumption),
+        which saw IF 0 (every pushf in this closure before that point ran
+        with IF 0 by the induction, the rest of the region is checked by
+        _region_ok): so the `sti` is never taken, IF stays 0, every pushf
+        in the closure saves 0 (bad stays False) and t returns with IF 0.
+        Memo per function: a closure found quiet makes every function it
+        reached quiet; a failure makes the function where it was found
+        and every function on the call path to it from the root not
+        quiet."""
+        memo = self._quiet_memo
+        hit = memo.get(t, -1)
+        if hit != -1:
+            if hit is not None:
+                assumed |= hit[1]
+            return hit
+        prog = self.program
+        X = capstone.x86
+        seen: set = set()
+        parent = {t: None}
+        owner = {(t, None): t}
+        sites: set = set()
+        idiom = False
+        # every edge walked (node -> its predecessors), the bit-9 tests
+        # (node -> the jcc kind it decides), the `sti`s: checked at the end
+        # (an `sti` every way into which is an idiom's)
+        preds: dict = {}
+        tests: dict = {}
+        stis: list = []
+        work = [((t, None), None)]
+        bad_at = None
+        why = "?"
+        steps = 0
+        while work:
+            node, frm = work.pop()[:2]
+            if frm is not None:
+                preds.setdefault(node, set()).add(frm)
+            if node in seen:
+                continue
+            seen.add(node)
+            f = owner.get(node, t)
+            steps += 1
+            if steps > MAX_QUIET:
+                bad_at, why = t, "size"
+                break
+            addr, vk = node
+            try:
+                kind, val = self._decode(node)
+            except CfgError:
+                bad_at = f
+                break
+            if kind == "site":
+                for i in val:
+                    n2 = (addr, (addr, i))
+                    owner.setdefault(n2, f)
+                    work.append((n2, node, None))
+                continue
+            ci = val
+            if ci is None:
+                bad_at = f
+                break
+            m = ci.mnemonic
+            if m == "sti":
+                stis.append(node)
+                idiom = True
+            elif m in ("popf", "popfq"):
+                # restores a word the walk does not track (lost to it)
+                idiom = True
+            elif m not in _QUIET_OK and (m in _UNCLEAN or m.startswith(("iret", "sysret"))):
+                bad_at, why = f, m
+                break
+            fall = self._fall(ci, node)
+            if vk is None and prog.has_fixup(addr):
+                fx = self._fixup(addr)
+                if fx is None:
+                    bad_at = f
+                    break
+                owner.setdefault((fx, None), f)
+                work.append(((fx, None), node, None))
+            ops = ci.operands
+            tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == X.X86_OP_IMM else None
+
+            def go(n2, fn=f, frm=node):
+                owner.setdefault(n2, fn)
+                work.append((n2, frm, None))
+            if m.startswith("ret"):
+                continue
+            if m == "ud2":
+                if not (vk is None and prog.after_ud2(addr) == "dies"):
+                    go(fall)
+                continue
+            if m == "hlt":
+                go(fall)
+                continue
+            if m == "call":
+                if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                    go(target_node(prog, tgt, vk))
+                    continue
+                name = prog.start_name(tgt) if tgt is not None else None
+                if tgt is not None and tgt in prog.dispatch:
+                    bad_at = f
+                    break
+                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                    sites.add(addr)
+                else:
+                    h = memo.get(tgt, -1)
+                    if h is None:
+                        bad_at, why = f, "callee " + prog.symbolize(tgt)
+                        break
+                    if h == -1:
+                        if tgt not in parent:
+                            parent[tgt] = f
+                        # (an entry: not an edge an `sti` may be checked by)
+                        go((tgt, None), tgt, ("call", node))
+                    else:
+                        idiom = idiom or h[0]
+                        sites |= h[1]
+                if tgt is not None and self._noreturn(tgt):
+                    continue  # (as _step: a callee that never returns)
+                go(fall)
+                continue
+            if m == "jmp":
+                if tgt is None:
+                    bad_at = f
+                    break
+                if prog.is_return_thunk(tgt):
+                    continue
+                name = prog.start_name(tgt)
+                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                    sites.add(addr)
+                    continue
+                if tgt in prog.dispatch:
+                    bad_at = f
+                    break
+                go(target_node(prog, tgt, vk))
+                continue
+            if ci.group(capstone.CS_GRP_JUMP):
+                if tgt is None:
+                    bad_at = f
+                    break
+                tn = target_node(prog, tgt, vk)
+                go(tn, frm=("jcc", node, m, "taken"))
+                go(fall, frm=("jcc", node, m, "fall"))
+                continue
+            k9 = self._bit9_test(ci)
+            if k9 is not None:
+                tests[node] = k9
+            go(fall, frm=("fall", node) if k9 is not None else node)
+        if bad_at is None:
+            for st_node in stis:
+                if not self._idiom_sti(st_node, preds, tests):
+                    bad_at, why = owner.get(st_node, t), "sti " + prog.symbolize(st_node[0])
+                    if _DEBUG:
+                        self._why("quiet: sti not an idiom's", st_node[0])
+                    break
+        if bad_at is None:
+            out = (idiom, frozenset(sites))
+            for fn in parent:
+                memo[fn] = out
+            assumed |= sites
+            return out
+        if _DEBUG:
+            chain, fn = [], bad_at
+            while fn is not None:
+                chain.append(prog.symbolize(fn))
+                fn = parent.get(fn)
+            self._why(f"quiet: not quiet at {prog.symbolize(node[0])}: {why} ({steps} steps) {' <- '.join(chain)}", t)
+        fn = bad_at
+        while fn is not None:
+            memo[fn] = None
+            fn = parent.get(fn)
+        memo[t] = None
+        return None
+
+    @staticmethod
+    def _idiom_sti(node, preds, tests) -> bool:
+        """Every way into the `sti` at node (a patch-site candidate: into
+        its site) is the "bit 9 set" side of a je/jne (jb/jae) whose only
+        way in is the fall-through of a bit-9 test deciding that flag."""
+        ins = preds.get(node, set())
+        if node[1] is not None and all(not isinstance(p, tuple) or p[0] not in ("jcc", "fall", "call")
+                                       for p in ins) and len(ins) == 1:
+            [site] = ins
+            if site[1] is None and site[0] == node[0]:
+                ins = preds.get(site, set())
+        if not ins:
+            return False
+        for p in ins:
+            if not (isinstance(p, tuple) and p[0] == "jcc"):
+                return False
+            _j, jnode, m, side = p
+            if m not in ("je", "jne", "jb", "jae") or (side == "taken") != (m in ("jne", "jb")):
+                return False
+            jins = preds.get(jnode, set())
+            if not jins:
+                return False
+            for q in jins:
+                if not (isinstance(q, tuple) and q[0] == "fall") or (tests.get(q[1]) == "zf") != (m in ("je", "jne")):
+                    return False
+        return True
+
+    def _quiet_args(self, s: _St, ptr_args):
+        """The words a caller hands a callee _quiet reads (argument
+        registers; every frame slot when a frame address is handed over):
+        None when one may be a word the analysis knows with bit 9 possibly
+        set (1, "E", a conditional or out-parameter atom), else the argument
+        atoms among them (the result holds when their bit 9 is 0: _af[3]).
+        0, LOST and TOP (a word the analysis does not know: lost to it)
+        pass."""
+        out = set()
+        vals = [s.regs.get(r, TOP) for r in ARGS]
+        if any(p[0] == "sp" for r in ptr_args for p in self._ptrset(s, r)):
+            vals += list(s.slots.values())
+        for v in vals:
+            if v is TOP:
+                continue
+            for x in v:
+                if x in ARGS:
+                    out.add(x)
+                elif x != 0 and x != LOST:
+                    return None
+        return out
+
+    def _resolve_q(self, q, s: _St):
+        """The argument atoms a callee's result holds under (_af[3]) in the
+        caller's state s: (the caller's own atoms they are, or None when one
+        may be a word the analysis knows with bit 9 possibly set)."""
+        out = set()
+        for a in q:
+            v = s.regs.get(a, TOP)
+            if v is TOP:
+                continue
+            for x in v:
+                if x in ARGS:
+                    out.add(x)
+                elif x != 0 and x != LOST:
+                    return None
+        return out
+
     def _miss(self):
         """What a frame slot the state has no tag for holds: in context
         "A" a word lost through memory (LOST), else unknown (TOP)."""
@@ -871,18 +1169,18 @@ class IrqFlagEffects:
         not in context "A" reads it: then no summary of its closure is
         still being analysed (a context-"A" closure reads only context-"A"
         summaries and IF-clean ones, which read none)."""
-        used = bad = False
+        used = bad = broken = False
         seen, todo = {key}, [key]
         while todo:
             k = todo.pop()
             f = self.memo.get(("aflags", k))
             if f is None:
                 return False, True  # (not complete: refused)
-            used, bad = used or f[0], bad or f[1]
+            used, bad, broken = used or f[0], bad or f[1], broken or f[3]
             for e in f[2] - seen:
                 seen.add(e)
                 todo.append(e)
-        return not (used and bad), used
+        return not broken and not (used and bad), used
 
     def _forget(self, s: _St):
         """Every frame slot forgotten (the frame escaped, or a store through
@@ -1960,12 +2258,41 @@ class IrqFlagEffects:
             # reads the callee in context 0, and records the assumption at
             # this call when the region used it
             ctx = 0 if self._ctx == 0 else "A"
-            summ = self.summary(t, depth + 1, ptr_args, ctx)
-            if ctx == "A":
+            quiet = None
+            qargs = self._quiet_args(s, ptr_args) if self._ctx == "A" and not cond else None
+            if qargs is not None:
+                quiet = self._quiet(t, assumed)
+            if quiet is not None:
+                # a closure with only the restore idiom's `sti` (_quiet):
+                # IF 0 at its return (when the argument atoms handed to it
+                # have bit 9 clear: the region's condition), nothing else
+                # known of it
+                self._af[0] = self._af[0] or quiet[0]
+                if quiet[0]:
+                    self._af[3] |= qargs
+                summ = None
+            else:
+                summ = self.summary(t, depth + 1, ptr_args, ctx)
+            region_q = frozenset()
+            if quiet is not None:
+                pass
+            elif ctx == "A":
+                fl = self.memo.get(("aflags", _key(t, ptr_args, ctx)))
                 if self._ctx == "A":
                     self._aedges.add(_key(t, ptr_args, ctx))
+                    if fl is not None and fl[4]:
+                        rq = self._resolve_q(fl[4], s)
+                        if rq is None:
+                            self._af[2] = True
+                        else:
+                            self._af[3] |= rq
                 elif summ is not None:
                     ok, used = self._region_ok(_key(t, ptr_args, ctx))
+                    rq = self._resolve_q(fl[4], s) if ok and fl is not None else None
+                    if rq is None:
+                        ok = False
+                    else:
+                        region_q = frozenset(rq)
                     if not ok:
                         if _DEBUG:
                             self._why(f"region refused: {prog.symbolize(t)}", node[0])
@@ -1973,8 +2300,14 @@ class IrqFlagEffects:
                         summ = self.summary(t, depth + 1, ptr_args, ctx)
                     elif used:
                         assumed.add(("irqrestore-pairs", node[0]))
+            # a region that holds when the words of region_q have bit 9
+            # clear: as a call read in context 0 under cond (below)
+            cond = cond | region_q
             skey = _key(t, ptr_args, ctx)
-            if summ is None:
+            if quiet is not None:
+                res_if, rax, clob = frozenset({0}), TOP, None
+                skey = None
+            elif summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
                 assumed |= self.memo.get(("assumed", _key(t, ptr_args, ctx)), set())
