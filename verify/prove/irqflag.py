@@ -151,6 +151,9 @@ MAX_DEPTH = 60
 MAX_CLEAN = 20_000
 # instructions one context-"A" pre-scan (_quiet) may visit before it gives up
 MAX_QUIET = 300_000
+# instructions a context-"A" callee's own summary may take inside a region
+# before _quiet is asked instead (_call)
+A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
@@ -988,6 +991,10 @@ class IrqFlagEffects:
                     break
                 if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
                     sites.add(addr)
+                elif self._noreturn(tgt):
+                    # a callee that never returns ends the path, read no
+                    # further (as _step): nothing it does reaches a return
+                    continue
                 else:
                     h = memo.get(tgt, -1)
                     if h is None:
@@ -1001,8 +1008,6 @@ class IrqFlagEffects:
                     else:
                         idiom = idiom or h[0]
                         sites |= h[1]
-                if tgt is not None and self._noreturn(tgt):
-                    continue  # (as _step: a callee that never returns)
                 go(fall)
                 continue
             if m == "jmp":
@@ -2259,9 +2264,24 @@ class IrqFlagEffects:
             # this call when the region used it
             ctx = 0 if self._ctx == 0 else "A"
             quiet = None
-            qargs = self._quiet_args(s, ptr_args) if self._ctx == "A" and not cond else None
-            if qargs is not None:
-                quiet = self._quiet(t, assumed)
+            if self._ctx == "A" and not cond:
+                # inside a region: the callee's own summary if it takes at
+                # most A_CAP instructions (its closure with it), else the
+                # _quiet pre-scan (the cost of the analysis: a region's
+                # closure reaches printk, the allocators, the scheduler)
+                saved = self.budget
+                cap = min(saved, A_CAP)
+                self.budget = cap
+                summ = self.summary(t, depth + 1, ptr_args, ctx)
+                self.budget = saved - (cap - self.budget)
+                if summ is None:
+                    qargs = self._quiet_args(s, ptr_args)
+                    if qargs is not None:
+                        quiet = self._quiet(t, assumed)
+                else:
+                    pass
+            else:
+                summ = self.summary(t, depth + 1, ptr_args, ctx)
             if quiet is not None:
                 # a closure with only the restore idiom's `sti` (_quiet):
                 # IF 0 at its return (when the argument atoms handed to it
@@ -2271,8 +2291,6 @@ class IrqFlagEffects:
                 if quiet[0]:
                     self._af[3] |= qargs
                 summ = None
-            else:
-                summ = self.summary(t, depth + 1, ptr_args, ctx)
             region_q = frozenset()
             if quiet is not None:
                 pass
@@ -2293,6 +2311,8 @@ class IrqFlagEffects:
                         ok = False
                     else:
                         region_q = frozenset(rq)
+                    if _DEBUG:
+                        self._why(f"region {prog.symbolize(t)}: IF {summ[0]} ok {ok} used {used} q {rq}", node[0])
                     if not ok:
                         if _DEBUG:
                             self._why(f"region refused: {prog.symbolize(t)}", node[0])
