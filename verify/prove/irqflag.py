@@ -150,7 +150,7 @@ MAX_DEPTH = 60
 # instructions one IF-clean pre-scan (_clean) may visit before it gives up
 MAX_CLEAN = 20_000
 # instructions one context-"A" pre-scan (_quiet) may visit before it gives up
-MAX_QUIET = 300_000
+MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "300000"))
 # instructions a context-"A" callee's own summary may take inside a region
 # before _quiet is asked instead (_call)
 A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
