@@ -1090,7 +1090,7 @@ class IrqFlagEffects:
                     return False
         return True
 
-    def _quiet_args(self, s: _St, ptr_args):
+    def _quiet_args(self, s: _St, ptr_args, t=None):
         """The words a caller hands a callee _quiet reads (argument
         registers; every frame slot when a frame address is handed over):
         None when one may be a word the analysis knows with bit 9 possibly
@@ -1099,7 +1099,10 @@ class IrqFlagEffects:
         0, LOST and TOP (a word the analysis does not know: lost to it)
         pass."""
         out = set()
-        vals = [s.regs.get(r, TOP) for r in ARGS]
+        n = self._arity(t) if t is not None else None
+        # (past a BTF-described prototype's parameters: not handed over,
+        # assumption c-prototype-args, recorded by the caller)
+        vals = [s.regs.get(r, TOP) for r in (ARGS if n is None else ARGS[:n])]
         if any(p[0] == "sp" for r in ptr_args for p in self._ptrset(s, r)):
             vals += list(s.slots.values())
         for v in vals:
@@ -2275,7 +2278,7 @@ class IrqFlagEffects:
                 summ = self.summary(t, depth + 1, ptr_args, ctx)
                 self.budget = saved - (cap - self.budget)
                 if summ is None:
-                    qargs = self._quiet_args(s, ptr_args)
+                    qargs = self._quiet_args(s, ptr_args, t)
                     if qargs is not None:
                         quiet = self._quiet(t, assumed)
                 else:
@@ -2288,6 +2291,8 @@ class IrqFlagEffects:
                 # have bit 9 clear: the region's condition), nothing else
                 # known of it
                 self._af[0] = self._af[0] or quiet[0]
+                if self._arity(t) is not None:
+                    assumed.add(("c-prototype-args", node[0]))  # (_quiet_args)
                 if quiet[0]:
                     self._af[3] |= qargs
                 summ = None
