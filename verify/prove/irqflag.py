@@ -121,6 +121,40 @@ Transfer (one path, pass order as in the walk):
   prototype of a BTF-described callee is not handed to it (assumption
   c-prototype-args, recorded); an address in an escaped frame is not
   followed into a callee.
+- Context "A" and assumption irqrestore-pairs (wip-irq4).  A callee called
+  with IF exactly 0 (or 0 under argument atoms, as above) from a function
+  not itself in context 0 is read in context "A": context 0 where a flags
+  word an irq-restore restores, when the analysis lost it through memory,
+  is taken as saved by a pushf of the region (the outermost context-"A"
+  call), i.e. with bit 9 = 0.  Lost words are the tag LOST ("L"): a frame
+  slot with no tag (forgotten by an escape or a store at an unknown
+  offset, or never written), a word loaded from memory not followed
+  (_miss, _step).  _forget keeps LOST only for slots whose tag was only 0
+  and LOST (and their "bit 9 only" mark); a slot holding a known word that
+  may have bit 9 set (1, an argument atom, "E", "*", "?") becomes TOP,
+  never LOST.  Restores (_lost_restore): popf of a LOST slot, the idiom's
+  `sti` first on the bit-9-set side of a bit-9 test of a LOST word
+  (_refine drops that side), a callee whose IF is an argument's bit 9 (or
+  a conditional atom on it) handed a LOST word (_compose(restore=True)).
+  Each use marks the summary (_af[0]); a pushf, or a call, where IF may be
+  other than 0 marks it bad (_af[1], _save_check).  Where a region starts
+  (_call, a caller not in context "A") _region_ok walks the context-"A"
+  summaries the region read (edges) and refuses it when the assumption was
+  used while a save may see IF != 0: the callee is then read in context 0
+  (no assumption anywhere in it); else the assumption is recorded at that
+  call.  Soundness: by induction over the region's execution (see
+  _lost_restore).  Cost: inside a region a callee's own summary is taken
+  only if it needs at most A_CAP instructions; else _quiet, a stateless
+  pre-scan of its closure (allowed: `cli`, pushf, wrmsr/xrstor, popf and
+  the idiom's `sti`, checked over every edge into it, _idiom_sti; calls
+  that never return are not walked) gives IF 0 at return, every
+  caller-saved register written, every pointer handed over leaked, when
+  the caller hands it no known word that may have bit 9 set (_quiet_args:
+  argument registers within the BTF prototype, the frame's slots when a
+  frame address is handed over; an argument atom is allowed and becomes a
+  condition of the region, _af[3], resolved up to where the region starts
+  and turned into conditional atoms ("?", a) there).  In a closure _quiet
+  reads, every restored word counts as lost (the walk tracks none).
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
@@ -150,7 +184,7 @@ MAX_DEPTH = 60
 # instructions one IF-clean pre-scan (_clean) may visit before it gives up
 MAX_CLEAN = 20_000
 # instructions one context-"A" pre-scan (_quiet) may visit before it gives up
-MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "300000"))
+MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "20000"))
 # instructions a context-"A" callee's own summary may take inside a region
 # before _quiet is asked instead (_call)
 A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
