@@ -47,7 +47,9 @@ ASSUMPTIONS = {
     "nesting discipline, which lockdep's irq-flags tracing checks at run time).  Its bit 9 is then taken as 0 only "
     "where the analysis shows every pushf and every call of the region runs with IF exactly 0 (by induction over "
     "the region's execution every restored lost word is then 0); else the word stays unknown.  Words the analysis "
-    "knows keep their value.  Recorded at the call that starts the region (prove/irqflag.py).",
+    "knows keep their value; inside a callee closure read by the stateless pre-scan (irqflag._quiet), which tracks "
+    "no words, every restored word counts as lost, once the caller has shown it hands the callee no word it knows "
+    "with bit 9 possibly set.  Recorded at the call that starts the region (prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "
