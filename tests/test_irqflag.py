@@ -230,3 +230,56 @@ def test_value_classes_decide_branches(irq):
 def test_pointer_left_in_another_register_is_followed(irq):
     # (irq_moved_ptr_caller above: a store through that RDX is seen)
     assert irq("irq_moved_ptr_kept")[0] == {"E"}
+
+
+# -- assumption irqrestore-pairs (context "A") --------------------------------------
+def test_lost_word_restore_under_irqrestore_pairs(irq):
+    eff, assumed, _s, prog = irq("irq_a_call_region")
+    assert eff == {0}
+    site = prog.symbols.get("irq_a_call_region") + 1  # the call after `cli`
+    assert ("irqrestore-pairs", site) in assumed
+    # without the assumption (context 0 read directly): IF may be set
+    eff0 = irq("irq_a_region", 0)[0]
+    assert eff0 is None or 1 in eff0
+
+
+def test_region_with_a_save_of_if_set_is_refused(irq):
+    eff, assumed, _s, _p = irq("irq_a_call_region_bad")
+    assert eff is None or 1 in eff
+    assert not any(isinstance(a, tuple) and a[0] == "irqrestore-pairs" for a in assumed)
+
+
+def test_known_word_forgotten_is_not_lost(irq):
+    eff = irq("irq_a_call_forget_known")[0]
+    assert eff is None or 1 in eff
+    assert irq("irq_a_call_forget_zero")[0] == {0}
+
+
+@pytest.fixture()
+def irq_capped(fixture_kernels, monkeypatch):  # noqa: F811
+    """A fresh analysis where no callee inside a region is summarised
+    (A_CAP 0): every one goes to the _quiet pre-scan."""
+    from verify.image import KernelImage
+    from verify.prove import irqflag
+    from verify.prove.program import Program
+    from verify.prove.summary import Summaries
+
+    monkeypatch.setattr(irqflag, "A_CAP", 0)
+    prog = Program(KernelImage.open(fixture_kernels("irqflag_out_params"), None))
+    summ = Summaries(prog)
+
+    def effect(name):
+        a = prog.symbols.get(name)
+        summ.if_effect(a, name)
+        return summ._irq.effect(a, "E")[0]
+    return effect
+
+
+def test_quiet_prescan(irq_capped):
+    # 0, unless a word the callee was handed (this function's arguments,
+    # unknown here) had bit 9 set: conditional atoms
+    eff = irq_capped("irq_q_call_idiom")
+    assert eff is not None and 0 in eff and all(x == 0 or (isinstance(x, tuple) and x[0] == "?") for x in eff)
+    for name in ("irq_q_call_plain", "irq_q_call_shared"):
+        eff = irq_capped(name)
+        assert eff is None or 1 in eff, name

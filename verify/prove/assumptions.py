@@ -44,6 +44,17 @@ ASSUMPTIONS = {
     "xen_init_spinlocks, hv_init_spinlocks in 6.1/6.12) and the PVOP_CALLEE call sites declare only RAX clobbered "
     "(arch/x86/include/asm/paravirt.h, paravirt_types.h).  The IF summary keeps the other registers' tags "
     "across such a call (prove/irqflag.py).",
+    "irqrestore-pairs": "A flags word that an irq-restore restores (arch_local_irq_restore's `test $0x200; je; "
+    "sti`, popf, a callee whose IF at return is an argument's bit 9), when the analysis has lost it through memory "
+    "(a forgotten, escaped or never-written frame slot, an unknown out-parameter, a load from memory it does not "
+    "follow), was saved by a pushf (local_irq_save) executed on this CPU inside the same region: during the "
+    "call, entered with interrupts off, that the IF summary reads in context 0 (the kernel's irqsave/irqrestore "
+    "nesting discipline, which lockdep's irq-flags tracing checks at run time).  Its bit 9 is then taken as 0 only "
+    "where the analysis shows every pushf and every call of the region runs with IF exactly 0 (by induction over "
+    "the region's execution every restored lost word is then 0); else the word stays unknown.  Words the analysis "
+    "knows keep their value; inside a callee closure read by the stateless pre-scan (irqflag._quiet), which tracks "
+    "no words, every restored word counts as lost, once the caller has shown it hands the callee no word it knows "
+    "with bit 9 possibly set.  Recorded at the call that starts the region (prove/irqflag.py).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

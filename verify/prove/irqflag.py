@@ -121,6 +121,40 @@ Transfer (one path, pass order as in the walk):
   prototype of a BTF-described callee is not handed to it (assumption
   c-prototype-args, recorded); an address in an escaped frame is not
   followed into a callee.
+- Context "A" and assumption irqrestore-pairs (wip-irq4).  A callee called
+  with IF exactly 0 (or 0 under argument atoms, as above) from a function
+  not itself in context 0 is read in context "A": context 0 where a flags
+  word an irq-restore restores, when the analysis lost it through memory,
+  is taken as saved by a pushf of the region (the outermost context-"A"
+  call), i.e. with bit 9 = 0.  Lost words are the tag LOST ("L"): a frame
+  slot with no tag (forgotten by an escape or a store at an unknown
+  offset, or never written), a word loaded from memory not followed
+  (_miss, _step).  _forget keeps LOST only for slots whose tag was only 0
+  and LOST (and their "bit 9 only" mark); a slot holding a known word that
+  may have bit 9 set (1, an argument atom, "E", "*", "?") becomes TOP,
+  never LOST.  Restores (_lost_restore): popf of a LOST slot, the idiom's
+  `sti` first on the bit-9-set side of a bit-9 test of a LOST word
+  (_refine drops that side), a callee whose IF is an argument's bit 9 (or
+  a conditional atom on it) handed a LOST word (_compose(restore=True)).
+  Each use marks the summary (_af[0]); a pushf, or a call, where IF may be
+  other than 0 marks it bad (_af[1], _save_check).  Where a region starts
+  (_call, a caller not in context "A") _region_ok walks the context-"A"
+  summaries the region read (edges) and refuses it when the assumption was
+  used while a save may see IF != 0: the callee is then read in context 0
+  (no assumption anywhere in it); else the assumption is recorded at that
+  call.  Soundness: by induction over the region's execution (see
+  _lost_restore).  Cost: inside a region a callee's own summary is taken
+  only if it needs at most A_CAP instructions; else _quiet, a stateless
+  pre-scan of its closure (allowed: `cli`, pushf, wrmsr/xrstor, popf and
+  the idiom's `sti`, checked over every edge into it, _idiom_sti; calls
+  that never return are not walked) gives IF 0 at return, every
+  caller-saved register written, every pointer handed over leaked, when
+  the caller hands it no known word that may have bit 9 set (_quiet_args:
+  argument registers within the BTF prototype, the frame's slots when a
+  frame address is handed over; an argument atom is allowed and becomes a
+  condition of the region, _af[3], resolved up to where the region starts
+  and turned into conditional atoms ("?", a) there).  In a closure _quiet
+  reads, every restored word counts as lost (the walk tracks none).
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
@@ -149,11 +183,19 @@ MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
 # instructions one IF-clean pre-scan (_clean) may visit before it gives up
 MAX_CLEAN = 20_000
+# instructions one context-"A" pre-scan (_quiet) may visit before it gives up
+MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "20000"))
+# instructions a context-"A" callee's own summary may take inside a region
+# before _quiet is asked instead (_call)
+A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
             "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
             "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
+# what _quiet allows of _UNCLEAN: `cli` (IF 0), MSR and extended-state
+# writes (they do not change RFLAGS.IF); popf and sti are its own rules
+_QUIET_OK = ("cli", "wrmsr", "xrstor", "xrstors")
 # a pointer with more possible targets, or offset further, is not followed
 # (it leaks): keeps the walk finite where a loop steps a pointer
 MAX_PTRS = 3
@@ -167,6 +209,14 @@ _DEBUG = bool(_os.environ.get("IRQFLAG_DEBUG"))
 _TRACE = {int(x, 16) for x in _os.environ.get("IRQFLAG_TRACE", "").split(",") if x}
 _STRING = ("rep", "stos", "movs", "scas", "cmps", "lods")
 _BYTE_HI = {"ah": "rax", "bh": "rbx", "ch": "rcx", "dh": "rdx"}
+
+
+# the tag atom of a word the analysis lost through memory (context "A"
+# only: a frame slot forgotten or never written, a load from memory not
+# tracked): bit 9 unknown, except where an irq-restore restores it
+# (assumption irqrestore-pairs, see IrqFlagEffects._lost_restore)
+LOST = "L"
+LOSTSET = frozenset({LOST})
 
 
 # the disp of an out-parameter entry (a, ANY): the callee may have written
@@ -331,9 +381,14 @@ def _b9s_valid(s: _St, off) -> bool:
     return obj is not None and s.slots.get(off) is obj
 
 
-def _join_states(a: _St, b: _St) -> _St:
+def _join_states(a: _St, b: _St, lost: bool = False) -> _St:
     if a.sp != b.sp:
         sp, slots = None, {}
+    elif lost:
+        # context "A": a slot absent on one side holds a lost word there
+        # (LOST), not nothing at all
+        sp = a.sp
+        slots = {k: _join(a.slots.get(k, LOSTSET), b.slots.get(k, LOSTSET)) for k in set(a.slots) | set(b.slots)}
     else:
         sp = a.sp
         slots = {k: _join(v, b.slots[k]) for k, v in a.slots.items() if k in b.slots}
@@ -388,6 +443,10 @@ class IrqFlagEffects:
         self._arity_memo: dict = {}
         self._dups = None
         self._clean_assumed: dict = {}
+        self._quiet_memo: dict = {}
+        # the entry context of the analysis running, and its context-"A"
+        # flags and edges (summary, _region_ok)
+        self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
 
     # -- the result the engine uses -------------------------------------------------
     def effect(self, start: int, ctx="E"):
@@ -427,6 +486,7 @@ class IrqFlagEffects:
         outer_regptr = getattr(self, "_regptr", set())
         outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
+        outer_a = (getattr(self, "_ctx", "E"), getattr(self, "_af", None), getattr(self, "_aedges", None))
         mark = len(self.log)
         try:
             while True:
@@ -434,6 +494,14 @@ class IrqFlagEffects:
                 assumed: set = set()
                 self._want = want
                 self._split = None
+                # context "A": [a lost word was restored (assumption
+                # irqrestore-pairs used), a save (pushf) or a call may see
+                # IF != 0, a word handed to a _quiet callee may have bit 9
+                # set (the result does not hold), the argument atoms whose
+                # words were handed to a _quiet callee (the result holds
+                # when their bit 9 is 0)], and the context-"A" summaries
+                # read (_region_ok)
+                self._ctx, self._af, self._aedges = ctx, [False, False, False, set()], set()
                 r = self._analyse_once(start, depth, assumed, ctx)
                 split = self._split if r is not None else None
                 # stable once the result is below the provisional one the
@@ -445,6 +513,7 @@ class IrqFlagEffects:
                     for k in self.log[mark:]:
                         self.memo.pop(k, None)
                         self.memo.pop(("assumed", k), None)
+                        self.memo.pop(("aflags", k), None)
                         self.memo.pop(("split", k), None)
                     del self.log[mark:]
                     if self.budget <= 0:
@@ -460,9 +529,17 @@ class IrqFlagEffects:
             self._regptr = outer_regptr
             self._loads = outer_loads
             self._want = outer_want
+            af, aedges = self._af, self._aedges
+            self._ctx, self._af, self._aedges = outer_a
+        rec_used = key in self.used
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
+        if ctx == "A":
+            # (a summary used provisionally by a recursive call: the words
+            # that call handed to _quiet callees were not checked)
+            broken = af[2] or bool(af[3] and rec_used)
+            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges), broken, frozenset(af[3]))
         if r is not None and split is not None:
             self.memo[("split", key)] = split
         self.log.append(key)
@@ -489,7 +566,7 @@ class IrqFlagEffects:
 
     def _analyse_once(self, start: int, depth: int, assumed: set, ctx):
         prog = self.program
-        entry = _St(frozenset({ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
+        entry = _St(frozenset({0 if ctx == "A" else ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         # States per (node, partition).  While a caller hands this function
         # a frame address (want), the states at a node are kept apart by
@@ -588,7 +665,7 @@ class IrqFlagEffects:
                         seen.add(part)
                 k2 = (n2, part)
                 old = states.get(k2)
-                new = s2 if old is None else _join_states(old, s2)
+                new = s2 if old is None else _join_states(old, s2, self._ctx == "A")
                 if old is None or not _same(new, old):
                     states[k2] = new
                     if k2 not in queued:
@@ -628,8 +705,7 @@ class IrqFlagEffects:
             return (frozenset(), frozenset(), written, outs)
         return (ret_if, ret_rax, written, outs)
 
-    @staticmethod
-    def _escape(st: _St) -> _St:
+    def _escape(self, st: _St) -> _St:
         """The state at an instruction that leaks a pointer into this
         function's frame (flow-sensitive escape).  Every slot is forgotten
         here and the state is marked escaped for the rest of every path
@@ -644,7 +720,7 @@ class IrqFlagEffects:
         it, so no instruction reachable after the leak is read unescaped."""
         s = st.copy()
         s.esc = True
-        s.slots, s.saved, s.sptr = {}, {}, {}
+        self._forget(s)
         return s
 
     def _arity(self, t: int):
@@ -799,6 +875,386 @@ class IrqFlagEffects:
             memo[t] = False
         return ok
 
+    # -- assumption irqrestore-pairs (context "A") ---------------------------------
+    def _bit9_test(self, ci):
+        """Whether ci sets ZF (je/jne) or CF (jb/jae) from bit 9 of one word
+        by itself: `test $0x200` / `testb $0x2` of a register or a word in
+        memory, `and $0x200,%r` / `and $0x2,%Xh`, `bt $9`; the jcc kind it
+        decides ("zf" / "cf"), else None."""
+        X = capstone.x86
+        ops = ci.operands
+        m = ci.mnemonic
+        if len(ops) != 2 or ops[1].type != X.X86_OP_IMM:
+            return None
+        imm = ops[1].imm
+        if m == "bt":
+            return "cf" if imm == 9 and ops[0].type == X.X86_OP_REG else None
+        if m not in ("test", "and"):
+            return None
+        if ops[0].type == X.X86_OP_REG:
+            name = ci.reg_name(ops[0].reg)
+            if (name in _BYTE_HI and imm == 0x2) or (imm == 0x200 and ops[0].size >= 2):
+                return "zf"
+            return None
+        if m == "test" and ops[0].type == X.X86_OP_MEM and (
+                (ops[0].size == 1 and imm == 0x2) or (ops[0].size >= 2 and imm == 0x200)):
+            return "zf"
+        return None
+
+    def _quiet(self, t: int, assumed: set):
+        """A stateless walk of t's closure for a call in context "A" with IF
+        exactly 0 (as _clean, each instruction once): None when it may
+        leave IF set other than through the restore idiom, else (whether
+        it has a restore idiom, the call sites of irq-flag-preserved).
+        Allowed beyond _clean: `cli`, `pushf`, and `sti` as the first
+        instruction on the "bit 9 set" side of a jcc right after a bit-9
+        test of one word (_bit9_test: arch_local_irq_restore's `test
+        $0x200,%r; je 1f; sti`, under the patch sites' candidates too).
+        The caller (_call) then takes the callee's IF at return as 0,
+        every caller-saved register written, every pointer handed over
+        leaked, and the region's flags (used, bad) get (has idiom, False).
+
+        Sound under assumption irqrestore-pairs, with the caller's check
+        that no word it knows with bit 9 possibly set is handed to the
+        callee (argument registers, frame slots): the walk tracks no
+        words, so every word an idiom in the closure restores is one the
+        analysis lost (loaded from memory, computed, or handed in lost).
+        By induction over the callee's execution: entered with IF 0, IF
+        can become 1 only at an idiom's `sti` (no other instruction that
+        sets IF, an unread callee keeps IF: irq-flag-preserved), whose
+        word, lost, was saved by a pushf in the region (the assumption),
+        which saw IF 0 (every pushf in this closure before that point ran
+        with IF 0 by the induction, the rest of the region is checked by
+        _region_ok): so the `sti` is never taken, IF stays 0, every pushf
+        in the closure saves 0 (bad stays False) and t returns with IF 0.
+        Memo per function: a closure found quiet makes every function it
+        reached quiet; a failure makes the function where it was found
+        and every function on the call path to it from the root not
+        quiet."""
+        memo = self._quiet_memo
+        hit = memo.get(t, -1)
+        if hit != -1:
+            if hit is not None:
+                assumed |= hit[1]
+            return hit
+        prog = self.program
+        X = capstone.x86
+        seen: set = set()
+        parent = {t: None}
+        owner = {(t, None): t}
+        sites: set = set()
+        idiom = False
+        # every edge walked (node -> its predecessors), the bit-9 tests
+        # (node -> the jcc kind it decides), the `sti`s: checked at the end
+        # (an `sti` every way into which is an idiom's)
+        preds: dict = {}
+        tests: dict = {}
+        stis: list = []
+        work = [((t, None), None)]
+        bad_at = None
+        why = "?"
+        steps = 0
+        while work:
+            node, frm = work.pop()[:2]
+            if frm is not None:
+                preds.setdefault(node, set()).add(frm)
+            if node in seen:
+                continue
+            seen.add(node)
+            f = owner.get(node, t)
+            steps += 1
+            if steps > MAX_QUIET:
+                bad_at, why = t, "size"
+                break
+            addr, vk = node
+            try:
+                kind, val = self._decode(node)
+            except CfgError:
+                bad_at = f
+                break
+            if kind == "site":
+                for i in val:
+                    n2 = (addr, (addr, i))
+                    owner.setdefault(n2, f)
+                    work.append((n2, node, None))
+                continue
+            ci = val
+            if ci is None:
+                bad_at = f
+                break
+            m = ci.mnemonic
+            if m == "sti":
+                stis.append(node)
+                idiom = True
+            elif m in ("popf", "popfq"):
+                # restores a word the walk does not track (lost to it)
+                idiom = True
+            elif m not in _QUIET_OK and (m in _UNCLEAN or m.startswith(("iret", "sysret"))):
+                bad_at, why = f, m
+                break
+            fall = self._fall(ci, node)
+            if vk is None and prog.has_fixup(addr):
+                fx = self._fixup(addr)
+                if fx is None:
+                    bad_at = f
+                    break
+                owner.setdefault((fx, None), f)
+                work.append(((fx, None), node, None))
+            ops = ci.operands
+            tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == X.X86_OP_IMM else None
+
+            def go(n2, fn=f, frm=node):
+                owner.setdefault(n2, fn)
+                work.append((n2, frm, None))
+            if m.startswith("ret"):
+                continue
+            if m == "ud2":
+                if not (vk is None and prog.after_ud2(addr) == "dies"):
+                    go(fall)
+                continue
+            if m == "hlt":
+                go(fall)
+                continue
+            if m == "call":
+                if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                    go(target_node(prog, tgt, vk))
+                    continue
+                name = prog.start_name(tgt) if tgt is not None else None
+                if tgt is not None and tgt in prog.dispatch:
+                    bad_at = f
+                    break
+                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                    sites.add(addr)
+                elif self._noreturn(tgt):
+                    # a callee that never returns ends the path, read no
+                    # further (as _step): nothing it does reaches a return
+                    continue
+                else:
+                    h = memo.get(tgt, -1)
+                    if h is None:
+                        bad_at, why = f, "callee " + prog.symbolize(tgt)
+                        break
+                    if h == -1:
+                        if tgt not in parent:
+                            parent[tgt] = f
+                        # (an entry: not an edge an `sti` may be checked by)
+                        go((tgt, None), tgt, ("call", node))
+                    else:
+                        idiom = idiom or h[0]
+                        sites |= h[1]
+                go(fall)
+                continue
+            if m == "jmp":
+                if tgt is None:
+                    bad_at = f
+                    break
+                if prog.is_return_thunk(tgt):
+                    continue
+                name = prog.start_name(tgt)
+                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                    sites.add(addr)
+                    continue
+                if tgt in prog.dispatch:
+                    bad_at = f
+                    break
+                go(target_node(prog, tgt, vk))
+                continue
+            if ci.group(capstone.CS_GRP_JUMP):
+                if tgt is None:
+                    bad_at = f
+                    break
+                tn = target_node(prog, tgt, vk)
+                go(tn, frm=("jcc", node, m, "taken"))
+                go(fall, frm=("jcc", node, m, "fall"))
+                continue
+            k9 = self._bit9_test(ci)
+            if k9 is not None:
+                tests[node] = k9
+            go(fall, frm=("fall", node) if k9 is not None else node)
+        if bad_at is None:
+            for st_node in stis:
+                if not self._idiom_sti(st_node, preds, tests):
+                    bad_at, why = owner.get(st_node, t), "sti " + prog.symbolize(st_node[0])
+                    if _DEBUG:
+                        self._why("quiet: sti not an idiom's", st_node[0])
+                    break
+        if bad_at is None:
+            out = (idiom, frozenset(sites))
+            for fn in parent:
+                memo[fn] = out
+            assumed |= sites
+            return out
+        if _DEBUG:
+            chain, fn = [], bad_at
+            while fn is not None:
+                chain.append(prog.symbolize(fn))
+                fn = parent.get(fn)
+            self._why(f"quiet: not quiet at {prog.symbolize(node[0])}: {why} ({steps} steps) {' <- '.join(chain)}", t)
+        fn = bad_at
+        while fn is not None:
+            memo[fn] = None
+            fn = parent.get(fn)
+        memo[t] = None
+        return None
+
+    @staticmethod
+    def _idiom_sti(node, preds, tests) -> bool:
+        """Every way into the `sti` at node (a patch-site candidate: into
+        its site) is the "bit 9 set" side of a je/jne (jb/jae) whose only
+        way in is the fall-through of a bit-9 test deciding that flag."""
+        ins = preds.get(node, set())
+        if node[1] is not None and all(not isinstance(p, tuple) or p[0] not in ("jcc", "fall", "call")
+                                       for p in ins) and len(ins) == 1:
+            [site] = ins
+            if site[1] is None and site[0] == node[0]:
+                ins = preds.get(site, set())
+        if not ins:
+            return False
+        for p in ins:
+            if not (isinstance(p, tuple) and p[0] == "jcc"):
+                return False
+            _j, jnode, m, side = p
+            if m not in ("je", "jne", "jb", "jae") or (side == "taken") != (m in ("jne", "jb")):
+                return False
+            jins = preds.get(jnode, set())
+            if not jins:
+                return False
+            for q in jins:
+                if not (isinstance(q, tuple) and q[0] == "fall") or (tests.get(q[1]) == "zf") != (m in ("je", "jne")):
+                    return False
+        return True
+
+    def _quiet_args(self, s: _St, ptr_args, t=None):
+        """The words a caller hands a callee _quiet reads (argument
+        registers; every frame slot when a frame address is handed over):
+        None when one may be a word the analysis knows with bit 9 possibly
+        set (1, "E", a conditional or out-parameter atom), else the argument
+        atoms among them (the result holds when their bit 9 is 0: _af[3]).
+        0, LOST and TOP (a word the analysis does not know: lost to it)
+        pass."""
+        out = set()
+        n = self._arity(t) if t is not None else None
+        # (past a BTF-described prototype's parameters: not handed over,
+        # assumption c-prototype-args, recorded by the caller)
+        vals = [s.regs.get(r, TOP) for r in (ARGS if n is None else ARGS[:n])]
+        if any(p[0] == "sp" for r in ptr_args for p in self._ptrset(s, r)):
+            vals += list(s.slots.values())
+        for v in vals:
+            if v is TOP:
+                continue
+            for x in v:
+                if x in ARGS:
+                    out.add(x)
+                elif x != 0 and x != LOST:
+                    return None
+        return out
+
+    def _resolve_q(self, q, s: _St):
+        """The argument atoms a callee's result holds under (_af[3]) in the
+        caller's state s: (the caller's own atoms they are, or None when one
+        may be a word the analysis knows with bit 9 possibly set)."""
+        out = set()
+        for a in q:
+            v = s.regs.get(a, TOP)
+            if v is TOP:
+                continue
+            for x in v:
+                if x in ARGS:
+                    out.add(x)
+                elif x != 0 and x != LOST:
+                    return None
+        return out
+
+    def _miss(self):
+        """What a frame slot the state has no tag for holds: in context
+        "A" a word lost through memory (LOST), else unknown (TOP)."""
+        return LOSTSET if self._ctx == "A" else TOP
+
+    def _lost_restore(self, tag):
+        """An irq-restore (popf, the restore idiom's `sti`, a callee whose
+        IF at return is the bit 9 of an argument) of a word whose tag is
+        `tag`: in context "A" the lost part (LOST) restores 0, under
+        assumption irqrestore-pairs (recorded as used: _region_ok decides
+        whether the result may be kept).  Other elements keep their value.
+
+        irqrestore-pairs: a flags word an irq-restore restores, when the
+        analysis lost it through memory (a forgotten or never-written frame
+        slot, an out-parameter or a load from memory it does not follow),
+        was saved by a pushf executed on this CPU during the context-0 call
+        being summarised (the region: the outermost context-"A" summary,
+        entered with IF clear); the kernel's irqsave/irqrestore nesting
+        discipline (which lockdep's irq-flags tracing checks at run time)
+        guarantees it.  Its bit 9 is then the IF at that save.  Soundness,
+        by induction over the region's execution: _region_ok keeps an
+        "A" result only when every pushf (and every call, whose callee may
+        save) the analysis reads in the region's closure runs with IF
+        exactly 0 under this very rule; up to the first lost-word restore
+        that would restore 1, the abstract run covers the real one, so
+        every save before it saw IF = 0 and the restored word (saved in the
+        region, by the assumption) has bit 9 = 0: there is no first one."""
+        if tag is TOP or self._ctx != "A" or LOST not in tag:
+            return tag
+        self._af[0] = True
+        return (tag - LOSTSET) | {0}
+
+    def _save_check(self, s: _St):
+        """A pushf, or a call (its callee may save), in context "A": the
+        region's saves must all see IF exactly 0 (_lost_restore)."""
+        if self._ctx == "A" and self._if_cond(s) != frozenset():
+            self._af[1] = True
+
+    def _region_ok(self, key):
+        """(whether the context-"A" summary `key` may be used as a region,
+        whether its closure used irqrestore-pairs): not when some summary
+        of its closure restored a lost word while some other save of the
+        closure may see IF != 0 (_lost_restore).  Checked where a caller
+        not in context "A" reads it: then no summary of its closure is
+        still being analysed (a context-"A" closure reads only context-"A"
+        summaries and IF-clean ones, which read none)."""
+        used = bad = broken = False
+        seen, todo = {key}, [key]
+        while todo:
+            k = todo.pop()
+            f = self.memo.get(("aflags", k))
+            if f is None:
+                return False, True  # (not complete: refused)
+            used, bad, broken = used or f[0], bad or f[1], broken or f[3]
+            for e in f[2] - seen:
+                seen.add(e)
+                todo.append(e)
+        return not broken and not (used and bad), used
+
+    def _forget(self, s: _St):
+        """Every frame slot forgotten (the frame escaped, or a store through
+        a pointer into it at an offset not known).  In context "A" a slot
+        whose tag is only 0 and LOST becomes LOST (absent) and keeps its
+        "bit 9 only" mark (b9s: the word the code stored there is a masked
+        flags word; whatever it holds now is what the restore idiom
+        restores); a slot holding a word known to the analysis that may
+        have bit 9 set becomes TOP, never LOST (the assumption covers only
+        lost words)."""
+        if self._ctx != "A":
+            s.slots, s.saved, s.sptr = {}, {}, {}
+            return
+        slots, b9s = {}, {}
+        for k, v in s.slots.items():
+            if v is not TOP and v <= {0, LOST}:
+                if _b9s_valid(s, k):
+                    slots[k] = b9s[k] = frozenset(LOSTSET)
+            else:
+                slots[k] = TOP
+        s.slots, s.b9s, s.saved, s.sptr = slots, b9s, {}, {}
+
+    def _is_sti(self, node) -> bool:
+        """The instruction at node is `sti` (every candidate of a patch site)."""
+        try:
+            kind, val = self._decode(node)
+            if kind == "site":
+                return bool(val) and all(self._is_sti((node[0], (node[0], i))) for i in val)
+            return val is not None and val.mnemonic == "sti"
+        except CfgError:
+            return False
+
     def _why(self, what, addr):
         if _DEBUG:
             print(f"irqflag: {self.program.symbolize(addr)}: {what}")
@@ -928,9 +1384,7 @@ class IrqFlagEffects:
                 s.slots[s.sp + off] = tag
 
         def forget_slots():
-            s.slots = {}
-            s.saved = {}
-            s.sptr = {}
+            self._forget(s)
 
         if m in ("cli",):
             s.IF = frozenset({0})
@@ -939,6 +1393,7 @@ class IrqFlagEffects:
             s.IF = s.norm(frozenset({1}))
             return [(fall, s)]
         if m in ("pushf", "pushfq"):
+            self._save_check(s)
             if s.sp is not None:
                 s.sp -= 8
                 s.slots[s.sp] = s.IF
@@ -948,7 +1403,7 @@ class IrqFlagEffects:
         if m in ("popf", "popfq"):
             if s.sp is None:
                 return None
-            s.IF = s.norm(s.slots.get(s.sp, TOP))
+            s.IF = s.norm(self._lost_restore(s.slots.get(s.sp, self._miss())))
             s.sp += 8
             return [(fall, s)]
         if m.startswith(("iret", "sysret", "retf", "lret", "ljmp", "lcall")) or m in ("swapgs", "syscall", "int3",
@@ -1016,7 +1471,8 @@ class IrqFlagEffects:
                     keep = (target_node(prog, t, node[1]), taken) if sides[0] is not None else (fall, nott)
                     if test is not None and test[1] == "zf":
                         bit_taken = 0 if m == "je" else 1
-                        r = self._refine(keep[1], test[0], bit_taken if sides[0] is not None else bit_taken ^ 1)
+                        r = self._refine(keep[1], test[0], bit_taken if sides[0] is not None else bit_taken ^ 1,
+                                         keep[0])
                         return [] if r is None else [(keep[0], r)]
                     return [keep]
             if test is not None and m in (("je", "jne") if test[1] == "zf" else ("jb", "jae")):
@@ -1028,10 +1484,11 @@ class IrqFlagEffects:
                 # taken), ZF after bt is not bit 9
                 bit_taken = 0 if m in ("je", "jae") else 1
                 res = []
-                for ss, bit in ((taken, bit_taken), (nott, bit_taken ^ 1)):
-                    r = self._refine(ss, tag, bit)
+                tnode = target_node(prog, t, node[1])
+                for ss, bit, n in ((taken, bit_taken, tnode), (nott, bit_taken ^ 1, fall)):
+                    r = self._refine(ss, tag, bit, n)
                     res.append(r)
-                return [(n, x) for n, x in ((target_node(prog, t, node[1]), res[0]), (fall, res[1])) if x is not None]
+                return [(n, x) for n, x in ((tnode, res[0]), (fall, res[1])) if x is not None]
             return [(target_node(prog, t, node[1]), taken), (fall, nott)]
 
         # pointer uses (a use not followed leaks the pointer)
@@ -1097,7 +1554,7 @@ class IrqFlagEffects:
             if ops[0].type == X.X86_OP_REG:
                 s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
             else:
-                s.test = (s.slots.get(s.sp + ops[0].mem.disp, TOP), "zf")
+                s.test = (s.slots.get(s.sp + ops[0].mem.disp, self._miss()), "zf")
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
@@ -1124,7 +1581,7 @@ class IrqFlagEffects:
             return [(fall, s)]
         if m == "pop":
             op = ops[0]
-            v = s.slots.get(s.sp, TOP) if s.sp is not None else TOP
+            v = s.slots.get(s.sp, self._miss()) if s.sp is not None else TOP
             mark = s.saved.pop(s.sp, None) if s.sp is not None else None
             if op.type == X.X86_OP_REG:
                 r = self._reg(ci, op.reg)
@@ -1157,7 +1614,7 @@ class IrqFlagEffects:
                 new[self._reg(ci, ops[0].reg)] = frozenset({(src.imm >> 9) & 1})
             elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
                     and src.size >= 4:
-                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, TOP)
+                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, self._miss())
                 if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
                     # a spilled pointer reloaded: followed again
                     derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
@@ -1167,6 +1624,10 @@ class IrqFlagEffects:
                 # `raw_spin_unlock_irqrestore(&base->lock, *flags)`): its tag
                 # as for a bit-9 test of it (_mem_tag)
                 new[self._reg(ci, ops[0].reg)] = self._mem_tag(ci, s, src, 0)
+            elif src.type == X.X86_OP_MEM and src.size >= 4 and self._ctx == "A" and src.mem.base != rsp:
+                # context "A": a word loaded from memory the analysis does
+                # not follow is a lost word
+                new[self._reg(ci, ops[0].reg)] = LOSTSET
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:
             r = self._reg(ci, ops[0].reg)
@@ -1377,13 +1838,13 @@ class IrqFlagEffects:
         base = self._reg(ci, op.mem.base)
         disp = op.mem.disp - back
         if base == "rsp":
-            return s.slots.get(s.sp + disp, TOP) if s.sp is not None else TOP
+            return s.slots.get(s.sp + disp, self._miss()) if s.sp is not None else TOP
         ps = s.ptrs.get(base)
         if not ps or None in ps or len(ps) != 1:
             return TOP
         [p] = ps
         if p[0] == "sp":
-            return s.slots.get(p[1] + disp, TOP) if s.sp is not None and p[1] is not None else TOP
+            return s.slots.get(p[1] + disp, self._miss()) if s.sp is not None and p[1] is not None else TOP
         return _out_word(s.outs, p[1], p[2] + disp) if p[2] is not None else TOP
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
@@ -1668,7 +2129,7 @@ class IrqFlagEffects:
                         continue
                     v = self._compose(tag, s)
                     if self._store_through(after, r, d, v, 8, escaped):
-                        after.slots, after.sptr = {}, {}
+                        self._forget(after)
             elif r in CALLER_SAVED:
                 if self._leak(s, ps, escaped) == "escape":
                     return "escape"
@@ -1688,16 +2149,23 @@ class IrqFlagEffects:
             after.ptrs[r] = after.ptrs.get(r, frozenset()) | frozenset(ps) | {None}
         return None
 
-    def _refine(self, s: _St, tag, bit):
+    def _refine(self, s: _St, tag, bit, node=None):
         if tag is TOP:
             return s
+        if bit == 1 and LOST in tag and self._ctx == "A" and node is not None and self._is_sti(node):
+            # the restore idiom (arch_local_irq_restore: `test $0x200; je
+            # 1f; sti; 1:`, the `sti` first on the side where bit 9 is set)
+            # of a lost word: its bit 9 is 0 (_lost_restore, assumption
+            # irqrestore-pairs), so the lost word does not take this side
+            tag = self._lost_restore(tag) - {0} | ({0} & tag)
         keep = frozenset(x for x in tag if (x == bit) if x in (0, 1)) | frozenset(
             x for x in tag if x not in (0, 1) and s.known.get(x, bit) == bit)
         if not keep:
             return None  # no element allows this side
         s = s.copy()
         atoms = [x for x in keep if x not in (0, 1)]
-        if len(keep) == 1 and atoms and not _cond(atoms[0]):
+        # (a lost word is not one value: nothing is learnt of it)
+        if len(keep) == 1 and atoms and not _cond(atoms[0]) and atoms[0] != LOST:
             # (a conditional atom is any bit when its atom is 1: the
             # test tells nothing about that atom)
             s.known[atoms[0]] = bit
@@ -1762,6 +2230,8 @@ class IrqFlagEffects:
     def _call(self, s: _St, t, node, fall, depth, assumed, escaped):
         prog = self.program
         name = prog.start_name(t) if t is not None else None
+        # (context "A": the callee may save the flags; IF must be 0 here)
+        self._save_check(s)
         after = s.copy()
         summ = None
         ptr_args = frozenset(r for r in PTR_ARGS if self._ptrset(s, r))
@@ -1816,20 +2286,94 @@ class IrqFlagEffects:
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None:
                     return []  # never returns
-                res_if = self._compose(sif, s)
+                res_if = self._compose(sif, s, True)
                 rax = self._compose(srax, s)
         else:
             cond = self._if_cond(s)
-            summ = self.summary(t, depth + 1, ptr_args, 0)
-            skey = _key(t, ptr_args, 0)
-            if summ is None:
+            # IF is 0 at the call (when the atoms of cond are): the callee
+            # is read in context "A" (IF clear, assumption irqrestore-pairs
+            # allowed), except inside a context-0 summary (the fallback of
+            # a region _region_ok refused: no assumption anywhere in it).
+            # A caller in context "A" uses it as part of its own region
+            # (checked where that region starts); any other caller starts a
+            # region here: it keeps the "A" result only if _region_ok, else
+            # reads the callee in context 0, and records the assumption at
+            # this call when the region used it
+            ctx = 0 if self._ctx == 0 else "A"
+            quiet = None
+            if self._ctx == "A" and not cond:
+                # inside a region: the callee's own summary if it takes at
+                # most A_CAP instructions (its closure with it), else the
+                # _quiet pre-scan (the cost of the analysis: a region's
+                # closure reaches printk, the allocators, the scheduler)
+                saved = self.budget
+                cap = min(saved, A_CAP)
+                self.budget = cap
+                summ = self.summary(t, depth + 1, ptr_args, ctx)
+                self.budget = saved - (cap - self.budget)
+                if summ is None:
+                    qargs = self._quiet_args(s, ptr_args, t)
+                    if qargs is not None:
+                        quiet = self._quiet(t, assumed)
+                else:
+                    pass
+            else:
+                summ = self.summary(t, depth + 1, ptr_args, ctx)
+            if quiet is not None:
+                # a closure with only the restore idiom's `sti` (_quiet):
+                # IF 0 at its return (when the argument atoms handed to it
+                # have bit 9 clear: the region's condition), nothing else
+                # known of it
+                self._af[0] = self._af[0] or quiet[0]
+                if self._arity(t) is not None:
+                    assumed.add(("c-prototype-args", node[0]))  # (_quiet_args)
+                if quiet[0]:
+                    self._af[3] |= qargs
+                summ = None
+            region_q = frozenset()
+            if quiet is not None:
+                pass
+            elif ctx == "A":
+                fl = self.memo.get(("aflags", _key(t, ptr_args, ctx)))
+                if self._ctx == "A":
+                    self._aedges.add(_key(t, ptr_args, ctx))
+                    if fl is not None and fl[4]:
+                        rq = self._resolve_q(fl[4], s)
+                        if rq is None:
+                            self._af[2] = True
+                        else:
+                            self._af[3] |= rq
+                elif summ is not None:
+                    ok, used = self._region_ok(_key(t, ptr_args, ctx))
+                    rq = self._resolve_q(fl[4], s) if ok and fl is not None else None
+                    if rq is None:
+                        ok = False
+                    else:
+                        region_q = frozenset(rq)
+                    if _DEBUG:
+                        self._why(f"region {prog.symbolize(t)}: IF {summ[0]} ok {ok} used {used} q {rq}", node[0])
+                    if not ok:
+                        if _DEBUG:
+                            self._why(f"region refused: {prog.symbolize(t)}", node[0])
+                        ctx = 0
+                        summ = self.summary(t, depth + 1, ptr_args, ctx)
+                    elif used:
+                        assumed.add(("irqrestore-pairs", node[0]))
+            # a region that holds when the words of region_q have bit 9
+            # clear: as a call read in context 0 under cond (below)
+            cond = cond | region_q
+            skey = _key(t, ptr_args, ctx)
+            if quiet is not None:
+                res_if, rax, clob = frozenset({0}), TOP, None
+                skey = None
+            elif summ is None:
                 res_if, rax, clob = TOP, TOP, None
             else:
-                assumed |= self.memo.get(("assumed", _key(t, ptr_args, 0)), set())
+                assumed |= self.memo.get(("assumed", _key(t, ptr_args, ctx)), set())
                 sif, srax, clob, _outs = summ
                 if not sif and fall is not None and not cond:
                     return []  # never returns
-                res_if = self._compose(sif, s)
+                res_if = self._compose(sif, s, True)
                 if _DEBUG and (res_if is TOP or 1 in res_if):
                     self._why(f"compose: {sif} -> {res_if} from {prog.symbolize(t)}", node[0])
                 rax = self._compose(srax, s)
@@ -1883,7 +2427,7 @@ class IrqFlagEffects:
             for r, v in cond_regs.items():
                 a2.regs[r] = v
             if escaped:
-                a2.slots, a2.sptr = {}, {}
+                self._forget(a2)
         if self._written is not None:
             if clob is None:
                 self._written = None
@@ -1999,20 +2543,25 @@ class IrqFlagEffects:
             return None
         return frozenset(out)
 
-    @staticmethod
-    def _compose(t, s: _St):
+    def _compose(self, t, s: _St, restore=False):
+        """A callee's tag t in the caller's state s.  restore: t is the
+        callee's IF at return, so an argument atom in it is the bit 9 of a
+        word the callee restored (the only way IF becomes an argument's bit
+        9): a lost word there restores 0 (_lost_restore)."""
         if t is TOP:
             return TOP
         out: set = set()
         for x in t:
-            if x in (0, 1):
+            if x in (0, 1) or x == LOST:
                 out.add(x)
             elif _cond(x):
                 # unknown when the callee's atom x[1] is 1: unknown when
                 # the caller's value of it may be 1
-                v = s.IF if x[1] == "E" else s.regs.get(x[1], TOP)
+                v = s.IF if x[1] == "E" else LOSTSET if x[1] == LOST else s.regs.get(x[1], TOP)
                 if v is TOP:
                     return TOP
+                if restore:
+                    v = self._lost_restore(v)
                 for y in v:
                     if y == 0 or (not _cond(y) and y != 1 and s.known.get(y) == 0):
                         continue
@@ -2032,15 +2581,15 @@ class IrqFlagEffects:
                 if x[2] == ANY:
                     return TOP
                 if p[0] == "sp":
-                    v = s.slots.get(p[1] + x[2], TOP) if s.sp is not None and p[1] is not None else TOP
+                    v = s.slots.get(p[1] + x[2], self._miss()) if s.sp is not None and p[1] is not None else TOP
                 else:
                     v = _out_word(s.outs, p[1], p[2] + x[2]) if p[2] is not None else TOP
                 if v is TOP:
                     return TOP
-                out |= v
+                out |= self._lost_restore(v) if restore else v
             else:
                 v = s.IF if x == "E" else s.regs.get(x, TOP)
                 if v is TOP:
                     return TOP
-                out |= v
+                out |= self._lost_restore(v) if restore and x != "E" else v
         return frozenset(out)
