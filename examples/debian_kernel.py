@@ -19,6 +19,10 @@ import sys
 # The two kernels the project is tested on (shared/FACTS.md).
 KERNEL_61 = "6.1.0-50-cloud-amd64"
 KERNEL_612 = "6.12.107+deb12-cloud-amd64"
+# Debian's generic flavour (what most installs run): more configuration than
+# cloud's (ESPFIX, the x32 ABI, Xen, PREEMPT_DYNAMIC, ...)
+KERNEL_61_GENERIC = "6.1.0-50-amd64"
+KERNEL_612_GENERIC = "6.12.107+deb12-amd64"
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))

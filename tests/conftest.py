@@ -33,6 +33,13 @@ def kernel612():
 
 
 @pytest.fixture(scope="session")
+def kernel61_generic():
+    """(vmlinux, System.map) of Debian 6.1 generic (amd64): ESPFIX's IRET
+    path, the x32 dispatch."""
+    return _fetch(debian_kernel.KERNEL_61_GENERIC)
+
+
+@pytest.fixture(scope="session")
 def kernel_up():
     """(vmlinux, System.map) of the uniprocessor 6.12 kernel (per-CPU data as
     plain globals), built from Debian's linux-source-6.12 on first use."""
