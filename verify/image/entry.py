@@ -129,12 +129,15 @@ def find_entry_sites(image) -> EntrySites:
 def other_sysret_sites(image, known) -> list[dict]:
     """Every SYSRET instruction of the image's executable sections that is
     not in `known` (the sites the entry walks reached): [{"address",
-    "width"}].  A byte scan for `0f 07`, each hit decoded linearly from the
-    start of the symbol that contains it (the section's start when none
-    does): a hit that starts a SYSRET there counts.  (Real kernels hold a few
-    dozen hits and only their entries' SYSRETs.  Not found: one hidden in
-    the middle of another instruction of that decode, entered by a jump into
-    the instruction; the walks refuse such jumps in the code they read.)"""
+    "width"}].  A byte scan for `0f 07`; each hit is decoded in the code
+    around it, from the start of the symbol that contains it (the
+    section's start when none does) to the next symbol: linearly, and again
+    from every direct branch target in there (a `jmp 1f` into the middle of
+    what the linear decode took for one instruction, adv_r18_sysret_in_insn).
+    A hit that starts a SYSRET at any of those instruction boundaries
+    counts.  (Real kernels hold a few dozen hits and only their entries'
+    SYSRETs.  Not found: one reached only by a jump from another symbol, or
+    an indirect jump, into the middle of an instruction.)"""
     md = _md()
     out = []
     for sec in image.elf.sections:
@@ -147,13 +150,33 @@ def other_sysret_sites(image, known) -> list[dict]:
             start = image.symbols.symbol_start(a)
             if start is None or start < sec.addr:
                 start = sec.addr
-            for at, size, _m, _o in md.disasm_lite(data[start - sec.addr:i + 2], start):
-                if at <= a < at + size:
-                    found = sysret_at(data[at - sec.addr:at - sec.addr + size])
-                    if found is not None and found[1] == size and at not in known:
-                        out.append({"address": at, "width": found[0]})
-                    break
+            end = image.symbols.next_symbol(a)
+            end = sec.addr + len(data) if end is None or end > sec.addr + len(data) else end
+            for b in sorted(_boundaries(md, data, sec.addr, start, end)):
+                if a - 14 <= b <= a:
+                    found = sysret_at(data[b - sec.addr:b - sec.addr + 15])
+                    if found is not None and b + found[1] == a + 2 and b not in known:
+                        out.append({"address": b, "width": found[0]})
             i = data.find(b"\x0f\x07", i + 1)
+    return out
+
+
+def _boundaries(md, data: bytes, base: int, start: int, end: int) -> set:
+    """Instruction starts in [start, end): the linear decode from start, and
+    the decodes from every direct branch target in the range (to a fixed
+    point)."""
+    out: set = set()
+    work = [start]
+    while work:
+        a = work.pop()
+        for at, size, m, ops in md.disasm_lite(data[a - base:end - base], a):
+            if at in out:
+                break
+            out.add(at)
+            if (m.startswith(("j", "loop")) or m == "call") and ops.startswith("0x"):
+                t = int(ops, 16)
+                if start <= t < end and t not in out:
+                    work.append(t)
     return out
 
 
