@@ -97,6 +97,15 @@ KNOWN_GAPS: dict = {
     # kernel_taint sees it: provenance of folded constants is not kept
     "adv_r16_kaslr_slot_cookie": "a KASLR slot number computed from a return address folds into a small constant, "
                                  "which kernel_taint counts as user data",
+    # round 18 (2026-12-02, seventh session): a STAR write in code the
+    # analysis does not read (an indirect user-return notifier; a case of
+    # the x32 syscall table) rests on the named assumption
+    # kernel-calls-keep-gs-cr3, listed at those calls; code it reads is run
+    # and refused (adv_r17_star_msr)
+    "adv_r18_urn_indirect_star": "MSR_STAR written by a user-return notifier called through a pointer: proven "
+                                 "under kernel-calls-keep-gs-cr3 (unread code leaves the SYSCALL MSRs as boot set them)",
+    "adv_r18_x32_dispatch_star": "MSR_STAR written inside the x32 syscall table (the dispatch: the syscall itself): "
+                                 "proven under kernel-calls-keep-gs-cr3",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

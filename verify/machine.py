@@ -111,6 +111,15 @@ STACK_LIMIT = STACK_TOP - 0x4000
 SYSCALL_MSRS = {0xC0000080: "MSR_EFER", 0xC0000081: "MSR_STAR", 0xC0000082: "MSR_LSTAR",
                 0xC0000083: "MSR_CSTAR", 0xC0000084: "MSR_SYSCALL_MASK", 0xC0000101: "MSR_GS_BASE",
                 0xC0000102: "MSR_KERNEL_GS_BASE"}
+# The analysis' own record of user-ASID flushes owed (a private region, no
+# kernel address): bit i set = user_pcid_flush_mask's bit i was cleared on
+# this path and no CR3 write to ASID i's user tables has flushed it since
+# (Explorer._dropped_user_flush; adv_r18_pti_btr_noflush)
+PCID_FLUSH_OWED = 0xFFFF888400000000
+# sizeof(tlb_state.user_pcid_flush_mask): `unsigned short` (6.1 and 6.12
+# arch/x86/include/asm/tlbflush.h); `bt` with a larger ASID reads the bytes
+# after it, which are other per-CPU data, not flush bits
+PCID_FLUSH_MASK_BYTES = 2
 ESPFIX_WADDR = 0xFFFF888300000000
 ESPFIX_STACK = 0xFFFFFF0000000000
 ESPFIX_ALIAS_MASK = 0xFFFFFFFF0000FFFF  # the bits every alias shares with espfix_stack

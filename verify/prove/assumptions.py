@@ -110,5 +110,9 @@ ASSUMPTIONS = {
     "entries restore the GS base before returning), and a context switch away and back reloads the current "
     "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "
     "such assumption is made: CR3 after such a call is unknown, and the exit's SWITCH_TO_USER_CR3 derives the "
-    "user CR3 from the CR3 it reads.",
+    "user CR3 from the CR3 it reads.  It also leaves the SYSCALL/SYSRET MSRs (EFER, STAR, LSTAR, CSTAR, "
+    "SYSCALL_MASK) as it found them, or as boot set them: a kernel that loads another value (KVM's guest "
+    "MSRs) registers a user-return notifier that restores them before user mode (kvm_on_user_return, run by "
+    "the exit work), and clears a user ASID's flush bit in user_pcid_flush_mask only where that ASID is "
+    "flushed.",
 }

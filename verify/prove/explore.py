@@ -202,6 +202,8 @@ class Explorer:
         st.regs[REG["idflag"]] = claripy.BVS("entry_idflag", 64, explicit_name=True)
         for addr, value in self.frame.percpu_identity.values():
             st.store_bytes(addr, claripy.BVV(value, 64))
+        if self.frame.pcid_flush_mask is not None:
+            st.store_bytes(machine.PCID_FLUSH_OWED, claripy.BVV(0, 2048))  # nothing owed yet
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
         # TF, NT, IOPL: SYSCALL's FMASK clears them (MSR_SYSCALL_MASK, 6.1 and
@@ -257,7 +259,8 @@ class Explorer:
         stack and alloca regions: reachable only through addresses the
         analysis saw escape."""
         return (self.stack_lo <= a < self.pt_regs or machine.TRAMPOLINE_TOP - 0x1000 <= a < machine.TRAMPOLINE_TOP
-                or ALLOCA_BASE <= a < ALLOCA_BASE + 64 * ALLOCA_SPAN)
+                or ALLOCA_BASE <= a < ALLOCA_BASE + 64 * ALLOCA_SPAN
+                or machine.PCID_FLUSH_OWED <= a < machine.PCID_FLUSH_OWED + 256)
 
     def is_stack(self, a: int) -> bool:
         return self.stack_lo <= a < machine.STACK_TOP or self.is_private(a)
@@ -406,13 +409,19 @@ class Explorer:
             # array slot): the store is exact, one conditional store per
             # address it may have; every other byte keeps its value
             vals = range(span[0], span[1] + 1)
+        mask = self.frame.pcid_flush_mask
+        n = value.size() // 8
         for a in vals:
             self._check_alloca_access(a, insn)
             self._check_entry_stack_page(a, insn)
             if not self.is_stack(a):
                 self._note_escape(st, value)
             self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
+            mask_hit = mask is not None and a < mask + machine.PCID_FLUSH_MASK_BYTES and mask < a + n
+            before = [st.load_bytes(a + i, 1) for i in range(n)] if mask_hit else None
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+            if mask_hit:
+                self._owe_cleared_flushes(st, a, before)
 
     def _check_entry_stack_page(self, a: int, insn: int, n: int = 1) -> None:
         """A store into the per-CPU entry stack page writes the trampoline
@@ -1245,6 +1254,18 @@ class Explorer:
             self.ex.features[f] = t
         return t
 
+    def _owe_cleared_flushes(self, st: MState, a: int, before: list) -> None:
+        """A store into user_pcid_flush_mask: every bit it cleared is a flush
+        now owed (machine.PCID_FLUSH_OWED), until a CR3 write flushes that
+        ASID: clearing the bit (SWITCH_TO_USER_CR3's `btr`) is the promise
+        to flush, not the flush (adv_r18_pti_btr_noflush)."""
+        mask = self.frame.pcid_flush_mask
+        for i, old in enumerate(before):
+            b = a + i
+            if mask <= b < mask + machine.PCID_FLUSH_MASK_BYTES:
+                owed = machine.PCID_FLUSH_OWED + (b - mask)
+                st.store_bytes(owed, st.load_bytes(owed, 1) | (old & ~st.load_bytes(b, 1)))
+
     def _dropped_user_flush(self, st: MState, new, pgtable_bit: int):
         """A CR3 write that selects the user page tables (PTI_USER_PGTABLE
         bit) with NOFLUSH (bit 63) set while the per-CPU flush bit of its
@@ -1260,9 +1281,16 @@ class Explorer:
         if mask is None:
             return None
         window = claripy.Concat(*[st.load_bytes(mask + i, 1) for i in reversed(range(256))])
+        owed = claripy.Concat(*[st.load_bytes(machine.PCID_FLUSH_OWED + i, 1) for i in reversed(range(256))])
         asid = (new & 0x7FF).zero_extend(2048 - 64)
-        pending = claripy.Extract(0, 0, claripy.LShR(window, asid)) == 1
-        return claripy.And(new[63] == 1, new[pgtable_bit] == 1, pending)
+        pending = claripy.Extract(0, 0, claripy.LShR(window | owed, asid)) == 1
+        to_user = new[pgtable_bit] == 1
+        # a write without NOFLUSH to the user tables flushes the ASID: what
+        # was owed for it is paid
+        paid = claripy.If(claripy.And(to_user, new[63] == 0),
+                          owed & ~(claripy.BVV(1, 2048) << asid), owed)
+        st.store_bytes(machine.PCID_FLUSH_OWED, paid)
+        return claripy.And(new[63] == 1, to_user, pending)
 
     def _writes_syscall_msr(self, st: MState) -> str:
         """The SYSCALL/SYSRET MSRs (machine.SYSCALL_MSRS) a wrmsr here may
