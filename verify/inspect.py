@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from . import __version__
+from .image.entry import other_sysret_sites
 
 # Functions on the way back to user mode: followed from do_syscall_64 through
 # direct calls when their name contains one of these.
@@ -75,8 +76,12 @@ def collect(image, with_sha256: bool = False) -> dict:
         "iret_sites": [_addr(image, a) for a in e.iret_sites],
         # every SYSRET of every entry (issue 12): 64-bit and compat
         "entries": [{"name": n, "address": _hex(a)} for n, a in e.entries],
+        # ... and every other SYSRET instruction of the image's code: no
+        # entry (entry null, entries empty), inconclusive in `check`
         "all_sysret_sites": [{**_addr(image, s["address"]), "width": s["width"], "entry": s["entry"],
-                              "entries": list(s["entries"])} for s in e.all_sysret_sites],
+                              "entries": list(s["entries"])} for s in e.all_sysret_sites] + [
+            {**_addr(image, s["address"]), "width": s["width"], "entry": None, "entries": []}
+            for s in other_sysret_sites(image, {x["address"] for x in e.all_sysret_sites} | set(e.sysret_sites))],
         "do_syscall_64_call": _addr(image, e.do_syscall_64_call),
         "do_syscall_64": _addr(image, e.do_syscall_64),
         "dispatch": {
@@ -185,7 +190,7 @@ def _text(d: dict) -> str:
     if e.get("entries"):
         w("  SYSRET entries        " + ", ".join(f"{x['name']} {x['address']}" for x in e["entries"]))
     for s in e.get("all_sysret_sites", ()):
-        w(f"  {s['width']:<21} {s['address']}  {s['symbol']:<40} from {', '.join(s['entries'])}")
+        w(f"  {s['width']:<21} {s['address']}  {s['symbol']:<40} from {', '.join(s['entries']) or 'no SYSRET entry'}")
     c = e["do_syscall_64_call"]
     w(f"  call do_syscall_64    {c['address'] + '  ' + c['symbol'] if c else 'not found'}")
     w(f"  do_syscall_64         {e['do_syscall_64']['address']}")

@@ -164,19 +164,27 @@ def other_sysret_sites(image, known) -> list[dict]:
 def _boundaries(md, data: bytes, base: int, start: int, end: int) -> set:
     """Instruction starts in [start, end): the linear decode from start, and
     the decodes from every direct branch target in the range (to a fixed
-    point)."""
+    point; a decode stops where it meets one already made, or at bytes
+    that do not decode)."""
     out: set = set()
     work = [start]
     while work:
         a = work.pop()
-        for at, size, m, ops in md.disasm_lite(data[a - base:end - base], a):
-            if at in out:
+        while start <= a < end and a not in out:
+            last, met = None, False
+            for at, size, m, ops in md.disasm_lite(data[a - base:min(end, a + 96) - base], a):
+                if at in out:
+                    met = True
+                    break
+                out.add(at)
+                last = at + size
+                if (m.startswith(("j", "loop")) or m == "call") and ops.startswith("0x"):
+                    t = int(ops, 16)
+                    if start <= t < end and t not in out:
+                        work.append(t)
+            if met or last is None:
                 break
-            out.add(at)
-            if (m.startswith(("j", "loop")) or m == "call") and ops.startswith("0x"):
-                t = int(ops, 16)
-                if start <= t < end and t not in out:
-                    work.append(t)
+            a = last
     return out
 
 
