@@ -613,7 +613,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         used.setdefault(aid, set()).update(where)
     for aid, where in entry_assumptions.items():
         used.setdefault(aid, set()).update(where)
-    for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions"}):
+    for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions", "instruction-boundaries"}):
         result.assumptions.append({"id": aid, "text": ASSUMPTIONS.get(aid, aid),
                                    "where": sorted(used.get(aid, ()))[:20]})
     for v in vs:

@@ -17,6 +17,17 @@ ASSUMPTIONS = {
     "task_struct are distinct regions (a store into the per-CPU entry stack page, the trampoline stack under "
     "its per-CPU address, is refused); a syscall never runs with current == init_task (the idle task never "
     "enters user mode), so absolute stores do not reach the current task.",
+    "pcid-flush-mask-writers": "Under PTI with PCID, a bit of the per-CPU user_pcid_flush_mask is cleared only "
+    "by the exit's SWITCH_TO_USER_CR3 (calling.h: `btr`, then a CR3 write that flushes that user ASID) or by "
+    "code that flushes the ASID itself; invalidate_user_asid (tlbflush.h) only sets bits.  The analysis follows "
+    "the clears the code it reads makes (a cleared bit is owed until a flushing write; a summarised callee "
+    "that writes the mask owes every bit pending before it); a store through a pointer it does not know, or "
+    "code it does not read, is taken not to clear one.",
+    "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
+    "a symbol's start or from a direct branch target inside the same symbol: no jump from another symbol, and no "
+    "indirect jump, lands inside what those decodes take for one instruction (indirect targets carry ENDBR "
+    "landing pads under IBT).  The search for SYSRET instructions that no analysed entry reaches "
+    "(image/entry.py other_sysret_sites) relies on it.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "

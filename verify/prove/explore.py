@@ -1254,7 +1254,7 @@ class Explorer:
             self.ex.features[f] = t
         return t
 
-    def _owe_cleared_flushes(self, st: MState, a: int, before: list) -> None:
+    def _owe_cleared_flushes(self, st: MState, a: int, before: list, summarised: bool = False) -> None:
         """A store into user_pcid_flush_mask: every bit it cleared is a flush
         now owed (machine.PCID_FLUSH_OWED), until a CR3 write flushes that
         ASID: clearing the bit (SWITCH_TO_USER_CR3's `btr`) is the promise
@@ -1264,9 +1264,10 @@ class Explorer:
             b = a + i
             if mask <= b < mask + machine.PCID_FLUSH_MASK_BYTES:
                 owed = machine.PCID_FLUSH_OWED + (b - mask)
-                st.store_bytes(owed, st.load_bytes(owed, 1) | (old & ~st.load_bytes(b, 1)))
+                cleared = old if summarised else old & ~st.load_bytes(b, 1)
+                st.store_bytes(owed, st.load_bytes(owed, 1) | cleared)
 
-    def _dropped_user_flush(self, st: MState, new, pgtable_bit: int):
+    def _dropped_user_flush(self, st: MState, new, pgtable_bit: int, pcid_bit: int):
         """A CR3 write that selects the user page tables (PTI_USER_PGTABLE
         bit) with NOFLUSH (bit 63) set while the per-CPU flush bit of its
         ASID is set: the TLB keeps the user ASID's stale entries (6.1/6.12
@@ -1285,11 +1286,17 @@ class Explorer:
         asid = (new & 0x7FF).zero_extend(2048 - 64)
         pending = claripy.Extract(0, 0, claripy.LShR(window | owed, asid)) == 1
         to_user = new[pgtable_bit] == 1
-        # a write without NOFLUSH to the user tables flushes the ASID: what
-        # was owed for it is paid
-        paid = claripy.If(claripy.And(to_user, new[63] == 0),
+        # a write without NOFLUSH to the user tables and the user PCID (bit
+        # 11: PTI_USER_PCID_BIT) flushes that user ASID: what was owed for
+        # it is paid.  One to the kernel PCID flushes the kernel ASID only
+        # (adv_r19_pti_kpcid_flush)
+        user_pcid = new[pcid_bit] == 1
+        paid = claripy.If(claripy.And(to_user, user_pcid, new[63] == 0),
                           owed & ~(claripy.BVV(1, 2048) << asid), owed)
         st.store_bytes(machine.PCID_FLUSH_OWED, paid)
+        # what clears the mask outside the code read here is named
+        # (pcid-flush-mask-writers): recorded where a NOFLUSH switch relies on it
+        self._assume("pcid-flush-mask-writers", self._cr3_insn)
         return claripy.And(new[63] == 1, to_user, pending)
 
     def _writes_syscall_msr(self, st: MState) -> str:
@@ -1370,7 +1377,9 @@ class Explorer:
                     selection = (1 << 63) | (1 << consts.get("PTI_USER_PGTABLE_BIT", 12)) | \
                         (1 << consts.get("PTI_USER_PCID_BIT", 11))
                     changed = ((new ^ old) & (~selection & 0xFFFFFFFFFFFFFFFF)) != 0
-                    dropped = self._dropped_user_flush(st, new, consts.get("PTI_USER_PGTABLE_BIT", 12))
+                    self._cr3_insn = ins.addr
+                    dropped = self._dropped_user_flush(st, new, consts.get("PTI_USER_PGTABLE_BIT", 12),
+                                                       consts.get("PTI_USER_PCID_BIT", 11))
                     if dropped is not None:
                         changed = claripy.Or(changed, dropped)
                     st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
@@ -1396,13 +1405,13 @@ class Explorer:
             # violation through the resumption is not confirmed by it: an
             # unsure event.
             self.ex.events.append(Event("resume", st.guard, f"int3 at {where} resumed", site=ins.addr))
-        elif m == "wrmsr" and self._writes_syscall_msr(st):
+        elif m in ("wrmsr", "wrmsrns") and self._writes_syscall_msr(st):
             # (the exit paths of 6.1/6.12 write only MSR_IA32_SPEC_CTRL,
             # IBRS_EXIT; adv_r17_star_msr: STAR rewritten from a KVM guest's
             # slot gives SYSRET the guest's selectors)
             raise Inconclusive(f"{where}: wrmsr that may write a SYSCALL/SYSRET MSR "
                                f"({self._writes_syscall_msr(st)}): its value is not modelled")
-        elif m in ("wrmsr", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "ud1", "ud0",
+        elif m in ("wrmsr", "wrmsrns", "invlpg", "invpcid", "wbinvd", "serialize", "clts", "hlt", "ud2", "ud1", "ud0",
                    "lfence", "mfence", "sfence", "pause"):
             # MSR, TLB and cache state are not part of what SYSRET consumes;
             # hlt resumes at the next instruction, a ud2 that reaches here is a
@@ -1642,8 +1651,15 @@ class Explorer:
             if ts_ask is not None:
                 self._ts_compat_effect(st, ts_ask, ts_byte, before, label)
         else:
+            mask = self.frame.pcid_flush_mask
             for a, n in summary.write_addrs:
                 self._check_entry_stack_page(a, self._site, n)
+                if mask is not None and a < mask + machine.PCID_FLUSH_MASK_BYTES and mask < a + n:
+                    # a summarised callee that writes user_pcid_flush_mask
+                    # may clear a bit without the flush: each bit pending
+                    # before it is owed (adv_r19_pti_callee_clear)
+                    self._owe_cleared_flushes(st, mask, [st.load_bytes(mask + k, 1) for k in
+                                                         range(machine.PCID_FLUSH_MASK_BYTES)], summarised=True)
                 for i in range(n):
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
         if if_after is not None:

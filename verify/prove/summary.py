@@ -369,7 +369,7 @@ class Summaries:
                                                              for r in ci.regs_access()[1]):
                 # (a %gs selector load reloads the GS base from a descriptor)
                 s.may_swapgs = True
-            if m == "wrmsr":
+            if m in ("wrmsr", "wrmsrns"):
                 wrmsrs.append((addr, vk))
             # what the instruction does to ECX on its fall-through (the
             # wrmsr check below reads it back)
