@@ -155,6 +155,15 @@ Transfer (one path, pass order as in the walk):
   condition of the region, _af[3], resolved up to where the region starts
   and turned into conditional atoms ("?", a) there).  In a closure _quiet
   reads, every restored word counts as lost (the walk tracks none).
+- Assumption no-sleep-irqs-off (wip-irq5): a direct call of one of the
+  scheduler's sleeping entry points (SLEEPERS, by name) where IF is exactly
+  0 is a path that does not exist (code with interrupts off does not call
+  a function that may sleep: might_sleep()'s rule): dropped, in _call and
+  in _quiet, recorded at the call; under argument atoms ("?", a) only
+  (_sleeper).  SERIALIZE, which capstone 5 does not decode, is a
+  no-operand instruction (_NoOperands); _quiet follows sync_core()'s
+  iret-to-self, checked byte for byte and entered only at its start
+  (_iret_self, _iret_self_entered): the IRET pops the frame it built.
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
