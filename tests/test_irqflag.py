@@ -283,3 +283,27 @@ def test_quiet_prescan(irq_capped):
     for name in ("irq_q_call_plain", "irq_q_call_shared"):
         eff = irq_capped(name)
         assert eff is None or 1 in eff, name
+
+
+# -- assumption no-sleep-irqs-off -----------------------------------------------------
+def test_scheduler_entry_with_if_clear_is_dropped(irq):
+    eff, assumed, _s, prog = irq("irq_s_off")
+    assert eff == {0}
+    site = prog.symbols.get("irq_s_off") + 1 + 3 + 2  # cli; test %rdi,%rdi; je
+    assert ("no-sleep-irqs-off", site) in assumed
+    # IF set at the call: not assumed, unknown
+    eff, assumed, _s, _p = irq("irq_s_on")
+    assert eff is None or 1 in eff
+    assert not any(isinstance(a, tuple) and a[0] == "no-sleep-irqs-off" for a in assumed)
+    # IF 0 only when RSI's bit 9 is: the conditional atom, never a plain 0
+    eff, assumed, _s, _p = irq("irq_s_cond", 0)
+    assert eff == {("?", "rsi")}
+    assert any(isinstance(a, tuple) and a[0] == "no-sleep-irqs-off" for a in assumed)
+
+
+def test_quiet_prescan_sleep_and_sync_core(irq_capped):
+    for name in ("irq_q_call_sleep", "irq_q_call_sync"):
+        eff = irq_capped(name)
+        assert eff is not None and 0 in eff and all(x == 0 or (isinstance(x, tuple) and x[0] == "?") for x in eff), name
+    eff = irq_capped("irq_q_call_sync_bad")
+    assert eff is None or 1 in eff

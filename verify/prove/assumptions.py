@@ -66,6 +66,15 @@ ASSUMPTIONS = {
     "knows keep their value; inside a callee closure read by the stateless pre-scan (irqflag._quiet), which tracks "
     "no words, every restored word counts as lost, once the caller has shown it hands the callee no word it knows "
     "with bit 9 possibly set.  Recorded at the call that starts the region (prove/irqflag.py).",
+    "no-sleep-irqs-off": "Code that runs with interrupts disabled does not call a function that may sleep: "
+    "schedule() and what calls it to sleep (might_sleep()'s rule, kernel/sched/core.c __might_sleep / "
+    "__might_resched; CONFIG_DEBUG_ATOMIC_SLEEP reports every violation as \"BUG: sleeping function called from "
+    "invalid context\").  The IF summary takes a direct call of the scheduler's sleeping entry points, found in "
+    "the image by name (__schedule, schedule, schedule_preempt_disabled, schedule_timeout, io_schedule, "
+    "io_schedule_timeout, schedule_idle, schedule_user), made where IF is exactly 0 as a path that does not "
+    "exist (dropped), never as a result; functions that schedule only after testing irqs_disabled() or "
+    "preemptible() themselves (__cond_resched, preempt_schedule*) are read, not assumed.  Recorded at each such "
+    "call (prove/irqflag.py, IrqFlagEffects._sleeper).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

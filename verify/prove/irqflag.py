@@ -155,6 +155,15 @@ Transfer (one path, pass order as in the walk):
   condition of the region, _af[3], resolved up to where the region starts
   and turned into conditional atoms ("?", a) there).  In a closure _quiet
   reads, every restored word counts as lost (the walk tracks none).
+- Assumption no-sleep-irqs-off (wip-irq5): a direct call of one of the
+  scheduler's sleeping entry points (SLEEPERS, by name) where IF is exactly
+  0 is a path that does not exist (code with interrupts off does not call
+  a function that may sleep: might_sleep()'s rule): dropped, in _call and
+  in _quiet, recorded at the call; under argument atoms ("?", a) only
+  (_sleeper).  SERIALIZE, which capstone 5 does not decode, is a
+  no-operand instruction (_NoOperands); _quiet follows sync_core()'s
+  iret-to-self, checked byte for byte and entered only at its start
+  (_iret_self, _iret_self_entered): the IRET pops the frame it built.
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
@@ -188,6 +197,18 @@ MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "20000"))
 # instructions a context-"A" callee's own summary may take inside a region
 # before _quiet is asked instead (_call)
 A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
+# the scheduler's sleeping entry points (kernel/sched/core.c, 6.1/6.12):
+# __schedule, the core every context switch runs (its finish_task_switch
+# enables interrupts unconditionally), and the entries that sleep through
+# it: schedule() and the wrappers that call it for a voluntary sleep.  A
+# direct call to one of them with IF exactly 0 is not made (assumption
+# no-sleep-irqs-off, IrqFlagEffects._sleeper).  Deliberately not here: the
+# functions that may schedule only after checking irqs_disabled() or
+# preemptible() themselves (__cond_resched, preempt_schedule,
+# preempt_schedule_notrace, preempt_schedule_irq: the last enables
+# interrupts before __schedule), whose code the analysis reads
+SLEEPERS = ("__schedule", "schedule", "schedule_preempt_disabled", "schedule_timeout", "io_schedule",
+            "io_schedule_timeout", "schedule_idle", "schedule_user", "__schedule_loop")
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
@@ -289,6 +310,34 @@ def _key(start, want, ctx):
     """The memo key of one summary (function, arguments handed a frame
     address, entry context)."""
     return (start, want, ctx)
+
+
+# sync_core()'s iret-to-self (arch/x86/include/asm/sync_core.h
+# iret_to_self, 6.1/6.12), the bytes before its `push $1f` (imm32) and
+# `iretq`: mov %ss,%eax; push %rax; push %rsp; addq $8,(%rsp); pushfq;
+# mov %cs,%eax; push %rax; and the offsets of its instructions from the
+# first one (the push $1f at 13, the iretq at 18)
+_IRET_SELF = bytes.fromhex("8cd050544883042408" "9c" "8cc8" "50")
+_IRET_SELF_OFFS = (0, 2, 3, 4, 9, 10, 12, 13, 18)
+
+
+class _NoOperands:
+    """An instruction capstone 5 does not decode that has no operands and
+    writes no register, no memory and no RFLAGS bit (SERIALIZE, `0f 01 e8`,
+    SDM; cfg._UNKNOWN_TO_CAPSTONE: sync_core() on CPUs that have it)."""
+
+    def __init__(self, mnemonic, addr, size):
+        self.mnemonic, self.op_str, self.address, self.size = mnemonic, "", addr, size
+        self.operands = []
+
+    def regs_access(self):
+        return [], []
+
+    def group(self, _g):
+        return False
+
+    def reg_name(self, _r):
+        return None
 
 
 class _St:
@@ -444,6 +493,7 @@ class IrqFlagEffects:
         self._dups = None
         self._clean_assumed: dict = {}
         self._quiet_memo: dict = {}
+        self._sleepers = None
         # the entry context of the analysis running, and its context-"A"
         # flags and edges (summary, _region_ok)
         self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
@@ -556,6 +606,8 @@ class IrqFlagEffects:
         else:
             data = prog.fetch(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
             ci = next(self.md.disasm(data, addr, 1), None)
+            if ci is None and data[:3] == b"\x0f\x01\xe8":
+                ci = _NoOperands("serialize", addr, 3)
             out = ("insn", ci)
         self._dec[node] = out
         return out
@@ -950,6 +1002,7 @@ class IrqFlagEffects:
         preds: dict = {}
         tests: dict = {}
         stis: list = []
+        irets: list = []
         work = [((t, None), None)]
         bad_at = None
         why = "?"
@@ -989,6 +1042,14 @@ class IrqFlagEffects:
             elif m in ("popf", "popfq"):
                 # restores a word the walk does not track (lost to it)
                 idiom = True
+            elif m == "iretq" and vk is None and self._iret_self(addr):
+                # sync_core()'s iret-to-self: the IRET pops the frame the
+                # sequence before it built (its own SS, RSP, the RFLAGS of
+                # its pushfq, CS, the next instruction): IF as it was,
+                # control at the next instruction.  Checked at the end
+                # that the sequence is entered only at its first
+                # instruction (_iret_self_entered)
+                irets.append(addr)
             elif m not in _QUIET_OK and (m in _UNCLEAN or m.startswith(("iret", "sysret"))):
                 bad_at, why = f, m
                 break
@@ -1028,6 +1089,15 @@ class IrqFlagEffects:
                 elif self._noreturn(tgt):
                     # a callee that never returns ends the path, read no
                     # further (as _step): nothing it does reaches a return
+                    continue
+                elif self._sleeper(tgt):
+                    # a scheduler entry: IF is 0 at every instruction this
+                    # walk reaches (the induction in the docstring), so
+                    # under assumption no-sleep-irqs-off this call is not
+                    # made: the path ends here, recorded at the call (in
+                    # the memo's sites, so every caller reusing it records
+                    # it too)
+                    sites.add(("no-sleep-irqs-off", addr))
                     continue
                 else:
                     h = memo.get(tgt, -1)
@@ -1079,6 +1149,11 @@ class IrqFlagEffects:
                         self._why("quiet: sti not an idiom's", st_node[0])
                     break
         if bad_at is None:
+            for a in irets:
+                if not self._iret_self_entered(a, preds):
+                    bad_at, why = owner.get((a, None), t), "iretq " + prog.symbolize(a)
+                    break
+        if bad_at is None:
             out = (idiom, frozenset(sites))
             for fn in parent:
                 memo[fn] = out
@@ -1096,6 +1171,31 @@ class IrqFlagEffects:
             fn = parent.get(fn)
         memo[t] = None
         return None
+
+    def _iret_self(self, addr) -> bool:
+        """The `iretq` at addr ends sync_core()'s iret-to-self sequence
+        (_IRET_SELF, its `push $1f` pushing addr + 2, the next
+        instruction)."""
+        start = addr - _IRET_SELF_OFFS[-1]
+        try:
+            b = self.program.fetch_raw(start, _IRET_SELF_OFFS[-1] + 2)
+        except CfgError:
+            return False
+        return (b[:13] == _IRET_SELF and b[13] == 0x68 and b[18:20] == b"\x48\xcf"
+                and int.from_bytes(b[14:18], "little", signed=True) & 0xFFFFFFFFFFFFFFFF == addr + 2)
+
+    @staticmethod
+    def _iret_self_entered(addr, preds) -> bool:
+        """Every way into the instructions of the iret-to-self ending at
+        addr (but its first) is the fall-through from the one before it:
+        the frame the IRET pops is the one the sequence built.  (A way in
+        from a patch site's candidate or a call would be another node:
+        refused.)"""
+        start = addr - _IRET_SELF_OFFS[-1]
+        for prev, off in zip(_IRET_SELF_OFFS, _IRET_SELF_OFFS[1:]):
+            if preds.get((start + off, None), set()) != {(start + prev, None)}:
+                return False
+        return True
 
     @staticmethod
     def _idiom_sti(node, preds, tests) -> bool:
@@ -2223,6 +2323,28 @@ class IrqFlagEffects:
         self._noret[t] = True
         return True
 
+    def _sleeper(self, t) -> bool:
+        """Whether t is one of the scheduler's sleeping entry points
+        (SLEEPERS, by symbol name in the image).
+
+        Assumption no-sleep-irqs-off: code running with interrupts disabled
+        does not call a function that may sleep (might_sleep()'s rule,
+        kernel/sched/core.c __might_sleep/__might_resched; with
+        CONFIG_DEBUG_ATOMIC_SLEEP every violation is reported as "BUG:
+        sleeping function called from invalid context").  So a call of one
+        of these with IF exactly 0 is not made, and the path through it
+        does not exist (_call, _quiet): the path is dropped, not given a
+        result.  Sound modulo the assumption: the analysis' IF is an
+        over-approximation, so IF exactly 0 on the path means IF is 0 at
+        run time there, where the assumption rules the call out.  Only
+        direct calls (t fixed by the image) and only these names: a
+        function that schedules only after testing irqs_disabled() (e.g.
+        __cond_resched, preempt_schedule) is read, not assumed."""
+        if self._sleepers is None:
+            syms = self.program.symbols
+            self._sleepers = frozenset(a for a in (syms.get(n) for n in SLEEPERS) if a is not None)
+        return t is not None and t in self._sleepers
+
     def _is_function(self, t, node) -> bool:
         name = self.program.start_name(t)
         return name is not None and t != node[0]
@@ -2264,6 +2386,23 @@ class IrqFlagEffects:
                 clob = frozenset({"rax"})
         elif self._noreturn(t):
             return []
+        elif self._if_cond(s) is not None and self._sleeper(t):
+            # a scheduler entry called while IF is 0 (when the atoms of
+            # cond are 0): under assumption no-sleep-irqs-off that call is
+            # not made, so this path (with those atoms 0) does not exist.
+            # With cond empty the path ends here; else, when an atom of
+            # cond is 1, IF may be 1 at the call and the callee may do
+            # anything: IF and RAX unknown then ("?", a), nothing when all
+            # are 0; every caller-saved register written, every pointer
+            # handed over leaked (summ None).  Recorded at this call
+            cond = self._if_cond(s)
+            assumed.add(("no-sleep-irqs-off", node[0]))
+            if _DEBUG:
+                self._why(f"no-sleep-irqs-off: {prog.symbolize(t)} (cond {set(cond)})", node[0])
+            if not cond:
+                return []
+            res_if = frozenset(("?", a) for a in cond)
+            rax, clob = res_if, None
         elif self._if_cond(s) is None and not self._clean(t, set()):
             # IF may be 1 (or is unknown) at the call and the callee's
             # closure may change IF: the callee is not read, its result is
