@@ -168,7 +168,12 @@ def user_cr3(s: SysretInputs) -> z3.BoolRef:
     # SYSCALL's CR3 has it clear (Explorer: a CR3 write stores it cleared;
     # cr3_bad covers a NOFLUSH switch that drops a pending user-ASID flush)
     bad = s.cr3_bad if s.cr3_bad is not None else z3.BoolVal(False)
-    return z3.Implies(z3.Extract(63, 63, s.entry_cr3) == 0, z3.If(
+    # and, with PCID, user mode's PCID is a small number: kern_pcid(asid) =
+    # asid + 1 with asid < TLB_NR_DYN_ASIDS = 6, plus the user bit 11
+    # (6.1/6.12 arch/x86/include/asm/tlbflush.h, arch/x86/mm/tlb.c); under 16
+    # is what the NOFLUSH rule reads exactly (Explorer._dropped_user_flush)
+    small_pcid = z3.Implies(s.pcid, z3.ULT(z3.Extract(10, 0, s.entry_cr3), 16))
+    return z3.Implies(z3.And(z3.Extract(63, 63, s.entry_cr3) == 0, small_pcid), z3.If(
         s.pti, z3.Implies(user_tables(s.entry_cr3), z3.And(user_tables(s.cr3), z3.Not(bad))),
         s.cr3 == s.entry_cr3))
 

@@ -58,6 +58,17 @@ class Inconclusive(Exception):
     pass
 
 
+def _fresh_cr3(name: str):
+    """CR3 after code that may load another (a context switch away and
+    back, code not read): any page-table base and bits 11-12, bit 63 clear
+    (CR3 never holds it: obligations.user_cr3), and a PCID field (bits 0-10)
+    under 16, as every CR3 Linux builds has (6.1/6.12 arch/x86/mm/tlb.c
+    build_cr3: the tables' address | kern_pcid(asid), asid <
+    TLB_NR_DYN_ASIDS = 6; without PCID at most PWT/PCD, bits 3-4), which
+    the NOFLUSH rule reads exactly (_dropped_user_flush)."""
+    return claripy.Concat(claripy.BVV(0, 1), fresh(f"{name}_hi", 52), claripy.BVV(0, 7), fresh(f"{name}_pcid", 4))
+
+
 class Event:
     """Something on a path the proof had to over-approximate or assume.
     kind: "summary" (a call summarised by its may-write set), "unknown-call"
@@ -203,7 +214,7 @@ class Explorer:
         for addr, value in self.frame.percpu_identity.values():
             st.store_bytes(addr, claripy.BVV(value, 64))
         if self.frame.pcid_flush_mask is not None:
-            st.store_bytes(machine.PCID_FLUSH_OWED, claripy.BVV(0, 2048))  # nothing owed yet
+            st.store_bytes(machine.PCID_FLUSH_OWED, claripy.BVV(0, 8 * machine.PCID_FLUSH_MASK_BYTES))  # none owed
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
         st.cr3 = claripy.BVS("user_cr3", 64, explicit_name=True)
         # TF, NT, IOPL: SYSCALL's FMASK clears them (MSR_SYSCALL_MASK, 6.1 and
@@ -260,7 +271,7 @@ class Explorer:
         analysis saw escape."""
         return (self.stack_lo <= a < self.pt_regs or machine.TRAMPOLINE_TOP - 0x1000 <= a < machine.TRAMPOLINE_TOP
                 or ALLOCA_BASE <= a < ALLOCA_BASE + 64 * ALLOCA_SPAN
-                or machine.PCID_FLUSH_OWED <= a < machine.PCID_FLUSH_OWED + 256)
+                or machine.PCID_FLUSH_OWED <= a < machine.PCID_FLUSH_OWED + machine.PCID_FLUSH_MASK_BYTES)
 
     def is_stack(self, a: int) -> bool:
         return self.stack_lo <= a < machine.STACK_TOP or self.is_private(a)
@@ -942,7 +953,7 @@ class Explorer:
             elif kind == "exposed":
                 out.exposed = out.exposed | loc[1]
             elif kind == "cr3":
-                out.cr3 = claripy.If(w, fresh(f"loop_cr3_{node[0]:x}"), st.cr3)
+                out.cr3 = claripy.If(w, _fresh_cr3(f"loop_cr3_{node[0]:x}"), st.cr3)
             elif kind == "gs_kernel":
                 out.gs_kernel = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_kernel)
                 out.regs[REG["gs"]] = self._gs_base(out)
@@ -1274,25 +1285,35 @@ class Explorer:
         calling.h SWITCH_TO_USER_CR3: `bt %asid, user_pcid_flush_mask;
         jnc .Lnoflush; btr ...` sets NOFLUSH only where the bit was clear;
         invalidate_user_asid sets it, tlbflush.h).  The bit is read as `bt`
-        reads it, at byte mask + (ASID >> 3) of the 11-bit ASID (CR3 & 0x7ff),
-        from the memory of this moment: a path that tested it clear carries
-        that in its guard, one that cleared it with btr finds it clear.
+        reads it, bit ASID (CR3 & 0x7ff) of the mask, from the memory of
+        this moment (a path that tested it clear carries that in its guard),
+        or owed (machine.PCID_FLUSH_OWED: cleared on this path, by a `btr`
+        before a NOFLUSH write, and not paid by a flushing write since).
         None without PTI's mask in the image."""
         mask = self.frame.pcid_flush_mask
         if mask is None:
             return None
-        window = claripy.Concat(*[st.load_bytes(mask + i, 1) for i in reversed(range(256))])
-        owed = claripy.Concat(*[st.load_bytes(machine.PCID_FLUSH_OWED + i, 1) for i in reversed(range(256))])
-        asid = (new & 0x7FF).zero_extend(2048 - 64)
-        pending = claripy.Extract(0, 0, claripy.LShR(window | owed, asid)) == 1
+        # Only the mask's own 16 bits are read: an ASID (CR3 & 0x7ff) of 16
+        # or more counts as pending, which is exact enough because user
+        # mode's PCID is never that large (obligations.user_cr3: with PCID,
+        # kern_pcid(asid) = asid + 1 <= TLB_NR_DYN_ASIDS = 6), and a write
+        # with another ASID than the SYSCALL's is cr3_bad already.  (A
+        # 2048-bit window as `bt` reads it cost ~0.6 s of solver time.)
+        bits = 8 * machine.PCID_FLUSH_MASK_BYTES
+        window = st.load_bytes(mask, machine.PCID_FLUSH_MASK_BYTES)
+        owed = st.load_bytes(machine.PCID_FLUSH_OWED, machine.PCID_FLUSH_MASK_BYTES)
+        low = (new & 0x7FF)
+        small = claripy.ULT(low, bits)
+        index = claripy.Extract(bits - 1, 0, low)  # (the ASID itself when small)
+        pending = claripy.Or(claripy.Not(small), claripy.Extract(0, 0, claripy.LShR(window | owed, index)) == 1)
         to_user = new[pgtable_bit] == 1
         # a write without NOFLUSH to the user tables and the user PCID (bit
         # 11: PTI_USER_PCID_BIT) flushes that user ASID: what was owed for
         # it is paid.  One to the kernel PCID flushes the kernel ASID only
         # (adv_r19_pti_kpcid_flush)
         user_pcid = new[pcid_bit] == 1
-        paid = claripy.If(claripy.And(to_user, user_pcid, new[63] == 0),
-                          owed & ~(claripy.BVV(1, 2048) << asid), owed)
+        paid = claripy.If(claripy.And(to_user, user_pcid, new[63] == 0, small),
+                          owed & ~(claripy.BVV(1, bits) << index), owed)
         st.store_bytes(machine.PCID_FLUSH_OWED, paid)
         # what clears the mask outside the code read here is named
         # (pcid-flush-mask-writers): recorded where a NOFLUSH switch relies on it
@@ -1758,7 +1779,7 @@ class Explorer:
             st.gs_kernel = fresh_bool(f"gsk_thunk_{site:x}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if te.may_write_cr3:
-            st.cr3 = fresh(f"cr3_thunk_{site:x}")
+            st.cr3 = _fresh_cr3(f"cr3_thunk_{site:x}")
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and
@@ -1781,10 +1802,10 @@ class Explorer:
             st.gs_kernel = fresh_bool(f"gsk_{label}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if summary.may_write_cr3:
-            st.cr3 = fresh(f"cr3_{label}")
+            st.cr3 = _fresh_cr3(f"cr3_{label}")
         elif summary.opaque and st.cr3 is not None and self.program.has_pti:
             pti = self.feature(self.program.feature_pti)
-            st.cr3 = claripy.If(pti, fresh(f"cr3_{label}"), st.cr3)
+            st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}"), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
 
