@@ -747,7 +747,9 @@ class Explorer:
     def rsp(self, st) -> int:
         v = self.reg(st, "rsp")
         if v.symbolic:
-            raise Inconclusive("symbolic stack pointer")
+            where = getattr(self, "_block_addr", None)
+            raise Inconclusive((f"{self.program.symbolize(where)}: " if where is not None else "") +
+                               "symbolic stack pointer (a stack access whose RSP the analysis does not fix)")
         return v.concrete_value
 
     def push(self, st, v):
@@ -991,6 +993,7 @@ class Explorer:
 
     def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
         """Yield (successor node, state)."""
+        self._block_addr = block.addr  # (where a refusal happened, for its reason)
         k = block.kind
         if k == "choice":
             yield from self._choice(block, st)
