@@ -96,12 +96,6 @@ TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)
 TASK = 0xFFFF888200000000  # current task_struct
 SCRATCH = 0xFFFFFFFFFF000000  # where reads/writes through unknown pointers are sent
 STACK_LIMIT = STACK_TOP - 0x4000
-# CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): this
-# CPU's ESPFIX stack is written at espfix_waddr (the page's direct-map
-# address) and read at espfix_stack | (X & 0xffff0000) for any X, 65536
-# read-only aliases of that page (bits 31:16 of espfix_stack are zero).
-# Our stand-ins: a private direct-map page, and an alias base in the ESPFIX
-# area (ESPFIX_BASE_ADDR, P4D slot -2) with bits 31:16 and 15:0 clear.
 # MSRs whose values SYSRET or the next SYSCALL consume (SDM vol. 2 SYSCALL,
 # SYSRET; vol. 4; msr-index.h): EFER (SCE: SYSRET is #UD without it), STAR
 # (SYSRET's CS/SS), LSTAR/CSTAR (the entry points), SYSCALL_MASK (the RFLAGS
@@ -120,6 +114,12 @@ PCID_FLUSH_OWED = 0xFFFF888400000000
 # arch/x86/include/asm/tlbflush.h); `bt` with a larger ASID reads the bytes
 # after it, which are other per-CPU data, not flush bits
 PCID_FLUSH_MASK_BYTES = 2
+# CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): this
+# CPU's ESPFIX stack is written at espfix_waddr (the page's direct-map
+# address) and read at espfix_stack | (X & 0xffff0000) for any X, 65536
+# read-only aliases of that page (bits 31:16 of espfix_stack are zero).
+# Our stand-ins: a direct-map page of its own, and an alias base in the ESPFIX
+# area (ESPFIX_BASE_ADDR, P4D slot -2) with bits 31:16 and 15:0 clear.
 ESPFIX_WADDR = 0xFFFF888300000000
 ESPFIX_STACK = 0xFFFFFF0000000000
 ESPFIX_ALIAS_MASK = 0xFFFFFFFF0000FFFF  # the bits every alias shares with espfix_stack

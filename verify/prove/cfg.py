@@ -71,7 +71,6 @@ class Block:
 _MD = None
 
 
-
 def _pushes_return_to(prog, iret_addr: int, nxt: int) -> bool:
     """The 5 bytes before the IRET at iret_addr are `pushq $nxt` (68 imm32,
     sign-extended): the iret-to-self idiom."""
@@ -81,6 +80,7 @@ def _pushes_return_to(prog, iret_addr: int, nxt: int) -> bool:
         return False
     return len(b) == 5 and b[0] == 0x68 and \
         int.from_bytes(b[1:], "little", signed=True) & 0xFFFFFFFFFFFFFFFF == nxt
+
 
 def _md():
     global _MD

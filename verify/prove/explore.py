@@ -58,14 +58,19 @@ class Inconclusive(Exception):
     pass
 
 
-def _fresh_cr3(name: str):
-    """CR3 after code that may load another (a context switch away and
-    back, code not read): any page-table base and bits 11-12, bit 63 clear
-    (CR3 never holds it: obligations.user_cr3), and a PCID field (bits 0-10)
-    under 16, as every CR3 Linux builds has (6.1/6.12 arch/x86/mm/tlb.c
-    build_cr3: the tables' address | kern_pcid(asid), asid <
-    TLB_NR_DYN_ASIDS = 6; without PCID at most PWT/PCD, bits 3-4), which
-    the NOFLUSH rule reads exactly (_dropped_user_flush)."""
+def _fresh_cr3(name: str, built_by_linux: bool = True):
+    """An unknown CR3, bit 63 clear (CR3 never holds it:
+    obligations.user_cr3).  built_by_linux (after code the analysis does not
+    read: a context switch away and back, assumption
+    kernel-calls-keep-gs-cr3): any page-table base and bits 11-12 and a
+    PCID field (bits 0-10) under 16, as every CR3 Linux builds has (6.1/6.12
+    arch/x86/mm/tlb.c build_cr3: the tables' address | kern_pcid(asid),
+    asid < TLB_NR_DYN_ASIDS = 6; without PCID at most PWT/PCD, bits 3-4),
+    which the NOFLUSH rule reads exactly (_dropped_user_flush).  Not for a
+    loop's widening: its body is code that was read, and any value a body
+    writes must stay possible at the head."""
+    if not built_by_linux:
+        return claripy.Concat(claripy.BVV(0, 1), fresh(name, 63))
     return claripy.Concat(claripy.BVV(0, 1), fresh(f"{name}_hi", 52), claripy.BVV(0, 7), fresh(f"{name}_pcid", 4))
 
 
@@ -955,7 +960,7 @@ class Explorer:
             elif kind == "exposed":
                 out.exposed = out.exposed | loc[1]
             elif kind == "cr3":
-                out.cr3 = claripy.If(w, _fresh_cr3(f"loop_cr3_{node[0]:x}"), st.cr3)
+                out.cr3 = claripy.If(w, _fresh_cr3(f"loop_cr3_{node[0]:x}", built_by_linux=False), st.cr3)
             elif kind == "gs_kernel":
                 out.gs_kernel = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_kernel)
                 out.regs[REG["gs"]] = self._gs_base(out)

@@ -253,18 +253,21 @@ class Summaries:
             s.may_swapgs = s.may_swapgs or te.may_swapgs
             s.may_write_cr3 = s.may_write_cr3 or te.may_write_cr3
 
+        def msrs_written() -> set:
+            """The MSR number at each wrmsr read (None: not known)."""
+            return {self._msr_of(w, fall_pred, work_targets) for w in wrmsrs}
+
         def partial(sub):
             """The closure reaches code fixed only at run time (the
             dispatch, a static call, a retpoline thunk): its summary is
             sub's, with what the code read so far showed kept (a SWAPGS, a
             CR3 write, a stack-discipline breach: adv_r15_swapgs_tracepoint;
             not its stores: known gap adv_r15_kptr_tracepoint)."""
-            sub.may_swapgs = sub.may_swapgs or s.may_swapgs or any(
-                self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs)
+            msrs = msrs_written()
+            sub.may_swapgs = sub.may_swapgs or s.may_swapgs or bool(msrs & {None, *GS_BASE_MSRS})
             sub.may_write_cr3 = sub.may_write_cr3 or s.may_write_cr3
             sub.cr3_write_read = s.cr3_write_read
-            sub.syscall_msr = sub.syscall_msr or any(
-                self._msr_of(w, fall_pred, work_targets) in (None, *OTHER_SYSCALL_MSRS) for w in wrmsrs)
+            sub.syscall_msr = sub.syscall_msr or bool(msrs & {None, *OTHER_SYSCALL_MSRS})
             sub.frame_unsafe = stack.why
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
@@ -479,11 +482,12 @@ class Summaries:
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
-        if any(self._msr_of(w, fall_pred, work_targets) in (None, *GS_BASE_MSRS) for w in wrmsrs):
+        msrs = msrs_written()
+        if msrs & {None, *GS_BASE_MSRS}:
             # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
             # the return, or the one the exit SWAPGS will load, is unknown
             s.may_swapgs = True
-        if any(self._msr_of(w, fall_pred, work_targets) in (None, *OTHER_SYSCALL_MSRS) for w in wrmsrs):
+        if msrs & {None, *OTHER_SYSCALL_MSRS}:
             s.syscall_msr = True
         if s.writes == "some":
             s.write_addrs = sorted(writes)
