@@ -501,10 +501,14 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 if feasible.unsat:
                     continue
                 reached_any = True
+                t2 = time.monotonic()
+                together = dec.all_hold(q, todo, extra, remaining_ms())
+                dt_together = time.monotonic() - t2
                 for oid in todo:
                     t2 = time.monotonic()
-                    status, model, blame = dec.decide(q, oid, extra, ex.events, remaining_ms())
-                    dt = time.monotonic() - t2
+                    status, model, blame = ("proven", None, []) if together else \
+                        dec.decide(q, oid, extra, ex.events, remaining_ms())
+                    dt = dt_together if together else time.monotonic() - t2
                     k = (v["name"], site, oid)
                     if status == "proven":
                         finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "

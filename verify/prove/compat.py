@@ -360,10 +360,13 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                     continue
                 q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretl"),
                               frame=frame)
+                ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
+                together = dec.all_hold(q, todo, extra, ms)
                 for oid in todo:
                     k = (v["name"], site, oid)
                     ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
-                    status, model, blame = dec.decide(q, oid, extra, ex.events, ms)
+                    status, model, blame = ("proven", None, []) if together else \
+                        dec.decide(q, oid, extra, ex.events, ms)
                     if status == "proven":
                         done.add(k)
                         per.setdefault(k, []).append((PROVEN, f"holds on every path from {name} reaching this "
