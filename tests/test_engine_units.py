@@ -22,7 +22,8 @@ def test_load_returns_every_byte_after_an_unaligned_store():
     # angr 9.2: a load starting inside an object stored at an unaligned
     # address and running into unwritten memory returns only the stored part.
     p = machine.new_project()
-    s = p.factory.blank_state(addr=0x1000, add_options=machine.STATE_OPTIONS, remove_options=machine.REMOVE_OPTIONS)
+    add, remove = machine.state_options()
+    s = p.factory.blank_state(addr=0x1000, add_options=add, remove_options=remove)
     x = claripy.BVS("x", 64)
     s.memory.store(0x5054, x, endness="Iend_LE")
     v = machine.load(s, 0x5058, 8)
@@ -121,12 +122,12 @@ def test_second_entry_scan_finds_every_direct_branch_into_the_region():
 
 
 def test_time_limit_leaves_no_timer_behind():
-    """verify.prove._time_limit: a deferral (the alarm arriving inside a
+    """verify.prove.rounds._time_limit: a deferral (the alarm arriving inside a
     finaliser re-arms the timer) must not outlive the limit, or SIGALRM's
     default action kills the process once the old handler is back."""
     import signal
 
-    from verify.prove import _time_limit
+    from verify.prove.rounds import _time_limit
     from verify.prove.explore import Inconclusive
 
     def __del__():  # a frame named like a finaliser

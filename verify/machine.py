@@ -17,21 +17,28 @@ their values, only on the regions being distinct (assumption
 from __future__ import annotations
 
 import logging
+from itertools import chain
 
-# angr logs an ERROR at import when its optional unicorn engine is absent; we
-# never use unicorn (UNICORN is removed from every state), so keep stderr to
-# our own one-line messages.  Must happen before `import angr`.
-logging.getLogger("angr.state_plugins.unicorn_engine").setLevel(logging.CRITICAL)
+import claripy
+import z3
+from claripy.backends.backend_z3 import BackendZ3
+from claripy.ast.base import Base
 
-import angr  # noqa: E402
-import claripy  # noqa: E402
-from angr.state_plugins.solver import SimSolver  # noqa: E402
-import z3  # noqa: E402
-from claripy.backends.backend_z3 import BackendZ3  # noqa: E402
-from claripy.ast.base import Base  # noqa: E402
-from itertools import chain  # noqa: E402
 
-logging.getLogger("angr").setLevel(logging.CRITICAL)
+def import_angr():
+    """angr itself, imported on first use: only the path engine
+    (verify/engine.py) builds angr states; the prover (verify/prove) uses
+    claripy, pyvex and angr's VEX helpers, and forks its TS_COMPAT process
+    before importing them (angr's import is about a second of one core)."""
+    # angr logs an ERROR at import when its optional unicorn engine is
+    # absent; we never use unicorn (UNICORN is removed from every state), so
+    # keep stderr to our own one-line messages.  Must happen before the import.
+    logging.getLogger("angr.state_plugins.unicorn_engine").setLevel(logging.CRITICAL)
+    import angr
+
+    logging.getLogger("angr").setLevel(logging.CRITICAL)
+    return angr
+
 
 
 def _z3_solver(self, timeout=None, max_memory=None):
@@ -129,15 +136,13 @@ USER_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
 CALLEE_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15", "rsp")
 
-STATE_OPTIONS = {
-    angr.options.SYMBOL_FILL_UNCONSTRAINED_MEMORY,
-    angr.options.SYMBOL_FILL_UNCONSTRAINED_REGISTERS,
-}
-REMOVE_OPTIONS = {
-    angr.options.SIMPLIFY_MEMORY_WRITES,
-    angr.options.SIMPLIFY_REGISTER_WRITES,
-    angr.options.UNICORN,
-}
+
+
+def state_options() -> tuple[set, set]:
+    """(options added to, options removed from) every angr state."""
+    o = import_angr().options
+    return ({o.SYMBOL_FILL_UNCONSTRAINED_MEMORY, o.SYMBOL_FILL_UNCONSTRAINED_REGISTERS},
+            {o.SIMPLIFY_MEMORY_WRITES, o.SIMPLIFY_REGISTER_WRITES, o.UNICORN})
 
 
 class Frame:
@@ -182,11 +187,12 @@ class Frame:
 
 def new_project():
     """angr with nothing loaded but one dummy byte: code comes from verify.lift."""
-    return angr.load_shellcode(b"\xc3", "amd64", start_offset=0, load_address=0x1000)
+    return import_angr().load_shellcode(b"\xc3", "amd64", start_offset=0, load_address=0x1000)
 
 
 def initial_state(project, frame: Frame, entry: int):
-    s = project.factory.blank_state(addr=entry, add_options=STATE_OPTIONS, remove_options=REMOVE_OPTIONS)
+    add, remove = state_options()
+    s = project.factory.blank_state(addr=entry, add_options=add, remove_options=remove)
     user = {}
     for r in USER_REGS:
         user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
@@ -285,7 +291,7 @@ def load(state, addr, n: int, endness: str = "Iend_LE"):
 
 def set_constraints(state, constraints):
     """Replace the state's path condition (angr only ever adds to it)."""
-    state.register_plugin("solver", SimSolver())
+    state.register_plugin("solver", import_angr().state_plugins.solver.SimSolver())
     if constraints:
         state.solver.add(*constraints)
 

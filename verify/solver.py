@@ -16,7 +16,7 @@ import z3
 
 
 def _context_del_guard():
-    """A z3.Context whose __init__ was interrupted (prove/__init__.py's
+    """A z3.Context whose __init__ was interrupted (prove/rounds.py's
     SIGALRM round budget can fire inside it) has no `owner`; z3's own
     __del__ then prints a traceback at exit.  Such a context holds nothing
     to free: skip it."""

@@ -1,7 +1,7 @@
 """The one classifier of SYSRET (and IRET) encodings: which bytes are a
 SYSRET, and of which width.  Every place that finds or classifies SYSRET
 sites asks here (image.entry's walk, prove.cfg.decode, the catch-all of
-prove/__init__.py), so the walks, the CFG and the obligations agree on
+prove/rounds.py), so the walks, the CFG and the obligations agree on
 every encoding, not just the two the assembler emits (`48 0f 07`, `0f 07`).
 
 Intel SDM Vol. 2B, SYSRET:

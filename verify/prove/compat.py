@@ -97,7 +97,7 @@ KIND_OF = {"sysretq": "sysret", "sysretl": "sysretl"}
 
 
 def _cut(e: Exception) -> Inconclusive | None:
-    """The round's SIGALRM (__init__._time_limit) raises Inconclusive between
+    """The round's SIGALRM (rounds._time_limit) raises Inconclusive between
     bytecodes; inside a z3 ctypes call ctypes reports it as an ArgumentError
     carrying that message.  Either is the budget running out."""
     if isinstance(e, Inconclusive):
@@ -156,7 +156,7 @@ def _first_follow(prog, summaries, entry: int) -> set:
     """The entry's callees that reach the syscall dispatch, and their tail
     calls that do (do_SYSENTER_32 ends in `jmp do_fast_syscall_32`): the
     checks are in them, after the dispatch.  Only an ordering of refinement
-    (__init__._dispatch_callers); every verdict comes from the queries."""
+    (rounds._dispatch_callers); every verdict comes from the queries."""
     out: set = set()
     try:
         work = [prog.cfg(entry)]
@@ -284,7 +284,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
     stops after the first round (check_compat runs every entry's first
     round, then the refinements).  Each site with its width's obligations
     and query (width_of)."""
-    from . import REFINE_WINDOW, _refine_memory_limit, _release_caches
+    from .rounds import REFINE_WINDOW, _refine_memory_limit, _release_caches
 
     def oids_of(site):
         return _site_oids(frame, width_of.get(site, "sysretl"))
@@ -415,7 +415,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
 def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
              time_limit, width_of) -> None:
     """The open obligations of this entry on one witness exploration from it
-    (Explorer.run witness=True, as __init__._confirm for entry_SYSCALL_64):
+    (Explorer.run witness=True, as rounds._confirm for entry_SYSCALL_64):
     every readable callee run, one path; only a violation counts (a model
     with no unsure event on it, replayed), since the witness leaves paths
     out.  Before refinement: when the compat checks' counterexample goes
@@ -423,7 +423,7 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
     that a summary makes "anything"), following callees round by round runs
     out of the window before the exit work is followed, while one path
     through all of it is cheap."""
-    from . import WITNESS_BUDGET, _WALL_BACKSTOP, _refine_memory_limit
+    from .rounds import WITNESS_BUDGET, _WALL_BACKSTOP, _refine_memory_limit
 
     todo = {v["name"]: [(site, oid) for (vn, site, oid) in open_ if vn == v["name"] and (vn, site, oid) not in done]
             for v in live}

@@ -15,10 +15,14 @@ from __future__ import annotations
 import archinfo
 import claripy
 import pyvex
-from angr.engines.vex.claripy import ccall as _ccall
-from angr.engines.vex.claripy.irop import vexop_to_simop
 
-from .state import MState, fresh
+from ..machine import import_angr
+
+import_angr()  # (quietly: its optional unicorn engine is absent)
+from angr.engines.vex.claripy import ccall as _ccall  # noqa: E402
+from angr.engines.vex.claripy.irop import vexop_to_simop  # noqa: E402
+
+from .state import MState, fresh  # noqa: E402
 
 
 class Unsupported(Exception):

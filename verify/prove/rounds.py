@@ -1,0 +1,605 @@
+"""The refinement rounds of verify.prove.check_image (its docstring):
+explorations, queries, the witness, the compat entries and the second
+entries, over a Program whose TS_COMPAT process is already running.
+
+Importing this module imports the engine (explore.py, semantics.py: angr,
+about a second): verify.prove starts the TS_COMPAT process first.
+"""
+from __future__ import annotations
+
+import sys
+import contextlib
+import signal
+import threading
+import time
+
+from ..errors import InputError
+from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
+from ..obligations import EXIT_OBLIGATION_IDS
+from . import compat
+from . import decide as dec
+from . import entries
+from . import parallel
+from .assumptions import ASSUMPTIONS
+from ..image.encoding import MAX_INSN, sysret_at
+from ..image.entry import other_sysret_sites
+from .cfg import CfgError, static_sysret_sites
+from .explore import Explorer, Inconclusive
+from .program import Program
+from .summary import Summaries
+
+MAX_ROUNDS = 12
+# Refinement follows more callees each round; the rounds after the first
+# share one window of REFINE_WINDOW seconds from the start of the first: a
+# round still running when it closes ends refinement, and what is still open
+# stays inconclusive with the reason found so far (never a verdict by
+# timeout).  The first round has only the overall --timeout.
+REFINE_WINDOW = 8.0
+# The window and the witness budget count the main thread's CPU time
+# (time.thread_time): on a loaded machine (a CI runner building other
+# kernels) the wall clock would close them early and change the verdict.
+# A wall-clock alarm at this multiple of the budget still ends a round stuck
+# in one long step.  The TS_COMPAT process's CPU time (tseffects.py) is
+# not in the window: a round waits for its answers under the wall alarm.
+_WALL_BACKSTOP = 4.0
+# Refinement rounds and the witness stop at this resident size (the first
+# round, the one the register proofs need, has no such limit): issue 9's
+# 500 MiB per check.  On 6.12 the first round and the TS_COMPAT call graph
+# (tscompat.py) leave ~400 MiB resident; the witness then peaks at ~470 MiB.
+REFINE_MEMORY_MIB = 440
+REFINE_CEILING_MIB = 470
+WITNESS_BUDGET = 6.0  # seconds for the witness path
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt a round that outlives its budget even inside one long step
+    (a flag helper or simplification over a huge term): SIGALRM raises
+    Inconclusive between Python bytecodes.  Only in the main thread; z3
+    calls have their own timeouts."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    active = [True]
+
+    def fire(_sig, frame):
+        if not active[0]:
+            return  # delivered while the limit was being lifted
+        # never raise inside a finaliser or a weakref callback (z3's
+        # AstRef.__del__, WeakValueDictionary's remove): Python would print
+        # and swallow the exception; try again a moment later instead
+        f = frame
+        while f is not None:
+            if f.f_code.co_name in ("__del__", "remove", "_remove_dead_weakref"):
+                signal.setitimer(signal.ITIMER_REAL, 0.005)
+                return
+            f = f.f_back
+        raise Inconclusive("timeout: the round's time budget ran out")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+    try:
+        yield
+    finally:
+        # Order matters: a re-armed timer firing after the default handler
+        # is back would kill the process (SIGALRM's default action).
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def variants(prog: Program) -> list[dict]:
+    feats = {e.feature for es in prog.sites.values() for e in es if e.kind == "alternative"}
+    la, xen = prog.feature_la57, prog.feature_xenpv
+    has_la57 = (la is not None and la in feats) or "__pgtable_l5_enabled" in prog.symbols or \
+        "pgtable_l5_enabled" in prog.symbols
+    has_xenpv = xen is not None and (xen in feats or any(e.kind == "paravirt" for es in prog.sites.values()
+                                                           for e in es))
+    out = [{"name": "4-level", "la57": False, "fixed": {la: False, xen: False}}]
+    if has_la57:
+        out.append({"name": "la57", "la57": True, "fixed": {la: True, xen: False}})
+    if has_xenpv:
+        out.append({"name": "xenpv", "la57": False, "fixed": {la: False, xen: True}})
+    for v in out:
+        v["fixed"] = {k: b for k, b in v["fixed"].items() if k is not None}
+        v["detail"] = {"name": v["name"], "paging": "5-level (LA57)" if v["la57"] else "4-level",
+                       "features": {"X86_FEATURE_LA57": v["la57"], "X86_FEATURE_XENPV": v["name"] == "xenpv"}}
+    return out
+
+
+def _refine_memory_limit() -> int:
+    """REFINE_MEMORY_MIB, or a little above what is resident when a round or
+    the witness starts (the page cache's share of the mapped image varies
+    from run to run), never above REFINE_CEILING_MIB."""
+    from .explore import _rss_mib
+
+    return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
+
+
+def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_of=None, via_dispatch=False):
+    """Decide the open (site, obligation) pairs `todo[variant]` of the
+    variants `wvs` on one witness exploration (Explorer.run, witness=True):
+    only a violation counts, as the witness leaves paths out.  via_dispatch:
+    the path runs the syscall where it can, and every path of the functions
+    round 1 followed (as compat.py's witness does): a register the exit
+    leaves as the syscall and the exit work left it (no-kernel-data) shows
+    only there."""
+    t1 = time.monotonic()
+    explorer.deadline = deadline
+    explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
+    explorer.memory_limit_mib = _refine_memory_limit()
+    fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
+    try:
+        with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
+            split = frozenset(f for v in wvs for f in v["fixed"])
+            if prog.has_pti and prog.feature_pti is not None:
+                # both sides of the PTI sites: the witness of a user-cr3
+                # violation runs SWITCH_TO_USER_CR3 (PTI is free in the
+                # queries, decide.Query, not a variant)
+                split |= {prog.feature_pti}
+            # ... and keeps every path of the functions round 1 followed
+            # (6.12's do_syscall_64 decides SYSRET in C: the path nearest
+            # its return may be the IRET one)
+            explorer.witness_via_dispatch = explorer.witness_keep_followed = via_dispatch
+            ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
+            _settle(explorer, ex)
+    except Inconclusive as e:
+        stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+        return
+    finally:
+        explorer.cpu_deadline = None
+        explorer.witness_via_dispatch = explorer.witness_keep_followed = False
+    stats.append({"witness": "path", "blocks": ex.blocks, "seconds": round(time.monotonic() - t1, 3)})
+    widths = width_of or {}
+    for v, site, oid, why, cex in dec.witness_violations(explorer, ex, wvs, todo, prog.constants, deadline,
+                                                         lambda site: {"width": widths.get(site, "sysretq")}):
+        finding(v, site, oid, VIOLATED, why, cex)
+
+
+def _settle(explorer, ex) -> None:
+    """The TS_COMPAT effects the exploration asked for (tseffects.py), as
+    constraints every query of it gets (decide.variant_constraint)."""
+    ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
+
+
+# The compat process's priority below the other two (parallel.Job): on two
+# cores the TS_COMPAT process is the critical path and this one's first
+# round comes next; the compat work fills the time this process then waits.
+COMPAT_NICE = 10
+
+
+def _compat_job(prog, summaries, vs, deadline):
+    """The compat sysretl sites (compat.py) on an explorer of their own:
+    -> (findings as (variant name, site, oid, status, reason, cex, seconds),
+    round stats, assumptions used)."""
+    records, stats = [], []
+
+    def finding(v, site, oid, status, reason, cex=None, dt=0.0):
+        records.append((v["name"], site, oid, status, reason, cex, dt))
+
+    explorer = Explorer(prog, summaries, deadline=deadline)
+    used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    return records, stats, used
+
+
+def _second_entries(prog, vs, final, finding, width_of=None) -> dict:
+    """A SYSRET site that other code jumps into the exit path to reach
+    (entries.py) is not proven by an exploration from entry_SYSCALL_64:
+    its "proven" findings become inconclusive, per variant in which the
+    site is reachable from that jump.  -> assumptions used (id -> where).
+
+    Once per width the 64-bit walk reached: W for sysretq as always (its
+    rule applies to every proven finding whose site the jump reaches, or to
+    all of them when the search fails), and, when entry_SYSCALL_64 reaches
+    a sysretl (adv_r6_sysretl_from_64), W for sysretl, applied to those
+    sysretl sites only (compat.py looks after the compat entries' own: a
+    compat entry is a second entry here, which only costs precision at a
+    sysretl both reach)."""
+    used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
+    mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
+    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
+        why = None
+        try:
+            found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
+        except CfgError as e:
+            found, why = None, str(e)
+        xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
+        for v in vs:
+            for src, tgt in (found if found is not None else [(None, None)]):
+                if (src, tgt) in xen and v["name"] != "xenpv":
+                    used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
+                    continue
+                reach = None
+                if src is not None:
+                    try:
+                        reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                    except CfgError:
+                        reach = None
+                for (vname, site, oid), f in list(final.items()):
+                    if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
+                        continue
+                    if kinds == ("sysretl",) and site not in mine_l:
+                        continue
+                    how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit "
+                           f"path at {prog.symbolize(tgt)}, from a state the analysis does not build"
+                           if src is not None else f"the search for other jumps into the exit path failed: {why}")
+                    finding(v, site, oid, INCONCLUSIVE, how)
+    return used
+
+
+def _site_widths(prog, width_of: dict, hit_sites) -> dict:
+    """Every SYSRET instruction of the image reachable from any entry:
+    site -> the obligations it must meet (the union over the entries that
+    reach it: SITE_OBLIGATIONS of its width; at an ignore stub's sysretl the
+    two that apply there, compat._site_oids).  From the image's own walk
+    from every SYSRET entry (image.entry.all_sysret_sites, what `inspect`
+    lists), the 64-bit static walk (width_of) and every site the exploration
+    reached (hit_sites; width from its bytes, both sets when they are not a
+    SYSRET encoding)."""
+    sob = dec.obligations.SITE_OBLIGATIONS
+    out: dict = {}
+
+    def add(site, oids):
+        out[site] = tuple(dict.fromkeys(out.get(site, ()) + tuple(oids)))
+
+    for d in getattr(prog.entry, "all_sysret_sites", ()):
+        for name in d["entries"] or (None,):
+            if d["width"] == "sysretl" and name in compat.IGNORE_ENTRIES:
+                add(d["address"], compat._site_oids("registers"))
+            else:
+                add(d["address"], sob[d["width"]])
+    for site in prog.entry.sysret_sites:
+        add(site, sob["sysretq"])
+    for site, w in width_of.items():
+        add(site, sob[w])
+    for site in hit_sites:
+        if site in width_of:
+            continue
+        try:
+            raw = prog.fetch(site, MAX_INSN)
+        except CfgError:
+            raw = b""
+        # the one classifier (image/encoding.py): any prefixes, any REX
+        found = sysret_at(raw)
+        w = (found[0],) if found is not None else ("sysretq", "sysretl")
+        for x in w:
+            add(site, sob[x])
+    return out
+
+
+def _release_caches(explorer) -> None:
+    """Between explorations: the solver backend's conversion caches and the
+    explorer's term memo only serve the exploration that filled them (each
+    round makes fresh symbols); dropping them keeps the peak RSS to one
+    round's working set."""
+    import claripy
+
+    claripy.backends.z3.downsize()
+    explorer._stack_const_memo.clear()
+    explorer._kconst_memo.clear()
+
+
+def _dispatch_callers(prog, summaries) -> list[int]:
+    try:
+        cfg = prog.cfg(prog.entry.syscall_entry)
+    except CfgError:
+        return []
+    out = []
+    for b in cfg.blocks.values():
+        t = b.last.target if b.kind in ("call", "tail") else None
+        if t is not None and summaries.readable(t, prog.start_name(t)) and \
+                summaries.writes_of(t, prog.start_name(t)).reaches_dispatch:
+            out.append(t)
+    return sorted(set(out))
+
+
+def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: float, timeout: float,
+                progress: bool = False) -> CheckResult:
+    """The rounds (module docstring of verify.prove) over a Program whose
+    TS_COMPAT process (tseffects.TsEffects) is already running."""
+    deadline = t0 + timeout
+    vs = variants(prog)
+    # Three processes share the work (parallel.py): this one explores from
+    # entry_SYSCALL_64; the TS_COMPAT effects of its summarised callees are
+    # computed in a second (tseffects.py), forked before the engine was
+    # imported; the compat entries' explorations and queries run in a third,
+    # forked here.  The compat work is independent of the 64-bit one (its
+    # own explorer and summaries, compat.py) and its findings are merged at
+    # the end as before.  Measured on 2 cores: the TS_COMPAT process is the
+    # longest, and the compat work no longer waits for this one's first
+    # round (6.12: from about 6.6 s to ... s wall).
+    compat_job = parallel.Job(lambda: _compat_job(prog, summaries, vs, deadline), nice=COMPAT_NICE)
+    explorer = Explorer(prog, summaries, deadline=deadline)
+    explorer.ts_effects = ts_effects
+    try:
+        return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
+    finally:
+        compat_job.close()
+
+
+def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress) -> CheckResult:
+    # the image hash (a background thread since open()) is read at the end:
+    # it overlaps the proof instead of delaying it
+    result = CheckResult(image.path, image.name, "", image.build_id, image.version)
+    sym = prog.symbolize
+    final: dict = {}  # (variant, site, oid) -> Finding
+    pending_reason: dict = {}
+    # The first exploration follows the entry code's callees that reach the
+    # syscall dispatch (do_syscall_64): their summary is "anything", so every
+    # obligation reading state written after the syscall would blame them in
+    # a first round that followed nothing.  Only an ordering of refinement:
+    # every verdict still comes from the queries.
+    follow: set = set(_dispatch_callers(prog, summaries))
+    entry = prog.entry.syscall_entry
+    static_sites = {}
+    # Every SYSRET instruction the 64-bit entry reaches, of either width,
+    # gets every obligation of its width (obligations.SITE_OBLIGATIONS):
+    # a `sysretl` reached from entry_SYSCALL_64 (a 64-bit task that exec'd a
+    # 32-bit program, adv_r6_sysretl_from_64) is a return to user mode like
+    # any other, and compat.py explores only the compat entries.  Soundness:
+    # the site set is the union of the static walk of every patch-site
+    # choice (both widths) and the image's own walk from the entry; the
+    # obligations at a sysretl are decided on the same merged state with
+    # the sysretl query (decide.Query width), and anything not decided ends
+    # inconclusive (the catch-all after _second_entries).
+    width_of: dict = {}  # site -> "sysretq" | "sysretl"
+    for v in vs:
+        try:
+            static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=("sysret", "sysretl"),
+                                                          widths=width_of)
+        except CfgError as e:
+            static_sites[v["name"]] = None
+            pending_reason[v["name"]] = f"static SYSRET walk failed: {e}"
+    for site in prog.entry.sysret_sites:
+        width_of.setdefault(site, "sysretq")
+    for d in getattr(prog.entry, "all_sysret_sites", ()):
+        if "entry_SYSCALL_64" in d["entries"]:
+            width_of.setdefault(d["address"], d["width"])
+    all_sites = sorted(width_of)
+    site_oids = dec.obligations.SITE_OBLIGATIONS
+
+    def oids_of(site):
+        return site_oids[width_of.get(site, "sysretq")]
+
+    hit_sites: set = set()
+
+    def finding(v, site, oid, status, reason, cex=None, dt=0.0):
+        final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
+
+    # a variant the static walk shows has no SYSRET: proven without exploring
+    live = []
+    for v in vs:
+        ss = static_sites[v["name"]]
+        if ss is not None and not ss:
+            for site in all_sites:
+                for oid in oids_of(site):
+                    finding(v, site, oid, PROVEN, f"no SYSRET is reachable under {v['name']} (static walk of "
+                            "every patch-site choice)")
+        else:
+            live.append(v)
+    rounds, stats = 0, []
+    blocks_total = hits_total = 0
+    last_assumptions: dict = {}
+    blamed: dict = {}  # open (variant, site, oid) -> summarised callees its counterexample went through
+    witnessed = False
+
+    def is_open(k):
+        return k not in final and k in pending_reason
+
+    def witness():
+        # obligations whose counterexamples all passed through summaries: one
+        # witness path (every readable callee run, not summarised) may confirm
+        # them as violated before any further refinement
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in oids_of(site)
+                            if is_open((v["name"], site, oid))] for v in vs}
+        todo = {k: t for k, t in todo.items() if t}
+        if todo and time.monotonic() < deadline:
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
+                     width_of)
+        # an exit-family obligation still open: a second witness through the
+        # syscall (the first takes the path nearest to SYSRET, which may skip it)
+        todo = {v["name"]: [(site, oid) for site in all_sites for oid in oids_of(site)
+                            if oid in EXIT_OBLIGATION_IDS and is_open((v["name"], site, oid))] for v in vs}
+        todo = {k: t for k, t in todo.items() if t}
+        if todo and time.monotonic() < deadline:
+            _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
+                     width_of, via_dispatch=True)
+
+    def pend_all(why):
+        for v in live:
+            for site in all_sites:
+                for oid in oids_of(site):
+                    k = (v["name"], site, oid)
+                    if k not in final:
+                        pending_reason[k] = f"{pending_reason[k]} ({why})" if k in pending_reason else why
+
+    while live and rounds < MAX_ROUNDS:
+        rounds += 1
+        if progress:
+            names = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
+            print(f"sysret-verify: round {rounds}: following {names}", file=sys.stderr)
+        t1 = time.monotonic()
+        c1 = time.thread_time()
+        explorer.deadline = deadline
+        if rounds == 1:
+            c_first = c1
+            explorer.cpu_deadline = None
+            explorer.memory_limit_mib = 0
+            backstop = deadline - t1
+        else:
+            explorer.memory_limit_mib = _refine_memory_limit()
+            # refinement rounds share one window of CPU time from the start
+            # of the first round: what is still open when it closes stays
+            # inconclusive with its reason (never a verdict by timeout)
+            explorer.cpu_deadline = c_first + REFINE_WINDOW
+            backstop = min(deadline - t1, _WALL_BACKSTOP * REFINE_WINDOW)
+            # a refinement round follows more than the last one, so it takes
+            # at least as long: one that cannot fit is not started
+            if explorer.cpu_deadline - c1 < last_round_seconds:
+                stats.append({"round": rounds, "error": f"refinement window ({REFINE_WINDOW:.0f} s) too short for "
+                              f"another round (the last took {last_round_seconds:.1f} s)"})
+                result.budget_cut = True
+                break
+        try:
+            fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
+            with _time_limit(backstop):
+                ex = explorer.run(frozenset(follow), fixed)
+            with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
+                _settle(explorer, ex)
+        except Inconclusive as e:
+            if "timeout" in str(e) or "budget" in str(e):
+                result.budget_cut = True
+            following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
+            pend_all(f"following {following}: {e}" if rounds > 1 else str(e))
+            stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+            break
+        by_site: dict = {}
+        for h in ex.hits:
+            by_site.setdefault(h.site, []).append(h)
+        hit_sites.update(by_site)
+        remaining_ms = lambda: int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)  # noqa: E731
+        for v in live:
+            extra = dec.variant_constraint(explorer, ex, v["fixed"])
+            reached_any = False
+            for site in all_sites:
+                hits = by_site.get(site)
+                todo = [o for o in oids_of(site) if (v["name"], site, o) not in final]
+                if not todo:
+                    continue
+                if not hits:
+                    continue
+                q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq"))
+                feasible = dec.solver.check([q.guard, *extra], timeout_ms=remaining_ms())
+                if feasible.unsat:
+                    continue
+                reached_any = True
+                t2 = time.monotonic()
+                together = dec.all_hold(q, todo, extra, remaining_ms())
+                dt_together = time.monotonic() - t2
+                for oid in todo:
+                    t2 = time.monotonic()
+                    status, model, blame = ("proven", None, []) if together else \
+                        dec.decide(q, oid, extra, ex.events, remaining_ms())
+                    dt = dt_together if together else time.monotonic() - t2
+                    k = (v["name"], site, oid)
+                    if status == "proven":
+                        finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "
+                                f"({ex.blocks} blocks explored, round {rounds})", None, dt)
+                    elif status == "violated":
+                        cex, why = dec.counterexample(explorer, ex, q, oid, model, extra)
+                        if cex is None:
+                            finding(v, site, oid, INCONCLUSIVE, f"a model was found but did not replay: {why}")
+                        else:
+                            finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex, dt)
+                    elif status == "unknown":
+                        finding(v, site, oid, INCONCLUSIVE, f"z3 returned unknown ({blame})")
+                    else:
+                        names = sorted({e.name for e in blame})
+                        pending_reason[k] = "a counterexample exists only through over-approximations: " + \
+                            "; ".join(names[:6])
+                        blamed[k] = {e.target for e in blame if e.kind == "summary" and e.target is not None}
+            if not reached_any:
+                ss = static_sites.get(v["name"])
+                for site in all_sites:
+                    for oid in oids_of(site):
+                        if (v["name"], site, oid) in final:
+                            continue
+                        if ss is None or site in ss:
+                            finding(v, site, oid, INCONCLUSIVE,
+                                    f"SYSRET is statically reachable under {v['name']} but no explored path "
+                                    "reaches it" if ss else pending_reason.get(v["name"], "static walk failed"))
+                        else:
+                            finding(v, site, oid, PROVEN, f"no SYSRET reachable under {v['name']}")
+        last_round_seconds = time.thread_time() - c1  # CPU time, like the window
+        stats.append({"round": rounds, "blocks": ex.blocks, "followed": len(follow),
+                      "seconds": round(time.monotonic() - t1, 3), "cpu_seconds": round(last_round_seconds, 3)})
+        last_assumptions = ex.assumptions
+        blocks_total += ex.blocks
+        hits_total = len(ex.hits)
+        if not witnessed:
+            witnessed = True
+            witness()
+        live = [v for v in live if any((v["name"], s, o) not in final for s in all_sites for o in oids_of(s))]
+        refine = set()
+        for k, targets in blamed.items():
+            if is_open(k):
+                refine |= targets - follow
+        if not refine:
+            break
+        follow |= refine
+        # the next exploration replaces this one: only one lives at a time
+        ex = by_site = q = None
+        _release_caches(explorer)
+    if not witnessed:
+        witness()
+    # the compat sysretl sites (compat.py): their own entries, explorations
+    # and obligations (decided in the compat process)
+    records, compat_stats, compat_assumptions = compat_job.result()
+    by_name = {v["name"]: v for v in vs}
+    rank = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
+    for vname, site, oid, status, reason, cex, dt in records:
+        old = final.get((vname, site, oid))
+        if old is not None and rank[old.status] > rank[status]:
+            continue  # a sysretl the 64-bit entry reaches too: the worst answer of the two stands
+        if old is not None and old.status == status == PROVEN:
+            reason = f"from entry_SYSCALL_64: {old.reason}; {reason}"
+        finding(by_name[vname], site, oid, status, reason, cex, dt)
+    stats.extend(compat_stats)
+    if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
+        result.budget_cut = True  # an answer cut by the budget is never cached
+    # anything still open: inconclusive with its reason
+    for v in vs:
+        for site in all_sites:
+            for oid in oids_of(site):
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
+                        (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
+                        "not decided"))
+    entry_assumptions = _second_entries(prog, vs, final, finding, width_of)
+    # The catch-all: every sysret/sysretl instruction reachable from any
+    # entry gets every obligation of its width, decided above or
+    # inconclusive here, never silently skipped (a site that no exploration
+    # decided: a sysretq only a compat entry reaches, a Hit the static walks
+    # did not list).  On a kernel where every such site was decided this
+    # adds nothing.
+    for site, oids in _site_widths(prog, width_of, hit_sites).items():
+        for v in vs:
+            for oid in oids:
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, "this SYSRET instruction is reachable from an entry but no "
+                            "exploration decided this obligation at it")
+    # ... and every other SYSRET instruction the image's code holds: one no
+    # walk from a SYSRET entry reaches (an IDT entry's own sysretl,
+    # adv_r17_int80_sysretl; an entry point loaded into MSR_LSTAR other
+    # than entry_SYSCALL_64) is a return to user mode from a state this
+    # analysis does not build
+    for d in other_sysret_sites(image, set(width_of) | set(hit_sites) | {
+            x["address"] for x in getattr(prog.entry, "all_sysret_sites", ())} | set(prog.entry.sysret_sites)):
+        for v in vs:
+            for oid in dec.obligations.SITE_OBLIGATIONS[d["width"]]:
+                if (v["name"], d["address"], oid) not in final:
+                    finding(v, d["address"], oid, INCONCLUSIVE, "no SYSRET entry reaches this SYSRET instruction: "
+                            "the entry it returns from (an interrupt or exception vector, another MSR_LSTAR "
+                            "target) and the state it sees are not analysed")
+    all_ids = dec.obligations.ALL_OBLIGATION_IDS
+    result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
+                                                                       all_ids.index(k[2])))]
+    used = {k: set(v) for k, v in last_assumptions.items()}
+    for aid, where in compat_assumptions.items():
+        used.setdefault(aid, set()).update(where)
+    for aid, where in entry_assumptions.items():
+        used.setdefault(aid, set()).update(where)
+    for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions", "instruction-boundaries"}):
+        result.assumptions.append({"id": aid, "text": ASSUMPTIONS.get(aid, aid),
+                                   "where": sorted(used.get(aid, ()))[:20]})
+    for v in vs:
+        result.variants.append({**v["detail"], "rounds": rounds, "blocks": blocks_total, "paths": blocks_total,
+                                "sysret_paths": hits_total, "seconds": round(time.monotonic() - t0, 3),
+                                "solver_seconds": 0.0, "followed": sorted(sym(a) for a in follow),
+                                "static_sysret_sites": [hex(s) for s in sorted(static_sites.get(v["name"]) or ())]})
+    result.notes.append("rounds: " + "; ".join(f"{s}" for s in stats))
+    result.sha256 = image.sha256
+    result.seconds = time.monotonic() - t0
+    return result
