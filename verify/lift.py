@@ -21,10 +21,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import capstone
-import pyvex
-import archinfo
 
-ARCH = archinfo.ArchAMD64()
+# pyvex and archinfo are imported when a block is first lifted: the prover's
+# TS_COMPAT process (forked before the engine is imported) reads code with
+# capstone only and never lifts.
+_ARCH = []
+
+
+def _vex():
+    """(pyvex, the AMD64 arch), imported once."""
+    import archinfo
+    import pyvex
+
+    if not _ARCH:
+        _ARCH.append(archinfo.ArchAMD64())
+    return pyvex, _ARCH[0]
 
 # Instructions the machine layer models itself (never handed to VEX).
 SPECIAL = {
@@ -142,7 +153,8 @@ class CodeReader:
             data = self._fetch(addr, cur - addr) if cur > addr else b""
         if not insns:
             raise ValueError(f"no liftable instruction at {addr:#x}")
-        irsb = pyvex.lift(data, addr, ARCH, max_bytes=len(data), opt_level=1, strict_block_end=True)
+        pyvex, arch = _vex()
+        irsb = pyvex.lift(data, addr, arch, max_bytes=len(data), opt_level=1, strict_block_end=True)
         if irsb.jumpkind == "Ijk_NoDecode":
             raise ValueError(f"VEX cannot decode at {addr:#x}")
         result = (irsb, tuple(insns))

@@ -129,15 +129,25 @@ def find_entry_sites(image) -> EntrySites:
 def other_sysret_sites(image, known) -> list[dict]:
     """Every SYSRET instruction of the image's executable sections that is
     not in `known` (the sites the entry walks reached): [{"address",
-    "width"}].  A byte scan for `0f 07`; each hit is decoded in the code
-    around it, from the start of the symbol that contains it (the
-    section's start when none does) to the next symbol: linearly, and again
-    from every direct branch target in there (a `jmp 1f` into the middle of
-    what the linear decode took for one instruction, adv_r18_sysret_in_insn).
-    A hit that starts a SYSRET at any of those instruction boundaries
-    counts.  (Real kernels hold a few dozen hits and only their entries'
-    SYSRETs.  Not found: one reached only by a jump from another symbol, or
-    an indirect jump, into the middle of an instruction.)"""
+    "width"}] (sysret_instructions)."""
+    return [d for d in sysret_instructions(image) if d["address"] not in known]
+
+
+def sysret_instructions(image) -> list[dict]:
+    """Every SYSRET instruction of the image's executable sections:
+    [{"address", "width"}], once per image.  A byte scan for `0f 07`; each
+    hit is decoded in the code around it, from the start of the symbol that
+    contains it (the section's start when none does) to the next symbol:
+    linearly, and again from every direct branch target in there (a `jmp 1f`
+    into the middle of what the linear decode took for one instruction,
+    adv_r18_sysret_in_insn).  A hit that starts a SYSRET at any of those
+    instruction boundaries counts.  (Real kernels hold a few dozen hits and
+    only their entries' SYSRETs.  Not found: one reached only by a jump from
+    another symbol, or an indirect jump, into the middle of an
+    instruction.)"""
+    memo = image.__dict__.get("_sysret_instructions")
+    if memo is not None:
+        return memo
     md = _md()
     out = []
     for sec in image.elf.sections:
@@ -155,9 +165,10 @@ def other_sysret_sites(image, known) -> list[dict]:
             for b in sorted(_boundaries(md, data, sec.addr, start, end)):
                 if a - 14 <= b <= a:
                     found = sysret_at(data[b - sec.addr:b - sec.addr + 15])
-                    if found is not None and b + found[1] == a + 2 and b not in known:
+                    if found is not None and b + found[1] == a + 2:
                         out.append({"address": b, "width": found[0]})
             i = data.find(b"\x0f\x07", i + 1)
+    image.__dict__["_sysret_instructions"] = out
     return out
 
 

@@ -27,7 +27,7 @@ ASSUMPTIONS = {
     "a symbol's start or from a direct branch target inside the same symbol: no jump from another symbol, and no "
     "indirect jump, lands inside what those decodes take for one instruction (indirect targets carry ENDBR "
     "landing pads under IBT).  The search for SYSRET instructions that no analysed entry reaches "
-    "(image/entry.py other_sysret_sites) relies on it.",
+    "(image/entry.py sysret_instructions) relies on it.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import capstone
-import networkx as nx
 
 from ..image.encoding import SYSRETQ, sysret_width
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT
@@ -191,6 +190,8 @@ class FunctionCfg:
     def __init__(self, program, entry: int):
         self.program = program
         self.entry = entry
+        import networkx as nx  # (when a CFG is first built: the TS_COMPAT process starts without it)
+
         self.blocks: dict[tuple, Block] = {}
         self.graph = nx.DiGraph()
         self._build()
@@ -346,6 +347,8 @@ class FunctionCfg:
                 color[nxt] = 1
                 stack.append((nxt, iter(sorted(g.successors(nxt), key=repr))))
         self.back_edges = back
+        import networkx as nx
+
         dag = nx.DiGraph()
         dag.add_nodes_from(g.nodes)
         dag.add_edges_from(e for e in g.edges if e not in back)

@@ -155,10 +155,12 @@ class Query:
         return (r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False))
 
 
-def variant_constraint(explorer, ex, fixed: dict):
-    """The variant's features fixed, and the TS_COMPAT effects the
-    exploration asked for pinned (tseffects.py)."""
-    out = list(ex.ts_pins)
+def variant_constraint(explorer, ex, fixed: dict, ts_pins: bool = True):
+    """The variant's features fixed, and (ts_pins) the TS_COMPAT effects the
+    exploration asked for pinned (tseffects.py).  Without the pins the
+    queries are over a superset of the states: only "holds on every path"
+    carries over (rounds._hold_without_ts_pins)."""
+    out = list(ex.ts_pins) if ts_pins else []
     for f, v in fixed.items():
         t = ex.features.get(f)
         if t is not None:
@@ -226,6 +228,10 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
         return "unsure", r.model, [e for e in by_data if e.target == last]
     return "unsure", r.model, _minimal_blame(s, gz, blame)
 
+
+# the obligations whose predicate reads thread_info.status (the TS_COMPAT
+# bit the pins decide): never decided without the pins
+READS_TS_COMPAT = frozenset({"ts-compat-clear"})
 
 # the SYSRET inputs each obligation reads (obligations.py, the predicates)
 OBLIGATION_TERMS = {

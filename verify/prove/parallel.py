@@ -7,7 +7,6 @@ it (tseffects.py) by
 
     Server(handler) a child answering requests handler(req) in order; the
                     parent asks without waiting and collects answers later
-    Job(fn)         fn() run once in a child from now on; result() waits
 
 The child is forked from the parent after the image and the Program are
 built, so it shares those pages copy-on-write and reads nothing again.
@@ -114,7 +113,7 @@ class Server:
     Without fork, or once the child has died, the handler runs here, at
     answer() time."""
 
-    def __init__(self, handler, warm=None, nice: int = 0):
+    def __init__(self, handler, warm=None):
         self._handler = handler
         self._answers: dict[int, tuple] = {}
         self._asked: list = []  # requests in order, for a local fallback
@@ -129,8 +128,6 @@ class Server:
             os.close(req_w)
             os.close(ans_r)
             try:
-                if nice:
-                    os.nice(nice)
                 if warm is not None:
                     _outcome(warm)  # a failing warm-up fails again, visibly, in the handler
                 while True:
@@ -207,23 +204,3 @@ class Server:
             os.waitpid(self._pid, 0)
             self._pid = None
 
-
-class Job:
-    """fn() computed in a child forked now; result() waits for its value
-    (or computes it here, at result() time, without fork or once the child
-    has died: Server's fallback).  nice: the child's scheduling priority
-    below this process's (os.nice): work off the critical path yields the
-    cores to work on it, and runs while that work waits."""
-
-    def __init__(self, fn, nice: int = 0):
-        self._server = Server(lambda _req: fn(), nice=nice)
-        self._ticket = self._server.ask("run")  # (not None: the child reads None as the end of requests)
-
-    def result(self):
-        try:
-            return self._server.answer(self._ticket)
-        finally:
-            self._server.close()
-
-    def close(self):
-        self._server.close()

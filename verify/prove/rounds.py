@@ -19,10 +19,9 @@ from ..obligations import EXIT_OBLIGATION_IDS
 from . import compat
 from . import decide as dec
 from . import entries
-from . import parallel
 from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
-from ..image.entry import other_sysret_sites
+from ..image.entry import other_sysret_sites, sysret_instructions
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .program import Program
@@ -158,16 +157,25 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
         finding(v, site, oid, VIOLATED, why, cex)
 
 
+class _Once:
+    """A piece of work run once, when first asked."""
+
+    def __init__(self, fn):
+        self._fn, self._done, self._value = fn, False, None
+
+    def run(self):
+        if not self._done:
+            self._value, self._done = self._fn(), True
+
+    def result(self):
+        self.run()
+        return self._value
+
+
 def _settle(explorer, ex) -> None:
     """The TS_COMPAT effects the exploration asked for (tseffects.py), as
     constraints every query of it gets (decide.variant_constraint)."""
     ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
-
-
-# The compat process's priority below the other two (parallel.Job): on two
-# cores the TS_COMPAT process is the critical path and this one's first
-# round comes next; the compat work fills the time this process then waits.
-COMPAT_NICE = 10
 
 
 def _compat_job(prog, summaries, vs, deadline):
@@ -184,11 +192,37 @@ def _compat_job(prog, summaries, vs, deadline):
     return records, stats, used
 
 
-def _second_entries(prog, vs, final, finding, width_of=None) -> dict:
+def _second_entry_search(prog, vs, width_of=None) -> dict:
+    """The image-only half of _second_entries: per SYSRET kind searched,
+    (the jumps into the exit path found or None, why the search failed, the
+    xen ones, {(variant, target): SYSRETs the target reaches or None}).
+    Computed while the TS_COMPAT answers are awaited (_check)."""
+    mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
+    out = {}
+    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
+        why = None
+        try:
+            found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
+        except CfgError as e:
+            found, why = None, str(e)
+        xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
+        reach = {}
+        for v in vs:
+            for src, tgt in found or ():
+                try:
+                    reach[(v["name"], tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                except CfgError:
+                    reach[(v["name"], tgt)] = None
+        out[kinds] = (found, why, xen, reach)
+    return out
+
+
+def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dict:
     """A SYSRET site that other code jumps into the exit path to reach
     (entries.py) is not proven by an exploration from entry_SYSCALL_64:
     its "proven" findings become inconclusive, per variant in which the
     site is reachable from that jump.  -> assumptions used (id -> where).
+    search: _second_entry_search's answer, when computed ahead.
 
     Once per width the 64-bit walk reached: W for sysretq as always (its
     rule applies to every proven finding whose site the jump reaches, or to
@@ -199,24 +233,13 @@ def _second_entries(prog, vs, final, finding, width_of=None) -> dict:
     sysretl both reach)."""
     used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
-    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
-        why = None
-        try:
-            found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
-        except CfgError as e:
-            found, why = None, str(e)
-        xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
+    for kinds, (found, why, xen, reaches) in (search or _second_entry_search(prog, vs, width_of)).items():
         for v in vs:
             for src, tgt in (found if found is not None else [(None, None)]):
                 if (src, tgt) in xen and v["name"] != "xenpv":
                     used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                     continue
-                reach = None
-                if src is not None:
-                    try:
-                        reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
-                    except CfgError:
-                        reach = None
+                reach = reaches.get((v["name"], tgt)) if src is not None else None
                 for (vname, site, oid), f in list(final.items()):
                     if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
                         continue
@@ -227,6 +250,48 @@ def _second_entries(prog, vs, final, finding, width_of=None) -> dict:
                            if src is not None else f"the search for other jumps into the exit path failed: {why}")
                     finding(v, site, oid, INCONCLUSIVE, how)
     return used
+
+
+def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline) -> dict:
+    """What the first round can decide before the TS_COMPAT answers arrive
+    (_settle; on two cores that process is the critical path):
+    (variant, site) -> (its Query, the obligations that hold there with the
+    TS_COMPAT kinds free, the seconds that took), one all_hold query per
+    site for every obligation but ts-compat-clear.
+
+    Soundness: the answers only pin the fresh 2-bit kinds each summarised
+    call got (tseffects.py), so the states with the pins are a subset of
+    those without, and an obligation that holds on every path without them
+    holds with them.  Nothing else carries over: a model without the pins
+    may not exist with them (a violation is decided after them, as
+    before), and the site's feasibility is still checked with them (a
+    SYSRET no path reaches under the pins keeps the no-path rule)."""
+    by_site: dict = {}
+    for h in ex.hits:
+        by_site.setdefault(h.site, []).append(h)
+    out = {}
+    for v in live:
+        extra = dec.variant_constraint(explorer, ex, v["fixed"], ts_pins=False)
+        for site, hits in by_site.items():
+            if site not in all_sites:
+                continue
+            todo = [o for o in oids_of(site) if (v["name"], site, o) not in final and
+                    o not in dec.READS_TS_COMPAT]
+            q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq"))
+            t2 = time.monotonic()
+            ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
+            held = frozenset(todo) if dec.all_hold(q, todo, extra, ms) else frozenset()
+            out[(v["name"], site)] = (q, held, time.monotonic() - t2)
+    return out
+
+
+def _work_ahead(prog, image, vs, width_of, ahead: dict) -> None:
+    """The end of a check's work that reads only the image, done while the
+    first round waits for the TS_COMPAT process (on two cores that process
+    is the critical path): the second-entry search and the byte scan for
+    every SYSRET instruction (image.entry.sysret_instructions, memoised)."""
+    ahead["second_entries"] = _second_entry_search(prog, vs, width_of)
+    sysret_instructions(image)
 
 
 def _site_widths(prog, width_of: dict, hit_sites) -> dict:
@@ -301,22 +366,19 @@ def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: floa
     TS_COMPAT process (tseffects.TsEffects) is already running."""
     deadline = t0 + timeout
     vs = variants(prog)
-    # Three processes share the work (parallel.py): this one explores from
-    # entry_SYSCALL_64; the TS_COMPAT effects of its summarised callees are
-    # computed in a second (tseffects.py), forked before the engine was
-    # imported; the compat entries' explorations and queries run in a third,
-    # forked here.  The compat work is independent of the 64-bit one (its
-    # own explorer and summaries, compat.py) and its findings are merged at
-    # the end as before.  Measured on 2 cores: the TS_COMPAT process is the
-    # longest, and the compat work no longer waits for this one's first
-    # round (6.12: from about 6.6 s to ... s wall).
-    compat_job = parallel.Job(lambda: _compat_job(prog, summaries, vs, deadline), nice=COMPAT_NICE)
+    # Two processes share the work (parallel.py): the TS_COMPAT effects of
+    # the summarised callees are computed in the TS_COMPAT process
+    # (tseffects.py), forked before the engine was imported; this one
+    # explores from entry_SYSCALL_64, then, while those answers are computed,
+    # decides what it can without them, does the image-only end of the
+    # check and runs the compat entries (round 1, before _settle).  A third
+    # process for the compat entries was measured: about 0.7 s faster on
+    # 6.12, but their copy-on-write and exploration pages took the summed
+    # memory from 485 to about 600 MiB (issue 9's limit is 500).
+    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline))
     explorer = Explorer(prog, summaries, deadline=deadline)
     explorer.ts_effects = ts_effects
-    try:
-        return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
-    finally:
-        compat_job.close()
+    return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
 
 
 def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress) -> CheckResult:
@@ -364,6 +426,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         return site_oids[width_of.get(site, "sysretq")]
 
     hit_sites: set = set()
+    ahead: dict = {}  # _work_ahead's answers
 
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
         final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
@@ -446,6 +509,11 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
+            held_early = _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of,
+                                               deadline)
+            if rounds == 1:
+                _work_ahead(prog, image, vs, width_of, ahead)
+                compat_job.run()
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 _settle(explorer, ex)
         except Inconclusive as e:
@@ -470,19 +538,22 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     continue
                 if not hits:
                     continue
-                q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq"))
+                q, early, dt_early = held_early.get((v["name"], site)) or \
+                    (dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq")),
+                     frozenset(), 0.0)
                 feasible = dec.solver.check([q.guard, *extra], timeout_ms=remaining_ms())
                 if feasible.unsat:
                     continue
                 reached_any = True
                 t2 = time.monotonic()
-                together = dec.all_hold(q, todo, extra, remaining_ms())
+                rest = [o for o in todo if o not in early]
+                together = dec.all_hold(q, rest, extra, remaining_ms())
                 dt_together = time.monotonic() - t2
                 for oid in todo:
                     t2 = time.monotonic()
-                    status, model, blame = ("proven", None, []) if together else \
+                    status, model, blame = ("proven", None, []) if together or oid in early else \
                         dec.decide(q, oid, extra, ex.events, remaining_ms())
-                    dt = dt_together if together else time.monotonic() - t2
+                    dt = dt_early if oid in early else dt_together if together else time.monotonic() - t2
                     k = (v["name"], site, oid)
                     if status == "proven":
                         finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "
@@ -535,7 +606,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     if not witnessed:
         witness()
     # the compat sysretl sites (compat.py): their own entries, explorations
-    # and obligations (decided in the compat process)
+    # and obligations (decided after the first round's exploration)
     records, compat_stats, compat_assumptions = compat_job.result()
     by_name = {v["name"]: v for v in vs}
     rank = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
@@ -557,7 +628,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
-    entry_assumptions = _second_entries(prog, vs, final, finding, width_of)
+    entry_assumptions = _second_entries(prog, vs, final, finding, width_of, ahead.get("second_entries"))
     # The catch-all: every sysret/sysretl instruction reachable from any
     # entry gets every obligation of its width, decided above or
     # inconclusive here, never silently skipped (a site that no exploration

@@ -945,7 +945,10 @@ class MaySet:
         if ex:
             pairs.append(np.array(ex, dtype=np.int64).T)
         allp = np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)
-        key = np.unique(allp[0] * len(starts) + allp[1])
+        # deduplicated by sorting: numpy 2.3's np.unique takes ~70x longer
+        # here (a hash table over ~10^6 keys, 0.4 s on 6.12), same result
+        key = np.sort(allp[0] * len(starts) + allp[1])
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
         self._src = (key // len(starts)).astype(np.int64)
         self._dst = (key % len(starts)).astype(np.int64)
         self._graph = True
