@@ -761,6 +761,22 @@ def _parse_mem(text: str):
     return _SIZES.get(m.group(1), 8), m.group(2), base, index, disp
 
 
+def _opcode_table(*ranges):
+    import numpy as np
+
+    t = np.zeros(256, dtype=bool)
+    for lo, hi in ranges:
+        t[lo:hi + 1] = True
+    return t
+
+
+def _opcode_tables():
+    """(e8/e9 call/jmp rel32, the 8x of a 0f 8x jcc rel32, eb/7x/e0-e3 rel8
+    branches) as 256-entry tables over the opcode byte."""
+    return (_opcode_table((0xE8, 0xE9)), _opcode_table((0x80, 0x8F)),
+            _opcode_table((0xEB, 0xEB), (0x70, 0x7F), (0xE0, 0xE3)))
+
+
 def _lite():
     global _LITE
     if _LITE is None:
@@ -832,6 +848,8 @@ class MaySet:
     def _build(self):
         import numpy as np
 
+        call_jmp32, jcc32_second, branch8 = _opcode_tables()
+
 
         prog = self.prog
         img = prog.image
@@ -877,8 +895,9 @@ class MaySet:
         for i, a in enumerate(starts):
             k = bisect.bisect_right(sec_lo, a) - 1
             ends[i] = min(ends[i], secs[k][1]) if k >= 0 and a < secs[k][1] else a
-            if any(lo <= a < hi for lo, hi in foreign):
-                ends[i] = a
+        for lo, hi in foreign:
+            for i in range(bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)):
+                ends[i] = starts[i]
         self.starts, self.ends, self.runtime = starts, ends, runtime
         self.thunks, self.colds = thunks, colds  # return thunks; GCC cold parts
         np_starts = np.array(starts, dtype=np.uint64)
@@ -896,10 +915,12 @@ class MaySet:
                 continue  # (replacements: read below, for the function of their site)
             data = img.read(sec.addr, sec.size)
             b = np.frombuffer(data, dtype=np.uint8)
+            # (opcode byte -> bool tables: one indexing pass over the text
+            # per pattern instead of five comparisons)
             for mask, length, wide in (
-                    ((b[:-4] == 0xE8) | (b[:-4] == 0xE9), 5, True),
-                    ((b[:-5] == 0x0F) & ((b[1:-4] & 0xF0) == 0x80), 6, True),
-                    ((b[:-1] == 0xEB) | ((b[:-1] & 0xF0) == 0x70) | ((b[:-1] & 0xFC) == 0xE0), 2, False)):
+                    (call_jmp32[b[:-4]], 5, True),
+                    ((b[:-5] == 0x0F) & jcc32_second[b[1:-4]], 6, True),
+                    (branch8[b[:-1]], 2, False)):
                 idx = np.nonzero(mask)[0].astype(np.int64)
                 del mask
                 if wide:
