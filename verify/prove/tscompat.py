@@ -53,6 +53,7 @@ survives a havoc because of this records the assumption.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import struct
 import types
@@ -741,8 +742,10 @@ _GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r
                 "r14", "r15")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _parse_mem(text: str):
-    """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)."""
+    """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)
+    (memoised: the passes parse the same operand texts again and again)."""
     m = _MEM.search(text)
     if m is None:
         return None
