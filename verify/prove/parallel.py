@@ -162,6 +162,22 @@ class Server:
             self._next_answer += 1
         return _unwrap(self._answers[ticket])
 
+    def ready(self, tickets) -> bool:
+        """Whether every one of `tickets` has its answer here, reading what
+        the child has sent so far without waiting for more; True without a
+        child (the answers are then computed at answer() time anyway)."""
+        while self._pid is not None and any(t not in self._answers for t in tickets):
+            readable, _w, _x = select.select([self._ans], [], [], 0)
+            if not readable:
+                return False
+            got = _recv(self._ans)
+            if got is None:
+                self._died()
+                return True
+            self._answers[self._next_answer] = got
+            self._next_answer += 1
+        return True
+
     def close(self):
         if self._pid is not None:
             os.close(self._req)

@@ -509,11 +509,15 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
-            held_early = _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of,
-                                               deadline)
+            # while the TS_COMPAT process works: the image-only end of the
+            # check, the compat entries, then, if the answers are still not
+            # in, the obligations that hold without them (with them in, the
+            # queries after the settle decide everything at once)
             if rounds == 1:
                 _work_ahead(prog, image, vs, width_of, ahead)
                 compat_job.run()
+            held_early = {} if explorer.ts_effects is None or explorer.ts_effects.ready(ex) else \
+                _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline)
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 _settle(explorer, ex)
         except Inconclusive as e:

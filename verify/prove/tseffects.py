@@ -58,6 +58,10 @@ class TsEffects:
         stack = {k: t for k, t in stack.items() if t != ()}
         return self._server.ask((target, name, readable, regs, stack))
 
+    def ready(self, ex) -> bool:
+        """Whether every answer the exploration asked for is in (no wait)."""
+        return self._server.ready([ticket for ticket, _kind, _site in ex.ts_asks])
+
     def constraints(self, explorer, ex) -> list:
         """z3 constraints pinning every kind the exploration asked for; the
         call sites whose answer rests on ts-compat-writers join the
