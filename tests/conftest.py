@@ -13,23 +13,6 @@ import build_up_kernel  # noqa: E402
 import debian_kernel  # noqa: E402
 
 
-# The two files that take longest (building the uniprocessor kernel; the
-# Debian kernels' downloads and proofs) run first: with `--dist loadfile
-# --no-loadscope-reorder` (the README's test command) each starts on its own
-# worker at once and the other files fill in around them.  With xdist's
-# default order (files with the most tests first) they came last, and one
-# worker ran them alone for minutes at the end of CI.
-LONGEST_FIRST = ("test_up_kernel.py", "test_real_kernels.py")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    def rank(item):
-        path = item.nodeid.split("::")[0]
-        return next((k for k, name in enumerate(LONGEST_FIRST) if path.endswith(name)), len(LONGEST_FIRST))
-
-    items.sort(key=rank)  # (stable: each file's own order is kept)
-
-
 def _fetch(release):
     try:
         return debian_kernel.fetch(release, quiet=True)
