@@ -11,7 +11,9 @@ goes on; a second process computes the answers meanwhile, and every query
 of that exploration gets `kind == answer` for every call it asked about
 (constraints()).  With the constraints, the state is exactly the one an
 in-process answer would have built; so every verdict is as before.  A
-query without them would only be weaker (the kinds free): never used.
+query without them is only weaker (the kinds free): it is used only for
+"holds on every path", which carries over to the pinned states
+(rounds._hold_without_ts_pins, while the answers are still being computed).
 
 The answer for a call is the callee's effect read from its code
 (TsCompatEffects.of) unless the callee is handed a pointer into the current
