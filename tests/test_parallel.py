@@ -98,34 +98,87 @@ def test_ready_reads_without_waiting():
         s.close()
 
 
+# Run in a process of its own: the refinement rounds' memory budget reads the
+# process's resident size (rounds._refine_memory_limit), so a check in a test
+# process that has held real kernels ends inconclusive where a fresh one does not.
+_EARLY_SCRIPT = r"""
+import json, sys
+from verify.image import KernelImage
+from verify.prove import check_image, rounds, tseffects
+
+def findings():
+    res = check_image(KernelImage.open(sys.argv[1]), timeout=600)
+    return sorted((f.obligation, f.site, f.variant, f.status) for f in res.findings)
+
+normal = findings()
+held = []
+orig = rounds._hold_without_ts_pins
+
+def spy(*a, **k):
+    out = orig(*a, **k)
+    held.extend(sorted(h) for _q, h, _dt in out.values())
+    return out
+
+tseffects.TsEffects.ready = lambda self, ex: False
+rounds._hold_without_ts_pins = spy
+print(json.dumps({"normal": normal, "forced": findings(), "held": held}))
+"""
+
+
 @pytest.mark.parametrize("name", ["linux612_c_checks", "pti_exit_checks", "missing_canonical_check",
                                   "missing_ts_compat_clear"])
-def test_early_decisions_change_no_finding(name, fixture_kernels, monkeypatch):
+def test_early_decisions_change_no_finding(name, fixture_kernels):  # noqa: F811
     """rounds._hold_without_ts_pins (obligations decided before the TS_COMPAT
     answers, without their pins) runs only when the answers are late, which on
     a small kernel they never are: forced here, every (obligation, site,
     variant) keeps its status, and it must have held something where the
     fixture is proven there."""
-    from verify.image import KernelImage
-    from verify.prove import check_image, rounds, tseffects
+    import json
+    import subprocess
+    import sys
 
-    def findings():
-        res = check_image(KernelImage.open(fixture_kernels(name)), timeout=600)
-        return sorted((f.obligation, f.site, f.variant, f.status) for f in res.findings)
-
-    normal = findings()
-    held = []
-    orig = rounds._hold_without_ts_pins
-
-    def spy(*a, **k):
-        out = orig(*a, **k)
-        held.extend(h for _q, h, _dt in out.values())
-        return out
-
-    monkeypatch.setattr(tseffects.TsEffects, "ready", lambda self, ex: False)
-    monkeypatch.setattr(rounds, "_hold_without_ts_pins", spy)
-    forced = findings()
+    r = subprocess.run([sys.executable, "-c", _EARLY_SCRIPT, fixture_kernels(name)], capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc = json.loads(r.stdout)
+    normal, forced, held = doc["normal"], doc["forced"], doc["held"]
     assert forced == normal and normal
     assert held, "the early pass did not run"
     if any(status == "proven" for *_r, status in normal):
         assert any(held), "the early pass held nothing at a site where obligations are proven"
+
+
+_BALLAST_SCRIPT = r"""
+import json, sys
+from verify.image import KernelImage
+from verify.prove import check_image
+
+def findings():
+    res = check_image(KernelImage.open(sys.argv[1]), timeout=600)
+    return sorted((f.obligation, f.site, f.variant, f.status) for f in res.findings)
+
+fresh = findings()
+ballast = bytearray(600 << 20)
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1  # resident: what a test process holds after a real kernel
+print(json.dumps({"fresh": fresh, "after": findings()}))
+"""
+
+
+def test_memory_budget_counts_only_the_checks_own_growth(fixture_kernels):  # noqa: F811
+    """The refinement rounds stop at a resident size (issue 9's 500 MiB per
+    check); what the process held before the check does not count against
+    it: with 600 MiB already resident, a fixture whose proof needs
+    refinement rounds (five here) is still proven, not cut to inconclusive
+    (before the fix: user-rsp and no-kernel-data inconclusive, "memory
+    budget (470 MiB) reached" in round 2)."""
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _BALLAST_SCRIPT, fixture_kernels("linux612_c_checks")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc = json.loads(r.stdout)
+    assert doc["fresh"] == doc["after"]
+    assert {status for *_r, status in doc["after"]} == {"proven"}

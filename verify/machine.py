@@ -17,6 +17,7 @@ their values, only on the regions being distinct (assumption
 from __future__ import annotations
 
 import logging
+import os
 from itertools import chain
 
 import claripy
@@ -28,8 +29,8 @@ from claripy.ast.base import Base
 def import_angr():
     """angr itself, imported on first use: only the path engine
     (verify/engine.py) builds angr states; the prover (verify/prove) uses
-    claripy, pyvex and angr's VEX helpers, and forks its TS_COMPAT process
-    before importing them (angr's import is about a second of one core)."""
+    claripy, pyvex and angr's VEX helpers (vex_helpers: without angr's
+    import, which costs 1-2 s of one core)."""
     # angr logs an ERROR at import when its optional unicorn engine is
     # absent; we never use unicorn (UNICORN is removed from every state), so
     # keep stderr to our own one-line messages.  Must happen before the import.
@@ -39,6 +40,67 @@ def import_angr():
     logging.getLogger("angr").setLevel(logging.CRITICAL)
     return angr
 
+
+
+# The parent packages of angr's VEX helpers, loaded empty (their __init__s
+# import all of angr), and the one module of theirs the helpers import only
+# to unwrap SimActionObjects (angr's action-tracking wrappers, which exist
+# only inside angr states: never in the prover's terms).
+_HELPER_PACKAGES = ("angr", "angr.engines", "angr.engines.vex", "angr.engines.vex.claripy", "angr.state_plugins")
+_vex_helpers = None
+
+
+def vex_helpers():
+    """(ccall, irop): angr's claripy translations of VEX's flag helpers
+    (amd64g_calculate_condition, ...) and IR operations, the modules
+    angr.engines.vex.claripy.{ccall,irop}, for the prover (verify/prove).
+
+    Unless angr is already imported, they are loaded without angr's package
+    __init__s, which import all of angr (about 1-2 s of one core; the two
+    modules and what they import: 0.1 s).  The code that runs is angr's own,
+    unchanged; only the package shells around it are empty, and the
+    SimActionObject they test arguments against is a class nothing is an
+    instance of (in angr too, the prover's claripy terms never are one).
+    Afterwards every `angr.*` entry this load made is taken out of
+    sys.modules again, so a later `import angr` (the path engine) gets the
+    whole of angr, its own copies of these modules included."""
+    global _vex_helpers
+    if _vex_helpers is not None:
+        return _vex_helpers
+    import importlib
+    import sys
+    import types
+
+    if "angr" in sys.modules:
+        from angr.engines.vex.claripy import ccall, irop
+
+        _vex_helpers = (ccall, irop)
+        return _vex_helpers
+    import importlib.util
+
+    root = importlib.util.find_spec("angr").submodule_search_locations[0]
+    before = set(sys.modules)
+    try:
+        for name in _HELPER_PACKAGES:
+            pkg = types.ModuleType(name)
+            pkg.__path__ = [os.path.join(root, *name.split(".")[1:])]
+            sys.modules[name] = pkg
+        actions = types.ModuleType("angr.state_plugins.sim_action_object")
+
+        class SimActionObject:
+            """Nothing is one (see above)."""
+
+        actions.SimActionObject = SimActionObject
+        actions._raw_ast = lambda a: a.ast if isinstance(a, SimActionObject) else a
+        sys.modules[actions.__name__] = actions
+        ccall = importlib.import_module("angr.engines.vex.claripy.ccall")
+        irop = importlib.import_module("angr.engines.vex.claripy.irop")
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "angr" or name.startswith("angr."):
+                del sys.modules[name]
+    _vex_helpers = (ccall, irop)
+    return _vex_helpers
 
 
 def _z3_solver(self, timeout=None, max_memory=None):

@@ -26,6 +26,7 @@ import time
 
 from ..errors import InputError
 from ..finding import CheckResult
+from .parallel import rss_mib
 from .program import Program
 from .summary import Summaries
 from .tseffects import TsEffects
@@ -33,18 +34,20 @@ from .tseffects import TsEffects
 
 def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
     t0 = time.monotonic()
+    rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
     if not image.entry.sysret_sites:
         raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
     prog = Program(image)
     summaries = Summaries(prog)
     # The TS_COMPAT process (tseffects.py) is forked here, before the engine
     # is imported: it needs only the image, the Program and capstone, and the
-    # engine's import (angr, about a second of one core) then overlaps its
+    # engine's import (claripy, pyvex and angr's VEX helpers: machine.
+    # vex_helpers; about half a second of one core) then overlaps its
     # whole-image graph instead of delaying it.
     ts_effects = TsEffects(summaries.ts)
     try:
         from . import rounds
 
-        return rounds.check_image(image, prog, summaries, ts_effects, t0, timeout, progress)
+        return rounds.check_image(image, prog, summaries, ts_effects, t0, timeout, progress, rss0)
     finally:
         ts_effects.close()

@@ -303,14 +303,14 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             explorer.cpu_deadline = None
             # the 64-bit proof ran first; this exploration must not push the
             # peak past issue 9's 500 MiB either (inconclusive if it would)
-            explorer.memory_limit_mib = _refine_memory_limit()
+            explorer.memory_limit_mib = _refine_memory_limit(explorer)
         else:
             # as check_image's refinement: later rounds share one window
             # from the start of the first and stop at a resident size; a
             # round that cannot fit is not started; what stays open is
             # inconclusive with its reason (never a verdict by timeout)
             explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
-            explorer.memory_limit_mib = _refine_memory_limit()
+            explorer.memory_limit_mib = _refine_memory_limit(explorer)
             if explorer.deadline - t1 < last:
                 stats.append({"entry": name, "round": rnd, "error": f"refinement window ({REFINE_WINDOW:.0f} s) "
                               f"too short for another round (the last took {last:.1f} s)"})
@@ -433,7 +433,7 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
     t1 = time.monotonic()
     explorer.deadline = deadline
     explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
-    explorer.memory_limit_mib = _refine_memory_limit()
+    explorer.memory_limit_mib = _refine_memory_limit(explorer)
     fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
     try:
         with time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):

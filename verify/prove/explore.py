@@ -32,6 +32,7 @@ import claripy
 from .. import machine, solver
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
+from .parallel import rss_mib as _rss_mib
 from .cfg import RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
@@ -174,6 +175,7 @@ class Explorer:
         self._task_const_memo: dict = {}
         self.witness = False
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
+        self.prior_mib = 0.0  # resident before the check, beyond a fresh process's (rounds._refine_memory_limit)
         self.witness_split: frozenset = frozenset()
         # tseffects.TsEffects: the TS_COMPAT effects of summarised callees
         # (None: not modelled, a havoc keeps nothing of the bit: compat.py)
@@ -1463,7 +1465,7 @@ class Explorer:
         self.set_reg(st, "cc_ndep", claripy.BVV(0, 64))
 
     def rflags(self, st):
-        from angr.engines.vex.claripy.ccall import amd64g_calculate_rflags_all
+        amd64g_calculate_rflags_all = machine.vex_helpers()[0].amd64g_calculate_rflags_all
         dep1, dep2, ndep = self.reg(st, "cc_dep1"), self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep")
 
         def arith_of(op):
@@ -1875,15 +1877,6 @@ def _structural_values(v, limit: int):
         return go(v)
     except RecursionError:
         return None
-
-
-def _rss_mib() -> float:
-    """The process's resident set now (Linux /proc; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") / 1048576)
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def _z3(term):

@@ -38,6 +38,15 @@ def _fork() -> int:
     return os.fork()
 
 
+def rss_mib() -> float:
+    """This process's resident set now (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") / 1048576)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def enabled() -> bool:
     return hasattr(os, "fork") and os.environ.get("SYSRET_VERIFY_PARALLEL", "1") != "0"
 

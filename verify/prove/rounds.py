@@ -2,8 +2,9 @@
 explorations, queries, the witness, the compat entries and the second
 entries, over a Program whose TS_COMPAT process is already running.
 
-Importing this module imports the engine (explore.py, semantics.py: angr,
-about a second): verify.prove starts the TS_COMPAT process first.
+Importing this module imports the engine (explore.py, semantics.py:
+claripy, pyvex, angr's VEX helpers; about half a second): verify.prove
+starts the TS_COMPAT process first.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ..image.encoding import MAX_INSN, sysret_at
 from ..image.entry import other_sysret_sites, sysret_instructions
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
+from .parallel import rss_mib
 from .program import Program
 from .summary import Summaries
 
@@ -47,6 +49,14 @@ _WALL_BACKSTOP = 4.0
 # (tscompat.py) leave ~400 MiB resident; the witness then peaks at ~470 MiB.
 REFINE_MEMORY_MIB = 440
 REFINE_CEILING_MIB = 470
+# Both are for a check in a process of its own (the CLI; batch runs one
+# process per kernel), which is resident at about 60 MiB when the check
+# starts.  What a longer-lived process (a test run, a library caller) holds
+# beyond FRESH_PROCESS_MIB when the check starts is added to both: without
+# that, a check after a real kernel's in the same process found its
+# refinement rounds over budget at once and ended inconclusive where a
+# fresh process proves (tests/test_parallel.py's early-pass test in CI).
+FRESH_PROCESS_MIB = 100
 WITNESS_BUDGET = 6.0  # seconds for the witness path
 
 
@@ -108,13 +118,13 @@ def variants(prog: Program) -> list[dict]:
     return out
 
 
-def _refine_memory_limit() -> int:
+def _refine_memory_limit(explorer) -> int:
     """REFINE_MEMORY_MIB, or a little above what is resident when a round or
     the witness starts (the page cache's share of the mapped image varies
-    from run to run), never above REFINE_CEILING_MIB."""
-    from .explore import _rss_mib
-
-    return int(min(REFINE_CEILING_MIB, max(REFINE_MEMORY_MIB, _rss_mib() + 40)))
+    from run to run), never above REFINE_CEILING_MIB; both raised by what the
+    process held before the check (explorer.prior_mib, FRESH_PROCESS_MIB)."""
+    prior = explorer.prior_mib
+    return int(min(REFINE_CEILING_MIB + prior, max(REFINE_MEMORY_MIB + prior, rss_mib() + 40)))
 
 
 def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_of=None, via_dispatch=False):
@@ -128,7 +138,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
     t1 = time.monotonic()
     explorer.deadline = deadline
     explorer.cpu_deadline = time.thread_time() + WITNESS_BUDGET
-    explorer.memory_limit_mib = _refine_memory_limit()
+    explorer.memory_limit_mib = _refine_memory_limit(explorer)
     fixed = {f: b for f, b in wvs[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in wvs)}
     try:
         with _time_limit(min(deadline - t1, _WALL_BACKSTOP * WITNESS_BUDGET)):
@@ -178,7 +188,7 @@ def _settle(explorer, ex) -> None:
     ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
 
 
-def _compat_job(prog, summaries, vs, deadline):
+def _compat_job(prog, summaries, vs, deadline, prior_mib):
     """The compat sysretl sites (compat.py) on an explorer of their own:
     -> (findings as (variant name, site, oid, status, reason, cex, seconds),
     round stats, assumptions used)."""
@@ -188,6 +198,7 @@ def _compat_job(prog, summaries, vs, deadline):
         records.append((v["name"], site, oid, status, reason, cex, dt))
 
     explorer = Explorer(prog, summaries, deadline=deadline)
+    explorer.prior_mib = prior_mib
     used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
     return records, stats, used
 
@@ -361,7 +372,7 @@ def _dispatch_callers(prog, summaries) -> list[int]:
 
 
 def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: float, timeout: float,
-                progress: bool = False) -> CheckResult:
+                progress: bool = False, rss0: float = 0.0) -> CheckResult:
     """The rounds (module docstring of verify.prove) over a Program whose
     TS_COMPAT process (tseffects.TsEffects) is already running."""
     deadline = t0 + timeout
@@ -375,8 +386,10 @@ def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: floa
     # process for the compat entries was measured: about 0.7 s faster on
     # 6.12, but their copy-on-write and exploration pages took the summed
     # memory from 485 to about 600 MiB (issue 9's limit is 500).
-    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline))
+    prior_mib = max(0.0, rss0 - FRESH_PROCESS_MIB)  # _refine_memory_limit
+    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline, prior_mib))
     explorer = Explorer(prog, summaries, deadline=deadline)
+    explorer.prior_mib = prior_mib
     explorer.ts_effects = ts_effects
     return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
 
@@ -492,7 +505,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             explorer.memory_limit_mib = 0
             backstop = deadline - t1
         else:
-            explorer.memory_limit_mib = _refine_memory_limit()
+            explorer.memory_limit_mib = _refine_memory_limit(explorer)
             # refinement rounds share one window of CPU time from the start
             # of the first round: what is still open when it closes stays
             # inconclusive with its reason (never a verdict by timeout)

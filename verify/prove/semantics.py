@@ -16,13 +16,11 @@ import archinfo
 import claripy
 import pyvex
 
-from ..machine import import_angr
+from ..machine import vex_helpers
+from .state import MState, fresh
 
-import_angr()  # (quietly: its optional unicorn engine is absent)
-from angr.engines.vex.claripy import ccall as _ccall  # noqa: E402
-from angr.engines.vex.claripy.irop import vexop_to_simop  # noqa: E402
-
-from .state import MState, fresh  # noqa: E402
+_HELPERS, _IROPS = vex_helpers()
+vexop_to_simop = _IROPS.vexop_to_simop
 
 
 class Unsupported(Exception):
@@ -35,9 +33,9 @@ class _CcallState:
 
 _CC = _CcallState()
 _CCALLS = {
-    "amd64g_calculate_condition": _ccall.amd64g_calculate_condition,
-    "amd64g_calculate_rflags_all": _ccall.amd64g_calculate_rflags_all,
-    "amd64g_calculate_rflags_c": _ccall.amd64g_calculate_rflags_c,
+    "amd64g_calculate_condition": _HELPERS.amd64g_calculate_condition,
+    "amd64g_calculate_rflags_all": _HELPERS.amd64g_calculate_rflags_all,
+    "amd64g_calculate_rflags_c": _HELPERS.amd64g_calculate_rflags_c,
 }
 _OPS: dict = {}
 
@@ -72,7 +70,7 @@ MAX_CC_CASES = 4
 def _ccall(f, args):
     """angr's flag helper; a merged cc_op (an If over concrete operations,
     one per merged path) is computed per case and joined with the same If."""
-    from angr.engines.vex.claripy.ccall import CCallMultivaluedException
+    CCallMultivaluedException = _HELPERS.CCallMultivaluedException
     try:
         return f(_CC, *args)
     except CCallMultivaluedException as e:
