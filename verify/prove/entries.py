@@ -39,13 +39,14 @@ from __future__ import annotations
 import re
 import struct
 
+import numpy as np
+
 from .cfg import CfgError, decode
 
 _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
 _I32 = struct.Struct("<i").unpack_from
 
 
-CHUNK = 1 << 16
 WINDOW = 1 << 16
 
 
@@ -66,40 +67,18 @@ def _candidates(elf, lo: int, hi: int) -> list:
     return memo[(lo, hi)]
 
 
-def _scan_candidates(elf, lo: int, hi: int):
+def _scan_candidates(elf, lo: int, hi: int) -> list:
     """(source address, target) of every byte pattern that would be a direct
-    branch or call into [lo, hi).  Per 64 KiB chunk of code the rel32 of
-    such a branch lies in a range whose upper 16 bits take at most three
-    values, so a regular expression over (opcode, any, any, those bytes)
-    finds the candidates in C; each is then computed exactly."""
+    branch or call into [lo, hi), in address order per executable section:
+    rel32 (call, jmp, jcc) from anywhere, then rel8 (jmp, jcc, loop*,
+    jrcxz) from code next to the range."""
+    out = []
     for sec in elf.sections:
         if not (sec.flags & 4) or not sec.has_bits or not sec.size:  # SHF_EXECINSTR
             continue
         data = elf.section_bytes(sec.name)
         base = sec.addr
-        for c in range(0, len(data), CHUNK):
-            a = base + c
-            # a source in [a, a + CHUNK + 2) branches by rel = target - (source + len)
-            r_lo, r_hi = lo - (a + CHUNK + 6), hi - (a + 5)
-            if r_hi < -(1 << 31) or r_lo >= (1 << 31):
-                continue
-            tops = {(r >> 16) & 0xFFFF for r in range(max(r_lo, -(1 << 31)), min(r_hi, (1 << 31) - 1) + 1, 1 << 15)}
-            tops |= {(r_lo >> 16) & 0xFFFF, (r_hi >> 16) & 0xFFFF}
-            alts = b"|".join(re.escape(struct.pack("<H", t)) for t in sorted(tops))
-            pat = re.compile(rb"[\xe8\xe9]..(?:" + alts + rb")|\x0f[\x80-\x8f]..(?:" + alts + rb")", re.S)
-            seg = data[c:c + CHUNK + 6]
-            m = pat.search(seg)
-            while m is not None:
-                i = m.start()
-                m = pat.search(seg, i + 1)  # overlapping candidates too
-                if i >= CHUNK:
-                    break
-                k = 1 if seg[i] in (0xE8, 0xE9) else 2
-                if i + k + 4 > len(seg):
-                    continue
-                tgt = (a + i + k + 4 + _I32(seg, i + k)[0]) & 0xFFFFFFFFFFFFFFFF
-                if lo <= tgt < hi:
-                    yield a + i, tgt
+        out.extend(_rel32_into(data, base, lo, hi))
         # short branches reach 128 bytes: only code next to the region
         a, b = max(base, lo - 130), min(base + len(data), hi + 130)
         if a < b:
@@ -110,7 +89,35 @@ def _scan_candidates(elf, lo: int, hi: int):
                     continue
                 tgt = a + i + 2 + struct.unpack_from("<b", chunk, i + 1)[0]
                 if lo <= tgt < hi:
-                    yield a + i, tgt
+                    out.append((a + i, tgt))
+    return out
+
+
+def _rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
+    """Every offset of `data` (loaded at `base`) holding e8/e9 + rel32 or
+    0f 80-8f + rel32 whose target lies in [lo, hi): (address, target), in
+    address order.  Every position is computed (numpy over the whole
+    section, overlapping patterns included), none skipped by a filter."""
+    d = np.frombuffer(data, np.uint8)
+    n = len(d)
+    if n < 5:
+        return []
+    calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
+    jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
+    base_s = base - (1 << 64) if base >= 1 << 63 else base  # two's complement: the same sums mod 2**64
+    pos_all, tgt_all = [], []
+    for pos, k in ((calls, 1), (jccs, 2)):
+        r = pos + k
+        rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | (d[r + 2].astype(np.int64) << 16) \
+            | (d[r + 3].astype(np.int64) << 24)
+        rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
+        tgt = (base_s + r + 4 + rel).view(np.uint64)  # the target mod 2**64, as the CPU computes it
+        keep = (tgt >= np.uint64(lo)) & (tgt < np.uint64(hi))
+        pos_all.append(pos[keep])
+        tgt_all.append(tgt[keep])
+    pos, tgt = np.concatenate(pos_all), np.concatenate(tgt_all)
+    order = np.argsort(pos, kind="stable")
+    return [(base + int(p), int(t)) for p, t in zip(pos[order].tolist(), tgt[order].tolist())]
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:
