@@ -167,6 +167,42 @@ def test_debian_release_is_fetched_by_the_tool(kernel61, tmp_path):
     assert doc["image"]["path"] == kernel61[0] and doc["image"]["version"].startswith("Linux version 6.1")
 
 
+def test_concurrent_fetches_of_one_release_download_once(tmp_path, monkeypatch):
+    """verify.fetch: a second fetch of a release that another is downloading
+    waits on the lock and takes the files it put in place (CI prefetches the
+    kernels while the tests start): one download, both get the paths."""
+    import threading
+    import time
+
+    from verify import fetch
+
+    monkeypatch.setenv("SYSRET_VERIFY_KERNELS", str(tmp_path))
+    release = "6.1.0-99-cloud-amd64"
+    calls = []
+
+    def fake_download(pkg, tmp, members, subdir, quiet, note):
+        calls.append(pkg)
+        time.sleep(0.5)  # the other fetch arrives meanwhile
+        boot = os.path.join(tmp, subdir)
+        os.makedirs(boot)
+        for f in (f"System.map-{release}", f"vmlinux-{release}"):
+            with open(os.path.join(boot, f), "w") as out:
+                out.write(f)
+        return boot
+
+    monkeypatch.setattr(fetch, "_download_and_unpack", fake_download)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(fetch.debian_kernel(release, quiet=True)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)
+    for t in threads:
+        t.join(10)
+    assert calls == [f"linux-image-{release}-dbg"]
+    assert len(got) == 2 and got[0] == got[1] and all(os.path.exists(p) for p in got[0])
+
+
 @pytest.mark.parametrize("args, words", [
     (["check"], ("IMAGE", "--debian")),
     (["check", "--debian", "x; rm -rf /"], ("not a Debian kernel release",)),

@@ -7,10 +7,15 @@ extracted from the .deb.  The cache is $SYSRET_VERIFY_KERNELS, else
 $XDG_CACHE_HOME/sysret-verify/kernels, else ~/.cache/sysret-verify/kernels;
 nothing is downloaded when both files exist.  apt-get's progress goes to
 stderr (stdout stays for the report); the vmlinux is moved into place last,
-so an interrupted fetch is never mistaken for a cached one.
+so an interrupted fetch is never mistaken for a cached one.  Two processes
+fetching the same package (two checks, or CI's prefetch and a test) take
+turns on a lock file in the release's directory: the second finds the files
+the first put in place instead of downloading them again.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import re
@@ -34,6 +39,15 @@ def cache_dir() -> str:
     return base
 
 
+@contextlib.contextmanager
+def _fetch_lock(dest: str):
+    """One fetch at a time into `dest` (flock: released when the process
+    ends, however it ends)."""
+    with open(os.path.join(dest, ".fetch.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def debian_kernel(release: str, quiet: bool = False) -> tuple[str, str]:
     """(vmlinux, System.map) paths for a Debian kernel release, fetched once."""
     if not _RELEASE.match(release or ""):
@@ -48,7 +62,9 @@ def debian_kernel(release: str, quiet: bool = False) -> tuple[str, str]:
             raise InputError(f"--debian needs `{tool}` (a Debian or Ubuntu machine)")
     os.makedirs(dest, exist_ok=True)
     pkg = f"linux-image-{release}-dbg"
-    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+    with _fetch_lock(dest), tempfile.TemporaryDirectory(dir=dest) as tmp:
+        if os.path.exists(vmlinux) and os.path.exists(sysmap):  # fetched while we waited
+            return vmlinux, sysmap
         boot = _download_and_unpack(pkg, tmp, "./usr/lib/debug/boot/*", "usr/lib/debug/boot", quiet,
                                     f"several hundred MB, once; cached in {dest}")
         try:
@@ -76,7 +92,9 @@ def debian_vmlinuz(release: str, quiet: bool = False) -> tuple[str, str]:
             raise InputError(f"fetching a Debian vmlinuz needs `{tool}` (a Debian or Ubuntu machine)")
     os.makedirs(dest, exist_ok=True)
     pkg = f"linux-image-{release}-unsigned"
-    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+    with _fetch_lock(dest), tempfile.TemporaryDirectory(dir=dest) as tmp:
+        if os.path.exists(vmlinuz) and os.path.exists(sysmap):  # fetched while we waited
+            return vmlinuz, sysmap
         boot = _download_and_unpack(pkg, tmp, "./boot/*", "boot", quiet, f"once; cached in {dest}")
         try:
             os.replace(os.path.join(boot, f"System.map-{release}"), sysmap)
