@@ -182,3 +182,29 @@ print("ok")
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
+
+
+def _one_section_elf(base, data):
+    from types import SimpleNamespace
+
+    sec = SimpleNamespace(name=".text", addr=base, size=len(data), flags=0x6, has_bits=True)
+    return SimpleNamespace(sections=[sec], section_bytes=lambda name: data)
+
+
+def test_second_entry_scan_at_the_top_of_the_address_space():
+    """From the adversarial review of the numpy scan: a range in the top
+    64 KiB of the address space makes _candidates scan the window ending at
+    2**64, which np.uint64 cannot hold (an internal error, exit 4, where the
+    regular-expression scan before it found the branch)."""
+    import struct
+
+    from verify.prove import entries
+
+    base = (1 << 64) - 0x1000
+    src = 0x10
+    for op, hi in ((b"\xe9", base + 0x900), (b"\xe8", 1 << 64)):
+        lo = base + 0x800
+        data = bytearray(b"\x90" * 0x1000)
+        data[src:src + 5] = op + struct.pack("<i", lo - (base + src + 5))
+        assert (base + src, lo) in entries._candidates(_one_section_elf(base, bytes(data)), lo, hi)
+        assert (base + src, lo) in entries._rel32_into(bytes(data), base, lo, hi)

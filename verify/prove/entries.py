@@ -98,9 +98,10 @@ def _rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
     0f 80-8f + rel32 whose target lies in [lo, hi): (address, target), in
     address order.  Every position is computed (numpy over the whole
     section, overlapping patterns included), none skipped by a filter."""
+    lo, hi = max(lo, 0), min(hi, 1 << 64)  # a range may end at 2**64 (_candidates' top window)
     d = np.frombuffer(data, np.uint8)
     n = len(d)
-    if n < 5:
+    if n < 5 or lo >= hi:
         return []
     calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
     jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
@@ -112,7 +113,9 @@ def _rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
             | (d[r + 3].astype(np.int64) << 24)
         rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
         tgt = (base_s + r + 4 + rel).view(np.uint64)  # the target mod 2**64, as the CPU computes it
-        keep = (tgt >= np.uint64(lo)) & (tgt < np.uint64(hi))
+        keep = tgt >= np.uint64(lo)
+        if hi < 1 << 64:  # (2**64 is no uint64: every target is below it)
+            keep &= tgt < np.uint64(hi)
         pos_all.append(pos[keep])
         tgt_all.append(tgt[keep])
     pos, tgt = np.concatenate(pos_all), np.concatenate(tgt_all)
