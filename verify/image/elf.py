@@ -318,7 +318,21 @@ class ElfImage:
         import threading
 
         box: list = []
-        t = threading.Thread(target=lambda: box.append(self._hash()), name="sha256", daemon=True)
+
+        def run():
+            # The lowest scheduling priority, for this thread only (Linux:
+            # a thread id is a process id to setpriority): a check's two
+            # processes keep both cores busy, and the hash is read only when
+            # the report is written, so it takes the time they leave idle
+            # instead of slowing them.  A caller that waits for it at once
+            # (the cache lookup) leaves its core idle for it anyway.
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                pass
+            box.append(self._hash())
+
+        t = threading.Thread(target=run, name="sha256", daemon=True)
         self._hash_thread, self._hash_box = t, box
         t.start()
 
