@@ -44,7 +44,6 @@ import numpy as np
 from .cfg import CfgError, decode
 
 _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
-_I32 = struct.Struct("<i").unpack_from
 
 
 WINDOW = 1 << 16

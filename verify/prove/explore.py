@@ -23,7 +23,6 @@ the whole exploration.
 """
 from __future__ import annotations
 
-import os
 import time
 
 import archinfo
