@@ -106,11 +106,6 @@ KNOWN_GAPS: dict = {
                                  "under kernel-calls-keep-gs-cr3 (unread code leaves the SYSCALL MSRs as boot set them)",
     "adv_r18_x32_dispatch_star": "MSR_STAR written inside the x32 syscall table (the dispatch: the syscall itself): "
                                  "proven under kernel-calls-keep-gs-cr3",
-    # round 19: a SYSRET hidden inside an instruction of another symbol's
-    # decode, reached by a jump from elsewhere: the scan rests on the named
-    # assumption instruction-boundaries (listed in every report)
-    "adv_r19_sysret_xsym": "a sysretl inside a movl's immediate in another symbol, entered by `jmp sym+1` from an "
-                           "unchecked entry: proven under instruction-boundaries",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -121,6 +121,17 @@ def test_second_entry_scan_finds_every_direct_branch_into_the_region():
                     want.add((base + i, t))
     got = {(s, t) for s, t in entries._candidates(elf, lo, hi) if data[s - base] in (0xE8, 0xE9, 0x0F)}
     assert want and want == got, (sorted(want - got)[:5], sorted(got - want)[:5])
+    # the many-range form image/entry.py's SYSRET search uses: per range, the
+    # targets of exactly the single-range scan's patterns whose source lies
+    # outside it (rel8 ones included), for disjoint ranges and the top one
+    from verify.image import branches
+
+    ranges = [(lo, hi), (base + 100, base + 2 * chunk), (base + size - 300, base + size), ((1 << 64) - 16, 1 << 64)]
+    many = branches.targets_into_ranges(elf, ranges)
+    for r in ranges:
+        single = sorted({t for s, t in branches.scan_candidates(elf, *r) if not r[0] <= s < r[1]})
+        assert many[r] == single, r
+    assert many[(lo, hi)]
 
 
 def test_time_limit_leaves_no_timer_behind():
@@ -198,6 +209,7 @@ def test_second_entry_scan_at_the_top_of_the_address_space():
     regular-expression scan before it found the branch)."""
     import struct
 
+    from verify.image import branches
     from verify.prove import entries
 
     base = (1 << 64) - 0x1000
@@ -207,4 +219,4 @@ def test_second_entry_scan_at_the_top_of_the_address_space():
         data = bytearray(b"\x90" * 0x1000)
         data[src:src + 5] = op + struct.pack("<i", lo - (base + src + 5))
         assert (base + src, lo) in entries._candidates(_one_section_elf(base, bytes(data)), lo, hi)
-        assert (base + src, lo) in entries._rel32_into(bytes(data), base, lo, hi)
+        assert (base + src, lo) in branches.rel32_into(bytes(data), base, lo, hi)

@@ -140,16 +140,20 @@ def sysret_instructions(image) -> list[dict]:
     contains it (the section's start when none does) to the next symbol:
     linearly, and again from every direct branch target in there (a `jmp 1f`
     into the middle of what the linear decode took for one instruction,
-    adv_r18_sysret_in_insn).  A hit that starts a SYSRET at any of those
-    instruction boundaries counts.  (Real kernels hold a few dozen hits and
-    only their entries' SYSRETs.  Not found: one reached only by a jump from
-    another symbol, or an indirect jump, into the middle of an
-    instruction.)"""
+    adv_r18_sysret_in_insn), and from every place code elsewhere may jump
+    into that range: the target of every direct-branch byte pattern of any
+    executable section outside it (branches.targets_into_ranges, confirmed
+    or not: `jmp sym+1` from another symbol, adv_r19_sysret_xsym), every
+    jump label's taken target and every exception-table fixup in it.  A hit
+    that starts a SYSRET at any of those instruction boundaries counts.
+    (Real kernels hold a few dozen hits and only their entries' SYSRETs.
+    Not found: one reached only by an indirect jump into the middle of an
+    instruction, assumption instruction-boundaries.)"""
     memo = image.__dict__.get("_sysret_instructions")
     if memo is not None:
         return memo
     md = _md()
-    out = []
+    hits = []  # (section, its bytes, the 0f 07's address, [start, end) decoded for it)
     for sec in image.elf.sections:
         if not (sec.flags & 0x4) or not sec.has_bits or sec.size == 0:
             continue
@@ -162,23 +166,47 @@ def sysret_instructions(image) -> list[dict]:
                 start = sec.addr
             end = image.symbols.next_symbol(a)
             end = sec.addr + len(data) if end is None or end > sec.addr + len(data) else end
-            for b in sorted(_boundaries(md, data, sec.addr, start, end)):
-                if a - 14 <= b <= a:
-                    found = sysret_at(data[b - sec.addr:b - sec.addr + 15])
-                    if found is not None and b + found[1] == a + 2:
-                        out.append({"address": b, "width": found[0]})
+            hits.append((sec, data, a, start, end))
             i = data.find(b"\x0f\x07", i + 1)
+    entered = _entered_from_elsewhere(image, {(start, end) for _s, _d, _a, start, end in hits})
+    out = []
+    for sec, data, a, start, end in hits:
+        for b in sorted(_boundaries(md, data, sec.addr, start, end, entered[(start, end)])):
+            if a - 14 <= b <= a:
+                found = sysret_at(data[b - sec.addr:b - sec.addr + 15])
+                if found is not None and b + found[1] == a + 2:
+                    out.append({"address": b, "width": found[0]})
     image.__dict__["_sysret_instructions"] = out
     return out
 
 
-def _boundaries(md, data: bytes, base: int, start: int, end: int) -> set:
-    """Instruction starts in [start, end): the linear decode from start, and
-    the decodes from every direct branch target in the range (to a fixed
-    point; a decode stops where it meets one already made, or at bytes
-    that do not decode)."""
+def _entered_from_elsewhere(image, ranges: set) -> dict:
+    """[start, end) -> where code outside it may jump into it: direct-branch
+    byte patterns (branches.py), jump labels' taken targets (the on-disk NOP
+    becomes that jump at run time) and exception-table fixups (entered after
+    a fault anywhere)."""
+    from .branches import targets_into_ranges
+    from .patches import tables
+
+    out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges).items()}
+    if not out:
+        return {}
+    tabs = tables(image)
+    extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixups.values())
+    for t in extra:
+        for lo, hi in out:
+            if lo <= t < hi:
+                out[(lo, hi)].add(t)
+    return out
+
+
+def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=()) -> set:
+    """Instruction starts in [start, end): the linear decode from start and
+    from every address of `entered`, and the decodes from every direct
+    branch target in the range (to a fixed point; a decode stops where it
+    meets one already made, or at bytes that do not decode)."""
     out: set = set()
-    work = [start]
+    work = [start, *sorted(entered, reverse=True)]
     while work:
         a = work.pop()
         while start <= a < end and a not in out:

@@ -24,10 +24,11 @@ ASSUMPTIONS = {
     "that writes the mask owes every bit pending before it); a store through a pointer it does not know, or "
     "code it does not read, is taken not to clear one.",
     "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
-    "a symbol's start or from a direct branch target inside the same symbol: no jump from another symbol, and no "
-    "indirect jump, lands inside what those decodes take for one instruction (indirect targets carry ENDBR "
-    "landing pads under IBT).  The search for SYSRET instructions that no analysed entry reaches "
-    "(image/entry.py sysret_instructions) relies on it.",
+    "a symbol's start, from a direct-branch byte pattern's target (from anywhere in the image's executable "
+    "sections, confirmed or not), a jump label's taken target or an exception-table fixup: no indirect jump lands "
+    "inside what those decodes take for one instruction (indirect targets carry ENDBR landing pads under IBT).  "
+    "The search for SYSRET instructions that no analysed entry reaches (image/entry.py sysret_instructions) "
+    "relies on it.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "

@@ -36,21 +36,14 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
-import re
-import struct
-
-import numpy as np
-
+from ..image.branches import scan_candidates
 from .cfg import CfgError, decode
-
-_REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
-
 
 WINDOW = 1 << 16
 
 
 def _candidates(elf, lo: int, hi: int) -> list:
-    """_scan_candidates, once per image and range (the sysretq and the
+    """branches.scan_candidates, once per image and range (the sysretq and the
     sysretl searches scan the same entry text)."""
     memo = elf.__dict__.setdefault("_branch_candidates", {})
     if (lo, hi) not in memo:
@@ -62,64 +55,8 @@ def _candidates(elf, lo: int, hi: int) -> list:
             # its range, so those with a target in [lo, hi) are the range's
             memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW) if lo <= t < hi]
         else:
-            memo[(lo, hi)] = list(_scan_candidates(elf, lo, hi))
+            memo[(lo, hi)] = list(scan_candidates(elf, lo, hi))
     return memo[(lo, hi)]
-
-
-def _scan_candidates(elf, lo: int, hi: int) -> list:
-    """(source address, target) of every byte pattern that would be a direct
-    branch or call into [lo, hi), in address order per executable section:
-    rel32 (call, jmp, jcc) from anywhere, then rel8 (jmp, jcc, loop*,
-    jrcxz) from code next to the range."""
-    out = []
-    for sec in elf.sections:
-        if not (sec.flags & 4) or not sec.has_bits or not sec.size:  # SHF_EXECINSTR
-            continue
-        data = elf.section_bytes(sec.name)
-        base = sec.addr
-        out.extend(_rel32_into(data, base, lo, hi))
-        # short branches reach 128 bytes: only code next to the region
-        a, b = max(base, lo - 130), min(base + len(data), hi + 130)
-        if a < b:
-            chunk = data[a - base:b - base]
-            for m in _REL8.finditer(chunk):
-                i = m.start()
-                if i + 2 > len(chunk):
-                    continue
-                tgt = a + i + 2 + struct.unpack_from("<b", chunk, i + 1)[0]
-                if lo <= tgt < hi:
-                    out.append((a + i, tgt))
-    return out
-
-
-def _rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
-    """Every offset of `data` (loaded at `base`) holding e8/e9 + rel32 or
-    0f 80-8f + rel32 whose target lies in [lo, hi): (address, target), in
-    address order.  Every position is computed (numpy over the whole
-    section, overlapping patterns included), none skipped by a filter."""
-    lo, hi = max(lo, 0), min(hi, 1 << 64)  # a range may end at 2**64 (_candidates' top window)
-    d = np.frombuffer(data, np.uint8)
-    n = len(d)
-    if n < 5 or lo >= hi:
-        return []
-    calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
-    jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
-    base_s = base - (1 << 64) if base >= 1 << 63 else base  # two's complement: the same sums mod 2**64
-    pos_all, tgt_all = [], []
-    for pos, k in ((calls, 1), (jccs, 2)):
-        r = pos + k
-        rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | (d[r + 2].astype(np.int64) << 16) \
-            | (d[r + 3].astype(np.int64) << 24)
-        rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
-        tgt = (base_s + r + 4 + rel).view(np.uint64)  # the target mod 2**64, as the CPU computes it
-        keep = tgt >= np.uint64(lo)
-        if hi < 1 << 64:  # (2**64 is no uint64: every target is below it)
-            keep &= tgt < np.uint64(hi)
-        pos_all.append(pos[keep])
-        tgt_all.append(tgt[keep])
-    pos, tgt = np.concatenate(pos_all), np.concatenate(tgt_all)
-    order = np.argsort(pos, kind="stable")
-    return [(base + int(p), int(t)) for p, t in zip(pos[order].tolist(), tgt[order].tolist())]
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:

@@ -1,0 +1,126 @@
+"""Byte patterns that would be direct branches: where code may jump.
+
+A direct jmp/jcc/call encodes its target relative to its own end, so every
+offset of an executable section that holds such an opcode names a possible
+target, whether or not a decode takes those bytes for an instruction.  The
+searches built on this (prove/entries.py: jumps into the SYSRET path from
+outside the entry; image/entry.py sysret_instructions: jumps into the middle
+of an instruction that hides a SYSRET) take every pattern, confirmed or not:
+a false one costs precision only, a missed one would cost soundness.
+
+Alternative replacements are scanned in place: apply_alternatives (6.1
+arch/x86/kernel/alternative.c recompute_jump / 6.12 apply_relocation)
+adjusts a relative branch copied to its site so that it keeps the absolute
+target the assembler encoded at the replacement's own address.
+"""
+from __future__ import annotations
+
+import re
+import struct
+
+import numpy as np
+
+# the first byte of a rel8 branch: jmp, jcc, loop/loope/loopne, jrcxz
+_REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
+# how far before or after a range a rel8 branch may sit and reach into it
+REL8_REACH = 130
+
+
+def _executable(elf):
+    for sec in elf.sections:
+        if (sec.flags & 4) and sec.has_bits and sec.size:  # SHF_EXECINSTR
+            yield sec, elf.section_bytes(sec.name)
+
+
+def rel32_targets(data: bytes, base: int) -> tuple:
+    """(offsets, targets) of every e8/e9 + rel32 and 0f 80-8f + rel32 at any
+    offset of `data` loaded at `base` (overlapping patterns included), as
+    numpy arrays: int64 offsets, uint64 targets mod 2**64 as the CPU
+    computes them."""
+    d = np.frombuffer(data, np.uint8)
+    n = len(d)
+    if n < 5:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
+    jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
+    base_s = base - (1 << 64) if base >= 1 << 63 else base  # two's complement: the same sums mod 2**64
+    pos_all, tgt_all = [], []
+    for pos, k in ((calls, 1), (jccs, 2)):
+        r = pos + k
+        rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | (d[r + 2].astype(np.int64) << 16) \
+            | (d[r + 3].astype(np.int64) << 24)
+        rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
+        pos_all.append(pos.astype(np.int64))
+        tgt_all.append((base_s + r + 4 + rel).view(np.uint64))
+    return np.concatenate(pos_all), np.concatenate(tgt_all)
+
+
+def rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
+    """Every offset of `data` (loaded at `base`) holding e8/e9 + rel32 or
+    0f 80-8f + rel32 whose target lies in [lo, hi): (address, target), in
+    address order.  Every position is computed (numpy over the whole
+    section, overlapping patterns included), none skipped by a filter."""
+    lo, hi = max(lo, 0), min(hi, 1 << 64)  # a range may end at 2**64 (entries._candidates' top window)
+    if lo >= hi:
+        return []
+    pos, tgt = rel32_targets(data, base)
+    keep = tgt >= np.uint64(lo)
+    if hi < 1 << 64:  # (2**64 is no uint64: every target is below it)
+        keep &= tgt < np.uint64(hi)
+    pos, tgt = pos[keep], tgt[keep]
+    order = np.argsort(pos, kind="stable")
+    return [(base + int(p), int(t)) for p, t in zip(pos[order].tolist(), tgt[order].tolist())]
+
+
+def rel8_into(data: bytes, base: int, lo: int, hi: int) -> list:
+    """(address, target) of every rel8 branch pattern of `data` (at `base`)
+    within REL8_REACH bytes of [lo, hi) whose target lies in [lo, hi)."""
+    out = []
+    a, b = max(base, lo - REL8_REACH), min(base + len(data), hi + REL8_REACH)
+    if a < b:
+        chunk = data[a - base:b - base]
+        for m in _REL8.finditer(chunk):
+            i = m.start()
+            if i + 2 > len(chunk):
+                continue
+            tgt = a + i + 2 + struct.unpack_from("<b", chunk, i + 1)[0]
+            if lo <= tgt < hi:
+                out.append((a + i, tgt))
+    return out
+
+
+def scan_candidates(elf, lo: int, hi: int) -> list:
+    """(source address, target) of every byte pattern that would be a direct
+    branch or call into [lo, hi), in address order per executable section:
+    rel32 (call, jmp, jcc) from anywhere, then rel8 (jmp, jcc, loop*,
+    jrcxz) from code next to the range."""
+    out = []
+    for sec, data in _executable(elf):
+        out.extend(rel32_into(data, sec.addr, lo, hi))
+        out.extend(rel8_into(data, sec.addr, lo, hi))
+    return out
+
+
+def targets_into_ranges(elf, ranges) -> dict:
+    """For each [lo, hi) of `ranges` (disjoint or equal), the sorted targets
+    inside it of every direct-branch pattern whose source lies outside it:
+    scan_candidates for many ranges in one pass over the image."""
+    ranges = sorted(set(ranges))
+    out: dict = {r: set() for r in ranges}
+    if not ranges:
+        return {}
+    los = np.array([lo for lo, _ in ranges], np.uint64)
+    # the ends as the last address inside (hi - 1): a range may end at 2**64
+    lasts = np.array([hi - 1 for _, hi in ranges], np.uint64)
+    for sec, data in _executable(elf):
+        pos, tgt = rel32_targets(data, sec.addr)
+        i = np.searchsorted(los, tgt, side="right").astype(np.int64) - 1
+        ok = i >= 0
+        ok[ok] &= tgt[ok] <= lasts[i[ok]]
+        for k in np.flatnonzero(ok).tolist():
+            lo, hi = ranges[i[k]]
+            if not lo <= sec.addr + int(pos[k]) < hi:
+                out[(lo, hi)].add(int(tgt[k]))
+        for lo, hi in ranges:
+            out[(lo, hi)].update(t for s, t in rel8_into(data, sec.addr, lo, hi) if not lo <= s < hi)
+    return {r: sorted(v) for r, v in out.items()}
