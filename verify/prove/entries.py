@@ -37,7 +37,8 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 from __future__ import annotations
 
 from ..image.branches import scan_candidates
-from .cfg import CfgError, decode
+from ..image.entry import sysret_instructions
+from .cfg import CfgError, decode, static_sysret_sites
 
 WINDOW = 1 << 16
 
@@ -332,3 +333,35 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
         if s not in ext or ext[s].target != t:
             return False
     return not any(lo <= f < hi for f in tables(prog.image).extable_fixups.values())
+
+
+def search(prog, vs, width_of=None) -> dict:
+    """The image-only half of rounds._second_entries: per SYSRET kind
+    searched, (the jumps into the exit path found or None, why the search
+    failed, the xen ones, {(variant, target): SYSRETs the target reaches or
+    None})."""
+    mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
+    out = {}
+    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
+        why = None
+        try:
+            found = second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
+        except CfgError as e:
+            found, why = None, str(e)
+        xen = {(s, t) for s, t in found or () if is_xen_pv_entry(prog, s, t)}
+        reach = {}
+        for v in vs:
+            for src, tgt in found or ():
+                try:
+                    reach[(v["name"], tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                except CfgError:
+                    reach[(v["name"], tgt)] = None
+        out[kinds] = (found, why, xen, reach)
+    return out
+
+
+def image_only_work(prog, vs, width_of) -> tuple:
+    """(search(...), image.entry.sysret_instructions): the end of a check
+    that reads only the image, run in the TS_COMPAT process (rounds.
+    _work_ahead); plain values, so they cross the pipe as they are."""
+    return search(prog, vs, width_of), sysret_instructions(prog.image)

@@ -22,7 +22,7 @@ from . import decide as dec
 from . import entries
 from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
-from ..image.entry import other_sysret_sites, sysret_instructions
+from ..image.entry import other_sysret_sites
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .parallel import rss_mib
@@ -203,37 +203,12 @@ def _compat_job(prog, summaries, vs, deadline, prior_mib):
     return records, stats, used
 
 
-def _second_entry_search(prog, vs, width_of=None) -> dict:
-    """The image-only half of _second_entries: per SYSRET kind searched,
-    (the jumps into the exit path found or None, why the search failed, the
-    xen ones, {(variant, target): SYSRETs the target reaches or None}).
-    Computed while the TS_COMPAT answers are awaited (_check)."""
-    mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
-    out = {}
-    for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
-        why = None
-        try:
-            found = entries.second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
-        except CfgError as e:
-            found, why = None, str(e)
-        xen = {(s, t) for s, t in found or () if entries.is_xen_pv_entry(prog, s, t)}
-        reach = {}
-        for v in vs:
-            for src, tgt in found or ():
-                try:
-                    reach[(v["name"], tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
-                except CfgError:
-                    reach[(v["name"], tgt)] = None
-        out[kinds] = (found, why, xen, reach)
-    return out
-
-
 def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dict:
     """A SYSRET site that other code jumps into the exit path to reach
     (entries.py) is not proven by an exploration from entry_SYSCALL_64:
     its "proven" findings become inconclusive, per variant in which the
     site is reachable from that jump.  -> assumptions used (id -> where).
-    search: _second_entry_search's answer, when computed ahead.
+    search: entries.search's answer, when computed ahead.
 
     Once per width the 64-bit walk reached: W for sysretq as always (its
     rule applies to every proven finding whose site the jump reaches, or to
@@ -244,7 +219,7 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
     sysretl both reach)."""
     used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
-    for kinds, (found, why, xen, reaches) in (search or _second_entry_search(prog, vs, width_of)).items():
+    for kinds, (found, why, xen, reaches) in (search or entries.search(prog, vs, width_of)).items():
         for v in vs:
             for src, tgt in (found if found is not None else [(None, None)]):
                 if (src, tgt) in xen and v["name"] != "xenpv":
@@ -296,13 +271,27 @@ def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, w
     return out
 
 
-def _work_ahead(prog, image, vs, width_of, ahead: dict) -> None:
-    """The end of a check's work that reads only the image, done while the
-    first round waits for the TS_COMPAT process (on two cores that process
-    is the critical path): the second-entry search and the byte scan for
-    every SYSRET instruction (image.entry.sysret_instructions, memoised)."""
-    ahead["second_entries"] = _second_entry_search(prog, vs, width_of)
-    sysret_instructions(image)
+def _work_ahead(explorer, prog, vs, width_of, ahead: dict) -> None:
+    """Start the end of a check's work that reads only the image
+    (entries.image_only_work: the second-entry search and the byte scan for
+    every SYSRET instruction) in the TS_COMPAT process, queued behind the
+    answers the first round asked for: on two cores, once those are in,
+    that process idles while this one runs the compat entries and the
+    queries, so the work moves off the critical path.  Without that process
+    it runs here when _ahead_search asks for it (parallel.Server)."""
+    if explorer.ts_effects is not None:
+        ahead["ticket"] = explorer.ts_effects.submit(entries.image_only_work, vs, width_of)
+
+
+def _ahead_search(explorer, prog, ahead: dict):
+    """_work_ahead's answer: the second-entry search (None when it was not
+    started: a first round that ended inconclusive), its SYSRET scan
+    memoised on the image as if computed here."""
+    if "ticket" not in ahead:
+        return None
+    search, sysrets = explorer.ts_effects.result(ahead.pop("ticket"))
+    prog.image.__dict__.setdefault("_sysret_instructions", sysrets)
+    return search
 
 
 def _site_widths(prog, width_of: dict, hit_sites) -> dict:
@@ -527,7 +516,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             # in, the obligations that hold without them (with them in, the
             # queries after the settle decide everything at once)
             if rounds == 1:
-                _work_ahead(prog, image, vs, width_of, ahead)
+                _work_ahead(explorer, prog, vs, width_of, ahead)
                 compat_job.run()
             held_early = {} if explorer.ts_effects is None or explorer.ts_effects.ready(ex) else \
                 _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline)
@@ -645,7 +634,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
-    entry_assumptions = _second_entries(prog, vs, final, finding, width_of, ahead.get("second_entries"))
+    entry_assumptions = _second_entries(prog, vs, final, finding, width_of, _ahead_search(explorer, prog, ahead))
     # The catch-all: every sysret/sysretl instruction reachable from any
     # entry gets every obligation of its width, decided above or
     # inconclusive here, never silently skipped (a site that no exploration

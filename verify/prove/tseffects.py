@@ -46,6 +46,15 @@ def effect(ts, target, name, readable: bool, regs: dict, stack: dict) -> tuple[s
     return eff.kind, eff.assumed
 
 
+_JOB = "job"  # a request that is not an effect() call (whose first item is an address)
+
+
+def _serve(ts, req):
+    if req[0] == _JOB:
+        return req[1](ts.program, *req[2])
+    return effect(ts, *req)
+
+
 class TsEffects:
     """The parent's handle: ask() per summarised call, constraints() per
     exploration."""
@@ -53,7 +62,17 @@ class TsEffects:
     def __init__(self, ts):
         self.ts = ts
         # the whole-image graph every answer needs is built first
-        self._server = parallel.Server(lambda req: effect(ts, *req), warm=ts.may_set.prepare)
+        self._server = parallel.Server(lambda req: _serve(ts, req), warm=ts.may_set.prepare)
+
+    def submit(self, fn, *args) -> int:
+        """Run fn(program, *args) in the answering process, after the
+        answers asked for so far (image-only work: rounds._work_ahead).  fn
+        must be a module-level function (it crosses the pipe by name) and
+        its answer plain values."""
+        return self._server.ask((_JOB, fn, args))
+
+    def result(self, ticket: int):
+        return self._server.answer(ticket)
 
     def ask(self, target, name, readable, regs: dict, stack: dict) -> int:
         regs = {r: t for r, t in regs.items() if t != ()}
