@@ -28,6 +28,32 @@ def test_answers_in_order_with_and_without_fork(forking, monkeypatch):
         s.close()
 
 
+def _job(program, x):
+    return program, x * 2, os.getpid()
+
+
+@pytest.mark.parametrize("forking", ["1", "0"])
+def test_image_only_jobs_run_in_the_answering_process_after_its_answers(forking, monkeypatch):
+    """tseffects.TsEffects.submit (rounds._work_ahead): a module-level
+    function of the Program runs in the TS_COMPAT process, queued behind the
+    effects asked before it, and its answer comes back as computed there;
+    without a child, here."""
+    from types import SimpleNamespace
+
+    from verify.prove import tseffects
+
+    monkeypatch.setenv("SYSRET_VERIFY_PARALLEL", forking)
+    ts = SimpleNamespace(program="the program", may_set=SimpleNamespace(prepare=lambda: None))
+    eff = tseffects.TsEffects(ts)
+    try:
+        ticket = eff.submit(_job, 21)
+        program, doubled, pid = eff.result(ticket)
+        assert (program, doubled) == ("the program", 42)
+        assert (pid != os.getpid()) == (forking == "1")
+    finally:
+        eff.close()
+
+
 def test_an_exception_in_the_child_is_raised_in_the_parent():
     s = parallel.Server(_square)
     try:
