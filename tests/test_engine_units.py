@@ -88,7 +88,7 @@ def test_interval_hull_is_sound_on_random_inputs():
     assert _interval(cases[0])[1] - _interval(cases[0])[0] == 255
 
 
-def test_second_entry_scan_finds_every_direct_branch_into_the_region():
+def test_second_entry_scan_finds_every_direct_branch_into_the_region(monkeypatch):
     """entries._candidates (the numpy scan of every offset) against a
     brute-force decode of every offset, on random code with planted
     jmp/call/jcc into a region both before and after it (negative and
@@ -121,11 +121,17 @@ def test_second_entry_scan_finds_every_direct_branch_into_the_region():
                     want.add((base + i, t))
     got = {(s, t) for s, t in entries._candidates(elf, lo, hi) if data[s - base] in (0xE8, 0xE9, 0x0F)}
     assert want and want == got, (sorted(want - got)[:5], sorted(got - want)[:5])
+    # the same with the scan's numpy steps cut small: patterns across a cut
+    from verify.image import branches
+
+    for chunk in (1000, 4099):
+        monkeypatch.setattr(branches, "_CHUNK", chunk)
+        got = {(s, t) for s, t in branches.scan_candidates(elf, lo, hi) if data[s - base] in (0xE8, 0xE9, 0x0F)}
+        assert want == got, chunk
+    monkeypatch.undo()
     # the many-range form image/entry.py's SYSRET search uses: per range, the
     # targets of exactly the single-range scan's patterns whose source lies
     # outside it (rel8 ones included), for disjoint ranges and the top one
-    from verify.image import branches
-
     ranges = [(lo, hi), (base + 100, base + 2 * chunk), (base + size - 300, base + size), ((1 << 64) - 16, 1 << 64)]
     many = branches.targets_into_ranges(elf, ranges)
     for r in ranges:

@@ -32,27 +32,35 @@ def _executable(elf):
             yield sec, elf.section_bytes(sec.name)
 
 
-def rel32_targets(data: bytes, base: int) -> tuple:
-    """(offsets, targets) of every e8/e9 + rel32 and 0f 80-8f + rel32 at any
-    offset of `data` loaded at `base` (overlapping patterns included), as
-    numpy arrays: int64 offsets, uint64 targets mod 2**64 as the CPU
-    computes them."""
-    d = np.frombuffer(data, np.uint8)
-    n = len(d)
-    if n < 5:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-    calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
-    jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
+# bytes per numpy step: a few MiB of temporaries rather than ~20 bytes per
+# byte of a 20 MB text section (the scan runs beside the exploration)
+_CHUNK = 1 << 20
+
+
+def rel32_targets(data: bytes, base: int):
+    """Yield (offsets, targets) of every e8/e9 + rel32 and 0f 80-8f + rel32
+    at any offset of `data` loaded at `base` (overlapping patterns
+    included), a chunk of offsets at a time, as numpy arrays: int64
+    offsets, uint64 targets mod 2**64 as the CPU computes them."""
+    whole = np.frombuffer(data, np.uint8)
     base_s = base - (1 << 64) if base >= 1 << 63 else base  # two's complement: the same sums mod 2**64
-    pos_all, tgt_all = [], []
-    for pos, k in ((calls, 1), (jccs, 2)):
-        r = pos + k
-        rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | (d[r + 2].astype(np.int64) << 16) \
-            | (d[r + 3].astype(np.int64) << 24)
-        rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
-        pos_all.append(pos.astype(np.int64))
-        tgt_all.append((base_s + r + 4 + rel).view(np.uint64))
-    return np.concatenate(pos_all), np.concatenate(tgt_all)
+    for s in range(0, len(whole), _CHUNK):
+        d = whole[s:s + _CHUNK + 5]  # the patterns that start in the chunk, with their last bytes
+        n = len(d)
+        if n < 5:
+            break
+        calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
+        jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
+        pos_all, tgt_all = [], []
+        for pos, k in ((calls, 1), (jccs, 2)):
+            pos = pos[pos < _CHUNK]  # (the next chunk's own)
+            r = pos + k
+            rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | \
+                (d[r + 2].astype(np.int64) << 16) | (d[r + 3].astype(np.int64) << 24)
+            rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
+            pos_all.append(pos.astype(np.int64) + s)
+            tgt_all.append((base_s + s + r + 4 + rel).view(np.uint64))
+        yield np.concatenate(pos_all), np.concatenate(tgt_all)
 
 
 def rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
@@ -63,13 +71,15 @@ def rel32_into(data: bytes, base: int, lo: int, hi: int) -> list:
     lo, hi = max(lo, 0), min(hi, 1 << 64)  # a range may end at 2**64 (entries._candidates' top window)
     if lo >= hi:
         return []
-    pos, tgt = rel32_targets(data, base)
-    keep = tgt >= np.uint64(lo)
-    if hi < 1 << 64:  # (2**64 is no uint64: every target is below it)
-        keep &= tgt < np.uint64(hi)
-    pos, tgt = pos[keep], tgt[keep]
-    order = np.argsort(pos, kind="stable")
-    return [(base + int(p), int(t)) for p, t in zip(pos[order].tolist(), tgt[order].tolist())]
+    out = []
+    for pos, tgt in rel32_targets(data, base):
+        keep = tgt >= np.uint64(lo)
+        if hi < 1 << 64:  # (2**64 is no uint64: every target is below it)
+            keep &= tgt < np.uint64(hi)
+        pos, tgt = pos[keep], tgt[keep]
+        order = np.argsort(pos, kind="stable")
+        out.extend((base + int(p), int(t)) for p, t in zip(pos[order].tolist(), tgt[order].tolist()))
+    return out
 
 
 def rel8_into(data: bytes, base: int, lo: int, hi: int) -> list:
@@ -113,14 +123,14 @@ def targets_into_ranges(elf, ranges) -> dict:
     # the ends as the last address inside (hi - 1): a range may end at 2**64
     lasts = np.array([hi - 1 for _, hi in ranges], np.uint64)
     for sec, data in _executable(elf):
-        pos, tgt = rel32_targets(data, sec.addr)
-        i = np.searchsorted(los, tgt, side="right").astype(np.int64) - 1
-        ok = i >= 0
-        ok[ok] &= tgt[ok] <= lasts[i[ok]]
-        for k in np.flatnonzero(ok).tolist():
-            lo, hi = ranges[i[k]]
-            if not lo <= sec.addr + int(pos[k]) < hi:
-                out[(lo, hi)].add(int(tgt[k]))
+        for pos, tgt in rel32_targets(data, sec.addr):
+            i = np.searchsorted(los, tgt, side="right").astype(np.int64) - 1
+            ok = i >= 0
+            ok[ok] &= tgt[ok] <= lasts[i[ok]]
+            for k in np.flatnonzero(ok).tolist():
+                lo, hi = ranges[i[k]]
+                if not lo <= sec.addr + int(pos[k]) < hi:
+                    out[(lo, hi)].add(int(tgt[k]))
         for lo, hi in ranges:
             out[(lo, hi)].update(t for s, t in rel8_into(data, sec.addr, lo, hi) if not lo <= s < hi)
     return {r: sorted(v) for r, v in out.items()}
