@@ -27,9 +27,14 @@ REL8_REACH = 130
 
 
 def _executable(elf):
+    """(section, its bytes) of every executable section: a view of the
+    mapped file where the image offers one (no 20 MB copy per scan)."""
+    view = getattr(elf, "section_view", elf.section_bytes)
     for sec in elf.sections:
         if (sec.flags & 4) and sec.has_bits and sec.size:  # SHF_EXECINSTR
-            yield sec, elf.section_bytes(sec.name)
+            yield sec, view(sec.name)
+            if hasattr(elf, "drop_section_pages"):
+                elf.drop_section_pages(sec.name)
 
 
 # bytes per numpy step: a few MiB of temporaries rather than ~20 bytes per
@@ -88,7 +93,7 @@ def rel8_into(data: bytes, base: int, lo: int, hi: int) -> list:
     out = []
     a, b = max(base, lo - REL8_REACH), min(base + len(data), hi + REL8_REACH)
     if a < b:
-        chunk = data[a - base:b - base]
+        chunk = bytes(data[a - base:b - base])
         for m in _REL8.finditer(chunk):
             i = m.start()
             if i + 2 > len(chunk):

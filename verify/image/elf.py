@@ -292,6 +292,32 @@ class ElfImage:
             return b""
         return self._map[s.offset : s.offset + s.size]
 
+    def section_view(self, name: str) -> memoryview:
+        """section_bytes without the copy: a view of the mapped file (for
+        numpy scans of whole text sections, where a copy would add its
+        size to the process's heap).  Drop it before close()."""
+        s = self._by_name.get(name)
+        if s is None or not s.has_bits:
+            return memoryview(b"")
+        return memoryview(self._map)[s.offset : s.offset + s.size]
+
+    def drop_section_pages(self, name: str) -> None:
+        """Unmap a section's pages from this process (MADV_DONTNEED on the
+        read-only file mapping): they stay in the page cache, and a later
+        read faults them back in.  After a whole-section scan, so that the
+        scan's 20 MB do not stay in the resident size of the process that
+        ran it (issue 9's memory limit counts every process of a check)."""
+        s = self._by_name.get(name)
+        if s is None or not s.has_bits or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        lo, hi = -(-s.offset // page) * page, (s.offset + s.size) // page * page  # whole pages inside it
+        if lo < hi:
+            try:
+                self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+            except (OSError, ValueError):
+                pass
+
     def section_at(self, addr: int) -> Section | None:
         i = bisect.bisect_right(self._alloc_starts, addr) - 1
         if i >= 0 and addr < self._alloc[i].end:
