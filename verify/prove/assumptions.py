@@ -76,6 +76,16 @@ ASSUMPTIONS = {
     "exist (dropped), never as a result; functions that schedule only after testing irqs_disabled() or "
     "preemptible() themselves (__cond_resched, preempt_schedule*) are read, not assumed.  Recorded at each such "
     "call (prove/irqflag.py, IrqFlagEffects._sleeper).",
+    "no-warn": "No WARN fires on the way to user mode: WARN*() marks a condition that must never happen "
+    "(include/asm-generic/bug.h: \"significant kernel issues that need prompt attention if they should ever appear "
+    "at runtime\"; Documentation/process/coding-style.rst, \"Do not WARN lightly\": \"WARN*() is intended for "
+    "unexpected, this-should-never-happen situations\"); syzbot reports every WARN as a bug and panic_on_warn turns "
+    "one into a panic.  The IF summary takes a direct call of the WARN reporters, found in the image by name "
+    "(__warn_printk, which WARN(cond, fmt)/WARN_ONCE call right before their ud2 on x86; warn_slowpath_fmt; "
+    "__warn), and a WARN's ud2 (listed in __bug_table with BUGFLAG_WARNING), made or reached where IF is exactly 0, "
+    "as a path that does not exist (dropped), never as a result; printk and pr_*() calls outside a WARN are read.  "
+    "Only the IF analysis uses it: the register obligations still follow a WARN's ud2 to where it resumes.  "
+    "Recorded at each such call or ud2 (prove/irqflag.py, IrqFlagEffects._warner, _warn_ud2).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

@@ -179,6 +179,7 @@ import os as _os
 
 import capstone
 
+from ..image.patches import tables
 from .cfg import CfgError, target_node
 
 TOP = None
@@ -209,6 +210,19 @@ A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
 # interrupts before __schedule), whose code the analysis reads
 SLEEPERS = ("__schedule", "schedule", "schedule_preempt_disabled", "schedule_timeout", "io_schedule",
             "io_schedule_timeout", "schedule_idle", "schedule_user", "__schedule_loop")
+# the WARN reporters (kernel/panic.c, 6.1/6.12): __warn_printk, which
+# WARN(cond, fmt...) / WARN_ONCE() call right before their __bug_table
+# `ud2` on x86 (include/asm-generic/bug.h __WARN_printf under __WARN_FLAGS),
+# warn_slowpath_fmt, the same for an arch without __WARN_FLAGS (not in the
+# x86 images), and __warn, which prints the report (report_bug's WARN
+# side, warn_slowpath_fmt, the kCFI and CET trap handlers).  Each is
+# called only when a WARN fires.  A direct call to one of them with IF
+# exactly 0 is not made (assumption no-warn, IrqFlagEffects._warner); so
+# is the WARN `ud2` itself (BUGFLAG_WARNING in __bug_table).  Deliberately
+# not here: report_bug (BUG() reports go through it too; it is called only
+# from the #UD handler, which the analysis never enters), printk and the
+# other pr_*() / printk_deferred paths (they print what is not a bug)
+WARNERS = ("__warn_printk", "warn_slowpath_fmt", "__warn")
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
@@ -494,6 +508,7 @@ class IrqFlagEffects:
         self._clean_assumed: dict = {}
         self._quiet_memo: dict = {}
         self._sleepers = None
+        self._warners = None
         # the entry context of the analysis running, and its context-"A"
         # flags and edges (summary, _region_ok)
         self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
@@ -1070,6 +1085,12 @@ class IrqFlagEffects:
             if m.startswith("ret"):
                 continue
             if m == "ud2":
+                if vk is None and self._warn_ud2(node):
+                    # a WARN: IF is 0 here (the induction), so under
+                    # assumption no-warn it is not reached: the path ends,
+                    # recorded at the ud2 (as a sleeper call below)
+                    sites.add(("no-warn", addr))
+                    continue
                 if not (vk is None and prog.after_ud2(addr) == "dies"):
                     go(fall)
                 continue
@@ -1090,14 +1111,15 @@ class IrqFlagEffects:
                     # a callee that never returns ends the path, read no
                     # further (as _step): nothing it does reaches a return
                     continue
-                elif self._sleeper(tgt):
-                    # a scheduler entry: IF is 0 at every instruction this
-                    # walk reaches (the induction in the docstring), so
-                    # under assumption no-sleep-irqs-off this call is not
-                    # made: the path ends here, recorded at the call (in
-                    # the memo's sites, so every caller reusing it records
-                    # it too)
-                    sites.add(("no-sleep-irqs-off", addr))
+                elif self._absent(tgt) is not None:
+                    # a scheduler entry (a WARN reporter): IF is 0 at
+                    # every instruction this walk reaches (the induction
+                    # in the docstring), so under assumption
+                    # no-sleep-irqs-off (no-warn) this call is not made:
+                    # the path ends here, recorded at the call (in the
+                    # memo's sites, so every caller reusing it records it
+                    # too)
+                    sites.add((self._absent(tgt), addr))
                     continue
                 else:
                     h = memo.get(tgt, -1)
@@ -1127,6 +1149,11 @@ class IrqFlagEffects:
                 if tgt in prog.dispatch:
                     bad_at = f
                     break
+                if tgt != addr and prog.start_name(tgt) is not None and self._absent(tgt) is not None:
+                    # a tail call of a scheduler entry / WARN reporter: as
+                    # the call above
+                    sites.add((self._absent(tgt), addr))
+                    continue
                 go(target_node(prog, tgt, vk))
                 continue
             if ci.group(capstone.CS_GRP_JUMP):
@@ -1514,6 +1541,13 @@ class IrqFlagEffects:
             return None
         if m == "ud2":
             if node[1] is None and prog.after_ud2(node[0]) == "dies":
+                return []
+            if self._if_cond(s) == frozenset() and self._warn_ud2(node):
+                # a WARN reached with IF exactly 0: under assumption
+                # no-warn this path does not exist (_warn_ud2); recorded
+                # here.  IF 0 only under argument atoms, or possibly 1:
+                # it resumes with IF unchanged, as before
+                assumed.add(("no-warn", node[0]))
                 return []
             return [(fall, s)]
         if m.startswith("ret"):
@@ -2345,6 +2379,52 @@ class IrqFlagEffects:
             self._sleepers = frozenset(a for a in (syms.get(n) for n in SLEEPERS) if a is not None)
         return t is not None and t in self._sleepers
 
+    def _warner(self, t) -> bool:
+        """Whether t is one of the WARN reporters (WARNERS, by symbol name
+        in the image).
+
+        Assumption no-warn: no WARN fires on the way to user mode.  WARN*()
+        marks a condition that must never happen (include/asm-generic/bug.h:
+        "significant kernel issues that need prompt attention";
+        Documentation/process/coding-style.rst "Do not WARN lightly":
+        "WARN*() is intended for unexpected, this-should-never-happen
+        situations"); syzbot files every one it sees as a bug and
+        panic_on_warn turns it into a panic.  So a call of one of these
+        with IF exactly 0 is not made, and the path through it does not
+        exist (_call, _quiet): the path is dropped, not given a result,
+        as _sleeper's.  Sound modulo the assumption: the analysis' IF is an
+        over-approximation, so IF exactly 0 there means the call is on a
+        path that runs with interrupts off, which the assumption rules
+        out.  Only direct calls (t fixed by the image) and only these
+        names: printk and pr_*() calls outside a WARN are read."""
+        if self._warners is None:
+            syms = self.program.symbols
+            self._warners = frozenset(a for a in (syms.get(n) for n in WARNERS) if a is not None)
+        return t is not None and t in self._warners
+
+    def _absent(self, t):
+        """The assumption under which a direct call of t made with IF
+        exactly 0 does not happen (no-sleep-irqs-off for a scheduler
+        entry, no-warn for a WARN reporter), or None."""
+        if self._sleeper(t):
+            return "no-sleep-irqs-off"
+        if self._warner(t):
+            return "no-warn"
+        return None
+
+    def _warn_ud2(self, node) -> bool:
+        """Whether the `ud2` at node (on-disk bytes, not a patch-site
+        candidate) is a WARN: listed in __bug_table with BUGFLAG_WARNING
+        (the handler reports it and resumes after it, program.after_ud2).
+        Under assumption no-warn it is not reached with interrupts off:
+        a path that reaches it with IF exactly 0 does not exist.  (A kCFI
+        trap, which after_ud2 also resumes, is not one of these: it
+        continues as before.)"""
+        if node[1] is not None:
+            return False
+        w = tables(self.program.image).warn_addrs
+        return w is not None and node[0] in w
+
     def _is_function(self, t, node) -> bool:
         name = self.program.start_name(t)
         return name is not None and t != node[0]
@@ -2386,19 +2466,21 @@ class IrqFlagEffects:
                 clob = frozenset({"rax"})
         elif self._noreturn(t):
             return []
-        elif self._if_cond(s) is not None and self._sleeper(t):
-            # a scheduler entry called while IF is 0 (when the atoms of
-            # cond are 0): under assumption no-sleep-irqs-off that call is
-            # not made, so this path (with those atoms 0) does not exist.
-            # With cond empty the path ends here; else, when an atom of
-            # cond is 1, IF may be 1 at the call and the callee may do
-            # anything: IF and RAX unknown then ("?", a), nothing when all
-            # are 0; every caller-saved register written, every pointer
-            # handed over leaked (summ None).  Recorded at this call
+        elif self._if_cond(s) is not None and self._absent(t) is not None:
+            # a scheduler entry (a WARN reporter) called while IF is 0
+            # (when the atoms of cond are 0): under assumption
+            # no-sleep-irqs-off (no-warn) that call is not made, so this
+            # path (with those atoms 0) does not exist.  With cond empty
+            # the path ends here; else, when an atom of cond is 1, IF may
+            # be 1 at the call and the callee may do anything: IF and RAX
+            # unknown then ("?", a), nothing when all are 0; every
+            # caller-saved register written, every pointer handed over
+            # leaked (summ None).  Recorded at this call
             cond = self._if_cond(s)
-            assumed.add(("no-sleep-irqs-off", node[0]))
+            aid = self._absent(t)
+            assumed.add((aid, node[0]))
             if _DEBUG:
-                self._why(f"no-sleep-irqs-off: {prog.symbolize(t)} (cond {set(cond)})", node[0])
+                self._why(f"{aid}: {prog.symbolize(t)} (cond {set(cond)})", node[0])
             if not cond:
                 return []
             res_if = frozenset(("?", a) for a in cond)
