@@ -307,3 +307,52 @@ def test_quiet_prescan_sleep_and_sync_core(irq_capped):
         assert eff is not None and 0 in eff and all(x == 0 or (isinstance(x, tuple) and x[0] == "?") for x in eff), name
     eff = irq_capped("irq_q_call_sync_bad")
     assert eff is None or 1 in eff
+
+
+# -- assumption no-warn -----------------------------------------------------------------
+def _warn_sites(assumed):
+    return {a[1] for a in assumed if isinstance(a, tuple) and a[0] == "no-warn"}
+
+
+def test_warn_reporter_with_if_clear_is_dropped(irq):
+    eff, assumed, _s, prog = irq("irq_w_off")
+    assert eff == {0}
+    site = prog.symbols.get("irq_w_off") + 1 + 3 + 2  # cli; test %rdi,%rdi; je
+    assert _warn_sites(assumed) == {site}
+    # IF set at the call: not assumed, unknown
+    eff, assumed, _s, _p = irq("irq_w_on")
+    assert eff is None or 1 in eff
+    assert not _warn_sites(assumed)
+    # IF 0 only when RSI's bit 9 is: the conditional atom, never a plain 0
+    eff, assumed, _s, _p = irq("irq_w_cond", 0)
+    assert eff == {("?", "rsi")}
+    assert _warn_sites(assumed)
+
+
+def test_warn_ud2_with_if_clear_ends_the_path(irq):
+    eff, assumed, _s, prog = irq("irq_w_ud2_off")
+    assert eff == {0}
+    assert _warn_sites(assumed) == {prog.symbols.get("irq_w_ud2_off") + 1 + 3 + 2}
+    # reached with IF set: it resumes (the `jmp` after it keeps IF 1)
+    eff, assumed, _s, _p = irq("irq_w_ud2_on")
+    assert eff is not None and 1 in eff
+    assert not _warn_sites(assumed)
+    # a BUG ud2 dies as before (not under the assumption); a WARN reached
+    # with IF 0 only under RSI's bit 9 resumes into its `sti`
+    eff, assumed, _s, _p = irq("irq_w_ud2_bug")
+    assert eff is None or 1 in eff
+    assert not _warn_sites(assumed)
+
+
+def test_other_printing_call_is_read(irq):
+    eff, assumed, _s, _p = irq("irq_w_other")
+    assert eff is None or 1 in eff
+    assert not _warn_sites(assumed)
+
+
+def test_quiet_prescan_warn(irq_capped):
+    for name in ("irq_q_call_warn", "irq_q_call_warn_tail"):
+        eff = irq_capped(name)
+        assert eff is not None and 0 in eff and all(x == 0 or (isinstance(x, tuple) and x[0] == "?") for x in eff), name
+    eff = irq_capped("irq_q_call_other")
+    assert eff is None or 1 in eff
