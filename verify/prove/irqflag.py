@@ -164,6 +164,17 @@ Transfer (one path, pass order as in the walk):
   no-operand instruction (_NoOperands); _quiet follows sync_core()'s
   iret-to-self, checked byte for byte and entered only at its start
   (_iret_self, _iret_self_entered): the IRET pops the frame it built.
+- Assumption no-warn (wip-irq6): no WARN fires on the way to user mode
+  (WARN*() marks a must-never-happen condition; syzbot files each one,
+  panic_on_warn panics).  A direct call (or tail call) of a WARN reporter
+  (WARNERS, by name: __warn_printk, which x86's WARN(cond, fmt) calls
+  right before its __bug_table `ud2`; warn_slowpath_fmt; __warn) where IF
+  is exactly 0 is dropped like a sleeper's (_call, _quiet, recorded at the
+  call; under argument atoms only the conditional atoms, _absent), and a
+  WARN `ud2` (BUGFLAG_WARNING in __bug_table, _warn_ud2) reached with IF
+  exactly 0 ends the path instead of resuming (_step, _quiet, recorded at
+  the ud2).  With IF possibly 1, or 0 only under argument atoms, a WARN
+  `ud2` resumes as before; the register obligations' engine is unchanged.
 - Registers a callee writes (what its caller may no longer assume about
   them) are flow-sensitive: a caller-saved register is handed back only
   if at every return it holds its entry value: untouched, or popped from
