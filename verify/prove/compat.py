@@ -125,6 +125,11 @@ class _WithoutTsCompat:
     def readable(self, target, name) -> bool:
         return self.base.readable(target, name)
 
+    def if_effect(self, target, name):
+        # the IF summary (irqflag.py) does not depend on TS_COMPAT: the same
+        # one (irqs-off at the sysretl sites reads it as the sysretq's does)
+        return self.base.if_effect(target, name)
+
     def writes_of(self, target, name):
         return self.of(target, name)
 

@@ -1738,7 +1738,7 @@ class Explorer:
         IRET)."""
         if summary.event_kind != "summary" or target is None:
             return None
-        if_effect = getattr(self.summaries, "if_effect", None)  # compat.py's _WithoutTsCompat has none
+        if_effect = getattr(self.summaries, "if_effect", None)
         if if_effect is None:
             return None
         eff, assumed = if_effect(target, name)
