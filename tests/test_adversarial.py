@@ -106,6 +106,16 @@ KNOWN_GAPS: dict = {
                                  "under kernel-calls-keep-gs-cr3 (unread code leaves the SYSCALL MSRs as boot set them)",
     "adv_r18_x32_dispatch_star": "MSR_STAR written inside the x32 syscall table (the dispatch: the syscall itself): "
                                  "proven under kernel-calls-keep-gs-cr3",
+    # round 20 (2026-12-03, third session): control transfers the SYSRET
+    # search and the second-entry scan do not follow, under their named
+    # assumptions (static calls are retargeted at run time; compiled code
+    # returns only where its call pushed)
+    "adv_r20_sysret_static_call": "a static tail call into the middle of an instruction hiding a sysretl: proven "
+                                  "under instruction-boundaries",
+    "adv_r20_sysret_pushret": "`pushq $addr; ret` into the middle of an instruction hiding a sysretl: proven under "
+                              "instruction-boundaries",
+    "adv_r20_entry2_static_call": "a static tail call into the SYSRET path from outside the entry: proven under "
+                                  "sysret-path-direct-entries",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -8,10 +8,16 @@ outside the entry; image/entry.py sysret_instructions: jumps into the middle
 of an instruction that hides a SYSRET) take every pattern, confirmed or not:
 a false one costs precision only, a missed one would cost soundness.
 
-Alternative replacements are scanned in place: apply_alternatives (6.1
-arch/x86/kernel/alternative.c recompute_jump / 6.12 apply_relocation)
-adjusts a relative branch copied to its site so that it keeps the absolute
-target the assembler encoded at the replacement's own address.
+Patterns: e8/e9 + rel32 (call, jmp), 0f 80-8f + rel32 (jcc), c7 f8 + rel32
+(xbegin: its abort path is a branch), and the rel8 forms (jmp, jcc, loop*,
+jrcxz) near a range.
+
+Alternative replacements (alternative_branches) count both ways: as
+relocated to the site (their target at their own address: apply_alternatives
+keeps it for what it relocates) and as copied without relocation (the same
+displacement from the site: 6.1 recompute_jump relocates only a leading
+5-byte jmp and a leading call, 6.12 apply_relocation only the branches of its
+own linear decode), whatever the section's flags (the copy runs at the site).
 """
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ import re
 import struct
 
 import numpy as np
+
+from ..errors import InputError
 
 # the first byte of a rel8 branch: jmp, jcc, loop/loope/loopne, jrcxz
 _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
@@ -56,8 +64,9 @@ def rel32_targets(data: bytes, base: int):
             break
         calls = np.flatnonzero((d[:n - 4] == 0xE8) | (d[:n - 4] == 0xE9))  # rel32 at +1, ends by n
         jccs = np.flatnonzero((d[:n - 5] == 0x0F) & ((d[1:n - 4] & 0xF0) == 0x80))  # rel32 at +2
+        xbegins = np.flatnonzero((d[:n - 5] == 0xC7) & (d[1:n - 4] == 0xF8))  # rel32 at +2
         pos_all, tgt_all = [], []
-        for pos, k in ((calls, 1), (jccs, 2)):
+        for pos, k in ((calls, 1), (jccs, 2), (xbegins, 2)):
             pos = pos[pos < _CHUNK]  # (the next chunk's own)
             r = pos + k
             rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8) | \
@@ -104,26 +113,80 @@ def rel8_into(data: bytes, base: int, lo: int, hi: int) -> list:
     return out
 
 
-def scan_candidates(elf, lo: int, hi: int) -> list:
+def scan_candidates(elf, lo: int, hi: int, extra=()) -> list:
     """(source address, target) of every byte pattern that would be a direct
     branch or call into [lo, hi), in address order per executable section:
-    rel32 (call, jmp, jcc) from anywhere, then rel8 (jmp, jcc, loop*,
-    jrcxz) from code next to the range."""
+    rel32 (call, jmp, jcc, xbegin) from anywhere, then rel8 (jmp, jcc,
+    loop*, jrcxz) from code next to the range; then those of `extra`
+    ((source, target) pairs: alternative_branches) into it."""
     out = []
     for sec, data in _executable(elf):
         out.extend(rel32_into(data, sec.addr, lo, hi))
         out.extend(rel8_into(data, sec.addr, lo, hi))
+    out.extend((s, t) for s, t in extra if lo <= t < hi)
     return out
 
 
-def targets_into_ranges(elf, ranges) -> dict:
-    """For each [lo, hi) of `ranges` (disjoint or equal), the sorted targets
-    inside it of every direct-branch pattern whose source lies outside it:
-    scan_candidates for many ranges in one pass over the image."""
+def _branch_form(code: bytes, k: int):
+    """(opcode bytes, displacement bytes) of a branch pattern at code[k], or
+    None: the patterns rel32_targets and rel8_into count."""
+    b0, b1 = code[k], (code[k + 1] if k + 1 < len(code) else None)
+    if b0 in (0xE8, 0xE9):
+        return 1, 4
+    if (b0 == 0x0F and b1 is not None and b1 & 0xF0 == 0x80) or (b0 == 0xC7 and b1 == 0xF8):
+        return 2, 4
+    if b0 == 0xEB or 0x70 <= b0 <= 0x7F or 0xE0 <= b0 <= 0xE3:
+        return 1, 1
+    return None
+
+
+def alternative_branches(image) -> list:
+    """(site address + offset, target) of every branch pattern in every
+    alternative replacement, each with the target it has relocated (at the
+    replacement's address) and copied as it is (at the site's): see the
+    module docstring.  Once per image."""
+    memo = image.__dict__.get("_alternative_branches")
+    if memo is not None:
+        return memo
+    from .patches import tables
+
+    out = set()
+    _lay, recs = tables(image).alternatives
+    for site, _i, repl, _ft, _ilen, rlen in recs:
+        if not rlen:
+            continue
+        try:
+            code = image.elf.read(repl, rlen)
+        except InputError:  # a record into no section: the site's own reader refuses it
+            continue
+        for k in range(len(code)):
+            form = _branch_form(code, k)
+            if form is None or k + form[0] + form[1] > len(code):
+                continue
+            op_len, size = form
+            rel = int.from_bytes(code[k + op_len:k + op_len + size], "little", signed=True)
+            after = k + op_len + size
+            for base in (repl, site):
+                out.add((site + k, (base + after + rel) & 0xFFFFFFFFFFFFFFFF))
+    image.__dict__["_alternative_branches"] = sorted(out)
+    return image.__dict__["_alternative_branches"]
+
+
+def targets_into_ranges(elf, ranges, extra=()) -> dict:
+    """For each [lo, hi) of `ranges`, the sorted targets inside it of every
+    direct-branch pattern of the image's sections whose source lies outside
+    it, and of every one of `extra` (alternative_branches): scan_candidates
+    for many ranges in one pass over the image."""
     ranges = sorted(set(ranges))
     out: dict = {r: set() for r in ranges}
     if not ranges:
         return {}
+    # (`extra`'s sources count inside a range too: code patched in at boot
+    # is not the on-disk bytes a decode of the range reads)
+    for _s, t in extra:
+        for lo, hi in ranges:
+            if lo <= t < hi:
+                out[(lo, hi)].add(t)
     los = np.array([lo for lo, _ in ranges], np.uint64)
     # the ends as the last address inside (hi - 1): a range may end at 2**64
     lasts = np.array([hi - 1 for _, hi in ranges], np.uint64)

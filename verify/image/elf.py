@@ -125,8 +125,10 @@ class SymbolTable:
         # where a function without a size may end at the latest
         self._bounds = array.array("Q", sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN}))
         # (built here, before any fork: reading _by_name's tuples later would
-        # copy their pages into the reading process)
-        self._every_addr = array.array("Q", sorted(n_addr))
+        # copy their pages into the reading process).  Every definition's,
+        # a static name defined twice included: symbol_start agrees with
+        # next_symbol (_bounds) on where symbols start (adv_r20_sysret_dupname)
+        self._every_addr = array.array("Q", sorted(a & 0xFFFFFFFFFFFFFFFF for a, _s, _n, _k in entries))
 
     def _row(self, name: str):
         """(addr, size, kind) of a name, or None."""

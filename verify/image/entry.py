@@ -134,65 +134,150 @@ def other_sysret_sites(image, known) -> list[dict]:
 
 
 def sysret_instructions(image) -> list[dict]:
-    """Every SYSRET instruction of the image's executable sections:
-    [{"address", "width"}], once per image.  A byte scan for `0f 07`; each
-    hit is decoded in the code around it, from the start of the symbol that
-    contains it (the section's start when none does) to the next symbol:
-    linearly, and again from every direct branch target in there (a `jmp 1f`
-    into the middle of what the linear decode took for one instruction,
+    """Every SYSRET instruction of the image's code: [{"address", "width"}],
+    once per image.  A byte scan for `0f 07` over the executable sections
+    (contiguous ones as one run: a pair across a section boundary counts),
+    and over the code every patch-site variant puts at its site with the
+    bytes around it (a replacement's `0f` before an on-disk `07`).  Each
+    hit is decoded in the code around it (_hit_boundaries): from the start
+    of the symbol that contains it, of the symbols before it whose decode
+    runs into it, from every direct branch target in there (a `jmp 1f` into
+    the middle of what the linear decode took for one instruction,
     adv_r18_sysret_in_insn), and from every place code elsewhere may jump
-    into that range: the target of every direct-branch byte pattern of any
-    executable section outside it (branches.targets_into_ranges, confirmed
-    or not: `jmp sym+1` from another symbol, adv_r19_sysret_xsym), every
-    jump label's taken target and every exception-table fixup in it.  A hit
-    that starts a SYSRET at any of those instruction boundaries counts.
-    (Real kernels hold a few dozen hits and only their entries' SYSRETs.
-    Not found: one reached only by an indirect jump into the middle of an
-    instruction, assumption instruction-boundaries.)"""
+    into that range (_entered_from_elsewhere: `jmp sym+1` from another
+    symbol, adv_r19_sysret_xsym).  A hit that starts a SYSRET at any of
+    those instruction boundaries counts.  (Real kernels hold a few dozen
+    hits and only their entries' SYSRETs.  Not found: one reached only by
+    an indirect jump, a `ret` to a planted address or a static call into
+    the middle of an instruction: assumption instruction-boundaries.)"""
     memo = image.__dict__.get("_sysret_instructions")
     if memo is not None:
         return memo
     md = _md()
-    hits = []  # (section, its bytes, the 0f 07's address, [start, end) decoded for it)
-    for sec in image.elf.sections:
-        if not (sec.flags & 0x4) or not sec.has_bits or sec.size == 0:
-            continue
-        data = image.elf.section_bytes(sec.name)
+    runs = _code_runs(image)
+    hits = []  # (run base, run bytes, the 0f 07's address, [start, end) decoded for it)
+    for base, data in runs:
         i = data.find(b"\x0f\x07")
         while i >= 0:
-            a = sec.addr + i
-            start = image.symbols.symbol_start(a)
-            if start is None or start < sec.addr:
-                start = sec.addr
-            end = image.symbols.next_symbol(a)
-            end = sec.addr + len(data) if end is None or end > sec.addr + len(data) else end
-            hits.append((sec, data, a, start, end))
+            hits.append((base, data, base + i, *_hit_range(image, md, base, data, base + i)))
             i = data.find(b"\x0f\x07", i + 1)
-    entered = _entered_from_elsewhere(image, {(start, end) for _s, _d, _a, start, end in hits})
-    out = []
-    for sec, data, a, start, end in hits:
-        for b in sorted(_boundaries(md, data, sec.addr, start, end, entered[(start, end)])):
+    hits += _patched_hits(image, md, runs)
+    entered = _entered_from_elsewhere(image, {(start, end) for *_x, start, end in hits})
+    out = {}
+    for base, data, a, start, end in hits:
+        inner = image.symbols.addresses_in(start, end)
+        for b in sorted(_boundaries(md, data, base, start, end, entered[(start, end)], inner)):
             if a - 14 <= b <= a:
-                found = sysret_at(data[b - sec.addr:b - sec.addr + 15])
+                found = sysret_at(data[b - base:b - base + 15])
                 if found is not None and b + found[1] == a + 2:
-                    out.append({"address": b, "width": found[0]})
-    image.__dict__["_sysret_instructions"] = out
+                    out[b] = found[0]
+    result = [{"address": b, "width": w} for b, w in sorted(out.items())]
+    image.__dict__["_sysret_instructions"] = result
+    return result
+
+
+def _code_runs(image) -> list:
+    """(address, bytes) of every run of contiguous executable sections."""
+    secs = sorted((s for s in image.elf.sections if (s.flags & 0x4) and s.has_bits and s.size), key=lambda s: s.addr)
+    runs: list = []
+    for sec in secs:
+        data = image.elf.section_bytes(sec.name)
+        if runs and runs[-1][0] + len(runs[-1][1]) == sec.addr:
+            runs[-1] = (runs[-1][0], runs[-1][1] + data)
+        else:
+            runs.append((sec.addr, data))
+    return runs
+
+
+# how many symbols before a hit's own a decode may fall through from
+# (_hit_range); past that the hit's range starts there anyway
+MAX_FALL_BACK = 8
+
+
+def _hit_range(image, md, base: int, data: bytes, a: int) -> tuple[int, int]:
+    """[start, end) decoded for a hit at a: from the symbol that contains it
+    (the run's start when none does) to the next symbol, reaching back over
+    every symbol before it whose linear decode does not end exactly where
+    the next one starts (it falls through into the next one's bytes at
+    another boundary: adv_r20_sysret_fallthru), and at least one."""
+    syms = image.symbols
+    start = syms.symbol_start(a)
+    if start is None or start < base:
+        start = base
+    end = syms.next_symbol(a)
+    end = base + len(data) if end is None or end > base + len(data) else end
+    for k in range(MAX_FALL_BACK):
+        prev = syms.symbol_start(start - 1) if start > base else None
+        if prev is None or prev < base:
+            break
+        last = prev
+        for at, size, _m, _ops in md.disasm_lite(data[prev - base:start + 15 - base], prev):
+            if at >= start:
+                break
+            last = at + size
+        aligned = last == start
+        start = prev
+        if aligned and k:
+            break
+    return start, end
+
+
+def _patched_hits(image, md, runs) -> list:
+    """The hits of the code patch sites put in place: per site and code it
+    may hold (every variant the site's reader resolves, and every
+    alternative replacement also as copied without relocation: one the
+    reader calls not relocatable has no variant code,
+    adv_r20_sysret_alt_split), a `0f 07` that overlaps that code, with a
+    byte of the code around it on either side, decoded on the range's bytes
+    with the code in place."""
+    from .patches import nops, read_patch_sites, tables
+
+    codes: dict = {}  # (site, length) -> the codes it may hold
+    for site in read_patch_sites(image, thunks=False):
+        codes.setdefault((site.addr, site.length), set()).update(v.code for v in site.variants if v.code is not None)
+    for addr, _i, repl, _ft, ilen, rlen in tables(image).alternatives[1]:
+        if 0 < rlen <= ilen:
+            try:
+                codes.setdefault((addr, ilen), set()).add(image.elf.read(repl, rlen) + nops(ilen - rlen))
+            except InputError:
+                pass
+    out = []
+    for (addr, length), variants in sorted(codes.items()):
+        run = next(((b, d) for b, d in runs if b <= addr and addr + length <= b + len(d)), None)
+        if run is None:
+            continue
+        base, data = run
+        at = addr - base
+        for code in sorted(variants):
+            if code == data[at:at + length]:
+                continue
+            lo = max(0, at - 1)
+            window = data[lo:at] + code + data[at + length:at + length + 1]
+            i = window.find(b"\x0f\x07")
+            while i >= 0:
+                a = base + lo + i
+                start, end = _hit_range(image, md, base, data, a)
+                local = data[start - base:at] + code + data[at + length:min(len(data), end + 15 - base)]
+                out.append((start, local, a, start, end))
+                i = window.find(b"\x0f\x07", i + 1)
     return out
 
 
 def _entered_from_elsewhere(image, ranges: set) -> dict:
     """[start, end) -> where code outside it may jump into it: direct-branch
-    byte patterns (branches.py), jump labels' taken targets (the on-disk NOP
-    becomes that jump at run time) and exception-table fixups (entered after
-    a fault anywhere)."""
-    from .branches import targets_into_ranges
+    byte patterns (branches.py: the text and the alternative replacements),
+    jump labels' taken targets (the on-disk NOP becomes that jump at run
+    time) and exception-table fixups, every entry's (entered after a fault
+    anywhere; two entries for one instruction count both:
+    adv_r20_sysret_extable_dup)."""
+    from .branches import alternative_branches, targets_into_ranges
     from .patches import tables
 
-    out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges).items()}
+    out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges, alternative_branches(image)).items()}
     if not out:
         return {}
     tabs = tables(image)
-    extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixups.values())
+    extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixup_targets)
     for t in extra:
         for lo, hi in out:
             if lo <= t < hi:
@@ -200,30 +285,42 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     return out
 
 
-def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=()) -> set:
-    """Instruction starts in [start, end): the linear decode from start and
-    from every address of `entered`, and the decodes from every direct
-    branch target in the range (to a fixed point; a decode stops where it
-    meets one already made, or at bytes that do not decode)."""
+def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), symbols=()) -> set:
+    """Instruction starts in [start, end) (the last may run past end): the
+    linear decode from start, from every symbol start in `symbols` and from
+    every address of `entered`, and the decodes from every direct branch
+    target in the range (to a fixed point; a decode stops where it meets one
+    already made).  Bytes that do not decode (capstone 5 lacks SERIALIZE,
+    WRMSRNS, TDCALL, ...) in a decode from a symbol start (or a branch it
+    takes) are skipped over as an instruction of any length up to 15: that
+    decode resumes at every byte after them (adv_r20_sysret_serialize).  A
+    decode from `entered` (byte patterns, confirmed or not) stops there: its
+    garbage would otherwise make false SYSRETs of real kernels' bytes."""
     out: set = set()
-    work = [start, *sorted(entered, reverse=True)]
+    work = [(a, False) for a in sorted(entered, reverse=True)] + \
+        [(a, True) for a in sorted({start, *symbols}, reverse=True)]
+    stuck: set = set()
+    limit = base + len(data)
     while work:
-        a = work.pop()
-        while start <= a < end and a not in out:
-            last, met = None, False
-            for at, size, m, ops in md.disasm_lite(data[a - base:min(end, a + 96) - base], a):
-                if at in out:
-                    met = True
-                    break
-                out.add(at)
-                last = at + size
-                if (m.startswith(("j", "loop")) or m == "call") and ops.startswith("0x"):
-                    t = int(ops, 16)
-                    if start <= t < end and t not in out:
-                        work.append(t)
-            if met or last is None:
+        a, trusted = work.pop()
+        if not start <= a < end or a in out:
+            continue
+        last, done = a, False
+        for at, size, m, ops in md.disasm_lite(data[a - base:min(limit, end + 15) - base], a):
+            if at >= end or at in out:
+                done = True  # past the range, or the same decode from here on
                 break
-            a = last
+            out.add(at)
+            last = at + size
+            m = m.split(" ")[-1] if m.startswith(("bnd ", "notrack ")) else m
+            if (m.startswith(("j", "loop")) or m in ("call", "xbegin")) and ops.startswith("0x"):
+                t = int(ops, 16)
+                if start <= t < end and t not in out:
+                    work.append((t, trusted))
+        if trusted and not done and last < min(end, limit) and last not in stuck:
+            # undecodable bytes at `last`: every next byte may start one
+            stuck.add(last)
+            work.extend((x, True) for x in range(min(end, last + 15), last, -1) if x not in out)
     return out
 
 

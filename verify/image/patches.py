@@ -438,6 +438,18 @@ class PatchTables:
         return {base + i * lay.size + r[0]: base + i * lay.size + 4 + r[1] for i, r in enumerate(recs)}
 
     @cached_property
+    def extable_fixup_targets(self) -> frozenset[int]:
+        """Every entry's fixup address: extable_fixups keeps one per
+        instruction, and a table with two entries for one instruction (the
+        kernel's bsearch may find either) resumes at both."""
+        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
+        if t is None:
+            return frozenset()
+        base, data = t
+        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        return frozenset(base + i * lay.size + 4 + r[1] for i, r in enumerate(recs))
+
+    @cached_property
     def extable_data(self) -> dict[int, int]:
         """Instruction address -> the entry's `data` word (u32): the handler
         type in bits 0-7 (EX_DATA_TYPE_MASK), a register in 8-11
@@ -666,5 +678,13 @@ def tables(image) -> PatchTables:
 
 
 def read_patch_sites(image, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
-    """Every patch site in [lo, hi), sorted by address (thunks: PatchTables.sites)."""
-    return tables(image).sites(lo, hi, thunks)
+    """Every patch site in [lo, hi), sorted by address (thunks: PatchTables.sites).
+    The whole image's list is built once (the Program and the SYSRET search
+    both read it)."""
+    t = tables(image)
+    if (lo, hi) == (0, 1 << 64):
+        memo = t.__dict__.setdefault("_all_sites", {})
+        if thunks not in memo:
+            memo[thunks] = t.sites(lo, hi, thunks)
+        return memo[thunks]
+    return t.sites(lo, hi, thunks)

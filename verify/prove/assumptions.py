@@ -24,11 +24,15 @@ ASSUMPTIONS = {
     "that writes the mask owes every bit pending before it); a store through a pointer it does not know, or "
     "code it does not read, is taken not to clear one.",
     "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
-    "a symbol's start, from a direct-branch byte pattern's target (from anywhere in the image's executable "
-    "sections, confirmed or not), a jump label's taken target or an exception-table fixup: no indirect jump lands "
-    "inside what those decodes take for one instruction (indirect targets carry ENDBR landing pads under IBT).  "
-    "The search for SYSRET instructions that no analysed entry reaches (image/entry.py sysret_instructions) "
-    "relies on it.",
+    "a symbol's start (falling through from the symbols before it), from a direct-branch byte pattern's target "
+    "(rel32/rel8 jmp, jcc, call, loop, xbegin, from anywhere in the image's executable sections or alternative "
+    "replacements, confirmed or not), a jump label's taken target or an exception-table fixup: no indirect jump, "
+    "no `ret` to an address the code planted on the stack and no static call (retargeted at run time) lands "
+    "inside what those decodes take for one instruction (compiled kernel code returns only to the address its "
+    "call pushed; indirect targets carry ENDBR landing pads under IBT).  A decode through bytes capstone cannot "
+    "decode resumes at every byte after them, except in a decode from a byte pattern nothing confirms.  The "
+    "search for SYSRET instructions that no analysed entry reaches (image/entry.py sysret_instructions) relies "
+    "on it.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "
@@ -108,8 +112,9 @@ ASSUMPTIONS = {
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",
     "sysret-path-direct-entries": "Code outside entry_SYSCALL_64 enters the part of the exit path that reaches "
-    "SYSRET only by direct jumps or calls (found by scanning every executable section), never by an indirect "
-    "branch, an exception-table fixup or a planted return address.",
+    "SYSRET only by direct jumps, calls or xbegin aborts (found by scanning every executable section and every "
+    "alternative replacement, relocated and as copied), never by an indirect branch, a static call (retargeted "
+    "at run time), an exception-table fixup or a planted return address.",
     "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "
     "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so a xen_* function "
     "entered at its symbol runs only in the xenpv variant (exempt: a jump on its control flow from that symbol, "

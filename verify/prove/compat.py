@@ -514,7 +514,7 @@ def _second_entries_of(prog, vs, per, all_sites, finding, used, explored, kinds)
     try:
         w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds)
         found = set()
-        for src, tgt in list(entries._candidates(prog.image.elf, lo, hi)) + \
+        for src, tgt in entries.candidates(prog, lo, hi) + \
                 list(entries._jump_label_branches(prog, lo, hi)):
             if tgt in w and not any(a <= src < b for a, b in extents):
                 found.add((src, tgt))

@@ -36,16 +36,17 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
-from ..image.branches import scan_candidates
+from ..image.branches import alternative_branches, scan_candidates
 from ..image.entry import sysret_instructions
 from .cfg import CfgError, decode, static_sysret_sites
 
 WINDOW = 1 << 16
 
 
-def _candidates(elf, lo: int, hi: int) -> list:
-    """branches.scan_candidates, once per image and range (the sysretq and the
-    sysretl searches scan the same entry text)."""
+def _candidates(elf, lo: int, hi: int, extra=()) -> list:
+    """branches.scan_candidates, once per image and range (the sysretq and
+    the sysretl searches scan the same entry text); extra: the image's
+    alternative_branches."""
     memo = elf.__dict__.setdefault("_branch_candidates", {})
     if (lo, hi) not in memo:
         w = lo & -WINDOW
@@ -54,10 +55,16 @@ def _candidates(elf, lo: int, hi: int) -> list:
             # the window (the Xen stubs next to each other: one scan, not
             # three); the scan yields exactly the sources whose target is in
             # its range, so those with a target in [lo, hi) are the range's
-            memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW) if lo <= t < hi]
+            memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW, extra) if lo <= t < hi]
         else:
-            memo[(lo, hi)] = list(scan_candidates(elf, lo, hi))
+            memo[(lo, hi)] = list(scan_candidates(elf, lo, hi, extra))
     return memo[(lo, hi)]
+
+
+def candidates(prog, lo: int, hi: int) -> list:
+    """Every direct-branch byte pattern into [lo, hi): the image's text
+    sections and its alternative replacements (both ways)."""
+    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image))
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:
@@ -103,7 +110,8 @@ def walk_seeds(prog, lo: int, hi: int) -> list[int]:
     from ..image.patches import tables
 
     out = set(prog.symbols.addresses_in(lo, hi))
-    out.update(t for s, t in _candidates(prog.image.elf, lo, hi) if not lo <= s < hi)
+    out.update(t for s, t in candidates(prog, lo, hi)
+               if not lo <= s < hi)
     out.update(t for _s, t in _jump_label_branches(prog, lo, hi))
     out.update(f for f in tables(prog.image).extable_fixups.values() if lo <= f < hi)
     return sorted(out)
@@ -218,7 +226,8 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
     w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
     out = set()
-    for src, tgt in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
+    for src, tgt in list(candidates(prog, lo, hi)) + \
+            list(_jump_label_branches(prog, lo, hi)):
         if tgt in w and not e_lo <= src < e_hi:
             out.add((src, tgt))
     for a in prog.symbols.addresses_in(lo, hi):
@@ -329,7 +338,7 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
     lo, hi = start + 1, last + ext[last].size
     from ..image.patches import tables
 
-    for s, t in list(_candidates(prog.image.elf, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
+    for s, t in candidates(prog, lo, hi) + list(_jump_label_branches(prog, lo, hi)):
         if s not in ext or ext[s].target != t:
             return False
     return not any(lo <= f < hi for f in tables(prog.image).extable_fixups.values())
