@@ -361,3 +361,19 @@ def test_relocate_61_rules_copy_other_branches_verbatim():
     call = b"\xe8" + (0x3000 - 0x1005).to_bytes(4, "little", signed=True)
     moved = relocate(call, 0x1000, 0x1800, full=False)
     assert 0x1805 + int.from_bytes(moved[1:5], "little", signed=True) == 0x3000
+
+
+def test_symbol_starts_count_every_definition_of_a_repeated_static_name():
+    """adv_r20_sysret_dupname (review 20): two objects' static `dupname`
+    (ld keeps both, the table keeps the first by name) made symbol_start see
+    only the first while next_symbol saw both, so a SYSRET hit inside the
+    second got a range from the first's start and lost the jump into it."""
+    from verify.image.elf import SymbolTable
+
+    base = 0xFFFFFFFF81000000
+    syms = SymbolTable([(base, 0x40, "dupname", "T"), (base + 0x100, 0x20, "other", "T"),
+                        (base + 0x200, 0x40, "dupname", "T")], "test")
+    assert syms.symbol_start(base + 0x210) == base + 0x200
+    assert syms.next_symbol(base + 0x110) == base + 0x200
+    assert syms.addresses_in(base, base + 0x300) == [base, base + 0x100, base + 0x200]
+    assert syms.get("dupname") == base  # the first definition by name, as before
