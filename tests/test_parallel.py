@@ -54,6 +54,29 @@ def test_image_only_jobs_run_in_the_answering_process_after_its_answers(forking,
         eff.close()
 
 
+def test_a_job_taken_back_before_the_child_starts_it_runs_in_the_parent():
+    """TsEffects.take_back (rounds._check, when the parent would only wait
+    for the answers): a job the child has not started (here it is still in
+    its warm-up) is run by the parent, the child skips it, and the answers
+    asked after it still come from the child in order."""
+    import time
+    from types import SimpleNamespace
+
+    from verify.prove import tseffects
+
+    ts = SimpleNamespace(program="the program", may_set=SimpleNamespace(prepare=lambda: time.sleep(1.0)))
+    eff = tseffects.TsEffects(ts)
+    try:
+        ticket = eff.submit(_job, 5)
+        later = eff.submit(_job, 6)
+        eff.take_back(ticket)
+        assert eff.result(ticket) == ("the program", 10, os.getpid())
+        program, doubled, pid = eff.result(later)
+        assert (program, doubled) == ("the program", 12) and pid != os.getpid()
+    finally:
+        eff.close()
+
+
 def test_an_exception_in_the_child_is_raised_in_the_parent():
     s = parallel.Server(_square)
     try:

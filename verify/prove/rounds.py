@@ -277,8 +277,10 @@ def _work_ahead(explorer, prog, vs, width_of, ahead: dict) -> None:
     every SYSRET instruction) in the TS_COMPAT process, queued behind the
     answers the first round asked for: on two cores, once those are in,
     that process idles while this one runs the compat entries and the
-    queries, so the work moves off the critical path.  Without that process
-    it runs here when _ahead_search asks for it (parallel.Server)."""
+    queries, so the work moves off the critical path.  When this process is
+    done first and would only wait for the answers, it takes the work back
+    (_check: TsEffects.take_back).  Without that process it runs here when
+    _ahead_search asks for it (parallel.Server)."""
     if explorer.ts_effects is not None:
         ahead["ticket"] = explorer.ts_effects.submit(entries.image_only_work, vs, width_of)
 
@@ -520,6 +522,10 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 compat_job.run()
             held_early = {} if explorer.ts_effects is None or explorer.ts_effects.ready(ex) else \
                 _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline)
+            if "ticket" in ahead and not explorer.ts_effects.ready(ex):
+                # nothing left here but to wait for the answers: the
+                # image-only work runs here, not after them in that process
+                explorer.ts_effects.take_back(ahead["ticket"])
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 _settle(explorer, ex)
         except Inconclusive as e:

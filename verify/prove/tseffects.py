@@ -22,6 +22,8 @@ which it may set the bit (MaySet.task_context / in_context): then "any".
 """
 from __future__ import annotations
 
+import mmap
+
 from . import parallel
 from .tscompat import _ARG_REGS, _ENGINE_STACK_ARGS, ANY, CLEAR, KEEP, MAYCLEAR
 
@@ -47,11 +49,18 @@ def effect(ts, target, name, readable: bool, regs: dict, stack: dict) -> tuple[s
 
 
 _JOB = "job"  # a request that is not an effect() call (whose first item is an address)
+# a job's claim byte (TsEffects._claims, shared by both processes): who runs it
+_FREE, _PARENT, _CHILD = 0, 1, 2
+MAX_JOBS = 16
 
 
-def _serve(ts, req):
+def _serve(ts, claims, req):
     if req[0] == _JOB:
-        return req[1](ts.program, *req[2])
+        _tag, slot, fn, args = req
+        if claims[slot] == _PARENT:
+            return None  # taken back (TsEffects.take_back): the parent runs it
+        claims[slot] = _CHILD
+        return fn(ts.program, *args)
     return effect(ts, *req)
 
 
@@ -61,18 +70,39 @@ class TsEffects:
 
     def __init__(self, ts):
         self.ts = ts
+        # one byte per job, in memory both processes share (an anonymous
+        # mapping made before the fork)
+        self._claims = mmap.mmap(-1, MAX_JOBS)
+        self._jobs: dict = {}  # ticket -> (its claim byte, fn, args)
         # the whole-image graph every answer needs is built first
-        self._server = parallel.Server(lambda req: _serve(ts, req), warm=ts.may_set.prepare)
+        self._server = parallel.Server(lambda req: _serve(ts, self._claims, req), warm=ts.may_set.prepare)
 
     def submit(self, fn, *args) -> int:
         """Run fn(program, *args) in the answering process, after the
-        answers asked for so far (image-only work: rounds._work_ahead).  fn
-        must be a module-level function (it crosses the pipe by name) and
-        its answer plain values."""
-        return self._server.ask((_JOB, fn, args))
+        answers asked for so far (image-only work: rounds._work_ahead), or
+        here if take_back() comes first.  fn must be a module-level function
+        (it crosses the pipe by name), deterministic, and its answer plain
+        values."""
+        slot = len(self._jobs)
+        if slot >= MAX_JOBS:
+            raise ValueError("too many jobs")
+        ticket = self._server.ask((_JOB, slot, fn, args))
+        self._jobs[ticket] = (slot, fn, args)
+        return ticket
+
+    def take_back(self, ticket: int) -> None:
+        """The parent has nothing else to do until the answers come (it
+        would wait): it runs the job itself unless the answering process
+        has started it already.  Both may run it when the two claims cross;
+        the answer is the same either way (result() takes the parent's)."""
+        slot, fn, args = self._jobs[ticket]
+        if self._claims[slot] == _FREE:
+            self._claims[slot] = _PARENT
+            self._jobs[ticket] = (slot, fn, args, fn(self.ts.program, *args))
 
     def result(self, ticket: int):
-        return self._server.answer(ticket)
+        job = self._jobs[ticket]
+        return job[3] if len(job) == 4 else self._server.answer(ticket)
 
     def ask(self, target, name, readable, regs: dict, stack: dict) -> int:
         regs = {r: t for r, t in regs.items() if t != ()}
