@@ -162,6 +162,9 @@ def sysret_instructions(image) -> list[dict]:
             hits.append((base, data, base + i, *_hit_range(image, md, base, data, base + i)))
             i = data.find(b"\x0f\x07", i + 1)
     hits += _patched_hits(image, md, runs)
+    for sec in image.elf.sections:  # the scan's pages out of this process's resident size
+        if sec.flags & 0x4 and hasattr(image.elf, "drop_section_pages"):
+            image.elf.drop_section_pages(sec.name)
     entered = _entered_from_elsewhere(image, {(start, end) for *_x, start, end in hits})
     out = {}
     for base, data, a, start, end in hits:
@@ -176,17 +179,38 @@ def sysret_instructions(image) -> list[dict]:
     return result
 
 
+class _FileBytes:
+    """A section's bytes read in place from the mapped file (find, slices,
+    len): no copy of a 20 MB text section on the heap."""
+
+    def __init__(self, elf, sec):
+        self._map, self._off, self._n = elf._map, sec.offset, sec.size
+
+    def __len__(self) -> int:
+        return self._n
+
+    def find(self, sub: bytes, start: int = 0) -> int:
+        i = self._map.find(sub, self._off + start, self._off + self._n)
+        return i - self._off if i >= 0 else -1
+
+    def __getitem__(self, k: slice) -> bytes:
+        lo, hi, _ = k.indices(self._n)
+        return self._map[self._off + lo:self._off + max(lo, hi)]
+
+
 def _code_runs(image) -> list:
-    """(address, bytes) of every run of contiguous executable sections."""
-    secs = sorted((s for s in image.elf.sections if (s.flags & 0x4) and s.has_bits and s.size), key=lambda s: s.addr)
-    runs: list = []
+    """(address, bytes) of every run of contiguous executable sections: one
+    section's read in place from the mapped file, a run of several copied."""
+    elf = image.elf
+    secs = sorted((s for s in elf.sections if (s.flags & 0x4) and s.has_bits and s.size), key=lambda s: s.addr)
+    groups: list = []
     for sec in secs:
-        data = image.elf.section_bytes(sec.name)
-        if runs and runs[-1][0] + len(runs[-1][1]) == sec.addr:
-            runs[-1] = (runs[-1][0], runs[-1][1] + data)
+        if groups and groups[-1][-1].addr + groups[-1][-1].size == sec.addr:
+            groups[-1].append(sec)
         else:
-            runs.append((sec.addr, data))
-    return runs
+            groups.append([sec])
+    return [(g[0].addr, _FileBytes(elf, g[0]) if len(g) == 1 and hasattr(elf, "_map") else
+             b"".join(elf.section_bytes(x.name) for x in g)) for g in groups]
 
 
 # how many symbols before a hit's own a decode may fall through from
