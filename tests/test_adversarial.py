@@ -116,6 +116,16 @@ KNOWN_GAPS: dict = {
                               "instruction-boundaries",
     "adv_r20_entry2_static_call": "a static tail call into the SYSRET path from outside the entry: proven under "
                                   "sysret-path-direct-entries",
+    # round 21: a fall-through into a symbol at another instruction boundary
+    # than its own decode's, from further back than the search reaches
+    # (image/entry.py _hit_range, MAX_FALL_BACK; assumption
+    # instruction-boundaries names the limit): seeding every byte of a
+    # symbol's head instead made false SYSRETs of both Debian kernels
+    # (the `0f 07` inside every `48 0f 07`)
+    "adv_r21_sysret_fallback_aligned": "a misaligned fall-through past a symbol whose own decode ends aligned: proven "
+                                       "under instruction-boundaries",
+    "adv_r21_sysret_fallback_deep": "a misaligned fall-through across ten symbols: proven under "
+                                    "instruction-boundaries",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -35,14 +35,24 @@ REL8_REACH = 130
 
 
 def _executable(elf):
-    """(section, its bytes) of every executable section: a view of the
-    mapped file where the image offers one (no 20 MB copy per scan)."""
+    """(a section, the bytes of the run of contiguous executable sections it
+    starts) of every such run: a view of the mapped file for a run of one
+    section (no 20 MB copy per scan), the run's bytes joined for several (a
+    branch whose opcode ends one section and whose displacement starts the
+    next: adv_r21_sysret_brsplit)."""
     view = getattr(elf, "section_view", elf.section_bytes)
-    for sec in elf.sections:
-        if (sec.flags & 4) and sec.has_bits and sec.size:  # SHF_EXECINSTR
-            yield sec, view(sec.name)
-            if hasattr(elf, "drop_section_pages"):
-                elf.drop_section_pages(sec.name)
+    secs = sorted((s for s in elf.sections if (s.flags & 4) and s.has_bits and s.size), key=lambda s: s.addr)
+    groups: list = []
+    for sec in secs:  # SHF_EXECINSTR
+        if groups and groups[-1][-1].addr + groups[-1][-1].size == sec.addr:
+            groups[-1].append(sec)
+        else:
+            groups.append([sec])
+    for g in groups:
+        yield g[0], (view(g[0].name) if len(g) == 1 else b"".join(bytes(elf.section_bytes(x.name)) for x in g))
+        if hasattr(elf, "drop_section_pages"):
+            for x in g:
+                elf.drop_section_pages(x.name)
 
 
 # bytes per numpy step: a few MiB of temporaries rather than ~20 bytes per
@@ -74,6 +84,15 @@ def rel32_targets(data: bytes, base: int):
             rel -= (rel & 0x80000000) << 1  # sign-extend the 32 bits
             pos_all.append(pos.astype(np.int64) + s)
             tgt_all.append((base_s + s + r + 4 + rel).view(np.uint64))
+        # 66 c7 f8 + rel16: xbegin with a 16-bit operand size, its target
+        # not truncated in 64-bit mode (SDM XBEGIN; adv_r21_sysret_xbegin16)
+        x16 = np.flatnonzero((d[:n - 4] == 0x66) & (d[1:n - 3] == 0xC7) & (d[2:n - 2] == 0xF8))
+        x16 = x16[x16 < _CHUNK]
+        r = x16 + 3
+        rel = d[r].astype(np.int64) | (d[r + 1].astype(np.int64) << 8)
+        rel -= (rel & 0x8000) << 1
+        pos_all.append(x16.astype(np.int64) + s)
+        tgt_all.append((base_s + s + r + 2 + rel).view(np.uint64))
         yield np.concatenate(pos_all), np.concatenate(tgt_all)
 
 
@@ -135,6 +154,8 @@ def _branch_form(code: bytes, k: int):
         return 1, 4
     if (b0 == 0x0F and b1 is not None and b1 & 0xF0 == 0x80) or (b0 == 0xC7 and b1 == 0xF8):
         return 2, 4
+    if b0 == 0x66 and code[k + 1:k + 3] == b"\xc7\xf8":
+        return 3, 2  # xbegin rel16
     if b0 == 0xEB or 0x70 <= b0 <= 0x7F or 0xE0 <= b0 <= 0xE3:
         return 1, 1
     return None
@@ -187,18 +208,25 @@ def targets_into_ranges(elf, ranges, extra=()) -> dict:
         for lo, hi in ranges:
             if lo <= t < hi:
                 out[(lo, hi)].add(t)
-    los = np.array([lo for lo, _ in ranges], np.uint64)
-    # the ends as the last address inside (hi - 1): a range may end at 2**64
-    lasts = np.array([hi - 1 for _, hi in ranges], np.uint64)
+    # the targets go to the union of the ranges (disjoint intervals, for
+    # searchsorted), then to every range of that union that holds them:
+    # ranges may overlap (adv_r21_sysret_range_overlap)
+    merged: list = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    los = np.array([lo for lo, _ in merged], np.uint64)
+    lasts = np.array([hi - 1 for _, hi in merged], np.uint64)  # (a range may end at 2**64)
     for sec, data in _executable(elf):
+        found = []
         for pos, tgt in rel32_targets(data, sec.addr):
             i = np.searchsorted(los, tgt, side="right").astype(np.int64) - 1
             ok = i >= 0
             ok[ok] &= tgt[ok] <= lasts[i[ok]]
-            for k in np.flatnonzero(ok).tolist():
-                lo, hi = ranges[i[k]]
-                if not lo <= sec.addr + int(pos[k]) < hi:
-                    out[(lo, hi)].add(int(tgt[k]))
+            found += [(sec.addr + int(pos[k]), int(tgt[k])) for k in np.flatnonzero(ok).tolist()]
         for lo, hi in ranges:
-            out[(lo, hi)].update(t for s, t in rel8_into(data, sec.addr, lo, hi) if not lo <= s < hi)
+            out[(lo, hi)].update(t for src, t in found if lo <= t < hi and not lo <= src < hi)
+            out[(lo, hi)].update(t for src, t in rel8_into(data, sec.addr, lo, hi) if not lo <= src < hi)
     return {r: sorted(v) for r, v in out.items()}

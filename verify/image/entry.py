@@ -266,25 +266,40 @@ def _patched_hits(image, md, runs) -> list:
             except InputError:
                 pass
     out = []
-    for (addr, length), variants in sorted(codes.items()):
+    sites = sorted((addr, length, sorted(v)) for (addr, length), v in codes.items())
+    for n, (addr, length, variants) in enumerate(sites):
         run = next(((b, d) for b, d in runs if b <= addr and addr + length <= b + len(d)), None)
         if run is None:
             continue
         base, data = run
-        at = addr - base
-        for code in sorted(variants):
-            if code == data[at:at + length]:
+        # every site within 15 bytes of this one takes its k-th code too (two
+        # adjacent sites: adv_r21_sysret_alt_pair), and the search covers 15
+        # bytes either side (a code whose last instruction runs past the site
+        # moves the decode after it: adv_r21_sysret_alt_overhang)
+        near = [x for x in sites[max(0, n - 8):n + 9] if abs(x[0] - addr) <= 15 + x[1] + length]
+        for k in range(len(variants)):
+            lo, hi = max(base, addr - 15), min(base + len(data), addr + length + 15)
+            window = _spliced(data, base, lo, hi, near, k)
+            if window == data[lo - base:hi - base]:
                 continue
-            lo = max(0, at - 1)
-            window = data[lo:at] + code + data[at + length:at + length + 1]
             i = window.find(b"\x0f\x07")
             while i >= 0:
-                a = base + lo + i
+                a = lo + i
                 start, end = _hit_range(image, md, base, data, a)
-                local = data[start - base:at] + code + data[at + length:min(len(data), end + 15 - base)]
+                local = _spliced(data, base, start, min(base + len(data), end + 15), near, k)
                 out.append((start, local, a, start, end))
                 i = window.find(b"\x0f\x07", i + 1)
     return out
+
+
+def _spliced(data, base: int, lo: int, hi: int, sites, k: int) -> bytes:
+    """The bytes of [lo, hi) with every site of `sites` ((address, length,
+    codes)) inside it holding its k-th code (its last when it has fewer)."""
+    buf = bytearray(data[lo - base:hi - base])
+    for addr, length, codes in sites:
+        if codes and lo <= addr and addr + length <= hi:
+            buf[addr - lo:addr - lo + length] = codes[min(k, len(codes) - 1)]
+    return bytes(buf)
 
 
 def _entered_from_elsewhere(image, ranges: set) -> dict:
@@ -341,11 +356,39 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
                 t = int(ops, 16)
                 if start <= t < end and t not in out:
                     work.append((t, trusted))
-        if trusted and not done and last < min(end, limit) and last not in stuck:
-            # undecodable bytes at `last`: every next byte may start one
-            stuck.add(last)
-            work.extend((x, True) for x in range(min(end, last + 15), last, -1) if x not in out)
+                k = at - base
+                if data[k:k + 1] == b"\x66" and m != "xbegin":
+                    # AMD honours the operand-size prefix on a near branch
+                    # (rel16, Intel ignores it): the instruction ends two
+                    # bytes after its opcode there (adv_r21_sysret_amd_jcc16)
+                    op = 3 if data[k + 1:k + 2] == b"\x0f" else 2
+                    if at + op + 2 < end and at + op + 2 not in out:
+                        work.append((at + op + 2, trusted))
+        if not done and last < min(end, limit) and last not in stuck:
+            known = _undecoded_length(data[last - base:last - base + 15])
+            if known:
+                work.append((last + known, trusted))  # an instruction capstone 5 lacks
+            elif trusted:
+                # undecodable bytes at `last`: every next byte may start one
+                stuck.add(last)
+                work.extend((x, True) for x in range(min(end, last + 15), last, -1) if x not in out)
     return out
+
+
+# Instructions capstone 5 does not decode, by their bytes (after legacy
+# prefixes): their lengths, so a decode goes on after them
+# (adv_r21_sysret_entered_serialize): SERIALIZE, WRMSRNS, UIRET, TDCALL,
+# PVALIDATE, RMPADJUST, SEAMCALL/SEAMRET/SEAMOPS
+_UNDECODED = {b"\x0f\x01\xe8": 3, b"\x0f\x01\xc6": 3, b"\xf3\x0f\x01\xec": 4, b"\x66\x0f\x01\xcc": 4,
+              b"\xf2\x0f\x01\xff": 4, b"\xf3\x0f\x01\xfe": 4, b"\x66\x0f\x01\xcf": 4, b"\x66\x0f\x01\xcd": 4,
+              b"\x66\x0f\x01\xce": 4}
+
+
+def _undecoded_length(code: bytes) -> int | None:
+    for enc, n in _UNDECODED.items():
+        if code.startswith(enc):
+            return n
+    return None
 
 
 def _section_range(image, a: int) -> tuple[int, int]:

@@ -24,8 +24,9 @@ ASSUMPTIONS = {
     "that writes the mask owes every bit pending before it); a store through a pointer it does not know, or "
     "code it does not read, is taken not to clear one.",
     "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
-    "a symbol's start (falling through from the symbols before it), from a direct-branch byte pattern's target "
-    "(rel32/rel8 jmp, jcc, call, loop, xbegin, from anywhere in the image's executable sections or alternative "
+    "a symbol's start (falling through from the symbols before it: back to the first whose own decode ends where "
+    "the next begins, at most 8), from a direct-branch byte pattern's target "
+    "(rel32/rel16/rel8 jmp, jcc, call, loop, xbegin, and a 66-prefixed branch's AMD length, from anywhere in the image's executable sections or alternative "
     "replacements, confirmed or not), a jump label's taken target or an exception-table fixup: no indirect jump, "
     "no `ret` to an address the code planted on the stack and no static call (retargeted at run time) lands "
     "inside what those decodes take for one instruction (compiled kernel code returns only to the address its "
