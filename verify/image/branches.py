@@ -34,6 +34,19 @@ _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
 REL8_REACH = 130
 
 
+def executable_runs(elf) -> list:
+    """The executable sections (SHF_EXECINSTR, with bytes) grouped into runs
+    of contiguous ones, by address: code runs on from one into the next."""
+    secs = sorted((s for s in elf.sections if (s.flags & 4) and s.has_bits and s.size), key=lambda s: s.addr)
+    runs: list = []
+    for sec in secs:
+        if runs and runs[-1][-1].addr + runs[-1][-1].size == sec.addr:
+            runs[-1].append(sec)
+        else:
+            runs.append([sec])
+    return runs
+
+
 def _executable(elf):
     """(a section, the bytes of the run of contiguous executable sections it
     starts) of every such run: a view of the mapped file for a run of one
@@ -41,14 +54,7 @@ def _executable(elf):
     branch whose opcode ends one section and whose displacement starts the
     next: adv_r21_sysret_brsplit)."""
     view = getattr(elf, "section_view", elf.section_bytes)
-    secs = sorted((s for s in elf.sections if (s.flags & 4) and s.has_bits and s.size), key=lambda s: s.addr)
-    groups: list = []
-    for sec in secs:  # SHF_EXECINSTR
-        if groups and groups[-1][-1].addr + groups[-1][-1].size == sec.addr:
-            groups[-1].append(sec)
-        else:
-            groups.append([sec])
-    for g in groups:
+    for g in executable_runs(elf):
         yield g[0], (view(g[0].name) if len(g) == 1 else b"".join(bytes(elf.section_bytes(x.name)) for x in g))
         if hasattr(elf, "drop_section_pages"):
             for x in g:

@@ -201,16 +201,11 @@ class _FileBytes:
 def _code_runs(image) -> list:
     """(address, bytes) of every run of contiguous executable sections: one
     section's read in place from the mapped file, a run of several copied."""
+    from .branches import executable_runs
+
     elf = image.elf
-    secs = sorted((s for s in elf.sections if (s.flags & 0x4) and s.has_bits and s.size), key=lambda s: s.addr)
-    groups: list = []
-    for sec in secs:
-        if groups and groups[-1][-1].addr + groups[-1][-1].size == sec.addr:
-            groups[-1].append(sec)
-        else:
-            groups.append([sec])
     return [(g[0].addr, _FileBytes(elf, g[0]) if len(g) == 1 and hasattr(elf, "_map") else
-             b"".join(elf.section_bytes(x.name) for x in g)) for g in groups]
+             b"".join(elf.section_bytes(x.name) for x in g)) for g in executable_runs(elf)]
 
 
 # how many symbols before a hit's own a decode may fall through from
