@@ -117,3 +117,23 @@ def test_prefixed_system_insn(raw, expected):
     if expected:
         ins = decode(0x1000, raw + b"\x90" * 8)
         assert ins is None or ins.kind == "far"
+
+
+@pytest.mark.parametrize("raw,kind", [
+    (b"\x66\x0f\x85\x00\x00\x80\xff", "far"),   # jne: rel16 and 5 bytes on AMD
+    (b"\x2e\x66\x0f\x84\x10\x00\x00\x00", "far"),  # the prefix after another one
+    (b"\x66\xe9\x10\x00\x00\x00", "far"),       # jmp
+    (b"\x66\xe8\x10\x00\x00\x00", "far"),       # call
+    (b"\x66\xc3", "far"),                       # ret: pops 16 bits on AMD
+    (b"\x0f\x85\x10\x00\x00\x00", "jcc"),       # the same jne without it
+    (b"\x2e\x0f\x84\x10\x00\x00\x00", "jcc"),   # a branch hint is no operand size
+    (b"\x66\x90", "plain"),                     # xchg %ax,%ax: not a branch
+])
+def test_operand_size_prefixed_branches_have_no_model(raw, kind):
+    """Intel ignores a 0x66 prefix on a near branch in 64-bit mode, AMD
+    honours it (rel16, IP truncated to 16 bits): capstone reads Intel's
+    length only, so such a branch has no model (adv_r21_amd_jcc16_skip)."""
+    from verify.image.encoding import operand_size_prefixed
+    from verify.prove.cfg import decode
+    assert operand_size_prefixed(raw) is (kind == "far" or raw.startswith(b"\x66"))
+    assert decode(0x1000, raw + b"\x90" * 8).kind == kind

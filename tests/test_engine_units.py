@@ -2,6 +2,7 @@
 library behaviour it guards against."""
 import claripy
 
+from fixtures import fixture_kernels  # noqa: F401 (pytest fixture)
 from verify import engine, machine
 
 
@@ -226,3 +227,24 @@ def test_second_entry_scan_at_the_top_of_the_address_space():
         data[src:src + 5] = op + struct.pack("<i", lo - (base + src + 5))
         assert (base + src, lo) in entries._candidates(_one_section_elf(base, bytes(data)), lo, hi)
         assert (base + src, lo) in branches.rel32_into(bytes(data), base, lo, hi)
+
+
+def test_a_function_graph_past_the_cap_is_refused_not_built(fixture_kernels, monkeypatch):  # noqa: F811
+    """cfg.MAX_FUNCTION_INSNS: a function whose graph would hold more
+    instructions is a CfgError (whatever needs it is inconclusive), never a
+    graph built on to the machine's memory (a jump into megabytes of int3
+    padding, each falling through: adv_r21_amd_jcc16_skip reached 18 GB)."""
+    import pytest
+
+    from verify.image import KernelImage
+    from verify.prove import cfg
+    from verify.prove.program import Program
+
+    prog = Program(KernelImage.open(fixture_kernels("linux61_exit_checks"), None))
+    whole = prog.cfg(prog.entry.syscall_entry)
+    n = sum(len(b.insns) for b in whole.blocks.values())
+    monkeypatch.setattr(cfg, "MAX_FUNCTION_INSNS", n - 1)
+    with pytest.raises(cfg.CfgError, match="exceeds"):
+        cfg.FunctionCfg(prog, prog.entry.syscall_entry)
+    monkeypatch.setattr(cfg, "MAX_FUNCTION_INSNS", n)
+    assert len(cfg.FunctionCfg(prog, prog.entry.syscall_entry).blocks) == len(whole.blocks)

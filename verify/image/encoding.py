@@ -60,6 +60,24 @@ def _prefixes(data: bytes) -> tuple[int, int | None, bool]:
     return i, rex, lock
 
 
+def operand_size_prefixed(data: bytes) -> bool:
+    """Whether the instruction at the start of `data` carries a 0x66
+    (operand-size) prefix.  On a near branch (jcc, jmp, call, ret, loop) the
+    two vendors part ways in 64-bit mode: Intel ignores the prefix, AMD
+    honours it (APM Vol. 3, "Near Branches in 64-Bit Mode": a 16-bit operand
+    size, a rel16 displacement, IP truncated to 16 bits), so the
+    instruction's length and target are the CPU's choice.  No compiler emits
+    one; a branch with it has no model (cfg.decode, summary.py) and the
+    SYSRET search decodes it both ways (entry._boundaries)."""
+    return 0x66 in data[:prefix_length(data)]
+
+
+def prefix_length(data: bytes) -> int:
+    """How many prefix bytes (legacy and REX) open the instruction at the
+    start of `data`."""
+    return _prefixes(data)[0]
+
+
 def sysret_at(data: bytes) -> tuple[str, int] | None:
     """The SYSRET at the start of `data` (a window of code bytes): ->
     (SYSRETQ | SYSRETL, its length), or None when the instruction there is

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import SYSRETQ, is_iretq, sysret_at, sysret_width
+from .encoding import SYSRETQ, is_iretq, operand_size_prefixed, prefix_length, sysret_at, sysret_width
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -357,13 +357,15 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
                 if start <= t < end and t not in out:
                     work.append((t, trusted))
                 k = at - base
-                if data[k:k + 1] == b"\x66" and m != "xbegin":
+                if m != "xbegin" and operand_size_prefixed(data[k:k + size]):
                     # AMD honours the operand-size prefix on a near branch
                     # (rel16, Intel ignores it): the instruction ends two
                     # bytes after its opcode there (adv_r21_sysret_amd_jcc16)
-                    op = 3 if data[k + 1:k + 2] == b"\x0f" else 2
-                    if at + op + 2 < end and at + op + 2 not in out:
-                        work.append((at + op + 2, trusted))
+                    # (the rel8 forms keep their length)
+                    p = prefix_length(data[k:k + size])
+                    op = 2 if data[k + p:k + p + 1] == b"\x0f" else 1
+                    if size == p + op + 4 and at + p + op + 2 < end and at + p + op + 2 not in out:
+                        work.append((at + p + op + 2, trusted))
         if not done and last < min(end, limit) and last not in stuck:
             known = _undecoded_length(data[last - base:last - base + 15])
             if known:

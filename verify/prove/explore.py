@@ -29,6 +29,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
+from ..image.encoding import operand_size_prefixed
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
@@ -1077,6 +1078,9 @@ class Explorer:
             if last.mnemonic in RTM_INSNS:
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}`: a TSX transaction has "
                                    "no model (VEX lifts xbegin as an abort)")
+            if operand_size_prefixed(last.raw):
+                raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}` with an operand-size "
+                                   "prefix: Intel and AMD differ on its length and target (no model)")
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: far control transfer `{last.mnemonic}` has no "
                                "model")
         if k == "ijmp":

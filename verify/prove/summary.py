@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
+from ..image.encoding import operand_size_prefixed
 from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, prefixed_system_insn, target_node
 from .tscompat import TsCompatEffects
 
@@ -309,10 +310,15 @@ class Summaries:
                 go((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
                     prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None), frame, here, lift=False)
                 continue
-            if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS:
+            if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or (
+                    operand_size_prefixed(bytes(ci.bytes)) and (
+                        ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)
+                        or ci.group(capstone.CS_GRP_RET))):
                 # code the walk cannot read: nothing about it is known (the
                 # GS base and CR3 included: the image fixes these bytes, so
-                # no assumption covers them)
+                # no assumption covers them).  A 0x66-prefixed near branch
+                # is one: its length and target differ between Intel and AMD
+                # (encoding.operand_size_prefixed)
                 anyw("undecodable code" if ci is None else
                      f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True, unread=True)
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
