@@ -34,10 +34,26 @@ _REL8 = re.compile(rb"[\xeb\x70-\x7f\xe0-\xe3]", re.S)
 REL8_REACH = 130
 
 
-def executable_runs(elf) -> list:
-    """The executable sections (SHF_EXECINSTR, with bytes) grouped into runs
-    of contiguous ones, by address: code runs on from one into the next."""
-    secs = sorted((s for s in elf.sections if (s.flags & 4) and s.has_bits and s.size), key=lambda s: s.addr)
+def kernel_text(image) -> tuple[int, int] | None:
+    """[_text, _etext) of the image, when its symbols say: the range the
+    kernel leaves executable whatever its sections' flags (mark_rodata_ro,
+    arch/x86/mm/init_64.c, makes memory NX only from PFN_ALIGN(_etext) on)."""
+    lo, hi = image.symbols.get("_text"), image.symbols.get("_etext")
+    return (lo, hi) if lo is not None and hi is not None and lo < hi else None
+
+
+def executable_runs(elf, text: tuple[int, int] | None = None) -> list:
+    """The executable sections grouped into runs of contiguous ones, by
+    address: code runs on from one into the next.  Executable: flagged
+    SHF_EXECINSTR, or allocated inside `text` (kernel_text: on Debian's
+    kernels that is .text alone; a section without the flag linked below
+    _etext still runs, adv_r21_sysret_noexec_text)."""
+    def runs_code(s):
+        if s.flags & 4:
+            return True
+        return text is not None and s.flags & 2 and s.addr < text[1] and s.addr + s.size > text[0]
+
+    secs = sorted((s for s in elf.sections if runs_code(s) and s.has_bits and s.size), key=lambda s: s.addr)
     runs: list = []
     for sec in secs:
         if runs and runs[-1][-1].addr + runs[-1][-1].size == sec.addr:
@@ -47,14 +63,14 @@ def executable_runs(elf) -> list:
     return runs
 
 
-def _executable(elf):
+def _executable(elf, text=None):
     """(a section, the bytes of the run of contiguous executable sections it
     starts) of every such run: a view of the mapped file for a run of one
     section (no 20 MB copy per scan), the run's bytes joined for several (a
     branch whose opcode ends one section and whose displacement starts the
     next: adv_r21_sysret_brsplit)."""
     view = getattr(elf, "section_view", elf.section_bytes)
-    for g in executable_runs(elf):
+    for g in executable_runs(elf, text):
         yield g[0], (view(g[0].name) if len(g) == 1 else b"".join(bytes(elf.section_bytes(x.name)) for x in g))
         if hasattr(elf, "drop_section_pages"):
             for x in g:
@@ -138,14 +154,15 @@ def rel8_into(data: bytes, base: int, lo: int, hi: int) -> list:
     return out
 
 
-def scan_candidates(elf, lo: int, hi: int, extra=()) -> list:
+def scan_candidates(elf, lo: int, hi: int, extra=(), text=None) -> list:
     """(source address, target) of every byte pattern that would be a direct
     branch or call into [lo, hi), in address order per executable section:
     rel32 (call, jmp, jcc, xbegin) from anywhere, then rel8 (jmp, jcc,
     loop*, jrcxz) from code next to the range; then those of `extra`
-    ((source, target) pairs: alternative_branches) into it."""
+    ((source, target) pairs: alternative_branches) into it.  text:
+    kernel_text (executable_runs)."""
     out = []
-    for sec, data in _executable(elf):
+    for sec, data in _executable(elf, text):
         out.extend(rel32_into(data, sec.addr, lo, hi))
         out.extend(rel8_into(data, sec.addr, lo, hi))
     out.extend((s, t) for s, t in extra if lo <= t < hi)
@@ -199,7 +216,7 @@ def alternative_branches(image) -> list:
     return image.__dict__["_alternative_branches"]
 
 
-def targets_into_ranges(elf, ranges, extra=()) -> dict:
+def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
     """For each [lo, hi) of `ranges`, the sorted targets inside it of every
     direct-branch pattern of the image's sections whose source lies outside
     it, and of every one of `extra` (alternative_branches): scan_candidates
@@ -225,7 +242,7 @@ def targets_into_ranges(elf, ranges, extra=()) -> dict:
             merged.append([lo, hi])
     los = np.array([lo for lo, _ in merged], np.uint64)
     lasts = np.array([hi - 1 for _, hi in merged], np.uint64)  # (a range may end at 2**64)
-    for sec, data in _executable(elf):
+    for sec, data in _executable(elf, text):
         found = []
         for pos, tgt in rel32_targets(data, sec.addr):
             i = np.searchsorted(los, tgt, side="right").astype(np.int64) - 1

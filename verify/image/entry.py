@@ -201,11 +201,11 @@ class _FileBytes:
 def _code_runs(image) -> list:
     """(address, bytes) of every run of contiguous executable sections: one
     section's read in place from the mapped file, a run of several copied."""
-    from .branches import executable_runs
+    from .branches import executable_runs, kernel_text
 
     elf = image.elf
     return [(g[0].addr, _FileBytes(elf, g[0]) if len(g) == 1 and hasattr(elf, "_map") else
-             b"".join(elf.section_bytes(x.name) for x in g)) for g in executable_runs(elf)]
+             b"".join(elf.section_bytes(x.name) for x in g)) for g in executable_runs(elf, kernel_text(image))]
 
 
 # how many symbols before a hit's own a decode may fall through from
@@ -309,10 +309,11 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     time) and exception-table fixups, every entry's (entered after a fault
     anywhere; two entries for one instruction count both:
     adv_r20_sysret_extable_dup)."""
-    from .branches import alternative_branches, targets_into_ranges
+    from .branches import alternative_branches, kernel_text, targets_into_ranges
     from .patches import tables
 
-    out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges, alternative_branches(image)).items()}
+    out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges, alternative_branches(image),
+                                                                kernel_text(image)).items()}
     if not out:
         return {}
     tabs = tables(image)

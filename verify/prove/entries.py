@@ -36,14 +36,14 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
-from ..image.branches import alternative_branches, scan_candidates
+from ..image.branches import alternative_branches, kernel_text, scan_candidates
 from ..image.entry import sysret_instructions
 from .cfg import CfgError, decode, static_sysret_sites
 
 WINDOW = 1 << 16
 
 
-def _candidates(elf, lo: int, hi: int, extra=()) -> list:
+def _candidates(elf, lo: int, hi: int, extra=(), text=None) -> list:
     """branches.scan_candidates, once per image and range (the sysretq and
     the sysretl searches scan the same entry text); extra: the image's
     alternative_branches."""
@@ -55,16 +55,16 @@ def _candidates(elf, lo: int, hi: int, extra=()) -> list:
             # the window (the Xen stubs next to each other: one scan, not
             # three); the scan yields exactly the sources whose target is in
             # its range, so those with a target in [lo, hi) are the range's
-            memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW, extra) if lo <= t < hi]
+            memo[(lo, hi)] = [(a, t) for a, t in _candidates(elf, w, w + WINDOW, extra, text) if lo <= t < hi]
         else:
-            memo[(lo, hi)] = list(scan_candidates(elf, lo, hi, extra))
+            memo[(lo, hi)] = list(scan_candidates(elf, lo, hi, extra, text))
     return memo[(lo, hi)]
 
 
 def candidates(prog, lo: int, hi: int) -> list:
     """Every direct-branch byte pattern into [lo, hi): the image's text
     sections and its alternative replacements (both ways)."""
-    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image))
+    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image), kernel_text(prog.image))
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:
