@@ -106,16 +106,14 @@ KNOWN_GAPS: dict = {
                                  "under kernel-calls-keep-gs-cr3 (unread code leaves the SYSCALL MSRs as boot set them)",
     "adv_r18_x32_dispatch_star": "MSR_STAR written inside the x32 syscall table (the dispatch: the syscall itself): "
                                  "proven under kernel-calls-keep-gs-cr3",
-    # round 20 (2026-12-03, third session): control transfers the SYSRET
-    # search and the second-entry scan do not follow, under their named
-    # assumptions (static calls are retargeted at run time; compiled code
-    # returns only where its call pushed)
-    "adv_r20_sysret_static_call": "a static tail call into the middle of an instruction hiding a sysretl: proven "
-                                  "under instruction-boundaries",
+    # round 20 (2026-12-03, third session): a control transfer the SYSRET
+    # search does not follow, under its named assumption (compiled code
+    # returns only where its call pushed).  The two static-call gaps of
+    # this round were closed on 2026-12-03 (fourth session): a static call
+    # site's key's function in the image counts as a branch target
+    # (patches.static_call_targets)
     "adv_r20_sysret_pushret": "`pushq $addr; ret` into the middle of an instruction hiding a sysretl: proven under "
                               "instruction-boundaries",
-    "adv_r20_entry2_static_call": "a static tail call into the SYSRET path from outside the entry: proven under "
-                                  "sysret-path-direct-entries",
     # round 21: a fall-through into a symbol at another instruction boundary
     # than its own decode's, from further back than the search reaches
     # (image/entry.py _hit_range, MAX_FALL_BACK; assumption

@@ -306,9 +306,9 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     """[start, end) -> where code outside it may jump into it: direct-branch
     byte patterns (branches.py: the text and the alternative replacements),
     jump labels' taken targets (the on-disk NOP becomes that jump at run
-    time) and exception-table fixups, every entry's (entered after a fault
-    anywhere; two entries for one instruction count both:
-    adv_r20_sysret_extable_dup)."""
+    time), static call keys' functions (patches.static_call_targets) and
+    exception-table fixups, every entry's (entered after a fault anywhere;
+    two entries for one instruction count both: adv_r20_sysret_extable_dup)."""
     from .branches import alternative_branches, kernel_text, targets_into_ranges
     from .patches import tables
 
@@ -317,7 +317,8 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     if not out:
         return {}
     tabs = tables(image)
-    extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixup_targets)
+    extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixup_targets) + [
+        f for _site, f in tabs.static_call_targets]
     for t in extra:
         for lo, hi in out:
             if lo <= t < hi:

@@ -341,6 +341,31 @@ class PatchTables:
         return lay, out
 
     @cached_property
+    def static_call_targets(self) -> list[tuple[int, int]]:
+        """(call site, function) of every inline static call: the function
+        its key holds in the image.  At boot static_call_init
+        (kernel/static_call_inline.c __static_call_init ->
+        arch_static_call_transform) rewrites each site listed in
+        .static_call_sites (struct static_call_site { s32 addr; s32 key; },
+        the key's low two bits flags: STATIC_CALL_SITE_TAIL, _INIT) into a
+        call or jump to key->func, the first word of struct static_call_key,
+        so that word is a branch target the on-disk bytes do not show
+        (adv_r20_sysret_static_call).  Later static_call_update()s are run
+        time: assumption instruction-boundaries.  An out-of-line static
+        call's trampoline holds its jump on disk (a byte pattern)."""
+        t = self._table(".static_call_sites", "__start_static_call_sites", "__stop_static_call_sites")
+        if t is None:
+            return []
+        base, data = t
+        out = []
+        for i, (site, key) in enumerate(struct.iter_unpack("<ii", data[:len(data) - len(data) % 8])):
+            at = base + 8 * i
+            func = self._read_ptr(((at + 4 + key) & 0xFFFFFFFFFFFFFFFF) & ~3)
+            if func:
+                out.append(((at + site) & 0xFFFFFFFFFFFFFFFF, func))
+        return sorted(set(out))
+
+    @cached_property
     def paravirt(self):
         t = self._table(".parainstructions", "__parainstructions", "__parainstructions_end")
         if t is None:

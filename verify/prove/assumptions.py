@@ -26,9 +26,11 @@ ASSUMPTIONS = {
     "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
     "a symbol's start (falling through from the symbols before it: back to the first whose own decode ends where "
     "the next begins, at most 8), from a direct-branch byte pattern's target "
-    "(rel32/rel16/rel8 jmp, jcc, call, loop, xbegin, and a 66-prefixed branch's AMD length, from anywhere in the image's executable sections or alternative "
-    "replacements, confirmed or not), a jump label's taken target or an exception-table fixup: no indirect jump, "
-    "no `ret` to an address the code planted on the stack and no static call (retargeted at run time) lands "
+    "(rel32/rel16/rel8 jmp, jcc, call, loop, xbegin, and a 66-prefixed branch's AMD length, from anywhere in the "
+    "image's executable sections, every allocated section below _etext, or alternative replacements, confirmed or "
+    "not), a jump label's taken target, a static call key's function as the image holds it or an exception-table "
+    "fixup: no indirect jump, no `ret` to an address the code planted on the stack and no static call retargeted "
+    "at run time (static_call_update) lands "
     "inside what those decodes take for one instruction (compiled kernel code returns only to the address its "
     "call pushed; indirect targets carry ENDBR landing pads under IBT).  A decode through bytes capstone cannot "
     "decode resumes at every byte after them, except in a decode from a byte pattern nothing confirms.  The "
@@ -114,8 +116,9 @@ ASSUMPTIONS = {
     "numeric value (accesses above the new RSP through it are refused).",
     "sysret-path-direct-entries": "Code outside entry_SYSCALL_64 enters the part of the exit path that reaches "
     "SYSRET only by direct jumps, calls or xbegin aborts (found by scanning every executable section and every "
-    "alternative replacement, relocated and as copied), never by an indirect branch, a static call (retargeted "
-    "at run time), an exception-table fixup or a planted return address.",
+    "alternative replacement, relocated and as copied) or by static calls to the function their key holds in the "
+    "image, never by an indirect branch, a static call retargeted at run time (static_call_update), an "
+    "exception-table fixup or a planted return address.",
     "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "
     "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so a xen_* function "
     "entered at its symbol runs only in the xenpv variant (exempt: a jump on its control flow from that symbol, "

@@ -63,8 +63,13 @@ def _candidates(elf, lo: int, hi: int, extra=(), text=None) -> list:
 
 def candidates(prog, lo: int, hi: int) -> list:
     """Every direct-branch byte pattern into [lo, hi): the image's text
-    sections and its alternative replacements (both ways)."""
-    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image), kernel_text(prog.image))
+    sections and its alternative replacements (both ways); and every static
+    call site whose key holds a function in it (boot patches the site into
+    a direct branch there: patches.static_call_targets)."""
+    from ..image.patches import tables
+
+    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image) + tables(prog.image).static_call_targets,
+                       kernel_text(prog.image))
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:
