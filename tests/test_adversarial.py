@@ -114,16 +114,10 @@ KNOWN_GAPS: dict = {
     # (patches.static_call_targets)
     "adv_r20_sysret_pushret": "`pushq $addr; ret` into the middle of an instruction hiding a sysretl: proven under "
                               "instruction-boundaries",
-    # round 21: a fall-through into a symbol at another instruction boundary
-    # than its own decode's, from further back than the search reaches
-    # (image/entry.py _hit_range, MAX_FALL_BACK; assumption
-    # instruction-boundaries names the limit): seeding every byte of a
-    # symbol's head instead made false SYSRETs of both Debian kernels
-    # (the `0f 07` inside every `48 0f 07`)
-    "adv_r21_sysret_fallback_aligned": "a misaligned fall-through past a symbol whose own decode ends aligned: proven "
-                                       "under instruction-boundaries",
-    "adv_r21_sysret_fallback_deep": "a misaligned fall-through across ten symbols: proven under "
-                                    "instruction-boundaries",
+    # (round 21's two fall-through gaps, adv_r21_sysret_fallback_aligned and
+    # _deep, were closed on 2026-12-03, fourth session: the search decodes
+    # from every byte a fall-through from before a hit's range can cross
+    # into, image/entry.py _hit_range)
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

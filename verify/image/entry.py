@@ -159,17 +159,18 @@ def sysret_instructions(image) -> list[dict]:
     for base, data in runs:
         i = data.find(b"\x0f\x07")
         while i >= 0:
-            hits.append((base, data, base + i, *_hit_range(image, md, base, data, base + i)))
+            hits.append((base, data, base + i, *_hit_range(image, base + i, base, len(data))))
             i = data.find(b"\x0f\x07", i + 1)
     hits += _patched_hits(image, md, runs)
     for sec in image.elf.sections:  # the scan's pages out of this process's resident size
         if sec.flags & 0x4 and hasattr(image.elf, "drop_section_pages"):
             image.elf.drop_section_pages(sec.name)
-    entered = _entered_from_elsewhere(image, {(start, end) for *_x, start, end in hits})
+    entered = _entered_from_elsewhere(image, {(start, end) for *_x, start, end, _fall in hits})
     out = {}
-    for base, data, a, start, end in hits:
-        inner = image.symbols.addresses_in(start, end)
-        for b in sorted(_boundaries(md, data, base, start, end, entered[(start, end)], inner)):
+    for base, data, a, start, end, fall in hits:
+        falls = range(start, min(end, start + 15)) if fall else ()  # (_hit_range)
+        for b in sorted(_boundaries(md, data, base, start, end, entered[(start, end)],
+                                    image.symbols.addresses_in(start, end), falls)):
             if a - 14 <= b <= a:
                 found = sysret_at(data[b - base:b - base + 15])
                 if found is not None and b + found[1] == a + 2:
@@ -208,37 +209,38 @@ def _code_runs(image) -> list:
              b"".join(elf.section_bytes(x.name) for x in g)) for g in executable_runs(elf, kernel_text(image))]
 
 
-# how many symbols before a hit's own a decode may fall through from
-# (_hit_range); past that the hit's range starts there anyway
-MAX_FALL_BACK = 8
+# How far before a hit its range starts (_hit_range): far enough that a
+# decode falling through from before it has met the image's own decode by
+# the hit (x86 decodes resynchronise within a few instructions), so the
+# seeds at every one of the range's first 15 bytes make no false SYSRET of
+# a real kernel's bytes (the `0f 07` inside a `48 0f 07`).
+FALL_THROUGH_REACH = 256
 
 
-def _hit_range(image, md, base: int, data: bytes, a: int) -> tuple[int, int]:
-    """[start, end) decoded for a hit at a: from the symbol that contains it
-    (the run's start when none does) to the next symbol, reaching back over
-    every symbol before it whose linear decode does not end exactly where
-    the next one starts (it falls through into the next one's bytes at
-    another boundary: adv_r20_sysret_fallthru), and at least one."""
+def _hit_range(image, a: int, base: int, size: int) -> tuple[int, int, bool]:
+    """[start, end) decoded for a hit at a in the run [base, base + size),
+    and whether code may fall through into start from before it: from
+    FALL_THROUGH_REACH bytes before the hit (the symbol that contains it,
+    when that starts earlier; the run's start when that is later) to the
+    next symbol.
+
+    Soundness: the CPU reaches an instruction of [start, end) by a branch
+    to it (a target of `entered`: _entered_from_elsewhere), from a symbol
+    start in the range (assumption instruction-boundaries), or by falling
+    through from before start.  An instruction that falls through crosses
+    start at most 14 bytes before its end (an instruction has at most 15
+    bytes), so the next one begins at one of start .. start + 14: the
+    decodes from all fifteen (_boundaries) cover every fall-through, from
+    however far back (adv_r21_sysret_fallback_deep: residues mod 3 that
+    never meet; a symbol count to reach back over missed it).  Nothing
+    falls through into a run's first byte (no code is mapped before it)."""
     syms = image.symbols
     start = syms.symbol_start(a)
-    if start is None or start < base:
-        start = base
+    start = min(a - 14 - FALL_THROUGH_REACH, a if start is None else start)
+    start = max(base, start)
     end = syms.next_symbol(a)
-    end = base + len(data) if end is None or end > base + len(data) else end
-    for k in range(MAX_FALL_BACK):
-        prev = syms.symbol_start(start - 1) if start > base else None
-        if prev is None or prev < base:
-            break
-        last = prev
-        for at, size, _m, _ops in md.disasm_lite(data[prev - base:start + 15 - base], prev):
-            if at >= start:
-                break
-            last = at + size
-        aligned = last == start
-        start = prev
-        if aligned and k:
-            break
-    return start, end
+    end = base + size if end is None or end > base + size else end
+    return start, end, start > base
 
 
 def _patched_hits(image, md, runs) -> list:
@@ -285,9 +287,9 @@ def _patched_hits(image, md, runs) -> list:
             i = window.find(b"\x0f\x07")
             while i >= 0:
                 a = lo + i
-                start, end = _hit_range(image, md, base, data, a)
+                start, end, fall = _hit_range(image, a, base, len(data))
                 local = _spliced(data, base, start, min(base + len(data), end + 15), near, k)
-                out.append((start, local, a, start, end))
+                out.append((start, local, a, start, end, fall))
                 i = window.find(b"\x0f\x07", i + 1)
     return out
 
@@ -326,9 +328,16 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     return out
 
 
-def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), symbols=()) -> set:
+_PATTERN, _TRUSTED, _FALL = 0, 1, 2  # _boundaries' kinds of decode
+# instructions after which the CPU never executes the next byte (a `ud2`, an
+# `int3` or a `hlt` may resume: not these)
+_NO_FALL_THROUGH = ("jmp", "ljmp", "ret", "retq", "retf", "retfq", "lret", "lretq", "iret", "iretd", "iretq",
+                    "sysret", "sysretq", "sysretl", "sysexit")
+
+
+def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), symbols=(), falls=()) -> set:
     """Instruction starts in [start, end) (the last may run past end): the
-    linear decode from start, from every symbol start in `symbols` and from
+    linear decode from start (when `falls` is empty), from every symbol start in `symbols` and from
     every address of `entered`, and the decodes from every direct branch
     target in the range (to a fixed point; a decode stops where it meets one
     already made).  Bytes that do not decode (capstone 5 lacks SERIALIZE,
@@ -336,28 +345,43 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
     takes) are skipped over as an instruction of any length up to 15: that
     decode resumes at every byte after them (adv_r20_sysret_serialize).  A
     decode from `entered` (byte patterns, confirmed or not) stops there: its
-    garbage would otherwise make false SYSRETs of real kernels' bytes."""
+    garbage would otherwise make false SYSRETs of real kernels' bytes.
+
+    A decode from `falls` (where code falling through from before the range
+    may go on: _hit_range) is the CPU's own path: it ends where the CPU
+    cannot fall through (a jmp, a return, a SYSRET; what follows is
+    reached otherwise or not at all) and where it meets any decode made,
+    while the others, which read on past a jmp (code after it may be
+    entered by an indirect jump, assumption instruction-boundaries), end
+    only where they meet one of their own kind (a periodic run of stubs
+    keeps a misaligned decode misaligned for ever, each stub's `jmp` then
+    read as other bytes: 6.1's __ia32_compat_sys_* stubs)."""
     out: set = set()
-    work = [(a, False) for a in sorted(entered, reverse=True)] + \
-        [(a, True) for a in sorted({start, *symbols}, reverse=True)]
+    full: set = set()  # the starts made by decodes that read on past a jmp
+    work = [(a, _FALL) for a in sorted(falls, reverse=True)] + \
+        [(a, _PATTERN) for a in sorted(entered, reverse=True)] + \
+        [(a, _TRUSTED) for a in sorted({*symbols, *(() if falls else (start,))}, reverse=True)]
     stuck: set = set()
     limit = base + len(data)
     while work:
-        a, trusted = work.pop()
-        if not start <= a < end or a in out:
+        a, kind = work.pop()
+        met = out if kind == _FALL else full
+        if not start <= a < end or a in met:
             continue
         last, done = a, False
         for at, size, m, ops in md.disasm_lite(data[a - base:min(limit, end + 15) - base], a):
-            if at >= end or at in out:
+            if at >= end or at in met:
                 done = True  # past the range, or the same decode from here on
                 break
             out.add(at)
+            if kind != _FALL:
+                full.add(at)
             last = at + size
-            m = m.split(" ")[-1] if m.startswith(("bnd ", "notrack ")) else m
+            m = m.split(" ")[-1] if m.startswith(("bnd ", "notrack ", "rep ", "repz ")) else m
             if (m.startswith(("j", "loop")) or m in ("call", "xbegin")) and ops.startswith("0x"):
                 t = int(ops, 16)
                 if start <= t < end and t not in out:
-                    work.append((t, trusted))
+                    work.append((t, kind))
                 k = at - base
                 if m != "xbegin" and operand_size_prefixed(data[k:k + size]):
                     # AMD honours the operand-size prefix on a near branch
@@ -367,15 +391,22 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
                     p = prefix_length(data[k:k + size])
                     op = 2 if data[k + p:k + p + 1] == b"\x0f" else 1
                     if size == p + op + 4 and at + p + op + 2 < end and at + p + op + 2 not in out:
-                        work.append((at + p + op + 2, trusted))
+                        work.append((at + p + op + 2, kind))
+            if kind == _FALL and m in _NO_FALL_THROUGH:
+                done = True
+                break
         if not done and last < min(end, limit) and last not in stuck:
             known = _undecoded_length(data[last - base:last - base + 15])
             if known:
-                work.append((last + known, trusted))  # an instruction capstone 5 lacks
-            elif trusted:
+                work.append((last + known, kind))  # an instruction capstone 5 lacks
+            elif kind == _TRUSTED:
                 # undecodable bytes at `last`: every next byte may start one
+                # (a decode from `falls` ends there instead: misaligned
+                # reads of real code meet such bytes often, and spreading
+                # from each made false SYSRETs of 6.1's stubs; assumption
+                # instruction-boundaries)
                 stuck.add(last)
-                work.extend((x, True) for x in range(min(end, last + 15), last, -1) if x not in out)
+                work.extend((x, kind) for x in range(min(end, last + 15), last, -1) if x not in out)
     return out
 
 

@@ -24,8 +24,9 @@ ASSUMPTIONS = {
     "that writes the mask owes every bit pending before it); a store through a pointer it does not know, or "
     "code it does not read, is taken not to clear one.",
     "instruction-boundaries": "Control enters the image's code only at instruction boundaries of a decode from "
-    "a symbol's start (falling through from the symbols before it: back to the first whose own decode ends where "
-    "the next begins, at most 8), from a direct-branch byte pattern's target "
+    "a symbol's start, or from where code falling through from before the 256 bytes ahead of a `0f 07` may go on "
+    "(any of the 15 bytes an instruction can cross into; such a path is taken to fault at bytes capstone cannot "
+    "decode and whose length is not known), from a direct-branch byte pattern's target "
     "(rel32/rel16/rel8 jmp, jcc, call, loop, xbegin, and a 66-prefixed branch's AMD length, from anywhere in the "
     "image's executable sections, every allocated section below _etext, or alternative replacements, confirmed or "
     "not), a jump label's taken target, a static call key's function as the image holds it or an exception-table "
