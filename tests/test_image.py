@@ -377,3 +377,22 @@ def test_symbol_starts_count_every_definition_of_a_repeated_static_name():
     assert syms.next_symbol(base + 0x110) == base + 0x200
     assert syms.addresses_in(base, base + 0x300) == [base, base + 0x100, base + 0x200]
     assert syms.get("dupname") == base  # the first definition by name, as before
+
+
+def test_kernel_text_runs_to_the_page_end_after_etext():
+    """branches.kernel_text: the kernel makes memory NX only from
+    PFN_ALIGN(_etext) on (mark_rodata_ro), so the rest of _etext's page is
+    code to the SYSRET search (adv_r22_sysret_etext_page); an aligned
+    _etext (Debian's) is its own end, and no range without both symbols."""
+    from types import SimpleNamespace
+
+    from verify.image.branches import kernel_text
+
+    def image(**syms):
+        return SimpleNamespace(symbols=SimpleNamespace(get=syms.get))
+
+    assert kernel_text(image(_text=0xffffffff81000000, _etext=0xffffffff81000413)) == \
+        (0xffffffff81000000, 0xffffffff81001000)
+    assert kernel_text(image(_text=0xffffffff81000000, _etext=0xffffffff82000000)) == \
+        (0xffffffff81000000, 0xffffffff82000000)
+    assert kernel_text(image(_text=0xffffffff81000000)) is None

@@ -35,11 +35,15 @@ REL8_REACH = 130
 
 
 def kernel_text(image) -> tuple[int, int] | None:
-    """[_text, _etext) of the image, when its symbols say: the range the
-    kernel leaves executable whatever its sections' flags (mark_rodata_ro,
-    arch/x86/mm/init_64.c, makes memory NX only from PFN_ALIGN(_etext) on)."""
+    """[_text, PFN_ALIGN(_etext)) of the image, when its symbols say: the
+    range the kernel leaves executable whatever its sections' flags
+    (mark_rodata_ro, arch/x86/mm/init_64.c, makes memory NX only from
+    PFN_ALIGN(_etext) on: the rest of _etext's page runs too,
+    adv_r22_sysret_etext_page)."""
     lo, hi = image.symbols.get("_text"), image.symbols.get("_etext")
-    return (lo, hi) if lo is not None and hi is not None and lo < hi else None
+    if lo is None or hi is None or lo >= hi:
+        return None
+    return lo, (hi + 0xFFF) & ~0xFFF
 
 
 def executable_runs(elf, text: tuple[int, int] | None = None) -> list:
@@ -217,10 +221,11 @@ def alternative_branches(image) -> list:
 
 
 def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
-    """For each [lo, hi) of `ranges`, the sorted targets inside it of every
+    """For each [lo, hi) of `ranges`, (source, target) of every
     direct-branch pattern of the image's sections whose source lies outside
-    it, and of every one of `extra` (alternative_branches): scan_candidates
-    for many ranges in one pass over the image."""
+    it and whose target inside, and (None, target) of every one of `extra`
+    (alternative_branches: code boot writes, no on-disk pattern), by target:
+    scan_candidates for many ranges in one pass over the image."""
     ranges = sorted(set(ranges))
     out: dict = {r: set() for r in ranges}
     if not ranges:
@@ -230,7 +235,7 @@ def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
     for _s, t in extra:
         for lo, hi in ranges:
             if lo <= t < hi:
-                out[(lo, hi)].add(t)
+                out[(lo, hi)].add((None, t))
     # the targets go to the union of the ranges (disjoint intervals, for
     # searchsorted), then to every range of that union that holds them:
     # ranges may overlap (adv_r21_sysret_range_overlap)
@@ -250,6 +255,62 @@ def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
             ok[ok] &= tgt[ok] <= lasts[i[ok]]
             found += [(sec.addr + int(pos[k]), int(tgt[k])) for k in np.flatnonzero(ok).tolist()]
         for lo, hi in ranges:
-            out[(lo, hi)].update(t for src, t in found if lo <= t < hi and not lo <= src < hi)
-            out[(lo, hi)].update(t for src, t in rel8_into(data, sec.addr, lo, hi) if not lo <= src < hi)
-    return {r: sorted(v) for r, v in out.items()}
+            out[(lo, hi)].update((src, t) for src, t in found if lo <= t < hi and not lo <= src < hi)
+            out[(lo, hi)].update((src, t) for src, t in rel8_into(data, sec.addr, lo, hi) if not lo <= src < hi)
+    return {r: sorted(v, key=lambda st: (st[1], st[0] or 0)) for r, v in out.items()}
+
+
+def _bytes_at(elf, addrs: np.ndarray) -> np.ndarray:
+    """The image's byte at each address (uint64 array), -1 where no
+    allocated section holds one."""
+    out = np.full(len(addrs), -1, np.int16)
+    view = getattr(elf, "section_view", elf.section_bytes)
+    for sec in elf.sections:
+        if not (sec.flags & 2 and sec.has_bits and sec.size):
+            continue
+        m = (addrs >= np.uint64(sec.addr)) & (addrs < np.uint64(sec.addr + sec.size))
+        if m.any():
+            d = np.frombuffer(view(sec.name), np.uint8)
+            out[m] = d[(addrs[m] - np.uint64(sec.addr)).astype(np.int64)]
+    return out
+
+
+def boot_branch_codes(image, near=()) -> list[tuple[int, int, bytes]]:
+    """(site, length, code) of the rel32 branches boot writes with a target
+    the on-disk bytes do not show (patches.boot_branches): every code that
+    holds a `0f 07` or ends in a `0f` the on-disk byte after the site makes
+    one, and every code of a site that ends within 32 bytes before an
+    address of `near` or overlaps it (an on-disk `0f 07` a shifted decode
+    may reach).  One
+    numpy pass over all (site, target) pairs: a 6.12 image has ~60,000
+    return sites, each with seven thunks boot may choose."""
+    from .patches import tables
+
+    bb = tables(image).boot_branches
+    if not bb:
+        return []
+    n = [len(ts) for _s, _l, _h, ts in bb]
+    sites = np.repeat(np.array([s for s, _l, _h, _t in bb], np.uint64), n)
+    lens = np.repeat(np.array([ln for _s, ln, _h, _t in bb], np.uint64), n)
+    which = np.repeat(np.arange(len(bb)), n)
+    targets = np.array([t for *_x, ts in bb for t in ts], np.uint64)
+    rel = (targets - sites - lens) & np.uint64(0xFFFFFFFF)
+    r = [((rel >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.int16) for k in range(4)]
+    after = _bytes_at(image.elf, sites + lens)
+    hit = ((r[0] == 0x0F) & (r[1] == 7)) | ((r[1] == 0x0F) & (r[2] == 7)) | ((r[2] == 0x0F) & (r[3] == 7)) | (
+        (r[3] == 0x0F) & (after == 7))
+    keep = set(np.flatnonzero(hit).tolist())
+    if near:
+        # (a site's code may shift a decode that runs on into the bytes after it)
+        ends = sites + lens
+        for a in near:
+            lo, hi = np.searchsorted(ends, [a - 32, a + 8])  # ends ascend with sites
+            keep.update(range(int(lo), int(hi)))
+    out = []
+    first = _bytes_at(image.elf, sites[sorted(keep)]) if keep else []
+    for k, b0 in zip(sorted(keep), first):
+        site, length, head, _ts = bb[which[k]]
+        if b0 != head[0]:
+            continue  # (a return site whose on-disk instruction is no `jmp rel32`: boot leaves it)
+        out.append((site, length, head + int(rel[k]).to_bytes(4, "little")))
+    return out

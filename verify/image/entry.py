@@ -161,7 +161,7 @@ def sysret_instructions(image) -> list[dict]:
         while i >= 0:
             hits.append((base, data, base + i, *_hit_range(image, base + i, base, len(data))))
             i = data.find(b"\x0f\x07", i + 1)
-    hits += _patched_hits(image, md, runs)
+    hits += _patched_hits(image, md, runs, [a for _b, _d, a, *_r in hits])
     for sec in image.elf.sections:  # the scan's pages out of this process's resident size
         if sec.flags & 0x4 and hasattr(image.elf, "drop_section_pages"):
             image.elf.drop_section_pages(sec.name)
@@ -169,12 +169,20 @@ def sysret_instructions(image) -> list[dict]:
     out = {}
     for base, data, a, start, end, fall in hits:
         falls = range(start, min(end, start + 15)) if fall else ()  # (_hit_range)
-        for b in sorted(_boundaries(md, data, base, start, end, entered[(start, end)],
-                                    image.symbols.addresses_in(start, end), falls)):
-            if a - 14 <= b <= a:
-                found = sysret_at(data[b - base:b - base + 15])
-                if found is not None and b + found[1] == a + 2:
-                    out[b] = found[0]
+
+        def found(pairs):
+            return {b: w[0] for b in _boundaries(md, data, base, start, end, {t for _s, t in pairs},
+                                                 image.symbols.addresses_in(start, end), falls)
+                    if a - 14 <= b <= a and (w := sysret_at(data[b - base:b - base + 15])) is not None
+                    and b + w[1] == a + 2}
+
+        pairs = entered[(start, end)]
+        got = found(pairs)
+        if got and got != found([p for p in pairs if p[0] is None]):
+            # a SYSRET that byte patterns lead to: only the patterns whose
+            # source is an instruction count (_confirmed; few ranges need it)
+            got = found(_confirmed(image, md, runs, pairs))
+        out.update(got)
     result = [{"address": b, "width": w} for b, w in sorted(out.items())]
     image.__dict__["_sysret_instructions"] = result
     return result
@@ -243,7 +251,7 @@ def _hit_range(image, a: int, base: int, size: int) -> tuple[int, int, bool]:
     return start, end, start > base
 
 
-def _patched_hits(image, md, runs) -> list:
+def _patched_hits(image, md, runs, on_disk=()) -> list:
     """The hits of the code patch sites put in place: per site and code it
     may hold (every variant the site's reader resolves, and every
     alternative replacement also as copied without relocation: one the
@@ -251,11 +259,18 @@ def _patched_hits(image, md, runs) -> list:
     adv_r20_sysret_alt_split), a `0f 07` that overlaps that code, with a
     byte of the code around it on either side, decoded on the range's bytes
     with the code in place."""
+    from .branches import boot_branch_codes
     from .patches import nops, read_patch_sites, tables
 
     codes: dict = {}  # (site, length) -> the codes it may hold
-    for site in read_patch_sites(image, thunks=False):
+    # every site but the tens of thousands of retpoline and return sites;
+    # of those, the ones near an on-disk hit (every code they may hold), and
+    # the rel32s boot writes that hold a `0f 07` (branches.boot_branch_codes)
+    near = [s for a in on_disk for s in read_patch_sites(image, a - 32, a + 8, thunks=True)]
+    for site in read_patch_sites(image, thunks=False) + near:
         codes.setdefault((site.addr, site.length), set()).update(v.code for v in site.variants if v.code is not None)
+    for addr, length, code in boot_branch_codes(image, on_disk):
+        codes.setdefault((addr, length), set()).add(code)
     for addr, _i, repl, _ft, ilen, rlen in tables(image).alternatives[1]:
         if 0 < rlen <= ilen:
             try:
@@ -263,6 +278,7 @@ def _patched_hits(image, md, runs) -> list:
             except InputError:
                 pass
     out = []
+    complete: dict = {}  # code -> whether it decodes to exactly its length (_drift_end)
     sites = sorted((addr, length, sorted(v)) for (addr, length), v in codes.items())
     for n, (addr, length, variants) in enumerate(sites):
         run = next(((b, d) for b, d in runs if b <= addr and addr + length <= b + len(d)), None)
@@ -274,7 +290,8 @@ def _patched_hits(image, md, runs) -> list:
         # bytes either side (a code whose last instruction runs past the site
         # moves the decode after it: adv_r21_sysret_alt_overhang)
         near = [x for x in sites[max(0, n - 8):n + 9] if abs(x[0] - addr) <= 15 + x[1] + length]
-        lo, hi = max(base, addr - 15), min(base + len(data), addr + length + 15)
+        lo = max(base, addr - 15)
+        hi = min(base + len(data), max(_drift_end(md, data, base, addr, c, complete) for c in variants) + 15)
         if b"\x0f\x07" not in data[lo - base:hi - base] and not any(
                 b"\x0f\x07" in c or c[-1:] == b"\x0f" or c[:1] == b"\x07" for _a, _l, codes in near for c in codes):
             # no `0f 07` here on disk, none inside a code, none across a
@@ -294,6 +311,46 @@ def _patched_hits(image, md, runs) -> list:
     return out
 
 
+def _drift_end(md, data, base: int, addr: int, code: bytes, complete: dict) -> int:
+    """How far `code` put at addr may shift the decode after it: the site's
+    end when the code decodes to exactly its own length (every code a real
+    kernel patches in: complete instructions, padded with NOPs); otherwise
+    (a last instruction that runs past the site, adv_r21_sysret_alt_overhang)
+    where the decode from addr with the code in place first meets the
+    on-disk decode from the site's end, or where either stops (26 bytes of
+    `b8` kept them apart past a 15-byte window: adv_r22_sysret_alt_drift)."""
+    end = addr + len(code)
+    if code not in complete:
+        n = 0
+        for _a, size, _m, _o in md.disasm_lite(code, 0):
+            n += size
+        complete[code] = n == len(code)
+    if complete[code]:
+        return end
+    stop = base + len(data)
+    # the first instruction start at or after the site's end of the decode
+    # with the code in place; from there on it reads on-disk bytes only
+    shifted = next((a for a, _s, _m, _o in md.disasm_lite(
+        bytes(code) + bytes(data[end - base:min(stop, end + 15) - base]), addr) if a >= end), None)
+    if shifted is None:
+        return min(stop, end + 15)  # (it stops in bytes capstone cannot decode)
+    return _meet(md, data, base, shifted, end, stop)
+
+
+def _meet(md, data, base: int, shifted: int, end: int, stop: int) -> int:
+    """Where a decode from `shifted` (on-disk bytes) first meets the decode
+    from `end`, or where either stops."""
+    disk = (a for a, _s, _m, _o in md.disasm_lite(data[end - base:stop - base], end))
+    other = (a for a, _s, _m, _o in md.disasm_lite(data[shifted - base:stop - base], shifted))
+    d, h = next(disk, None), next(other, None)
+    while d is not None and h is not None and d != h:
+        if h < d:
+            h = next(other, None)
+        else:
+            d = next(disk, None)
+    return d if d is not None and d == h else max(x for x in (d, h, shifted) if x is not None)
+
+
 def _spliced(data, base: int, lo: int, hi: int, sites, k: int) -> bytes:
     """The bytes of [lo, hi) with every site of `sites` ((address, length,
     codes)) inside it holding its k-th code (its last when it has fewer)."""
@@ -305,7 +362,8 @@ def _spliced(data, base: int, lo: int, hi: int, sites, k: int) -> bytes:
 
 
 def _entered_from_elsewhere(image, ranges: set) -> dict:
-    """[start, end) -> where code outside it may jump into it: direct-branch
+    """[start, end) -> (source, target) of where code outside it may jump
+    into it (source None where no on-disk byte pattern is the branch): direct-branch
     byte patterns (branches.py: the text and the alternative replacements),
     jump labels' taken targets (the on-disk NOP becomes that jump at run
     time), static call keys' functions (patches.static_call_targets) and
@@ -324,8 +382,40 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     for t in extra:
         for lo, hi in out:
             if lo <= t < hi:
-                out[(lo, hi)].add(t)
+                out[(lo, hi)].add((None, t))
     return out
+
+
+def _confirmed(image, md, runs, pairs) -> list:
+    """`pairs` ((source, target): _entered_from_elsewhere) without the byte
+    patterns whose source is no instruction.  A pattern's branch runs only
+    if the CPU executes its source as an instruction, so a source that is no
+    instruction start of its own range's decode (_hit_range and _boundaries,
+    with every pattern into that range taken, unconfirmed) is none under
+    assumption instruction-boundaries, and its target is dropped.  Kept:
+    every target boot's tables name (source None), a source outside the
+    runs, and one whose range holds an alternative or paravirt site (a
+    replacement may shift the decode before it).  Needed for precision: a
+    rel8 pattern inside 6.12 generic's `call __fentry__` of xsk_net_init
+    lands mid-instruction in xsk_net_exit, where a return site's
+    boot-written rel32 holds a `0f 07`."""
+    import bisect
+
+    from .patches import tables
+
+    tabs = tables(image)
+    shifting = sorted([r[0] for r in tabs.alternatives[1]] + [r[0] for r in tabs.paravirt[1]])
+    where = {}  # source -> (run base, run bytes, its range)
+    for src in {s for s, _t in pairs if s is not None}:
+        run = next(((b, d) for b, d in runs if b <= src < b + len(d)), None)
+        if run is not None:
+            where[src] = (*run, _hit_range(image, src, run[0], len(run[1])))
+    around = _entered_from_elsewhere(image, {r[:2] for *_x, r in where.values()})
+    ok = {s for s, (base, data, (start, end, fall)) in where.items()
+          if bisect.bisect_left(shifting, start - 16) < bisect.bisect_left(shifting, end)
+          or s in _boundaries(md, data, base, start, end, {t for _s, t in around[(start, end)]},
+                              image.symbols.addresses_in(start, end), range(start, min(end, start + 15)) if fall else ())}
+    return [(s, t) for s, t in pairs if s is None or s not in where or s in ok]
 
 
 _PATTERN, _TRUSTED, _FALL = 0, 1, 2  # _boundaries' kinds of decode

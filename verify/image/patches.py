@@ -29,6 +29,15 @@ from functools import cached_property
 
 from ..errors import InputError
 
+# The return thunks: where a return site's `jmp` goes on disk
+# (__x86_return_thunk) and every thunk boot may point it at instead
+# (x86_return_thunk, set by arch/x86/kernel/cpu/bugs.c in 6.1 and 6.12:
+# retbleed=unret, SRSO, call-depth stuffing, ITS), with the names older
+# kernels gave them; the prover reads a `jmp` to any of them as a return.
+RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thunk", "srso_alias_return_thunk",
+                 "call_depth_return_thunk", "its_return_thunk", "__x86_return_skl", "__ret", "srso_safe_ret",
+                 "zen_untrain_ret", "entry_untrain_ret")
+
 # -- feature numbers --------------------------------------------------------
 # arch/x86/include/asm/cpufeatures.h, identical in 6.1 and 6.12 for these.
 FEATURE_NAMES = {
@@ -364,6 +373,70 @@ class PatchTables:
             if func:
                 out.append(((at + site) & 0xFFFFFFFFFFFFFFFF, func))
         return sorted(set(out))
+
+    @cached_property
+    def boot_branches(self) -> list[tuple[int, int, bytes, tuple[int, ...]]]:
+        """(site, length, head, targets) of the rel32 branches boot may point
+        at another target than the on-disk bytes show, in address order:
+        `head` is the bytes before the rel32 boot writes (e8/e9, 0f 8x, a 2e
+        prefix), `targets` every target the image lets it choose.  The new
+        rel32 is bytes no on-disk scan sees (a `0f 07` in it:
+        adv_r22_sysret_sc_rel32, adv_r22_sysret_rethunk_rel32).
+
+        - static call sites: boot's call or jump to their key's function
+          (static_call_targets);
+        - return sites (`jmp __x86_return_thunk`): alternative.c
+          patch_return() writes `jmp x86_return_thunk`, any of
+          RETURN_THUNKS the image has (its `ret; int3` form is a variant of
+          the site, read_patch_sites);
+        - retpoline sites (a call, jmp or jcc to __x86_indirect_thunk_REG):
+          6.12 __emit_trampoline() under call-depth tracking or ITS points
+          them at __x86_indirect_call_thunk_REG / _jump_thunk_REG /
+          __x86_indirect_its_thunk_REG (6.12 may instead allocate an ITS
+          thunk page at run time: bytes the image does not decide,
+          assumption instruction-boundaries)."""
+        syms = self.symbols
+        out = []
+        calls = {site: f for site, f in self.static_call_targets}
+        for site, func in calls.items():
+            head = self._branch_head(site)
+            if head is not None:
+                out.append((site, len(head) + 4, head, (func,)))
+        thunks = tuple(sorted({a for a in (syms.get(n) for n in RETURN_THUNKS) if a is not None}))
+        for site, _i in self.return_sites[1]:
+            if site not in calls:
+                out.append((site, 5, b"\xe9", thunks))  # (heads checked by boot_branch_codes)
+        for site, _i in self.retpoline_sites[1]:
+            head = self._branch_head(site)
+            if head is None:
+                continue
+            length = len(head) + 4
+            target = site + length + struct.unpack("<i", self._peek(site + len(head), 4))[0]
+            name = syms.symbolize(target)
+            reg = name[len("__x86_indirect_thunk_"):] if name.startswith("__x86_indirect_thunk_") else None
+            if reg not in self._REGS:
+                continue
+            kinds = ("call", "its") if head[-1:] == b"\xe8" else ("jump", "its")
+            ts = tuple(a for a in (syms.get(f"__x86_indirect_{k}_thunk_{reg}") for k in kinds) if a is not None)
+            if ts:
+                out.append((site, length, head, ts))
+        out.sort()
+        return out
+
+    def _branch_head(self, site: int) -> bytes | None:
+        """The opcode bytes of a rel32 call/jmp/jcc at site (with a 2e
+        prefix), or None."""
+        try:
+            b = self._peek(site, 2)
+        except InputError:
+            return None
+        if b[:1] in (b"\xe8", b"\xe9"):
+            return b[:1]
+        if b[:1] == b"\x0f" and len(b) > 1 and 0x80 <= b[1] <= 0x8F:
+            return b[:2]
+        if b[:1] == b"\x2e" and b[1:2] in (b"\xe8", b"\xe9"):
+            return b[:2]
+        return None
 
     @cached_property
     def paravirt(self):

@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 import capstone
 
 from ..image.encoding import SYSRETQ, operand_size_prefixed, sysret_width
-from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT
+from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
 from ..lift import SPECIAL
 
-RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thunk", "srso_alias_return_thunk",
-                 "call_depth_return_thunk", "__ret", "srso_safe_ret", "zen_untrain_ret", "entry_untrain_ret")
 _JCC_PREFIXES = ("j", "loop")
 # kinds VEX lifts (a block may end with one); every other kind is modelled by the engine
 LIFTED = ("plain", "jcc", "jmp", "call", "icall", "ret", "tail", "lcall")

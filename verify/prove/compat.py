@@ -509,20 +509,22 @@ def _second_entries_of(prog, vs, per, all_sites, finding, used, explored, kinds)
             extents.append((a, a + size))
         else:
             extents.extend(_cfg_extent(prog, a))
-    lo, hi = prog.entry.entry_text
+    # the entry text, and the section of every checked site outside it (a
+    # compat entry linked elsewhere: adv_r22_compat_entry2_section)
+    ranges = {prog.entry.entry_text}
+    for site in all_sites:
+        lo, hi = prog.entry.entry_text
+        if not lo <= site < hi:
+            sec = prog.image.elf.section_at(site)
+            ranges.add((sec.addr, sec.end) if sec is not None else (site, site + 1))
     found, why = None, None
     try:
-        w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds)
         found = set()
-        for src, tgt in entries.candidates(prog, lo, hi) + \
-                list(entries._jump_label_branches(prog, lo, hi)):
-            if tgt in w and not any(a <= src < b for a, b in extents):
-                found.add((src, tgt))
-        for a in prog.symbols.addresses_in(lo, hi):
-            if a in w and not any(x <= a < y for x, y in extents):
-                found.add((a, a))
+        for lo, hi in sorted(ranges):
+            w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds)
+            found |= entries.ways_in(prog, lo, hi, w, lambda src: any(a <= src < b for a, b in extents))
     except CfgError as e:
-        why = str(e)
+        found, why = None, str(e)
     used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}
     for v in vs:

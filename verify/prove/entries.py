@@ -37,6 +37,7 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 from __future__ import annotations
 
 from ..image.branches import alternative_branches, kernel_text, scan_candidates
+from ..image.patches import tables
 from ..image.entry import sysret_instructions
 from .cfg import CfgError, decode, static_sysret_sites
 
@@ -66,8 +67,6 @@ def candidates(prog, lo: int, hi: int) -> list:
     sections and its alternative replacements (both ways); and every static
     call site whose key holds a function in it (boot patches the site into
     a direct branch there: patches.static_call_targets)."""
-    from ..image.patches import tables
-
     return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image) + tables(prog.image).static_call_targets,
                        kernel_text(prog.image))
 
@@ -112,7 +111,6 @@ def walk_seeds(prog, lo: int, hi: int) -> list[int]:
     would decode the targets of byte patterns inside the entry code's own
     instructions: on Debian 6.1/6.12 such garbage, e.g. in asm_exc_nmi,
     decodes to an indirect jump and makes a false second entry.)"""
-    from ..image.patches import tables
 
     out = set(prog.symbols.addresses_in(lo, hi))
     out.update(t for s, t in candidates(prog, lo, hi)
@@ -204,7 +202,6 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
 def _jump_label_branches(prog, lo: int, hi: int):
     """(site, taken target) of every jump label whose target is in [lo, hi):
     the on-disk bytes may be a NOP that becomes that jump at run time."""
-    from ..image.patches import tables
 
     _lay, recs = tables(prog.image).jump_labels
     for r in recs:
@@ -230,15 +227,33 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
     w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
+    return sorted(ways_in(prog, lo, hi, w, lambda a: e_lo <= a < e_hi))
+
+
+def ways_in(prog, lo: int, hi: int, w, explored) -> set:
+    """(source, target) of every way into W (the addresses of [lo, hi) that
+    reach a SYSRET) from code `explored` (address -> bool) does not cover:
+    the direct-branch patterns, static calls and jump labels into it, and
+    the symbols in it (a function entered at its start).  The explored
+    code's own branches are followed by the exploration, but not its static
+    calls (a call to a __SCT__ trampoline is summarised as retargeted at run
+    time) nor a trampoline's own jump: those enter W even from inside it
+    (adv_r22_entry_sc_inside)."""
     out = set()
-    for src, tgt in list(candidates(prog, lo, hi)) + \
-            list(_jump_label_branches(prog, lo, hi)):
-        if tgt in w and not e_lo <= src < e_hi:
+    static = set(tables(prog.image).static_call_targets)
+    for src, tgt in list(candidates(prog, lo, hi)) + list(_jump_label_branches(prog, lo, hi)):
+        if tgt in w and (not explored(src) or (src, tgt) in static or _in_trampoline(prog, src)):
             out.add((src, tgt))
     for a in prog.symbols.addresses_in(lo, hi):
-        if a in w and not e_lo <= a < e_hi:
+        if a in w and not explored(a):
             out.add((a, a))
-    return sorted(out)
+    return out
+
+
+def _in_trampoline(prog, addr: int) -> bool:
+    """Whether addr lies in a static call trampoline (`__SCT__*`)."""
+    start = prog.symbols.symbol_start(addr)
+    return start is not None and any(n.startswith("__SCT__") for n in prog.symbols.names_at(start))
 
 
 # Where a Xen PV function's own control flow stops: no fall-through after
@@ -341,7 +356,6 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
     # from anything but the extent's own branch to that instruction
     last = max(ext)
     lo, hi = start + 1, last + ext[last].size
-    from ..image.patches import tables
 
     for s, t in candidates(prog, lo, hi) + list(_jump_label_branches(prog, lo, hi)):
         if s not in ext or ext[s].target != t:
