@@ -135,21 +135,25 @@ def other_sysret_sites(image, known) -> list[dict]:
 
 def sysret_instructions(image) -> list[dict]:
     """Every SYSRET instruction of the image's code: [{"address", "width"}],
-    once per image.  A byte scan for `0f 07` over the executable sections
-    (contiguous ones as one run: a pair across a section boundary counts),
+    once per image.  A byte scan for `0f 07` over the code (executable
+    sections and every allocated section below PFN_ALIGN(_etext);
+    contiguous ones as one run: a pair across a section boundary counts),
     and over the code every patch-site variant puts at its site with the
-    bytes around it (a replacement's `0f` before an on-disk `07`).  Each
-    hit is decoded in the code around it (_hit_boundaries): from the start
-    of the symbol that contains it, of the symbols before it whose decode
-    runs into it, from every direct branch target in there (a `jmp 1f` into
+    bytes around it (a replacement's `0f` before an on-disk `07`; the rel32
+    boot writes at static call, return and retpoline sites).  Each hit is
+    decoded in the code around it (_hit_range, _boundaries): from every
+    symbol start in it, from every byte a fall-through from before it may
+    cross into, from every direct branch target in there (a `jmp 1f` into
     the middle of what the linear decode took for one instruction,
     adv_r18_sysret_in_insn), and from every place code elsewhere may jump
     into that range (_entered_from_elsewhere: `jmp sym+1` from another
-    symbol, adv_r19_sysret_xsym).  A hit that starts a SYSRET at any of
-    those instruction boundaries counts.  (Real kernels hold a few dozen
+    symbol, adv_r19_sysret_xsym; a byte pattern whose source is no
+    instruction is dropped, _confirmed).  A hit that starts a SYSRET at any
+    of those instruction boundaries counts.  (Real kernels hold a few dozen
     hits and only their entries' SYSRETs.  Not found: one reached only by
-    an indirect jump, a `ret` to a planted address or a static call into
-    the middle of an instruction: assumption instruction-boundaries.)"""
+    an indirect jump, a `ret` to a planted address or a static call
+    retargeted at run time into the middle of an instruction: assumption
+    instruction-boundaries.)"""
     memo = image.__dict__.get("_sysret_instructions")
     if memo is not None:
         return memo
