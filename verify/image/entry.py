@@ -271,14 +271,18 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
     # of those, the ones near an on-disk hit (every code they may hold), and
     # the rel32s boot writes that hold a `0f 07` (branches.boot_branch_codes)
     near = [s for a in on_disk for s in read_patch_sites(image, a - 32, a + 8, thunks=True)]
+    loose = set()  # the sites whose codes are the image's bytes (replacements): maybe incomplete
     for site in read_patch_sites(image, thunks=False) + near:
         codes.setdefault((site.addr, site.length), set()).update(v.code for v in site.variants if v.code is not None)
+        if site.kind in ("alternative", "paravirt"):
+            loose.add((site.addr, site.length))
     for addr, length, code in boot_branch_codes(image, on_disk):
         codes.setdefault((addr, length), set()).add(code)
     for addr, _i, repl, _ft, ilen, rlen in tables(image).alternatives[1]:
         if 0 < rlen <= ilen:
             try:
                 codes.setdefault((addr, ilen), set()).add(image.elf.read(repl, rlen) + nops(ilen - rlen))
+                loose.add((addr, ilen))
             except InputError:
                 pass
     out = []
@@ -295,7 +299,12 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
         # moves the decode after it: adv_r21_sysret_alt_overhang)
         near = [x for x in sites[max(0, n - 8):n + 9] if abs(x[0] - addr) <= 15 + x[1] + length]
         lo = max(base, addr - 15)
-        hi = min(base + len(data), max(_drift_end(md, data, base, addr, c, complete) for c in variants) + 15)
+        hi = addr + length
+        # (the other sites' codes are instructions the readers build whole:
+        # jumps, NOPs, `ret; int3`, calls)
+        if (addr, length) in loose and not all(_decodes_whole(md, c, complete) for c in variants):
+            hi = max(_drift_end(md, data, base, addr, c, complete) for c in variants)
+        hi = min(base + len(data), hi + 15)
         if b"\x0f\x07" not in data[lo - base:hi - base] and not any(
                 b"\x0f\x07" in c or c[-1:] == b"\x0f" or c[:1] == b"\x07" for _a, _l, codes in near for c in codes):
             # no `0f 07` here on disk, none inside a code, none across a
@@ -324,12 +333,7 @@ def _drift_end(md, data, base: int, addr: int, code: bytes, complete: dict) -> i
     on-disk decode from the site's end, or where either stops (26 bytes of
     `b8` kept them apart past a 15-byte window: adv_r22_sysret_alt_drift)."""
     end = addr + len(code)
-    if code not in complete:
-        n = 0
-        for _a, size, _m, _o in md.disasm_lite(code, 0):
-            n += size
-        complete[code] = n == len(code)
-    if complete[code]:
+    if _decodes_whole(md, code, complete):
         return end
     stop = base + len(data)
     # the first instruction start at or after the site's end of the decode
@@ -339,6 +343,16 @@ def _drift_end(md, data, base: int, addr: int, code: bytes, complete: dict) -> i
     if shifted is None:
         return min(stop, end + 15)  # (it stops in bytes capstone cannot decode)
     return _meet(md, data, base, shifted, end, stop)
+
+
+def _decodes_whole(md, code: bytes, memo: dict) -> bool:
+    """Whether `code` decodes to instructions that end exactly at its end."""
+    if code not in memo:
+        n = 0
+        for _a, size, _m, _o in md.disasm_lite(code, 0):
+            n += size
+        memo[code] = n == len(code)
+    return memo[code]
 
 
 def _meet(md, data, base: int, shifted: int, end: int, stop: int) -> int:

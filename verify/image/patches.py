@@ -406,15 +406,14 @@ class PatchTables:
         for site, _i in self.return_sites[1]:
             if site not in calls:
                 out.append((site, 5, b"\xe9", thunks))  # (heads checked by boot_branch_codes)
+        regs = {a: r for r in self._REGS if (a := syms.get(f"__x86_indirect_thunk_{r}")) is not None}
         for site, _i in self.retpoline_sites[1]:
             head = self._branch_head(site)
             if head is None:
                 continue
             length = len(head) + 4
-            target = site + length + struct.unpack("<i", self._peek(site + len(head), 4))[0]
-            name = syms.symbolize(target)
-            reg = name[len("__x86_indirect_thunk_"):] if name.startswith("__x86_indirect_thunk_") else None
-            if reg not in self._REGS:
+            reg = regs.get(site + length + struct.unpack("<i", self._peek(site + len(head), 4))[0])
+            if reg is None:
                 continue
             kinds = ("call", "its") if head[-1:] == b"\xe8" else ("jump", "its")
             ts = tuple(a for a in (syms.get(f"__x86_indirect_{k}_thunk_{reg}") for k in kinds) if a is not None)
