@@ -118,6 +118,12 @@ KNOWN_GAPS: dict = {
     # _deep, were closed on 2026-12-03, fourth session: the search decodes
     # from every byte a fall-through from before a hit's range can cross
     # into, image/entry.py _hit_range)
+    # review 23 (2026-12-03, fourth session): boot-time settings the SYSRET
+    # search names in assumption instruction-boundaries instead of modelling
+    "adv_r23_sysret_fineibt_hash": "FineIBT's preamble rewrite (clang kCFI, IBT CPUs, cfi=norand) moves a hash "
+                                   "holding `0f 07`: proven under instruction-boundaries",
+    "adv_r23_sysret_rodata_off": "a `0f 07` in .rodata, executable under rodata=off: proven under "
+                                 "instruction-boundaries",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -260,57 +260,193 @@ def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
     return {r: sorted(v, key=lambda st: (st[1], st[0] or 0)) for r, v in out.items()}
 
 
-def _bytes_at(elf, addrs: np.ndarray) -> np.ndarray:
-    """The image's byte at each address (uint64 array), -1 where no
-    allocated section holds one."""
-    out = np.full(len(addrs), -1, np.int16)
+def _windows(elf, addrs: np.ndarray, before: int, after: int) -> np.ndarray:
+    """(len(addrs), before + after) int16: the image's bytes from addr -
+    before to addr + after of each address, -1 where its section ends."""
+    width = before + after
+    out = np.full((len(addrs), width), -1, np.int16)
+    secs = sorted((x for x in elf.sections if x.flags & 2 and x.has_bits and x.size), key=lambda x: x.addr)
+    if not secs or not len(addrs):
+        return out
     view = getattr(elf, "section_view", elf.section_bytes)
-    for sec in elf.sections:
-        if not (sec.flags & 2 and sec.has_bits and sec.size):
-            continue
-        m = (addrs >= np.uint64(sec.addr)) & (addrs < np.uint64(sec.addr + sec.size))
-        if m.any():
-            d = np.frombuffer(view(sec.name), np.uint8)
-            out[m] = d[(addrs[m] - np.uint64(sec.addr)).astype(np.int64)]
+    starts = np.array([x.addr for x in secs], np.uint64)
+    ends = np.array([x.addr + x.size for x in secs], np.uint64)
+    i = np.searchsorted(starts, addrs, side="right").astype(np.int64) - 1
+    ok = i >= 0
+    ok[ok] &= addrs[ok] < ends[i[ok]]
+    for k in np.unique(i[ok]).tolist():
+        rows = np.flatnonzero(ok & (i == k))
+        d = np.frombuffer(view(secs[k].name), np.uint8)
+        off = (addrs[rows] - starts[k]).astype(np.int64)[:, None] + np.arange(-before, after)[None, :]
+        inside = (off >= 0) & (off < len(d))
+        out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)], -1)
     return out
+
+
+class _BootPairs:
+    """Every (site, rel32) boot may write at a rel32 branch whose target the
+    on-disk bytes do not show, as numpy arrays: patches.boot_branches' sites
+    with each of their targets, and the direct calls call-depth tracking
+    points at their callee's thunk.  Per site (sorted): its address, length,
+    head bytes (h1 -1 for a one-byte head) and the on-disk bytes from 4
+    before it to 4 after it (`win`; `ok`: the on-disk instruction is the
+    branch the rewrite expects); per row (a choice): its site's index and
+    the rel32."""
+
+    def __init__(self, image):
+        from .patches import tables
+
+        tabs = tables(image)
+        bb = tabs.boot_branches
+        sites = [x for x, _l, _h, _t in bb]
+        lens = [ln for _x, ln, _h, _t in bb]
+        heads = [h for _x, _l, h, _t in bb]
+        row_site = [k for k, (*_y, ts) in enumerate(bb) for _t in ts]
+        row_target = [t for *_y, ts in bb for t in ts]
+        # return sites (`jmp __x86_return_thunk`, 5 bytes) with every thunk
+        # boot may point them at (not the static call sites among them)
+        ret = np.array([a for a, _i in tabs.return_sites[1]], np.uint64)
+        ret = ret[~np.isin(ret, np.array(sites, np.uint64))]
+        thunks = np.array(tabs.return_thunks, np.uint64)
+        n0 = len(sites)
+        row_site += np.repeat(np.arange(n0, n0 + len(ret)), len(thunks)).tolist()
+        row_target = np.concatenate([np.array(row_target, np.uint64), np.tile(thunks, len(ret))])
+        skl = tabs.call_thunk_size
+        cs = tabs.call_sites if skl else np.zeros(0, np.uint64)
+        one = len(ret) + len(cs)
+        self.sites = np.concatenate([np.array(sites, np.uint64), ret, cs])
+        self.lens = np.concatenate([np.array(lens, np.int64), np.full(one, 5, np.int64)])
+        self.h0 = np.concatenate([np.array([h[0] for h in heads], np.int16), np.full(len(ret), 0xE9, np.int16),
+                                  np.full(len(cs), 0xE8, np.int16)])
+        self.h1 = np.concatenate([np.array([h[1] if len(h) > 1 else -1 for h in heads], np.int16),
+                                  np.full(one, -1, np.int16)])
+        # on-disk bytes site-4 .. site+10 (a 6-byte site and 4 bytes after)
+        self.win = _windows(image.elf, self.sites, 4, 10)
+        self.ok = self.win[:, 4] == self.h0
+        rs = np.array(row_site, np.int64)
+        rel = (row_target - self.sites[rs] - self.lens[rs].astype(np.uint64)) & np.uint64(0xFFFFFFFF)
+        # call-depth rows: the on-disk rel32 less the thunk's size
+        ci = np.arange(n0 + len(ret), len(self.sites))
+        old = sum(np.where(self.win[ci, 5 + k] >= 0, self.win[ci, 5 + k], 0).astype(np.uint64) << np.uint64(8 * k)
+                  for k in range(4))
+        self.row_site = np.concatenate([rs, ci])
+        self.rel = np.concatenate([rel, (old - np.uint64(skl or 0)) & np.uint64(0xFFFFFFFF)]).astype(np.uint32)
+
+    def code(self, row: int) -> bytes:
+        k = self.row_site[row]
+        head = bytes([int(self.h0[k])] + ([int(self.h1[k])] if self.h1[k] >= 0 else []))
+        return head + int(self.rel[row]).to_bytes(4, "little")
+
+    def site(self, row: int) -> int:
+        return int(self.sites[self.row_site[row]])
+
+
+def _boot_pairs(image) -> _BootPairs:
+    memo = image.__dict__.get("_boot_pairs")
+    if memo is None:
+        memo = image.__dict__["_boot_pairs"] = _BootPairs(image)
+    return memo
 
 
 def boot_branch_codes(image, near=()) -> list[tuple[int, int, bytes]]:
     """(site, length, code) of the rel32 branches boot writes with a target
-    the on-disk bytes do not show (patches.boot_branches): every code that
-    holds a `0f 07` or ends in a `0f` the on-disk byte after the site makes
-    one, and every code of a site that ends within 32 bytes before an
-    address of `near` or overlaps it (an on-disk `0f 07` a shifted decode
-    may reach).  One
-    numpy pass over all (site, target) pairs: a 6.12 image has ~60,000
-    return sites, each with seven thunks boot may choose."""
-    from .patches import tables
-
-    bb = tables(image).boot_branches
-    if not bb:
+    the on-disk bytes do not show (_BootPairs): every code that holds a
+    `0f 07` or ends in a `0f` the on-disk byte after the site makes one, and
+    every code of a site that ends within 32 bytes before an address of
+    `near` or overlaps it (an on-disk `0f 07` a shifted decode may reach).
+    One numpy pass over all (site, rel32) pairs: a 6.12 image has ~60,000
+    return sites, each with seven thunks boot may choose, and ~230,000
+    direct calls call-depth tracking may point elsewhere."""
+    bp = _boot_pairs(image)
+    if not len(bp.rel):
         return []
-    n = [len(ts) for _s, _l, _h, ts in bb]
-    sites = np.repeat(np.array([s for s, _l, _h, _t in bb], np.uint64), n)
-    lens = np.repeat(np.array([ln for _s, ln, _h, _t in bb], np.uint64), n)
-    which = np.repeat(np.arange(len(bb)), n)
-    targets = np.array([t for *_x, ts in bb for t in ts], np.uint64)
-    rel = (targets - sites - lens) & np.uint64(0xFFFFFFFF)
-    r = [((rel >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.int16) for k in range(4)]
-    after = _bytes_at(image.elf, sites + lens)
+    k = bp.row_site
+    r = [((bp.rel >> np.uint32(8 * j)) & np.uint32(0xFF)).astype(np.int16) for j in range(4)]
+    after = bp.win[k, 4 + bp.lens[k]]
     hit = ((r[0] == 0x0F) & (r[1] == 7)) | ((r[1] == 0x0F) & (r[2] == 7)) | ((r[2] == 0x0F) & (r[3] == 7)) | (
         (r[3] == 0x0F) & (after == 7))
-    keep = set(np.flatnonzero(hit).tolist())
+    keep = set(np.flatnonzero(hit & bp.ok[k]).tolist())
     if near:
         # (a site's code may shift a decode that runs on into the bytes after it)
-        ends = sites + lens
+        order = np.argsort(bp.sites)
+        ends = (bp.sites + bp.lens.astype(np.uint64))[order]
         for a in near:
-            lo, hi = np.searchsorted(ends, [a - 32, a + 8])  # ends ascend with sites
-            keep.update(range(int(lo), int(hi)))
-    out = []
-    first = _bytes_at(image.elf, sites[sorted(keep)]) if keep else []
-    for k, b0 in zip(sorted(keep), first):
-        site, length, head, _ts = bb[which[k]]
-        if b0 != head[0]:
-            continue  # (a return site whose on-disk instruction is no `jmp rel32`: boot leaves it)
-        out.append((site, length, head + int(rel[k]).to_bytes(4, "little")))
+            lo, hi = np.searchsorted(ends, [a - 32, a + 8])
+            close = set(order[int(lo):int(hi)].tolist())
+            keep.update(np.flatnonzero(np.isin(k, list(close)) & bp.ok[k]).tolist() if close else ())
+    return [(bp.site(x), int(bp.lens[k[x]]), bp.code(x)) for x in sorted(keep)]
+
+
+def boot_branch_patterns(image, ranges) -> dict:
+    """For each [lo, hi) of `ranges`, (source, target, row) of every
+    direct-branch pattern whose bytes boot writes, in part or whole, at a
+    rel32 rewrite (_BootPairs) and whose target lies in it: the rewritten
+    branch itself, and any pattern that starts in its rel32 or runs into it
+    from the 4 bytes before (a rel32 of `eb 40 ..` is a `jmp .+0x42` to a
+    jump into site+1: adv_r23_sysret_sc_rel8_inner); row: the rewrite's
+    (_boot_pairs(image).code(row)).  The byte scans read on-disk bytes
+    only.  In chunks of rows: a few MiB of temporaries."""
+    out: dict = {r: set() for r in ranges}
+    bp = _boot_pairs(image)
+    if not ranges or not len(bp.rel):
+        return out
+    merged: list = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    los = np.array([lo for lo, _ in merged], np.uint64)
+    lasts = np.array([hi - 1 for _, hi in merged], np.uint64)
+
+    def inside(t):
+        i = np.searchsorted(los, t, side="right").astype(np.int64) - 1
+        ok = i >= 0
+        ok[ok] &= t[ok] <= lasts[i[ok]]
+        return ok
+
+    found = []
+    rows_all = np.flatnonzero(bp.ok[bp.row_site])
+    for c in range(0, len(rows_all), 1 << 16):
+        rows = rows_all[c:c + (1 << 16)]
+        k = bp.row_site[rows]
+        two = bp.h1[k] >= 0
+        rb = [((bp.rel[rows] >> np.uint32(8 * j)) & np.uint32(0xFF)).astype(np.int16) for j in range(4)]
+        # q[i]: the byte at site - 4 + i with the rewrite in place: 4 on-disk
+        # bytes, the head, the rel32, then 4 on-disk bytes after the site
+        w = bp.win[k]
+        q = [w[:, j] for j in range(4)] + [bp.h0[k]]
+        q += [np.where(two, bp.h1[k], rb[0])] + [np.where(two, rb[j - 1], rb[j]) for j in range(1, 4)]
+        q += [np.where(two, rb[3], w[:, 9])] + [np.where(two, w[:, 10 + j], w[:, 9 + j + 1]) for j in range(4)]
+        boot_to = np.where(two, 10, 9)  # q index after the last byte boot writes (the first is 4)
+        base = bp.sites[k] - np.uint64(4)
+        for i in range(10):
+            b0, b1 = q[i], q[i + 1]
+            rel8 = (b0 == 0xEB) | ((b0 >= 0x70) & (b0 <= 0x7F)) | ((b0 >= 0xE0) & (b0 <= 0xE3))
+            forms = [(rel8 & (i + 2 > 4), i + 1, 1, i + 2)]
+            if i + 4 < len(q):
+                forms.append((((b0 == 0xE8) | (b0 == 0xE9)) & (i + 5 > 4), i + 1, 4, i + 5))
+            if i + 5 < len(q):
+                jcc = ((b0 == 0x0F) & (b1 >= 0x80) & (b1 <= 0x8F)) | ((b0 == 0xC7) & (b1 == 0xF8))
+                forms.append((jcc & (i + 6 > 4), i + 2, 4, i + 6))
+            for m, at, n, end in forms:
+                idx = np.flatnonzero(m & (i < boot_to))
+                if not len(idx):
+                    continue
+                v = np.zeros(len(idx), np.int64)
+                readable = np.ones(len(idx), bool)
+                for j in range(n):
+                    b = q[at + j][idx]
+                    readable &= b >= 0
+                    v |= np.where(b >= 0, b, 0).astype(np.int64) << (8 * j)
+                v = np.where(v >= 1 << (8 * n - 1), v - (1 << (8 * n)), v)
+                idx, v = idx[readable], v[readable]
+                tgt = base[idx] + np.uint64(end) + v.astype(np.uint64)
+                hit = inside(tgt)
+                if hit.any():
+                    found.append((base[idx][hit] + np.uint64(i), tgt[hit], rows[idx][hit]))
+    for src, tgt, row in found:
+        for lo, hi in ranges:
+            m = (tgt >= np.uint64(lo)) & (tgt < np.uint64(hi))
+            out[(lo, hi)].update(zip(src[m].tolist(), tgt[m].tolist(), row[m].tolist()))
     return out

@@ -157,6 +157,8 @@ def sysret_instructions(image) -> list[dict]:
     memo = image.__dict__.get("_sysret_instructions")
     if memo is not None:
         return memo
+    from .patches import tables
+
     md = _md()
     runs = _code_runs(image)
     hits = []  # (run base, run bytes, the 0f 07's address, [start, end) decoded for it)
@@ -170,6 +172,7 @@ def sysret_instructions(image) -> list[dict]:
         if sec.flags & 0x4 and hasattr(image.elf, "drop_section_pages"):
             image.elf.drop_section_pages(sec.name)
     entered = _entered_from_elsewhere(image, {(start, end) for *_x, start, end, _fall in hits})
+    locks = tables(image).smp_locks
     out = {}
     for base, data, a, start, end, fall in hits:
         falls = range(start, min(end, start + 15)) if fall else ()  # (_hit_range)
@@ -177,7 +180,7 @@ def sysret_instructions(image) -> list[dict]:
         def found(pairs):
             return {b: w[0] for b in _boundaries(md, data, base, start, end, {t for _s, t in pairs},
                                                  image.symbols.addresses_in(start, end), falls)
-                    if a - 14 <= b <= a and (w := sysret_at(data[b - base:b - base + 15])) is not None
+                    if a - 14 <= b <= a and (w := _sysret_at(data, base, b, locks)) is not None
                     and b + w[1] == a + 2}
 
         pairs = entered[(start, end)]
@@ -190,6 +193,17 @@ def sysret_instructions(image) -> list[dict]:
     result = [{"address": b, "width": w} for b, w in sorted(out.items())]
     image.__dict__["_sysret_instructions"] = result
     return result
+
+
+def _sysret_at(data, base: int, b: int, locks) -> tuple | None:
+    """encoding.sysret_at on the bytes at b, with every LOCK prefix that
+    .smp_locks lists as the DS override it becomes on a uniprocessor boot
+    (alternatives_smp_unlock: `f0 0f 07` is a #UD, `3e 0f 07` a sysretl:
+    adv_r23_sysret_smp_unlock)."""
+    raw = bytes(data[b - base:b - base + 15])
+    if 0xF0 in raw:
+        raw = bytes(0x3E if x == 0xF0 and b + i in locks else x for i, x in enumerate(raw))
+    return sysret_at(raw)
 
 
 class _FileBytes:
@@ -387,7 +401,7 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     time), static call keys' functions (patches.static_call_targets) and
     exception-table fixups, every entry's (entered after a fault anywhere;
     two entries for one instruction count both: adv_r20_sysret_extable_dup)."""
-    from .branches import alternative_branches, kernel_text, targets_into_ranges
+    from .branches import alternative_branches, boot_branch_patterns, kernel_text, targets_into_ranges
     from .patches import tables
 
     out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges, alternative_branches(image),
@@ -401,10 +415,17 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
         for lo, hi in out:
             if lo <= t < hi:
                 out[(lo, hi)].add((None, t))
+    # the patterns in the rel32s boot writes (_confirmed decodes their
+    # source's range with that rel32 in place: boot_sources)
+    boot = image.__dict__.setdefault("_boot_sources", {})
+    for r, found in boot_branch_patterns(image, list(out)).items():
+        for s, t, row in found:
+            out[r].add((s, t))
+            boot.setdefault(s, set()).add(row)
     return out
 
 
-def _confirmed(image, md, runs, pairs) -> list:
+def _confirmed(image, md, runs, pairs, inner: bool = True) -> list:
     """`pairs` ((source, target): _entered_from_elsewhere) without the byte
     patterns whose source is no instruction.  A pattern's branch runs only
     if the CPU executes its source as an instruction, so a source that is no
@@ -429,10 +450,43 @@ def _confirmed(image, md, runs, pairs) -> list:
         if run is not None:
             where[src] = (*run, _hit_range(image, src, run[0], len(run[1])))
     around = _entered_from_elsewhere(image, {r[:2] for *_x, r in where.values()})
-    ok = {s for s, (base, data, (start, end, fall)) in where.items()
-          if bisect.bisect_left(shifting, start - 16) < bisect.bisect_left(shifting, end)
-          or s in _boundaries(md, data, base, start, end, {t for _s, t in around[(start, end)]},
-                              image.symbols.addresses_in(start, end), range(start, min(end, start + 15)) if fall else ())}
+    boot = image.__dict__.get("_boot_sources", {})
+
+    def instruction(s, base, data, start, end, fall):
+        shifted = bisect.bisect_left(shifting, start - 16) < bisect.bisect_left(shifting, end)
+        args = ({t for _s, t in around[(start, end)]}, image.symbols.addresses_in(start, end),
+                range(start, min(end, start + 15)) if fall else ())
+        if s not in boot:
+            return shifted or s in _boundaries(md, data, base, start, end, *args)
+        # a pattern in bytes boot writes: the rewritten branch itself runs;
+        # one that starts inside its rel32 runs only after a branch into
+        # that rel32 whose own source is an instruction (an on-disk decode
+        # cannot say where decodes run through bytes boot wrote, and the
+        # fall-through ones of the range would keep every such pattern);
+        # one that starts before the site, decoded with the rewrite in place
+        from .branches import _boot_pairs
+
+        bp = _boot_pairs(image)
+        hi = min(base + len(data), end + 15)
+        for row in boot[s]:
+            site, code = bp.site(row), bp.code(row)
+            if s == site:
+                return True
+            if site < s:
+                if not inner:
+                    return True  # (one level: the branch into the rel32 is taken unconfirmed)
+                into = [(x, t) for x, t in around[(start, end)] if site < t <= s]
+                if _confirmed(image, md, runs, into, inner=False):
+                    return True
+                continue
+            if shifted or not (start <= site and site + len(code) <= hi):
+                return True  # (a rewrite the range cannot hold, or a replacement before it: kept)
+            local = _spliced(data, base, start, hi, [(site, len(code), [code])], 0)
+            if s in _boundaries(md, local, start, start, end, *args):
+                return True
+        return False
+
+    ok = {s for s, (base, data, (start, end, fall)) in where.items() if instruction(s, base, data, start, end, fall)}
     return [(s, t) for s, t in pairs if s is None or s not in where or s in ok]
 
 
@@ -471,11 +525,13 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
         [(a, _TRUSTED) for a in sorted({*symbols, *(() if falls else (start,))}, reverse=True)]
     stuck: set = set()
     limit = base + len(data)
+    begun: set = set()  # where decodes began: instruction starts even where capstone cannot decode
     while work:
         a, kind = work.pop()
         met = out if kind == _FALL else full
         if not start <= a < end or a in met:
             continue
+        begun.add(a)
         last, done = a, False
         for at, size, m, ops in md.disasm_lite(data[a - base:min(limit, end + 15) - base], a):
             if at >= end or at in met:
@@ -515,7 +571,9 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
                 # instruction-boundaries)
                 stuck.add(last)
                 work.extend((x, kind) for x in range(min(end, last + 15), last, -1) if x not in out)
-    return out
+    # (a branch to bytes capstone cannot decode still starts an instruction
+    # there: `f0 0f 07`, which a uniprocessor boot makes a SYSRET)
+    return out | begun
 
 
 # Instructions capstone 5 does not decode, by their bytes (after legacy

@@ -387,8 +387,13 @@ class PatchTables:
           (static_call_targets);
         - return sites (`jmp __x86_return_thunk`): alternative.c
           patch_return() writes `jmp x86_return_thunk`, any of
-          RETURN_THUNKS the image has (its `ret; int3` form is a variant of
-          the site, read_patch_sites);
+          return_thunks (its `ret; int3` form is a variant of the site,
+          read_patch_sites; branches._BootPairs reads these ~60,000 sites
+          whole, not here);
+        - direct calls (.call_sites) under call-depth tracking: 6.12
+          callthunks_patch_builtin_calls() points each at its callee's
+          address minus call_thunk_size (boot_branch_codes computes these
+          from the on-disk rel32: too many for a list here);
         - retpoline sites (a call, jmp or jcc to __x86_indirect_thunk_REG):
           6.12 __emit_trampoline() under call-depth tracking or ITS points
           them at __x86_indirect_call_thunk_REG / _jump_thunk_REG /
@@ -398,14 +403,14 @@ class PatchTables:
         syms = self.symbols
         out = []
         calls = {site: f for site, f in self.static_call_targets}
+        skl = self.call_thunk_size
         for site, func in calls.items():
             head = self._branch_head(site)
             if head is not None:
-                out.append((site, len(head) + 4, head, (func,)))
-        thunks = tuple(sorted({a for a in (syms.get(n) for n in RETURN_THUNKS) if a is not None}))
-        for site, _i in self.return_sites[1]:
-            if site not in calls:
-                out.append((site, 5, b"\xe9", thunks))  # (heads checked by boot_branch_codes)
+                # (under call-depth tracking a static call goes to the
+                # accounting thunk before the function: 6.12
+                # __static_call_transform, x86_call_depth_emit_accounting)
+                out.append((site, len(head) + 4, head, (func,) if skl is None else (func, func - skl)))
         regs = {a: r for r in self._REGS if (a := syms.get(f"__x86_indirect_thunk_{r}")) is not None}
         for site, _i in self.retpoline_sites[1]:
             head = self._branch_head(site)
@@ -421,6 +426,22 @@ class PatchTables:
                 out.append((site, length, head, ts))
         out.sort()
         return out
+
+    @cached_property
+    def smp_locks(self) -> frozenset[int]:
+        """The LOCK prefixes listed in .smp_locks (asm/alternative.h
+        LOCK_PREFIX: s32 offsets), which alternatives_smp_unlock() turns
+        into a DS override (0x3e) when the kernel runs on one CPU."""
+        t = self._table(".smp_locks", "__smp_locks", "__smp_locks_end")
+        if t is None:
+            return frozenset()
+        base, data = t
+        return frozenset(base + 4 * i + r for i, (r,) in enumerate(struct.iter_unpack("<i", data[:len(data) // 4 * 4])))
+
+    @cached_property
+    def return_thunks(self) -> tuple[int, ...]:
+        """The addresses of the RETURN_THUNKS the image has."""
+        return tuple(sorted({a for a in (self.symbols.get(n) for n in RETURN_THUNKS) if a is not None}))
 
     def _branch_head(self, site: int) -> bytes | None:
         """The opcode bytes of a rel32 call/jmp/jcc at site (with a 2e
@@ -466,6 +487,30 @@ class PatchTables:
         lay, recs = self._detect(section, base, data, REL32_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
         out = sorted((base + i * 4 + r[0], i) for i, r in enumerate(recs))
         return lay, out
+
+    @cached_property
+    def call_sites(self):
+        """6.12's .call_sites (objtool: s32 offsets to every direct call,
+        which call-depth tracking, callthunks.c
+        callthunks_patch_builtin_calls, points at the accounting thunk it
+        writes into the callee's padding): their addresses, a numpy array
+        (~230,000 on 6.12: read whole, not record by record)."""
+        import numpy as np
+
+        t = self._table(".call_sites", "__call_sites", "__call_sites_end")
+        if t is None:
+            return np.zeros(0, np.uint64)
+        base, data = t
+        rel = np.frombuffer(bytes(data[:len(data) - len(data) % 4]), "<i4").astype(np.int64)
+        return (np.uint64(base) + (np.arange(len(rel), dtype=np.int64) * 4 + rel).astype(np.uint64))
+
+    @cached_property
+    def call_thunk_size(self) -> int | None:
+        """The bytes of the call-depth accounting thunk boot writes before a
+        callee (callthunks.c SKL_TMPL_SIZE: skl_call_thunk_tail -
+        skl_call_thunk_template), or None without call-depth tracking."""
+        lo, hi = self.symbols.get("skl_call_thunk_template"), self.symbols.get("skl_call_thunk_tail")
+        return hi - lo if lo is not None and hi is not None and 0 < hi - lo <= 64 else None
 
     @cached_property
     def return_sites(self):

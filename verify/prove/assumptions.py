@@ -36,9 +36,13 @@ ASSUMPTIONS = {
     "returns only to the address its call pushed; indirect targets carry ENDBR landing pads under IBT).  The code "
     "boot writes is searched as every variant the image decides: alternatives, paravirt and jump-label sites, and "
     "the rel32 of static call, return-thunk and retpoline sites pointed at each thunk the image has; not the rel32 "
-    "of a retpoline site pointed at an ITS thunk page 6.12 allocates at run time.  A decode through bytes capstone "
-    "cannot decode resumes at every byte after them, except in a decode from a byte pattern.  The search for SYSRET "
-    "instructions that no analysed entry reaches (image/entry.py sysret_instructions) relies on it.",
+    "of a retpoline site pointed at an ITS thunk page 6.12 allocates at run time, nor FineIBT's rewritten function "
+    "preambles and call sites (kCFI, clang only: their hashes are random per boot unless cfi=norand; Debian's gcc "
+    "builds have none).  Code is the executable sections and every allocated section below PFN_ALIGN(_etext): the "
+    "kernel runs with rodata on (the default; rodata=off leaves .rodata and .data executable).  A decode through "
+    "bytes capstone cannot decode resumes at every byte after them, except in a decode from a byte pattern.  The "
+    "search for SYSRET instructions that no analysed entry reaches (image/entry.py sysret_instructions) relies on "
+    "it.",
     "espfix-alias": "CONFIG_X86_ESPFIX64 (arch/x86/kernel/espfix_64.c, init_espfix_ap): every address "
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "

@@ -403,7 +403,8 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
     choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
-    direct calls assumed to return, and each candidate of each patch site.
+    direct calls assumed to return (and followed too where they go to a local
+    label or into the entry text), and each candidate of each patch site.
     The engine must have explained every site found here; a variant where it
     reached none of them is not proven by that (DESIGN.md).
     widths: if given, filled with site -> "sysretq" | "sysretl"."""
@@ -452,6 +453,13 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
                 work.append(target_node(program, ins.target, vk))
             continue
         if k == "jcc":
+            work.append(target_node(program, ins.target, vk))
+        if k == "call" and ins.target is not None and (
+                program.start_name(ins.target) is None or program.in_entry_text(ins.target)):
+            # a call to a local label or into the entry text may be a jump
+            # (`call 2f; ...; 2: add $8, %rsp; jmp ...` of return stack
+            # stuffing drops its return address: adv_r23_entry2_call_island);
+            # its fall-through is walked too
             work.append(target_node(program, ins.target, vk))
         if k in ("ijmp", "far"):
             # where it goes is not in the bytes: the walk cannot show that no

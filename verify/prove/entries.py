@@ -166,17 +166,20 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
             continue
         ins = decode(addr, data) if data else None
         if ins is None:
+            # bytes capstone cannot decode (TLBSYNC on AMD, ...): what they
+            # do and where they go on is unknown, so they may reach SYSRET
+            # (adv_r23_entry2_undecoded_island)
+            reaching.add(node)
             continue
         nxt = (addr + ins.size, vk)
         if vk is not None and addr + ins.size >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
             nxt = (addr + ins.size, None)
         if ins.kind in kinds or ins.kind == "ijmp":
             reaching.add(node)
-        if ins.kind == "call" and ins.target is not None and lo <= ins.target < hi:
-            # not an edge (the call returns here), but its target is code
-            # that may reach SYSRET: a start of its own (walk_seeds)
-            work.append((ins.target, None))
-        if ins.target is not None and ins.kind in ("jmp", "jcc", "tail"):
+        if ins.target is not None and ins.kind in ("jmp", "jcc", "tail", "call", "lcall"):
+            # (a call is an edge too: its target runs, and need not return,
+            # `call 2f; ...; 2: add $8, %rsp; jmp <SYSRET path>` of return
+            # stack stuffing: adv_r23_entry2_call_island)
             t = ins.target
             tn = (t, vk) if vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]) \
                 else (t, None)
@@ -227,12 +230,15 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
     w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
+    # (the entry's own extent: a branch from a part of it no explored path
+    # runs is reached, if at all, by a way into W found on its own: W
+    # follows calls and undecodable bytes, adv_r23_entry2_call_island)
     return sorted(ways_in(prog, lo, hi, w, lambda a: e_lo <= a < e_hi))
 
 
 def ways_in(prog, lo: int, hi: int, w, explored) -> set:
     """(source, target) of every way into W (the addresses of [lo, hi) that
-    reach a SYSRET) from code `explored` (address -> bool) does not cover:
+    reach a SYSRET) from outside the code `explored` (address -> bool):
     the direct-branch patterns, static calls and jump labels into it, and
     the symbols in it (a function entered at its start).  The explored
     code's own branches are followed by the exploration, but not its static
