@@ -311,22 +311,41 @@ class _BootPairs:
         n0 = len(sites)
         row_site += np.repeat(np.arange(n0, n0 + len(ret)), len(thunks)).tolist()
         row_target = np.concatenate([np.array(row_target, np.uint64), np.tile(thunks, len(ret))])
+        # sites whose on-disk bytes may be a NOP5 the rewrite turns into its
+        # branch: 5-byte jump labels (`jmp` to the taken target:
+        # adv_r24_sysret_jl_rel8_inner) and ftrace's fentry sites (`call
+        # ftrace_caller` / `ftrace_regs_caller` when tracing is switched on:
+        # adv_r24_sysret_ftrace_rel32; a trampoline ftrace allocates at run
+        # time is assumption instruction-boundaries)
+        jl = [(r[0], r[2]) for r in tabs.jump_labels[1]]
+        mc = tabs.mcount_locs
+        tracers = [a for a in (image.symbols.get(n) for n in ("ftrace_caller", "ftrace_regs_caller")) if a is not None]
+        mc = mc if tracers else np.zeros(0, np.uint64)
+        n1 = n0 + len(ret)
+        row_site += list(range(n1, n1 + len(jl)))
+        row_target = np.concatenate([row_target, np.array([t for _a, t in jl], np.uint64)])
+        n2 = n1 + len(jl)
+        row_site += np.repeat(np.arange(n2, n2 + len(mc)), len(tracers)).tolist()
+        row_target = np.concatenate([row_target, np.tile(np.array(tracers, np.uint64), len(mc))])
         skl = tabs.call_thunk_size
         cs = tabs.call_sites if skl else np.zeros(0, np.uint64)
-        one = len(ret) + len(cs)
-        self.sites = np.concatenate([np.array(sites, np.uint64), ret, cs])
+        one = len(ret) + len(jl) + len(mc) + len(cs)
+        self.sites = np.concatenate([np.array(sites, np.uint64), ret, np.array([a for a, _t in jl], np.uint64), mc, cs])
         self.lens = np.concatenate([np.array(lens, np.int64), np.full(one, 5, np.int64)])
-        self.h0 = np.concatenate([np.array([h[0] for h in heads], np.int16), np.full(len(ret), 0xE9, np.int16),
-                                  np.full(len(cs), 0xE8, np.int16)])
+        self.h0 = np.concatenate([np.array([h[0] for h in heads], np.int16), np.full(len(ret) + len(jl), 0xE9, np.int16),
+                                  np.full(len(mc) + len(cs), 0xE8, np.int16)])
         self.h1 = np.concatenate([np.array([h[1] if len(h) > 1 else -1 for h in heads], np.int16),
                                   np.full(one, -1, np.int16)])
         # on-disk bytes site-4 .. site+10 (a 6-byte site and 4 bytes after)
         self.win = _windows(image.elf, self.sites, 4, 10)
-        self.ok = self.win[:, 4] == self.h0
+        nop5 = (self.win[:, 4:9] == np.array([0x0F, 0x1F, 0x44, 0x00, 0x00], np.int16)).all(axis=1)
+        may_nop = np.zeros(len(self.sites), bool)
+        may_nop[n1:n2 + len(mc)] = True
+        self.ok = (self.win[:, 4] == self.h0) | (nop5 & may_nop)
         rs = np.array(row_site, np.int64)
         rel = (row_target - self.sites[rs] - self.lens[rs].astype(np.uint64)) & np.uint64(0xFFFFFFFF)
         # call-depth rows: the on-disk rel32 less the thunk's size
-        ci = np.arange(n0 + len(ret), len(self.sites))
+        ci = np.arange(n2 + len(mc), len(self.sites))
         old = sum(np.where(self.win[ci, 5 + k] >= 0, self.win[ci, 5 + k], 0).astype(np.uint64) << np.uint64(8 * k)
                   for k in range(4))
         self.row_site = np.concatenate([rs, ci])

@@ -299,6 +299,17 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
                 loose.add((addr, ilen))
             except InputError:
                 pass
+    skl = tables(image).call_thunk_size
+    if skl:
+        # call-depth tracking redirects a call at an alternative site's
+        # start, after the replacement is in, to its callee's accounting
+        # thunk (6.12 callthunks.c patch_alt_call_sites -> patch_call):
+        # adv_r24_sysret_alt_callthunk
+        for key in loose:
+            for c in list(codes.get(key, ())):
+                if c[:1] == b"\xe8" and len(c) >= 5:
+                    rel = (int.from_bytes(c[1:5], "little") - skl) & 0xFFFFFFFF
+                    codes[key].add(c[:1] + rel.to_bytes(4, "little") + c[5:])
     out = []
     complete: dict = {}  # code -> whether it decodes to exactly its length (_drift_end)
     sites = sorted((addr, length, sorted(v)) for (addr, length), v in codes.items())
@@ -410,7 +421,7 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
         return {}
     tabs = tables(image)
     extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixup_targets) + [
-        f for _site, f in tabs.static_call_targets]
+        f for _site, f in tabs.static_call_targets if f]
     for t in extra:
         for lo, hi in out:
             if lo <= t < hi:

@@ -359,9 +359,11 @@ class PatchTables:
         the key's low two bits flags: STATIC_CALL_SITE_TAIL, _INIT) into a
         call or jump to key->func, the first word of struct static_call_key,
         so that word is a branch target the on-disk bytes do not show
-        (adv_r20_sysret_static_call).  Later static_call_update()s are run
-        time: assumption instruction-boundaries.  An out-of-line static
-        call's trampoline holds its jump on disk (a byte pattern)."""
+        (adv_r20_sysret_static_call).  A NULL function (0) is kept: boot
+        then writes a NOP, or for a tail call a `jmp x86_return_thunk`
+        (boot_branches).  Later static_call_update()s are run time:
+        assumption instruction-boundaries.  An out-of-line static call's
+        trampoline holds its jump on disk (a byte pattern)."""
         t = self._table(".static_call_sites", "__start_static_call_sites", "__stop_static_call_sites")
         if t is None:
             return []
@@ -370,7 +372,7 @@ class PatchTables:
         for i, (site, key) in enumerate(struct.iter_unpack("<ii", data[:len(data) - len(data) % 8])):
             at = base + 8 * i
             func = self._read_ptr(((at + 4 + key) & 0xFFFFFFFFFFFFFFFF) & ~3)
-            if func:
+            if func is not None:
                 out.append(((at + site) & 0xFFFFFFFFFFFFFFFF, func))
         return sorted(set(out))
 
@@ -409,8 +411,14 @@ class PatchTables:
             if head is not None:
                 # (under call-depth tracking a static call goes to the
                 # accounting thunk before the function: 6.12
-                # __static_call_transform, x86_call_depth_emit_accounting)
-                out.append((site, len(head) + 4, head, (func,) if skl is None else (func, func - skl)))
+                # __static_call_transform, x86_call_depth_emit_accounting;
+                # a tail call with a NULL function returns through the
+                # return thunk: static_call.c RET, adv_r24_sysret_sc_null_tail)
+                ts = {func} - {0} | ({func - skl} - {-skl} if skl else set())
+                if head[-1:] != b"\xe8":
+                    ts |= set(self.return_thunks)
+                if ts:
+                    out.append((site, len(head) + 4, head, tuple(sorted(ts))))
         regs = {a: r for r in self._REGS if (a := syms.get(f"__x86_indirect_thunk_{r}")) is not None}
         for site, _i in self.retpoline_sites[1]:
             head = self._branch_head(site)
@@ -437,6 +445,20 @@ class PatchTables:
             return frozenset()
         base, data = t
         return frozenset(base + 4 * i + r for i, (r,) in enumerate(struct.iter_unpack("<i", data[:len(data) // 4 * 4])))
+
+    @cached_property
+    def mcount_locs(self):
+        """The fentry call sites of __mcount_loc (absolute u64s,
+        scripts/recordmcount or objtool --mcount): NOPs ftrace turns into
+        `call ftrace_caller` / `call ftrace_regs_caller` when tracing is
+        switched on (a numpy array)."""
+        import numpy as np
+
+        t = self._table("__mcount_loc", "__start_mcount_loc", "__stop_mcount_loc")
+        if t is None:
+            return np.zeros(0, np.uint64)
+        _base, data = t
+        return np.frombuffer(bytes(data[:len(data) // 8 * 8]), "<u8").astype(np.uint64)
 
     @cached_property
     def return_thunks(self) -> tuple[int, ...]:

@@ -67,8 +67,8 @@ def candidates(prog, lo: int, hi: int) -> list:
     sections and its alternative replacements (both ways); and every static
     call site whose key holds a function in it (boot patches the site into
     a direct branch there: patches.static_call_targets)."""
-    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image) + tables(prog.image).static_call_targets,
-                       kernel_text(prog.image))
+    return _candidates(prog.image.elf, lo, hi, alternative_branches(prog.image) + [
+        (s, f) for s, f in tables(prog.image).static_call_targets if f], kernel_text(prog.image))
 
 
 def entry_extent(prog, cfg) -> tuple[int, int]:
