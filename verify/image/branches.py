@@ -274,12 +274,15 @@ def _windows(elf, addrs: np.ndarray, before: int, after: int) -> np.ndarray:
     i = np.searchsorted(starts, addrs, side="right").astype(np.int64) - 1
     ok = i >= 0
     ok[ok] &= addrs[ok] < ends[i[ok]]
+    span = np.arange(-before, after, dtype=np.int32)[None, :]
     for k in np.unique(i[ok]).tolist():
-        rows = np.flatnonzero(ok & (i == k))
         d = np.frombuffer(view(secs[k].name), np.uint8)
-        off = (addrs[rows] - starts[k]).astype(np.int64)[:, None] + np.arange(-before, after)[None, :]
-        inside = (off >= 0) & (off < len(d))
-        out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)], -1)
+        every = np.flatnonzero(ok & (i == k))
+        for c in range(0, len(every), 1 << 15):  # (a few MiB of index temporaries at a time)
+            rows = every[c:c + (1 << 15)]
+            off = (addrs[rows] - starts[k]).astype(np.int32)[:, None] + span
+            inside = (off >= 0) & (off < len(d))
+            out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)], -1)
     return out
 
 
@@ -301,7 +304,7 @@ class _BootPairs:
         sites = [x for x, _l, _h, _t in bb]
         lens = [ln for _x, ln, _h, _t in bb]
         heads = [h for _x, _l, h, _t in bb]
-        row_site = [k for k, (*_y, ts) in enumerate(bb) for _t in ts]
+        row_site = [np.array([k for k, (*_y, ts) in enumerate(bb) for _t in ts], np.int32)]
         row_target = [t for *_y, ts in bb for t in ts]
         # return sites (`jmp __x86_return_thunk`, 5 bytes) with every thunk
         # boot may point them at (not the static call sites among them)
@@ -309,7 +312,7 @@ class _BootPairs:
         ret = ret[~np.isin(ret, np.array(sites, np.uint64))]
         thunks = np.array(tabs.return_thunks, np.uint64)
         n0 = len(sites)
-        row_site += np.repeat(np.arange(n0, n0 + len(ret)), len(thunks)).tolist()
+        row_site.append(np.repeat(np.arange(n0, n0 + len(ret), dtype=np.int32), len(thunks)))
         row_target = np.concatenate([np.array(row_target, np.uint64), np.tile(thunks, len(ret))])
         # sites whose on-disk bytes may be a NOP5 the rewrite turns into its
         # branch: 5-byte jump labels (`jmp` to the taken target:
@@ -322,16 +325,16 @@ class _BootPairs:
         tracers = [a for a in (image.symbols.get(n) for n in ("ftrace_caller", "ftrace_regs_caller")) if a is not None]
         mc = mc if tracers else np.zeros(0, np.uint64)
         n1 = n0 + len(ret)
-        row_site += list(range(n1, n1 + len(jl)))
+        row_site.append(np.arange(n1, n1 + len(jl), dtype=np.int32))
         row_target = np.concatenate([row_target, np.array([t for _a, t in jl], np.uint64)])
         n2 = n1 + len(jl)
-        row_site += np.repeat(np.arange(n2, n2 + len(mc)), len(tracers)).tolist()
+        row_site.append(np.repeat(np.arange(n2, n2 + len(mc), dtype=np.int32), len(tracers)))
         row_target = np.concatenate([row_target, np.tile(np.array(tracers, np.uint64), len(mc))])
         skl = tabs.call_thunk_size
         cs = tabs.call_sites if skl else np.zeros(0, np.uint64)
         one = len(ret) + len(jl) + len(mc) + len(cs)
         self.sites = np.concatenate([np.array(sites, np.uint64), ret, np.array([a for a, _t in jl], np.uint64), mc, cs])
-        self.lens = np.concatenate([np.array(lens, np.int64), np.full(one, 5, np.int64)])
+        self.lens = np.concatenate([np.array(lens, np.int8), np.full(one, 5, np.int8)])
         self.h0 = np.concatenate([np.array([h[0] for h in heads], np.int16), np.full(len(ret) + len(jl), 0xE9, np.int16),
                                   np.full(len(mc) + len(cs), 0xE8, np.int16)])
         self.h1 = np.concatenate([np.array([h[1] if len(h) > 1 else -1 for h in heads], np.int16),
@@ -342,10 +345,11 @@ class _BootPairs:
         may_nop = np.zeros(len(self.sites), bool)
         may_nop[n1:n2 + len(mc)] = True
         self.ok = (self.win[:, 4] == self.h0) | (nop5 & may_nop)
-        rs = np.array(row_site, np.int64)
-        rel = (row_target - self.sites[rs] - self.lens[rs].astype(np.uint64)) & np.uint64(0xFFFFFFFF)
+        rs = np.concatenate(row_site)
+        rel = ((row_target - self.sites[rs] - self.lens[rs].astype(np.uint64)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        del row_target
         # call-depth rows: the on-disk rel32 less the thunk's size
-        ci = np.arange(n2 + len(mc), len(self.sites))
+        ci = np.arange(n2 + len(mc), len(self.sites), dtype=np.int32)
         old = sum(np.where(self.win[ci, 5 + k] >= 0, self.win[ci, 5 + k], 0).astype(np.uint64) << np.uint64(8 * k)
                   for k in range(4))
         self.row_site = np.concatenate([rs, ci])

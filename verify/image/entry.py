@@ -192,6 +192,13 @@ def sysret_instructions(image) -> list[dict]:
         out.update(got)
     result = [{"address": b, "width": w} for b, w in sorted(out.items())]
     image.__dict__["_sysret_instructions"] = result
+    # (the boot-written code's tables serve this search only, and its reads
+    # of the image's bytes leave their pages out of the resident size)
+    image.__dict__.pop("_boot_pairs", None)
+    image.__dict__.pop("_boot_sources", None)
+    for sec in image.elf.sections:
+        if sec.flags & 0x2 and sec.has_bits and hasattr(image.elf, "drop_section_pages"):
+            image.elf.drop_section_pages(sec.name)
     return result
 
 
