@@ -291,9 +291,9 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
     # every site but the tens of thousands of retpoline and return sites;
     # of those, the ones near an on-disk hit (every code they may hold), and
     # the rel32s boot writes that hold a `0f 07` (branches.boot_branch_codes)
-    near = [s for a in on_disk for s in read_patch_sites(image, a - 32, a + 8, thunks=True)]
+    thunk_sites = [s for a in on_disk for s in read_patch_sites(image, a - 32, a + 8, thunks=True)]
     loose = set()  # the sites whose codes are the image's bytes (replacements): maybe incomplete
-    for site in read_patch_sites(image, thunks=False) + near:
+    for site in read_patch_sites(image, thunks=False) + thunk_sites:
         codes.setdefault((site.addr, site.length), set()).update(v.code for v in site.variants if v.code is not None)
         if site.kind in ("alternative", "paravirt"):
             loose.add((site.addr, site.length))

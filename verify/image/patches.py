@@ -425,7 +425,8 @@ class PatchTables:
             if head is None:
                 continue
             length = len(head) + 4
-            reg = regs.get(site + length + struct.unpack("<i", self._peek(site + len(head), 4))[0])
+            disp = self._peek(site + len(head), 4)
+            reg = regs.get(site + length + struct.unpack("<i", disp)[0]) if len(disp) == 4 else None
             if reg is None:
                 continue
             kinds = ("call", "its") if head[-1:] == b"\xe8" else ("jump", "its")
