@@ -346,47 +346,62 @@ class ElfImage:
         import threading
 
         box: list = []
+        hurry = threading.Event()
 
         def run():
             # The lowest scheduling priority, for this thread only (Linux:
             # a thread id is a process id to setpriority): a check's two
             # processes keep both cores busy, and the hash is read only when
             # the report is written, so it takes the time they leave idle
-            # instead of slowing them.  A caller that waits for it at once
-            # (the cache lookup) leaves its core idle for it anyway.
+            # instead of slowing them.  On a machine whose cores other jobs
+            # keep busy (a CI runner) that time may never come (a nice-19
+            # thread gets ~1.5% of a core there: a 6.12 check once waited
+            # 50 s for it), so a caller that needs the hash sets `hurry` and
+            # finishes the hash itself, at its own priority, from where this
+            # thread stopped (sha256 below).
             try:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
             except (AttributeError, OSError):
                 pass
-            box.append(self._hash())
+            box.append(self._hash(hurry))
 
         t = threading.Thread(target=run, name="sha256", daemon=True)
-        self._hash_thread, self._hash_box = t, box
+        self._hash_thread, self._hash_box, self._hash_hurry = t, box, hurry
         t.start()
 
     @cached_property
     def sha256(self) -> str:
         t = getattr(self, "_hash_thread", None)
-        if t is not None:
-            t.join()
-            if self._hash_box:
-                return self._hash_box[0]
-        return self._hash()
+        if t is None:
+            return self._hash()[0]
+        self._hash_hurry.set()
+        t.join()
+        if not self._hash_box:  # the thread died
+            return self._hash()[0]
+        h, offset = self._hash_box[0]
+        # stopped early: finish here from where it stopped
+        return h if offset is None else self._hash(resume=(h, offset))[0]
 
-    def _hash(self) -> str:
-        h = hashlib.sha256()
+    def _hash(self, hurry=None, resume=None) -> tuple:
+        """(hexdigest, None) when done; (hash object, offset) when `hurry`
+        was set before the end (the caller goes on with resume=that)."""
+        h, offset = resume if resume is not None else (hashlib.sha256(), 0)
         # Read through one 4 MiB buffer rather than the mmap: every mmap page
         # touched counts in the process's RSS (588 MB for the Debian image),
         # while pages read with readinto stay in the page cache only.
         buf = bytearray(4 << 20)
         view = memoryview(buf)
         with open(self.file, "rb") as f:
+            f.seek(offset)
             while True:
+                if hurry is not None and hurry.is_set():
+                    return h, offset
                 n = f.readinto(buf)
                 if not n:
                     break
                 h.update(view[:n])
-        return h.hexdigest()
+                offset += n
+        return h.hexdigest(), None
 
     @cached_property
     def build_id(self) -> str | None:
