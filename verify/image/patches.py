@@ -615,6 +615,22 @@ class PatchTables:
         return frozenset(base + i * lay.size + 4 + r[1] for i, r in enumerate(recs))
 
     @cached_property
+    def extable_entries(self) -> dict[int, tuple]:
+        """Instruction address -> every (fixup address, `data` word) the
+        table gives it (two entries for one instruction: the kernel's
+        bsearch may find either)."""
+        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
+        if t is None:
+            return {}
+        base, data = t
+        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
+        out: dict = {}
+        for i, r in enumerate(recs):
+            at = base + i * lay.size
+            out.setdefault(at + r[0], []).append((at + 4 + r[1], r[2] & 0xFFFFFFFF))
+        return {a: tuple(v) for a, v in out.items()}
+
+    @cached_property
     def extable_data(self) -> dict[int, int]:
         """Instruction address -> the entry's `data` word (u32): the handler
         type in bits 0-7 (EX_DATA_TYPE_MASK), a register in 8-11

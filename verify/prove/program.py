@@ -13,6 +13,29 @@ from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 # an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
 EX_TYPE_UACCESS = 3
 
+# What the handler of an exception-table entry does to the faulting
+# context's registers, per type (the `data` word's bits 0-7), for the types
+# whose handler changes nothing else there: arch/x86/mm/extable.c
+# fixup_exception (6.1 and 6.12, the same numbers in extable_fixup_types.h):
+# DEFAULT 1 and DEFAULT_MCE_SAFE 14 (ex_handler_default: RIP := the fixup,
+# RAX/RDX := 0 under EX_FLAG_CLEAR_AX/DX, the flags in bits 12-13), FAULT 2
+# and FAULT_MCE_SAFE 15 (ex_handler_fault: RAX := the trap number, then
+# default), UACCESS 3 (a WARN, then default), FPU_RESTORE 6 (a WARN,
+# fpu_reset_from_exception_fixup(), RIP := the fixup), WRMSR 8, RDMSR 9,
+# WRMSR_SAFE 10 and RDMSR_SAFE 11 (ex_handler_msr: RAX, RDX := 0 for a read,
+# the register in bits 8-11 := -EIO for the safe ones, then default) and
+# IMM_REG 17 (ex_handler_imm_reg: that register := the immediate, then
+# default).  The register number is pt_regs_offset()'s (arch/x86/lib/
+# insn-eval.c pt_regoff: the instruction encoding's order); 4 (RSP) is not
+# modelled.  Other types (CLEAR_FS's segment load, BPF, the MCE ones that
+# panic, POP_REG's RSP change, SGX, UCOPY_LEN, ZEROPAD's emulated load,
+# ERETU) and unknown numbers are not modelled.
+_EX_REGS_BY_TYPE = {1: (), 14: (), 2: ("rax",), 15: ("rax",), 3: (), 6: (), 8: (), 9: ("rax", "rdx"),
+                    10: (), 11: ("rax", "rdx"), 17: ()}
+_EX_TYPES_WITH_REG = (10, 11, 17)
+_EX_REG_NAMES = ("rax", "rcx", "rdx", "rbx", None, "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+                 "r14", "r15")
+
 # the syscall dispatch: 64-bit, the compat one (6.12 ia32_sys_call,
 # 6.1 an indirect call through ia32_sys_call_table: an unknown callee anyway)
 # and x32's (CONFIG_X86_X32_ABI, Debian's generic kernels: do_syscall_64 ->
@@ -154,6 +177,35 @@ class Program:
 
     def has_fixup(self, addr: int) -> bool:
         return addr in tables(self.image).extable_insns
+
+    def fixup_paths(self, addr: int) -> list:
+        """Where a fault of the instruction at `addr` (a run-time address:
+        inside a patch site's code too) goes on, and which registers the
+        handler writes on the way: [(fixup address, registers, RSP moved)],
+        one per exception-table entry of the instruction; registers None
+        when the entry's type is not modelled (_EX_REGS_BY_TYPE: any may
+        change).  Apart from those registers and RIP the faulting context
+        resumes as it was: the exception entry saved every register in the
+        fault's pt_regs and its exit restores them with IRET (RSP and
+        RFLAGS, so IF, included); the handler's own code runs below the
+        faulting RSP and its other writes are not modelled here (the caller
+        takes them as unknown).  RSP moved: EX_TYPE_POP_REG (16) adds 8 to
+        it, and a register field of 4 names it."""
+        out = []
+        for fixup, data in tables(self.image).extable_entries.get(addr, ()):
+            kind = data & 0xFF
+            reg = _EX_REG_NAMES[(data >> 8) & 0xF] if kind in _EX_TYPES_WITH_REG else ""
+            moved = kind == 16 or reg is None
+            if kind not in _EX_REGS_BY_TYPE or reg is None:
+                out.append((fixup, None, moved))
+                continue
+            regs = set(_EX_REGS_BY_TYPE[kind]) | ({reg} if reg else set())
+            if data & 0x1000:
+                regs.add("rax")
+            if data & 0x2000:
+                regs.add("rdx")
+            out.append((fixup, frozenset(regs), moved))
+        return out
 
     def uaccess_fixup(self, addr: int) -> bool:
         """Whether addr has an exception-table entry of type EX_TYPE_UACCESS

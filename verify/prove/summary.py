@@ -334,11 +334,30 @@ class Summaries:
                 fall = (nxt, None)
             m = ci.mnemonic
             ops = ci.operands
-            if vk is None and prog.has_fixup(addr):
-                # a fault here runs its fixup (code and a handler the walk
-                # does not read): its writes and registers are unknown
-                anyw(f"an exception-table fixup at {prog.symbolize(addr)}", regs=True)
+            if prog.has_fixup(addr):
+                # A fault here runs the entry's handler, then resumes at its
+                # fixup.  The table names run-time addresses, so this holds
+                # inside a patch site's code too (an alternative's XRSTOR
+                # with EX_TYPE_FPU_RESTORE at its site: this check once
+                # skipped every instruction of a site's code, which left 49
+                # such instructions of Debian 6.12 not faulting).  Where the
+                # handler is modelled (Program.fixup_paths) the fault path
+                # is read like a branch to the fixup, with the stack as
+                # before the instruction and the handler's registers
+                # written; the handler's other stores are unknown.
+                # Otherwise its writes and registers are unknown.
+                paths = prog.fixup_paths(addr)
+                anyw(f"an exception-table fixup at {prog.symbolize(addr)}",
+                     regs=any(fregs is None for _f, fregs, _m in paths))
                 s.may_change_if = s.vector = True
+                for fixup, fregs, moved in paths:
+                    regs_written.update(fregs or ())
+                    if moved:
+                        stack.bad(f"the exception-table fixup of {prog.symbolize(addr)} moves RSP")
+                    # (the fixup's code is read even where the handler is
+                    # not modelled: its SWAPGS or CR3 write is the image's,
+                    # adv_r25_fixup_target_swapgs)
+                    go((fixup, None), frame, here)
             for r in ci.regs_access()[1]:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
