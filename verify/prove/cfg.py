@@ -437,9 +437,12 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         fall = (nxt, vk)
         if vk is not None and nxt >= vk[0] + len(program.site_choices(vk[0])[vk[1]][0]):
             fall = (nxt, None)
-        if vk is None and program.has_fixup(addr):
+        if program.has_fixup(addr):
             # a fault here continues at an exception-table fixup the walk
-            # does not follow: it cannot show that no SYSRET is reachable
+            # does not follow: it cannot show that no SYSRET is reachable.
+            # (The table names run-time addresses: an instruction of a patch
+            # site's code has the entry of its address too, as the XRSTOR
+            # an alternative puts at its site has EX_TYPE_FPU_RESTORE's.)
             raise CfgError(f"{addr:#x}: instruction with an exception-table fixup in the static walk")
         _mark_dead(program, ins, vk is not None)
         k = ins.kind
