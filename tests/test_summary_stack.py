@@ -30,7 +30,7 @@ def summary_of(fixture_kernels):  # noqa: F811
 
 
 @pytest.mark.parametrize("name", ["rsb_fill", "bhb_loop", "untrain_ret", "exit_helper", "shape_rsb_in_frame",
-                                  "shape_cpuid_saved", "shape_frame_r12", "shape_mov_saved"])
+                                  "shape_cpuid_saved", "shape_frame_r12", "shape_mov_saved", "shape_fixup_rbx_saved"])
 def test_real_stack_shapes_are_read_exactly(summary_of, name):
     s = summary_of(name)
     assert s.frame_unsafe == "", s.frame_unsafe
@@ -57,6 +57,8 @@ def test_exit_helper_summary_still_sees_its_own_store(summary_of):
     ("shape_pops_swapped", "R12, RBX"),
     ("shape_restore_below_rsp", "RBX"),           # the slot was below RSP across a call
     ("shape_restore_after_drop", "RBX"),          # ... below RSP for a while: an interrupt frame may be there
+    ("shape_fixup_rbx", "RBX"),                   # the fault path's handler writes RBX (adv_r25_immreg_callee_saved)
+    ("shape_fixup_unmodelled", "RBX"),            # a handler not modelled: every register may change
 ])
 def test_frame_leaving_shapes_are_refused(summary_of, name, why):
     s = summary_of(name)

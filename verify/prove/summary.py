@@ -304,6 +304,43 @@ class Summaries:
                 s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
                 break
             ci = next(md.disasm(data, addr, 1), None)
+            if prog.has_fixup(addr):
+                # A fault here runs the entry's handler, then resumes at its
+                # fixup.  The table names run-time addresses, so this holds
+                # inside a patch site's code too (an alternative's XRSTOR
+                # with EX_TYPE_FPU_RESTORE at its site: this check once
+                # skipped every instruction of a site's code, which left 49
+                # such instructions of Debian 6.12 not faulting).  Where the
+                # handler is modelled (Program.fixup_paths) the fault path
+                # is read like a branch to the fixup, with the stack as
+                # before the instruction and the handler's registers
+                # written; the handler's other stores are unknown.
+                # Otherwise its writes and registers are unknown.  (Before
+                # any instruction-specific rule: SERIALIZE's skip below
+                # once came first, adv_r25_serialize_fixup.)
+                paths = prog.fixup_paths(addr)
+                anyw(f"an exception-table fixup at {prog.symbolize(addr)}",
+                     regs=any(fregs is None for _f, fregs, _m in paths))
+                s.may_change_if = s.vector = True
+                for fixup, fregs, moved in paths:
+                    regs_written.update(fregs or ())
+                    if moved:
+                        stack.bad(f"the exception-table fixup of {prog.symbolize(addr)} moves RSP")
+                    # the stack walk's state as before the instruction, less
+                    # the callee-saved registers the handler may write (a
+                    # type not modelled: every one) and, if RBP is one, the
+                    # frame pointer
+                    at_d, at_bp, at_kept, at_saved = here
+                    lost = KEPT_AT_ENTRY if fregs is None else KEPT_AT_ENTRY & fregs
+                    # (the fixup's code is read even where the handler is
+                    # not modelled: its SWAPGS or CR3 write is the image's,
+                    # adv_r25_fixup_target_swapgs)
+                    go((fixup, None), frame, (at_d, None if "rbp" in lost else at_bp, at_kept - lost, at_saved))
+                    # a branch target: no straight line of fall-throughs
+                    # runs through it (_msr_of: the fault skips the `mov
+                    # $MSR, %ecx` before a wrmsr at the fixup,
+                    # adv_r25_fixup_wrmsr_ecx)
+                    work_targets.add((fixup, None))
             if ci is None and any(data.startswith(raw) for raw in _UNKNOWN_TO_CAPSTONE):
                 # SERIALIZE (cfg._UNKNOWN_TO_CAPSTONE): no operands, no effect
                 # on registers, memory, IF, GS or CR3
@@ -334,30 +371,6 @@ class Summaries:
                 fall = (nxt, None)
             m = ci.mnemonic
             ops = ci.operands
-            if prog.has_fixup(addr):
-                # A fault here runs the entry's handler, then resumes at its
-                # fixup.  The table names run-time addresses, so this holds
-                # inside a patch site's code too (an alternative's XRSTOR
-                # with EX_TYPE_FPU_RESTORE at its site: this check once
-                # skipped every instruction of a site's code, which left 49
-                # such instructions of Debian 6.12 not faulting).  Where the
-                # handler is modelled (Program.fixup_paths) the fault path
-                # is read like a branch to the fixup, with the stack as
-                # before the instruction and the handler's registers
-                # written; the handler's other stores are unknown.
-                # Otherwise its writes and registers are unknown.
-                paths = prog.fixup_paths(addr)
-                anyw(f"an exception-table fixup at {prog.symbolize(addr)}",
-                     regs=any(fregs is None for _f, fregs, _m in paths))
-                s.may_change_if = s.vector = True
-                for fixup, fregs, moved in paths:
-                    regs_written.update(fregs or ())
-                    if moved:
-                        stack.bad(f"the exception-table fixup of {prog.symbolize(addr)} moves RSP")
-                    # (the fixup's code is read even where the handler is
-                    # not modelled: its SWAPGS or CR3 write is the image's,
-                    # adv_r25_fixup_target_swapgs)
-                    go((fixup, None), frame, here)
             for r in ci.regs_access()[1]:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
