@@ -583,42 +583,14 @@ class PatchTables:
         return frozenset(a for a, f in self._bug_flags.items() if f & BUGFLAG_WARNING)
 
     @cached_property
-    def extable_insns(self) -> frozenset[int]:
-        """Addresses of every instruction with an exception-table fixup."""
-        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
-        if t is None:
-            return frozenset()
-        base, data = t
-        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
-        return frozenset(base + i * lay.size + r[0] for i, r in enumerate(recs))
-
-    @cached_property
-    def extable_fixups(self) -> dict[int, int]:
-        """Instruction address -> its fixup address (where a fault resumes)."""
-        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
-        if t is None:
-            return {}
-        base, data = t
-        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
-        return {base + i * lay.size + r[0]: base + i * lay.size + 4 + r[1] for i, r in enumerate(recs)}
-
-    @cached_property
-    def extable_fixup_targets(self) -> frozenset[int]:
-        """Every entry's fixup address: extable_fixups keeps one per
-        instruction, and a table with two entries for one instruction (the
-        kernel's bsearch may find either) resumes at both."""
-        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
-        if t is None:
-            return frozenset()
-        base, data = t
-        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
-        return frozenset(base + i * lay.size + 4 + r[1] for i, r in enumerate(recs))
-
-    @cached_property
     def extable_entries(self) -> dict[int, tuple]:
         """Instruction address -> every (fixup address, `data` word) the
-        table gives it (two entries for one instruction: the kernel's
-        bsearch may find either)."""
+        table gives it, in table order (two entries for one instruction: the
+        kernel's bsearch may find either).  The `data` word: the handler
+        type in bits 0-7 (EX_DATA_TYPE_MASK), a register in 8-11
+        (EX_DATA_REG_MASK), flags in 12-15 (EX_DATA_FLAG_MASK: EX_FLAG_CLEAR_AX
+        0x1000, EX_FLAG_CLEAR_DX 0x2000), an immediate in 16-31
+        (arch/x86/include/asm/extable_fixup_types.h, 6.1 and 6.12)."""
         t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
         if t is None:
             return {}
@@ -631,18 +603,28 @@ class PatchTables:
         return {a: tuple(v) for a, v in out.items()}
 
     @cached_property
+    def extable_insns(self) -> frozenset[int]:
+        """Addresses of every instruction with an exception-table fixup."""
+        return frozenset(self.extable_entries)
+
+    @cached_property
+    def extable_fixups(self) -> dict[int, int]:
+        """Instruction address -> its fixup address (where a fault resumes;
+        the table's last entry for it)."""
+        return {a: es[-1][0] for a, es in self.extable_entries.items()}
+
+    @cached_property
+    def extable_fixup_targets(self) -> frozenset[int]:
+        """Every entry's fixup address: extable_fixups keeps one per
+        instruction, and a table with two entries for one instruction (the
+        kernel's bsearch may find either) resumes at both."""
+        return frozenset(f for es in self.extable_entries.values() for f, _d in es)
+
+    @cached_property
     def extable_data(self) -> dict[int, int]:
-        """Instruction address -> the entry's `data` word (u32): the handler
-        type in bits 0-7 (EX_DATA_TYPE_MASK), a register in 8-11
-        (EX_DATA_REG_MASK), flags in 12-15 (EX_DATA_FLAG_MASK: EX_FLAG_CLEAR_AX
-        0x1000, EX_FLAG_CLEAR_DX 0x2000), an immediate in 16-31
-        (arch/x86/include/asm/extable_fixup_types.h, 6.1 and 6.12)."""
-        t = self._table("__ex_table", "__start___ex_table", "__stop___ex_table")
-        if t is None:
-            return {}
-        base, data = t
-        lay, recs = self._detect("__ex_table", base, data, EXTABLE_LAYOUTS, lambda _lay, at, r: self._is_text(at + r[0]))
-        return {base + i * lay.size + r[0]: r[2] & 0xFFFFFFFF for i, r in enumerate(recs)}
+        """Instruction address -> the `data` word of its (last) entry
+        (extable_entries)."""
+        return {a: es[-1][1] for a, es in self.extable_entries.items()}
 
     # -- building PatchSites -------------------------------------------------
     def sites(self, lo: int = 0, hi: int = 1 << 64, thunks: bool = True) -> list[PatchSite]:
