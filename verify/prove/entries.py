@@ -116,7 +116,7 @@ def walk_seeds(prog, lo: int, hi: int) -> list[int]:
     out.update(t for s, t in candidates(prog, lo, hi)
                if not lo <= s < hi)
     out.update(t for _s, t in _jump_label_branches(prog, lo, hi))
-    out.update(f for f in tables(prog.image).extable_fixups.values() if lo <= f < hi)
+    out.update(f for f in tables(prog.image).extable_fixup_targets if lo <= f < hi)
     return sorted(out)
 
 
@@ -366,7 +366,7 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
     for s, t in candidates(prog, lo, hi) + list(_jump_label_branches(prog, lo, hi)):
         if s not in ext or ext[s].target != t:
             return False
-    return not any(lo <= f < hi for f in tables(prog.image).extable_fixups.values())
+    return not any(lo <= f < hi for f in tables(prog.image).extable_fixup_targets)
 
 
 def search(prog, vs, width_of=None) -> dict:

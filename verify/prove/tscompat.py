@@ -903,6 +903,31 @@ class MaySet:
                 ends[i] = starts[i]
         self.starts, self.ends, self.runtime = starts, ends, runtime
         self.thunks, self.colds = thunks, colds  # return thunks; GCC cold parts
+        # Code no symbol's extent covers that control reaches by a table (an
+        # out-of-line exception fixup after a sized symbol, 6.1 getuser.S's
+        # .Lbad_get_user_clac; a jump label's target there) is a node of its
+        # own, from there to the next symbol or its section's end: read like
+        # a function, not dropped (adv_r26_fixup_gap_sets_compat).
+        from ..image.patches import tables
+
+        t = tables(img)
+        gap = set()
+        for tgt in [x for es in t.extable_entries.values() for x, _d in es] + [rec[2] for rec in t.jump_labels[1]]:
+            k = bisect.bisect_right(sec_lo, tgt) - 1
+            if self.function_of(tgt) is None and k >= 0 and tgt < secs[k][1] and \
+                    not any(lo <= tgt < hi for lo, hi in foreign):
+                gap.add(tgt)
+        if gap:
+            starts = sorted(set(starts) | gap)
+            old_end = dict(zip(self.starts, self.ends))
+            ends = []
+            for i, a in enumerate(starts):
+                if a in old_end:
+                    ends.append(old_end[a])
+                    continue
+                k = bisect.bisect_right(sec_lo, a) - 1
+                ends.append(min(starts[i + 1] if i + 1 < len(starts) else secs[k][1], secs[k][1]))
+            self.starts, self.ends = starts, ends
         np_starts = np.array(starts, dtype=np.uint64)
         aux = img.elf.section(".altinstr_aux")
         # .altinstr_aux code has no symbols: a branch into it counts for the
@@ -945,10 +970,8 @@ class MaySet:
             del b, data
         # patch-site replacement code belongs to the function of its site;
         # jump-label targets and exception fixups are edges too
-        from ..image.patches import tables
-
-        t = tables(img)
         extra: list = []
+        raw: list = []  # (source, target) of the edges below, by address
         _lay, recs = t.alternatives
         for rec in recs:
             addr, _i, repl, _ft, _ilen, rlen = rec
@@ -957,13 +980,23 @@ class MaySet:
                 continue
             code = img.read(repl, rlen)
             for _a, _size, m, ops in _lite().disasm_lite(code, repl):
-                if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x"):
-                    extra.append((f, self.function_of(int(ops, 16))))
+                if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x") and \
+                        not repl <= int(ops, 16) < repl + rlen:  # (a branch inside the replacement stays in the site)
+                    raw.append((addr, int(ops, 16)))
             if (not self._gs_current or b"\x65" in code) and self._current_readers(code, repl):
                 readers.add(f)
         _lay, jrecs = t.jump_labels
-        extra += [(self.function_of(rec[0]), self.function_of(rec[2])) for rec in jrecs]
-        extra += [(self.function_of(i), self.function_of(x)) for i, x in t.extable_fixups.items()]
+        # (every entry's fixup: two entries for one instruction resume at either)
+        raw += [(rec[0], rec[2]) for rec in jrecs] + [(i, x) for i, es in t.extable_entries.items() for x, _d in es]
+        for src, tgt in raw:
+            f, g = self.function_of(src), self.function_of(tgt)
+            if f is not None and g is None and not (self.aux and self.aux[0] <= tgt < self.aux[1]):
+                # code no symbol's extent covers (an out-of-line fixup stub
+                # after a sized symbol): no pass reads it, so the function
+                # that goes there may set the bit (adv_r26_fixup_gap_sets_compat)
+                self._dirty.setdefault(f, f"control goes to {self.prog.symbolize(tgt)}, outside every symbol, "
+                                          f"from {self.prog.symbolize(src)}")
+            extra.append((f, g))
         index = {a: k for k, a in enumerate(starts)} if extra else {}
         ex = [(index[f], index[g]) for f, g in extra if f is not None and g is not None and f != g]
         if ex:
@@ -1301,7 +1334,9 @@ class MaySet:
         if getattr(self, "_fixups", None) is None:
             from ..image.patches import tables
 
-            self._fixups = tables(self.prog.image).extable_fixups
+            # instruction -> every fixup its entries give (the kernel's
+            # bsearch may find either of two entries for one instruction)
+            self._fixups = {a: tuple(f for f, _d in es) for a, es in tables(self.prog.image).extable_entries.items()}
         return self._fixups
 
     def function_of(self, addr: int) -> int | None:
@@ -1975,8 +2010,7 @@ class MaySet:
             nxt = index.get(a + size)  # the instruction after, by address
             if m == "iretq" and not self._lite_sync_core(insns, k):
                 return f"an IRET at {prog.symbolize(a)} that may return anywhere in the kernel"
-            if a in fixups:
-                t = fixups[a]
+            for t in fixups.get(a, ()):
                 if inside(t):
                     if t not in index:
                         return f"a fixup into an instruction at {prog.symbolize(a)}"
