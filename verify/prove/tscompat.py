@@ -773,6 +773,19 @@ def _opcode_table(*ranges):
     return t
 
 
+def _padding(data: bytes, addr: int) -> bool:
+    """Whether bytes no symbol covers are only alignment padding: NOPs
+    and int3s, decoded to their end."""
+    if not data.strip(b"\x90\xcc"):
+        return True
+    n = 0
+    for _a, size, m, _ops in _lite().disasm_lite(data, addr):
+        if not (m.startswith("nop") or m == "int3"):
+            return False
+        n += size
+    return n == len(data)
+
+
 def _opcode_tables():
     """(e8/e9 call/jmp rel32, the 8x of a 0f 8x jcc rel32, eb/7x/e0-e3 rel8
     branches) as 256-entry tables over the opcode byte."""
@@ -903,20 +916,34 @@ class MaySet:
                 ends[i] = starts[i]
         self.starts, self.ends, self.runtime = starts, ends, runtime
         self.thunks, self.colds = thunks, colds  # return thunks; GCC cold parts
-        # Code no symbol's extent covers that control reaches by a table (an
-        # out-of-line exception fixup after a sized symbol, 6.1 getuser.S's
-        # .Lbad_get_user_clac; a jump label's target there) is a node of its
-        # own, from there to the next symbol or its section's end: read like
-        # a function, not dropped (adv_r26_fixup_gap_sets_compat).
+        # Every stretch of an executable section that no symbol's extent
+        # covers and that holds more than padding (an out-of-line fixup stub
+        # after a sized symbol, 6.1 getuser.S's .Lbad_get_user_clac; code
+        # after a `.size` a function branches or calls into) is a node of
+        # its own, from the stretch's start to the next symbol or the
+        # section's end: read like a function, so every edge into it
+        # (a table's, a direct branch's, a fall-through's) is one
+        # (adv_r26_fixup_gap_sets_compat, adv_r27_*).
         from ..image.patches import tables
 
         t = tables(img)
+        # (a stretch a table enters is code even when its bytes on disk
+        # are NOPs: 6.1's .Lbad_get_user_clac starts with ASM_CLAC's site)
+        entered = sorted({x for es in t.extable_entries.values() for x, _d in es} |
+                         {rec[2] for rec in t.jump_labels[1]} | set(prog.sites))
         gap = set()
-        for tgt in [x for es in t.extable_entries.values() for x, _d in es] + [rec[2] for rec in t.jump_labels[1]]:
-            k = bisect.bisect_right(sec_lo, tgt) - 1
-            if self.function_of(tgt) is None and k >= 0 and tgt < secs[k][1] and \
-                    not any(lo <= tgt < hi for lo, hi in foreign):
-                gap.add(tgt)
+        for lo, hi in secs:
+            if any(f_lo <= lo < f_hi for f_lo, f_hi in foreign):
+                continue
+            i0, i1 = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
+            cur = lo
+            for i in range(i0, i1 + 1):
+                nxt = starts[i] if i < i1 else hi
+                if cur < nxt and (bisect.bisect_left(entered, cur) < bisect.bisect_left(entered, nxt)
+                                  or not _padding(img.read(cur, nxt - cur), cur)):
+                    gap.add(cur)
+                if i < i1:
+                    cur = max(cur, ends[i])
         if gap:
             starts = sorted(set(starts) | gap)
             old_end = dict(zip(self.starts, self.ends))
@@ -971,7 +998,7 @@ class MaySet:
         # patch-site replacement code belongs to the function of its site;
         # jump-label targets and exception fixups are edges too
         extra: list = []
-        raw: list = []  # (source, target) of the edges below, by address
+        raw: list = []  # (source, target, from a table) of the edges below, by address
         _lay, recs = t.alternatives
         for rec in recs:
             addr, _i, repl, _ft, _ilen, rlen = rec
@@ -982,18 +1009,21 @@ class MaySet:
             for _a, _size, m, ops in _lite().disasm_lite(code, repl):
                 if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x") and \
                         not repl <= int(ops, 16) < repl + rlen:  # (a branch inside the replacement stays in the site)
-                    raw.append((addr, int(ops, 16)))
+                    raw.append((addr, int(ops, 16), False))
             if (not self._gs_current or b"\x65" in code) and self._current_readers(code, repl):
                 readers.add(f)
         _lay, jrecs = t.jump_labels
         # (every entry's fixup: two entries for one instruction resume at either)
-        raw += [(rec[0], rec[2]) for rec in jrecs] + [(i, x) for i, es in t.extable_entries.items() for x, _d in es]
-        for src, tgt in raw:
+        raw += [(rec[0], rec[2], True) for rec in jrecs] + [
+            (i, x, True) for i, es in t.extable_entries.items() for x, _d in es]
+        for src, tgt, by_table in raw:
             f, g = self.function_of(src), self.function_of(tgt)
-            if f is not None and g is None and not (self.aux and self.aux[0] <= tgt < self.aux[1]):
-                # code no symbol's extent covers (an out-of-line fixup stub
-                # after a sized symbol): no pass reads it, so the function
-                # that goes there may set the bit (adv_r26_fixup_gap_sets_compat)
+            into_aux = self.aux is not None and self.aux[0] <= tgt < self.aux[1]
+            if f is not None and g is None and (by_table or not into_aux):
+                # code in no node (another replacement's bytes, .altinstr_aux
+                # reached through a table: _succ follows only a replacement's
+                # branch there): no pass reads it, so the function that goes
+                # there may set the bit (adv_r27_fixup_into_aux)
                 self._dirty.setdefault(f, f"control goes to {self.prog.symbolize(tgt)}, outside every symbol, "
                                           f"from {self.prog.symbolize(src)}")
             extra.append((f, g))
