@@ -773,17 +773,24 @@ def _opcode_table(*ranges):
     return t
 
 
-def _padding(data: bytes, addr: int) -> bool:
+def _padding(data: bytes, memo: dict) -> bool:
     """Whether bytes no symbol covers are only alignment padding: NOPs
-    and int3s, decoded to their end."""
-    if not data.strip(b"\x90\xcc"):
-        return True
-    n = 0
-    for _a, size, m, _ops in _lite().disasm_lite(data, addr):
-        if not (m.startswith("nop") or m == "int3"):
-            return False
-        n += size
-    return n == len(data)
+    and int3s, decoded to their end (memo: by the bytes, which a NOP's
+    decoding does not depend on the address of; the ~100,000 stretches
+    between a 6.12 image's functions hold a few hundred patterns)."""
+    hit = memo.get(data)
+    if hit is None:
+        n = 0
+        hit = True
+        if data.strip(b"\x90\xcc"):
+            for _a, size, m, _ops in _lite().disasm_lite(data, 0):
+                if not (m.startswith("nop") or m == "int3"):
+                    hit = False
+                    break
+                n += size
+            hit = hit and n == len(data)
+        memo[data] = hit
+    return hit
 
 
 def _opcode_tables():
@@ -932,6 +939,7 @@ class MaySet:
         entered = sorted({x for es in t.extable_entries.values() for x, _d in es} |
                          {rec[2] for rec in t.jump_labels[1]} | set(prog.sites))
         gap = set()
+        pads: dict = {}
         for lo, hi in secs:
             if any(f_lo <= lo < f_hi for f_lo, f_hi in foreign):
                 continue
@@ -940,7 +948,7 @@ class MaySet:
             for i in range(i0, i1 + 1):
                 nxt = starts[i] if i < i1 else hi
                 if cur < nxt and (bisect.bisect_left(entered, cur) < bisect.bisect_left(entered, nxt)
-                                  or not _padding(img.read(cur, nxt - cur), cur)):
+                                  or not _padding(img.read(cur, nxt - cur), pads)):
                     gap.add(cur)
                 if i < i1:
                     cur = max(cur, ends[i])
