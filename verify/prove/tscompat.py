@@ -1116,6 +1116,14 @@ class MaySet:
             g = self.function_of(t)
             if g is not None and g != f and g != t:
                 out.add(g)
+            elif g is None and self._in_code(t):
+                # a branch into code in no node (padding, which _build
+                # does not make one: its bytes may hide a jump at another
+                # offset, adv_r28_hidden_in_nop, or run into the next
+                # symbol, adv_r28_jmp_into_pad): not read, so f may set
+                # the bit (of() looks at _dirty after _succ)
+                self._dirty.setdefault(f, f"a branch at {self.prog.symbolize(f)} into code in no function "
+                                          f"({self.prog.symbolize(t)})")
         pad = end if pad_from is None else pad_from
         into_pad = any(pad <= t < end for t in targets)
         ends_open = not self._terminates(last)
@@ -1377,6 +1385,12 @@ class MaySet:
             self._fixups = {a: tuple(f for f, _d in es) for a, es in tables(self.prog.image).extable_entries.items()}
         return self._fixups
 
+    def _in_code(self, addr: int) -> bool:
+        """Whether addr is in an executable section (not .altinstr_aux,
+        whose code _aux_targets reads)."""
+        sec = self.prog.image.elf.section_at(addr)
+        return sec is not None and bool(sec.flags & 0x4) and not (self.aux and self.aux[0] <= addr < self.aux[1])
+
     def function_of(self, addr: int) -> int | None:
         i = bisect.bisect_right(self.starts, addr) - 1
         if i >= 0 and addr < self.ends[i]:
@@ -1400,6 +1414,8 @@ class MaySet:
             f = work.pop()
             if f in self._clean:
                 continue
+            if f not in self.runtime:
+                self._succ(f)  # (first: it may find f dirty, _decoded_succ)
             why = self._dirty.get(f) or self._setter_why(f)
             if why is not None:
                 chain = [f]
