@@ -906,8 +906,15 @@ class MaySet:
                 for i, a in enumerate(starts)]
         # no extent runs past the end of its executable section (a marker
         # such as _einittext at the end of .init.text is no code)
-        secs = sorted((sec.addr, sec.addr + sec.size) for sec in img.elf.sections
-                      if sec.flags & 0x4 and sec.has_bits and sec.size)
+        # code: what the SYSRET search counts as code (branches.
+        # executable_runs): every section flagged executable and every
+        # allocated one below PFN_ALIGN(_etext), which the kernel leaves
+        # executable whatever its flags (adv_r21_sysret_noexec_text)
+        from ..image.branches import executable_runs, kernel_text
+
+        code_secs = [sec for run in executable_runs(img.elf, kernel_text(img)) for sec in run]
+        self._code_secs = [(sec.addr, sec.addr + sec.size) for sec in code_secs]
+        secs = sorted(self._code_secs)
         sec_lo = [lo for lo, _hi in secs]
         # .altinstr_aux and .altinstr_replacement code is no function's (a
         # marker such as 6.12's _einittext or 6.1's __alt_instructions_end
@@ -971,8 +978,8 @@ class MaySet:
         self.aux = (aux.addr, aux.end) if aux is not None and aux.size else None
         pairs = []  # arrays of (source function index, target function index)
         readers: set = set()
-        for sec in img.elf.sections:
-            if not (sec.flags & 0x4) or not sec.has_bits or sec.size < 8:
+        for sec in code_secs:
+            if sec.size < 8:
                 continue
             if (self.aux and sec.addr == self.aux[0]) or sec.name == ".altinstr_replacement":
                 continue  # (replacements: read below, for the function of their site)
@@ -1386,10 +1393,9 @@ class MaySet:
         return self._fixups
 
     def _in_code(self, addr: int) -> bool:
-        """Whether addr is in an executable section (not .altinstr_aux,
-        whose code _aux_targets reads)."""
-        sec = self.prog.image.elf.section_at(addr)
-        return sec is not None and bool(sec.flags & 0x4) and not (self.aux and self.aux[0] <= addr < self.aux[1])
+        """Whether addr is in code (_build's code sections; not
+        .altinstr_aux, whose code _aux_targets reads)."""
+        return any(lo <= addr < hi for lo, hi in self._code_secs) and not (self.aux and self.aux[0] <= addr < self.aux[1])
 
     def function_of(self, addr: int) -> int | None:
         i = bisect.bisect_right(self.starts, addr) - 1
