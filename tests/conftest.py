@@ -48,3 +48,21 @@ def kernel_up():
     except Exception as e:  # a missing kernel must fail loudly in CI, not skip
         pytest.fail(f"cannot build the uniprocessor kernel: {e}")
     return vmlinux, os.path.join(os.path.dirname(vmlinux), "System.map")
+
+
+# The README's test command runs two test processes with `--dist loadgroup`.
+# Every test file is one group, so a file's session and module fixtures (a
+# Debian kernel's check, the uniprocessor build) are made in one process, as
+# with `--dist loadfile`; the exception is test_adversarial.py, whose ~210
+# independent fixture checks, a third of the suite's CPU time, are split in
+# two groups so that both processes share them.
+ADVERSARIAL_GROUPS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for i, item in enumerate(items):
+        group = item.nodeid.split("::")[0]
+        if group.endswith("test_adversarial.py"):
+            group += f"#{i % ADVERSARIAL_GROUPS}"
+        item.add_marker(pytest.mark.xdist_group(group))

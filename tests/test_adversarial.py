@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from clirun import run_cli
 from fixtures import EXPECTED, fixture_kernels  # noqa: F401
 from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, SAFE_ADVERSARIAL, VIOLATED
 from fixtures.build import build_fixture
@@ -131,8 +130,8 @@ KNOWN_GAPS: dict = {
 
 def _check(path, tmp_path):
     out = tmp_path / "r.json"
-    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", path, "--engine", "summary", "--no-cache",
-                        "--format", "json", "-o", str(out), "--timeout", "300"], capture_output=True, text=True)
+    r = run_cli(["check", path, "--engine", "summary", "--no-cache", "--format", "json", "-o", str(out),
+                 "--timeout", "300"])
     assert "Traceback" not in r.stderr, r.stderr
     return r.returncode, json.loads(out.read_text())
 

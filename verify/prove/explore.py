@@ -582,17 +582,28 @@ class Explorer:
             return True
 
     def _bounds(self, st: MState, addr):
-        """(min, max) of a symbolic address over all its inputs, None on a
-        solver failure.  An unsigned interval read off the term first (a
-        sound hull: 0x...350d6 + ((cr3 & 0x7ff) >> 3), the byte a bit-string
-        op on a PCID bit touches, spans 256 bytes); the solver's exact
-        min/max only when the hull is too wide to be used."""
+        """(min, max) of a symbolic address over all its inputs when they lie
+        within MAX_EXACT_STORE_SPAN bytes, else None (a wide address, or a
+        solver failure: the callers then read or store through an unknown
+        pointer, which is sound).  An unsigned interval read off the term
+        first (a sound hull: 0x...350d6 + ((cr3 & 0x7ff) >> 3), the byte a
+        bit-string op on a PCID bit touches, spans 256 bytes); else one value
+        v from the solver and one query whether the address can leave the
+        window of MAX_EXACT_STORE_SPAN - 1 bytes either side of v.  If it can,
+        two of its values are at least that far apart: wide, in two queries
+        where a plain binary min/max over 64 bits takes about 130.  If it
+        cannot, min and max are searched inside the window (about 20)."""
         hull = _interval(addr)
         if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
             return hull
         s = claripy.Solver(timeout=20000)  # no guard: wider bounds, still sound, much faster
         try:
-            return s.min(addr), s.max(addr)
+            v = s.eval(addr, 1)[0]
+            top = (1 << addr.size()) - 1
+            lo, hi = max(0, v - MAX_EXACT_STORE_SPAN + 1), min(top, v + MAX_EXACT_STORE_SPAN - 1)
+            if s.satisfiable(extra_constraints=[claripy.Or(claripy.ULT(addr, lo), claripy.UGT(addr, hi))]):
+                return None
+            return (_search_bound(s, addr, lo, v, lowest=True), _search_bound(s, addr, v, hi, lowest=False))
         except claripy.errors.ClaripyError:
             return None
 
@@ -1885,6 +1896,27 @@ def _structural_values(v, limit: int):
 def _z3(term):
     """claripy -> z3 (claripy memoises the conversion per AST)."""
     return claripy.backends.z3.convert(term)
+
+
+def _search_bound(s, addr, lo: int, hi: int, lowest: bool) -> int:
+    """The least (lowest) or greatest value addr can take in [lo, hi], given
+    that it takes one there and none outside it: a binary search of
+    satisfiability queries.  A solver failure raises (the caller's answer is
+    then "unknown pointer")."""
+    while lo < hi:
+        if lowest:
+            mid = (lo + hi) // 2
+            if s.satisfiable(extra_constraints=[claripy.ULE(addr, mid)]):
+                hi = mid
+            else:
+                lo = mid + 1
+        else:
+            mid = (lo + hi + 1) // 2
+            if s.satisfiable(extra_constraints=[claripy.UGE(addr, mid)]):
+                lo = mid
+            else:
+                hi = mid - 1
+    return lo
 
 
 def _interval(v):
