@@ -248,3 +248,40 @@ def test_a_function_graph_past_the_cap_is_refused_not_built(fixture_kernels, mon
         cfg.FunctionCfg(prog, prog.entry.syscall_entry)
     monkeypatch.setattr(cfg, "MAX_FUNCTION_INSNS", n)
     assert len(cfg.FunctionCfg(prog, prog.entry.syscall_entry).blocks) == len(whole.blocks)
+
+
+def test_enclosing_extents_own_the_bytes_after_a_nested_symbol():
+    # tscompat._enclosing: the bytes after a sized symbol nested in another
+    # are the outer one's (adv_r29_straddle_inner); overlapping and disjoint
+    # extents walk up to every extent that holds the address, and no further
+    import bisect
+
+    from verify.prove import tscompat
+
+    starts = [0, 1, 3, 20, 25, 40, 45]
+    ends = [10, 3, 5, 30, 50, 42, 46]
+    parent = tscompat._enclosing(starts, ends)
+
+    def owner(addr):
+        i = bisect.bisect_right(starts, addr) - 1
+        while i >= 0 and addr >= ends[i]:
+            i = parent[i]
+        return starts[i] if i >= 0 else None
+
+    for addr in range(60):
+        holding = [s for s, e in zip(starts, ends) if s <= addr < e]
+        assert owner(addr) == (max(holding) if holding else None), addr
+
+
+def test_decoded_starts_go_on_after_serialize():
+    # capstone 5 does not decode SERIALIZE (0f 01 e8): the instruction starts
+    # after it (6.12's sync_core) are still known, and bytes that decode to
+    # nothing end the list
+    from verify.prove import tscompat
+
+    code = b"\x90\x0f\x01\xe8\xeb\x00\xc3"
+    assert tscompat._decoded_starts(code, 0x100) >= {0x100, 0x101, 0x104, 0x106}
+    assert 0x102 not in tscompat._decoded_starts(code, 0x100)
+    bad = b"\x90\x0f\x0b\xc3"  # nop; ud2; ret
+    assert tscompat._decoded_starts(bad, 0) >= {0, 1, 3}
+    assert tscompat._decoded_starts(b"\x90\xd6\xc3", 0) == {0}  # 0xd6: no instruction in 64-bit mode

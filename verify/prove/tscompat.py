@@ -252,6 +252,14 @@ class TsCompatEffects:
             return False
         return (a & 0xFFFFFFFFFFFFFFFF) == self.current_slot
 
+    def _mem_indexed_current(self, op) -> bool:
+        """A register added to the slot's address (`current_task(%rax)`
+        with RAX a CPU's per-CPU offset, adv_r29_percpu_offset_cmp): may
+        read the slot, so only `may` learns from it, at any offset."""
+        m = op.mem
+        return (m.base not in (0, _X.X86_REG_RIP) or m.index != 0) and \
+            (m.disp & 0xFFFFFFFF) == (self.program.layout.current_task.value & 0xFFFFFFFF)
+
     def _compute(self, start: int) -> Effect:
         """Two passes over the function's CFG.  Forward: which registers hold
         the current task pointer (+ a constant) on every path (`must`, a dict
@@ -582,7 +590,8 @@ class TsCompatEffects:
         must2 = {r: v for r, v in must.items() if r not in written}
         may2 = {r: v for r, v in may.items() if r not in written}
         if src != "cur" and m != "lea" and any(
-                o.type == _X.X86_OP_MEM and self._mem_addr_is_current(ci, o) for o in ops):
+                o.type == _X.X86_OP_MEM and (self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o))
+                for o in ops):
             # any other instruction that reads the current_task slot (a cmov,
             # an ALU source, xchg/cmpxchg with it): every register it writes
             # may hold the pointer or a value computed from it, at an offset
@@ -773,6 +782,64 @@ def _opcode_table(*ranges):
     return t
 
 
+def _disp32_operand(b2: bytes, b1: bytes) -> bool:
+    """Whether the two bytes before a disp32 can end a memory operand that
+    adds a register to it: ModRM mod 10 (r/m not 100: a base), or ModRM mod
+    10 r/m 100 and any SIB, or ModRM mod 00 r/m 100 and a SIB with base 101
+    (an index).  With the slot's address as the disp32 that operand reads
+    current_task's slot when the register holds a CPU's per-CPU offset
+    (`mov __per_cpu_offset(,%rax,8),%rax; mov current_task(%rax),%rdx`,
+    adv_r29_percpu_offset_cmp) or 0."""
+    if not b1:
+        return False
+    m1 = b1[0]
+    if m1 & 0xC0 == 0x80 and m1 & 7 != 4:
+        return True
+    if not b2:
+        return False
+    m2 = b2[0]
+    return (m2 & 0xC7 == 0x84) or (m2 & 0xC7 == 0x04 and m1 & 7 == 5)
+
+
+def _decoded_starts(data: bytes, base: int) -> set:
+    """Instruction starts of data decoded linearly from base, going on
+    after an instruction capstone 5 does not know (SERIALIZE in 6.12's
+    sync_core, image.entry._UNDECODED); stopping at other bytes that do not
+    decode (what follows them counts as no start)."""
+    from ..image.entry import _undecoded_length
+
+    out, pos = {base}, 0
+    while pos < len(data):
+        for a, size, _m, _o in _lite().disasm_lite(data[pos:], base + pos):
+            out.add(a)
+            pos += size
+        if pos >= len(data):
+            break
+        n = _undecoded_length(data[pos:])
+        if n is None:
+            break
+        out.add(base + pos)
+        pos += n
+        out.add(base + pos)
+    return out
+
+
+def _enclosing(starts: list, ends: list) -> list:
+    """For each extent [starts[i], ends[i]) (starts sorted), the index of the
+    nearest earlier extent that holds starts[i], or -1.  A sweep with the
+    chain of open extents: every extent holding starts[i] is on the chain
+    from i's entry (one is dropped only when a later start lies at or past
+    its end), so function_of's walk up it misses none."""
+    out = [-1] * len(starts)
+    chain: list = []
+    for i, a in enumerate(starts):
+        while chain and ends[chain[-1]] <= a:
+            chain.pop()
+        out[i] = chain[-1] if chain else -1
+        chain.append(i)
+    return out
+
+
 def _padding(data: bytes, memo: dict) -> bool:
     """Whether bytes no symbol covers are only alignment padding: NOPs
     and int3s, decoded to their end (memo: by the bytes, which a NOP's
@@ -865,6 +932,7 @@ class MaySet:
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
+        self._starts_memo: dict = {}  # node -> its instruction starts (_insn_start)
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
@@ -970,6 +1038,7 @@ class MaySet:
                 k = bisect.bisect_right(sec_lo, a) - 1
                 ends.append(min(starts[i + 1] if i + 1 < len(starts) else secs[k][1], secs[k][1]))
             self.starts, self.ends = starts, ends
+        self._enclosing = _enclosing(starts, ends)
         np_starts = np.array(starts, dtype=np.uint64)
         aux = img.elf.section(".altinstr_aux")
         # .altinstr_aux code has no symbols: a branch into it counts for the
@@ -1110,6 +1179,7 @@ class MaySet:
             # the next symbol unless an int3 there stops it
             nxt, gap_targets = self._after_gap(end)
         data, n, targets, last, pad_from = self._decode_for_edges(f)
+        linear = self._linear_starts  # (f's own instruction starts, in that decode)
         if n != len(data):
             # not code to the end: every candidate the byte scan saw
             out |= self._scan_targets(f, end)
@@ -1121,6 +1191,15 @@ class MaySet:
                 out |= self._aux_targets(t)
                 continue
             g = self.function_of(t)
+            if g is not None and g != t and not (g == f and t in linear) and not self._insn_start(g, t):
+                # a branch into the middle of an instruction (of f or of
+                # another function): the bytes from there decode to code no
+                # pass reads (a `movabs` immediate hiding `jmp` to a setter,
+                # adv_r29_mid_insn).  Compiled code branches only to
+                # instruction starts; this one is not read, so f may set
+                # the bit
+                self._dirty.setdefault(f, f"a branch at {self.prog.symbolize(f)} into the middle of an "
+                                          f"instruction ({self.prog.symbolize(t)})")
             if g is not None and g != f and g != t:
                 out.add(g)
             elif g is None and self._in_code(t):
@@ -1198,7 +1277,9 @@ class MaySet:
         last = None
         targets = []
         pad_from = None
+        self._linear_starts = starts = set()
         for a, size, m, ops in _lite().disasm_lite(data, f):
+            starts.add(a)
             n += size
             m = _base_mnemonic(m)
             if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
@@ -1222,6 +1303,38 @@ class MaySet:
             j += 1
         self._targets_memo[f] = targets
         return data, n, targets, last, pad_from
+
+    def _insn_start(self, g: int, t: int) -> bool:
+        """Whether t is where an instruction starts in node g's code: in
+        its linear decode from g's start, restarted at every patch site's
+        end, or in the decode of any code a site there may hold.  Bytes that
+        do not decode up to t give False (memoised per node: the starts up
+        to its end)."""
+        starts = self._starts_memo.get(g)
+        if starts is None:
+            i = bisect.bisect_right(self.starts, g) - 1
+            end = self.ends[i]
+            try:
+                data = self.prog.fetch_raw(g, end - g)
+            except CfgError:
+                data = b""
+            starts = set()
+            j = bisect.bisect_left(self._site_addrs, g)
+            cut = [a for a in self._site_addrs[j:bisect.bisect_left(self._site_addrs, end)]]
+            pieces, cur = [], g
+            for a0 in cut:
+                length = max(e.length for e in self.prog.sites[a0])
+                pieces.append((cur, a0))
+                starts.add(a0)
+                for c, _l, _k in self.prog.site_choices(a0):
+                    starts |= _decoded_starts(c or b"", a0)
+                cur = max(cur, a0 + length)
+            pieces.append((cur, end))
+            for lo, hi in pieces:
+                if lo < hi:
+                    starts |= _decoded_starts(data[lo - g:hi - g], lo)
+            self._starts_memo[g] = starts
+        return t in starts
 
     @staticmethod
     def _int3_stops(data: bytes, pad: int) -> bool:
@@ -1313,8 +1426,15 @@ class MaySet:
             else:
                 want = fx.current_slot & 0xFFFFFFFF
                 pre, full = rb"", fx.current_slot
+            # (ModRM mod 00 r/m 100 and a SIB whose base is 101: disp32 with
+            # no base, any index and scale -- the usual 0x25 and the three
+            # other no-index SIB bytes an assembler never emits but the CPU
+            # runs alike, adv_r29_sib_reader; an indexed slot.  ModRM mod 10,
+            # disp32 plus a base (and a SIB), is _current_readers' scan of
+            # the 4 bytes below.)
+            sib_disp32 = re.escape(bytes(b for b in range(256) if b & 7 == 5))
             self._reader_res = (
-                re.compile(pre + rb".{0,3}?[\x04\x0c\x14\x1c\x24\x2c\x34\x3c]\x25" +
+                re.compile(pre + rb".{0,3}?[\x04\x0c\x14\x1c\x24\x2c\x34\x3c][" + sib_disp32 + rb"]" +
                            re.escape(struct.pack("<I", want)) + rb"|" + pre + rb"[\x40-\x4f]?\xa1" +
                            re.escape(struct.pack("<Q", full & 0xFFFFFFFFFFFFFFFF)), re.S),
                 (b"\x65" if pre else b"", (1, 2, 3) if pre else (1, 2)),  # _riprel_hits: the prefix byte, gaps
@@ -1339,7 +1459,8 @@ class MaySet:
                     (b2 in (b"\x48", b"\x49") and b1 == b"\x05") or \
                     (b3 in (b"\x48", b"\x49") and b2 in (b"\xc7", b"\x81") and b"\xc0" <= b1 <= b"\xc7") or \
                     (data[at - 4:at - 3] in (b"\x48", b"\x4c") and b3 == b"\x8d" and
-                     b2 in (b"\x04", b"\x0c", b"\x14", b"\x1c", b"\x24", b"\x2c", b"\x34", b"\x3c") and b1 == b"\x25"):
+                     b2 in (b"\x04", b"\x0c", b"\x14", b"\x1c", b"\x24", b"\x2c", b"\x34", b"\x3c") and b1 == b"\x25") or \
+                    _disp32_operand(b2, b1):
                 f = self.function_of(base + at)
                 if f is not None:
                     out.add(f)
@@ -1398,10 +1519,16 @@ class MaySet:
         return any(lo <= addr < hi for lo, hi in self._code_secs) and not (self.aux and self.aux[0] <= addr < self.aux[1])
 
     def function_of(self, addr: int) -> int | None:
+        """The innermost node whose extent holds addr: the last symbol
+        starting at or before it, or, past that one's end, the symbol whose
+        extent encloses both (a sized symbol nested in another: 6.1's
+        `__x86_return_thunk` inside `zen_untrain_ret`; the bytes after the
+        inner one's end are the outer one's code, adv_r29_straddle_inner).
+        None where no extent holds addr."""
         i = bisect.bisect_right(self.starts, addr) - 1
-        if i >= 0 and addr < self.ends[i]:
-            return self.starts[i]
-        return None
+        while i >= 0 and addr >= self.ends[i]:
+            i = self._enclosing[i]
+        return self.starts[i] if i >= 0 else None
 
     # -- queries ------------------------------------------------------------------
     def of(self, start: int) -> str | None:
@@ -2478,8 +2605,14 @@ class MaySet:
         """The memory operand names the per-CPU current_task slot (%gs-
         absolute or RIP-relative; a plain global on a uniprocessor kernel)."""
         mm = _parse_mem(text)
-        if not mm or mm[3] is not None or mm[2] not in (None, "rip"):
+        if not mm:
             return False
+        if mm[3] is not None or mm[2] not in (None, "rip"):
+            # a register added to the slot's address (any segment): the
+            # slot when it holds a CPU's per-CPU offset or 0
+            # (adv_r29_percpu_offset_cmp): may be the pointer, which is
+            # what a tag means in these passes (they ask what may be set)
+            return mm[2] != "rip" and (mm[4] & 0xFFFFFFFF) == (self._cur_addr() & 0xFFFFFFFF)
         ea = ((a + size + mm[4]) if mm[2] == "rip" else mm[4]) & 0xFFFFFFFFFFFFFFFF
         lay = self.prog.layout
         return (mm[1] == "gs" and bool(lay.percpu_gs.value) and ea == lay.current_task.value) or \
@@ -2517,9 +2650,7 @@ class MaySet:
         through memory.)"""
         cpa = st.get(_CPA)
         if cpa is None:
-            hx = self.__dict__.get("_cur_hex")
-            if hx is None:
-                hx = self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
+            hx = self._cur_hex_text()
             # (the immediate or absolute address as capstone prints it; a
             # RIP-relative lea only on a uniprocessor kernel)
             if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
@@ -2579,6 +2710,14 @@ class MaySet:
             return False
         return (v & 0xFFFFFFFFFFFFFFFF) == want or (v & 0xFFFFFFFF) == want
 
+    def _cur_hex_text(self) -> str:
+        """The slot's address's low 32 bits as capstone prints an immediate
+        or a displacement ("0x35000" contains it)."""
+        hx = self.__dict__.get("_cur_hex")
+        if hx is None:
+            hx = self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
+        return hx
+
     def _cur_addr(self) -> int:
         lay = self.prog.layout
         return (lay.current_task.value if lay.percpu_gs.value else self.fx.current_slot) & 0xFFFFFFFFFFFFFFFF
@@ -2587,7 +2726,7 @@ class MaySet:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
-                not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED:
+                not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED and self._cur_hex_text() not in ops:
             # nothing tagged, and the instruction neither loads the pointer
             # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
             # the state stays (most of a reader's instructions)
