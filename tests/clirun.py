@@ -64,12 +64,13 @@ def _child(argv, env, cwd, out_path, err_path):
     os._exit(status or 0)
 
 
-def run_cli(argv: list, timeout: float = 900) -> subprocess.CompletedProcess:
+def run_cli(argv: list, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m verify.cli *argv`, forked from the fork server: a
-    CompletedProcess with returncode, stdout and stderr (text)."""
+    CompletedProcess with returncode, stdout and stderr (text).  env: the
+    child's whole environment (default: this process's)."""
     with tempfile.TemporaryDirectory(prefix="clirun-") as d:
         out, err = os.path.join(d, "out"), os.path.join(d, "err")
-        p = _fork_server().Process(target=_child, args=(list(argv), dict(os.environ), os.getcwd(), out, err))
+        p = _fork_server().Process(target=_child, args=(list(argv), dict(os.environ if env is None else env), os.getcwd(), out, err))
         p.start()
         p.join(timeout)
         if p.is_alive():

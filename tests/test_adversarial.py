@@ -123,6 +123,12 @@ KNOWN_GAPS: dict = {
                                    "holding `0f 07`: proven under instruction-boundaries",
     "adv_r23_sysret_rodata_off": "a `0f 07` in .rodata, executable under rodata=off: proven under "
                                  "instruction-boundaries",
+    # review 30 (2026-12-03, sixth session): an address of the slot no
+    # instruction names; ts-compat-writers says the kernel reads current
+    # only through an operand that names it (the compiler emits the
+    # symbol's relocation)
+    "adv_r30_xor_slot": "current_task's slot address computed as (current_task + K) - K: proven under "
+                        "ts-compat-writers, which names that case",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

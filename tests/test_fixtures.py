@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 import pytest
+from clirun import run_cli
 from elftools.elf.elffile import ELFFile
 
 from fixtures import ALL_OBLIGATIONS, EXPECTED, fixture_kernels, fixture_names  # noqa: F401 (pytest fixture)
@@ -116,7 +117,7 @@ def check_json(fixture_kernels):  # noqa: F811
 
     def get(name: str):
         if name not in cache:
-            r = _run(["check", fixture_kernels(name), "--format", "json", "--quiet"])
+            r = run_cli(["check", fixture_kernels(name), "--format", "json", "--quiet"], timeout=CHECK_TIMEOUT)
             try:
                 doc = json.loads(r.stdout)
             except ValueError:
@@ -248,7 +249,7 @@ def test_check_counterexamples(check_json, fixture_kernels, name):  # noqa: F811
 @pytest.mark.parametrize("name", BUGGY)
 def test_check_text_lines(fixture_kernels, name):  # noqa: F811
     path = fixture_kernels(name)
-    r = _run(["check", path, "--format", "text", "--quiet"])
+    r = run_cli(["check", path, "--format", "text", "--quiet"], timeout=CHECK_TIMEOUT)
     assert r.returncode == 1, r.stderr
     image = re.escape(os.path.basename(path)) + "|" + re.escape(path)
     for oid in EXPECTED[name]:

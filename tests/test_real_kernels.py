@@ -14,6 +14,7 @@ import sys
 import capstone
 import pytest
 
+from clirun import run_cli
 from verify.image import KernelImage
 from verify.obligations import EXIT_OBLIGATION_IDS, OBLIGATION_IDS, SITE_OBLIGATIONS, is_canonical_int
 
@@ -36,9 +37,7 @@ def check(image, tmpdir, *extra):
     out = os.path.join(tmpdir, "result.json")
     env = dict(os.environ, SYSRET_VERIFY_CACHE=os.path.join(tmpdir, "cache"))
     env.pop("SYSRET_VERIFY_ENGINE", None)
-    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", image, "--format", "json", "-o", out,
-                        "--timeout", TIMEOUT, "--no-cache", *extra],
-                       capture_output=True, text=True, env=env)
+    r = run_cli(["check", image, "--format", "json", "-o", out, "--timeout", TIMEOUT, "--no-cache", *extra], env=env)
     assert "Traceback" not in r.stderr, r.stderr
     with open(out) as f:
         return r.returncode, json.load(f)

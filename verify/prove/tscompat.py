@@ -240,13 +240,15 @@ class TsCompatEffects:
         if m.index != 0:
             return False
         nxt = ci.address + ci.size
+        # (es/cs/ss/ds overrides: base 0 in 64-bit mode)
+        flat = m.segment in (0, _X.X86_REG_ES, _X.X86_REG_CS, _X.X86_REG_SS, _X.X86_REG_DS)
         if m.segment == _X.X86_REG_GS and m.base in (0, _X.X86_REG_RIP):
             if not self.program.layout.percpu_gs.value:
                 return False
             a = machine.PERCPU_BASE + m.disp + (nxt if m.base else 0)
-        elif m.segment == 0 and m.base == _X.X86_REG_RIP:
+        elif flat and m.base == _X.X86_REG_RIP:
             a = nxt + m.disp
-        elif m.segment == 0 and m.base == 0:
+        elif flat and m.base == 0:
             a = m.disp
         else:
             return False
@@ -751,6 +753,11 @@ _GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r
                 "r14", "r15")
 
 
+_FLAT_SEGMENTS = ("es", "cs", "ss", "ds")
+# registers that are not general ones, as capstone names them
+_OTHER_REG = re.compile(r"^(?:[xyz]mm\d+|mm\d|st\(\d\)|st\d?|k[0-7]|[c-gs]s|cr\d+|dr\d+|bnd\d)$")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _parse_mem(text: str):
     """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)
@@ -770,7 +777,10 @@ def _parse_mem(text: str):
             base = term
         else:
             index = term
-    return _SIZES.get(m.group(1), 8), m.group(2), base, index, disp
+    # (es, cs, ss, ds overrides change nothing in 64-bit mode: their bases
+    # are 0, so `ss mov %rax,(%rsp)` is a stack slot, adv_r30_ss_spill)
+    seg = m.group(2)
+    return _SIZES.get(m.group(1), 8), (None if seg in _FLAT_SEGMENTS else seg), base, index, disp
 
 
 def _opcode_table(*ranges):
@@ -1307,7 +1317,7 @@ class MaySet:
     def _insn_start(self, g: int, t: int) -> bool:
         """Whether t is where an instruction starts in node g's code: in
         its linear decode from g's start, restarted at every patch site's
-        end, or in the decode of any code a site there may hold.  Bytes that
+        end, or inside a site, in the decode of every code it may hold.  Bytes that
         do not decode up to t give False (memoised per node: the starts up
         to its end)."""
         starts = self._starts_memo.get(g)
@@ -1326,8 +1336,14 @@ class MaySet:
                 length = max(e.length for e in self.prog.sites[a0])
                 pieces.append((cur, a0))
                 starts.add(a0)
+                # inside a site, a start of every code it may hold: a branch
+                # to where one candidate's instruction starts lands in the
+                # middle of another's when that one is in place
+                inner = None
                 for c, _l, _k in self.prog.site_choices(a0):
-                    starts |= _decoded_starts(c or b"", a0)
+                    here = _decoded_starts(c or b"", a0) if c is not None else set()
+                    inner = here if inner is None else inner & here
+                starts |= inner or set()
                 cur = max(cur, a0 + length)
             pieces.append((cur, end))
             for lo, hi in pieces:
@@ -1452,18 +1468,17 @@ class MaySet:
 
         absolute, riprels, want, addr_imm = self._reader_res
         out = set()
+        # every occurrence of the slot's address (low 32 bits) anywhere in
+        # a function's bytes: an immediate of any form (`push $current_task`,
+        # adv_r30_push_imm; mov, add, lea, ...), a displacement with or
+        # without a register.  Rare outside real readers (3 in Debian
+        # 6.12's text, where current is read RIP-relative), so the pass
+        # reads a few functions more instead of trusting a list of encodings
         at = data.find(addr_imm)
         while at >= 0:
-            b1, b2, b3 = data[at - 1:at], data[at - 2:at - 1], data[at - 3:at - 2]
-            if (b"\xb8" <= b1 <= b"\xbf") or \
-                    (b2 in (b"\x48", b"\x49") and b1 == b"\x05") or \
-                    (b3 in (b"\x48", b"\x49") and b2 in (b"\xc7", b"\x81") and b"\xc0" <= b1 <= b"\xc7") or \
-                    (data[at - 4:at - 3] in (b"\x48", b"\x4c") and b3 == b"\x8d" and
-                     b2 in (b"\x04", b"\x0c", b"\x14", b"\x1c", b"\x24", b"\x2c", b"\x34", b"\x3c") and b1 == b"\x25") or \
-                    _disp32_operand(b2, b1):
-                f = self.function_of(base + at)
-                if f is not None:
-                    out.add(f)
+            f = self.function_of(base + at)
+            if f is not None:
+                out.add(f)
             at = data.find(addr_imm, at + 1)
         for m in absolute.finditer(data):
             f = self.function_of(base + m.start())
@@ -2209,7 +2224,9 @@ class MaySet:
             # nothing tagged here (only RSP/RBP offsets): no store or call
             # can involve the pointer
             live = not st.keys() <= _UNTAGGED
-            why = self._lite_store(a, m, ops, st, sites) if live else None
+            why = (self._lite_store(a, m, ops, st, sites) or self._lite_unfollowed(a, ops, st)) if live else None
+            if why is None and self._cur_hex_text() in ops:
+                why = self._lite_slot_address_use(a, size, m, ops)
             if why:
                 # a store over the bit: every one is collected, for the
                 # net-effect pass (_compute treats each as setting it)
@@ -2538,6 +2555,54 @@ class MaySet:
             return False
         return True
 
+    def _lite_slot_address_use(self, a: int, size: int, m: str, ops: str) -> str | None:
+        """Why an instruction that names the slot's address (low 32 bits, as
+        an immediate or displacement) may make the pointer in a way this pass
+        does not follow: every use but a read of the slot through a memory
+        operand, the this_cpu_ptr forms _lite_transfer marks (mov, movabs,
+        add, lea into a register) and a compare (`push $current_task; pop
+        %rcx; mov %gs:(%rcx),%rdx`, adv_r30_push_imm)."""
+        want = self._cur_addr() & 0xFFFFFFFF
+        named = False
+        for sign, tok in re.findall(r"([-+]?)\s*(0x[0-9a-f]+|\d+)", ops):
+            v = int(tok, 0)
+            if ((-v if sign == "-" else v) & 0xFFFFFFFF) == want:
+                named = True
+        if not named:
+            return None
+        dst_t, _, src = ops.partition(", ")
+        if m.startswith(("cmp", "test", "nop", "prefetch")):
+            return None
+        if "[" not in dst_t and m in ("mov", "movabs", "add", "lea") and self._reg_of(dst_t)[0] is not None and \
+                self._names_current_addr(a, size, m, ops):
+            return None
+        if "[" in src and self._is_current_operand(a, size, src) and "[" not in dst_t:
+            return None
+        if "[" in dst_t and self._is_current_operand(a, size, dst_t) and ("[" not in src):
+            return None  # (a write to the slot itself: _lite_transfer0's xchg/cmpxchg rule, or a store)
+        return f"the address of the current_task slot used at {self.prog.symbolize(a)} in a way not followed"
+
+    def _lite_unfollowed(self, a: int, ops: str, st: dict) -> str | None:
+        """Why an instruction may put the pointer where this pass does not
+        follow it: a register that is not a general one (xmm/ymm/zmm, mm,
+        x87, mask, segment, control, debug) written from a tagged register
+        or a tagged stack slot (`movq %rax,%xmm0; ...; movq %xmm0,%rdx`,
+        adv_r30_xmm).  Compiled kernel C never does (-mno-sse -mno-mmx
+        -mno-80387, arch/x86/Makefile), so this costs nothing there; in
+        assembly the function is then a possible setter."""
+        dst_t, _, rest = ops.partition(", ")
+        if not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+            return None
+        for tok in re.split(r"[^\w]+", rest):
+            r = self._reg_of(tok)[0]
+            if r is not None and r in st and st[r] is not _NO_TAG:
+                return f"the current task pointer goes into {dst_t} at {self.prog.symbolize(a)}: not followed"
+        if "[" in rest and ("sp" in rest or "bp" in rest) and any(
+                k == _STACK or (isinstance(k, tuple) and k[0] == _SLOT) for k in st):
+            return f"a stack slot that may hold the current task pointer goes into {dst_t} at " \
+                   f"{self.prog.symbolize(a)}: not followed"
+        return None
+
     @staticmethod
     def _reg_of(name: str) -> tuple[str | None, bool]:
         """(64-bit register, whether the write replaces all of it)."""
@@ -2669,19 +2734,26 @@ class MaySet:
                 marks.add(dst)
             elif m == "add" and dst in marks:
                 pass  # + the per-CPU base (or any offset): still counted
-            elif m == "mov" and src in marks:
+            elif m in ("mov", "movsxd", "xchg") and self._reg_of(src)[0] in marks and "[" not in src:
+                # (a 32-bit copy too: the slot's address fits in 32 bits
+                # where an immediate names it, adv_r30_cpa_mov32)
                 marks.add(dst)
-            elif m == "lea" and (mm := _parse_mem(src)) and mm[2] in marks and mm[3] is None:
+            elif m == "lea" and (mm := _parse_mem(src)) and (mm[2] in marks or mm[3] in marks):
                 marks.add(dst)
             else:
                 marks.discard(dst)
                 if m.startswith(("xchg", "xadd", "cmpxchg")):
                     marks.discard(self._reg_of(src)[0])
-            if m in ("mov", "movabs") and "[" in src:
+            if "[" in src:
                 mm = _parse_mem(src)
                 if mm and mm[2] in (cpa or ()) and mm[3] is None and mm[4] == 0 and mm[1] in (None, "gs") \
-                        and whole:
+                        and whole and m in ("mov", "movabs"):
                     out[dst] = frozenset({(0, False)})
+                elif mm and (mm[2] in (cpa or ()) or mm[3] in (cpa or ())) and m != "lea":
+                    # through a marked base or index at any displacement
+                    # (`mov %gs:(%rax,%rcx,1),%rdx`, adv_r30_cpa_index):
+                    # may be the pointer, at an offset not known
+                    out[dst] = None
         for r in _IMPLICIT_WRITES_OF(m):
             marks.discard(r)
         if m.startswith("pop") and dst is not None:
