@@ -512,7 +512,11 @@ def test_cache_speedup_and_bypass(fixture_kernels, tmp_path):  # noqa: F811
     assert second.returncode == 1
     a, b = json.loads(first.stdout), json.loads(second.stdout)
     assert a["obligations"] == b["obligations"] and a["verdict"] == b["verdict"]
-    assert t2 <= 0.2 * t1, f"cached run {t2:.2f}s vs first {t1:.2f}s"
+    # answered without a proof (the run's wall time is no test: on a busy
+    # 2-core machine a cached run once took 1.6 s against 3.5 s for the
+    # proof, the interpreter's start dominating both)
+    assert "answered from the cache" in second.stderr and "answered from the cache" not in first.stderr, \
+        (first.stderr, second.stderr, t1, t2)
     # every format from the cache
     for fmt in ("text", "sarif", "junit", "html"):
         r = _run(["check", vmlinux, "--format", fmt], cache)

@@ -754,6 +754,18 @@ _GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r
 
 
 _FLAT_SEGMENTS = ("es", "cs", "ss", "ds")
+# what _lite_transfer0 models where a tag is involved (_lite_net): exact
+# mnemonics and prefixes; the moves among them; the read-only ones
+_LITE_MODELLED = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "push", "pop", "add", "sub", "and",
+                            "or", "adc", "sbb", "inc", "dec", "bt", "bts", "btr", "btc", "xchg", "xadd", "cmpxchg",
+                            "cmp", "test", "call", "jmp", "ret", "leave", "enter", "shl", "shr", "sar", "sal",
+                            "imul", "mul", "xor", "(site)", "pushfq", "popfq", "endbr64", "int3", "ud2", "hlt",
+                            "lfence", "mfence", "sfence", "pause", "clac", "stac", "cli", "sti", "cld"))
+_LITE_MODELLED_PREFIX = ("cmov", "j", "set", "loop", "ret", "nop", "prefetch")
+_LITE_MOVES = frozenset(("mov", "movabs", "xchg", "xadd", "cmpxchg", "push", "pop"))
+_LITE_READS = ("cmp", "test", "nop", "prefetch", "push", "call", "jmp", "j")
+_STRING_OPS = frozenset(("stosb", "stosw", "stosd", "stosq", "lodsb", "lodsw", "lodsd", "lodsq", "movsb", "movsw",
+                         "movsd", "movsq", "scasb", "scasw", "scasd", "scasq", "cmpsb", "cmpsw", "cmpsd", "cmpsq"))
 # registers that are not general ones, as capstone names them
 _OTHER_REG = re.compile(r"^(?:[xyz]mm\d+|mm\d|st\(\d\)|st\d?|k[0-7]|[c-gs]s|cr\d+|dr\d+|bnd\d)$")
 
@@ -1104,8 +1116,7 @@ class MaySet:
                 if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x") and \
                         not repl <= int(ops, 16) < repl + rlen:  # (a branch inside the replacement stays in the site)
                     raw.append((addr, int(ops, 16), False))
-            if (not self._gs_current or b"\x65" in code) and self._current_readers(code, repl):
-                readers.add(f)
+            readers |= self._current_readers(code, repl, owner=f)
         _lay, jrecs = t.jump_labels
         # (every entry's fixup: two entries for one instruction resume at either)
         raw += [(rec[0], rec[2], True) for rec in jrecs] + [
@@ -1426,13 +1437,15 @@ class MaySet:
         self._aux_memo[t] = (out, tests_only)
         return out, tests_only
 
-    def _current_readers(self, data: bytes, base: int) -> set:
+    def _current_readers(self, data: bytes, base: int, owner: int | None = None) -> set:
         """Functions with an instruction that reads the current task pointer
         from its per-CPU slot: any opcode with a %gs prefix (the REX or 0f
         bytes between) and a memory operand naming current_task, %gs-absolute
         (ModRM+SIB disp32) or RIP-relative (`mov`, `push`, `cmov`, an ALU
         source, ...), or the moffs `mov`; on a uniprocessor kernel the same
-        without the prefix.  A byte pattern: a match makes the data-flow pass
+        without the prefix.  owner: the function every hit counts for
+        (replacement code, which is its site's function's; function_of
+        knows no node there, adv_s6_alt_reader).  A byte pattern: a match makes the data-flow pass
         read the function; a miss would lose one, so the pattern is wide."""
         if getattr(self, "_reader_res", None) is None:
             lay, fx = self.prog.layout, self.fx
@@ -1476,16 +1489,16 @@ class MaySet:
         # reads a few functions more instead of trusting a list of encodings
         at = data.find(addr_imm)
         while at >= 0:
-            f = self.function_of(base + at)
+            f = self._owner(base + at, owner)
             if f is not None:
                 out.add(f)
             at = data.find(addr_imm, at + 1)
         for m in absolute.finditer(data):
-            f = self.function_of(base + m.start())
+            f = self._owner(base + m.start(), owner)
             if f is not None:
                 out.add(f)
         for start in self._riprel_hits(data, base, riprels, want):
-            f = self.function_of(base + start)
+            f = self._owner(base + start, owner)
             if f is not None:
                 out.add(f)
         return out
@@ -1527,6 +1540,9 @@ class MaySet:
             # bsearch may find either of two entries for one instruction)
             self._fixups = {a: tuple(f for f, _d in es) for a, es in tables(self.prog.image).extable_entries.items()}
         return self._fixups
+
+    def _owner(self, addr: int, owner: int | None) -> int | None:
+        return owner if owner is not None else self.function_of(addr)
 
     def _in_code(self, addr: int) -> bool:
         """Whether addr is in code (_build's code sections; not
@@ -2010,6 +2026,9 @@ class MaySet:
         describe t (assembly, a name two functions share)."""
         hit = self._retregs_memo.get(t)
         if hit is None:
+            # (an assembly callee too: one C calls follows the C ABI, and
+            # ts-compat-writers says a callee returns the pointer only in
+            # RAX or RDX; adv_r31_ret_rcx, RCX, is a known gap)
             hit = ("rax", "rdx")
             name = self.prog.start_name(t)
             btf = self.prog.image.btf
@@ -2029,8 +2048,9 @@ class MaySet:
         return may be in it), joined: a caller finds them in its return
         registers (_set_ret)."""
         out = st.get("rax", _NO_TAG)
-        if "rdx" in self._return_registers(f):
-            out = _join_ret(out, st.get("rdx", _NO_TAG))
+        for r in self._return_registers(f):
+            if r != "rax":
+                out = _join_ret(out, st.get(r, _NO_TAG))
         return out
 
     def _set_ret(self, t: int, out: dict, tags) -> None:
@@ -2555,6 +2575,61 @@ class MaySet:
             return False
         return True
 
+    def _lite_net(self, m: str, ops: str, st: dict, out: dict) -> dict:
+        """Default deny under _lite_transfer0's rules, where a tag is
+        involved: the forms it models (_LITE_MODELLED: moves, lea, push/pop,
+        add/sub/and/or/adc/sbb/inc/dec/bt*, cmov, xchg/xadd/cmpxchg,
+        compares, branches; shifts, products and xor, which
+        ts-compat-writers says make no pointer) keep its answer.  Any other instruction that
+        reads a tagged register makes every general register it names and
+        writes implicitly "any offset" (adcx, andn, pdep, a non-zeroing
+        xor, ...: adv_r31_adcx, adv_r31_andn); a string instruction moves
+        tags through memory as the CPU does (stos of a tagged RAX, movs from
+        a slot, lods into RAX: adv_r31_stosq_slot, _movsq_slot,
+        _lodsq_slot); a write other than a move into a stack slot, from a
+        tagged register or over a tagged slot, leaves "any offset" there
+        (`add %rax,(%rsp)`, adv_r31_add_slot)."""
+        from .summary import _IMPLICIT_WRITES
+
+        base = m.split(" ")[-1]
+        tagged = {r for r in _GPR64_NAMES if r in st}
+        slot_tags = any(k == _STACK or (isinstance(k, tuple) and k[0] == _SLOT) for k in st)
+        if not tagged and not slot_tags:
+            return out
+        dst_t, _, src = ops.partition(", ")
+        if base in _STRING_OPS and (base != "movsd" or "rsi" in ops):
+            out = dict(out)
+            if base.startswith("stos") and "rax" in tagged:
+                out[_STACK] = _join_tags(out.get(_STACK, frozenset()), st["rax"])
+            if base.startswith("movs") and slot_tags:
+                out[_STACK] = None
+            if base.startswith("lods") and slot_tags:
+                out["rax"] = None
+            return out  # (RSI/RDI moving on: _lite_transfer0's implicit writes)
+        src_tagged = self._reg_of(src)[0] in tagged if src else False
+        if base in _LITE_MODELLED or base.startswith(_LITE_MODELLED_PREFIX):
+            if "[" in dst_t and base not in _LITE_MOVES and base != "bt" and not base.startswith(_LITE_READS):
+                mm = _parse_mem(dst_t)
+                # (RBP names a slot only as a frame pointer: _lite_transfer0's frame_slot)
+                if mm and mm[1] is None and mm[3] is None and (mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+                    k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
+                    slot = None if k is None else k + mm[4]
+                    out = dict(out)
+                    if slot is not None:
+                        if src_tagged or (_SLOT, slot) in st:
+                            out[(_SLOT, slot)] = None
+                    elif src_tagged or slot_tags:
+                        out[_STACK] = None  # (an unknown slot: every slot's loads see it)
+            return out
+        names = {self._reg_of(t)[0] for t in re.split(r"[^\w]+", ops)} - {None}
+        if not (names & tagged):
+            return out
+        out = dict(out)
+        for r in names | set(_IMPLICIT_WRITES.get(base, ())):
+            if r != "rsp":
+                out[r] = None
+        return out
+
     def _lite_slot_address_use(self, a: int, size: int, m: str, ops: str) -> str | None:
         """Why an instruction that names the slot's address (low 32 bits, as
         an immediate or displacement) may make the pointer in a way this pass
@@ -2720,10 +2795,12 @@ class MaySet:
             # RIP-relative lea only on a uniprocessor kernel)
             if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
                     not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
-                return self._lite_transfer0(a, size, m, ops, st, sites)
+                out = self._lite_transfer0(a, size, m, ops, st, sites)
+                return out if out is st and st.keys() <= _UNTAGGED else self._lite_net(m, ops, st, out)
         out = self._lite_transfer0(a, size, m, ops, st, sites)
         if out is st:
             out = dict(st)
+        out = self._lite_net(m, ops, st, out)
         marks = set(cpa or ())
         dst_t, _, src = ops.partition(", ")
         dst, whole = self._reg_of(dst_t)
@@ -2958,6 +3035,15 @@ class MaySet:
                 # checked as stores, the rest only overwrite it)
                 out[r] = _GHOST_TAG if _ghostly(out[r]) else None
         if m.startswith(("xchg", "xadd", "cmpxchg")) and src in _GPR64_NAMES:
+            if dst_t in _GPR64_NAMES and m.startswith("cmpxchg"):
+                # equal: dst := src; else RAX := dst (adv_r31_cmpxchg_rax)
+                for r, v in (("rax", _join_ret(st.get("rax", _NO_TAG), st.get(dst_t, _NO_TAG))),
+                             (dst_t, _join_ret(st.get(dst_t, _NO_TAG), st.get(src, _NO_TAG)))):
+                    if v is _NO_TAG:
+                        out.pop(r, None)
+                    else:
+                        out[r] = v
+                return out
             if dst_t in _GPR64_NAMES:
                 out[src], out[dst_t] = st.get(dst_t), st.get(src)
                 out = {r: v for r, v in out.items() if v is not None or r in st}
