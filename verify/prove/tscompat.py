@@ -754,16 +754,19 @@ _GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r
 
 
 _FLAT_SEGMENTS = ("es", "cs", "ss", "ds")
-# what _lite_transfer0 models where a tag is involved (_lite_net): exact
-# mnemonics and prefixes; the moves among them; the read-only ones
-_LITE_MODELLED = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "push", "pop", "add", "sub", "and",
-                            "or", "adc", "sbb", "inc", "dec", "bt", "bts", "btr", "btc", "xchg", "xadd", "cmpxchg",
-                            "cmp", "test", "call", "jmp", "ret", "leave", "enter", "shl", "shr", "sar", "sal",
-                            "imul", "mul", "xor", "(site)", "pushfq", "popfq", "endbr64", "int3", "ud2", "hlt",
-                            "lfence", "mfence", "sfence", "pause", "clac", "stac", "cli", "sti", "cld"))
-_LITE_MODELLED_PREFIX = ("cmov", "j", "set", "loop", "ret", "nop", "prefetch")
-_LITE_MOVES = frozenset(("mov", "movabs", "xchg", "xadd", "cmpxchg", "push", "pop"))
-_LITE_READS = ("cmp", "test", "nop", "prefetch", "push", "call", "jmp", "j")
+# _lite_net: results ts-compat-writers says are no pointer (shifts,
+# products, xor, a difference of two pointers: _lite_transfer0 decides), and
+# instructions that write no general register
+_LITE_KILLS = frozenset(("shl", "shr", "sar", "sal", "imul", "mul", "xor", "sub"))
+_LITE_READS = ("cmp", "test", "nop", "prefetch", "jmp", "j", "ret", "loop")
+_LITE_READS_EXACT = frozenset(("bt",))
+# write their first operand without reading it (_lite_net)
+_WRITE_ONLY = frozenset(_REPLACES) | {"lea", "pop"}
+_LITE_EXACT_MOVES = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "pop"))
+# write only their first operand (and RFLAGS)
+_ALU_FIRST_WRITTEN = frozenset(("add", "sub", "and", "or", "adc", "sbb", "xor", "inc", "dec", "neg", "not", "bts",
+                                "btr", "btc", "rol", "ror", "rcl", "rcr", "shl", "shr", "sar", "sal", "shld", "shrd",
+                                "adcx", "adox", "bswap"))
 _STRING_OPS = frozenset(("stosb", "stosw", "stosd", "stosq", "lodsb", "lodsw", "lodsd", "lodsq", "movsb", "movsw",
                          "movsd", "movsq", "scasb", "scasw", "scasd", "scasq", "cmpsb", "cmpsw", "cmpsd", "cmpsq"))
 # registers that are not general ones, as capstone names them
@@ -2577,56 +2580,123 @@ class MaySet:
 
     def _lite_net(self, m: str, ops: str, st: dict, out: dict) -> dict:
         """Default deny under _lite_transfer0's rules, where a tag is
-        involved: the forms it models (_LITE_MODELLED: moves, lea, push/pop,
-        add/sub/and/or/adc/sbb/inc/dec/bt*, cmov, xchg/xadd/cmpxchg,
-        compares, branches; shifts, products and xor, which
-        ts-compat-writers says make no pointer) keep its answer.  Any other instruction that
-        reads a tagged register makes every general register it names and
-        writes implicitly "any offset" (adcx, andn, pdep, a non-zeroing
-        xor, ...: adv_r31_adcx, adv_r31_andn); a string instruction moves
-        tags through memory as the CPU does (stos of a tagged RAX, movs from
-        a slot, lods into RAX: adv_r31_stosq_slot, _movsq_slot,
-        _lodsq_slot); a write other than a move into a stack slot, from a
-        tagged register or over a tagged slot, leaves "any offset" there
-        (`add %rax,(%rsp)`, adv_r31_add_slot)."""
-        from .summary import _IMPLICIT_WRITES
-
+        involved.  A tag source is a tagged register the instruction names
+        (any width) or a stack slot it reads that overlaps a tagged one (any
+        width, through RSP or the frame pointer).  With one:
+        - every general register it names or writes implicitly that
+          _lite_transfer0 left untagged becomes "any offset" (adcx, andn,
+          `add (%rsp),%rdx`, a 32-bit load of half a tagged slot, `mul
+          %rcx`'s operand: adv_r31_adcx, _andn, adv_r32_add_mem_slot,
+          _split_copy, _mul_src), except where ts-compat-writers says the
+          result is no pointer (_LITE_KILLS: shifts, products, xor, a
+          difference of two pointers) -- its register operand is only read
+          by a one-operand mul/imul/div/idiv, and keeps its tag;
+        - a write into the frame other than a whole 8-byte move of a 64-bit
+          register makes the slots it overlaps "any offset" if they were
+          tagged or the value is (`add %rax,(%rsp)`, `movb $0x10,(%rsp)`
+          over a tagged slot, `mov %eax,(%rsp)`: adv_r31_add_slot,
+          adv_r32_byte_slot, _split_copy);
+        - string instructions move tags through memory as the CPU does
+          (adv_r31_stosq_slot, _movsq_slot, _lodsq_slot).
+        Stack slots addressed through a copy of RSP are not followed
+        (ts-compat-writers: a function addresses its own slots through RSP
+        or its frame pointer)."""
         base = m.split(" ")[-1]
         tagged = {r for r in _GPR64_NAMES if r in st}
-        slot_tags = any(k == _STACK or (isinstance(k, tuple) and k[0] == _SLOT) for k in st)
-        if not tagged and not slot_tags:
+        slots = [k[1] for k in st if isinstance(k, tuple) and k[0] == _SLOT]
+        anywhere = _STACK in st
+        if not tagged and not slots and not anywhere:
             return out
         dst_t, _, src = ops.partition(", ")
         if base in _STRING_OPS and (base != "movsd" or "rsi" in ops):
             out = dict(out)
             if base.startswith("stos") and "rax" in tagged:
                 out[_STACK] = _join_tags(out.get(_STACK, frozenset()), st["rax"])
-            if base.startswith("movs") and slot_tags:
+            if base.startswith("movs") and (slots or anywhere):
                 out[_STACK] = None
-            if base.startswith("lods") and slot_tags:
+            if base.startswith("lods") and (slots or anywhere):
                 out["rax"] = None
             return out  # (RSI/RDI moving on: _lite_transfer0's implicit writes)
-        src_tagged = self._reg_of(src)[0] in tagged if src else False
-        if base in _LITE_MODELLED or base.startswith(_LITE_MODELLED_PREFIX):
-            if "[" in dst_t and base not in _LITE_MOVES and base != "bt" and not base.startswith(_LITE_READS):
-                mm = _parse_mem(dst_t)
-                # (RBP names a slot only as a frame pointer: _lite_transfer0's frame_slot)
-                if mm and mm[1] is None and mm[3] is None and (mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
-                    k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
-                    slot = None if k is None else k + mm[4]
-                    out = dict(out)
-                    if slot is not None:
-                        if src_tagged or (_SLOT, slot) in st:
-                            out[(_SLOT, slot)] = None
-                    elif src_tagged or slot_tags:
-                        out[_STACK] = None  # (an unknown slot: every slot's loads see it)
-            return out
-        names = {self._reg_of(t)[0] for t in re.split(r"[^\w]+", ops)} - {None}
-        if not (names & tagged):
-            return out
+
+        def frame(text):
+            """(address offset or None, width, overlaps a tagged slot) of a
+            frame operand, or None when text is no frame operand."""
+            mm = _parse_mem(text)
+            if not mm or mm[1] is not None or mm[3] is not None or not (
+                    mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+                return None
+            k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
+            at = None if k is None else k + mm[4]
+            hit = anywhere or (bool(slots) if at is None else any(at < x + 8 and x < at + mm[0] for x in slots))
+            return at, mm[0], hit
+
+        operands = [t.strip() for t in ops.split(", ")] if ops else []
+        # a write-only first operand (a move, a load, lea, pop, setcc) is not
+        # read; a memory operand's base and index are an address, and what
+        # is loaded from memory other than the frame is no pointer
+        # (ts-compat-writers): the sources are register operands and frame
+        # slots read that overlap a tagged one
+        write_only = base in _WRITE_ONLY or base.startswith("set")
+        read_ops = operands[1:] if write_only else operands
+        read_regs = {self._reg_of(t)[0] for t in read_ops if "[" not in t} - {None}
+        mem_read = [frame(t) for t in read_ops if "[" in t] if base != "lea" else []  # (lea reads no memory)
+        source = bool(read_regs & tagged) or any(f is not None and f[2] for f in mem_read)
         out = dict(out)
-        for r in names | set(_IMPLICIT_WRITES.get(base, ())):
-            if r != "rsp":
+        # writes into the frame, tag or no tag in the value: a partial or
+        # computed write changes a tagged slot's bytes
+        if "[" in dst_t and base not in _LITE_READS_EXACT and not base.startswith(_LITE_READS) and \
+                base not in ("push", "pop", "call"):
+            f = frame(dst_t)
+            if f is not None:
+                at, width, _hit = f
+                src_tagged = self._reg_of(src)[0] in tagged
+                overwrite = base in ("mov", "movabs") and not src_tagged
+                whole_move = base in ("mov", "movabs") and src in _GPR64_NAMES and width == 8 and at is not None
+                if whole_move:
+                    pass  # (_lite_transfer0: the slot gets the register's tags)
+                elif at is None:
+                    if src_tagged or (not overwrite and (slots or anywhere)):
+                        out[_STACK] = None
+                else:
+                    for x in slots:
+                        if at < x + 8 and x < at + width and not (overwrite and x == at and width >= 8):
+                            out[(_SLOT, x)] = None
+                    if src_tagged or (not overwrite and (source or any(at < x + 8 and x < at + width
+                                                                       for x in slots))):
+                        out[(_SLOT, at)] = None
+        if not source:
+            return out
+        if base == "xadd":
+            # dst := dst + src, src := the old dst (not a swap: adv_r32_xadd_*)
+            d, s_ = self._reg_of(dst_t)[0], self._reg_of(src)[0]
+            if d is not None:
+                out[d] = None
+            if s_ is not None:
+                old = st.get(d, _NO_TAG) if d is not None else _NO_TAG
+                fd = frame(dst_t) if d is None else None
+                if old is _NO_TAG and not (fd is not None and fd[2]):
+                    out.pop(s_, None)
+                else:
+                    out[s_] = None if old is _NO_TAG else old
+            return out
+        if base in ("mul", "imul", "div", "idiv") and len(operands) == 1:
+            r = self._reg_of(operands[0])[0]
+            if r in st:
+                out[r] = st[r]  # (only read)
+            return out
+        if base in _LITE_KILLS or base.startswith(("cmov", "set")) or base in _LITE_READS_EXACT or \
+                base.startswith(_LITE_READS) or base in _LITE_EXACT_MOVES or base in ("push", "call", "(site)"):
+            # (moves, loads, lea, pop: _lite_transfer0 follows them exactly
+            # at 64 bits; a narrower one makes no pointer, ts-compat-writers)
+            return out
+        from .summary import _IMPLICIT_WRITES
+
+        if write_only or base in _ALU_FIRST_WRITTEN:
+            written = {self._reg_of(dst_t)[0]} - {None} if "[" not in dst_t else set()
+        else:
+            written = {self._reg_of(t)[0] for t in operands if "[" not in t} - {None}
+        for r in written | set(_IMPLICIT_WRITES.get(base, ())):
+            if r != "rsp" and r not in out:
                 out[r] = None
         return out
 
@@ -3108,7 +3178,11 @@ class MaySet:
         elif m == "xor" and src == dst_t:
             val = "kill"  # a zeroing xor
         elif m == "sub" and dst in st and self._reg_of(src)[0] in st:
-            val = "kill"  # a difference of two pointers (strnlen's length): no pointer
+            # a difference of two pointers (strnlen's length): no pointer;
+            # but p - (p & 15) is p aligned down (adv_r32_align_down): only
+            # two exact pointers make no pointer
+            both = st[dst] is not None and st[self._reg_of(src)[0]] is not None
+            val = "kill" if both else None
         elif m in ("add", "sub") and dst in st:
             try:
                 k = int(src, 0)
