@@ -807,25 +807,6 @@ def _opcode_table(*ranges):
     return t
 
 
-def _disp32_operand(b2: bytes, b1: bytes) -> bool:
-    """Whether the two bytes before a disp32 can end a memory operand that
-    adds a register to it: ModRM mod 10 (r/m not 100: a base), or ModRM mod
-    10 r/m 100 and any SIB, or ModRM mod 00 r/m 100 and a SIB with base 101
-    (an index).  With the slot's address as the disp32 that operand reads
-    current_task's slot when the register holds a CPU's per-CPU offset
-    (`mov __per_cpu_offset(,%rax,8),%rax; mov current_task(%rax),%rdx`,
-    adv_r29_percpu_offset_cmp) or 0."""
-    if not b1:
-        return False
-    m1 = b1[0]
-    if m1 & 0xC0 == 0x80 and m1 & 7 != 4:
-        return True
-    if not b2:
-        return False
-    m2 = b2[0]
-    return (m2 & 0xC7 == 0x84) or (m2 & 0xC7 == 0x04 and m1 & 7 == 5)
-
-
 def _decoded_starts(data: bytes, base: int) -> set:
     """Instruction starts of data decoded linearly from base, going on
     after an instruction capstone 5 does not know (SERIALIZE in 6.12's
@@ -1812,32 +1793,6 @@ class MaySet:
             if ea in tabs:
                 return f"{self.prog.symbolize(f)} names {self.prog.symbolize(ea)}"
         return None
-
-    def _sets_by_immediate(self, f: int) -> bool:
-        """Bytes of an `or`/`bts` with an immediate at the status field's
-        displacement (any base): `task->thread_info.status |= TS_COMPAT` on a
-        task passed in.  A byte pattern: a match only makes the data-flow
-        pass read the function."""
-        i = bisect.bisect_right(self.starts, f) - 1
-        try:
-            data = self.prog.fetch_raw(f, self.ends[i] - f)
-        except CfgError:
-            return True
-        return self._or_imm_re().search(data) is not None
-
-    def _or_imm_re(self):
-        r = getattr(self, "_or_imm", None)
-        if r is None:
-            disp8 = b"".join(re.escape(bytes([d & 0xFF])) for d in range(self.fx.byte - 7, self.fx.byte + 1))
-            disp32 = b"|".join(re.escape(struct.pack("<i", d)) for d in range(self.fx.byte - 7, self.fx.byte + 1))
-            # or r/m, imm (80/81/83 /1) and bts r/m, imm (0f ba /5): ModRM
-            # mod 01 (disp8) or 10 (disp32), with or without a SIB byte
-            r = self._or_imm = re.compile(
-                rb"(?:[\x80\x81\x83][\x48-\x4b\x4d-\x4f]|[\x80\x81\x83]\x4c.|\x0f\xba[\x68-\x6b\x6d-\x6f]|"
-                rb"\x0f\xba\x6c.)[" + disp8 + rb"]|"
-                rb"(?:[\x80\x81\x83][\x88-\x8b\x8d-\x8f]|[\x80\x81\x83]\x8c.|\x0f\xba[\xa8-\xab\xad-\xaf]|"
-                rb"\x0f\xba\xac.)(?:" + disp32 + rb")", re.S)
-        return r
 
     def _primary(self, f: int) -> int:
         """The function whose pass reads f: f itself, or for a GCC cold part
