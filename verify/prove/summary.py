@@ -69,7 +69,21 @@ _IMPLICIT_WRITES = {
 }
 # instructions after which no register can be trusted
 _UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "syscall", "sysenter", "sysexit",
-                 "rsm", "tdcall", "enclu", "encls"}
+                 "rsm", "tdcall", "enclu", "encls",
+                 # AMD SVM (review 33b): VMRUN returns on #VMEXIT with every
+                 # register but RAX/RSP the guest's and the GS base, KernelGsBase
+                 # and SYSCALL MSRs not restored by the CPU (adv_r33b_vmrun_regs);
+                 # VMLOAD loads those from the VMCB (adv_r33b_vmload_gs); VMSAVE
+                 # stores to the address in RAX; capstone reports none of it
+                 "vmrun", "vmload", "vmsave", "stgi", "clgi", "skinit", "invlpga",
+                 # the rest of the 0f 01 system group with effects capstone does
+                 # not report: SGX's ENCLV, PCONFIG (write RAX), VMFUNC (EPTP),
+                 # VMXOFF, CLZERO (zeroes the 64 bytes at RAX)
+                 "enclv", "pconfig", "vmfunc", "vmxoff", "clzero"}
+# of those, the ones that load the GS bases or the SYSCALL MSRs from memory:
+# the code is run, not summarised (syscall_msr), so no SYSRET follows
+# unchecked (the explorer has no model of them: inconclusive)
+_MSR_LOADERS = {"vmrun", "vmload", "skinit", "rsm"}
 
 
 @dataclass
@@ -398,13 +412,19 @@ class Summaries:
                 # (a far return to a pushed address: adv_r16_lret_body_swapgs):
                 # its GS base and CR3 effects are unknown, as too large code's
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
+                if m.split(" ")[-1] in _MSR_LOADERS:
+                    s.syscall_msr = True
                 if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
                     s.vector = True
             tgt = None
             if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
-            if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops):
+            if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops) \
+                    or 0x65 in ci.prefix:
+                # (the prefix too: an implicit memory operand has no operand
+                # in capstone, `gs xlatb` reads GS base + RBX + AL,
+                # adv_r33b_gs_xlat)
                 s.gs_access = True
             if m in ("swapgs", "wrgsbase") or m == "lgs" or any(ci.reg_name(r) == "gs"
                                                              for r in ci.regs_access()[1]):
