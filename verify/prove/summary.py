@@ -80,6 +80,18 @@ _UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "sy
                  # not report: SGX's ENCLV, PCONFIG (write RAX), VMFUNC (EPTP),
                  # VMXOFF, CLZERO (zeroes the 64 bytes at RAX)
                  "enclv", "pconfig", "vmfunc", "vmxoff", "clzero"}
+# Privileged and virtualisation instructions (capstone's "privilege" and "vm"
+# groups) a summary reads with the rules it has for them (IF, SWAPGS, CR3,
+# MSRs, implicit registers, traps) or that leave registers and memory alone;
+# every other one of those groups is taken like _UNKNOWN_REGS, so an
+# instruction nobody listed (review 33b found vmrun and vmload) is never read
+# as having no effect.  The list is what Debian's 6.1 and 6.12 kernels hold.
+_SYSTEM_MODELLED = {"sti", "cli", "mov", "clac", "stac", "wrmsr", "wrmsrns", "rdmsr", "wbinvd", "wbnoinvd",
+                    "swapgs", "rdtscp", "rdtsc", "iretq", "iret", "iretd", "hlt", "xrstors", "xrstors64", "xsaves",
+                    "xsaves64", "lgdt", "lidt", "invlpg", "invpcid", "xsetbv", "ltr", "lldt", "str", "sldt", "sgdt",
+                    "sidt", "rdpmc", "sysret", "sysretq", "sysretl", "clts", "in", "out", "insb", "insw",
+                    "insd", "outsb", "outsw", "outsd", "lmsw", "smsw", "invd", "monitor", "mwait", "rdpid",
+                    "wrgsbase", "wrfsbase", "rdgsbase", "rdfsbase"}
 # of those, the ones that load the GS bases or the SYSCALL MSRs from memory:
 # the code is run, not summarised (syscall_msr), so no SYSRET follows
 # unchecked (the explorer has no model of them: inconclusive)
@@ -403,7 +415,9 @@ class Summaries:
             # capstone omits some implicit destinations (cmpxchg's RAX,
             # xlatb's AL, rdpkru's EAX/EDX): a table adds them
             regs_written.update(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
+            system = ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(capstone.x86.X86_GRP_VM)
             if m.split(" ")[-1] in _UNKNOWN_REGS or m.startswith(("retf", "lret", "ljmp", "lcall", "iret")) \
+                    or (system and m.split(" ")[-1] not in _SYSTEM_MODELLED) \
                     or (m in ("jmp", "call") and ci.op_str.startswith(("far", "ptr"))):
                 # a far transfer, a hypercall: control or registers leave the
                 # code the summary reads
