@@ -711,13 +711,31 @@ def _is_sync_core(tail: list, nxt: int) -> bool:
 
 def _base_mnemonic(m: str) -> str:
     """`repz ret` -> `ret`, `bnd jmp` -> `jmp`, `notrack jmp` -> `jmp`: the
-    prefix does not change the transfer."""
-    if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ")):
+    prefix does not change the transfer; `lock cmpxchg` -> `cmpxchg`:
+    atomicity changes nothing a single CPU's pass follows (the rules of the
+    unlocked form apply, adv_r33_lock_cmpxchg_store, _load)."""
+    if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ", "lock ", "xacquire ", "xrelease ")):
         return m.split(" ")[-1]
     return m
 
 
 _NOTHING = types.MappingProxyType({})  # the state of an instruction not reached yet
+_WORD_REGS = frozenset(("ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "r8w", "r9w", "r10w", "r11w", "r12w",
+                        "r13w", "r14w", "r15w"))
+
+
+def _push_is_8_bytes(size: int, operand: str) -> bool:
+    """Whether a `push` (capstone's text) stores 8 bytes: not with a 16-bit
+    register or word operand, and an immediate only in its plain encodings
+    (`6a ib`, 2 bytes; `68 id`, 5): `66 6a ib` and `66 68 iw` push 2 bytes,
+    and any other length (a redundant prefix) is not taken for either."""
+    if operand in _WORD_REGS or operand.startswith("word ptr"):
+        return False
+    if "[" in operand or operand in _GPR64_NAMES:
+        return True
+    if operand in ("fs", "gs"):
+        return size == 2  # (`0f a0`; with a 66 prefix, 2 bytes)
+    return size in (2, 5)
 
 
 def _union(a: dict, b: dict) -> dict:
@@ -742,9 +760,17 @@ def _union(a: dict, b: dict) -> dict:
 _LITE = None
 _MEM = re.compile(r"(?:(byte|word|dword|qword|xmmword|ymmword|zmmword|tbyte|xword) ptr )?(?:(\w+):)?\[([^\]]*)\]")
 _SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "tbyte": 10, "xmmword": 16, "ymmword": 32, "zmmword": 64}
-# mnemonics whose memory operand is read, not written
-_READS_ONLY = ("cmp", "test", "bt ", "push", "call", "jmp", "nop", "prefetch", "clflush", "clwb", "lea", "invlpg",
-               "verw", "ucomis", "comis", "lgdt", "lidt", "bt")
+# mnemonics whose operands are read, not written (exact names: a prefix
+# "cmp" took cmpxchg and "bt" took bts/btr/btc, adv_r33_cmpxchg_dword,
+# adv_r33_bts_reg); and prefixes of mnemonic families that only read
+_READS_ONLY_EXACT = frozenset(("cmp", "test", "bt", "push", "call", "jmp", "clflush", "clflushopt", "clwb", "lea",
+                               "invlpg", "verw", "ucomiss", "ucomisd", "comiss", "comisd", "lgdt", "lidt"))
+_READS_ONLY_FAMILIES = ("nop", "prefetch")
+
+
+def _reads_only(m: str) -> bool:
+    return m in _READS_ONLY_EXACT or m.startswith(_READS_ONLY_FAMILIES)
+
 # write their destination register with a value not derived from its old one
 _REPLACES = ("mov", "movzx", "movsx", "movsxd", "movabs", "pop", "movq", "movd", "rdrand", "rdseed", "bsf", "bsr",
              "tzcnt", "lzcnt", "popcnt", "cvttsd2si", "cvtsd2si", "pext", "pdep", "bextr", "bzhi", "mulx", "shlx",
@@ -758,8 +784,16 @@ _FLAT_SEGMENTS = ("es", "cs", "ss", "ds")
 # products, xor, a difference of two pointers: _lite_transfer0 decides), and
 # instructions that write no general register
 _LITE_KILLS = frozenset(("shl", "shr", "sar", "sal", "imul", "mul", "xor", "sub"))
-_LITE_READS = ("cmp", "test", "nop", "prefetch", "jmp", "j", "ret", "loop")
-_LITE_READS_EXACT = frozenset(("bt",))
+# (prefixes of families whose every member only reads or branches; cmp, test
+# and bt by exact name, not as prefixes: cmpxchg, bts, adv_r33_*)
+_LITE_READS = ("nop", "prefetch", "j", "ret", "loop")
+_LITE_READS_EXACT = frozenset(("bt", "cmp", "test"))
+# registers read that no operand names (_lite_net's tag sources: cmpxchg8b
+# stores ECX:EBX, adv_r33_cmpxchg8b)
+_IMPLICIT_READS = {"cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx", "rbx", "rcx"),
+                   "cmpxchg16b": ("rax", "rdx", "rbx", "rcx"), "xlatb": ("rax", "rbx"), "mul": ("rax",),
+                   "imul": ("rax",), "div": ("rax", "rdx"), "idiv": ("rax", "rdx"), "cwd": ("rax",),
+                   "cdq": ("rax",), "cqo": ("rax",), "cbw": ("rax",), "cwde": ("rax",), "cdqe": ("rax",)}
 # write their first operand without reading it (_lite_net)
 _WRITE_ONLY = frozenset(_REPLACES) | {"lea", "pop"}
 _LITE_EXACT_MOVES = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "pop"))
@@ -2577,13 +2611,13 @@ class MaySet:
             """(address offset or None, width, overlaps a tagged slot) of a
             frame operand, or None when text is no frame operand."""
             mm = _parse_mem(text)
-            if not mm or mm[1] is not None or mm[3] is not None or not (
-                    mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+            if not mm or mm[1] is not None or not (mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
                 return None
             k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
-            at = None if k is None else k + mm[4]
+            # (an index register: somewhere in the frame, adv_r33_index_load)
+            at = None if k is None or mm[3] is not None else k + mm[4]
             hit = anywhere or (bool(slots) if at is None else any(at < x + 8 and x < at + mm[0] for x in slots))
-            return at, mm[0], hit
+            return at, mm[0], hit, mm[3] is not None
 
         operands = [t.strip() for t in ops.split(", ")] if ops else []
         # a write-only first operand (a move, a load, lea, pop, setcc) is not
@@ -2593,7 +2627,8 @@ class MaySet:
         # slots read that overlap a tagged one
         write_only = base in _WRITE_ONLY or base.startswith("set")
         read_ops = operands[1:] if write_only else operands
-        read_regs = {self._reg_of(t)[0] for t in read_ops if "[" not in t} - {None}
+        read_regs = ({self._reg_of(t)[0] for t in read_ops if "[" not in t} | set(_IMPLICIT_READS.get(base, ()))) \
+            - {None}
         mem_read = [frame(t) for t in read_ops if "[" in t] if base != "lea" else []  # (lea reads no memory)
         source = bool(read_regs & tagged) or any(f is not None and f[2] for f in mem_read)
         out = dict(out)
@@ -2603,12 +2638,24 @@ class MaySet:
                 base not in ("push", "pop", "call"):
             f = frame(dst_t)
             if f is not None:
-                at, width, _hit = f
+                at, width, _hit, indexed = f
                 src_tagged = self._reg_of(src)[0] in tagged
                 overwrite = base in ("mov", "movabs") and not src_tagged
                 whole_move = base in ("mov", "movabs") and src in _GPR64_NAMES and width == 8 and at is not None
-                if whole_move:
-                    pass  # (_lite_transfer0: the slot gets the register's tags)
+                if indexed and not src_tagged:
+                    # an element of an array in the frame (`subl $1,
+                    # 0xa8(%rsp,%rax,4)`, 6.1's unmap_page_range): compiled
+                    # code indexes only arrays, and a value with no tag
+                    # written into one changes no pointer slot
+                    # (ts-compat-writers); a tagged one may land in any slot
+                    pass
+                elif whole_move:
+                    # (_lite_transfer0: the slot gets the register's tags);
+                    # a tagged slot it overlaps at another offset has bytes
+                    # of both now (adv_r33_overlap)
+                    for x in slots:
+                        if x != at and at < x + 8 and x < at + 8:
+                            out[(_SLOT, x)] = None
                 elif at is None:
                     if src_tagged or (not overwrite and (slots or anywhere)):
                         out[_STACK] = None
@@ -2619,6 +2666,11 @@ class MaySet:
                     if src_tagged or (not overwrite and (source or any(at < x + 8 and x < at + width
                                                                        for x in slots))):
                         out[(_SLOT, at)] = None
+        if base == "push" and st.get(_SP) is not None:
+            at = st[_SP] - 8
+            for x in slots:
+                if x != at and at < x + 8 and x < at + 8:
+                    out[(_SLOT, x)] = None  # (as a whole move's, above)
         if not source:
             return out
         if base == "xadd":
@@ -2646,12 +2698,24 @@ class MaySet:
             return out
         from .summary import _IMPLICIT_WRITES
 
+        if base in ("xchg", "cmpxchg") and src in _GPR64_NAMES:
+            # (_lite_transfer0 models the 64-bit forms: a swap, and
+            # cmpxchg's "equal: dst := src, else RAX := dst")
+            return out
         if write_only or base in _ALU_FIRST_WRITTEN:
             written = {self._reg_of(dst_t)[0]} - {None} if "[" not in dst_t else set()
+        elif "[" in dst_t and base in ("cmpxchg", "xchg"):
+            # a narrower form into memory: cmpxchg writes only RAX (below),
+            # xchg its register
+            written = {self._reg_of(src)[0]} - {None} if base == "xchg" else set()
         else:
             written = {self._reg_of(t)[0] for t in operands if "[" not in t} - {None}
         for r in written | set(_IMPLICIT_WRITES.get(base, ())):
-            if r != "rsp" and r not in out:
+            # absent, or the tag it had before: _lite_transfer0 did not model
+            # this write (a tag it left in place is stale: bts kept its
+            # exact one, adv_r33_bts_reg); a ghost stays one
+            if r != "rsp" and (r not in out or (out[r] is not None and out[r] == st.get(r)
+                                                and not _ghostly(out[r]))):
                 out[r] = None
         return out
 
@@ -2787,6 +2851,9 @@ class MaySet:
     def _slot_load(st: dict, slot):
         """Tags of a value loaded from a stack slot (None slot: not known)."""
         tags = [st[_STACK]] if _STACK in st else []
+        if slot is not None and any(isinstance(k, tuple) and k[0] == _SLOT and k[1] != slot and
+                                    slot < k[1] + 8 and k[1] < slot + 8 for k in st):
+            return None  # (bytes of a tagged slot at another offset: adv_r33_overlap)
         if slot is not None and (_SLOT, slot) in st:
             tags.append(st[(_SLOT, slot)])
         elif slot is None:
@@ -2916,18 +2983,32 @@ class MaySet:
         bp = st.get(_BP, _NO_TAG)  # RBP as a frame pointer: its offset, None (unknown) or absent
 
         def frame_slot(mm):
-            """(is a stack slot, its offset or None) for a memory operand."""
-            if mm[3] is not None or mm[1] is not None:
+            """(is a stack slot, its offset or None) for a memory operand
+            (with an index register: a slot at an offset not known,
+            adv_r33_index_load)."""
+            if mm[1] is not None:
                 return False, None
             if mm[2] == "rsp":
-                return True, (sp + mm[4] if sp is not None else None)
+                return True, (sp + mm[4] if sp is not None and mm[3] is None else None)
             if mm[2] == "rbp" and bp is not _NO_TAG:
-                return True, (bp + mm[4] if bp is not None else None)
+                return True, (bp + mm[4] if bp is not None and mm[3] is None else None)
             return False, None
 
         if m == "mov" and dst_t == "rbp" and src == "rsp":
             out[_BP] = sp
             out.pop("rbp", None)
+            return out
+        if m == "push" and not _push_is_8_bytes(size, dst_t):
+            # pushw (`66 6a`, `push %ax`, `pushw mem`): RSP moves by 2, which
+            # would misname every slot after it (adv_r33_pushw); the offset
+            # is not known from here on (None, as an alloca's); a tagged
+            # slot its 2 bytes overlap holds a changed value
+            if sp is not None:
+                for k in [k for k in st if isinstance(k, tuple) and k[0] == _SLOT and sp - 2 < k[1] + 8 and k[1] < sp]:
+                    out[k] = None
+            elif any(isinstance(k, tuple) and k[0] == _SLOT for k in st) or _STACK in st:
+                out[_STACK] = None
+            out[_SP] = None
             return out
         if m == "push":
             tag = st[dst_t] if dst_t in st else _NO_TAG
@@ -3049,6 +3130,15 @@ class MaySet:
         if m in ("leave", "enter"):
             out[_SP] = None  # (unknown, not absent: see above)
             out.pop(_BP, None)
+            if m == "leave":
+                # RBP comes from a slot not known: any of them
+                tag = self._slot_load(st, None)
+                if tag is _NO_TAG:
+                    out.pop("rbp", None)
+                else:
+                    out["rbp"] = tag
+            else:
+                out.pop("rbp", None)  # (enter: RBP := a stack address)
         if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
             out.pop(_BP, None)
         # implicit register writes: the summary's table (any tag becomes "any")
@@ -3098,7 +3188,7 @@ class MaySet:
                 out[src] = loaded
             return out
         dst, whole = self._reg_of(dst_t)
-        if dst is None or (m.startswith(_READS_ONLY) and m != "lea") or m.startswith(("push", "out")):
+        if dst is None or (_reads_only(m) and m != "lea") or m.startswith(("push", "out")):
             return out
         val: object = "kill"
         if "[" in src and m not in ("mov", "movabs", "lea") and self._is_current_operand(a, size, src):
