@@ -249,17 +249,20 @@ RANK = {"violated": 0, "inconclusive": 1, "proven": 2}
 @pytest.mark.parametrize("which", ["61", "612"])
 def test_debian_vmlinuz_verdicts(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path):
     """The vmlinuz (kallsyms: no sizes) gives, per obligation, site and
-    variant, exactly the verdict of its -dbg vmlinux read with its symtab
-    (ELF sizes) and with its System.map (no sizes): Xen PV's
+    variant, exactly the verdict of its -dbg vmlinux read with its System.map
+    (no sizes), and every one proven, as the vmlinux read with its symtab
+    (ELF sizes) is in test_real_kernels.py: Xen PV's
     xen_entry_SYSCALL_64 is recognised from its control flow, not its size
     (entries.is_xen_pv_entry; README, "The kernel as shipped")."""
     (vmlinux, sysmap), (vmlinuz, _), _m = _pair(which, kernel61, kernel612, vmlinuz61, vmlinuz612)
     rc, z = _check(vmlinuz, str(tmp_path))
-    rcv, v = _check(vmlinux, str(tmp_path))
+    # (the vmlinux read with its symtab is test_real_kernels.py's: every
+    # obligation proven at every site and variant, as asserted of z below;
+    # not run a third time here, for CI time)
     rcm, m = _check(vmlinux, str(tmp_path), "--system-map", sysmap)
-    assert (rc, z["verdict"]) == (rcv, v["verdict"]) == (rcm, m["verdict"])
-    assert _statuses(z) == _statuses(v) == _statuses(m)
-    for r in (z, v, m):
+    assert (rc, z["verdict"]) == (rcm, m["verdict"])
+    assert _statuses(z) == _statuses(m)
+    for r in (z, m):
         used = {a["id"]: a for a in r["assumptions"]}
         assert "xen_entry_SYSCALL_64+" in json.dumps(used["xen-pv-entries"]), used.get("xen-pv-entries")
     assert z["image"]["path"] == vmlinuz
