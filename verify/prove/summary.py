@@ -788,8 +788,14 @@ class StackWalk:
         d, bp, kept, saved = state
         m = ci.mnemonic.split(" ")[-1]
         ops = ci.operands
-        size = 2 if 0x66 in ci.prefix else 8
+        # (a 66 prefix makes a push or pop 2 bytes, unless REX.W overrides
+        # it: `66 48 50` pushes 8, review 34)
+        size = 2 if 0x66 in ci.prefix and not (ci.rex & 0x8) else 8
         written = set(ci.regs_access()[1])
+        # by 64-bit register: `xor $8,%spl` moves RSP, `xor $8,%bpl` the
+        # frame pointer (capstone's ids of SPL and BPL are not RSP's and
+        # RBP's: adv_r34_spl_xor, _bpl_xor)
+        written_64 = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written}
         restored = None  # a callee-saved register loaded back from its slot
         if m in ("push", "pushf", "pushfq", "pushfw"):
             reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
@@ -832,16 +838,17 @@ class StackWalk:
             r = _reg64(ci, ops[0].reg)
             if base is not None and (base + mem.disp, r) in saved:
                 restored = r
-        if _RSP in written and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
-                                         "call", "ret", "enter"):
+        if "rsp" in written_64 and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
+                                             "call", "ret", "enter"):
             d = self._rsp_after(m, ops, state)
         if m == "leave":
             # RSP = RBP, then pop RBP from that slot
             if isinstance(bp, int) and (bp, "rbp") in saved:
                 restored = "rbp"
             bp = None
-        elif _RBP in written:
-            bp = d if (m == "mov" and len(ops) == 2 and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
+        elif "rbp" in written_64:
+            bp = d if (m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RBP
+                       and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
                 else (d + ops[1].mem.disp if d is not None and m == "lea" and ops[1].mem.base == _RSP
                       and ops[1].mem.index == 0 else None)
         if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RSP:

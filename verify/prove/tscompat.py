@@ -2690,6 +2690,11 @@ class MaySet:
             r = self._reg_of(operands[0])[0]
             if r in st:
                 out[r] = st[r]  # (only read)
+            if base in ("div", "idiv"):
+                # a quotient or remainder of the pointer is not ruled out
+                # a pointer (RDX:RAX = p * 2^64 divided by 2^64 - 1 is p,
+                # adv_r34_div_high; ts-compat-writers names products only)
+                out["rax"] = out["rdx"] = None
             return out
         if base in _LITE_KILLS or base.startswith(("cmov", "set")) or base in _LITE_READS_EXACT or \
                 base.startswith(_LITE_READS) or base in _LITE_EXACT_MOVES or base in ("push", "call", "(site)"):
@@ -2964,6 +2969,35 @@ class MaySet:
         return (lay.current_task.value if lay.percpu_gs.value else self.fx.current_slot) & 0xFFFFFFFFFFFFFFFF
 
     def _lite_transfer0(self, a, size, m, ops, st: dict, sites) -> dict:
+        """_lite_transfer1, and RSP's offset unknown / the frame pointer
+        dropped where the instruction writes RSP or RBP in a form that pass
+        does not model (`xor $8,%spl`, `xchg %rax,%rsp`, `xor $8,%bpl`, `pop
+        %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
+        out = self._lite_transfer1(a, size, m, ops, st, sites)
+        if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
+                                                          "ret") or m.startswith(_READS_ONLY_FAMILIES):
+            return out  # (RSP/RBP named nowhere, or moved as modelled)
+        dst_t, _, src = ops.partition(", ")
+        writes = set()
+        if not _reads_only(m) and not m.startswith(("j", "loop", "ret", "out")):
+            writes.add(self._reg_of(dst_t)[0])
+        if m in ("xchg", "xadd") or m.startswith("cmpxchg"):
+            writes.add(self._reg_of(src)[0])
+        if "rsp" in writes and not (dst_t == "rsp" and (m in ("add", "sub", "lea", "and") or
+                                                         (m == "mov" and src == "rbp"))):
+            # (_lite_transfer1 follows those writes of RSP; `pop %rsp`, a
+            # load into it and every other form: unknown)
+            out = dict(out) if out is st else out
+            out[_SP] = None
+        if "rbp" in writes and _BP in st and not (m == "mov" and dst_t == "rbp" and src == "rsp"):
+            # RBP was the frame pointer: it may still point into the frame
+            # (or the caller's, after `pop %rbp`), at an offset not known
+            # (None: its slots are the union, never "other memory")
+            out = dict(out) if out is st else out
+            out[_BP] = None
+        return out
+
+    def _lite_transfer1(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
@@ -3228,6 +3262,10 @@ class MaySet:
             # two exact pointers make no pointer
             both = st[dst] is not None and st[self._reg_of(src)[0]] is not None
             val = "kill" if both else None
+        elif m in ("sub", "sbb") and self._reg_of(src)[0] in st:
+            # k - p (`xor %edx,%edx; sub %rax,%rdx; neg %rdx` is p again,
+            # adv_r34_neg): only a difference of two exact pointers is none
+            val = None
         elif m in ("add", "sub") and dst in st:
             try:
                 k = int(src, 0)
