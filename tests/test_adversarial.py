@@ -134,11 +134,6 @@ KNOWN_GAPS: dict = {
     # possible return made both Debian kernels' ts-compat-clear inconclusive
     "adv_r31_ret_rcx": "an assembly callee returns the current task pointer in RCX: proven under "
                        "ts-compat-writers (a callee returns it in RAX or RDX)",
-    # review 32: a function's own stack slot addressed through a copy of RSP
-    "adv_r32_rsp_copy_store": "the pointer stored into the function's stack slot through a copy of RSP: proven "
-                              "under ts-compat-writers (slots are addressed through RSP or the frame pointer)",
-    "adv_r32_rsp_copy_load": "the pointer read back from its stack slot through a copy of RSP: proven under "
-                             "ts-compat-writers",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -667,7 +667,10 @@ _SP = "(rsp)"  # a state key: RSP minus RSP at the function's entry, when known
 _BP = "(rbp)"  # a state key: RBP as a frame pointer (its offset like _SP; None: not known)
 _SLOT = "(slot)"  # (_SLOT, offset from entry RSP): tags of the value in that stack slot
 _NO_TAG = object()
-_UNTAGGED = frozenset({"(rsp)", "(rbp)"})  # a state with only these keys holds no pointer (_SP, _BP)
+# a state key: the registers that may hold an address in the function's own
+# frame (a frozenset of names: MaySet._stack_copies)
+_SPC = "(rsp copies)"
+_UNTAGGED = frozenset({"(rsp)", "(rbp)", _SPC})  # a state with only these keys holds no pointer (_SP, _BP, _SPC)
 # a state key: the registers that may hold the ADDRESS of the current_task
 # per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
 # __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
@@ -722,6 +725,14 @@ def _base_mnemonic(m: str) -> str:
 _NOTHING = types.MappingProxyType({})  # the state of an instruction not reached yet
 _WORD_REGS = frozenset(("ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "r8w", "r9w", "r10w", "r11w", "r12w",
                         "r13w", "r14w", "r15w"))
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text, 0)
+        return True
+    except ValueError:
+        return False
 
 
 def _push_is_8_bytes(size: int, operand: str) -> bool:
@@ -1941,7 +1952,7 @@ class MaySet:
         # (an RSP moved by an unknown amount is None, which counts as "not
         # popped": only a known offset of 0 is a tail call's)
         if m != "call" and _SP in st and sp != 0 and \
-                any(x not in (_SP, _BP) and x not in _ARG_REGS for x in st):
+                any(x not in (_SP, _BP, _SPC) and x not in _ARG_REGS for x in st):
             # a jump out with this frame still on the stack (or a frame of
             # unknown depth) is no tail call: the code there may use every
             # register and slot of it.  (Code the pass enters with nothing
@@ -2611,9 +2622,11 @@ class MaySet:
             """(address offset or None, width, overlaps a tagged slot) of a
             frame operand, or None when text is no frame operand."""
             mm = _parse_mem(text)
-            if not mm or mm[1] is not None or not (mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+            copy = bool(mm) and mm[2] in st.get(_SPC, ())
+            if not mm or mm[1] is not None or not (copy or mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
                 return None
-            k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
+            # (through a copy of RSP: some slot, _stack_copies)
+            k = None if copy else st.get(_SP) if mm[2] == "rsp" else st[_BP]
             # (an index register: somewhere in the frame, adv_r33_index_load)
             at = None if k is None or mm[3] is not None else k + mm[4]
             hit = anywhere or (bool(slots) if at is None else any(at < x + 8 and x < at + mm[0] for x in slots))
@@ -2974,6 +2987,8 @@ class MaySet:
         does not model (`xor $8,%spl`, `xchg %rax,%rsp`, `xor $8,%bpl`, `pop
         %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
         out = self._lite_transfer1(a, size, m, ops, st, sites)
+        if _SPC in st or "sp" in ops or "bp" in ops:
+            out = self._stack_copies(m, ops, st, out)
         if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
                                                           "ret") or m.startswith(_READS_ONLY_FAMILIES):
             return out  # (RSP/RBP named nowhere, or moved as modelled)
@@ -2997,10 +3012,57 @@ class MaySet:
             out[_BP] = None
         return out
 
+    def _stack_copies(self, m: str, ops: str, st: dict, out: dict) -> dict:
+        """out with _SPC updated: the registers that may hold an address in
+        the function's own frame (`mov %rsp,%rcx`, `lea 8(%rsp),%rcx`, `lea
+        -8(%rbp),%rbx`, and copies, constant offsets and indexed lea's of
+        those).  A memory operand based on one is a stack slot at an offset
+        not known (_copy): a load through it reads every slot, a store of a
+        tagged value joins every slot's tags and an untagged one removes
+        none, so a slot written or read through a copy of RSP is followed
+        (adv_r32_rsp_copy_store, _load) without a copy ever standing for one
+        slot.  Soundness: a mark is only ever dropped, never kept, on a write
+        the rules here do not model (every register an instruction names
+        outside its memory operands, its implicit destinations, a call's
+        caller-saved registers); at a join a register marked on either path
+        stays marked (_union), and marked means "may": other memory too."""
+        from .summary import _IMPLICIT_WRITES, _UNKNOWN_REGS
+
+        old = st.get(_SPC, frozenset())
+        marks = set(old)
+        dst_t, _, src = ops.partition(", ")
+        base = m.split(" ")[-1]
+        if base == "call":
+            marks -= set(machine.CALLER_SAVED)
+        elif base in _UNKNOWN_REGS or base.startswith(("iret", "sysret")):
+            marks = set()
+        elif not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch"))):
+            for tok in (t.strip() for t in ops.split(", ")):
+                if "[" not in tok:
+                    marks.discard(self._reg_of(tok)[0])
+            marks -= set(_IMPLICIT_WRITES.get(base, ()))
+        if dst_t in _GPR64_NAMES and dst_t not in ("rsp", "rbp"):
+            if base == "mov" and (src == "rsp" or src in old):
+                marks.add(dst_t)
+            elif base == "lea" and (mm := _parse_mem(src)) and mm[1] is None and (
+                    mm[2] == "rsp" or mm[2] in old or (mm[2] == "rbp" and _BP in st)):
+                marks.add(dst_t)
+            elif base in ("add", "sub") and dst_t in old and _is_int(src):
+                marks.add(dst_t)
+        new = frozenset(marks)
+        if new == old:
+            return out
+        out = dict(out) if out is st else out
+        if new:
+            out[_SPC] = new
+        else:
+            out.pop(_SPC, None)
+        return out
+
     def _lite_transfer1(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
-        if len(st) <= 2 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
+        if len(st) <= 3 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
                 not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED and self._cur_hex_text() not in ops:
             # nothing tagged, and the instruction neither loads the pointer
             # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
@@ -3022,6 +3084,8 @@ class MaySet:
             adv_r33_index_load)."""
             if mm[1] is not None:
                 return False, None
+            if mm[2] in st.get(_SPC, ()):
+                return True, None  # (through a copy of RSP: some slot)
             if mm[2] == "rsp":
                 return True, (sp + mm[4] if sp is not None and mm[3] is None else None)
             if mm[2] == "rbp" and bp is not _NO_TAG:
