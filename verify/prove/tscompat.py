@@ -727,6 +727,14 @@ _WORD_REGS = frozenset(("ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "r8w", "
                         "r13w", "r14w", "r15w"))
 
 
+# text every name of a general register's parts contains (a filter: a
+# register whose text is not in an instruction is not written by it,
+# unless implicitly)
+_FAMILY_TEXT = {"rax": ("ax", "al", "ah"), "rbx": ("bx", "bl", "bh"), "rcx": ("cx", "cl", "ch"),
+                "rdx": ("dx", "dl", "dh"), "rsi": ("si",), "rdi": ("di",), "rbp": ("bp",), "rsp": ("sp",),
+                **{f"r{i}": (f"r{i}",) for i in range(8, 16)}}
+
+
 def _is_int(text: str) -> bool:
     try:
         int(text, 0)
@@ -2987,8 +2995,9 @@ class MaySet:
         does not model (`xor $8,%spl`, `xchg %rax,%rsp`, `xor $8,%bpl`, `pop
         %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
         out = self._lite_transfer1(a, size, m, ops, st, sites)
-        if _SPC in st or "sp" in ops or "bp" in ops:
-            out = self._stack_copies(m, ops, st, out)
+        spc = st.get(_SPC)
+        if spc or ((m == "mov" or m == "lea") and ("sp" in ops or "bp" in ops)):
+            out = self._stack_copies(m, ops, st, out, spc or frozenset())
         if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
                                                           "ret") or m.startswith(_READS_ONLY_FAMILIES):
             return out  # (RSP/RBP named nowhere, or moved as modelled)
@@ -3012,7 +3021,7 @@ class MaySet:
             out[_BP] = None
         return out
 
-    def _stack_copies(self, m: str, ops: str, st: dict, out: dict) -> dict:
+    def _stack_copies(self, m: str, ops: str, st: dict, out: dict, old: frozenset) -> dict:
         """out with _SPC updated: the registers that may hold an address in
         the function's own frame (`mov %rsp,%rcx`, `lea 8(%rsp),%rcx`, `lea
         -8(%rbp),%rbx`, and copies, constant offsets and indexed lea's of
@@ -3028,10 +3037,13 @@ class MaySet:
         stays marked (_union), and marked means "may": other memory too."""
         from .summary import _IMPLICIT_WRITES, _UNKNOWN_REGS
 
-        old = st.get(_SPC, frozenset())
+        base = m.split(" ")[-1]
+        if old and base != "call" and base not in _IMPLICIT_WRITES and base not in _UNKNOWN_REGS and \
+                not base.startswith(("iret", "sysret")) and not ((m == "mov" or m == "lea") and ("sp" in ops or "bp" in ops)) and \
+                not any(t in ops for r in old for t in _FAMILY_TEXT[r]):
+            return out  # (no marked register named, none written implicitly, none made)
         marks = set(old)
         dst_t, _, src = ops.partition(", ")
-        base = m.split(" ")[-1]
         if base == "call":
             marks -= set(machine.CALLER_SAVED)
         elif base in _UNKNOWN_REGS or base.startswith(("iret", "sysret")):
