@@ -64,7 +64,8 @@ _IMPLICIT_WRITES = {
     "lodsb": ("rax", "rsi"), "lodsw": ("rax", "rsi"), "lodsd": ("rax", "rsi"), "lodsq": ("rax", "rsi"),
     "stosb": ("rdi",), "stosw": ("rdi",), "stosd": ("rdi",), "stosq": ("rdi",),
     "movsb": ("rsi", "rdi"), "movsw": ("rsi", "rdi"), "movsd": ("rsi", "rdi"), "movsq": ("rsi", "rdi"),
-    "scasb": ("rdi",), "cmpsb": ("rsi", "rdi"), "syscall": ("rcx", "r11"), "loop": ("rcx",),
+    "scasb": ("rdi",), "scasw": ("rdi",), "scasd": ("rdi",), "scasq": ("rdi",), "cmpsb": ("rsi", "rdi"),
+    "cmpsw": ("rsi", "rdi"), "cmpsd": ("rsi", "rdi"), "cmpsq": ("rsi", "rdi"), "syscall": ("rcx", "r11"), "loop": ("rcx",),
     "loope": ("rcx",), "loopne": ("rcx",), "rdrand": (), "rdseed": (), "xchg": (), "xadd": (),
 }
 # instructions after which no register can be trusted
