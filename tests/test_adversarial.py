@@ -134,6 +134,9 @@ KNOWN_GAPS: dict = {
     # possible return made both Debian kernels' ts-compat-clear inconclusive
     "adv_r31_ret_rcx": "an assembly callee returns the current task pointer in RCX: proven under "
                        "ts-compat-writers (a callee returns it in RAX or RDX)",
+    # review 35: the xor of review 30's adv_r30_xor_slot, on a stack slot
+    "adv_r35_xor_mem": "`xor (%rsp),%rdx` with RDX = 0 gives the pointer: proven under ts-compat-writers (an "
+                       "xor'ed pointer is none)",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

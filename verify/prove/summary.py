@@ -832,6 +832,11 @@ class StackWalk:
                 if m == "mov" and lo is not None and op.size == 8 and ops[1].type == _X86.X86_OP_REG and \
                         _reg64(ci, ops[1].reg) in kept:
                     saved = saved | {(lo, _reg64(ci, ops[1].reg))}
+            elif mem.index == _RBP and isinstance(bp, int):
+                # the frame pointer as the index (`mov %rax,8(%rcx,%rbp,1)`
+                # with RCX = 0, adv_r35_ret_index_rbp): somewhere in the frame
+                self._store(bp, None, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                saved = frozenset()
         if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
                 and ops[0].size == 8 and ops[1].mem.index == 0:
             mem = ops[1].mem

@@ -813,6 +813,8 @@ _IMPLICIT_READS = {"cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx", "rbx", "rcx"
                    "cmpxchg16b": ("rax", "rdx", "rbx", "rcx"), "xlatb": ("rax", "rbx"), "mul": ("rax",),
                    "imul": ("rax",), "div": ("rax", "rdx"), "idiv": ("rax", "rdx"), "cwd": ("rax",),
                    "cdq": ("rax",), "cqo": ("rax",), "cbw": ("rax",), "cwde": ("rax",), "cdqe": ("rax",)}
+# write their first two operands (`mulx %rsp,%rbp,%rax`: RBP too, adv_r35_mulx_rbp)
+_TWO_DESTS = frozenset(("mulx",))
 # write their first operand without reading it (_lite_net)
 _WRITE_ONLY = frozenset(_REPLACES) | {"lea", "pop"}
 _LITE_EXACT_MOVES = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "pop"))
@@ -2630,11 +2632,19 @@ class MaySet:
             """(address offset or None, width, overlaps a tagged slot) of a
             frame operand, or None when text is no frame operand."""
             mm = _parse_mem(text)
-            copy = bool(mm) and mm[2] in st.get(_SPC, ())
-            if not mm or mm[1] is not None or not (copy or mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+            if not mm or mm[1] is not None:
                 return None
-            # (through a copy of RSP: some slot, _stack_copies)
-            k = None if copy else st.get(_SP) if mm[2] == "rsp" else st[_BP]
+            copy, at = self._copy_slot(st, mm)
+            if copy:  # (through a copy of RSP: _stack_copies)
+                return at, mm[0], anywhere or (bool(slots) if at is None else any(
+                    at < x + 8 and x < at + mm[0] for x in slots)), mm[3] is not None
+            if mm[3] == "rbp" and _BP in st:
+                # (the frame pointer as the index: somewhere in the frame,
+                # adv_r35_index_rbp)
+                return None, mm[0], anywhere or bool(slots), True
+            if not (mm[2] == "rsp" or (mm[2] == "rbp" and _BP in st)):
+                return None
+            k = st.get(_SP) if mm[2] == "rsp" else st[_BP]
             # (an index register: somewhere in the frame, adv_r33_index_load)
             at = None if k is None or mm[3] is not None else k + mm[4]
             hit = anywhere or (bool(slots) if at is None else any(at < x + 8 and x < at + mm[0] for x in slots))
@@ -2707,6 +2717,14 @@ class MaySet:
                 else:
                     out[s_] = None if old is _NO_TAG else old
             return out
+        if base in ("sub", "sbb") and "[" not in dst_t:
+            # k - p, a tagged register or slot subtracted from a value with
+            # no tag (`sub (%rsp),%rdx; neg %rdx` is p again,
+            # adv_r35_sub_mem): any offset; only a difference of two exact
+            # pointers is none (_lite_transfer1)
+            d = self._reg_of(dst_t)[0]
+            if d is not None and d not in st:
+                out[d] = None
         if base in ("mul", "imul", "div", "idiv") and len(operands) == 1:
             r = self._reg_of(operands[0])[0]
             if r in st:
@@ -2730,6 +2748,8 @@ class MaySet:
             return out
         if write_only or base in _ALU_FIRST_WRITTEN:
             written = {self._reg_of(dst_t)[0]} - {None} if "[" not in dst_t else set()
+            if base in _TWO_DESTS:
+                written |= {self._reg_of(operands[1])[0]} - {None}
         elif "[" in dst_t and base in ("cmpxchg", "xchg"):
             # a narrower form into memory: cmpxchg writes only RAX (below),
             # xchg its register
@@ -2996,17 +3016,20 @@ class MaySet:
         %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
         out = self._lite_transfer1(a, size, m, ops, st, sites)
         spc = st.get(_SPC)
-        if spc or ((m == "mov" or m == "lea") and ("sp" in ops or "bp" in ops)):
+        if spc or "sp" in ops or ((m == "mov" or m == "lea") and "bp" in ops):
             out = self._stack_copies(m, ops, st, out, spc or frozenset())
         if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
                                                           "ret") or m.startswith(_READS_ONLY_FAMILIES):
             return out  # (RSP/RBP named nowhere, or moved as modelled)
         dst_t, _, src = ops.partition(", ")
         writes = set()
-        if not _reads_only(m) and not m.startswith(("j", "loop", "ret", "out")):
+        if m == "lea" or (not _reads_only(m) and not m.startswith(("j", "loop", "ret", "out"))):
             writes.add(self._reg_of(dst_t)[0])
-        if m in ("xchg", "xadd") or m.startswith("cmpxchg"):
-            writes.add(self._reg_of(src)[0])
+        if m in ("xchg", "xadd") or m.startswith("cmpxchg") or m in _TWO_DESTS:
+            writes.add(self._reg_of(src.split(", ")[0])[0])
+        if not (_reads_only(m) or m in _WRITE_ONLY or m in _ALU_FIRST_WRITTEN or m.startswith(("cmov", "set", "j"))):
+            # (mulx writes two: every register named, adv_r35_mulx_rbp)
+            writes |= {self._reg_of(t.strip())[0] for t in ops.split(", ") if "[" not in t}
         if "rsp" in writes and not (dst_t == "rsp" and (m in ("add", "sub", "lea", "and") or
                                                          (m == "mov" and src == "rbp"))):
             # (_lite_transfer1 follows those writes of RSP; `pop %rsp`, a
@@ -3023,45 +3046,91 @@ class MaySet:
 
     def _stack_copies(self, m: str, ops: str, st: dict, out: dict, old: frozenset) -> dict:
         """out with _SPC updated: the registers that may hold an address in
-        the function's own frame (`mov %rsp,%rcx`, `lea 8(%rsp),%rcx`, `lea
-        -8(%rbp),%rbx`, and copies, constant offsets and indexed lea's of
-        those).  A memory operand based on one is a stack slot at an offset
-        not known (_copy): a load through it reads every slot, a store of a
-        tagged value joins every slot's tags and an untagged one removes
-        none, so a slot written or read through a copy of RSP is followed
-        (adv_r32_rsp_copy_store, _load) without a copy ever standing for one
-        slot.  Soundness: a mark is only ever dropped, never kept, on a write
-        the rules here do not model (every register an instruction names
-        outside its memory operands, its implicit destinations, a call's
-        caller-saved registers); at a join a register marked on either path
-        stays marked (_union), and marked means "may": other memory too."""
+        the function's own frame, with its offset from the entry RSP where
+        known (`mov %rsp,%rcx`, `lea 8(%rsp),%rcx`, `lea -8(%rbp),%rbx`,
+        copies and constant offsets of those; None: somewhere in the frame).
+        A memory operand based on or indexed by one is a stack slot
+        (_copy_slot): a load through it reads that slot (every slot where
+        the offset is not one known value), a store of a tagged value joins
+        the slot's tags and an untagged one removes none (weak: the register
+        may hold other memory on another path), so a slot written or read
+        through a copy of RSP is followed (adv_r32_rsp_copy_store, _load).
+        Soundness: a mark is only ever dropped on a write the rules here
+        model as making no stack address (every register an instruction
+        names outside its memory operands, its implicit destinations, a
+        call's caller-saved registers, unless it reads RSP or a copy as a
+        register: then every register it names may hold one at an offset
+        not known, a cmov or mulx from RSP: adv_r35_cmov_fp, _mulx_rbp); at
+        a join the offsets of both paths count (_union), and a mark means
+        "may": other memory too."""
         from .summary import _IMPLICIT_WRITES, _UNKNOWN_REGS
 
         base = m.split(" ")[-1]
         if old and base != "call" and base not in _IMPLICIT_WRITES and base not in _UNKNOWN_REGS and \
-                not base.startswith(("iret", "sysret")) and not ((m == "mov" or m == "lea") and ("sp" in ops or "bp" in ops)) and \
-                not any(t in ops for r in old for t in _FAMILY_TEXT[r]):
+                not base.startswith(("iret", "sysret")) and "sp" not in ops and \
+                not ((m == "mov" or m == "lea") and "bp" in ops) and \
+                not any(t in ops for r, _o in old for t in _FAMILY_TEXT[r]):
             return out  # (no marked register named, none written implicitly, none made)
-        marks = set(old)
+        offs: dict = {}
+        for r, o in old:
+            offs.setdefault(r, set()).add(o)
+        marks = {r: set(v) for r, v in offs.items()}
         dst_t, _, src = ops.partition(", ")
         if base == "call":
-            marks -= set(machine.CALLER_SAVED)
+            for r in machine.CALLER_SAVED:
+                marks.pop(r, None)
         elif base in _UNKNOWN_REGS or base.startswith(("iret", "sysret")):
-            marks = set()
+            marks = {}
         elif not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch"))):
             for tok in (t.strip() for t in ops.split(", ")):
                 if "[" not in tok:
-                    marks.discard(self._reg_of(tok)[0])
-            marks -= set(_IMPLICIT_WRITES.get(base, ()))
-        if dst_t in _GPR64_NAMES and dst_t not in ("rsp", "rbp"):
-            if base == "mov" and (src == "rsp" or src in old):
-                marks.add(dst_t)
-            elif base == "lea" and (mm := _parse_mem(src)) and mm[1] is None and (
-                    mm[2] == "rsp" or mm[2] in old or (mm[2] == "rbp" and _BP in st)):
-                marks.add(dst_t)
-            elif base in ("add", "sub") and dst_t in old and _is_int(src):
-                marks.add(dst_t)
-        new = frozenset(marks)
+                    marks.pop(self._reg_of(tok)[0], None)
+            for r in _IMPLICIT_WRITES.get(base, ()):
+                marks.pop(r, None)
+        sp, bp = st.get(_SP), st.get(_BP, _NO_TAG)
+
+        def shifted(os_, k):
+            return {None if o is None or k is None else o + k for o in os_}
+
+        if base == "mov" and dst_t == "rbp" and src == "rsp":
+            pass  # (the frame pointer: _BP)
+        elif dst_t in _GPR64_NAMES and dst_t != "rsp" and base == "mov" and (src == "rsp" or src in offs):
+            marks[dst_t] = {sp} if src == "rsp" else set(offs[src])
+        elif dst_t in _GPR64_NAMES and dst_t != "rsp" and base == "lea" and (mm := _parse_mem(src)) and \
+                mm[1] is None and (mm[2] == "rsp" or mm[2] in offs or mm[3] in offs or
+                                   (mm[2] == "rbp" and bp is not _NO_TAG)):
+            # (`lea k(%rsp),%rbp`: a frame pointer set otherwise than by
+            # mov, adv_r35_lea_fp)
+            k = mm[4] if mm[3] is None else None
+            if mm[2] == "rsp":
+                marks[dst_t] = shifted({sp}, k)
+            elif mm[2] in offs:
+                marks[dst_t] = shifted(offs[mm[2]], k)
+            elif mm[2] == "rbp" and bp is not _NO_TAG:
+                marks[dst_t] = shifted({bp}, k)
+            else:
+                marks[dst_t] = {None}
+        elif dst_t in offs and base in ("add", "sub") and _is_int(src):
+            k = int(src, 0)
+            marks[dst_t] = shifted(offs[dst_t], k if base == "add" else -k)
+        elif not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch", "push"))):
+            # another instruction that reads RSP or a copy as a register:
+            # what it writes may be a stack address
+            named = {self._reg_of(t.strip())[0] for t in ops.split(", ") if "[" not in t} - {None}
+            d = self._reg_of(dst_t)[0] if "[" not in dst_t else None
+            if base in _TWO_DESTS:
+                d2 = self._reg_of(ops.split(", ")[1].strip())[0]
+                reads, writes = named - {d, d2}, {d, d2}
+            elif base in _WRITE_ONLY or base.startswith("set"):
+                reads, writes = named - {d}, {d}
+            elif base in _ALU_FIRST_WRITTEN or base.startswith("cmov"):
+                reads, writes = named, {d}
+            else:  # (xchg, xadd, cmpxchg, mulx, anything else: every register named)
+                reads, writes = named, named | set(_IMPLICIT_WRITES.get(base, ()))
+            if "rsp" in reads or reads & offs.keys():
+                for r in writes - {"rsp", None}:
+                    marks[r] = {None}
+        new = frozenset((r, o) for r, os_ in marks.items() for o in os_)
         if new == old:
             return out
         out = dict(out) if out is st else out
@@ -3070,6 +3139,21 @@ class MaySet:
         else:
             out.pop(_SPC, None)
         return out
+
+    @staticmethod
+    def _copy_slot(st: dict, mm):
+        """(whether a memory operand is based on or indexed by a register
+        that may hold a frame address (_stack_copies), its slot's offset
+        when that is one known value)."""
+        spc = st.get(_SPC)
+        if not spc or mm is None:
+            return False, None
+        on = {o for r, o in spc if r == mm[2]}
+        if not on and not any(r == mm[3] for r, _o in spc):
+            return False, None
+        if mm[3] is None and len(on) == 1 and None not in on:
+            return True, next(iter(on)) + mm[4]
+        return True, None
 
     def _lite_transfer1(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
@@ -3096,8 +3180,11 @@ class MaySet:
             adv_r33_index_load)."""
             if mm[1] is not None:
                 return False, None
-            if mm[2] in st.get(_SPC, ()):
-                return True, None  # (through a copy of RSP: some slot)
+            copy, at = self._copy_slot(st, mm)
+            if copy:
+                return True, at  # (through a copy of RSP: _stack_copies)
+            if mm[3] == "rbp" and bp is not _NO_TAG:
+                return True, None  # (the frame pointer as the index: some slot, adv_r35_index_rbp)
             if mm[2] == "rsp":
                 return True, (sp + mm[4] if sp is not None and mm[3] is None else None)
             if mm[2] == "rbp" and bp is not _NO_TAG:
@@ -3172,12 +3259,15 @@ class MaySet:
             mm = _parse_mem(dst_t)
             is_slot, slot = frame_slot(mm) if mm else (False, None)
             if is_slot:
+                # (through a copy of RSP the store is weak: the copy may
+                # hold other memory on another path)
+                weak = self._copy_slot(st, mm)[0]
                 if src in st:
                     if slot is not None:
-                        out[(_SLOT, slot)] = st[src]
+                        out[(_SLOT, slot)] = _join_ret(st[src], st.get((_SLOT, slot), _NO_TAG)) if weak else st[src]
                     else:
                         out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[src])
-                elif slot is not None and mm[0] == 8:
+                elif slot is not None and mm[0] == 8 and not weak:
                     out.pop((_SLOT, slot), None)
         if m in ("mov", "movabs") and dst_t in _GPR64_NAMES and "[" in src:
             mm = _parse_mem(src)
@@ -3282,7 +3372,7 @@ class MaySet:
             if is_slot and src in st:  # the register goes to the slot (xchg, xadd; cmpxchg may)
                 if slot is not None:
                     out[(_SLOT, slot)] = _join_ret(st[src], st.get((_SLOT, slot), _NO_TAG)) \
-                        if m.startswith("cmpxchg") else st[src]
+                        if m.startswith("cmpxchg") or self._copy_slot(st, mm)[0] else st[src]
                 else:
                     out[_STACK] = _join_tags(st.get(_STACK, frozenset()), st[src])
             if m.startswith("cmpxchg"):
