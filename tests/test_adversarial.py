@@ -137,6 +137,9 @@ KNOWN_GAPS: dict = {
     # review 35: the xor of review 30's adv_r30_xor_slot, on a stack slot
     "adv_r35_xor_mem": "`xor (%rsp),%rdx` with RDX = 0 gives the pointer: proven under ts-compat-writers (an "
                        "xor'ed pointer is none)",
+    # review 36: a stack address the callee was not handed
+    "adv_r36_callee_sp": "a callee returns its caller's RSP: proven under ts-compat-writers (a callee returns only "
+                         "a stack address it was handed)",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
 }

@@ -759,7 +759,15 @@ def _push_is_8_bytes(size: int, operand: str) -> bool:
 
 def _union(a: dict, b: dict) -> dict:
     out = dict(a)
+    if (_BP in a) != (_BP in b) and _SP in a and _SP in b:
+        # one side's RBP is no frame pointer (never set, or given up), the
+        # other's is: RBP may be either, so an access through it is a slot
+        # at an offset not known, its stores weak (adv_r36_bp_join).  (A
+        # side without _SP was entered from outside: it says nothing.)
+        out[_BP] = None
     for r, v in b.items():
+        if r in (_SP, _BP) and r in out and out[r] is None:
+            continue
         if r in (_SP, _BP):
             # a state without it (code entered from outside) says nothing
             if r in out and out[r] != v:
@@ -2260,6 +2268,8 @@ class MaySet:
             why = (self._lite_store(a, m, ops, st, sites) or self._lite_unfollowed(a, ops, st)) if live else None
             if why is None and self._cur_hex_text() in ops:
                 why = self._lite_slot_address_use(a, size, m, ops)
+            if why is None and ("mm" in ops or "st" in ops or "k" in ops):
+                why = self._frame_address_unfollowed(a, ops, st)
             if why:
                 # a store over the bit: every one is collected, for the
                 # net-effect pass (_compute treats each as setting it)
@@ -2327,6 +2337,9 @@ class MaySet:
                 if new != old:
                     state[index[t]] = new
                     work.append(index[t])
+                # what the local routine returns in RAX/RDX is not carried
+                # to here: any offset (adv_r36_local_call)
+                out = {**out, "rax": None, "rdx": None}
                 succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
@@ -2792,6 +2805,21 @@ class MaySet:
             return None  # (a write to the slot itself: _lite_transfer0's xchg/cmpxchg rule, or a store)
         return f"the address of the current_task slot used at {self.prog.symbolize(a)} in a way not followed"
 
+    def _frame_address_unfollowed(self, a: int, ops: str, st: dict) -> str | None:
+        """Why a stack address may go where _stack_copies does not follow it:
+        a register that is not a general one written from RSP, a copy or
+        the frame pointer (`movq %rsp,%xmm0; movq %xmm0,%rcx`,
+        adv_r36_xmm_sp).  Compiled kernel C never does; in assembly the
+        function is then a possible setter."""
+        dst_t, _, rest = ops.partition(", ")
+        if not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+            return None
+        frame = {r for r, _o in st.get(_SPC, ())} | {"rsp"} | ({"rbp"} if _BP in st else set())
+        for tok in rest.split(", "):
+            if "[" not in tok and self._reg_of(tok.strip())[0] in frame:
+                return f"a stack address goes into {dst_t} at {self.prog.symbolize(a)}: not followed"
+        return None
+
     def _lite_unfollowed(self, a: int, ops: str, st: dict) -> str | None:
         """Why an instruction may put the pointer where this pass does not
         follow it: a register that is not a general one (xmm/ymm/zmm, mm,
@@ -3016,7 +3044,7 @@ class MaySet:
         %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
         out = self._lite_transfer1(a, size, m, ops, st, sites)
         spc = st.get(_SPC)
-        if spc or "sp" in ops or ((m == "mov" or m == "lea") and "bp" in ops):
+        if spc or "sp" in ops or ("bp" in ops and _BP in st):
             out = self._stack_copies(m, ops, st, out, spc or frozenset())
         if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
                                                           "ret") or m.startswith(_READS_ONLY_FAMILIES):
@@ -3066,71 +3094,89 @@ class MaySet:
         from .summary import _IMPLICIT_WRITES, _UNKNOWN_REGS
 
         base = m.split(" ")[-1]
+        sp, bp = st.get(_SP), st.get(_BP, _NO_TAG)
+        fp = bp is not _NO_TAG  # RBP is the frame pointer (_BP)
         if old and base != "call" and base not in _IMPLICIT_WRITES and base not in _UNKNOWN_REGS and \
-                not base.startswith(("iret", "sysret")) and "sp" not in ops and \
-                not ((m == "mov" or m == "lea") and "bp" in ops) and \
+                not base.startswith(("iret", "sysret")) and "sp" not in ops and not (fp and "bp" in ops) and \
                 not any(t in ops for r, _o in old for t in _FAMILY_TEXT[r]):
             return out  # (no marked register named, none written implicitly, none made)
         offs: dict = {}
         for r, o in old:
             offs.setdefault(r, set()).add(o)
         marks = {r: set(v) for r, v in offs.items()}
+        # where a stack address may come from: RSP, the copies, and the
+        # frame pointer (adv_r36_mov_fp_copy, _add_fp)
+        srcs = {**offs, "rsp": {sp}}
+        if fp and "rbp" not in srcs:
+            srcs["rbp"] = {bp}
         dst_t, _, src = ops.partition(", ")
-        if base == "call":
-            for r in machine.CALLER_SAVED:
-                marks.pop(r, None)
-        elif base in _UNKNOWN_REGS or base.startswith(("iret", "sysret")):
-            marks = {}
-        elif not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch"))):
-            for tok in (t.strip() for t in ops.split(", ")):
-                if "[" not in tok:
-                    marks.pop(self._reg_of(tok)[0], None)
-            for r in _IMPLICIT_WRITES.get(base, ()):
-                marks.pop(r, None)
-        sp, bp = st.get(_SP), st.get(_BP, _NO_TAG)
 
         def shifted(os_, k):
             return {None if o is None or k is None else o + k for o in os_}
 
-        if base == "mov" and dst_t == "rbp" and src == "rsp":
-            pass  # (the frame pointer: _BP)
-        elif dst_t in _GPR64_NAMES and dst_t != "rsp" and base == "mov" and (src == "rsp" or src in offs):
-            marks[dst_t] = {sp} if src == "rsp" else set(offs[src])
-        elif dst_t in _GPR64_NAMES and dst_t != "rsp" and base == "lea" and (mm := _parse_mem(src)) and \
-                mm[1] is None and (mm[2] == "rsp" or mm[2] in offs or mm[3] in offs or
-                                   (mm[2] == "rbp" and bp is not _NO_TAG)):
-            # (`lea k(%rsp),%rbp`: a frame pointer set otherwise than by
-            # mov, adv_r35_lea_fp)
-            k = mm[4] if mm[3] is None else None
-            if mm[2] == "rsp":
-                marks[dst_t] = shifted({sp}, k)
-            elif mm[2] in offs:
-                marks[dst_t] = shifted(offs[mm[2]], k)
-            elif mm[2] == "rbp" and bp is not _NO_TAG:
-                marks[dst_t] = shifted({bp}, k)
-            else:
-                marks[dst_t] = {None}
-        elif dst_t in offs and base in ("add", "sub") and _is_int(src):
-            k = int(src, 0)
-            marks[dst_t] = shifted(offs[dst_t], k if base == "add" else -k)
-        elif not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch", "push"))):
-            # another instruction that reads RSP or a copy as a register:
-            # what it writes may be a stack address
+        if base == "call":
+            for r in machine.CALLER_SAVED:
+                marks.pop(r, None)
+            # (a stack address a callee returns, one it was handed as
+            # memcpy returns its dest or its own frame, is not followed:
+            # marking the return registers after every call handed one made
+            # 6.12's gup_fast_fallback a possible setter; ts-compat-writers
+            # names it; adv_r36_callee_sp)
+        elif base in _UNKNOWN_REGS or base.startswith(("iret", "sysret")):
+            marks = {}
+        elif base == "lea" or not (_reads_only(base) or base.startswith(("j", "loop", "ret", "nop", "prefetch",
+                                                                             "push"))):
             named = {self._reg_of(t.strip())[0] for t in ops.split(", ") if "[" not in t} - {None}
-            d = self._reg_of(dst_t)[0] if "[" not in dst_t else None
+            d, whole = self._reg_of(dst_t) if "[" not in dst_t else (None, False)
             if base in _TWO_DESTS:
-                d2 = self._reg_of(ops.split(", ")[1].strip())[0]
+                d2 = self._reg_of(src.split(", ")[0].strip())[0]
                 reads, writes = named - {d, d2}, {d, d2}
             elif base in _WRITE_ONLY or base.startswith("set"):
                 reads, writes = named - {d}, {d}
             elif base in _ALU_FIRST_WRITTEN or base.startswith("cmov"):
                 reads, writes = named, {d}
-            else:  # (xchg, xadd, cmpxchg, mulx, anything else: every register named)
-                reads, writes = named, named | set(_IMPLICIT_WRITES.get(base, ()))
-            if "rsp" in reads or reads & offs.keys():
-                for r in writes - {"rsp", None}:
-                    marks[r] = {None}
-        new = frozenset((r, o) for r, os_ in marks.items() for o in os_)
+            else:  # (xchg, xadd, cmpxchg, anything else: every register named)
+                reads, writes = named, set(named)
+            writes |= set(_IMPLICIT_WRITES.get(base, ()))
+            # (a segment override on lea is ignored by the CPU: adv_r36_lea_gs)
+            mm = _parse_mem(src) if base == "lea" else None
+            if mm:
+                reads |= {mm[2], mm[3]} - {None}
+            if base == "mov" and whole and d != "rsp" and d not in (None, "rbp") and src in srcs and \
+                    dst_t in _GPR64_NAMES:
+                marks[d] = set(srcs[src])
+            elif base == "mov" and dst_t == "rbp" and src == "rsp":
+                marks.pop("rbp", None)  # (the frame pointer: _BP)
+            elif base == "lea" and mm and dst_t in _GPR64_NAMES and dst_t != "rsp" and (
+                    mm[2] in srcs or mm[3] in srcs):
+                marks[d] = shifted(srcs[mm[2]], mm[4] if mm[3] is None else None) if mm[2] in srcs and \
+                    mm[3] not in srcs else {None}
+            elif base in ("add", "sub") and dst_t in offs and _is_int(src):
+                k = int(src, 0)
+                marks[d] = shifted(offs[d], k if base == "add" else -k)
+            else:
+                frame_read = bool(reads & srcs.keys())
+                for w in writes - {"rsp", None}:
+                    if frame_read:
+                        # what an instruction computes from a stack address
+                        # (cmov, mulx, an add of RBP: adv_r35_cmov_fp,
+                        # _mulx_rbp, adv_r36_add_fp) may be one
+                        marks[w] = {None}
+                    elif w in marks:
+                        # replaced whole (64 or 32 bits: a kernel address
+                        # needs all 64) by a value from no stack address:
+                        # no copy; a narrower or combined write keeps the
+                        # upper bits (`movw %cx,%cx`, adv_r36_movw_self)
+                        if w == d and whole and (base in _WRITE_ONLY or base.startswith("set") or
+                                                 (base == "xor" and src == dst_t)):
+                            marks.pop(w)
+                        else:
+                            marks[w] = {None}
+        # (a widening: a copy stepped through the frame in a loop, `add
+        # $8,%rcx`, would name a new offset every time round; past four,
+        # or with None among them, it is somewhere in the frame)
+        new = frozenset((r, o) for r, os_ in marks.items()
+                        for o in (os_ if len(os_) <= 4 and None not in os_ else (None,)))
         if new == old:
             return out
         out = dict(out) if out is st else out
