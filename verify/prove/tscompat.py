@@ -824,7 +824,11 @@ _IMPLICIT_READS = {"cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx", "rbx", "rcx"
 # write their first two operands (`mulx %rsp,%rbp,%rax`: RBP too, adv_r35_mulx_rbp)
 _TWO_DESTS = frozenset(("mulx",))
 # write their first operand without reading it (_lite_net)
-_WRITE_ONLY = frozenset(_REPLACES) | {"lea", "pop"}
+# leave their destination as it was in some cases: bsf/bsr (and lzcnt/tzcnt,
+# which run as bsr/bsf on CPUs without them) with a zero source, lar/lsl with
+# a selector they refuse (adv_r37_bsf_keep, _bsf_copy)
+_MAY_KEEP = frozenset(("bsf", "bsr", "lzcnt", "tzcnt", "lar", "lsl"))
+_WRITE_ONLY = (frozenset(_REPLACES) - _MAY_KEEP) | {"lea", "pop"}
 _LITE_EXACT_MOVES = frozenset(("mov", "movabs", "movzx", "movsx", "movsxd", "lea", "pop"))
 # write only their first operand (and RFLAGS)
 _ALU_FIRST_WRITTEN = frozenset(("add", "sub", "and", "or", "adc", "sbb", "xor", "inc", "dec", "neg", "not", "bts",
@@ -2268,8 +2272,8 @@ class MaySet:
             why = (self._lite_store(a, m, ops, st, sites) or self._lite_unfollowed(a, ops, st)) if live else None
             if why is None and self._cur_hex_text() in ops:
                 why = self._lite_slot_address_use(a, size, m, ops)
-            if why is None and ("mm" in ops or "st" in ops or "k" in ops):
-                why = self._frame_address_unfollowed(a, ops, st)
+            if why is None:
+                why = self._frame_address_unfollowed(a, m, ops, st)
             if why:
                 # a store over the bit: every one is collected, for the
                 # net-effect pass (_compute treats each as setting it)
@@ -2337,9 +2341,15 @@ class MaySet:
                 if new != old:
                     state[index[t]] = new
                     work.append(index[t])
-                # what the local routine returns in RAX/RDX is not carried
-                # to here: any offset (adv_r36_local_call)
-                out = {**out, "rax": None, "rdx": None}
+                # what a local routine returns in RAX/RDX is not carried to
+                # here: any offset (adv_r36_local_call)
+                if self.function_of(t) != t:
+                    # (not a function's start, which a call enters under
+                    # the ABI: skb_copy_bits calls itself; a label is an
+                    # assembly routine, which may also have written the
+                    # caller's slots: every slot any offset,
+                    # adv_r37_local_slot)
+                    out = {**out, "rax": None, "rdx": None, _STACK: None}
                 succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
@@ -2759,7 +2769,7 @@ class MaySet:
             # (_lite_transfer0 models the 64-bit forms: a swap, and
             # cmpxchg's "equal: dst := src, else RAX := dst")
             return out
-        if write_only or base in _ALU_FIRST_WRITTEN:
+        if write_only or base in _ALU_FIRST_WRITTEN or base in _MAY_KEEP:
             written = {self._reg_of(dst_t)[0]} - {None} if "[" not in dst_t else set()
             if base in _TWO_DESTS:
                 written |= {self._reg_of(operands[1])[0]} - {None}
@@ -2805,14 +2815,17 @@ class MaySet:
             return None  # (a write to the slot itself: _lite_transfer0's xchg/cmpxchg rule, or a store)
         return f"the address of the current_task slot used at {self.prog.symbolize(a)} in a way not followed"
 
-    def _frame_address_unfollowed(self, a: int, ops: str, st: dict) -> str | None:
+    def _frame_address_unfollowed(self, a: int, m: str, ops: str, st: dict) -> str | None:
         """Why a stack address may go where _stack_copies does not follow it:
         a register that is not a general one written from RSP, a copy or
         the frame pointer (`movq %rsp,%xmm0; movq %xmm0,%rcx`,
         adv_r36_xmm_sp).  Compiled kernel C never does; in assembly the
         function is then a possible setter."""
         dst_t, _, rest = ops.partition(", ")
-        if not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+        if m in ("wrfsbase", "wrgsbase"):
+            # (the FS/GS base read back by rdfsbase: adv_r37_fsbase_sp)
+            dst_t, rest = m, dst_t
+        elif not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
             return None
         frame = {r for r, _o in st.get(_SPC, ())} | {"rsp"} | ({"rbp"} if _BP in st else set())
         for tok in rest.split(", "):
@@ -3044,7 +3057,7 @@ class MaySet:
         %rbp`: adv_r34_spl_xor, _xchg_rsp, _bpl_xor, _pop_rbp)."""
         out = self._lite_transfer1(a, size, m, ops, st, sites)
         spc = st.get(_SPC)
-        if spc or "sp" in ops or ("bp" in ops and _BP in st):
+        if spc or "sp" in ops or ("bp" in ops and _BP in st) or m == "enter":
             out = self._stack_copies(m, ops, st, out, spc or frozenset())
         if ("sp" not in ops and "bp" not in ops) or m in ("call", "push", "pushfq", "popfq", "leave", "enter",
                                                           "ret") or m.startswith(_READS_ONLY_FAMILIES):
@@ -3114,6 +3127,8 @@ class MaySet:
         def shifted(os_, k):
             return {None if o is None or k is None else o + k for o in os_}
 
+        if base == "enter":
+            marks["rbp"] = {None}  # (RBP := a stack address, adv_r37_enter_load)
         if base == "call":
             for r in machine.CALLER_SAVED:
                 marks.pop(r, None)
@@ -3133,7 +3148,7 @@ class MaySet:
                 reads, writes = named - {d, d2}, {d, d2}
             elif base in _WRITE_ONLY or base.startswith("set"):
                 reads, writes = named - {d}, {d}
-            elif base in _ALU_FIRST_WRITTEN or base.startswith("cmov"):
+            elif base in _ALU_FIRST_WRITTEN or base in _MAY_KEEP or base.startswith("cmov"):
                 reads, writes = named, {d}
             else:  # (xchg, xadd, cmpxchg, anything else: every register named)
                 reads, writes = named, set(named)
@@ -3491,6 +3506,9 @@ class MaySet:
             # difference or product with it is no pointer (assumption
             # ts-compat-writers)
             val = None
+        elif m in _MAY_KEEP:
+            # the old value, or a bit index / segment limit (no pointer)
+            val = "keep" if whole or dst not in st else None
         elif m in _REPLACES or (m == "xor" and src == dst_t):
             val = "kill"  # a value unrelated to the old one (a load, a zeroing xor)
         elif m.startswith("cmov"):
