@@ -65,7 +65,8 @@ _IMPLICIT_WRITES = {
     "stosb": ("rdi",), "stosw": ("rdi",), "stosd": ("rdi",), "stosq": ("rdi",),
     "movsb": ("rsi", "rdi"), "movsw": ("rsi", "rdi"), "movsd": ("rsi", "rdi"), "movsq": ("rsi", "rdi"),
     "scasb": ("rdi",), "scasw": ("rdi",), "scasd": ("rdi",), "scasq": ("rdi",), "cmpsb": ("rsi", "rdi"),
-    "cmpsw": ("rsi", "rdi"), "cmpsd": ("rsi", "rdi"), "cmpsq": ("rsi", "rdi"), "syscall": ("rcx", "r11"), "loop": ("rcx",),
+    "cmpsw": ("rsi", "rdi"), "cmpsd": ("rsi", "rdi"), "cmpsq": ("rsi", "rdi"),
+    "insb": ("rdi",), "insw": ("rdi",), "insd": ("rdi",), "outsb": ("rsi",), "outsw": ("rsi",), "outsd": ("rsi",), "syscall": ("rcx", "r11"), "loop": ("rcx",),
     "loope": ("rcx",), "loopne": ("rcx",), "rdrand": (), "rdseed": (), "xchg": (), "xadd": (),
 }
 # instructions after which no register can be trusted

@@ -564,7 +564,7 @@ class TsCompatEffects:
             return keep(must), keep(may)
         from .summary import _IMPLICIT_WRITES
 
-        written = set(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
+        written = set(_IMPLICIT_WRITES_OF(m))
         if m.split(" ")[-1] in ("enter", "leave"):
             written.add("rbp")
         try:
@@ -680,8 +680,17 @@ _NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rs
 
 
 def _IMPLICIT_WRITES_OF(m: str):
+    """The registers an instruction writes that no operand names: the
+    summary's table, and RCX under a rep/repe/repne prefix (`repne scasb`
+    stops after a data-dependent count: adv_r38_repne_rcx)."""
     from .summary import _IMPLICIT_WRITES
-    return _IMPLICIT_WRITES.get(m.split(" ")[-1], ())
+    out = _IMPLICIT_WRITES.get(m.split(" ")[-1], ())
+    if m.startswith(_REP_PREFIXES):
+        out = tuple(out) + ("rcx",)
+    return out
+
+
+_REP_PREFIXES = ("rep ", "repe ", "repne ", "repz ", "repnz ")
 
 
 def _join_tags(a, b):
@@ -2779,7 +2788,7 @@ class MaySet:
             written = {self._reg_of(src)[0]} - {None} if base == "xchg" else set()
         else:
             written = {self._reg_of(t)[0] for t in operands if "[" not in t} - {None}
-        for r in written | set(_IMPLICIT_WRITES.get(base, ())):
+        for r in written | set(_IMPLICIT_WRITES_OF(m)):
             # absent, or the tag it had before: _lite_transfer0 did not model
             # this write (a tag it left in place is stale: bts kept its
             # exact one, adv_r33_bts_reg); a ghost stays one
@@ -3110,6 +3119,7 @@ class MaySet:
         sp, bp = st.get(_SP), st.get(_BP, _NO_TAG)
         fp = bp is not _NO_TAG  # RBP is the frame pointer (_BP)
         if old and base != "call" and base not in _IMPLICIT_WRITES and base not in _UNKNOWN_REGS and \
+                not m.startswith(_REP_PREFIXES) and \
                 not base.startswith(("iret", "sysret")) and "sp" not in ops and not (fp and "bp" in ops) and \
                 not any(t in ops for r, _o in old for t in _FAMILY_TEXT[r]):
             return out  # (no marked register named, none written implicitly, none made)
@@ -3152,7 +3162,7 @@ class MaySet:
                 reads, writes = named, {d}
             else:  # (xchg, xadd, cmpxchg, anything else: every register named)
                 reads, writes = named, set(named)
-            writes |= set(_IMPLICIT_WRITES.get(base, ()))
+            writes |= set(_IMPLICIT_WRITES_OF(m))
             # (a segment override on lea is ignored by the CPU: adv_r36_lea_gs)
             mm = _parse_mem(src) if base == "lea" else None
             if mm:
@@ -3296,6 +3306,32 @@ class MaySet:
                 out.pop((_SLOT, sp - 8), None)
                 out[_SP] = sp - 8 if m == "pushfq" else sp + 8
             return out
+        if m == "pop" and dst_t.startswith("qword ptr"):
+            # pop to memory: the slot at RSP goes where the operand says,
+            # its address computed with RSP already moved up (SDM POP):
+            # a frame slot gets the tags (adv_r38_pop_mem, _pop_copy)
+            tag = self._slot_load(st, sp)
+            mm = _parse_mem(dst_t)
+            if mm and mm[1] is None:
+                weak = self._copy_slot(st, mm)[0]
+                if mm[2] == "rsp" and not weak:
+                    is_slot, slot = True, (None if sp is None or mm[3] is not None else sp + 8 + mm[4])
+                else:
+                    is_slot, slot = frame_slot(mm)
+                if is_slot:
+                    if slot is not None:
+                        for k in [k for k in st if isinstance(k, tuple) and k[0] == _SLOT and k[1] != slot
+                                  and slot < k[1] + 8 and k[1] < slot + 8]:
+                            out[k] = None
+                    if tag is not _NO_TAG:
+                        if slot is not None:
+                            out[(_SLOT, slot)] = _join_ret(tag, st.get((_SLOT, slot), _NO_TAG)) if weak else tag
+                        else:
+                            out[_STACK] = _join_tags(st.get(_STACK, frozenset()), tag)
+                    elif slot is not None and not weak:
+                        out.pop((_SLOT, slot), None)
+            out[_SP] = None if sp is None else sp + 8
+            return out
         if m.startswith(("push", "pop")) and not (m == "pop" and dst_t in _GPR64_NAMES):
             # another form (pushfw, a pop to memory or to a 16-bit register):
             # RSP moves by an amount this pass does not follow.  Unknown is
@@ -3405,7 +3441,7 @@ class MaySet:
         # implicit register writes: the summary's table (any tag becomes "any")
         from .summary import _IMPLICIT_WRITES
 
-        for r in _IMPLICIT_WRITES.get(m.split(" ")[-1], ()):
+        for r in _IMPLICIT_WRITES_OF(m):
             if r in out:
                 # (a ghost stays one: the string ops that also read it are
                 # checked as stores, the rest only overwrite it)
