@@ -137,3 +137,29 @@ def test_operand_size_prefixed_branches_have_no_model(raw, kind):
     from verify.prove.cfg import decode
     assert operand_size_prefixed(raw) is (kind == "far" or raw.startswith(b"\x66"))
     assert decode(0x1000, raw + b"\x90" * 8).kind == kind
+
+
+@pytest.mark.parametrize("raw,ignored,kind", [
+    (b"\x48\x3e\x39\x43\x58", True, "special"),    # REX.W, DS: a 32-bit cmp on the CPU (adv_r39_rex_ignored_cmp)
+    (b"\x48\x40\x39\x43\x58", True, "special"),    # REX.W, REX: only the last counts (adv_r39_rex_rex_cmp)
+    (b"\x4d\x2e\x89\xe4", True, "special"),        # `mov %esp,%esp` on the CPU, `mov %r12,%r12` in VEX
+    (b"\x3e\x48\x39\x43\x58", False, "plain"),     # the REX last: a 64-bit cmp everywhere
+    (b"\x66\x48\x0f\x7e\xc0", False, "plain"),     # mandatory prefix, then REX: movq
+    (b"\xf3\x48\x0f\xb8\xc0", False, "plain"),     # popcnt
+    (b"\x65\x48\x8b\x04\x25\x00\x00\x00\x00", False, "plain"),  # a %gs load
+    (b"\xf3\x48\x0f\xbd\xc8", False, "special"),   # lzcnt: bsr on a CPU without it (adv_r39_lzcnt_canonical)
+    (b"\xf3\x48\x0f\xbc\xc8", False, "special"),   # tzcnt: bsf likewise
+    (b"\xf3\x48\x0f\x1e\xcb", False, "special"),   # rdsspq %rbx: VEX lifts a NOP (adv_r39_rdssp_leak)
+])
+def test_instructions_vex_reads_otherwise(raw, ignored, kind):
+    """A REX prefix is honoured only right before the opcode (SDM Vol. 2A
+    2.2.1); VEX applies an ignored one, so such an instruction is never
+    lifted (Explorer._special refuses it).  lzcnt/tzcnt/rdssp depend on the
+    CPU: modelled by the explorer, never lifted by VEX."""
+    from verify.image.encoding import ignored_rex
+    from verify.lift import CodeReader
+    from verify.prove.cfg import decode
+    assert ignored_rex(raw) is ignored
+    assert decode(0x1000, raw + b"\x90" * 8).kind == kind
+    insn = CodeReader(lambda a, n: b"", lambda a: False).insn_at(0x1000, raw + b"\x90" * 8)
+    assert insn.special is (kind == "special") and insn.ignored_rex is ignored

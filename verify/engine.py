@@ -798,6 +798,11 @@ class Explorer:
             self.cfg.add_edge(addr, nxt)
             return [p]
 
+        if insn.ignored_rex or m in ("lzcnt", "tzcnt", "rdsspd", "rdsspq"):
+            # (lift.SPECIAL: VEX's reading is not the CPU's; the summary
+            # engine models these, this one does not)
+            raise Inconclusive(f"no model for `{insn.text()}`")
+
         if m == "sysretq":  # 48 0f 07
             self._trail(p, addr, "sysretq")
             run.hits.append(SysretHit(addr, p))

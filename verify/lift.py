@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import capstone
 
+from .image.encoding import ignored_rex
+
 # pyvex and archinfo are imported when a block is first lifted: the prover's
 # TS_COMPAT process (forked before the engine is imported) reads code with
 # capstone only and never lifts.
@@ -48,6 +50,12 @@ SPECIAL = {
     "xsave", "xsaves", "xsaveopt", "fxsave", "fxrstor", "fxsave64", "fxrstor64",
     "xrstor64", "xsave64", "xsaves64", "xrstors64", "xsaveopt64", "lsl", "lar",
     "serialize", "mwait", "monitor", "encls", "vmcall", "vmmcall", "tpause",
+    # VEX lifts these the way one CPU runs them only: on a CPU without LZCNT
+    # (BMI1), `f3 0f bd` (`f3 0f bc`) runs as BSR (BSF) -- SDM Vol. 2A,
+    # LZCNT/TZCNT -- and VEX always lifts Clz/Ctz (adv_r39_lzcnt_canonical);
+    # RDSSP writes the shadow-stack pointer where shadow stacks are on and is
+    # a NOP elsewhere, and VEX lifts it as a NOP (adv_r39_rdssp_leak)
+    "lzcnt", "tzcnt", "rdsspd", "rdsspq",
 }
 
 _STACK_BASES = {capstone.x86.X86_REG_RSP, capstone.x86.X86_REG_RIP, 0}
@@ -62,6 +70,7 @@ class Insn:
     special: bool
     writes_via_pointer: bool  # a memory write whose base is not rsp/rip/absolute
     is_mov_cr: bool
+    ignored_rex: bool = False  # a REX prefix the CPU ignores: no model (encoding.ignored_rex)
 
     @property
     def next(self) -> int:
@@ -114,8 +123,9 @@ class CodeReader:
                 is_mov_cr = True
         if mnem.startswith("rep") or mnem in ("movsb", "movsq", "stosb", "stosq", "movsd", "stosd"):
             writes_ptr = True
-        special = mnem in SPECIAL or is_mov_cr or mnem.split(" ")[-1] in SPECIAL
-        return Insn(ci.address, ci.size, mnem, ci.op_str, special, writes_ptr, is_mov_cr)
+        stray = ignored_rex(bytes(ci.bytes))
+        special = mnem in SPECIAL or is_mov_cr or mnem.split(" ")[-1] in SPECIAL or stray
+        return Insn(ci.address, ci.size, mnem, ci.op_str, special, writes_ptr, is_mov_cr, stray)
 
     def block(self, addr: int, code: bytes | None = None, max_insns: int = 60):
         """Lift a block at addr.  With `code`, lift exactly those bytes (a

@@ -72,6 +72,22 @@ def operand_size_prefixed(data: bytes) -> bool:
     return 0x66 in data[:prefix_length(data)]
 
 
+def ignored_rex(data: bytes) -> bool:
+    """Whether the instruction at the start of `data` carries a REX prefix
+    the CPU ignores: one followed by a legacy prefix or by another REX
+    (Vol. 2A 2.2.1, above).  Capstone reads such bytes as the CPU does; VEX
+    applies the ignored REX anyway (its W, R and B change the operand size
+    and the registers: `48 3e 39 43 58` is a 32-bit `cmp %eax,0x58(%rbx)` on
+    the CPU and a 64-bit one in VEX; adv_r39_rex_ignored_cmp).  No compiler
+    or assembler emits one."""
+    seen_rex = False
+    for b in data[:prefix_length(data)]:
+        if seen_rex:
+            return True  # something follows a REX inside the prefixes
+        seen_rex = 0x40 <= b <= 0x4F
+    return False
+
+
 def prefix_length(data: bytes) -> int:
     """How many prefix bytes (legacy and REX) open the instruction at the
     start of `data`."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import SYSRETQ, operand_size_prefixed, sysret_width
+from ..image.encoding import SYSRETQ, ignored_rex, operand_size_prefixed, sysret_width
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
 from ..lift import SPECIAL
 
@@ -164,7 +164,8 @@ def decode(addr: int, data: bytes) -> Insn | None:
         kind = "call" if target is not None else "icall"
     elif m.startswith("ret"):
         kind = "ret"
-    elif m in SPECIAL or m.split(" ")[-1] in SPECIAL or is_cr:
+    elif m in SPECIAL or m.split(" ")[-1] in SPECIAL or is_cr or ignored_rex(raw):
+        # (an ignored REX: VEX would apply it; Explorer._special refuses it)
         kind = "special"
     else:
         kind = "plain"

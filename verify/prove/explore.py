@@ -29,7 +29,7 @@ import archinfo
 import claripy
 
 from .. import machine, solver
-from ..image.encoding import operand_size_prefixed
+from ..image.encoding import ignored_rex, operand_size_prefixed
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
@@ -1366,7 +1366,12 @@ class Explorer:
             # (verw, lsl, xsave, ...) reads through the GS base like any
             # other (user-gs; adv_r8_verw_gs)
             self.note_gs(st, ins.addr)
-        if m == "swapgs":
+        if ignored_rex(ins.raw):
+            # (cfg.decode: VEX would apply the REX the CPU ignores, changing
+            # the operand size and registers; no compiler emits one)
+            raise Inconclusive(f"{where}: `{ins.raw.hex()}` ({m} {ins.op_str}) has a REX prefix the CPU ignores "
+                               "(not right before the opcode): no model")
+        elif m == "swapgs":
             st.gs_kernel = claripy.Not(st.gs_kernel)
             st.regs[REG["gs"]] = self._gs_base(st)
             self._irq_check(st, ins.addr)
@@ -1401,6 +1406,18 @@ class Explorer:
             else:
                 raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
             if m in ("lsl", "lar"):
+                self._fresh_flags(st, m)
+        elif m in ("lzcnt", "tzcnt", "rdsspd", "rdsspq"):
+            # lzcnt/tzcnt: LZCNT/TZCNT where the CPU has them, BSR/BSF (which
+            # keep the destination on a zero source) where it does not (SDM
+            # Vol. 2A); rdssp: the shadow-stack pointer, or a NOP where shadow
+            # stacks are off.  Whichever CPU: some value, and the flags
+            # (adv_r39_lzcnt_canonical, adv_r39_rdssp_leak)
+            dst = _reg64(ops[0]) if ops else None
+            if dst is None:  # (a 16-bit destination keeps its upper bits: not modelled)
+                raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
+            self.set_reg(st, dst, fresh(m))
+            if m in ("lzcnt", "tzcnt"):
                 self._fresh_flags(st, m)
         elif m == "verw":
             self._fresh_flags(st, "verw")  # VERW sets ZF; its only other effect is on buffers

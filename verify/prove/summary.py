@@ -417,6 +417,11 @@ class Summaries:
             # capstone omits some implicit destinations (cmpxchg's RAX,
             # xlatb's AL, rdpkru's EAX/EDX): a table adds them
             regs_written.update(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
+            if m in ("rdsspd", "rdsspq"):
+                # capstone 5 reports no write for RDSSP's register operand
+                # (the shadow-stack pointer: adv_r39_rdssp_leak)
+                regs_written.update(_GPR64.get(ci.reg_name(op.reg), ci.reg_name(op.reg)) for op in ops
+                                    if op.type == capstone.x86.X86_OP_REG)
             system = ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(capstone.x86.X86_GRP_VM)
             if m.split(" ")[-1] in _UNKNOWN_REGS or m.startswith(("retf", "lret", "ljmp", "lcall", "iret")) \
                     or (system and m.split(" ")[-1] not in _SYSTEM_MODELLED) \
