@@ -14,14 +14,17 @@ the numbers share the machine's load:
   entry_SYSCALL_64 with calls havocked (benchmarks/naive_angr.py), under
   --angr-timeout.
 
-Memory: `peak MiB` is the largest sum, sampled every 20 ms, of the
-proportional set sizes (/proc/PID/smaps_rollup Pss) of the process and
-every process it forked: `check` runs its compat sites and TS_COMPAT
+Memory: `peak MiB` is the largest sum, sampled every --sample-ms (100 ms),
+of the proportional set sizes (/proc/PID/smaps_rollup Pss) of the process
+and every process it forked: `check` runs its compat sites and TS_COMPAT
 effects in forked children (verify/prove/parallel.py), whose shared
 copy-on-write pages PSS counts once.  `max RSS` is the largest resident
-size of any one of them (os.wait4).
+size of any one of them (os.wait4: exact, not sampled).  Reading
+smaps_rollup walks the process's page tables: ~8 ms for a 400 MB process
+here, so sampling every 20 ms (this script's interval until 2026-12-04) took
+~40% of one of the two cores away from the check it measured.
 
-    python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive]
+    python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive] [--sample-ms 100]
 """
 from __future__ import annotations
 
@@ -81,7 +84,10 @@ def _pss_kib(pid: int) -> int:
 
 
 class TreeMemory:
-    """The peak, over 20 ms samples, of the summed PSS of a process tree."""
+    """The peak, over samples every `every` seconds, of the summed PSS of
+    a process tree."""
+
+    every = 0.1
 
     def __init__(self, pid: int):
         import threading
@@ -92,7 +98,7 @@ class TreeMemory:
         self._thread.start()
 
     def _run(self):
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(self.every):
             self.peak_kib = max(self.peak_kib, sum(_pss_kib(p) for p in _tree(self.pid)))
 
     def stop(self) -> float:
@@ -191,7 +197,10 @@ def main() -> int:
     ap.add_argument("--angr-timeout", type=float, default=120.0,
                     help="budget for the naive angr exploration (benchmarks/naive_angr.py)")
     ap.add_argument("--skip-naive", action="store_true", help="skip the naive angr exploration")
+    ap.add_argument("--sample-ms", type=float, default=100.0,
+                    help="PSS sampling interval (each sample costs ~8 ms of CPU per 400 MB process)")
     a = ap.parse_args()
+    TreeMemory.every = a.sample_ms / 1000.0
     releases = a.release or [debian_kernel.KERNEL_61, debian_kernel.KERNEL_612]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
