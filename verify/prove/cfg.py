@@ -119,6 +119,20 @@ def prefixed_system_insn(raw: bytes) -> bool:
     return any(b in (0x66, 0xF2, 0xF3) for b in raw[:i])
 
 
+# Instructions after which the CPU leaves some arithmetic flags undefined
+# (Intel SDM Vol. 2 / AMD APM Vol. 3, each instruction's "Flags Affected") or
+# which VEX's model gets wrong: VEX (with angr's flag helpers) computes one
+# definite value for each, but CPUs differ (review 40: an AMD EPYC keeps
+# SF/ZF/AF/PF across mul/imul and clears them after div; VEX's `bt` clears
+# ZF, which the SDM says is unaffected; angr's unsigned-multiply helper
+# derives CF/OF from the low half's sign).  Each is its own block
+# (kind "special"), run by VEX and then given the flags the CPU defines
+# (Explorer._cpu_flags); the undefined ones are fresh.
+FLAG_UNDEFINED_INSNS = frozenset({
+    "bt", "bts", "btr", "btc", "mul", "imul", "div", "idiv", "bsf", "bsr",
+    "shl", "sal", "shr", "sar", "rol", "ror", "rcl", "rcr", "shld", "shrd", "lahf"})
+
+
 def decode(addr: int, data: bytes) -> Insn | None:
     ci = next(_md().disasm(data, addr, 1), None)
     if ci is None:
@@ -164,7 +178,8 @@ def decode(addr: int, data: bytes) -> Insn | None:
         kind = "call" if target is not None else "icall"
     elif m.startswith("ret"):
         kind = "ret"
-    elif m in SPECIAL or m.split(" ")[-1] in SPECIAL or is_cr or ignored_rex(raw):
+    elif m in SPECIAL or m.split(" ")[-1] in SPECIAL or is_cr or ignored_rex(raw) or \
+            m.split(" ")[-1] in FLAG_UNDEFINED_INSNS:
         # (an ignored REX: VEX would apply it; Explorer._special refuses it)
         kind = "special"
     else:

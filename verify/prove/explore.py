@@ -33,7 +33,7 @@ from ..image.encoding import ignored_rex, operand_size_prefixed
 from ..obligations import SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
-from .cfg import RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
+from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
 from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
 
@@ -1366,6 +1366,9 @@ class Explorer:
             # (verw, lsl, xsave, ...) reads through the GS base like any
             # other (user-gs; adv_r8_verw_gs)
             self.note_gs(st, ins.addr)
+        if m.split(" ")[-1] in FLAG_UNDEFINED_INSNS:
+            yield from self._cpu_flags(block, st, ins, m.split(" ")[-1], ops)
+            return
         if ignored_rex(ins.raw):
             # (cfg.decode: VEX would apply the REX the CPU ignores, changing
             # the operand size and registers; no compiler emits one)
@@ -1383,8 +1386,11 @@ class Explorer:
         elif m in ("pushfq", "pushf"):
             # this pushf is the first instruction after a TF-setting popf/iret
             # when _step_block's _tf_now has TF (the only instruction that
-            # sees it): TF goes into the image
-            self.push(st, self.rflags(st) | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
+            # sees it): TF goes into the image.  AF is some value: and/or/
+            # xor/test (lifted in blocks) leave it undefined, and only pushf
+            # and lahf read it (_cpu_flags)
+            v = (self.rflags(st) & ~0x10) | (fresh("af_pushf") & 0x10)
+            self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
         elif m in ("popfq", "popf"):
             self.set_rflags(st, self.pop(st))
             self._irq_check(st, ins.addr)
@@ -1488,6 +1494,98 @@ class Explorer:
         else:
             raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
         yield nxt, st
+
+    # arithmetic flags (RFLAGS bits): CF PF AF ZF SF OF
+    _CF, _PF, _AF, _ZF, _SF, _OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x800
+    _ARITH = 0x8D5
+
+    def _cpu_flags(self, block, st, ins, m, ops):
+        """An instruction of cfg.FLAG_UNDEFINED_INSNS: VEX runs it, then the
+        arithmetic flags are what the CPU defines (SDM Vol. 2, "Flags
+        Affected"; the kept ones from before it) and fresh where it leaves
+        them undefined, so no path is cut by a flag value only VEX chose
+        (adv_r40_bt_zf, _mul_cf, _imul_zf, _div_sf)."""
+        where = self.program.symbolize(ins.addr)
+        CF, PF, AF, ZF, SF, OF, ALL = self._CF, self._PF, self._AF, self._ZF, self._SF, self._OF, self._ARITH
+        before = self.rflags(st) & ALL
+        if m == "lahf":
+            # AH := SF:ZF:0:AF:0:PF:1:CF, AF as pushf reads it (some value)
+            v = ((before & ~AF) | (fresh("af_lahf") & AF) | 2) & 0xFF
+            rax = self.reg(st, "rax")
+            self.set_reg(st, "rax", (rax & ~0xFF00) | (v << 8))
+            yield block.succs[0], st
+            return
+        width = _operand_bits(ops[0]) if ops else None
+        count = None
+        if m in ("shl", "sal", "shr", "sar", "rol", "ror", "rcl", "rcr", "shld", "shrd"):
+            if m in ("shld", "shrd") and width == 16:
+                # a count above 16 leaves the 16-bit result undefined
+                raise Inconclusive(f"{where}: 16-bit `{m}` has no model")
+            src = ops[-1] if len(ops) >= 2 else "1"
+            if src == "cl":
+                count = self.reg(st, "rcx")[7:0].zero_extend(56)
+            else:
+                try:
+                    count = claripy.BVV(int(src, 0), 64)
+                except ValueError:
+                    raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model") from None
+            count = count & (0x3F if width == 64 else 0x1F)
+        irsb = self._lift_one(ins)
+        try:
+            succs = run_block(self, st, irsb)
+        except Unsupported as e:
+            raise Inconclusive(f"{where}: {e}") from None
+        for sc in succs:
+            s2 = sc.state
+            if sc.kind.startswith("Ijk_Sig"):
+                if self._feasible(s2):
+                    raise Inconclusive(f"{where}: `{m}` may fault (VEX jump kind {sc.kind})")
+                continue
+            if sc.kind != "Ijk_Boring" or sc.target.symbolic or sc.target.concrete_value != ins.addr + ins.size:
+                raise Inconclusive(f"{where}: `{m}`: VEX jump kind {sc.kind}")
+            after = self.rflags(s2) & ALL
+            undef = fresh(f"flags_undefined_{m}") & ALL
+            if m in ("bt", "bts", "btr", "btc"):
+                new = (after & CF) | (before & ZF) | (undef & (OF | SF | AF | PF))
+            elif m in ("mul", "imul"):
+                cfof = after & (CF | OF)
+                if m == "mul" and len(ops) == 1:
+                    # CF = OF = the upper half of the product is not zero
+                    # (angr's unsigned-multiply helper takes the low half's
+                    # sign instead)
+                    hi = {8: (self.reg(s2, "rax") >> 8) & 0xFF, 16: self.reg(s2, "rdx") & 0xFFFF,
+                          32: self.reg(s2, "rdx") & 0xFFFFFFFF, 64: self.reg(s2, "rdx")}.get(width)
+                    if hi is None:
+                        raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
+                    cfof = claripy.If(hi != 0, claripy.BVV(CF | OF, 64), claripy.BVV(0, 64))
+                new = cfof | (undef & (SF | ZF | AF | PF))
+            elif m in ("div", "idiv"):
+                new = undef
+            elif m in ("bsf", "bsr"):
+                new = (after & ZF) | (undef & (CF | OF | SF | AF | PF))
+            elif m in ("rol", "ror", "rcl", "rcr"):
+                of = claripy.If(count == 1, after & OF, undef & OF)
+                new = claripy.If(count == 0, before, (after & ~OF & ALL) | of)
+            else:  # shl/sal/shr/sar/shld/shrd
+                of = claripy.If(count == 1, after & OF, undef & OF)
+                new = claripy.If(count == 0, before, (after & (CF | ZF | SF | PF)) | (undef & AF) | of)
+            self.set_reg(s2, "cc_op", claripy.BVV(0, 64))
+            self.set_reg(s2, "cc_dep1", new)
+            self.set_reg(s2, "cc_dep2", claripy.BVV(0, 64))
+            self.set_reg(s2, "cc_ndep", claripy.BVV(0, 64))
+            yield block.succs[0], s2
+
+    def _lift_one(self, ins):
+        """One instruction lifted by VEX (cached per address and bytes)."""
+        import pyvex
+        key = ("irsb1", ins.addr, ins.raw)
+        c = self.program._cfgs.get(key)
+        if c is None:
+            c = pyvex.lift(ins.raw, ins.addr, ARCH, max_bytes=len(ins.raw), opt_level=1, strict_block_end=True)
+            if c.jumpkind == "Ijk_NoDecode" or c.size != len(ins.raw):
+                raise Inconclusive(f"{self.program.symbolize(ins.addr)}: VEX cannot lift `{ins.mnemonic}`")
+            self.program._cfgs[key] = c
+        return c
 
     def _fresh_flags(self, st, why):
         self.set_reg(st, "cc_op", claripy.BVV(0, 64))
@@ -1849,6 +1947,24 @@ class Explorer:
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}"), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
+
+
+def _operand_bits(op: str):
+    """The width of a capstone operand: a register's, or a memory operand's
+    `byte/word/dword/qword ptr`; None when not one of those."""
+    for k, b in (("qword", 64), ("dword", 32), ("word", 16), ("byte", 8)):
+        if op.startswith(k + " "):
+            return b
+    if op in REG or op.startswith("r") and op[1:].isdigit():
+        return 64
+    if op in ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp") or (op.startswith("r") and op.endswith("d")):
+        return 32
+    if op in ("ax", "bx", "cx", "dx", "si", "di", "bp", "sp") or (op.startswith("r") and op.endswith("w")):
+        return 16
+    if op in ("al", "bl", "cl", "dl", "sil", "dil", "bpl", "spl", "ah", "bh", "ch", "dh") or \
+            (op.startswith("r") and op.endswith("b")):
+        return 8
+    return None
 
 
 def _reg64(name: str):
