@@ -130,7 +130,10 @@ def prefixed_system_insn(raw: bytes) -> bool:
 # (Explorer._cpu_flags); the undefined ones are fresh.
 FLAG_UNDEFINED_INSNS = frozenset({
     "bt", "bts", "btr", "btc", "mul", "imul", "div", "idiv", "bsf", "bsr",
-    "shl", "sal", "shr", "sar", "rol", "ror", "rcl", "rcr", "shld", "shrd", "lahf"})
+    "shl", "sal", "shr", "sar", "rol", "ror", "rcl", "rcr", "shld", "shrd", "lahf",
+    # BMI1/BMI2: PF and AF undefined (BEXTR: SF too), where angr's helpers
+    # fix PF = AF = 0 and an AMD EPYC computes the parity (review 41)
+    "andn", "bextr", "blsi", "blsmsk", "blsr", "bzhi"})
 
 
 def decode(addr: int, data: bytes) -> Insn | None:

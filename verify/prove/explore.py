@@ -1383,7 +1383,12 @@ class Explorer:
         elif m == "sti":
             st.IF = claripy.BVV(1, 1)
             self._irq_check(st, ins.addr)
-        elif m in ("pushfq", "pushf"):
+        elif m in ("pushf", "popf") or (m in ("pushfq", "popfq") and operand_size_prefixed(ins.raw)):
+            # a 0x66 prefix makes PUSHF/POPF move 2 bytes (SDM Vol. 2B POPF;
+            # REX.W would override it, capstone reads that as `popf` too):
+            # no model of a 16-bit RFLAGS image (adv_r41_popfw, _pushfw)
+            raise Inconclusive(f"{where}: `{ins.raw.hex()}` ({m}) is a 16-bit PUSHF/POPF: no model")
+        elif m == "pushfq":
             # this pushf is the first instruction after a TF-setting popf/iret
             # when _step_block's _tf_now has TF (the only instruction that
             # sees it): TF goes into the image.  AF is some value: and/or/
@@ -1391,7 +1396,7 @@ class Explorer:
             # and lahf read it (_cpu_flags)
             v = (self.rflags(st) & ~0x10) | (fresh("af_pushf") & 0x10)
             self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
-        elif m in ("popfq", "popf"):
+        elif m == "popfq":
             self.set_rflags(st, self.pop(st))
             self._irq_check(st, ins.addr)
         elif m in ("stac", "clac"):
@@ -1563,12 +1568,44 @@ class Explorer:
                 new = undef
             elif m in ("bsf", "bsr"):
                 new = (after & ZF) | (undef & (CF | OF | SF | AF | PF))
+                # a zero source (ZF set) leaves the destination undefined
+                # (SDM) or unchanged, all 64 bits even in the 32-bit form
+                # (AMD APM), where VEX zero-extends the old value: some value
+                # (adv_r41_bsf_dest, _bsfl_upper)
+                dst = _reg64(ops[0]) if ops else None
+                if dst is None or dst not in REG:
+                    raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
+                self.set_reg(s2, dst, claripy.If((after & ZF) != 0, fresh(f"{m}_zero_source"), self.reg(s2, dst)))
+            elif m in _BMI_FLAGS:
+                # SDM Vol. 2A/2B, each one's "Flags Affected": ZF/SF (not
+                # BEXTR's SF) from the result, CF as the table says, OF
+                # cleared, the rest undefined.  ZF and SF are computed from
+                # the destination here, not taken from angr's thunks (BEXTR
+                # and BZHI are lifted with another instruction's)
+                dst = _reg64(ops[0]) if ops else None
+                if dst is None or dst not in REG or width not in (32, 64):
+                    raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
+                res = self.reg(s2, dst) & ((1 << width) - 1)
+                zf = claripy.If(res == 0, claripy.BVV(ZF, 64), claripy.BVV(0, 64))
+                sf = claripy.If(res[width - 1] == 1, claripy.BVV(SF, 64), claripy.BVV(0, 64))
+                defined = _BMI_FLAGS[m]
+                cf = {"zero": claripy.BVV(0, 64),
+                      "nonzero": claripy.If(res != 0, claripy.BVV(CF, 64), claripy.BVV(0, 64)),
+                      "undefined": undef & CF}[defined[1]]
+                new = zf | (sf if defined[0] else undef & SF) | cf | (undef & (AF | PF))
             elif m in ("rol", "ror", "rcl", "rcr"):
                 of = claripy.If(count == 1, after & OF, undef & OF)
                 new = claripy.If(count == 0, before, (after & ~OF & ALL) | of)
             else:  # shl/sal/shr/sar/shld/shrd
                 of = claripy.If(count == 1, after & OF, undef & OF)
-                new = claripy.If(count == 0, before, (after & (CF | ZF | SF | PF)) | (undef & AF) | of)
+                cf = after & CF
+                if width in (8, 16) and m in ("shl", "sal", "shr", "sar"):
+                    # a count of at least the operand width leaves CF
+                    # undefined for SHL and SHR (SDM Vol. 2B SAL/SAR/SHL/SHR;
+                    # SAR too, as VEX's reading there is not checked)
+                    # (adv_r41_shlb_cf)
+                    cf = claripy.If(count >= width, undef & CF, cf)
+                new = claripy.If(count == 0, before, (after & (ZF | SF | PF)) | cf | (undef & AF) | of)
             self.set_reg(s2, "cc_op", claripy.BVV(0, 64))
             self.set_reg(s2, "cc_dep1", new)
             self.set_reg(s2, "cc_dep2", claripy.BVV(0, 64))
@@ -1642,6 +1679,13 @@ class Explorer:
         returns to user mode under assumption saved-frame-is-user (every
         writer of pt_regs->cs forces RPL 3)."""
         ins = block.last
+        if ins.mnemonic != "iretq":
+            # `iretd` (no REX.W) pops a frame of five 4-byte slots, `66 cf`
+            # one of 2-byte slots (SDM Vol. 2A IRET): no model of those
+            # (adv_r41_iretd); capstone says `iretq` exactly when REX.W is in
+            # force
+            raise Inconclusive(f"{self.program.symbolize(ins.addr)}: `{ins.raw.hex()}` ({ins.mnemonic}) is not "
+                               "a 64-bit IRET: no model")
         sp0 = self.reg(st, "rsp")
         if sp0.symbolic:
             # frames on different stacks joined here (native_irq_return_iret
@@ -1947,6 +1991,15 @@ class Explorer:
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}"), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
+
+
+# BMI instructions of cfg.FLAG_UNDEFINED_INSNS: (SF defined, CF) with CF
+# "zero" (cleared), "nonzero" (set iff the result is not zero: BLSI's
+# source is not zero exactly then) or "undefined" for what this model does
+# not compute (BLSMSK/BLSR: set iff the source is zero; BZHI: set iff the
+# index is past the width); SDM Vol. 2A ANDN/BEXTR/BLSI/BLSMSK/BLSR/BZHI
+_BMI_FLAGS = {"andn": (True, "zero"), "bextr": (False, "zero"), "blsi": (True, "nonzero"),
+              "blsmsk": (True, "undefined"), "blsr": (True, "undefined"), "bzhi": (True, "undefined")}
 
 
 def _operand_bits(op: str):

@@ -191,6 +191,7 @@ import os as _os
 import capstone
 
 from ..image.patches import tables
+from ..image.encoding import operand_size_prefixed
 from .cfg import CfgError, target_node
 
 TOP = None
@@ -1444,6 +1445,11 @@ class IrqFlagEffects:
         m = ci.mnemonic
         ops = ci.operands
         fall = self._fall(ci, node)
+        if m in ("push", "pop", "pushf", "popf", "pushfq", "popfq") and operand_size_prefixed(bytes(ci.bytes)):
+            # a 0x66 prefix makes the push or pop 2 bytes (8 with REX.W):
+            # the slots below are 8-byte ones, so the function's effect is
+            # not known (review 41's popfw/pushfw)
+            return None
         s = st.copy()
         test, s.test = st.test, None
         flagsrc, s.setcc = st.setcc, None

@@ -63,6 +63,7 @@ import capstone
 
 from .. import machine
 from ..image.btf import BtfError
+from ..image.encoding import operand_size_prefixed
 from .cfg import CfgError, FunctionCfg
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
@@ -2484,6 +2485,9 @@ class MaySet:
                         continue
                 work.append((nxt, (d, bp)))  # the callee returns home (assumed)
                 continue
+            if m in ("push", "pop", "pushf", "popf", "pushfq", "popfq") and \
+                    operand_size_prefixed(data[a - t:a - t + size]):
+                return False  # a 2-byte push or pop (8 with REX.W): unsure
             if m == "push" or m in ("pushfq", "pushf"):
                 work.append((nxt, (None if d is None else d + 8, bp)))
                 continue
