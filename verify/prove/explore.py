@@ -1569,13 +1569,20 @@ class Explorer:
             elif m in ("bsf", "bsr"):
                 new = (after & ZF) | (undef & (CF | OF | SF | AF | PF))
                 # a zero source (ZF set) leaves the destination undefined
-                # (SDM) or unchanged, all 64 bits even in the 32-bit form
-                # (AMD APM), where VEX zero-extends the old value: some value
-                # (adv_r41_bsf_dest, _bsfl_upper)
+                # (Intel SDM) or unchanged, all 64 bits even in the 32-bit
+                # form (AMD APM), where VEX zero-extends the old value
+                # (adv_r41_bsf_dest, _bsfl_upper).  Intel's CPUs keep it too,
+                # clearing bits 63:32 in the 32-bit form (Linux relies on
+                # this: arch/x86/include/asm/bitops.h, fls64 and the comment
+                # above ffs()), but only the SDM binds: some value.  A
+                # witness may leave paths out (it only confirms a
+                # violation), so there the destination is the kept one,
+                # which a real CPU does (adv_r37_bsf_keep replays)
                 dst = _reg64(ops[0]) if ops else None
                 if dst is None or dst not in REG:
                     raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
-                self.set_reg(s2, dst, claripy.If((after & ZF) != 0, fresh(f"{m}_zero_source"), self.reg(s2, dst)))
+                zero = self.reg(st, dst) if self.witness else fresh(f"{m}_zero_source")
+                self.set_reg(s2, dst, claripy.If((after & ZF) != 0, zero, self.reg(s2, dst)))
             elif m in _BMI_FLAGS:
                 # SDM Vol. 2A/2B, each one's "Flags Affected": ZF/SF (not
                 # BEXTR's SF) from the result, CF as the table says, OF
