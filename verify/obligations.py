@@ -25,6 +25,10 @@ EFLAGS_IF = 0x200
 EFLAGS_RF = 0x10000
 # SYSRET loads RFLAGS := (R11 & 0x3C7FD7) | 2: RF, VM and the reserved bits are dropped.
 SYSRET_RFLAGS_MASK = 0x3C7FD7
+# the RFLAGS bits a CPU defines in 64-bit mode (CF, 1, PF, AF, ZF, SF, TF,
+# IF, DF, OF, IOPL, NT, RF, VM, AC, VIF, VIP, ID; SDM Vol. 1 3.4.3): the
+# others (3, 5, 15, 22-63) are reserved, zero in any image the CPU saves
+RFLAGS_IMAGE = 0x3F7FD7
 SYSRET_RFLAGS_FIXED = 0x2
 
 

@@ -110,11 +110,11 @@ ASSUMPTIONS = {
     "saved-cs-rpl3": "pt_regs->cs always has RPL 3 on the syscall path: entry pushes __USER_CS, ptrace's "
     "putreg refuses a CS without RPL 3, sigreturn ORs in 3; a havoc keeps this.  So an IRET from the saved "
     "frame returns to user mode.",
-    "saved-flags-upper-zero": "pt_regs->flags has its upper 32 bits zero after any kernel code writes it: "
-    "RFLAGS has no bits there, the entries save RFLAGS (pushfq) or SYSCALL's R11 (RFLAGS), ptrace's "
-    "set_flags() masks with FLAG_MASK, sigreturn takes only the FIX_EFLAGS bits (6.1/6.12 "
-    "arch/x86/kernel/ptrace.c, signal.c); a summarised callee's havoc keeps this.  So a compat task's R11 "
-    "after SYSRETL holds no kernel data above bit 31.",
+    "saved-flags-upper-zero": "pt_regs->flags has its upper 32 bits and RFLAGS' reserved bits (3, 5, 15, "
+    "22-31) zero after any kernel code writes it: RFLAGS has no bits there, the entries save RFLAGS (pushfq) or "
+    "SYSCALL's R11 (RFLAGS), ptrace's set_flags() changes only FLAG_MASK bits, sigreturn only the FIX_EFLAGS "
+    "bits (6.1/6.12 arch/x86/kernel/ptrace.c, signal.c); a summarised callee's havoc keeps this.  So a compat "
+    "task's R11 after SYSRETL holds no kernel data outside the flags SYSRET loads into RFLAGS.",
     "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
     "ud2-not-listed-dies": "A `ud2` that is in neither __bug_table nor __ex_table never resumes: the #UD "

@@ -105,10 +105,20 @@ class Query:
                 extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
                          z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
-            if r in ("rcx", "r11"):
-                # what the 32-bit task gets is the low half: zero above it
-                # is no kernel data either
+            if r == "rcx":
+                # what the 32-bit task gets is the low half, ECX, which
+                # compat-landing-pad fixes: zero above it is no kernel data
                 extra += (z3.Extract(63, 32, conv(v)) == 0,)
+            if r == "r11":
+                # an RFLAGS image (no bit SYSRET's RFLAGS load leaves out but
+                # RF and VM, which rflags-no-rf-tf forbids): what the task
+                # gets in R11 it also gets in EFLAGS, which is r11-is-rflags'
+                # business (SWITCH_TO_KERNEL_CR3's status flags are in
+                # SYSENTER's pushfq).  Not "zero above bit 31": RFLAGS'
+                # reserved bits 31:22, 15, 5 and 3 can carry kernel data
+                # there (adv_r42_compat_flags_low_reserved)
+                extra += ((conv(v) & ~obligations.RFLAGS_IMAGE & 0xFFFFFFFFFFFFFFFF) == 0,)
+            if r in ("rcx", "r11"):
                 # nor a value built only from user data (another pt_regs
                 # slot, unmarked: rcx-is-rip's / r11-is-rflags' business)
                 extra += (z3.Not(conv(explorer.kernel_taint(v, st))),)
@@ -352,12 +362,14 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
             k = q.terms.get(f"kstore_{slots.get(r)}")
+            compat_ok = q.width == "sysretl" and ((r == "rcx" and vv >> 32 == 0) or
+                                                  (r == "r11" and vv & ~obligations.RFLAGS_IMAGE == 0))
             if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
-                    not (r in ("rcx", "r11") and q.width == "sysretl" and vv >> 32 == 0):
+                    not compat_ok:
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
                            f"with a value that is not user data ({_provenance(explorer, v)})")
                 continue
-            if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or (r in ("rcx", "r11") and vv >> 32 == 0):
+            if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or compat_ok:
                 continue
             if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
                                                                      (1 << 32) - 4095 <= vv < (1 << 32)):

@@ -30,12 +30,12 @@ import claripy
 
 from .. import machine, solver
 from ..image.encoding import ignored_rex, operand_size_prefixed
-from ..obligations import SITE_OBLIGATIONS
+from ..obligations import RFLAGS_IMAGE, SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
 from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
-from .state import MState, fresh, fresh_bool, gen_key, merge, new_generation, same
+from .state import MState, background_byte, fresh, fresh_bool, gen_key, merge, new_generation, same
 
 ARCH = archinfo.ArchAMD64()
 REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
@@ -714,7 +714,6 @@ class Explorer:
             # pt_regs and thread_info keep their values: copy the background in
             for a in list(range(self.pt_regs, self.pt_regs + self.frame.layout.pt_regs_size.value)) + self._ti_bytes:
                 if a not in keep:
-                    from .state import background_byte
                     keep[a] = background_byte(old_gen, a)
         st.mem = keep
         if not keep_user_state:
@@ -732,7 +731,15 @@ class Explorer:
                 # saved-flags-upper-zero, for a summarised callee's havoc
                 # (an explored store through an unknown pointer is the
                 # code's own, and gets no such credit)
+                # The same for RFLAGS' reserved bits 3, 5, 15 and 22-31:
+                # zero in the images the entries save, and ptrace's
+                # FLAG_MASK and sigreturn's FIX_EFLAGS hold none of them
+                # (R11 at a sysretl: decide.Query)
                 a = self.pt_regs + self.frame.layout.pt_regs["flags"].value
+                for i in range(4):
+                    keep_bits = (RFLAGS_IMAGE >> (8 * i)) & 0xFF
+                    byte = st.mem[a + i] if a + i in st.mem else background_byte(st.gen, a + i)
+                    st.mem[a + i] = byte & keep_bits
                 for i in range(4, 8):
                     st.mem[a + i] = claripy.BVV(0, 8)
                 self._assume("saved-flags-upper-zero", self._site or 0)
@@ -939,6 +946,8 @@ class Explorer:
             return "it writes CR3"
         if summary.syscall_msr:
             return "it may write a SYSCALL/SYSRET MSR (wrmsr)"
+        if summary.cr0_write:
+            return "it writes CR0 (WP may be cleared, and code changed)"
         return ""
 
     def _widen(self, st: MState, locs: set, node) -> MState:
@@ -1435,6 +1444,22 @@ class Explorer:
         elif m == "mov" and any(o.startswith("cr") for o in ops):
             dst, src = ops
             if dst.startswith("cr"):
+                if dst == "cr0":
+                    # CR0.WP clear lets a store change kernel text, but code
+                    # is always read from the image (and a PE/PG change is
+                    # no kernel to verify): a write is followed only when it
+                    # keeps WP set (adv_r42_cr0_wp_text_patch).  Other CR0
+                    # bits (TS, MP, EM, CD, NW, AM) change no instruction
+                    # the analysis lifts
+                    wp_clear = st.copy()
+                    wp_clear.guard = claripy.And(st.guard, (self.reg(st, _reg64(src)) & (1 << 16)) == 0)
+                    if self._feasible(wp_clear):
+                        raise Inconclusive(f"{where}: `mov %{src},%cr0` may clear CR0.WP: stores may then change "
+                                           "kernel code, which the analysis reads from the image")
+                elif dst == "cr4":
+                    # CR4.PCIDE changes what a CR3 value means (user-cr3),
+                    # SMEP/SMAP what kernel code may touch: not modelled
+                    raise Inconclusive(f"{where}: `mov %{src},%cr4` has no model")
                 if dst == "cr3":
                     new = self.reg(st, _reg64(src))
                     # the PTI switches (calling.h SWITCH_TO_KERNEL_CR3 /

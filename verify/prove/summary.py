@@ -139,6 +139,11 @@ class Summary:
     # summarised, so the explorer sees ECX (adv_r17_star_msr).  The GS-base
     # MSRs are may_swapgs.
     syscall_msr: bool = False
+    # a write to CR0 in the code read (`mov %reg,%cr0`): CR0.WP may be
+    # cleared, and then a store may change kernel text, which the explorer
+    # always reads from the image (adv_r42_cr0_wp_text_patch_callee): run,
+    # not summarised, so the explorer sees the value written
+    cr0_write: bool = False
     # part of the code it may run was not read (the dispatch, an indirect or
     # static call, a retpoline, too large or undecodable code); an exception
     # fixup or far transfer makes it opaque (registers unknown) but not this:
@@ -297,6 +302,7 @@ class Summaries:
             sub.may_write_cr3 = sub.may_write_cr3 or s.may_write_cr3
             sub.cr3_write_read = s.cr3_write_read
             sub.syscall_msr = sub.syscall_msr or bool(msrs & {None, *OTHER_SYSCALL_MSRS})
+            sub.cr0_write = sub.cr0_write or s.cr0_write
             sub.frame_unsafe = stack.why
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
@@ -468,6 +474,8 @@ class Summaries:
             fall_pred.setdefault(fall, []).append(((addr, vk), ecx_eff))
             if m == "mov" and ci.op_str.startswith("cr3"):
                 s.may_write_cr3 = s.cr3_write_read = True
+            if m == "mov" and ci.op_str.startswith("cr0"):
+                s.cr0_write = True
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
