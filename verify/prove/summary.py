@@ -364,12 +364,13 @@ class Summaries:
                     # the callee-saved registers the handler may write (a
                     # type not modelled: every one) and, if RBP is one, the
                     # frame pointer
-                    at_d, at_bp, at_kept, at_saved = here
+                    at_d, at_bp, at_kept, at_saved, at_copies = here
                     lost = KEPT_AT_ENTRY if fregs is None else KEPT_AT_ENTRY & fregs
                     # (the fixup's code is read even where the handler is
                     # not modelled: its SWAPGS or CR3 write is the image's,
                     # adv_r25_fixup_target_swapgs)
-                    go((fixup, None), frame, (at_d, None if "rbp" in lost else at_bp, at_kept - lost, at_saved))
+                    go((fixup, None), frame, (at_d, None if "rbp" in lost else at_bp, at_kept - lost, at_saved,
+                                              frozenset((r, None if r in lost else o) for r, o in at_copies)))
                     # a branch target: no straight line of fall-throughs
                     # runs through it (_msr_of: the fault skips the `mov
                     # $MSR, %ecx` before a wrmsr at the fixup,
@@ -700,7 +701,7 @@ class StackWalk:
     def __init__(self, prog, start):
         self.prog = prog
         self.start = start
-        self.ENTRY = (0, "in", KEPT_AT_ENTRY, frozenset())
+        self.ENTRY = (0, "in", KEPT_AT_ENTRY, frozenset(), frozenset())
         self.why = ""
         # frame -> [(calling frame, its state at the call, the call's fall-through node)]
         self.contexts: dict = {}
@@ -714,8 +715,12 @@ class StackWalk:
 
     @staticmethod
     def merge(a, b):
-        """(offsets equal or unknown; registers kept and slots saved on both)"""
-        return (a[0] if a[0] == b[0] else None, a[1] if a[1] == b[1] else None, a[2] & b[2], a[3] & b[3])
+        """(offsets equal or unknown; registers kept and slots saved on both;
+        a register that holds a stack address on either side may hold one,
+        at the offset both agree on, else at one not known)"""
+        ca, cb = dict(a[4]), dict(b[4])
+        copies = frozenset((r, ca.get(r) if ca.get(r) == cb.get(r) else None) for r in ca.keys() | cb.keys())
+        return (a[0] if a[0] == b[0] else None, a[1] if a[1] == b[1] else None, a[2] & b[2], a[3] & b[3], copies)
 
     def _store(self, d, lo, size, addr, how):
         """A store of size bytes at frame offset lo (None: unknown)."""
@@ -727,13 +732,13 @@ class StackWalk:
     def _pushed(self, state, size, addr, how="a push", reg=None):
         """The state after size bytes are pushed (reg: a register pushed, saved
         if kept)."""
-        d, bp, kept, saved = state
+        d, bp, kept, saved, copies = state
         self._store(d, None if d is None else d - size, size, addr, how)
         nd = None if d is None else d - size
         saved = _overwritten(saved, nd, size)
         if reg in kept and nd is not None and size == 8:
             saved = saved | {(nd, reg)}
-        return (nd, bp, kept, saved)
+        return (nd, bp, kept, saved, copies)
 
     def call(self, tgt, entry_node, frame, state, fall, addr) -> list:
         """A direct call: the target's entry in its own frame, and the
@@ -741,7 +746,9 @@ class StackWalk:
         self._pushed(state, 8, addr, "a call")
         # (the callee's frame is below RSP: no slot there survives the call)
         d = state[0]
-        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d))
+        # (after the call the caller-saved registers hold the callee's values)
+        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d),
+                 frozenset(x for x in state[4] if x[0] in KEPT_AT_ENTRY))
         out = [(entry_node, tgt, self.ENTRY)]
         ctx = (frame, state, fall)
         ctxs = self.contexts.setdefault(tgt, [])
@@ -787,20 +794,26 @@ class StackWalk:
         return out
 
     def _into(self, node, state, ctx, depth) -> list:
-        d, bp, kept, _saved = state
-        g, (dg, bpg, kept_g, saved_g), _ = ctx
+        d, bp, kept, _saved, copies = state
+        g, (dg, bpg, kept_g, saved_g, copies_g), _ = ctx
         # the frame's entry RSP is the caller's RSP at the call minus 8
         nd = None if dg is None else dg - 8 + d
         nbp = bpg if bp == "in" else None if bp is None or dg is None else dg - 8 + bp
         # what the frame kept is the caller's; its slots at and above the
         # call's RSP stay (no store lands above a frame's entry)
         nsaved = frozenset(x for x in saved_g if dg is not None and x[0] >= dg)
-        return self.lift(node, g, (nd, nbp, kept_g & kept, nsaved), depth + 1)
+        # stack addresses: the callee's copies, moved to the caller's
+        # offsets, and the caller's in registers the callee kept
+        ncopies = {r: None if o is None or dg is None else dg - 8 + o for r, o in copies}
+        for r, o in copies_g:
+            if r in kept and r not in ncopies:
+                ncopies[r] = o
+        return self.lift(node, g, (nd, nbp, kept_g & kept, nsaved, frozenset(ncopies.items())), depth + 1)
 
     def step(self, ci, state, addr):
         """The state after ci (for its fall-through and branch targets),
         checking its stores through RSP or a frame pointer."""
-        d, bp, kept, saved = state
+        d, bp, kept, saved, copies = state
         m = ci.mnemonic.split(" ")[-1]
         ops = ci.operands
         # (a 66 prefix makes a push or pop 2 bytes, unless REX.W overrides
@@ -815,7 +828,7 @@ class StackWalk:
         if m in ("push", "pushf", "pushfq", "pushfw"):
             reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
                 ops[0].type == _X86.X86_OP_REG else None
-            d, bp, kept, saved = self._pushed(state, size, addr, reg=reg)
+            d, bp, kept, saved, copies = self._pushed(state, size, addr, reg=reg)
         elif m == "call":
             if not (ops and ops[0].type == _X86.X86_OP_IMM):
                 self._pushed(state, 8, addr, "an indirect call")
@@ -851,6 +864,20 @@ class StackWalk:
                 # with RCX = 0, adv_r35_ret_index_rbp): somewhere in the frame
                 self._store(bp, None, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
                 saved = frozenset()
+            elif mem.base != 0 and _reg64(ci, mem.base) in dict(copies) or \
+                    mem.index != 0 and _reg64(ci, mem.index) in dict(copies):
+                # through a register that holds a stack address (`mov
+                # %rsp,%rax; mov %rdx,16(%rax)`, a local array's address):
+                # placed like a store through RSP where its offset is known,
+                # else it may hit any slot of the frame
+                # (adv_r42_saved_rbx_overflow)
+                off = dict(copies).get(_reg64(ci, mem.base)) if mem.base != 0 else None
+                if off is not None and mem.index == 0 and m not in _STRING_STORES:
+                    lo = off + mem.disp
+                    self._store(off, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                    saved = _overwritten(saved, lo, op.size or 8)
+                else:
+                    saved = frozenset()
         if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
                 and ops[0].size == 8 and ops[1].mem.index == 0:
             mem = ops[1].mem
@@ -879,6 +906,7 @@ class StackWalk:
         # a slot below RSP is no save: an interrupt taken in kernel mode
         # pushes its frame there (no red zone in the kernel)
         saved = frozenset(x for x in saved if d is not None and x[0] >= d)
+        copies = self._copies_after(ci, m, ops, d, bp, copies, written_64)
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY
@@ -886,7 +914,54 @@ class StackWalk:
                 kept = kept - hit
             if restored is not None:
                 kept = kept | {restored}
-        return (d, bp, kept, saved)
+        return (d, bp, kept, saved, copies)
+
+    @staticmethod
+    def _copies_after(ci, m, ops, d, bp, copies, written_64):
+        """The registers other than RSP that hold a stack address after ci,
+        each with its offset from the frame's entry RSP (None: not known):
+        taken by `mov %rsp`/`lea off(%rsp)` (or from RBP as a frame
+        pointer, or another copy), moved by add/sub of a constant; any
+        other write ends one."""
+        cp = dict(copies)
+        dst = _reg64(ci, ops[0].reg) if len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and \
+            ops[0].size == 8 else None
+
+        def base_off(reg_id):
+            if reg_id == _RSP:
+                return True, d
+            if reg_id == _RBP and isinstance(bp, int):
+                return True, bp
+            r = _reg64(ci, reg_id) if reg_id else None
+            return (True, cp[r]) if r in cp else (False, None)
+        new = None
+        if dst is not None and dst not in ("rsp",):
+            src = ops[1]
+            if m == "mov" and src.type == _X86.X86_OP_REG:
+                is_copy, off = base_off(src.reg)
+                new = (is_copy, off)
+            elif m == "lea" and src.mem.segment == 0:
+                is_copy, off = base_off(src.mem.base)
+                ix_copy, _ = base_off(src.mem.index) if src.mem.index else (False, None)
+                if is_copy or ix_copy:
+                    new = (True, off + src.mem.disp if is_copy and off is not None and src.mem.index == 0 else None)
+            elif m in ("add", "sub") and dst in cp:
+                o = cp[dst]
+                new = (True, None if o is None or src.type != _X86.X86_OP_IMM else
+                       o + src.imm if m == "add" else o - src.imm)
+            elif m in ("and", "or", "xor", "adc", "sbb", "xchg", "cmovne", "cmove") and dst in cp:
+                new = (True, None)  # still maybe in the frame, somewhere
+        for r in written_64:
+            if r in cp and r != dst:
+                # (xchg's other operand, a cmpxchg's RAX...): may be one,
+                # offset not known
+                cp[r] = None
+        if dst is not None and dst in written_64:
+            if new is not None and new[0]:
+                cp[dst] = new[1]
+            else:
+                cp.pop(dst, None)
+        return frozenset(cp.items())
 
     @staticmethod
     def _rsp_after(m, ops, state):
@@ -908,6 +983,8 @@ class StackWalk:
 
 
 KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
+# stores whose extent RCX decides (`rep stos`, `rep movs`)
+_STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq"}
 
 
 def _overwritten(saved: frozenset, lo, size: int) -> frozenset:
