@@ -142,12 +142,6 @@ KNOWN_GAPS: dict = {
                          "a stack address it was handed)",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
-    # review 42 (2026-12-04, ninth session): no-kernel-data follows data, not
-    # control: a constant stored under a branch on kernel data is user data
-    # to kernel_taint (a store's path condition would taint nearly every
-    # exit-path store of a real kernel, whose branches test kernel state)
-    "adv_r42_ptregs_bit_leak": "64 branches on the bits of a kernel global each store a constant into a restored "
-                               "pt_regs slot: an implicit flow, which no-kernel-data does not follow",
 }
 
 

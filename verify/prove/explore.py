@@ -465,6 +465,10 @@ class Explorer:
     # the machine model's own kernel addresses (stack, per-CPU, task:
     # constants, shifted or not) taint them
     KERNEL_MEMORY_OK_SLOTS = ("ip", "flags")
+    # the slot whose value the syscall decides: its result (and the signal
+    # code's -EINTR/restart rewrites) depends on kernel state by design, so
+    # a branch on kernel data before a store there is no leak
+    IMPLICIT_FLOW_OK_SLOTS = ("ax",)
 
     @property
     def tracked_slots(self):
@@ -501,6 +505,19 @@ class Explorer:
             old = st.kstore.get(f, claripy.BoolV(False))
             self._credited = False
             t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS)
+            if f not in self.IMPLICIT_FLOW_OK_SLOTS:
+                # a store made under a branch on kernel data carries that
+                # data whatever it stores (`if (secret & 1) regs->r12 |= 1`,
+                # adv_r42_ptregs_bit_leak): the path condition's inputs
+                # count, but not its constants (the code's masks and
+                # bounds), static keys (configuration, the same for every
+                # task), the flags the CPU leaves undefined (its choice), nor
+                # the marks of pt_regs slots it reads: SYSENTER's pushfq
+                # leaves the entry's status flags in pt_regs->flags, whose
+                # NT/AC/TF test every SYSENTER path takes (a marked slot is
+                # still caught when it is restored)
+                if self._guard_taint(st):
+                    t = claripy.BoolV(True)
             if self._credited:
                 # a load from kernel memory taken for user data: the image
                 # cannot tell mm->context.vdso (a user address) from a kernel
@@ -515,7 +532,46 @@ class Explorer:
 
     _credited = False
 
-    def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False):
+    # inputs a path condition may depend on without leaking kernel data
+    _GUARD_NOT_KERNEL = ("key_", "af_", "flags_")
+
+    def _guard_taint(self, st: MState) -> bool:
+        """Whether the path condition depends on kernel data: some conjunct
+        mentions an input kernel_taint takes as kernel data (pt_regs slots
+        whatever their marks, no constants, not _GUARD_NOT_KERNEL) and can
+        change its truth when only those inputs change (the solver decides:
+        `(flags & 0x44100) != 0` with flags holding CR3-derived status bits
+        does not depend on CR3)."""
+        g = st.guard
+        if g.is_true():
+            return False
+        memo = self.__dict__.setdefault("_guard_memo", {})
+        for c in (g.args if g.op == "And" else (g,)):
+            key = c.hash()
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = self._depends_on_kernel(c, st)
+            if hit:
+                return True
+        return False
+
+    def _depends_on_kernel(self, c, st: MState) -> bool:
+        kernel = [leaf for leaf in c.leaf_asts() if leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
+            leaf, st, constants=False, marks=False, skip=self._GUARD_NOT_KERNEL).is_false()]
+        if not kernel:
+            return False
+        alt = {leaf.hash(): (claripy.BVS(f"{leaf.args[0]}_alt", leaf.size(), explicit_name=True)
+                             if leaf.op == "BVS" else claripy.BoolS(f"{leaf.args[0]}_alt", explicit_name=True))
+               for leaf in kernel}
+        s = claripy.Solver(timeout=5000)
+        s.add(claripy.Not(c == claripy.replace_dict(c, alt)))
+        try:
+            return s.satisfiable()
+        except claripy.errors.ClaripyError:
+            return True  # not known: it may
+
+    def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False, constants: bool = True,
+                     marks: bool = True, skip: tuple = ()):
         """When a value may be kernel data (a claripy Bool: false for user
         data).  User data is built only from the registers and flags the
         user had at the SYSCALL, the saved frame (a pt_regs slot is as
@@ -528,7 +584,10 @@ class Explorer:
         only values within 4 KiB of 0 or of 2^n (0, flags, an errno, -1)
         count as user data, which leaves of a kernel address at most its
         offset in a page.  Conservative: a wrong "kernel" only costs a
-        proof.  kernel_memory_ok: loads from kernel memory count as user data
+        proof.  constants=False: constant leaves do not count (a path
+        condition's); marks=False: a pt_regs slot is user data whatever its
+        mark; skip: name prefixes that do not count.
+        kernel_memory_ok: loads from kernel memory count as user data
         (pt_regs->ip and ->flags, which the compat path fills from the
         task's mm: KERNEL_MEMORY_OK_SLOTS); CR3, a callee's result and
         kernel-address constants still do not (adv_r14_compat_ip_cr3)."""
@@ -536,6 +595,8 @@ class Explorer:
         conds = []
         for name in value.variables:
             base = name.split("#")[0]
+            if skip and base.startswith(skip):
+                continue
             if base in ("user_cr3",):
                 return true
             if kernel_memory_ok and base.startswith(("mem", "read_")):
@@ -560,13 +621,14 @@ class Explorer:
                 f = self.slot_at(a)
                 if f is not None:
                     m = st.kstore.get(f, claripy.BoolV(False))
-                    if not m.is_false():
+                    if marks and not m.is_false():
                         conds.append(m)
                     continue  # a slot of the saved frame: as tainted as its mark
                 if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
                     continue  # cs, ss: the user's selectors
             return true
-        if not all(c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo)):
+        if constants and not all(c < 0x1000 or c >= (1 << n) - 0x1000
+                                 for c, n in _bvv_leaves(value, self._kconst_memo)):
             return true
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
