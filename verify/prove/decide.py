@@ -362,8 +362,10 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
         for r, (v, saved) in q.gpr_terms.items():
             vv, sv = ev(v), ev(saved)
             k = q.terms.get(f"kstore_{slots.get(r)}")
-            compat_ok = q.width == "sysretl" and ((r == "rcx" and vv >> 32 == 0) or
-                                                  (r == "r11" and vv & ~obligations.RFLAGS_IMAGE == 0))
+            # (the detail only names registers: what Query accepts at a
+            # sysretl, and at a sysretq as before, a 32-bit RCX/R11)
+            compat_ok = (r == "rcx" or (r == "r11" and q.width != "sysretl")) and vv >> 32 == 0 or \
+                r == "r11" and q.width == "sysretl" and vv & ~obligations.RFLAGS_IMAGE == 0
             if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
                     not compat_ok:
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
