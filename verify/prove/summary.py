@@ -748,7 +748,8 @@ class StackWalk:
         d = state[0]
         # (after the call the caller-saved registers hold the callee's values)
         state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d),
-                 frozenset(x for x in state[4] if x[0] in KEPT_AT_ENTRY))
+                 frozenset(x for x in state[4] if x[0] in KEPT_AT_ENTRY or
+                           isinstance(x[0], tuple) and d is not None and x[0][1] >= d))
         out = [(entry_node, tgt, self.ENTRY)]
         ctx = (frame, state, fall)
         ctxs = self.contexts.setdefault(tgt, [])
@@ -804,9 +805,9 @@ class StackWalk:
         nsaved = frozenset(x for x in saved_g if dg is not None and x[0] >= dg)
         # stack addresses: the callee's copies, moved to the caller's
         # offsets, and the caller's in registers the callee kept
-        ncopies = {r: None if o is None or dg is None else dg - 8 + o for r, o in copies}
+        ncopies = {r: None if o is None or dg is None else dg - 8 + o for r, o in copies if isinstance(r, str)}
         for r, o in copies_g:
-            if r in kept and r not in ncopies:
+            if (r in kept and r not in ncopies) or isinstance(r, tuple) and dg is not None and r[1] >= dg:
                 ncopies[r] = o
         return self.lift(node, g, (nd, nbp, kept_g & kept, nsaved, frozenset(ncopies.items())), depth + 1)
 
@@ -906,7 +907,7 @@ class StackWalk:
         # a slot below RSP is no save: an interrupt taken in kernel mode
         # pushes its frame there (no red zone in the kernel)
         saved = frozenset(x for x in saved if d is not None and x[0] >= d)
-        copies = self._copies_after(ci, m, ops, d, bp, copies, written_64)
+        copies = self._copies_after(ci, m, ops, state[0], d, bp, copies, written_64)
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY
@@ -917,50 +918,99 @@ class StackWalk:
         return (d, bp, kept, saved, copies)
 
     @staticmethod
-    def _copies_after(ci, m, ops, d, bp, copies, written_64):
-        """The registers other than RSP that hold a stack address after ci,
-        each with its offset from the frame's entry RSP (None: not known):
-        taken by `mov %rsp`/`lea off(%rsp)` (or from RBP as a frame
-        pointer, or another copy), moved by add/sub of a constant; any
-        other write ends one."""
+    def _copies_after(ci, m, ops, d0, d, bp, copies, written_64):
+        """The registers other than RSP, and the frame slots, that hold a
+        stack address after ci, each with its offset from the frame's entry
+        RSP (None: not known).  A register gets one from `mov %rsp`/`lea
+        off(%rsp)` (or RBP as a frame pointer, or another copy), add/sub of a
+        constant, a load of a slot holding one (`push %rsp; pop %rax`, a
+        spill and reload: adv_r43_pushpop_rsp_copy, _spill_reload_copy), and
+        any other instruction with one among its register sources (`cmovnz
+        %rsp,%rax`: adv_r43_cmov_copy; offset not known).  d0/d: RSP's
+        offset before/after ci."""
         cp = dict(copies)
-        dst = _reg64(ci, ops[0].reg) if len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and \
-            ops[0].size == 8 else None
+        dst = _reg64(ci, ops[0].reg) if ops and ops[0].type == _X86.X86_OP_REG and ops[0].size == 8 and \
+            m not in ("push",) else None
 
-        def base_off(reg_id):
+        def base_off(reg_id, rsp=d):
             if reg_id == _RSP:
-                return True, d
+                return True, rsp
             if reg_id == _RBP and isinstance(bp, int):
                 return True, bp
             r = _reg64(ci, reg_id) if reg_id else None
             return (True, cp[r]) if r in cp else (False, None)
+
+        def placed(mem, rsp=d):
+            """The frame offset a memory operand addresses, or None."""
+            if mem.index != 0 or mem.segment != 0:
+                return None
+            is_copy, off = base_off(mem.base, rsp)
+            return off + mem.disp if is_copy and off is not None else None
+
+        def forget_slots(lo, size):
+            for k in [k for k in cp if isinstance(k, tuple) and (lo is None or (k[1] < lo + size and lo < k[1] + 8))]:
+                del cp[k]
+
         new = None
-        if dst is not None and dst not in ("rsp",):
-            src = ops[1]
-            if m == "mov" and src.type == _X86.X86_OP_REG:
-                is_copy, off = base_off(src.reg)
-                new = (is_copy, off)
-            elif m == "lea" and src.mem.segment == 0:
+        if m == "push" and ops:
+            forget_slots(d, 8)
+            if ops[0].type == _X86.X86_OP_REG:
+                is_copy, off = base_off(ops[0].reg, d0)  # (`push %rsp` pushes RSP as before it)
+                if is_copy and d is not None:
+                    cp[("slot", d)] = off
+        elif m == "pop" and ops and ops[0].type == _X86.X86_OP_REG:
+            dst = _reg64(ci, ops[0].reg)
+            new = (("slot", d0) in cp, cp.get(("slot", d0)))
+        # stores: a slot written loses what it held; a copy stored into a
+        # placed slot is one there
+        for k, op in enumerate(ops):
+            if op.type == _X86.X86_OP_MEM and machine.memory_written(ci.mnemonic, k,
+                                                                    bool(op.access & capstone.CS_AC_WRITE)):
+                lo = placed(op.mem)
+                forget_slots(lo, op.size or 8) if lo is not None else None
+                if m == "mov" and lo is not None and op.size == 8 and len(ops) == 2 and \
+                        ops[1].type == _X86.X86_OP_REG:
+                    is_copy, off = base_off(ops[1].reg)
+                    if is_copy:
+                        cp[("slot", lo)] = off
+        if dst is not None and dst != "rsp" and new is None:
+            src = ops[1] if len(ops) == 2 else None
+            if m == "mov" and src is not None and src.type == _X86.X86_OP_REG:
+                new = base_off(src.reg)
+            elif m == "mov" and src is not None and src.type == _X86.X86_OP_MEM and src.size == 8:
+                lo = placed(src.mem)
+                new = (("slot", lo) in cp, cp.get(("slot", lo))) if lo is not None else (False, None)
+            elif m == "lea" and src is not None and src.mem.segment == 0:
                 is_copy, off = base_off(src.mem.base)
                 ix_copy, _ = base_off(src.mem.index) if src.mem.index else (False, None)
                 if is_copy or ix_copy:
                     new = (True, off + src.mem.disp if is_copy and off is not None and src.mem.index == 0 else None)
-            elif m in ("add", "sub") and dst in cp:
+            elif m in ("add", "sub") and dst in cp and src is not None:
                 o = cp[dst]
                 new = (True, None if o is None or src.type != _X86.X86_OP_IMM else
                        o + src.imm if m == "add" else o - src.imm)
-            elif m in ("and", "or", "xor", "adc", "sbb", "xchg", "cmovne", "cmove") and dst in cp:
-                new = (True, None)  # still maybe in the frame, somewhere
+            elif any(op.type == _X86.X86_OP_REG and base_off(op.reg)[0] for op in ops):
+                # a stack address among the sources (or kept in the
+                # destination: `and`, `cmov` not taken): still one, somewhere
+                new = (True, None)
         for r in written_64:
             if r in cp and r != dst:
                 # (xchg's other operand, a cmpxchg's RAX...): may be one,
                 # offset not known
                 cp[r] = None
-        if dst is not None and dst in written_64:
+        if m == "xchg" and len(ops) == 2 and all(op.type == _X86.X86_OP_REG for op in ops):
+            a, b = (base_off(op.reg) for op in ops)
+            if a[0] or b[0]:
+                for op in ops:
+                    cp[_reg64(ci, op.reg)] = None
+        if dst is not None and dst in written_64 and m != "xchg":
             if new is not None and new[0]:
                 cp[dst] = new[1]
             else:
                 cp.pop(dst, None)
+        # a slot below RSP holds nothing (an interrupt may overwrite it)
+        for k in [k for k in cp if isinstance(k, tuple) and (d is None or k[1] < d)]:
+            del cp[k]
         return frozenset(cp.items())
 
     @staticmethod
