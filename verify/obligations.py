@@ -192,9 +192,14 @@ def irqs_off(s: SysretInputs) -> z3.BoolRef:
 
 def gpr_ok(value, saved, extra=(), kstore=None) -> z3.BoolRef:
     """kstore: the slot may hold a value the exit code stored that is not
-    user data (then the slot is no "saved user value")."""
-    same = value == saved if kstore is None else z3.And(value == saved, z3.Not(kstore))
-    return z3.Or(same, value == 0, *extra)
+    user data (then the slot is no "saved user value").  Nor is zero, or
+    another accepted value, when the register was restored from such a
+    slot: which value the slot got may itself be the kernel data (`if
+    (secret & 1) regs->r12 = 0`, adv_r43_slot_zero_under_secret)."""
+    if kstore is None:
+        return z3.Or(value == saved, value == 0, *extra)
+    from_marked = z3.And(value == saved, kstore)
+    return z3.Or(z3.And(value == saved, z3.Not(kstore)), z3.And(z3.Or(value == 0, *extra), z3.Not(from_marked)))
 
 
 def no_kernel_data(s: SysretInputs) -> z3.BoolRef:

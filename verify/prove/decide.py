@@ -105,10 +105,6 @@ class Query:
                 extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
                          z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
-            if r == "rcx":
-                # what the 32-bit task gets is the low half, ECX, which
-                # compat-landing-pad fixes: zero above it is no kernel data
-                extra += (z3.Extract(63, 32, conv(v)) == 0,)
             if r == "r11":
                 # an RFLAGS image (no bit SYSRET's RFLAGS load leaves out but
                 # RF and VM, which rflags-no-rf-tf forbids): what the task
@@ -364,7 +360,7 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
             k = q.terms.get(f"kstore_{slots.get(r)}")
             # (the detail only names registers: what Query accepts at a
             # sysretl, and at a sysretq as before, a 32-bit RCX/R11)
-            compat_ok = (r == "rcx" or (r == "r11" and q.width != "sysretl")) and vv >> 32 == 0 or \
+            compat_ok = q.width != "sysretl" and r in ("rcx", "r11") and vv >> 32 == 0 or \
                 r == "r11" and q.width == "sysretl" and vv & ~obligations.RFLAGS_IMAGE == 0
             if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
                     not compat_ok:
