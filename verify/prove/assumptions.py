@@ -10,9 +10,12 @@ ASSUMPTIONS = {
     "run, not summarised); this covers code the summary does not read: unknown callees, a closure past "
     "the summary's size limit, and the rest of a closure once its walk reaches code fixed only at run time (a "
     "static call, the dispatch).",
-    "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given: a "
-    "stack address escapes when it is in a register at a call, stored to public memory, or stored inside a "
-    "range that escaped, and exposes its whole frame (between the return addresses below and above it).",
+    "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given, and "
+    "only inside the object each one points to (C's bounds: a local array handed to a helper is not overrun "
+    "into the saved registers above it; the image has no bounds of locals to check this against): a stack "
+    "address escapes when it is in a register at a call, stored to public memory, or stored inside a range "
+    "that escaped, and exposes its whole frame (between the return addresses below and above it).  Within a "
+    "function, the summaries' stack walk follows its own stack addresses and places their stores.",
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions (a store into the per-CPU entry stack page, the trampoline stack under "
     "its per-CPU address, is refused); a syscall never runs with current == init_task (the idle task never "

@@ -747,9 +747,13 @@ class StackWalk:
         # (the callee's frame is below RSP: no slot there survives the call)
         d = state[0]
         # (after the call the caller-saved registers hold the callee's values)
-        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d),
-                 frozenset(x for x in state[4] if x[0] in KEPT_AT_ENTRY or
-                           isinstance(x[0], tuple) and d is not None and x[0][1] >= d))
+        copies = {x for x in state[4] if x[0] in KEPT_AT_ENTRY or
+                  isinstance(x[0], tuple) and d is not None and x[0][1] >= d}
+        if any(isinstance(x[0], str) for x in state[4]):
+            # a callee handed a stack address may return it (memset's
+            # RAX, adv_r43_memset_ret_copy): somewhere in the frame
+            copies |= {("rax", None), ("rdx", None)}
+        state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d), frozenset(copies))
         out = [(entry_node, tgt, self.ENTRY)]
         ctx = (frame, state, fall)
         ctxs = self.contexts.setdefault(tgt, [])
