@@ -15,7 +15,8 @@ ASSUMPTIONS = {
     "into the saved registers above it; the image has no bounds of locals to check this against): a stack "
     "address escapes when it is in a register at a call, stored to public memory, or stored inside a range "
     "that escaped, and exposes its whole frame (between the return addresses below and above it).  Within a "
-    "function, the summaries' stack walk follows its own stack addresses and places their stores.",
+    "function, the summaries' stack walk follows its own stack addresses and places their stores, except a "
+    "string store (`rep stos`/`rep movs`), whose RCX count it does not follow: that one stays inside its object.",
     "private-regions": "The task stack, the entry trampoline stack, the per-CPU area and the current "
     "task_struct are distinct regions (a store into the per-CPU entry stack page, the trampoline stack under "
     "its per-CPU address, is refused); a syscall never runs with current == init_task (the idle task never "

@@ -1009,7 +1009,7 @@ class Explorer:
         if summary.syscall_msr:
             return "it may write a SYSCALL/SYSRET MSR (wrmsr)"
         if summary.cr0_write:
-            return "it writes CR0 (WP may be cleared, and code changed)"
+            return "it writes CR0 or CR4 (WP may be cleared and code changed; PCIDE changes CR3's meaning)"
         return ""
 
     def _widen(self, st: MState, locs: set, node) -> MState:

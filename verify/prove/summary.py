@@ -139,7 +139,8 @@ class Summary:
     # summarised, so the explorer sees ECX (adv_r17_star_msr).  The GS-base
     # MSRs are may_swapgs.
     syscall_msr: bool = False
-    # a write to CR0 in the code read (`mov %reg,%cr0`): CR0.WP may be
+    # a write to CR0 or CR4 in the code read (CR4: PCIDE changes what a CR3
+    # value means, as the explorer's refusal says); CR0.WP may be
     # cleared, and then a store may change kernel text, which the explorer
     # always reads from the image (adv_r42_cr0_wp_text_patch_callee): run,
     # not summarised, so the explorer sees the value written
@@ -475,8 +476,8 @@ class Summaries:
             fall_pred.setdefault(fall, []).append(((addr, vk), ecx_eff))
             if m == "mov" and ci.op_str.startswith("cr3"):
                 s.may_write_cr3 = s.cr3_write_read = True
-            if m == "mov" and ci.op_str.startswith("cr0"):
-                s.cr0_write = True
+            if m == "mov" and ci.op_str.startswith(("cr0", "cr4")):
+                s.cr0_write = True  # (CR4: adv_r44_cr4_pcide_callee)
             for k, op in enumerate(ops):
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
@@ -747,8 +748,11 @@ class StackWalk:
         # (the callee's frame is below RSP: no slot there survives the call)
         d = state[0]
         # (after the call the caller-saved registers hold the callee's values)
-        copies = {x for x in state[4] if x[0] in KEPT_AT_ENTRY or
-                  isinstance(x[0], tuple) and d is not None and x[0][1] >= d}
+        # (a caller-saved register may still hold its stack address after
+        # the call: the paravirt callee-save ABI keeps RDI; offset kept
+        # unknown, adv_r44_calleesave_abi_copy)
+        copies = {x if x[0] in KEPT_AT_ENTRY or isinstance(x[0], tuple) else (x[0], None) for x in state[4]
+                  if not isinstance(x[0], tuple) or d is not None and x[0][1] >= d}
         if any(isinstance(x[0], str) for x in state[4]):
             # a callee handed a stack address may return it (memset's
             # RAX, adv_r43_memset_ret_copy): somewhere in the frame
@@ -877,7 +881,15 @@ class StackWalk:
                 # else it may hit any slot of the frame
                 # (adv_r42_saved_rbx_overflow)
                 off = dict(copies).get(_reg64(ci, mem.base)) if mem.base != 0 else None
-                if off is not None and mem.index == 0 and m not in _STRING_STORES:
+                if m in _STRING_STORES:
+                    # `rep stos` into a local (`struct ksignal ksig = {}`):
+                    # its extent is RCX, which the walk does not follow;
+                    # clearing the saved slots here made every such
+                    # function (send_signal_locked, arch_do_signal_or_restart)
+                    # frame-unsafe, so a string store through a stack
+                    # address stays within its object: assumption abi-frames
+                    pass
+                elif off is not None and mem.index == 0:
                     lo = off + mem.disp
                     self._store(off, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
                     saved = _overwritten(saved, lo, op.size or 8)
@@ -955,13 +967,28 @@ class StackWalk:
             for k in [k for k in cp if isinstance(k, tuple) and (lo is None or (k[1] < lo + size and lo < k[1] + 8))]:
                 del cp[k]
 
+        def loaded(mem, rsp=d):
+            """(whether, offset) a 64-bit load from mem gives a stack address:
+            a placed slot holding one, or any frame address the walk cannot
+            place while some slot holds one (`mov 16(%rsp,%rcx,8),%rax`,
+            adv_r44_indexed_reload_copy)"""
+            lo = placed(mem, rsp)
+            if lo is not None:
+                return ("slot", lo) in cp, cp.get(("slot", lo))
+            in_frame = base_off(mem.base, rsp)[0] or (mem.index != 0 and base_off(mem.index, rsp)[0])
+            return (in_frame and any(isinstance(k, tuple) for k in cp)), None
+
         new = None
         if m == "push" and ops:
             forget_slots(d, 8)
             if ops[0].type == _X86.X86_OP_REG:
                 is_copy, off = base_off(ops[0].reg, d0)  # (`push %rsp` pushes RSP as before it)
-                if is_copy and d is not None:
-                    cp[("slot", d)] = off
+            elif ops[0].type == _X86.X86_OP_MEM:
+                is_copy, off = loaded(ops[0].mem, d0)  # (`pushq 16(%rsp)`: adv_r44_pushmem_reload_copy)
+            else:
+                is_copy, off = False, None
+            if is_copy and d is not None:
+                cp[("slot", d)] = off
         elif m == "pop" and ops and ops[0].type == _X86.X86_OP_REG:
             dst = _reg64(ci, ops[0].reg)
             new = (("slot", d0) in cp, cp.get(("slot", d0)))
@@ -982,8 +1009,7 @@ class StackWalk:
             if m == "mov" and src is not None and src.type == _X86.X86_OP_REG:
                 new = base_off(src.reg)
             elif m == "mov" and src is not None and src.type == _X86.X86_OP_MEM and src.size == 8:
-                lo = placed(src.mem)
-                new = (("slot", lo) in cp, cp.get(("slot", lo))) if lo is not None else (False, None)
+                new = loaded(src.mem)
             elif m == "lea" and src is not None and src.mem.segment == 0:
                 is_copy, off = base_off(src.mem.base)
                 ix_copy, _ = base_off(src.mem.index) if src.mem.index else (False, None)
@@ -1012,9 +1038,8 @@ class StackWalk:
                 cp[dst] = new[1]
             else:
                 cp.pop(dst, None)
-        # a slot below RSP holds nothing (an interrupt may overwrite it)
-        for k in [k for k in cp if isinstance(k, tuple) and (d is None or k[1] < d)]:
-            del cp[k]
+        # (a slot below RSP stays: an interrupt may overwrite it, but it may
+        # also still hold the address, adv_r44_redzone_copy)
         return frozenset(cp.items())
 
     @staticmethod
