@@ -362,10 +362,12 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
             # sysretl, and at a sysretq as before, a 32-bit RCX/R11)
             compat_ok = q.width != "sysretl" and r in ("rcx", "r11") and vv >> 32 == 0 or \
                 r == "r11" and q.width == "sysretl" and vv & ~obligations.RFLAGS_IMAGE == 0
-            if k is not None and _is_true(model, k) and vv == sv and vv != 0 and vv != ev(explorer.user[r]) and \
-                    not compat_ok:
-                bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled "
-                           f"with a value that is not user data ({_provenance(explorer, v)})")
+            if k is not None and _is_true(model, k) and vv == sv and not compat_ok:
+                # (zero or the user's own value too: obligations.gpr_ok)
+                at = getattr(explorer, "implicit_stores", {}).get(slots[r])
+                how = f"under a branch on kernel data (a store at {explorer.program.symbolize(at)})" if at else \
+                    f"with a value that is not user data ({_provenance(explorer, v)})"
+                bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled {how}")
                 continue
             if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or compat_ok:
                 continue

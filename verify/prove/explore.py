@@ -518,6 +518,9 @@ class Explorer:
                 # still caught when it is restored)
                 if self._guard_taint(st):
                     t = claripy.BoolV(True)
+                    # (for the report: where, decide._detail)
+                    self.__dict__.setdefault("implicit_stores", {}).setdefault(
+                        f, getattr(self, "_store_insn", 0) or 0)
             if self._credited:
                 # a load from kernel memory taken for user data: the image
                 # cannot tell mm->context.vdso (a user address) from a kernel
