@@ -858,13 +858,17 @@ class StackWalk:
                     ci.mnemonic, k, bool(op.access & capstone.CS_AC_WRITE)):
                 continue
             mem = op.mem
+            # (capstone gives fnsave 4 bytes and fxsave/xsave 8: their
+            # images are larger, an XSAVE one of no fixed size,
+            # adv_r45_fnsave_extent)
+            size = _STATE_SAVE_BYTES.get(m, op.size or 8)
             if mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
                 # (a pop to memory computes its address with RSP already
                 # incremented: d is the state after the pop, SDM POP)
                 base = d if mem.base == _RSP else bp
-                lo = None if base is None or mem.index != 0 else base + mem.disp
-                self._store(base, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
-                saved = _overwritten(saved, lo, op.size or 8)
+                lo = None if base is None or mem.index != 0 or size is None else base + mem.disp
+                self._store(base, lo, size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                saved = _overwritten(saved, lo, size or 8)
                 if m == "mov" and lo is not None and op.size == 8 and ops[1].type == _X86.X86_OP_REG and \
                         _reg64(ci, ops[1].reg) in kept:
                     saved = saved | {(lo, _reg64(ci, ops[1].reg))}
@@ -881,7 +885,7 @@ class StackWalk:
                 # else it may hit any slot of the frame
                 # (adv_r42_saved_rbx_overflow)
                 off = dict(copies).get(_reg64(ci, mem.base)) if mem.base != 0 else None
-                if m in _STRING_STORES:
+                if m in _STRING_STORES and any(p in (0xF2, 0xF3) for p in ci.prefix):
                     # `rep stos` into a local (`struct ksignal ksig = {}`):
                     # its extent is RCX, which the walk does not follow;
                     # clearing the saved slots here made every such
@@ -889,10 +893,12 @@ class StackWalk:
                     # frame-unsafe, so a string store through a stack
                     # address stays within its object: assumption abi-frames
                     pass
-                elif off is not None and mem.index == 0:
+                elif off is not None and mem.index == 0 and size is not None:
+                    # (a single `stosq` too: it writes at RDI whatever DF
+                    # says, adv_r45_stosq_saved_slot)
                     lo = off + mem.disp
-                    self._store(off, lo, op.size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
-                    saved = _overwritten(saved, lo, op.size or 8)
+                    self._store(off, lo, size, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                    saved = _overwritten(saved, lo, size)
                 else:
                     saved = frozenset()
         if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
@@ -958,7 +964,7 @@ class StackWalk:
 
         def placed(mem, rsp=d):
             """The frame offset a memory operand addresses, or None."""
-            if mem.index != 0 or mem.segment != 0:
+            if mem.index != 0 or mem.segment not in _FLAT_SEGMENTS:
                 return None
             is_copy, off = base_off(mem.base, rsp)
             return off + mem.disp if is_copy and off is not None else None
@@ -1010,7 +1016,7 @@ class StackWalk:
                 new = base_off(src.reg)
             elif m == "mov" and src is not None and src.type == _X86.X86_OP_MEM and src.size == 8:
                 new = loaded(src.mem)
-            elif m == "lea" and src is not None and src.mem.segment == 0:
+            elif m == "lea" and src is not None:  # (LEA ignores any segment: adv_r45_lea_ss_copy)
                 is_copy, off = base_off(src.mem.base)
                 ix_copy, _ = base_off(src.mem.index) if src.mem.index else (False, None)
                 if is_copy or ix_copy:
@@ -1053,7 +1059,7 @@ class StackWalk:
         src = ops[1]
         if m in ("add", "sub") and src.type == _X86.X86_OP_IMM and d is not None:
             return d + src.imm if m == "add" else d - src.imm
-        if m == "lea" and src.mem.index == 0 and src.mem.segment == 0:
+        if m == "lea" and src.mem.index == 0:  # (LEA ignores any segment)
             base = d if src.mem.base == _RSP else bp if src.mem.base == _RBP else None
             return base + src.mem.disp if isinstance(base, int) else None
         if m == "mov" and src.type == _X86.X86_OP_REG and src.reg == _RBP:
@@ -1062,6 +1068,14 @@ class StackWalk:
 
 
 KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
+# segments whose base is 0 in 64-bit mode (SDM Vol. 1 3.4.2.1): an override
+# with one addresses what no override does (FS and GS have bases)
+_FLAT_SEGMENTS = (0, _X86.X86_REG_SS, _X86.X86_REG_DS, _X86.X86_REG_ES, _X86.X86_REG_CS)
+# the bytes an x87/SSE/XSAVE state save stores (SDM Vol. 1 8.1.10, 10.5;
+# None: XSAVE's image size depends on XCR0 and the features)
+_STATE_SAVE_BYTES = {"fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "fxsave": 512, "fxsave64": 512,
+                     **{m: None for m in ("xsave", "xsave64", "xsaveopt", "xsaveopt64", "xsavec", "xsavec64",
+                                          "xsaves", "xsaves64")}}
 # stores whose extent RCX decides (`rep stos`, `rep movs`)
 _STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq"}
 
