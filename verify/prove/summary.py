@@ -747,15 +747,18 @@ class StackWalk:
         self._pushed(state, 8, addr, "a call")
         # (the callee's frame is below RSP: no slot there survives the call)
         d = state[0]
-        # (after the call the caller-saved registers hold the callee's values)
         # (a caller-saved register may still hold its stack address after
-        # the call: the paravirt callee-save ABI keeps RDI; offset kept
-        # unknown, adv_r44_calleesave_abi_copy)
+        # the call, though the ABI lets the callee clobber it: the paravirt
+        # callee-save ABI keeps RDI; offset kept unknown,
+        # adv_r44_calleesave_abi_copy)
         copies = {x if x[0] in KEPT_AT_ENTRY or isinstance(x[0], tuple) else (x[0], None) for x in state[4]
                   if not isinstance(x[0], tuple) or d is not None and x[0][1] >= d}
         if any(isinstance(x[0], str) for x in state[4]):
-            # a callee handed a stack address may return it (memset's
-            # RAX, adv_r43_memset_ret_copy): somewhere in the frame
+            # a callee that can see a stack address in any register (an
+            # argument, or the frame pointer) may return it (memset's RAX,
+            # adv_r43_memset_ret_copy): somewhere in the frame.  A stack
+            # address the callee made itself is not covered: known gap
+            # adv_r44_callee_frame_addr (assumption abi-frames)
             copies |= {("rax", None), ("rdx", None)}
         state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d), frozenset(copies))
         out = [(entry_node, tgt, self.ENTRY)]
