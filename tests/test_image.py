@@ -363,6 +363,33 @@ def test_relocate_61_rules_copy_other_branches_verbatim():
     assert 0x1805 + int.from_bytes(moved[1:5], "little", signed=True) == 0x3000
 
 
+def test_relocate_follows_the_kernels_rules_at_the_edges():
+    """6.12 need_reloc(): a branch to the replacement's end (a label after
+    its last instruction) is internal, so after patching it lands at the
+    end of the patched site (adv_r46_alt_endlabel_reloc); `loop` is never
+    relocated; a JMP32 whose moved displacement fits 8 bits is re-encoded.
+    6.1 recompute_jump(): only a 5-byte replacement's leading jmp moves."""
+    # jnc rel32 to the code's end (0x1000 + 8): left alone, as the kernel does
+    code = b"\x0f\x83" + (2).to_bytes(4, "little", signed=True) + b"\x90\x90"
+    assert relocate(code, 0x1000, 0x900000) == code
+    # one byte further is outside: moved to keep its absolute target
+    code = b"\x0f\x83" + (3).to_bytes(4, "little", signed=True) + b"\x90\x90"
+    moved = relocate(code, 0x1000, 0x900000)
+    assert 0x900006 + int.from_bytes(moved[2:6], "little", signed=True) == 0x1009
+    # loop rel8 to outside: copied verbatim (relative to the site after patching)
+    assert relocate(b"\xe2\x10\x90", 0x1000, 0x1800) == b"\xe2\x10\x90"
+    # jmp rel32 to 0x15 bytes past the site: jmp rel8 (0x1802 + 0x13) and int3s
+    code = b"\xe9" + (0x1815 - 0x1005).to_bytes(4, "little", signed=True)
+    assert relocate(code, 0x1000, 0x1800) == b"\xeb\x13\xcc\xcc\xcc"
+    # 6.1: a 5-byte jmp near the site becomes a 2-byte jmp and a nop
+    code = b"\xe9" + (0x1810 - 0x1005).to_bytes(4, "little", signed=True)
+    moved = relocate(code, 0x1000, 0x1800, full=False)
+    assert moved[:2] == b"\xeb\x0e" and len(moved) == 5
+    # 6.1: a jmp starting a longer replacement is copied verbatim
+    code = b"\xe9" + (0x2000 - 0x1005).to_bytes(4, "little", signed=True) + b"\x90"
+    assert relocate(code, 0x1000, 0x1800, full=False) == code
+
+
 def test_symbol_starts_count_every_definition_of_a_repeated_static_name():
     """adv_r20_sysret_dupname (review 20): two objects' static `dupname`
     (ld keeps both, the table keeps the first by name) made symbol_start see

@@ -152,55 +152,69 @@ def _capstone():
 
 def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None:
     """Move `code` linked at `src` to `dst` the way apply_alternatives() does.
+    None where the kernel's result is not modelled (a rel8 pushed out of
+    reach, code that does not decode): the variant is then refused.
 
-    full=True (6.12 alternative.c apply_relocation(), since ~6.4): every
-    rel8/rel32 branch and RIP-relative operand that points outside the code
-    keeps its absolute destination.
-    full=False (6.1 alternative.c): only a replacement that *starts* with a
-    jmp (recompute_jump(); the kernel may re-encode it as a 2-byte jmp, the
-    same destination) or is exactly one 5-byte call (the 0xe8 fixup) is
-    re-targeted; anything else is copied verbatim, as the kernel does.
-    None if a rel8 no longer reaches or the code does not decode."""
-    import capstone
+    full=True (6.12 alternative.c __apply_relocation(), since ~6.4): the
+    operands of Jcc (70-7f, 0f 80-8f), JMP (eb, e9) and CALL (e8), and
+    RIP-relative displacements, are moved by (src - dst) where need_reloc()
+    says so: a target before the code or *past its end*; a target in
+    [src, src + len] (its end included: a label after the last instruction)
+    stays relative to the code.  `loop`/`jrcxz` (e0-e3) are not relocated.
+    A JMP32 whose moved displacement fits 8 bits becomes `eb disp8` and
+    int3s, the displacement computed as the kernel does whether the target
+    was relocated or not.
+    full=False (6.1 alternative.c): a replacement of exactly 5 bytes that is
+    one `e8` call gets its displacement moved, and one of exactly 5 bytes
+    that starts with a jmp (e9 or eb) is re-encoded by recompute_jump() to
+    the same absolute target, reading the s32 at byte 1 as its displacement
+    whatever the opcode; anything else, a jmp in a longer replacement
+    included, is copied verbatim and so branches relative to the site."""
     from capstone import x86 as cx
 
     if src == dst or not code:
         return code
+    if not full:
+        return _relocate_61(code, src, dst)
     md = _capstone()
     buf = bytearray(code)
     pos = 0
-    end = src + len(code)
+    diff = src - dst
+
+    def need_reloc(tgt: int) -> bool:  # 6.12 need_reloc()
+        return tgt < src or tgt > src + len(code)
+
     for insn in md.disasm(code, src):
         off = insn.address - src
-        if not full:
-            first_jmp = off == 0 and code[0] in (0xE9, 0xEB)
-            one_call = off == 0 and len(code) == 5 and code[0] == 0xE8
-            if not (first_jmp or one_call):
-                pos = off + insn.size
-                continue
         pos = off + insn.size
-        nxt_src, nxt_dst = insn.address + insn.size, dst + off + insn.size
-        if insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL):
-            ops = insn.operands
-            if len(ops) == 1 and ops[0].type == cx.X86_OP_IMM and insn.imm_size in (1, 4):
-                tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
-                if src <= tgt < end:
-                    continue
-                disp = tgt - nxt_dst
-                if insn.imm_size == 1:
-                    if not -128 <= disp < 128:
-                        return None
-                    buf[off + insn.size - 1] = disp & 0xFF
-                else:
-                    struct.pack_into("<i", buf, off + insn.size - 4, disp)
-                continue
+        nxt_src = insn.address + insn.size
+        opc = insn.opcode
+        if opc[0] in (0xE8, 0xE9, 0xEB) or 0x70 <= opc[0] <= 0x7F or (opc[0] == 0x0F and 0x80 <= opc[1] <= 0x8F):
+            n = insn.imm_size
+            if n not in (1, 4):
+                return None  # (a 16-bit displacement: the CPUs differ on it)
+            at = off + insn.size - n
+            imm = struct.unpack_from("<b" if n == 1 else "<i", code, at)[0]
+            if need_reloc(nxt_src + imm):
+                # apply_reloc(): an s32 sum, BUG_ON where it does not fit n
+                # bytes (no boot: refused here); 4 bytes wrap silently
+                moved = _wrap32(imm + diff)
+                if n == 1 and not -128 <= moved < 128:
+                    return None
+                struct.pack_into("<b" if n == 1 else "<i", buf, at, moved)
+            if opc[0] == 0xE9:
+                # "Where possible, convert JMP.d32 into JMP.d8", from the
+                # decoded (unmoved) immediate, whether it was moved or not
+                short = _wrap32(imm + diff + 3)
+                if -128 <= short < 128:
+                    buf[off:off + insn.size] = bytes([0xEB, short & 0xFF]) + b"\xcc" * (insn.size - 2)
         if insn.disp_size == 4 and insn.disp_offset:
             for op in insn.operands:
                 if op.type == cx.X86_OP_MEM and op.mem.base == cx.X86_REG_RIP:
                     tgt = (nxt_src + op.mem.disp) & 0xFFFFFFFFFFFFFFFF
-                    if src <= tgt < end:
+                    if not need_reloc(tgt):
                         break
-                    disp = tgt - nxt_dst
+                    disp = tgt - (dst + off + insn.size)
                     disp = ((disp + (1 << 63)) % (1 << 64)) - (1 << 63)
                     if not -(1 << 31) <= disp < (1 << 31):
                         # %gs:rip-relative per-CPU offsets wrap modulo 2^64 (6.12).
@@ -210,6 +224,27 @@ def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None
     if pos != len(code):
         return None  # did not decode to the end
     return bytes(buf)
+
+
+def _wrap32(v: int) -> int:
+    return ((v + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+
+def _relocate_61(code: bytes, src: int, dst: int) -> bytes | None:
+    """6.1 apply_alternatives() and recompute_jump() (arch/x86/kernel/
+    alternative.c): see relocate()."""
+    if len(code) != 5 or code[0] not in (0xE8, 0xE9, 0xEB):
+        return code
+    disp = struct.unpack_from("<i", code, 1)[0]
+    if code[0] == 0xE8:  # "0xe8 is a relative jump; fix the offset" (an s32 sum)
+        return code[:1] + struct.pack("<i", _wrap32(disp + src - dst))
+    # recompute_jump(): n_dspl (an s32) = target - site; the sign test is
+    # on the pointer difference, the rest on the s32
+    ptrdiff = src + 5 + disp - dst
+    n = _wrap32(ptrdiff)
+    if (ptrdiff >= 0 and n - 2 <= 127) or (ptrdiff < 0 and ((n - 2) & 0xFF) == n - 2):
+        return bytes([0xEB, (n - 2) & 0xFF]) + NOPS[3]
+    return b"\xe9" + struct.pack("<i", _wrap32(n - 5))
 
 
 def _rel32(op: bytes, at: int, size: int, target: int) -> bytes:
@@ -851,3 +886,54 @@ def read_patch_sites(image, lo: int = 0, hi: int = 1 << 64, thunks: bool = True)
             memo[thunks] = t.sites(lo, hi, thunks)
         return memo[thunks]
     return t.sites(lo, hi, thunks)
+
+
+# -- runtime constants ---------------------------------------------------------
+@dataclass(frozen=True)
+class RuntimeConst:
+    """An immediate the kernel rewrites at boot (6.11+ asm/runtime-const.h:
+    runtime_const_init() stores the variable's value over it): `movq
+    $0x0123456789abcdef, %reg` (kind "ptr", the 8-byte immediate) or `shrl
+    $12, %reg32` (kind "shift", the 1-byte count).  The bytes on disk are a
+    placeholder: the value at run time is whatever the variable held at boot
+    (USER_PTR_MAX, dentry_hashtable, d_hash_shift), which the image does
+    not fix."""
+    addr: int  # of the immediate
+    size: int
+    kind: str  # "ptr" | "shift"
+    name: str  # the variable
+
+
+def runtime_consts(image) -> dict[int, RuntimeConst]:
+    """Every runtime-constant immediate of the image, by address: the
+    entries of each `runtime_ptr_<sym>` / `runtime_shift_<sym>` table (an
+    s32 each, relative to itself: `.long 1b - 8 - .`), found as a section
+    of that name or between __start_runtime_*/__stop_runtime_* symbols
+    (include/asm-generic/vmlinux.lds.h RUNTIME_CONST(); what
+    runtime_const_fixup() walks)."""
+    t = tables(image)
+    memo = t.__dict__.get("_runtime_consts")
+    if memo is not None:
+        return memo
+    found: dict[str, tuple[int, bytes]] = {}
+    for s in image.elf.sections:
+        if s.name.startswith(("runtime_ptr_", "runtime_shift_")) and s.has_bits and s.size:
+            found[s.name] = (s.addr, image.elf.section_bytes(s.name))
+    for name in list(image.symbols.names()):
+        if name.startswith(("__start_runtime_ptr_", "__start_runtime_shift_")):
+            sec = name[len("__start_"):]
+            if sec not in found:
+                hit = t._table(sec, name, "__stop_" + sec)
+                if hit is not None:
+                    found[sec] = hit
+    out: dict[int, RuntimeConst] = {}
+    for sec, (base, data) in found.items():
+        kind = "ptr" if sec.startswith("runtime_ptr_") else "shift"
+        for i in range(0, len(data), 4):
+            # (the kernel reads whole s32s while start < end: a last partial
+            # one runs past the table)
+            raw = data[i:i + 4] if i + 4 <= len(data) else image.read(base + i, 4)
+            at = (base + i + struct.unpack("<i", raw)[0]) & 0xFFFFFFFFFFFFFFFF
+            out[at] = RuntimeConst(at, 8 if kind == "ptr" else 1, kind, sec.split("_", 2)[2])
+    t.__dict__["_runtime_consts"] = out
+    return out

@@ -268,6 +268,10 @@ class FunctionCfg:
             ins = decode(addr, data)
             if ins is None:
                 raise CfgError(f"{addr:#x}: undecodable instruction")
+            if prog.runtime_consts_in(addr, ins.size):
+                # an immediate rewritten at boot: its own block, whose
+                # meaning Explorer._runtime_const gives (or refuses)
+                ins.kind = "special"
             insns[node] = ins
             if len(insns) > MAX_FUNCTION_INSNS:
                 raise CfgError(f"{self.entry:#x}: the function's graph exceeds {MAX_FUNCTION_INSNS} instructions")
@@ -452,6 +456,8 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         ins = decode(addr, data)
         if ins is None:
             raise CfgError(f"{addr:#x}: undecodable instruction in the static walk")
+        if ins.target is not None and program.runtime_consts_in(addr, ins.size):
+            raise CfgError(f"{addr:#x}: a branch whose displacement is rewritten at boot (runtime constant)")
         nxt = addr + ins.size
         fall = (nxt, vk)
         if vk is not None and nxt >= vk[0] + len(program.site_choices(vk[0])[vk[1]][0]):

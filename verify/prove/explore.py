@@ -1435,6 +1435,11 @@ class Explorer:
         nxt = block.succs[0]
         where = self.program.symbolize(ins.addr)
         ops = [o.strip() for o in ins.op_str.split(",")] if ins.op_str else []
+        rcs = self.program.runtime_consts_in(ins.addr, ins.size)
+        if rcs:
+            self._runtime_const(st, ins, ops, rcs, where)
+            yield nxt, st
+            return
         if any(o.startswith("gs:") or " gs:" in o for o in ops):
             # a %gs-relative operand of an instruction VEX does not lift
             # (verw, lsl, xsave, ...) reads through the GS base like any
@@ -1720,6 +1725,34 @@ class Explorer:
                 raise Inconclusive(f"{self.program.symbolize(ins.addr)}: VEX cannot lift `{ins.mnemonic}`")
             self.program._cfgs[key] = c
         return c
+
+    def _runtime_const(self, st, ins, ops, rcs, where):
+        """An instruction with an immediate the kernel rewrites at boot
+        (patches.RuntimeConst: asm/runtime-const.h, 6.11+): its on-disk value
+        is a placeholder, so the value is some value.  The two forms the
+        header emits are modelled: `movq $imm64, %reg` (the register gets
+        some value: USER_PTR_MAX, dentry_hashtable) and `shrl $imm8, %reg32`
+        (a shift by some count, masked to 5 bits as SHR does, with fresh
+        flags: CF/OF depend on the count).  Anything else listed in a table
+        (a fixture can list any byte) is refused
+        (adv_r46_runtime_const_shift)."""
+        rc, raw = rcs[0], ins.raw
+        # (matched on the bytes: REX.W [+B], B8+r, imm64; [REX.B 41,] C1 /5
+        # (ModRM E8+r), imm8; no other prefix)
+        if len(rcs) == 1 and rc.kind == "ptr" and len(raw) == 10 and raw[0] in (0x48, 0x49) and \
+                raw[1] & 0xF8 == 0xB8 and rc.addr == ins.addr + 2 and ops and _reg64(ops[0]):
+            self.set_reg(st, _reg64(ops[0]), fresh(f"runtime_{rc.name}"))
+            return
+        body = raw[1:] if len(raw) == 4 and raw[0] == 0x41 else raw
+        if len(rcs) == 1 and rc.kind == "shift" and len(body) == 3 and body[0] == 0xC1 and \
+                body[1] & 0xF8 == 0xE8 and rc.addr == ins.addr + len(raw) - 1 and ops and _reg64(ops[0]):
+            dst = _reg64(ops[0])
+            count = fresh(f"runtime_{rc.name}", 32) & 0x1F
+            self.set_reg(st, dst, claripy.LShR(self.reg(st, dst)[31:0], count).zero_extend(32))
+            self._fresh_flags(st, f"runtime_{rc.name}")
+            return
+        raise Inconclusive(f"{where}: `{ins.mnemonic} {ins.op_str}` holds an immediate rewritten at boot "
+                           f"(runtime_{rc.kind}_{rc.name}) in a form that is not modelled")
 
     def _fresh_flags(self, st, why):
         self.set_reg(st, "cc_op", claripy.BVV(0, 64))

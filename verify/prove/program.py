@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 
-from ..image.patches import read_patch_sites, tables
+from ..image.patches import read_patch_sites, runtime_consts, tables
 from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
 
 # arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
@@ -73,6 +73,9 @@ class Program:
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
         self._site_ends = [a + max(e.length for e in self.sites[a]) for a in self._site_starts]
+        # boot-rewritten immediates (asm/runtime-const.h): their on-disk
+        # value is a placeholder (Explorer._runtime_const)
+        self.runtime_consts = runtime_consts(image)
         self._choices: dict[int, list] = {}
         self._cfgs: dict[int, FunctionCfg] = {}
         self._starts: dict[int, str | None] = {}
@@ -108,6 +111,18 @@ class Program:
 
     def symbolize(self, addr: int) -> str:
         return self.image.symbolize(addr)
+
+    def runtime_consts_in(self, addr: int, size: int) -> list:
+        """The runtime-constant immediates (patches.RuntimeConst) that
+        overlap the bytes [addr, addr + size)."""
+        if not self.runtime_consts:
+            return []
+        out = []
+        for a in range(addr - 7, addr + size):
+            rc = self.runtime_consts.get(a)
+            if rc is not None and a + rc.size > addr:
+                out.append(rc)
+        return out
 
     def start_name(self, addr: int) -> str | None:
         """The symbol that starts exactly at addr, if any."""
