@@ -163,6 +163,12 @@ KNOWN_GAPS: dict = {
     "adv_r45_stackarg_ret_copy": "a stack address passed on the stack and returned in RAX",
     "adv_r45_xchg_spill_copy": "a stack address spilled by `xchg` with memory",
     "adv_r45_ax_guard_secret": "the ax slot is exempt from the implicit-flow rule (the syscall's result)",
+    # review 46 (2026-12-04, tenth session): ts-compat-clear is decided at
+    # the sysretq only; at a sysretl the TS_COMPAT effects of the compat
+    # path's callees are not computed (compat._WithoutTsCompat), so deciding
+    # it there would leave both Debian kernels inconclusive
+    "adv_r46_compat_ts_fastpath": "a compat fast path returning by sysretl with TS_COMPAT still set: "
+                                  "ts-compat-clear is not decided at a sysretl",
     # an implicit flow into a register after POP_REGS: the path condition at
     # SYSRET depends on kernel data on every real path (the exit work tests
     # TIF flags), so only stores into pt_regs are judged by it
