@@ -53,10 +53,11 @@ def kernel_up():
 # The README's test command runs two test processes with `--dist loadgroup`.
 # Every test file is one group, so a file's session and module fixtures (a
 # Debian kernel's check, the uniprocessor build) are made in one process, as
-# with `--dist loadfile`; the exception is test_adversarial.py, whose ~210
-# independent fixture checks, a third of the suite's CPU time, are split in
-# two groups so that both processes share them.
-ADVERSARIAL_GROUPS = 2
+# with `--dist loadfile`; the exception is test_adversarial.py, whose ~380
+# independent fixture checks, half of the suite's CPU time, are split in
+# eight groups so that both processes share them and the last group to end
+# is short (with two, one process ran a quarter of them alone at the end)
+ADVERSARIAL_GROUPS = 8
 
 
 @pytest.hookimpl(tryfirst=True)
