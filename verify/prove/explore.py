@@ -1937,12 +1937,23 @@ class Explorer:
         return st.load_bytes(a, 8)
 
     def _exposures(self, st: MState, site):
-        """Every stack address in a register at a call escapes to the callee."""
+        """Every stack address in a register at a call escapes to the callee,
+        and every one stored in the caller's frame from RSP up to its return
+        address: the callee reads its stack arguments there (which slots
+        are arguments the code does not say; adv_r45_stackarg_ret_copy, a
+        7th argument returned)."""
         for r in GPRS:
             if r == "rsp":
                 continue
             for c in _stack_constants(self.reg(st, r), self):
                 st.exposed = st.exposed | {self._frame_range(c, st)}
+        rsp = self.reg(st, "rsp")
+        if not rsp.symbolic:
+            lo = rsp.concrete_value
+            top = self._region_top(lo)
+            hi = min([s for s in self.ret_slots if lo <= s < top], default=top)
+            for a in sorted(a for a in st.mem if lo <= a < hi):
+                self._note_escape(st, st.load_bytes(a, 8))
         if st.exposed:
             self._expose_reachable(st)
 

@@ -753,10 +753,11 @@ class StackWalk:
         # adv_r44_calleesave_abi_copy)
         copies = {x if x[0] in KEPT_AT_ENTRY or isinstance(x[0], tuple) else (x[0], None) for x in state[4]
                   if not isinstance(x[0], tuple) or d is not None and x[0][1] >= d}
-        if any(isinstance(x[0], str) for x in state[4]):
+        if any(isinstance(x[0], str) or d is None or x[0][1] >= d for x in state[4]):
             # a callee that can see a stack address in any register (an
-            # argument, or the frame pointer) may return it (memset's RAX,
-            # adv_r43_memset_ret_copy): somewhere in the frame.  A stack
+            # argument, or the frame pointer) or in a slot at or above RSP
+            # (a stack argument: adv_r45_stackarg_ret_copy) may return it
+            # (memset's RAX, adv_r43_memset_ret_copy): somewhere in the frame.  A stack
             # address the callee made itself is not covered: known gap
             # adv_r44_callee_frame_addr (assumption abi-frames)
             copies |= {("rax", None), ("rdx", None)}
@@ -946,24 +947,35 @@ class StackWalk:
     def _copies_after(ci, m, ops, d0, d, bp, copies, written_64):
         """The registers other than RSP, and the frame slots, that hold a
         stack address after ci, each with its offset from the frame's entry
-        RSP (None: not known).  A register gets one from `mov %rsp`/`lea
+        RSP (None: not known).  Exact offsets come from `mov %rsp`/`lea
         off(%rsp)` (or RBP as a frame pointer, or another copy), add/sub of a
-        constant, a load of a slot holding one (`push %rsp; pop %rax`, a
-        spill and reload: adv_r43_pushpop_rsp_copy, _spill_reload_copy), and
-        any other instruction with one among its register sources (`cmovnz
-        %rsp,%rax`: adv_r43_cmov_copy; offset not known).  d0/d: RSP's
-        offset before/after ci."""
+        constant, and a load of a slot holding one (`push %rsp; pop %rax`, a
+        spill and reload: adv_r43_pushpop_rsp_copy, _spill_reload_copy).
+        Beyond those, a value derived from a stack address is one, offset
+        not known: every register an instruction writes, when a register it
+        reads as a value (any width: `movl %esp,%eax`, adv_r45_split32_copy;
+        `cmovnz %rsp,%rax`, adv_r43_cmov_copy; an xmm register) or a memory
+        operand it reads (`add (%rsp),%rcx` of a slot holding one,
+        adv_r45_addload_copy) may hold one; every slot a store may write,
+        when what it stores may be one (any width, `xchg`/`xadd`/`cmpxchg`
+        too: adv_r45_xchg_spill_copy); a slot partly overwritten keeps what
+        is left of one (its other half may be completed by a constant).
+        d0/d: RSP's offset before/after ci."""
         cp = dict(copies)
         dst = _reg64(ci, ops[0].reg) if ops and ops[0].type == _X86.X86_OP_REG and ops[0].size == 8 and \
             m not in ("push",) else None
 
         def base_off(reg_id, rsp=d):
-            if reg_id == _RSP:
-                return True, rsp
-            if reg_id == _RBP and isinstance(bp, int):
-                return True, bp
+            """(whether, offset) the register holds a stack address (a
+            narrower part of one: offset not known)."""
             r = _reg64(ci, reg_id) if reg_id else None
-            return (True, cp[r]) if r in cp else (False, None)
+            if r == "rsp":
+                return True, rsp if reg_id == _RSP else None
+            if r == "rbp" and isinstance(bp, int):
+                return True, bp if reg_id == _RBP else None
+            if r in cp:
+                return True, cp[r] if ci.reg_name(reg_id) == r else None
+            return False, None
 
         def placed(mem, rsp=d):
             """The frame offset a memory operand addresses, or None."""
@@ -972,21 +984,41 @@ class StackWalk:
             is_copy, off = base_off(mem.base, rsp)
             return off + mem.disp if is_copy and off is not None else None
 
+        def slots_over(lo, size):
+            return [k for k in cp if isinstance(k, tuple) and (lo is None or (k[1] < lo + size and lo < k[1] + 8))]
+
         def forget_slots(lo, size):
-            for k in [k for k in cp if isinstance(k, tuple) and (lo is None or (k[1] < lo + size and lo < k[1] + 8))]:
-                del cp[k]
+            for k in slots_over(lo, size):
+                if lo is not None and lo <= k[1] and k[1] + 8 <= lo + size:
+                    del cp[k]
+                else:
+                    cp[k] = None  # (partly overwritten: the rest is still one)
 
         def loaded(mem, rsp=d):
-            """(whether, offset) a 64-bit load from mem gives a stack address:
-            a placed slot holding one, or any frame address the walk cannot
-            place while some slot holds one (`mov 16(%rsp,%rcx,8),%rax`,
-            adv_r44_indexed_reload_copy)"""
+            """(whether, offset) a load from mem may give a stack address: a
+            placed slot holding one (exactly, or a slot overlapping it), or
+            any frame address the walk cannot place while some slot holds one
+            (`mov 16(%rsp,%rcx,8),%rax`, adv_r44_indexed_reload_copy)"""
             lo = placed(mem, rsp)
             if lo is not None:
-                return ("slot", lo) in cp, cp.get(("slot", lo))
+                if ("slot", lo) in cp:
+                    return True, cp[("slot", lo)]
+                return bool(slots_over(lo, 8)), None
             in_frame = base_off(mem.base, rsp)[0] or (mem.index != 0 and base_off(mem.index, rsp)[0])
             return (in_frame and any(isinstance(k, tuple) for k in cp)), None
 
+        def writes_mem(k, op):
+            return op.type == _X86.X86_OP_MEM and machine.memory_written(ci.mnemonic, k,
+                                                                         bool(op.access & capstone.CS_AC_WRITE))
+
+        # what the instruction reads as values: its register operands (not
+        # the registers of an address), and its memory operands' contents
+        # (as they were before it)
+        value_regs = [op.reg for op in ops if op.type == _X86.X86_OP_REG and op.access & capstone.CS_AC_READ]
+        reads_copy = any(base_off(r, d0)[0] for r in value_regs)
+        if m not in ("lea", "nop", "push", "pop") and not m.startswith(("prefetch", "clflush", "clwb", "invlpg")):
+            reads_copy = reads_copy or any(op.type == _X86.X86_OP_MEM and op.access & capstone.CS_AC_READ
+                                           and loaded(op.mem, d0)[0] for op in ops)
         new = None
         if m == "push" and ops:
             forget_slots(d, 8)
@@ -1000,19 +1032,23 @@ class StackWalk:
                 cp[("slot", d)] = off
         elif m == "pop" and ops and ops[0].type == _X86.X86_OP_REG:
             dst = _reg64(ci, ops[0].reg)
-            new = (("slot", d0) in cp, cp.get(("slot", d0)))
-        # stores: a slot written loses what it held; a copy stored into a
-        # placed slot is one there
+            new = loaded_slot = (("slot", d0) in cp, cp.get(("slot", d0)))
+            if not loaded_slot[0] and d0 is not None and slots_over(d0, 8):
+                new = (True, None)
+        # stores: a slot written loses what it held; a stack address stored
+        # into a placed slot is one there (at its offset for a 64-bit `mov`)
         for k, op in enumerate(ops):
-            if op.type == _X86.X86_OP_MEM and machine.memory_written(ci.mnemonic, k,
-                                                                    bool(op.access & capstone.CS_AC_WRITE)):
+            if writes_mem(k, op) and m not in ("push", "pop"):
                 lo = placed(op.mem)
-                forget_slots(lo, op.size or 8) if lo is not None else None
+                exact = None
                 if m == "mov" and lo is not None and op.size == 8 and len(ops) == 2 and \
                         ops[1].type == _X86.X86_OP_REG:
-                    is_copy, off = base_off(ops[1].reg)
-                    if is_copy:
-                        cp[("slot", lo)] = off
+                    exact = base_off(ops[1].reg)
+                forget_slots(lo, op.size or 8) if lo is not None else None
+                if exact is not None and exact[0]:
+                    cp[("slot", lo)] = exact[1]
+                elif reads_copy and lo is not None:
+                    cp[("slot", lo)] = None
         if dst is not None and dst != "rsp" and new is None:
             src = ops[1] if len(ops) == 2 else None
             if m == "mov" and src is not None and src.type == _X86.X86_OP_REG:
@@ -1024,21 +1060,22 @@ class StackWalk:
                 ix_copy, _ = base_off(src.mem.index) if src.mem.index else (False, None)
                 if is_copy or ix_copy:
                     new = (True, off + src.mem.disp if is_copy and off is not None and src.mem.index == 0 else None)
-            elif m in ("add", "sub") and dst in cp and src is not None:
+            elif m in ("add", "sub") and dst in cp and src is not None and src.type == _X86.X86_OP_IMM:
                 o = cp[dst]
-                new = (True, None if o is None or src.type != _X86.X86_OP_IMM else
-                       o + src.imm if m == "add" else o - src.imm)
-            elif any(op.type == _X86.X86_OP_REG and base_off(op.reg)[0] for op in ops):
-                # a stack address among the sources (or kept in the
+                new = (True, None if o is None else o + src.imm if m == "add" else o - src.imm)
+            elif reads_copy:
+                # a stack address among the values read (or kept in the
                 # destination: `and`, `cmov` not taken): still one, somewhere
                 new = (True, None)
         for r in written_64:
-            if r in cp and r != dst:
-                # (xchg's other operand, a cmpxchg's RAX...): may be one,
-                # offset not known
+            if r in ("rsp", "rflags", "rip") or r == dst:
+                continue
+            if r in cp or reads_copy:
+                # (xchg's other operand, a cmpxchg's RAX, a narrower write
+                # of a derived value...): may be one, offset not known
                 cp[r] = None
         if m == "xchg" and len(ops) == 2 and all(op.type == _X86.X86_OP_REG for op in ops):
-            a, b = (base_off(op.reg) for op in ops)
+            a, b = (base_off(op.reg, d0) for op in ops)
             if a[0] or b[0]:
                 for op in ops:
                     cp[_reg64(ci, op.reg)] = None
