@@ -155,8 +155,6 @@ KNOWN_GAPS: dict = {
     # review 45 (2026-12-04, ninth session, found at the end of it): the
     # summaries' stack walk follows stack addresses through a table of
     # instruction forms; these forms are not in it yet
-    "adv_r45_lift_drops_copy": "a caller-saved stack address across RSB stuffing's frame lift",
-    "adv_r45_maskmov_implicit": "`maskmovdqu`'s implicit [RDI] destination is no store to the walk",
     "adv_r45_percpu_roundtrip": "a stack address through a per-CPU variable",
     "adv_r45_ax_guard_secret": "the ax slot is exempt from the implicit-flow rule (the syscall's result)",
     # review 46 (2026-12-04, tenth session): ts-compat-clear is decided at

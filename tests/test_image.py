@@ -390,6 +390,19 @@ def test_relocate_follows_the_kernels_rules_at_the_edges():
     assert relocate(code, 0x1000, 0x1800, full=False) == code
 
 
+def test_sites_boot_would_rewrite_as_nops_are_refused():
+    """6.12 optimize_nops() takes any opcode 0x90 but `pause` for a NOP (REX
+    is no prefix to insn_is_nop): `xchg %r8,%rax` before a site's last
+    instruction would be overwritten at boot (review 47)."""
+    from verify.image.patches import _nops_rewrite
+
+    assert _nops_rewrite(b"\x49\x90\x90")       # xchg %r8,%rax; nop
+    assert _nops_rewrite(b"\x41\x90\xc3")       # xchg %r8d,%eax; ret
+    assert not _nops_rewrite(b"\x90\x49\x90")   # the last instruction is left alone
+    assert not _nops_rewrite(b"\x48\x90\x90")   # REX.W 90 is a NOP
+    assert not _nops_rewrite(b"\xf3\x90\x90")   # pause
+
+
 def test_symbol_starts_count_every_definition_of_a_repeated_static_name():
     """adv_r20_sysret_dupname (review 20): two objects' static `dupname`
     (ld keeps both, the table keeps the first by name) made symbol_start see

@@ -226,6 +226,20 @@ def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None
     return bytes(buf)
 
 
+def _nops_rewrite(code: bytes) -> bool:
+    """Whether boot's optimize_nops() (6.12 alternative.c insn_is_nop: any
+    opcode 0x90 but `pause`, REX not counted as a prefix) would replace an
+    instruction of the site that is no NOP: `xchg %r8,%rax` (41/49 90) or
+    any 0x90 with REX.B, before the site's last instruction (the last one is
+    left alone).  Such a site is refused rather than modelled (review 47)."""
+    md = _capstone()
+    insns = list(md.disasm(code, 0))
+    for insn in insns[:-1]:
+        if insn.opcode[0] == 0x90 and insn.rex & 1 and 0xF3 not in insn.prefix:
+            return True
+    return False
+
+
 def _wrap32(v: int) -> int:
     return ((v + (1 << 31)) % (1 << 32)) - (1 << 31)
 
@@ -714,17 +728,45 @@ class PatchTables:
                 variants.append(Variant(f"{cond}: direct-call (site is not call *disp32(%rip))", None))
         else:
             code = self.elf.read(repl, rlen) if rlen else b""
-            # Pre-6.3 records (u16 cpuid) come with the 6.1 relocation rules.
-            moved = relocate(code, repl, addr, full=lay is not ALT_LAYOUTS[0])
+            moved, why = self._relocated(code, repl, addr, lay)
             if moved is None:
-                variants.append(Variant(f"{cond}: replacement (not relocatable)", None))
+                variants.append(Variant(f"{cond}: replacement ({why})", None))
             else:
                 variants.append(Variant(f"{cond}: replacement" if rlen else f"{cond}: nops", moved + nops(ilen - rlen)))
+        if _nops_rewrite(orig):
+            variants[0] = Variant("on-disk (boot's optimize_nops() rewrites an xchg with REX.B as a NOP)", None)
         return PatchSite(
             "alternative", addr, ilen, feature, fname, flags,
             target=repl if rlen else None, detail=("ALT_NOT " if flags & ALT_FLAG_NOT else "") + fname,
             variants=tuple(variants), source=f".altinstructions[{idx}]",
         )
+
+    def _relocated(self, code: bytes, repl: int, addr: int, lay) -> tuple:
+        """(the replacement as apply_alternatives() leaves it at addr, or None;
+        why not).  Pre-6.3 records (u16 cpuid) come with the 6.1 rules.  The
+        6.3 record layout came before the relocation of replacements (6.3
+        and 6.4 still had recompute_jump()): under that layout the 6.12
+        rules are taken only where the image has the relocation code
+        (text_poke_apply_relocation, __apply_relocation, apply_relocation),
+        unless both rules give the same bytes.  A replacement holding a
+        runtime constant (runtime_consts) is refused: its boot value is
+        copied to the site when the constant's init runs before the
+        alternatives (adv_r47_rtconst_in_altrepl)."""
+        rcs = runtime_consts(self.image)
+        if rcs and any(repl - 7 <= a < repl + len(code) for a in rcs):
+            return None, "holds a runtime constant rewritten at boot"
+        if lay is ALT_LAYOUTS[0]:
+            moved = relocate(code, repl, addr, full=False)
+        else:
+            moved = relocate(code, repl, addr, full=True)
+            if moved != relocate(code, repl, addr, full=False) and not self._relocates_replacements:
+                return None, "this kernel's relocation rules are not known: no relocation code in the image"
+        return moved, "not relocatable"
+
+    @cached_property
+    def _relocates_replacements(self) -> bool:
+        return any(self.symbols.get(n) is not None for n in
+                   ("text_poke_apply_relocation", "__apply_relocation", "apply_relocation"))
 
     def _jump_site(self, rec) -> PatchSite:
         addr, idx, target, key, kflags = rec

@@ -36,6 +36,18 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     t0 = time.monotonic()
     rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
     if not image.entry.sysret_sites:
+        # the image walk follows every patch-site variant it can read; one it
+        # cannot (a replacement refused: not relocatable, a runtime constant)
+        # may be the way to the SYSRET (adv_r47_rtconst_in_altrepl): no
+        # verdict, rather than "not a kernel this tool checks"
+        refused = sorted({f"{s.addr:#x} ({v.label})" for s in image.patch_sites(*image.entry.entry_text)
+                          for v in s.variants if v.code is None})
+        if refused:
+            result = CheckResult(image.path, image.name, "", image.build_id, image.version)
+            result.notes.append("no sysretq is reachable from entry_SYSCALL_64 through the code the analysis can "
+                                "read, but patch-site variants it cannot read may reach one: " + ", ".join(refused))
+            result.seconds = time.monotonic() - t0
+            return result
         raise InputError(f"{image.path}: no sysretq reachable from entry_SYSCALL_64")
     prog = Program(image)
     summaries = Summaries(prog)

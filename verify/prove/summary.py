@@ -747,6 +747,15 @@ class StackWalk:
         self._pushed(state, 8, addr, "a call")
         # (the callee's frame is below RSP: no slot there survives the call)
         d = state[0]
+        entry = self.ENTRY
+        if self.prog.start_name(tgt) is None:
+            # a call to a local label (RSB stuffing's `call 1f`, a retpoline):
+            # the same code goes on with the same registers, and the stack
+            # addresses in them come back to this frame when RSP is lifted
+            # above the label's (adv_r45_lift_drops_copy)
+            base = None if d is None else d - 8
+            entry = (*self.ENTRY[:4], frozenset((r, None if o is None or base is None else o - base)
+                                                for r, o in state[4] if isinstance(r, str)))
         # (a caller-saved register may still hold its stack address after
         # the call, though the ABI lets the callee clobber it: the paravirt
         # callee-save ABI keeps RDI; offset kept unknown,
@@ -762,7 +771,7 @@ class StackWalk:
             # adv_r44_callee_frame_addr (assumption abi-frames)
             copies |= {("rax", None), ("rdx", None)}
         state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d), frozenset(copies))
-        out = [(entry_node, tgt, self.ENTRY)]
+        out = [(entry_node, tgt, entry)]
         ctx = (frame, state, fall)
         ctxs = self.contexts.setdefault(tgt, [])
         if ctx not in ctxs:
@@ -905,6 +914,8 @@ class StackWalk:
                     saved = _overwritten(saved, lo, size)
                 else:
                     saved = frozenset()
+        if m in machine.IMPLICIT_MEMORY_STORES:
+            saved = self._implicit_store(ci, m, ops, d, bp, copies, saved, addr)
         if m == "mov" and len(ops) == 2 and ops[0].type == _X86.X86_OP_REG and ops[1].type == _X86.X86_OP_MEM \
                 and ops[0].size == 8 and ops[1].mem.index == 0:
             mem = ops[1].mem
@@ -942,6 +953,42 @@ class StackWalk:
             if restored is not None:
                 kept = kept | {restored}
         return (d, bp, kept, saved, copies)
+
+    # the address register and extent of the stores no memory operand names
+    # (machine.IMPLICIT_MEMORY_STORES; "op0": the first register operand;
+    # None: not placeable, clzero's line is RAX rounded down to 64)
+    _IMPLICIT_STORE_AT = {"maskmovq": ("rdi", 8), "maskmovdqu": ("rdi", 16), "vmaskmovdqu": ("rdi", 16),
+                          "movdir64b": ("op0", 64), "enqcmd": ("op0", 64), "enqcmds": ("op0", 64),
+                          "clzero": ("rax", None)}
+
+    def _implicit_store(self, ci, m, ops, d, bp, copies, saved, addr):
+        """A store through an address in a register (`maskmovdqu`'s [RDI]:
+        adv_r45_maskmov_implicit): placed like an explicit one where the
+        register holds a known stack address, else it may hit any slot when
+        any register it may use holds one.  -> saved after it."""
+        cp = dict(copies)
+
+        def stack_off(r):
+            if r == "rsp":
+                return True, d
+            if r == "rbp" and isinstance(bp, int):
+                return True, bp
+            return (r in cp), cp.get(r)
+
+        reg, size = self._IMPLICIT_STORE_AT.get(m, (None, None))
+        if reg == "op0":
+            reg = _reg64(ci, ops[0].reg) if ops and ops[0].type == _X86.X86_OP_REG else None
+        if reg is not None:
+            is_copy, off = stack_off(reg)
+            if not is_copy:
+                return saved
+            if off is not None and size is not None:
+                self._store(off, off, size, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                return _overwritten(saved, off, size)
+            return frozenset()
+        # (the SGX and PCONFIG leaves: addresses in RBX/RCX/RDX by leaf)
+        regs = {"rax", "rbx", "rcx", "rdx"} | {_reg64(ci, op.reg) for op in ops if op.type == _X86.X86_OP_REG}
+        return frozenset() if any(stack_off(r)[0] for r in regs) else saved
 
     @staticmethod
     def _copies_after(ci, m, ops, d0, d, bp, copies, written_64):

@@ -48,6 +48,9 @@ def to_text(a: Annotated) -> str:
                    f"{', '.join(v.get('followed', [])) or 'no calls'}")
     if r.assumptions:
         out.append("  assumptions: " + ", ".join(a["id"] for a in r.assumptions))
+    if not r.findings:
+        # (nothing was decided: the notes say why)
+        out += [f"  note: {n}" for n in r.notes]
     out.append(summary_line(r))
     return "\n".join(out) + "\n"
 
