@@ -163,6 +163,12 @@ KNOWN_GAPS: dict = {
     # it there would leave both Debian kernels inconclusive
     "adv_r46_compat_ts_fastpath": "a compat fast path returning by sysretl with TS_COMPAT still set: "
                                   "ts-compat-clear is not decided at a sysretl",
+    # review 48: the stack address a callee stores through the caller's
+    # out-parameter (the caller's own local): marking every slot of a frame
+    # that handed a stack address to a callee would take in every
+    # `f(&local)` caller; under abi-frames the caller's p stays within args
+    "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
+                             "proven under abi-frames, which names object bounds",
     # an implicit flow into a register after POP_REGS: the path condition at
     # SYSRET depends on kernel data on every real path (the exit work tests
     # TIF flags), so only stores into pt_regs are judged by it

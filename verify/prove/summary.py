@@ -845,7 +845,7 @@ class StackWalk:
         # by 64-bit register: `xor $8,%spl` moves RSP, `xor $8,%bpl` the
         # frame pointer (capstone's ids of SPL and BPL are not RSP's and
         # RBP's: adv_r34_spl_xor, _bpl_xor)
-        written_64 = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written}
+        written_64 = {_reg_key(ci.reg_name(r)) for r in written}
         restored = None  # a callee-saved register loaded back from its slot
         if m in ("push", "pushf", "pushfq", "pushfw"):
             reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
@@ -913,6 +913,10 @@ class StackWalk:
                     self._store(off, lo, size, addr, f"`{ci.mnemonic} {ci.op_str}`")
                     saved = _overwritten(saved, lo, size)
                 else:
+                    # at an offset not known: it may land at or above the
+                    # return address, in a caller's saved slot
+                    # (adv_r48_ptr_align_iv: PTR_ALIGN of a local buffer)
+                    self._store(None, None, size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
                     saved = frozenset()
         if m in machine.IMPLICIT_MEMORY_STORES:
             saved = self._implicit_store(ci, m, ops, d, bp, copies, saved, addr)
@@ -944,7 +948,10 @@ class StackWalk:
         # a slot below RSP is no save: an interrupt taken in kernel mode
         # pushes its frame there (no red zone in the kernel)
         saved = frozenset(x for x in saved if d is not None and x[0] >= d)
-        copies = self._copies_after(ci, m, ops, state[0], d, bp, copies, written_64)
+        # (with the implicit destinations capstone omits: a failed cmpxchg
+        # loads RAX, adv_r48_cmpxchg_fail_copy)
+        copies = self._copies_after(ci, m, ops, state[0], d, bp, copies,
+                                    written_64 | set(_IMPLICIT_WRITES.get(m, ())))
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY
@@ -1041,16 +1048,16 @@ class StackWalk:
                 else:
                     cp[k] = None  # (partly overwritten: the rest is still one)
 
-        def loaded(mem, rsp=d):
+        def loaded(mem, rsp=d, size=8):
             """(whether, offset) a load from mem may give a stack address: a
             placed slot holding one (exactly, or a slot overlapping it), or
             any frame address the walk cannot place while some slot holds one
             (`mov 16(%rsp,%rcx,8),%rax`, adv_r44_indexed_reload_copy)"""
             lo = placed(mem, rsp)
             if lo is not None:
-                if ("slot", lo) in cp:
+                if ("slot", lo) in cp and size <= 8:
                     return True, cp[("slot", lo)]
-                return bool(slots_over(lo, 8)), None
+                return bool(slots_over(lo, max(size, 8))), None
             in_frame = base_off(mem.base, rsp)[0] or (mem.index != 0 and base_off(mem.index, rsp)[0])
             return (in_frame and any(isinstance(k, tuple) for k in cp)), None
 
@@ -1061,11 +1068,17 @@ class StackWalk:
         # what the instruction reads as values: its register operands (not
         # the registers of an address), and its memory operands' contents
         # (as they were before it)
-        value_regs = [op.reg for op in ops if op.type == _X86.X86_OP_REG and op.access & capstone.CS_AC_READ]
+        # (the implicit ones too: mulx's RDX, mul's RAX, cmpxchg's RAX,
+        # adv_r48_mulx_implicit_copy; not RSP's implicit use by push, pop
+        # and call, nor the registers of an address)
+        addr_regs = {r for op in ops if op.type == _X86.X86_OP_MEM for r in (op.mem.base, op.mem.index) if r}
+        value_regs = [op.reg for op in ops if op.type == _X86.X86_OP_REG and op.access & capstone.CS_AC_READ] + \
+            [r for r in ci.regs_access()[0] if r not in addr_regs and _reg64(ci, r) not in ("rsp", "rip", "rflags")
+             and not any(op.type == _X86.X86_OP_REG and op.reg == r for op in ops)]
         reads_copy = any(base_off(r, d0)[0] for r in value_regs)
         if m not in ("lea", "nop", "push", "pop") and not m.startswith(("prefetch", "clflush", "clwb", "invlpg")):
             reads_copy = reads_copy or any(op.type == _X86.X86_OP_MEM and op.access & capstone.CS_AC_READ
-                                           and loaded(op.mem, d0)[0] for op in ops)
+                                           and loaded(op.mem, d0, op.size or 8)[0] for op in ops)
         new = None
         if m == "push" and ops:
             forget_slots(d, 8)
@@ -1077,6 +1090,17 @@ class StackWalk:
                 is_copy, off = False, None
             if is_copy and d is not None:
                 cp[("slot", d)] = off
+        elif m == "pop" and ops and ops[0].type == _X86.X86_OP_MEM:
+            # `popq 40(%rsp)`: the popped word moves to a slot addressed
+            # with RSP already incremented (SDM POP; adv_r48_popmem_copy)
+            was = (("slot", d0) in cp, cp.get(("slot", d0))) if d0 is not None else (False, None)
+            if not was[0] and d0 is not None and slots_over(d0, 8):
+                was = (True, None)
+            lo = placed(ops[0].mem)
+            if lo is not None:
+                forget_slots(lo, 8)
+                if was[0]:
+                    cp[("slot", lo)] = was[1]
         elif m == "pop" and ops and ops[0].type == _X86.X86_OP_REG:
             dst = _reg64(ci, ops[0].reg)
             new = loaded_slot = (("slot", d0) in cp, cp.get(("slot", d0)))
@@ -1095,7 +1119,10 @@ class StackWalk:
                 if exact is not None and exact[0]:
                     cp[("slot", lo)] = exact[1]
                 elif reads_copy and lo is not None:
-                    cp[("slot", lo)] = None
+                    # (every word of a wide store: a stack address in a
+                    # vector's upper lane, adv_r48_wide_store_lane)
+                    for w in range(lo, lo + max(op.size or 8, 8), 8):
+                        cp[("slot", w)] = None
         if dst is not None and dst != "rsp" and new is None:
             src = ops[1] if len(ops) == 2 else None
             if m == "mov" and src is not None and src.type == _X86.X86_OP_REG:
@@ -1177,6 +1204,12 @@ def _overwritten(saved: frozenset, lo, size: int) -> frozenset:
 
 def _reg64(ci, reg) -> str:
     """The 64-bit register capstone's register id is part of (its own name
-    for one that is no part of a GPR)."""
-    name = ci.reg_name(reg)
+    for one that is no part of a GPR; xmmN for ymmN and zmmN, which share
+    its low lanes: adv_r48_ymm_alias_copy)."""
+    return _reg_key(ci.reg_name(reg))
+
+
+def _reg_key(name: str) -> str:
+    if name[:3] in ("ymm", "zmm"):
+        return "xmm" + name[3:]
     return _GPR64.get(name, name)
