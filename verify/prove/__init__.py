@@ -32,6 +32,12 @@ from .summary import Summaries
 from .tseffects import TsEffects
 
 
+# executable bytes from which the TS_COMPAT process is forked (the Debian
+# kernels have about 20 MiB, the uniprocessor test kernel 4; a fixture a few
+# KiB)
+FORK_MIN_CODE_BYTES = 1 << 20
+
+
 def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
     t0 = time.monotonic()
     rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
@@ -56,7 +62,13 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     # engine's import (claripy, pyvex and angr's VEX helpers: machine.
     # vex_helpers; about half a second of one core) then overlaps its
     # whole-image graph instead of delaying it.
-    ts_effects = TsEffects(summaries.ts)
+    # Forked only for an image with enough code to pay for it: the fork (a
+    # full collection, gc.freeze, the child's start and the pickles) costs
+    # about 0.7 CPU-s, more than the whole TS_COMPAT work of a small image
+    # (over eight fixtures: 34 CPU-s forked against 28 in-process, and
+    # slower in wall time too)
+    code = sum(s.size for s in image.elf.sections if s.flags & 0x4)
+    ts_effects = TsEffects(summaries.ts, fork=code >= FORK_MIN_CODE_BYTES)
     try:
         from . import rounds
 

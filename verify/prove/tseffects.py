@@ -64,31 +64,19 @@ def _serve(ts, claims, req):
     return effect(ts, *req)
 
 
-# executable bytes from which the TS_COMPAT process is forked (the Debian
-# kernels have about 20 MiB, the uniprocessor test kernel a few; a fixture
-# a few KiB)
-FORK_MIN_CODE_BYTES = 1 << 20
-
-
 class TsEffects:
     """The parent's handle: ask() per summarised call, constraints() per
     exploration."""
 
-    def __init__(self, ts):
+    def __init__(self, ts, fork: bool = True):
         self.ts = ts
         # one byte per job, in memory both processes share (an anonymous
         # mapping made before the fork)
         self._claims = mmap.mmap(-1, MAX_JOBS)
         self._jobs: dict = {}  # ticket -> (its claim byte, fn, args)
         # the whole-image graph every answer needs is built first
-        # Forked only for an image with enough code to pay for it: the fork
-        # (a full collection, gc.freeze, the child's start and the pickles)
-        # costs about 0.7 CPU-s, more than the whole TS_COMPAT work of a
-        # small image (a fixture: 34 CPU-s forked against 28 in-process over
-        # eight fixtures, and slower in wall time too)
-        code = sum(s.size for s in ts.program.image.elf.sections if s.flags & 0x4)
         self._server = parallel.Server(lambda req: _serve(ts, self._claims, req), warm=ts.may_set.prepare,
-                                       fork=code >= FORK_MIN_CODE_BYTES)
+                                       fork=fork)
 
     def submit(self, fn, *args) -> int:
         """Run fn(program, *args) in the answering process, after the
@@ -108,6 +96,8 @@ class TsEffects:
         would wait): it runs the job itself unless the answering process
         has started it already.  Both may run it when the two claims cross;
         the answer is the same either way (result() takes the parent's)."""
+        if len(self._jobs[ticket]) == 4:
+            return  # (taken back already)
         slot, fn, args = self._jobs[ticket]
         if self._claims[slot] == _FREE:
             self._claims[slot] = _PARENT
