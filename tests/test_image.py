@@ -166,6 +166,41 @@ def test_table_layouts_detected(img61, img612):
     assert len(tables(img612).jump_labels[1]) > 1000
 
 
+def test_sections_that_a_loader_would_not_load_are_refused(tmp_path):
+    """Review 49: `.text`'s sh_offset pointed at a pristine copy appended to
+    the file while its PT_LOAD segment still loads the edited bytes (check 1
+    NOP'd): the verifier read the copy and proved it.  The image is refused:
+    the code read must be what a loader (parse_elf, kexec, PVH) loads."""
+    import struct as st
+    import subprocess as sp
+
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from fixtures.build import build_fixture
+
+    data = bytearray(open(build_fixture("linux61_exit_checks", str(tmp_path / "b")), "rb").read())
+    shoff, = st.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = st.unpack_from("<HHH", data, 0x3A)
+
+    def sh(i):
+        o = shoff + i * shentsize
+        return (o,) + st.unpack_from("<IIQQQQ", data, o)
+
+    strtab = sh(shstrndx)[5]
+    hdr, name, _typ, _flags, _addr, off, size = next(
+        sh(i) for i in range(shnum) if data[strtab + sh(i)[1]:].startswith(b".text\0"))
+    pristine = bytes(data[off:off + size])
+    i = pristine.index(b"\x49\x39\xcb\x75") + 3  # cmp %rcx,%r11; jne: check 1
+    data[off + i:off + i + 2] = b"\x66\x90"
+    data += b"\0" * ((-len(data)) % 0x1000)
+    st.pack_into("<Q", data, hdr + 0x18, len(data))
+    data += pristine
+    decoy = tmp_path / "vmlinux-decoy"
+    decoy.write_bytes(bytes(data))
+    r = sp.run([sys.executable, "-m", "verify.cli", "check", "--no-cache", "--quiet", str(decoy)],
+               capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "PT_LOAD" in r.stderr, (r.returncode, r.stderr)
+
+
 def test_relocate_keeps_absolute_targets():
     # jmp rel32 to 0x2000 linked at 0x1000 -> moved to 0x1800 still reaches 0x2000
     code = b"\xe9" + (0x2000 - 0x1005).to_bytes(4, "little", signed=True)

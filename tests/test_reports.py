@@ -689,10 +689,16 @@ def test_baseline_exit_status_rules():
                                                  f("rcx-is-rip", "proven")])
     none = Baseline("b", {})
     assert exit_status(r, apply(r, none)) == 1
-    only_v = Baseline("b", {fingerprint(r.findings[0]): {"fingerprint": fingerprint(r.findings[0])}})
+    only_v = Baseline("b", {fingerprint(r.findings[0]): {"fingerprint": fingerprint(r.findings[0]),
+                                                          "status": "violated"}})
     assert exit_status(r, apply(r, only_v)) == 3  # the inconclusive one is not accepted
-    both = Baseline("b", {fingerprint(x): {"fingerprint": fingerprint(x)} for x in r.findings[:2]})
+    both = Baseline("b", {fingerprint(x): {"fingerprint": fingerprint(x), "status": x.status} for x in r.findings[:2]})
     assert exit_status(r, apply(r, both)) == 0
+    # an entry accepted as inconclusive (or with no status) does not accept a
+    # violation of the same fingerprint (review 49)
+    for st in ({"status": "inconclusive"}, {}):
+        weak = Baseline("b", {fingerprint(x): {"fingerprint": fingerprint(x), **st} for x in r.findings[:2]})
+        assert exit_status(r, apply(r, weak)) == 1
     empty = CheckResult("p", "p", "s", None, None, [])
     assert exit_status(empty, apply(empty, both)) == 3
 

@@ -15,8 +15,13 @@ Baseline file (JSON, written by `check --write-baseline FILE`):
                    "site_symbol": "entry_SYSRETQ_unsafe_stack+0x3",
                    "variant": "4-level", "comment": "why this is accepted"}]}
 
-A bare JSON list of those entries is accepted too.  Only `fingerprint`
-decides a match; the other fields are for the reader.
+A bare JSON list of those entries is accepted too.  `fingerprint` and
+`status` decide a match: an entry accepts a finding of its fingerprint only
+in the status it was accepted in ("violated" accepts a violation or an
+inconclusive, "inconclusive" or no status only an inconclusive), so a
+baseline that accepted "inconclusive: a static call's target is unknown"
+does not later accept a real violation of that obligation at that SYSRET
+(review 49); the other fields are for the reader.
 
 With `--baseline FILE`, a violated or inconclusive finding whose fingerprint is
 listed is *accepted*: it is still reported (SARIF marks it suppressed, JUnit
@@ -140,7 +145,7 @@ def apply(result, baseline: Baseline) -> Applied:
         if f.status not in (VIOLATED, INCONCLUSIVE):
             continue
         e = baseline.entries.get(fp)
-        if e is not None:
+        if e is not None and (f.status == INCONCLUSIVE or e.get("status") == VIOLATED):
             accepted.append((f, e))
             seen.add(fp)
         else:

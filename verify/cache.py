@@ -28,7 +28,7 @@ import os
 import tempfile
 
 from . import __version__
-from .finding import CheckResult, Counterexample, Finding, PathStep
+from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
 
 FORMAT = 1
 # Files (paths relative to verify/) and folders whose change does not change
@@ -78,7 +78,7 @@ def solver_versions() -> dict:
     from importlib import metadata
 
     out = {}
-    for dist in ("z3-solver", "claripy", "angr", "pyvex"):
+    for dist in ("z3-solver", "claripy", "angr", "pyvex", "capstone", "pyelftools"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -178,7 +178,7 @@ def _path(k: str) -> str:
     return os.path.join(cache_dir(), k + ".json")
 
 
-def load(k: str, image_path: str | None = None) -> CheckResult | None:
+def load(k: str, image_path: str | None = None, expect_sha256: str | None = None) -> CheckResult | None:
     """The cached result for key `k`, or None.  `image_path` re-points the
     result at the file being checked now (the same bytes may have moved)."""
     try:
@@ -188,6 +188,12 @@ def load(k: str, image_path: str | None = None) -> CheckResult | None:
             return None
         r = result_from_dict(doc["result"])
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # (an entry is only what its file says: one whose statuses are not the
+    # three, or whose image hash is not the one the key was made from, is
+    # not an answer: review 49)
+    if any(f.status not in (PROVEN, VIOLATED, INCONCLUSIVE) for f in r.findings) or \
+            (expect_sha256 is not None and r.sha256 != expect_sha256):
         return None
     if image_path:
         r.image_path, r.image_name = image_path, os.path.basename(image_path)

@@ -60,9 +60,12 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
+        """Fails closed: "proven" only when there are findings and every one
+        is exactly "proven" (a status of any other spelling, read back from
+        a cache file, is no proof: review 49)."""
         statuses = {f.status for f in self.findings}
         if VIOLATED in statuses:
             return VIOLATED
-        if not self.findings or INCONCLUSIVE in statuses:
+        if not self.findings or statuses != {PROVEN}:
             return INCONCLUSIVE
         return PROVEN

@@ -64,7 +64,7 @@ def prove(image, *, engine: str = "summary", timeout: float = 1800.0, system_map
     from . import cache
 
     key = cache.key(image.sha256 + ":" + engine, system_map) if use_cache else None
-    result = cache.load(key, image.path) if key else None
+    result = cache.load(key, image.path, image.sha256) if key else None
     if result is not None:
         if not quiet:
             print(f"sysret-verify: {image.name}: answered from the cache ({cache.cache_dir()}; --no-cache to re-prove)",

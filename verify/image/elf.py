@@ -264,6 +264,7 @@ class ElfImage:
                     f"{path}: truncated: section {s.name} ends at file offset {s.offset + s.size:#x}, "
                     f"file is {size:#x} bytes"
                 )
+        self._check_loaded_as_read(path, sections)
         self.sections = sections
         self._by_name = {s.name: s for s in sections}
         text = self._by_name.get(".text")
@@ -272,6 +273,28 @@ class ElfImage:
         alloc_exec = sorted((s for s in sections if s.addr and s.has_bits and s.size), key=lambda s: s.addr)
         self._alloc = alloc_exec
         self._alloc_starts = [s.addr for s in alloc_exec]
+
+    def _check_loaded_as_read(self, path, sections) -> None:
+        """The analysis reads code through the section headers; loaders
+        (the bzImage decompressor's parse_elf, kexec, a PVH boot) load the
+        PT_LOAD segments.  Every executable section's file bytes must be the
+        ones its segment loads at its address, else what is proven is not
+        what runs (review 49: `.text`'s sh_offset pointed at an unmodified
+        copy appended to the file)."""
+        try:
+            loads = [(g["p_vaddr"], g["p_offset"], g["p_filesz"]) for g in self._elf.iter_segments()
+                     if g["p_type"] == "PT_LOAD"]
+        except (ELFError, struct.error, ValueError, OSError) as e:
+            raise InputError(f"{path}: malformed ELF program headers: {e}") from None
+        if not loads:
+            return  # (nothing a loader would load: no kernel boots from it)
+        for s in sections:
+            if not (s.flags & 0x4 and s.has_bits and s.size and s.addr):
+                continue
+            seg = next((g for g in loads if g[0] <= s.addr and s.addr + s.size <= g[0] + g[2]), None)
+            if seg is None or s.offset - seg[1] != s.addr - seg[0]:
+                raise InputError(f"{path}: section {s.name} ({s.addr:#x}) is not loaded from its file bytes by any "
+                                 "PT_LOAD segment: the code read would not be the code that runs")
 
     @staticmethod
     def _section(index, s) -> Section:

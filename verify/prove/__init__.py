@@ -49,7 +49,7 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
         refused = sorted({f"{s.addr:#x} ({v.label})" for s in image.patch_sites(*image.entry.entry_text)
                           for v in s.variants if v.code is None})
         if refused:
-            result = CheckResult(image.path, image.name, "", image.build_id, image.version)
+            result = CheckResult(image.path, image.name, image.sha256, image.build_id, image.version)
             result.notes.append("no sysretq is reachable from entry_SYSCALL_64 through the code the analysis can "
                                 "read, but patch-site variants it cannot read may reach one: " + ", ".join(refused))
             result.seconds = time.monotonic() - t0

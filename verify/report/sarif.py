@@ -135,7 +135,12 @@ def to_sarif(a: Annotated) -> dict:
     run = {
         "tool": {"driver": {"name": "sysret-verify", "version": __version__, "semanticVersion": __version__,
                             "rules": rules}},
-        "invocations": [{"executionSuccessful": True,
+        # (no finding at all: nothing was decided, which a reader of the
+        # results alone would take for a clean run: review 49)
+        "invocations": [{"executionSuccessful": bool(r.findings),
+                         **({} if r.findings else {"toolExecutionNotifications": [
+                             {"level": "error", "message": {"text": "; ".join(r.notes) or
+                                                            "no obligation was decided"}}]}),
                          "properties": {"seconds": round(r.seconds, 3)}}],
         "originalUriBaseIds": {SRCROOT: srcroot},
         "artifacts": artifacts,
