@@ -201,6 +201,33 @@ def test_sections_that_a_loader_would_not_load_are_refused(tmp_path):
     assert r.returncode == 2 and "PT_LOAD" in r.stderr, (r.returncode, r.stderr)
 
 
+def test_a_system_map_that_swaps_names_is_refused(tmp_path):
+    """Review 49: a map is checked against the image's own symbol table on
+    every name both define, not on a sample: swapping two per-CPU names
+    (current_task and another) would change what the prover reads."""
+    import subprocess as sp
+
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from fixtures.build import build_fixture
+
+    v = build_fixture("adv_r49_map_current_alias", str(tmp_path / "b"))
+    lines = sp.run(["nm", "-n", v], capture_output=True, text=True, check=True).stdout.splitlines()
+    swap = {"current_task": "shadow_task", "shadow_task": "current_task"}
+    out = []
+    for ln in lines:
+        parts = ln.split()
+        if len(parts) == 3 and parts[2] in swap:
+            parts[2] = swap[parts[2]]
+        out.append(" ".join(parts))
+    good, bad = tmp_path / "good.map", tmp_path / "swapped.map"
+    good.write_text("\n".join(lines) + "\n")
+    bad.write_text("\n".join(out) + "\n")
+    run = [sys.executable, "-m", "verify.cli", "inspect", "--system-map"]
+    assert sp.run(run + [str(good), v], capture_output=True, cwd=ROOT).returncode == 0
+    r = sp.run(run + [str(bad), v], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "does not match" in r.stderr and "_task" in r.stderr, r.stderr
+
+
 def test_relocate_keeps_absolute_targets():
     # jmp rel32 to 0x2000 linked at 0x1000 -> moved to 0x1800 still reaches 0x2000
     code = b"\xe9" + (0x2000 - 0x1005).to_bytes(4, "little", signed=True)
