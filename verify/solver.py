@@ -109,6 +109,8 @@ def _sampled_values(term: z3.BitVecRef, limit: int, tries: int = 3) -> set:
 
     rng = random.Random(0x5EED)
     variables = _free_constants(term)
+    if not all(z3.is_bool(v) or z3.is_bv(v) for v in variables):
+        return set()  # (an array or other sort: the solver decides)
     seen: set = set()
     for _ in range(limit + 1 + tries):
         sub = [(v, z3.BoolVal(rng.random() < 0.5) if z3.is_bool(v) else z3.BitVecVal(rng.getrandbits(v.size()),
