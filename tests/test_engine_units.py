@@ -285,3 +285,25 @@ def test_decoded_starts_go_on_after_serialize():
     bad = b"\x90\x0f\x0b\xc3"  # nop; ud2; ret
     assert tscompat._decoded_starts(bad, 0) >= {0, 1, 3}
     assert tscompat._decoded_starts(b"\x90\xd6\xc3", 0) == {0}  # 0xd6: no instruction in 64-bit mode
+
+
+def test_values_lower_bound_never_exceeds_the_solvers_count():
+    """explore._surely_more_values skips the unguarded solver enumeration:
+    wherever it says "more than limit", the solver finds more too, and the
+    shapes it must not count (a variable read twice, an If, a narrow
+    variable) are not counted."""
+    from verify.prove.explore import _surely_more_values
+    from verify import solver
+
+    x, y = claripy.BVS("lbx", 64), claripy.BVS("lby", 64)
+    b = [claripy.BVS(f"lbb{i}", 8) for i in range(8)]
+    c = claripy.BVS("lbc", 2)
+    more = [x, x + 0x10, claripy.Concat(*b) + 8, (x ^ y) - 3, claripy.ZeroExt(56, b[0]),
+            claripy.Concat(claripy.BVV(0, 62), c) + x]
+    not_counted = [x - x, x ^ x, x + (x & 1), claripy.ZeroExt(62, c),
+                   claripy.If(x == 1, y, claripy.BVV(0, 64)), claripy.BVV(5, 64)]
+    for t in more:
+        assert _surely_more_values(t, 8), t
+        assert solver.distinct_values(claripy.backends.z3.convert(t), [], 8)[0] == "more", t
+    for t in not_counted:
+        assert not _surely_more_values(t, 8), t

@@ -316,6 +316,8 @@ class Explorer:
         # caller over-approximates the access.
         term = _z3(addr)
         for guarded in (False, True):
+            if not guarded and _surely_more_values(addr, limit):
+                continue  # (the unguarded query would say "more")
             if guarded:
                 hull = _interval(addr)
                 if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
@@ -2218,6 +2220,47 @@ def _structural_values(v, limit: int):
         return go(v)
     except RecursionError:
         return None
+
+
+def _values_lower_bound(n, cap: int) -> int:
+    """A lower bound (at most cap) on the number of values the term takes
+    over every assignment of its variables, with no constraint: read off
+    its shape.  Why each rule holds:
+    - a variable of s bits takes all 2^s values;
+    - Concat: fixing every part but one, the term takes as many values as
+      that part (any part's count bounds the whole's, shared variables or not);
+    - ZeroExt/SignExt: injective;
+    - +, -, ^ with one argument x whose variables no other argument reads:
+      with the others fixed, the term is x plus (minus, xor) a constant, a
+      bijection of x's values;
+    - anything else: 1 (it takes some value)."""
+    op = n.op
+    if op == "BVS":
+        return min(cap, 1 << n.size())
+    if op == "Concat":
+        return max(_values_lower_bound(a, cap) for a in n.args)
+    if op in ("ZeroExt", "SignExt"):
+        return _values_lower_bound(n.args[1], cap)
+    if op in ("__add__", "__sub__", "__xor__") and len(n.args) >= 2:
+        best = 1
+        for i, a in enumerate(n.args):
+            others = frozenset().union(*(b.variables for j, b in enumerate(n.args) if j != i))
+            if not (a.variables & others):
+                best = max(best, _values_lower_bound(a, cap))
+        return best
+    return 1
+
+
+def _surely_more_values(addr, limit: int) -> bool:
+    """Whether the address takes more than `limit` values with no
+    constraint, by its shape alone (_values_lower_bound): what
+    solver.distinct_values without the guard would answer "more" to, at a
+    walk instead of sampling and queries (a loaded pointer plus an offset,
+    most of a fixture's symbolic addresses)."""
+    try:
+        return _values_lower_bound(addr, limit + 1) > limit
+    except RecursionError:
+        return False
 
 
 def _z3(term):
