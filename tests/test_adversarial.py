@@ -65,7 +65,9 @@ STILL_INCONCLUSIVE = {
 SYSRETL_SITE = {"adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
                 "adv_r42_compat_flags_low_reserved", "adv_r42_compat_flags_low_reserved_ctrl",
                 "adv_r43_compat_flags_defined_bits_ctrl", "adv_r43_compat_ecx_stack_ip",
-                "adv_r43_compat_ecx_stack_ip_ctrl"}
+                "adv_r43_compat_ecx_stack_ip_ctrl",
+                # (review 46: a sysretl with TS_COMPAT set; ts-compat-clear is decided there since the eleventh session)
+                "adv_r46_compat_ts_fastpath"}
 # Wrong "proven" answers known today (tscompat.py's whole-image graph has no
 # edge for them): each is a control transfer the byte scan of branches to
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
@@ -157,12 +159,6 @@ KNOWN_GAPS: dict = {
     # instruction forms; these forms are not in it yet
     "adv_r45_percpu_roundtrip": "a stack address through a per-CPU variable",
     "adv_r45_ax_guard_secret": "the ax slot is exempt from the implicit-flow rule (the syscall's result)",
-    # review 46 (2026-12-04, tenth session): ts-compat-clear is decided at
-    # the sysretq only; at a sysretl the TS_COMPAT effects of the compat
-    # path's callees are not computed (compat._WithoutTsCompat), so deciding
-    # it there would leave both Debian kernels inconclusive
-    "adv_r46_compat_ts_fastpath": "a compat fast path returning by sysretl with TS_COMPAT still set: "
-                                  "ts-compat-clear is not decided at a sysretl",
     # review 48: the stack address a callee stores through the caller's
     # out-parameter (the caller's own local): marking every slot of a frame
     # that handed a stack address to a callee would take in every

@@ -352,14 +352,18 @@ UNDECIDED_OBLIGATIONS: tuple[Obligation, ...] = (
 # what each SYSRET width must satisfy: the 64-bit six at sysretq; at sysretl
 # the selectors and return EIP of the compat ABI, and the flags rules, which
 # SYSRETL applies exactly as SYSRETQ does (RFLAGS := R11 & 0x3C7FD7 | 2).
-# canonical-rip has no meaning there (EIP is zero-extended ECX) and
-# ts-compat-clear is a 64-bit-syscall rule (a compat return leaves with the
-# 32-bit ABI it entered with; arch_exit_to_user_mode_prepare clears the bit on
-# both, but only a 64-bit return relies on it).
+# canonical-rip has no meaning there (EIP is zero-extended ECX).
+# ts-compat-clear applies at both: arch_exit_to_user_mode_prepare
+# (arch/x86/include/asm/entry-common.h, 6.1 and 6.12) clears TS_COMPAT on
+# every return to user mode, because a 32-bit task that leaves with it set
+# and far-jumps to 64-bit code makes its next 64-bit syscall look like a
+# compat one (in_compat_syscall(): seccomp's AUDIT_ARCH_I386, compat argument
+# layouts); review 46's adv_r46_compat_ts_fastpath returned by sysretl with it set.
 # The exit families (EXIT_OBLIGATIONS) apply at both widths.
 SITE_OBLIGATIONS = {
     "sysretq": OBLIGATION_IDS + EXIT_OBLIGATION_IDS,
-    "sysretl": ("compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf") + EXIT_OBLIGATION_IDS,
+    "sysretl": ("compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf",
+                "ts-compat-clear") + EXIT_OBLIGATION_IDS,
 }
 # the sysretq set first (a prefix), then the compat-only ones
 ALL_OBLIGATIONS = OBLIGATIONS + EXIT_OBLIGATIONS + COMPAT_OBLIGATIONS

@@ -30,10 +30,13 @@ the images are 6.1.176 and 6.12.107, whose entry code is the same):
 
 What is proven at a sysretl reached from the compat entries
 (obligations.SITE_OBLIGATIONS["sysretl"]): compat-user-cs, compat-landing-pad
-(ECX is the low half of the saved ip), r11-is-rflags, rflags-no-rf-tf, over
-the same exploration machinery as entry_SYSCALL_64 (explore.py): the
-syscall dispatch and every unfollowed callee are havocs of pt_regs, so the
-checks in do_fast_syscall_32 are what proves them.
+(ECX is the low half of the saved ip), r11-is-rflags, rflags-no-rf-tf,
+ts-compat-clear and the exit families, over the same exploration machinery
+as entry_SYSCALL_64 (explore.py): the syscall dispatch and every unfollowed
+callee are havocs of pt_regs, so the checks in do_fast_syscall_32 are what
+proves them.  TS_COMPAT after a summarised callee is what its code does to
+the bit (tseffects.py, answered by the same TS_COMPAT process as the 64-bit
+exploration's asks, after them: _settle).
 
 entry_SYSCALL32_ignore (6.12 entry_64.S lines 1479-1485, installed as
 MSR_CSTAR when ia32 emulation is off at boot, cpu/common.c syscall_init)
@@ -79,7 +82,6 @@ Soundness of what this module adds:
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED
@@ -109,37 +111,21 @@ MAX_ROUNDS = 6  # the exit families follow the exit work one level deeper than t
 ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
 
 
-class _WithoutTsCompat:
-    """The summaries the compat explorations use: the same may-write sets,
-    without tscompat.py's TS_COMPAT effect (ts_compat "any": the havoc keeps
-    nothing of the bit, the conservative answer).  No sysretl obligation
-    reads thread_info.status, and the effect analysis of the compat path's
-    callees (__do_fast_syscall_32 sets TS_COMPAT; its closure is large) would
-    cost seconds for nothing."""
-
-    def __init__(self, base):
-        self.base = base
-        self.ts = base.ts
-        self._cache: dict = {}
-
-    def readable(self, target, name) -> bool:
-        return self.base.readable(target, name)
-
-    def if_effect(self, target, name):
-        # the IF summary (irqflag.py) does not depend on TS_COMPAT: the same
-        # one (irqs-off at the sysretl sites reads it as the sysretq's does)
-        return self.base.if_effect(target, name)
-
-    def writes_of(self, target, name):
-        return self.of(target, name)
-
-    def of(self, target, name):
-        key = (target, name)
-        s = self._cache.get(key)
-        if s is None:
-            s = self._cache[key] = dataclasses.replace(self.base._of(target, name), ts_compat="any",
-                                                       ts_assumed=False)
-        return s
+def _settle(explorer, ex) -> None:
+    """The TS_COMPAT effects this exploration's summarised calls asked for
+    (tseffects.py), pinned in every query of it (ts-compat-clear is decided
+    at a sysretl too: obligations.SITE_OBLIGATIONS), as for the 64-bit
+    exploration (rounds._settle).  Before waiting for them, the check's
+    image-only work is taken back from the TS_COMPAT process
+    (explorer.before_ts_wait, rounds._work_ahead), so this process works
+    while that one answers."""
+    effects = explorer.ts_effects
+    if effects is None:
+        ex.ts_pins = []
+        return
+    if not effects.ready(ex) and explorer.before_ts_wait is not None:
+        explorer.before_ts_wait()
+    ex.ts_pins = effects.constraints(explorer, ex)
 
 
 def compat_entries(prog) -> list[tuple[str, int, str, str]]:
@@ -173,7 +159,7 @@ def _first_follow(prog, summaries, entry: int) -> set:
             t = b.last.target if b.kind in ("call", "tail") else None
             if t is None or t in out or not summaries.readable(t, prog.start_name(t)):
                 continue
-            if summaries.of(t, prog.start_name(t)).reaches_dispatch and (cfg.entry == entry or b.kind == "tail"):
+            if summaries.writes_of(t, prog.start_name(t)).reaches_dispatch and (cfg.entry == entry or b.kind == "tail"):
                 out.add(t)
                 try:
                     work.append(prog.cfg(t))
@@ -187,12 +173,7 @@ def check_compat(prog, summaries, explorer, vs, deadline, finding, stats, time_l
     compat_entries(), per variant; `finding(v, site, oid, status, reason,
     cex)` records each.  -> assumptions used (id -> where)."""
     used: dict = {}
-    summaries = _WithoutTsCompat(summaries)
-    saved, explorer.summaries = explorer.summaries, summaries
-    try:
-        return _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used)
-    finally:
-        explorer.summaries = saved
+    return _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used)
 
 
 def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used) -> dict:
@@ -324,6 +305,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
+                _settle(explorer, ex)
         except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
             e = _cut(e0)
             if e is None:
@@ -445,6 +427,7 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
             split = frozenset(f for v in wvs for f in v["fixed"])
             explorer.witness_via_dispatch = explorer.witness_keep_followed = True
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split, entry=entry, entry_kind=kind)
+            _settle(explorer, ex)
     except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut or an unfinished path)
         e = _cut(e0)
         if e is None:

@@ -161,7 +161,12 @@ class Server:
     def answer(self, ticket: int):
         while ticket not in self._answers:
             if self._pid is None:
-                self._answers[ticket] = _outcome(self._handler, self._asked[ticket])
+                # in the order asked, as the child answers: an answer may
+                # depend on what was read before it (tscompat.py's pass
+                # budget is one per check), and must not depend on which
+                # answer the parent waits for first
+                first = min(t for t in range(ticket + 1) if t not in self._answers)
+                self._answers[first] = _outcome(self._handler, self._asked[first])
                 continue
             got = _recv(self._ans)
             if got is None:

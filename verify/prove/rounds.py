@@ -188,8 +188,10 @@ def _settle(explorer, ex) -> None:
     ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
 
 
-def _compat_job(prog, summaries, vs, deadline, prior_mib):
-    """The compat sysretl sites (compat.py) on an explorer of their own:
+def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dict):
+    """The compat sysretl sites (compat.py) on an explorer of their own,
+    with the TS_COMPAT answers of the same process (ts_effects; before it
+    waits for them, the image-only work in `ahead` is taken back):
     -> (findings as (variant name, site, oid, status, reason, cex, seconds),
     round stats, assumptions used)."""
     records, stats = [], []
@@ -197,8 +199,14 @@ def _compat_job(prog, summaries, vs, deadline, prior_mib):
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
         records.append((v["name"], site, oid, status, reason, cex, dt))
 
+    def before_ts_wait():
+        if "ticket" in ahead:
+            ts_effects.take_back(ahead["ticket"])
+
     explorer = Explorer(prog, summaries, deadline=deadline)
     explorer.prior_mib = prior_mib
+    explorer.ts_effects = ts_effects
+    explorer.before_ts_wait = before_ts_wait
     used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
     return records, stats, used
 
@@ -378,14 +386,15 @@ def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: floa
     # 6.12, but their copy-on-write and exploration pages took the summed
     # memory from 485 to about 600 MiB (issue 9's limit is 500).
     prior_mib = max(0.0, rss0 - FRESH_PROCESS_MIB)  # _refine_memory_limit
-    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline, prior_mib))
+    ahead: dict = {}  # _work_ahead's ticket, then answers
+    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead))
     explorer = Explorer(prog, summaries, deadline=deadline)
     explorer.prior_mib = prior_mib
     explorer.ts_effects = ts_effects
-    return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress)
+    return _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress, ahead)
 
 
-def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress) -> CheckResult:
+def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progress, ahead) -> CheckResult:
     # the image hash (a background thread since open()) is read at the end:
     # it overlaps the proof instead of delaying it
     result = CheckResult(image.path, image.name, "", image.build_id, image.version)
@@ -430,7 +439,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         return site_oids[width_of.get(site, "sysretq")]
 
     hit_sites: set = set()
-    ahead: dict = {}  # _work_ahead's answers
 
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
         final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
