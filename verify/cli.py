@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 1800")
     c.add_argument("--engine", choices=("summary", "merged"), default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary",
-                   help="summary (default): the rebuilt prover (verify/prove/): seconds per kernel, sound on every "
-                   "adversarial fixture; on the Debian kernels it proves the five register obligations and leaves "
-                   "ts-compat-clear inconclusive (issue 9).  merged: the older path-merging engine "
-                   "(verify/engine.py): minutes per kernel, proves ts-compat-clear on the Debian kernels, but gave "
+                   help="summary (default): the rebuilt prover (verify/prove/): seconds per kernel; it proves "
+                   "every obligation of the Debian 6.1 and 6.12 kernels at every SYSRET site; the adversarial "
+                   "fixtures it still gets wrong are listed as known gaps (README).  merged: the older path-merging "
+                   "engine (verify/engine.py): minutes per kernel, the six obligations at the sysretq (the sysretl sites inconclusive), and it gave "
                    "wrong 'proven' answers on adversarial fixtures (issue 9): do not trust its 'proven' alone.  "
                    "Default from $SYSRET_VERIFY_ENGINE")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
