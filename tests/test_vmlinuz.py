@@ -79,6 +79,28 @@ def test_every_compression(method, fixture_elf, tmp_path, kernels_dir):
     assert KernelImage.open(str(p)).sha256 == img.sha256
 
 
+def test_an_edited_cached_payload_is_decompressed_again(fixture_elf, tmp_path, kernels_dir):
+    """The decompressed payload is cached under the vmlinuz's sha256; a
+    cached file whose bytes were changed since (or with no digest recorded)
+    is not trusted by its name: it is decompressed again."""
+    p = tmp_path / "vmlinuz-fixture"
+    p.write_bytes(make_bzimage(compress(fixture_elf, "gzip")))
+    img = KernelImage.open(str(p))
+    cached = kernels_dir / "vmlinuz" / f"{img.sha256}.elf"
+    digest = (kernels_dir / "vmlinuz" / f"{img.sha256}.elf.sha256").read_text().strip()
+    assert digest == hashlib.sha256(cached.read_bytes()).hexdigest()
+    edited = bytearray(cached.read_bytes())
+    edited[-1] ^= 0xFF  # e.g. a check's bytes patched in the cache
+    cached.write_bytes(bytes(edited))
+    KernelImage.open(str(p))
+    assert cached.read_bytes()[:len(fixture_elf)] == fixture_elf
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest
+    (kernels_dir / "vmlinuz" / f"{img.sha256}.elf.sha256").unlink()
+    cached.write_bytes(bytes(edited))
+    KernelImage.open(str(p))
+    assert cached.read_bytes()[:len(fixture_elf)] == fixture_elf
+
+
 def test_cli_names_the_vmlinuz(fixture_elf, tmp_path, kernels_dir):
     p = tmp_path / "vmlinuz-fixture"
     p.write_bytes(make_bzimage(compress(fixture_elf, "zstd")))
