@@ -132,6 +132,10 @@ IRQS_OFF_DECIDED = "irqs-off" in SITE_OBLIGATIONS["sysretq"]
 # the argument registers an IF summary's atoms name (irqflag.ARGS)
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 
+# the exposed frame bytes whose change a model through the syscall
+# dispatch is checked for (Explorer._frame_havoc_event); more: any such
+# model is unsure
+MAX_FRAME_HAVOC_BYTES = 4096
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
 # the user addresses a witness path may access without a fault
@@ -761,12 +765,30 @@ class Explorer:
                            ret_slots=() if whole_stack else self.ret_slots)
         self._event = None
 
-    def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=()):
+    def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=(),
+                      dispatch=False):
         """ret_slots: return-address slots a summarised callee leaves alone
         (assumption abi-frames: exposure stops at a return address; the
-        callee's own `ret` pops the innermost one)."""
+        callee's own `ret` pops the innermost one).
+        dispatch: the syscall dispatch's havoc, whose event is not unsure
+        ("exact by the havoc semantics": any syscall may leave anything in
+        public memory and pt_regs).  Its havoc of the exposed ranges of this
+        syscall's own frames is not exact: exposure over-approximates (every
+        stack address in any register at the call escapes, the frame pointer
+        in RBP included, and with it the whole frame, the caller's
+        callee-saved registers spilled there).  A syscall writes none of
+        them; 6.12's __do_fast_syscall_32 (`push %rbp; mov %rsp,%rbp; ...;
+        push %rbx`, do_fast_syscall_32's RBX = regs) calls ia32_sys_call
+        with RBP = its frame, and a wiped spill popped an RBX that made
+        do_fast_syscall_32's checks read anything: compat-user-cs
+        "violated" on a witness path.  So a model in which that havoc
+        changed a byte there goes through an unsure event
+        (_frame_havoc_event); one that keeps them all is a real execution."""
         keep = {}
         kept_slots = {s + i for s in ret_slots for i in range(8)}
+        frames = self._exposed_frames(st) if dispatch and not whole_stack else []
+        before = [(a, st.load_bytes(a, n)) for a, n in frames] \
+            if sum(n for _a, n in frames) <= MAX_FRAME_HAVOC_BYTES else [(a, None) for a, _n in frames]
         for a, v in st.mem.items():
             if a in self.identity_bytes or a in kept_slots:
                 keep[a] = v
@@ -784,6 +806,8 @@ class Explorer:
                 if a not in keep:
                     keep[a] = background_byte(old_gen, a)
         st.mem = keep
+        if before:
+            self._frame_havoc_event(st, before)
         if not keep_user_state:
             # Every writer of pt_regs->cs forces RPL 3 (ptrace's putreg refuses
             # other values, sigreturn ORs in 3, entry pushes __USER_CS):
@@ -811,6 +835,38 @@ class Explorer:
                 for i in range(4, 8):
                     st.mem[a + i] = claripy.BVV(0, 8)
                 self._assume("saved-flags-upper-zero", self._site or 0)
+
+    def _exposed_frames(self, st: MState) -> list:
+        """(address, bytes <= 8) chunks of the exposed ranges in this
+        syscall's private frames (_havoc_memory, dispatch)."""
+        out = []
+        for lo, hi in sorted(st.exposed):
+            a = lo
+            while a < hi:
+                if not self.is_private(a):
+                    a += 1
+                    continue
+                n = 1
+                while n < 8 and a + n < hi and self.is_private(a + n):
+                    n += 1
+                out.append((a, n))
+                a += n
+        return out
+
+    def _frame_havoc_event(self, st: MState, before: list) -> None:
+        """The unsure event of the dispatch's havoc of exposed frame bytes
+        (_havoc_memory): on a path through it, a model in which any of
+        those bytes changed (up to MAX_FRAME_HAVOC_BYTES of them compared;
+        beyond, any model through the dispatch)."""
+        if any(v is None for _a, v in before):
+            changed = claripy.BoolV(True)
+        else:
+            changed = claripy.Or(*[st.load_bytes(a, v.size() // 8) != v for a, v in before])
+        where = ", ".join(f"{a:#x}" for a, _v in before[:1]) + (f"..{before[-1][0]:#x}" if len(before) > 1 else "")
+        self.ex.events.append(Event("summary", claripy.And(st.guard, changed),
+                                    f"the syscall dispatch at {self.program.symbolize(self._site)} writing this "
+                                    f"syscall's own stack frames whose address is in a register ({where}): an "
+                                    "over-approximation", site=self._site))
 
     @property
     def identity_bytes(self):
@@ -1993,7 +2049,8 @@ class Explorer:
         if summary.writes == "any":
             ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
             before = st.load_bytes(ts_byte, 1)
-            self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots)
+            self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots,
+                               dispatch=summary.event_kind == "dispatch")
             if not summary.keeps_user_state and summary.event_kind != "dispatch":
                 self._ptregs_writer(st, summary, label)
             if ts_ask is not None:
