@@ -67,7 +67,7 @@ SYSRETL_SITE = {"adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_com
                 "adv_r43_compat_flags_defined_bits_ctrl", "adv_r43_compat_ecx_stack_ip",
                 "adv_r43_compat_ecx_stack_ip_ctrl",
                 # (review 46: a sysretl with TS_COMPAT set; ts-compat-clear is decided there since the eleventh session)
-                "adv_r46_compat_ts_fastpath"}
+                "adv_r46_compat_ts_fastpath", "adv_r50_ignore_ts_set", "adv_r50_ignore_ts_set_ctrl"}
 # Wrong "proven" answers known today (tscompat.py's whole-image graph has no
 # edge for them): each is a control transfer the byte scan of branches to
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that

@@ -30,7 +30,7 @@ from test_fixtures import _int, _run, _symbols
 USER32_CS, USER_DS, RF_TF = 0x23, 0x2B, 0x10100
 SYSRETQ_IDS = {"rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf", "user-cs-ss", "ts-compat-clear"}
 COMPAT_IDS = {"compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf", "ts-compat-clear"}
-IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags"}
+IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags", "ts-compat-clear"}
 # the exit families apply at every SYSRET of either width (issue 12)
 _EXIT = {"user-rsp", "user-gs", "user-cr3", "no-kernel-data"}  # irqs-off: not decided yet
 SYSRETQ_IDS, COMPAT_IDS, IGNORE_IDS = SYSRETQ_IDS | _EXIT, COMPAT_IDS | _EXIT, IGNORE_IDS | _EXIT

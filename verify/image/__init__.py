@@ -166,11 +166,20 @@ def check_system_map_matches(elf: ElfImage, symbols: SymbolTable, map_path: str)
         # so a map swapping two names (current_task and another per-CPU
         # pointer) would change what is proven (review 49,
         # adv_r49_map_current_alias)
-        own = elf.elf_symbols()
-        for name in symbols.names():
-            a, b = own.get(name), symbols.get(name)
-            if a is not None and b is not None and a != b and not name.startswith("__pfx_") and \
-                    name not in own.names_at(b):
-                raise InputError(
-                    f"{map_path}: does not match {elf.path}: {name} is {b:#x} in the map, {a:#x} in the image"
-                )
+        differ = first_disagreement(elf.elf_symbols(), symbols)
+        if differ is not None:
+            name, a, b = differ
+            raise InputError(f"{map_path}: does not match {elf.path}: {name} is {b:#x} in the map, {a:#x} in the image")
+
+
+def first_disagreement(own: SymbolTable, symbols: SymbolTable):
+    """(name, address in own, address in symbols) of a name both tables
+    define at different addresses, or None.  A name defined more than once
+    (a static function in two files) agrees when any of own's addresses for
+    it is the other's; `__pfx_` padding labels are not compared."""
+    for name in symbols.names():
+        a, b = own.get(name), symbols.get(name)
+        if a is not None and b is not None and a != b and not name.startswith("__pfx_") and \
+                name not in own.names_at(b):
+            return name, a, b
+    return None

@@ -206,13 +206,18 @@ def choose_symbols(elf: ElfImage, path: str, system_map: str | None, notes: list
             raise kall_error
         return kall, None, "kallsyms"
     symbols = read_system_map(candidate)
+    from . import check_system_map_matches, first_disagreement
+
     if kall is not None:
-        for name in ("entry_SYSCALL_64", "do_syscall_64", "_stext", "_etext", "linux_banner"):
-            a, b = kall.get(name), symbols.get(name)
-            if a is not None and b is not None and a != b:
-                raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
-                                 "the image's kallsyms (a System.map from another build?)")
-    from . import check_system_map_matches
+        # every name both define, as against an ELF's own symbol table: the
+        # map's addresses replace kallsyms', and the prover reads per-CPU
+        # slots, the dispatch and the thunks by name (review 49: five names
+        # were compared, so a map swapping two per-CPU names went through)
+        differ = first_disagreement(kall, symbols)
+        if differ is not None:
+            name, a, b = differ
+            raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
+                             "the image's kallsyms (a System.map from another build?)")
 
     check_system_map_matches(elf, symbols, candidate)
     return symbols, candidate, "System.map"

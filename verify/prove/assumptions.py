@@ -138,6 +138,10 @@ ASSUMPTIONS = {
     "entry_SYSCALL_64_after_hwframe) are installed only as Xen hypercall callbacks, so a xen_* function "
     "entered at its symbol runs only in the xenpv variant (exempt: a jump on its control flow from that symbol, "
     "which no direct branch or exception fixup enters elsewhere).",
+    "ts-compat-clear-in-user-mode": "At a SYSCALL into an ignore stub (entry_SYSCALL32_ignore, ignore_sysret: "
+    "no frame, no exit work), TS_COMPAT is clear in thread_info.status: user mode runs with it clear, because "
+    "every return to user mode clears it (ts-compat-clear, decided at every other SYSRET of the image; the "
+    "IRET exit runs the same arch_exit_to_user_mode_prepare), so the stub must only not set it.",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "

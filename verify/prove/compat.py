@@ -253,8 +253,10 @@ def _site_oids(frame: str, width: str = "sysretl") -> tuple:
         return SITE_OBLIGATIONS["sysretq"]
     if frame == "registers":
         # no frame: the RCX/R11 SYSCALL wrote, and the exit families against
-        # the registers at the SYSCALL (decide.Query, frame "registers")
-        return ("compat-landing-pad", "r11-is-rflags") + EXIT_OBLIGATION_IDS
+        # the registers at the SYSCALL (decide.Query, frame "registers");
+        # ts-compat-clear from a clear bit at entry (explore.initial_state,
+        # assumption ts-compat-clear-in-user-mode)
+        return ("compat-landing-pad", "r11-is-rflags", "ts-compat-clear") + EXIT_OBLIGATION_IDS
     return SITE_OBLIGATIONS["sysretl"]
 
 

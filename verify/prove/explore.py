@@ -243,7 +243,18 @@ class Explorer:
         # entry_SYSCALL32_ignore / ignore_sysret ("ignore") run without
         # SWAPGS: the GS base stays the user's, so a %gs access reads user
         # memory, not the per-CPU area (an unknown pointer, never the concrete
-        # current-task identity), and is a user-gs violation besides
+        # current-task identity), and is a user-gs violation besides.
+        # TS_COMPAT is clear there (assumption ts-compat-clear-in-user-mode:
+        # every other return to user mode clears it), so ts-compat-clear at
+        # the stub's sysretl asks only whether the stub sets it
+        # (adv_r50_ignore_ts_set); the 64-bit and compat entries start with
+        # any value, and their exit work must clear it
+        if entry_kind == "ignore":
+            ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
+            i = self.summaries.ts.bit_in_byte
+            old = st.load_bytes(ts_byte, 1)
+            parts = ([old[7:i + 1]] if i < 7 else []) + [claripy.BVV(0, 1)] + ([old[i - 1:0]] if i > 0 else [])
+            st.mem[ts_byte] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
         return st, user
 
     # -- GS base and IF (user-gs, irqs-off) ------------------------------------------
@@ -942,6 +953,8 @@ class Explorer:
         if entry is None:
             entry = self.program.entry.syscall_entry
         self.entry = entry
+        if entry_kind == "ignore":
+            self._assume("ts-compat-clear-in-user-mode", entry)
         outs = self.function(entry, st, None, 0)
         if outs:
             raise Inconclusive(f"{self.program.symbolize(entry)} returned with `ret`")
