@@ -231,3 +231,50 @@ def test_memory_budget_counts_only_the_checks_own_growth(fixture_kernels):  # no
     doc = json.loads(r.stdout)
     assert doc["fresh"] == doc["after"]
     assert {status for *_r, status in doc["after"]} == {"proven"}
+
+
+def test_an_interrupted_read_drops_the_child_not_an_answer(monkeypatch):
+    """The round's SIGALRM can land between reading the child's answer and
+    filing it under its ticket (review 50: every later answer went to the
+    ticket before its own).  The child is dropped instead, and what it had
+    not answered is computed here: every ticket gets its own answer."""
+    from verify.prove import parallel
+    from verify.prove.explore import Inconclusive
+
+    srv = parallel.Server(lambda r: r * 10, fork=True)
+    tickets = [srv.ask(i) for i in range(40)]
+    real, reads = parallel._recv, []
+
+    def interrupted(fd):
+        got = real(fd)
+        reads.append(got)
+        if len(reads) == 3:
+            raise Inconclusive("timeout: the round's time budget ran out")  # read, not filed
+        return got
+
+    monkeypatch.setattr(parallel, "_recv", interrupted)
+    with pytest.raises(Inconclusive):
+        for t in tickets:
+            srv.answer(t)
+    monkeypatch.setattr(parallel, "_recv", real)
+    assert [srv.answer(t) for t in tickets] == [t * 10 for t in tickets]
+    srv.close()
+
+
+def test_nothing_is_answered_after_a_failed_answer():
+    """Without the child, an answer interrupted half-way may leave the
+    handler's memo tables half written: every later request gets the same
+    failure, never an answer read from that state."""
+    from verify.prove import parallel
+
+    def handler(r):
+        if r == 2:
+            raise RuntimeError("interrupted")
+        return r
+
+    srv = parallel.Server(handler, fork=False)
+    tickets = [srv.ask(i) for i in range(5)]
+    assert [srv.answer(t) for t in tickets[:2]] == [0, 1]
+    for t in tickets[2:]:
+        with pytest.raises(RuntimeError, match="interrupted"):
+            srv.answer(t)

@@ -127,6 +127,7 @@ class Server:
         self._answers: dict[int, tuple] = {}
         self._asked: list = []  # requests in order, for a local fallback
         self._next_answer = 0
+        self._failed = None  # _local's first failed outcome
         self._pid = None
         if not (fork and enabled()):
             return
@@ -139,11 +140,15 @@ class Server:
             try:
                 if warm is not None:
                     _outcome(warm)  # a failing warm-up fails again, visibly, in the handler
+                failed = None  # as Server._local: nothing is answered after a failure
                 while True:
                     req = _recv(req_r)
                     if req is None:
                         break
-                    _write_all(ans_w, _frame(_outcome(handler, req)))
+                    out = failed or _outcome(handler, req)
+                    if out[0] == "error":
+                        failed = out
+                    _write_all(ans_w, _frame(out))
             finally:
                 _child_exit()
         os.close(req_r)
@@ -166,30 +171,53 @@ class Server:
                 # budget is one per check), and must not depend on which
                 # answer the parent waits for first
                 first = min(t for t in range(ticket + 1) if t not in self._answers)
-                self._answers[first] = _outcome(self._handler, self._asked[first])
+                self._answers[first] = self._local(self._asked[first])
                 continue
+            self._receive_one()
+        return _unwrap(self._answers[ticket])
+
+    def _local(self, request):
+        """The handler's outcome here.  After one that failed (the round's
+        SIGALRM can stop the handler between any two bytecodes, leaving its
+        memo tables half written), every later request gets that failure:
+        no answer is read from a state an interrupted one left."""
+        if self._failed is None:
+            out = _outcome(self._handler, request)
+            if out[0] == "error":
+                self._failed = out
+            return out
+        return self._failed
+
+    def _receive_one(self) -> None:
+        """Read the child's next answer and file it under the next ticket.
+        Anything raised on the way (the round's SIGALRM between the read and
+        the filing, or inside a frame) leaves the stream out of step: the
+        child is dropped and what it has not answered is computed here
+        (answers already filed were read whole and in order)."""
+        try:
             got = _recv(self._ans)
             if got is None:
                 self._died()
-                continue
+                return
             self._answers[self._next_answer] = got
             self._next_answer += 1
-        return _unwrap(self._answers[ticket])
+        except BaseException:
+            self.close()
+            raise
 
     def ready(self, tickets) -> bool:
         """Whether every one of `tickets` has its answer here, reading what
         the child has sent so far without waiting for more; True without a
         child (the answers are then computed at answer() time anyway)."""
         while self._pid is not None and any(t not in self._answers for t in tickets):
-            readable, _w, _x = select.select([self._ans], [], [], 0)
+            try:
+                readable, _w, _x = select.select([self._ans], [], [], 0)
+            except BaseException:
+                self.close()
+                raise
             if not readable:
                 return False
-            got = _recv(self._ans)
-            if got is None:
-                self._died()
-                return True
-            self._answers[self._next_answer] = got
-            self._next_answer += 1
+            self._receive_one()
         return True
 
     def close(self):
@@ -207,23 +235,26 @@ class Server:
         """Write a request, reading answers meanwhile: the child may be
         blocked writing an answer into a full pipe."""
         view = memoryview(data)
-        while view:
-            readable, writable, _ = select.select([self._ans], [self._req], [])
-            if readable:
-                got = _recv(self._ans)
-                if got is None:
-                    self._died()
-                    return
-                self._answers[self._next_answer] = got
-                self._next_answer += 1
-            if writable:
-                try:
-                    view = view[os.write(self._req, view):]
-                except BlockingIOError:
-                    pass
-                except BrokenPipeError:
-                    self._died()
-                    return
+        try:
+            while view:
+                readable, writable, _ = select.select([self._ans], [self._req], [])
+                if readable:
+                    self._receive_one()
+                    if self._pid is None:
+                        return
+                if writable:
+                    try:
+                        view = view[os.write(self._req, view):]
+                    except BlockingIOError:
+                        pass
+                    except BrokenPipeError:
+                        self._died()
+                        return
+        except BaseException:
+            # a request written in part: the child would read garbage
+            if self._pid is not None:
+                self.close()
+            raise
 
     def _died(self):
         """The child is gone: what it did not answer is computed here."""
