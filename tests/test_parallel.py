@@ -84,7 +84,9 @@ def test_an_exception_in_the_child_is_raised_in_the_parent():
         ok = s.ask(3)
         with pytest.raises(ValueError, match="the handler failed"):
             s.answer(t)
-        assert s.answer(ok) == 9
+        # and every answer after it (the child's state may be half written)
+        with pytest.raises(ValueError, match="the handler failed"):
+            s.answer(ok)
     finally:
         s.close()
 

@@ -124,12 +124,13 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
                     kinds: tuple = ("sysret",)) -> set[int]:
     """W: addresses in [lo, hi) from which a 64-bit SYSRET instruction is
     statically reachable (see the module docstring for the edges).  Falling
-    into `entry` from the bytes before it is not an edge: the entry point is
-    entered as the SYSCALL target (assumption sysret-path-direct-entries).
-    `entry` may be a set of entry points (the compat entries)."""
+    into `entry` (an entry point or a set of them, the compat entries) is an
+    edge from real code, not from alignment fill (below)."""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
     starts = walk_seeds(prog, lo, hi)
     succ: dict = {}
+    into_entry: list = []  # (node, entry node, its mnemonic): fall-through into an entry point
+    fill: set = set()  # int3 and NOP nodes
     reaching: set = set()
     work = [(a, None) for a in starts]
     seen: set = set()
@@ -185,9 +186,39 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
                 else (t, None)
             out.append(tn)
             work.append(tn)
-        if ins.kind not in _NO_FALL and nxt[0] not in stops:
-            out.append(nxt)
-            work.append(nxt)
+        if ins.kind not in _NO_FALL:
+            if nxt[0] in stops and vk is None:
+                into_entry.append((node, nxt, ins.mnemonic))
+            else:
+                out.append(nxt)
+                work.append(nxt)
+        if ins.mnemonic == "int3" or ins.mnemonic.startswith("nop"):
+            fill.add(node)
+    # Falling into an entry point is an edge from real code (an IDT handler
+    # that runs on into entry_SYSCALL32_ignore reaches its SYSRET from a
+    # state the entry's exploration does not build:
+    # adv_r51_int80_falls_into_ignore), not from alignment fill:
+    # - an int3 traps, and nothing steps from it into the next byte: do_int3
+    #   resumes only at a text_poke site it is rewriting (emulating the new
+    #   instruction) or a registered kprobe, and kprobes refuse the entry
+    #   text (arch_within_kprobe_blacklist); the int3 fill after
+    #   __entry_text_start;
+    # - a NOP run that no real instruction reaches (6.1's nopw between the
+    #   `jmp` ending entry_SYSENTER_compat and entry_SYSCALL_compat, under the
+    #   label __end_entry_SYSENTER_compat) runs only if something branches
+    #   into it: a NOP run is live when any edge from a non-fill node enters
+    #   it (a real `nop` at the end of code, a jump into the fill), and
+    #   falls into the entry only then.
+    fill_entered = [b for a, bs in succ.items() if a not in fill for b in bs if b in fill]
+    live_fill: set = set()
+    while fill_entered:
+        n = fill_entered.pop()
+        if n not in live_fill:
+            live_fill.add(n)
+            fill_entered.extend(b for b in succ.get(n, ()) if b in fill)
+    for node, nxt, mnemonic in into_entry:
+        if mnemonic != "int3" and (node not in fill or node in live_fill):
+            succ[node].append(nxt)
     pred: dict = {}
     for a, bs in succ.items():
         for b in bs:

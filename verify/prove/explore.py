@@ -422,8 +422,50 @@ class Explorer:
         for a in vals:
             self._check_alloca_access(a, insn)
             v = st.load_bytes(a, n)
+            self._image_data_read(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
         return out
+
+    def _image_data_read(self, st: MState, addr, a: int, n: int, v, insn: int) -> None:
+        """A read of the image's read-only data (an allocated section without
+        SHF_WRITE: .rodata, which also holds __ro_after_init data) that this
+        path never wrote: the value stays free (boot may have written it
+        before mark_rodata_ro, so the file's bytes are no proof), but a model
+        in which it differs from the file is not shown to be a real
+        execution: an unsure event guarded by that difference.  A check
+        against a limit kept in .rodata (adv_r51_rodata_limit) was
+        "violated" by a model that made the limit up."""
+        if any((a + i) & 0xFFFFFFFFFFFFFFFF in st.mem for i in range(n)):
+            return
+        sec = self._ro_section(a, n)
+        if sec is None:
+            return
+        try:
+            raw = self.program.image.read(a, n)
+        except Exception:  # noqa: BLE001 (unreadable: leave the value free, as before)
+            return
+        file_value = claripy.BVV(int.from_bytes(raw, "little"), 8 * n)
+        guard = claripy.And(st.guard, addr == a, v != file_value) if addr.symbolic else \
+            claripy.And(st.guard, v != file_value)
+        self.ex.events.append(Event("unknown-read", guard, f"a read of {sec} at {self.program.symbolize(a)}: its "
+                                    "value at run time is taken from the file only when a model keeps it",
+                                    site=insn))
+
+    def _ro_section(self, a: int, n: int):
+        """The name of the image's allocated, non-writable, non-executable
+        section holding [a, a + n), or None."""
+        memo = self.__dict__.setdefault("_ro_memo", {})
+        key = (a, n)
+        if key in memo:
+            return memo[key]
+        elf = self.program.image.elf
+        sec = elf.section_at(a)
+        name = None
+        if sec is not None and sec.has_bits and a + n <= sec.end and sec.flags & 0x2 and not sec.flags & 0x1 \
+                and not sec.flags & 0x4:
+            name = sec.name
+        memo[key] = name
+        return name
 
     def _tracked_ranges(self, st):
         return [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
