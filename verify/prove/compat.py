@@ -46,7 +46,8 @@ No SWAPGS, no stack, no frame: the user's RSP, GS base and CR3 are still
 loaded.  What must hold there: the user gets back exactly what SYSCALL
 saved, EIP = the RCX SYSCALL wrote (compat-landing-pad with the "saved ip"
 being RCX at entry) and RFLAGS from the R11 SYSCALL wrote (r11-is-rflags,
-likewise).  rflags-no-rf-tf does not apply: R11 is the user's own RFLAGS,
+likewise), and TS_COMPAT is still clear (ts-compat-clear, from a clear bit
+at entry: explore.initial_state, assumption ts-compat-clear-in-user-mode).  rflags-no-rf-tf does not apply: R11 is the user's own RFLAGS,
 RF already cleared by SYSCALL, and a TF the user set traps in user mode
 right after SYSRETL (delivered as SIGTRAP through #DB, which returns by
 IRET: no loop); compat-user-cs does not apply: there is no saved frame, and
