@@ -163,6 +163,11 @@ KNOWN_GAPS: dict = {
     # out-parameter (the caller's own local): marking every slot of a frame
     # that handed a stack address to a callee would take in every
     # `f(&local)` caller; under abi-frames the caller's p stays within args
+    # review 52: an int3 that a kernel debugger resumes (kgdb `continue`),
+    # falling into an entry point; int3 fill before entries is taken to trap
+    # (entries.sysret_reaching), and an attached debugger owns the machine
+    "adv_r52_int3_resumes_into_ignore": "a compiled-in int3 resumed by kgdb, falling into entry_SYSCALL32_ignore: "
+                                        "int3 is taken to trap",
     "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
                              "proven under abi-frames, which names object bounds",
     # an implicit flow into a register after POP_REGS: the path condition at

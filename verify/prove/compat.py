@@ -112,21 +112,24 @@ MAX_ROUNDS = 6  # the exit families follow the exit work one level deeper than t
 ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
 
 
-def _settle(explorer, ex) -> None:
+def _settle(explorer, ex) -> float:
     """The TS_COMPAT effects this exploration's summarised calls asked for
     (tseffects.py), pinned in every query of it (ts-compat-clear is decided
     at a sysretl too: obligations.SITE_OBLIGATIONS), as for the 64-bit
     exploration (rounds._settle).  Before waiting for them, the check's
     image-only work is taken back from the TS_COMPAT process
     (explorer.before_ts_wait, rounds._work_ahead), so this process works
-    while that one answers."""
+    while that one answers.  -> the seconds this took (the wait, and the
+    image-only work taken back): not the round's own cost."""
     effects = explorer.ts_effects
     if effects is None:
         ex.ts_pins = []
-        return
+        return 0.0
+    t = time.monotonic()
     if not effects.ready(ex) and explorer.before_ts_wait is not None:
         explorer.before_ts_wait()
     ex.ts_pins = effects.constraints(explorer, ex)
+    return time.monotonic() - t
 
 
 def compat_entries(prog) -> list[tuple[str, int, str, str]]:
@@ -281,7 +284,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
     follow = _first_follow(prog, summaries, entry)
     open_: dict = {}  # (variant, site, oid) -> reason, while undecided
     done: set = set()
-    t_first = time.monotonic()
+    t_window = None  # when this entry's refinement began
     last = 0.0
     for rnd in range(1, MAX_ROUNDS + 1):
         t1 = time.monotonic()
@@ -295,10 +298,16 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             explorer.memory_limit_mib = _refine_memory_limit(explorer)
         else:
             # as check_image's refinement: later rounds share one window
-            # from the start of the first and stop at a resident size; a
-            # round that cannot fit is not started; what stays open is
-            # inconclusive with its reason (never a verdict by timeout)
-            explorer.deadline = min(deadline, t_first + REFINE_WINDOW)
+            # and stop at a resident size; a round that cannot fit is not
+            # started; what stays open is inconclusive with its reason (never
+            # a verdict by timeout).  The window is this entry's, from its
+            # first refinement round: the entries' first rounds, witnesses
+            # and the other entries' refinements run in between (and the
+            # first wait for the TS_COMPAT answers), and used it up for
+            # entry_SYSENTER_compat on the uniprocessor kernel
+            if t_window is None:
+                t_window = t1
+            explorer.deadline = min(deadline, t_window + REFINE_WINDOW)
             explorer.memory_limit_mib = _refine_memory_limit(explorer)
             if explorer.deadline - t1 < last:
                 stats.append({"entry": name, "round": rnd, "error": f"refinement window ({REFINE_WINDOW:.0f} s) "
@@ -308,7 +317,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
-                _settle(explorer, ex)
+                waited = _settle(explorer, ex)
         except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
             e = _cut(e0)
             if e is None:
@@ -322,9 +331,11 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                             why = open_.get(k)
                             open_[k] = f"{why} ({e})" if why else str(e)
             break
-        last = time.monotonic() - t1
+        # (a round's cost, to see whether the next fits the window: not the
+        # wait for the TS_COMPAT answers, behind the 64-bit exploration's)
+        last = time.monotonic() - t1 - waited
         stats.append({"entry": name, "round": rnd, "blocks": ex.blocks, "followed": len(follow),
-                      "seconds": round(last, 3)})
+                      "seconds": round(last, 3), "ts_wait_seconds": round(waited, 3)})
         for aid, where in ex.assumptions.items():
             used.setdefault(aid, set()).update(where)
         blamed: set = set()

@@ -112,12 +112,16 @@ def walk_seeds(prog, lo: int, hi: int) -> list[int]:
     instructions: on Debian 6.1/6.12 such garbage, e.g. in asm_exc_nmi,
     decodes to an indirect jump and makes a false second entry.)"""
 
-    out = set(prog.symbols.addresses_in(lo, hi))
-    out.update(t for s, t in candidates(prog, lo, hi)
-               if not lo <= s < hi)
+    return sorted(set(prog.symbols.addresses_in(lo, hi)) | _branch_seeds(prog, lo, hi))
+
+
+def _branch_seeds(prog, lo: int, hi: int) -> set[int]:
+    """The seeds other code branches to (walk_seeds but the symbol starts):
+    candidate branches from outside [lo, hi), jump labels, fixups."""
+    out = {t for s, t in candidates(prog, lo, hi) if not lo <= s < hi}
     out.update(t for _s, t in _jump_label_branches(prog, lo, hi))
     out.update(f for f in tables(prog.image).extable_fixup_targets if lo <= f < hi)
-    return sorted(out)
+    return out
 
 
 def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
@@ -127,10 +131,12 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
     into `entry` (an entry point or a set of them, the compat entries) is an
     edge from real code, not from alignment fill (below)."""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
-    starts = walk_seeds(prog, lo, hi)
+    branch_seeds = _branch_seeds(prog, lo, hi)
+    starts = sorted(set(prog.symbols.addresses_in(lo, hi)) | branch_seeds)  # walk_seeds
     succ: dict = {}
-    into_entry: list = []  # (node, entry node, its mnemonic): fall-through into an entry point
+    into_entry: list = []  # (node, entry node): fall-through into an entry point
     fill: set = set()  # int3 and NOP nodes
+    nop_fill: set = set()
     reaching: set = set()
     work = [(a, None) for a in starts]
     seen: set = set()
@@ -188,36 +194,43 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
             work.append(tn)
         if ins.kind not in _NO_FALL:
             if nxt[0] in stops and vk is None:
-                into_entry.append((node, nxt, ins.mnemonic))
+                into_entry.append((node, nxt))
             else:
                 out.append(nxt)
                 work.append(nxt)
         if ins.mnemonic == "int3" or ins.mnemonic.startswith("nop"):
             fill.add(node)
+            if ins.mnemonic != "int3":
+                nop_fill.add(node)
     # Falling into an entry point is an edge from real code (an IDT handler
     # that runs on into entry_SYSCALL32_ignore reaches its SYSRET from a
     # state the entry's exploration does not build:
-    # adv_r51_int80_falls_into_ignore), not from alignment fill:
-    # - an int3 traps, and nothing steps from it into the next byte: do_int3
-    #   resumes only at a text_poke site it is rewriting (emulating the new
-    #   instruction) or a registered kprobe, and kprobes refuse the entry
-    #   text (arch_within_kprobe_blacklist); the int3 fill after
-    #   __entry_text_start;
-    # - a NOP run that no real instruction reaches (6.1's nopw between the
-    #   `jmp` ending entry_SYSENTER_compat and entry_SYSCALL_compat, under the
-    #   label __end_entry_SYSENTER_compat) runs only if something branches
-    #   into it: a NOP run is live when any edge from a non-fill node enters
-    #   it (a real `nop` at the end of code, a jump into the fill), and
-    #   falls into the entry only then.
-    fill_entered = [b for a, bs in succ.items() if a not in fill for b in bs if b in fill]
+    # adv_r51_int80_falls_into_ignore), but not from alignment fill:
+    # - an int3 traps; going on at the next byte needs a kernel debugger's
+    #   `continue` there (kgdb: adv_r52_int3_resumes_into_ignore, a known
+    #   gap, and the debugger owns the machine anyway), since do_int3
+    #   resumes by itself only at a text_poke site it is rewriting
+    #   (emulating the new instruction) or a registered kprobe, which the
+    #   entry text refuses (arch_within_kprobe_blacklist).  Data in the
+    #   entry text decoded as code runs into such fill (6.1's x86_verw_sel,
+    #   `.word __KERNEL_DS` before entry_SYSCALL_64's int3 fill);
+    # - NOP fill counts only when something runs into it: an edge from a
+    #   non-fill instruction (a real `nop` at the end of code, a jump into
+    #   the fill) or a seed other code branches to (a branch from outside,
+    #   a jump label, a fixup: adv_r52_jmp_into_pad).  NOP fill reached
+    #   only from a symbol start (6.1's nopw under
+    #   __end_entry_SYSENTER_compat: a marker, not code) is entered, if at
+    #   all, by an indirect branch: assumption sysret-path-direct-entries.
+    fill_entered = [b for a, bs in succ.items() if a not in fill for b in bs if b in nop_fill]
+    fill_entered += [(t, None) for t in branch_seeds if (t, None) in nop_fill]
     live_fill: set = set()
     while fill_entered:
         n = fill_entered.pop()
         if n not in live_fill:
             live_fill.add(n)
-            fill_entered.extend(b for b in succ.get(n, ()) if b in fill)
-    for node, nxt, mnemonic in into_entry:
-        if mnemonic != "int3" and (node not in fill or node in live_fill):
+            fill_entered.extend(b for b in succ.get(n, ()) if b in nop_fill)
+    for node, nxt in into_entry:
+        if node not in fill or node in live_fill:
             succ[node].append(nxt)
     pred: dict = {}
     for a, bs in succ.items():
