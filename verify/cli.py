@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "the ignore stubs) to a SYSRET of either width meets that SYSRET's obligations: the six "
                        "of the SYSRET CVEs (rcx-is-rip, canonical-rip, r11-is-rflags, rflags-no-rf-tf, "
                        "user-cs-ss, ts-compat-clear), the return-to-user contract (user-rsp, user-gs, user-cr3, "
-                       "no-kernel-data) and, at a sysretl, compat-user-cs and compat-landing-pad "
-                       "(docs/CATALOGUE.md has each with its fix).",
+                       "no-kernel-data); at a sysretl, compat-user-cs and compat-landing-pad take the place of "
+                       "rcx-is-rip, canonical-rip and user-cs-ss (docs/CATALOGUE.md has each with its fix).",
                        epilog="exit status: 0 proven, 1 violated, 2 input error, 3 inconclusive, 4 internal error.  "
                        "Without a terminal, a heartbeat line goes to stderr every 30 s; every run ends with a "
                        "one-line summary on stderr.")
