@@ -36,7 +36,7 @@ as entry_SYSCALL_64 (explore.py): the syscall dispatch and every unfollowed
 callee are havocs of pt_regs, so the checks in do_fast_syscall_32 are what
 proves them.  TS_COMPAT after a summarised callee is what its code does to
 the bit (tseffects.py, answered by the same TS_COMPAT process as the 64-bit
-exploration's asks, after them: _settle).
+exploration's asks, after them: tseffects.settle).
 
 entry_SYSCALL32_ignore (6.12 entry_64.S lines 1479-1485, installed as
 MSR_CSTAR when ia32 emulation is off at boot, cpu/common.c syscall_init)
@@ -89,7 +89,7 @@ from ..finding import INCONCLUSIVE, PROVEN, VIOLATED
 from ..image.entry import COMPAT_ENTRIES, IGNORE_ENTRIES
 from ..obligations import EXIT_OBLIGATION_IDS, SITE_OBLIGATIONS
 from . import decide as dec
-from . import entries
+from . import entries, tseffects
 from .cfg import CfgError, static_sysret_sites
 from .explore import Inconclusive
 
@@ -110,26 +110,6 @@ def _cut(e: Exception) -> Inconclusive | None:
     return None
 MAX_ROUNDS = 6  # the exit families follow the exit work one level deeper than the compat four did
 ORDER = {PROVEN: 0, INCONCLUSIVE: 1, VIOLATED: 2}
-
-
-def _settle(explorer, ex) -> float:
-    """The TS_COMPAT effects this exploration's summarised calls asked for
-    (tseffects.py), pinned in every query of it (ts-compat-clear is decided
-    at a sysretl too: obligations.SITE_OBLIGATIONS), as for the 64-bit
-    exploration (rounds._settle).  Before waiting for them, the check's
-    image-only work is taken back from the TS_COMPAT process
-    (explorer.before_ts_wait, rounds._work_ahead), so this process works
-    while that one answers.  -> the seconds this took (the wait, and the
-    image-only work taken back): not the round's own cost."""
-    effects = explorer.ts_effects
-    if effects is None:
-        ex.ts_pins = []
-        return 0.0
-    t = time.monotonic()
-    if not effects.ready(ex) and explorer.before_ts_wait is not None:
-        explorer.before_ts_wait()
-    ex.ts_pins = effects.constraints(explorer, ex)
-    return time.monotonic() - t
 
 
 def compat_entries(prog) -> list[tuple[str, int, str, str]]:
@@ -317,7 +297,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
-                waited = _settle(explorer, ex)
+                waited = tseffects.settle(explorer, ex)
         except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
             e = _cut(e0)
             if e is None:
@@ -441,7 +421,7 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
             split = frozenset(f for v in wvs for f in v["fixed"])
             explorer.witness_via_dispatch = explorer.witness_keep_followed = True
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split, entry=entry, entry_kind=kind)
-            _settle(explorer, ex)
+            tseffects.settle(explorer, ex)
     except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut or an unfinished path)
         e = _cut(e0)
         if e is None:

@@ -19,7 +19,7 @@ from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 from ..obligations import EXIT_OBLIGATION_IDS
 from . import compat
 from . import decide as dec
-from . import entries
+from . import entries, tseffects
 from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
 from ..image.entry import other_sysret_sites
@@ -153,7 +153,7 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
             # its return may be the IRET one)
             explorer.witness_via_dispatch = explorer.witness_keep_followed = via_dispatch
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
-            _settle(explorer, ex)
+            tseffects.settle(explorer, ex)
     except Inconclusive as e:
         stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
         return
@@ -180,12 +180,6 @@ class _Once:
     def result(self):
         self.run()
         return self._value
-
-
-def _settle(explorer, ex) -> None:
-    """The TS_COMPAT effects the exploration asked for (tseffects.py), as
-    constraints every query of it gets (decide.variant_constraint)."""
-    ex.ts_pins = explorer.ts_effects.constraints(explorer, ex) if explorer.ts_effects is not None else []
 
 
 def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dict):
@@ -248,7 +242,7 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
 
 def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline) -> dict:
     """What the first round can decide before the TS_COMPAT answers arrive
-    (_settle; on two cores that process is the critical path):
+    (tseffects.settle; on two cores that process is the critical path):
     (variant, site) -> (its Query, the obligations that hold there with the
     TS_COMPAT kinds free, the seconds that took), one all_hold query per
     site for every obligation but ts-compat-clear.
@@ -381,7 +375,7 @@ def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: floa
     # (tseffects.py), forked before the engine was imported; this one
     # explores from entry_SYSCALL_64, then, while those answers are computed,
     # decides what it can without them, does the image-only end of the
-    # check and runs the compat entries (round 1, before _settle).  A third
+    # check and runs the compat entries (round 1, before tseffects.settle).  A third
     # process for the compat entries was measured: about 0.7 s faster on
     # 6.12, but their copy-on-write and exploration pages took the summed
     # memory from 485 to about 600 MiB (issue 9's limit is 500).
@@ -539,7 +533,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 # image-only work runs here, not after them in that process
                 explorer.ts_effects.take_back(ahead["ticket"])
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
-                _settle(explorer, ex)
+                tseffects.settle(explorer, ex)
         except Inconclusive as e:
             if "timeout" in str(e) or "budget" in str(e):
                 result.budget_cut = True

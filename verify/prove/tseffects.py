@@ -23,6 +23,7 @@ which it may set the bit (MaySet.task_context / in_context): then "any".
 from __future__ import annotations
 
 import mmap
+import time
 
 from . import parallel
 from .tscompat import _ARG_REGS, _ENGINE_STACK_ARGS, ANY, CLEAR, KEEP, MAYCLEAR
@@ -135,3 +136,21 @@ class TsEffects:
     def close(self):
         self._server.close()
 
+
+
+def settle(explorer, ex) -> float:
+    """The TS_COMPAT effects the exploration asked for, as constraints every
+    query of it gets (ex.ts_pins, decide.variant_constraint); none without a
+    TS_COMPAT process.  Before waiting for them, explorer.before_ts_wait (the
+    compat explorations: the check's image-only work taken back from that
+    process, rounds._compat_job) lets this process work meanwhile.  -> the
+    seconds this took: the wait, not the exploration's own cost."""
+    effects = explorer.ts_effects
+    if effects is None:
+        ex.ts_pins = []
+        return 0.0
+    t = time.monotonic()
+    if not effects.ready(ex) and explorer.before_ts_wait is not None:
+        explorer.before_ts_wait()
+    ex.ts_pins = effects.constraints(explorer, ex)
+    return time.monotonic() - t
