@@ -152,12 +152,18 @@ def _first_follow(prog, summaries, entry: int) -> set:
     return out
 
 
-def check_compat(prog, summaries, explorer, vs, deadline, finding, stats, time_limit) -> dict:
+def check_compat(prog, summaries, explorer, vs, deadline, finding, stats, time_limit):
     """Decide SITE_OBLIGATIONS["sysretl"] at every sysretl of every entry in
     compat_entries(), per variant; `finding(v, site, oid, status, reason,
-    cex)` records each.  -> assumptions used (id -> where)."""
+    cex)` records each.  A generator: it pauses once, when every entry's
+    first round is explored and what holds there without the TS_COMPAT
+    answers is decided (rounds._check then decides the same for
+    entry_SYSCALL_64 before anything waits for those answers); it returns
+    the assumptions used (id -> where).  `explorer` is a template: each
+    entry explores on an explorer of its own (Explorer.like), since its
+    first exploration stays open while the next entry's runs."""
     used: dict = {}
-    return _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used)
+    return (yield from _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used))
 
 
 def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, used) -> dict:
@@ -212,10 +218,13 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
             sites = [s_ for s_ in sites if width_of.get(s_) != "sysretq"]
         if not live or not sites:
             continue
-        g = _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per,
-                           stats, time_limit, used, width_of)
-        next(g, None)  # round 1 of every entry before any refinement (which can fill the memory budget)
+        g = _explore_entry(prog, summaries, explorer.like(), name, entry, kind, frame, live, sites, static, deadline,
+                           per, stats, time_limit, used, width_of)
+        next(g, None)  # round 1 of every entry explored before any waits for the TS_COMPAT answers
         rounds.append(g)
+    yield
+    for g in rounds:
+        next(g, None)  # then decided, before any refinement (which can fill the memory budget)
     for g in rounds:
         for _ in g:
             pass
@@ -253,10 +262,12 @@ def _image_sites(prog, name):
 def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, sites, static, deadline, per, stats,
                    time_limit, used, width_of):
     """Explore from one entry, refine, decide into `per`: a generator that
-    stops after the first round (check_compat runs every entry's first
-    round, then the refinements).  Each site with its width's obligations
-    and query (width_of)."""
-    from .rounds import REFINE_WINDOW, _refine_memory_limit, _release_caches
+    pauses when its first round is explored (and what holds without the
+    TS_COMPAT answers is decided) and again when that round is decided
+    (check_compat runs every entry's first exploration, then every entry's
+    first decisions, then the refinements).  Each site with its width's
+    obligations and query (width_of)."""
+    from .rounds import REFINE_WINDOW, _hold_without_ts_pins, _refine_memory_limit, _release_caches
 
     def oids_of(site):
         return _site_oids(frame, width_of.get(site, "sysretl"))
@@ -294,9 +305,21 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                               f"too short for another round (the last took {last:.1f} s)"})
                 break
         fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
+        early: dict = {}  # (variant, site) -> (Query, what holds without the TS_COMPAT answers, seconds)
+        paused = 0.0  # the other entries' work while this one waited at the pause
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
+            if rnd == 1:
+                # as entry_SYSCALL_64's first round (rounds._hold_without_ts_pins,
+                # its soundness argument): while the answers are computed
+                if explorer.ts_effects is not None and not explorer.ts_effects.ready(ex):
+                    early = _hold_without_ts_pins(explorer, ex, prog, live, sites, oids_of, done, width_of,
+                                                  deadline, frame=frame, default_width="sysretl")
+                t_pause = time.monotonic()
+                yield
+                paused = time.monotonic() - t_pause
+            with time_limit(max(0.01, explorer.deadline - time.monotonic())):
                 waited = tseffects.settle(explorer, ex)
         except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
             e = _cut(e0)
@@ -313,7 +336,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             break
         # (a round's cost, to see whether the next fits the window: not the
         # wait for the TS_COMPAT answers, behind the 64-bit exploration's)
-        last = time.monotonic() - t1 - waited
+        last = time.monotonic() - t1 - waited - paused
         stats.append({"entry": name, "round": rnd, "blocks": ex.blocks, "followed": len(follow),
                       "seconds": round(last, 3), "ts_wait_seconds": round(waited, 3)})
         for aid, where in ex.assumptions.items():
@@ -339,14 +362,15 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                             per.setdefault(k, []).append((PROVEN, f"no SYSRET reachable from {name} under "
                                                           f"{v['name']}", None, name))
                     continue
-                q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretl"),
-                              frame=frame)
+                q, held, _dt = early.get((v["name"], site)) or (
+                    dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretl"),
+                              frame=frame), frozenset(), 0.0)
                 ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
-                together = dec.all_hold(q, todo, extra, ms)
+                together = dec.all_hold(q, [o for o in todo if o not in held], extra, ms)
                 for oid in todo:
                     k = (v["name"], site, oid)
                     ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
-                    status, model, blame = ("proven", None, []) if together else \
+                    status, model, blame = ("proven", None, []) if together or oid in held else \
                         dec.decide(q, oid, extra, ex.events, ms)
                     if status == "proven":
                         done.add(k)
@@ -371,7 +395,9 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         open_[k] = "a counterexample exists only through over-approximations: " + \
                             "; ".join(names[:6])
                         blamed |= {e.target for e in blame if e.kind == "summary" and e.target is not None}
-        ex = q = None
+        # (the explorer is this entry's: its exploration is not needed once
+        # decided, and would stay in memory through the other entries' work)
+        ex = q = early = explorer.ex = None
         refine = blamed - follow
         if not refine or all(k in done for k in open_):
             break

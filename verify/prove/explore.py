@@ -194,6 +194,19 @@ class Explorer:
         # through the callees it runs in place of their summaries
         self.witness_keep_followed = False
 
+    def like(self) -> "Explorer":
+        """A new explorer with this one's configuration (budgets, TS_COMPAT
+        process, memory baseline) and nothing of its runs: an exploration's
+        decisions read its explorer's per-run fields (user, ex), so two
+        explorations alive at once need one explorer each (compat.py)."""
+        other = Explorer(self.program, self.summaries, deadline=self.deadline, progress=self.progress)
+        other.cpu_deadline = self.cpu_deadline
+        other.memory_limit_mib = self.memory_limit_mib
+        other.prior_mib = self.prior_mib
+        other.ts_effects = self.ts_effects
+        other.before_ts_wait = self.before_ts_wait
+        return other
+
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
         """The machine at the first instruction of an entry.  SYSCALL (64-bit

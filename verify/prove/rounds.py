@@ -167,27 +167,37 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
         finding(v, site, oid, VIOLATED, why, cex)
 
 
-class _Once:
-    """A piece of work run once, when first asked."""
+class _Phased:
+    """A piece of work in phases (a generator that pauses between them and
+    returns its value), started when first asked."""
 
-    def __init__(self, fn):
-        self._fn, self._done, self._value = fn, False, None
+    def __init__(self, make):
+        self._make, self._gen, self._done, self._value = make, None, False, None
 
-    def run(self):
-        if not self._done:
-            self._value, self._done = self._fn(), True
+    def step(self):
+        """Run the next phase (nothing once done)."""
+        if self._done:
+            return
+        if self._gen is None:
+            self._gen = self._make()
+        try:
+            next(self._gen)
+        except StopIteration as stop:
+            self._done, self._value = True, stop.value
 
     def result(self):
-        self.run()
+        while not self._done:
+            self.step()
         return self._value
 
 
 def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dict):
     """The compat sysretl sites (compat.py) on an explorer of their own,
     with the TS_COMPAT answers of the same process (ts_effects; before it
-    waits for them, the image-only work in `ahead` is taken back):
-    -> (findings as (variant name, site, oid, status, reason, cex, seconds),
-    round stats, assumptions used)."""
+    waits for them, the image-only work in `ahead` is taken back).  A
+    generator (check_compat's): it pauses once, every entry explored, before
+    anything waits for the answers.  -> (findings as (variant name, site,
+    oid, status, reason, cex, seconds), round stats, assumptions used)."""
     records, stats = [], []
 
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
@@ -201,7 +211,7 @@ def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dic
     explorer.prior_mib = prior_mib
     explorer.ts_effects = ts_effects
     explorer.before_ts_wait = before_ts_wait
-    used = compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
+    used = yield from compat.check_compat(prog, summaries, explorer, vs, deadline, finding, stats, _time_limit)
     return records, stats, used
 
 
@@ -240,12 +250,15 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
     return used
 
 
-def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline) -> dict:
+def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline,
+                          frame: str = "pt_regs", default_width: str = "sysretq") -> dict:
     """What the first round can decide before the TS_COMPAT answers arrive
     (tseffects.settle; on two cores that process is the critical path):
     (variant, site) -> (its Query, the obligations that hold there with the
     TS_COMPAT kinds free, the seconds that took), one all_hold query per
-    site for every obligation but ts-compat-clear.
+    site for every obligation but ts-compat-clear.  `final`: the (variant,
+    site, oid) already decided; frame and default_width: the entry's
+    (decide.Query; the compat entries use this too, compat._explore_entry).
 
     Soundness: the answers only pin the fresh 2-bit kinds each summarised
     call got (tseffects.py), so the states with the pins are a subset of
@@ -265,7 +278,8 @@ def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, w
                 continue
             todo = [o for o in oids_of(site) if (v["name"], site, o) not in final and
                     o not in dec.READS_TS_COMPAT]
-            q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretq"))
+            q = dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, default_width),
+                          frame=frame)
             t2 = time.monotonic()
             ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
             held = frozenset(todo) if dec.all_hold(q, todo, extra, ms) else frozenset()
@@ -381,7 +395,7 @@ def check_image(image, prog: Program, summaries: Summaries, ts_effects, t0: floa
     # memory from 485 to about 600 MiB (issue 9's limit is 500).
     prior_mib = max(0.0, rss0 - FRESH_PROCESS_MIB)  # _refine_memory_limit
     ahead: dict = {}  # _work_ahead's ticket, then answers
-    compat_job = _Once(lambda: _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead))
+    compat_job = _Phased(lambda: _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead))
     explorer = Explorer(prog, summaries, deadline=deadline)
     explorer.prior_mib = prior_mib
     explorer.ts_effects = ts_effects
@@ -520,14 +534,19 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
             # while the TS_COMPAT process works: the image-only end of the
-            # check, the compat entries, then, if the answers are still not
-            # in, the obligations that hold without them (with them in, the
-            # queries after the settle decide everything at once)
+            # check is queued there; here the compat entries are explored
+            # and, if the answers are still not in, the obligations that
+            # hold without them are decided, theirs and then this
+            # exploration's (with the answers in, the queries after the
+            # settle decide everything at once); only then does anything
+            # wait for the answers (the compat entries' decisions first)
             if rounds == 1:
                 _work_ahead(explorer, prog, vs, width_of, ahead)
-                compat_job.run()
+                compat_job.step()
             held_early = {} if explorer.ts_effects is None or explorer.ts_effects.ready(ex) else \
                 _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline)
+            if rounds == 1:
+                compat_job.result()
             if "ticket" in ahead and not explorer.ts_effects.ready(ex):
                 # nothing left here but to wait for the answers: the
                 # image-only work runs here, not after them in that process
