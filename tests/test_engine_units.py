@@ -307,3 +307,31 @@ def test_values_lower_bound_never_exceeds_the_solvers_count():
         assert solver.distinct_values(claripy.backends.z3.convert(t), [], 8)[0] == "more", t
     for t in not_counted:
         assert not _surely_more_values(t, 8), t
+
+
+def test_phased_job_raises_again_after_a_failed_phase():
+    # the compat job (rounds._Phased): once a phase raised, its generator is
+    # dead and would "return" None; a later step or result() must raise the
+    # same error, not hand the caller None to unpack
+    import pytest
+
+    from verify.prove.rounds import _Phased
+
+    def job():
+        yield
+        raise RuntimeError("phase two failed")
+
+    p = _Phased(job)
+    p.step()
+    with pytest.raises(RuntimeError, match="phase two"):
+        p.step()
+    with pytest.raises(RuntimeError, match="phase two"):
+        p.result()
+
+    def ok():
+        yield
+        return 42
+
+    q = _Phased(ok)
+    q.step()
+    assert q.result() == 42 and q.result() == 42

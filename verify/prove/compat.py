@@ -218,8 +218,13 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
             sites = [s_ for s_ in sites if width_of.get(s_) != "sysretq"]
         if not live or not sites:
             continue
+        # the widths as this entry's walks left them (an address whose
+        # patch-site choices give both widths takes the last walk's width,
+        # cfg.static_sysret_sites): its decisions come after the later
+        # entries' walks, which may write the same address
+        # (adv_r53_compat_alt_width)
         g = _explore_entry(prog, summaries, explorer.like(), name, entry, kind, frame, live, sites, static, deadline,
-                           per, stats, time_limit, used, width_of)
+                           per, stats, time_limit, used, dict(width_of))
         next(g, None)  # round 1 of every entry explored before any waits for the TS_COMPAT answers
         rounds.append(g)
     yield

@@ -173,9 +173,14 @@ class _Phased:
 
     def __init__(self, make):
         self._make, self._gen, self._done, self._value = make, None, False, None
+        self._raised = None
 
     def step(self):
-        """Run the next phase (nothing once done)."""
+        """Run the next phase (nothing once done).  A phase that raised
+        raises again at every later step: the generator is dead, and its
+        value is not None."""
+        if self._raised is not None:
+            raise self._raised
         if self._done:
             return
         if self._gen is None:
@@ -184,6 +189,9 @@ class _Phased:
             next(self._gen)
         except StopIteration as stop:
             self._done, self._value = True, stop.value
+        except BaseException as e:
+            self._raised = e
+            raise
 
     def result(self):
         while not self._done:
