@@ -371,6 +371,12 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                     dec.Query(explorer, hits, v["la57"], prog.constants, width=width_of.get(site, "sysretl"),
                               frame=frame), frozenset(), 0.0)
                 ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
+                mixed = dec.other_width(q, extra, ms)
+                if mixed:
+                    for oid in todo:
+                        done.add((v["name"], site, oid))
+                        per.setdefault((v["name"], site, oid), []).append((INCONCLUSIVE, mixed, None, name))
+                    continue
                 together = dec.all_hold(q, [o for o in todo if o not in held], extra, ms)
                 for oid in todo:
                     k = (v["name"], site, oid)

@@ -101,10 +101,13 @@ class Event:
 
 
 class Hit:
-    __slots__ = ("site", "state")
+    """A path's state at a SYSRET, with the width the path executed there
+    (the bytes of the patch-site choice it took: one address may be a
+    sysretl under one choice and a sysretq under another)."""
+    __slots__ = ("site", "state", "width")
 
-    def __init__(self, site, state):
-        self.site, self.state = site, state
+    def __init__(self, site, state, width: str = "sysretq"):
+        self.site, self.state, self.width = site, state, width
 
 
 class Exploration:
@@ -1270,7 +1273,7 @@ class Explorer:
         if k in ("sysret", "sysretl"):
             # the path ends: what SYSRET consumes is decided per site by
             # decide.py (sysretl: the compat obligations)
-            self.ex.hits.append(Hit(last.addr, st))
+            self.ex.hits.append(Hit(last.addr, st, "sysretq" if k == "sysret" else "sysretl"))
             return
         if k == "dead":
             # a ud2 that is no BUG/WARN and has no fixup: #UD kills the task

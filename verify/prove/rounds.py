@@ -590,6 +590,11 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 if feasible.unsat:
                     continue
                 reached_any = True
+                mixed = dec.other_width(q, extra, remaining_ms())
+                if mixed:
+                    for oid in todo:
+                        finding(v, site, oid, INCONCLUSIVE, mixed)
+                    continue
                 t2 = time.monotonic()
                 rest = [o for o in todo if o not in early]
                 together = dec.all_hold(q, rest, extra, remaining_ms())
