@@ -438,8 +438,13 @@ def search(prog, vs, width_of=None) -> dict:
     return out
 
 
-def image_only_work(prog, vs, width_of) -> tuple:
-    """(search(...), image.entry.sysret_instructions): the end of a check
-    that reads only the image, run in the TS_COMPAT process (rounds.
-    _work_ahead); plain values, so they cross the pipe as they are."""
-    return search(prog, vs, width_of), sysret_instructions(prog.image)
+def sysret_scan(prog) -> list:
+    """image.entry.sysret_instructions: part of the end of a check that reads
+    only the image, run in the TS_COMPAT process or taken back
+    (rounds._work_ahead); plain values, so it crosses the pipe as it is."""
+    return sysret_instructions(prog.image)
+
+
+def second_entry_search(prog, vs, width_of) -> dict:
+    """search(...): the other part of that work (rounds._work_ahead)."""
+    return search(prog, vs, width_of)

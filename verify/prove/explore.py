@@ -187,7 +187,7 @@ class Explorer:
         # tseffects.TsEffects: the TS_COMPAT effects of summarised callees
         # (None: not modelled, a havoc keeps nothing of the bit: compat.py)
         self.ts_effects = None
-        self.before_ts_wait = None  # called before waiting for TS_COMPAT answers (tseffects.settle)
+        self.before_ts_wait = None  # called with ready() before waiting for TS_COMPAT answers (tseffects.settle)
         # the witness prefers, at a branch, a successor from which the
         # syscall dispatch is still reachable (compat.py's witness)
         self.witness_via_dispatch = False

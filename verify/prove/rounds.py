@@ -211,9 +211,8 @@ def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dic
     def finding(v, site, oid, status, reason, cex=None, dt=0.0):
         records.append((v["name"], site, oid, status, reason, cex, dt))
 
-    def before_ts_wait():
-        if "ticket" in ahead:
-            ts_effects.take_back(ahead["ticket"])
+    def before_ts_wait(ready):
+        _take_back(ts_effects, ahead, ready)
 
     explorer = Explorer(prog, summaries, deadline=deadline)
     explorer.prior_mib = prior_mib
@@ -296,28 +295,42 @@ def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, w
 
 
 def _work_ahead(explorer, prog, vs, width_of, ahead: dict) -> None:
-    """Start the end of a check's work that reads only the image
-    (entries.image_only_work: the second-entry search and the byte scan for
-    every SYSRET instruction) in the TS_COMPAT process, queued behind the
-    answers the first round asked for: on two cores, once those are in,
-    that process idles while this one runs the compat entries and the
-    queries, so the work moves off the critical path.  When this process is
-    done first and would only wait for the answers, it takes the work back
-    (_check: TsEffects.take_back).  Without that process it runs here when
-    _ahead_search asks for it (parallel.Server)."""
+    """Start the end of a check's work that reads only the image, as two
+    jobs (the byte scan for every SYSRET instruction, entries.sysret_scan,
+    ~1.2 s on 6.12; the second-entry search, entries.second_entry_search,
+    ~0.3 s) in the TS_COMPAT process, queued behind the answers the first
+    rounds asked for (submitted after the compat entries' asks, so none of
+    those answers waits behind them).  Whichever process is free first runs
+    them: when this one would only wait for the answers it takes jobs back
+    (_take_back), the larger first, one at a time while the answers are
+    still not in; that process runs the rest once its answers are done.
+    Both processes are busy to the end on two cores, so the split moves
+    work to whichever finishes first.  Without that process they run here
+    when _ahead_search asks for them (parallel.Server)."""
     if explorer.ts_effects is not None:
-        ahead["ticket"] = explorer.ts_effects.submit(entries.image_only_work, vs, width_of)
+        ahead["tickets"] = [explorer.ts_effects.submit(entries.sysret_scan),
+                            explorer.ts_effects.submit(entries.second_entry_search, vs, width_of)]
+
+
+def _take_back(ts_effects, ahead: dict, ready) -> None:
+    """This process would wait for the TS_COMPAT answers (ready() false):
+    it runs _work_ahead's jobs that process has not started, in the order
+    submitted, until the answers are in."""
+    for ticket in ahead.get("tickets", ()):
+        if ready():
+            return
+        ts_effects.take_back(ticket)
 
 
 def _ahead_search(explorer, prog, ahead: dict):
-    """_work_ahead's answer: the second-entry search (None when it was not
+    """_work_ahead's answers: the second-entry search (None when it was not
     started: a first round that ended inconclusive), its SYSRET scan
     memoised on the image as if computed here."""
-    if "ticket" not in ahead:
+    if "tickets" not in ahead:
         return None
-    search, sysrets = explorer.ts_effects.result(ahead.pop("ticket"))
-    prog.image.__dict__.setdefault("_sysret_instructions", sysrets)
-    return search
+    scan, search = ahead.pop("tickets")
+    prog.image.__dict__.setdefault("_sysret_instructions", explorer.ts_effects.result(scan))
+    return explorer.ts_effects.result(search)
 
 
 def _site_widths(prog, width_of: dict, hit_sites) -> dict:
@@ -541,24 +554,25 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
-            # while the TS_COMPAT process works: the image-only end of the
-            # check is queued there; here the compat entries are explored
+            # while the TS_COMPAT process works: here the compat entries
+            # are explored, the image-only end of the check is queued
+            # there (behind their asks)
             # and, if the answers are still not in, the obligations that
             # hold without them are decided, theirs and then this
             # exploration's (with the answers in, the queries after the
             # settle decide everything at once); only then does anything
             # wait for the answers (the compat entries' decisions first)
             if rounds == 1:
-                _work_ahead(explorer, prog, vs, width_of, ahead)
                 compat_job.step()
+                _work_ahead(explorer, prog, vs, width_of, ahead)
             held_early = {} if explorer.ts_effects is None or explorer.ts_effects.ready(ex) else \
                 _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, width_of, deadline)
             if rounds == 1:
                 compat_job.result()
-            if "ticket" in ahead and not explorer.ts_effects.ready(ex):
+            if explorer.ts_effects is not None:
                 # nothing left here but to wait for the answers: the
-                # image-only work runs here, not after them in that process
-                explorer.ts_effects.take_back(ahead["ticket"])
+                # image-only work not started there runs here
+                _take_back(explorer.ts_effects, ahead, lambda: explorer.ts_effects.ready(ex))
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 tseffects.settle(explorer, ex)
         except Inconclusive as e:

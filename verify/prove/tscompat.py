@@ -563,7 +563,7 @@ class TsCompatEffects:
             # (assumption abi-callee-saved) and never hands back the pointer
             keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED}  # noqa: E731
             return keep(must), keep(may)
-        from .summary import _IMPLICIT_WRITES
+        _IMPLICIT_WRITES = _summary_tables()[1]
 
         written = set(_IMPLICIT_WRITES_OF(m))
         if m.split(" ")[-1] in ("enter", "leave"):
@@ -680,11 +680,23 @@ _REALIGNED = -(1 << 40)
 _NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rsp`: a base of its own
 
 
+@functools.lru_cache(maxsize=None)
+def _summary_tables() -> tuple:
+    """summary.py's register and instruction tables (_GPR64,
+    _IMPLICIT_WRITES, _UNKNOWN_REGS), imported once on first use (summary
+    imports this module; an import statement in the passes' per-instruction
+    functions cost a few tenths of a second per check)."""
+    from .summary import _GPR64, _IMPLICIT_WRITES, _UNKNOWN_REGS
+    return _GPR64, _IMPLICIT_WRITES, _UNKNOWN_REGS
+
+
+@functools.lru_cache(maxsize=None)
 def _IMPLICIT_WRITES_OF(m: str):
     """The registers an instruction writes that no operand names: the
     summary's table, and RCX under a rep/repe/repne prefix (`repne scasb`
-    stops after a data-dependent count: adv_r38_repne_rcx)."""
-    from .summary import _IMPLICIT_WRITES
+    stops after a data-dependent count: adv_r38_repne_rcx).  (Memoised: a
+    function of the mnemonic text, a tuple.)"""
+    _IMPLICIT_WRITES = _summary_tables()[1]
     out = _IMPLICIT_WRITES.get(m.split(" ")[-1], ())
     if m.startswith(_REP_PREFIXES):
         out = tuple(out) + ("rcx",)
@@ -722,6 +734,7 @@ def _is_sync_core(tail: list, nxt: int) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=None)
 def _base_mnemonic(m: str) -> str:
     """`repz ret` -> `ret`, `bnd jmp` -> `jmp`, `notrack jmp` -> `jmp`: the
     prefix does not change the transfer; `lock cmpxchg` -> `cmpxchg`:
@@ -2776,7 +2789,7 @@ class MaySet:
             # (moves, loads, lea, pop: _lite_transfer0 follows them exactly
             # at 64 bits; a narrower one makes no pointer, ts-compat-writers)
             return out
-        from .summary import _IMPLICIT_WRITES
+        _IMPLICIT_WRITES = _summary_tables()[1]
 
         if base in ("xchg", "cmpxchg") and src in _GPR64_NAMES:
             # (_lite_transfer0 models the 64-bit forms: a swap, and
@@ -2868,9 +2881,11 @@ class MaySet:
         return None
 
     @staticmethod
+    @functools.lru_cache(maxsize=None)
     def _reg_of(name: str) -> tuple[str | None, bool]:
-        """(64-bit register, whether the write replaces all of it)."""
-        from .summary import _GPR64
+        """(64-bit register, whether the write replaces all of it).
+        (Memoised: a function of the register's name.)"""
+        _GPR64 = _summary_tables()[0]
 
         if name in _GPR64_NAMES:
             return name, True
@@ -3117,7 +3132,7 @@ class MaySet:
         not known, a cmov or mulx from RSP: adv_r35_cmov_fp, _mulx_rbp); at
         a join the offsets of both paths count (_union), and a mark means
         "may": other memory too."""
-        from .summary import _IMPLICIT_WRITES, _UNKNOWN_REGS
+        _IMPLICIT_WRITES, _UNKNOWN_REGS = _summary_tables()[1:]
 
         base = m.split(" ")[-1]
         sp, bp = st.get(_SP), st.get(_BP, _NO_TAG)
@@ -3443,7 +3458,7 @@ class MaySet:
         if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
             out.pop(_BP, None)
         # implicit register writes: the summary's table (any tag becomes "any")
-        from .summary import _IMPLICIT_WRITES
+        _IMPLICIT_WRITES = _summary_tables()[1]
 
         for r in _IMPLICIT_WRITES_OF(m):
             if r in out:

@@ -151,6 +151,6 @@ def settle(explorer, ex) -> float:
         return 0.0
     t = time.monotonic()
     if not effects.ready(ex) and explorer.before_ts_wait is not None:
-        explorer.before_ts_wait()
+        explorer.before_ts_wait(lambda: effects.ready(ex))
     ex.ts_pins = effects.constraints(explorer, ex)
     return time.monotonic() - t
