@@ -227,6 +227,11 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
                            per, stats, time_limit, used, dict(width_of))
         next(g, None)  # round 1 of every entry explored before any waits for the TS_COMPAT answers
         rounds.append(g)
+    # the second-entry search reads only the image: a job queued behind the
+    # entries' TS_COMPAT asks (taken back below if that process has not
+    # started it by then)
+    effects = explorer.ts_effects
+    search = effects.submit(second_entries_search, vs, sites_of, dict(width_of)) if effects is not None else None
     yield
     for g in rounds:
         next(g, None)  # then decided, before any refinement (which can fill the memory budget)
@@ -241,7 +246,12 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
         else:
             reason = f"from {worst[3]}: {worst[1]}"
         finding(v, site, oid, worst[0], reason, worst[2])
-    _second_entries(prog, vs, per, sites_of, finding, used, width_of)
+    if search is None:
+        searched = second_entries_search(prog, vs, sites_of, width_of)
+    else:
+        effects.take_back(search)
+        searched = effects.result(search)
+    _second_entries(prog, vs, per, finding, used, searched)
     return used
 
 
@@ -501,21 +511,48 @@ def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:
     return out or [(entry, entry + 1)]
 
 
-def _second_entries(prog, vs, per, sites_of, finding, used, width_of) -> None:
-    """Jumps into the code that reaches a SYSRET the compat entries reach
-    from outside every explored compat entry (entries.py, with W for each
-    width they reach: sysretl on every real kernel): the proven findings at
-    the sites of that width they reach become inconclusive."""
+def second_entries_search(prog, vs, sites_of, width_of) -> list:
+    """The image-only half of _second_entries, as plain values (a job for
+    the TS_COMPAT process: tseffects.TsEffects.submit): per width the
+    compat entries' sites have, (its sites, the explored entries, the ways
+    in found or None, why not, the Xen PV ones, (variant, source, target) ->
+    the sites that way reaches or None)."""
     explored = [(n, a) for n, a, _k, _f in compat_entries(prog)]
     if not explored:
-        return
+        return []
     all_sites = {s for ss in sites_of.values() for s in ss}
-    for kinds in sorted({(KIND_OF[width_of.get(s, "sysretl")],) for s in all_sites}):
-        _second_entries_of(prog, vs, per, {s for s in all_sites if (KIND_OF[width_of.get(s, "sysretl")],) == kinds},
-                           finding, used, explored, kinds)
+    return [_second_entries_of(prog, vs, {s for s in all_sites if (KIND_OF[width_of.get(s, "sysretl")],) == kinds},
+                               explored, kinds)
+            for kinds in sorted({(KIND_OF[width_of.get(s, "sysretl")],) for s in all_sites})]
 
 
-def _second_entries_of(prog, vs, per, all_sites, finding, used, explored, kinds) -> None:
+def _second_entries(prog, vs, per, finding, used, searched) -> None:
+    """Jumps into the code that reaches a SYSRET the compat entries reach
+    from outside every explored compat entry (entries.py, with W for each
+    width they reach: sysretl on every real kernel; `searched`:
+    second_entries_search's answer): the proven findings at the sites of
+    that width they reach become inconclusive."""
+    for all_sites, explored, found, why, xen, reaches in searched:
+        used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
+        for v in vs:
+            for src, tgt in (sorted(found) if found is not None else [(None, None)]):
+                if (src, tgt) in xen and v["name"] != "xenpv":
+                    used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
+                    continue
+                reach = reaches.get((v["name"], src, tgt)) if src is not None else None
+                for (vname, site, oid), rs in per.items():
+                    if vname != v["name"] or site not in all_sites or (reach is not None and site not in reach):
+                        continue
+                    if max(ORDER[r[0]] for r in rs) != ORDER[PROVEN]:
+                        continue
+                    how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit "
+                           f"path at {prog.symbolize(tgt)}, from a state the analysis does not build"
+                           if src is not None else f"the search for other jumps into the compat exit path failed: {why}")
+                    rs.append((INCONCLUSIVE, how, None, "elsewhere"))
+                    finding(v, site, oid, INCONCLUSIVE, how)
+
+
+def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
     extents = []
     for n, a in explored:
         size = prog.symbols.size_of(n)
@@ -539,26 +576,14 @@ def _second_entries_of(prog, vs, per, all_sites, finding, used, explored, kinds)
             found |= entries.ways_in(prog, lo, hi, w, lambda src: any(a <= src < b for a, b in extents))
     except CfgError as e:
         found, why = None, str(e)
-    used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}
+    reaches = {}
     for v in vs:
-        for src, tgt in (sorted(found) if found is not None else [(None, None)]):
+        for src, tgt in sorted(found or ()):
             if (src, tgt) in xen and v["name"] != "xenpv":
-                used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                 continue
-            reach = None
-            if src is not None:
-                try:
-                    reach = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
-                except CfgError:
-                    reach = None
-            for (vname, site, oid), rs in per.items():
-                if vname != v["name"] or site not in all_sites or (reach is not None and site not in reach):
-                    continue
-                if max(ORDER[r[0]] for r in rs) != ORDER[PROVEN]:
-                    continue
-                how = (f"this SYSRET is also reached from {prog.symbolize(src)}, a direct jump into the exit path "
-                       f"at {prog.symbolize(tgt)}, from a state the analysis does not build" if src is not None
-                       else f"the search for other jumps into the compat exit path failed: {why}")
-                rs.append((INCONCLUSIVE, how, None, "elsewhere"))
-                finding(v, site, oid, INCONCLUSIVE, how)
+            try:
+                reaches[(v["name"], src, tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+            except CfgError:
+                reaches[(v["name"], src, tgt)] = None
+    return all_sites, explored, found, why, xen, reaches
