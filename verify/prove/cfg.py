@@ -268,6 +268,13 @@ class FunctionCfg:
             ins = decode(addr, data)
             if ins is None:
                 raise CfgError(f"{addr:#x}: undecodable instruction")
+            if vk is None and prog.site_inside(addr, ins.size) is not None:
+                # an on-disk instruction that runs into a patch site: what
+                # runs is not in the bytes (Program.site_inside); any path
+                # reaching it is inconclusive
+                insns[node] = Insn(addr, 0, "(not code)", "", b"", None, "void")
+                nexts[node] = []
+                continue
             if prog.runtime_consts_in(addr, ins.size):
                 # an immediate rewritten at boot: its own block, whose
                 # meaning Explorer._runtime_const gives (or refuses)
@@ -456,6 +463,9 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         ins = decode(addr, data)
         if ins is None:
             raise CfgError(f"{addr:#x}: undecodable instruction in the static walk")
+        if vk is None and program.site_inside(addr, ins.size) is not None:
+            raise CfgError(f"{addr:#x}: an instruction that runs into the patch site at "
+                           f"{program.site_inside(addr, ins.size):#x} in the static walk")
         if ins.target is not None and program.runtime_consts_in(addr, ins.size):
             raise CfgError(f"{addr:#x}: a branch whose displacement is rewritten at boot (runtime constant)")
         nxt = addr + ins.size

@@ -89,6 +89,19 @@ class Program:
             self.dispatch.add(d["address"])
 
     # -- bytes ----------------------------------------------------------------------
+    def site_inside(self, addr: int, size: int) -> int | None:
+        """The start of a patch site strictly inside the on-disk instruction
+        [addr, addr + size), or None.  Such an instruction's bytes past that
+        start are whatever boot puts at the site: decoded from disk, a
+        prefix before the site would read the on-disk choice only (`66 40`
+        then `0f 07` on disk, `48 0f` under a feature: a sysretl that is a
+        sysretq at run time, adv_r55_sysret_prefix_before_site).  Compiled
+        code and the kernel's asm macros put whole instructions in a site."""
+        i = bisect.bisect_right(self._site_starts, addr)
+        if i < len(self._site_starts) and self._site_starts[i] < addr + size:
+            return self._site_starts[i]
+        return None
+
     def fetch(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr.  A jump into the middle of a patch site has
         no fixed bytes (which ones run depends on the boot-time patching), so

@@ -383,13 +383,16 @@ class Summaries:
                 go((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
                     prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None), frame, here, lift=False)
                 continue
-            if ci is None or prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or (
+            if ci is None or (vk is None and prog.site_inside(addr, ci.size) is not None) or \
+                    prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or (
                     operand_size_prefixed(bytes(ci.bytes)) and (
                         ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)
                         or ci.group(capstone.CS_GRP_RET))):
                 # code the walk cannot read: nothing about it is known (the
                 # GS base and CR3 included: the image fixes these bytes, so
-                # no assumption covers them).  A 0x66-prefixed near branch
+                # no assumption covers them).  An on-disk instruction that
+                # runs into a patch site is one: its bytes past the site's
+                # start are boot's choice (Program.site_inside).  A 0x66-prefixed near branch
                 # is one: its length and target differ between Intel and AMD
                 # (encoding.operand_size_prefixed)
                 anyw("undecodable code" if ci is None else
