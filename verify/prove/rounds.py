@@ -22,7 +22,7 @@ from . import decide as dec
 from . import entries, tseffects
 from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
-from ..image.entry import other_sysret_sites
+from ..image.entry import sysret_instructions
 from .cfg import CfgError, static_sysret_sites
 from .explore import Explorer, Inconclusive
 from .parallel import rss_mib
@@ -711,14 +711,32 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # adv_r17_int80_sysretl; an entry point loaded into MSR_LSTAR other
     # than entry_SYSCALL_64) is a return to user mode from a state this
     # analysis does not build
-    for d in other_sysret_sites(image, set(width_of) | set(hit_sites) | {
-            x["address"] for x in getattr(prog.entry, "all_sysret_sites", ())} | set(prog.entry.sysret_sites)):
+    walked: dict = {}  # site -> the widths the walks and explorations took it for
+    for site, w in width_of.items():
+        walked.setdefault(site, set()).add(w)
+    for x in getattr(prog.entry, "all_sysret_sites", ()):
+        walked.setdefault(x["address"], set()).add(x["width"])
+    for site in prog.entry.sysret_sites:
+        walked.setdefault(site, set()).add("sysretq")
+    for site in hit_sites:
+        walked.setdefault(site, set())
+    for d in sysret_instructions(image):
+        if d["address"] not in walked:
+            why = ("no SYSRET entry reaches this SYSRET instruction: the entry it returns from (an interrupt or "
+                   "exception vector, another MSR_LSTAR target) and the state it sees are not analysed")
+        elif walked[d["address"]] and d["width"] not in walked[d["address"]]:
+            # the byte scan reads the code boot may put in place; the walks
+            # read one decode of the address (adv_r55_sysret_prefix_before_site:
+            # a prefix on disk before a site's bytes): that width's
+            # obligations are owed too
+            why = (f"the image's bytes, as boot may patch them, hold a {d['width']} here, which no exploration "
+                   "decided")
+        else:
+            continue
         for v in vs:
             for oid in dec.obligations.SITE_OBLIGATIONS[d["width"]]:
                 if (v["name"], d["address"], oid) not in final:
-                    finding(v, d["address"], oid, INCONCLUSIVE, "no SYSRET entry reaches this SYSRET instruction: "
-                            "the entry it returns from (an interrupt or exception vector, another MSR_LSTAR "
-                            "target) and the state it sees are not analysed")
+                    finding(v, d["address"], oid, INCONCLUSIVE, why)
     all_ids = dec.obligations.ALL_OBLIGATION_IDS
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        all_ids.index(k[2])))]
