@@ -251,6 +251,10 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
     else:
         effects.take_back(search)
         searched = effects.result(search)
+        if searched is None:
+            # (a take-back interrupted by a round's SIGALRM left the claim
+            # with this process and no answer: computed here)
+            searched = second_entries_search(prog, vs, sites_of, width_of)
     _second_entries(prog, vs, per, finding, used, searched)
     return used
 
