@@ -18,6 +18,8 @@ if [ ! -x .venv/bin/sysret-verify ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -c constraints.txt -e .
+    # (an editable install writes no bytecode; compiled once here, not per run)
+    .venv/bin/python -m compileall -q verify models >/dev/null
 fi
 if ! apt-cache policy "linux-image-${release}-dbg" 2>/dev/null | grep -q Candidate; then
     echo "apt-get update ..." >&2

@@ -216,3 +216,29 @@ def test_unwritable_report_path_is_refused_before_the_proof(tmp_path, opt):
     assert_input_error(run_cli("check", "/dev/null", opt, str(tmp_path / "no" / "such" / "dir" / "r")),
                        "cannot write a report there")
     assert_input_error(run_cli("check", "/dev/null", opt, str(tmp_path)), "cannot write a report there")
+
+
+def test_symtab_of_a_partial_symbol(tmp_path):
+    """A .symtab whose size is no whole number of 24-byte Elf64_Sym records
+    (a corrupted or hand-edited image): exit 2 naming the table (pyelftools
+    refuses it with the section headers), not a traceback from the numpy
+    symbol reader."""
+    if not (shutil.which("as") and shutil.which("ld")):
+        pytest.skip("binutils not installed")
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from elftools.elf.elffile import ELFFile
+
+    from fixtures.build import build_fixture
+
+    src = build_fixture("linux61_exit_checks", tmp_path / "build")
+    data = bytearray(open(src, "rb").read())
+    with open(src, "rb") as f:
+        elf = ELFFile(f)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".symtab")
+        shoff, shentsize = elf.header["e_shoff"], elf.header["e_shentsize"]
+    size_at = shoff + index * shentsize + 32  # Elf64_Shdr.sh_size
+    size = int.from_bytes(data[size_at:size_at + 8], "little")
+    data[size_at:size_at + 8] = (size - 1).to_bytes(8, "little")
+    p = tmp_path / "vmlinux-partial-symtab"
+    p.write_bytes(bytes(data))
+    assert_input_error(run_cli("inspect", str(p)), ".symtab", "malformed ELF")

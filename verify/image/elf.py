@@ -3,8 +3,8 @@
 pyelftools parses the headers; everything else (symbol table, section bytes)
 is read on demand, and only the parts a question needs.  The symbol table of a
 Debian vmlinux has ~120k entries: pyelftools builds one Python object per
-symbol (seconds), so the table is decoded here with one `struct.iter_unpack`
-over the raw section, names sliced out of .strtab only when asked for.
+symbol (seconds), so the table is decoded here as numpy columns over the raw
+section, with one Python string per name.
 
 This is the one place that turns low-level parse errors (ELFError, struct
 errors, OSError) into `InputError`.
@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
@@ -34,6 +35,9 @@ STT_OBJECT = 1
 STT_NOTYPE = 0
 # Kernel text lives in the top 2 GiB ("kernel text mapping", Documentation/x86/x86_64/mm.rst).
 KERNEL_TEXT_MIN = 0xFFFFFFFF80000000
+# Elf64_Sym (the ELF specification's field order)
+_ELF64_SYM = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"), ("value", "<u8"),
+                       ("size", "<u8")])
 
 
 @dataclass(frozen=True)
@@ -91,44 +95,84 @@ class _SortedSymbols:
             start = end
 
 
+def _names_break_ties(order, addrs, sizes, names: list):
+    """`order` (entry indices sorted by address, then size) with each run
+    of equal (address, size) sorted by name: the order of sorting (address,
+    size, name) tuples, with a Python sort only over the runs."""
+    if len(order) < 2:
+        return order
+    a, s = addrs[order], sizes[order]
+    same = (a[1:] == a[:-1]) & (s[1:] == s[:-1])  # entry k+1 ties with entry k
+    if not same.any():
+        return order
+    out = order.copy()
+    starts = np.flatnonzero(same & ~np.concatenate(([False], same[:-1])))  # first tie of each run
+    for k in starts.tolist():
+        end = k + 1
+        while end < len(same) and same[end]:
+            end += 1
+        run = order[k:end + 1].tolist()
+        out[k:end + 1] = sorted(run, key=names.__getitem__)
+    return out
+
+
 class SymbolTable:
     """Name -> address and address -> `name+0xoff`, built from parallel sorted
     arrays.  Filled either from the ELF .symtab or from a System.map."""
 
     def __init__(self, entries: list[tuple[int, int, str, str]], source: str):
         # entries: (addr, size, name, kind)
+        self._fill(np.fromiter((e[0] & 0xFFFFFFFFFFFFFFFF for e in entries), np.uint64, len(entries)),
+                   np.fromiter((e[1] for e in entries), np.uint64, len(entries)),
+                   [e[2] for e in entries], "".join(e[3] for e in entries), source)
+
+    @classmethod
+    def from_columns(cls, addrs, sizes, names: list, kinds: str, source: str) -> "SymbolTable":
+        """The table of entries given as columns: addresses and sizes (numpy
+        uint64 arrays), names, and one kind letter per entry."""
+        table = cls.__new__(cls)
+        table._fill(addrs, sizes, names, kinds, source)
+        return table
+
+    def _fill(self, addrs, sizes, names: list, kinds: str, source: str) -> None:
         self.source = source
+        n = len(names)
+        # First definition wins for duplicate local names (static functions
+        # in different files); globals are unique.  (A dict built from the
+        # reversed entries keeps each name's first index.)
+        first = dict(zip(reversed(names), range(n - 1, -1, -1)))
+        rows = np.sort(np.fromiter(first.values(), np.int64, len(first)))
+        rows_list = rows.tolist()
         # name -> its row in the _n_* columns (not a tuple per name: see below)
-        self._by_name: dict[str, int] = {}
-        n_addr, n_size, n_kind = array.array("Q"), array.array("Q"), []
-        for addr, size, name, kind in entries:
-            # First definition wins for duplicate local names (static functions
-            # in different files); globals are unique.
-            if name not in self._by_name:
-                self._by_name[name] = len(n_addr)
-                n_addr.append(addr & 0xFFFFFFFFFFFFFFFF)
-                n_size.append(size)
-                n_kind.append(kind)
-        self._n_addr, self._n_size, self._n_kind = n_addr, n_size, "".join(n_kind)
-        text = sorted((a, s, n) for a, s, n, k in entries if a >= KERNEL_TEXT_MIN and n and not n.startswith("__pfx_"))
-        # Compact columns, not a list of tuples: the check forks a process
-        # that reads every symbol (tscompat), and touching a Python object
-        # copies its page (its reference count); arrays and one string of
-        # names are read without a copy, and take a fifth of the memory
-        self._addrs = array.array("Q", (a for a, _, _ in text))
-        self._sizes = array.array("Q", (sz for _, sz, _ in text))
-        ends = list(itertools.accumulate(len(n) for _, _, n in text))
-        self._name_blob = "".join(n for _, _, n in text)
-        self._name_end = array.array("Q", ends)
+        self._by_name: dict[str, int] = dict(zip((names[i] for i in rows_list), range(len(rows_list))))
+        self._n_addr = array.array("Q", addrs[rows].tobytes())
+        self._n_size = array.array("Q", sizes[rows].tobytes())
+        self._n_kind = "".join(kinds[i] for i in rows_list)
+        # The text symbols (no __pfx_ and no empty names), sorted by
+        # (address, size, name).  Compact columns, not a list of tuples: the
+        # check forks a process that reads every symbol (tscompat), and
+        # touching a Python object copies its page (its reference count);
+        # arrays and one string of names are read without a copy, and take a
+        # fifth of the memory
+        keep = (addrs >= np.uint64(KERNEL_TEXT_MIN)) & np.fromiter(
+            (bool(name) and not name.startswith("__pfx_") for name in names), bool, n)
+        idx = np.flatnonzero(keep)
+        order = idx[np.lexsort((sizes[idx], addrs[idx]))]  # by address, then size
+        order = _names_break_ties(order, addrs, sizes, names)
+        text_names = [names[i] for i in order.tolist()]
+        self._addrs = array.array("Q", addrs[order].tobytes())
+        self._sizes = array.array("Q", sizes[order].tobytes())
+        self._name_blob = "".join(text_names)
+        self._name_end = array.array("Q", itertools.accumulate(map(len, text_names)))
         self._sorted = _SortedSymbols(self)
         # every symbol's address (any kind, __pfx_ and repeated names too):
         # where a function without a size may end at the latest
-        self._bounds = array.array("Q", sorted({a for a, _s, _n, _k in entries if a >= KERNEL_TEXT_MIN}))
+        self._bounds = array.array("Q", np.unique(addrs[addrs >= np.uint64(KERNEL_TEXT_MIN)]).tobytes())
         # (built here, before any fork: reading _by_name's tuples later would
         # copy their pages into the reading process).  Every definition's,
         # a static name defined twice included: symbol_start agrees with
         # next_symbol (_bounds) on where symbols start (adv_r20_sysret_dupname)
-        self._every_addr = array.array("Q", sorted(a & 0xFFFFFFFFFFFFFFFF for a, _s, _n, _k in entries))
+        self._every_addr = array.array("Q", np.sort(addrs).tobytes())
 
     def _row(self, name: str):
         """(addr, size, kind) of a name, or None."""
@@ -458,20 +502,31 @@ class ElfImage:
         strtab = self.sections[self._elf.get_section(symtab.index).header["sh_link"]]
         raw = self._map[symtab.offset : symtab.offset + symtab.size]
         strs = self._map[strtab.offset : strtab.offset + strtab.size]
-        # Hot loop (~120k symbols): kind per section index precomputed, names
-        # decoded from one latin-1 string (str.find is cheaper than bytes
-        # slicing + decode per symbol).
-        kinds = {s.index: ("T" if s.flags & 0x4 else "D") for s in self.sections}
-        kinds[0xFFF1] = "D"  # SHN_ABS symbols (e.g. _text) are kept
+        # (a size that is no whole number of symbols was refused when
+        # pyelftools read the section headers)
+        # ~180k symbols: the columns in numpy; only the names are Python
+        # strings (sliced from one latin-1 decode of .strtab, each up to
+        # the first NUL at or after its offset)
+        sym = np.frombuffer(raw, dtype=_ELF64_SYM)
+        kind_of = np.zeros(1 << 16, np.uint8)  # section index -> kind letter (0: not kept)
+        for s in self.sections:
+            kind_of[s.index] = ord("T" if s.flags & 0x4 else "D")
+        kind_of[0xFFF1] = ord("D")  # SHN_ABS symbols (e.g. _text) are kept
+        kinds = kind_of[sym["shndx"]]
+        keep = (sym["name"] != 0) & np.isin(sym["info"] & 0xF, (STT_FUNC, STT_OBJECT, STT_NOTYPE)) & (kinds != 0)
+        sym, kinds = sym[keep], kinds[keep]
         text = strs.decode("latin-1")
-        find = text.find
-        wanted = (STT_FUNC, STT_OBJECT, STT_NOTYPE)
-        entries = [
-            (st_value, st_size, text[st_name : find("\0", st_name)], kinds[st_shndx])
-            for st_name, st_info, _other, st_shndx, st_value, st_size in struct.iter_unpack("<IBBHQQ", raw)
-            if st_name and (st_info & 0xF) in wanted and st_shndx in kinds
-        ]
-        return SymbolTable(entries, f"{os.path.basename(self.path)} .symtab")
+        nul = np.flatnonzero(np.frombuffer(strs, np.uint8) == 0)
+        offs = sym["name"].astype(np.int64)
+        at = np.searchsorted(nul, offs)
+        # (no NUL after the offset: up to the last byte but one, as a slice
+        # up to str.find's -1 would give)
+        ends = np.full(len(offs), len(text) - 1, np.int64)
+        if len(nul):
+            ends = np.where(at < len(nul), nul[np.minimum(at, len(nul) - 1)], ends)
+        names = [text[o:e] for o, e in zip(offs.tolist(), ends.tolist())]
+        return SymbolTable.from_columns(sym["value"].copy(), sym["size"].copy(), names, kinds.tobytes().decode("ascii"),
+                                        f"{os.path.basename(self.path)} .symtab")
 
     # -- version -------------------------------------------------------------
     @cached_property

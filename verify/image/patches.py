@@ -23,6 +23,7 @@ address range asked for.
 from __future__ import annotations
 
 import bisect
+import re
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -226,12 +227,20 @@ def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None
     return bytes(buf)
 
 
+_REX_B = re.compile(rb"[\x41\x43\x45\x47\x49\x4b\x4d\x4f]")
+
+
 def _nops_rewrite(code: bytes) -> bool:
     """Whether boot's optimize_nops() (6.12 alternative.c insn_is_nop: any
     opcode 0x90 but `pause`, REX not counted as a prefix) would replace an
     instruction of the site that is no NOP: `xchg %r8,%rax` (41/49 90) or
     any 0x90 with REX.B, before the site's last instruction (the last one is
-    left alone).  Such a site is refused rather than modelled (review 47)."""
+    left alone).  Such a site is refused rather than modelled (review 47).
+    (Without a 0x90 byte and an odd REX byte somewhere in the code no
+    instruction qualifies, whatever the decoder makes of prefixes, and the
+    decode, a tenth of a second over a kernel's sites, is skipped.)"""
+    if b"\x90" not in code or not _REX_B.search(code):
+        return False
     md = _capstone()
     insns = list(md.disasm(code, 0))
     for insn in insns[:-1]:
@@ -752,16 +761,21 @@ class PatchTables:
         runtime constant (runtime_consts) is refused: its boot value is
         copied to the site when the constant's init runs before the
         alternatives (adv_r47_rtconst_in_altrepl)."""
-        rcs = runtime_consts(self.image)
-        if rcs and any(repl - 7 <= a < repl + len(code) for a in rcs):
+        rcs = self._runtime_const_addrs
+        i = bisect.bisect_left(rcs, repl - 7)  # the first constant at or after repl - 7
+        if i < len(rcs) and rcs[i] < repl + len(code):
             return None, "holds a runtime constant rewritten at boot"
         if lay is ALT_LAYOUTS[0]:
             moved = relocate(code, repl, addr, full=False)
         else:
             moved = relocate(code, repl, addr, full=True)
-            if moved != relocate(code, repl, addr, full=False) and not self._relocates_replacements:
+            if not self._relocates_replacements and moved != relocate(code, repl, addr, full=False):
                 return None, "this kernel's relocation rules are not known: no relocation code in the image"
         return moved, "not relocatable"
+
+    @cached_property
+    def _runtime_const_addrs(self) -> list[int]:
+        return sorted(runtime_consts(self.image))
 
     @cached_property
     def _relocates_replacements(self) -> bool:
