@@ -759,6 +759,32 @@ class Explorer:
         for c in _stack_constants(value, self):
             st.exposed = st.exposed | {self._frame_range(c, st)}
 
+    def _note_word_escape(self, st: MState, a: int):
+        """_note_escape of the 8 bytes at a, as st.load_bytes(a, 8) reads
+        them, without building that load where the answer is known: the
+        scans of exposed frames read every byte's word at every call, and
+        the loads' concatenations were most of their cost.  Exactly the
+        same constants: eight concrete bytes concatenate to one 64-bit
+        constant (is_stack is a function of the value), and otherwise the
+        load is a function of the eight byte terms, so its constants are
+        memoised under their hashes (in the stack-constant memo, cleared
+        with it)."""
+        parts = []
+        for i in range(8):
+            x = (a + i) & 0xFFFFFFFFFFFFFFFF
+            v = st.mem.get(x)
+            parts.append(background_byte(st.gen, x) if v is None else v)
+        if all(v.op == "BVV" for v in parts):
+            word = int.from_bytes(bytes(v.args[0] for v in parts), "little")
+            found = (word,) if self.is_stack(word) else ()
+        else:
+            key = ("word",) + tuple(v.hash() for v in parts)
+            found = self._stack_const_memo.get(key)
+            if found is None:
+                found = self._stack_const_memo[key] = tuple(_stack_constants(claripy.Concat(*reversed(parts)), self))
+        for c in found:
+            st.exposed = st.exposed | {self._frame_range(c, st)}
+
     def _frame_range(self, p: int, st: MState) -> tuple:
         """An escaped stack pointer exposes its whole frame: from the return
         address slot below p (or RSP, in the innermost frame) to the next
@@ -790,7 +816,7 @@ class Explorer:
                 # (at every written byte: a pointer in a packed struct need
                 # not be aligned, adv_r16_packed_okp)
                 for a in sorted(a for a in st.mem if lo <= a < hi):
-                    self._note_escape(st, st.load_bytes(a, 8))
+                    self._note_word_escape(st, a)
 
     def _region_top(self, p: int) -> int:
         """The top of the stack region holding p: the task stack, the
@@ -2083,7 +2109,7 @@ class Explorer:
             top = self._region_top(lo)
             hi = min([s for s in self.ret_slots if lo <= s < top], default=top)
             for a in sorted(a for a in st.mem if lo <= a < hi):
-                self._note_escape(st, st.load_bytes(a, 8))
+                self._note_word_escape(st, a)
         if st.exposed:
             self._expose_reachable(st)
 
