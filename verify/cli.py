@@ -281,5 +281,29 @@ def main(argv=None) -> int:
         return EXIT_INTERNAL
 
 
+# Commands whose process may end without the interpreter's teardown: they
+# start no processes or threads that need it (a check's TS_COMPAT process is
+# reaped before its result is written; the image's hashing thread is a
+# daemon) and write their reports through files they close.
+_FAST_EXIT_COMMANDS = ("check", "inspect")
+
+
+def run(argv=None) -> None:
+    """The `sysret-verify` command: main(), then, for check and inspect,
+    os._exit after flushing stdout and stderr.  The teardown frees a
+    check's few hundred MiB of terms object by object: 0.2-0.25 s of a
+    6 s check of the 6.12 kernel, after the answer is out."""
+    argv = sys.argv[1:] if argv is None else argv
+    status = main(argv)
+    if argv and argv[0] in _FAST_EXIT_COMMANDS:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            status = EXIT_INPUT
+        os._exit(status if isinstance(status, int) else 0)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
