@@ -14,6 +14,8 @@ the numbers share the machine's load:
   entry_SYSCALL_64 with calls havocked (benchmarks/naive_angr.py), under
   --angr-timeout.
 
+Time: nm, the import and the check run --repeat times in turn (3), without
+the memory sampler; each row is the median run, the note lists every run.
 Memory: `peak MiB` is the largest sum, sampled every --sample-ms (100 ms),
 of the proportional set sizes (/proc/PID/smaps_rollup Pss) of the process
 and every process it forked: `check` runs its compat sites and TS_COMPAT
@@ -24,7 +26,8 @@ smaps_rollup walks the process's page tables: ~8 ms for a 400 MB process
 here, so sampling every 20 ms (this script's interval until 2026-12-04) took
 ~40% of one of the two cores away from the check it measured.
 
-    python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive] [--sample-ms 100]
+    python benchmarks/bench_check.py [--release R ...] [--angr-timeout 120] [--skip-naive] [--repeat 3]
+                                     [--sample-ms 100]
 """
 from __future__ import annotations
 
@@ -107,16 +110,17 @@ class TreeMemory:
         return self.peak_kib / 1024
 
 
-def timed(cmd, env=None):
-    """(Run, wall s, cpu s, peak MiB (summed PSS of the tree), max RSS MiB of
-    one process) of one command; cpu counts the children it waited for."""
+def timed(cmd, env=None, sample: bool = True):
+    """(Run, wall s, cpu s, peak MiB (summed PSS of the tree; 0 unsampled),
+    max RSS MiB of one process) of one command; cpu counts the children it
+    waited for."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
-        mem = TreeMemory(p.pid)
+        mem = TreeMemory(p.pid) if sample else None
         _pid, status, ru = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t0
-        peak = mem.stop()
+        peak = mem.stop() if mem else 0.0
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -149,19 +153,32 @@ def bench(release: str, a, tmp: str) -> list:
     cache = os.path.join(tmp, "cache-" + release)
     env = dict(os.environ, SYSRET_VERIFY_CACHE=cache)
     rows = []
-    _r, nm_t, cpu, rss, maxrss = timed(["nm", vmlinux])
-    rows.append(("nm", nm_t, cpu, rss, maxrss, ""))
-    _r, angr_t, cpu, rss, maxrss = timed([sys.executable, "-c", "import angr"])
-    rows.append(("python -c 'import angr'", angr_t, cpu, rss, maxrss, ""))
     out = os.path.join(tmp, f"{release}.json")
     cmd = [sys.executable, "-m", "verify.cli", "check", vmlinux, "--format", "json", "-o", out, "--quiet"]
-    r, check_t, cpu, rss, maxrss = timed(cmd + ["--no-cache"], env)
+    # The yardstick and the check, --repeat times in turn, unsampled (the
+    # PSS sampler takes CPU from a check that uses both cores); each row
+    # is the median run by wall time.  The check's memory: one more run,
+    # sampled.
+    runs: dict = {"nm": [], "angr": [], "check": []}
+    for _ in range(a.repeat):
+        runs["nm"].append(timed(["nm", vmlinux], sample=False))
+        runs["angr"].append(timed([sys.executable, "-c", "import angr"], sample=False))
+        runs["check"].append(timed(cmd + ["--no-cache"], env, sample=False))
+    med = {k: sorted(v, key=lambda x: x[1])[len(v) // 2] for k, v in runs.items()}
+    spread = {k: "/".join(f"{x[1]:.2f}" for x in v) for k, v in runs.items()}
+    _r, nm_t, cpu, rss, maxrss = med["nm"]
+    rows.append(("nm", nm_t, cpu, rss, maxrss, f"runs {spread['nm']} s"))
+    _r, angr_t, cpu, rss, maxrss = med["angr"]
+    rows.append(("python -c 'import angr'", angr_t, cpu, rss, maxrss, f"runs {spread['angr']} s"))
+    r, check_t, cpu, rss, maxrss = med["check"]
     doc = json.load(open(out)) if os.path.exists(out) else {}
     counts = {s: sum(1 for o in doc.get("obligations", []) if o["status"] == s) for s in
               ("proven", "violated", "inconclusive")}
     rows.append(("check --no-cache", check_t, cpu, rss, maxrss,
                  f"exit {r.returncode}, {doc.get('verdict', 'error')}: {counts}; "
-                 f"{check_t / (nm_t + angr_t):.1f}x (nm + import angr)"))
+                 f"{check_t / (nm_t + angr_t):.1f}x (nm + import angr); runs {spread['check']} s"))
+    r, dt, cpu, rss, maxrss = timed(cmd + ["--no-cache"], env)
+    rows.append(("check --no-cache, PSS sampled", dt, cpu, rss, maxrss, f"exit {r.returncode}"))
     # the same proof in one process (verify/prove/parallel.py off)
     r, dt, cpu, rss, maxrss = timed(cmd + ["--no-cache"], dict(env, SYSRET_VERIFY_PARALLEL="0"))
     rows.append(("check --no-cache, one process", dt, cpu, rss, maxrss, f"exit {r.returncode}"))
@@ -197,6 +214,8 @@ def main() -> int:
     ap.add_argument("--angr-timeout", type=float, default=120.0,
                     help="budget for the naive angr exploration (benchmarks/naive_angr.py)")
     ap.add_argument("--skip-naive", action="store_true", help="skip the naive angr exploration")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of nm, the angr import and the check (unsampled), in turn; medians reported")
     ap.add_argument("--sample-ms", type=float, default=100.0,
                     help="PSS sampling interval (each sample costs ~8 ms of CPU per 400 MB process)")
     a = ap.parse_args()
