@@ -220,6 +220,16 @@ def alternative_branches(image) -> list:
     return image.__dict__["_alternative_branches"]
 
 
+def _sorted_into_ranges(targets, ranges) -> dict:
+    """{[lo, hi): the targets inside it} for every range: one sort and two
+    bisections per range, not a test per (target, range) pair (tens of
+    thousands of targets: jump labels, fixups, alternative branches)."""
+    import bisect
+
+    ts = sorted(targets)
+    return {(lo, hi): ts[bisect.bisect_left(ts, lo):bisect.bisect_left(ts, hi)] for lo, hi in ranges}
+
+
 def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
     """For each [lo, hi) of `ranges`, (source, target) of every
     direct-branch pattern of the image's sections whose source lies outside
@@ -232,10 +242,8 @@ def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
         return {}
     # (`extra`'s sources count inside a range too: code patched in at boot
     # is not the on-disk bytes a decode of the range reads)
-    for _s, t in extra:
-        for lo, hi in ranges:
-            if lo <= t < hi:
-                out[(lo, hi)].add((None, t))
+    for r, ts in _sorted_into_ranges({t for _s, t in extra}, ranges).items():
+        out[r].update((None, t) for t in ts)
     # the targets go to the union of the ranges (disjoint intervals, for
     # searchsorted), then to every range of that union that holds them:
     # ranges may overlap (adv_r21_sysret_range_overlap)

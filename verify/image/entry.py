@@ -419,7 +419,8 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     time), static call keys' functions (patches.static_call_targets) and
     exception-table fixups, every entry's (entered after a fault anywhere;
     two entries for one instruction count both: adv_r20_sysret_extable_dup)."""
-    from .branches import alternative_branches, boot_branch_patterns, kernel_text, targets_into_ranges
+    from .branches import _sorted_into_ranges, alternative_branches, boot_branch_patterns, kernel_text, \
+        targets_into_ranges
     from .patches import tables
 
     out = {r: set(ts) for r, ts in targets_into_ranges(image.elf, ranges, alternative_branches(image),
@@ -429,10 +430,8 @@ def _entered_from_elsewhere(image, ranges: set) -> dict:
     tabs = tables(image)
     extra = [r[2] for r in tabs.jump_labels[1]] + list(tabs.extable_fixup_targets) + [
         f for _site, f in tabs.static_call_targets if f]
-    for t in extra:
-        for lo, hi in out:
-            if lo <= t < hi:
-                out[(lo, hi)].add((None, t))
+    for r, ts in _sorted_into_ranges(extra, list(out)).items():
+        out[r].update((None, t) for t in ts)
     # the patterns in the rel32s boot writes (_confirmed decodes their
     # source's range with that rel32 in place: boot_sources)
     boot = image.__dict__.setdefault("_boot_sources", {})
