@@ -745,6 +745,14 @@ def _base_mnemonic(m: str) -> str:
     return m
 
 
+@functools.lru_cache(maxsize=None)
+def _direct_branch(m: str) -> bool:
+    """A call, jump, jcc or loop (capstone's mnemonic, any prefix): with an
+    immediate operand, a direct branch (memoised: a function of the text)."""
+    m = _base_mnemonic(m)
+    return m in ("call", "jmp") or m.startswith(("j", "loop"))
+
+
 _NOTHING = types.MappingProxyType({})  # the state of an instruction not reached yet
 _WORD_REGS = frozenset(("ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "r8w", "r9w", "r10w", "r11w", "r12w",
                         "r13w", "r14w", "r15w"))
@@ -970,6 +978,26 @@ def _lite():
     return _LITE
 
 
+def _decode_lazily(data: bytes, base: int, chunk: int = 16):
+    """The instructions _lite().disasm_lite(data, base) yields, decoded
+    `chunk` at a time: capstone decodes its whole buffer before it yields
+    the first one, and the loops that stop at the first jump, int3 or
+    non-nop read only a few (_aux_walk's buffer runs to the end of
+    .altinstr_aux, ~6 KB, for every entry).  The same instructions in the
+    same order: decoding at an address reads only the bytes from there on,
+    and a chunk that comes back short ended where the whole decode ends (the
+    data's end, or bytes capstone does not decode)."""
+    pos = 0
+    while pos < len(data):
+        n = 0
+        for x in _lite().disasm_lite(data[pos:], base + pos, chunk):
+            yield x
+            pos += x[1]
+            n += 1
+        if n < chunk:
+            return
+
+
 class MaySet:
     """Whether anything a function can reach may set TS_COMPAT in the current
     task, decided once per image for the whole text:
@@ -1029,6 +1057,8 @@ class MaySet:
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._starts_memo: dict = {}  # node -> its instruction starts (_insn_start)
+        self._gap_kinds: dict = {}  # bytes after an extent -> what runs through them (_after_gap)
+        self._recent_decodes: list = []  # [(function, its bytes, their linear decode)] (_linear_decode)
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
@@ -1347,14 +1377,28 @@ class MaySet:
             data = self.prog.fetch_raw(end, nxt - end)
         except CfgError:
             return nxt, set()
-        n = 0
-        for _a, size, m, _ops in _lite().disasm_lite(data, end):
-            if m == "int3":
-                return None, set()
-            if not m.startswith("nop"):
-                return nxt, self._scan_targets(end, nxt)
-            n += size
-        if n != len(data):
+        # (memoised by the bytes, as _padding: what they are is a function
+        # of the bytes alone, a nop's or int3's mnemonic not depending on
+        # its address; 6.12's ~4,900 gaps in the exit path's closure are a
+        # few hundred patterns of alignment nops)
+        kind = self._gap_kinds.get(data)
+        if kind is None:
+            kind, n = "nops", 0
+            for _a, size, m, _ops in _decode_lazily(data, end):
+                if m == "int3":
+                    kind = "int3"
+                    break
+                if not m.startswith("nop"):
+                    kind = "other"
+                    break
+                n += size
+            else:
+                if n != len(data):
+                    kind = "other"
+            self._gap_kinds[data] = kind
+        if kind == "int3":
+            return None, set()
+        if kind == "other":
             return nxt, self._scan_targets(end, nxt)
         return nxt, set()
 
@@ -1368,23 +1412,20 @@ class MaySet:
             data = self.prog.fetch_raw(f, self.ends[i] - f)
         except CfgError:
             data = b""
-        n = 0
-        last = None
-        targets = []
-        pad_from = None
-        self._linear_starts = starts = set()
-        for a, size, m, ops in _lite().disasm_lite(data, f):
-            starts.add(a)
-            n += size
+        insns = self._linear_decode(f, data)
+        n = sum(x[1] for x in insns)
+        self._linear_starts = {x[0] for x in insns}
+        targets = [int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m)]
+        # the trailing nop/int3 padding and the last instruction before it,
+        # found from the end
+        last = pad_from = None
+        for a, _size, m, ops in reversed(insns):
             m = _base_mnemonic(m)
-            if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
-                targets.append(int(ops, 16))
             if m.startswith("nop") or m == "int3":
-                if pad_from is None:
-                    pad_from = a
+                pad_from = a
             else:
-                pad_from = None
                 last = (m, ops, a)
+                break
         # and the code patch sites may put there (a jump label's jump, an
         # alternative's branch), decoded at the site
         j = bisect.bisect_left(self._site_addrs, f)
@@ -1398,6 +1439,21 @@ class MaySet:
             j += 1
         self._targets_memo[f] = targets
         return data, n, targets, last, pad_from
+
+    def _linear_decode(self, f: int, data: bytes) -> list:
+        """data, f's extent, decoded linearly from f (a list the caller
+        must not change).  The last few are kept: the pass decodes an
+        extent (_decode_extent) right after the graph search decoded it
+        for its edges (_decode_for_edges), ~800 of the ~930 extents 6.12's
+        exit path reads (a few lists only: the memory limit)."""
+        for g, d, insns in self._recent_decodes:
+            if g == f and d == data:
+                return insns
+        insns = list(_lite().disasm_lite(data, f))
+        self._recent_decodes.append((f, data, insns))
+        if len(self._recent_decodes) > 4:
+            self._recent_decodes.pop(0)
+        return insns
 
     def _insn_start(self, g: int, t: int) -> bool:
         """Whether t is where an instruction starts in node g's code: in
@@ -1441,7 +1497,7 @@ class MaySet:
     def _int3_stops(data: bytes, pad: int) -> bool:
         """The padding from `pad` is nops up to an int3 (a run off the end
         traps there)."""
-        for a, size, m, _ops in _lite().disasm_lite(data[pad:], 0):
+        for a, size, m, _ops in _decode_lazily(data[pad:], 0):
             if m == "int3":
                 return True
             if not m.startswith("nop"):
@@ -1493,7 +1549,7 @@ class MaySet:
                 code = self.prog.fetch_raw(a0, hi - a0)
             except CfgError:
                 continue
-            for a, size, m, ops in _lite().disasm_lite(code, a0):
+            for a, size, m, ops in _decode_lazily(code, a0):
                 m = _base_mnemonic(m)
                 if (m in ("jmp",) or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                     x = int(ops, 16)
@@ -2182,10 +2238,13 @@ class MaySet:
                 insns.append((a, sites[a][0], "(site)", ""))
                 pos += sites[a][0]
                 continue
-            # decode a run up to the next patch site in one call
+            # decode a run up to the next patch site in one call (with no
+            # site, the whole extent: the decode _decode_for_edges made)
             j = bisect.bisect_right(here, a)
             stop = (here[j] - f) if j < len(here) else len(data)
-            for x in _lite().disasm_lite(data[pos:stop], a):
+            run = self._linear_decode(f, data) if pos == 0 and stop == len(data) else \
+                _lite().disasm_lite(data[pos:stop], a)
+            for x in run:
                 insns.append(x)
                 pos += x[1]
             if pos > stop:
@@ -2580,13 +2639,14 @@ class MaySet:
         if got is None:
             return False
         end, data = got
-        # the extent decoded linearly once (one capstone call for the whole
-        # run: a tenth of the cost of one call per instruction); an address
-        # the sweep did not stop at (a branch into the middle of an
-        # instruction, or past an undecodable byte) is decoded on its own.
-        # The same instruction either way: decoding at an address reads only
-        # the bytes from there on.
-        linear = {x[0]: x for x in _lite().disasm_lite(data, t)}
+        # the code decoded a run at a time where the walk goes (one capstone
+        # call per run: a tenth of the cost of one call per instruction;
+        # the walk reads about half of an extent, mostly straight on, and
+        # finds a return in all but a few), at the walk's address: the
+        # instructions after it come with it, each the decoding at its own
+        # address (decoding at an address reads only the bytes from there
+        # on), for the walk to find when it gets there
+        decoded: dict = {}
         returning_calls = []
         seen: set = set()
         work = [t]
@@ -2599,9 +2659,13 @@ class MaySet:
                         return False
                     break
                 seen.add(a)
-                ins = linear.get(a) or next(_lite().disasm_lite(data[a - t:], a, 1), None)
+                ins = decoded.get(a)
                 if ins is None:
-                    return False
+                    for x in _lite().disasm_lite(data[a - t:], a, 32):
+                        decoded[x[0]] = x
+                    ins = decoded.get(a)
+                    if ins is None:
+                        return False
                 _a, size, m, ops = ins
                 m = _base_mnemonic(m)
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) or \
