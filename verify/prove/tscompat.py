@@ -676,6 +676,9 @@ _UNTAGGED = frozenset({"(rsp)", "(rbp)", _SPC})  # a state with only these keys 
 # per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
 # __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
 _CPA = "(&current)"
+# a state with only these keys has no register, slot or stack tag: _lite_net
+# has nothing to follow (its own test, sooner)
+_NO_NET_SOURCE = frozenset({_SP, _BP, _SPC, _CPA})
 _REALIGNED = -(1 << 40)
 _NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rsp`: a base of its own
 
@@ -904,15 +907,6 @@ def _parse_mem(text: str):
     return _SIZES.get(m.group(1), 8), (None if seg in _FLAT_SEGMENTS else seg), base, index, disp
 
 
-def _opcode_table(*ranges):
-    import numpy as np
-
-    t = np.zeros(256, dtype=bool)
-    for lo, hi in ranges:
-        t[lo:hi + 1] = True
-    return t
-
-
 def _decoded_starts(data: bytes, base: int) -> set:
     """Instruction starts of data decoded linearly from base, going on
     after an instruction capstone 5 does not know (SERIALIZE in 6.12's
@@ -972,11 +966,20 @@ def _padding(data: bytes, memo: dict) -> bool:
     return hit
 
 
-def _opcode_tables():
-    """(e8/e9 call/jmp rel32, the 8x of a 0f 8x jcc rel32, eb/7x/e0-e3 rel8
-    branches) as 256-entry tables over the opcode byte."""
-    return (_opcode_table((0xE8, 0xE9)), _opcode_table((0x80, 0x8F)),
-            _opcode_table((0xEB, 0xEB), (0x70, 0x7F), (0xE0, 0xE3)))
+def _branch_patterns(b):
+    """(offsets, instruction length, whether rel32) of every branch byte
+    pattern in b (the text as numpy uint8), its displacement inside b: e8/e9
+    (call/jmp rel32), 0f 80-8f (jcc rel32), eb/70-7f/e0-e3 (rel8 branches).
+    (Bit masks and compares over the text, the rare 0f bytes' successors
+    only where a 0f is: a third of the time of 256-entry table lookups over
+    every byte on 6.12's .text, the same offsets.)"""
+    import numpy as np
+
+    yield np.flatnonzero((b[:-4] & 0xFE) == 0xE8), 5, True
+    escape = np.flatnonzero(b[:-5] == 0x0F)
+    yield escape[(b[escape + 1] & 0xF0) == 0x80], 6, True
+    x = b[:-1]
+    yield np.flatnonzero(((x & 0xF0) == 0x70) | (x == 0xEB) | ((x & 0xFC) == 0xE0)), 2, False
 
 
 def _lite():
@@ -1077,9 +1080,6 @@ class MaySet:
     def _build(self):
         import numpy as np
 
-        call_jmp32, jcc32_second, branch8 = _opcode_tables()
-
-
         prog = self.prog
         img = prog.image
         sizes: dict[int, int] = {}
@@ -1089,10 +1089,17 @@ class MaySet:
         colds: set = set()
         from .cfg import RETURN_THUNKS
 
+        # (one test for the few names the three tests below are about: a
+        # loop over every symbol, ~137,000 on 6.12)
+        named = frozenset(RETURN_THUNKS) | frozenset(_TRACE_HOOKS)
         for a, sz, n in prog.symbols._sorted:
             if n.startswith("."):
                 continue
             starts_set.add(a)
+            if sz and sizes.get(a, 0) < sz:
+                sizes[a] = sz  # (the largest size at a)
+            if not (n in named or ".cold" in n or n.startswith(("__SCT__", "__x86_indirect_"))):
+                continue
             if n in RETURN_THUNKS:
                 thunks.add(a)
             if ".cold" in n and _COLD.match(n):
@@ -1104,8 +1111,6 @@ class MaySet:
                 # unpatched-thunk warning, `jmp warn_thunk_thunk`, would
                 # otherwise put printk's closure behind every function)
                 runtime.add(a)
-            if sz:
-                sizes[a] = max(sizes.get(a, 0), sz)
         starts = sorted(starts_set)
         del starts_set
         ends = [a + sizes[a] if a in sizes else (starts[i + 1] if i + 1 < len(starts) else a + 1)
@@ -1192,14 +1197,8 @@ class MaySet:
                 continue  # (replacements: read below, for the function of their site)
             data = img.read(sec.addr, sec.size)
             b = np.frombuffer(data, dtype=np.uint8)
-            # (opcode byte -> bool tables: one indexing pass over the text
-            # per pattern instead of five comparisons)
-            for mask, length, wide in (
-                    (call_jmp32[b[:-4]], 5, True),
-                    ((b[:-5] == 0x0F) & jcc32_second[b[1:-4]], 6, True),
-                    (branch8[b[:-1]], 2, False)):
-                idx = np.nonzero(mask)[0].astype(np.int64)
-                del mask
+            for idx, length, wide in _branch_patterns(b):
+                idx = idx.astype(np.int64)
                 if wide:
                     o = idx + (length - 4)
                     disp = (b[o].astype(np.int64) | (b[o + 1].astype(np.int64) << 8) |
@@ -1257,7 +1256,10 @@ class MaySet:
         # here (a hash table over ~10^6 keys, 0.4 s on 6.12), same result
         key = np.sort(allp[0] * len(starts) + allp[1])
         key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
-        self._src = (key // len(starts)).astype(np.int64)
+        # node i's successors are _dst[_src_at[i]:_src_at[i + 1]] (the edges
+        # sorted by source: where each source's run starts, one search for
+        # all of them here rather than two per _succ)
+        self._src_at = np.searchsorted((key // len(starts)).astype(np.int64), np.arange(len(starts) + 1))
         self._dst = (key % len(starts)).astype(np.int64)
         self._graph = True
         self.readers = readers
@@ -1267,8 +1269,6 @@ class MaySet:
     def _succ(self, f: int) -> list[int]:
         """The functions control can pass to from f: its branches to symbol
         starts (the byte scan), and what decoding f shows (_decoded_succ)."""
-        import numpy as np
-
         hit = self._succ_memo.get(f)
         if hit is not None:
             return hit
@@ -1281,9 +1281,7 @@ class MaySet:
         i = bisect.bisect_left(self.starts, f)
         if i >= len(self.starts) or self.starts[i] != f:
             return []
-        lo = int(np.searchsorted(self._src, i, side="left"))
-        hi = int(np.searchsorted(self._src, i, side="right"))
-        out = [self.starts[j] for j in self._dst[lo:hi].tolist()]
+        out = [self.starts[j] for j in self._dst[int(self._src_at[i]):int(self._src_at[i + 1])].tolist()]
         seen = set(out)
         out += [g for g in self._decoded_succ(f, i) if g not in seen]
         self._succ_memo[f] = out
@@ -1308,6 +1306,9 @@ class MaySet:
         while j < len(self.starts) and self.starts[j] < end:
             out.add(self.starts[j])  # an inner label
             j += 1
+        # (no symbol starts inside f's extent: function_of is f all over it,
+        # where most targets are)
+        alone = j == i + 1
         nxt = self.function_of(end)
         gap_targets: set = set()
         if nxt is None:
@@ -1327,7 +1328,7 @@ class MaySet:
             if self.aux and self.aux[0] <= t < self.aux[1]:
                 out |= self._aux_targets(t)
                 continue
-            g = self.function_of(t)
+            g = f if alone and f <= t < end else self.function_of(t)
             if g is not None and g != t and not (g == f and t in linear) and not self._insn_start(g, t):
                 # a branch into the middle of an instruction (of f or of
                 # another function): the bytes from there decode to code no
@@ -1955,8 +1956,13 @@ class MaySet:
             data = self.prog.fetch_raw(f, self.ends[i] - f)
         except CfgError:
             return None
-        for a in tabs:
-            if struct.pack("<I", a & 0xFFFFFFFF) in data or struct.pack("<Q", a) in data:
+        needles = self.__dict__.get("_table_needles")
+        if needles is None:
+            # (packed once, in the set's order: the first table found is named)
+            needles = self._table_needles = [(a, struct.pack("<I", a & 0xFFFFFFFF), struct.pack("<Q", a))
+                                             for a in tabs]
+        for a, low, full in needles:
+            if low in data or full in data:
                 return f"{self.prog.symbolize(f)} names {self.prog.symbolize(a)}"
         for m in _RIPREL.finditer(data):
             ea = (f + m.start(1) + 4 + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFFFFFFFFFF
@@ -2749,6 +2755,8 @@ class MaySet:
         (ts-compat-writers: a function addresses its own slots through RSP
         or its frame pointer)."""
         base = m.split(" ")[-1]
+        if st.keys() <= _NO_NET_SOURCE:
+            return out  # (no register, slot or stack tag: the test below, sooner)
         # (over the state's few keys rather than the 16 register names)
         tagged = {r for r in st if r in _GPR64_SET}
         slots = [k[1] for k in st if isinstance(k, tuple) and k[0] == _SLOT]
@@ -3084,6 +3092,14 @@ class MaySet:
         followed: the byte scan (_current_readers) still makes such a
         function a reader, and assumption ts-compat-writers names pointers
         through memory.)"""
+        if len(st) <= 3 and self._gs_current and _SPC not in st and st.keys() <= _UNTAGGED and \
+                "sp" not in ops and "bp" not in ops and "gs" not in ops and self._cur_hex not in ops and \
+                not m.startswith(_STACK_OPS) and m != "enter":
+            # nothing tagged, no copy of RSP, and the instruction neither
+            # loads the pointer nor names the slot, RSP or the frame pointer:
+            # the state stays (the tests of the three passes below, which
+            # give st back here, at once: half of a reader's instructions)
+            return st
         cpa = st.get(_CPA)
         if cpa is None:
             hx = self._cur_hex
