@@ -882,6 +882,14 @@ _STRING_OPS = frozenset(("stosb", "stosw", "stosd", "stosq", "lodsb", "lodsw", "
 _OTHER_REG = re.compile(r"^(?:[xyz]mm\d+|mm\d|st\(\d\)|st\d?|k[0-7]|[c-gs]s|cr\d+|dr\d+|bnd\d)$")
 
 
+@functools.lru_cache(maxsize=4096)
+def _other_register(operand: str) -> bool:
+    """_OTHER_REG matches the operand (memoised: a function of the text, a
+    first operand that is no memory, nearly always a register name; the
+    passes test every instruction's)."""
+    return _OTHER_REG.match(operand) is not None
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _parse_mem(text: str):
     """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)
@@ -1426,7 +1434,7 @@ class MaySet:
         except CfgError:
             data = b""
         insns = self._linear_decode(f, data)
-        n = sum(x[1] for x in insns)
+        n = insns[-1][0] + insns[-1][1] - f if insns else 0  # (bytes decoded: the instructions follow each other)
         self._linear_starts = {x[0] for x in insns}
         targets = [int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m)]
         # the trailing nop/int3 padding and the last instruction before it,
@@ -2332,8 +2340,14 @@ class MaySet:
         else:
             sites, insns, index = hit
 
-        def inside(t):
-            return any(g <= t < gend for g, gend in unit)
+        if len(unit) == 1:
+            lo, hi = unit[0]
+
+            def inside(t):  # (the usual one-extent unit, without the loop)
+                return lo <= t < hi
+        else:
+            def inside(t):
+                return any(g <= t < gend for g, gend in unit)
 
         # (states are never changed in place: one immutable empty one for
         # every instruction not reached yet)
@@ -2948,7 +2962,7 @@ class MaySet:
         if m in ("wrfsbase", "wrgsbase"):
             # (the FS/GS base read back by rdfsbase: adv_r37_fsbase_sp)
             dst_t, rest = m, dst_t
-        elif not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+        elif not rest or "[" in dst_t or not _other_register(dst_t):
             return None
         frame = {r for r, _o in st.get(_SPC, ())} | {"rsp"} | ({"rbp"} if _BP in st else set())
         for tok in rest.split(", "):
@@ -2965,7 +2979,7 @@ class MaySet:
         -mno-80387, arch/x86/Makefile), so this costs nothing there; in
         assembly the function is then a possible setter."""
         dst_t, _, rest = ops.partition(", ")
-        if not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+        if not rest or "[" in dst_t or not _other_register(dst_t):
             return None
         for tok in re.split(r"[^\w]+", rest):
             r = self._reg_of(tok)[0]
