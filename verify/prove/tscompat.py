@@ -1264,14 +1264,17 @@ class MaySet:
         # here (a hash table over ~10^6 keys, 0.4 s on 6.12), same result
         key = np.sort(allp[0] * len(starts) + allp[1])
         key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
-        # node i's successors are _dst[_src_at[i]:_src_at[i + 1]] (the edges
-        # sorted by source: where each source's run starts, one search for
-        # all of them here rather than two per _succ)
-        self._src_at = np.searchsorted((key // len(starts)).astype(np.int64), np.arange(len(starts) + 1))
+        src = key // len(starts)
         self._dst = (key % len(starts)).astype(np.int64)
         self._graph = True
         self.readers = readers
         del pairs, allp, key, np_starts
+        # node i's successors are _dst[_src_at[i]:_src_at[i + 1]] (the edges
+        # sorted by source: where each source's run starts, one search for
+        # all of them here rather than two per _succ; after the dels, for
+        # the peak memory)
+        self._src_at = np.searchsorted(src, np.arange(len(starts) + 1))
+        del src
         _release_freed_memory()
 
     def _succ(self, f: int) -> list[int]:
