@@ -676,6 +676,9 @@ _UNTAGGED = frozenset({"(rsp)", "(rbp)", _SPC})  # a state with only these keys 
 # per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
 # __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
 _CPA = "(&current)"
+# a state with only these keys has no register, slot or stack tag: _lite_net
+# has nothing to follow (its own test, sooner)
+_NO_NET_SOURCE = frozenset({_SP, _BP, _SPC, _CPA})
 _REALIGNED = -(1 << 40)
 _NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rsp`: a base of its own
 
@@ -745,6 +748,14 @@ def _base_mnemonic(m: str) -> str:
     return m
 
 
+@functools.lru_cache(maxsize=None)
+def _direct_branch(m: str) -> bool:
+    """A call, jump, jcc or loop (capstone's mnemonic, any prefix): with an
+    immediate operand, a direct branch (memoised: a function of the text)."""
+    m = _base_mnemonic(m)
+    return m in ("call", "jmp") or m.startswith(("j", "loop"))
+
+
 _NOTHING = types.MappingProxyType({})  # the state of an instruction not reached yet
 _WORD_REGS = frozenset(("ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "r8w", "r9w", "r10w", "r11w", "r12w",
                         "r13w", "r14w", "r15w"))
@@ -781,6 +792,13 @@ def _push_is_8_bytes(size: int, operand: str) -> bool:
 
 
 def _union(a: dict, b: dict) -> dict:
+    # (the rules below give b itself when a is empty, an instruction's first
+    # state, and a when the two are equal: 3 in 4 of the ~150,000 joins of
+    # 6.12's exit path, here without the loop; a copy either way, as below)
+    if not a:
+        return dict(b)
+    if a == b:
+        return dict(a)
     out = dict(a)
     if (_BP in a) != (_BP in b) and _SP in a and _SP in b:
         # one side's RBP is no frame pointer (never set, or given up), the
@@ -827,6 +845,7 @@ _REPLACES = ("mov", "movzx", "movsx", "movsxd", "movabs", "pop", "movq", "movd",
              "shrx", "sarx", "andn", "rorx", "crc32", "lsl", "lar", "rdpid", "rdfsbase", "rdgsbase")
 _GPR64_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
                 "r14", "r15")
+_GPR64_SET = frozenset(_GPR64_NAMES)
 
 
 _FLAT_SEGMENTS = ("es", "cs", "ss", "ds")
@@ -863,6 +882,14 @@ _STRING_OPS = frozenset(("stosb", "stosw", "stosd", "stosq", "lodsb", "lodsw", "
 _OTHER_REG = re.compile(r"^(?:[xyz]mm\d+|mm\d|st\(\d\)|st\d?|k[0-7]|[c-gs]s|cr\d+|dr\d+|bnd\d)$")
 
 
+@functools.lru_cache(maxsize=4096)
+def _other_register(operand: str) -> bool:
+    """_OTHER_REG matches the operand (memoised: a function of the text, a
+    first operand that is no memory, nearly always a register name; the
+    passes test every instruction's)."""
+    return _OTHER_REG.match(operand) is not None
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _parse_mem(text: str):
     """'dword ptr gs:[rax + rbx*8 - 0x10]' -> (size, segment, base, index, disp)
@@ -886,15 +913,6 @@ def _parse_mem(text: str):
     # are 0, so `ss mov %rax,(%rsp)` is a stack slot, adv_r30_ss_spill)
     seg = m.group(2)
     return _SIZES.get(m.group(1), 8), (None if seg in _FLAT_SEGMENTS else seg), base, index, disp
-
-
-def _opcode_table(*ranges):
-    import numpy as np
-
-    t = np.zeros(256, dtype=bool)
-    for lo, hi in ranges:
-        t[lo:hi + 1] = True
-    return t
 
 
 def _decoded_starts(data: bytes, base: int) -> set:
@@ -956,11 +974,20 @@ def _padding(data: bytes, memo: dict) -> bool:
     return hit
 
 
-def _opcode_tables():
-    """(e8/e9 call/jmp rel32, the 8x of a 0f 8x jcc rel32, eb/7x/e0-e3 rel8
-    branches) as 256-entry tables over the opcode byte."""
-    return (_opcode_table((0xE8, 0xE9)), _opcode_table((0x80, 0x8F)),
-            _opcode_table((0xEB, 0xEB), (0x70, 0x7F), (0xE0, 0xE3)))
+def _branch_patterns(b):
+    """(offsets, instruction length, whether rel32) of every branch byte
+    pattern in b (the text as numpy uint8), its displacement inside b: e8/e9
+    (call/jmp rel32), 0f 80-8f (jcc rel32), eb/70-7f/e0-e3 (rel8 branches).
+    (Bit masks and compares over the text, the rare 0f bytes' successors
+    only where a 0f is: a third of the time of 256-entry table lookups over
+    every byte on 6.12's .text, the same offsets.)"""
+    import numpy as np
+
+    yield np.flatnonzero((b[:-4] & 0xFE) == 0xE8), 5, True
+    escape = np.flatnonzero(b[:-5] == 0x0F)
+    yield escape[(b[escape + 1] & 0xF0) == 0x80], 6, True
+    x = b[:-1]
+    yield np.flatnonzero(((x & 0xF0) == 0x70) | (x == 0xEB) | ((x & 0xFC) == 0xE0)), 2, False
 
 
 def _lite():
@@ -968,6 +995,26 @@ def _lite():
     if _LITE is None:
         _LITE = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     return _LITE
+
+
+def _decode_lazily(data: bytes, base: int, chunk: int = 16):
+    """The instructions _lite().disasm_lite(data, base) yields, decoded
+    `chunk` at a time: capstone decodes its whole buffer before it yields
+    the first one, and the loops that stop at the first jump, int3 or
+    non-nop read only a few (_aux_walk's buffer runs to the end of
+    .altinstr_aux, ~6 KB, for every entry).  The same instructions in the
+    same order: decoding at an address reads only the bytes from there on,
+    and a chunk that comes back short ended where the whole decode ends (the
+    data's end, or bytes capstone does not decode)."""
+    pos = 0
+    while pos < len(data):
+        n = 0
+        for x in _lite().disasm_lite(data[pos:], base + pos, chunk):
+            yield x
+            pos += x[1]
+            n += 1
+        if n < chunk:
+            return
 
 
 class MaySet:
@@ -1027,16 +1074,19 @@ class MaySet:
         self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
+        # the slot's address's low 32 bits as capstone prints an immediate
+        # or a displacement (_cur_hex_text; an attribute: the passes test
+        # every instruction's operands for it)
+        self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
         self._clears: dict[int, bool] = {}  # a reader whose code clears the bit through current
         self._starts_memo: dict = {}  # node -> its instruction starts (_insn_start)
+        self._gap_kinds: dict = {}  # bytes after an extent -> what runs through them (_after_gap)
+        self._recent_decodes: list = []  # [(function, its bytes, their linear decode)] (_linear_decode)
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
     def _build(self):
         import numpy as np
-
-        call_jmp32, jcc32_second, branch8 = _opcode_tables()
-
 
         prog = self.prog
         img = prog.image
@@ -1047,10 +1097,17 @@ class MaySet:
         colds: set = set()
         from .cfg import RETURN_THUNKS
 
+        # (one test for the few names the three tests below are about: a
+        # loop over every symbol, ~137,000 on 6.12)
+        named = frozenset(RETURN_THUNKS) | frozenset(_TRACE_HOOKS)
         for a, sz, n in prog.symbols._sorted:
             if n.startswith("."):
                 continue
             starts_set.add(a)
+            if sz and sizes.get(a, 0) < sz:
+                sizes[a] = sz  # (the largest size at a)
+            if not (n in named or ".cold" in n or n.startswith(("__SCT__", "__x86_indirect_"))):
+                continue
             if n in RETURN_THUNKS:
                 thunks.add(a)
             if ".cold" in n and _COLD.match(n):
@@ -1062,8 +1119,6 @@ class MaySet:
                 # unpatched-thunk warning, `jmp warn_thunk_thunk`, would
                 # otherwise put printk's closure behind every function)
                 runtime.add(a)
-            if sz:
-                sizes[a] = max(sizes.get(a, 0), sz)
         starts = sorted(starts_set)
         del starts_set
         ends = [a + sizes[a] if a in sizes else (starts[i + 1] if i + 1 < len(starts) else a + 1)
@@ -1150,14 +1205,8 @@ class MaySet:
                 continue  # (replacements: read below, for the function of their site)
             data = img.read(sec.addr, sec.size)
             b = np.frombuffer(data, dtype=np.uint8)
-            # (opcode byte -> bool tables: one indexing pass over the text
-            # per pattern instead of five comparisons)
-            for mask, length, wide in (
-                    (call_jmp32[b[:-4]], 5, True),
-                    ((b[:-5] == 0x0F) & jcc32_second[b[1:-4]], 6, True),
-                    (branch8[b[:-1]], 2, False)):
-                idx = np.nonzero(mask)[0].astype(np.int64)
-                del mask
+            for idx, length, wide in _branch_patterns(b):
+                idx = idx.astype(np.int64)
                 if wide:
                     o = idx + (length - 4)
                     disp = (b[o].astype(np.int64) | (b[o + 1].astype(np.int64) << 8) |
@@ -1215,18 +1264,22 @@ class MaySet:
         # here (a hash table over ~10^6 keys, 0.4 s on 6.12), same result
         key = np.sort(allp[0] * len(starts) + allp[1])
         key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
-        self._src = (key // len(starts)).astype(np.int64)
+        src = key // len(starts)
         self._dst = (key % len(starts)).astype(np.int64)
         self._graph = True
         self.readers = readers
         del pairs, allp, key, np_starts
+        # node i's successors are _dst[_src_at[i]:_src_at[i + 1]] (the edges
+        # sorted by source: where each source's run starts, one search for
+        # all of them here rather than two per _succ; after the dels, for
+        # the peak memory)
+        self._src_at = np.searchsorted(src, np.arange(len(starts) + 1))
+        del src
         _release_freed_memory()
 
     def _succ(self, f: int) -> list[int]:
         """The functions control can pass to from f: its branches to symbol
         starts (the byte scan), and what decoding f shows (_decoded_succ)."""
-        import numpy as np
-
         hit = self._succ_memo.get(f)
         if hit is not None:
             return hit
@@ -1239,9 +1292,7 @@ class MaySet:
         i = bisect.bisect_left(self.starts, f)
         if i >= len(self.starts) or self.starts[i] != f:
             return []
-        lo = int(np.searchsorted(self._src, i, side="left"))
-        hi = int(np.searchsorted(self._src, i, side="right"))
-        out = [self.starts[j] for j in self._dst[lo:hi].tolist()]
+        out = [self.starts[j] for j in self._dst[int(self._src_at[i]):int(self._src_at[i + 1])].tolist()]
         seen = set(out)
         out += [g for g in self._decoded_succ(f, i) if g not in seen]
         self._succ_memo[f] = out
@@ -1266,6 +1317,9 @@ class MaySet:
         while j < len(self.starts) and self.starts[j] < end:
             out.add(self.starts[j])  # an inner label
             j += 1
+        # (no symbol starts inside f's extent: function_of is f all over it,
+        # where most targets are)
+        alone = j == i + 1
         nxt = self.function_of(end)
         gap_targets: set = set()
         if nxt is None:
@@ -1285,7 +1339,7 @@ class MaySet:
             if self.aux and self.aux[0] <= t < self.aux[1]:
                 out |= self._aux_targets(t)
                 continue
-            g = self.function_of(t)
+            g = f if alone and f <= t < end else self.function_of(t)
             if g is not None and g != t and not (g == f and t in linear) and not self._insn_start(g, t):
                 # a branch into the middle of an instruction (of f or of
                 # another function): the bytes from there decode to code no
@@ -1347,14 +1401,28 @@ class MaySet:
             data = self.prog.fetch_raw(end, nxt - end)
         except CfgError:
             return nxt, set()
-        n = 0
-        for _a, size, m, _ops in _lite().disasm_lite(data, end):
-            if m == "int3":
-                return None, set()
-            if not m.startswith("nop"):
-                return nxt, self._scan_targets(end, nxt)
-            n += size
-        if n != len(data):
+        # (memoised by the bytes, as _padding: what they are is a function
+        # of the bytes alone, a nop's or int3's mnemonic not depending on
+        # its address; 6.12's ~4,900 gaps in the exit path's closure are a
+        # few hundred patterns of alignment nops)
+        kind = self._gap_kinds.get(data)
+        if kind is None:
+            kind, n = "nops", 0
+            for _a, size, m, _ops in _decode_lazily(data, end):
+                if m == "int3":
+                    kind = "int3"
+                    break
+                if not m.startswith("nop"):
+                    kind = "other"
+                    break
+                n += size
+            else:
+                if n != len(data):
+                    kind = "other"
+            self._gap_kinds[data] = kind
+        if kind == "int3":
+            return None, set()
+        if kind == "other":
             return nxt, self._scan_targets(end, nxt)
         return nxt, set()
 
@@ -1368,23 +1436,20 @@ class MaySet:
             data = self.prog.fetch_raw(f, self.ends[i] - f)
         except CfgError:
             data = b""
-        n = 0
-        last = None
-        targets = []
-        pad_from = None
-        self._linear_starts = starts = set()
-        for a, size, m, ops in _lite().disasm_lite(data, f):
-            starts.add(a)
-            n += size
+        insns = self._linear_decode(f, data)
+        n = insns[-1][0] + insns[-1][1] - f if insns else 0  # (bytes decoded: the instructions follow each other)
+        self._linear_starts = {x[0] for x in insns}
+        targets = [int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m)]
+        # the trailing nop/int3 padding and the last instruction before it,
+        # found from the end
+        last = pad_from = None
+        for a, _size, m, ops in reversed(insns):
             m = _base_mnemonic(m)
-            if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
-                targets.append(int(ops, 16))
             if m.startswith("nop") or m == "int3":
-                if pad_from is None:
-                    pad_from = a
+                pad_from = a
             else:
-                pad_from = None
                 last = (m, ops, a)
+                break
         # and the code patch sites may put there (a jump label's jump, an
         # alternative's branch), decoded at the site
         j = bisect.bisect_left(self._site_addrs, f)
@@ -1398,6 +1463,21 @@ class MaySet:
             j += 1
         self._targets_memo[f] = targets
         return data, n, targets, last, pad_from
+
+    def _linear_decode(self, f: int, data: bytes) -> list:
+        """data, f's extent, decoded linearly from f (a list the caller
+        must not change).  The last few are kept: the pass decodes an
+        extent (_decode_extent) right after the graph search decoded it
+        for its edges (_decode_for_edges), ~800 of the ~930 extents 6.12's
+        exit path reads (a few lists only: the memory limit)."""
+        for g, d, insns in self._recent_decodes:
+            if g == f and d == data:
+                return insns
+        insns = list(_lite().disasm_lite(data, f))
+        self._recent_decodes.append((f, data, insns))
+        if len(self._recent_decodes) > 4:
+            self._recent_decodes.pop(0)
+        return insns
 
     def _insn_start(self, g: int, t: int) -> bool:
         """Whether t is where an instruction starts in node g's code: in
@@ -1441,7 +1521,7 @@ class MaySet:
     def _int3_stops(data: bytes, pad: int) -> bool:
         """The padding from `pad` is nops up to an int3 (a run off the end
         traps there)."""
-        for a, size, m, _ops in _lite().disasm_lite(data[pad:], 0):
+        for a, size, m, _ops in _decode_lazily(data[pad:], 0):
             if m == "int3":
                 return True
             if not m.startswith("nop"):
@@ -1493,7 +1573,7 @@ class MaySet:
                 code = self.prog.fetch_raw(a0, hi - a0)
             except CfgError:
                 continue
-            for a, size, m, ops in _lite().disasm_lite(code, a0):
+            for a, size, m, ops in _decode_lazily(code, a0):
                 m = _base_mnemonic(m)
                 if (m in ("jmp",) or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                     x = int(ops, 16)
@@ -1586,10 +1666,22 @@ class MaySet:
         no immediate follows in a load).  Vectorised (numpy): the same
         offsets as a regular expression `(?=PRE.{gap}[modrm](....))` per gap,
         without a Python step for each of the ~10^5 candidates."""
+        pre, gap_list = gaps
+        if len(data) <= 64:
+            # (a patch site's replacement, a few bytes: ~8,500 of them on
+            # 6.12, where numpy's cost per call, not per byte, is most of
+            # _build's time for them) the same offsets, in the same order,
+            # by a loop
+            if pre and pre[0] not in data:
+                return []
+            modrm = [p for p in range(len(data) - 4) if data[p] & 0xC7 == 0x05 and (
+                (base & 0xFFFFFFFF) + p + 5 + int.from_bytes(data[p + 1:p + 5], "little", signed=True))
+                & 0xFFFFFFFF == want]
+            return [p - len(pre) - gap for gap in gap_list for p in modrm
+                    if p - len(pre) - gap >= 0 and (not pre or data[p - len(pre) - gap] == pre[0])]
         import numpy as np
 
         b = np.frombuffer(data, dtype=np.uint8)
-        pre, gap_list = gaps
         # every RIP-relative ModRM with its disp32 inside the data
         modrm = np.nonzero((b[:max(0, len(b) - 4)] & 0xC7) == 0x05)[0]
         d = modrm + 1
@@ -1875,8 +1967,13 @@ class MaySet:
             data = self.prog.fetch_raw(f, self.ends[i] - f)
         except CfgError:
             return None
-        for a in tabs:
-            if struct.pack("<I", a & 0xFFFFFFFF) in data or struct.pack("<Q", a) in data:
+        needles = self.__dict__.get("_table_needles")
+        if needles is None:
+            # (packed once, in the set's order: the first table found is named)
+            needles = self._table_needles = [(a, struct.pack("<I", a & 0xFFFFFFFF), struct.pack("<Q", a))
+                                             for a in tabs]
+        for a, low, full in needles:
+            if low in data or full in data:
                 return f"{self.prog.symbolize(f)} names {self.prog.symbolize(a)}"
         for m in _RIPREL.finditer(data):
             ea = (f + m.start(1) + 4 + struct.unpack("<i", m.group(1))[0]) & 0xFFFFFFFFFFFFFFFF
@@ -2182,10 +2279,13 @@ class MaySet:
                 insns.append((a, sites[a][0], "(site)", ""))
                 pos += sites[a][0]
                 continue
-            # decode a run up to the next patch site in one call
+            # decode a run up to the next patch site in one call (with no
+            # site, the whole extent: the decode _decode_for_edges made)
             j = bisect.bisect_right(here, a)
             stop = (here[j] - f) if j < len(here) else len(data)
-            for x in _lite().disasm_lite(data[pos:stop], a):
+            run = self._linear_decode(f, data) if pos == 0 and stop == len(data) else \
+                _lite().disasm_lite(data[pos:stop], a)
+            for x in run:
                 insns.append(x)
                 pos += x[1]
             if pos > stop:
@@ -2243,8 +2343,14 @@ class MaySet:
         else:
             sites, insns, index = hit
 
-        def inside(t):
-            return any(g <= t < gend for g, gend in unit)
+        if len(unit) == 1:
+            lo, hi = unit[0]
+
+            def inside(t):  # (the usual one-extent unit, without the loop)
+                return lo <= t < hi
+        else:
+            def inside(t):
+                return any(g <= t < gend for g, gend in unit)
 
         # (states are never changed in place: one immutable empty one for
         # every instruction not reached yet)
@@ -2293,7 +2399,7 @@ class MaySet:
             # can involve the pointer
             live = not st.keys() <= _UNTAGGED
             why = (self._lite_store(a, m, ops, st, sites) or self._lite_unfollowed(a, ops, st)) if live else None
-            if why is None and self._cur_hex_text() in ops:
+            if why is None and self._cur_hex in ops:
                 why = self._lite_slot_address_use(a, size, m, ops)
             if why is None:
                 why = self._frame_address_unfollowed(a, m, ops, st)
@@ -2580,13 +2686,14 @@ class MaySet:
         if got is None:
             return False
         end, data = got
-        # the extent decoded linearly once (one capstone call for the whole
-        # run: a tenth of the cost of one call per instruction); an address
-        # the sweep did not stop at (a branch into the middle of an
-        # instruction, or past an undecodable byte) is decoded on its own.
-        # The same instruction either way: decoding at an address reads only
-        # the bytes from there on.
-        linear = {x[0]: x for x in _lite().disasm_lite(data, t)}
+        # the code decoded a run at a time where the walk goes (one capstone
+        # call per run: a tenth of the cost of one call per instruction;
+        # the walk reads about half of an extent, mostly straight on, and
+        # finds a return in all but a few), at the walk's address: the
+        # instructions after it come with it, each the decoding at its own
+        # address (decoding at an address reads only the bytes from there
+        # on), for the walk to find when it gets there
+        decoded: dict = {}
         returning_calls = []
         seen: set = set()
         work = [t]
@@ -2599,9 +2706,13 @@ class MaySet:
                         return False
                     break
                 seen.add(a)
-                ins = linear.get(a) or next(_lite().disasm_lite(data[a - t:], a, 1), None)
+                ins = decoded.get(a)
                 if ins is None:
-                    return False
+                    for x in _lite().disasm_lite(data[a - t:], a, 32):
+                        decoded[x[0]] = x
+                    ins = decoded.get(a)
+                    if ins is None:
+                        return False
                 _a, size, m, ops = ins
                 m = _base_mnemonic(m)
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) or \
@@ -2661,7 +2772,10 @@ class MaySet:
         (ts-compat-writers: a function addresses its own slots through RSP
         or its frame pointer)."""
         base = m.split(" ")[-1]
-        tagged = {r for r in _GPR64_NAMES if r in st}
+        if st.keys() <= _NO_NET_SOURCE:
+            return out  # (no register, slot or stack tag: the test below, sooner)
+        # (over the state's few keys rather than the 16 register names)
+        tagged = {r for r in st if r in _GPR64_SET}
         slots = [k[1] for k in st if isinstance(k, tuple) and k[0] == _SLOT]
         anywhere = _STACK in st
         if not tagged and not slots and not anywhere:
@@ -2851,7 +2965,7 @@ class MaySet:
         if m in ("wrfsbase", "wrgsbase"):
             # (the FS/GS base read back by rdfsbase: adv_r37_fsbase_sp)
             dst_t, rest = m, dst_t
-        elif not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+        elif not rest or "[" in dst_t or not _other_register(dst_t):
             return None
         frame = {r for r, _o in st.get(_SPC, ())} | {"rsp"} | ({"rbp"} if _BP in st else set())
         for tok in rest.split(", "):
@@ -2868,7 +2982,7 @@ class MaySet:
         -mno-80387, arch/x86/Makefile), so this costs nothing there; in
         assembly the function is then a possible setter."""
         dst_t, _, rest = ops.partition(", ")
-        if not rest or "[" in dst_t or not _OTHER_REG.match(dst_t):
+        if not rest or "[" in dst_t or not _other_register(dst_t):
             return None
         for tok in re.split(r"[^\w]+", rest):
             r = self._reg_of(tok)[0]
@@ -2995,9 +3109,17 @@ class MaySet:
         followed: the byte scan (_current_readers) still makes such a
         function a reader, and assumption ts-compat-writers names pointers
         through memory.)"""
+        if len(st) <= 3 and self._gs_current and _SPC not in st and st.keys() <= _UNTAGGED and \
+                "sp" not in ops and "bp" not in ops and "gs" not in ops and self._cur_hex not in ops and \
+                not m.startswith(_STACK_OPS) and m != "enter":
+            # nothing tagged, no copy of RSP, and the instruction neither
+            # loads the pointer nor names the slot, RSP or the frame pointer:
+            # the state stays (the tests of the three passes below, which
+            # give st back here, at once: half of a reader's instructions)
+            return st
         cpa = st.get(_CPA)
         if cpa is None:
-            hx = self._cur_hex_text()
+            hx = self._cur_hex
             # (the immediate or absolute address as capstone prints it; a
             # RIP-relative lea only on a uniprocessor kernel)
             if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
@@ -3069,10 +3191,7 @@ class MaySet:
     def _cur_hex_text(self) -> str:
         """The slot's address's low 32 bits as capstone prints an immediate
         or a displacement ("0x35000" contains it)."""
-        hx = self.__dict__.get("_cur_hex")
-        if hx is None:
-            hx = self._cur_hex = format(self._cur_addr() & 0xFFFFFFFF, "x")
-        return hx
+        return self._cur_hex
 
     def _cur_addr(self) -> int:
         lay = self.prog.layout
@@ -3249,7 +3368,7 @@ class MaySet:
         if m == "call":
             return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
         if len(st) <= 3 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
-                not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED and self._cur_hex_text() not in ops:
+                not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED and self._cur_hex not in ops:
             # nothing tagged, and the instruction neither loads the pointer
             # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
             # the state stays (most of a reader's instructions)
