@@ -93,6 +93,17 @@ def test_system_map_missing(kernel61, tmp_path):
 
 
 @pytest.mark.realkernel
+@pytest.mark.parametrize("addr", ["1ffffffff81000140", "-7efffec0"])
+def test_system_map_address_out_of_range(kernel61, tmp_path, addr):
+    """A map line whose address is no 64-bit address (review 56: it crashed
+    the old reader, and the numpy one would have masked it into the kernel
+    text): exit 2, naming the line."""
+    p = tmp_path / "System.map"
+    p.write_text(f"ffffffff81000000 T _text\n{addr} t bogus\n")
+    assert_input_error(run_cli("inspect", kernel61[0], "--system-map", str(p)), "System.map:2", "64 bits")
+
+
+@pytest.mark.realkernel
 def test_system_map_garbage(kernel61, tmp_path):
     p = tmp_path / "System.map"
     p.write_text("hello\n")

@@ -568,6 +568,9 @@ def read_system_map(path: str) -> SymbolTable:
             addr = int(parts[0], 16)
         except ValueError:
             raise InputError(f"{path}:{lineno}: not a System.map line (bad address)") from None
+        if not 0 <= addr < 1 << 64:
+            # (nm prints 16 hex digits; a longer or signed one is no address)
+            raise InputError(f"{path}:{lineno}: not a System.map line (address out of 64 bits)")
         kind = parts[1].decode("ascii", "replace")
         entries.append((addr, 0, parts[2].decode("ascii", "replace"), kind.upper()))
     if not entries:
