@@ -104,6 +104,15 @@ def test_system_map_address_out_of_range(kernel61, tmp_path, addr):
 
 
 @pytest.mark.realkernel
+def test_system_map_type_not_one_letter(kernel61, tmp_path):
+    """nm's type column is one letter; a longer one (a garbled line) would
+    put the table's kind letters on other symbols: exit 2, naming the line."""
+    p = tmp_path / "System.map"
+    p.write_text("ffffffff81000000 T _text\nffffffff81000140 TT bogus\n")
+    assert_input_error(run_cli("inspect", kernel61[0], "--system-map", str(p)), "System.map:2", "bad type")
+
+
+@pytest.mark.realkernel
 def test_system_map_garbage(kernel61, tmp_path):
     p = tmp_path / "System.map"
     p.write_text("hello\n")

@@ -124,17 +124,18 @@ class SymbolTable:
         # entries: (addr, size, name, kind)
         self._fill(np.fromiter((e[0] & 0xFFFFFFFFFFFFFFFF for e in entries), np.uint64, len(entries)),
                    np.fromiter((e[1] for e in entries), np.uint64, len(entries)),
-                   [e[2] for e in entries], "".join(e[3] for e in entries), source)
+                   [e[2] for e in entries], [e[3] for e in entries], source)
 
     @classmethod
-    def from_columns(cls, addrs, sizes, names: list, kinds: str, source: str) -> "SymbolTable":
+    def from_columns(cls, addrs, sizes, names: list, kinds, source: str) -> "SymbolTable":
         """The table of entries given as columns: addresses and sizes (numpy
-        uint64 arrays), names, and one kind letter per entry."""
+        uint64 arrays), names, and one kind letter per entry (a string of
+        them, or a list)."""
         table = cls.__new__(cls)
         table._fill(addrs, sizes, names, kinds, source)
         return table
 
-    def _fill(self, addrs, sizes, names: list, kinds: str, source: str) -> None:
+    def _fill(self, addrs, sizes, names: list, kinds, source: str) -> None:
         self.source = source
         n = len(names)
         # First definition wins for duplicate local names (static functions
@@ -572,6 +573,9 @@ def read_system_map(path: str) -> SymbolTable:
             # (nm prints 16 hex digits; a longer or signed one is no address)
             raise InputError(f"{path}:{lineno}: not a System.map line (address out of 64 bits)")
         kind = parts[1].decode("ascii", "replace")
+        if len(kind) != 1:
+            # (nm's type is one letter: the table keeps one per symbol)
+            raise InputError(f"{path}:{lineno}: not a System.map line (bad type {kind!r})")
         entries.append((addr, 0, parts[2].decode("ascii", "replace"), kind.upper()))
     if not entries:
         raise InputError(f"{path}: empty System.map")

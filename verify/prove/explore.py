@@ -757,7 +757,10 @@ class Explorer:
                                "amount the analysis does not fix")
 
     def _note_escape(self, st: MState, value):
-        for c in _stack_constants(value, self):
+        self._expose_frames(st, _stack_constants(value, self))
+
+    def _expose_frames(self, st: MState, pointers) -> None:
+        for c in pointers:
             st.exposed = st.exposed | {self._frame_range(c, st)}
 
     def _note_word_escape(self, st: MState, a: int):
@@ -770,11 +773,7 @@ class Explorer:
         load is a function of the eight byte terms, so its constants are
         memoised under their hashes (in the stack-constant memo, cleared
         with it)."""
-        parts = []
-        for i in range(8):
-            x = (a + i) & 0xFFFFFFFFFFFFFFFF
-            v = st.mem.get(x)
-            parts.append(background_byte(st.gen, x) if v is None else v)
+        parts = st.byte_terms(a, 8)
         if all(v.op == "BVV" for v in parts):
             word = int.from_bytes(bytes(v.args[0] for v in parts), "little")
             found = (word,) if self.is_stack(word) else ()
@@ -783,8 +782,7 @@ class Explorer:
             found = self._stack_const_memo.get(key)
             if found is None:
                 found = self._stack_const_memo[key] = tuple(_stack_constants(claripy.Concat(*reversed(parts)), self))
-        for c in found:
-            st.exposed = st.exposed | {self._frame_range(c, st)}
+        self._expose_frames(st, found)
 
     def _frame_range(self, p: int, st: MState) -> tuple:
         """An escaped stack pointer exposes its whole frame: from the return

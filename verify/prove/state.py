@@ -188,8 +188,9 @@ class MState:
         self.regs[base] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
 
     # -- memory (concrete addresses) ----------------------------------------------
-    def load_bytes(self, addr: int, n: int):
-        """Little-endian n-byte load at a concrete address."""
+    def byte_terms(self, addr: int, n: int) -> list:
+        """The n byte terms at a concrete address, lowest first (what
+        load_bytes concatenates)."""
         out = []
         for i in range(n):
             a = (addr + i) & 0xFFFFFFFFFFFFFFFF
@@ -197,6 +198,11 @@ class MState:
             if v is None:
                 v = background_byte(self.gen, a)
             out.append(v)
+        return out
+
+    def load_bytes(self, addr: int, n: int):
+        """Little-endian n-byte load at a concrete address."""
+        out = self.byte_terms(addr, n)
         return claripy.Concat(*reversed(out)) if n > 1 else out[0]
 
     def store_bytes(self, addr: int, value, cond=None):
