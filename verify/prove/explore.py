@@ -2148,6 +2148,10 @@ class Explorer:
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")
+        if getattr(summary, "fault_havoc", False):
+            # (the handler's memory havoc, its GS base and CR3 and what it
+            # leaves in pt_regs: summary.py's fixup rule)
+            self._assume("exception-fixup-handlers", getattr(self, "_site", None) or 0)
         if summary.writes == "any":
             ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
             before = st.load_bytes(ts_byte, 1)
@@ -2200,6 +2204,14 @@ class Explorer:
             # work of both Debian kernels blamed and inconclusive; known gap
             # adv_r15_kptr_tracepoint)
             self._assume("ptregs-writers-user-data", getattr(self, "_site", None) or 0)
+            return
+        if not getattr(summary, "read_any", True):
+            # its writes are "any" only because a fault in it runs an
+            # exception handler (summary.Summary.fault_havoc): the code read
+            # stores only where the summary names, and the handler writes
+            # the fault's own pt_regs (below the faulting RSP), not the
+            # syscall's (assumption exception-fixup-handlers, recorded by
+            # apply_summary)
             return
         if self._event is not None:
             self._event.marks.add(f"kst_{label}_")

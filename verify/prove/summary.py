@@ -154,6 +154,17 @@ class Summary:
     # its code returns through a return thunk (assumption return-thunk: the
     # thunk's registers and memory are a `ret`'s)
     via_return_thunk: bool = False
+    # why writes is "any": read_any when the code read may itself store
+    # where the summary cannot name (a store through a pointer, a string
+    # store, RSP loaded from data, ...); fault_havoc when a fault of one of
+    # its instructions runs an exception handler of a modelled type
+    # (Program.fixup_paths): that handler is kernel code the walk does not
+    # read (assumption exception-fixup-handlers).  A summary whose writes
+    # are "any" only through fault_havoc gets no pt_regs marks
+    # (Explorer._ptregs_writer); one whose code read stores through a
+    # pointer still does (adv_r16_fixup_ptregs_kptr)
+    read_any: bool = False
+    fault_havoc: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -274,6 +285,7 @@ class Summaries:
             nonlocal regs_unknown
             s.writes = "any"
             s.why = why
+            s.read_any = True
             regs_unknown = regs_unknown or regs
             s.unread = s.unread or unread
 
@@ -354,8 +366,25 @@ class Summaries:
                 # any instruction-specific rule: SERIALIZE's skip below
                 # once came first, adv_r25_serialize_fixup.)
                 paths = prog.fixup_paths(addr)
-                anyw(f"an exception-table fixup at {prog.symbolize(addr)}",
-                     regs=any(fregs is None for _f, fregs, _m in paths))
+                if paths and all(fregs is not None and not moved for _f, fregs, moved in paths):
+                    # every entry's handler is of a type whose effect on
+                    # the faulting context Program.fixup_paths models (RIP
+                    # := the fixup, the listed registers; RSP and every
+                    # other register restored by the exception exit's
+                    # IRET): the handler and the trap code around it are
+                    # kernel code this walk does not read, so their
+                    # stores are unknown ("any"), but they are not the
+                    # code read storing through a pointer: assumption
+                    # exception-fixup-handlers (they write no pt_regs slot
+                    # of the syscall's frame with kernel data and keep the
+                    # GS base and CR3), recorded where the summary is used
+                    s.writes = "any"
+                    s.fault_havoc = True
+                    if not s.read_any:
+                        s.why = f"an exception-table fixup at {prog.symbolize(addr)}"
+                else:
+                    anyw(f"an exception-table fixup at {prog.symbolize(addr)}",
+                         regs=any(fregs is None for _f, fregs, _m in paths))
                 s.may_change_if = s.vector = True
                 for fixup, fregs, moved in paths:
                     regs_written.update(fregs or ())
