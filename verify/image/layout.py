@@ -59,6 +59,10 @@ class KernelLayout:
     # on the next switch to the user tables (invalidate_user_asid); None
     # when the kernel has none
     pcid_flush_mask: Fact | None = None
+    # sizeof(struct task_struct): a store at current + d with 0 <= d and
+    # d + size within it writes the current task (summary.py); None when
+    # the types do not give it
+    task_size: Fact | None = None
 
 
 # -- type sources ------------------------------------------------------------
@@ -264,6 +268,8 @@ def read_layout(image) -> KernelLayout:
     tlb, fm = syms.get("cpu_tlbstate"), off("tlb_state", "user_pcid_flush_mask")
     pcid_flush_mask = None if tlb is None or fm is None else Fact(
         tlb + fm.value, f"symbol cpu_tlbstate {tlb:#x} + {src} struct tlb_state.user_pcid_flush_mask ({fm.value})")
+    ts_size = types.sizeof("task_struct")
+    task_size = Fact(ts_size, f"{src} sizeof(struct task_struct)") if ts_size else None
     es = syms.get("entry_stack_storage")
     es_size = types.sizeof("entry_stack_page")
     entry_stack = None if es is None else (
@@ -274,7 +280,7 @@ def read_layout(image) -> KernelLayout:
         pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
         constants=_constants(image), type_source=src, percpu_gs=percpu_gs, entry_stack=entry_stack,
-        pcid_flush_mask=pcid_flush_mask, **espfix,
+        pcid_flush_mask=pcid_flush_mask, task_size=task_size, **espfix,
     )
 
 

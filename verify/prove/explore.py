@@ -59,6 +59,13 @@ class Inconclusive(Exception):
     pass
 
 
+def _is_linux_cr3(t) -> bool:
+    """Whether t is a value _fresh_cr3 made with built_by_linux."""
+    a = t.args
+    return t.op == "Concat" and len(a) == 4 and a[0].op == "BVV" and a[0].size() == 1 and a[1].op == "BVS" and \
+        a[1].size() == 52 and a[2].op == "BVV" and a[2].size() == 7 and a[3].op == "BVS" and a[3].size() == 4
+
+
 def _fresh_cr3(name: str, built_by_linux: bool = True):
     """An unknown CR3, bit 63 clear (CR3 never holds it:
     obligations.user_cr3).  built_by_linux (after code the analysis does not
@@ -1030,6 +1037,7 @@ class Explorer:
         self.witness = witness
         self.witness_split = split
         self.ex = Exploration()
+        self.cr3_writes_read = 0  # CR3 writes run so far (_function_once)
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
         st, self.user = self.initial_state(entry_kind)
@@ -1076,6 +1084,7 @@ class Explorer:
             self.callstack.pop()
 
     def _function_once(self, cfg, entry_state: MState, ret_addr, depth, havoc_sets):
+        writes_before = self.cr3_writes_read
         pending: dict = {(cfg.entry, None): [entry_state.copy()]}
         heads: dict = {}
         latch_states: dict = {}
@@ -1105,10 +1114,11 @@ class Explorer:
                     else:
                         pending.setdefault(succ_node, []).append(s2)
         grown = False
+        pti = self.feature(self.program.feature_pti) if self.program.has_pti else None
         for h, sts in latch_states.items():
             diff = set()
             for s in sts:
-                diff |= _differences(heads[h], s)
+                diff |= _differences(heads[h], s, pti, self.cr3_writes_read != writes_before)
             new = diff - havoc_sets[h]
             if new:
                 havoc_sets[h] |= new
@@ -1202,7 +1212,22 @@ class Explorer:
             elif kind == "exposed":
                 out.exposed = out.exposed | loc[1]
             elif kind == "cr3":
-                out.cr3 = claripy.If(w, _fresh_cr3(f"loop_cr3_{node[0]:x}", built_by_linux=False), st.cr3)
+                if out.cr3 is not st.cr3:
+                    continue  # (widened once, from every ("cr3", ...) in locs)
+                # Any value the body leaves must stay possible at the head:
+                # a fresh CR3 (bit 63 clear), only under PTI where every
+                # latch state keeps the head's CR3 with PTI off, and of the
+                # shape Linux builds, or the head's own, where the body
+                # changes CR3 only through code it does not read
+                # (_cr3_change; per latch state, the weakest counts;
+                # adv_up_loop_cr3_*)
+                changes = [x for x in locs if x[0] == "cr3"]
+                on = claripy.And(w, self.feature(self.program.feature_pti)) if all(x[1] for x in changes) else w
+                name = f"loop_cr3_{node[0]:x}"
+                if all(x[2] for x in changes):
+                    out.cr3 = claripy.If(claripy.And(on, fresh_bool(f"{name}_changed")), _fresh_cr3(name), st.cr3)
+                else:
+                    out.cr3 = claripy.If(on, _fresh_cr3(name, built_by_linux=False), st.cr3)
             elif kind == "gs_kernel":
                 out.gs_kernel = claripy.If(w, fresh_bool(f"loop_gs_{node[0]:x}"), st.gs_kernel)
                 out.regs[REG["gs"]] = self._gs_base(out)
@@ -1713,6 +1738,7 @@ class Explorer:
                         changed = claripy.Or(changed, dropped)
                     st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
                     st.cr3 = new & ((1 << 63) - 1)  # (NOFLUSH is not stored: obligations.user_cr3)
+                    self.cr3_writes_read += 1  # (a loop's CR3 widening reads it: _cr3_change)
             else:
                 # (a CR3 read never gives bit 63: obligations.user_cr3)
                 self.set_reg(st, _reg64(dst), (st.cr3 & ((1 << 63) - 1)) if src == "cr3" else fresh(src))
@@ -2633,8 +2659,34 @@ def _bvv_leaves(v, memo: dict) -> tuple:
     return _leaves(v, lambda n: ((n.args[0], n.size()),), memo)
 
 
-def _differences(head: MState, s: MState) -> set:
-    """Locations where a back edge's state is not structurally the head's."""
+def _ite_leaves(t, memo: dict) -> list:
+    """The values at the leaves of a term's If-tree (conditions aside)."""
+    h = t.hash()
+    if h not in memo:
+        memo[h] = _ite_leaves(t.args[1], memo) + _ite_leaves(t.args[2], memo) if t.op == "If" else [t]
+    return memo[h]
+
+
+def _cr3_change(old, new, guard, pti, explored_write: bool) -> tuple:
+    """How a loop body's CR3 (new, at a latch) differs from the head's (old):
+    ("cr3", pti_only, linux_built).  pti_only: no model of the latch's path
+    guard with PTI off has new != old (pti: the PTI feature's symbol, None
+    without PTI in the image; a z3 query, unknown counting as no).
+    linux_built: no CR3 write was read in the function's run
+    (explored_write), so the body changes CR3 only through the CR3 it
+    leaves after code it does not read (_fresh_cr3 with built_by_linux);
+    then every value at the leaves of new's If-tree is a value at a leaf of
+    old's (carried from the head) or one of those."""
+    pti_only = pti is not None and solver.check(
+        [claripy.backends.z3.convert(claripy.And(guard, claripy.Not(pti), new != old))], timeout_ms=5000).unsat
+    carried = {t.hash() for t in _ite_leaves(old, {})}
+    linux_built = not explored_write and all(t.hash() in carried or _is_linux_cr3(t) for t in _ite_leaves(new, {}))
+    return ("cr3", pti_only, linux_built)
+
+
+def _differences(head: MState, s: MState, pti=None, explored_write: bool = True) -> set:
+    """Locations where a back edge's state is not structurally the head's
+    (CR3: how, _cr3_change)."""
     out = set()
     for k in head.regs.keys() | s.regs.keys():
         if not same(head.get_slot(k), s.get_slot(k)):
@@ -2653,7 +2705,7 @@ def _differences(head: MState, s: MState) -> set:
     if s.exposed - head.exposed:
         out.add(("exposed", frozenset(s.exposed)))
     if head.cr3 is not None and s.cr3 is not None and not same(head.cr3, s.cr3):
-        out.add(("cr3",))
+        out.add(_cr3_change(head.cr3, s.cr3, s.guard, pti, explored_write))
     for f in ("gs_kernel", "gs_bad", "irq_bad", "cr3_bad"):
         if not same(getattr(head, f), getattr(s, f)):
             out.add((f,))

@@ -54,6 +54,7 @@ def _gpr64_names() -> dict:
 
 
 _GPR64 = _gpr64_names()
+_ALL_GPRS = frozenset(_GPR64.values())
 # implicit GPR destinations, whether or not capstone reports them (Intel SDM)
 _IMPLICIT_WRITES = {
     "cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx"), "cmpxchg16b": ("rax", "rdx"), "xlatb": ("rax",),
@@ -241,6 +242,7 @@ class Summaries:
 
     def _compute(self, start: int) -> Summary:
         prog = self.program
+        task_size = prog.layout.task_size.value if prog.layout.task_size is not None else None
         s = Summary("summary", "some", [], why="its code writes only named per-CPU/global addresses",
                     gs_access=False, opaque=False, unread=False)
         writes = set()
@@ -253,6 +255,13 @@ class Summaries:
         wrmsrs: list = []
         fall_pred: dict = {}
         work_targets: set = {(start, None)}
+        # for stores through the current task pointer (current_writes):
+        # node -> [(predecessor, the GPRs written on that edge, the GPR it
+        # loads `current` into or None)] over the edges read within a frame;
+        # the nodes a frame starts at (call targets); the stores deferred
+        frame_preds: dict = {}
+        frame_entries: set = {(start, None)}
+        task_stores: list = []
         n = 0
         md = _md()
         stack = StackWalk(prog, start)
@@ -341,6 +350,7 @@ class Summaries:
                 if vk is None and addr in prog.sites:
                     for i, (code, label, cond) in enumerate(prog.site_choices(addr)):
                         go((addr, (addr, i)), frame, here, lift=False)
+                        frame_preds.setdefault((addr, (addr, i)), []).append(((addr, vk), frozenset(), None))
                     continue
                 if vk is None:
                     data = prog.fetch(addr, 16)
@@ -388,6 +398,8 @@ class Summaries:
                 s.may_change_if = s.vector = True
                 for fixup, fregs, moved in paths:
                     regs_written.update(fregs or ())
+                    frame_preds.setdefault((fixup, None), []).append(
+                        ((addr, vk), frozenset(_ALL_GPRS if fregs is None else fregs), None))
                     if moved:
                         stack.bad(f"the exception-table fixup of {prog.symbolize(addr)} moves RSP")
                     # the stack walk's state as before the instruction, less
@@ -409,8 +421,10 @@ class Summaries:
             if ci is None and any(data.startswith(raw) for raw in _UNKNOWN_TO_CAPSTONE):
                 # SERIALIZE (cfg._UNKNOWN_TO_CAPSTONE): no operands, no effect
                 # on registers, memory, IF, GS or CR3
-                go((addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
-                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None), frame, here, lift=False)
+                after_serialize = (addr + 3, vk) if vk is None or addr + 3 < vk[0] + len(
+                    prog.site_choices(vk[0])[vk[1]][0]) else (addr + 3, None)
+                go(after_serialize, frame, here, lift=False)
+                frame_preds.setdefault(after_serialize, []).append(((addr, vk), frozenset(), None))
                 continue
             if ci is None or (vk is None and prog.site_inside(addr, ci.size) is not None) or \
                     prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or (
@@ -439,10 +453,12 @@ class Summaries:
                 fall = (nxt, None)
             m = ci.mnemonic
             ops = ci.operands
+            insn_writes = set(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))
             for r in ci.regs_access()[1]:
                 name = ci.reg_name(r)
                 full = _GPR64.get(name, name)
                 regs_written.add(full)
+                insn_writes.add(full)
             if "rsp" in {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in ci.regs_access()[1]} and not (
                     (m in ("push", "pop", "call", "ret", "leave", "pushfq", "popfq", "pushf", "popf") and not (
                         m == "pop" and ops and ops[0].type == capstone.x86.X86_OP_REG
@@ -462,6 +478,7 @@ class Summaries:
                 # (the shadow-stack pointer: adv_r39_rdssp_leak)
                 regs_written.update(_GPR64.get(ci.reg_name(op.reg), ci.reg_name(op.reg)) for op in ops
                                     if op.type == capstone.x86.X86_OP_REG)
+                insn_writes |= _ALL_GPRS
             system = ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(capstone.x86.X86_GRP_VM)
             if m.split(" ")[-1] in _UNKNOWN_REGS or m.startswith(("retf", "lret", "ljmp", "lcall", "iret")) \
                     or (system and m.split(" ")[-1] not in _SYSTEM_MODELLED) \
@@ -528,6 +545,12 @@ class Summaries:
                         writes.add(((nxt + mem.disp) & 0xFFFFFFFFFFFFFFFF, op.size))
                     elif mem.segment == 0 and mem.base == 0:
                         writes.add((mem.disp & 0xFFFFFFFFFFFFFFFF, op.size))
+                    elif mem.segment == 0 and op.size and task_size is not None and \
+                            0 <= mem.disp and mem.disp + op.size <= task_size:
+                        # through a register: the current task's own bytes
+                        # where the register holds `current` (decided once
+                        # the walk is over: current_writes)
+                        task_stores.append(((addr, vk), _reg64(ci, mem.base), mem.disp, op.size))
                     else:
                         anyw(f"a store through a pointer at {prog.symbolize(addr)}")
             if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
@@ -552,6 +575,20 @@ class Summaries:
             # the stack: where this instruction's stores through RSP land
             # and what RSP is after it, relative to the frame's entry
             after = stack.step(ci, here, addr)
+            # the edges out of it within the frame (current_writes): its
+            # fall-through (after a call: the callee may write the
+            # caller-saved registers) and a direct jump's target unless that
+            # starts a frame (a tail call: its entry is every caller's)
+            loads = self._loads_current(ci, nxt)
+            if m == "call":
+                insn_writes |= set(CALLER_SAVED)
+                if tgt is not None:
+                    frame_entries.add(target_node(prog, tgt, vk))
+            edge = ((addr, vk), frozenset(insn_writes), loads)
+            if not (m == "jmp" or m.startswith(("ret", "sysret", "iret", "ljmp"))):
+                frame_preds.setdefault(fall, []).append(edge)
+            if tgt is not None and m != "call":
+                frame_preds.setdefault(target_node(prog, tgt, vk), []).append(edge)
             if m == "call":
                 if tgt is None:
                     anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True, unread=True)
@@ -603,6 +640,11 @@ class Summaries:
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
+        for node, reg, disp, size in task_stores:
+            if _holds_current(node, reg, frame_preds, frame_entries):
+                writes.add((machine.TASK + disp, size))
+            else:
+                anyw(f"a store through a pointer at {prog.symbolize(node[0])}")
         msrs = msrs_written()
         if msrs & {None, *GS_BASE_MSRS}:
             # ECX may be MSR_GS_BASE or MSR_KERNEL_GS_BASE: the GS base at
@@ -617,6 +659,24 @@ class Summaries:
         else:
             s.opaque = s.gs_access = True
         return s
+
+    def _loads_current(self, ci, nxt: int) -> str | None:
+        """The 64-bit register an 8-byte `mov` loads the current task
+        pointer into (from the per-CPU current_task slot: %gs-relative
+        under SMP, a plain global on a uniprocessor kernel), else None."""
+        ops = ci.operands
+        if ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != capstone.x86.X86_OP_REG or \
+                ops[0].size != 8 or ops[1].type != capstone.x86.X86_OP_MEM:
+            return None
+        mem = ops[1].mem
+        if mem.index != 0 or mem.base not in (0, capstone.x86.X86_REG_RIP):
+            return None
+        at = (mem.disp + (nxt if mem.base else 0)) & 0xFFFFFFFFFFFFFFFF
+        layout = self.program.layout
+        want = capstone.x86.X86_REG_GS if layout.percpu_gs.value else 0
+        if mem.segment != want or at != layout.current_task.value:
+            return None
+        return _reg64(ci, ops[0].reg)
 
     @staticmethod
     def _msr_of(node, fall_pred, targets, limit=16):
@@ -1224,6 +1284,30 @@ _STATE_SAVE_BYTES = {"fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "
                                           "xsaves", "xsaves64")}}
 # stores whose extent RCX decides (`rep stos`, `rep movs`)
 _STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq"}
+
+
+def _holds_current(node, reg: str, preds: dict, entries: set) -> bool:
+    """Whether every path to node within its frame loads the current task
+    pointer into reg (Summaries._loads_current) and writes reg no more
+    after it: a backward search from node over the frame's edges that
+    meets no frame start, no node without a known predecessor and no edge
+    writing reg before an edge loading it.  (A callee-saved register keeps
+    it across a call: assumption abi-callee-saved, and StackWalk's check
+    of the code read.)"""
+    todo, seen = [node], {node}
+    while todo:
+        n = todo.pop()
+        if n in entries or n not in preds:
+            return False
+        for p, written, loads in preds[n]:
+            if loads == reg:
+                continue
+            if reg in written:
+                return False
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return True
 
 
 def _overwritten(saved: frozenset, lo, size: int) -> frozenset:
