@@ -159,6 +159,42 @@ logging.getLogger("claripy").setLevel(logging.CRITICAL)
 logging.getLogger("pyvex").setLevel(logging.CRITICAL)
 logging.getLogger("cle").setLevel(logging.CRITICAL)
 
+class KernelAddress(claripy.Annotation):
+    """On a constant that is a kernel address (the image's link addresses,
+    the machine's regions below), and on every term computed from one:
+    claripy keeps it through folding, so `(ret_ip >> 21) & 511` (a small
+    constant, the KASLR text slot: adv_r16_kaslr_slot_cookie) still says
+    where it came from.  Explorer.kernel_taint counts such a value as
+    kernel data."""
+
+    @property
+    def eliminatable(self) -> bool:
+        return False
+
+    @property
+    def relocatable(self) -> bool:
+        return True
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, KernelAddress)
+
+    def __hash__(self) -> int:
+        return hash("KernelAddress")
+
+
+KERNEL_ADDRESS = KernelAddress()
+
+
+def kernel_address(value: int, bits: int = 64):
+    """A kernel-address constant (KernelAddress)."""
+    return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS)
+
+
+def from_kernel_address(term) -> bool:
+    """Whether a term was computed from a kernel-address constant."""
+    return isinstance(term, Base) and KERNEL_ADDRESS in term.annotations
+
+
 PERCPU_BASE = 0xFFFF888100000000
 STACK_TOP = 0xFFFFC90000008000  # task stack top (cpu_current_top_of_stack)
 TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)

@@ -19,7 +19,7 @@ import time
 import claripy
 import z3
 
-from .. import obligations, solver
+from .. import machine, obligations, solver
 from ..finding import Counterexample, PathStep
 from .explore import REG
 from .state import merge
@@ -441,7 +441,8 @@ def _provenance(explorer, term) -> str:
         if len(out) >= 4:
             break
     if not out:
-        return "a constant of the code"
+        return "a constant computed from a kernel address" if machine.from_kernel_address(term) else \
+            "a constant of the code"
     return "from " + ", ".join(dict.fromkeys(out))
 
 

@@ -24,6 +24,7 @@ the whole exploration.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 
 import archinfo
 import claripy
@@ -146,6 +147,11 @@ _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 # dispatch is checked for (Explorer._frame_havoc_event); more: any such
 # model is unsure
 MAX_FRAME_HAVOC_BYTES = 4096
+# kernel addresses (Explorer.const): the canonical upper half up to the
+# kernel image's 2 GiB (direct map, vmalloc and stacks, the per-CPU and
+# entry areas; the machine's regions are all there)
+_KERNEL_HALF = 0xFFFF800000000000
+_KERNEL_IMAGE_SPACE = 0xFFFFFFFF00000000
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
 # the user addresses a witness path may access without a fault
@@ -217,6 +223,31 @@ class Explorer:
         other.before_ts_wait = self.before_ts_wait
         return other
 
+    def const(self, value: int, bits: int):
+        """An IR constant (semantics.run_block): a 64-bit kernel address
+        (the canonical upper half below the image's 2 GiB, or inside the
+        image's sections: a return address a call pushes, a RIP-relative
+        address) carries machine.KernelAddress, so what is computed from it
+        stays kernel data (kernel_taint); other constants (errnos, masks,
+        flags) are plain."""
+        if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
+                           self._image_lo <= value < self._image_hi):
+            return machine.kernel_address(value)
+        return claripy.BVV(value, bits)
+
+    @cached_property
+    def _image_span(self) -> tuple:
+        secs = [s for s in self.program.image.elf.sections if s.addr and s.size]
+        return (min(s.addr for s in secs), max(s.addr + s.size for s in secs)) if secs else (0, 0)
+
+    @property
+    def _image_lo(self) -> int:
+        return self._image_span[0]
+
+    @property
+    def _image_hi(self) -> int:
+        return self._image_span[1]
+
     # -- the initial state ---------------------------------------------------------------
     def initial_state(self, entry_kind: str = "syscall") -> tuple[MState, dict]:
         """The machine at the first instruction of an entry.  SYSCALL (64-bit
@@ -247,7 +278,7 @@ class Explorer:
         st.regs[REG["acflag"]] = claripy.BVV(0, 64)  # FMASK clears AC
         st.regs[REG["idflag"]] = claripy.BVS("entry_idflag", 64, explicit_name=True)
         for addr, value in self.frame.percpu_identity.values():
-            st.store_bytes(addr, claripy.BVV(value, 64))
+            st.store_bytes(addr, machine.kernel_address(value))
         if self.frame.pcid_flush_mask is not None:
             st.store_bytes(machine.PCID_FLUSH_OWED, claripy.BVV(0, 8 * machine.PCID_FLUSH_MASK_BYTES))  # none owed
         st.IF = claripy.BVV(0, 1)  # SYSCALL: FMASK clears IF (Linux sets X86_EFLAGS_IF in it)
@@ -262,7 +293,7 @@ class Explorer:
         if entry_kind == "sysenter":
             st.tf = claripy.BVS("entry_tf", 1, explicit_name=True)
             st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x7000
-            st.regs[REG["rsp"]] = claripy.BVV(machine.TRAMPOLINE_TOP, 64)
+            st.regs[REG["rsp"]] = machine.kernel_address(machine.TRAMPOLINE_TOP)
         # entry_SYSCALL32_ignore / ignore_sysret ("ignore") run without
         # SWAPGS: the GS base stays the user's, so a %gs access reads user
         # memory, not the per-CPU area (an unknown pointer, never the concrete
@@ -284,10 +315,10 @@ class Explorer:
     def _gs_base(self, st: MState):
         g = st.gs_kernel
         if g.is_true():
-            return claripy.BVV(machine.PERCPU_BASE, 64)
+            return machine.kernel_address(machine.PERCPU_BASE)
         if g.is_false():
             return self.user_gs_base
-        return claripy.If(g, claripy.BVV(machine.PERCPU_BASE, 64), self.user_gs_base)
+        return claripy.If(g, machine.kernel_address(machine.PERCPU_BASE), self.user_gs_base)
 
     def note_gs(self, st: MState, insn: int):
         """A %gs-relative access (VEX reads the GS base): sticky gs_bad when
@@ -600,7 +631,7 @@ class Explorer:
                 # leaves the entry's status flags in pt_regs->flags, whose
                 # NT/AC/TF test every SYSENTER path takes (a marked slot is
                 # still caught when it is restored)
-                if self._guard_taint(st):
+                if self._guard_taint(st) and not t.is_true():
                     t = claripy.BoolV(True)
                     # (for the report: where, decide._detail)
                     self.__dict__.setdefault("implicit_stores", {}).setdefault(
@@ -714,8 +745,8 @@ class Explorer:
                 if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
                     continue  # cs, ss: the user's selectors
             return true
-        if constants and not all(c < 0x1000 or c >= (1 << n) - 0x1000
-                                 for c, n in _bvv_leaves(value, self._kconst_memo)):
+        if constants and (machine.from_kernel_address(value) or not all(
+                c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo))):
             return true
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
@@ -1004,13 +1035,13 @@ class Explorer:
 
     def push(self, st, v):
         sp = self.rsp(st) - 8
-        self.set_reg(st, "rsp", claripy.BVV(sp, 64))
-        self.store(st, claripy.BVV(sp, 64), v, 0)
+        self.set_reg(st, "rsp", self.const(sp, 64))
+        self.store(st, self.const(sp, 64), v, 0)
 
     def pop(self, st):
         sp = self.rsp(st)
         v = st.load_bytes(sp, 8)
-        self.set_reg(st, "rsp", claripy.BVV(sp + 8, 64))
+        self.set_reg(st, "rsp", self.const(sp + 8, 64))
         return v
 
     # -- the run -------------------------------------------------------------------
@@ -1447,7 +1478,7 @@ class Explorer:
         vals = self._values(st, v, limit=1, by_guard=self.last_rsp_candidates(v) is not None)
         if vals is not None and len(vals) <= 1:
             if vals:
-                self.set_reg(st, "rsp", claripy.BVV(vals[0], 64))
+                self.set_reg(st, "rsp", self.const(vals[0], 64))
             return
         k = self._espfix_alias(st, v)
         if k is not None:
@@ -1458,7 +1489,7 @@ class Explorer:
             # address is a read-only alias of espfix_waddr's page (assumption
             # espfix-alias), so RSP is that page's address: exact, not one
             # value picked out of many
-            self.set_reg(st, "rsp", claripy.BVV(machine.ESPFIX_WADDR + k, 64))
+            self.set_reg(st, "rsp", machine.kernel_address(machine.ESPFIX_WADDR + k))
             self._assume("espfix-alias", insn)
             return
         old = self.last_rsp_candidates(v)
@@ -1474,7 +1505,7 @@ class Explorer:
                                "amount")
         self._allocas += 1
         base = ALLOCA_BASE + self._allocas * ALLOCA_SPAN + ALLOCA_SPAN // 2
-        self.set_reg(st, "rsp", claripy.BVV(base, 64))
+        self.set_reg(st, "rsp", self.const(base, 64))
         self._assume("kstack-offset-translation", insn)
 
     def _espfix_alias(self, st: MState, v) -> int | None:
@@ -2016,7 +2047,7 @@ class Explorer:
             for v in vals:
                 s1 = st.copy()
                 s1.guard = claripy.And(st.guard, sp0 == v)
-                self.set_reg(s1, "rsp", claripy.BVV(v, 64))
+                self.set_reg(s1, "rsp", self.const(v, 64))
                 yield from self._iret_frame(block, s1)
             return
         yield from self._iret_frame(block, st)

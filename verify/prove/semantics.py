@@ -103,7 +103,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
     """Execute `irsb` on `st` (modified in place; exits fork copies).
 
     `mem` is the memory interface (explore.Memory): load(st, addr, bits,
-    insn), store(st, addr, value, insn)."""
+    insn), store(st, addr, value, insn); const(value, bits) makes an IR
+    constant (a kernel address carries machine.KernelAddress)."""
     tmps: dict[int, object] = {}
     insn = irsb.addr
     out: list[Succ] = []
@@ -117,7 +118,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             c = e.con
             if isinstance(c.value, float):
                 raise Unsupported("floating-point constant")
-            return claripy.BVV(c.value, c.size)
+            return mem.const(c.value, c.size)
         if tag == "Iex_Get":
             if e.offset == _GS_OFF:
                 # VEX adds the GS base for a %gs segment override and reads

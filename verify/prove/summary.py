@@ -12,7 +12,12 @@ every patch-site candidate (never from its name):
   for RSP and the return checked on the code read: StackWalk);
 - memory: the exact %gs-relative and absolute addresses its stores name when
   every store names one, else "any" (all public memory, pt_regs,
-  thread_info and every escaped stack range).  A store through a register,
+  thread_info and every escaped stack range).  A store through a register
+  that holds the current task pointer on every path to it (loaded from the
+  per-CPU current_task slot and not written since: _holds_current) names
+  its bytes in the task_struct when its offset lies within
+  sizeof(struct task_struct): the task_struct is not the stack that holds
+  pt_regs (assumption private-regions; the machine's TASK).  A store through a register,
   a string store, an indirect call or a call to the syscall dispatch makes it
   "any"; so does a store relative to RSP (it could reach the caller's frames);
 - IF: may change if the code contains sti, popf or iret, or an unknown call;
