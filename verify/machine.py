@@ -432,6 +432,21 @@ IMPLICIT_MEMORY_STORES = frozenset({
     "pconfig"})
 
 
+# the bytes an x87/SSE/XSAVE state save stores (SDM Vol. 1 8.1.10, 10.5;
+# None: XSAVE's image size depends on XCR0 and the features); capstone
+# gives fnsave's operand 4 bytes and fxsave/xsave's 8 (adv_r45_fnsave_extent,
+# adv_r57_fnsave_current_ts)
+STATE_SAVE_BYTES = {"fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "fxsave": 512, "fxsave64": 512,
+                    **{m: None for m in ("xsave", "xsave64", "xsaveopt", "xsaveopt64", "xsavec", "xsavec64",
+                                         "xsaves", "xsaves64")}}
+
+
+def store_extent(mnemonic: str, operand_size: int) -> int | None:
+    """The bytes a store through a memory operand writes: the operand's
+    size, or a state save's image (STATE_SAVE_BYTES); None when not fixed."""
+    return STATE_SAVE_BYTES.get(mnemonic.split(" ")[-1], operand_size or None)
+
+
 def memory_written(mnemonic: str, operand_index: int, capstone_says_written: bool) -> bool:
     """Whether an instruction's memory operand is written: capstone's flag,
     or a first operand of any mnemonic not known to only read it."""

@@ -2202,6 +2202,16 @@ class Explorer:
         # the argument registers as the call passes them
         if_after = self._if_after(st, summary, target, name, label) \
             if summary.may_change_if and IRQS_OFF_DECIDED else None
+        if summary.via_current:
+            # its stores through `current` were placed in the machine's task
+            # (summary._holds_current), which is right only while the
+            # current_task slot holds it (adv_r57_current_slot_redirect)
+            slot, task = self.frame.percpu_identity["current_task"]
+            v = st.load_bytes(slot, 8)
+            if v.symbolic or v.concrete_value != task:
+                raise Inconclusive(f"{self.program.symbolize(self._site or 0)}: a callee summarised with its stores "
+                                   "through the current task pointer, called while the current_task slot may not "
+                                   "hold the task")
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
         self._fresh_flags(st, f"call_{label}")

@@ -171,6 +171,11 @@ class Summary:
     # pointer still does (adv_r16_fixup_ptregs_kptr)
     read_any: bool = False
     fault_havoc: bool = False
+    # some of write_addrs are the current task's bytes, reached through the
+    # current task pointer its code loads (_holds_current): true only where
+    # the current_task slot holds the task when it is called (the explorer
+    # checks)
+    via_current: bool = False
 
     def describe(self, name, target) -> str:
         who = name or (f"{target:#x}" if target is not None else "an unknown function")
@@ -536,7 +541,10 @@ class Summaries:
                 if op.type == capstone.x86.X86_OP_MEM and machine.memory_written(
                         m, k, bool(op.access & capstone.CS_AC_WRITE)):
                     mem = op.mem
-                    if m.split(" ")[-1] in ("bts", "btr", "btc") and len(ops) == 2 and \
+                    extent = machine.store_extent(m, op.size)
+                    if extent is None:
+                        anyw(f"a store of no fixed size at {prog.symbolize(addr)}")
+                    elif m.split(" ")[-1] in ("bts", "btr", "btc") and len(ops) == 2 and \
                             ops[1].type == capstone.x86.X86_OP_REG:
                         # a register bit offset addresses the whole bit string
                         # around the operand (SDM BT: a signed offset), not 8 bytes
@@ -545,17 +553,17 @@ class Summaries:
                         anyw(f"a store through an indexed address at {prog.symbolize(addr)}")
                     elif mem.segment == capstone.x86.X86_REG_GS and mem.base in (0, capstone.x86.X86_REG_RIP):
                         off = mem.disp + (nxt if mem.base else 0)
-                        writes.add(((machine.PERCPU_BASE + off) & 0xFFFFFFFFFFFFFFFF, op.size))
+                        writes.add(((machine.PERCPU_BASE + off) & 0xFFFFFFFFFFFFFFFF, extent))
                     elif mem.segment == 0 and mem.base == capstone.x86.X86_REG_RIP:
-                        writes.add(((nxt + mem.disp) & 0xFFFFFFFFFFFFFFFF, op.size))
+                        writes.add(((nxt + mem.disp) & 0xFFFFFFFFFFFFFFFF, extent))
                     elif mem.segment == 0 and mem.base == 0:
-                        writes.add((mem.disp & 0xFFFFFFFFFFFFFFFF, op.size))
-                    elif mem.segment == 0 and op.size and task_size is not None and \
-                            0 <= mem.disp and mem.disp + op.size <= task_size:
+                        writes.add((mem.disp & 0xFFFFFFFFFFFFFFFF, extent))
+                    elif mem.segment == 0 and task_size is not None and 0 <= mem.disp and \
+                            mem.disp + extent <= task_size:
                         # through a register: the current task's own bytes
                         # where the register holds `current` (decided once
                         # the walk is over: current_writes)
-                        task_stores.append(((addr, vk), _reg64(ci, mem.base), mem.disp, op.size))
+                        task_stores.append(((addr, vk), _reg64(ci, mem.base), mem.disp, extent))
                     else:
                         anyw(f"a store through a pointer at {prog.symbolize(addr)}")
             if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
@@ -645,9 +653,15 @@ class Summaries:
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
+        # (a closure that writes the current_task slot itself may load
+        # another pointer from it: adv_r57_current_slot_redirect)
+        lay = prog.layout
+        slot = ((machine.PERCPU_BASE if lay.percpu_gs.value else 0) + lay.current_task.value) & 0xFFFFFFFFFFFFFFFF
+        slot_written = any(a < slot + 8 and slot < a + n for a, n in writes)
         for node, reg, disp, size in task_stores:
-            if _holds_current(node, reg, frame_preds, frame_entries):
+            if not slot_written and _holds_current(node, reg, frame_preds, frame_entries):
                 writes.add((machine.TASK + disp, size))
+                s.via_current = True
             else:
                 anyw(f"a store through a pointer at {prog.symbolize(node[0])}")
         msrs = msrs_written()
@@ -728,6 +742,7 @@ class Summaries:
             out.may_write_cr3 |= t.may_write_cr3
             out.may_change_if |= t.may_change_if
             out.vector |= t.vector
+            out.via_current |= t.via_current
             if t.writes == "any":
                 out.writes, out.why = "any", f"{name}: {t.why}"
             addrs.update(t.write_addrs)
@@ -971,7 +986,7 @@ class StackWalk:
             # (capstone gives fnsave 4 bytes and fxsave/xsave 8: their
             # images are larger, an XSAVE one of no fixed size,
             # adv_r45_fnsave_extent)
-            size = _STATE_SAVE_BYTES.get(m, op.size or 8)
+            size = machine.STATE_SAVE_BYTES.get(m, op.size or 8)
             if mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
                 # (a pop to memory computes its address with RSP already
                 # incremented: d is the state after the pop, SDM POP)
@@ -1282,11 +1297,6 @@ KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
 # segments whose base is 0 in 64-bit mode (SDM Vol. 1 3.4.2.1): an override
 # with one addresses what no override does (FS and GS have bases)
 _FLAT_SEGMENTS = (0, _X86.X86_REG_SS, _X86.X86_REG_DS, _X86.X86_REG_ES, _X86.X86_REG_CS)
-# the bytes an x87/SSE/XSAVE state save stores (SDM Vol. 1 8.1.10, 10.5;
-# None: XSAVE's image size depends on XCR0 and the features)
-_STATE_SAVE_BYTES = {"fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "fxsave": 512, "fxsave64": 512,
-                     **{m: None for m in ("xsave", "xsave64", "xsaveopt", "xsaveopt64", "xsavec", "xsavec64",
-                                          "xsaves", "xsaves64")}}
 # stores whose extent RCX decides (`rep stos`, `rep movs`)
 _STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq"}
 

@@ -469,6 +469,9 @@ class TsCompatEffects:
             if mem.segment == _X.X86_REG_GS or mem.base in (_X.X86_REG_RIP, _X.X86_REG_RSP) or \
                     (mem.base == 0 and mem.index == 0):
                 continue  # per-CPU, global or own stack: not the task (assumption private-regions)
+            size = machine.store_extent(m, op.size)
+            if size is None:
+                return anyw(f"{where}: a store of no fixed size"), False
             base = _reg64(ci, mem.base)
             tagged = may.get(base, frozenset()) if base else frozenset()  # offsets from current it may hold
             if mem.index != 0 or tagged is None:
@@ -485,13 +488,13 @@ class TsCompatEffects:
                 assumed = True
                 continue
             else:
-                through_cur = self._hits(m, mem.disp, op.size, imm, tagged) if tagged else "miss"
-            named = self._hits(m, mem.disp, op.size, imm, {0})
+                through_cur = self._hits(m, mem.disp, size, imm, tagged) if tagged else "miss"
+            named = self._hits(m, mem.disp, size, imm, {0})
             if through_cur in ("sets", "other"):
                 return anyw(f"{where} may set TS_COMPAT in the current task"), False
             if "clears" in (through_cur, named):
                 kc = must.get(base)
-                if kc is not None and self._hits(m, mem.disp, op.size, imm, {kc}) == "clears":
+                if kc is not None and self._hits(m, mem.disp, size, imm, {kc}) == "clears":
                     e = CLEAR  # through the current task on every path here
                 else:
                     e = then(e, MAYCLEAR)
