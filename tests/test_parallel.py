@@ -183,7 +183,8 @@ def test_early_decisions_change_no_finding(name, fixture_kernels):  # noqa: F811
     answers, without their pins) runs only when the answers are late, which on
     a small kernel they never are: forced here, every (obligation, site,
     variant) keeps its status, and it must have held something where the
-    fixture is proven there."""
+    fixture is proven there (one all_hold query per site: where an
+    obligation other than ts-compat-clear fails there, it holds nothing)."""
     import json
     import subprocess
     import sys
@@ -195,7 +196,11 @@ def test_early_decisions_change_no_finding(name, fixture_kernels):  # noqa: F811
     normal, forced, held = doc["normal"], doc["forced"], doc["held"]
     assert forced == normal and normal
     assert held, "the early pass did not run"
-    if any(status == "proven" for *_r, status in normal):
+    groups: dict = {}
+    for oid, site, variant, status in normal:
+        if oid != "ts-compat-clear":
+            groups.setdefault((site, variant), []).append(status)
+    if any(all(s == "proven" for s in sts) for sts in groups.values()):
         assert any(held), "the early pass held nothing at a site where obligations are proven"
 
 
