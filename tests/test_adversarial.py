@@ -73,15 +73,9 @@ SYSRETL_SITE = {"adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_co
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
-    # review 58: wrong "proven" -- kernel addresses that reach the explorer
-    # other than as a 64-bit IR constant in Explorer.const's ranges, so they
-    # carry no machine.KernelAddress and fold into small "user" constants
-    "adv_r58_kaslr_offset_fold": "`lea _text(%rip); sub $__START_KERNEL` folded by pyvex iropt (lift opt_level=1) "
-                                 "into the IR constant 0 before Explorer.const sees a kernel address",
-    "adv_r58_lea32_slot": "a 32-bit `leal sym(%rip)`: VEX's constant is the truncated 0x81000010, not a kernel "
-                          "address to Explorer.const",
-    "adv_r58_end_symbol_slot": "`lea _end(%rip)`: one past the last section, outside Explorer.const's half-open "
-                               "image span",
+    # (review 58's three, adv_r58_kaslr_offset_fold, _lea32_slot and
+    # _end_symbol_slot, were closed the same session: a block that makes a
+    # kernel address is lifted unoptimised, and the image's end counts)
     # proven under assumption ts-compat-writers (verify/prove/assumptions.py),
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a

@@ -226,12 +226,13 @@ class Explorer:
     def const(self, value: int, bits: int):
         """An IR constant (semantics.run_block): a 64-bit kernel address
         (the canonical upper half below the image's 2 GiB, or inside the
-        image's sections: a return address a call pushes, a RIP-relative
-        address) carries machine.KernelAddress, so what is computed from it
+        image's sections or at their end: a return address a call pushes, a
+        RIP-relative address, `_end`: adv_r58_end_symbol_slot) carries
+        machine.KernelAddress, so what is computed from it
         stays kernel data (kernel_taint); other constants (errnos, masks,
         flags) are plain."""
         if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
-                           self._image_lo <= value < self._image_hi):
+                           self._image_lo <= value <= self._image_hi):
             return machine.kernel_address(value)
         return claripy.BVV(value, bits)
 
@@ -745,8 +746,8 @@ class Explorer:
                 if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
                     continue  # cs, ss: the user's selectors
             return true
-        if constants and (machine.from_kernel_address(value) or not all(
-                c < 0x1000 or c >= (1 << n) - 0x1000 for c, n in _bvv_leaves(value, self._kconst_memo))):
+        if constants and not all(not k and (c < 0x1000 or c >= (1 << n) - 0x1000)
+                                 for c, n, k in _bvv_leaves(value, self._kconst_memo)):
             return true
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
@@ -1450,7 +1451,15 @@ class Explorer:
         key = (block.node, block.code)
         c = self.program._cfgs.get(("irsb",) + key)
         if c is None:
-            c = pyvex.lift(block.code, block.node[0], ARCH, max_bytes=len(block.code), opt_level=1,
+            # VEX's optimiser folds constants across a block's instructions:
+            # `lea _text(%rip),%rax; sub $0xffffffff81000000,%rax` becomes
+            # the constant 0 before any IR constant is read (const), so a
+            # block that makes a kernel address (a RIP-relative lea, an
+            # immediate in the kernel's space) is lifted unoptimised and the
+            # address reaches the state as a constant of its own
+            # (adv_r58_kaslr_offset_fold, adv_r58_lea32_slot)
+            opt = 0 if any(_makes_kernel_address(ins) for ins in block.insns) else 1
+            c = pyvex.lift(block.code, block.node[0], ARCH, max_bytes=len(block.code), opt_level=opt,
                            strict_block_end=True)
             if c.jumpkind == "Ijk_NoDecode" or c.size != len(block.code):
                 raise Inconclusive(f"{self.program.symbolize(block.node[0])}: VEX cannot lift this block")
@@ -2695,9 +2704,25 @@ def _constants_in(v, pred, memo: dict) -> list[int]:
     return list(_leaves(v, lambda n: (n.args[0],) if n.size() == 64 and pred(n.args[0]) else (), memo))
 
 
+def _makes_kernel_address(ins) -> bool:
+    """A RIP-relative `lea`, or an immediate in the kernel's address space
+    (sign-extended: `mov $0xffffffff81000000,%rax`)."""
+    if ins.mnemonic == "lea":
+        return "rip" in ins.op_str
+    for part in ins.op_str.replace(",", " ").split():
+        if part.startswith("0xffff") and len(part) == 18:
+            v = int(part, 16)
+            if _KERNEL_HALF <= v < (1 << 64) - 0x1000:
+                return True
+    return False
+
+
 def _bvv_leaves(v, memo: dict) -> tuple:
-    """The (value, bits) of every constant leaf of a term."""
-    return _leaves(v, lambda n: ((n.args[0], n.size()),), memo)
+    """The (value, bits, from a kernel address) of every constant leaf of a
+    term (machine.KernelAddress on the leaf itself: claripy also moves an
+    annotation onto what a simplification leaves, `(n + rsp) - rsp` giving
+    the user's n, which is no constant; adv_r58_stack_ptrdiff_safe)."""
+    return _leaves(v, lambda n: ((n.args[0], n.size(), machine.from_kernel_address(n)),), memo)
 
 
 def _ite_leaves(t, memo: dict) -> list:
