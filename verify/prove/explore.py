@@ -23,6 +23,7 @@ the whole exploration.
 """
 from __future__ import annotations
 
+import re
 import time
 from functools import cached_property
 
@@ -2705,16 +2706,22 @@ def _constants_in(v, pred, memo: dict) -> list[int]:
 
 
 def _makes_kernel_address(ins) -> bool:
-    """A RIP-relative `lea`, or an immediate in the kernel's address space
-    (sign-extended: `mov $0xffffffff81000000,%rax`)."""
-    if ins.mnemonic == "lea":
-        return "rip" in ins.op_str
-    for part in ins.op_str.replace(",", " ").split():
-        if part.startswith("0xffff") and len(part) == 18:
-            v = int(part, 16)
-            if _KERNEL_HALF <= v < (1 << 64) - 0x1000:
-                return True
+    """A RIP-relative `lea`, or an immediate or displacement in the
+    kernel's address space (sign-extended: `mov $0xffffffff81000000,%rax`,
+    `lea 0xffffffff81000000(,%rax,8),%rdx`; a 32-bit one cannot be a kernel
+    address: the linker refuses R_X86_64_32 against one)."""
+    if ins.mnemonic == "lea" and "rip" in ins.op_str:
+        return True
+    for sign, digits in _HEX_NUMBER.findall(ins.op_str):
+        v = int(digits, 16)
+        if sign:  # (capstone shows a negative displacement as `- 0x7f000000`)
+            v = (1 << 64) - v
+        if _KERNEL_HALF <= v < (1 << 64) - 0x1000:
+            return True
     return False
+
+
+_HEX_NUMBER = re.compile(r"(-\s*)?0x([0-9a-f]+)")
 
 
 def _bvv_leaves(v, memo: dict) -> tuple:
