@@ -165,7 +165,13 @@ class KernelAddress(claripy.Annotation):
     claripy keeps it through folding, so `(ret_ip >> 21) & 511` (a small
     constant, the KASLR text slot: adv_r16_kaslr_slot_cookie) still says
     where it came from.  Explorer.kernel_taint counts such a value as
-    kernel data."""
+    kernel data.  moves: the address is where the kernel placed its region
+    (a RIP value, a return address, a stack or per-CPU address): it moves
+    with the region; otherwise an immediate in the kernel's space, which
+    may be a relocated address or a literal (__START_KERNEL_map)."""
+
+    def __init__(self, moves: bool):
+        self.moves = moves
 
     @property
     def eliminatable(self) -> bool:
@@ -176,23 +182,31 @@ class KernelAddress(claripy.Annotation):
         return True
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, KernelAddress)
+        return isinstance(other, KernelAddress) and other.moves == self.moves
 
     def __hash__(self) -> int:
-        return hash("KernelAddress")
+        return hash(("KernelAddress", self.moves))
 
 
-KERNEL_ADDRESS = KernelAddress()
+KERNEL_ADDRESS = KernelAddress(True)
+KERNEL_ADDRESS_IMMEDIATE = KernelAddress(False)
 
 
-def kernel_address(value: int, bits: int = 64):
+def kernel_address(value: int, bits: int = 64, moves: bool = True):
     """A kernel-address constant (KernelAddress)."""
-    return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS)
+    return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS if moves else KERNEL_ADDRESS_IMMEDIATE)
 
 
 def from_kernel_address(term) -> bool:
     """Whether a term was computed from a kernel-address constant."""
-    return isinstance(term, Base) and KERNEL_ADDRESS in term.annotations
+    return isinstance(term, Base) and any(isinstance(a, KernelAddress) for a in term.annotations)
+
+
+def placed_address(term) -> bool:
+    """Whether a term was computed from addresses that move with their
+    region only (no immediate that may be a literal)."""
+    return isinstance(term, Base) and KERNEL_ADDRESS in term.annotations and \
+        KERNEL_ADDRESS_IMMEDIATE not in term.annotations
 
 
 PERCPU_BASE = 0xFFFF888100000000

@@ -286,7 +286,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
     (check_compat runs every entry's first exploration, then every entry's
     first decisions, then the refinements).  Each site with its width's
     obligations and query (width_of)."""
-    from .rounds import REFINE_WINDOW, _hold_without_ts_pins, _refine_memory_limit, _release_caches
+    from .rounds import _WALL_BACKSTOP, REFINE_WINDOW, _hold_without_ts_pins, _refine_memory_limit, _release_caches
 
     def oids_of(site):
         return _site_oids(frame, width_of.get(site, "sysretl"))
@@ -294,10 +294,10 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
     follow = _first_follow(prog, summaries, entry)
     open_: dict = {}  # (variant, site, oid) -> reason, while undecided
     done: set = set()
-    t_window = None  # when this entry's refinement began
-    last = 0.0
+    t_window = c_window = None  # when this entry's refinement began (wall, this thread's CPU)
+    last = 0.0  # the CPU seconds of the last round
     for rnd in range(1, MAX_ROUNDS + 1):
-        t1 = time.monotonic()
+        t1, c1 = time.monotonic(), time.thread_time()
         if rnd == 1:
             explorer.deadline = deadline
             # the 64-bit refinement's CPU window (check_image) is not this
@@ -315,17 +315,21 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             # and the other entries' refinements run in between (and the
             # first wait for the TS_COMPAT answers), and used it up for
             # entry_SYSENTER_compat on the uniprocessor kernel
+            # (a window of CPU time, as the 64-bit refinement's: a wall
+            # window ran out on a loaded machine, the uniprocessor kernel's
+            # entry_SYSENTER_compat; the wall backstop is the same)
             if t_window is None:
-                t_window = t1
-            explorer.deadline = min(deadline, t_window + REFINE_WINDOW)
+                t_window, c_window = t1, c1
+            explorer.cpu_deadline = c_window + REFINE_WINDOW
+            explorer.deadline = min(deadline, t_window + _WALL_BACKSTOP * REFINE_WINDOW)
             explorer.memory_limit_mib = _refine_memory_limit(explorer)
-            if explorer.deadline - t1 < last:
+            if explorer.cpu_deadline - c1 < last:
                 stats.append({"entry": name, "round": rnd, "error": f"refinement window ({REFINE_WINDOW:.0f} s) "
                               f"too short for another round (the last took {last:.1f} s)"})
                 break
         fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
         early: dict = {}  # (variant, site) -> (Query, what holds without the TS_COMPAT answers, seconds)
-        paused = 0.0  # the other entries' work while this one waited at the pause
+        paused = paused_cpu = 0.0  # the other entries' work while this one waited at the pause
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
@@ -335,9 +339,9 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                 if explorer.ts_effects is not None and not explorer.ts_effects.ready(ex):
                     early = _hold_without_ts_pins(explorer, ex, prog, live, sites, oids_of, done, width_of,
                                                   deadline, frame=frame, default_width="sysretl")
-                t_pause = time.monotonic()
+                t_pause, c_pause = time.monotonic(), time.thread_time()
                 yield
-                paused = time.monotonic() - t_pause
+                paused, paused_cpu = time.monotonic() - t_pause, time.thread_time() - c_pause
             with time_limit(max(0.01, explorer.deadline - time.monotonic())):
                 waited = tseffects.settle(explorer, ex)
         except Exception as e0:  # noqa: BLE001 (re-raised unless a budget cut)
@@ -355,9 +359,10 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             break
         # (a round's cost, to see whether the next fits the window: not the
         # wait for the TS_COMPAT answers, behind the 64-bit exploration's)
-        last = time.monotonic() - t1 - waited - paused
+        last = time.thread_time() - c1 - paused_cpu
         stats.append({"entry": name, "round": rnd, "blocks": ex.blocks, "followed": len(follow),
-                      "seconds": round(last, 3), "ts_wait_seconds": round(waited, 3)})
+                      "seconds": round(time.monotonic() - t1 - waited - paused, 3), "cpu_seconds": round(last, 3),
+                      "ts_wait_seconds": round(waited, 3)})
         for aid, where in ex.assumptions.items():
             used.setdefault(aid, set()).update(where)
         blamed: set = set()

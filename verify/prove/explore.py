@@ -224,18 +224,49 @@ class Explorer:
         other.before_ts_wait = self.before_ts_wait
         return other
 
-    def const(self, value: int, bits: int):
+    def const(self, value: int, bits: int, moves: bool = True):
         """An IR constant (semantics.run_block): a 64-bit kernel address
         (the canonical upper half below the image's 2 GiB, or inside the
         image's sections or at their end: a return address a call pushes, a
         RIP-relative address, `_end`: adv_r58_end_symbol_slot) carries
         machine.KernelAddress, so what is computed from it
         stays kernel data (kernel_taint); other constants (errnos, masks,
-        flags) are plain."""
+        flags) are plain.  moves: the value is a RIP value (an
+        instruction's own address or the next one), or a stack address,
+        not an immediate that may be a literal (same_region)."""
         if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
                            self._image_lo <= value <= self._image_hi):
-            return machine.kernel_address(value)
+            return machine.kernel_address(value, moves=moves)
         return claripy.BVV(value, bits)
+
+    def same_region(self, a, b) -> bool:
+        """Whether a and b are concrete kernel addresses (KernelAddress) of
+        one region whose place the kernel chooses as a whole (RIP values,
+        return addresses and stack addresses: machine.placed_address): the
+        image (KASLR moves it by one offset), the task stack, one alloca
+        region (add_random_kstack_offset moves each by its own offset), the
+        trampoline stack, the task, the per-CPU area.  The difference of two such addresses is the same
+        wherever the region is (semantics.run_block drops the annotation
+        from it)."""
+        if a.symbolic or b.symbolic or not (machine.placed_address(a) and machine.placed_address(b)):
+            return False  # (an immediate may be a literal: `sub $__START_KERNEL` is kaslr_offset())
+        ra, rb = self._region(a.concrete_value), self._region(b.concrete_value)
+        return ra is not None and ra == rb
+
+    def _region(self, v: int):
+        if self._image_lo <= v <= self._image_hi:
+            return "image"
+        if self.stack_lo <= v <= machine.STACK_TOP:
+            return "stack"
+        if ALLOCA_BASE <= v < ALLOCA_BASE + 64 * ALLOCA_SPAN:
+            return ("alloca", (v - ALLOCA_BASE) // ALLOCA_SPAN)
+        if machine.TRAMPOLINE_TOP - 0x1000 <= v <= machine.TRAMPOLINE_TOP:
+            return "trampoline"
+        if machine.TASK <= v < machine.TASK + 0x10000:
+            return "task"
+        if machine.PERCPU_BASE <= v < machine.PERCPU_BASE + 0x1000000:
+            return "percpu"
+        return None
 
     @cached_property
     def _image_span(self) -> tuple:
@@ -2706,12 +2737,12 @@ def _constants_in(v, pred, memo: dict) -> list[int]:
 
 
 def _makes_kernel_address(ins) -> bool:
-    """A RIP-relative `lea`, or an immediate or displacement in the
+    """A RIP- (or EIP-) relative `lea`, or an immediate or displacement in the
     kernel's address space (sign-extended: `mov $0xffffffff81000000,%rax`,
     `lea 0xffffffff81000000(,%rax,8),%rdx`; a 32-bit one cannot be a kernel
     address: the linker refuses R_X86_64_32 against one)."""
-    if ins.mnemonic == "lea" and "rip" in ins.op_str:
-        return True
+    if ins.mnemonic == "lea" and ("rip" in ins.op_str or "eip" in ins.op_str):
+        return True  # (`eip`: a 0x67-prefixed lea, adv_r59_lea_eip_slot)
     for sign, digits in _HEX_NUMBER.findall(ins.op_str):
         v = int(digits, 16)
         if sign:  # (capstone shows a negative displacement as `- 0x7f000000`)

@@ -118,7 +118,9 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             c = e.con
             if isinstance(c.value, float):
                 raise Unsupported("floating-point constant")
-            return mem.const(c.value, c.size)
+            # (the instruction's own address or the next one: a RIP value,
+            # the return address a call pushes)
+            return mem.const(c.value, c.size, moves=c.value in here)
         if tag == "Iex_Get":
             if e.offset == _GS_OFF:
                 # VEX adds the GS base for a %gs segment override and reads
@@ -131,7 +133,13 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             return mem.load(st, ev(e.addr), _ty_bits(e.ty), insn)
         if tag in ("Iex_Unop", "Iex_Binop", "Iex_Triop", "Iex_Qop"):
             args = [ev(a) for a in e.args]
-            return _op(e.op)(*args)
+            r = _op(e.op)(*args)
+            if e.op.startswith("Iop_Sub") and len(args) == 2 and mem.same_region(*args):
+                # two addresses of one region move together (KASLR, a task
+                # stack's place): their difference is no kernel address
+                # (Explorer.same_region; adv_r59_section_count_safe)
+                r = claripy.BVV(r.concrete_value, r.size())
+            return r
         if tag == "Iex_ITE":
             c = ev(e.cond)
             c = c != 0 if not isinstance(c, claripy.ast.Bool) else c
@@ -151,10 +159,12 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
         raise Unsupported(f"IR expression {tag} has no model")
 
     cas_insn = None
+    here = ()
     for s in irsb.statements:
         tag = s.tag
         if tag == "Ist_IMark":
             insn = s.addr
+            here = (s.addr, s.addr + s.len)
         elif tag == "Ist_WrTmp":
             v = ev(s.data)
             if isinstance(v, claripy.ast.Bool):
