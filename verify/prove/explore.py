@@ -153,6 +153,9 @@ MAX_FRAME_HAVOC_BYTES = 4096
 # entry areas; the machine's regions are all there)
 _KERNEL_HALF = 0xFFFF800000000000
 _KERNEL_IMAGE_SPACE = 0xFFFFFFFF00000000
+# above the fixmap and the vsyscall page (0xffffffffff600000): masks such
+# as ~0x1800, no address (Documentation/arch/x86/x86_64/mm.rst)
+_KERNEL_SPACE_TOP = 0xFFFFFFFFFF800000
 GUARDED_VALUES_MS = 200  # per solver call when the path guard is used to narrow an address
 MAX_EXACT_STORE_SPAN = 512  # bytes; a wider address range is an unknown read / a havocking store
 # the user addresses a witness path may access without a fault
@@ -2743,11 +2746,13 @@ def _makes_kernel_address(ins) -> bool:
     address: the linker refuses R_X86_64_32 against one)."""
     if ins.mnemonic == "lea" and ("rip" in ins.op_str or "eip" in ins.op_str):
         return True  # (`eip`: a 0x67-prefixed lea, adv_r59_lea_eip_slot)
+    if ins.kind != "plain" and ins.target is not None:
+        return False  # (a direct branch's or call's target: no value of the state)
     for sign, digits in _HEX_NUMBER.findall(ins.op_str):
         v = int(digits, 16)
         if sign:  # (capstone shows a negative displacement as `- 0x7f000000`)
             v = (1 << 64) - v
-        if _KERNEL_HALF <= v < (1 << 64) - 0x1000:
+        if _KERNEL_HALF <= v < _KERNEL_SPACE_TOP:
             return True
     return False
 
