@@ -140,11 +140,23 @@ KNOWN_GAPS: dict = {
                                    "holding `0f 07`: proven under instruction-boundaries",
     "adv_r23_sysret_rodata_off": "a `0f 07` in .rodata, executable under rodata=off: proven under "
                                  "instruction-boundaries",
-    # (reviews 30, 31, 35 and 36's TS_COMPAT gaps, adv_r30_xor_slot,
-    # adv_r31_ret_rcx, adv_r35_xor_mem and adv_r36_callee_sp, were closed on
-    # 2026-12-05, fourteenth session: their helpers' stores through the
-    # task pointer are placed in the task, and the witness path replays
-    # TS_COMPAT set at SYSRET)
+    # review 30 (2026-12-03, sixth session): an address of the slot no
+    # instruction names; ts-compat-writers says the kernel reads current
+    # only through an operand that names it (the compiler emits the
+    # symbol's relocation)
+    "adv_r30_xor_slot": "current_task's slot address computed as (current_task + K) - K: proven under "
+                        "ts-compat-writers, which names that case",
+    # review 31: an assembly callee returning the pointer outside the C
+    # ABI's return registers; reading every caller-saved register as a
+    # possible return made both Debian kernels' ts-compat-clear inconclusive
+    "adv_r31_ret_rcx": "an assembly callee returns the current task pointer in RCX: proven under "
+                       "ts-compat-writers (a callee returns it in RAX or RDX)",
+    # review 35: the xor of review 30's adv_r30_xor_slot, on a stack slot
+    "adv_r35_xor_mem": "`xor (%rsp),%rdx` with RDX = 0 gives the pointer: proven under ts-compat-writers (an "
+                       "xor'ed pointer is none)",
+    # review 36: a stack address the callee was not handed
+    "adv_r36_callee_sp": "a callee returns its caller's RSP: proven under ts-compat-writers (a callee returns only "
+                         "a stack address it was handed)",
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
     # review 43 (2026-12-04, ninth session): a helper overrunning an array it

@@ -2152,7 +2152,8 @@ class Explorer:
             # (RAX only: a syscall returns a long; RDX is scratch it leaves)
             self.ex.dispatch_rets.add(f"ret_{site:x}_rax")
         ts_ask = None
-        if summary.writes == "any" and not summary.keeps_user_state and self.ts_effects is not None:
+        if (summary.writes == "any" or self._writes_ts_byte(summary)) and not summary.keeps_user_state and \
+                self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)
         self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask,
                            target=target, name=name)
@@ -2161,6 +2162,16 @@ class Explorer:
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
             raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
         return [st]
+
+    def _ts_byte(self) -> int:
+        """The address of the byte of thread_info.status that holds TS_COMPAT."""
+        return self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
+
+    def _writes_ts_byte(self, summary) -> bool:
+        """Whether a summary's named writes cover TS_COMPAT's byte (a store
+        through `current` placed in the task: summary._holds_current)."""
+        b = self._ts_byte()
+        return summary.writes != "any" and any(a <= b < a + n for a, n in summary.write_addrs)
 
     def _ask_ts_effect(self, st: MState, target, name):
         """Ask (tseffects.py) what the summarised callee does to TS_COMPAT,
@@ -2221,19 +2232,25 @@ class Explorer:
 
     _event = None  # the event whose effects are being applied
 
-    def _ts_compat_effect(self, st: MState, kind, ts_byte: int, before, label: str):
+    def _ts_compat_effect(self, st: MState, kind, ts_byte: int, before, label: str, named: bool = False):
         """The TS_COMPAT bit after a havocking callee, from what its code does to
         it (tscompat.py, answered by tseffects.py): kept, cleared, at most its
         old value, or anything (the havoc's bit).  `kind` is the symbolic
         answer (tseffects.KIND_CODES), pinned in every query; the other bits
-        of the byte stay havocked."""
+        of the byte stay havocked.  named: the summary itself places a store
+        through `current` on that byte (summary._holds_current), which an
+        answer of "kept" or "at most its old value" did not see (the
+        pass's pointer following is ts-compat-writers', the summary's
+        load is the slot's own: adv_r30_xor_slot): only "cleared" is taken
+        then, else the bit is the store's (anything)."""
         i = self.summaries.ts.bit_in_byte
         after = st.load_bytes(ts_byte, 1)
         code = tseffects.KIND_CODES
-        b = claripy.If(kind == code["keep"], before[i],
+        kept = after[i] if named else before[i]
+        at_most = after[i] if named else before[i] & fresh(f"tsclr_{label}", 1)
+        b = claripy.If(kind == code["keep"], kept,
                        claripy.If(kind == code["clear"], claripy.BVV(0, 1),
-                                  claripy.If(kind == code["mayclear"], before[i] & fresh(f"tsclr_{label}", 1),
-                                             after[i])))
+                                  claripy.If(kind == code["mayclear"], at_most, after[i])))
         parts = ([after[7:i + 1]] if i < 7 else []) + [b] + ([after[i - 1:0]] if i > 0 else [])
         st.mem[ts_byte] = claripy.Concat(*parts) if len(parts) > 1 else parts[0]
         if self._event is not None:
@@ -2263,9 +2280,9 @@ class Explorer:
             # (the handler's memory havoc, its GS base and CR3 and what it
             # leaves in pt_regs: summary.py's fixup rule)
             self._assume("exception-fixup-handlers", getattr(self, "_site", None) or 0)
+        ts_byte = self._ts_byte()
+        before = st.load_bytes(ts_byte, 1) if ts_ask is not None else None
         if summary.writes == "any":
-            ts_byte = self.frame.ti_status + (self.summaries.ts.byte - self.frame.layout.ti_status.value)
-            before = st.load_bytes(ts_byte, 1)
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots,
                                dispatch=summary.event_kind == "dispatch")
             if not summary.keeps_user_state and summary.event_kind != "dispatch":
@@ -2284,6 +2301,10 @@ class Explorer:
                                                          range(machine.PCID_FLUSH_MASK_BYTES)], summarised=True)
                 for i in range(n):
                     st.mem[a + i] = fresh(f"w_{label}_{a + i:x}", 8)
+            if ts_ask is not None:
+                # TS_COMPAT's bit as the callee's code decides (tscompat.py),
+                # as after a havoc; the byte's other bits stay written
+                self._ts_compat_effect(st, ts_ask, ts_byte, before, label, named=True)
         if if_after is not None:
             st.IF = if_after
         elif summary.may_change_if:
