@@ -86,13 +86,12 @@ KNOWN_GAPS: dict = {
                                    "Explorer.const decides by value",
     "adv_r59_kaddr_branch_bit": "a branch on a bit of a concrete kernel address adds nothing to the path guard: "
                                 "the implicit-flow rule (_guard_taint) sees no condition",
-    # review 60: a difference of two KernelAddress "moves" values of one
-    # region loses the annotation (semantics.run_block, Explorer.same_region)
-    # though one operand does not move with the region
-    "adv_r60_rip_mask_diff": "ip - (ip & ~(SZ_16M-1)): a masked RIP value keeps 'moves' and its link value is in "
-                             "the image (Explorer.same_region), but a mask is no translation",
-    "adv_r60_start_kernel_literal": "a 64-bit literal equal to its own instruction's address counts as a RIP value "
-                                    "(semantics.run_block `c.value in here`): the difference is kaslr_offset()",
+    # review 60: TS_COMPAT set again after a clear through a pointer the
+    # TS_COMPAT pass does not follow (the class of adv_r30_xor_slot).  (Its
+    # two other wrong "proven", adv_r60_rip_mask_diff and
+    # adv_r60_start_kernel_literal, were closed the same session: only a
+    # placed address plus or minus an offset is placed, and only a RIP-
+    # relative instruction's or a call's next address is a RIP value)
     "adv_r60_ts_clear_then_slot_set": "TS_COMPAT set again through adv_r30_xor_slot's pointer with a register `or` "
                                       "after a clear through current: proven under ts-compat-writers",
     # (review 58's three, adv_r58_kaslr_offset_fold, _lea32_slot and

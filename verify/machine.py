@@ -202,13 +202,6 @@ def from_kernel_address(term) -> bool:
     return isinstance(term, Base) and any(isinstance(a, KernelAddress) for a in term.annotations)
 
 
-def placed_address(term) -> bool:
-    """Whether a term was computed from addresses that move with their
-    region only (no immediate that may be a literal)."""
-    return isinstance(term, Base) and KERNEL_ADDRESS in term.annotations and \
-        KERNEL_ADDRESS_IMMEDIATE not in term.annotations
-
-
 PERCPU_BASE = 0xFFFF888100000000
 STACK_TOP = 0xFFFFC90000008000  # task stack top (cpu_current_top_of_stack)
 TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)

@@ -227,6 +227,33 @@ class Explorer:
         other.before_ts_wait = self.before_ts_wait
         return other
 
+    def ir_const(self, value: int, bits: int, insn: int, end: int):
+        """An IR constant of the instruction [insn, end) (semantics.run_block):
+        the next instruction's address is a RIP value where the instruction
+        addresses through RIP or EIP (VEX adds the displacement to it) or is
+        a call (the return address it pushes); any other constant is an
+        immediate, which may be a literal (adv_r60_start_kernel_literal: a
+        `movabs` of its own address)."""
+        ins = self._insns.get(insn) if self._insns else None
+        rip = ins is not None and value == end and (ins.kind == "call" or "rip" in ins.op_str or
+                                                     "eip" in ins.op_str)
+        return self.const(value, bits, moves=rip)
+
+    _insns = None
+
+    def placed_op(self, op: str, args, result):
+        """Remember `result` as a placed address (same_region) when it is a
+        placed address plus or minus a plain constant (an offset into its
+        region): VEX's address arithmetic.  Any other operation on one (an
+        `and` with a mask, a shift) is no placed address, even where its
+        value lands in the region (adv_r60_rip_mask_diff)."""
+        if not (op.startswith("Iop_Add") or op.startswith("Iop_Sub")) or len(args) != 2 or result.symbolic:
+            return
+        a, b = args
+        if (a.hash() in self._placed and not b.symbolic and not b.annotations) or \
+                (op.startswith("Iop_Add") and b.hash() in self._placed and not a.symbolic and not a.annotations):
+            self._placed.add(result.hash())
+
     def const(self, value: int, bits: int, moves: bool = True):
         """An IR constant (semantics.run_block): a 64-bit kernel address
         (the canonical upper half below the image's 2 GiB, or inside the
@@ -239,19 +266,29 @@ class Explorer:
         not an immediate that may be a literal (same_region)."""
         if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
                            self._image_lo <= value <= self._image_hi):
-            return machine.kernel_address(value, moves=moves)
+            v = machine.kernel_address(value, moves=moves)
+            if moves:
+                self._placed.add(v.hash())
+            return v
         return claripy.BVV(value, bits)
+
+    @cached_property
+    def _placed(self) -> set:
+        """The hashes of the placed addresses: RIP values, return and stack
+        addresses, and those plus or minus an offset (placed_op)."""
+        return set()
 
     def same_region(self, a, b) -> bool:
         """Whether a and b are concrete kernel addresses (KernelAddress) of
-        one region whose place the kernel chooses as a whole (RIP values,
-        return addresses and stack addresses: machine.placed_address): the
+        one region whose place the kernel chooses as a whole (placed
+        addresses: RIP values, return and stack addresses, and those plus or
+        minus an offset: _placed, placed_op): the
         image (KASLR moves it by one offset), the task stack, one alloca
         region (add_random_kstack_offset moves each by its own offset), the
         trampoline stack, the task, the per-CPU area.  The difference of two such addresses is the same
         wherever the region is (semantics.run_block drops the annotation
         from it)."""
-        if a.symbolic or b.symbolic or not (machine.placed_address(a) and machine.placed_address(b)):
+        if a.symbolic or b.symbolic or a.hash() not in self._placed or b.hash() not in self._placed:
             return False  # (an immediate may be a literal: `sub $__START_KERNEL` is kaslr_offset())
         ra, rb = self._region(a.concrete_value), self._region(b.concrete_value)
         return ra is not None and ra == rb
@@ -1427,6 +1464,7 @@ class Explorer:
             if ins.addr < end and "gs:" in ins.op_str:
                 self.note_gs(st, ins.addr)
         irsb = self._lift(block)
+        self._insns = {ins.addr: ins for ins in block.insns}  # (const: which constants are RIP values)
         try:
             succs = run_block(self, st, irsb)
         except Unsupported as e:
@@ -1893,6 +1931,7 @@ class Explorer:
                     raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model") from None
             count = count & (0x3F if width == 64 else 0x1F)
         irsb = self._lift_one(ins)
+        self._insns = {ins.addr: ins}
         try:
             succs = run_block(self, st, irsb)
         except Unsupported as e:

@@ -118,9 +118,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             c = e.con
             if isinstance(c.value, float):
                 raise Unsupported("floating-point constant")
-            # (the instruction's own address or the next one: a RIP value,
-            # the return address a call pushes)
-            return mem.const(c.value, c.size, moves=c.value in here)
+            return mem.ir_const(c.value, c.size, *here)
         if tag == "Iex_Get":
             if e.offset == _GS_OFF:
                 # VEX adds the GS base for a %gs segment override and reads
@@ -139,6 +137,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 # stack's place): their difference is no kernel address
                 # (Explorer.same_region; adv_r59_section_count_safe)
                 r = claripy.BVV(r.concrete_value, r.size())
+            else:
+                mem.placed_op(e.op, args, r)
             return r
         if tag == "Iex_ITE":
             c = ev(e.cond)
@@ -159,7 +159,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
         raise Unsupported(f"IR expression {tag} has no model")
 
     cas_insn = None
-    here = ()
+    here = (insn, insn)
     for s in irsb.statements:
         tag = s.tag
         if tag == "Ist_IMark":
