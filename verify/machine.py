@@ -164,14 +164,8 @@ class KernelAddress(claripy.Annotation):
     the machine's regions below), and on every term computed from one:
     claripy keeps it through folding, so `(ret_ip >> 21) & 511` (a small
     constant, the KASLR text slot: adv_r16_kaslr_slot_cookie) still says
-    where it came from.  Explorer.kernel_taint counts such a value as
-    kernel data.  moves: the address is where the kernel placed its region
-    (a RIP value, a return address, a stack or per-CPU address): it moves
-    with the region; otherwise an immediate in the kernel's space, which
-    may be a relocated address or a literal (__START_KERNEL_map)."""
-
-    def __init__(self, moves: bool):
-        self.moves = moves
+    where it came from.  Explorer.kernel_taint counts a value with a
+    constant leaf carrying it as kernel data."""
 
     @property
     def eliminatable(self) -> bool:
@@ -182,19 +176,49 @@ class KernelAddress(claripy.Annotation):
         return True
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, KernelAddress) and other.moves == self.moves
+        return isinstance(other, KernelAddress)
 
     def __hash__(self) -> int:
-        return hash(("KernelAddress", self.moves))
+        return hash("KernelAddress")
 
 
-KERNEL_ADDRESS = KernelAddress(True)
-KERNEL_ADDRESS_IMMEDIATE = KernelAddress(False)
+KERNEL_ADDRESS = KernelAddress()
 
 
-def kernel_address(value: int, bits: int = 64, moves: bool = True):
+def kernel_address(value: int, bits: int = 64):
     """A kernel-address constant (KernelAddress)."""
-    return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS if moves else KERNEL_ADDRESS_IMMEDIATE)
+    return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS)
+
+
+class Placed(claripy.Annotation):
+    """On an address that is where the kernel put its region (a RIP value, a
+    return or stack address, and those plus or minus a plain offset:
+    Explorer.const, placed_op), and on nothing computed from it: claripy
+    drops it from every operation's result (eliminatable, not
+    relocatable), so `p & mask`, whose value may equal a placed address,
+    is no placed address (adv_r60_rip_mask_diff), and a literal equal to
+    one is not either (adv_r60_start_kernel_literal)."""
+
+    @property
+    def eliminatable(self) -> bool:
+        return True
+
+    @property
+    def relocatable(self) -> bool:
+        return False
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Placed)
+
+    def __hash__(self) -> int:
+        return hash("Placed")
+
+
+PLACED = Placed()
+
+
+def is_placed(term) -> bool:
+    return isinstance(term, Base) and PLACED in term.annotations
 
 
 def from_kernel_address(term) -> bool:

@@ -237,58 +237,51 @@ class Explorer:
         ins = self._insns.get(insn) if self._insns else None
         rip = ins is not None and value == end and (ins.kind == "call" or "rip" in ins.op_str or
                                                      "eip" in ins.op_str)
-        return self.const(value, bits, moves=rip)
+        return self.const(value, bits, placed=rip)
 
     _insns = None
 
     def placed_op(self, op: str, args, result):
-        """Remember `result` as a placed address (same_region) when it is a
-        placed address plus or minus a plain constant (an offset into its
-        region): VEX's address arithmetic.  Any other operation on one (an
-        `and` with a mask, a shift) is no placed address, even where its
-        value lands in the region (adv_r60_rip_mask_diff)."""
+        """`result`, marked placed (machine.Placed) when it is a placed
+        address plus or minus a plain constant (an offset into its region):
+        VEX's address arithmetic.  Any other operation on one (an `and`
+        with a mask, a shift) gives no placed address, even where its value
+        lands in the region (adv_r60_rip_mask_diff)."""
         if not (op.startswith("Iop_Add") or op.startswith("Iop_Sub")) or len(args) != 2 or result.symbolic:
-            return
+            return result
         a, b = args
-        if (a.hash() in self._placed and not b.symbolic and not b.annotations) or \
-                (op.startswith("Iop_Add") and b.hash() in self._placed and not a.symbolic and not a.annotations):
-            self._placed.add(result.hash())
+        if (machine.is_placed(a) and not b.symbolic and not b.annotations) or \
+                (op.startswith("Iop_Add") and machine.is_placed(b) and not a.symbolic and not a.annotations):
+            return result.annotate(machine.PLACED)
+        return result
 
-    def const(self, value: int, bits: int, moves: bool = True):
-        """An IR constant (semantics.run_block): a 64-bit kernel address
-        (the canonical upper half below the image's 2 GiB, or inside the
-        image's sections or at their end: a return address a call pushes, a
-        RIP-relative address, `_end`: adv_r58_end_symbol_slot) carries
-        machine.KernelAddress, so what is computed from it
-        stays kernel data (kernel_taint); other constants (errnos, masks,
-        flags) are plain.  moves: the value is a RIP value (an
-        instruction's own address or the next one), or a stack address,
-        not an immediate that may be a literal (same_region)."""
+    def const(self, value: int, bits: int, placed: bool = True):
+        """A constant the machine makes (an IR constant: ir_const; a stack
+        pointer value): a 64-bit kernel address (the canonical upper half
+        below the image's 2 GiB, or inside the image's sections or at their
+        end: a return address a call pushes, a RIP-relative address, `_end`:
+        adv_r58_end_symbol_slot) carries machine.KernelAddress, so what is
+        computed from it stays kernel data (kernel_taint); other constants
+        (errnos, masks, flags) are plain.  placed: the value is where the
+        kernel put its region (a RIP value, a stack address), not an
+        immediate that may be a literal (same_region)."""
         if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
                            self._image_lo <= value <= self._image_hi):
-            v = machine.kernel_address(value, moves=moves)
-            if moves:
-                self._placed.add(v.hash())
-            return v
+            v = machine.kernel_address(value)
+            return v.annotate(machine.PLACED) if placed else v
         return claripy.BVV(value, bits)
-
-    @cached_property
-    def _placed(self) -> set:
-        """The hashes of the placed addresses: RIP values, return and stack
-        addresses, and those plus or minus an offset (placed_op)."""
-        return set()
 
     def same_region(self, a, b) -> bool:
         """Whether a and b are concrete kernel addresses (KernelAddress) of
         one region whose place the kernel chooses as a whole (placed
         addresses: RIP values, return and stack addresses, and those plus or
-        minus an offset: _placed, placed_op): the
-        image (KASLR moves it by one offset), the task stack, one alloca
-        region (add_random_kstack_offset moves each by its own offset), the
-        trampoline stack, the task, the per-CPU area.  The difference of two such addresses is the same
+        minus an offset: machine.Placed, placed_op): the image (KASLR moves it by
+        one offset), the task stack, one alloca region
+        (add_random_kstack_offset moves each by its own offset), the
+        trampoline stack.  The difference of two such addresses is the same
         wherever the region is (semantics.run_block drops the annotation
         from it)."""
-        if a.symbolic or b.symbolic or a.hash() not in self._placed or b.hash() not in self._placed:
+        if a.symbolic or b.symbolic or not (machine.is_placed(a) and machine.is_placed(b)):
             return False  # (an immediate may be a literal: `sub $__START_KERNEL` is kaslr_offset())
         ra, rb = self._region(a.concrete_value), self._region(b.concrete_value)
         return ra is not None and ra == rb
@@ -302,10 +295,6 @@ class Explorer:
             return ("alloca", (v - ALLOCA_BASE) // ALLOCA_SPAN)
         if machine.TRAMPOLINE_TOP - 0x1000 <= v <= machine.TRAMPOLINE_TOP:
             return "trampoline"
-        if machine.TASK <= v < machine.TASK + 0x10000:
-            return "task"
-        if machine.PERCPU_BASE <= v < machine.PERCPU_BASE + 0x1000000:
-            return "percpu"
         return None
 
     @cached_property
@@ -552,7 +541,20 @@ class Explorer:
             v = st.load_bytes(a, n)
             self._image_data_read(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
+        if n == 8 and len(vals) == 1 and not out.symbolic and \
+                self._stack_tops.get(vals[0]) == out.concrete_value:
+            # the stack top the entry loads from its per-CPU slot, still
+            # the value the machine put there: a placed address (a memory
+            # round trip drops machine.Placed)
+            out = out.annotate(machine.PLACED)
         return out
+
+    @cached_property
+    def _stack_tops(self) -> dict:
+        """Per-CPU slot address -> the stack top it holds (the task stack,
+        the trampoline stack): machine.Frame.percpu_identity."""
+        ids = self.frame.percpu_identity
+        return {ids[k][0]: ids[k][1] for k in ("top_of_stack", "tss_sp0") if k in ids}
 
     def _image_data_read(self, st: MState, addr, a: int, n: int, v, insn: int) -> None:
         """A read of the image's read-only data (an allocated section without
@@ -1324,7 +1326,9 @@ class Explorer:
                 # shape Linux builds, or the head's own, where the body
                 # changes CR3 only through code it does not read
                 # (_cr3_change; per latch state, the weakest counts;
-                # adv_up_loop_cr3_*)
+                # adv_r57_loop_cr3_swap: a CR3 write read in the body, PTI
+                # off; the uniprocessor kernel's exit-work loop, whose
+                # opaque callees change CR3 only under PTI)
                 changes = [x for x in locs if x[0] == "cr3"]
                 on = claripy.And(w, self.feature(self.program.feature_pti)) if all(x[1] for x in changes) else w
                 name = f"loop_cr3_{node[0]:x}"

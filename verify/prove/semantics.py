@@ -102,9 +102,12 @@ _SEG_BASE_LOADS = {archinfo.ArchAMD64().registers[r][0]: r for r in ("fs_seg", "
 def run_block(mem, st: MState, irsb) -> list[Succ]:
     """Execute `irsb` on `st` (modified in place; exits fork copies).
 
-    `mem` is the memory interface (explore.Memory): load(st, addr, bits,
-    insn), store(st, addr, value, insn); const(value, bits) makes an IR
-    constant (a kernel address carries machine.KernelAddress)."""
+    `mem` is the memory interface (explore.Explorer): load(st, addr, bits,
+    insn), store(st, addr, value, insn); ir_const(value, bits, insn, end)
+    makes an IR constant of the instruction [insn, end) (a kernel address
+    carries machine.KernelAddress); same_region(a, b) and placed_op(op,
+    args, result) follow the addresses whose differences move with
+    nothing."""
     tmps: dict[int, object] = {}
     insn = irsb.addr
     out: list[Succ] = []
@@ -138,7 +141,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 # (Explorer.same_region; adv_r59_section_count_safe)
                 r = claripy.BVV(r.concrete_value, r.size())
             else:
-                mem.placed_op(e.op, args, r)
+                r = mem.placed_op(e.op, args, r)
             return r
         if tag == "Iex_ITE":
             c = ev(e.cond)
