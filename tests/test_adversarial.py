@@ -74,18 +74,17 @@ SYSRETL_SITE = {"adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_co
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
     # review 59: kernel addresses the KernelAddress annotation never reaches
-    # (all three proven by the code before the fourteenth session too).  An
+    # (both proven by the code before the fourteenth session too).  An
     # immediate is known to be an address only from the image's relocations,
-    # which Debian's vmlinux does not keep; the value of a bit of a concrete
-    # address is the model's choice of layout (KASLR moves it), which a
-    # symbolic layout would decide.  (Its fourth, adv_r59_lea_eip_slot, an
-    # EIP-relative lea, was closed the same session.)
+    # which Debian's vmlinux does not keep.  (Its fourth, adv_r59_lea_eip_slot,
+    # an EIP-relative lea, was closed the same session; its third,
+    # adv_r59_kaddr_branch_bit, a branch on a bit of a concrete address, in
+    # the fifteenth: semantics.run_block takes both ways of a branch a
+    # kernel address alone decides)
     "adv_r59_imm32_phys_slot": "a relocated 32-bit immediate (sym + 0x80000000): Explorer.const annotates 64-bit "
                                "kernel-range values only",
     "adv_r59_movabs_kaslr_offset": "a relocated 64-bit immediate whose linked value is 0 (_text - __START_KERNEL): "
                                    "Explorer.const decides by value",
-    "adv_r59_kaddr_branch_bit": "a branch on a bit of a concrete kernel address adds nothing to the path guard: "
-                                "the implicit-flow rule (_guard_taint) sees no condition",
     # review 60: TS_COMPAT set again after a clear through a pointer the
     # TS_COMPAT pass does not follow (the class of adv_r30_xor_slot).  (Its
     # two other wrong "proven", adv_r60_rip_mask_diff and

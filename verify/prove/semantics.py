@@ -16,8 +16,8 @@ import archinfo
 import claripy
 import pyvex
 
-from ..machine import vex_helpers
-from .state import MState, fresh
+from ..machine import KernelAddress, vex_helpers
+from .state import MState, fresh, fresh_bool
 
 _HELPERS, _IROPS = vex_helpers()
 vexop_to_simop = _IROPS.vexop_to_simop
@@ -195,6 +195,20 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 continue
             c = ev(s.guard)
             cond = c != 0 if not isinstance(c, claripy.ast.Bool) else c
+            if not cond.symbolic and cond.annotations and any(isinstance(a, KernelAddress) for a in cond.annotations):
+                # A branch decided only by a kernel address: the model's
+                # addresses are one layout, and KASLR (text by 2 MiB, the
+                # direct map, vmalloc'ed stacks) may give the bit the other
+                # value, so both ways are taken, under a condition that
+                # counts as kernel data (its name is none of the user
+                # inputs Explorer.kernel_taint knows): a store under it
+                # carries the address's bit into pt_regs
+                # (adv_r59_kaddr_branch_bit, `if (_THIS_IP_ & BIT(21))
+                # regs->r12 = 1`).  Sound: it only adds a path.  No
+                # conditional branch of the Debian 6.1/6.12 and UP
+                # kernels' checks takes it (measured: none is decided by
+                # a kernel address alone)
+                cond = fresh_bool(f"kaddr_branch_{insn:x}")
             taken = st.copy()
             taken.guard = claripy.And(st.guard, cond)
             if s.offsIP != 184:
