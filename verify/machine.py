@@ -185,6 +185,42 @@ class KernelAddress(claripy.Annotation):
 KERNEL_ADDRESS = KernelAddress()
 
 
+class ImplicitFlow(claripy.Annotation):
+    """On a value explored code wrote to a register or memory while a branch
+    on kernel data had not yet rejoined (Explorer._branch_regions: between
+    the branch and its immediate post-dominator), and on every term
+    computed from one: `if (secret & 1) r12 = 0` after POP_REGS leaves R12
+    the user's value or zero, each harmless alone, but which of the two is
+    the secret's bit (adv_r43_reg_zero_after_pop).  no-kernel-data does not
+    accept a register whose value may carry it (decide.implicit_mark)."""
+
+    @property
+    def eliminatable(self) -> bool:
+        return False
+
+    @property
+    def relocatable(self) -> bool:
+        return True
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ImplicitFlow)
+
+    def __hash__(self) -> int:
+        return hash("ImplicitFlow")
+
+
+IMPLICIT_FLOW = ImplicitFlow()
+
+
+def implicit_flow(value):
+    """value, marked as written under a branch on kernel data (ImplicitFlow)."""
+    return value if has_implicit_flow(value) else value.annotate(IMPLICIT_FLOW)
+
+
+def has_implicit_flow(value) -> bool:
+    return any(isinstance(a, ImplicitFlow) for a in value.annotations)
+
+
 def kernel_address(value: int, bits: int = 64):
     """A kernel-address constant (KernelAddress)."""
     return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS)

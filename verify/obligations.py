@@ -206,8 +206,13 @@ def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
     """Every general register but RSP, RCX and R11 holds its saved user
     value (the pt_regs slot), zero, or (listed per register by the caller)
     another value that is not kernel data: the register as the user left it
-    at the SYSCALL; at the -ENOSYS stubs an errno in RAX."""
-    return z3.And(*(gpr_ok(v, saved, extra, *dirty) for _n, v, saved, extra, *dirty in s.gprs)) \
+    at the SYSCALL; at the -ENOSYS stubs an errno in RAX.  s.gprs: (name,
+    value, saved, extra, kstore mark[, implicit]); implicit: the value was
+    chosen by a branch on kernel data (`if (secret & 1) r12 = 0`: zero and
+    the user's value are each accepted, the choice between them is the
+    secret's bit), which no value makes right."""
+    return z3.And(*(z3.And(gpr_ok(v, saved, extra, dirty), z3.Not(implicit[0])) if implicit else
+                    gpr_ok(v, saved, extra, dirty) for _n, v, saved, extra, dirty, *implicit in s.gprs)) \
         if s.gprs else z3.BoolVal(True)
 
 

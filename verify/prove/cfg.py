@@ -398,6 +398,27 @@ class FunctionCfg:
         self.loop_heads = {v for _, v in back}
         self._distances: dict = {}
 
+    def ipdom(self, node):
+        """The immediate post-dominator of `node` in this function's CFG (the
+        first block every path from it reaches), or None when that is only
+        the function's end (a return, a tail call, a SYSRET, code that never
+        comes back: every block without a successor here leads to one
+        virtual exit; a block that reaches no such end has none either).
+        Explorer._branch_regions: a branch's region ends there."""
+        pd = self.__dict__.get("_ipdom")
+        if pd is None:
+            import networkx as nx
+
+            exit_ = ("exit",)
+            rev = nx.DiGraph()
+            rev.add_nodes_from(self.graph.nodes)
+            rev.add_edges_from((v, u) for u, v in self.graph.edges)
+            rev.add_edges_from((exit_, n) for n in self.graph.nodes if self.graph.out_degree(n) == 0)
+            pd = nx.immediate_dominators(rev, exit_)
+            self._ipdom = pd
+        d = pd.get(node)
+        return None if d is None or d == ("exit",) else d
+
     def reaching_calls(self, targets: frozenset) -> frozenset:
         """Nodes from which a call to one of `targets` is reachable along
         forward edges.  Only a preference for the witness search."""

@@ -122,7 +122,8 @@ class Query:
                 extra += (z3.Not(conv(explorer.kernel_taint(v, st))),)
             self.gpr_terms[r] = (v, saved)
             dirty = st.kstore.get(slot) if not regs and r != "r11" else None
-            gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False)))
+            gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False),
+                         self._implicit(r, v)))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
@@ -160,7 +161,18 @@ class Query:
         for f in (own, alt):
             if st.kstore.get(f) is not None:
                 self.terms[f"kstore_{f}"] = st.kstore[f]
-        return (r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False))
+        return (r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False),
+                self._implicit(r, v))
+
+    def _implicit(self, r: str, v):
+        """no-kernel-data: when the register's value was chosen by a branch on
+        kernel data (implicit_mark), as a z3 Bool; the term is kept for the
+        detail (terms["implicit_<r>"])."""
+        m = implicit_mark(v, {})
+        if m.is_false():
+            return z3.BoolVal(False)
+        self.terms[f"implicit_{r}"] = m
+        return conv(m)
 
 
 def variant_constraint(explorer, ex, fixed: dict, ts_pins: bool = True):
@@ -391,6 +403,13 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                     f"with a value that is not user data ({_provenance(explorer, v)})"
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled {how}")
                 continue
+            im = q.terms.get(f"implicit_{r}")
+            if im is not None and _is_true(model, im):
+                at = getattr(explorer, "implicit_writes", {}).get(r)
+                where = f" (a write at {explorer.program.symbolize(at)})" if at else ""
+                bad.append(f"{r.upper()}={vv:#x}, written after a branch on kernel data and before the paths "
+                           f"rejoined{where}: which value it holds is that data")
+                continue
             if vv == sv or vv == 0 or vv == ev(explorer.user[r]) or compat_ok:
                 continue
             if r == "rax" and saved is explorer.user.get("rax") and (vv >= (1 << 64) - 4095 or
@@ -444,6 +463,29 @@ def _provenance(explorer, term) -> str:
         return "a constant computed from a kernel address" if machine.from_kernel_address(term) else \
             "a constant of the code"
     return "from " + ", ".join(dict.fromkeys(out))
+
+
+def implicit_mark(v, memo: dict):
+    """When a value carries machine.ImplicitFlow (it was written, or computed
+    from what was written, while a branch on kernel data had not rejoined:
+    Explorer._branch_regions), as a claripy Bool over the path: an If picks
+    the arm's mark by its condition (a merge of paths of which only some
+    wrote it), a condition that carries it marks the whole If (which arm
+    is the flow), any other term carrying it is marked outright
+    (conservative: it may be computed from a marked value)."""
+    if not machine.has_implicit_flow(v):
+        return claripy.BoolV(False)
+    key = v.hash()
+    m = memo.get(key)
+    if m is None:
+        if v.op == "If":
+            c, a, b = v.args
+            m = claripy.BoolV(True) if machine.has_implicit_flow(c) else claripy.If(c, implicit_mark(a, memo),
+                                                                               implicit_mark(b, memo))
+        else:
+            m = claripy.BoolV(True)
+        memo[key] = m
+    return m
 
 
 WITNESS_NOTE = " (on a witness path with every readable callee run)"

@@ -44,6 +44,8 @@ REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi
                                         "r10", "r11", "r12", "r13", "r14", "r15", "rip", "cc_op", "cc_dep1",
                                         "cc_dep2", "cc_ndep", "dflag", "acflag", "idflag", "gs", "fs")}
 GPRS = machine.USER_REGS
+_REG_NAMES = {REG[r]: r for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12",
+                                  "r13", "r14", "r15")}
 CALLER_SAVED = machine.CALLER_SAVED
 # x87/SSE/AVX state: unknown after xrstor or an unknown callee
 VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in ARCH.registers.items()
@@ -541,6 +543,10 @@ class Explorer:
             v = st.load_bytes(a, n)
             self._image_data_read(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
+        if machine.has_implicit_flow(addr):
+            # a pointer chosen under a branch on kernel data (`p = secret ?
+            # &a : &b`): which word is read is that data
+            out = machine.implicit_flow(out)
         if n == 8 and len(vals) == 1 and not out.symbolic and \
                 self._stack_tops.get(vals[0]) == out.concrete_value:
             # the stack top the entry loads from its per-CPU slot, still
@@ -727,6 +733,12 @@ class Explorer:
 
     # inputs a path condition may depend on without leaking kernel data
     _GUARD_NOT_KERNEL = ("key_", "af_", "flags_")
+
+    # and for a branch region (_branch_regions): also the upper bits of
+    # pt_regs->cs after a summarised callee's havoc (havoc_<site>_cs_hi): a
+    # slot of the saved frame, user register state like the slot's others
+    # (the exit's checks of cs, _havoc)
+    _BRANCH_NOT_KERNEL = _GUARD_NOT_KERNEL + ("havoc_",)
 
     def _guard_taint(self, st: MState) -> bool:
         """Whether the path condition depends on kernel data: some conjunct
@@ -1098,6 +1110,8 @@ class Explorer:
 
     @staticmethod
     def set_reg(st, r, v):
+        if st.kpend and r != "rsp" and REG[r] in _REG_NAMES:
+            v = machine.implicit_flow(v)  # (a write inside a branch region: _branch_regions)
         st.regs[REG[r]] = v
 
     def rsp(self, st) -> int:
@@ -1207,6 +1221,10 @@ class Explorer:
             for group in groups:
                 self._tick()
                 st = merge(group) if len(group) > 1 else group[0]
+                if st.kpend:
+                    # the branch regions this block post-dominates end here
+                    # (_branch_regions)
+                    st.kpend = frozenset(r for r in st.kpend if r != (depth, cfg.entry, node))
                 if node in cfg.loop_heads:
                     st = self._widen(st, havoc_sets[node], node)
                     heads[node] = st
@@ -1229,6 +1247,10 @@ class Explorer:
             if new:
                 havoc_sets[h] |= new
                 grown = True
+        for r in returns:
+            if r.kpend:
+                # its branch regions end with the function (_branch_regions)
+                r.kpend = frozenset(x for x in r.kpend if x[:2] != (depth, cfg.entry))
         return returns, grown
 
     def _witness_choice(self, cfg, block, succs: list, entry_code: bool) -> list:
@@ -1473,6 +1495,7 @@ class Explorer:
             succs = run_block(self, st, irsb)
         except Unsupported as e:
             raise Inconclusive(f"{self.program.symbolize(last.addr)}: {e}") from None
+        self._branch_regions(cfg, block, st, succs, depth)
         for sc in succs:
             s2 = sc.state
             self._settle_rsp(s2, sc.insn)
@@ -1516,6 +1539,67 @@ class Explorer:
             t = sc.target.concrete_value
             node = self._succ_node(block, t)
             yield node, s2
+
+    def _branch_regions(self, cfg, block, st: MState, succs, depth: int):
+        """Implicit flows (no-kernel-data): a conditional exit of the block
+        whose condition depends on kernel data (_depends_on_kernel: it can
+        change when only kernel inputs change; or it carries
+        machine.ImplicitFlow, a value itself chosen by such a branch) opens
+        a region on every successor path, (depth, function, the block's
+        immediate post-dominator), closed where the path reaches that block
+        or the function returns (_function_once).  While one is open,
+        run_block marks what explored code writes to a general register
+        (but RSP) or memory with machine.ImplicitFlow, and decide.py does
+        not accept a register at SYSRET whose value may carry it.
+        Soundness: a write control-dependent on the branch (one that only
+        some of its outcomes execute) lies between the branch and its
+        immediate post-dominator, on the paths that execute it (standard
+        control dependence), so it is marked there; writes after the
+        post-dominator run on every outcome alike.  What the branch decides
+        without a write (the value left in place on the other outcome) is
+        a write on that outcome's sibling: the query finds the path that
+        wrote.  Calls inside the region run with it open; a summarised
+        callee's clobbers are marked (apply_summary).  Not followed: a
+        value only the number of loop iterations decides after the loop's
+        exit (the loop head's widening havocs what the body writes)."""
+        conds = [sc.cond for sc in succs if sc.cond is not None]
+        if not conds or depth > 0:
+            return
+        end = cfg.ipdom(block.node)
+        if end is None:
+            return
+        memo = self.__dict__.setdefault("_guard_memo", {})
+        hit = False
+        for c in conds:
+            if machine.has_implicit_flow(c):
+                hit = True
+                break
+            if c.symbolic:
+                key = c.hash()
+                h = memo.get(key)
+                if h is None:
+                    # (by its inputs alone, not the solver's "can it change":
+                    # a region opened for nothing only marks writes; the
+                    # query cost 0.4-0.6 s on the Debian kernels' PTI
+                    # flush-mask branches)
+                    h = memo[key] = any(leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
+                        leaf, st, constants=False, marks=False, skip=self._BRANCH_NOT_KERNEL).is_false()
+                        for leaf in c.leaf_asts())
+                if h:
+                    hit = True
+                    break
+        if not hit:
+            return
+        region = (depth, cfg.entry, end)
+        for sc in succs:
+            sc.state.kpend = sc.state.kpend | {region}
+
+    def note_implicit_write(self, offset: int, insn: int):
+        """(run_block) a register write inside a branch region, for the
+        report: the last one per register."""
+        name = _REG_NAMES.get(offset)
+        if name:
+            self.__dict__.setdefault("implicit_writes", {})[name] = insn
 
     def _succ_node(self, block, t):
         for s in block.succs:

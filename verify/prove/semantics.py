@@ -16,7 +16,7 @@ import archinfo
 import claripy
 import pyvex
 
-from ..machine import KernelAddress, vex_helpers
+from ..machine import KernelAddress, implicit_flow, vex_helpers
 from .state import MState, fresh, fresh_bool
 
 _HELPERS, _IROPS = vex_helpers()
@@ -58,10 +58,11 @@ def _ty_bits(ty: str) -> int:
 class Succ:
     """A successor of a block: the state, the target term and VEX's jump kind."""
 
-    __slots__ = ("state", "target", "kind", "insn")
+    __slots__ = ("state", "target", "kind", "insn", "cond")
 
-    def __init__(self, state, target, kind, insn):
-        self.state, self.target, self.kind, self.insn = state, target, kind, insn
+    def __init__(self, state, target, kind, insn, cond=None):
+        # cond: the exit's condition (a conditional exit; None: the block's end)
+        self.state, self.target, self.kind, self.insn, self.cond = state, target, kind, insn, cond
 
 
 MAX_CC_CASES = 4
@@ -96,6 +97,12 @@ _GS_OFF = archinfo.ArchAMD64().registers["gs"][0]
 # 64-bit mode such a load also loads the segment's base from the
 # descriptor (SDM Vol. 3A 3.4.4; Linux's load_gs_index wraps it in SWAPGS for
 # that reason), which the analysis does not model (adv_r8_gs_selector_load)
+# the general registers' offsets (what a branch on kernel data marks, Ist_Put),
+# but RSP: the stack pointer moves on every path alike (pushes, calls), and a
+# mark there would reach every stack access after the branch (user-rsp
+# checks RSP's value at SYSRET)
+_GPR_OFFSETS = frozenset(archinfo.ArchAMD64().registers[r][0] for r in (
+    "rax", "rcx", "rdx", "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"))
 _SEG_BASE_LOADS = {archinfo.ArchAMD64().registers[r][0]: r for r in ("fs_seg", "gs_seg")}
 
 
@@ -180,11 +187,15 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             v = ev(s.data)
             if v.size() % 8:
                 raise Unsupported("sub-byte register write")
+            if st.kpend and s.offset in _GPR_OFFSETS:
+                v = implicit_flow(v)  # (inside a branch on kernel data: Explorer._branch_regions)
+                mem.note_implicit_write(s.offset, insn)
             st.put_reg(s.offset, v)
         elif tag == "Ist_Store":
             if s.end != "Iend_LE":
                 raise Unsupported("big-endian store")
-            mem.store(st, ev(s.addr), ev(s.data), insn)
+            data = ev(s.data)
+            mem.store(st, ev(s.addr), implicit_flow(data) if st.kpend else data, insn)
         elif tag == "Ist_Exit":
             if s.dst.value == insn and s.jumpkind == "Ijk_Boring" and cas_insn == insn:
                 # VEX splits a locked read-modify-write into a load and a CAS
@@ -213,7 +224,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             taken.guard = claripy.And(st.guard, cond)
             if s.offsIP != 184:
                 raise Unsupported("exit to a non-RIP target")
-            out.append(Succ(taken, claripy.BVV(s.dst.value, 64), s.jumpkind, insn))
+            out.append(Succ(taken, claripy.BVV(s.dst.value, 64), s.jumpkind, insn, cond))
             st.guard = claripy.And(st.guard, claripy.Not(cond))
         elif tag == "Ist_CAS":
             # lock cmpxchg: old = [addr]; if old == expd: [addr] = new
@@ -222,7 +233,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             addr = ev(s.addr)
             expd, new = ev(s.expdLo), ev(s.dataLo)
             old = mem.load(st, addr, expd.size(), insn)
-            mem.store(st, addr, claripy.If(old == expd, new, old), insn)
+            mem.store(st, addr, implicit_flow(claripy.If(old == expd, new, old)) if st.kpend else
+                      claripy.If(old == expd, new, old), insn)
             tmps[s.oldLo] = old
             cas_insn = insn
         elif tag in ("Ist_LoadG", "Ist_StoreG", "Ist_LLSC"):

@@ -96,7 +96,7 @@ class MState:
     irqs-off)."""
 
     __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "cr3_bad", "tf",
-                 "sysfl", "kstore")
+                 "sysfl", "kstore", "kpend")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -123,6 +123,12 @@ class MState:
         # false).  no-kernel-data and user-rsp do not accept such a slot as
         # "the saved user value" (Explorer.note_ptregs_store)
         self.kstore: dict = {}
+        # the branches on kernel data this path took and has not yet
+        # rejoined: (call depth, function, the branch block's immediate
+        # post-dominator or None for the function's return).  While any is
+        # pending, what explored code writes carries machine.ImplicitFlow
+        # (Explorer._branch_regions)
+        self.kpend: frozenset = frozenset()
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -140,6 +146,7 @@ class MState:
         s.tf = self.tf
         s.sysfl = self.sysfl
         s.kstore = dict(self.kstore)
+        s.kpend = self.kpend
         return s
 
     # -- registers -------------------------------------------------------------
@@ -263,4 +270,5 @@ def _merge_two(a: MState, b: MState) -> MState:
     out.sysfl = _ite(g, a.sysfl, b.sysfl)
     f = claripy.BoolV(False)
     out.kstore = {k: _ite(g, a.kstore.get(k, f), b.kstore.get(k, f)) for k in a.kstore.keys() | b.kstore.keys()}
+    out.kpend = a.kpend | b.kpend
     return out
