@@ -193,11 +193,10 @@ KNOWN_GAPS: dict = {
                                         "int3 is taken to trap",
     "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
                              "proven under abi-frames, which names object bounds",
-    # an implicit flow into a register after POP_REGS: the path condition at
-    # SYSRET depends on kernel data on every real path (the exit work tests
-    # TIF flags), so only stores into pt_regs are judged by it
-    "adv_r43_reg_zero_after_pop": "R12 zeroed after POP_REGS under a branch on a kernel secret: an implicit flow "
-                                  "into a register, which no-kernel-data does not follow",
+    # (adv_r43_reg_zero_after_pop, an implicit flow into a register after
+    # POP_REGS, was closed in the fifteenth session: Explorer._branch_regions
+    # marks what the entry code writes between a branch on kernel data and
+    # the block that post-dominates it)
     # the defined bits of R11 at a sysretl: SYSENTER's pushfq puts the
     # entry's own flags (status bits of the PTI CR3 switch, an undefined AF,
     # AC and ID as constants) in pt_regs->flags, which the 32-bit task gets

@@ -432,6 +432,22 @@ class FunctionCfg:
             r = self._distances[key] = frozenset(out)
         return r
 
+    def reaching(self, kinds: frozenset) -> frozenset:
+        """Nodes from which a block of one of `kinds` is reachable over any
+        edges (loops included)."""
+        key = ("reaching", kinds)
+        r = self._distances.get(key)
+        if r is None:
+            import networkx as nx
+
+            out = set()
+            for n, b in self.blocks.items():
+                if b.kind in kinds and n not in out:
+                    out.add(n)
+                    out |= nx.ancestors(self.graph, n)
+            r = self._distances[key] = frozenset(out)
+        return r
+
     def distance_to(self, kinds: frozenset) -> dict:
         """node -> the fewest blocks from it to a block of one of `kinds`
         along forward (non-retreating) edges; nodes that reach none are

@@ -1567,7 +1567,15 @@ class Explorer:
             return
         end = cfg.ipdom(block.node)
         if end is None:
-            return
+            # the outcomes never rejoin here: a region until the path ends,
+            # only when every outcome may still reach a SYSRET (`jc 1f; xor
+            # %r12d,%r12d; sysretq; 1: sysretq`, two sites that together
+            # leak the bit); not the exit's choice between SYSRET and IRET
+            # (6.12's `testb %al,%al; jz swapgs_restore_regs_...`), whose
+            # IRET side restores the same registers
+            reach = cfg.reaching(frozenset({"sysret", "sysretl"}))
+            if not all(s in reach for s in cfg.blocks[block.node].succs):
+                return
         memo = self.__dict__.setdefault("_guard_memo", {})
         hit = False
         for c in conds:
