@@ -181,7 +181,13 @@ KNOWN_GAPS: dict = {
     # summaries' stack walk follows stack addresses through a table of
     # instruction forms; these forms are not in it yet
     "adv_r45_percpu_roundtrip": "a stack address through a per-CPU variable",
-    "adv_r45_ax_guard_secret": "the ax slot is exempt from the implicit-flow rule (the syscall's result)",
+    # review 61 (fifteenth session): the choice between the IRET and the
+    # SYSRET exit is not followed as kernel data (Linux's compat SYSRET
+    # zeroes R8-R10 where the IRET restores them, chosen by
+    # do_fast_syscall_32's result); adv_r45_ax_guard_secret, the ax slot
+    # written under a secret in the entry code, was closed the same session
+    "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "
+                           "is not counted as kernel data (Explorer._branch_regions)",
     # review 48: the stack address a callee stores through the caller's
     # out-parameter (the caller's own local): marking every slot of a frame
     # that handed a stack address to a callee would take in every

@@ -207,11 +207,14 @@ def no_kernel_data(s: SysretInputs) -> z3.BoolRef:
     value (the pt_regs slot), zero, or (listed per register by the caller)
     another value that is not kernel data: the register as the user left it
     at the SYSCALL; at the -ENOSYS stubs an errno in RAX.  s.gprs: (name,
-    value, saved, extra, kstore mark[, implicit]); implicit: the value was
-    chosen by a branch on kernel data (`if (secret & 1) r12 = 0`: zero and
-    the user's value are each accepted, the choice between them is the
-    secret's bit), which no value makes right."""
-    return z3.And(*(z3.And(gpr_ok(v, saved, extra, dirty), z3.Not(implicit[0])) if implicit else
+    value, saved, extra, kstore mark[, (implicit, restored)]); implicit: the
+    value may have been chosen by kernel data (`if (secret & 1) r12 = 0`:
+    zero and the user's value are each accepted, the choice between them
+    is the secret's bit); then only `restored` is: the value is the slot
+    the register is restored from, unmarked (what every outcome of such a
+    choice restores alike, e.g. POP_REGS after the exit's own choice
+    between SYSRET and IRET)."""
+    return z3.And(*(z3.If(implicit[0][0], implicit[0][1], gpr_ok(v, saved, extra, dirty)) if implicit else
                     gpr_ok(v, saved, extra, dirty) for _n, v, saved, extra, dirty, *implicit in s.gprs)) \
         if s.gprs else z3.BoolVal(True)
 

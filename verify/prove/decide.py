@@ -122,8 +122,9 @@ class Query:
                 extra += (z3.Not(conv(explorer.kernel_taint(v, st))),)
             self.gpr_terms[r] = (v, saved)
             dirty = st.kstore.get(slot) if not regs and r != "r11" else None
-            gprs.append((r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False),
-                         self._implicit(r, v)))
+            dz = conv(dirty) if dirty is not None else z3.BoolVal(False)
+            gprs.append((r, conv(v), conv(saved), extra, dz,
+                         (self._implicit(r, v), self._restored(v, saved, dz))))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
@@ -161,8 +162,19 @@ class Query:
         for f in (own, alt):
             if st.kstore.get(f) is not None:
                 self.terms[f"kstore_{f}"] = st.kstore[f]
-        return (r, conv(v), conv(saved), extra, conv(dirty) if dirty is not None else z3.BoolVal(False),
-                self._implicit(r, v))
+        dz = conv(dirty) if dirty is not None else z3.BoolVal(False)
+        alt_v = ptreg(alt)
+        return (r, conv(v), conv(saved), extra, dz,
+                (self._implicit(r, v), z3.Or(self._restored(v, saved, dz),
+                                             self._restored(v, alt_v, conv(st.kstore.get(alt, no))))))
+
+    @staticmethod
+    def _restored(v, slot, dirty):
+        """The register holds the pt_regs slot it is restored from, and what
+        the slot holds was neither marked by the exit code (kstore) nor
+        written under a choice by kernel data (`if (secret & 1) regs->ax =
+        -EAGAIN` in the entry code, adv_r45_ax_guard_secret)."""
+        return z3.And(conv(v) == conv(slot), z3.Not(dirty), z3.Not(conv(implicit_mark(slot, {}))))
 
     def _implicit(self, r: str, v):
         """no-kernel-data: when the register's value was chosen by a branch on
@@ -404,7 +416,10 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled {how}")
                 continue
             im = q.terms.get(f"implicit_{r}")
-            if im is not None and _is_true(model, im):
+            restored = vv == sv and not (k is not None and _is_true(model, k)) and \
+                not _is_true(model, implicit_mark(saved, {})) or \
+                q.width != "sysretl" and r in ("rcx", "r11") and vv == ev(q.ptregs["ip" if r == "rcx" else "flags"])
+            if im is not None and _is_true(model, im) and not restored:
                 at = getattr(explorer, "implicit_writes", {}).get(r)
                 where = f" (a write at {explorer.program.symbolize(at)})" if at else ""
                 bad.append(f"{r.upper()}={vv:#x}, written after a branch on kernel data and before the paths "

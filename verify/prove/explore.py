@@ -734,11 +734,14 @@ class Explorer:
     # inputs a path condition may depend on without leaking kernel data
     _GUARD_NOT_KERNEL = ("key_", "af_", "flags_")
 
-    # and for a branch region (_branch_regions): also the upper bits of
-    # pt_regs->cs after a summarised callee's havoc (havoc_<site>_cs_hi): a
-    # slot of the saved frame, user register state like the slot's others
-    # (the exit's checks of cs, _havoc)
-    _BRANCH_NOT_KERNEL = _GUARD_NOT_KERNEL + ("havoc_",)
+    # and for a branch region (_branch_regions, implicit_input): the static
+    # keys and alternatives, the flags the CPU leaves undefined, and the
+    # upper bits of pt_regs->cs after a summarised callee's havoc
+    # (havoc_<site>_cs_hi): a slot of the saved frame, user register state
+    # like the slot's others (the exit's checks of cs, _havoc).  Not the
+    # flags a summarised callee returns (flags_call_*: what it computed,
+    # adv_r61_call_flags)
+    _BRANCH_NOT_KERNEL = ("key_", "af_", "flags_undefined_", "havoc_")
 
     def _guard_taint(self, st: MState) -> bool:
         """Whether the path condition depends on kernel data: some conjunct
@@ -1110,7 +1113,7 @@ class Explorer:
 
     @staticmethod
     def set_reg(st, r, v):
-        if st.kpend and r != "rsp" and REG[r] in _REG_NAMES:
+        if st.kpend and r not in ("rsp", "rip"):
             v = machine.implicit_flow(v)  # (a write inside a branch region: _branch_regions)
         st.regs[REG[r]] = v
 
@@ -1221,9 +1224,12 @@ class Explorer:
             for group in groups:
                 self._tick()
                 st = merge(group) if len(group) > 1 else group[0]
-                if st.kpend:
+                if st.kpend and len(groups) == 1:
                     # the branch regions this block post-dominates end here
-                    # (_branch_regions)
+                    # (_branch_regions), unless the outcomes arrive with
+                    # different stack pointers (then they are run apart, and
+                    # `if (secret) rsp -= 8` has chosen what later stack
+                    # accesses read: adv_r61_rsp_region)
                     st.kpend = frozenset(r for r in st.kpend if r != (depth, cfg.entry, node))
                 if node in cfg.loop_heads:
                     st = self._widen(st, havoc_sets[node], node)
@@ -1491,6 +1497,7 @@ class Explorer:
                 self.note_gs(st, ins.addr)
         irsb = self._lift(block)
         self._insns = {ins.addr: ins for ins in block.insns}  # (const: which constants are RIP values)
+        self._entry_code = depth == 0
         try:
             succs = run_block(self, st, irsb)
         except Unsupported as e:
@@ -1563,44 +1570,57 @@ class Explorer:
         value only the number of loop iterations decides after the loop's
         exit (the loop head's widening havocs what the body writes)."""
         conds = [sc.cond for sc in succs if sc.cond is not None]
-        if not conds or depth > 0:
+        if not conds or depth > 0 or not any(self.implicit_input(c, st) for c in conds):
             return
         end = cfg.ipdom(block.node)
-        if end is None:
-            # the outcomes never rejoin here: a region until the path ends,
-            # only when every outcome may still reach a SYSRET (`jc 1f; xor
-            # %r12d,%r12d; sysretq; 1: sysretq`, two sites that together
-            # leak the bit); not the exit's choice between SYSRET and IRET
-            # (6.12's `testb %al,%al; jz swapgs_restore_regs_...`), whose
-            # IRET side restores the same registers
-            reach = cfg.reaching(frozenset({"sysret", "sysretl"}))
-            if not all(s in reach for s in cfg.blocks[block.node].succs):
-                return
-        memo = self.__dict__.setdefault("_guard_memo", {})
-        hit = False
-        for c in conds:
-            if machine.has_implicit_flow(c):
-                hit = True
-                break
-            if c.symbolic:
-                key = c.hash()
-                h = memo.get(key)
-                if h is None:
-                    # (by its inputs alone, not the solver's "can it change":
-                    # a region opened for nothing only marks writes; the
-                    # query cost 0.4-0.6 s on the Debian kernels' PTI
-                    # flush-mask branches)
-                    h = memo[key] = any(leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
-                        leaf, st, constants=False, marks=False, skip=self._BRANCH_NOT_KERNEL).is_false()
-                        for leaf in c.leaf_asts())
-                if h:
-                    hit = True
-                    break
-        if not hit:
+        if end is None and not all(s in cfg.reaching(frozenset({"sysret", "sysretl"}))
+                                   for s in cfg.blocks[block.node].succs):
+            # The outcomes never rejoin here and one of them cannot reach a
+            # SYSRET: the exit's choice between SYSRET and IRET (6.1's
+            # compat `testl %eax,%eax; jz swapgs_restore_regs_...` on
+            # do_fast_syscall_32's result, 6.12's `testb %al,%al`).  The
+            # compat SYSRET path zeroes R8-R10 where the IRET restores them,
+            # so a task can tell which exit it took: Linux does not count
+            # the choice of exit as kernel data, nor does this rule
+            # (adv_r61_iret_choice, a known gap of that kind).  Where every
+            # outcome may reach a SYSRET (`jc 1f; xor %r12d,%r12d; sysretq;
+            # 1: sysretq`, adv_implicit_two_sites) the region lasts until
+            # the path ends.
             return
         region = (depth, cfg.entry, end)
         for sc in succs:
             sc.state.kpend = sc.state.kpend | {region}
+
+    def implicit_input(self, term, st: MState) -> bool:
+        """Whether, in the entry code (call depth 0, _branch_regions), a
+        branch condition or a value the CPU's flags select (run_block: an
+        ITE, a flags helper's result: cmov, setcc, sbb) has kernel data
+        among its inputs: a variable kernel_taint takes as kernel data
+        (pt_regs slots whatever their marks; not the static keys, the
+        alternatives or the flags the CPU leaves undefined: _BRANCH_NOT_KERNEL),
+        a kernel-address constant (machine.KernelAddress: KASLR's layout,
+        adv_r61_kaddr_user_cmp), or a value already marked with
+        machine.ImplicitFlow.  By the inputs alone, not the solver's "can
+        it change": a mark made for nothing costs at most a proof (a marked
+        register is still accepted as its own saved pt_regs slot,
+        decide.py); the solver's question cost 0.4-0.6 s on the Debian
+        kernels' PTI flush-mask branches."""
+        if not self._entry_code:
+            return False
+        if machine.has_implicit_flow(term) or machine.from_kernel_address(term):
+            return True
+        if not term.symbolic:
+            return False
+        memo = self.__dict__.setdefault("_input_memo", {})
+        key = term.hash()
+        h = memo.get(key)
+        if h is None:
+            h = memo[key] = any(leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
+                leaf, st, constants=False, marks=False, skip=self._BRANCH_NOT_KERNEL).is_false()
+                for leaf in term.leaf_asts())
+        return h
+
+    _entry_code = False  # (_step_block: the block is the entry code's own, call depth 0)
 
     def note_implicit_write(self, offset: int, insn: int):
         """(run_block) a register write inside a branch region, for the

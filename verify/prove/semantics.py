@@ -16,7 +16,7 @@ import archinfo
 import claripy
 import pyvex
 
-from ..machine import KernelAddress, implicit_flow, vex_helpers
+from ..machine import from_kernel_address, implicit_flow, vex_helpers
 from .state import MState, fresh, fresh_bool
 
 _HELPERS, _IROPS = vex_helpers()
@@ -97,12 +97,12 @@ _GS_OFF = archinfo.ArchAMD64().registers["gs"][0]
 # 64-bit mode such a load also loads the segment's base from the
 # descriptor (SDM Vol. 3A 3.4.4; Linux's load_gs_index wraps it in SWAPGS for
 # that reason), which the analysis does not model (adv_r8_gs_selector_load)
-# the general registers' offsets (what a branch on kernel data marks, Ist_Put),
-# but RSP: the stack pointer moves on every path alike (pushes, calls), and a
-# mark there would reach every stack access after the branch (user-rsp
-# checks RSP's value at SYSRET)
-_GPR_OFFSETS = frozenset(archinfo.ArchAMD64().registers[r][0] for r in (
-    "rax", "rcx", "rdx", "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"))
+# what a write inside a branch on kernel data does not mark (Ist_Put): RIP,
+# and RSP, which moves on every path alike (pushes, calls; a mark there
+# would reach every stack access after the branch; outcomes that leave it
+# different keep the region open, Explorer._function_once).  Every other
+# register is marked, vector registers too (adv_r61_xmm_region)
+_NOT_MARKED = frozenset(archinfo.ArchAMD64().registers[r][0] for r in ("rsp", "rip"))
 _SEG_BASE_LOADS = {archinfo.ArchAMD64().registers[r][0]: r for r in ("fs_seg", "gs_seg")}
 
 
@@ -142,29 +142,52 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
         if tag in ("Iex_Unop", "Iex_Binop", "Iex_Triop", "Iex_Qop"):
             args = [ev(a) for a in e.args]
             r = _op(e.op)(*args)
-            if e.op.startswith("Iop_Sub") and len(args) == 2 and mem.same_region(*args):
+            if e.op.startswith(("Iop_Sub", "Iop_Cmp")) and len(args) == 2 and mem.same_region(*args):
                 # two addresses of one region move together (KASLR, a task
-                # stack's place): their difference is no kernel address
-                # (Explorer.same_region; adv_r59_section_count_safe)
-                r = claripy.BVV(r.concrete_value, r.size())
+                # stack's place): their difference, and their order, is no
+                # kernel address (Explorer.same_region;
+                # adv_r59_section_count_safe, adv_r61_kaddr_cmp_safe)
+                r = claripy.BVV(r.concrete_value, r.size()) if not isinstance(r, claripy.ast.Bool) else \
+                    claripy.BoolV(r.is_true())
             else:
                 r = mem.placed_op(e.op, args, r)
             return r
         if tag == "Iex_ITE":
             c = ev(e.cond)
             c = c != 0 if not isinstance(c, claripy.ast.Bool) else c
-            return claripy.If(c, ev(e.iftrue), ev(e.iffalse))
+            if not c.symbolic and from_kernel_address(c):
+                # a selection only a kernel address decides (cmov on a bit of
+                # _THIS_IP_, adv_r61_kaddr_cmov): both values, as for a
+                # branch (Ist_Exit below)
+                c = fresh_bool(f"kaddr_branch_{insn:x}")
+            r = claripy.If(c, ev(e.iftrue), ev(e.iffalse))
+            # a value the entry code selects by kernel data (cmovc after a bt
+            # of a secret, adv_r61_cmov_secret): an implicit flow
+            return implicit_flow(r) if mem.implicit_input(c, st) else r
         if tag == "Iex_CCall":
             f = _CCALLS.get(e.callee.name)
             if f is None:
                 raise Unsupported(f"VEX helper {e.callee.name} has no model")
             args = [ev(a) for a in e.args]
             r = _ccall(f, args)
+            op = 1 if e.callee.name == "amd64g_calculate_condition" else 0
+            if len(args) > op + 2 and not args[op].symbolic and 5 <= args[op].concrete_value <= 8 and \
+                    not r.symbolic and mem.same_region(args[op + 1], args[op + 2]):
+                # the flags of a `cmp`/`sub` (AMD64G_CC_OP_SUBB..SUBQ) of two
+                # addresses of one region: the same in every layout, as
+                # their difference is (adv_r61_kaddr_cmp_safe)
+                r = claripy.BVV(r.concrete_value, r.size()) if not isinstance(r, claripy.ast.Bool) else \
+                    claripy.BoolV(r.is_true())
             bits = _ty_bits(e.retty)
             if isinstance(r, claripy.ast.Bool):
                 r = claripy.If(r, claripy.BVV(1, bits), claripy.BVV(0, bits))
             if r.size() != bits:
                 r = r.zero_extend(bits - r.size()) if r.size() < bits else r[bits - 1:0]
+            if any(mem.implicit_input(a, st) for a in args):
+                # the flags of a computation on kernel data, taken as a value
+                # by the entry code (setcc, sbb's -CF mask, a cmov's
+                # condition: adv_r61_sbb_mask)
+                r = implicit_flow(r)
             return r
         raise Unsupported(f"IR expression {tag} has no model")
 
@@ -187,7 +210,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             v = ev(s.data)
             if v.size() % 8:
                 raise Unsupported("sub-byte register write")
-            if st.kpend and s.offset in _GPR_OFFSETS:
+            if st.kpend and s.offset not in _NOT_MARKED:
                 v = implicit_flow(v)  # (inside a branch on kernel data: Explorer._branch_regions)
                 mem.note_implicit_write(s.offset, insn)
             st.put_reg(s.offset, v)
@@ -206,7 +229,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 continue
             c = ev(s.guard)
             cond = c != 0 if not isinstance(c, claripy.ast.Bool) else c
-            if not cond.symbolic and cond.annotations and any(isinstance(a, KernelAddress) for a in cond.annotations):
+            if not cond.symbolic and from_kernel_address(cond):
                 # A branch decided only by a kernel address: the model's
                 # addresses are one layout, and KASLR (text by 2 MiB, the
                 # direct map, vmalloc'ed stacks) may give the bit the other
