@@ -172,11 +172,11 @@ KNOWN_GAPS: dict = {
     # work inconclusive)
     "adv_r43_callee_fills_array": "a helper overruns a local array it was handed into its caller's saved RBX: "
                                   "proven under abi-frames, which names object bounds",
-    # review 44: a stack address a callee made itself and returned (the walk
-    # reads the callee, but a call's fall-through takes the caller's state;
-    # taking every callee's RAX as one made the exit work frame-unsafe)
+    # review 44: a stack address a callee made itself and returned; since the
+    # fifteenth session the walk carries it to the caller (StackWalk.returned),
+    # where the overrun through it is what abi-frames names
     "adv_r44_callee_frame_addr": "a helper returns `lea 8(%rsp)` and the caller overruns an array through it: "
-                                 "the walk does not carry a callee's returned stack address to its caller",
+                                 "proven under abi-frames, which names object bounds",
     # review 45 (2026-12-04, ninth session, found at the end of it): the
     # summaries' stack walk follows stack addresses through a table of
     # instruction forms; these forms are not in it yet

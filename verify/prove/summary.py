@@ -821,6 +821,8 @@ class StackWalk:
         self.returns: set = set()
         # frame -> [(node, state)] reached with RSP above the frame's entry
         self.above: dict = {}
+        # frame -> RAX/RDX where one of its returns left a stack address (returned)
+        self.ret_copies: dict = {}
 
     def bad(self, why: str):
         if not self.why:
@@ -879,8 +881,8 @@ class StackWalk:
             # argument, or the frame pointer) or in a slot at or above RSP
             # (a stack argument: adv_r45_stackarg_ret_copy) may return it
             # (memset's RAX, adv_r43_memset_ret_copy): somewhere in the frame.  A stack
-            # address the callee made itself is not covered: known gap
-            # adv_r44_callee_frame_addr (assumption abi-frames)
+            # address the callee made itself comes back through returned()
+            # (adv_r44_callee_frame_addr)
             copies |= {("rax", None), ("rdx", None)}
         state = (*state[:3], frozenset(x for x in state[3] if d is not None and x[0] >= d), frozenset(copies))
         out = [(entry_node, tgt, entry)]
@@ -889,7 +891,7 @@ class StackWalk:
         if ctx not in ctxs:
             ctxs.append(ctx)
             if tgt in self.returns:
-                out.append((fall, frame, state))
+                out.append((fall, frame, self._with_returned(state, tgt)))
             for node, st in self.above.get(tgt, ()):
                 out += self._into(node, st, ctx, 0)
         return out
@@ -905,12 +907,26 @@ class StackWalk:
             self.bad(f"{what} at {self.prog.symbolize(addr)} may leave callee-saved "
                      f"{', '.join(r.upper() for r in sorted(lost))} changed")
             return []
-        return self.returned(frame)
+        return self.returned(frame, state)
 
-    def returned(self, frame) -> list:
-        """The frame returns: each of its calls' fall-through, in its caller."""
+    def returned(self, frame, state=None) -> list:
+        """The frame returns: each of its calls' fall-through, in its caller.
+        A stack address the frame leaves in RAX or RDX at a return (one it
+        made itself, `lea 8(%rsp),%rax; ret`, the shape of a
+        current_stack_pointer helper: adv_r44_callee_frame_addr) is one in
+        the caller too, somewhere in its frame: the returned copies of every
+        return so far go with each fall-through."""
         self.returns.add(frame)
-        return [(fall, f, st) for f, st, fall in self.contexts.get(frame, ())]
+        made = self.ret_copies.setdefault(frame, set())
+        if state is not None:
+            made |= {r for r, _o in state[4] if r in ("rax", "rdx")}
+        return [(fall, f, self._with_returned(st, frame)) for f, st, fall in self.contexts.get(frame, ())]
+
+    def _with_returned(self, state, frame):
+        made = self.ret_copies.get(frame)
+        if not made:
+            return state
+        return (*state[:4], frozenset({x for x in state[4] if x[0] not in made} | {(r, None) for r in made}))
 
     def lift(self, node, frame, state, depth=0) -> list:
         """(node, frame, state) as the walk goes on with it: in the calling
