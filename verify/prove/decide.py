@@ -49,6 +49,7 @@ class Query:
     def __init__(self, explorer, hits, la57: bool, consts: dict, width: str = "sysretq", frame: str = "pt_regs"):
         st = merge([h.state for h in hits])
         self.state = st
+        self._explorer = explorer
         self.site = hits[0].site
         self.width = width
         # (other_width: the paths that executed the other width here)
@@ -177,10 +178,16 @@ class Query:
         return z3.And(conv(v) == conv(slot), z3.Not(dirty), z3.Not(conv(implicit_mark(slot, {}))))
 
     def _implicit(self, r: str, v):
-        """no-kernel-data: when the register's value was chosen by a branch on
-        kernel data (implicit_mark), as a z3 Bool; the term is kept for the
+        """no-kernel-data: when the register's value was chosen by kernel data
+        (implicit_mark: a branch, a cmov, flags of the entry code), or is
+        computed from it (data_mark: `shl $63; sar $63; and` of a secret bit,
+        adv_r62_shift_mask; a constant folded from a kernel address,
+        adv_r62_kaddr_shift_mask), as a z3 Bool; the term is kept for the
         detail (terms["implicit_<r>"])."""
         m = implicit_mark(v, {})
+        d = data_mark(self._explorer, v, self.state, {})
+        if not d.is_false():
+            m = d if m.is_false() else claripy.Or(m, d)
         if m.is_false():
             return z3.BoolVal(False)
         self.terms[f"implicit_{r}"] = m
@@ -499,6 +506,26 @@ def implicit_mark(v, memo: dict):
                                                                                implicit_mark(b, memo))
         else:
             m = claripy.BoolV(True)
+        memo[key] = m
+    return m
+
+
+def data_mark(explorer, v, st, memo: dict):
+    """When a value is computed from kernel data (Explorer.kernel_inputs),
+    as a claripy Bool over the path: an If (a merge of paths) picks its
+    arm's mark by its condition, whose own inputs (the path guard) do not
+    count; any other term counts by its inputs."""
+    key = v.hash()
+    m = memo.get(key)
+    if m is None:
+        if v.op == "If":
+            c, a, b = v.args
+            ma, mb = data_mark(explorer, a, st, memo), data_mark(explorer, b, st, memo)
+            m = ma if ma is mb or (ma.is_false() and mb.is_false()) else claripy.If(c, ma, mb)
+        else:
+            # (a slot's kstore mark is gpr_ok's business: SYSENTER's pushfq
+            # leaves the entry's status flags in pt_regs->flags, R11's slot)
+            m = claripy.BoolV(explorer.kernel_inputs(v, st, marks=False))
         memo[key] = m
     return m
 

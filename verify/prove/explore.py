@@ -735,13 +735,15 @@ class Explorer:
     _GUARD_NOT_KERNEL = ("key_", "af_", "flags_")
 
     # and for a branch region (_branch_regions, implicit_input): the static
-    # keys and alternatives, the flags the CPU leaves undefined, and the
-    # upper bits of pt_regs->cs after a summarised callee's havoc
+    # keys and alternatives, and the upper bits of pt_regs->cs after a
+    # summarised callee's havoc
     # (havoc_<site>_cs_hi): a slot of the saved frame, user register state
     # like the slot's others (the exit's checks of cs, _havoc).  Not the
     # flags a summarised callee returns (flags_call_*: what it computed,
-    # adv_r61_call_flags)
-    _BRANCH_NOT_KERNEL = ("key_", "af_", "flags_undefined_", "havoc_")
+    # adv_r61_call_flags), nor those the CPU leaves undefined
+    # (flags_undefined_*: a CPU may keep the previous flags, which may be
+    # kernel data: `testb $1,secret; div; jz`, adv_r62_div_flags)
+    _BRANCH_NOT_KERNEL = ("key_", "af_", "havoc_")
 
     def _guard_taint(self, st: MState) -> bool:
         """Whether the path condition depends on kernel data: some conjunct
@@ -1607,6 +1609,13 @@ class Explorer:
         kernels' PTI flush-mask branches."""
         if not self._entry_code:
             return False
+        return self.kernel_inputs(term, st)
+
+    def kernel_inputs(self, term, st: MState, marks: bool = True) -> bool:
+        """implicit_input's test, anywhere: a kernel-data variable (a pt_regs
+        slot counts as its kstore mark may, unless marks is false: the
+        entry's RSP parked in orig_ax, adv_r62_origax_branch), a
+        kernel-address constant, or the ImplicitFlow mark."""
         if machine.has_implicit_flow(term) or machine.from_kernel_address(term):
             return True
         if not term.symbolic:
@@ -1618,6 +1627,11 @@ class Explorer:
             h = memo[key] = any(leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
                 leaf, st, constants=False, marks=False, skip=self._BRANCH_NOT_KERNEL).is_false()
                 for leaf in term.leaf_asts())
+        if not h and marks and st.kstore:
+            # (not memoised: the marks are the path's)
+            h = any(leaf.op == "BVS" and not self.kernel_taint(leaf, st, constants=False,
+                                                               skip=self._BRANCH_NOT_KERNEL).is_false()
+                    for leaf in term.leaf_asts())
         return h
 
     _entry_code = False  # (_step_block: the block is the entry code's own, call depth 0)
@@ -2412,6 +2426,14 @@ class Explorer:
             self._event.marks.add(f"tsclr_{label}")
 
     def apply_summary(self, st: MState, summary, label: str, ret_slots=(), ts_ask=None, target=None, name=None):
+        if st.kpend:
+            # a call inside a branch region of the entry code (the dispatch
+            # called or skipped by a secret, adv_r62_region_dispatch): what
+            # it may leave in pt_regs is chosen by that branch; every slot
+            # is marked as the kernel data it may be (the registers it
+            # clobbers are marked by set_reg)
+            for f in self.tracked_slots:
+                st.kstore[f] = claripy.BoolV(True)
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         # IF at the return, from the callee's code (irqflag.py), read with

@@ -16,7 +16,7 @@ import archinfo
 import claripy
 import pyvex
 
-from ..machine import from_kernel_address, implicit_flow, vex_helpers
+from ..machine import IMPLICIT_FLOW, from_kernel_address, has_implicit_flow, implicit_flow, vex_helpers
 from .state import MState, fresh, fresh_bool
 
 _HELPERS, _IROPS = vex_helpers()
@@ -160,10 +160,17 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 # _THIS_IP_, adv_r61_kaddr_cmov): both values, as for a
                 # branch (Ist_Exit below)
                 c = fresh_bool(f"kaddr_branch_{insn:x}")
-            r = claripy.If(c, ev(e.iftrue), ev(e.iffalse))
             # a value the entry code selects by kernel data (cmovc after a bt
-            # of a secret, adv_r61_cmov_secret): an implicit flow
-            return implicit_flow(r) if mem.implicit_input(c, st) else r
+            # of a secret, adv_r61_cmov_secret): an implicit flow, marked on
+            # the condition (decide.implicit_mark reads an If's condition;
+            # the flags helpers' results are not marked themselves: a mark
+            # inside a branch condition would reach the path guard and
+            # every later merge, adv_r62_safe_merge_guard; values computed
+            # from flags, setcc and sbb's mask, have the kernel inputs
+            # decide.data_mark reads)
+            if mem.implicit_input(c, st):
+                c = implicit_flow(c)
+            return claripy.If(c, ev(e.iftrue), ev(e.iffalse))
         if tag == "Iex_CCall":
             f = _CCALLS.get(e.callee.name)
             if f is None:
@@ -183,11 +190,6 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 r = claripy.If(r, claripy.BVV(1, bits), claripy.BVV(0, bits))
             if r.size() != bits:
                 r = r.zero_extend(bits - r.size()) if r.size() < bits else r[bits - 1:0]
-            if any(mem.implicit_input(a, st) for a in args):
-                # the flags of a computation on kernel data, taken as a value
-                # by the entry code (setcc, sbb's -CF mask, a cmov's
-                # condition: adv_r61_sbb_mask)
-                r = implicit_flow(r)
             return r
         raise Unsupported(f"IR expression {tag} has no model")
 
@@ -243,12 +245,17 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 # kernels' checks takes it (measured: none is decided by
                 # a kernel address alone)
                 cond = fresh_bool(f"kaddr_branch_{insn:x}")
+            # (the path guard keeps no ImplicitFlow: the branch's region
+            # carries it, Explorer._branch_regions reads Succ.cond; a mark
+            # in the guard would mark every later merge of the path,
+            # adv_r62_safe_merge_guard)
+            g = cond.remove_annotation(IMPLICIT_FLOW) if has_implicit_flow(cond) else cond
             taken = st.copy()
-            taken.guard = claripy.And(st.guard, cond)
+            taken.guard = claripy.And(st.guard, g)
             if s.offsIP != 184:
                 raise Unsupported("exit to a non-RIP target")
             out.append(Succ(taken, claripy.BVV(s.dst.value, 64), s.jumpkind, insn, cond))
-            st.guard = claripy.And(st.guard, claripy.Not(cond))
+            st.guard = claripy.And(st.guard, claripy.Not(g))
         elif tag == "Ist_CAS":
             # lock cmpxchg: old = [addr]; if old == expd: [addr] = new
             if s.expdHi is not None:
