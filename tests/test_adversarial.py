@@ -203,12 +203,10 @@ KNOWN_GAPS: dict = {
     # POP_REGS, was closed in the fifteenth session: Explorer._branch_regions
     # marks what the entry code writes between a branch on kernel data and
     # the block that post-dominates it)
-    # the defined bits of R11 at a sysretl: SYSENTER's pushfq puts the
-    # entry's own flags (status bits of the PTI CR3 switch, an undefined AF,
-    # AC and ID as constants) in pt_regs->flags, which the 32-bit task gets
-    # back; R11 there is taken as r11-is-rflags requires it, an RFLAGS image
-    "adv_r43_compat_flags_defined_bits": "stack-address bits in ZF/SF/DF/OF of regs->flags at a sysretl: R11 "
-                                         "there is accepted as any RFLAGS image",
+    # (adv_r43_compat_flags_defined_bits, stack-address bits in the defined
+    # RFLAGS bits of R11 at a sysretl, was closed in the fifteenth session:
+    # R11 computed from a kernel address is accepted only as its clean slot,
+    # decide.data_mark)
 }
 
 

@@ -186,12 +186,12 @@ class Query:
         detail (terms["implicit_<r>"])."""
         m = implicit_mark(v, {})
         d = data_mark(self._explorer, v, self.state, {})
+        if not m.is_false():
+            self.terms[f"implicit_{r}"] = m
         if not d.is_false():
+            self.terms[f"computed_{r}"] = d
             m = d if m.is_false() else claripy.Or(m, d)
-        if m.is_false():
-            return z3.BoolVal(False)
-        self.terms[f"implicit_{r}"] = m
-        return conv(m)
+        return z3.BoolVal(False) if m.is_false() else conv(m)
 
 
 def variant_constraint(explorer, ex, fixed: dict, ts_pins: bool = True):
@@ -422,10 +422,14 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                     f"with a value that is not user data ({_provenance(explorer, v)})"
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled {how}")
                 continue
-            im = q.terms.get(f"implicit_{r}")
+            im, cm = q.terms.get(f"implicit_{r}"), q.terms.get(f"computed_{r}")
             restored = vv == sv and not (k is not None and _is_true(model, k)) and \
                 not _is_true(model, implicit_mark(saved, {})) or \
                 q.width != "sysretl" and r in ("rcx", "r11") and vv == ev(q.ptregs["ip" if r == "rcx" else "flags"])
+            if cm is not None and _is_true(model, cm) and not restored:
+                bad.append(f"{r.upper()}={vv:#x}, computed from kernel data ({_provenance(explorer, v)}): harmless "
+                           "as a value, but what it is depends on that data")
+                continue
             if im is not None and _is_true(model, im) and not restored:
                 at = getattr(explorer, "implicit_writes", {}).get(r)
                 where = f" (a write at {explorer.program.symbolize(at)})" if at else ""
@@ -510,11 +514,28 @@ def implicit_mark(v, memo: dict):
     return m
 
 
+_MOVES = ("Concat", "Extract", "ZeroExt", "SignExt")
+
+
+def _moved(v) -> bool:
+    """A value only moved, not computed: a variable (a loaded byte, a
+    register's input), a plain constant, or bytes of such put together.
+    no-kernel-data judges it by its value (gpr_ok; a havoc's bytes through
+    its unsure event, compat_frame_pointer_dispatch), not by its name."""
+    if v.op == "BVS":
+        return True
+    if v.op == "BVV":
+        return not machine.from_kernel_address(v)
+    return v.op in _MOVES and all(_moved(a) for a in v.args if isinstance(a, claripy.ast.Base))
+
+
 def data_mark(explorer, v, st, memo: dict):
     """When a value is computed from kernel data (Explorer.kernel_inputs),
     as a claripy Bool over the path: an If (a merge of paths) picks its
     arm's mark by its condition, whose own inputs (the path guard) do not
-    count; any other term counts by its inputs."""
+    count; a value only moved (_moved) is not marked; any other term counts
+    by its inputs (a mask from a secret bit, a constant folded from a
+    kernel address)."""
     key = v.hash()
     m = memo.get(key)
     if m is None:
@@ -522,6 +543,8 @@ def data_mark(explorer, v, st, memo: dict):
             c, a, b = v.args
             ma, mb = data_mark(explorer, a, st, memo), data_mark(explorer, b, st, memo)
             m = ma if ma is mb or (ma.is_false() and mb.is_false()) else claripy.If(c, ma, mb)
+        elif _moved(v):
+            m = claripy.BoolV(False)
         else:
             # (a slot's kstore mark is gpr_ok's business: SYSENTER's pushfq
             # leaves the entry's status flags in pt_regs->flags, R11's slot)
