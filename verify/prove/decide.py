@@ -185,7 +185,9 @@ class Query:
         adv_r62_kaddr_shift_mask), as a z3 Bool; the term is kept for the
         detail (terms["implicit_<r>"])."""
         m = implicit_mark(v, {})
-        d = data_mark(self._explorer, v, self.state, {})
+        own = {"rcx": frozenset({"cx", "ip"}), "r11": frozenset({"r11", "flags"})}.get(r) or \
+            frozenset({dict(NKD_REGS).get(r)})
+        d = data_mark(self._explorer, v, self.state, {}, own)
         if not m.is_false():
             self.terms[f"implicit_{r}"] = m
         if not d.is_false():
@@ -506,8 +508,13 @@ def implicit_mark(v, memo: dict):
     if m is None:
         if v.op == "If":
             c, a, b = v.args
-            m = claripy.BoolV(True) if machine.has_implicit_flow(c) else claripy.If(c, implicit_mark(a, memo),
-                                                                               implicit_mark(b, memo))
+            if machine.has_implicit_flow(c) or not (machine.has_implicit_flow(a) or machine.has_implicit_flow(b)):
+                # (a marked condition; or the If itself was marked, as
+                # Explorer.load marks a word read through an address chosen
+                # by kernel data, adv_r63_secret_index)
+                m = claripy.BoolV(True)
+            else:
+                m = claripy.If(c, implicit_mark(a, memo), implicit_mark(b, memo))
         else:
             m = claripy.BoolV(True)
         memo[key] = m
@@ -529,7 +536,7 @@ def _moved(v) -> bool:
     return v.op in _MOVES and all(_moved(a) for a in v.args if isinstance(a, claripy.ast.Base))
 
 
-def data_mark(explorer, v, st, memo: dict):
+def data_mark(explorer, v, st, memo: dict, own_slots=frozenset()):
     """When a value is computed from kernel data (Explorer.kernel_inputs),
     as a claripy Bool over the path: an If (a merge of paths) picks its
     arm's mark by its condition, whose own inputs (the path guard) do not
@@ -541,14 +548,17 @@ def data_mark(explorer, v, st, memo: dict):
     if m is None:
         if v.op == "If":
             c, a, b = v.args
-            ma, mb = data_mark(explorer, a, st, memo), data_mark(explorer, b, st, memo)
+            ma, mb = data_mark(explorer, a, st, memo, own_slots), data_mark(explorer, b, st, memo, own_slots)
             m = ma if ma is mb or (ma.is_false() and mb.is_false()) else claripy.If(c, ma, mb)
         elif _moved(v):
             m = claripy.BoolV(False)
         else:
-            # (a slot's kstore mark is gpr_ok's business: SYSENTER's pushfq
-            # leaves the entry's status flags in pt_regs->flags, R11's slot)
-            m = claripy.BoolV(explorer.kernel_inputs(v, st, marks=False))
+            # (a slot's kstore mark counts, but not that of the slots the
+            # register is restored from, gpr_ok's business: SYSENTER's
+            # pushfq leaves the entry's status flags in pt_regs->flags, R11's
+            # slot; another slot's does: the entry's RSP parked in orig_ax
+            # made into a mask, adv_r63_origax_shift_mask)
+            m = claripy.BoolV(explorer.kernel_inputs(v, st, own_slots=own_slots))
         memo[key] = m
     return m
 

@@ -543,9 +543,11 @@ class Explorer:
             v = st.load_bytes(a, n)
             self._image_data_read(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
-        if machine.has_implicit_flow(addr):
+        if machine.has_implicit_flow(addr) or (len(vals) > 1 and self.implicit_input(addr, st)):
             # a pointer chosen under a branch on kernel data (`p = secret ?
-            # &a : &b`): which word is read is that data
+            # &a : &b`), or computed from it in the entry code (`((u64
+            # *)rsp)[secret & 8 ? 1 : 0]`, adv_r63_secret_index): which word
+            # is read is that data
             out = machine.implicit_flow(out)
         if n == 8 and len(vals) == 1 and not out.symbolic and \
                 self._stack_tops.get(vals[0]) == out.concrete_value:
@@ -1225,13 +1227,18 @@ class Explorer:
             block = cfg.blocks[node]
             for group in groups:
                 self._tick()
-                st = merge(group) if len(group) > 1 else group[0]
+                closing = len(groups) == 1 and any((depth, cfg.entry, node) in s.kpend for s in group)
+                st = merge(group, chosen=closing) if len(group) > 1 else group[0]
                 if st.kpend and len(groups) == 1:
                     # the branch regions this block post-dominates end here
                     # (_branch_regions), unless the outcomes arrive with
                     # different stack pointers (then they are run apart, and
                     # `if (secret) rsp -= 8` has chosen what later stack
-                    # accesses read: adv_r61_rsp_region)
+                    # accesses read: adv_r61_rsp_region).  What differs
+                    # between the outcomes is marked there as chosen by the
+                    # branch (state.merge chosen=True), what one outcome
+                    # left unwritten included (`xor %r12d,%r12d; jc 1f; mov
+                    # R12(regs),%r12; 1:`, adv_r63_restore_under_secret)
                     st.kpend = frozenset(r for r in st.kpend if r != (depth, cfg.entry, node))
                 if node in cfg.loop_heads:
                     st = self._widen(st, havoc_sets[node], node)
@@ -1611,11 +1618,12 @@ class Explorer:
             return False
         return self.kernel_inputs(term, st)
 
-    def kernel_inputs(self, term, st: MState, marks: bool = True) -> bool:
+    def kernel_inputs(self, term, st: MState, marks: bool = True, own_slots=frozenset()) -> bool:
         """implicit_input's test, anywhere: a kernel-data variable (a pt_regs
-        slot counts as its kstore mark may, unless marks is false: the
-        entry's RSP parked in orig_ax, adv_r62_origax_branch), a
-        kernel-address constant, or the ImplicitFlow mark."""
+        slot counts as its kstore mark may, unless marks is false or it is
+        own_slot: the entry's RSP parked in orig_ax, adv_r62_origax_branch,
+        adv_r63_origax_shift_mask), a kernel-address constant, or the
+        ImplicitFlow mark."""
         if machine.has_implicit_flow(term) or machine.from_kernel_address(term):
             return True
         if not term.symbolic:
@@ -1629,10 +1637,19 @@ class Explorer:
                 for leaf in term.leaf_asts())
         if not h and marks and st.kstore:
             # (not memoised: the marks are the path's)
-            h = any(leaf.op == "BVS" and not self.kernel_taint(leaf, st, constants=False,
-                                                               skip=self._BRANCH_NOT_KERNEL).is_false()
-                    for leaf in term.leaf_asts())
+            h = any(leaf.op == "BVS" and not self._own_slot_byte(leaf, own_slots) and not self.kernel_taint(
+                leaf, st, constants=False, skip=self._BRANCH_NOT_KERNEL).is_false() for leaf in term.leaf_asts())
         return h
+
+    def _own_slot_byte(self, leaf, slots) -> bool:
+        """Whether a variable is a byte of one of the pt_regs slots `slots`
+        (mem<gen>_<addr>)."""
+        if not slots or not leaf.args[0].startswith("mem"):
+            return False
+        try:
+            return self.slot_at(int(leaf.args[0].split("#")[0].partition("_")[2], 16)) in slots
+        except ValueError:
+            return False
 
     _entry_code = False  # (_step_block: the block is the entry code's own, call depth 0)
 

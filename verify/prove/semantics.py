@@ -263,8 +263,13 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             addr = ev(s.addr)
             expd, new = ev(s.expdLo), ev(s.dataLo)
             old = mem.load(st, addr, expd.size(), insn)
-            mem.store(st, addr, implicit_flow(claripy.If(old == expd, new, old)) if st.kpend else
-                      claripy.If(old == expd, new, old), insn)
+            hit = old == expd
+            if st.kpend or mem.implicit_input(hit, st):
+                # (inside a region; or the exchange chosen by kernel data in
+                # the entry code, adv_r63_lock_cmpxchg: marked on the If's
+                # condition, which decide.implicit_mark reads)
+                hit = implicit_flow(hit)
+            mem.store(st, addr, claripy.If(hit, new, old), insn)
             tmps[s.oldLo] = old
             cas_insn = insn
         elif tag in ("Ist_LoadG", "Ist_StoreG", "Ist_LLSC"):

@@ -225,16 +225,19 @@ class MState:
             self.mem[a] = b
 
 
-def merge(states: list[MState]) -> MState:
+def merge(states: list[MState], chosen: bool = False) -> MState:
     """One state for several paths at the same point: values that differ become
     If(guard_a, a, b); the guard is the disjunction.  Guards of different
     paths into one point are disjoint (they differ in a branch condition or a
-    choice symbol); where they are not, either value is a real execution."""
+    choice symbol); where they are not, either value is a real execution.
+    chosen: the paths are the outcomes of a branch on kernel data rejoining
+    (Explorer._branch_regions): a register or memory byte that differs
+    between them gets machine.ImplicitFlow on its If's condition."""
     if len(states) == 1:
         return states[0]
     acc = states[0]
     for s in states[1:]:
-        acc = _merge_two(acc, s)
+        acc = _merge_two(acc, s, chosen)
     return acc
 
 
@@ -242,8 +245,8 @@ def _ite(g, a, b):
     return a if same(a, b) else claripy.If(g, a, b)
 
 
-def _merge_two(a: MState, b: MState) -> MState:
-    g = a.guard
+def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
+    g = machine.implicit_flow(a.guard) if chosen else a.guard
     out = MState.__new__(MState)
     out.regs = {}
     for k in a.regs.keys() | b.regs.keys():
