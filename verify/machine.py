@@ -159,7 +159,27 @@ logging.getLogger("claripy").setLevel(logging.CRITICAL)
 logging.getLogger("pyvex").setLevel(logging.CRITICAL)
 logging.getLogger("cle").setLevel(logging.CRITICAL)
 
-class KernelAddress(claripy.Annotation):
+class _Provenance(claripy.Annotation):
+    """An annotation claripy keeps on every term computed from the one it
+    is on, through folding too (relocatable, not eliminatable); one
+    instance per kind, equal to every other of its kind."""
+
+    @property
+    def eliminatable(self) -> bool:
+        return False
+
+    @property
+    def relocatable(self) -> bool:
+        return True
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+
+class KernelAddress(_Provenance):
     """On a constant that is a kernel address (the image's link addresses,
     the machine's regions below), and on every term computed from one:
     claripy keeps it through folding, so `(ret_ip >> 21) & 511` (a small
@@ -167,25 +187,11 @@ class KernelAddress(claripy.Annotation):
     where it came from.  Explorer.kernel_taint counts a value with a
     constant leaf carrying it as kernel data."""
 
-    @property
-    def eliminatable(self) -> bool:
-        return False
-
-    @property
-    def relocatable(self) -> bool:
-        return True
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, KernelAddress)
-
-    def __hash__(self) -> int:
-        return hash("KernelAddress")
-
 
 KERNEL_ADDRESS = KernelAddress()
 
 
-class ImplicitFlow(claripy.Annotation):
+class ImplicitFlow(_Provenance):
     """On a value explored code wrote to a register or memory while a branch
     on kernel data had not yet rejoined (Explorer._branch_regions: between
     the branch and its immediate post-dominator), and on every term
@@ -193,20 +199,6 @@ class ImplicitFlow(claripy.Annotation):
     the user's value or zero, each harmless alone, but which of the two is
     the secret's bit (adv_r43_reg_zero_after_pop).  no-kernel-data does not
     accept a register whose value may carry it (decide.implicit_mark)."""
-
-    @property
-    def eliminatable(self) -> bool:
-        return False
-
-    @property
-    def relocatable(self) -> bool:
-        return True
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, ImplicitFlow)
-
-    def __hash__(self) -> int:
-        return hash("ImplicitFlow")
 
 
 IMPLICIT_FLOW = ImplicitFlow()
