@@ -1557,27 +1557,29 @@ class Explorer:
             yield node, s2
 
     def _branch_regions(self, cfg, block, st: MState, succs, depth: int):
-        """Implicit flows (no-kernel-data): a conditional exit of the block
-        whose condition depends on kernel data (_depends_on_kernel: it can
-        change when only kernel inputs change; or it carries
-        machine.ImplicitFlow, a value itself chosen by such a branch) opens
-        a region on every successor path, (depth, function, the block's
-        immediate post-dominator), closed where the path reaches that block
-        or the function returns (_function_once).  While one is open,
-        run_block marks what explored code writes to a general register
-        (but RSP) or memory with machine.ImplicitFlow, and decide.py does
-        not accept a register at SYSRET whose value may carry it.
-        Soundness: a write control-dependent on the branch (one that only
-        some of its outcomes execute) lies between the branch and its
-        immediate post-dominator, on the paths that execute it (standard
-        control dependence), so it is marked there; writes after the
-        post-dominator run on every outcome alike.  What the branch decides
-        without a write (the value left in place on the other outcome) is
-        a write on that outcome's sibling: the query finds the path that
-        wrote.  Calls inside the region run with it open; a summarised
-        callee's clobbers are marked (apply_summary).  Not followed: a
-        value only the number of loop iterations decides after the loop's
-        exit (the loop head's widening havocs what the body writes)."""
+        """Implicit flows (no-kernel-data), in the entry code (call depth 0):
+        a conditional exit of the block whose condition has kernel inputs
+        (implicit_input) opens a region on every successor path, (depth,
+        function, the block's immediate post-dominator), closed where the
+        path reaches that block with every outcome's stack pointer alike
+        (_function_once: what differs between the outcomes there is marked,
+        state.merge chosen=True) or where the function returns.  While one
+        is open, run_block marks every register write but RSP/RIP and every
+        store with machine.ImplicitFlow (set_reg too; a summarised call
+        marks every pt_regs slot, apply_summary), and decide.py accepts a
+        register at SYSRET whose value may carry it only as its own clean
+        pt_regs slot.  Soundness: a write control-dependent on the branch
+        (one only some of its outcomes execute) lies between the branch and
+        its immediate post-dominator, on the paths that execute it (standard
+        control dependence), so it is marked there; a value one outcome
+        leaves unwritten differs where the outcomes rejoin, and is marked
+        there; writes after the post-dominator run on every outcome alike.
+        Calls inside the region run with it open.  Not followed: regions in
+        called functions (depth 1 and below: tried, it marks every register
+        of the Debian kernels' exits; their stores into pt_regs have
+        note_ptregs_store's rule), and a value only the number of loop
+        iterations decides (the loop head's widening havocs what the body
+        writes)."""
         conds = [sc.cond for sc in succs if sc.cond is not None]
         if not conds or depth > 0 or not any(self.implicit_input(c, st) for c in conds):
             return
