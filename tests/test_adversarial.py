@@ -189,6 +189,10 @@ KNOWN_GAPS: dict = {
     # review 63: pt_regs->cs and ->ss are untracked slots (no kstore mark;
     # their bytes count as user data after the dispatch), so a kernel value
     # parked above the selector the checks compare opens no branch region
+    # review 64: a symbolic condition on a kernel address plus a user value
+    # the analysis cannot separate (its variables include merged state)
+    "adv_r64_kaddr_guarded_sym": "bit 21 of `&label + r10` with R10 forced zero elsewhere: the symbolic condition "
+                                 "keeps the linked layout's outcome",
     "adv_r63_cs_upper_park": "a kernel pointer parked in pt_regs->cs's upper bytes, a branch on it zeroes R12: cs/ss "
                              "are untracked slots",
     "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "

@@ -47,7 +47,10 @@ class Query:
     """The SYSRET inputs of one site's merged state, as z3 terms."""
 
     def __init__(self, explorer, hits, la57: bool, consts: dict, width: str = "sysretq", frame: str = "pt_regs"):
-        st = merge([h.state for h in hits])
+        # (paths that reach the site with a branch region still open, whose
+        # outcomes never met before it: what differs between them is marked,
+        # state.merge chosen=True; adv_r64_bug_on_arm, adv_r64_rsp_restore)
+        st = merge([h.state for h in hits], chosen=any(h.state.kpend for h in hits))
         self.state = st
         self._explorer = explorer
         self.site = hits[0].site

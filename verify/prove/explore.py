@@ -1227,8 +1227,13 @@ class Explorer:
             block = cfg.blocks[node]
             for group in groups:
                 self._tick()
-                closing = len(groups) == 1 and any((depth, cfg.entry, node) in s.kpend for s in group)
-                st = merge(group, chosen=closing) if len(group) > 1 else group[0]
+                # (every merge of paths a region of this function is open on
+                # marks what differs, not only the one where it closes: the
+                # outcomes may meet first at a join the post-dominator does
+                # not see, adv_r64_dead_bypass)
+                chosen = any(r[:2] == (depth, cfg.entry) for s in group for r in s.kpend)
+                group = [s for s in group if not s.guard.is_false()] or group[:1]
+                st = merge(group, chosen=chosen) if len(group) > 1 else group[0]
                 if st.kpend and len(groups) == 1:
                     # the branch regions this block post-dominates end here
                     # (_branch_regions), unless the outcomes arrive with
@@ -1654,6 +1659,15 @@ class Explorer:
             return False
 
     _entry_code = False  # (_step_block: the block is the entry code's own, call depth 0)
+
+    def user_vs_kernel_address(self, cond, st: MState) -> bool:
+        """(run_block) In the entry code, a symbolic condition whose every
+        variable is user data, computed with a kernel-address constant: the
+        user's part cannot fix which way the address's bits go."""
+        if not self._entry_code:
+            return False
+        return not any(leaf.op in ("BVS", "BoolS") and not self.kernel_taint(
+            leaf, st, constants=False, skip=self._BRANCH_NOT_KERNEL).is_false() for leaf in cond.leaf_asts())
 
     def note_implicit_write(self, offset: int, insn: int):
         """(run_block) a register write inside a branch region, for the

@@ -231,7 +231,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 continue
             c = ev(s.guard)
             cond = c != 0 if not isinstance(c, claripy.ast.Bool) else c
-            if not cond.symbolic and from_kernel_address(cond):
+            if from_kernel_address(cond) and (not cond.symbolic or mem.user_vs_kernel_address(cond, st)):
                 # A branch decided only by a kernel address: the model's
                 # addresses are one layout, and KASLR (text by 2 MiB, the
                 # direct map, vmalloc'ed stacks) may give the bit the other
@@ -243,7 +243,11 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 # regs->r12 = 1`).  Sound: it only adds a path.  No
                 # conditional branch of the Debian 6.1/6.12 and UP
                 # kernels' checks takes it (measured: none is decided by
-                # a kernel address alone)
+                # a kernel address alone).  In the entry code the same for a
+                # condition on a kernel address and user data only (`bt
+                # $21` of `&label + r10` with R10 checked zero elsewhere,
+                # adv_r64_kaddr_guarded_sym): the user's part does not fix
+                # which way the address's bits go
                 cond = fresh_bool(f"kaddr_branch_{insn:x}")
             # (the path guard keeps no ImplicitFlow: the branch's region
             # carries it, Explorer._branch_regions reads Succ.cond; a mark

@@ -245,12 +245,20 @@ def _ite(g, a, b):
     return a if same(a, b) else claripy.If(g, a, b)
 
 
+def _chosen(g, a, b):
+    """_ite for outcomes of a branch on kernel data: a value that differs is
+    marked on its If's condition and on the If itself (which claripy may
+    fold into an arm when the condition is constant)."""
+    return a if same(a, b) else machine.implicit_flow(claripy.If(g, a, b))
+
+
 def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
     g = machine.implicit_flow(a.guard) if chosen else a.guard
+    ite = _chosen if chosen else _ite
     out = MState.__new__(MState)
     out.regs = {}
     for k in a.regs.keys() | b.regs.keys():
-        out.regs[k] = _ite(g, a.get_slot(k), b.get_slot(k))
+        out.regs[k] = ite(g, a.get_slot(k), b.get_slot(k))
     out.mem = {}
     for k in a.mem.keys() | b.mem.keys():
         va = a.mem.get(k)
@@ -259,7 +267,7 @@ def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
             va = background_byte(a.gen, k)
         if vb is None:
             vb = background_byte(b.gen, k)
-        out.mem[k] = _ite(g, va, vb)
+        out.mem[k] = ite(g, va, vb)
     out.gen = a.gen if gen_key(a.gen) == gen_key(b.gen) else ("ite", g, a.gen, b.gen)
     out.guard = claripy.Or(a.guard, b.guard)
     out.IF = _ite(g, a.IF, b.IF)
