@@ -91,6 +91,9 @@ class Query:
             "pcid": explorer.feature(consts.get("X86_FEATURE_PCID")),
         }
         self.gpr_terms = {}
+        # register -> the z3 condition that it holds its clean restored slot
+        # (no_kernel_data's answer for a register chosen by kernel data)
+        self.restored: dict = {}
         gprs = []
         for r, slot in NKD_REGS + NKD_REGS_RCX_R11:
             if r in ("rcx", "r11") and width != "sysretl":
@@ -127,8 +130,8 @@ class Query:
             self.gpr_terms[r] = (v, saved)
             dirty = st.kstore.get(slot) if not regs and r != "r11" else None
             dz = conv(dirty) if dirty is not None else z3.BoolVal(False)
-            gprs.append((r, conv(v), conv(saved), extra, dz,
-                         (self._implicit(r, v), self._restored(v, saved, dz))))
+            self.restored[r] = self._restored(v, saved, dz)
+            gprs.append((r, conv(v), conv(saved), extra, dz, (self._implicit(r, v), self.restored[r])))
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
@@ -167,10 +170,8 @@ class Query:
             if st.kstore.get(f) is not None:
                 self.terms[f"kstore_{f}"] = st.kstore[f]
         dz = conv(dirty) if dirty is not None else z3.BoolVal(False)
-        alt_v = ptreg(alt)
-        return (r, conv(v), conv(saved), extra, dz,
-                (self._implicit(r, v), z3.Or(self._restored(v, saved, dz),
-                                             self._restored(v, alt_v, conv(st.kstore.get(alt, no))))))
+        self.restored[r] = z3.Or(self._restored(v, saved, dz), self._restored(v, ptreg(alt), conv(st.kstore.get(alt, no))))
+        return (r, conv(v), conv(saved), extra, dz, (self._implicit(r, v), self.restored[r]))
 
     @staticmethod
     def _restored(v, slot, dirty):
@@ -428,9 +429,7 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
                 bad.append(f"{r.upper()}={vv:#x}, restored from pt_regs->{slots[r]}, which the exit code filled {how}")
                 continue
             im, cm = q.terms.get(f"implicit_{r}"), q.terms.get(f"computed_{r}")
-            restored = vv == sv and not (k is not None and _is_true(model, k)) and \
-                not _is_true(model, implicit_mark(saved, {})) or \
-                q.width != "sysretl" and r in ("rcx", "r11") and vv == ev(q.ptregs["ip" if r == "rcx" else "flags"])
+            restored = r in q.restored and z3.is_true(model.eval(q.restored[r], model_completion=True))
             if cm is not None and _is_true(model, cm) and not restored:
                 bad.append(f"{r.upper()}={vv:#x}, computed from kernel data ({_provenance(explorer, v)}): harmless "
                            "as a value, but what it is depends on that data")

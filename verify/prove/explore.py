@@ -1232,6 +1232,9 @@ class Explorer:
                 # outcomes may meet first at a join the post-dominator does
                 # not see, adv_r64_dead_bypass)
                 chosen = any(r[:2] == (depth, cfg.entry) for s in group for r in s.kpend)
+                # (a path whose guard is the constant False is no execution:
+                # left out, it cannot hide a marked If behind a folded
+                # condition; one such path alone is kept as it was)
                 group = [s for s in group if not s.guard.is_false()] or group[:1]
                 st = merge(group, chosen=chosen) if len(group) > 1 else group[0]
                 if st.kpend and len(groups) == 1:
@@ -1416,6 +1419,9 @@ class Explorer:
     def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
         """Yield (successor node, state)."""
         self._block_addr = block.addr  # (where a refusal happened, for its reason)
+        # (implicit_input; set before any kind runs: _special's flag-undefined
+        # instructions go through run_block too)
+        self._entry_code = depth == 0
         k = block.kind
         if k == "choice":
             yield from self._choice(block, st)
@@ -1511,7 +1517,6 @@ class Explorer:
                 self.note_gs(st, ins.addr)
         irsb = self._lift(block)
         self._insns = {ins.addr: ins for ins in block.insns}  # (const: which constants are RIP values)
-        self._entry_code = depth == 0
         try:
             succs = run_block(self, st, irsb)
         except Unsupported as e:
@@ -1609,14 +1614,14 @@ class Explorer:
 
     def implicit_input(self, term, st: MState) -> bool:
         """Whether, in the entry code (call depth 0, _branch_regions), a
-        branch condition or a value the CPU's flags select (run_block: an
-        ITE, a flags helper's result: cmov, setcc, sbb) has kernel data
-        among its inputs: a variable kernel_taint takes as kernel data
-        (pt_regs slots whatever their marks; not the static keys, the
-        alternatives or the flags the CPU leaves undefined: _BRANCH_NOT_KERNEL),
-        a kernel-address constant (machine.KernelAddress: KASLR's layout,
-        adv_r61_kaddr_user_cmp), or a value already marked with
-        machine.ImplicitFlow.  By the inputs alone, not the solver's "can
+        branch condition, a cmov's or cmpxchg's condition (run_block) or an
+        address a load goes through (load) has kernel data among its
+        inputs (kernel_inputs: a variable kernel_taint takes as kernel data,
+        a pt_regs slot as far as its kstore mark goes, not the static keys,
+        the alternatives or a havoc's cs bits: _BRANCH_NOT_KERNEL; a
+        kernel-address constant, machine.KernelAddress: KASLR's layout,
+        adv_r61_kaddr_user_cmp; or a value already marked with
+        machine.ImplicitFlow).  By the inputs alone, not the solver's "can
         it change": a mark made for nothing costs at most a proof (a marked
         register is still accepted as its own saved pt_regs slot,
         decide.py); the solver's question cost 0.4-0.6 s on the Debian
