@@ -183,8 +183,8 @@ def test_early_decisions_change_no_finding(name, fixture_kernels):  # noqa: F811
     answers, without their pins) runs only when the answers are late, which on
     a small kernel they never are: forced here, every (obligation, site,
     variant) keeps its status, and it must have held something where the
-    fixture is proven there (one all_hold query per site: where an
-    obligation other than ts-compat-clear fails there, it holds nothing)."""
+    fixture is proven there (decide.holding per site: an obligation that
+    fails there is left out of what it holds, the others are held)."""
     import json
     import subprocess
     import sys

@@ -396,11 +396,11 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         done.add((v["name"], site, oid))
                         per.setdefault((v["name"], site, oid), []).append((INCONCLUSIVE, mixed, None, name))
                     continue
-                together = dec.all_hold(q, [o for o in todo if o not in held], extra, ms)
+                together = dec.holding(q, [o for o in todo if o not in held], extra, ms)
                 for oid in todo:
                     k = (v["name"], site, oid)
                     ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
-                    status, model, blame = ("proven", None, []) if together or oid in held else \
+                    status, model, blame = ("proven", None, []) if oid in together or oid in held else \
                         dec.decide(q, oid, extra, ex.events, ms)
                     if status == "proven":
                         done.add(k)

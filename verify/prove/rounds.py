@@ -262,7 +262,7 @@ def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, w
     """What the first round can decide before the TS_COMPAT answers arrive
     (tseffects.settle; on two cores that process is the critical path):
     (variant, site) -> (its Query, the obligations that hold there with the
-    TS_COMPAT kinds free, the seconds that took), one all_hold query per
+    TS_COMPAT kinds free, the seconds that took), one holding query per
     site for every obligation but ts-compat-clear.  `final`: the (variant,
     site, oid) already decided; frame and default_width: the entry's
     (decide.Query; the compat entries use this too, compat._explore_entry).
@@ -289,7 +289,7 @@ def _hold_without_ts_pins(explorer, ex, prog, live, all_sites, oids_of, final, w
                           frame=frame)
             t2 = time.monotonic()
             ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
-            held = frozenset(todo) if dec.all_hold(q, todo, extra, ms) else frozenset()
+            held = dec.holding(q, todo, extra, ms)
             out[(v["name"], site)] = (q, held, time.monotonic() - t2)
     return out
 
@@ -611,13 +611,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     continue
                 t2 = time.monotonic()
                 rest = [o for o in todo if o not in early]
-                together = dec.all_hold(q, rest, extra, remaining_ms())
+                together = dec.holding(q, rest, extra, remaining_ms())
                 dt_together = time.monotonic() - t2
                 for oid in todo:
                     t2 = time.monotonic()
-                    status, model, blame = ("proven", None, []) if together or oid in early else \
+                    status, model, blame = ("proven", None, []) if oid in together or oid in early else \
                         dec.decide(q, oid, extra, ex.events, remaining_ms())
-                    dt = dt_early if oid in early else dt_together if together else time.monotonic() - t2
+                    dt = dt_early if oid in early else dt_together if oid in together else time.monotonic() - t2
                     k = (v["name"], site, oid)
                     if status == "proven":
                         finding(v, site, oid, PROVEN, f"holds on every path reaching this SYSRET "
