@@ -205,7 +205,8 @@ KNOWN_GAPS: dict = {
     # falling into an entry point; int3 fill before entries is taken to trap
     # (entries.sysret_reaching), and an attached debugger owns the machine
     "adv_r52_int3_resumes_into_ignore": "a compiled-in int3 resumed by kgdb, falling into entry_SYSCALL32_ignore: "
-                                        "int3 is taken to trap",
+                                        "proven under int3-traps, listed at that int3 "
+                                        "(test_int3_fall_through_is_named)",
     "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
                              "proven under abi-frames, which names object bounds",
     # (adv_r43_reg_zero_after_pop, an implicit flow into a register after
@@ -282,6 +283,23 @@ def test_safe_adversarial_never_violated(name, tmp_path):
     assert name not in SAFE_KNOWN_VIOLATED, f"{name} is no longer violated: remove it from SAFE_KNOWN_VIOLATED"
     assert res["verdict"] != "violated" and rc in (0, 3), (rc, res["verdict"])
     assert all(o["status"] != "violated" for o in res["obligations"]), res["obligations"]
+
+
+def test_int3_fall_through_is_named(tmp_path):
+    """adv_r52_int3_resumes_into_ignore: the search for other ways into the
+    exit path does not follow the gate's int3 into entry_SYSCALL32_ignore
+    (a known gap), and says so: assumption int3-traps at that int3 (the
+    fixture's int80_ignore ends `int3` right before the ignore stub)."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    path = build_fixture("adv_r52_int3_resumes_into_ignore", outdir)
+    _rc, res = _check(path, tmp_path)
+    where = {a["id"]: a.get("where", []) for a in res["assumptions"]}
+    from verify.image import KernelImage
+
+    img = KernelImage.open(path)
+    ignore = img.symbols.lookup("entry_SYSCALL32_ignore")
+    assert img.read(ignore - 1, 1) == b"\xcc"
+    assert img.symbols.symbolize(ignore - 1) in where.get("int3-traps", []), where
 
 
 def test_second_entry_into_the_exit_path_is_named(tmp_path):

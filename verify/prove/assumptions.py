@@ -125,6 +125,15 @@ ASSUMPTIONS = {
     "handler resumes only WARNs and exception-table fixups, else die() ends the task (no kernel debugger "
     "rewrites the return address).  Likewise an `int3` in the padding after a function: no kprobe or "
     "text_poke owns padding, so the #BP handler dies there (a function that runs off its end stops).",
+    "int3-traps": "An `int3` in the image's code that code runs into (a compiled-in breakpoint such as "
+    "arch_kgdb_breakpoint(), or data decoded as code running into int3 fill) does not resume at the next byte: "
+    "exc_int3 resumes by itself only at a text_poke_bp site it is rewriting (emulating the new instruction) or a "
+    "registered kprobe, which the entry text refuses (arch_within_kprobe_blacklist), and otherwise die()s; only "
+    "an attached kernel debugger's `continue` (kgdb) or a die notifier returning NOTIFY_STOP goes on there, and "
+    "a debugger attached to the kernel owns the machine anyway.  So the search for other ways into the exit "
+    "path (prove/entries.py) does not follow such an int3 into an entry point that comes after it; the "
+    "explorations themselves let an int3 resume.  Recorded at each int3 whose fall-through into an entry point "
+    "was left out.",
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",

@@ -525,7 +525,8 @@ def second_entries_search(prog, vs, sites_of, width_of) -> list:
     the TS_COMPAT process: tseffects.TsEffects.submit): per width the
     compat entries' sites have, (its sites, the explored entries, the ways
     in found or None, why not, the Xen PV ones, (variant, source, target) ->
-    the sites that way reaches or None)."""
+    the sites that way reaches or None, the int3 fall-throughs into an
+    entry left out: entries.sysret_reaching's `trapped`)."""
     explored = [(n, a) for n, a, _k, _f in compat_entries(prog)]
     if not explored:
         return []
@@ -541,8 +542,10 @@ def _second_entries(prog, vs, per, finding, used, searched) -> None:
     width they reach: sysretl on every real kernel; `searched`:
     second_entries_search's answer): the proven findings at the sites of
     that width they reach become inconclusive."""
-    for all_sites, explored, found, why, xen, reaches in searched:
+    for all_sites, explored, found, why, xen, reaches, trapped in searched:
         used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
+        for int3, _entry in trapped:
+            used.setdefault("int3-traps", set()).add(prog.symbolize(int3))
         for v in vs:
             for src, tgt in (sorted(found) if found is not None else [(None, None)]):
                 if (src, tgt) in xen and v["name"] != "xenpv":
@@ -578,10 +581,11 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
             sec = prog.image.elf.section_at(site)
             ranges.add((sec.addr, sec.end) if sec is not None else (site, site + 1))
     found, why = None, None
+    trapped: list = []
     try:
         found = set()
         for lo, hi in sorted(ranges):
-            w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds)
+            w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds, trapped=trapped)
             found |= entries.ways_in(prog, lo, hi, w, lambda src: any(a <= src < b for a, b in extents))
     except CfgError as e:
         found, why = None, str(e)
@@ -595,4 +599,4 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
                 reaches[(v["name"], src, tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
             except CfgError:
                 reaches[(v["name"], src, tgt)] = None
-    return all_sites, explored, found, why, xen, reaches
+    return all_sites, explored, found, why, xen, reaches, sorted(set(trapped))

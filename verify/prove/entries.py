@@ -125,11 +125,13 @@ def _branch_seeds(prog, lo: int, hi: int) -> set[int]:
 
 
 def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
-                    kinds: tuple = ("sysret",)) -> set[int]:
+                    kinds: tuple = ("sysret",), trapped: list | None = None) -> set[int]:
     """W: addresses in [lo, hi) from which a 64-bit SYSRET instruction is
     statically reachable (see the module docstring for the edges).  Falling
     into `entry` (an entry point or a set of them, the compat entries) is an
-    edge from real code, not from alignment fill (below)."""
+    edge from real code, not from alignment fill (below).  trapped: gets
+    (int3, entry point) for every fall-through into an entry point left out
+    because an int3 that code runs into traps (assumption int3-traps)."""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
     branch_seeds = _branch_seeds(prog, lo, hi)
     starts = sorted(set(prog.symbols.addresses_in(lo, hi)) | branch_seeds)  # walk_seeds
@@ -221,17 +223,29 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
     #   only from a symbol start (6.1's nopw under
     #   __end_entry_SYSENTER_compat: a marker, not code) is entered, if at
     #   all, by an indirect branch: assumption sysret-path-direct-entries.
-    fill_entered = [b for a, bs in succ.items() if a not in fill for b in bs if b in nop_fill]
-    fill_entered += [(t, None) for t in branch_seeds if (t, None) in nop_fill]
-    live_fill: set = set()
-    while fill_entered:
-        n = fill_entered.pop()
-        if n not in live_fill:
-            live_fill.add(n)
-            fill_entered.extend(b for b in succ.get(n, ()) if b in nop_fill)
+    def entered(kind: set) -> set:
+        """The nodes of `kind` that code runs into (an edge from a non-fill
+        instruction, a branch seed), and those they fall through to."""
+        todo = [b for a, bs in succ.items() if a not in fill for b in bs if b in kind]
+        todo += [(t, None) for t in branch_seeds if (t, None) in kind]
+        live: set = set()
+        while todo:
+            n = todo.pop()
+            if n not in live:
+                live.add(n)
+                todo.extend(b for b in succ.get(n, ()) if b in kind)
+        return live
+
+    live_fill = entered(nop_fill)
+    # an int3 that code runs into (a compiled-in breakpoint; data decoded as
+    # code running into the fill) traps all the same; the fall-through left
+    # out is named where it is (adv_r52_int3_resumes_into_ignore)
+    live_int3 = entered(fill - nop_fill) if trapped is not None else set()
     for node, nxt in into_entry:
         if node not in fill or node in live_fill:
             succ[node].append(nxt)
+        elif node in live_int3:
+            trapped.append((node[0], nxt[0]))
     pred: dict = {}
     for a, bs in succ.items():
         for b in bs:
@@ -257,10 +271,10 @@ def _jump_label_branches(prog, lo: int, hi: int):
             yield code, target
 
 
-def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int]]:
+def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None = None) -> list[tuple[int, int]]:
     """(source, target) of every way into W from outside the entry's extent
     (module docstring); W for the SYSRET instructions of `kinds` ("sysret"
-    for sysretq, "sysretl")."""
+    for sysretq, "sysretl").  trapped: as sysret_reaching's."""
     e_lo, e_hi = entry_extent(prog, cfg)
     lo, hi = prog.entry.entry_text
     if not lo <= e_lo < hi:
@@ -273,7 +287,7 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",)) -> list[tuple[int, int
         # W covers the entry text only: code elsewhere that reaches this
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
-    w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds)
+    w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds, trapped=trapped)
     # (the entry's own extent: a branch from a part of it no explored path
     # runs is reached, if at all, by a way into W found on its own: W
     # follows calls and undecodable bytes, adv_r23_entry2_call_island)
@@ -417,13 +431,15 @@ def search(prog, vs, width_of=None) -> dict:
     """The image-only half of rounds._second_entries: per SYSRET kind
     searched, (the jumps into the exit path found or None, why the search
     failed, the xen ones, {(variant, target): SYSRETs the target reaches or
-    None})."""
+    None}, the int3 fall-throughs into an entry left out: sysret_reaching's
+    `trapped`)."""
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
     out = {}
     for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
         why = None
+        trapped: list = []
         try:
-            found = second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds)
+            found = second_entries(prog, prog.cfg(prog.entry.syscall_entry), kinds=kinds, trapped=trapped)
         except CfgError as e:
             found, why = None, str(e)
         xen = {(s, t) for s, t in found or () if is_xen_pv_entry(prog, s, t)}
@@ -434,7 +450,7 @@ def search(prog, vs, width_of=None) -> dict:
                     reach[(v["name"], tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
                 except CfgError:
                     reach[(v["name"], tgt)] = None
-        out[kinds] = (found, why, xen, reach)
+        out[kinds] = (found, why, xen, reach, sorted(set(trapped)))
     return out
 
 

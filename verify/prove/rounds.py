@@ -238,7 +238,9 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
     sysretl both reach)."""
     used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
-    for kinds, (found, why, xen, reaches) in (search or entries.search(prog, vs, width_of)).items():
+    for kinds, (found, why, xen, reaches, trapped) in (search or entries.search(prog, vs, width_of)).items():
+        for int3, _entry in trapped:
+            used.setdefault("int3-traps", set()).add(prog.symbolize(int3))
         for v in vs:
             for src, tgt in (found if found is not None else [(None, None)]):
                 if (src, tgt) in xen and v["name"] != "xenpv":
