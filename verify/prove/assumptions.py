@@ -3,13 +3,14 @@ A report lists those it used and where (explore.Exploration.assumptions)."""
 
 ASSUMPTIONS = {
     "abi-callee-saved": "A callee that is summarised, not followed, returns to its return address with RSP "
-    "popped and RBX, RBP, R12-R15 as it found them (the SysV ABI every kernel C function is compiled to).  "
+    "popped, RBX, RBP, R12-R15 as it found them and the direction flag too (the SysV ABI every kernel C function is "
+    "compiled to: DF clear on entry and return).  "
     "The return, RSP and the callee-saved registers are checked on the code the summary reads "
     "(summary.StackWalk: stores through RSP stay below each frame's return address, every `ret` runs at its "
     "frame's entry RSP with RBX, RBP, R12-R15 kept or restored from where they were saved; a callee that fails it is "
     "run, not summarised); this covers code the summary does not read: unknown callees, a closure past "
     "the summary's size limit, and the rest of a closure once its walk reaches code fixed only at run time (a "
-    "static call, the dispatch).",
+    "static call, the dispatch); DF is unknown after a callee whose code read has a std, popf or iret.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given, and "
     "only inside the object each one points to (C's bounds: a local array handed to a helper is not overrun "
     "into the saved registers above it; the image has no bounds of locals to check this against): a stack "

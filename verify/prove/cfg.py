@@ -397,6 +397,26 @@ class FunctionCfg:
         self.order = list(nx.topological_sort(dag))
         self.loop_heads = {v for _, v in back}
         self._distances: dict = {}
+        # retreating edges whose target does not dominate their source: a
+        # cycle entered other than through that head (an irreducible loop).
+        # The engine's loop rule widens the head's state by what a latch
+        # state changes, but keeps the head's path condition, which a path
+        # that entered the cycle elsewhere need not meet
+        # (adv_r65_irreducible_skip_checks: `if (nr & 1) goto B`, around the
+        # checks): Explorer.function refuses such a function
+        self.irreducible = set()
+        if back:
+            dom = nx.immediate_dominators(g, root)
+
+            def dominates(h, n):
+                while n != h:
+                    up = dom.get(n)
+                    if up is None or up == n:
+                        return False
+                    n = up
+                return True
+
+            self.irreducible = {(u, v) for u, v in back if not dominates(v, u)}
 
     def ipdom(self, node):
         """The immediate post-dominator of `node` in this function's CFG (the
@@ -466,7 +486,7 @@ class FunctionCfg:
 
 
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000,
-                        kinds: tuple = ("sysret",), widths: dict | None = None) -> set:
+                        kinds: tuple = ("sysret",), widths: dict | None = None, irets: set | None = None) -> set:
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
     choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
@@ -474,7 +494,11 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
     label or into the entry text), and each candidate of each patch site.
     The engine must have explained every site found here; a variant where it
     reached none of them is not proven by that (DESIGN.md).
-    widths: if given, filled with site -> "sysretq" | "sysretl"."""
+    widths: if given, filled with site -> "sysretq" | "sysretl".
+    irets: if given, filled with the IRETs the walk stopped at: where an IRET
+    goes is the frame's, which the walk does not know, so an empty answer
+    with an IRET on the way does not show that no SYSRET is reachable (an
+    IRET to CPL 0 goes on in the kernel: adv_r65_la57_iret_bypass)."""
     found = set()
     seen = set()
     work = [(entry, None)]
@@ -545,6 +569,8 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         if k == "iret":
             # an IRET may return to the kernel: the walk does not know where
             # (the engine decides from the frame); its fall-through is not code
+            if irets is not None:
+                irets.add(addr)
             continue
         work.append(fall)
     return found

@@ -542,6 +542,7 @@ class Explorer:
             self._check_alloca_access(a, insn)
             v = st.load_bytes(a, n)
             self._image_data_read(st, addr, a, n, v, insn)
+            v = self._below_rsp(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
         if machine.has_implicit_flow(addr) or (len(vals) > 1 and self.implicit_input(addr, st)):
             # a pointer chosen under a branch on kernel data (`p = secret ?
@@ -556,6 +557,31 @@ class Explorer:
             # round trip drops machine.Placed)
             out = out.annotate(machine.PLACED)
         return out
+
+    def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
+        """A read of stack bytes below RSP (on the stack RSP is on): any
+        value.  The kernel is built without a red zone because those bytes
+        are not the code's: a summarised callee's frame (its pushes, its
+        locals) lies there, and so does the frame of an exception or
+        interrupt taken on this stack.  A model that keeps the bytes the
+        path left there is a real execution (no interrupt, the callee run);
+        one that changes them goes through an unsure event, as an
+        over-approximation (adv_r65_summary_below_rsp: a value parked at
+        -16(%rsp) across a call).  Compiled kernel code never reads below
+        RSP: the Debian kernels never take this."""
+        rsp = self.reg(st, "rsp")
+        if rsp.symbolic:
+            return v
+        sp = rsp.concrete_value
+        for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
+            if lo <= sp <= hi and lo <= a < sp:
+                w = fresh(f"below_rsp_{insn:x}", 8 * n)
+                guard = claripy.And(st.guard, addr == a, w != v) if addr.symbolic else claripy.And(st.guard, w != v)
+                self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at "
+                                            f"{self.program.symbolize(insn)}: an interrupt's or a callee's frame may "
+                                            "have changed it", site=insn))
+                return w
+        return v
 
     @cached_property
     def _stack_tops(self) -> dict:
@@ -733,8 +759,12 @@ class Explorer:
 
     _credited = False
 
-    # inputs a path condition may depend on without leaking kernel data
-    _GUARD_NOT_KERNEL = ("key_", "af_", "flags_")
+    # inputs a path condition may depend on without leaking kernel data;
+    # havoc_<site>_cs_hi, the selector bits of pt_regs->cs after a summarised
+    # callee's havoc (user register state, as for _BRANCH_NOT_KERNEL below):
+    # every exit checks cs, so counting them marked every pt_regs store made
+    # after the check (adv_r65_safe_cs_check_store, a false "violated")
+    _GUARD_NOT_KERNEL = ("key_", "af_", "flags_", "havoc_")
 
     # and for a branch region (_branch_regions, implicit_input): the static
     # keys and alternatives, and the upper bits of pt_regs->cs after a
@@ -1194,6 +1224,12 @@ class Explorer:
             cfg = self.program.cfg(entry)
         except CfgError as e:
             raise Inconclusive(f"{self.program.symbolize(entry)}: {e}") from None
+        if cfg.irreducible:
+            # (the loop rule keeps the head's path condition: cfg._loops)
+            u, h = min(cfg.irreducible)
+            raise Inconclusive(f"{self.program.symbolize(entry)}: a loop entered other than at its head "
+                               f"{self.program.symbolize(h[0])} (irreducible: the edge from "
+                               f"{self.program.symbolize(u[0])})")
         ex = self.ex
         mark = (len(ex.hits), len(ex.events), len(ex.trail), {k: set(v) for k, v in ex.assumptions.items()})
         havoc_sets: dict = {h: set() for h in cfg.loop_heads}
@@ -2533,6 +2569,9 @@ class Explorer:
             # the callee's ret)
             st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
         self._summary_gs_cr3(st, summary, label)
+        if summary.may_write_df:
+            self.set_reg(st, "dflag", claripy.If(fresh(f"df_{label}", 1) == 1, claripy.BVV(-1, 64),
+                                                 claripy.BVV(1, 64)))
         if summary.vector:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]

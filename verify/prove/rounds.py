@@ -451,10 +451,12 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # the sysretl query (decide.Query width), and anything not decided ends
     # inconclusive (the catch-all after _second_entries).
     width_of: dict = {}  # site -> "sysretq" | "sysretl"
+    static_irets: dict = {}  # variant -> the IRETs its static walk stopped at
     for v in vs:
         try:
             static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=("sysret", "sysretl"),
-                                                          widths=width_of)
+                                                          widths=width_of,
+                                                          irets=static_irets.setdefault(v["name"], set()))
         except CfgError as e:
             static_sites[v["name"]] = None
             pending_reason[v["name"]] = f"static SYSRET walk failed: {e}"
@@ -475,10 +477,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         final[(v["name"], site, oid)] = Finding(oid, site, sym(site), v["name"], v["detail"], status, reason, cex, dt)
 
     # a variant the static walk shows has no SYSRET: proven without exploring
+    # (not when the walk stopped at an IRET: one to CPL 0 goes on in the
+    # kernel, where the walk does not follow; the exploration decides it
+    # from the frame, adv_r65_la57_iret_bypass)
     live = []
     for v in vs:
         ss = static_sites[v["name"]]
-        if ss is not None and not ss:
+        if ss is not None and not ss and not static_irets.get(v["name"]):
             for site in all_sites:
                 for oid in oids_of(site):
                     finding(v, site, oid, PROVEN, f"no SYSRET is reachable under {v['name']} (static walk of "

@@ -106,6 +106,23 @@ _SYSTEM_MODELLED = {"sti", "cli", "mov", "clac", "stac", "wrmsr", "wrmsrns", "rd
 _MSR_LOADERS = {"vmrun", "vmload", "skinit", "rsm"}
 
 
+# instruction groups that read or write the vector, MMX or x87 registers
+# (capstone's groups; some, as emms or fnsave, name none of them)
+_VECTOR_GROUPS = frozenset(getattr(capstone.x86, f"X86_GRP_{g}") for g in (
+    "SSE1", "SSE2", "SSE3", "SSSE3", "SSE41", "SSE42", "SSE4A", "AVX", "AVX2", "AVX512", "MMX", "FPU", "3DNOW",
+    "AES", "SHA", "PCLMUL", "FMA", "FMA4", "F16C", "XOP", "CDI", "DQI", "BWI", "ERI", "PFI", "VLX"))
+_VECTOR_REGS = ("xmm", "ymm", "zmm", "mm", "st", "k", "fp", "mxcsr")
+
+
+def _touches_vector(ci) -> bool:
+    """Whether the instruction may change a vector, MMX or x87 register (any
+    one in those groups, or naming such a register: conservative)."""
+    if any(g in _VECTOR_GROUPS for g in ci.groups):
+        return True
+    read, written = ci.regs_access()
+    return any(ci.reg_name(r).startswith(_VECTOR_REGS) for r in (*read, *written))
+
+
 @dataclass
 class Summary:
     event_kind: str  # "summary" | "unknown-call" | "dispatch"
@@ -115,6 +132,11 @@ class Summary:
     may_change_if: bool = False
     may_clear_if: bool = False  # a `cli` in its code (IF may become clear, never set)
     vector: bool = False
+    # a `std`, popf or iret in its code: DF after it is unknown (code the
+    # summary does not read returns with DF as it found it: the SysV ABI's
+    # "DF clear on entry and return", assumption abi-callee-saved;
+    # adv_r65_summary_std_df)
+    may_write_df: bool = False
     keeps_user_state: bool = False
     reaches_dispatch: bool = False  # its code calls the syscall dispatch
     assumption: str | None = None
@@ -575,8 +597,13 @@ class Summaries:
                 s.may_change_if = True
             if m == "cli":
                 s.may_clear_if = True
-            if m.startswith("xrstor") or m.startswith("fxrstor"):
+            if m.startswith("xrstor") or m.startswith("fxrstor") or _touches_vector(ci):
+                # (any SSE/AVX/MMX/x87 instruction, or one naming a vector
+                # register: a plain `movq %gs:x,%xmm15` in a helper changes
+                # what the caller keeps there, adv_r65_summary_xmm_clobber)
                 s.vector = True
+            if m in ("std", "popf", "popfq", "popfd") or m.startswith("iret"):
+                s.may_write_df = True
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
@@ -742,6 +769,7 @@ class Summaries:
             out.may_write_cr3 |= t.may_write_cr3
             out.may_change_if |= t.may_change_if
             out.vector |= t.vector
+            out.may_write_df |= t.may_write_df
             out.via_current |= t.via_current
             if t.writes == "any":
                 out.writes, out.why = "any", f"{name}: {t.why}"
