@@ -213,6 +213,24 @@ def has_implicit_flow(value) -> bool:
     return any(isinstance(a, ImplicitFlow) for a in value.annotations)
 
 
+class ModelLiteral(_Provenance):
+    """On a constant the image's code writes down (an immediate, or
+    arithmetic on immediates alone) whose value lands in one of the
+    machine's own regions (the task stack, the trampoline stack, the current
+    task, the per-CPU area, the alloca regions: the model's stand-ins for
+    places the kernel chooses at run time), and on every term computed from
+    one.  At run time such a literal is some other memory: an access
+    through it is one through an unknown pointer (Explorer.load/store,
+    adv_r66_movabs_task_clear)."""
+
+
+MODEL_LITERAL = ModelLiteral()
+
+
+def is_model_literal(term) -> bool:
+    return isinstance(term, Base) and any(isinstance(a, ModelLiteral) for a in term.annotations)
+
+
 def kernel_address(value: int, bits: int = 64):
     """A kernel-address constant (KernelAddress)."""
     return claripy.BVV(value, bits).annotate(KERNEL_ADDRESS)

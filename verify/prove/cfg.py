@@ -486,7 +486,8 @@ class FunctionCfg:
 
 
 def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000,
-                        kinds: tuple = ("sysret",), widths: dict | None = None, irets: set | None = None) -> set:
+                        kinds: tuple = ("sysret",), widths: dict | None = None, irets: set | None = None,
+                        calls: set | None = None) -> set:
     """Every SYSRET instruction a walk from `entry` can reach when the features
     in `fixed` (feature number -> bool) are set that way and every other
     choice is open: jumps and fall-through (after hlt, int3 and listed ud2s too),
@@ -498,7 +499,13 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
     irets: if given, filled with the IRETs the walk stopped at: where an IRET
     goes is the frame's, which the walk does not know, so an empty answer
     with an IRET on the way does not show that no SYSRET is reachable (an
-    IRET to CPL 0 goes on in the kernel: adv_r65_la57_iret_bypass)."""
+    IRET to CPL 0 goes on in the kernel: adv_r65_la57_iret_bypass).
+    calls: if given, filled with the direct calls' targets the walk took to
+    return to the next instruction without walking them (functions outside
+    the entry text): an empty answer shows no SYSRET only where each of them
+    does return there (a callee that moves its return address goes on
+    elsewhere: adv_r66_la57_call_skips_walk; the caller checks their
+    summaries, which read their stack use)."""
     found = set()
     seen = set()
     work = [(entry, None)]
@@ -553,6 +560,9 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         if k == "jcc":
             work.append(target_node(program, ins.target, vk))
+        if k == "call" and ins.target is not None and calls is not None and not (
+                program.start_name(ins.target) is None or program.in_entry_text(ins.target)):
+            calls.add(ins.target)
         if k == "call" and ins.target is not None and (
                 program.start_name(ins.target) is None or program.in_entry_text(ins.target)):
             # a call to a local label or into the entry text may be a jump

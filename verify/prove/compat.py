@@ -177,10 +177,12 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
         frames[name] = frame
         static = {}
         irets: dict = {}  # variant -> the IRETs its static walk stopped at (cfg.static_sysret_sites)
+        callees: dict = {}  # variant -> the callees it took to return
         for v in vs:
             try:
                 static[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=KINDS, widths=width_of,
-                                                        irets=irets.setdefault(v["name"], set()))
+                                                        irets=irets.setdefault(v["name"], set()),
+                                                        calls=callees.setdefault(v["name"], set()))
             except CfgError as e:
                 static[v["name"]] = e
         sites = sorted({s for ss in static.values() if isinstance(ss, set) for s in ss})
@@ -194,7 +196,8 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
         live = []
         for v in vs:
             ss = static[v["name"]]
-            if isinstance(ss, set) and not ss and not irets[v["name"]]:
+            if isinstance(ss, set) and not ss and not irets[v["name"]] and \
+                    not summaries.may_return_elsewhere(callees[v["name"]]):
                 # (not past an IRET: one to CPL 0 goes on in the kernel,
                 # where the walk does not follow; explored, it is decided
                 # from its frame: adv_r65_la57_iret_bypass)

@@ -249,6 +249,13 @@ class Explorer:
         VEX's address arithmetic.  Any other operation on one (an `and`
         with a mask, a shift) gives no placed address, even where its value
         lands in the region (adv_r60_rip_mask_diff)."""
+        if not result.symbolic and result.size() == 64 and not machine.is_placed(result) and \
+                all(not x.annotations for x in args if isinstance(x, claripy.ast.Base)) and \
+                self._in_model_region(result.concrete_value):
+            # arithmetic on the image's immediates alone landing in one of the
+            # machine's regions (`mov $0xffff8882,%eax; shl $32,%rax`): a
+            # literal (machine.ModelLiteral)
+            return result.annotate(machine.MODEL_LITERAL)
         if not (op.startswith("Iop_Add") or op.startswith("Iop_Sub")) or len(args) != 2 or result.symbolic:
             return result
         a, b = args
@@ -270,8 +277,13 @@ class Explorer:
         if bits == 64 and (_KERNEL_HALF <= value < _KERNEL_IMAGE_SPACE or
                            self._image_lo <= value <= self._image_hi):
             v = machine.kernel_address(value)
+            if not placed and self._in_model_region(value):
+                v = v.annotate(machine.MODEL_LITERAL)  # (an immediate naming a model region)
             return v.annotate(machine.PLACED) if placed else v
         return claripy.BVV(value, bits)
+
+    def _in_model_region(self, v: int) -> bool:
+        return any(lo <= v < hi for lo, hi in self._tracked_ranges(None, model_only=True))
 
     def same_region(self, a, b) -> bool:
         """Whether a and b are concrete kernel addresses (KernelAddress) of
@@ -521,7 +533,10 @@ class Explorer:
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, n, insn)
         vals = self._values(st, addr)
-        if vals is None:
+        unplaced = vals is not None and self._literal_model_address(addr, vals)
+        if unplaced:
+            vals = None  # (read as through an unknown pointer, below)
+        if vals is None and not unplaced:
             span = self._bounds(st, addr)
             if span is not None and span[1] - span[0] < MAX_EXACT_STORE_SPAN:
                 vals = range(span[0], span[1] + 1)  # bounded: exact, as for stores
@@ -559,29 +574,79 @@ class Explorer:
         return out
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
-        """A read of stack bytes below RSP (on the stack RSP is on): any
-        value.  The kernel is built without a red zone because those bytes
-        are not the code's: a summarised callee's frame (its pushes, its
-        locals) lies there, and so does the frame of an exception or
-        interrupt taken on this stack.  A model that keeps the bytes the
-        path left there is a real execution (no interrupt, the callee run);
-        one that changes them goes through an unsure event, as an
-        over-approximation (adv_r65_summary_below_rsp: a value parked at
-        -16(%rsp) across a call).  Compiled kernel code never reads below
-        RSP: the Debian kernels never take this."""
+        """A read of stack bytes below RSP (on the stack RSP is on).  The
+        kernel is built without a red zone because those bytes are not the
+        code's to keep: a summarised callee's frame lies there (its bytes are
+        made fresh at the call: _clobber_callee_frame), and so does the
+        frame of an interrupt taken on this stack while IF is set.  A byte
+        this path never wrote is garbage, a fresh value (not the background,
+        which an earlier read may have pinned).  With IF clear, what the
+        path left there stays (a spill to the red zone and its reload: only
+        NMI, #MC and #DB interrupt, on IST stacks).  With IF possibly set,
+        the value is what the path left or, through an unsure event, any
+        value: a violation with the path's own bytes is a real execution (no
+        interrupt came), a proof holds for every value.  Refused when the
+        path's value may be a stack address: a store through the "any" side
+        would be taken for one through an unknown pointer, which this
+        syscall's frames never are (adv_r44_redzone_copy).  Compiled kernel
+        code never reads below RSP: the Debian kernels never take this
+        (adv_r65_summary_below_rsp; the reviews' reads of a popped slot)."""
         rsp = self.reg(st, "rsp")
         if rsp.symbolic:
             return v
         sp = rsp.concrete_value
         for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
-            if lo <= sp <= hi and lo <= a < sp:
-                w = fresh(f"below_rsp_{insn:x}", 8 * n)
-                guard = claripy.And(st.guard, addr == a, w != v) if addr.symbolic else claripy.And(st.guard, w != v)
-                self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at "
-                                            f"{self.program.symbolize(insn)}: an interrupt's or a callee's frame may "
-                                            "have changed it", site=insn))
-                return w
+            if not (lo <= sp <= hi and lo <= a < sp):
+                continue
+            missing = [a + i for i in range(n) if a + i not in st.mem]
+            for b in missing:
+                st.mem[b] = fresh(f"garbage_{b:x}", 8)
+            if missing:
+                v = st.load_bytes(a, n)
+            if not st.IF.symbolic and st.IF.concrete_value == 0:
+                return v
+            if n == 8:
+                vals = self._values(st, v)
+                if vals is not None and any(self.is_stack(x) for x in vals):
+                    raise Inconclusive(f"{self.program.symbolize(insn)}: a read below RSP with interrupts possibly "
+                                       "enabled, of a value that may be a stack address (an interrupt's frame may "
+                                       "have overwritten it)")
+            changed = fresh_bool(f"below_rsp_{insn:x}")
+            guard = claripy.And(st.guard, addr == a, changed) if addr.symbolic else claripy.And(st.guard, changed)
+            self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at {self.program.symbolize(insn)} "
+                                        "with interrupts possibly enabled: an interrupt's frame may have changed it",
+                                        site=insn))
+            return claripy.If(changed, fresh(f"below_rsp_{insn:x}", 8 * n), v)
         return v
+
+    def _clobber_callee_frame(self, st: MState, label: str) -> None:
+        """A summarised call: the callee's frame is below its return address
+        (RSP at the call), and what the path left there is gone (its pushes
+        and locals: adv_r65_summary_below_rsp, a value parked at -16(%rsp)
+        across a call).  Fresh bytes named for the call, so a model through
+        them blames its summary."""
+        rsp = self.reg(st, "rsp")
+        if rsp.symbolic:
+            return
+        sp = rsp.concrete_value
+        for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
+            if lo <= sp <= hi:
+                for b in [b for b in st.mem if lo <= b < sp]:
+                    st.mem[b] = fresh(f"w_{label}_{b:x}", 8)
+
+    def _literal_model_address(self, addr, vals) -> bool:
+        """Whether an access lands in one of the machine's own regions (the
+        task stack, the trampoline stack, the current task, the per-CPU
+        area, the alloca regions) through an address computed from the
+        image's literals alone (machine.ModelLiteral: `movabs $<the model's
+        task>`, a constant shifted into one).  Those regions' addresses are
+        the model's stand-ins for places the kernel chooses at run time
+        (KASLR, the allocator, the per-CPU setup); a literal equal to one
+        names some other memory there, so the access is one through an
+        unknown pointer (adv_r66_movabs_task_clear, _ptregs_checks).  Code
+        reaches the regions from RSP, the GS base and the slots holding
+        them, whose values carry no such mark."""
+        return machine.is_model_literal(addr) and any(self._in_model_region(v) for v in vals)
 
     @cached_property
     def _stack_tops(self) -> dict:
@@ -631,17 +696,22 @@ class Explorer:
         memo[key] = name
         return name
 
-    def _tracked_ranges(self, st):
-        return [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
-                (machine.TASK, machine.TASK + 0x10000), (machine.PERCPU_BASE, machine.PERCPU_BASE + 0x1000000),
-                (ALLOCA_BASE, ALLOCA_BASE + 64 * ALLOCA_SPAN)] + \
-            [(a, a + 1) for a in st.mem if not self.is_stack(a)]
+    def _tracked_ranges(self, st, model_only: bool = False):
+        model = [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
+                 (machine.TASK, machine.TASK + 0x10000), (machine.PERCPU_BASE, machine.PERCPU_BASE + 0x1000000),
+                 (ALLOCA_BASE, ALLOCA_BASE + 64 * ALLOCA_SPAN)]
+        if model_only:
+            return model
+        return model + [(a, a + 1) for a in st.mem if not self.is_stack(a)]
 
     def store(self, st: MState, addr, value, insn: int):
         self._store_insn = insn
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
+        if vals is not None and self._literal_model_address(addr, vals):
+            self._unknown_store(st, addr, insn, value)
+            return
         if vals is None:
             span = self._bounds(st, addr)
             if span is None or span[1] - span[0] >= MAX_EXACT_STORE_SPAN:
@@ -740,7 +810,11 @@ class Explorer:
                 # leaves the entry's status flags in pt_regs->flags, whose
                 # NT/AC/TF test every SYSENTER path takes (a marked slot is
                 # still caught when it is restored)
-                if self._guard_taint(st) and not t.is_true():
+                if not t.is_true() and (self._guard_taint(st) or (cond is not None and not self.kernel_taint(
+                        cond, st, constants=False, skip=self._GUARD_NOT_KERNEL).is_false())):
+                    # (also a store whose address kernel data chooses among
+                    # slots: `regs_array[secret & 1] = 0`, the slot written
+                    # is the secret, adv_r43_slot_index_secret)
                     t = claripy.BoolV(True)
                     # (for the report: where, decide._detail)
                     self.__dict__.setdefault("implicit_stores", {}).setdefault(
@@ -2569,6 +2643,7 @@ class Explorer:
             # the callee's ret)
             st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
         self._summary_gs_cr3(st, summary, label)
+        self._clobber_callee_frame(st, label)
         if summary.may_write_df:
             self.set_reg(st, "dflag", claripy.If(fresh(f"df_{label}", 1) == 1, claripy.BVV(-1, 64),
                                                  claripy.BVV(1, 64)))

@@ -452,11 +452,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # inconclusive (the catch-all after _second_entries).
     width_of: dict = {}  # site -> "sysretq" | "sysretl"
     static_irets: dict = {}  # variant -> the IRETs its static walk stopped at
+    static_calls: dict = {}  # variant -> the callees it took to return
     for v in vs:
         try:
             static_sites[v["name"]] = static_sysret_sites(prog, entry, v["fixed"], kinds=("sysret", "sysretl"),
                                                           widths=width_of,
-                                                          irets=static_irets.setdefault(v["name"], set()))
+                                                          irets=static_irets.setdefault(v["name"], set()),
+                                                          calls=static_calls.setdefault(v["name"], set()))
         except CfgError as e:
             static_sites[v["name"]] = None
             pending_reason[v["name"]] = f"static SYSRET walk failed: {e}"
@@ -479,11 +481,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     # a variant the static walk shows has no SYSRET: proven without exploring
     # (not when the walk stopped at an IRET: one to CPL 0 goes on in the
     # kernel, where the walk does not follow; the exploration decides it
-    # from the frame, adv_r65_la57_iret_bypass)
+    # from the frame, adv_r65_la57_iret_bypass; nor when a callee it took to
+    # return may return elsewhere, adv_r66_la57_call_skips_walk)
     live = []
     for v in vs:
         ss = static_sites[v["name"]]
-        if ss is not None and not ss and not static_irets.get(v["name"]):
+        if ss is not None and not ss and not static_irets.get(v["name"]) and \
+                not summaries.may_return_elsewhere(static_calls.get(v["name"], ())):
             for site in all_sites:
                 for oid in oids_of(site):
                     finding(v, site, oid, PROVEN, f"no SYSRET is reachable under {v['name']} (static walk of "

@@ -240,6 +240,15 @@ class Summaries:
             name.startswith("__SCT__") or name.startswith("__x86_indirect_thunk_")
             or name.startswith("__x86_indirect_call_thunk_") or name.startswith("__x86_indirect_jump_thunk_"))))
 
+    def may_return_elsewhere(self, callees) -> bool:
+        """Whether a callee the static SYSRET walk took to return to the next
+        instruction (cfg.static_sysret_sites' `calls`) may return elsewhere:
+        its stack walk finds a store at or above its return address or a
+        `ret` at another RSP (Summary.frame_unsafe: `addq $1,(%rsp); ret`,
+        adv_r66_la57_call_skips_walk).  One the summary cannot read returns
+        home under abi-callee-saved."""
+        return any(self.writes_of(t, self.program.start_name(t)).frame_unsafe for t in sorted(callees))
+
     def writes_of(self, target, name) -> Summary:
         """What the callee may write (its TS_COMPAT effect is asked of
         tseffects.py separately: it reads the callee's closure)."""
@@ -1081,7 +1090,9 @@ class StackWalk:
             mem = ops[1].mem
             base = d if mem.base == _RSP else bp if mem.base == _RBP and isinstance(bp, int) else None
             r = _reg64(ci, ops[0].reg)
-            if base is not None and (base + mem.disp, r) in saved:
+            # (through the stack segment only: `movq %fs:(%rsp),%rbx` reads
+            # the user's FS base plus RSP, no save: adv_r66_summary_fs_restore)
+            if base is not None and mem.segment in _FLAT_SEGMENTS and (base + mem.disp, r) in saved:
                 restored = r
         if "rsp" in written_64 and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
                                              "call", "ret", "enter"):
@@ -1106,8 +1117,15 @@ class StackWalk:
         saved = frozenset(x for x in saved if d is not None and x[0] >= d)
         # (with the implicit destinations capstone omits: a failed cmpxchg
         # loads RAX, adv_r48_cmpxchg_fail_copy)
+        top = self._loads_stack_top(ci, addr + ci.size)
         copies = self._copies_after(ci, m, ops, state[0], d, bp, copies,
                                     written_64 | set(_IMPLICIT_WRITES.get(m, ())))
+        if top is not None:
+            # the task stack's top, from its per-CPU slot: an address in this
+            # stack, at an offset the walk does not know (its frames lie
+            # below it: adv_r66_summary_saved_slot_alias stores the user's
+            # r12 into its own saved-RBX slot at top - 208)
+            copies = frozenset({**dict(copies), top: None}.items())
         if m != "call":
             hit = {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in written} | set(_IMPLICIT_WRITES.get(m, ()))
             hit &= KEPT_AT_ENTRY
@@ -1317,6 +1335,24 @@ class StackWalk:
         # (a slot below RSP stays: an interrupt may overwrite it, but it may
         # also still hold the address, adv_r44_redzone_copy)
         return frozenset(cp.items())
+
+    def _loads_stack_top(self, ci, nxt: int) -> str | None:
+        """The 64-bit register an 8-byte `mov` loads the task stack's top
+        into (cpu_current_top_of_stack: %gs-relative under SMP, a plain
+        global on a uniprocessor kernel), else None."""
+        ops = ci.operands
+        if ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != _X86.X86_OP_REG or ops[0].size != 8 or \
+                ops[1].type != _X86.X86_OP_MEM:
+            return None
+        mem = ops[1].mem
+        if mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP):
+            return None
+        layout = self.prog.layout
+        at = (mem.disp + (nxt if mem.base else 0)) & 0xFFFFFFFFFFFFFFFF
+        want = _X86.X86_REG_GS if layout.percpu_gs.value else 0
+        if mem.segment != want or at != layout.top_of_stack.value:
+            return None
+        return _reg64(ci, ops[0].reg)
 
     @staticmethod
     def _rsp_after(m, ops, state):
