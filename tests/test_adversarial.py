@@ -201,6 +201,13 @@ KNOWN_GAPS: dict = {
     # RSP with IF unknown (Explorer._below_rsp): the symbolic condition on a
     # kernel address it was written for still keeps the linked layout's
     # outcome)
+    # review 67 (sixteenth session): the summaries' stack walk takes the
+    # per-CPU stack top for a stack address (adv_r66_summary_saved_slot_alias),
+    # not task->stack (a task_struct member the image's BTF names; stores
+    # through pointers it does not take for stack addresses are what
+    # abi-frames names)
+    "adv_r67_task_stack_saved_slot": "a helper overwrites its own saved RBX through current->stack + THREAD_SIZE - "
+                                     "216: proven under abi-frames",
     "adv_r63_cs_upper_park": "a kernel pointer parked in pt_regs->cs's upper bytes, a branch on it zeroes R12: cs/ss "
                              "are untracked slots",
     "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "

@@ -249,19 +249,24 @@ class Explorer:
         VEX's address arithmetic.  Any other operation on one (an `and`
         with a mask, a shift) gives no placed address, even where its value
         lands in the region (adv_r60_rip_mask_diff)."""
-        if not result.symbolic and result.size() == 64 and not machine.is_placed(result) and \
-                all(not x.annotations for x in args if isinstance(x, claripy.ast.Base)) and \
-                self._in_model_region(result.concrete_value):
-            # arithmetic on the image's immediates alone landing in one of the
-            # machine's regions (`mov $0xffff8882,%eax; shl $32,%rax`): a
-            # literal (machine.ModelLiteral)
-            return result.annotate(machine.MODEL_LITERAL)
-        if not (op.startswith("Iop_Add") or op.startswith("Iop_Sub")) or len(args) != 2 or result.symbolic:
+        if result.symbolic:
             return result
-        a, b = args
-        if (machine.is_placed(a) and not b.symbolic and not b.annotations) or \
-                (op.startswith("Iop_Add") and machine.is_placed(b) and not a.symbolic and not a.annotations):
-            return result.annotate(machine.PLACED)
+        if op.startswith(("Iop_Add", "Iop_Sub")) and len(args) == 2:
+            a, b = args
+            base = a if machine.is_placed(a) and not b.symbolic and not b.annotations else \
+                b if op.startswith("Iop_Add") and machine.is_placed(b) and not a.symbolic and not a.annotations \
+                else None
+            if base is not None and self._model_region(base.concrete_value) == self._model_region(
+                    result.concrete_value):
+                return result.annotate(machine.PLACED)
+        if result.size() == 64 and self._model_region(result.concrete_value) is not None and not any(
+                isinstance(x, claripy.ast.Base) and not x.symbolic and x.size() == 64 and
+                self._model_region(x.concrete_value) == self._model_region(result.concrete_value) for x in args):
+            # a value in one of the machine's regions computed from no value
+            # in that region (`mov $0xffff8882,%eax; shl $32,%rax`; a placed
+            # address plus an offset into another region): a literal
+            # (machine.ModelLiteral)
+            return result.annotate(machine.MODEL_LITERAL)
         return result
 
     def const(self, value: int, bits: int, placed: bool = True):
@@ -283,7 +288,25 @@ class Explorer:
         return claripy.BVV(value, bits)
 
     def _in_model_region(self, v: int) -> bool:
-        return any(lo <= v < hi for lo, hi in self._tracked_ranges(None, model_only=True))
+        return self._model_region(v) is not None
+
+    def _model_region(self, v: int):
+        """Which of the machine's regions v lies in (an index), or None; each
+        alloca region on its own."""
+        for k, (lo, hi) in enumerate(self._tracked_ranges(None, model_only=True)):
+            if lo <= v <= hi:  # (a stack's top is its region's: RSP before the first push)
+                return (k, (v - ALLOCA_BASE) // ALLOCA_SPAN) if lo == ALLOCA_BASE else k
+        return None
+
+    def _stack_below(self, sp: int):
+        """The [lo, sp) of the stack RSP=sp is on (the task stack, the
+        trampoline stack, an alloca region), or None."""
+        for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
+            if lo <= sp <= hi:
+                return lo, sp
+        if ALLOCA_BASE <= sp < ALLOCA_BASE + 64 * ALLOCA_SPAN:
+            return ALLOCA_BASE + (sp - ALLOCA_BASE) // ALLOCA_SPAN * ALLOCA_SPAN, sp
+        return None
 
     def same_region(self, a, b) -> bool:
         """Whether a and b are concrete kernel addresses (KernelAddress) of
@@ -574,50 +597,43 @@ class Explorer:
         return out
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
-        """A read of stack bytes below RSP (on the stack RSP is on).  The
-        kernel is built without a red zone because those bytes are not the
-        code's to keep: a summarised callee's frame lies there (its bytes are
-        made fresh at the call: _clobber_callee_frame), and so does the
-        frame of an interrupt taken on this stack while IF is set.  A byte
-        this path never wrote is garbage, a fresh value (not the background,
-        which an earlier read may have pinned).  With IF clear, what the
-        path left there stays (a spill to the red zone and its reload: only
-        NMI, #MC and #DB interrupt, on IST stacks).  With IF possibly set,
-        the value is what the path left or, through an unsure event, any
-        value: a violation with the path's own bytes is a real execution (no
-        interrupt came), a proof holds for every value.  Refused when the
-        path's value may be a stack address: a store through the "any" side
-        would be taken for one through an unknown pointer, which this
-        syscall's frames never are (adv_r44_redzone_copy).  Compiled kernel
-        code never reads below RSP: the Debian kernels never take this
-        (adv_r65_summary_below_rsp; the reviews' reads of a popped slot)."""
+        """A read of stack bytes below RSP (on the stack RSP is on: the task
+        stack, the trampoline stack, an alloca region).  The kernel is built
+        without a red zone because those bytes are not the code's to keep: a
+        summarised callee's frame lies there (its bytes are made fresh at
+        the call: _clobber_callee_frame), and so does the frame of an
+        interrupt taken on this stack whenever IF was set since the bytes
+        were written, which this model does not track (a `sti; cli` window
+        between the spill and the reload: adv_r67_irq_window_redzone).  So
+        the value is what the path left there or, through an unsure event,
+        any value: a violation with the path's own bytes is a real execution
+        (no interrupt came); a proof holds for every value.  A byte the path
+        never wrote is garbage, fresh.  Refused when the path's value is
+        computed from a kernel address (a stack pointer, whole or in halves):
+        the "any" side would be taken for an unknown pointer, which never
+        reaches this syscall's frames (adv_r44_redzone_copy).  Compiled
+        kernel code never reads below RSP: the Debian kernels never take
+        this (adv_r65_summary_below_rsp; the reviews' reads of a popped
+        slot)."""
         rsp = self.reg(st, "rsp")
         if rsp.symbolic:
             return v
-        sp = rsp.concrete_value
-        for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
-            if not (lo <= sp <= hi and lo <= a < sp):
-                continue
-            missing = [a + i for i in range(n) if a + i not in st.mem]
-            for b in missing:
-                st.mem[b] = fresh(f"garbage_{b:x}", 8)
-            if missing:
-                v = st.load_bytes(a, n)
-            if not st.IF.symbolic and st.IF.concrete_value == 0:
-                return v
-            if n == 8:
-                vals = self._values(st, v)
-                if vals is not None and any(self.is_stack(x) for x in vals):
-                    raise Inconclusive(f"{self.program.symbolize(insn)}: a read below RSP with interrupts possibly "
-                                       "enabled, of a value that may be a stack address (an interrupt's frame may "
-                                       "have overwritten it)")
-            changed = fresh_bool(f"below_rsp_{insn:x}")
-            guard = claripy.And(st.guard, addr == a, changed) if addr.symbolic else claripy.And(st.guard, changed)
-            self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at {self.program.symbolize(insn)} "
-                                        "with interrupts possibly enabled: an interrupt's frame may have changed it",
-                                        site=insn))
-            return claripy.If(changed, fresh(f"below_rsp_{insn:x}", 8 * n), v)
-        return v
+        span = self._stack_below(rsp.concrete_value)
+        if span is None or not span[0] <= a < span[1]:
+            return v
+        missing = [a + i for i in range(n) if a + i not in st.mem]
+        for b in missing:
+            st.mem[b] = fresh(f"garbage_{b:x}", 8)
+        if missing:
+            v = st.load_bytes(a, n)
+        if machine.from_kernel_address(v) or machine.is_placed(v):
+            raise Inconclusive(f"{self.program.symbolize(insn)}: a read below RSP of a value computed from a kernel "
+                               "address (an interrupt's or a callee's frame may have overwritten it)")
+        changed = fresh_bool(f"below_rsp_{insn:x}")
+        guard = claripy.And(st.guard, addr == a, changed) if addr.symbolic else claripy.And(st.guard, changed)
+        self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at {self.program.symbolize(insn)}: "
+                                    "an interrupt's or a callee's frame may have changed it", site=insn))
+        return claripy.If(changed, fresh(f"below_rsp_{insn:x}", 8 * n), v)
 
     def _clobber_callee_frame(self, st: MState, label: str) -> None:
         """A summarised call: the callee's frame is below its return address
@@ -628,11 +644,11 @@ class Explorer:
         rsp = self.reg(st, "rsp")
         if rsp.symbolic:
             return
-        sp = rsp.concrete_value
-        for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
-            if lo <= sp <= hi:
-                for b in [b for b in st.mem if lo <= b < sp]:
-                    st.mem[b] = fresh(f"w_{label}_{b:x}", 8)
+        span = self._stack_below(rsp.concrete_value)
+        if span is not None:
+            lo, sp = span
+            for b in [b for b in st.mem if lo <= b < sp]:
+                st.mem[b] = fresh(f"w_{label}_{b:x}", 8)
 
     def _literal_model_address(self, addr, vals) -> bool:
         """Whether an access lands in one of the machine's own regions (the
@@ -645,8 +661,15 @@ class Explorer:
         names some other memory there, so the access is one through an
         unknown pointer (adv_r66_movabs_task_clear, _ptregs_checks).  Code
         reaches the regions from RSP, the GS base and the slots holding
-        them, whose values carry no such mark."""
-        return machine.is_model_literal(addr) and any(self._in_model_region(v) for v in vals)
+        them, whose values carry no such mark, and are kernel addresses."""
+        if not any(self._in_model_region(v) for v in vals):
+            return False
+        # (every address the machine puts in a region is a kernel address,
+        # machine.KernelAddress, which a memory or vector round trip keeps;
+        # one built from plain constants, bytes joined in memory or a
+        # vector's halves, has none: adv_r67_split_literal_task,
+        # adv_r67_xmm_literal_ptregs)
+        return machine.is_model_literal(addr) or not machine.from_kernel_address(addr)
 
     @cached_property
     def _stack_tops(self) -> dict:
