@@ -496,10 +496,12 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
     The engine must have explained every site found here; a variant where it
     reached none of them is not proven by that (DESIGN.md).
     widths: if given, filled with site -> "sysretq" | "sysretl".
-    irets: if given, filled with the IRETs the walk stopped at: where an IRET
-    goes is the frame's, which the walk does not know, so an empty answer
-    with an IRET on the way does not show that no SYSRET is reachable (an
-    IRET to CPL 0 goes on in the kernel: adv_r65_la57_iret_bypass).
+    irets: if given, filled with the IRETs the walk stopped at, and the
+    `ret`s outside every call it followed: where an IRET goes is the
+    frame's, and such a `ret` the stack's, which the walk does not know, so
+    an empty answer with one on the way does not show that no SYSRET is
+    reachable (an IRET to CPL 0 goes on in the kernel:
+    adv_r65_la57_iret_bypass; `pushq $label; ret`: adv_r68_la57_pushret_walk).
     calls: if given, filled with the direct calls' targets the walk took to
     return to the next instruction without walking them (functions outside
     the entry text): an empty answer shows no SYSRET only where each of them
@@ -508,13 +510,17 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
     summaries, which read their stack use)."""
     found = set()
     seen = set()
-    work = [(entry, None)]
+    # (node, inside a call the walk followed): a `ret` outside every one
+    # returns to an address the entry's own code planted (`pushq $label;
+    # ret`: adv_r68_la57_pushret_walk), which the walk does not follow
+    work = [((entry, None), False)]
     n = 0
     while work:
-        node = work.pop()
-        if node in seen:
+        item = work.pop()
+        if item in seen:
             continue
-        seen.add(node)
+        seen.add(item)
+        node, in_call = item
         n += 1
         if n > max_nodes:
             raise CfgError("static SYSRET walk too large")
@@ -522,7 +528,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         if vk is None and addr in program.sites:
             for i, (code, label, cond) in enumerate(program.site_choices(addr)):
                 if cond_allows(cond, fixed):
-                    work.append((addr, (addr, i)))
+                    work.append(((addr, (addr, i)), in_call))
             continue
         if vk is None:
             data = program.fetch(addr, 16)
@@ -556,10 +562,10 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         if k == "jmp" and not program.is_return_thunk(ins.target):
             if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):
-                work.append(target_node(program, ins.target, vk))
+                work.append((target_node(program, ins.target, vk), in_call))
             continue
         if k == "jcc":
-            work.append(target_node(program, ins.target, vk))
+            work.append((target_node(program, ins.target, vk), in_call))
         if k == "call" and ins.target is not None and calls is not None and not (
                 program.start_name(ins.target) is None or program.in_entry_text(ins.target)):
             calls.add(ins.target)
@@ -569,11 +575,14 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             # (`call 2f; ...; 2: add $8, %rsp; jmp ...` of return stack
             # stuffing drops its return address: adv_r23_entry2_call_island);
             # its fall-through is walked too
-            work.append(target_node(program, ins.target, vk))
+            work.append((target_node(program, ins.target, vk), True))
         if k in ("ijmp", "far"):
             # where it goes is not in the bytes: the walk cannot show that no
             # SYSRET is reachable
             raise CfgError(f"{addr:#x}: {'indirect jump' if k == 'ijmp' else 'far transfer'} in the static walk")
+        if irets is not None and not in_call and (k == "ret" or (k in ("jmp", "tail") and ins.target is not None
+                                                                 and program.is_return_thunk(ins.target))):
+            irets.add(addr)
         if k in ("jmp", "ret", "tail", "sysret", "sysretl", "dead"):
             continue
         if k == "iret":
@@ -582,7 +591,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             if irets is not None:
                 irets.add(addr)
             continue
-        work.append(fall)
+        work.append((fall, in_call))
     return found
 
 

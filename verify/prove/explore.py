@@ -259,15 +259,38 @@ class Explorer:
             if base is not None and self._model_region(base.concrete_value) == self._model_region(
                     result.concrete_value):
                 return result.annotate(machine.PLACED)
-        if result.size() == 64 and self._model_region(result.concrete_value) is not None and not any(
-                isinstance(x, claripy.ast.Base) and not x.symbolic and x.size() == 64 and
-                self._model_region(x.concrete_value) == self._model_region(result.concrete_value) for x in args):
+        region = self._model_region(result.concrete_value) if result.size() == 64 else None
+        if region is None:
+            return result
+        if not any(isinstance(x, claripy.ast.Base) and not x.symbolic and x.size() == 64 and
+                   self._model_region(x.concrete_value) == region for x in args):
             # a value in one of the machine's regions computed from no value
             # in that region (`mov $0xffff8882,%eax; shl $32,%rax`; a placed
             # address plus an offset into another region): a literal
             # (machine.ModelLiteral)
             return result.annotate(machine.MODEL_LITERAL)
+        if not op.startswith(("Iop_Add", "Iop_Sub")) and not self._page_bits_only(op, args):
+            # any other operation on a region address than an offset or a
+            # change of its page-offset bits depends on where the machine put
+            # the region, which the kernel chooses (`(rsp | 0x7fff) + 1` with
+            # a THREAD_SIZE the stacks do not have: adv_r68_stack_or_mask)
+            return result.annotate(machine.MODEL_LITERAL)
         return result
+
+    @staticmethod
+    def _page_bits_only(op: str, args) -> bool:
+        """An and/or/xor of an address with a constant that changes only
+        its low 12 bits (an alignment below a page: the machine's regions
+        are page-aligned as the kernel's are)."""
+        if len(args) != 2 or not op.startswith(("Iop_And", "Iop_Or", "Iop_Xor")):
+            return False
+        c = next((x for x in args if not x.symbolic and not x.annotations), None)
+        if c is None:
+            return False
+        v, n = c.concrete_value, c.size()
+        if op.startswith("Iop_And"):
+            return v | 0xFFF == (1 << n) - 1
+        return v < 0x1000
 
     def const(self, value: int, bits: int, placed: bool = True):
         """A constant the machine makes (an IR constant: ir_const; a stack
@@ -300,13 +323,16 @@ class Explorer:
 
     def _stack_below(self, sp: int):
         """The [lo, sp) of the stack RSP=sp is on (the task stack, the
-        trampoline stack, an alloca region), or None."""
+        trampoline stack, an alloca region, or the 32 KiB below any other)."""
         for lo, hi in ((self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP)):
             if lo <= sp <= hi:
                 return lo, sp
         if ALLOCA_BASE <= sp < ALLOCA_BASE + 64 * ALLOCA_SPAN:
             return ALLOCA_BASE + (sp - ALLOCA_BASE) // ALLOCA_SPAN * ALLOCA_SPAN, sp
-        return None
+        # any other stack (a static scratch stack in the image's data,
+        # adv_r68_image_stack_park): its bottom is not known; a kernel stack
+        # is at most 32 KiB
+        return sp - 0x8000, sp
 
     def same_region(self, a, b) -> bool:
         """Whether a and b are concrete kernel addresses (KernelAddress) of
@@ -556,13 +582,12 @@ class Explorer:
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, n, insn)
         vals = self._values(st, addr)
-        unplaced = vals is not None and self._literal_model_address(addr, vals)
-        if unplaced:
-            vals = None  # (read as through an unknown pointer, below)
-        if vals is None and not unplaced:
+        if vals is None:
             span = self._bounds(st, addr)
             if span is not None and span[1] - span[0] < MAX_EXACT_STORE_SPAN:
                 vals = range(span[0], span[1] + 1)  # bounded: exact, as for stores
+        if vals is not None and self._literal_model_address(addr, vals):
+            vals = None  # (read as through an unknown pointer, below: adv_r68_literal_wide_index)
         if vals is None:
             # an unknown pointer: any value.  Unconfirmed only where the read
             # may see tracked memory (the stack, the task, per-CPU data).
@@ -616,12 +641,11 @@ class Explorer:
         this (adv_r65_summary_below_rsp; the reviews' reads of a popped
         slot)."""
         rsp = self.reg(st, "rsp")
-        if rsp.symbolic:
+        span = None if rsp.symbolic else self._stack_below(rsp.concrete_value)
+        below = span is not None and span[0] <= a < span[1]
+        if not below and not (st.redzone and any(a + i in st.redzone for i in range(n))):
             return v
-        span = self._stack_below(rsp.concrete_value)
-        if span is None or not span[0] <= a < span[1]:
-            return v
-        missing = [a + i for i in range(n) if a + i not in st.mem]
+        missing = [a + i for i in range(n) if a + i not in st.mem] if below else []
         for b in missing:
             st.mem[b] = fresh(f"garbage_{b:x}", 8)
         if missing:
@@ -634,6 +658,23 @@ class Explorer:
         self.ex.events.append(Event("unknown-read", guard, f"a read below RSP at {self.program.symbolize(insn)}: "
                                     "an interrupt's or a callee's frame may have changed it", site=insn))
         return claripy.If(changed, fresh(f"below_rsp_{insn:x}", 8 * n), v)
+
+    def _redzone_store(self, st: MState, vals, n: int) -> None:
+        """A store at the addresses `vals` (n bytes each): a byte written
+        below RSP is in the red zone from the start, one written at or above
+        it leaves it (MState.redzone)."""
+        rsp = self.reg(st, "rsp")
+        span = None if rsp.symbolic else self._stack_below(rsp.concrete_value)
+        below = set()
+        written = set()
+        for a in vals:
+            for b in range(a, a + n):
+                written.add(b)
+                if span is not None and span[0] <= b < span[1]:
+                    below.add(b)
+        if not below and not (st.redzone and written & st.redzone):
+            return
+        st.redzone = (st.redzone - (written - below)) | below if len(vals) == 1 else st.redzone | below
 
     def _clobber_callee_frame(self, st: MState, label: str) -> None:
         """A summarised call: the callee's frame is below its return address
@@ -732,9 +773,6 @@ class Explorer:
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
-        if vals is not None and self._literal_model_address(addr, vals):
-            self._unknown_store(st, addr, insn, value)
-            return
         if vals is None:
             span = self._bounds(st, addr)
             if span is None or span[1] - span[0] >= MAX_EXACT_STORE_SPAN:
@@ -744,6 +782,11 @@ class Explorer:
             # array slot): the store is exact, one conditional store per
             # address it may have; every other byte keeps its value
             vals = range(span[0], span[1] + 1)
+        if self._literal_model_address(addr, vals):
+            # (the values one by one, or a bounded range: adv_r68_literal_wide_task_clear)
+            self._unknown_store(st, addr, insn, value)
+            return
+        self._redzone_store(st, vals, value.size() // 8)
         mask = self.frame.pcid_flush_mask
         n = value.size() // 8
         for a in vals:
@@ -1264,8 +1307,25 @@ class Explorer:
     def pop(self, st):
         sp = self.rsp(st)
         v = st.load_bytes(sp, 8)
-        self.set_reg(st, "rsp", self.const(sp + 8, 64))
+        new = self.const(sp + 8, 64)
+        self.rsp_moved(st, self.reg(st, "rsp"), new)
+        self.set_reg(st, "rsp", new)
         return v
+
+    def rsp_moved(self, st: MState, old, new) -> None:
+        """RSP goes from old to new: the bytes it moves up past, on one
+        stack, are below it from now on (MState.redzone)."""
+        if old.symbolic or new.symbolic:
+            return
+        lo, hi = old.concrete_value, new.concrete_value
+        if not 0 < hi - lo <= 0x8000:
+            return
+        span = self._stack_below(hi)
+        if span is None or not span[0] <= lo:
+            return
+        hit = [b for b in range(lo, hi) if b in st.mem]
+        if hit:
+            st.redzone = st.redzone | frozenset(hit)
 
     # -- the run -------------------------------------------------------------------
     def run(self, follow: frozenset, fixed: dict | None = None, witness: bool = False,
@@ -3195,6 +3255,8 @@ def _differences(head: MState, s: MState, pti=None, explored_write: bool = True)
         out.add(("tf",))
     if not same(head.sysfl, s.sysfl):
         out.add(("sysfl",))
+    for a in s.redzone - head.redzone:
+        out.add(("mem", a))  # (below RSP in the body: any value at the head too)
     f = claripy.BoolV(False)
     for k in head.kstore.keys() | s.kstore.keys():
         if not same(head.kstore.get(k, f), s.kstore.get(k, f)):

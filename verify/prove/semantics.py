@@ -104,6 +104,7 @@ _GS_OFF = archinfo.ArchAMD64().registers["gs"][0]
 # register is marked, vector registers too (adv_r61_xmm_region)
 _NOT_MARKED = frozenset(archinfo.ArchAMD64().registers[r][0] for r in ("rsp", "rip"))
 _SEG_BASE_LOADS = {archinfo.ArchAMD64().registers[r][0]: r for r in ("fs_seg", "gs_seg")}
+_RSP_OFF = archinfo.ArchAMD64().registers["rsp"][0]
 
 
 def run_block(mem, st: MState, irsb) -> list[Succ]:
@@ -215,6 +216,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             if st.kpend and s.offset not in _NOT_MARKED:
                 v = implicit_flow(v)  # (inside a branch on kernel data: Explorer._branch_regions)
                 mem.note_implicit_write(s.offset, insn)
+            if s.offset == _RSP_OFF:
+                mem.rsp_moved(st, st.get_reg(s.offset, 64), v)
             st.put_reg(s.offset, v)
         elif tag == "Ist_Store":
             if s.end != "Iend_LE":

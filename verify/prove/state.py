@@ -96,7 +96,7 @@ class MState:
     irqs-off)."""
 
     __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "cr3_bad", "tf",
-                 "sysfl", "kstore", "kpend")
+                 "sysfl", "kstore", "kpend", "redzone")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -129,6 +129,11 @@ class MState:
         # pending, what explored code writes carries machine.ImplicitFlow
         # (Explorer._branch_regions)
         self.kpend: frozenset = frozenset()
+        # stack bytes that have been below RSP since they were written (a
+        # store below RSP, or RSP moved up past them: Explorer.rsp_moved):
+        # an interrupt's or a callee's frame may have overwritten them, so a
+        # read is the path's value or any value (Explorer._below_rsp)
+        self.redzone: frozenset = frozenset()
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -147,6 +152,7 @@ class MState:
         s.sysfl = self.sysfl
         s.kstore = dict(self.kstore)
         s.kpend = self.kpend
+        s.redzone = self.redzone
         return s
 
     # -- registers -------------------------------------------------------------
@@ -282,4 +288,5 @@ def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
     f = claripy.BoolV(False)
     out.kstore = {k: _ite(g, a.kstore.get(k, f), b.kstore.get(k, f)) for k in a.kstore.keys() | b.kstore.keys()}
     out.kpend = a.kpend | b.kpend
+    out.redzone = a.redzone | b.redzone
     return out
