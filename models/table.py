@@ -110,13 +110,17 @@ def _job(args):
     return r
 
 
-def run_table(rows=ROWS, jobs: int = 2, max_depth: int = 8, timeout_ms: int = 60000):
+def run_table(rows=ROWS, jobs: int = 2, max_depth: int = 8, timeout_ms: int = 60000, mp_context=None):
     """[(design, [safety, equivalence], expected, why, sources)], and the wall time.
-    Work is split per property (two jobs per row), longest first."""
+    Work is split per property (two jobs per row), longest first.
+    mp_context: the workers' multiprocessing context (a "spawn" one gives
+    each a z3 context of its own: z3's search order follows the order its
+    terms were made in, so a process that made other terms first, a test
+    worker, may meet a slow path the table's own processes never do)."""
     t0 = time.perf_counter()
     work = [(kw, prop, max_depth, timeout_ms) for kw, *_ in rows for prop in ("safety", "equivalence")]
     if jobs > 1:
-        with ProcessPoolExecutor(jobs) as ex:
+        with ProcessPoolExecutor(jobs, mp_context=mp_context) as ex:
             out = list(ex.map(_job, work, chunksize=1))
     else:
         out = [_job(w) for w in work]
