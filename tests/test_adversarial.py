@@ -208,6 +208,15 @@ KNOWN_GAPS: dict = {
     # abi-frames names)
     "adv_r67_task_stack_saved_slot": "a helper overwrites its own saved RBX through current->stack + THREAD_SIZE - "
                                      "216: proven under abi-frames",
+    # review 69 (sixteenth session, at its end): RSP plus the distance from
+    # the model's pt_regs to its task plus a symbolic zero.  The literal
+    # rule (machine.ModelLiteral) marks a region value an operation makes
+    # from no value in that region, but claripy folds the two constants of
+    # `(DELTA + z) + rsp` into one that keeps RSP's KernelAddress, so the
+    # address looks derived from a region address.  The sound fix is the
+    # one the closing note names: symbolic region bases
+    "adv_r69_symzero_task_clear": "the TS_COMPAT clear through RSP + (task - pt_regs) + a symbolic zero: the folded "
+                                  "constant keeps RSP's mark",
     "adv_r63_cs_upper_park": "a kernel pointer parked in pt_regs->cs's upper bytes, a branch on it zeroes R12: cs/ss "
                              "are untracked slots",
     "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "

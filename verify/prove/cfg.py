@@ -583,6 +583,10 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         if irets is not None and not in_call and (k == "ret" or (k in ("jmp", "tail") and ins.target is not None
                                                                  and program.is_return_thunk(ins.target))):
             irets.add(addr)
+        if irets is not None and k == "icall":
+            # (an indirect call goes where the walk does not know, and may
+            # not return to the next instruction: adv_r69_la57_icall_entry)
+            irets.add(addr)
         if k in ("jmp", "ret", "tail", "sysret", "sysretl", "dead"):
             continue
         if k == "iret":

@@ -1315,9 +1315,18 @@ class Explorer:
     def rsp_moved(self, st: MState, old, new) -> None:
         """RSP goes from old to new: the bytes it moves up past, on one
         stack, are below it from now on (MState.redzone)."""
-        if old.symbolic or new.symbolic:
+        if old.symbolic:
             return
-        lo, hi = old.concrete_value, new.concrete_value
+        lo = old.concrete_value
+        if new.symbolic:
+            # (a cmov of RSP: every value it may take, adv_r69_cmov_rsp_redzone;
+            # one the analysis cannot list is refused where RSP is used)
+            vals = self._values(st, new)
+            if not vals:
+                return
+            hi = max(vals)
+        else:
+            hi = new.concrete_value
         if not 0 < hi - lo <= 0x8000:
             return
         span = self._stack_below(hi)

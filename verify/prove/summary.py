@@ -1120,6 +1120,11 @@ class StackWalk:
         top = self._loads_stack_top(ci, addr + ci.size)
         copies = self._copies_after(ci, m, ops, state[0], d, bp, copies,
                                     written_64 | set(_IMPLICIT_WRITES.get(m, ())))
+        if top == "(pushed)":
+            # (onto the stack, where the walk does not follow it as a stack
+            # address: the frame's own slots may be written through it later)
+            self.bad(f"`{ci.mnemonic} {ci.op_str}` pushes the task stack's top")
+            top = None
         if top is not None:
             # the task stack's top, from its per-CPU slot: an address in this
             # stack, at an offset the walk does not know (its frames lie
@@ -1340,19 +1345,25 @@ class StackWalk:
         """The 64-bit register an 8-byte `mov` loads the task stack's top
         into (cpu_current_top_of_stack: %gs-relative under SMP, a plain
         global on a uniprocessor kernel), else None."""
+        # (any instruction reading the slot into a register: a mov, an add
+        # of it, an xchg: adv_r69_summary_add_top_alias)
         ops = ci.operands
-        if ci.mnemonic != "mov" or len(ops) != 2 or ops[0].type != _X86.X86_OP_REG or ops[0].size != 8 or \
-                ops[1].type != _X86.X86_OP_MEM:
-            return None
-        mem = ops[1].mem
-        if mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP):
-            return None
         layout = self.prog.layout
-        at = (mem.disp + (nxt if mem.base else 0)) & 0xFFFFFFFFFFFFFFFF
         want = _X86.X86_REG_GS if layout.percpu_gs.value else 0
-        if mem.segment != want or at != layout.top_of_stack.value:
-            return None
-        return _reg64(ci, ops[0].reg)
+        for op in ops:
+            if op.type != _X86.X86_OP_MEM:
+                continue
+            mem = op.mem
+            if mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP) or mem.segment != want:
+                continue
+            at = (mem.disp + (nxt if mem.base else 0)) & 0xFFFFFFFFFFFFFFFF
+            if at == layout.top_of_stack.value:
+                reg = next((x for x in ops if x.type == _X86.X86_OP_REG), None)
+                if reg is not None:
+                    return _reg64(ci, reg.reg)
+                if ci.mnemonic.startswith("push"):
+                    return "(pushed)"
+        return None
 
     @staticmethod
     def _rsp_after(m, ops, state):
