@@ -622,8 +622,9 @@ class Explorer:
         return out
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
-        """A read of stack bytes below RSP (on the stack RSP is on: the task
-        stack, the trampoline stack, an alloca region).  The kernel is built
+        """A read of stack bytes below RSP (on the stack RSP is on:
+        _stack_below), or of bytes that have been below it since they were
+        written (MState.redzone).  The kernel is built
         without a red zone because those bytes are not the code's to keep: a
         summarised callee's frame lies there (its bytes are made fresh at
         the call: _clobber_callee_frame), and so does the frame of an
@@ -685,11 +686,9 @@ class Explorer:
         rsp = self.reg(st, "rsp")
         if rsp.symbolic:
             return
-        span = self._stack_below(rsp.concrete_value)
-        if span is not None:
-            lo, sp = span
-            for b in [b for b in st.mem if lo <= b < sp]:
-                st.mem[b] = fresh(f"w_{label}_{b:x}", 8)
+        lo, sp = self._stack_below(rsp.concrete_value)
+        for b in [b for b in st.mem if lo <= b < sp]:
+            st.mem[b] = fresh(f"w_{label}_{b:x}", 8)
 
     def _literal_model_address(self, addr, vals) -> bool:
         """Whether an access lands in one of the machine's own regions (the
