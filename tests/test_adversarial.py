@@ -21,10 +21,10 @@ from fixtures.adversarial import ADVERSARIAL, PT_REGS_FIVE, SAFE_ADVERSARIAL, SA
 from fixtures.build import build_fixture
 
 STILL_INCONCLUSIVE = {
-    # (sixteenth session) a red-zone spill of a stack address reloaded with IF
-    # not known to be clear (irqs-off is not decided: the exit work's IF is
-    # unknown): an interrupt's frame may overwrite it, and the reload is
-    # refused rather than read as an unknown pointer (Explorer._below_rsp)
+    # (sixteenth session) a red-zone spill of a stack address reloaded below
+    # RSP: an interrupt's or a callee's frame may overwrite it, and the
+    # reload is refused rather than read as an unknown pointer
+    # (Explorer._below_rsp)
     "adv_r44_redzone_copy": "a stack address reloaded from below RSP with interrupts possibly on: refused",
     "adv_bts_bitoffset": "bts with a register bit offset reaches past the CFG (jump outside the static CFG)",
     "adv_computed_jump": "indirect jump through a table: no model",

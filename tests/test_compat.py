@@ -32,7 +32,7 @@ SYSRETQ_IDS = {"rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf"
 COMPAT_IDS = {"compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf", "ts-compat-clear"}
 IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags", "ts-compat-clear"}
 # the exit families apply at every SYSRET of either width (issue 12)
-_EXIT = {"user-rsp", "user-gs", "user-cr3", "no-kernel-data"}  # irqs-off: not decided yet
+_EXIT = {"user-rsp", "user-gs", "irqs-off", "user-cr3", "no-kernel-data"}
 SYSRETQ_IDS, COMPAT_IDS, IGNORE_IDS = SYSRETQ_IDS | _EXIT, COMPAT_IDS | _EXIT, IGNORE_IDS | _EXIT
 
 # fixture -> {(obligation, site label)} violated; site labels: "compat"

@@ -44,7 +44,7 @@ SPECIAL = {
     "swapgs", "sysret", "sysretq", "sysretl", "iretq", "iret", "iretd",
     "cli", "sti", "pushfq", "popfq", "pushf", "popf",
     "wrmsr", "rdmsr", "verw", "stac", "clac", "rdtsc", "rdtscp", "rdpid",
-    "hlt", "int3", "ud2", "ud1", "ud0", "int", "syscall", "sysenter", "sysexit",
+    "hlt", "int3", "ud2", "ud1", "ud0", "int", "syscall", "sysenter", "sysexit", "sysexitq",
     "invlpg", "invpcid", "wbinvd", "lgdt", "lidt", "ltr", "lldt", "clts",
     "wrfsbase", "wrgsbase", "rdfsbase", "rdgsbase", "xsetbv", "xrstor", "xrstors",
     "xsave", "xsaves", "xsaveopt", "fxsave", "fxrstor", "fxsave64", "fxrstor64",

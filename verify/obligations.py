@@ -301,6 +301,19 @@ EXIT_OBLIGATIONS: tuple[Obligation, ...] = (
                  "access; no per-CPU access (PER_CPU_VAR, this_cpu_*) after it. "
                  "See docs/CATALOGUE.md#user-gs."}),
     Obligation(
+        "irqs-off", "IF is clear from the exit SWAPGS to SYSRET", irqs_off,
+        {"cves": ["CVE-2018-8897"], "severity": "8.1",
+         "short": "Interrupts are off while the GS base is the user's",
+         "full": "Between the exit SWAPGS and SYSRET the CPU is in ring 0 with the user's GS base. An interrupt "
+                 "taken there enters from kernel mode, so the entry code does not SWAPGS, and its per-CPU "
+                 "accesses go through the user's GS base: the user controls the kernel's per-CPU data. IF must "
+                 "be clear from the exit SWAPGS to SYSRET (and from the SYSCALL to the entry SWAPGS, which FMASK "
+                 "guarantees); SYSRET itself loads IF from R11. Same class as CVE-2018-8897 (an exception "
+                 "delivered before SWAPGS).",
+         "help": "Disable interrupts before the exit work's last check (local_irq_disable_exit_to_user in "
+                 "syscall_exit_to_user_mode) and never enable them again on the way out: no sti, no popf of a "
+                 "saved IF, no call that may enable them after SWAPGS. See docs/CATALOGUE.md#irqs-off."}),
+    Obligation(
         "user-cr3", "under PTI CR3 selects the user page tables (and PCID); without PTI CR3 is unchanged",
         user_cr3,
         {"cves": ["CVE-2017-5754"], "severity": "7.5",
@@ -335,27 +348,6 @@ EXIT_OBLIGATIONS: tuple[Obligation, ...] = (
                  "from. See docs/CATALOGUE.md#no-kernel-data."}),
 )
 EXIT_OBLIGATION_IDS = tuple(o.id for o in EXIT_OBLIGATIONS)
-# Reserved and not decided yet (docs/CATALOGUE.md#irqs-off): proving IF=0 at
-# SYSRET needs IF at the return of syscall_exit_to_user_mode, whose exit-work
-# closure (wake-ups, timers, printk under local_irq_save/restore with the
-# flags passed through out-parameters) neither the refinement window nor the
-# IF summary (prove/irqflag.py) decides yet.  Its predicate, state flags and
-# fixture (tests/fixtures/undecided/) are kept; no site reports it.
-UNDECIDED_OBLIGATIONS: tuple[Obligation, ...] = (
-    Obligation(
-        "irqs-off", "IF is clear from the exit SWAPGS to SYSRET", irqs_off,
-        {"cves": ["CVE-2018-8897"], "severity": "8.1",
-         "short": "Interrupts are off while the GS base is the user's",
-         "full": "Between the exit SWAPGS and SYSRET the CPU is in ring 0 with the user's GS base. An interrupt "
-                 "taken there enters from kernel mode, so the entry code does not SWAPGS, and its per-CPU "
-                 "accesses go through the user's GS base: the user controls the kernel's per-CPU data. IF must "
-                 "be clear from the exit SWAPGS to SYSRET (and from the SYSCALL to the entry SWAPGS, which FMASK "
-                 "guarantees); SYSRET itself loads IF from R11. Same class as CVE-2018-8897 (an exception "
-                 "delivered before SWAPGS).",
-         "help": "Disable interrupts before the exit work's last check (local_irq_disable_exit_to_user in "
-                 "syscall_exit_to_user_mode) and never enable them again on the way out: no sti, no popf of a "
-                 "saved IF, no call that may enable them after SWAPGS. See docs/CATALOGUE.md#irqs-off."}),
-)
 
 # what each SYSRET width must satisfy: the 64-bit six at sysretq; at sysretl
 # the selectors and return EIP of the compat ABI, and the flags rules, which

@@ -108,6 +108,15 @@ ASSUMPTIONS = {
     "as a path that does not exist (dropped), never as a result; printk and pr_*() calls outside a WARN are read.  "
     "Only the IF analysis uses it: the register obligations still follow a WARN's ud2 to where it resumes.  "
     "Recorded at each such call or ud2 (prove/irqflag.py, IrqFlagEffects._warner, _warn_ud2).",
+    "irqs-off-callees": "A function called with interrupts disabled returns with them disabled, where the IF "
+    "summary does not read it to the end: more than two calls below the first call made with IF 0, or a closure "
+    "its reading (1000 instructions for the first call, 500 one call down) cannot finish.  This is the kernel's rule "
+    "for code that may run with interrupts off: it saves and restores the flags (local_irq_save/restore, "
+    "spin_lock_irqsave) instead of enabling them, and the exit path asserts it (lockdep_assert_irqs_disabled() at "
+    "both ends of exit_to_user_mode_prepare, include/linux/entry-common.h; in context tracking and RCU's nocb "
+    "wake-up, kernel/context_tracking.c, kernel/rcu/tree_nocb.h), which CONFIG_PROVE_LOCKING checks at run time.  "
+    "A callee whose reading shows it may return with IF set, or met an instruction that may set IF before it ran "
+    "out, is never assumed.  Recorded at each such call (prove/irqflag.py, IrqFlagEffects._undecided_off).",
     "irq-flag-preserved": "A callee whose target the image does not fix (an indirect or static call) "
     "returns with the interrupt flag as it found it.",
     "tracepoint-probes-preserve-user-state": "Tracepoint probes (static calls __SCT__tp_func_*) do not "

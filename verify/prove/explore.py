@@ -140,9 +140,6 @@ class Exploration:
         self.dispatch_rets: set = set()
 
 
-# irqs-off is not decided yet (obligations.UNDECIDED_OBLIGATIONS): the IF
-# summaries of irqflag.py are read only when it is
-IRQS_OFF_DECIDED = "irqs-off" in SITE_OBLIGATIONS["sysretq"]
 # the argument registers an IF summary's atoms name (irqflag.ARGS)
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 
@@ -2259,7 +2256,16 @@ class Explorer:
             for off in [k for k in st.regs if k in VECTOR_SLOTS]:
                 del st.regs[off]
         elif m in ("xsave", "xsaves", "xsaveopt", "fxsave", "fxsave64", "xsave64", "xsaves64", "xsaveopt64"):
-            self._unknown_store(st, claripy.BVS("xsave_area", 64), ins.addr)
+            # a state image of hundreds of bytes at the operand: a store at
+            # an unknown offset from the operand's registers (one of them
+            # a stack address: any stack byte, adv_r71_fxsave_slot)
+            area = claripy.BVS("xsave_area", 64)
+            for r in _REG_NAMES.values():
+                if re.search(rf"\b{r}\b", ins.op_str):
+                    area = area + self.reg(st, r)
+            if re.search(r"\brsp\b", ins.op_str):
+                area = area + self.reg(st, "rsp")
+            self._unknown_store(st, area, ins.addr)
         else:
             raise Inconclusive(f"{where}: `{m} {ins.op_str}` has no model")
         yield nxt, st
@@ -2678,7 +2684,7 @@ class Explorer:
         # IF at the return, from the callee's code (irqflag.py), read with
         # the argument registers as the call passes them
         if_after = self._if_after(st, summary, target, name, label) \
-            if summary.may_change_if and IRQS_OFF_DECIDED else None
+            if summary.may_change_if else None
         if summary.via_current:
             # its stores through `current` were placed in the machine's task
             # (summary._holds_current), which is right only while the
@@ -2782,7 +2788,12 @@ class Explorer:
         if_effect = getattr(self.summaries, "if_effect", None)
         if if_effect is None:
             return None
-        eff, assumed = if_effect(target, name)
+        # a call made with IF exactly 0 on this path (after the exit's
+        # final `cli`) is read as irqflag reads such a call inside a summary
+        off = not st.IF.symbolic and st.IF.concrete_value == 0
+        eff, assumed, off_assumed = if_effect(target, name, off)
+        if off_assumed:
+            self._assume("irqs-off-callees", self._site)
         if eff is None or not eff:
             return None
         for a in sorted(assumed, key=str):

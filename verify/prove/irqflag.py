@@ -192,6 +192,7 @@ import capstone
 
 from ..image.patches import tables
 from ..image.encoding import operand_size_prefixed
+from ..machine import memory_written, store_extent
 from .cfg import CfgError, target_node
 
 TOP = None
@@ -209,6 +210,26 @@ MAX_CLEAN = 20_000
 MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "20000"))
 # instructions a context-"A" callee's own summary may take inside a region
 # before _quiet is asked instead (_call)
+# A callee called with IF exactly 0 is read with at most OFF_CAPS[0]
+# instructions (its closure with it), a callee it calls with IF exactly 0
+# with at most OFF_CAPS[1] of its own, and so on; one more level down is
+# not read.  Where a reading runs out of its cap, or the call is below the
+# last level, the call keeps IF 0 under assumption irqs-off-callees,
+# recorded at the call (_undecided_off).  OFF_TOTAL bounds the
+# instructions all those readings take together; past it every such call
+# is assumed.  Measured on the Debian kernels: 6.12
+# syscall_exit_to_user_mode's IF summary takes 0.1-0.3 s; a third level
+# (6.1: exit_to_user_mode_prepare -> rcu_nocb_flush_deferred_wakeup ->
+# _raw_spin_unlock_irqrestore, whose paravirt `sti` then shows) leaves 6.1
+# unknown; without any cap the closure (WARN -> printk -> the allocators)
+# used the whole MAX_INSNS and stayed unknown.
+OFF_CAPS = (1000, 500)
+OFF_TOTAL = 20_000
+# A callee called while IF may be 1 whose closure may change IF is read in
+# context "E" with at most E_CAP instructions, at most E_LEVELS such readings
+# deep (_read_capped_e); undecided, it stays unknown.
+E_CAP = 1000
+E_LEVELS = 2
 A_CAP = int(_os.environ.get("IRQFLAG_A_CAP", "3000"))
 # the scheduler's sleeping entry points (kernel/sched/core.c, 6.1/6.12):
 # __schedule, the core every context switch runs (its finish_task_switch
@@ -237,7 +258,7 @@ SLEEPERS = ("__schedule", "schedule", "schedule_preempt_disabled", "schedule_tim
 WARNERS = ("__warn_printk", "warn_slowpath_fmt", "__warn")
 # what may change IF or leave the function in a way the pre-scan does not
 # follow (an instruction here makes a closure not IF-clean)
-_UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit",
+_UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit", "sysexitq",
             "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
             "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
 # what _quiet allows of _UNCLEAN: `cli` (IF 0), MSR and extended-state
@@ -504,6 +525,12 @@ class IrqFlagEffects:
         self.memo: dict = {}
         self.active: set = set()
         self.budget = MAX_INSNS
+        self.capped_spent = 0
+        self._off_level = 0
+        self._e_level = 0
+        self._e_on = True  # (_twice)
+        self._off_enable = False  # (an instruction that may set IF met in the running capped reading)
+        self._cap_failed: set = set()
         self.used: set = set()  # functions in analysis whose provisional result was used
         self.provisional: dict = {}
         self._noret: dict = {}
@@ -526,13 +553,55 @@ class IrqFlagEffects:
         self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
 
     # -- the result the engine uses -------------------------------------------------
+    def _twice(self, read):
+        """read() without the capped context-"E" readings of calls made
+        while IF may be 1 (_read_capped_e), and again with them when that
+        left the result unknown, the unknown summaries of the first pass
+        dropped from the memo (its decided ones hold either way).  The
+        exit work reads cheaply (its final `cli` decides it); a caller of
+        it made while IF may be 1 (do_fast_syscall_32) needs the second."""
+        self._e_on = False
+        try:
+            r = read()
+        finally:
+            self._e_on = True
+        if r is None or r[0] is TOP:
+            self._drop_unknown([k for k, v in self.memo.items()
+                                if v is None and not (k and k[0] in ("assumed", "aflags", "split"))])
+            r = read()
+        return r
+
+    def _drop_unknown(self, keys):
+        """Forget the memoised summaries of keys (unknown ones a capped or
+        first-pass reading left) with their side entries, so that a later
+        reading computes them again instead of taking them as unknown."""
+        for k in keys:
+            for m in (k, ("assumed", k), ("aflags", k), ("split", k)):
+                self.memo.pop(m, None)
+
     def effect(self, start: int, ctx="E"):
         """(IF set at return or None, the call sites of the closure where
         assumption irq-flag-preserved was used).  ctx: "E" (IF at entry
         unknown: the atom "E") or 0 (entered with IF clear)."""
-        r = self.summary(start, 0, frozenset(), ctx)
+        r = self._twice(lambda: self.summary(start, 0, frozenset(), ctx))
         return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", _key(start, frozenset(), ctx)),
                                                                          set()))
+
+    def effect_off(self, start: int):
+        """effect() for a call the engine's path makes with IF exactly 0
+        (explore.Explorer._if_after, after the exit path's final `cli`):
+        the reading a call made with IF 0 gets inside a summary
+        (_undecided_off, then the context-0 summary).  (IF set at return
+        or None, the assumption sites of its closure, whether the call
+        itself keeps IF 0 under irqs-off-callees)."""
+        off = self._undecided_off(start, -1, frozenset(), 0)
+        if off == "assume":
+            return frozenset({0}), frozenset(), True
+        if off:
+            return TOP, frozenset(), False
+        key = _key(start, frozenset(), 0)
+        r = self._twice(lambda: self.summary(start, 0, frozenset(), 0))
+        return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", key), set())), False
 
     # -- per-function summary ---------------------------------------------------------
     def summary(self, start: int, depth: int, want: frozenset = frozenset(), ctx="E"):
@@ -1304,6 +1373,18 @@ class IrqFlagEffects:
                     return None
         return out
 
+    def _slot(self, s: _St, at):
+        """The tag of the 8-byte frame word at `at`: the slot's, unknown
+        (TOP) when no slot starts there but one overlaps it (a word read
+        across two slots, or a byte test one byte off the saved flags
+        word: adv_r73_byte_test_offset; never a lost word), else what a
+        word the state has no tag for holds (_miss)."""
+        if at in s.slots:
+            return s.slots[at]
+        if any(k is not None and k < at + 8 and k + 8 > at for k in s.slots):
+            return TOP
+        return self._miss()
+
     def _miss(self):
         """What a frame slot the state has no tag for holds: in context
         "A" a word lost through memory (LOST), else unknown (TOP)."""
@@ -1422,10 +1503,20 @@ class IrqFlagEffects:
         return hit
 
     def _wnames(self, ci):
-        """The 64-bit names of the registers ci writes (cached)."""
+        """The 64-bit names of the registers ci writes (cached): capstone's
+        regs_access() and the implicit destinations it omits (the
+        summaries' table: cmpxchg's RAX, rdpkru's EAX/EDX, xlatb's AL, a
+        rep prefix's RCX; adv_r70_cmpxchg_old_zero, adv_r70_rdpkru_flags);
+        every general register for an instruction whose writes nobody
+        lists (summary._UNKNOWN_REGS: vmrun, syscall, ...)."""
         hit = self._wn.get(id(ci))
         if hit is None or hit[0] is not ci:
-            hit = self._wn[id(ci)] = (ci, frozenset(self._reg(ci, r) for r in self._access(ci)[1]))
+            from .tscompat import _IMPLICIT_WRITES_OF, _summary_tables  # noqa: PLC0415
+            gpr64, _iw, unknown = _summary_tables()
+            names = {self._reg(ci, r) for r in self._access(ci)[1]} | set(_IMPLICIT_WRITES_OF(ci.mnemonic))
+            if ci.mnemonic.split(" ")[-1] in unknown:
+                names |= set(gpr64.values())
+            hit = self._wn[id(ci)] = (ci, frozenset(names))
         return hit[1]
 
     def _access(self, ci):
@@ -1510,8 +1601,16 @@ class IrqFlagEffects:
         def slot_write(off, tag, size=8):
             if s.sp is None:
                 return
-            for k in [k for k in s.slots if k is not None and abs(k - (s.sp + off)) < 8]:
-                del s.slots[k]
+            lo, hi = s.sp + off, s.sp + off + max(size, 1)
+            # every slot the store overlaps, whatever its width (a 16-byte
+            # `movups` covers two: adv_r70_wide_store_slot); one it covers
+            # only in part holds an unknown word now, not a lost one (a
+            # byte `or` into a saved flags word: adv_r70_byte_or_slot)
+            for k in [k for k in s.slots if k is not None and k < hi and k + 8 > lo]:
+                if k == lo and size >= 8:
+                    del s.slots[k]
+                else:
+                    s.slots[k] = TOP
             # (a store may put the very tag object a push marked back in the
             # slot with another value: the mark goes with any store)
             for k in [k for k in s.saved if abs(k - (s.sp + off)) < 8]:
@@ -1524,8 +1623,12 @@ class IrqFlagEffects:
                 else:
                     # partly overwritten: what is left may still be used
                     s.sptr[k] = s.sptr[k] | {None}
-            if tag is not None or True:
-                s.slots[s.sp + off] = tag
+            if off < 0:
+                # below RSP: the next push, call or exception frame (a
+                # fault with IF 0 still pushes one) may overwrite it
+                s.slots.pop(lo, None)
+                return
+            s.slots[lo] = tag if size >= 8 or tag is TOP else TOP
 
         def forget_slots():
             self._forget(s)
@@ -1534,6 +1637,7 @@ class IrqFlagEffects:
             s.IF = frozenset({0})
             return [(fall, s)]
         if m in ("sti",):
+            self._off_enable = True
             s.IF = s.norm(frozenset({1}))
             return [(fall, s)]
         if m in ("pushf", "pushfq"):
@@ -1545,16 +1649,19 @@ class IrqFlagEffects:
                 s.sptr.pop(s.sp, None)
             return [(fall, s)]
         if m in ("popf", "popfq"):
+            self._off_enable = True
             if s.sp is None:
                 return None
-            s.IF = s.norm(self._lost_restore(s.slots.get(s.sp, self._miss())))
+            s.IF = s.norm(self._lost_restore(self._slot(s, s.sp)))
             s.sp += 8
+            self._drop_below(s)
             return [(fall, s)]
         if m.startswith(("iret", "sysret", "retf", "lret", "ljmp", "lcall")) or m in ("swapgs", "syscall", "int3",
                                                                                      "int", "into", "vmcall",
                                                                                      "vmmcall", "hlt"):
             if m == "hlt":
                 return [(fall, s)]  # an interrupt resumes it with IF as it was
+            self._off_enable = True
             return None
         if m == "ud2":
             if node[1] is None and prog.after_ud2(node[0]) == "dies":
@@ -1661,7 +1768,7 @@ class IrqFlagEffects:
                     if self._spill_read(s, s.sp + op.mem.disp if exact else None, escaped, op.size):
                         return "escape"
         # data movement and the bit-9 tests
-        writes = [self._reg(ci, r) for r in self._access(ci)[1]]
+        writes = list(self._wnames(ci))
         if m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM:
             name = ci.reg_name(ops[0].reg)
             imm = ops[1].imm
@@ -1677,7 +1784,10 @@ class IrqFlagEffects:
             # frame slot or a word through a tracked pointer has a tag
             s.test = (self._mem_tag(ci, s, ops[0], 1 if ops[0].size == 1 else 0), "zf")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
-                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9:
+                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in s.b9 and ops[0].size >= 2 \
+                and ci.reg_name(ops[0].reg) not in _BYTE_HI:
+            # (at least the low 16 bits, where bit 9 is: `testb %dil,%dil`
+            # is always 0 after the mask, adv_r71_b9_byte_test)
             # `and $0x200,%r12d; ...; test %r12,%r12; jne` (6.1
             # printk_safe_exit_irqrestore): the register is its bit 9
             s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
@@ -1705,7 +1815,7 @@ class IrqFlagEffects:
             if ops[0].type == X.X86_OP_REG:
                 s.test = (s.regs.get(self._reg(ci, ops[0].reg), TOP), "zf")
             else:
-                s.test = (s.slots.get(s.sp + ops[0].mem.disp, self._miss()), "zf")
+                s.test = (self._slot(s, s.sp + ops[0].mem.disp), "zf")
         elif m == "bt" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[1].imm == 9:
             # CF = bit 9: jb taken when set, jae when clear
@@ -1732,7 +1842,7 @@ class IrqFlagEffects:
             return [(fall, s)]
         if m == "pop":
             op = ops[0]
-            v = s.slots.get(s.sp, self._miss()) if s.sp is not None else TOP
+            v = self._slot(s, s.sp) if s.sp is not None else TOP
             mark = s.saved.pop(s.sp, None) if s.sp is not None else None
             if op.type == X.X86_OP_REG:
                 r = self._reg(ci, op.reg)
@@ -1752,7 +1862,20 @@ class IrqFlagEffects:
                 return "escape"
             if s.sp is not None:
                 s.sp += 8
-                s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
+                self._drop_below(s)
+            if op.type == X.X86_OP_MEM:
+                # `popq (%rsp)` stores the popped word (the address computed
+                # after RSP moved, SDM POP): through RSP into the slot it
+                # names, through anything else as any other store
+                # (adv_r71_pop_to_slot)
+                if op.mem.base == rsp and op.mem.index == 0 and op.mem.segment == 0 and s.sp is not None:
+                    slot_write(op.mem.disp, TOP, 8)
+                elif op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and op.mem.index == 0 \
+                        and op.mem.segment == 0:
+                    if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, TOP, 8, escaped):
+                        forget_slots()
+                elif escaped or op.mem.base == rsp or op.mem.index == rsp:
+                    forget_slots()
             if op.type == X.X86_OP_REG and op.reg == rsp:
                 s.sp, s.slots, s.sptr = None, {}, {}
             return [(fall, s)]
@@ -1764,8 +1887,8 @@ class IrqFlagEffects:
             elif src.type == X.X86_OP_IMM:
                 new[self._reg(ci, ops[0].reg)] = frozenset({(src.imm >> 9) & 1})
             elif src.type == X.X86_OP_MEM and src.mem.base == rsp and src.mem.index == 0 and s.sp is not None \
-                    and src.size >= 4:
-                new[self._reg(ci, ops[0].reg)] = s.slots.get(s.sp + src.mem.disp, self._miss())
+                    and src.size >= 4 and src.mem.segment == 0:
+                new[self._reg(ci, ops[0].reg)] = self._slot(s, s.sp + src.mem.disp)
                 if src.size == 8 and src.mem.segment == 0 and s.sp + src.mem.disp in s.sptr:
                     # a spilled pointer reloaded: followed again
                     derived[self._reg(ci, ops[0].reg)] = s.sptr[s.sp + src.mem.disp]
@@ -1788,7 +1911,9 @@ class IrqFlagEffects:
             else:
                 new[r] = frozenset({1}) if bit else s.regs.get(r, TOP)
         elif m == "xor" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
-                and ops[0].reg == ops[1].reg:
+                and ops[0].reg == ops[1].reg and ops[0].size >= 2:
+            # (bit 9 is in the low 16 bits: `xorb %al,%al` leaves it,
+            # adv_r71_xor_low_byte)
             new[self._reg(ci, ops[0].reg)] = frozenset({0})
         # RSP arithmetic
         if "rsp" in writes:
@@ -1798,17 +1923,43 @@ class IrqFlagEffects:
                 s.sp += ops[1].mem.disp
             else:
                 s.sp, s.slots, s.sptr = None, {}, {}
-            s.slots = {k: v for k, v in s.slots.items() if s.sp is not None and k >= s.sp}
-            s.sptr = {k: v for k, v in s.sptr.items() if s.sp is not None and k >= s.sp}
+            if s.sp is None:
+                s.slots, s.sptr = {}, {}
+            else:
+                self._drop_below(s)
         # memory stores
         for k, op in enumerate(ops):
-            if op.type == X.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
+            # (capstone marks some destinations read only: `movups
+            # %xmm0,(%rsp)`, adv_r70_wide_store_slot; machine.memory_written)
+            if op.type == X.X86_OP_MEM and memory_written(m, k, bool(op.access & capstone.CS_AC_WRITE)):
+                extent = store_extent(m, op.size)
+                if extent is None or (m.split(" ")[-1] in ("bts", "btr", "btc") and len(ops) == 2
+                                      and ops[1].type == X.X86_OP_REG):
+                    # a store of no fixed size (xsave), or a bit string
+                    # addressed by a register offset (SDM BT: a signed
+                    # offset from the operand, adv_r71_bts_reg_slot): any
+                    # word of the frame, and through a tracked pointer any
+                    # word of its object.  Every word of the frame the
+                    # analysis knows becomes unknown (TOP), not lost: a
+                    # store the analysis sees is no word the irqrestore-
+                    # pairs assumption may take for a saved one
+                    if s.sp is None or escaped or op.mem.base != rsp:
+                        forget_slots()
+                    s.slots = {k: TOP for k in s.slots}
+                    s.b9s, s.saved = {}, {}
+                    s.sptr = {k: v | {None} for k, v in s.sptr.items()}
+                    if op.mem.base and self._ptrset(s, self._reg(ci, op.mem.base)) and \
+                            self._store_through(s, self._reg(ci, op.mem.base), ANY, TOP, 8, escaped):
+                        forget_slots()
+                    continue
                 if op.mem.base == rsp and op.mem.index == 0 and op.mem.segment == 0:
                     tag = TOP
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size >= 4:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
                     if s.sp is not None:
-                        slot_write(op.mem.disp, tag, op.size)
+                        # (the bytes it writes: fxsave's 512 at an 8-byte
+                        # operand, adv_r71_fxsave_slot; machine.store_extent)
+                        slot_write(op.mem.disp, tag, extent)
                         if spill is not None:
                             s.sptr[s.sp + op.mem.disp] = spill
                         if m == "mov" and op.size == 8 and ops[1].type == X.X86_OP_REG and tag is not TOP \
@@ -1827,7 +1978,7 @@ class IrqFlagEffects:
                     tag = TOP
                     if m == "mov" and ops[1].type == X.X86_OP_REG and op.size == 8:
                         tag = s.regs.get(self._reg(ci, ops[1].reg), TOP)
-                    if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, tag, op.size, escaped):
+                    if self._store_through(s, self._reg(ci, op.mem.base), op.mem.disp, tag, extent, escaped):
                         forget_slots()
                 elif escaped or op.mem.base == rsp:
                     # (through any other register: not into this frame
@@ -1864,6 +2015,17 @@ class IrqFlagEffects:
             # a b9 slot reloaded whole: the register holds only bit 9
             s.b9 = s.b9 | {self._reg(ci, ops[0].reg)}
         return [(fall, s)]
+
+    @staticmethod
+    def _drop_below(s: _St):
+        """Forget the frame words below RSP once RSP moved up past them:
+        the next push, call (its return address and the callee's frame)
+        or exception frame overwrites them (adv_r70_stale_pop_slot: a
+        popped slot the next callee's frame reused kept its old tag)."""
+        s.slots = {k: v for k, v in s.slots.items() if k is None or k >= s.sp}
+        s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
+        s.b9s = {k: v for k, v in s.b9s.items() if k is None or k >= s.sp}
+        s.saved = {k: v for k, v in s.saved.items() if k is None or k >= s.sp}
 
     def _bv_source(self, ci, st: _St):
         """(register, value class) an instruction gives the register it
@@ -1989,13 +2151,13 @@ class IrqFlagEffects:
         base = self._reg(ci, op.mem.base)
         disp = op.mem.disp - back
         if base == "rsp":
-            return s.slots.get(s.sp + disp, self._miss()) if s.sp is not None else TOP
+            return self._slot(s, s.sp + disp) if s.sp is not None else TOP
         ps = s.ptrs.get(base)
         if not ps or None in ps or len(ps) != 1:
             return TOP
         [p] = ps
         if p[0] == "sp":
-            return s.slots.get(p[1] + disp, self._miss()) if s.sp is not None and p[1] is not None else TOP
+            return self._slot(s, p[1] + disp) if s.sp is not None and p[1] is not None else TOP
         return _out_word(s.outs, p[1], p[2] + disp) if p[2] is not None else TOP
 
     # -- pointers into a caller's frame (out-parameters) -------------------------------
@@ -2062,7 +2224,7 @@ class IrqFlagEffects:
                     out.add(("sp", None) if p[0] == "sp" else ("arg", p[1], None))
             return frozenset(out)
 
-        written_all = [self._reg(ci, r) for r in self._access(ci)[1]]
+        written_all = list(self._wnames(ci))
         written = [r for r in written_all if r in CALLER_SAVED or r in ("rbx", "rbp", "r12", "r13", "r14", "r15")]
         # a register the pointer could flow into that is not followed (an
         # SSE/x87 register, a segment base): a value use there leaks
@@ -2086,9 +2248,9 @@ class IrqFlagEffects:
             return derived, anywhere
         bases, value, mem_regs = set(), set(), set()
         mem_write = False
-        for op in ops:
+        for k, op in enumerate(ops):
             if op.type == X.X86_OP_MEM:
-                w = bool(op.access & capstone.CS_AC_WRITE)
+                w = memory_written(m, k, bool(op.access & capstone.CS_AC_WRITE))
                 mem_write |= w
                 b = self._reg(ci, op.mem.base) if op.mem.base else None
                 i = self._reg(ci, op.mem.index) if op.mem.index else None
@@ -2162,18 +2324,24 @@ class IrqFlagEffects:
                     forget = True
                     continue
                 at = p[1] + disp
+                end = at + max(size, 1)
+
+                def hit(k):
+                    # the words the store overlaps, whatever its width
+                    # (adv_r70_wide_store_slot, adv_r71_fxsave_slot)
+                    return k is not None and k < end and k + 8 > at
                 old = s.slots.get(at, TOP)
-                for k in [k for k in s.saved if abs(k - at) < 8]:
+                for k in [k for k in s.saved if hit(k)]:
                     del s.saved[k]
-                for k in [k for k in s.b9s if abs(k - at) < 8]:
+                for k in [k for k in s.b9s if hit(k)]:
                     del s.b9s[k]
-                for k in [k for k in s.sptr if abs(k - at) < 8]:
-                    if k == at and not weak:
+                for k in [k for k in s.sptr if hit(k)]:
+                    if k == at and not weak and size == 8:
                         del s.sptr[k]
                     else:
                         s.sptr[k] = s.sptr[k] | {None}
-                for k in [k for k in s.slots if abs(k - at) < 8 and k != at]:
-                    del s.slots[k]
+                for k in [k for k in s.slots if hit(k) and k != at]:
+                    s.slots[k] = TOP  # (partly or wholly overwritten: unknown, not lost)
                 s.slots[at] = _join(old, tag) if weak else tag
             else:
                 if p[2] is None or disp == ANY:
@@ -2181,7 +2349,8 @@ class IrqFlagEffects:
                     continue
                 a, at = p[1], p[2] + disp
                 old = _out_word(s.outs, a, at)
-                for k in [k for k in s.outs if k[0] == a and k[1] != ANY and abs(k[1] - at) < 8 and k[1] != at]:
+                for k in [k for k in s.outs if k[0] == a and k[1] != ANY and k[1] < at + max(size, 1)
+                          and k[1] + 8 > at and k[1] != at]:
                     s.outs[k] = TOP
                 s.outs[(a, at)] = _join(old, tag) if weak else tag
         return forget
@@ -2362,17 +2531,45 @@ class IrqFlagEffects:
             k += 1
         for code, base in codes:
             n = 0
+            last = None
             for a, sz, m, ops in self.md.disasm_lite(code, base):
                 n += sz
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
                     return False
+                if m == "xbegin" or self._fixup(a) is not None:
+                    # a fault (or an abort) continues at a fixup the
+                    # extent's own branches do not show (adv_r73_fixup_noreturn)
+                    return False
                 if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                     if not t <= int(ops, 16) < t + size:
                         return False
+                if m not in ("int3", "nop"):
+                    last = (a, m, ops)
             if code is data and data[n:].strip(b"\xcc\x90\x00"):
+                return False
+            if code is data and not self._ends(last, t):
+                # its last instruction falls through past its end, into
+                # whatever follows (adv_r70_falloff_noreturn: `sti` and no
+                # `ret`, running into the next symbol's `ret`)
                 return False
         self._noret[t] = True
         return True
+
+    def _ends(self, last, t) -> bool:
+        """Whether the last instruction of a function's extent never falls
+        through: a direct `jmp`, a `ud2` that dies, or a call of another
+        function that never returns (int3 padding after it traps)."""
+        if last is None:
+            return False
+        a, m, ops = last
+        if m == "jmp":
+            return True
+        if m == "ud2":
+            return self.program.after_ud2(a) == "dies"
+        if m == "call" and ops.startswith("0x"):
+            c = int(ops, 16)
+            return c != t and self._noreturn(c)
+        return False
 
     def _sleeper(self, t) -> bool:
         """Whether t is one of the scheduler's sleeping entry points
@@ -2502,7 +2699,13 @@ class IrqFlagEffects:
                 return []
             res_if = frozenset(("?", a) for a in cond)
             rax, clob = res_if, None
-        elif self._if_cond(s) is None and not self._clean(t, set()):
+        elif self._if_cond(s) == frozenset() and (off := self._undecided_off(t, depth, ptr_args)):
+            if off == "assume":
+                assumed.add(("irqs-off-callees", node[0]))
+                res_if, rax, clob = s.IF, TOP, None
+            else:
+                res_if, rax, clob = TOP, TOP, None  # (past OFF_TOTAL: not read, unknown)
+        elif self._if_cond(s) is None and not self._clean(t, set()) and not self._read_capped_e(t, depth, ptr_args):
             # IF may be 1 (or is unknown) at the call and the callee's
             # closure may change IF: the callee is not read, its result is
             # unknown (TOP), it may write every caller-saved register, and
@@ -2513,8 +2716,9 @@ class IrqFlagEffects:
                 self._why(f"not read (IF {s.IF}): {prog.symbolize(t)}", node[0])
             res_if, rax, clob = TOP, TOP, None
         elif self._if_cond(s) is None:
-            # an IF-clean closure (_clean: nothing in it may change IF):
-            # read in context "E", its IF the caller's
+            # an IF-clean closure (_clean: nothing in it may change IF), or
+            # one whose context-"E" summary a capped reading decided
+            # (_read_capped_e): read in context "E", its IF the caller's
             summ = self.summary(t, depth + 1, ptr_args, "E")
             skey = _key(t, ptr_args, "E")
             if summ is None:
@@ -2633,6 +2837,11 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
+        if res_if is TOP or any(x != 0 for x in res_if):
+            # IF may be set after this call: the running capped reading
+            # saw it, whether the callee was walked now or its summary
+            # came from the memo (adv_r72_memo_enable, _twice_enable)
+            self._off_enable = True
         # the callee's value classes: none known of what it writes
         after.bv = {k: v for k, v in after.bv.items() if k not in (CALLER_SAVED if clob is None else clob)}
         split = self._split_branch(summ, skey, fall)
@@ -2672,6 +2881,112 @@ class IrqFlagEffects:
             else:
                 self._written |= clob
         return res if fall is not None else [(None, res[0][1])]
+
+    def _undecided_off(self, t, depth, ptr_args, ctx=None) -> bool:
+        """"assume" when the call of t, made with IF exactly 0, keeps IF 0
+        under the named assumption irqs-off-callees: t is below the last
+        level OFF_CAPS reads, or its reading ran out of the level's cap
+        with its IF at return unknown and IF nowhere in it possibly set.
+        False when t's summary is known (read before, or now within the
+        cap): the caller uses it.  "unknown" past OFF_TOTAL: not read, not
+        assumed.
+
+        The assumption is the kernel's own rule for code that runs with
+        interrupts disabled: a function that may be entered with them off
+        saves and restores the flags (local_irq_save/restore,
+        spin_lock_irqsave) instead of enabling them, and the exit path
+        asserts it: lockdep_assert_irqs_disabled() at both ends of
+        exit_to_user_mode_prepare (6.12 include/linux/entry-common.h:321
+        and :334) and in the context-tracking and RCU code it calls (6.12
+        kernel/context_tracking.c:139, :367, :392, :471; kernel/rcu/
+        tree_nocb.h:95-132), which CONFIG_PROVE_LOCKING checks at run time.
+        A callee whose reading finished is never assumed: one that may
+        return with IF 1 (a `sti` the analysis sees, or an IF it cannot
+        model, such as an IRET it cannot follow) is taken as such.  What it
+        cannot see: an enable more than len(OFF_CAPS) calls below the first
+        call made with IF 0, or inside a closure too large for the cap (on
+        the Debian kernels rcu_nocb_flush_deferred_wakeup ->
+        try_to_wake_up -> WARN -> printk, 6.12's __ct_user_enter).  A
+        reading that runs out is not charged to its caller's budget; the
+        summaries it left unknown are dropped from the memo, and t is
+        remembered (_cap_failed).  The report lists every call that used
+        the assumption."""
+        if OFF_CAPS is None:
+            return False  # (the rule switched off: tests of the other rules alone)
+        if ctx is None:
+            ctx = 0 if self._ctx == 0 else "A"
+        key = _key(t, ptr_args, ctx)
+        if key in self.memo or key in self.active:
+            return False  # read already (or being read): its summary answers
+        if key in self._cap_failed or self._off_level >= len(OFF_CAPS):
+            return "assume"
+        if self.capped_spent >= OFF_TOTAL:
+            # (no more capped readings: the call is not read, and nothing
+            # read says it keeps IF, so it is unknown, never assumed:
+            # adv_r72_total_spent)
+            return "unknown"
+        cap = OFF_CAPS[self._off_level]
+        saved = self.budget
+        self.budget = cap
+        mark = len(self.log)
+        self._off_level += 1
+        outer_enable, self._off_enable = self._off_enable, False
+        try:
+            r = self.summary(t, depth + 1, ptr_args, ctx)
+        finally:
+            self._off_level -= 1
+            saw_enable = self._off_enable
+            self._off_enable = outer_enable or saw_enable
+        used = cap - self.budget
+        self.capped_spent += used
+        # (a reading in which IF may have been set, by an instruction it
+        # walked or a callee's result, before it ran out is not assumed:
+        # adv_r70_sti_then_cap, adv_r72_memo_enable)
+        ran_out = self.budget <= 0 and (r is None or r[0] is TOP) and not saw_enable
+        self.budget = saved - (0 if ran_out else used)
+        if not ran_out:
+            return False  # decided, or unknown for a reason other than its size: not assumed
+        # the summaries the cap left unknown are not memoised as unknown
+        self._cap_failed.add(key)
+        self._drop_unknown([k for k in self.log[mark:] if self.memo.get(k) is None])
+        return "assume"
+
+    def _read_capped_e(self, t, depth, ptr_args) -> bool:
+        """Whether t's context-"E" summary is known: read before, or now
+        within E_CAP instructions, at most E_LEVELS such readings deep.
+        For a call made while IF may be 1, which is otherwise not read:
+        a summary in context "E" holds whatever IF the call is made with
+        (its atom "E" is composed with the caller's IF), so using it is
+        sound; a reading that does not decide leaves the call unknown
+        (TOP), never assumed.  It decides a function that ends with its
+        own `cli` (do_fast_syscall_32 -> __do_fast_syscall_32 ->
+        syscall_exit_to_user_mode) without following it in the engine.
+        A reading that runs out is not charged to its caller and its
+        unknown summaries are dropped from the memo (as _undecided_off)."""
+        key = _key(t, ptr_args, "E")
+        if key in self.memo:
+            return self.memo[key] is not None
+        if not self._e_on or key in self.active or key in self._cap_failed:
+            return False
+        if self._e_level >= E_LEVELS or self.capped_spent >= OFF_TOTAL or self.budget <= 0:
+            return False
+        saved = self.budget
+        self.budget = E_CAP
+        mark = len(self.log)
+        self._e_level += 1
+        try:
+            r = self.summary(t, depth + 1, ptr_args, "E")
+        finally:
+            self._e_level -= 1
+        used = E_CAP - self.budget
+        self.capped_spent += used
+        if r is not None:
+            self.budget = saved - used
+            return True
+        self.budget = saved
+        self._cap_failed.add(key)
+        self._drop_unknown([k for k in self.log[mark:] if self.memo.get(k) is None])
+        return False
 
     def _split_branch(self, summ, skey, fall):
         """[(node, out-parameter stores, RAX class)] for the two branches
@@ -2819,7 +3134,7 @@ class IrqFlagEffects:
                 if x[2] == ANY:
                     return TOP
                 if p[0] == "sp":
-                    v = s.slots.get(p[1] + x[2], self._miss()) if s.sp is not None and p[1] is not None else TOP
+                    v = self._slot(s, p[1] + x[2]) if s.sp is not None and p[1] is not None else TOP
                 else:
                     v = _out_word(s.outs, p[1], p[2] + x[2]) if p[2] is not None else TOP
                 if v is TOP:

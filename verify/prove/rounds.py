@@ -757,7 +757,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         used.setdefault(aid, set()).update(where)
     for aid in sorted(set(used) | {"abi-callee-saved", "abi-frames", "private-regions", "instruction-boundaries"}):
         result.assumptions.append({"id": aid, "text": ASSUMPTIONS.get(aid, aid),
-                                   "where": sorted(used.get(aid, ()))[:20]})
+                                   "where": sorted(used.get(aid, ()))})
     for v in vs:
         result.variants.append({**v["detail"], "rounds": rounds, "blocks": blocks_total, "paths": blocks_total,
                                 "sysret_paths": hits_total, "seconds": round(time.monotonic() - t0, 3),

@@ -76,7 +76,7 @@ _IMPLICIT_WRITES = {
     "loope": ("rcx",), "loopne": ("rcx",), "rdrand": (), "rdseed": (), "xchg": (), "xadd": (),
 }
 # instructions after which no register can be trusted
-_UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "syscall", "sysenter", "sysexit",
+_UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "syscall", "sysenter", "sysexit", "sysexitq",
                  "rsm", "tdcall", "enclu", "encls",
                  # AMD SVM (review 33b): VMRUN returns on #VMEXIT with every
                  # register but RAX/RSP the guest's and the GS base, KernelGsBase
@@ -221,17 +221,21 @@ class Summaries:
         self.ts = TsCompatEffects(program)
         self._irq = None
 
-    def if_effect(self, target, name):
+    def if_effect(self, target, name, off: bool = False):
         """IF at the callee's return (irqflag.py): a set over 0, 1, "E" and
-        the argument registers' bit 9, or None (unknown); and the call sites
-        in its closure where assumption irq-flag-preserved was used.  Only
+        the argument registers' bit 9, or None (unknown); the call sites
+        in its closure where assumption irq-flag-preserved was used; and
+        whether the call itself keeps IF under irqs-off-callees.  off: the
+        call is made with IF exactly 0 (IrqFlagEffects.effect_off).  Only
         for a callee the image fixes (readable, not the dispatch)."""
         if not self.readable(target, name):
-            return None, frozenset()
+            return None, frozenset(), False
         if self._irq is None:
             from .irqflag import IrqFlagEffects  # noqa: PLC0415
             self._irq = IrqFlagEffects(self.program, _md, _GPR64)
-        return self._irq.effect(target)
+        if off:
+            return self._irq.effect_off(target)
+        return (*self._irq.effect(target), False)
 
     def readable(self, target, name) -> bool:
         """Whether the callee is fixed by the image (its summary is read
@@ -616,7 +620,7 @@ class Summaries:
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
-            if m.split(" ")[-1] in ("sysret", "sysretq", "sysretl", "sysexit"):
+            if m.split(" ")[-1] in ("sysret", "sysretq", "sysretl", "sysexit", "sysexitq"):
                 # a return to user mode in a callee: a SYSRET site with
                 # obligations of its own, which only running it decides
                 # (adv_r15_called_sysret: a noreturn stub that SYSRETs)
