@@ -84,8 +84,10 @@ ASSUMPTIONS = {
     "follow), was saved by a pushf (local_irq_save) executed on this CPU inside the same region: during the "
     "call, entered with interrupts off, that the IF summary reads in context 0 (the kernel's irqsave/irqrestore "
     "nesting discipline, which lockdep's irq-flags tracing checks at run time).  Its bit 9 is then taken as 0 only "
-    "where the analysis shows every pushf and every call of the region runs with IF exactly 0 (by induction over "
-    "the region's execution every restored lost word is then 0); else the word stays unknown.  Words the analysis "
+    "where the analysis shows every pushf and every call of the region runs with IF exactly 0, and reads every "
+    "callee of the region (an indirect or static call, or one kept under irqs-off-callees, may save the flags "
+    "with IF set inside it) (by induction over the region's execution every restored lost word is then 0); else "
+    "the word stays unknown.  Words the analysis "
     "knows keep their value; inside a callee closure read by the stateless pre-scan (irqflag._quiet), which tracks "
     "no words, every restored word counts as lost, once the caller has shown it hands the callee no word it knows "
     "with bit 9 possibly set.  Recorded at the call that starts the region (prove/irqflag.py).",

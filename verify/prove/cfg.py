@@ -54,6 +54,9 @@ class Insn:
     kind: str  # "plain" | "jcc" | "jmp" | "ijmp" | "call" | "icall" | "ret" | "sysret" | "sysretl" | "iret" | "special" | "tail" | "dead" | "far"
 
 
+MAX_BLOCK_INSNS = 64  # instructions in one lifted block (VEX's own limit is 99)
+
+
 @dataclass
 class Block:
     node: tuple
@@ -136,6 +139,50 @@ FLAG_UNDEFINED_INSNS = frozenset({
     "andn", "bextr", "blsi", "blsmsk", "blsr", "bzhi"})
 
 
+# Prefixes that leave a control transfer what it is, which capstone writes
+# into the mnemonic: BND (F2, MPX: "bnd call", "bnd jne"), NOTRACK (3E on an
+# indirect branch under CET: "notrack jmp", GCC's jump tables with
+# -fcf-protection), REP/REPZ before RET (AMD's `repz ret`), and their
+# combinations ("bnd notrack call").  A rule that asks "is this a call?"
+# must see `call` (adv_r74_bnd_call, _rep_ret, _notrack_jmp: the IF
+# analysis and the summaries once stepped over them as plain instructions).
+_TRANSFER_PREFIXES = frozenset({"bnd", "notrack", "rep", "repz", "repe", "repne", "repnz"})
+
+
+def transfer_mnemonic(m: str) -> str:
+    """`bnd call` -> `call`, `repz ret` -> `ret`, `notrack jmp` -> `jmp`;
+    any other mnemonic unchanged (`rep stosb` keeps its prefix)."""
+    words = m.split(" ")
+    if len(words) > 1 and all(w in _TRANSFER_PREFIXES for w in words[:-1]) \
+            and words[-1].startswith(("call", "jmp", "ret", "j", "loop")):
+        return words[-1]
+    return m
+
+
+class _Unprefixed:
+    """A capstone instruction seen with its transfer_mnemonic (every other
+    attribute is the instruction's own)."""
+    __slots__ = ("_ci", "mnemonic")
+
+    def __init__(self, ci, mnemonic: str):
+        self._ci = ci
+        self.mnemonic = mnemonic
+
+    def __getattr__(self, name):
+        return getattr(self._ci, name)
+
+
+def disasm_one(md, data: bytes, addr: int):
+    """The instruction at addr (capstone's, through md), or None; a
+    prefixed control transfer reads as its plain form (transfer_mnemonic)."""
+    ci = next(md.disasm(data, addr, 1), None)
+    if ci is not None:
+        m = transfer_mnemonic(ci.mnemonic)
+        if m != ci.mnemonic:
+            return _Unprefixed(ci, m)
+    return ci
+
+
 def decode(addr: int, data: bytes) -> Insn | None:
     ci = next(_md().disasm(data, addr, 1), None)
     if ci is None:
@@ -143,11 +190,7 @@ def decode(addr: int, data: bytes) -> Insn | None:
             if data.startswith(raw):
                 return Insn(addr, len(raw), m, "", raw, None, "special")
         return None
-    # `repz ret`, `bnd ret`, `bnd jmp`, `notrack jmp`: the prefix does not
-    # change the control transfer (`rep`/`lock` on string and RMW ops stay)
-    m = ci.mnemonic
-    if m.startswith(("repz ret", "rep ret", "bnd ", "notrack ")) or m in ("repz ret", "rep ret"):
-        m = m.split(" ")[-1]
+    m = transfer_mnemonic(ci.mnemonic)
     raw = bytes(ci.bytes)
     target = None
     ops = ci.operands
@@ -338,7 +381,11 @@ class FunctionCfg:
             for s in nexts[n]:
                 starts.append(s)
         starts = set(starts)
-        for n in starts:
+        pending = list(starts)
+        while pending:
+            n = pending.pop()
+            if n in self.blocks:
+                continue
             if n in choice_nodes:
                 b = Block(n, [], b"", "choice", list(nexts[n]), [
                     (s, label, cond) for s, (code, label, cond) in zip(nexts[n], choice_nodes[n])])
@@ -351,6 +398,13 @@ class FunctionCfg:
             while insns[cur].kind == "plain" and len(nexts[cur]) == 1:
                 nx_ = nexts[cur][0]
                 if nx_ in starts or nx_ not in insns or insns[nx_].kind not in LIFTED:
+                    break
+                if len(run) >= MAX_BLOCK_INSNS:
+                    # (VEX lifts at most 99 instructions into one IRSB: a
+                    # longer straight run, 700 `add`s in
+                    # adv_r74_capfail_level, was "VEX cannot lift"; it is
+                    # cut into blocks joined by their fall-through edge)
+                    pending.append(nx_)
                     break
                 cur = nx_
                 run.append(insns[cur])

@@ -193,7 +193,7 @@ import capstone
 from ..image.patches import tables
 from ..image.encoding import operand_size_prefixed
 from ..machine import memory_written, store_extent
-from .cfg import CfgError, target_node
+from .cfg import CfgError, disasm_one, target_node
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -530,7 +530,7 @@ class IrqFlagEffects:
         self._e_level = 0
         self._e_on = True  # (_twice)
         self._off_enable = False  # (an instruction that may set IF met in the running capped reading)
-        self._cap_failed: set = set()
+        self._cap_failed: dict = {}  # summary key -> the largest cap its reading ran out of
         self.used: set = set()  # functions in analysis whose provisional result was used
         self.provisional: dict = {}
         self._noret: dict = {}
@@ -701,7 +701,7 @@ class IrqFlagEffects:
             out = ("site", [i for i, (_c, _l, cond) in enumerate(prog.site_choices(addr)) if not self._xen_only(cond)])
         else:
             data = prog.fetch(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
-            ci = next(self.md.disasm(data, addr, 1), None)
+            ci = disasm_one(self.md, data, addr)
             if ci is None and data[:3] == b"\x0f\x01\xe8":
                 ci = _NoOperands("serialize", addr, 3)
             out = ("insn", ci)
@@ -1423,6 +1423,17 @@ class IrqFlagEffects:
         if self._ctx == "A" and self._if_cond(s) != frozenset():
             self._af[1] = True
 
+    def _unread_in_region(self):
+        """A call in context "A" whose code the analysis does not read (an
+        indirect or static call under irq-flag-preserved, a callee kept
+        under irqs-off-callees): that its IF at return is as found says
+        nothing of the pushfs inside it, which may run with IF set (`sti;
+        pushf; pop; cli`, adv_r74_region_hook_save), so the region's
+        induction (every save sees IF 0, _lost_restore) does not cover
+        it: the region is bad and keeps no lost-word restore."""
+        if self._ctx == "A":
+            self._af[1] = True
+
     def _region_ok(self, key):
         """(whether the context-"A" summary `key` may be used as a region,
         whether its closure used irqrestore-pairs): not when some summary
@@ -2003,10 +2014,15 @@ class IrqFlagEffects:
         cls = self._bv_source(ci, st)
         if cls is not None:
             s.bv[cls[0]] = cls[1]
-        elif m in ("sete", "setne") and ops and ops[0].type == X.X86_OP_REG and ops[0].size == 1:
+        # (the value classes describe a register's low byte: `sete %ah` or
+        # `test %ch,%ch` is about bits 8-15, which no class says anything
+        # of: adv_r74_bv_high_byte)
+        elif m in ("sete", "setne") and ops and ops[0].type == X.X86_OP_REG and ops[0].size == 1 \
+                and ci.reg_name(ops[0].reg) not in _BYTE_HI:
             s.setcc = ("set", self._reg(ci, ops[0].reg), m == "sete")
         elif m == "test" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
-                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in st.bv:
+                and ops[0].reg == ops[1].reg and self._reg(ci, ops[0].reg) in st.bv \
+                and ci.reg_name(ops[0].reg) not in _BYTE_HI:
             s.setcc = ("test", self._reg(ci, ops[0].reg), ops[0].size)
         if m == "mov" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[0].size == 8 \
                 and ops[1].type == X.X86_OP_MEM and ops[1].size == 8 and ops[1].mem.base == rsp \
@@ -2670,6 +2686,7 @@ class IrqFlagEffects:
             # a callee the image does not fix: IF as it found it
             assumed.add(node[0])
             res_if, rax, clob = s.IF, TOP, None
+            self._unread_in_region()
             if t is None and self._pv_callee_save(node):
                 # `call *pv_ops+N` of a struct paravirt_callee_save slot
                 # (6.12 _raw_spin_unlock_irqrestore's PVUNLOCK
@@ -2703,6 +2720,7 @@ class IrqFlagEffects:
             if off == "assume":
                 assumed.add(("irqs-off-callees", node[0]))
                 res_if, rax, clob = s.IF, TOP, None
+                self._unread_in_region()
             else:
                 res_if, rax, clob = TOP, TOP, None  # (past OFF_TOTAL: not read, unknown)
         elif self._if_cond(s) is None and not self._clean(t, set()) and not self._read_capped_e(t, depth, ptr_args):
@@ -2767,6 +2785,8 @@ class IrqFlagEffects:
                 # have bit 9 clear: the region's condition), nothing else
                 # known of it
                 self._af[0] = self._af[0] or quiet[0]
+                if any(isinstance(site, int) for site in quiet[1]):
+                    self._unread_in_region()  # (irq-flag-preserved inside it)
                 if self._arity(t) is not None:
                     assumed.add(("c-prototype-args", node[0]))  # (_quiet_args)
                 if quiet[0]:
@@ -2909,7 +2929,8 @@ class IrqFlagEffects:
         try_to_wake_up -> WARN -> printk, 6.12's __ct_user_enter).  A
         reading that runs out is not charged to its caller's budget; the
         summaries it left unknown are dropped from the memo, and t is
-        remembered (_cap_failed).  The report lists every call that used
+        remembered with its cap (_cap_failed): a call read with a larger
+        cap reads it again.  The report lists every call that used
         the assumption."""
         if OFF_CAPS is None:
             return False  # (the rule switched off: tests of the other rules alone)
@@ -2918,14 +2939,20 @@ class IrqFlagEffects:
         key = _key(t, ptr_args, ctx)
         if key in self.memo or key in self.active:
             return False  # read already (or being read): its summary answers
-        if key in self._cap_failed or self._off_level >= len(OFF_CAPS):
+        if self._off_level >= len(OFF_CAPS):
+            return "assume"
+        cap = OFF_CAPS[self._off_level]
+        if self._cap_failed.get(key, 0) >= cap:
+            # (ran out of this cap or a larger one before; a smaller
+            # cap's failure is read again with this one: a callee first
+            # met one call deeper is owed the first level's reading where
+            # it is called directly, adv_r74_capfail_level)
             return "assume"
         if self.capped_spent >= OFF_TOTAL:
             # (no more capped readings: the call is not read, and nothing
             # read says it keeps IF, so it is unknown, never assumed:
             # adv_r72_total_spent)
             return "unknown"
-        cap = OFF_CAPS[self._off_level]
         saved = self.budget
         self.budget = cap
         mark = len(self.log)
@@ -2947,7 +2974,7 @@ class IrqFlagEffects:
         if not ran_out:
             return False  # decided, or unknown for a reason other than its size: not assumed
         # the summaries the cap left unknown are not memoised as unknown
-        self._cap_failed.add(key)
+        self._cap_failed[key] = cap
         self._drop_unknown([k for k in self.log[mark:] if self.memo.get(k) is None])
         return "assume"
 
@@ -2984,7 +3011,7 @@ class IrqFlagEffects:
             self.budget = saved - used
             return True
         self.budget = saved
-        self._cap_failed.add(key)
+        self._cap_failed[key] = E_CAP
         self._drop_unknown([k for k in self.log[mark:] if self.memo.get(k) is None])
         return False
 

@@ -34,7 +34,7 @@ import capstone
 
 from .. import machine
 from ..image.encoding import operand_size_prefixed
-from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, prefixed_system_insn, target_node
+from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, disasm_one, prefixed_system_insn, target_node
 from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
@@ -405,7 +405,7 @@ class Summaries:
                 anyw(str(e), regs=True, unread=True)
                 s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
                 break
-            ci = next(md.disasm(data, addr, 1), None)
+            ci = disasm_one(md, data, addr)
             if prog.has_fixup(addr):
                 # A fault here runs the entry's handler, then resumes at its
                 # fixup.  The table names run-time addresses, so this holds

@@ -230,9 +230,9 @@ class TsCompatEffects:
         key = (ins.addr, ins.raw)
         ci = self._ci.get(key)
         if ci is None:
-            from .cfg import _md
+            from .cfg import _md, disasm_one
 
-            ci = next(_md().disasm(ins.raw, ins.addr, 1), None) or _NoOperands(ins)
+            ci = disasm_one(_md(), ins.raw, ins.addr) or _NoOperands(ins)
             self._ci[key] = ci
         return ci
 
