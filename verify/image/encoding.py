@@ -72,6 +72,18 @@ def operand_size_prefixed(data: bytes) -> bool:
     return 0x66 in data[:prefix_length(data)]
 
 
+def address_size_prefixed(data: bytes) -> bool:
+    """Whether the instruction at the start of `data` carries a 0x67
+    (address-size) prefix: in 64-bit mode its memory operand's address is
+    computed in 32 bits from the 32-bit registers and zero-extended
+    (`andl $~TS_COMPAT, 0x10(%eax)` writes at (u32)%rax + 0x10, a user
+    address where %rax holds a kernel pointer; `lea 8(%esp)` is not a stack
+    address).  Compilers for x86-64 Linux emit it only on instructions with
+    no memory operand (`addr32 call` padding).  (adv_r75_addr32_ts_clear,
+    _irq_test)"""
+    return 0x67 in data[:prefix_length(data)]
+
+
 def ignored_rex(data: bytes) -> bool:
     """Whether the instruction at the start of `data` carries a REX prefix
     the CPU ignores: one followed by a legacy prefix or by another REX

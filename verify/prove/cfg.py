@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import SYSRETQ, ignored_rex, operand_size_prefixed, sysret_width
+from ..image.encoding import SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, sysret_width
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
 from ..lift import SPECIAL
 
@@ -181,6 +181,17 @@ def disasm_one(md, data: bytes, addr: int):
         if m != ci.mnemonic:
             return _Unprefixed(ci, m)
     return ci
+
+
+def addr32_memory(ci) -> bool:
+    """Whether a capstone instruction addresses memory in 32 bits (a 0x67
+    prefix and a memory operand, `lea` included: encoding.
+    address_size_prefixed).  The summaries, the IF analysis and the
+    TS_COMPAT pass name a memory operand by its base register widened to
+    64 bits, which would take (u32)%rax for %rax: none of them models such
+    an instruction (VEX, in the engine, computes its address exactly)."""
+    return address_size_prefixed(bytes(ci.bytes)) and any(
+        op.type == capstone.x86.X86_OP_MEM for op in ci.operands)
 
 
 def decode(addr: int, data: bytes) -> Insn | None:

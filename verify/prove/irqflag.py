@@ -193,7 +193,7 @@ import capstone
 from ..image.patches import tables
 from ..image.encoding import operand_size_prefixed
 from ..machine import memory_written, store_extent
-from .cfg import CfgError, disasm_one, target_node
+from .cfg import CfgError, addr32_memory, disasm_one, target_node
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -1552,6 +1552,8 @@ class IrqFlagEffects:
             # the slots below are 8-byte ones, so the function's effect is
             # not known (review 41's popfw/pushfw)
             return None
+        if addr32_memory(ci):
+            return None  # (a 32-bit memory address: no model, cfg.addr32_memory; adv_r75_addr32_irq_test)
         s = st.copy()
         test, s.test = st.test, None
         flagsrc, s.setcc = st.setcc, None

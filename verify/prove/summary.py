@@ -34,7 +34,8 @@ import capstone
 
 from .. import machine
 from ..image.encoding import operand_size_prefixed
-from .cfg import _UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, disasm_one, prefixed_system_insn, target_node
+from .cfg import (_UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, addr32_memory, disasm_one,
+                  prefixed_system_insn, target_node)
 from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
@@ -472,7 +473,7 @@ class Summaries:
                 frame_preds.setdefault(after_serialize, []).append(((addr, vk), frozenset(), None))
                 continue
             if ci is None or (vk is None and prog.site_inside(addr, ci.size) is not None) or \
-                    prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or (
+                    prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or addr32_memory(ci) or (
                     operand_size_prefixed(bytes(ci.bytes)) and (
                         ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)
                         or ci.group(capstone.CS_GRP_RET))):
@@ -482,7 +483,8 @@ class Summaries:
                 # runs into a patch site is one: its bytes past the site's
                 # start are boot's choice (Program.site_inside).  A 0x66-prefixed near branch
                 # is one: its length and target differ between Intel and AMD
-                # (encoding.operand_size_prefixed)
+                # (encoding.operand_size_prefixed).  So is a 32-bit memory
+                # address (cfg.addr32_memory)
                 anyw("undecodable code" if ci is None else
                      f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True, unread=True)
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
@@ -507,7 +509,7 @@ class Summaries:
             if "rsp" in {_GPR64.get(ci.reg_name(r), ci.reg_name(r)) for r in ci.regs_access()[1]} and not (
                     (m in ("push", "pop", "call", "ret", "leave", "pushfq", "popfq", "pushf", "popf") and not (
                         m == "pop" and ops and ops[0].type == capstone.x86.X86_OP_REG
-                        and ops[0].reg == capstone.x86.X86_REG_RSP))
+                        and _reg_key(ci.reg_name(ops[0].reg)) == "rsp"))
                     or (m in ("add", "sub", "and") and len(ops) == 2 and ops[1].type == capstone.x86.X86_OP_IMM)
                     or (m == "lea" and ops[1].mem.base == capstone.x86.X86_REG_RSP)):
                 # RSP loaded from data (a stack switch, `mov %rbp,%rsp`):
@@ -1103,7 +1105,12 @@ class StackWalk:
             d = self._rsp_after(m, ops, state)
         if m == "leave":
             # RSP = RBP, then pop RBP from that slot
-            if isinstance(bp, int) and (bp, "rbp") in saved:
+            if size == 2:
+                # (`66 c9`: a 16-bit pop of BP, RSP = RBP + 2, RBP's upper
+                # bits kept: no restore, and the frame offset is not the
+                # one _rsp_after gives; review 75)
+                d = None
+            elif isinstance(bp, int) and (bp, "rbp") in saved:
                 restored = "rbp"
             bp = None
         elif "rbp" in written_64:
@@ -1111,7 +1118,9 @@ class StackWalk:
                        and ops[1].type == _X86.X86_OP_REG and ops[1].reg == _RSP) \
                 else (d + ops[1].mem.disp if d is not None and m == "lea" and ops[1].mem.base == _RSP
                       and ops[1].mem.index == 0 else None)
-        if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and ops[0].reg == _RSP:
+        if m == "pop" and ops and ops[0].type == _X86.X86_OP_REG and _reg_key(ci.reg_name(ops[0].reg)) == "rsp":
+            # (`popw %sp` loads RSP's low 16 bits: the frame offset is lost
+            # as with `pop %rsp`, adv_r75_popw_sp_rbx)
             d = None
         # callee-saved registers written (capstone's list and the implicit
         # ones it omits: cpuid's EBX) lose their entry value, unless loaded

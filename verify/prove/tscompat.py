@@ -64,7 +64,7 @@ import capstone
 from .. import machine
 from ..image.btf import BtfError
 from ..image.encoding import operand_size_prefixed
-from .cfg import CfgError, FunctionCfg
+from .cfg import CfgError, FunctionCfg, addr32_memory
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
 MAX_DEPTH = 40
@@ -462,6 +462,11 @@ class TsCompatEffects:
             # a store at an address held in a register (machine.py): the
             # register may hold the current task
             return anyw(f"{where}: a store at an address in a register"), False
+        if addr32_memory(ci) and any(op.type == _X.X86_OP_MEM and machine.memory_written(
+                m, k_op, bool(op.access & capstone.CS_AC_WRITE)) for k_op, op in enumerate(ops)):
+            # (a 32-bit address: not the 64-bit base register's object, no
+            # model, cfg.addr32_memory; adv_r75_addr32_ts_clear)
+            return anyw(f"{where}: a store at a 32-bit address"), False
         for k_op, op in enumerate(ops):
             if op.type != _X.X86_OP_MEM or not machine.memory_written(m, k_op, bool(op.access & capstone.CS_AC_WRITE)):
                 continue
@@ -578,6 +583,12 @@ class TsCompatEffects:
                     written.add(w)
         except capstone.CsError:
             return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED}
+        if addr32_memory(ci):
+            # (a 32-bit address, cfg.addr32_memory: `lea (%eax)` truncates,
+            # a load reads elsewhere than the base register's object; what
+            # it writes holds nothing tracked)
+            return ({r: v for r, v in must.items() if r not in written},
+                    {r: v for r, v in may.items() if r not in written})
         src, dst, k = None, None, 0  # dst := src + k (src "cur": the slot itself)
         if m in _MOV_LIKE and len(ops) == 2 and ops[0].type == _X.X86_OP_REG and ops[0].size == 8:
             dst = _reg64(ci, ops[0].reg)
