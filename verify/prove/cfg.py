@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, sysret_width
+from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, prefix_length,
+                              sysret_width)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
 from ..lift import SPECIAL
 
@@ -159,27 +160,52 @@ def transfer_mnemonic(m: str) -> str:
     return m
 
 
-class _Unprefixed:
-    """A capstone instruction seen with its transfer_mnemonic (every other
-    attribute is the instruction's own)."""
-    __slots__ = ("_ci", "mnemonic")
+class _Reread:
+    """A capstone instruction seen with its transfer_mnemonic, or with the
+    length the CPU gives it (ud1_length); every other attribute is the
+    instruction's own."""
+    __slots__ = ("_ci", "mnemonic", "size", "bytes")
 
-    def __init__(self, ci, mnemonic: str):
+    def __init__(self, ci, mnemonic: str, size: int, raw):
         self._ci = ci
         self.mnemonic = mnemonic
+        self.size = size
+        self.bytes = raw
 
     def __getattr__(self, name):
         return getattr(self._ci, name)
 
 
+def ud1_length(data: bytes) -> int | None:
+    """The length of the UD1 at the start of data: `0f b9 /r` takes a ModRM
+    (and its SIB and displacement) on Intel and AMD (SDM Vol. 2B UD; APM
+    Vol. 3), which capstone 5 leaves out: it reads `0f b9 40 10` as a
+    2-byte ud1, so where a kernel resumes after one (6.12's UBSAN trap:
+    handle_bug() adds the decoded length to regs->ip) the analysis went on
+    at the ModRM byte and the CPU elsewhere.  The ModRM operand is measured
+    on `0f af /r` (imul), which has the same form.  None: not measurable."""
+    n = prefix_length(data)
+    if data[n:n + 2] != b"\x0f\xb9":
+        return None
+    probe = next(_md().disasm(data[:n] + b"\x0f\xaf" + data[n + 2:n + 16], 0, 1), None)
+    return probe.size if probe is not None else None
+
+
 def disasm_one(md, data: bytes, addr: int):
     """The instruction at addr (capstone's, through md), or None; a
-    prefixed control transfer reads as its plain form (transfer_mnemonic)."""
+    prefixed control transfer reads as its plain form (transfer_mnemonic),
+    a UD1 has its ModRM (ud1_length), and a UD0 is None: its length is the
+    vendor's (Intel `0f ff /r`, AMD `0f ff` alone), so no reading of what
+    follows it is sure."""
     ci = next(md.disasm(data, addr, 1), None)
-    if ci is not None:
-        m = transfer_mnemonic(ci.mnemonic)
-        if m != ci.mnemonic:
-            return _Unprefixed(ci, m)
+    if ci is None or ci.mnemonic == "ud0":
+        return None
+    if ci.mnemonic == "ud1":
+        n = ud1_length(data)
+        return None if n is None else _Reread(ci, "ud1", n, bytearray(data[:n]))
+    m = transfer_mnemonic(ci.mnemonic)
+    if m != ci.mnemonic:
+        return _Reread(ci, m, ci.size, ci.bytes)
     return ci
 
 
@@ -203,6 +229,12 @@ def decode(addr: int, data: bytes) -> Insn | None:
         return None
     m = transfer_mnemonic(ci.mnemonic)
     raw = bytes(ci.bytes)
+    size = ci.size
+    if m == "ud1":
+        size = ud1_length(data)  # (the CPU's length, with its ModRM)
+        if size is None:
+            return None
+        raw = bytes(data[:size])
     target = None
     ops = ci.operands
     if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("loop", "jrcxz", "jecxz"))) \
@@ -210,10 +242,11 @@ def decode(addr: int, data: bytes) -> Insn | None:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
     sw = sysret_width(raw)
-    if prefixed_system_insn(raw) or m in RTM_INSNS:
+    if prefixed_system_insn(raw) or m in RTM_INSNS or m == "ud0":
         # an instruction capstone misreads, or a transaction (xbegin's abort
         # edge, xend's #GP outside one: VEX's models always abort): no
-        # model, the explorer refuses it
+        # model, the explorer refuses it.  So is UD0: Intel reads a ModRM
+        # after `0f ff`, AMD does not (disasm_one)
         kind = "far"
     elif sw is not None:
         # any prefixes and REX: sysretq iff the effective REX.W is 1, else the
@@ -246,7 +279,7 @@ def decode(addr: int, data: bytes) -> Insn | None:
         # Intel ignores the prefix (encoding.operand_size_prefixed); capstone
         # decodes Intel's reading only, so no model (adv_r21_amd_jcc16_skip)
         kind = "far"
-    return Insn(ci.address, ci.size, m, ci.op_str, raw, target, kind)
+    return Insn(ci.address, size, m, ci.op_str, raw, target, kind)
 
 
 def target_node(program, target: int, vk) -> tuple:
