@@ -67,7 +67,7 @@ STILL_INCONCLUSIVE = {
                           "VEX lifting of AVX-512)",
 }
 # violated at a `sysretl` (the sysretl obligations), not a sysretq
-SYSRETL_SITE = {"adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
+SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
                 "adv_r42_compat_flags_low_reserved", "adv_r42_compat_flags_low_reserved_ctrl",
                 "adv_r43_compat_flags_defined_bits_ctrl", "adv_r43_compat_ecx_stack_ip",
                 "adv_r43_compat_ecx_stack_ip_ctrl",

@@ -451,6 +451,15 @@ class Explorer:
         st.gs_bad = claripy.Or(st.gs_bad, bad) if not st.gs_bad.is_false() else bad
         self.ex.gs_events.append((insn, claripy.And(st.guard, bad)))
 
+    def _trap_on_gs(self, st: MState, insn: int):
+        """A trap taken here (a ud2/ud1/ud0 or int3 whose handler returns)
+        runs the kernel's exception entry from CPL 0, which does no SWAPGS
+        (6.1/6.12 entry_64.S error_entry: only a trap from user mode swaps),
+        so its handler's %gs accesses use the GS base in effect: the user's
+        after the exit SWAPGS (the CVE-2014-9322 class; adv_r77_warn_after_
+        swapgs, _ignore_stub_warn).  As a %gs access (note_gs)."""
+        self.note_gs(st, insn)
+
     def _irq_check(self, st: MState, insn: int, may_set=None):
         """IF set (or, may_set, possibly set inside a callee) while the GS
         base may be the user's: sticky irq_bad."""
@@ -2052,10 +2061,18 @@ class Explorer:
         this moment (a path that tested it clear carries that in its guard),
         or owed (machine.PCID_FLUSH_OWED: cleared on this path, by a `btr`
         before a NOFLUSH write, and not paid by a flushing write since).
-        None without PTI's mask in the image."""
+        None when no such write is possible; Inconclusive when one may be
+        and the image does not place PTI's mask (no cpu_tlbstate symbol:
+        whether the flush is pending cannot be read; the rule was once
+        silently off then, adv_r77_pti_noflush_unnamed_mask)."""
         mask = self.frame.pcid_flush_mask
         if mask is None:
-            return None
+            noflush, to_user = new[63], new[pgtable_bit]
+            if (noflush.concrete and noflush.concrete_value == 0) or (to_user.concrete and to_user.concrete_value == 0):
+                return None
+            raise Inconclusive(f"{self.program.symbolize(self._cr3_insn)}: a CR3 write to the user page tables that "
+                               "may set NOFLUSH, and the image places no user_pcid_flush_mask (no cpu_tlbstate "
+                               "symbol): whether it drops a pending flush is not known")
         # Only the mask's own 16 bits are read: an ASID (CR3 & 0x7ff) of 16
         # or more counts as pending, which is exact enough because user
         # mode's PCID is never that large (obligations.user_cr3: with PCID,
@@ -2153,7 +2170,18 @@ class Explorer:
             self.set_reg(st, "rdx", fresh("tsc_hi", 32).zero_extend(32))
             if m == "rdtscp":
                 self.set_reg(st, "rcx", fresh("tsc_aux", 32).zero_extend(32))
-        elif m in ("rdpid", "rdfsbase", "rdgsbase", "lsl", "lar", "rdpkru"):
+        elif m == "rdgsbase":
+            # the GS base in effect: after the exit SWAPGS the user's, which
+            # kernel code must not use (a `%gs:` access by other means:
+            # adv_r77_rdgsbase_after_swapgs)
+            self.note_gs(st, ins.addr)
+            if ops and ops[0] in REG:
+                self.set_reg(st, ops[0], self._gs_base(st))
+            elif ops and _reg64(ops[0]):
+                self.set_reg(st, _reg64(ops[0]), self._gs_base(st)[31:0].zero_extend(32))
+            else:
+                raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
+        elif m in ("rdpid", "rdfsbase", "lsl", "lar", "rdpkru"):
             if ops and ops[0] in REG:
                 self.set_reg(st, ops[0], fresh(m))
             elif ops and _reg64(ops[0]):
@@ -2230,7 +2258,12 @@ class Explorer:
             # violation through it is not confirmed -- the task may die
             # there instead (adv_r7_kcfi_unlisted_ud2): an unsure event, as
             # for int3.
+            self._trap_on_gs(st, ins.addr)
             self.ex.events.append(Event("resume", st.guard, f"`{m}` at {where} resumed", site=ins.addr))
+        elif m == "ud2":
+            # a WARN's ud2 (listed in __bug_table): the handler runs and the
+            # path resumes
+            self._trap_on_gs(st, ins.addr)
         elif m == "int3":
             # An int3 in the image's bytes is no kprobe (kprobes refuse int3
             # bytes) and no text_poke; exc_int3 then die()s unless a die
@@ -2238,6 +2271,7 @@ class Explorer:
             # resumes.  For proofs the path goes on (the larger set); a
             # violation through the resumption is not confirmed by it: an
             # unsure event.
+            self._trap_on_gs(st, ins.addr)
             self.ex.events.append(Event("resume", st.guard, f"int3 at {where} resumed", site=ins.addr))
         elif m in ("wrmsr", "wrmsrns") and self._writes_syscall_msr(st):
             # (the exit paths of 6.1/6.12 write only MSR_IA32_SPEC_CTRL,

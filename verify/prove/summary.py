@@ -551,6 +551,11 @@ class Summaries:
                 # in capstone, `gs xlatb` reads GS base + RBX + AL,
                 # adv_r33b_gs_xlat)
                 s.gs_access = True
+            if m in ("rdgsbase", "int3", "ud2", "ud1"):
+                # the GS base read, or a trap whose handler (entered from
+                # CPL 0: no SWAPGS) uses %gs: a %gs access where the GS base
+                # may be the user's (Explorer._trap_on_gs; adv_r77_*)
+                s.gs_access = True
             if m in ("swapgs", "wrgsbase") or m == "lgs" or any(ci.reg_name(r) == "gs"
                                                              for r in ci.regs_access()[1]):
                 # (a %gs selector load reloads the GS base from a descriptor)
