@@ -164,13 +164,18 @@ class _Reread:
     """A capstone instruction seen with its transfer_mnemonic, or with the
     length the CPU gives it (ud1_length); every other attribute is the
     instruction's own."""
-    __slots__ = ("_ci", "mnemonic", "size", "bytes")
+    __slots__ = ("_ci", "mnemonic", "size", "bytes", "_writes")
 
-    def __init__(self, ci, mnemonic: str, size: int, raw):
+    def __init__(self, ci, mnemonic: str, size: int, raw, writes=()):
         self._ci = ci
         self.mnemonic = mnemonic
         self.size = size
         self.bytes = raw
+        self._writes = tuple(writes)
+
+    def regs_access(self):
+        read, written = self._ci.regs_access()
+        return read, list(written) + [r for r in self._writes if r not in written]
 
     def __getattr__(self, name):
         return getattr(self._ci, name)
@@ -203,6 +208,11 @@ def disasm_one(md, data: bytes, addr: int):
     if ci.mnemonic == "ud1":
         n = ud1_length(data)
         return None if n is None else _Reread(ci, "ud1", n, bytearray(data[:n]))
+    if ci.mnemonic == "bswap" and ci.operands and ci.operands[0].size == 2:
+        # `66 0f c8+r`: capstone lists no register written; the SDM leaves
+        # the result undefined (adv_r76_bswap16_rbx: `bswap %bx` read as
+        # keeping RBX)
+        return _Reread(ci, "bswap", ci.size, ci.bytes, writes=(ci.operands[0].reg,))
     m = transfer_mnemonic(ci.mnemonic)
     if m != ci.mnemonic:
         return _Reread(ci, m, ci.size, ci.bytes)
@@ -242,11 +252,12 @@ def decode(addr: int, data: bytes) -> Insn | None:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)
     sw = sysret_width(raw)
-    if prefixed_system_insn(raw) or m in RTM_INSNS or m == "ud0":
+    if prefixed_system_insn(raw) or m in RTM_INSNS or m == "ud0" or (m == "bswap" and ops and ops[0].size == 2):
         # an instruction capstone misreads, or a transaction (xbegin's abort
         # edge, xend's #GP outside one: VEX's models always abort): no
         # model, the explorer refuses it.  So is UD0: Intel reads a ModRM
-        # after `0f ff`, AMD does not (disasm_one)
+        # after `0f ff`, AMD does not (disasm_one); and a 16-bit BSWAP,
+        # whose result the SDM leaves undefined
         kind = "far"
     elif sw is not None:
         # any prefixes and REX: sysretq iff the effective REX.W is 1, else the

@@ -1706,6 +1706,9 @@ class Explorer:
             if last.mnemonic in RTM_INSNS:
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}`: a TSX transaction has "
                                    "no model (VEX lifts xbegin as an abort)")
+            if last.mnemonic in ("ud0", "bswap"):
+                raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic} {last.op_str}` has no model "
+                                   "(UD0's length is the vendor's; a 16-bit BSWAP's result is undefined)")
             if operand_size_prefixed(last.raw):
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}` with an operand-size "
                                    "prefix: Intel and AMD differ on its length and target (no model)")

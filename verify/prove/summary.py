@@ -959,7 +959,7 @@ class StackWalk:
 
     def returned(self, frame, state=None) -> list:
         """The frame returns: each of its calls' fall-through, in its caller.
-        A stack address the frame leaves in RAX or RDX at a return (one it
+        A stack address the frame leaves in a register at a return (one it
         made itself, `lea 8(%rsp),%rax; ret`, the shape of a
         current_stack_pointer helper: adv_r44_callee_frame_addr) is one in
         the caller too, somewhere in its frame: the returned copies of every
@@ -967,7 +967,10 @@ class StackWalk:
         self.returns.add(frame)
         made = self.ret_copies.setdefault(frame, set())
         if state is not None:
-            made |= {r for r, _o in state[4] if r in ("rax", "rdx")}
+            # (any register but the callee-saved ones, which the walk checks
+            # hold their entry values: `lea 8(%rsp),%rcx; ret` hands one
+            # back in RCX, adv_r76_ret_rcx_copy)
+            made |= {r for r, _o in state[4] if isinstance(r, str) and r not in KEPT_AT_ENTRY and r != "rsp"}
         return [(fall, f, self._with_returned(st, frame)) for f, st, fall in self.contexts.get(frame, ())]
 
     def _with_returned(self, state, frame):
@@ -1051,7 +1054,13 @@ class StackWalk:
             # images are larger, an XSAVE one of no fixed size,
             # adv_r45_fnsave_extent)
             size = machine.STATE_SAVE_BYTES.get(m, op.size or 8)
-            if mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
+            if mem.segment not in _FLAT_SEGMENTS and (mem.base in (_RSP, _RBP) or mem.index in (_RSP, _RBP)):
+                # `movq %rbx,%fs:(%rsp)`: FS base + RSP, where the user's FS
+                # base (possibly 0) puts it: no save, and it may land
+                # anywhere in the frame (adv_r76_segsave_rbx)
+                self._store(None, None, size or 8, addr, f"`{ci.mnemonic} {ci.op_str}`")
+                saved = frozenset()
+            elif mem.base == _RSP or (mem.base == _RBP and isinstance(bp, int)):
                 # (a pop to memory computes its address with RSP already
                 # incremented: d is the state after the pop, SDM POP)
                 base = d if mem.base == _RSP else bp
@@ -1256,6 +1265,8 @@ class StackWalk:
                     return True, cp[("slot", lo)]
                 return bool(slots_over(lo, max(size, 8))), None
             in_frame = base_off(mem.base, rsp)[0] or (mem.index != 0 and base_off(mem.index, rsp)[0])
+            if _ESCAPED in cp:
+                return True, None  # (a stack address stored where the walk cannot place it may come back)
             return (in_frame and any(isinstance(k, tuple) for k in cp)), None
 
         def writes_mem(k, op):
@@ -1313,6 +1324,15 @@ class StackWalk:
                         ops[1].type == _X86.X86_OP_REG:
                     exact = base_off(ops[1].reg)
                 forget_slots(lo, op.size or 8) if lo is not None else None
+                if lo is None and (reads_copy or (m == "mov" and len(ops) == 2 and ops[1].type == _X86.X86_OP_REG
+                                                  and base_off(ops[1].reg, d0)[0])):
+                    # a stack address stored where the walk cannot place it
+                    # (a global, a per-CPU slot, an object): a later load
+                    # from anywhere may give it back, which the walk would
+                    # not take for one (`mov %rsp,g(%rip)`, then `mov
+                    # g(%rip),%rax` and a store through RAX into a caller's
+                    # frame: adv_r76_sp_via_global)
+                    cp[_ESCAPED] = None
                 if exact is not None and exact[0]:
                     cp[("slot", lo)] = exact[1]
                 elif reads_copy and lo is not None:
@@ -1372,10 +1392,15 @@ class StackWalk:
             if op.type != _X86.X86_OP_MEM:
                 continue
             mem = op.mem
-            if mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP) or mem.segment != want:
+            if mem.segment != want or (want == 0 and (mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP))):
                 continue
             at = (mem.disp + (nxt if mem.base else 0)) & 0xFFFFFFFFFFFFFFFF
-            if at == layout.top_of_stack.value:
+            # (a %gs: operand with a register in its address may name the
+            # slot too: GCC's this_cpu_read(*p) is `mov $slot,%ecx; mov
+            # %gs:(%rcx),%rax`, adv_r76_top_regbase)
+            if at == layout.top_of_stack.value or (want and (mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP))):
+                if ci.mnemonic.startswith("cmpxchg"):
+                    return "rax"  # (a failed cmpxchg loads the slot into RAX)
                 reg = next((x for x in ops if x.type == _X86.X86_OP_REG), None)
                 if reg is not None:
                     return _reg64(ci, reg.reg)
@@ -1403,6 +1428,9 @@ class StackWalk:
 
 
 KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
+# a key of StackWalk's copies: a stack address was stored where the walk
+# cannot place it, so any load it cannot place may give one back
+_ESCAPED = "(escaped)"
 # segments whose base is 0 in 64-bit mode (SDM Vol. 1 3.4.2.1): an override
 # with one addresses what no override does (FS and GS have bases)
 _FLAT_SEGMENTS = (0, _X86.X86_REG_SS, _X86.X86_REG_DS, _X86.X86_REG_ES, _X86.X86_REG_CS)
