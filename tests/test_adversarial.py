@@ -78,12 +78,13 @@ SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_implicit_compat_rbp", "adv_r63_
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
-    # review 76 (eighteenth session): the summary of the helper is now
-    # frame-unsafe (a store through RCX, a stack address its callee returned:
-    # StackWalk.returned), but the engine, running the helper and its callee,
-    # still proves the five register obligations: not traced yet
-    "adv_r76_ret_rcx_copy": "a stack address returned in RCX by a callee, stored through by the helper: the "
-                            "summary is refused, the engine's own run still proves it (cause not traced)",
+    # review 76 (eighteenth session): adv_r44_callee_frame_addr's class with
+    # the address in RCX.  The walk now carries a returned stack address in
+    # any caller-saved register (StackWalk.returned), so the helper's summary
+    # is refused; the engine, running the helper, havocs its summarised
+    # callee's RCX, and the store through it is what abi-frames names
+    "adv_r76_ret_rcx_copy": "a callee returns `lea 8(%rsp)` in RCX and the helper writes 16 bytes past it, into "
+                            "its caller's frame: proven under abi-frames, which names object bounds",
     # review 59: kernel addresses the KernelAddress annotation never reaches
     # (both proven by the code before the fourteenth session too).  An
     # immediate is known to be an address only from the image's relocations,
