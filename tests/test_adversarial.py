@@ -78,13 +78,6 @@ SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_implicit_compat_rbp", "adv_r63_
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
-    # review 76 (eighteenth session): adv_r44_callee_frame_addr's class with
-    # the address in RCX.  The walk now carries a returned stack address in
-    # any caller-saved register (StackWalk.returned), so the helper's summary
-    # is refused; the engine, running the helper, havocs its summarised
-    # callee's RCX, and the store through it is what abi-frames names
-    "adv_r76_ret_rcx_copy": "a callee returns `lea 8(%rsp)` in RCX and the helper writes 16 bytes past it, into "
-                            "its caller's frame: proven under abi-frames, which names object bounds",
     # review 59: kernel addresses the KernelAddress annotation never reaches
     # (both proven by the code before the fourteenth session too).  An
     # immediate is known to be an address only from the image's relocations,
@@ -184,15 +177,6 @@ KNOWN_GAPS: dict = {
     # work inconclusive)
     "adv_r43_callee_fills_array": "a helper overruns a local array it was handed into its caller's saved RBX: "
                                   "proven under abi-frames, which names object bounds",
-    # review 44: a stack address a callee made itself and returned; since the
-    # fifteenth session the walk carries it to the caller (StackWalk.returned),
-    # where the overrun through it is what abi-frames names
-    "adv_r44_callee_frame_addr": "a helper returns `lea 8(%rsp)` and the caller overruns an array through it: "
-                                 "proven under abi-frames, which names object bounds",
-    # review 45 (2026-12-04, ninth session, found at the end of it): the
-    # summaries' stack walk follows stack addresses through a table of
-    # instruction forms; these forms are not in it yet
-    "adv_r45_percpu_roundtrip": "a stack address through a per-CPU variable",
     # review 61 (fifteenth session): the choice between the IRET and the
     # SYSRET exit is not followed as kernel data (Linux's compat SYSRET
     # zeroes R8-R10 where the IRET restores them, chosen by

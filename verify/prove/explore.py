@@ -2734,6 +2734,16 @@ class Explorer:
                                    "hold the task")
         for r in summary.clobbers:
             self.set_reg(st, r, fresh(f"ret_{label}_{r}"))
+        returns_stack = getattr(summary, "returns_stack", frozenset())
+        if returns_stack:
+            # a stack address the callee made from its own RSP and returned:
+            # somewhere in this stack, at an offset not known (its frame is
+            # below the caller's RSP, and it may have added anything): a
+            # store through it is one the explorer cannot place
+            # (adv_r76_ret_rcx_copy, adv_r44_callee_frame_addr)
+            rsp = self.reg(st, "rsp")
+            for r in sorted(returns_stack):
+                self.set_reg(st, r, rsp + fresh(f"ret_{label}_{r}_stackoff"))
         self._fresh_flags(st, f"call_{label}")
         if getattr(summary, "fault_havoc", False):
             # (the handler's memory havoc, its GS base and CR3 and what it

@@ -160,6 +160,11 @@ class Summary:
     # $addr; ret`, a popped return address): the summary's frame model does
     # not hold, so the explorer follows the callee or gives up (StackWalk)
     frame_unsafe: str = ""
+    # registers one of its returns may leave holding a stack address it
+    # made from its own RSP (`lea 8(%rsp),%rcx; ret`: StackWalk.returned):
+    # the explorer gives them an address in the caller's stack at an
+    # offset it does not know (adv_r76_ret_rcx_copy)
+    returns_stack: frozenset = frozenset()
     # a `mov %r, %cr3` in the code read: a callee read whole is run, not
     # summarised (its CR3 write is checked as explored code's is)
     cr3_write_read: bool = False
@@ -700,6 +705,7 @@ class Summaries:
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
+        s.returns_stack = frozenset(stack.ret_copies.get(start, ()))
         # (a closure that writes the current_task slot itself may load
         # another pointer from it: adv_r57_current_slot_redirect)
         lay = prog.layout
