@@ -90,14 +90,6 @@ KNOWN_GAPS: dict = {
                                "kernel-range values only",
     "adv_r59_movabs_kaslr_offset": "a relocated 64-bit immediate whose linked value is 0 (_text - __START_KERNEL): "
                                    "Explorer.const decides by value",
-    # review 60: TS_COMPAT set again after a clear through a pointer the
-    # TS_COMPAT pass does not follow (the class of adv_r30_xor_slot).  (Its
-    # two other wrong "proven", adv_r60_rip_mask_diff and
-    # adv_r60_start_kernel_literal, were closed the same session: only a
-    # placed address plus or minus an offset is placed, and only a RIP-
-    # relative instruction's or a call's next address is a RIP value)
-    "adv_r60_ts_clear_then_slot_set": "TS_COMPAT set again through adv_r30_xor_slot's pointer with a register `or` "
-                                      "after a clear through current: proven under ts-compat-writers",
     # (review 58's three, adv_r58_kaslr_offset_fold, _lea32_slot and
     # _end_symbol_slot, were closed the same session: a block that makes a
     # kernel address is lifted unoptimised, and the image's end counts)
@@ -152,12 +144,6 @@ KNOWN_GAPS: dict = {
                                    "holding `0f 07`: proven under instruction-boundaries",
     "adv_r23_sysret_rodata_off": "a `0f 07` in .rodata, executable under rodata=off: proven under "
                                  "instruction-boundaries",
-    # review 30 (2026-12-03, sixth session): an address of the slot no
-    # instruction names; ts-compat-writers says the kernel reads current
-    # only through an operand that names it (the compiler emits the
-    # symbol's relocation)
-    "adv_r30_xor_slot": "current_task's slot address computed as (current_task + K) - K: proven under "
-                        "ts-compat-writers, which names that case",
     # review 31: an assembly callee returning the pointer outside the C
     # ABI's return registers; reading every caller-saved register as a
     # possible return made both Debian kernels' ts-compat-clear inconclusive

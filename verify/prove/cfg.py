@@ -226,7 +226,8 @@ def addr32_memory(ci) -> bool:
     TS_COMPAT pass name a memory operand by its base register widened to
     64 bits, which would take (u32)%rax for %rax: none of them models such
     an instruction (VEX, in the engine, computes its address exactly)."""
-    return address_size_prefixed(bytes(ci.bytes)) and any(
+    raw = getattr(ci, "bytes", None)  # (the no-operand stand-ins for SERIALIZE have none)
+    return raw is not None and address_size_prefixed(bytes(raw)) and any(
         op.type == capstone.x86.X86_OP_MEM for op in ci.operands)
 
 

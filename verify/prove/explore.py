@@ -2064,18 +2064,20 @@ class Explorer:
         this moment (a path that tested it clear carries that in its guard),
         or owed (machine.PCID_FLUSH_OWED: cleared on this path, by a `btr`
         before a NOFLUSH write, and not paid by a flushing write since).
-        None when no such write is possible; Inconclusive when one may be
-        and the image does not place PTI's mask (no cpu_tlbstate symbol:
-        whether the flush is pending cannot be read; the rule was once
-        silently off then, adv_r77_pti_noflush_unnamed_mask)."""
+        Where the image does not place PTI's mask (no cpu_tlbstate symbol)
+        whether a flush is pending cannot be read: every NOFLUSH write to
+        the user tables may drop one, through an unsure event, so a
+        violation that needs it is not confirmed (the rule was once
+        silently off then: adv_r77_pti_noflush_unnamed_mask)."""
         mask = self.frame.pcid_flush_mask
         if mask is None:
-            noflush, to_user = new[63], new[pgtable_bit]
-            if (noflush.concrete and noflush.concrete_value == 0) or (to_user.concrete and to_user.concrete_value == 0):
+            may_drop = claripy.And(new[63] == 1, new[pgtable_bit] == 1)
+            if may_drop.is_false():
                 return None
-            raise Inconclusive(f"{self.program.symbolize(self._cr3_insn)}: a CR3 write to the user page tables that "
-                               "may set NOFLUSH, and the image places no user_pcid_flush_mask (no cpu_tlbstate "
-                               "symbol): whether it drops a pending flush is not known")
+            self.ex.events.append(Event("unknown-read", claripy.And(st.guard, may_drop),
+                                        "a NOFLUSH CR3 write to the user page tables, with no user_pcid_flush_mask "
+                                        "placed in the image (no cpu_tlbstate symbol)", site=self._cr3_insn))
+            return may_drop
         # Only the mask's own 16 bits are read: an ASID (CR3 & 0x7ff) of 16
         # or more counts as pending, which is exact enough because user
         # mode's PCID is never that large (obligations.user_cr3: with PCID,
