@@ -705,7 +705,12 @@ class Summaries:
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
-        s.returns_stack = frozenset(stack.ret_copies.get(start, ()))
+        made = stack.ret_copies.get(start, set())
+        s.returns_stack = frozenset(r for r in made if r in _GPR_NAMES)
+        if made - s.returns_stack and not s.frame_unsafe:
+            # (one in a vector or debug register: the explorer runs the
+            # callee instead, adv_r36_xmm_sp, adv_r65_summary_xmm_clobber)
+            s.frame_unsafe = f"returns a stack address it made in {', '.join(sorted(made - s.returns_stack))}"
         # (a closure that writes the current_task slot itself may load
         # another pointer from it: adv_r57_current_slot_redirect)
         lay = prog.layout
@@ -1437,6 +1442,8 @@ KEPT_AT_ENTRY = frozenset({"rbx", "rbp", "r12", "r13", "r14", "r15"})
 # a key of StackWalk's copies: a stack address was stored where the walk
 # cannot place it, so any load it cannot place may give one back
 _ESCAPED = "(escaped)"
+_GPR_NAMES = frozenset({"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13",
+                        "r14", "r15"})
 # segments whose base is 0 in 64-bit mode (SDM Vol. 1 3.4.2.1): an override
 # with one addresses what no override does (FS and GS have bases)
 _FLAT_SEGMENTS = (0, _X86.X86_REG_SS, _X86.X86_REG_DS, _X86.X86_REG_ES, _X86.X86_REG_CS)
