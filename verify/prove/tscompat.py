@@ -247,6 +247,12 @@ class TsCompatEffects:
             if not self.program.layout.percpu_gs.value:
                 return False
             a = machine.PERCPU_BASE + m.disp + (nxt if m.base else 0)
+        elif self.program.layout.percpu_gs.value:
+            # (with per-CPU data %gs-relative, only a %gs: operand names the
+            # slot: a flat absolute or RIP-relative one at the model's
+            # PERCPU_BASE + current_task reads other memory,
+            # adv_r79_abs_percpu_alias)
+            return False
         elif flat and m.base == _X.X86_REG_RIP:
             a = nxt + m.disp
         elif flat and m.base == 0:
@@ -471,6 +477,12 @@ class TsCompatEffects:
             if op.type != _X.X86_OP_MEM or not machine.memory_written(m, k_op, bool(op.access & capstone.CS_AC_WRITE)):
                 continue
             mem = op.mem
+            if mem.segment == _X.X86_REG_FS:
+                # FS base + address: in the kernel the FS base is the user's
+                # (possibly 0, then the task itself): neither a store
+                # through current nor one that misses it
+                # (adv_r79_fs_clear: a "clear" at fsbase + current + 16)
+                return anyw(f"{where}: a store through the FS base, which the user sets"), False
             if mem.segment == _X.X86_REG_GS or mem.base in (_X.X86_REG_RIP, _X.X86_REG_RSP) or \
                     (mem.base == 0 and mem.index == 0):
                 continue  # per-CPU, global or own stack: not the task (assumption private-regions)
