@@ -707,7 +707,14 @@ class Summaries:
             s.frame_unsafe = stack.why
         made = stack.ret_copies.get(start, set())
         s.returns_stack = frozenset(r for r in made if r in _GPR_NAMES)
-        if made - s.returns_stack and not s.frame_unsafe:
+        if _ESCAPED in made and not s.frame_unsafe:
+            # (its own stack address stored where the walk cannot place it,
+            # and it returns: the caller, which the explorer runs, may load
+            # it back from there, a value the explorer would not know for a
+            # stack address; so the explorer runs this callee too and sees
+            # the store, adv_r76_sp_via_global's shape one call up)
+            s.frame_unsafe = "stores a stack address where the stack walk cannot place it"
+        elif made - s.returns_stack - {_ESCAPED} and not s.frame_unsafe:
             # (one in a vector or debug register: the explorer runs the
             # callee instead, adv_r36_xmm_sp, adv_r65_summary_xmm_clobber)
             s.frame_unsafe = f"returns a stack address it made in {', '.join(sorted(made - s.returns_stack))}"
