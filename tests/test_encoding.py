@@ -219,3 +219,20 @@ def test_addr32_memory(raw, addr32):
 
     ci = next(_md().disasm(bytes.fromhex(raw.replace(" ", "")), 0, 1))
     assert addr32_memory(ci) is addr32
+
+
+def test_linear_decode_takes_the_cpu_length_of_ud1():
+    """Every linear reader decodes through encoding.lite_decode: capstone
+    reads `0f b9 81 3d 00 00 00` as a 2-byte ud1 and the store after it as
+    part of a `cmp` (adv_r82_ud1_hides_ts_set); a UD0 ends the decode."""
+    from verify.image.encoding import lite_decode, modrm_length
+    from verify.prove.cfg import _md
+
+    code = bytes.fromhex("0fb9813d000000" "83481002" "90" "c3")
+    assert [(a, s, m) for a, s, m, _o in lite_decode(_md(), code, 0x100)] == [
+        (0x100, 7, "ud1"), (0x107, 4, "or"), (0x10b, 1, "nop"), (0x10c, 1, "ret")]
+    assert len(list(lite_decode(_md(), code, 0x100, 2))) == 2  # (a count counts across the restart)
+    assert [m for _a, _s, m, _o in lite_decode(_md(), bytes.fromhex("90" "0fff00" "90c3"), 0)] == ["nop"]
+    assert [m for _a, _s, m, _o in lite_decode(_md(), bytes.fromhex("900fb905"), 0)] == ["nop"]  # cut short
+    assert modrm_length(bytes.fromhex("04 25 00000000"), 0) == 6  # SIB with no base: disp32
+    assert modrm_length(bytes.fromhex("44 24 08"), 0) == 3

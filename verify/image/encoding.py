@@ -129,3 +129,79 @@ def is_iretq(raw: bytes) -> bool:
     IRETQ")."""
     i, rex, lock = _prefixes(raw)
     return raw[i:] == b"\xcf" and not lock and i + 1 <= MAX_INSN and rex is not None and bool(rex & 0x08)
+
+
+def modrm_length(data: bytes, at: int) -> int | None:
+    """How many bytes the ModRM at data[at] takes with its SIB and
+    displacement, in 64-bit mode (SDM Vol. 2A 2.1.5, Tables 2-2 and 2-3;
+    2.2.1.6 for RIP-relative): mod 3 is the byte alone; rm 4 adds a SIB,
+    whose base 5 under mod 0 adds a disp32; mod 0 with rm 5 is a disp32
+    (RIP-relative); mod 1 adds a disp8, mod 2 a disp32.  A 0x67 prefix
+    gives 32-bit addressing, which has the same forms (there is no 16-bit
+    addressing in 64-bit mode).  None: data ends first."""
+    if at >= len(data):
+        return None
+    mod, rm = data[at] >> 6, data[at] & 7
+    n = 1
+    if mod != 3:
+        if rm == 4:
+            if at + 1 >= len(data):
+                return None
+            n += 1 + (4 if mod == 0 and data[at + 1] & 7 == 5 else 0)
+        elif mod == 0 and rm == 5:
+            n += 4
+        n += (0, 1, 4)[mod]
+    return n if at + n <= len(data) else None
+
+
+def ud1_length(data: bytes) -> int | None:
+    """The length of the UD1 at the start of data: `0f b9 /r` takes a ModRM
+    (and its SIB and displacement) on Intel and AMD (SDM Vol. 2B UD; APM
+    Vol. 3), which capstone 5 leaves out: it reads `0f b9 40 10` as a
+    2-byte ud1, so where a kernel resumes after one (6.12's UBSAN trap:
+    handle_bug() adds the decoded length to regs->ip) a reader went on at
+    the ModRM byte and the CPU elsewhere.  None: not a UD1, or cut short
+    (or longer than an instruction may be)."""
+    n = prefix_length(data)
+    if data[n:n + 2] != b"\x0f\xb9":
+        return None
+    m = modrm_length(data, n + 2)
+    return None if m is None or n + 2 + m > MAX_INSN else n + 2 + m
+
+
+def lite_decode(md, data: bytes, base: int, count: int = 0):
+    """capstone's md.disasm_lite(data, base, count) -> (address, size,
+    mnemonic, operands), with the lengths the CPU gives: a UD1 has its
+    ModRM (ud1_length) and the decode goes on after it; a UD0 (Intel reads
+    a ModRM after `0f ff`, AMD does not) or a UD1 cut short ends the decode,
+    as bytes capstone cannot decode do.  Every linear reader of code bytes
+    decodes through here, so none goes on at a UD1's ModRM byte where the
+    CPU goes on after it (adv_r82_ud1_hides_ts_set: capstone's 2-byte ud1
+    hid a TS_COMPAT store under what it read as a `cmp`)."""
+    if b"\x0f\xb9" not in data and b"\x0f\xff" not in data:
+        return md.disasm_lite(data, base, count)  # (the common case: capstone's own lengths hold)
+    return _lite_decode_ud(md, data, base, count)
+
+
+def _lite_decode_ud(md, data: bytes, base: int, count: int):
+    pos = done = 0
+    while pos < len(data):
+        restart = False
+        for a, size, m, ops in md.disasm_lite(data[pos:], base + pos, count - done if count else 0):
+            word = m.split(" ")[-1]
+            if word == "ud0":
+                return
+            if word == "ud1":
+                size = ud1_length(data[a - base:])
+                if size is None:
+                    return
+                restart = True
+            yield a, size, m, ops
+            done += 1
+            pos = a - base + size
+            if count and done >= count:
+                return
+            if restart:
+                break
+        if not restart:
+            return

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import SYSRETQ, is_iretq, operand_size_prefixed, prefix_length, sysret_at, sysret_width
+from .encoding import SYSRETQ, is_iretq, lite_decode, operand_size_prefixed, prefix_length, sysret_at, sysret_width
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -370,8 +370,8 @@ def _drift_end(md, data, base: int, addr: int, code: bytes, complete: dict) -> i
     stop = base + len(data)
     # the first instruction start at or after the site's end of the decode
     # with the code in place; from there on it reads on-disk bytes only
-    shifted = next((a for a, _s, _m, _o in md.disasm_lite(
-        bytes(code) + bytes(data[end - base:min(stop, end + 15) - base]), addr) if a >= end), None)
+    shifted = next((a for a, _s, _m, _o in lite_decode(
+        md, bytes(code) + bytes(data[end - base:min(stop, end + 15) - base]), addr) if a >= end), None)
     if shifted is None:
         return min(stop, end + 15)  # (it stops in bytes capstone cannot decode)
     return _meet(md, data, base, shifted, end, stop)
@@ -381,7 +381,7 @@ def _decodes_whole(md, code: bytes, memo: dict) -> bool:
     """Whether `code` decodes to instructions that end exactly at its end."""
     if code not in memo:
         n = 0
-        for _a, size, _m, _o in md.disasm_lite(code, 0):
+        for _a, size, _m, _o in lite_decode(md, code, 0):
             n += size
         memo[code] = n == len(code)
     return memo[code]
@@ -390,8 +390,8 @@ def _decodes_whole(md, code: bytes, memo: dict) -> bool:
 def _meet(md, data, base: int, shifted: int, end: int, stop: int) -> int:
     """Where a decode from `shifted` (on-disk bytes) first meets the decode
     from `end`, or where either stops."""
-    disk = (a for a, _s, _m, _o in md.disasm_lite(data[end - base:stop - base], end))
-    other = (a for a, _s, _m, _o in md.disasm_lite(data[shifted - base:stop - base], shifted))
+    disk = (a for a, _s, _m, _o in lite_decode(md, data[end - base:stop - base], end))
+    other = (a for a, _s, _m, _o in lite_decode(md, data[shifted - base:stop - base], shifted))
     d, h = next(disk, None), next(other, None)
     while d is not None and h is not None and d != h:
         if h < d:
@@ -550,7 +550,7 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
             continue
         begun.add(a)
         last, done = a, False
-        for at, size, m, ops in md.disasm_lite(data[a - base:min(limit, end + 15) - base], a):
+        for at, size, m, ops in lite_decode(md, data[a - base:min(limit, end + 15) - base], a):
             if at >= end or at in met:
                 done = True  # past the range, or the same decode from here on
                 break

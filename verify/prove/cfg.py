@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, prefix_length,
-                              sysret_width)
+                              sysret_width, ud1_length)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
 from ..lift import SPECIAL
 
@@ -179,21 +179,6 @@ class _Reread:
 
     def __getattr__(self, name):
         return getattr(self._ci, name)
-
-
-def ud1_length(data: bytes) -> int | None:
-    """The length of the UD1 at the start of data: `0f b9 /r` takes a ModRM
-    (and its SIB and displacement) on Intel and AMD (SDM Vol. 2B UD; APM
-    Vol. 3), which capstone 5 leaves out: it reads `0f b9 40 10` as a
-    2-byte ud1, so where a kernel resumes after one (6.12's UBSAN trap:
-    handle_bug() adds the decoded length to regs->ip) the analysis went on
-    at the ModRM byte and the CPU elsewhere.  The ModRM operand is measured
-    on `0f af /r` (imul), which has the same form.  None: not measurable."""
-    n = prefix_length(data)
-    if data[n:n + 2] != b"\x0f\xb9":
-        return None
-    probe = next(_md().disasm(data[:n] + b"\x0f\xaf" + data[n + 2:n + 16], 0, 1), None)
-    return probe.size if probe is not None else None
 
 
 def disasm_one(md, data: bytes, addr: int):

@@ -191,7 +191,7 @@ import os as _os
 import capstone
 
 from ..image.patches import tables
-from ..image.encoding import operand_size_prefixed
+from ..image.encoding import lite_decode, operand_size_prefixed
 from ..machine import memory_written, store_extent
 from .cfg import CfgError, addr32_memory, disasm_one, target_node
 
@@ -2550,7 +2550,7 @@ class IrqFlagEffects:
         for code, base in codes:
             n = 0
             last = None
-            for a, sz, m, ops in self.md.disasm_lite(code, base):
+            for a, sz, m, ops in lite_decode(self.md, code, base):
                 n += sz
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
                     return False

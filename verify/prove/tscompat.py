@@ -63,7 +63,7 @@ import capstone
 
 from .. import machine
 from ..image.btf import BtfError
-from ..image.encoding import operand_size_prefixed
+from ..image.encoding import lite_decode, operand_size_prefixed
 from .cfg import CfgError, FunctionCfg, addr32_memory
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
@@ -950,7 +950,7 @@ def _decoded_starts(data: bytes, base: int) -> set:
 
     out, pos = {base}, 0
     while pos < len(data):
-        for a, size, _m, _o in _lite().disasm_lite(data[pos:], base + pos):
+        for a, size, _m, _o in lite_decode(_lite(), data[pos:], base + pos):
             out.add(a)
             pos += size
         if pos >= len(data):
@@ -990,7 +990,7 @@ def _padding(data: bytes, memo: dict) -> bool:
         n = 0
         hit = True
         if data.strip(b"\x90\xcc"):
-            for _a, size, m, _ops in _lite().disasm_lite(data, 0):
+            for _a, size, m, _ops in lite_decode(_lite(), data, 0):
                 if not (m.startswith("nop") or m == "int3"):
                     hit = False
                     break
@@ -1024,7 +1024,7 @@ def _lite():
 
 
 def _decode_lazily(data: bytes, base: int, chunk: int = 16):
-    """The instructions _lite().disasm_lite(data, base) yields, decoded
+    """The instructions lite_decode(_lite(), data, base) yields, decoded
     `chunk` at a time: capstone decodes its whole buffer before it yields
     the first one, and the loops that stop at the first jump, int3 or
     non-nop read only a few (_aux_walk's buffer runs to the end of
@@ -1035,7 +1035,7 @@ def _decode_lazily(data: bytes, base: int, chunk: int = 16):
     pos = 0
     while pos < len(data):
         n = 0
-        for x in _lite().disasm_lite(data[pos:], base + pos, chunk):
+        for x in lite_decode(_lite(), data[pos:], base + pos, chunk):
             yield x
             pos += x[1]
             n += 1
@@ -1261,7 +1261,7 @@ class MaySet:
             if f is None or not rlen or img.elf.section_at(repl) is None:
                 continue
             code = img.read(repl, rlen)
-            for _a, _size, m, ops in _lite().disasm_lite(code, repl):
+            for _a, _size, m, ops in lite_decode(_lite(), code, repl):
                 if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x") and \
                         not repl <= int(ops, 16) < repl + rlen:  # (a branch inside the replacement stays in the site)
                     raw.append((addr, int(ops, 16), False))
@@ -1482,7 +1482,7 @@ class MaySet:
         while j < len(self._site_addrs) and self._site_addrs[j] < f + len(data):
             a0 = self._site_addrs[j]
             for c, _l, _k in self.prog.site_choices(a0):
-                for _a, _size, m, ops in _lite().disasm_lite(c or b"", a0):
+                for _a, _size, m, ops in lite_decode(_lite(), c or b"", a0):
                     m = _base_mnemonic(m)
                     if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                         targets.append(int(ops, 16))
@@ -1499,7 +1499,7 @@ class MaySet:
         for g, d, insns in self._recent_decodes:
             if g == f and d == data:
                 return insns
-        insns = list(_lite().disasm_lite(data, f))
+        insns = list(lite_decode(_lite(), data, f))
         self._recent_decodes.append((f, data, insns))
         if len(self._recent_decodes) > 4:
             self._recent_decodes.pop(0)
@@ -2288,7 +2288,7 @@ class MaySet:
             length = max(e.length for e in prog.sites[a])
             cand = []
             for c, _l, _k in choices:
-                ins = list(_lite().disasm_lite(c, a))
+                ins = list(lite_decode(_lite(), c, a))
                 if sum(x[1] for x in ins) != len(c) or any(
                         (x[2] == "jmp" or x[2].startswith(("j", "loop"))) and not x[3].startswith("0x")
                         for x in ins):
@@ -2310,7 +2310,7 @@ class MaySet:
             j = bisect.bisect_right(here, a)
             stop = (here[j] - f) if j < len(here) else len(data)
             run = self._linear_decode(f, data) if pos == 0 and stop == len(data) else \
-                _lite().disasm_lite(data[pos:stop], a)
+                lite_decode(_lite(), data[pos:stop], a)
             for x in run:
                 insns.append(x)
                 pos += x[1]
@@ -2568,7 +2568,7 @@ class MaySet:
         end, data = got
         insns = {}
         order = []
-        for a, size, m, ops in _lite().disasm_lite(data, t):
+        for a, size, m, ops in lite_decode(_lite(), data, t):
             insns[a] = (size, _base_mnemonic(m), ops)
             order.append(a)
         if not insns:
@@ -2734,7 +2734,7 @@ class MaySet:
                 seen.add(a)
                 ins = decoded.get(a)
                 if ins is None:
-                    for x in _lite().disasm_lite(data[a - t:], a, 32):
+                    for x in lite_decode(_lite(), data[a - t:], a, 32):
                         decoded[x[0]] = x
                     ins = decoded.get(a)
                     if ins is None:
