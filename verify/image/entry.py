@@ -18,7 +18,8 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import SYSRETQ, is_iretq, lite_decode, operand_size_prefixed, prefix_length, sysret_at, sysret_width
+from .encoding import (SYSRETQ, is_iretq, lite_decode, operand_size_prefixed, prefix_length, sysret_at, sysret_width,
+                       ud1_length)
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -649,7 +650,10 @@ def _walk(image, entry: int, lo: int, hi: int, by_addr: dict, dsc):
                     continue
                 chunk = vcode[addr - vbase :]
             insn = next(md.disasm(chunk, addr, 1), None)
-            if insn is None:
+            if insn is None or insn.mnemonic == "ud0":
+                break  # (UD0's length is the vendor's: lite_decode)
+            size = insn.size if insn.mnemonic != "ud1" else ud1_length(chunk)  # (the CPU's length: lite_decode)
+            if size is None:
                 break
             raw = bytes(insn.bytes)
             # any prefixes, any REX: width from the effective REX.W (encoding.py)
@@ -667,7 +671,7 @@ def _walk(image, entry: int, lo: int, hi: int, by_addr: dict, dsc):
                     work.append((tgt, None, 0))
             if mnem in _STOPS:
                 break
-            addr += insn.size
+            addr += size
     return seen, sysrets, sysretls, irets, call_dsc
 
 
