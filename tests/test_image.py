@@ -454,15 +454,18 @@ def test_relocate_follows_the_kernels_rules_at_the_edges():
 
 def test_sites_boot_would_rewrite_as_nops_are_refused():
     """6.12 optimize_nops() takes any opcode 0x90 but `pause` for a NOP (REX
-    is no prefix to insn_is_nop): `xchg %r8,%rax` before a site's last
-    instruction would be overwritten at boot (review 47)."""
-    from verify.image.patches import _nops_rewrite
+    is no prefix to insn_is_nop): `xchg %r8,%rax` in a run of NOP-like
+    instructions that does not start at the site's last instruction would
+    be overwritten at boot (review 47; the run after a NOP takes a last
+    xchg too, adv_r80_alt_nop_xchg_last)."""
+    from verify.image.patches import nops_rewrite
 
-    assert _nops_rewrite(b"\x49\x90\x90")       # xchg %r8,%rax; nop
-    assert _nops_rewrite(b"\x41\x90\xc3")       # xchg %r8d,%eax; ret
-    assert not _nops_rewrite(b"\x90\x49\x90")   # the last instruction is left alone
-    assert not _nops_rewrite(b"\x48\x90\x90")   # REX.W 90 is a NOP
-    assert not _nops_rewrite(b"\xf3\x90\x90")   # pause
+    assert nops_rewrite(b"\x49\x90\x90")       # xchg %r8,%rax; nop
+    assert nops_rewrite(b"\x41\x90\xc3")       # xchg %r8d,%eax; ret
+    assert nops_rewrite(b"\x90\x49\x90")       # nop; xchg: skip_nops() runs over the last one
+    assert not nops_rewrite(b"\xc3\x49\x90")   # a last instruction alone is left ("already optimized")
+    assert not nops_rewrite(b"\x48\x90\x90")   # REX.W 90 is a NOP
+    assert not nops_rewrite(b"\xf3\x90\x90")   # pause
 
 
 def test_symbol_starts_count_every_definition_of_a_repeated_static_name():

@@ -120,6 +120,7 @@ class PatchSite:
     detail: str = ""  # pv_ops member, static key name, "ALT_NOT", ...
     variants: tuple[Variant, ...] = field(default=())
     source: str = ""  # section and entry index, e.g. ".altinstructions[12]"
+    writes: int = 0  # bytes boot may write from addr when more than length (a replacement longer than its site)
 
 
 def variants_at(sites: list[PatchSite], addr: int) -> list[Variant]:
@@ -230,22 +231,50 @@ def relocate(code: bytes, src: int, dst: int, full: bool = True) -> bytes | None
 _REX_B = re.compile(rb"[\x41\x43\x45\x47\x49\x4b\x4d\x4f]")
 
 
-def _nops_rewrite(code: bytes) -> bool:
-    """Whether boot's optimize_nops() (6.12 alternative.c insn_is_nop: any
-    opcode 0x90 but `pause`, REX not counted as a prefix) would replace an
-    instruction of the site that is no NOP: `xchg %r8,%rax` (41/49 90) or
-    any 0x90 with REX.B, before the site's last instruction (the last one is
-    left alone).  Such a site is refused rather than modelled (review 47).
-    (Without a 0x90 byte and an odd REX byte somewhere in the code no
-    instruction qualifies, whatever the decoder makes of prefixes, and the
-    decode, a tenth of a second over a kernel's sites, is skipped.)"""
+def nops_rewrite(code: bytes) -> bool:
+    """Whether boot's optimize_nops() may replace an instruction of `code`
+    that is no NOP on the CPU: 6.12 alternative.c insn_is_nop() takes any
+    opcode 0x90 but `pause` for a NOP, the REX prefix not counted, so
+    `xchg %r8,%rax` (49 90) is one to it.  The pass (6.12 optimize_nops,
+    skip_nops), over the site's code as written (on disk, or a replacement
+    padded with 0x90): from each NOP-like instruction, unless it ends the
+    code ("already optimized": the pass stops), the run of NOP-like
+    instructions after it is rewritten as NOPs; so an xchg is erased when
+    it is in such a run, the last instruction included (`90 49 90`,
+    adv_r80_alt_nop_xchg_last).  6.1's pass merges 1-byte 0x90s only and
+    erases nothing; a site the 6.12 reading changes is refused (its code
+    None: inconclusive where reached) rather than modelled both ways (review
+    47).  Where the `pause` test reads only the first prefix (6.12:
+    prefixes.bytes[0]), any F3 makes the reading unsure: refused too.
+    (Without a 0x90 byte and an odd REX byte somewhere no instruction
+    qualifies, and the decode, a tenth of a second over a kernel's sites,
+    is skipped.)"""
     if b"\x90" not in code or not _REX_B.search(code):
         return False
     md = _capstone()
     insns = list(md.disasm(code, 0))
-    for insn in insns[:-1]:
-        if insn.opcode[0] == 0x90 and insn.rex & 1 and 0xF3 not in insn.prefix:
+
+    def nop_like(insn) -> bool:
+        return (insn.opcode[0] == 0x90 and 0xF3 not in insn.prefix) or list(insn.opcode[:2]) == [0x0F, 0x1F]
+
+    def fake(insn) -> bool:  # a NOP to insn_is_nop, an xchg to the CPU (or unsure)
+        return insn.opcode[0] == 0x90 and bool(insn.rex & 1)
+
+    if any(fake(i) and 0xF3 in i.prefix for i in insns):
+        return True
+    k = 0
+    while k < len(insns):
+        if not nop_like(insns[k]):
+            k += 1
+            continue
+        if k == len(insns) - 1:
+            return False  # the last instruction: "Has the NOP already been optimized?"
+        j = k + 1
+        while j < len(insns) and nop_like(insns[j]):
+            j += 1
+        if any(fake(insns[m]) for m in range(k, j)):
             return True
+        k = j
     return False
 
 
@@ -433,6 +462,17 @@ class PatchTables:
             if func is not None:
                 out.append(((at + site) & 0xFFFFFFFFFFFFFFFF, func))
         return sorted(set(out))
+
+    @cached_property
+    def static_call_sites(self) -> list[int]:
+        """Every site .static_call_sites lists (static_call_targets has the
+        ones whose key holds a function)."""
+        t = self._table(".static_call_sites", "__start_static_call_sites", "__stop_static_call_sites")
+        if t is None:
+            return []
+        base, data = t
+        return sorted({(base + 8 * i + site) & 0xFFFFFFFFFFFFFFFF
+                       for i, (site, _key) in enumerate(struct.iter_unpack("<ii", data[:len(data) - len(data) % 8]))})
 
     @cached_property
     def boot_branches(self) -> list[tuple[int, int, bytes, tuple[int, ...]]]:
@@ -735,19 +775,30 @@ class PatchTables:
                         )
             else:
                 variants.append(Variant(f"{cond}: direct-call (site is not call *disp32(%rip))", None))
+        elif rlen > ilen:
+            # 6.12 apply_alternatives() writes all replacementlen bytes
+            # (insn_buff_sz), past the site into the code after it; the
+            # kernel's macros pad the original to at least the replacement's
+            # length, so no compiled kernel has this (adv_r80_alt_repl_longer)
+            variants.append(Variant(f"{cond}: replacement longer than the site ({rlen} > {ilen} bytes)", None))
         else:
             code = self.elf.read(repl, rlen) if rlen else b""
             moved, why = self._relocated(code, repl, addr, lay)
             if moved is None:
                 variants.append(Variant(f"{cond}: replacement ({why})", None))
+            elif nops_rewrite(moved + b"\x90" * (ilen - rlen)):
+                # (boot pads the replacement with 0x90 bytes, then runs
+                # optimize_nops() over the whole buffer)
+                variants.append(Variant(f"{cond}: replacement (boot's optimize_nops() rewrites an xchg with REX.B "
+                                        "as a NOP)", None))
             else:
                 variants.append(Variant(f"{cond}: replacement" if rlen else f"{cond}: nops", moved + nops(ilen - rlen)))
-        if _nops_rewrite(orig):
+        if nops_rewrite(orig):
             variants[0] = Variant("on-disk (boot's optimize_nops() rewrites an xchg with REX.B as a NOP)", None)
         return PatchSite(
             "alternative", addr, ilen, feature, fname, flags,
             target=repl if rlen else None, detail=("ALT_NOT " if flags & ALT_FLAG_NOT else "") + fname,
-            variants=tuple(variants), source=f".altinstructions[{idx}]",
+            variants=tuple(variants), source=f".altinstructions[{idx}]", writes=max(rlen, ilen),
         )
 
     def _relocated(self, code: bytes, repl: int, addr: int, lay) -> tuple:

@@ -25,7 +25,7 @@ import capstone
 
 from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, prefix_length,
                               sysret_width, ud1_length)
-from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS
+from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, nops, nops_rewrite
 from ..lift import SPECIAL
 
 _JCC_PREFIXES = ("j", "loop")
@@ -704,43 +704,87 @@ def cond_allows(cond, fixed: dict) -> bool:
     return False
 
 
+def _table_index(e) -> int | None:
+    try:
+        return int(e.source.rsplit("[", 1)[1].rstrip("]"))
+    except (IndexError, ValueError):
+        return None
+
+
+def _padded_lengths(entries) -> dict | None:
+    """The length each entry writes under 6.10+'s apply_alternatives(),
+    which gives every run of consecutive .altinstructions entries at one
+    address the longest instrlen of the run ("nested ALTERNATIVE()s ... find
+    the max padding for all alt_instr entries for this site"), so a shorter
+    entry's replacement is padded with NOPs over the whole site
+    (adv_r80_nested_alt_pad); None when entries of differing lengths at
+    this address are not all consecutive in the table (a reading this
+    model does not make: refused)."""
+    lengths = {e.length for e in entries}
+    if len(lengths) == 1:
+        return {id(e): e.length for e in entries}
+    idx = sorted(_table_index(e) for e in entries if _table_index(e) is not None)
+    if len(idx) != len(entries) or idx != list(range(idx[0], idx[0] + len(idx))):
+        return None
+    longest = max(lengths)
+    return {id(e): longest for e in entries}
+
+
 def alternative_choices(entries, orig: bytes, feature_always: int | None):
     """Candidates of an alternative site: apply_alternatives() patches in table
     order, each entry replacing the bytes when its feature (inverted under
     ALT_FLAG_NOT) is set at boot.  Returns [(code, label, cond)], cond a list
-    of feature assignments under which that code runs."""
+    of feature assignments under which that code runs.  Entries at one
+    address may differ in length (nested ALTERNATIVE_2): up to 6.9 an entry
+    writes its own instrlen bytes and the bytes past it stay as they were;
+    from 6.10 the run's entries write the longest length, padded with NOPs
+    (_padded_lengths).  The image does not say which rule its kernel has:
+    both readings are candidates."""
     feats = sorted({e.feature for e in entries if e.feature != feature_always})
+    padded = _padded_lengths(entries)
+    readings = [None] if padded is None or all(padded[id(e)] == e.length for e in entries) else [None, padded]
     results: dict[bytes | None, tuple] = {}
-    for bits in range(1 << len(feats)):
-        assign = {f: bool(bits >> i & 1) for i, f in enumerate(feats)}
-        code, label = orig, "on-disk"
-        for e in entries:
-            on = True if e.feature == feature_always else assign[e.feature]
-            if e.flags & ALT_FLAG_NOT:
-                on = not on
-            if not on:
-                continue
-            if e.flags & ALT_FLAG_DIRECT_CALL:
-                # 6.12 alt_replace_call: a direct call to what the pv_ops slot
-                # holds at boot, which the image does not fix: exactly what the
-                # on-disk `call *slot(%rip)` does when run (an unknown call)
-                code = None if code is None else orig[:e.length] + code[e.length:]
-                label = f"{e.detail}: direct call through data, run as the on-disk indirect call"
-            else:
-                # an entry patches its own instrlen bytes; entries at one
-                # address may differ in length (nested ALTERNATIVE_2), and the
-                # bytes past a shorter one stay as they were
-                v = e.variants[1] if len(e.variants) > 1 else None
-                if v is None or v.code is None:
-                    code, label = None, f"{e.detail}: replacement not relocatable"
+    for reading in readings:
+        for bits in range(1 << len(feats)):
+            assign = {f: bool(bits >> i & 1) for i, f in enumerate(feats)}
+            code, label = orig, "on-disk"
+            for e in entries:
+                on = True if e.feature == feature_always else assign[e.feature]
+                if e.flags & ALT_FLAG_NOT:
+                    on = not on
+                if not on:
+                    continue
+                if e.flags & ALT_FLAG_DIRECT_CALL:
+                    # 6.12 alt_replace_call: a direct call to what the pv_ops slot
+                    # holds at boot, which the image does not fix: exactly what the
+                    # on-disk `call *slot(%rip)` does when run (an unknown call)
+                    code = None if code is None else orig[:e.length] + code[e.length:]
+                    label = f"{e.detail}: direct call through data, run as the on-disk indirect call"
+                    if reading is not None and code is not None and reading[id(e)] > e.length:
+                        code = None  # (a direct call padded over bytes it does not own: no model)
+                        label = f"{e.detail}: direct call padded to the site's longest entry"
                 else:
-                    new = bytes(v.code)
-                    if len(new) < len(orig):
-                        new = None if code is None else new + code[len(new):]
-                    code, label = new, v.label
-        key = code
-        if key in results:
-            results[key][2].append(assign)
-        else:
-            results[key] = (code, label, [assign])
+                    # an entry patches its own instrlen bytes (or, 6.10+, the
+                    # run's longest); the bytes past it stay as they were
+                    v = e.variants[1] if len(e.variants) > 1 else None
+                    if v is None or v.code is None:
+                        code, label = None, f"{e.detail}: replacement not relocatable"
+                    else:
+                        new = bytes(v.code)
+                        if reading is not None and reading[id(e)] > len(new):
+                            pad = reading[id(e)] - len(new)
+                            if nops_rewrite(new + b"\x90" * pad):
+                                code, label = None, f"{e.detail}: padded replacement rewritten by optimize_nops()"
+                                continue
+                            new = new + nops(pad)
+                        if len(new) < len(orig):
+                            new = None if code is None else new + code[len(new):]
+                        code, label = new, v.label
+            key = code
+            if key in results:
+                results[key][2].append(assign)
+            else:
+                results[key] = (code, label, [assign])
+    if padded is None and len({e.length for e in entries}) > 1:
+        results[None] = (None, "entries of different lengths at one address, not consecutive in the table", [{}])
     return [(c, lab, ("features", conds)) for c, lab, conds in results.values()]

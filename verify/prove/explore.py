@@ -415,6 +415,14 @@ class Explorer:
         if entry_kind == "sysenter":
             st.tf = claripy.BVS("entry_tf", 1, explicit_name=True)
             st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x7000
+            # DF and AC are the user's too (SYSENTER filters no flags but
+            # IF, VM, RF): entry_SYSENTER_compat's `cld` and the
+            # .Lsysenter_fix_flags popfq clear them (6.12
+            # entry_64_compat.S), and a path without them runs string
+            # instructions backwards (adv_r81_sysenter_df)
+            st.regs[REG["dflag"]] = claripy.If(claripy.BVS("entry_df", 1, explicit_name=True) == 1,
+                                               claripy.BVV(-1, 64), claripy.BVV(1, 64))
+            st.regs[REG["acflag"]] = claripy.BVS("entry_ac", 1, explicit_name=True).zero_extend(63)
             st.regs[REG["rsp"]] = machine.kernel_address(machine.TRAMPOLINE_TOP)
         # entry_SYSCALL32_ignore / ignore_sysret ("ignore") run without
         # SWAPGS: the GS base stays the user's, so a %gs access reads user
@@ -991,7 +999,7 @@ class Explorer:
                 continue  # kernel memory: the landing pad's source
             if base.startswith(("user_", "entry_", "feature_")):
                 continue
-            if base.startswith("ret_") and base in self.ex.dispatch_rets:
+            if base.startswith("ret_") and name in self.ex.dispatch_rets:
                 continue
             if base.startswith("read_"):
                 try:
@@ -1609,13 +1617,20 @@ class Explorer:
 
     # -- one block ----------------------------------------------------------------------
     def _in_sysenter_step_region(self, addr: int) -> bool:
-        """[entry_SYSENTER_compat, __end_SYSENTER_singlestep_region): where
-        exc_debug_kernel ignores a single-step trap (is_sysenter_singlestep,
-        6.1/6.12 arch/x86/kernel/traps.c)."""
+        """Where exc_debug_kernel ignores a single-step trap
+        (is_sysenter_singlestep, 6.1/6.12 arch/x86/kernel/traps.c): on a
+        64-bit kernel (CONFIG_IA32_EMULATION) [entry_SYSENTER_compat,
+        __end_entry_SYSENTER_compat); the 32-bit kernel's
+        __end_SYSENTER_singlestep_region was read here before, which a
+        64-bit image does not have, so the region was empty and a user's TF
+        was dropped after the first block (review 81)."""
         r = getattr(self, "_sysenter_region", None)
         if r is None:
             syms = self.program.symbols
-            lo, hi = syms.get("entry_SYSENTER_compat"), syms.get("__end_SYSENTER_singlestep_region")
+            lo = syms.get("entry_SYSENTER_compat")
+            hi = syms.get("__end_entry_SYSENTER_compat")
+            if hi is None:
+                hi = syms.get("__end_SYSENTER_singlestep_region")
             r = self._sysenter_region = (lo, hi) if lo is not None and hi is not None else (0, 0)
         return r[0] <= addr < r[1]
 
@@ -2012,9 +2027,12 @@ class Explorer:
         for node, label, cond in block.choices:
             conds.append(self._cond_term(cond, node))
         if block.choices and block.choices[0][2][0] == "key":
-            # a static key: a fresh choice at every visit (keys flip at run time)
-            k = fresh_bool(f"key_{block.addr:x}")
-            conds = [k, claripy.Not(k)] if len(conds) == 2 else [claripy.BoolV(True)]
+            # a static key: a fresh choice among all the site's candidates at
+            # every visit (keys flip at run time; one address may hold more
+            # than two: adv_r81_two_keys_one_site)
+            ks = [fresh_bool(f"key_{block.addr:x}" + (f"_{i}" if i else "")) for i in range(len(conds) - 1)]
+            conds = [claripy.And(*[claripy.Not(k) for k in ks[:i]], *ks[i:i + 1]) if ks[:i] or ks[i:i + 1]
+                     else claripy.BoolV(True) for i in range(len(conds))]
         for (node, label, cond), c in zip(block.choices, conds):
             if not cond_allows(cond, self.fixed):
                 continue
@@ -2601,15 +2619,20 @@ class Explorer:
             self._assume(summary.assumption, site)
         if summary.via_return_thunk:
             self._assume("return-thunk", site)
-        if ev_kind == "dispatch":
-            # (RAX only: a syscall returns a long; RDX is scratch it leaves)
-            self.ex.dispatch_rets.add(f"ret_{site:x}_rax")
         ts_ask = None
         if (summary.writes == "any" or self._writes_ts_byte(summary)) and not summary.keeps_user_state and \
                 self.ts_effects is not None:
             ts_ask = self._ask_ts_effect(st, target, name)
         self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask,
                            target=target, name=name)
+        if ev_kind == "dispatch":
+            # The syscall's result is user data (RAX only: a syscall returns
+            # a long; RDX is scratch it leaves).  Named by the exact value
+            # this call made, not by its site: another callee summarised at
+            # the same site (the dispatch's wrapper called once more with
+            # another function, adv_r83_dispatch_label_alias) returns
+            # kernel data under the same label
+            self.ex.dispatch_rets |= {n for n in self.reg(st, "rax").variables if n.startswith(f"ret_{site:x}_rax")}
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):

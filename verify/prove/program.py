@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import bisect
 
-from ..image.patches import read_patch_sites, runtime_consts, tables
-from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, alternative_choices
+from ..image.encoding import lite_decode
+from ..image.patches import PatchSite, Variant, read_patch_sites, runtime_consts, tables
+from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, _md, alternative_choices
 
 # arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
 # an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
@@ -70,9 +71,23 @@ class Program:
         # and user-cr3 is decided with X86_FEATURE_PTI false
         self.feature_pti = consts.get("X86_FEATURE_PTI")
         self.has_pti = any(getattr(e, "feature", None) == self.feature_pti for es in self.sites.values() for e in es)
+        for s in self._odd_static_calls():
+            self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
-        self._site_ends = [a + max(e.length for e in self.sites[a]) for a in self._site_starts]
+        # (an alternative whose replacement is longer than the site writes
+        # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
+        self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
+        # sites that start inside another: boot applies the tables in their
+        # order, so one's bytes may overwrite the other's choice (a second
+        # site 4 bytes into an alternative, adv_r80_alt_overlap); no model
+        self._overlapping: set = set()
+        reach, owner = 0, None  # the furthest end so far, and its site
+        for a, end in zip(self._site_starts, self._site_ends):
+            if a < reach:
+                self._overlapping |= {owner, a}
+            if end > reach:
+                reach, owner = end, a
         # boot-rewritten immediates (asm/runtime-const.h): their on-disk
         # value is a placeholder (Explorer._runtime_const)
         self.runtime_consts = runtime_consts(image)
@@ -277,6 +292,33 @@ class Program:
             self._cfgs[entry] = c
         return c
 
+    def _odd_static_calls(self) -> list:
+        """A .static_call_sites entry whose on-disk bytes are not a call or
+        jmp to a static call trampoline (`__SCT__*`): boot's
+        __static_call_init() rewrites any listed `e8`/`e9` into a branch to
+        the key's function, and static_call_update() retargets it at run
+        time, so the on-disk target is not what runs
+        (adv_r80_sc_site_ondisk_call).  Every compiled site calls its
+        trampoline on disk (objtool lists the calls to `__SCT__*`; 6.1: 4275
+        sites, 6.12: 7875, all so); a site that does not is a patch site
+        with no static bytes (inconclusive where reached; a call to a
+        trampoline is an unknown call already, summary.Summaries._of)."""
+        out = []
+        for a in tables(self.image).static_call_sites:
+            try:
+                raw = self.image.read(a, 5)
+            except Exception:  # noqa: BLE001 - a site outside the image's bytes: refused below as well
+                raw = b""
+            if len(raw) == 5 and raw[0] in (0xE8, 0xE9):
+                t = (a + 5 + int.from_bytes(raw[1:5], "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
+                if any(n.startswith("__SCT__") for n in self.symbols.names_at(t)):
+                    continue
+            out.append(PatchSite("static_call", a, 5, detail=f"static call site at {self.symbolize(a)}",
+                                 variants=(Variant("on-disk", raw or None),
+                                           Variant("retargeted at boot and run time", None)),
+                                 source=".static_call_sites"))
+        return out
+
     # -- patch sites ----------------------------------------------------------------
     def site_choices(self, addr: int) -> list:
         """[(code, label, cond)] at a patch site; cond as in cfg.cond_allows.
@@ -286,18 +328,35 @@ class Program:
             return hit
         entries = self.sites[addr]
         kinds = {e.kind for e in entries}
+        if addr in self._overlapping:
+            raise CfgError(f"{addr:#x}: patch sites overlap (one starts inside another's bytes)")
+        if "static_call" in kinds:
+            raise CfgError(f"{addr:#x}: a static call site whose on-disk bytes are not a branch to its trampoline "
+                           "(boot and static_call_update() retarget it)")
         longest = max(entries, key=lambda e: e.length)
-        orig = bytes(longest.variants[0].code)  # the on-disk bytes of the whole site
+        # the on-disk bytes of the whole site (None: boot rewrites them,
+        # patches.nops_rewrite)
+        orig = None if longest.variants[0].code is None else bytes(longest.variants[0].code)
         if kinds == {"alternative"}:
             out = alternative_choices(entries, orig, self.feature_always)
         elif kinds == {"jump_label"}:
-            # A static key flips at run time: either branch, chosen afresh at
-            # every visit (DESIGN.md), whatever the bytes on disk say.
+            # A static key flips at run time: any entry's branch, chosen
+            # afresh at every visit (DESIGN.md), and the bytes on disk until
+            # its key first flips (x86 leaves them as built: jump_label_init
+            # rewrites nothing there, adv_r80_jl_ondisk_jmp).  One address
+            # may be listed by several entries, keys and targets
+            # (adv_r80_jl_two_entries, adv_r81_two_keys_one_site).
+            if len({e.length for e in entries}) > 1:
+                raise CfgError(f"{addr:#x}: jump-label entries of different lengths at one address")
             seen, out = set(), []
-            for v in entries[0].variants[1:]:
-                if v.code is not None and bytes(v.code) not in seen:
-                    seen.add(bytes(v.code))
-                    out.append((bytes(v.code), f"static key {entries[0].detail}: {v.label}", ("key", addr)))
+            for e in entries:
+                for v in e.variants[1:]:
+                    if v.code is not None and bytes(v.code) not in seen:
+                        seen.add(bytes(v.code))
+                        out.append((bytes(v.code), f"static key {e.detail}: {v.label}", ("key", addr)))
+            if orig not in seen and not _all_nops(orig):
+                out.append((orig, f"static key {entries[0].detail}: the bytes on disk (before the key first "
+                           "flips)", ("key", addr)))
         elif kinds == {"paravirt", "alternative"}:
             # 6.1 PVOP_ALT_*: a paravirt site with an alternative on top.
             # alternative_instructions() runs apply_paravirt() before
@@ -340,3 +399,14 @@ class Program:
                  ("features", [{self.feature_xenpv: False}])),
                 (orig, f"paravirt {entries[0].detail}: Xen PV, the indirect call",
                  ("features", [{self.feature_xenpv: True}]))]
+
+
+def _all_nops(code: bytes) -> bool:
+    """Whether code is NOPs only (a jump-label site's on-disk NOP, in
+    whatever encoding the assembler chose: the same as the table's NOP)."""
+    n = 0
+    for _a, size, m, _ops in lite_decode(_md(), code, 0):
+        if m != "nop":
+            return False
+        n += size
+    return n == len(code)
