@@ -198,17 +198,6 @@ KNOWN_GAPS: dict = {
                              "are untracked slots",
     "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "
                            "is not counted as kernel data (Explorer._branch_regions)",
-    # review 81 (nineteenth session): memory other code writes while the
-    # path runs.  A rule that made every read of a global (SMP) or of
-    # per-CPU data with IF set "the path's value or any", and havocked
-    # memory before every block run with IF set, closed both, but it also
-    # turned both Debian kernels' compat no-kernel-data inconclusive (the
-    # compat path's do_fast_syscall_32 runs with IF set) and took their
-    # checks from 5-7 s to 27-74 s: reverted, see docs/REVIEWS.md
-    "adv_r81_shared_rcx_stash": "the user RCX parked in a plain global of an SMP kernel across the checks: another "
-                                "CPU may write it (no model of other CPUs' writes)",
-    "adv_r81_percpu_stash_irq_window": "the user RCX parked in per-CPU data across `sti; nop; cli`: an interrupt "
-                                       "may end in a preemption (no model of interrupts in explored code)",
     # review 83: two named assumptions the image contradicts
     "adv_r83_invoke_fnptr_unread": "`call *%rdx` in the dispatch wrapper with a constant leaky helper: proven under "
                                    "ptregs-writers-user-data",

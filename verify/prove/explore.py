@@ -620,6 +620,7 @@ class Explorer:
             v = st.load_bytes(a, n)
             self._image_data_read(st, addr, a, n, v, insn)
             v = self._below_rsp(st, addr, a, n, v, insn)
+            v = self._concurrent_read(st, addr, a, n, v, insn, len(vals) == 1)
             out = v if out is None else claripy.If(addr == a, v, out)
         if machine.has_implicit_flow(addr) or (len(vals) > 1 and self.implicit_input(addr, st)):
             # a pointer chosen under a branch on kernel data (`p = secret ?
@@ -732,6 +733,110 @@ class Explorer:
         ids = self.frame.percpu_identity
         return {ids[k][0]: ids[k][1] for k in ("top_of_stack", "tss_sp0") if k in ids}
 
+    def _shared(self, a: int, n: int) -> bool:
+        """Whether [a, a + n) is memory an interrupt handler may write, or
+        the task that runs after a preemption: per-CPU data and the image's
+        writable data.  Not the task stack and pt_regs, the trampoline
+        stack, the current task, the alloca regions, the model's own ghost
+        bytes, the per-CPU slots that name this task (current_task, its
+        stack tops: the same on any CPU it runs on), nor read-only data
+        (_image_data_read)."""
+        if any(a + i in self.identity_bytes for i in range(n)):
+            return False
+        region = self._model_region(a)
+        if region is not None:
+            return region == self._percpu_region
+        if machine.PCID_FLUSH_OWED <= a < machine.PCID_FLUSH_OWED + machine.PCID_FLUSH_MASK_BYTES:
+            return False
+        return self._ro_section(a, n) is None and not self._ro_after_boot(a, n)
+
+    def _ro_after_boot(self, a: int, n: int) -> bool:
+        """[a, a + n) lies in what mark_rodata_ro() write-protects once
+        boot is done: [__start_rodata, __end_rodata) (6.1/6.12
+        arch/x86/mm/init_64.c mark_rodata_ro; .rodata and
+        .data..ro_after_init, which the linker script puts inside it and
+        vmlinux's section flags still call writable: vdso_image_32, read by
+        do_fast_syscall_32 for the landing pad).  No CPU writes it while a
+        syscall runs."""
+        lo, hi = self._rodata_span
+        if lo is not None and lo <= a and a + n <= hi:
+            return True
+        sec = self.program.image.elf.section_at(a)
+        return sec is not None and sec.name in (".rodata", ".data..ro_after_init") and a + n <= sec.end
+
+    @cached_property
+    def _rodata_span(self) -> tuple:
+        syms = self.program.symbols
+        lo, hi = syms.get("__start_rodata"), syms.get("__end_rodata")
+        return (lo, hi) if lo is not None and hi is not None and lo < hi else (None, None)
+
+    @cached_property
+    def _percpu_region(self) -> int:
+        return next(k for k, (lo, _hi) in enumerate(self._tracked_ranges(None, model_only=True))
+                    if lo == machine.PERCPU_BASE)
+
+    @staticmethod
+    def _irqs_on(st: MState) -> bool:
+        """Whether IF is set on this path for sure (a `sti`, a popf of a
+        known value in code the path runs, a callee that returns with IF
+        set).  IF that only may be set (an undecided callee's effect,
+        irqflag.py) opens no window here: the irqs-off obligation decides
+        it where it matters, at the exit (known gap: a value parked in
+        per-CPU data across code whose IF is undecided)."""
+        return st.IF.concrete and st.IF.concrete_value == 1
+
+    @cached_property
+    def _smp(self) -> bool:
+        """Per-CPU data through %gs: an SMP kernel, whose other CPUs may
+        write the image's writable data at any time."""
+        return bool(self.frame.layout.percpu_gs.value)
+
+    def _concurrent_read(self, st: MState, addr, a: int, n: int, v, insn: int, single: bool):
+        """A read of per-CPU data or a global (_shared) while IF is set, or
+        after a block this path entered with IF set (st.irq_epoch) since
+        it last wrote or read the bytes: an interrupt may have come in
+        between, written them, and ended in a preemption (another task runs
+        the same code on this CPU, or this one moves to another CPU).  So
+        the value is what the path has there or, through an unsure event,
+        any value: a proof holds for every value, a violation that needs
+        another one is not confirmed (adv_r81_percpu_stash_irq_window: the
+        user RCX parked in a per-CPU slot across `sti; nop; cli`).  The
+        value read is what memory holds from then on (a later read agrees
+        with it).  A summarised call resets the count: its havoc makes all
+        such memory fresh (_havoc_memory).  A witness path is one where no
+        interrupt came (a real execution).  Under SMP a global may be
+        written by another CPU between any two instructions: every read of
+        one is the path's value or any (adv_r81_shared_rcx_stash: the user
+        RCX parked in a plain global across the exit's checks).
+
+        Only bytes this path wrote (since memory was last havocked) are
+        read so: a byte it never wrote reads its background, a value the
+        model already leaves free (known gap: two reads of one such byte
+        agree, a double fetch across an interrupt or another CPU's write).
+        Reading every shared byte so took the uniprocessor kernel's compat
+        exploration, whose exit work runs with IF set, past its memory
+        budget."""
+        if self.witness or not any(a + i in st.mem for i in range(n)) or not self._shared(a, n):
+            return v
+        other_cpus = self._smp and self._model_region(a) is None
+        if not other_cpus:
+            if not (st.irq_epoch or self._irqs_on(st)):
+                return v
+            if not self._irqs_on(st) and all(st.settled.get(a + i, 0) >= st.irq_epoch for i in range(n)):
+                return v
+        changed = fresh_bool(f"mem_changed_{insn:x}_which")  # (named as memory: kernel_taint)
+        guard = claripy.And(st.guard, addr == a, changed) if addr.symbolic else claripy.And(st.guard, changed)
+        self.ex.events.append(Event("unknown-read", guard, f"a read of per-CPU data or a global at "
+                                    f"{self.program.symbolize(insn)} after IF was set on the path: an interrupt "
+                                    "may have changed it", site=insn))
+        # (named as memory: a value another writer left is kernel memory)
+        out = claripy.If(changed, fresh(f"mem_changed_{insn:x}", 8 * n), v)
+        if single:
+            st.store_bytes(a, out)
+            for i in range(n):
+                st.settled[a + i] = st.irq_epoch
+        return out
+
     def _image_data_read(self, st: MState, addr, a: int, n: int, v, insn: int) -> None:
         """A read of the image's read-only data (an allocated section without
         SHF_WRITE: .rodata, which also holds __ro_after_init data) that this
@@ -800,6 +905,9 @@ class Explorer:
             self._unknown_store(st, addr, insn, value)
             return
         self._redzone_store(st, vals, value.size() // 8)
+        if st.irq_epoch and len(vals) == 1:
+            for i in range(value.size() // 8):
+                st.settled[vals[0] + i] = st.irq_epoch  # (_concurrent_read: written after the last window)
         mask = self.frame.pcid_flush_mask
         n = value.size() // 8
         for a in vals:
@@ -1215,6 +1323,7 @@ class Explorer:
                 if a not in keep:
                     keep[a] = background_byte(old_gen, a)
         st.mem = keep
+        st.irq_epoch, st.settled = 0, {}  # (shared memory is all fresh: _concurrent_read)
         if before:
             self._frame_havoc_event(st, before)
         if not keep_user_state:
@@ -1648,6 +1757,10 @@ class Explorer:
         if k == "choice":
             yield from self._choice(block, st)
             return
+        if self._irqs_on(st) and not self.witness:
+            # an interrupt may come before this block (_concurrent_read)
+            st = st.copy()
+            st.irq_epoch += 1
         if self.program.is_return_thunk(block.addr):
             # a return thunk's code entered by a jcc or call: boot may have put
             # any thunk there (adv_r16_jcc_return_thunk; a `jmp` to one is a

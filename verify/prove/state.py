@@ -96,7 +96,7 @@ class MState:
     irqs-off)."""
 
     __slots__ = ("regs", "mem", "gen", "guard", "IF", "exposed", "cr3", "gs_kernel", "gs_bad", "irq_bad", "cr3_bad", "tf",
-                 "sysfl", "kstore", "kpend", "redzone")
+                 "sysfl", "kstore", "kpend", "redzone", "irq_epoch", "settled")
 
     def __init__(self):
         self.regs: dict[int, object] = {}
@@ -134,6 +134,13 @@ class MState:
         # an interrupt's or a callee's frame may have overwritten them, so a
         # read is the path's value or any value (Explorer._below_rsp)
         self.redzone: frozenset = frozenset()
+        # interrupts in explored code (Explorer._concurrent_read): the
+        # number of blocks this path entered with IF set since memory was
+        # last havocked, and for each shared byte (per-CPU data, globals)
+        # the count at which the path last wrote or read it; a byte read at
+        # a higher count may have been changed by an interrupt in between
+        self.irq_epoch = 0
+        self.settled: dict = {}
 
     def copy(self) -> "MState":
         s = MState.__new__(MState)
@@ -153,6 +160,8 @@ class MState:
         s.kstore = dict(self.kstore)
         s.kpend = self.kpend
         s.redzone = self.redzone
+        s.irq_epoch = self.irq_epoch
+        s.settled = dict(self.settled) if self.settled else {}
         return s
 
     # -- registers -------------------------------------------------------------
@@ -289,4 +298,8 @@ def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
     out.kstore = {k: _ite(g, a.kstore.get(k, f), b.kstore.get(k, f)) for k in a.kstore.keys() | b.kstore.keys()}
     out.kpend = a.kpend | b.kpend
     out.redzone = a.redzone | b.redzone
+    # (a byte counts as changed on the merge if it may be on either side)
+    out.irq_epoch = max(a.irq_epoch, b.irq_epoch)
+    out.settled = {k: min(a.settled[k] - a.irq_epoch, b.settled[k] - b.irq_epoch) + out.irq_epoch
+                   for k in a.settled.keys() & b.settled.keys()}
     return out
