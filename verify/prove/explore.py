@@ -809,14 +809,19 @@ class Explorer:
         one is the path's value or any (adv_r81_shared_rcx_stash: the user
         RCX parked in a plain global across the exit's checks).
 
-        Only bytes this path wrote (since memory was last havocked) are
-        read so: a byte it never wrote reads its background, a value the
-        model already leaves free (known gap: two reads of one such byte
-        agree, a double fetch across an interrupt or another CPU's write).
-        Reading every shared byte so took the uniprocessor kernel's compat
-        exploration, whose exit work runs with IF set, past its memory
-        budget."""
-        if self.witness or not any(a + i in st.mem for i in range(n)) or not self._shared(a, n):
+        Only bytes this path wrote or read (since memory was last
+        havocked) are read so: a byte's first read is its background, a
+        value the model already leaves free, and a second read after a
+        window may differ from it (adv_r84_double_fetch_sp2).  Reading
+        every shared byte so, its first read included, took the
+        uniprocessor kernel's compat exploration, whose exit work runs with
+        IF set, past its memory budget."""
+        if self.witness or not self._shared(a, n):
+            return v
+        if not any(a + i in st.mem or a + i in st.settled for i in range(n)):
+            if single:
+                for i in range(n):
+                    st.settled[a + i] = st.irq_epoch  # (a first read: a later one after a window may differ)
             return v
         other_cpus = self._smp and self._model_region(a) is None
         if not other_cpus:
@@ -1025,7 +1030,12 @@ class Explorer:
     # callee's havoc (user register state, as for _BRANCH_NOT_KERNEL below):
     # every exit checks cs, so counting them marked every pt_regs store made
     # after the check (adv_r65_safe_cs_check_store, a false "violated")
-    _GUARD_NOT_KERNEL = ("key_", "af_", "flags_", "havoc_")
+    # The flags the CPU leaves undefined (its choice), VERW's ZF and a
+    # runtime constant's shift count (boot's choice) are no kernel data
+    # here; the flags a summarised callee returns are (flags_call_*: what
+    # it computed, adv_r85_callflags_ptregs_store: `call stack_bit14; jnc
+    # 1f; movq $0,R12(regs)`), and so are lsl/lar/lzcnt/tzcnt's
+    _GUARD_NOT_KERNEL = ("key_", "af_", "havoc_", "flags_undefined_", "flags_verw", "flags_runtime_")
 
     # and for a branch region (_branch_regions, implicit_input): the static
     # keys and alternatives, and the upper bits of pt_regs->cs after a
@@ -1574,7 +1584,13 @@ class Explorer:
                     st.kpend = frozenset(r for r in st.kpend if r != (depth, cfg.entry, node))
                 if node in cfg.loop_heads:
                     st = self._widen(st, havoc_sets[node], node)
-                    heads[node] = st
+                    # a copy: _step_block runs on st in place (run_block,
+                    # _special), and a body with no join or fork in it would
+                    # hand its latch the head's own object, which
+                    # _differences then finds unchanged (adv_r84_loop_head_alias:
+                    # a loop that moved the syscall's result into RCX was
+                    # checked with the first round's values only)
+                    heads[node] = st.copy()
                 self.ex.trail.append((node[0], st.guard, ""))
                 succs = self._step_block(cfg, block, st, ret_addr, depth, returns)
                 if self.witness and not (self.witness_keep_followed and cfg.entry in self.follow):
@@ -1684,6 +1700,10 @@ class Explorer:
                 out.gen = ("ite", w, g, st.gen)
             elif kind == "IF":
                 out.IF = claripy.If(w, fresh(f"loop_if_{node[0]:x}", 1), st.IF)
+            elif kind == "irq":
+                # the body opens an interrupt window: after any iteration
+                # every shared byte may have changed (adv_r84_loop_window_stash)
+                out.irq_epoch, out.settled = st.irq_epoch + 1, {}
             elif kind == "exposed":
                 out.exposed = out.exposed | loc[1]
             elif kind == "cr3":
@@ -2924,6 +2944,11 @@ class Explorer:
             # by the #DB after the instruction following the popf, at latest
             # the callee's ret)
             st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
+            # and may have let interrupts in, however it returns
+            # (_concurrent_read; adv_r84_callee_window_stash: `sti; nop;
+            # cli; ret` writes no memory, so no havoc resets the count)
+            if not self.witness:
+                st.irq_epoch += 1
         self._summary_gs_cr3(st, summary, label)
         self._clobber_callee_frame(st, label)
         if summary.may_write_df:
@@ -3459,6 +3484,8 @@ def _differences(head: MState, s: MState, pti=None, explored_write: bool = True)
         out.add(("tf",))
     if not same(head.sysfl, s.sysfl):
         out.add(("sysfl",))
+    if s.irq_epoch > head.irq_epoch:
+        out.add(("irq",))  # (a window in the body: Explorer._concurrent_read)
     for a in s.redzone - head.redzone:
         out.add(("mem", a))  # (below RSP in the body: any value at the head too)
     f = claripy.BoolV(False)
