@@ -67,7 +67,7 @@ STILL_INCONCLUSIVE = {
                           "VEX lifting of AVX-512)",
 }
 # violated at a `sysretl` (the sysretl obligations), not a sysretq
-SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_r81_sysenter_df", "adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
+SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_r85_compat_r12_callee_direct", "adv_r81_sysenter_df", "adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
                 "adv_r42_compat_flags_low_reserved", "adv_r42_compat_flags_low_reserved_ctrl",
                 "adv_r43_compat_flags_defined_bits_ctrl", "adv_r43_compat_ecx_stack_ip",
                 "adv_r43_compat_ecx_stack_ip_ctrl",
@@ -198,6 +198,21 @@ KNOWN_GAPS: dict = {
                              "are untracked slots",
     "adv_r61_iret_choice": "a secret chooses the IRET or the SYSRET exit, whose side zeroes R12: the choice of exit "
                            "is not counted as kernel data (Explorer._branch_regions)",
+    # review 84: migration across an interrupt window
+    "adv_r84_sp0_before_window": "the trampoline stack top read from %gs:TSS_sp0 before `sti; nop; cli` and used "
+                                 "after it: tss_sp0 is taken for the task's own (machine.Frame.percpu_identity), "
+                                 "but it is the CPU's, and the task may have moved",
+    # review 85: implicit flows inside called functions (CATALOGUE: not
+    # followed), the KernelAddress mark through `bt`, and state outside the
+    # obligations (vector registers, the FS base)
+    "adv_r85_compat_r12_callee_choice": "a helper's branch on current's address leaves R12 the user's or 0; the "
+                                        "compat exit never restores R12 (no branch region below the entry code)",
+    "adv_r85_callflags_ptregs_store": "a callee's CF from `bt` of the stack address decides a pt_regs store: the "
+                                      "model's one layout decides the bit",
+    "adv_r85_inline_bt_ptregs_store": "`bt $14` of the stack address in a called function decides a pt_regs "
+                                      "store: the model's one layout decides the bit",
+    "adv_r85_xmm_kernel_ptr": "a kernel pointer left in XMM0: no-kernel-data reads the general registers only",
+    "adv_r85_fsbase_kernel_ptr": "a kernel pointer written to MSR_FS_BASE: no obligation covers the FS base",
     # review 83: two named assumptions the image contradicts
     "adv_r83_invoke_fnptr_unread": "`call *%rdx` in the dispatch wrapper with a constant leaky helper: proven under "
                                    "ptregs-writers-user-data",

@@ -776,14 +776,15 @@ class Explorer:
                     if lo == machine.PERCPU_BASE)
 
     @staticmethod
-    def _irqs_on(st: MState) -> bool:
-        """Whether IF is set on this path for sure (a `sti`, a popf of a
-        known value in code the path runs, a callee that returns with IF
-        set).  IF that only may be set (an undecided callee's effect,
-        irqflag.py) opens no window here: the irqs-off obligation decides
-        it where it matters, at the exit (known gap: a value parked in
-        per-CPU data across code whose IF is undecided)."""
-        return st.IF.concrete and st.IF.concrete_value == 1
+    def _irqs_off(st: MState) -> bool:
+        """Whether IF is clear on this path for sure.  Where it only may be
+        set (a `cond_local_irq_enable()` join, a popf of a saved word, a
+        callee whose IF effect is undecided) an interrupt may come
+        (adv_r84_cond_sti_sp2_stash).  (A first form that havocked all
+        memory at such blocks turned the Debian kernels' user-cr3
+        inconclusive; _concurrent_read's bytes-the-path-touched rule does
+        not.)"""
+        return st.IF.concrete and st.IF.concrete_value == 0
 
     @cached_property
     def _smp(self) -> bool:
@@ -792,8 +793,8 @@ class Explorer:
         return bool(self.frame.layout.percpu_gs.value)
 
     def _concurrent_read(self, st: MState, addr, a: int, n: int, v, insn: int, single: bool):
-        """A read of per-CPU data or a global (_shared) while IF is set, or
-        after a block this path entered with IF set (st.irq_epoch) since
+        """A read of per-CPU data or a global (_shared) while IF may be set, or
+        after a block this path entered with IF maybe set (st.irq_epoch) since
         it last wrote or read the bytes: an interrupt may have come in
         between, written them, and ended in a preemption (another task runs
         the same code on this CPU, or this one moves to another CPU).  So
@@ -825,9 +826,9 @@ class Explorer:
             return v
         other_cpus = self._smp and self._model_region(a) is None
         if not other_cpus:
-            if not (st.irq_epoch or self._irqs_on(st)):
+            if st.irq_epoch == 0 and self._irqs_off(st):
                 return v
-            if not self._irqs_on(st) and all(st.settled.get(a + i, 0) >= st.irq_epoch for i in range(n)):
+            if self._irqs_off(st) and all(st.settled.get(a + i, 0) >= st.irq_epoch for i in range(n)):
                 return v
         changed = fresh_bool(f"mem_changed_{insn:x}_which")  # (named as memory: kernel_taint)
         guard = claripy.And(st.guard, addr == a, changed) if addr.symbolic else claripy.And(st.guard, changed)
@@ -1777,7 +1778,7 @@ class Explorer:
         if k == "choice":
             yield from self._choice(block, st)
             return
-        if self._irqs_on(st) and not self.witness:
+        if not self._irqs_off(st) and not self.witness:
             # an interrupt may come before this block (_concurrent_read)
             st = st.copy()
             st.irq_epoch += 1
