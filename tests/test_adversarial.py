@@ -202,6 +202,11 @@ KNOWN_GAPS: dict = {
     "adv_r84_sp0_before_window": "the trampoline stack top read from %gs:TSS_sp0 before `sti; nop; cli` and used "
                                  "after it: tss_sp0 is taken for the task's own (machine.Frame.percpu_identity), "
                                  "but it is the CPU's, and the task may have moved",
+    # review 86: the trampoline stack as shared memory (counting it made
+    # every exit's trampoline words inconclusive: the shared exploration's
+    # Xen PV side leaves IF maybe set there)
+    "adv_r86_tramp_stash_window": "the user RSP pushed on the trampoline stack across `sti; nop; cli`: an interrupt "
+                                  "from user mode on this CPU may overwrite it (not shared memory to the model)",
     # review 85: implicit flows inside called functions (CATALOGUE: not
     # followed), the KernelAddress mark through `bt`, and state outside the
     # obligations (vector registers, the FS base)

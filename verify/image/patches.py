@@ -668,7 +668,13 @@ class PatchTables:
             return self._is_text(a) and self._peek(a, 2) in (b"\x0f\x0b", b"\x0f\xb9")
 
         lay, recs = self._detect("__bug_table", base, data, BUG_LAYOUTS, check)
-        self._bug_flags = {base + i * lay.size + r[0]: r[-1] for i, r in enumerate(recs)}
+        # the first entry of an address counts: find_bug() (lib/bug.c)
+        # scans the table from its start and returns the first match, so a
+        # `ud2` listed as a WARN and then as a BUG is a WARN that resumes
+        # (adv_r87_bug_dup_entry_warn_first: a dict kept the last one)
+        self._bug_flags = {}
+        for i, r in enumerate(recs):
+            self._bug_flags.setdefault(base + i * lay.size + r[0], r[-1])
         return frozenset(self._bug_flags)
 
     @cached_property

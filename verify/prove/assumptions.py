@@ -153,8 +153,8 @@ ASSUMPTIONS = {
     "SYSRET only by direct jumps, calls or xbegin aborts (found by scanning every executable section and every "
     "alternative replacement, relocated and as copied) or by static calls to the function their key holds in the "
     "image (counted from inside the entry too: the exploration does not follow a static call), never by an "
-    "indirect branch, a static call retargeted at run time (static_call_update), an exception-table fixup or a "
-    "planted return address.  Alignment fill (int3, NOPs) before an entry point that only a label marks (no "
+    "indirect branch, a static call retargeted at run time (static_call_update) or a planted return address "
+    "(an exception-table fixup into it is a way in the table shows, and counts as one).  Alignment fill (int3, NOPs) before an entry point that only a label marks (no "
     "code runs into it, no direct branch targets it: __entry_text_start, __end_entry_SYSENTER_compat) is entered "
     "only by such an indirect branch.",
     "xen-pv-entries": "Xen PV's entry points (xen_* code, e.g. xen_entry_SYSCALL_64 jumping to "

@@ -311,6 +311,15 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
     for a in prog.symbols.addresses_in(lo, hi):
         if a in w and not explored(a):
             out.add((a, a))
+    # an exception-table fixup is a way in too: the fault handler sets the
+    # faulting context's ip to it (ex_handler_*, arch/x86/mm/extable.c) and
+    # returns there, on the faulting code's stack; the table says where
+    # (adv_r87_extable_fixup_into_exit: a syscall handler's uaccess fixup
+    # right after the exit's checks)
+    for insn, fixups in tables(prog.image).extable_entries.items():
+        for fixup, _data in fixups:
+            if fixup in w and not explored(insn):
+                out.add((insn, fixup))
     return out
 
 

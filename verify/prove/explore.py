@@ -735,31 +735,50 @@ class Explorer:
 
     def _shared(self, a: int, n: int) -> bool:
         """Whether [a, a + n) is memory an interrupt handler may write, or
-        the task that runs after a preemption: per-CPU data and the image's
-        writable data.  Not the task stack and pt_regs, the trampoline
-        stack, the current task, the alloca regions, the model's own ghost
-        bytes, the per-CPU slots that name this task (current_task, its
-        stack tops: the same on any CPU it runs on), nor read-only data
-        (_image_data_read)."""
+        the task that runs after a preemption, or (under SMP) another CPU:
+        per-CPU data, the current task_struct but its thread_info status word (others set
+        its TIF flags and wake it; __switch_to_asm saves RSP in
+        thread.sp: adv_r86_task_field_stash) and the image's writable data.
+        Not the task stack and pt_regs, the alloca regions, the model's own
+        ghost bytes, the per-CPU trampoline stack (known gap: an interrupt
+        from user mode on this CPU pushes its frame there,
+        adv_r86_tramp_stash_window; counting it turned every obligation that
+        reads the exit's trampoline words inconclusive, because the shared
+        exploration's Xen PV side leaves IF maybe set there), the per-CPU slots that name this task (current_task,
+        its stack tops; known gap: tss_sp0, this_cpu_off and espfix's are
+        the CPU's, adv_r84_sp0_before_window), nor what mark_rodata_ro()
+        write-protects (_ro_after_boot)."""
         if any(a + i in self.identity_bytes for i in range(n)):
             return False
         region = self._model_region(a)
         if region is not None:
-            return region == self._percpu_region
+            if region == self._percpu_region:
+                return True
+            status = self.frame.ti_status
+            return machine.TASK <= a < machine.TASK + 0x10000 and not (a < status + 4 and status < a + n)
         if machine.PCID_FLUSH_OWED <= a < machine.PCID_FLUSH_OWED + machine.PCID_FLUSH_MASK_BYTES:
             return False
-        return self._ro_section(a, n) is None and not self._ro_after_boot(a, n)
+        return not self._ro_after_boot(a, n)
 
     def _ro_after_boot(self, a: int, n: int) -> bool:
         """[a, a + n) lies in what mark_rodata_ro() write-protects once
         boot is done: [__start_rodata, __end_rodata) (6.1/6.12
-        arch/x86/mm/init_64.c mark_rodata_ro; .rodata and
+        arch/x86/mm/init_64.c mark_rodata_ro: .rodata and
         .data..ro_after_init, which the linker script puts inside it and
         vmlinux's section flags still call writable: vdso_image_32, read by
-        do_fast_syscall_32 for the landing pad).  No CPU writes it while a
-        syscall runs."""
+        do_fast_syscall_32 for the landing pad), or the kernel text.  Where
+        the image has that span, nothing else counts: a section's name or
+        its ELF flags do not make its pages read-only
+        (adv_r86_ro_after_init_unprotected, adv_r86_noflag_section_stash);
+        without it, a non-writable section or one named .rodata or
+        .data..ro_after_init does.  No CPU writes it while a syscall runs."""
         lo, hi = self._rodata_span
-        if lo is not None and lo <= a and a + n <= hi:
+        if lo is not None:
+            if lo <= a and a + n <= hi:
+                return True
+            sec = self.program.image.elf.section_at(a)
+            return sec is not None and bool(sec.flags & 0x4) and a + n <= sec.end  # (text)
+        if self._ro_section(a, n) is not None:
             return True
         sec = self.program.image.elf.section_at(a)
         return sec is not None and sec.name in (".rodata", ".data..ro_after_init") and a + n <= sec.end
@@ -820,9 +839,11 @@ class Explorer:
         if self.witness or not self._shared(a, n):
             return v
         if not any(a + i in st.mem or a + i in st.settled for i in range(n)):
-            if single:
-                for i in range(n):
-                    st.settled[a + i] = st.irq_epoch  # (a first read: a later one after a window may differ)
+            # a first read: a later one after a window may differ.  Every
+            # candidate of an indexed read counts as read (more reads than
+            # ran, so more later changes: adv_r86_indexed_double_fetch)
+            for i in range(n):
+                st.settled[a + i] = st.irq_epoch
             return v
         other_cpus = self._smp and self._model_region(a) is None
         if not other_cpus:

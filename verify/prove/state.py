@@ -300,6 +300,12 @@ def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
     out.redzone = a.redzone | b.redzone
     # (a byte counts as changed on the merge if it may be on either side)
     out.irq_epoch = max(a.irq_epoch, b.irq_epoch)
-    out.settled = {k: min(a.settled[k] - a.irq_epoch, b.settled[k] - b.irq_epoch) + out.irq_epoch
-                   for k in a.settled.keys() & b.settled.keys()}
+    # (a byte one side read or wrote and the other did not stays settled
+    # at that side's count: a later read after a window may differ from it,
+    # adv_r86_merge_double_fetch; one only a side without it reads again
+    # gets an unsure event more, never fewer)
+    out.settled = {}
+    for k in a.settled.keys() | b.settled.keys():
+        d = [x.settled[k] - x.irq_epoch for x in (a, b) if k in x.settled]
+        out.settled[k] = min(d) + out.irq_epoch
     return out
