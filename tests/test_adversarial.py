@@ -207,6 +207,9 @@ KNOWN_GAPS: dict = {
     # Xen PV side leaves IF maybe set there)
     "adv_r86_tramp_stash_window": "the user RSP pushed on the trampoline stack across `sti; nop; cli`: an interrupt "
                                   "from user mode on this CPU may overwrite it (not shared memory to the model)",
+    "adv_r86_task_field_stash": "regs->cx parked in current->thread.sp across a window: the current task is not "
+                                "shared memory to the model",
+    "adv_r86_indexed_double_fetch": "a global read twice through an index: an indexed first read settles nothing",
     # review 85: implicit flows inside called functions (CATALOGUE: not
     # followed), the KernelAddress mark through `bt`, and state outside the
     # obligations (vector registers, the FS base)
