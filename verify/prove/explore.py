@@ -741,7 +741,8 @@ class Explorer:
         current task_struct (known gap: others set its TIF flags and wake
         it, __switch_to_asm saves RSP in thread.sp,
         adv_r86_task_field_stash; counting it, but its status word, turned
-        two TS_COMPAT fixtures proven and freebsd_full_iret inconclusive),
+        two confirmed TS_COMPAT violations and the safe freebsd_full_iret
+        inconclusive),
         the per-CPU trampoline stack (known gap: an interrupt
         from user mode on this CPU pushes its frame there,
         adv_r86_tramp_stash_window; counting it turned every obligation that
