@@ -747,9 +747,10 @@ class Explorer:
         from user mode on this CPU pushes its frame there,
         adv_r86_tramp_stash_window; counting it turned every obligation that
         reads the exit's trampoline words inconclusive, because the shared
-        exploration's Xen PV side leaves IF maybe set there), the per-CPU slots that name this task (current_task,
-        its stack tops; known gap: tss_sp0, this_cpu_off and espfix's are
-        the CPU's, adv_r84_sp0_before_window), nor what mark_rodata_ro()
+        exploration's Xen PV side leaves IF maybe set there), the per-CPU
+        slots that name this task (current_task, its stack tops; known gap:
+        tss_sp0, this_cpu_off and espfix's are the CPU's,
+        adv_r84_sp0_before_window), nor what mark_rodata_ro()
         write-protects (_ro_after_boot)."""
         if any(a + i in self.identity_bytes for i in range(n)):
             return False
@@ -1804,8 +1805,8 @@ class Explorer:
             yield from self._choice(block, st)
             return
         if not self._irqs_off(st) and not self.witness:
-            # an interrupt may come before this block (_concurrent_read)
-            st = st.copy()
+            # an interrupt may come before this block (_concurrent_read; st
+            # is this block's to change, as run_block changes it)
             st.irq_epoch += 1
         if self.program.is_return_thunk(block.addr):
             # a return thunk's code entered by a jcc or call: boot may have put

@@ -300,12 +300,14 @@ def _merge_two(a: MState, b: MState, chosen: bool = False) -> MState:
     out.redzone = a.redzone | b.redzone
     # (a byte counts as changed on the merge if it may be on either side)
     out.irq_epoch = max(a.irq_epoch, b.irq_epoch)
-    # (a byte one side read or wrote and the other did not stays settled
-    # at that side's count: a later read after a window may differ from it,
-    # adv_r86_merge_double_fetch; one only a side without it reads again
-    # gets an unsure event more, never fewer)
+    # A byte keeps the larger distance (windows since it was settled) of
+    # the two sides: a byte a side wrote but never settled counts from 0,
+    # as Explorer._concurrent_read reads it (settled.get(a, 0)); one a side
+    # never touched is left to the other (its first read there is the
+    # background, adv_r86_merge_double_fetch).  One only a side without it
+    # reads again gets an unsure event more, never fewer.
     out.settled = {}
     for k in a.settled.keys() | b.settled.keys():
-        d = [x.settled[k] - x.irq_epoch for x in (a, b) if k in x.settled]
-        out.settled[k] = min(d) + out.irq_epoch
+        d = [x.irq_epoch - x.settled.get(k, 0) for x in (a, b) if k in x.settled or k in x.mem]
+        out.settled[k] = out.irq_epoch - max(d)
     return out
