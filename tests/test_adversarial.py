@@ -331,6 +331,31 @@ def test_int3_fall_through_is_named(tmp_path):
     assert img.symbols.symbolize(ignore - 1) in where.get("int3-traps", []), where
 
 
+def test_ftrace_hook_is_named(tmp_path):
+    """ftrace_hook_helper: a helper whose first instruction is `call
+    __fentry__` is proven with the hook as its bytes (a return), and the
+    report names what that takes: assumption ftrace-callbacks, at the
+    helper's call in do_syscall_64 (summarised) or at the hook's call in the
+    helper (followed)."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    path = build_fixture("ftrace_hook_helper", outdir)
+    rc, res = _check(path, tmp_path)
+    assert rc == 0 and res["verdict"] == "proven"
+    where = {a["id"]: a.get("where", []) for a in res["assumptions"]}
+    from verify.image import KernelImage
+
+    img = KernelImage.open(path)
+    helper = img.symbols.lookup("traced_exit_helper")
+    calls = {img.symbols.symbolize(helper)}  # the hook's call: the helper's first instruction
+    dsc = img.symbols.lookup("do_syscall_64")
+    code = img.read(dsc, 0x80)
+    for i in range(len(code) - 5):  # the helper's call site in do_syscall_64
+        if code[i] == 0xE8 and dsc + i + 5 + int.from_bytes(code[i + 1:i + 5], "little", signed=True) == helper:
+            calls.add(img.symbols.symbolize(dsc + i))
+    assert len(calls) == 2, calls
+    assert set(where.get("ftrace-callbacks", [])) & calls, where
+
+
 def test_second_entry_into_the_exit_path_is_named(tmp_path):
     """adv_ret_from_fork: the jump from ret_from_fork into the SYSRET path is
     found in the image and named in every finding at that site."""

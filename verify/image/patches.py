@@ -39,6 +39,13 @@ RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thu
                  "call_depth_return_thunk", "its_return_thunk", "__x86_return_skl", "__ret", "srso_safe_ret",
                  "zen_untrain_ret", "entry_untrain_ret")
 
+# The ftrace hook every traced function calls first (`call __fentry__`, or
+# mcount before -mfentry; listed in __mcount_loc): boot makes each a NOP, and
+# turning tracing on (the function tracer, kprobes on ftrace, BPF
+# trampolines, livepatch) makes it a call into callbacks registered at run
+# time, which the image does not fix (assumption ftrace-callbacks).
+TRACE_HOOKS = ("__fentry__", "mcount", "__mcount")
+
 # -- feature numbers --------------------------------------------------------
 # arch/x86/include/asm/cpufeatures.h, identical in 6.1 and 6.12 for these.
 FEATURE_NAMES = {

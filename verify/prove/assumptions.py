@@ -63,6 +63,14 @@ ASSUMPTIONS = {
     "registers (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
     "per-CPU call-depth counters and a WARN's state).  Their %gs accesses, SWAPGS and CR3 writes are read from "
     "the code of every return thunk in the image, not assumed.",
+    "ftrace-callbacks": "A `call __fentry__` (the ftrace hook at a traced function's start, listed in "
+    "__mcount_loc) runs as its bytes in the image (a return): boot makes each site a NOP, and when tracing is "
+    "switched on at run time (the function tracer, kprobes on ftrace, BPF trampolines, livepatch) the site calls "
+    "ftrace's trampoline, which saves and restores the traced function's registers around callbacks registered at "
+    "run time; those callbacks are taken to leave what the obligations read as they found it (TS_COMPAT, pt_regs, "
+    "the GS base, CR3, IF).  Only root attaches tracers, and a livepatch replaces the patched function with code "
+    "that is not the image's.  Listed at each call of the hook the explored code makes and at each summarised "
+    "call whose code read makes one.",
     "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
     "callee-saved-not-read": "A summarised callee reads RBX, RBP and R12-R15 only to save and restore "
     "them (compiled C): a pointer into a caller's frame held there across a call is not the callee's to "

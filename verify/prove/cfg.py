@@ -25,7 +25,7 @@ import capstone
 
 from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, prefix_length,
                               sysret_width, ud1_length)
-from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, nops, nops_rewrite
+from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, TRACE_HOOKS, nops, nops_rewrite
 from ..lift import SPECIAL
 
 _JCC_PREFIXES = ("j", "loop")

@@ -2757,6 +2757,11 @@ class Explorer:
         """The states after the call returned (with its return address popped)."""
         prog = self.program
         name = prog.start_name(target) if target is not None else None
+        if prog.is_trace_hook(target):
+            # the hook's own bytes run (a return); with tracing on, callbacks
+            # registered at run time run here instead (assumption
+            # ftrace-callbacks, listed at this call)
+            self._assume("ftrace-callbacks", site)
         if self._follows(target, name, depth):
             self.ret_slots.append(self.rsp(st))
             try:
@@ -2779,6 +2784,8 @@ class Explorer:
             self._assume(summary.assumption, site)
         if summary.via_return_thunk:
             self._assume("return-thunk", site)
+        if summary.via_ftrace:
+            self._assume("ftrace-callbacks", site)
         ts_ask = None
         if (summary.writes == "any" or self._writes_ts_byte(summary)) and not summary.keeps_user_state and \
                 self.ts_effects is not None:

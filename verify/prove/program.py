@@ -8,7 +8,7 @@ import bisect
 
 from ..image.encoding import lite_decode
 from ..image.patches import PatchSite, Variant, read_patch_sites, runtime_consts, tables
-from .cfg import RETURN_THUNKS, CfgError, FunctionCfg, _md, alternative_choices
+from .cfg import RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
 
 # arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
 # an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
@@ -266,6 +266,10 @@ class Program:
 
     def is_return_thunk(self, addr) -> bool:
         return addr is not None and self.start_name(addr) in RETURN_THUNKS
+
+    def is_trace_hook(self, addr) -> bool:
+        """`call addr` is an ftrace hook site (patches.TRACE_HOOKS)."""
+        return addr is not None and self.start_name(addr) in TRACE_HOOKS
 
     def is_tail_call(self, target: int, fn_entry: int) -> bool:
         """A jmp to the start of another function outside the entry text."""

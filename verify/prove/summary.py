@@ -188,6 +188,9 @@ class Summary:
     # its code returns through a return thunk (assumption return-thunk: the
     # thunk's registers and memory are a `ret`'s)
     via_return_thunk: bool = False
+    # its code read calls the ftrace hook (assumption ftrace-callbacks: with
+    # tracing on, callbacks the image does not fix run there)
+    via_ftrace: bool = False
     # why writes is "any": read_any when the code read may itself store
     # where the summary cannot name (a store through a pointer, a string
     # store, RSP loaded from data, ...); fault_havoc when a fault of one of
@@ -379,6 +382,7 @@ class Summaries:
             sub.frame_unsafe = stack.why
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
+            sub.via_ftrace = sub.via_ftrace or s.via_ftrace
             return sub
 
         while work:
@@ -660,6 +664,8 @@ class Summaries:
                     s.may_change_if = s.vector = True
                     go(fall, frame, after)  # (assumption abi-callee-saved)
                 else:
+                    if prog.is_trace_hook(tgt):
+                        s.via_ftrace = True
                     sub = self._direct(tgt)
                     if sub is not None:
                         return partial(sub)

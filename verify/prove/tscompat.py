@@ -64,6 +64,7 @@ import capstone
 from .. import machine
 from ..image.btf import BtfError
 from ..image.encoding import lite_decode, operand_size_prefixed
+from ..image.patches import TRACE_HOOKS
 from .cfg import CfgError, FunctionCfg, addr32_memory
 
 KEEP, CLEAR, MAYCLEAR, ANY = "keep", "clear", "mayclear", "any"
@@ -84,10 +85,11 @@ _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 # ghost (a store through it or of it, passing it on, returning it) refutes
 # its prototype and is flagged (_ghostly).
 _GHOST = 1 << 60
-# the ftrace hook every traced function calls first: patched to a NOP or to a
-# trampoline that saves and restores every register around the tracers
-# (indirect: assumption ts-compat-writers), never a callee with arguments
-_TRACE_HOOKS = ("__fentry__", "mcount", "__mcount")
+# the ftrace hook (patches.TRACE_HOOKS): patched to a NOP or to a trampoline
+# that saves and restores every register around the tracers (indirect:
+# assumptions ts-compat-writers and ftrace-callbacks), never a callee with
+# arguments
+_TRACE_HOOKS = TRACE_HOOKS
 _GHOST_TAG = frozenset({(_GHOST, False)})
 
 
