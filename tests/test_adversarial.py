@@ -236,6 +236,17 @@ KNOWN_GAPS: dict = {
     "adv_r52_int3_resumes_into_ignore": "a compiled-in int3 resumed by kgdb, falling into entry_SYSCALL32_ignore: "
                                         "proven under int3-traps, listed at that int3 "
                                         "(test_int3_fall_through_is_named)",
+    # review 90 (twentieth session): a string copy of the current task
+    # pointer through a slot address computed otherwise is what
+    # ts-compat-writers names
+    "adv_r90_movs_current": "`gs movsq` from a computed current_task slot address: proven under "
+                            "ts-compat-writers (an address computed otherwise is not followed)",
+    "adv_r90_movs_current_lit": "`gs movsq` through RSI = &current_task copies the pointer to the stack: the "
+                                "TS_COMPAT passes do not tag a string copy's destination",
+    "adv_r90_sct_rsp_into_task": "a push through RSP pointed into current, behind a static call: the TS_COMPAT "
+                                 "passes skip RSP-based stores",
+    "adv_r90_sct_pushret_sti": "`push $1f; ret; 1: sti` behind a static call: the IF pre-scans take every `ret` "
+                               "for a return",
     "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
                              "proven under abi-frames, which names object bounds",
     # (adv_r43_reg_zero_after_pop, an implicit flow into a register after

@@ -91,7 +91,7 @@ from ..obligations import EXIT_OBLIGATION_IDS, SITE_OBLIGATIONS
 from . import decide as dec
 from . import entries, tseffects
 from .cfg import CfgError, static_sysret_sites
-from .explore import Inconclusive
+from .explore import Inconclusive, ReturnRefuted
 
 # what the static walks and the second-entry search look for: every SYSRET
 # (cfg.decode kinds: "sysret" is the 64-bit sysretq, "sysretl" the 32-bit)
@@ -364,6 +364,13 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         if k not in done:
                             why = open_.get(k)
                             open_[k] = f"{why} ({e})" if why else str(e)
+                        elif isinstance(e, ReturnRefuted) and rnd > 1 and \
+                                max(ORDER[r[0]] for r in per.get(k, [(PROVEN,)])) == ORDER[PROVEN]:
+                            # as rounds.py: proven in an earlier round that
+                            # summarised a callee this one followed
+                            per.setdefault(k, []).append(
+                                (INCONCLUSIVE, f"proven in an earlier round that summarised a callee which, "
+                                 f"followed, refutes abi-callee-saved ({e})", None, name))
             break
         # (a round's cost, to see whether the next fits the window: not the
         # wait for the TS_COMPAT answers, behind the 64-bit exploration's)

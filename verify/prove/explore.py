@@ -63,6 +63,14 @@ class Inconclusive(Exception):
     pass
 
 
+class ReturnRefuted(Inconclusive):
+    """A followed callee returned other than to its caller's return address.
+    An earlier round that summarised it took it to return home (assumption
+    abi-callee-saved, with the callee-saved registers kept): what that round
+    proved rests on an assumption this callee's own code refutes
+    (adv_r89_uptr_put_saved_rbx), so the rounds take it back."""
+
+
 def _is_linux_cr3(t) -> bool:
     """Whether t is a value _fresh_cr3 made with built_by_linux."""
     a = t.args
@@ -942,6 +950,7 @@ class Explorer:
                 st.settled[vals[0] + i] = st.irq_epoch  # (_concurrent_read: written after the last window)
         mask = self.frame.pcid_flush_mask
         n = value.size() // 8
+        self._check_code_store(vals, n, insn)
         for a in vals:
             self._check_alloca_access(a, insn)
             self._check_entry_stack_page(a, insn)
@@ -953,6 +962,27 @@ class Explorer:
             st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
             if mask_hit:
                 self._owe_cleared_flushes(st, a, before)
+
+    def _check_code_store(self, vals, n: int, insn: int) -> None:
+        """A store the path makes into the image's code (an executable
+        section): with rodata on the text is read-only and the store faults;
+        with it off (or before mark_rodata_ro) it changes the code, which
+        the analysis reads from the image (adv_r89_text_hook_patched).
+        Neither is modelled: refused.  (Boot-time and run-time patching go
+        through text_poke at the patch sites, which are modelled as such.
+        A store through a pointer the analysis cannot bound is taken not to
+        reach the code: rodata, assumption instruction-boundaries.)"""
+        lo, hi = min(vals), max(vals) + n
+        for sec in self._code_sections():
+            if lo < sec.end and sec.addr < hi:
+                raise Inconclusive(f"{self.program.symbolize(insn)}: a store into the kernel's code ({sec.name}): "
+                                   "not modelled")
+
+    def _code_sections(self) -> list:
+        hit = self.__dict__.get("_code_secs")
+        if hit is None:
+            hit = self._code_secs = [x for x in self.program.image.elf.sections if x.flags & 0x4 and x.size]
+        return hit
 
     def _check_entry_stack_page(self, a: int, insn: int, n: int = 1) -> None:
         """A store into the per-CPU entry stack page writes the trampoline
@@ -1310,14 +1340,35 @@ class Explorer:
         # only if that frame's address escaped (assumption abi-frames); one
         # built from a stack address or from a user-controlled value may reach
         # any stack byte.
-        whole_stack = bool(_stack_constants(addr, self)) or any(
-            n.startswith("user_") for n in addr.variables)
+        whole_stack = bool(_stack_constants(addr, self)) or self._user_chosen(addr)
         # (the live return addresses stay, as for a summarised callee: an
         # exposed range never holds one when it is exposed, but a later
         # call's return address may land in a range exposed before it)
         self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack,
                            ret_slots=() if whole_stack else self.ret_slots)
         self._event = None
+
+    def _user_chosen(self, value) -> bool:
+        """Whether the user may have chosen part of the value: an input is a
+        register or flag the user had at the SYSCALL, a byte of the saved
+        frame (pt_regs: what the user passed, or what the dispatch left
+        there), what the dispatch returned or a user access read.  A store
+        through such an address may reach any stack byte, a saved register
+        of a live frame or a return address included (adv_r89_uptr_put_
+        saved_rbx: `*(u64 *)regs->dx = regs->si` with no access_ok())."""
+        for name in value.variables:
+            base = name.split("#")[0]
+            if base.startswith(("user_", "entry_", "read_")) or (base.startswith("ret_") and
+                                                                 name in self.ex.dispatch_rets):
+                return True
+            if base.startswith("mem"):
+                try:
+                    a = int(base.partition("_")[2], 16)
+                except ValueError:
+                    return True
+                if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
+                    return True
+        return False
 
     def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=(),
                       dispatch=False):
@@ -1937,8 +1988,8 @@ class Explorer:
                 if ret_addr is None:
                     raise Inconclusive(f"{self.program.symbolize(last.addr)}: return from the entry code")
                 if tgt_v.symbolic or tgt_v.concrete_value != ret_addr:
-                    raise Inconclusive(f"{self.program.symbolize(last.addr)}: returns to an address other than "
-                                       "its caller's")
+                    raise ReturnRefuted(f"{self.program.symbolize(last.addr)}: returns to an address other than "
+                                        "its caller's")
                 returns.append(s2)
                 continue
             if jk.startswith("Ijk_Sig") and not self._feasible(s2):
@@ -2803,7 +2854,7 @@ class Explorer:
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
-            raise Inconclusive(f"{prog.symbolize(site)}: the return address changed across a call")
+            raise ReturnRefuted(f"{prog.symbolize(site)}: the return address changed across a call")
         return [st]
 
     def _ts_byte(self) -> int:

@@ -1688,6 +1688,11 @@ class IrqFlagEffects:
                 return []
             return [(fall, s)]
         if m.startswith("ret"):
+            if s.sp is not None and s.sp != 0:
+                # RSP known, not at the frame's entry: this `ret` pops
+                # something other than the return address (`push $1f; ret`
+                # jumps to 1f, adv_r90_sct_pushret_sti)
+                return None
             return self._ret(s, escaped)
         if m == "call":
             t = tgt_of()
@@ -1704,8 +1709,10 @@ class IrqFlagEffects:
             if t is None:
                 return None
             if prog.is_return_thunk(t):
-                return self._ret(s, escaped)
+                return None if s.sp is not None and s.sp != 0 else self._ret(s, escaped)  # (a `ret`: as above)
             if self._is_function(t, node):
+                if s.sp is not None and s.sp != 0:
+                    return None  # a tail call whose return does not come back to this frame's caller
                 out = self._call(s, t, node, None, depth, assumed, escaped)
                 if out is None or out == "escape":
                     return out

@@ -124,16 +124,31 @@ class Program:
         i = bisect.bisect_right(self._site_starts, addr) - 1
         if i >= 0 and self._site_starts[i] < addr < self._site_ends[i]:
             raise CfgError(f"control reaches {addr:#x}, inside the patch site at {self._site_starts[i]:#x}")
-        sec = self.image.elf.section_at(addr)
-        if sec is None or not (sec.flags & 0x4):  # SHF_EXECINSTR
+        sec = self._code_section(addr)
+        if sec is None:
             raise CfgError(f"control reaches {addr:#x}, outside executable code")
         return self.image.read(addr, min(n, sec.end - addr))
+
+    def _code_section(self, addr: int):
+        """The executable section holding addr, or None.  A section that is
+        writable too is refused (CfgError): its bytes are no fixed code.
+        With rodata on, mark_rodata_ro() leaves executable only the text
+        (everything from _etext to the image's end is NX), so code there
+        never runs; with it off the section is RWX, and a plain store may
+        change the code the analysis would read from disk
+        (adv_r89_rwx_hook_patched).  Neither is modelled."""
+        sec = self.image.elf.section_at(addr)
+        if sec is None or not (sec.flags & 0x4):  # SHF_EXECINSTR
+            return None
+        if sec.flags & 0x1:  # SHF_WRITE
+            raise CfgError(f"control reaches {addr:#x}, in the writable and executable section {sec.name}")
+        return sec
 
     def fetch_raw(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr, patch sites included (for locating
         instruction boundaries by a linear sweep, never for semantics)."""
-        sec = self.image.elf.section_at(addr)
-        if sec is None or not (sec.flags & 0x4):
+        sec = self._code_section(addr)
+        if sec is None:
             raise CfgError(f"{addr:#x} is outside executable code")
         return self.image.read(addr, min(n, sec.end - addr))
 

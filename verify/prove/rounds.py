@@ -24,7 +24,7 @@ from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
 from ..image.entry import sysret_instructions
 from .cfg import CfgError, static_sysret_sites
-from .explore import Explorer, Inconclusive
+from .explore import Explorer, Inconclusive, ReturnRefuted
 from .parallel import rss_mib
 from .program import Program
 from .summary import Summaries
@@ -591,6 +591,15 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 result.budget_cut = True
             following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             pend_all(f"following {following}: {e}" if rounds > 1 else str(e))
+            if isinstance(e, ReturnRefuted) and rounds > 1:
+                # an earlier round summarised a callee this one followed,
+                # taking it to return home: its proofs are taken back
+                names = {v["name"] for v in live}
+                for (vname, site, oid), f in list(final.items()):
+                    if vname in names and f.status == PROVEN:
+                        finding(next(v for v in live if v["name"] == vname), site, oid, INCONCLUSIVE,
+                                f"proven in an earlier round that summarised a callee which, followed, "
+                                f"refutes abi-callee-saved ({e})")
             stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
             break
         by_site: dict = {}
