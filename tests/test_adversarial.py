@@ -247,6 +247,9 @@ KNOWN_GAPS: dict = {
                                  "passes skip RSP-based stores",
     "adv_r90_sct_pushret_sti": "`push $1f; ret; 1: sti` behind a static call: the IF pre-scans take every `ret` "
                                "for a return",
+    # review 91: the SYSCALL MSRs are not read
+    "adv_r91_lstar_skips_swapgs": "MSR_LSTAR set to a label past entry_SYSCALL_64's SWAPGS: proven under "
+                                  "syscall-entry-msrs (the MSR writes are not read)",
     "adv_r48_outparam_copy": "a stack address returned through an out-parameter, then overrun by the caller: "
                              "proven under abi-frames, which names object bounds",
     # (adv_r43_reg_zero_after_pop, an implicit flow into a register after

@@ -157,6 +157,11 @@ ASSUMPTIONS = {
     "kstack-offset-translation": "After RSP moves down by an amount the analysis does not fix (at most "
     "8 KiB, checked), the code below behaves the same for every amount: it never reads or compares RSP's "
     "numeric value (accesses above the new RSP through it are refused).",
+    "syscall-entry-msrs": "MSR_LSTAR holds entry_SYSCALL_64, MSR_CSTAR entry_SYSCALL_compat and "
+    "MSR_IA32_SYSENTER_EIP entry_SYSENTER_compat, as syscall_init() (6.12: idt_syscall_init()) writes them: the "
+    "analysis starts from these symbols and does not read the MSR writes (their values pass through paravirt "
+    "calls).  An entry point written there that is a label inside one of them (past its SWAPGS: "
+    "adv_r91_lstar_skips_swapgs) would run the entry from a state the analysis does not build.",
     "sysret-path-direct-entries": "Code outside entry_SYSCALL_64 enters the part of the exit path that reaches "
     "SYSRET only by direct jumps, calls or xbegin aborts (found by scanning every executable section and every "
     "alternative replacement, relocated and as copied) or by static calls to the function their key holds in the "

@@ -559,6 +559,7 @@ def _second_entries(prog, vs, per, finding, used, searched) -> None:
     that width they reach become inconclusive."""
     for all_sites, explored, found, why, xen, reaches, trapped in searched:
         used.setdefault("sysret-path-direct-entries", set()).update(n for n, _a in explored)
+        used.setdefault("syscall-entry-msrs", set()).update(n for n, _a in explored if n in COMPAT_ENTRIES)
         for int3, _entry in trapped:
             used.setdefault("int3-traps", set()).add(prog.symbolize(int3))
         for v in vs:

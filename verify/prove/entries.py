@@ -311,6 +311,14 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
     for a in prog.symbols.addresses_in(lo, hi):
         if a in w and not explored(a):
             out.add((a, a))
+    if lo in w:
+        # code before the range that runs on into its first byte
+        # (adv_r91_fallthrough_into_entry: a helper at the end of the
+        # section before falls into entry_SYSCALL_64); sysret_reaching reads
+        # the fall-throughs inside the range only
+        src = falls_into(prog, lo)
+        if src is not None and not explored(src):
+            out.add((src, lo))
     # an exception-table fixup is a way in too: the fault handler sets the
     # faulting context's ip to it (ex_handler_*, arch/x86/mm/extable.c) and
     # returns there, on the faulting code's stack; the table says where
@@ -321,6 +329,60 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
             if fixup in w and not explored(insn):
                 out.add((insn, fixup))
     return out
+
+
+FALL_SCAN_BYTES = 1 << 16  # how far back a symbol's decode may start (else: taken to fall through)
+FALL_SCAN_SYMBOLS = 8  # NOP runs under a label walked back over, at most
+
+
+def falls_into(prog, lo: int) -> int | None:
+    """An instruction before lo that may run on into lo, or None.  The
+    bytes before lo are decoded as the code they belong to is: from the
+    start of the symbol that holds lo - 1 (assumption instruction-
+    boundaries: control enters code at a decode from a symbol's start, or
+    by a branch, which ways_in finds), through the executable section
+    before lo when it ends at lo.  Nothing runs into lo when that decode
+    does not stop exactly at lo (lo is inside an instruction), or its last
+    instruction that is not a NOP is one control does not run on from (a
+    jump, a return, a SYSRET or IRET, a BUG's `ud2`) or an int3 (a trap:
+    assumption int3-traps, as sysret_reaching's fill).  A NOP run with a
+    label on it (6.1's `__end_entry_SYSENTER_compat: nopw` before
+    entry_SYSCALL_compat) is walked back over to the code before the label
+    (a label on fill is entered only by a branch: ways_in's, or an indirect
+    one, assumption sysret-path-direct-entries).  Unsure (no symbol, too
+    far, too many labels): lo - 1."""
+    pos = lo
+    for _ in range(FALL_SCAN_SYMBOLS):
+        sec = prog.image.elf.section_at(pos - 1)
+        if sec is None or not sec.flags & 0x4:
+            return None  # nothing executable right before
+        start = prog.symbols.symbol_start(pos - 1)
+        if start is None or start < sec.addr:
+            start = sec.addr
+        if pos - start > FALL_SCAN_BYTES:
+            return pos - 1
+        try:
+            data = prog.image.read(start, pos - start)
+        except Exception:  # noqa: BLE001 (bytes the file does not hold: unsure)
+            return pos - 1
+        insns, a = [], start
+        while a < pos:
+            ins = decode(a, data[a - start:a - start + 16])
+            if ins is None:
+                return pos - 1  # undecodable: what it does is not known
+            insns.append(ins)
+            a += ins.size
+        if a != pos:
+            return None  # lo is inside the last instruction
+        for ins in reversed(insns):
+            m = ins.mnemonic
+            if m.startswith("nop") or m in ("xchg",) and ins.size == 2 and data[ins.addr - start] == 0x66:
+                continue
+            if m == "int3" or ins.kind in _NO_FALL or (m == "ud2" and prog.after_ud2(ins.addr) == "dies"):
+                return None
+            return ins.addr
+        pos = start  # only NOPs: the code before the label
+    return pos - 1
 
 
 def _in_trampoline(prog, addr: int) -> bool:

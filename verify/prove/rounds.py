@@ -236,7 +236,8 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
     sysretl sites only (compat.py looks after the compat entries' own: a
     compat entry is a second entry here, which only costs precision at a
     sysretl both reach)."""
-    used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)}}
+    used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)},
+                  "syscall-entry-msrs": {prog.symbolize(prog.entry.syscall_entry)}}
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
     for kinds, (found, why, xen, reaches, trapped) in (search or entries.search(prog, vs, width_of)).items():
         for int3, _entry in trapped:
@@ -373,6 +374,23 @@ def _site_widths(prog, width_of: dict, hit_sites) -> dict:
         for x in w:
             add(site, sob[x])
     return out
+
+
+def _add_hit_sites(prog, ex, width_of: dict, all_sites: list) -> None:
+    """A SYSRET instruction the exploration reached that the static walks
+    did not list (through a callee they take to return, a resolved
+    indirect call: adv_r91_icall_compat_tail) is decided like any other
+    site: its width from its bytes (image/encoding.sysret_at).  One whose
+    bytes are no SYSRET encoding is left to the catch-all (inconclusive)."""
+    for site in sorted({h.site for h in ex.hits} - set(width_of)):
+        try:
+            found = sysret_at(prog.fetch(site, MAX_INSN))
+        except CfgError:
+            found = None
+        if found is not None:
+            width_of[site] = found[0]
+            all_sites.append(site)
+    all_sites.sort()
 
 
 def _release_caches(explorer) -> None:
@@ -565,6 +583,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             fixed = {f: b for f, b in live[0]["fixed"].items() if all(v["fixed"].get(f) == b for v in live)}
             with _time_limit(backstop):
                 ex = explorer.run(frozenset(follow), fixed)
+            _add_hit_sites(prog, ex, width_of, all_sites)
             # while the TS_COMPAT process works: here the compat entries
             # are explored, the image-only end of the check is queued
             # there (behind their asks)
@@ -690,6 +709,18 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         _release_caches(explorer)
     if not witnessed:
         witness()
+    # anything still open: inconclusive with its reason.  Before the compat
+    # entries' answers are merged: a sysretl both reach keeps the worse of
+    # the two, and one this exploration left open is no better than
+    # inconclusive (a compat "proven" is about the compat entries' paths
+    # only: adv_r91_icall_compat_tail)
+    for v in vs:
+        for site in all_sites:
+            for oid in oids_of(site):
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
+                        (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
+                        "not decided"))
     # the compat sysretl sites (compat.py): their own entries, explorations
     # and obligations (decided after the first round's exploration)
     records, compat_stats, compat_assumptions = compat_job.result()
@@ -705,14 +736,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     stats.extend(compat_stats)
     if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
-    # anything still open: inconclusive with its reason
-    for v in vs:
-        for site in all_sites:
-            for oid in oids_of(site):
-                if (v["name"], site, oid) not in final:
-                    finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
-                        (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
-                        "not decided"))
     entry_assumptions = _second_entries(prog, vs, final, finding, width_of, _ahead_search(explorer, prog, ahead))
     # The catch-all: every sysret/sysretl instruction reachable from any
     # entry gets every obligation of its width, decided above or
