@@ -247,6 +247,10 @@ KNOWN_GAPS: dict = {
                                  "passes skip RSP-based stores",
     "adv_r90_sct_pushret_sti": "`push $1f; ret; 1: sti` behind a static call: the IF pre-scans take every `ret` "
                                "for a return",
+    # review 94: a summarised callee's store through a pointer a user chose
+    "adv_r94_enter_hook_uptr": "`*(u64 *)regs->dx = regs->si` in a summarised callee whose closure reaches an "
+                               "indirect call: proven under abi-frames (no summary tells a user's pointer from a "
+                               "kernel one)",
     # review 91: the SYSCALL MSRs are not read
     "adv_r91_lstar_skips_swapgs": "MSR_LSTAR set to a label past entry_SYSCALL_64's SWAPGS: proven under "
                                   "syscall-entry-msrs (the MSR writes are not read)",

@@ -267,6 +267,37 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
     return used
 
 
+def _add_hit_sites(prog, ex, name, frame, live, sites: list, static: dict, width_of: dict, per: dict) -> None:
+    """A SYSRET the exploration from `name` reached that its static walk did
+    not list (through a callee the walk takes to return, a resolved indirect
+    call: adv_r94_compat_icall_sysretq) is decided like the listed ones, and
+    counts as statically reachable from then on (a later round that does not
+    reach it leaves it inconclusive, not "unreachable").  Its width from its
+    bytes; a SYSRET that is not one, or a sysretq after a stub that saved no
+    frame (no query models it), is inconclusive."""
+    from ..image.encoding import MAX_INSN, sysret_at  # noqa: PLC0415
+
+    for site in sorted({h.site for h in ex.hits} - set(sites)):
+        try:
+            found = sysret_at(prog.fetch(site, MAX_INSN))
+        except CfgError:
+            found = None
+        if found is None or (frame == "registers" and found[0] == "sysretq"):
+            why = (f"a SYSRET reached from {name} whose bytes are no SYSRET encoding" if found is None else
+                   f"a 64-bit SYSRET (sysretq) reached from {name}, which saves no frame: no model")
+            for v in live:
+                for oid in _site_oids(frame, found[0] if found else "sysretl") + \
+                        (() if found else SITE_OBLIGATIONS["sysretq"]):
+                    per.setdefault((v["name"], site, oid), []).append((INCONCLUSIVE, why, None, name))
+            continue
+        width_of[site] = found[0]
+        sites.append(site)
+        for ss in static.values():
+            if isinstance(ss, set):
+                ss.add(site)
+    sites.sort()
+
+
 def _site_oids(frame: str, width: str = "sysretl") -> tuple:
     """What a SYSRET of `width` reached from an entry with `frame` must meet."""
     if width == "sysretq":
@@ -341,6 +372,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
         try:
             with time_limit(explorer.deadline - t1):
                 ex = explorer.run(frozenset(follow), fixed, entry=entry, entry_kind=kind)
+            _add_hit_sites(prog, ex, name, frame, live, sites, static, width_of, per)
             if rnd == 1:
                 # as entry_SYSCALL_64's first round (rounds._hold_without_ts_pins,
                 # its soundness argument): while the answers are computed

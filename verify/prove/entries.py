@@ -36,6 +36,8 @@ count for the xenpv variant only (assumption `xen-pv-entries`).
 """
 from __future__ import annotations
 
+import bisect
+
 from ..image.branches import alternative_branches, kernel_text, scan_candidates
 from ..image.patches import tables
 from ..image.entry import sysret_instructions
@@ -316,9 +318,9 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
         # (adv_r91_fallthrough_into_entry: a helper at the end of the
         # section before falls into entry_SYSCALL_64); sysret_reaching reads
         # the fall-throughs inside the range only
-        src = falls_into(prog, lo)
-        if src is not None and not explored(src):
-            out.add((src, lo))
+        for src, tgt in falls_into(prog, lo):
+            if not explored(src):
+                out.add((src, tgt))
     # an exception-table fixup is a way in too: the fault handler sets the
     # faulting context's ip to it (ex_handler_*, arch/x86/mm/extable.c) and
     # returns there, on the faulting code's stack; the table says where
@@ -331,58 +333,141 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
     return out
 
 
-FALL_SCAN_BYTES = 1 << 16  # how far back a symbol's decode may start (else: taken to fall through)
-FALL_SCAN_SYMBOLS = 8  # NOP runs under a label walked back over, at most
+FALL_WINDOW = 4096  # the bytes before a range read for code that runs on into it
+FALL_SCAN_BYTES = 1 << 16  # how far back the function spanning the window may start (else: unsure)
 
 
-def falls_into(prog, lo: int) -> int | None:
-    """An instruction before lo that may run on into lo, or None.  The
-    bytes before lo are decoded as the code they belong to is: from the
-    start of the symbol that holds lo - 1 (assumption instruction-
-    boundaries: control enters code at a decode from a symbol's start, or
-    by a branch, which ways_in finds), through the executable section
-    before lo when it ends at lo.  Nothing runs into lo when that decode
-    does not stop exactly at lo (lo is inside an instruction), or its last
-    instruction that is not a NOP is one control does not run on from (a
-    jump, a return, a SYSRET or IRET, a BUG's `ud2`) or an int3 (a trap:
-    assumption int3-traps, as sysret_reaching's fill).  A NOP run with a
-    label on it (6.1's `__end_entry_SYSENTER_compat: nopw` before
-    entry_SYSCALL_compat) is walked back over to the code before the label
-    (a label on fill is entered only by a branch: ways_in's, or an indirect
-    one, assumption sysret-path-direct-entries).  Unsure (no symbol, too
-    far, too many labels): lo - 1."""
-    pos = lo
-    for _ in range(FALL_SCAN_SYMBOLS):
-        sec = prog.image.elf.section_at(pos - 1)
-        if sec is None or not sec.flags & 0x4:
-            return None  # nothing executable right before
-        start = prog.symbols.symbol_start(pos - 1)
-        if start is None or start < sec.addr:
-            start = sec.addr
-        if pos - start > FALL_SCAN_BYTES:
-            return pos - 1
-        try:
-            data = prog.image.read(start, pos - start)
-        except Exception:  # noqa: BLE001 (bytes the file does not hold: unsure)
-            return pos - 1
-        insns, a = [], start
-        while a < pos:
-            ins = decode(a, data[a - start:a - start + 16])
+def falls_into(prog, lo: int) -> set:
+    """(source, lo) for every way code before lo may run on into lo.  The
+    bytes before lo (FALL_WINDOW of them, in the same run of code: an
+    executable section, or any allocated one below PFN_ALIGN(_etext), as
+    branches.executable_runs) are decoded from every place control may enter
+    them (assumption instruction-boundaries): each symbol start there and
+    the start of the function spanning the window's start, each direct
+    branch pattern, jump label or exception-table fixup into them (its
+    source is the way in), every patch-site candidate at a site.  A decode
+    runs on into lo when it stops exactly at lo without an instruction
+    control does not go on from (a jump, a return, SYSRET, IRET, a BUG's
+    `ud2`) or an int3 (a trap: assumption int3-traps, as sysret_reaching's
+    fill).  A decode from a symbol start that reaches lo through NOPs only
+    (6.1's `__end_entry_SYSENTER_compat: nopw` before entry_SYSCALL_compat)
+    is a label on fill, entered only by a branch (those are searched here;
+    an indirect one is assumption sysret-path-direct-entries).  Unsure (bytes
+    that do not decode, a candidate with no static bytes, a function
+    starting too far back): (lo - 1, lo)."""
+    from ..image.branches import executable_runs  # noqa: PLC0415
+
+    img = prog.image
+    run = next((r for r in executable_runs(img.elf, kernel_text(img)) if r[0].addr < lo <= r[-1].addr + r[-1].size),
+               None)
+    if run is None:
+        return set()  # nothing runs code right before lo
+    rlo = run[0].addr
+    wlo = max(rlo, lo - FALL_WINDOW)
+    unsure = {(lo - 1, lo)}
+    s0 = prog.symbols.symbol_start(wlo) if wlo > rlo else rlo
+    if s0 is None or s0 < rlo:
+        s0 = rlo
+    if wlo - s0 > FALL_SCAN_BYTES:
+        return unsure
+    sym_starts = {s0, *prog.symbols.addresses_in(wlo, lo)}
+    branches = list(candidates(prog, s0, lo)) + list(_jump_label_branches(prog, s0, lo))
+    branches += [(insn, fx) for insn, fxs in tables(img).extable_entries.items() for fx, _d in fxs if s0 <= fx < lo]
+    memo: dict = {}  # address -> None | ("fall", x) | ("nops",) | ("unsure",)
+
+    def site_at(a: int):
+        i = bisect.bisect_right(prog._site_starts, a) - 1
+        if i >= 0 and prog._site_starts[i] <= a < prog._site_ends[i]:
+            return prog._site_starts[i], prog._site_ends[i]
+        return None
+
+    def straight(code: bytes, base: int):
+        """A candidate's code run from its start: None (it does not go on
+        past its end), "nop" (only NOPs), "code", or "unsure"."""
+        a, seen_code = 0, False
+        while a < len(code):
+            try:
+                ins = decode(base + a, code[a:a + 16])
+            except CfgError:
+                ins = None
             if ins is None:
-                return pos - 1  # undecodable: what it does is not known
-            insns.append(ins)
-            a += ins.size
-        if a != pos:
-            return None  # lo is inside the last instruction
-        for ins in reversed(insns):
-            m = ins.mnemonic
-            if m.startswith("nop") or m in ("xchg",) and ins.size == 2 and data[ins.addr - start] == 0x66:
-                continue
-            if m == "int3" or ins.kind in _NO_FALL or (m == "ud2" and prog.after_ud2(ins.addr) == "dies"):
+                return "unsure"
+            if ins.mnemonic == "int3" or ins.kind in _NO_FALL:
                 return None
-            return ins.addr
-        pos = start  # only NOPs: the code before the label
-    return pos - 1
+            if ins.kind == "jcc":
+                return "unsure"  # (a branch out of a candidate: not followed here)
+            seen_code = seen_code or not _is_nop(ins, code[a:a + 2])  # (a call returns: it goes on)
+            a += ins.size
+        return "code" if seen_code else "nop"
+
+    def outcome(a0: int):
+        path = []  # (address, is_nop) in order
+        a = a0
+        while True:
+            if a in memo:
+                res = memo[a]
+                break
+            if a >= lo:
+                res = ("nops",) if a == lo else None
+                break
+            site = site_at(a)
+            if site is not None:
+                if a != site[0]:
+                    res = ("unsure",)  # (a decode into the middle of a patch site)
+                    break
+                try:
+                    kinds = {straight(c, a) if c is not None else "unsure" for c, _l, _c in prog.site_choices(a)}
+                except CfgError:
+                    kinds = {"unsure"}
+                if "unsure" in kinds:
+                    res = ("unsure",)
+                    break
+                if kinds <= {None}:
+                    res = None
+                    break
+                path.append((a, kinds <= {None, "nop"}))
+                a = site[1]
+                continue
+            try:
+                data = img.read(a, min(16, lo - a + 15))
+            except Exception:  # noqa: BLE001 (bytes the file does not hold)
+                res = ("unsure",)
+                break
+            try:
+                ins = decode(a, data)
+            except CfgError:
+                ins = None
+            if ins is None:
+                res = ("unsure",)
+                break
+            if ins.mnemonic == "int3" or ins.kind in _NO_FALL or (ins.mnemonic == "ud2" and
+                                                                 prog.after_ud2(a) == "dies"):
+                res = None
+                break
+            path.append((a, _is_nop(ins, data[:2])))
+            a += ins.size
+        for x, nop in reversed(path):
+            if res == ("nops",) and not nop:
+                res = ("fall", x)
+            memo[x] = res
+        return res
+
+    out: set = set()
+    for st in sorted(sym_starts):
+        r = outcome(st)
+        if r is not None and r[0] == "fall":
+            out.add((r[1], lo))
+        elif r == ("unsure",):
+            out |= unsure
+    for src, t in branches:
+        r = outcome(t)
+        if r is not None:
+            out.add((src, lo))  # a branch into code that runs on into lo
+    return out
+
+
+def _is_nop(ins, raw: bytes) -> bool:
+    return ins.mnemonic.startswith("nop") or (ins.mnemonic == "xchg" and raw[:2] == b"\x66\x90")
 
 
 def _in_trampoline(prog, addr: int) -> bool:

@@ -612,11 +612,12 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             pend_all(f"following {following}: {e}" if rounds > 1 else str(e))
             if isinstance(e, ReturnRefuted) and rounds > 1:
                 # an earlier round summarised a callee this one followed,
-                # taking it to return home: its proofs are taken back
-                names = {v["name"] for v in live}
+                # taking it to return home: its proofs are taken back, in
+                # every variant (one proven whole in round 1 used that
+                # summary too)
                 for (vname, site, oid), f in list(final.items()):
-                    if vname in names and f.status == PROVEN:
-                        finding(next(v for v in live if v["name"] == vname), site, oid, INCONCLUSIVE,
+                    if f.status == PROVEN:
+                        finding(next(v for v in vs if v["name"] == vname), site, oid, INCONCLUSIVE,
                                 f"proven in an earlier round that summarised a callee which, followed, "
                                 f"refutes abi-callee-saved ({e})")
             stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
