@@ -344,8 +344,9 @@ def falls_into(prog, lo: int) -> set:
     branches.executable_runs) are decoded from every place control may enter
     them (assumption instruction-boundaries): each symbol start there and
     the start of the function spanning the window's start, each direct
-    branch pattern, jump label or exception-table fixup into them (its
-    source is the way in), every patch-site candidate at a site.  A decode
+    branch pattern from outside the window, jump label or exception-table
+    fixup into them (its source is the way in), every patch-site candidate
+    at a site.  A decode
     runs on into lo when it stops exactly at lo without an instruction
     control does not go on from (a jump, a return, SYSRET, IRET, a BUG's
     `ud2`) or an int3 (a trap: assumption int3-traps, as sysret_reaching's
@@ -371,7 +372,12 @@ def falls_into(prog, lo: int) -> set:
     if wlo - s0 > FALL_SCAN_BYTES:
         return unsure
     sym_starts = {s0, *prog.symbols.addresses_in(wlo, lo)}
-    branches = list(candidates(prog, s0, lo)) + list(_jump_label_branches(prog, s0, lo))
+    # (as walk_seeds: a byte pattern whose source is inside the window is
+    # followed by the decodes that take it for an instruction, when they do;
+    # seeding its target too would decode the targets of patterns inside
+    # instructions' bytes, garbage that runs on anywhere)
+    branches = [(b, t) for b, t in candidates(prog, s0, lo) if not s0 <= b < lo]
+    branches += list(_jump_label_branches(prog, s0, lo))
     branches += [(insn, fx) for insn, fxs in tables(img).extable_entries.items() for fx, _d in fxs if s0 <= fx < lo]
     memo: dict = {}  # address -> None | ("fall", x) | ("nops",) | ("unsure",)
 
