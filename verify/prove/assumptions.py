@@ -13,8 +13,10 @@ ASSUMPTIONS = {
     "static call, the dispatch); DF is unknown after a callee whose code read has a std, popf or iret.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given (so "
     "not through a pointer a user chose, stored to without access_ok(): an arbitrary kernel write, which no "
-    "summary can tell from a kernel pointer: adv_r94_enter_hook_uptr; code the explorer runs itself takes a store "
-    "through a pointer it cannot bound as reaching any stack byte), and "
+    "summary can tell from a kernel pointer, adv_r94_enter_hook_uptr, nor the explorer when the kernel kept the "
+    "user's pointer in its memory, adv_r94_task_uptr_ret; code the explorer runs itself takes a store through a "
+    "pointer it cannot bound that is built from a stack address or from the user's registers, pt_regs, the "
+    "syscall's result or a user read as reaching any stack byte), and "
     "only inside the object each one points to (C's bounds: a local array handed to a helper is not overrun "
     "into the saved registers above it; the image has no bounds of locals to check this against): a stack "
     "address escapes when it is in a register at a call, stored to public memory, or stored inside a range "

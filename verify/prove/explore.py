@@ -972,6 +972,8 @@ class Explorer:
         through text_poke at the patch sites, which are modelled as such.
         A store through a pointer the analysis cannot bound is taken not to
         reach the code: rodata, assumption instruction-boundaries.)"""
+        if not vals:
+            return
         lo, hi = min(vals), max(vals) + n
         for sec in self._code_sections():
             if lo < sec.end and sec.addr < hi:
@@ -1322,9 +1324,11 @@ class Explorer:
 
     def _unknown_store(self, st: MState, addr, insn: int, value=None):
         """A store whose address the analysis cannot bound: it may hit any public
-        byte, pt_regs and any stack byte.  A value that may be kernel data marks
-        each tracked pt_regs slot it may overlap (task_pt_regs(current) is
-        such a pointer), under the condition that it does."""
+        byte, pt_regs, and every escaped frame; if the address is built from a
+        stack address or a value the user may have chosen, any stack byte.  A
+        value that may be kernel data marks each tracked pt_regs slot it may
+        overlap (task_pt_regs(current) is such a pointer), under the
+        condition that it does."""
         self._event = Event("summary", st.guard, "store through an unknown pointer", site=insn)
         self.ex.events.append(self._event)
         if value is not None:
@@ -1335,15 +1339,46 @@ class Explorer:
                     lo = self.pt_regs + self.frame.layout.pt_regs[f].value
                     hit = claripy.And(addr + n > lo, addr < lo + 8)
                     st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), claripy.And(hit, t))
-        # Any stack byte: a return address or a callee-saved register a live
-        # frame saved included.  (It once kept the frames whose address had
-        # not escaped unless the address was built from a stack address or a
-        # user input, under abi-frames; but a pointer the kernel keeps in its
-        # memory may be one a user chose in an earlier syscall:
-        # adv_r94_task_uptr_ret, `*current->ptr = regs->di`, and
-        # adv_r89_uptr_put_saved_rbx.  Both Debian kernels stay proven.)
-        self._havoc_memory(st, f"store_{insn:x}", whole_stack=True)
+        # A pointer loaded from kernel memory reaches a frame of this syscall
+        # only if that frame's address escaped (assumption abi-frames); one
+        # built from a stack address or from a value the user may have
+        # chosen may reach any stack byte.  (Taking every such store as
+        # reaching any stack byte, return addresses included, was tried: the
+        # Debian kernels stay proven, but every fixture whose followed code
+        # stores through a pointer a summarised callee returned ends
+        # inconclusive, its return address "changed".  A pointer the user
+        # set in an earlier syscall and the kernel kept, stored through
+        # without access_ok(), adv_r94_task_uptr_ret, is abi-frames's: an
+        # arbitrary kernel write)
+        whole_stack = bool(_stack_constants(addr, self)) or self._user_chosen(addr)
+        # (the live return addresses stay, as for a summarised callee: an
+        # exposed range never holds one when it is exposed, but a later
+        # call's return address may land in a range exposed before it)
+        self._havoc_memory(st, f"store_{insn:x}", whole_stack=whole_stack,
+                           ret_slots=() if whole_stack else self.ret_slots)
         self._event = None
+
+    def _user_chosen(self, value) -> bool:
+        """Whether the user may have chosen part of the value: an input is a
+        register or flag the user had at the SYSCALL, a byte of the saved
+        frame (pt_regs: what the user passed, or what the dispatch left
+        there), what the dispatch returned or a user access read.  A store
+        through such an address may reach any stack byte, a saved register
+        of a live frame or a return address included (adv_r89_uptr_put_
+        saved_rbx: `*(u64 *)regs->dx = regs->si` with no access_ok())."""
+        for name in value.variables:
+            base = name.split("#")[0]
+            if base.startswith(("user_", "entry_", "read_")) or (base.startswith("ret_") and
+                                                                 name in self.ex.dispatch_rets):
+                return True
+            if base.startswith("mem"):
+                try:
+                    a = int(base.partition("_")[2], 16)
+                except ValueError:
+                    return True
+                if self.pt_regs <= a < self.pt_regs + self.frame.layout.pt_regs_size.value:
+                    return True
+        return False
 
     def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=(),
                       dispatch=False):
