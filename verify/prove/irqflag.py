@@ -181,6 +181,26 @@ Transfer (one path, pass order as in the walk):
   the slot its own `push` filled while it was untouched (a callee-save
   thunk's push/call/pop), the mark dropped by any store to that slot.  A
   `pop` of anything else is a write (`pushf; pop %rax`).
+- A `ret` is the return (review 92).  Every walk here ends a path at a
+  `ret` (a `jmp` to a return thunk, a tail call) as the function's return,
+  and goes on after a call at its fall-through.  That holds only where the
+  `ret` pops the return address the caller's call pushed: `push $1f; ret`
+  or `movq $1f,(%rsp); ret` jump to 1f, a callee that pops its own return
+  address returns into its caller's caller.  So each function a walk reads
+  must pass a frame walk (_frame_ok / _frame_walk: an intra-procedural
+  walk of RSP's and RBP's distance below the entry RSP; every exit at the
+  entry RSP with RBP's entry value, no store through RSP or the frame
+  pointer at or above the return address, an alloca only down by a bounded
+  amount): a summary's result is kept only if its function passes, and a
+  `ret` at a known RSP other than the entry gives up at once (_ret_home);
+  _clean and _quiet ask it of every function of the closure they walked;
+  a callee gone past without a summary must not be one a reading found may
+  not return home (_home_bad, _frame_bad, transitively over the callers).
+  Code no walk reads returns home under assumption abi-callee-saved;
+  stores into a frame through registers other than RSP and RBP are
+  assumption abi-frames'.  FRED's ERETS/ERETU (capstone's `clac`) and the
+  other prefixed system instructions (cfg.prefixed_system_insn) are
+  undecodable to every walk here.
 """
 
 from __future__ import annotations
@@ -192,8 +212,8 @@ import capstone
 
 from ..image.patches import tables
 from ..image.encoding import lite_decode, operand_size_prefixed
-from ..machine import memory_written, store_extent
-from .cfg import CfgError, addr32_memory, disasm_one, target_node
+from ..machine import IMPLICIT_MEMORY_STORES, memory_written, store_extent
+from .cfg import CfgError, addr32_memory, disasm_one, prefixed_system_insn, target_node
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -206,6 +226,9 @@ MAX_INSNS = 400_000  # over all functions one Summaries holds
 MAX_DEPTH = 60
 # instructions one IF-clean pre-scan (_clean) may visit before it gives up
 MAX_CLEAN = 20_000
+# instructions one function's frame walk (_frame_walk) may visit before it
+# gives up (the function is then not frame-safe)
+MAX_FRAME = 20_000
 # instructions one context-"A" pre-scan (_quiet) may visit before it gives up
 MAX_QUIET = int(_os.environ.get("IRQFLAG_MAX_QUIET", "20000"))
 # instructions a context-"A" callee's own summary may take inside a region
@@ -294,6 +317,28 @@ ANY = "any"
 # the disp of an out-parameter entry (a, RET): the callee may return (in
 # RAX) a pointer into the object argument a points into (`return buf;`)
 RET = "ret"
+
+
+# what _frame_walk must decode fully (_frame_relevant): an instruction
+# whose mnemonic (its last word: `rep stosq`, `notrack jmp`) starts with one
+# of these (a stack or control transfer, `and`: an alloca's bound), an
+# implicit store, an instruction capstone lists no writes of, or one whose
+# operands name RSP or RBP (any width: rsp esp sp spl, rbp ebp bp bpl)
+_FRAME_MNEMONICS = ("push", "pop", "call", "ret", "j", "loop", "xbegin", "iret", "int", "sys", "ud", "hlt", "lret",
+                    "retf", "lcall", "ljmp", "enter", "leave", "vm", "rsm", "and")
+
+
+_FRAME_UNKNOWN: list = []  # (summary._UNKNOWN_REGS, read once)
+
+
+def _frame_relevant(mnemonic: str, op_str: str) -> bool:
+    w = mnemonic.split(" ")[-1]
+    if w.startswith(_FRAME_MNEMONICS) or "sp" in op_str or "bp" in op_str or w in IMPLICIT_MEMORY_STORES:
+        return True
+    if not _FRAME_UNKNOWN:
+        from .tscompat import _summary_tables  # noqa: PLC0415
+        _FRAME_UNKNOWN.append(frozenset(_summary_tables()[2]))
+    return w in _FRAME_UNKNOWN[0]
 
 
 def _out_word(outs: dict, a, d):
@@ -546,6 +591,14 @@ class IrqFlagEffects:
         self._dups = None
         self._clean_assumed: dict = {}
         self._quiet_memo: dict = {}
+        # frame safety (_frame_ok): function -> bool (with its tail calls'),
+        # function -> (bool, tail-call targets) of its own code, the
+        # functions whose reading met a callee that may not return home
+        # (_home_bad), and the function being summarised (_analyse_once)
+        self._frame_memo: dict = {}
+        self._frame_local_memo: dict = {}
+        self._frame_bad: set = set()
+        self._cur = None
         self._sleepers = None
         self._warners = None
         # the entry context of the analysis running, and its context-"A"
@@ -633,6 +686,7 @@ class IrqFlagEffects:
         outer_loads = getattr(self, "_loads", set())
         outer_want = getattr(self, "_want", frozenset())
         outer_a = (getattr(self, "_ctx", "E"), getattr(self, "_af", None), getattr(self, "_aedges", None))
+        outer_cur = self._cur
         mark = len(self.log)
         try:
             while True:
@@ -677,6 +731,7 @@ class IrqFlagEffects:
             self._want = outer_want
             af, aedges = self._af, self._aedges
             self._ctx, self._af, self._aedges = outer_a
+            self._cur = outer_cur
         rec_used = key in self.used
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
@@ -704,6 +759,12 @@ class IrqFlagEffects:
             ci = disasm_one(self.md, data, addr)
             if ci is None and data[:3] == b"\x0f\x01\xe8":
                 ci = _NoOperands("serialize", addr, 3)
+            if ci is not None and prefixed_system_insn(data):
+                # FRED's ERETS/ERETU (`f2/f3 0f 01 ca`, which capstone reads
+                # as `clac`) pop RIP, RFLAGS and RSP; LKGS, WRMSRLIST: no
+                # model here either (cfg.prefixed_system_insn), so no walk
+                # takes them for what capstone says: undecodable
+                ci = None
             out = ("insn", ci)
         self._dec[node] = out
         return out
@@ -714,6 +775,7 @@ class IrqFlagEffects:
 
     def _analyse_once(self, start: int, depth: int, assumed: set, ctx):
         prog = self.program
+        self._cur = start  # (the function whose returns _ret_home checks; summary() restores the caller's)
         entry = _St(frozenset({0 if ctx == "A" else ctx}), 0, {}, {r: frozenset({r}) for r in ARGS}, {},
                     {r: frozenset({("arg", r, 0)}) for r in self._want})
         # States per (node, partition).  While a caller hands this function
@@ -851,6 +913,16 @@ class IrqFlagEffects:
         if not returned:
             # no return: the caller never continues (a noreturn function)
             return (frozenset(), frozenset(), written, outs)
+        if not self._frame_ok(start):
+            # a `ret` (return thunk, tail call) the walk took for the return
+            # may pop another word than the return address its caller
+            # pushed (_ret_home): the result does not hold, and the
+            # function may not return home (_frame_bad, _call).  Asked
+            # here, once the reading has a result, rather than at each
+            # return: a reading that gives up does not pay for the walk
+            # (6.12's capped readings of get_signal, __schedule)
+            self._frame_bad.add(start)
+            return self._why("frame", start)
         return (ret_if, ret_rax, written, outs)
 
     def _escape(self, st: _St) -> _St:
@@ -1014,6 +1086,12 @@ class IrqFlagEffects:
                 work += [target_node(prog, tgt, vk), fall]
                 continue
             work.append(fall)
+        # every function the walk entered (the root, the targets of its
+        # calls; its tail calls with it) returns to its caller: a `ret`
+        # the walk ended a path at is a return (_frame_ok)
+        if ok and not all(self._frame_ok(f) for f in funcs):
+            ok = False
+            self._frame_bad.add(t)  # (a function of its closure may not return home)
         if ok:
             for f in funcs:
                 memo[f] = True
@@ -1022,6 +1100,459 @@ class IrqFlagEffects:
         else:
             memo[t] = False
         return ok
+
+    # -- frame safety: a `ret` is the function's return ------------------------------
+    def _frame_ok(self, t: int) -> bool:
+        """Whether every way t leaves its code is a return to the address
+        its caller pushed, with RSP back at t's entry and RBP as t found it
+        (so its caller goes on at the call's fall-through, in its own
+        frame): t's own code passes _frame_walk, and so does the code of
+        every function it tail-calls (a jump at RSP = entry to another
+        function's start, which returns to t's caller).  Calls t makes are
+        not followed here: every user of the answer checks each function
+        it reads on its own (_clean, _quiet: every function of the closure
+        they walked; a summary: its function, when the reading has a
+        result, and a callee gone past without one is not known bad,
+        _home_bad).
+
+        Why: the IF walks take a `ret` (a `jmp` to a return thunk, a tail
+        call) for the function's return, and a call for a call that comes
+        back to its fall-through.  `push $1f; ret` (adv_r90_sct_pushret_sti),
+        `movq $1f,(%rsp); ret` (adv_r92_retslot_store_sti) or a callee that
+        pops its own return address run other code instead, which a walk
+        that ends the path there never reads.  Memoised per function."""
+        memo = self._frame_memo
+        hit = memo.get(t)
+        if hit is not None:
+            return hit
+        seen, todo = {t}, [t]
+        while todo:
+            f = todo.pop()
+            if memo.get(f) is True:
+                continue  # (its tail calls checked with it)
+            ok, tails = self._frame_local(f)
+            if not ok:
+                memo[t] = False
+                return False
+            for u in tails - seen:
+                seen.add(u)
+                todo.append(u)
+        for f in seen:
+            memo[f] = True
+        return True
+
+    def _frame_local(self, t: int):
+        """(_frame_walk(t), memoised): whether t's own code keeps its frame,
+        and the functions it tail-calls."""
+        hit = self._frame_local_memo.get(t)
+        if hit is None:
+            hit = self._frame_local_memo[t] = self._frame_walk(t)
+        return hit
+
+    def _home_bad(self, t: int) -> bool:
+        """Whether a direct callee t is known not to come back to its
+        call's fall-through: its frame walk failed (_frame_ok, asked by a
+        reading of it: a summary's return, _clean, _quiet), or a reading of
+        it met a callee that may not (_frame_bad: a summary's call, a
+        _clean or _quiet closure).  Nothing is walked for the question: a
+        callee no walk read returns home under assumption abi-callee-saved
+        (as a summarised callee's unread code does, summary.py), and
+        walking every such callee's code took ~0.4 s on Debian 6.1."""
+        return t in self._frame_bad or self._frame_memo.get(t) is False
+
+    def _ret_home(self, s: _St) -> bool:
+        """At a return of the function being summarised (a `ret`, a `jmp` to
+        a return thunk, a tail call): False when RSP is known and not at
+        the entry (the word it pops is not the return address: `push $1f;
+        ret`), the function then remembered as one that may not return
+        home (_frame_bad: a caller whose reading of it gives up does not go
+        on past the call, _call).  Otherwise the return is taken, and the
+        summary is kept only if the function's frame walk passes
+        (_analyse_once, once per reading that returns a result: _frame_ok
+        covers RSP unknown here, an alloca restored from the frame pointer
+        as in Debian 6.1's __do_fast_syscall_32, and a return address
+        overwritten in place, `movq $1f,(%rsp); ret`)."""
+        if s.sp is not None and s.sp != 0:
+            if self._cur is not None:
+                self._frame_bad.add(self._cur)
+            return False
+        return True
+
+    def _frame_walk(self, t: int):
+        """(whether t's own code keeps its frame, the functions it
+        tail-calls): an intra-procedural walk from t (branches, every
+        patch-site candidate but Xen PV's as the other walks, exception
+        fixups) with one state per instruction (_frame_step), two paths'
+        states joined where they meet (go).
+
+        Sound for what it claims (every exit of t's code is a return to
+        the address t's caller pushed, RSP at t's entry, RBP as found), by
+        induction over t's execution, given that each callee comes back to
+        its call's fall-through with RSP and RBP as it found them (each is
+        checked by the walk's users; a callee the image does not fix, and
+        code no analysis reads, by assumption abi-callee-saved) and
+        assumption abi-frames for stores through registers other than RSP
+        and RBP (the return address is never handed out: no pointer to it
+        is tracked here, and a compiled C function stores into its own
+        frame only through RSP, RBP or pointers to its locals):
+        - RSP: its distance d below the entry RSP is exact or a lower bound
+          (after an alloca or a realignment, which move RSP down only:
+          see _frame_step); it never goes above the entry (d < 0: the
+          return address popped or skipped), and the stack below RSP is
+          never the frame's (an interrupt frame may overwrite it);
+        - every store through RSP, or through RBP while it is a known copy
+          of RSP, lands below the entry RSP (the return address is at the
+          entry RSP, the caller's frame above it): the word a `ret` at
+          d = 0 pops is the one the call pushed;
+        - RBP: a copy of RSP at a known d, or not a stack address the
+          walk knows; `leave` and a restore of RSP from it need the copy;
+          whether it holds its entry value (a `push %rbp` of it, not
+          overwritten, popped or loaded back from that slot);
+        - an exit (`ret`, a return thunk, a tail call to a function start,
+          an indirect tail call: a callee that returns to t's caller)
+          needs d = 0 exactly and RBP's entry value; `ret imm`, a far
+          return, an IRET other than sync_core()'s iret-to-self, SYSRET
+          and the like fail it."""
+        states: dict = {}
+        work: list = []
+        tails: set = set()
+        why = None
+
+        def go(n2, s2):
+            old = states.get(n2)
+            if old == s2:
+                return
+            if old is not None:
+                # RSP's d: the lower of the two, a lower bound unless both
+                # are the same exact one (6.1 __do_fast_syscall_32: the
+                # static key that skips the alloca joins the path through
+                # it); RBP as a frame copy: the same on both ways, else it
+                # may be one at an offset not known ("?": nothing may use
+                # it as the frame's); what is known of RBP's entry value and
+                # of the alloca's register: only what both ways know.  Each
+                # part only ever weakens (d is at least 0), so the walk ends
+                d = min(old[0], s2[0])
+                ex = old[1] and s2[1] and old[0] == s2[0]
+                bp = old[2] if old[2] == s2[2] else "?"
+                # (a saved slot stays one while it is at or above RSP)
+                rsave = old[4] if old[4] == s2[4] and (old[4] is None or old[4] <= d) else None
+                s2 = (d, ex, bp, old[3] and s2[3], rsave, old[5] if old[5] == s2[5] else None)
+                if s2 == old:
+                    return
+            states[n2] = s2
+            work.append(n2)
+
+        # (d, d exact, RBP's d (None: not a stack address the walk knows,
+        # "?": one at an offset not known), RBP holds its entry value, the d
+        # of the slot holding RBP's entry value or None, (register, bound)
+        # of a register holding an unsigned value at most bound, or None)
+        go((t, None), (0, True, None, True, None, None))
+        prog = self.program
+        steps = 0
+        while work:
+            node = work.pop()
+            st = states[node]
+            steps += 1
+            if steps > MAX_FRAME:
+                why = "size"
+                break
+            addr, vk = node
+            try:
+                kind, val = self._frame_decode(node, st[5] is not None)
+            except CfgError:
+                why = "cfg error"
+                break
+            if kind == "site":
+                for i in val:
+                    go((addr, (addr, i)), st)
+                continue
+            if kind == "insn" and val is None:
+                why = "undecodable"
+                break
+            out = []
+            if vk is None and prog.has_fixup(addr):
+                # a fault goes on at each fixup with the registers as before
+                # it, but those the handler writes (program.fixup_paths)
+                for fx, regs, moved in prog.fixup_paths(addr):
+                    if moved or regs is None or "rsp" in regs:
+                        why = "a fixup that may move RSP"
+                        break
+                    s2 = st if "rbp" not in regs else (st[0], st[1], None, False) + st[4:]
+                    if s2[5] is not None and s2[5][0] in regs:
+                        s2 = s2[:5] + (None,)
+                    out.append(((fx, None), s2))
+                if why is not None:
+                    break
+            if kind == "lite":
+                # (neither RSP nor RBP, no store through them, no branch:
+                # the state goes on as it is)
+                nxt = addr + val
+                out.append(((nxt, None) if vk is not None and nxt >= vk[0] + len(
+                    prog.site_choices(vk[0])[vk[1]][0]) else (nxt, vk), st))
+            else:
+                more = self._frame_step(val, node, st, tails)
+                if isinstance(more, str):
+                    why = f"{val.mnemonic} {val.op_str}: {more}"
+                    break
+                out += more
+            for n2, s2 in out:
+                go(n2, s2)
+        if why is not None:
+            if _DEBUG:
+                self._why(f"frame: {why} (in {self.program.symbolize(t)})", node[0])
+            return False, frozenset()
+        return True, frozenset(tails)
+
+    def _frame_decode(self, node, full: bool):
+        """_decode(node) for _frame_walk, keeping nothing new: the
+        instruction the IF walks decoded there if any; else a lite decode,
+        ("lite", its size) when it is nothing the frame walk looks into
+        (_frame_relevant: no stack or control-transfer mnemonic, no RSP or
+        RBP named, and no alloca register followed: `full`), else a full
+        decode not kept.  (Keeping them was ~6000 more decoded instructions
+        on Debian 6.1 generic, whose memory pushed a refinement round over
+        its budget.)"""
+        hit = self._dec.get(node)
+        if hit is not None:
+            return hit
+        prog = self.program
+        addr, vk = node
+        if vk is None and addr in prog.sites:
+            return self._decode(node)
+        data = prog.fetch(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
+        if prefixed_system_insn(data):
+            return "insn", None  # (ERETS read as `clac`: as _decode)
+        if not full:
+            lite = next(iter(lite_decode(self.md, data, addr, 1)), None)
+            if lite is not None and not _frame_relevant(lite[2], lite[3]):
+                return "lite", lite[1]
+        ci = disasm_one(self.md, data, addr)
+        if ci is None and data[:3] == b"\x0f\x01\xe8":
+            ci = _NoOperands("serialize", addr, 3)
+        return "insn", ci
+
+    def _frame_writes(self, ci):
+        """_wnames(ci), without caching an instruction _frame_decode did
+        not keep."""
+        hit = self._wn.get(id(ci))
+        if hit is not None and hit[0] is ci:
+            return hit[1]
+        from .tscompat import _IMPLICIT_WRITES_OF, _summary_tables  # noqa: PLC0415
+        gpr64, _iw, unknown = _summary_tables()
+        names = {self._reg(ci, r) for r in ci.regs_access()[1]} | set(_IMPLICIT_WRITES_OF(ci.mnemonic))
+        if ci.mnemonic.split(" ")[-1] in unknown:
+            names |= set(gpr64.values())
+        return frozenset(names)
+
+    def _frame_step(self, ci, node, st, tails):
+        """[(successor, state)] after ci in _frame_walk, or why it fails."""
+        prog = self.program
+        X = capstone.x86
+        d, exact, bp, rin, rsave, amt = st
+        addr, vk = node
+        m = ci.mnemonic
+        mb = m.split(" ")[-1]
+        ops = ci.operands
+        fall = self._fall(ci, node)
+        rsp, rbp = X.X86_REG_RSP, X.X86_REG_RBP
+        out = []
+        if mb in ("push", "pop", "pushf", "popf", "pushfq", "popfq", "ret", "call", "leave", "enter", "iretq") \
+                and operand_size_prefixed(bytes(ci.bytes)):
+            return "an operand-size prefix"  # (a 2-byte push, or a branch the CPU decides)
+        if mb.startswith(("iret", "sysret", "sysexit", "retf", "lret", "ljmp", "lcall", "syscall", "sysenter")) \
+                or mb in ("enter", "int", "int1", "into", "vmlaunch", "vmresume", "vmrun"):
+            if mb == "iretq" and vk is None and self._iret_self(addr):
+                # sync_core()'s iret-to-self pops the five words it pushed
+                # (RSP as before them): on at the next instruction
+                out.append((fall, (d - 40, exact, bp, rin, rsave, amt)))
+                return out
+            return "leaves other than by a return"
+        if mb == "int3":
+            return out  # (a trap: the path ends)
+        if mb == "ud2":
+            if not (vk is None and prog.after_ud2(addr) == "dies"):
+                out.append((fall, st))
+            return out
+        w = self._frame_writes(ci)
+
+        # stores: through RSP, or RBP while it is a known copy of RSP, below
+        # the entry RSP only; the slot holding RBP's entry value is lost by
+        # a store that may reach it
+        d_mem = d - 8 if mb == "pop" else d  # (a pop's address uses RSP after it, SDM POP)
+        flat = (0, X.X86_REG_SS, X.X86_REG_DS, X.X86_REG_ES, X.X86_REG_CS)
+        stack_regs = {X.X86_REG_RSP, X.X86_REG_ESP, X.X86_REG_RBP, X.X86_REG_EBP}
+        save = None
+        for k, op in enumerate(ops):
+            if op.type != X.X86_OP_MEM or not memory_written(m, k, bool(op.access & capstone.CS_AC_WRITE)):
+                continue
+            mem = op.mem
+            frame_ptr = (X.X86_REG_RSP, X.X86_REG_ESP) + ((X.X86_REG_RBP, X.X86_REG_EBP) if bp is not None else ())
+            if mem.base in (X.X86_REG_RBP, X.X86_REG_EBP) and bp == "?":
+                return "a store through RBP, which may be a stack address"
+
+            if not (mem.base in frame_ptr or mem.index in frame_ptr or (mem.segment not in flat and (
+                    mem.base in stack_regs or mem.index in stack_regs))):
+                continue  # (through another register: assumption abi-frames)
+            extent = store_extent(m, op.size)
+            if mem.index != 0 or mem.segment not in flat or extent is None or addr32_memory(ci) \
+                    or mem.base not in (rsp, rbp):
+                # (indexed, a segment base added, a 32-bit address, no
+                # fixed size: anywhere in the frame, the return address too)
+                return "a store into the frame at an offset not known"
+            # the store's offset from the entry RSP: exact, or (RSP-relative
+            # with d a lower bound) the highest it may be
+            lo = mem.disp - (d_mem if mem.base == rsp else bp)
+            if lo + extent > 0:
+                return "a store at or above the return address"
+            if rsave is not None and lo + extent > -rsave and (lo < -rsave + 8 or (mem.base == rsp and not exact)):
+                rsave = None  # (it may overwrite RBP's saved entry value)
+            if m == "mov" and op.size == 8 and len(ops) == 2 and ops[1].type == X.X86_OP_REG \
+                    and ops[1].reg == rbp and rin and (mem.base == rbp or exact):
+                save = -lo  # RBP's entry value spilled to a slot
+        if save is not None:
+            rsave = save
+        if mb in IMPLICIT_MEMORY_STORES and any(
+                op.type == X.X86_OP_REG and op.reg in stack_regs for op in ops):
+            return "a store into the frame at an offset not known"
+
+        # control flow
+        t = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == X.X86_OP_IMM else None
+        home = exact and d == 0 and rin
+        if mb in ("ret", "retq"):
+            if ops and not (ops[0].type == X.X86_OP_IMM and ops[0].imm == 0):
+                return "`ret imm`"
+            return out if home else "a return not at the entry RSP"
+        if mb == "call":
+            if t is not None and vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                # RSB stuffing's `call 1f` inside a replacement: a push and
+                # a jump (its int3 never runs)
+                out.append((target_node(prog, t, vk), (d + 8, exact, bp, rin, rsave, None)))
+                return out
+            if t is not None and t == fall[0]:
+                return "a call that pushes its own next instruction"
+            if t is not None and prog.start_name(t) is not None and self._noreturn(t):
+                return out
+            # the callee comes back here with RSP and RBP as it found them
+            # (its own check), every caller-saved register possibly written
+            out.append((fall, (d, exact, bp, rin, rsave, None)))
+            return out
+        if mb == "jmp":
+            if t is None:
+                # an indirect tail call (a callee the image does not fix)
+                return out if home else "an indirect jump not at the entry RSP"
+            if vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
+                out.append((target_node(prog, t, vk), st))
+                return out
+            if prog.is_return_thunk(t):
+                return out if home else "a return thunk not at the entry RSP"
+            name = prog.start_name(t)
+            unfixed = t in prog.dispatch or (name and name.startswith(("__SCT__", "__x86_indirect_")))
+            if name is not None and t != addr and home:
+                # a tail call: the target returns to this function's caller
+                # (checked with it, unless the image does not fix it)
+                if not unfixed:
+                    tails.add(t)
+                return out
+            if unfixed:
+                return "a tail call not at the entry RSP"
+            # a jump within the frame (a `.cold` part, an inner label): the
+            # code there runs in it
+            out.append(((t, None), (d, exact, bp, rin, rsave, amt)))
+            return out
+        if ci.group(capstone.CS_GRP_JUMP) or mb == "xbegin":
+            # (a jcc, loop, jrcxz; xbegin's abort goes on at its target with
+            # RSP as at the xbegin)
+            if t is None:
+                return "an indirect branch"
+            tn = target_node(prog, t, vk)
+            out += [(tn, (d, exact, bp, rin, rsave, amt)), (fall, (d, exact, bp, rin, rsave, amt))]
+            return out
+
+        # RBP
+        reg0 = ops[0].reg if ops and ops[0].type == X.X86_OP_REG else None
+        if mb == "leave":
+            if not isinstance(bp, int):
+                return "`leave` with RBP not a known copy of RSP"
+            rin = rsave == bp
+            d, exact, bp = bp - 8, True, None
+        elif mb == "pop" and reg0 == rbp:
+            rin = exact and rsave == d
+            bp = None
+        elif "rbp" in w:
+            rin = False
+            if m == "mov" and reg0 == rbp and ops[1].type == X.X86_OP_REG and ops[1].reg == rsp:
+                if not exact:
+                    return "`mov %rsp,%rbp` at an RSP not known"
+                bp = d
+            elif m == "lea" and reg0 == rbp and ops[1].mem.base == rsp and ops[1].mem.index == 0 \
+                    and ops[1].mem.segment in flat:
+                if not exact:
+                    return "`lea (%rsp),%rbp` at an RSP not known"
+                bp = d - ops[1].mem.disp
+            else:
+                if m == "mov" and reg0 == rbp and ops[1].type == X.X86_OP_MEM and ops[1].size == 8 \
+                        and ops[1].mem.index == 0 and ops[1].mem.segment in flat and rsave is not None and (
+                            (ops[1].mem.base == rsp and exact and d - ops[1].mem.disp == rsave)
+                            or (ops[1].mem.base == rbp and isinstance(bp, int) and bp - ops[1].mem.disp == rsave)):
+                    rin = True  # its entry value loaded back from its slot
+                bp = None
+        # RSP
+        if mb in ("push", "pushf", "pushfq"):
+            if mb == "push" and reg0 == rbp and rin and exact:
+                rsave = d + 8
+            d += 8
+        elif mb in ("pop", "popf", "popfq"):
+            if reg0 == rsp or (reg0 is not None and self._reg(ci, reg0) == "rsp"):
+                return "`pop %rsp`"
+            d -= 8
+        elif mb == "leave":
+            pass
+        elif "rsp" in w:
+            src = ops[1] if len(ops) == 2 else None
+            if reg0 != rsp or src is None:
+                return "RSP written"
+            if m in ("add", "sub") and src.type == X.X86_OP_IMM:
+                d += -src.imm if m == "add" else src.imm
+            elif m == "lea" and src.mem.base == rsp and src.mem.index == 0 and src.mem.segment in flat:
+                d -= src.mem.disp
+            elif m == "lea" and src.mem.base == rbp and src.mem.index == 0 and src.mem.segment in flat \
+                    and isinstance(bp, int):
+                d, exact = bp - src.mem.disp, True
+            elif m == "mov" and src.type == X.X86_OP_REG and src.reg == rbp and isinstance(bp, int):
+                d, exact = bp, True
+            elif m == "sub" and src.type == X.X86_OP_REG and src.size == 8 and amt is not None \
+                    and self._reg(ci, src.reg) == amt[0]:
+                # an alloca (add_random_kstack_offset()'s: `and $0x3ff,%eax;
+                # add $0xf,%rax; and $0x7f8,%eax; sub %rax,%rsp`): RSP moves
+                # down by an amount in [0, bound], the register's bound
+                # checked (amt), so d is a lower bound from here on
+                exact = False
+            elif m == "and" and src.type == X.X86_OP_IMM and src.imm < 0:
+                # a realignment (`and $-64,%rsp`): RSP moves down, by less
+                # than the alignment
+                exact = False
+            else:
+                return "RSP written"
+        # (d < 0: the return address popped or skipped, with d a lower bound
+        # possibly; a slot above RSP only holds RBP's entry value while RSP
+        # is known to be below it)
+        if d < 0:
+            return "RSP above the entry RSP"
+        if rsave is not None and (rsave > d):
+            rsave = None
+        # a register known to hold an unsigned value at most a bound (the
+        # alloca's size: `and $imm`, then `add $imm`)
+        if amt is not None and amt[0] in w:
+            a0 = amt
+            amt = None
+            if m == "add" and reg0 is not None and self._reg(ci, reg0) == a0[0] and ops[0].size == 8 \
+                    and ops[1].type == X.X86_OP_IMM and 0 <= ops[1].imm and a0[1] + ops[1].imm < 1 << 31:
+                amt = (a0[0], a0[1] + ops[1].imm)
+        if m == "and" and reg0 is not None and ops[0].size in (4, 8) and ops[1].type == X.X86_OP_IMM \
+                and 0 <= ops[1].imm < 1 << 31:
+            amt = (self._reg(ci, reg0), ops[1].imm)
+        out.append((fall, (d, exact, bp, rin, rsave, amt)))
+        return out
 
     # -- assumption irqrestore-pairs (context "A") ---------------------------------
     def _bit9_test(self, ci):
@@ -1262,6 +1793,14 @@ class IrqFlagEffects:
                     bad_at, why = owner.get((a, None), t), "iretq " + prog.symbolize(a)
                     break
         if bad_at is None:
+            # every function the walk entered returns to its caller (the
+            # walk ended paths at their `ret`s and went on after each call):
+            # _frame_ok, its tail calls with it
+            for fn in parent:
+                if not self._frame_ok(fn):
+                    bad_at, why = fn, "frame " + prog.symbolize(fn)
+                    break
+        if bad_at is None:
             out = (idiom, frozenset(sites))
             for fn in parent:
                 memo[fn] = out
@@ -1276,8 +1815,14 @@ class IrqFlagEffects:
         fn = bad_at
         while fn is not None:
             memo[fn] = None
+            if why.startswith("frame "):
+                # (it calls, on some path, a function that may not return
+                # home: it may not either, _home_bad)
+                self._frame_bad.add(fn)
             fn = parent.get(fn)
         memo[t] = None
+        if why.startswith("frame "):
+            self._frame_bad.add(t)
         return None
 
     def _iret_self(self, addr) -> bool:
@@ -1688,10 +2233,13 @@ class IrqFlagEffects:
                 return []
             return [(fall, s)]
         if m.startswith("ret"):
-            if s.sp is not None and s.sp != 0:
+            if not self._ret_home(s):
                 # RSP known, not at the frame's entry: this `ret` pops
                 # something other than the return address (`push $1f; ret`
-                # jumps to 1f, adv_r90_sct_pushret_sti)
+                # jumps to 1f, adv_r90_sct_pushret_sti).  (RSP unknown here,
+                # or a return address overwritten in place, `movq
+                # $1f,(%rsp); ret`: the frame walk the result waits for,
+                # _analyse_once)
                 return None
             return self._ret(s, escaped)
         if m == "call":
@@ -1709,10 +2257,13 @@ class IrqFlagEffects:
             if t is None:
                 return None
             if prog.is_return_thunk(t):
-                return None if s.sp is not None and s.sp != 0 else self._ret(s, escaped)  # (a `ret`: as above)
+                return self._ret(s, escaped) if self._ret_home(s) else None  # (a `ret`: as above)
             if self._is_function(t, node):
                 if s.sp is not None and s.sp != 0:
-                    return None  # a tail call whose return does not come back to this frame's caller
+                    # a tail call whose return does not come back to this
+                    # frame's caller (or a jump into a `.cold` part: not
+                    # followed; the frame walk, _frame_step, follows it)
+                    return None
                 out = self._call(s, t, node, None, depth, assumed, escaped)
                 if out is None or out == "escape":
                     return out
@@ -2559,7 +3110,11 @@ class IrqFlagEffects:
             last = None
             for a, sz, m, ops in lite_decode(self.md, code, base):
                 n += sz
-                if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")):
+                if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) \
+                        or prefixed_system_insn(code[a - base:a - base + 16]):
+                    # (a return, an indirect jump; FRED's ERETS/ERETU, which
+                    # capstone reads as `clac`, return through the frame on
+                    # the stack: _decode)
                     return False
                 if m == "xbegin" or self._fixup(a) is not None:
                     # a fault (or an abort) continues at a fixup the
@@ -2866,6 +3421,21 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
+        if summ is None and t is not None and t not in prog.dispatch \
+                and not (name and name.startswith(("__SCT__", "__x86_indirect_"))) and self._home_bad(t):
+            # a direct callee with no summary (not read, read without a
+            # result, assumed, _quiet) is gone past to the fall-through
+            # only when no reading of it found that it may not come back
+            # there (_home_bad: a `ret` of it that pops something else, a
+            # callee of it that may not come back).  One that may not
+            # (`sti; push $1f; ret`, adv_r90_sct_pushret_sti's helper; `add
+            # $16,%rsp; ret` into its caller's caller) leaves this
+            # function's effect unknown, and this function may not come
+            # back either.  (One with a summary had each of its returns and
+            # callees checked; code no reading reads: assumption
+            # abi-callee-saved)
+            self._frame_bad.add(self._cur)
+            return None
         if res_if is TOP or any(x != 0 for x in res_if):
             # IF may be set after this call: the running capped reading
             # saw it, whether the callee was walked now or its summary
