@@ -153,8 +153,9 @@ KNOWN_GAPS: dict = {
     "adv_r35_xor_mem": "`xor (%rsp),%rdx` with RDX = 0 gives the pointer: proven under ts-compat-writers (an "
                        "xor'ed pointer is none)",
     # review 36: a stack address the callee was not handed
-    "adv_r36_callee_sp": "a callee returns its caller's RSP: proven under ts-compat-writers (a callee returns only "
-                         "a stack address it was handed)",
+    # (adv_r36_callee_sp, a callee that returns its caller's RSP, was closed
+    # in the twentieth session: following it refutes abi-callee-saved, and
+    # the earlier round's proofs are taken back, explore.ReturnRefuted)
     "adv_r15_kptr_tracepoint": "a helper stores a kernel pointer into pt_regs, then calls a tracepoint: the "
                                "summary's pt_regs writes rest on ptregs-writers-user-data for its whole closure",
     # review 43 (2026-12-04, ninth session): a helper overrunning an array it
@@ -241,12 +242,16 @@ KNOWN_GAPS: dict = {
     # ts-compat-writers names
     "adv_r90_movs_current": "`gs movsq` from a computed current_task slot address: proven under "
                             "ts-compat-writers (an address computed otherwise is not followed)",
-    "adv_r90_movs_current_lit": "`gs movsq` through RSI = &current_task copies the pointer to the stack: the "
-                                "TS_COMPAT passes do not tag a string copy's destination",
-    "adv_r90_sct_rsp_into_task": "a push through RSP pointed into current, behind a static call: the TS_COMPAT "
-                                 "passes skip RSP-based stores",
-    "adv_r90_sct_pushret_sti": "`push $1f; ret; 1: sti` behind a static call: the IF pre-scans take every `ret` "
-                               "for a return",
+    # (adv_r90_movs_current_lit, `gs movsq` through RSI = &current_task, and
+    # adv_r90_sct_rsp_into_task, a push through RSP pointed into current
+    # behind a static call, were closed in review 93: tscompat's
+    # MaySet._cpa_step and _lite_rsp, TsCompatEffects._track_rsp)
+    # (adv_r90_sct_pushret_sti, `push $1f; ret; 1: sti` behind a static call,
+    # was closed in review 92: the IF passes' `ret` is a return only where
+    # the function's frame walk shows it, irqflag._frame_ok)
+    "adv_r94_task_uptr_ret": "`*current->notify_ptr = regs->di` with a pointer the user set in an earlier "
+                             "syscall: proven under abi-frames (a pointer from kernel memory reaches only escaped "
+                             "frames)",
     # review 94: a summarised callee's store through a pointer a user chose
     "adv_r94_enter_hook_uptr": "`*(u64 *)regs->dx = regs->si` in a summarised callee whose closure reaches an "
                                "indirect call: proven under abi-frames (no summary tells a user's pointer from a "

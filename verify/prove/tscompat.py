@@ -30,6 +30,14 @@ task, include P):
 - a store of a non-immediate value (register, cmpxchg, string store, pop)
   covering P through a register that may hold the current task pointer
   anywhere in the function (a flow-insensitive may-analysis) may set it: ANY;
+  the pointer is read from the per-CPU slot through an operand naming it,
+  or through a register holding the slot's address (this_cpu_ptr: any
+  load, a string load or move, a push; MaySet._cpa_step), and followed
+  through registers and the function's own stack slots;
+- while RSP may point into the current task (loaded from, or computed
+  with, such a pointer; `leave` with RBP one), every instruction may store
+  over the bit -- a push, a call, `enter`, an interrupt's frame: ANY
+  (MaySet._lite_rsp, TsCompatEffects._track_rsp);
 - an exception-table fixup, an indirect jump, iret/sysret/a far transfer,
   code that is not code, the syscall dispatch, recursion or a function too
   large to read: ANY;
@@ -456,6 +464,14 @@ class TsCompatEffects:
         if (ins.target in self.syscall_tables) or any(
                 o.type == _X.X86_OP_MEM and (o.mem.disp & 0xFFFFFFFFFFFFFFFF) in self.syscall_tables for o in ci.operands):
             return anyw(f"{prog.symbolize(ins.addr)} runs a syscall"), False
+        if "rsp" in may or "rsp" in (may.get(_CPA) or ()):
+            # RSP may point into the current task (or at its per-CPU slot):
+            # a push, a call (its return address, the callee's frame),
+            # `enter`, a store through RSP, an interrupt's or exception's
+            # frame may write the status here (_track_rsp; the data-flow
+            # pass flags the same, MaySet._lite_rsp)
+            return anyw(f"`{m} {ci.op_str}` at {prog.symbolize(ins.addr)}: RSP may point into the current task"), \
+                False
         if k in ("call", "icall", "tail"):
             eff = self.of(ins.target if k != "icall" else None, top=False)
             if eff.kind == ANY and not why:
@@ -575,6 +591,79 @@ class TsCompatEffects:
         return out
 
     def _track(self, ci, must: dict, may: dict) -> tuple[dict, dict]:
+        """Registers holding the current task pointer after one instruction
+        (_track0), with two rules the data-flow pass (MaySet) shares:
+        registers that may hold the address of the current_task slot
+        (this_cpu_ptr(&current_task): may[_CPA], a set of names; a load
+        through one, a string load too, is the pointer: MaySet._cpa_step),
+        and RSP as a pointer into the current task (may["rsp"]: _track_rsp,
+        and _effect takes every instruction there for a store over the
+        status).  What goes through memory (a `movs` or `push` of the
+        pointer into the frame, a spill) is the data-flow pass's: its flags
+        are stores this pass takes as setting the bit (_compute_once)."""
+        must2, may2 = self._track0(ci, must, may)
+        ms = self.may_set
+        cpa = may.get(_CPA)
+        if cpa or ms._cur_hex in ci.op_str or (ci.mnemonic == "lea" and not ms._gs_current):
+            marks, loads, _copied = ms._cpa_step(ci.address, ci.size, _base_mnemonic(ci.mnemonic), ci.op_str,
+                                                 cpa or frozenset())
+            may2 = dict(may2)
+            for r, kind in loads.items():
+                may2[r] = frozenset({0}) if kind == "exact" else None
+            if marks:
+                may2[_CPA] = marks
+            else:
+                may2.pop(_CPA, None)
+        if "rsp" in may or ((may or "gs" in ci.op_str or not ms._gs_current) and
+                            ("sp" in ci.op_str or ci.mnemonic == "leave")):
+            may2 = self._track_rsp(ci, may, may2)
+        return must2, may2
+
+    def _track_rsp(self, ci, may: dict, may2: dict) -> dict:
+        """may2 with "rsp" (RSP may point into the current task: None, any
+        offset, or _track0's offsets) as MaySet._lite_rsp decides it, over
+        registers and the current_task slot (the frame is the data-flow
+        pass's); RBP made from such an RSP (`mov %rsp,%rbp`, `enter`) too."""
+        ms = self.may_set
+        m = _base_mnemonic(ci.mnemonic)
+        ops = ci.op_str
+        kind = _rsp_write(m, ops)
+        old = "rsp" in may
+        cpa = may.get(_CPA) or ()
+
+        def tagged(text, address=False):
+            if "[" not in text:
+                return ms._reg_of(text)[0] in may
+            mm = _parse_mem(text)
+            if mm is None:
+                return False
+            if address:
+                return ms._reg_of(mm[2])[0] in may or ms._reg_of(mm[3])[0] in may
+            return ms._is_current_operand(ci.address, ci.size, text) or ms._reg_of(mm[2])[0] in cpa or \
+                ms._reg_of(mm[3])[0] in cpa
+
+        if kind is None:
+            new = old
+        elif kind == "leave":
+            new = "rbp" in may
+        elif kind == "combine":
+            new = old or any(tagged(t.strip()) for t in ops.split(", "))
+        else:
+            src = kind[1]
+            new = False if src in ("", "(pop)") else tagged(src, address=m == "lea")
+        may2 = dict(may2) if may2 is may else may2
+        if new:
+            # (_track0's offsets where it follows the write, or RSP not
+            # written; moved by a push, leave, an add of a register: None)
+            if "rsp" not in may2 or kind in ("leave", "combine"):
+                may2["rsp"] = None
+        else:
+            may2.pop("rsp", None)
+        if old and (m == "enter" or (m == "mov" and ops == "rbp, rsp")):
+            may2["rbp"] = None
+        return may2
+
+    def _track0(self, ci, must: dict, may: dict) -> tuple[dict, dict]:
         """Registers holding the current task pointer after one instruction."""
         ops = ci.operands
         m = ci.mnemonic
@@ -596,7 +685,8 @@ class TsCompatEffects:
                 if w:
                     written.add(w)
         except capstone.CsError:
-            return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED}
+            # (RSP keeps its own tag: _track_rsp)
+            return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED if r != "rsp"}
         if addr32_memory(ci):
             # (a 32-bit address, cfg.addr32_memory: `lea (%eax)` truncates,
             # a load reads elsewhere than the base register's object; what
@@ -916,6 +1006,46 @@ def _other_register(operand: str) -> bool:
     first operand that is no memory, nearly always a register name; the
     passes test every instruction's)."""
     return _OTHER_REG.match(operand) is not None
+
+
+_RSP_NAMES = frozenset(("rsp", "esp", "sp", "spl"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rsp_write(m: str, ops: str):
+    """How an instruction (capstone's text, the mnemonic without lock/bnd
+    prefixes) writes RSP as a value, for the rule that RSP may point into
+    the current task (MaySet._lite_rsp, TsCompatEffects._track_rsp):
+    None: it does not, or it only moves RSP by itself (push, pop to another
+    place, call, ret, enter, pushf, popf: RSP stays what it pointed into);
+    "leave": RSP := RBP + 8; ("replace", source): RSP := the source's value
+    whatever RSP held (a register or memory operand text, an lea's address,
+    "(pop)" for `pop %rsp`, "" for a 32-bit write, which no kernel address
+    survives: ts-compat-writers); "combine": RSP computed from itself and
+    its other operands (add, sub, and, cmov, a 16- or 8-bit write that keeps
+    the upper bits, xadd, anything else naming RSP as a destination).
+    (Memoised: a function of the text.)"""
+    base = m.split(" ")[-1]
+    if base == "leave":
+        return "leave"
+    operands = [t.strip() for t in ops.split(", ")] if ops else []
+    if not operands:
+        return None
+    dst_t = operands[0]
+    second = operands[1] if len(operands) > 1 else ""
+    if base == "xchg" and (dst_t in _RSP_NAMES or second in _RSP_NAMES):
+        if "rsp" in (dst_t, second):
+            return "replace", (second if dst_t == "rsp" else dst_t)
+        return ("replace", "") if "esp" in (dst_t, second) else "combine"
+    if dst_t == "rsp" and base in ("mov", "movabs", "lea", "pop"):
+        return "replace", ("(pop)" if base == "pop" else second)
+    if dst_t == "esp" and base in ("mov", "lea", "movzx", "movsx", "movsxd"):
+        return "replace", ""
+    if dst_t in _RSP_NAMES and not (_reads_only(base) or base.startswith(("j", "loop", "ret", "push", "out"))):
+        return "combine"
+    if second in _RSP_NAMES and (base in ("xadd", "cmpxchg") or base in _TWO_DESTS):
+        return "combine"
+    return None
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -2813,6 +2943,27 @@ class MaySet:
             out = dict(out)
             if base.startswith("stos") and "rax" in tagged:
                 out[_STACK] = _join_tags(out.get(_STACK, frozenset()), st["rax"])
+            if base.startswith("stos") and (slots or anywhere) and not m.startswith(_REP_PREFIXES):
+                # one element stored through a copy of RSP changes what a
+                # tagged slot it overlaps holds, as a `movb` does (a byte of
+                # the pointer: p with another low byte, adv_r93_stosb_slot):
+                # its offset is not known any more (every slot where RDI's
+                # is not known).  A rep-prefixed one fills an array in the
+                # frame (memset of a local): as an indexed store there
+                # (below), it stays inside its object and changes no slot
+                # that holds the pointer unless it stores the pointer
+                # (ts-compat-writers; then the union above).  (RDI not a
+                # frame address: the frame is not written, ts-compat-writers;
+                # a movs's destination: its rule below makes every slot any
+                # offset already.)
+                mm = _parse_mem(dst_t)
+                copy, at = self._copy_slot(st, mm)
+                if copy:
+                    for x in slots:
+                        if at is None or (at < x + 8 and x < at + mm[0]):
+                            out[(_SLOT, x)] = None
+                    if anywhere:
+                        out[_STACK] = None
             if base.startswith("movs") and (slots or anywhere):
                 out[_STACK] = None
             if base.startswith("lods") and (slots or anywhere):
@@ -3020,6 +3171,15 @@ class MaySet:
                 k == _STACK or (isinstance(k, tuple) and k[0] == _SLOT) for k in st):
             return f"a stack slot that may hold the current task pointer goes into {dst_t} at " \
                    f"{self.prog.symbolize(a)}: not followed"
+        cpa = st.get(_CPA)
+        if cpa and "[" in rest:
+            # a load through this_cpu_ptr(&current_task) (_cpa_step: `movq
+            # (%rsi),%xmm0` with RSI marked)
+            for tok in rest.split(", "):
+                mm = _parse_mem(tok) if "[" in tok else None
+                if mm and (self._reg_of(mm[2])[0] in cpa or self._reg_of(mm[3])[0] in cpa):
+                    return f"the current task pointer, loaded through the address of its per-CPU slot, goes " \
+                           f"into {dst_t} at {self.prog.symbolize(a)}: not followed"
         return None
 
     @staticmethod
@@ -3048,7 +3208,10 @@ class MaySet:
             falls = True
             for x in cand:
                 xm = _base_mnemonic(x[2])
-                why = self._lite_store(x[0], xm, x[3], s2, sites)
+                # (the checks the pass makes at each instruction of its own)
+                why = self._lite_store(x[0], xm, x[3], s2, sites) or self._lite_unfollowed(x[0], x[3], s2) or \
+                    (self._lite_slot_address_use(x[0], x[1], xm, x[3]) if self._cur_hex in x[3] else None) or \
+                    self._frame_address_unfollowed(x[0], xm, x[3], s2)
                 if why:
                     whys.setdefault(x[0], why)
                 if xm != "call" and (xm == "jmp" or xm.startswith(("j", "loop"))) and x[3].startswith("0x") and \
@@ -3124,19 +3287,24 @@ class MaySet:
 
     def _lite_transfer(self, a, size, m, ops, st: dict, sites) -> dict:
         """_lite_transfer0, plus the registers that may hold the address of
-        current_task's per-CPU slot (_CPA).  x86's this_cpu_ptr(&current_task)
+        current_task's per-CPU slot (_CPA), plus RSP as a pointer derived
+        from the current task (_lite_rsp).  x86's this_cpu_ptr(&current_task)
         is `mov $current_task,%r; add %gs:this_cpu_off,%r` (or the two the
         other way round, or __per_cpu_offset[cpu] added: another CPU's slot,
         counted too), then a plain load: that load reads the current task
         pointer as a %gs:current_task operand does (adv_r7_this_cpu_ptr_current).
-        Soundness: a register gets the mark from an immediate (or absolute
-        lea) naming the slot, keeps it through any add (the per-CPU base,
-        whatever its source) and register copies, and loses it on any other
-        write; a 64-bit load through a marked base with no displacement and
-        no index is the pointer.  (A marked address spilled to memory is not
+        Soundness (_cpa_step): a register gets the mark from an immediate (or
+        absolute lea) naming the slot, and from any instruction that reads a
+        marked register (an add of the per-CPU base, a copy, an exchange, a
+        cmov, an lea through it); it loses it on any other write; a load
+        through a marked base or index is the pointer (exact for a 64-bit
+        `mov`/`lodsq` at displacement 0, else at any offset), wherever it
+        goes: a general register, the stack slot a `movs` or `push` writes,
+        or a register that is not a general one (not followed: flagged,
+        _lite_unfollowed).  (A marked address spilled to memory is not
         followed: the byte scan (_current_readers) still makes such a
         function a reader, and assumption ts-compat-writers names pointers
-        through memory.)"""
+        through memory and slot addresses computed otherwise.)"""
         if len(st) <= 3 and self._gs_current and _SPC not in st and st.keys() <= _UNTAGGED and \
                 "sp" not in ops and "bp" not in ops and "gs" not in ops and self._cur_hex not in ops and \
                 not m.startswith(_STACK_OPS) and m != "enter":
@@ -3153,49 +3321,232 @@ class MaySet:
             if (hx not in ops and not (m == "lea" and "rip" in ops and not self.prog.layout.percpu_gs.value)) or \
                     not (m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops)):
                 out = self._lite_transfer0(a, size, m, ops, st, sites)
-                return out if out is st and st.keys() <= _UNTAGGED else self._lite_net(m, ops, st, out)
+                if not (out is st and st.keys() <= _UNTAGGED):
+                    out = self._lite_net(m, ops, st, out)
+                # (RSP written from a value that may be the pointer, or RSP
+                # there already: _lite_rsp; the `in` tests first, no calls)
+                if "rsp" in st or (("sp" in ops or m == "leave") and
+                                   (m == "leave" or ops.startswith(("rsp", "esp", "sp")) or ", rsp" in ops or
+                                    ", esp" in ops or ", sp" in ops) and
+                                   (not st.keys() <= _UNTAGGED or "gs" in ops or not self._gs_current)):
+                    out = self._lite_rsp(a, size, m, ops, st, out)
+                return out
         out = self._lite_transfer0(a, size, m, ops, st, sites)
         if out is st:
             out = dict(st)
         out = self._lite_net(m, ops, st, out)
-        marks = set(cpa or ())
-        dst_t, _, src = ops.partition(", ")
-        dst, whole = self._reg_of(dst_t)
-        if m == "call":
-            marks -= set(machine.CALLER_SAVED)
-        elif dst is not None and "[" not in dst_t:
-            if m in ("mov", "movabs", "add", "lea") and self._names_current_addr(a, size, m, ops):
-                marks.add(dst)
-            elif m == "add" and dst in marks:
-                pass  # + the per-CPU base (or any offset): still counted
-            elif m in ("mov", "movsxd", "xchg") and self._reg_of(src)[0] in marks and "[" not in src:
-                # (a 32-bit copy too: the slot's address fits in 32 bits
-                # where an immediate names it, adv_r30_cpa_mov32)
-                marks.add(dst)
-            elif m == "lea" and (mm := _parse_mem(src)) and (mm[2] in marks or mm[3] in marks):
-                marks.add(dst)
-            else:
-                marks.discard(dst)
-                if m.startswith(("xchg", "xadd", "cmpxchg")):
-                    marks.discard(self._reg_of(src)[0])
-            if "[" in src:
-                mm = _parse_mem(src)
-                if mm and mm[2] in (cpa or ()) and mm[3] is None and mm[4] == 0 and mm[1] in (None, "gs") \
-                        and whole and m in ("mov", "movabs"):
-                    out[dst] = frozenset({(0, False)})
-                elif mm and (mm[2] in (cpa or ()) or mm[3] in (cpa or ())) and m != "lea":
-                    # through a marked base or index at any displacement
-                    # (`mov %gs:(%rax,%rcx,1),%rdx`, adv_r30_cpa_index):
-                    # may be the pointer, at an offset not known
-                    out[dst] = None
-        for r in _IMPLICIT_WRITES_OF(m):
-            marks.discard(r)
-        if m.startswith("pop") and dst is not None:
-            marks.discard(dst)
+        marks, loads, copied = self._cpa_step(a, size, m, ops, cpa or frozenset())
+        for r, kind in loads.items():
+            out[r] = frozenset({(0, False)}) if kind == "exact" else None
+        if copied is not None and copied[0] != "other":
+            tag = frozenset({(0, False)}) if copied[1] else None
+            if copied[0] == "movs":
+                # the string move's destination: the frame slot at RDI when
+                # RDI is a copy of RSP at one known offset (joined: the copy
+                # may hold other memory on another path, _copy_slot), else
+                # any slot ("somewhere in the frame": RDI may be a stack
+                # address at an offset not known, or -- ts-compat-writers --
+                # other memory, from which no load is the pointer)
+                mm = _parse_mem(ops.partition(", ")[0])
+                copy, at = self._copy_slot(st, mm)
+                if copy and at is not None and tag is not None:
+                    for x in [k[1] for k in st if isinstance(k, tuple) and k[0] == _SLOT]:
+                        if x != at and at < x + 8 and x < at + 8:
+                            out[(_SLOT, x)] = None  # (bytes of both now: adv_r33_overlap)
+                    out[(_SLOT, at)] = _join_ret(tag, st.get((_SLOT, at), _NO_TAG))
+                else:
+                    out[_STACK] = None
+            else:  # push: the slot below RSP (_lite_transfer1 made it untagged)
+                sp = st.get(_SP)
+                if sp is not None and tag is not None:
+                    out[(_SLOT, sp - 8)] = tag
+                else:
+                    out[_STACK] = None
         if marks:
-            out[_CPA] = frozenset(marks)
+            out[_CPA] = marks
         else:
             out.pop(_CPA, None)
+        if "rsp" in st or m == "leave" or "sp" in ops:
+            out = self._lite_rsp(a, size, m, ops, st, out)
+        return out
+
+    def _cpa_step(self, a, size, m, ops, cpa: frozenset) -> tuple:
+        """this_cpu_ptr(&current_task) over one instruction, for both passes
+        (MaySet._lite_transfer, TsCompatEffects._track): (the registers that
+        may hold the slot's address after it, {register: "exact" | None}
+        loaded through a marked one (the pointer at offset 0, or at an offset
+        not known), where else the loaded pointer goes: None, ("movs" |
+        "push", exact) -- the memory a string move or a push writes -- or
+        ("other", False): a register that is not a general one).  cpa: the
+        marks before.  Default deny: every general register an instruction
+        writes while it reads a marked one (as a register, or as an lea's
+        base or index) is marked (an add of the per-CPU base, `add %rsi,%rdx`
+        the other way round, mov, xchg either way, cmov, lea); only a write
+        that reads none, or a zeroing `xor %esi,%esi`, drops a mark; a string
+        instruction's own RSI/RDI step (an add) keeps theirs.  A load is any
+        memory operand that is read (not an lea, not a write-only
+        destination) based or indexed on a marked register, any segment, a
+        32-bit address too (`[esi]`: the slot's address fits in 32 bits);
+        every general register the instruction writes then holds the
+        pointer (or a value computed from it)."""
+        base = m.split(" ")[-1]
+        operands = [t.strip() for t in ops.split(", ")] if ops else []
+        dst_t = operands[0] if operands else ""
+        marks = set(cpa)
+        if base == "call":
+            return frozenset(marks - set(machine.CALLER_SAVED)), {}, None
+        # a string instruction (not SSE's movsd/cmpsd, which name xmm registers)
+        string = base in _STRING_OPS and not any(_other_register(t) for t in operands)
+        write_only = base in _WRITE_ONLY or base.startswith("set")
+        named = [self._reg_of(t)[0] for t in operands if "[" not in t]
+        if string or (_reads_only(base) and base != "lea") or base in _LITE_READS_EXACT or \
+                base.startswith(_LITE_READS):
+            written = set()  # (lea writes its register: _reads_only is about memory)
+        elif write_only or base in _ALU_FIRST_WRITTEN or base in _MAY_KEEP or base.startswith("cmov"):
+            written = {named[0]} if operands and "[" not in dst_t else set()
+            if base in _TWO_DESTS and len(operands) > 1 and "[" not in operands[1]:
+                written.add(self._reg_of(operands[1])[0])
+        else:  # (xchg, xadd, cmpxchg, anything else: every register named)
+            written = set(named)
+        written.discard(None)
+        implicit = set(_IMPLICIT_WRITES_OF(m))
+        if base in _STRING_OPS:
+            # (a string op's RSI/RDI step: an add, the mark stays; SSE's
+            # movsd/cmpsd, which share the names, step neither)
+            implicit -= {"rsi", "rdi"}
+        if string:
+            reads = set()
+        else:
+            reads = {self._reg_of(t)[0] for t in (operands[1:] if write_only else operands) if "[" not in t}
+            reads |= set(_IMPLICIT_READS.get(base, ()))
+            if base == "lea" and len(operands) > 1:
+                mm = _parse_mem(operands[1])
+                if mm:
+                    reads |= {self._reg_of(mm[2])[0], self._reg_of(mm[3])[0]}
+        reads.discard(None)
+        zeroing = base in ("xor", "sub", "sbb") and len(operands) == 2 and operands[0] == operands[1]
+        if base in ("mov", "movabs", "add", "lea") and "[" not in dst_t and written and \
+                self._names_current_addr(a, size, base, ops):
+            marks |= written
+        elif reads & marks and not zeroing:
+            marks |= written | implicit
+        else:
+            marks -= written | implicit
+        loads: dict = {}
+        copied = None
+        if cpa and base != "lea" and not base.startswith(("nop", "prefetch", "clflush", "clwb", "invlpg")):
+            hit = None
+            for k, t in enumerate(operands):
+                if "[" not in t or (k == 0 and write_only) or (string and not t.endswith(("[rsi]", "[esi]"))):
+                    continue  # (a write-only destination is not read; a string op reads through RSI)
+                mm = _parse_mem(t)
+                if mm and (self._reg_of(mm[2])[0] in cpa or self._reg_of(mm[3])[0] in cpa):
+                    hit = (k, t, mm)
+                    break
+            if hit is not None:
+                k, t, mm = hit
+                exact = mm[3] is None and mm[4] == 0 and mm[1] in (None, "gs") and mm[2] in cpa
+                rep = m.startswith(_REP_PREFIXES)
+                if string and base.startswith("movs"):
+                    copied = ("movs", exact and base == "movsq" and not rep)
+                elif base == "push":
+                    copied = ("push", exact and t.startswith("qword ptr"))
+                elif k > 0 and dst_t and "[" not in dst_t and _other_register(dst_t):
+                    copied = ("other", False)
+                elif base in ("mov", "movabs") and exact and k == 1 and dst_t in _GPR64_NAMES:
+                    loads[dst_t] = "exact"
+                elif string and base == "lodsq" and exact and not rep:
+                    loads["rax"] = "exact"
+                else:
+                    for w in (written | implicit) - {"rsp"}:
+                        loads[w] = None
+        return frozenset(marks), loads, copied
+
+    @staticmethod
+    def _frame_slot(st: dict, mm):
+        """(is a stack slot, its offset or None) for a parsed memory operand
+        (_lite_transfer1's frame_slot)."""
+        if mm is None or mm[1] is not None:
+            return False, None
+        copy, at = MaySet._copy_slot(st, mm)
+        if copy:
+            return True, at
+        bp, sp = st.get(_BP, _NO_TAG), st.get(_SP)
+        if mm[3] == "rbp" and bp is not _NO_TAG:
+            return True, None
+        if mm[2] == "rsp":
+            return True, (sp + mm[4] if sp is not None and mm[3] is None else None)
+        if mm[2] == "rbp" and bp is not _NO_TAG:
+            return True, (bp + mm[4] if bp is not None and mm[3] is None else None)
+        return False, None
+
+    def _operand_tagged(self, a, size, text: str, st: dict, address: bool = False) -> bool:
+        """Whether an operand's value may be the current task pointer (any
+        offset): a tagged register (any width); a memory operand read from a
+        frame slot that may hold it, from the current_task slot, or through
+        a register marked with the slot's address; with address (an lea),
+        a memory operand whose base or index is tagged."""
+        if "[" not in text:
+            return self._reg_of(text)[0] in st
+        mm = _parse_mem(text)
+        if mm is None:
+            return False
+        if address:
+            return self._reg_of(mm[2])[0] in st or self._reg_of(mm[3])[0] in st
+        is_slot, slot = self._frame_slot(st, mm)
+        if is_slot:
+            return self._slot_load(st, slot) is not _NO_TAG
+        cpa = st.get(_CPA) or ()
+        return self._is_current_operand(a, size, text) or self._reg_of(mm[2])[0] in cpa or \
+            self._reg_of(mm[3])[0] in cpa
+
+    def _lite_rsp(self, a, size, m, ops, st: dict, out: dict) -> dict:
+        """RSP as a pointer derived from the current task: the state key
+        "rsp" (tags None, any offset), which _lite_store flags at every
+        instruction while it is there: a push, a call (its return address,
+        and the callee's whole frame), `enter`, an explicit store through
+        RSP, and an interrupt's or exception's frame (pushed at RSP wherever
+        it points) may each store over the status (adv_r90_sct_rsp_into_task:
+        `lea 24(%rax),%rsp; push $TS_COMPAT`).  Soundness: RSP gets the tag
+        when an instruction writes it from a value that may be the pointer
+        (a copy, an lea, `pop %rsp` or a load of a slot that may hold it,
+        `leave` with RBP holding one, any computation with a tagged operand:
+        _rsp_write's "combine"), and keeps it through every write but a
+        replacement by a value with no tag (`mov %rcx,%rsp` restoring a
+        saved RSP, `leave` with RBP a frame address); what is copied from RSP
+        while it is there is tagged (the generic rules, and here the two
+        that make RBP a frame address instead: `mov %rsp,%rbp`, `enter`), so
+        a store through the copy after RSP is restored is one through the
+        pointer.  A function that returns with RSP there is flagged at its
+        `ret` (its caller's pass assumes RSP comes back as the ABI says:
+        abi-callee-saved)."""
+        kind = _rsp_write(m, ops)
+        old = "rsp" in st
+        if kind is None:
+            new = old
+        elif kind == "leave":
+            new = "rbp" in st  # (a frame-pointer RBP is a stack address: restored)
+        elif kind == "combine":
+            new = old or any(self._operand_tagged(a, size, t.strip(), st) for t in ops.split(", "))
+        else:
+            src = kind[1]
+            if src == "":
+                new = False
+            elif src == "(pop)":
+                new = self._slot_load(st, st.get(_SP)) is not _NO_TAG
+            else:
+                new = self._operand_tagged(a, size, src, st, address=m == "lea")
+        if old and ((m == "mov" and ops == "rbp, rsp") or m == "enter"):
+            if out is st:
+                out = dict(out)
+            out["rbp"] = None  # (a copy of RSP, not a frame address)
+        if new:
+            if out.get("rsp", _NO_TAG) is not None:
+                out = dict(out) if out is st else out
+                out["rsp"] = None
+        elif "rsp" in out:
+            out = dict(out) if out is st else out
+            out.pop("rsp")
         return out
 
     def _names_current_addr(self, a, size, m, ops) -> bool:
@@ -3623,8 +3974,13 @@ class MaySet:
                         out[r] = v
                 return out
             if dst_t in _GPR64_NAMES:
-                out[src], out[dst_t] = st.get(dst_t), st.get(src)
-                out = {r: v for r, v in out.items() if v is not None or r in st}
+                # a swap (by _NO_TAG, not None: None is "any offset", and a
+                # register handed one keeps it: adv_r93_xchg_anyoff)
+                for r, v in ((src, st.get(dst_t, _NO_TAG)), (dst_t, st.get(src, _NO_TAG))):
+                    if v is _NO_TAG:
+                        out.pop(r, None)
+                    else:
+                        out[r] = v
                 return out
             mm = _parse_mem(dst_t)
             is_slot, slot = frame_slot(mm) if mm else (False, None)
@@ -3761,6 +4117,13 @@ class MaySet:
 
     def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
         fx = self.fx
+        if "rsp" in st or (_CPA in st and "rsp" in st[_CPA]):
+            # RSP may point into the current task (_lite_rsp), or at its
+            # per-CPU slot: every instruction here may store through it, at
+            # an offset not followed -- a push, a call, `enter`, an explicit
+            # store through RSP, an interrupt's or exception's frame
+            return f"{_Where(m, ops, self.prog, a)}: RSP may point into the current task (a push, a call or " \
+                   "an interrupt's frame may store over its status)"
         if m == "(site)":
             return None  # each candidate's stores: _lite_site
         where = _Where(m, ops, self.prog, a)
