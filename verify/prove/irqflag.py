@@ -1236,7 +1236,15 @@ class IrqFlagEffects:
                 bp = old[2] if old[2] == s2[2] else "?"
                 # (a saved slot stays one while it is at or above RSP)
                 rsave = old[4] if old[4] == s2[4] and (old[4] is None or old[4] <= d) else None
-                s2 = (d, ex, bp, old[3] and s2[3], rsave, old[5] if old[5] == s2[5] else None)
+                # copies of RSP: a register that may be one on either way
+                # stays one, its offset kept only where both ways agree
+                cp = dict(old[6])
+                for r, off in s2[6]:
+                    cp[r] = off if cp.get(r, off) == off else None
+                for r in cp.keys() - {x for x, _o in s2[6]}:
+                    cp[r] = None
+                s2 = (d, ex, bp, old[3] and s2[3], rsave, old[5] if old[5] == s2[5] else None,
+                      frozenset(cp.items()))
                 if s2 == old:
                     return
             states[n2] = s2
@@ -1245,8 +1253,10 @@ class IrqFlagEffects:
         # (d, d exact, RBP's d (None: not a stack address the walk knows,
         # "?": one at an offset not known), RBP holds its entry value, the d
         # of the slot holding RBP's entry value or None, (register, bound)
-        # of a register holding an unsigned value at most bound, or None)
-        go((t, None), (0, True, None, True, None, None))
+        # of a register holding an unsigned value at most bound, or None,
+        # the registers but RSP and RBP that may hold a copy of RSP as
+        # (register, its offset from the entry RSP or None: not known))
+        go((t, None), (0, True, None, True, None, None, frozenset()))
         prog = self.program
         steps = 0
         while work:
@@ -1258,7 +1268,7 @@ class IrqFlagEffects:
                 break
             addr, vk = node
             try:
-                kind, val = self._frame_decode(node, st[5] is not None)
+                kind, val = self._frame_decode(node, st[5] is not None or bool(st[6]))
             except CfgError:
                 why = "cfg error"
                 break
@@ -1279,7 +1289,8 @@ class IrqFlagEffects:
                         break
                     s2 = st if "rbp" not in regs else (st[0], st[1], None, False) + st[4:]
                     if s2[5] is not None and s2[5][0] in regs:
-                        s2 = s2[:5] + (None,)
+                        s2 = s2[:5] + (None,) + s2[6:]
+                    s2 = s2[:6] + (frozenset(c for c in s2[6] if c[0] not in regs),)
                     out.append(((fx, None), s2))
                 if why is not None:
                     break
@@ -1348,7 +1359,9 @@ class IrqFlagEffects:
         """[(successor, state)] after ci in _frame_walk, or why it fails."""
         prog = self.program
         X = capstone.x86
-        d, exact, bp, rin, rsave, amt = st
+        d, exact, bp, rin, rsave, amt, cp = st
+        copies = dict(cp)
+        d_before, exact0, bp0 = d, exact, bp  # (RSP and RBP as the instruction reads them)
         addr, vk = node
         m = ci.mnemonic
         mb = m.split(" ")[-1]
@@ -1364,7 +1377,7 @@ class IrqFlagEffects:
             if mb == "iretq" and vk is None and self._iret_self(addr):
                 # sync_core()'s iret-to-self pops the five words it pushed
                 # (RSP as before them): on at the next instruction
-                out.append((fall, (d - 40, exact, bp, rin, rsave, amt)))
+                out.append((fall, (d - 40, exact, bp, rin, rsave, amt, cp)))
                 return out
             return "leaves other than by a return"
         if mb == "int3":
@@ -1389,6 +1402,24 @@ class IrqFlagEffects:
             frame_ptr = (X.X86_REG_RSP, X.X86_REG_ESP) + ((X.X86_REG_RBP, X.X86_REG_EBP) if bp is not None else ())
             if mem.base in (X.X86_REG_RBP, X.X86_REG_EBP) and bp == "?":
                 return "a store through RBP, which may be a stack address"
+            if mem.base in (X.X86_REG_RBP, X.X86_REG_EBP) and bp is None and rin:
+                # RBP's entry value: the caller's frame pointer, if it keeps
+                # one (8(%rbp) its return address: adv_r95_entry_rbp_retslot_sti);
+                # compiled code never stores through a callee-saved
+                # register's entry value
+                return "a store through RBP's entry value (the caller's frame)"
+            named = {self._reg(ci, r) for r in (mem.base, mem.index) if r}
+            if named & copies.keys():
+                # through a copy of RSP (`mov %rsp,%rsi; mov %rcx,(%rsi)`:
+                # adv_r95_retslot_rspcopy_sti): below the entry RSP only
+                off = copies.get(self._reg(ci, mem.base)) if mem.base else None
+                extent = store_extent(m, op.size)
+                if mem.index != 0 or mem.segment not in flat or extent is None or off is None or \
+                        addr32_memory(ci):
+                    return "a store through a copy of RSP at an offset not known"
+                if off + mem.disp + extent > 0:
+                    return "a store through a copy of RSP at or above the return address"
+                continue
 
             if not (mem.base in frame_ptr or mem.index in frame_ptr or (mem.segment not in flat and (
                     mem.base in stack_regs or mem.index in stack_regs))):
@@ -1414,6 +1445,9 @@ class IrqFlagEffects:
         if mb in IMPLICIT_MEMORY_STORES and any(
                 op.type == X.X86_OP_REG and op.reg in stack_regs for op in ops):
             return "a store into the frame at an offset not known"
+        if (mb in IMPLICIT_MEMORY_STORES or mb.startswith("stos") or mb in ("movsb", "movsw", "movsd", "movsq")) \
+                and "rdi" in copies:
+            return "a string store through a copy of RSP"
 
         # control flow
         t = ops[0].imm & 0xFFFFFFFFFFFFFFFF if len(ops) == 1 and ops[0].type == X.X86_OP_IMM else None
@@ -1426,7 +1460,7 @@ class IrqFlagEffects:
             if t is not None and vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
                 # RSB stuffing's `call 1f` inside a replacement: a push and
                 # a jump (its int3 never runs)
-                out.append((target_node(prog, t, vk), (d + 8, exact, bp, rin, rsave, None)))
+                out.append((target_node(prog, t, vk), (d + 8, exact, bp, rin, rsave, None, cp)))
                 return out
             if t is not None and t == fall[0]:
                 return "a call that pushes its own next instruction"
@@ -1434,7 +1468,10 @@ class IrqFlagEffects:
                 return out
             # the callee comes back here with RSP and RBP as it found them
             # (its own check), every caller-saved register possibly written
-            out.append((fall, (d, exact, bp, rin, rsave, None)))
+            # (a copy of RSP in a caller-saved register is gone: what the
+            # callee leaves there is no copy, abi-frames)
+            out.append((fall, (d, exact, bp, rin, rsave, None,
+                               frozenset(c for c in cp if c[0] not in CALLER_SAVED))))
             return out
         if mb == "jmp":
             if t is None:
@@ -1457,7 +1494,7 @@ class IrqFlagEffects:
                 return "a tail call not at the entry RSP"
             # a jump within the frame (a `.cold` part, an inner label): the
             # code there runs in it
-            out.append(((t, None), (d, exact, bp, rin, rsave, amt)))
+            out.append(((t, None), (d, exact, bp, rin, rsave, amt, cp)))
             return out
         if ci.group(capstone.CS_GRP_JUMP) or mb == "xbegin":
             # (a jcc, loop, jrcxz; xbegin's abort goes on at its target with
@@ -1465,7 +1502,7 @@ class IrqFlagEffects:
             if t is None:
                 return "an indirect branch"
             tn = target_node(prog, t, vk)
-            out += [(tn, (d, exact, bp, rin, rsave, amt)), (fall, (d, exact, bp, rin, rsave, amt))]
+            out += [(tn, (d, exact, bp, rin, rsave, amt, cp)), (fall, (d, exact, bp, rin, rsave, amt, cp))]
             return out
 
         # RBP
@@ -1551,8 +1588,58 @@ class IrqFlagEffects:
         if m == "and" and reg0 is not None and ops[0].size in (4, 8) and ops[1].type == X.X86_OP_IMM \
                 and 0 <= ops[1].imm < 1 << 31:
             amt = (self._reg(ci, reg0), ops[1].imm)
-        out.append((fall, (d, exact, bp, rin, rsave, amt)))
+        out.append((fall, (d, exact, bp, rin, rsave, amt, self._frame_copies(ci, w, copies, d_before, exact0, bp0))))
         return out
+
+    _GPRS = frozenset(("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+                       "r15"))
+
+    def _frame_copies(self, ci, w, copies: dict, d: int, exact: bool, bp) -> frozenset:
+        """The copies of RSP after ci (_frame_walk's state): `mov %rsp,%r`
+        and `lea k(%rsp),%r` at an exact d, the same through RBP while it is
+        a known copy, a register copy of a copy, a constant added to or
+        subtracted from one give the offset; any other write of a register
+        by an instruction that reads RSP, RBP or a copy (arithmetic, xchg,
+        an indexed lea) makes it a copy at an offset not known; every other
+        write ends it.  (A copy spilled to memory and loaded back is not
+        followed: abi-frames.)"""
+        X = capstone.x86
+        ops = ci.operands
+        m = ci.mnemonic.split(" ")[-1]
+        out = {r: o for r, o in copies.items() if r not in w}
+        dst = self._reg(ci, ops[0].reg) if ops and ops[0].type == X.X86_OP_REG else None
+        if dst in (None, "rsp", "rbp") or dst not in w:
+            dst = None
+        read = set()
+        for op in ops[1:] if dst is not None else ops:
+            if op.type == X.X86_OP_REG:
+                read.add(self._reg(ci, op.reg))
+            elif op.type == X.X86_OP_MEM and m == "lea":
+                read |= {self._reg(ci, r) for r in (op.mem.base, op.mem.index) if r}
+        stackish = read & ({"rsp"} | ({"rbp"} if bp is not None else set()) | copies.keys())
+        if dst is not None and stackish:
+            src = ops[1] if len(ops) == 2 else None
+            off = None
+            if src is not None and ops[0].size == 8:
+                if m == "mov" and src.type == X.X86_OP_REG:
+                    r = self._reg(ci, src.reg)
+                    off = -d if r == "rsp" and exact else -bp if r == "rbp" and isinstance(bp, int) else \
+                        copies.get(r)
+                elif m == "lea" and src.mem.index == 0 and src.mem.segment == 0:
+                    r = self._reg(ci, src.mem.base) if src.mem.base else None
+                    base = -d if r == "rsp" and exact else -bp if r == "rbp" and isinstance(bp, int) else \
+                        copies.get(r)
+                    off = None if base is None else base + src.mem.disp
+                elif m in ("add", "sub") and src.type == X.X86_OP_IMM and copies.get(dst) is not None:
+                    off = copies[dst] + (src.imm if m == "add" else -src.imm)
+            out[dst] = off
+        # (an xchg's other register, any other register the instruction
+        # writes while reading a copy: a copy at an offset not known)
+        if stackish or (read & copies.keys()):
+            for r in w - {"rsp", "rbp", "rflags"}:
+                if r != dst and r in self._GPRS and (m.startswith(("xchg", "xadd", "cmpxchg")) or dst is None):
+                    out[r] = None
+        return frozenset(out.items())
 
     # -- assumption irqrestore-pairs (context "A") ---------------------------------
     def _bit9_test(self, ci):

@@ -1094,6 +1094,14 @@ class StackWalk:
                 if m == "mov" and lo is not None and op.size == 8 and ops[1].type == _X86.X86_OP_REG and \
                         _reg64(ci, ops[1].reg) in kept:
                     saved = saved | {(lo, _reg64(ci, ops[1].reg))}
+            elif (mem.base == _RBP or mem.index == _RBP) and bp == "in" and "rbp" in kept:
+                # through RBP's entry value: the caller's frame pointer when
+                # it keeps one (8(%rbp) its return address:
+                # adv_r95_entry_rbp_retslot_sti); compiled code never
+                # stores through a callee-saved register's entry value
+                self.bad(f"`{ci.mnemonic} {ci.op_str}` at {self.prog.symbolize(addr)} stores through RBP's entry "
+                         "value (the caller's frame)")
+                saved = frozenset()
             elif mem.index == _RBP and isinstance(bp, int):
                 # the frame pointer as the index (`mov %rax,8(%rcx,%rbp,1)`
                 # with RCX = 0, adv_r35_ret_index_rbp): somewhere in the frame
