@@ -1419,6 +1419,8 @@ class IrqFlagEffects:
                     return "a store through a copy of RSP at an offset not known"
                 if off + mem.disp + extent > 0:
                     return "a store through a copy of RSP at or above the return address"
+                if rsave is not None and off + mem.disp + extent > -rsave and off + mem.disp < -rsave + 8:
+                    rsave = None  # (it may overwrite RBP's saved entry value)
                 continue
 
             if not (mem.base in frame_ptr or mem.index in frame_ptr or (mem.segment not in flat and (
@@ -3175,6 +3177,14 @@ class IrqFlagEffects:
         while j >= 0 and syms._sorted[j][0] == t:
             size = max(size, syms._sorted[j][1])
             j -= 1
+        if not size:
+            # no ELF size (kallsyms, a System.map): up to the next symbol.
+            # Code past the function's end there can only add a return or
+            # a fall-through, which make it "may return" (6.1's vmlinuz:
+            # __stack_chk_fail taken to return let the frame walk run on
+            # from try_to_wake_up's last call into wake_up_process)
+            nxt = syms.next_symbol(t)
+            size = (nxt - t) if nxt is not None else 0
         if not size or size > 4096:
             return False
         try:
