@@ -275,22 +275,19 @@ def _add_hit_sites(prog, ex, name, frame, live, sites: list, static: dict, width
     reach it leaves it inconclusive, not "unreachable").  Its width from its
     bytes; a SYSRET that is not one, or a sysretq after a stub that saved no
     frame (no query models it), is inconclusive."""
-    from ..image.encoding import MAX_INSN, sysret_at  # noqa: PLC0415
+    from .rounds import hit_width  # noqa: PLC0415
 
     for site in sorted({h.site for h in ex.hits} - set(sites)):
-        try:
-            found = sysret_at(prog.fetch(site, MAX_INSN))
-        except CfgError:
-            found = None
-        if found is None or (frame == "registers" and found[0] == "sysretq"):
-            why = (f"a SYSRET reached from {name} whose bytes are no SYSRET encoding" if found is None else
+        w = hit_width(prog, site)
+        if w is None or (frame == "registers" and w == "sysretq"):
+            why = (f"a SYSRET reached from {name} whose width its bytes do not give" if w is None else
                    f"a 64-bit SYSRET (sysretq) reached from {name}, which saves no frame: no model")
             for v in live:
-                for oid in _site_oids(frame, found[0] if found else "sysretl") + \
-                        (() if found else SITE_OBLIGATIONS["sysretq"]):
+                for oid in dict.fromkeys(_site_oids(frame, w or "sysretl") +
+                                         (() if w else SITE_OBLIGATIONS["sysretq"])):
                     per.setdefault((v["name"], site, oid), []).append((INCONCLUSIVE, why, None, name))
             continue
-        width_of[site] = found[0]
+        width_of[site] = w
         sites.append(site)
         for ss in static.values():
             if isinstance(ss, set):

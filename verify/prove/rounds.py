@@ -364,31 +364,35 @@ def _site_widths(prog, width_of: dict, hit_sites) -> dict:
     for site in hit_sites:
         if site in width_of:
             continue
-        try:
-            raw = prog.fetch(site, MAX_INSN)
-        except CfgError:
-            raw = b""
-        # the one classifier (image/encoding.py): any prefixes, any REX
-        found = sysret_at(raw)
-        w = (found[0],) if found is not None else ("sysretq", "sysretl")
-        for x in w:
+        w = hit_width(prog, site)
+        for x in (w,) if w is not None else ("sysretq", "sysretl"):
             add(site, sob[x])
     return out
+
+
+def hit_width(prog, site: int) -> str | None:
+    """The width of the SYSRET at a site an exploration reached, from its
+    bytes (image/encoding.py's one classifier: any prefixes, any REX), or
+    None when they are not readable as one (inside a patch site: the
+    callers then owe both widths' obligations)."""
+    try:
+        found = sysret_at(prog.fetch(site, MAX_INSN))
+    except CfgError:
+        return None
+    return found[0] if found is not None else None
 
 
 def _add_hit_sites(prog, ex, width_of: dict, all_sites: list) -> None:
     """A SYSRET instruction the exploration reached that the static walks
     did not list (through a callee they take to return, a resolved
     indirect call: adv_r91_icall_compat_tail) is decided like any other
-    site: its width from its bytes (image/encoding.sysret_at).  One whose
-    bytes are no SYSRET encoding is left to the catch-all (inconclusive)."""
+    site: its width from its bytes (hit_width).  One whose bytes do not say
+    is closed as inconclusive before the compat answers are merged
+    (_check)."""
     for site in sorted({h.site for h in ex.hits} - set(width_of)):
-        try:
-            found = sysret_at(prog.fetch(site, MAX_INSN))
-        except CfgError:
-            found = None
-        if found is not None:
-            width_of[site] = found[0]
+        w = hit_width(prog, site)
+        if w is not None:
+            width_of[site] = w
             all_sites.append(site)
     all_sites.sort()
 
@@ -722,6 +726,12 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     finding(v, site, oid, INCONCLUSIVE, pending_reason.get(
                         (v["name"], site, oid), "refinement budget exhausted" if rounds >= MAX_ROUNDS else
                         "not decided"))
+        for site in sorted(hit_sites - set(width_of)):
+            for oid in dict.fromkeys(dec.obligations.SITE_OBLIGATIONS["sysretq"] +
+                                     dec.obligations.SITE_OBLIGATIONS["sysretl"]):
+                if (v["name"], site, oid) not in final:
+                    finding(v, site, oid, INCONCLUSIVE, "an exploration reached this SYSRET, whose width its "
+                            "bytes do not give (inside a patch site): not decided")
     # the compat sysretl sites (compat.py): their own entries, explorations
     # and obligations (decided after the first round's exploration)
     records, compat_stats, compat_assumptions = compat_job.result()
