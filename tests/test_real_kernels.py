@@ -489,17 +489,12 @@ def test_real_kernel_short_budget_is_inconclusive_never_proven(which, kernel61, 
     assert any(o["status"] == "inconclusive" for o in result["obligations"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known soundness gap (docs/REVIEWS.md, twenty-first session): tscompat.MaySet.of checks its "
-    "'a callee's return carries the current task pointer' fixpoint only when a step that did not `continue` "
-    "empties the work list; when the last function popped is already clean it ends without it and takes the "
-    "closure for clean, so its answers depend on the order of the questions (wip/ts-ret-fixpoint fixes the "
-    "loop; Debian 6.12's ts-compat-clear is then inconclusive)"))
 def test_ts_closure_answer_does_not_depend_on_question_order(kernel612):
     """The TS_COMPAT closure query for __ct_user_enter (called after the
     clear in 6.12's syscall_exit_to_user_mode) gives one answer whether or
-    not __ct_user_exit's effect was computed first, as the check computes
-    it today."""
+    not __ct_user_exit's effect was computed first (docs/REVIEWS.md,
+    twenty-first session: MaySet.of once skipped its fixpoint on returns
+    carrying the pointer, and the two orders disagreed)."""
     from verify.prove.program import Program
     from verify.prove.summary import Summaries
 

@@ -56,6 +56,7 @@ class SourceLines:
         self._ranges: list[tuple[int, int, int]] = []
         self._starts: list[int] = []
         self._cu_rows: dict[int, tuple[list, list, str]] = {}
+        self._cu_language: dict[int, int | None] = {}
         try:
             self._open(elf)
         except Exception:  # noqa: BLE001
@@ -143,6 +144,25 @@ class SourceLines:
         r = ([a for a, _ in rows], [loc for _, loc in rows], comp_dir)
         self._cu_rows[cu_off] = r
         return r
+
+    def language(self, addr: int) -> int | None:
+        """DW_AT_language of the compile unit whose ranges hold addr (29:
+        C11, 0x8001: assembler, ...), or None (no DWARF, no unit there, an
+        unreadable one)."""
+        if not self.ok:
+            return None
+        cu = self._cu_offset(addr)
+        if cu is None:
+            return None
+        hit = self._cu_language.get(cu, -1)
+        if hit == -1:
+            try:
+                at = self._dwarf.get_CU_at(cu).get_top_DIE().attributes.get("DW_AT_language")
+                hit = at.value if at is not None else None
+            except Exception:  # noqa: BLE001
+                hit = None
+            self._cu_language[cu] = hit
+        return hit
 
     def lookup(self, addr: int) -> SourceLine | None:
         if not self.ok:

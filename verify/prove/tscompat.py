@@ -101,6 +101,8 @@ _TRACE_HOOKS = TRACE_HOOKS
 _GHOST_TAG = frozenset({(_GHOST, False)})
 
 
+# DW_AT_language values of C (DWARF 5 7.12: C89, C99, C11, C17)
+_C_LANGUAGES = frozenset((0x01, 0x0C, 0x1D, 0x2C))
 _GHOST_WHY = "uses an argument register its BTF prototype does not have"
 
 
@@ -1893,7 +1895,39 @@ class MaySet:
         if start in self._clean:
             return None
         seen, work, parent = {start}, [start], {start: None}
-        while work:
+        while True:
+            if not work:
+                # a function whose return carries the current task pointer
+                # (found while reading) makes the passes of its callers, read
+                # before that was known, out of date: read the closure again
+                # until no new one appears (the returns only grow).  Checked
+                # whenever the work runs out, however the last step ended (a
+                # `continue` there once skipped it: a closure was taken for
+                # clean with 14 such returns unread on Debian 6.12)
+                new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG} - self._ret_known
+                if not new:
+                    break
+                self._ret_known |= new
+                # (passes with a pointer passed in, and the ghost passes that
+                # confirmed prototypes, read those returns too)
+                self._ctx_memo.clear()
+                self._proto_memo.clear()
+                # what a return carrying the pointer changes: the passes of
+                # the functions that call one (_call_out tags what they find
+                # in RAX/RDX; _needs_pass reads their callees' returns),
+                # wherever they were read, in this query or an earlier one
+                # that stopped at a setter.  Their own returns may change in
+                # turn: the next round of this loop.  (A clean function
+                # calling one cannot be stale: the query that made it clean
+                # read its closure to this fixpoint.)
+                stale = {f for f, succ in self._succ_memo.items() if not new.isdisjoint(succ)}
+                if stale & self._clean:
+                    self._clean.clear()  # (not expected: then nothing is taken for clean)
+                for g in stale:
+                    for memo in (self._setter, self._lite_done, self._flagged):
+                        memo.pop(g, None)
+                work = [g for g in seen if g not in self._clean]
+                continue
             if self._passes > READ_LIMIT_PASSES:
                 # a bound on the cost, not a claim: what is not read is taken
                 # as a possible setter (a count, so the answer does not
@@ -1924,20 +1958,6 @@ class MaySet:
                     seen.add(g)
                     parent[g] = f
                     work.append(g)
-            if not work:
-                # a function whose return carries the current task pointer
-                # (found while reading) makes the passes of its callers, read
-                # before that was known, out of date: read the closure again
-                # until no new one appears (the returns only grow)
-                new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG} - self._ret_known
-                if new:
-                    self._ret_known |= new
-                    self._ctx_memo.clear()
-                    for g in seen:
-                        for memo in (self._setter, self._lite_done, self._flagged):
-                            memo.pop(g, None)
-                    work = [g for g in seen if g not in self._clean]
-                    continue
         self._clean |= seen
         return None
 
@@ -2341,6 +2361,18 @@ class MaySet:
                     r = btf.function_return_registers(name)
                     if r is not None:
                         hit = r
+                    elif btf.function_void_void(name) and \
+                            self.prog.image.source_lines.language(t) in _C_LANGUAGES:
+                        # `void f(void)` compiled from C (its DWARF unit's
+                        # language): it returns nothing, and the C that calls
+                        # it, compiled against that prototype, reads neither
+                        # RAX nor RDX after the call.  pahole gives an
+                        # assembly function the same prototype (gas's DWARF
+                        # subprogram has no type): there the unit is the
+                        # assembler's, and both registers still count
+                        # (6.12's __rcu_read_lock leaves current in RDX, and
+                        # thousands of functions call it)
+                        hit = ()
                 except BtfError:
                     pass
             self._retregs_memo[t] = hit
@@ -3059,6 +3091,8 @@ class MaySet:
                 else:
                     out[s_] = None if old is _NO_TAG else old
             return out
+        if base in ("sub", "sbb") and dst_t == src:
+            return out  # (r - r [- CF]: no pointer, _lite_transfer0)
         if base in ("sub", "sbb") and "[" not in dst_t:
             # k - p, a tagged register or slot subtracted from a value with
             # no tag (`sub (%rsp),%rdx; neg %rdx` is p again,
@@ -4041,6 +4075,10 @@ class MaySet:
                 val = None if b is None else frozenset((x + mm[4], o or mm[3] is not None) for x, o in b)
         elif m == "xor" and src == dst_t:
             val = "kill"  # a zeroing xor
+        elif m in ("sub", "sbb") and src == dst_t:
+            # r - r, r - r - CF: 0 or -1 whatever r held (array_index_nospec's
+            # `cmp; sbb %rdx,%rdx` mask, 6.12's fdget_raw): no pointer
+            val = "kill"
         elif m == "sub" and dst in st and self._reg_of(src)[0] in st:
             # a difference of two pointers (strnlen's length): no pointer;
             # but p - (p & 15) is p aligned down (adv_r32_align_down): only
