@@ -244,6 +244,11 @@ class Btf:
         except (BtfError, struct.error, IndexError):
             return None
 
+    def has_function(self, name: str) -> bool:
+        """Whether BTF has a FUNC called `name` (pahole made one from a
+        DWARF subprogram: compiled C, or gas's for an assembly function)."""
+        return self._prototype_header(name) is not None
+
     def function_void_void(self, name: str) -> bool:
         """Whether function `name`'s BTF prototype is `void f(void)`: a C
         function's own, or pahole's placeholder for an assembly one (the

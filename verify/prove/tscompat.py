@@ -324,6 +324,26 @@ class TsCompatEffects:
             if why0 is not None and why0 not in ms._flagged.get(start, {}).values():
                 return Effect(ANY, why0)
         flagged = ms._flagged.get(start, {})
+        # code of other functions this CFG holds (FunctionCfg follows a
+        # conditional jump to another function's start as its own code,
+        # adv_r97_jcc_tailcall_precise): the stores their passes flagged
+        # there count here too (what a callee returns is known only to
+        # the passes; this one drops tags at calls)
+        unit = ms._unit(start)
+        mine = unit if not isinstance(unit, str) else [(start, start + 1)]
+        read = self._read_addrs.get(start, set())
+        others = {ms._primary(g) for g in {ms.function_of(a) for a in read
+                                             if not any(lo <= a < hi for lo, hi in mine)} if g is not None}
+        for g in sorted(others - {start}):
+            if ms._names_syscall_table(g) is not None:
+                return Effect(ANY, ms._names_syscall_table(g))
+            if ms._needs_pass(g):
+                why_g = ms._lite(g)
+                if why_g is not None and why_g not in ms._flagged.get(g, {}).values():
+                    return Effect(ANY, why_g)
+                extra = {a: w for a, w in ms._flagged.get(g, {}).items() if a in read}
+                if extra:
+                    flagged = {**flagged, **extra}
         unread = [a for a in flagged if a not in self._read_addrs.get(start, ())]
         if unread:
             # a store the data-flow pass flagged in code this CFG does not
@@ -1230,6 +1250,8 @@ class MaySet:
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
+        self._c_kind_memo: dict = {}  # function -> _c_kind's answer
+        self._reading = None  # the function whose pass runs (_lite_store_through_current)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
@@ -1920,7 +1942,18 @@ class MaySet:
                 # turn: the next round of this loop.  (A clean function
                 # calling one cannot be stale: the query that made it clean
                 # read its closure to this fixpoint.)
-                stale = {f for f, succ in self._succ_memo.items() if not new.isdisjoint(succ)}
+                stale = {f for f, succ in self._succ_memo.items()
+                         if any(g in new and not self._c_void_call(g, f) for g in succ)}
+                # ... and the passes that read their code: a cold part's
+                # call is read by its function's pass (_primary, _unit:
+                # adv_r97_cold_stale_primary)
+                stale |= {self._primary(f) for f in stale}
+                stale |= {p for p, unit in self._unit_memo.items()
+                          if not isinstance(unit, str) and any(g in stale for g, _e in unit)}
+                # the precise effects (TsCompatEffects.of) composed from
+                # passes made before: _setter_why takes a flagged function
+                # for no setter on its effect (adv_r97_xol_stale_effect)
+                self.fx._memo.clear()
                 if stale & self._clean:
                     self._clean.clear()  # (not expected: then nothing is taken for clean)
                 for g in stale:
@@ -2131,7 +2164,8 @@ class MaySet:
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
         it reads current_task, or a function it calls returns the pointer."""
-        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f))
+        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG and not self._c_void_call(g, f)
+                                        for g in self._succ(f))
 
     def _names_syscall_table(self, f: int) -> str | None:
         """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
@@ -2328,19 +2362,61 @@ class MaySet:
             why, ret = self._lite_in(t, ctx)
             if why:
                 why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
+            if self._c_void_call(t, self._reading):
+                return why, _NO_TAG
             return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
         # (a callee not read yet counts as not returning it: MaySet.of and
         # _compute read again when a function turns out to return it)
-        return None, self._returned(t, self._ret_free.get(t, _NO_TAG))
+        return None, self._returned(t, self._ret_free.get(t, _NO_TAG), self._reading)
 
-    def _returned(self, t: int, tags):
+    def _returned(self, t: int, tags, caller: int | None = None):
         """What a caller finds in RAX after t returns: tags, unless t's BTF
-        prototype returns void or a value narrower than a pointer."""
+        prototype returns void or a value narrower than a pointer, or t is
+        a C `void f(void)` and the caller is C (_c_void_call).  caller:
+        the function whose pass makes the call (None: the caller is not
+        known, as for t's own return recorded in _ret_free)."""
         if tags is _NO_TAG:
             return tags
+        if caller is not None and self._c_void_call(t, caller):
+            return _NO_TAG
         if not self._return_registers(t):
             return _NO_TAG
         return tags
+
+    def _c_void_call(self, t: int, caller: int) -> bool:
+        """A call from compiled C to a function compiled from C as `void
+        f(void)`: the caller, compiled against that prototype, reads neither
+        RAX nor RDX as its return (6.12's __rcu_read_lock leaves current in
+        RDX, and thousands of C functions call it).  Both must be C: BTF
+        has a FUNC of the name (pahole made it from a DWARF subprogram), no
+        other symbol shares it, and its prototype is one only C gives (any
+        but `void f(void)`) or the DWARF unit at the address is C
+        (DW_AT_language).  pahole gives an assembly function the same `void
+        f(void)` (gas's DWARF subprogram has no type), and an assembly
+        caller may read what a C callee left in RAX
+        (adv_r97_c_void_ret_rax): neither counts.  Without DWARF nothing
+        does."""
+        return self._c_kind(t) == "void" and self._c_kind(caller) is not None
+
+    def _c_kind(self, f: int):
+        """"void" (a C function BTF gives `void f(void)`), "c" (another C
+        function) or None (not known to be compiled C), for _c_void_call."""
+        hit = self._c_kind_memo.get(f, _NO_TAG)
+        if hit is _NO_TAG:
+            hit = None
+            name = self.prog.start_name(self._primary(f))
+            btf = self.prog.image.btf
+            self._arguments_of(f)  # (fills _dup_names)
+            try:
+                if name and btf is not None and name not in (self._dup_names or ()) and btf.has_function(name):
+                    if not btf.function_void_void(name):
+                        hit = "c"  # (a prototype only pahole's reading of compiled C gives)
+                    elif self.prog.image.source_lines.language(self._primary(f)) in _C_LANGUAGES:
+                        hit = "void"  # (C, or an assembly placeholder: the DWARF unit tells)
+            except BtfError:
+                hit = None
+            self._c_kind_memo[f] = hit
+        return hit
 
     def _return_registers(self, t: int) -> tuple:
         """The registers t's return value is in (btf.function_return_registers):
@@ -2361,18 +2437,6 @@ class MaySet:
                     r = btf.function_return_registers(name)
                     if r is not None:
                         hit = r
-                    elif btf.function_void_void(name) and \
-                            self.prog.image.source_lines.language(t) in _C_LANGUAGES:
-                        # `void f(void)` compiled from C (its DWARF unit's
-                        # language): it returns nothing, and the C that calls
-                        # it, compiled against that prototype, reads neither
-                        # RAX nor RDX after the call.  pahole gives an
-                        # assembly function the same prototype (gas's DWARF
-                        # subprogram has no type): there the unit is the
-                        # assembler's, and both registers still count
-                        # (6.12's __rcu_read_lock leaves current in RDX, and
-                        # thousands of functions call it)
-                        hit = ()
                 except BtfError:
                     pass
             self._retregs_memo[t] = hit
@@ -2492,6 +2556,15 @@ class MaySet:
         return insns
 
     def _lite_store_through_current(self, f: int, ctx: tuple = ()):
+        """_lite_store_through_current_of(f, ctx), with f the caller its
+        calls' returns are read for (_c_void_call)."""
+        outer, self._reading = self._reading, f
+        try:
+            return self._lite_store_through_current_of(f, ctx)
+        finally:
+            self._reading = outer
+
+    def _lite_store_through_current_of(self, f: int, ctx: tuple = ()):
         """A data-flow pass over the function's instructions, decoded without
         operand details (fast enough for the hundreds of functions that read
         current_task in an exit path's closure).  State: register -> offsets
