@@ -222,6 +222,11 @@ class TsCompatEffects:
                 return hit
             if len(self._active) >= MAX_DEPTH:
                 return Effect(ANY, why)
+        if top:
+            # the closure's returns carrying the pointer found first (the
+            # walk goes on past setters): the passes the precise one reads
+            # are then made knowing them
+            self.may_set.of(target)
         self._active.add(target)
         try:
             hit = self._compute(target)
@@ -1229,6 +1234,7 @@ class MaySet:
         self._graph: dict | None = None
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
+        self._closed: set[int] = set()  # functions of a closure walked to its fixpoint with a setter in it (of)
         self._dirty: dict[int, str] = {}  # function -> why something it reaches may set the bit
         self._succ_memo: dict[int, list] = {}
         self._targets_memo: dict[int, list] = {}
@@ -1251,6 +1257,8 @@ class MaySet:
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
         self._c_kind_memo: dict = {}  # function -> _c_kind's answer
+        self._jumps_raw: dict = {}  # function -> its own code's jump targets (_decode_for_edges)
+        self._jumps_memo: dict = {}  # function -> its unit's (_jump_targets)
         self._reading = None  # the function whose pass runs (_lite_store_through_current)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
@@ -1622,6 +1630,8 @@ class MaySet:
         n = insns[-1][0] + insns[-1][1] - f if insns else 0  # (bytes decoded: the instructions follow each other)
         self._linear_starts = {x[0] for x in insns}
         targets = [int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m)]
+        jumps = {int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m) and
+                 _base_mnemonic(m) != "call"}
         # the trailing nop/int3 padding and the last instruction before it,
         # found from the end
         last = pad_from = None
@@ -1642,8 +1652,10 @@ class MaySet:
                     m = _base_mnemonic(m)
                     if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                         targets.append(int(ops, 16))
+                        jumps.add(int(ops, 16))  # (a candidate's call counts as either)
             j += 1
         self._targets_memo[f] = targets
+        self._jumps_raw[f] = jumps
         return data, n, targets, last, pad_from
 
     def _linear_decode(self, f: int, data: bytes) -> list:
@@ -1916,7 +1928,10 @@ class MaySet:
             self._build()
         if start in self._clean:
             return None
+        if start in self._closed and start in self._dirty:
+            return self._dirty[start]  # (its closure walked to the fixpoint, a setter found in it)
         seen, work, parent = {start}, [start], {start: None}
+        first = None  # why start may set the bit (the first setter found)
         while True:
             if not work:
                 # a function whose return carries the current task pointer
@@ -1943,7 +1958,7 @@ class MaySet:
                 # calling one cannot be stale: the query that made it clean
                 # read its closure to this fixpoint.)
                 stale = {f for f, succ in self._succ_memo.items()
-                         if any(g in new and not self._c_void_call(g, f) for g in succ)}
+                         if any(g in new and not self._called_c_void(f, g) for g in succ)}
                 # ... and the passes that read their code: a cold part's
                 # call is read by its function's pass (_primary, _unit:
                 # adv_r97_cold_stale_primary)
@@ -1954,8 +1969,9 @@ class MaySet:
                 # passes made before: _setter_why takes a flagged function
                 # for no setter on its effect (adv_r97_xol_stale_effect)
                 self.fx._memo.clear()
-                if stale & self._clean:
+                if stale & (self._clean | self._closed):
                     self._clean.clear()  # (not expected: then nothing is taken for clean)
+                    self._closed.clear()
                 for g in stale:
                     for memo in (self._setter, self._lite_done, self._flagged):
                         memo.pop(g, None)
@@ -1983,7 +1999,16 @@ class MaySet:
                     if x not in self._dirty:
                         path = " <- ".join(self.prog.symbolize(y) for y in chain[:min(k + 1, 6)])
                         self._dirty[x] = f"{base} (reached: {path})"
-                return self._dirty[start]
+                if first is None:
+                    first = self._dirty[start]
+                # the walk goes on past a setter: the returns carrying the
+                # pointer anywhere in the closure are found and their
+                # callers read again before any pass of it is used (a
+                # walk that stopped here left them "not read: returns
+                # nothing" for the precise pass, adv_r98_top_clear_hides_ret);
+                # not into the syscalls a dispatch reaches
+                if self._runs_syscalls(f):
+                    continue
             if f in self.runtime:
                 continue  # retargeted at run time: assumption ts-compat-writers
             for g in self._succ(f):
@@ -1991,8 +2016,16 @@ class MaySet:
                     seen.add(g)
                     parent[g] = f
                     work.append(g)
+        if first is not None:
+            self._closed |= seen
+            return first
         self._clean |= seen
         return None
+
+    def _runs_syscalls(self, f: int) -> bool:
+        """f is a syscall dispatch or table, or names one (its closure is
+        every syscall's: a setter already, never walked)."""
+        return f in self.prog.dispatch or f in self.fx.syscall_tables or self._names_syscall_table(f) is not None
 
     def clears_in_closure(self, start: int) -> bool:
         """Whether a function start can reach clears the bit through the
@@ -2164,8 +2197,27 @@ class MaySet:
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
         it reads current_task, or a function it calls returns the pointer."""
-        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG and not self._c_void_call(g, f)
+        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG and not self._called_c_void(f, g)
                                         for g in self._succ(f))
+
+    def _called_c_void(self, f: int, g: int) -> bool:
+        """f only calls g (no jump to it in f's unit's code, patch sites
+        included), and the call is a C void one (_c_void_call)."""
+        return self._c_void_call(g, f) and g not in self._jump_targets(f)
+
+    def _jump_targets(self, f: int) -> set:
+        """Targets of the direct jumps (not calls) in the code f's pass reads
+        (its unit), and of every branch in its patch sites' candidates."""
+        hit = self._jumps_memo.get(f)
+        if hit is None:
+            unit = self._unit(f)
+            hit = set()
+            for g in ([g for g, _e in unit] if not isinstance(unit, str) else [f]):
+                if g not in self._jumps_raw:
+                    self._decode_for_edges(g)
+                hit |= self._jumps_raw.get(g, set())
+            self._jumps_memo[f] = hit
+        return hit
 
     def _names_syscall_table(self, f: int) -> str | None:
         """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
@@ -2362,12 +2414,12 @@ class MaySet:
             why, ret = self._lite_in(t, ctx)
             if why:
                 why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
-            if self._c_void_call(t, self._reading):
+            if m == "call" and self._c_void_call(t, self._reading):
                 return why, _NO_TAG
             return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
         # (a callee not read yet counts as not returning it: MaySet.of and
         # _compute read again when a function turns out to return it)
-        return None, self._returned(t, self._ret_free.get(t, _NO_TAG), self._reading)
+        return None, self._returned(t, self._ret_free.get(t, _NO_TAG), self._reading if m == "call" else None)
 
     def _returned(self, t: int, tags, caller: int | None = None):
         """What a caller finds in RAX after t returns: tags, unless t's BTF
@@ -2389,9 +2441,12 @@ class MaySet:
         RAX nor RDX as its return (6.12's __rcu_read_lock leaves current in
         RDX, and thousands of C functions call it).  Both must be C: BTF
         has a FUNC of the name (pahole made it from a DWARF subprogram), no
-        other symbol shares it, and its prototype is one only C gives (any
-        but `void f(void)`) or the DWARF unit at the address is C
-        (DW_AT_language).  pahole gives an assembly function the same `void
+        other symbol shares it, and the DWARF unit at the address (and at
+        its function's, for a cold part) is C (DW_AT_language): a name's
+        BTF prototype alone is not the code at the address (an assembly
+        override of a __weak C function, adv_r98_c_void_weak_caller).  Only
+        a `call`: a tail jump's callee returns to the caller's caller, whose
+        RAX it is (adv_r98_c_void_tail_rax; _call_out, _needs_pass).  pahole gives an assembly function the same `void
         f(void)` (gas's DWARF subprogram has no type), and an assembly
         caller may read what a C callee left in RAX
         (adv_r97_c_void_ret_rax): neither counts.  Without DWARF nothing
@@ -2407,12 +2462,11 @@ class MaySet:
             name = self.prog.start_name(self._primary(f))
             btf = self.prog.image.btf
             self._arguments_of(f)  # (fills _dup_names)
+            lines = self.prog.image.source_lines
             try:
-                if name and btf is not None and name not in (self._dup_names or ()) and btf.has_function(name):
-                    if not btf.function_void_void(name):
-                        hit = "c"  # (a prototype only pahole's reading of compiled C gives)
-                    elif self.prog.image.source_lines.language(self._primary(f)) in _C_LANGUAGES:
-                        hit = "void"  # (C, or an assembly placeholder: the DWARF unit tells)
+                if name and btf is not None and name not in (self._dup_names or ()) and btf.has_function(name) \
+                        and lines.language(f) in _C_LANGUAGES and lines.language(self._primary(f)) in _C_LANGUAGES:
+                    hit = "void" if btf.function_void_void(name) else "c"
             except BtfError:
                 hit = None
             self._c_kind_memo[f] = hit
