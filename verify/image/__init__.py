@@ -134,14 +134,6 @@ class KernelImage:
         data = self.elf.section_bytes(".BTF")
         return Btf(data) if data else None
 
-    @cached_property
-    def source_lines(self):
-        """The DWARF line and compile-unit reader (image/lines.py; .ok false
-        without DWARF)."""
-        from .lines import SourceLines
-
-        return SourceLines(self.elf)
-
     def patch_sites(self, lo: int, hi: int):
         """Boot-time patch sites with lo <= addr < hi (see patches.py); the
         special-section tables are read once, sites built only for the range."""

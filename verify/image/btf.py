@@ -244,18 +244,6 @@ class Btf:
         except (BtfError, struct.error, IndexError):
             return None
 
-    def has_function(self, name: str) -> bool:
-        """Whether BTF has a FUNC called `name` (pahole made one from a
-        DWARF subprogram: compiled C, or gas's for an assembly function)."""
-        return self._prototype_header(name) is not None
-
-    def function_void_void(self, name: str) -> bool:
-        """Whether function `name`'s BTF prototype is `void f(void)`: a C
-        function's own, or pahole's placeholder for an assembly one (the
-        caller tells them apart by the DWARF compile unit's language)."""
-        head = self._prototype_header(name)
-        return head is not None and head[1] == KIND_FUNC_PROTO and head[2] == 0 and head[3] == 0
-
     def function_described(self, name: str) -> bool:
         """Whether BTF has a prototype for function `name` that describes
         compiled C code: a FUNC of that name whose FUNC_PROTO is not `void

@@ -56,8 +56,6 @@ class SourceLines:
         self._ranges: list[tuple[int, int, int]] = []
         self._starts: list[int] = []
         self._cu_rows: dict[int, tuple[list, list, str]] = {}
-        self._cu_language: dict[int, int | None] = {}
-        self._sec_memo: dict = {}
         try:
             self._open(elf)
         except Exception:  # noqa: BLE001
@@ -68,7 +66,6 @@ class SourceLines:
         if not all(secs.has(n) for n in ("debug_info", "debug_abbrev", "debug_line", "debug_aranges")):
             self.why = secs.why
             return
-        self._secs = secs
         self._read_aranges(secs.data("debug_aranges"))
         self._dwarf = dwarf_info(secs, LINE_SECTIONS)
         self.why = secs.why
@@ -147,110 +144,6 @@ class SourceLines:
         self._cu_rows[cu_off] = r
         return r
 
-    def language(self, addr: int) -> int | None:
-        """DW_AT_language of the compile unit whose ranges hold addr (29:
-        C11, 0x8001: assembler, ...), or None (no DWARF, no unit there, an
-        unreadable one)."""
-        if not self.ok:
-            return None
-        cu = self._cu_offset(addr)
-        if cu is None:
-            return None
-        hit = self._cu_language.get(cu, -1)
-        if hit == -1:
-            try:
-                hit = self._unit_language(cu)
-            except (IndexError, ValueError, struct.error):
-                hit = None
-            self._cu_language[cu] = hit
-        return hit
-
-    def _bytes(self, name: str, off: int, n: int) -> bytes:
-        """n bytes of .debug_<name> from off (through the mmap: .debug_info
-        is hundreds of MB, never copied whole)."""
-        hit = self._sec_memo.get(name)
-        if hit is None:
-            hit = self._sec_memo[name] = self._secs._read(name)
-        if hit is None:
-            raise ValueError(name)
-        sec, data = hit
-        if data is not None:
-            return data[off:off + n]
-        return self._secs.elf._map[sec.offset + off:sec.offset + min(off + n, sec.size)]
-
-    def _unit_language(self, cu: int) -> int | None:
-        """DW_AT_language of the unit at .debug_info offset cu, read from its
-        header, its first DIE's abbreviation and that DIE's attributes (a
-        pyelftools DIE costs milliseconds a unit, and the TS_COMPAT pass asks
-        about hundreds).  None when a form is not one read here."""
-        head = self._bytes("debug_info", cu, 4096)
-        (length,) = struct.unpack_from("<I", head, 0)
-        wide = length == 0xFFFFFFFF
-        pos = 12 if wide else 4
-        osz = 8 if wide else 4
-        (version,) = struct.unpack_from("<H", head, pos)
-        pos += 2
-        if version >= 5:
-            asz = head[pos + 1]
-            abbrev_off = int.from_bytes(head[pos + 2:pos + 2 + osz], "little")
-            pos += 2 + osz
-        else:
-            abbrev_off = int.from_bytes(head[pos:pos + osz], "little")
-            asz = head[pos + osz]
-            pos += osz + 1
-        code, pos = _uleb(head, pos)
-        specs = self._abbrev_specs(abbrev_off, code)
-        if specs is None:
-            return None
-        fixed = {0x0B: 1, 0x05: 2, 0x06: 4, 0x07: 8, 0x1E: 16, 0x0C: 1, 0x19: 0, 0x21: 0, 0x25: 1, 0x26: 2, 0x27: 3,
-                 0x28: 4, 0x29: 1, 0x2A: 2, 0x2B: 3, 0x2C: 4, 0x13: 4, 0x11: 1, 0x12: 2, 0x14: 8,
-                 0x01: asz, 0x0E: osz, 0x1F: osz, 0x17: osz, 0x10: osz}
-        for attr, form, const in specs:
-            if attr == 0x13:  # DW_AT_language
-                if form == 0x21:
-                    return const
-                if form in (0x0B, 0x05, 0x06, 0x07):
-                    return int.from_bytes(head[pos:pos + fixed[form]], "little")
-                if form == 0x0F:
-                    return _uleb(head, pos)[0]
-                return None
-            if form in fixed:
-                pos += fixed[form]
-            elif form in (0x0F, 0x0D, 0x1A, 0x1B, 0x15):  # udata, sdata, strx, addrx, ref_udata
-                pos = _uleb(head, pos)[1]
-            elif form == 0x08:  # string
-                pos = head.index(b"\0", pos) + 1
-            else:
-                return None
-            if pos >= len(head):
-                return None
-        return None
-
-    def _abbrev_specs(self, off: int, code: int):
-        """[(attribute, form, implicit constant)] of abbreviation `code` in
-        the table at .debug_abbrev offset off, or None."""
-        data = self._bytes("debug_abbrev", off, 1 << 16)
-        pos = 0
-        while pos < len(data):
-            c, pos = _uleb(data, pos)
-            if c == 0:
-                return None
-            _tag, pos = _uleb(data, pos)
-            pos += 1  # DW_CHILDREN
-            specs = []
-            while True:
-                attr, pos = _uleb(data, pos)
-                form, pos = _uleb(data, pos)
-                const = None
-                if form == 0x21:
-                    const, pos = _sleb(data, pos)
-                if attr == 0 and form == 0:
-                    break
-                specs.append((attr, form, const))
-            if c == code:
-                return specs
-        return None
-
     def lookup(self, addr: int) -> SourceLine | None:
         if not self.ok:
             return None
@@ -269,28 +162,6 @@ class SourceLines:
                 self._own.close()
             except BufferError:
                 pass
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    out = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return out, pos
-
-
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
-    out, shift = 0, 0
-    while True:
-        b = data[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return (out - (1 << shift) if b & 0x40 else out), pos
 
 
 def _file_name(header, idx: int, comp_dir: str) -> str:

@@ -80,11 +80,13 @@ MAX_DEPTH = 40
 MAX_UNIT = 16  # functions one pass reads as one (a hot part and the .cold parts it jumps into)
 # The reading of the functions summarised callees can reach stops after
 # this many data-flow passes (a pass per function that reads current_task,
-# and per callee handed the pointer; 6.12's exit path: ~5,700 functions in
-# the closure, ~820 passes, 3-4 s here), so that a kernel whose exit path
-# reaches further keeps its check time: the rest is then inconclusive, as
-# without this analysis.  A count, so the machine's load cannot change it.
-READ_LIMIT_PASSES = 2000
+# calls one whose return may carry it, or is handed the pointer; 6.12's exit
+# path: ~5,700 functions in the closure, ~2,000 passes since every caller of
+# __rcu_read_lock, which leaves current in RDX, is read; 6.1: ~2,000), so
+# that a kernel whose exit path reaches further keeps its check time: the
+# rest is then inconclusive, as without this analysis.  A count, so the
+# machine's load cannot change it.
+READ_LIMIT_PASSES = 6000
 MAX_CTX_DEPTH = 12  # callees handed the pointer, nested
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 # An argument register beyond a callee's BTF prototype that holds the
@@ -101,8 +103,6 @@ _TRACE_HOOKS = TRACE_HOOKS
 _GHOST_TAG = frozenset({(_GHOST, False)})
 
 
-# DW_AT_language values of C (DWARF 5 7.12: C89, C99, C11, C17)
-_C_LANGUAGES = frozenset((0x01, 0x0C, 0x1D, 0x2C))
 _GHOST_WHY = "uses an argument register its BTF prototype does not have"
 
 
@@ -1256,10 +1256,6 @@ class MaySet:
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
-        self._c_kind_memo: dict = {}  # function -> _c_kind's answer
-        self._jumps_raw: dict = {}  # function -> its own code's jump targets (_decode_for_edges)
-        self._jumps_memo: dict = {}  # function -> its unit's (_jump_targets)
-        self._reading = None  # the function whose pass runs (_lite_store_through_current)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
@@ -1630,8 +1626,6 @@ class MaySet:
         n = insns[-1][0] + insns[-1][1] - f if insns else 0  # (bytes decoded: the instructions follow each other)
         self._linear_starts = {x[0] for x in insns}
         targets = [int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m)]
-        jumps = {int(ops, 16) for _a, _size, m, ops in insns if ops.startswith("0x") and _direct_branch(m) and
-                 _base_mnemonic(m) != "call"}
         # the trailing nop/int3 padding and the last instruction before it,
         # found from the end
         last = pad_from = None
@@ -1652,10 +1646,8 @@ class MaySet:
                     m = _base_mnemonic(m)
                     if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x"):
                         targets.append(int(ops, 16))
-                        jumps.add(int(ops, 16))  # (a candidate's call counts as either)
             j += 1
         self._targets_memo[f] = targets
-        self._jumps_raw[f] = jumps
         return data, n, targets, last, pad_from
 
     def _linear_decode(self, f: int, data: bytes) -> list:
@@ -1957,8 +1949,7 @@ class MaySet:
                 # turn: the next round of this loop.  (A clean function
                 # calling one cannot be stale: the query that made it clean
                 # read its closure to this fixpoint.)
-                stale = {f for f, succ in self._succ_memo.items()
-                         if any(g in new and not self._called_c_void(f, g) for g in succ)}
+                stale = {f for f, succ in self._succ_memo.items() if not new.isdisjoint(succ)}
                 # ... and the passes that read their code: a cold part's
                 # call is read by its function's pass (_primary, _unit:
                 # adv_r97_cold_stale_primary)
@@ -2197,27 +2188,7 @@ class MaySet:
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
         it reads current_task, or a function it calls returns the pointer."""
-        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG and not self._called_c_void(f, g)
-                                        for g in self._succ(f))
-
-    def _called_c_void(self, f: int, g: int) -> bool:
-        """f only calls g (no jump to it in f's unit's code, patch sites
-        included), and the call is a C void one (_c_void_call)."""
-        return self._c_void_call(g, f) and g not in self._jump_targets(f)
-
-    def _jump_targets(self, f: int) -> set:
-        """Targets of the direct jumps (not calls) in the code f's pass reads
-        (its unit), and of every branch in its patch sites' candidates."""
-        hit = self._jumps_memo.get(f)
-        if hit is None:
-            unit = self._unit(f)
-            hit = set()
-            for g in ([g for g, _e in unit] if not isinstance(unit, str) else [f]):
-                if g not in self._jumps_raw:
-                    self._decode_for_edges(g)
-                hit |= self._jumps_raw.get(g, set())
-            self._jumps_memo[f] = hit
-        return hit
+        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f))
 
     def _names_syscall_table(self, f: int) -> str | None:
         """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
@@ -2414,63 +2385,23 @@ class MaySet:
             why, ret = self._lite_in(t, ctx)
             if why:
                 why = f"passes the current task pointer to {self.prog.symbolize(t)}: {why}"
-            if m == "call" and self._c_void_call(t, self._reading):
-                return why, _NO_TAG
             return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
         # (a callee not read yet counts as not returning it: MaySet.of and
         # _compute read again when a function turns out to return it)
-        return None, self._returned(t, self._ret_free.get(t, _NO_TAG), self._reading if m == "call" else None)
+        return None, self._returned(t, self._ret_free.get(t, _NO_TAG))
 
-    def _returned(self, t: int, tags, caller: int | None = None):
+    def _returned(self, t: int, tags):
         """What a caller finds in RAX after t returns: tags, unless t's BTF
-        prototype returns void or a value narrower than a pointer, or t is
-        a C `void f(void)` and the caller is C (_c_void_call).  caller:
-        the function whose pass makes the call (None: the caller is not
-        known, as for t's own return recorded in _ret_free)."""
+        prototype returns void or a value narrower than a pointer.  (A
+        `void f(void)` counts as not described: pahole gives an assembly
+        function that prototype, and even a C one leaves what it leaves in
+        RAX/RDX for an assembly caller, a tail-jumping C wrapper's caller or
+        inline asm to read: adv_r97_c_void_ret_rax, adv_r99_c_void_*.)"""
         if tags is _NO_TAG:
             return tags
-        if caller is not None and self._c_void_call(t, caller):
-            return _NO_TAG
         if not self._return_registers(t):
             return _NO_TAG
         return tags
-
-    def _c_void_call(self, t: int, caller: int) -> bool:
-        """A call from compiled C to a function compiled from C as `void
-        f(void)`: the caller, compiled against that prototype, reads neither
-        RAX nor RDX as its return (6.12's __rcu_read_lock leaves current in
-        RDX, and thousands of C functions call it).  Both must be C: BTF
-        has a FUNC of the name (pahole made it from a DWARF subprogram), no
-        other symbol shares it, and the DWARF unit at the address (and at
-        its function's, for a cold part) is C (DW_AT_language): a name's
-        BTF prototype alone is not the code at the address (an assembly
-        override of a __weak C function, adv_r98_c_void_weak_caller).  Only
-        a `call`: a tail jump's callee returns to the caller's caller, whose
-        RAX it is (adv_r98_c_void_tail_rax; _call_out, _needs_pass).  pahole gives an assembly function the same `void
-        f(void)` (gas's DWARF subprogram has no type), and an assembly
-        caller may read what a C callee left in RAX
-        (adv_r97_c_void_ret_rax): neither counts.  Without DWARF nothing
-        does."""
-        return self._c_kind(t) == "void" and self._c_kind(caller) is not None
-
-    def _c_kind(self, f: int):
-        """"void" (a C function BTF gives `void f(void)`), "c" (another C
-        function) or None (not known to be compiled C), for _c_void_call."""
-        hit = self._c_kind_memo.get(f, _NO_TAG)
-        if hit is _NO_TAG:
-            hit = None
-            name = self.prog.start_name(self._primary(f))
-            btf = self.prog.image.btf
-            self._arguments_of(f)  # (fills _dup_names)
-            lines = self.prog.image.source_lines
-            try:
-                if name and btf is not None and name not in (self._dup_names or ()) and btf.has_function(name) \
-                        and lines.language(f) in _C_LANGUAGES and lines.language(self._primary(f)) in _C_LANGUAGES:
-                    hit = "void" if btf.function_void_void(name) else "c"
-            except BtfError:
-                hit = None
-            self._c_kind_memo[f] = hit
-        return hit
 
     def _return_registers(self, t: int) -> tuple:
         """The registers t's return value is in (btf.function_return_registers):
@@ -2610,15 +2541,6 @@ class MaySet:
         return insns
 
     def _lite_store_through_current(self, f: int, ctx: tuple = ()):
-        """_lite_store_through_current_of(f, ctx), with f the caller its
-        calls' returns are read for (_c_void_call)."""
-        outer, self._reading = self._reading, f
-        try:
-            return self._lite_store_through_current_of(f, ctx)
-        finally:
-            self._reading = outer
-
-    def _lite_store_through_current_of(self, f: int, ctx: tuple = ()):
         """A data-flow pass over the function's instructions, decoded without
         operand details (fast enough for the hundreds of functions that read
         current_task in an exit path's closure).  State: register -> offsets
