@@ -220,13 +220,18 @@ class TsCompatEffects:
                         hit = Effect(MAYCLEAR, "nothing it can reach sets TS_COMPAT", assumed=True)
                 self._memo[target] = hit
                 return hit
-            if len(self._active) >= MAX_DEPTH:
+            if len(self._active) >= MAX_DEPTH or self.may_set.over_budget:
                 return Effect(ANY, why)
         if top:
             # the closure's returns carrying the pointer found first (the
             # walk goes on past setters): the passes the precise one reads
             # are then made knowing them
-            self.may_set.of(target)
+            why = self.may_set.of(target)
+            if self.may_set.over_budget:
+                # a walk cut by the budget stopped before that fixpoint:
+                # passes made before a return was known would stand
+                # (review 100)
+                return Effect(ANY, why)
         self._active.add(target)
         try:
             hit = self._compute(target)
@@ -1234,6 +1239,7 @@ class MaySet:
         self._graph: dict | None = None
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
+        self.over_budget = False  # a walk was cut by READ_LIMIT_PASSES (of)
         self._closed: set[int] = set()  # functions of a closure walked to its fixpoint with a setter in it (of)
         self._dirty: dict[int, str] = {}  # function -> why something it reaches may set the bit
         self._succ_memo: dict[int, list] = {}
@@ -1972,6 +1978,7 @@ class MaySet:
                 # a bound on the cost, not a claim: what is not read is taken
                 # as a possible setter (a count, so the answer does not
                 # depend on the machine's load)
+                self.over_budget = True  # (every walk from now on is cut: TsCompatEffects.of)
                 return f"more than {READ_LIMIT_PASSES} functions to read"
             f = work.pop()
             if f in self._clean:
