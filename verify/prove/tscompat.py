@@ -314,9 +314,9 @@ class TsCompatEffects:
         ms = self.may_set
         if ms._graph is None:
             ms._build()
-        known = len(ms._ret_known)
+        known = ms._spreads
         eff = self._compute_once(start, cfg, blocks, dec, before)
-        if len(ms._ret_known) != known:
+        if ms._spreads != known:
             # a callee turned out to return the current task pointer after
             # this function's own pass was read: read it again
             ms._lite_done.pop(start, None)
@@ -1240,6 +1240,13 @@ class MaySet:
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
         self.over_budget = False  # a walk was cut by READ_LIMIT_PASSES (of)
+        # a clock of facts and memos (_set_ret_free, _made_before)
+        self._tick = 0
+        self._spreads = 0  # facts spread so far (TsCompatEffects._compute reads again after one)
+        self._fact_time: dict = {}  # function -> when its return fact last changed
+        self._spread_time: dict = {}  # function -> when that fact was last spread to its callers (of)
+        self._pass_time: dict = {}  # function -> when its ctx-free pass started
+        self._setter_time: dict = {}  # function -> when its setter answer started
         self._closed: set[int] = set()  # functions of a closure walked to its fixpoint with a setter in it (of)
         self._dirty: dict[int, str] = {}  # function -> why something it reaches may set the bit
         self._succ_memo: dict[int, list] = {}
@@ -1939,10 +1946,17 @@ class MaySet:
                 # whenever the work runs out, however the last step ended (a
                 # `continue` there once skipped it: a closure was taken for
                 # clean with 14 such returns unread on Debian 6.12)
-                new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG} - self._ret_known
+                # (a fact is new when it changed since it was last spread: a
+                # function read again may return more than it did)
+                new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG and
+                       self._fact_time.get(g, 0) > self._spread_time.get(g, -1)}
                 if not new:
                     break
                 self._ret_known |= new
+                self._spreads += 1
+                self._tick += 1
+                for g in new:
+                    self._spread_time[g] = self._tick
                 # (passes with a pointer passed in, and the ghost passes that
                 # confirmed prototypes, read those returns too)
                 self._ctx_memo.clear()
@@ -1955,7 +1969,8 @@ class MaySet:
                 # turn: the next round of this loop.  (A clean function
                 # calling one cannot be stale: the query that made it clean
                 # read its closure to this fixpoint.)
-                stale = {f for f, succ in self._succ_memo.items() if not new.isdisjoint(succ)}
+                stale = {f for f, succ in self._succ_memo.items()
+                         if any(g in new and self._made_before(f, g) for g in succ)}
                 # ... and the passes that read their code: a cold part's
                 # call is read by its function's pass (_primary, _unit:
                 # adv_r97_cold_stale_primary)
@@ -1970,7 +1985,7 @@ class MaySet:
                     self._clean.clear()  # (not expected: then nothing is taken for clean)
                     self._closed.clear()
                 for g in stale:
-                    for memo in (self._setter, self._lite_done, self._flagged):
+                    for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
                         memo.pop(g, None)
                 work = [g for g in seen if g not in self._clean]
                 continue
@@ -2051,6 +2066,8 @@ class MaySet:
     def _setter_why(self, f: int) -> str | None:
         if f in self._setter:
             return self._setter[f]
+        self._tick += 1
+        self._setter_time[f] = self._tick
         prog, fx = self.prog, self.fx
         why = None
         name = prog.start_name(f) or ""
@@ -2247,6 +2264,8 @@ class MaySet:
             self._clears[f] = False
             return why
         if f not in self._lite_done:
+            self._tick += 1
+            self._pass_time[f] = self._tick  # (what the pass knows: the facts set before now)
             if f in self._lite_active:
                 # recursion (not reached today: a pass reads no other
                 # function's ctx-free pass): nothing is known yet, so a
@@ -2261,13 +2280,27 @@ class MaySet:
                 self._lite_active.discard(f)
             if isinstance(flagged, str):  # could not read it
                 self._lite_done[f] = flagged
-                self._ret_free[f] = None
+                self._set_ret_free(f, None)
             else:
                 self._flagged[f] = flagged
                 self._lite_done[f] = next(iter(flagged.values())) if flagged else None
-                self._ret_free[f] = self._returned(f, ret)
+                self._set_ret_free(f, self._returned(f, ret))
             self._clears[f] = self._saw_clear
         return self._lite_done[f]
+
+    def _set_ret_free(self, f: int, tags) -> None:
+        """Record what f's return carries; a change is a new fact (its time:
+        MaySet.of re-reads the passes made before it)."""
+        if self._ret_free.get(f, _NO_TAG) != tags or f not in self._ret_free:
+            self._tick += 1
+            self._fact_time[f] = self._tick
+        self._ret_free[f] = tags
+
+    def _made_before(self, f: int, g: int) -> bool:
+        """A memo of f (its pass, or its setter answer) was made before g's
+        latest return fact."""
+        t = self._fact_time.get(g, 0)
+        return self._pass_time.get(f, t) < t or self._setter_time.get(f, t) < t
 
     def _lite_in(self, t: int, ctx: tuple) -> tuple:
         """(why t may write the current task's status, tags of what it
