@@ -345,8 +345,9 @@ class TsCompatEffects:
         others = {ms._primary(g) for g in {ms.function_of(a) for a in read
                                              if not any(lo <= a < hi for lo, hi in mine)} if g is not None}
         for g in sorted(others - {start}):
-            if ms._names_syscall_table(g) is not None:
-                return Effect(ANY, ms._names_syscall_table(g))
+            why_g = ms._names_syscall_table(g)
+            if why_g is not None:
+                return Effect(ANY, why_g)
             if ms._needs_pass(g):
                 why_g = ms._lite(g)
                 if why_g is not None and why_g not in ms._flagged.get(g, {}).values():
@@ -1263,7 +1264,6 @@ class MaySet:
         # what a function returns in RAX: tags (offsets from the current
         # task), None (any offset), absent/_NO_TAG (not the pointer)
         self._ret_free: dict = {}
-        self._ret_known: set = set()  # functions whose tagged return the readers saw
         self._ctx_memo: dict = {}  # (function, entry context) -> (why, return tags)
         self._ctx_active: set = set()
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
@@ -1952,7 +1952,6 @@ class MaySet:
                        self._fact_time.get(g, 0) > self._spread_time.get(g, -1)}
                 if not new:
                     break
-                self._ret_known |= new
                 self._spreads += 1
                 self._tick += 1
                 for g in new:
