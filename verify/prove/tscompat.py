@@ -1265,10 +1265,18 @@ class MaySet:
         # task), None (any offset), absent/_NO_TAG (not the pointer)
         self._ret_free: dict = {}
         self._ctx_memo: dict = {}  # (function, entry context) -> (why, return tags)
+        # what each memoised pass read that a later fact can change: the
+        # return facts (_ret_free) it, or a pass with a context it used, read,
+        # as {(function, the fact read)} (_read_ret; MaySet.of reads again
+        # only the passes that read a fact that has changed since)
+        self._ctx_deps: dict = {}  # (function, entry context) -> {(function, fact)}
+        self._lite_deps: dict = {}  # function -> {(function, fact)} (its pass with nothing known)
+        self._dep_stack: list = []  # the sets of the passes running now, innermost last
         self._ctx_active: set = set()
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
+        self._proto_ghosts: dict = {}  # function -> the context of its ghost pass (_prototype_holds)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
@@ -1935,7 +1943,13 @@ class MaySet:
             return None
         if start in self._closed and start in self._dirty:
             return self._dirty[start]  # (its closure walked to the fixpoint, a setter found in it)
-        seen, work, parent = {start}, [start], {start: None}
+        # (depth first, each function read after the functions it calls:
+        # a callee's return fact is then known when its callers are read,
+        # which spares most of the passes read again below; the answer does
+        # not depend on the order, the loop below reads to the fixpoint)
+        seen, work, parent = {start}, [(start, False)], {start: None}
+        order: list = []  # the functions in the order they were read (callees first)
+        expanded: set = set()  # those whose callees were pushed
         first = None  # why start may set the bit (the first setter found)
         while True:
             if not work:
@@ -1957,9 +1971,13 @@ class MaySet:
                 for g in new:
                     self._spread_time[g] = self._tick
                 # (passes with a pointer passed in, and the ghost passes that
-                # confirmed prototypes, read those returns too)
-                self._ctx_memo.clear()
-                self._proto_memo.clear()
+                # confirmed prototypes, read those returns too: those that
+                # read one, or used a pass that did, are read again)
+                for key in [k for k in self._ctx_memo if self._outdated(self._ctx_deps[k])]:
+                    del self._ctx_memo[key]
+                    del self._ctx_deps[key]
+                for t in [t for t in self._proto_memo if (t, self._proto_ghosts.get(t)) not in self._ctx_memo]:
+                    del self._proto_memo[t]  # (its ghost pass is read again, or was never memoised)
                 # what a return carrying the pointer changes: the passes of
                 # the functions that call one (_call_out tags what they find
                 # in RAX/RDX; _needs_pass reads their callees' returns),
@@ -1970,6 +1988,9 @@ class MaySet:
                 # read its closure to this fixpoint.)
                 stale = {f for f, succ in self._succ_memo.items()
                          if any(g in new and self._made_before(f, g) for g in succ)}
+                # ... and those that used a pass with a context that read one
+                # (f passes the pointer to a callee whose callee returns it)
+                stale |= {f for f, deps in self._lite_deps.items() if f in self._lite_done and self._outdated(deps)}
                 # ... and the passes that read their code: a cold part's
                 # call is read by its function's pass (_primary, _unit:
                 # adv_r97_cold_stale_primary)
@@ -1986,7 +2007,8 @@ class MaySet:
                 for g in stale:
                     for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
                         memo.pop(g, None)
-                work = [g for g in seen if g not in self._clean]
+                work = [(g, True) for g in reversed(order) if g not in self._clean]
+                order = None  # (read again in the same order)
                 continue
             if self._passes > READ_LIMIT_PASSES:
                 # a bound on the cost, not a claim: what is not read is taken
@@ -1994,12 +2016,37 @@ class MaySet:
                 # depend on the machine's load)
                 self.over_budget = True  # (every walk from now on is cut: TsCompatEffects.of)
                 return f"more than {READ_LIMIT_PASSES} functions to read"
-            f = work.pop()
+            f, callees_done = work.pop()
             if f in self._clean:
                 continue
+            if not callees_done:
+                if f in expanded:
+                    continue  # (pushed again by another caller)
+                expanded.add(f)
+                work.append((f, True))
+                # not into what is retargeted at run time (assumption
+                # ts-compat-writers) nor into the syscalls a dispatch
+                # reaches (a setter already: _setter_why, which decides
+                # those without a pass)
+                if f not in self.runtime and not (self._runs_syscalls(f) and self._setter_why(f)):
+                    for g in self._succ(f):
+                        if g not in seen:
+                            seen.add(g)
+                            parent[g] = f
+                        if g not in expanded:
+                            # (pushed again when pushed before and not read
+                            # yet: a true depth-first order, each read after
+                            # every callee not already on its call path)
+                            work.append((g, False))
+                continue
+            if order is not None:
+                order.append(f)
             if f not in self.runtime:
                 self._succ(f)  # (first: it may find f dirty, _decoded_succ)
-            why = self._dirty.get(f) or self._setter_why(f)
+            # (its own pass even when a setter it calls made it dirty: its
+            # return fact is read by its callers)
+            own = self._setter_why(f)
+            why = self._dirty.get(f) or own
             if why is not None:
                 chain = [f]
                 while parent[chain[-1]] is not None:
@@ -2013,21 +2060,12 @@ class MaySet:
                         self._dirty[x] = f"{base} (reached: {path})"
                 if first is None:
                     first = self._dirty[start]
-                # the walk goes on past a setter: the returns carrying the
-                # pointer anywhere in the closure are found and their
-                # callers read again before any pass of it is used (a
-                # walk that stopped here left them "not read: returns
-                # nothing" for the precise pass, adv_r98_top_clear_hides_ret);
-                # not into the syscalls a dispatch reaches
-                if self._runs_syscalls(f):
-                    continue
-            if f in self.runtime:
-                continue  # retargeted at run time: assumption ts-compat-writers
-            for g in self._succ(f):
-                if g not in seen:
-                    seen.add(g)
-                    parent[g] = f
-                    work.append(g)
+                # (the walk went on past a setter, into its callees: the
+                # returns carrying the pointer anywhere in the closure are
+                # found and their callers read again before any pass of it
+                # is used; a walk that stopped there left them "not read:
+                # returns nothing" for the precise pass,
+                # adv_r98_top_clear_hides_ret)
         if first is not None:
             self._closed |= seen
             return first
@@ -2094,6 +2132,11 @@ class MaySet:
                     # entered from elsewhere (a fixup, a jump from outside)
                     if eff.kind in (KEEP, CLEAR, MAYCLEAR) and \
                             set(self._flagged.get(f, {})) <= fx._read_addrs.get(f, set()):
+                        # (and the mark the closure walk of that effect
+                        # (TsCompatEffects.of, top) left on f from the
+                        # answer above, which held only meanwhile, goes)
+                        if (self._dirty.get(f) or "").split(" (reached: ")[0] == why:
+                            del self._dirty[f]
                         why = None
         self._setter[f] = why
         return why
@@ -2144,9 +2187,13 @@ class MaySet:
         refutes the prototype: an assembly function pahole described as
         `void f(void)`, 6.1's memcpy, or a prototype of another function of
         the same name)."""
+        ghosts = tuple(sorted(((r, _GHOST_TAG) for r in _ARG_REGS[nargs:]), key=lambda kv: str(kv[0])))
         hit = self._proto_memo.get(t)
+        if hit is not None and self._dep_stack:
+            # (what the ghost pass read, the pass asking now depends on)
+            self._dep_stack[-1] |= self._ctx_deps.get((t, ghosts), frozenset())
         if hit is None:
-            ghosts = tuple(sorted(((r, _GHOST_TAG) for r in _ARG_REGS[nargs:]), key=lambda kv: str(kv[0])))
+            self._proto_ghosts[t] = ghosts
             self._proto_memo[t] = False  # (recursion: not confirmed)
             why = self._lite_in(t, ghosts)[0]
             # Any flag of the ghost pass refutes it, not only a ghost use the
@@ -2271,12 +2318,15 @@ class MaySet:
                 # possible setter, not memoised
                 return f"{self.prog.symbolize(f)} is being read (recursion)"
             self._lite_active.add(f)
+            outer, self._dep_stack = self._dep_stack, [set()]  # (its own: a ctx-free pass is no one's part)
             try:
                 self._saw_clear = False
                 res = self._lite_store_through_current(f, ())
                 flagged, ret = (res, None) if isinstance(res, str) else res
             finally:
                 self._lite_active.discard(f)
+                self._lite_deps[f] = self._dep_stack.pop()
+                self._dep_stack = outer
             if isinstance(flagged, str):  # could not read it
                 self._lite_done[f] = flagged
                 self._set_ret_free(f, None)
@@ -2301,6 +2351,18 @@ class MaySet:
         t = self._fact_time.get(g, 0)
         return self._pass_time.get(f, t) < t or self._setter_time.get(f, t) < t
 
+    def _read_ret(self, t: int):
+        """t's return fact, as a pass reads it: noted as what the running
+        pass depends on."""
+        fact = self._ret_free.get(t, _NO_TAG)
+        if self._dep_stack:
+            self._dep_stack[-1].add((t, fact))
+        return fact
+
+    def _outdated(self, deps) -> bool:
+        """A pass that read these facts read one that has changed since."""
+        return any(self._ret_free.get(g, _NO_TAG) != fact for g, fact in deps)
+
     def _lite_in(self, t: int, ctx: tuple) -> tuple:
         """(why t may write the current task's status, tags of what it
         returns in RAX) when it is entered with ctx (registers and stack
@@ -2308,22 +2370,29 @@ class MaySet:
         key = (t, ctx)
         hit = self._ctx_memo.get(key)
         if hit is not None:
+            if self._dep_stack:
+                self._dep_stack[-1] |= self._ctx_deps[key]
             return hit
         if key in self._ctx_active or len(self._ctx_active) >= MAX_CTX_DEPTH:
             return (f"{self.prog.symbolize(t)} passes the current task pointer on and on (recursion)", None)
         if self._passes > READ_LIMIT_PASSES:
             return (f"more than {READ_LIMIT_PASSES} functions to read", None)
         self._ctx_active.add(key)
+        self._dep_stack.append(set())
         try:
             res = self._lite_store_through_current(t, ctx)
             flagged, ret = (res, None) if isinstance(res, str) else res
         finally:
             self._ctx_active.discard(key)
+            deps = self._dep_stack.pop()
+            if self._dep_stack:
+                self._dep_stack[-1] |= deps
         if isinstance(flagged, str):
             hit = (flagged, None)
         else:
             hit = (next(iter(flagged.values())) if flagged else None, ret)
         self._ctx_memo[key] = hit
+        self._ctx_deps[key] = frozenset(deps)
         return hit
 
     def _branch_in(self, inside, a: int, t: int, st: dict, flagged: dict) -> list:
@@ -2427,7 +2496,7 @@ class MaySet:
             return why, (None if ret is None else self._returned(t, ret))  # (None: any offset)
         # (a callee not read yet counts as not returning it: MaySet.of and
         # _compute read again when a function turns out to return it)
-        return None, self._returned(t, self._ret_free.get(t, _NO_TAG))
+        return None, self._returned(t, self._read_ret(t))
 
     def _returned(self, t: int, tags):
         """What a caller finds in RAX after t returns: tags, unless t's BTF
@@ -2693,7 +2762,7 @@ class MaySet:
             elif (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
                     not inside(int(ops, 16)):
                 why, out_ret = self._call_out(int(ops, 16), m, st) if live else \
-                    (None, self._ret_free.get(int(ops, 16), _NO_TAG))
+                    (None, self._read_ret(int(ops, 16)))
                 if why:
                     flagged.setdefault(a, why)
                 if m != "call":  # a tail call: its return is this function's
