@@ -1276,6 +1276,7 @@ class MaySet:
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
+        self._table_memo: dict = {}  # function -> _names_syscall_table's answer
         self._proto_ghosts: dict = {}  # function -> the context of its ghost pass (_prototype_holds)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
@@ -1950,6 +1951,7 @@ class MaySet:
         seen, work, parent = {start}, [(start, False)], {start: None}
         order: list = []  # the functions in the order they were read (callees first)
         expanded: set = set()  # those whose callees were pushed
+        ordered: set = set()  # those in order
         first = None  # why start may set the bit (the first setter found)
         while True:
             if not work:
@@ -2001,14 +2003,20 @@ class MaySet:
                 # passes made before: _setter_why takes a flagged function
                 # for no setter on its effect (adv_r97_xol_stale_effect)
                 self.fx._memo.clear()
-                if stale & (self._clean | self._closed):
-                    self._clean.clear()  # (not expected: then nothing is taken for clean)
-                    self._closed.clear()
                 for g in stale:
                     for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
                         memo.pop(g, None)
+                if stale & (self._clean | self._closed):
+                    # (not expected: then nothing is taken for clean, and
+                    # the closure is walked again from the start, into the
+                    # functions the walk skipped as clean)
+                    self._clean.clear()
+                    self._closed.clear()
+                    seen, parent, expanded, order, ordered = {start}, {start: None}, set(), [], set()
+                    work = [(start, False)]
+                    continue
+                # (read again in the order of the walk: callees first)
                 work = [(g, True) for g in reversed(order) if g not in self._clean]
-                order = None  # (read again in the same order)
                 continue
             if self._passes > READ_LIMIT_PASSES:
                 # a bound on the cost, not a claim: what is not read is taken
@@ -2039,7 +2047,8 @@ class MaySet:
                             # every callee not already on its call path)
                             work.append((g, False))
                 continue
-            if order is not None:
+            if f not in ordered:
+                ordered.add(f)
                 order.append(f)
             if f not in self.runtime:
                 self._succ(f)  # (first: it may find f dirty, _decoded_succ)
@@ -2267,6 +2276,13 @@ class MaySet:
         tabs = self.fx.syscall_tables
         if not tabs:
             return None
+        memo = self._table_memo
+        if f in memo:
+            return memo[f]
+        memo[f] = why = self._names_syscall_table_uncached(f, tabs)
+        return why
+
+    def _names_syscall_table_uncached(self, f: int, tabs) -> str | None:
         i = bisect.bisect_right(self.starts, f) - 1
         try:
             data = self.prog.fetch_raw(f, self.ends[i] - f)
