@@ -1276,6 +1276,7 @@ class MaySet:
         self._passes = 0  # data-flow passes run (READ_LIMIT_PASSES)
         self._dup_names: set | None = None
         self._proto_memo: dict[int, bool] = {}
+        self._redecided: dict = {}  # function -> times _setter_why decided it again
         self._table_memo: dict = {}  # function -> _names_syscall_table's answer
         self._proto_ghosts: dict = {}  # function -> the context of its ghost pass (_prototype_holds)
         self._args_memo: dict = {}
@@ -2135,11 +2136,22 @@ class MaySet:
                     # (arch_uprobe_get_xol_area sets the bit around
                     # get_unmapped_area() and clears it again)
                     self._setter[f] = why  # while the effect is computed
+                    read_at = self._pass_time.get(f)
                     eff = fx.of(f)
+                    if f not in self._lite_done or self._pass_time.get(f) != read_at:
+                        # a round of that effect's closure walk dropped f's
+                        # pass (a return fact it read has changed) or read
+                        # it again: the flags and the answer above are of
+                        # the old one.  Decided again on the new pass (the
+                        # facts only grow), a few times; then a setter
+                        self._setter.pop(f, None)
+                        self._redecided[f] = self._redecided.get(f, 0) + 1
+                        if self._redecided[f] <= 3:
+                            return self._setter_why(f)
                     # only if the backward pass read every flagged store: it
                     # reads what the entry reaches, the sweep also code
                     # entered from elsewhere (a fixup, a jump from outside)
-                    if eff.kind in (KEEP, CLEAR, MAYCLEAR) and \
+                    elif eff.kind in (KEEP, CLEAR, MAYCLEAR) and \
                             set(self._flagged.get(f, {})) <= fx._read_addrs.get(f, set()):
                         # (and the mark the closure walk of that effect
                         # (TsCompatEffects.of, top) left on f from the
