@@ -1291,6 +1291,7 @@ class MaySet:
         self._starts_memo: dict = {}  # node -> its instruction starts (_insn_start)
         self._gap_kinds: dict = {}  # bytes after an extent -> what runs through them (_after_gap)
         self._recent_decodes: list = []  # [(function, its bytes, their linear decode)] (_linear_decode)
+        self._reader_decodes: dict = {}  # function -> (its bytes, their linear decode), until its pass
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
@@ -1675,14 +1676,23 @@ class MaySet:
 
     def _linear_decode(self, f: int, data: bytes) -> list:
         """data, f's extent, decoded linearly from f (a list the caller
-        must not change).  The last few are kept: the pass decodes an
-        extent (_decode_extent) right after the graph search decoded it
-        for its edges (_decode_for_edges), ~800 of the ~930 extents 6.12's
-        exit path reads (a few lists only: the memory limit)."""
+        must not change).  The last few are kept, and those of the
+        functions that read current_task until their pass takes them: the
+        pass decodes an extent (_decode_extent) after the graph search
+        decoded it for its edges (_decode_for_edges), ~930 of 6.12's exit
+        path, and the closure walk reads a function after its callees (a few
+        lists, and ~640 until read: the memory limit)."""
+        kept = self._reader_decodes.pop(f, None)
+        if kept is not None and kept[0] == data:
+            return kept[1]
         for g, d, insns in self._recent_decodes:
             if g == f and d == data:
                 return insns
         insns = list(lite_decode(_lite(), data, f))
+        if f in self.readers and f not in self._lite_done:
+            if len(self._reader_decodes) >= 2000:  # (those whose pass did not come: a setter by name, ...)
+                self._reader_decodes.pop(next(iter(self._reader_decodes)))
+            self._reader_decodes[f] = (data, insns)
         self._recent_decodes.append((f, data, insns))
         if len(self._recent_decodes) > 4:
             self._recent_decodes.pop(0)
