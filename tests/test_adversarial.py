@@ -97,6 +97,8 @@ KNOWN_GAPS: dict = {
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a
     # callee's store through a pointer to the caller's frame
+    "adv_r101_outparam_task": "as adv_ts2_out_param: current written by a callee into the caller's stack slot "
+                              "(review 101's re-find)",
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
     # round 15 (2026-12-02, sixth session): marking pt_regs for the code a

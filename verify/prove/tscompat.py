@@ -1978,7 +1978,15 @@ class MaySet:
                 new = {g for g in seen if self._ret_free.get(g, _NO_TAG) is not _NO_TAG and
                        self._fact_time.get(g, 0) > self._spread_time.get(g, -1)}
                 if not new:
-                    break
+                    # ... and the facts a walk nested in this one spread (the
+                    # closure walk of an effect _setter_why computes): they
+                    # are not new here, but what they made stale was dropped
+                    # wherever it was, in this walk too
+                    # (adv_r101_nested_spread): read those again
+                    if all(g in self._setter or g in self._clean for g in order):
+                        break
+                    work = [(g, True) for g in reversed(order) if g not in self._clean]
+                    continue
                 self._spreads += 1
                 self._tick += 1
                 for g in new:
@@ -2344,8 +2352,9 @@ class MaySet:
         if p != f:
             why = self._lite(p)
             self._flagged[f] = {}
-            self._ret_free[f] = _NO_TAG
             self._clears[f] = False
+            # (its return fact: _lite sets it with its function's, which a
+            # call to the cold part's start may also get back)
             return why
         if f not in self._lite_done:
             self._tick += 1
@@ -2372,6 +2381,14 @@ class MaySet:
                 self._flagged[f] = flagged
                 self._lite_done[f] = next(iter(flagged.values())) if flagged else None
                 self._set_ret_free(f, self._returned(f, ret))
+            # a cold part of f's unit (_primary) returns what f's pass found
+            # at every return of the unit, the cold part's among them: a
+            # call to its start gets that back (adv_r101_cold_call_ret; its
+            # own "not read" fact let a caller storing through it go unread)
+            unit = self._unit(f)
+            for g, _e in (unit if not isinstance(unit, str) else ()):
+                if g != f and g in self.colds and self._primary(g) == f:
+                    self._set_ret_free(g, None if isinstance(flagged, str) else self._returned(g, ret))
             self._clears[f] = self._saw_clear
         return self._lite_done[f]
 
@@ -2856,14 +2873,31 @@ class MaySet:
                     state[index[t]] = new
                     work.append(index[t])
                 # what a local routine returns in RAX/RDX is not carried to
-                # here: any offset (adv_r36_local_call)
-                if self.function_of(t) != t:
-                    # (not a function's start, which a call enters under
-                    # the ABI: skb_copy_bits calls itself; a label is an
-                    # assembly routine, which may also have written the
-                    # caller's slots: every slot any offset,
-                    # adv_r37_local_slot)
+                # here: any offset (adv_r36_local_call).  A label is an
+                # assembly routine, which may also have written the
+                # caller's slots: every slot any offset (adv_r37_local_slot)
+                if self.function_of(t) != t or (t != f and t not in self.colds):
                     out = {**out, "rax": None, "rdx": None, _STACK: None}
+                else:
+                    # a function calling itself (skb_copy_bits), or the
+                    # start of a cold part its unit holds
+                    # (adv_r101_cold_call_reader: `call foo.cold` whose
+                    # `ret` hands back current): the call's state went into
+                    # that code above, so every return of the unit was read
+                    # with it; the function's return fact (the cold part's
+                    # is its function's, _lite) is what comes back.  A fact
+                    # this pass helps make: read again when it changes
+                    # (_read_ret, MaySet.of).  With a context, what comes
+                    # back is this pass's own return, no fact: any offset
+                    out = dict(out)
+                    out.pop("rax", None)
+                    out.pop("rdx", None)
+                    if ctx:
+                        out["rax"] = out["rdx"] = None
+                    else:
+                        self._set_ret(t, out, self._returned(t, self._read_ret(t)))
+                    if t != f:
+                        out[_STACK] = None  # (a cold part runs in its function's frame)
                 succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
