@@ -1240,6 +1240,7 @@ class MaySet:
         self._graph: dict | None = None
         self._setter: dict[int, str | None] = {}
         self._clean: set[int] = set()
+        self._clean_epoch = 0  # times _clean was emptied (MaySet.of walks again)
         self.over_budget = False  # a walk was cut by READ_LIMIT_PASSES (of)
         # a clock of facts and memos (_set_ret_free, _made_before)
         self._tick = 0
@@ -1964,6 +1965,7 @@ class MaySet:
         expanded: set = set()  # those whose callees were pushed
         ordered: set = set()  # those in order
         first = None  # why start may set the bit (the first setter found)
+        epoch = self._clean_epoch
         while True:
             if not work:
                 # a function whose return carries the current task pointer
@@ -1983,8 +1985,13 @@ class MaySet:
                     # are not new here, but what they made stale was dropped
                     # wherever it was, in this walk too
                     # (adv_r101_nested_spread): read those again
-                    if all(g in self._setter or g in self._clean for g in order):
+                    if all(g in self._setter or g in self._clean for g in order) and self._clean_epoch == epoch:
                         break
+                    if self._clean_epoch != epoch:  # (see below)
+                        epoch = self._clean_epoch
+                        seen, parent, expanded, order, ordered = {start}, {start: None}, set(), [], set()
+                        work = [(start, False)]
+                        continue
                     work = [(g, True) for g in reversed(order) if g not in self._clean]
                     continue
                 self._spreads += 1
@@ -2026,11 +2033,16 @@ class MaySet:
                     for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
                         memo.pop(g, None)
                 if stale & (self._clean | self._closed):
-                    # (not expected: then nothing is taken for clean, and
-                    # the closure is walked again from the start, into the
-                    # functions the walk skipped as clean)
+                    # (not expected: then nothing is taken for clean)
                     self._clean.clear()
                     self._closed.clear()
+                    self._clean_epoch += 1
+                if self._clean_epoch != epoch:
+                    # the clean set was emptied, here or in a walk nested in
+                    # this one: the closure is walked again from the start,
+                    # into the functions this walk skipped as clean (review
+                    # 102)
+                    epoch = self._clean_epoch
                     seen, parent, expanded, order, ordered = {start}, {start: None}, set(), [], set()
                     work = [(start, False)]
                     continue
@@ -2297,7 +2309,16 @@ class MaySet:
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
         it reads current_task, or a function it calls returns the pointer."""
-        return f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f))
+        if f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f)):
+            return True
+        # ... or other code its pass reads does (a cold part, another
+        # function's middle: _unit; a call to one makes every register any
+        # offset, adv_r102_cold_orphan_call)
+        unit = self._unit(f)
+        if isinstance(unit, str):
+            return True
+        return any(g != f and (g in self.readers or any(
+            self._ret_free.get(h, _NO_TAG) is not _NO_TAG for h in self._succ(g))) for g, _e in unit)
 
     def _names_syscall_table(self, f: int) -> str | None:
         """A reference to a syscall table or dispatcher in f's bytes: a 32-bit
@@ -2872,23 +2893,34 @@ class MaySet:
                 if new != old:
                     state[index[t]] = new
                     work.append(index[t])
-                # what a local routine returns in RAX/RDX is not carried to
-                # here: any offset (adv_r36_local_call).  A label is an
-                # assembly routine, which may also have written the
-                # caller's slots: every slot any offset (adv_r37_local_slot)
-                if self.function_of(t) != t or (t != f and t not in self.colds):
-                    out = {**out, "rax": None, "rdx": None, _STACK: None}
+                if t != f:
+                    # a label, a cold part's start (adv_r101_cold_call_reader:
+                    # `call foo.cold` whose `ret` hands back current), any
+                    # other code of the unit: an assembly routine, not a
+                    # function under the ABI.  What it leaves in any
+                    # register is not carried to here (adv_r36_local_call,
+                    # adv_r102_cold_callee_saved: a callee-saved one too),
+                    # nor in the caller's slots (adv_r37_local_slot): every
+                    # register and slot any offset.  (_needs_pass reads a
+                    # function whose unit holds code that may make the
+                    # pointer.)
+                    out = {**out, **{r: None for r in _GPR64_NAMES if r != "rsp"}, _STACK: None}
+                    if _BP in out:
+                        out[_BP] = None
+                    # (a register that held a stack address is no longer
+                    # known to: a store through it is one through the
+                    # pointer; any may hold current_task's slot address)
+                    out.pop(_SPC, None)
+                    out[_CPA] = frozenset(r for r in _GPR64_NAMES if r != "rsp")
                 else:
-                    # a function calling itself (skb_copy_bits), or the
-                    # start of a cold part its unit holds
-                    # (adv_r101_cold_call_reader: `call foo.cold` whose
-                    # `ret` hands back current): the call's state went into
-                    # that code above, so every return of the unit was read
-                    # with it; the function's return fact (the cold part's
-                    # is its function's, _lite) is what comes back.  A fact
-                    # this pass helps make: read again when it changes
-                    # (_read_ret, MaySet.of).  With a context, what comes
-                    # back is this pass's own return, no fact: any offset
+                    # the function calling itself (skb_copy_bits): the
+                    # call's state went into its code above, so every return
+                    # was read with it, and the function's return fact is
+                    # what comes back (callee-saved registers kept: the
+                    # ABI).  A fact this pass helps make: read again when it
+                    # changes (_read_ret, MaySet.of).  With a context, what
+                    # comes back is this pass's own return, no fact: any
+                    # offset
                     out = dict(out)
                     out.pop("rax", None)
                     out.pop("rdx", None)
@@ -2896,8 +2928,6 @@ class MaySet:
                         out["rax"] = out["rdx"] = None
                     else:
                         self._set_ret(t, out, self._returned(t, self._read_ret(t)))
-                    if t != f:
-                        out[_STACK] = None  # (a cold part runs in its function's frame)
                 succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
