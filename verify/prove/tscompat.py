@@ -2308,7 +2308,8 @@ class MaySet:
 
     def _needs_pass(self, f: int) -> bool:
         """Whether f can hold the current task pointer with nothing passed in:
-        it reads current_task, or a function it calls returns the pointer."""
+        it reads current_task, or a function it calls returns the pointer,
+        or other code its pass reads (its unit) does either."""
         if f in self.readers or any(self._ret_free.get(g, _NO_TAG) is not _NO_TAG for g in self._succ(f)):
             return True
         # ... or other code its pass reads does (a cold part, another
