@@ -1293,6 +1293,7 @@ class MaySet:
         self._gap_kinds: dict = {}  # bytes after an extent -> what runs through them (_after_gap)
         self._recent_decodes: list = []  # [(function, its bytes, their linear decode)] (_linear_decode)
         self._reader_decodes: dict = {}  # function -> (its bytes, their linear decode), until its pass
+        self._walk_depth = 0  # MaySet.of calls running (one inside another: _setter_why's effects)
         self._saw_clear = False
 
     # -- the graph ------------------------------------------------------------
@@ -1950,6 +1951,15 @@ class MaySet:
     # -- queries ------------------------------------------------------------------
     def of(self, start: int) -> str | None:
         """None when nothing start can reach may set the bit, else why."""
+        self._walk_depth += 1
+        try:
+            return self._of(start)
+        finally:
+            self._walk_depth -= 1
+            if not self._walk_depth:
+                self._reader_decodes.clear()  # (kept for passes that did not come: a setter by name, ...)
+
+    def _of(self, start: int) -> str | None:
         if self._graph is None:
             self._build()
         if start in self._clean:
