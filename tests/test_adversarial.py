@@ -97,6 +97,9 @@ KNOWN_GAPS: dict = {
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a
     # callee's store through a pointer to the caller's frame
+    "adv_r103_rax_kept_by_callee": "current in RAX kept across a call by an assembly callee that saves and "
+                                   "restores it: RAX after a call is the callee's return fact (review 103)",
+    "adv_r103_rax_tail_thunk": "the same through a tail jump (review 103)",
     "adv_r101_outparam_task": "as adv_ts2_out_param: current written by a callee into the caller's stack slot "
                               "(review 101's re-find)",
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "

@@ -2032,6 +2032,13 @@ class MaySet:
                 # ... and the passes that read their code: a cold part's
                 # call is read by its function's pass (_primary, _unit:
                 # adv_r97_cold_stale_primary)
+                # ... and the functions that decided whether to read at all
+                # from the facts of their unit's other code's callees
+                # (_needs_pass; adv_r103_shared_tail_order)
+                stale |= {p for p, unit in self._unit_memo.items()
+                          if not isinstance(unit, str) and len(unit) > 1 and p in self._setter and any(
+                              g in new and self._made_before(p, g)
+                              for h, _e in unit if h != p for g in self._succ_memo.get(h, ()))}
                 stale |= {self._primary(f) for f in stale}
                 stale |= {p for p, unit in self._unit_memo.items()
                           if not isinstance(unit, str) and any(g in stale for g, _e in unit)}
