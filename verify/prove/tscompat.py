@@ -1994,66 +1994,60 @@ class MaySet:
                     # closure walk of an effect _setter_why computes): they
                     # are not new here, but what they made stale was dropped
                     # wherever it was, in this walk too
-                    # (adv_r101_nested_spread): read those again
+                    # (adv_r101_nested_spread): read those again (below)
                     if all(g in self._setter or g in self._clean for g in order) and self._clean_epoch == epoch:
                         break
-                    if self._clean_epoch != epoch:  # (see below)
-                        epoch = self._clean_epoch
-                        seen, parent, expanded, order, ordered = {start}, {start: None}, set(), [], set()
-                        work = [(start, False)]
-                        continue
-                    work = [(g, True) for g in reversed(order) if g not in self._clean]
-                    continue
-                self._spreads += 1
-                self._tick += 1
-                for g in new:
-                    self._spread_time[g] = self._tick
-                # (passes with a pointer passed in, and the ghost passes that
-                # confirmed prototypes, read those returns too: those that
-                # read one, or used a pass that did, are read again)
-                for key in [k for k in self._ctx_memo if self._outdated(self._ctx_deps[k])]:
-                    del self._ctx_memo[key]
-                    del self._ctx_deps[key]
-                for t in [t for t in self._proto_memo if (t, self._proto_ghosts.get(t)) not in self._ctx_memo]:
-                    del self._proto_memo[t]  # (its ghost pass is read again, or was never memoised)
-                # what a return carrying the pointer changes: the passes of
-                # the functions that call one (_call_out tags what they find
-                # in RAX/RDX; _needs_pass reads their callees' returns),
-                # wherever they were read, in this query or an earlier one
-                # that stopped at a setter.  Their own returns may change in
-                # turn: the next round of this loop.  (A clean function
-                # calling one cannot be stale: the query that made it clean
-                # read its closure to this fixpoint.)
-                stale = {f for f, succ in self._succ_memo.items()
-                         if any(g in new and self._made_before(f, g) for g in succ)}
-                # ... and those that used a pass with a context that read one
-                # (f passes the pointer to a callee whose callee returns it)
-                stale |= {f for f, deps in self._lite_deps.items() if f in self._lite_done and self._outdated(deps)}
-                # ... and the passes that read their code: a cold part's
-                # call is read by its function's pass (_primary, _unit:
-                # adv_r97_cold_stale_primary)
-                # ... and the functions that decided whether to read at all
-                # from the facts of their unit's other code's callees
-                # (_needs_pass; adv_r103_shared_tail_order)
-                stale |= {p for p, unit in self._unit_memo.items()
-                          if not isinstance(unit, str) and len(unit) > 1 and p in self._setter and any(
-                              g in new and self._made_before(p, g)
-                              for h, _e in unit if h != p for g in self._succ_memo.get(h, ()))}
-                stale |= {self._primary(f) for f in stale}
-                stale |= {p for p, unit in self._unit_memo.items()
-                          if not isinstance(unit, str) and any(g in stale for g, _e in unit)}
-                # the precise effects (TsCompatEffects.of) composed from
-                # passes made before: _setter_why takes a flagged function
-                # for no setter on its effect (adv_r97_xol_stale_effect)
-                self.fx._memo.clear()
-                for g in stale:
-                    for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
-                        memo.pop(g, None)
-                if stale & (self._clean | self._closed):
-                    # (not expected: then nothing is taken for clean)
-                    self._clean.clear()
-                    self._closed.clear()
-                    self._clean_epoch += 1
+                else:
+                    self._spreads += 1
+                    self._tick += 1
+                    for g in new:
+                        self._spread_time[g] = self._tick
+                    # (passes with a pointer passed in, and the ghost passes that
+                    # confirmed prototypes, read those returns too: those that
+                    # read one, or used a pass that did, are read again)
+                    for key in [k for k in self._ctx_memo if self._outdated(self._ctx_deps[k])]:
+                        del self._ctx_memo[key]
+                        del self._ctx_deps[key]
+                    for t in [t for t in self._proto_memo if (t, self._proto_ghosts.get(t)) not in self._ctx_memo]:
+                        del self._proto_memo[t]  # (its ghost pass is read again, or was never memoised)
+                    # what a return carrying the pointer changes: the passes of
+                    # the functions that call one (_call_out tags what they find
+                    # in RAX/RDX; _needs_pass reads their callees' returns),
+                    # wherever they were read, in this query or an earlier one
+                    # that stopped at a setter.  Their own returns may change in
+                    # turn: the next round of this loop.  (A clean function
+                    # calling one cannot be stale: the query that made it clean
+                    # read its closure to this fixpoint.)
+                    stale = {f for f, succ in self._succ_memo.items()
+                             if any(g in new and self._made_before(f, g) for g in succ)}
+                    # ... and those that used a pass with a context that read one
+                    # (f passes the pointer to a callee whose callee returns it)
+                    stale |= {f for f, deps in self._lite_deps.items() if f in self._lite_done and self._outdated(deps)}
+                    # ... and the functions that decided whether to read at all
+                    # from the facts of their unit's other code's callees
+                    # (_needs_pass; adv_r103_shared_tail_order)
+                    stale |= {p for p, unit in self._unit_memo.items()
+                              if not isinstance(unit, str) and len(unit) > 1 and p in self._setter and any(
+                                  g in new and self._made_before(p, g)
+                                  for h, _e in unit if h != p for g in self._succ_memo.get(h, ()))}
+                    # ... and the passes that read their code: a cold part's
+                    # call is read by its function's pass (_primary, _unit:
+                    # adv_r97_cold_stale_primary)
+                    stale |= {self._primary(f) for f in stale}
+                    stale |= {p for p, unit in self._unit_memo.items()
+                              if not isinstance(unit, str) and any(g in stale for g, _e in unit)}
+                    # the precise effects (TsCompatEffects.of) composed from
+                    # passes made before: _setter_why takes a flagged function
+                    # for no setter on its effect (adv_r97_xol_stale_effect)
+                    self.fx._memo.clear()
+                    for g in stale:
+                        for memo in (self._setter, self._lite_done, self._flagged, self._pass_time, self._setter_time):
+                            memo.pop(g, None)
+                    if stale & (self._clean | self._closed):
+                        # (not expected: then nothing is taken for clean)
+                        self._clean.clear()
+                        self._closed.clear()
+                        self._clean_epoch += 1
                 if self._clean_epoch != epoch:
                     # the clean set was emptied, here or in a walk nested in
                     # this one: the closure is walked again from the start,
