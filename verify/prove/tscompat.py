@@ -2861,7 +2861,7 @@ class MaySet:
                 ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             succ = []
             if m == "(site)":
-                out, branches, whys, r = self._lite_site(a, st, sites, inside)
+                out, branches, whys, r = self._lite_site(a, st, sites, inside, f, ctx)
                 for x, why in whys.items():
                     flagged.setdefault(x, why)
                 ret_tag = _join_ret(ret_tag, r)
@@ -2905,41 +2905,7 @@ class MaySet:
                 if new != old:
                     state[index[t]] = new
                     work.append(index[t])
-                if t != f:
-                    # a label, a cold part's start (adv_r101_cold_call_reader:
-                    # `call foo.cold` whose `ret` hands back current), any
-                    # other code of the unit: an assembly routine, not a
-                    # function under the ABI.  What it leaves in any
-                    # register is not carried to here (adv_r36_local_call,
-                    # adv_r102_cold_callee_saved: a callee-saved one too),
-                    # nor in the caller's slots (adv_r37_local_slot): every
-                    # register and slot any offset.  (_needs_pass reads a
-                    # function whose unit holds code that may make the
-                    # pointer.)
-                    out = {**out, **{r: None for r in _GPR64_NAMES if r != "rsp"}, _STACK: None}
-                    if _BP in out:
-                        out[_BP] = None
-                    # (a register that held a stack address is no longer
-                    # known to: a store through it is one through the
-                    # pointer; any may hold current_task's slot address)
-                    out.pop(_SPC, None)
-                    out[_CPA] = frozenset(r for r in _GPR64_NAMES if r != "rsp")
-                else:
-                    # the function calling itself (skb_copy_bits): the
-                    # call's state went into its code above, so every return
-                    # was read with it, and the function's return fact is
-                    # what comes back (callee-saved registers kept: the
-                    # ABI).  A fact this pass helps make: read again when it
-                    # changes (_read_ret, MaySet.of).  With a context, what
-                    # comes back is this pass's own return, no fact: any
-                    # offset
-                    out = dict(out)
-                    out.pop("rax", None)
-                    out.pop("rdx", None)
-                    if ctx:
-                        out["rax"] = out["rdx"] = None
-                    else:
-                        self._set_ret(t, out, self._returned(t, self._read_ret(t)))
+                out = self._after_local_call(t, f, out, ctx)
                 succ.append(nxt)
             elif m == "call" and ops.startswith("0x") and self._noreturn(int(ops, 16)):
                 pass  # (__stack_chk_fail and the like: the bytes after are another block)
@@ -3501,7 +3467,50 @@ class MaySet:
             return None, False
         return full, name.startswith("e") or (name.startswith("r") and name.endswith("d"))
 
-    def _lite_site(self, a, st: dict, sites, inside):
+    def _after_local_call(self, t: int, f: int, out: dict, ctx: tuple) -> dict:
+        """The state after a `call` to t inside the unit of f's pass (the
+        call's state was sent into t's code as a branch), from out, the
+        state _lite_transfer gives after it; ctx: the pass's context.  (The
+        pass's own instructions and a patch site's candidates: _lite_site,
+        adv_r104_site_local_call.)"""
+        if t != f:
+            # a label, a cold part's start (adv_r101_cold_call_reader:
+            # `call foo.cold` whose `ret` hands back current), any
+            # other code of the unit: an assembly routine, not a
+            # function under the ABI.  What it leaves in any
+            # register is not carried to here (adv_r36_local_call,
+            # adv_r102_cold_callee_saved: a callee-saved one too),
+            # nor in the caller's slots (adv_r37_local_slot): every
+            # register and slot any offset.  (_needs_pass reads a
+            # function whose unit holds code that may make the
+            # pointer.)
+            out = {**out, **{r: None for r in _GPR64_NAMES if r != "rsp"}, _STACK: None}
+            if _BP in out:
+                out[_BP] = None
+            # (a register that held a stack address is no longer
+            # known to: a store through it is one through the
+            # pointer; any may hold current_task's slot address)
+            out.pop(_SPC, None)
+            out[_CPA] = frozenset(r for r in _GPR64_NAMES if r != "rsp")
+        else:
+            # the function calling itself (skb_copy_bits): the
+            # call's state went into its code above, so every return
+            # was read with it, and the function's return fact is
+            # what comes back (callee-saved registers kept: the
+            # ABI).  A fact this pass helps make: read again when it
+            # changes (_read_ret, MaySet.of).  With a context, what
+            # comes back is this pass's own return, no fact: any
+            # offset
+            out = dict(out)
+            out.pop("rax", None)
+            out.pop("rdx", None)
+            if ctx:
+                out["rax"] = out["rdx"] = None
+            else:
+                self._set_ret(t, out, self._returned(t, self._read_ret(t)))
+        return out
+
+    def _lite_site(self, a, st: dict, sites, inside, f_pass: int, ctx: tuple):
         """(state at the end of the site or None, [(branch target, state)],
         {address: why} of calls and jumps out that pass the pointer to a
         setter, tags of RAX where a candidate leaves the function) over every
@@ -3545,6 +3554,17 @@ class MaySet:
                     if xm == "jmp":
                         falls = False
                         break
+                    continue
+                if xm == "call" and x[3].startswith("0x"):
+                    # a call to code of the unit: its target entered with the
+                    # return address pushed, and what comes back as the pass's
+                    # own local calls give it
+                    t = int(x[3], 16)
+                    into = dict(s2)
+                    if s2.get(_SP) is not None:
+                        into[_SP] = s2[_SP] - 8
+                    branches.append((t, into))
+                    s2 = self._after_local_call(t, f_pass, self._lite_transfer(x[0], x[1], xm, x[3], s2, sites), ctx)
                     continue
                 if xm.startswith("ret"):
                     ret_tag = _join_ret(ret_tag, self._ret_value(f, s2))
