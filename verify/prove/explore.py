@@ -1724,6 +1724,15 @@ class Explorer:
             fwd.sort(key=lambda x: (x[0] not in via, dist[x[0]]))
         else:
             fwd.sort(key=lambda x: dist[x[0]])
+        if block.kind == "choice":
+            # the candidates of one patch site meet again after it, so their
+            # distances differ only by their own lengths: the code as built
+            # (the on-disk bytes, every feature off) goes first where it is
+            # feasible (a seeded `sti` in the on-disk bytes of 6.12's
+            # X86_BUG_DIV0 site was skipped for the shorter `div`).  Only
+            # which path the witness shows: it confirms, never proves
+            on_disk = {c[0] for c in block.choices if c[1] == "on-disk"}
+            fwd.sort(key=lambda x: x[0] not in on_disk)
         for n, s2 in fwd:
             if len(fwd) == 1 or self._feasible(s2):
                 return [(n, s2)]

@@ -66,12 +66,71 @@ class Succ:
 
 
 MAX_CC_CASES = 4
+# If nodes read over cc_op's spine (rebuilt recursively: _ccall)
+MAX_CC_SPINE = 256
+
+
+def _op_leaves(op, limit: int) -> set | None:
+    """The concrete operations at the leaves of cc_op's If spine, or None
+    when the spine has another node (then angr's helper decides) or more
+    than `limit` distinct operations.  Read without rewriting the term:
+    angr's own route, claripy.excavate_ite, rewrites the whole term and its
+    conditions, which took 27-30 s a call on a 45-deep merge of patch-site
+    feature conditions (a seeded 6.12 kernel's `decl` of the preempt count
+    reading the carry of the flags merged before it)."""
+    leaves: set = set()
+    seen: set = set()
+    work = [op]
+    while work:
+        e = work.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if len(seen) > MAX_CC_SPINE:
+            return None
+        if e.op == "BVV":
+            leaves.add(e.args[0])
+            if len(leaves) > limit:
+                return None
+        elif e.op == "If":
+            work.append(e.args[1])
+            work.append(e.args[2])
+        else:
+            return None
+    return leaves
 
 
 def _ccall(f, args):
     """angr's flag helper; a merged cc_op (an If over concrete operations,
     one per merged path) is computed per case and joined with the same If."""
     CCallMultivaluedException = _HELPERS.CCallMultivaluedException
+    op = args[0]
+    if op.symbolic and _op_leaves(op, MAX_CC_CASES) is not None:
+        # f(If(c, o1, o2), d...) = If(c, f(o1, d...), f(o2, d...)): the
+        # spine is rebuilt with each leaf's value (one helper call per
+        # distinct operation), exact
+        values: dict = {}
+        built: dict = {}
+
+        def leaf(k):
+            if k not in values:
+                try:
+                    v = f(_CC, claripy.BVV(k, op.size()), *args[1:])
+                except Exception as e:
+                    raise Unsupported(f"flag helper: {e}") from None
+                values[k] = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64)) \
+                    if isinstance(v, claripy.ast.Bool) else v
+            return values[k]
+
+        def rebuild(e):
+            r = built.get(id(e))
+            if r is None:
+                r = leaf(e.args[0]) if e.op == "BVV" else claripy.If(e.args[0], rebuild(e.args[1]),
+                                                                     rebuild(e.args[2]))
+                built[id(e)] = r
+            return r
+
+        return rebuild(op)
     try:
         return f(_CC, *args)
     except CCallMultivaluedException as e:
