@@ -426,6 +426,53 @@ def test_seeded_exit_family(which, seed, kernel61, kernel612, tmp_path):
             assert "kernel's at SYSRET" in o["reason"], o["reason"]
 
 
+# irqs-off (issue 12 item 4): an `sti` planted where the exit runs with
+# interrupts off, over a NOP nothing else reads, so that no other state
+# changes.  6.1: the first byte of the XENPV alternative's 5-byte pad right
+# after `call do_syscall_64` (entry_64.S: ALTERNATIVE "", "jmp
+# swapgs_restore_regs_and_return_to_usermode", X86_FEATURE_XENPV); under
+# XENPV the jmp overwrites it and the exit is IRET's anyway.  6.12 (whose
+# entry asm has no such pad after the call): the on-disk `nop; nop` of
+# amd_clear_divider()'s ALTERNATIVE("", "div %2", X86_BUG_DIV0) inlined at
+# the end of syscall_exit_to_user_mode (the `xor %eax,%eax; mov $1,%ecx;
+# mov %eax,%edx` before it are its inputs), reached after the final cli
+# by the 64-bit and the compat exits alike.  (bytes, offset of the sti)
+IRQS_ON_SEEDS = {
+    "61": ("entry_SYSCALL_64", "9090909090488b4c2458", 0),
+    "612": ("syscall_exit_to_user_mode", "31c0b90100000089c29090", 9),
+}
+
+
+@pytest.mark.parametrize("which", ["61", "612"])
+def test_seeded_irqs_enabled_before_sysret(which, kernel61, kernel612, tmp_path):
+    """An `sti` on the exit path after the final cli: irqs-off, and only it,
+    is violated in the 4-level and LA57 variants at every SYSRET the seeded
+    code reaches (6.12: the compat sysretl too), with a counterexample
+    replayed from the entry through the planted byte."""
+    kernel = (kernel61 if which == "61" else kernel612)[0]
+    func, pat, at = IRQS_ON_SEEDS[which]
+    off = _find(kernel, func, bytes.fromhex(pat)) + at
+    img = KernelImage.open(kernel)
+    planted = img.symbols.lookup(func) + img.read(img.symbols.lookup(func), 0x400).find(bytes.fromhex(pat)) + at
+    bad = _patched_copy(kernel, str(tmp_path), f"vmlinux-{which}-sti", off, b"\xfb")
+    rc, result = check(bad, str(tmp_path))
+    assert rc == 1, (result["verdict"], [(o["id"], o["status"], o["reason"]) for o in result["obligations"]
+                                         if o["status"] != "proven"])
+    not_proven = [o for o in result["obligations"] if o["status"] != "proven"]
+    assert {(o["id"], o["variant"]["name"]) for o in not_proven} == {("irqs-off", "4-level"), ("irqs-off", "la57")}
+    assert all(o["status"] == "violated" for o in not_proven), not_proven
+    sites = {o["site"]["symbol"].split("+")[0] for o in not_proven}
+    assert sites == ({"entry_SYSRETQ_unsafe_stack"} if which == "61" else
+                     {"entry_SYSRETQ_unsafe_stack", "entry_SYSRETL_compat_unsafe_stack"}), sites
+    for o in not_proven:
+        assert "IF=1 at SYSRET" in o["reason"], o["reason"]
+        c = o["counterexample"]
+        assert c["replayed"] is True, o
+        assert c["path"][0]["symbol"] in ("entry_SYSCALL_64", "entry_SYSCALL_compat", "entry_SYSENTER_compat")
+        assert c["path"][-1]["address"] == o["site"]["address"]
+        assert any(int(p["address"], 16) == planted for p in c["path"]), "the path does not pass the sti"
+
+
 @pytest.mark.parametrize("which", ["61", "612"])
 def test_seeded_user_asid_flush_dropped(which, kernel61, kernel612, tmp_path):
     """SWITCH_TO_USER_CR3_STACK's `jae .Lnoflush` (73 xx before `btr
