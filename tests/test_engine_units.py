@@ -335,3 +335,44 @@ def test_phased_job_raises_again_after_a_failed_phase():
     q = _Phased(ok)
     q.step()
     assert q.result() == 42 and q.result() == 42
+
+
+def test_merged_flag_operations_are_computed_per_case_exactly():
+    """semantics._ccall on a cc_op merged from several paths (an If tree
+    over concrete operations, shared nodes included) gives, under every
+    assignment of the merge conditions, what angr's helper gives for that
+    path's operation: for the rflags helpers (cc_op first) and for
+    calculate_condition (the condition code first, cc_op second)."""
+    import itertools
+
+    from verify.prove import semantics
+
+    c1, c2, c3 = claripy.BoolS("c1"), claripy.BoolS("c2"), claripy.BoolS("c3")
+    dep1, dep2, ndep = claripy.BVS("dep1", 64), claripy.BVS("dep2", 64), claripy.BVS("ndep", 64)
+    # AMD64G_CC_OP_SUBQ 8, LOGICQ 20, INCQ 24, DECQ 28 (libvex_guest_amd64.h)
+    inner = claripy.If(c2, claripy.BVV(20, 64), claripy.BVV(8, 64))
+    op = claripy.If(c1, inner, claripy.If(c3, inner, claripy.BVV(28, 64)))  # (inner shared)
+    helpers = semantics._CCALLS
+    cases = [("amd64g_calculate_rflags_c", [op, dep1, dep2, ndep], 0),
+             ("amd64g_calculate_rflags_all", [op, dep1, dep2, ndep], 0),
+             ("amd64g_calculate_condition", [claripy.BVV(4, 64), op, dep1, dep2, ndep], 1),  # CondZ
+             ("amd64g_calculate_condition", [claripy.BVV(2, 64), op, dep1, dep2, ndep], 1)]  # CondB
+    for name, args, k in cases:
+        got = semantics._ccall(helpers[name], args, k)
+        for b1, b2, b3 in itertools.product([False, True], repeat=3):
+            path_op = (20 if b2 else 8) if (b1 or b3) else 28
+            want = helpers[name](semantics._CC, *args[:k], claripy.BVV(path_op, 64), *args[k + 1:])
+            if isinstance(want, claripy.ast.Bool):
+                want = claripy.If(want, claripy.BVV(1, 64), claripy.BVV(0, 64))
+            s = claripy.Solver()
+            s.add(c1 == b1)
+            s.add(c2 == b2)
+            s.add(c3 == b3)
+            s.add(got != want)
+            assert not s.satisfiable(), (name, b1, b2, b3)
+    # more distinct operations than MAX_CC_CASES: not rebuilt (the helper
+    # itself decides, and refuses)
+    wide = op
+    for i, o in enumerate([1, 2, 3, 4, 5]):
+        wide = claripy.If(claripy.BoolS(f"w{i}"), claripy.BVV(o, 64), wide)
+    assert semantics._op_leaves(wide, semantics.MAX_CC_CASES) is None

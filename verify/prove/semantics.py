@@ -100,11 +100,16 @@ def _op_leaves(op, limit: int) -> set | None:
     return leaves
 
 
-def _ccall(f, args):
-    """angr's flag helper; a merged cc_op (an If over concrete operations,
-    one per merged path) is computed per case and joined with the same If."""
+def _ccall(f, args, k: int = 0):
+    """angr's flag helper; a merged cc_op (args[k], an If over concrete
+    operations, one per merged path) is computed per case and joined with
+    the same If.  k: 1 for amd64g_calculate_condition (its first argument
+    is the condition code), else 0."""
     CCallMultivaluedException = _HELPERS.CCallMultivaluedException
-    op = args[0]
+    op = args[k]
+
+    def with_op(value):
+        return f(_CC, *args[:k], value, *args[k + 1:])
     if op.symbolic and _op_leaves(op, MAX_CC_CASES) is not None:
         # f(If(c, o1, o2), d...) = If(c, f(o1, d...), f(o2, d...)): the
         # spine is rebuilt with each leaf's value (one helper call per
@@ -112,15 +117,15 @@ def _ccall(f, args):
         values: dict = {}
         built: dict = {}
 
-        def leaf(k):
-            if k not in values:
+        def leaf(value):
+            if value not in values:
                 try:
-                    v = f(_CC, claripy.BVV(k, op.size()), *args[1:])
+                    v = with_op(claripy.BVV(value, op.size()))
                 except Exception as e:
                     raise Unsupported(f"flag helper: {e}") from None
-                values[k] = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64)) \
+                values[value] = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64)) \
                     if isinstance(v, claripy.ast.Bool) else v
-            return values[k]
+            return values[value]
 
         def rebuild(e):
             r = built.get(id(e))
@@ -140,9 +145,9 @@ def _ccall(f, args):
     if len(cases) > MAX_CC_CASES:
         raise Unsupported(f"flag helper over {len(cases)} merged flag operations")
     out = None
-    for cond, op in reversed(cases):
+    for cond, case_op in reversed(cases):
         try:
-            v = f(_CC, op, *args[1:])
+            v = with_op(case_op)
         except Exception as e:
             raise Unsupported(f"flag helper: {e}") from None
         if isinstance(v, claripy.ast.Bool):
@@ -236,8 +241,8 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             if f is None:
                 raise Unsupported(f"VEX helper {e.callee.name} has no model")
             args = [ev(a) for a in e.args]
-            r = _ccall(f, args)
             op = 1 if e.callee.name == "amd64g_calculate_condition" else 0
+            r = _ccall(f, args, op)
             if len(args) > op + 2 and not args[op].symbolic and 5 <= args[op].concrete_value <= 8 and \
                     not r.symbolic and mem.same_region(args[op + 1], args[op + 2]):
                 # the flags of a `cmp`/`sub` (AMD64G_CC_OP_SUBB..SUBQ) of two
