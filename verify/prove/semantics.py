@@ -100,42 +100,58 @@ def _op_leaves(op, limit: int) -> set | None:
     return leaves
 
 
-def _ccall(f, args, k: int = 0):
+def _ccall(f, args, k: int = 0, same_region=None):
     """angr's flag helper; a merged cc_op (args[k], an If over concrete
     operations, one per merged path) is computed per case and joined with
     the same If.  k: 1 for amd64g_calculate_condition (its first argument
-    is the condition code), else 0."""
+    is the condition code), else 0.  same_region(a, b): the two addresses
+    move together (the flags of a `cmp`/`sub` of two addresses of one
+    region are the same in every layout, as their difference is:
+    adv_r61_kaddr_cmp_safe), decided per case."""
     CCallMultivaluedException = _HELPERS.CCallMultivaluedException
     op = args[k]
 
-    def with_op(value):
-        return f(_CC, *args[:k], value, *args[k + 1:])
-    if op.symbolic and _op_leaves(op, MAX_CC_CASES) is not None:
-        # f(If(c, o1, o2), d...) = If(c, f(o1, d...), f(o2, d...)): the
-        # spine is rebuilt with each leaf's value (one helper call per
-        # distinct operation), exact
-        values: dict = {}
+    def one(xs):
+        # the helper on one case (xs[k] concrete), its Bool as 0/1
+        try:
+            v = f(_CC, *xs)
+        except Exception as e:  # angr's SimError, a KeyError for an operation it has no entry for
+            raise Unsupported(f"flag helper: {e}") from None
+        if isinstance(v, claripy.ast.Bool):
+            v = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64))
+        if same_region is not None and len(xs) > k + 2 and 5 <= xs[k].args[0] <= 8 and not v.symbolic and \
+                same_region(xs[k + 1], xs[k + 2]):
+            # (AMD64G_CC_OP_SUBB..SUBQ)
+            v = claripy.BVV(v.concrete_value, v.size())
+        return v
+
+    if _op_leaves(op, MAX_CC_CASES) is not None:
+        # f(If(c, o1, o2), If(c, a1, a2), b) = If(c, f(o1, a1, b), f(o2, a2, b)):
+        # the spine is split with every argument merged under the same
+        # condition (the flags' operands of one merge are), so each case
+        # sees its own operands (the region rule above needs them); exact
         built: dict = {}
+        budget = [MAX_CC_SPINE * 4]
 
-        def leaf(value):
-            if value not in values:
-                try:
-                    v = with_op(claripy.BVV(value, op.size()))
-                except Exception as e:
-                    raise Unsupported(f"flag helper: {e}") from None
-                values[value] = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64)) \
-                    if isinstance(v, claripy.ast.Bool) else v
-            return values[value]
-
-        def rebuild(e):
-            r = built.get(id(e))
+        def split(xs):
+            key = tuple(id(x) for x in xs)
+            r = built.get(key)
             if r is None:
-                r = leaf(e.args[0]) if e.op == "BVV" else claripy.If(e.args[0], rebuild(e.args[1]),
-                                                                     rebuild(e.args[2]))
-                built[id(e)] = r
+                o = xs[k]
+                if o.op == "BVV":
+                    r = one(xs)
+                else:
+                    budget[0] -= 1
+                    if budget[0] < 0:
+                        raise Unsupported("flag helper over a merge too large to split")
+                    c = o.args[0].hash()
+                    same = [x.op == "If" and x.args[0].hash() == c for x in xs]
+                    r = claripy.If(o.args[0], split(tuple(x.args[1] if y else x for x, y in zip(xs, same))),
+                                   split(tuple(x.args[2] if y else x for x, y in zip(xs, same))))
+                built[key] = r
             return r
 
-        return rebuild(op)
+        return split(tuple(args))
     try:
         return f(_CC, *args)
     except CCallMultivaluedException as e:
@@ -146,12 +162,7 @@ def _ccall(f, args, k: int = 0):
         raise Unsupported(f"flag helper over {len(cases)} merged flag operations")
     out = None
     for cond, case_op in reversed(cases):
-        try:
-            v = with_op(case_op)
-        except Exception as e:
-            raise Unsupported(f"flag helper: {e}") from None
-        if isinstance(v, claripy.ast.Bool):
-            v = claripy.If(v, claripy.BVV(1, 64), claripy.BVV(0, 64))
+        v = one(tuple(args[:k]) + (case_op,) + tuple(args[k + 1:]))
         out = v if out is None else claripy.If(cond, v, out)
     return out
 
@@ -242,14 +253,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 raise Unsupported(f"VEX helper {e.callee.name} has no model")
             args = [ev(a) for a in e.args]
             op = 1 if e.callee.name == "amd64g_calculate_condition" else 0
-            r = _ccall(f, args, op)
-            if len(args) > op + 2 and not args[op].symbolic and 5 <= args[op].concrete_value <= 8 and \
-                    not r.symbolic and mem.same_region(args[op + 1], args[op + 2]):
-                # the flags of a `cmp`/`sub` (AMD64G_CC_OP_SUBB..SUBQ) of two
-                # addresses of one region: the same in every layout, as
-                # their difference is (adv_r61_kaddr_cmp_safe)
-                r = claripy.BVV(r.concrete_value, r.size()) if not isinstance(r, claripy.ast.Bool) else \
-                    claripy.BoolV(r.is_true())
+            r = _ccall(f, args, op, mem.same_region)
             bits = _ty_bits(e.retty)
             if isinstance(r, claripy.ast.Bool):
                 r = claripy.If(r, claripy.BVV(1, bits), claripy.BVV(0, bits))
