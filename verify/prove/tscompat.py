@@ -1282,6 +1282,7 @@ class MaySet:
         self._proto_ghosts: dict = {}  # function -> the context of its ghost pass (_prototype_holds)
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
+        self._hands_back_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         # the slot's address's low 32 bits as capstone prints an immediate
@@ -2269,6 +2270,22 @@ class MaySet:
             hit = self._proto_memo[t] = not why
         return hit
 
+    def _hands_back(self, t: int) -> bool:
+        """t may return with RAX holding what its caller left there, or a
+        value computed from it: t is code that BTF does not describe as
+        compiled C (btf.function_described), i.e. assembly, which keeps to
+        no ABI (a thunk that saves and restores RAX: 6.12's
+        warn_thunk_thunk, the PV_CALLEE_SAVE thunks; inline asm calling one
+        keeps values in the registers its clobber list leaves out:
+        adv_r103_rax_kept_by_callee, adv_r103_rax_tail_thunk).  Compiled C
+        sets RAX to its return value or leaves it dead to its caller.  A
+        callee retargeted at run time (a static call's trampoline, a
+        retpoline) is unknown code: ts-compat-writers."""
+        hit = self._hands_back_memo.get(t)
+        if hit is None:
+            hit = self._hands_back_memo[t] = t not in self.runtime and not self._described(t)
+        return hit
+
     def _described(self, t: int) -> bool:
         """t's BTF prototype describes compiled C code (btf.function_described:
         not pahole's `void f(void)` placeholder for an assembly function, not
@@ -2562,6 +2579,12 @@ class MaySet:
                     continue
                 if nargs is None or k < nargs:
                     ctx.append((r, st[r]))
+        if nargs is None and not _ghostly(st.get("rax")) and st.get("rax", _NO_TAG) is not _NO_TAG and \
+                self._hands_back(t):
+            # RAX too, for code that keeps to no ABI: what comes back in its
+            # return registers is then what its pass finds there, a value it
+            # saved and restored included (_hands_back)
+            ctx.append(("rax", st["rax"]))
         into = 8 if m == "call" else 0  # the return address a call pushes
         stack = []
         if sp is None:
