@@ -103,6 +103,9 @@ KNOWN_GAPS: dict = {
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a
     # callee's store through a pointer to the caller's frame
+    "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
+                                  "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
+                                  "static calls made Debian 6.1's closure query \"may set\")",
     "adv_r101_outparam_task": "as adv_ts2_out_param: current written by a callee into the caller's stack slot "
                               "(review 101's re-find)",
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "

@@ -2894,7 +2894,7 @@ class Explorer:
         answer comes later; the state gets the effect as a symbolic kind that
         the answer pins in every query (tseffects.TsEffects.constraints)."""
         readable = target is not None and self.summaries.readable(target, name)
-        regs = {r: self._task_tags(self.reg(st, r)) for r in tseffects.ARG_REGS} if readable else {}
+        regs = {r: self._task_tags(self.reg(st, r)) for r in (*tseffects.ARG_REGS, "rax")} if readable else {}
         stack = {k: self._task_tags(self._stack_word(st, k)) for k in tseffects.STACK_ARG_OFFSETS} if readable \
             else {}
         kind = fresh(f"tsclr_{self._site:x}_kind", 2)

@@ -704,8 +704,14 @@ class TsCompatEffects:
             return {}, may  # %gs:current_task names another slot now
         if ci.group(capstone.CS_GRP_CALL):
             # a callee returns the callee-saved registers as it found them
-            # (assumption abi-callee-saved) and never hands back the pointer
-            keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED}  # noqa: E731
+            # (assumption abi-callee-saved), and the caller-saved ones a
+            # leaf never writes (MaySet._keeps); it hands back nothing else
+            # (what it returns: the closure query's return facts, whose
+            # flagged stores this pass counts as setting the bit)
+            kept = ()
+            if ops and ops[0].type == _X.X86_OP_IMM and (set(must) | set(may)) & set(machine.CALLER_SAVED):
+                kept = self.may_set._keeps(ops[0].imm & 0xFFFFFFFFFFFFFFFF)
+            keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED or r in kept}  # noqa: E731
             return keep(must), keep(may)
         _IMPLICIT_WRITES = _summary_tables()[1]
 
@@ -1283,6 +1289,7 @@ class MaySet:
         self._args_memo: dict = {}
         self._retregs_memo: dict = {}
         self._hands_back_memo: dict = {}
+        self._keeps_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         # the slot's address's low 32 bits as capstone prints an immediate
@@ -2227,6 +2234,9 @@ class MaySet:
         for k, r in enumerate(_ARG_REGS):
             if tags_of[r] != () and (nargs is None or k < nargs):
                 ctx.append((r, tags_of[r]))
+        rax = reg_tags("rax")
+        if rax != () and self._hands_back(t):
+            ctx.append(("rax", rax))  # (as _call_out: adv_r106_entry_rax_hook)
         if nargs is None:
             # stack_tags(k): the word at RSP + k when the call has pushed its
             # return address (at RSP + 0): the callee's slot k
@@ -2269,6 +2279,68 @@ class MaySet:
             # pointer in.
             hit = self._proto_memo[t] = not why
         return hit
+
+    def _keeps(self, t: int) -> frozenset:
+        """The caller-saved registers a call to t returns with as the caller
+        left them: t is a leaf whose code (every patch-site candidate, every
+        path of its FunctionCfg) writes none of them.  Soundness: the CPU
+        changes a register only by an instruction that writes it, and an
+        interrupt or exception returns to the code with the registers it
+        interrupted; so a leaf (no call, no tail jump but to a return thunk,
+        no indirect jump, no exception fixup, no trap, no instruction whose
+        register effect is not known: capstone's writes plus summary.py's
+        implicit-writes table) that never writes r returns with r unchanged.
+        A caller may then read r after the call: compiled C does so across
+        a callee it knows leaves r alone (GCC's -fipa-ra, in a unit built
+        without -pg), inline asm across a helper its clobber list says keeps
+        r.  Anything else (a callee that calls, a retargeted one): none (what
+        is kept there is ts-compat-writers')."""
+        hit = self._keeps_memo.get(t)
+        if hit is None:
+            hit = self._keeps_memo[t] = self._keeps_uncached(t)
+        return hit
+
+    def _keeps_uncached(self, t: int) -> frozenset:
+        none = frozenset()
+        if t in self.runtime:
+            # retargeted at run time: assumption ts-compat-writers (a NULL
+            # static call, which leaves every register as it was, is not
+            # followed: keeping RAX/RDX across the static calls made Debian
+            # 6.1's closure query "may set" through the dead RAX of void
+            # callers; adv_r106_sct_ret_keeps_rax)
+            return none
+        if self.function_of(t) != t:
+            return none
+        try:
+            cfg = self.prog._cfgs.get(t) or FunctionCfg(self.prog, t)
+        except CfgError:
+            return none
+        gpr64, _implicit, unknown = _summary_tables()
+        fixups = self._fixup_table()
+        written: set = set()
+        for b in cfg.blocks.values():
+            for ins in b.insns:
+                if ins.kind in ("tail", "jmp", "jcc") and ins.target in self.thunks:
+                    continue  # `jmp __x86_return_thunk`: a ret (assumption return-thunk)
+                if ins.kind not in ("plain", "jcc", "jmp", "ret") or ins.addr in fixups:
+                    return none
+                ci = self.fx._decode(ins)
+                if isinstance(ci, _NoOperands):
+                    return none
+                m = ci.mnemonic.split(" ")[-1]
+                if m in unknown or m in ("ud0", "ud1", "ud2", "int3", "hlt") or (
+                        (ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(_X.X86_GRP_VM)) and
+                        m not in ("sti", "cli", "clac", "stac", "swapgs", "wrmsr", "rdmsr", "rdtsc", "rdtscp",
+                                  "rdpmc", "invlpg", "invpcid", "in", "out", "wrgsbase", "rdgsbase", "rdpid")):
+                    return none
+                try:
+                    for r in ci.regs_access()[1]:
+                        name = ci.reg_name(r)
+                        written.add(gpr64.get(name, name))
+                except capstone.CsError:
+                    return none
+                written.update(_IMPLICIT_WRITES_OF(ci.mnemonic))
+        return frozenset(r for r in machine.CALLER_SAVED if r not in written)
 
     def _hands_back(self, t: int) -> bool:
         """t may return with RAX holding what its caller left there, or a
@@ -2531,7 +2603,9 @@ class MaySet:
         callee saves a callee-saved register before it uses it: assumption
         abi-callee-saved).  With nothing passed, t's return carries the
         pointer only if its own pass (t reads current_task) says so."""
-        if t in self.runtime or (self.aux and self.aux[0] <= t < self.aux[1]):
+        if t in self.runtime:
+            return None, _NO_TAG  # (retargeted at run time: assumption ts-compat-writers)
+        if self.aux and self.aux[0] <= t < self.aux[1]:
             return None, _NO_TAG  # (aux code: _branch_in)
         if self.function_of(t) != t:
             if not st.keys() <= _UNTAGGED:
@@ -2579,11 +2653,15 @@ class MaySet:
                     continue
                 if nargs is None or k < nargs:
                     ctx.append((r, st[r]))
-        if nargs is None and not _ghostly(st.get("rax")) and st.get("rax", _NO_TAG) is not _NO_TAG and \
-                self._hands_back(t):
-            # RAX too, for code that keeps to no ABI: what comes back in its
-            # return registers is then what its pass finds there, a value it
-            # saved and restored included (_hands_back)
+        if "rax" in st and self._hands_back(t):
+            # RAX too, for code that keeps to no ABI (whatever prototype
+            # pahole gave it: `void f(void)` is its placeholder for every
+            # assembly function, adv_r106_void_placeholder_keeps_rax): what
+            # comes back in its return registers is then what its pass finds
+            # there, a value it saved and restored included (_hands_back).
+            # A ghost there is a use, as in an argument register above.
+            if _ghostly(st["rax"]):
+                return (f"{_GHOST_WHY}: passes it on to {self.prog.symbolize(t)} in RAX", _NO_TAG)
             ctx.append(("rax", st["rax"]))
         into = 8 if m == "call" else 0  # the return address a call pushes
         stack = []
@@ -2662,7 +2740,9 @@ class MaySet:
         if tags is _NO_TAG:
             return
         for r in self._return_registers(t):
-            out[r] = tags
+            # (a return register the callee never writes comes back as the
+            # caller left it: _keeps)
+            out[r] = _join_ret(out[r], tags) if r in out and r in self._keeps(t) else tags
 
     def _unit(self, f: int):
         """The extents [(start, end)] one pass over f reads: f's, and those
@@ -3742,7 +3822,8 @@ class MaySet:
         dst_t = operands[0] if operands else ""
         marks = set(cpa)
         if base == "call":
-            return frozenset(marks - set(machine.CALLER_SAVED)), {}, None
+            kept = self._keeps(int(ops, 16)) if ops.startswith("0x") and marks & set(machine.CALLER_SAVED) else ()
+            return frozenset(x for x in marks if x not in machine.CALLER_SAVED or x in kept), {}, None
         # a string instruction (not SSE's movsd/cmpsd, which name xmm registers)
         string = base in _STRING_OPS and not any(_other_register(t) for t in operands)
         write_only = base in _WRITE_ONLY or base.startswith("set")
@@ -4005,8 +4086,10 @@ class MaySet:
         if base == "enter":
             marks["rbp"] = {None}  # (RBP := a stack address, adv_r37_enter_load)
         if base == "call":
+            kept = self._keeps(int(ops, 16)) if ops.startswith("0x") else ()
             for r in machine.CALLER_SAVED:
-                marks.pop(r, None)
+                if r not in kept:
+                    marks.pop(r, None)
             # (a stack address a callee returns, one it was handed as
             # memcpy returns its dest or its own frame, is not followed:
             # marking the return registers after every call handed one made
@@ -4093,7 +4176,13 @@ class MaySet:
 
     def _lite_transfer1(self, a, size, m, ops, st: dict, sites) -> dict:
         if m == "call":
-            return {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
+            out = {r: v for r, v in st.items() if r not in machine.CALLER_SAVED}
+            if len(out) != len(st) and ops.startswith("0x"):
+                # (a caller-saved register tagged: what the callee keeps)
+                for r in self._keeps(int(ops, 16)):
+                    if r in st:
+                        out[r] = st[r]
+            return out
         if len(st) <= 3 and self._gs_current and "gs" not in ops and "sp" not in ops and "bp" not in ops and \
                 not m.startswith(_STACK_OPS) and st.keys() <= _UNTAGGED and self._cur_hex not in ops:
             # nothing tagged, and the instruction neither loads the pointer
