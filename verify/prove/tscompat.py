@@ -71,7 +71,7 @@ import capstone
 
 from .. import machine
 from ..image.btf import BtfError
-from ..image.encoding import lite_decode, operand_size_prefixed
+from ..image.encoding import ignored_rex, lite_decode, operand_size_prefixed
 from ..image.patches import TRACE_HOOKS
 from .cfg import CfgError, FunctionCfg, addr32_memory
 
@@ -2322,16 +2322,30 @@ class MaySet:
             for ins in b.insns:
                 if ins.kind in ("tail", "jmp", "jcc") and ins.target in self.thunks:
                     continue  # `jmp __x86_return_thunk`: a ret (assumption return-thunk)
-                if ins.kind not in ("plain", "jcc", "jmp", "ret") or ins.addr in fixups:
+                # (special: an instruction whose flags the CPU leaves
+                # undefined, a shift; a system one; a trap.  dead: a BUG()
+                # that ends the task.  An exception-table entry: the
+                # handler may write a register, ex_handler_imm_reg and the
+                # like: not a leaf here)
+                if ins.kind not in ("plain", "jcc", "jmp", "ret", "special", "dead") or ins.addr in fixups or \
+                        ignored_rex(ins.raw):
                     return none
                 ci = self.fx._decode(ins)
                 if isinstance(ci, _NoOperands):
                     return none
                 m = ci.mnemonic.split(" ")[-1]
-                if m in unknown or m in ("ud0", "ud1", "ud2", "int3", "hlt") or (
+                if m in ("ud1", "ud2", "hlt"):
+                    # a trap that dies or returns with the registers it
+                    # interrupted (a WARN's report_bug), or a halt an
+                    # interrupt resumes: no register written
+                    continue
+                if m in unknown or m in ("ud0", "int3", "int1", "rdsspd", "rdsspq", "slwpcb") or (
                         (ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(_X.X86_GRP_VM)) and
                         m not in ("sti", "cli", "clac", "stac", "swapgs", "wrmsr", "rdmsr", "rdtsc", "rdtscp",
                                   "rdpmc", "invlpg", "invpcid", "in", "out", "wrgsbase", "rdgsbase", "rdpid")):
+                    # (int3: a kprobe's handler may change the registers;
+                    # RDSSP's and SLWPCB's register write capstone does not
+                    # report, review 107)
                     return none
                 try:
                     for r in ci.regs_access()[1]:
