@@ -2309,7 +2309,10 @@ class MaySet:
             # 6.1's closure query "may set" through the dead RAX of void
             # callers; adv_r106_sct_ret_keeps_rax)
             return none
-        if self.function_of(t) != t:
+        if self.function_of(t) != t or any(g not in self.thunks for g in self._succ(t)):
+            # (not a leaf by the whole-image graph, which the closure walk
+            # has read already: no CFG built; over-approximate, so "keeps
+            # nothing")
             return none
         try:
             cfg = self.prog._cfgs.get(t) or FunctionCfg(self.prog, t)
@@ -4100,7 +4103,8 @@ class MaySet:
         if base == "enter":
             marks["rbp"] = {None}  # (RBP := a stack address, adv_r37_enter_load)
         if base == "call":
-            kept = self._keeps(int(ops, 16)) if ops.startswith("0x") else ()
+            kept = self._keeps(int(ops, 16)) if ops.startswith("0x") and any(r in marks for r in machine.CALLER_SAVED) \
+                else ()
             for r in machine.CALLER_SAVED:
                 if r not in kept:
                     marks.pop(r, None)
