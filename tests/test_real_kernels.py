@@ -380,6 +380,11 @@ EXIT_SEEDS = {
     # balanced (the next `pop %r9` takes r9's own slot), R10 keeps what the
     # exit work left in it
     "pop-r10-replaced": ("syscall_return_via_sysret", "415b415a41594158", 3, b"\x59", "no-kernel-data"),
+    # the trampoline-stack copy's `pushq RSP-RDI(%rdi)` (ff 77 28, then
+    # `pushq (%rdi)`) reads pt_regs->ip's slot instead (0x10): the `pop %rsp`
+    # before SYSRET loads the user's RIP as the stack pointer (user-rsp,
+    # twenty-fourth session)
+    "rsp-from-ip-slot": ("syscall_return_via_sysret", "ff7728ff37", 2, b"\x10", "user-rsp"),
 }
 
 
@@ -392,7 +397,8 @@ def _cr3_user(cex) -> bool:
 @pytest.mark.parametrize("which", ["61", "612"])
 def test_seeded_exit_family(which, seed, kernel61, kernel612, tmp_path):
     """A SWAPGS removed, the user-CR3 switch skipped, a register pop
-    replaced (issue 12 item 4): exactly the one obligation is violated at
+    replaced, the user RSP restored from the wrong slot (issue 12 item 4):
+    exactly the one obligation is violated at
     the sysretq, in the 4-level and LA57 variants (XENPV never reaches
     SYSRET), with a counterexample replayed from entry_SYSCALL_64 whose
     values make it false; every other obligation at every site stays
@@ -424,6 +430,9 @@ def test_seeded_exit_family(which, seed, kernel61, kernel612, tmp_path):
             assert r10 not in (0, int(c["pt_regs"]["r10"], 16)), c
         elif oid == "user-gs":
             assert "kernel's at SYSRET" in o["reason"], o["reason"]
+        elif oid == "user-rsp":
+            assert "RSP=" in o["reason"], o["reason"]
+            assert int(c["registers"]["rsp"], 16) != int(c["pt_regs"]["sp"], 16), c
 
 
 # irqs-off (issue 12 item 4): an `sti` planted where the exit runs with
