@@ -453,6 +453,39 @@ IRQS_ON_SEEDS = {
 
 
 @pytest.mark.parametrize("which", ["61", "612"])
+def test_seeded_pop_replaced_by_nop(which, kernel61, kernel612, tmp_path):
+    """Issue 12 item 4's own example, literally: POP_REGS' `pop %r10` (41 5a)
+    as two NOPs.  Every later pop then takes the slot above its own (R9 gets
+    r10's, ..., RCX gets ax's, RDX cx's, RSI dx's) and the trampoline copy
+    starts one slot high, so the `pop %rsp` loads another slot than sp:
+    RCX is not pt_regs->ip (rcx-is-rip), RSP is not pt_regs->sp (user-rsp)
+    and the registers hold other slots' values (no-kernel-data), each
+    violated with a replayed counterexample; canonical-rip is not proven
+    either (RCX is the syscall's return value, which a user can choose, e.g.
+    lseek's offset: the counterexample passes the dispatch's summary).
+    Nothing else is touched, and nothing else is reported."""
+    kernel = (kernel61 if which == "61" else kernel612)[0]
+    off = _find(kernel, "syscall_return_via_sysret", bytes.fromhex("415b415a41594158")) + 2
+    bad = _patched_copy(kernel, str(tmp_path), f"vmlinux-{which}-pop-nop", off, b"\x90\x90")
+    rc, result = check(bad, str(tmp_path))
+    assert rc == 1 and result["verdict"] == "violated", result["verdict"]
+    not_proven = {(o["id"], o["variant"]["name"]): o for o in result["obligations"] if o["status"] != "proven"}
+    must = {"rcx-is-rip", "user-rsp", "no-kernel-data"}
+    for v in ("4-level", "la57"):
+        for oid in must:
+            assert not_proven.get((oid, v), {}).get("status") == "violated", (oid, v, not_proven.keys())
+    assert {oid for oid, _v in not_proven} <= must | {"canonical-rip"}, sorted(not_proven)
+    assert {v for _oid, v in not_proven} == {"4-level", "la57"}
+    for o in not_proven.values():
+        assert o["site"]["symbol"].startswith("entry_SYSRETQ_unsafe_stack"), o["site"]
+        if o["status"] == "violated":
+            c = o["counterexample"]
+            assert c["replayed"] is True and c["path"][-1]["address"] == o["site"]["address"], o
+    rsp = not_proven[("user-rsp", "4-level")]["counterexample"]
+    assert int(rsp["registers"]["rsp"], 16) != int(rsp["pt_regs"]["sp"], 16)
+
+
+@pytest.mark.parametrize("which", ["61", "612"])
 def test_seeded_irqs_enabled_before_sysret(which, kernel61, kernel612, tmp_path):
     """An `sti` on the exit path after the final cli: irqs-off, and only it,
     is violated in the 4-level and LA57 variants at every SYSRET the seeded
