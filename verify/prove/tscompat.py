@@ -841,6 +841,15 @@ _NUM = re.compile(r"^(-?0x[0-9a-f]+|-?\d+)$")  # RSP's offset after `and $-N,%rs
 
 
 @functools.lru_cache(maxsize=None)
+def _system_modelled() -> frozenset:
+    """summary.py's privileged and virtualisation instructions whose effects
+    it models or that leave registers alone (their register writes are
+    capstone's and the implicit-writes table's)."""
+    from .summary import _SYSTEM_MODELLED
+    return frozenset(_SYSTEM_MODELLED)
+
+
+@functools.lru_cache(maxsize=None)
 def _summary_tables() -> tuple:
     """summary.py's register and instruction tables (_GPR64,
     _IMPLICIT_WRITES, _UNKNOWN_REGS), imported once on first use (summary
@@ -2309,10 +2318,8 @@ class MaySet:
             # 6.1's closure query "may set" through the dead RAX of void
             # callers; adv_r106_sct_ret_keeps_rax)
             return none
-        if self.function_of(t) != t or any(g not in self.thunks for g in self._succ(t)):
-            # (not a leaf by the whole-image graph, which the closure walk
-            # has read already: no CFG built; over-approximate, so "keeps
-            # nothing")
+        if self.function_of(t) != t or not self._lite_leaf(t):
+            # (no leaf by the pass's own decode: no CFG built)
             return none
         try:
             cfg = self.prog._cfgs.get(t) or FunctionCfg(self.prog, t)
@@ -2335,6 +2342,8 @@ class MaySet:
                     return none
                 ci = self.fx._decode(ins)
                 if isinstance(ci, _NoOperands):
+                    if ins.mnemonic == "serialize":
+                        continue  # (cfg._UNKNOWN_TO_CAPSTONE: writes no register)
                     return none
                 m = ci.mnemonic.split(" ")[-1]
                 if m in ("ud1", "ud2", "hlt"):
@@ -2344,8 +2353,7 @@ class MaySet:
                     continue
                 if m in unknown or m in ("ud0", "int3", "int1", "rdsspd", "rdsspq", "slwpcb") or (
                         (ci.group(capstone.CS_GRP_PRIVILEGE) or ci.group(_X.X86_GRP_VM)) and
-                        m not in ("sti", "cli", "clac", "stac", "swapgs", "wrmsr", "rdmsr", "rdtsc", "rdtscp",
-                                  "rdpmc", "invlpg", "invpcid", "in", "out", "wrgsbase", "rdgsbase", "rdpid")):
+                        m not in _system_modelled()):
                     # (int3: a kprobe's handler may change the registers;
                     # RDSSP's and SLWPCB's register write capstone does not
                     # report, review 107)
@@ -2358,6 +2366,37 @@ class MaySet:
                     return none
                 written.update(_IMPLICIT_WRITES_OF(ci.mnemonic))
         return frozenset(r for r in machine.CALLER_SAVED if r not in written)
+
+    def _lite_leaf(self, t: int) -> bool:
+        """t's unit, as the pass decodes it (every patch-site candidate), has
+        no call, no branch out of it but to a return thunk and no indirect
+        jump: a quick test before _keeps_uncached builds the CFG.  (Not the
+        whole-image graph: its byte scan reads branches inside immediates,
+        `movl $0xdeb,%eax`, review 108.)"""
+        unit = self._unit(t)
+        if isinstance(unit, str):
+            return False
+        sites: dict = {}
+        insns: list = []
+        for g, gend in unit:
+            part = self._decode_extent(g, gend, sites)
+            if isinstance(part, str):
+                return False
+            insns += part
+        for _length, cands in sites.values():
+            for cand in cands:
+                insns += cand
+        for _a, _size, m, ops in insns:
+            m = _base_mnemonic(m)
+            if m == "call":
+                return False
+            if m == "jmp" or m.startswith(("j", "loop")):
+                if not ops.startswith("0x"):
+                    return False
+                x = int(ops, 16)
+                if x not in self.thunks and not any(g <= x < gend for g, gend in unit):
+                    return False
+        return True
 
     def _hands_back(self, t: int) -> bool:
         """t may return with RAX holding what its caller left there, or a
