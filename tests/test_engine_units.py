@@ -353,15 +353,20 @@ def test_merged_flag_operations_are_computed_per_case_exactly():
     inner = claripy.If(c2, claripy.BVV(20, 64), claripy.BVV(8, 64))
     op = claripy.If(c1, inner, claripy.If(c3, inner, claripy.BVV(28, 64)))  # (inner shared)
     helpers = semantics._CCALLS
+    # an operand merged under one of the same conditions (split alongside
+    # the operation: each case sees its own)
+    dep1m = claripy.If(c1, dep1, dep2)
     cases = [("amd64g_calculate_rflags_c", [op, dep1, dep2, ndep], 0),
              ("amd64g_calculate_rflags_all", [op, dep1, dep2, ndep], 0),
+             ("amd64g_calculate_rflags_all", [op, dep1m, dep2, ndep], 0),
              ("amd64g_calculate_condition", [claripy.BVV(4, 64), op, dep1, dep2, ndep], 1),  # CondZ
-             ("amd64g_calculate_condition", [claripy.BVV(2, 64), op, dep1, dep2, ndep], 1)]  # CondB
+             ("amd64g_calculate_condition", [claripy.BVV(2, 64), op, dep1m, dep2, ndep], 1)]  # CondB
     for name, args, k in cases:
         got = semantics._ccall(helpers[name], args, k)
         for b1, b2, b3 in itertools.product([False, True], repeat=3):
             path_op = (20 if b2 else 8) if (b1 or b3) else 28
-            want = helpers[name](semantics._CC, *args[:k], claripy.BVV(path_op, 64), *args[k + 1:])
+            path_args = [(dep1 if b1 else dep2) if x is dep1m else x for x in args]
+            want = helpers[name](semantics._CC, *path_args[:k], claripy.BVV(path_op, 64), *path_args[k + 1:])
             if isinstance(want, claripy.ast.Bool):
                 want = claripy.If(want, claripy.BVV(1, 64), claripy.BVV(0, 64))
             s = claripy.Solver()
