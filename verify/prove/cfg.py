@@ -58,6 +58,120 @@ class Insn:
 MAX_BLOCK_INSNS = 64  # instructions in one lifted block (VEX's own limit is 99)
 
 
+class Digraph:
+    """The few directed-graph operations a function's CFG needs, in
+    insertion order like networkx.DiGraph, whose import took ~90 ms in each
+    of the check's two processes (and whose graph building was slower).
+    tests/test_engine_units.py compares every operation with networkx on
+    random graphs."""
+
+    def __init__(self):
+        self._succ: dict = {}
+        self._pred: dict = {}
+
+    def add_node(self, n) -> None:
+        if n not in self._succ:
+            self._succ[n] = {}
+            self._pred[n] = {}
+
+    def add_edge(self, u, v) -> None:
+        self.add_node(u)
+        self.add_node(v)
+        self._succ[u][v] = None
+        self._pred[v][u] = None
+
+    @property
+    def nodes(self) -> list:
+        return list(self._succ)
+
+    @property
+    def edges(self) -> list:
+        return [(u, v) for u, out in self._succ.items() for v in out]
+
+    def successors(self, n):
+        return iter(self._succ[n])
+
+    def predecessors(self, n):
+        return iter(self._pred[n])
+
+    def out_degree(self, n) -> int:
+        return len(self._succ[n])
+
+    def topological_order(self) -> list:
+        """Kahn's algorithm generation by generation, each in insertion
+        order: networkx.topological_sort's order (the explorer's block
+        order, which decides nothing but is kept as it was).  A cycle is a
+        CfgError (the caller passes a graph without its back edges)."""
+        indegree = {v: len(p) for v, p in self._pred.items() if p}
+        zero = [v for v, p in self._pred.items() if not p]
+        order = []
+        while zero:
+            generation, zero = zero, []
+            for u in generation:
+                for v in self._succ[u]:
+                    indegree[v] -= 1
+                    if not indegree[v]:
+                        zero.append(v)
+                        del indegree[v]
+            order += generation
+        if indegree:
+            raise CfgError("a cycle left after removing the back edges")
+        return order
+
+    def ancestors(self, n) -> set:
+        """Every node from which n is reachable (not n itself unless on a cycle
+        through it: networkx.ancestors leaves n out either way)."""
+        seen, work = set(), [n]
+        while work:
+            for p in self._pred[work.pop()]:
+                if p not in seen:
+                    seen.add(p)
+                    work.append(p)
+        seen.discard(n)
+        return seen
+
+    def immediate_dominators(self, root) -> dict:
+        """node -> its immediate dominator, for every node but root reachable
+        from root (root itself absent, as in the pinned networkx), by Cooper, Harvey and Kennedy's iteration over
+        a reverse postorder ("A Simple, Fast Dominance Algorithm", 2001)."""
+        post, seen, stack = [], {root}, [(root, iter(self._succ[root]))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                post.append(node)
+                stack.pop()
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(self._succ[nxt])))
+        index = {n: i for i, n in enumerate(post)}  # postorder number
+        idom = {root: root}
+        rpo = post[::-1]
+        changed = True
+        while changed:
+            changed = False
+            for n in rpo[1:]:
+                new = None
+                for p in self._pred[n]:
+                    if p not in idom:
+                        continue  # (unprocessed yet, or unreachable from root)
+                    if new is None:
+                        new = p
+                        continue
+                    a, b = p, new
+                    while a != b:
+                        while index[a] < index[b]:
+                            a = idom[a]
+                        while index[b] < index[a]:
+                            b = idom[b]
+                    new = a
+                if new is not None and idom.get(n) != new:
+                    idom[n] = new
+                    changed = True
+        del idom[root]
+        return idom
+
+
 @dataclass
 class Block:
     node: tuple
@@ -303,10 +417,8 @@ class FunctionCfg:
     def __init__(self, program, entry: int):
         self.program = program
         self.entry = entry
-        import networkx as nx  # (when a CFG is first built: the TS_COMPAT process starts without it)
-
         self.blocks: dict[tuple, Block] = {}
-        self.graph = nx.DiGraph()
+        self.graph = Digraph()
         self._build()
         self._loops()
 
@@ -484,12 +596,13 @@ class FunctionCfg:
                 color[nxt] = 1
                 stack.append((nxt, iter(sorted(g.successors(nxt), key=repr))))
         self.back_edges = back
-        import networkx as nx
-
-        dag = nx.DiGraph()
-        dag.add_nodes_from(g.nodes)
-        dag.add_edges_from(e for e in g.edges if e not in back)
-        self.order = list(nx.topological_sort(dag))
+        dag = Digraph()
+        for n in g.nodes:
+            dag.add_node(n)
+        for u, v in g.edges:
+            if (u, v) not in back:
+                dag.add_edge(u, v)
+        self.order = dag.topological_order()
         self.loop_heads = {v for _, v in back}
         self._distances: dict = {}
         # retreating edges whose target does not dominate their source: a
@@ -501,7 +614,7 @@ class FunctionCfg:
         # checks): Explorer.function refuses such a function
         self.irreducible = set()
         if back:
-            dom = nx.immediate_dominators(g, root)
+            dom = g.immediate_dominators(root)
 
             def dominates(h, n):
                 while n != h:
@@ -522,14 +635,16 @@ class FunctionCfg:
         Explorer._branch_regions: a branch's region ends there."""
         pd = self.__dict__.get("_ipdom")
         if pd is None:
-            import networkx as nx
-
             exit_ = ("exit",)
-            rev = nx.DiGraph()
-            rev.add_nodes_from(self.graph.nodes)
-            rev.add_edges_from((v, u) for u, v in self.graph.edges)
-            rev.add_edges_from((exit_, n) for n in self.graph.nodes if self.graph.out_degree(n) == 0)
-            pd = nx.immediate_dominators(rev, exit_)
+            rev = Digraph()
+            for n in self.graph.nodes:
+                rev.add_node(n)
+            for u, v in self.graph.edges:
+                rev.add_edge(v, u)
+            for n in self.graph.nodes:
+                if self.graph.out_degree(n) == 0:
+                    rev.add_edge(exit_, n)
+            pd = rev.immediate_dominators(exit_)
             self._ipdom = pd
         d = pd.get(node)
         return None if d is None or d == ("exit",) else d
@@ -553,13 +668,11 @@ class FunctionCfg:
         key = ("reaching", kinds)
         r = self._distances.get(key)
         if r is None:
-            import networkx as nx
-
             out = set()
             for n, b in self.blocks.items():
                 if b.kind in kinds and n not in out:
                     out.add(n)
-                    out |= nx.ancestors(self.graph, n)
+                    out |= self.graph.ancestors(n)
             r = self._distances[key] = frozenset(out)
         return r
 
