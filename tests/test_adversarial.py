@@ -103,6 +103,11 @@ KNOWN_GAPS: dict = {
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a
     # callee's store through a pointer to the caller's frame
+    # review 109: no obligation reads IF (or IOPL) in the flags SYSRET
+    # loads; the kernel's own `regs->flags |= X86_EFLAGS_IF` after
+    # SYSENTER removed returns to user mode with interrupts off (a DoS)
+    "adv_r109_sysenter_if_lost": "IF clear in R11 at a sysretl: outside the obligations (rflags-no-rf-tf reads RF "
+                                 "and TF only)",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

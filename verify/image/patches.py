@@ -39,6 +39,14 @@ RETURN_THUNKS = ("__x86_return_thunk", "retbleed_return_thunk", "srso_return_thu
                  "call_depth_return_thunk", "its_return_thunk", "__x86_return_skl", "__ret", "srso_safe_ret",
                  "zen_untrain_ret", "entry_untrain_ret")
 
+# Return-thunk code only ever entered by a `call` (6.1/6.12
+# arch/x86/lib/retpoline.S: srso_return_thunk and srso_untrain_ret do `call
+# srso_safe_ret`, whose `lea 8(%rsp),%rsp; ret` drops that call's return
+# address): boot writes no `jmp` to it, and a `jmp` to it returns to the
+# jumper's caller's caller, past the caller's code after its call
+# (adv_r110_jmp_srso_safe_ret), so a `jmp` there is no return.
+CALLED_ONLY_THUNKS = ("srso_safe_ret",)
+
 # The ftrace hook every traced function calls first (`call __fentry__`, or
 # mcount before -mfentry; listed in __mcount_loc): boot makes each a NOP, and
 # turning tracing on (the function tracer, kprobes on ftrace, BPF

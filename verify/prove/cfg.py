@@ -488,7 +488,7 @@ class FunctionCfg:
             succ = []
             _mark_dead(prog, ins, vk is not None)
             k = ins.kind
-            if k == "jmp" and prog.is_return_thunk(ins.target):
+            if k == "jmp" and prog.is_return_thunk(ins.target, jump=True):
                 ins.kind = k = "ret"
             elif k == "jmp" and prog.is_tail_call(ins.target, self.entry):
                 ins.kind = k = "tail"
@@ -768,7 +768,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             if widths is not None:
                 widths[addr] = "sysretq" if k == "sysret" else "sysretl"
             continue
-        if k == "jmp" and not program.is_return_thunk(ins.target):
+        if k == "jmp" and not program.is_return_thunk(ins.target, jump=True):
             if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):
                 work.append((target_node(program, ins.target, vk), in_call))
             continue
@@ -789,7 +789,7 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             # SYSRET is reachable
             raise CfgError(f"{addr:#x}: {'indirect jump' if k == 'ijmp' else 'far transfer'} in the static walk")
         if irets is not None and not in_call and (k == "ret" or (k in ("jmp", "tail") and ins.target is not None
-                                                                 and program.is_return_thunk(ins.target))):
+                                                                 and program.is_return_thunk(ins.target, jump=True))):
             irets.add(addr)
         if irets is not None and k == "icall":
             # (an indirect call goes where the walk does not know, and may

@@ -71,27 +71,47 @@ class ReturnRefuted(Inconclusive):
     (adv_r89_uptr_put_saved_rbx), so the rounds take it back."""
 
 
+def _possible(cond) -> bool:
+    """Whether cond (a small term, no path guard) can hold: True when the
+    solver cannot tell (the sound side for a flag that only grows)."""
+    s = claripy.Solver(timeout=20000)
+    s.add(cond)
+    try:
+        return s.satisfiable()
+    except claripy.errors.ClaripyError:
+        return True
+
+
 def _is_linux_cr3(t) -> bool:
     """Whether t is a value _fresh_cr3 made with built_by_linux."""
     a = t.args
-    return t.op == "Concat" and len(a) == 4 and a[0].op == "BVV" and a[0].size() == 1 and a[1].op == "BVS" and \
-        a[1].size() == 52 and a[2].op == "BVV" and a[2].size() == 7 and a[3].op == "BVS" and a[3].size() == 4
+    return t.op == "Concat" and len(a) == 6 and a[0].op == "BVV" and a[0].size() == 1 and a[1].op == "BVS" and \
+        a[1].size() == 50 and a[2].size() == 1 and a[3].op == "BVS" and a[3].size() == 1 and a[4].op == "BVV" and \
+        a[4].size() == 7 and a[5].op == "BVS" and a[5].size() == 4
 
 
-def _fresh_cr3(name: str, built_by_linux: bool = True):
+def _fresh_cr3(name: str, built_by_linux: bool = True, pti=None):
     """An unknown CR3, bit 63 clear (CR3 never holds it:
     obligations.user_cr3).  built_by_linux (after code the analysis does not
     read: a context switch away and back, assumption
-    kernel-calls-keep-gs-cr3): any page-table base and bits 11-12 and a
-    PCID field (bits 0-10) under 16, as every CR3 Linux builds has (6.1/6.12
+    kernel-calls-keep-gs-cr3): any page-table base, bit 11 and a PCID field
+    (bits 0-10) under 16, as every CR3 Linux builds has (6.1/6.12
     arch/x86/mm/tlb.c build_cr3: the tables' address | kern_pcid(asid),
     asid < TLB_NR_DYN_ASIDS = 6; without PCID at most PWT/PCD, bits 3-4),
-    which the NOFLUSH rule reads exactly (_dropped_user_flush).  Not for a
-    loop's widening: its body is code that was read, and any value a body
-    writes must stay possible at the head."""
+    which the NOFLUSH rule reads exactly (_dropped_user_flush); and where
+    `pti` holds, bit 12 clear: the kernel's tables (with PTI a PGD is an
+    8 KB pair, 8 KB aligned, kernel half first: 6.1/6.12 pgd_alloc,
+    PGD_ALLOCATION_ORDER 1, PTI_PGTABLE_SWITCH_BIT 12), the tables kernel
+    code runs on (what an interrupt window reads: Explorer._user_context).
+    Not for a loop's widening: its body is code that was read, and any
+    value a body writes must stay possible at the head."""
     if not built_by_linux:
         return claripy.Concat(claripy.BVV(0, 1), fresh(name, 63))
-    return claripy.Concat(claripy.BVV(0, 1), fresh(f"{name}_hi", 52), claripy.BVV(0, 7), fresh(f"{name}_pcid", 4))
+    bit12 = fresh(f"{name}_pgt", 1)
+    if pti is not None and not pti.is_false():
+        bit12 = claripy.If(pti, claripy.BVV(0, 1), bit12)
+    return claripy.Concat(claripy.BVV(0, 1), fresh(f"{name}_hi", 50), bit12, fresh(f"{name}_b11", 1),
+                          claripy.BVV(0, 7), fresh(f"{name}_pcid", 4))
 
 
 class Event:
@@ -476,15 +496,80 @@ class Explorer:
         swapgs, _ignore_stub_warn).  As a %gs access (note_gs)."""
         self.note_gs(st, insn)
 
-    def _irq_check(self, st: MState, insn: int, may_set=None):
-        """IF set (or, may_set, possibly set inside a callee) while the GS
-        base may be the user's: sticky irq_bad."""
+    def _access_on_gs(self, st: MState, addr, insn: int):
+        """A memory access while the GS base may be the user's, at an
+        address the path does not fix to the kernel half (a user-chosen
+        pointer, a user or non-canonical address): it may fault (#PF under
+        SMAP or where nothing is mapped, #GP where non-canonical), and the
+        fault is taken from CPL 0 with no stack switch and no SWAPGS, so its
+        handler runs on the user's GS base, as a trap does (_trap_on_gs;
+        adv_r110_uload_after_swapgs).  A concrete kernel-half address is
+        the model's (the stacks, the image, per-CPU data): mapped."""
         if st.gs_kernel.is_true():
+            return
+        if addr.symbolic or addr.concrete_value < 0xFFFF800000000000:
+            self.note_gs(st, insn)
+
+    def _pti_on(self):
+        """The PTI feature as the queries read it (False in a kernel without
+        PTI)."""
+        return self.feature(self.program.feature_pti) if self.program.has_pti else claripy.BoolV(False)
+
+    def _user_context(self, st: MState, tables: bool = True):
+        """Where an interrupt taken now, at CPL 0, would run the kernel on
+        something of the user's:
+        - the GS base (the interrupt entry skips SWAPGS from kernel mode:
+          the CVE-2014-9322 class);
+        - the stack: at CPL 0 the CPU switches no stack (ordinary vectors
+          have no IST) and pushes the interrupt frame at RSP, so a
+          user-chosen RSP is a kernel write at an address the user picks
+          (adv_r109_irq_on_user_rsp, _irq_across_rsp_load).  RSP counts when
+          it is symbolic: every stack the kernel switches to is a concrete
+          address of the model (the task and trampoline stacks, an alloca
+          region once settled, ESPFIX's alias, a static stack in the image),
+          and the user's RSP, after the SYSCALL or restored for SYSRET, is
+          not;
+        - under PTI, the user page tables (bit 12 of CR3), which do not map
+          the handler: a #DF (adv_r109_irq_on_user_cr3).  A CR3 code the
+          analysis does not read leaves is the kernel's tables (_fresh_cr3).
+          Not asked (tables=False) for a window inside a summarised callee:
+          the user tables map only the entry text, so kernel code called on
+          them faults at its first instruction whatever IF is, and the
+          callee's windows are on the tables it runs on (assumption
+          kernel-calls-keep-gs-cr3: called on the kernel's)."""
+        if self.reg(st, "rsp").symbolic:
+            return claripy.BoolV(True)
+        parts = [] if st.gs_kernel.is_true() else [claripy.Not(st.gs_kernel)]
+        pti = self._pti_on()
+        if tables and st.cr3 is not None and not pti.is_false():
+            user = claripy.And(pti, st.cr3[self.program.constants.get("PTI_USER_PGTABLE_BIT", 12)] == 1)
+            if not user.is_false():
+                parts.append(user)
+        return claripy.Or(*parts) if len(parts) > 1 else parts[0] if parts else claripy.BoolV(False)
+
+    def _irq_check(self, st: MState, insn: int, may_set=None, user=None, tables: bool = False):
+        """IF set (or, may_set, possibly set inside a callee) while the GS
+        base, the stack or the page tables may be the user's
+        (_user_context, or `user`: where the instruction makes one of them
+        the user's): sticky irq_bad."""
+        if user is None:
+            user = self._user_context(st, tables)
+        if user.is_false():
             return
         on = may_set if may_set is not None else (st.IF == 1)
         if isinstance(on, claripy.ast.Bool) and on.is_false():
             return
-        bad = claripy.And(claripy.Not(st.gs_kernel), on)
+        bad = claripy.And(user, on)
+        if not (user.is_true() and on.is_true()) and not _possible(bad):
+            # (false whatever the path: nothing to record.  A term that is
+            # false only to the solver (PTI and bit 12 of a CR3 that has it
+            # clear under PTI, _fresh_cr3) would otherwise count as a change
+            # of irq_bad, and a loop around it would widen irq_bad to
+            # anything: the UP kernel's exit-work loop, with its `sti`.  The
+            # term alone, not the path guard: a solver call with the guard
+            # at each such point took the UP kernel's check from 460 to
+            # 590 MiB)
+            return
         st.irq_bad = claripy.Or(st.irq_bad, bad) if not st.irq_bad.is_false() else bad
         self.ex.irq_events.append((insn, claripy.And(st.guard, bad)))
 
@@ -601,6 +686,7 @@ class Explorer:
 
     def load(self, st: MState, addr, bits: int, insn: int):
         n = bits // 8
+        self._access_on_gs(st, addr, insn)
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, n, insn)
         vals = self._values(st, addr)
@@ -928,6 +1014,7 @@ class Explorer:
 
     def store(self, st: MState, addr, value, insn: int):
         self._store_insn = insn
+        self._access_on_gs(st, addr, insn)
         if self.witness and self.program.uaccess_fixup(insn):
             self._witness_uaccess(st, addr, value.size() // 8, insn)
         vals = self._values(st, addr)
@@ -1532,9 +1619,14 @@ class Explorer:
         self.set_reg(st, "rsp", new)
         return v
 
-    def rsp_moved(self, st: MState, old, new) -> None:
+    def rsp_moved(self, st: MState, old, new, insn: int = 0) -> None:
         """RSP goes from old to new: the bytes it moves up past, on one
-        stack, are below it from now on (MState.redzone)."""
+        stack, are below it from now on (MState.redzone).  And a move to a
+        user-chosen RSP with IF possibly set is an interrupt window on the
+        user's stack (_user_context: `sti; popq %rsp; cli` is one, whatever
+        RSP is at the `sti` and after the block, adv_r109_irq_across_rsp_load)."""
+        if new.symbolic and not self._irqs_off(st):
+            self._irq_check(st, insn or getattr(self, "_site", None) or 0, user=claripy.BoolV(True))
         if old.symbolic:
             return
         lo = old.concrete_value
@@ -1819,7 +1911,8 @@ class Explorer:
                 on = claripy.And(w, self.feature(self.program.feature_pti)) if all(x[1] for x in changes) else w
                 name = f"loop_cr3_{node[0]:x}"
                 if all(x[2] for x in changes):
-                    out.cr3 = claripy.If(claripy.And(on, fresh_bool(f"{name}_changed")), _fresh_cr3(name), st.cr3)
+                    out.cr3 = claripy.If(claripy.And(on, fresh_bool(f"{name}_changed")),
+                                             _fresh_cr3(name, pti=self._pti_on()), st.cr3)
                 else:
                     out.cr3 = claripy.If(on, _fresh_cr3(name, built_by_linux=False), st.cr3)
             elif kind == "gs_kernel":
@@ -2396,7 +2489,7 @@ class Explorer:
             st.IF = claripy.BVV(0, 1)
         elif m == "sti":
             st.IF = claripy.BVV(1, 1)
-            self._irq_check(st, ins.addr)
+            self._irq_check(st, ins.addr, tables=True)
         elif m in ("pushf", "popf") or (m in ("pushfq", "popfq") and operand_size_prefixed(ins.raw)):
             # a 0x66 prefix makes PUSHF/POPF move 2 bytes (SDM Vol. 2B POPF;
             # REX.W would override it, capstone reads that as `popf` too):
@@ -2412,7 +2505,7 @@ class Explorer:
             self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
         elif m == "popfq":
             self.set_rflags(st, self.pop(st))
-            self._irq_check(st, ins.addr)
+            self._irq_check(st, ins.addr, tables=True)
         elif m in ("stac", "clac"):
             self.set_reg(st, "acflag", claripy.BVV(1 if m == "stac" else 0, 64))
         elif m == "rdmsr":
@@ -2496,9 +2589,23 @@ class Explorer:
                                                        consts.get("PTI_USER_PCID_BIT", 11))
                     if dropped is not None:
                         changed = claripy.Or(changed, dropped)
+                    # with PCID, the user PCID (bit 11) on the kernel's
+                    # tables or the kernel's PCID on the user tables (bit
+                    # 12): Linux's switches set or clear both together.  The
+                    # TLB entries are tagged by PCID, not by the tables, so
+                    # the kernel's translations cached under the user PCID
+                    # stay usable from user mode after a NOFLUSH switch
+                    # (Meltdown through PTI: adv_r109_pti_user_pcid_kernel_tables)
+                    pg_bit, pc_bit = consts.get("PTI_USER_PGTABLE_BIT", 12), consts.get("PTI_USER_PCID_BIT", 11)
+                    mixed = claripy.And(self.feature(consts.get("X86_FEATURE_PCID")), new[pg_bit] != new[pc_bit])
+                    if not mixed.is_false():
+                        changed = claripy.Or(changed, mixed)
                     st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
                     st.cr3 = new & ((1 << 63) - 1)  # (NOFLUSH is not stored: obligations.user_cr3)
                     self.cr3_writes_read += 1  # (a loop's CR3 widening reads it: _cr3_change)
+                    if st.IF.concrete and st.IF.concrete_value == 1:
+                        # (a switch to the user tables with IF set)
+                        self._irq_check(st, ins.addr, tables=True)
             else:
                 # (a CR3 read never gives bit 63: obligations.user_cr3)
                 self.set_reg(st, _reg64(dst), (st.cr3 & ((1 << 63) - 1)) if src == "cr3" else fresh(src))
@@ -2817,9 +2924,9 @@ class Explorer:
                                "analysis does not know")
         st.guard = claripy.And(st.guard, claripy.Not(to_user))
         self.set_rflags(st, fl)
-        self._irq_check(st, ins.addr)
         self.set_reg(st, "rsp", sp)
         self._settle_rsp(st, ins.addr)
+        self._irq_check(st, ins.addr, tables=True)  # (with the RSP and IF the IRET loaded together)
         yield nxt, st
 
     # -- calls ----------------------------------------------------------------------------
@@ -3154,7 +3261,7 @@ class Explorer:
             st.gs_kernel = fresh_bool(f"gsk_thunk_{site:x}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if te.may_write_cr3:
-            st.cr3 = _fresh_cr3(f"cr3_thunk_{site:x}")
+            st.cr3 = _fresh_cr3(f"cr3_thunk_{site:x}", pti=self._pti_on())
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and
@@ -3169,18 +3276,28 @@ class Explorer:
         site = getattr(self, "_site", None) or 0
         if self._event is not None:
             self._event.marks |= {f"irqwin_{label}", f"gsk_{label}", f"cr3_{label}"}
-        if summary.gs_access and not st.gs_kernel.is_true():
+        if not st.gs_kernel.is_true():
+            # any summarised call while the GS base may be the user's: its
+            # %gs accesses (summary.gs_access), and any access through a
+            # pointer, division, exception-table entry or trap in it, whose
+            # handler would run on that base (_access_on_gs; the summary
+            # does not say which accesses may fault:
+            # adv_r110_uload_after_swapgs, _fixup_after_swapgs).  The kernel
+            # calls nothing between its SWAPGSes and SYSRET/the entry's
+            # stack switch
             self.note_gs(st, site)
-        if summary.may_change_if and not st.gs_kernel.is_true():
-            self._irq_check(st, site, may_set=fresh_bool(f"irqwin_{label}"))
+        if summary.may_change_if:
+            # (on the stack and tables of the call: what the callee does to
+            # them is assumption kernel-calls-keep-gs-cr3's and abi-frames')
+            self._irq_check(st, site, may_set=fresh_bool(f"irqwin_{label}"), tables=False)
         if summary.may_swapgs:
             st.gs_kernel = fresh_bool(f"gsk_{label}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if summary.may_write_cr3:
-            st.cr3 = _fresh_cr3(f"cr3_{label}")
+            st.cr3 = _fresh_cr3(f"cr3_{label}", pti=self._pti_on())
         elif summary.opaque and st.cr3 is not None and self.program.has_pti:
-            pti = self.feature(self.program.feature_pti)
-            st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}"), st.cr3)
+            pti = self._pti_on()
+            st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}", pti=pti), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
 

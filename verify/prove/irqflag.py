@@ -1068,7 +1068,7 @@ class IrqFlagEffects:
                 if tgt is None:
                     ok = False
                     break
-                if prog.is_return_thunk(tgt):
+                if prog.is_return_thunk(tgt, jump=True):
                     continue
                 name = prog.start_name(tgt)
                 if name and name.startswith(("__SCT__", "__x86_indirect_")):
@@ -1482,7 +1482,7 @@ class IrqFlagEffects:
             if vk is not None and vk[0] <= t < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
                 out.append((target_node(prog, t, vk), st))
                 return out
-            if prog.is_return_thunk(t):
+            if prog.is_return_thunk(t, jump=True):
                 return out if home else "a return thunk not at the entry RSP"
             name = prog.start_name(t)
             unfixed = t in prog.dispatch or (name and name.startswith(("__SCT__", "__x86_indirect_")))
@@ -1841,7 +1841,7 @@ class IrqFlagEffects:
                 if tgt is None:
                     bad_at = f
                     break
-                if prog.is_return_thunk(tgt):
+                if prog.is_return_thunk(tgt, jump=True):
                     continue
                 name = prog.start_name(tgt)
                 if name and name.startswith(("__SCT__", "__x86_indirect_")):
@@ -2345,7 +2345,7 @@ class IrqFlagEffects:
             t = tgt_of()
             if t is None:
                 return None
-            if prog.is_return_thunk(t):
+            if prog.is_return_thunk(t, jump=True):
                 return self._ret(s, escaped) if self._ret_home(s) else None  # (a `ret`: as above)
             if self._is_function(t, node):
                 if s.sp is not None and s.sp != 0:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 
 from ..image.encoding import lite_decode
-from ..image.patches import PatchSite, Variant, read_patch_sites, runtime_consts, tables
+from ..image.patches import CALLED_ONLY_THUNKS, PatchSite, Variant, read_patch_sites, runtime_consts, tables
 from .cfg import RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
 
 # arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
@@ -279,8 +279,12 @@ class Program:
     def _has_kcfi_traps(self) -> bool:
         return self.image.elf.section(".kcfi_traps") is not None or "__start___kcfi_traps" in self.symbols
 
-    def is_return_thunk(self, addr) -> bool:
-        return addr is not None and self.start_name(addr) in RETURN_THUNKS
+    def is_return_thunk(self, addr, jump: bool = False) -> bool:
+        """addr is a return thunk's start.  jump: as the target of a `jmp`,
+        which is then a `ret` (assumption return-thunk): not a thunk only
+        ever called (patches.CALLED_ONLY_THUNKS)."""
+        name = self.start_name(addr) if addr is not None else None
+        return name in RETURN_THUNKS and not (jump and name in CALLED_ONLY_THUNKS)
 
     def is_trace_hook(self, addr) -> bool:
         """`call addr` is an ftrace hook site (patches.TRACE_HOOKS)."""

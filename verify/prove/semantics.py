@@ -285,7 +285,7 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
                 v = implicit_flow(v)  # (inside a branch on kernel data: Explorer._branch_regions)
                 mem.note_implicit_write(s.offset, insn)
             if s.offset == _RSP_OFF:
-                mem.rsp_moved(st, st.get_reg(s.offset, 64), v)
+                mem.rsp_moved(st, st.get_reg(s.offset, 64), v, insn)
             st.put_reg(s.offset, v)
         elif tag == "Ist_Store":
             if s.end != "Iend_LE":

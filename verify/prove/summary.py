@@ -685,7 +685,7 @@ class Summaries:
                     # kept: adv_r16_tail_jump_rbx), and the callers'
                     # fall-throughs are read
                     go_all(stack.ret(frame, here, addr, "an indirect jump"))
-                elif prog.is_return_thunk(tgt):
+                elif prog.is_return_thunk(tgt, jump=True):
                     go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
                     # ... through the thunk the kernel picks at boot, whose
                     # code runs too (adv_r15_call_depth_thunk)
@@ -1102,6 +1102,14 @@ class StackWalk:
                 self.bad(f"`{ci.mnemonic} {ci.op_str}` at {self.prog.symbolize(addr)} stores through RBP's entry "
                          "value (the caller's frame)")
                 saved = frozenset()
+            elif any(r != 0 and r not in (_RSP, _RBP) and _reg64(ci, r) in kept for r in (mem.base, mem.index)):
+                # through another callee-saved register's entry value (RBX,
+                # R12-R15): whatever the caller keeps there, maybe an
+                # address in its frame (adv_r110_plant_own_ret_rbx: its
+                # return slot); compiled code never stores through one
+                self.bad(f"`{ci.mnemonic} {ci.op_str}` at {self.prog.symbolize(addr)} stores through a "
+                         "callee-saved register's entry value (the caller's)")
+                saved = frozenset()
             elif mem.index == _RBP and isinstance(bp, int):
                 # the frame pointer as the index (`mov %rax,8(%rcx,%rbp,1)`
                 # with RCX = 0, adv_r35_ret_index_rbp): somewhere in the frame
@@ -1179,6 +1187,21 @@ class StackWalk:
         top = self._loads_stack_top(ci, addr + ci.size)
         copies = self._copies_after(ci, m, ops, state[0], d, bp, copies,
                                     written_64 | set(_IMPLICIT_WRITES.get(m, ())))
+        if m not in ("push", "call") and written_64:
+            # a value read from a callee-saved register's entry value (the
+            # caller's RBX, R12-R15, or its frame pointer in RBP) into
+            # another register (`mov %rbp,%rax`, `lea -8(%rbx),%rdx`, a load
+            # through one): maybe an address in a caller's frame, offset not
+            # known, so a store through it is one the walk cannot place
+            # (adv_r110_plant_own_ret: `mov %rbp,%rax; mov %rdx,-0x28(%rax)`
+            # over its own return slot).  Compiled code reads a callee-saved
+            # register's entry value only to save it (push, a store to a slot)
+            read_64 = {_reg_key(ci.reg_name(r)) for r in ci.regs_access()[0]}
+            entry = {r for r in read_64 & kept & KEPT_AT_ENTRY if r != "rbp" or bp == "in"}
+            if entry:
+                more = {r for r in written_64 if r in _ALL_GPRS and r != "rsp" and r not in entry}
+                if more:
+                    copies = frozenset({**dict(copies), **{r: None for r in more}}.items())
         if top == "(pushed)":
             # (onto the stack, where the walk does not follow it as a stack
             # address: the frame's own slots may be written through it later)
