@@ -108,6 +108,17 @@ KNOWN_GAPS: dict = {
     # SYSENTER removed returns to user mode with interrupts off (a DoS)
     "adv_r109_sysenter_if_lost": "IF clear in R11 at a sysretl: outside the obligations (rflags-no-rf-tf reads RF "
                                  "and TF only)",
+    # review 111: a return thunk's IF effect is not read (assumption
+    # return-thunk; 6.12's thunk summary runs past `ret; int3`)
+    "adv_r111_jmp_ret_thunk_sti": "`sti; ret` under a return thunk's name: proven under return-thunk",
+    # review 112: the static walk trusts a `ret` inside a call it followed
+    # (an inline retpoline is an indirect jump; counting such rets made the
+    # Debian kernels' Xen PV variant explorable through clear_bhb_loop's
+    # balanced calls), and a ring-0 SYSCALL is no edge of the second-entry
+    # search (Xen PV's hypercalls, xen_iret's, are the same instruction)
+    "adv_r112_la57_inline_retpoline": "a `ret` inside a followed local call: the static walk proves LA57",
+    "adv_r112_compat_inline_retpoline": "the same in the compat entry",
+    "adv_r112_idt_syscall_insn": "a ring-0 `syscall` in an IDT handler: no second entry",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

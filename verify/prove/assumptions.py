@@ -64,9 +64,11 @@ ASSUMPTIONS = {
     "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
     "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "
     "user addresses (mm_context_t.vdso beside .vdso_image, a kernel pointer).",
-    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret` for memory and "
-    "registers (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
-    "per-CPU call-depth counters and a WARN's state).  Their %gs accesses, SWAPGS and CR3 writes are read from "
+    "return-thunk": "`jmp __x86_return_thunk` (and the other return thunks) behaves as `ret` for memory, "
+    "registers and IF (boot patches each return site to `ret` or a jump to the chosen thunk: their writes are "
+    "per-CPU call-depth counters and a WARN's state; none of 6.1's or 6.12's thunks touches IF, but their "
+    "summary on 6.12 runs past `ret; int3` into the indirect thunks, so an IF effect read from it would make "
+    "every return's IF unknown: adv_r111_jmp_ret_thunk_sti, a `sti; ret` under a thunk's name, is a known gap).  Their %gs accesses, SWAPGS and CR3 writes are read from "
     "the code of every return thunk in the image, not assumed.",
     "ftrace-callbacks": "A `call __fentry__` (the ftrace hook at a traced function's start, listed in "
     "__mcount_loc) runs as its bytes in the image (a return): boot makes each site a NOP, and when tracing is "

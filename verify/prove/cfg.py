@@ -57,6 +57,11 @@ class Insn:
 
 MAX_BLOCK_INSNS = 64  # instructions in one lifted block (VEX's own limit is 99)
 
+# instructions that change privilege level through MSRs, never falling
+# through: a ring-0 SYSCALL/SYSENTER enters the kernel's own entry point,
+# SYSEXIT returns to user mode (static_sysret_sites, entries.sysret_reaching)
+MODE_SWITCHES = frozenset({"syscall", "sysenter", "sysexit", "sysexitq", "sysexitl"})
+
 
 class Digraph:
     """The few directed-graph operations a function's CFG needs, in
@@ -788,6 +793,16 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             # where it goes is not in the bytes: the walk cannot show that no
             # SYSRET is reachable
             raise CfgError(f"{addr:#x}: {'indirect jump' if k == 'ijmp' else 'far transfer'} in the static walk")
+        if ins.mnemonic in MODE_SWITCHES and not fixed.get(program.feature_xenpv):
+            # `syscall`/`sysenter` in ring 0 go to MSR_LSTAR / SYSENTER_EIP
+            # (an entry, on the kernel's GS base: adv_r112_la57_compat_
+            # syscall_insn), `sysexit` returns to user mode: none falls
+            # through, and where they go is in MSRs the walk does not read.
+            # A Xen PV guest's kernel runs at CPL 3, where `syscall` is a
+            # hypercall into Xen (xen_iret's HYPERVISOR_iret, the hypercall
+            # page's stubs), which returns or, for iret, leaves to the frame
+            # Xen pops: read as before under the xenpv variant
+            raise CfgError(f"{addr:#x}: `{ins.mnemonic}` in the static walk")
         if irets is not None and not in_call and (k == "ret" or (k in ("jmp", "tail") and ins.target is not None
                                                                  and program.is_return_thunk(ins.target, jump=True))):
             irets.add(addr)

@@ -213,6 +213,18 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
                             (INCONCLUSIVE, f"static SYSRET walk from {name} failed: {ss}", None, name))
             else:
                 live.append(v)
+        if live and not sites:
+            # every walk ended with no SYSRET, but one stopped at a `ret`, an
+            # IRET or a callee that may return elsewhere (`pushq $sysret32_
+            # from_system_call; ret`, adv_r112_compat_pushret): explored
+            # against every SYSRET of the image (the image's own walk from
+            # the entry stops there too)
+            every = [(d["address"], d["width"]) for d in getattr(prog.entry, "all_sysret_sites", ())]
+            for a, w in every:
+                width_of.setdefault(a, w)
+            sites = sorted(a for a, _w in every)
+            sites_of[name] = sites
+            oids_at = {site: _site_oids(frame, width_of.get(site, "sysretl")) for site in sites}
         if frame == "registers":
             # a 64-bit SYSRET after a 32-bit SYSCALL at a stub that saved no
             # frame: no query models it (decide.Query's "registers" frame has

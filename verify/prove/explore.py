@@ -510,6 +510,63 @@ class Explorer:
         if addr.symbolic or addr.concrete_value < 0xFFFF800000000000:
             self.note_gs(st, insn)
 
+    # instructions _special models whose #GP the image cannot rule out: an
+    # MSR index or value the CPU refuses, XCR0 bits, an INVPCID type
+    _MAY_GP = frozenset({"rdmsr", "wrmsr", "wrmsrns", "xsetbv", "invpcid", "rdpmc", "xrstor", "xrstors",
+                         "xrstor64", "xrstors64", "fxrstor", "fxrstor64", "ldmxcsr", "vldmxcsr"})
+
+    def _special_faults_on_gs(self, st: MState, ins, m: str, ops: list) -> None:
+        """An instruction _special models (VEX does not lift it) while the GS
+        base may be the user's: one that may #GP whatever its operands
+        (_MAY_GP: `rdmsr` of a user-chosen index, adv_r111_rdmsr_after_swapgs),
+        and the memory operand of any other (`verw (%rsp)` at the user's RSP,
+        adv_r111_verw_user_after_swapgs), trap on that base as an access
+        does (_access_on_gs).  A memory operand is read as capstone prints
+        it, `[base + index*scale + disp]`; one it cannot read counts."""
+        if m.split(" ")[-1] in self._MAY_GP:
+            self._trap_on_gs(st, ins.addr)
+            return
+        for o in ops:
+            if "[" not in o or m in ("lea", "nop") or m.startswith("prefetch"):
+                continue
+            addr = self._operand_address(st, ins, o)
+            if addr is None:
+                self.note_gs(st, ins.addr)
+            else:
+                self._access_on_gs(st, addr, ins.addr)
+
+    def _operand_address(self, st: MState, ins, o: str):
+        """The address of a memory operand as capstone prints it (`qword ptr
+        [rax + rbx*8 + 0x10]`, `[rip + 0x1234]`), or None."""
+        prefix, _, rest = o.partition("[")
+        if "]" not in rest or ":" in prefix:
+            return None  # (a segment override: an fs/gs base is not in the flat address)
+        inner = rest[:rest.rindex("]")]
+        total = claripy.BVV(0, 64)
+        for term in inner.replace(" - ", " + -").split(" + "):
+            term = term.strip()
+            try:
+                if "*" in term:
+                    r, k = term.split("*")
+                    total = total + self._gpr_value(st, ins, r.strip()) * int(k, 0)
+                elif term.lstrip("-").startswith("0x") or term.lstrip("-").isdigit():
+                    total = total + (int(term, 0) & 0xFFFFFFFFFFFFFFFF)
+                else:
+                    total = total + self._gpr_value(st, ins, term)
+            except (ValueError, KeyError):
+                return None
+        return total
+
+    def _gpr_value(self, st: MState, ins, r: str):
+        if r == "rip":
+            return claripy.BVV(ins.addr + ins.size, 64)
+        if r not in REG:
+            raise KeyError(r)
+        v = self.reg(st, r)
+        if v.size() != 64:
+            raise KeyError(r)
+        return v
+
     def _pti_on(self):
         """The PTI feature as the queries read it (False in a kernel without
         PTI)."""
@@ -532,11 +589,10 @@ class Explorer:
         - under PTI, the user page tables (bit 12 of CR3), which do not map
           the handler: a #DF (adv_r109_irq_on_user_cr3).  A CR3 code the
           analysis does not read leaves is the kernel's tables (_fresh_cr3).
-          Not asked (tables=False) for a window inside a summarised callee:
-          the user tables map only the entry text, so kernel code called on
-          them faults at its first instruction whatever IF is, and the
-          callee's windows are on the tables it runs on (assumption
-          kernel-calls-keep-gs-cr3: called on the kernel's)."""
+          Asked (tables) at sti, popf, IRET, a CR3 write and a window inside
+          a summarised callee or return thunk (an entry-text helper runs on
+          the user tables: adv_r111_entry_text_callee_window); not at a
+          move of RSP or a SWAPGS, which change neither IF nor CR3."""
         if self.reg(st, "rsp").symbolic:
             return claripy.BoolV(True)
         parts = [] if st.gs_kernel.is_true() else [claripy.Not(st.gs_kernel)]
@@ -2063,7 +2119,12 @@ class Explorer:
         for ins in block.insns:
             if ins.addr < end and "gs:" in ins.op_str:
                 self.note_gs(st, ins.addr)
-        irsb = self._lift(block)
+        # ... and so would any other load it drops (`cmpq $0,(%rsp); testl
+        # %eax,%eax`: the flags the load set are dead, adv_r111_dead_load_
+        # after_swapgs): while the GS base may be the user's, the block is
+        # lifted unoptimised, every access a load or store of its own
+        # (_access_on_gs)
+        irsb = self._lift(block, exact=not st.gs_kernel.is_true())
         self._insns = {ins.addr: ins for ins in block.insns}  # (const: which constants are RIP values)
         try:
             succs = run_block(self, st, irsb)
@@ -2235,9 +2296,9 @@ class Explorer:
                 return s
         raise Inconclusive(f"{self.program.symbolize(block.last.addr)}: jump to {t:#x} outside the static CFG")
 
-    def _lift(self, block):
+    def _lift(self, block, exact: bool = False):
         import pyvex
-        key = (block.node, block.code)
+        key = (block.node, block.code, exact)
         c = self.program._cfgs.get(("irsb",) + key)
         if c is None:
             # VEX's optimiser folds constants across a block's instructions:
@@ -2247,7 +2308,7 @@ class Explorer:
             # immediate in the kernel's space) is lifted unoptimised and the
             # address reaches the state as a constant of its own
             # (adv_r58_kaslr_offset_fold, adv_r58_lea32_slot)
-            opt = 0 if any(_makes_kernel_address(ins) for ins in block.insns) else 1
+            opt = 0 if exact or any(_makes_kernel_address(ins) for ins in block.insns) else 1
             c = pyvex.lift(block.code, block.node[0], ARCH, max_bytes=len(block.code), opt_level=opt,
                            strict_block_end=True)
             if c.jumpkind == "Ijk_NoDecode" or c.size != len(block.code):
@@ -2473,6 +2534,8 @@ class Explorer:
             # (verw, lsl, xsave, ...) reads through the GS base like any
             # other (user-gs; adv_r8_verw_gs)
             self.note_gs(st, ins.addr)
+        if not st.gs_kernel.is_true():
+            self._special_faults_on_gs(st, ins, m, ops)
         if m.split(" ")[-1] in FLAG_UNDEFINED_INSNS:
             yield from self._cpu_flags(block, st, ins, m.split(" ")[-1], ops)
             return
@@ -2603,8 +2666,9 @@ class Explorer:
                     st.cr3_bad = changed if st.cr3_bad.is_false() else claripy.Or(st.cr3_bad, changed)
                     st.cr3 = new & ((1 << 63) - 1)  # (NOFLUSH is not stored: obligations.user_cr3)
                     self.cr3_writes_read += 1  # (a loop's CR3 widening reads it: _cr3_change)
-                    if st.IF.concrete and st.IF.concrete_value == 1:
-                        # (a switch to the user tables with IF set)
+                    if not self._irqs_off(st):
+                        # (a switch to the user tables with IF maybe set:
+                        # the user's own flags popped, adv_r111_cr3_if_symbolic)
                         self._irq_check(st, ins.addr, tables=True)
             else:
                 # (a CR3 read never gives bit 63: obligations.user_cr3)
@@ -3289,7 +3353,7 @@ class Explorer:
         if summary.may_change_if:
             # (on the stack and tables of the call: what the callee does to
             # them is assumption kernel-calls-keep-gs-cr3's and abi-frames')
-            self._irq_check(st, site, may_set=fresh_bool(f"irqwin_{label}"), tables=False)
+            self._irq_check(st, site, may_set=fresh_bool(f"irqwin_{label}"), tables=True)
         if summary.may_swapgs:
             st.gs_kernel = fresh_bool(f"gsk_{label}")
             st.regs[REG["gs"]] = self._gs_base(st)

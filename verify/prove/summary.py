@@ -633,7 +633,8 @@ class Summaries:
                 s.vector = True
             if m in ("std", "popf", "popfq", "popfd") or m.startswith("iret"):
                 s.may_write_df = True
-            if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall"):
+            if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall",
+                                                                                          "sysenter"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
                 s.may_change_if = True
             if m.split(" ")[-1] in ("sysret", "sysretq", "sysretl", "sysexit", "sysexitq"):
@@ -1050,6 +1051,7 @@ class StackWalk:
         # RBP's: adv_r34_spl_xor, _bpl_xor)
         written_64 = {_reg_key(ci.reg_name(r)) for r in written}
         restored = None  # a callee-saved register loaded back from its slot
+        laundered = None  # a register loaded from another one's save slot
         if m in ("push", "pushf", "pushfq", "pushfw"):
             reg = _reg64(ci, ops[0].reg) if m == "push" and ops and \
                 ops[0].type == _X86.X86_OP_REG else None
@@ -1064,6 +1066,8 @@ class StackWalk:
                 r = _reg64(ci, ops[0].reg)
                 if (d, r) in saved:
                     restored = r
+                elif any(o == d for o, _x in saved):
+                    laundered = r
             d = None if d is None else d + size
         elif m == "enter":
             self._pushed(state, 8, addr, "an enter")
@@ -1154,6 +1158,8 @@ class StackWalk:
             # the user's FS base plus RSP, no save: adv_r66_summary_fs_restore)
             if base is not None and mem.segment in _FLAT_SEGMENTS and (base + mem.disp, r) in saved:
                 restored = r
+            elif base is not None and any(o == base + mem.disp for o, _x in saved):
+                laundered = r
         if "rsp" in written_64 and m not in ("push", "pushf", "pushfq", "pushfw", "pop", "popf", "popfq", "popfw",
                                              "call", "ret", "enter"):
             d = self._rsp_after(m, ops, state)
@@ -1202,6 +1208,11 @@ class StackWalk:
                 more = {r for r in written_64 if r in _ALL_GPRS and r != "rsp" and r not in entry}
                 if more:
                     copies = frozenset({**dict(copies), **{r: None for r in more}}.items())
+        if laundered is not None and laundered in _ALL_GPRS and laundered != "rsp":
+            # another register's entry value through its save slot (`push
+            # %rbx; pop %rax`, a spill reloaded elsewhere:
+            # adv_r111_pushpop_rbx_ret_slot): the same as a copy of it
+            copies = frozenset({**dict(copies), laundered: None}.items())
         if top == "(pushed)":
             # (onto the stack, where the walk does not follow it as a stack
             # address: the frame's own slots may be written through it later)
