@@ -119,6 +119,10 @@ KNOWN_GAPS: dict = {
     "adv_r112_la57_inline_retpoline": "a `ret` inside a followed local call: the static walk proves LA57",
     "adv_r112_compat_inline_retpoline": "the same in the compat entry",
     "adv_r112_idt_syscall_insn": "a ring-0 `syscall` in an IDT handler: no second entry",
+    # review 113: a per-CPU access on the user page tables before SWAPGS
+    # faults (#PF, then #DF: a crash any user triggers); no obligation
+    # reads which memory is touched while CR3 selects the user tables
+    "adv_r113_pti_percpu_after_user_cr3": "a %gs access on the user page tables: outside the obligations",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

@@ -71,6 +71,12 @@ class ReturnRefuted(Inconclusive):
     (adv_r89_uptr_put_saved_rbx), so the rounds take it back."""
 
 
+# the cpu_entry_area (arch/x86/include/asm/pgtable_64_types.h CPU_ENTRY_AREA_BASE,
+# one P4D slot; our trampoline stack, machine.TRAMPOLINE_TOP, is in it):
+# mapped in the user page tables as in the kernel's
+_CPU_ENTRY_AREA = (0xFFFFFE0000000000, 0xFFFFFE8000000000)
+
+
 def _possible(cond) -> bool:
     """Whether cond (a small term, no path guard) can hold: True when the
     solver cannot tell (the sound side for a flag that only grows)."""
@@ -478,12 +484,12 @@ class Explorer:
             return self.user_gs_base
         return claripy.If(g, machine.kernel_address(machine.PERCPU_BASE), self.user_gs_base)
 
-    def note_gs(self, st: MState, insn: int):
+    def note_gs(self, st: MState, insn: int, cond=None):
         """A %gs-relative access (VEX reads the GS base): sticky gs_bad when
-        the GS base may be the user's."""
+        the GS base may be the user's (and cond holds)."""
         if st.gs_kernel.is_true():
             return
-        bad = claripy.Not(st.gs_kernel)
+        bad = claripy.Not(st.gs_kernel) if cond is None else claripy.And(claripy.Not(st.gs_kernel), cond)
         st.gs_bad = claripy.Or(st.gs_bad, bad) if not st.gs_bad.is_false() else bad
         self.ex.gs_events.append((insn, claripy.And(st.guard, bad)))
 
@@ -504,16 +510,44 @@ class Explorer:
         fault is taken from CPL 0 with no stack switch and no SWAPGS, so its
         handler runs on the user's GS base, as a trap does (_trap_on_gs;
         adv_r110_uload_after_swapgs).  A concrete kernel-half address is
-        the model's (the stacks, the image, per-CPU data): mapped."""
+        the model's (the stacks, the image, per-CPU data): mapped, but for
+        the image's init sections, which free_initmem() unmaps after boot
+        (adv_r113_initdata_after_swapgs), and, while CR3 may select the
+        user page tables under PTI, for anything but the entry text, the
+        cpu_entry_area (the trampoline stack, the TSS) and the ESPFIX area,
+        all the user tables map (a `verw` of a selector outside the entry
+        text: adv_r113_pti_verw_sel_rodata)."""
         if st.gs_kernel.is_true():
             return
         if addr.symbolic or addr.concrete_value < 0xFFFF800000000000:
             self.note_gs(st, insn)
+            return
+        a = addr.concrete_value
+        lo, hi = self._init_range
+        if lo <= a < hi:
+            self.note_gs(st, insn)
+            return
+        if st.cr3 is not None and self.program.has_pti and not (
+                self.program.in_entry_text(a) or _CPU_ENTRY_AREA[0] <= a < _CPU_ENTRY_AREA[1] or
+                machine.ESPFIX_STACK <= a < machine.ESPFIX_STACK + (1 << 39)):
+            user = claripy.And(self._pti_on(), st.cr3[self.program.constants.get("PTI_USER_PGTABLE_BIT", 12)] == 1)
+            if not user.is_false() and _possible(user):
+                self.note_gs(st, insn, cond=user)
+
+    @cached_property
+    def _init_range(self) -> tuple:
+        """[__init_begin, __init_end): freed after boot (empty when the image
+        does not say)."""
+        syms = self.program.symbols
+        lo, hi = syms.get("__init_begin"), syms.get("__init_end")
+        return (lo, hi) if lo is not None and hi is not None and lo < hi else (0, 0)
 
     # instructions _special models whose #GP the image cannot rule out: an
-    # MSR index or value the CPU refuses, XCR0 bits, an INVPCID type
+    # MSR index or value the CPU refuses, XCR0 bits, an INVPCID type; and a
+    # division's #DE, from a quotient too large as well as a zero divisor
+    # (adv_r113_div0_overflow_after_swapgs)
     _MAY_GP = frozenset({"rdmsr", "wrmsr", "wrmsrns", "xsetbv", "invpcid", "rdpmc", "xrstor", "xrstors",
-                         "xrstor64", "xrstors64", "fxrstor", "fxrstor64", "ldmxcsr", "vldmxcsr"})
+                         "xrstor64", "xrstors64", "fxrstor", "fxrstor64", "ldmxcsr", "vldmxcsr", "div", "idiv"})
 
     def _special_faults_on_gs(self, st: MState, ins, m: str, ops: list) -> None:
         """An instruction _special models (VEX does not lift it) while the GS
@@ -2119,6 +2153,11 @@ class Explorer:
         for ins in block.insns:
             if ins.addr < end and "gs:" in ins.op_str:
                 self.note_gs(st, ins.addr)
+            if ins.addr < end and ins.mnemonic.split(" ")[-1] in ("div", "idiv") and not st.gs_kernel.is_true():
+                # a divide error from the quotient's size, not only a zero
+                # divisor (VEX's SigFPE exit sees only that): a trap
+                # (adv_r113_div0_overflow_after_swapgs)
+                self._trap_on_gs(st, ins.addr)
         # ... and so would any other load it drops (`cmpq $0,(%rsp); testl
         # %eax,%eax`: the flags the load set are dead, adv_r111_dead_load_
         # after_swapgs): while the GS base may be the user's, the block is
