@@ -123,6 +123,14 @@ KNOWN_GAPS: dict = {
     # faults (#PF, then #DF: a crash any user triggers); no obligation
     # reads which memory is touched while CR3 selects the user tables
     "adv_r113_pti_percpu_after_user_cr3": "a %gs access on the user page tables: outside the obligations",
+    # review 114: at a sysretl R11 may be any RFLAGS image (SYSENTER's
+    # pushfq saves the status flags SWITCH_TO_KERNEL_CR3's arithmetic left,
+    # which the flags slot's mark cannot tell from a kernel bit moved into
+    # VM or AC; leaving VM out of the image made the Debian kernels'
+    # SYSENTER path "violated", not traced)
+    "adv_r114_compat_r11_vm_pgd": "kernel bits moved into R11's VM bit at a sysretl",
+    "adv_r114_compat_r11_vm_byte": "a kernel byte moved into R11's VM bit at a sysretl",
+    "adv_r114_compat_r11_ac_pgd": "kernel bits moved into R11's AC bit at a sysretl",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

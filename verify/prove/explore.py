@@ -1186,7 +1186,11 @@ class Explorer:
     # (entry_SYSENTER_compat's `pushfq` saves SWITCH_TO_KERNEL_CR3's); only
     # the machine model's own kernel addresses (stack, per-CPU, task:
     # constants, shifted or not) taint them
-    KERNEL_MEMORY_OK_SLOTS = ("ip", "flags")
+    # (the compat entries only: a 64-bit exit has no landing pad, and a
+    # kernel word stored into regs->ip there is a kernel pointer in RCX,
+    # adv_r114_ip_kptr_rcx; nor does any exit take RFLAGS from kernel
+    # memory: adv_r114_flags_kptr_r11)
+    KERNEL_MEMORY_OK_SLOTS = ("ip",)
     # the slot whose value the syscall decides: its result (and the signal
     # code's -EINTR/restart rewrites) depends on kernel state by design, so
     # a branch on kernel data before a store there is no leak
@@ -1226,7 +1230,8 @@ class Explorer:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
             self._credited = False
-            t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS)
+            t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS and
+                                  getattr(self, "_compat_run", False))
             if f not in self.IMPLICIT_FLOW_OK_SLOTS:
                 # a store made under a branch on kernel data carries that
                 # data whatever it stores (`if (secret & 1) regs->r12 |= 1`,
@@ -1766,6 +1771,7 @@ class Explorer:
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
         st, self.user = self.initial_state(entry_kind)
+        self._compat_run = entry is not None and entry != self.program.entry.syscall_entry
         if entry is None:
             entry = self.program.entry.syscall_entry
         self.entry = entry
@@ -2603,7 +2609,10 @@ class Explorer:
             # sees it): TF goes into the image.  AF is some value: and/or/
             # xor/test (lifted in blocks) leave it undefined, and only pushf
             # and lahf read it (_cpu_flags)
-            v = (self.rflags(st) & ~0x10) | (fresh("af_pushf") & 0x10)
+            # (PUSHF stores RF and VM, bits 16 and 17, cleared: SDM Vol. 2B
+            # PUSHF; a VM bit left free there was "kernel data" in a
+            # SYSENTER compat R11 once the image rule dropped VM)
+            v = (self.rflags(st) & ~0x30010) | (fresh("af_pushf") & 0x10)
             self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
         elif m == "popfq":
             self.set_rflags(st, self.pop(st))
