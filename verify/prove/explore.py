@@ -649,16 +649,24 @@ class Explorer:
         on = may_set if may_set is not None else (st.IF == 1)
         if isinstance(on, claripy.ast.Bool) and on.is_false():
             return
+        # (false whatever the path: nothing to record.  A term that is
+        # false only to the solver (PTI and bit 12 of a CR3 that has it
+        # clear under PTI, _fresh_cr3) would otherwise count as a change of
+        # irq_bad, and a loop around it would widen irq_bad to anything: the
+        # UP kernel's exit-work loop, with its `sti`.  The term alone, not
+        # the path guard: a solver call with the guard at each such point
+        # took the UP kernel's check from 460 to 590 MiB.  The user context
+        # is asked once per term (the same CR3 at every summarised call); a
+        # callee's window (may_set, a fresh symbol) adds nothing to it)
+        if not user.is_true():
+            memo = self.__dict__.setdefault("_possible_memo", {})
+            key = user.hash()
+            if key not in memo:
+                memo[key] = _possible(user)
+            if not memo[key]:
+                return
         bad = claripy.And(user, on)
-        if not (user.is_true() and on.is_true()) and not _possible(bad):
-            # (false whatever the path: nothing to record.  A term that is
-            # false only to the solver (PTI and bit 12 of a CR3 that has it
-            # clear under PTI, _fresh_cr3) would otherwise count as a change
-            # of irq_bad, and a loop around it would widen irq_bad to
-            # anything: the UP kernel's exit-work loop, with its `sti`.  The
-            # term alone, not the path guard: a solver call with the guard
-            # at each such point took the UP kernel's check from 460 to
-            # 590 MiB)
+        if may_set is None and not on.is_true() and not user.is_true() and not _possible(bad):
             return
         st.irq_bad = claripy.Or(st.irq_bad, bad) if not st.irq_bad.is_false() else bad
         self.ex.irq_events.append((insn, claripy.And(st.guard, bad)))
