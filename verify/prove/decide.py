@@ -126,9 +126,10 @@ class Query:
                 # adv_r114_compat_r11_vm_byte, _ac_pgd) is a known gap: the
                 # flags slot's mark cannot tell it from SYSENTER's pushfq
                 # of the status flags SWITCH_TO_KERNEL_CR3's arithmetic
-                # left, and leaving VM out made the Debian kernels' SYSENTER
-                # path "violated" (a VM bit the model's flags slot leaves
-                # free there, not traced)
+                # left (the slot stays marked on that path while its VM
+                # bit is free, so leaving VM out of the image made the
+                # Debian kernels' SYSENTER sysretl "violated"; closing it
+                # needs that slot's provenance per bit)
                 extra += ((conv(v) & ~obligations.RFLAGS_IMAGE & 0xFFFFFFFFFFFFFFFF) == 0,)
             if r in ("rcx", "r11"):
                 # nor a value built only from user data (another pt_regs

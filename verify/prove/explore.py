@@ -606,7 +606,7 @@ class Explorer:
         PTI)."""
         return self.feature(self.program.feature_pti) if self.program.has_pti else claripy.BoolV(False)
 
-    def _user_context(self, st: MState, tables: bool = True):
+    def _user_context(self, st: MState, tables: bool):
         """Where an interrupt taken now, at CPL 0, would run the kernel on
         something of the user's:
         - the GS base (the interrupt entry skips SWAPGS from kernel mode:
@@ -2618,8 +2618,7 @@ class Explorer:
             # xor/test (lifted in blocks) leave it undefined, and only pushf
             # and lahf read it (_cpu_flags)
             # (PUSHF stores RF and VM, bits 16 and 17, cleared: SDM Vol. 2B
-            # PUSHF; a VM bit left free there was "kernel data" in a
-            # SYSENTER compat R11 once the image rule dropped VM)
+            # PUSHF)
             v = (self.rflags(st) & ~0x30010) | (fresh("af_pushf") & 0x10)
             self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
         elif m == "popfq":
