@@ -39,6 +39,45 @@ from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixe
 from .semantics import Unsupported, run_block
 from .state import MState, background_byte, fresh, fresh_bool, gen_key, merge, new_generation, same
 
+# pt_regs->flags has a second mark (MState.kstore, under this key) for its
+# RFLAGS image bits but the status flags (CF, PF, AF, ZF, SF, OF: 0x8D5):
+# whether one of those may be kernel data.  Kept beside the slot's own mark
+# wherever that is set (mark_keys), and read by kernel_taint(bit=...) for a
+# byte of the slot used in place: the compat R11 (decide.Query) and the
+# slot's later stores.
+FLAGS_BITS = "flags/bits"
+FLAGS_BITS_MASK = RFLAGS_IMAGE & ~0x8D5
+
+
+def mark_keys(slot: str) -> tuple:
+    """The kstore keys a mark of this pt_regs slot sets."""
+    return (slot, FLAGS_BITS) if slot == "flags" else (slot,)
+
+
+def _only_in_place(term, name: str, pos: int) -> bool:
+    """Whether every use of the byte variable `name` in term (one bit of a
+    word) is Extract(pos, pos, name): the byte's bit at its own place, not
+    moved, shifted or computed with (then that bit's mark is the one that
+    counts; any other use: the slot's whole mark)."""
+    seen = set()
+    work = [term]
+    while work:
+        t = work.pop()
+        if not isinstance(t, claripy.ast.Base) or id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.op == "BVS":
+            if t.args[0] == name:
+                return False
+            continue
+        if t.op == "Extract" and t.args[2].op == "BVS" and t.args[2].args[0] == name:
+            if t.args[0] != pos or t.args[1] != pos:
+                return False
+            continue
+        if name in t.variables:
+            work.extend(t.args)
+    return True
+
 ARCH = archinfo.ArchAMD64()
 REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
                                         "r10", "r11", "r12", "r13", "r14", "r15", "rip", "cc_op", "cc_dep1",
@@ -1238,8 +1277,8 @@ class Explorer:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
             self._credited = False
-            t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS and
-                                  getattr(self, "_compat_run", False))
+            t = data_t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS and
+                                           getattr(self, "_compat_run", False))
             if f not in self.IMPLICIT_FLOW_OK_SLOTS:
                 # a store made under a branch on kernel data carries that
                 # data whatever it stores (`if (secret & 1) regs->r12 |= 1`,
@@ -1265,12 +1304,22 @@ class Explorer:
                 # cannot tell mm->context.vdso (a user address) from a kernel
                 # pointer beside it (adv_r15_compat_vdso_image): named
                 self._assume("exit-ip-flags-user-data", getattr(self, "_store_insn", 0) or 0)
-            if off == lo and n == 8:
-                new = t if cond is None else claripy.If(cond, t, old)
-            else:  # part of the slot: the rest is as it was
-                new = claripy.Or(old, t if cond is None else claripy.And(cond, t))
-            if not (new.is_false() and f not in st.kstore):
-                st.kstore[f] = new
+            marks = [(f, old, t)]
+            if f == "flags":
+                # the image bits but the status flags, per bit (FLAGS_BITS)
+                bits_old = st.kstore.get(FLAGS_BITS, claripy.BoolV(False))
+                # (no finer than the whole mark: a store under a branch on
+                # kernel data marks every bit)
+                bits_t = t if t is not data_t or t.is_false() else \
+                    self.flags_bits_taint(value, st, shift=8 * (off - lo))
+                marks.append((FLAGS_BITS, bits_old, bits_t))
+            for key, was, taint in marks:
+                if off == lo and n == 8:
+                    new = taint if cond is None else claripy.If(cond, taint, was)
+                else:  # part of the slot: the rest is as it was
+                    new = claripy.Or(was, taint if cond is None else claripy.And(cond, taint))
+                if not (new.is_false() and key not in st.kstore):
+                    st.kstore[key] = new
 
     _credited = False
 
@@ -1333,7 +1382,7 @@ class Explorer:
             return True  # not known: it may
 
     def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False, constants: bool = True,
-                     marks: bool = True, skip: tuple = ()):
+                     marks: bool = True, skip: tuple = (), bit: int | None = None):
         """When a value may be kernel data (a claripy Bool: false for user
         data).  User data is built only from the registers and flags the
         user had at the SYSCALL, the saved frame (a pt_regs slot is as
@@ -1349,6 +1398,10 @@ class Explorer:
         proof.  constants=False: constant leaves do not count (a path
         condition's); marks=False: a pt_regs slot is user data whatever its
         mark; skip: name prefixes that do not count.
+        bit: value is bit `bit` (one of FLAGS_BITS_MASK's) of a word that
+        may be loaded from pt_regs->flags: a byte of that slot used there in
+        place only (flags_bits_taint) is as tainted as the slot's per-bit
+        mark, FLAGS_BITS.
         kernel_memory_ok: loads from kernel memory count as user data
         (pt_regs->ip and ->flags, which the compat path fills from the
         task's mm: KERNEL_MEMORY_OK_SLOTS); CR3, a callee's result and
@@ -1382,7 +1435,12 @@ class Explorer:
                     return true
                 f = self.slot_at(a)
                 if f is not None:
-                    m = st.kstore.get(f, claripy.BoolV(False))
+                    key = f
+                    if bit is not None and f == "flags" and \
+                            a - self.pt_regs - self.frame.layout.pt_regs["flags"].value == bit // 8 and \
+                            _only_in_place(value, name, bit % 8):
+                        key = FLAGS_BITS
+                    m = st.kstore.get(key, claripy.BoolV(False))
                     if marks and not m.is_false():
                         conds.append(m)
                     continue  # a slot of the saved frame: as tainted as its mark
@@ -1392,6 +1450,26 @@ class Explorer:
         if constants and not all(not k and (c < 0x1000 or c >= (1 << n) - 0x1000)
                                  for c, n, k in _bvv_leaves(value, self._kconst_memo)):
             return true
+        return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
+
+    def flags_bits_taint(self, value, st: MState, shift: int = 0):
+        """When a bit of FLAGS_BITS_MASK in value (a word stored at byte
+        shift/8 of pt_regs->flags, or loaded from that slot: shift 0) may be
+        kernel data, bit by bit (kernel_taint with `bit`).  The status
+        flags are left out: SYSENTER's pushfq saves those SWITCH_TO_KERNEL_CR3's
+        arithmetic left (entry_64_compat.S), so the slot's whole mark is set
+        on every SYSENTER path, while its other bits (VM, AC, ...) are the
+        user's (adv_r114_compat_r11_vm_pgd: a CR3 bit moved into VM)."""
+        conds = []
+        for b in range(64):
+            j = b - shift
+            if not (FLAGS_BITS_MASK >> b) & 1 or not 0 <= j < value.size():
+                continue
+            t = self.kernel_taint(value[j:j], st, bit=b)
+            if t.is_true():
+                return t
+            if not t.is_false():
+                conds.append(t)
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
     @staticmethod
@@ -1528,7 +1606,8 @@ class Explorer:
                 for f in self.tracked_slots:
                     lo = self.pt_regs + self.frame.layout.pt_regs[f].value
                     hit = claripy.And(addr + n > lo, addr < lo + 8)
-                    st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), claripy.And(hit, t))
+                    for key in mark_keys(f):
+                        st.kstore[key] = claripy.Or(st.kstore.get(key, claripy.BoolV(False)), claripy.And(hit, t))
         # A pointer loaded from kernel memory reaches a frame of this syscall
         # only if that frame's address escaped (assumption abi-frames); one
         # built from a stack address or from a value the user may have
@@ -3203,7 +3282,8 @@ class Explorer:
             # is marked as the kernel data it may be (the registers it
             # clobbers are marked by set_reg)
             for f in self.tracked_slots:
-                st.kstore[f] = claripy.BoolV(True)
+                for key in mark_keys(f):
+                    st.kstore[key] = claripy.BoolV(True)
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         # IF at the return, from the callee's code (irqflag.py), read with
@@ -3314,7 +3394,8 @@ class Explorer:
         if self._event is not None:
             self._event.marks.add(f"kst_{label}_")
         for f in self.tracked_slots:
-            st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), fresh_bool(f"kst_{label}_{f}"))
+            for key in mark_keys(f):
+                st.kstore[key] = claripy.Or(st.kstore.get(key, claripy.BoolV(False)), fresh_bool(f"kst_{label}_{key}"))
 
     def _if_after(self, st: MState, summary, target, name, label: str):
         """The IF a callee whose code may change it returns with, as a term
