@@ -3283,6 +3283,7 @@ class MaySet:
         returning_calls = []
         seen: set = set()
         work = [t]
+        fixups = self._fixup_table()
         while work:
             a = work.pop()
             while a not in seen:
@@ -3292,6 +3293,22 @@ class MaySet:
                         return False
                     break
                 seen.add(a)
+                # an instruction that may fault goes on at its exception
+                # fixup too (a probe returning only through its fixup,
+                # adv_r116_fixup_only_return); a fixup outside the extent:
+                # may return
+                for fx in fixups.get(a, ()):
+                    if not t <= fx < end:
+                        return False
+                    work.append(fx)
+                if a in self.prog.sites:
+                    # a patch site runs any of its candidates (a jump label's
+                    # branch once its key flips, adv_r116_jl_noreturn): each
+                    # read here; the on-disk bytes go on below
+                    more = self._noreturn_site(a, t, end, returning_calls)
+                    if more is None:
+                        return False
+                    work.extend(more)
                 ins = decoded.get(a)
                 if ins is None:
                     for x in lite_decode(_lite(), data[a - t:], a, 32):
@@ -3333,6 +3350,41 @@ class MaySet:
             # address" (the SysV ABI; objtool's stack validation).
             return False
         return True
+
+    def _noreturn_site(self, a: int, t: int, end: int, returning_calls: list) -> list | None:
+        """The addresses the candidates of the patch site at a go on at, in
+        the extent [t, end) of a function _noreturn_walk reads (where each
+        falls through, and every direct branch they take), the calls they
+        make added to returning_calls; None when a candidate may return
+        (a return, an indirect or far branch, a branch out of the extent,
+        bytes not known or not decoded whole)."""
+        try:
+            choices = self.prog.site_choices(a)
+        except CfgError:
+            return None
+        length = max(e.length for e in self.prog.sites[a])
+        out = [a + length]
+        for code, _l, _k in choices:
+            if code is None:
+                return None
+            ins = list(lite_decode(_lite(), code, a))
+            if sum(x[1] for x in ins) != len(code):
+                return None
+            for _x, _size, m, ops in ins:
+                m = _base_mnemonic(m)
+                if m.startswith(("ret", "iret", "sysret")) or m in ("ljmp", "lcall") or \
+                        ((m.startswith("j") or m.startswith("loop")) and not ops.startswith("0x")):
+                    return None
+                if m == "call" and not ops.startswith("0x"):
+                    continue  # (an indirect call returns home, as on disk: assumption ts-compat-writers)
+                if m.startswith("j") or m.startswith("loop"):
+                    tgt = int(ops, 16)
+                    if not t <= tgt < end:
+                        return None
+                    out.append(tgt)
+                elif m == "call":
+                    returning_calls.append(int(ops, 16))  # (taken as returning: the sound side here)
+        return out
 
     def _lite_net(self, m: str, ops: str, st: dict, out: dict) -> dict:
         """Default deny under _lite_transfer0's rules, where a tag is
@@ -3558,8 +3610,9 @@ class MaySet:
         if "[" not in dst_t and m in ("mov", "movabs", "add", "lea") and self._reg_of(dst_t)[0] is not None and \
                 self._names_current_addr(a, size, m, ops):
             return None
-        if "[" in src and self._is_current_operand(a, size, src) and "[" not in dst_t:
-            return None
+        if "[" in src and self._is_current_operand(a, size, src) and "[" not in dst_t and \
+                self._reg_of(dst_t)[0] is not None:
+            return None  # (into a general register, which the pass follows; not an xmm one, adv_r116_xmm_current_slot)
         if "[" in dst_t and self._is_current_operand(a, size, dst_t) and ("[" not in src):
             return None  # (a write to the slot itself: _lite_transfer0's xchg/cmpxchg rule, or a store)
         return f"the address of the current_task slot used at {self.prog.symbolize(a)} in a way not followed"
@@ -4665,6 +4718,12 @@ class MaySet:
             return None  # an immediate that can only clear the bit (the exit's own clear)
         if base not in st:
             return None
+        # (the bytes written: a state save's image, not its operand's size
+        # text: `fnsave` prints "dword ptr" and writes 108 bytes, its FTW over
+        # the status, adv_r116_fnsave_lite_extent; xsave's is not fixed)
+        msize = machine.store_extent(m, msize)
+        if msize is None:
+            return f"{where}: a store of no fixed extent through the current task pointer"
         offs = st[base]
         if offs is None:
             # at an unknown offset, an immediate can set the bit only if the
