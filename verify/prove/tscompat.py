@@ -3155,6 +3155,14 @@ class MaySet:
             if a not in insns:
                 return False  # into the middle of an instruction
             seen[a] = (d, bp)
+            if a in self.prog.sites:
+                # a patch site's candidates: jumps (a jump label's branch)
+                # and no-ops are read, at the depth here; anything else may
+                # move RSP (unsure)
+                more = self._home_site(a, t, end, d)
+                if more is None:
+                    return False
+                work.extend((x, (d, bp)) for x in more)
             size, m, ops = insns[a]
             nxt = a + size
             dst = ops.split(",")[0].strip() if ops else ""
@@ -3350,6 +3358,61 @@ class MaySet:
             # address" (the SysV ABI; objtool's stack validation).
             return False
         return True
+
+    def _home_site(self, a: int, t: int, end: int, depth) -> list | None:
+        """For _returns_home_walk: where the candidates of the patch site at
+        a go on (their fall-through and their direct branches inside the
+        extent), when none moves RSP or RBP or names them (a `ret` and a
+        tail jump out of the extent at depth 0 are returns home, a call
+        returns home as in the walk); else None."""
+        out = [a + max(e.length for e in self.prog.sites[a])]
+        if (self.prog.start_name(t) or "").startswith("__x86_indirect_"):
+            # a retpoline thunk: every form boot picks (`jmp *%reg`, `lfence;
+            # jmp *%reg`, the retpoline's call/ret pair) is a tail call to
+            # the register's target, which returns home (assumed, as for a
+            # tail jump in the walk)
+            return out
+        try:
+            choices = self.prog.site_choices(a)
+        except CfgError:
+            return None
+        for code, _l, _k in choices:
+            if code is None:
+                return None
+            ins = list(lite_decode(_lite(), code, a))
+            if sum(x[1] for x in ins) != len(code):
+                return None
+            k = 0  # RSP below the site's (pushf; pop %rax: save_fl's)
+            for _x, _size, m, ops in ins:
+                m = _base_mnemonic(m)
+                if m in ("push", "pushfq", "pop", "popfq") and not operand_size_prefixed(
+                        code[_x - a:_x - a + _size]) and not re.search(r"\b[re]?(sp|bp)l?\b", ops):
+                    k += 8 if m.startswith("push") else -8
+                    continue
+                if m == "call" and not (ops.startswith("0x") and int(ops, 16) == _x + _size):
+                    continue  # (returns home: assumed, as in _returns_home_walk)
+                if not m.startswith(("j", "loop", "ret")):
+                    if m.startswith(("push", "pop", "leave", "enter", "call", "iret", "sysret")) or \
+                            re.search(r"\b[re]?(sp|bp)l?\b", ops):
+                        return None
+                    continue  # (neither moves RSP nor names it)
+                if k != 0:
+                    return None
+                if m.startswith("ret"):
+                    if depth != 0 or ops:
+                        return None
+                    break
+                if not ops.startswith("0x"):
+                    return None
+                tgt = int(ops, 16)
+                if t <= tgt < end:
+                    out.append(tgt)
+                elif m != "jmp" or depth != 0:
+                    return None
+            else:
+                if k != 0:
+                    return None
+        return out
 
     def _noreturn_site(self, a: int, t: int, end: int, returning_calls: list) -> list | None:
         """The addresses the candidates of the patch site at a go on at, in
