@@ -20,6 +20,8 @@ import bisect
 
 import capstone
 
+from .image.encoding import is_jump
+
 MAX_FUNCTION_BYTES = 1 << 16
 _NO_FALLTHROUGH = ("ret", "retq", "ud2", "int3", "hlt", "sysretq", "sysret", "iretq", "iret", "jmp", "ljmp")
 
@@ -78,7 +80,7 @@ class ProgramOrder:
             succ = []
             m = ins.mnemonic
             target = None
-            if ins.group(capstone.CS_GRP_JUMP) and ins.operands and ins.operands[0].type == capstone.x86.X86_OP_IMM:
+            if is_jump(ins) and ins.operands and ins.operands[0].type == capstone.x86.X86_OP_IMM:
                 target = ins.operands[0].imm & 0xFFFFFFFFFFFFFFFF
             if target is not None:
                 succ.append(target)
@@ -86,7 +88,7 @@ class ProgramOrder:
                 succ.append(ins.address + ins.size)
             for code in self.site_variants(ins.address):
                 for v in self.md.disasm(code, ins.address):
-                    if v.group(capstone.CS_GRP_JUMP) and v.operands and v.operands[0].type == capstone.x86.X86_OP_IMM:
+                    if is_jump(v) and v.operands and v.operands[0].type == capstone.x86.X86_OP_IMM:
                         succ.append(v.operands[0].imm & 0xFFFFFFFFFFFFFFFF)
             insns[ins.address] = succ
 
@@ -174,7 +176,7 @@ class ProgramOrder:
                 for alt in self.site_variants(ins.address):  # what boot-time patching may put here
                     insns.extend(self.md.disasm(alt, ins.address))
             for ins in insns:
-                if ins.group(capstone.CS_GRP_JUMP) or ins.group(capstone.CS_GRP_CALL):
+                if is_jump(ins) or ins.group(capstone.CS_GRP_CALL):
                     op = ins.operands[0] if ins.operands else None
                     if op is None or op.type != capstone.x86.X86_OP_IMM:
                         return None

@@ -205,3 +205,17 @@ def _lite_decode_ud(md, data: bytes, base: int, count: int):
                 break
         if not restart:
             return
+
+
+# capstone files LOOP, LOOPE and LOOPNE under "branch_relative" only, not its
+# jump group (jrcxz, jecxz and xbegin are in both): every reader of branches
+# asks is_jump (a `loop` read as a plain instruction hid its taken side from
+# the IF and summary walks, adv_r117_loop_hides_sti)
+_LOOP_MNEMONICS = ("loop", "loope", "loopne")
+
+
+def is_jump(ci) -> bool:
+    """A capstone instruction that jumps: its jump group, or a LOOP*."""
+    import capstone
+
+    return ci.group(capstone.CS_GRP_JUMP) or ci.mnemonic in _LOOP_MNEMONICS

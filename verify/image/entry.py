@@ -18,8 +18,8 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import (SYSRETQ, is_iretq, lite_decode, operand_size_prefixed, prefix_length, sysret_at, sysret_width,
-                       ud1_length)
+from .encoding import (SYSRETQ, is_iretq, is_jump, lite_decode, operand_size_prefixed, prefix_length, sysret_at,
+                       sysret_width, ud1_length)
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -70,7 +70,7 @@ def _branch_target(insn) -> int | None:
 def _is_branch(insn) -> bool:
     import capstone
 
-    return insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL)
+    return is_jump(insn) or insn.group(capstone.CS_GRP_CALL)
 
 
 def find_entry_sites(image) -> EntrySites:

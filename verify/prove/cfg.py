@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, operand_size_prefixed, prefix_length,
-                              sysret_width, ud1_length)
+from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, is_jump, operand_size_prefixed,
+                              prefix_length, sysret_width, ud1_length)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, TRACE_HOOKS, nops, nops_rewrite
 from ..lift import SPECIAL
 
@@ -352,7 +352,7 @@ def decode(addr: int, data: bytes) -> Insn | None:
         raw = bytes(data[:size])
     target = None
     ops = ci.operands
-    if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("loop", "jrcxz", "jecxz"))) \
+    if (is_jump(ci) or ci.group(capstone.CS_GRP_CALL)) \
             and len(ops) == 1 and ops[0].type == capstone.x86.X86_OP_IMM:
         target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
     is_cr = any(op.type == capstone.x86.X86_OP_REG and ci.reg_name(op.reg).startswith("cr") for op in ops)

@@ -211,7 +211,7 @@ import os as _os
 import capstone
 
 from ..image.patches import tables
-from ..image.encoding import lite_decode, operand_size_prefixed
+from ..image.encoding import is_jump, lite_decode, operand_size_prefixed
 from ..machine import IMPLICIT_MEMORY_STORES, memory_written, store_extent
 from .cfg import CfgError, addr32_memory, disasm_one, prefixed_system_insn, target_node
 
@@ -1079,7 +1079,7 @@ class IrqFlagEffects:
                     break
                 work.append(target_node(prog, tgt, vk))
                 continue
-            if ci.group(capstone.CS_GRP_JUMP):
+            if is_jump(ci):
                 if tgt is None:
                     ok = False
                     break
@@ -1498,7 +1498,7 @@ class IrqFlagEffects:
             # code there runs in it
             out.append(((t, None), (d, exact, bp, rin, rsave, amt, cp)))
             return out
-        if ci.group(capstone.CS_GRP_JUMP) or mb == "xbegin":
+        if is_jump(ci) or mb == "xbegin":
             # (a jcc, loop, jrcxz; xbegin's abort goes on at its target with
             # RSP as at the xbegin)
             if t is None:
@@ -1718,6 +1718,7 @@ class IrqFlagEffects:
         preds: dict = {}
         tests: dict = {}
         stis: list = []
+        popfs: list = []
         irets: list = []
         work = [((t, None), None)]
         bad_at = None
@@ -1756,7 +1757,10 @@ class IrqFlagEffects:
                 stis.append(node)
                 idiom = True
             elif m in ("popf", "popfq"):
-                # restores a word the walk does not track (lost to it)
+                # restores a word the walk does not track (lost to it);
+                # checked at the end that it is pushed right before
+                # (_popf_of_pushed)
+                popfs.append(node)
                 idiom = True
             elif m == "iretq" and vk is None and self._iret_self(addr):
                 # sync_core()'s iret-to-self: the IRET pops the frame the
@@ -1857,7 +1861,7 @@ class IrqFlagEffects:
                     continue
                 go(target_node(prog, tgt, vk))
                 continue
-            if ci.group(capstone.CS_GRP_JUMP):
+            if is_jump(ci):
                 if tgt is None:
                     bad_at = f
                     break
@@ -1875,6 +1879,11 @@ class IrqFlagEffects:
                     bad_at, why = owner.get(st_node, t), "sti " + prog.symbolize(st_node[0])
                     if _DEBUG:
                         self._why("quiet: sti not an idiom's", st_node[0])
+                    break
+        if bad_at is None:
+            for p_node in popfs:
+                if not self._popf_of_pushed(p_node, preds):
+                    bad_at, why = owner.get(p_node, t), "popf " + prog.symbolize(p_node[0])
                     break
         if bad_at is None:
             for a in irets:
@@ -1925,6 +1934,35 @@ class IrqFlagEffects:
             return False
         return (b[:13] == _IRET_SELF and b[13] == 0x68 and b[18:20] == b"\x48\xcf"
                 and int.from_bytes(b[14:18], "little", signed=True) & 0xFFFFFFFFFFFFFFFF == addr + 2)
+
+    def _popf_of_pushed(self, node, preds) -> bool:
+        """Every way into the `popf` at node is the fall-through of a `push`
+        of a register (arch_local_irq_restore's `push %rdi; popf`: a word
+        the walk lost, which irqrestore-pairs says a pushf saved) or of an
+        immediate with IF clear.  A popf of a word the code built or changed
+        in place (`pushf; cli; ...; orq $0x200,(%rsp); popf`,
+        local_irq_restore(flags | X86_EFLAGS_IF): adv_r117_quiet_popf_or_if)
+        is no restore of a saved word."""
+        ins = preds.get(node, set())
+        if not ins:
+            return False
+        for p in ins:
+            if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], int)):
+                return False  # (a branch, a call's return, a site's entry)
+            try:
+                kind, ci = self._decode(p)
+            except CfgError:
+                return False
+            if kind != "insn" or ci is None or ci.mnemonic not in ("push", "pushq") or \
+                    self._fall(ci, p) != node or len(ci.operands) != 1:
+                return False
+            op = ci.operands[0]
+            if op.type == capstone.x86.X86_OP_IMM:
+                if op.imm & 0x200:
+                    return False
+            elif op.type != capstone.x86.X86_OP_REG or op.size != 8:
+                return False
+        return True
 
     @staticmethod
     def _iret_self_entered(addr, preds) -> bool:
@@ -2364,7 +2402,7 @@ class IrqFlagEffects:
                     res += r
                 return res
             return [(target_node(prog, t, node[1]), s)]
-        if ci.group(capstone.CS_GRP_JUMP):
+        if is_jump(ci):
             t = tgt_of()
             if t is None:
                 return None

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
-from ..image.encoding import operand_size_prefixed
+from ..image.encoding import is_jump, operand_size_prefixed
 from .cfg import (_UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, addr32_memory, disasm_one,
                   prefixed_system_insn, target_node)
 from .tscompat import TsCompatEffects
@@ -484,7 +484,7 @@ class Summaries:
             if ci is None or (vk is None and prog.site_inside(addr, ci.size) is not None) or \
                     prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or addr32_memory(ci) or (
                     operand_size_prefixed(bytes(ci.bytes)) and (
-                        ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)
+                        is_jump(ci) or ci.group(capstone.CS_GRP_CALL)
                         or ci.group(capstone.CS_GRP_RET))):
                 # code the walk cannot read: nothing about it is known (the
                 # GS base and CR3 included: the image fixes these bytes, so
@@ -551,7 +551,7 @@ class Summaries:
                 if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
                     s.vector = True
             tgt = None
-            if (ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
+            if (is_jump(ci) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
             if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops) \
@@ -573,7 +573,7 @@ class Summaries:
                 wrmsrs.append((addr, vk))
             # what the instruction does to ECX on its fall-through (the
             # wrmsr check below reads it back)
-            if ci.group(capstone.CS_GRP_JUMP) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("ret", "loop")):
+            if is_jump(ci) or ci.group(capstone.CS_GRP_CALL) or m.startswith(("ret", "loop")):
                 ecx_eff = ("clobber",)  # (a call's callee may write RCX)
             elif m == "mov" and len(ops) == 2 and ops[0].type == capstone.x86.X86_OP_REG and \
                     ops[0].reg in (capstone.x86.X86_REG_ECX, capstone.x86.X86_REG_RCX) and \
