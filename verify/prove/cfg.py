@@ -806,9 +806,12 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         if irets is not None and not in_call and (k == "ret" or (k in ("jmp", "tail") and ins.target is not None
                                                                  and program.is_return_thunk(ins.target, jump=True))):
             irets.add(addr)
-        if irets is not None and k == "icall":
+        if irets is not None and (k == "icall" or (k == "call" and ins.target is not None and (
+                program.start_name(ins.target) or "").startswith(INDIRECT_THUNK_PREFIXES))):
             # (an indirect call goes where the walk does not know, and may
-            # not return to the next instruction: adv_r69_la57_icall_entry)
+            # not return to the next instruction: adv_r69_la57_icall_entry;
+            # so does CALL_NOSPEC's `call __x86_indirect_thunk_rax`, which
+            # boot may turn into `call *%rax`: adv_r115_la57_retpoline_call_walk)
             irets.add(addr)
         if k in ("jmp", "ret", "tail", "sysret", "sysretl", "dead"):
             continue
@@ -820,6 +823,12 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             continue
         work.append((fall, in_call))
     return found
+
+
+# the retpoline thunks an indirect call or jump is compiled into (the call
+# or jump to one is an indirect branch on the register its name gives)
+INDIRECT_THUNK_PREFIXES = ("__x86_indirect_thunk_", "__x86_indirect_call_thunk_", "__x86_indirect_jump_thunk_",
+                           "__x86_indirect_its_thunk_")
 
 
 def cond_allows(cond, fixed: dict) -> bool:

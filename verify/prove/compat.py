@@ -275,7 +275,7 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
             # (a take-back interrupted by a round's SIGALRM left the claim
             # with this process and no answer: computed here)
             searched = second_entries_search(prog, vs, sites_of, width_of)
-    _second_entries(prog, vs, per, finding, used, searched)
+    _second_entries(prog, vs, per, finding, used, searched, summaries.may_return_elsewhere)
     return used
 
 
@@ -592,7 +592,7 @@ def second_entries_search(prog, vs, sites_of, width_of) -> list:
             for kinds in sorted({(KIND_OF[width_of.get(s, "sysretl")],) for s in all_sites})]
 
 
-def _second_entries(prog, vs, per, finding, used, searched) -> None:
+def _second_entries(prog, vs, per, finding, used, searched, returns_elsewhere) -> None:
     """Jumps into the code that reaches a SYSRET the compat entries reach
     from outside every explored compat entry (entries.py, with W for each
     width they reach: sysretl on every real kernel; `searched`:
@@ -609,6 +609,11 @@ def _second_entries(prog, vs, per, finding, used, searched) -> None:
                     used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                     continue
                 reach = reaches.get((v["name"], src, tgt)) if src is not None else None
+                if reach is not None:
+                    # (a walk that stopped where it cannot know where control
+                    # goes on: every site, as rounds._second_entries)
+                    sites, stopped, calls = reach
+                    reach = None if stopped or returns_elsewhere(calls) else sites
                 for (vname, site, oid), rs in per.items():
                     if vname != v["name"] or site not in all_sites or (reach is not None and site not in reach):
                         continue
@@ -652,8 +657,10 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
         for src, tgt in sorted(found or ()):
             if (src, tgt) in xen and v["name"] != "xenpv":
                 continue
+            irets, calls = set(), set()  # (as entries.search)
             try:
-                reaches[(v["name"], src, tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                sites = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds, irets=irets, calls=calls)
+                reaches[(v["name"], src, tgt)] = (sites, entries.stops_beyond_iret(prog, irets), sorted(calls))
             except CfgError:
                 reaches[(v["name"], src, tgt)] = None
     return all_sites, explored, found, why, xen, reaches, sorted(set(trapped))

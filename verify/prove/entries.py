@@ -133,7 +133,13 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
     into `entry` (an entry point or a set of them, the compat entries) is an
     edge from real code, not from alignment fill (below).  trapped: gets
     (int3, entry point) for every fall-through into an entry point left out
-    because an int3 that code runs into traps (assumption int3-traps)."""
+    because an int3 that code runs into traps (assumption int3-traps).
+    A direct call out of [lo, hi) is taken to return to its fall-through
+    (assumption sysret-path-direct-entries): a callee that bumps its
+    return address past a `ret` the walk stops at is a known gap
+    (adv_r115_entry2_call_skips_w; Summary.frame_unsafe and
+    tscompat's own-stack walk both refuse most of the real kernels'
+    interrupt handlers the entry text calls)."""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
     branch_seeds = _branch_seeds(prog, lo, hi)
     starts = sorted(set(prog.symbols.addresses_in(lo, hi)) | branch_seeds)  # walk_seeds
@@ -592,9 +598,10 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
 def search(prog, vs, width_of=None) -> dict:
     """The image-only half of rounds._second_entries: per SYSRET kind
     searched, (the jumps into the exit path found or None, why the search
-    failed, the xen ones, {(variant, target): SYSRETs the target reaches or
-    None}, the int3 fall-throughs into an entry left out: sysret_reaching's
-    `trapped`)."""
+    failed, the xen ones, {(variant, target): (SYSRETs the target's static
+    walk reaches, whether it stopped at an IRET, `ret` or indirect call,
+    the callees it took to return home) or None}, the int3 fall-throughs
+    into an entry left out: sysret_reaching's `trapped`)."""
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
     out = {}
     for kinds in (("sysret",), ("sysretl",)) if mine_l else (("sysret",),):
@@ -608,12 +615,36 @@ def search(prog, vs, width_of=None) -> dict:
         reach = {}
         for v in vs:
             for src, tgt in found or ():
+                # (with the IRETs, `ret`s and indirect calls the walk
+                # stopped at and the callees it took to return: the caller
+                # takes the target to reach every site unless none may go
+                # on elsewhere, adv_r115_la57_entry2_reach_call, _pushret)
+                irets, calls = set(), set()
                 try:
-                    reach[(v["name"], tgt)] = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds)
+                    sites = static_sysret_sites(prog, tgt, v["fixed"], kinds=kinds, irets=irets, calls=calls)
+                    reach[(v["name"], tgt)] = (sites, stops_beyond_iret(prog, irets), sorted(calls))
                 except CfgError:
                     reach[(v["name"], tgt)] = None
         out[kinds] = (found, why, xen, reach, sorted(set(trapped)))
     return out
+
+
+def stops_beyond_iret(prog, stops) -> bool:
+    """Whether a static walk's stops (cfg.static_sysret_sites' `irets`)
+    hold a `ret` it did not follow or an indirect call (a CALL_NOSPEC thunk
+    call too), which may go on anywhere: the reach of a second entry is then
+    every site.  An IRET is not counted: where it goes is its frame's, the
+    interrupted context's for every handler's return (6.12 asm_exc_nmi's
+    three), and a second entry's code building a frame that IRETs into the
+    exit path is the known gap of this rule (as before it)."""
+    for a in stops:
+        try:
+            ins = decode(a, prog.fetch(a, 16))
+        except CfgError:
+            return True
+        if ins is None or ins.kind != "iret":
+            return True
+    return False
 
 
 def sysret_scan(prog) -> list:

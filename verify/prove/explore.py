@@ -2272,6 +2272,15 @@ class Explorer:
                 continue
             if jk == "Ijk_Call" or (k == "tail" and sc is succs[-1]):
                 tgt = None if sc.target.symbolic else sc.target.concrete_value
+                reg = self.program.thunk_register(tgt)
+                if reg is not None:
+                    # CALL_NOSPEC / JMP_NOSPEC: a call to the retpoline thunk
+                    # of a register is an indirect call through it (boot may
+                    # write `call *%reg` there): the callee is the
+                    # register's value, followed as that of `call *%reg`
+                    # would be (adv_r115_la57_retpoline_call_walk)
+                    v = self.reg(s2, reg)
+                    tgt = None if v.symbolic else v.concrete_value
                 if k == "tail":
                     # a tail call returns for us: its `ret` pops our return address
                     for r in self.call(s2, tgt, ret_addr, depth, last.addr, tail=True):

@@ -8,7 +8,7 @@ import bisect
 
 from ..image.encoding import lite_decode
 from ..image.patches import CALLED_ONLY_THUNKS, PatchSite, Variant, read_patch_sites, runtime_consts, tables
-from .cfg import RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
+from .cfg import INDIRECT_THUNK_PREFIXES, RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
 
 # arch/x86/include/asm/extable_fixup_types.h (6.1, 6.12): the `data` word of
 # an __ex_table entry whose handler is ex_handler_uaccess, no reg, no flags
@@ -47,6 +47,9 @@ _EX_REG_NAMES = ("rax", "rcx", "rdx", "rbx", None, "rbp", "rsi", "rdi", "r8", "r
 # which is what the dispatch's havoc already stands for (and reading it cost
 # the whole TS_COMPAT reading budget, tscompat.READ_LIMIT_PASSES, before the
 # exit path's callees were read).
+_THUNK_REGS = frozenset({"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13",
+                         "r14", "r15"})
+
 DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table", "x32_sys_call",
             "x32_sys_call_table")
 
@@ -102,6 +105,18 @@ class Program:
         d = getattr(self.entry, "dispatch", None) or {}
         if d.get("address"):
             self.dispatch.add(d["address"])
+
+    def thunk_register(self, target) -> str | None:
+        """The register a retpoline thunk at target branches through
+        (`__x86_indirect_thunk_rax` -> "rax"), or None for any other
+        target (the thunk array's start names none)."""
+        name = self.start_name(target) if target is not None else None
+        if not name:
+            return None
+        for p in INDIRECT_THUNK_PREFIXES:
+            if name.startswith(p) and name[len(p):] in _THUNK_REGS:
+                return name[len(p):]
+        return None
 
     # -- bytes ----------------------------------------------------------------------
     def site_inside(self, addr: int, size: int) -> int | None:

@@ -222,12 +222,15 @@ def _compat_job(prog, summaries, vs, deadline, prior_mib, ts_effects, ahead: dic
     return records, stats, used
 
 
-def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dict:
+def _second_entries(prog, vs, final, finding, width_of=None, search=None, returns_elsewhere=None) -> dict:
     """A SYSRET site that other code jumps into the exit path to reach
     (entries.py) is not proven by an exploration from entry_SYSCALL_64:
     its "proven" findings become inconclusive, per variant in which the
     site is reachable from that jump.  -> assumptions used (id -> where).
     search: entries.search's answer, when computed ahead.
+    returns_elsewhere: Summaries.may_return_elsewhere; a target's static
+    walk that stopped at an IRET, a `ret` or an indirect call, or took a
+    callee that may return elsewhere to come back, may reach any site.
 
     Once per width the 64-bit walk reached: W for sysretq as always (its
     rule applies to every proven finding whose site the jump reaches, or to
@@ -239,7 +242,8 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
     used: dict = {"sysret-path-direct-entries": {prog.symbolize(prog.entry.syscall_entry)},
                   "syscall-entry-msrs": {prog.symbolize(prog.entry.syscall_entry)}}
     mine_l = {s for s, w in (width_of or {}).items() if w == "sysretl"}
-    for kinds, (found, why, xen, reaches, trapped) in (search or entries.search(prog, vs, width_of)).items():
+    searched = search or entries.search(prog, vs, width_of)
+    for kinds, (found, why, xen, reaches, trapped) in searched.items():
         for int3, _entry in trapped:
             used.setdefault("int3-traps", set()).add(prog.symbolize(int3))
         for v in vs:
@@ -248,6 +252,9 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None) -> dic
                     used.setdefault("xen-pv-entries", set()).add(prog.symbolize(src))
                     continue
                 reach = reaches.get((v["name"], tgt)) if src is not None else None
+                if reach is not None:
+                    sites, stopped, calls = reach
+                    reach = None if stopped or returns_elsewhere is None or returns_elsewhere(calls) else sites
                 for (vname, site, oid), f in list(final.items()):
                     if vname != v["name"] or f.status != PROVEN or (reach is not None and site not in reach):
                         continue
@@ -747,7 +754,8 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     stats.extend(compat_stats)
     if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
-    entry_assumptions = _second_entries(prog, vs, final, finding, width_of, _ahead_search(explorer, prog, ahead))
+    entry_assumptions = _second_entries(prog, vs, final, finding, width_of, _ahead_search(explorer, prog, ahead),
+                                        summaries.may_return_elsewhere)
     # The catch-all: every sysret/sysretl instruction reachable from any
     # entry gets every obligation of its width, decided above or
     # inconclusive here, never silently skipped (a site that no exploration
