@@ -126,15 +126,6 @@ KNOWN_GAPS: dict = {
     # faults (#PF, then #DF: a crash any user triggers); no obligation
     # reads which memory is touched while CR3 selects the user tables
     "adv_r113_pti_percpu_after_user_cr3": "a %gs access on the user page tables: outside the obligations",
-    # review 115: the walk for W (entries.sysret_reaching) takes a direct
-    # call out of the entry text to return to its fall-through; a callee
-    # that bumps its return address past a `ret` the walk stops at hides
-    # the code after it.  Both checks at hand (Summary.frame_unsafe,
-    # tscompat's own-stack walk) refuse 25-29 of the 58-64 interrupt
-    # handlers and C entry points the Debian kernels' entry text calls
-    # (measured), which would make every proof inconclusive
-    "adv_r115_entry2_call_skips_w": "a jump into the entry text whose code calls a return-address-bumping helper: "
-                                    "W's walk takes the call to return home",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

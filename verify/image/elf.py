@@ -30,9 +30,8 @@ from ..errors import InputError, require_regular_file
 
 EM_X86_64 = 62
 ET_EXEC = 2
-STT_FUNC = 2
-STT_OBJECT = 1
-STT_NOTYPE = 0
+STT_SECTION = 3
+STT_FILE = 4
 # Kernel text lives in the top 2 GiB ("kernel text mapping", Documentation/x86/x86_64/mm.rst).
 KERNEL_TEXT_MIN = 0xFFFFFFFF80000000
 # Elf64_Sym (the ELF specification's field order)
@@ -138,10 +137,20 @@ class SymbolTable:
     def _fill(self, addrs, sizes, names: list, kinds, source: str) -> None:
         self.source = source
         n = len(names)
-        # First definition wins for duplicate local names (static functions
-        # in different files); globals are unique.  (A dict built from the
-        # reversed entries keeps each name's first index.)
+        # A name defined more than once (static functions in different
+        # files, a local label beside a global of the same name) is looked up
+        # by its global definition, else its first: a file-local
+        # `current_task` or `_etext` must not stand for the kernel's
+        # (adv_r119_shadow_current_task, _shadow_etext_noexec).  Kinds are
+        # letters, upper case for a global (System.map's are all upper case:
+        # there the first wins).  (A dict built from the reversed entries
+        # keeps each name's first index.)
         first = dict(zip(reversed(names), range(n - 1, -1, -1)))
+        kstr = kinds if isinstance(kinds, str) else "".join(kinds)
+        if kstr != kstr.upper():
+            letters = np.frombuffer(kstr.encode("ascii", "replace"), np.uint8)
+            glob = np.flatnonzero((letters >= 65) & (letters <= 90)).tolist()
+            first.update(zip((names[i] for i in reversed(glob)), reversed(glob)))
         rows = np.sort(np.fromiter(first.values(), np.int64, len(first)))
         rows_list = rows.tolist()
         # name -> its row in the _n_* columns (not a tuple per name: see below)
@@ -513,8 +522,15 @@ class ElfImage:
         for s in self.sections:
             kind_of[s.index] = ord("T" if s.flags & 0x4 else "D")
         kind_of[0xFFF1] = ord("D")  # SHN_ABS symbols (e.g. _text) are kept
-        kinds = kind_of[sym["shndx"]]
-        keep = (sym["name"] != 0) & np.isin(sym["info"] & 0xF, (STT_FUNC, STT_OBJECT, STT_NOTYPE)) & (kinds != 0)
+        # a local symbol's letter in lower case, as nm prints it: a name
+        # defined twice is looked up by its global definition (SymbolTable)
+        kinds = kind_of[sym["shndx"]] + np.where((sym["info"] >> 4) == 0, 32, 0).astype(np.uint8)
+        kinds[kind_of[sym["shndx"]] == 0] = 0
+        # every symbol that names a place in a section (not a section's or a
+        # file's own): an STT_GNU_IFUNC or STT_TLS label starts code or data
+        # too, and a way into the exit path from code under one is found
+        # only if its start is listed (adv_r119_ifunc_sym_falls_into_tail)
+        keep = (sym["name"] != 0) & ~np.isin(sym["info"] & 0xF, (STT_SECTION, STT_FILE)) & (kinds != 0)
         sym, kinds = sym[keep], kinds[keep]
         text = strs.decode("latin-1")
         nul = np.flatnonzero(np.frombuffer(strs, np.uint8) == 0)

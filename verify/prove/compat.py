@@ -553,29 +553,6 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
         per.setdefault(k, []).append((VIOLATED, why, cex, name))
 
 
-def _cfg_extent(prog, entry: int) -> list[tuple[int, int]]:
-    """Without an ELF size (kallsyms, a System.map): the bytes of the
-    instructions of the entry's own CFG (every patch-site candidate's, and
-    each site's whole on-disk range), the code the exploration ran from the
-    entry.
-    A branch there is one the exploration took, not another way in.  A CFG
-    that cannot be built gives the entry's first byte only (everything else
-    then counts as a second entry: inconclusive, never proven by it)."""
-    try:
-        cfg = prog.cfg(entry)
-    except CfgError:
-        return [(entry, entry + 1)]
-    out = []
-    for b in cfg.blocks.values():
-        if b.node[1] is not None or b.kind == "choice":  # a candidate's bytes: the site's range on disk
-            site = b.node[1][0] if b.node[1] is not None else b.addr
-            if site in prog.sites:
-                out.append((site, site + max(e.length for e in prog.sites[site])))
-        for ins in b.insns:  # a candidate's instructions too: it may run past the site's recorded length
-            out.append((ins.addr, ins.addr + ins.size))
-    return out or [(entry, entry + 1)]
-
-
 def second_entries_search(prog, vs, sites_of, width_of) -> list:
     """The image-only half of _second_entries, as plain values (a job for
     the TS_COMPAT process: tseffects.TsEffects.submit): per width the
@@ -628,12 +605,11 @@ def _second_entries(prog, vs, per, finding, used, searched, returns_elsewhere) -
 
 def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
     extents = []
-    for n, a in explored:
-        size = prog.symbols.size_of(n)
-        if size:
-            extents.append((a, a + size))
-        else:
-            extents.extend(_cfg_extent(prog, a))
+    for _n, a in explored:
+        # (its CFG's instructions, not its symbol's size: a size that also
+        # covers another handler made that handler's jump into the exit
+        # path "explored", adv_r119_compat_size_covers_int80)
+        extents.extend(entries.cfg_extent(prog, a))
     # the entry text, and the section of every checked site outside it (a
     # compat entry linked elsewhere: adv_r22_compat_entry2_section)
     ranges = {prog.entry.entry_text}
@@ -648,7 +624,7 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
         found = set()
         for lo, hi in sorted(ranges):
             w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds, trapped=trapped)
-            found |= entries.ways_in(prog, lo, hi, w, lambda src: any(a <= src < b for a, b in extents))
+            found |= entries.ways_in(prog, lo, hi, w, entries.in_extents(extents))
     except CfgError as e:
         found, why = None, str(e)
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}

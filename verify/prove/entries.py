@@ -73,14 +73,47 @@ def candidates(prog, lo: int, hi: int) -> list:
         (s, f) for s, f in tables(prog.image).static_call_targets if f], kernel_text(prog.image))
 
 
-def entry_extent(prog, cfg) -> tuple[int, int]:
-    entry = prog.entry.syscall_entry
-    name = prog.start_name(entry)
-    size = prog.symbols.size_of(name) if name else None
-    if size:
-        return entry, entry + size
-    sysrets = [b.last.addr for b in cfg.blocks.values() if b.kind in ("sysret", "sysretl")]
-    return entry, (max(sysrets) + 3 if sysrets else entry + 1)
+def cfg_extent(prog, entry: int, cfg=None) -> list[tuple[int, int]]:
+    """The bytes of the instructions of the entry's own CFG (every
+    patch-site candidate's, and each site's whole on-disk range), the code
+    the exploration ran from the entry: a branch there is one the
+    exploration took, not another way in.  Not the entry symbol's ELF size,
+    which may cover other code (a misplaced SYM_CODE_END, an alias with a
+    larger size: adv_r119_size_covers_int80, _alias_size_int80), nor, without
+    one, the span up to its last SYSRET (adv_r119_sizeless_extent_int80).
+    A CFG that cannot be built gives the entry's first byte only
+    (everything else then counts as a second entry: inconclusive, never
+    proven by it)."""
+    if cfg is None:
+        try:
+            cfg = prog.cfg(entry)
+        except CfgError:
+            return [(entry, entry + 1)]
+    out = []
+    for b in cfg.blocks.values():
+        if b.node[1] is not None or b.kind == "choice":  # a candidate's bytes: the site's range on disk
+            site = b.node[1][0] if b.node[1] is not None else b.addr
+            if site in prog.sites:
+                out.append((site, site + max(e.length for e in prog.sites[site])))
+        for ins in b.insns:  # a candidate's instructions too: it may run past the site's recorded length
+            out.append((ins.addr, ins.addr + ins.size))
+    return out or [(entry, entry + 1)]
+
+
+def in_extents(extents: list) -> "callable":
+    """address -> whether one of the (lo, hi) ranges holds it."""
+    merged: list = []
+    for lo, hi in sorted(extents):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    starts = [lo for lo, _hi in merged]
+
+    def holds(a: int) -> bool:
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a < merged[i][1]
+    return holds
 
 
 _NO_FALL = ("jmp", "ijmp", "ret", "tail", "sysret", "sysretl", "dead")
@@ -135,11 +168,13 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
     (int3, entry point) for every fall-through into an entry point left out
     because an int3 that code runs into traps (assumption int3-traps).
     A direct call out of [lo, hi) is taken to return to its fall-through
-    (assumption sysret-path-direct-entries): a callee that bumps its
-    return address past a `ret` the walk stops at is a known gap
-    (adv_r115_entry2_call_skips_w; Summary.frame_unsafe and
-    tscompat's own-stack walk both refuse most of the real kernels'
-    interrupt handlers the entry text calls)."""
+    (assumption sysret-path-direct-entries).  A callee that bumps its
+    return address past a `ret` the walk stops at returns into code no
+    walk reads; a branch there into W is a way in all the same, being
+    outside the entry's CFG (cfg_extent: adv_r115_entry2_call_skips_w).
+    (Checking the callees instead: Summary.frame_unsafe and tscompat's
+    own-stack walk both refuse 25-29 of the 58-64 interrupt handlers and C
+    entry points the Debian kernels' entry text calls, measured.)"""
     stops = set(entry) if isinstance(entry, (set, frozenset, tuple, list)) else {entry}
     branch_seeds = _branch_seeds(prog, lo, hi)
     starts = sorted(set(prog.symbols.addresses_in(lo, hi)) | branch_seeds)  # walk_seeds
@@ -283,7 +318,8 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     """(source, target) of every way into W from outside the entry's extent
     (module docstring); W for the SYSRET instructions of `kinds` ("sysret"
     for sysretq, "sysretl").  trapped: as sysret_reaching's."""
-    e_lo, e_hi = entry_extent(prog, cfg)
+    e_lo = prog.entry.syscall_entry
+    explored = in_extents(cfg_extent(prog, e_lo, cfg))
     lo, hi = prog.entry.entry_text
     if not lo <= e_lo < hi:
         sec = prog.image.elf.section_at(e_lo)
@@ -299,7 +335,7 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     # (the entry's own extent: a branch from a part of it no explored path
     # runs is reached, if at all, by a way into W found on its own: W
     # follows calls and undecodable bytes, adv_r23_entry2_call_island)
-    return sorted(ways_in(prog, lo, hi, w, lambda a: e_lo <= a < e_hi))
+    return sorted(ways_in(prog, lo, hi, w, explored))
 
 
 def ways_in(prog, lo: int, hi: int, w, explored) -> set:
