@@ -46,6 +46,7 @@ from . import machine, obligations, policy, solver
 from .errors import InputError
 from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
 from .lift import CodeReader
+from .image.encoding import is_jump
 from .image.patches import Variant as PatchVariant
 from .order import ProgramOrder
 
@@ -270,7 +271,8 @@ class Explorer:
                 if m.startswith("sysret") or m.startswith("ret") or m == "call":
                     ok = False
                     break
-                if m.startswith("j"):
+                if is_jump(insn):
+                    # (jcc, jmp, LOOP*: adv_r118_iret_exit_loop_sysret)
                     op = insn.operands[0]
                     tgt = op.imm & 0xFFFFFFFFFFFFFFFF
                     if op.type != capstone.x86.X86_OP_IMM:

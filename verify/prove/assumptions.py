@@ -60,6 +60,10 @@ ASSUMPTIONS = {
     "espfix_stack | (X & 0xffff0000) is a read-only alias of the page espfix_waddr points into, at the same "
     "offset, so native_irq_return_ldt's IRET reads the frame it copied through espfix_waddr; the page is this "
     "CPU's and nothing else writes it between the copy and the IRET.",
+    "sysenter-status-flags": "The status flags (CF, PF, AF, ZF, SF, OF) a compat entry's `pushfq` saves into "
+    "pt_regs->flags are no kernel data: entry_SYSENTER_compat's are those SWITCH_TO_KERNEL_CR3's arithmetic on CR3 "
+    "left (under PTI with PCID, PF is the parity of the PCID's low byte), which SYSRETL hands back in R11 and "
+    "EFLAGS (6.1 and 6.12 entry_64_compat.S); any other kernel bit in that slot's image is reported.",
     "exit-ip-flags-user-data": "A value the exit code loads from kernel memory and stores into pt_regs->ip or "
     "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
     "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "

@@ -114,26 +114,14 @@ class Query:
                 extra = (z3.UGE(conv(v), z3.BitVecVal(-4095 % (1 << 64), 64)),
                          z3.And(z3.UGE(conv(v), z3.BitVecVal((1 << 32) - 4095, 64)),
                                 z3.ULT(conv(v), z3.BitVecVal(1 << 32, 64))))
-            if r == "r11":
-                # an RFLAGS image (no bit SYSRET's RFLAGS load leaves out but
-                # RF and VM, which rflags-no-rf-tf forbids): what the task
-                # gets in R11 it also gets in EFLAGS, which is r11-is-rflags'
-                # business (SWITCH_TO_KERNEL_CR3's status flags are in
-                # SYSENTER's pushfq).  Not "zero above bit 31": RFLAGS'
-                # reserved bits 31:22, 15, 5 and 3 can carry kernel data
-                # there (adv_r42_compat_flags_low_reserved)
-                # The image's bits but the status flags are checked bit by
-                # bit (explore.FLAGS_BITS): a kernel bit moved into VM, which
-                # SYSRET leaves out of EFLAGS but not out of R11, or into AC
-                # (adv_r114_compat_r11_vm_pgd, _vm_byte, _ac_pgd).  The
-                # status flags are not: SYSENTER's pushfq saves those
-                # SWITCH_TO_KERNEL_CR3's arithmetic on CR3 left (6.1
-                # entry_64_compat.S entry_SYSENTER_compat), which
-                # every SYSENTER return then hands back (PF: the parity of
-                # the kernel PCID's low byte)
-                bits = self.terms["r11_flag_bits_kernel"] = explorer.flags_bits_taint(v, st)
-                extra += (z3.And((conv(v) & ~obligations.RFLAGS_IMAGE & 0xFFFFFFFFFFFFFFFF) == 0,
-                                 z3.Not(conv(bits))),)
+            # R11 is no RFLAGS image taken on trust: a kernel bit moved
+            # into VM (SYSRET leaves it out of EFLAGS, not out of R11), AC,
+            # the status flags or a reserved bit is kernel data
+            # (adv_r114_compat_r11_vm_pgd, _vm_byte, _ac_pgd,
+            # adv_r118_compat_status_cr3_entry,
+            # adv_r42_compat_flags_low_reserved).  SYSENTER's pushfq of the
+            # status flags SWITCH_TO_KERNEL_CR3 left is not, by assumption
+            # sysenter-status-flags (Explorer._special, pushfq)
             if r in ("rcx", "r11"):
                 # nor a value built only from user data (another pt_regs
                 # slot, unmarked: rcx-is-rip's / r11-is-rflags' business)
@@ -333,7 +321,7 @@ OBLIGATION_TERMS = {
     "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
     "irqs-off": ("IF", "irq_bad"),
     "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_RCX_R11 for p in ("reg", "saved")) +
-    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11) + ("kstore_cx", "kstore_r11", "r11_flag_bits_kernel"),
+    tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11) + ("kstore_cx", "kstore_r11"),
 }
 
 
@@ -446,13 +434,7 @@ def _detail(explorer, ex, q: Query, oid: str, model, ev) -> str:
             k = q.terms.get(f"kstore_{slots.get(r)}")
             # (the detail only names registers: what Query accepts at a
             # sysretl, and at a sysretq as before, a 32-bit RCX/R11)
-            bits_kernel = r == "r11" and q.width == "sysretl" and _is_true(model, q.terms["r11_flag_bits_kernel"])
-            compat_ok = q.width != "sysretl" and r in ("rcx", "r11") and vv >> 32 == 0 or \
-                r == "r11" and q.width == "sysretl" and vv & ~obligations.RFLAGS_IMAGE == 0 and not bits_kernel
-            if bits_kernel and vv not in (sv, 0, ev(explorer.user[r])):
-                bad.append(f"R11={vv:#x}: an RFLAGS bit of it other than the status flags may be kernel data "
-                           f"({_provenance(explorer, v)})")
-                continue
+            compat_ok = q.width != "sysretl" and r in ("rcx", "r11") and vv >> 32 == 0
             if k is not None and _is_true(model, k) and vv == sv and not compat_ok:
                 # (zero or the user's own value too: obligations.gpr_ok)
                 at = getattr(explorer, "implicit_stores", {}).get(slots[r])

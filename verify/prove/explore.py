@@ -39,45 +39,6 @@ from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixe
 from .semantics import Unsupported, run_block
 from .state import MState, background_byte, fresh, fresh_bool, gen_key, merge, new_generation, same
 
-# pt_regs->flags has a second mark (MState.kstore, under this key) for its
-# RFLAGS image bits but the status flags (CF, PF, AF, ZF, SF, OF: 0x8D5):
-# whether one of those may be kernel data.  Kept beside the slot's own mark
-# wherever that is set (mark_keys), and read by kernel_taint(bit=...) for a
-# byte of the slot used in place: the compat R11 (decide.Query) and the
-# slot's later stores.
-FLAGS_BITS = "flags/bits"
-FLAGS_BITS_MASK = RFLAGS_IMAGE & ~0x8D5
-
-
-def mark_keys(slot: str) -> tuple:
-    """The kstore keys a mark of this pt_regs slot sets."""
-    return (slot, FLAGS_BITS) if slot == "flags" else (slot,)
-
-
-def _only_in_place(term, name: str, pos: int) -> bool:
-    """Whether every use of the byte variable `name` in term (one bit of a
-    word) is Extract(pos, pos, name): the byte's bit at its own place, not
-    moved, shifted or computed with (then that bit's mark is the one that
-    counts; any other use: the slot's whole mark)."""
-    seen = set()
-    work = [term]
-    while work:
-        t = work.pop()
-        if not isinstance(t, claripy.ast.Base) or id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t.op == "BVS":
-            if t.args[0] == name:
-                return False
-            continue
-        if t.op == "Extract" and t.args[2].op == "BVS" and t.args[2].args[0] == name:
-            if t.args[0] != pos or t.args[1] != pos:
-                return False
-            continue
-        if name in t.variables:
-            work.extend(t.args)
-    return True
-
 ARCH = archinfo.ArchAMD64()
 REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
                                         "r10", "r11", "r12", "r13", "r14", "r15", "rip", "cc_op", "cc_dep1",
@@ -1277,8 +1238,21 @@ class Explorer:
                 continue
             old = st.kstore.get(f, claripy.BoolV(False))
             self._credited = False
-            t = data_t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS and
-                                           getattr(self, "_compat_run", False))
+            if f == "flags" and getattr(self, "_pushf_frame", False):
+                # a compat entry's pushfq building the frame: the user's
+                # flags as SYSENTER/SYSCALL left them (the model's own masks
+                # and flag constants in the term are none of the kernel's),
+                # with the status flags of the last arithmetic,
+                # SWITCH_TO_KERNEL_CR3's on CR3 in entry_SYSENTER_compat (the
+                # PCID's parity in PF), which every SYSENTER return hands
+                # back: no kernel data (assumption sysenter-status-flags).
+                # Any kernel bit a later store puts in the slot is
+                # (decide.Query, R11 at a sysretl)
+                t = claripy.BoolV(False)
+                self._assume("sysenter-status-flags", self._site or 0)
+            else:
+                t = self.kernel_taint(value, st, kernel_memory_ok=f in self.KERNEL_MEMORY_OK_SLOTS and
+                                      getattr(self, "_compat_run", False))
             if f not in self.IMPLICIT_FLOW_OK_SLOTS:
                 # a store made under a branch on kernel data carries that
                 # data whatever it stores (`if (secret & 1) regs->r12 |= 1`,
@@ -1304,22 +1278,12 @@ class Explorer:
                 # cannot tell mm->context.vdso (a user address) from a kernel
                 # pointer beside it (adv_r15_compat_vdso_image): named
                 self._assume("exit-ip-flags-user-data", getattr(self, "_store_insn", 0) or 0)
-            marks = [(f, old, t)]
-            if f == "flags":
-                # the image bits but the status flags, per bit (FLAGS_BITS)
-                bits_old = st.kstore.get(FLAGS_BITS, claripy.BoolV(False))
-                # (no finer than the whole mark: a store under a branch on
-                # kernel data marks every bit)
-                bits_t = t if t is not data_t or t.is_false() else \
-                    self.flags_bits_taint(value, st, shift=8 * (off - lo))
-                marks.append((FLAGS_BITS, bits_old, bits_t))
-            for key, was, taint in marks:
-                if off == lo and n == 8:
-                    new = taint if cond is None else claripy.If(cond, taint, was)
-                else:  # part of the slot: the rest is as it was
-                    new = claripy.Or(was, taint if cond is None else claripy.And(cond, taint))
-                if not (new.is_false() and key not in st.kstore):
-                    st.kstore[key] = new
+            if off == lo and n == 8:
+                new = t if cond is None else claripy.If(cond, t, old)
+            else:  # part of the slot: the rest is as it was
+                new = claripy.Or(old, t if cond is None else claripy.And(cond, t))
+            if not (new.is_false() and f not in st.kstore):
+                st.kstore[f] = new
 
     _credited = False
 
@@ -1382,7 +1346,7 @@ class Explorer:
             return True  # not known: it may
 
     def kernel_taint(self, value, st: MState, kernel_memory_ok: bool = False, constants: bool = True,
-                     marks: bool = True, skip: tuple = (), bit: int | None = None):
+                     marks: bool = True, skip: tuple = ()):
         """When a value may be kernel data (a claripy Bool: false for user
         data).  User data is built only from the registers and flags the
         user had at the SYSCALL, the saved frame (a pt_regs slot is as
@@ -1398,10 +1362,6 @@ class Explorer:
         proof.  constants=False: constant leaves do not count (a path
         condition's); marks=False: a pt_regs slot is user data whatever its
         mark; skip: name prefixes that do not count.
-        bit: value is bit `bit` (one of FLAGS_BITS_MASK's) of a word that
-        may be loaded from pt_regs->flags: a byte of that slot used there in
-        place only (flags_bits_taint) is as tainted as the slot's per-bit
-        mark, FLAGS_BITS.
         kernel_memory_ok: loads from kernel memory count as user data
         (pt_regs->ip and ->flags, which the compat path fills from the
         task's mm: KERNEL_MEMORY_OK_SLOTS); CR3, a callee's result and
@@ -1435,12 +1395,7 @@ class Explorer:
                     return true
                 f = self.slot_at(a)
                 if f is not None:
-                    key = f
-                    if bit is not None and f == "flags" and \
-                            a - self.pt_regs - self.frame.layout.pt_regs["flags"].value == bit // 8 and \
-                            _only_in_place(value, name, bit % 8):
-                        key = FLAGS_BITS
-                    m = st.kstore.get(key, claripy.BoolV(False))
+                    m = st.kstore.get(f, claripy.BoolV(False))
                     if marks and not m.is_false():
                         conds.append(m)
                     continue  # a slot of the saved frame: as tainted as its mark
@@ -1450,26 +1405,6 @@ class Explorer:
         if constants and not all(not k and (c < 0x1000 or c >= (1 << n) - 0x1000)
                                  for c, n, k in _bvv_leaves(value, self._kconst_memo)):
             return true
-        return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
-
-    def flags_bits_taint(self, value, st: MState, shift: int = 0):
-        """When a bit of FLAGS_BITS_MASK in value (a word stored at byte
-        shift/8 of pt_regs->flags, or loaded from that slot: shift 0) may be
-        kernel data, bit by bit (kernel_taint with `bit`).  The status
-        flags are left out: SYSENTER's pushfq saves those SWITCH_TO_KERNEL_CR3's
-        arithmetic left (entry_64_compat.S), so the slot's whole mark is set
-        on every SYSENTER path, while its other bits (VM, AC, ...) are the
-        user's (adv_r114_compat_r11_vm_pgd: a CR3 bit moved into VM)."""
-        conds = []
-        for b in range(64):
-            j = b - shift
-            if not (FLAGS_BITS_MASK >> b) & 1 or not 0 <= j < value.size():
-                continue
-            t = self.kernel_taint(value[j:j], st, bit=b)
-            if t.is_true():
-                return t
-            if not t.is_false():
-                conds.append(t)
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
     @staticmethod
@@ -1606,8 +1541,7 @@ class Explorer:
                 for f in self.tracked_slots:
                     lo = self.pt_regs + self.frame.layout.pt_regs[f].value
                     hit = claripy.And(addr + n > lo, addr < lo + 8)
-                    for key in mark_keys(f):
-                        st.kstore[key] = claripy.Or(st.kstore.get(key, claripy.BoolV(False)), claripy.And(hit, t))
+                    st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), claripy.And(hit, t))
         # A pointer loaded from kernel memory reaches a frame of this syscall
         # only if that frame's address escaped (assumption abi-frames); one
         # built from a stack address or from a value the user may have
@@ -2707,8 +2641,22 @@ class Explorer:
             # and lahf read it (_cpu_flags)
             # (PUSHF stores RF and VM, bits 16 and 17, cleared: SDM Vol. 2B
             # PUSHF)
-            v = (self.rflags(st) & ~0x30010) | (fresh("af_pushf") & 0x10)
-            self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
+            # a compat entry's pushfq building pt_regs->flags: its status
+            # flags are the last arithmetic's, SWITCH_TO_KERNEL_CR3's on CR3
+            # in entry_SYSENTER_compat (the PCID's parity in PF; AF
+            # undefined), which every SYSENTER return hands back: some
+            # value, no kernel data (assumption sysenter-status-flags,
+            # note_ptregs_store)
+            self._pushf_frame = getattr(self, "_compat_run", False) and \
+                self.rsp(st) - 8 == self.pt_regs + self.frame.layout.pt_regs["flags"].value
+            if self._pushf_frame:
+                v = self.rflags(st, status=fresh("entry_pushf_status") & 0x8D5) & ~0x30000
+            else:
+                v = (self.rflags(st) & ~0x30010) | (fresh("af_pushf") & 0x10)
+            try:
+                self.push(st, v | (getattr(self, "_tf_now", st.tf).zero_extend(63) << 8))
+            finally:
+                self._pushf_frame = False
         elif m == "popfq":
             self.set_rflags(st, self.pop(st))
             self._irq_check(st, ins.addr, tables=True)
@@ -3037,7 +2985,9 @@ class Explorer:
         self.set_reg(st, "cc_dep2", claripy.BVV(0, 64))
         self.set_reg(st, "cc_ndep", claripy.BVV(0, 64))
 
-    def rflags(self, st):
+    def rflags(self, st, status=None):
+        """RFLAGS as PUSHF reads it; status: the status flags to use instead
+        of the flag thunk's."""
         amd64g_calculate_rflags_all = machine.vex_helpers()[0].amd64g_calculate_rflags_all
         dep1, dep2, ndep = self.reg(st, "cc_dep1"), self.reg(st, "cc_dep2"), self.reg(st, "cc_ndep")
 
@@ -3052,7 +3002,7 @@ class Explorer:
                 return claripy.If(c, arith_of(a), arith_of(b))
             return amd64g_calculate_rflags_all(semantics._CC, op, dep1, dep2, ndep)
 
-        arith = arith_of(self.reg(st, "cc_op")) & 0x8D5
+        arith = arith_of(self.reg(st, "cc_op")) & 0x8D5 if status is None else status
         df = claripy.If(self.reg(st, "dflag") == 1, claripy.BVV(0, 64), claripy.BVV(0x400, 64))
         ac = claripy.If(self.reg(st, "acflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 18, 64))
         idf = claripy.If(self.reg(st, "idflag") == 0, claripy.BVV(0, 64), claripy.BVV(1 << 21, 64))
@@ -3291,8 +3241,7 @@ class Explorer:
             # is marked as the kernel data it may be (the registers it
             # clobbers are marked by set_reg)
             for f in self.tracked_slots:
-                for key in mark_keys(f):
-                    st.kstore[key] = claripy.BoolV(True)
+                st.kstore[f] = claripy.BoolV(True)
         if self._event is not None:
             self._event.marks |= {f"ret_{label}_", f"w_{label}_", f"if_{label}", f"flags_call_{label}"}
         # IF at the return, from the callee's code (irqflag.py), read with
@@ -3403,8 +3352,7 @@ class Explorer:
         if self._event is not None:
             self._event.marks.add(f"kst_{label}_")
         for f in self.tracked_slots:
-            for key in mark_keys(f):
-                st.kstore[key] = claripy.Or(st.kstore.get(key, claripy.BoolV(False)), fresh_bool(f"kst_{label}_{key}"))
+            st.kstore[f] = claripy.Or(st.kstore.get(f, claripy.BoolV(False)), fresh_bool(f"kst_{label}_{f}"))
 
     def _if_after(self, st: MState, summary, target, name, label: str):
         """The IF a callee whose code may change it returns with, as a term

@@ -1718,7 +1718,6 @@ class IrqFlagEffects:
         preds: dict = {}
         tests: dict = {}
         stis: list = []
-        popfs: list = []
         irets: list = []
         work = [((t, None), None)]
         bad_at = None
@@ -1757,11 +1756,14 @@ class IrqFlagEffects:
                 stis.append(node)
                 idiom = True
             elif m in ("popf", "popfq"):
-                # restores a word the walk does not track (lost to it);
-                # checked at the end that it is pushed right before
-                # (_popf_of_pushed)
-                popfs.append(node)
-                idiom = True
+                # loads IF from a word this walk does not track: one built
+                # or changed in front of it (`pushf; cli; ...; orq
+                # $0x200,(%rsp); popf`, adv_r117_quiet_popf_or_if; `orb
+                # $2,%ah; push %rax; popf`, adv_r118_quiet_popf_reg_or_if)
+                # may set it.  Not quiet (neither Debian kernel's exit
+                # closure needs one to be: measured)
+                bad_at, why = f, m
+                break
             elif m == "iretq" and vk is None and self._iret_self(addr):
                 # sync_core()'s iret-to-self: the IRET pops the frame the
                 # sequence before it built (its own SS, RSP, the RFLAGS of
@@ -1881,11 +1883,6 @@ class IrqFlagEffects:
                         self._why("quiet: sti not an idiom's", st_node[0])
                     break
         if bad_at is None:
-            for p_node in popfs:
-                if not self._popf_of_pushed(p_node, preds):
-                    bad_at, why = owner.get(p_node, t), "popf " + prog.symbolize(p_node[0])
-                    break
-        if bad_at is None:
             for a in irets:
                 if not self._iret_self_entered(a, preds):
                     bad_at, why = owner.get((a, None), t), "iretq " + prog.symbolize(a)
@@ -1934,35 +1931,6 @@ class IrqFlagEffects:
             return False
         return (b[:13] == _IRET_SELF and b[13] == 0x68 and b[18:20] == b"\x48\xcf"
                 and int.from_bytes(b[14:18], "little", signed=True) & 0xFFFFFFFFFFFFFFFF == addr + 2)
-
-    def _popf_of_pushed(self, node, preds) -> bool:
-        """Every way into the `popf` at node is the fall-through of a `push`
-        of a register (arch_local_irq_restore's `push %rdi; popf`: a word
-        the walk lost, which irqrestore-pairs says a pushf saved) or of an
-        immediate with IF clear.  A popf of a word the code built or changed
-        in place (`pushf; cli; ...; orq $0x200,(%rsp); popf`,
-        local_irq_restore(flags | X86_EFLAGS_IF): adv_r117_quiet_popf_or_if)
-        is no restore of a saved word."""
-        ins = preds.get(node, set())
-        if not ins:
-            return False
-        for p in ins:
-            if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], int)):
-                return False  # (a branch, a call's return, a site's entry)
-            try:
-                kind, ci = self._decode(p)
-            except CfgError:
-                return False
-            if kind != "insn" or ci is None or ci.mnemonic not in ("push", "pushq") or \
-                    self._fall(ci, p) != node or len(ci.operands) != 1:
-                return False
-            op = ci.operands[0]
-            if op.type == capstone.x86.X86_OP_IMM:
-                if op.imm & 0x200:
-                    return False
-            elif op.type != capstone.x86.X86_OP_REG or op.size != 8:
-                return False
-        return True
 
     @staticmethod
     def _iret_self_entered(addr, preds) -> bool:

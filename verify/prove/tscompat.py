@@ -1465,7 +1465,7 @@ class MaySet:
                 continue
             code = img.read(repl, rlen)
             for _a, _size, m, ops in lite_decode(_lite(), code, repl):
-                if (m in ("call", "jmp") or m.startswith("j")) and ops.startswith("0x") and \
+                if (m in ("call", "jmp") or m.startswith(("j", "loop"))) and ops.startswith("0x") and \
                         not repl <= int(ops, 16) < repl + rlen:  # (a branch inside the replacement stays in the site)
                     raw.append((addr, int(ops, 16), False))
             readers |= self._current_readers(code, repl, owner=f)
@@ -3183,7 +3183,7 @@ class MaySet:
                 if d != 0:
                     return False
                 continue  # a tail call: the target returns home (assumed) or never
-            if m.startswith(("j", "loop")) and m != "jmp":
+            if (m.startswith(("j", "loop")) and m != "jmp") or m == "xbegin":
                 if not ops.startswith("0x") or not t <= int(ops, 16) < end:
                     return False
                 work.append((int(ops, 16), (d, bp)))
@@ -3235,6 +3235,14 @@ class MaySet:
                     return False  # and, xchg, mov from memory, ...: RSP not known
                 work.append((nxt, (d, bp)))
                 continue
+            if "[" in dst and re.search(r"\[rsp\b", dst) and machine.memory_written(m, 0, False):
+                # a store through RSP at or above the return address (`addq
+                # $2,(%rsp); ret`: it returns past its caller's next
+                # instruction, adv_r118_retaddr_skip_noreturn)
+                k = re.search(r"\[rsp(?: ([-+]) (0x[0-9a-f]+|\d+))?", dst)
+                off = (int(k.group(2), 0) * (-1 if k.group(1) == "-" else 1)) if k.group(2) else 0
+                if d is None or off + 8 > d:
+                    return False
             if dst == "rbp" or dst.endswith(" rbp"):
                 bp = d if (m == "mov" and src == "rsp") else None
             elif m in ("xchg", "cmpxchg", "xadd") and {o.strip() for o in ops.split(",")} & {"rsp", "rbp"}:
@@ -3329,7 +3337,9 @@ class MaySet:
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) or \
                         m in ("ljmp", "lcall"):
                     return False
-                if (m.startswith("j") or m.startswith("loop")) and ops.startswith("0x"):
+                if (m.startswith("j") or m.startswith("loop") or m == "xbegin") and ops.startswith("0x"):
+                    # (xbegin: an abort goes on at its target,
+                    # adv_r118_xbegin_noreturn)
                     tgt = int(ops, 16)
                     if not t <= tgt < end:
                         return False
@@ -3440,7 +3450,7 @@ class MaySet:
                     return None
                 if m == "call" and not ops.startswith("0x"):
                     continue  # (an indirect call returns home, as on disk: assumption ts-compat-writers)
-                if m.startswith("j") or m.startswith("loop"):
+                if m.startswith("j") or m.startswith("loop") or m == "xbegin":
                     tgt = int(ops, 16)
                     if not t <= tgt < end:
                         return None
