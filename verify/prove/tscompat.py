@@ -3369,6 +3369,24 @@ class MaySet:
             return False
         return True
 
+    def _site_candidates(self, a: int) -> list | None:
+        """[(bytes, their instructions decoded whole)] of each candidate of
+        the patch site at a, or None when one has no bytes or does not
+        decode whole."""
+        try:
+            choices = self.prog.site_choices(a)
+        except CfgError:
+            return None
+        out = []
+        for code, _l, _k in choices:
+            if code is None:
+                return None
+            ins = list(lite_decode(_lite(), code, a))
+            if sum(x[1] for x in ins) != len(code):
+                return None
+            out.append((code, ins))
+        return out
+
     def _home_site(self, a: int, t: int, end: int, depth) -> list | None:
         """For _returns_home_walk: where the candidates of the patch site at
         a go on (their fall-through and their direct branches inside the
@@ -3382,16 +3400,10 @@ class MaySet:
             # the register's target, which returns home (assumed, as for a
             # tail jump in the walk)
             return out
-        try:
-            choices = self.prog.site_choices(a)
-        except CfgError:
+        cands = self._site_candidates(a)
+        if cands is None:
             return None
-        for code, _l, _k in choices:
-            if code is None:
-                return None
-            ins = list(lite_decode(_lite(), code, a))
-            if sum(x[1] for x in ins) != len(code):
-                return None
+        for code, ins in cands:
             k = 0  # RSP below the site's (pushf; pop %rax: save_fl's)
             for _x, _size, m, ops in ins:
                 m = _base_mnemonic(m)
@@ -3431,18 +3443,11 @@ class MaySet:
         make added to returning_calls; None when a candidate may return
         (a return, an indirect or far branch, a branch out of the extent,
         bytes not known or not decoded whole)."""
-        try:
-            choices = self.prog.site_choices(a)
-        except CfgError:
+        cands = self._site_candidates(a)
+        if cands is None:
             return None
-        length = max(e.length for e in self.prog.sites[a])
-        out = [a + length]
-        for code, _l, _k in choices:
-            if code is None:
-                return None
-            ins = list(lite_decode(_lite(), code, a))
-            if sum(x[1] for x in ins) != len(code):
-                return None
+        out = [a + max(e.length for e in self.prog.sites[a])]
+        for _code, ins in cands:
             for _x, _size, m, ops in ins:
                 m = _base_mnemonic(m)
                 if m.startswith(("ret", "iret", "sysret")) or m in ("ljmp", "lcall") or \
