@@ -81,7 +81,9 @@ SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_r85_compat_r12_callee_direct", 
                 "adv_r46_compat_ts_fastpath", "adv_r50_ignore_ts_set", "adv_r50_ignore_ts_set_ctrl",
                 # (review 114: kernel bits in R11's VM/AC at a sysretl, caught since the twenty-sixth session)
                 "adv_r114_compat_r11_vm_cr3", "adv_r114_compat_r11_vm_pgd", "adv_r114_compat_r11_vm_byte",
-                "adv_r114_compat_r11_ac_pgd", "adv_r118_compat_status_cr3_entry", "adv_r118_compat_r11_cf_cr3"}
+                "adv_r114_compat_r11_ac_pgd", "adv_r118_compat_status_cr3_entry", "adv_r118_compat_r11_cf_cr3",
+                "adv_r120_compat_exit_repushf", "adv_r120_compat_sysenter_test_task",
+                "adv_r120_compat_sysenter_ac_cr3"}
 # Wrong "proven" answers known today (tscompat.py's whole-image graph has no
 # edge for them): each is a control transfer the byte scan of branches to
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that

@@ -63,7 +63,8 @@ ASSUMPTIONS = {
     "sysenter-status-flags": "The status flags (CF, PF, AF, ZF, SF, OF) a compat entry's `pushfq` saves into "
     "pt_regs->flags are no kernel data: entry_SYSENTER_compat's are those SWITCH_TO_KERNEL_CR3's arithmetic on CR3 "
     "left (under PTI with PCID, PF is the parity of the PCID's low byte), which SYSRETL hands back in R11 and "
-    "EFLAGS (6.1 and 6.12 entry_64_compat.S); any other kernel bit in that slot's image is reported.",
+    "EFLAGS (6.1 and 6.12 entry_64_compat.S).  Taken only where the flags are computed from that CR3 and user "
+    "data alone; any other kernel bit in that slot's image is reported.",
     "exit-ip-flags-user-data": "A value the exit code loads from kernel memory and stores into pt_regs->ip or "
     "->flags is user data: the compat fast path's landing pad is current->mm->context.vdso plus an offset "
     "(a user address the kernel keeps in its memory), and the image does not say which kernel words hold "

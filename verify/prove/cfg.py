@@ -773,6 +773,10 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
             if widths is not None:
                 widths[addr] = "sysretq" if k == "sysret" else "sysretl"
             continue
+        if k in ("jmp", "jcc", "tail") and ins.target is not None and (
+                program.start_name(ins.target) or "").startswith(INDIRECT_THUNK_PREFIXES):
+            # JMP_NOSPEC: an indirect jump (adv_r120_int80_jmp_nospec_exit)
+            raise CfgError(f"{addr:#x}: indirect jump (a retpoline thunk) in the static walk")
         if k == "jmp" and not program.is_return_thunk(ins.target, jump=True):
             if program.in_entry_text(ins.target) or not program.is_tail_call(ins.target, entry):
                 work.append((target_node(program, ins.target, vk), in_call))

@@ -604,12 +604,20 @@ def _second_entries(prog, vs, per, finding, used, searched, returns_elsewhere) -
 
 
 def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
-    extents = []
+    extents, own = [], []
     for _n, a in explored:
         # (its CFG's instructions, not its symbol's size: a size that also
         # covers another handler made that handler's jump into the exit
-        # path "explored", adv_r119_compat_size_covers_int80)
-        extents.extend(entries.cfg_extent(prog, a))
+        # path "explored", adv_r119_compat_size_covers_int80; a symbol
+        # start inside both, entries.symbol_extent)
+        try:
+            cfg = prog.cfg(a)
+        except CfgError:
+            extents.append((a, a + 1))
+            own.append((a, a + 1))
+            continue
+        extents.extend(entries.cfg_extent(prog, a, cfg))
+        own.append(entries.symbol_extent(prog, a, cfg))
     # the entry text, and the section of every checked site outside it (a
     # compat entry linked elsewhere: adv_r22_compat_entry2_section)
     ranges = {prog.entry.entry_text}
@@ -624,7 +632,8 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
         found = set()
         for lo, hi in sorted(ranges):
             w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds, trapped=trapped)
-            found |= entries.ways_in(prog, lo, hi, w, entries.in_extents(extents))
+            in_cfg, in_own = entries.in_extents(extents), entries.in_extents(own)
+            found |= entries.ways_in(prog, lo, hi, w, in_cfg, lambda x: in_cfg(x) and in_own(x))
     except CfgError as e:
         found, why = None, str(e)
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}

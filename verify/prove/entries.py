@@ -100,6 +100,20 @@ def cfg_extent(prog, entry: int, cfg=None) -> list[tuple[int, int]]:
     return out or [(entry, entry + 1)]
 
 
+def symbol_extent(prog, entry: int, cfg) -> tuple[int, int]:
+    """The entry symbol's own extent: the smallest ELF size of a name at its
+    address (an alias with a larger one covers other code:
+    adv_r119_alias_size_int80), else up to the last SYSRET its CFG reaches.
+    Only for symbol starts (ways_in): a symbol the CFG reaches is explored
+    only inside this too, since the CFG follows edges no path takes (a
+    `jne` never taken into an int80 handler, adv_r120_cfg_dead_edge_int80)."""
+    sizes = [z for n in prog.symbols.names_at(entry) if (z := prog.symbols.size_of(n))]
+    if sizes:
+        return entry, entry + min(sizes)
+    sysrets = [b.last.addr for b in cfg.blocks.values() if b.kind in ("sysret", "sysretl")]
+    return entry, (max(sysrets) + 3 if sysrets else entry + 1)
+
+
 def in_extents(extents: list) -> "callable":
     """address -> whether one of the (lo, hi) ranges holds it."""
     merged: list = []
@@ -226,7 +240,10 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
         nxt = (addr + ins.size, vk)
         if vk is not None and addr + ins.size >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
             nxt = (addr + ins.size, None)
-        if ins.kind in kinds or ins.kind == "ijmp":
+        if ins.kind in kinds or ins.kind == "ijmp" or (
+                ins.kind in ("jmp", "jcc", "tail") and prog.thunk_register(ins.target) is not None):
+            # (JMP_NOSPEC, `jmp __x86_indirect_thunk_rax`, is an indirect
+            # jump, which boot may write as such: adv_r120_int80_jmp_nospec_exit)
             reaching.add(node)
         if ins.target is not None and ins.kind in ("jmp", "jcc", "tail", "call", "lcall"):
             # (a call is an edge too: its target runs, and need not return,
@@ -320,6 +337,7 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     for sysretq, "sysretl").  trapped: as sysret_reaching's."""
     e_lo = prog.entry.syscall_entry
     explored = in_extents(cfg_extent(prog, e_lo, cfg))
+    s_lo, s_hi = symbol_extent(prog, e_lo, cfg)
     lo, hi = prog.entry.entry_text
     if not lo <= e_lo < hi:
         sec = prog.image.elf.section_at(e_lo)
@@ -335,12 +353,13 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     # (the entry's own extent: a branch from a part of it no explored path
     # runs is reached, if at all, by a way into W found on its own: W
     # follows calls and undecodable bytes, adv_r23_entry2_call_island)
-    return sorted(ways_in(prog, lo, hi, w, explored))
+    return sorted(ways_in(prog, lo, hi, w, explored, lambda a: explored(a) and s_lo <= a < s_hi))
 
 
-def ways_in(prog, lo: int, hi: int, w, explored) -> set:
+def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None) -> set:
     """(source, target) of every way into W (the addresses of [lo, hi) that
-    reach a SYSRET) from outside the code `explored` (address -> bool):
+    reach a SYSRET) from outside the code `explored` (address -> bool;
+    explored_start: the same for a symbol start, default explored):
     the direct-branch patterns, static calls and jump labels into it, and
     the symbols in it (a function entered at its start).  The explored
     code's own branches are followed by the exploration, but not its static
@@ -353,7 +372,7 @@ def ways_in(prog, lo: int, hi: int, w, explored) -> set:
         if tgt in w and (not explored(src) or (src, tgt) in static or _in_trampoline(prog, src)):
             out.add((src, tgt))
     for a in prog.symbols.addresses_in(lo, hi):
-        if a in w and not explored(a):
+        if a in w and not (explored_start or explored)(a):
             out.add((a, a))
     if lo in w:
         # code before the range that runs on into its first byte

@@ -2648,7 +2648,8 @@ class Explorer:
             # value, no kernel data (assumption sysenter-status-flags,
             # note_ptregs_store)
             self._pushf_frame = getattr(self, "_compat_run", False) and \
-                self.rsp(st) - 8 == self.pt_regs + self.frame.layout.pt_regs["flags"].value
+                self.rsp(st) - 8 == self.pt_regs + self.frame.layout.pt_regs["flags"].value and \
+                self._flags_from_cr3_only(st)
             if self._pushf_frame:
                 v = self.rflags(st, status=fresh("entry_pushf_status") & 0x8D5) & ~0x30000
             else:
@@ -2984,6 +2985,21 @@ class Explorer:
         self.set_reg(st, "cc_dep1", fresh(f"flags_{why}"))
         self.set_reg(st, "cc_dep2", claripy.BVV(0, 64))
         self.set_reg(st, "cc_ndep", claripy.BVV(0, 64))
+
+    def _flags_from_cr3_only(self, st) -> bool:
+        """Whether the status flags are computed from the CR3 at the SYSCALL
+        and user data alone (SWITCH_TO_KERNEL_CR3's `andq` on it): the one
+        case assumption sysenter-status-flags covers.  Flags from anything
+        else the kernel holds (`testl $0x3fc0` on current before the
+        pushfq, adv_r120_compat_sysenter_test_task; a later pushfq onto the
+        slot after kernel work, adv_r120_compat_exit_repushf) keep their
+        taint.  The code's constants do not count (the PTI mask)."""
+        for r in ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep"):
+            v = self.reg(st, r)
+            if not self.kernel_taint(v, st, constants=False, skip=("user_cr3",)).is_false() or \
+                    any(k for _c, _n, k in _bvv_leaves(v, self._kconst_memo)):
+                return False  # (a kernel address among its constants: the model's task, stack, per-CPU)
+        return True
 
     def rflags(self, st, status=None):
         """RFLAGS as PUSHF reads it; status: the status flags to use instead
