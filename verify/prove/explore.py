@@ -548,6 +548,31 @@ class Explorer:
     # (adv_r113_div0_overflow_after_swapgs)
     _MAY_GP = frozenset({"rdmsr", "wrmsr", "wrmsrns", "xsetbv", "invpcid", "rdpmc", "xrstor", "xrstors",
                          "xrstor64", "xrstors64", "fxrstor", "fxrstor64", "ldmxcsr", "vldmxcsr", "div", "idiv"})
+    # instructions an x86-64 CPU may not have (a CPUID feature: #UD without
+    # it), and MOV/POP to a data segment register (#GP on a bad selector):
+    # a trap too, whichever the CPU (adv_r121_popcnt_after_swapgs,
+    # _rdpid_, _serialize_, _es_load_after_swapgs).  The image does not say
+    # which CPU runs it; an alternative gated on the feature is still read
+    # for every CPU
+    _MAY_UD = frozenset({"popcnt", "movbe", "adcx", "adox", "andn", "bextr", "blsi", "blsmsk", "blsr", "bzhi",
+                         "mulx", "pdep", "pext", "rorx", "sarx", "shlx", "shrx", "crc32", "rdpid", "rdtscp",
+                         "rdfsbase", "rdgsbase", "wrfsbase", "wrgsbase", "serialize", "stac", "clac", "xsave",
+                         "xsave64", "xsaveopt", "xsaveopt64", "xsavec", "xsavec64", "xsaves", "xsaves64",
+                         "cmpxchg16b", "lahf", "sahf", "clflushopt", "clwb", "rdrand", "rdseed", "wbnoinvd",
+                         "pconfig", "tpause", "umonitor", "umwait", "movdiri", "movdir64b", "enqcmd", "enqcmds",
+                         "rdpkru", "wrpkru", "ptwrite", "clzero", "monitorx", "mwaitx", "rdpru", "invlpgb",
+                         "tlbsync"})
+
+    @classmethod
+    def may_trap(cls, ins) -> bool:
+        """An instruction that may trap whatever its operands' addresses:
+        _MAY_GP, _MAY_UD, or a load of ES, DS or SS (a selector the GDT or
+        LDT refuses; FS and GS: semantics' own refusal)."""
+        m = ins.mnemonic.split(" ")[-1]
+        if m in cls._MAY_GP or m in cls._MAY_UD:
+            return True
+        op = ins.op_str.split(",")[0].strip()
+        return m in ("mov", "pop") and op in ("es", "ds", "ss")
 
     def _special_faults_on_gs(self, st: MState, ins, m: str, ops: list) -> None:
         """An instruction _special models (VEX does not lift it) while the GS
@@ -557,7 +582,7 @@ class Explorer:
         adv_r111_verw_user_after_swapgs), trap on that base as an access
         does (_access_on_gs).  A memory operand is read as capstone prints
         it, `[base + index*scale + disp]`; one it cannot read counts."""
-        if m.split(" ")[-1] in self._MAY_GP:
+        if self.may_trap(ins):
             self._trap_on_gs(st, ins.addr)
             return
         for o in ops:
@@ -2180,10 +2205,12 @@ class Explorer:
         for ins in block.insns:
             if ins.addr < end and "gs:" in ins.op_str:
                 self.note_gs(st, ins.addr)
-            if ins.addr < end and ins.mnemonic.split(" ")[-1] in ("div", "idiv") and not st.gs_kernel.is_true():
+            if ins.addr < end and self.may_trap(ins) and not st.gs_kernel.is_true():
                 # a divide error from the quotient's size, not only a zero
                 # divisor (VEX's SigFPE exit sees only that): a trap
-                # (adv_r113_div0_overflow_after_swapgs)
+                # (adv_r113_div0_overflow_after_swapgs); so is an
+                # instruction the CPU may not have, or a segment load
+                # (may_trap: adv_r121_popcnt_after_swapgs)
                 self._trap_on_gs(st, ins.addr)
         # ... and so would any other load it drops (`cmpq $0,(%rsp); testl
         # %eax,%eax`: the flags the load set are dead, adv_r111_dead_load_
@@ -2388,6 +2415,17 @@ class Explorer:
                            strict_block_end=True)
             if c.jumpkind == "Ijk_NoDecode" or c.size != len(block.code):
                 raise Inconclusive(f"{self.program.symbolize(block.node[0])}: VEX cannot lift this block")
+            # ... and VEX's instructions must be capstone's, one for one: the
+            # same total can hide a disagreement (`67 a2 imm32` read with an
+            # 8-byte moffs swallowing the next instruction,
+            # adv_r121_addr32_moffs_swallow; `f3 0f 1e` with a ModRM VEX
+            # lifts one byte short, adv_r121_f30f1e_nop_length)
+            marks = [(st.addr, st.len) for st in c.statements if st.tag == "Ist_IMark"]
+            insns = [(ins.addr, ins.size) for ins in block.insns if ins.addr < block.node[0] + len(block.code)]
+            if marks != insns:
+                at = next((a for (a, n), m in zip(insns, marks) if (a, n) != m), block.node[0])
+                raise Inconclusive(f"{self.program.symbolize(at)}: VEX and capstone disagree on the instructions "
+                                   "here (their lengths)")
             self.program._cfgs[("irsb",) + key] = c
         return c
 
@@ -2947,7 +2985,8 @@ class Explorer:
         c = self.program._cfgs.get(key)
         if c is None:
             c = pyvex.lift(ins.raw, ins.addr, ARCH, max_bytes=len(ins.raw), opt_level=1, strict_block_end=True)
-            if c.jumpkind == "Ijk_NoDecode" or c.size != len(ins.raw):
+            if c.jumpkind == "Ijk_NoDecode" or c.size != len(ins.raw) or \
+                    [st.len for st in c.statements if st.tag == "Ist_IMark"] != [len(ins.raw)]:
                 raise Inconclusive(f"{self.program.symbolize(ins.addr)}: VEX cannot lift `{ins.mnemonic}`")
             self.program._cfgs[key] = c
         return c
