@@ -353,7 +353,23 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     # (the entry's own extent: a branch from a part of it no explored path
     # runs is reached, if at all, by a way into W found on its own: W
     # follows calls and undecodable bytes, adv_r23_entry2_call_island)
-    return sorted(ways_in(prog, lo, hi, w, explored, lambda a: explored(a) and s_lo <= a < s_hi))
+    # a branch source: explored if the CFG reaches it or it lies in the
+    # entry symbol's own extent (code there no path reaches is dead, unless
+    # something else enters it, which is a way in of its own: a seeded
+    # `jae` made `jmp` leaves the fall-through's jump into W unreachable);
+    # a symbol start: only if both hold (adv_r119_size_covers_int80,
+    # adv_r120_cfg_dead_edge_int80)
+    return sorted(ways_in(prog, lo, hi, w, lambda a: explored(a) or s_lo <= a < s_hi,
+                          lambda a: explored(a) and s_lo <= a < s_hi))
+
+
+def _starts_with_int3(prog, a: int) -> bool:
+    """A symbol on an int3 (6.1's entry_SYSRETQ_end after the sysretq): code
+    entered there traps at once (assumption int3-traps), no way in."""
+    try:
+        return prog.fetch_raw(a, 1) == b"\xcc"
+    except CfgError:
+        return False
 
 
 def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None) -> set:
@@ -372,7 +388,7 @@ def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None) -> set:
         if tgt in w and (not explored(src) or (src, tgt) in static or _in_trampoline(prog, src)):
             out.add((src, tgt))
     for a in prog.symbols.addresses_in(lo, hi):
-        if a in w and not (explored_start or explored)(a):
+        if a in w and not (explored_start or explored)(a) and not _starts_with_int3(prog, a):
             out.add((a, a))
     if lo in w:
         # code before the range that runs on into its first byte

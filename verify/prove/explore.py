@@ -561,7 +561,7 @@ class Explorer:
                          "cmpxchg16b", "lahf", "sahf", "clflushopt", "clwb", "rdrand", "rdseed", "wbnoinvd",
                          "pconfig", "tpause", "umonitor", "umwait", "movdiri", "movdir64b", "enqcmd", "enqcmds",
                          "rdpkru", "wrpkru", "ptwrite", "clzero", "monitorx", "mwaitx", "rdpru", "invlpgb",
-                         "tlbsync"})
+                         "tlbsync", "xgetbv"})
 
     @classmethod
     def may_trap(cls, ins) -> bool:
@@ -570,6 +570,13 @@ class Explorer:
         LDT refuses; FS and GS: semantics' own refusal)."""
         m = ins.mnemonic.split(" ")[-1]
         if m in cls._MAY_GP or m in cls._MAY_UD:
+            return True
+        if m in ("wait", "fwait") or m.startswith("f") or _SIMD_OPERAND.search(ins.op_str) or \
+                _vex_encoded(ins.raw):
+            # x87 (#MF from an exception the user left pending, `fwait`:
+            # adv_r122_fwait_after_swapgs), SSE/AVX (#XM from the user's
+            # unmasked MXCSR, `ucomisd`: adv_r122_ucomisd_after_swapgs; #UD
+            # without AVX or OSXSAVE, a VEX prefix: adv_r122_vptest_after_swapgs)
             return True
         op = ins.op_str.split(",")[0].strip()
         return m in ("mov", "pop") and op in ("es", "ds", "ss")
@@ -3038,6 +3045,10 @@ class Explorer:
             if not self.kernel_taint(v, st, constants=False, skip=("user_cr3",)).is_false() or \
                     any(k for _c, _n, k in _bvv_leaves(v, self._kconst_memo)):
                 return False  # (a kernel address among its constants: the model's task, stack, per-CPU)
+        # (which CR3 bits the flags show is not checked: a `testl
+        # $0x7ff00000` of CR3 before the pushfq, adv_r122_compat_sysenter_cr3_test,
+        # is a known gap; an `andq $~mask`-only rule refused the Debian
+        # kernels' merged flag thunks, measured)
         return True
 
     def rflags(self, st, status=None):
@@ -3853,6 +3864,18 @@ def _makes_kernel_address(ins) -> bool:
 
 
 _HEX_NUMBER = re.compile(r"(-\s*)?0x([0-9a-f]+)")
+
+
+_SIMD_OPERAND = re.compile(r"\b([xyz]mm\d+|st\(\d\)|st\b|mm\d\b|k[0-7]\b)")
+
+
+def _vex_encoded(raw: bytes) -> bool:
+    """A VEX (C4/C5) or EVEX (62) prefix after the legacy prefixes (in 64-bit
+    mode these bytes are no other instruction's)."""
+    i = 0
+    while i < len(raw) and raw[i] in (0x66, 0x67, 0xF2, 0xF3, 0xF0, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65):
+        i += 1
+    return i < len(raw) and raw[i] in (0xC4, 0xC5, 0x62)
 
 
 def _bvv_leaves(v, memo: dict) -> tuple:
