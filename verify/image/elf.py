@@ -63,7 +63,7 @@ class Symbol:
     name: str
     addr: int
     size: int
-    kind: str  # 'T' text, 'D' data, '?' other (System.map letters where known)
+    kind: str  # 'T' text, 'D' data, '?' other (System.map letters where known; lower case: a local ELF symbol)
 
 
 class _SortedSymbols:

@@ -634,7 +634,7 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
             w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds, trapped=trapped)
             in_cfg, in_own = entries.in_extents(extents), entries.in_extents(own)
             found |= entries.ways_in(prog, lo, hi, w, lambda x: in_cfg(x) or in_own(x),
-                                     lambda x: in_cfg(x) and in_own(x))  # (as entries.second_entries)
+                                     lambda x: in_cfg(x) and in_own(x), trapped)  # (as entries.second_entries)
     except CfgError as e:
         found, why = None, str(e)
     xen = {(s_, t) for s_, t in found or () if entries.is_xen_pv_entry(prog, s_, t)}

@@ -360,7 +360,7 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
     # a symbol start: only if both hold (adv_r119_size_covers_int80,
     # adv_r120_cfg_dead_edge_int80)
     return sorted(ways_in(prog, lo, hi, w, lambda a: explored(a) or s_lo <= a < s_hi,
-                          lambda a: explored(a) and s_lo <= a < s_hi))
+                          lambda a: explored(a) and s_lo <= a < s_hi, trapped))
 
 
 def _starts_with_int3(prog, a: int) -> bool:
@@ -372,10 +372,11 @@ def _starts_with_int3(prog, a: int) -> bool:
         return False
 
 
-def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None) -> set:
+def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None, trapped: list | None = None) -> set:
     """(source, target) of every way into W (the addresses of [lo, hi) that
     reach a SYSRET) from outside the code `explored` (address -> bool;
-    explored_start: the same for a symbol start, default explored):
+    explored_start: the same for a symbol start, default explored;
+    trapped: gets (start, start) for a symbol on an int3 left out):
     the direct-branch patterns, static calls and jump labels into it, and
     the symbols in it (a function entered at its start).  The explored
     code's own branches are followed by the exploration, but not its static
@@ -388,8 +389,11 @@ def ways_in(prog, lo: int, hi: int, w, explored, explored_start=None) -> set:
         if tgt in w and (not explored(src) or (src, tgt) in static or _in_trampoline(prog, src)):
             out.add((src, tgt))
     for a in prog.symbols.addresses_in(lo, hi):
-        if a in w and not (explored_start or explored)(a) and not _starts_with_int3(prog, a):
-            out.add((a, a))
+        if a in w and not (explored_start or explored)(a):
+            if not _starts_with_int3(prog, a):
+                out.add((a, a))
+            elif trapped is not None:
+                trapped.append((a, a))  # (left out under int3-traps: named in the report)
     if lo in w:
         # code before the range that runs on into its first byte
         # (adv_r91_fallthrough_into_entry: a helper at the end of the
