@@ -1494,21 +1494,29 @@ class Explorer:
         """_note_escape of the 8 bytes at a, as st.load_bytes(a, 8) reads
         them, without building that load where the answer is known: the
         scans of exposed frames read every byte's word at every call, and
-        the loads' concatenations were most of their cost.  Exactly the
-        same constants: eight concrete bytes concatenate to one 64-bit
-        constant (is_stack is a function of the value), and otherwise the
-        load is a function of the eight byte terms, so its constants are
-        memoised under their hashes (in the stack-constant memo, cleared
-        with it)."""
+        the loads' concatenations were most of their cost.  Eight
+        concrete bytes concatenate to one 64-bit constant (is_stack is a
+        function of the value); otherwise the constants are those of the
+        symbolic byte terms (below)."""
         parts = st.byte_terms(a, 8)
         if all(v.op == "BVV" for v in parts):
             word = int.from_bytes(bytes(v.args[0] for v in parts), "little")
             found = (word,) if self.is_stack(word) else ()
         else:
-            key = ("word",) + tuple(v.hash() for v in parts)
-            found = self._stack_const_memo.get(key)
-            if found is None:
-                found = self._stack_const_memo[key] = tuple(_stack_constants(claripy.Concat(*reversed(parts)), self))
+            # the constants of each symbolic byte's term, united, not those
+            # of the concatenation: building that was most of the scan's
+            # cost (the words at every byte straddle two stored values).
+            # The same set or more: a byte term is a BVV (no 64-bit
+            # constant) or a term whose constants are its leaves, and the
+            # concatenation's simplification (Concat of the Extracts of one
+            # value folds back to it) makes no 64-bit constant of symbolic
+            # bytes; a concrete 64-bit word is read above.
+            found = ()
+            for v in parts:
+                if v.op != "BVV":
+                    c = _stack_constants(v, self)
+                    if c:
+                        found = tuple(dict.fromkeys(found + tuple(c)))
         self._expose_frames(st, found)
 
     def _frame_range(self, p: int, st: MState) -> tuple:
