@@ -409,24 +409,25 @@ def _progress(stderr):
 def test_cluster_proves_debian_kernels_and_a_seeded_bug(cluster, seeded61, tmp_path):
     """Release names travel to the workers (which fetch from their kernel
     cache), the seeded copy by path; every verdict is the one `check` gives
-    (tests/test_real_kernels.py)."""
+    (tests/test_real_kernels.py).  One release and one copy, one on each
+    worker: 6.12's check is the same code path (~15 s of a test process)."""
     import test_real_kernels as t
 
     out = tmp_path / "out"
-    r = run_batch("--cluster", cluster.address, "6.1.0-50-cloud-amd64", "6.12.107+deb12-cloud-amd64", seeded61,
+    r = run_batch("--cluster", cluster.address, "6.1.0-50-cloud-amd64", seeded61,
                   "--no-cache", "-o", str(out), env={"SYSRET_VERIFY_CACHE": str(tmp_path / "c")})
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
-    assert len(_progress(r.stderr)) == 3
+    assert len(_progress(r.stderr)) == 2
     s = json.loads((out / "summary.json").read_text())
     assert s["runner"] == {"mode": "cluster", "address": cluster.address, "workers": 2}
     by = _load(out, s)
-    for rel in ("6.1.0-50-cloud-amd64", "6.12.107+deb12-cloud-amd64"):
-        assert by[rel]["build_id"] and not by[rel]["cached"]
-        _debian_statuses(by[rel], rel)
+    rel = "6.1.0-50-cloud-amd64"
+    assert by[rel]["build_id"] and not by[rel]["cached"]
+    _debian_statuses(by[rel], rel)
     # the seeded copy keeps 6.1's build id: the key tells them apart
-    assert by["vmlinux-nocanon"]["build_id"] == by["6.1.0-50-cloud-amd64"]["build_id"]
-    assert len({k["key"] for k in s["kernels"]}) == 3
+    assert by["vmlinux-nocanon"]["build_id"] == by[rel]["build_id"]
+    assert len({k["key"] for k in s["kernels"]}) == 2
     # the seeded copy's verdict, as test_real_kernels.test_seeded_61_no_canonical_check
     # asserts it of `check` (not a second check of it here: ~12 s of a test process)
     seeded = by["vmlinux-nocanon"]["_result"]

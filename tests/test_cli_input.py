@@ -173,13 +173,16 @@ def test_heartbeat_without_a_terminal(tmp_path):
 def test_debian_release_is_fetched_by_the_tool(kernel61, tmp_path):
     """`check --debian RELEASE` (issue 10): the tool fetches and caches the
     -dbg package itself; here the cache already holds it (conftest fetched
-    it through the same code), so no network is needed."""
+    it through the same code), so no network is needed.  What is asserted
+    is which image was checked, so a 1 s budget (inconclusive, exit 3) does:
+    the full check of that image is tests/test_real_kernels.py's."""
     release = os.path.basename(os.path.dirname(kernel61[0]))
     env = dict(os.environ, SYSRET_VERIFY_KERNELS=os.path.dirname(os.path.dirname(kernel61[0])),
                SYSRET_VERIFY_CACHE=str(tmp_path / "c"))
     out = tmp_path / "r.json"
     r = subprocess.run([sys.executable, "-m", "verify.cli", "check", "--debian", release, "--format", "json",
-                        "-o", str(out), "--quiet"], capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+                        "-o", str(out), "--quiet", "--timeout", "1"], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT, env=env)
     assert r.returncode in (0, 3), r.stderr
     import json
 
