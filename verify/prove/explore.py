@@ -23,6 +23,7 @@ the whole exploration.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from functools import cached_property
@@ -1517,7 +1518,64 @@ class Explorer:
                     c = _stack_constants(v, self)
                     if c:
                         found = tuple(dict.fromkeys(found + tuple(c)))
+            # A byte may be a choice of constants: claripy folds the bytes of
+            # a stored `If(c, &ok, 0)` (a cmov) into If(c, k_i, 0) of 8-bit
+            # constants, and a merge of two stores makes If(g, a_i, b_i):
+            # no 64-bit constant is left in any byte.  Every word the
+            # choices can make is a value the load may have (or more: the
+            # choices are taken independently), so each one that is a
+            # stack address escapes (adv_r123_cmov_okp, _merge_okp).
+            choices = [self._byte_choices(v) for v in parts]
+            if all(c is not None for c in choices) and any(len(c) > 1 for c in choices):
+                n = 1
+                for c in choices:
+                    n *= len(c)
+                if n > _MAX_WORD_CHOICES:
+                    # (too many to list: the word may be any stack address
+                    # of its region, so every frame of the region below it)
+                    rsp = self.reg(st, "rsp")
+                    lo = min(self.ret_slots, default=None) if rsp.symbolic else rsp.concrete_value
+                    if lo is not None:
+                        st.exposed = st.exposed | {(lo, self._region_top(lo))}
+                else:
+                    words = (int.from_bytes(bytes(w), "little") for w in itertools.product(*choices))
+                    found = tuple(dict.fromkeys(found + tuple(w for w in words if self.is_stack(w))))
         self._expose_frames(st, found)
+
+    def _public_words_escape(self, st: MState) -> None:
+        """_note_word_escape at every written byte of public memory, with the
+        same answer for less: a symbolic byte's constants are its term's
+        (the union part of every word it is in), and the rest of the rule
+        (a word of constants, or of choices of constants) needs the word's
+        top byte to be a constant or a choice that can be a stack address's
+        (0xff: every stack region is in the kernel half)."""
+        found: tuple = ()
+        for a in sorted(a for a in st.mem if not self.is_stack(a)):
+            v = st.mem[a]
+            if v.op != "BVV":
+                c = _stack_constants(v, self)
+                if c:
+                    found = tuple(dict.fromkeys(found + tuple(c)))
+            top = st.mem.get((a + 7) & 0xFFFFFFFFFFFFFFFF)
+            if top is not None and ((top.op == "BVV" and top.args[0] == 0xFF) or top.op == "If"):
+                self._note_word_escape(st, a)
+        self._expose_frames(st, found)
+
+    def _byte_choices(self, v) -> tuple | None:
+        """The constants a byte term may be when it is a constant or an If
+        whose every arm is one (nested), else None."""
+        if v.op == "BVV":
+            return (v.args[0],)
+        if v.op != "If":
+            return None
+        key = ("byte-choices", v.hash())
+        hit = self._stack_const_memo.get(key, ())
+        if hit != ():
+            return hit
+        a, b = self._byte_choices(v.args[1]), self._byte_choices(v.args[2])
+        out = None if a is None or b is None else tuple(dict.fromkeys(a + b))
+        self._stack_const_memo[key] = out
+        return out
 
     def _frame_range(self, p: int, st: MState) -> tuple:
         """An escaped stack pointer exposes its whole frame: from the return
@@ -1593,6 +1651,11 @@ class Explorer:
         # set in an earlier syscall and the kernel kept, stored through
         # without access_ok(), adv_r94_task_uptr_ret, is abi-frames's: an
         # arbitrary kernel write)
+        if value is not None:
+            # the stored value escapes wherever the store lands: public
+            # memory a callee reads (adv_r123_unknown_store_okp, the shape
+            # of list_add(&wait.entry, head)), as a bounded store's does
+            self._note_escape(st, value)
         whole_stack = bool(_stack_constants(addr, self)) or self._user_chosen(addr)
         # (the live return addresses stay, as for a summarised callee: an
         # exposed range never holds one when it is exposed, but a later
@@ -3274,10 +3337,21 @@ class Explorer:
         rsp = self.reg(st, "rsp")
         if not rsp.symbolic:
             lo = rsp.concrete_value
+            if lo in self.ret_slots:
+                # a tail call (`jmp f` with the frame popped): RSP is this
+                # function's return address, the callee's, and its stack
+                # arguments are above it (adv_r123_tail_stackarg)
+                lo += 8
             top = self._region_top(lo)
             hi = min([s for s in self.ret_slots if lo <= s < top], default=top)
             for a in sorted(a for a in st.mem if lo <= a < hi):
                 self._note_word_escape(st, a)
+        # Every word of public memory written so far too: a stack address
+        # stored there in parts (a packed struct copied as an 8-byte and a
+        # 4-byte move, adv_r123_veto_rec_split) is whole only in memory, and
+        # the callee may read it there (a store of a whole one is seen at
+        # the store: Explorer.store)
+        self._public_words_escape(st)
         if st.exposed:
             self._expose_reachable(st)
 
@@ -3797,6 +3871,10 @@ _FOLD = {
     "Concat": _concat,
 }
 
+
+# the words _note_word_escape lists from bytes that are choices of constants
+# (2 choices in each of 8 bytes: 256); more, and the whole region below counts
+_MAX_WORD_CHOICES = 4096
 
 # how far past machine.TASK a constant still points into the task_struct
 # (6.1/6.12 cloud: under 16 KiB; a larger span only adds contexts)

@@ -83,12 +83,13 @@ MAX_UNIT = 16  # functions one pass reads as one (a hot part and the .cold parts
 # calls one whose return may carry it, or is handed the pointer; 6.12's exit
 # path: ~5,700 functions in the closure, ~2,000 passes since every caller of
 # __rcu_read_lock, which leaves current in RDX, is read; 6.1: ~2,000; the
-# uniprocessor 6.12 kernel, without BTF, ~5,500-6,000: with no prototype
-# every callee is handed the caller's stack slots, and each frame's layout
-# is another context), so that a kernel whose exit path reaches further
-# keeps its check time: the rest is then inconclusive, as without this
-# analysis.  A count, so the machine's load cannot change it.
-READ_LIMIT_PASSES = 12000
+# uniprocessor 6.12 kernel, without BTF, reaches it: with no prototype every
+# callee is handed the caller's stack slots, and each frame's layout is
+# another context; 12,000 gave it the same verdicts 30 s later), so that a
+# kernel whose exit path reaches further keeps its check time: the rest is
+# then inconclusive, as without this analysis.  A count, so the machine's
+# load cannot change it.
+READ_LIMIT_PASSES = 6000
 MAX_CTX_DEPTH = 12  # callees handed the pointer, nested
 _ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 # An argument register beyond a callee's BTF prototype that holds the
