@@ -149,6 +149,12 @@ KNOWN_GAPS: dict = {
     # addresses the exploration ran is not known to the image-only search
     "adv_r122_dead_edge_inside_size_int80": "an int80 handler inside entry_SYSCALL_64 reached only by a dead edge: "
                                             "counted as explored",
+    # review 124: a stack address stored in parts through an unknown
+    # pointer: each part holds only bytes of it (no 64-bit constant), and
+    # the store havocs memory instead of writing bytes a later scan could
+    # put together (Explorer._public_words_escape reads written bytes only)
+    "adv_r124_unknown_split": "&ok in a packed record copied as 8 + 4 bytes through a pointer loaded from a "
+                              "global: neither part carries the whole address",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
                                   "ts-compat-writers (a static call hands back nothing; keeping RAX/RDX across "
                                   "static calls made Debian 6.1's closure query \"may set\")",

@@ -1486,6 +1486,12 @@ class Explorer:
 
     def _note_escape(self, st: MState, value):
         self._expose_frames(st, _stack_constants(value, self))
+        if value.op == "Concat" and len(value.args) == 8 and any(v.op == "If" for v in value.args) and \
+                all(v.size() == 8 for v in value.args):
+            # a word loaded from bytes that may be choices of constants
+            # (_word_stack_constants; adv_r124_unknown_merge: a merged
+            # slot's word stored through an unknown pointer)
+            self._word_escape(st, list(reversed(value.args)))
 
     def _expose_frames(self, st: MState, pointers) -> None:
         for c in pointers:
@@ -1493,54 +1499,62 @@ class Explorer:
 
     def _note_word_escape(self, st: MState, a: int):
         """_note_escape of the 8 bytes at a, as st.load_bytes(a, 8) reads
-        them, without building that load where the answer is known: the
-        scans of exposed frames read every byte's word at every call, and
-        the loads' concatenations were most of their cost.  Eight
-        concrete bytes concatenate to one 64-bit constant (is_stack is a
-        function of the value); otherwise the constants are those of the
-        symbolic byte terms (below)."""
-        parts = st.byte_terms(a, 8)
+        them, without building that load: the scans of exposed frames read
+        every byte's word at every call, and the loads' concatenations were
+        most of their cost (_word_stack_constants)."""
+        self._word_escape(st, st.byte_terms(a, 8))
+
+    def _word_escape(self, st: MState, parts: list) -> None:
+        """The stack addresses a word of these 8 byte terms (lowest first)
+        may hold escape: its constants (_word_stack_constants), and where
+        there are too many choices to list, every frame of RSP's region."""
+        found = self._word_stack_constants(parts)
+        if found is None:
+            rsp = self.reg(st, "rsp")
+            lo = min(self.ret_slots, default=None) if rsp.symbolic else rsp.concrete_value
+            if lo is not None:
+                st.exposed = st.exposed | {(lo, self._region_top(lo))}
+            found = ()
+        self._expose_frames(st, found)
+
+    def _word_stack_constants(self, parts: list) -> tuple | None:
+        """The stack addresses a word of these byte terms may hold, or None
+        when there are more than _MAX_WORD_CHOICES words to try.
+
+        Eight constant bytes make one 64-bit constant (is_stack is a function
+        of the value).  Otherwise: the 64-bit stack constants in each
+        symbolic byte's term (a byte term is a constant, with no 64-bit
+        constant, or a term whose constants are its leaves; concatenating
+        folds Extracts of one value back to it and makes no 64-bit constant
+        of symbolic bytes), and every word the bytes' constant choices make.
+        A byte may be a choice of constants: claripy folds the bytes of a
+        stored If(c, &ok, 0) (a cmov) into If(c, k_i, 0), a merge of two
+        stores makes If(g, a_i, b_i), a store through a two-valued address
+        If(addr == a, k_i, old_i) (adv_r123_cmov_okp, _merge_okp,
+        adv_r124_merge_mixed, _index_slot): no 64-bit constant is left in
+        any byte.  Each byte's constant arms are taken (a symbolic arm's own
+        constants count above), so each word of them is one the load may
+        hold (or more: the choices are taken independently); each that is a
+        stack address escapes."""
         if all(v.op == "BVV" for v in parts):
             word = int.from_bytes(bytes(v.args[0] for v in parts), "little")
-            found = (word,) if self.is_stack(word) else ()
-        else:
-            # the constants of each symbolic byte's term, united, not those
-            # of the concatenation: building that was most of the scan's
-            # cost (the words at every byte straddle two stored values).
-            # The same set or more: a byte term is a BVV (no 64-bit
-            # constant) or a term whose constants are its leaves, and the
-            # concatenation's simplification (Concat of the Extracts of one
-            # value folds back to it) makes no 64-bit constant of symbolic
-            # bytes; a concrete 64-bit word is read above.
-            found = ()
-            for v in parts:
-                if v.op != "BVV":
-                    c = _stack_constants(v, self)
-                    if c:
-                        found = tuple(dict.fromkeys(found + tuple(c)))
-            # A byte may be a choice of constants: claripy folds the bytes of
-            # a stored `If(c, &ok, 0)` (a cmov) into If(c, k_i, 0) of 8-bit
-            # constants, and a merge of two stores makes If(g, a_i, b_i):
-            # no 64-bit constant is left in any byte.  Every word the
-            # choices can make is a value the load may have (or more: the
-            # choices are taken independently), so each one that is a
-            # stack address escapes (adv_r123_cmov_okp, _merge_okp).
-            choices = [self._byte_choices(v) for v in parts]
-            if all(c is not None for c in choices) and any(len(c) > 1 for c in choices):
-                n = 1
-                for c in choices:
-                    n *= len(c)
-                if n > _MAX_WORD_CHOICES:
-                    # (too many to list: the word may be any stack address
-                    # of its region, so every frame of the region below it)
-                    rsp = self.reg(st, "rsp")
-                    lo = min(self.ret_slots, default=None) if rsp.symbolic else rsp.concrete_value
-                    if lo is not None:
-                        st.exposed = st.exposed | {(lo, self._region_top(lo))}
-                else:
-                    words = (int.from_bytes(bytes(w), "little") for w in itertools.product(*choices))
-                    found = tuple(dict.fromkeys(found + tuple(w for w in words if self.is_stack(w))))
-        self._expose_frames(st, found)
+            return (word,) if self.is_stack(word) else ()
+        found: tuple = ()
+        for v in parts:
+            if v.op != "BVV":
+                c = _stack_constants(v, self)
+                if c:
+                    found = tuple(dict.fromkeys(found + tuple(c)))
+        choices = [self._byte_choices(v) for v in parts]
+        if all(choices) and any(v.op == "If" for v in parts):
+            n = 1
+            for c in choices:
+                n *= len(c)
+            if n > _MAX_WORD_CHOICES:
+                return None
+            words = (int.from_bytes(bytes(w), "little") for w in itertools.product(*choices))
+            found = tuple(dict.fromkeys(found + tuple(w for w in words if self.is_stack(w))))
+        return found
 
     def _public_words_escape(self, st: MState) -> None:
         """_note_word_escape at every written byte of public memory, with the
@@ -1561,21 +1575,20 @@ class Explorer:
                 self._note_word_escape(st, a)
         self._expose_frames(st, found)
 
-    def _byte_choices(self, v) -> tuple | None:
-        """The constants a byte term may be when it is a constant or an If
-        whose every arm is one (nested), else None."""
+    def _byte_choices(self, v) -> tuple:
+        """The constants a byte term may be through its If arms (nested):
+        a constant's value, an If's arms' constants; a symbolic arm adds
+        none (its own constants count in _word_stack_constants)."""
         if v.op == "BVV":
             return (v.args[0],)
         if v.op != "If":
-            return None
+            return ()
         key = ("byte-choices", v.hash())
-        hit = self._stack_const_memo.get(key, ())
-        if hit != ():
-            return hit
-        a, b = self._byte_choices(v.args[1]), self._byte_choices(v.args[2])
-        out = None if a is None or b is None else tuple(dict.fromkeys(a + b))
-        self._stack_const_memo[key] = out
-        return out
+        hit = self._stack_const_memo.get(key)
+        if hit is None:
+            hit = self._stack_const_memo[key] = tuple(dict.fromkeys(self._byte_choices(v.args[1]) +
+                                                                    self._byte_choices(v.args[2])))
+        return hit
 
     def _frame_range(self, p: int, st: MState) -> tuple:
         """An escaped stack pointer exposes its whole frame: from the return
