@@ -451,3 +451,38 @@ def test_special_operand_address_reads_capstone_intel_text():
         assert got is not None and not s.satisfiable(extra_constraints=[got != want]), (text, got)
     for text in ("qword ptr gs:[0x10]", "dword ptr [eax]", "qword ptr fs:[rax]", "xmmword ptr [rax + xmm1*4]"):
         assert e._operand_address(None, _Ins(), text) is None, text
+
+
+def test_a_word_of_byte_choices_is_tried_and_too_many_expose_every_stack():
+    """Explorer._word_stack_constants: bytes that are If-choices of constants
+    (a stored cmov or merge of `&ok : NULL`, adv_r123_cmov_okp) make the
+    stack address they may spell; past _MAX_WORD_CHOICES words the answer
+    is None, and _word_escape then exposes every stack region whole, not
+    only RSP's (the word may point into any of them)."""
+    import types
+
+    import claripy
+
+    from verify import machine
+    from verify.prove import explore
+
+    ex = object.__new__(explore.Explorer)
+    ex._stack_const_memo = {}
+    ex.stack_lo = machine.STACK_TOP - 0x4000
+    ex.is_stack = lambda a: ex.stack_lo <= a < machine.STACK_TOP
+    ok = machine.STACK_TOP - 0x100
+    c = claripy.BoolS("c")
+    parts = [claripy.If(c, claripy.BVV((ok >> 8 * i) & 0xFF, 8), claripy.BVV(0, 8)) for i in range(8)]
+    assert ex._word_stack_constants(parts) == (ok,)
+    # a symbolic arm adds no constant but keeps the constant one a choice
+    x = claripy.BVS("x", 64)
+    mixed = [claripy.If(c, claripy.BVV((ok >> 8 * i) & 0xFF, 8), x[8 * i + 7:8 * i]) for i in range(8)]
+    assert ex._word_stack_constants(mixed) == (ok,)
+    # three choices in each byte: 3**8 words, more than the cap
+    d = claripy.BoolS("d")
+    many = [claripy.If(c, claripy.BVV(1, 8), claripy.If(d, claripy.BVV(2, 8), claripy.BVV(3, 8)))
+            for _ in range(8)]
+    assert 3 ** 8 > explore._MAX_WORD_CHOICES and ex._word_stack_constants(many) is None
+    st = types.SimpleNamespace(exposed=frozenset())
+    ex._word_escape(st, many)
+    assert set(ex._stack_regions()) <= st.exposed

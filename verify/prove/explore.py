@@ -1135,10 +1135,17 @@ class Explorer:
         memo[key] = name
         return name
 
+    def _stack_regions(self) -> list:
+        """[lo, hi) of every stack of the model: the task stack, the
+        trampoline stack, the alloca regions."""
+        return [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
+                (ALLOCA_BASE, ALLOCA_BASE + 64 * ALLOCA_SPAN)]
+
     def _tracked_ranges(self, st, model_only: bool = False):
-        model = [(self.stack_lo, machine.STACK_TOP), (machine.TRAMPOLINE_TOP - 0x1000, machine.TRAMPOLINE_TOP),
-                 (machine.TASK, machine.TASK + 0x10000), (machine.PERCPU_BASE, machine.PERCPU_BASE + 0x1000000),
-                 (ALLOCA_BASE, ALLOCA_BASE + 64 * ALLOCA_SPAN)]
+        task_stack, trampoline, allocas = self._stack_regions()
+        # (the order is the regions' index: _model_region)
+        model = [task_stack, trampoline, (machine.TASK, machine.TASK + 0x10000),
+                 (machine.PERCPU_BASE, machine.PERCPU_BASE + 0x1000000), allocas]
         if model_only:
             return model
         return model + [(a, a + 1) for a in st.mem if not self.is_stack(a)]
@@ -1507,13 +1514,13 @@ class Explorer:
     def _word_escape(self, st: MState, parts: list) -> None:
         """The stack addresses a word of these 8 byte terms (lowest first)
         may hold escape: its constants (_word_stack_constants), and where
-        there are too many choices to list, every frame of RSP's region."""
+        there are too many choices to list, every stack region whole (the
+        word may be an address in any of them: the task stack, the
+        trampoline stack, the alloca regions; a havoc of them keeps the
+        live return addresses, Explorer._havoc_memory)."""
         found = self._word_stack_constants(parts)
         if found is None:
-            rsp = self.reg(st, "rsp")
-            lo = min(self.ret_slots, default=None) if rsp.symbolic else rsp.concrete_value
-            if lo is not None:
-                st.exposed = st.exposed | {(lo, self._region_top(lo))}
+            st.exposed = st.exposed | set(self._stack_regions())
             found = ()
         self._expose_frames(st, found)
 
@@ -3885,8 +3892,9 @@ _FOLD = {
 }
 
 
-# the words _note_word_escape lists from bytes that are choices of constants
-# (2 choices in each of 8 bytes: 256); more, and the whole region below counts
+# the words _word_stack_constants lists from bytes that are choices of
+# constants (2 choices in each of 8 bytes: 256); more, and every stack region
+# counts as exposed (_word_escape)
 _MAX_WORD_CHOICES = 4096
 
 # how far past machine.TASK a constant still points into the task_struct
