@@ -203,7 +203,7 @@ def test_concurrent_fetches_of_one_release_download_once(tmp_path, monkeypatch):
     release = "6.1.0-99-cloud-amd64"
     calls = []
 
-    def fake_download(pkg, tmp, members, subdir, quiet, note):
+    def fake_download(pkg, tmp, names, subdir, quiet, note):
         calls.append(pkg)
         time.sleep(0.5)  # the other fetch arrives meanwhile
         boot = os.path.join(tmp, subdir)
