@@ -98,7 +98,7 @@ def _free_constants(term) -> list:
     return out
 
 
-def _sampled_values(term: z3.BitVecRef, limit: int, tries: int = 3) -> set:
+def sampled_values(term: z3.BitVecRef, limit: int, tries: int = 3) -> set:
     """Values the unconstrained term takes at pseudo-random assignments of
     its variables (deterministic seed).  Each one is a value it really
     takes (no constraint rules an assignment out), so more than `limit` of
@@ -133,7 +133,7 @@ def distinct_values(term: z3.BitVecRef, constraints: Iterable[z3.BoolRef], limit
     when a query was not decided."""
     constraints = list(constraints)
     if not constraints:
-        seen = _sampled_values(term, limit)
+        seen = sampled_values(term, limit)
         if len(seen) > limit:
             return "more", sorted(seen)[:limit + 1]
     s = z3.Solver()

@@ -30,6 +30,7 @@ from functools import cached_property
 
 import archinfo
 import claripy
+import z3
 
 from .. import machine, solver
 from ..image.encoding import ignored_rex, operand_size_prefixed
@@ -752,14 +753,8 @@ class Explorer:
         for guarded in (False, True) if by_guard else (False,):
             if not guarded and _surely_more_values(addr, limit):
                 continue  # (the unguarded query would say "more")
-            if guarded:
-                hull = _interval(addr)
-                if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
-                    # the caller's bounded range is exact already; the guard
-                    # could only shorten the If over it, at a solver call per value
-                    return None
-                if not self._guard_may_narrow(st, addr, limit):
-                    return None
+            if guarded and not self._guard_may_list(st, addr, limit):
+                return None
             how, vals = self._distinct(term, _z3(st.guard) if guarded else None, limit,
                                        GUARDED_VALUES_MS if guarded else 20000)
             if how == "all":
@@ -769,6 +764,16 @@ class Explorer:
                     return None
                 raise Inconclusive("solver gave no answer resolving an address")
         return None
+
+    def _guard_may_list(self, st: MState, addr, limit: int) -> bool:
+        """Whether the path guard is worth asking to list an address that
+        takes more than `limit` values without it (_values_solved)."""
+        hull = _interval(addr)
+        if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
+            # the caller's bounded range is exact already; the guard
+            # could only shorten the If over it, at a solver call per value
+            return False
+        return self._guard_may_narrow(st, addr, limit)
 
     MAX_SPLIT_BOOLS = 3
 
@@ -1447,16 +1452,30 @@ class Explorer:
             return true
         return claripy.Or(*conds) if len(conds) > 1 else conds[0] if conds else claripy.BoolV(False)
 
-    @staticmethod
-    def _feasible(st: MState) -> bool:
+    def _may_exceed(self, st: MState, term, bound: int) -> bool:
+        """Whether term >u bound on some path st's guard allows (False when
+        the solver cannot tell)."""
+        r = solver.check([_z3(st.guard), _z3(claripy.UGT(term, bound))], timeout_ms=GUARDED_VALUES_MS)
+        return r.sat
+
+    def _feasible(self, st: MState) -> bool:
+        """Whether st's path guard is satisfiable (True when the solver
+        cannot tell: the callers keep such a path).  A model found for an
+        earlier guard that satisfies this one answers without a query (a
+        branch's guard is its parent's and a condition, which the parent's
+        model decides one way: the witness asks about both outcomes)."""
         if st.guard.is_false():
             return False
-        s = claripy.Solver(timeout=20000)
-        s.add(st.guard)
-        try:
-            return s.satisfiable()
-        except claripy.errors.ClaripyError:
-            return True
+        g = _z3(st.guard)
+        models = self.__dict__.setdefault("_feasible_models", [])
+        for m in models:
+            if z3.is_true(m.eval(g, model_completion=True)):
+                return True
+        r = solver.check([g], timeout_ms=20000)
+        if r.sat:
+            models.insert(0, r.model)
+            del models[4:]
+        return not r.unsat
 
     def _bounds(self, st: MState, addr):
         """(min, max) of a symbolic address over all its inputs when they lie
@@ -1473,6 +1492,22 @@ class Explorer:
         hull = _interval(addr)
         if hull is not None and hull[1] - hull[0] < MAX_EXACT_STORE_SPAN:
             return hull
+        # What the queries below answer None to, known without them: the
+        # window around any v holds 2*SPAN - 1 values, so an address that
+        # takes 2*SPAN distinct values (by its shape, _values_lower_bound), or
+        # two values at least 2*SPAN - 1 apart (at random assignments of its
+        # variables, solver.sampled_values: each a value it really takes,
+        # there being no constraint here), has one outside it, whatever v the
+        # solver picks: the same None, without the two to three solver calls
+        wide = 2 * MAX_EXACT_STORE_SPAN
+        try:
+            if _values_lower_bound(addr, wide) >= wide:
+                return None
+        except RecursionError:
+            pass
+        seen = solver.sampled_values(_z3(addr), 2)
+        if seen and max(seen) - min(seen) >= wide - 1:
+            return None
         s = claripy.Solver(timeout=20000)  # no guard: wider bounds, still sound, much faster
         try:
             v = s.eval(addr, 1)[0]
@@ -1872,7 +1907,19 @@ class Explorer:
         if new.symbolic:
             # (a cmov of RSP: every value it may take, adv_r69_cmov_rsp_redzone;
             # one the analysis cannot list is refused where RSP is used)
-            vals = self._values(st, new)
+            vals = self._values(st, new, by_guard=False)
+            if vals is None:
+                # more than 8 values with no constraint (RSP back to a user
+                # value at the exit): listed under the path guard only where
+                # it may narrow them (_guard_may_list); and where a value
+                # above lo + 0x8000 is possible the largest value is out of
+                # the span below, so nothing is marked, as when the values
+                # cannot be listed: one query instead of listing up to nine
+                # values under the guard
+                if not self._guard_may_list(st, new, 8) or \
+                        (lo + 0x8000 < 1 << 64 and self._may_exceed(st, new, lo + 0x8000)):
+                    return
+                vals = self._values(st, new)
             if not vals:
                 return
             hi = max(vals)
