@@ -649,11 +649,13 @@ class Explorer:
           have no IST) and pushes the interrupt frame at RSP, so a
           user-chosen RSP is a kernel write at an address the user picks
           (adv_r109_irq_on_user_rsp, _irq_across_rsp_load).  RSP counts when
-          it is symbolic: every stack the kernel switches to is a concrete
-          address of the model (the task and trampoline stacks, an alloca
-          region once settled, ESPFIX's alias, a static stack in the image),
-          and the user's RSP, after the SYSCALL or restored for SYSRET, is
-          not;
+          it is symbolic, or a lower-half constant (_users_rsp): every
+          stack the kernel switches to is a kernel-half constant of the
+          model (the task and trampoline stacks, an alloca region once
+          settled, ESPFIX's alias, a static stack in the image), and the
+          user's RSP, after the SYSCALL or restored for SYSRET, is not
+          (unless the path pins it to one user address:
+          adv_r125_pinned_user_rsp_window);
         - under PTI, the user page tables (bit 12 of CR3), which do not map
           the handler: a #DF (adv_r109_irq_on_user_cr3).  A CR3 code the
           analysis does not read leaves is the kernel's tables (_fresh_cr3).
@@ -661,7 +663,7 @@ class Explorer:
           a summarised callee or return thunk (an entry-text helper runs on
           the user tables: adv_r111_entry_text_callee_window); not at a
           move of RSP or a SWAPGS, which change neither IF nor CR3."""
-        if self.reg(st, "rsp").symbolic:
+        if _users_rsp(self.reg(st, "rsp")):
             return claripy.BoolV(True)
         parts = [] if st.gs_kernel.is_true() else [claripy.Not(st.gs_kernel)]
         pti = self._pti_on()
@@ -1899,11 +1901,24 @@ class Explorer:
         user-chosen RSP with IF possibly set is an interrupt window on the
         user's stack (_user_context: `sti; popq %rsp; cli` is one, whatever
         RSP is at the `sti` and after the block, adv_r109_irq_across_rsp_load)."""
-        if new.symbolic and not self._irqs_off(st):
+        if _users_rsp(new) and not self._irqs_off(st):
             self._irq_check(st, insn or getattr(self, "_site", None) or 0, user=claripy.BoolV(True))
         if old.symbolic:
             return
         lo = old.concrete_value
+        if ALLOCA_BASE <= lo < ALLOCA_BASE + 64 * ALLOCA_SPAN:
+            base = ALLOCA_BASE + (lo - ALLOCA_BASE) // ALLOCA_SPAN * ALLOCA_SPAN
+            if new.symbolic or not base <= new.concrete_value < base + ALLOCA_SPAN:
+                # RSP leaves an alloca region (_settle_rsp's translation of
+                # add_random_kstack_offset's frame): that frame lies just
+                # below the RSP the alloca was taken from, so once RSP is
+                # back there (or anywhere else) every byte of it is below
+                # RSP, an interrupt's to overwrite; one read back through a
+                # pointer kept into it is any value (_below_rsp; review 125,
+                # adv_r125_alloca_stale_read)
+                hit = [b for b in st.mem if base <= b < base + ALLOCA_SPAN]
+                if hit:
+                    st.redzone = st.redzone | frozenset(hit)
         if new.symbolic:
             # (a cmov of RSP: every value it may take, adv_r69_cmov_rsp_redzone;
             # one the analysis cannot list is refused where RSP is used)
@@ -2596,6 +2611,7 @@ class Explorer:
         if vals is not None and len(vals) <= 1:
             if vals:
                 self.set_reg(st, "rsp", self.const(vals[0], 64))
+                self._below_pinned_rsp(st, vals[0])
             return
         k = self._espfix_alias(st, v)
         if k is not None:
@@ -2624,6 +2640,24 @@ class Explorer:
         base = ALLOCA_BASE + self._allocas * ALLOCA_SPAN + ALLOCA_SPAN // 2
         self.set_reg(st, "rsp", self.const(base, 64))
         self._assume("kstack-offset-translation", insn)
+
+    def _below_pinned_rsp(self, st: MState, p: int) -> None:
+        """RSP was a term with many values and the path guard pins it to p
+        (`add %r12,%rsp` where a later check fixes r12): rsp_moved, when
+        the term was made, could not say how far RSP moved (one of its
+        values far off, or too many to list), so the bytes it moved up past
+        were not marked.  Every byte the path holds below p on p's stack
+        (within rsp_moved's 0x8000) is marked now: below RSP they are an
+        interrupt's or a callee's to overwrite whatever RSP was before, and
+        a byte below RSP that the code reads back is read as any value
+        (_below_rsp).  Review 125: adv_r125_far_near_rsp (an interrupt
+        window at pt_regs+0x38 with the checked RCX parked below it),
+        adv_r125_guard_far_rsp."""
+        lo, _p = self._stack_below(p)
+        lo = max(lo, p - 0x8000)
+        hit = [b for b in st.mem if lo <= b < p]
+        if hit:
+            st.redzone = st.redzone | frozenset(hit)
 
     def _espfix_alias(self, st: MState, v) -> int | None:
         """The offset k when v is, on every path (under the guard), k bytes
@@ -3799,6 +3833,17 @@ def _surely_more_values(addr, limit: int) -> bool:
         return _values_lower_bound(addr, limit + 1) > limit
     except RecursionError:
         return False
+
+
+def _users_rsp(v) -> bool:
+    """Whether an RSP of this value may be the user's (Explorer._user_context):
+    a symbolic one, or a constant in the lower half or non-canonical: every
+    stack of the model is a kernel-half address (the task and trampoline
+    stacks, alloca regions, ESPFIX's alias, a static stack in the image), so
+    a lower-half constant is a user address the path pinned RSP to (a check
+    `regs->sp == K` before `add`ing the difference to RSP,
+    adv_r125_pinned_user_rsp_window)."""
+    return v.symbolic or v.concrete_value < 0xFFFF800000000000
 
 
 def _z3(term):
