@@ -598,7 +598,14 @@ def witness_violations(explorer, ex, wvs, todo, consts, deadline, query_args):
             q = Query(explorer, hits, v["la57"], consts, **query_args(site))
             if other_width(q, extra, int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)):
                 continue  # (left open: inconclusive)
-            for oid in [o for s, o in pairs if s == site]:
+            oids = [o for s, o in pairs if s == site]
+            if len(oids) > 1:
+                # those that hold on every witness path at once (holding: one
+                # query; decide() would call each "proven", which is skipped
+                # here anyway)
+                held = holding(q, oids, extra, int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000))
+                oids = [o for o in oids if o not in held]
+            for oid in oids:
                 ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
                 status, model, _blame = decide(q, oid, extra, ex.events, ms)
                 if status != "violated":
