@@ -1457,7 +1457,10 @@ class Explorer:
     def _may_exceed(self, st: MState, term, bound: int) -> bool:
         """Whether term >u bound on some path st's guard allows (False when
         the solver cannot tell)."""
-        r = solver.check([_z3(st.guard), _z3(claripy.UGT(term, bound))], timeout_ms=GUARDED_VALUES_MS)
+        try:
+            r = solver.check([_z3(st.guard), _z3(claripy.UGT(term, bound))], timeout_ms=GUARDED_VALUES_MS)
+        except claripy.errors.ClaripyError:
+            return False  # (the caller lists the values as before)
         return r.sat
 
     def _feasible(self, st: MState) -> bool:
@@ -1468,7 +1471,10 @@ class Explorer:
         model decides one way: the witness asks about both outcomes)."""
         if st.guard.is_false():
             return False
-        g = _z3(st.guard)
+        try:
+            g = _z3(st.guard)
+        except claripy.errors.ClaripyError:
+            return True  # (as a solver failure: the path is kept)
         models = self.__dict__.setdefault("_feasible_models", [])
         for m in models:
             if z3.is_true(m.eval(g, model_completion=True)):
@@ -1507,7 +1513,10 @@ class Explorer:
                 return None
         except RecursionError:
             pass
-        seen = solver.sampled_values(_z3(addr), 2)
+        try:
+            seen = solver.sampled_values(_z3(addr), 2)
+        except claripy.errors.ClaripyError:
+            return None  # (as the solver's failure below: an unknown pointer)
         if seen and max(seen) - min(seen) >= wide - 1:
             return None
         s = claripy.Solver(timeout=20000)  # no guard: wider bounds, still sound, much faster
