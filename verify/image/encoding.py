@@ -229,6 +229,18 @@ def _lite_decode_ud(md, data: bytes, base: int, count: int):
             return
 
 
+# Instructions after which the CPU goes on where machine state says, not at
+# the next instruction nor at a target in the bytes: VMLAUNCH/VMRESUME (a
+# VM entry; the VM exit lands at the VMCS's HOST_RIP, with HOST_RSP: SDM
+# Vol. 3C 27.5.3 "Loading Host RIP, RSP ..."), GETSEC (EXITAC jumps to RBX,
+# SENTER/ENTERACCS into an authenticated code module: SDM Vol. 2D 7.3),
+# RSM (the state SMM saved), UIRET (pops RIP like an IRET), ENCLU (#UD
+# outside CPL 3; EEXIT jumps to RBX).  A reader of code that takes one of
+# them to fall through (the static SYSRET walk: adv_r126_la57_vmresume_exit)
+# misses where control really goes: every reader treats them as an
+# indirect jump.  (VMRUN is not one: its #VMEXIT resumes after it.)
+NEXT_FROM_STATE = frozenset({"vmlaunch", "vmresume", "getsec", "rsm", "uiret", "enclu"})
+
 # capstone files LOOP, LOOPE and LOOPNE under "branch_relative" only, not its
 # jump group (jrcxz, jecxz and xbegin are in both): every reader of branches
 # asks is_jump (a `loop` read as a plain instruction hid its taken side from

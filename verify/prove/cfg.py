@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import (SYSRETQ, address_size_prefixed, ignored_rex, is_jump, operand_size_prefixed,
-                              prefix_length, sysret_width, ud1_length)
+from ..image.encoding import (NEXT_FROM_STATE, SYSRETQ, address_size_prefixed, ignored_rex, is_jump,
+                              operand_size_prefixed, prefix_length, sysret_width, ud1_length)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, TRACE_HOOKS, nops, nops_rewrite
 from ..lift import SPECIAL
 
@@ -374,6 +374,8 @@ def decode(addr: int, data: bytes) -> Insn | None:
         kind = "iret"
     elif m.startswith(("retf", "lret", "ljmp", "lcall")) or (m in ("jmp", "call") and ci.op_str.startswith("ptr")):
         kind = "far"  # a far transfer (CS:RIP from memory or the stack): no model
+    elif m.split(" ")[-1] in NEXT_FROM_STATE:
+        kind = "far"  # control goes on where machine state says (encoding.NEXT_FROM_STATE): no model
     elif m == "jmp":
         kind = "jmp" if target is not None else "ijmp"
     elif m.startswith(_JCC_PREFIXES):

@@ -240,10 +240,12 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
         nxt = (addr + ins.size, vk)
         if vk is not None and addr + ins.size >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
             nxt = (addr + ins.size, None)
-        if ins.kind in kinds or ins.kind == "ijmp" or (
+        if ins.kind in kinds or ins.kind in ("ijmp", "far") or (
                 ins.kind in ("jmp", "jcc", "tail") and prog.thunk_register(ins.target) is not None):
             # (JMP_NOSPEC, `jmp __x86_indirect_thunk_rax`, is an indirect
-            # jump, which boot may write as such: adv_r120_int80_jmp_nospec_exit)
+            # jump, which boot may write as such: adv_r120_int80_jmp_nospec_exit;
+            # a far transfer goes where data says, a VM exit to HOST_RIP among
+            # them: adv_r126_la57_vmresume_exit)
             reaching.add(node)
         if ins.target is not None and ins.kind in ("jmp", "jcc", "tail", "call", "lcall"):
             # (a call is an edge too: its target runs, and need not return,

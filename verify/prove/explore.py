@@ -33,7 +33,7 @@ import claripy
 import z3
 
 from .. import machine, solver
-from ..image.encoding import ignored_rex, operand_size_prefixed
+from ..image.encoding import NEXT_FROM_STATE, ignored_rex, operand_size_prefixed
 from ..obligations import RFLAGS_IMAGE, SITE_OBLIGATIONS
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
@@ -2358,6 +2358,9 @@ class Explorer:
             if last.mnemonic in ("ud0", "bswap"):
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic} {last.op_str}` has no model "
                                    "(UD0's length is the vendor's; a 16-bit BSWAP's result is undefined)")
+            if last.mnemonic.split(" ")[-1] in NEXT_FROM_STATE:
+                raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}` goes on where machine "
+                                   "state says (a VM exit to HOST_RIP, an authenticated code module, ...): no model")
             if operand_size_prefixed(last.raw):
                 raise Inconclusive(f"{self.program.symbolize(last.addr)}: `{last.mnemonic}` with an operand-size "
                                    "prefix: Intel and AMD differ on its length and target (no model)")

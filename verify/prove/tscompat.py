@@ -71,7 +71,7 @@ import capstone
 
 from .. import machine
 from ..image.btf import BtfError
-from ..image.encoding import ignored_rex, lite_decode, operand_size_prefixed
+from ..image.encoding import NEXT_FROM_STATE, ignored_rex, lite_decode, operand_size_prefixed
 from ..image.patches import TRACE_HOOKS
 from .cfg import CfgError, FunctionCfg, addr32_memory
 
@@ -1402,18 +1402,29 @@ class MaySet:
                          {rec[2] for rec in t.jump_labels[1]} | set(prog.sites))
         gap = set()
         pads: dict = {}
+        entered_np = np.array(entered, dtype=np.uint64)
+        starts_np, ends_np = np.array(starts, dtype=np.uint64), np.array(ends, dtype=np.uint64)
         for lo, hi in secs:
             if any(f_lo <= lo < f_hi for f_lo, f_hi in foreign):
                 continue
             i0, i1 = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
-            cur = lo
-            for i in range(i0, i1 + 1):
-                nxt = starts[i] if i < i1 else hi
-                if cur < nxt and (bisect.bisect_left(entered, cur) < bisect.bisect_left(entered, nxt)
-                                  or not _padding(img.read(cur, nxt - cur), pads)):
-                    gap.add(cur)
-                if i < i1:
-                    cur = max(cur, ends[i])
+            # the stretches between extents, as one sweep in numpy: the k-th
+            # runs from the furthest end of the extents before it (cur, a
+            # running maximum from the section's start) to the k-th start (or
+            # the section's end); one holds code when a table enters it or
+            # its bytes are not padding
+            nxt = np.append(starts_np[i0:i1], np.uint64(hi))
+            cur = np.maximum.accumulate(np.concatenate(([np.uint64(lo)], ends_np[i0:i1])))
+            k = np.flatnonzero(cur < nxt)
+            if not len(k):
+                continue
+            cur, nxt = cur[k], nxt[k]
+            tabled = np.searchsorted(entered_np, cur) < np.searchsorted(entered_np, nxt)
+            data = img.read(lo, hi - lo)
+            for c, x, by_table in zip(cur.tolist(), nxt.tolist(), tabled.tolist()):
+                if by_table or not _padding(data[c - lo:x - lo], pads):
+                    gap.add(c)
+            del data
         if gap:
             starts = sorted(set(starts) | gap)
             old_end = dict(zip(self.starts, self.ends))
@@ -2987,6 +2998,10 @@ class MaySet:
             nxt = index.get(a + size)  # the instruction after, by address
             if m == "iretq" and not self._lite_sync_core(insns, k):
                 return f"an IRET at {prog.symbolize(a)} that may return anywhere in the kernel"
+            if m in NEXT_FROM_STATE or m in ("ljmp", "lcall"):
+                # where control goes on is data (a VM exit's HOST_RIP, a far
+                # pointer): not followed, as an indirect jump is not
+                return f"`{m}` at {prog.symbolize(a)} goes on where data says"
             for t in fixups.get(a, ()):
                 if inside(t):
                     if t not in index:
@@ -3342,7 +3357,7 @@ class MaySet:
                 _a, size, m, ops = ins
                 m = _base_mnemonic(m)
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) or \
-                        m in ("ljmp", "lcall"):
+                        m in ("ljmp", "lcall") or m in NEXT_FROM_STATE:
                     return False
                 if (m.startswith("j") or m.startswith("loop") or m == "xbegin") and ops.startswith("0x"):
                     # (xbegin: an abort goes on at its target,
@@ -3457,7 +3472,7 @@ class MaySet:
         for _code, ins in cands:
             for _x, _size, m, ops in ins:
                 m = _base_mnemonic(m)
-                if m.startswith(("ret", "iret", "sysret")) or m in ("ljmp", "lcall") or \
+                if m.startswith(("ret", "iret", "sysret")) or m in ("ljmp", "lcall") or m in NEXT_FROM_STATE or \
                         ((m.startswith("j") or m.startswith("loop")) and not ops.startswith("0x")):
                     return None
                 if m == "call" and not ops.startswith("0x"):
