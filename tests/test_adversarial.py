@@ -153,6 +153,12 @@ KNOWN_GAPS: dict = {
     # pointer: each part holds only bytes of it (no 64-bit constant), and
     # the store havocs memory instead of writing bytes a later scan could
     # put together (Explorer._public_words_escape reads written bytes only)
+    # review 127: the syscall dispatch is known by its name (or the entry's
+    # table call); its RAX is the syscall's result, user data by design;
+    # the return thunks' code is taken for a `ret`
+    "adv_r127_x32_dispatch_name": "x32_sys_call returning a kernel address: proven under syscall-result-user-data "
+                                  "(listed at the dispatch calls)",
+    "adv_r127_rethunk_body_ts": "__x86_return_thunk setting TS_COMPAT: proven under return-thunk",
     "adv_r124_unknown_split": "&ok in a packed record copied as 8 + 4 bytes through a pointer loaded from a "
                               "global: neither part carries the whole address",
     "adv_r106_sct_ret_keeps_rax": "current in RAX across a NULL static call (`ret`): proven under "
@@ -454,6 +460,26 @@ def test_second_entry_into_the_exit_path_is_named(tmp_path):
     for o in res["obligations"]:
         assert o["status"] == "inconclusive" and "ret_from_fork" in o["reason"], o
     assert any(a["id"] == "sysret-path-direct-entries" for a in res["assumptions"])
+
+
+def test_dispatch_result_is_named(tmp_path):
+    """adv_r127_x32_dispatch_name: a function under a dispatch name whose
+    RAX is kernel data comes out proven only under the named assumption
+    syscall-result-user-data, listed at both calls do_syscall_64 makes to
+    the dispatch (x64_sys_call and x32_sys_call)."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    path = build_fixture("adv_r127_x32_dispatch_name", outdir)
+    _rc, res = _check(path, tmp_path)
+    where = {a["id"]: a.get("where", []) for a in res["assumptions"]}
+    from verify.image import KernelImage
+
+    img = KernelImage.open(path)
+    calls = [f"do_syscall_64+{a - img.symbols.lookup('do_syscall_64'):#x}"
+             for a in range(img.symbols.lookup("do_syscall_64"), img.symbols.function_end("do_syscall_64"))
+             if img.read(a, 1) == b"\xe8" and img.symbols.symbolize(
+                 (a + 5 + int.from_bytes(img.read(a + 1, 4), "little", signed=True)) & 0xFFFFFFFFFFFFFFFF)
+             in ("x64_sys_call", "x32_sys_call")]
+    assert len(calls) == 2 and set(calls) <= set(where.get("syscall-result-user-data", [])), (calls, where)
 
 
 def test_static_call_ts_compat_rests_on_the_named_assumption(tmp_path):

@@ -63,6 +63,11 @@ class KernelLayout:
     # d + size within it writes the current task (summary.py); None when
     # the types do not give it
     task_size: Fact | None = None
+    # the per-CPU call-depth counter of call-depth tracking (6.1
+    # __x86_call_depth, 6.12 pcpu_hot.call_depth; nospec-branch.h
+    # INCREMENT_CALL_DEPTH: `sarq $5, %gs:<it>`), which the indirect-call
+    # thunks update (Program.thunk_register); None when the kernel has none
+    call_depth: Fact | None = None
 
 
 # -- type sources ------------------------------------------------------------
@@ -276,8 +281,9 @@ def read_layout(image) -> KernelLayout:
         Fact(es, f"symbol entry_stack_storage ({smap})"),
         Fact(es_size, f"{src} sizeof(struct entry_stack_page)") if es_size else
         Fact(4096, "PAGE_SIZE (struct entry_stack_page is page-sized; no type found)"))
+    call_depth = percpu("__x86_call_depth", "call_depth")
     return KernelLayout(
-        pt_regs=pt, pt_regs_size=pt_size, ti_flags=ti_flags, ti_status=ti_status,
+        pt_regs=pt, pt_regs_size=pt_size, call_depth=call_depth, ti_flags=ti_flags, ti_status=ti_status,
         current_task=current, top_of_stack=top, tss_sp0=tss_sp0, tss_sp2=tss_sp2,
         constants=_constants(image), type_source=src, percpu_gs=percpu_gs, entry_stack=entry_stack,
         pcid_flush_mask=pcid_flush_mask, task_size=task_size, **espfix,

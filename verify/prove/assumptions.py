@@ -236,6 +236,11 @@ ASSUMPTIONS = {
     "the fault's pt_regs, below the faulting RSP; a WARN prints and taints) and returns with the GS base and "
     "CR3 it was entered with.  So such a callee's pt_regs slots are not marked as kernel data on account of "
     "its fault paths (its own code's stores through pointers still are).",
+    "syscall-result-user-data": "The syscall dispatch (x64_sys_call, x32_sys_call, ia32_sys_call and the "
+    "syscall tables, by name (verify/prove/program.py DISPATCH), or the table call the image's entry code "
+    "makes) runs the system call the user's number chooses and returns its result in RAX, which the kernel "
+    "hands back to user mode by design: that value counts as user data for no-kernel-data.  Listed at each "
+    "call the analysis took for the dispatch.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
     "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so the "
     "rest of its code is covered too; a SWAPGS, GS-MSR write or CR3 write it read before counts) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "

@@ -645,9 +645,15 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
        middle stay under assumption sysret-path-direct-entries, as for the
        exit path itself; running into the start from the bytes before it
        is an entry at the symbol (assumption xen-pv-entries), as the
-       SYSCALL entry point is for sysret_reaching.
+       SYSCALL entry point is for sysret_reaching (falls_into's byte
+       patterns, measured, find ways in from other functions' immediates on
+       Debian's 6.1 generic and 6.12: too coarse to refuse a stub on);
     A fall-through after a call that does not return would put the bytes
     after it in the extent; they are entered only by what 2 looks for.
+    3. nothing enters the start but the extent's own branches: no direct
+       branch, jump label or fixup from elsewhere -- native code entering
+       an `xen_*` function runs it outside Xen PV, whatever its name
+       (adv_r127_native_jmp_xen_start).
     Every rule here can only leave a branch a second entry (inconclusive),
     never add one."""
     names = prog.symbols.symbolize(src).split("+")
@@ -663,8 +669,12 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
     # 2: any branch into the span of the extent (an instruction of it, or a
     # byte inside one: code decoded from there could run into the branch)
     # from anything but the extent's own branch to that instruction
+    # ... and 3: no branch from elsewhere enters the start either (a native
+    # `jmp xen_entry_stub`: ret_from_fork jumping to a stub's first byte,
+    # adv_r127_native_jmp_xen_start, is no Xen PV entry; Xen's own entries
+    # are registered by address, never branched to)
     last = max(ext)
-    lo, hi = start + 1, last + ext[last].size
+    lo, hi = start, last + ext[last].size
 
     for s, t in candidates(prog, lo, hi) + list(_jump_label_branches(prog, lo, hi)):
         if s not in ext or ext[s].target != t:

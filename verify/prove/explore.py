@@ -3384,6 +3384,11 @@ class Explorer:
             # another function, adv_r83_dispatch_label_alias) returns
             # kernel data under the same label
             self.ex.dispatch_rets |= {n for n in self.reg(st, "rax").variables if n.startswith(f"ret_{site:x}_rax")}
+            # (the dispatch is known by its name or by the entry's table
+            # call: a function under a dispatch name returning kernel data
+            # is proven under this assumption, listed at this call,
+            # adv_r127_x32_dispatch_name)
+            self._assume("syscall-result-user-data", site)
         self._event = None
         ret = self.pop(st)
         if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):

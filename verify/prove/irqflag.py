@@ -1050,7 +1050,7 @@ class IrqFlagEffects:
                 if tgt is not None and tgt in prog.dispatch:
                     ok = False
                     break
-                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                if tgt is None or prog.runtime_target(tgt):
                     sites.add(addr)
                 else:
                     hit = memo.get(tgt)
@@ -1071,7 +1071,7 @@ class IrqFlagEffects:
                 if prog.is_return_thunk(tgt, jump=True):
                     continue
                 name = prog.start_name(tgt)
-                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                if prog.runtime_target(tgt):
                     sites.add(addr)
                     continue
                 if tgt in prog.dispatch:
@@ -1485,7 +1485,7 @@ class IrqFlagEffects:
             if prog.is_return_thunk(t, jump=True):
                 return out if home else "a return thunk not at the entry RSP"
             name = prog.start_name(t)
-            unfixed = t in prog.dispatch or (name and name.startswith(("__SCT__", "__x86_indirect_")))
+            unfixed = t in prog.dispatch or prog.runtime_target(t)
             if name is not None and t != addr and home:
                 # a tail call: the target returns to this function's caller
                 # (checked with it, unless the image does not fix it)
@@ -1812,7 +1812,7 @@ class IrqFlagEffects:
                 if tgt is not None and tgt in prog.dispatch:
                     bad_at = f
                     break
-                if tgt is None or (name and name.startswith(("__SCT__", "__x86_indirect_"))):
+                if tgt is None or prog.runtime_target(tgt):
                     sites.add(addr)
                 elif self._noreturn(tgt):
                     # a callee that never returns ends the path, read no
@@ -1850,7 +1850,7 @@ class IrqFlagEffects:
                 if prog.is_return_thunk(tgt, jump=True):
                     continue
                 name = prog.start_name(tgt)
-                if name and name.startswith(("__SCT__", "__x86_indirect_")):
+                if prog.runtime_target(tgt):
                     sites.add(addr)
                     continue
                 if tgt in prog.dispatch:
@@ -3349,7 +3349,7 @@ class IrqFlagEffects:
             ptr_args = frozenset(r for r in ptr_args if not any(p[0] == "sp" for p in self._ptrset(s, r)))
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
-        elif t is None or (name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_"))):
+        elif t is None or prog.runtime_target(t):
             # a callee the image does not fix: IF as it found it
             assumed.add(node[0])
             res_if, rax, clob = s.IF, TOP, None
@@ -3525,7 +3525,7 @@ class IrqFlagEffects:
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
         if summ is None and t is not None and t not in prog.dispatch \
-                and not (name and name.startswith(("__SCT__", "__x86_indirect_"))) and self._home_bad(t):
+                and not prog.runtime_target(t) and self._home_bad(t):
             # a direct callee with no summary (not read, read without a
             # result, assumed, _quiet) is gone past to the fall-through
             # only when no reading of it found that it may not come back

@@ -95,6 +95,7 @@ class Program:
         # value is a placeholder (Explorer._runtime_const)
         self.runtime_consts = runtime_consts(image)
         self._choices: dict[int, list] = {}
+        self._thunk_regs: dict = {}  # target -> thunk_register's answer
         self._cfgs: dict[int, FunctionCfg] = {}
         self._starts: dict[int, str | None] = {}
         self.dispatch = set()
@@ -107,16 +108,129 @@ class Program:
             self.dispatch.add(d["address"])
 
     def thunk_register(self, target) -> str | None:
-        """The register a retpoline thunk at target branches through
+        """The register an indirect-branch thunk at target branches through
         (`__x86_indirect_thunk_rax` -> "rax"), or None for any other
-        target (the thunk array's start names none)."""
-        name = self.start_name(target) if target is not None else None
-        if not name:
+        target.  A thunk is taken for `jmp *%reg` (its target unknown, or the
+        register's value where the explorer knows it), so both the name
+        (INDIRECT_THUNK_PREFIXES and a register) and the code must say so:
+        a function under a thunk's name whose code does anything else is
+        read as the function it is (review 127: a `__x86_indirect_thunk_rax`
+        that sets TS_COMPAT, or stores a stack address into pt_regs, before
+        its jump; `__x86_indirect_gs_fixup`, a `swapgs; ret`, under the bare
+        prefix)."""
+        if target is None:
             return None
-        for p in INDIRECT_THUNK_PREFIXES:
-            if name.startswith(p) and name[len(p):] in _THUNK_REGS:
-                return name[len(p):]
-        return None
+        if target in self._thunk_regs:
+            return self._thunk_regs[target]
+        # (every name at target: 6.12's __x86_indirect_thunk_array starts
+        # where __x86_indirect_thunk_rax does; names naming two registers
+        # name no thunk)
+        regs = {n[len(p):] for n in self.symbols.names_at(target) for p in INDIRECT_THUNK_PREFIXES
+                if n.startswith(p) and n[len(p):] in _THUNK_REGS}
+        reg = next(iter(regs)) if len(regs) == 1 else None
+        if reg is not None and not self._thunk_shape(target, reg):
+            reg = None
+        self._thunk_regs[target] = reg
+        return reg
+
+    def runtime_target(self, target) -> bool:
+        """A callee the image does not fix, whose code is not read: a static
+        call's trampoline (`__SCT__*`, retargeted by static_call_update()) or
+        an indirect-branch thunk (thunk_register: its name and its code).
+        Other names, `__x86_indirect_*` ones included, are read as code."""
+        name = self.start_name(target) if target is not None else None
+        return bool(name and name.startswith("__SCT__")) or self.thunk_register(target) is not None
+
+    def _thunk_shape(self, start: int, reg: str) -> bool:
+        """Whether the code at start, under every patch-site choice, is an
+        indirect branch through reg and nothing else: every instruction
+        reachable from start, within THUNK_SPAN bytes, is one of
+        - `jmp reg`, or `mov qword ptr [rsp], reg` then `ret` (or a jump to
+          a return thunk, a `ret` under assumption return-thunk): the
+          retpoline, whose `call` pushed the word it overwrites; RSP ends as
+          it began;
+        - `call`/`jmp` to a label inside the span (the retpoline's), `pause`,
+          `lfence`, NOPs, `int3` (a trap: the path ends);
+        - `sar qword ptr <call-depth counter>, 5`: call-depth tracking's
+          accounting (6.12 callthunks; KernelLayout.call_depth, the counter
+          only the return thunks' RSB refill reads).
+        So the thunk writes no memory but its own dead stack word and that
+        counter, leaves IF, GS, CR3 and every register as they were, and
+        goes where reg points: what its callers take it for.  The span
+        bounds a thunk (6.1 and 6.12's are 21-32 bytes, padded to 32)."""
+        THUNK_SPAN = 64
+        lo, hi = start, start + THUNK_SPAN
+        depth = self.layout.call_depth
+        work = [(start, None)]  # (address, (site, its chosen code) being decoded, or None: on disk)
+        seen: set = set()
+        while work:
+            a, over = work.pop()
+            if over is not None and a >= over[0] + len(over[1]):
+                over = None
+            if (a, over) in seen:
+                continue
+            seen.add((a, over))
+            if not lo <= a < hi:
+                return False
+            if over is None and a in self.sites:
+                try:
+                    choices = self.site_choices(a)
+                except CfgError:
+                    return False
+                work += [(a, (a, code)) for code, _label, _cond in choices]
+                continue
+            try:
+                data = over[1][a - over[0]:] if over is not None else self.fetch(a, 16)
+            except CfgError:
+                return False
+            ins = next(iter(lite_decode(_md(), data, a, 1)), None)
+            if ins is None:
+                return False
+            _at, size, m, ops = ins
+            m = m.split(" ")[-1] if m.startswith(("bnd ", "notrack ")) else m
+            nxt = a + size
+            if over is not None and nxt > over[0] + len(over[1]):
+                return False  # (an instruction across the site's end)
+
+            def to(t):  # a branch inside the span: in the chosen code when it lands there
+                return (t, over if over is not None and over[0] <= t < over[0] + len(over[1]) else None)
+
+            if m.startswith("nop") or m in ("lfence", "pause"):
+                work.append((nxt, over))
+            elif m == "int3" or m == "ret" or (m == "jmp" and ops == reg):
+                continue
+            elif m == "mov" and ops == f"qword ptr [rsp], {reg}":
+                work.append((nxt, over))
+            elif m in ("call", "jmp") and ops.startswith("0x"):
+                t = int(ops, 16)
+                if m == "jmp" and self.is_return_thunk(t, jump=True):
+                    continue
+                if not lo <= t < hi:
+                    return False
+                work.append(to(t))
+                if m == "call":
+                    work.append((nxt, over))  # (the retpoline's speculation trap)
+            elif m == "sar" and ops.endswith("], 5") and depth is not None and \
+                    self._names_call_depth(ops, nxt, depth.value):
+                work.append((nxt, over))
+            else:
+                return False
+        return True
+
+    def _names_call_depth(self, ops: str, nxt: int, slot: int) -> bool:
+        """`qword ptr [rip + d]` (uniprocessor: a global) or `qword ptr
+        gs:[rip + d]` (a per-CPU offset, 32 bits) naming the call-depth
+        counter at slot."""
+        for prefix, mask, gs in (("qword ptr gs:[rip ", 0xFFFFFFFF, True), ("qword ptr [rip ", (1 << 64) - 1, False)):
+            if ops.startswith(prefix) and gs == bool(self.layout.percpu_gs.value):
+                body = ops[len(prefix):-len("], 5")]
+                sign, _, num = body.partition(" ")
+                try:
+                    d = int(num, 16) * (-1 if sign == "-" else 1)
+                except ValueError:
+                    return False
+                return sign in ("+", "-") and (nxt + d) & mask == slot & mask
+        return False
 
     # -- bytes ----------------------------------------------------------------------
     def site_inside(self, addr: int, size: int) -> int | None:

@@ -249,9 +249,7 @@ class Summaries:
     def readable(self, target, name) -> bool:
         """Whether the callee is fixed by the image (its summary is read
         from its code), as opposed to unknown at analysis time."""
-        return not (target is None or target in self.program.dispatch or (name and (
-            name.startswith("__SCT__") or name.startswith("__x86_indirect_thunk_")
-            or name.startswith("__x86_indirect_call_thunk_") or name.startswith("__x86_indirect_jump_thunk_"))))
+        return not (target is None or target in self.program.dispatch or self.program.runtime_target(target))
 
     def may_return_elsewhere(self, callees) -> bool:
         """Whether a callee the static SYSRET walk took to return to the next
@@ -284,8 +282,7 @@ class Summaries:
                                assumption="tracepoint-probes-preserve-user-state", why="a tracepoint static call")
             return Summary("unknown-call", "any", vector=True, assumption="irq-flag-preserved",
                            why="a static call, retargeted at run time")
-        if name and (name.startswith("__x86_indirect_thunk_") or name.startswith("__x86_indirect_call_thunk_")
-                     or name.startswith("__x86_indirect_jump_thunk_")):
+        if prog.thunk_register(target) is not None:
             return Summary("unknown-call", "any", vector=True, assumption="irq-flag-preserved",
                            why="an indirect call through a retpoline thunk")
         hit = self._cache.get(target)
@@ -830,7 +827,7 @@ class Summaries:
         if tgt in self.program.dispatch:
             return Summary("summary", "any", may_change_if=True, vector=True, reaches_dispatch=True,
                            why="reaches the syscall dispatch")
-        if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
+        if self.program.runtime_target(tgt):
             return Summary("summary", "any", may_change_if=True, vector=True,
                            why=f"reaches {name}, retargeted at run time")
         if name in RETURN_THUNKS:

@@ -197,7 +197,7 @@ class TsCompatEffects:
             return Effect(ANY, "the syscall dispatch")
         if name is None:
             name = prog.start_name(target)
-        if name and (name.startswith("__SCT__") or name.startswith("__x86_indirect_")):
+        if prog.runtime_target(target):
             return Effect(KEEP, f"{name}, retargeted at run time", assumed=True)
         hit = self._memo.get(target)
         if hit is not None:
@@ -1348,7 +1348,8 @@ class MaySet:
                 thunks.add(a)
             if ".cold" in n and _COLD.match(n):
                 colds.add(a)
-            if n.startswith(("__SCT__", "__x86_indirect_")) or n in _TRACE_HOOKS or n in RETURN_THUNKS:
+            if n.startswith("__SCT__") or (n.startswith("__x86_indirect_") and prog.runtime_target(a)) or \
+                    n in _TRACE_HOOKS or n in RETURN_THUNKS:
                 # retargeted at run time (assumption ts-compat-writers), or a
                 # return thunk: `jmp __x86_return_thunk` is a `ret`
                 # (assumption return-thunk, as in the engine; 6.12's
@@ -2199,7 +2200,7 @@ class MaySet:
                 why = f".altinstr_aux code at {prog.symbolize(f)} does more than test a CPU feature and branch"
         elif f in prog.dispatch or f in fx.syscall_tables:
             why = f"{name} runs a syscall"
-        elif name.startswith("__SCT__") or name.startswith("__x86_indirect_"):
+        elif prog.runtime_target(f):
             why = None  # run-time targets: assumption ts-compat-writers
         else:
             why = self._names_syscall_table(f)
@@ -3416,7 +3417,7 @@ class MaySet:
         tail jump out of the extent at depth 0 are returns home, a call
         returns home as in the walk); else None."""
         out = [a + max(e.length for e in self.prog.sites[a])]
-        if (self.prog.start_name(t) or "").startswith("__x86_indirect_"):
+        if self.prog.thunk_register(t) is not None:
             # a retpoline thunk: every form boot picks (`jmp *%reg`, `lfence;
             # jmp *%reg`, the retpoline's call/ret pair) is a tail call to
             # the register's target, which returns home (assumed, as for a
