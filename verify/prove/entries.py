@@ -39,9 +39,10 @@ from __future__ import annotations
 import bisect
 
 from ..image.branches import alternative_branches, kernel_text, scan_candidates
+from ..image.encoding import lite_decode
 from ..image.patches import tables
 from ..image.entry import sysret_instructions
-from .cfg import CfgError, decode, static_sysret_sites
+from .cfg import CfgError, _md, decode, static_sysret_sites
 
 WINDOW = 1 << 16
 
@@ -679,7 +680,39 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
     for s, t in candidates(prog, lo, hi) + list(_jump_label_branches(prog, lo, hi)):
         if s not in ext or ext[s].target != t:
             return False
+    # ... nor does code before it run on into it (adv_r128_native_falls_into_xen:
+    # ret_from_fork without its final jump): every way falls_into finds,
+    # but a byte pattern inside another instruction's bytes (Debian's 6.1
+    # generic and 6.12 have such, from immediates), which runs only when
+    # control enters the middle of an instruction (assumption
+    # instruction-boundaries)
+    for way, _lo in falls_into(prog, start):
+        if not _inside_an_instruction(prog, way):
+            return False
     return not any(lo <= f < hi for f in tables(prog.image).extable_fixup_targets)
+
+
+def _inside_an_instruction(prog, a: int) -> bool:
+    """a is no symbol start, no table's instruction (a jump label's site,
+    an exception-table entry) and falls inside an instruction of the linear
+    decode of the symbol holding it, from that symbol's start (at most 64
+    KiB before it).  Anything else (undecodable bytes on the way, no
+    symbol) is not shown to be inside one."""
+    if prog.start_name(a) is not None or a in prog.sites or a in tables(prog.image).extable_entries:
+        return False
+    s0 = prog.symbols.symbol_start(a)
+    if s0 is None or not 0 < a - s0 <= 1 << 16:
+        return False
+    try:
+        data = prog.fetch_raw(s0, a - s0 + 16)
+    except CfgError:
+        return False
+    for at, size, _m, _o in lite_decode(_md(), data, s0):
+        if at == a:
+            return False
+        if at < a < at + size:
+            return True
+    return False
 
 
 def search(prog, vs, width_of=None) -> dict:

@@ -211,7 +211,7 @@ import os as _os
 import capstone
 
 from ..image.patches import tables
-from ..image.encoding import is_jump, lite_decode, operand_size_prefixed
+from ..image.encoding import NEXT_FROM_STATE, is_jump, lite_decode, operand_size_prefixed
 from ..machine import IMPLICIT_MEMORY_STORES, memory_written, store_extent
 from .cfg import CfgError, addr32_memory, disasm_one, prefixed_system_insn, target_node
 
@@ -283,7 +283,8 @@ WARNERS = ("__warn_printk", "warn_slowpath_fmt", "__warn")
 # follow (an instruction here makes a closure not IF-clean)
 _UNCLEAN = ("cli", "sti", "popf", "popfq", "popfd", "iret", "iretq", "iretd", "sysret", "sysretq", "sysexit", "sysexitq",
             "swapgs", "syscall", "sysenter", "int", "int1", "int3", "into", "retf", "retfq", "lret", "ljmp",
-            "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "wrmsr", "xrstor", "xrstors")
+            "lcall", "vmcall", "vmmcall", "vmlaunch", "vmresume", "getsec", "rsm", "uiret", "enclu", "wrmsr",
+            "xrstor", "xrstors")
 # what _quiet allows of _UNCLEAN: `cli` (IF 0), MSR and extended-state
 # writes (they do not change RFLAGS.IF); popf and sti are its own rules
 _QUIET_OK = ("cli", "wrmsr", "xrstor", "xrstors")
@@ -3214,6 +3215,7 @@ class IrqFlagEffects:
             for a, sz, m, ops in lite_decode(self.md, code, base):
                 n += sz
                 if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) \
+                        or m in ("ljmp", "lcall") or m.split(" ")[-1] in NEXT_FROM_STATE \
                         or prefixed_system_insn(code[a - base:a - base + 16]):
                     # (a return, an indirect jump; FRED's ERETS/ERETU, which
                     # capstone reads as `clac`, return through the frame on

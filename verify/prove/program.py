@@ -143,33 +143,46 @@ class Program:
 
     def _thunk_shape(self, start: int, reg: str) -> bool:
         """Whether the code at start, under every patch-site choice, is an
-        indirect branch through reg and nothing else: every instruction
-        reachable from start, within THUNK_SPAN bytes, is one of
-        - `jmp reg`, or `mov qword ptr [rsp], reg` then `ret` (or a jump to
-          a return thunk, a `ret` under assumption return-thunk): the
-          retpoline, whose `call` pushed the word it overwrites; RSP ends as
-          it began;
-        - `call`/`jmp` to a label inside the span (the retpoline's), `pause`,
-          `lfence`, NOPs, `int3` (a trap: the path ends);
-        - `sar qword ptr <call-depth counter>, 5`: call-depth tracking's
-          accounting (6.12 callthunks; KernelLayout.call_depth, the counter
-          only the return thunks' RSB refill reads).
+        indirect branch through reg and nothing else.  The walk follows
+        every instruction reachable from start within THUNK_SPAN bytes,
+        with the words the thunk pushed (depth: its own `call`, at most one)
+        and whether the top one now holds reg:
+        - at depth 0, `jmp reg` ends the path (ITS, LFENCE and the patched
+          retpoline); a `ret` there would return to the caller without
+          branching anywhere (adv_r128_thunk_ret_dispatch: RAX still the
+          target's address), refused, as is `ret imm`;
+        - `call L` (L inside the span, at depth 0) pushes: L goes on at
+          depth 1; the fall-through is the retpoline's speculation trap,
+          which may hold only `pause`, `lfence`, NOPs, `int3` and jumps
+          inside the span (the CPU never returns there: the return address
+          is overwritten below);
+        - at depth 1, `mov qword ptr [rsp], reg` overwrites the pushed word;
+          then `ret` (or a jump to a return thunk, a `ret` under assumption
+          return-thunk) goes to reg with RSP as it was at entry;
+        - NOPs, `lfence`, `pause`, jumps inside the span and call-depth
+          tracking's `sar qword ptr <counter>, 5` (KernelLayout.call_depth,
+          6.12 pcpu_hot.call_depth: only the return thunks' RSB refill
+          reads it) go on; anything else refuses the name.
         So the thunk writes no memory but its own dead stack word and that
         counter, leaves IF, GS, CR3 and every register as they were, and
         goes where reg points: what its callers take it for.  The span
         bounds a thunk (6.1 and 6.12's are 21-32 bytes, padded to 32)."""
         THUNK_SPAN = 64
         lo, hi = start, start + THUNK_SPAN
-        depth = self.layout.call_depth
-        work = [(start, None)]  # (address, (site, its chosen code) being decoded, or None: on disk)
+        depth_slot = self.layout.call_depth
+        # (address, (site, its chosen code) being decoded or None, words
+        # pushed, top word holds reg, in the speculation trap)
+        work = [(start, None, 0, False, False)]
         seen: set = set()
         while work:
-            a, over = work.pop()
+            item = work.pop()
+            a, over, depth, marked, trap = item
             if over is not None and a >= over[0] + len(over[1]):
                 over = None
-            if (a, over) in seen:
+                item = (a, None, depth, marked, trap)
+            if item in seen:
                 continue
-            seen.add((a, over))
+            seen.add(item)
             if not lo <= a < hi:
                 return False
             if over is None and a in self.sites:
@@ -177,7 +190,7 @@ class Program:
                     choices = self.site_choices(a)
                 except CfgError:
                     return False
-                work += [(a, (a, code)) for code, _label, _cond in choices]
+                work += [(a, (a, code), depth, marked, trap) for code, _label, _cond in choices]
                 continue
             try:
                 data = over[1][a - over[0]:] if over is not None else self.fetch(a, 16)
@@ -193,26 +206,42 @@ class Program:
                 return False  # (an instruction across the site's end)
 
             def to(t):  # a branch inside the span: in the chosen code when it lands there
-                return (t, over if over is not None and over[0] <= t < over[0] + len(over[1]) else None)
+                return t, (over if over is not None and over[0] <= t < over[0] + len(over[1]) else None)
 
             if m.startswith("nop") or m in ("lfence", "pause"):
-                work.append((nxt, over))
-            elif m == "int3" or m == "ret" or (m == "jmp" and ops == reg):
-                continue
-            elif m == "mov" and ops == f"qword ptr [rsp], {reg}":
-                work.append((nxt, over))
-            elif m in ("call", "jmp") and ops.startswith("0x"):
+                work.append((nxt, over, depth, marked, trap))
+            elif m == "int3":
+                continue  # (a trap: the path ends)
+            elif m == "jmp" and ops.startswith("0x"):
                 t = int(ops, 16)
-                if m == "jmp" and self.is_return_thunk(t, jump=True):
+                if self.is_return_thunk(t, jump=True):
+                    if trap or depth != 1 or not marked:
+                        return False
                     continue
                 if not lo <= t < hi:
                     return False
-                work.append(to(t))
-                if m == "call":
-                    work.append((nxt, over))  # (the retpoline's speculation trap)
-            elif m == "sar" and ops.endswith("], 5") and depth is not None and \
-                    self._names_call_depth(ops, nxt, depth.value):
-                work.append((nxt, over))
+                work.append((*to(t), depth, marked, trap))
+            elif trap:
+                return False  # (the speculation trap holds nothing else)
+            elif m == "jmp" and ops == reg:
+                if depth != 0:
+                    return False
+            elif m == "ret" and not ops:
+                if depth != 1 or not marked:
+                    return False
+            elif m == "call" and ops.startswith("0x"):
+                t = int(ops, 16)
+                if depth != 0 or not lo <= t < hi:
+                    return False
+                work.append((*to(t), 1, False, False))
+                work.append((nxt, over, depth, marked, True))
+            elif m == "mov" and ops == f"qword ptr [rsp], {reg}":
+                if depth != 1:
+                    return False
+                work.append((nxt, over, depth, True, trap))
+            elif m == "sar" and ops.endswith("], 5") and depth_slot is not None and \
+                    self._names_call_depth(ops, nxt, depth_slot.value):
+                work.append((nxt, over, depth, marked, trap))
             else:
                 return False
         return True

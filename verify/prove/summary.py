@@ -78,7 +78,7 @@ _IMPLICIT_WRITES = {
 }
 # instructions after which no register can be trusted
 _UNKNOWN_REGS = {"vmcall", "vmmcall", "vmlaunch", "vmresume", "int", "into", "syscall", "sysenter", "sysexit", "sysexitq",
-                 "rsm", "tdcall", "enclu", "encls",
+                 "rsm", "tdcall", "enclu", "encls", "getsec", "uiret",
                  # AMD SVM (review 33b): VMRUN returns on #VMEXIT with every
                  # register but RAX/RSP the guest's and the GS base, KernelGsBase
                  # and SYSCALL MSRs not restored by the CPU (adv_r33b_vmrun_regs);
