@@ -530,6 +530,11 @@ def falls_into(prog, lo: int) -> set:
             if ins is None:
                 res = ("unsure",)
                 break
+            if ins.target is not None and ins.kind in ("jmp", "jcc", "call", "tail") and s0 <= ins.target < lo:
+                # a branch this decode takes inside the window: its target
+                # runs too (adv_r129_window_jmp_falls_into_xen: `jmp 2f`
+                # over padding to code that runs on into lo)
+                inner.append((a, ins.target))
             if ins.mnemonic == "int3" or ins.kind in _NO_FALL or (ins.mnemonic == "ud2" and
                                                                  prog.after_ud2(a) == "dies"):
                 res = None
@@ -543,6 +548,7 @@ def falls_into(prog, lo: int) -> set:
         return res
 
     out: set = set()
+    inner: list = []  # (source, target) of the branches inside the window the decodes take
     for st in sorted(sym_starts):
         r = outcome(st)
         if r is not None and r[0] == "fall":
@@ -553,6 +559,15 @@ def falls_into(prog, lo: int) -> set:
         r = outcome(t)
         if r is not None:
             out.add((src, lo))  # a branch into code that runs on into lo
+    taken: set = set()
+    while inner:
+        src, t = inner.pop()
+        if (src, t) in taken:
+            continue
+        taken.add((src, t))
+        r = outcome(t)
+        if r is not None:
+            out.add((src, lo))  # (as a branch from outside: its target runs on into lo)
     return out
 
 
@@ -561,9 +576,11 @@ def _is_nop(ins, raw: bytes) -> bool:
 
 
 def _in_trampoline(prog, addr: int) -> bool:
-    """Whether addr lies in a static call trampoline (`__SCT__*`)."""
+    """Whether addr lies in a static call trampoline (Program.
+    static_call_tramp: the name and the bytes static_call_update()
+    patches; other code under the name is never retargeted)."""
     start = prog.symbols.symbol_start(addr)
-    return start is not None and any(n.startswith("__SCT__") for n in prog.symbols.names_at(start))
+    return start is not None and prog.static_call_tramp(start)
 
 
 # Where a Xen PV function's own control flow stops: no fall-through after
@@ -693,13 +710,24 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
 
 
 def _inside_an_instruction(prog, a: int) -> bool:
-    """a is no symbol start, no table's instruction (a jump label's site,
-    an exception-table entry) and falls inside an instruction of the linear
-    decode of the symbol holding it, from that symbol's start (at most 64
-    KiB before it).  Anything else (undecodable bytes on the way, no
-    symbol) is not shown to be inside one."""
+    """Whether a lies inside an instruction of every decode control can make
+    around it, so that a byte pattern there never runs: a is no symbol
+    start, no table's instruction (a jump label's site, an exception-table
+    entry), no patch site lies within 15 bytes of it (a choice there decodes
+    otherwise: adv_r129_altrepl_jmp_falls_into_xen), and a is an
+    instruction start of none of the decodes from the start of the symbol
+    holding it (at most 64 KiB before it), from every direct branch those
+    decodes take inside [symbol, a] and from every branch pattern of the
+    image into that range (adv_r129_midinsn_jmp_falls_into_xen: `jmp 1f`
+    over a `b8` byte), while the decode from the symbol's start covers it
+    with an instruction.  Anything else is not shown to be inside one."""
     if prog.start_name(a) is not None or a in prog.sites or a in tables(prog.image).extable_entries:
         return False
+    i = bisect.bisect_right(prog._site_starts, a + 15) - 1
+    while i >= 0 and prog._site_starts[i] > a - 64:
+        if prog._site_ends[i] > a - 15:
+            return False
+        i -= 1
     s0 = prog.symbols.symbol_start(a)
     if s0 is None or not 0 < a - s0 <= 1 << 16:
         return False
@@ -707,12 +735,34 @@ def _inside_an_instruction(prog, a: int) -> bool:
         data = prog.fetch_raw(s0, a - s0 + 16)
     except CfgError:
         return False
-    for at, size, _m, _o in lite_decode(_md(), data, s0):
-        if at == a:
-            return False
-        if at < a < at + size:
-            return True
-    return False
+    md = _md()
+    starts: set = set()
+    covered = False
+    work = [s0] + [t for _s, t in candidates(prog, s0, a + 1)] + [t for _s, t in _jump_label_branches(prog, s0, a + 1)]
+    seen: set = set()
+    while work:
+        x = work.pop()
+        if x in seen or not s0 <= x <= a:
+            continue
+        seen.add(x)
+        for at, size, m, ops in lite_decode(md, data[x - s0:], x):
+            if at == a:
+                return False
+            if x == s0 and at < a < at + size:
+                covered = True
+            if at > a or (at in starts and x != s0):
+                break  # (past a, or the same decode from here on)
+            starts.add(at)
+            if ops.startswith("0x") and _direct_branch_mnemonic(m):
+                t = int(ops, 16)
+                if s0 <= t <= a:
+                    work.append(t)
+    return covered
+
+
+def _direct_branch_mnemonic(m: str) -> bool:
+    m = m.split(" ")[-1]
+    return m in ("call", "jmp", "xbegin") or m.startswith(("j", "loop"))
 
 
 def search(prog, vs, width_of=None) -> dict:

@@ -2412,6 +2412,12 @@ class Explorer:
                     # write `call *%reg` there): the callee is the
                     # register's value, followed as that of `call *%reg`
                     # would be (adv_r115_la57_retpoline_call_walk)
+                    gs_counter, via_return_thunk = self.program.thunk_effects(tgt)
+                    if gs_counter and not s2.gs_kernel.is_true():
+                        self.note_gs(s2, last.addr)  # (call-depth tracking's %gs counter)
+                    if via_return_thunk:
+                        self._assume("return-thunk", last.addr)
+                        self._return_thunk_gs(s2, last.addr)
                     v = self.reg(s2, reg)
                     tgt = None if v.symbolic else v.concrete_value
                 if k == "tail":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 
+from ..errors import InputError
 from ..image.encoding import lite_decode
 from ..image.patches import CALLED_ONLY_THUNKS, PatchSite, Variant, read_patch_sites, runtime_consts, tables
 from .cfg import INDIRECT_THUNK_PREFIXES, RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
@@ -74,6 +75,7 @@ class Program:
         # and user-cr3 is decided with X86_FEATURE_PTI false
         self.feature_pti = consts.get("X86_FEATURE_PTI")
         self.has_pti = any(getattr(e, "feature", None) == self.feature_pti for es in self.sites.values() for e in es)
+        self._sct_memo: dict = {}  # target -> static_call_tramp's answer
         for s in self._odd_static_calls():
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
@@ -96,6 +98,7 @@ class Program:
         self.runtime_consts = runtime_consts(image)
         self._choices: dict[int, list] = {}
         self._thunk_regs: dict = {}  # target -> thunk_register's answer
+        self._thunk_fx: dict = {}  # thunk -> thunk_effects' answer
         self._cfgs: dict[int, FunctionCfg] = {}
         self._starts: dict[int, str | None] = {}
         self.dispatch = set()
@@ -135,11 +138,39 @@ class Program:
 
     def runtime_target(self, target) -> bool:
         """A callee the image does not fix, whose code is not read: a static
-        call's trampoline (`__SCT__*`, retargeted by static_call_update()) or
-        an indirect-branch thunk (thunk_register: its name and its code).
-        Other names, `__x86_indirect_*` ones included, are read as code."""
-        name = self.start_name(target) if target is not None else None
-        return bool(name and name.startswith("__SCT__")) or self.thunk_register(target) is not None
+        call's trampoline (static_call_tramp: its name and its bytes,
+        retargeted by static_call_update()) or an indirect-branch thunk
+        (thunk_register: its name and its code).  Other code under those
+        names is read as code."""
+        return self.static_call_tramp(target) or self.thunk_register(target) is not None
+
+    def static_call_tramp(self, target) -> bool:
+        """target is a static call trampoline: a `__SCT__*` name there and
+        the bytes static_call_update() accepts to patch: a 5-byte `jmp
+        func` (e9 rel32; a NULL call's `jmp __x86_return_thunk` too) or
+        `ret; int3; nop; nop; nop`, then the signature `0f b9 cc` (6.1 and
+        6.12 asm/static_call.h __ARCH_DEFINE_STATIC_CALL_TRAMP; arch/x86/
+        kernel/static_call.c __static_call_validate BUG()s on a trampoline
+        without it, so only such a one is ever retargeted).  Every
+        trampoline of the Debian kernels and the uniprocessor kernel has this
+        shape (739 on 6.1, 3855 on 6.12, measured).  Under any other bytes
+        the name retargets nothing: the code is what runs, and is read."""
+        if target is None:
+            return False
+        hit = self._sct_memo.get(target)
+        if hit is None:
+            hit = False
+            if any(n.startswith("__SCT__") for n in self.symbols.names_at(target)):
+                try:
+                    raw = self.image.read(target, 8)
+                except InputError:
+                    raw = b""
+                # (a trampoline under a patch site too is an unknown callee:
+                # whatever boot or static_call_update() puts there)
+                hit = len(raw) == 8 and raw[5:] == b"\x0f\xb9\xcc" and (
+                    raw[0] == 0xE9 or raw[:5] == b"\xc3\xcc\x90\x90\x90")
+            self._sct_memo[target] = hit
+        return hit
 
     def _thunk_shape(self, start: int, reg: str) -> bool:
         """Whether the code at start, under every patch-site choice, is an
@@ -170,6 +201,7 @@ class Program:
         THUNK_SPAN = 64
         lo, hi = start, start + THUNK_SPAN
         depth_slot = self.layout.call_depth
+        gs_counter = via_return_thunk = False  # (thunk_effects)
         # (address, (site, its chosen code) being decoded or None, words
         # pushed, top word holds reg, in the speculation trap)
         work = [(start, None, 0, False, False)]
@@ -217,6 +249,7 @@ class Program:
                 if self.is_return_thunk(t, jump=True):
                     if trap or depth != 1 or not marked:
                         return False
+                    via_return_thunk = True
                     continue
                 if not lo <= t < hi:
                     return False
@@ -241,10 +274,22 @@ class Program:
                 work.append((nxt, over, depth, True, trap))
             elif m == "sar" and ops.endswith("], 5") and depth_slot is not None and \
                     self._names_call_depth(ops, nxt, depth_slot.value):
+                gs_counter = gs_counter or "gs:" in ops
                 work.append((nxt, over, depth, marked, trap))
             else:
                 return False
+        self._thunk_fx[start] = (gs_counter, via_return_thunk)
         return True
+
+    def thunk_effects(self, target) -> tuple:
+        """(whether some patch choice of the thunk at target accesses %gs:
+        call-depth tracking's counter; whether one leaves through a return
+        thunk) for a thunk thunk_register takes: what a caller owes beside
+        the indirect branch (a %gs access while the GS base may be the
+        user's, adv_r129_callthunk_sar_after_swapgs; the return thunk's own
+        effects under assumption return-thunk,
+        adv_r129_thunk_rethunk_after_swapgs)."""
+        return self._thunk_fx.get(target, (False, False)) if self.thunk_register(target) is not None else (False, False)
 
     def _names_call_depth(self, ops: str, nxt: int, slot: int) -> bool:
         """`qword ptr [rip + d]` (uniprocessor: a global) or `qword ptr
@@ -492,8 +537,8 @@ class Program:
                 raw = b""
             if len(raw) == 5 and raw[0] in (0xE8, 0xE9):
                 t = (a + 5 + int.from_bytes(raw[1:5], "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
-                if any(n.startswith("__SCT__") for n in self.symbols.names_at(t)):
-                    continue
+                if self.static_call_tramp(t):
+                    continue  # (a trampoline: the call is an unknown one, runtime_target)
             out.append(PatchSite("static_call", a, 5, detail=f"static call site at {self.symbolize(a)}",
                                  variants=(Variant("on-disk", raw or None),
                                            Variant("retargeted at boot and run time", None)),

@@ -275,8 +275,10 @@ class Summaries:
             return Summary("unknown-call", "any", assumption="irq-flag-preserved", why="an indirect call")
         if target in prog.dispatch:
             return Summary("dispatch", "any", may_change_if=True, vector=True, why="the syscall dispatch")
-        if name and name.startswith("__SCT__"):
-            # static calls are retargeted at run time: the on-disk target is not the callee
+        if name and name.startswith("__SCT__") and prog.static_call_tramp(target):
+            # static calls are retargeted at run time: the on-disk target is
+            # not the callee (a trampoline by its bytes too: other code under
+            # the name is read, Program.static_call_tramp)
             if name.startswith("__SCT__tp_func_"):
                 return Summary("unknown-call", "any", keeps_user_state=True, vector=True,
                                assumption="tracepoint-probes-preserve-user-state", why="a tracepoint static call")

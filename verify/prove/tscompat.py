@@ -1348,7 +1348,7 @@ class MaySet:
                 thunks.add(a)
             if ".cold" in n and _COLD.match(n):
                 colds.add(a)
-            if n.startswith("__SCT__") or (n.startswith("__x86_indirect_") and prog.runtime_target(a)) or \
+            if (n.startswith(("__SCT__", "__x86_indirect_")) and prog.runtime_target(a)) or \
                     n in _TRACE_HOOKS or n in RETURN_THUNKS:
                 # retargeted at run time (assumption ts-compat-writers), or a
                 # return thunk: `jmp __x86_return_thunk` is a `ret`
