@@ -473,7 +473,9 @@ def falls_into(prog, lo: int) -> set:
 
     def straight(code: bytes, base: int):
         """A candidate's code run from its start: None (it does not go on
-        past its end), "nop" (only NOPs), "code", or "unsure"."""
+        past its end), "nop" (only NOPs), "code", or "unsure".  Its direct
+        branches into the window are taken as the decodes' own
+        (adv_r130_window_altrepl_jmp_into_xen: a replacement's `jmp`)."""
         a, seen_code = 0, False
         while a < len(code):
             try:
@@ -482,6 +484,8 @@ def falls_into(prog, lo: int) -> set:
                 ins = None
             if ins is None:
                 return "unsure"
+            if ins.target is not None and ins.kind in ("jmp", "jcc", "call", "tail") and s0 <= ins.target < lo:
+                inner.append((base + a, ins.target))
             if ins.mnemonic == "int3" or ins.kind in _NO_FALL:
                 return None
             if ins.kind == "jcc":
@@ -723,10 +727,14 @@ def _inside_an_instruction(prog, a: int) -> bool:
     with an instruction.  Anything else is not shown to be inside one."""
     if prog.start_name(a) is not None or a in prog.sites or a in tables(prog.image).extable_entries:
         return False
+    longest = prog.__dict__.get("_longest_site")
+    if longest is None:
+        longest = prog.__dict__["_longest_site"] = max(
+            (e - b for b, e in zip(prog._site_starts, prog._site_ends)), default=0)
     i = bisect.bisect_right(prog._site_starts, a + 15) - 1
-    while i >= 0 and prog._site_starts[i] > a - 64:
+    while i >= 0 and prog._site_starts[i] > a - 15 - longest:
         if prog._site_ends[i] > a - 15:
-            return False
+            return False  # (any site whose bytes reach within 15 of a: adv_r130_longalt_falls_into_xen)
         i -= 1
     s0 = prog.symbols.symbol_start(a)
     if s0 is None or not 0 < a - s0 <= 1 << 16:
@@ -738,7 +746,11 @@ def _inside_an_instruction(prog, a: int) -> bool:
     md = _md()
     starts: set = set()
     covered = False
-    work = [s0] + [t for _s, t in candidates(prog, s0, a + 1)] + [t for _s, t in _jump_label_branches(prog, s0, a + 1)]
+    # (the seeds falls_into and assumption instruction-boundaries count:
+    # exception fixups too, adv_r130_fixup_jmp_falls_into_xen)
+    work = [s0] + [t for _s, t in candidates(prog, s0, a + 1)] + \
+        [t for _s, t in _jump_label_branches(prog, s0, a + 1)] + \
+        [f for f in tables(prog.image).extable_fixup_targets if s0 <= f <= a]
     seen: set = set()
     while work:
         x = work.pop()

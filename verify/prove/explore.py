@@ -2412,9 +2412,11 @@ class Explorer:
                     # write `call *%reg` there): the callee is the
                     # register's value, followed as that of `call *%reg`
                     # would be (adv_r115_la57_retpoline_call_walk)
-                    gs_counter, via_return_thunk = self.program.thunk_effects(tgt)
+                    gs_counter, via_return_thunk, flags = self.program.thunk_effects(tgt)
                     if gs_counter and not s2.gs_kernel.is_true():
                         self.note_gs(s2, last.addr)  # (call-depth tracking's %gs counter)
+                    if flags:
+                        self._fresh_flags(s2, f"thunk_{last.addr:x}")
                     if via_return_thunk:
                         self._assume("return-thunk", last.addr)
                         self._return_thunk_gs(s2, last.addr)
@@ -3344,7 +3346,34 @@ class Explorer:
 
     # -- calls ----------------------------------------------------------------------------
     def call(self, st: MState, target, ret_addr, depth, site, tail=False) -> list[MState]:
-        """The states after the call returned (with its return address popped)."""
+        """The states after the call returned (with its return address popped).
+        A static call runs what the image fixes until static_call_update()
+        retargets it (Program.static_call_defaults: each read as code, on a
+        copy of the state) or, after that, any function (the unknown callee
+        of the trampoline, under its named assumptions): both.  Soundness:
+        every function the call can run at some time is one of these."""
+        prog = self.program
+        if target is not None and prog.static_call_tramp(target):
+            out = self._call(st.copy(), target, ret_addr, depth, site, tail)
+            for f in prog.static_call_defaults(target, site):
+                s2 = st.copy()
+                if f is None:
+                    # nothing runs: the trampoline's `ret` (or its jump to a
+                    # return thunk: assumption return-thunk) pops the
+                    # return address
+                    if prog.image.read(target, 1) == b"\xe9":
+                        self._assume("return-thunk", site)
+                        self._return_thunk_gs(s2, site)
+                    ret = self.pop(s2)
+                    if ret.symbolic or (ret_addr is not None and ret.concrete_value != ret_addr):
+                        raise ReturnRefuted(f"{prog.symbolize(site)}: the return address changed across a call")
+                    out.append(s2)
+                else:
+                    out += self._call(s2, f, ret_addr, depth, site, tail)
+            return out
+        return self._call(st, target, ret_addr, depth, site, tail)
+
+    def _call(self, st: MState, target, ret_addr, depth, site, tail=False) -> list[MState]:
         prog = self.program
         name = prog.start_name(target) if target is not None else None
         if prog.is_trace_hook(target):

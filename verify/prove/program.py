@@ -160,7 +160,11 @@ class Program:
         hit = self._sct_memo.get(target)
         if hit is None:
             hit = False
-            if any(n.startswith("__SCT__") for n in self.symbols.names_at(target)):
+            # (and a key: static_call_update(name, f) names __SCK__name and
+            # __SCT__name; a trampoline no key names is never retargeted,
+            # adv_r130_sct_nokey_sti)
+            if any(n.startswith("__SCT__") and "__SCK__" + n[len("__SCT__"):] in self.symbols
+                   for n in self.symbols.names_at(target)):
                 try:
                     raw = self.image.read(target, 8)
                 except InputError:
@@ -171,6 +175,30 @@ class Program:
                     raw[0] == 0xE9 or raw[:5] == b"\xc3\xcc\x90\x90\x90")
             self._sct_memo[target] = hit
         return hit
+
+    def static_call_defaults(self, tramp: int, site: int | None) -> list:
+        """What a call at `site` to the static call trampoline `tramp` runs
+        before any static_call_update() retargets it, which the image fixes
+        (adv_r130_sct_key_func_ptregs): the trampoline's own `jmp func`
+        target, and for a site .static_call_sites lists the function its key
+        holds (__static_call_init() writes a call to it there); None for
+        "nothing runs" (a NULL trampoline's `ret` or jump to a return thunk,
+        a NULL key: a NOP).  The run-time targets are the unknown callee
+        the trampoline also stands for."""
+        out: list = []
+        try:
+            raw = self.image.read(tramp, 5)
+        except InputError:
+            return out
+        if raw[0] == 0xE9:
+            f = (tramp + 5 + int.from_bytes(raw[1:5], "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
+            out.append(None if self.is_return_thunk(f, jump=True) else f)
+        else:
+            out.append(None)
+        if site is not None and site in tables(self.image).static_call_sites:
+            funcs = [f for s, f in tables(self.image).static_call_targets if s == site]
+            out += [f or None for f in funcs] or [None]
+        return list(dict.fromkeys(out))
 
     def _thunk_shape(self, start: int, reg: str) -> bool:
         """Whether the code at start, under every patch-site choice, is an
@@ -201,7 +229,7 @@ class Program:
         THUNK_SPAN = 64
         lo, hi = start, start + THUNK_SPAN
         depth_slot = self.layout.call_depth
-        gs_counter = via_return_thunk = False  # (thunk_effects)
+        gs_counter = via_return_thunk = flags = False  # (thunk_effects)
         # (address, (site, its chosen code) being decoded or None, words
         # pushed, top word holds reg, in the speculation trap)
         work = [(start, None, 0, False, False)]
@@ -275,21 +303,25 @@ class Program:
             elif m == "sar" and ops.endswith("], 5") and depth_slot is not None and \
                     self._names_call_depth(ops, nxt, depth_slot.value):
                 gs_counter = gs_counter or "gs:" in ops
+                flags = True  # (a shift writes the status flags)
                 work.append((nxt, over, depth, marked, trap))
             else:
                 return False
-        self._thunk_fx[start] = (gs_counter, via_return_thunk)
+        self._thunk_fx[start] = (gs_counter, via_return_thunk, flags or via_return_thunk)
         return True
 
     def thunk_effects(self, target) -> tuple:
         """(whether some patch choice of the thunk at target accesses %gs:
         call-depth tracking's counter; whether one leaves through a return
-        thunk) for a thunk thunk_register takes: what a caller owes beside
-        the indirect branch (a %gs access while the GS base may be the
-        user's, adv_r129_callthunk_sar_after_swapgs; the return thunk's own
-        effects under assumption return-thunk,
-        adv_r129_thunk_rethunk_after_swapgs)."""
-        return self._thunk_fx.get(target, (False, False)) if self.thunk_register(target) is not None else (False, False)
+        thunk; whether one may change the status flags: the counter's `sar`,
+        a return thunk's code) for a thunk thunk_register takes: what a
+        caller owes beside the indirect branch (a %gs access while the GS
+        base may be the user's, adv_r129_callthunk_sar_after_swapgs; the
+        return thunk's own effects under assumption return-thunk,
+        adv_r129_thunk_rethunk_after_swapgs; flags a caller tests after the
+        call, adv_r130_thunk_sar_flags)."""
+        none = (False, False, False)
+        return self._thunk_fx.get(target, none) if self.thunk_register(target) is not None else none
 
     def _names_call_depth(self, ops: str, nxt: int, slot: int) -> bool:
         """`qword ptr [rip + d]` (uniprocessor: a global) or `qword ptr
