@@ -522,6 +522,15 @@ class FunctionCfg:
                 succ = [fall] if _pushes_return_to(prog, addr, fall[0]) else []
             elif k in ("ret", "ijmp", "sysret", "sysretl", "tail", "dead", "far"):
                 succ = []
+            for s2 in succ:
+                if s2[1] is None and s2[0] != self.entry and prog.runtime_target(s2[0]):
+                    # a static call trampoline or a thunk entered by a jcc, a
+                    # jmp that is no tail call or a fall-through: its bytes
+                    # are not what runs (static_call_update() retargets a
+                    # trampoline), and only a call or tail call models that
+                    # (adv_r131_sct_jcc_tail_followed)
+                    raise CfgError(f"{addr:#x}: control enters {prog.symbolize(s2[0])}, retargeted at run time, "
+                                   "otherwise than by a call or a tail call")
             nexts[node] = succ
             work.extend(succ)
         # -- pass 2: blocks ---------------------------------------------------------

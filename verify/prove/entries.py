@@ -739,25 +739,33 @@ def _inside_an_instruction(prog, a: int) -> bool:
     s0 = prog.symbols.symbol_start(a)
     if s0 is None or not 0 < a - s0 <= 1 << 16:
         return False
+    # the decodes start as far back as falls_into's window (and at the
+    # symbol before it): a decode from an earlier symbol may cross s0 and
+    # start an instruction at a (adv_r131_overlap_sym_falls_into_xen)
+    lo = min(s0, max(0, a - FALL_WINDOW))
+    lo = prog.symbols.symbol_start(lo) or lo
+    if a - lo > 1 << 17:
+        return False
     try:
-        data = prog.fetch_raw(s0, a - s0 + 16)
+        data = prog.fetch_raw(lo, a - lo + 16)
     except CfgError:
         return False
     md = _md()
     starts: set = set()
     covered = False
     # (the seeds falls_into and assumption instruction-boundaries count:
-    # exception fixups too, adv_r130_fixup_jmp_falls_into_xen)
-    work = [s0] + [t for _s, t in candidates(prog, s0, a + 1)] + \
-        [t for _s, t in _jump_label_branches(prog, s0, a + 1)] + \
-        [f for f in tables(prog.image).extable_fixup_targets if s0 <= f <= a]
+    # every symbol start, branch patterns, jump labels, exception fixups,
+    # adv_r130_fixup_jmp_falls_into_xen)
+    work = [lo, s0, *prog.symbols.addresses_in(lo, a + 1)] + [t for _s, t in candidates(prog, lo, a + 1)] + \
+        [t for _s, t in _jump_label_branches(prog, lo, a + 1)] + \
+        [f for f in tables(prog.image).extable_fixup_targets if lo <= f <= a]
     seen: set = set()
     while work:
         x = work.pop()
-        if x in seen or not s0 <= x <= a:
+        if x in seen or not lo <= x <= a:
             continue
         seen.add(x)
-        for at, size, m, ops in lite_decode(md, data[x - s0:], x):
+        for at, size, m, ops in lite_decode(md, data[x - lo:], x):
             if at == a:
                 return False
             if x == s0 and at < a < at + size:
@@ -767,7 +775,7 @@ def _inside_an_instruction(prog, a: int) -> bool:
             starts.add(at)
             if ops.startswith("0x") and _direct_branch_mnemonic(m):
                 t = int(ops, 16)
-                if s0 <= t <= a:
+                if lo <= t <= a:
                     work.append(t)
     return covered
 

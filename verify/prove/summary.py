@@ -275,11 +275,12 @@ class Summaries:
             return Summary("unknown-call", "any", assumption="irq-flag-preserved", why="an indirect call")
         if target in prog.dispatch:
             return Summary("dispatch", "any", may_change_if=True, vector=True, why="the syscall dispatch")
-        if name and name.startswith("__SCT__") and prog.static_call_tramp(target):
+        if prog.static_call_tramp(target):
             # static calls are retargeted at run time: the on-disk target is
             # not the callee (a trampoline by its bytes too: other code under
             # the name is read, Program.static_call_tramp)
-            if name.startswith("__SCT__tp_func_"):
+            if any(n.startswith("__SCT__tp_func_") for n in prog.symbols.names_at(target)) and \
+                    all(n.startswith("__SCT__tp_func_") for n in prog.symbols.names_at(target) if n.startswith("__SCT__")):
                 return Summary("unknown-call", "any", keeps_user_state=True, vector=True,
                                assumption="tracepoint-probes-preserve-user-state", why="a tracepoint static call")
             return Summary("unknown-call", "any", vector=True, assumption="irq-flag-preserved",
@@ -699,6 +700,10 @@ class Summaries:
                     work_targets.add(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
+                if vk is None and prog.runtime_target(tgt):
+                    # a conditional tail call to a trampoline or thunk: its
+                    # bytes are not what runs (adv_r131_sct_jcc_tail_summary)
+                    return partial(self._direct(tgt))
                 go(target_node(prog, tgt, vk), frame, after)
                 work_targets.add(target_node(prog, tgt, vk))
             if m.split(" ")[-1] == "ret":
@@ -708,6 +713,10 @@ class Summaries:
                 continue
             if m.startswith(("ret", "sysret")):
                 continue  # no fall-through (a ud2 may resume: its fall-through is read)
+            if fall[1] is None and prog.runtime_target(fall[0]):
+                # running on into a trampoline's or thunk's bytes
+                # (adv_r131_sct_fallthrough_summary): as a tail call to it
+                return partial(self._direct(fall[0]))
             go(fall, frame, after)
         if stack.why:
             s.frame_unsafe = stack.why
