@@ -700,7 +700,9 @@ class Summaries:
                     work_targets.add(target_node(prog, tgt, vk))
                 continue
             if tgt is not None:  # jcc, loop*
-                if vk is None and prog.runtime_target(tgt):
+                if target_node(prog, tgt, vk)[1] is None and prog.runtime_target(tgt):
+                    # (a branch of a patch-site variant too, once it leaves
+                    # the site: adv_r132_sct_jcc_in_altrepl)
                     # a conditional tail call to a trampoline or thunk: its
                     # bytes are not what runs (adv_r131_sct_jcc_tail_summary)
                     return partial(self._direct(tgt))
