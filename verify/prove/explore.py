@@ -2726,9 +2726,7 @@ class Explorer:
             # a static key: a fresh choice among all the site's candidates at
             # every visit (keys flip at run time; one address may hold more
             # than two: adv_r81_two_keys_one_site)
-            ks = [fresh_bool(f"key_{block.addr:x}" + (f"_{i}" if i else "")) for i in range(len(conds) - 1)]
-            conds = [claripy.And(*[claripy.Not(k) for k in ks[:i]], *ks[i:i + 1]) if ks[:i] or ks[i:i + 1]
-                     else claripy.BoolV(True) for i in range(len(conds))]
+            conds = _exclusive_choices(f"key_{block.addr:x}", len(conds))
         for (node, label, cond), c in zip(block.choices, conds):
             if not cond_allows(cond, self.fixed):
                 continue
@@ -3354,9 +3352,20 @@ class Explorer:
         every function the call can run at some time is one of these."""
         prog = self.program
         if target is not None and prog.static_call_tramp(target):
-            out = self._call(st.copy(), target, ret_addr, depth, site, tail)
-            for f in prog.static_call_defaults(target, site):
+            # each path gets a choice of its own in its guard: the exact
+            # merge after the call keeps a state only under its guard, so
+            # paths with one guard would lose all but the first
+            defaults = prog.static_call_defaults(target, site)
+            choices = _exclusive_choices(f"sct_{site:x}", 1 + len(defaults))
+            s1 = st.copy()
+            s1.guard = claripy.And(st.guard, choices[0])
+            self.ex.trail.append((site, s1.guard, f"static call {prog.symbolize(target)}: a run-time target"))
+            out = self._call(s1, target, ret_addr, depth, site, tail)
+            for f, c in zip(defaults, choices[1:]):
                 s2 = st.copy()
+                s2.guard = claripy.And(st.guard, c)
+                self.ex.trail.append((site, s2.guard, f"static call {prog.symbolize(target)}: at boot, "
+                                      + (prog.symbolize(f) if f is not None else "nothing")))
                 if f is None:
                     # nothing runs: the trampoline's `ret` (or its jump to a
                     # return thunk: assumption return-thunk) pops the
@@ -3758,6 +3767,16 @@ class Explorer:
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}", pti=pti), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
+
+
+def _exclusive_choices(prefix: str, n: int) -> list:
+    """n conditions on fresh booleans (`prefix`, `prefix_1`, ...), pairwise
+    exclusive and together always true: the guards of an n-way fork whose
+    paths are merged again later (a static key's candidates, a static
+    call's targets)."""
+    ks = [fresh_bool(prefix + (f"_{i}" if i else "")) for i in range(n - 1)]
+    return [claripy.And(*[claripy.Not(k) for k in ks[:i]], *ks[i:i + 1]) if ks[:i] or ks[i:i + 1]
+            else claripy.BoolV(True) for i in range(n)]
 
 
 # BMI instructions of cfg.FLAG_UNDEFINED_INSNS: (SF defined, CF) with CF

@@ -701,10 +701,10 @@ class Summaries:
                 continue
             if tgt is not None:  # jcc, loop*
                 if target_node(prog, tgt, vk)[1] is None and prog.runtime_target(tgt):
-                    # (a branch of a patch-site variant too, once it leaves
-                    # the site: adv_r132_sct_jcc_in_altrepl)
                     # a conditional tail call to a trampoline or thunk: its
-                    # bytes are not what runs (adv_r131_sct_jcc_tail_summary)
+                    # bytes are not what runs (adv_r131_sct_jcc_tail_summary;
+                    # a patch-site variant's branch out of its site too,
+                    # adv_r132_sct_jcc_in_altrepl)
                     return partial(self._direct(tgt))
                 go(target_node(prog, tgt, vk), frame, after)
                 work_targets.add(target_node(prog, tgt, vk))
