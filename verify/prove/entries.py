@@ -666,16 +666,17 @@ def is_xen_pv_entry(prog, src: int, tgt: int) -> bool:
        run only after an entry at the start.  Indirect branches into the
        middle stay under assumption sysret-path-direct-entries, as for the
        exit path itself; running into the start from the bytes before it
-       is an entry at the symbol (assumption xen-pv-entries), as the
-       SYSCALL entry point is for sysret_reaching (falls_into's byte
-       patterns, measured, find ways in from other functions' immediates on
-       Debian's 6.1 generic and 6.12: too coarse to refuse a stub on);
+       is looked for in 3.
     A fall-through after a call that does not return would put the bytes
     after it in the extent; they are entered only by what 2 looks for.
     3. nothing enters the start but the extent's own branches: no direct
-       branch, jump label or fixup from elsewhere -- native code entering
-       an `xen_*` function runs it outside Xen PV, whatever its name
-       (adv_r127_native_jmp_xen_start).
+       branch, jump label or fixup from elsewhere, and no code before it
+       runs on into it (falls_into; a way in whose source lies inside an
+       instruction of every decode around it is no instruction,
+       _inside_an_instruction: Debian's 6.1 generic and 6.12 have such,
+       immediates read as branch patterns) -- native code entering an
+       `xen_*` function runs it outside Xen PV, whatever its name
+       (adv_r127_native_jmp_xen_start, adv_r128_native_falls_into_xen).
     Every rule here can only leave a branch a second entry (inconclusive),
     never add one."""
     names = prog.symbols.symbolize(src).split("+")
@@ -717,14 +718,16 @@ def _inside_an_instruction(prog, a: int) -> bool:
     """Whether a lies inside an instruction of every decode control can make
     around it, so that a byte pattern there never runs: a is no symbol
     start, no table's instruction (a jump label's site, an exception-table
-    entry), no patch site lies within 15 bytes of it (a choice there decodes
-    otherwise: adv_r129_altrepl_jmp_falls_into_xen), and a is an
-    instruction start of none of the decodes from the start of the symbol
-    holding it (at most 64 KiB before it), from every direct branch those
-    decodes take inside [symbol, a] and from every branch pattern of the
-    image into that range (adv_r129_midinsn_jmp_falls_into_xen: `jmp 1f`
-    over a `b8` byte), while the decode from the symbol's start covers it
-    with an instruction.  Anything else is not shown to be inside one."""
+    entry), no patch site's bytes come within 15 bytes of it (a choice there
+    decodes otherwise: adv_r129_altrepl_jmp_falls_into_xen,
+    adv_r130_longalt_falls_into_xen), and a is an instruction start of none
+    of the decodes from every symbol start in falls_into's window before it
+    (adv_r131_overlap_sym_falls_into_xen), from every branch pattern, jump
+    label and exception fixup into that range, and from every direct branch
+    those decodes take there (adv_r129_midinsn_jmp_falls_into_xen: `jmp 1f`
+    over a `b8` byte; adv_r130_fixup_jmp_falls_into_xen), while the decode
+    from the start of the symbol holding it covers it with an instruction.
+    Anything else is not shown to be inside one."""
     if prog.start_name(a) is not None or a in prog.sites or a in tables(prog.image).extable_entries:
         return False
     longest = prog.__dict__.get("_longest_site")
