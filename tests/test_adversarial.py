@@ -502,20 +502,3 @@ def test_static_call_ts_compat_rests_on_the_named_assumption(tmp_path):
     used = {a["id"]: a for a in res["assumptions"]}
     assert "ts-compat-writers" in used, used
     assert "do_syscall_64" in json.dumps(used["ts-compat-writers"]), used["ts-compat-writers"]
-
-
-def test_merged_engine_reads_loop_in_the_iret_exit(tmp_path):
-    """The merged engine (`--engine merged`) ends a path at an IRET-only
-    exit label its own static walk found; a LOOP there branching back to
-    the SYSRET path makes the label no IRET-only exit (engine._iret_exits
-    asks encoding.is_jump: capstone files LOOP outside its jump group,
-    adv_r118_iret_exit_loop_sysret).  Never proven there."""
-    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
-    out = tmp_path / "r.json"
-    r = run_cli(["check", build_fixture("adv_r118_iret_exit_loop_sysret", outdir), "--engine", "merged",
-                 "--no-cache", "--format", "json", "-o", str(out), "--timeout", "300"])
-    assert "Traceback" not in r.stderr, r.stderr
-    res = json.loads(out.read_text())
-    assert r.returncode in (1, 3) and res["verdict"] != "proven", res["verdict"]
-    status = {o["id"]: o["status"] for o in res["obligations"] if o["id"] == "canonical-rip"}
-    assert status and status["canonical-rip"] != "proven", status

@@ -62,6 +62,21 @@ def test_unknown_format(tmp_path):
     assert_input_error(run_cli("inspect", str(p), "--format", "yaml"), "--format")
 
 
+
+def test_removed_merged_engine_is_refused(tmp_path):
+    """The older path-merging engine gave wrong "proven" answers (issue 9)
+    and was removed: asking for it, by option or by environment, is an input
+    error naming the way out, never some other engine's answer; an unknown
+    name likewise.  (The image is never opened: the name is checked first.)"""
+    p = tmp_path / "x"
+    p.write_text("x")
+    assert_input_error(run_cli("check", str(p), "--engine", "merged"), "removed", "--engine summary")
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", str(p)], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT, env=dict(os.environ, SYSRET_VERIFY_ENGINE="merged"))
+    assert_input_error(r, "removed")
+    assert_input_error(run_cli("check", str(p), "--engine", "fast"), "unknown engine 'fast'")
+    assert_input_error(run_cli("batch", str(p), "--engine", "merged", "-o", str(tmp_path / "out")), "removed")
+
 @pytest.mark.realkernel
 def test_truncated_vmlinux(kernel61, tmp_path):
     p = tmp_path / "vmlinux-truncated"

@@ -1,5 +1,5 @@
 """The one SYSRET classifier (verify/image/encoding.py) on every encoding
-shape, and capstone's agreement with it (the merged engine, lift.SPECIAL and
+shape, and capstone's agreement with it (encoding.SPECIAL and
 the summaries read capstone's mnemonic; cfg.decode and image.entry read the
 classifier: they must never disagree).
 
@@ -157,12 +157,9 @@ def test_instructions_vex_reads_otherwise(raw, ignored, kind):
     lifted (Explorer._special refuses it).  lzcnt/tzcnt/rdssp depend on the
     CPU: modelled by the explorer, never lifted by VEX."""
     from verify.image.encoding import ignored_rex
-    from verify.lift import CodeReader
     from verify.prove.cfg import decode
     assert ignored_rex(raw) is ignored
     assert decode(0x1000, raw + b"\x90" * 8).kind == kind
-    insn = CodeReader(lambda a, n: b"", lambda a: False).insn_at(0x1000, raw + b"\x90" * 8)
-    assert insn.special is (kind == "special") and insn.ignored_rex is ignored
 
 
 # Where capstone's reading is corrected for every reader (cfg.disasm_one,

@@ -3,54 +3,7 @@ library behaviour it guards against."""
 import claripy
 
 from fixtures import fixture_kernels  # noqa: F401 (pytest fixture)
-from verify import engine, machine
-
-
-def test_same_is_structural_not_vsa():
-    # claripy's identical() asks the VSA backend, where any two unconstrained
-    # 64-bit symbols are the same interval: the loop cut and the merge must
-    # not take user_r11 for a havoc value.
-    a = claripy.BVS("user_r11", 64, explicit_name=True)
-    b = claripy.Reverse(claripy.BVS("havoc_x", 1344, explicit_name=True)[191:128])
-    assert a.identical(b)  # the library behaviour this guards against
-    assert not engine._same(a, b)
-    assert engine._same(a, claripy.BVS("user_r11", 64, explicit_name=True))
-    assert engine._same(claripy.BVV(0x33, 64), claripy.BVV(0x33, 64))
-    assert not engine._same(claripy.BVV(0x33, 64), claripy.BVV(0x2B, 64))
-
-
-def test_load_returns_every_byte_after_an_unaligned_store():
-    # angr 9.2: a load starting inside an object stored at an unaligned
-    # address and running into unwritten memory returns only the stored part.
-    p = machine.new_project()
-    add, remove = machine.state_options()
-    s = p.factory.blank_state(addr=0x1000, add_options=add, remove_options=remove)
-    x = claripy.BVS("x", 64)
-    s.memory.store(0x5054, x, endness="Iend_LE")
-    v = machine.load(s, 0x5058, 8)
-    assert v.size() == 64
-    assert claripy.Solver().satisfiable(extra_constraints=[v[31:0] == x[63:32]])
-
-
-def test_merge_bytes_keeps_equal_bytes_concrete():
-    # a per-CPU pointer at a 4-byte offset: half of the aligned word is the
-    # same in both paths and must stay concrete after the merge
-    g = claripy.BoolS("g", explicit_name=True)
-    a = claripy.Concat(claripy.BVV(0x3000, 32), claripy.BVS("m1", 32))
-    b = claripy.Concat(claripy.BVV(0x3000, 32), claripy.BVS("m2", 32))
-    m = engine._merge_bytes(g, a, b)
-    assert m.size() == 64
-    assert not m[63:32].symbolic and m[63:32].concrete_value == 0x3000
-    assert m[31:0].symbolic
-
-
-def test_guard_trees_become_one_expression():
-    g1, g2 = claripy.BoolS("g1", explicit_name=True), claripy.BoolS("g2", explicit_name=True)
-    tree = ("or", engine._guard_and(("lit", g1), None), ("and", ("lit", claripy.Not(g1)), ("lit", g2)))
-    e = engine._guard_expr(tree, {})
-    s = claripy.Solver()
-    assert s.satisfiable(extra_constraints=[e, g1])
-    assert not s.satisfiable(extra_constraints=[e, claripy.Not(g1), claripy.Not(g2)])
+from verify import machine
 
 
 def test_interval_hull_is_sound_on_random_inputs():
@@ -173,7 +126,7 @@ def test_prover_runs_angr_vex_helpers_without_importing_angr():
     """machine.vex_helpers loads angr's ccall/irop modules without angr's
     package __init__s (the prover's import: 0.5 s instead of 2.5); the
     helpers compute what angr's own copies compute, and a later `import
-    angr` (the path engine) still gets the whole of angr."""
+    angr` (benchmarks/naive_angr.py) still gets the whole of angr."""
     import subprocess
     import sys
 

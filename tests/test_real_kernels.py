@@ -1,9 +1,8 @@
 """The acceptance test: Debian's real kernels are proven, and bugs seeded into
 their bytes are found as exactly the expected obligation.
 
-The kernels are downloaded once and cached (tests/conftest.py).  A check with
-the default engine takes seconds; the merging engine's minutes-long proofs run
-only with SYSRET_VERIFY_MERGED_PROOFS=1.
+The kernels are downloaded once and cached (tests/conftest.py).  A check
+takes seconds.
 """
 import json
 import os
@@ -25,13 +24,6 @@ REGISTER_OBLIGATIONS = [o for o in OBLIGATION_IDS if o != "ts-compat-clear"]
 COMPAT_IDS = set(SITE_OBLIGATIONS["sysretl"])
 # verify/prove/compat.py _site_oids: the stub's RCX/R11 and the exit families
 IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags", "ts-compat-clear"} | set(EXIT_OBLIGATION_IDS)
-
-# The older merging engine's full proofs take several minutes per kernel
-# (README, "Measurements"); they run only with SYSRET_VERIFY_MERGED_PROOFS=1.
-merged_proofs = pytest.mark.skipif(
-    os.environ.get("SYSRET_VERIFY_MERGED_PROOFS", "0") != "1",
-    reason="SYSRET_VERIFY_MERGED_PROOFS=1 runs the merging engine's minutes-long proofs")
-
 
 def check(image, tmpdir, *extra):
     out = os.path.join(tmpdir, "result.json")
@@ -121,18 +113,6 @@ def _assert_all_proven(rc, result, sysret, compat=None):
     _assert_shape(result, sysret, compat)
 
 
-def _assert_merged(rc, result, sysret, which):
-    """The merging engine proves the sysretq site and leaves the compat
-    sysretl sites inconclusive (it does not explore the compat entries):
-    never proven by omission."""
-    at_q = [o for o in result["obligations"] if o["site"]["address"] == sysret]
-    assert at_q and all(o["status"] == "proven" for o in at_q), [o for o in at_q if o["status"] != "proven"]
-    rest = [o for o in result["obligations"] if o["site"]["address"] != sysret]
-    assert {o["site"]["address"] for o in rest} == set(COMPAT_SITES[which])
-    assert all(o["status"] == "inconclusive" for o in rest)
-    assert rc == 3 and result["verdict"] == "inconclusive"
-
-
 def test_debian_61(result61):
     _assert_registers_proven(*result61, "0xffffffff81c00227", COMPAT_SITES["61"])
 
@@ -191,16 +171,6 @@ def test_debian_612_every_obligation_proven(result612):
     _assert_all_proven(rc, result, "0xffffffff81e001c8", COMPAT_SITES["612"])
     used = {a["id"]: a for a in result["assumptions"]}
     assert "ts-compat-writers" in used, sorted(used)
-
-
-@merged_proofs
-def test_debian_61_proven_merged(kernel61, tmp_path):
-    _assert_merged(*check(kernel61[0], str(tmp_path), "--engine", "merged"), "0xffffffff81c00227", "61")
-
-
-@merged_proofs
-def test_debian_612_proven_merged(kernel612, tmp_path):
-    _assert_merged(*check(kernel612[0], str(tmp_path), "--engine", "merged"), "0xffffffff81e001c8", "612")
 
 
 # --- seeded bugs ------------------------------------------------------------------------
@@ -540,16 +510,6 @@ def test_seeded_user_asid_flush_dropped(which, kernel61, kernel612, tmp_path):
             assert _cr3_user(c), c["registers"]  # the switch happens, without the flush
         elif o["status"] == "inconclusive":
             assert "over-approximations" in o["reason"], o["reason"]
-
-
-@merged_proofs
-def test_seeded_61_no_canonical_check_merged(kernel61, tmp_path):
-    rc, result = check(_seeded_nocanon(kernel61, tmp_path), str(tmp_path), "--engine", "merged")
-    assert rc == 1, result["verdict"]
-    viol = _violated(result)
-    assert {oid for oid, _ in viol} == {"canonical-rip"}, viol
-    assert ("canonical-rip", "4-level") in viol
-    _assert_replayed_and_false(result, "canonical-rip")
 
 
 # --- what CI runs on the real images today: soundness under a short budget ----------------

@@ -550,7 +550,6 @@ def test_cache_hit_does_not_import_angr(fixture_kernels, tmp_path):  # noqa: F81
     assert "verify.image" in imported or any(m.startswith("verify") for m in imported)
     # (z3 is imported by the `model` subcommand's parser: 25 ms, not the concern here)
     assert not {m for m in imported if m.split(".")[0] in ("angr", "claripy", "pyvex", "cle", "unicorn")}
-    assert "verify.engine" not in imported
 
 
 def test_cache_location_xdg(fixture_kernels, tmp_path):  # noqa: F811
@@ -717,12 +716,6 @@ def test_rules_match_obligations_and_catalogue():
         assert f"`{oid}`" in cat and f'<a id="{oid}">' in cat
     for cve in ("CVE-2012-0217", "CVE-2014-4699", "CVE-2006-0744"):
         assert cve in cat
-    # every fixed inconclusive reason the engine can give is catalogued
-    engine = open(os.path.join(ROOT, "verify", "engine.py")).read()
-    fixed = re.findall(r'Inconclusive\("([^"{]+)"\)', engine)
-    assert fixed
-    missing = [m for m in fixed if m not in cat]
-    assert not missing, f"not in docs/CATALOGUE.md: {missing}"
 
 
 def test_guide_documents_exit_codes():

@@ -44,7 +44,7 @@ import uuid
 
 from . import __version__
 from .errors import InputError
-from .run import EXIT_INCONCLUSIVE, EXIT_INPUT, EXIT_INTERNAL, EXIT_PROVEN, EXIT_VIOLATED
+from .run import EXIT_INCONCLUSIVE, EXIT_INPUT, EXIT_INTERNAL, EXIT_PROVEN, EXIT_VIOLATED, check_engine
 
 SCHEMA_VERSION = 1  # docs/schema/batch-summary.schema.json
 KIND = "sysret-verify-batch"
@@ -570,8 +570,7 @@ def run_batch(args) -> int:
         raise InputError("--jobs must be at least 1")
     if args.retries < 0:
         raise InputError("--retries must be 0 or more")
-    if args.engine not in ("summary", "merged"):
-        raise InputError(f"unknown engine '{args.engine}' (from $SYSRET_VERIFY_ENGINE): summary or merged")
+    check_engine(args.engine)
     if args.cluster is not None and not args.cluster.strip():
         raise InputError("--cluster needs the scheduler's address (e.g. tcp://HOST:8786)")
     specs = collect_inputs(args.inputs, args.debian or ())

@@ -17,7 +17,7 @@ else ~/.cache/sysret-verify/results.  One JSON file per key, written
 atomically; a corrupt or unreadable entry is a miss, and a cache that cannot
 be written is silently skipped (the cache never changes an exit status).
 
-This module must not import angr (nor verify.engine): the hit path is meant
+This module must not import angr (nor verify.prove): the hit path is meant
 to cost a hash and a JSON load.
 """
 from __future__ import annotations

@@ -75,13 +75,10 @@ def build_parser(with_model: bool = True) -> argparse.ArgumentParser:
                         "directory (arch/, include/, ...) on (a guess)")
     c.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="give up (inconclusive, exit 3) after this long; default 1800")
-    c.add_argument("--engine", choices=("summary", "merged"), default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary",
-                   help="summary (default): the rebuilt prover (verify/prove/): seconds per kernel; it proves "
-                   "every obligation of the Debian 6.1 and 6.12 kernels at every SYSRET site; the adversarial "
-                   "fixtures it still gets wrong are listed as known gaps (README).  merged: the older path-merging "
-                   "engine (verify/engine.py): minutes per kernel, the six obligations at the sysretq (the sysretl sites inconclusive), and it gave "
-                   "wrong 'proven' answers on adversarial fixtures (issue 9): do not trust its 'proven' alone.  "
-                   "Default from $SYSRET_VERIFY_ENGINE")
+    c.add_argument("--engine", default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary", metavar="summary",
+                   help="the prover (verify/prove/); the only one since the older path-merging engine, which gave "
+                   "wrong 'proven' answers (issue 9), was removed.  Kept so that scripts passing it keep working; "
+                   "default from $SYSRET_VERIFY_ENGINE")
     c.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c.add_argument("--no-cache", action="store_true",
                    help="do not answer from (nor store into) the result cache "
@@ -138,8 +135,8 @@ def build_parser(with_model: bool = True) -> argparse.ArgumentParser:
                         "kernels new and gone); does not change the exit status")
     b.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="per kernel: give up (inconclusive) after this long; default 1800")
-    b.add_argument("--engine", choices=("summary", "merged"),
-                   default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary", help="as for check")
+    b.add_argument("--engine", default=os.environ.get("SYSRET_VERIFY_ENGINE") or "summary", metavar="summary",
+                   help="as for check")
     b.add_argument("--no-cache", action="store_true",
                    help="prove every kernel even when the result cache (on the machine proving it) has it")
     b.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -180,8 +177,9 @@ def _cmd_check(args) -> int:
         raise InputError(f"unknown --format '{args.format}' ({', '.join(CHECK_FORMATS)})")
     if args.timeout <= 0:
         raise InputError("--timeout must be positive")
-    if args.engine not in ("summary", "merged"):
-        raise InputError(f"unknown engine '{args.engine}' (from $SYSRET_VERIFY_ENGINE): summary or merged")
+    from .run import check_engine
+
+    check_engine(args.engine)
     from . import baseline as bl
     from .image import KernelImage
     from .run import prove

@@ -26,22 +26,6 @@ from claripy.backends.backend_z3 import BackendZ3
 from claripy.ast.base import Base
 
 
-def import_angr():
-    """angr itself, imported on first use: only the path engine
-    (verify/engine.py) builds angr states; the prover (verify/prove) uses
-    claripy, pyvex and angr's VEX helpers (vex_helpers: without angr's
-    import, which costs 1-2 s of one core)."""
-    # angr logs an ERROR at import when its optional unicorn engine is
-    # absent; we never use unicorn (UNICORN is removed from every state), so
-    # keep stderr to our own one-line messages.  Must happen before the import.
-    logging.getLogger("angr.state_plugins.unicorn_engine").setLevel(logging.CRITICAL)
-    import angr
-
-    logging.getLogger("angr").setLevel(logging.CRITICAL)
-    return angr
-
-
-
 # The parent packages of angr's VEX helpers, loaded empty (their __init__s
 # import all of angr), and the one module of theirs the helpers import only
 # to unwrap SimActionObjects (angr's action-tracking wrappers, which exist
@@ -62,7 +46,7 @@ def vex_helpers():
     SimActionObject they test arguments against is a class nothing is an
     instance of (in angr too, the prover's claripy terms never are one).
     Afterwards every `angr.*` entry this load made is taken out of
-    sys.modules again, so a later `import angr` (the path engine) gets the
+    sys.modules again, so a later `import angr` (benchmarks/naive_angr.py) gets the
     whole of angr, its own copies of these modules included."""
     global _vex_helpers
     if _vex_helpers is not None:
@@ -313,13 +297,6 @@ CALLEE_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15", "rsp")
 
 
 
-def state_options() -> tuple[set, set]:
-    """(options added to, options removed from) every angr state."""
-    o = import_angr().options
-    return ({o.SYMBOL_FILL_UNCONSTRAINED_MEMORY, o.SYMBOL_FILL_UNCONSTRAINED_REGISTERS},
-            {o.SIMPLIFY_MEMORY_WRITES, o.SIMPLIFY_REGISTER_WRITES, o.UNICORN})
-
-
 class Frame:
     """Kernel-specific addresses of the machine, derived from the image layout."""
 
@@ -348,40 +325,6 @@ class Frame:
         self.ti_flags = TASK + layout.ti_flags.value
         self.ti_status = TASK + layout.ti_status.value
 
-    def user_state_regions(self):
-        """(addr, size) of what the user can observe or what decides SYSRET:
-        the pt_regs frame and thread_info flags/status."""
-        return [(self.pt_regs, self.layout.pt_regs_size.value), (self.ti_flags, 8), (self.ti_status, 4)]
-
-    def ptreg(self, state, field: str):
-        return load(state, self.pt_regs + self.layout.pt_regs[field].value, 8)
-
-    def ti_status_value(self, state):
-        return load(state, self.ti_status, 4)
-
-
-def new_project():
-    """angr with nothing loaded but one dummy byte: code comes from verify.lift."""
-    return import_angr().load_shellcode(b"\xc3", "amd64", start_offset=0, load_address=0x1000)
-
-
-def initial_state(project, frame: Frame, entry: int):
-    add, remove = state_options()
-    s = project.factory.blank_state(addr=entry, add_options=add, remove_options=remove)
-    user = {}
-    for r in USER_REGS:
-        user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
-        setattr(s.regs, r, user[r])
-    s.regs.gs = PERCPU_BASE
-    s.regs.fs = claripy.BVS("user_fs_base", 64, explicit_name=True)
-    for addr, value in frame.percpu_identity.values():
-        s.memory.store(addr, claripy.BVV(value, 64), endness="Iend_LE")
-    # SYSCALL cleared IF through IA32_FMASK (Linux sets X86_EFLAGS_IF in it).
-    s.globals["IF"] = claripy.BVV(0, 1)
-    s.globals["user"] = user
-    s.globals["cr3"] = claripy.BVS("user_cr3", 64, explicit_name=True)
-    return s
-
 
 _fresh_counter = [0]
 
@@ -395,88 +338,6 @@ def fresh(name: str, bits: int = 64, unique: bool = True):
         return claripy.BVS(name, bits, explicit_name=True)
     _fresh_counter[0] += 1
     return claripy.BVS(f"{name}#{_fresh_counter[0]}", bits, explicit_name=True)
-
-
-def havoc(state, frame: Frame, label: str, keep_user_state: bool, registers: bool = True):
-    """Everything a function we do not follow may write becomes fresh.
-
-    Kept (the ABI, DESIGN.md): callee-saved registers, RSP, the caller's stack
-    frames (every byte from RSP up to the stack top), the per-CPU identity
-    slots (current task, stacks, this_cpu_off).  pt_regs lives inside the
-    caller's frames but is user state: it is havocked unless
-    `keep_user_state` (a named assumption says the callee preserves it).
-    Implemented by giving the state a brand-new, empty memory (all reads
-    fresh) and copying back only what is kept."""
-    old = state.memory
-    rsp = state.solver.eval_one(state.regs.rsp) if not state.regs.rsp.symbolic else None
-    if rsp is None:
-        raise ValueError("symbolic stack pointer at a havoc")
-    kept = []
-    lo, hi = rsp, STACK_TOP
-    user_regions = frame.user_state_regions()
-    if lo < hi:
-        kept.append((lo, hi - lo))
-    if not STACK_LIMIT <= rsp <= STACK_TOP:
-        # on the entry trampoline stack: that stack is private too
-        kept.append((TRAMPOLINE_TOP - 0x200, 0x200))
-    for addr, _v in frame.percpu_identity.values():
-        kept.append((addr, 8))
-    if keep_user_state:
-        kept.extend(user_regions)
-    values = []
-    for addr, size in kept:
-        for off in range(0, size, 8):
-            n = min(8, size - off)
-            values.append((addr + off, load(state, addr + off, n, endness="Iend_BE")))
-    state.register_plugin("memory", type(old)(memory_id="mem"))
-    for addr, v in values:
-        state.memory.store(addr, v, endness="Iend_BE")
-    # what the fresh memory holds that is not fresh: exactly the kept words
-    state.globals["written"] = frozenset(w for addr, v in values for w in range(addr & ~7, addr + v.size() // 8, 8))
-    state.globals["read"] = frozenset()
-    if not keep_user_state:
-        # pt_regs is inside the kept stack range: overwrite it with fresh values.
-        for addr, size in user_regions:
-            state.memory.store(addr, fresh(f"havoc_{label}_user_{addr:x}", size * 8, unique=False))
-    if not registers:  # a store through an unknown pointer changes memory only
-        return
-    for r in CALLER_SAVED:
-        setattr(state.regs, r, fresh(f"havoc_{label}_{r}", unique=False))
-    # Arithmetic flags: unknown.  cc_op 0 is AMD64G_CC_OP_COPY: flags = cc_dep1.
-    state.regs.cc_op = 0
-    state.regs.cc_dep1 = fresh(f"havoc_{label}_rflags", unique=False)
-    state.regs.cc_dep2 = 0
-    state.regs.cc_ndep = 0
-    # IF is kept: a kernel function returns with interrupts as it found them
-    # (assumption irq-flag-preserved; the pv irq ops that change it are followed).
-
-
-def load(state, addr, n: int, endness: str = "Iend_LE"):
-    """`state.memory.load` that always returns n bytes.  angr 9.2 returns
-    only the stored part when a load starts inside an object stored at an
-    unaligned address and runs into memory nothing wrote (a store of 8 bytes
-    at 0x54 and a load of 8 at 0x58 give 4 bytes); load the rest separately."""
-    v = state.memory.load(addr, n, endness=endness)
-    got = v.size() // 8
-    if got >= n:
-        return v
-    rest = load(state, addr + got, n - got, endness)
-    return claripy.Concat(rest, v) if endness == "Iend_LE" else claripy.Concat(v, rest)
-
-
-def set_constraints(state, constraints):
-    """Replace the state's path condition (angr only ever adds to it)."""
-    state.register_plugin("solver", import_angr().state_plugins.solver.SimSolver())
-    if constraints:
-        state.solver.add(*constraints)
-
-
-def rflags_value(state):
-    """RFLAGS as pushf would push it: VEX's arithmetic flags, bit 1, and the
-    IF we track (VEX has no IF)."""
-    arith = state.regs.rflags  # angr computes this from the cc_* thunk
-    ifbit = claripy.ZeroExt(63, state.globals["IF"]) << 9
-    return (arith & ~claripy.BVV(0x202, 64)) | ifbit | 2
 
 
 # Mnemonics whose first (memory) operand is only read.  Capstone's access

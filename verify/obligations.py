@@ -1,8 +1,8 @@
 """The six SYSRET obligations as named z3 predicates.
 
 One module, used by both halves of the product: the binary verifier
-(`verify.engine`) evaluates them over the symbolic machine state at each
-`sysretq`, and the design models (`models/`) evaluate them over the abstract
+(`verify.prove`) evaluates them over the symbolic machine state at each
+SYSRET, and the design models (`models/`) evaluate them over the abstract
 task state at each return to user mode.  Keeping a single definition is what
 lets us say that the models and the binary check prove *the same* thing.
 

@@ -26,6 +26,21 @@ HEARTBEAT_SECONDS = 30.0
 # exit statuses, as `check` uses them (verify/cli.py)
 EXIT_PROVEN, EXIT_VIOLATED, EXIT_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
+ENGINES = ("summary",)
+
+
+def check_engine(name: str) -> None:
+    """`--engine` (or $SYSRET_VERIFY_ENGINE) names the prover: "summary", the
+    only one.  The older path-merging engine ("merged", verify/engine.py until
+    2026-12-07) gave wrong "proven" answers on unsafe fixtures (issue 9) and was
+    removed; a script still asking for it gets this error, not another
+    engine's answer in its place."""
+    if name == "merged":
+        raise InputError("the 'merged' engine was removed (it gave wrong 'proven' answers, issue 9); "
+                         "use --engine summary (the default), or unset $SYSRET_VERIFY_ENGINE")
+    if name not in ENGINES:
+        raise InputError(f"unknown engine '{name}' (from --engine or $SYSRET_VERIFY_ENGINE): summary")
+
 
 class heartbeat:
     """Without a terminal (CI logs), one line on stderr every
@@ -71,10 +86,8 @@ def prove(image, *, engine: str = "summary", timeout: float = 1800.0, system_map
                   file=sys.stderr)
         return result, True
     with heartbeat(image.name, enabled=not quiet and not sys.stderr.isatty()):
-        if engine == "summary":
-            from .prove import check_image
-        else:
-            from .engine import check_image
+        from .prove import check_image
+
         result = check_image(image, timeout=timeout, progress=progress)
     # an answer a time budget cut short may differ on another run or
     # machine: it is not cached

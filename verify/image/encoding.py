@@ -253,3 +253,24 @@ def is_jump(ci) -> bool:
     import capstone
 
     return ci.group(capstone.CS_GRP_JUMP) or ci.mnemonic in _LOOP_MNEMONICS
+
+
+# Instructions the prover models itself (cfg.decode's kind "special": never
+# handed to VEX, whose lifting of them is wrong or missing, FACTS.md).
+SPECIAL = {
+    "swapgs", "sysret", "sysretq", "sysretl", "iretq", "iret", "iretd",
+    "cli", "sti", "pushfq", "popfq", "pushf", "popf",
+    "wrmsr", "rdmsr", "verw", "stac", "clac", "rdtsc", "rdtscp", "rdpid",
+    "hlt", "int3", "ud2", "ud1", "ud0", "int", "syscall", "sysenter", "sysexit", "sysexitq",
+    "invlpg", "invpcid", "wbinvd", "lgdt", "lidt", "ltr", "lldt", "clts",
+    "wrfsbase", "wrgsbase", "rdfsbase", "rdgsbase", "xsetbv", "xrstor", "xrstors",
+    "xsave", "xsaves", "xsaveopt", "fxsave", "fxrstor", "fxsave64", "fxrstor64",
+    "xrstor64", "xsave64", "xsaves64", "xrstors64", "xsaveopt64", "lsl", "lar",
+    "serialize", "mwait", "monitor", "encls", "vmcall", "vmmcall", "tpause",
+    # VEX lifts these the way one CPU runs them only: on a CPU without LZCNT
+    # (BMI1), `f3 0f bd` (`f3 0f bc`) runs as BSR (BSF) -- SDM Vol. 2A,
+    # LZCNT/TZCNT -- and VEX always lifts Clz/Ctz (adv_r39_lzcnt_canonical);
+    # RDSSP writes the shadow-stack pointer where shadow stacks are on and is
+    # a NOP elsewhere, and VEX lifts it as a NOP (adv_r39_rdssp_leak)
+    "lzcnt", "tzcnt", "rdsspd", "rdsspq",
+}

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 
 import capstone
 
-from ..image.encoding import (NEXT_FROM_STATE, SYSRETQ, address_size_prefixed, ignored_rex, is_jump,
+from ..image.encoding import (NEXT_FROM_STATE, SPECIAL, SYSRETQ, address_size_prefixed, ignored_rex, is_jump,
                               operand_size_prefixed, prefix_length, sysret_width, ud1_length)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, TRACE_HOOKS, nops, nops_rewrite
-from ..lift import SPECIAL
 
 _JCC_PREFIXES = ("j", "loop")
 # kinds VEX lifts (a block may end with one); every other kind is modelled by the engine
