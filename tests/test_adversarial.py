@@ -159,6 +159,20 @@ KNOWN_GAPS: dict = {
     "adv_r127_x32_dispatch_name": "x32_sys_call returning a kernel address: proven under syscall-result-user-data "
                                   "(listed at the dispatch calls)",
     "adv_r127_rethunk_body_ts": "__x86_return_thunk setting TS_COMPAT: proven under return-thunk",
+    # review 133: a function the IF walks take for noreturn (its extent ends
+    # in `call; ud2` and has no `ret`) whose middle callee returns past it
+    # (`add $8,%rsp; ret`): under abi-callee-saved.  Checking every middle
+    # callee's frame made `panic` "may return" on Debian 6.1 (the frame walk
+    # refuses _printk's `rep stos` into its va_list) and irqs-off
+    # inconclusive on all four real kernels (measured)
+    "adv_r133_noreturn_callee_unwinds": "a noreturn function whose middle callee returns past it with IF set: "
+                                        "proven under abi-callee-saved",
+    # review 134: the store into pt_regs is in the function that also calls
+    # the syscall dispatch, summarised whole: ptregs-writers-user-data (as
+    # adv_r15_kptr_tracepoint; a user access runs only on the witness path,
+    # whose addresses are user ones)
+    "adv_r134_compat_getuser_no_u32": "__get_user at a kernel address into regs->bp in the function that calls the "
+                                      "dispatch: proven under ptregs-writers-user-data",
     # review 130: a static call inside a summarised callee rests on the
     # assumptions of an unknown callee (the explorer runs the boot-time
     # targets too only in code it follows); an IF effect the IF reading

@@ -1878,7 +1878,7 @@ class IrqFlagEffects:
             go(fall, frm=("fall", node) if k9 is not None else node)
         if bad_at is None:
             for st_node in stis:
-                if not self._idiom_sti(st_node, preds, tests):
+                if not self._idiom_sti(st_node, preds, tests) or not self._idiom_words_lost(st_node, preds, (t, None)):
                     bad_at, why = owner.get(st_node, t), "sti " + prog.symbolize(st_node[0])
                     if _DEBUG:
                         self._why("quiet: sti not an idiom's", st_node[0])
@@ -1973,14 +1973,128 @@ class IrqFlagEffects:
                     return False
         return True
 
+    def _idiom_words_lost(self, sti_node, preds, root) -> bool:
+        """Whether every word the bit-9 tests in front of the `sti` at
+        sti_node test (the idioms _idiom_sti found) is one _quiet may take
+        as lost, the premise of irqrestore-pairs: a register whose every
+        reaching definition (followed back over the
+        walk's edges, through register copies, calls that keep callee-saved
+        registers, and into the caller at a callee's entry for an argument
+        register) is a load from memory, a `pop` right after a `pushf` (a
+        save the induction covers) or the walk root's incoming argument
+        (handed in: _call checks the words it hands over), or what a callee
+        returned (a word this walk does not track, as before).  A word the
+        closure builds itself, an immediate or the result of arithmetic
+        (`pushf; pop %rsi; cli; bts $9,%rsi; ... bt $9,%rsi; jae 1f; sti`,
+        adv_r133_quiet_idiom_bts_if; `mov $0x200,%esi; test ...; sti`), is
+        no lost word: the walk saw where it came from, and the idiom may
+        set IF."""
+        X = capstone.x86
+        ins = set(preds.get(sti_node, ()))
+        if sti_node[1] is not None and len(ins) == 1:
+            [site] = ins
+            if not (isinstance(site, tuple) and isinstance(site[0], str)) and site[1] is None and site[0] == sti_node[0]:
+                ins = set(preds.get(site, ()))
+        todo = []
+        for p in ins:
+            jnode = p[1]
+            for q in preds.get(jnode, ()):
+                tnode = q[1]
+                try:
+                    kind, ci = self._decode(tnode)
+                except CfgError:
+                    return False
+                if kind == "site" or ci is None:
+                    return False
+                op = ci.operands[0]
+                if op.type != X.X86_OP_REG:
+                    # a word in memory (`testl $0x200,(%rsp)`): the walk
+                    # tracks no stores, so it cannot tell a word lost
+                    # through memory from one the closure stored there
+                    # (`movq $0x200,(%rsp)`, adv_quiet_idiom_frame_word);
+                    # none of the Debian kernels' quiet closures tests
+                    # one (measured)
+                    return False
+                todo.append((tnode, self._reg(ci, op.reg)))
+        seen: set = set()
+        steps = 0
+        while todo:
+            node, reg = todo.pop()
+            if (node, reg) in seen:
+                continue
+            seen.add((node, reg))
+            steps += 1
+            if steps > 4096:
+                return False
+            ways = preds.get(node, ())
+            if node == root and reg not in ARGS:
+                # the root's entry (also when a jump leads back to it): a
+                # word handed in, in an argument register
+                return False
+            for w in ways:
+                if isinstance(w, tuple) and isinstance(w[0], str):
+                    if w[0] == "call":
+                        # a callee's entry: the caller's register before its call
+                        todo.append((w[1], reg))
+                        continue
+                    w = w[1]  # (a jcc's side, a test's fall-through: no register written)
+                try:
+                    kind, ci = self._decode(w)
+                except CfgError:
+                    return False
+                if kind == "site" or ci is None:
+                    todo.append((w, reg))  # (a patch site's dispatch: no instruction)
+                    continue
+                m = ci.mnemonic
+                if m == "call":
+                    if reg in CALLER_SAVED:
+                        # what a callee hands back (`flags =
+                        # _raw_spin_lock_irqsave(lock)` in RAX): a word
+                        # this walk does not track, lost to it
+                        continue
+                    todo.append((w, reg))
+                    continue
+                if reg not in self._wnames(ci):
+                    todo.append((w, reg))
+                    continue
+                ops = ci.operands
+                if m in ("mov", "movzx", "movsxd", "movsx") and len(ops) == 2 and ops[1].type == X.X86_OP_MEM:
+                    continue  # a load: lost through memory
+                if m == "mov" and len(ops) == 2 and ops[1].type == X.X86_OP_REG and ops[0].size >= 4 and \
+                        ops[1].size == ops[0].size:
+                    todo.append((w, self._reg(ci, ops[1].reg)))
+                    continue
+                if m == "pop" and all(self._is_pushf(v) for v in preds.get(w, ())) and preds.get(w):
+                    continue  # a save (pushf; pop %r): the induction's
+                if m == "and" and len(ops) == 2 and ops[1].type == X.X86_OP_IMM and (ops[1].imm >> 9) & 1 and \
+                        ops[0].type == X.X86_OP_REG:
+                    todo.append((w, reg))  # (bit 9 as it was)
+                    continue
+                if _DEBUG:
+                    self._why(f"quiet: the word {reg} an idiom tests comes from `{m} {ci.op_str}`", w[0])
+                return False
+        return True
+
+    def _is_pushf(self, way) -> bool:
+        """Whether a walk edge comes straight from a `pushf` (plain
+        fall-through)."""
+        if isinstance(way, tuple) and isinstance(way[0], str):
+            return False
+        try:
+            kind, ci = self._decode(way)
+        except CfgError:
+            return False
+        return kind != "site" and ci is not None and ci.mnemonic in ("pushf", "pushfq")
+
     def _quiet_args(self, s: _St, ptr_args, t=None):
         """The words a caller hands a callee _quiet reads (argument
         registers; every frame slot when a frame address is handed over):
         None when one may be a word the analysis knows with bit 9 possibly
-        set (1, "E", a conditional or out-parameter atom), else the argument
-        atoms among them (the result holds when their bit 9 is 0: _af[3]).
-        0, LOST and TOP (a word the analysis does not know: lost to it)
-        pass."""
+        set (1, "E", a conditional or out-parameter atom) or unknown (TOP:
+        computed, not lost through memory), else the argument atoms among
+        them (the result holds when their bit 9 is 0: _af[3]).  0 and LOST
+        (a word lost through memory: a load in context "A", a slot never
+        written) pass."""
         out = set()
         n = self._arity(t) if t is not None else None
         # (past a BTF-described prototype's parameters: not handed over,
@@ -1990,7 +2104,11 @@ class IrqFlagEffects:
             vals += list(s.slots.values())
         for v in vals:
             if v is TOP:
-                continue
+                # a word the walk computed or could not follow (`movl
+                # $0x100,%esi; addl $0x100,%esi`): no word lost through
+                # memory, which is all irqrestore-pairs speaks of
+                # (adv_quiet_idiom_computed_arg)
+                return None
             for x in v:
                 if x in ARGS:
                     out.add(x)
@@ -2279,8 +2397,12 @@ class IrqFlagEffects:
                     s.sptr[k] = s.sptr[k] | {None}
             if off < 0:
                 # below RSP: the next push, call or exception frame (a
-                # fault with IF 0 still pushes one) may overwrite it
-                s.slots.pop(lo, None)
+                # fault with IF 0 still pushes one) may overwrite it, so it
+                # holds an unknown word (TOP), never a lost one: a word this
+                # code wrote is not one the irqrestore-pairs assumption
+                # speaks of (`movq $0x202,-8(%rsp); sub $8,%rsp; popfq`,
+                # adv_r133_below_rsp_popf_lost)
+                s.slots[lo] = TOP
                 return
             s.slots[lo] = tag if size >= 8 or tag is TOP else TOP
 
@@ -2577,6 +2699,17 @@ class IrqFlagEffects:
                 new[r] = s.regs.get(r, TOP) if bit else frozenset({0})
             else:
                 new[r] = frozenset({1}) if bit else s.regs.get(r, TOP)
+        elif m in ("bts", "btr") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
+                and ops[0].size >= 2:
+            # a bit set or cleared: bit 9's value when it is the bit, else
+            # the word's tag (the bit index is taken modulo the operand
+            # size, SDM Vol. 2A BT; `bts $9,%rsi` is `flags | X86_EFLAGS_IF`,
+            # adv_r133_quiet_idiom_bts_if)
+            r = self._reg(ci, ops[0].reg)
+            if ops[1].imm % (ops[0].size * 8) == 9:
+                new[r] = frozenset({1 if m == "bts" else 0})
+            else:
+                new[r] = s.regs.get(r, TOP)
         elif m == "xor" and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_REG \
                 and ops[0].reg == ops[1].reg and ops[0].size >= 2:
             # (bit 9 is in the low 16 bits: `xorb %al,%al` leaves it,
@@ -2693,8 +2826,12 @@ class IrqFlagEffects:
         """Forget the frame words below RSP once RSP moved up past them:
         the next push, call (its return address and the callee's frame)
         or exception frame overwrites them (adv_r70_stale_pop_slot: a
-        popped slot the next callee's frame reused kept its old tag)."""
-        s.slots = {k: v for k, v in s.slots.items() if k is None or k >= s.sp}
+        popped slot the next callee's frame reused kept its old tag).  They
+        hold unknown words (TOP), not lost ones: in context "A" a word with
+        no slot reads as lost through memory (_miss), which irqrestore-pairs
+        restores as 0, but these were written here (`pushq $0x202; add
+        $8,%rsp; sub $8,%rsp; popfq`, adv_r133_popped_slot_popf_lost)."""
+        s.slots = {k: (v if k is None or k >= s.sp else TOP) for k, v in s.slots.items()}
         s.sptr = {k: v for k, v in s.sptr.items() if k >= s.sp}
         s.b9s = {k: v for k, v in s.b9s.items() if k is None or k >= s.sp}
         s.saved = {k: v for k, v in s.saved.items() if k is None or k >= s.sp}
@@ -3349,6 +3486,21 @@ class IrqFlagEffects:
             # an address in an escaped frame is not followed into a callee
             # (its words may change under it): it leaks (_call_ptrs)
             ptr_args = frozenset(r for r in ptr_args if not any(p[0] == "sp" for p in self._ptrset(s, r)))
+        # Two registers handed over that may point into one object (this
+        # frame, or one argument's object): the callee's summary takes each
+        # argument pointer for an object of its own, so a word it reads
+        # through one as found at entry (a "*" atom, composed with this
+        # frame's word before the call) may be one it stored through the
+        # other first (`f(&flags, &flags)` with `*b = 0x200; if (*a &
+        # 0x200) sti`: adv_r133_alias_outparam_restore).  Not followed:
+        # they leak (_call_ptrs), as in an escaped frame.
+        objs: dict = {}
+        for r in sorted(ptr_args):
+            for p in self._ptrset(s, r):
+                objs.setdefault(("sp",) if p[0] == "sp" else ("arg", p[1]), set()).add(r)
+        shared = {r for regs in objs.values() if len(regs) > 1 for r in regs}
+        if shared:
+            ptr_args = ptr_args - shared
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or prog.runtime_target(t):
