@@ -629,6 +629,15 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
     found, why = None, None
     trapped: list = []
     try:
+        for _n, a in explored:
+            try:
+                cfg = prog.cfg(a)
+            except CfgError:
+                continue  # (its first byte only: above)
+            out = entries.code_outside(cfg, ranges, kinds)
+            if out is not None:
+                raise CfgError(f"{prog.symbolize(a)}'s code runs on at {prog.symbolize(out)}, outside the code "
+                               "searched for other ways into it")
         found = set()
         for lo, hi in sorted(ranges):
             w = entries.sysret_reaching(prog, lo, hi, {a for _n, a in explored}, kinds=kinds, trapped=trapped)

@@ -227,6 +227,15 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
                 out.append((addr, (addr, i)))
             work.extend(out)
             continue
+        if vk is None and prog.inside_site(addr) is not None:
+            # a way into the middle of a patch site (a label between two of
+            # its instructions): the bytes there are whichever candidate
+            # boot wrote, decoded from an offset none of them may start an
+            # instruction at (`jmp` to the IRET path on disk, `jmp` to the
+            # SYSRET path in the replacement: adv_r136_label_inside_alt_misaligned).
+            # Taken to reach a SYSRET, as undecodable bytes are
+            reaching.add(node)
+            continue
         try:
             data = prog.fetch_raw(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
         except CfgError:
@@ -334,6 +343,40 @@ def _jump_label_branches(prog, lo: int, hi: int):
             yield code, target
 
 
+def code_outside(cfg, ranges, kinds: tuple) -> int | None:
+    """The address of an instruction of the entry's CFG, outside every
+    (lo, hi) of ranges, from which the CFG reaches a SYSRET of `kinds`; not
+    counting patch-site candidates' own bytes (in .altinstr_replacement);
+    or None.  W, the code that reaches a SYSRET, is searched in those
+    ranges only: entry code that runs on in .text and comes back to the
+    SYSRET path (a `jmp` out to a piece that jumps back) would be explored
+    from the entry but not searched for other ways in, and a branch from
+    elsewhere to that piece reaches the SYSRET unchecked
+    (adv_r136_ool_step_fork_jump, _falloff_into_tail, _fixup_into_tail,
+    _step_jump_label, _compat_ool_int80_jump).  Code outside that reaches
+    no SYSRET (the Debian kernels' XENPV alternative's `jmp xen_iret`) is
+    no way to one."""
+    pred: dict = {}
+    for b in cfg.blocks.values():
+        for n in b.succs:
+            pred.setdefault(n, []).append(b.node)
+    todo = [b.node for b in cfg.blocks.values() if b.kind in kinds]
+    reach = set(todo)
+    while todo:
+        for p in pred.get(todo.pop(), ()):
+            if p not in reach:
+                reach.add(p)
+                todo.append(p)
+    for node in reach:
+        b = cfg.blocks.get(node)
+        if b is None or b.node[1] is not None or b.kind == "choice":
+            continue
+        for ins in b.insns:
+            if not any(lo <= ins.addr < hi for lo, hi in ranges):
+                return ins.addr
+    return None
+
+
 def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None = None) -> list[tuple[int, int]]:
     """(source, target) of every way into W from outside the entry's extent
     (module docstring); W for the SYSRET instructions of `kinds` ("sysret"
@@ -352,6 +395,10 @@ def second_entries(prog, cfg, kinds: tuple = ("sysret",), trapped: list | None =
         # W covers the entry text only: code elsewhere that reaches this
         # SYSRET would not be seen
         raise CfgError(f"a SYSRET at {outside[0]:#x} lies outside the entry text searched for other entries")
+    out = code_outside(cfg, [(lo, hi)], kinds)
+    if out is not None:
+        raise CfgError(f"the entry's code runs on at {prog.symbolize(out)}, outside the entry text searched "
+                       "for other ways into it")
     w = sysret_reaching(prog, lo, hi, e_lo, kinds=kinds, trapped=trapped)
     # (the entry's own extent: a branch from a part of it no explored path
     # runs is reached, if at all, by a way into W found on its own: W

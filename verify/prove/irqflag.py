@@ -145,16 +145,11 @@ Transfer (one path, pass order as in the walk):
   call.  Soundness: by induction over the region's execution (see
   _lost_restore).  Cost: inside a region a callee's own summary is taken
   only if it needs at most A_CAP instructions; else _quiet, a stateless
-  pre-scan of its closure (allowed: `cli`, pushf, wrmsr/xrstor, popf and
-  the idiom's `sti`, checked over every edge into it, _idiom_sti; calls
-  that never return are not walked) gives IF 0 at return, every
-  caller-saved register written, every pointer handed over leaked, when
-  the caller hands it no known word that may have bit 9 set (_quiet_args:
-  argument registers within the BTF prototype, the frame's slots when a
-  frame address is handed over; an argument atom is allowed and becomes a
-  condition of the region, _af[3], resolved up to where the region starts
-  and turned into conditional atoms ("?", a) there).  In a closure _quiet
-  reads, every restored word counts as lost (the walk tracks none).
+  pre-scan of its closure (allowed beyond IF-clean code: `cli`, pushf,
+  wrmsr/xrstor; no `sti`, no popf; calls that never return are not walked)
+  gives IF 0 at return, every caller-saved register written, every pointer
+  handed over leaked.  (It accepted the restore idiom's `sti` on a word it
+  took for lost until review 135: it tracks no words.)
 - Assumption no-sleep-irqs-off (wip-irq5): a direct call of one of the
   scheduler's sleeping entry points (SLEEPERS, by name) where IF is exactly
   0 is a path that does not exist (code with interrupts off does not call
@@ -1645,57 +1640,25 @@ class IrqFlagEffects:
         return frozenset(out.items())
 
     # -- assumption irqrestore-pairs (context "A") ---------------------------------
-    def _bit9_test(self, ci):
-        """Whether ci sets ZF (je/jne) or CF (jb/jae) from bit 9 of one word
-        by itself: `test $0x200` / `testb $0x2` of a register or a word in
-        memory, `and $0x200,%r` / `and $0x2,%Xh`, `bt $9`; the jcc kind it
-        decides ("zf" / "cf"), else None."""
-        X = capstone.x86
-        ops = ci.operands
-        m = ci.mnemonic
-        if len(ops) != 2 or ops[1].type != X.X86_OP_IMM:
-            return None
-        imm = ops[1].imm
-        if m == "bt":
-            return "cf" if imm == 9 and ops[0].type == X.X86_OP_REG else None
-        if m not in ("test", "and"):
-            return None
-        if ops[0].type == X.X86_OP_REG:
-            name = ci.reg_name(ops[0].reg)
-            if (name in _BYTE_HI and imm == 0x2) or (imm == 0x200 and ops[0].size >= 2):
-                return "zf"
-            return None
-        if m == "test" and ops[0].type == X.X86_OP_MEM and (
-                (ops[0].size == 1 and imm == 0x2) or (ops[0].size >= 2 and imm == 0x200)):
-            return "zf"
-        return None
-
     def _quiet(self, t: int, assumed: set):
         """A stateless walk of t's closure for a call in context "A" with IF
         exactly 0 (as _clean, each instruction once): None when it may
-        leave IF set other than through the restore idiom, else (whether
-        it has a restore idiom, the call sites of irq-flag-preserved).
-        Allowed beyond _clean: `cli`, `pushf`, and `sti` as the first
-        instruction on the "bit 9 set" side of a jcc right after a bit-9
-        test of one word (_bit9_test: arch_local_irq_restore's `test
-        $0x200,%r; je 1f; sti`, under the patch sites' candidates too).
-        The caller (_call) then takes the callee's IF at return as 0,
-        every caller-saved register written, every pointer handed over
-        leaked, and the region's flags (used, bad) get (has idiom, False).
+        leave IF set, else (False, the call sites of irq-flag-preserved).
+        Allowed beyond _clean: `cli` and `pushf`.  The caller (_call) then
+        takes the callee's IF at return as 0, every caller-saved register
+        written, every pointer handed over leaked.
 
-        Sound under assumption irqrestore-pairs, with the caller's check
-        that no word it knows with bit 9 possibly set is handed to the
-        callee (argument registers, frame slots): the walk tracks no
-        words, so every word an idiom in the closure restores is one the
-        analysis lost (loaded from memory, computed, or handed in lost).
-        By induction over the callee's execution: entered with IF 0, IF
-        can become 1 only at an idiom's `sti` (no other instruction that
-        sets IF, an unread callee keeps IF: irq-flag-preserved), whose
-        word, lost, was saved by a pushf in the region (the assumption),
-        which saw IF 0 (every pushf in this closure before that point ran
-        with IF 0 by the induction, the rest of the region is checked by
-        _region_ok): so the `sti` is never taken, IF stays 0, every pushf
-        in the closure saves 0 (bad stays False) and t returns with IF 0.
+        Sound without any assumption on flags words: entered with IF 0, no
+        instruction the walk reads sets IF (an unread callee keeps IF:
+        irq-flag-preserved), so t returns with IF 0 and every pushf in the
+        closure saves 0 (the region's flags stay clean).  Until the
+        thirtieth session an `sti` right after a bit-9 test (the restore
+        idiom) was allowed too, its word taken for one lost through memory
+        (irqrestore-pairs); the walk tracks no words, and review 135 built
+        six ways to hand it a computed one (a callee's RAX, a spilled and
+        reloaded word, a partial load, a caller's stack argument...).  None
+        of the four real kernels' closures read here has an idiom
+        (measured), so `sti` is refused.
         Memo per function: a closure found quiet makes every function it
         reached quiet; a failure makes the function where it was found
         and every function on the call path to it from the root not
@@ -1712,13 +1675,9 @@ class IrqFlagEffects:
         parent = {t: None}
         owner = {(t, None): t}
         sites: set = set()
-        idiom = False
-        # every edge walked (node -> its predecessors), the bit-9 tests
-        # (node -> the jcc kind it decides), the `sti`s: checked at the end
-        # (an `sti` every way into which is an idiom's)
+        # every edge walked (node -> its predecessors): an iret-to-self is
+        # checked at the end to be entered only at its first instruction
         preds: dict = {}
-        tests: dict = {}
-        stis: list = []
         irets: list = []
         work = [((t, None), None)]
         bad_at = None
@@ -1754,8 +1713,8 @@ class IrqFlagEffects:
                 break
             m = ci.mnemonic
             if m == "sti":
-                stis.append(node)
-                idiom = True
+                bad_at, why = f, m
+                break
             elif m in ("popf", "popfq"):
                 # loads IF from a word this walk does not track: one built
                 # or changed in front of it (`pushf; cli; ...; orq
@@ -1840,7 +1799,6 @@ class IrqFlagEffects:
                         # (an entry: not an edge an `sti` may be checked by)
                         go((tgt, None), tgt, ("call", node))
                     else:
-                        idiom = idiom or h[0]
                         sites |= h[1]
                 go(fall)
                 continue
@@ -1872,17 +1830,7 @@ class IrqFlagEffects:
                 go(tn, frm=("jcc", node, m, "taken"))
                 go(fall, frm=("jcc", node, m, "fall"))
                 continue
-            k9 = self._bit9_test(ci)
-            if k9 is not None:
-                tests[node] = k9
-            go(fall, frm=("fall", node) if k9 is not None else node)
-        if bad_at is None:
-            for st_node in stis:
-                if not self._idiom_sti(st_node, preds, tests) or not self._idiom_words_lost(st_node, preds, (t, None)):
-                    bad_at, why = owner.get(st_node, t), "sti " + prog.symbolize(st_node[0])
-                    if _DEBUG:
-                        self._why("quiet: sti not an idiom's", st_node[0])
-                    break
+            go(fall)
         if bad_at is None:
             for a in irets:
                 if not self._iret_self_entered(a, preds):
@@ -1897,7 +1845,7 @@ class IrqFlagEffects:
                     bad_at, why = fn, "frame " + prog.symbolize(fn)
                     break
         if bad_at is None:
-            out = (idiom, frozenset(sites))
+            out = (False, frozenset(sites))
             for fn in parent:
                 memo[fn] = out
             assumed |= sites
@@ -1946,176 +1894,6 @@ class IrqFlagEffects:
                 return False
         return True
 
-    @staticmethod
-    def _idiom_sti(node, preds, tests) -> bool:
-        """Every way into the `sti` at node (a patch-site candidate: into
-        its site) is the "bit 9 set" side of a je/jne (jb/jae) whose only
-        way in is the fall-through of a bit-9 test deciding that flag."""
-        ins = preds.get(node, set())
-        if node[1] is not None and all(not isinstance(p, tuple) or p[0] not in ("jcc", "fall", "call")
-                                       for p in ins) and len(ins) == 1:
-            [site] = ins
-            if site[1] is None and site[0] == node[0]:
-                ins = preds.get(site, set())
-        if not ins:
-            return False
-        for p in ins:
-            if not (isinstance(p, tuple) and p[0] == "jcc"):
-                return False
-            _j, jnode, m, side = p
-            if m not in ("je", "jne", "jb", "jae") or (side == "taken") != (m in ("jne", "jb")):
-                return False
-            jins = preds.get(jnode, set())
-            if not jins:
-                return False
-            for q in jins:
-                if not (isinstance(q, tuple) and q[0] == "fall") or (tests.get(q[1]) == "zf") != (m in ("je", "jne")):
-                    return False
-        return True
-
-    def _idiom_words_lost(self, sti_node, preds, root) -> bool:
-        """Whether every word the bit-9 tests in front of the `sti` at
-        sti_node test (the idioms _idiom_sti found) is one _quiet may take
-        as lost, the premise of irqrestore-pairs: a register whose every
-        reaching definition (followed back over the
-        walk's edges, through register copies, calls that keep callee-saved
-        registers, and into the caller at a callee's entry for an argument
-        register) is a load from memory, a `pop` right after a `pushf` (a
-        save the induction covers) or the walk root's incoming argument
-        (handed in: _call checks the words it hands over), or what a callee
-        returned (a word this walk does not track, as before).  A word the
-        closure builds itself, an immediate or the result of arithmetic
-        (`pushf; pop %rsi; cli; bts $9,%rsi; ... bt $9,%rsi; jae 1f; sti`,
-        adv_r133_quiet_idiom_bts_if; `mov $0x200,%esi; test ...; sti`), is
-        no lost word: the walk saw where it came from, and the idiom may
-        set IF."""
-        X = capstone.x86
-        ins = set(preds.get(sti_node, ()))
-        if sti_node[1] is not None and len(ins) == 1:
-            [site] = ins
-            if not (isinstance(site, tuple) and isinstance(site[0], str)) and site[1] is None and site[0] == sti_node[0]:
-                ins = set(preds.get(site, ()))
-        todo = []
-        for p in ins:
-            jnode = p[1]
-            for q in preds.get(jnode, ()):
-                tnode = q[1]
-                try:
-                    kind, ci = self._decode(tnode)
-                except CfgError:
-                    return False
-                if kind == "site" or ci is None:
-                    return False
-                op = ci.operands[0]
-                if op.type != X.X86_OP_REG:
-                    # a word in memory (`testl $0x200,(%rsp)`): the walk
-                    # tracks no stores, so it cannot tell a word lost
-                    # through memory from one the closure stored there
-                    # (`movq $0x200,(%rsp)`, adv_quiet_idiom_frame_word);
-                    # none of the Debian kernels' quiet closures tests
-                    # one (measured)
-                    return False
-                todo.append((tnode, self._reg(ci, op.reg)))
-        seen: set = set()
-        steps = 0
-        while todo:
-            node, reg = todo.pop()
-            if (node, reg) in seen:
-                continue
-            seen.add((node, reg))
-            steps += 1
-            if steps > 4096:
-                return False
-            ways = preds.get(node, ())
-            if node == root and reg not in ARGS:
-                # the root's entry (also when a jump leads back to it): a
-                # word handed in, in an argument register
-                return False
-            for w in ways:
-                if isinstance(w, tuple) and isinstance(w[0], str):
-                    if w[0] == "call":
-                        # a callee's entry: the caller's register before its call
-                        todo.append((w[1], reg))
-                        continue
-                    w = w[1]  # (a jcc's side, a test's fall-through: no register written)
-                try:
-                    kind, ci = self._decode(w)
-                except CfgError:
-                    return False
-                if kind == "site" or ci is None:
-                    todo.append((w, reg))  # (a patch site's dispatch: no instruction)
-                    continue
-                m = ci.mnemonic
-                if m == "call":
-                    if reg in CALLER_SAVED:
-                        # what a callee hands back (`flags =
-                        # _raw_spin_lock_irqsave(lock)` in RAX): a word
-                        # this walk does not track, lost to it
-                        continue
-                    todo.append((w, reg))
-                    continue
-                if reg not in self._wnames(ci):
-                    todo.append((w, reg))
-                    continue
-                ops = ci.operands
-                if m in ("mov", "movzx", "movsxd", "movsx") and len(ops) == 2 and ops[1].type == X.X86_OP_MEM:
-                    continue  # a load: lost through memory
-                if m == "mov" and len(ops) == 2 and ops[1].type == X.X86_OP_REG and ops[0].size >= 4 and \
-                        ops[1].size == ops[0].size:
-                    todo.append((w, self._reg(ci, ops[1].reg)))
-                    continue
-                if m == "pop" and all(self._is_pushf(v) for v in preds.get(w, ())) and preds.get(w):
-                    continue  # a save (pushf; pop %r): the induction's
-                if m == "and" and len(ops) == 2 and ops[1].type == X.X86_OP_IMM and (ops[1].imm >> 9) & 1 and \
-                        ops[0].type == X.X86_OP_REG:
-                    todo.append((w, reg))  # (bit 9 as it was)
-                    continue
-                if _DEBUG:
-                    self._why(f"quiet: the word {reg} an idiom tests comes from `{m} {ci.op_str}`", w[0])
-                return False
-        return True
-
-    def _is_pushf(self, way) -> bool:
-        """Whether a walk edge comes straight from a `pushf` (plain
-        fall-through)."""
-        if isinstance(way, tuple) and isinstance(way[0], str):
-            return False
-        try:
-            kind, ci = self._decode(way)
-        except CfgError:
-            return False
-        return kind != "site" and ci is not None and ci.mnemonic in ("pushf", "pushfq")
-
-    def _quiet_args(self, s: _St, ptr_args, t=None):
-        """The words a caller hands a callee _quiet reads (argument
-        registers; every frame slot when a frame address is handed over):
-        None when one may be a word the analysis knows with bit 9 possibly
-        set (1, "E", a conditional or out-parameter atom) or unknown (TOP:
-        computed, not lost through memory), else the argument atoms among
-        them (the result holds when their bit 9 is 0: _af[3]).  0 and LOST
-        (a word lost through memory: a load in context "A", a slot never
-        written) pass."""
-        out = set()
-        n = self._arity(t) if t is not None else None
-        # (past a BTF-described prototype's parameters: not handed over,
-        # assumption c-prototype-args, recorded by the caller)
-        vals = [s.regs.get(r, TOP) for r in (ARGS if n is None else ARGS[:n])]
-        if any(p[0] == "sp" for r in ptr_args for p in self._ptrset(s, r)):
-            vals += list(s.slots.values())
-        for v in vals:
-            if v is TOP:
-                # a word the walk computed or could not follow (`movl
-                # $0x100,%esi; addl $0x100,%esi`): no word lost through
-                # memory, which is all irqrestore-pairs speaks of
-                # (adv_quiet_idiom_computed_arg)
-                return None
-            for x in v:
-                if x in ARGS:
-                    out.add(x)
-                elif x != 0 and x != LOST:
-                    return None
-        return out
-
     def _resolve_q(self, q, s: _St):
         """The argument atoms a callee's result holds under (_af[3]) in the
         caller's state s: (the caller's own atoms they are, or None when one
@@ -2124,7 +1902,10 @@ class IrqFlagEffects:
         for a in q:
             v = s.regs.get(a, TOP)
             if v is TOP:
-                continue
+                # an unknown word: bit 9 may be set (review 135's
+                # adv_r135_region_arg_user_flags, when _quiet still fed
+                # region conditions)
+                return None
             for x in v:
                 if x in ARGS:
                     out.add(x)
@@ -2141,6 +1922,13 @@ class IrqFlagEffects:
         if at in s.slots:
             return s.slots[at]
         if any(k is not None and k < at + 8 and k + 8 > at for k in s.slots):
+            return TOP
+        if at is not None and at + 8 > 0:
+            # at or above the entry RSP: the return address, the caller's
+            # frame, a stack argument (`pushq $0x200; call f`, where f
+            # restores 8(%rsp): adv_r135_stack_arg_flags_lost) -- words
+            # the caller wrote and this reading never saw, not words lost
+            # through memory
             return TOP
         return self._miss()
 
@@ -3593,25 +3381,16 @@ class IrqFlagEffects:
                 summ = self.summary(t, depth + 1, ptr_args, ctx)
                 self.budget = saved - (cap - self.budget)
                 if summ is None:
-                    qargs = self._quiet_args(s, ptr_args, t)
-                    if qargs is not None:
-                        quiet = self._quiet(t, assumed)
+                    quiet = self._quiet(t, assumed)
                 else:
                     pass
             else:
                 summ = self.summary(t, depth + 1, ptr_args, ctx)
             if quiet is not None:
-                # a closure with only the restore idiom's `sti` (_quiet):
-                # IF 0 at its return (when the argument atoms handed to it
-                # have bit 9 clear: the region's condition), nothing else
-                # known of it
-                self._af[0] = self._af[0] or quiet[0]
+                # a closure with no instruction that sets IF (_quiet): IF 0
+                # at its return, nothing else known of it
                 if any(isinstance(site, int) for site in quiet[1]):
                     self._unread_in_region()  # (irq-flag-preserved inside it)
-                if self._arity(t) is not None:
-                    assumed.add(("c-prototype-args", node[0]))  # (_quiet_args)
-                if quiet[0]:
-                    self._af[3] |= qargs
                 summ = None
             region_q = frozenset()
             if quiet is not None:

@@ -352,6 +352,14 @@ class Program:
             return self._site_starts[i]
         return None
 
+    def inside_site(self, addr: int) -> int | None:
+        """The start of the patch site addr lies strictly inside, or None
+        (fetch refuses such an address: its bytes are boot's choice)."""
+        i = bisect.bisect_right(self._site_starts, addr) - 1
+        if i >= 0 and self._site_starts[i] < addr < self._site_ends[i]:
+            return self._site_starts[i]
+        return None
+
     def fetch(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr.  A jump into the middle of a patch site has
         no fixed bytes (which ones run depends on the boot-time patching), so
