@@ -100,8 +100,8 @@ ASSUMPTIONS = {
     "across such a call (prove/irqflag.py).",
     "irqrestore-pairs": "A flags word that an irq-restore restores (arch_local_irq_restore's `test $0x200; je; "
     "sti`, popf, a callee whose IF at return is an argument's bit 9), when the analysis has lost it through memory "
-    "(a forgotten, escaped or never-written frame slot, an unknown out-parameter, a load from memory it does not "
-    "follow), was saved by a pushf (local_irq_save) executed on this CPU inside the same region: during the "
+    "(a forgotten, escaped or never-written slot of the function's own frame, not the caller's words above its "
+    "return address; an unknown out-parameter; a load from memory it does not follow), was saved by a pushf (local_irq_save) executed on this CPU inside the same region: during the "
     "call, entered with interrupts off, that the IF summary reads in context 0 (the kernel's irqsave/irqrestore "
     "nesting discipline, which lockdep's irq-flags tracing checks at run time).  Its bit 9 is then taken as 0 only "
     "where the analysis shows every pushf and every call of the region runs with IF exactly 0, and reads every "
