@@ -1894,6 +1894,21 @@ class IrqFlagEffects:
                 return False
         return True
 
+    @staticmethod
+    def _aliased(summ, regs) -> bool:
+        """Whether a callee's summary uses the objects of two or more of
+        regs (registers handed over that may point into one object): a
+        store, load or copy through one (its out-parameter effect, summ[3]),
+        a leak (None), or a "*" atom on it in its IF or RAX result."""
+        sif, srax, _clob, outs = summ
+
+        def used(r) -> bool:
+            if outs is None or outs.get(r, frozenset()) is None or outs.get(r):
+                return True
+            return any(v is not TOP and any(isinstance(x, tuple) and x[0] == "*" and x[1] == r for x in v)
+                       for v in (sif, srax))
+        return sum(1 for r in regs if used(r)) > 1
+
     def _resolve_q(self, q, s: _St):
         """The argument atoms a callee's result holds under (_af[3]) in the
         caller's state s: (the caller's own atoms they are, or None when one
@@ -3274,21 +3289,14 @@ class IrqFlagEffects:
             # an address in an escaped frame is not followed into a callee
             # (its words may change under it): it leaks (_call_ptrs)
             ptr_args = frozenset(r for r in ptr_args if not any(p[0] == "sp" for p in self._ptrset(s, r)))
-        # Two registers handed over that may point into one object (this
-        # frame, or one argument's object): the callee's summary takes each
-        # argument pointer for an object of its own, so a word it reads
-        # through one as found at entry (a "*" atom, composed with this
-        # frame's word before the call) may be one it stored through the
-        # other first (`f(&flags, &flags)` with `*b = 0x200; if (*a &
-        # 0x200) sti`: adv_r133_alias_outparam_restore).  Not followed:
-        # they leak (_call_ptrs), as in an escaped frame.
+        # registers handed over that may point into one object (this
+        # frame, or one argument's object): checked against the callee's
+        # summary below (_aliased)
         objs: dict = {}
         for r in sorted(ptr_args):
             for p in self._ptrset(s, r):
                 objs.setdefault(("sp",) if p[0] == "sp" else ("arg", p[1]), set()).add(r)
-        shared = {r for regs in objs.values() if len(regs) > 1 for r in regs}
-        if shared:
-            ptr_args = ptr_args - shared
+        shared = [regs for regs in objs.values() if len(regs) > 1]
         if t is not None and t in prog.dispatch:
             res_if, rax, clob = TOP, TOP, None
         elif t is None or prog.runtime_target(t):
@@ -3457,6 +3465,16 @@ class IrqFlagEffects:
                     cond_regs = {r: (s.regs.get(r, TOP) | q if s.regs.get(r, TOP) is not TOP else TOP)
                                  for r in CALLER_SAVED if r != "rax" and clob is not None and r not in clob}
                     clob, summ = None, None
+        if summ is not None and any(self._aliased(summ, regs) for regs in shared):
+            # Two registers handed over may point into one object, and the
+            # callee's summary uses both: it took each argument pointer for
+            # an object of its own, so a word it read through one as found
+            # at entry (a "*" atom, composed with this frame's word before
+            # the call) may be one it stored through the other first
+            # (`f(&flags, &flags)` with `*b = 0x200; if (*a & 0x200) sti`:
+            # adv_r133_alias_outparam_restore).  Its summary does not hold:
+            # nothing is known of the call, every pointer handed over leaks
+            res_if, rax, clob, summ = TOP, TOP, None, None
         if summ is None and t is not None and t not in prog.dispatch \
                 and not prog.runtime_target(t) and self._home_bad(t):
             # a direct callee with no summary (not read, read without a
