@@ -173,6 +173,14 @@ KNOWN_GAPS: dict = {
     # whose addresses are user ones)
     "adv_r134_compat_getuser_no_u32": "__get_user at a kernel address into regs->bp in the function that calls the "
                                       "dispatch: proven under ptregs-writers-user-data",
+    # review 137: a flags word built with IF set and stored to memory the
+    # analysis does not follow (a global, a per-CPU variable), reloaded and
+    # restored: "a load from memory it does not follow" is what
+    # irqrestore-pairs covers (the kernel's irqsave/irqrestore pairing,
+    # which lockdep checks, restores only words a pushf saved)
+    "adv_r137_global_spill_lost": "flags | IF through a global into the restore idiom: proven under irqrestore-pairs",
+    "adv_r137_percpu_spill_lost": "flags | IF through a per-CPU variable into the restore idiom: proven under "
+                                  "irqrestore-pairs",
     # review 130: a static call inside a summarised callee rests on the
     # assumptions of an unknown callee (the explorer runs the boot-time
     # targets too only in code it follows); an IF effect the IF reading

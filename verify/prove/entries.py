@@ -216,9 +216,10 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
                 choices = prog.site_choices(addr)
             except CfgError:
                 # a candidate that cannot be placed here (a replacement with a
-                # call the patcher relocates): continue after the site; a
-                # branch inside it into W is found by the scan of
-                # .altinstr_replacement, where its absolute target is the same
+                # call the patcher relocates, sites that overlap): what runs
+                # there is not known, so it may reach a SYSRET
+                # (adv_r137_nested_site_label); and it goes on after the site
+                reaching.add(node)
                 end = (addr + max(e.length for e in prog.sites[addr]), None)
                 out.append(end)
                 work.append(end)
@@ -345,9 +346,9 @@ def _jump_label_branches(prog, lo: int, hi: int):
 
 def code_outside(cfg, ranges, kinds: tuple) -> int | None:
     """The address of an instruction of the entry's CFG, outside every
-    (lo, hi) of ranges, from which the CFG reaches a SYSRET of `kinds`; not
-    counting patch-site candidates' own bytes (in .altinstr_replacement);
-    or None.  W, the code that reaches a SYSRET, is searched in those
+    (lo, hi) of ranges, from which the CFG reaches a SYSRET of `kinds`
+    (patch-site candidates included: they are placed at their site), or
+    None.  W, the code that reaches a SYSRET, is searched in those
     ranges only: entry code that runs on in .text and comes back to the
     SYSRET path (a `jmp` out to a piece that jumps back) would be explored
     from the entry but not searched for other ways in, and a branch from
@@ -369,11 +370,13 @@ def code_outside(cfg, ranges, kinds: tuple) -> int | None:
                 todo.append(p)
     for node in reach:
         b = cfg.blocks.get(node)
-        if b is None or b.node[1] is not None or b.kind == "choice":
+        if b is None:
             continue
-        for ins in b.insns:
-            if not any(lo <= ins.addr < hi for lo, hi in ranges):
-                return ins.addr
+        # (a candidate's instructions are placed at its site's address: a
+        # site in .text is code outside too, adv_r137_ool_alt_site_fork_jump)
+        for a in [b.addr] + [ins.addr for ins in b.insns]:
+            if not any(lo <= a < hi for lo, hi in ranges):
+                return a
     return None
 
 

@@ -1895,6 +1895,13 @@ class IrqFlagEffects:
         return True
 
     @staticmethod
+    def _ptrs_maybe(s: _St, reg) -> bool:
+        """Whether reg may hold a pointer the state tracks (into this
+        frame or an argument's object), even only on some paths."""
+        p = s.ptrs.get(reg)
+        return bool(p) and any(x is not None for x in p)
+
+    @staticmethod
     def _aliased(summ, regs) -> bool:
         """Whether a callee's summary uses the objects of two or more of
         regs (registers handed over that may point into one object): a
@@ -2490,9 +2497,14 @@ class IrqFlagEffects:
                 # `raw_spin_unlock_irqrestore(&base->lock, *flags)`): its tag
                 # as for a bit-9 test of it (_mem_tag)
                 new[self._reg(ci, ops[0].reg)] = self._mem_tag(ci, s, src, 0)
-            elif src.type == X.X86_OP_MEM and src.size >= 4 and self._ctx == "A" and src.mem.base != rsp:
+            elif src.type == X.X86_OP_MEM and src.size >= 4 and self._ctx == "A" and src.mem.base != rsp \
+                    and not (src.mem.base and self._ptrs_maybe(s, self._reg(ci, src.mem.base))) \
+                    and not (src.mem.index and self._ptrs_maybe(s, self._reg(ci, src.mem.index))):
                 # context "A": a word loaded from memory the analysis does
-                # not follow is a lost word
+                # not follow is a lost word; not one through a register that
+                # may hold a pointer it tracks (a 4-byte load through the
+                # frame pointer of a word this function stored with bit 9
+                # set: adv_r137_fp_load32_lost), which stays unknown
                 new[self._reg(ci, ops[0].reg)] = LOSTSET
         elif m in ("and", "or") and len(ops) == 2 and ops[0].type == X.X86_OP_REG and ops[1].type == X.X86_OP_IMM \
                 and ops[0].size >= 2:

@@ -87,12 +87,14 @@ class Program:
         # order, so one's bytes may overwrite the other's choice (a second
         # site 4 bytes into an alternative, adv_r80_alt_overlap); no model
         self._overlapping: set = set()
+        self._site_reach: list = []  # the furthest end of the sites up to each (inside_site)
         reach, owner = 0, None  # the furthest end so far, and its site
         for a, end in zip(self._site_starts, self._site_ends):
             if a < reach:
                 self._overlapping |= {owner, a}
             if end > reach:
                 reach, owner = end, a
+            self._site_reach.append(reach)
         # boot-rewritten immediates (asm/runtime-const.h): their on-disk
         # value is a placeholder (Explorer._runtime_const)
         self.runtime_consts = runtime_consts(image)
@@ -353,20 +355,26 @@ class Program:
         return None
 
     def inside_site(self, addr: int) -> int | None:
-        """The start of the patch site addr lies strictly inside, or None
-        (fetch refuses such an address: its bytes are boot's choice)."""
+        """The start of a patch site addr lies strictly inside, or None
+        (its bytes are boot's choice).  Every site starting before addr
+        counts, not only the nearest: a site nested in a longer one ends
+        before the outer one does (adv_r137_nested_site_label)."""
         i = bisect.bisect_right(self._site_starts, addr) - 1
-        if i >= 0 and self._site_starts[i] < addr < self._site_ends[i]:
-            return self._site_starts[i]
+        if i < 0 or self._site_reach[i] <= addr:
+            return None
+        while i >= 0 and self._site_reach[i] > addr:
+            if self._site_starts[i] < addr < self._site_ends[i]:
+                return self._site_starts[i]
+            i -= 1
         return None
 
     def fetch(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr.  A jump into the middle of a patch site has
         no fixed bytes (which ones run depends on the boot-time patching), so
         decoding there is refused rather than read from disk."""
-        i = bisect.bisect_right(self._site_starts, addr) - 1
-        if i >= 0 and self._site_starts[i] < addr < self._site_ends[i]:
-            raise CfgError(f"control reaches {addr:#x}, inside the patch site at {self._site_starts[i]:#x}")
+        site = self.inside_site(addr)
+        if site is not None:
+            raise CfgError(f"control reaches {addr:#x}, inside the patch site at {site:#x}")
         sec = self._code_section(addr)
         if sec is None:
             raise CfgError(f"control reaches {addr:#x}, outside executable code")
