@@ -2960,6 +2960,19 @@ class Explorer:
                     # SMEP/SMAP what kernel code may touch: not modelled
                     raise Inconclusive(f"{where}: `mov %{src},%cr4` has no model")
                 if dst == "cr3":
+                    if not self.program.has_pti:
+                        # the PTI rules (user tables map only the entry
+                        # text, the cpu_entry_area and ESPFIX; interrupts
+                        # there fault) apply where PTI is a boot choice,
+                        # known by its X86_FEATURE_PTI alternatives.  A CR3
+                        # write in a kernel without them switches tables
+                        # under some other scheme (4.4/4.9 KAISER's own
+                        # feature bit, a restore of a saved CR3): what the
+                        # new tables map is not modelled
+                        # (adv_r138_kaiser_irq_on_user_cr3, _global_after_swapgs)
+                        raise Inconclusive(f"{where}: `mov %{src},%cr3` in a kernel with no page-table isolation "
+                                           "alternative (X86_FEATURE_PTI): what the tables it installs map is not "
+                                           "modelled")
                     new = self.reg(st, _reg64(src))
                     # the PTI switches (calling.h SWITCH_TO_KERNEL_CR3 /
                     # SWITCH_TO_USER_CR3*) write back the CR3 they read with
