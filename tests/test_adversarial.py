@@ -181,6 +181,12 @@ KNOWN_GAPS: dict = {
     "adv_r137_global_spill_lost": "flags | IF through a global into the restore idiom: proven under irqrestore-pairs",
     "adv_r137_percpu_spill_lost": "flags | IF through a per-CPU variable into the restore idiom: proven under "
                                   "irqrestore-pairs",
+    # review 140: a summarised helper whose closure reaches a static call
+    # is read up to it, and "the rest of its code" after the call is what
+    # kernel-calls-keep-gs-cr3 covers (real kernels write the inactive GS
+    # base only with the task's own)
+    "adv_r140_kgsbase_after_sct": "wrmsr MSR_KERNEL_GS_BASE with a kernel value after a static call in a summarised "
+                                  "helper: proven under kernel-calls-keep-gs-cr3",
     # review 130: a static call inside a summarised callee rests on the
     # assumptions of an unknown callee (the explorer runs the boot-time
     # targets too only in code it follows); an IF effect the IF reading

@@ -516,8 +516,13 @@ def falls_into(prog, lo: int) -> set:
     memo: dict = {}  # address -> None | ("fall", x) | ("nops",) | ("unsure",)
 
     def site_at(a: int):
+        """(start, end) of the patch site starting at a, "inside" when a
+        is strictly inside one (nested sites too: Program.inside_site,
+        adv_r139_nested_mid_falls_into_entry), else None."""
+        if prog.inside_site(a) is not None:
+            return "inside"
         i = bisect.bisect_right(prog._site_starts, a) - 1
-        if i >= 0 and prog._site_starts[i] <= a < prog._site_ends[i]:
+        if i >= 0 and prog._site_starts[i] == a:
             return prog._site_starts[i], prog._site_ends[i]
         return None
 
@@ -556,7 +561,7 @@ def falls_into(prog, lo: int) -> set:
                 break
             site = site_at(a)
             if site is not None:
-                if a != site[0]:
+                if site == "inside":
                     res = ("unsure",)  # (a decode into the middle of a patch site)
                     break
                 try:

@@ -383,6 +383,11 @@ class Summaries:
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
             sub.via_ftrace = sub.via_ftrace or s.via_ftrace
+            # a `std` read before the run-time call: DF may be set at the
+            # return whatever the unknown callee does (`std; call
+            # __SCT__tp_func_x; ret`, adv_r140_std_before_sct)
+            sub.may_write_df = sub.may_write_df or s.may_write_df
+            sub.may_clear_if = sub.may_clear_if or s.may_clear_if
             return sub
 
         while work:
