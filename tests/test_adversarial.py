@@ -111,6 +111,11 @@ KNOWN_GAPS: dict = {
     # review 109: no obligation reads IF (or IOPL) in the flags SYSRET
     # loads; the kernel's own `regs->flags |= X86_EFLAGS_IF` after
     # SYSENTER removed returns to user mode with interrupts off (a DoS)
+    # review 142: the same class (privileged RFLAGS bits SYSRET loads from
+    # R11, which no obligation reads)
+    "adv_r142_compat_sysenter_no_if": "IF clear in R11 at a sysretl (SYSENTER without the IF fix-up): outside the "
+                                      "obligations",
+    "adv_r142_compat_iopl_from_user": "IOPL 3 in R11 at a sysretl: outside the obligations",
     "adv_r109_sysenter_if_lost": "IF clear in R11 at a sysretl: outside the obligations (rflags-no-rf-tf reads RF "
                                  "and TF only)",
     # review 111: a return thunk's IF effect is not read (assumption

@@ -374,7 +374,10 @@ IMPLICIT_MEMORY_STORES = frozenset({
 # None: XSAVE's image size depends on XCR0 and the features); capstone
 # gives fnsave's operand 4 bytes and fxsave/xsave's 8 (adv_r45_fnsave_extent,
 # adv_r57_fnsave_current_ts)
-STATE_SAVE_BYTES = {"fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "fxsave": 512, "fxsave64": 512,
+# (SGDT/SIDT store a 10-byte pseudo-descriptor in 64-bit mode, SDM Vol. 2B:
+# capstone prints no size, adv_r141_sgdt_status)
+STATE_SAVE_BYTES = {"sgdt": 10, "sidt": 10,
+                    "fnsave": 108, "fsave": 108, "fnstenv": 28, "fstenv": 28, "fxsave": 512, "fxsave64": 512,
                     **{m: None for m in ("xsave", "xsave64", "xsaveopt", "xsaveopt64", "xsavec", "xsavec64",
                                          "xsaves", "xsaves64")}}
 

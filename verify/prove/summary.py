@@ -1518,7 +1518,7 @@ _GPR_NAMES = frozenset({"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "
 # with one addresses what no override does (FS and GS have bases)
 _FLAT_SEGMENTS = (0, _X86.X86_REG_SS, _X86.X86_REG_DS, _X86.X86_REG_ES, _X86.X86_REG_CS)
 # stores whose extent RCX decides (`rep stos`, `rep movs`)
-_STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq"}
+_STRING_STORES = {"stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq", "insb", "insw", "insd"}
 
 
 def _holds_current(node, reg: str, preds: dict, entries: set) -> bool:

@@ -126,7 +126,11 @@ SYSCALL_TABLES = ("sys_call_table", "ia32_sys_call_table", "x32_sys_call_table",
 
 _X = capstone.x86
 _MOV_LIKE = {"mov", "movabs"}
-_STRING_STORES = ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq")
+# (INS too: `rep insb` writes RCX bytes from a port at RDI, adv_r141_rep_insb_status)
+# instructions that may set DF (EFLAGS.DF: a string instruction then runs
+# downwards)
+_DF_SETTERS = ("std", "popf", "popfq", "iretq", "iret", "iretd")
+_STRING_STORES = ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq", "insb", "insw", "insd")
 
 
 @dataclass(frozen=True)
@@ -1000,7 +1004,9 @@ def _union(a: dict, b: dict) -> dict:
 
 _LITE = None
 _MEM = re.compile(r"(?:(byte|word|dword|qword|xmmword|ymmword|zmmword|tbyte|xword) ptr )?(?:(\w+):)?\[([^\]]*)\]")
-_SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "tbyte": 10, "xmmword": 16, "ymmword": 32, "zmmword": 64}
+# (capstone prints an 80-bit x87 operand as "xword": `fstpt`, adv_r141_fstpt_status)
+_SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "tbyte": 10, "xword": 10, "xmmword": 16, "ymmword": 32,
+          "zmmword": 64}
 # mnemonics whose operands are read, not written (exact names: a prefix
 # "cmp" took cmpxchg and "bt" took bts/btr/btc, adv_r33_cmpxchg_dword,
 # adv_r33_bts_reg); and prefixes of mnemonic families that only read
@@ -2955,6 +2961,10 @@ class MaySet:
                 self._decoded_units[f] = (sites, insns, index)
         else:
             sites, insns, index = hit
+        # whether the code read may set DF (a string store then may write
+        # downwards from RDI: _lite_store)
+        df = any(_base_mnemonic(x[2]) in _DF_SETTERS for x in insns) or any(
+            _base_mnemonic(y[2]) in _DF_SETTERS for _length, cands in sites.values() for cand in cands for y in cand)
 
         if len(unit) == 1:
             lo, hi = unit[0]
@@ -3015,7 +3025,7 @@ class MaySet:
             # nothing tagged here (only RSP/RBP offsets): no store or call
             # can involve the pointer
             live = not st.keys() <= _UNTAGGED
-            why = (self._lite_store(a, m, ops, st, sites) or self._lite_unfollowed(a, ops, st)) if live else None
+            why = (self._lite_store(a, m, ops, st, sites, df) or self._lite_unfollowed(a, ops, st)) if live else None
             if why is None and self._cur_hex in ops:
                 why = self._lite_slot_address_use(a, size, m, ops)
             if why is None:
@@ -3043,7 +3053,7 @@ class MaySet:
                 ret_tag = _join_ret(ret_tag, self._ret_value(f, st))
             succ = []
             if m == "(site)":
-                out, branches, whys, r = self._lite_site(a, st, sites, inside, f, ctx)
+                out, branches, whys, r = self._lite_site(a, st, sites, inside, f, ctx, df)
                 for x, why in whys.items():
                     flagged.setdefault(x, why)
                 ret_tag = _join_ret(ret_tag, r)
@@ -3823,7 +3833,7 @@ class MaySet:
                 self._set_ret(t, out, self._returned(t, self._read_ret(t)))
         return out
 
-    def _lite_site(self, a, st: dict, sites, inside, f_pass: int, ctx: tuple):
+    def _lite_site(self, a, st: dict, sites, inside, f_pass: int, ctx: tuple, df: bool = False):
         """(state at the end of the site or None, [(branch target, state)],
         {address: why} of calls and jumps out that pass the pointer to a
         setter, tags of RAX where a candidate leaves the function) over every
@@ -3836,7 +3846,7 @@ class MaySet:
             for x in cand:
                 xm = _base_mnemonic(x[2])
                 # (the checks the pass makes at each instruction of its own)
-                why = self._lite_store(x[0], xm, x[3], s2, sites) or self._lite_unfollowed(x[0], x[3], s2) or \
+                why = self._lite_store(x[0], xm, x[3], s2, sites, df) or self._lite_unfollowed(x[0], x[3], s2) or \
                     (self._lite_slot_address_use(x[0], x[1], xm, x[3]) if self._cur_hex in x[3] else None) or \
                     self._frame_address_unfollowed(x[0], xm, x[3], s2)
                 if why:
@@ -4767,7 +4777,7 @@ class MaySet:
                 out[dst] = _GHOST_TAG
         return out
 
-    def _lite_store(self, a, m, ops, st: dict, sites) -> str | None:
+    def _lite_store(self, a, m, ops, st: dict, sites, df: bool = False) -> str | None:
         fx = self.fx
         if "rsp" in st or (_CPA in st and "rsp" in st[_CPA]):
             # RSP may point into the current task (_lite_rsp), or at its
@@ -4782,10 +4792,12 @@ class MaySet:
         if m.split(" ")[-1] in _STRING_STORES and any(_ghostly(st.get(r, _NO_TAG)) for r in ("rdi", "rsi")):
             return f"{_GHOST_WHY}: {where}"
         if m.split(" ")[-1] in _STRING_STORES and "rdi" in st and (
-                st["rdi"] is None or any(k <= fx.byte for k, _above in st["rdi"])):
-            # a string store writes from RDI upwards (DF is clear in kernel
-            # code: the ABI at every call and return, and entry's CLD):
-            # from above the status byte it cannot reach it
+                st["rdi"] is None or df or any(k <= fx.byte for k, _above in st["rdi"])):
+            # a string store writes from RDI upwards while DF is clear (the
+            # ABI at every call and return, and entry's CLD): from above the
+            # status byte it cannot reach it -- unless the code read here
+            # may set DF (`std; rep stosb` writes downwards,
+            # adv_r141_std_stosb_down; memmove's backward copy)
             return f"{where}: a string store through the current task pointer"
         if m.split(" ")[-1] in machine.IMPLICIT_MEMORY_STORES:
             return f"{where}: a store at an address in a register"
@@ -4796,6 +4808,11 @@ class MaySet:
         if mm is None or mm[1] == "gs":
             return None
         msize, _seg, base, index, disp = mm
+        if " ptr " not in first:
+            # no size in the text (`sgdt [rax + 7]` writes 10 bytes,
+            # adv_r141_sgdt_status): the state-save table's extent, else
+            # none fixed (below), not _parse_mem's 8
+            msize = None
         value = self._reg_of(ops.partition(", ")[2])[0]
         if any(_ghostly(st.get(r, _NO_TAG)) for r in (base, index, value) if r):
             return f"{_GHOST_WHY}: {where}"
@@ -4811,7 +4828,7 @@ class MaySet:
             imm = int(ops.partition(", ")[2], 0)
         except ValueError:
             imm = None
-        if imm is not None and index is None and base in st and st[base] is not None and \
+        if imm is not None and msize is not None and index is None and base in st and st[base] is not None and \
                 not any(o for _k, o in st[base]) and \
                 fx._hits(m, disp, msize, imm, {k for k, _o in st[base]}) in ("miss", "clears"):
             if fx._hits(m, disp, msize, imm, {k for k, _o in st[base]}) == "clears":
