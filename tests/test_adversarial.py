@@ -190,6 +190,18 @@ KNOWN_GAPS: dict = {
     # is read up to it, and "the rest of its code" after the call is what
     # kernel-calls-keep-gs-cr3 covers (real kernels write the inactive GS
     # base only with the task's own)
+    # review 144: the explorer knows a stack address by its constant (the
+    # machine's regions are concrete: as adv_r69_symzero_task_clear); an
+    # address built so that no stack constant stays in the term (xor with a
+    # key, split halves, a mangled pointer through a global) or read from
+    # task->stack (as adv_r67_task_stack_saved_slot) is taken for a kernel
+    # pointer that reaches no private frame, under abi-frames.  Tracking
+    # where a value came from (a mark on every RSP-derived term) is the fix
+    "adv_r144_xor_index_store": "hist[i] out of bounds through ((rsp ^ K) + i) ^ K: under abi-frames",
+    "adv_r144_split_halves_store": "hist[i] out of bounds through the address rebuilt from its halves: under "
+                                   "abi-frames",
+    "adv_r144_mangled_cookie": "a mangled stack pointer through a global, decoded and written: under abi-frames",
+    "adv_r144_task_stack_local": "a store through current->stack onto a live local: under abi-frames",
     "adv_r140_kgsbase_after_sct": "wrmsr MSR_KERNEL_GS_BASE with a kernel value after a static call in a summarised "
                                   "helper: proven under kernel-calls-keep-gs-cr3",
     # review 130: a static call inside a summarised callee rests on the

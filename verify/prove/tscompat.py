@@ -3026,6 +3026,11 @@ class MaySet:
             # can involve the pointer
             live = not st.keys() <= _UNTAGGED
             why = (self._lite_store(a, m, ops, st, sites, df) or self._lite_unfollowed(a, ops, st)) if live else None
+            if m == "invd":
+                # the cache's modified lines are discarded: memory may go
+                # back to older values, the status byte's bit before the
+                # exit's clear among them (adv_r143_invd_status)
+                why = f"`invd` at {prog.symbolize(a)} may bring back an older status"
             if why is None and self._cur_hex in ops:
                 why = self._lite_slot_address_use(a, size, m, ops)
             if why is None:
