@@ -2962,9 +2962,11 @@ class MaySet:
         else:
             sites, insns, index = hit
         # whether the code read may set DF (a string store then may write
-        # downwards from RDI: _lite_store)
-        df = any(_base_mnemonic(x[2]) in _DF_SETTERS for x in insns) or any(
-            _base_mnemonic(y[2]) in _DF_SETTERS for _length, cands in sites.values() for cand in cands for y in cand)
+        # downwards from RDI: _lite_store), asked only at such a store
+        def df(insns=insns, sites=sites) -> bool:
+            return any(_base_mnemonic(x[2]) in _DF_SETTERS for x in insns) or any(
+                _base_mnemonic(y[2]) in _DF_SETTERS for _length, cands in sites.values() for cand in cands
+                for y in cand)
 
         if len(unit) == 1:
             lo, hi = unit[0]
@@ -3838,7 +3840,7 @@ class MaySet:
                 self._set_ret(t, out, self._returned(t, self._read_ret(t)))
         return out
 
-    def _lite_site(self, a, st: dict, sites, inside, f_pass: int, ctx: tuple, df: bool = False):
+    def _lite_site(self, a, st: dict, sites, inside, f_pass: int, ctx: tuple, df=lambda: False):
         """(state at the end of the site or None, [(branch target, state)],
         {address: why} of calls and jumps out that pass the pointer to a
         setter, tags of RAX where a candidate leaves the function) over every
@@ -4782,7 +4784,7 @@ class MaySet:
                 out[dst] = _GHOST_TAG
         return out
 
-    def _lite_store(self, a, m, ops, st: dict, sites, df: bool = False) -> str | None:
+    def _lite_store(self, a, m, ops, st: dict, sites, df=lambda: False) -> str | None:
         fx = self.fx
         if "rsp" in st or (_CPA in st and "rsp" in st[_CPA]):
             # RSP may point into the current task (_lite_rsp), or at its
@@ -4797,7 +4799,7 @@ class MaySet:
         if m.split(" ")[-1] in _STRING_STORES and any(_ghostly(st.get(r, _NO_TAG)) for r in ("rdi", "rsi")):
             return f"{_GHOST_WHY}: {where}"
         if m.split(" ")[-1] in _STRING_STORES and "rdi" in st and (
-                st["rdi"] is None or df or any(k <= fx.byte for k, _above in st["rdi"])):
+                st["rdi"] is None or any(k <= fx.byte for k, _above in st["rdi"]) or df()):
             # a string store writes from RDI upwards while DF is clear (the
             # ABI at every call and return, and entry's CLD): from above the
             # status byte it cannot reach it -- unless the code read here
