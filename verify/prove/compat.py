@@ -604,14 +604,14 @@ def _second_entries(prog, vs, per, finding, used, searched, returns_elsewhere) -
 
 
 def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
-    extents, own = [], []
+    extents, own, cfgs = [], [], {}
     for _n, a in explored:
         # (its CFG's instructions, not its symbol's size: a size that also
         # covers another handler made that handler's jump into the exit
         # path "explored", adv_r119_compat_size_covers_int80; a symbol
         # start inside both, entries.symbol_extent)
         try:
-            cfg = prog.cfg(a)
+            cfg = cfgs[a] = prog.cfg(a)
         except CfgError:
             extents.append((a, a + 1))
             own.append((a, a + 1))
@@ -629,11 +629,7 @@ def _second_entries_of(prog, vs, all_sites, explored, kinds) -> tuple:
     found, why = None, None
     trapped: list = []
     try:
-        for _n, a in explored:
-            try:
-                cfg = prog.cfg(a)
-            except CfgError:
-                continue  # (its first byte only: above)
+        for a, cfg in cfgs.items():
             out = entries.code_outside(cfg, ranges, kinds)
             if out is not None:
                 raise CfgError(f"{prog.symbolize(a)}'s code runs on at {prog.symbolize(out)}, outside the code "
