@@ -202,6 +202,12 @@ KNOWN_GAPS: dict = {
                                    "abi-frames",
     "adv_r144_mangled_cookie": "a mangled stack pointer through a global, decoded and written: under abi-frames",
     "adv_r144_task_stack_local": "a store through current->stack onto a live local: under abi-frames",
+    # review 145: a caller that sets DF and calls a helper whose string
+    # store through current starts above the status: the TS pass reads the
+    # helper as the ABI has it, DF clear on entry (ts-compat-writers; a
+    # callee that returns with DF set is followed, adv_r145_callee_std_stosb)
+    "adv_r145_caller_std_stosb": "`std; call helper` and the helper's `rep stosb` from above the status: proven "
+                                 "under ts-compat-writers (DF clear at every call)",
     "adv_r140_kgsbase_after_sct": "wrmsr MSR_KERNEL_GS_BASE with a kernel value after a static call in a summarised "
                                   "helper: proven under kernel-calls-keep-gs-cr3",
     # review 130: a static call inside a summarised callee rests on the

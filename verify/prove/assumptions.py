@@ -211,7 +211,7 @@ ASSUMPTIONS = {
     "does in a unit built without -pg, is not followed; a static call's target hands back nothing, though a NULL "
     "static call's `ret` leaves every register as it was), and followed through registers, stack slots and constant offsets (an indexed store, "
     "or a `rep stos`/`rep movs`, stays inside its array, above the field, and one into the function's stack frame stays inside a local array and changes no stack slot that holds the pointer unless it stores the pointer; a shifted, multiplied or xor'ed pointer, a difference of two, or a pointer "
-    "narrowed to 32 bits or fewer (a kernel address needs all 64) is not one; a string store writes upwards, DF being clear in kernel code (the ABI at every call and return); a pointer loaded from memory is not the current task unless the function itself stored it in that "
+    "narrowed to 32 bits or fewer (a kernel address needs all 64) is not one; a string store writes upwards, DF being clear in kernel code at every call (the ABI; a function whose own code, or code it calls, has a std, popf or iret is read as possibly writing downwards); a pointer loaded from memory is not the current task unless the function itself stored it in that "
     "stack slot (through RSP, its frame pointer or a register copied from either; a copy of RSP spilled to memory and loaded back is not followed, nor a stack address a callee returns, its own frame's or one it was handed): one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, returns "
     "only to its return address unless its own code drops that address (checked for every callee of a function "

@@ -242,10 +242,13 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
         except CfgError:
             continue
         ins = decode(addr, data) if data else None
-        if ins is None:
+        if ins is None or (vk is None and prog.site_inside(addr, ins.size) is not None):
             # bytes capstone cannot decode (TLBSYNC on AMD, ...): what they
             # do and where they go on is unknown, so they may reach SYSRET
-            # (adv_r23_entry2_undecoded_island)
+            # (adv_r23_entry2_undecoded_island).  So is an on-disk
+            # instruction whose bytes run into a patch site: those past the
+            # site's start are boot's choice (a `jmp` opcode before an
+            # alternative that writes its displacement: adv_r145_alt_in_jmp_rel32)
             reaching.add(node)
             continue
         nxt = (addr + ins.size, vk)
@@ -586,7 +589,9 @@ def falls_into(prog, lo: int) -> set:
                 ins = decode(a, data)
             except CfgError:
                 ins = None
-            if ins is None:
+            if ins is None or prog.site_inside(a, ins.size) is not None:
+                # (an instruction whose bytes run into a patch site: boot
+                # writes the rest, adv_r145_alt_in_jmp_rel32)
                 res = ("unsure",)
                 break
             if ins.target is not None and ins.kind in ("jmp", "jcc", "call", "tail") and s0 <= ins.target < lo:

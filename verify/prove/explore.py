@@ -3741,7 +3741,23 @@ class Explorer:
             st.gs_kernel = fresh_bool(f"gsk_thunk_{site:x}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if te.may_write_cr3:
-            st.cr3 = _fresh_cr3(f"cr3_thunk_{site:x}", pti=self._pti_on())
+            self._cr3_written_by_callee(st, f"cr3_thunk_{site:x}", site, "the return thunk")
+
+    def _cr3_written_by_callee(self, st: MState, name: str, site: int, who: str):
+        """A CR3 write in code the explorer does not step (a summary, a
+        return thunk): CR3 is unknown after it.  Under PTI the exit derives
+        the user CR3 from the CR3 it reads, and the user-tables rules apply
+        to whatever it holds.  In a kernel with no X86_FEATURE_PTI
+        alternative the write is refused, as one the explorer steps
+        (`mov %reg,%cr3` in _special): the user-tables rules (interrupts
+        and per-CPU accesses on the user tables) are known only where PTI is
+        a boot choice, and a KAISER-style switch on another feature would
+        escape them inside a callee too (adv_r146_kaiser_callee_irq_window)."""
+        if not self.program.has_pti:
+            raise Inconclusive(f"{self.program.symbolize(site) if site else who}: {who} may write CR3 in a kernel "
+                               "with no page-table isolation alternative (X86_FEATURE_PTI): what the tables it "
+                               "installs map is not modelled")
+        st.cr3 = _fresh_cr3(name, pti=self._pti_on())
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and
@@ -3774,7 +3790,7 @@ class Explorer:
             st.gs_kernel = fresh_bool(f"gsk_{label}")
             st.regs[REG["gs"]] = self._gs_base(st)
         if summary.may_write_cr3:
-            st.cr3 = _fresh_cr3(f"cr3_{label}", pti=self._pti_on())
+            self._cr3_written_by_callee(st, f"cr3_{label}", site, "a summarised callee")
         elif summary.opaque and st.cr3 is not None and self.program.has_pti:
             pti = self._pti_on()
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}", pti=pti), st.cr3)

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import struct
 import types
@@ -131,6 +132,26 @@ _MOV_LIKE = {"mov", "movabs"}
 # downwards)
 _DF_SETTERS = ("std", "popf", "popfq", "iretq", "iret", "iretd")
 _STRING_STORES = ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd", "movsq", "insb", "insw", "insd")
+# functions MaySet._df_reach reads at most from one function before it
+# answers "may set DF"
+DF_REACH_LIMIT = 400
+
+
+def _sets_df(insns: list, sites: dict) -> bool:
+    """Whether lite-decoded code (and its patch sites' candidates) has an
+    instruction that may set DF."""
+    return any(_base_mnemonic(x[2]) in _DF_SETTERS for x in insns) or any(
+        _base_mnemonic(y[2]) in _DF_SETTERS for _length, cands in sites.values() for cand in cands for y in cand)
+
+
+def _direct_targets(insns: list, sites: dict) -> set:
+    """The targets of the direct calls and jumps of lite-decoded code."""
+    out = set()
+    for x in itertools.chain(insns, (y for _length, cands in sites.values() for cand in cands for y in cand)):
+        m = _base_mnemonic(x[2])
+        if (m == "call" or m == "jmp" or m.startswith(("j", "loop"))) and x[3].startswith("0x"):
+            out.add(int(x[3], 16))
+    return out
 
 
 @dataclass(frozen=True)
@@ -545,6 +566,14 @@ class TsCompatEffects:
                 # through current nor one that misses it
                 # (adv_r79_fs_clear: a "clear" at fsbase + current + 16)
                 return anyw(f"{where}: a store through the FS base, which the user sets"), False
+            if mem.segment == _X.X86_REG_GS and any(
+                    r != 0 and _reg64(ci, r) in may for r in (mem.base, mem.index)):
+                # GS base + a register that may hold the current task
+                # pointer: with `current - this_cpu_off` in it (kernel GS
+                # base = this_cpu_off) that is the task itself, at an offset
+                # the pass does not follow (adv_r145_gs_rebased_hook)
+                return anyw(f"{where}: a %gs-relative store through a register that may hold the current "
+                            "task pointer"), False
             if mem.segment == _X.X86_REG_GS or mem.base in (_X.X86_REG_RIP, _X.X86_REG_RSP) or \
                     (mem.base == 0 and mem.index == 0):
                 continue  # per-CPU, global or own stack: not the task (assumption private-regions)
@@ -1313,6 +1342,7 @@ class MaySet:
         self._hands_back_memo: dict = {}
         self._keeps_memo: dict = {}
         self._decoded_units: dict = {}  # function -> (sites, insns, index), the last 256 read with a context
+        self._df_memo: dict = {}  # function -> whether code it reaches may set DF (_df_reach)
         self._gs_current = bool(self.prog.layout.percpu_gs.value)
         # the slot's address's low 32 bits as capstone prints an immediate
         # or a displacement (_cur_hex_text; an attribute: the passes test
@@ -2209,7 +2239,7 @@ class MaySet:
         elif prog.runtime_target(f):
             why = None  # run-time targets: assumption ts-compat-writers
         else:
-            why = self._names_syscall_table(f)
+            why = self._names_syscall_table(f) or self._invd_why(f)
             if why is None and self._needs_pass(f):
                 why = self._lite(f)
                 if why is not None and why in self._flagged.get(f, {}).values():
@@ -2862,6 +2892,85 @@ class MaySet:
             hit = self._decode_for_edges(f)[2]
         return hit
 
+    def _invd_why(self, f: int) -> str | None:
+        """An `invd` in f's unit (its patch sites' candidates too), whether
+        or not f reads current: the cache's modified lines are discarded,
+        so memory may go back to older values, the status byte's bit before
+        the exit's clear among them (adv_r143_invd_status; one in a
+        function that never reads current_task, adv_r145_invd_no_current).
+        The bytes 0f 08 are looked for first; only a unit holding them is
+        decoded."""
+        unit = self._unit(f)
+        if isinstance(unit, str):
+            return None  # (the pass, or _needs_pass, refuses such a unit)
+        prog = self.prog
+        hit = False
+        for g, gend in unit:
+            try:
+                hit = hit or b"\x0f\x08" in prog.fetch_raw(g, gend - g)
+            except CfgError:
+                return None
+            j = bisect.bisect_left(self._site_addrs, g)
+            while not hit and j < len(self._site_addrs) and self._site_addrs[j] < gend:
+                hit = any(c is not None and b"\x0f\x08" in c for c, _l, _k in prog.site_choices(self._site_addrs[j]))
+                j += 1
+        if not hit:
+            return None
+        for g, gend in unit:
+            sites: dict = {}
+            part = self._decode_extent(g, gend, sites)
+            if isinstance(part, str):
+                return f"{prog.symbolize(g)}: {part} (bytes of an `invd` in it)"
+            for x in itertools.chain(part, (y for _length, cands in sites.values() for cand in cands for y in cand)):
+                if _base_mnemonic(x[2]) == "invd":
+                    return f"`invd` at {prog.symbolize(x[0])} may bring back an older status"
+        return None
+
+    def _df_reach(self, f: int) -> bool:
+        """Whether code f calls or jumps to, f included, may set DF: a
+        std/popf/iret in the functions its direct calls and jumps reach
+        (each function's unit, _unit), or code that cannot be read.  Calls
+        the image does not fix (run-time targets, indirect calls) are the
+        ABI's: DF clear at their return (assumption ts-compat-writers).  A
+        walk past DF_REACH_LIMIT functions answers True."""
+        memo = self._df_memo
+        if f in memo:
+            return memo[f]
+        seen, work, found = {f}, [f], False
+        while work and not found:
+            g = work.pop()
+            if memo.get(g) or len(seen) > DF_REACH_LIMIT:
+                found = True
+                break
+            if g in memo or g in self.runtime or (self.aux and self.aux[0] <= g < self.aux[1]):
+                continue
+            unit = self._unit(g)
+            if isinstance(unit, str):
+                found = True
+                break
+            sites: dict = {}
+            insns: list = []
+            for h, hend in unit:
+                part = self._decode_extent(h, hend, sites)
+                if isinstance(part, str):
+                    found = True
+                    break
+                insns += part
+            if found or _sets_df(insns, sites):
+                found = True
+                break
+            for t in _direct_targets(insns, sites):
+                h = self.function_of(t)
+                if h is not None and h not in seen and not any(a <= t < b for a, b in unit):
+                    seen.add(h)
+                    work.append(h)
+        if found:
+            memo[f] = True
+        else:
+            for g in seen:  # (each one's reach is inside f's, all read)
+                memo[g] = False
+        return found
+
     def _decode_extent(self, f: int, end: int, sites: dict):
         """f's extent decoded for the pass: [(address, size, mnemonic,
         operands)], a patch site as one ("(site)") entry whose candidates go
@@ -2962,11 +3071,12 @@ class MaySet:
         else:
             sites, insns, index = hit
         # whether the code read may set DF (a string store then may write
-        # downwards from RDI: _lite_store), asked only at such a store
+        # downwards from RDI: _lite_store), asked only at such a store: its
+        # own std/popf/iret, or a function it calls whose code may (DF is
+        # unknown after such a callee, as in the summaries, abi-callee-saved:
+        # `call fill_prepare` = `std; ret`, adv_r145_callee_std_stosb)
         def df(insns=insns, sites=sites) -> bool:
-            return any(_base_mnemonic(x[2]) in _DF_SETTERS for x in insns) or any(
-                _base_mnemonic(y[2]) in _DF_SETTERS for _length, cands in sites.values() for cand in cands
-                for y in cand)
+            return _sets_df(insns, sites) or any(self._df_reach(t) for t in _direct_targets(insns, sites))
 
         if len(unit) == 1:
             lo, hi = unit[0]
@@ -4812,7 +4922,14 @@ class MaySet:
         if "[" not in first or not machine.memory_written(m, 0, False):
             return None
         mm = _parse_mem(first)
-        if mm is None or mm[1] == "gs":
+        if mm is None:
+            return None
+        if mm[1] == "gs":
+            # per-CPU (assumption private-regions), unless a register of the
+            # address may hold the current task pointer: GS base +
+            # (current - this_cpu_off) is the task (adv_r145_gs_rebased_status)
+            if mm[2] in st or mm[3] in st:
+                return f"{where}: a %gs-relative store through a register that may hold the current task pointer"
             return None
         msize, _seg, base, index, disp = mm
         if " ptr " not in first:
