@@ -20,6 +20,7 @@ import pytest
 from bzimage_util import (METHODS, compress, kallsyms_blob, make_bzimage, payload_of, replace_payload,
                           sample_symbols)
 from fixtures import build_fixture
+from test_real_kernels import seed_kernels
 from verify.errors import InputError
 from verify.image import KernelImage
 from verify.image.kallsyms import parse_rodata
@@ -268,7 +269,7 @@ RANK = {"violated": 0, "inconclusive": 1, "proven": 2}
 
 @pytest.mark.realkernel
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["61", "612"])
+@pytest.mark.parametrize("which", seed_kernels("61"))
 def test_debian_vmlinuz_verdicts(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path):
     """The vmlinuz (kallsyms: no sizes) gives, per obligation, site and
     variant, exactly the verdict of its -dbg vmlinux read with its System.map
@@ -355,7 +356,7 @@ def _seed(vmlinuz, tmpdir, func, pattern, at, new):
 
 @pytest.mark.realkernel
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["61", "612"])
+@pytest.mark.parametrize("which", seed_kernels("612"))
 def test_debian_vmlinuz_seeded_bug(which, kernel61, kernel612, vmlinuz61, vmlinuz612, tmp_path, monkeypatch):
     """6.1: NOP the `jne` after the canonical check; 6.12: NOP the `jae`
     after the TASK_SIZE_MAX compare; in the payload, recompressed (lz4 / zstd).
