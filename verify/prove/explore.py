@@ -34,7 +34,7 @@ import z3
 
 from .. import machine, solver
 from ..image.encoding import NEXT_FROM_STATE, ignored_rex, operand_size_prefixed
-from ..obligations import RFLAGS_IMAGE, SITE_OBLIGATIONS
+from ..obligations import RFLAGS_IMAGE
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
 from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixed_system_insn

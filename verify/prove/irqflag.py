@@ -599,7 +599,7 @@ class IrqFlagEffects:
         self._warners = None
         # the entry context of the analysis running, and its context-"A"
         # flags and edges (summary, _region_ok)
-        self._ctx, self._af, self._aedges = "E", [False, False, False, set()], set()
+        self._ctx, self._af, self._aedges = "E", [False, False], set()
 
     # -- the result the engine uses -------------------------------------------------
     def _twice(self, read):
@@ -692,12 +692,8 @@ class IrqFlagEffects:
                 self._split = None
                 # context "A": [a lost word was restored (assumption
                 # irqrestore-pairs used), a save (pushf) or a call may see
-                # IF != 0, a word handed to a _quiet callee may have bit 9
-                # set (the result does not hold), the argument atoms whose
-                # words were handed to a _quiet callee (the result holds
-                # when their bit 9 is 0)], and the context-"A" summaries
-                # read (_region_ok)
-                self._ctx, self._af, self._aedges = ctx, [False, False, False, set()], set()
+                # IF != 0], and the context-"A" summaries read (_region_ok)
+                self._ctx, self._af, self._aedges = ctx, [False, False], set()
                 r = self._analyse_once(start, depth, assumed, ctx)
                 split = self._split if r is not None else None
                 # stable once the result is below the provisional one the
@@ -728,15 +724,11 @@ class IrqFlagEffects:
             af, aedges = self._af, self._aedges
             self._ctx, self._af, self._aedges = outer_a
             self._cur = outer_cur
-        rec_used = key in self.used
         self.used = outer_used | (self.used - {key})
         self.memo[key] = r
         self.memo[("assumed", key)] = assumed
         if ctx == "A":
-            # (a summary used provisionally by a recursive call: the words
-            # that call handed to _quiet callees were not checked)
-            broken = af[2] or bool(af[3] and rec_used)
-            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges), broken, frozenset(af[3]))
+            self.memo[("aflags", key)] = (af[0], af[1], frozenset(aedges))
         if r is not None and split is not None:
             self.memo[("split", key)] = split
         self.log.append(key)
@@ -1042,7 +1034,6 @@ class IrqFlagEffects:
                 if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
                     work.append(target_node(prog, tgt, vk))
                     continue
-                name = prog.start_name(tgt) if tgt is not None else None
                 if tgt is not None and tgt in prog.dispatch:
                     ok = False
                     break
@@ -1066,7 +1057,6 @@ class IrqFlagEffects:
                     break
                 if prog.is_return_thunk(tgt, jump=True):
                     continue
-                name = prog.start_name(tgt)
                 if prog.runtime_target(tgt):
                     sites.add(addr)
                     continue
@@ -1768,7 +1758,6 @@ class IrqFlagEffects:
                 if tgt is not None and vk is not None and vk[0] <= tgt < vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
                     go(target_node(prog, tgt, vk))
                     continue
-                name = prog.start_name(tgt) if tgt is not None else None
                 if tgt is not None and tgt in prog.dispatch:
                     bad_at = f
                     break
@@ -1808,7 +1797,6 @@ class IrqFlagEffects:
                     break
                 if prog.is_return_thunk(tgt, jump=True):
                     continue
-                name = prog.start_name(tgt)
                 if prog.runtime_target(tgt):
                     sites.add(addr)
                     continue
@@ -1916,25 +1904,6 @@ class IrqFlagEffects:
                        for v in (sif, srax))
         return sum(1 for r in regs if used(r)) > 1
 
-    def _resolve_q(self, q, s: _St):
-        """The argument atoms a callee's result holds under (_af[3]) in the
-        caller's state s: (the caller's own atoms they are, or None when one
-        may be a word the analysis knows with bit 9 possibly set)."""
-        out = set()
-        for a in q:
-            v = s.regs.get(a, TOP)
-            if v is TOP:
-                # an unknown word: bit 9 may be set (review 135's
-                # adv_r135_region_arg_user_flags, when _quiet still fed
-                # region conditions)
-                return None
-            for x in v:
-                if x in ARGS:
-                    out.add(x)
-                elif x != 0 and x != LOST:
-                    return None
-        return out
-
     def _slot(self, s: _St, at):
         """The tag of the 8-byte frame word at `at`: the slot's, unknown
         (TOP) when no slot starts there but one overlaps it (a word read
@@ -2011,18 +1980,18 @@ class IrqFlagEffects:
         not in context "A" reads it: then no summary of its closure is
         still being analysed (a context-"A" closure reads only context-"A"
         summaries and IF-clean ones, which read none)."""
-        used = bad = broken = False
+        used = bad = False
         seen, todo = {key}, [key]
         while todo:
             k = todo.pop()
             f = self.memo.get(("aflags", k))
             if f is None:
                 return False, True  # (not complete: refused)
-            used, bad, broken = used or f[0], bad or f[1], broken or f[3]
+            used, bad = used or f[0], bad or f[1]
             for e in f[2] - seen:
                 seen.add(e)
                 todo.append(e)
-        return not broken and not (used and bad), used
+        return not (used and bad), used
 
     def _forget(self, s: _St):
         """Every frame slot forgotten (the frame escaped, or a store through
@@ -3282,7 +3251,6 @@ class IrqFlagEffects:
 
     def _call(self, s: _St, t, node, fall, depth, assumed, escaped):
         prog = self.program
-        name = prog.start_name(t) if t is not None else None
         # (context "A": the callee may save the flags; IF must be 0 here)
         self._save_check(s)
         after = s.copy()
@@ -3412,28 +3380,15 @@ class IrqFlagEffects:
                 if any(isinstance(site, int) for site in quiet[1]):
                     self._unread_in_region()  # (irq-flag-preserved inside it)
                 summ = None
-            region_q = frozenset()
             if quiet is not None:
                 pass
             elif ctx == "A":
-                fl = self.memo.get(("aflags", _key(t, ptr_args, ctx)))
                 if self._ctx == "A":
                     self._aedges.add(_key(t, ptr_args, ctx))
-                    if fl is not None and fl[4]:
-                        rq = self._resolve_q(fl[4], s)
-                        if rq is None:
-                            self._af[2] = True
-                        else:
-                            self._af[3] |= rq
                 elif summ is not None:
                     ok, used = self._region_ok(_key(t, ptr_args, ctx))
-                    rq = self._resolve_q(fl[4], s) if ok and fl is not None else None
-                    if rq is None:
-                        ok = False
-                    else:
-                        region_q = frozenset(rq)
                     if _DEBUG:
-                        self._why(f"region {prog.symbolize(t)}: IF {summ[0]} ok {ok} used {used} q {rq}", node[0])
+                        self._why(f"region {prog.symbolize(t)}: IF {summ[0]} ok {ok} used {used}", node[0])
                     if not ok:
                         if _DEBUG:
                             self._why(f"region refused: {prog.symbolize(t)}", node[0])
@@ -3441,9 +3396,6 @@ class IrqFlagEffects:
                         summ = self.summary(t, depth + 1, ptr_args, ctx)
                     elif used:
                         assumed.add(("irqrestore-pairs", node[0]))
-            # a region that holds when the words of region_q have bit 9
-            # clear: as a call read in context 0 under cond (below)
-            cond = cond | region_q
             skey = _key(t, ptr_args, ctx)
             if quiet is not None:
                 res_if, rax, clob = frozenset({0}), TOP, None

@@ -4527,7 +4527,6 @@ class MaySet:
             # (a per-CPU load names %gs) nor moves RSP or the frame pointer:
             # the state stays (most of a reader's instructions)
             return st
-        lay, fx = self.prog.layout, self.fx
         dst_t, _, src = ops.partition(", ")
         out = dict(st)
         # the stack: RSP's offset from the function's entry (_SP) names the
