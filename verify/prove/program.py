@@ -80,6 +80,14 @@ class Program:
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
+        # the bytes .smp_locks lists: alternatives_smp_unlock() writes 0x3e
+        # over each (an 0xf0) on a uniprocessor boot.  At an instruction's
+        # first byte that is its LOCK prefix becoming a DS override (the same
+        # instruction, unlocked); inside an instruction it changes the
+        # instruction (a jump's displacement 0xf0 becoming 0x3e:
+        # adv_r146_smp_unlock_jmp_disp), which site_inside refuses as it
+        # refuses a patch site there
+        self._lock_bytes = sorted(tables(image).smp_locks)
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
@@ -348,10 +356,14 @@ class Program:
         prefix before the site would read the on-disk choice only (`66 40`
         then `0f 07` on disk, `48 0f` under a feature: a sysretl that is a
         sysretq at run time, adv_r55_sysret_prefix_before_site).  Compiled
-        code and the kernel's asm macros put whole instructions in a site."""
-        i = bisect.bisect_right(self._site_starts, addr)
-        if i < len(self._site_starts) and self._site_starts[i] < addr + size:
-            return self._site_starts[i]
+        code and the kernel's asm macros put whole instructions in a site.
+        A byte .smp_locks lists (a one-byte site: 0xf0 or 0x3e) counts too:
+        strictly inside an instruction it is no LOCK prefix, and boot may
+        rewrite it (adv_r146_smp_unlock_jmp_disp, _fork_jmp)."""
+        for starts in (self._site_starts, self._lock_bytes):
+            i = bisect.bisect_right(starts, addr)
+            if i < len(starts) and starts[i] < addr + size:
+                return starts[i]
         return None
 
     def inside_site(self, addr: int) -> int | None:

@@ -556,7 +556,11 @@ class Summaries:
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 if m.split(" ")[-1] in _MSR_LOADERS:
                     s.syscall_msr = True
-                if full.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")):
+                if any(w.startswith(("xmm", "ymm", "zmm", "st(", "mm", "k")) for w in insn_writes):
+                    # (a register it writes, not the last one the loop
+                    # above named: an instruction that writes none, `invd`
+                    # first in a helper, left that name unset,
+                    # adv_r146_invd_after_checks)
                     s.vector = True
             tgt = None
             if (is_jump(ci) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \

@@ -2912,7 +2912,17 @@ class MaySet:
                 return None
             j = bisect.bisect_left(self._site_addrs, g)
             while not hit and j < len(self._site_addrs) and self._site_addrs[j] < gend:
-                hit = any(c is not None and b"\x0f\x08" in c for c, _l, _k in prog.site_choices(self._site_addrs[j]))
+                a = self._site_addrs[j]
+                length = max(e.length for e in prog.sites[a])
+                try:
+                    before, after = prog.fetch_raw(a - 1, 1), prog.fetch_raw(a + length, 1)
+                except CfgError:
+                    before = after = b""
+                # (a candidate with the on-disk bytes around the site: `0f`
+                # as the replacement and `08` after it is an invd at run
+                # time, adv_r146_invd_split_alt)
+                hit = any(c is not None and b"\x0f\x08" in before + c + (after if len(c) <= length else b"")
+                          for c, _l, _k in prog.site_choices(a))
                 j += 1
         if not hit:
             return None
