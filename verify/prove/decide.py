@@ -272,9 +272,10 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     "unknown"; blame the unsure events the first model went through."""
     ob = obligations.BY_ID[oid]
     s = solver.new_solver()
-    s.set("timeout", timeout_ms)
     s.add(q.guard, *extra)
-    r = solver.check([z3.Not(ob.predicate(q.inputs))], solver=s)
+    # (the time limit passed to check(), not set on the solver: a query the
+    # tactic cannot take is asked again within it)
+    r = solver.check([z3.Not(ob.predicate(q.inputs))], timeout_ms=timeout_ms, solver=s)
     if r.unknown:
         return "unknown", None, r.reason
     if r.unsat:
@@ -285,7 +286,7 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     if not blame:
         return "violated", r.model, []
     s.push()
-    r2 = solver.check([z3.Not(g) for _, g in gz], solver=s)
+    r2 = solver.check([z3.Not(g) for _, g in gz], timeout_ms=timeout_ms, solver=s)
     s.pop()
     if r2.sat:
         return "violated", r2.model, []
