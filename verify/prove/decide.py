@@ -308,7 +308,7 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
         # it first (one callee per round keeps each round small)
         last = by_data[-1].target
         return "unsure", r.model, [e for e in by_data if e.target == last]
-    return "unsure", r.model, _minimal_blame(s, gz, blame)
+    return "unsure", r.model, _minimal_blame(s, gz, blame, timeout_ms)
 
 
 # the obligations whose predicate reads thread_info.status (the TS_COMPAT
@@ -330,7 +330,7 @@ OBLIGATION_TERMS = {
 MAX_BLAME_CHECKS = 24
 
 
-def _minimal_blame(s, gz, blame):
+def _minimal_blame(s, gz, blame, timeout_ms: int):
     """The blamed summaries a counterexample needs: a summarised callee is
     dropped from the blame when the negated obligation stays satisfiable with
     every path through it cut (its events' guards false), earliest callee
@@ -349,7 +349,7 @@ def _minimal_blame(s, gz, blame):
         cut = [z3.Not(g) for e, g in gz if not (e in blame and (e.target in trial or e.kind != "summary"
                                                                 or e.target is None))]
         s.push()
-        r = solver.check(cut, solver=s)  # s already holds the negated obligation
+        r = solver.check(cut, timeout_ms=timeout_ms, solver=s)  # s already holds the negated obligation
         s.pop()
         if r.sat:
             keep = trial
