@@ -287,7 +287,21 @@ def test_seeded_612_no_canonical_check(kernel612, tmp_path):
     _assert_replayed_and_false(result, "canonical-rip")
 
 
-@pytest.mark.parametrize("which", ["61", "612"])
+# The kernel each seeded bug of more than one kernel's shape runs on by
+# default: every seed ran on both Debian kernels with the same outcome in
+# every suite run up to the thirtieth session; one each (alternating, both
+# kernels covered) keeps .ci/run under its 15 minutes.  SYSRET_VERIFY_EVERY_SEED=1
+# runs each on both.
+EVERY_SEED = os.environ.get("SYSRET_VERIFY_EVERY_SEED") == "1"
+EXIT_SEED_KERNEL = {"swapgs-removed": "612", "user-cr3-skipped": "61", "pop-r10-replaced": "612",
+                    "rsp-from-ip-slot": "61"}
+
+
+def seed_kernels(default: str) -> list:
+    return ["61", "612"] if EVERY_SEED else [default]
+
+
+@pytest.mark.parametrize("which", seed_kernels("612"))
 def test_seeded_compat_cs_check_removed(which, kernel61, kernel612, tmp_path):
     """Issue 12 item 4, "the compat CS test removed": in do_fast_syscall_32
     (common.c `regs->cs == __USER32_CS`), 6.1's `cmpq $0x23,CS(%rbx); je`
@@ -361,20 +375,6 @@ EXIT_SEEDS = {
 def _cr3_user(cex) -> bool:
     # PTI_USER_PGTABLE_BIT 12 (arch/x86/entry/calling.h, 6.1 and 6.12)
     return bool(int(cex["registers"]["cr3"], 16) & (1 << 12))
-
-
-# The kernel each seeded bug of more than one kernel's shape runs on by
-# default: every seed ran on both Debian kernels with the same outcome in
-# every suite run up to the thirtieth session; one each (alternating, both
-# kernels covered) keeps .ci/run under its 15 minutes.  SYSRET_VERIFY_EVERY_SEED=1
-# runs each on both.
-EVERY_SEED = os.environ.get("SYSRET_VERIFY_EVERY_SEED") == "1"
-EXIT_SEED_KERNEL = {"swapgs-removed": "612", "user-cr3-skipped": "61", "pop-r10-replaced": "612",
-                    "rsp-from-ip-slot": "61"}
-
-
-def seed_kernels(default: str) -> list:
-    return ["61", "612"] if EVERY_SEED else [default]
 
 
 @pytest.mark.parametrize("which,seed", [(k, s) for s in sorted(EXIT_SEEDS) for k in seed_kernels(EXIT_SEED_KERNEL[s])])
@@ -468,7 +468,7 @@ def test_seeded_pop_replaced_by_nop(which, kernel61, kernel612, tmp_path):
     assert int(rsp["registers"]["rsp"], 16) != int(rsp["pt_regs"]["sp"], 16)
 
 
-@pytest.mark.parametrize("which", ["61", "612"])
+@pytest.mark.parametrize("which", seed_kernels("61"))
 def test_seeded_irqs_enabled_before_sysret(which, kernel61, kernel612, tmp_path):
     """An `sti` on the exit path after the final cli: irqs-off, and only it,
     is violated in the 4-level and LA57 variants at every SYSRET the seeded
