@@ -127,6 +127,21 @@ def test_up_kernel_percpu_as_globals(kernel_up, kernel61, tmp_path):
     assert smp["layout"]["percpu"]["percpu_gs"]["value"] == 1, smp["layout"]["percpu"]
 
 
+def test_smp_kernel_with_percpu_not_zero_based_is_refused(kernel_up, tmp_path):
+    """An SMP kernel (it has __per_cpu_offset[], CONFIG_SMP only) whose
+    per-CPU symbols are kernel addresses, not offsets from 0 (Linux 6.15
+    dropped x86-64's zero-based per-CPU section), is not taken for a
+    uniprocessor kernel's plain globals: a one-line input error, exit 2.
+    The uniprocessor kernel with that one symbol added stands for it."""
+    bad = str(tmp_path / "vmlinux-smp-not-zero-based")
+    subprocess.run(["objcopy", "--add-symbol", "__per_cpu_offset=0xffffffff81000000,global,object",
+                    kernel_up[0], bad], check=True)
+    r = run_cli(["check", bad, "--no-cache"])
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and "not zero-based" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def _assert_seeded(rc, result, oid):
     """`oid` violated in the 4-level variant with a replayed counterexample from
     entry_SYSCALL_64 to the SYSRET site; every other register obligation

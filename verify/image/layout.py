@@ -263,6 +263,14 @@ def read_layout(image) -> KernelLayout:
     # offsets used through %gs; a uniprocessor kernel (CONFIG_SMP=n) places
     # them among the other globals, at kernel addresses used directly.
     zero_based = current.value < (1 << 32)
+    if not zero_based and syms.get("__per_cpu_offset") is not None:
+        # __per_cpu_offset[] exists only with CONFIG_SMP (asm-generic/percpu.h):
+        # an SMP kernel whose per-CPU symbols are not offsets from 0 (Linux
+        # 6.15 dropped x86-64's zero-based per-CPU section) addresses them
+        # through %gs at kernel addresses, which the model does not have;
+        # read as a uniprocessor kernel's plain globals it would be wrong
+        raise InputError(f"{image.path}: an SMP kernel (__per_cpu_offset) whose per-CPU data are not zero-based "
+                         f"(current_task at {current.value:#x}; Linux 6.15 and later): not supported")
     percpu_gs = Fact(int(zero_based), f"current_task at {current.value:#x}: " + (
         "a .data..percpu offset, used through %gs (SMP)" if zero_based else
         "a plain global address (uniprocessor kernel: per-CPU data are ordinary globals)"))
