@@ -532,3 +532,19 @@ def _set_event():
     e = threading.Event()
     e.set()
     return e
+
+
+def test_dwarf_member_offset_forms():
+    """A DW_TAG_member's offset: absent is 0 (a union member), a constant
+    (DWARF 4+), DW_OP_plus_uconst N (DWARF 2/3, ULEB128 N); any other
+    location expression is not evaluated (None: the member counts as not
+    described, never as at offset 0, which the fallback read before)."""
+    from types import SimpleNamespace as A
+
+    from verify.image.layout import _member_offset
+
+    assert _member_offset(None) == 0
+    assert _member_offset(A(value=136)) == 136
+    assert _member_offset(A(value=[0x23, 0x90, 0x01])) == 144
+    assert _member_offset(A(value=[0x23, 0x10, 0x06])) is None  # (trailing operation)
+    assert _member_offset(A(value=[0x10, 0x05])) is None  # DW_OP_constu: not evaluated

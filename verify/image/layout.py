@@ -95,6 +95,27 @@ def _dwarf_info(elf):
     return dwarf_info(DebugSections(elf), _TYPE_SECTIONS)
 
 
+
+def _member_offset(loc) -> int | None:
+    """A DW_TAG_member's byte offset from its DW_AT_data_member_location:
+    absent, 0 (a union member, or one at the start: DWARF 5 section
+    5.7.6); a constant (DWARF 4+); a location block DW_OP_plus_uconst N
+    (DWARF 2/3's usual form); None for any other expression (not
+    evaluated: the member then counts as not described, never as at 0)."""
+    if loc is None:
+        return 0
+    if isinstance(loc.value, int):
+        return loc.value
+    block = list(loc.value) if isinstance(loc.value, (list, bytes, bytearray)) else []
+    if block and block[0] == 0x23:  # DW_OP_plus_uconst, then a ULEB128
+        val = shift = 0
+        for k, byte in enumerate(block[1:]):
+            val |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return val if k + 2 == len(block) else None
+    return None
+
 class _DwarfTypes:
     """Struct layouts from DWARF, reading compile units only until all the
     structs asked for are found.  The top-level DIEs of a CU are walked with
@@ -155,14 +176,13 @@ class _DwarfTypes:
             a = m.attributes.get("DW_AT_name")
             name = (a.value.decode() if isinstance(a.value, bytes) else a.value) if a else ""
             loc = m.attributes.get("DW_AT_data_member_location")
-            off = loc.value if loc is not None and isinstance(loc.value, int) else 0
-            out.append((name, off, m))
+            out.append((name, _member_offset(loc), m))
         return out
 
     def _find(self, members, want):
         for name, off, die in members:
             if name == want:
-                return off
+                return off  # (None: a location this reader does not evaluate)
             if not name:  # anonymous struct/union: look inside
                 try:
                     t = die.get_DIE_from_attribute("DW_AT_type")
@@ -170,7 +190,7 @@ class _DwarfTypes:
                     continue
                 hit = self._find(self._members(t), want)
                 if hit is not None:
-                    return off + hit
+                    return None if off is None else off + hit
         return None
 
     def offsetof(self, struct_name: str, member: str) -> int | None:
