@@ -649,6 +649,42 @@ class PatchTables:
         return hi - lo if lo is not None and hi is not None and 0 < hi - lo <= 64 else None
 
     @cached_property
+    def ibt_endbr_seal(self):
+        """.ibt_endbr_seal (objtool: s32 offsets to the ENDBR64s no indirect
+        branch targets), which apply_seal_endbr() overwrites at boot on an
+        IBT CPU: their addresses (a numpy array)."""
+        import numpy as np
+
+        t = self._table(".ibt_endbr_seal", "__ibt_endbr_seal", "__ibt_endbr_seal_end")
+        if t is None:
+            return np.zeros(0, np.uint64)
+        base, data = t
+        rel = np.frombuffer(bytes(data[:len(data) - len(data) % 4]), "<i4").astype(np.int64)
+        return (np.uint64(base) + (np.arange(len(rel), dtype=np.int64) * 4 + rel).astype(np.uint64))
+
+    @cached_property
+    def rewritten_starts(self):
+        """Every address at which boot or run time may rewrite the bytes
+        that start there, beside the patch sites (read_patch_sites): the
+        LOCK prefixes of .smp_locks, the return and retpoline sites, the
+        static call sites, the direct calls of .call_sites under call-depth
+        tracking, the fentry calls of __mcount_loc, the sealed ENDBR64s.
+        Each names an instruction's first byte; one strictly inside an
+        instruction (Program.site_inside) means the bytes decoded are not
+        what runs (a rel8 listed as a LOCK prefix, an imm64 listed as a
+        return site: adv_r146_smp_unlock_jmp_disp, adv_r147_retsite_in_movabs).
+        A sorted numpy array of unique addresses."""
+        import numpy as np
+
+        parts = [np.array(sorted(self.smp_locks), np.uint64),
+                 np.array([a for a, _i in self.return_sites[1]], np.uint64),
+                 np.array([a for a, _i in self.retpoline_sites[1]], np.uint64),
+                 np.array(self.static_call_sites, np.uint64),
+                 self.call_sites if self.call_thunk_size else np.zeros(0, np.uint64),
+                 self.mcount_locs, self.ibt_endbr_seal]
+        return np.unique(np.concatenate([p.astype(np.uint64) for p in parts]))
+
+    @cached_property
     def return_sites(self):
         return self._rel32_table(".return_sites", "__return_sites", "__return_sites_end")
 

@@ -470,10 +470,12 @@ class FunctionCfg:
             ins = decode(addr, data)
             if ins is None:
                 raise CfgError(f"{addr:#x}: undecodable instruction")
-            if vk is None and prog.site_inside(addr, ins.size) is not None:
-                # an on-disk instruction that runs into a patch site: what
-                # runs is not in the bytes (Program.site_inside); any path
-                # reaching it is inconclusive
+            if (prog.site_inside(addr, ins.size) if vk is None else prog.rewritten_inside(addr, ins.size)) \
+                    is not None:
+                # an on-disk instruction that runs into a patch site, or any
+                # instruction with an address boot rewrites from strictly
+                # inside it: what runs is not in the bytes
+                # (Program.site_inside); any path reaching it is inconclusive
                 insns[node] = Insn(addr, 0, "(not code)", "", b"", None, "void")
                 nexts[node] = []
                 continue
@@ -760,9 +762,10 @@ def static_sysret_sites(program, entry: int, fixed: dict, max_nodes: int = 20000
         ins = decode(addr, data)
         if ins is None:
             raise CfgError(f"{addr:#x}: undecodable instruction in the static walk")
-        if vk is None and program.site_inside(addr, ins.size) is not None:
-            raise CfgError(f"{addr:#x}: an instruction that runs into the patch site at "
-                           f"{program.site_inside(addr, ins.size):#x} in the static walk")
+        inside = program.site_inside(addr, ins.size) if vk is None else program.rewritten_inside(addr, ins.size)
+        if inside is not None:
+            raise CfgError(f"{addr:#x}: an instruction that runs into the patch site (or boot-rewritten byte) at "
+                           f"{inside:#x} in the static walk")
         if ins.target is not None and program.runtime_consts_in(addr, ins.size):
             raise CfgError(f"{addr:#x}: a branch whose displacement is rewritten at boot (runtime constant)")
         nxt = addr + ins.size

@@ -242,7 +242,8 @@ def sysret_reaching(prog, lo: int, hi: int, entry: int, max_nodes: int = 40000,
         except CfgError:
             continue
         ins = decode(addr, data) if data else None
-        if ins is None or (vk is None and prog.site_inside(addr, ins.size) is not None):
+        if ins is None or (prog.site_inside(addr, ins.size) if vk is None else
+                           prog.rewritten_inside(addr, ins.size)) is not None:
             # bytes capstone cannot decode (TLBSYNC on AMD, ...): what they
             # do and where they go on is unknown, so they may reach SYSRET
             # (adv_r23_entry2_undecoded_island).  So is an on-disk

@@ -2422,6 +2422,12 @@ class Explorer:
                         self._return_thunk_gs(s2, last.addr)
                     v = self.reg(s2, reg)
                     tgt = None if v.symbolic else v.concrete_value
+                elif jk == "Ijk_Call" and self.program.call_depth_site(last.addr) and not s2.gs_kernel.is_true():
+                    # a direct call boot may send through its call-depth
+                    # accounting thunk (.call_sites under retbleed=stuff):
+                    # `sarq $5, %gs:...` before the callee, a %gs access
+                    # (adv_r147_callsite_thunk_after_swapgs)
+                    self.note_gs(s2, last.addr)
                 if k == "tail":
                     # a tail call returns for us: its `ret` pops our return address
                     for r in self.call(s2, tgt, ret_addr, depth, last.addr, tail=True):
@@ -3401,8 +3407,12 @@ class Explorer:
         if prog.is_trace_hook(target):
             # the hook's own bytes run (a return); with tracing on, callbacks
             # registered at run time run here instead (assumption
-            # ftrace-callbacks, listed at this call)
+            # ftrace-callbacks, listed at this call).  Those read current
+            # and per-CPU data through %gs: a %gs access where the GS base
+            # may be the user's (adv_r147_fentry_after_swapgs)
             self._assume("ftrace-callbacks", site)
+            if not st.gs_kernel.is_true():
+                self.note_gs(st, site)
         if self._follows(target, name, depth):
             self.ret_slots.append(self.rsp(st))
             try:

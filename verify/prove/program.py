@@ -5,6 +5,9 @@ function's CFG (built once, cached).
 from __future__ import annotations
 
 import bisect
+from array import array
+
+import numpy as np
 
 from ..errors import InputError
 from ..image.encoding import lite_decode
@@ -80,14 +83,22 @@ class Program:
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
-        # the bytes .smp_locks lists: alternatives_smp_unlock() writes 0x3e
-        # over each (an 0xf0) on a uniprocessor boot.  At an instruction's
-        # first byte that is its LOCK prefix becoming a DS override (the same
-        # instruction, unlocked); inside an instruction it changes the
-        # instruction (a jump's displacement 0xf0 becoming 0x3e:
-        # adv_r146_smp_unlock_jmp_disp), which site_inside refuses as it
-        # refuses a patch site there
-        self._lock_bytes = sorted(tables(image).smp_locks)
+        # the other addresses boot or run time rewrites from
+        # (PatchTables.rewritten_starts: .smp_locks, return/retpoline/static
+        # call sites, call-depth call sites, fentry calls, sealed ENDBRs).
+        # At an instruction's first byte each is that instruction's rewrite
+        # (a LOCK prefix becoming a DS override, a call retargeted), modelled
+        # where the prover models it; strictly inside an instruction the
+        # rewrite changes the instruction itself, which site_inside refuses
+        # as it refuses a patch site there (adv_r146_smp_unlock_jmp_disp,
+        # adv_r147_retsite_in_movabs).  (array 'Q': bisect without a
+        # Python int per entry; ~300,000 on 6.12)
+        t = tables(image)
+        self._rewritten = _u64_array(t.rewritten_starts)
+        # direct calls boot may send through a call-depth accounting thunk
+        # (retbleed=stuff: callthunks_patch_builtin_calls), which does
+        # `sarq $5, %gs:...` before the callee (call_depth_site)
+        self._call_depth_calls = _u64_array(np.sort(t.call_sites) if t.call_thunk_size else ())
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
@@ -357,14 +368,33 @@ class Program:
         then `0f 07` on disk, `48 0f` under a feature: a sysretl that is a
         sysretq at run time, adv_r55_sysret_prefix_before_site).  Compiled
         code and the kernel's asm macros put whole instructions in a site.
-        A byte .smp_locks lists (a one-byte site: 0xf0 or 0x3e) counts too:
-        strictly inside an instruction it is no LOCK prefix, and boot may
-        rewrite it (adv_r146_smp_unlock_jmp_disp, _fork_jmp)."""
-        for starts in (self._site_starts, self._lock_bytes):
-            i = bisect.bisect_right(starts, addr)
-            if i < len(starts) and starts[i] < addr + size:
-                return starts[i]
+        An address boot or run time rewrites from (.smp_locks, a return,
+        retpoline, static call, call-depth or fentry site, a sealed ENDBR)
+        counts too: each names an instruction's first byte, and strictly
+        inside one it is not that, and its rewrite changes this one
+        (adv_r146_smp_unlock_jmp_disp, adv_r147_retsite_in_movabs)."""
+        i = bisect.bisect_right(self._site_starts, addr)
+        if i < len(self._site_starts) and self._site_starts[i] < addr + size:
+            return self._site_starts[i]
+        return self.rewritten_inside(addr, size)
+
+    def rewritten_inside(self, addr: int, size: int) -> int | None:
+        """An address boot or run time rewrites from (site_inside) strictly
+        inside the instruction [addr, addr + size), or None: asked of a
+        patch-site choice's instructions too (alternatives_smp_unlock runs
+        after apply_alternatives and rewrites whatever byte 0xf0 is then at
+        a listed address: adv_r147_smp_unlock_in_alt)."""
+        i = bisect.bisect_right(self._rewritten, addr)
+        if i < len(self._rewritten) and self._rewritten[i] < addr + size:
+            return self._rewritten[i]
         return None
+
+    def call_depth_site(self, addr: int) -> bool:
+        """Whether the direct call at addr is one call-depth tracking may
+        send through its accounting thunk (a %gs read-modify-write before
+        the callee: adv_r147_callsite_thunk_after_swapgs)."""
+        i = bisect.bisect_left(self._call_depth_calls, addr)
+        return i < len(self._call_depth_calls) and self._call_depth_calls[i] == addr
 
     def inside_site(self, addr: int) -> int | None:
         """The start of a patch site addr lies strictly inside, or None
@@ -696,3 +726,11 @@ def _all_nops(code: bytes) -> bool:
             return False
         n += size
     return n == len(code)
+
+
+def _u64_array(values) -> array:
+    """A sorted numpy array of addresses as an array('Q') (bisect reads it
+    without a Python int per entry held: ~300,000 on 6.12)."""
+    out = array("Q")
+    out.frombytes(np.asarray(values, dtype=np.uint64).tobytes())
+    return out

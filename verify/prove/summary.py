@@ -489,7 +489,8 @@ class Summaries:
                 go(after_serialize, frame, here, lift=False)
                 frame_preds.setdefault(after_serialize, []).append(((addr, vk), frozenset(), None))
                 continue
-            if ci is None or (vk is None and prog.site_inside(addr, ci.size) is not None) or \
+            if ci is None or (prog.site_inside(addr, ci.size) if vk is None else
+                              prog.rewritten_inside(addr, ci.size)) is not None or \
                     prefixed_system_insn(bytes(ci.bytes)) or ci.mnemonic in RTM_INSNS or addr32_memory(ci) or (
                     operand_size_prefixed(bytes(ci.bytes)) and (
                         is_jump(ci) or ci.group(capstone.CS_GRP_CALL)
