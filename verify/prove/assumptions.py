@@ -80,7 +80,8 @@ ASSUMPTIONS = {
     "switched on at run time (the function tracer, kprobes on ftrace, BPF trampolines, livepatch) the site calls "
     "ftrace's trampoline, which saves and restores the traced function's registers around callbacks registered at "
     "run time; those callbacks are taken to leave what the obligations read as they found it (TS_COMPAT, pt_regs, "
-    "the GS base, CR3, IF).  Only root attaches tracers, and a livepatch replaces the patched function with code "
+    "the GS base, CR3, IF); they use %gs (current, per-CPU data), so a hook call made where the GS base may be the "
+    "user's counts as a %gs access (user-gs).  Only root attaches tracers, and a livepatch replaces the patched function with code "
     "that is not the image's.  Listed at each call of the hook the explored code makes and at each summarised "
     "call whose code read makes one.",
     "paravirt-native": "Outside XENPV, the pv_ops slots hold their linked functions at boot.",
