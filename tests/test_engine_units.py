@@ -439,3 +439,32 @@ def test_a_word_of_byte_choices_is_tried_and_too_many_expose_every_stack():
     st = types.SimpleNamespace(exposed=frozenset())
     ex._word_escape(st, many)
     assert set(ex._stack_regions()) <= st.exposed
+
+
+def test_solver_wrapper_statuses_and_fallback():
+    """verify.solver.check through new_solver (z3's qfbv tactic): sat with a
+    model that satisfies the constraints, unsat, and unknown on a timeout
+    (never folded into unsat, and not asked again: the default solver
+    would run out the same way); a query outside bit-vectors, which the
+    tactic gives up on, is asked again of the default solver and decided."""
+    import z3
+
+    from verify import solver
+
+    x, y = z3.BitVecs("x y", 64)
+    r = solver.check([x + y == 10, x == 3])
+    assert r.sat and r.model.eval(y).as_long() == 7
+    assert solver.check([x == 1, x == 2]).unsat
+    # a 64-bit factoring query no solver finishes in 50 ms
+    n = 0xC0A5123456770001
+    hard = [x * y == n, z3.UGT(x, 1), z3.UGT(y, 1), z3.ULT(x, 1 << 32), z3.ULT(y, 1 << 32),
+            z3.ZeroExt(64, x) * z3.ZeroExt(64, y) == n]
+    r = solver.check(hard, timeout_ms=50)
+    assert r.unknown and r.reason, r
+    i = z3.Int("i")
+    r = solver.check([i * i == 49, i < 0])  # integers: the tactic's unknown, then the default solver
+    assert r.sat and r.model.eval(i).as_long() == -7
+    st, vals = solver.distinct_values(x & 3, [], 8)
+    assert st == "all" and sorted(vals) == [0, 1, 2, 3]
+    st, vals = solver.distinct_values(x, [z3.ULT(x, 3)], 8)
+    assert st == "all" and sorted(vals) == [0, 1, 2]
