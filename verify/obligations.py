@@ -58,7 +58,8 @@ class SysretInputs:
     moment (the state the user would get from IRET).
     ti_status: `current->thread_info.status` (32-bit term).
     la57: the paging mode of the code variant (decides canonical width).
-    user_cs, user_ds, ts_compat: the kernel's constants, as read from the image.
+    user_cs, user_ds: the selectors SYSRETQ loads (Linux's MSR_STAR: 0x33, 0x2b);
+    ts_compat: the kernel's constant.
     """
 
     rcx: z3.BitVecRef

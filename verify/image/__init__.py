@@ -42,6 +42,10 @@ class KernelImage:
         self.format = fmt
         self.compression = compression
         self.notes = notes or []  # one-line remarks for stderr (e.g. a placeholder System.map ignored)
+        # a System.map whose names nothing in the image could confirm (a
+        # stripped vmlinux without kallsyms): the report lists assumption
+        # system-map-names at it
+        self.map_unchecked = False
 
     @classmethod
     def open(cls, path: str, system_map: str | None = None, hash_image: bool = True) -> "KernelImage":
@@ -74,8 +78,25 @@ class KernelImage:
                 system_map = None
         if system_map is not None:
             symbols = read_system_map(system_map)
+            if not elf.has_symtab:
+                # (no symbol table to check the map against: the image's
+                # kallsyms, where it has them, as for a vmlinuz; review 49's
+                # stripped vmlinux with a map swapping two per-CPU names)
+                from .kallsyms import read_kallsyms, symbol_table
+                from .vmlinuz import confirm_map_by_kallsyms
+
+                try:
+                    kall = symbol_table(read_kallsyms(elf, path), f"{os.path.basename(path)} kallsyms")
+                except InputError:
+                    kall = None
+                    notes.append(f"{system_map}: no symbol table or kallsyms in the image to check it against: "
+                                 "its names are taken as the build's (assumption system-map-names)")
+                if kall is not None:
+                    confirm_map_by_kallsyms(kall, symbols, system_map, path)
             check_system_map_matches(elf, symbols, system_map)
+            unchecked = not elf.has_symtab and any("system-map-names" in n for n in notes)
         else:
+            unchecked = False
             symbols = elf.elf_symbols()
         for name in REQUIRED_SYMBOLS:
             if name not in symbols:
@@ -83,7 +104,9 @@ class KernelImage:
                     f"{path}: symbol '{name}' not found ({symbols.source}): not an x86-64 Linux kernel, "
                     "or its symbols were stripped (pass --system-map FILE)"
                 )
-        return cls(elf, symbols, system_map, "System.map" if system_map is not None else "symtab", notes=notes)
+        image = cls(elf, symbols, system_map, "System.map" if system_map is not None else "symtab", notes=notes)
+        image.map_unchecked = unchecked
+        return image
 
     # identity
     @property

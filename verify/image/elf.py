@@ -274,6 +274,17 @@ class SymbolTable:
             yield Symbol(name, addr, size, kind)
 
 
+# the sections of tables that change what code runs (boot-time patching,
+# exception fixups, BUG/WARN): read through their headers
+# (image/patches.py), so checked like code against what the segments load.
+# (.rodata is not: the kallsyms tables in it are symbols, which every input
+# is trusted for, as a System.map is once it matches)
+BOOT_TABLE_SECTIONS = frozenset({".altinstructions", ".altinstr_replacement", "__jump_table", ".parainstructions",
+                                 ".static_call_sites", ".return_sites", ".retpoline_sites", ".call_sites",
+                                 ".smp_locks", ".ibt_endbr_seal", "__mcount_loc", ".kcfi_traps", "__ex_table",
+                                 "__bug_table", ".static_call.text", ".altinstr_aux"})
+
+
 class ElfImage:
     """One vmlinux file, opened read-only and memory-mapped."""
 
@@ -329,26 +340,50 @@ class ElfImage:
         self._alloc_starts = [s.addr for s in alloc_exec]
 
     def _check_loaded_as_read(self, path, sections) -> None:
-        """The analysis reads code through the section headers; loaders
-        (the bzImage decompressor's parse_elf, kexec, a PVH boot) load the
-        PT_LOAD segments.  Every executable section's file bytes must be the
-        ones its segment loads at its address, else what is proven is not
-        what runs (review 49: `.text`'s sh_offset pointed at an unmodified
-        copy appended to the file)."""
+        """The analysis reads code and tables through the section headers;
+        loaders (the bzImage decompressor's parse_elf, kexec, a PVH boot)
+        load the PT_LOAD segments, in order, each at its physical address
+        (parse_elf: `dest = output + (p_paddr - LOAD_PHYSICAL_ADDR)`), and the
+        kernel runs them at physical + __START_KERNEL_map.  So:
+        - every executable section's file bytes, and those of the tables
+          boot patches code from or faults are fixed up by
+          (BOOT_TABLE_SECTIONS), must be the ones a segment loads at its
+          address (review 49: `.text`'s sh_offset
+          pointed at an unmodified copy appended to the file;
+          adv_r148_stale_alt_table: .altinstructions' header moved to a
+          stale copy);
+        - a segment in the kernel's map must have the physical address its
+          virtual address has (adv_r148_paddr_overlay: a 2-byte segment of
+          .rodata whose physical address was a `jne` of the checks);
+        - no two segments' file bytes may overlap, physically or virtually
+          (a later one overwrites an earlier one's: adv_r148_phdr_overlap_swapgs).
+        Otherwise what is proven is not what runs."""
+        kernel_map = 0xFFFFFFFF80000000  # __START_KERNEL_map (asm/page_64_types.h)
         try:
-            loads = [(g["p_vaddr"], g["p_offset"], g["p_filesz"]) for g in self._elf.iter_segments()
-                     if g["p_type"] == "PT_LOAD"]
+            loads = [(g["p_vaddr"], g["p_offset"], g["p_filesz"], g["p_paddr"], g["p_memsz"])
+                     for g in self._elf.iter_segments() if g["p_type"] == "PT_LOAD"]
         except (ELFError, struct.error, ValueError, OSError) as e:
             raise InputError(f"{path}: malformed ELF program headers: {e}") from None
         if not loads:
             return  # (nothing a loader would load: no kernel boots from it)
+        for v, _o, _f, pa, _m in loads:
+            if v >= kernel_map and v - pa != kernel_map:
+                raise InputError(f"{path}: the PT_LOAD segment at {v:#x} has physical address {pa:#x}, not "
+                                 f"{v - kernel_map:#x}: the decompressor loads it elsewhere than the code read")
+        for key in (0, 3):  # virtual, then physical ranges of the bytes copied (parse_elf copies p_filesz)
+            spans = sorted((g[key], g[key] + g[2]) for g in loads if g[2])
+            for (_a0, a1), (b0, _b1) in zip(spans, spans[1:]):
+                if b0 < a1:
+                    raise InputError(f"{path}: PT_LOAD segments overlap at {b0:#x} "
+                                     f"({'virtual' if key == 0 else 'physical'}): a later one overwrites an "
+                                     "earlier one's bytes")
         for s in sections:
-            if not (s.flags & 0x4 and s.has_bits and s.size and s.addr):
+            if not (s.has_bits and s.size and s.addr and (s.flags & 0x4 or s.name in BOOT_TABLE_SECTIONS)):
                 continue
             seg = next((g for g in loads if g[0] <= s.addr and s.addr + s.size <= g[0] + g[2]), None)
             if seg is None or s.offset - seg[1] != s.addr - seg[0]:
                 raise InputError(f"{path}: section {s.name} ({s.addr:#x}) is not loaded from its file bytes by any "
-                                 "PT_LOAD segment: the code read would not be the code that runs")
+                                 "PT_LOAD segment: what is read would not be what runs")
 
     @staticmethod
     def _section(index, s) -> Section:

@@ -184,6 +184,35 @@ def _beside(path: str, elf: ElfImage) -> str | None:
     return None
 
 
+# the data symbols verify/image/layout.py reads by name (a System.map
+# supplies them only where the image's kallsyms confirms them)
+LAYOUT_DATA_NAMES = ("current_task", "cpu_current_top_of_stack", "cpu_tss_rw", "pcpu_hot", "cpu_tlbstate",
+                     "__x86_call_depth", "espfix_waddr", "espfix_stack", "entry_stack_storage",
+                     "__per_cpu_offset")
+
+
+def confirm_map_by_kallsyms(kall, symbols, candidate: str, path: str) -> None:
+    """A System.map checked against the image's own kallsyms: every name
+    both define agrees (the map's addresses replace kallsyms', and the
+    prover reads per-CPU slots, the dispatch and the thunks by name; review
+    49: five names were compared, so a map swapping two per-CPU names went
+    through), and the data the layout reads by name (per-CPU slots, the
+    TSS, the entry stack) are among them: without CONFIG_KALLSYMS_ALL
+    kallsyms lists text only, and a stale map swapping two per-CPU names
+    would go unchecked (adv_r148_bz_kallsyms_map: current_task swapped)."""
+    from . import first_disagreement
+
+    differ = first_disagreement(kall, symbols)
+    if differ is not None:
+        name, a, b = differ
+        raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
+                         "the image's kallsyms (a System.map from another build?)")
+    unchecked = [n for n in LAYOUT_DATA_NAMES if symbols.get(n) is not None and kall.get(n) is None]
+    if unchecked:
+        raise InputError(f"{candidate}: its {', '.join(unchecked)} cannot be checked against {path}'s kallsyms "
+                         "(built without CONFIG_KALLSYMS_ALL?): check the vmlinux with its symbol table instead")
+
+
 def choose_symbols(elf: ElfImage, path: str, system_map: str | None, notes: list) -> tuple[SymbolTable, str | None, str]:
     from .kallsyms import read_kallsyms, symbol_table
 
@@ -206,18 +235,10 @@ def choose_symbols(elf: ElfImage, path: str, system_map: str | None, notes: list
             raise kall_error
         return kall, None, "kallsyms"
     symbols = read_system_map(candidate)
-    from . import check_system_map_matches, first_disagreement
+    from . import check_system_map_matches
 
     if kall is not None:
-        # every name both define, as against an ELF's own symbol table: the
-        # map's addresses replace kallsyms', and the prover reads per-CPU
-        # slots, the dispatch and the thunks by name (review 49: five names
-        # were compared, so a map swapping two per-CPU names went through)
-        differ = first_disagreement(kall, symbols)
-        if differ is not None:
-            name, a, b = differ
-            raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
-                             "the image's kallsyms (a System.map from another build?)")
+        confirm_map_by_kallsyms(kall, symbols, candidate, path)
 
     check_system_map_matches(elf, symbols, candidate)
     return symbols, candidate, "System.map"

@@ -72,6 +72,12 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     try:
         from . import rounds
 
-        return rounds.check_image(image, prog, summaries, ts_effects, t0, timeout, progress, rss0)
+        result = rounds.check_image(image, prog, summaries, ts_effects, t0, timeout, progress, rss0)
+        if getattr(image, "map_unchecked", False):
+            from .assumptions import ASSUMPTIONS
+
+            result.assumptions.append({"id": "system-map-names", "text": ASSUMPTIONS["system-map-names"],
+                                       "where": [image.system_map]})
+        return result
     finally:
         ts_effects.close()

@@ -75,6 +75,12 @@ ASSUMPTIONS = {
     "summary on 6.12 runs past `ret; int3` into the indirect thunks, so an IF effect read from it would make "
     "every return's IF unknown: adv_r111_jmp_ret_thunk_sti, a `sti; ret` under a thunk's name, is a known gap).  Their %gs accesses, SWAPGS and CR3 writes are read from "
     "the code of every return thunk in the image, not assumed.",
+    "system-map-names": "The System.map given for a vmlinux that has neither a symbol table nor kallsyms to "
+    "check it against names what the build linked there (its linux_banner is checked, nothing else can be): the "
+    "per-CPU slots, the entry code and the dispatch are read by name, so a map from another build, or one with "
+    "two names swapped (adv_r49_map_current_alias), would change what is proven.  A map beside a vmlinux with a "
+    "symbol table, or a kernel with kallsyms, must agree with it, and the data names the layout reads must be "
+    "among those it confirms.",
     "ftrace-callbacks": "A `call __fentry__` (the ftrace hook at a traced function's start, listed in "
     "__mcount_loc) runs as its bytes in the image (a return): boot makes each site a NOP, and when tracing is "
     "switched on at run time (the function tracer, kprobes on ftrace, BPF trampolines, livepatch) the site calls "

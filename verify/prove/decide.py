@@ -134,9 +134,14 @@ class Query:
             if dirty is not None:
                 self.terms[f"kstore_{slot}"] = dirty
         ez = {k: conv(v) for k, v in self.exit_terms.items()}
+        # (the selectors SYSRETQ loads, not the ones the entry pushes: with
+        # Linux's MSR_STAR, assumption syscall-entry-msrs, CS = __USER32_CS
+        # + 16 = 0x33 and SS = + 8 = 0x2b, the x86-64 GDT ABI.  Reading them
+        # from the entry's `push $imm` checked the code against its own
+        # constant: a kernel that pushes and checks 0x23 was proven,
+        # adv_r148_user_cs_from_push)
         self.inputs = obligations.SysretInputs(
-            la57=la57, user_cs=consts.get("__USER_CS", 0x33), user_ds=consts.get("__USER_DS", 0x2B),
-            ts_compat=consts.get("TS_COMPAT", 0x2), **z, **ez, gprs=tuple(gprs),
+            la57=la57, ts_compat=consts.get("TS_COMPAT", 0x2), **z, **ez, gprs=tuple(gprs),
             pti_user_pgtable_bit=consts.get("PTI_USER_PGTABLE_BIT", 12),
             pti_user_pcid_bit=consts.get("PTI_USER_PCID_BIT", 11))
         self.terms.update(self.exit_terms)
