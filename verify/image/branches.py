@@ -353,6 +353,11 @@ class _BootPairs:
         may_nop = np.zeros(len(self.sites), bool)
         may_nop[n1:n2 + len(mc)] = True
         self.ok = (self.win[:, 4] == self.h0) | (nop5 & may_nop)
+        # a return site at a `ret` with a static call trampoline's signature
+        # (0f b9 cc) 5 bytes on: __static_call_fixup writes the 5-byte jump
+        # to the return thunk there (adv_r149_sysret_retsite_ret_tramp)
+        tramp_ret = (self.win[:, 4] == 0xC3) & (self.win[:, 9:12] == np.array([0x0F, 0xB9, 0xCC], np.int16)).all(axis=1)
+        self.ok[n0:n1] |= tramp_ret[n0:n1]
         rs = np.concatenate(row_site)
         # rel32 = target - (site + length) mod 2^32, in place in row_target
         # (~800,000 rows on 6.12: each uint64 temporary is 6.5 MB, and the

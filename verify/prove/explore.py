@@ -3404,6 +3404,14 @@ class Explorer:
     def _call(self, st: MState, target, ret_addr, depth, site, tail=False) -> list[MState]:
         prog = self.program
         name = prog.start_name(target) if target is not None else None
+        if target is not None and not st.gs_kernel.is_true() and prog.instrumentable(target):
+            # a call, where the GS base may be the user's, to code run-time
+            # instrumentation may enter (a kprobe's int3, an ftrace site,
+            # a call-depth thunk in its padding: their handlers use %gs).
+            # The kernel runs only noinstr code there (objtool checks it):
+            # adv_r149_kprobe_helper_after_swapgs, _nop_fentry_after_swapgs,
+            # _callthunk_pad_entry
+            self.note_gs(st, site)
         if prog.is_trace_hook(target):
             # the hook's own bytes run (a return); with tracing on, callbacks
             # registered at run time run here instead (assumption

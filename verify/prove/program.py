@@ -79,7 +79,7 @@ class Program:
         self.feature_pti = consts.get("X86_FEATURE_PTI")
         self.has_pti = any(getattr(e, "feature", None) == self.feature_pti for es in self.sites.values() for e in es)
         self._sct_memo: dict = {}  # target -> static_call_tramp's answer
-        for s in self._odd_static_calls():
+        for s in self._odd_static_calls() + self._odd_table_sites():
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
@@ -392,9 +392,24 @@ class Program:
     def call_depth_site(self, addr: int) -> bool:
         """Whether the direct call at addr is one call-depth tracking may
         send through its accounting thunk (a %gs read-modify-write before
-        the callee: adv_r147_callsite_thunk_after_swapgs)."""
+        the callee: adv_r147_callsite_thunk_after_swapgs): a call
+        .call_sites lists, or one at the start of an alternative or
+        paravirt site (callthunks.c patch_alt_call_sites,
+        patch_paravirt_call_sites: adv_r149_alt_call_thunk_after_swapgs)."""
+        if not len(self._call_depth_calls):
+            return False
         i = bisect.bisect_left(self._call_depth_calls, addr)
-        return i < len(self._call_depth_calls) and self._call_depth_calls[i] == addr
+        if i < len(self._call_depth_calls) and self._call_depth_calls[i] == addr:
+            return True
+        return any(e.kind in ("alternative", "paravirt") for e in self.sites.get(addr, ()))
+
+    def instrumentable(self, addr: int) -> bool:
+        """Whether code at addr may be instrumented at run time: anything
+        outside .entry.text and .noinstr.text (the sections the kernel keeps
+        free of kprobes, ftrace and sanitizer calls: noinstr, which objtool
+        checks; kprobes' blacklist).  An instrumentation handler uses %gs."""
+        sec = self.image.elf.section_at(addr)
+        return sec is None or sec.name not in NOINSTR_SECTIONS
 
     def inside_site(self, addr: int) -> int | None:
         """The start of a patch site addr lies strictly inside, or None
@@ -635,6 +650,55 @@ class Program:
                                  source=".static_call_sites"))
         return out
 
+    def _odd_table_sites(self) -> list:
+        """Entries of the tables boot rewrites from (return and retpoline
+        sites, call-depth call sites, fentry sites) whose on-disk bytes are
+        not the instruction that table's patcher expects: what boot writes
+        there is then not modelled, so each is a 5-byte patch site with no
+        static bytes (inconclusive where reached).  A `ret` listed as a
+        return site with a static call trampoline's signature after it is
+        rewritten 5 bytes wide by __static_call_fixup
+        (adv_r149_retsite_ret_tramp_sig); a NOP listed in __mcount_loc
+        (-mnop-mcount) becomes `call ftrace_caller` when traced
+        (adv_r149_nop_fentry_after_swapgs).  The Debian kernels have none
+        (measured: every return site an `e9`, every retpoline site an
+        `e8`/`e9`/`2e`, every call site an `e8`, every fentry site a call)."""
+        from ..image.branches import _windows
+
+        t = tables(self.image)
+        fentry = [a for a in (self.image.symbols.get(n) for n in TRACE_HOOKS) if a is not None]
+        groups = (
+            ("return site", np.array([a for a, _i in t.return_sites[1]], np.uint64), ({0xE9},)),
+            ("retpoline site", np.array([a for a, _i in t.retpoline_sites[1]], np.uint64),
+             ({0xE8, 0xE9, 0x2E, 0x0F},)),
+            ("call-depth call site", t.call_sites if t.call_thunk_size else np.zeros(0, np.uint64), ({0xE8},)),
+            ("fentry site", t.mcount_locs[t.mcount_locs != 0] if fentry else np.zeros(0, np.uint64), ({0xE8},)),
+        )
+        out = []
+        elf = self.image.elf
+        for what, addrs, (heads,) in groups:
+            if not len(addrs):
+                continue
+            win = _windows(self.image.elf, addrs, 0, 5)
+            readable = (win >= 0).all(axis=1)
+            odd = readable & ~np.isin(win[:, 0], np.array(sorted(heads), np.int16))
+            if what == "fentry site":
+                # (the call must be to the hook itself)
+                rel = sum(win[:, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
+                rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
+                dest = (addrs.astype(np.int64) + 5 + rel).astype(np.uint64)
+                odd |= readable & ~np.isin(dest, np.array(fentry, np.uint64))
+            for a in addrs[odd].tolist():
+                raw = self.image.read(a, 5)
+                out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)} whose bytes are not "
+                                     "what its patcher expects",
+                                     variants=(Variant("on-disk", raw), Variant("rewritten at boot or run time", None)),
+                                     source=what))
+        for sec in elf.sections:  # (the windows' pages out of the resident size: ~230,000 sites on 6.12)
+            if sec.flags & 0x4 and hasattr(elf, "drop_section_pages"):
+                elf.drop_section_pages(sec.name)
+        return out
+
     # -- patch sites ----------------------------------------------------------------
     def site_choices(self, addr: int) -> list:
         """[(code, label, cond)] at a patch site; cond as in cfg.cond_allows.
@@ -649,6 +713,8 @@ class Program:
         if "static_call" in kinds:
             raise CfgError(f"{addr:#x}: a static call site whose on-disk bytes are not a branch to its trampoline "
                            "(boot and static_call_update() retarget it)")
+        if "rewritten" in kinds:
+            raise CfgError(f"{addr:#x}: {entries[0].detail}: boot or run time rewrites it")
         longest = max(entries, key=lambda e: e.length)
         # the on-disk bytes of the whole site (None: boot rewrites them,
         # patches.nops_rewrite)
@@ -726,6 +792,11 @@ def _all_nops(code: bytes) -> bool:
             return False
         n += size
     return n == len(code)
+
+
+# sections no run-time instrumentation enters (include/linux/compiler_types.h
+# noinstr, arch/x86/kernel/vmlinux.lds.S; kprobes' within_kprobe_blacklist)
+NOINSTR_SECTIONS = frozenset({".entry.text", ".noinstr.text"})
 
 
 def _u64_array(values) -> array:
