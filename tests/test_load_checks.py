@@ -152,3 +152,22 @@ def test_system_map_names_kallsyms_cannot_confirm_are_refused(tmp_path):
     (out / f"System.map-{release}").write_text("".join(f"{a} {t} {swap.get(n, n)}\n" for a, t, n in nm))
     r = _check(str(out / f"vmlinuz-{release}"), "--format", "json", "-o", str(tmp_path / "r.json"))
     _refused(r, "cannot be checked")
+
+
+def test_system_map_missing_a_kallsyms_name_is_refused(tmp_path):
+    """adv_r150_map_no_init_end: a stripped vmlinux whose kallsyms list every
+    symbol, checked with a System.map that lacks __init_end (the end of the
+    init range boot frees): every name the map has agrees with kallsyms, but
+    the prover would no longer know the range.  A map lacking a name
+    kallsyms list is refused (a real map names everything kallsyms does)."""
+    import bzimage_util as bz
+
+    src = build_fixture("adv_r150_map_no_init_end", str(tmp_path / "build"))
+    nm = [line.split() for line in
+          subprocess.run(["nm", "-n", src], capture_output=True, text=True, check=True).stdout.splitlines()]
+    every = [(int(a, 16), t, n) for a, t, n in nm if t not in "aA"]
+    stripped = tmp_path / "vmlinux-stripped"
+    stripped.write_bytes(bz.strip_with_kallsyms(open(src, "rb").read(), sorted(every), str(tmp_path)))
+    short = tmp_path / "System.map-short"
+    short.write_text("".join(f"{a} {t} {n}\n" for a, t, n in nm if n != "__init_end"))
+    _refused(_check(str(stripped), "--system-map", str(short)), "__init_end")

@@ -207,6 +207,15 @@ def confirm_map_by_kallsyms(kall, symbols, candidate: str, path: str) -> None:
         name, a, b = differ
         raise InputError(f"{candidate}: does not match {path}: {name} is {b:#x} in the map, {a:#x} in "
                          "the image's kallsyms (a System.map from another build?)")
+    # ... and it names everything kallsyms does (a map is the build's whole
+    # symbol table, kallsyms a part of it: every Debian kallsyms name is in
+    # its System.map, measured); a name missing from the map would vanish
+    # from what the prover reads by name (__init_end: the freed init range,
+    # adv_r150_map_no_init_end)
+    lost = next((n for n in kall.names() if symbols.get(n) is None), None)
+    if lost is not None:
+        raise InputError(f"{candidate}: does not match {path}: it has no {lost}, which the image's kallsyms list "
+                         "(a System.map from another build, or cut short?)")
     unchecked = [n for n in LAYOUT_DATA_NAMES if symbols.get(n) is not None and kall.get(n) is None]
     if unchecked:
         raise InputError(f"{candidate}: its {', '.join(unchecked)} cannot be checked against {path}'s kallsyms "

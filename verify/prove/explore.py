@@ -2288,6 +2288,15 @@ class Explorer:
             # `ret`: _step_block's return case)
             st = st.copy()
             self._return_thunk_gs(st, block.addr)
+        if not st.gs_kernel.is_true() and self.program.instrumentable(block.addr):
+            # code run-time instrumentation may enter (a kprobe's int3, an
+            # ftrace site: outside .entry.text and .noinstr.text), run while
+            # the GS base may be the user's, however it was reached (a call,
+            # a jump to a .cold part, a return after a callee's SWAPGS):
+            # the handler uses %gs (adv_r150_noinstr_cold_in_text,
+            # _swapgs_helper_text; a call's target is asked in _call too)
+            st = st.copy()
+            self.note_gs(st, block.addr)
         last = block.last
         if not (st.tf.concrete and st.tf.concrete_value == 0) and not self._in_sysenter_step_region(block.addr):
             # TF set by a popf/iret (set_rflags) traps after the instruction
@@ -2864,6 +2873,12 @@ class Explorer:
             st.gs_kernel = claripy.Not(st.gs_kernel)
             st.regs[REG["gs"]] = self._gs_base(st)
             self._irq_check(st, ins.addr)
+            if self.program.instrumentable(ins.addr):
+                # the rest of this block runs on the GS base it installed
+                # (`swapgs; ret` in a .text helper: a kprobe on the `ret`,
+                # adv_r150_swapgs_helper_text); the next blocks are asked
+                # in _step_block
+                self.note_gs(st, ins.addr)
         elif m == "cli":
             st.IF = claripy.BVV(0, 1)
         elif m == "sti":

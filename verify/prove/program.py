@@ -5,6 +5,7 @@ function's CFG (built once, cached).
 from __future__ import annotations
 
 import bisect
+from functools import cached_property
 from array import array
 
 import numpy as np
@@ -405,11 +406,25 @@ class Program:
 
     def instrumentable(self, addr: int) -> bool:
         """Whether code at addr may be instrumented at run time: anything
-        outside .entry.text and .noinstr.text (the sections the kernel keeps
-        free of kprobes, ftrace and sanitizer calls: noinstr, which objtool
-        checks; kprobes' blacklist).  An instrumentation handler uses %gs."""
-        sec = self.image.elf.section_at(addr)
-        return sec is None or sec.name not in NOINSTR_SECTIONS
+        outside the entry text and the noinstr text (the code the kernel
+        keeps free of kprobes, ftrace and sanitizer calls: noinstr, which
+        objtool checks; kprobes' blacklist also takes .kprobes.text).  Both
+        are input sections merged into the vmlinux's .text output section,
+        known by the linker script's range symbols (vmlinux.lds.h
+        ENTRY_TEXT, NOINSTR_TEXT); an image with none of them is read by
+        section name.  An instrumentation handler uses %gs."""
+        ranges = self._noinstr_ranges
+        if ranges is None:
+            sec = self.image.elf.section_at(addr)
+            return sec is None or sec.name not in NOINSTR_SECTIONS
+        return not any(lo <= addr < hi for lo, hi in ranges)
+
+    @cached_property
+    def _noinstr_ranges(self):
+        syms = self.image.symbols
+        out = [(syms.get(f"__{n}_start"), syms.get(f"__{n}_end")) for n in NOINSTR_RANGES]
+        out = [(lo, hi) for lo, hi in out if lo is not None and hi is not None and lo < hi]
+        return out or None
 
     def inside_site(self, addr: int) -> int | None:
         """The start of a patch site addr lies strictly inside, or None
@@ -797,6 +812,8 @@ def _all_nops(code: bytes) -> bool:
 # sections no run-time instrumentation enters (include/linux/compiler_types.h
 # noinstr, arch/x86/kernel/vmlinux.lds.S; kprobes' within_kprobe_blacklist)
 NOINSTR_SECTIONS = frozenset({".entry.text", ".noinstr.text"})
+# their range symbols in a linked vmlinux (__<name>_start, __<name>_end)
+NOINSTR_RANGES = ("entry_text", "noinstr_text", "kprobes_text")
 
 
 def _u64_array(values) -> array:
