@@ -366,8 +366,14 @@ class ElfImage:
             raise InputError(f"{path}: malformed ELF program headers: {e}") from None
         if not loads:
             return  # (nothing a loader would load: no kernel boots from it)
-        for v, _o, _f, pa, _m in loads:
-            if v >= kernel_map and v - pa != kernel_map:
+        mapped = [(v, pa) for v, _o, _f, pa, _m in loads if v >= kernel_map]
+        # (an image whose segments all have their virtual address as the
+        # physical one was linked without a physical layout (no AT()): the
+        # decompressor cannot load it, and the virtual overlap check below
+        # is what applies)
+        identity = all(v == pa for v, pa in mapped)
+        for v, pa in mapped:
+            if not identity and v - pa != kernel_map:
                 raise InputError(f"{path}: the PT_LOAD segment at {v:#x} has physical address {pa:#x}, not "
                                  f"{v - kernel_map:#x}: the decompressor loads it elsewhere than the code read")
         for key in (0, 3):  # virtual, then physical ranges of the bytes copied (parse_elf copies p_filesz)

@@ -666,50 +666,42 @@ class Program:
         return out
 
     def _odd_table_sites(self) -> list:
-        """Entries of the tables boot rewrites from (return and retpoline
-        sites, call-depth call sites, fentry sites) whose on-disk bytes are
-        not the instruction that table's patcher expects: what boot writes
-        there is then not modelled, so each is a 5-byte patch site with no
-        static bytes (inconclusive where reached).  A `ret` listed as a
-        return site with a static call trampoline's signature after it is
-        rewritten 5 bytes wide by __static_call_fixup
-        (adv_r149_retsite_ret_tramp_sig); a NOP listed in __mcount_loc
-        (-mnop-mcount) becomes `call ftrace_caller` when traced
-        (adv_r149_nop_fentry_after_swapgs).  The Debian kernels have none
-        (measured: every return site an `e9`, every retpoline site an
-        `e8`/`e9`/`2e`, every call site an `e8`, every fentry site a call)."""
+        """Entries of the tables boot or run time rewrites from whose
+        rewrite the model does not otherwise show, each a 5-byte patch site
+        with no static bytes (inconclusive where reached):
+        - a return site at a `ret` (c3) with a static call trampoline's
+          signature (0f b9 cc) 5 bytes on: __static_call_fixup rewrites it
+          5 bytes wide (6.1/6.12 alternative.c apply_returns;
+          adv_r149_retsite_ret_tramp_sig);
+        - an fentry site (__mcount_loc) holding the 5-byte NOP
+          (-mnop-mcount): ftrace writes `call ftrace_caller` there when the
+          function is traced (adv_r149_nop_fentry_after_swapgs).
+        The patchers leave an entry whose bytes they do not expect as it is
+        (apply_returns and apply_retpolines WARN and skip, ftrace's
+        ftrace_verify_code refuses, callthunks' patch_call takes only a
+        call): those run as on disk.  The Debian kernels have none of the
+        two (measured: every return site an `e9`, every fentry site a call)."""
         from ..image.branches import _windows
 
         t = tables(self.image)
-        fentry = [a for a in (self.image.symbols.get(n) for n in TRACE_HOOKS) if a is not None]
-        groups = (
-            ("return site", np.array([a for a, _i in t.return_sites[1]], np.uint64), ({0xE9},)),
-            ("retpoline site", np.array([a for a, _i in t.retpoline_sites[1]], np.uint64),
-             ({0xE8, 0xE9, 0x2E, 0x0F},)),
-            ("call-depth call site", t.call_sites if t.call_thunk_size else np.zeros(0, np.uint64), ({0xE8},)),
-            ("fentry site", t.mcount_locs[t.mcount_locs != 0] if fentry else np.zeros(0, np.uint64), ({0xE8},)),
-        )
-        out = []
         elf = self.image.elf
-        for what, addrs, (heads,) in groups:
+        out = []
+        groups = (("return site", np.array([a for a, _i in t.return_sites[1]], np.uint64)),
+                  ("fentry site", t.mcount_locs[t.mcount_locs != 0]))
+        for what, addrs in groups:
             if not len(addrs):
                 continue
-            win = _windows(self.image.elf, addrs, 0, 5)
-            readable = (win >= 0).all(axis=1)
-            odd = readable & ~np.isin(win[:, 0], np.array(sorted(heads), np.int16))
-            if what == "fentry site":
-                # (the call must be to the hook itself)
-                rel = sum(win[:, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
-                rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
-                dest = (addrs.astype(np.int64) + 5 + rel).astype(np.uint64)
-                odd |= readable & ~np.isin(dest, np.array(fentry, np.uint64))
+            win = _windows(elf, addrs, 0, 8)
+            if what == "return site":
+                odd = (win[:, 0] == 0xC3) & (win[:, 5:8] == np.array([0x0F, 0xB9, 0xCC], np.int16)).all(axis=1)
+            else:
+                odd = (win[:, :5] == np.array([0x0F, 0x1F, 0x44, 0x00, 0x00], np.int16)).all(axis=1)
             for a in addrs[odd].tolist():
-                raw = self.image.read(a, 5)
-                out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)} whose bytes are not "
-                                     "what its patcher expects",
-                                     variants=(Variant("on-disk", raw), Variant("rewritten at boot or run time", None)),
+                out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)}",
+                                     variants=(Variant("on-disk", self.image.read(a, 5)),
+                                               Variant("rewritten at boot or run time", None)),
                                      source=what))
-        for sec in elf.sections:  # (the windows' pages out of the resident size: ~230,000 sites on 6.12)
+        for sec in elf.sections:  # (the windows' pages out of the resident size)
             if sec.flags & 0x4 and hasattr(elf, "drop_section_pages"):
                 elf.drop_section_pages(sec.name)
         return out
