@@ -2288,13 +2288,19 @@ class Explorer:
             # `ret`: _step_block's return case)
             st = st.copy()
             self._return_thunk_gs(st, block.addr)
-        if not st.gs_kernel.is_true() and self.program.instrumentable(block.addr):
+        if not st.gs_kernel.is_true() and (
+                self.program.instrumentable(block.addr) or any(self.program.instrumentable(i.addr) for i in block.insns)
+                or self.program.thunk_pad_at(block.addr, _block_span(block)) is not None):
             # code run-time instrumentation may enter (a kprobe's int3, an
             # ftrace site: outside .entry.text and .noinstr.text), run while
             # the GS base may be the user's, however it was reached (a call,
             # a jump to a .cold part, a return after a callee's SWAPGS):
             # the handler uses %gs (adv_r150_noinstr_cold_in_text,
-            # _swapgs_helper_text; a call's target is asked in _call too)
+            # _swapgs_helper_text; a call's target is asked in _call too).
+            # Every instruction of the block is asked: one may run on past a
+            # range's end (adv_r151_entry_text_runs_on).  So is padding
+            # call-depth tracking fills with its `sarq $5, %gs:...` thunk
+            # (adv_r151_callthunk_pad_fallthrough)
             st = st.copy()
             self.note_gs(st, block.addr)
         last = block.last
@@ -3829,6 +3835,11 @@ class Explorer:
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}", pti=pti), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
+
+
+def _block_span(block) -> int:
+    """The bytes a block's instructions cover from its address."""
+    return max((i.addr + i.size for i in block.insns), default=block.addr + 1) - block.addr
 
 
 def _exclusive_choices(prefix: str, n: int) -> list:

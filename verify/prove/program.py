@@ -100,6 +100,14 @@ class Program:
         # (retbleed=stuff: callthunks_patch_builtin_calls), which does
         # `sarq $5, %gs:...` before the callee (call_depth_site)
         self._call_depth_calls = _u64_array(np.sort(t.call_sites) if t.call_thunk_size else ())
+        # the padding call-depth tracking fills with its accounting thunk
+        # (callthunks.c patch_dest: the call_thunk_size bytes before each
+        # listed call's target, when they are NOPs): at run time `sarq $5,
+        # %gs:...` falling through into the target, straight-line code as
+        # the NOPs are for every walk of control flow, a %gs access for the
+        # explorer (thunk_pad_at, adv_r151_callthunk_pad_fallthrough)
+        self._thunk_size = t.call_thunk_size or 0
+        self._thunk_pads = _u64_array(self._call_thunk_pads(t) if self._thunk_size else ())
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
@@ -378,6 +386,38 @@ class Program:
         if i < len(self._site_starts) and self._site_starts[i] < addr + size:
             return self._site_starts[i]
         return self.rewritten_inside(addr, size)
+
+    def thunk_pad_at(self, addr: int, size: int = 1) -> int | None:
+        """The start of a call-depth thunk's padding [addr, addr + size)
+        overlaps (boot writes the thunk there: _thunk_pads), or None."""
+        pads = self._thunk_pads
+        if not len(pads):
+            return None
+        i = bisect.bisect_right(pads, addr + size - 1) - 1
+        if i >= 0 and pads[i] + self._thunk_size > addr:
+            return pads[i]
+        return None
+
+    def _call_thunk_pads(self, t):
+        """The padding starts (target - call_thunk_size) of every listed
+        call's target whose padding holds NOPs (0x90), sorted."""
+        from ..image.branches import _windows
+
+        skl = t.call_thunk_size
+        calls = t.call_sites
+        if not len(calls):
+            return np.zeros(0, np.uint64)
+        win = _windows(self.image.elf, calls, 0, 5)
+        ok = (win[:, 0] == 0xE8) & (win >= 0).all(axis=1)
+        rel = sum(win[ok, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
+        rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
+        dest = np.unique((calls[ok].astype(np.int64) + 5 + rel).astype(np.uint64))
+        pad = _windows(self.image.elf, dest, skl, 0)
+        dest = dest[(pad == 0x90).all(axis=1)]
+        for sec in self.image.elf.sections:  # (the windows' pages out of the resident size)
+            if sec.flags & 0x4 and hasattr(self.image.elf, "drop_section_pages"):
+                self.image.elf.drop_section_pages(sec.name)
+        return np.sort(dest - np.uint64(skl))
 
     def rewritten_inside(self, addr: int, size: int) -> int | None:
         """An address boot or run time rewrites from (site_inside) strictly
@@ -675,11 +715,16 @@ class Program:
           adv_r149_retsite_ret_tramp_sig);
         - an fentry site (__mcount_loc) holding the 5-byte NOP
           (-mnop-mcount): ftrace writes `call ftrace_caller` there when the
-          function is traced (adv_r149_nop_fentry_after_swapgs).
-        The patchers leave an entry whose bytes they do not expect as it is
-        (apply_returns and apply_retpolines WARN and skip, ftrace's
-        ftrace_verify_code refuses, callthunks' patch_call takes only a
-        call): those run as on disk.  The Debian kernels have none of the
+          function is traced (adv_r149_nop_fentry_after_swapgs);
+        - a retpoline site whose branch goes inside
+          __x86_indirect_thunk_array but not to a thunk's start:
+          patch_retpoline truncates the offset to a register
+          (adv_r151_retpoline_mid_thunk).
+        The patchers leave other entries whose bytes they do not expect as
+        they are (apply_returns WARNs and skips, apply_retpolines skips a
+        branch outside the thunk array, ftrace's ftrace_verify_code
+        refuses, callthunks' patch_call takes only a call): those run as on
+        disk.  The Debian kernels have none of the
         two (measured: every return site an `e9`, every fentry site a call)."""
         from ..image.branches import _windows
 
@@ -687,15 +732,39 @@ class Program:
         elf = self.image.elf
         out = []
         groups = (("return site", np.array([a for a, _i in t.return_sites[1]], np.uint64)),
-                  ("fentry site", t.mcount_locs[t.mcount_locs != 0]))
+                  ("fentry site", t.mcount_locs[t.mcount_locs != 0]),
+                  ("retpoline site", np.array([a for a, _i in t.retpoline_sites[1]], np.uint64)))
+        array = self.image.symbols.get("__x86_indirect_thunk_array")
         for what, addrs in groups:
             if not len(addrs):
                 continue
             win = _windows(elf, addrs, 0, 8)
             if what == "return site":
                 odd = (win[:, 0] == 0xC3) & (win[:, 5:8] == np.array([0x0F, 0xB9, 0xCC], np.int16)).all(axis=1)
-            else:
+            elif what == "fentry site":
                 odd = (win[:, :5] == np.array([0x0F, 0x1F, 0x44, 0x00, 0x00], np.int16)).all(axis=1)
+            else:
+                # patch_retpoline takes the register as (target -
+                # __x86_indirect_thunk_array) in 32-byte thunks, truncated:
+                # a target inside the array but not at a thunk's start is
+                # patched as that thunk's `call *%reg` (adv_r151_retpoline_mid_thunk)
+                if array is None:
+                    continue
+                odd = np.zeros(len(addrs), bool)
+                for k, a in enumerate(addrs.tolist()):
+                    head = [int(x) for x in win[k]]
+                    j = 1 if head[0] == 0x2E else 0
+                    if head[j] in (0xE8, 0xE9):
+                        n = j + 5
+                    elif head[j] == 0x0F and 0x80 <= head[j + 1] <= 0x8F:
+                        n = j + 6
+                    else:
+                        continue
+                    if min(head[:n]) < 0:
+                        continue
+                    rel = int.from_bytes(bytes(head[n - 4:n]), "little", signed=True)
+                    dest = (a + n + rel) & 0xFFFFFFFFFFFFFFFF
+                    odd[k] = array <= dest < array + 16 * 32 and (dest - array) % 32 != 0
             for a in addrs[odd].tolist():
                 out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)}",
                                      variants=(Variant("on-disk", self.image.read(a, 5)),
