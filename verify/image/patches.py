@@ -631,9 +631,14 @@ class PatchTables:
         callthunks_patch_builtin_calls, points at the accounting thunk it
         writes into the callee's padding): their addresses, a numpy array
         (~230,000 on 6.12: read whole, not record by record)."""
+        return self._s32_addresses(".call_sites", "__call_sites", "__call_sites_end")
+
+    def _s32_addresses(self, section: str, start: str, stop: str):
+        """A table of s32 offsets, each relative to its own entry (objtool's
+        .call_sites, .ibt_endbr_seal): the addresses, a numpy array."""
         import numpy as np
 
-        t = self._table(".call_sites", "__call_sites", "__call_sites_end")
+        t = self._table(section, start, stop)
         if t is None:
             return np.zeros(0, np.uint64)
         base, data = t
@@ -653,14 +658,7 @@ class PatchTables:
         """.ibt_endbr_seal (objtool: s32 offsets to the ENDBR64s no indirect
         branch targets), which apply_seal_endbr() overwrites at boot on an
         IBT CPU: their addresses (a numpy array)."""
-        import numpy as np
-
-        t = self._table(".ibt_endbr_seal", "__ibt_endbr_seal", "__ibt_endbr_seal_end")
-        if t is None:
-            return np.zeros(0, np.uint64)
-        base, data = t
-        rel = np.frombuffer(bytes(data[:len(data) - len(data) % 4]), "<i4").astype(np.int64)
-        return (np.uint64(base) + (np.arange(len(rel), dtype=np.int64) * 4 + rel).astype(np.uint64))
+        return self._s32_addresses(".ibt_endbr_seal", "__ibt_endbr_seal", "__ibt_endbr_seal_end")
 
     @cached_property
     def rewritten_starts(self):
