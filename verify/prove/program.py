@@ -107,7 +107,6 @@ class Program:
         # the NOPs are for every walk of control flow, a %gs access for the
         # explorer (thunk_pad_at, adv_r151_callthunk_pad_fallthrough)
         self._thunk_size = t.call_thunk_size or 0
-        self._thunk_pads = _u64_array(self._call_thunk_pads(t) if self._thunk_size else ())
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
@@ -387,37 +386,121 @@ class Program:
             return self._site_starts[i]
         return self.rewritten_inside(addr, size)
 
+    @cached_property
+    def _thunk_pads(self) -> array:
+        """_call_thunk_pads, computed on first use (after the patch sites)."""
+        self._pads_unknown = False
+        return _u64_array(self._call_thunk_pads(tables(self.image)) if self._thunk_size else ())
+
     def thunk_pad_at(self, addr: int, size: int = 1) -> int | None:
         """The start of a call-depth thunk's padding [addr, addr + size)
-        overlaps (boot writes the thunk there: _thunk_pads), or None."""
+        overlaps (boot writes the thunk there: _thunk_pads), or None.
+        Where some listed call's run-time target is not known
+        (_pads_unknown), any NOP padding before a symbol start counts."""
         pads = self._thunk_pads
-        if not len(pads):
-            return None
-        i = bisect.bisect_right(pads, addr + size - 1) - 1
-        if i >= 0 and pads[i] + self._thunk_size > addr:
-            return pads[i]
+        if len(pads):
+            i = bisect.bisect_right(pads, addr + size - 1) - 1
+            if i >= 0 and pads[i] + self._thunk_size > addr:
+                return pads[i]
+        if getattr(self, "_pads_unknown", False):
+            skl = self._thunk_size
+            for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
+                if f - skl < addr + size:
+                    try:
+                        if self.image.read(f - skl, skl) == b"\x90" * skl:
+                            return f - skl
+                    except Exception:  # noqa: BLE001 - bytes outside the image: no padding
+                        pass
         return None
 
     def _call_thunk_pads(self, t):
         """The padding starts (target - call_thunk_size) of every listed
-        call's target whose padding holds NOPs (0x90), sorted."""
+        call's target whose padding holds NOPs (0x90), sorted.  A listed
+        call is decoded as callthunks.c does (legacy prefixes skipped, then
+        `e8`: adv_r152_callthunk_cs_call), in the bytes boot has written
+        there by then (alternatives and the other patch sites are applied
+        first: each choice of a site over the call gives a target,
+        adv_r152_callthunk_alt_call); one whose target no choice fixes sets
+        _pads_unknown (every function's NOP padding may be a pad)."""
         from ..image.branches import _windows
 
         skl = t.call_thunk_size
         calls = t.call_sites
+        self._pads_unknown = False
         if not len(calls):
             return np.zeros(0, np.uint64)
-        win = _windows(self.image.elf, calls, 0, 5)
-        ok = (win[:, 0] == 0xE8) & (win >= 0).all(axis=1)
-        rel = sum(win[ok, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
-        rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
-        dest = np.unique((calls[ok].astype(np.int64) + 5 + rel).astype(np.uint64))
+        win = _windows(self.image.elf, calls, 0, 15)
+        # the calls a patch site may overlap (a site starting before the
+        # call's 15 bytes end and reaching past its start), decoded one by
+        # one in every choice; the others here, in numpy
+        starts = np.array(self._site_starts, np.uint64)
+        reach = np.array(self._site_reach, np.uint64) if self._site_reach else np.zeros(0, np.uint64)
+        idx = np.searchsorted(starts, calls + np.uint64(15), side="left").astype(np.int64) - 1
+        near = np.zeros(len(calls), bool)
+        has = idx >= 0
+        near[has] = reach[idx[has]] > calls[has]
+        dest_parts = []
+        pre = np.isin(win, np.array(sorted(_LEGACY_PREFIXES), np.int16))
+        lead = np.ones(len(calls), bool)
+        for j in range(4):  # (up to three legacy prefixes before the `e8`)
+            take = lead & ~near & (win[:, j] == 0xE8) & (win[:, j + 1:j + 5] >= 0).all(axis=1)
+            rel = sum(win[take, j + 1 + k].astype(np.int64) << (8 * k) for k in range(4))
+            rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
+            dest_parts.append((calls[take].astype(np.int64) + j + 5 + rel).astype(np.uint64))
+            lead &= pre[:, j]
+        dests = []
+        for k in np.flatnonzero(near).tolist():
+            row = win[k]
+            raw = bytes(int(x) & 0xFF for x in row)
+            if (row < 0).any():
+                raw = raw[:int(np.argmax(row < 0))]
+            got = self._listed_call_dests(int(calls[k]), raw)
+            if got is None:
+                self._pads_unknown = True
+            else:
+                dests.extend(got)
+        dest = np.unique(np.concatenate(dest_parts + [np.array(dests, np.uint64)]))
+        if not len(dest):
+            return np.zeros(0, np.uint64)
         pad = _windows(self.image.elf, dest, skl, 0)
         dest = dest[(pad == 0x90).all(axis=1)]
         for sec in self.image.elf.sections:  # (the windows' pages out of the resident size)
             if sec.flags & 0x4 and hasattr(self.image.elf, "drop_section_pages"):
                 self.image.elf.drop_section_pages(sec.name)
         return np.sort(dest - np.uint64(skl))
+
+    def _listed_call_dests(self, addr: int, raw: bytes):
+        """The targets a listed call at addr may have at run time (a set),
+        or None when a patch site over it has a choice with no static
+        bytes."""
+        variants = [raw]
+        i = bisect.bisect_left(self._site_starts, addr - 64)
+        while i < len(self._site_starts) and self._site_starts[i] < addr + len(raw):
+            s0, s1 = self._site_starts[i], self._site_ends[i]
+            i += 1
+            if s1 <= addr:
+                continue
+            try:
+                choices = self.site_choices(s0)
+            except CfgError:
+                return None
+            out = []
+            for v in variants:
+                for code, _label, _cond in choices:
+                    if code is None:
+                        return None
+                    b = bytearray(v)
+                    for k, byte in enumerate(code):
+                        if 0 <= s0 + k - addr < len(b):
+                            b[s0 + k - addr] = byte
+                    out.append(bytes(b))
+            variants = out
+        dests = set()
+        for v in variants:
+            d = _decode_call(addr, v)
+            if d is not None:
+                dests.add(d)
+        return dests
 
     def rewritten_inside(self, addr: int, size: int) -> int | None:
         """An address boot or run time rewrites from (site_inside) strictly
@@ -738,7 +821,7 @@ class Program:
         for what, addrs in groups:
             if not len(addrs):
                 continue
-            win = _windows(elf, addrs, 0, 8)
+            win = _windows(elf, addrs, 0, 12)
             if what == "return site":
                 odd = (win[:, 0] == 0xC3) & (win[:, 5:8] == np.array([0x0F, 0xB9, 0xCC], np.int16)).all(axis=1)
             elif what == "fentry site":
@@ -753,7 +836,11 @@ class Program:
                 odd = np.zeros(len(addrs), bool)
                 for k, a in enumerate(addrs.tolist()):
                     head = [int(x) for x in win[k]]
-                    j = 1 if head[0] == 0x2E else 0
+                    j = 0
+                    while j < 3 and head[j] in _LEGACY_PREFIXES:  # (adv_r152_retpoline_mid_thunk_ds)
+                        j += 1
+                    if head[j] < 0:
+                        continue
                     if head[j] in (0xE8, 0xE9):
                         n = j + 5
                     elif head[j] == 0x0F and 0x80 <= head[j + 1] <= 0x8F:
@@ -875,6 +962,23 @@ def _all_nops(code: bytes) -> bool:
 NOINSTR_SECTIONS = frozenset({".entry.text", ".noinstr.text"})
 # their range symbols in a linked vmlinux (__<name>_start, __<name>_end)
 NOINSTR_RANGES = ("entry_text", "noinstr_text", "kprobes_text")
+
+
+# the legacy prefixes the kernel's instruction decoder skips before an opcode
+_LEGACY_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF2, 0xF3})
+
+
+def _decode_call(addr: int, raw: bytes) -> int | None:
+    """The target of the `call rel32` at addr in raw, legacy prefixes
+    skipped as the kernel's decoder does (callthunks.c call_get_dest,
+    alternative.c patch_retpoline check the opcode byte only), or None."""
+    j = 0
+    while j < len(raw) and raw[j] in _LEGACY_PREFIXES and j < 14:
+        j += 1
+    if j + 5 > len(raw) or raw[j] != 0xE8:
+        return None
+    rel = int.from_bytes(raw[j + 1:j + 5], "little", signed=True)
+    return (addr + j + 5 + rel) & 0xFFFFFFFFFFFFFFFF
 
 
 def _u64_array(values) -> array:
