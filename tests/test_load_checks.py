@@ -171,3 +171,26 @@ def test_system_map_missing_a_kallsyms_name_is_refused(tmp_path):
     short = tmp_path / "System.map-short"
     short.write_text("".join(f"{a} {t} {n}\n" for a, t, n in nm if n != "__init_end"))
     _refused(_check(str(stripped), "--system-map", str(short)), "__init_end")
+
+
+def test_unchecked_system_map_is_a_listed_assumption(tmp_path):
+    """A stripped vmlinux with neither a symbol table nor kallsyms (a
+    fixture stripped with --strip-all) and its own System.map: the map's
+    names cannot be checked beyond linux_banner, so the report lists
+    assumption system-map-names at the map (a map with a name swapped would
+    otherwise change what is proven unseen: adv_r49_map_current_alias)."""
+    import json
+
+    src = build_fixture("linux61_exit_checks", str(tmp_path / "build"))
+    stripped = str(tmp_path / "vmlinux-stripped")
+    subprocess.run(["objcopy", "--strip-all", src, stripped], check=True)
+    smap = tmp_path / "System.map"
+    smap.write_text(subprocess.run(["nm", "-n", src], capture_output=True, text=True, check=True).stdout)
+    out = tmp_path / "r.json"
+    r = _check(stripped, "--system-map", str(smap), "--format", "json", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    used = {a["id"]: a["where"] for a in json.loads(out.read_text())["assumptions"]}
+    assert used.get("system-map-names") == [str(smap)], used
+    # with the symbol table kept, the map is checked against it: no such assumption
+    r = _check(src, "--system-map", str(smap), "--format", "json", "-o", str(out))
+    assert r.returncode == 0 and "system-map-names" not in {a["id"] for a in json.loads(out.read_text())["assumptions"]}

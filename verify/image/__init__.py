@@ -76,6 +76,7 @@ class KernelImage:
                                      "linux-image-<release>-dbg, with a vmlinux that has its symbols)")
                 notes.append(f"{system_map}: a placeholder, not a System.map: ignored, symbols from the symtab")
                 system_map = None
+        unchecked = False  # (a map nothing in the image can check: assumption system-map-names)
         if system_map is not None:
             symbols = read_system_map(system_map)
             if not elf.has_symtab:
@@ -88,15 +89,13 @@ class KernelImage:
                 try:
                     kall = symbol_table(read_kallsyms(elf, path), f"{os.path.basename(path)} kallsyms")
                 except InputError:
-                    kall = None
+                    kall, unchecked = None, True
                     notes.append(f"{system_map}: no symbol table or kallsyms in the image to check it against: "
                                  "its names are taken as the build's (assumption system-map-names)")
                 if kall is not None:
                     confirm_map_by_kallsyms(kall, symbols, system_map, path)
             check_system_map_matches(elf, symbols, system_map)
-            unchecked = not elf.has_symtab and any("system-map-names" in n for n in notes)
         else:
-            unchecked = False
             symbols = elf.elf_symbols()
         for name in REQUIRED_SYMBOLS:
             if name not in symbols:

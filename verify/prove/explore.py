@@ -3791,7 +3791,7 @@ class Explorer:
         (`mov %reg,%cr3` in _special): the user-tables rules (interrupts
         and per-CPU accesses on the user tables) are known only where PTI is
         a boot choice, and a KAISER-style switch on another feature would
-        escape them inside a callee too (adv_r146_kaiser_callee_irq_window)."""
+        escape them inside a callee too (adv_s31_kaiser_callee_cr3)."""
         if not self.program.has_pti:
             raise Inconclusive(f"{self.program.symbolize(site) if site else who}: {who} may write CR3 in a kernel "
                                "with no page-table isolation alternative (X86_FEATURE_PTI): what the tables it "
