@@ -23,6 +23,7 @@ import z3
 EFLAGS_TF = 0x100
 EFLAGS_IF = 0x200
 EFLAGS_RF = 0x10000
+EFLAGS_IOPL = 0x3000
 # SYSRET loads RFLAGS := (R11 & 0x3C7FD7) | 2: RF, VM and the reserved bits are dropped.
 SYSRET_RFLAGS_MASK = 0x3C7FD7
 # the RFLAGS bits a CPU defines in 64-bit mode (CF, 1, PF, AF, ZF, SF, TF,
@@ -191,6 +192,15 @@ def irqs_off(s: SysretInputs) -> z3.BoolRef:
     return z3.And(s.IF == 0, z3.Not(s.irq_bad))
 
 
+def rflags_if_iopl(s: SysretInputs) -> z3.BoolRef:
+    """SYSRET loads IF and IOPL from R11 like the other flags (RFLAGS :=
+    R11 & 0x3C7FD7 | 2, SDM SYSRET; FACTS.md): user mode must get IF set
+    and IOPL 0, which it cannot change itself (POPF at CPL 3 with IOPL 0
+    leaves both alone, SDM POPF).  IOPL 3 lets it run cli/sti/in/out; IF
+    clear keeps every interrupt out of that CPU while it runs."""
+    return s.r11 & (EFLAGS_IF | EFLAGS_IOPL) == EFLAGS_IF
+
+
 def gpr_ok(value, saved, extra=(), kstore=None) -> z3.BoolRef:
     """kstore: the slot may hold a value the exit code stored that is not
     user data (then the slot is no "saved user value").  Nor is zero, or
@@ -347,6 +357,22 @@ EXIT_OBLIGATIONS: tuple[Obligation, ...] = (
          "help": "Restore every register from pt_regs on the way out (POP_REGS), or zero it (the compat path's "
                  "`xorl %r8d,%r8d` ...). The message names the register, its value and what it was computed "
                  "from. See docs/CATALOGUE.md#no-kernel-data."}),
+    Obligation(
+        "rflags-if-iopl", "R11 has IF (bit 9) set and IOPL (bits 12-13) zero", rflags_if_iopl,
+        {"cves": [], "severity": "8.4",
+         "short": "R11 has IF set and IOPL 0 at SYSRET",
+         "full": "SYSRET(L) loads RFLAGS from R11 (R11 & 0x3C7FD7 | 2): IF and IOPL come from whatever R11 holds "
+                 "(Intel SDM SYSRET, on Intel and AMD alike). User mode cannot change either itself (POPF at CPL 3 "
+                 "with IOPL 0 leaves them as they are), so the kernel decides them at every return. IOPL 3 hands "
+                 "user mode cli/sti/in/out: the I/O ports of every device and the power to keep interrupts off, a "
+                 "privilege escalation (Linux 5.5+ emulates iopl(3) with the I/O bitmap and never sets IOPL: "
+                 "arch/x86/kernel/ioport.c). IF clear leaves the CPU to that task with no timer interrupt, "
+                 "a lock-up. The 64-bit SYSCALL saves the user's RFLAGS and returns them; the SYSENTER entry "
+                 "saves the flags after SYSENTER cleared IF and must set it in pt_regs->flags again "
+                 "(do_SYSENTER_32: `regs->flags |= X86_EFLAGS_IF`).",
+         "help": "Return by SYSRET only with R11 = pt_regs->flags as the entry saved it and ptrace/sigreturn "
+                 "changed it (FLAG_MASK, FIX_EFLAGS: neither holds IF or IOPL); keep do_SYSENTER_32's "
+                 "`regs->flags |= X86_EFLAGS_IF`. See docs/CATALOGUE.md#rflags-if-iopl."}),
 )
 EXIT_OBLIGATION_IDS = tuple(o.id for o in EXIT_OBLIGATIONS)
 

@@ -158,6 +158,11 @@ ASSUMPTIONS = {
     "SYSCALL's R11 (RFLAGS), ptrace's set_flags() changes only FLAG_MASK bits, sigreturn only the FIX_EFLAGS "
     "bits (6.1/6.12 arch/x86/kernel/ptrace.c, signal.c); a summarised callee's havoc keeps this.  So a compat "
     "task's R11 after SYSRETL holds no kernel data outside the flags SYSRET loads into RFLAGS.",
+    "saved-flags-if-iopl": "Every kernel writer of pt_regs->flags but the entries keeps IF and IOPL as they were, "
+    "or sets IF with IOPL 0: ptrace's set_flags() changes only FLAG_MASK bits, sigreturn only FIX_EFLAGS bits "
+    "(neither holds IF or IOPL), exec's start_thread_common() stores X86_EFLAGS_IF | X86_EFLAGS_FIXED, and "
+    "Linux 5.5+ never sets IOPL (iopl(3) is emulated with the I/O bitmap) (6.1/6.12 arch/x86/kernel/ptrace.c, "
+    "signal_64.c, process_64.c, ioport.c); a summarised callee's havoc keeps this (rflags-if-iopl).",
     "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
     "ud2-not-listed-dies": "A `ud2` that is in neither __bug_table nor __ex_table never resumes: the #UD "
@@ -197,6 +202,11 @@ ASSUMPTIONS = {
     "no frame, no exit work), TS_COMPAT is clear in thread_info.status: user mode runs with it clear, because "
     "every return to user mode clears it (ts-compat-clear, decided at every other SYSRET of the image; the "
     "IRET exit runs the same arch_exit_to_user_mode_prepare), so the stub must only not set it.",
+    "user-mode-if-iopl": "User mode runs with IF set and IOPL 0, so the RFLAGS a SYSCALL saves in R11 (and the "
+    "IOPL a SYSENTER leaves) have them: at CPL 3 with IOPL 0 POPF and IRET change neither (SDM POPF), and every "
+    "return to user mode gives them (rflags-if-iopl at every SYSRET of the image; the IRET exit restores "
+    "pt_regs->flags, whose writers keep them: saved-flags-if-iopl).  Linux states it too: do_SYSENTER_32's "
+    "`regs->flags |= X86_EFLAGS_IF` (\"Assume it was set in usermode\", 6.1/6.12 arch/x86/entry/common.c).",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "

@@ -326,7 +326,7 @@ OBLIGATION_TERMS = {
     "rflags-no-rf-tf": ("r11",), "user-cs-ss": ("regs_cs", "regs_ss"), "ts-compat-clear": ("ti_status",),
     "compat-user-cs": ("regs_cs", "regs_ss"), "compat-landing-pad": ("rcx", "regs_ip"),
     "user-rsp": ("rsp", "regs_sp", "regs_sp_kstore"), "user-gs": ("gs_kernel", "gs_bad"), "user-cr3": ("cr3", "cr3_bad"),
-    "irqs-off": ("IF", "irq_bad"),
+    "irqs-off": ("IF", "irq_bad"), "rflags-if-iopl": ("r11",),
     "no-kernel-data": tuple(f"{p}_{r}" for r, _s in NKD_REGS + NKD_REGS_RCX_R11 for p in ("reg", "saved")) +
     tuple(f"kstore_{slot}" for _r, slot in NKD_REGS + NKD_REGS_RCX_R11) + ("kstore_cx", "kstore_r11"),
 }
@@ -633,6 +633,10 @@ def explain(oid: str, cex: Counterexample, paging: str) -> str:
         return f"R11={r['r11']:#018x} but pt_regs->flags={pt['flags']:#018x}"
     if oid == "rflags-no-rf-tf":
         return f"R11={r['r11']:#018x} has RF/TF set (mask 0x10100): SYSRET cannot restore RF, TF traps at once"
+    if oid == "rflags-if-iopl":
+        bad = " and ".join(w for w, b in (("IF clear", not r["r11"] & 0x200),
+                                          (f"IOPL {(r['r11'] >> 12) & 3}", r["r11"] & 0x3000)) if b)
+        return f"R11={r['r11']:#018x} has {bad}: SYSRET loads both into the user's RFLAGS (IF=1, IOPL=0 needed)"
     if oid == "user-cs-ss":
         return f"pt_regs->cs={pt['cs']:#x}, ss={pt['ss']:#x}, but SYSRET loads 0x33/0x2b"
     if oid == "ts-compat-clear":

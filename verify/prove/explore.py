@@ -34,7 +34,7 @@ import z3
 
 from .. import machine, solver
 from ..image.encoding import NEXT_FROM_STATE, ignored_rex, operand_size_prefixed
-from ..obligations import RFLAGS_IMAGE
+from ..obligations import EFLAGS_IF, EFLAGS_IOPL, RFLAGS_IMAGE
 from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
 from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
@@ -423,6 +423,17 @@ class Explorer:
         for r in GPRS:
             user[r] = claripy.BVS(f"user_{r}", 64, explicit_name=True)
             st.regs[REG[r]] = user[r]
+        if entry_kind != "sysenter":
+            # SYSCALL left the user's RFLAGS in R11: user mode runs with IF set
+            # and IOPL 0 (assumption user-mode-if-iopl: at CPL 3 with IOPL 0
+            # POPF changes neither, and every return to user mode gives those,
+            # the SYSRETs by rflags-if-iopl).  Only a restriction of R11's two
+            # privileged fields: every other bit stays the user's choice.  (Bit
+            # slices, no mask constant: kernel_taint reads a wide constant
+            # as a kernel address)
+            r11 = user["r11"]
+            user["r11"] = claripy.Concat(r11[63:14], claripy.BVV(0, 2), r11[11:10], claripy.BVV(1, 1), r11[8:0])
+            st.regs[REG["r11"]] = user["r11"]
         # SYSCALL/SYSENTER leave the user's GS base loaded (gs_kernel false);
         # the entry's SWAPGS makes it the per-CPU area (_gs_base)
         self.user_gs_base = claripy.BVS("user_gs_base", 64, explicit_name=True)
@@ -450,7 +461,8 @@ class Explorer:
         st.sysfl = claripy.BVV(0, 64)
         if entry_kind == "sysenter":
             st.tf = claripy.BVS("entry_tf", 1, explicit_name=True)
-            st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x7000
+            # (IOPL: the user's, 0 by assumption user-mode-if-iopl; NT the user's)
+            st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x4000
             # DF and AC are the user's too (SYSENTER filters no flags but
             # IF, VM, RF): entry_SYSENTER_compat's `cld` and the
             # .Lsysenter_fix_flags popfq clear them (6.12
@@ -1753,7 +1765,7 @@ class Explorer:
         return False
 
     def _havoc_memory(self, st: MState, label: str, whole_stack=False, keep_user_state=False, ret_slots=(),
-                      dispatch=False):
+                      dispatch=False, flags_credit=True):
         """ret_slots: return-address slots a summarised callee leaves alone
         (assumption abi-frames: exposure stops at a return address; the
         callee's own `ret` pops the innermost one).
@@ -1792,7 +1804,7 @@ class Explorer:
             for a in list(range(self.pt_regs, self.pt_regs + self.frame.layout.pt_regs_size.value)) + self._ti_bytes:
                 if a not in keep:
                     keep[a] = background_byte(old_gen, a)
-        st.mem = keep
+        old_mem, st.mem = st.mem, keep
         st.irq_epoch, st.settled = 0, {}  # (shared memory is all fresh: _concurrent_read)
         if before:
             self._frame_havoc_event(st, before)
@@ -1820,6 +1832,30 @@ class Explorer:
                     keep_bits = (RFLAGS_IMAGE >> (8 * i)) & 0xFF
                     byte = st.mem[a + i] if a + i in st.mem else background_byte(st.gen, a + i)
                     st.mem[a + i] = byte & keep_bits
+                # ... and every writer keeps IF and IOPL as they were, or sets
+                # IF with IOPL 0: ptrace's FLAG_MASK and sigreturn's FIX_EFLAGS
+                # hold neither, exec's start_thread_common stores
+                # X86_EFLAGS_IF | X86_EFLAGS_FIXED (6.1/6.12
+                # arch/x86/kernel/ptrace.c set_flags, signal_64.c
+                # restore_sigcontext, process_64.c; Linux 5.5+ never sets
+                # IOPL: ioport.c): assumption saved-flags-if-iopl.  Either
+                # outcome, chosen by the havoc's own IF bit (the fresh slot's,
+                # so user data as the rest of the slot is: kernel_taint)
+                # Not for a summarised callee whose own code may store through
+                # a pointer the summary cannot name (read_any: flags_credit
+                # false): that code may be the writer, and a counterexample
+                # through it follows it.  (A summary that reaches the syscall
+                # dispatch is not read past it, read_any stays false: the
+                # credit holds for its code too; following those cost both
+                # Debian kernels twice the time and 6.1 generic its proof:
+                # known gap adv_r142_compat_iopl_from_user)
+                if flags_credit:
+                    i, bits = 1, (EFLAGS_IF | EFLAGS_IOPL) >> 8
+                    old = old_mem[a + i] if a + i in old_mem else background_byte(old_gen, a + i)
+                    new = st.mem[a + i]
+                    st.mem[a + i] = (new & ~bits & 0xFF) | claripy.If(
+                        new[1] == 1, claripy.BVV(EFLAGS_IF >> 8, 8), old & bits)
+                    self._assume("saved-flags-if-iopl", self._site or 0)
                 for i in range(4, 8):
                     st.mem[a + i] = claripy.BVV(0, 8)
                 self._assume("saved-flags-upper-zero", self._site or 0)
@@ -1992,6 +2028,7 @@ class Explorer:
         self.entry = entry
         if entry_kind == "ignore":
             self._assume("ts-compat-clear-in-user-mode", entry)
+        self._assume("user-mode-if-iopl", entry)
         outs = self.function(entry, st, None, 0)
         if outs:
             raise Inconclusive(f"{self.program.symbolize(entry)} returned with `ret`")
@@ -2097,6 +2134,8 @@ class Explorer:
             diff = set()
             for s in sts:
                 diff |= _differences(heads[h], s, pti, self.cr3_writes_read != writes_before)
+                if self._flags_privileged_changed(heads[h], s):
+                    diff.add(("flags_priv",))
             new = diff - havoc_sets[h]
             if new:
                 havoc_sets[h] |= new
@@ -2171,6 +2210,28 @@ class Explorer:
             return "it writes CR0 or CR4 (WP may be cleared and code changed; PCIDE changes CR3's meaning)"
         return ""
 
+    @property
+    def _flags_byte1(self) -> int:
+        """The pt_regs->flags byte that holds IF (bit 9) and IOPL (12-13)."""
+        return self.pt_regs + self.frame.layout.pt_regs["flags"].value + 1
+
+    def _flags_privileged_changed(self, head: MState, latch: MState) -> bool:
+        """Whether a loop body may leave pt_regs->flags' IF/IOPL bits other
+        than the head's or IF with IOPL 0 (what the havocs under
+        saved-flags-if-iopl leave): an explored store there, a summary's
+        exact write (True also when the solver cannot tell)."""
+        a = self._flags_byte1
+        hv, lv = head.load_bytes(a, 1), latch.load_bytes(a, 1)
+        if same(hv, lv):
+            return False
+        bits = (EFLAGS_IF | EFLAGS_IOPL) >> 8
+        try:
+            r = solver.check([_z3(claripy.And(latch.guard, lv & bits != hv & bits, lv & bits != EFLAGS_IF >> 8))],
+                             timeout_ms=5000)
+        except claripy.errors.ClaripyError:
+            return True
+        return not r.unsat
+
     def _widen(self, st: MState, locs: set, node) -> MState:
         if not locs:
             return st
@@ -2189,6 +2250,16 @@ class Explorer:
             elif kind == "mem":
                 a = loc[1]
                 v = fresh(f"loop_{node[0]:x}_m{a:x}", 8)
+                if a == self._flags_byte1 and ("flags_priv",) not in locs:
+                    # pt_regs->flags' IF and IOPL: no iteration leaves them
+                    # other than as the head had them or IF with IOPL 0
+                    # (_flags_privileged_changed, asked of every latch in
+                    # every run up to the fixpoint, the last from this
+                    # widened head: so it holds by induction), where only
+                    # havocs under saved-flags-if-iopl wrote them
+                    bits = (EFLAGS_IF | EFLAGS_IOPL) >> 8
+                    v = (v & ~bits & 0xFF) | claripy.If(fresh_bool(f"loop_{node[0]:x}_exec"),
+                                                        claripy.BVV(EFLAGS_IF >> 8, 8), st.load_bytes(a, 1) & bits)
                 if a == self.pt_regs + self.frame.layout.pt_regs["cs"].value:
                     # pt_regs->cs keeps RPL 3 through any write (saved-cs-rpl3)
                     v = claripy.Concat(fresh(f"loop_{node[0]:x}_cs_hi", 6), claripy.BVV(3, 2))
@@ -3641,7 +3712,8 @@ class Explorer:
         before = st.load_bytes(ts_byte, 1) if ts_ask is not None else None
         if summary.writes == "any":
             self._havoc_memory(st, label, keep_user_state=summary.keeps_user_state, ret_slots=ret_slots,
-                               dispatch=summary.event_kind == "dispatch")
+                               dispatch=summary.event_kind == "dispatch",
+                               flags_credit=summary.event_kind != "summary" or not getattr(summary, "read_any", True))
             if not summary.keeps_user_state and summary.event_kind != "dispatch":
                 self._ptregs_writer(st, summary, label)
             if ts_ask is not None:
