@@ -83,7 +83,9 @@ SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_r85_compat_r12_callee_direct", 
                 "adv_r114_compat_r11_vm_cr3", "adv_r114_compat_r11_vm_pgd", "adv_r114_compat_r11_vm_byte",
                 "adv_r114_compat_r11_ac_pgd", "adv_r118_compat_status_cr3_entry", "adv_r118_compat_r11_cf_cr3",
                 "adv_r120_compat_exit_repushf", "adv_r120_compat_sysenter_test_task",
-                "adv_r120_compat_sysenter_ac_cr3", "adv_r122_compat_sysenter_cr3_shr"}
+                "adv_r120_compat_sysenter_ac_cr3", "adv_r122_compat_sysenter_cr3_shr",
+                # (rflags-if-iopl, since the thirty-second session: SYSENTER without the IF fix-up)
+                "adv_r109_sysenter_if_lost", "adv_r142_compat_sysenter_no_if"}
 # Wrong "proven" answers known today (tscompat.py's whole-image graph has no
 # edge for them): each is a control transfer the byte scan of branches to
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
@@ -108,16 +110,14 @@ KNOWN_GAPS: dict = {
     # which the image could refute: the pointer tracking follows registers,
     # the function's own stack slots, arguments and return values, not a
     # callee's store through a pointer to the caller's frame
-    # review 109: no obligation reads IF (or IOPL) in the flags SYSRET
-    # loads; the kernel's own `regs->flags |= X86_EFLAGS_IF` after
-    # SYSENTER removed returns to user mode with interrupts off (a DoS)
-    # review 142: the same class (privileged RFLAGS bits SYSRET loads from
-    # R11, which no obligation reads)
-    "adv_r142_compat_sysenter_no_if": "IF clear in R11 at a sysretl (SYSENTER without the IF fix-up): outside the "
-                                      "obligations",
-    "adv_r142_compat_iopl_from_user": "IOPL 3 in R11 at a sysretl: outside the obligations",
-    "adv_r109_sysenter_if_lost": "IF clear in R11 at a sysretl: outside the obligations (rflags-no-rf-tf reads RF "
-                                 "and TF only)",
+    # review 142: IOPL from the user's EBX written into regs->flags by a
+    # callee that reaches the syscall dispatch (a summary not read past the
+    # dispatch keeps IF/IOPL under saved-flags-if-iopl; following such
+    # callees for this obligation cost both Debian kernels twice the time).
+    # Reviews 109/142's SYSENTER without the IF fix-up are caught since the
+    # thirty-second session (rflags-if-iopl)
+    "adv_r142_compat_iopl_from_user": "IOPL 3 in R11 at a sysretl, written in a callee that reaches the syscall "
+                                      "dispatch: proven under saved-flags-if-iopl",
     # review 111: a return thunk's IF effect is not read (assumption
     # return-thunk; 6.12's thunk summary runs past `ret; int3`)
     "adv_r111_jmp_ret_thunk_sti": "`sti; ret` under a return thunk's name: proven under return-thunk",
