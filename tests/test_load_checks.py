@@ -173,6 +173,25 @@ def test_system_map_missing_a_kallsyms_name_is_refused(tmp_path):
     _refused(_check(str(stripped), "--system-map", str(short)), "__init_end")
 
 
+def test_system_map_of_an_unstripped_vmlinux_does_not_hide_its_symbols(tmp_path):
+    """adv_r153_map_symtab_no_init_end: adv_r150's load from freed
+    __initdata after the exit SWAPGS, checked as the unstripped vmlinux with
+    a map lacking __init_end (every name it has agrees with the symtab):
+    the image's own table is used, so the freed range is still known and
+    user-gs is violated at the fixture's sysretq, as without the map."""
+    import json
+
+    src = build_fixture("adv_r153_map_symtab_no_init_end", str(tmp_path / "build"))
+    nm = subprocess.run(["nm", "-n", src], capture_output=True, text=True, check=True).stdout.splitlines()
+    short = tmp_path / "System.map-short"
+    short.write_text("".join(line + "\n" for line in nm if not line.endswith(" __init_end")))
+    out = tmp_path / "r.json"
+    r = _check(src, "--system-map", str(short), "--format", "json", "-o", str(out))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    bad = {(o["id"], o["site"]["symbol"]) for o in json.loads(out.read_text())["obligations"] if o["status"] == "violated"}
+    assert any(oid == "user-gs" and sym.startswith("entry_SYSRETQ") for oid, sym in bad), bad
+
+
 def test_unchecked_system_map_is_a_listed_assumption(tmp_path):
     """A stripped vmlinux with neither a symbol table nor kallsyms (a
     fixture stripped with --strip-all) and its own System.map: the map's

@@ -2499,6 +2499,10 @@ class Explorer:
                     # register's value, followed as that of `call *%reg`
                     # would be (adv_r115_la57_retpoline_call_walk)
                     gs_counter, via_return_thunk, flags = self.program.thunk_effects(tgt)
+                    # (a retpoline site call-depth tracking sends through
+                    # __x86_indirect_call_thunk_<reg>: call_depth_site)
+                    if jk == "Ijk_Call" and self.program.call_depth_site(last.addr):
+                        gs_counter = True
                     if gs_counter and not s2.gs_kernel.is_true():
                         self.note_gs(s2, last.addr)  # (call-depth tracking's %gs counter)
                     if flags:

@@ -55,6 +55,11 @@ _EX_REG_NAMES = ("rax", "rcx", "rdx", "rbx", None, "rbp", "rsi", "rdi", "r8", "r
 _THUNK_REGS = frozenset({"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13",
                          "r14", "r15"})
 
+# the registers in x86 encoding order: __x86_indirect_thunk_array's slots
+# (asm/GEN-for-each-reg.h)
+_SLOT_REGS = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+              "r15")
+
 DISPATCH = ("x64_sys_call", "sys_call_table", "ia32_sys_call", "ia32_sys_call_table", "x32_sys_call",
             "x32_sys_call_table")
 
@@ -99,7 +104,14 @@ class Program:
         # direct calls boot may send through a call-depth accounting thunk
         # (retbleed=stuff: callthunks_patch_builtin_calls), which does
         # `sarq $5, %gs:...` before the callee (call_depth_site)
-        self._call_depth_calls = _u64_array(np.sort(t.call_sites) if t.call_thunk_size else ())
+        # ... and, under call-depth tracking, every retpoline site: with
+        # X86_FEATURE_CALL_DEPTH patch_retpoline makes a call there one to
+        # __x86_indirect_call_thunk_<reg>, whose CALL_DEPTH_ACCOUNT is the
+        # same %gs access (6.12 alternative.c emit_call_track_retpoline,
+        # lib/retpoline.S CALL_THUNK: adv_r153_retpoline_call_track)
+        self._call_depth_calls = _u64_array(np.sort(np.concatenate((
+            np.asarray(t.call_sites, np.uint64),
+            np.array([a for a, _i in t.retpoline_sites[1]], np.uint64)))) if t.call_thunk_size else ())
         # the padding call-depth tracking fills with its accounting thunk
         # (callthunks.c patch_dest: the call_thunk_size bytes before each
         # listed call's target, when they are NOPs): at run time `sarq $5,
@@ -138,6 +150,15 @@ class Program:
         d = getattr(self.entry, "dispatch", None) or {}
         if d.get("address"):
             self.dispatch.add(d["address"])
+
+    def _slot_misnamed(self, dest: int, slot: int) -> bool:
+        """Whether a thunk of __x86_indirect_thunk_array is named for another
+        register than its slot's: patch_retpoline takes the register from
+        the slot (`reg = target - __x86_indirect_thunk_array`), the model
+        from the name (adv_r153_retpoline_slot_name)."""
+        p = "__x86_indirect_thunk_"
+        names = {n[len(p):] for n in self.symbols.names_at(dest) if n.startswith(p) and n[len(p):] in _THUNK_REGS}
+        return bool(names) and names != {_SLOT_REGS[slot]}
 
     def thunk_register(self, target) -> str | None:
         """The register an indirect-branch thunk at target branches through
@@ -449,6 +470,16 @@ class Program:
             dest_parts.append((calls[take].astype(np.int64) + j + 5 + rel).astype(np.uint64))
             lead &= pre[:, j]
         dests = []
+        # the rows the vector decode did not take (a REX prefix, more than
+        # three legacy prefixes: adv_r153_callthunk_rex_call, _4prefix_call),
+        # decoded one by one as the others near a site are
+        done = np.zeros(len(calls), bool)
+        for j in range(4):
+            lead_j = np.ones(len(calls), bool)
+            for q in range(j):
+                lead_j &= pre[:, q]
+            done |= lead_j & (win[:, j] == 0xE8) & (win[:, j + 1:j + 5] >= 0).all(axis=1)
+        near |= ~done
         for k in np.flatnonzero(near).tolist():
             row = win[k]
             raw = bytes(int(x) & 0xFF for x in row)
@@ -459,7 +490,25 @@ class Program:
                 self._pads_unknown = True
             else:
                 dests.extend(got)
+        # the calls at alternative and paravirt sites, in every choice over
+        # the on-disk bytes (patch_alt_call_sites, patch_paravirt_call_sites:
+        # an alternative that makes a call to a local label,
+        # adv_r153_callthunk_alt_site_pad)
+        for a, entries in self.sites.items():
+            if any(e.kind in ("alternative", "paravirt") for e in entries):
+                sec = self._code_section(a)
+                got = self._listed_call_dests(a, self.image.read(a, min(15, sec.end - a))) if sec else None
+                dests.extend(got or ())
         dest = np.unique(np.concatenate(dest_parts + [np.array(dests, np.uint64)]))
+        # Calls the image does not list get the thunk too: a loaded module's
+        # calls into built-in text (callthunks_patch_module_calls ->
+        # patch_call -> patch_dest on a core-text target), static calls
+        # retargeted at run time (static_call_update ->
+        # callthunks_translate_call_dest), and the calls an alternative makes
+        # after apply_alternatives (patch_alt_call_sites) (6.12
+        # arch/x86/kernel/callthunks.c): so every function's NOP padding may
+        # be a pad (adv_r153_callthunk_module_pad, _alt_site_pad)
+        self._pads_unknown = True
         if not len(dest):
             return np.zeros(0, np.uint64)
         pad = _windows(self.image.elf, dest, skl, 0)
@@ -474,12 +523,18 @@ class Program:
         or None when a patch site over it has a choice with no static
         bytes."""
         variants = [raw]
-        i = bisect.bisect_left(self._site_starts, addr - 64)
-        while i < len(self._site_starts) and self._site_starts[i] < addr + len(raw):
-            s0, s1 = self._site_starts[i], self._site_ends[i]
-            i += 1
-            if s1 <= addr:
-                continue
+        # every site over [addr, addr + len(raw)): those starting inside it,
+        # and those before it whose reach passes addr (_site_reach, as
+        # inside_site walks: a fixed window missed a 72-byte alternative
+        # starting 65 bytes before, adv_r153_callthunk_far_alt)
+        over = []
+        i = bisect.bisect_left(self._site_starts, addr + len(raw)) - 1
+        while i >= 0 and (self._site_starts[i] >= addr or self._site_reach[i] > addr):
+            if self._site_ends[i] > addr:
+                over.append(i)
+            i -= 1
+        for i in sorted(over):
+            s0 = self._site_starts[i]
             try:
                 choices = self.site_choices(s0)
             except CfgError:
@@ -851,7 +906,8 @@ class Program:
                         continue
                     rel = int.from_bytes(bytes(head[n - 4:n]), "little", signed=True)
                     dest = (a + n + rel) & 0xFFFFFFFFFFFFFFFF
-                    odd[k] = array <= dest < array + 16 * 32 and (dest - array) % 32 != 0
+                    odd[k] = array <= dest < array + 16 * 32 and (
+                        (dest - array) % 32 != 0 or self._slot_misnamed(dest, (dest - array) // 32))
             for a in addrs[odd].tolist():
                 out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)}",
                                      variants=(Variant("on-disk", self.image.read(a, 5)),
@@ -975,6 +1031,8 @@ def _decode_call(addr: int, raw: bytes) -> int | None:
     j = 0
     while j < len(raw) and raw[j] in _LEGACY_PREFIXES and j < 14:
         j += 1
+    if j < len(raw) and 0x40 <= raw[j] <= 0x4F:
+        j += 1  # a REX prefix (insn_get_prefixes takes one after the legacy ones: adv_r153_callthunk_rex_call)
     if j + 5 > len(raw) or raw[j] != 0xE8:
         return None
     rel = int.from_bytes(raw[j + 1:j + 5], "little", signed=True)
