@@ -309,8 +309,6 @@ KNOWN_GAPS: dict = {
     # not task->stack (a task_struct member the image's BTF names; stores
     # through pointers it does not take for stack addresses are what
     # abi-frames names)
-    "adv_r67_task_stack_saved_slot": "a helper overwrites its own saved RBX through current->stack + THREAD_SIZE - "
-                                     "216: proven under abi-frames",
     # review 69 (sixteenth session, at its end): RSP plus the distance from
     # the model's pt_regs to its task plus a symbolic zero.  The literal
     # rule (machine.ModelLiteral) marks a region value an operation makes
@@ -378,9 +376,6 @@ KNOWN_GAPS: dict = {
                              "syscall: proven under abi-frames (a pointer from kernel memory reaches only escaped "
                              "frames)",
     # review 94: a summarised callee's store through a pointer a user chose
-    "adv_r94_enter_hook_uptr": "`*(u64 *)regs->dx = regs->si` in a summarised callee whose closure reaches an "
-                               "indirect call: proven under abi-frames (no summary tells a user's pointer from a "
-                               "kernel one)",
     # review 91: the SYSCALL MSRs are not read
     "adv_r91_lstar_skips_swapgs": "MSR_LSTAR set to a label past entry_SYSCALL_64's SWAPGS: proven under "
                                   "syscall-entry-msrs (the MSR writes are not read)",

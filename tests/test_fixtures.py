@@ -90,6 +90,8 @@ def _falsified(oid: str, cex: dict) -> bool:
         return _int(regs["r11"]) != _int(frame["flags"])
     if oid == "rflags-no-rf-tf":
         return _int(regs["r11"]) & RF_TF != 0
+    if oid == "rflags-if-iopl":
+        return _int(regs["r11"]) & 0x3200 != 0x200  # IF clear or IOPL != 0
     if oid == "user-cs-ss":
         return _int(frame["cs"]) != USER_CS or _int(frame["ss"]) != USER_DS
     if oid == "ts-compat-clear":
