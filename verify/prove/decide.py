@@ -316,6 +316,23 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     return "unsure", r.model, _minimal_blame(s, gz, blame, timeout_ms)
 
 
+def unestablished(oid: str, events: list) -> str:
+    """Why an obligation that holds on every path is still not proven, or
+    "": rflags-if-iopl rests on user-mode-if-iopl, which this image's own
+    IRET exits must keep too (Explorer._iret_frame records one that may
+    give user mode IF clear or IOPL != 0)."""
+    if oid != "rflags-if-iopl":
+        return ""
+    risky = [e.name for e in events if e.kind == "iret-user-flags"]
+    return (f"assumption user-mode-if-iopl not established: the IRET to user mode at {risky[0]} may return "
+            "with IF clear or IOPL != 0, and a later SYSCALL saves those flags in R11") if risky else ""
+
+
+def unknown_reason(blame) -> str:
+    """The inconclusive reason of an "unknown" status."""
+    return blame if isinstance(blame, str) and blame.startswith("assumption ") else f"z3 returned unknown ({blame})"
+
+
 # the obligations whose predicate reads thread_info.status (the TS_COMPAT
 # bit the pins decide): never decided without the pins
 READS_TS_COMPAT = frozenset({"ts-compat-clear"})

@@ -2359,9 +2359,18 @@ class Explorer:
             # `ret`: _step_block's return case)
             st = st.copy()
             self._return_thunk_gs(st, block.addr)
+        pad = self.program.thunk_pad_at(block.addr, _block_span(block))
+        if pad is not None and any(i.addr >= pad and _reads_flags(i) for i in block.insns):
+            # boot may write call-depth tracking's `sarq $5, %gs:...` over the
+            # padding: its flags, not the code's before it, reach an
+            # instruction after it (a compare before the padding, the jcc
+            # after it: adv_r155_callthunk_pad_flags); no model of those
+            raise Inconclusive(f"{self.program.symbolize(block.addr)}: runs through padding call-depth tracking "
+                               f"may fill (at {self.program.symbolize(pad)}) into an instruction that reads the "
+                               "flags it sets")
         if not st.gs_kernel.is_true() and (
                 self.program.instrumentable(block.addr) or any(self.program.instrumentable(i.addr) for i in block.insns)
-                or self.program.thunk_pad_at(block.addr, _block_span(block)) is not None):
+                or pad is not None):
             # code run-time instrumentation may enter (a kprobe's int3, an
             # ftrace site: outside .entry.text and .noinstr.text), run while
             # the GS base may be the user's, however it was reached (a call,
@@ -2484,6 +2493,10 @@ class Explorer:
         self._branch_regions(cfg, block, st, succs, depth)
         for sc in succs:
             s2 = sc.state
+            if pad is not None:
+                # (the flags the thunk may leave, where nothing after the
+                # padding in the block set them again: any)
+                self._fresh_flags(s2, f"pad_{block.addr:x}")
             self._settle_rsp(s2, sc.insn)
             jk = sc.kind
             if jk == "Ijk_Call" and k == "lcall":
@@ -2502,7 +2515,7 @@ class Explorer:
                     # (a retpoline site call-depth tracking sends through
                     # __x86_indirect_call_thunk_<reg>: call_depth_site)
                     if jk == "Ijk_Call" and self.program.call_depth_site(last.addr):
-                        gs_counter = True
+                        gs_counter = flags = True  # (CALL_DEPTH_ACCOUNT's `sarq`: adv_r155_retpoline_track_flags)
                     if gs_counter and not s2.gs_kernel.is_true():
                         self.note_gs(s2, last.addr)  # (call-depth tracking's %gs counter)
                     if flags:
@@ -2512,12 +2525,15 @@ class Explorer:
                         self._return_thunk_gs(s2, last.addr)
                     v = self.reg(s2, reg)
                     tgt = None if v.symbolic else v.concrete_value
-                elif jk == "Ijk_Call" and self.program.call_depth_site(last.addr) and not s2.gs_kernel.is_true():
+                elif jk == "Ijk_Call" and self.program.call_depth_site(last.addr):
                     # a direct call boot may send through its call-depth
                     # accounting thunk (.call_sites under retbleed=stuff):
                     # `sarq $5, %gs:...` before the callee, a %gs access
-                    # (adv_r147_callsite_thunk_after_swapgs)
-                    self.note_gs(s2, last.addr)
+                    # (adv_r147_callsite_thunk_after_swapgs) that leaves the
+                    # callee its flags (adv_r155_callthunk_call_flags)
+                    self._fresh_flags(s2, f"cdthunk_{last.addr:x}")
+                    if not s2.gs_kernel.is_true():
+                        self.note_gs(s2, last.addr)
                 if k == "tail":
                     # a tail call returns for us: its `ret` pops our return address
                     for r in self.call(s2, tgt, ret_addr, depth, last.addr, tail=True):
@@ -3436,6 +3452,18 @@ class Explorer:
         ins = block.last
         rip, cs, fl, sp, ss = (self.pop(st) for _ in range(5))
         to_user = (cs & 3) == 3
+        # user-mode-if-iopl holds of this image only if its IRET exits give
+        # user mode IF set and IOPL 0 as well (the SYSRETs: rflags-if-iopl):
+        # one that may pop other flags (a `pushfq` of the kernel's own,
+        # adv_r155_iret_exit_kernel_flags) is recorded, and rflags-if-iopl
+        # is then not proven (decide.unestablished)
+        bad = claripy.And(st.guard, to_user, fl & (EFLAGS_IF | EFLAGS_IOPL) != EFLAGS_IF)
+        try:
+            risky = not solver.check([_z3(bad)], timeout_ms=20000).unsat
+        except claripy.errors.ClaripyError:
+            risky = True
+        if risky:
+            self.ex.events.append(Event("iret-user-flags", bad, self.program.symbolize(ins.addr), site=ins.addr))
         s = claripy.Solver(timeout=20000)
         s.add(st.guard)
         s.add(claripy.Not(to_user))
@@ -3847,6 +3875,12 @@ class Explorer:
         """The return thunks' %gs accesses and GS-base/CR3 writes
         (Summaries.return_thunks: call_depth_return_thunk's `sarq $5,
         %gs:...`) at a `jmp __x86_return_thunk`: adv_r15_call_depth_thunk."""
+        # the arithmetic flags are the thunk's: call-depth tracking's
+        # return thunk shifts its %gs counter (`shlq $5`: 6.12
+        # arch/x86/lib/retpoline.S call_depth_return_thunk), the SRSO ones
+        # `lea`/`ret` (adv_r155_return_thunk_flags: a compare in the callee
+        # read by the caller's jcc)
+        self._fresh_flags(st, f"rthunk_{site:x}")
         te = self.summaries.return_thunks() if hasattr(self.summaries, "return_thunks") else None
         if te is None or not (te.gs_access or te.may_swapgs or te.may_write_cr3):
             return
@@ -3911,6 +3945,17 @@ class Explorer:
             st.cr3 = claripy.If(pti, _fresh_cr3(f"cr3_{label}", pti=pti), st.cr3)
         if summary.opaque and not summary.may_swapgs and site:
             self._assume("kernel-calls-keep-gs-cr3", site)
+
+
+# mnemonics that read the arithmetic flags (besides the jcc kind)
+_FLAG_READER_PREFIXES = ("set", "cmov", "adc", "sbb", "adox", "pushf", "lahf", "rcl", "rcr", "cmc", "loop", "salc",
+                         "fcmov", "into")
+
+
+def _reads_flags(insn) -> bool:
+    """Whether an instruction may read the arithmetic flags (a jcc, setcc,
+    cmovcc, adc/sbb, pushf, ...)."""
+    return insn.kind == "jcc" or insn.mnemonic.startswith(_FLAG_READER_PREFIXES)
 
 
 def _block_span(block) -> int:

@@ -158,7 +158,10 @@ class Program:
         from the name (adv_r153_retpoline_slot_name)."""
         p = "__x86_indirect_thunk_"
         names = {n[len(p):] for n in self.symbols.names_at(dest) if n.startswith(p) and n[len(p):] in _THUNK_REGS}
-        return bool(names) and names != {_SLOT_REGS[slot]}
+        # (a slot with no register's name at all counts too: `call
+        # __x86_indirect_thunk_array` is slot 0's, rax, whatever its code
+        # does: adv_r155_retpoline_slot_unnamed)
+        return names != {_SLOT_REGS[slot]}
 
     def thunk_register(self, target) -> str | None:
         """The register an indirect-branch thunk at target branches through
