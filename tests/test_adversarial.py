@@ -118,6 +118,17 @@ KNOWN_GAPS: dict = {
     # thirty-second session (rflags-if-iopl)
     "adv_r142_compat_iopl_from_user": "IOPL 3 in R11 at a sysretl, written in a callee that reaches the syscall "
                                       "dispatch: proven under saved-flags-if-iopl",
+    # review 154: the same credit for a callee whose summary stops at a
+    # run-time call (a retpoline, a static call: summary.py partial() keeps
+    # no stores); withholding it made both Debian kernels' rflags-if-iopl
+    # inconclusive (syscall_exit_to_user_mode reaches static calls), as
+    # adv_r15_kptr_tracepoint's for ptregs-writers-user-data
+    "adv_r154_iopl_retpoline_callee": "IOPL from the user's EBX in a helper that then makes a retpoline call: "
+                                      "proven under saved-flags-if-iopl",
+    "adv_r154_iopl_static_call_callee": "the same with a static call: proven under saved-flags-if-iopl",
+    "adv_r154_iopl_retpoline_tailjmp": "the same ending in a retpoline tail jump: proven under saved-flags-if-iopl",
+    "adv_r154_if_clear_retpoline_callee": "IF cleared in regs->flags by a helper that then makes a retpoline call: "
+                                          "proven under saved-flags-if-iopl",
     # review 111: a return thunk's IF effect is not read (assumption
     # return-thunk; 6.12's thunk summary runs past `ret; int3`)
     "adv_r111_jmp_ret_thunk_sti": "`sti; ret` under a return thunk's name: proven under return-thunk",

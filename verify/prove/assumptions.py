@@ -162,7 +162,10 @@ ASSUMPTIONS = {
     "or sets IF with IOPL 0: ptrace's set_flags() changes only FLAG_MASK bits, sigreturn only FIX_EFLAGS bits "
     "(neither holds IF or IOPL), exec's start_thread_common() stores X86_EFLAGS_IF | X86_EFLAGS_FIXED, and "
     "Linux 5.5+ never sets IOPL (iopl(3) is emulated with the I/O bitmap) (6.1/6.12 arch/x86/kernel/ptrace.c, "
-    "signal_64.c, process_64.c, ioport.c); a summarised callee's havoc keeps this (rflags-if-iopl).",
+    "signal_64.c, process_64.c, ioport.c).  Taken for the havoc of code the analysis does not read (the syscall, "
+    "an indirect or static call) and of a summarised callee whose summary stops at such a call (its code before "
+    "the call included: known gaps adv_r142_compat_iopl_from_user, adv_r154_*), not for one read whole whose own "
+    "code may store through a pointer it cannot name, nor for an explored store (rflags-if-iopl).",
     "saved-frame-is-user": "An IRET whose CS is the saved pt_regs->cs returns to user mode: every writer of "
     "pt_regs->cs (entry, ptrace, sigreturn) forces RPL 3.",
     "ud2-not-listed-dies": "A `ud2` that is in neither __bug_table nor __ex_table never resumes: the #UD "
