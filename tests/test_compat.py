@@ -32,7 +32,7 @@ SYSRETQ_IDS = {"rcx-is-rip", "canonical-rip", "r11-is-rflags", "rflags-no-rf-tf"
 COMPAT_IDS = {"compat-user-cs", "compat-landing-pad", "r11-is-rflags", "rflags-no-rf-tf", "ts-compat-clear"}
 IGNORE_IDS = {"compat-landing-pad", "r11-is-rflags", "ts-compat-clear"}
 # the exit families apply at every SYSRET of either width (issue 12)
-_EXIT = {"user-rsp", "user-gs", "irqs-off", "user-cr3", "no-kernel-data"}
+_EXIT = {"user-rsp", "user-gs", "irqs-off", "user-cr3", "no-kernel-data", "rflags-if-iopl"}
 SYSRETQ_IDS, COMPAT_IDS, IGNORE_IDS = SYSRETQ_IDS | _EXIT, COMPAT_IDS | _EXIT, IGNORE_IDS | _EXIT
 
 # fixture -> {(obligation, site label)} violated; site labels: "compat"
@@ -42,14 +42,17 @@ EXPECTED = {
     "compat_missing_cs_check": {("compat-user-cs", "compat")},
     "compat_rcx_wrong_slot": {("compat-landing-pad", "compat")},
     "compat_missing_rf_tf_check": {("rflags-no-rf-tf", "compat")},
-    "compat_ignore_r11": {("r11-is-rflags", "ignore")},
+    # (the clobbered R11 may have IF clear or IOPL 3 too: rflags-if-iopl,
+    # since the thirty-second session)
+    "compat_ignore_r11": {("r11-is-rflags", "ignore"), ("rflags-if-iopl", "ignore")},
     # the stub reads %gs without SWAPGS: the user's GS base (explore.py
     # initial_state "ignore"); with the kernel's per-CPU area it was "proven"
     # the per-CPU read with the user's GS base is also a user-gs violation
     # (R11 zeroed or kept by a branch on what the per-CPU read through the
     # user's GS base found, which may be any memory: no-kernel-data too,
     # since the fifteenth session's implicit-flow rule)
-    "compat_ignore_gs": {("r11-is-rflags", "ignore"), ("user-gs", "ignore"), ("no-kernel-data", "ignore")},
+    "compat_ignore_gs": {("r11-is-rflags", "ignore"), ("user-gs", "ignore"), ("no-kernel-data", "ignore"),
+                         ("rflags-if-iopl", "ignore")},
     # the shape of the seeded Debian bug: a __get_user (EX_TYPE_UACCESS)
     # before the syscall; only the witness path, taking the access as
     # completing at a user address, confirms it (verify/prove/compat.py)
@@ -106,6 +109,8 @@ def _falsified(oid: str, cex: dict, ignore: bool) -> bool:
         return _int(regs["r11"]) != flags
     if oid == "rflags-no-rf-tf":
         return _int(regs["r11"]) & RF_TF != 0
+    if oid == "rflags-if-iopl":
+        return _int(regs["r11"]) & 0x3200 != 0x200  # IF clear or IOPL != 0
     if oid == "user-rsp":
         return _int(regs["rsp"]) != (_int(user["rsp"]) if ignore else _int(frame["sp"]))
     if oid == "no-kernel-data":
