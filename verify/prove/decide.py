@@ -324,8 +324,32 @@ def unestablished(oid: str, events: list) -> str:
     if oid != "rflags-if-iopl":
         return ""
     risky = [e.name for e in events if e.kind == "iret-user-flags"]
-    return (f"assumption user-mode-if-iopl not established: the IRET to user mode at {risky[0]} may return "
+    return (f"{UNESTABLISHED}: the IRET to user mode at {risky[0]} may return "
             "with IF clear or IOPL != 0, and a later SYSCALL saves those flags in R11") if risky else ""
+
+
+UNESTABLISHED = "assumption user-mode-if-iopl not established"
+
+
+def spread_unestablished(final: dict) -> None:
+    """user-mode-if-iopl is one premise for the whole image: an IRET to user
+    mode found on one entry's paths (a compat entry's IRET fallback) feeds
+    every later SYSCALL, the 64-bit one's too (adv_r156_compat_iret_kernel_
+    flags).  So where any rflags-if-iopl finding is inconclusive for it,
+    every proven one is made so, with the same reason (findings are from
+    both processes: a result-level rule)."""
+    import dataclasses
+
+    from ..finding import INCONCLUSIVE, PROVEN
+
+    why = next((f.reason for f in final.values() if f.obligation == "rflags-if-iopl" and UNESTABLISHED in f.reason),
+               None)
+    if why is None:
+        return
+    why = why[why.index(UNESTABLISHED):]
+    for k, f in final.items():
+        if f.obligation == "rflags-if-iopl" and f.status == PROVEN:
+            final[k] = dataclasses.replace(f, status=INCONCLUSIVE, reason=why)
 
 
 def unknown_reason(blame) -> str:

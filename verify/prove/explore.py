@@ -3955,7 +3955,9 @@ _FLAG_READER_PREFIXES = ("set", "cmov", "adc", "sbb", "adox", "pushf", "lahf", "
 def _reads_flags(insn) -> bool:
     """Whether an instruction may read the arithmetic flags (a jcc, setcc,
     cmovcc, adc/sbb, pushf, ...)."""
-    return insn.kind == "jcc" or insn.mnemonic.startswith(_FLAG_READER_PREFIXES)
+    # (the mnemonic's last word: capstone spells prefixes into it, `lock
+    # adc`, adv_r156_callthunk_pad_lock_adc)
+    return insn.kind == "jcc" or insn.mnemonic.split()[-1].startswith(_FLAG_READER_PREFIXES)
 
 
 def _block_span(block) -> int:

@@ -422,20 +422,23 @@ class Program:
         Where some listed call's run-time target is not known
         (_pads_unknown), any NOP padding before a symbol start counts."""
         pads = self._thunk_pads
+        first = None
         if len(pads):
-            i = bisect.bisect_right(pads, addr + size - 1) - 1
-            if i >= 0 and pads[i] + self._thunk_size > addr:
-                return pads[i]
+            # the first pad the span overlaps (a flag reader after it is what
+            # matters: adv_r156_callthunk_two_pads)
+            i = bisect.bisect_right(pads, addr - self._thunk_size)
+            if i < len(pads) and pads[i] < addr + size:
+                first = pads[i]
         if getattr(self, "_pads_unknown", False):
             skl = self._thunk_size
             for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
                 if f - skl < addr + size:
                     try:
                         if self.image.read(f - skl, skl) == b"\x90" * skl:
-                            return f - skl
+                            return f - skl if first is None else min(first, f - skl)
                     except Exception:  # noqa: BLE001 - bytes outside the image: no padding
                         pass
-        return None
+        return first
 
     def _call_thunk_pads(self, t):
         """The padding starts (target - call_thunk_size) of every listed
