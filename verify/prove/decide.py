@@ -331,22 +331,31 @@ def unestablished(oid: str, events: list) -> str:
 UNESTABLISHED = "assumption user-mode-if-iopl not established"
 
 
-def spread_unestablished(final: dict) -> None:
-    """user-mode-if-iopl is one premise for the whole image: an IRET to user
-    mode found on one entry's paths (a compat entry's IRET fallback) feeds
-    every later SYSCALL, the 64-bit one's too (adv_r156_compat_iret_kernel_
-    flags).  So where any rflags-if-iopl finding is inconclusive for it,
-    every proven one is made so, with the same reason (findings are from
-    both processes: a result-level rule)."""
+def spread_unestablished(final: dict, iret_user_flags=()) -> None:
+    """user-mode-if-iopl is one premise for the whole image, kept by every
+    return to user mode: an IRET found on any entry's paths that may give
+    user mode IF clear or IOPL != 0 (iret_user_flags: Program's record,
+    whether or not that exploration reached a SYSRET,
+    adv_r157_sysenter_only_iret), or rflags-if-iopl not proven at any SYSRET
+    (an ignore stub's sysretl clearing R11 feeds a later 64-bit SYSCALL,
+    adv_r157_ignore_r11_premise), leaves every proven rflags-if-iopl
+    finding inconclusive (adv_r156_compat_iret_kernel_flags: the compat
+    entry's IRET, the sysretq's finding).  A result-level rule: the
+    findings come from both processes."""
     import dataclasses
 
-    from ..finding import INCONCLUSIVE, PROVEN
+    from ..finding import PROVEN, INCONCLUSIVE
 
-    why = next((f.reason for f in final.values() if f.obligation == "rflags-if-iopl" and UNESTABLISHED in f.reason),
-               None)
-    if why is None:
-        return
-    why = why[why.index(UNESTABLISHED):]
+    mine = [f for f in final.values() if f.obligation == "rflags-if-iopl"]
+    if iret_user_flags:
+        why = (f"{UNESTABLISHED}: the IRET to user mode at {iret_user_flags[0]} may return with IF clear or "
+               "IOPL != 0, and a later SYSCALL saves those flags in R11")
+    else:
+        bad = next((f for f in mine if f.status != PROVEN), None)
+        if bad is None:
+            return
+        why = (f"{UNESTABLISHED}: rflags-if-iopl is {bad.status} at {bad.site_symbol} ({bad.variant}), and a "
+               "SYSCALL after that return saves its flags in R11")
     for k, f in final.items():
         if f.obligation == "rflags-if-iopl" and f.status == PROVEN:
             final[k] = dataclasses.replace(f, status=INCONCLUSIVE, reason=why)

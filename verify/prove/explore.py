@@ -2026,6 +2026,8 @@ class Explorer:
         if entry is None:
             entry = self.program.entry.syscall_entry
         self.entry = entry
+        if not witness:
+            self.program.iret_user_flags[entry] = []  # (_iret_frame: this run's replace the last's)
         if entry_kind == "ignore":
             self._assume("ts-compat-clear-in-user-mode", entry)
         self._assume("user-mode-if-iopl", entry)
@@ -3464,6 +3466,8 @@ class Explorer:
             risky = True
         if risky:
             self.ex.events.append(Event("iret-user-flags", bad, self.program.symbolize(ins.addr), site=ins.addr))
+            if not self.witness:
+                self.program.iret_user_flags.setdefault(self.entry, []).append(self.program.symbolize(ins.addr))
         s = claripy.Solver(timeout=20000)
         s.add(st.guard)
         s.add(claripy.Not(to_user))

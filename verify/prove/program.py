@@ -119,6 +119,13 @@ class Program:
         # the NOPs are for every walk of control flow, a %gs access for the
         # explorer (thunk_pad_at, adv_r151_callthunk_pad_fallthrough)
         self._thunk_size = t.call_thunk_size or 0
+        # IRETs to user mode an exploration found that may give user mode IF
+        # clear or IOPL != 0 (Explorer._iret_frame): user-mode-if-iopl is one
+        # premise for the whole image, whichever entry's exploration saw them
+        # and whether or not it reached a SYSRET (decide.spread_unestablished)
+        # (entry -> its latest exploration's: a round that follows more
+        # callees replaces what an earlier, coarser one found)
+        self.iret_user_flags: dict[int, list[str]] = {}
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
