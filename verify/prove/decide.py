@@ -316,6 +316,14 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
     return "unsure", r.model, _minimal_blame(s, gz, blame, timeout_ms)
 
 
+UNESTABLISHED = "assumption user-mode-if-iopl not established"
+
+
+def _iret_why(where: str) -> str:
+    return (f"{UNESTABLISHED}: the IRET to user mode at {where} may return with IF clear or IOPL != 0, and a "
+            "later SYSCALL saves those flags in R11")
+
+
 def unestablished(oid: str, events: list) -> str:
     """Why an obligation that holds on every path is still not proven, or
     "": rflags-if-iopl rests on user-mode-if-iopl, which this image's own
@@ -324,11 +332,7 @@ def unestablished(oid: str, events: list) -> str:
     if oid != "rflags-if-iopl":
         return ""
     risky = [e.name for e in events if e.kind == "iret-user-flags"]
-    return (f"{UNESTABLISHED}: the IRET to user mode at {risky[0]} may return "
-            "with IF clear or IOPL != 0, and a later SYSCALL saves those flags in R11") if risky else ""
-
-
-UNESTABLISHED = "assumption user-mode-if-iopl not established"
+    return _iret_why(risky[0]) if risky else ""
 
 
 def spread_unestablished(final: dict, iret_user_flags=()) -> None:
@@ -346,12 +350,10 @@ def spread_unestablished(final: dict, iret_user_flags=()) -> None:
 
     from ..finding import PROVEN, INCONCLUSIVE
 
-    mine = [f for f in final.values() if f.obligation == "rflags-if-iopl"]
     if iret_user_flags:
-        why = (f"{UNESTABLISHED}: the IRET to user mode at {iret_user_flags[0]} may return with IF clear or "
-               "IOPL != 0, and a later SYSCALL saves those flags in R11")
+        why = _iret_why(iret_user_flags[0])
     else:
-        bad = next((f for f in mine if f.status != PROVEN), None)
+        bad = next((f for f in final.values() if f.obligation == "rflags-if-iopl" and f.status != PROVEN), None)
         if bad is None:
             return
         why = (f"{UNESTABLISHED}: rflags-if-iopl is {bad.status} at {bad.site_symbol} ({bad.variant}), and a "
