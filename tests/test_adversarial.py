@@ -125,10 +125,11 @@ KNOWN_GAPS: dict = {
     # adv_r15_kptr_tracepoint's for ptregs-writers-user-data
     # review 156: user-mode-if-iopl is checked on the IRET exits the
     # exploration reaches from the syscall entries; an exception entry's
-    # IRET and SYSEXIT are not read
+    # IRET and a new task's first return are not read
     "adv_r156_exc_iret_kernel_flags": "an exception exit's IRET with the kernel's flags: proven under "
                                       "user-mode-if-iopl",
-    "adv_r156_sysenter_sysexit_no_sti": "a SYSEXIT exit without sti: proven under user-mode-if-iopl",
+    "adv_r158_ret_from_fork_iret_flags": "ret_from_fork's IRET with the kernel's flags: proven under "
+                                         "user-mode-if-iopl (a new task's first return is not read)",
     "adv_r154_iopl_retpoline_callee": "IOPL from the user's EBX in a helper that then makes a retpoline call: "
                                       "proven under saved-flags-if-iopl",
     "adv_r154_iopl_static_call_callee": "the same with a static call: proven under saved-flags-if-iopl",

@@ -211,9 +211,10 @@ ASSUMPTIONS = {
     "pt_regs->flags, whose writers keep them: saved-flags-if-iopl).  Linux states it too: do_SYSENTER_32's "
     "`regs->flags |= X86_EFLAGS_IF` (\"Assume it was set in usermode\", 6.1/6.12 arch/x86/entry/common.c).  "
     "Checked on the IRET exits the exploration reaches from the syscall entries (one that may give user mode IF "
-    "clear or IOPL != 0 leaves rflags-if-iopl inconclusive at every site); not read: the exception and interrupt "
-    "exits, a SYSRET no entry reaches, and SYSEXIT (no 64-bit Linux uses it) (known gaps adv_r156_exc_*, "
-    "adv_r156_sysenter_sysexit_no_sti).",
+    "clear or IOPL != 0 leaves rflags-if-iopl inconclusive at every site); an entry whose walk "
+    "refuses an instruction (a SYSEXIT) and finds no SYSRET counts as not established; not read: the exception "
+    "and interrupt exits, a new task's first return (ret_from_fork) and a SYSRET no entry reaches (known gaps "
+    "adv_r156_exc_iret_kernel_flags, adv_r158_ret_from_fork_iret_flags).",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "

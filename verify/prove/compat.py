@@ -191,6 +191,18 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
             for a, w in _image_sites(prog, name):
                 width_of.setdefault(a, w)
             sites = sorted(a for a, _w in _image_sites(prog, name))
+            if not sites:
+                # nor did the image's walk find one: a walk that failed may
+                # still reach any SYSRET of the image, so each is
+                # inconclusive from this entry (below), and so is
+                # user-mode-if-iopl (its returns were never read: an
+                # entry's IRET with the kernel's flags behind an exception-
+                # table entry the walk refuses, adv_r158_sysenter_extable_iret)
+                every = [(d["address"], d["width"]) for d in getattr(prog.entry, "all_sysret_sites", ())]
+                for a, w in every:
+                    width_of.setdefault(a, w)
+                sites = sorted(a for a, _w in every)
+                prog.iret_user_flags.setdefault(entry, []).append(f"{name} (not explored: its static walk failed)")
             sites_of[name] = sites
         oids_at = {site: _site_oids(frame, width_of.get(site, "sysretl")) for site in sites}
         live = []
