@@ -907,6 +907,8 @@ class Program:
                     j = 0
                     while j < 3 and head[j] in _LEGACY_PREFIXES:  # (adv_r152_retpoline_mid_thunk_ds)
                         j += 1
+                    if 0x40 <= head[j] <= 0x4F:
+                        j += 1  # (a REX, as _decode_call and the kernel's decoder take one)
                     if head[j] < 0:
                         continue
                     if head[j] in (0xE8, 0xE9):
