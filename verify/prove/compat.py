@@ -470,8 +470,6 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                     ms = int(max(1.0, min(120.0, deadline - time.monotonic())) * 1000)
                     status, model, blame = ("proven", None, []) if oid in together or oid in held else \
                         dec.decide(q, oid, extra, ex.events, ms)
-                    if status == "proven" and dec.unestablished(oid, ex.events):
-                        status, blame = "unknown", dec.unestablished(oid, ex.events)
                     if status == "proven":
                         done.add(k)
                         per.setdefault(k, []).append((PROVEN, f"holds on every path from {name} reaching this "
@@ -489,7 +487,7 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                                                           cex, name))
                     elif status == "unknown":
                         done.add(k)
-                        per.setdefault(k, []).append((INCONCLUSIVE, dec.unknown_reason(blame), None, name))
+                        per.setdefault(k, []).append((INCONCLUSIVE, f"z3 returned unknown ({blame})", None, name))
                     else:
                         names = sorted({e.name for e in blame})
                         open_[k] = "a counterexample exists only through over-approximations: " + \

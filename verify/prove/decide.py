@@ -324,17 +324,6 @@ def _iret_why(where: str) -> str:
             "later SYSCALL saves those flags in R11")
 
 
-def unestablished(oid: str, events: list) -> str:
-    """Why an obligation that holds on every path is still not proven, or
-    "": rflags-if-iopl rests on user-mode-if-iopl, which this image's own
-    IRET exits must keep too (Explorer._iret_frame records one that may
-    give user mode IF clear or IOPL != 0)."""
-    if oid != "rflags-if-iopl":
-        return ""
-    risky = [e.name for e in events if e.kind == "iret-user-flags"]
-    return _iret_why(risky[0]) if risky else ""
-
-
 def spread_unestablished(final: dict, iret_user_flags=()) -> None:
     """user-mode-if-iopl is one premise for the whole image, kept by every
     return to user mode: an IRET found on any entry's paths that may give
@@ -361,11 +350,6 @@ def spread_unestablished(final: dict, iret_user_flags=()) -> None:
     for k, f in final.items():
         if f.obligation == "rflags-if-iopl" and f.status == PROVEN:
             final[k] = dataclasses.replace(f, status=INCONCLUSIVE, reason=why)
-
-
-def unknown_reason(blame) -> str:
-    """The inconclusive reason of an "unknown" status."""
-    return blame if isinstance(blame, str) and blame.startswith("assumption ") else f"z3 returned unknown ({blame})"
 
 
 # the obligations whose predicate reads thread_info.status (the TS_COMPAT

@@ -3458,15 +3458,15 @@ class Explorer:
         # user mode IF set and IOPL 0 as well (the SYSRETs: rflags-if-iopl):
         # one that may pop other flags (a `pushfq` of the kernel's own,
         # adv_r155_iret_exit_kernel_flags) is recorded, and rflags-if-iopl
-        # is then not proven (decide.unestablished)
-        bad = claripy.And(st.guard, to_user, fl & (EFLAGS_IF | EFLAGS_IOPL) != EFLAGS_IF)
-        try:
-            risky = not solver.check([_z3(bad)], timeout_ms=20000).unsat
-        except claripy.errors.ClaripyError:
-            risky = True
-        if risky:
-            self.ex.events.append(Event("iret-user-flags", bad, self.program.symbolize(ins.addr), site=ins.addr))
-            if not self.witness:
+        # is then not proven (decide.spread_unestablished)
+        # (a witness replays a path the exploration recorded already)
+        if not self.witness:
+            bad = claripy.And(st.guard, to_user, fl & (EFLAGS_IF | EFLAGS_IOPL) != EFLAGS_IF)
+            try:
+                risky = not solver.check([_z3(bad)], timeout_ms=20000).unsat
+            except claripy.errors.ClaripyError:
+                risky = True
+            if risky:
                 self.program.iret_user_flags.setdefault(self.entry, []).append(self.program.symbolize(ins.addr))
         s = claripy.Solver(timeout=20000)
         s.add(st.guard)
@@ -3777,12 +3777,16 @@ class Explorer:
         elif summary.may_clear_if:
             # only `cli` in its code: IF stays clear, or becomes clear
             st.IF = st.IF & fresh(f"if_{label}", 1)
-        if summary.may_change_if:
+        if summary.may_change_if or summary.unread:
             # a callee with popf/iret may leave NT/IOPL changed (TF: cleared
             # by the #DB after the instruction following the popf, at latest
-            # the callee's ret)
+            # the callee's ret); so may code the summary did not read (an
+            # indirect call's notifier doing `popf` with IOPL 3, then an
+            # IRET frame built by `pushfq`: adv_r159_icall_kernel_iopl_iret;
+            # assumption irq-flag-preserved is about IF only)
             st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
-            # and may have let interrupts in, however it returns
+        if summary.may_change_if:
+            # a callee with popf/iret may have let interrupts in, however it returns
             # (_concurrent_read; adv_r84_callee_window_stash: `sti; nop;
             # cli; ret` writes no memory, so no havoc resets the count)
             if not self.witness:

@@ -420,14 +420,13 @@ class Program:
     @cached_property
     def _thunk_pads(self) -> array:
         """_call_thunk_pads, computed on first use (after the patch sites)."""
-        self._pads_unknown = False
         return _u64_array(self._call_thunk_pads(tables(self.image)) if self._thunk_size else ())
 
     def thunk_pad_at(self, addr: int, size: int = 1) -> int | None:
         """The start of a call-depth thunk's padding [addr, addr + size)
         overlaps (boot writes the thunk there: _thunk_pads), or None.
-        Where some listed call's run-time target is not known
-        (_pads_unknown), any NOP padding before a symbol start counts."""
+        Any NOP padding before a symbol start counts too: calls the image
+        does not list get a thunk at run time (_call_thunk_pads)."""
         pads = self._thunk_pads
         first = None
         if len(pads):
@@ -436,7 +435,7 @@ class Program:
             i = bisect.bisect_right(pads, addr - self._thunk_size)
             if i < len(pads) and pads[i] < addr + size:
                 first = pads[i]
-        if getattr(self, "_pads_unknown", False):
+        if self._thunk_size:
             skl = self._thunk_size
             for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
                 if f - skl < addr + size:
@@ -454,13 +453,13 @@ class Program:
         `e8`: adv_r152_callthunk_cs_call), in the bytes boot has written
         there by then (alternatives and the other patch sites are applied
         first: each choice of a site over the call gives a target,
-        adv_r152_callthunk_alt_call); one whose target no choice fixes sets
-        _pads_unknown (every function's NOP padding may be a pad)."""
+        adv_r152_callthunk_alt_call; one whose target no choice fixes gives
+        none: every function's NOP padding may be a pad anyway,
+        thunk_pad_at)."""
         from ..image.branches import _windows
 
         skl = t.call_thunk_size
         calls = t.call_sites
-        self._pads_unknown = False
         if not len(calls):
             return np.zeros(0, np.uint64)
         win = _windows(self.image.elf, calls, 0, 15)
@@ -476,33 +475,26 @@ class Program:
         dest_parts = []
         pre = np.isin(win, np.array(sorted(_LEGACY_PREFIXES), np.int16))
         lead = np.ones(len(calls), bool)
+        # the rows the vector decode takes; the others (a REX prefix, more
+        # than three legacy prefixes: adv_r153_callthunk_rex_call,
+        # _4prefix_call) are decoded one by one as those near a site are
+        done = np.zeros(len(calls), bool)
         for j in range(4):  # (up to three legacy prefixes before the `e8`)
-            take = lead & ~near & (win[:, j] == 0xE8) & (win[:, j + 1:j + 5] >= 0).all(axis=1)
+            hit = lead & (win[:, j] == 0xE8) & (win[:, j + 1:j + 5] >= 0).all(axis=1)
+            done |= hit
+            take = hit & ~near
             rel = sum(win[take, j + 1 + k].astype(np.int64) << (8 * k) for k in range(4))
             rel = np.where(rel >= 1 << 31, rel - (1 << 32), rel)
             dest_parts.append((calls[take].astype(np.int64) + j + 5 + rel).astype(np.uint64))
             lead &= pre[:, j]
         dests = []
-        # the rows the vector decode did not take (a REX prefix, more than
-        # three legacy prefixes: adv_r153_callthunk_rex_call, _4prefix_call),
-        # decoded one by one as the others near a site are
-        done = np.zeros(len(calls), bool)
-        for j in range(4):
-            lead_j = np.ones(len(calls), bool)
-            for q in range(j):
-                lead_j &= pre[:, q]
-            done |= lead_j & (win[:, j] == 0xE8) & (win[:, j + 1:j + 5] >= 0).all(axis=1)
         near |= ~done
         for k in np.flatnonzero(near).tolist():
             row = win[k]
             raw = bytes(int(x) & 0xFF for x in row)
             if (row < 0).any():
                 raw = raw[:int(np.argmax(row < 0))]
-            got = self._listed_call_dests(int(calls[k]), raw)
-            if got is None:
-                self._pads_unknown = True
-            else:
-                dests.extend(got)
+            dests.extend(self._listed_call_dests(int(calls[k]), raw) or ())
         # the calls at alternative and paravirt sites, in every choice over
         # the on-disk bytes (patch_alt_call_sites, patch_paravirt_call_sites:
         # an alternative that makes a call to a local label,
@@ -520,8 +512,7 @@ class Program:
         # callthunks_translate_call_dest), and the calls an alternative makes
         # after apply_alternatives (patch_alt_call_sites) (6.12
         # arch/x86/kernel/callthunks.c): so every function's NOP padding may
-        # be a pad (adv_r153_callthunk_module_pad, _alt_site_pad)
-        self._pads_unknown = True
+        # be a pad (adv_r153_callthunk_module_pad, _alt_site_pad; thunk_pad_at)
         if not len(dest):
             return np.zeros(0, np.uint64)
         pad = _windows(self.image.elf, dest, skl, 0)

@@ -14,7 +14,6 @@ import signal
 import threading
 import time
 
-from ..errors import InputError
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 from ..obligations import EXIT_OBLIGATION_IDS
 from . import compat
@@ -567,6 +566,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     if k not in final:
                         pending_reason[k] = f"{pending_reason[k]} ({why})" if k in pending_reason else why
 
+    last_round_seconds = 0.0  # (CPU seconds of the last round: a refinement round is not shorter)
     while live and rounds < MAX_ROUNDS:
         rounds += 1
         if progress:
@@ -672,8 +672,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                     t2 = time.monotonic()
                     status, model, blame = ("proven", None, []) if oid in together or oid in early else \
                         dec.decide(q, oid, extra, ex.events, remaining_ms())
-                    if status == "proven" and dec.unestablished(oid, ex.events):
-                        status, blame = "unknown", dec.unestablished(oid, ex.events)
                     dt = dt_early if oid in early else dt_together if oid in together else time.monotonic() - t2
                     k = (v["name"], site, oid)
                     if status == "proven":
@@ -686,7 +684,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                         else:
                             finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex, dt)
                     elif status == "unknown":
-                        finding(v, site, oid, INCONCLUSIVE, dec.unknown_reason(blame))
+                        finding(v, site, oid, INCONCLUSIVE, f"z3 returned unknown ({blame})")
                     else:
                         names = sorted({e.name for e in blame})
                         pending_reason[k] = "a counterexample exists only through over-approximations: " + \
