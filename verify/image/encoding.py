@@ -33,6 +33,8 @@ Capstone 5 agrees with all of this (tests/test_encoding.py checks both).
 """
 from __future__ import annotations
 
+import re
+
 # Vol. 2A 2.1.1: lock, repne, rep, the six segment overrides (ignored in
 # 64-bit mode for CS/SS/DS/ES), operand size, address size
 LEGACY_PREFIXES = frozenset({0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67})
@@ -169,6 +171,25 @@ def ud1_length(data: bytes) -> int | None:
     return None if m is None or n + 2 + m > MAX_INSN else n + 2 + m
 
 
+def prefixed_system_insn(raw: bytes) -> bool:
+    """A group-6/7 system instruction (`0f 00 /r`, `0f 01 /r`) with a 66, F2
+    or F3 prefix.  Newer ISA extensions put other instructions there
+    (FRED's ERETS `f2 0f 01 ca` and ERETU `f3 0f 01 ca`, LKGS `f2 0f 00 /6`,
+    RDMSRLIST/WRMSRLIST `f2/f3 0f 01 c6`) that capstone 5 decodes as the
+    unprefixed one (ERETS as `clac`): such bytes have no model."""
+    i = 0
+    while i < len(raw) and (raw[i] in LEGACY_PREFIXES or 0x40 <= raw[i] <= 0x4F):
+        i += 1
+    if raw[i:i + 1] != b"\x0f" or raw[i + 1:i + 2] not in (b"\x00", b"\x01"):
+        return False
+    return any(b in (0x66, 0xF2, 0xF3) for b in raw[:i])
+
+
+# bytes that may hold one (a 66/F2/F3 prefix, more prefixes or a REX, then
+# `0f 00` or `0f 01`): where lite_decode must look at each instruction
+_MAYBE_PREFIXED_SYSTEM = re.compile(rb"[\x66\xf2\xf3][\x26\x2e\x36\x3e\x40-\x4f\x64-\x67\xf0\xf2\xf3]*\x0f[\x00\x01]")
+
+
 def lite_decode(md, data: bytes, base: int, count: int = 0):
     """capstone's md.disasm_lite(data, base, count) -> (address, size,
     mnemonic, operands), with the lengths the CPU gives: a UD1 has its
@@ -177,10 +198,13 @@ def lite_decode(md, data: bytes, base: int, count: int = 0):
     as bytes capstone cannot decode do.  Every linear reader of code bytes
     decodes through here, so none goes on at a UD1's ModRM byte where the
     CPU goes on after it (adv_r82_ud1_hides_ts_set: capstone's 2-byte ud1
-    hid a TS_COMPAT store under what it read as a `cmp`)."""
+    hid a TS_COMPAT store under what it read as a `cmp`).  A prefixed
+    group-6/7 system instruction (prefixed_system_insn: FRED's ERETS, which
+    capstone reads as `clac`, returns through a frame on the stack) ends it
+    too (adv_r161_erets_lite_label, _erets_noreturn_ts)."""
     if md._detail:
         md = _without_detail(md)
-    if b"\x0f\xb9" not in data and b"\x0f\xff" not in data:
+    if b"\x0f\xb9" not in data and b"\x0f\xff" not in data and not _MAYBE_PREFIXED_SYSTEM.search(data):
         return md.disasm_lite(data, base, count)  # (the common case: capstone's own lengths hold)
     return _lite_decode_ud(md, data, base, count)
 
@@ -211,7 +235,7 @@ def _lite_decode_ud(md, data: bytes, base: int, count: int):
         restart = False
         for a, size, m, ops in md.disasm_lite(data[pos:], base + pos, count - done if count else 0):
             word = m.split(" ")[-1]
-            if word == "ud0":
+            if word == "ud0" or prefixed_system_insn(data[a - base:a - base + size]):
                 return
             if word == "ud1":
                 size = ud1_length(data[a - base:])

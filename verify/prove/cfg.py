@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import capstone
 
 from ..image.encoding import (NEXT_FROM_STATE, SPECIAL, SYSRETQ, address_size_prefixed, ignored_rex, is_jump,
-                              operand_size_prefixed, prefix_length, sysret_width, ud1_length)
+                              operand_size_prefixed, prefix_length, prefixed_system_insn, sysret_width,
+                              ud1_length)
 from ..image.patches import ALT_FLAG_DIRECT_CALL, ALT_FLAG_NOT, RETURN_THUNKS, TRACE_HOOKS, nops, nops_rewrite
 
 _JCC_PREFIXES = ("j", "loop")
@@ -224,23 +225,6 @@ _UNKNOWN_TO_CAPSTONE = {b"\x0f\x01\xe8": "serialize"}
 # Intel TSX/RTM: VEX lifts xbegin as an immediate abort (the transaction
 # never starts), so the path where it does would be lost
 RTM_INSNS = frozenset({"xbegin", "xend", "xabort", "xtest"})
-_LEGACY_PREFIXES = frozenset({0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67})
-
-
-def prefixed_system_insn(raw: bytes) -> bool:
-    """A group-6/7 system instruction (`0f 00 /r`, `0f 01 /r`) with a 66, F2
-    or F3 prefix.  Newer ISA extensions put other instructions there
-    (FRED's ERETS `f2 0f 01 ca` and ERETU `f3 0f 01 ca`, LKGS `f2 0f 00 /6`,
-    RDMSRLIST/WRMSRLIST `f2/f3 0f 01 c6`) that capstone 5 decodes as the
-    unprefixed one (ERETS as `clac`): such bytes have no model."""
-    i = 0
-    while i < len(raw) and (raw[i] in _LEGACY_PREFIXES or 0x40 <= raw[i] <= 0x4F):
-        i += 1
-    if raw[i:i + 1] != b"\x0f" or raw[i + 1:i + 2] not in (b"\x00", b"\x01"):
-        return False
-    return any(b in (0x66, 0xF2, 0xF3) for b in raw[:i])
-
-
 # Instructions after which the CPU leaves some arithmetic flags undefined
 # (Intel SDM Vol. 2 / AMD APM Vol. 3, each instruction's "Flags Affected") or
 # which VEX's model gets wrong: VEX (with angr's flag helpers) computes one

@@ -202,7 +202,7 @@ def _check(prog, summaries, explorer, vs, deadline, finding, stats, time_limit, 
                 for a, w in every:
                     width_of.setdefault(a, w)
                 sites = sorted(a for a, _w in every)
-                prog.iret_user_flags.setdefault(entry, []).append(f"{name} (not explored: its static walk failed)")
+                prog.record_iret_user_flags(entry, None, [f"{name} (not explored: its static walk failed)"], True)
             sites_of[name] = sites
         oids_at = {site: _site_oids(frame, width_of.get(site, "sysretl")) for site in sites}
         live = []

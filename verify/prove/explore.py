@@ -2026,12 +2026,17 @@ class Explorer:
         if entry is None:
             entry = self.program.entry.syscall_entry
         self.entry = entry
-        if not witness:
-            self.program.iret_user_flags[entry] = []  # (_iret_frame: this run's replace the last's)
+        self._risky_irets: list[str] = []  # (_iret_frame)
         if entry_kind == "ignore":
             self._assume("ts-compat-clear-in-user-mode", entry)
         self._assume("user-mode-if-iopl", entry)
-        outs = self.function(entry, st, None, 0)
+        complete = False
+        try:
+            outs = self.function(entry, st, None, 0)
+            complete = True
+        finally:
+            if not witness:
+                self.program.record_iret_user_flags(entry, self.fixed, self._risky_irets, complete)
         if outs:
             raise Inconclusive(f"{self.program.symbolize(entry)} returned with `ret`")
         return self.ex
@@ -3467,7 +3472,7 @@ class Explorer:
             except claripy.errors.ClaripyError:
                 risky = True
             if risky:
-                self.program.iret_user_flags.setdefault(self.entry, []).append(self.program.symbolize(ins.addr))
+                self._risky_irets.append(self.program.symbolize(ins.addr))
         s = claripy.Solver(timeout=20000)
         s.add(st.guard)
         s.add(claripy.Not(to_user))

@@ -123,9 +123,9 @@ class Program:
         # clear or IOPL != 0 (Explorer._iret_frame): user-mode-if-iopl is one
         # premise for the whole image, whichever entry's exploration saw them
         # and whether or not it reached a SYSRET (decide.spread_unestablished)
-        # (entry -> its latest exploration's: a round that follows more
-        # callees replaces what an earlier, coarser one found)
-        self.iret_user_flags: dict[int, list[str]] = {}
+        # (record_iret_user_flags: a later exploration replaces an earlier
+        # one's only where it covers every variant that one did)
+        self._iret_runs: dict = {}  # entry -> [(its fixed features or None, the IRETs it found)]
         # (an alternative whose replacement is longer than the site writes
         # past it: the bytes it may write are the site's, adv_r80_alt_repl_longer)
         self._site_ends = [a + max(max(e.length, e.writes) for e in self.sites[a]) for a in self._site_starts]
@@ -571,6 +571,28 @@ class Program:
         if i < len(self._rewritten) and self._rewritten[i] < addr + size:
             return self._rewritten[i]
         return None
+
+    def record_iret_user_flags(self, entry: int, fixed: dict | None, found: list, complete: bool) -> None:
+        """The risky IRETs (Explorer._iret_frame) an exploration of `entry`
+        with features `fixed` found (fixed None: a record no exploration
+        replaces, compat.py's entry never explored).  A complete one
+        replaces the records of earlier ones whose fixed features include
+        its own: it explored every path of every variant they did, following
+        more callees (a round that follows a callee drops the coarser round's
+        IRET frame with flags unknown, which the safe fixture
+        summary_stack_shapes needs).  A record of an exploration with more
+        features fixed, or one cut short (Inconclusive), is kept: a later
+        round for the LA57 variants alone says nothing of the 4-level paths
+        (adv_r160_iret_flags_round2_la57)."""
+        runs = self._iret_runs.setdefault(entry, [])
+        key = None if fixed is None else frozenset(fixed.items())
+        if complete and key is not None:
+            runs[:] = [(k, f) for k, f in runs if k is None or not k >= key]
+        runs.append((key, list(found)))
+
+    def iret_user_flags(self) -> list[str]:
+        """Every risky IRET the records hold (decide.spread_unestablished)."""
+        return [a for runs in self._iret_runs.values() for _k, found in runs for a in found]
 
     def call_depth_site(self, addr: int) -> bool:
         """Whether the direct call at addr is one call-depth tracking may

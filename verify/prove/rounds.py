@@ -803,7 +803,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             for oid in dec.obligations.SITE_OBLIGATIONS[d["width"]]:
                 if (v["name"], d["address"], oid) not in final:
                     finding(v, d["address"], oid, INCONCLUSIVE, why)
-    dec.spread_unestablished(final, [a for found in prog.iret_user_flags.values() for a in found])
+    dec.spread_unestablished(final, prog.iret_user_flags())
     all_ids = dec.obligations.ALL_OBLIGATION_IDS
     result.findings = [final[k] for k in sorted(final, key=lambda k: ([x["name"] for x in vs].index(k[0]), k[1],
                                                                        all_ids.index(k[2])))]
