@@ -185,6 +185,14 @@ def prefixed_system_insn(raw: bytes) -> bool:
     return any(b in (0x66, 0xF2, 0xF3) for b in raw[:i])
 
 
+# AMD's VMGEXIT (`rep vmmcall`, the SEV-ES GHCB protocol's exit; VMMCALL
+# without SEV-ES: AMD APM Vol. 3): an exit to the hypervisor that resumes at
+# the next instruction, as capstone's `vmmcall` reads it; the only prefixed
+# group-7 instruction of the Debian kernels' code (18 in 6.12's
+# sev_es_*/snp_* code, reached from the exit path's closure), which
+# lite_decode therefore decodes on
+VMGEXIT = b"\xf3\x0f\x01\xd9"
+
 # bytes that may hold one (a 66/F2/F3 prefix, more prefixes or a REX, then
 # `0f 00` or `0f 01`): where lite_decode must look at each instruction
 _MAYBE_PREFIXED_SYSTEM = re.compile(rb"[\x66\xf2\xf3][\x26\x2e\x36\x3e\x40-\x4f\x64-\x67\xf0\xf2\xf3]*\x0f[\x00\x01]")
@@ -235,7 +243,8 @@ def _lite_decode_ud(md, data: bytes, base: int, count: int):
         restart = False
         for a, size, m, ops in md.disasm_lite(data[pos:], base + pos, count - done if count else 0):
             word = m.split(" ")[-1]
-            if word == "ud0" or prefixed_system_insn(data[a - base:a - base + size]):
+            if word == "ud0" or (prefixed_system_insn(data[a - base:a - base + size])
+                                 and data[a - base:a - base + size] != VMGEXIT):
                 return
             if word == "ud1":
                 size = ud1_length(data[a - base:])

@@ -22,7 +22,6 @@ fixed per variant only in the final queries.
 """
 from __future__ import annotations
 
-import gc
 import time
 
 from ..errors import InputError
@@ -38,28 +37,8 @@ from .tseffects import TsEffects
 # KiB)
 FORK_MIN_CODE_BYTES = 1 << 20
 
-# The cyclic collector's young-generation threshold during a check (the
-# default is 700): the exploration and the TS_COMPAT pass allocate millions
-# of short-lived containers that reference counting frees, and at 700 the
-# collector scans survivors ~1,700 times a check.  Measured on 6.12 in one
-# process: 0.86 CPU-s in collections at the default, 0.39 at this threshold,
-# the same peak RSS (thirty-third session).  Verdicts do not depend on it.
-GC_YOUNG_THRESHOLD = 50000
-
 
 def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
-    """Every obligation at every SYSRET site of the image, in every code
-    variant (_check_image), with the collector's young threshold raised
-    for the check's duration (GC_YOUNG_THRESHOLD)."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-    try:
-        return _check_image(image, timeout, progress)
-    finally:
-        gc.set_threshold(*thresholds)
-
-
-def _check_image(image, timeout: float, progress: bool) -> CheckResult:
     t0 = time.monotonic()
     rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
     if not image.entry.sysret_sites:

@@ -412,6 +412,43 @@ class FunctionCfg:
         self._build()
         self._loops()
 
+    def _check_pads(self, insns: dict, nexts: dict) -> None:
+        """Call-depth padding (Program.pad_entry) is entered only at its
+        start: boot's thunk there is one instruction, and code that enters
+        it elsewhere (a branch into it, the function's entry, an instruction
+        that runs into it) runs its bytes from the middle, which nothing
+        models (adv_r160_callthunk_pad_mid_jump).  The NOPs after the
+        padding's start are reached by falling through from it only."""
+        prog = self.program
+        skl = prog._thunk_size
+        if not skl:
+            return
+        on_disk = sorted(n[0] for n in insns if n[1] is None)
+        pads: set = set()
+        i = 0
+        while i < len(on_disk):  # (contiguous runs: a .cold part is another)
+            j = i
+            while j + 1 < len(on_disk) and on_disk[j + 1] - on_disk[j] <= 16:
+                j += 1
+            pads.update(prog.thunk_pads_in(on_disk[i], on_disk[j] + 16 - on_disk[i]))
+            i = j + 1
+        if not pads:
+            return
+        for n, ins in insns.items():
+            if n[1] is None and prog.pad_entry(n[0], max(ins.size, 1)) < 0 and \
+                    not any(p < n[0] < p + skl for p in pads):
+                raise CfgError(f"{n[0]:#x}: an instruction runs into call-depth padding")
+        inner = {p + k for p in pads for k in range(1, skl)}
+        if self.entry in inner:
+            raise CfgError(f"{self.entry:#x}: the function starts inside call-depth padding")
+        for n, ss in nexts.items():
+            src = insns.get(n)
+            for s2 in ss:
+                if s2[1] is None and s2[0] in inner and not (
+                        src is not None and n[1] is None and src.kind == "plain" and n[0] + src.size == s2[0]
+                        and (n[0] in inner or n[0] in pads)):
+                    raise CfgError(f"{n[0]:#x}: control enters call-depth padding other than at its start")
+
     # -- pass 1: instructions --------------------------------------------------
     def _build(self):
         prog = self.program
@@ -518,6 +555,7 @@ class FunctionCfg:
                                    "otherwise than by a call or a tail call")
             nexts[node] = succ
             work.extend(succ)
+        self._check_pads(insns, nexts)
         # -- pass 2: blocks ---------------------------------------------------------
         preds: dict[tuple, int] = {}
         for n, ss in nexts.items():

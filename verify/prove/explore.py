@@ -2366,7 +2366,20 @@ class Explorer:
             # `ret`: _step_block's return case)
             st = st.copy()
             self._return_thunk_gs(st, block.addr)
-        pad = self.program.thunk_pad_at(block.addr, _block_span(block))
+        pads = self.program.thunk_pads_in(block.addr, _block_span(block))
+        pad = pads[0] if pads else None
+        skl = self.program._thunk_size
+        for p in pads:
+            # boot's thunk is one 10-byte instruction from the padding's
+            # start: code that enters the padding elsewhere (a jump into it,
+            # an instruction that runs into it) runs the thunk's bytes from
+            # the middle, which this model does not read
+            # (adv_r160_callthunk_pad_mid_jump: `and`/`add` of the thunk's
+            # displacement into EAX, then R11 := EAX)
+            first = next((i for i in block.insns if i.addr < p + skl and i.addr + i.size > p), None)
+            if first is not None and first.addr != p:
+                raise Inconclusive(f"{self.program.symbolize(first.addr)}: enters padding call-depth tracking may "
+                                   f"fill (at {self.program.symbolize(p)}) other than at its start")
         if pad is not None and any(i.addr >= pad and _reads_flags(i) for i in block.insns):
             # boot may write call-depth tracking's `sarq $5, %gs:...` over the
             # padding: its flags, not the code's before it, reach an

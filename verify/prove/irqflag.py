@@ -428,6 +428,18 @@ class _NoOperands:
         return None
 
 
+def _pad_insn(program, ci, addr):
+    """ci, or what runs there when it meets call-depth padding
+    (Program.pad_entry): from the padding's start boot's thunk, one
+    instruction that leaves IF and every register and stack slot alone (a
+    `sarq` of a %gs counter; its flags end a bit-9 test's reach as any
+    instruction's do); entered elsewhere, nothing known (None)."""
+    run = program.pad_entry(addr, ci.size)
+    if run < 0:
+        return None
+    return _NoOperands("nop", addr, run) if run else ci
+
+
 class _St:
     __slots__ = ("IF", "sp", "slots", "regs", "known", "test", "ptrs", "outs", "orig", "saved", "esc", "b9", "sptr",
                  "b9s", "bv", "setcc")
@@ -753,6 +765,8 @@ class IrqFlagEffects:
                 # model here either (cfg.prefixed_system_insn), so no walk
                 # takes them for what capstone says: undecodable
                 ci = None
+            if ci is not None and vk is None and prog._thunk_size and 0x90 in data[:ci.size]:
+                ci = _pad_insn(prog, ci, addr)
             out = ("insn", ci)
         self._dec[node] = out
         return out
@@ -1319,6 +1333,10 @@ class IrqFlagEffects:
         data = prog.fetch(addr, 16) if vk is None else prog.site_choices(vk[0])[vk[1]][0][addr - vk[0]:]
         if prefixed_system_insn(data):
             return "insn", None  # (ERETS read as `clac`: as _decode)
+        if vk is None and prog._thunk_size and 0x90 in data:
+            ci = disasm_one(self.md, data, addr)
+            if ci is not None and 0x90 in data[:ci.size] and prog.pad_entry(addr, ci.size):
+                return "insn", _pad_insn(prog, ci, addr)
         if not full:
             lite = next(iter(lite_decode(self.md, data, addr, 1)), None)
             if lite is not None and not _frame_relevant(lite[2], lite[3]):

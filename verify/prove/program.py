@@ -193,8 +193,39 @@ class Program:
         reg = next(iter(regs)) if len(regs) == 1 else None
         if reg is not None and not self._thunk_shape(target, reg):
             reg = None
+        if reg is not None and not self._boot_thunks_shaped(target, reg):
+            reg = None
         self._thunk_regs[target] = reg
         return reg
+
+    def _boot_thunks_shaped(self, target: int, reg: str) -> bool:
+        """Under call-depth tracking, boot points a retpoline site at
+        __x86_indirect_thunk_array[i] to the same slot of
+        __x86_indirect_call_thunk_array (a call) or
+        __x86_indirect_jump_thunk_array (a jmp or jcc) (6.12
+        arch/x86/kernel/alternative.c patch_retpoline ->
+        emit_call_track_retpoline): those slots must be thunks through reg
+        too (_thunk_shape; their effects join the thunk's, thunk_effects),
+        or the target is not taken for one (read as code:
+        adv_r160_retpoline_call_thunk_unread, an `sti` in the call thunk; an
+        array the image does not have makes the sites boot would point into
+        it ones with no static bytes, _odd_table_sites).  True for any other
+        target, or an image without call-depth tracking."""
+        array = self.symbols.get("__x86_indirect_thunk_array")
+        if not self._thunk_size or array is None or not array <= target < array + 32 * len(_SLOT_REGS) \
+                or (target - array) % 32:
+            return True
+        fx = self._thunk_fx.get(target, (False, False, False))
+        for name in ("__x86_indirect_call_thunk_array", "__x86_indirect_jump_thunk_array"):
+            base = self.symbols.get(name)
+            if base is None:
+                continue  # (the retpoline sites boot would point there: _odd_table_sites)
+            alt = base + (target - array)
+            if not self._thunk_shape(alt, reg):
+                return False
+            fx = tuple(x or y for x, y in zip(fx, self._thunk_fx[alt]))
+        self._thunk_fx[target] = fx
+        return True
 
     def runtime_target(self, target) -> bool:
         """A callee the image does not fix, whose code is not read: a static
@@ -387,6 +418,14 @@ class Program:
         """`qword ptr [rip + d]` (uniprocessor: a global) or `qword ptr
         gs:[rip + d]` (a per-CPU offset, 32 bits) naming the call-depth
         counter at slot."""
+        if self.layout.percpu_gs.value and ops.startswith("qword ptr gs:[") and ops.endswith("], 5") and \
+                "rip" not in ops and "+" not in ops and "-" not in ops:
+            # (an absolute per-CPU offset: PER_CPU_VAR without RIP, 6.1's
+            # spelling and the fixtures')
+            try:
+                return int(ops[len("qword ptr gs:["):-len("], 5")], 16) == slot & 0xFFFFFFFF
+            except ValueError:
+                return False
         for prefix, mask, gs in (("qword ptr gs:[rip ", 0xFFFFFFFF, True), ("qword ptr [rip ", (1 << 64) - 1, False)):
             if ops.startswith(prefix) and gs == bool(self.layout.percpu_gs.value):
                 body = ops[len(prefix):-len("], 5")]
@@ -423,28 +462,48 @@ class Program:
         return _u64_array(self._call_thunk_pads(tables(self.image)) if self._thunk_size else ())
 
     def thunk_pad_at(self, addr: int, size: int = 1) -> int | None:
-        """The start of a call-depth thunk's padding [addr, addr + size)
-        overlaps (boot writes the thunk there: _thunk_pads), or None.
-        Any NOP padding before a symbol start counts too: calls the image
-        does not list get a thunk at run time (_call_thunk_pads)."""
+        """The start of the first call-depth thunk padding [addr, addr +
+        size) overlaps (boot writes the thunk there: _thunk_pads), or None
+        (thunk_pads_in)."""
+        pads = self.thunk_pads_in(addr, size)
+        return pads[0] if pads else None
+
+    def pad_entry(self, addr: int, size: int) -> int:
+        """How the instruction [addr, addr + size) meets call-depth padding
+        (thunk_pads_in): 0 it overlaps none; the thunk's size when addr is
+        a padding's start (boot's thunk there is one instruction of that
+        size); -1 when it enters one other than at its start (starts inside
+        it, or runs into it): the thunk's bytes run from the middle, which
+        no reader models (adv_r160_callthunk_pad_mid_jump).  Linear readers
+        that go on through the padding from its start take the whole
+        padding as that one instruction."""
+        pads = self.thunk_pads_in(addr, size)
+        if not pads:
+            return 0
+        return self._thunk_size if pads == [addr] else -1
+
+    def thunk_pads_in(self, addr: int, size: int = 1) -> list[int]:
+        """The starts of every call-depth thunk padding [addr, addr + size)
+        overlaps, sorted: the listed calls' (_thunk_pads) and any NOP
+        padding before a symbol start (calls the image does not list get a
+        thunk at run time too: _call_thunk_pads)."""
+        skl = self._thunk_size
+        if not skl:
+            return []
+        out = set()
         pads = self._thunk_pads
-        first = None
-        if len(pads):
-            # the first pad the span overlaps (a flag reader after it is what
-            # matters: adv_r156_callthunk_two_pads)
-            i = bisect.bisect_right(pads, addr - self._thunk_size)
-            if i < len(pads) and pads[i] < addr + size:
-                first = pads[i]
-        if self._thunk_size:
-            skl = self._thunk_size
-            for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
-                if f - skl < addr + size:
-                    try:
-                        if self.image.read(f - skl, skl) == b"\x90" * skl:
-                            return f - skl if first is None else min(first, f - skl)
-                    except Exception:  # noqa: BLE001 - bytes outside the image: no padding
-                        pass
-        return first
+        i = bisect.bisect_right(pads, addr - skl)
+        while i < len(pads) and pads[i] < addr + size:
+            out.add(pads[i])
+            i += 1
+        for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
+            if f - skl < addr + size:
+                try:
+                    if self.image.read(f - skl, skl) == b"\x90" * skl:
+                        out.add(f - skl)
+                except Exception:  # noqa: BLE001 - bytes outside the image: no padding
+                    pass
+        return sorted(out)
 
     def _call_thunk_pads(self, t):
         """The padding starts (target - call_thunk_size) of every listed
@@ -935,7 +994,13 @@ class Program:
                     rel = int.from_bytes(bytes(head[n - 4:n]), "little", signed=True)
                     dest = (a + n + rel) & 0xFFFFFFFFFFFFFFFF
                     odd[k] = array <= dest < array + 16 * 32 and (
-                        (dest - array) % 32 != 0 or self._slot_misnamed(dest, (dest - array) // 32))
+                        (dest - array) % 32 != 0 or self._slot_misnamed(dest, (dest - array) // 32)
+                        # (under call-depth tracking boot points it into the
+                        # call or jump thunk array: one the image does not
+                        # show is a target not known, Program._boot_thunks_shaped)
+                        or (t.call_thunk_size and self.image.symbols.get(
+                            "__x86_indirect_call_thunk_array" if head[j] == 0xE8 else
+                            "__x86_indirect_jump_thunk_array") is None))
             for a in addrs[odd].tolist():
                 out.append(PatchSite("rewritten", a, 5, detail=f"{what} at {self.symbolize(a)}",
                                      variants=(Variant("on-disk", self.image.read(a, 5)),

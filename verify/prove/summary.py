@@ -516,6 +516,21 @@ class Summaries:
             fall = (nxt, vk)
             if vk is not None and nxt >= vk[0] + len(prog.site_choices(vk[0])[vk[1]][0]):
                 fall = (nxt, None)
+            if vk is None and prog._thunk_size and 0x90 in ci.bytes:
+                # padding call-depth tracking may fill (Program.pad_entry):
+                # boot's thunk is one instruction from the padding's start
+                # (a %gs counter's `sarq`); code entering it elsewhere runs
+                # the thunk's bytes from the middle, which this walk does not
+                # read (adv_r160_callthunk_pad_mid_jump, in explored code)
+                run = prog.pad_entry(addr, ci.size)
+                if run < 0:
+                    anyw(f"{prog.symbolize(addr)} enters padding call-depth tracking may fill other than at its "
+                         "start", regs=True, unread=True)
+                    s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
+                    break
+                if run:
+                    s.gs_access = True
+                    fall = (addr + run, None)
             m = ci.mnemonic
             ops = ci.operands
             insn_writes = set(_IMPLICIT_WRITES.get(m.split(" ")[-1], ()))

@@ -137,6 +137,29 @@ _STRING_STORES = ("stosb", "stosw", "stosd", "stosq", "movsb", "movsw", "movsd",
 DF_REACH_LIMIT = 400
 
 
+def _pads_whole(prog, f: int, end: int, insns: list):
+    """insns (an extent's linear decode, [f, end)) with every call-depth
+    padding in it (Program.pad_entry) as the one instruction boot's thunk
+    is there, so that no branch lands inside it (the pass then finds no
+    instruction at the target: unreadable); or a string when an
+    instruction runs into one (adv_r160_callthunk_pad_mid_jump)."""
+    pads = prog.thunk_pads_in(f, end - f) if prog._thunk_size else ()
+    if not pads:
+        return insns
+    skl = prog._thunk_size
+    out = []
+    for x in insns:
+        a = x[0]
+        p = next((p for p in pads if p <= a < p + skl or a < p < a + x[1]), None)
+        if p is None:
+            out.append(x)
+        elif a == p:
+            out.append((p, skl, "nop", ""))
+        elif not (out and out[-1][0] == p and p < a and a + x[1] <= p + skl):
+            return f"code at {prog.symbolize(a)} runs into call-depth padding at {prog.symbolize(p)}"
+    return out
+
+
 def _sets_df(insns: list, sites: dict) -> bool:
     """Whether lite-decoded code (and its patch sites' candidates) has an
     instruction that may set DF."""
@@ -3037,7 +3060,7 @@ class MaySet:
                     pos = stop
                     continue
                 return f"undecodable code at {prog.symbolize(f + pos)}"
-        return insns
+        return _pads_whole(prog, f, end, insns)
 
     def _lite_store_through_current(self, f: int, ctx: tuple = ()):
         """A data-flow pass over the function's instructions, decoded without
