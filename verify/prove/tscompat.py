@@ -776,7 +776,6 @@ class TsCompatEffects:
                 kept = self.may_set._keeps(ops[0].imm & 0xFFFFFFFFFFFFFFFF)
             keep = lambda d: {r: v for r, v in d.items() if r not in machine.CALLER_SAVED or r in kept}  # noqa: E731
             return keep(must), keep(may)
-        _IMPLICIT_WRITES = _summary_tables()[1]
 
         written = set(_IMPLICIT_WRITES_OF(m))
         if m.split(" ")[-1] in ("enter", "leave"):
@@ -3825,7 +3824,6 @@ class MaySet:
             # (moves, loads, lea, pop: _lite_transfer0 follows them exactly
             # at 64 bits; a narrower one makes no pointer, ts-compat-writers)
             return out
-        _IMPLICIT_WRITES = _summary_tables()[1]
 
         if base in ("xchg", "cmpxchg") and src in _GPR64_NAMES:
             # (_lite_transfer0 models the 64-bit forms: a swap, and
@@ -4763,7 +4761,6 @@ class MaySet:
         if dst_t in ("rbp", "ebp") or m == "pop" and dst_t == "rbp":
             out.pop(_BP, None)
         # implicit register writes: the summary's table (any tag becomes "any")
-        _IMPLICIT_WRITES = _summary_tables()[1]
 
         for r in _IMPLICIT_WRITES_OF(m):
             if r in out:
