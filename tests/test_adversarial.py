@@ -73,7 +73,7 @@ STILL_INCONCLUSIVE = {
                           "VEX lifting of AVX-512)",
 }
 # violated at a `sysretl` (the sysretl obligations), not a sysretq
-SYSRETL_SITE = {"adv_r77_ignore_stub_warn", "adv_r85_compat_r12_callee_direct", "adv_r81_sysenter_df", "adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
+SYSRETL_SITE = {"adv_r163_kaslr_imm_exit_ctrl", "adv_r77_ignore_stub_warn", "adv_r85_compat_r12_callee_direct", "adv_r81_sysenter_df", "adv_implicit_compat_rbp", "adv_r63_compat_restore_under_secret", "adv_r53_compat_alt_width", "adv_r6_sysretl_from_64", "adv_r9_compat_rcx_high", "adv_r11_compat_flags_slot", "adv_r14_compat_ip_cr3",
                 "adv_r42_compat_flags_low_reserved", "adv_r42_compat_flags_low_reserved_ctrl",
                 "adv_r43_compat_flags_defined_bits_ctrl", "adv_r43_compat_ecx_stack_ip",
                 "adv_r43_compat_ecx_stack_ip_ctrl",
@@ -130,6 +130,16 @@ KNOWN_GAPS: dict = {
                                       "user-mode-if-iopl",
     "adv_r158_ret_from_fork_iret_flags": "ret_from_fork's IRET with the kernel's flags: proven under "
                                          "user-mode-if-iopl (a new task's first return is not read)",
+    # review 163: bytes boot rewrites in place inside an instruction's
+    # immediate (KASLR's relocation of an absolute address, a runtime
+    # constant) entered by a jump into the middle of it: read as on disk
+    # (assumption instruction-boundaries; compiled code never branches into
+    # an immediate)
+    "adv_r163_kaslr_imm_exit": "a jump into a KASLR-relocated imm32 that becomes `0f 07` at run time: proven under "
+                               "instruction-boundaries",
+    "adv_r163_kaslr_imm_sysret": "the same hiding an int80 exit's sysretl: proven under instruction-boundaries",
+    "adv_r163_rtconst_sysret": "a jump into a runtime constant's byte that becomes `0f 07`: proven under "
+                               "instruction-boundaries",
     # review 159: an IRET reached only through code the image does not fix
     # (a helper's `jmp *slot`, 4.x paravirt INTERRUPT_RETURN) is not read:
     # abi-callee-saved takes such code to return to its caller
