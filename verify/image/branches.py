@@ -290,7 +290,9 @@ def _windows(elf, addrs: np.ndarray, before: int, after: int) -> np.ndarray:
             rows = every[c:c + (1 << 15)]
             off = (addrs[rows] - starts[k]).astype(np.int32)[:, None] + span
             inside = (off >= 0) & (off < len(d))
-            out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)], -1)
+            # (the bytes as int16 first: numpy 2 casts the -1 to the bytes'
+            # uint8, 255, which a window's test for "outside" never sees)
+            out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)].astype(np.int16), -1)
     return out
 
 

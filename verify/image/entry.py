@@ -300,6 +300,8 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
             loose.add((site.addr, site.length))
     for addr, length, code in boot_branch_codes(image, on_disk):
         codes.setdefault((addr, length), set()).add(code)
+    for addr, code in _thunk_pad_codes(image, runs):
+        codes.setdefault((addr, len(code)), set()).add(code)
     for addr, _i, repl, _ft, ilen, rlen in tables(image).alternatives[1]:
         if 0 < rlen <= ilen:
             try:
@@ -355,6 +357,67 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
                 out.append((start, local, a, start, end, fall))
                 i = window.find(b"\x0f\x07", i + 1)
     return out
+
+
+def _thunk_pad_codes(image, runs) -> list:
+    """[(padding start, the thunk boot writes there)] for the call-depth
+    paddings whose thunk makes a `0f 07` with itself or the bytes around it
+    (adv_r162_callthunk_pad_sysret_disp: a counter at per-CPU offset 0x70f
+    puts `0f 07` in the thunk's displacement, and a jump into the padding
+    runs it).  The paddings: the call_thunk_size NOPs before every symbol
+    start and before the target of every listed `e8` call (callthunks.c
+    patch_dest copies skl_call_thunk_template there and relocates its
+    RIP-relative operand: the displacement differs per padding)."""
+    import numpy as np
+
+    from .branches import _windows
+    from .patches import tables
+
+    t = tables(image)
+    skl = t.call_thunk_size
+    tmpl = image.symbols.get("skl_call_thunk_template")
+    if not skl or tmpl is None:
+        return []
+    try:
+        raw = image.read(tmpl, skl)
+    except InputError:
+        return []
+    import capstone
+
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.detail = True
+    rel = []  # (offset of a RIP-relative displacement, the end of its instruction)
+    for ins in md.disasm(raw, tmpl):
+        if ins.disp_offset and any(op.type == capstone.x86.X86_OP_MEM and op.mem.base == capstone.x86.X86_REG_RIP
+                                   for op in ins.operands):
+            rel.append((ins.address - tmpl + ins.disp_offset, ins.address - tmpl + ins.size, ins.disp))
+    calls = np.asarray(t.call_sites, np.uint64)
+    dests = []
+    if len(calls):
+        win = _windows(image.elf, calls, 0, 5)
+        e8 = (win[:, 0] == 0xE8) & (win[:, 1:5] >= 0).all(axis=1)
+        r32 = sum(win[e8, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
+        r32 = np.where(r32 >= 1 << 31, r32 - (1 << 32), r32)
+        dests.append((calls[e8].astype(np.int64) + 5 + r32).astype(np.uint64))
+    dests.append(np.asarray(image.symbols.addresses_in(0, 1 << 64), np.uint64))
+    dest = np.unique(np.concatenate(dests))
+    if not len(dest):
+        return []
+    pads = dest - np.uint64(skl)
+    around = _windows(image.elf, pads, 1, skl + 1)  # (the byte before, the padding, the byte after)
+    nops = (around[:, 1:skl + 1] == 0x90).all(axis=1)
+    pads, around = pads[nops], around[nops]
+    if not len(pads):
+        return []
+    code = np.tile(np.frombuffer(raw, np.uint8).astype(np.int16), (len(pads), 1))
+    for off, end, disp in rel:
+        # (modulo 2**64: the addresses do not fit an int64)
+        d = ((np.uint64(tmpl) - pads + np.uint64(disp & 0xFFFFFFFFFFFFFFFF)) & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        for k in range(4):
+            code[:, off + k] = (d >> (8 * k)) & 0xFF
+    whole = np.concatenate((around[:, :1], code, around[:, skl + 1:]), axis=1)
+    pair = ((whole[:, :-1] == 0x0F) & (whole[:, 1:] == 0x07)).any(axis=1)
+    return [(int(p), bytes(int(x) for x in c)) for p, c in zip(pads[pair].tolist(), code[pair].tolist())]
 
 
 def _drift_end(md, data, base: int, addr: int, code: bytes, complete: dict) -> int:

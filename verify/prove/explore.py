@@ -2377,7 +2377,7 @@ class Explorer:
             # (adv_r160_callthunk_pad_mid_jump: `and`/`add` of the thunk's
             # displacement into EAX, then R11 := EAX)
             first = next((i for i in block.insns if i.addr < p + skl and i.addr + i.size > p), None)
-            if first is not None and first.addr != p:
+            if first is not None and (first.addr != p or not self.program.thunk_template_ok):
                 raise Inconclusive(f"{self.program.symbolize(first.addr)}: enters padding call-depth tracking may "
                                    f"fill (at {self.program.symbolize(p)}) other than at its start")
         if pad is not None and any(i.addr >= pad and _reads_flags(i) for i in block.insns):

@@ -85,7 +85,7 @@ class Program:
         self.feature_pti = consts.get("X86_FEATURE_PTI")
         self.has_pti = any(getattr(e, "feature", None) == self.feature_pti for es in self.sites.values() for e in es)
         self._sct_memo: dict = {}  # target -> static_call_tramp's answer
-        for s in self._odd_static_calls() + self._odd_table_sites():
+        for s in self._odd_static_calls() + self._odd_table_sites() + self._unmodelled_call_thunks():
             self.sites.setdefault(s.addr, []).append(s)
         # [start, end) of every patch site, to refuse on-disk decoding inside one
         self._site_starts = sorted(self.sites)
@@ -480,7 +480,7 @@ class Program:
         pads = self.thunk_pads_in(addr, size)
         if not pads:
             return 0
-        return self._thunk_size if pads == [addr] else -1
+        return self._thunk_size if pads == [addr] and self.thunk_template_ok else -1
 
     def thunk_pads_in(self, addr: int, size: int = 1) -> list[int]:
         """The starts of every call-depth thunk padding [addr, addr + size)
@@ -497,13 +497,21 @@ class Program:
             out.add(pads[i])
             i += 1
         for f in self.image.symbols.addresses_in(addr + 1, addr + size + skl):
-            if f - skl < addr + size:
-                try:
-                    if self.image.read(f - skl, skl) == b"\x90" * skl:
-                        out.add(f - skl)
-                except Exception:  # noqa: BLE001 - bytes outside the image: no padding
-                    pass
+            if f - skl < addr + size and self._nops_at(f - skl, skl):
+                out.add(f - skl)
         return sorted(out)
+
+    def _nops_at(self, a: int, n: int) -> bool:
+        """Whether the n bytes at a are NOPs (0x90), read across section
+        boundaries (padding at the end of one output section before code
+        that starts the next: adv_r162_callthunk_pad_section_edge)."""
+        try:
+            return self.image.read(a, n) == b"\x90" * n
+        except Exception:  # noqa: BLE001 - across sections, or outside the image: byte by byte
+            try:
+                return all(self.image.read(a + i, 1) == b"\x90" for i in range(n))
+            except Exception:  # noqa: BLE001 - bytes outside the image: no padding
+                return False
 
     def _call_thunk_pads(self, t):
         """The padding starts (target - call_thunk_size) of every listed
@@ -575,7 +583,12 @@ class Program:
         if not len(dest):
             return np.zeros(0, np.uint64)
         pad = _windows(self.image.elf, dest, skl, 0)
-        dest = dest[(pad == 0x90).all(axis=1)]
+        # (a window past its section's start reads -1 there: read across
+        # sections, adv_r162_callthunk_pad_section_edge)
+        cross = (pad < 0).any(axis=1)
+        keep = (pad == 0x90).all(axis=1)
+        keep[cross] = [self._nops_at(int(d) - skl, skl) for d in dest[cross].tolist()]
+        dest = dest[keep]
         for sec in self.image.elf.sections:  # (the windows' pages out of the resident size)
             if sec.flags & 0x4 and hasattr(self.image.elf, "drop_section_pages"):
                 self.image.elf.drop_section_pages(sec.name)
@@ -927,6 +940,42 @@ class Program:
                                            Variant("retargeted at boot and run time", None)),
                                  source=".static_call_sites"))
         return out
+
+    @cached_property
+    def thunk_template_ok(self) -> bool:
+        """Whether call-depth tracking's accounting thunk (the bytes
+        callthunks.c patch_dest copies from skl_call_thunk_template before
+        each callee, relocated) is what every reader takes it for: one
+        `sarq $5` of the call-depth counter (_names_call_depth), no other
+        instruction (adv_r162_callthunk_template_sti: an `sti` in front).
+        True without call-depth tracking."""
+        t = tables(self.image)
+        skl = t.call_thunk_size
+        if not skl:
+            return True
+        lo = self.symbols.get("skl_call_thunk_template")
+        slot = self.layout.call_depth
+        try:
+            raw = self.image.read(lo, skl)
+        except Exception:  # noqa: BLE001 - not in the image's bytes: no model
+            return False
+        ins = list(lite_decode(_md(), raw, lo))
+        if len(ins) != 1 or ins[0][1] != skl or slot is None:
+            return False
+        _a, size, m, ops = ins[0]
+        return m == "sar" and self._names_call_depth(ops, lo + size, slot.value)
+
+    def _unmodelled_call_thunks(self) -> list:
+        """Without thunk_template_ok, every listed call is a site with no
+        static bytes (boot runs the template's code before the callee) and
+        every padding is refused (pad_entry)."""
+        t = tables(self.image)
+        if self.thunk_template_ok:
+            return []
+        return [PatchSite("rewritten", a, 5, detail=f"call-depth call at {self.symbolize(a)}",
+                          variants=(Variant("on-disk", self.image.read(a, 5)),
+                                    Variant("through a call-depth thunk this analysis does not model", None)),
+                          source="call site") for a in np.asarray(t.call_sites, np.uint64).tolist()]
 
     def _odd_table_sites(self) -> list:
         """Entries of the tables boot or run time rewrites from whose
