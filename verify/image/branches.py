@@ -270,7 +270,8 @@ def targets_into_ranges(elf, ranges, extra=(), text=None) -> dict:
 
 def _windows(elf, addrs: np.ndarray, before: int, after: int) -> np.ndarray:
     """(len(addrs), before + after) int16: the image's bytes from addr -
-    before to addr + after of each address, -1 where its section ends."""
+    before to addr + after of each address, -1 where no section holds
+    them."""
     width = before + after
     out = np.full((len(addrs), width), -1, np.int16)
     secs = sorted((x for x in elf.sections if x.flags & 2 and x.has_bits and x.size), key=lambda x: x.addr)
@@ -293,6 +294,20 @@ def _windows(elf, addrs: np.ndarray, before: int, after: int) -> np.ndarray:
             # (the bytes as int16 first: numpy 2 casts the -1 to the bytes'
             # uint8, 255, which a window's test for "outside" never sees)
             out[rows] = np.where(inside, d[np.clip(off, 0, len(d) - 1)].astype(np.int16), -1)
+    # a window's bytes past its own section come from the section that holds
+    # them, as memory has them (a padding or a call across two output
+    # sections: adv_r162_callthunk_pad_section_edge, adv_r164_*_straddle);
+    # -1 stays only where no section holds the byte
+    rows, cols = np.nonzero(out < 0)
+    if len(rows):
+        at = addrs[rows].astype(np.uint64) + (cols.astype(np.int64) - before).astype(np.uint64)
+        j = np.searchsorted(starts, at, side="right").astype(np.int64) - 1
+        held = j >= 0
+        held[held] &= at[held] < ends[j[held]]
+        for k in np.unique(j[held]).tolist():
+            d = np.frombuffer(view(secs[k].name), np.uint8)
+            sel = np.flatnonzero(held & (j == k))
+            out[rows[sel], cols[sel]] = d[(at[sel] - starts[k]).astype(np.int64)]
     return out
 
 

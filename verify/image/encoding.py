@@ -171,6 +171,26 @@ def ud1_length(data: bytes) -> int | None:
     return None if m is None or n + 2 + m > MAX_INSN else n + 2 + m
 
 
+# the prefixes the kernel's decoder skips before a call's opcode byte
+# (insn_get_prefixes: the legacy ones but LOCK)
+CALL_DEST_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF2, 0xF3})
+
+
+def call_rel32_target(addr: int, raw: bytes) -> int | None:
+    """The target of the `call rel32` at addr in raw, legacy prefixes
+    skipped as the kernel's decoder does (callthunks.c call_get_dest,
+    alternative.c patch_retpoline check the opcode byte only), or None."""
+    j = 0
+    while j < len(raw) and raw[j] in CALL_DEST_PREFIXES and j < 14:
+        j += 1
+    if j < len(raw) and 0x40 <= raw[j] <= 0x4F:
+        j += 1  # a REX prefix (insn_get_prefixes takes one after the legacy ones: adv_r153_callthunk_rex_call)
+    if j + 5 > len(raw) or raw[j] != 0xE8:
+        return None
+    rel = int.from_bytes(raw[j + 1:j + 5], "little", signed=True)
+    return (addr + j + 5 + rel) & 0xFFFFFFFFFFFFFFFF
+
+
 def prefixed_system_insn(raw: bytes) -> bool:
     """A group-6/7 system instruction (`0f 00 /r`, `0f 01 /r`) with a 66, F2
     or F3 prefix.  Newer ISA extensions put other instructions there

@@ -18,8 +18,8 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .encoding import (SYSRETQ, is_iretq, is_jump, lite_decode, operand_size_prefixed, prefix_length, sysret_at,
-                       sysret_width, ud1_length)
+from .encoding import (SYSRETQ, call_rel32_target, is_iretq, is_jump, lite_decode, operand_size_prefixed,
+                       prefix_length, prefixed_system_insn, sysret_at, sysret_width, ud1_length)
 
 # Every way user mode enters the kernel that can leave by SYSRET, in report
 # order.  64-bit kernels never use SYSEXIT: both compat entries leave through
@@ -300,7 +300,9 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
             loose.add((site.addr, site.length))
     for addr, length, code in boot_branch_codes(image, on_disk):
         codes.setdefault((addr, length), set()).add(code)
-    for addr, code in _thunk_pad_codes(image, runs):
+    alt_calls = [x for (addr, _length), cs in codes.items() for c in cs
+                 if (x := call_rel32_target(addr, c[:15])) is not None]
+    for addr, code in _thunk_pad_codes(image, alt_calls):
         codes.setdefault((addr, len(code)), set()).add(code)
     for addr, _i, repl, _ft, ilen, rlen in tables(image).alternatives[1]:
         if 0 < rlen <= ilen:
@@ -359,7 +361,7 @@ def _patched_hits(image, md, runs, on_disk=()) -> list:
     return out
 
 
-def _thunk_pad_codes(image, runs) -> list:
+def _thunk_pad_codes(image, alt_calls=()) -> list:
     """[(padding start, the thunk boot writes there)] for the call-depth
     paddings whose thunk makes a `0f 07` with itself or the bytes around it
     (adv_r162_callthunk_pad_sysret_disp: a counter at per-CPU offset 0x70f
@@ -392,13 +394,18 @@ def _thunk_pad_codes(image, runs) -> list:
                                    for op in ins.operands):
             rel.append((ins.address - tmpl + ins.disp_offset, ins.address - tmpl + ins.size, ins.disp))
     calls = np.asarray(t.call_sites, np.uint64)
-    dests = []
+    dests = [np.array(sorted(set(alt_calls)), np.uint64)]
     if len(calls):
-        win = _windows(image.elf, calls, 0, 5)
+        win = _windows(image.elf, calls, 0, 15)
         e8 = (win[:, 0] == 0xE8) & (win[:, 1:5] >= 0).all(axis=1)
         r32 = sum(win[e8, 1 + k].astype(np.int64) << (8 * k) for k in range(4))
         r32 = np.where(r32 >= 1 << 31, r32 - (1 << 32), r32)
-        dests.append((calls[e8].astype(np.int64) + 5 + r32).astype(np.uint64))
+        # (modulo 2**64, as the addresses are)
+        dests.append(calls[e8] + np.uint64(5) + r32.astype(np.uint64))
+        # the others (prefixes, a REX) decoded one by one
+        dests.append(np.array([d for k in np.flatnonzero(~e8).tolist() if (d := call_rel32_target(
+            int(calls[k]), bytes(int(x) for x in win[k][:int(np.argmax(win[k] < 0)) if (win[k] < 0).any() else 15])))
+            is not None], np.uint64))
     dests.append(np.asarray(image.symbols.addresses_in(0, 1 << 64), np.uint64))
     dest = np.unique(np.concatenate(dests))
     if not len(dest):
@@ -642,6 +649,17 @@ def _boundaries(md, data: bytes, base: int, start: int, end: int, entered=(), sy
                 break
         if not done and last < min(end, limit) and last not in stuck:
             known = _undecoded_length(data[last - base:last - base + 15])
+            if not known and prefixed_system_insn(data[last - base:last - base + 15]):
+                # lite_decode ends at one (its control flow is not capstone's
+                # reading, encoding.prefixed_system_insn); where instructions
+                # may start goes on after it at capstone's length, the CPU's
+                # (`data16 verw`, then a sysretq: adv_r164_prefixed_verw_sysret)
+                one = next(iter(md.disasm_lite(bytes(data[last - base:last - base + 15]), last, 1)), None)
+                if one is not None:
+                    known = one[1]
+                    out.add(last)
+                    if kind != _FALL:
+                        full.add(last)
             if known:
                 work.append((last + known, kind))  # an instruction capstone 5 lacks
             elif kind == _TRUSTED:

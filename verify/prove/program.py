@@ -11,6 +11,8 @@ from array import array
 import numpy as np
 
 from ..errors import InputError
+from ..image.encoding import CALL_DEST_PREFIXES as _LEGACY_PREFIXES
+from ..image.encoding import call_rel32_target as _decode_call
 from ..image.encoding import lite_decode
 from ..image.patches import CALLED_ONLY_THUNKS, PatchSite, Variant, read_patch_sites, runtime_consts, tables
 from .cfg import INDIRECT_THUNK_PREFIXES, RETURN_THUNKS, TRACE_HOOKS, CfgError, FunctionCfg, _md, alternative_choices
@@ -1163,24 +1165,6 @@ NOINSTR_RANGES = ("entry_text", "noinstr_text", "kprobes_text")
 
 
 # the legacy prefixes the kernel's instruction decoder skips before an opcode
-_LEGACY_PREFIXES = frozenset({0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF2, 0xF3})
-
-
-def _decode_call(addr: int, raw: bytes) -> int | None:
-    """The target of the `call rel32` at addr in raw, legacy prefixes
-    skipped as the kernel's decoder does (callthunks.c call_get_dest,
-    alternative.c patch_retpoline check the opcode byte only), or None."""
-    j = 0
-    while j < len(raw) and raw[j] in _LEGACY_PREFIXES and j < 14:
-        j += 1
-    if j < len(raw) and 0x40 <= raw[j] <= 0x4F:
-        j += 1  # a REX prefix (insn_get_prefixes takes one after the legacy ones: adv_r153_callthunk_rex_call)
-    if j + 5 > len(raw) or raw[j] != 0xE8:
-        return None
-    rel = int.from_bytes(raw[j + 1:j + 5], "little", signed=True)
-    return (addr + j + 5 + rel) & 0xFFFFFFFFFFFFFFFF
-
-
 def _u64_array(values) -> array:
     """A sorted numpy array of addresses as an array('Q') (bisect reads it
     without a Python int per entry held: ~300,000 on 6.12)."""
