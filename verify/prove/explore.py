@@ -1124,9 +1124,14 @@ class Explorer:
         "violated" by a model that made the limit up."""
         if any((a + i) & 0xFFFFFFFFFFFFFFFF in st.mem for i in range(n)):
             return
-        sec = self._ro_section(a, n)
-        if sec is None:
+        # (read-only after boot as _ro_after_boot has it: the rodata span
+        # where the image has one, whose ELF flags say writable in a real
+        # vmlinux, .data..ro_after_init being linked inside .rodata:
+        # adv_r167_safe_rodata_wa_cs; the text is code, read as the image has it)
+        elf_sec = self.program.image.elf.section_at(a)
+        if not self._ro_after_boot(a, n) or elf_sec is None or elf_sec.flags & 0x4 or not elf_sec.has_bits:
             return
+        sec = elf_sec.name
         try:
             raw = self.program.image.read(a, n)
         except Exception:  # noqa: BLE001 (unreadable: leave the value free, as before)

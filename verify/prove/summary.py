@@ -34,8 +34,8 @@ import capstone
 
 from .. import machine
 from ..image.encoding import is_jump, operand_size_prefixed
-from .cfg import (_UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, _pushes_return_to, addr32_memory,
-                  disasm_one, prefixed_system_insn, target_node)
+from .cfg import (_UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, addr32_memory, disasm_one,
+                  prefixed_system_insn, target_node)
 from .tscompat import TsCompatEffects
 
 MAX_FUNCTIONS = 48
@@ -570,15 +570,21 @@ class Summaries:
                 # (a far return to a pushed address: adv_r16_lret_body_swapgs):
                 # its GS base and CR3 effects are unknown, as too large code's
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
-                if (m.startswith(("retf", "lret", "ljmp", "lcall", "uiret"))
-                        or (m.startswith("iret") and not _pushes_return_to(prog, addr, addr + ci.size))
-                        or (m in ("jmp", "call") and ci.op_str.startswith(("far", "ptr")))):
-                    # where control goes on is a frame's or a far pointer's,
-                    # not read: nothing this walk checks of the frames holds
-                    # there (a continuation that writes the caller's saved
-                    # registers, adv_r165_iret_cont_flags, _lret_cont_flags);
-                    # the explorer runs such a callee (an IRET to self, the
-                    # sync_core() idiom, goes on at the next instruction)
+                if m.startswith(("retf", "lret", "ljmp", "lcall", "uiret", "iret", "syscall", "sysenter",
+                                 "sysexit")) or m in ("int", "into") \
+                        or (m in ("jmp", "call") and ci.op_str.startswith(("far", "ptr"))):
+                    # where control goes on is a frame's, a far pointer's or
+                    # an entry point's, not read: nothing this walk checks of
+                    # the frames holds there (a continuation that writes the
+                    # caller's saved registers, adv_r165_iret_cont_flags,
+                    # _lret_cont_flags; a ring-0 SYSCALL into
+                    # entry_SYSCALL_64, adv_r166_callee_syscall_insn); the
+                    # explorer runs such a callee.  Every IRET: the
+                    # iret-to-self idiom's `pushq $1f` before it says nothing
+                    # of how control reaches it (a jump onto it with a user
+                    # frame built, adv_r166_iret_jmp_past_self), and the walk
+                    # does not pop its frame (sync_core()'s callees fail the
+                    # walk's return check anyway)
                     stack.bad(f"`{m}` at {prog.symbolize(addr)} goes on where its frame says")
                 if m.split(" ")[-1] in _MSR_LOADERS:
                     s.syscall_msr = True
