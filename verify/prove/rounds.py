@@ -267,6 +267,17 @@ def _second_entries(prog, vs, final, finding, width_of=None, search=None, return
                            f"path at {prog.symbolize(tgt)}, from a state the analysis does not build"
                            if src is not None else f"the search for other jumps into the exit path failed: {why}")
                     finding(v, site, oid, INCONCLUSIVE, how)
+    # W is searched inside the entry text only: a SYSRET the exploration
+    # reached elsewhere (in a callee it ran) may be jumped to from anywhere
+    # (a ret_from_fork in .text jumping past a callee's checks:
+    # adv_r169_callee_exit_2nd_entry); every real kernel's SYSRETs are in
+    # the entry text
+    lo, hi = prog.entry.entry_text
+    for (vname, site, oid), f in list(final.items()):
+        if f.status == PROVEN and not lo <= site < hi:
+            v = next(x for x in vs if x["name"] == vname)
+            finding(v, site, oid, INCONCLUSIVE, "this SYSRET lies outside the entry text, where the search for other "
+                    "jumps into the exit path does not look")
     return used
 
 
