@@ -422,6 +422,7 @@ class Summaries:
             except CfgError as e:
                 anyw(str(e), regs=True, unread=True)
                 s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
+                stack.bad(f"{e}: the rest of its code is not read")  # (unreadable_stop below)
                 break
             ci = disasm_one(md, data, addr)
             if prog.has_fixup(addr):
@@ -506,6 +507,12 @@ class Summaries:
                 anyw("undecodable code" if ci is None else
                      f"`{bytes(ci.bytes).hex()}` at {prog.symbolize(addr)} has no model", regs=True, unread=True)
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
+                # where code the image fixes but the walk cannot read goes
+                # on is not known: no frame rule is checked there (an
+                # `xbegin` whose abort path rewrites the return address,
+                # adv_r168_xbegin_callee_skip); abi-callee-saved names only
+                # unknown callees, the size limit and run-time code
+                stack.bad(f"{prog.symbolize(addr)}: the rest of its code is not read")
                 break
             if vk is None and prog.is_return_thunk(addr):
                 # a return thunk's code reached by a jcc or a call (a `jmp` to
@@ -527,6 +534,7 @@ class Summaries:
                     anyw(f"{prog.symbolize(addr)} enters padding call-depth tracking may fill other than at its "
                          "start", regs=True, unread=True)
                     s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
+                    stack.bad(f"{prog.symbolize(addr)}: the rest of its code is not read")
                     break
                 if run:
                     s.gs_access = True
