@@ -736,7 +736,14 @@ class Summaries:
                     # pointer) returns for this frame: it is left as a `ret`
                     # leaves it (RSP at the entry, the callee-saved registers
                     # kept: adv_r16_tail_jump_rbx), and the callers'
-                    # fall-throughs are read
+                    # fall-throughs are read.  But where it goes may be this
+                    # function's own code (a switch's jump table in .rodata,
+                    # a computed target: adv_r170_jumptable_callee_skip,
+                    # _computed_jmp_callee_skip), which is not read: the frame
+                    # rules are not checked there, so the callee is run
+                    # (abi-callee-saved names unknown callees, not image
+                    # code the walk skipped)
+                    stack.bad(f"an indirect jump at {prog.symbolize(addr)}: where it goes on is not read")
                     go_all(stack.ret(frame, here, addr, "an indirect jump"))
                 elif prog.is_return_thunk(tgt, jump=True):
                     go_all(stack.ret(frame, here, addr))  # a `ret` (assumption return-thunk)
