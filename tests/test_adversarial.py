@@ -140,13 +140,6 @@ KNOWN_GAPS: dict = {
     "adv_r163_kaslr_imm_sysret": "the same hiding an int80 exit's sysretl: proven under instruction-boundaries",
     "adv_r163_rtconst_sysret": "a jump into a runtime constant's byte that becomes `0f 07`: proven under "
                                "instruction-boundaries",
-    # review 159: an IRET reached only through code the image does not fix
-    # (a helper's `jmp *slot`, 4.x paravirt INTERRUPT_RETURN) is not read:
-    # abi-callee-saved takes such code to return to its caller
-    "adv_r159_sysenter_pv_iret_jmp": "a SYSENTER entry whose only return is an IRET behind an indirect jump: "
-                                     "proven under abi-callee-saved / user-mode-if-iopl",
-    "adv_r159_exit_pv_iret_jmp": "the same on the 64-bit exit path: proven under abi-callee-saved / "
-                                 "user-mode-if-iopl",
     "adv_r154_iopl_retpoline_callee": "IOPL from the user's EBX in a helper that then makes a retpoline call: "
                                       "proven under saved-flags-if-iopl",
     "adv_r154_iopl_static_call_callee": "the same with a static call: proven under saved-flags-if-iopl",

@@ -219,8 +219,7 @@ ASSUMPTIONS = {
     "refuses an instruction (a SYSEXIT) and finds no SYSRET counts as not established; not read: the exception "
     "and interrupt exits, a new task's first return (ret_from_fork), a SYSRET no entry reaches, and an IRET in "
     "code reached only through a function pointer or static call (abi-callee-saved takes such code to return to "
-    "its caller) (known gaps adv_r156_exc_iret_kernel_flags, adv_r158_ret_from_fork_iret_flags, "
-    "adv_r159_exit_pv_iret_jmp).",
+    "its caller) (known gaps adv_r156_exc_iret_kernel_flags, adv_r158_ret_from_fork_iret_flags).",
     "ts-compat-writers": "TS_COMPAT in thread_info.status is thread-synchronous (no other task writes it, "
     "arch/x86/include/asm/thread_info.h), and the kernel sets it only as `current_thread_info()->status |= "
     "TS_COMPAT` does (compat syscall entry, 32-bit exec, arch_uprobe_get_xol_area): so a callee whose target the "
