@@ -584,13 +584,9 @@ class Program:
         # be a pad (adv_r153_callthunk_module_pad, _alt_site_pad; thunk_pad_at)
         if not len(dest):
             return np.zeros(0, np.uint64)
+        # (_windows reads a padding across sections: adv_r162_callthunk_pad_section_edge)
         pad = _windows(self.image.elf, dest, skl, 0)
-        # (a window past its section's start reads -1 there: read across
-        # sections, adv_r162_callthunk_pad_section_edge)
-        cross = (pad < 0).any(axis=1)
-        keep = (pad == 0x90).all(axis=1)
-        keep[cross] = [self._nops_at(int(d) - skl, skl) for d in dest[cross].tolist()]
-        dest = dest[keep]
+        dest = dest[(pad == 0x90).all(axis=1)]
         for sec in self.image.elf.sections:  # (the windows' pages out of the resident size)
             if sec.flags & 0x4 and hasattr(self.image.elf, "drop_section_pages"):
                 self.image.elf.drop_section_pages(sec.name)

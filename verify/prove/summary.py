@@ -422,7 +422,7 @@ class Summaries:
             except CfgError as e:
                 anyw(str(e), regs=True, unread=True)
                 s.may_change_if = s.may_swapgs = s.may_write_cr3 = True
-                stack.bad(f"{e}: the rest of its code is not read")  # (unreadable_stop below)
+                stack.bad(f"{e}: the rest of its code is not read")  # (as for unreadable code below)
                 break
             ci = disasm_one(md, data, addr)
             if prog.has_fixup(addr):

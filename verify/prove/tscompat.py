@@ -146,6 +146,9 @@ def _pads_whole(prog, f: int, end: int, insns: list):
     pads = prog.thunk_pads_in(f, end - f) if prog._thunk_size else ()
     if not pads:
         return insns
+    if not prog.thunk_template_ok:
+        # (boot's thunk is not the one `sarq` this takes it for: Program.pad_entry)
+        return f"call-depth padding at {prog.symbolize(pads[0])} holds a thunk this pass does not model"
     skl = prog._thunk_size
     out = []
     for x in insns:
