@@ -326,4 +326,6 @@ SPECIAL = {
     # RDSSP writes the shadow-stack pointer where shadow stacks are on and is
     # a NOP elsewhere, and VEX lifts it as a NOP (adv_r39_rdssp_leak)
     "lzcnt", "tzcnt", "rdsspd", "rdsspq",
+    # VEX lifts XGETBV as the constants EAX = 7, EDX = 0 (adv_r172_xgetbv_xcr0)
+    "xgetbv",
 }

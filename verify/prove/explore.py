@@ -2529,6 +2529,7 @@ class Explorer:
                 continue
             if jk == "Ijk_Call" or (k == "tail" and sc is succs[-1]):
                 tgt = None if sc.target.symbolic else sc.target.concrete_value
+                self._computed_call(s2, sc.target, last.addr)
                 reg = self.program.thunk_register(tgt)
                 if reg is not None:
                     # CALL_NOSPEC / JMP_NOSPEC: a call to the retpoline thunk
@@ -2550,6 +2551,7 @@ class Explorer:
                         self._return_thunk_gs(s2, last.addr)
                     v = self.reg(s2, reg)
                     tgt = None if v.symbolic else v.concrete_value
+                    self._computed_call(s2, v, last.addr)
                 elif jk == "Ijk_Call" and self.program.call_depth_site(last.addr):
                     # a direct call boot may send through its call-depth
                     # accounting thunk (.call_sites under retbleed=stuff):
@@ -2593,6 +2595,23 @@ class Explorer:
             t = sc.target.concrete_value
             node = self._succ_node(block, t)
             yield node, s2
+
+    def _computed_call(self, st: MState, target, site: int) -> None:
+        """An indirect call whose target the code computed from a few
+        constants (`lea 1f(%rip),%rax; lea 2f(%rip),%rdx; cmovnz %rdx,%rax;
+        call *%rax`): image code, not a pointer from data the unknown
+        callee's assumptions name (abi-callee-saved), and not followed here:
+        inconclusive (adv_r171_icall_cmov_entry_skip, a label that rewrites
+        its own return slot), or built from a code address (a constant
+        leaf in the image's executable sections: `cmovnz` between a label
+        and a pointer from data).  A target loaded from memory and nothing
+        else (a fresh value: any) stays the unknown callee."""
+        if not target.symbolic:
+            return
+        if any(leaf.op == "BVV" and leaf.size() == 64 and self.program.is_code_address(leaf.args[0])
+               for leaf in target.leaf_asts()) or self._values(st, target, limit=8, by_guard=False) is not None:
+            raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
+                               "from constants (not followed)")
 
     def _branch_regions(self, cfg, block, st: MState, succs, depth: int):
         """Implicit flows (no-kernel-data), in the entry code (call depth 0):
@@ -2983,15 +3002,18 @@ class Explorer:
             self.note_gs(st, ins.addr)
         if not st.gs_kernel.is_true():
             self._special_faults_on_gs(st, ins, m, ops)
+        if ignored_rex(ins.raw):
+            # (cfg.decode: VEX would apply the REX the CPU ignores, changing
+            # the operand size and registers; no compiler emits one.  Before
+            # the flag-undefined instructions' VEX lift: `48 3e c1 e8 2f` is
+            # `shrl $15` on the CPU, `shrq $47` in VEX,
+            # adv_r172_rexignored_shr)
+            raise Inconclusive(f"{where}: `{ins.raw.hex()}` ({m} {ins.op_str}) has a REX prefix the CPU ignores "
+                               "(not right before the opcode): no model")
         if m.split(" ")[-1] in FLAG_UNDEFINED_INSNS:
             yield from self._cpu_flags(block, st, ins, m.split(" ")[-1], ops)
             return
-        if ignored_rex(ins.raw):
-            # (cfg.decode: VEX would apply the REX the CPU ignores, changing
-            # the operand size and registers; no compiler emits one)
-            raise Inconclusive(f"{where}: `{ins.raw.hex()}` ({m} {ins.op_str}) has a REX prefix the CPU ignores "
-                               "(not right before the opcode): no model")
-        elif m == "swapgs":
+        if m == "swapgs":
             st.gs_kernel = claripy.Not(st.gs_kernel)
             st.regs[REG["gs"]] = self._gs_base(st)
             self._irq_check(st, ins.addr)
@@ -3044,6 +3066,12 @@ class Explorer:
         elif m == "rdmsr":
             self.set_reg(st, "rax", fresh("rdmsr_lo", 32).zero_extend(32))
             self.set_reg(st, "rdx", fresh("rdmsr_hi", 32).zero_extend(32))
+        elif m == "xgetbv":
+            # XCR0 (or XINUSE) as the CPU has it: VEX lifts the constants
+            # EAX = 7, EDX = 0 (x87|SSE|AVX), one CPU's XCR0 of many
+            # (AVX-512 ones have 0xe7 and more: adv_r172_xgetbv_xcr0)
+            self.set_reg(st, "rax", fresh("xcr_lo", 32).zero_extend(32))
+            self.set_reg(st, "rdx", fresh("xcr_hi", 32).zero_extend(32))
         elif m in ("rdtsc", "rdtscp"):
             self.set_reg(st, "rax", fresh("tsc_lo", 32).zero_extend(32))
             self.set_reg(st, "rdx", fresh("tsc_hi", 32).zero_extend(32))
@@ -3337,6 +3365,9 @@ class Explorer:
         key = ("irsb1", ins.addr, ins.raw)
         c = self.program._cfgs.get(key)
         if c is None:
+            if ignored_rex(ins.raw):  # (no VEX lift applies a REX the CPU ignores: _special)
+                raise Inconclusive(f"{self.program.symbolize(ins.addr)}: `{ins.raw.hex()}` has a REX prefix the "
+                                   "CPU ignores: no model")
             c = pyvex.lift(ins.raw, ins.addr, ARCH, max_bytes=len(ins.raw), opt_level=1, strict_block_end=True)
             if c.jumpkind == "Ijk_NoDecode" or c.size != len(ins.raw) or \
                     [st.len for st in c.statements if st.tag == "Ist_IMark"] != [len(ins.raw)]:

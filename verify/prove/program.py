@@ -741,6 +741,11 @@ class Program:
             raise CfgError(f"control reaches {addr:#x}, in the writable and executable section {sec.name}")
         return sec
 
+    def is_code_address(self, addr: int) -> bool:
+        """Whether addr lies in an executable section of the image."""
+        sec = self.image.elf.section_at(addr)
+        return sec is not None and bool(sec.flags & 0x4)  # SHF_EXECINSTR
+
     def fetch_raw(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr, patch sites included (for locating
         instruction boundaries by a linear sweep, never for semantics)."""

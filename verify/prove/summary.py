@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import capstone
 
 from .. import machine
-from ..image.encoding import is_jump, operand_size_prefixed
+from ..image.encoding import NEXT_FROM_STATE, is_jump, operand_size_prefixed
 from .cfg import (_UNKNOWN_TO_CAPSTONE, RETURN_THUNKS, RTM_INSNS, CfgError, _md, addr32_memory, disasm_one,
                   prefixed_system_insn, target_node)
 from .tscompat import TsCompatEffects
@@ -393,6 +393,26 @@ class Summaries:
             sub.may_clear_if = sub.may_clear_if or s.may_clear_if
             return sub
 
+        # An indirect call goes where a register says: a function the image
+        # cannot name (a pointer from data: assumption abi-callee-saved), or
+        # code the walk read making the address itself (`lea 1f(%rip),%rax;
+        # cmovnz ...; call *%rax` into a label of its own that rewrites its
+        # return slot, adv_r171_icall_own_label_skip, through a retpoline
+        # thunk adv_r171_icall_thunk_own_label_skip).  The second is image
+        # code no frame rule was checked on: a closure that both makes a
+        # code address (a RIP-relative `lea` or an immediate into an
+        # executable section, _makes_code_address) and calls through a
+        # register is run, not summarised (the explorer sees the address;
+        # Explorer._computed_call).  Not caught: an address handed in by a
+        # caller or through memory (abi-callee-saved names those).
+        code_made: list = []
+        icalls: list = []
+
+        def computed_call():
+            if code_made and icalls:
+                stack.bad(f"an indirect call at {prog.symbolize(icalls[0])} in code that makes a code address "
+                          f"({prog.symbolize(code_made[0])}): where it goes is not read")
+
         while work:
             key = work.pop()
             if key in seen:
@@ -579,7 +599,7 @@ class Summaries:
                 # its GS base and CR3 effects are unknown, as too large code's
                 s.may_change_if = s.vector = s.may_swapgs = s.may_write_cr3 = True
                 if m.startswith(("retf", "lret", "ljmp", "lcall", "uiret", "iret", "syscall", "sysenter",
-                                 "sysexit")) or m in ("int", "into") \
+                                 "sysexit")) or m in ("int", "into") or m.split(" ")[-1] in NEXT_FROM_STATE \
                         or (m in ("jmp", "call") and ci.op_str.startswith(("far", "ptr"))):
                     # where control goes on is a frame's, a far pointer's or
                     # an entry point's, not read: nothing this walk checks of
@@ -592,7 +612,10 @@ class Summaries:
                     # of how control reaches it (a jump onto it with a user
                     # frame built, adv_r166_iret_jmp_past_self), and the walk
                     # does not pop its frame (sync_core()'s callees fail the
-                    # walk's return check anyway)
+                    # walk's return check anyway).  A VM entry (VMLAUNCH,
+                    # VMRESUME: encoding.NEXT_FROM_STATE) too: its VM exit, or
+                    # its failure, goes on at the VMCS's HOST_RIP with its
+                    # HOST_RSP (adv_r171_vmresume_callee_skip)
                     stack.bad(f"`{m}` at {prog.symbolize(addr)} goes on where its frame says")
                 if m.split(" ")[-1] in _MSR_LOADERS:
                     s.syscall_msr = True
@@ -606,6 +629,8 @@ class Summaries:
             if (is_jump(ci) or ci.group(capstone.CS_GRP_CALL)) and len(ops) == 1 \
                     and ops[0].type == capstone.x86.X86_OP_IMM:
                 tgt = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+            elif not (is_jump(ci) or m.startswith("loop")) and self._makes_code_address(ci, nxt):
+                code_made.append(addr)
             if any(op.type == capstone.x86.X86_OP_MEM and op.mem.segment == capstone.x86.X86_REG_GS for op in ops) \
                     or 0x65 in ci.prefix:
                 # (the prefix too: an implicit memory operand has no operand
@@ -715,12 +740,16 @@ class Summaries:
                 if tgt is None:
                     anyw(f"an indirect call at {prog.symbolize(addr)}", regs=True, unread=True)
                     s.may_change_if = s.vector = True
+                    icalls.append(addr)
                     go(fall, frame, after)  # (assumption abi-callee-saved)
                 else:
                     if prog.is_trace_hook(tgt):
                         s.via_ftrace = True
                     sub = self._direct(tgt)
                     if sub is not None:
+                        if prog.thunk_register(tgt) is not None:
+                            icalls.append(addr)  # (`call __x86_indirect_thunk_rax`: `call *%rax`)
+                            computed_call()
                         return partial(sub)
                     funcs.add(tgt)
                     # its fall-through is read once the callee returns
@@ -779,6 +808,7 @@ class Summaries:
                 # (adv_r131_sct_fallthrough_summary): as a tail call to it
                 return partial(self._direct(fall[0]))
             go(fall, frame, after)
+        computed_call()
         if stack.why:
             s.frame_unsafe = stack.why
         made = stack.ret_copies.get(start, set())
@@ -819,6 +849,21 @@ class Summaries:
         else:
             s.opaque = s.gs_access = True
         return s
+
+    def _makes_code_address(self, ci, nxt: int) -> bool:
+        """Whether the instruction (no branch) puts an address in the
+        image's executable sections into a register or memory: an immediate
+        operand, or a `lea` of a RIP-relative one."""
+        prog = self.program
+        for op in ci.operands:
+            if op.type == capstone.x86.X86_OP_IMM and op.size == 8 and \
+                    prog.is_code_address(op.imm & 0xFFFFFFFFFFFFFFFF):
+                return True
+            if ci.mnemonic == "lea" and op.type == capstone.x86.X86_OP_MEM and \
+                    op.mem.base == capstone.x86.X86_REG_RIP and op.mem.index == 0 and \
+                    prog.is_code_address((nxt + op.mem.disp) & 0xFFFFFFFFFFFFFFFF):
+                return True
+        return False
 
     def _loads_current(self, ci, nxt: int) -> str | None:
         """The 64-bit register an 8-byte `mov` loads the current task
