@@ -2608,10 +2608,17 @@ class Explorer:
         else (a fresh value: any) stays the unknown callee."""
         if not target.symbolic:
             return
-        if any(leaf.op == "BVV" and leaf.size() == 64 and self.program.is_code_address(leaf.args[0])
-               for leaf in target.leaf_asts()) or self._values(st, target, limit=8, by_guard=False) is not None:
+        if self._code_leaf(target) or self._values(st, target, limit=8, by_guard=False) is not None:
             raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
                                "from constants (not followed)")
+
+    def _code_leaf(self, v) -> bool:
+        """Whether the value is, or is built from, a constant address in the
+        image's executable sections."""
+        if not v.symbolic:
+            return self.program.is_code_address(v.concrete_value)
+        return any(leaf.op == "BVV" and leaf.size() == 64 and self.program.is_code_address(leaf.args[0])
+                   for leaf in v.leaf_asts())
 
     def _branch_regions(self, cfg, block, st: MState, succs, depth: int):
         """Implicit flows (no-kernel-data), in the entry code (call depth 0):
@@ -3614,6 +3621,16 @@ class Explorer:
             # (not followed: too deep, or recursive)
             raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} cannot be summarised: "
                                f"{self._must_run(summary)}")
+        if summary.indirect_call and any(self._code_leaf(self.reg(st, r)) for r in ("rdi", "rsi", "rdx", "rcx", "r8",
+                                                                                    "r9", "rax")):
+            # a callee that calls through a register, handed a code address
+            # in one (`lea 1f(%rip),%rdi; call helper` with helper's `call
+            # *%rdi`): where that call goes is image code the summary did
+            # not read, not a pointer from data (abi-callee-saved):
+            # inconclusive, as the explorer's own computed call
+            # (_computed_call; adv_r171_icall_label_in_arg)
+            raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} calls through a register "
+                               "and is handed a code address (not followed)")
         self._site = site
         self._exposures(st, site)
         ev_kind = summary.event_kind

@@ -188,6 +188,10 @@ class Summary:
     # the pt_regs stores of code read whole are marked (Explorer._ptregs_writer:
     # adv_r16_fixup_ptregs_kptr)
     unread: bool = True
+    # its code read calls through a register or a retpoline thunk: a code
+    # address a caller hands it in a register may be where that goes
+    # (Explorer._call refuses it)
+    indirect_call: bool = False
     # its code returns through a return thunk (assumption return-thunk: the
     # thunk's registers and memory are a `ret`'s)
     via_return_thunk: bool = False
@@ -383,6 +387,7 @@ class Summaries:
             sub.syscall_msr = sub.syscall_msr or bool(msrs & {None, *OTHER_SYSCALL_MSRS})
             sub.cr0_write = sub.cr0_write or s.cr0_write
             sub.frame_unsafe = stack.why
+            sub.indirect_call = sub.indirect_call or bool(icalls)
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
             sub.via_ftrace = sub.via_ftrace or s.via_ftrace
@@ -809,6 +814,7 @@ class Summaries:
                 return partial(self._direct(fall[0]))
             go(fall, frame, after)
         computed_call()
+        s.indirect_call = bool(icalls)
         if stack.why:
             s.frame_unsafe = stack.why
         made = stack.ret_copies.get(start, set())
