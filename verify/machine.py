@@ -261,6 +261,8 @@ STACK_TOP = 0xFFFFC90000008000  # task stack top (cpu_current_top_of_stack)
 TRAMPOLINE_TOP = 0xFFFFFE0000003000  # entry trampoline stack (TSS sp0)
 TASK = 0xFFFF888200000000  # current task_struct
 SCRATCH = 0xFFFFFFFFFF000000  # where reads/writes through unknown pointers are sent
+# the kernel image's mapping (__START_KERNEL_map) and the modules above it, up to the fixmap
+KERNEL_TEXT_SPAN = (0xFFFFFFFF80000000, 0xFFFFFFFFFF000000)
 STACK_LIMIT = STACK_TOP - 0x4000
 # MSRs whose values SYSRET or the next SYSCALL consume (SDM vol. 2 SYSCALL,
 # SYSRET; vol. 4; msr-index.h): EFER (SCE: SYSRET is #UD without it), STAR

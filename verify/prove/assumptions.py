@@ -8,7 +8,12 @@ ASSUMPTIONS = {
     "The return, RSP and the callee-saved registers are checked on the code the summary reads "
     "(summary.StackWalk: stores through RSP stay below each frame's return address, every `ret` runs at its "
     "frame's entry RSP with RBX, RBP, R12-R15 kept or restored from where they were saved; a callee that fails it is "
-    "run, not summarised); this covers code the summary does not read: unknown callees, a closure past "
+    "run, not summarised); this covers code the summary does not read: unknown callees (an indirect call's "
+    "target loaded from data, a .rodata word included, which boot may write before mark_rodata_ro; a code "
+    "address the code computes with constants is not one: the exploration refuses it, a summary that makes "
+    "a constant which may be one, Program.may_be_code, is run, and a callee handed one in a register is "
+    "refused; one handed over biased by a constant, or made by arithmetic from a data address, is not "
+    "seen), a closure past "
     "the summary's size limit, and the rest of a closure once its walk reaches code fixed only at run time (a "
     "static call, the dispatch); DF is unknown after a callee whose code read has a std, popf or iret.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given (so "

@@ -2597,24 +2597,27 @@ class Explorer:
             yield node, s2
 
     def _computed_call(self, st: MState, target, site: int) -> None:
-        """An indirect call whose target the code computed from a few
-        constants (`lea 1f(%rip),%rax; lea 2f(%rip),%rdx; cmovnz %rdx,%rax;
-        call *%rax`): image code, not a pointer from data the unknown
-        callee's assumptions name (abi-callee-saved), and not followed here:
-        inconclusive (adv_r171_icall_cmov_entry_skip, a label that rewrites
-        its own return slot), or built from a code address (a constant
-        leaf in the image's executable sections: `cmovnz` between a label
-        and a pointer from data).  A target loaded from memory and nothing
-        else (a fresh value: any) stays the unknown callee."""
-        if not target.symbolic:
-            return
-        if self._code_leaf(target) or self._values(st, target, limit=8, by_guard=False) is not None:
+        """An indirect call is a call to an unknown function (the unknown
+        callee's assumptions, abi-callee-saved) only where its target is a
+        pointer from data: a value loaded from memory or a register, or a
+        choice between such values (_from_data).  A target the code computed
+        with a constant in it is image code this exploration does not
+        follow: inconclusive (`lea 1f(%rip),%rax; lea 2f(%rip),%rdx; cmovnz
+        %rdx,%rax; call *%rax` into a label that rewrites its own return
+        slot, adv_r171_icall_cmov_entry_skip; a stub table's address
+        indexed and xored with a constant, adv_r173_icall_stub_table_xor).
+        (A concrete target is followed as a direct call is.)"""
+        if target.symbolic and not _from_data(target):
             raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
-                               "from constants (not followed)")
+                               "with constants (not followed)")
 
     def _code_leaf(self, v) -> bool:
-        """Whether the value is, or is built from, a constant address in the
-        image's executable sections."""
+        """Whether the value is, or is built with, an address in the image's
+        executable sections.  (Not Program.may_be_code's wider test, as the
+        summaries use on the code they read: a register here holds many a
+        mask and offset past every section, -0x40000000 on Debian's generic
+        6.1; a code address handed over biased, adv_r173_icall_thunk_biased_arg,
+        is abi-callee-saved's.)"""
         if not v.symbolic:
             return self.program.is_code_address(v.concrete_value)
         return any(leaf.op == "BVV" and leaf.size() == 64 and self.program.is_code_address(leaf.args[0])
@@ -3621,14 +3624,14 @@ class Explorer:
             # (not followed: too deep, or recursive)
             raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} cannot be summarised: "
                                f"{self._must_run(summary)}")
-        if summary.indirect_call and any(self._code_leaf(self.reg(st, r)) for r in ("rdi", "rsi", "rdx", "rcx", "r8",
-                                                                                    "r9", "rax")):
+        if summary.indirect_call and any(self._code_leaf(self.reg(st, r)) for r in _HANDED_REGS):
             # a callee that calls through a register, handed a code address
             # in one (`lea 1f(%rip),%rdi; call helper` with helper's `call
-            # *%rdi`): where that call goes is image code the summary did
-            # not read, not a pointer from data (abi-callee-saved):
-            # inconclusive, as the explorer's own computed call
-            # (_computed_call; adv_r171_icall_label_in_arg)
+            # *%rdi`; any register but RSP, adv_r173_icall_thunk_label_in_rbx):
+            # where that call goes is image
+            # code the summary did not read, not a pointer from data
+            # (abi-callee-saved): inconclusive, as the explorer's own
+            # computed call (_computed_call; adv_r171_icall_label_in_arg)
             raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} calls through a register "
                                "and is handed a code address (not followed)")
         self._site = site
@@ -4138,6 +4141,28 @@ def _structural_values(v, limit: int):
         return go(v)
     except RecursionError:
         return None
+
+
+# the registers a callee is handed (every general register but RSP)
+_HANDED_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+
+
+def _from_data(v) -> bool:
+    """Whether a symbolic value is a value from data and nothing else: a
+    symbol (a load the model answers with a fresh value, a register or
+    pt_regs slot), parts or extensions of such, or an If choosing between
+    such values (its condition is not part of the value).  A constant or
+    any arithmetic in the value makes it False."""
+    op = v.op
+    if op == "BVS":
+        return True
+    if op == "If":
+        return _from_data(v.args[1]) and _from_data(v.args[2])
+    if op == "Concat":
+        return all(_from_data(a) for a in v.args)
+    if op in ("Extract", "ZeroExt", "SignExt"):
+        return _from_data(v.args[-1])
+    return False
 
 
 def _values_lower_bound(n, cap: int) -> int:

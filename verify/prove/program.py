@@ -10,6 +10,7 @@ from array import array
 
 import numpy as np
 
+from .. import machine
 from ..errors import InputError
 from ..image.encoding import CALL_DEST_PREFIXES as _LEGACY_PREFIXES
 from ..image.encoding import call_rel32_target as _decode_call
@@ -745,6 +746,18 @@ class Program:
         """Whether addr lies in an executable section of the image."""
         sec = self.image.elf.section_at(addr)
         return sec is not None and bool(sec.flags & 0x4)  # SHF_EXECINSTR
+
+    def may_be_code(self, addr: int) -> bool:
+        """Whether addr, a constant the code uses, may be or be near a code
+        address: in the kernel image's or the modules' mapping
+        (machine.KERNEL_TEXT_SPAN) and in no section of the image but an
+        executable one (an address past every section, `label + 1 GiB`, is
+        a code address away from a constant: adv_r173_icall_thunk_biased_arg;
+        one inside a data section is data)."""
+        if not machine.KERNEL_TEXT_SPAN[0] <= addr < machine.KERNEL_TEXT_SPAN[1]:
+            return False
+        sec = self.image.elf.section_at(addr)
+        return sec is None or bool(sec.flags & 0x4)  # SHF_EXECINSTR
 
     def fetch_raw(self, addr: int, n: int) -> bytes:
         """On-disk bytes at addr, patch sites included (for locating

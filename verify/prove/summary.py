@@ -787,6 +787,11 @@ class Summaries:
                 else:
                     sub = self._direct(tgt)
                     if sub is not None:
+                        if prog.thunk_register(tgt) is not None:
+                            # JMP_NOSPEC: a tail call through a register
+                            # (adv_r173_ijmp_thunk_own_label_skip)
+                            icalls.append(addr)
+                            computed_call()
                         return partial(sub)
                     funcs.add(tgt)
                     go(target_node(prog, tgt, vk), frame, after)
@@ -857,17 +862,20 @@ class Summaries:
         return s
 
     def _makes_code_address(self, ci, nxt: int) -> bool:
-        """Whether the instruction (no branch) puts an address in the
-        image's executable sections into a register or memory: an immediate
-        operand, or a `lea` of a RIP-relative one."""
+        """Whether the instruction (no branch) makes a constant that may be a
+        code address or one arithmetic takes there (Program.may_be_code): an
+        immediate, or the address a `lea` of a RIP-relative or absolute
+        operand computes (`leaq .Lcase1,%rdx`, adv_r173_icall_abs_lea_label;
+        `lea .Lcase1+0x40000000(%rip),%rdx; sub $0x40000000,%rdx`, in no
+        section, adv_r173_icall_lea_offset_label).  A data address made
+        code by arithmetic is not seen (assumption abi-callee-saved)."""
         prog = self.program
         for op in ci.operands:
-            if op.type == capstone.x86.X86_OP_IMM and op.size == 8 and \
-                    prog.is_code_address(op.imm & 0xFFFFFFFFFFFFFFFF):
+            if op.type == capstone.x86.X86_OP_IMM and op.size >= 4 and prog.may_be_code(op.imm & 0xFFFFFFFFFFFFFFFF):
                 return True
-            if ci.mnemonic == "lea" and op.type == capstone.x86.X86_OP_MEM and \
-                    op.mem.base == capstone.x86.X86_REG_RIP and op.mem.index == 0 and \
-                    prog.is_code_address((nxt + op.mem.disp) & 0xFFFFFFFFFFFFFFFF):
+            if ci.mnemonic == "lea" and op.type == capstone.x86.X86_OP_MEM and op.mem.index == 0 and \
+                    op.mem.base in (0, capstone.x86.X86_REG_RIP) and \
+                    prog.may_be_code(((nxt if op.mem.base else 0) + op.mem.disp) & 0xFFFFFFFFFFFFFFFF):
                 return True
         return False
 
