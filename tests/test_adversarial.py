@@ -91,6 +91,14 @@ SYSRETL_SITE = {"adv_r163_kaslr_imm_exit_ctrl", "adv_r77_ignore_stub_warn", "adv
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
+    # review 175: a summary's walk ends at the first code fixed only at run
+    # time it reaches (a retpoline call), so a block it had not reached yet
+    # is not read, even one that runs instead of that call (abi-callee-saved
+    # names it; reading on past it made summaries of the real kernels'
+    # exit work claim more and broke their proofs, thirty-fourth session)
+    "adv_r175_icall_thunk_unread_lea": "a label's lea in a block the walk never reads: proven under abi-callee-saved",
+    "adv_r175_thunk_unread_branch_skip": "a return-slot rewrite in a block the walk never reads: proven under "
+                                         "abi-callee-saved",
     # review 173: an indirect call's target from a .rodata word (boot may
     # write it before mark_rodata_ro: the exploration reads it as data) and a
     # code address handed over biased by a constant; both named in

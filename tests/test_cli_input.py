@@ -280,3 +280,14 @@ def test_symtab_of_a_partial_symbol(tmp_path):
     p = tmp_path / "vmlinux-partial-symtab"
     p.write_bytes(bytes(data))
     assert_input_error(run_cli("inspect", str(p)), ".symtab", "malformed ELF")
+
+
+def test_unusable_kernel_cache_directory_is_an_input_error(tmp_path):
+    """Review 174: a kernel cache directory that cannot be made is an input
+    error (exit 2, one line), not an internal error."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = dict(os.environ, SYSRET_VERIFY_KERNELS=str(blocker / "kernels"))
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "check", "--debian", "6.1.0-50-cloud-amd64"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "kernel cache directory" in r.stderr, r.stderr

@@ -666,6 +666,74 @@ def test_baseline_accepts_and_reports_stale(kernels, cache_dir, tmp_path):
     assert json.loads(bl2.read_text())["accepted"][0]["comment"] == "tracked in bug 1234"
 
 
+def test_baseline_entry_that_does_not_accept_is_not_shown_accepted(kernels, cache_dir, tmp_path):
+    """Review 174: an entry of the violation's fingerprint with status
+    "inconclusive" (or none, a bare list's) does not accept a violation: the
+    exit status is 1, and no report may say otherwise (JUnit skipped it and
+    SARIF suppressed it before) nor call the entry stale."""
+    bl = tmp_path / "baseline.json"
+    assert _run(["check", kernels["violated"], "--write-baseline", bl], cache_dir).returncode == 0
+    fp = json.loads(bl.read_text())["accepted"][0]["fingerprint"]
+    for doc in ([{"fingerprint": fp}], {"accepted": [{"fingerprint": fp, "status": "inconclusive"}]}):
+        bl.write_text(json.dumps(doc))
+        junit = tmp_path / "j.xml"
+        r = _run(["check", kernels["violated"], "--baseline", bl, "--format", "sarif", "--junit", junit], cache_dir)
+        assert r.returncode == 1, r.stderr
+        res = json.loads(r.stdout)["runs"][0]["results"][0]
+        assert res["ruleId"] == "canonical-rip" and not res.get("suppressions"), res
+        j = ET.fromstring(junit.read_text())
+        assert int(j.get("failures")) == 1 and int(j.get("skipped")) == 0
+        assert "accepted by the baseline" not in r.stderr and "stale" not in r.stderr, r.stderr
+
+
+def test_cache_entry_others_could_write_is_not_used(kernels, tmp_path):
+    """Review 174: a cached result is taken as a proof without re-proving,
+    and its key is made of public facts, so an entry in a directory every
+    user may write (or owned by another user) is not used: the poisoned
+    "proven" entry there is ignored and the violation found again."""
+    cache = tmp_path / "shared"
+    assert _run(["check", kernels["violated"]], cache).returncode == 1
+    [entry] = [p for p in os.listdir(cache) if p.endswith(".json")]
+    doc = json.loads((cache / entry).read_text())
+    for f in doc["result"]["findings"]:
+        f["status"], f["counterexample"] = "proven", None
+    (cache / entry).write_text(json.dumps(doc))
+    assert _run(["check", kernels["violated"], "--quiet"], cache).returncode == 0  # ours, private: used
+    os.chmod(cache, 0o777)
+    r = _run(["check", kernels["violated"]], cache)
+    assert r.returncode == 1 and "writable by every user" in r.stderr and "not used" in r.stderr, r.stderr
+    os.chmod(cache, 0o755)
+    os.chmod(cache / entry, 0o666)
+    r = _run(["check", kernels["violated"]], cache)
+    assert r.returncode == 1 and "writable by every user" in r.stderr, r.stderr
+
+
+def test_image_hash_is_of_the_file_opened_and_a_change_is_refused(kernels, tmp_path):
+    """Review 174: the hash (the result cache's key, the report's sha256) is
+    of the file the analysis opened, not of whatever the path names later (a
+    symlink swapped, a file renamed over it); a file written while it is
+    checked is refused before its result is stored or reported."""
+    import hashlib
+    import shutil
+
+    from verify.image.elf import ElfImage
+
+    a, b, link = tmp_path / "a", tmp_path / "b", tmp_path / "kernel"
+    shutil.copy(kernels["proven"], a)
+    shutil.copy(kernels["violated"], b)
+    os.symlink("a", link)
+    img = ElfImage(str(link))
+    os.symlink("b", tmp_path / "new")
+    os.replace(tmp_path / "new", link)  # the name swapped to another file after the open
+    assert img.sha256 == hashlib.sha256(open(kernels["proven"], "rb").read()).hexdigest()
+    assert img.unchanged()
+    img2 = ElfImage(str(a))
+    with open(a, "r+b") as f:  # written in place
+        f.seek(0x40)
+        f.write(b"\0")
+    assert not img2.unchanged()
+
+
 def test_baseline_input_errors(kernels, cache_dir, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

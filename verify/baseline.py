@@ -139,18 +139,33 @@ class Applied:
     stale: list  # entries that match no violated/inconclusive finding
 
 
+def accepting(baseline: Baseline | None, finding, fp: str) -> dict | None:
+    """The baseline entry that accepts this finding, or None: one of its
+    fingerprint whose status covers the finding's (the rule above).  The
+    one test: the exit status (apply) and every report's "accepted"
+    (report.annotate: SARIF's suppression, JUnit's skip) agree."""
+    if baseline is None or finding.status not in (VIOLATED, INCONCLUSIVE):
+        return None
+    e = baseline.entries.get(fp)
+    if e is not None and (finding.status == INCONCLUSIVE or e.get("status") == VIOLATED):
+        return e
+    return None
+
+
 def apply(result, baseline: Baseline) -> Applied:
-    accepted, failing, seen = [], [], set()
+    accepted, failing, matched = [], [], set()
     for f, fp in zip(result.findings, fingerprints(result.findings)):
         if f.status not in (VIOLATED, INCONCLUSIVE):
             continue
-        e = baseline.entries.get(fp)
-        if e is not None and (f.status == INCONCLUSIVE or e.get("status") == VIOLATED):
+        matched.add(fp)
+        e = accepting(baseline, f, fp)
+        if e is not None:
             accepted.append((f, e))
-            seen.add(fp)
         else:
             failing.append(f)
-    stale = [e for fp, e in baseline.entries.items() if fp not in seen]
+    # (an entry that matches a finding it does not accept, an "inconclusive"
+    # entry for what is now a violation, is not stale: the finding fails)
+    stale = [e for fp, e in baseline.entries.items() if fp not in matched]
     return Applied(accepted, failing, stale)
 
 

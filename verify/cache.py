@@ -28,6 +28,7 @@ import os
 import tempfile
 
 from . import __version__
+from .errors import untrusted_cache_entry
 from .finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Counterexample, Finding, PathStep
 
 FORMAT = 1
@@ -86,11 +87,15 @@ def solver_versions() -> dict:
     return out
 
 
-def key(image_sha256: str, system_map: str | None = None) -> str:
+def key(image_sha256: str, system_map: str | None = None, system_map_sha256: str | None = None) -> str:
     """No timeout in the key: an answer a budget cut short is never stored,
-    and a complete answer does not depend on the budget."""
+    and a complete answer does not depend on the budget.  system_map_sha256:
+    the hash of the map's bytes the symbols were read from (read again from
+    the path only when not given)."""
     opts = {}
-    if system_map:
+    if system_map_sha256:
+        opts["system_map_sha256"] = system_map_sha256
+    elif system_map:
         with open(system_map, "rb") as f:
             opts["system_map_sha256"] = hashlib.sha256(f.read()).hexdigest()
     blob = json.dumps({"format": FORMAT, "image": image_sha256, "tool": __version__, "code": code_digest(),
@@ -182,7 +187,18 @@ def load(k: str, image_path: str | None = None, expect_sha256: str | None = None
     """The cached result for key `k`, or None.  `image_path` re-points the
     result at the file being checked now (the same bytes may have moved)."""
     try:
-        with open(_path(k)) as f:
+        fd = os.open(_path(k), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd) as f:
+            why = untrusted_cache_entry(os.fstat(f.fileno()), os.stat(cache_dir()))
+            if why:
+                import sys
+
+                print(f"sysret-verify: warning: {_path(k)}: {why}: not used (the result cache is trusted input)",
+                      file=sys.stderr)
+                return None
             doc = json.load(f)
         if doc.get("format") != FORMAT or doc.get("key") != k:
             return None
@@ -203,7 +219,7 @@ def load(k: str, image_path: str | None = None, expect_sha256: str | None = None
 def store(k: str, r: CheckResult) -> bool:
     d = cache_dir()
     try:
-        os.makedirs(d, exist_ok=True)
+        os.makedirs(d, mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=d)
         try:
             with os.fdopen(fd, "w") as f:

@@ -41,6 +41,23 @@ def require_regular_file(path: str, what: str) -> None:
         raise InputError(f"{path}: is {kind}, not {what} (a regular file is required)")
 
 
+def untrusted_cache_entry(entry: os.stat_result, directory: os.stat_result) -> str:
+    """Why a cache entry (stat of the file and of its directory) is not to be
+    believed, or "": a cached result is a proof taken without re-proving, and
+    a cached decompressed vmlinux is the code checked, so only an entry no
+    one else could have written counts (a result's key is made of public
+    facts: anyone could plant an all-proven entry where the directory lets
+    them, review 174): the entry and its directory owned by this user, and
+    not writable by every user.  (Group write is let be: a umask of 002
+    with a group of one's own is common on CI machines.)"""
+    uid = os.geteuid()
+    if entry.st_uid != uid or directory.st_uid != uid:
+        return "owned by another user"
+    if entry.st_mode & 0o002 or directory.st_mode & 0o002:
+        return "writable by every user"
+    return ""
+
+
 def internal_error(e: BaseException) -> str:
     """`internal error: Type: message at file:line` (the innermost frame) for
     an exception that is a bug in the tool: its own exit status, never a

@@ -35,7 +35,11 @@ def cache_dir() -> str:
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         base = os.path.join(xdg, "sysret-verify", "kernels")
-    os.makedirs(base, exist_ok=True)
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{base}: cannot make the kernel cache directory: {e.strerror or e} "
+                         "(SYSRET_VERIFY_KERNELS, else $XDG_CACHE_HOME/sysret-verify/kernels)") from None
     return base
 
 

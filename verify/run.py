@@ -78,7 +78,8 @@ def prove(image, *, engine: str = "summary", timeout: float = 1800.0, system_map
     unless a budget cut it short."""
     from . import cache
 
-    key = cache.key(image.sha256 + ":" + engine, system_map) if use_cache else None
+    map_sha = getattr(image.symbols, "sha256", None) if system_map else None
+    key = cache.key(image.sha256 + ":" + engine, system_map, map_sha) if use_cache else None
     result = cache.load(key, image.path, image.sha256) if key else None
     if result is not None:
         if not quiet:
@@ -89,6 +90,10 @@ def prove(image, *, engine: str = "summary", timeout: float = 1800.0, system_map
         from .prove import check_image
 
         result = check_image(image, timeout=timeout, progress=progress)
+    if not image.elf.unchanged():
+        # written while it was checked: the code read and the hash reported
+        # may be of different bytes (review 174)
+        raise InputError(f"{image.path}: the file changed while it was checked: check it again")
     # an answer a time budget cut short may differ on another run or
     # machine: it is not cached
     cut = result.budget_cut or any("timeout" in f.reason for f in result.findings if f.status != "proven")

@@ -136,6 +136,7 @@ class SymbolTable:
 
     def _fill(self, addrs, sizes, names: list, kinds, source: str) -> None:
         self.source = source
+        self.sha256 = None  # a System.map's: the sha256 of the bytes read (read_system_map)
         n = len(names)
         # A name defined more than once (static functions in different
         # files, a local label beside a global of the same name) is looked up
@@ -302,7 +303,11 @@ class ElfImage:
             raise InputError(f"{path}: is a directory, not a kernel image") from None
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
-        size = os.fstat(self._fh.fileno()).st_size
+        st = os.fstat(self._fh.fileno())
+        size = st.st_size
+        # what was opened: a change of the file while it is checked (written
+        # in place: the mmap shows the new bytes) is refused (unchanged)
+        self._opened_stat = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if size == 0:
             raise InputError(f"{path}: empty file, not a kernel image")
         self.file_size = size
@@ -507,19 +512,31 @@ class ElfImage:
         # Read through one 4 MiB buffer rather than the mmap: every mmap page
         # touched counts in the process's RSS (588 MB for the Debian image),
         # while pages read with readinto stay in the page cache only.
+        # From the descriptor the analysis reads, never the path again (a
+        # symlink swapped or a file renamed after the open would give the
+        # hash, and the result cache's key, of other bytes: review 174).
         buf = bytearray(4 << 20)
         view = memoryview(buf)
-        with open(self.file, "rb") as f:
-            f.seek(offset)
-            while True:
-                if hurry is not None and hurry.is_set():
-                    return h, offset
-                n = f.readinto(buf)
-                if not n:
-                    break
-                h.update(view[:n])
-                offset += n
+        fd = self._fh.fileno()
+        while True:
+            if hurry is not None and hurry.is_set():
+                return h, offset
+            n = os.preadv(fd, [buf], offset)
+            if not n:
+                break
+            h.update(view[:n])
+            offset += n
         return h.hexdigest(), None
+
+    def unchanged(self) -> bool:
+        """Whether the file opened is as it was at the open (the same inode,
+        size and modification and change times): a file written while it is
+        checked is another image than the one hashed."""
+        try:
+            st = os.fstat(self._fh.fileno())
+        except (OSError, ValueError):
+            return False
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == self._opened_stat
 
     @cached_property
     def build_id(self) -> str | None:
@@ -636,4 +653,6 @@ def read_system_map(path: str) -> SymbolTable:
         entries.append((addr, 0, parts[2].decode("ascii", "replace"), kind.upper()))
     if not entries:
         raise InputError(f"{path}: empty System.map")
-    return SymbolTable(entries, f"{os.path.basename(path)}")
+    table = SymbolTable(entries, f"{os.path.basename(path)}")
+    table.sha256 = hashlib.sha256(data).hexdigest()  # (of the bytes read: the result cache's key, run.prove)
+    return table

@@ -29,7 +29,7 @@ import os
 import re
 import tempfile
 
-from ..errors import InputError
+from ..errors import InputError, untrusted_cache_entry
 from . import bzimage
 from .elf import ElfImage, SymbolTable, read_system_map
 
@@ -63,7 +63,7 @@ def _cache_dir() -> str | None:
         d = os.path.join(cache_dir(), "vmlinuz")
         os.makedirs(d, exist_ok=True)
         return d if os.access(d, os.W_OK) else None
-    except OSError:
+    except (OSError, InputError):
         return None
 
 
@@ -111,7 +111,8 @@ def decompressed_elf(path: str, data: bytes, sha256: str) -> tuple[str, str, boo
     d = _cache_dir()
     if d is not None:
         final = os.path.join(d, f"{sha256}.elf")
-        if os.path.exists(final) and _digest_file(final) == _recorded_digest(final):
+        if os.path.exists(final) and not untrusted_cache_entry(os.stat(final), os.stat(d)) and \
+                _digest_file(final) == _recorded_digest(final):
             return final, method, False
         # (missing, or not the bytes that were written: a truncated or
         # edited file is decompressed again, never trusted by its name)

@@ -2026,6 +2026,14 @@ class Explorer:
         self.cr3_writes_read = 0  # CR3 writes run so far (_function_once)
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
+        # name prefixes of the values a summarised callee that makes code
+        # addresses returned or stored (Summary.makes_code): a call through
+        # one is to image code not read (_computed_call)
+        self.code_marks: set = set()
+        # ... and of the memory its havoc left (a call through a value loaded
+        # from there is refused; a value from there handed to a callee is
+        # not: every load of the path's memory after such a havoc would be)
+        self.code_gens: set = set()
         st, self.user = self.initial_state(entry_kind)
         self._compat_run = entry is not None and entry != self.program.entry.syscall_entry
         if entry is None:
@@ -2610,6 +2618,36 @@ class Explorer:
         if target.symbolic and not _from_data(target):
             raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
                                "with constants (not followed)")
+        if self._code_marked(target, gens=True):
+            # a value a summarised callee that makes code addresses returned
+            # or stored (adv_r175_icall_ret_label)
+            raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to a value a summarised callee "
+                               "that makes code addresses left (not followed)")
+
+    def _code_marked(self, v, gens: bool = False) -> bool:
+        """Whether the value carries a value of a summarised callee that
+        makes code addresses (code_marks; gens: or memory its havoc left)."""
+        marks = (self.code_marks | self.code_gens) if gens else self.code_marks
+        return bool(marks) and v.symbolic and any(n.startswith(m) for n in v.variables for m in marks)
+
+    def _code_in_memory(self, st: MState) -> bool:
+        """Whether a word the path wrote holds a code address (Explorer.
+        _code_leaf), other than a return address a
+        followed call pushed (or this call: its own) and the dead stack below
+        RSP."""
+        rsp = self.reg(st, "rsp")
+        if rsp.symbolic:
+            return True
+        sp = rsp.concrete_value
+        skip = {*self.ret_slots, sp}
+        words = sorted({b & ~7 for b in st.mem})
+        for a in words:
+            if a in skip or self.stack_lo <= a < sp:
+                continue
+            v = st.load_bytes(a, 8)
+            if self._code_leaf(v):
+                return True
+        return False
 
     def _code_leaf(self, v) -> bool:
         """Whether the value is, or is built with, an address in the image's
@@ -3624,7 +3662,8 @@ class Explorer:
             # (not followed: too deep, or recursive)
             raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} cannot be summarised: "
                                f"{self._must_run(summary)}")
-        if summary.indirect_call and any(self._code_leaf(self.reg(st, r)) for r in _HANDED_REGS):
+        if summary.indirect_call and (any(self._code_leaf(self.reg(st, r)) for r in _HANDED_REGS) or
+                                      self._code_in_memory(st)):
             # a callee that calls through a register, handed a code address
             # in one (`lea 1f(%rip),%rdi; call helper` with helper's `call
             # *%rdi`; any register but RSP, adv_r173_icall_thunk_label_in_rbx):
@@ -3632,6 +3671,8 @@ class Explorer:
             # code the summary did not read, not a pointer from data
             # (abi-callee-saved): inconclusive, as the explorer's own
             # computed call (_computed_call; adv_r171_icall_label_in_arg)
+            # (or one in memory it can read: a stack slot whose address it
+            # is handed, adv_r175_icall_stack_slot_arg, a global hook)
             raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} calls through a register "
                                "and is handed a code address (not followed)")
         self._site = site
@@ -3653,6 +3694,12 @@ class Explorer:
             ts_ask = self._ask_ts_effect(st, target, name)
         self.apply_summary(st, summary, f"{site:x}", ret_slots=[*self.ret_slots, self.rsp(st)], ts_ask=ts_ask,
                            target=target, name=name)
+        if summary.makes_code:
+            # (its returned registers, the bytes it wrote and the memory
+            # generation of its havoc: adv_r175_icall_ret_label,
+            # _global_hook_label, _outparam_label)
+            self.code_marks |= {m for m in event.marks if m.startswith(("ret_", "w_"))}
+            self.code_gens |= {m for m in event.marks if m.startswith("mem")}
         if ev_kind == "dispatch":
             # The syscall's result is user data (RAX only: a syscall returns
             # a long; RDX is scratch it leaves).  Named by the exact value

@@ -192,6 +192,10 @@ class Summary:
     # address a caller hands it in a register may be where that goes
     # (Explorer._call refuses it)
     indirect_call: bool = False
+    # its code read makes a constant that may be a code address
+    # (Program.may_be_code): what it returns or stores may be one
+    # (Explorer.apply_summary marks those values, adv_r175_icall_ret_label)
+    makes_code: bool = False
     # its code returns through a return thunk (assumption return-thunk: the
     # thunk's registers and memory are a `ret`'s)
     via_return_thunk: bool = False
@@ -388,6 +392,7 @@ class Summaries:
             sub.cr0_write = sub.cr0_write or s.cr0_write
             sub.frame_unsafe = stack.why
             sub.indirect_call = sub.indirect_call or bool(icalls)
+            sub.makes_code = sub.makes_code or bool(code_made)
             sub.gs_access = sub.gs_access or s.gs_access
             sub.via_return_thunk = s.via_return_thunk
             sub.via_ftrace = sub.via_ftrace or s.via_ftrace
@@ -820,6 +825,7 @@ class Summaries:
             go(fall, frame, after)
         computed_call()
         s.indirect_call = bool(icalls)
+        s.makes_code = bool(code_made)
         if stack.why:
             s.frame_unsafe = stack.why
         made = stack.ret_copies.get(start, set())

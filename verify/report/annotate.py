@@ -28,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..baseline import fingerprints, site_function
+from ..baseline import accepting, fingerprints, site_function
 from ..finding import INCONCLUSIVE, PROVEN, VIOLATED, CheckResult, Finding
 from .sources import SourceLocation, SourcePaths
 
@@ -118,7 +118,7 @@ def annotate(result: CheckResult, image=None, baseline=None, source_root: str | 
     items = []
     for f, fp in zip(result.findings, fingerprints(result.findings)):
         fn = site_function(f.site_symbol)
-        entry = baseline.entries.get(fp) if baseline is not None and f.status != PROVEN else None
+        entry = accepting(baseline, f, fp)
         items.append(Item(f, fp, fn, sites_in[fn].index(f.site) + 1, len(sites_in[fn]), entry,
                           sources.get(f.site)))
     return Annotated(result, items, status_counts(result.findings), baseline, paths, sources, view)
