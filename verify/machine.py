@@ -273,6 +273,7 @@ STACK_LIMIT = STACK_TOP - 0x4000
 SYSCALL_MSRS = {0xC0000080: "MSR_EFER", 0xC0000081: "MSR_STAR", 0xC0000082: "MSR_LSTAR",
                 0xC0000083: "MSR_CSTAR", 0xC0000084: "MSR_SYSCALL_MASK", 0xC0000101: "MSR_GS_BASE",
                 0xC0000102: "MSR_KERNEL_GS_BASE"}
+MSR_GS_BASE, MSR_KERNEL_GS_BASE = 0xC0000101, 0xC0000102
 # The analysis' own record of user-ASID flushes owed (a private region, no
 # kernel address): bit i set = user_pcid_flush_mask's bit i was cleared on
 # this path and no CR3 write to ASID i's user tables has flushed it since

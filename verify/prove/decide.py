@@ -285,7 +285,7 @@ def decide(q: Query, oid: str, extra: list, events: list, timeout_ms: int):
         return "unknown", None, r.reason
     if r.unsat:
         return "proven", None, []
-    unsure = [e for e in events if e.unsure]
+    unsure = [e for e in events if e.unsure and not (e.value_only and oid == "no-kernel-data")]
     gz = [(e, conv(e.guard)) for e in unsure]
     blame = [e for e, g in gz if z3.is_true(r.model.eval(g, model_completion=True))]
     if not blame:

@@ -129,7 +129,7 @@ class Event:
     loop head), "assumption"; "dispatch" (the syscall itself: exact by the
     havoc semantics, never unconfirmed)."""
 
-    __slots__ = ("kind", "guard", "name", "target", "site", "assumption", "marks")
+    __slots__ = ("kind", "guard", "name", "target", "site", "assumption", "marks", "value_only")
 
     def __init__(self, kind, guard, name, target=None, site=0, assumption=None):
         self.kind, self.guard, self.name, self.target, self.site = kind, guard, name, target, site
@@ -138,6 +138,12 @@ class Event:
         # summary's clobbered registers, written bytes, memory generation):
         # a term with such a name depends on the over-approximation
         self.marks: set = set()
+        # a value made up or read from the image's writable data, unsure
+        # where it is not the typical or the file's one: not for
+        # no-kernel-data (decide.decide), whose counterexample is two runs
+        # that differ in that very data (a secret kept in .data,
+        # adv_r61_cmov_secret; a CPU number, adv_r39_rdpid_leak): any value
+        self.value_only = False
 
     def made(self, term) -> bool:
         return any(n.startswith(m) for n in term.variables for m in self.marks)
@@ -233,6 +239,7 @@ class Explorer:
         self._kconst_memo: dict = {}
         self._task_const_memo: dict = {}
         self.witness = False
+        self._data_read_events: set = set()
         self.memory_limit_mib = 0  # 0: none; check_image sets it for refinement rounds
         self.prior_mib = 0.0  # resident before the check, beyond a fresh process's (rounds._refine_memory_limit)
         self.witness_split: frozenset = frozenset()
@@ -1129,19 +1136,47 @@ class Explorer:
         # vmlinux, .data..ro_after_init being linked inside .rodata:
         # adv_r167_safe_rodata_wa_cs; the text is code, read as the image has it)
         elf_sec = self.program.image.elf.section_at(a)
-        if not self._ro_after_boot(a, n) or elf_sec is None or elf_sec.flags & 0x4 or not elf_sec.has_bits:
+        if elf_sec is None or elf_sec.flags & 0x4 or not elf_sec.flags & 0x2 or a + n > elf_sec.end:
             return
+        writable = not self._ro_after_boot(a, n)
+        if writable:
+            # Writable data (.data, .bss) the path reads before any havoc:
+            # other code may have written it, but a model that makes up its
+            # value is no more a real execution than one that makes up a
+            # .rodata word's (a limit kept in .data that no code writes,
+            # adv_r177_safe_data_task_size; a boot_cpu_data capability bit,
+            # adv_r177_safe_bootcpu_la57_limit): the file's value (zero in
+            # .bss) is the one a model may keep, after the syscall's havoc too
+            # (a syscall does not write every global: that havoc is exact for
+            # what a task can reach, pt_regs and the memory it was handed,
+            # not for the image's variables; through the dispatch,
+            # adv_r177_safe_data_task_size with a syscall number in range)
+            pass
         sec = elf_sec.name
         try:
-            raw = self.program.image.read(a, n)
+            raw = self.program.image.read(a, n) if elf_sec.has_bits else bytes(n)
         except Exception:  # noqa: BLE001 (unreadable: leave the value free, as before)
             return
         file_value = claripy.BVV(int.from_bytes(raw, "little"), 8 * n)
-        guard = claripy.And(st.guard, addr == a, v != file_value) if addr.symbolic else \
-            claripy.And(st.guard, v != file_value)
-        self.ex.events.append(Event("unknown-read", guard, f"a read of {sec} at {self.program.symbolize(a)}: its "
-                                    "value at run time is taken from the file only when a model keeps it",
-                                    site=insn))
+        if not writable:
+            guard = claripy.And(st.guard, addr == a, v != file_value) if addr.symbolic else \
+                claripy.And(st.guard, v != file_value)
+        else:
+            # (no path guard: a model that sets the value the file's way
+            # where the path does not read it loses nothing.  One event per
+            # value: every read of the same bytes makes the same one; the
+            # uniprocessor kernel's per-CPU variables are such globals, and
+            # one event per read with its path guard held 80 MiB more)
+            seen = self._data_read_events
+            key = (v.hash(), n, addr.hash() if addr.symbolic else a)
+            if key in seen:
+                return
+            seen.add(key)
+            guard = claripy.And(addr == a, v != file_value) if addr.symbolic else v != file_value
+        event = Event("unknown-read", guard, f"a read of {sec} at {self.program.symbolize(a)}: its value at run "
+                      "time is taken from the file only when a model keeps it", site=insn)
+        event.value_only = writable
+        self.ex.events.append(event)
 
     def _ro_section(self, a: int, n: int):
         """The name of the image's allocated, non-writable, non-executable
@@ -1800,10 +1835,18 @@ class Explorer:
                 keep[a] = v
             elif keep_user_state and (self.pt_regs <= a < machine.STACK_TOP or self._is_ti(a)):
                 keep[a] = v
+        dropped_code = self._code_in_words(st, [a for a in st.mem if a not in keep])
         old_gen = st.gen
         st.gen = new_generation()
         if self._event is not None:
             self._event.marks.add(f"mem{st.gen[1]}_")
+        if dropped_code:
+            # a code address (or a value of a callee that makes them) the
+            # path had stored where the havoc leaves anything: a word loaded
+            # from the new memory may still be it, so a call through one is
+            # refused (_computed_call; the entry code's own hook set before
+            # the dispatch, adv_r176_icall_own_store_havoc)
+            self.code_gens.add(f"mem{st.gen[1]}_")
         if keep_user_state:
             # pt_regs and thread_info keep their values: copy the background in
             for a in list(range(self.pt_regs, self.pt_regs + self.frame.layout.pt_regs_size.value)) + self._ti_bytes:
@@ -2023,6 +2066,7 @@ class Explorer:
         self.witness = witness
         self.witness_split = split
         self.ex = Exploration()
+        self._data_read_events: set = set()  # (_image_data_read: one event per value in this exploration)
         self.cr3_writes_read = 0  # CR3 writes run so far (_function_once)
         self.ret_slots: list[int] = []
         self.callstack: list[int] = []
@@ -2537,7 +2581,7 @@ class Explorer:
                 continue
             if jk == "Ijk_Call" or (k == "tail" and sc is succs[-1]):
                 tgt = None if sc.target.symbolic else sc.target.concrete_value
-                self._computed_call(s2, sc.target, last.addr)
+                self._computed_call(s2, sc.target, last.addr, depth)
                 reg = self.program.thunk_register(tgt)
                 if reg is not None:
                     # CALL_NOSPEC / JMP_NOSPEC: a call to the retpoline thunk
@@ -2559,7 +2603,7 @@ class Explorer:
                         self._return_thunk_gs(s2, last.addr)
                     v = self.reg(s2, reg)
                     tgt = None if v.symbolic else v.concrete_value
-                    self._computed_call(s2, v, last.addr)
+                    self._computed_call(s2, v, last.addr, depth)
                 elif jk == "Ijk_Call" and self.program.call_depth_site(last.addr):
                     # a direct call boot may send through its call-depth
                     # accounting thunk (.call_sites under retbleed=stuff):
@@ -2604,7 +2648,7 @@ class Explorer:
             node = self._succ_node(block, t)
             yield node, s2
 
-    def _computed_call(self, st: MState, target, site: int) -> None:
+    def _computed_call(self, st: MState, target, site: int, depth: int = 0) -> None:
         """An indirect call is a call to an unknown function (the unknown
         callee's assumptions, abi-callee-saved) only where its target is a
         pointer from data: a value loaded from memory or a register, or a
@@ -2614,21 +2658,37 @@ class Explorer:
         %rdx,%rax; call *%rax` into a label that rewrites its own return
         slot, adv_r171_icall_cmov_entry_skip; a stub table's address
         indexed and xored with a constant, adv_r173_icall_stub_table_xor).
-        (A concrete target is followed as a direct call is.)"""
+        (A concrete target is followed as a direct call is.)  Inside a
+        followed callee (depth > 0) the refusal refutes what an earlier
+        round's summary of it took for granted, that its indirect calls go
+        to functions keeping the ABI (abi-callee-saved): ReturnRefuted, so
+        the rounds take back what that summary proved
+        (adv_r67_task_stack_saved_slot came out proven when this was a plain
+        inconclusive: round 2's error left round 1's proof standing)."""
+        err = ReturnRefuted if depth > 0 else Inconclusive
         if target.symbolic and not _from_data(target):
-            raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
-                               "with constants (not followed)")
+            raise err(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
+                      "with constants (not followed)")
         if self._code_marked(target, gens=True):
             # a value a summarised callee that makes code addresses returned
             # or stored (adv_r175_icall_ret_label)
-            raise Inconclusive(f"{self.program.symbolize(site)}: an indirect call to a value a summarised callee "
-                               "that makes code addresses left (not followed)")
+            raise err(f"{self.program.symbolize(site)}: an indirect call to a value a summarised callee "
+                      "that makes code addresses left (not followed)")
 
     def _code_marked(self, v, gens: bool = False) -> bool:
         """Whether the value carries a value of a summarised callee that
         makes code addresses (code_marks; gens: or memory its havoc left)."""
         marks = (self.code_marks | self.code_gens) if gens else self.code_marks
         return bool(marks) and v.symbolic and any(n.startswith(m) for n in v.variables for m in marks)
+
+    def _code_in_words(self, st: MState, byte_addrs) -> bool:
+        """Whether an 8-byte word of st's memory holding one of these bytes
+        is a code address or a code-marked value (with code_gens)."""
+        for a in sorted({b & ~7 for b in byte_addrs}):
+            v = st.load_bytes(a, 8)
+            if self._code_leaf(v) or self._code_marked(v, gens=True):
+                return True
+        return False
 
     def _code_in_memory(self, st: MState) -> bool:
         """Whether a word the path wrote holds a code address (Explorer.
@@ -2648,6 +2708,35 @@ class Explorer:
             if self._code_leaf(v):
                 return True
         return False
+
+    def kaddr_branch(self, st: MState, cond, insn: int):
+        """The condition of a branch (or selection) a kernel address decides:
+        a free choice, both ways (KASLR may give the address's bits other
+        values than the model's layout: semantics.run_block).  (Not only
+        the bits KASLR moves: the sign bit of every kernel address is taken
+        both ways too, a known false "violated",
+        adv_r177_safe_rdmsr_gsbase_swapgs; an unsure event on the way the
+        model's layout does not go made the bits KASLR does move, bit 21 of
+        _THIS_IP_, adv_r59_kaddr_branch_bit, inconclusive.)"""
+        return fresh_bool(f"kaddr_branch_{insn:x}")
+
+    def _made_up(self, st: MState, name: str, bits: int, insn: int, what: str, typical: int | None = None):
+        """A fresh value for machine state the kernel or the CPU fixes (an
+        MSR, XCR0, a control register, a CPU number): not every value the
+        model may pick is one a real run can have, so a model in which it
+        is other than `typical` (a value some real machine has: CPU 0, XCR0
+        = x87|SSE|AVX) is unsure, and one through an MSR of no known
+        value always is (an unknown-read event: inconclusive, never
+        "violated" on a made-up value, adv_r177_safe_rdmsr_gsbase_swapgs's
+        first form)."""
+        v = fresh(name, bits)
+        guard = st.guard if typical is None else v != typical
+        event = Event("unknown-read", guard, f"{what} read at {self.program.symbolize(insn)}: a value the "
+                      "analysis makes up", site=insn)
+        event.marks.update(v.variables)
+        event.value_only = True
+        self.ex.events.append(event)
+        return v
 
     def _code_leaf(self, v) -> bool:
         """Whether the value is, or is built with, an address in the image's
@@ -3112,14 +3201,29 @@ class Explorer:
         elif m in ("stac", "clac"):
             self.set_reg(st, "acflag", claripy.BVV(1 if m == "stac" else 0, 64))
         elif m == "rdmsr":
-            self.set_reg(st, "rax", fresh("rdmsr_lo", 32).zero_extend(32))
-            self.set_reg(st, "rdx", fresh("rdmsr_hi", 32).zero_extend(32))
+            ecx = self.reg(st, "rcx")[31:0]
+            g = st.gs_kernel
+            if not ecx.symbolic and ecx.concrete_value in (machine.MSR_GS_BASE, machine.MSR_KERNEL_GS_BASE):
+                # the GS base in effect, or the one SWAPGS would install (the
+                # pre-FSGSBASE paranoid_entry's `rdmsr; testl %edx,%edx`:
+                # a made-up value took a dead branch, adv_r177_safe_rdmsr_gsbase_swapgs)
+                if ecx.concrete_value == machine.MSR_KERNEL_GS_BASE:
+                    g = claripy.Not(g)
+                k = machine.kernel_address(machine.PERCPU_BASE)
+                v = k if g.is_true() else self.user_gs_base if g.is_false() else claripy.If(g, k, self.user_gs_base)
+                self.set_reg(st, "rax", v[31:0].zero_extend(32))
+                self.set_reg(st, "rdx", v[63:32].zero_extend(32))
+            else:
+                # (0: a value many MSRs hold on some machine)
+                self.set_reg(st, "rax", self._made_up(st, "rdmsr_lo", 32, ins.addr, "an MSR", 0).zero_extend(32))
+                self.set_reg(st, "rdx", self._made_up(st, "rdmsr_hi", 32, ins.addr, "an MSR", 0).zero_extend(32))
         elif m == "xgetbv":
             # XCR0 (or XINUSE) as the CPU has it: VEX lifts the constants
             # EAX = 7, EDX = 0 (x87|SSE|AVX), one CPU's XCR0 of many
-            # (AVX-512 ones have 0xe7 and more: adv_r172_xgetbv_xcr0)
-            self.set_reg(st, "rax", fresh("xcr_lo", 32).zero_extend(32))
-            self.set_reg(st, "rdx", fresh("xcr_hi", 32).zero_extend(32))
+            # (AVX-512 ones have 0xe7 and more: adv_r172_xgetbv_xcr0), and
+            # not every value is one (bit 0 is always set): made up
+            self.set_reg(st, "rax", self._made_up(st, "xcr_lo", 32, ins.addr, "XCR0", 7).zero_extend(32))
+            self.set_reg(st, "rdx", self._made_up(st, "xcr_hi", 32, ins.addr, "XCR0", 0).zero_extend(32))
         elif m in ("rdtsc", "rdtscp"):
             self.set_reg(st, "rax", fresh("tsc_lo", 32).zero_extend(32))
             self.set_reg(st, "rdx", fresh("tsc_hi", 32).zero_extend(32))
@@ -3137,10 +3241,16 @@ class Explorer:
             else:
                 raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
         elif m in ("rdpid", "rdfsbase", "lsl", "lar", "rdpkru"):
+            # (the user's FS base and PKRU: any value is one a task can
+            # have; a CPU number, a descriptor's limit or rights are the
+            # kernel's: made up)
+            # (CPU 0 on node 0: RDPID's TSC_AUX, the vDSO GDT entry's limit)
+            v = fresh(m) if m in ("rdfsbase", "rdpkru") else \
+                self._made_up(st, m, 64, ins.addr, f"`{m}`'s result", 0 if m in ("rdpid", "lsl") else None)
             if ops and ops[0] in REG:
-                self.set_reg(st, ops[0], fresh(m))
+                self.set_reg(st, ops[0], v)
             elif ops and _reg64(ops[0]):
-                self.set_reg(st, _reg64(ops[0]), fresh(m))
+                self.set_reg(st, _reg64(ops[0]), v)
             else:
                 raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
             if m in ("lsl", "lar"):
@@ -3231,7 +3341,10 @@ class Explorer:
                         self._irq_check(st, ins.addr, tables=True)
             else:
                 # (a CR3 read never gives bit 63: obligations.user_cr3)
-                self.set_reg(st, _reg64(dst), (st.cr3 & ((1 << 63) - 1)) if src == "cr3" else fresh(src))
+                # (CR0 as Linux sets it, PG|AM|WP|NE|ET|MP|PE; CR8 0)
+                self.set_reg(st, _reg64(dst), (st.cr3 & ((1 << 63) - 1)) if src == "cr3" else
+                             self._made_up(st, src, 64, ins.addr, f"%{src}",
+                                           {"cr0": 0x80050033, "cr8": 0}.get(src)))
         elif m in ("ud2", "ud1", "ud0") and self.program.after_ud2(ins.addr) == "fixup":
             raise Inconclusive(f"{where}: `{m}` has an exception-table fixup, which is not modelled")
         elif m in ("ud1", "ud0") or (m == "ud2" and self.program.after_ud2(ins.addr) == "resume?"):
@@ -3673,8 +3786,9 @@ class Explorer:
             # computed call (_computed_call; adv_r171_icall_label_in_arg)
             # (or one in memory it can read: a stack slot whose address it
             # is handed, adv_r175_icall_stack_slot_arg, a global hook)
-            raise Inconclusive(f"{prog.symbolize(site)}: the callee {name or hex(target)} calls through a register "
-                               "and is handed a code address (not followed)")
+            raise (ReturnRefuted if depth > 0 else Inconclusive)(
+                f"{prog.symbolize(site)}: the callee {name or hex(target)} calls through a register and is handed a "
+                "code address (not followed)")
         self._site = site
         self._exposures(st, site)
         ev_kind = summary.event_kind

@@ -879,9 +879,11 @@ class Summaries:
         for op in ci.operands:
             if op.type == capstone.x86.X86_OP_IMM and op.size >= 4 and prog.may_be_code(op.imm & 0xFFFFFFFFFFFFFFFF):
                 return True
-            if ci.mnemonic == "lea" and op.type == capstone.x86.X86_OP_MEM and op.mem.index == 0 and \
-                    op.mem.base in (0, capstone.x86.X86_REG_RIP) and \
-                    prog.may_be_code(((nxt if op.mem.base else 0) + op.mem.disp) & 0xFFFFFFFFFFFFFFFF):
+            if ci.mnemonic == "lea" and op.type == capstone.x86.X86_OP_MEM and (
+                    prog.may_be_code(((nxt if op.mem.base == capstone.x86.X86_REG_RIP else 0) + op.mem.disp)
+                                     & 0xFFFFFFFFFFFFFFFF)):
+                # (with a base or index register too: `lea exit_stubs(%rax),
+                # %rax` indexes a table of code, adv_r176_icall_stub_index_lea)
                 return True
         return False
 
