@@ -17,7 +17,7 @@ import claripy
 import pyvex
 
 from ..machine import IMPLICIT_FLOW, from_kernel_address, has_implicit_flow, implicit_flow, vex_helpers
-from .state import MState, fresh, fresh_bool
+from .state import MState, fresh
 
 _HELPERS, _IROPS = vex_helpers()
 vexop_to_simop = _IROPS.vexop_to_simop
