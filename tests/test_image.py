@@ -516,8 +516,9 @@ def test_image_hash_finished_by_the_caller_when_the_thread_is_starved(tmp_path):
     p = tmp_path / "blob"
     p.write_bytes(data)
     want = hashlib.sha256(data).hexdigest()
-    elf = ElfImage.__new__(ElfImage)  # only the file is needed to hash
+    elf = ElfImage.__new__(ElfImage)  # only the open file is needed to hash (its descriptor, review 174)
     elf.file = str(p)
+    elf._fh = open(p, "rb")
     h, offset = elf._hash(hurry=_set_event())
     assert offset == 0
     h, offset = elf._hash(resume=(h, offset))
