@@ -1138,20 +1138,18 @@ class Explorer:
         elf_sec = self.program.image.elf.section_at(a)
         if elf_sec is None or elf_sec.flags & 0x4 or not elf_sec.flags & 0x2 or a + n > elf_sec.end:
             return
+        # Writable data (.data, .bss) the path has not written:
+        # other code may have written it, but a model that makes up its
+        # value is no more a real execution than one that makes up a
+        # .rodata word's (a limit kept in .data that no code writes,
+        # adv_r177_safe_data_task_size; a boot_cpu_data capability bit,
+        # adv_r177_safe_bootcpu_la57_limit): the file's value (zero in
+        # .bss) is the one a model may keep, after the syscall's havoc too
+        # (a syscall does not write every global: that havoc is exact for
+        # what a task can reach, pt_regs and the memory it was handed,
+        # not for the image's variables; through the dispatch,
+        # adv_r177_safe_data_task_size with a syscall number in range)
         writable = not self._ro_after_boot(a, n)
-        if writable:
-            # Writable data (.data, .bss) the path reads before any havoc:
-            # other code may have written it, but a model that makes up its
-            # value is no more a real execution than one that makes up a
-            # .rodata word's (a limit kept in .data that no code writes,
-            # adv_r177_safe_data_task_size; a boot_cpu_data capability bit,
-            # adv_r177_safe_bootcpu_la57_limit): the file's value (zero in
-            # .bss) is the one a model may keep, after the syscall's havoc too
-            # (a syscall does not write every global: that havoc is exact for
-            # what a task can reach, pt_regs and the memory it was handed,
-            # not for the image's variables; through the dispatch,
-            # adv_r177_safe_data_task_size with a syscall number in range)
-            pass
         sec = elf_sec.name
         try:
             raw = self.program.image.read(a, n) if elf_sec.has_bits else bytes(n)
@@ -2708,17 +2706,6 @@ class Explorer:
             if self._code_leaf(v):
                 return True
         return False
-
-    def kaddr_branch(self, st: MState, cond, insn: int):
-        """The condition of a branch (or selection) a kernel address decides:
-        a free choice, both ways (KASLR may give the address's bits other
-        values than the model's layout: semantics.run_block).  (Not only
-        the bits KASLR moves: the sign bit of every kernel address is taken
-        both ways too, a known false "violated",
-        adv_r177_safe_rdmsr_gsbase_swapgs; an unsure event on the way the
-        model's layout does not go made the bits KASLR does move, bit 21 of
-        _THIS_IP_, adv_r59_kaddr_branch_bit, inconclusive.)"""
-        return fresh_bool(f"kaddr_branch_{insn:x}")
 
     def _made_up(self, st: MState, name: str, bits: int, insn: int, what: str, typical: int | None = None):
         """A fresh value for machine state the kernel or the CPU fixes (an
