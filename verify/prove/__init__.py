@@ -22,6 +22,7 @@ fixed per variant only in the final queries.
 """
 from __future__ import annotations
 
+import gc
 import time
 
 from ..errors import InputError
@@ -39,6 +40,17 @@ FORK_MIN_CODE_BYTES = 1 << 20
 
 
 def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckResult:
+    # The objects alive when a check starts (the imported modules: angr,
+    # claripy, pyvex; the image) go to the collector's permanent
+    # generation: a check makes and drops millions of terms, and each full
+    # collection then traversed every one of those old objects too (about
+    # 7% of forty adversarial fixtures' time, a second each, in a process
+    # forked with angr imported, as the tests run them; the Debian
+    # kernels' checks freeze before their fork anyway, parallel._fork).
+    # Raising the thresholds as well saved a few percent more there but
+    # kept garbage longer: the uniprocessor kernel's compat refinement
+    # then reached its memory budget.
+    gc.freeze()
     t0 = time.monotonic()
     rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
     if not image.entry.sysret_sites:

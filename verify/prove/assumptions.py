@@ -283,7 +283,7 @@ ASSUMPTIONS = {
     "call the analysis took for the dispatch.",
     "kernel-calls-keep-gs-cr3": "Code the analysis cannot read (the syscall dispatch, an indirect or static "
     "call, and a summarised callee whose closure reaches such code: its summary stops reading there, so the "
-    "rest of its code is covered too; a SWAPGS, GS-MSR write or CR3 write it read before counts) returns with the GS base it was called with, and, without PTI, with CR3 as the entry code left it: "
+    "rest of its code is covered too; a SWAPGS, GS-MSR write or CR3 write it read before counts) returns with the same GS base in effect (SWAPGS's state: the kernel's where it was called with the kernel's, though under SMP another CPU's per-CPU base after a migration, and the user's base as the syscall may have set it; a read of either base through rdgsbase or rdmsr is a value the analysis makes up: review 178), and, without PTI, with CR3 as the entry code left it: "
     "every SWAPGS outside the entry code is paired with interrupts off (native_load_gs_index, the paranoid "
     "entries restore the GS base before returning), and a context switch away and back reloads the current "
     "task's own page tables (switch_mm_irqs_off; a different PCID/ASID is invisible to user mode).  Under PTI no "

@@ -2716,7 +2716,12 @@ class Explorer:
         value always is (an unknown-read event: inconclusive, never
         "violated" on a made-up value, adv_r177_safe_rdmsr_gsbase_swapgs's
         first form)."""
-        v = fresh(name, bits)
+        return self._unsure_value(st, fresh(name, bits), typical, insn, what)
+
+    def _unsure_value(self, st: MState, v, typical, insn: int, what: str):
+        """v, with a value-only unsure event: a model in which v differs
+        from `typical` (an int or a term; None: any model) is no
+        counterexample (_made_up)."""
         guard = st.guard if typical is None else v != typical
         event = Event("unknown-read", guard, f"{what} read at {self.program.symbolize(insn)}: a value the "
                       "analysis makes up", site=insn)
@@ -2724,6 +2729,30 @@ class Explorer:
         event.value_only = True
         self.ex.events.append(event)
         return v
+
+    def _gs_base_read(self, st: MState, kernel, insn: int):
+        """A GS base as `rdgsbase` or `rdmsr` of MSR_GS_BASE /
+        MSR_KERNEL_GS_BASE reads it (kernel: whether it is the kernel's).
+        The model's values (_gs_base: PERCPU_BASE, the user's base at
+        entry) are one CPU's, at one time: the task may move to another CPU
+        at any call the analysis does not follow (another per-CPU base), and
+        the syscall may set the user's (arch_prctl(ARCH_SET_GS) writes
+        MSR_KERNEL_GS_BASE), so two reads around such a call may differ
+        (review 178: a kernel that sets TF in the saved R11 when they do was
+        proven, adv_r178_gsbase_migrate, adv_r178_rdgsbase_migrate,
+        adv_r178_kgsbase_across_syscall).  So each read is a fresh value, the
+        kernel's a kernel address (no-kernel-data), and a model in which
+        it is not the model's value is unsure, as a made-up MSR is
+        (adv_r177_safe_rdmsr_gsbase_swapgs: no counterexample on a value
+        the machine may never hold)."""
+        k = machine.kernel_address(machine.PERCPU_BASE)
+        model = k if kernel.is_true() else self.user_gs_base if kernel.is_false() else \
+            claripy.If(kernel, k, self.user_gs_base)
+        ours = fresh("gs_base_kernel").annotate(machine.KERNEL_ADDRESS)
+        theirs = fresh("gs_base_user")
+        v = ours if kernel.is_true() else theirs if kernel.is_false() else claripy.If(kernel, ours, theirs)
+        return self._unsure_value(st, v, model, insn, "a GS base (another CPU's after a migration, or one the "
+                                  "syscall set)")
 
     def _code_leaf(self, v) -> bool:
         """Whether the value is, or is built with, an address in the image's
@@ -3196,8 +3225,7 @@ class Explorer:
                 # a made-up value took a dead branch, adv_r177_safe_rdmsr_gsbase_swapgs)
                 if ecx.concrete_value == machine.MSR_KERNEL_GS_BASE:
                     g = claripy.Not(g)
-                k = machine.kernel_address(machine.PERCPU_BASE)
-                v = k if g.is_true() else self.user_gs_base if g.is_false() else claripy.If(g, k, self.user_gs_base)
+                v = self._gs_base_read(st, g, ins.addr)
                 self.set_reg(st, "rax", v[31:0].zero_extend(32))
                 self.set_reg(st, "rdx", v[63:32].zero_extend(32))
             else:
@@ -3222,9 +3250,9 @@ class Explorer:
             # adv_r77_rdgsbase_after_swapgs)
             self.note_gs(st, ins.addr)
             if ops and ops[0] in REG:
-                self.set_reg(st, ops[0], self._gs_base(st))
+                self.set_reg(st, ops[0], self._gs_base_read(st, st.gs_kernel, ins.addr))
             elif ops and _reg64(ops[0]):
-                self.set_reg(st, _reg64(ops[0]), self._gs_base(st)[31:0].zero_extend(32))
+                self.set_reg(st, _reg64(ops[0]), self._gs_base_read(st, st.gs_kernel, ins.addr)[31:0].zero_extend(32))
             else:
                 raise Inconclusive(f"{where}: {m} {ins.op_str} has no model")
         elif m in ("rdpid", "rdfsbase", "lsl", "lar", "rdpkru"):
