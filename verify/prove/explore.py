@@ -1000,8 +1000,8 @@ class Explorer:
         reads the exit's trampoline words inconclusive, because the shared
         exploration's Xen PV side leaves IF maybe set there), the per-CPU
         slots that name this task (current_task, its stack tops; known gap:
-        tss_sp0, this_cpu_off and espfix's are the CPU's,
-        adv_r84_sp0_before_window), nor what mark_rodata_ro()
+        tss_sp0 and espfix's are the CPU's, adv_r84_sp0_before_window;
+        this_cpu_off is made up at each havoc, _havoc_memory), nor what mark_rodata_ro()
         write-protects (_ro_after_boot)."""
         if any(a + i in self.identity_bytes for i in range(n)):
             return False
@@ -1852,6 +1852,18 @@ class Explorer:
                     keep[a] = background_byte(old_gen, a)
         old_mem, st.mem = st.mem, keep
         st.irq_epoch, st.settled = 0, {}  # (shared memory is all fresh: _concurrent_read)
+        cpu_off = self.frame.percpu_identity.get("this_cpu_off")
+        if cpu_off is not None:
+            # this_cpu_off holds this CPU's per-CPU base: the task may move to
+            # another CPU in the callee (it may schedule), where the slot
+            # holds that CPU's (a kernel that sets TF in the saved R11 when
+            # two reads around the syscall differ was proven,
+            # adv_r179_this_cpu_off_migrate).  A kernel address, made up
+            # around the model's as _gs_base_read's is
+            v = fresh(f"this_cpu_off_{label}").annotate(machine.KERNEL_ADDRESS)
+            st.store_bytes(cpu_off[0], self._unsure_value(
+                st, v, machine.PERCPU_BASE, self._site or 0, "this_cpu_off after a call that may move the task to "
+                "another CPU"))
         if before:
             self._frame_havoc_event(st, before)
         if not keep_user_state:
@@ -2664,6 +2676,15 @@ class Explorer:
         (adv_r67_task_stack_saved_slot came out proven when this was a plain
         inconclusive: round 2's error left round 1's proof standing)."""
         err = ReturnRefuted if depth > 0 else Inconclusive
+        if target.symbolic and any(n.startswith(("below_rsp_", "garbage_")) for n in target.variables):
+            # a value read below RSP (_below_rsp): a dead stack slot, which
+            # may hold a return address a callee's own calls pushed there
+            # (an RSB fill's `call 772f` in a summarised helper,
+            # adv_r179_icall_stale_slot; the path's own, clobbered at a
+            # summarised call, adv_r179_icall_clobbered_own_push).  Compiled
+            # code never calls through one
+            raise err(f"{self.program.symbolize(site)}: an indirect call through a value read below RSP (not "
+                      "followed)")
         if target.symbolic and not _from_data(target):
             raise err(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
                       "with constants (not followed)")

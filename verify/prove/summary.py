@@ -732,6 +732,14 @@ class Summaries:
             # the stack: where this instruction's stores through RSP land
             # and what RSP is after it, relative to the frame's entry
             after = stack.step(ci, here, addr)
+            if frame != start and prog.start_name(frame) is None and _reads_return_slot(ci, here):
+                # the return address a call to a local label pushed, read
+                # back (`call 772f; ...; 772: movq (%rsp),%rax`, or `call 1f;
+                # 1: pop %rax`): a code address of this closure's, as a lea
+                # of a label makes (adv_r179_icall_pushed_retaddr).  (A
+                # function's own return address, `_RET_IP_`, is its caller's
+                # business: not counted, or every lockdep caller would be.)
+                code_made.append(addr)
             # the edges out of it within the frame (current_writes): its
             # fall-through (after a call: the callee may write the
             # caller-saved registers) and a direct jump's target unless that
@@ -976,6 +984,28 @@ class Summaries:
 
 _X86 = capstone.x86
 _RSP, _RBP = _X86.X86_REG_RSP, _X86.X86_REG_RBP
+
+
+def _reads_return_slot(ci, state) -> bool:
+    """Whether the instruction reads the 8 bytes at its frame's entry RSP
+    (the return address its call pushed): a `pop` there, or a load through
+    RSP (or the frame pointer, where it is a known copy) that overlaps them."""
+    d, bp = state[0], state[1]
+    m = ci.mnemonic.split(" ")[-1]
+    if m == "pop":
+        return d == 0
+    if m in ("ret", "call", "push", "lea", "nop") or m.startswith("prefetch"):
+        return False
+    for k, op in enumerate(ci.operands):
+        if op.type != _X86.X86_OP_MEM or op.mem.index != 0 or op.mem.segment not in _FLAT_SEGMENTS:
+            continue
+        base = d if op.mem.base == _RSP else bp if op.mem.base == _RBP and isinstance(bp, int) else None
+        if base is None:
+            continue
+        lo = base + op.mem.disp
+        if lo < 8 and lo + (op.size or 8) > 0 and op.access & capstone.CS_AC_READ:
+            return True
+    return False
 
 
 class StackWalk:
