@@ -17,10 +17,10 @@ ASSUMPTIONS = {
     "the summary's size limit, and the rest of a closure once its walk reaches code fixed only at run time (a "
     "static call, the dispatch, a retpoline thunk: every block the walk had not reached by then, one that runs "
     "instead of that call included); a callee summarised with an indirect call is refused where it is handed "
-    "a code address in a register or in memory the path wrote, and a call through a value a summarised "
-    "callee that makes code addresses returned or stored, or a havoc left where one was, is refused (a "
-    "value such a callee returned, handed on to another summarised callee or through one, and the path's "
-    "own store of one across the syscall's havoc, are not seen); DF is unknown after a callee whose code read has a std, popf or iret.",
+    "a code address in a register or in memory the path wrote, and a call through a value any summarised "
+    "callee returned in a register, one a callee that makes code addresses stored, one read below RSP, or "
+    "one a havoc left where a code address was, is refused (a code address handed to another summarised "
+    "callee that calls it, and the path's own store of one across the syscall's havoc, are not seen); DF is unknown after a callee whose code read has a std, popf or iret.",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given (so "
     "not through a pointer a user chose, stored to without access_ok(): an arbitrary kernel write, which no "
     "summary can tell from a kernel pointer, adv_r94_enter_hook_uptr, nor the explorer when the kernel kept the "

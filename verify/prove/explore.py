@@ -221,6 +221,17 @@ def _by_stack_pointer(states: list) -> list[list]:
     return list(groups.values())
 
 
+# Per-CPU identity slots (machine.Frame.percpu_identity) that hold the CPU's
+# values, not the task's: another CPU's after a migration (_havoc_memory,
+# _shared).  tss_sp0 and espfix's stack and alias (per CPU since
+# init_espfix_ap) are the CPU's too: known gaps (adv_r84_sp0_before_window,
+# adv_r180_espfix_migrate), since the exit's trampoline stack and the ESPFIX
+# IRET's stacks are modelled at one address each (made up after the
+# syscall, Debian's generic 6.1 lost its ESPFIX IRET path: "IRET on a stack
+# pointer the analysis does not know")
+CPU_IDENTITY_SLOTS = ("this_cpu_off",)
+
+
 class Explorer:
     def __init__(self, program, summaries, deadline=None, progress=None):
         self.program = program
@@ -1000,10 +1011,14 @@ class Explorer:
         reads the exit's trampoline words inconclusive, because the shared
         exploration's Xen PV side leaves IF maybe set there), the per-CPU
         slots that name this task (current_task, its stack tops; known gap:
-        tss_sp0 and espfix's are the CPU's, adv_r84_sp0_before_window;
-        this_cpu_off is made up at each havoc, _havoc_memory), nor what mark_rodata_ro()
+        tss_sp0 and espfix's are the CPU's, adv_r84_sp0_before_window,
+        adv_r180_espfix_migrate; this_cpu_off is shared and made up at each
+        havoc, CPU_IDENTITY_SLOTS), nor what mark_rodata_ro()
         write-protects (_ro_after_boot)."""
-        if any(a + i in self.identity_bytes for i in range(n)):
+        if any(a + i in self.identity_bytes and a + i not in self._cpu_identity_bytes for i in range(n)):
+            # (the CPU's slots are shared: an interrupt window may end in a
+            # preemption and a move to another CPU, adv_r180_cpu_off_irq_window,
+            # _cpu_off_callee_window)
             return False
         region = self._model_region(a)
         if region is not None:
@@ -1852,18 +1867,20 @@ class Explorer:
                     keep[a] = background_byte(old_gen, a)
         old_mem, st.mem = st.mem, keep
         st.irq_epoch, st.settled = 0, {}  # (shared memory is all fresh: _concurrent_read)
-        cpu_off = self.frame.percpu_identity.get("this_cpu_off")
-        if cpu_off is not None:
-            # this_cpu_off holds this CPU's per-CPU base: the task may move to
-            # another CPU in the callee (it may schedule), where the slot
-            # holds that CPU's (a kernel that sets TF in the saved R11 when
-            # two reads around the syscall differ was proven,
-            # adv_r179_this_cpu_off_migrate).  A kernel address, made up
-            # around the model's as _gs_base_read's is
-            v = fresh(f"this_cpu_off_{label}").annotate(machine.KERNEL_ADDRESS)
-            st.store_bytes(cpu_off[0], self._unsure_value(
-                st, v, machine.PERCPU_BASE, self._site or 0, "this_cpu_off after a call that may move the task to "
-                "another CPU"))
+        for name in CPU_IDENTITY_SLOTS:
+            slot = self.frame.percpu_identity.get(name)
+            if slot is not None:
+                # a slot that holds a value of this CPU's (this_cpu_off: its
+                # per-CPU base): the task may move to another CPU in the
+                # callee (it may schedule), where the slot holds that CPU's
+                # (a kernel that sets TF in the saved R11 when two reads
+                # around the syscall differ was proven,
+                # adv_r179_this_cpu_off_migrate).
+                # A kernel address, made up around the model's as
+                # _gs_base_read's is
+                v = fresh(f"{name}_{label}").annotate(machine.KERNEL_ADDRESS)
+                st.store_bytes(slot[0], self._unsure_value(
+                    st, v, slot[1], self._site or 0, f"{name} after a call that may move the task to another CPU"))
         if before:
             self._frame_havoc_event(st, before)
         if not keep_user_state:
@@ -1949,6 +1966,13 @@ class Explorer:
                                     f"the syscall dispatch at {self.program.symbolize(self._site)} writing this "
                                     f"syscall's own stack frames whose address is in a register ({where}): an "
                                     "over-approximation", site=self._site))
+
+    @cached_property
+    def _cpu_identity_bytes(self) -> frozenset:
+        """The bytes of the per-CPU slots that hold this CPU's values
+        (CPU_IDENTITY_SLOTS), not the task's."""
+        ids = self.frame.percpu_identity
+        return frozenset(ids[k][0] + i for k in CPU_IDENTITY_SLOTS if k in ids for i in range(8))
 
     @property
     def identity_bytes(self):
@@ -2685,6 +2709,14 @@ class Explorer:
             # code never calls through one
             raise err(f"{self.program.symbolize(site)}: an indirect call through a value read below RSP (not "
                       "followed)")
+        if target.symbolic and any(n.startswith("ret_") for n in target.variables):
+            # a value a summarised callee returned in a register: computed by
+            # image code (its own return address read back, a label plus an
+            # offset: adv_r180_icall_get_pc_func, _nested_retslot,
+            # _retslot_via_copy), not a pointer from data, and the summary
+            # does not say which
+            raise err(f"{self.program.symbolize(site)}: an indirect call to a value a summarised callee returned "
+                      "(not followed)")
         if target.symbolic and not _from_data(target):
             raise err(f"{self.program.symbolize(site)}: an indirect call to an address the code computes "
                       "with constants (not followed)")
