@@ -3451,8 +3451,7 @@ class Explorer:
             pass
         elif m in ("xrstor", "xrstors", "fxrstor", "fxrstor64", "xrstor64", "xrstors64"):
             # restores x87/SSE/AVX state only: every vector register is unknown after it
-            for off in [k for k in st.regs if k in VECTOR_SLOTS]:
-                del st.regs[off]
+            st.clobber_vector(VECTOR_SLOTS, f"xrstor_{ins.addr:x}_vec")
         elif m in ("xsave", "xsaves", "xsaveopt", "fxsave", "fxsave64", "xsave64", "xsaves64", "xsaveopt64"):
             # a state image of hundreds of bytes at the operand: a store at
             # an unknown offset from the operand's registers (one of them
@@ -4100,8 +4099,7 @@ class Explorer:
             self.set_reg(st, "dflag", claripy.If(fresh(f"df_{label}", 1) == 1, claripy.BVV(-1, 64),
                                                  claripy.BVV(1, 64)))
         if summary.vector:
-            for off in [k for k in st.regs if k in VECTOR_SLOTS]:
-                del st.regs[off]
+            st.clobber_vector(VECTOR_SLOTS, f"ret_{label}_vec")
 
 
     def _ptregs_writer(self, st: MState, summary, label: str):

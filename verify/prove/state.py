@@ -38,6 +38,12 @@ _gen_ids = itertools.count(1)
 _fresh_ids = itertools.count(1)
 
 
+# A guest-state offset no VEX register has: set (MState.clobber_vector) once
+# the vector state was left unknown, so that a register read after it is a
+# new value (MState.get_slot)
+VECTOR_CLOBBER = 1 << 20
+
+
 def fresh(name: str, bits: int = 64):
     return claripy.BVS(f"{name}#{next(_fresh_ids)}", bits, explicit_name=True)
 
@@ -168,10 +174,29 @@ class MState:
     def get_slot(self, off: int):
         v = self.regs.get(off)
         if v is None:
-            # a guest register nothing set (vector/x87 state): unknown
-            v = claripy.BVS(f"reg{off}_init", 64, explicit_name=True)
+            mark = self.regs.get(VECTOR_CLOBBER)
+            if mark is None:
+                # a guest register nothing set (vector/x87 state): unknown,
+                # the value it had at entry
+                v = claripy.BVS(f"reg{off}_init", 64, explicit_name=True)
+            else:
+                # one a callee or an xrstor left unknown (clobber_vector):
+                # a value of its own, not the entry's (the same symbol on
+                # both sides of the call said the register had not changed:
+                # adv_r181_xmm_stale_symbol), named after the clobber (a
+                # summarised call's `ret_<label>_vec...`: a value it
+                # returned, _computed_call, adv_r181_icall_retip_xmm)
+                names = sorted(n for n in mark.variables if n.startswith("ret_")) or sorted(mark.variables)
+                v = claripy.BVS(f"{names[0] if names else 'vec_clobbered'}_{off}", 64, explicit_name=True)
             self.regs[off] = v
         return v
+
+    def clobber_vector(self, slots, name: str) -> None:
+        """The vector/x87 registers (slots: their guest offsets) are unknown
+        from here on: each reads as a new value named after `name`."""
+        for off in [k for k in self.regs if k in slots]:
+            del self.regs[off]
+        self.regs[VECTOR_CLOBBER] = fresh(name)
 
     def get_reg(self, off: int, bits: int):
         base = off & ~7

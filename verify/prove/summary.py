@@ -732,13 +732,14 @@ class Summaries:
             # the stack: where this instruction's stores through RSP land
             # and what RSP is after it, relative to the frame's entry
             after = stack.step(ci, here, addr)
-            if frame != start and prog.start_name(frame) is None and _reads_return_slot(ci, here):
-                # the return address a call to a local label pushed, read
-                # back (`call 772f; ...; 772: movq (%rsp),%rax`, or `call 1f;
-                # 1: pop %rax`): a code address of this closure's, as a lea
-                # of a label makes (adv_r179_icall_pushed_retaddr).  (A
-                # function's own return address, `_RET_IP_`, is its caller's
-                # business: not counted, or every lockdep caller would be.)
+            if _reads_return_slot(ci, here):
+                # a return address read back: the one a call to a local
+                # label pushed (`call 772f; ...; 772: movq (%rsp),%rax`, or
+                # `call 1f; 1: pop %rax`, adv_r179_icall_pushed_retaddr), or a
+                # function's own (`_RET_IP_`, a get-PC helper's `movq
+                # (%rsp),%rax; ret`, adv_r181_icall_retip_global,
+                # _summary_getpc_icall): a code address, as a lea of a label
+                # makes, in a register or wherever the closure stores it
                 code_made.append(addr)
             # the edges out of it within the frame (current_writes): its
             # fall-through (after a call: the callee may write the
