@@ -20,7 +20,7 @@ ASSUMPTIONS = {
     "a code address in a register or in memory the path wrote, and a call through a value any summarised "
     "callee returned in a register, one a callee that makes code addresses stored, one read below RSP, or "
     "one a havoc left where a code address was, is refused (a code address handed to another summarised "
-    "callee that calls it, and the path's own store of one across the syscall's havoc, are not seen); DF is unknown after a callee whose code read has a std, popf or iret.",
+    "callee that calls it, and the path's own store of one across the syscall's havoc, are not seen); DF is unknown after a callee whose code read has a std, popf or iret, and AC after one with a stac, popf or iret (code not read returns AC as it found it: objtool's uaccess validation lets no function return with AC set).",
     "abi-frames": "A callee writes its callers' stack frames only through stack addresses it was given (so "
     "not through a pointer a user chose, stored to without access_ok(): an arbitrary kernel write, which no "
     "summary can tell from a kernel pointer, adv_r94_enter_hook_uptr, nor the explorer when the kernel kept the "

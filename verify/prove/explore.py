@@ -4098,6 +4098,14 @@ class Explorer:
         if summary.may_write_df:
             self.set_reg(st, "dflag", claripy.If(fresh(f"df_{label}", 1) == 1, claripy.BVV(-1, 64),
                                                  claripy.BVV(1, 64)))
+        if getattr(summary, "may_set_ac", False) or (getattr(summary, "unread", False) and summary.may_change_if):
+            # a `stac`, popf or IRET in its code (or in code it did not read
+            # that may popf: a callee with its IF unknown): AC as it leaves
+            # it, which a pushf after the call reads (adv_r182_summary_stac_ac,
+            # adv_r182_summary_popf_ac)
+            self.set_reg(st, "acflag", fresh(f"ac_{label}", 1).zero_extend(63))
+        elif getattr(summary, "may_clear_ac", False):
+            self.set_reg(st, "acflag", self.reg(st, "acflag") & fresh(f"ac_{label}", 1).zero_extend(63))
         if summary.vector:
             st.clobber_vector(VECTOR_SLOTS, f"ret_{label}_vec")
 

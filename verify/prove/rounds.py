@@ -561,6 +561,16 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                             if is_open((v["name"], site, oid))] for v in vs}
         todo = {k: t for k, t in todo.items() if t}
         if todo and time.monotonic() < deadline:
+            # ... and the obligations round 1 proved at the same variants:
+            # the witness runs callees round 1 summarised, and a violation
+            # it confirms of one of them means that summary was wrong (a
+            # helper that left AC set, which its summary did not say:
+            # adv_r182_summary_popf_ac's five proofs stood beside the
+            # violation the witness confirmed)
+            for vname in todo:
+                todo[vname] += [(site, oid) for site in all_sites for oid in oids_of(site)
+                                if final.get((vname, site, oid)) is not None
+                                and final[(vname, site, oid)].status == PROVEN]
             _confirm(explorer, [v for v in vs if v["name"] in todo], todo, follow, finding, deadline, stats, prog,
                      width_of)
         # an exit-family obligation still open: a second witness through the

@@ -141,6 +141,13 @@ class Summary:
     # "DF clear on entry and return", assumption abi-callee-saved;
     # adv_r65_summary_std_df)
     may_write_df: bool = False
+    # EFLAGS.AC: a `stac`, `popf` or IRET in the code read may leave it set
+    # (user_access_begin() without its end; smap_restore() of a saved word);
+    # a `clac` only clears it.  Code the summary does not read returns with
+    # AC as it found it (objtool's uaccess validation: no function returns
+    # with AC set; assumption abi-callee-saved; adv_r182_summary_stac_ac)
+    may_set_ac: bool = False
+    may_clear_ac: bool = False
     keeps_user_state: bool = False
     reaches_dispatch: bool = False  # its code calls the syscall dispatch
     assumption: str | None = None
@@ -400,6 +407,8 @@ class Summaries:
             # return whatever the unknown callee does (`std; call
             # __SCT__tp_func_x; ret`, adv_r140_std_before_sct)
             sub.may_write_df = sub.may_write_df or s.may_write_df
+            sub.may_set_ac = sub.may_set_ac or s.may_set_ac
+            sub.may_clear_ac = sub.may_clear_ac or s.may_clear_ac
             sub.may_clear_if = sub.may_clear_if or s.may_clear_if
             return sub
 
@@ -720,6 +729,10 @@ class Summaries:
                 s.vector = True
             if m in ("std", "popf", "popfq", "popfd") or m.startswith("iret"):
                 s.may_write_df = True
+            if m in ("stac", "popf", "popfq", "popfd") or m.startswith("iret"):
+                s.may_set_ac = True
+            if m == "clac":
+                s.may_clear_ac = True
             if m.startswith("sysret") or m == "swapgs" or m.startswith("iret") or m in ("wrgsbase", "syscall",
                                                                                           "sysenter"):
                 anyw(f"`{m}` at {prog.symbolize(addr)}")
@@ -960,6 +973,8 @@ class Summaries:
             out.may_change_if |= t.may_change_if
             out.vector |= t.vector
             out.may_write_df |= t.may_write_df
+            out.may_set_ac |= t.may_set_ac
+            out.may_clear_ac |= t.may_clear_ac
             out.via_current |= t.via_current
             if t.writes == "any":
                 out.writes, out.why = "any", f"{name}: {t.why}"
