@@ -54,6 +54,11 @@ VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in ARCH.registers.items(
                          if name.startswith(("ymm", "xmm", "fpreg", "fpu", "mm", "ftop", "fptag", "fpround",
                                              "sseround", "fc3210", "st")) and off > ARCH.registers["rip"][0]
                          for off in range(off, off + size, 8))
+# the guest-state words holding the segment selectors: CS (its low 16
+# bits, kept across a call), DS, ES, FS; then GS and SS (apply_summary)
+_SELECTOR_SLOTS = (ARCH.registers["cs_seg"][0] & ~7, ARCH.registers["gs_seg"][0] & ~7)
+assert ARCH.registers["cs_seg"][0] % 8 == 0 and {ARCH.registers[r][0] & ~7 for r in (
+    "ds_seg", "es_seg", "fs_seg")} == {_SELECTOR_SLOTS[0]} and ARCH.registers["ss_seg"][0] & ~7 == _SELECTOR_SLOTS[1]
 MAX_DEPTH = 14
 MAX_LOOP_ROUNDS = 6
 ALLOCA_BASE = 0xFFFFC90100000000
@@ -4104,10 +4109,24 @@ class Explorer:
             # it, which a pushf after the call reads (adv_r182_summary_stac_ac,
             # adv_r182_summary_popf_ac)
             self.set_reg(st, "acflag", fresh(f"ac_{label}", 1).zero_extend(63))
+            # ... and ID, which only a popf or IRET writes (review 183:
+            # `pushfq; xorl $X86_EFLAGS_ID,(%rsp); popfq` in a helper, the
+            # exit comparing ID before and after, adv_r183_idflag_popf)
+            self.set_reg(st, "idflag", fresh(f"id_{label}", 1).zero_extend(63))
         elif getattr(summary, "may_clear_ac", False):
             self.set_reg(st, "acflag", self.reg(st, "acflag") & fresh(f"ac_{label}", 1).zero_extend(63))
         if summary.vector:
             st.clobber_vector(VECTOR_SLOTS, f"ret_{label}_vec")
+        # the data segment selectors (DS, ES, FS, GS, SS; not CS): a callee
+        # may load one (`loadsegment(ds, ...)` in __switch_to), and one that
+        # schedules comes back with the SS another task's interrupt left
+        # (NULL after an interrupt from 64-bit user mode, the
+        # X86_BUG_SYSRET_SS_ATTRS case); each read after the call is a new
+        # value, not the one before it (adv_r183_ds_selector_helper,
+        # adv_r183_ss_selector_dispatch)
+        low = st.get_slot(_SELECTOR_SLOTS[0])
+        st.regs[_SELECTOR_SLOTS[0]] = claripy.Concat(fresh(f"ret_{label}_sel", 48), low[15:0])
+        st.regs[_SELECTOR_SLOTS[1]] = fresh(f"ret_{label}_sel")
 
 
     def _ptregs_writer(self, st: MState, summary, label: str):

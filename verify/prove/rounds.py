@@ -421,6 +421,25 @@ def _add_hit_sites(prog, ex, width_of: dict, all_sites: list) -> None:
     all_sites.sort()
 
 
+def _recheck_proven(explorer, ex, q, v, site, oids, extra, remaining_ms, finding) -> None:
+    """Decide again, on a later round's exploration, obligations an earlier
+    round proved at this site: a violation this round confirms (a replayed
+    counterexample through no over-approximation) replaces the proof; any
+    other answer leaves it (rounds._check)."""
+    held = dec.holding(q, oids, extra, remaining_ms())
+    for oid in oids:
+        if oid in held:
+            continue
+        t = time.monotonic()
+        status, model, _blame = dec.decide(q, oid, extra, ex.events, remaining_ms())
+        if status != "violated":
+            continue
+        cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
+        if cex is not None:
+            finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex,
+                    time.monotonic() - t)
+
+
 def _release_caches(explorer) -> None:
     """Between explorations: the solver backend's conversion caches and the
     explorer's term memo only serve the exploration that filled them (each
@@ -672,7 +691,15 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             for site in all_sites:
                 hits = by_site.get(site)
                 todo = [o for o in oids_of(site) if (v["name"], site, o) not in final]
-                if not todo:
+                # what an earlier round proved, on summaries of callees this
+                # round follows: a violation this round confirms replaces
+                # the proof (the summary was wrong: a helper's popf toggling
+                # ID, adv_r183_idflag_popf, proven in round 1 and violated
+                # once round 2 ran the helper; anything but a confirmed
+                # violation leaves the proof)
+                recheck = [o for o in oids_of(site) if rounds > 1 and (v["name"], site, o) in final
+                           and final[(v["name"], site, o)].status == PROVEN] if hits else []
+                if not todo and not recheck:
                     continue
                 if not hits:
                     continue
@@ -687,6 +714,10 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 if mixed:
                     for oid in todo:
                         finding(v, site, oid, INCONCLUSIVE, mixed)
+                    continue
+                if recheck:
+                    _recheck_proven(explorer, ex, q, v, site, recheck, extra, remaining_ms, finding)
+                if not todo:
                     continue
                 t2 = time.monotonic()
                 rest = [o for o in todo if o not in early]
