@@ -91,6 +91,11 @@ SYSRETL_SITE = {"adv_r163_kaslr_imm_exit_ctrl", "adv_r77_ignore_stub_warn", "adv
 # symbol starts does not see.  Listed, not hidden: the test is an xfail that
 # turns into a failure (strict) the day the gap is closed, so it is removed here.
 KNOWN_GAPS: dict = {
+    # (adv_r31_ret_rcx, adv_r35_xor_mem, adv_r101_outparam_task, proven under
+    # ts-compat-writers since their reviews, are violated since the
+    # thirty-fifth session: the witness path, which runs the callee, also
+    # decides what round 1 proved and its confirmed violation replaces the
+    # proof, review 182)
     # review 180: ESPFIX's per-CPU stack and alias are one CPU's in the model
     # (made up after the syscall, Debian's generic 6.1 lost its ESPFIX IRET
     # path), as tss_sp0 is (adv_r84_sp0_before_window)
@@ -279,8 +284,6 @@ KNOWN_GAPS: dict = {
                               "irqs-off-callees",
     "adv_r124_unknown_split": "&ok in a packed record copied as 8 + 4 bytes through a pointer loaded from a "
                               "global: neither part carries the whole address",
-    "adv_r101_outparam_task": "as adv_ts2_out_param: current written by a callee into the caller's stack slot "
-                              "(review 101's re-find)",
     "adv_ts2_out_param": "current returned through an out-parameter (a callee stores it into the caller's "
                          "stack slot): a pointer passed through memory",
     # round 15 (2026-12-02, sixth session): marking pt_regs for the code a
@@ -331,11 +334,7 @@ KNOWN_GAPS: dict = {
     # review 31: an assembly callee returning the pointer outside the C
     # ABI's return registers; reading every caller-saved register as a
     # possible return made both Debian kernels' ts-compat-clear inconclusive
-    "adv_r31_ret_rcx": "an assembly callee returns the current task pointer in RCX: proven under "
-                       "ts-compat-writers (a callee returns it in RAX or RDX)",
     # review 35: the xor of review 30's adv_r30_xor_slot, on a stack slot
-    "adv_r35_xor_mem": "`xor (%rsp),%rdx` with RDX = 0 gives the pointer: proven under ts-compat-writers (an "
-                       "xor'ed pointer is none)",
     # review 36: a stack address the callee was not handed
     # (adv_r36_callee_sp, a callee that returns its caller's RSP, was closed
     # in the twentieth session: following it refutes abi-callee-saved, and
