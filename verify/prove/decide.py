@@ -642,20 +642,27 @@ def witness_violations(explorer, ex, wvs, todo, consts, deadline, query_args):
             if other_width(q, extra, int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)):
                 continue  # (left open: inconclusive)
             oids = [o for s, o in pairs if s == site]
-            if len(oids) > 1:
-                # those that hold on every witness path at once (holding: one
-                # query; decide() would call each "proven", which is skipped
-                # here anyway)
-                held = holding(q, oids, extra, int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000))
-                oids = [o for o in oids if o not in held]
-            for oid in oids:
-                ms = int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)
-                status, model, _blame = decide(q, oid, extra, ex.events, ms)
-                if status != "violated":
-                    continue
-                cex, _why = counterexample(explorer, ex, q, oid, model, extra)
-                if cex is not None:
-                    yield v, site, oid, explain(oid, cex, v["detail"]["paging"]) + WITNESS_NOTE, cex
+            for oid, cex in confirmed_violations(explorer, ex, q, oids, extra,
+                                                 lambda: int(max(1.0, min(60.0, deadline - time.monotonic())) * 1000)):
+                yield v, site, oid, explain(oid, cex, v["detail"]["paging"]) + WITNESS_NOTE, cex
+
+
+def confirmed_violations(explorer, ex, q, oids, extra, ms):
+    """(oid, counterexample) for each obligation of `oids` that the
+    exploration `ex` violates at q's site with a replayed counterexample
+    through no over-approximation (decide's "violated"); ms(): the solver
+    budget now, in milliseconds.  Those that hold together are skipped
+    first (holding: one query)."""
+    if len(oids) > 1:
+        held = holding(q, oids, extra, ms())
+        oids = [o for o in oids if o not in held]
+    for oid in oids:
+        status, model, _blame = decide(q, oid, extra, ex.events, ms())
+        if status != "violated":
+            continue
+        cex, _why = counterexample(explorer, ex, q, oid, model, extra)
+        if cex is not None:
+            yield oid, cex
 
 
 def explain(oid: str, cex: Counterexample, paging: str) -> str:

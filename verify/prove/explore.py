@@ -513,8 +513,10 @@ class Explorer:
         return st, user
 
     # -- GS base and IF (user-gs, irqs-off) ------------------------------------------
-    def _gs_base(self, st: MState):
-        g = st.gs_kernel
+    def _gs_base(self, st: MState, kernel=None):
+        """The GS base in effect (kernel: whether it is the kernel's; default
+        the state's): the model's one per-CPU base, or the user's at entry."""
+        g = st.gs_kernel if kernel is None else kernel
         if g.is_true():
             return machine.kernel_address(machine.PERCPU_BASE)
         if g.is_false():
@@ -2803,9 +2805,7 @@ class Explorer:
         it is not the model's value is unsure, as a made-up MSR is
         (adv_r177_safe_rdmsr_gsbase_swapgs: no counterexample on a value
         the machine may never hold)."""
-        k = machine.kernel_address(machine.PERCPU_BASE)
-        model = k if kernel.is_true() else self.user_gs_base if kernel.is_false() else \
-            claripy.If(kernel, k, self.user_gs_base)
+        model = self._gs_base(st, kernel)
         ours = fresh("gs_base_kernel").annotate(machine.KERNEL_ADDRESS)
         theirs = fresh("gs_base_user")
         v = ours if kernel.is_true() else theirs if kernel.is_false() else claripy.If(kernel, ours, theirs)

@@ -426,18 +426,9 @@ def _recheck_proven(explorer, ex, q, v, site, oids, extra, remaining_ms, finding
     round proved at this site: a violation this round confirms (a replayed
     counterexample through no over-approximation) replaces the proof; any
     other answer leaves it (rounds._check)."""
-    held = dec.holding(q, oids, extra, remaining_ms())
-    for oid in oids:
-        if oid in held:
-            continue
-        t = time.monotonic()
-        status, model, _blame = dec.decide(q, oid, extra, ex.events, remaining_ms())
-        if status != "violated":
-            continue
-        cex, _why = dec.counterexample(explorer, ex, q, oid, model, extra)
-        if cex is not None:
-            finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex,
-                    time.monotonic() - t)
+    t = time.monotonic()
+    for oid, cex in dec.confirmed_violations(explorer, ex, q, oids, extra, remaining_ms):
+        finding(v, site, oid, VIOLATED, dec.explain(oid, cex, v["detail"]["paging"]), cex, time.monotonic() - t)
 
 
 def _release_caches(explorer) -> None:

@@ -1010,9 +1010,9 @@ def _reads_return_slot(ci, state) -> bool:
     m = ci.mnemonic.split(" ")[-1]
     if m == "pop":
         return d == 0
-    if m in ("ret", "call", "push", "lea", "nop") or m.startswith("prefetch"):
-        return False
-    for k, op in enumerate(ci.operands):
+    if m in ("lea", "nop") or m.startswith("prefetch"):
+        return False  # (an address, not a read; `pushq (%rsp)` and `call *(%rsp)` do read it)
+    for op in ci.operands:
         if op.type != _X86.X86_OP_MEM or op.mem.index != 0 or op.mem.segment not in _FLAT_SEGMENTS:
             continue
         base = d if op.mem.base == _RSP else bp if op.mem.base == _RBP and isinstance(bp, int) else None
