@@ -438,6 +438,11 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             extra = dec.variant_constraint(explorer, ex, v["fixed"])
             for site in sites:
                 todo = [o for o in oids_of(site) if (v["name"], site, o) not in done]
+                # (what an earlier round of this entry proved is not decided
+                # again here, unlike rounds._recheck_proven: on the
+                # uniprocessor kernel's round 2, whose exploration is four
+                # times round 1's, that took 7 s and 100 MiB; the witness
+                # does re-decide round 1's proofs, _witness)
                 if not todo:
                     continue
                 hits = [h for h in ex.hits if h.site == site]
@@ -517,6 +522,13 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             per.setdefault(k, []).append((INCONCLUSIVE, why, None, name))
 
 
+def _proven_here(per: dict, k, name: str) -> bool:
+    """Whether the entry `name` proved obligation k (and nothing else said
+    otherwise of it there)."""
+    mine = [r for r in per.get(k, ()) if r[3] == name]
+    return bool(mine) and all(r[0] == PROVEN for r in mine)
+
+
 def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open_, done, per, deadline, stats,
              time_limit, width_of) -> None:
     """The open obligations of this entry on one witness exploration from it
@@ -532,6 +544,14 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
 
     todo = {v["name"]: [(site, oid) for (vn, site, oid) in open_ if vn == v["name"] and (vn, site, oid) not in done]
             for v in live}
+    for v in live:
+        if todo[v["name"]]:
+            # ... and what round 1 proved at the same variant: the witness
+            # runs callees round 1 summarised, and a violation it confirms
+            # of one of them means that summary was wrong (as
+            # rounds._check's witness; adv_r185_compat_ret_rcx_ts)
+            todo[v["name"]] += [(site, oid) for site in sites for oid in _site_oids(frame, width_of.get(site, "sysretl"))
+                                if _proven_here(per, (v["name"], site, oid), name)]
     wvs = [v for v in live if todo[v["name"]]]
     if not wvs or time.monotonic() >= deadline:
         return

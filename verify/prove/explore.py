@@ -50,6 +50,11 @@ _REG_NAMES = {REG[r]: r for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp
                                   "r13", "r14", "r15")}
 CALLER_SAVED = machine.CALLER_SAVED
 # x87/SSE/AVX state: unknown after xrstor or an unknown callee
+# RFLAGS bits kept in MState.sysfl: NT and IOPL (POPF and IRET at CPL 0
+# load them), VIF and VIP (IRET only)
+SYSFL_POPF = 0x7000
+SYSFL_VIRTUAL = 0x180000
+SYSFL_IRET = SYSFL_POPF | SYSFL_VIRTUAL
 VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in ARCH.registers.items()
                          if name.startswith(("ymm", "xmm", "fpreg", "fpu", "mm", "ftop", "fptag", "fpround",
                                              "sseround", "fc3210", "st")) and off > ARCH.registers["rip"][0]
@@ -481,11 +486,12 @@ class Explorer:
         # user's, which entry_SYSENTER_compat's pushfq saves and its
         # .Lsysenter_fix_flags popfq clears
         st.tf = claripy.BVV(0, 1)
-        st.sysfl = claripy.BVV(0, 64)
+        # VIF and VIP: the user's (neither FMASK nor SYSENTER clears them)
+        st.sysfl = claripy.BVS("entry_vif_vip", 64, explicit_name=True) & SYSFL_VIRTUAL
         if entry_kind == "sysenter":
             st.tf = claripy.BVS("entry_tf", 1, explicit_name=True)
             # (IOPL: the user's, 0 by assumption user-mode-if-iopl; NT the user's)
-            st.sysfl = claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x4000
+            st.sysfl = (claripy.BVS("entry_nt_iopl", 64, explicit_name=True) & 0x4000) | st.sysfl
             # DF and AC are the user's too (SYSENTER filters no flags but
             # IF, VM, RF): entry_SYSENTER_compat's `cld` and the
             # .Lsysenter_fix_flags popfq clear them (6.12
@@ -1257,7 +1263,7 @@ class Explorer:
         self._check_code_store(vals, n, insn)
         for a in vals:
             self._check_alloca_access(a, insn)
-            self._check_entry_stack_page(a, insn)
+            self._check_entry_stack_page(a, insn, n)
             if not self.is_stack(a):
                 self._note_escape(st, value)
             self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
@@ -2414,7 +2420,7 @@ class Explorer:
             elif kind == "tf":
                 out.tf = claripy.If(w, fresh(f"loop_tf_{node[0]:x}", 1), st.tf)
             elif kind == "sysfl":
-                out.sysfl = claripy.If(w, fresh(f"loop_sysfl_{node[0]:x}") & 0x7000, st.sysfl)
+                out.sysfl = claripy.If(w, fresh(f"loop_sysfl_{node[0]:x}") & SYSFL_IRET, st.sysfl)
             elif kind == "kstore":
                 out.kstore[loc[1]] = claripy.If(w, fresh_bool(f"loop_kstore_{node[0]:x}"),
                                                 st.kstore.get(loc[1], claripy.BoolV(False)))
@@ -2457,7 +2463,7 @@ class Explorer:
         if not self._irqs_off(st) and not self.witness:
             # an interrupt may come before this block (_concurrent_read; st
             # is this block's to change, as run_block changes it)
-            st.irq_epoch += 1
+            self._interrupt_window(st, f"irqwin_{block.addr:x}")
         if self.program.is_return_thunk(block.addr):
             # a return thunk's code entered by a jcc or call: boot may have put
             # any thunk there (adv_r16_jcc_return_thunk; a `jmp` to one is a
@@ -2716,6 +2722,14 @@ class Explorer:
             # code never calls through one
             raise err(f"{self.program.symbolize(site)}: an indirect call through a value read below RSP (not "
                       "followed)")
+        if target.symbolic and any(n.startswith("vecirq_") for n in target.variables):
+            # a vector register read after an interrupt window
+            # (_interrupt_window): what the interrupt's softirq left there,
+            # or what the path put there before it (a get-PC value a
+            # summarised callee handed back in %xmm0, adv_r181_icall_retip_xmm,
+            # with a `sti; cli` helper called between)
+            raise err(f"{self.program.symbolize(site)}: an indirect call through a vector register an interrupt "
+                      "may have changed (not followed)")
         if target.symbolic and any(n.startswith("ret_") for n in target.variables):
             # a value a summarised callee returned in a register: computed by
             # image code (its own return address read back, a label plus an
@@ -3270,7 +3284,7 @@ class Explorer:
             finally:
                 self._pushf_frame = False
         elif m == "popfq":
-            self.set_rflags(st, self.pop(st))
+            self.set_rflags(st, self.pop(st), iret=False)
             self._irq_check(st, ins.addr, tables=True)
         elif m in ("stac", "clac"):
             self.set_reg(st, "acflag", claripy.BVV(1 if m == "stac" else 0, 64))
@@ -3687,7 +3701,7 @@ class Explorer:
         # popf/iret (or the entry) left them
         return arith | df | ac | idf | (st.IF.zero_extend(63) << 9) | st.sysfl | 2
 
-    def set_rflags(self, st, v):
+    def set_rflags(self, st, v, iret: bool):
         self.set_reg(st, "cc_op", claripy.BVV(0, 64))
         self.set_reg(st, "cc_dep1", v & 0x8D5)
         self.set_reg(st, "cc_dep2", claripy.BVV(0, 64))
@@ -3701,7 +3715,10 @@ class Explorer:
         # kept, read back by pushf (adv_r7_popf_tf: dropping TF made R11 =
         # pushf after popf of the user's flags look TF-clear)
         st.tf = v[8]
-        st.sysfl = v & 0x7000
+        # ... and IRET at CPL 0 VIF and VIP too, which POPF leaves as they
+        # were (SDM IRET, POPF); PUSHF stores both (adv_r184_iret_vif: an
+        # IRET-to-self with VIF in its frame, then `pushfq; testl $VIF`)
+        st.sysfl = v & SYSFL_IRET if iret else (v & SYSFL_POPF) | (st.sysfl & SYSFL_VIRTUAL)
 
     def _iret(self, block, st: MState):
         """IRETQ pops RIP, CS, RFLAGS, RSP, SS.  To user mode (RPL 3) the path
@@ -3770,7 +3787,7 @@ class Explorer:
             raise Inconclusive(f"{self.program.symbolize(ins.addr)}: IRET may return to kernel code the "
                                "analysis does not know")
         st.guard = claripy.And(st.guard, claripy.Not(to_user))
-        self.set_rflags(st, fl)
+        self.set_rflags(st, fl, iret=True)
         self.set_reg(st, "rsp", sp)
         self._settle_rsp(st, ins.addr)
         self._irq_check(st, ins.addr, tables=True)  # (with the RSP and IF the IRET loaded together)
@@ -4091,13 +4108,14 @@ class Explorer:
             # indirect call's notifier doing `popf` with IOPL 3, then an
             # IRET frame built by `pushfq`: adv_r159_icall_kernel_iopl_iret;
             # assumption irq-flag-preserved is about IF only)
-            st.sysfl = fresh(f"nt_iopl_{label}") & 0x7000
-        if summary.may_change_if:
-            # a callee with popf/iret may have let interrupts in, however it returns
-            # (_concurrent_read; adv_r84_callee_window_stash: `sti; nop;
-            # cli; ret` writes no memory, so no havoc resets the count)
-            if not self.witness:
-                st.irq_epoch += 1
+            st.sysfl = fresh(f"nt_iopl_{label}") & SYSFL_IRET
+        if summary.may_change_if and not self.witness:
+            # a callee with popf/iret may have let interrupts in, however it
+            # returns (_concurrent_read; adv_r84_callee_window_stash: `sti;
+            # nop; cli; ret` writes no memory, so no havoc resets the count);
+            # so may any callee entered with IF set, anywhere in it
+            # (adv_r184_xmm_callee_window)
+            self._interrupt_window(st, f"irqwin_{label}")
         self._summary_gs_cr3(st, summary, label)
         self._clobber_callee_frame(st, label)
         if summary.may_write_df:
@@ -4243,6 +4261,29 @@ class Explorer:
                                "with no page-table isolation alternative (X86_FEATURE_PTI): what the tables it "
                                "installs map is not modelled")
         st.cr3 = _fresh_cr3(name, pti=self._pti_on())
+
+    def _interrupt_window(self, st: MState, label: str) -> None:
+        """An interrupt may come here (IF may be set).  It returns with the
+        general registers and the GS base restored, but:
+        - shared memory may have changed (irq_epoch: _concurrent_read);
+        - the vector and x87 registers may hold anything: a softirq on the
+          interrupt's way out may use the FPU (kernel_fpu_begin saves the
+          task's registers and sets TIF_NEED_FPU_LOAD; kernel_fpu_end does
+          not load them back: they are restored only on the way to user
+          mode, 6.1/6.12 arch/x86/kernel/fpu/core.c), and a preemption on
+          its way out leaves them to the next task
+          (adv_r184_xmm_irq_window: RCX parked in %xmm0 across `sti; cli`).
+        CR3 is kept, though under PTI a preemption and switch back reloads
+        it with the ASID choose_new_asid picks then, maybe not the one
+        before (6.1/6.12 arch/x86/mm/tlb.c switch_mm_irqs_off): a known gap
+        (adv_r184_pti_cr3_across_window, a user CR3 built from a value read
+        before a window).  A new CR3 after each window, tried, turned the
+        Debian kernels' user-cr3 proofs inconclusive: the model does not
+        know which user-ASID flushes a switch to a new ASID leaves pending
+        (invalidate_user_asid), only the ones owed for the ASID it has."""
+        st.irq_epoch += 1
+        # (named vecirq_: a call through one is refused, _computed_call)
+        st.window_vector(VECTOR_SLOTS, f"vecirq_{label}")
 
     def _summary_gs_cr3(self, st: MState, summary, label: str):
         """What a summarised call does to the GS base, IF-while-user-GS and

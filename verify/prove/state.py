@@ -198,6 +198,20 @@ class MState:
             del self.regs[off]
         self.regs[VECTOR_CLOBBER] = fresh(name)
 
+    def window_vector(self, slots, name: str) -> None:
+        """An interrupt may have changed the vector/x87 registers (slots):
+        each value the path holds becomes that value or a new one (a fresh
+        boolean says which, so the path's own value stays a real execution,
+        no interrupt); the registers it does not hold yet read as new values
+        named after `name`, unless an earlier clobber already made them
+        unknown (its marker, and its names, stay: a value a summarised callee
+        left is still one after the interrupt)."""
+        took = fresh_bool(name)
+        for off in [k for k in self.regs if k in slots]:
+            self.regs[off] = claripy.If(took, fresh(f"{name}_{off}"), self.regs[off])
+        if VECTOR_CLOBBER not in self.regs:
+            self.regs[VECTOR_CLOBBER] = fresh(name)
+
     def get_reg(self, off: int, bits: int):
         base = off & ~7
         lo = (off - base) * 8
