@@ -39,7 +39,7 @@ from . import semantics, tseffects
 from .parallel import rss_mib as _rss_mib
 from .cfg import FLAG_UNDEFINED_INSNS, RTM_INSNS, CfgError, cond_allows, prefixed_system_insn
 from .semantics import Unsupported, run_block
-from .state import MState, background_byte, fresh, fresh_bool, gen_key, merge, new_generation, same
+from .state import VECTOR_SLOTS, MState, background_byte, fresh, fresh_bool, gen_key, merge, new_generation, same
 
 ARCH = archinfo.ArchAMD64()
 REG = {r: ARCH.registers[r][0] for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
@@ -49,16 +49,11 @@ GPRS = machine.USER_REGS
 _REG_NAMES = {REG[r]: r for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12",
                                   "r13", "r14", "r15")}
 CALLER_SAVED = machine.CALLER_SAVED
-# x87/SSE/AVX state: unknown after xrstor or an unknown callee
 # RFLAGS bits kept in MState.sysfl: NT and IOPL (POPF and IRET at CPL 0
 # load them), VIF and VIP (IRET only)
 SYSFL_POPF = 0x7000
 SYSFL_VIRTUAL = 0x180000
 SYSFL_IRET = SYSFL_POPF | SYSFL_VIRTUAL
-VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in ARCH.registers.items()
-                         if name.startswith(("ymm", "xmm", "fpreg", "fpu", "mm", "ftop", "fptag", "fpround",
-                                             "sseround", "fc3210", "st")) and off > ARCH.registers["rip"][0]
-                         for off in range(off, off + size, 8))
 # the guest-state words holding the segment selectors: CS (its low 16
 # bits, kept across a call), DS, ES, FS; then GS and SS (apply_summary)
 _SELECTOR_SLOTS = (ARCH.registers["cs_seg"][0] & ~7, ARCH.registers["gs_seg"][0] & ~7)
@@ -529,6 +524,13 @@ class Explorer:
             return self.user_gs_base
         return claripy.If(g, machine.kernel_address(machine.PERCPU_BASE), self.user_gs_base)
 
+    def note_gs_operand(self, st: MState, insn: int) -> None:
+        """The instruction at insn has a %gs-relative memory operand (VEX
+        reads the GS base for it): note_gs, and remembered for its access
+        (_other_cpu_slot)."""
+        self._gs_operand_insn = insn
+        self.note_gs(st, insn)
+
     def note_gs(self, st: MState, insn: int, cond=None):
         """A %gs-relative access (VEX reads the GS base): sticky gs_bad when
         the GS base may be the user's (and cond holds)."""
@@ -896,6 +898,7 @@ class Explorer:
             self._image_data_read(st, addr, a, n, v, insn)
             v = self._below_rsp(st, addr, a, n, v, insn)
             v = self._concurrent_read(st, addr, a, n, v, insn, len(vals) == 1)
+            v = self._other_cpu_slot(st, addr, a, n, v, insn)
             out = v if out is None else claripy.If(addr == a, v, out)
         if machine.has_implicit_flow(addr) or (len(vals) > 1 and self.implicit_input(addr, st)):
             # a pointer chosen under a branch on kernel data (`p = secret ?
@@ -910,6 +913,28 @@ class Explorer:
             # round trip drops machine.Placed)
             out = out.annotate(machine.PLACED)
         return out
+
+    def _other_cpu_slot(self, st: MState, addr, a: int, n: int, v, insn: int):
+        """A read of a per-CPU slot that names this task (current_task, its
+        stack tops: identity_bytes) through a plain pointer, not %gs, in an
+        SMP kernel: the pointer may be one computed before a preemption or a
+        migration (`this_cpu_ptr(&current_task)` kept in a callee-saved
+        register across the syscall or a `sti; cli` window), so it may name
+        another CPU's slot, another task.  The model has one CPU's slots:
+        the value is the path's or, through an unsure event, any value
+        (adv_r187_stale_cpu_ptr_current: TS_COMPAT cleared through it).  A
+        %gs-relative read is this CPU's, now."""
+        ins = self._insns.get(insn) if self._insns else None
+        gs = getattr(self, "_gs_operand_insn", None) == insn or (ins is not None and "gs:" in ins.op_str)
+        if not self._smp or gs or not any(
+                a + i in self.identity_bytes and a + i not in self._cpu_identity_bytes for i in range(n)):
+            return v
+        other = fresh_bool(f"other_cpu_{insn:x}")
+        guard = claripy.And(st.guard, addr == a, other) if addr.symbolic else claripy.And(st.guard, other)
+        self.ex.events.append(Event("unknown-read", guard, f"a read of a per-CPU slot naming this task through a "
+                                    f"pointer at {self.program.symbolize(insn)} (not %gs): it may be another CPU's",
+                                    site=insn))
+        return claripy.If(other, fresh(f"other_cpu_{insn:x}", 8 * n), v)
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
         """A read of stack bytes below RSP (on the stack RSP is on:
@@ -2460,7 +2485,7 @@ class Explorer:
         if k == "choice":
             yield from self._choice(block, st)
             return
-        if not self._irqs_off(st) and not self.witness:
+        if self.interruptible(st):
             # an interrupt may come before this block (_concurrent_read; st
             # is this block's to change, as run_block changes it)
             self._interrupt_window(st, f"irqwin_{block.addr:x}")
@@ -3788,6 +3813,10 @@ class Explorer:
                                "analysis does not know")
         st.guard = claripy.And(st.guard, claripy.Not(to_user))
         self.set_rflags(st, fl, iret=True)
+        # (the words between the frame and the RSP it loads are below RSP
+        # from here on, an interrupt's to overwrite: IRET has no interrupt
+        # shadow, adv_r187_iret_rsp_up_window)
+        self.rsp_moved(st, self.reg(st, "rsp"), sp, ins.addr)
         self.set_reg(st, "rsp", sp)
         self._settle_rsp(st, ins.addr)
         self._irq_check(st, ins.addr, tables=True)  # (with the RSP and IF the IRET loaded together)
@@ -4261,6 +4290,14 @@ class Explorer:
                                "with no page-table isolation alternative (X86_FEATURE_PTI): what the tables it "
                                "installs map is not modelled")
         st.cr3 = _fresh_cr3(name, pti=self._pti_on())
+
+    def interruptible(self, st: MState) -> bool:
+        """Whether an interrupt may come on this path now (IF may be set; a
+        witness path leaves interrupts out).  Inside a block too: semantics
+        asks it at each read of a vector register, which a window at the
+        block's start does not cover (`sti; movq %rcx,%xmm0; ...; movq
+        %xmm0,%rcx` in one block, adv_r187_xmm_midblock_window)."""
+        return not self.witness and not self._irqs_off(st)
 
     def _interrupt_window(self, st: MState, label: str) -> None:
         """An interrupt may come here (IF may be set).  It returns with the

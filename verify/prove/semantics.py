@@ -17,7 +17,7 @@ import claripy
 import pyvex
 
 from ..machine import IMPLICIT_FLOW, from_kernel_address, has_implicit_flow, implicit_flow, vex_helpers
-from .state import MState, fresh, fresh_bool
+from .state import VECTOR_SLOTS, MState, fresh, fresh_bool
 
 _HELPERS, _IROPS = vex_helpers()
 vexop_to_simop = _IROPS.vexop_to_simop
@@ -209,7 +209,11 @@ def run_block(mem, st: MState, irsb) -> list[Succ]:
             if e.offset == _GS_OFF:
                 # VEX adds the GS base for a %gs segment override and reads
                 # it for nothing else: a %gs-relative access (user-gs)
-                mem.note_gs(st, insn)
+                mem.note_gs_operand(st, insn)
+            elif (e.offset & ~7) in VECTOR_SLOTS and mem.interruptible(st):
+                # an interrupt may have come at any instruction boundary
+                # since the block began (Explorer.interruptible)
+                st.window_vector(VECTOR_SLOTS, f"vecirq_{insn:x}")
             return st.get_reg(e.offset, _ty_bits(e.ty))
         if tag == "Iex_Load":
             if e.end != "Iend_LE":

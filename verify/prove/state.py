@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 
+import archinfo
 import claripy
 
 from .. import machine
@@ -42,6 +43,13 @@ _fresh_ids = itertools.count(1)
 # the vector state was left unknown, so that a register read after it is a
 # new value (MState.get_slot)
 VECTOR_CLOBBER = 1 << 20
+# the guest-state words of the x87/SSE/AVX state: unknown after xrstor or an
+# unknown callee, "old or new" after an interrupt window (MState.window_vector)
+_ARCH = archinfo.ArchAMD64()
+VECTOR_SLOTS = frozenset(off & ~7 for name, (off, size) in _ARCH.registers.items()
+                         if name.startswith(("ymm", "xmm", "fpreg", "fpu", "mm", "ftop", "fptag", "fpround",
+                                             "sseround", "fc3210", "st")) and off > _ARCH.registers["rip"][0]
+                         for off in range(off, off + size, 8))
 
 
 def fresh(name: str, bits: int = 64):

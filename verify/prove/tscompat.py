@@ -708,7 +708,7 @@ class TsCompatEffects:
                                                  cpa or frozenset())
             may2 = dict(may2)
             for r, kind in loads.items():
-                may2[r] = frozenset({0}) if kind == "exact" else None
+                may2[r] = frozenset({0}) if kind == "exact" and _SLOTW not in may else None
             if marks:
                 may2[_CPA] = marks
             else:
@@ -814,6 +814,9 @@ class TsCompatEffects:
             k = (ops[1].imm if m == "add" else -ops[1].imm) if ops[1].type == _X.X86_OP_IMM else None
         must2 = {r: v for r, v in must.items() if r not in written}
         may2 = {r: v for r, v in may.items() if r not in written}
+        if any(o.type == _X.X86_OP_MEM and o.access & capstone.CS_AC_WRITE and self._mem_addr_is_current(ci, o)
+               for o in ops):
+            may2[_SLOTW] = frozenset({0})  # (a store to the slot itself)
         if src != "cur" and m != "lea" and any(
                 o.type == _X.X86_OP_MEM and (self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o))
                 for o in ops):
@@ -834,7 +837,9 @@ class TsCompatEffects:
                 may2[d] = None if old is None or len(old) > 16 else old | {0}
             return must2, may2
         if dst is not None:
-            if src == "cur":
+            if src == "cur" and _SLOTW in may:
+                may2[dst] = None  # (whatever the slot was set to: _SLOTW)
+            elif src == "cur":
                 must2[dst], may2[dst] = 0, frozenset({0})
             elif src is not None:
                 if src in must and k is not None:
@@ -898,6 +903,11 @@ _UNTAGGED = frozenset({"(rsp)", "(rbp)", _SPC})  # a state with only these keys 
 # per-CPU slot (`mov $current_task,%r`, then `add %gs:this_cpu_off,%r` or
 # __per_cpu_offset[cpu]: this_cpu_ptr()); a load through one is current
 _CPA = "(&current)"
+# a state key (in `may`): the current_task slot may have been written on the
+# way here (this_cpu_write(current_task, ...), as __switch_to does): a load
+# from it may be another task, never the current one for sure
+# (TsCompatEffects._track0, adv_r188_slot_redirect_clear)
+_SLOTW = "(slot written)"
 # a state with only these keys has no register, slot or stack tag: _lite_net
 # has nothing to follow (its own test, sooner)
 _NO_NET_SOURCE = frozenset({_SP, _BP, _SPC, _CPA})
