@@ -109,6 +109,11 @@ KNOWN_GAPS: dict = {
     # pending; Explorer._interrupt_window)
     "adv_r184_pti_cr3_across_window": "a user CR3 built from a CR3 read before an interrupt window: proven (CR3 "
                                       "is kept across the window; a preemption may change the ASID)",
+    # review 189: a callee that leaves the current_task slot pointing
+    # elsewhere (a function's own store to the slot is followed: tscompat._SLOTW)
+    "adv_r189_slot_callee_redirect_clear": "a `set_current(p)` helper redirects the current_task slot, the hook "
+                                           "clears the dummy's TS_COMPAT: proven (ts-compat-writers: a callee "
+                                           "returns with the slot as it found it)",
     # review 185: as adv_ts2_out_param on the compat path, where nothing else
     # is open after round 1, so no witness runs to re-decide the proof
     "adv_r185_compat_outparam_ts": "current handed back through an out-parameter in a compat exit hook: proven "

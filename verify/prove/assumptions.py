@@ -254,6 +254,9 @@ ASSUMPTIONS = {
     "narrowed to 32 bits or fewer (a kernel address needs all 64) is not one; a string store writes upwards, DF being clear in kernel code at every call (the ABI; a function whose own code, or code it calls, has a std, popf or iret is read as possibly writing downwards); a pointer loaded from memory is not the current task unless the function itself stored it in that "
     "stack slot (through RSP, its frame pointer or a register copied from either; a copy of RSP spilled to memory and loaded back is not followed, nor a stack address a callee returns, its own frame's or one it was handed): one a callee wrote through a pointer to the caller's frame counts as memory).  Control reaches another "
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, returns "
+    "with the current_task slot holding what it held at the call (a function's own store to the slot makes "
+    "every later load from it any task, __switch_to's this_cpu_write: only a callee that leaves it changed is "
+    "not seen), returns "
     "only to its return address unless its own code drops that address (checked for every callee of a function "
     "taken to never return: its own stack is balanced at each ret), and "
     ".altinstr_aux code only tests a CPU feature and branches back.",

@@ -898,7 +898,9 @@ class Explorer:
             self._image_data_read(st, addr, a, n, v, insn)
             v = self._below_rsp(st, addr, a, n, v, insn)
             v = self._concurrent_read(st, addr, a, n, v, insn, len(vals) == 1)
-            v = self._other_cpu_slot(st, addr, a, n, v, insn)
+            other = self._other_cpu_slot(st, addr, a, n, insn, "read")
+            if other is not None:
+                v = claripy.If(other, fresh(f"other_cpu_{insn:x}", 8 * n), v)
             out = v if out is None else claripy.If(addr == a, v, out)
         if machine.has_implicit_flow(addr) or (len(vals) > 1 and self.implicit_input(addr, st)):
             # a pointer chosen under a branch on kernel data (`p = secret ?
@@ -914,27 +916,29 @@ class Explorer:
             out = out.annotate(machine.PLACED)
         return out
 
-    def _other_cpu_slot(self, st: MState, addr, a: int, n: int, v, insn: int):
-        """A read of a per-CPU slot that names this task (current_task, its
-        stack tops: identity_bytes) through a plain pointer, not %gs, in an
-        SMP kernel: the pointer may be one computed before a preemption or a
-        migration (`this_cpu_ptr(&current_task)` kept in a callee-saved
+    def _other_cpu_slot(self, st: MState, addr, a: int, n: int, insn: int, what: str):
+        """An access to a per-CPU slot that names this task (current_task,
+        its stack tops: identity_bytes) through a plain pointer, not %gs, in
+        an SMP kernel: the pointer may be one computed before a preemption
+        or a migration (`this_cpu_ptr(&current_task)` kept in a callee-saved
         register across the syscall or a `sti; cli` window), so it may name
         another CPU's slot, another task.  The model has one CPU's slots:
-        the value is the path's or, through an unsure event, any value
-        (adv_r187_stale_cpu_ptr_current: TS_COMPAT cleared through it).  A
-        %gs-relative read is this CPU's, now."""
+        -> a fresh boolean, "another CPU's", under an unsure event (None
+        where the rule does not apply): a read is then any value
+        (adv_r187_stale_cpu_ptr_current: TS_COMPAT cleared through it), a
+        store leaves this CPU's slot alone (adv_r189_stale_cpu_ptr_store).
+        A %gs-relative access is this CPU's, now."""
         ins = self._insns.get(insn) if self._insns else None
         gs = getattr(self, "_gs_operand_insn", None) == insn or (ins is not None and "gs:" in ins.op_str)
         if not self._smp or gs or not any(
                 a + i in self.identity_bytes and a + i not in self._cpu_identity_bytes for i in range(n)):
-            return v
+            return None
         other = fresh_bool(f"other_cpu_{insn:x}")
         guard = claripy.And(st.guard, addr == a, other) if addr.symbolic else claripy.And(st.guard, other)
-        self.ex.events.append(Event("unknown-read", guard, f"a read of a per-CPU slot naming this task through a "
+        self.ex.events.append(Event("unknown-read", guard, f"a {what} of a per-CPU slot naming this task through a "
                                     f"pointer at {self.program.symbolize(insn)} (not %gs): it may be another CPU's",
                                     site=insn))
-        return claripy.If(other, fresh(f"other_cpu_{insn:x}", 8 * n), v)
+        return other
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
         """A read of stack bytes below RSP (on the stack RSP is on:
@@ -1294,7 +1298,11 @@ class Explorer:
             self.note_ptregs_store(st, a, value, None if len(vals) == 1 else addr == a)
             mask_hit = mask is not None and a < mask + machine.PCID_FLUSH_MASK_BYTES and mask < a + n
             before = [st.load_bytes(a + i, 1) for i in range(n)] if mask_hit else None
-            st.store_bytes(a, value, None if len(vals) == 1 else addr == a)
+            cond = None if len(vals) == 1 else addr == a
+            other = self._other_cpu_slot(st, addr, a, n, insn, "store")
+            if other is not None:
+                cond = claripy.Not(other) if cond is None else claripy.And(cond, claripy.Not(other))
+            st.store_bytes(a, value, cond)
             if mask_hit:
                 self._owe_cleared_flushes(st, a, before)
 

@@ -709,6 +709,12 @@ class TsCompatEffects:
             may2 = dict(may2)
             for r, kind in loads.items():
                 may2[r] = frozenset({0}) if kind == "exact" and _SLOTW not in may else None
+            if cpa and any(o.type == _X.X86_OP_MEM and o.access & capstone.CS_AC_WRITE and
+                           (_reg64(ci, o.mem.base) in cpa or _reg64(ci, o.mem.index) in cpa)
+                           for o in ci.operands if o.mem.base or o.mem.index):
+                # a store through this_cpu_ptr(&current_task) (`*p = next`):
+                # the slot written (_SLOTW; adv_r189_slot_ptr_redirect_clear)
+                may2[_SLOTW] = frozenset({0})
             if marks:
                 may2[_CPA] = marks
             else:
