@@ -917,12 +917,14 @@ class Explorer:
         return out
 
     def _other_cpu_slot(self, st: MState, addr, a: int, n: int, insn: int, what: str):
-        """An access to a per-CPU slot that names this task (current_task,
-        its stack tops: identity_bytes) through a plain pointer, not %gs, in
-        an SMP kernel: the pointer may be one computed before a preemption
-        or a migration (`this_cpu_ptr(&current_task)` kept in a callee-saved
-        register across the syscall or a `sti; cli` window), so it may name
-        another CPU's slot, another task.  The model has one CPU's slots:
+        """An access to per-CPU data (the model's per-CPU region, and the
+        slots that name this task: current_task, its stack tops) through a
+        plain pointer, not %gs, in an SMP kernel: the pointer may be one
+        computed before a preemption or a migration (`this_cpu_ptr(&x)` kept
+        in a callee-saved register across the syscall or a `sti; cli`
+        window), so it may name another CPU's copy (another task, for
+        current_task; a stash another task left: adv_r191_stale_percpu_ptr_store,
+        _read_cli).  The model has one CPU's copy:
         -> a fresh boolean, "another CPU's", under an unsure event (None
         where the rule does not apply): a read is then any value
         (adv_r187_stale_cpu_ptr_current: TS_COMPAT cleared through it), a
@@ -930,14 +932,13 @@ class Explorer:
         A %gs-relative access is this CPU's, now."""
         ins = self._insns.get(insn) if self._insns else None
         gs = getattr(self, "_gs_operand_insn", None) == insn or (ins is not None and "gs:" in ins.op_str)
-        if not self._smp or gs or not any(
-                a + i in self.identity_bytes and a + i not in self._cpu_identity_bytes for i in range(n)):
+        if not self._smp or gs or not (self._model_region(a) == self._percpu_region or any(
+                a + i in self.identity_bytes and a + i not in self._cpu_identity_bytes for i in range(n))):
             return None
         other = fresh_bool(f"other_cpu_{insn:x}")
         guard = claripy.And(st.guard, addr == a, other) if addr.symbolic else claripy.And(st.guard, other)
-        self.ex.events.append(Event("unknown-read", guard, f"a {what} of a per-CPU slot naming this task through a "
-                                    f"pointer at {self.program.symbolize(insn)} (not %gs): it may be another CPU's",
-                                    site=insn))
+        self.ex.events.append(Event("unknown-read", guard, f"a {what} of per-CPU data through a pointer at "
+                                    f"{self.program.symbolize(insn)} (not %gs): it may be another CPU's", site=insn))
         return other
 
     def _below_rsp(self, st: MState, addr, a: int, n: int, v, insn: int):
@@ -1455,7 +1456,7 @@ class Explorer:
     # here; the flags a summarised callee returns are (flags_call_*: what
     # it computed, adv_r85_callflags_ptregs_store: `call stack_bit14; jnc
     # 1f; movq $0,R12(regs)`), and so are lsl/lar/lzcnt/tzcnt's
-    _GUARD_NOT_KERNEL = ("key_", "af_", "havoc_", "flags_undefined_", "flags_verw", "flags_runtime_")
+    _GUARD_NOT_KERNEL = ("key_", "alt_", "af_", "havoc_", "flags_undefined_", "flags_verw", "flags_runtime_")
 
     # and for a branch region (_branch_regions, implicit_input): the static
     # keys and alternatives, and the upper bits of pt_regs->cs after a
@@ -1466,7 +1467,7 @@ class Explorer:
     # adv_r61_call_flags), nor those the CPU leaves undefined
     # (flags_undefined_*: a CPU may keep the previous flags, which may be
     # kernel data: `testb $1,secret; div; jz`, adv_r62_div_flags)
-    _BRANCH_NOT_KERNEL = ("key_", "af_", "havoc_")
+    _BRANCH_NOT_KERNEL = ("key_", "alt_", "af_", "havoc_")
 
     def _guard_taint(self, st: MState) -> bool:
         """Whether the path condition depends on kernel data: some conjunct
@@ -3141,6 +3142,16 @@ class Explorer:
             # every visit (keys flip at run time; one address may hold more
             # than two: adv_r81_two_keys_one_site)
             conds = _exclusive_choices(f"key_{block.addr:x}", len(conds))
+        elif _overlapping([cond for _n, _l, cond in block.choices if cond_allows(cond, self.fixed)]):
+            # candidates whose feature conditions can hold together (two
+            # readings of a nested ALTERNATIVE's padding give different bytes
+            # under one assignment, adv_r190_nested_pad_overlap): the paths
+            # are merged again after the site, and a merge takes its paths'
+            # guards for disjoint (state.merge: If(guard_a, a, b)), so each
+            # also gets a fresh exclusive choice; every candidate whose
+            # condition holds stays possible
+            conds = [claripy.And(c, x) for c, x in zip(conds, _exclusive_choices(f"alt_{block.addr:x}",
+                                                                                  len(conds)))]
         for (node, label, cond), c in zip(block.choices, conds):
             if not cond_allows(cond, self.fixed):
                 continue
@@ -4385,6 +4396,24 @@ def _reads_flags(insn) -> bool:
 def _block_span(block) -> int:
     """The bytes a block's instructions cover from its address."""
     return max((i.addr + i.size for i in block.insns), default=block.addr + 1) - block.addr
+
+
+def _overlapping(conds) -> bool:
+    """Whether two of a patch site's candidate conditions (("features",
+    [assignment, ...]) or another kind) may hold under one assignment of the
+    features: two assignments without a feature they set differently."""
+    alts = []
+    for c in conds:
+        if c[0] != "features":
+            return len(conds) > 1  # ("always", ...): overlaps any other
+        alts.append(c[1])
+    for i in range(len(alts)):
+        for j in range(i + 1, len(alts)):
+            for a in alts[i]:
+                for b in alts[j]:
+                    if all(b.get(f, v) == v for f, v in a.items()):
+                        return True
+    return False
 
 
 def _exclusive_choices(prefix: str, n: int) -> list:

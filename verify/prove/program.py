@@ -1149,6 +1149,12 @@ class Program:
         PV) the pv_ops slots hold their linked functions (assumption
         paravirt-native); under Xen PV they hold functions the image does not
         fix: the on-disk indirect call, an unknown callee."""
+        if len(entries) > 1:
+            # apply_paravirt patches every entry in table order, each over
+            # the bytes the last one left: the last wins (6.1
+            # arch/x86/kernel/alternative.c); reading one of them would not
+            # be the code boot leaves (adv_r190_pv_two_entries)
+            raise CfgError(f"{addr:#x}: {len(entries)} paravirt patch-site entries at one address")
         vs = entries[0].variants
         native = [v for v in vs if v.code is not None and v.label.startswith("native")] or \
             [v for v in vs[2:] if v.code is not None]

@@ -797,6 +797,16 @@ class TsCompatEffects:
         except capstone.CsError:
             # (RSP keeps its own tag: _track_rsp)
             return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED if r != "rsp"}
+        if any(o.type == _X.X86_OP_MEM and o.access & capstone.CS_AC_WRITE and (
+                self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o) or addr32_memory(ci))
+               for o in ops):
+            # a store to the slot itself: `%gs:current_task`, one through a
+            # CPU's per-CPU offset (`per_cpu(current_task, cpu) = p`,
+            # adv_r191_percpu_offset_slot_redirect), or any store with a
+            # 32-bit address (addr32 truncates, then %gs adds its base:
+            # adv_r191_addr32_slot_redirect)
+            may = dict(may)
+            may[_SLOTW] = frozenset({0})
         if addr32_memory(ci):
             # (a 32-bit address, cfg.addr32_memory: `lea (%eax)` truncates,
             # a load reads elsewhere than the base register's object; what
@@ -820,9 +830,6 @@ class TsCompatEffects:
             k = (ops[1].imm if m == "add" else -ops[1].imm) if ops[1].type == _X.X86_OP_IMM else None
         must2 = {r: v for r, v in must.items() if r not in written}
         may2 = {r: v for r, v in may.items() if r not in written}
-        if any(o.type == _X.X86_OP_MEM and o.access & capstone.CS_AC_WRITE and self._mem_addr_is_current(ci, o)
-               for o in ops):
-            may2[_SLOTW] = frozenset({0})  # (a store to the slot itself)
         if src != "cur" and m != "lea" and any(
                 o.type == _X.X86_OP_MEM and (self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o))
                 for o in ops):
