@@ -4617,20 +4617,26 @@ def _interval(v):
     free symbols (their whole range), If (the hull), add/sub without
     wrap-around, and with a constant mask, shifts by a constant, zero
     extension, concatenation, extraction."""
+    return _fold_term(v, _interval_node, None)
+
+
+def _fold_term(v, node, failed):
+    """node(n, go) over the term's DAG, each distinct subterm once (go(n):
+    its value for a subterm); `failed` where the term is too deep."""
     memo: dict = {}
 
     def go(n):
         h = n.hash()
         if h in memo:
             return memo[h]
-        out = _interval_node(n, go)
+        out = node(n, go)
         memo[h] = out
         return out
 
     try:
         return go(v)
     except RecursionError:
-        return None
+        return failed
 
 
 def _interval_node(n, go):
@@ -4717,20 +4723,7 @@ def _known_bits(v):
     known.  _span_addresses uses it to skip the addresses of a bounded range
     the term cannot take (a bit-string op's word, base + ((bit >> 6) << 3),
     is 8-aligned relative to its base)."""
-    memo: dict = {}
-
-    def go(n):
-        h = n.hash()
-        if h in memo:
-            return memo[h]
-        out = _known_bits_node(n, go)
-        memo[h] = out
-        return out
-
-    try:
-        return go(v)
-    except RecursionError:
-        return (0, 0)
+    return _fold_term(v, _known_bits_node, (0, 0))
 
 
 def _low_run(mask: int) -> int:
