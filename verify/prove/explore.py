@@ -2487,6 +2487,9 @@ class Explorer:
     def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
         """Yield (successor node, state)."""
         self._block_addr = block.addr  # (where a refusal happened, for its reason)
+        # (this block's own %gs operands only: a patch site's candidates
+        # share their first address, adv_r192_alt_gs_sticky)
+        self._gs_operand_insn = None
         # (implicit_input; set before any kind runs: _special's flag-undefined
         # instructions go through run_block too)
         self._entry_code = depth == 0
