@@ -114,6 +114,11 @@ KNOWN_GAPS: dict = {
     "adv_r189_slot_callee_redirect_clear": "a `set_current(p)` helper redirects the current_task slot, the hook "
                                            "clears the dummy's TS_COMPAT: proven (ts-compat-writers: a callee "
                                            "returns with the slot as it found it)",
+    # review 193: a plain pointer into per-CPU data other than
+    # this_cpu_ptr(&current_task) (a struct holding the slot) is not
+    # followed to the slot
+    "adv_r193_slot_cpuptr_biased_redirect": "the current_task slot written through this_cpu_ptr of the word below "
+                                            "it, plus 8: proven (ts-compat-writers)",
     # review 185: as adv_ts2_out_param on the compat path, where nothing else
     # is open after round 1, so no witness runs to re-decide the proof
     "adv_r185_compat_outparam_ts": "current handed back through an out-parameter in a compat exit hook: proven "

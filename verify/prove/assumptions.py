@@ -256,7 +256,8 @@ ASSUMPTIONS = {
     "function only at its symbol's start (or by an exception fixup), never runs off a symbol's end, returns "
     "with the current_task slot holding what it held at the call (a function's own store to the slot makes "
     "every later load from it any task, __switch_to's this_cpu_write: only a callee that leaves it changed is "
-    "not seen), returns "
+    "not seen, and a store through a plain pointer to per-CPU data that is not this_cpu_ptr(&current_task) "
+    "itself, such as one to a per-CPU struct holding the slot, is taken not to write it), returns "
     "only to its return address unless its own code drops that address (checked for every callee of a function "
     "taken to never return: its own stack is balanced at each ret), and "
     ".altinstr_aux code only tests a CPU feature and branches back.",

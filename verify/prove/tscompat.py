@@ -341,6 +341,21 @@ class TsCompatEffects:
             return False
         return (a & 0xFFFFFFFFFFFFFFFF) == self.current_slot
 
+    def _gs_store_may_hit_slot(self, ci, op) -> bool:
+        """A %gs-relative store that may write any byte of the current_task
+        slot: one with a base or index register (an index reaches any
+        offset: `this_cpu_write(arr[i], v)`, adv_r193_slot_indexed_disp_redirect),
+        or an absolute one whose bytes overlap the slot's eight (a 16-byte
+        store from the word below, adv_r193_slot_wide_store_redirect)."""
+        m = op.mem
+        if m.segment != _X.X86_REG_GS or not self.program.layout.percpu_gs.value:
+            return False
+        if m.index != 0 or m.base not in (0, _X.X86_REG_RIP):
+            return True
+        a = machine.PERCPU_BASE + m.disp + ((ci.address + ci.size) if m.base else 0)
+        a &= 0xFFFFFFFFFFFFFFFF
+        return a < self.current_slot + 8 and self.current_slot < a + max(op.size, 1)
+
     def _mem_indexed_current(self, op) -> bool:
         """A register added to the slot's address (`current_task(%rax)`
         with RAX a CPU's per-CPU offset, adv_r29_percpu_offset_cmp): may
@@ -798,7 +813,8 @@ class TsCompatEffects:
             # (RSP keeps its own tag: _track_rsp)
             return {}, {r: None for r in machine.CALLER_SAVED + machine.CALLEE_SAVED if r != "rsp"}
         if any(o.type == _X.X86_OP_MEM and o.access & capstone.CS_AC_WRITE and (
-                self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o) or addr32_memory(ci))
+                self._mem_addr_is_current(ci, o) or self._mem_indexed_current(o) or addr32_memory(ci) or
+                self._gs_store_may_hit_slot(ci, o))
                for o in ops):
             # a store to the slot itself: `%gs:current_task`, one through a
             # CPU's per-CPU offset (`per_cpu(current_task, cpu) = p`,
