@@ -42,42 +42,6 @@ def test_interval_hull_is_sound_on_random_inputs():
     assert _interval(cases[0])[1] - _interval(cases[0])[0] == 255
 
 
-def test_known_bits_are_sound_on_random_inputs():
-    """explore._known_bits (which bits of an address term are the same for
-    every input: _span_addresses skips the addresses of a bounded range that
-    disagree with them) must never claim a bit the term can change: checked
-    on random inputs for each operation it folds; a bit-string op's word
-    (base + ((nr >> 6) << 3)) walks its range by 8."""
-    import random
-
-    import claripy
-
-    from verify.prove.explore import _interval, _known_bits, _span_addresses
-
-    x, y, f = claripy.BVS("x", 64), claripy.BVS("y", 32), claripy.BoolS("f")
-    cases = [
-        0xFFFFFFFF816B4000 + ((x >> 6) << 3), (x & ~7) + 4, claripy.ZeroExt(32, y) << 3,
-        claripy.If(f, x << 4, (claripy.ZeroExt(32, y) << 5) + 16), claripy.Concat(y, claripy.BVV(2, 32)),
-        claripy.Extract(31, 8, x << 12), claripy.SignExt(32, y << 2) + 1, claripy.LShR(x << 10, 3),
-        (x << 7) >> 2, (x | 3) ^ 1, x * 12 + 6, (x << 3) - (claripy.ZeroExt(32, y) << 5), x * 0,
-    ]
-    rng = random.Random(11)
-    fixed = 0
-    for t in cases:
-        mask, value = _known_bits(t)
-        fixed += mask != 0
-        for _ in range(60):
-            s = claripy.Solver()
-            s.add(x == rng.getrandbits(64))
-            s.add(y == rng.getrandbits(32))
-            s.add(f if rng.random() < 0.5 else claripy.Not(f))
-            assert s.eval(t, 1)[0] & mask == value, (t, hex(mask), hex(value))
-    assert fixed == len(cases)
-    word = 0xFFFFFFFF816B4000 + ((claripy.ZeroExt(48, claripy.BVS("asid", 16)) & 0x7FF) >> 6 << 3)
-    span = _span_addresses(word, *_interval(word))
-    assert span.step == 8 and len(span) == 32 and span[0] == 0xFFFFFFFF816B4000
-
-
 def test_second_entry_scan_finds_every_direct_branch_into_the_region(monkeypatch):
     """entries._candidates (the numpy scan of every offset) against a
     brute-force decode of every offset, on random code with planted

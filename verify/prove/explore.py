@@ -876,7 +876,7 @@ class Explorer:
         if vals is None:
             span = self._bounds(st, addr)
             if span is not None and span[1] - span[0] < MAX_EXACT_STORE_SPAN:
-                vals = _span_addresses(addr, *span)  # bounded: exact, as for stores
+                vals = range(span[0], span[1] + 1)  # bounded: exact, as for stores
         if vals is not None and self._literal_model_address(addr, vals):
             vals = None  # (read as through an unknown pointer, below: adv_r68_literal_wide_index)
         if vals is None:
@@ -1279,7 +1279,7 @@ class Explorer:
             # a bounded address (a bit-string op's byte offset, an indexed
             # array slot): the store is exact, one conditional store per
             # address it may have; every other byte keeps its value
-            vals = _span_addresses(addr, *span)
+            vals = range(span[0], span[1] + 1)
         if self._literal_model_address(addr, vals):
             # (the values one by one, or a bounded range: adv_r68_literal_wide_task_clear)
             self._unknown_store(st, addr, insn, value)
@@ -4620,26 +4620,20 @@ def _interval(v):
     free symbols (their whole range), If (the hull), add/sub without
     wrap-around, and with a constant mask, shifts by a constant, zero
     extension, concatenation, extraction."""
-    return _fold_term(v, _interval_node, None)
-
-
-def _fold_term(v, node, failed):
-    """node(n, go) over the term's DAG, each distinct subterm once (go(n):
-    its value for a subterm); `failed` where the term is too deep."""
     memo: dict = {}
 
     def go(n):
         h = n.hash()
         if h in memo:
             return memo[h]
-        out = node(n, go)
+        out = _interval_node(n, go)
         memo[h] = out
         return out
 
     try:
         return go(v)
     except RecursionError:
-        return failed
+        return None
 
 
 def _interval_node(n, go):
@@ -4714,129 +4708,6 @@ def _interval_node(n, go):
             lo, hi = (lo << w) | i[0], (hi << w) | i[1]
         return (lo, hi)
     return None
-
-
-def _known_bits(v):
-    """(mask, value): the bits of a bit-vector term that are the same for
-    every assignment of its variables (mask) and what they are (value), read
-    off the term: constants, If (where both sides agree), add and sub (the
-    low bits up to the first unknown one of any operand), and/or/xor,
-    shifts by a constant, multiplication by a constant (its trailing zeros),
-    zero/sign extension, concatenation, extraction.  Anything else: nothing
-    known.  _span_addresses uses it to skip the addresses of a bounded range
-    the term cannot take (a bit-string op's word, base + ((bit >> 6) << 3),
-    is 8-aligned relative to its base)."""
-    return _fold_term(v, _known_bits_node, (0, 0))
-
-
-def _low_run(mask: int) -> int:
-    """The number of consecutive known bits from bit 0."""
-    return (~mask & (mask + 1)).bit_length() - 1
-
-
-def _known_bits_node(n, go):
-    op = n.op
-    if not isinstance(n, claripy.ast.BV):
-        return (0, 0)
-    bits = n.size()
-    top = (1 << bits) - 1
-    if op == "BVV":
-        return (top, n.args[0] & top)
-    args = n.args
-    if op == "If":
-        (ma, va), (mb, vb) = go(args[1]), go(args[2])
-        m = ma & mb & ~(va ^ vb) & top
-        return (m, va & m)
-    if op in ("__add__", "__sub__", "__and__", "__or__", "__xor__", "__mul__") and not all(
-            isinstance(a, claripy.ast.BV) and a.size() == bits for a in args):
-        return (0, 0)
-    if op in ("__add__", "__sub__"):
-        if op == "__sub__" and len(args) != 2:
-            return (0, 0)
-        kb = [go(a) for a in args]
-        low = (1 << min(_low_run(m) for m, _v in kb)) - 1
-        total = kb[0][1] + sum(v for _m, v in kb[1:]) if op == "__add__" else kb[0][1] - kb[1][1]
-        return (low, total & low)
-    if op == "__and__":
-        kb = [go(a) for a in args]
-        zero = 0
-        one = top
-        for m, v in kb:
-            zero |= m & ~v
-            one &= m & v
-        return ((zero | one) & top, one)
-    if op == "__or__":
-        kb = [go(a) for a in args]
-        one = 0
-        zero = top
-        for m, v in kb:
-            one |= m & v
-            zero &= m & ~v
-        return ((zero | one) & top, one)
-    if op == "__xor__":
-        m, v = top, 0
-        for mi, vi in (go(a) for a in args):
-            m &= mi
-            v ^= vi
-        return (m, v & m)
-    if op == "__mul__" and len(args) == 2:
-        consts = [a.args[0] & top for a in args if a.op == "BVV"]
-        if not consts or not consts[0]:
-            return (top, 0) if consts else (0, 0)
-        c = consts[0]
-        low = (1 << min(_low_run(~c & top), bits)) - 1  # c's trailing zeros: the product's
-        return (low, 0)
-    if op in ("__lshift__", "__rshift__", "LShR") and args[1].op == "BVV":
-        k = args[1].args[0]
-        m, v = go(args[0])
-        if k >= bits:
-            return (top, 0) if op != "__rshift__" else (0, 0)
-        if op == "__lshift__":
-            return (((m << k) | ((1 << k) - 1)) & top, (v << k) & top)
-        high = top & ~(top >> k)  # the bits shifted in
-        if op == "LShR":
-            return ((m >> k) | high, v >> k)
-        sign = 1 << (bits - 1)
-        if m & sign:  # arithmetic shift of a known sign
-            return ((m >> k) | high, (v >> k) | (high if v & sign else 0))
-        return ((m >> k) & ~high, (v >> k) & ~high)
-    if op in ("ZeroExt", "SignExt"):
-        m, v = go(args[1])
-        inner = args[1].size()
-        high = top & ~((1 << inner) - 1)
-        if op == "ZeroExt":
-            return (m | high, v)
-        sign = 1 << (inner - 1)
-        if m & sign:
-            return (m | high, v | (high if v & sign else 0))
-        return (m, v)
-    if op == "Extract":
-        hi_bit, lo_bit, x = args
-        m, v = go(x)
-        w = (1 << (hi_bit - lo_bit + 1)) - 1
-        return ((m >> lo_bit) & w, (v >> lo_bit) & w)
-    if op == "Concat":
-        m = v = 0
-        for a in args:
-            ma, va = go(a)
-            w = a.size()
-            m, v = (m << w) | ma, (v << w) | va
-        return (m, v)
-    return (0, 0)
-
-
-def _span_addresses(addr, lo: int, hi: int) -> range:
-    """The addresses in [lo, hi] (explore._bounds) that the term addr may
-    take, as a range: every one, or, where its low bits are the same for
-    every input (_known_bits), every stride-th from the first with those
-    bits.  Sound: the ones left out are values addr takes under no
-    assignment; the exact per-address load and store (Explorer.load,
-    Explorer.store) need every value it may take, no other."""
-    m, v = _known_bits(addr)
-    k = min(_low_run(m), 12)
-    stride = 1 << k
-    first = lo + ((v - lo) & (stride - 1))
-    return range(first, hi + 1, stride)
 
 
 def _concat(vals, sizes, _bits):
