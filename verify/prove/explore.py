@@ -2487,9 +2487,11 @@ class Explorer:
     def _step_block(self, cfg, block, st: MState, ret_addr, depth, returns):
         """Yield (successor node, state)."""
         self._block_addr = block.addr  # (where a refusal happened, for its reason)
-        # (this block's own %gs operands only: a patch site's candidates
-        # share their first address, adv_r192_alt_gs_sticky)
+        # (this block's own instructions and %gs operands only, for every
+        # kind of block: a patch site's candidates share their first
+        # address, adv_r192_alt_gs_sticky)
         self._gs_operand_insn = None
+        self._insns = {ins.addr: ins for ins in block.insns}  # (also ir_const: which constants are RIP values)
         # (implicit_input; set before any kind runs: _special's flag-undefined
         # instructions go through run_block too)
         self._entry_code = depth == 0
@@ -2646,7 +2648,6 @@ class Explorer:
         # lifted unoptimised, every access a load or store of its own
         # (_access_on_gs)
         irsb = self._lift(block, exact=not st.gs_kernel.is_true())
-        self._insns = {ins.addr: ins for ins in block.insns}  # (const: which constants are RIP values)
         try:
             succs = run_block(self, st, irsb)
         except Unsupported as e:
@@ -4163,9 +4164,11 @@ class Explorer:
         if summary.may_change_if and not self.witness:
             # a callee with popf/iret may have let interrupts in, however it
             # returns (_concurrent_read; adv_r84_callee_window_stash: `sti;
-            # nop; cli; ret` writes no memory, so no havoc resets the count);
-            # so may any callee entered with IF set, anywhere in it
-            # (adv_r184_xmm_callee_window)
+            # nop; cli; ret` writes no memory, so no havoc resets the count;
+            # adv_r184_xmm_callee_window: the vector registers).  One entered
+            # with IF set and changing nothing of it returns with IF still
+            # maybe set (a `cli` in it leaves IF & fresh: may_clear_if), so
+            # the block after the call is a window (_step_block)
             self._interrupt_window(st, f"irqwin_{label}")
         self._summary_gs_cr3(st, summary, label)
         self._clobber_callee_frame(st, label)
