@@ -665,6 +665,15 @@ class IrqFlagEffects:
         return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", key), set())), False
 
     # -- per-function summary ---------------------------------------------------------
+    def _forget(self, mark: int) -> None:
+        """Drop the summaries memoised since len(self.log) was `mark`."""
+        for k in self.log[mark:]:
+            self.memo.pop(k, None)
+            self.memo.pop(("assumed", k), None)
+            self.memo.pop(("aflags", k), None)
+            self.memo.pop(("split", k), None)
+        del self.log[mark:]
+
     def summary(self, start: int, depth: int, want: frozenset = frozenset(), ctx="E"):
         """(IF set, RAX bit-9 tag, caller-saved registers written or None,
         out-parameter stores) at the function's returns, or None (unknown).
@@ -696,6 +705,7 @@ class IrqFlagEffects:
         outer_a = (getattr(self, "_ctx", "E"), getattr(self, "_af", None), getattr(self, "_aedges", None))
         outer_cur = self._cur
         mark = len(self.log)
+        stable = False
         try:
             while True:
                 self.used = set()
@@ -714,18 +724,20 @@ class IrqFlagEffects:
                 prov = self.provisional.get(key, _BOTTOM)
                 if key in self.used and _join_summary(prov, r) != prov:
                     self.provisional[key] = _join_summary(prov, r)
-                    for k in self.log[mark:]:
-                        self.memo.pop(k, None)
-                        self.memo.pop(("assumed", k), None)
-                        self.memo.pop(("aflags", k), None)
-                        self.memo.pop(("split", k), None)
-                    del self.log[mark:]
+                    self._forget(mark)
                     if self.budget <= 0:
                         r = None
                         break
                     continue
                 break
+            stable = True
         finally:
+            if not stable:
+                # left by an exception (the round's SIGALRM stops any
+                # line): what was memoised since `mark` may rest on a
+                # provisional result not yet stable (review 194); the
+                # next question asks again
+                self._forget(mark)
             self.active.discard(key)
             self._written = outer_written
             self._leaked = outer_leaked

@@ -695,9 +695,13 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 tseffects.settle(explorer, ex)
         except Inconclusive as e:
-            if eager and not isinstance(e, ReturnRefuted):
+            if eager and not isinstance(e, ReturnRefuted) and "timeout" not in str(e) and "budget" not in str(e):
                 # the callees taken ahead cost this round its answer: the
-                # round again without them
+                # round again without them.  Not after the time or memory
+                # budget (review 194): the round's SIGALRM may stop any
+                # line, leaving a memo half written (irqflag.py's
+                # provisional recursion results), which a round run again
+                # would read
                 stats.append({"round": rounds, "error": f"{e} (following ahead "
                               f"{', '.join(sorted(sym(a) for a in eager))}: again without them)",
                               "seconds": round(time.monotonic() - t1, 3)})
