@@ -443,44 +443,6 @@ def _release_caches(explorer) -> None:
     explorer._kconst_memo.clear()
 
 
-def _eager_callees(prog, summaries, refine: set, skip: set) -> set:
-    """The callees a refinement round follows ahead, beside `refine` (the
-    summarised callees the open counterexamples went through): their
-    direct callees and those callees' direct callees, except `skip` and
-    what no summary reads or what reaches the syscall dispatch (summarised
-    wherever it is followed from).
-
-    Why: refinement goes down a call chain one callee a round
-    (syscall_exit_to_user_mode, then exit_to_user_mode_prepare, then its
-    helper: 23 of 80 sampled adversarial fixtures took three rounds), and
-    each round explores again from the entry.  Soundness: only an ordering
-    of refinement, as _dispatch_callers' is: a followed callee is run, not
-    summarised, so no query decides on less than before, and a round that
-    cannot finish with them (an instruction without a model, the budget)
-    is run again without them (_check), so what the callees taken ahead
-    cost is at most that round's time.  A ReturnRefuted from one of them is
-    kept (an earlier round's proofs rested on its summary)."""
-    out = set()
-    frontier = set(refine)
-    for _depth in range(2):
-        nxt = set()
-        for f in frontier:
-            try:
-                cfg = prog.cfg(f)
-            except CfgError:
-                continue
-            for b in cfg.blocks.values():
-                t = b.last.target if b.kind in ("call", "tail") else None
-                if t is None or t in skip or t in refine or t in out:
-                    continue
-                name = prog.start_name(t)
-                if summaries.readable(t, name) and not summaries.writes_of(t, name).reaches_dispatch:
-                    nxt.add(t)
-        out |= nxt
-        frontier = nxt
-    return out
-
-
 def _dispatch_callers(prog, summaries) -> list[int]:
     try:
         cfg = prog.cfg(prog.entry.syscall_entry)
@@ -639,8 +601,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                         pending_reason[k] = f"{pending_reason[k]} ({why})" if k in pending_reason else why
 
     last_round_seconds = 0.0  # (CPU seconds of the last round: a refinement round is not shorter)
-    eager: set = set()  # the callees a refinement round follows ahead (_eager_callees)
-    declined: set = set()  # ... and those a round could not finish with (not taken ahead again)
     while live and rounds < MAX_ROUNDS:
         rounds += 1
         if progress:
@@ -695,22 +655,6 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
             with _time_limit(max(0.01, min(backstop, deadline - time.monotonic()))):
                 tseffects.settle(explorer, ex)
         except Inconclusive as e:
-            if eager and not isinstance(e, ReturnRefuted) and "timeout" not in str(e) and "budget" not in str(e):
-                # the callees taken ahead cost this round its answer: the
-                # round again without them.  Not after the time or memory
-                # budget (review 194): the round's SIGALRM may stop any
-                # line, leaving a memo half written (irqflag.py's
-                # provisional recursion results), which a round run again
-                # would read
-                stats.append({"round": rounds, "error": f"{e} (following ahead "
-                              f"{', '.join(sorted(sym(a) for a in eager))}: again without them)",
-                              "seconds": round(time.monotonic() - t1, 3)})
-                follow -= eager
-                declined |= eager
-                eager = set()
-                rounds -= 1
-                _release_caches(explorer)
-                continue
             if "timeout" in str(e) or "budget" in str(e):
                 result.budget_cut = True
             following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
@@ -821,8 +765,7 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 refine |= targets - follow
         if not refine:
             break
-        eager = _eager_callees(prog, summaries, refine, follow | declined)
-        follow |= refine | eager
+        follow |= refine
         # the next exploration replaces this one: only one lives at a time
         ex = by_site = q = None
         _release_caches(explorer)
