@@ -422,3 +422,37 @@ def test_capped_e_reading_runs_out_unknown(fixture_kernels, monkeypatch):  # noq
     eff, assumed, off = summ.if_effect(a, "irq_ctx_unknown_call")
     assert eff is None and not off
     assert not _off_sites(assumed)
+
+
+def test_summary_left_by_an_exception_memoises_nothing(fixture_kernels):  # noqa: F811
+    """An exception out of IrqFlagEffects.summary (the round's SIGALRM,
+    rounds._time_limit, stops any line) drops every summary memoised since
+    it began (review 194): those of a recursion may rest on a provisional
+    result not yet stable, and the IF analysis is shared by the compat
+    entries' explorations, which run after a 64-bit round that timed out.
+    Asked again, the summary is what a fresh analysis gives."""
+    from verify.image import KernelImage
+    from verify.prove.irqflag import IrqFlagEffects
+    from verify.prove.program import Program
+    from verify.prove.summary import _GPR64, _md
+
+    prog = Program(KernelImage.open(fixture_kernels("irqflag_out_params"), None))
+    outer = prog.symbols.get("irq_mod_timer")
+    irq = IrqFlagEffects(prog, _md, _GPR64)
+    real = irq._analyse_once
+
+    def stopped(start, *args):
+        r = real(start, *args)
+        if start == outer:
+            assert irq.log, "irq_mod_timer's callees were summarised first"
+            raise TimeoutError("the round's alarm")
+        return r
+
+    irq._analyse_once = stopped
+    with pytest.raises(TimeoutError):
+        irq.effect(outer, 0)
+    assert irq.log == [] and not irq.active
+    assert not any(k for k in irq.memo if k and (k[0] == outer or (isinstance(k[0], tuple) and k[1][0] == outer)))
+    irq._analyse_once = real
+    fresh = IrqFlagEffects(prog, _md, _GPR64)
+    assert irq.effect(outer, 0) == fresh.effect(outer, 0)

@@ -665,7 +665,7 @@ class IrqFlagEffects:
         return (r[0] if r is not None else TOP), frozenset(self.memo.get(("assumed", key), set())), False
 
     # -- per-function summary ---------------------------------------------------------
-    def _forget(self, mark: int) -> None:
+    def _forget_memoised(self, mark: int) -> None:
         """Drop the summaries memoised since len(self.log) was `mark`."""
         for k in self.log[mark:]:
             self.memo.pop(k, None)
@@ -724,7 +724,7 @@ class IrqFlagEffects:
                 prov = self.provisional.get(key, _BOTTOM)
                 if key in self.used and _join_summary(prov, r) != prov:
                     self.provisional[key] = _join_summary(prov, r)
-                    self._forget(mark)
+                    self._forget_memoised(mark)
                     if self.budget <= 0:
                         r = None
                         break
@@ -737,7 +737,7 @@ class IrqFlagEffects:
                 # line): what was memoised since `mark` may rest on a
                 # provisional result not yet stable (review 194); the
                 # next question asks again
-                self._forget(mark)
+                self._forget_memoised(mark)
             self.active.discard(key)
             self._written = outer_written
             self._leaked = outer_leaked
