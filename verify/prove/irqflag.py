@@ -584,6 +584,13 @@ class IrqFlagEffects:
         self._e_on = True  # (_twice)
         self._off_enable = False  # (an instruction that may set IF met in the running capped reading)
         self._cap_failed: dict = {}  # summary key -> the largest cap its reading ran out of
+        # (review 195) recursion results used provisionally, and calls
+        # assumed for being below OFF_CAPS' last level, counted; and the
+        # summaries that rest on such an assumption -> the shallowest
+        # capped-reading level they hold at (_undecided_off)
+        self._provisional_uses = 0
+        self._deep_assumes = 0
+        self._deep_level: dict = {}
         self.used: set = set()  # functions in analysis whose provisional result was used
         self.provisional: dict = {}
         self._noret: dict = {}
@@ -639,6 +646,7 @@ class IrqFlagEffects:
         for k in keys:
             for m in (k, ("assumed", k), ("aflags", k), ("split", k)):
                 self.memo.pop(m, None)
+            self._deep_level.pop(k, None)
 
     def effect(self, start: int, ctx="E"):
         """(IF set at return or None, the call sites of the closure where
@@ -667,11 +675,7 @@ class IrqFlagEffects:
     # -- per-function summary ---------------------------------------------------------
     def _forget_memoised(self, mark: int) -> None:
         """Drop the summaries memoised since len(self.log) was `mark`."""
-        for k in self.log[mark:]:
-            self.memo.pop(k, None)
-            self.memo.pop(("assumed", k), None)
-            self.memo.pop(("aflags", k), None)
-            self.memo.pop(("split", k), None)
+        self._drop_unknown(self.log[mark:])
         del self.log[mark:]
 
     def summary(self, start: int, depth: int, want: frozenset = frozenset(), ctx="E"):
@@ -688,10 +692,13 @@ class IrqFlagEffects:
         meanwhile dropped (a least fixpoint over a finite lattice: sound
         once stable)."""
         key = _key(start, want, ctx)
+        if key in self.memo and self._deep_level.get(key, -1) > self._off_level:
+            self._drop_unknown([key])  # (computed where a callee below it was assumed: review 195)
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
             self.used.add(key)
+            self._provisional_uses += 1
             return self.provisional.get(key, _BOTTOM)
         if depth > MAX_DEPTH or self.budget <= 0:
             return self._why(f"depth {depth} / budget {self.budget}", start)
@@ -3564,9 +3571,15 @@ class IrqFlagEffects:
         if ctx is None:
             ctx = 0 if self._ctx == 0 else "A"
         key = _key(t, ptr_args, ctx)
+        if key in self.memo and self._deep_level.get(key, -1) > self._off_level:
+            # read before from a deeper level, where a callee below it was
+            # assumed for its depth alone: from here that callee is owed a
+            # reading (adv_r195_offlevel_memo)
+            self._drop_unknown([key])
         if key in self.memo or key in self.active:
             return False  # read already (or being read): its summary answers
         if self._off_level >= len(OFF_CAPS):
+            self._deep_assumes += 1
             return "assume"
         cap = OFF_CAPS[self._off_level]
         if self._cap_failed.get(key, 0) >= cap:
@@ -3583,6 +3596,8 @@ class IrqFlagEffects:
         saved = self.budget
         self.budget = cap
         mark = len(self.log)
+        level = self._off_level
+        provisional0, deep0 = self._provisional_uses, self._deep_assumes
         self._off_level += 1
         outer_enable, self._off_enable = self._off_enable, False
         try:
@@ -3598,6 +3613,19 @@ class IrqFlagEffects:
         # adv_r70_sti_then_cap, adv_r72_memo_enable)
         ran_out = self.budget <= 0 and (r is None or r[0] is TOP) and not saw_enable
         self.budget = saved - (0 if ran_out else used)
+        if self._deep_assumes != deep0:
+            # what this reading memoised rests on a callee assumed for its
+            # depth: valid from this level down, not from a shallower one
+            for k in self.log[mark:]:
+                self._deep_level.setdefault(k, level)
+        if ran_out and self._provisional_uses != provisional0:
+            # a recursion's fixpoint walked the code more than once within
+            # the cap, so running out says nothing about the closure's size
+            # (adv_r195_recur_iter_sti: the `sti` after the recursive call
+            # lay past the cap in the second pass): not assumed, and read
+            # again when asked again
+            self._drop_unknown([k for k in self.log[mark:] if self.memo.get(k) is None])
+            return "unknown"
         if not ran_out:
             return False  # decided, or unknown for a reason other than its size: not assumed
         # the summaries the cap left unknown are not memoised as unknown
