@@ -3615,9 +3615,12 @@ class IrqFlagEffects:
         self.budget = saved - (0 if ran_out else used)
         if self._deep_assumes != deep0:
             # what this reading memoised rests on a callee assumed for its
-            # depth: valid from this level down, not from a shallower one
+            # depth: t's summary holds where a call is read from this
+            # level, what it summarised directly from the level it ran at
+            # (level + 1), and a nested reading's entries from its own
+            # (recorded first); none from a shallower one
             for k in self.log[mark:]:
-                self._deep_level.setdefault(k, level)
+                self._deep_level.setdefault(k, level if k == key else level + 1)
         if ran_out and self._provisional_uses != provisional0:
             # a recursion's fixpoint walked the code more than once within
             # the cap, so running out says nothing about the closure's size
