@@ -778,15 +778,20 @@ class Explorer:
     def _distinct(self, term, guard, limit: int, ms: int):
         """solver.distinct_values, remembered: its answer is a function of
         (term, guard, limit) alone (a restored user RSP is asked about again
-        at every block up to SYSRET).  An "unknown" is not remembered."""
+        at every block up to SYSRET).  An "unknown" is not remembered.
+        z3's hash() is 32 bits and not unique: an attacker searched out two
+        addresses of one kernel with equal hashes, and a store into
+        pt_regs->cx was taken for one below it (adv_r196_memo_hash).  So the
+        hash only picks the bucket; a hit is one whose term and guard are
+        the same AST (eq(): z3's structural identity)."""
         key = (term.hash(), None if guard is None else guard.hash(), limit)
         memo = self.__dict__.setdefault("_values_memo", {})
-        hit = memo.get(key)
-        if hit is not None:
-            return hit
+        for t, g, answer in memo.get(key, ()):
+            if t.eq(term) and (g is None if guard is None else g is not None and g.eq(guard)):
+                return answer
         how, vals = solver.distinct_values(term, [] if guard is None else [guard], limit, ms)
         if how != "unknown":
-            memo[key] = (how, vals)
+            memo.setdefault(key, []).append((term, guard, (how, vals)))
         return how, vals
 
     def _values_solved(self, st: MState, addr, limit: int, by_guard: bool = True):
