@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from hashlib import blake2b
 from itertools import chain
 
 import claripy
@@ -139,6 +140,35 @@ def _shared_variables_new(cls, op, args, add_variables=None, hash=None, symbolic
 
 _CLARIPY_BASE_NEW = Base.__new__
 Base.__new__ = _shared_variables_new
+
+
+def _calc_hash_128(op, args, annotations, length) -> int:
+    """claripy's Base._calc_hash with a 128-bit digest instead of 64 bits.
+    An AST's hash is its identity: claripy hash-conses on it (two terms
+    with one hash are one object) and the prover's memos key on it
+    (state.same, the explorer's).  64 bits fall to a birthday search (about
+    2^32 hashes, an hour of one core) over the masks and displacements of
+    a kernel an attacker writes, as z3's 32-bit hash did in seconds
+    (adv_r196_memo_hash): two different addresses would then be one term.
+    The serialisation is claripy's, a child by its (now 16-byte) hash."""
+    return int.from_bytes(blake2b(Base._ast_serialize(op, args, annotations, length), digest_size=16).digest(),
+                          "little")
+
+
+def _arg_serialize_128(arg) -> bytes:
+    if isinstance(arg, Base):
+        return arg._hash.to_bytes(16, "little")
+    return _CLARIPY_ARG_SERIALIZE(arg)
+
+
+# Terms made before the patch (`import angr` first makes a few) keep their
+# 64-bit hashes, and the same term made after it would be a second object:
+# the prover refuses to run then (prove.check_image).  benchmarks/naive_angr.py
+# imports angr first and never runs it.
+TERMS_BEFORE_128_BIT_HASH = len(Base._hash_cache)
+_CLARIPY_ARG_SERIALIZE = Base._arg_serialize
+Base._calc_hash = staticmethod(_calc_hash_128)
+Base._arg_serialize = staticmethod(_arg_serialize_128)
 logging.getLogger("claripy").setLevel(logging.CRITICAL)
 logging.getLogger("pyvex").setLevel(logging.CRITICAL)
 logging.getLogger("cle").setLevel(logging.CRITICAL)

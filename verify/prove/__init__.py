@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import time
 
+from .. import machine
 from ..errors import InputError
 from ..finding import CheckResult
 from .parallel import rss_mib
@@ -50,6 +51,9 @@ def check_image(image, timeout: float = 600.0, progress: bool = False) -> CheckR
     # Raising the thresholds as well saved a few percent more there but
     # kept garbage longer: the uniprocessor kernel's compat refinement
     # then reached its memory budget.
+    if machine.TERMS_BEFORE_128_BIT_HASH:
+        raise RuntimeError("claripy terms were made before verify.machine widened their hashes to 128 bits "
+                           "(angr imported before verify?): a term would have two identities")
     gc.freeze()
     t0 = time.monotonic()
     rss0 = rss_mib()  # what the process held before the check (rounds._refine_memory_limit)
