@@ -91,7 +91,7 @@ from ..obligations import EXIT_OBLIGATION_IDS, SITE_OBLIGATIONS
 from . import decide as dec
 from . import entries, tseffects
 from .cfg import CfgError, static_sysret_sites
-from .explore import Inconclusive, ReturnRefuted
+from .explore import Inconclusive, refutes
 
 # what the static walks and the second-entry search look for: every SYSRET
 # (cfg.decode kinds: "sysret" is the 64-bit sysretq, "sysretl" the 32-bit)
@@ -409,7 +409,9 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
             e = _cut(e0)
             if e is None:
                 raise
-            stats.append({"entry": name, "round": rnd, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+            # (a ReturnRefuted: rounds._check takes back every proof)
+            stats.append({"entry": name, "round": rnd, "error": str(e), "seconds": round(time.monotonic() - t1, 3),
+                          **refutes(e)})
             for v in live:
                 for site in sites:
                     for oid in oids_of(site):
@@ -417,13 +419,6 @@ def _explore_entry(prog, summaries, explorer, name, entry, kind, frame, live, si
                         if k not in done:
                             why = open_.get(k)
                             open_[k] = f"{why} ({e})" if why else str(e)
-                        elif isinstance(e, ReturnRefuted) and rnd > 1 and \
-                                max(ORDER[r[0]] for r in per.get(k, [(PROVEN,)])) == ORDER[PROVEN]:
-                            # as rounds.py: proven in an earlier round that
-                            # summarised a callee this one followed
-                            per.setdefault(k, []).append(
-                                (INCONCLUSIVE, f"proven in an earlier round that summarised a callee which, "
-                                 f"followed, refutes abi-callee-saved ({e})", None, name))
             break
         # (a round's cost, to see whether the next fits the window: not the
         # wait for the TS_COMPAT answers, behind the 64-bit exploration's)
@@ -570,7 +565,8 @@ def _witness(prog, explorer, name, entry, kind, frame, live, sites, follow, open
         e = _cut(e0)
         if e is None:
             raise
-        stats.append({"entry": name, "witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+        stats.append({"entry": name, "witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3),
+                      **refutes(e)})
         return
     finally:
         explorer.cpu_deadline = None

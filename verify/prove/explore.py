@@ -78,6 +78,13 @@ class ReturnRefuted(Inconclusive):
     (adv_r89_uptr_put_saved_rbx), so the rounds take it back."""
 
 
+def refutes(e: Exception) -> dict:
+    """The mark a round's or a witness's stats entry carries when it stopped
+    on a callee that returns elsewhere (ReturnRefuted): rounds._check then
+    takes back every proof."""
+    return {"refutes": "abi-callee-saved"} if isinstance(e, ReturnRefuted) else {}
+
+
 # the cpu_entry_area (arch/x86/include/asm/pgtable_64_types.h CPU_ENTRY_AREA_BASE,
 # one P4D slot; our trampoline stack, machine.TRAMPOLINE_TOP, is in it):
 # mapped in the user page tables as in the kernel's

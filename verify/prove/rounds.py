@@ -23,7 +23,7 @@ from .assumptions import ASSUMPTIONS
 from ..image.encoding import MAX_INSN, sysret_at
 from ..image.entry import sysret_instructions
 from .cfg import CfgError, static_sysret_sites
-from .explore import Explorer, Inconclusive, ReturnRefuted
+from .explore import Explorer, Inconclusive, refutes
 from .parallel import rss_mib
 from .program import Program
 from .summary import Summaries
@@ -161,7 +161,8 @@ def _confirm(explorer, wvs, todo, follow, finding, deadline, stats, prog, width_
             ex = explorer.run(frozenset(follow), fixed, witness=True, split=split)
             tseffects.settle(explorer, ex)
     except Inconclusive as e:
-        stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+        stats.append({"witness": "error", "error": str(e), "seconds": round(time.monotonic() - t1, 3),
+                      **refutes(e)})
         return
     finally:
         explorer.cpu_deadline = None
@@ -659,17 +660,8 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
                 result.budget_cut = True
             following = ", ".join(sorted(sym(a) for a in follow)) or "no calls"
             pend_all(f"following {following}: {e}" if rounds > 1 else str(e))
-            if isinstance(e, ReturnRefuted) and rounds > 1:
-                # an earlier round summarised a callee this one followed,
-                # taking it to return home: its proofs are taken back, in
-                # every variant (one proven whole in round 1 used that
-                # summary too)
-                for (vname, site, oid), f in list(final.items()):
-                    if f.status == PROVEN:
-                        finding(next(v for v in vs if v["name"] == vname), site, oid, INCONCLUSIVE,
-                                f"proven in an earlier round that summarised a callee which, followed, "
-                                f"refutes abi-callee-saved ({e})")
-            stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3)})
+            stats.append({"round": rounds, "error": str(e), "seconds": round(time.monotonic() - t1, 3),
+                          **refutes(e)})
             break
         by_site: dict = {}
         for h in ex.hits:
@@ -804,6 +796,21 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
     stats.extend(compat_stats)
     if any(k in s.get("error", "") for s in compat_stats for k in ("timeout", "budget", "window")):
         result.budget_cut = True  # an answer cut by the budget is never cached
+    refuted = next((s["error"] for s in stats if s.get("refutes")), None)
+    if refuted is not None:
+        # An exploration that ran a callee (a refinement round, a witness, a
+        # compat entry's round, which follows do_fast_syscall_32's callees
+        # from the first) found it returning elsewhere than to its caller.
+        # Any proof may have summarised that callee as returning home
+        # (abi-callee-saved): every one is taken back, in every variant and
+        # entry, as which summaries a proof used is not recorded.  Only
+        # taking back the proofs of the round's own entry after its first
+        # round let a witness's refutation stand beside round 1's proofs
+        # (adv_r197_witness_refuted).
+        for (vname, site, oid), f in list(final.items()):
+            if f.status == PROVEN:
+                finding(by_name[vname], site, oid, INCONCLUSIVE, "proven on summaries of callees, one of which, "
+                        f"followed, refutes abi-callee-saved ({refuted})")
     entry_assumptions = _second_entries(prog, vs, final, finding, width_of, _ahead_search(explorer, prog, ahead),
                                         summaries.may_return_elsewhere)
     # The catch-all: every sysret/sysretl instruction reachable from any
