@@ -117,6 +117,10 @@ KNOWN_GAPS: dict = {
     # review 193: a plain pointer into per-CPU data other than
     # this_cpu_ptr(&current_task) (a struct holding the slot) is not
     # followed to the slot
+    # review 198: a direct call of a stub that drops its return address,
+    # in a function the IF analysis takes for noreturn (as adv_r133)
+    "adv_r198_noret_popret_call": "a 'noreturn' helper whose `call` of an unwinding stub returns past it with IF "
+                                  "set: proven under abi-callee-saved",
     "adv_r193_slot_cpuptr_biased_redirect": "the current_task slot written through this_cpu_ptr of the word below "
                                             "it, plus 8: proven (ts-compat-writers)",
     # review 185: as adv_ts2_out_param on the compat path, where nothing else
@@ -631,3 +635,21 @@ def test_static_call_ts_compat_rests_on_the_named_assumption(tmp_path):
     used = {a["id"]: a for a in res["assumptions"]}
     assert "ts-compat-writers" in used, used
     assert "do_syscall_64" in json.dumps(used["ts-compat-writers"]), used["ts-compat-writers"]
+
+
+@pytest.mark.xfail(strict=True, reason="review 199: a violation confirmed at one entry's SYSRET on a witness path "
+                   "does not reach a proof at another entry's that rests on the same summary (no record of "
+                   "which summaries a proof used; a same-obligation take-back made the seeded real kernels' "
+                   "other sites inconclusive)")
+def test_witness_refutation_reaches_the_compat_sites(tmp_path):
+    """adv_r199_witness64_exposes_compat: the late exit hook's TS_COMPAT set
+    (through an out-parameter, ts-compat-writers' blind spot) is confirmed
+    at the sysretq by the 64-bit witness; the compat sysretl, whose round 1
+    summarised the same hook and left nothing open, must not stay proven."""
+    outdir = os.environ.get("SYSRET_VERIFY_FIXTURE_DIR") or str(tmp_path / "build")
+    rc, res = _check(build_fixture("adv_r199_witness64_exposes_compat", outdir), tmp_path)
+    assert rc == 1
+    compat = [o for o in res["obligations"]
+              if o["id"] == "ts-compat-clear" and o["site"]["symbol"].startswith("entry_SYSRETL_compat")]
+    assert compat and all(o["status"] != "proven" for o in compat), [(o["site"]["symbol"], o["status"])
+                                                                      for o in compat]

@@ -495,3 +495,34 @@ def test_solved_address_memo_tells_apart_terms_with_one_z3_hash():
     assert 0xFFFFC90000007FB0 in got_b[1] and 0xFFFFC90000007FB0 not in got_a[1], (got_a, got_b)
     assert Explorer._distinct(memo, b, None, 8, 20000) == got_b  # remembered
     assert collide, "z3's hash changed: find another colliding pair (adv_r196_memo_hash's comment) for both"
+
+
+def test_return_thunks_left_by_an_exception_keep_nothing(fixture_kernels):  # noqa: F811
+    """An exception out of Summaries.return_thunks (the round's SIGALRM stops
+    any line) leaves neither the half-read summary in the shared cache nor
+    the flag that makes every later thunk summary skip the thunks' own
+    effects (review 199); asked again, it is what a fresh Summaries gives."""
+    import pytest
+
+    from verify.image import KernelImage
+    from verify.prove.program import Program
+    from verify.prove.summary import Summaries
+
+    prog = Program(KernelImage.open(fixture_kernels("adv_r129_thunk_rethunk_after_swapgs"), None))
+    s = Summaries(prog)
+    real = s._compute
+    calls = []
+
+    def stopped(a):
+        calls.append(a)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # (any exception: the alarm's is Inconclusive)
+        return real(a)
+
+    s._compute = stopped
+    with pytest.raises(KeyboardInterrupt):
+        s.return_thunks()
+    assert "return-thunks" not in s._cache and not s._cache.get("return-thunks-active")
+    s._compute = real
+    again, fresh = s.return_thunks(), Summaries(Program(prog.image)).return_thunks()
+    assert (again.may_swapgs, again.gs_access, again.writes) == (fresh.may_swapgs, fresh.gs_access, fresh.writes)

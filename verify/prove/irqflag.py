@@ -3195,6 +3195,33 @@ class IrqFlagEffects:
                 # whatever follows (adv_r70_falloff_noreturn: `sti` and no
                 # `ret`, running into the next symbol's `ret`)
                 return False
+        # The extent is read in a straight line from its start: a jump into
+        # the middle of an instruction runs bytes that reading never
+        # decoded (`jmp 1f+1` onto a `mov $0xc3` whose immediate runs as a
+        # `ret`: adv_r198_noret_midinsn_ret), so every branch target must
+        # be an instruction start there, and none may land inside a patch
+        # site (whose candidates decode otherwise).  (A direct call of a
+        # stub that drops its return address, `add $8,%rsp; ret`, returns
+        # to this function's caller: that is abi-callee-saved's, a known
+        # gap, adv_r133_noreturn_callee_unwinds; checking every callee's
+        # frame took Debian 6.1's `panic` for "may return", measured
+        # again in the thirty-eighth session.)
+        starts, targets = set(), set()
+        for i, (code, base) in enumerate(codes):
+            own = set()
+            for a, _sz, m, ops in lite_decode(self.md, code, base):
+                own.add(a)
+                if ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))):
+                    targets.add((int(ops, 16), i))
+            if code is data:
+                starts = own
+            else:  # (a candidate's branches within its own bytes land on its own decoding)
+                targets = {(x, j) for x, j in targets if j != i or not base <= x < base + len(code) or x in own}
+        sites = [(a, a + max(e.length for e in self.program.sites[a]))
+                 for a in self._sites[bisect.bisect_left(self._sites, t):k]]
+        for x, _base in targets:
+            if t <= x < t + size and (x not in starts or any(lo < x < hi for lo, hi in sites)):
+                return False
         self._noret[t] = True
         return True
 

@@ -962,6 +962,21 @@ class Summaries:
                                                       gs_access=False, opaque=False)
         addrs = set()
         self._cache["return-thunks-active"] = True
+        try:
+            self._read_return_thunks(out, addrs)
+        except BaseException:
+            # (the round's SIGALRM stops any line: the half-filled summary
+            # and the flag that skips the thunks' effects must not outlive
+            # it, as the compat entries and later rounds share this cache;
+            # review 199, as review 194's for the IF memo)
+            del self._cache["return-thunks"]
+            self._cache["return-thunks-active"] = False
+            raise
+        out.write_addrs = sorted(addrs)
+        self._cache["return-thunks-active"] = False
+        return out
+
+    def _read_return_thunks(self, out: Summary, addrs: set) -> None:
         for name in RETURN_THUNKS:
             a = self.program.symbols.get(name)
             if a is None:
@@ -979,9 +994,6 @@ class Summaries:
             if t.writes == "any":
                 out.writes, out.why = "any", f"{name}: {t.why}"
             addrs.update(t.write_addrs)
-        out.write_addrs = sorted(addrs)
-        self._cache["return-thunks-active"] = False
-        return out
 
     def _direct(self, tgt):
         """A direct call inside the closure whose target is itself unknown at run
