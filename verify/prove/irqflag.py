@@ -208,7 +208,7 @@ import capstone
 from ..image.patches import tables
 from ..image.encoding import NEXT_FROM_STATE, is_jump, lite_decode, operand_size_prefixed
 from ..machine import IMPLICIT_MEMORY_STORES, memory_written, store_extent
-from .cfg import CfgError, addr32_memory, disasm_one, prefixed_system_insn, target_node
+from .cfg import CfgError, addr32_memory, disasm_one, prefixed_system_insn, target_node, transfer_mnemonic
 
 TOP = None
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -3156,90 +3156,114 @@ class IrqFlagEffects:
             data = self.program.fetch_raw(t, size)
         except CfgError:
             return False
+        got = self._noreturn_walk(t, t + size, data)
+        self._noret[t] = got
+        return got
+
+    def _noreturn_walk(self, t: int, end: int, data: bytes) -> bool:
+        """Whether no path from t returns: the code walked from its entry,
+        each instruction decoded where control reaches it (a branch into the
+        middle of an instruction runs the bytes from there:
+        adv_r198_noret_midinsn_ret's `jmp 1f+1` onto a `mov $0xc3`), every
+        patch site's candidates too, each going on where the CPU goes on
+        after it (the site's end: adv_r200_noret_alt_short_site), with
+        transfer prefixes read through (`bnd ret`, `repz ret`, `notrack jmp`:
+        adv_r200_noret_bnd_ret, _repz_ret).  Not noreturn: a return, an
+        indirect or far jump, a state-restoring instruction, an exception
+        fixup or `xbegin` (a fault or abort goes on elsewhere:
+        adv_r73_fixup_noreturn), a branch out of [t, end), a path that runs
+        to `end` (into whatever follows: adv_r70_falloff_noreturn,
+        adv_r200_noret_trailing_nop), a direct call into [t, end) (a return
+        hidden in its own bytes: adv_r200_noret_call_midinsn).  A path ends
+        at `int3`, a `ud2` that dies, and a call of a function that never
+        returns; any other call comes back (a callee that drops its return
+        address: abi-callee-saved, adv_r133_noreturn_callee_unwinds)."""
+        import bisect  # noqa: PLC0415
         if self._sites is None:
             self._sites = sorted(self.program.sites)
-        k = bisect.bisect_left(self._sites, t)
-        codes = [(data, t)]
-        while k < len(self._sites) and self._sites[k] < t + size:
-            a = self._sites[k]
-            try:
-                codes += [(c, a) for c, _l, _cond in self.program.site_choices(a)]
-            except CfgError:
-                return False
-            k += 1
-        for code, base in codes:
-            n = 0
-            last = None
-            for a, sz, m, ops in lite_decode(self.md, code, base):
-                n += sz
-                if m.startswith(("ret", "iret", "sysret")) or (m == "jmp" and not ops.startswith("0x")) \
-                        or m in ("ljmp", "lcall") or m.split(" ")[-1] in NEXT_FROM_STATE \
-                        or prefixed_system_insn(code[a - base:a - base + 16]):
-                    # (a return, an indirect jump; FRED's ERETS/ERETU, which
-                    # capstone reads as `clac`, return through the frame on
-                    # the stack: _decode)
+        sites = set(self._sites[bisect.bisect_left(self._sites, t):bisect.bisect_left(self._sites, end)])
+        seen: set = set()
+        work = [t]
+        while work:
+            a = work.pop()
+            while a not in seen:
+                if not t <= a < end:
                     return False
-                if m == "xbegin" or self._fixup(a) is not None:
-                    # a fault (or an abort) continues at a fixup the
-                    # extent's own branches do not show (adv_r73_fixup_noreturn)
+                seen.add(a)
+                if self._fixup(a) is not None:
                     return False
-                if (m == "jmp" or m.startswith(("j", "loop"))) and ops.startswith("0x"):
-                    if not t <= int(ops, 16) < t + size:
+                if a in sites:
+                    more = self._noreturn_site(a, t, end)
+                    if more is None:
                         return False
-                if m not in ("int3", "nop"):
-                    last = (a, m, ops)
-            if code is data and data[n:].strip(b"\xcc\x90\x00"):
-                return False
-            if code is data and not self._ends(last, t):
-                # its last instruction falls through past its end, into
-                # whatever follows (adv_r70_falloff_noreturn: `sti` and no
-                # `ret`, running into the next symbol's `ret`)
-                return False
-        # The extent is read in a straight line from its start: a jump into
-        # the middle of an instruction runs bytes that reading never
-        # decoded (`jmp 1f+1` onto a `mov $0xc3` whose immediate runs as a
-        # `ret`: adv_r198_noret_midinsn_ret), so every branch target must
-        # be an instruction start there, and none may land inside a patch
-        # site (whose candidates decode otherwise).  (A direct call of a
-        # stub that drops its return address, `add $8,%rsp; ret`, returns
-        # to this function's caller: that is abi-callee-saved's, a known
-        # gap, adv_r133_noreturn_callee_unwinds; checking every callee's
-        # frame took Debian 6.1's `panic` for "may return", measured
-        # again in the thirty-eighth session.)
-        starts, targets = set(), set()
-        for i, (code, base) in enumerate(codes):
-            own = set()
-            for a, _sz, m, ops in lite_decode(self.md, code, base):
-                own.add(a)
-                if ops.startswith("0x") and (m == "jmp" or m.startswith(("j", "loop"))):
-                    targets.add((int(ops, 16), i))
-            if code is data:
-                starts = own
-            else:  # (a candidate's branches within its own bytes land on its own decoding)
-                targets = {(x, j) for x, j in targets if j != i or not base <= x < base + len(code) or x in own}
-        sites = [(a, a + max(e.length for e in self.program.sites[a]))
-                 for a in self._sites[bisect.bisect_left(self._sites, t):k]]
-        for x, _base in targets:
-            if t <= x < t + size and (x not in starts or any(lo < x < hi for lo, hi in sites)):
-                return False
-        self._noret[t] = True
+                    work.extend(more)  # (and the on-disk bytes go on below)
+                raw = data[a - t:a - t + 16]
+                ins = next(iter(lite_decode(self.md, raw, a, 1)), None)
+                if ins is None or prefixed_system_insn(raw):
+                    return False
+                _a, size, m, ops = ins
+                nxt = self._noreturn_step(a, size, transfer_mnemonic(m), ops, t, end)
+                if nxt is None:
+                    return False
+                if nxt == ():
+                    break
+                a = nxt[0]
+                work.extend(nxt[1:])
         return True
 
-    def _ends(self, last, t) -> bool:
-        """Whether the last instruction of a function's extent never falls
-        through: a direct `jmp`, a `ud2` that dies, or a call of another
-        function that never returns (int3 padding after it traps)."""
-        if last is None:
-            return False
-        a, m, ops = last
-        if m == "jmp":
-            return True
-        if m == "ud2":
-            return self.program.after_ud2(a) == "dies"
-        if m == "call" and ops.startswith("0x"):
+    def _noreturn_step(self, a: int, size: int, m: str, ops: str, t: int, end: int):
+        """Where control goes on after one instruction of a _noreturn_walk:
+        a tuple of addresses (the first followed at once), () when the path
+        ends, None when the function may return."""
+        if m.startswith(("ret", "iret", "sysret")) or m in ("ljmp", "lcall", "xbegin") or \
+                m.split(" ")[-1] in NEXT_FROM_STATE:
+            return None
+        direct = ops.startswith("0x")
+        if m == "call":
+            if not direct:
+                return (a + size,)  # (an indirect call returns home: abi-callee-saved)
             c = int(ops, 16)
-            return c != t and self._noreturn(c)
-        return False
+            if t <= c < end:
+                return None
+            return () if self._noreturn(c) else (a + size,)
+        if m == "jmp" or m.startswith(("j", "loop")):
+            if not direct:
+                return None
+            tgt = int(ops, 16)
+            if not t <= tgt < end:
+                return None
+            return (tgt,) if m == "jmp" else (a + size, tgt)
+        if m == "int3" or (m == "ud2" and self.program.after_ud2(a) == "dies"):
+            return ()
+        return (a + size,)
+
+    def _noreturn_site(self, a: int, t: int, end: int):
+        """The addresses a _noreturn_walk goes on at after the candidates of
+        the patch site at a (its end, where each falls through, and their
+        branches' targets), or None when one may return or is not known."""
+        try:
+            choices = self.program.site_choices(a)
+        except CfgError:
+            return None
+        site_end = a + max(e.length for e in self.program.sites[a])
+        out = [site_end]
+        for code, _label, _cond in choices:
+            if code is None:
+                return None
+            n, starts, inside = 0, set(), set()
+            for x, size, m, ops in lite_decode(self.md, code, a):
+                n += size
+                if prefixed_system_insn(code[x - a:x - a + 16]):
+                    return None
+                nxt = self._noreturn_step(x, size, transfer_mnemonic(m), ops, t, end)
+                if nxt is None:
+                    return None
+                out.extend(y for y in nxt if not a <= y < a + len(code))
+                starts.add(x)
+                inside.update(y for y in nxt if a <= y < a + len(code) and y != x + size)
+            if n != len(code) or a + len(code) > site_end or not inside <= starts:
+                return None  # (not decoded whole, longer than the site, a branch into an instruction)
+        return out
 
     def _sleeper(self, t) -> bool:
         """Whether t is one of the scheduler's sleeping entry points
