@@ -2304,6 +2304,15 @@ class MaySet:
             why = None  # run-time targets: assumption ts-compat-writers
         else:
             why = self._names_syscall_table(f) or self._invd_why(f)
+            if why is not None and f not in self._lite_done and f not in self._ret_free:
+                # a setter by what it names, its pass never run: what it
+                # returns is not known, so a caller's store through its
+                # return is one through "some offset" of current (review
+                # 201: `audit_task` naming x64_sys_call and returning
+                # current, which the hook then sets TS_COMPAT through:
+                # adv_r201_table_named_ret); the new fact makes the spread
+                # read its callers again
+                self._set_ret_free(f, None)
             if why is None and self._needs_pass(f):
                 why = self._lite(f)
                 if why is not None and why in self._flagged.get(f, {}).values():
