@@ -1659,12 +1659,15 @@ class StackWalk:
             # slot too: GCC's this_cpu_read(*p) is `mov $slot,%ecx; mov
             # %gs:(%rcx),%rax`, adv_r76_top_regbase)
             if at == layout.top_of_stack.value or (want and (mem.index != 0 or mem.base not in (0, _X86.X86_REG_RIP))):
-                if ci.mnemonic.startswith("cmpxchg"):
+                # (the last word: capstone folds `lock`, `xacquire` and
+                # `xrelease` into the name, adv_r202_lock_cmpxchg_top)
+                base = ci.mnemonic.split(" ")[-1]
+                if base.startswith("cmpxchg"):
                     return "rax"  # (a failed cmpxchg loads the slot into RAX)
                 reg = next((x for x in ops if x.type == _X86.X86_OP_REG), None)
                 if reg is not None:
                     return _reg64(ci, reg.reg)
-                if ci.mnemonic.startswith("push"):
+                if base.startswith("push"):
                     return "(pushed)"
         return None
 
