@@ -121,6 +121,18 @@ KNOWN_GAPS: dict = {
     # in a function the IF analysis takes for noreturn (as adv_r133)
     "adv_r198_noret_popret_call": "a 'noreturn' helper whose `call` of an unwinding stub returns past it with IF "
                                   "set: proven under abi-callee-saved",
+    # review 197: the 64-bit witness's refutation of a callee's return is
+    # not counted (it also refutes clear_bhb_loop's balanced inner calls,
+    # which made the safe fixture summary_stack_shapes inconclusive)
+    "adv_r197_witness_refuted": "a helper storing through a user pointer that may hit its return address, found "
+                                "only by the witness: round 1's proofs on its summary stand (abi-callee-saved)",
+    # review 203: the IF analysis's fixups inside patch-site candidates and
+    # a runtime-retargeted call in the noreturn walk
+    "adv_r203_alt_fixup_site_start": "a fixup named for an alternative's replacement returns with IF set: the IF "
+                                     "analysis follows fixups from on-disk code only",
+    "adv_r203_noret_alt_fixup": "a candidate's faulting instruction not looked up for a fixup by the noreturn walk",
+    "adv_r203_noret_sct_default": "a size-less static-call trampoline whose default target traps, taken for "
+                                  "noreturn though retargeted at run time",
     "adv_r193_slot_cpuptr_biased_redirect": "the current_task slot written through this_cpu_ptr of the word below "
                                             "it, plus 8: proven (ts-compat-writers)",
     # review 185: as adv_ts2_out_param on the compat path, where nothing else
