@@ -802,9 +802,10 @@ def _check(image, prog, summaries, explorer, vs, compat_job, t0, deadline, progr
         result.budget_cut = True  # an answer cut by the budget is never cached
     refuted = next((s["error"] for s in stats if s.get("refutes")), None)
     if refuted is not None:
-        # An exploration that ran a callee (a refinement round, a witness, a
-        # compat entry's round, which follows do_fast_syscall_32's callees
-        # from the first) found it returning elsewhere than to its caller.
+        # An exploration that ran a callee (a refinement round, the compat
+        # witness, a compat entry's round, which follows do_fast_syscall_32's
+        # callees from the first; not the 64-bit witness, _confirm) found it
+        # returning elsewhere than to its caller.
         # Any proof may have summarised that callee as returning home
         # (abi-callee-saved): every one is taken back, in every variant and
         # entry, as which summaries a proof used is not recorded.  Only
